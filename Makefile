@@ -1,0 +1,76 @@
+# Punchcard: the two commands of the README are `make run` and `make test`.
+# Everything else here is what they are made of.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
+PYTHON_BIN ?= $(shell command -v python3.11 || command -v python3)
+TOOLS      := .local/tools
+UV         := $(TOOLS)/bin/uv
+UV_VERSION := 0.13.8
+VENV       := .venv
+PY         := $(VENV)/bin/python
+PROTO      := $(wildcard proto/punchcard/v1/*.proto)
+GEN_DIR    := libs/contracts/src
+GEN_STAMP  := $(GEN_DIR)/punchcard/v1/.stamp
+
+.PHONY: help setup venv proto stack stack-down topics migrate run test test-unit test-integration bench lint clean
+
+help:
+	@echo "make run     - set up everything on this machine and run the whole system"
+	@echo "make test    - set up what the tests need and run the test suite"
+	@echo "make bench   - run the benchmarks in bench/ (writes bench/results/*.json)"
+	@echo "make stack / stack-down - start / stop Kafka, PostgreSQL and Redis (scripts/stack)"
+
+$(UV):
+	$(PYTHON_BIN) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# The virtual environment, exactly as uv.lock pins it (every workspace package, editable).
+venv: $(VENV)/.synced
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
+	$(UV) sync --all-packages --frozen --python $(PYTHON_BIN)
+	@touch $@
+
+# Contracts: Python generated from proto/ by the pinned grpcio-tools; never edited by hand.
+proto: $(GEN_STAMP)
+$(GEN_STAMP): $(PROTO) $(VENV)/.synced
+	rm -rf $(GEN_DIR)/punchcard/v1 && mkdir -p $(GEN_DIR)/punchcard/v1
+	$(PY) -m grpc_tools.protoc -I proto --python_out=$(GEN_DIR) --pyi_out=$(GEN_DIR) $(PROTO)
+	@touch $@
+
+setup: venv proto
+
+stack:
+	scripts/stack up
+
+stack-down:
+	scripts/stack down
+
+topics: setup stack
+	$(VENV)/bin/punchcard-topics --bootstrap-servers 127.0.0.1:59092 --catalogue deploy/topics.yaml --replication-factor 1
+
+migrate: setup stack
+	@for s in identity face-match punch device-sync gateway; do \
+	  ENVIRONMENT=development LOG_JSON=false $(VENV)/bin/punchcard-$$s migrate || exit 1; done
+
+# One command runs the whole system.
+run: setup stack topics migrate
+	scripts/run-services
+
+# One command runs the tests (CI calls exactly this).
+test: setup stack topics
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-unit: setup
+	$(PY) -m pytest -q tests/unit
+
+bench: setup stack topics
+	$(PY) bench/outbox_pipeline.py
+
+lint: setup
+	$(VENV)/bin/ruff check libs services tests bench
+
+clean:
+	rm -rf $(VENV) $(GEN_DIR)/punchcard/v1

@@ -1,0 +1,357 @@
+"""The Kafka consumer loop every service uses.
+
+Guarantees, per consumer group:
+- A handler's effects and the record of the event id (``processed_events``) commit in one
+  PostgreSQL transaction; the Kafka offset is committed only after that. A crash anywhere means
+  the batch is delivered again and the already-processed events are skipped: each event's
+  effect happens once.
+- Batches: one transaction per partition batch (fast path). If a handler raises, the batch is
+  rolled back and replayed with a savepoint around each event; an event that keeps failing is
+  retried with backoff ``max_attempts`` times, then written to the group's dead-letter topic
+  (``<group>.dlq``, through this service's outbox, in the same transaction) and the partition
+  moves on. A record that is not a valid envelope goes there at once.
+- A server that is down (PostgreSQL, Kafka) is never a reason to dead-letter: the batch is
+  retried with backoff and a clear log line until it goes through or the loop is stopped.
+- Rebalance: partitions are given up only after the in-flight batch committed. ``stop()``
+  (SIGTERM) finishes the batch in hand, commits, and leaves the group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from tenacity import wait_exponential_jitter
+
+from ..failpoints import failpoint
+from ..logging import correlation, get_logger
+from ..metrics import BATCH_SECONDS, CONSUMED, CONSUMER_ERRORS
+from ..retry import is_transient, retry_transient
+from .envelope import InvalidEnvelope, Message, decode_envelope
+from .outbox import OutboxRecord, add_records
+from .topics import ensure_topics_exist
+
+log = get_logger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Sequence[Message]], Awaitable[None]]
+
+_MARK_PROCESSED = """
+INSERT INTO processed_events (consumer_group, event_id)
+SELECT $1, e FROM unnest($2::uuid[]) AS e
+ON CONFLICT DO NOTHING
+RETURNING event_id
+"""
+_PRUNE = """
+DELETE FROM processed_events
+WHERE consumer_group = $1 AND processed_at < now() - make_interval(days => $2)
+"""
+_DLQ_NAMESPACE = uuid.UUID("6b1f4e0e-58b1-4c3e-9a55-2d1f5a0c7e11")
+
+
+def dead_letter_topic(group_id: str) -> str:
+    return f"{group_id}.dlq"
+
+
+class _Stopping(Exception):
+    """The loop was stopped while a batch was waiting for a server: leave it uncommitted."""
+
+
+class ConsumerLoop:
+    def __init__(
+        self,
+        *,
+        group_id: str,
+        topics: Sequence[str],
+        handler: Handler,
+        pool: asyncpg.Pool,
+        bootstrap_servers: str,
+        max_batch: int = 500,
+        max_attempts: int = 5,
+        retry_initial_s: float = 0.1,
+        processed_retention_days: int = 14,
+        dlq_partitions: int = 3,
+        dlq_replication_factor: int = 1,
+        dlq_config: dict[str, str] | None = None,
+        consumer_options: dict | None = None,
+    ) -> None:
+        self.group_id = group_id
+        self.topics = list(topics)
+        self.handler = handler
+        self.pool = pool
+        self.bootstrap_servers = bootstrap_servers
+        self.max_batch = max_batch
+        self.max_attempts = max_attempts
+        self.retry_initial_s = retry_initial_s
+        self.processed_retention_days = processed_retention_days
+        self.dlq_topic = dead_letter_topic(group_id)
+        self.dlq_partitions = dlq_partitions
+        self.dlq_replication_factor = dlq_replication_factor
+        # A group reading biometric or secret payloads gives its DLQ the source's short retention.
+        self.dlq_config = dlq_config or {}
+        self.consumer_options = consumer_options or {}
+        self.consumer: AIOKafkaConsumer | None = None
+        self.healthy = False
+        self.processed = 0
+        self._stopping = asyncio.Event()
+        self._in_flight = asyncio.Lock()
+        self._last_prune = 0.0
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    # -- the loop ----------------------------------------------------------------------------
+    async def run(self) -> None:
+        await retry_transient(
+            f"kafka dead-letter topic {self.dlq_topic}",
+            lambda: ensure_topics_exist(
+                self.bootstrap_servers,
+                [(self.dlq_topic, self.dlq_partitions, self.dlq_replication_factor, self.dlq_config)],
+            ),
+        )
+        self.consumer = await retry_transient(f"kafka consumer {self.group_id}", self._start)
+        log.info("consumer started", group=self.group_id, topics=self.topics)
+        try:
+            while not self._stopping.is_set():
+                batches = await self.consumer.getmany(timeout_ms=500, max_records=self.max_batch)
+                self.healthy = True
+                for tp, records in batches.items():
+                    if not records:
+                        continue
+                    async with self._in_flight:
+                        try:
+                            await self._process(tp, records)
+                        except _Stopping:
+                            break
+                await self._maybe_prune()
+        finally:
+            self.healthy = False
+            consumer, self.consumer = self.consumer, None
+            await consumer.stop()
+            log.info("consumer stopped", group=self.group_id, processed=self.processed)
+
+    async def _start(self) -> AIOKafkaConsumer:
+        options = dict(
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=self.group_id,
+            client_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.max_batch,
+            session_timeout_ms=30_000,
+            heartbeat_interval_ms=3_000,
+        )
+        options.update(self.consumer_options)
+        consumer = AIOKafkaConsumer(**options)
+        consumer.subscribe(self.topics, listener=_DrainOnRevoke(self))
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            raise
+        return consumer
+
+    async def _process(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        started = time.perf_counter()
+        messages: list[Message] = []
+        invalid: list[tuple[ConsumerRecord, InvalidEnvelope]] = []
+        for record in records:
+            try:
+                envelope = decode_envelope(record.value)
+            except InvalidEnvelope as error:
+                invalid.append((record, error))
+                continue
+            messages.append(
+                Message(record.topic, record.partition, record.offset, record.key, envelope)
+            )
+
+        wait = wait_exponential_jitter(initial=0.2, max=10)
+        careful = False
+        failures = 0
+        while True:
+            try:
+                outcome = await self._apply(messages, invalid, careful)
+                break
+            except Exception as error:  # noqa: BLE001
+                CONSUMER_ERRORS.labels(self.group_id).inc()
+                if not is_transient(error) and not careful:
+                    log.warning(
+                        "handler failed on a batch; replaying it one event at a time",
+                        group=self.group_id,
+                        partition=tp.partition,
+                        error=f"{type(error).__name__}: {error}",
+                    )
+                    careful = True
+                    continue
+                failures += 1
+                delay = wait(_Attempt(failures))
+                log.warning(
+                    "batch not processed; a server is unavailable, retrying",
+                    group=self.group_id,
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    first_offset=records[0].offset,
+                    attempt=failures,
+                    retry_in_s=round(delay, 2),
+                    error=f"{type(error).__name__}: {error}",
+                )
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                    raise _Stopping() from error
+                except TimeoutError:
+                    pass
+
+        failpoint("consumer.after_db_commit")
+        try:
+            await self.consumer.commit({tp: records[-1].offset + 1})
+        except KafkaError as error:
+            # Rebalanced away or Kafka unreachable: the next owner re-reads the batch and skips
+            # what was processed.
+            log.warning(
+                "offset commit failed; the batch will be re-read and deduplicated",
+                group=self.group_id,
+                partition=tp.partition,
+                error=f"{type(error).__name__}: {error}",
+            )
+        processed, duplicates, dead = outcome
+        self.processed += processed
+        CONSUMED.labels(self.group_id, "processed").inc(processed)
+        CONSUMED.labels(self.group_id, "duplicate").inc(duplicates)
+        CONSUMED.labels(self.group_id, "dead_lettered").inc(dead)
+        BATCH_SECONDS.labels(self.group_id).observe(time.perf_counter() - started)
+
+    async def _apply(
+        self,
+        messages: list[Message],
+        invalid: list[tuple[ConsumerRecord, InvalidEnvelope]],
+        careful: bool,
+    ) -> tuple[int, int, int]:
+        """One transaction: mark event ids processed, run the handler on the new ones, write
+        dead letters. Returns (processed, duplicates, dead-lettered)."""
+        invalid_ids = [self._dead_letter_id(record) for record, _ in invalid]
+        ids = [m.event_id for m in messages] + invalid_ids
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = {str(row[0]) for row in await conn.fetch(_MARK_PROCESSED, self.group_id, ids)}
+            todo: list[Message] = []
+            for message in messages:
+                if message.event_id in fresh:
+                    fresh.discard(message.event_id)  # a second copy in the same batch is a duplicate
+                    todo.append(message)
+            letters = [
+                self._dead_letter(record, error, 1, event_id)
+                for (record, error), event_id in zip(invalid, invalid_ids, strict=True)
+                if event_id in fresh
+            ]
+            if not careful:
+                if todo:
+                    await self.handler(conn, todo)
+            else:
+                for message in list(todo):
+                    error = await self._handle_alone(conn, message)
+                    if error is not None:
+                        letters.append(
+                            self._dead_letter(
+                                message, error, self.max_attempts, self._dead_letter_id(message)
+                            )
+                        )
+                        todo.remove(message)
+            if letters:
+                await add_records(conn, letters)
+                for letter in letters:
+                    log.error(
+                        "message dead-lettered",
+                        group=self.group_id,
+                        dlq=self.dlq_topic,
+                        event_id=letter.event_id,
+                    )
+            failpoint("consumer.before_db_commit")
+        return len(todo), len(messages) + len(invalid) - len(todo) - len(letters), len(letters)
+
+    async def _handle_alone(self, conn: asyncpg.Connection, message: Message) -> Exception | None:
+        """Handle one event in a savepoint, retrying with backoff; the last error if it never
+        succeeded (a transient error propagates: the whole batch waits for the server)."""
+        wait = wait_exponential_jitter(initial=self.retry_initial_s, max=2)
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                with correlation(message.envelope.correlation_id, event_id=message.event_id):
+                    async with conn.transaction():
+                        await self.handler(conn, [message])
+                return None
+            except Exception as error:  # noqa: BLE001
+                if is_transient(error):
+                    raise
+                log.warning(
+                    "handler failed",
+                    group=self.group_id,
+                    event_id=message.event_id,
+                    event_type=message.type,
+                    attempt=attempt,
+                    of=self.max_attempts,
+                    error=f"{type(error).__name__}: {error}",
+                )
+                if attempt == self.max_attempts:
+                    return error
+                await asyncio.sleep(wait(_Attempt(attempt)))
+        return None
+
+    def _dead_letter_id(self, item: ConsumerRecord | Message) -> str:
+        # Deterministic: a replayed batch dead-letters the same record under the same id once.
+        return str(uuid.uuid5(_DLQ_NAMESPACE, f"{self.group_id}/{item.topic}/{item.partition}/{item.offset}"))
+
+    def _dead_letter(
+        self, item: ConsumerRecord | Message, error: Exception, attempts: int, event_id: str
+    ) -> OutboxRecord:
+        from punchcard.v1 import envelope_pb2
+
+        value = item.value if isinstance(item, ConsumerRecord) else item.envelope.SerializeToString()
+        letter = envelope_pb2.DeadLetter(
+            source_topic=item.topic,
+            source_partition=item.partition,
+            source_offset=item.offset,
+            key=item.key or b"",
+            value=value or b"",
+            consumer_group=self.group_id,
+            error_type=type(error).__name__,
+            error_message=str(error)[:4000],
+            attempts=attempts,
+        )
+        letter.failed_at.FromDatetime(datetime.now(UTC))
+        headers = [("event-type", "punchcard.v1.DeadLetter"), ("event-id", event_id),
+                   ("error-type", type(error).__name__)]
+        return OutboxRecord(self.dlq_topic, item.key, letter.SerializeToString(), headers, event_id)
+
+    async def _maybe_prune(self) -> None:
+        now = time.monotonic()
+        if now - self._last_prune < 3600:
+            return
+        self._last_prune = now
+        try:
+            async with self.pool.acquire() as conn:
+                await conn.execute(_PRUNE, self.group_id, self.processed_retention_days)
+        except Exception as error:  # noqa: BLE001
+            log.warning("pruning processed events failed", group=self.group_id, error=str(error))
+
+
+class _DrainOnRevoke(ConsumerRebalanceListener):
+    def __init__(self, loop: ConsumerLoop) -> None:
+        self.loop = loop
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        # Wait for the batch in hand to commit (database and offset) before giving it up.
+        async with self.loop._in_flight:
+            pass
+        if revoked:
+            log.info("partitions revoked", group=self.loop.group_id, partitions=len(revoked))
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        log.info("partitions assigned", group=self.loop.group_id, partitions=len(assigned))
+
+
+class _Attempt:
+    def __init__(self, attempt_number: int) -> None:
+        self.attempt_number = attempt_number

@@ -1,0 +1,134 @@
+"""Building, encoding and reading the ``punchcard.v1.Envelope`` every Kafka message carries."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from google.protobuf import symbol_database
+from google.protobuf.message import DecodeError
+from google.protobuf.message import Message as ProtoMessage
+from punchcard.v1 import envelope_pb2
+
+Envelope = envelope_pb2.Envelope
+
+
+def _register_all_contracts() -> None:
+    """Import every generated module so any payload type can be unpacked by name."""
+    import punchcard.v1
+
+    for module in pkgutil.iter_modules(punchcard.v1.__path__):
+        if module.name.endswith("_pb2"):
+            importlib.import_module(f"punchcard.v1.{module.name}")
+
+
+_register_all_contracts()
+
+__all__ = [
+    "Envelope",
+    "InvalidEnvelope",
+    "Message",
+    "decode_envelope",
+    "encode_envelope",
+    "new_envelope",
+    "unpack_payload",
+]
+
+
+class InvalidEnvelope(ValueError):
+    """The bytes are not a usable envelope: such a message goes to the dead-letter topic."""
+
+
+def new_envelope(
+    payload: ProtoMessage,
+    *,
+    tenant_id: str | uuid.UUID,
+    producer: str,
+    correlation_id: str | uuid.UUID | None = None,
+    causation_id: str | uuid.UUID | None = None,
+    event_id: str | uuid.UUID | None = None,
+    occurred_at: datetime | None = None,
+    schema_version: int = 1,
+) -> envelope_pb2.Envelope:
+    env = envelope_pb2.Envelope(
+        event_id=str(event_id or uuid.uuid4()),
+        type=payload.DESCRIPTOR.full_name,
+        tenant_id=str(tenant_id),
+        correlation_id=str(correlation_id) if correlation_id else "",
+        causation_id=str(causation_id) if causation_id else "",
+        schema_version=schema_version,
+        producer=producer,
+    )
+    if not env.correlation_id:
+        env.correlation_id = env.event_id
+    env.occurred_at.FromDatetime(occurred_at or datetime.now(UTC))
+    env.payload.Pack(payload)
+    return env
+
+
+def encode_envelope(env: envelope_pb2.Envelope) -> bytes:
+    return env.SerializeToString(deterministic=True)
+
+
+def decode_envelope(data: bytes | None) -> envelope_pb2.Envelope:
+    if data is None:
+        raise InvalidEnvelope("empty record value (tombstone) where an envelope was expected")
+    env = envelope_pb2.Envelope()
+    try:
+        env.ParseFromString(data)
+    except DecodeError as error:
+        raise InvalidEnvelope(f"not a punchcard.v1.Envelope: {error}") from error
+    try:
+        uuid.UUID(env.event_id)
+    except ValueError:
+        raise InvalidEnvelope(f"event_id is not a UUID: {env.event_id!r}") from None
+    if not env.type or not env.tenant_id:
+        raise InvalidEnvelope("envelope without type or tenant_id")
+    if env.payload.TypeName() != env.type:
+        raise InvalidEnvelope(f"type {env.type!r} does not match payload {env.payload.TypeName()!r}")
+    return env
+
+
+def unpack_payload(env: envelope_pb2.Envelope) -> ProtoMessage:
+    """The payload as its generated class (the class must be imported somewhere)."""
+    try:
+        cls = symbol_database.Default().GetSymbol(env.type)
+    except KeyError:
+        raise InvalidEnvelope(f"unknown payload type {env.type!r}") from None
+    message = cls()
+    if not env.payload.Unpack(message):
+        raise InvalidEnvelope(f"payload does not unpack as {env.type}")
+    return message
+
+
+@dataclass(slots=True)
+class Message:
+    """One consumed record, decoded: what a handler receives."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    envelope: envelope_pb2.Envelope
+    _payload: ProtoMessage | None = field(default=None, repr=False)
+
+    @property
+    def event_id(self) -> str:
+        return self.envelope.event_id
+
+    @property
+    def type(self) -> str:
+        return self.envelope.type
+
+    @property
+    def tenant_id(self) -> str:
+        return self.envelope.tenant_id
+
+    @property
+    def payload(self) -> ProtoMessage:
+        if self._payload is None:
+            self._payload = unpack_payload(self.envelope)
+        return self._payload

@@ -1,0 +1,80 @@
+"""The transactional outbox: an event is a row inserted in the same transaction as the state
+change it reports. The relay (relay.py) publishes it; nothing here talks to Kafka."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from .envelope import Envelope, encode_envelope
+from .schema import OUTBOX_SHARDS
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, str]]
+    event_id: str
+
+    @property
+    def shard(self) -> int:
+        # Same key → same shard → published in insertion order (see relay.py).
+        return zlib.crc32(self.key or b"") % OUTBOX_SHARDS
+
+
+def outbox_record(topic: str, key: str | bytes | None, envelope: Envelope) -> OutboxRecord:
+    """The record for ``envelope``; Kafka headers repeat the routing fields so tools and
+    consumers can route without decoding."""
+    if isinstance(key, str):
+        key = key.encode()
+    headers = [
+        ("event-type", envelope.type),
+        ("event-id", envelope.event_id),
+        ("tenant-id", envelope.tenant_id),
+        ("correlation-id", envelope.correlation_id),
+    ]
+    return OutboxRecord(topic, key, encode_envelope(envelope), headers, envelope.event_id)
+
+
+_INSERT = """
+INSERT INTO outbox (shard, topic, key, value, headers, event_id)
+SELECT * FROM unnest($1::smallint[], $2::text[], $3::bytea[], $4::bytea[], $5::jsonb[], $6::uuid[])
+"""
+
+
+async def add_records(conn: asyncpg.Connection, records: Sequence[OutboxRecord]) -> None:
+    """Insert records in the caller's transaction, in order, with one statement."""
+    if not records:
+        return
+    if not conn.is_in_transaction():
+        raise RuntimeError("outbox rows must be written inside the state change's transaction")
+    await conn.execute(
+        _INSERT,
+        [r.shard for r in records],
+        [r.topic for r in records],
+        [r.key for r in records],
+        [r.value for r in records],
+        [json.dumps(r.headers) for r in records],
+        [r.event_id for r in records],
+    )
+
+
+async def add_to_outbox(
+    conn: asyncpg.Connection, items: Iterable[tuple[str, str | bytes | None, Envelope]]
+) -> None:
+    """``items``: (topic, key, envelope) triples, written in the caller's transaction."""
+    await add_records(conn, [outbox_record(topic, key, env) for topic, key, env in items])
+
+
+def tombstone_record(topic: str, key: str | bytes, *, tenant_id: str, event_id: str) -> OutboxRecord:
+    """A null value for a compacted topic: 'this key no longer exists' (e.g. deleted biometrics)."""
+    if isinstance(key, str):
+        key = key.encode()
+    headers = [("event-type", "tombstone"), ("event-id", event_id), ("tenant-id", tenant_id)]
+    return OutboxRecord(topic, key, None, headers, event_id)

@@ -1,0 +1,234 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, then deletes them.
+
+- Claims rows with ``FOR UPDATE SKIP LOCKED`` inside a transaction, publishes them with the
+  idempotent producer, waits for every ack, deletes them, commits. A relay killed after the
+  publish and before the commit leaves the rows in place: they are published again (at least
+  once), and consumers drop the duplicates by event id.
+- Several relays may run (one per service replica). Rows are spread over shards by key, and a
+  relay works on a shard only while it holds that shard's transaction-level advisory lock, so
+  events with the same key are always published in the order they were written.
+- ``LISTEN punchcard_outbox`` wakes the relay as soon as a row is committed; a slow poll covers
+  a lost notification.
+- Kafka or PostgreSQL down: the iteration is rolled back, a warning is logged, the relay backs
+  off and tries again; the rows wait in the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import signal
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from tenacity import wait_exponential_jitter
+
+from ..db import create_pool
+from ..failpoints import failpoint
+from ..logging import configure_logging, get_logger
+from ..metrics import OUTBOX_PUBLISHED, RELAY_ERRORS
+from ..retry import is_transient
+from .producer import start_producer
+from .schema import OUTBOX_CHANNEL, OUTBOX_SHARDS
+
+log = get_logger(__name__)
+
+# Advisory-lock namespace (first int4 key) for outbox shards.
+SHARD_LOCK_CLASS = 0x5043_0001
+
+_CLAIM_SHARDS = """
+SELECT s::smallint FROM unnest($1::int[]) AS s WHERE pg_try_advisory_xact_lock($2::int, s)
+"""
+_CLAIM_ROWS = """
+SELECT id, topic, key, value, headers FROM outbox
+WHERE shard = ANY($1::smallint[])
+ORDER BY id
+LIMIT $2
+FOR UPDATE SKIP LOCKED
+"""
+_DELETE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        dsn: str,
+        bootstrap_servers: str,
+        name: str,
+        batch_size: int = 500,
+        poll_interval_s: float = 1.0,
+        publish_timeout_s: float = 20.0,
+        producer_options: dict | None = None,
+    ) -> None:
+        self.pool = pool
+        self.dsn = dsn
+        self.bootstrap_servers = bootstrap_servers
+        self.name = name
+        self.batch_size = batch_size
+        self.poll_interval_s = poll_interval_s
+        self.publish_timeout_s = publish_timeout_s
+        self.producer_options = producer_options or {}
+        self.producer: AIOKafkaProducer | None = None
+        self.published = 0
+        self.healthy = False
+        self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Relay until ``stop()``; never raises for a server that is down."""
+        wait = wait_exponential_jitter(initial=0.2, max=10)
+        failures = 0
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._ensure_listening()
+                    if self.producer is None:
+                        self.producer = await start_producer(
+                            self.bootstrap_servers,
+                            client_id=f"{self.name}-relay",
+                            **self.producer_options,
+                        )
+                    self._wakeup.clear()
+                    count = await self.relay_once()
+                    self.healthy = True
+                    failures = 0
+                    if count < self.batch_size:
+                        await self._sleep_until_woken(self.poll_interval_s)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:  # noqa: BLE001 - the loop must outlive any failure
+                    failures += 1
+                    self.healthy = False
+                    RELAY_ERRORS.labels(self.name).inc()
+                    delay = wait(_RetryState(failures))
+                    log.warning(
+                        "outbox relay iteration failed; rows stay in the outbox",
+                        relay=self.name,
+                        error=f"{type(error).__name__}: {error}",
+                        transient=is_transient(error),
+                        attempt=failures,
+                        retry_in_s=round(delay, 2),
+                    )
+                    await self._reset_producer()
+                    await self._close_listener()
+                    await self._sleep_until_woken(delay, stop_only=True)
+        finally:
+            await self._reset_producer()
+            await self._close_listener()
+
+    async def _sleep_until_woken(self, timeout: float, stop_only: bool = False) -> None:
+        event = self._stopping if stop_only else self._wakeup
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    async def _ensure_listening(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        self._listener = await asyncpg.connect(self.dsn)
+        await self._listener.add_listener(OUTBOX_CHANNEL, self._on_notify)
+
+    def _on_notify(self, *_args) -> None:
+        self._wakeup.set()
+
+    async def _close_listener(self) -> None:
+        if self._listener is not None:
+            listener, self._listener = self._listener, None
+            try:
+                await asyncio.wait_for(listener.close(), 2)
+            except Exception:  # noqa: BLE001
+                listener.terminate()
+
+    async def _reset_producer(self) -> None:
+        if self.producer is not None:
+            producer, self.producer = self.producer, None
+            try:
+                await asyncio.wait_for(producer.stop(), 5)
+            except Exception:  # noqa: BLE001
+                pass
+
+    # -- one claim ---------------------------------------------------------------------------
+    async def relay_once(self) -> int:
+        """Publish up to one batch; returns how many rows were published."""
+        assert self.producer is not None
+        shards = list(range(OUTBOX_SHARDS))
+        random.shuffle(shards)
+        async with self.pool.acquire() as conn, conn.transaction():
+            mine = [row[0] for row in await conn.fetch(_CLAIM_SHARDS, shards, SHARD_LOCK_CLASS)]
+            if not mine:
+                return 0
+            rows = await conn.fetch(_CLAIM_ROWS, mine, self.batch_size)
+            if not rows:
+                return 0
+            async with asyncio.timeout(self.publish_timeout_s):
+                pending = []
+                for row in rows:
+                    headers = [(k, v.encode()) for k, v in json.loads(row["headers"])]
+                    pending.append(
+                        await self.producer.send(
+                            row["topic"], value=row["value"], key=row["key"], headers=headers
+                        )
+                    )
+                await asyncio.gather(*pending)
+            failpoint("relay.after_publish")
+            await conn.execute(_DELETE, [row["id"] for row in rows])
+        failpoint("relay.after_commit")
+        self.published += len(rows)
+        OUTBOX_PUBLISHED.labels(self.name).inc(len(rows))
+        return len(rows)
+
+
+class _RetryState:
+    """Just enough of tenacity's RetryCallState for its wait strategies."""
+
+    def __init__(self, attempt_number: int) -> None:
+        self.attempt_number = attempt_number
+
+
+# -- standalone entry point: `punchcard-relay` ----------------------------------------------
+async def _main(args: argparse.Namespace) -> None:
+    configure_logging(f"relay-{args.name}", args.log_level)
+    pool = await create_pool(args.database_url, min_size=1, max_size=2)
+    relay = OutboxRelay(
+        pool=pool,
+        dsn=args.database_url,
+        bootstrap_servers=args.bootstrap_servers,
+        name=args.name,
+        batch_size=args.batch_size,
+    )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, relay.stop)
+    log.info("outbox relay started", relay=args.name, batch_size=args.batch_size)
+    try:
+        await relay.run()
+    finally:
+        await pool.close()
+        log.info("outbox relay stopped", relay=args.name, published=relay.published)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Publish a database's outbox to Kafka (runs until SIGTERM)."
+    )
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--bootstrap-servers", required=True)
+    parser.add_argument("--name", default="relay")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--log-level", default="INFO")
+    asyncio.run(_main(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()

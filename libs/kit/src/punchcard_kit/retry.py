@@ -1,0 +1,82 @@
+"""Backoff for calls to servers that may be down: bounded exponential with jitter, one clear log
+line per failed attempt (tenacity does the waiting)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+from aiokafka.errors import KafkaConnectionError, KafkaError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
+from tenacity.stop import stop_after_delay, stop_never
+
+from .logging import get_logger
+
+log = get_logger(__name__)
+T = TypeVar("T")
+
+#: Errors that mean "a server is down or busy": retry, never dead-letter.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncio.TimeoutError,
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    KafkaConnectionError,
+    KafkaError,
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, KafkaError):
+        return bool(getattr(error, "retriable", False)) or isinstance(error, KafkaConnectionError)
+    return isinstance(error, TRANSIENT_ERRORS)
+
+
+def backoff(initial: float = 0.2, maximum: float = 10.0):
+    return wait_exponential_jitter(initial=initial, max=maximum)
+
+
+def _log_attempt(what: str) -> Callable[[RetryCallState], None]:
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "server unavailable, retrying",
+            what=what,
+            attempt=state.attempt_number,
+            retry_in_s=round(state.next_action.sleep, 2) if state.next_action else None,
+            error=f"{type(error).__name__}: {error}",
+        )
+
+    return before_sleep
+
+
+async def retry_transient(
+    what: str,
+    call: Callable[[], Awaitable[T]],
+    *,
+    give_up_after_s: float | None = None,
+    initial: float = 0.2,
+    maximum: float = 10.0,
+) -> T:
+    """Call until it succeeds, retrying transient errors with backoff (forever by default)."""
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(TRANSIENT_ERRORS),
+        wait=backoff(initial, maximum),
+        stop=stop_after_delay(give_up_after_s) if give_up_after_s else stop_never,
+        before_sleep=_log_attempt(what),
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            return await call()
+    raise AssertionError("unreachable")

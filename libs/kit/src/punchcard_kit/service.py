@@ -1,0 +1,209 @@
+"""The composition root every service shares: database, migrations, outbox relay, consumers,
+and an HTTP app with /healthz, /readyz and /metrics. A service passes its own routers and
+consumer handlers; nothing opens a connection at import time."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import asyncpg
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from tenacity import wait_exponential_jitter
+
+from .db import create_pool, ensure_database
+from .logging import configure_logging, get_logger
+from .messaging.consumer import ConsumerLoop, Handler
+from .messaging.relay import OutboxRelay
+from .migrations import upgrade_async
+from .settings import ServiceSettings, load_settings
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A consumer group of this service: which topics, and the handler for their events."""
+
+    group_id: str
+    topics: Sequence[str]
+    handler: Handler
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    relay: OutboxRelay | None = None
+    consumers: list[ConsumerLoop] = field(default_factory=list)
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+
+async def _supervise(name: str, run: Callable[[], Awaitable[None]], stopping: asyncio.Event) -> None:
+    """Run a loop; if it ever crashes, log it and start it again with backoff."""
+    wait = wait_exponential_jitter(initial=0.5, max=30)
+    attempt = 0
+    while not stopping.is_set():
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001
+            attempt += 1
+            delay = wait(type("S", (), {"attempt_number": attempt})())
+            log.exception("background loop crashed; restarting", loop=name, retry_in_s=delay)
+            try:
+                await asyncio.wait_for(stopping.wait(), delay)
+            except TimeoutError:
+                pass
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    package: str,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    subscriptions: Callable[[Runtime], Sequence[Subscription]] = lambda runtime: (),
+    on_started: Callable[[Runtime], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """``package`` holds ``migrations/``; ``subscriptions`` builds this service's consumers."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level, settings.log_json)
+        dsn = settings.database_url
+        assert dsn is not None and settings.kafka_bootstrap_servers is not None
+        if settings.environment in ("development", "test"):
+            await ensure_database(dsn)
+        await upgrade_async(dsn, package)
+        pool = await create_pool(dsn, min_size=2, max_size=10)
+        runtime = Runtime(settings=settings, pool=pool)
+        app.state.runtime = runtime
+        stopping = asyncio.Event()
+        if settings.relay_enabled:
+            runtime.relay = OutboxRelay(
+                pool=pool,
+                dsn=dsn,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                name=settings.service_name,
+                batch_size=settings.relay_batch_size,
+                poll_interval_s=settings.relay_poll_interval_s,
+            )
+            runtime.tasks.append(
+                asyncio.create_task(_supervise("relay", runtime.relay.run, stopping))
+            )
+        for sub in subscriptions(runtime):
+            loop = ConsumerLoop(
+                group_id=sub.group_id,
+                topics=sub.topics,
+                handler=sub.handler,
+                pool=pool,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                max_batch=settings.consumer_max_batch,
+                max_attempts=settings.consumer_max_attempts,
+                processed_retention_days=settings.processed_events_retention_days,
+            )
+            runtime.consumers.append(loop)
+            runtime.tasks.append(asyncio.create_task(_supervise(sub.group_id, loop.run, stopping)))
+        if on_started is not None:
+            await on_started(runtime)
+        log.info("service started", http=f"{settings.http_host}:{settings.http_port}")
+        try:
+            yield
+        finally:
+            # SIGTERM: uvicorn stops taking requests, then we drain the loops and close.
+            stopping.set()
+            for consumer in runtime.consumers:
+                consumer.stop()
+            if runtime.relay is not None:
+                runtime.relay.stop()
+            pending = set()
+            if runtime.tasks:
+                _, pending = await asyncio.wait(runtime.tasks, timeout=30)
+            for task in pending:
+                task.cancel()
+            await pool.close()
+            log.info("service stopped")
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is alive (the event loop answers)."""
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        """Ready to take traffic: database answers, relay and consumers are connected."""
+        runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+        checks: dict[str, str] = {}
+        if runtime is None:
+            return JSONResponse({"status": "starting", "checks": checks}, status_code=503)
+        try:
+            async with asyncio.timeout(2):
+                await runtime.pool.fetchval("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as error:  # noqa: BLE001
+            checks["database"] = f"down: {type(error).__name__}"
+        if runtime.relay is not None:
+            checks["outbox_relay"] = "ok" if runtime.relay.healthy else "not connected"
+        for consumer in runtime.consumers:
+            checks[f"consumer:{consumer.group_id}"] = "ok" if consumer.healthy else "not connected"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def service_main(
+    settings_cls: type[ServiceSettings],
+    build_app: Callable[[ServiceSettings], FastAPI],
+    package: str,
+    argv: list[str] | None = None,
+) -> None:
+    """The command line of every service: ``serve`` (default) or ``migrate``."""
+    parser = argparse.ArgumentParser(description=f"{package}: serve HTTP and its loops, or migrate")
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    args = parser.parse_args(argv)
+    settings = load_settings(settings_cls)
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    if args.command == "migrate":
+
+        async def migrate() -> None:
+            if settings.environment in ("development", "test"):
+                await ensure_database(settings.database_url)
+            await upgrade_async(settings.database_url, package)
+
+        asyncio.run(migrate())
+        return
+    uvicorn.run(
+        build_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )

@@ -1,0 +1,93 @@
+"""Settings read from the environment (pydantic-settings). A service refuses to start with a
+clear message naming the setting that is missing or wrong."""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal, TypeVar
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_PG = "postgresql://postgres@127.0.0.1:55432"
+LOCAL_KAFKA = "127.0.0.1:59092"
+LOCAL_REDIS = "redis://127.0.0.1:56379/0"
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs. Subclasses set ``service_name`` and add their own fields.
+
+    In ``development`` the servers default to the local stack (scripts/stack); anywhere else
+    each must be given explicitly, so a mis-deployed pod fails at start instead of talking to
+    the wrong place.
+    """
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    service_name: str = "service"
+    environment: Literal["development", "test", "staging", "production"] = "development"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    database_url: str | None = Field(default=None, description="PostgreSQL DSN of this service's own database")
+    kafka_bootstrap_servers: str | None = None
+    redis_url: str | None = None
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+
+    # Outbox relay and consumers.
+    relay_enabled: bool = True
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    relay_poll_interval_s: float = Field(default=1.0, gt=0)
+    consumer_max_batch: int = Field(default=500, ge=1, le=10_000)
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    processed_events_retention_days: int = Field(default=14, ge=1)
+
+    @property
+    def default_database_name(self) -> str:
+        return "punchcard_" + self.service_name.replace("-", "_")
+
+    @model_validator(mode="after")
+    def _servers_given_outside_development(self) -> ServiceSettings:
+        missing = []
+        local = self.environment in ("development", "test")
+        if self.database_url is None:
+            if local:
+                object.__setattr__(self, "database_url", f"{LOCAL_PG}/{self.default_database_name}")
+            else:
+                missing.append("DATABASE_URL")
+        if self.kafka_bootstrap_servers is None:
+            if local:
+                object.__setattr__(self, "kafka_bootstrap_servers", LOCAL_KAFKA)
+            else:
+                missing.append("KAFKA_BOOTSTRAP_SERVERS")
+        if self.redis_url is None and local:
+            object.__setattr__(self, "redis_url", LOCAL_REDIS)
+        if missing:
+            raise ValueError(
+                f"{', '.join(missing)} must be set when ENVIRONMENT={self.environment}"
+            )
+        return self
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def describe_errors(cls: type[BaseSettings], error: ValidationError) -> str:
+    prefix = cls.model_config.get("env_prefix", "") or ""
+    lines = [f"invalid settings for {cls.__name__}:"]
+    for item in error.errors():
+        loc = "_".join(str(p) for p in item["loc"]) if item["loc"] else ""
+        name = (prefix + loc).upper() if loc else "(settings)"
+        lines.append(f"  {name}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(cls: type[S], **overrides: object) -> S:
+    """Build settings or exit(2) with one line per bad setting, naming its variable."""
+    try:
+        return cls(**overrides)
+    except ValidationError as error:
+        print(describe_errors(cls, error), file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,3 @@
+"""Punchcard face-match service. Face enrolment and 1:N identification at the kiosk (DeepFace +
+TensorFlow). Owns face templates; follows the compacted templates topic in every replica;
+answers face punch attempts with identification verdicts. Scaled on its own."""

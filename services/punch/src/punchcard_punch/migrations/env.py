@@ -1,0 +1,3 @@
+from punchcard_kit.migrations import run_env
+
+run_env()

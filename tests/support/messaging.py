@@ -1,0 +1,168 @@
+"""Test helpers for the messaging kit: a throw-away database with the outbox tables and an
+``effects`` table, a handler whose effect can be counted, and event writers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import asyncpg
+from google.protobuf import wrappers_pb2
+from punchcard_kit.messaging import Message, add_to_outbox, new_envelope
+from punchcard_kit.messaging.schema import V1_UP
+
+from .stack import PG_URL, unique
+
+# No unique constraint on purpose: a handler that ran twice for one event shows up as two rows.
+EFFECTS_DDL = """
+CREATE TABLE effects (
+    event_id uuid NOT NULL,
+    key text,
+    value text NOT NULL,
+    partition int NOT NULL,
+    kafka_offset bigint NOT NULL,
+    at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE fail_values (value text PRIMARY KEY);
+"""
+
+
+async def create_database() -> str:
+    """A fresh database with the kit's V1 schema; returns its DSN."""
+    name = unique("kit_test")
+    admin = await asyncpg.connect(f"{PG_URL}/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = f"{PG_URL}/{name}"
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(V1_UP)
+        await conn.execute(EFFECTS_DDL)
+    finally:
+        await conn.close()
+    return dsn
+
+
+async def drop_database(dsn: str) -> None:
+    name = dsn.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(f"{PG_URL}/postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def record_effects(conn: asyncpg.Connection, messages: Sequence[Message]) -> None:
+    """The handler under test: one row per handled event. A value listed in ``fail_values``
+    makes it raise (a poison event)."""
+    values = [m.payload.value for m in messages]
+    poison = await conn.fetchval(
+        "SELECT value FROM fail_values WHERE value = ANY($1::text[]) LIMIT 1", values
+    )
+    if poison is not None:
+        raise ValueError(f"cannot handle value {poison!r}")
+    await conn.executemany(
+        "INSERT INTO effects (event_id, key, value, partition, kafka_offset) VALUES ($1, $2, $3, $4, $5)",
+        [
+            (m.event_id, m.key.decode() if m.key else None, m.payload.value, m.partition, m.offset)
+            for m in messages
+        ],
+    )
+
+
+async def write_events(
+    dsn: str,
+    topic: str,
+    values: Sequence[str],
+    *,
+    keys: Sequence[str] | None = None,
+    per_transaction: int = 50,
+    tenant_id: str = "00000000-0000-0000-0000-000000000001",
+) -> list[str]:
+    """Write events through the outbox in committed transactions; returns their event ids."""
+    conn = await asyncpg.connect(dsn)
+    ids: list[str] = []
+    try:
+        for start in range(0, len(values), per_transaction):
+            chunk = range(start, min(start + per_transaction, len(values)))
+            async with conn.transaction():
+                items = []
+                for i in chunk:
+                    env = new_envelope(
+                        wrappers_pb2.StringValue(value=values[i]), tenant_id=tenant_id, producer="test"
+                    )
+                    ids.append(env.event_id)
+                    items.append((topic, keys[i] if keys else f"k{i % 7}", env))
+                await add_to_outbox(conn, items)
+    finally:
+        await conn.close()
+    return ids
+
+
+async def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):
+    """Poll an async predicate until it returns a truthy value (not a timing assertion: the
+    bound only stops a broken test from hanging)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+async def effect_counts(dsn: str) -> tuple[int, int, int]:
+    """(rows, distinct event ids, events handled more than once)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(
+            """SELECT count(*) AS rows, count(DISTINCT event_id) AS distinct_ids,
+                      (SELECT count(*) FROM (SELECT event_id FROM effects GROUP BY event_id
+                                             HAVING count(*) > 1) d) AS repeated
+               FROM effects"""
+        )
+        return row["rows"], row["distinct_ids"], row["repeated"]
+    finally:
+        await conn.close()
+
+
+async def read_topic(bootstrap: str, topic: str) -> list:
+    """Every record now in ``topic``, read from the beginning without a consumer group."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or [])]
+        if not partitions:
+            await consumer.force_metadata_update()
+            partitions = [
+                TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or [])
+            ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        records = []
+        while any((await consumer.position(tp)) < end[tp] for tp in partitions):
+            batch = await consumer.getmany(timeout_ms=1000)
+            for items in batch.values():
+                records.extend(items)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def wait_exit(child, timeout: float = 60) -> int:
+    """Wait for a child process without blocking the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, child.wait, timeout)
+
+
+async def outbox_rows(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM outbox")
+    finally:
+        await conn.close()

@@ -1,0 +1,16 @@
+"""Where the test servers are: the local stack of scripts/stack, or what the environment says."""
+
+import os
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:55432")
+KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:56379/0")
+VENV_BIN = REPO / ".venv" / "bin"
+
+
+def unique(prefix: str) -> str:
+    """A fresh name for this test's own database, topic, group or tenant."""
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"

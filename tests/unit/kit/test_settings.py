@@ -1,0 +1,31 @@
+import pytest
+from punchcard_kit.settings import ServiceSettings, load_settings
+
+
+class DemoSettings(ServiceSettings):
+    service_name: str = "demo-svc"
+
+
+def test_development_defaults_to_the_local_stack(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    s = DemoSettings(environment="development")
+    assert s.database_url.endswith("/punchcard_demo_svc")
+    assert s.kafka_bootstrap_servers == "127.0.0.1:59092"
+
+
+def test_production_requires_servers_and_names_them(monkeypatch, capsys):
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        load_settings(DemoSettings)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "DATABASE_URL" in err and "KAFKA_BOOTSTRAP_SERVERS" in err
+
+
+def test_invalid_value_names_the_variable(monkeypatch, capsys):
+    monkeypatch.setenv("HTTP_PORT", "not-a-port")
+    with pytest.raises(SystemExit):
+        load_settings(DemoSettings)
+    assert "HTTP_PORT" in capsys.readouterr().err
