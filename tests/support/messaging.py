@@ -132,21 +132,28 @@ async def effect_counts(dsn: str) -> tuple[int, int, int]:
 async def read_topic(bootstrap: str, topic: str) -> list:
     """Every record now in ``topic``, read from the beginning without a consumer group."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
 
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        if topic not in await admin.list_topics():
+            return []
+        [description] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or [])]
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = [
-                TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or [])
-            ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
         records = []
-        while any((await consumer.position(tp)) < end[tp] for tp in partitions):
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end[tp] for tp in partitions])
+
+        while await behind():
             batch = await consumer.getmany(timeout_ms=1000)
             for items in batch.values():
                 records.extend(items)

@@ -42,8 +42,25 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, TRANSIENT_ERRORS)
 
 
-def backoff(initial: float = 0.2, maximum: float = 10.0):
-    return wait_exponential_jitter(initial=initial, max=maximum)
+def backoff(initial: float = 0.2, maximum: float = 10.0) -> wait_exponential_jitter:
+    """Exponential backoff with jitter: initial, 2×initial, 4×… up to ``maximum``."""
+    return wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
+
+
+class Backoff:
+    """The same waits for a loop that keeps going (no decorator): ``delay()`` per failure,
+    ``reset()`` after a success."""
+
+    def __init__(self, initial: float = 0.2, maximum: float = 10.0) -> None:
+        self._wait = backoff(initial, maximum)
+        self.attempt_number = 0
+
+    def delay(self) -> float:
+        self.attempt_number += 1
+        return self._wait(self)  # tenacity's wait strategies read only .attempt_number
+
+    def reset(self) -> None:
+        self.attempt_number = 0
 
 
 def _log_attempt(what: str) -> Callable[[RetryCallState], None]:

@@ -15,13 +15,13 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from tenacity import wait_exponential_jitter
 
 from .db import create_pool, ensure_database
 from .logging import configure_logging, get_logger
 from .messaging.consumer import ConsumerLoop, Handler
 from .messaging.relay import OutboxRelay
 from .migrations import upgrade_async
+from .retry import Backoff
 from .settings import ServiceSettings, load_settings
 
 log = get_logger(__name__)
@@ -47,8 +47,7 @@ class Runtime:
 
 async def _supervise(name: str, run: Callable[[], Awaitable[None]], stopping: asyncio.Event) -> None:
     """Run a loop; if it ever crashes, log it and start it again with backoff."""
-    wait = wait_exponential_jitter(initial=0.5, max=30)
-    attempt = 0
+    backoff = Backoff(0.5, 30)
     while not stopping.is_set():
         try:
             await run()
@@ -56,8 +55,7 @@ async def _supervise(name: str, run: Callable[[], Awaitable[None]], stopping: as
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001
-            attempt += 1
-            delay = wait(type("S", (), {"attempt_number": attempt})())
+            delay = backoff.delay()
             log.exception("background loop crashed; restarting", loop=name, retry_in_s=delay)
             try:
                 await asyncio.wait_for(stopping.wait(), delay)

@@ -27,12 +27,11 @@ from datetime import UTC, datetime
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
-from tenacity import wait_exponential_jitter
 
 from ..failpoints import failpoint
 from ..logging import correlation, get_logger
 from ..metrics import BATCH_SECONDS, CONSUMED, CONSUMER_ERRORS
-from ..retry import is_transient, retry_transient
+from ..retry import Backoff, is_transient, retry_transient
 from .envelope import InvalidEnvelope, Message, decode_envelope
 from .outbox import OutboxRecord, add_records
 from .topics import ensure_topics_exist
@@ -143,7 +142,7 @@ class ConsumerLoop:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.max_batch,
-            session_timeout_ms=30_000,
+            session_timeout_ms=10_000,
             heartbeat_interval_ms=3_000,
         )
         options.update(self.consumer_options)
@@ -170,9 +169,8 @@ class ConsumerLoop:
                 Message(record.topic, record.partition, record.offset, record.key, envelope)
             )
 
-        wait = wait_exponential_jitter(initial=0.2, max=10)
+        backoff = Backoff(0.2, 10)
         careful = False
-        failures = 0
         while True:
             try:
                 outcome = await self._apply(messages, invalid, careful)
@@ -188,15 +186,14 @@ class ConsumerLoop:
                     )
                     careful = True
                     continue
-                failures += 1
-                delay = wait(_Attempt(failures))
+                delay = backoff.delay()
                 log.warning(
                     "batch not processed; a server is unavailable, retrying",
                     group=self.group_id,
                     topic=tp.topic,
                     partition=tp.partition,
                     first_offset=records[0].offset,
-                    attempt=failures,
+                    attempt=backoff.attempt_number,
                     retry_in_s=round(delay, 2),
                     error=f"{type(error).__name__}: {error}",
                 )
@@ -275,7 +272,7 @@ class ConsumerLoop:
     async def _handle_alone(self, conn: asyncpg.Connection, message: Message) -> Exception | None:
         """Handle one event in a savepoint, retrying with backoff; the last error if it never
         succeeded (a transient error propagates: the whole batch waits for the server)."""
-        wait = wait_exponential_jitter(initial=self.retry_initial_s, max=2)
+        backoff = Backoff(self.retry_initial_s, 2)
         for attempt in range(1, self.max_attempts + 1):
             try:
                 with correlation(message.envelope.correlation_id, event_id=message.event_id):
@@ -296,7 +293,7 @@ class ConsumerLoop:
                 )
                 if attempt == self.max_attempts:
                     return error
-                await asyncio.sleep(wait(_Attempt(attempt)))
+                await asyncio.sleep(backoff.delay())
         return None
 
     def _dead_letter_id(self, item: ConsumerRecord | Message) -> str:
@@ -350,8 +347,3 @@ class _DrainOnRevoke(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned) -> None:
         log.info("partitions assigned", group=self.loop.group_id, partitions=len(assigned))
-
-
-class _Attempt:
-    def __init__(self, attempt_number: int) -> None:
-        self.attempt_number = attempt_number

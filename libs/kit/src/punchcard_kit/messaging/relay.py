@@ -23,13 +23,12 @@ import signal
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from tenacity import wait_exponential_jitter
 
 from ..db import create_pool
 from ..failpoints import failpoint
 from ..logging import configure_logging, get_logger
 from ..metrics import OUTBOX_PUBLISHED, RELAY_ERRORS
-from ..retry import is_transient
+from ..retry import Backoff, is_transient
 from .producer import start_producer
 from .schema import OUTBOX_CHANNEL, OUTBOX_SHARDS
 
@@ -86,8 +85,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Relay until ``stop()``; never raises for a server that is down."""
-        wait = wait_exponential_jitter(initial=0.2, max=10)
-        failures = 0
+        backoff = Backoff(0.2, 10)
         try:
             while not self._stopping.is_set():
                 try:
@@ -101,22 +99,21 @@ class OutboxRelay:
                     self._wakeup.clear()
                     count = await self.relay_once()
                     self.healthy = True
-                    failures = 0
+                    backoff.reset()
                     if count < self.batch_size:
                         await self._sleep_until_woken(self.poll_interval_s)
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:  # noqa: BLE001 - the loop must outlive any failure
-                    failures += 1
                     self.healthy = False
                     RELAY_ERRORS.labels(self.name).inc()
-                    delay = wait(_RetryState(failures))
+                    delay = backoff.delay()
                     log.warning(
                         "outbox relay iteration failed; rows stay in the outbox",
                         relay=self.name,
                         error=f"{type(error).__name__}: {error}",
                         transient=is_transient(error),
-                        attempt=failures,
+                        attempt=backoff.attempt_number,
                         retry_in_s=round(delay, 2),
                     )
                     await self._reset_producer()
@@ -187,13 +184,6 @@ class OutboxRelay:
         self.published += len(rows)
         OUTBOX_PUBLISHED.labels(self.name).inc(len(rows))
         return len(rows)
-
-
-class _RetryState:
-    """Just enough of tenacity's RetryCallState for its wait strategies."""
-
-    def __init__(self, attempt_number: int) -> None:
-        self.attempt_number = attempt_number
 
 
 # -- standalone entry point: `punchcard-relay` ----------------------------------------------
