@@ -38,7 +38,8 @@ async def create_database() -> str:
     dsn = f"{PG_URL}/{name}"
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(V1_UP)
+        for statement in V1_UP:
+            await conn.execute(statement)
         await conn.execute(EFFECTS_DDL)
     finally:
         await conn.close()

@@ -12,8 +12,10 @@ down_revision = None
 
 
 def upgrade() -> None:
-    op.execute(V1_UP)
+    for statement in V1_UP:
+        op.execute(statement)
 
 
 def downgrade() -> None:
-    op.execute(V1_DOWN)
+    for statement in V1_DOWN:
+        op.execute(statement)
