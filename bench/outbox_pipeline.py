@@ -1,0 +1,266 @@
+"""Benchmark: outbox → relay → Kafka → consumer, end to end, on this machine.
+
+Two pipelines run in the same session on the same servers, each in its own processes (writer
+here, relay and consumer as separate processes, as in production):
+  - kit:   the kit as services run it (relay claims batches, consumer commits per batch);
+  - naive: publish + commit per event (relay batch 1), consumer commits per message (batch 1).
+Measured for each:
+  - sustained events/s: writers commit events as fast as they can (50 per transaction) for a
+    fixed time; rate = events handled by the consumer / time from first write to last arrival;
+  - latency at a fixed rate (default 1,000 events/s, one event per transaction): the time from
+    the event's occurred_at (set just before its transaction commits) to the consumer's handler
+    committing it, p50 / p99.
+Prints a table and writes bench/results/outbox_pipeline.json. Not a test: no pass/fail.
+
+    make bench            # or: .venv/bin/python bench/outbox_pipeline.py --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+from google.protobuf import wrappers_pb2
+from punchcard_kit.messaging import add_to_outbox, new_envelope
+from punchcard_kit.messaging.schema import V1_UP
+from punchcard_kit.messaging.topics import ensure_topics_exist
+
+ROOT = Path(__file__).resolve().parents[1]
+PG = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:55432")
+KAFKA = os.environ.get("BENCH_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
+TENANT = str(uuid.uuid4())
+PAYLOAD = "x" * 200  # a small domain event's size
+
+
+async def create_db() -> str:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(f"{PG}/postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    dsn = f"{PG}/{name}"
+    conn = await asyncpg.connect(dsn)
+    for statement in V1_UP:
+        await conn.execute(statement)
+    await conn.execute(
+        "CREATE TABLE arrivals (event_id uuid, occurred_at timestamptz, arrived_at timestamptz)"
+    )
+    await conn.close()
+    return dsn
+
+
+async def drop_db(dsn: str) -> None:
+    admin = await asyncpg.connect(f"{PG}/postgres")
+    await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
+    await admin.close()
+
+
+def envelope(i: int):
+    return new_envelope(wrappers_pb2.StringValue(value=PAYLOAD), tenant_id=TENANT, producer="bench")
+
+
+def start_pipeline(dsn: str, topic: str, batch: int) -> list[subprocess.Popen]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    relay = subprocess.Popen(
+        [str(ROOT / ".venv/bin/punchcard-relay"), "--database-url", dsn, "--bootstrap-servers",
+         KAFKA, "--batch-size", str(batch), "--log-level", "WARNING"], env=env)
+    consumer = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench/_pipeline_consumer.py"), "--dsn", dsn, "--bootstrap",
+         KAFKA, "--topic", topic, "--group", f"bench-{uuid.uuid4().hex[:6]}", "--max-batch",
+         str(batch)], env=env)
+    return [relay, consumer]
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for p in processes:
+        p.send_signal(signal.SIGTERM)
+    for p in processes:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+async def arrived(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM arrivals")
+    finally:
+        await conn.close()
+
+
+async def wait_drained(dsn: str, total: int, limit_s: float) -> bool:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if await arrived(dsn) >= total:
+            return True
+        await asyncio.sleep(0.25)
+    return False
+
+
+async def warm_up(dsn: str, topic: str) -> None:
+    """Wait until the consumer has joined its group and handled a first event."""
+    conn = await asyncpg.connect(dsn)
+    async with conn.transaction():
+        await add_to_outbox(conn, [(topic, "warm", envelope(0))])
+    await conn.close()
+    if not await wait_drained(dsn, 1, 60):
+        raise SystemExit("pipeline did not start: is the stack up (scripts/stack up)?")
+    conn = await asyncpg.connect(dsn)
+    await conn.execute("TRUNCATE arrivals")
+    await conn.close()
+
+
+async def sustained(dsn: str, topic: str, seconds: float, writers: int = 3, per_tx: int = 50):
+    stop_at = time.monotonic() + seconds
+    written = 0
+
+    async def writer(w: int) -> None:
+        nonlocal written
+        conn = await asyncpg.connect(dsn)
+        i = 0
+        try:
+            while time.monotonic() < stop_at:
+                async with conn.transaction():
+                    await add_to_outbox(conn, [
+                        (topic, f"worker-{w}-{(i + k) % 97}", envelope(i + k)) for k in range(per_tx)
+                    ])
+                i += per_tx
+                written += per_tx
+        finally:
+            await conn.close()
+
+    started = time.time()
+    await asyncio.gather(*(writer(w) for w in range(writers)))
+    write_s = time.time() - started
+    drained = await wait_drained(dsn, written, limit_s=max(60, seconds * 6))
+    conn = await asyncpg.connect(dsn)
+    last, count = await conn.fetchrow("SELECT max(arrived_at), count(*) FROM arrivals")
+    await conn.execute("TRUNCATE arrivals")
+    await conn.close()
+    elapsed = last.timestamp() - started
+    return {
+        "events_written": written,
+        "events_handled": count,
+        "drained": drained,
+        "write_events_per_s": round(written / write_s),
+        "sustained_events_per_s": round(count / elapsed),
+        "elapsed_s": round(elapsed, 2),
+    }
+
+
+async def fixed_rate(dsn: str, topic: str, rate: int, seconds: float, writers: int = 4):
+    total = int(rate * seconds)
+    queue: asyncio.Queue[int | None] = asyncio.Queue()
+
+    async def writer() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            while (i := await queue.get()) is not None:
+                async with conn.transaction():  # one event per transaction, as a service writes
+                    await add_to_outbox(conn, [(topic, f"worker-{i % 97}", envelope(i))])
+        finally:
+            await conn.close()
+
+    tasks = [asyncio.create_task(writer()) for _ in range(writers)]
+    start = time.monotonic()
+    for i in range(total):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait(i)
+    for _ in tasks:
+        queue.put_nowait(None)
+    await asyncio.gather(*tasks)
+    offered = total / (time.monotonic() - start)
+    drained = await wait_drained(dsn, total, limit_s=max(60, seconds * 6))
+    conn = await asyncpg.connect(dsn)
+    row = await conn.fetchrow(
+        """SELECT count(*) AS n,
+                  percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
+                  percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
+                  max(ms) AS max
+           FROM (SELECT extract(epoch FROM arrived_at - occurred_at) * 1000 AS ms
+                 FROM arrivals) t""")
+    await conn.execute("TRUNCATE arrivals")
+    await conn.close()
+    return {
+        "target_rate": rate,
+        "offered_rate": round(offered),
+        "events": row["n"],
+        "drained": drained,
+        "p50_ms": round(float(row["p50"]), 1) if row["p50"] is not None else None,
+        "p99_ms": round(float(row["p99"]), 1) if row["p99"] is not None else None,
+        "max_ms": round(float(row["max"]), 1) if row["max"] is not None else None,
+    }
+
+
+async def run_variant(name: str, batch: int, args) -> dict:
+    dsn = await create_db()
+    topic = f"bench.pipeline.{name}.{uuid.uuid4().hex[:6]}"
+    await ensure_topics_exist(KAFKA, [(topic, 12, 1, {})])
+    processes = start_pipeline(dsn, topic, batch)
+    try:
+        await warm_up(dsn, topic)
+        seconds = args.seconds if name == "kit" else args.seconds / 2
+        result = {"sustained": await sustained(dsn, topic, seconds)}
+        result["latency"] = await fixed_rate(dsn, topic, args.rate, args.seconds)
+        return result
+    finally:
+        stop(processes)
+        await drop_db(dsn)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--out", default=str(ROOT / "bench/results/outbox_pipeline.json"))
+    args = parser.parse_args()
+
+    results = {"kit": await run_variant("kit", 500, args),
+               "naive": await run_variant("naive", 1, args)}
+
+    kit, naive = results["kit"], results["naive"]
+    rows = [
+        ("sustained events/s", "sustained_events_per_s", "sustained"),
+        ("  (writers offered events/s)", "write_events_per_s", "sustained"),
+        (f"p50 latency at {args.rate}/s (ms)", "p50_ms", "latency"),
+        (f"p99 latency at {args.rate}/s (ms)", "p99_ms", "latency"),
+        ("  (offered rate/s)", "offered_rate", "latency"),
+    ]
+    print(f"\noutbox → Kafka → consumer, {os.cpu_count()} cores, {args.seconds:.0f} s per phase")
+    print(f"{'metric':34} {'kit':>12} {'naive':>12} {'kit/naive':>10}")
+    for label, key, section in rows:
+        a, b = kit[section][key], naive[section][key]
+        ratio = f"{a / b:.1f}x" if a and b else "-"
+        print(f"{label:34} {a!s:>12} {b!s:>12} {ratio:>10}")
+    print("targets: >= 5,000 events/s sustained; p99 < 100 ms at 1,000 events/s")
+    for name in ("kit", "naive"):
+        for section in ("sustained", "latency"):
+            if not results[name][section]["drained"]:
+                print(f"note: {name} did not drain its {section} phase within the time limit")
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "benchmark": "outbox_pipeline",
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
+        "seconds_per_phase": args.seconds,
+        "results": results,
+        "targets": {"sustained_events_per_s": 5000, "p99_ms_at_1000_per_s": 100},
+    }, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
