@@ -224,9 +224,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--only", choices=["kit", "naive"], help="run one pipeline (diagnosis)")
     parser.add_argument("--out", default=str(ROOT / "bench/results/outbox_pipeline.json"))
     args = parser.parse_args()
 
+    if args.only:
+        print(json.dumps(await run_variant(args.only, 500 if args.only == "kit" else 1, args)))
+        return
     results = {"kit": await run_variant("kit", 500, args),
                "naive": await run_variant("naive", 1, args)}
 

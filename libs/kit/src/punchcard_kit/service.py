@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -34,6 +34,8 @@ class Subscription:
     group_id: str
     topics: Sequence[str]
     handler: Handler
+    # e.g. a short retention.ms for a group that reads face frames or sealed PINs.
+    dlq_config: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -108,6 +110,8 @@ def create_service_app(
                 max_batch=settings.consumer_max_batch,
                 max_attempts=settings.consumer_max_attempts,
                 processed_retention_days=settings.processed_events_retention_days,
+                dlq_replication_factor=settings.kafka_replication_factor,
+                dlq_config=dict(sub.dlq_config),
             )
             runtime.consumers.append(loop)
             runtime.tasks.append(asyncio.create_task(_supervise(sub.group_id, loop.run, stopping)))

@@ -43,6 +43,8 @@ class ServiceSettings(BaseSettings):
     consumer_max_batch: int = Field(default=500, ge=1, le=10_000)
     consumer_max_attempts: int = Field(default=5, ge=1)
     processed_events_retention_days: int = Field(default=14, ge=1)
+    # Topics the kit creates itself (dead-letter topics): 3 in production, 1 on the local stack.
+    kafka_replication_factor: int = Field(default=1, ge=1)
 
     @property
     def default_database_name(self) -> str:

@@ -5,7 +5,7 @@ Guarantees, per consumer group:
   PostgreSQL transaction; the Kafka offset is committed only after that. A crash anywhere means
   the batch is delivered again and the already-processed events are skipped: each event's
   effect happens once.
-- Batches: one transaction per partition batch (fast path). If a handler raises, the batch is
+- Batches: one transaction for everything one poll returned (fast path). If a handler raises, the batch is
   rolled back and replayed with a savepoint around each event; an event that keeps failing is
   retried with backoff ``max_attempts`` times, then written to the group's dead-letter topic
   (``<group>.dlq``, through this service's outbox, in the same transaction) and the partition
@@ -119,12 +119,11 @@ class ConsumerLoop:
             while not self._stopping.is_set():
                 batches = await self.consumer.getmany(timeout_ms=500, max_records=self.max_batch)
                 self.healthy = True
-                for tp, records in batches.items():
-                    if not records:
-                        continue
+                batches = {tp: records for tp, records in batches.items() if records}
+                if batches:
                     async with self._in_flight:
                         try:
-                            await self._process(tp, records)
+                            await self._process(batches)
                         except _Stopping:
                             break
                 await self._maybe_prune()
@@ -155,11 +154,14 @@ class ConsumerLoop:
             raise
         return consumer
 
-    async def _process(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+    async def _process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Everything one poll returned, across partitions, in one transaction; then one offset
+        commit for all of them."""
         started = time.perf_counter()
         messages: list[Message] = []
         invalid: list[tuple[ConsumerRecord, InvalidEnvelope]] = []
-        for record in records:
+        first_offsets = {tp.partition: records[0].offset for tp, records in batches.items()}
+        for record in (r for records in batches.values() for r in records):
             try:
                 envelope = decode_envelope(record.value)
             except InvalidEnvelope as error:
@@ -181,7 +183,7 @@ class ConsumerLoop:
                     log.warning(
                         "handler failed on a batch; replaying it one event at a time",
                         group=self.group_id,
-                        partition=tp.partition,
+                        first_offsets=first_offsets,
                         error=f"{type(error).__name__}: {error}",
                     )
                     careful = True
@@ -190,9 +192,7 @@ class ConsumerLoop:
                 log.warning(
                     "batch not processed; a server is unavailable, retrying",
                     group=self.group_id,
-                    topic=tp.topic,
-                    partition=tp.partition,
-                    first_offset=records[0].offset,
+                    first_offsets=first_offsets,
                     attempt=backoff.attempt_number,
                     retry_in_s=round(delay, 2),
                     error=f"{type(error).__name__}: {error}",
@@ -205,14 +205,16 @@ class ConsumerLoop:
 
         failpoint("consumer.after_db_commit")
         try:
-            await self.consumer.commit({tp: records[-1].offset + 1})
+            await self.consumer.commit(
+                {tp: records[-1].offset + 1 for tp, records in batches.items()}
+            )
         except KafkaError as error:
             # Rebalanced away or Kafka unreachable: the next owner re-reads the batch and skips
             # what was processed.
             log.warning(
                 "offset commit failed; the batch will be re-read and deduplicated",
                 group=self.group_id,
-                partition=tp.partition,
+                first_offsets=first_offsets,
                 error=f"{type(error).__name__}: {error}",
             )
         processed, duplicates, dead = outcome
