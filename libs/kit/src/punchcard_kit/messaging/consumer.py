@@ -162,6 +162,11 @@ class ConsumerLoop:
         invalid: list[tuple[ConsumerRecord, InvalidEnvelope]] = []
         first_offsets = {tp.partition: records[0].offset for tp, records in batches.items()}
         for record in (r for records in batches.values() for r in records):
+            if record.value is None:
+                headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
+                messages.append(Message.tombstone(
+                    record.topic, record.partition, record.offset, record.key, headers))
+                continue
             try:
                 envelope = decode_envelope(record.value)
             except InvalidEnvelope as error:
@@ -307,7 +312,10 @@ class ConsumerLoop:
     ) -> OutboxRecord:
         from punchcard.v1 import envelope_pb2
 
-        value = item.value if isinstance(item, ConsumerRecord) else item.envelope.SerializeToString()
+        if isinstance(item, ConsumerRecord):
+            value = item.value
+        else:
+            value = item.envelope.SerializeToString() if item.envelope is not None else b""
         letter = envelope_pb2.DeadLetter(
             source_topic=item.topic,
             source_partition=item.partition,

@@ -104,31 +104,56 @@ def unpack_payload(env: envelope_pb2.Envelope) -> ProtoMessage:
     return message
 
 
+TOMBSTONE = "tombstone"
+_TOMBSTONE_NAMESPACE = uuid.UUID("0f7c1d2e-9a43-4f0b-8d6e-3c5b2a1e4f70")
+
+
 @dataclass(slots=True)
 class Message:
-    """One consumed record, decoded: what a handler receives."""
+    """One consumed record, decoded: what a handler receives.
+
+    On a compacted topic a record may be a tombstone (null value: "this key is gone"); then
+    ``is_tombstone`` is true, ``envelope`` is None, ``type`` is ``"tombstone"`` and the event id
+    and tenant come from the record's headers."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
-    envelope: envelope_pb2.Envelope
+    envelope: envelope_pb2.Envelope | None
+    headers: dict[str, str] = field(default_factory=dict)
     _payload: ProtoMessage | None = field(default=None, repr=False)
+
+    @classmethod
+    def tombstone(cls, topic: str, partition: int, offset: int, key: bytes | None,
+                  headers: dict[str, str]) -> Message:
+        if "event-id" not in headers:  # written by another tool: derive a stable id
+            headers = {**headers, "event-id": str(uuid.uuid5(
+                _TOMBSTONE_NAMESPACE, f"{topic}/{partition}/{offset}"))}
+        return cls(topic, partition, offset, key, None, headers)
+
+    @property
+    def is_tombstone(self) -> bool:
+        return self.envelope is None
 
     @property
     def event_id(self) -> str:
-        return self.envelope.event_id
+        return self.envelope.event_id if self.envelope is not None else self.headers["event-id"]
 
     @property
     def type(self) -> str:
-        return self.envelope.type
+        return self.envelope.type if self.envelope is not None else TOMBSTONE
 
     @property
     def tenant_id(self) -> str:
-        return self.envelope.tenant_id
+        if self.envelope is not None:
+            return self.envelope.tenant_id
+        return self.headers.get("tenant-id", "")
 
     @property
     def payload(self) -> ProtoMessage:
+        if self.envelope is None:
+            raise InvalidEnvelope("a tombstone has no payload")
         if self._payload is None:
             self._payload = unpack_payload(self.envelope)
         return self._payload
