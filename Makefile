@@ -61,6 +61,7 @@ run: setup stack topics migrate
 
 # One command runs the tests (CI calls exactly this).
 test: setup stack topics
+	$(VENV)/bin/ruff check libs services tests bench
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-unit: setup

@@ -21,8 +21,14 @@ async def record(conn, messages) -> None:
 async def main(args) -> None:
     configure_logging("bench-consumer", "WARNING")
     pool = await create_pool(args.dsn, min_size=1, max_size=2)
-    loop = ConsumerLoop(group_id=args.group, topics=[args.topic], handler=record, pool=pool,
-                        bootstrap_servers=args.bootstrap, max_batch=args.max_batch)
+    loop = ConsumerLoop(
+        group_id=args.group,
+        topics=[args.topic],
+        handler=record,
+        pool=pool,
+        bootstrap_servers=args.bootstrap,
+        max_batch=args.max_batch,
+    )
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, loop.stop)
     try:
         await loop.run()

@@ -71,12 +71,36 @@ def envelope(i: int):
 def start_pipeline(dsn: str, topic: str, batch: int) -> list[subprocess.Popen]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     relay = subprocess.Popen(
-        [str(ROOT / ".venv/bin/punchcard-relay"), "--database-url", dsn, "--bootstrap-servers",
-         KAFKA, "--batch-size", str(batch), "--log-level", "WARNING"], env=env)
+        [
+            str(ROOT / ".venv/bin/punchcard-relay"),
+            "--database-url",
+            dsn,
+            "--bootstrap-servers",
+            KAFKA,
+            "--batch-size",
+            str(batch),
+            "--log-level",
+            "WARNING",
+        ],
+        env=env,
+    )
     consumer = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench/_pipeline_consumer.py"), "--dsn", dsn, "--bootstrap",
-         KAFKA, "--topic", topic, "--group", f"bench-{uuid.uuid4().hex[:6]}", "--max-batch",
-         str(batch)], env=env)
+        [
+            sys.executable,
+            str(ROOT / "bench/_pipeline_consumer.py"),
+            "--dsn",
+            dsn,
+            "--bootstrap",
+            KAFKA,
+            "--topic",
+            topic,
+            "--group",
+            f"bench-{uuid.uuid4().hex[:6]}",
+            "--max-batch",
+            str(batch),
+        ],
+        env=env,
+    )
     return [relay, consumer]
 
 
@@ -131,9 +155,13 @@ async def sustained(dsn: str, topic: str, seconds: float, writers: int = 3, per_
         try:
             while time.monotonic() < stop_at:
                 async with conn.transaction():
-                    await add_to_outbox(conn, [
-                        (topic, f"worker-{w}-{(i + k) % 97}", envelope(i + k)) for k in range(per_tx)
-                    ])
+                    await add_to_outbox(
+                        conn,
+                        [
+                            (topic, f"worker-{w}-{(i + k) % 97}", envelope(i + k))
+                            for k in range(per_tx)
+                        ],
+                    )
                 i += per_tx
                 written += per_tx
         finally:
@@ -190,7 +218,8 @@ async def fixed_rate(dsn: str, topic: str, rate: int, seconds: float, writers: i
                   percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
                   max(ms) AS max
            FROM (SELECT extract(epoch FROM arrived_at - occurred_at) * 1000 AS ms
-                 FROM arrivals) t""")
+                 FROM arrivals) t"""
+    )
     await conn.execute("TRUNCATE arrivals")
     await conn.close()
     return {
@@ -231,8 +260,10 @@ async def main() -> None:
     if args.only:
         print(json.dumps(await run_variant(args.only, 500 if args.only == "kit" else 1, args)))
         return
-    results = {"kit": await run_variant("kit", 500, args),
-               "naive": await run_variant("naive", 1, args)}
+    results = {
+        "kit": await run_variant("kit", 500, args),
+        "naive": await run_variant("naive", 1, args),
+    }
 
     kit, naive = results["kit"], results["naive"]
     rows = [
@@ -256,13 +287,18 @@ async def main() -> None:
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "benchmark": "outbox_pipeline",
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
-        "seconds_per_phase": args.seconds,
-        "results": results,
-        "targets": {"sustained_events_per_s": 5000, "p99_ms_at_1000_per_s": 100},
-    }, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "benchmark": "outbox_pipeline",
+                "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
+                "seconds_per_phase": args.seconds,
+                "results": results,
+                "targets": {"sustained_events_per_s": 5000, "p99_ms_at_1000_per_s": 100},
+            },
+            indent=2,
+        )
+    )
     print(f"wrote {out}")
 
 

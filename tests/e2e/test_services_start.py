@@ -36,15 +36,18 @@ async def test_service_starts_alone_is_ready_and_stops_on_sigterm(service, tmp_p
         "HTTP_PORT": str(port),
     }
     with open(log_file, "wb") as log:
-        child = subprocess.Popen([str(VENV_BIN / f"punchcard-{service}")], env=env,
-                                 stdout=log, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(
+            [str(VENV_BIN / f"punchcard-{service}")], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
 
             async def ready():
                 if child.poll() is not None:
-                    raise AssertionError(f"{service} exited with {child.returncode}:\n"
-                                         + log_file.read_text()[-3000:])
+                    raise AssertionError(
+                        f"{service} exited with {child.returncode}:\n"
+                        + log_file.read_text()[-3000:]
+                    )
                 try:
                     response = await http.get("/readyz")
                 except httpx.TransportError:
@@ -60,8 +63,12 @@ async def test_service_starts_alone_is_ready_and_stops_on_sigterm(service, tmp_p
         # It migrated its own database: the outbox and processed-events tables exist.
         conn = await asyncpg.connect(f"{PG_URL}/{database}")
         try:
-            tables = {r[0] for r in await conn.fetch(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+            tables = {
+                r[0]
+                for r in await conn.fetch(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                )
+            }
         finally:
             await conn.close()
         assert {"outbox", "processed_events", "alembic_version"} <= tables
@@ -81,9 +88,12 @@ async def test_service_starts_alone_is_ready_and_stops_on_sigterm(service, tmp_p
 
 
 def test_service_refuses_to_start_without_its_settings_and_names_them():
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+    }
     env["ENVIRONMENT"] = "production"
-    done = subprocess.run([str(VENV_BIN / "punchcard-identity")], env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [str(VENV_BIN / "punchcard-identity")], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2
     assert "DATABASE_URL" in done.stderr and "KAFKA_BOOTSTRAP_SERVERS" in done.stderr

@@ -38,16 +38,31 @@ class Loops:
     async def relay(self, dsn: str, bootstrap: str = KAFKA, **options) -> OutboxRelay:
         pool = await create_pool(dsn, min_size=1, max_size=2)
         self.pools.append(pool)
-        relay = OutboxRelay(pool=pool, dsn=dsn, bootstrap_servers=bootstrap, name=unique("relay"), **options)
+        relay = OutboxRelay(
+            pool=pool, dsn=dsn, bootstrap_servers=bootstrap, name=unique("relay"), **options
+        )
         self.tasks.append((relay, asyncio.create_task(relay.run())))
         return relay
 
-    async def consumer(self, dsn: str, topic: str, group: str | None = None, bootstrap: str = KAFKA,
-                       handler=record_effects, **options) -> ConsumerLoop:
+    async def consumer(
+        self,
+        dsn: str,
+        topic: str,
+        group: str | None = None,
+        bootstrap: str = KAFKA,
+        handler=record_effects,
+        **options,
+    ) -> ConsumerLoop:
         pool = await create_pool(dsn, min_size=1, max_size=3)
         self.pools.append(pool)
-        loop = ConsumerLoop(group_id=group or unique("group"), topics=[topic], handler=handler,
-                            pool=pool, bootstrap_servers=bootstrap, **options)
+        loop = ConsumerLoop(
+            group_id=group or unique("group"),
+            topics=[topic],
+            handler=handler,
+            pool=pool,
+            bootstrap_servers=bootstrap,
+            **options,
+        )
         self.tasks.append((loop, asyncio.create_task(loop.run())))
         return loop
 
@@ -78,20 +93,47 @@ class Processes:
 
     def start(self, args: list[str], failpoints: str = "", **env) -> subprocess.Popen:
         environment = {**os.environ, "PUNCHCARD_FAILPOINTS": failpoints, **env}
-        child = subprocess.Popen(args, cwd=REPO, env=environment,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        child = subprocess.Popen(
+            args, cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         self.children.append(child)
         return child
 
     def relay(self, dsn: str, failpoints: str = "", bootstrap: str = KAFKA) -> subprocess.Popen:
-        return self.start([str(VENV_BIN / "punchcard-relay"), "--database-url", dsn,
-                           "--bootstrap-servers", bootstrap, "--batch-size", "50"], failpoints)
+        return self.start(
+            [
+                str(VENV_BIN / "punchcard-relay"),
+                "--database-url",
+                dsn,
+                "--bootstrap-servers",
+                bootstrap,
+                "--batch-size",
+                "50",
+            ],
+            failpoints,
+        )
 
-    def consumer(self, dsn: str, topic: str, group: str, failpoints: str = "",
-                 max_batch: int = 50) -> subprocess.Popen:
-        return self.start([sys.executable, "-m", "tests.support.effects_consumer", "--dsn", dsn,
-                           "--bootstrap", KAFKA, "--topic", topic, "--group", group,
-                           "--max-batch", str(max_batch)], failpoints)
+    def consumer(
+        self, dsn: str, topic: str, group: str, failpoints: str = "", max_batch: int = 50
+    ) -> subprocess.Popen:
+        return self.start(
+            [
+                sys.executable,
+                "-m",
+                "tests.support.effects_consumer",
+                "--dsn",
+                dsn,
+                "--bootstrap",
+                KAFKA,
+                "--topic",
+                topic,
+                "--group",
+                group,
+                "--max-batch",
+                str(max_batch),
+            ],
+            failpoints,
+        )
 
     def close(self) -> None:
         for child in self.children:

@@ -65,7 +65,8 @@ async def record_effects(conn: asyncpg.Connection, messages: Sequence[Message]) 
     if poison is not None:
         raise ValueError(f"cannot handle value {poison!r}")
     await conn.executemany(
-        "INSERT INTO effects (event_id, key, value, partition, kafka_offset) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO effects (event_id, key, value, partition, kafka_offset)"
+        " VALUES ($1, $2, $3, $4, $5)",
         [
             (m.event_id, m.key.decode() if m.key else None, m.payload.value, m.partition, m.offset)
             for m in messages
@@ -92,7 +93,9 @@ async def write_events(
                 items = []
                 for i in chunk:
                     env = new_envelope(
-                        wrappers_pb2.StringValue(value=values[i]), tenant_id=tenant_id, producer="test"
+                        wrappers_pb2.StringValue(value=values[i]),
+                        tenant_id=tenant_id,
+                        producer="test",
                     )
                     ids.append(env.event_id)
                     items.append((topic, keys[i] if keys else f"k{i % 7}", env))
@@ -102,7 +105,9 @@ async def write_events(
     return ids
 
 
-async def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):
+async def wait_for(
+    predicate, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"
+):
     """Poll an async predicate until it returns a truthy value (not a timing assertion: the
     bound only stops a broken test from hanging)."""
     deadline = asyncio.get_running_loop().time() + timeout
@@ -151,6 +156,7 @@ async def read_topic(bootstrap: str, topic: str) -> list:
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
         records = []
+
         async def behind() -> bool:
             return any([await consumer.position(tp) < end[tp] for tp in partitions])
 

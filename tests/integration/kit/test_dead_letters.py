@@ -48,7 +48,9 @@ async def _has(dsn, value):
     return value in await _values(dsn)
 
 
-async def test_event_whose_handler_keeps_failing_is_dead_lettered_after_retries(kit_db, topic, loops):
+async def test_event_whose_handler_keeps_failing_is_dead_lettered_after_retries(
+    kit_db, topic, loops
+):
     conn = await asyncpg.connect(kit_db)
     await conn.execute("INSERT INTO fail_values VALUES ('poison')")
     await conn.close()
@@ -58,7 +60,9 @@ async def test_event_whose_handler_keeps_failing_is_dead_lettered_after_retries(
     await loops.consumer(kit_db, topic, group, max_attempts=3, retry_initial_s=0.01)
 
     await wait_for(lambda: _has(kit_db, "after"), what="the event after the poison one")
-    letters = await wait_for(lambda: read_topic(KAFKA, dead_letter_topic(group)), what="dead letter")
+    letters = await wait_for(
+        lambda: read_topic(KAFKA, dead_letter_topic(group)), what="dead letter"
+    )
     assert await _values(kit_db) == ["before", "after"]
     assert len(letters) == 1
     letter = envelope_pb2.DeadLetter.FromString(letters[0].value)

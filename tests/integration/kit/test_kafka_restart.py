@@ -14,8 +14,9 @@ from tests.support.stack import REPO
 
 
 def _stack(*args: str) -> None:
-    done = subprocess.run([str(REPO / "scripts" / "stack"), *args], capture_output=True, text=True,
-                          timeout=180)
+    done = subprocess.run(
+        [str(REPO / "scripts" / "stack"), *args], capture_output=True, text=True, timeout=180
+    )
     assert done.returncode == 0, f"scripts/stack {' '.join(args)} failed:\n{done.stderr[-3000:]}"
 
 
@@ -23,7 +24,9 @@ def _stack(*args: str) -> None:
 async def own_kafka(tmp_path):
     port = random.randrange(40000, 49000, 2)
     directory = tmp_path / "kafka"
-    await asyncio.to_thread(_stack, "kafka-instance", "up", str(directory), str(port), str(port + 1))
+    await asyncio.to_thread(
+        _stack, "kafka-instance", "up", str(directory), str(port), str(port + 1)
+    )
     yield directory, f"127.0.0.1:{port}"
     await asyncio.to_thread(_stack, "kafka-instance", "kill", str(directory))
 
@@ -39,6 +42,7 @@ async def test_relay_and_consumer_recover_when_kafka_restarts(kit_db, loops, own
     async def handled(n):
         async def check():
             return (await effect_counts(kit_db))[1] >= n
+
         return check
 
     await write_events(kit_db, topic, [f"a{i}" for i in range(100)])

@@ -23,6 +23,7 @@ async def _all_handled(dsn: str, n: int):
     async def check():
         rows, distinct, _ = await effect_counts(dsn)
         return distinct >= n
+
     await wait_for(check, timeout=90, what=f"{n} events handled")
 
 
@@ -50,10 +51,20 @@ async def test_rolled_back_transaction_emits_nothing(kit_db, topic, loops):
     try:
         with pytest.raises(RuntimeError):
             async with conn.transaction():
-                await add_to_outbox(conn, [
-                    (topic, "k", new_envelope(wrappers_pb2.StringValue(value="rolled-back"),
-                                              tenant_id=unique("t"), producer="test"))
-                ])
+                await add_to_outbox(
+                    conn,
+                    [
+                        (
+                            topic,
+                            "k",
+                            new_envelope(
+                                wrappers_pb2.StringValue(value="rolled-back"),
+                                tenant_id=unique("t"),
+                                producer="test",
+                            ),
+                        )
+                    ],
+                )
                 raise RuntimeError("the state change failed")
     finally:
         await conn.close()
@@ -70,6 +81,7 @@ async def test_rolled_back_transaction_emits_nothing(kit_db, topic, loops):
 
 def new_value(raw: bytes) -> str:
     from punchcard_kit.messaging import decode_envelope, unpack_payload
+
     return unpack_payload(decode_envelope(raw)).value
 
 

@@ -16,8 +16,10 @@ async def test_tombstone_is_delivered_to_the_handler_not_dead_lettered(kit_db, t
     event_id = str(uuid.uuid4())
     conn = await asyncpg.connect(kit_db)
     async with conn.transaction():
-        await add_records(conn, [tombstone_record(topic, f"{tenant}/worker-1", tenant_id=tenant,
-                                                  event_id=event_id)])
+        await add_records(
+            conn,
+            [tombstone_record(topic, f"{tenant}/worker-1", tenant_id=tenant, event_id=event_id)],
+        )
     await conn.close()
     seen = []
 

@@ -19,10 +19,15 @@ async def test_routes_by_type_in_order_and_skips_unknown_types():
 
     handle = dispatch({"google.protobuf.StringValue": on_string, "tombstone": on_tombstone})
     tomb = Message.tombstone("topic", 0, 3, b"t/w", {"event-id": "e", "tenant-id": "t"})
-    await handle(None, [_message(wrappers_pb2.StringValue(value="a")),
-                        _message(wrappers_pb2.Int32Value(value=7)),  # no handler: skipped
-                        tomb,
-                        _message(wrappers_pb2.StringValue(value="b"))])
+    await handle(
+        None,
+        [
+            _message(wrappers_pb2.StringValue(value="a")),
+            _message(wrappers_pb2.Int32Value(value=7)),  # no handler: skipped
+            tomb,
+            _message(wrappers_pb2.StringValue(value="b")),
+        ],
+    )
     assert seen == [("string", "a"), ("tombstone", b"t/w", "t"), ("string", "b")]
 
 

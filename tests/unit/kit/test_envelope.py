@@ -11,7 +11,9 @@ from punchcard_kit.messaging.outbox import outbox_record
 
 
 def _envelope(value="x", **kw):
-    return new_envelope(wrappers_pb2.StringValue(value=value), tenant_id="t-1", producer="unit", **kw)
+    return new_envelope(
+        wrappers_pb2.StringValue(value=value), tenant_id="t-1", producer="unit", **kw
+    )
 
 
 def test_envelope_carries_ids_type_and_payload():
@@ -59,8 +61,10 @@ def test_outbox_record_headers_and_stable_shard():
     a = outbox_record("topic", "tenant/worker-1", env)
     b = outbox_record("topic", b"tenant/worker-1", _envelope())
     assert dict(a.headers) == {
-        "event-type": env.type, "event-id": env.event_id,
-        "tenant-id": "t-1", "correlation-id": env.correlation_id,
+        "event-type": env.type,
+        "event-id": env.event_id,
+        "tenant-id": "t-1",
+        "correlation-id": env.correlation_id,
     }
     assert a.shard == b.shard and 0 <= a.shard < 16
     assert decode_envelope(a.value).event_id == env.event_id

@@ -69,5 +69,7 @@ async def _run_online(dsn: str) -> None:
 def run_env() -> None:
     """The body of every service's ``migrations/env.py``."""
     if context.is_offline_mode():
-        raise SystemExit("offline (SQL script) migrations are not supported; run against a database")
+        raise SystemExit(
+            "offline (SQL script) migrations are not supported; run against a database"
+        )
     asyncio.run(_run_online(context.config.attributes["dsn"]))

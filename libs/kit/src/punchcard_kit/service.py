@@ -47,7 +47,9 @@ class Runtime:
     tasks: list[asyncio.Task] = field(default_factory=list)
 
 
-async def _supervise(name: str, run: Callable[[], Awaitable[None]], stopping: asyncio.Event) -> None:
+async def _supervise(
+    name: str, run: Callable[[], Awaitable[None]], stopping: asyncio.Event
+) -> None:
     """Run a loop; if it ever crashes, log it and start it again with backoff."""
     backoff = Backoff(0.5, 30)
     while not stopping.is_set():

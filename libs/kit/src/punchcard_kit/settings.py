@@ -29,7 +29,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
-    database_url: str | None = Field(default=None, description="PostgreSQL DSN of this service's own database")
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL DSN of this service's own database"
+    )
     kafka_bootstrap_servers: str | None = None
     redis_url: str | None = None
 

@@ -1,5 +1,5 @@
-from pydantic_settings import SettingsConfigDict
 from punchcard_kit.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
 
 
 class GatewaySettings(ServiceSettings):

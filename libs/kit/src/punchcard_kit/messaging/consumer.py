@@ -5,11 +5,11 @@ Guarantees, per consumer group:
   PostgreSQL transaction; the Kafka offset is committed only after that. A crash anywhere means
   the batch is delivered again and the already-processed events are skipped: each event's
   effect happens once.
-- Batches: one transaction for everything one poll returned (fast path). If a handler raises, the batch is
-  rolled back and replayed with a savepoint around each event; an event that keeps failing is
-  retried with backoff ``max_attempts`` times, then written to the group's dead-letter topic
-  (``<group>.dlq``, through this service's outbox, in the same transaction) and the partition
-  moves on. A record that is not a valid envelope goes there at once.
+- Batches: one transaction for everything one poll returned (fast path). If a handler
+  raises, the batch is rolled back and replayed with a savepoint around each event; an event
+  that keeps failing is retried with backoff ``max_attempts`` times, then written to the
+  group's dead-letter topic (``<group>.dlq``, through this service's outbox, in the same
+  transaction) and the partition moves on. A record that is not a valid envelope goes there at once.
 - A server that is down (PostgreSQL, Kafka) is never a reason to dead-letter: the batch is
   retried with backoff and a clear log line until it goes through or the loop is stopped.
 - Rebalance: partitions are given up only after the in-flight batch committed. ``stop()``
@@ -110,7 +110,14 @@ class ConsumerLoop:
             f"kafka dead-letter topic {self.dlq_topic}",
             lambda: ensure_topics_exist(
                 self.bootstrap_servers,
-                [(self.dlq_topic, self.dlq_partitions, self.dlq_replication_factor, self.dlq_config)],
+                [
+                    (
+                        self.dlq_topic,
+                        self.dlq_partitions,
+                        self.dlq_replication_factor,
+                        self.dlq_config,
+                    )
+                ],
             ),
         )
         self.consumer = await retry_transient(f"kafka consumer {self.group_id}", self._start)
@@ -164,8 +171,11 @@ class ConsumerLoop:
         for record in (r for records in batches.values() for r in records):
             if record.value is None:
                 headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
-                messages.append(Message.tombstone(
-                    record.topic, record.partition, record.offset, record.key, headers))
+                messages.append(
+                    Message.tombstone(
+                        record.topic, record.partition, record.offset, record.key, headers
+                    )
+                )
                 continue
             try:
                 envelope = decode_envelope(record.value)
@@ -244,7 +254,9 @@ class ConsumerLoop:
             todo: list[Message] = []
             for message in messages:
                 if message.event_id in fresh:
-                    fresh.discard(message.event_id)  # a second copy in the same batch is a duplicate
+                    fresh.discard(
+                        message.event_id
+                    )  # a second copy in the same batch is a duplicate
                     todo.append(message)
             letters = [
                 self._dead_letter(record, error, 1, event_id)
@@ -305,7 +317,11 @@ class ConsumerLoop:
 
     def _dead_letter_id(self, item: ConsumerRecord | Message) -> str:
         # Deterministic: a replayed batch dead-letters the same record under the same id once.
-        return str(uuid.uuid5(_DLQ_NAMESPACE, f"{self.group_id}/{item.topic}/{item.partition}/{item.offset}"))
+        return str(
+            uuid.uuid5(
+                _DLQ_NAMESPACE, f"{self.group_id}/{item.topic}/{item.partition}/{item.offset}"
+            )
+        )
 
     def _dead_letter(
         self, item: ConsumerRecord | Message, error: Exception, attempts: int, event_id: str
@@ -328,8 +344,11 @@ class ConsumerLoop:
             attempts=attempts,
         )
         letter.failed_at.FromDatetime(datetime.now(UTC))
-        headers = [("event-type", "punchcard.v1.DeadLetter"), ("event-id", event_id),
-                   ("error-type", type(error).__name__)]
+        headers = [
+            ("event-type", "punchcard.v1.DeadLetter"),
+            ("event-id", event_id),
+            ("error-type", type(error).__name__),
+        ]
         return OutboxRecord(self.dlq_topic, item.key, letter.SerializeToString(), headers, event_id)
 
     async def _maybe_prune(self) -> None:

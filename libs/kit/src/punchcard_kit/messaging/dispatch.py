@@ -15,7 +15,9 @@ log = get_logger(__name__)
 MessageHandler = Callable[[asyncpg.Connection, Message], Awaitable[None]]
 
 
-def dispatch(handlers: Mapping[str, MessageHandler]) -> Callable[[asyncpg.Connection, Sequence[Message]], Awaitable[None]]:
+def dispatch(
+    handlers: Mapping[str, MessageHandler],
+) -> Callable[[asyncpg.Connection, Sequence[Message]], Awaitable[None]]:
     """A batch handler for ConsumerLoop: each message, in order, to ``handlers[message.type]``
     (``"tombstone"`` for null values on compacted topics)."""
 
@@ -23,8 +25,11 @@ def dispatch(handlers: Mapping[str, MessageHandler]) -> Callable[[asyncpg.Connec
         for message in messages:
             handler = handlers.get(message.type)
             if handler is None:
-                log.debug("no handler for event type; skipped", event_type=message.type,
-                          event_id=message.event_id)
+                log.debug(
+                    "no handler for event type; skipped",
+                    event_type=message.type,
+                    event_id=message.event_id,
+                )
                 continue
             await handler(conn, message)
 

@@ -88,7 +88,9 @@ def decode_envelope(data: bytes | None) -> envelope_pb2.Envelope:
     if not env.type or not env.tenant_id:
         raise InvalidEnvelope("envelope without type or tenant_id")
     if env.payload.TypeName() != env.type:
-        raise InvalidEnvelope(f"type {env.type!r} does not match payload {env.payload.TypeName()!r}")
+        raise InvalidEnvelope(
+            f"type {env.type!r} does not match payload {env.payload.TypeName()!r}"
+        )
     return env
 
 
@@ -125,11 +127,14 @@ class Message:
     _payload: ProtoMessage | None = field(default=None, repr=False)
 
     @classmethod
-    def tombstone(cls, topic: str, partition: int, offset: int, key: bytes | None,
-                  headers: dict[str, str]) -> Message:
+    def tombstone(
+        cls, topic: str, partition: int, offset: int, key: bytes | None, headers: dict[str, str]
+    ) -> Message:
         if "event-id" not in headers:  # written by another tool: derive a stable id
-            headers = {**headers, "event-id": str(uuid.uuid5(
-                _TOMBSTONE_NAMESPACE, f"{topic}/{partition}/{offset}"))}
+            headers = {
+                **headers,
+                "event-id": str(uuid.uuid5(_TOMBSTONE_NAMESPACE, f"{topic}/{partition}/{offset}")),
+            }
         return cls(topic, partition, offset, key, None, headers)
 
     @property

@@ -72,7 +72,9 @@ async def add_to_outbox(
     await add_records(conn, [outbox_record(topic, key, env) for topic, key, env in items])
 
 
-def tombstone_record(topic: str, key: str | bytes, *, tenant_id: str, event_id: str) -> OutboxRecord:
+def tombstone_record(
+    topic: str, key: str | bytes, *, tenant_id: str, event_id: str
+) -> OutboxRecord:
     """A null value for a compacted topic: 'this key no longer exists' (e.g. deleted biometrics)."""
     if isinstance(key, str):
         key = key.encode()

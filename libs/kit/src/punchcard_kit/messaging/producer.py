@@ -25,7 +25,9 @@ def make_producer(bootstrap_servers: str, *, client_id: str, **overrides) -> AIO
     return AIOKafkaProducer(**options)
 
 
-async def start_producer(bootstrap_servers: str, *, client_id: str, **overrides) -> AIOKafkaProducer:
+async def start_producer(
+    bootstrap_servers: str, *, client_id: str, **overrides
+) -> AIOKafkaProducer:
     """Start a producer, waiting with backoff while Kafka is unreachable."""
 
     async def start() -> AIOKafkaProducer:

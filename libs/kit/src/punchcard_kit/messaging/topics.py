@@ -68,7 +68,8 @@ async def _main(args: argparse.Namespace) -> None:
     configure_logging("topics", "INFO", json=False)
     specs = specs_from_catalogue(args.catalogue, args.replication_factor)
     created = await retry_transient(
-        "kafka admin", lambda: ensure_topics_exist(args.bootstrap_servers, specs),
+        "kafka admin",
+        lambda: ensure_topics_exist(args.bootstrap_servers, specs),
         give_up_after_s=120,
     )
     for name, partitions, rf, _ in specs:
