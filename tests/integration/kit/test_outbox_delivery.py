@@ -154,3 +154,24 @@ async def test_same_key_events_keep_their_order_with_two_relays(kit_db, topic, l
     assert len(by_key) == 5
     for key, seen in by_key.items():
         assert seen == sorted(seen), f"events of {key} were published out of order"
+
+
+@pytest.mark.chaos
+async def test_sigterm_drains_the_batch_in_hand_and_exits_cleanly(kit_db, topic, loops, processes):
+    await write_events(kit_db, topic, [f"v{i}" for i in range(2000)], per_transaction=200)
+    await loops.relay(kit_db)
+    group = unique("group")
+    consumer = processes.consumer(kit_db, topic, group, max_batch=50)
+
+    async def started():
+        return (await effect_counts(kit_db))[0] > 0
+
+    await wait_for(started, what="the consumer to start handling")
+    consumer.send_signal(signal.SIGTERM)
+    assert await wait_exit(consumer) == 0
+    stderr = consumer.stderr.read().decode()
+    assert "consumer stopped" in stderr
+
+    processes.consumer(kit_db, topic, group, max_batch=50)
+    await _all_handled(kit_db, 2000)
+    assert await effect_counts(kit_db) == (2000, 2000, 0)

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
 
-from ..logging import get_logger
+from ..logging import correlation, get_logger
 from .envelope import TOMBSTONE, Message
 
 log = get_logger(__name__)
@@ -31,7 +31,9 @@ def dispatch(
                     event_id=message.event_id,
                 )
                 continue
-            await handler(conn, message)
+            correlation_id = message.envelope.correlation_id if message.envelope else None
+            with correlation(correlation_id, event_id=message.event_id):
+                await handler(conn, message)
 
     return handle
 
