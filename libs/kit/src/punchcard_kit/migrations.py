@@ -73,3 +73,11 @@ def run_env() -> None:
             "offline (SQL script) migrations are not supported; run against a database"
         )
     asyncio.run(_run_online(context.config.attributes["dsn"]))
+
+
+def execute_all(statements: tuple[str, ...]) -> None:
+    """Run a frozen tuple of statements (e.g. ``messaging.schema.V1_UP``) inside a revision."""
+    from alembic import op
+
+    for statement in statements:
+        op.execute(statement)

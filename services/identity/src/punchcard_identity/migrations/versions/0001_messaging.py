@@ -4,18 +4,16 @@ Revision ID: 0001
 Revises:
 """
 
-from alembic import op
 from punchcard_kit.messaging.schema import V1_DOWN, V1_UP
+from punchcard_kit.migrations import execute_all
 
 revision = "0001"
 down_revision = None
 
 
 def upgrade() -> None:
-    for statement in V1_UP:
-        op.execute(statement)
+    execute_all(V1_UP)
 
 
 def downgrade() -> None:
-    for statement in V1_DOWN:
-        op.execute(statement)
+    execute_all(V1_DOWN)
