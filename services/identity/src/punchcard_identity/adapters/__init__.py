@@ -1,0 +1,1 @@
+"""Identity's adapters: PostgreSQL, Redis, hashing."""

@@ -1,0 +1,86 @@
+"""PIN hashing: argon2id (argon2-cffi) of the PIN keyed with a server-side pepper.
+
+    stored = argon2id( HMAC-SHA256(pepper[key_id], pin) )   plus key_id beside it
+
+A stolen database alone cannot be brute-forced (10^4–10^6 PINs would otherwise fall in
+minutes): the pepper lives only in the service's secret settings. Several peppers may be
+configured; new hashes use the current one, and old hashes keep verifying with theirs until the
+worker's PIN is next set (rotation).
+
+Parameters: OWASP's minimum for argon2id is m=19 MiB, t=2, p=1; we use exactly that by
+default (``bench/pin_verification.py`` measures its cost on this machine).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+OWASP_MEMORY_KIB = 19 * 1024
+OWASP_TIME_COST = 2
+OWASP_PARALLELISM = 1
+
+
+@dataclass(frozen=True)
+class StoredPin:
+    hash: str
+    key_id: str
+
+
+class PinHasher:
+    def __init__(
+        self,
+        peppers: dict[str, bytes],
+        current_key_id: str,
+        *,
+        memory_kib: int = OWASP_MEMORY_KIB,
+        time_cost: int = OWASP_TIME_COST,
+        parallelism: int = OWASP_PARALLELISM,
+    ) -> None:
+        if current_key_id not in peppers:
+            raise ValueError(f"no pepper with key id {current_key_id!r}")
+        if any(len(p) < 32 for p in peppers.values()):
+            raise ValueError("each pepper must be at least 32 bytes")
+        if memory_kib < OWASP_MEMORY_KIB or time_cost < OWASP_TIME_COST:
+            raise ValueError("argon2id parameters below the OWASP minimum (m=19 MiB, t=2)")
+        self._peppers = dict(peppers)
+        self.current_key_id = current_key_id
+        self._hasher = PasswordHasher(
+            time_cost=time_cost,
+            memory_cost=memory_kib,
+            parallelism=parallelism,
+            hash_len=32,
+            salt_len=16,
+            type=Type.ID,
+        )
+        # Verified against when the Employee ID is unknown, so that answer costs the same time.
+        self._dummy = self._hasher.hash(self._keyed("000000", current_key_id))
+
+    def _keyed(self, pin: str, key_id: str) -> bytes:
+        return hmac.new(self._peppers[key_id], pin.encode(), hashlib.sha256).digest()
+
+    def hash(self, pin: str) -> StoredPin:
+        return StoredPin(
+            self._hasher.hash(self._keyed(pin, self.current_key_id)), self.current_key_id
+        )
+
+    def verify(self, pin: str, stored: StoredPin | None) -> bool:
+        """True when ``pin`` matches; with ``stored=None`` (no such worker / no PIN) the same
+        work is done against a dummy hash and the answer is False."""
+        if stored is None or stored.key_id not in self._peppers:
+            self._check(self._dummy, self._keyed(pin, self.current_key_id))
+            return False
+        return self._check(stored.hash, self._keyed(pin, stored.key_id))
+
+    def _check(self, encoded: str, secret: bytes) -> bool:
+        try:
+            return self._hasher.verify(encoded, secret)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, stored: StoredPin) -> bool:
+        return stored.key_id != self.current_key_id or self._hasher.check_needs_rehash(stored.hash)
