@@ -6,12 +6,14 @@ from __future__ import annotations
 import sys
 from typing import Literal, TypeVar
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_PG = "postgresql://postgres@127.0.0.1:55432"
 LOCAL_KAFKA = "127.0.0.1:59092"
 LOCAL_REDIS = "redis://127.0.0.1:56379/0"
+# Only ever accepted with ENVIRONMENT=development or test.
+DEVELOPMENT_INTERNAL_SECRET = "development-only-internal-token-secret-0123456789"
 
 
 class ServiceSettings(BaseSettings):
@@ -34,6 +36,9 @@ class ServiceSettings(BaseSettings):
     )
     kafka_bootstrap_servers: str | None = None
     redis_url: str | None = None
+
+    # Signs the short-lived tokens the gateway attaches to calls into services (internal_auth).
+    internal_token_secret: SecretStr | None = None
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
@@ -68,6 +73,17 @@ class ServiceSettings(BaseSettings):
                 missing.append("KAFKA_BOOTSTRAP_SERVERS")
         if self.redis_url is None and local:
             object.__setattr__(self, "redis_url", LOCAL_REDIS)
+        secret = self.internal_token_secret
+        if secret is None and local:
+            object.__setattr__(
+                self, "internal_token_secret", SecretStr(DEVELOPMENT_INTERNAL_SECRET)
+            )
+        elif not local and (
+            secret is None
+            or secret.get_secret_value() == DEVELOPMENT_INTERNAL_SECRET
+            or len(secret.get_secret_value()) < 32
+        ):
+            missing.append("INTERNAL_TOKEN_SECRET (a secret of 32+ characters)")
         if missing:
             raise ValueError(
                 f"{', '.join(missing)} must be set when ENVIRONMENT={self.environment}"

@@ -1,0 +1,101 @@
+"""Who is calling, between services: the gateway authenticates the admin (or the clock) and
+attaches a short-lived token naming the caller; a service trusts only that token.
+
+    Authorization: Bearer <JWT, HS256, aud "punchcard-internal", exp ≤ 60 s>
+    claims: sub (admin user id), tenant, role, sites, ip, rid (request id)
+
+Services never see admins' own tokens or passwords. A service behind the gateway still checks
+the tenant on every query (and PostgreSQL row-level security underneath)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import jwt
+from fastapi import HTTPException, Request
+
+AUDIENCE = "punchcard-internal"
+ROLES = ("sysadmin", "manager", "viewer")
+
+
+class InvalidInternalToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Caller:
+    tenant_id: str
+    user_id: str
+    role: str
+    sites: tuple[str, ...] = ()
+    ip: str | None = None
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def can(self, *roles: str) -> bool:
+        return self.role in roles
+
+
+def mint_internal_token(caller: Caller, secret: str, ttl_s: int = 60) -> str:
+    now = int(time.time())
+    claims = {
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + ttl_s,
+        "sub": caller.user_id,
+        "tenant": caller.tenant_id,
+        "role": caller.role,
+        "sites": list(caller.sites),
+        "ip": caller.ip,
+        "rid": caller.request_id,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def verify_internal_token(token: str, secret: str) -> Caller:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            audience=AUDIENCE,
+            options={"require": ["exp", "aud", "sub", "tenant", "role"]},
+        )
+    except jwt.PyJWTError as error:
+        raise InvalidInternalToken(str(error)) from None
+    if claims["role"] not in ROLES:
+        raise InvalidInternalToken(f"unknown role {claims['role']!r}")
+    try:
+        uuid.UUID(claims["tenant"])
+    except ValueError:
+        raise InvalidInternalToken("tenant is not a UUID") from None
+    return Caller(
+        tenant_id=claims["tenant"],
+        user_id=claims["sub"],
+        role=claims["role"],
+        sites=tuple(claims.get("sites") or ()),
+        ip=claims.get("ip"),
+        request_id=claims.get("rid") or str(uuid.uuid4()),
+    )
+
+
+def caller_dependency(secret: Callable[[], str]):
+    """A FastAPI dependency: the verified Caller, or 401 with the error model."""
+
+    async def current_caller(request: Request) -> Caller:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise HTTPException(
+                401, {"code": "UNAUTHENTICATED", "message": "missing credentials", "field": None}
+            )
+        try:
+            return verify_internal_token(token, secret())
+        except InvalidInternalToken:
+            raise HTTPException(
+                401, {"code": "UNAUTHENTICATED", "message": "invalid credentials", "field": None}
+            ) from None
+
+    return current_caller

@@ -1,0 +1,62 @@
+import uuid
+
+import jwt
+import pytest
+from punchcard_kit.internal_auth import (
+    Caller,
+    InvalidInternalToken,
+    mint_internal_token,
+    verify_internal_token,
+)
+
+SECRET = "s" * 40
+
+
+def _caller(**kw):
+    return Caller(tenant_id=str(uuid.uuid4()), user_id="u1", role="manager", sites=("A",), **kw)
+
+
+def test_round_trip():
+    caller = _caller(ip="10.1.2.3")
+    assert verify_internal_token(mint_internal_token(caller, SECRET), SECRET) == caller
+
+
+def test_expired_wrong_key_and_wrong_audience_are_refused():
+    caller = _caller()
+    with pytest.raises(InvalidInternalToken):
+        verify_internal_token(mint_internal_token(caller, SECRET, ttl_s=-1), SECRET)
+    with pytest.raises(InvalidInternalToken):
+        verify_internal_token(mint_internal_token(caller, SECRET), "t" * 40)
+    forged = jwt.encode(
+        {
+            "aud": "elsewhere",
+            "exp": 2**31,
+            "sub": "u",
+            "tenant": caller.tenant_id,
+            "role": "sysadmin",
+        },
+        SECRET,
+        algorithm="HS256",
+    )
+    with pytest.raises(InvalidInternalToken):
+        verify_internal_token(forged, SECRET)
+
+
+def test_unknown_role_is_refused():
+    token = mint_internal_token(_caller(), SECRET)
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience="punchcard-internal")
+    claims["role"] = "root"
+    with pytest.raises(InvalidInternalToken):
+        verify_internal_token(jwt.encode(claims, SECRET, algorithm="HS256"), SECRET)
+
+
+def test_production_refuses_the_development_secret(monkeypatch, capsys):
+    from punchcard_kit.settings import DEVELOPMENT_INTERNAL_SECRET, ServiceSettings, load_settings
+
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://x/y")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "k:9092")
+    monkeypatch.setenv("INTERNAL_TOKEN_SECRET", DEVELOPMENT_INTERNAL_SECRET)
+    with pytest.raises(SystemExit):
+        load_settings(ServiceSettings)
+    assert "INTERNAL_TOKEN_SECRET" in capsys.readouterr().err
