@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .db import create_pool, ensure_database
+from .http_errors import install_error_handlers
 from .logging import configure_logging, get_logger
 from .messaging.consumer import ConsumerLoop, Handler
 from .messaging.relay import OutboxRelay
@@ -75,6 +76,7 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
     subscriptions: Callable[[Runtime], Sequence[Subscription]] = lambda runtime: (),
     on_started: Callable[[Runtime], Awaitable[None]] | None = None,
+    on_stopped: Callable[[Runtime], Awaitable[None]] | None = None,
 ) -> FastAPI:
     """``package`` holds ``migrations/``; ``subscriptions`` builds this service's consumers."""
 
@@ -104,7 +106,7 @@ def create_service_app(
             )
         for sub in subscriptions(runtime):
             loop = ConsumerLoop(
-                group_id=sub.group_id,
+                group_id=sub.group_id + settings.consumer_group_suffix,
                 topics=sub.topics,
                 handler=sub.handler,
                 pool=pool,
@@ -114,6 +116,7 @@ def create_service_app(
                 processed_retention_days=settings.processed_events_retention_days,
                 dlq_replication_factor=settings.kafka_replication_factor,
                 dlq_config=dict(sub.dlq_config),
+                consumer_options={"auto_offset_reset": settings.consumer_offset_reset},
             )
             runtime.consumers.append(loop)
             runtime.tasks.append(asyncio.create_task(_supervise(sub.group_id, loop.run, stopping)))
@@ -134,10 +137,13 @@ def create_service_app(
                 _, pending = await asyncio.wait(runtime.tasks, timeout=30)
             for task in pending:
                 task.cancel()
+            if on_stopped is not None:
+                await on_stopped(runtime)
             await pool.close()
             log.info("service stopped")
 
     app = FastAPI(title=title, lifespan=lifespan)
+    install_error_handlers(app)
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)

@@ -49,6 +49,11 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval_s: float = Field(default=1.0, gt=0)
     consumer_max_batch: int = Field(default=500, ge=1, le=10_000)
     consumer_max_attempts: int = Field(default=5, ge=1)
+    # Where a consumer group with no committed offset starts (tests use "latest" with a fresh
+    # group so they do not replay the shared topics' history).
+    consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
+    # Appended to every consumer group id (tests and side-by-side deployments).
+    consumer_group_suffix: str = ""
     processed_events_retention_days: int = Field(default=14, ge=1)
     # Topics the kit creates itself (dead-letter topics): 3 in production, 1 on the local stack.
     kafka_replication_factor: int = Field(default=1, ge=1)

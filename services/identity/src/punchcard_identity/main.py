@@ -1,14 +1,71 @@
-"""Entry point: ``punchcard-identity`` serves HTTP and runs the outbox relay and consumers;
+"""Entry point: ``punchcard-identity`` serves the internal API and verifies kiosk PIN attempts;
 ``punchcard-identity migrate`` only migrates the database (a deploy job)."""
 
 from fastapi import FastAPI
-from punchcard_kit.service import create_service_app, service_main
+from punchcard_kit.service import Runtime, Subscription, create_service_app, service_main
+from redis.asyncio import Redis
 
+from .adapters.lockout import FailureCounters
+from .adapters.pin_hasher import PinHasher
+from .adapters.sealing import PinOpener
+from .entrypoints.api import build_router
+from .service_layer.verification import ATTEMPTS_TOPIC, PinVerifier
+from .service_layer.workers import Services
 from .settings import IdentitySettings
 
 
 def build_app(settings: IdentitySettings) -> FastAPI:
-    return create_service_app(settings, package=__package__, title="Punchcard Identity")
+    """The composition root: adapters are built here, connections opened in the lifespan."""
+    hasher = PinHasher(
+        settings.peppers(),
+        settings.pin_pepper_current,
+        memory_kib=settings.argon2_memory_kib,
+        time_cost=settings.argon2_time_cost,
+        parallelism=settings.argon2_parallelism,
+    )
+    opener = PinOpener(settings.sealing_keys(), settings.pin_sealing_current)
+    holder: dict = {}
+
+    def subscriptions(runtime: Runtime):
+        redis = Redis.from_url(settings.redis_url)
+        holder["redis"] = redis
+        counters = FailureCounters(redis, settings.pin_failure_window_minutes * 60)
+        services = Services(pool=runtime.pool, hasher=hasher, counters=counters)
+        holder["services"] = services
+        verifier = PinVerifier(
+            services,
+            opener,
+            lockout_threshold=settings.pin_lockout_threshold,
+            lockout_minutes=settings.pin_lockout_minutes,
+            clock_failure_limit=settings.pin_device_failure_limit,
+        )
+        # The attempts carry sealed PINs: their dead letters keep the source's short retention.
+        return [
+            Subscription(
+                "identity.pin-attempts",
+                [ATTEMPTS_TOPIC],
+                verifier.handle,
+                dlq_config={"retention.ms": "3600000"},
+            )
+        ]
+
+    async def on_started(runtime: Runtime) -> None:
+        app.state.identity = holder["services"]
+
+    async def on_stopped(runtime: Runtime) -> None:
+        await holder["redis"].aclose()
+
+    app = create_service_app(
+        settings,
+        package=__package__,
+        title="Punchcard Identity",
+        routers=[build_router(lambda: settings.internal_token_secret.get_secret_value())],
+        subscriptions=subscriptions,
+        on_started=on_started,
+        on_stopped=on_stopped,
+    )
+    app.state.pin_opener = opener
+    return app
 
 
 def main() -> None:

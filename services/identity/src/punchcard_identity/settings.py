@@ -1,11 +1,65 @@
+import base64
+import json
+
 from punchcard_kit.settings import ServiceSettings
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
+
+# Development-only keys, refused outside ENVIRONMENT=development|test (32 bytes each, base64).
+_DEV_PEPPER = base64.b64encode(b"development-only-pin-pepper-0001").decode()
+_DEV_SEALING_KEY = base64.b64encode(b"development-only-sealing-key-001").decode()
 
 
 class IdentitySettings(ServiceSettings):
-    """Read from the environment (e.g. DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, HTTP_PORT)."""
+    """Read from the environment (e.g. DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, HTTP_PORT).
+
+    PIN_PEPPERS: JSON {"key id": "base64 secret of 32+ bytes"}; PIN_PEPPER_CURRENT names the one
+    new hashes use (rotation: add a key, make it current, keep the old one to verify).
+    PIN_SEALING_KEYS: JSON {"key id": "base64 X25519 private key"}; the edge seals kiosk PINs to
+    the public key of PIN_SEALING_CURRENT (served at /internal/v1/pin-sealing-key)."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     service_name: str = "identity"
     http_port: int = 8101
+
+    pin_peppers: SecretStr | None = None
+    pin_pepper_current: str = "dev-1"
+    pin_sealing_keys: SecretStr | None = None
+    pin_sealing_current: str = "dev-1"
+    argon2_memory_kib: int = Field(default=19 * 1024, ge=19 * 1024)
+    argon2_time_cost: int = Field(default=2, ge=2)
+    argon2_parallelism: int = Field(default=1, ge=1)
+
+    pin_lockout_threshold: int = Field(default=5, ge=1, description="failures before a lock")
+    pin_lockout_minutes: int = Field(default=15, ge=1)
+    pin_device_failure_limit: int = Field(default=20, ge=1, description="failures per clock")
+    pin_failure_window_minutes: int = Field(default=60, ge=1)
+
+    @model_validator(mode="after")
+    def _keys(self) -> "IdentitySettings":
+        local = self.environment in ("development", "test")
+        if self.pin_peppers is None:
+            if not local:
+                raise ValueError("PIN_PEPPERS must be set outside development")
+            object.__setattr__(self, "pin_peppers", SecretStr(json.dumps({"dev-1": _DEV_PEPPER})))
+        if self.pin_sealing_keys is None:
+            if not local:
+                raise ValueError("PIN_SEALING_KEYS must be set outside development")
+            object.__setattr__(
+                self, "pin_sealing_keys", SecretStr(json.dumps({"dev-1": _DEV_SEALING_KEY}))
+            )
+        if not local and (
+            _DEV_PEPPER in self.pin_peppers.get_secret_value()
+            or _DEV_SEALING_KEY in self.pin_sealing_keys.get_secret_value()
+        ):
+            raise ValueError("development PIN keys are refused outside development")
+        return self
+
+    def peppers(self) -> dict[str, bytes]:
+        raw = json.loads(self.pin_peppers.get_secret_value())
+        return {key: base64.b64decode(value) for key, value in raw.items()}
+
+    def sealing_keys(self) -> dict[str, bytes]:
+        raw = json.loads(self.pin_sealing_keys.get_secret_value())
+        return {key: base64.b64decode(value) for key, value in raw.items()}

@@ -1,0 +1,42 @@
+"""Failed PIN attempts, counted in Redis per worker and per clock. Each counter is a set of
+attempt ids, so a replayed attempt (a consumer redelivery) is never counted twice."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+
+class FailureCounters:
+    def __init__(self, redis: Redis, window_s: int) -> None:
+        self.redis = redis
+        self.window_s = window_s
+
+    @staticmethod
+    def _worker(tenant_id: str, worker_id: str) -> str:
+        return f"identity:pinfail:worker:{tenant_id}:{worker_id}"
+
+    @staticmethod
+    def _clock(tenant_id: str, clock_id: str) -> str:
+        return f"identity:pinfail:clock:{tenant_id}:{clock_id}"
+
+    async def record_failure(
+        self, tenant_id: str, worker_id: str | None, clock_id: str, attempt_id: str
+    ) -> tuple[int, int]:
+        """Count one failed attempt; returns (failures of the worker, failures at the clock)."""
+        keys = [self._clock(tenant_id, clock_id)]
+        if worker_id:
+            keys.insert(0, self._worker(tenant_id, worker_id))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for key in keys:
+                pipe.sadd(key, attempt_id)
+                pipe.expire(key, self.window_s)
+                pipe.scard(key)
+            results = await pipe.execute()
+        counts = results[2::3]
+        return (counts[0], counts[1]) if worker_id else (0, counts[0])
+
+    async def clock_failures(self, tenant_id: str, clock_id: str) -> int:
+        return await self.redis.scard(self._clock(tenant_id, clock_id))
+
+    async def reset_worker(self, tenant_id: str, worker_id: str) -> None:
+        await self.redis.delete(self._worker(tenant_id, worker_id))

@@ -1,0 +1,204 @@
+"""Identity's internal HTTP API, reached through the gateway (which authenticates the admin
+and attaches an internal caller token). Routes translate HTTP into use-case calls only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from punchcard_kit.internal_auth import Caller, caller_dependency
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ..domain.model import Worker, WorkerStatus
+from ..service_layer import workers as uc
+from ..service_layer.workers import Services
+
+EmployeeId = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$"
+    ),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+
+class WorkerCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    employee_id: EmployeeId
+    name: Name
+    job_title: Text = ""
+    site_id: Text = ""
+    status: WorkerStatus = WorkerStatus.PENDING
+
+
+class WorkerUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    employee_id: EmployeeId | None = None
+    name: Name | None = None
+    job_title: Text | None = None
+    site_id: Text | None = None
+    status: WorkerStatus | None = None
+
+
+class WorkerPublic(BaseModel):
+    id: str
+    employee_id: str
+    name: str
+    job_title: str
+    site_id: str
+    status: WorkerStatus
+    pin_set: bool
+    pin_set_at: datetime | None
+    pin_allowed: bool
+    pin_locked_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, w: Worker) -> WorkerPublic:
+        return cls(
+            id=w.id,
+            employee_id=w.employee_id,
+            name=w.name,
+            job_title=w.job_title,
+            site_id=w.site_id,
+            status=w.status,
+            pin_set=w.pin_set,
+            pin_set_at=w.pin_set_at,
+            pin_allowed=w.pin_allowed,
+            pin_locked_until=w.pin_locked_until,
+            created_at=w.created_at,
+            updated_at=w.updated_at,
+        )
+
+
+class WorkersPublic(BaseModel):
+    data: list[WorkerPublic]
+    count: int
+
+
+class PinSetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Checked by the PIN policy (4–6 digits and not guessable); never echoed back.
+    pin: str = Field(max_length=64, repr=False)
+
+
+class PinGenerated(BaseModel):
+    pin: str = Field(
+        description="Shown once: it is not stored in the clear and cannot be read again"
+    )
+    worker: WorkerPublic
+
+
+class PinAllowedUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    allowed: bool
+
+
+class PinPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_age_days: int | None = Field(default=None, gt=0, le=3650)
+
+
+class StalePinsReport(BaseModel):
+    max_age_days: int | None
+    data: list[WorkerPublic]
+    count: int
+
+
+class SealingKeyPublic(BaseModel):
+    key_id: str
+    public_key: str = Field(
+        description="X25519 public key, base64: seal '<attempt_id>:<pin>' to it"
+    )
+
+
+def services(request: Request) -> Services:
+    return request.app.state.identity
+
+
+def build_router(internal_secret) -> APIRouter:
+    CallerDep = Annotated[Caller, Depends(caller_dependency(internal_secret))]
+    ServicesDep = Annotated[Services, Depends(services)]
+    router = APIRouter(prefix="/internal/v1", tags=["workers"])
+
+    @router.get("/workers", response_model=WorkersPublic)
+    async def list_workers(
+        s: ServicesDep,
+        caller: CallerDep,
+        search: Annotated[str | None, Query(max_length=100)] = None,
+        status: WorkerStatus | None = None,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> WorkersPublic:
+        rows, count = await uc.list_workers(
+            s, caller, search=search, status=status, offset=offset, limit=limit
+        )
+        return WorkersPublic(data=[WorkerPublic.of(w) for w in rows], count=count)
+
+    @router.post("/workers", response_model=WorkerPublic, status_code=201)
+    async def register_worker(
+        body: WorkerCreate, s: ServicesDep, caller: CallerDep
+    ) -> WorkerPublic:
+        return WorkerPublic.of(await uc.register_worker(s, caller, **body.model_dump()))
+
+    @router.get("/workers/{worker_id}", response_model=WorkerPublic)
+    async def get_worker(worker_id: str, s: ServicesDep, caller: CallerDep) -> WorkerPublic:
+        return WorkerPublic.of(await uc.get_worker(s, caller, worker_id))
+
+    @router.patch("/workers/{worker_id}", response_model=WorkerPublic)
+    async def update_worker(
+        worker_id: str, body: WorkerUpdate, s: ServicesDep, caller: CallerDep
+    ) -> WorkerPublic:
+        changes = body.model_dump(exclude_unset=True, exclude_none=True)
+        return WorkerPublic.of(await uc.update_worker(s, caller, worker_id, changes))
+
+    @router.put("/workers/{worker_id}/pin", response_model=WorkerPublic)
+    async def set_pin(
+        worker_id: str, body: PinSetRequest, s: ServicesDep, caller: CallerDep
+    ) -> WorkerPublic:
+        return WorkerPublic.of(await uc.set_pin(s, caller, worker_id, body.pin))
+
+    @router.post("/workers/{worker_id}/pin/generate", response_model=PinGenerated)
+    async def generate_pin(worker_id: str, s: ServicesDep, caller: CallerDep) -> PinGenerated:
+        pin, worker = await uc.generate_pin(s, caller, worker_id)
+        return PinGenerated(pin=pin, worker=WorkerPublic.of(worker))
+
+    @router.delete("/workers/{worker_id}/pin", response_model=WorkerPublic)
+    async def remove_pin(worker_id: str, s: ServicesDep, caller: CallerDep) -> WorkerPublic:
+        return WorkerPublic.of(await uc.remove_pin(s, caller, worker_id))
+
+    @router.put("/workers/{worker_id}/pin-allowed", response_model=WorkerPublic)
+    async def set_pin_allowed(
+        worker_id: str, body: PinAllowedUpdate, s: ServicesDep, caller: CallerDep
+    ) -> WorkerPublic:
+        return WorkerPublic.of(await uc.set_pin_allowed(s, caller, worker_id, body.allowed))
+
+    @router.post("/workers/{worker_id}/pin/unlock", response_model=WorkerPublic)
+    async def unlock_pin(worker_id: str, s: ServicesDep, caller: CallerDep) -> WorkerPublic:
+        return WorkerPublic.of(await uc.unlock_pin(s, caller, worker_id))
+
+    @router.get("/pin-policy", response_model=PinPolicy)
+    async def get_pin_policy(s: ServicesDep, caller: CallerDep) -> PinPolicy:
+        return PinPolicy(max_age_days=await uc.get_pin_policy(s, caller))
+
+    @router.put("/pin-policy", response_model=PinPolicy)
+    async def set_pin_policy(body: PinPolicy, s: ServicesDep, caller: CallerDep) -> PinPolicy:
+        return PinPolicy(max_age_days=await uc.set_pin_policy(s, caller, body.max_age_days))
+
+    @router.get("/reports/stale-pins", response_model=StalePinsReport)
+    async def stale_pins(s: ServicesDep, caller: CallerDep) -> StalePinsReport:
+        days, rows = await uc.stale_pins(s, caller)
+        return StalePinsReport(
+            max_age_days=days, data=[WorkerPublic.of(w) for w in rows], count=len(rows)
+        )
+
+    @router.get("/pin-sealing-key", response_model=SealingKeyPublic, tags=["kiosk"])
+    async def pin_sealing_key(request: Request) -> SealingKeyPublic:
+        """Public: the key the kiosk edge seals PINs to."""
+        key = request.app.state.pin_opener.current
+        return SealingKeyPublic(key_id=key.key_id, public_key=key.public_key_b64)
+
+    return router

@@ -1,0 +1,1 @@
+"""Identity's use cases: each runs in one tenant transaction and writes its events to the outbox."""
