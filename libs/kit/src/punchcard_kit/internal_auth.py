@@ -81,6 +81,12 @@ def verify_internal_token(token: str, secret: str) -> Caller:
     )
 
 
+async def current_caller(request: Request) -> Caller:
+    """FastAPI dependency for services built by create_service_app (which keeps the secret on
+    ``app.state``): the verified Caller, or 401 with the error model."""
+    return await caller_dependency(lambda: request.app.state.internal_token_secret)(request)
+
+
 def caller_dependency(secret: Callable[[], str]):
     """A FastAPI dependency: the verified Caller, or 401 with the error model."""
 

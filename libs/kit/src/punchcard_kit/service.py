@@ -144,6 +144,8 @@ def create_service_app(
 
     app = FastAPI(title=title, lifespan=lifespan)
     install_error_handlers(app)
+    if settings.internal_token_secret is not None:
+        app.state.internal_token_secret = settings.internal_token_secret.get_secret_value()
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)

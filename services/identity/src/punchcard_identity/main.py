@@ -59,7 +59,7 @@ def build_app(settings: IdentitySettings) -> FastAPI:
         settings,
         package=__package__,
         title="Punchcard Identity",
-        routers=[build_router(lambda: settings.internal_token_secret.get_secret_value())],
+        routers=[build_router()],
         subscriptions=subscriptions,
         on_started=on_started,
         on_stopped=on_stopped,

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from punchcard_kit.internal_auth import Caller, caller_dependency
+from punchcard_kit.internal_auth import Caller, current_caller
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..domain.model import Worker, WorkerStatus
@@ -119,9 +119,11 @@ def services(request: Request) -> Services:
     return request.app.state.identity
 
 
-def build_router(internal_secret) -> APIRouter:
-    CallerDep = Annotated[Caller, Depends(caller_dependency(internal_secret))]
-    ServicesDep = Annotated[Services, Depends(services)]
+CallerDep = Annotated[Caller, Depends(current_caller)]
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def build_router() -> APIRouter:
     router = APIRouter(prefix="/internal/v1", tags=["workers"])
 
     @router.get("/workers", response_model=WorkersPublic)

@@ -1,0 +1,150 @@
+"""Driving the real identity service in tests: a process of its own on a fresh database, admin
+calls with internal caller tokens, kiosk PIN attempts sealed and published to Kafka, and the
+verdicts read back from Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from punchcard.v1 import common_pb2, identification_pb2, kiosk_pb2
+from punchcard_kit.internal_auth import Caller, mint_internal_token
+from punchcard_kit.messaging import decode_envelope, encode_envelope, new_envelope, unpack_payload
+from punchcard_kit.settings import DEVELOPMENT_INTERNAL_SECRET
+
+from .messaging import wait_for
+from .stack import KAFKA, PG_URL, VENV_BIN, unique
+
+ATTEMPTS = "punchcard.kiosk.pin-attempts.v1"
+VERDICTS = "punchcard.identification.verdicts.v1"
+WORKERS = "punchcard.identity.workers.v1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class IdentityProcess:
+    url: str
+    database_url: str
+    log_file: Path
+    process: subprocess.Popen
+
+    def admin(self, tenant_id: str, role: str = "sysadmin", sites: tuple[str, ...] = ()):
+        caller = Caller(tenant_id=tenant_id, user_id=str(uuid.uuid4()), role=role, sites=sites)
+        token = mint_internal_token(caller, DEVELOPMENT_INTERNAL_SECRET, ttl_s=600)
+        return httpx.AsyncClient(
+            base_url=self.url + "/internal/v1", headers={"Authorization": f"Bearer {token}"}
+        )
+
+
+async def start_identity(tmp_dir: Path, **extra_env: str) -> IdentityProcess:
+    port = free_port()
+    database_url = f"{PG_URL}/{unique('identity_test')}"
+    log_file = tmp_dir / "identity.log"
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
+        "HTTP_PORT": str(port),
+        "CONSUMER_GROUP_SUFFIX": "." + uuid.uuid4().hex[:8],
+        "CONSUMER_OFFSET_RESET": "latest",
+        "LOG_LEVEL": "DEBUG",
+        **extra_env,
+    }
+    with open(log_file, "wb") as log:
+        process = subprocess.Popen(
+            [str(VENV_BIN / "punchcard-identity")], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    async def ready():
+        if process.poll() is not None:
+            raise AssertionError("identity exited:\n" + log_file.read_text()[-3000:])
+        try:
+            async with httpx.AsyncClient() as http:
+                response = await http.get(url + "/readyz")
+        except httpx.TransportError:
+            return False
+        return response.status_code == 200
+
+    await wait_for(ready, timeout=90, what="identity ready")
+    return IdentityProcess(url, database_url, log_file, process)
+
+
+class Kiosk:
+    """Plays the kiosk edge: seals PINs to identity's key and publishes attempts; reads verdicts."""
+
+    def __init__(self, identity: IdentityProcess) -> None:
+        self.identity = identity
+        self.producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
+        self.verdicts: dict[str, object] = {}
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> Kiosk:
+        async with httpx.AsyncClient() as http:
+            key = (await http.get(self.identity.url + "/internal/v1/pin-sealing-key")).json()
+        self.key_id, self.public_key = key["key_id"], base64.b64decode(key["public_key"])
+        await self.producer.start()
+        await self.consumer.start()
+        partitions = [TopicPartition(VERDICTS, p) for p in range(12)]
+        self.consumer.assign(partitions)
+        await self.consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            await self.consumer.position(tp)
+        self._task = asyncio.create_task(self._collect())
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self._task.cancel()
+        await self.producer.stop()
+        await self.consumer.stop()
+
+    async def _collect(self) -> None:
+        while True:
+            batch = await self.consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                for record in records:
+                    verdict = unpack_payload(decode_envelope(record.value))
+                    self.verdicts[verdict.context.attempt_id] = verdict
+
+    async def punch(self, tenant_id: str, employee_id: str, pin: str, clock_id: str = "clock-1"):
+        """Send one PIN attempt; returns its verdict (WorkerIdentified / IdentificationRejected)."""
+        from punchcard_identity.adapters.sealing import seal_pin
+
+        attempt_id = str(uuid.uuid4())
+        context = kiosk_pb2.PunchAttemptContext(
+            attempt_id=attempt_id, clock_id=clock_id, claimed_employee_id=employee_id
+        )
+        context.captured_at.GetCurrentTime()
+        attempt = kiosk_pb2.PinPunchAttempted(context=context)
+        attempt.sealed_pin.ciphertext = seal_pin(self.public_key, attempt_id, pin)
+        attempt.sealed_pin.recipient_key_id = self.key_id
+        envelope = new_envelope(attempt, tenant_id=tenant_id, producer="gateway")
+        await self.producer.send_and_wait(
+            ATTEMPTS, encode_envelope(envelope), key=f"{tenant_id}/{employee_id}".encode()
+        )
+
+        async def arrived():
+            return self.verdicts.get(attempt_id)
+
+        return await wait_for(arrived, timeout=60, interval=0.02, what="a verdict")
+
+
+def reason(verdict) -> str:
+    if isinstance(verdict, identification_pb2.WorkerIdentified):
+        return "IDENTIFIED"
+    return common_pb2.RejectReason.Name(verdict.reason).removeprefix("REJECT_REASON_")
