@@ -69,6 +69,7 @@ test-unit: setup
 
 bench: setup stack topics
 	$(PY) bench/outbox_pipeline.py
+	$(PY) bench/pin_verification.py
 
 lint: setup
 	$(VENV)/bin/ruff check libs services tests bench

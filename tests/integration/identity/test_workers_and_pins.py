@@ -188,3 +188,18 @@ async def test_row_level_security_below_the_application(identity):
                 pass
     finally:
         await conn.close()
+
+
+async def test_a_clock_with_many_failures_takes_no_pin_for_a_while(identity, kiosk):
+    t = str(uuid.uuid4())
+    async with identity.admin(t) as http:
+        wid = (await _worker(http, "E600"))["id"]
+        await http.put(f"/workers/{wid}/pin", json={"pin": "30517"})
+    # Someone tries Employee IDs at one clock: 30 failures (the default limit) ...
+    for i in range(30):
+        assert (
+            reason(await kiosk.punch(t, f"GUESS{i}", "48213", clock_id="door-7")) == "UNKNOWN_USER"
+        )
+    # ... and that clock refuses even a right PIN, while another clock is unaffected.
+    assert reason(await kiosk.punch(t, "E600", "30517", clock_id="door-7")) == "LOCKED_OUT"
+    assert reason(await kiosk.punch(t, "E600", "30517", clock_id="door-8")) == "IDENTIFIED"

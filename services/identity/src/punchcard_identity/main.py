@@ -29,7 +29,9 @@ def build_app(settings: IdentitySettings) -> FastAPI:
     def subscriptions(runtime: Runtime):
         redis = Redis.from_url(settings.redis_url)
         holder["redis"] = redis
-        counters = FailureCounters(redis, settings.pin_failure_window_minutes * 60)
+        counters = FailureCounters(
+            redis, settings.pin_failure_window_minutes * 60, settings.pin_device_window_minutes * 60
+        )
         services = Services(pool=runtime.pool, hasher=hasher, counters=counters)
         holder["services"] = services
         verifier = PinVerifier(

@@ -33,8 +33,11 @@ class IdentitySettings(ServiceSettings):
 
     pin_lockout_threshold: int = Field(default=5, ge=1, description="failures before a lock")
     pin_lockout_minutes: int = Field(default=15, ge=1)
-    pin_device_failure_limit: int = Field(default=20, ge=1, description="failures per clock")
+    # A worker's failures count for an hour; a clock that sees many failures in a short time
+    # (someone trying PINs) takes no PIN attempts until its window has passed.
     pin_failure_window_minutes: int = Field(default=60, ge=1)
+    pin_device_failure_limit: int = Field(default=30, ge=1, description="failures per clock")
+    pin_device_window_minutes: int = Field(default=10, ge=1)
 
     @model_validator(mode="after")
     def _keys(self) -> "IdentitySettings":

@@ -7,9 +7,10 @@ from redis.asyncio import Redis
 
 
 class FailureCounters:
-    def __init__(self, redis: Redis, window_s: int) -> None:
+    def __init__(self, redis: Redis, worker_window_s: int, clock_window_s: int) -> None:
         self.redis = redis
-        self.window_s = window_s
+        self.worker_window_s = worker_window_s
+        self.clock_window_s = clock_window_s
 
     @staticmethod
     def _worker(tenant_id: str, worker_id: str) -> str:
@@ -23,13 +24,13 @@ class FailureCounters:
         self, tenant_id: str, worker_id: str | None, clock_id: str, attempt_id: str
     ) -> tuple[int, int]:
         """Count one failed attempt; returns (failures of the worker, failures at the clock)."""
-        keys = [self._clock(tenant_id, clock_id)]
+        keys = [(self._clock(tenant_id, clock_id), self.clock_window_s)]
         if worker_id:
-            keys.insert(0, self._worker(tenant_id, worker_id))
+            keys.insert(0, (self._worker(tenant_id, worker_id), self.worker_window_s))
         async with self.redis.pipeline(transaction=True) as pipe:
-            for key in keys:
+            for key, window_s in keys:
                 pipe.sadd(key, attempt_id)
-                pipe.expire(key, self.window_s)
+                pipe.expire(key, window_s)
                 pipe.scard(key)
             results = await pipe.execute()
         counts = results[2::3]

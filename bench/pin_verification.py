@@ -1,0 +1,176 @@
+"""Benchmark: PIN verification.
+
+1. argon2id cost at the chosen parameters (OWASP minimum m=19 MiB, t=2, p=1, with the HMAC
+   pepper): hashes and verifications per second on one core, and on two threads (argon2-cffi
+   releases the GIL), side by side with argon2-cffi's defaults (RFC 9106 low-memory profile,
+   m=64 MiB, t=3, p=4) measured in the same run.
+2. A kiosk PIN attempt's verdict latency through Kafka at a fixed rate (default 20/s): the real
+   identity service (its own process and database), attempts sealed and published as the edge
+   does, verdicts read back from Kafka; p50 / p99 from publish to verdict.
+
+Prints a table and writes bench/results/pin_verification.json.
+    make bench-pin     # or: .venv/bin/python bench/pin_verification.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the test support library drives the real service
+
+from argon2 import PasswordHasher  # noqa: E402
+from punchcard_identity.adapters.pin_hasher import PinHasher  # noqa: E402
+
+from tests.support.identity import Kiosk, reason, start_identity  # noqa: E402
+
+
+def rate(fn, seconds: float, threads: int = 1) -> float:
+    def worker() -> int:
+        n, stop = 0, time.perf_counter() + seconds
+        while time.perf_counter() < stop:
+            fn()
+            n += 1
+        return n
+
+    with ThreadPoolExecutor(threads) as pool:
+        counts = list(pool.map(lambda _: worker(), range(threads)))
+    return sum(counts) / seconds
+
+
+def argon2_costs(seconds: float) -> dict:
+    chosen = PinHasher({"k": secrets.token_bytes(32)}, "k")
+    stored = chosen.hash("58203")
+    defaults = PasswordHasher()
+    default_hash = defaults.hash("58203")
+    return {
+        "chosen_params": "argon2id m=19456 KiB t=2 p=1 (+HMAC-SHA256 pepper)",
+        "chosen_verify_per_s_1_thread": round(
+            rate(lambda: chosen.verify("58203", stored), seconds), 1
+        ),
+        "chosen_verify_per_s_2_threads": round(
+            rate(lambda: chosen.verify("58203", stored), seconds, threads=2), 1
+        ),
+        "default_params": "argon2-cffi default m=65536 KiB t=3 p=4",
+        "default_verify_per_s_1_thread": round(
+            rate(lambda: defaults.verify(default_hash, "58203"), seconds), 1
+        ),
+    }
+
+
+async def kiosk_latency(rate_per_s: float, seconds: float, workers: int = 41) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        identity = await start_identity(Path(tmp), LOG_LEVEL="WARNING")
+        try:
+            tenant = str(uuid.uuid4())
+            pins = {}
+            async with identity.admin(tenant) as http:
+                for i in range(workers):
+                    employee = f"B{i:04d}"
+                    w = (
+                        await http.post(
+                            "/workers",
+                            json={"employee_id": employee, "name": employee, "status": "Active"},
+                        )
+                    ).json()
+                    pin = f"{58203 + i * 7919:06d}"[-6:]
+                    r = await http.put(f"/workers/{w['id']}/pin", json={"pin": pin})
+                    if r.status_code != 200:  # the policy refused it: let the server choose
+                        pin = (await http.post(f"/workers/{w['id']}/pin/generate")).json()["pin"]
+                    pins[employee] = pin
+            async with Kiosk(identity) as kiosk:
+                await kiosk.punch(tenant, "B0000", pins["B0000"])  # warm-up
+                total = int(rate_per_s * seconds)
+                latencies, outcomes = [], []
+                start = time.monotonic()
+
+                async def one(i: int) -> None:
+                    employee = f"B{i % workers:04d}"
+                    # One attempt in ten has a wrong PIN; 41 workers spread them (no lockouts).
+                    pin = pins[employee] if i % 10 else "000001"
+                    sent = time.monotonic()
+                    verdict = await kiosk.punch(tenant, employee, pin)
+                    latencies.append((time.monotonic() - sent) * 1000)
+                    outcomes.append(reason(verdict))
+
+                tasks = []
+                for i in range(total):
+                    delay = start + i / rate_per_s - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    tasks.append(asyncio.create_task(one(i)))
+                await asyncio.gather(*tasks)
+            latencies.sort()
+            return {
+                "rate_per_s": rate_per_s,
+                "attempts": total,
+                "identified": outcomes.count("IDENTIFIED"),
+                "wrong_pin": outcomes.count("WRONG_PIN"),
+                "p50_ms": round(statistics.median(latencies), 1),
+                "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1),
+                "max_ms": round(latencies[-1], 1),
+            }
+        finally:
+            identity.process.terminate()
+            identity.process.wait(30)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument("--out", default=str(ROOT / "bench/results/pin_verification.json"))
+    args = parser.parse_args()
+
+    costs = argon2_costs(min(args.seconds, 5.0))
+    latency = await kiosk_latency(args.rate, args.seconds)
+    one = costs["chosen_verify_per_s_1_thread"]
+    rows = [
+        ("argon2id verifications/s, 1 core (chosen params)", one),
+        ("  per verification (ms)", round(1000 / one, 1)),
+        ("argon2id verifications/s, 2 threads (chosen)", costs["chosen_verify_per_s_2_threads"]),
+        (
+            "argon2 verifications/s, 1 core (library defaults)",
+            costs["default_verify_per_s_1_thread"],
+        ),
+        (f"kiosk PIN verdict via Kafka p50 (ms) at {args.rate:g}/s", latency["p50_ms"]),
+        (f"kiosk PIN verdict via Kafka p99 (ms) at {args.rate:g}/s", latency["p99_ms"]),
+        (
+            "  attempts / identified / wrong PIN",
+            f"{latency['attempts']}/{latency['identified']}/{latency['wrong_pin']}",
+        ),
+    ]
+    print(f"\nPIN verification, {os.cpu_count()} cores")
+    print(f"{'metric':52} {'value':>12}")
+    for label, value in rows:
+        print(f"{label:52} {value!s:>12}")
+    print("target: verdict p99 <= 150 ms at 20 attempts/s")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "benchmark": "pin_verification",
+                "cores": os.cpu_count(),
+                "argon2": costs,
+                "kiosk_latency": latency,
+            },
+            indent=2,
+        )
+    )
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
