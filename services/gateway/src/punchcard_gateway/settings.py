@@ -1,11 +1,59 @@
+from __future__ import annotations
+
 from punchcard_kit.settings import ServiceSettings
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
+
+# Only ever accepted with ENVIRONMENT=development or test.
+DEVELOPMENT_ADMIN_JWT_SECRET = "development-only-admin-jwt-secret-0123456789abcdef"
+LOCAL_IDENTITY_URL = "http://127.0.0.1:8101"
 
 
 class GatewaySettings(ServiceSettings):
-    """Read from the environment (e.g. DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, HTTP_PORT)."""
+    """Read from the environment (e.g. DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, HTTP_PORT,
+    ADMIN_JWT_SECRET, IDENTITY_URL)."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     service_name: str = "gateway"
     http_port: int = 8000
+
+    # Signs admins' access tokens (HS256). Not the internal token secret: a leaked admin
+    # token must never pass for an internal one, nor the other way round.
+    admin_jwt_secret: SecretStr | None = None
+    access_token_ttl_s: int = Field(default=15 * 60, ge=60, le=3600)
+    refresh_token_ttl_s: int = Field(default=14 * 24 * 3600, ge=3600)
+
+    # The identity service's internal API (workers, PINs, reports).
+    identity_url: str | None = None
+    upstream_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _gateway_secrets_outside_development(self) -> GatewaySettings:
+        missing = []
+        local = self.environment in ("development", "test")
+        if self.identity_url is None:
+            if local:
+                object.__setattr__(self, "identity_url", LOCAL_IDENTITY_URL)
+            else:
+                missing.append("IDENTITY_URL")
+        secret = self.admin_jwt_secret
+        if secret is None and local:
+            object.__setattr__(self, "admin_jwt_secret", SecretStr(DEVELOPMENT_ADMIN_JWT_SECRET))
+        elif not local and (
+            secret is None
+            or secret.get_secret_value() == DEVELOPMENT_ADMIN_JWT_SECRET
+            or len(secret.get_secret_value()) < 32
+            or (
+                self.internal_token_secret is not None
+                and secret.get_secret_value() == self.internal_token_secret.get_secret_value()
+            )
+        ):
+            missing.append(
+                "ADMIN_JWT_SECRET (a secret of 32+ characters, not the internal token secret)"
+            )
+        if missing:
+            raise ValueError(
+                f"{', '.join(missing)} must be set when ENVIRONMENT={self.environment}"
+            )
+        return self
