@@ -1,0 +1,1 @@
+"""PostgreSQL (under row-level security), the password hasher and the identity upstream."""

@@ -1,0 +1,333 @@
+"""PostgreSQL repositories and the unit of work, under row-level security.
+
+Every transaction the app opens starts with one statement:
+
+    SELECT set_config('role', 'punchcard_gateway_app', true),
+           set_config('app.tenant_id', <tenant or ''>, true)
+
+i.e. ``SET LOCAL ROLE`` and ``SET LOCAL app.tenant_id``. The role switch is what makes RLS
+apply: the user the app logs in as may be a superuser (``postgres`` on the local stack) or the
+tables' owner, and superusers and BYPASSRLS roles skip RLS altogether. The application role
+has no BYPASSRLS, owns nothing, and its policies show it only the declared tenant's rows. Both
+settings are transaction-local, so a pooled connection never carries them to the next user.
+Every query below still filters by tenant itself as well (isolation twice)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from ..domain.model import (
+    AdminUser,
+    AuditEntry,
+    Conflict,
+    RefreshToken,
+    Role,
+    Tenant,
+)
+
+APP_ROLE = "punchcard_gateway_app"
+
+_ENTER = "SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)"
+
+
+async def enter_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID | None) -> None:
+    """Put the current transaction under RLS for ``tenant_id`` (``None``: no tenant — the
+    app role then sees no tenant-owned row at all)."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("enter_tenant needs a transaction (its settings are SET LOCAL)")
+    await conn.execute(_ENTER, APP_ROLE, "" if tenant_id is None else str(tenant_id))
+
+
+@asynccontextmanager
+async def tenant_transaction(
+    pool: asyncpg.Pool, tenant_id: uuid.UUID | None
+) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction under RLS for one tenant; commits when the block ends without error."""
+    async with pool.acquire() as conn, conn.transaction():
+        await enter_tenant(conn, tenant_id)
+        yield conn
+
+
+class _Repository:
+    def __init__(self, conn: asyncpg.Connection, tenant_id: uuid.UUID | None) -> None:
+        self.conn = conn
+        self.tenant_id = tenant_id
+
+
+class PostgresTenants(_Repository):
+    async def add(self, tenant: Tenant) -> None:
+        await self.conn.execute(
+            "INSERT INTO tenants (id, name) VALUES ($1, $2)", tenant.id, tenant.name
+        )
+
+    async def get(self, tenant_id: uuid.UUID) -> Tenant | None:
+        row = await self.conn.fetchrow(
+            "SELECT id, name FROM tenants WHERE id = $1 AND id = $2", tenant_id, self.tenant_id
+        )
+        return Tenant(id=row["id"], name=row["name"]) if row else None
+
+
+_USER_COLUMNS = (
+    "id, tenant_id, email, name, role, site_ids, password_hash, active, created_at, updated_at"
+)
+
+
+def _user(row: asyncpg.Record) -> AdminUser:
+    return AdminUser(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        email=row["email"],
+        name=row["name"],
+        role=Role(row["role"]),
+        site_ids=tuple(row["site_ids"]),
+        password_hash=row["password_hash"],
+        active=row["active"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+class PostgresUsers(_Repository):
+    async def add(self, user: AdminUser) -> None:
+        if user.tenant_id != self.tenant_id:
+            raise ValueError("an admin user is added only inside its own tenant's transaction")
+        try:
+            await self.conn.execute(
+                "INSERT INTO admin_users (id, tenant_id, email, name, role, site_ids,"
+                " password_hash, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                user.id,
+                self.tenant_id,
+                user.email,
+                user.name,
+                user.role.value,
+                list(user.site_ids),
+                user.password_hash,
+                user.active,
+            )
+        except asyncpg.UniqueViolationError:
+            raise Conflict("an admin user with this email already exists", "email") from None
+
+    async def get(self, user_id: uuid.UUID) -> AdminUser | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {_USER_COLUMNS} FROM admin_users WHERE id = $1 AND tenant_id = $2",
+            user_id,
+            self.tenant_id,
+        )
+        return _user(row) if row else None
+
+    async def get_by_email(self, email: str) -> AdminUser | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {_USER_COLUMNS} FROM admin_users"
+            " WHERE lower(email) = lower($1) AND tenant_id = $2",
+            email,
+            self.tenant_id,
+        )
+        return _user(row) if row else None
+
+    async def list(self, offset: int, limit: int) -> tuple[Sequence[AdminUser], int]:
+        rows = await self.conn.fetch(
+            f"SELECT {_USER_COLUMNS}, count(*) OVER () AS total FROM admin_users"
+            " WHERE tenant_id = $1 ORDER BY created_at, id OFFSET $2 LIMIT $3",
+            self.tenant_id,
+            offset,
+            limit,
+        )
+        if rows:
+            return [_user(r) for r in rows], rows[0]["total"]
+        total = await self.conn.fetchval(
+            "SELECT count(*) FROM admin_users WHERE tenant_id = $1", self.tenant_id
+        )
+        return [], total
+
+    async def update(self, user: AdminUser) -> None:
+        await self.conn.execute(
+            "UPDATE admin_users SET name = $3, role = $4, site_ids = $5, password_hash = $6,"
+            " active = $7, updated_at = now() WHERE id = $1 AND tenant_id = $2",
+            user.id,
+            self.tenant_id,
+            user.name,
+            user.role.value,
+            list(user.site_ids),
+            user.password_hash,
+            user.active,
+        )
+
+
+def _token(row: asyncpg.Record) -> RefreshToken:
+    return RefreshToken(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        user_id=row["user_id"],
+        family_id=row["family_id"],
+        token_hash=bytes(row["token_hash"]),
+        issued_at=row["issued_at"],
+        expires_at=row["expires_at"],
+        used_at=row["used_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+class PostgresRefreshTokens(_Repository):
+    async def add(self, token: RefreshToken) -> None:
+        await self.conn.execute(
+            "INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, token_hash,"
+            " issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            token.id,
+            self.tenant_id,
+            token.user_id,
+            token.family_id,
+            token.token_hash,
+            token.issued_at,
+            token.expires_at,
+        )
+
+    async def get_by_hash_for_update(self, token_hash: bytes) -> RefreshToken | None:
+        row = await self.conn.fetchrow(
+            "SELECT * FROM refresh_tokens WHERE token_hash = $1 AND tenant_id = $2 FOR UPDATE",
+            token_hash,
+            self.tenant_id,
+        )
+        return _token(row) if row else None
+
+    async def mark_used(self, token_id: uuid.UUID, at) -> None:
+        await self.conn.execute(
+            "UPDATE refresh_tokens SET used_at = $3 WHERE id = $1 AND tenant_id = $2",
+            token_id,
+            self.tenant_id,
+            at,
+        )
+
+    async def revoke_family(self, family_id: uuid.UUID, at) -> None:
+        await self.conn.execute(
+            "UPDATE refresh_tokens SET revoked_at = $3"
+            " WHERE family_id = $1 AND tenant_id = $2 AND revoked_at IS NULL",
+            family_id,
+            self.tenant_id,
+            at,
+        )
+
+    async def revoke_user(self, user_id: uuid.UUID, at) -> None:
+        await self.conn.execute(
+            "UPDATE refresh_tokens SET revoked_at = $3"
+            " WHERE user_id = $1 AND tenant_id = $2 AND revoked_at IS NULL",
+            user_id,
+            self.tenant_id,
+            at,
+        )
+
+
+def _entry(row: asyncpg.Record) -> AuditEntry:
+    return AuditEntry(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        actor_id=row["actor_id"],
+        action=row["action"],
+        target_id=row["target_id"],
+        status_code=row["status_code"],
+        client_ip=row["client_ip"],
+        user_agent=row["user_agent"],
+        request_id=row["request_id"],
+        at=row["at"],
+    )
+
+
+class PostgresAudit(_Repository):
+    async def add(self, entry: AuditEntry) -> None:
+        # A row of no tenant (a failed login for an unknown e-mail) is allowed by its own
+        # insert-only policy; any other row must be this transaction's tenant's.
+        await self.conn.execute(
+            "INSERT INTO audit_log (id, tenant_id, actor_id, action, target_id, status_code,"
+            " client_ip, user_agent, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            entry.id,
+            entry.tenant_id,
+            entry.actor_id,
+            entry.action,
+            entry.target_id,
+            entry.status_code,
+            entry.client_ip,
+            entry.user_agent,
+            entry.request_id,
+        )
+
+    async def list(
+        self, offset: int, limit: int, actor: uuid.UUID | None, action: str | None
+    ) -> tuple[Sequence[AuditEntry], int]:
+        where = "tenant_id = $1 AND ($2::uuid IS NULL OR actor_id = $2)"
+        where += " AND ($3::text IS NULL OR action = $3)"
+        rows = await self.conn.fetch(
+            f"SELECT *, count(*) OVER () AS total FROM audit_log WHERE {where}"
+            " ORDER BY at DESC, id OFFSET $4 LIMIT $5",
+            self.tenant_id,
+            actor,
+            action,
+            offset,
+            limit,
+        )
+        if rows:
+            return [_entry(r) for r in rows], rows[0]["total"]
+        total = await self.conn.fetchval(
+            f"SELECT count(*) FROM audit_log WHERE {where}", self.tenant_id, actor, action
+        )
+        return [], total
+
+
+class PostgresDirectory(_Repository):
+    """Cross-tenant lookups through the two SECURITY DEFINER functions of migration 0002:
+    they answer a tenant id and nothing else."""
+
+    async def tenant_of_email(self, email: str) -> uuid.UUID | None:
+        return await self.conn.fetchval("SELECT gateway_tenant_of_email($1)", email)
+
+    async def tenant_of_refresh_token(self, token_hash: bytes) -> uuid.UUID | None:
+        return await self.conn.fetchval("SELECT gateway_tenant_of_refresh_token($1)", token_hash)
+
+
+class PostgresUnitOfWork:
+    """``async with uow:`` opens a transaction under RLS for the tenant; ``await
+    uow.commit()`` commits it; leaving the block without committing rolls it back."""
+
+    def __init__(self, pool: asyncpg.Pool, tenant_id: uuid.UUID | None) -> None:
+        self._pool = pool
+        self.tenant_id = tenant_id
+        self._conn: asyncpg.Connection | None = None
+        self._tx = None
+        self._done = False
+
+    async def __aenter__(self) -> PostgresUnitOfWork:
+        conn = await self._pool.acquire()
+        try:
+            self._tx = conn.transaction()
+            await self._tx.start()
+            await enter_tenant(conn, self.tenant_id)
+        except BaseException:
+            await self._pool.release(conn)
+            raise
+        self._conn = conn
+        self.tenants = PostgresTenants(conn, self.tenant_id)
+        self.users = PostgresUsers(conn, self.tenant_id)
+        self.refresh_tokens = PostgresRefreshTokens(conn, self.tenant_id)
+        self.audit = PostgresAudit(conn, self.tenant_id)
+        self.directory = PostgresDirectory(conn, self.tenant_id)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._conn is not None and self._tx is not None
+        try:
+            if not self._done:
+                await self._tx.rollback()
+        finally:
+            await self._pool.release(self._conn)
+            self._conn = None
+
+    async def commit(self) -> None:
+        assert self._tx is not None and not self._done
+        await self._tx.commit()
+        self._done = True
+
+
+def unit_of_work_factory(pool: asyncpg.Pool):
+    return lambda tenant_id: PostgresUnitOfWork(pool, tenant_id)

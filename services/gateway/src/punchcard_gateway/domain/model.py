@@ -1,0 +1,154 @@
+"""Tenants, admin users, the authenticated principal, refresh tokens, and the errors of the
+admin API (each with a stable code; the entrypoints map them to HTTP statuses)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    SYSADMIN = "sysadmin"  # everything, including PINs, clocks and admin users
+    MANAGER = "manager"  # workers and reports of the sites they manage
+    VIEWER = "viewer"  # read-only
+
+
+ANY_ROLE: frozenset[Role] = frozenset(Role)
+MANAGERS: frozenset[Role] = frozenset({Role.SYSADMIN, Role.MANAGER})
+SYSADMIN_ONLY: frozenset[Role] = frozenset({Role.SYSADMIN})
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: uuid.UUID
+    name: str
+
+
+@dataclass(frozen=True)
+class AdminUser:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    email: str
+    name: str
+    role: Role
+    site_ids: tuple[str, ...]
+    password_hash: str = field(repr=False)
+    active: bool = True
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def principal(self) -> Principal:
+        return Principal(
+            user_id=self.id, tenant_id=self.tenant_id, role=self.role, sites=self.site_ids
+        )
+
+    def changed(self, **changes: object) -> AdminUser:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling the admin API: read from a verified access token."""
+
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID
+    role: Role
+    sites: tuple[str, ...] = ()
+
+    def is_one_of(self, roles: frozenset[Role]) -> bool:
+        return self.role in roles
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    """One link of a refresh-token family. Only the SHA-256 of the token is ever stored."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    family_id: uuid.UUID
+    token_hash: bytes = field(repr=False)
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One admin action: who, what (method and route template, and the target's id), the
+    outcome, from where, when. Never a request body: PINs and passwords travel in bodies."""
+
+    tenant_id: uuid.UUID | None
+    actor_id: uuid.UUID | None
+    action: str
+    target_id: str | None
+    status_code: int
+    client_ip: str | None
+    user_agent: str | None
+    request_id: str | None
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    at: datetime | None = None
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class GatewayError(Exception):
+    code = "ERROR"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Unauthenticated(GatewayError):
+    code = "UNAUTHENTICATED"
+
+
+class InvalidCredentials(Unauthenticated):
+    """Wrong e-mail or password: one message for both, so no e-mail can be enumerated.
+    Carries what the audit log may know about the attempt (never the e-mail or password)."""
+
+    MESSAGE = "incorrect email or password"
+
+    def __init__(
+        self, tenant_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None
+    ) -> None:
+        super().__init__(self.MESSAGE)
+        self.tenant_id = tenant_id
+        self.user_id = user_id
+
+
+class InvalidRefreshToken(Unauthenticated):
+    MESSAGE = "invalid or expired refresh token"
+
+    def __init__(
+        self, tenant_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None
+    ) -> None:
+        super().__init__(self.MESSAGE)
+        self.tenant_id = tenant_id
+        self.user_id = user_id
+
+
+class Forbidden(GatewayError):
+    code = "FORBIDDEN"
+
+
+class NotFound(GatewayError):
+    code = "NOT_FOUND"
+
+
+class Conflict(GatewayError):
+    code = "CONFLICT"
+
+
+class Invalid(GatewayError):
+    code = "INVALID"

@@ -1,0 +1,1 @@
+"""HTTP routers, the audit middleware, the error model and the command line."""

@@ -1,0 +1,79 @@
+"""Everything under /api/v1/workers, /api/v1/reports and /api/v1/pin-policy is identity's:
+the gateway authenticates the admin, applies the role table (domain.access), and forwards
+the request to ``/internal/v1/…`` with an internal caller token; identity's status and body
+come back unchanged."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from punchcard_kit.internal_auth import Caller
+
+from ..adapters.identity import UpstreamUnavailable
+from ..domain.access import PROXIED_PREFIXES, UnsafePath, decide, split_path
+from ..domain.model import Forbidden, NotFound
+from .deps import AuditNoteDep, IdentityDep, PrincipalDep, RequestIdDep
+from .errors import error_response
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+# Admin requests are small JSON documents; anything bigger is refused before it is read whole.
+MAX_BODY_BYTES = 1024 * 1024
+
+router = APIRouter(tags=["identity"])
+
+
+async def forward(
+    request: Request,
+    principal: PrincipalDep,
+    identity: IdentityDep,
+    note: AuditNoteDep,
+    rid: RequestIdDep,
+) -> Response:
+    method = request.method
+    path = request.scope["path"]
+    try:
+        decision = decide(method, path)
+        segments = split_path(path)[2:]  # after api/v1
+    except UnsafePath:
+        raise NotFound("no such resource") from None
+    note.template, note.target_id = decision.template, decision.target_id
+    if not decision.allows(principal.role):
+        raise Forbidden("your role does not allow this")
+    client = request.client
+    caller = Caller(
+        tenant_id=str(principal.tenant_id),
+        user_id=str(principal.user_id),
+        role=principal.role.value,
+        sites=principal.sites,
+        ip=client.host if client else None,
+        request_id=rid,
+    )
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return error_response(413, "TOO_LARGE", "the request body is too large")
+    try:
+        upstream = await identity.forward(
+            method,
+            segments,
+            request.url.query,
+            bytes(body),
+            request.headers.get("content-type"),
+            caller,
+        )
+    except UpstreamUnavailable:
+        return error_response(
+            503, "UPSTREAM_UNAVAILABLE", "the identity service is unavailable; try again"
+        )
+    return Response(
+        content=upstream.content,
+        status_code=upstream.status_code,
+        media_type=upstream.headers.get("content-type"),
+    )
+
+
+for _prefix in PROXIED_PREFIXES:
+    router.add_api_route(_prefix, forward, methods=METHODS, include_in_schema=False)
+    router.add_api_route(
+        _prefix + "/{rest:path}", forward, methods=METHODS, include_in_schema=False
+    )

@@ -1,0 +1,62 @@
+"""Admin users of the caller's tenant (sysadmins only)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from ..service_layer import users as uc
+from .deps import ServicesDep, SysadminDep
+from .errors import ErrorPublic
+from .schemas import UserCreate, UserPublic, UsersPublic, UserUpdate
+
+router = APIRouter(
+    prefix="/api/v1/users",
+    tags=["users"],
+    responses={401: {"model": ErrorPublic}, 403: {"model": ErrorPublic}},
+)
+
+
+@router.get("", response_model=UsersPublic)
+async def list_users(
+    caller: SysadminDep,
+    s: ServicesDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> UsersPublic:
+    rows, count = await uc.list_users(s, caller, offset, limit)
+    return UsersPublic(data=[UserPublic.of(u) for u in rows], count=count)
+
+
+@router.post(
+    "", response_model=UserPublic, status_code=201, responses={409: {"model": ErrorPublic}}
+)
+async def create_user(body: UserCreate, caller: SysadminDep, s: ServicesDep) -> UserPublic:
+    command = uc.CreateUser(
+        email=body.email,
+        name=body.name,
+        role=body.role,
+        password=body.password,
+        site_ids=tuple(body.site_ids),
+    )
+    return UserPublic.of(await uc.create_user(s, caller, command))
+
+
+@router.get("/{id}", response_model=UserPublic, responses={404: {"model": ErrorPublic}})
+async def get_user(id: uuid.UUID, caller: SysadminDep, s: ServicesDep) -> UserPublic:
+    return UserPublic.of(await uc.get_user(s, caller, id))
+
+
+@router.patch("/{id}", response_model=UserPublic, responses={404: {"model": ErrorPublic}})
+async def update_user(
+    id: uuid.UUID, body: UserUpdate, caller: SysadminDep, s: ServicesDep
+) -> UserPublic:
+    command = uc.UpdateUser(
+        name=body.name,
+        role=body.role,
+        site_ids=None if body.site_ids is None else tuple(body.site_ids),
+        active=body.active,
+    )
+    return UserPublic.of(await uc.update_user(s, caller, id, command))

@@ -1,0 +1,123 @@
+"""Tenants and their admin users. Every call runs in the caller's tenant: another tenant's
+user is simply not found (404), never forbidden (403)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..domain.model import (
+    AdminUser,
+    Invalid,
+    NotFound,
+    Principal,
+    Role,
+    Tenant,
+    normalise_email,
+)
+from .services import Services
+
+
+@dataclass(frozen=True)
+class CreateTenant:
+    name: str
+    admin_email: str
+    admin_password: str
+    admin_name: str = "Administrator"
+
+
+@dataclass(frozen=True)
+class CreateUser:
+    email: str
+    name: str
+    role: Role
+    password: str
+    site_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UpdateUser:
+    """Only the fields given change."""
+
+    name: str | None = None
+    role: Role | None = None
+    site_ids: tuple[str, ...] | None = None
+    active: bool | None = None
+
+
+async def create_tenant(s: Services, command: CreateTenant) -> tuple[Tenant, AdminUser]:
+    """A new tenant and its first sysadmin (the bootstrap command line)."""
+    tenant = Tenant(id=uuid.uuid4(), name=command.name.strip())
+    admin = AdminUser(
+        id=uuid.uuid4(),
+        tenant_id=tenant.id,
+        email=normalise_email(command.admin_email),
+        name=command.admin_name,
+        role=Role.SYSADMIN,
+        site_ids=(),
+        password_hash=await s.hasher.hash(command.admin_password),
+    )
+    async with s.uow(tenant.id) as uow:
+        await uow.tenants.add(tenant)
+        await uow.users.add(admin)
+        await uow.commit()
+    return tenant, admin
+
+
+async def list_users(
+    s: Services, caller: Principal, offset: int, limit: int
+) -> tuple[Sequence[AdminUser], int]:
+    async with s.uow(caller.tenant_id) as uow:
+        return await uow.users.list(offset, limit)
+
+
+async def get_user(s: Services, caller: Principal, user_id: uuid.UUID) -> AdminUser:
+    async with s.uow(caller.tenant_id) as uow:
+        user = await uow.users.get(user_id)
+    if user is None:
+        raise NotFound("admin user not found")
+    return user
+
+
+async def create_user(s: Services, caller: Principal, command: CreateUser) -> AdminUser:
+    user = AdminUser(
+        id=uuid.uuid4(),
+        tenant_id=caller.tenant_id,
+        email=normalise_email(command.email),
+        name=command.name,
+        role=command.role,
+        site_ids=command.site_ids,
+        password_hash=await s.hasher.hash(command.password),
+    )
+    async with s.uow(caller.tenant_id) as uow:
+        await uow.users.add(user)
+        await uow.commit()
+    return user
+
+
+async def update_user(
+    s: Services, caller: Principal, user_id: uuid.UUID, command: UpdateUser
+) -> AdminUser:
+    async with s.uow(caller.tenant_id) as uow:
+        user = await uow.users.get(user_id)
+        if user is None:
+            raise NotFound("admin user not found")
+        if user.id == caller.user_id:
+            # A sysadmin cannot lock themselves (and maybe the tenant) out.
+            if command.role is not None and command.role != user.role:
+                raise Invalid("you cannot change your own role", "role")
+            if command.active is False:
+                raise Invalid("you cannot deactivate yourself", "active")
+        changes: dict[str, object] = {}
+        for name in ("name", "role", "site_ids", "active"):
+            value = getattr(command, name)
+            if value is not None:
+                changes[name] = value
+        updated = user.changed(**changes)
+        await uow.users.update(updated)
+        if user.active and not updated.active:
+            # Deactivated: no refresh token of theirs works any more.
+            await uow.refresh_tokens.revoke_user(user.id, s.now())
+        await uow.commit()
+    return updated

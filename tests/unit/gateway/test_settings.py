@@ -1,0 +1,67 @@
+"""The gateway's settings: development defaults, and no default secret outside development."""
+
+import pytest
+from punchcard_gateway.settings import (
+    DEVELOPMENT_ADMIN_JWT_SECRET,
+    LOCAL_IDENTITY_URL,
+    GatewaySettings,
+)
+from punchcard_kit.settings import load_settings
+
+PRODUCTION = {
+    "ENVIRONMENT": "production",
+    "DATABASE_URL": "postgresql://gw@db/gateway",
+    "KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
+    "INTERNAL_TOKEN_SECRET": "i" * 40,
+    "IDENTITY_URL": "http://identity:8101",
+}
+
+
+@pytest.fixture
+def production(monkeypatch):
+    for name in ("ADMIN_JWT_SECRET", "IDENTITY_URL", "INTERNAL_TOKEN_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    return monkeypatch
+
+
+def test_development_defaults(monkeypatch):
+    for name in ("ADMIN_JWT_SECRET", "IDENTITY_URL", "ENVIRONMENT"):
+        monkeypatch.delenv(name, raising=False)
+    s = GatewaySettings()
+    assert s.admin_jwt_secret.get_secret_value() == DEVELOPMENT_ADMIN_JWT_SECRET
+    assert s.identity_url == LOCAL_IDENTITY_URL == "http://127.0.0.1:8101"
+    assert s.access_token_ttl_s == 900 and s.refresh_token_ttl_s == 14 * 24 * 3600
+    assert s.upstream_timeout_s == 10
+
+
+def test_production_with_a_real_secret_starts(production):
+    production.setenv("ADMIN_JWT_SECRET", "j" * 40)
+    s = GatewaySettings()
+    assert s.admin_jwt_secret.get_secret_value() == "j" * 40
+    assert "j" * 40 not in repr(s)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [None, DEVELOPMENT_ADMIN_JWT_SECRET, "too-short", PRODUCTION["INTERNAL_TOKEN_SECRET"]],
+)
+def test_production_refuses_a_missing_default_short_or_shared_secret(production, capsys, secret):
+    if secret is not None:
+        production.setenv("ADMIN_JWT_SECRET", secret)
+    with pytest.raises(SystemExit) as exit_info:
+        load_settings(GatewaySettings)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "ADMIN_JWT_SECRET" in err
+    if secret is not None:
+        assert secret not in err
+
+
+def test_production_requires_the_identity_url(production, capsys):
+    production.setenv("ADMIN_JWT_SECRET", "j" * 40)
+    production.delenv("IDENTITY_URL")
+    with pytest.raises(SystemExit):
+        load_settings(GatewaySettings)
+    assert "IDENTITY_URL" in capsys.readouterr().err
