@@ -1,0 +1,198 @@
+"""The real gateway app, in process, on its own throw-away database (dropped at the end), with
+a stand-in "identity" upstream (a tiny FastAPI app under uvicorn on a random port) that echoes
+the internal caller it verified. Each test makes its own tenants."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import argon2
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from punchcard_gateway.adapters.passwords import PasswordHasher
+from punchcard_gateway.main import build_app
+from punchcard_gateway.service_layer.users import CreateTenant, create_tenant
+from punchcard_gateway.settings import GatewaySettings
+from punchcard_kit.internal_auth import InvalidInternalToken, verify_internal_token
+
+from tests.support.stack import PG_URL, unique
+
+INTERNAL_SECRET = "internal-secret-for-gateway-tests-0123456789"
+ADMIN_SECRET = "admin-jwt-secret-for-gateway-tests-0123456789"
+PASSWORD = "correct horse battery staple"
+
+
+def fast_hasher() -> PasswordHasher:
+    """Still argon2id, at a cost that keeps the tests quick (production uses the defaults)."""
+    return PasswordHasher(argon2.PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1))
+
+
+def echo_identity(secret: str) -> FastAPI:
+    """Answers every /internal/v1 call with what it received; ``?status=N`` picks the
+    status code."""
+    app = FastAPI()
+
+    @app.api_route("/internal/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def echo(path: str, request: Request) -> JSONResponse:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        try:
+            caller = verify_internal_token(token, secret)
+        except InvalidInternalToken as error:
+            return JSONResponse({"code": "UNAUTHENTICATED", "message": str(error)}, 401)
+        body = await request.body()
+        return JSONResponse(
+            {
+                "caller": {
+                    "tenant_id": caller.tenant_id,
+                    "user_id": caller.user_id,
+                    "role": caller.role,
+                    "sites": list(caller.sites),
+                    "ip": caller.ip,
+                    "request_id": caller.request_id,
+                },
+                "method": request.method,
+                "path": request.url.path,
+                "query": request.url.query,
+                "body": body.decode(),
+                "content_type": request.headers.get("content-type"),
+                "x_request_id": request.headers.get("x-request-id"),
+            },
+            status_code=int(request.query_params.get("status", "200")),
+        )
+
+    return app
+
+
+@pytest.fixture(scope="session")
+async def identity_url() -> AsyncIterator[str]:
+    server = uvicorn.Server(
+        uvicorn.Config(
+            echo_identity(INTERNAL_SECRET),
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.005)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+async def gateway_dsn() -> AsyncIterator[str]:
+    dsn = f"{PG_URL}/{unique('gw_test')}"
+    yield dsn
+    admin = await asyncpg.connect(f"{PG_URL}/postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def settings_for(dsn: str, identity_url: str) -> GatewaySettings:
+    return GatewaySettings(
+        environment="test",
+        database_url=dsn,
+        identity_url=identity_url,
+        internal_token_secret=INTERNAL_SECRET,
+        admin_jwt_secret=ADMIN_SECRET,
+        relay_enabled=False,
+        log_json=False,
+    )
+
+
+@asynccontextmanager
+async def running_gateway(
+    dsn: str, identity_url: str
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The gateway app with its lifespan (migrations, pool, upstream client) running, and a
+    client that talks to it in process."""
+    app = build_app(settings_for(dsn, identity_url), hasher=fast_hasher())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            yield app, client
+
+
+@dataclass(frozen=True)
+class Admin:
+    tenant_id: str
+    user_id: str
+    email: str
+    password: str = PASSWORD
+
+
+class Gateway:
+    """The running gateway and the helpers the tests share."""
+
+    def __init__(self, app: FastAPI, http: httpx.AsyncClient, dsn: str) -> None:
+        self.app, self.http, self.dsn = app, http, dsn
+
+    async def new_tenant(self, name: str | None = None) -> Admin:
+        """A fresh tenant and its first sysadmin (as the bootstrap command does it)."""
+        email = f"{unique('admin')}@example.com"
+        tenant, admin = await create_tenant(
+            self.app.state.gateway.services,
+            CreateTenant(name=name or unique("tenant"), admin_email=email, admin_password=PASSWORD),
+        )
+        return Admin(str(tenant.id), str(admin.id), email)
+
+    async def login(self, email: str, password: str = PASSWORD) -> dict:
+        response = await self.http.post(
+            "/api/v1/auth/token", data={"username": email, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def headers(self, admin: Admin) -> dict[str, str]:
+        tokens = await self.login(admin.email, admin.password)
+        return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+    async def add_user(self, sysadmin: Admin, role: str, site_ids=()) -> Admin:
+        email = f"{unique(role)}@example.com"
+        response = await self.http.post(
+            "/api/v1/users",
+            headers=await self.headers(sysadmin),
+            json={
+                "email": email,
+                "name": f"A {role}",
+                "role": role,
+                "password": PASSWORD,
+                "site_ids": list(site_ids),
+            },
+        )
+        assert response.status_code == 201, response.text
+        return Admin(sysadmin.tenant_id, response.json()["id"], email)
+
+
+@pytest.fixture(scope="session")
+async def gateway(gateway_dsn: str, identity_url: str) -> AsyncIterator[Gateway]:
+    async with running_gateway(gateway_dsn, identity_url) as (app, http):
+        yield Gateway(app, http, gateway_dsn)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())

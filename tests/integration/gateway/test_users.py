@@ -1,0 +1,159 @@
+"""Admin users: sysadmins only, one tenant at a time, and the error model."""
+
+import uuid
+
+from .conftest import PASSWORD
+
+
+async def test_sysadmin_creates_lists_reads_and_updates_users(gateway):
+    sysadmin = await gateway.new_tenant()
+    headers = await gateway.headers(sysadmin)
+    created = await gateway.http.post(
+        "/api/v1/users",
+        headers=headers,
+        json={
+            "email": "  Manager.One@Example.COM ",
+            "name": "Manager One",
+            "role": "manager",
+            "password": PASSWORD,
+            "site_ids": ["site-1", "site-2", "site-1"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    user = created.json()
+    assert user["email"] == "manager.one@example.com"
+    assert user["role"] == "manager" and user["site_ids"] == ["site-1", "site-2"]
+    assert "password" not in user
+
+    listed = await gateway.http.get("/api/v1/users", headers=headers)
+    assert listed.status_code == 200
+    assert listed.json()["count"] == 2
+    assert {u["id"] for u in listed.json()["data"]} == {sysadmin.user_id, user["id"]}
+    page = await gateway.http.get("/api/v1/users?offset=1&limit=1", headers=headers)
+    assert page.json()["count"] == 2 and len(page.json()["data"]) == 1
+
+    updated = await gateway.http.patch(
+        f"/api/v1/users/{user['id']}",
+        headers=headers,
+        json={"role": "viewer", "site_ids": ["site-3"]},
+    )
+    assert updated.status_code == 200
+    assert updated.json()["role"] == "viewer" and updated.json()["site_ids"] == ["site-3"]
+    assert updated.json()["active"] is True
+    read = await gateway.http.get(f"/api/v1/users/{user['id']}", headers=headers)
+    assert read.json()["role"] == "viewer"
+
+    # The new role and sites are in the tokens the user gets from now on.
+    tokens = await gateway.login("MANAGER.ONE@example.com")
+    me = await gateway.http.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert me.json()["role"] == "viewer"
+
+
+async def test_viewer_and_manager_cannot_manage_users(gateway):
+    sysadmin = await gateway.new_tenant()
+    for role in ("viewer", "manager"):
+        user = await gateway.add_user(sysadmin, role, site_ids=["s1"])
+        headers = await gateway.headers(user)
+        create = await gateway.http.post(
+            "/api/v1/users",
+            headers=headers,
+            json={"email": "x@example.com", "name": "X", "role": "viewer", "password": PASSWORD},
+        )
+        assert create.status_code == 403, role
+        assert create.json() == {
+            "code": "FORBIDDEN",
+            "message": "your role does not allow this",
+            "field": None,
+        }
+        assert (await gateway.http.get("/api/v1/users", headers=headers)).status_code == 403
+        patch = await gateway.http.patch(
+            f"/api/v1/users/{user.user_id}", headers=headers, json={"role": "sysadmin"}
+        )
+        assert patch.status_code == 403
+
+
+async def test_another_tenants_user_is_not_found(gateway):
+    tenant_a = await gateway.new_tenant()
+    tenant_b = await gateway.new_tenant()
+    b_viewer = await gateway.add_user(tenant_b, "viewer")
+    headers_a = await gateway.headers(tenant_a)
+
+    read = await gateway.http.get(f"/api/v1/users/{b_viewer.user_id}", headers=headers_a)
+    assert read.status_code == 404
+    assert read.json() == {"code": "NOT_FOUND", "message": "admin user not found", "field": None}
+    patch = await gateway.http.patch(
+        f"/api/v1/users/{b_viewer.user_id}", headers=headers_a, json={"role": "sysadmin"}
+    )
+    assert patch.status_code == 404
+    # ... exactly as for an id that exists nowhere.
+    nowhere = await gateway.http.get(f"/api/v1/users/{uuid.uuid4()}", headers=headers_a)
+    assert nowhere.status_code == 404 and nowhere.json() == read.json()
+    listed = await gateway.http.get("/api/v1/users", headers=headers_a)
+    assert b_viewer.user_id not in {u["id"] for u in listed.json()["data"]}
+    # B's user is unchanged.
+    b_read = await gateway.http.get(
+        f"/api/v1/users/{b_viewer.user_id}", headers=await gateway.headers(tenant_b)
+    )
+    assert b_read.json()["role"] == "viewer"
+
+
+async def test_duplicate_email_is_409_even_with_other_case(gateway):
+    sysadmin = await gateway.new_tenant()
+    response = await gateway.http.post(
+        "/api/v1/users",
+        headers=await gateway.headers(sysadmin),
+        json={
+            "email": sysadmin.email.upper(),
+            "name": "Again",
+            "role": "viewer",
+            "password": PASSWORD,
+        },
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "CONFLICT" and response.json()["field"] == "email"
+
+
+async def test_invalid_fields_are_422_naming_the_first_one(gateway):
+    sysadmin = await gateway.new_tenant()
+    headers = await gateway.headers(sysadmin)
+    cases = [
+        ({"email": "not-an-email", "name": "N", "role": "viewer", "password": PASSWORD}, "email"),
+        ({"email": "a@example.com", "name": "N", "role": "owner", "password": PASSWORD}, "role"),
+        (
+            {"email": "a@example.com", "name": "N", "role": "viewer", "password": "short"},
+            "password",
+        ),
+        (
+            {
+                "email": "a@example.com",
+                "name": "N",
+                "role": "viewer",
+                "password": PASSWORD,
+                "site_ids": [""],
+            },
+            "site_ids.0",
+        ),
+    ]
+    for body, field in cases:
+        response = await gateway.http.post("/api/v1/users", headers=headers, json=body)
+        assert response.status_code == 422, body
+        error = response.json()
+        assert error["code"] == "INVALID" and error["field"] == field, error
+        assert set(error) == {"code", "message", "field"}
+        assert PASSWORD not in response.text and "short" not in error["message"]
+    bad_id = await gateway.http.get("/api/v1/users/not-a-uuid", headers=headers)
+    assert bad_id.status_code == 422 and bad_id.json()["field"] == "id"
+    bad_limit = await gateway.http.get("/api/v1/users?limit=0", headers=headers)
+    assert bad_limit.status_code == 422 and bad_limit.json()["field"] == "limit"
+
+
+async def test_a_sysadmin_cannot_demote_or_deactivate_themselves(gateway):
+    sysadmin = await gateway.new_tenant()
+    headers = await gateway.headers(sysadmin)
+    for body, field in (({"role": "viewer"}, "role"), ({"active": False}, "active")):
+        response = await gateway.http.patch(
+            f"/api/v1/users/{sysadmin.user_id}", headers=headers, json=body
+        )
+        assert response.status_code == 422 and response.json()["field"] == field
