@@ -6,7 +6,27 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "TOO_LARGE",
+    422: "INVALID",
+}
+
+
+class ErrorPublic(BaseModel):
+    """The error body, for OpenAPI ``responses=``."""
+
+    code: str
+    message: str
+    field: str | None = None
 
 
 class ApiError(Exception):
@@ -22,32 +42,32 @@ def not_found(what: str = "resource") -> ApiError:
     return ApiError(404, "NOT_FOUND", f"{what} not found")
 
 
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, headers=None
+) -> JSONResponse:
+    return JSONResponse(
+        {"code": code, "message": message, "field": field}, status_code=status, headers=headers
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse(error.body(), status_code=error.status)
+        return error_response(error.status, error.code, error.message, error.field)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        first = error.errors()[0] if error.errors() else {}
+        # Only the location and the message: pydantic's "input" may be a password or a PIN.
+        errors = error.errors()
+        first = errors[0] if errors else {}
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-        return JSONResponse(
-            {
-                "code": "INVALID",
-                "message": first.get("msg", "invalid request"),
-                "field": ".".join(loc) or None,
-            },
-            status_code=422,
+        return error_response(
+            422, "INVALID", str(first.get("msg", "invalid request")), ".".join(loc) or None
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         if isinstance(error.detail, dict) and "code" in error.detail:
-            body = error.detail
-        else:
-            body = {
-                "code": f"HTTP_{error.status_code}",
-                "message": str(error.detail),
-                "field": None,
-            }
-        return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+            return JSONResponse(error.detail, status_code=error.status_code, headers=error.headers)
+        code = CODES.get(error.status_code, f"HTTP_{error.status_code}")
+        return error_response(error.status_code, code, str(error.detail), None, error.headers)
