@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import yaml
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -20,11 +19,6 @@ from ..retry import retry_transient
 log = get_logger(__name__)
 
 TopicSpec = tuple[str, int, int, dict[str, str]]
-
-
-def load_catalogue(path: str | Path) -> list[dict[str, Any]]:
-    document = yaml.safe_load(Path(path).read_text())
-    return list(document.get("topics", []))
 
 
 def specs_from_catalogue(path: str | Path, replication_factor: int | None) -> list[TopicSpec]:
