@@ -36,6 +36,13 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def register_transient(*error_types: type[BaseException]) -> None:
+    """Declare more errors that mean "a server is down" (e.g. a client library's connection
+    error), so loops wait and retry them instead of dead-lettering the work."""
+    global TRANSIENT_ERRORS
+    TRANSIENT_ERRORS = TRANSIENT_ERRORS + tuple(t for t in error_types if t not in TRANSIENT_ERRORS)
+
+
 def is_transient(error: BaseException) -> bool:
     if isinstance(error, KafkaError):
         return bool(getattr(error, "retriable", False)) or isinstance(error, KafkaConnectionError)

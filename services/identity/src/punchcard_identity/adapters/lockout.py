@@ -3,7 +3,14 @@ attempt ids, so a replayed attempt (a consumer redelivery) is never counted twic
 
 from __future__ import annotations
 
+from punchcard_kit.retry import register_transient
 from redis.asyncio import Redis
+from redis.exceptions import BusyLoadingError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# Redis down is an outage, not a bad attempt: the PIN attempt waits and is retried.
+register_transient(RedisConnectionError, RedisTimeoutError, BusyLoadingError)
 
 
 class FailureCounters:
