@@ -1,10 +1,11 @@
 """The real gateway app, in process, on its own throw-away database (dropped at the end), with
-a stand-in "identity" upstream (a tiny FastAPI app under uvicorn on a random port) that echoes
-the internal caller it verified. Each test makes its own tenants."""
+stand-in "identity" and "device-sync" upstreams (tiny FastAPI apps under uvicorn on random
+ports) that echo the internal caller they verified. Each test makes its own tenants."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -36,29 +37,43 @@ def fast_hasher() -> PasswordHasher:
     return PasswordHasher(argon2.PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1))
 
 
-def echo_identity(secret: str) -> FastAPI:
-    """Answers every /internal/v1 call with what it received; ``?status=N`` picks the
-    status code."""
+def _caller(request: Request, secret: str) -> dict:
+    """The internal caller the request carries, verified (InvalidInternalToken if not)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    caller = verify_internal_token(token, secret)
+    return {
+        "tenant_id": caller.tenant_id,
+        "user_id": caller.user_id,
+        "role": caller.role,
+        "sites": list(caller.sites),
+        "ip": caller.ip,
+        "request_id": caller.request_id,
+    }
+
+
+def upstream_app() -> FastAPI:
+    """A stand-in service: a call without a valid internal caller token is a 401."""
     app = FastAPI()
+
+    @app.exception_handler(InvalidInternalToken)
+    async def unauthenticated(_: Request, error: InvalidInternalToken) -> JSONResponse:
+        return JSONResponse({"code": "UNAUTHENTICATED", "message": str(error)}, 401)
+
+    return app
+
+
+def add_echo(app: FastAPI, name: str, secret: str) -> FastAPI:
+    """Answers every other /internal/v1 call with what it received (and the service's
+    ``name``); ``?status=N`` picks the status code."""
 
     @app.api_route("/internal/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def echo(path: str, request: Request) -> JSONResponse:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        try:
-            caller = verify_internal_token(token, secret)
-        except InvalidInternalToken as error:
-            return JSONResponse({"code": "UNAUTHENTICATED", "message": str(error)}, 401)
+        caller = _caller(request, secret)
         body = await request.body()
         return JSONResponse(
             {
-                "caller": {
-                    "tenant_id": caller.tenant_id,
-                    "user_id": caller.user_id,
-                    "role": caller.role,
-                    "sites": list(caller.sites),
-                    "ip": caller.ip,
-                    "request_id": caller.request_id,
-                },
+                "upstream": name,
+                "caller": caller,
                 "method": request.method,
                 "path": request.url.path,
                 "query": request.url.query,
@@ -72,11 +87,39 @@ def echo_identity(secret: str) -> FastAPI:
     return app
 
 
-@pytest.fixture(scope="session")
-async def identity_url() -> AsyncIterator[str]:
+def echo_identity(secret: str) -> FastAPI:
+    return add_echo(upstream_app(), "identity", secret)
+
+
+def fake_device_sync(secret: str) -> FastAPI:
+    """The echo, except that registering a clock and re-keying one answer, as device-sync
+    does, with a fresh credential (``pcc_<clock_id>_<secret>``), shown once."""
+    app = upstream_app()
+
+    def credential(clock_id: str) -> str:
+        return f"pcc_{clock_id}_{secrets.token_urlsafe(32)}"
+
+    @app.post("/internal/v1/clocks", status_code=201)
+    async def register(request: Request) -> dict:
+        caller = _caller(request, secret)
+        clock_id = str(uuid.uuid4())
+        clock = {"id": clock_id, **(await request.json()), "status": "never_seen"}
+        return {"clock": clock, "credential": credential(clock_id), "caller": caller}
+
+    @app.post("/internal/v1/clocks/{clock_id}/credential")
+    async def rekey(clock_id: str, request: Request) -> dict:
+        caller = _caller(request, secret)
+        return {"clock_id": clock_id, "credential": credential(clock_id), "caller": caller}
+
+    return add_echo(app, "device-sync", secret)
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` under uvicorn on a random local port, for as long as the block runs."""
     server = uvicorn.Server(
         uvicorn.Config(
-            echo_identity(INTERNAL_SECRET),
+            app,
             host="127.0.0.1",
             port=0,
             log_config=None,
@@ -90,9 +133,23 @@ async def identity_url() -> AsyncIterator[str]:
             task.result()
         await asyncio.sleep(0.005)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="session")
+async def identity_url() -> AsyncIterator[str]:
+    async with serving(echo_identity(INTERNAL_SECRET)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def device_sync_url() -> AsyncIterator[str]:
+    async with serving(fake_device_sync(INTERNAL_SECRET)) as url:
+        yield url
 
 
 def free_port() -> int:
@@ -112,11 +169,12 @@ async def gateway_dsn() -> AsyncIterator[str]:
         await admin.close()
 
 
-def settings_for(dsn: str, identity_url: str) -> GatewaySettings:
+def settings_for(dsn: str, identity_url: str, device_sync_url: str) -> GatewaySettings:
     return GatewaySettings(
         environment="test",
         database_url=dsn,
         identity_url=identity_url,
+        device_sync_url=device_sync_url,
         internal_token_secret=INTERNAL_SECRET,
         admin_jwt_secret=ADMIN_SECRET,
         relay_enabled=False,
@@ -126,11 +184,11 @@ def settings_for(dsn: str, identity_url: str) -> GatewaySettings:
 
 @asynccontextmanager
 async def running_gateway(
-    dsn: str, identity_url: str
+    dsn: str, identity_url: str, device_sync_url: str
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The gateway app with its lifespan (migrations, pool, upstream client) running, and a
     client that talks to it in process."""
-    app = build_app(settings_for(dsn, identity_url), hasher=fast_hasher())
+    app = build_app(settings_for(dsn, identity_url, device_sync_url), hasher=fast_hasher())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
@@ -189,8 +247,10 @@ class Gateway:
 
 
 @pytest.fixture(scope="session")
-async def gateway(gateway_dsn: str, identity_url: str) -> AsyncIterator[Gateway]:
-    async with running_gateway(gateway_dsn, identity_url) as (app, http):
+async def gateway(
+    gateway_dsn: str, identity_url: str, device_sync_url: str
+) -> AsyncIterator[Gateway]:
+    async with running_gateway(gateway_dsn, identity_url, device_sync_url) as (app, http):
         yield Gateway(app, http, gateway_dsn)
 
 

@@ -1,5 +1,7 @@
-"""Forwarding to identity: the internal caller arrives verified, status and body come back
-unchanged, the role table applies before anything is sent, 503 when identity is down."""
+"""Forwarding to identity and device-sync: each path reaches its service with the internal
+caller verified, status and body come back unchanged, the role table applies before anything
+is sent, 503 naming the service when it is down, and a clock credential in an answer reaches
+the admin and nothing else (no log line, no audit row)."""
 
 import asyncpg
 
@@ -149,15 +151,140 @@ async def test_proxied_changes_are_audited_by_template_and_target_without_the_bo
     assert "739164" not in repr([dict(r) for r in rows])
 
 
-async def test_identity_down_is_503_with_a_clear_code(gateway, capfd):
+async def test_identity_down_is_503_with_a_clear_code(gateway, device_sync_url, capfd):
     dead = f"http://127.0.0.1:{free_port()}"
-    async with running_gateway(gateway.dsn, dead) as (app, http):
+    async with running_gateway(gateway.dsn, dead, device_sync_url) as (app, http):
         sysadmin = await gateway.new_tenant()
         tokens = await gateway.login(sysadmin.email)
         response = await http.get(
             "/api/v1/workers", headers={"Authorization": f"Bearer {tokens['access_token']}"}
         )
     assert response.status_code == 503
-    assert response.json()["code"] == "UPSTREAM_UNAVAILABLE"
-    assert response.json()["field"] is None
+    assert response.json() == {
+        "code": "UPSTREAM_UNAVAILABLE",
+        "message": "the identity service is unavailable; try again",
+        "field": None,
+    }
     assert "identity unavailable" in capfd.readouterr().err
+
+
+async def test_device_sync_paths_reach_device_sync_with_the_verified_caller(gateway):
+    sysadmin = await gateway.new_tenant()
+    manager = await gateway.add_user(sysadmin, "manager", site_ids=["north"])
+    headers = {**await gateway.headers(manager), "X-Request-Id": "req-clocks-1"}
+    clock, worker = new_id(), new_id()
+
+    response = await gateway.http.get("/api/v1/clocks?site_id=north", headers=headers)
+    assert response.status_code == 200, response.text
+    echoed = response.json()
+    assert echoed["upstream"] == "device-sync"
+    assert echoed["path"] == "/internal/v1/clocks"
+    assert echoed["query"] == "site_id=north"
+    assert echoed["x_request_id"] == "req-clocks-1"
+    assert echoed["caller"] == {
+        "tenant_id": manager.tenant_id,
+        "user_id": manager.user_id,
+        "role": "manager",
+        "sites": ["north"],
+        "ip": "203.0.113.7",
+        "request_id": "req-clocks-1",
+    }
+    for method, path, upstream in (
+        ("GET", f"/api/v1/clocks/{clock}/commands", "device-sync"),
+        ("PUT", f"/api/v1/clocks/{clock}/workers/{worker}", "device-sync"),
+        ("DELETE", f"/api/v1/clocks/{clock}/workers/{worker}", "device-sync"),
+        ("POST", "/api/v1/assignments", "device-sync"),
+        ("GET", f"/api/v1/workers/{worker}/clocks", "device-sync"),
+        ("GET", "/api/v1/sites/north/clock-rule", "device-sync"),
+        # The rest of a worker is still identity's.
+        ("GET", f"/api/v1/workers/{worker}", "identity"),
+        ("PATCH", f"/api/v1/workers/{worker}", "identity"),
+    ):
+        body = {"assign": [{"clock_id": clock, "worker_id": worker}]} if method != "GET" else None
+        response = await gateway.http.request(method, path, headers=headers, json=body)
+        assert response.status_code == 200, (method, path, response.text)
+        assert response.json()["upstream"] == upstream, (method, path)
+        assert response.json()["path"] == path.replace("/api/", "/internal/", 1)
+        assert response.json()["caller"]["user_id"] == manager.user_id
+
+    # The clocks themselves are for sysadmins: refused before anything is sent.
+    for method, path in (
+        ("POST", "/api/v1/clocks"),
+        ("PATCH", f"/api/v1/clocks/{clock}"),
+        ("POST", f"/api/v1/clocks/{clock}/credential"),
+        ("POST", f"/api/v1/clocks/{clock}/revoke"),
+        ("POST", f"/api/v1/clocks/{clock}/resync"),
+        ("PUT", "/api/v1/sites/north/clock-rule"),
+    ):
+        response = await gateway.http.request(method, path, headers=headers, json={})
+        assert response.status_code == 403, (method, path)
+        assert response.json()["code"] == "FORBIDDEN"
+    viewer = await gateway.add_user(sysadmin, "viewer")
+    response = await gateway.http.put(
+        f"/api/v1/clocks/{clock}/workers/{worker}", headers=await gateway.headers(viewer)
+    )
+    assert response.status_code == 403
+
+
+async def test_a_clock_credential_reaches_the_admin_and_no_log_or_audit_row(gateway, capfd, caplog):
+    sysadmin = await gateway.new_tenant()
+    headers = await gateway.headers(sysadmin)
+    registered = await gateway.http.post(
+        "/api/v1/clocks",
+        headers=headers,
+        json={"serial_number": "ZK-1", "name": "Gate", "site_id": "north", "time_zone": "UTC"},
+    )
+    assert registered.status_code == 201, registered.text
+    assert registered.headers["cache-control"] == "no-store"
+    clock = registered.json()["clock"]["id"]
+    first = registered.json()["credential"]
+    assert first.startswith(f"pcc_{clock}_")
+    assert registered.json()["caller"]["role"] == "sysadmin"
+
+    rekeyed = await gateway.http.post(f"/api/v1/clocks/{clock}/credential", headers=headers)
+    assert rekeyed.status_code == 200, rekeyed.text
+    assert rekeyed.headers["cache-control"] == "no-store"
+    second = rekeyed.json()["credential"]
+    assert second.startswith(f"pcc_{clock}_") and second != first
+
+    conn = await asyncpg.connect(gateway.dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT * FROM audit_log WHERE tenant_id = $1 AND action LIKE '% /api/v1/clocks%'"
+            " ORDER BY at",
+            sysadmin.tenant_id,
+        )
+    finally:
+        await conn.close()
+    assert [(r["action"], r["target_id"], r["status_code"]) for r in rows] == [
+        ("POST /api/v1/clocks", None, 201),
+        ("POST /api/v1/clocks/{id}/credential", clock, 200),
+    ]
+    logged = capfd.readouterr()
+    for secret in (first, second, first.rsplit("_", 1)[1], second.rsplit("_", 1)[1]):
+        assert secret not in repr([dict(r) for r in rows])
+        assert secret not in logged.out and secret not in logged.err
+        assert secret not in caplog.text
+
+
+async def test_device_sync_down_is_503_naming_it_and_identity_still_answers(
+    gateway, identity_url, capfd
+):
+    dead = f"http://127.0.0.1:{free_port()}"
+    async with running_gateway(gateway.dsn, identity_url, dead) as (app, http):
+        sysadmin = await gateway.new_tenant()
+        tokens = await gateway.login(sysadmin.email)
+        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        down = await http.get("/api/v1/clocks", headers=headers)
+        worker_clocks = await http.get(f"/api/v1/workers/{new_id()}/clocks", headers=headers)
+        workers = await http.get("/api/v1/workers", headers=headers)
+    assert down.status_code == 503
+    assert down.json() == {
+        "code": "UPSTREAM_UNAVAILABLE",
+        "message": "the device-sync service is unavailable; try again",
+        "field": None,
+    }
+    assert worker_clocks.status_code == 503
+    assert workers.status_code == 200 and workers.json()["upstream"] == "identity"
+    err = capfd.readouterr().err
+    assert "device-sync unavailable" in err and "identity unavailable" not in err

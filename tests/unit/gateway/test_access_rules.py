@@ -1,10 +1,23 @@
-"""The role table of the proxied admin paths."""
+"""The route table (which service) and the role table (who) of the proxied admin paths."""
 
 import pytest
-from punchcard_gateway.domain.access import RULES, UnsafePath, decide
+from punchcard_gateway.domain.access import (
+    DEVICE_SYNC,
+    IDENTITY,
+    PROXIED_PREFIXES,
+    ROUTES,
+    RULES,
+    UPSTREAMS,
+    UnsafePath,
+    decide,
+)
 from punchcard_gateway.domain.model import Role
 
-W = "/api/v1/workers/7f0c1d7e-0000-4000-8000-000000000001"
+WORKER_ID = "7f0c1d7e-0000-4000-8000-000000000001"
+CLOCK_ID = "c10c0000-0000-4000-8000-000000000002"
+W = f"/api/v1/workers/{WORKER_ID}"
+C = f"/api/v1/clocks/{CLOCK_ID}"
+SITE = "/api/v1/sites/north"
 S, M, V = Role.SYSADMIN, Role.MANAGER, Role.VIEWER
 
 CASES = [
@@ -28,6 +41,38 @@ CASES = [
     ("PUT", W, {S}),
     ("POST", "/api/v1/reports/stale-pins", {S}),
     ("PATCH", "/api/v1/workers", {S}),
+    # device-sync: reading, every role.
+    ("GET", "/api/v1/clocks", {S, M, V}),
+    ("GET", C, {S, M, V}),
+    ("GET", C + "/commands", {S, M, V}),
+    ("GET", C + "/workers", {S, M, V}),
+    ("GET", W + "/clocks", {S, M, V}),
+    ("GET", SITE + "/clock-rule", {S, M, V}),
+    # Who may use which clock: managers (device-sync narrows them to their sites' clocks).
+    ("PUT", C + f"/workers/{WORKER_ID}", {S, M}),
+    ("DELETE", C + f"/workers/{WORKER_ID}", {S, M}),
+    ("POST", "/api/v1/assignments", {S, M}),
+    ("PUT", W + "/clocks", {S, M}),
+    ("PUT", W + f"/clocks/{CLOCK_ID}", {S, M}),
+    ("DELETE", W + f"/clocks/{CLOCK_ID}", {S, M}),
+    # The clocks themselves and the site rule: sysadmins only.
+    ("POST", "/api/v1/clocks", {S}),
+    ("PATCH", C, {S}),
+    ("POST", C + "/credential", {S}),
+    ("POST", C + "/revoke", {S}),
+    ("POST", C + "/resync", {S}),
+    ("PUT", SITE + "/clock-rule", {S}),
+    # Not listed: closed.
+    ("DELETE", C, {S}),
+    ("PUT", C, {S}),
+    ("POST", C + f"/workers/{WORKER_ID}", {S}),
+    ("PATCH", C + f"/workers/{WORKER_ID}", {S}),
+    ("PUT", C + "/workers", {S}),
+    ("PUT", "/api/v1/assignments", {S}),
+    ("DELETE", "/api/v1/assignments", {S}),
+    ("POST", W + "/clocks", {S}),
+    ("PATCH", W + f"/clocks/{CLOCK_ID}", {S}),
+    ("DELETE", SITE + "/clock-rule", {S}),
 ]
 
 
@@ -39,6 +84,47 @@ def test_each_path_allows_exactly_these_roles(method, path, roles):
 
 def test_trailing_slash_and_lower_case_method_decide_the_same():
     assert decide("patch", W + "/").roles == decide("PATCH", W).roles
+    assert decide("put", C + f"/workers/{WORKER_ID}/").roles == {S, M}
+
+
+ROUTED = [
+    # (path, the service it goes to)
+    ("/api/v1/workers", IDENTITY),
+    (W, IDENTITY),
+    (W + "/pin", IDENTITY),
+    (W + "/pin-allowed", IDENTITY),
+    (W + "/clocksx", IDENTITY),  # a whole segment, not a prefix of one
+    ("/api/v1/reports/stale-pins", IDENTITY),
+    ("/api/v1/pin-policy", IDENTITY),
+    ("/api/v1/clocks", DEVICE_SYNC),
+    (C, DEVICE_SYNC),
+    (C + "/credential", DEVICE_SYNC),
+    (C + f"/workers/{WORKER_ID}", DEVICE_SYNC),
+    ("/api/v1/assignments", DEVICE_SYNC),
+    (SITE + "/clock-rule", DEVICE_SYNC),
+    (W + "/clocks", DEVICE_SYNC),
+    (W + f"/clocks/{CLOCK_ID}", DEVICE_SYNC),
+]
+
+
+@pytest.mark.parametrize(("path", "upstream"), ROUTED)
+def test_each_path_goes_to_exactly_one_service(path, upstream):
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        assert decide(method, path).upstream == upstream, (method, path)
+
+
+def test_every_proxied_prefix_is_routed_and_every_route_is_proxied():
+    for prefix in PROXIED_PREFIXES:
+        assert decide("GET", prefix).upstream in UPSTREAMS, prefix
+        assert decide("GET", prefix + "/x/y").upstream in UPSTREAMS, prefix
+    for route in ROUTES:
+        assert route.upstream in UPSTREAMS
+        assert any(route.pattern.startswith(prefix + "/") for prefix in PROXIED_PREFIXES)
+
+
+def test_a_path_outside_the_tables_goes_nowhere():
+    assert decide("GET", "/api/v1/users").upstream is None
+    assert decide("GET", "/api/v1/clocksx").upstream is None
 
 
 @pytest.mark.parametrize(
@@ -62,6 +148,24 @@ def test_the_audit_template_names_the_target_separately():
     assert decide("POST", "/api/v1/workers").target_id is None
     assert decide("PUT", "/api/v1/pin-policy").template == "/api/v1/pin-policy"
     assert decide("GET", "/api/v1/reports/stale-pins").target_id is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "template", "target"),
+    [
+        ("POST", "/api/v1/clocks", "/api/v1/clocks", None),
+        ("PATCH", C, "/api/v1/clocks/{id}", CLOCK_ID),
+        ("POST", C + "/credential", "/api/v1/clocks/{id}/credential", CLOCK_ID),
+        ("POST", C + "/revoke", "/api/v1/clocks/{id}/revoke", CLOCK_ID),
+        ("PUT", C + f"/workers/{WORKER_ID}", "/api/v1/clocks/{id}/workers/{worker_id}", CLOCK_ID),
+        ("DELETE", W + f"/clocks/{CLOCK_ID}", "/api/v1/workers/{id}/clocks/{clock_id}", WORKER_ID),
+        ("POST", "/api/v1/assignments", "/api/v1/assignments", None),
+        ("PUT", SITE + "/clock-rule", "/api/v1/sites/{id}/clock-rule", "north"),
+    ],
+)
+def test_device_sync_changes_are_audited_by_template_and_target(method, path, template, target):
+    d = decide(method, path)
+    assert (d.template, d.target_id) == (template, target)
 
 
 def test_the_table_ends_closed_for_every_method():

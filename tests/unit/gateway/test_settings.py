@@ -3,6 +3,7 @@
 import pytest
 from punchcard_gateway.settings import (
     DEVELOPMENT_ADMIN_JWT_SECRET,
+    LOCAL_DEVICE_SYNC_URL,
     LOCAL_IDENTITY_URL,
     GatewaySettings,
 )
@@ -14,12 +15,13 @@ PRODUCTION = {
     "KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
     "INTERNAL_TOKEN_SECRET": "i" * 40,
     "IDENTITY_URL": "http://identity:8101",
+    "DEVICE_SYNC_URL": "http://device-sync:8104",
 }
 
 
 @pytest.fixture
 def production(monkeypatch):
-    for name in ("ADMIN_JWT_SECRET", "IDENTITY_URL", "INTERNAL_TOKEN_SECRET"):
+    for name in ("ADMIN_JWT_SECRET", "IDENTITY_URL", "DEVICE_SYNC_URL", "INTERNAL_TOKEN_SECRET"):
         monkeypatch.delenv(name, raising=False)
     for name, value in PRODUCTION.items():
         monkeypatch.setenv(name, value)
@@ -27,11 +29,16 @@ def production(monkeypatch):
 
 
 def test_development_defaults(monkeypatch):
-    for name in ("ADMIN_JWT_SECRET", "IDENTITY_URL", "ENVIRONMENT"):
+    for name in ("ADMIN_JWT_SECRET", "IDENTITY_URL", "DEVICE_SYNC_URL", "ENVIRONMENT"):
         monkeypatch.delenv(name, raising=False)
     s = GatewaySettings()
     assert s.admin_jwt_secret.get_secret_value() == DEVELOPMENT_ADMIN_JWT_SECRET
     assert s.identity_url == LOCAL_IDENTITY_URL == "http://127.0.0.1:8101"
+    assert s.device_sync_url == LOCAL_DEVICE_SYNC_URL == "http://127.0.0.1:8104"
+    assert s.upstream_urls() == {
+        "identity": LOCAL_IDENTITY_URL,
+        "device-sync": LOCAL_DEVICE_SYNC_URL,
+    }
     assert s.access_token_ttl_s == 900 and s.refresh_token_ttl_s == 14 * 24 * 3600
     assert s.upstream_timeout_s == 10
 
@@ -41,6 +48,10 @@ def test_production_with_a_real_secret_starts(production):
     s = GatewaySettings()
     assert s.admin_jwt_secret.get_secret_value() == "j" * 40
     assert "j" * 40 not in repr(s)
+    assert s.upstream_urls() == {
+        "identity": "http://identity:8101",
+        "device-sync": "http://device-sync:8104",
+    }
 
 
 @pytest.mark.parametrize(
@@ -59,9 +70,11 @@ def test_production_refuses_a_missing_default_short_or_shared_secret(production,
         assert secret not in err
 
 
-def test_production_requires_the_identity_url(production, capsys):
+@pytest.mark.parametrize("name", ["IDENTITY_URL", "DEVICE_SYNC_URL"])
+def test_production_requires_each_upstream_url(production, capsys, name):
     production.setenv("ADMIN_JWT_SECRET", "j" * 40)
-    production.delenv("IDENTITY_URL")
-    with pytest.raises(SystemExit):
+    production.delenv(name)
+    with pytest.raises(SystemExit) as exit_info:
         load_settings(GatewaySettings)
-    assert "IDENTITY_URL" in capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert name in capsys.readouterr().err

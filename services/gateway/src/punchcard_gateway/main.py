@@ -12,9 +12,9 @@ import httpx
 from fastapi import FastAPI
 from punchcard_kit.service import create_service_app, service_main
 
-from .adapters.identity import IdentityUpstream
 from .adapters.passwords import PasswordHasher
 from .adapters.postgres import unit_of_work_factory
+from .adapters.upstream import Upstream
 from .entrypoints import audit, auth, proxy, users
 from .entrypoints.cli import create_tenant_main
 from .entrypoints.context import RequestContextMiddleware
@@ -27,7 +27,7 @@ from .settings import GatewaySettings
 
 def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> FastAPI:
     """The composition root: adapters are built here; the pool (the kit's lifespan) and the
-    one shared HTTP client to identity (ours, around it) are opened at start-up."""
+    one shared HTTP client to the upstream services (ours, around it) are opened at start-up."""
     app = create_service_app(
         settings,
         package=__package__,
@@ -37,7 +37,7 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     assert settings.admin_jwt_secret is not None and settings.internal_token_secret is not None
-    assert settings.identity_url is not None
+    upstream_urls = settings.upstream_urls()
     access_tokens = AccessTokens(
         settings.admin_jwt_secret.get_secret_value(), ttl_s=settings.access_token_ttl_s
     )
@@ -55,13 +55,15 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 refresh_ttl_s=settings.refresh_token_ttl_s,
             )
             await passwords.burn("")  # prepares the unknown-e-mail hash before the first login
+            internal_secret = settings.internal_token_secret.get_secret_value()
             app.state.gateway = Gateway(
                 services=services,
-                identity=IdentityUpstream(
-                    client=client,
-                    base_url=settings.identity_url,
-                    internal_secret=settings.internal_token_secret.get_secret_value(),
-                ),
+                upstreams={
+                    name: Upstream(
+                        name=name, client=client, base_url=url, internal_secret=internal_secret
+                    )
+                    for name, url in upstream_urls.items()
+                },
             )
             yield
 

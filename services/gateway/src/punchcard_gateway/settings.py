@@ -4,14 +4,17 @@ from punchcard_kit.settings import ServiceSettings
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from .domain.access import DEVICE_SYNC, IDENTITY
+
 # Only ever accepted with ENVIRONMENT=development or test.
 DEVELOPMENT_ADMIN_JWT_SECRET = "development-only-admin-jwt-secret-0123456789abcdef"
 LOCAL_IDENTITY_URL = "http://127.0.0.1:8101"
+LOCAL_DEVICE_SYNC_URL = "http://127.0.0.1:8104"
 
 
 class GatewaySettings(ServiceSettings):
     """Read from the environment (e.g. DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, HTTP_PORT,
-    ADMIN_JWT_SECRET, IDENTITY_URL)."""
+    ADMIN_JWT_SECRET, IDENTITY_URL, DEVICE_SYNC_URL)."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
@@ -24,19 +27,25 @@ class GatewaySettings(ServiceSettings):
     access_token_ttl_s: int = Field(default=15 * 60, ge=60, le=3600)
     refresh_token_ttl_s: int = Field(default=14 * 24 * 3600, ge=3600)
 
-    # The identity service's internal API (workers, PINs, reports).
+    # The internal APIs the admin API forwards to: identity (workers, PINs, reports) and
+    # device-sync (clocks, assignments). Defaults only in development/test.
     identity_url: str | None = None
+    device_sync_url: str | None = None
     upstream_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
     @model_validator(mode="after")
     def _gateway_secrets_outside_development(self) -> GatewaySettings:
         missing = []
         local = self.environment in ("development", "test")
-        if self.identity_url is None:
-            if local:
-                object.__setattr__(self, "identity_url", LOCAL_IDENTITY_URL)
-            else:
-                missing.append("IDENTITY_URL")
+        for name, default in (
+            ("identity_url", LOCAL_IDENTITY_URL),
+            ("device_sync_url", LOCAL_DEVICE_SYNC_URL),
+        ):
+            if getattr(self, name) is None:
+                if local:
+                    object.__setattr__(self, name, default)
+                else:
+                    missing.append(name.upper())
         secret = self.admin_jwt_secret
         if secret is None and local:
             object.__setattr__(self, "admin_jwt_secret", SecretStr(DEVELOPMENT_ADMIN_JWT_SECRET))
@@ -57,3 +66,8 @@ class GatewaySettings(ServiceSettings):
                 f"{', '.join(missing)} must be set when ENVIRONMENT={self.environment}"
             )
         return self
+
+    def upstream_urls(self) -> dict[str, str]:
+        """Each forwarded-to service's base URL, by the name domain.access routes to."""
+        assert self.identity_url is not None and self.device_sync_url is not None
+        return {IDENTITY: self.identity_url, DEVICE_SYNC: self.device_sync_url}

@@ -1,1 +1,2 @@
-"""PostgreSQL (under row-level security), the password hasher and the identity upstream."""
+"""PostgreSQL (under row-level security), the password hasher and the upstream services
+(identity, device-sync)."""

@@ -1,5 +1,5 @@
-"""Who may call what on the admin API paths that the gateway forwards to identity: one table,
-read top to bottom, first match wins.
+"""The admin API paths that the gateway forwards: which service each goes to (``ROUTES``) and
+who may call what (``RULES``). Two tables, each read top to bottom, first match wins.
 
 Patterns are matched segment by segment: ``{id}`` is exactly one segment, ``**`` (last only)
 is zero or more segments, anything else is a shell-style pattern (``pin*`` matches ``pin`` and
@@ -13,13 +13,59 @@ from fnmatch import fnmatchcase
 
 from .model import ANY_ROLE, MANAGERS, SYSADMIN_ONLY, Role
 
-# Every request under these is forwarded to identity (``/api/v1/X`` → ``/internal/v1/X``).
-PROXIED_PREFIXES: tuple[str, ...] = ("/api/v1/workers", "/api/v1/reports", "/api/v1/pin-policy")
+# The services the gateway forwards to (each has its URL setting: IDENTITY_URL,
+# DEVICE_SYNC_URL).
+IDENTITY = "identity"
+DEVICE_SYNC = "device-sync"
+UPSTREAMS: tuple[str, ...] = (IDENTITY, DEVICE_SYNC)
+
 # Resources whose next segment is the id of the thing acted on (the audit log's target).
-RESOURCES_WITH_IDS = frozenset({"workers"})
+RESOURCES_WITH_IDS = frozenset({"workers", "clocks", "sites"})
+# Below a resource id, ``<collection>/<id>`` names a second thing; the audit template names
+# its id too (``/api/v1/clocks/{id}/workers/{worker_id}``), so an action is always a template.
+NESTED_IDS = {"workers": "{worker_id}", "clocks": "{clock_id}"}
 
 ALL = None
 READS = frozenset({"GET", "HEAD"})
+CHANGES_ONE = frozenset({"PUT", "DELETE"})
+
+
+def _segments(pattern: str) -> tuple[str, ...]:
+    return tuple(pattern.strip("/").split("/"))
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: str
+    upstream: str
+
+    def matches(self, segments: tuple[str, ...]) -> bool:
+        return _match(_segments(self.pattern), segments)
+
+
+# Where each forwarded path goes (``/api/v1/X`` → ``/internal/v1/X`` on that service).
+ROUTES: tuple[Route, ...] = (
+    # device-sync: clocks, assignments, the site clock rule, and a worker's clocks (before the
+    # rest of /workers, which is identity's).
+    Route("/api/v1/workers/{id}/clocks/**", DEVICE_SYNC),
+    Route("/api/v1/clocks/**", DEVICE_SYNC),
+    Route("/api/v1/assignments/**", DEVICE_SYNC),
+    Route("/api/v1/sites/**", DEVICE_SYNC),
+    # identity: workers, PINs, reports, the PIN policy.
+    Route("/api/v1/workers/**", IDENTITY),
+    Route("/api/v1/reports/**", IDENTITY),
+    Route("/api/v1/pin-policy/**", IDENTITY),
+)
+
+# The router forwards every request under these (each path below them has a route above).
+PROXIED_PREFIXES: tuple[str, ...] = (
+    "/api/v1/workers",
+    "/api/v1/reports",
+    "/api/v1/pin-policy",
+    "/api/v1/clocks",
+    "/api/v1/assignments",
+    "/api/v1/sites",
+)
 
 
 @dataclass(frozen=True)
@@ -31,7 +77,7 @@ class Rule:
     def matches(self, method: str, segments: tuple[str, ...]) -> bool:
         if self.methods is not None and method not in self.methods:
             return False
-        return _match(tuple(self.pattern.strip("/").split("/")), segments)
+        return _match(_segments(self.pattern), segments)
 
 
 RULES: tuple[Rule, ...] = (
@@ -39,12 +85,18 @@ RULES: tuple[Rule, ...] = (
     # per-worker switch (pin-allowed) — every method, sysadmins only.
     Rule(ALL, "/api/v1/workers/{id}/pin*/**", SYSADMIN_ONLY),
     Rule(frozenset({"PUT"}), "/api/v1/pin-policy", SYSADMIN_ONLY),
-    # Reading anything else: every role (identity narrows a manager to their sites).
+    # Reading anything else: every role (identity and device-sync narrow a manager to their
+    # sites).
     Rule(READS, "/api/v1/**", ANY_ROLE),
     # Registering and editing workers.
     Rule(frozenset({"POST"}), "/api/v1/workers", MANAGERS),
     Rule(frozenset({"POST", "PATCH"}), "/api/v1/workers/{id}", MANAGERS),
-    # Any other change that is not listed above: sysadmins only (closed by default).
+    # Who may use which clock (device-sync narrows a manager to the clocks of their sites).
+    Rule(CHANGES_ONE, "/api/v1/clocks/{id}/workers/{id}", MANAGERS),
+    Rule(frozenset({"POST"}), "/api/v1/assignments", MANAGERS),
+    Rule(CHANGES_ONE, "/api/v1/workers/{id}/clocks/**", MANAGERS),
+    # Any other change that is not listed above: sysadmins only (closed by default). Among
+    # them: registering, editing, re-keying, revoking and resyncing clocks, the clock rule.
     Rule(ALL, "/api/v1/**", SYSADMIN_ONLY),
 )
 
@@ -52,6 +104,8 @@ RULES: tuple[Rule, ...] = (
 @dataclass(frozen=True)
 class Decision:
     roles: frozenset[Role]
+    # The service the request is forwarded to (one of UPSTREAMS); None: not a forwarded path.
+    upstream: str | None
     # For the audit log: the path with the target's id replaced by ``{id}``, and that id.
     template: str
     target_id: str | None
@@ -74,18 +128,23 @@ def split_path(path: str) -> tuple[str, ...]:
 
 
 def decide(method: str, path: str) -> Decision:
-    """The roles allowed to send ``method`` to ``path``, and how the audit log names it."""
+    """The service that serves ``path``, the roles allowed to send ``method`` to it, and how
+    the audit log names it."""
     segments = split_path(path)
     method = method.upper()
     roles = next((r.roles for r in RULES if r.matches(method, segments)), SYSADMIN_ONLY)
+    upstream = next((r.upstream for r in ROUTES if r.matches(segments)), None)
     template, target = shape(segments)
-    return Decision(roles=roles, template=template, target_id=target)
+    return Decision(roles=roles, upstream=upstream, template=template, target_id=target)
 
 
 def shape(segments: tuple[str, ...]) -> tuple[str, str | None]:
     if len(segments) > 3 and segments[:2] == ("api", "v1") and segments[2] in RESOURCES_WITH_IDS:
         target = segments[3]
-        return "/" + "/".join((*segments[:3], "{id}", *segments[4:])), target
+        rest = list(segments[4:])
+        if len(rest) > 1 and rest[0] in NESTED_IDS:
+            rest[1] = NESTED_IDS[rest[0]]
+        return "/" + "/".join((*segments[:3], "{id}", *rest)), target
     return "/" + "/".join(segments), None
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from ..adapters.identity import IdentityUpstream
+from ..adapters.upstream import Upstream
 from ..domain.model import SYSADMIN_ONLY, Forbidden, Principal, Role, Unauthenticated
 from ..service_layer.services import Services
 from .context import AuditNote, audit_note, request_id
@@ -19,7 +20,8 @@ class Gateway:
     """What the lifespan builds once the database pool and the HTTP client exist."""
 
     services: Services
-    identity: IdentityUpstream
+    # The services the admin API forwards to, by the names domain.access routes to.
+    upstreams: Mapping[str, Upstream]
 
 
 def _gateway(request: Request) -> Gateway:
@@ -30,8 +32,8 @@ def _services(request: Request) -> Services:
     return _gateway(request).services
 
 
-def _identity(request: Request) -> IdentityUpstream:
-    return _gateway(request).identity
+def _upstreams(request: Request) -> Mapping[str, Upstream]:
+    return _gateway(request).upstreams
 
 
 def _note(request: Request) -> AuditNote:
@@ -43,7 +45,7 @@ def _request_id(request: Request) -> str:
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
-IdentityDep = Annotated[IdentityUpstream, Depends(_identity)]
+UpstreamsDep = Annotated[Mapping[str, Upstream], Depends(_upstreams)]
 AuditNoteDep = Annotated[AuditNote, Depends(_note)]
 RequestIdDep = Annotated[str, Depends(_request_id)]
 

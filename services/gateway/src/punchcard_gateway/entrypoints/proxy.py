@@ -1,30 +1,32 @@
-"""Everything under /api/v1/workers, /api/v1/reports and /api/v1/pin-policy is identity's:
-the gateway authenticates the admin, applies the role table (domain.access), and forwards
-the request to ``/internal/v1/…`` with an internal caller token; identity's status and body
-come back unchanged."""
+"""Everything under the proxied prefixes (domain.access: workers, reports, pin-policy →
+identity; clocks, assignments, sites, a worker's clocks → device-sync) belongs to another
+service: the gateway authenticates the admin, applies the role table, and forwards the request
+to that service's ``/internal/v1/…`` with an internal caller token; its status and body come
+back unchanged. Bodies are never logged nor audited, either way (PINs travel in requests,
+clock credentials in responses)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from punchcard_kit.internal_auth import Caller
 
-from ..adapters.identity import UpstreamUnavailable
+from ..adapters.upstream import UpstreamUnavailable
 from ..domain.access import PROXIED_PREFIXES, UnsafePath, decide, split_path
 from ..domain.model import Forbidden, NotFound
-from .deps import AuditNoteDep, IdentityDep, PrincipalDep, RequestIdDep
+from .deps import AuditNoteDep, PrincipalDep, RequestIdDep, UpstreamsDep
 from .errors import error_response
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # Admin requests are small JSON documents; anything bigger is refused before it is read whole.
 MAX_BODY_BYTES = 1024 * 1024
 
-router = APIRouter(tags=["identity"])
+router = APIRouter(tags=["proxy"])
 
 
 async def forward(
     request: Request,
     principal: PrincipalDep,
-    identity: IdentityDep,
+    upstreams: UpstreamsDep,
     note: AuditNoteDep,
     rid: RequestIdDep,
 ) -> Response:
@@ -36,6 +38,9 @@ async def forward(
     except UnsafePath:
         raise NotFound("no such resource") from None
     note.template, note.target_id = decision.template, decision.target_id
+    if decision.upstream is None:  # every proxied prefix has a route; never forward blind
+        raise NotFound("no such resource")
+    upstream = upstreams[decision.upstream]
     if not decision.allows(principal.role):
         raise Forbidden("your role does not allow this")
     client = request.client
@@ -53,7 +58,7 @@ async def forward(
         if len(body) > MAX_BODY_BYTES:
             return error_response(413, "TOO_LARGE", "the request body is too large")
     try:
-        upstream = await identity.forward(
+        answer = await upstream.forward(
             method,
             segments,
             request.url.query,
@@ -62,13 +67,13 @@ async def forward(
             caller,
         )
     except UpstreamUnavailable:
-        return error_response(
-            503, "UPSTREAM_UNAVAILABLE", "the identity service is unavailable; try again"
-        )
+        return error_response(503, "UPSTREAM_UNAVAILABLE", upstream.unavailable_message)
     return Response(
-        content=upstream.content,
-        status_code=upstream.status_code,
-        media_type=upstream.headers.get("content-type"),
+        content=answer.content,
+        status_code=answer.status_code,
+        media_type=answer.headers.get("content-type"),
+        # Some answers carry a secret shown once (a new clock's credential): never cached.
+        headers={"cache-control": "no-store"},
     )
 
 

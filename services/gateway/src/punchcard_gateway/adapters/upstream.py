@@ -1,6 +1,7 @@
-"""The identity service's internal API, reached with one shared httpx client. Each call
-carries a fresh internal caller token (punchcard_kit.internal_auth) naming the admin, their
-tenant, role and sites, their IP and the request id; identity trusts only that token."""
+"""The internal APIs of the services the gateway forwards to (identity, device-sync), all
+reached with one shared httpx client. Each call carries a fresh internal caller token
+(punchcard_kit.internal_auth) naming the admin, their tenant, role and sites, their IP and the
+request id; the services trust only that token."""
 
 from __future__ import annotations
 
@@ -15,14 +16,24 @@ log = get_logger(__name__)
 
 
 class UpstreamUnavailable(Exception):
-    pass
+    """The service could not be reached (connection refused, timeout, …)."""
+
+    def __init__(self, upstream: str, error: str) -> None:
+        super().__init__(f"{upstream}: {error}")
+        self.upstream = upstream
 
 
 @dataclass(frozen=True)
-class IdentityUpstream:
+class Upstream:
+    # The service's name ("identity", "device-sync"): in the 503 message and the log line.
+    name: str
     client: httpx.AsyncClient
     base_url: str
     internal_secret: str
+
+    @property
+    def unavailable_message(self) -> str:
+        return f"the {self.name} service is unavailable; try again"
 
     async def forward(
         self,
@@ -34,8 +45,8 @@ class IdentityUpstream:
         caller: Caller,
     ) -> httpx.Response:
         """``segments`` is the admin path after ``api/v1`` (already checked: no empty, ``.``
-        or ``..`` segment); it becomes ``/internal/v1/…`` on identity. The body is passed as
-        is and never logged (PINs travel in it)."""
+        or ``..`` segment); it becomes ``/internal/v1/…`` on the service. Neither the request
+        body (PINs travel in it) nor the response body (clock credentials do) is ever logged."""
         path = "/internal/v1/" + "/".join(quote(s, safe="") for s in segments)
         url = self.base_url.rstrip("/") + path + (f"?{query}" if query else "")
         headers = {
@@ -49,11 +60,12 @@ class IdentityUpstream:
             return await self.client.request(method, url, content=body or None, headers=headers)
         except httpx.TransportError as error:
             log.warning(
-                "identity unavailable; answering 503",
-                upstream=self.base_url,
+                f"{self.name} unavailable; answering 503",
+                upstream=self.name,
+                base_url=self.base_url,
                 method=method,
                 path=path,
                 error=type(error).__name__,
                 request_id=caller.request_id,
             )
-            raise UpstreamUnavailable(type(error).__name__) from None
+            raise UpstreamUnavailable(self.name, type(error).__name__) from None
