@@ -77,8 +77,12 @@ def create_service_app(
     subscriptions: Callable[[Runtime], Sequence[Subscription]] = lambda runtime: (),
     on_started: Callable[[Runtime], Awaitable[None]] | None = None,
     on_stopped: Callable[[Runtime], Awaitable[None]] | None = None,
+    pool_max_size: int = 10,
 ) -> FastAPI:
-    """``package`` holds ``migrations/``; ``subscriptions`` builds this service's consumers."""
+    """``package`` holds ``migrations/``; ``subscriptions`` builds this service's consumers.
+
+    ``app.state.on_exit``: callables run the moment a shutdown signal arrives, before uvicorn
+    waits for requests in flight (e.g. to answer held long-polls at once)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,7 +92,7 @@ def create_service_app(
         if settings.environment in ("development", "test"):
             await ensure_database(dsn)
         await upgrade_async(dsn, package)
-        pool = await create_pool(dsn, min_size=2, max_size=10)
+        pool = await create_pool(dsn, min_size=2, max_size=pool_max_size)
         runtime = Runtime(settings=settings, pool=pool)
         app.state.runtime = runtime
         stopping = asyncio.Event()
@@ -143,6 +147,7 @@ def create_service_app(
             log.info("service stopped")
 
     app = FastAPI(title=title, lifespan=lifespan)
+    app.state.on_exit = []
     install_error_handlers(app)
     if settings.internal_token_secret is not None:
         app.state.internal_token_secret = settings.internal_token_secret.get_secret_value()
@@ -211,11 +216,34 @@ def service_main(
 
         asyncio.run(migrate())
         return
-    uvicorn.run(
-        build_app(settings),
+    app = build_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=30,
+        backlog=4096,
     )
+    _Server(config, app.state.on_exit).run()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, running the app's ``on_exit`` hooks when a shutdown signal arrives."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: list[Callable[[], None]]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig, frame) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        for hook in self._on_exit:
+            if loop is not None:
+                loop.call_soon_threadsafe(hook)
+            else:
+                hook()
+        super().handle_exit(sig, frame)

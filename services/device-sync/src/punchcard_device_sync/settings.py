@@ -1,11 +1,27 @@
 from punchcard_kit.settings import ServiceSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
 class DeviceSyncSettings(ServiceSettings):
-    """Read from the environment (e.g. DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, HTTP_PORT)."""
+    """Read from the environment (e.g. DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, HTTP_PORT,
+    CLOCK_OFFLINE_AFTER_S)."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     service_name: str = "device-sync"
     http_port: int = 8104
+    # A clock is offline after this long without a request (its long-poll is 25 s).
+    clock_offline_after_s: float = Field(default=90.0, gt=0)
+    # Commands per sync answer.
+    sync_batch_limit: int = Field(default=200, ge=1, le=1000)
+    # How long a verified clock credential is trusted from memory (a revoke or rotation
+    # drops it at once on every replica through NOTIFY; this bounds a missed notification).
+    clock_auth_cache_s: float = Field(default=30.0, ge=0)
+    heartbeat_flush_interval_s: float = Field(default=1.0, gt=0)
+    # Acknowledged commands are kept this long for the admin's view, then deleted.
+    command_retention_days: int = Field(default=7, ge=1)
+    # At most one automatic resync per clock this often (a clock that keeps drifting is
+    # logged as an error instead of being resynced in a loop).
+    auto_resync_min_interval_s: float = Field(default=300.0, ge=0)
+    db_pool_max_size: int = Field(default=10, ge=2)

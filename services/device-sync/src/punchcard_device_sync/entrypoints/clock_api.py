@@ -1,0 +1,81 @@
+"""The API clocks call (directly, not through the gateway): one ``sync`` request carries the
+clock's heartbeat and acknowledgements and long-polls for its next commands
+(docs/device-sync.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ..service_layer.sync import Ack, AuthenticatedClock, ClockSync, unauthorized
+
+MAX_WAIT_S = 55.0
+Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class AckIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    command_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F-]{36}$")]
+    sequence: int = Field(ge=1)
+    result_code: int = Field(ge=-100_000, le=100_000)
+    detail: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class SyncRequest(BaseModel):
+    # Unknown fields are ignored: newer clock software may send more.
+    model_config = ConfigDict(extra="ignore")
+    applied_sequence: int = Field(default=0, ge=0)
+    roster_digest: Digest | None = None
+    software_version: Annotated[str, StringConstraints(max_length=100)] = ""
+    acks: list[AckIn] = Field(default_factory=list, max_length=1000)
+    wait_s: float = Field(default=25.0, ge=0, le=MAX_WAIT_S)
+
+
+class AcksRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    acks: list[AckIn] = Field(max_length=1000)
+
+
+def _sync(request: Request) -> ClockSync:
+    return request.app.state.clock_sync
+
+
+SyncDep = Annotated[ClockSync, Depends(_sync)]
+
+
+async def current_clock(request: Request, sync: SyncDep) -> AuthenticatedClock:
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credential:
+        raise unauthorized()
+    return await sync.authenticate(credential.strip())
+
+
+ClockDep = Annotated[AuthenticatedClock, Depends(current_clock)]
+
+
+def _acks(items: list[AckIn]) -> list[Ack]:
+    return [Ack(a.command_id.lower(), a.sequence, a.result_code, a.detail) for a in items]
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/clock/v1", tags=["clock"])
+
+    @router.post("/sync")
+    async def sync(body: SyncRequest, clock: ClockDep, service: SyncDep) -> Response:
+        """Record acknowledgements and heartbeat; answer the commands after
+        ``applied_sequence``, waiting up to ``wait_s`` for one to be queued."""
+        await service.acknowledge(clock, _acks(body.acks))
+        service.heartbeat(clock, body.applied_sequence, body.roster_digest, body.software_version)
+        if body.roster_digest is not None:
+            await service.check_roster(clock, body.applied_sequence, body.roster_digest)
+        answer = await service.commands(clock, body.applied_sequence, body.wait_s)
+        return Response(answer, media_type="application/json")
+
+    @router.post("/acks")
+    async def acks(body: AcksRequest, clock: ClockDep, service: SyncDep) -> dict:
+        """Acknowledgements alone (they normally ride on the next sync)."""
+        return {"recorded": await service.acknowledge(clock, _acks(body.acks))}
+
+    return router
