@@ -29,7 +29,7 @@ $(UV):
 
 # The virtual environment, exactly as uv.lock pins it (every workspace package, editable).
 venv: $(VENV)/.synced
-$(VENV)/.synced: $(UV) uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml
 	$(UV) sync --all-packages --frozen --python $(PYTHON_BIN)
 	@touch $@
 
@@ -61,7 +61,7 @@ run: setup stack topics migrate
 
 # One command runs the tests (CI calls exactly this).
 test: setup stack topics
-	$(VENV)/bin/ruff check libs services tests bench
+	$(VENV)/bin/ruff check libs services tools tests bench
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-unit: setup
@@ -72,7 +72,7 @@ bench: setup stack topics
 	$(PY) bench/pin_verification.py
 
 lint: setup
-	$(VENV)/bin/ruff check libs services tests bench
+	$(VENV)/bin/ruff check libs services tools tests bench
 
 clean:
 	rm -rf $(VENV) $(GEN_DIR)/punchcard/v1
