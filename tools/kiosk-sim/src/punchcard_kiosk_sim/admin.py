@@ -1,0 +1,91 @@
+"""Registering clocks through the admin API (`POST /clocks`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+
+import aiohttp
+
+from punchcard_kiosk_sim.fleet import make_session
+
+
+class RegistrationError(Exception):
+    """The admin API refused (or failed) a registration."""
+
+    def __init__(self, serial_number: str, status: int, body: str) -> None:
+        super().__init__(f"registering {serial_number}: HTTP {status}: {body[:500]}")
+        self.serial_number = serial_number
+        self.status = status
+        self.body = body
+
+
+def serial_number(prefix: str, index: int) -> str:
+    """The serial number register_clocks gives the index-th clock (from 0)."""
+    return f"{prefix}-{index:06d}"
+
+
+async def register_clocks(
+    admin_base_url: str,
+    headers: Mapping[str, str],
+    count: int,
+    *,
+    site_id: str,
+    prefix: str,
+    concurrency: int = 50,
+    time_zone: str = "UTC",
+    session: aiohttp.ClientSession | None = None,
+    timeout_s: float = 30.0,
+) -> list[tuple[str, str]]:
+    """Register `count` clocks at `POST {admin_base_url}/clocks` and return their
+    (clock_id, credential), in order: serial numbers `<prefix>-000000`, `<prefix>-000001`, ...
+
+    `admin_base_url` is the gateway's `.../api/v1` (headers: an admin's bearer token) or
+    device-sync's `.../internal/v1` (headers: an internal caller token). At most `concurrency`
+    requests are in flight. Any answer but 201 raises RegistrationError (the clocks registered
+    before it stay registered)."""
+    url = f"{admin_base_url.rstrip('/')}/clocks"
+    gate = asyncio.Semaphore(max(1, concurrency))
+    timeout = aiohttp.ClientTimeout(total=timeout_s)
+    own = session is None
+    http = session or make_session()
+
+    async def one(index: int) -> tuple[str, str]:
+        serial = serial_number(prefix, index)
+        body = {
+            "serial_number": serial,
+            "name": f"{prefix} {index}",
+            "site_id": site_id,
+            "time_zone": time_zone,
+        }
+        async with gate:
+            async with http.post(url, json=body, headers=dict(headers), timeout=timeout) as r:
+                text = await r.text()
+                if r.status != 201:
+                    raise RegistrationError(serial, r.status, text)
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise RegistrationError(serial, r.status, f"not a JSON object: {text}")
+        nested = answer.get("clock") if isinstance(answer.get("clock"), dict) else {}
+        clock_id = answer.get("id") or nested.get("id")
+        credential = answer.get("credential") or nested.get("credential")
+        if not isinstance(clock_id, str | int) or not isinstance(credential, str):
+            raise RegistrationError(serial, r.status, f"no id or credential in: {text}")
+        return str(clock_id), credential
+
+    try:
+        tasks = [asyncio.ensure_future(one(i)) for i in range(count)]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+    finally:
+        if own:
+            await http.close()
