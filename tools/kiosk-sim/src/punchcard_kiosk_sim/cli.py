@@ -1,0 +1,293 @@
+"""`punchcard-kiosk-sim`: register simulated clocks, and run a fleet of them.
+
+    punchcard-kiosk-sim register --admin-url URL --token TOKEN --count N --site-id S \
+        --out creds.json
+    punchcard-kiosk-sim run --url DEVICE_SYNC_URL --credentials creds.json [--duration S]
+
+`run` writes JSON lines on stdout: `started`, `commands` (every --print-every commands),
+`stats` (every --stats-every seconds) and `final`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from punchcard_kiosk_sim.admin import RegistrationError, register_clocks, serial_number
+from punchcard_kiosk_sim.clock import DEFAULT_SOFTWARE_VERSION, Command, SimulatedClock
+from punchcard_kiosk_sim.fleet import ClockFleet, raise_fd_limit
+
+
+def _emit(event: str, **fields: Any) -> None:
+    print(json.dumps({"event": event, **fields}, default=str), flush=True)
+
+
+def load_credentials(path: Path) -> list[str]:
+    """Credentials from a file written by `register` ({"clocks": [{"credential": ...}]}), or a
+    JSON list of credentials / {"credential": ...} objects / [clock_id, credential] pairs."""
+    data = json.loads(path.read_text())
+    items = data.get("clocks", []) if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise ValueError(f"{path}: expected a list of clocks")
+    credentials = []
+    for item in items:
+        if isinstance(item, str):
+            credentials.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("credential"), str):
+            credentials.append(item["credential"])
+        elif isinstance(item, list) and len(item) == 2 and isinstance(item[1], str):
+            credentials.append(item[1])
+        else:
+            raise ValueError(f"{path}: not a credential: {item!r}")
+    return credentials
+
+
+async def _register(args: argparse.Namespace, prefix: str) -> list[tuple[str, str]]:
+    return await register_clocks(
+        args.admin_url,
+        {"Authorization": f"Bearer {args.token}"},
+        args.count,
+        site_id=args.site_id,
+        prefix=prefix,
+        concurrency=args.concurrency,
+        time_zone=args.time_zone,
+    )
+
+
+def register(args: argparse.Namespace) -> int:
+    prefix = args.prefix or f"sim-{secrets.token_hex(3)}"
+    started = time.monotonic()
+    try:
+        clocks = asyncio.run(_register(args, prefix))
+    except RegistrationError as exc:
+        _emit("error", message=str(exc))
+        return 1
+    document = {
+        "admin_url": args.admin_url,
+        "site_id": args.site_id,
+        "prefix": prefix,
+        "clocks": [
+            {
+                "clock_id": clock_id,
+                "credential": credential,
+                "serial_number": serial_number(prefix, i),
+            }
+            for i, (clock_id, credential) in enumerate(clocks)
+        ],
+    }
+    out = Path(args.out)
+    out.touch(mode=0o600)  # credentials
+    out.chmod(0o600)
+    out.write_text(json.dumps(document, indent=2) + "\n")
+    _emit(
+        "registered",
+        count=len(clocks),
+        prefix=prefix,
+        out=str(out),
+        seconds=round(time.monotonic() - started, 3),
+    )
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    credentials = load_credentials(Path(args.credentials))
+    if args.count is not None:
+        credentials = credentials[: args.count]
+    if not credentials:
+        _emit("error", message="no credentials")
+        return 1
+    return asyncio.run(_run(args, credentials))
+
+
+async def _run(args: argparse.Namespace, credentials: list[str]) -> int:
+    raise_fd_limit(len(credentials) + 1024)
+    started = time.monotonic()
+    received = 0
+
+    def on_command(clock: SimulatedClock, command: Command, received_at: float) -> None:
+        nonlocal received
+        received += 1
+        if args.print_every and received % args.print_every == 0:
+            _emit(
+                "commands",
+                t=round(received_at - started, 3),
+                commands_received=received,
+                clock_id=clock.clock_id,
+                sequence=command.get("sequence"),
+                kind=command.get("kind"),
+            )
+
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, done.set)
+
+    fleet = ClockFleet(
+        args.url,
+        credentials,
+        wait_s=args.wait_s,
+        on_command=on_command,
+        software_version=args.software_version,
+        limit=args.limit,
+        history=False,
+        ramp_s=args.ramp_s,
+    )
+    await fleet.start()
+    _emit("started", clocks=len(fleet), url=args.url, wait_s=args.wait_s, duration=args.duration)
+    deadline = None if args.duration is None else started + args.duration
+    try:
+        while not done.is_set():
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                break
+            step = args.stats_every if args.stats_every > 0 else 3600.0
+            if deadline is not None:
+                step = min(step, deadline - now)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), step)
+            if args.stats_every > 0 and not done.is_set():
+                if deadline is None or time.monotonic() < deadline:
+                    _emit("stats", t=round(time.monotonic() - started, 3), **fleet.stats())
+            if all(c.unauthorized for c in fleet):
+                break
+    finally:
+        await fleet.stop()
+    stats = fleet.stats()
+    _emit("final", t=round(time.monotonic() - started, 3), **stats)
+    unauthorized = [c.clock_id for c in fleet if c.unauthorized]
+    if unauthorized:
+        _emit(
+            "error", message=f"{len(unauthorized)} clocks unauthorized", clock_ids=unauthorized[:20]
+        )
+    return 1 if unauthorized or fleet.crashed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="punchcard-kiosk-sim",
+        description="Simulated Punchcard clocks speaking device-sync's clock API.",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        help="Python log level for the simulator's own log on stderr (default: WARNING)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    reg = sub.add_parser(
+        "register",
+        help="register clocks through the admin API and save their credentials",
+        description="Register N clocks (POST {admin-url}/clocks) and write their credentials.",
+    )
+    reg.add_argument(
+        "--admin-url",
+        required=True,
+        help="admin API base: the gateway's http://HOST:8000/api/v1 (with an admin token) or "
+        "device-sync's http://HOST:8104/internal/v1 (with an internal caller token)",
+    )
+    reg.add_argument(
+        "--token", required=True, help="bearer token sent as 'Authorization: Bearer TOKEN'"
+    )
+    reg.add_argument("--count", type=int, required=True, help="how many clocks to register")
+    reg.add_argument("--site-id", required=True, help="the site every new clock belongs to")
+    reg.add_argument(
+        "--out", required=True, help="where to write the credentials (JSON, mode 0600)"
+    )
+    reg.add_argument(
+        "--prefix",
+        default=None,
+        help="serial-number prefix; clocks get PREFIX-000000, PREFIX-000001, ... "
+        "(default: sim-<6 random hex digits>)",
+    )
+    reg.add_argument(
+        "--time-zone", default="UTC", help="IANA time zone of the clocks (default: UTC)"
+    )
+    reg.add_argument(
+        "--concurrency", type=int, default=50, help="registrations in flight at once (default: 50)"
+    )
+
+    run = sub.add_parser(
+        "run",
+        help="run a fleet of clocks against device-sync",
+        description="Run one simulated clock per credential; JSON lines on stdout.",
+    )
+    run.add_argument(
+        "--url", required=True, help="device-sync's base URL, e.g. http://127.0.0.1:8104"
+    )
+    run.add_argument(
+        "--credentials",
+        required=True,
+        help="credentials file written by 'register' (or a JSON list of credentials)",
+    )
+    run.add_argument(
+        "--count", type=int, default=None, help="run only the first COUNT clocks of the file"
+    )
+    run.add_argument(
+        "--wait-s",
+        type=float,
+        default=25,
+        help="long-poll wait sent with each sync, 0-55 s (default: 25)",
+    )
+    run.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="stop after this many seconds (default: run until SIGINT/SIGTERM)",
+    )
+    run.add_argument(
+        "--stats-every",
+        type=float,
+        default=10.0,
+        help="print a 'stats' line every this many seconds; 0: only the final one (default: 10)",
+    )
+    run.add_argument(
+        "--print-every",
+        type=int,
+        default=1000,
+        help="print a 'commands' line every this many commands received; 0: never (default: 1000)",
+    )
+    run.add_argument(
+        "--ramp-s",
+        type=float,
+        default=0.0,
+        help="spread the clocks' first requests over this many seconds (default: 0)",
+    )
+    run.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="'limit' sent with each sync: commands per answer (default: the server's, 200)",
+    )
+    run.add_argument(
+        "--software-version",
+        default=DEFAULT_SOFTWARE_VERSION,
+        help=f"software_version the clocks report (default: {DEFAULT_SOFTWARE_VERSION!r})",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "run" and not 0 <= args.wait_s <= 55:
+        parser.error("--wait-s must be between 0 and 55")
+    return register(args) if args.command == "register" else run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
