@@ -6,82 +6,28 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
-import socket
-import subprocess
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from punchcard.v1 import common_pb2, identification_pb2, kiosk_pb2
-from punchcard_kit.internal_auth import Caller, mint_internal_token
 from punchcard_kit.messaging import decode_envelope, encode_envelope, new_envelope, unpack_payload
-from punchcard_kit.settings import DEVELOPMENT_INTERNAL_SECRET
 
 from .messaging import wait_for
-from .stack import KAFKA, PG_URL, VENV_BIN, unique
+from .services import ServiceProcess, start_service
+from .stack import KAFKA
 
 ATTEMPTS = "punchcard.kiosk.pin-attempts.v1"
 VERDICTS = "punchcard.identification.verdicts.v1"
 WORKERS = "punchcard.identity.workers.v1"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+IdentityProcess = ServiceProcess
 
 
-@dataclass
-class IdentityProcess:
-    url: str
-    database_url: str
-    log_file: Path
-    process: subprocess.Popen
-
-    def admin(self, tenant_id: str, role: str = "sysadmin", sites: tuple[str, ...] = ()):
-        caller = Caller(tenant_id=tenant_id, user_id=str(uuid.uuid4()), role=role, sites=sites)
-        token = mint_internal_token(caller, DEVELOPMENT_INTERNAL_SECRET, ttl_s=600)
-        return httpx.AsyncClient(
-            base_url=self.url + "/internal/v1", headers={"Authorization": f"Bearer {token}"}
-        )
-
-
-async def start_identity(tmp_dir: Path, **extra_env: str) -> IdentityProcess:
-    port = free_port()
-    database_url = f"{PG_URL}/{unique('identity_test')}"
-    log_file = tmp_dir / "identity.log"
-    env = {
-        **os.environ,
-        "ENVIRONMENT": "test",
-        "DATABASE_URL": database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
-        "HTTP_PORT": str(port),
-        "CONSUMER_GROUP_SUFFIX": "." + uuid.uuid4().hex[:8],
-        "CONSUMER_OFFSET_RESET": "latest",
-        "LOG_LEVEL": "DEBUG",
-        **extra_env,
-    }
-    with open(log_file, "wb") as log:
-        process = subprocess.Popen(
-            [str(VENV_BIN / "punchcard-identity")], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-
-    async def ready():
-        if process.poll() is not None:
-            raise AssertionError("identity exited:\n" + log_file.read_text()[-3000:])
-        try:
-            async with httpx.AsyncClient() as http:
-                response = await http.get(url + "/readyz")
-        except httpx.TransportError:
-            return False
-        return response.status_code == 200
-
-    await wait_for(ready, timeout=90, what="identity ready")
-    return IdentityProcess(url, database_url, log_file, process)
+async def start_identity(tmp_dir: Path, **extra_env: str) -> ServiceProcess:
+    return await start_service("identity", tmp_dir, **extra_env)
 
 
 class Kiosk:

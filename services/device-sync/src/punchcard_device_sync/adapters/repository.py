@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+from punchcard_kit.failpoints import failpoint
 
 from ..domain.model import Command, CommandKind, WorkerFacts
 
@@ -524,6 +525,7 @@ async def enqueue(
         [q.command.body(q.command_id, q.sequence) for q in queued],
     )
     await notify(conn, list(counts))
+    failpoint("device_sync.fanout.before_commit")
     return queued
 
 

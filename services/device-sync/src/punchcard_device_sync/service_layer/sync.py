@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from prometheus_client import Counter, Gauge, Histogram
+from punchcard_kit.failpoints import failpoint
 from punchcard_kit.http_errors import ApiError
 from punchcard_kit.logging import get_logger
 from punchcard_kit.tenancy import tenant_transaction
@@ -205,6 +206,8 @@ class ClockSync:
                     pass
                 finally:
                     HELD.dec()
+        if bodies:
+            failpoint("device_sync.sync.before_answer")
         COMMANDS_SENT.inc(len(bodies))
         SYNC_SECONDS.observe(time.monotonic() - started)
         return (

@@ -1,0 +1,114 @@
+"""Running a real service in tests: a process of its own on a fresh database, on the real
+stack, with a fresh consumer group; admin calls with internal caller tokens."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+from punchcard_kit.internal_auth import Caller, mint_internal_token
+from punchcard_kit.settings import DEVELOPMENT_INTERNAL_SECRET
+
+from .messaging import wait_for
+from .stack import KAFKA, PG_URL, VENV_BIN, unique
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def admin_headers(tenant_id: str, role: str = "sysadmin", sites: tuple[str, ...] = ()) -> dict:
+    caller = Caller(tenant_id=tenant_id, user_id=str(uuid.uuid4()), role=role, sites=sites)
+    token = mint_internal_token(caller, DEVELOPMENT_INTERNAL_SECRET, ttl_s=3600)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    url: str
+    database_url: str
+    log_file: Path
+    env: dict
+    process: subprocess.Popen
+    starts: int = field(default=1)
+
+    def admin(self, tenant_id: str, role: str = "sysadmin", sites: tuple[str, ...] = ()):
+        return httpx.AsyncClient(
+            base_url=self.url + "/internal/v1",
+            headers=admin_headers(tenant_id, role, sites),
+            timeout=30,
+        )
+
+    async def start(self, **extra_env: str) -> None:
+        """(Re)start the process on the same port, database and consumer group."""
+        env = {**self.env, **extra_env}
+        with open(self.log_file, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(VENV_BIN / f"punchcard-{self.name}")],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        process = self.process
+
+        async def ready():
+            if process.poll() is not None:
+                raise AssertionError(f"{self.name} exited:\n" + self.log_file.read_text()[-3000:])
+            try:
+                async with httpx.AsyncClient() as http:
+                    response = await http.get(self.url + "/readyz")
+            except httpx.TransportError:
+                return False
+            return response.status_code == 200
+
+        await wait_for(ready, timeout=90, what=f"{self.name} ready")
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    async def stop(self, drop_database: bool = True) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(60)
+        if drop_database:
+            admin = await asyncpg.connect(f"{PG_URL}/postgres")
+            name = self.database_url.rsplit("/", 1)[1]
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+
+async def start_service(name: str, tmp_dir: Path, **extra_env: str) -> ServiceProcess:
+    port = free_port()
+    database_url = f"{PG_URL}/{unique(name.replace('-', '_') + '_test')}"
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
+        "HTTP_PORT": str(port),
+        "CONSUMER_GROUP_SUFFIX": "." + uuid.uuid4().hex[:8],
+        "CONSUMER_OFFSET_RESET": "latest",
+        "LOG_LEVEL": "DEBUG",
+        **extra_env,
+    }
+    service = ServiceProcess(
+        name=name,
+        url=f"http://127.0.0.1:{port}",
+        database_url=database_url,
+        log_file=tmp_dir / f"{name}.log",
+        env=env,
+        process=None,  # type: ignore[arg-type]
+    )
+    await service.start()
+    return service
