@@ -32,7 +32,8 @@ class FakeDeviceSync:
     def __init__(self) -> None:
         self.clocks: dict[str, FakeClock] = {}
         self.registrations: list[dict[str, Any]] = []
-        self.fail_next = 0  # answer this many sync requests with 503
+        self.fail_next = 0  # answer this many sync requests with fail_status
+        self.fail_status = 503
         self.redeliver = False  # ignore applied_sequence: send the whole queue every time
         self._sequence = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -65,7 +66,9 @@ class FakeDeviceSync:
         clock.syncs.append(body)
         if self.fail_next > 0:
             self.fail_next -= 1
-            return web.json_response({"code": "unavailable", "message": "injected"}, status=503)
+            return web.json_response(
+                {"code": "injected", "message": "injected"}, status=self.fail_status
+            )
         clock.acks.extend(body.get("acks", []))
         applied = -1 if self.redeliver else body["applied_sequence"]
         limit = body.get("limit", 200)

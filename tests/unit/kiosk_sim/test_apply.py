@@ -131,6 +131,12 @@ def test_unknown_and_malformed_commands():
     assert clock.malformed == 1
     assert clock.roster == {}
 
+    seen = []
+    no_id = new_clock(on_command=lambda c, cmd, at: seen.append(cmd["sequence"]))
+    acks = no_id.apply_commands([{"sequence": 3, "kind": "UPSERT_WORKER", "worker": worker("a")}])
+    assert acks == [] and no_id.pending_acks == []  # nothing to acknowledge it by
+    assert list(no_id.roster) == ["a"] and no_id.applied_sequence == 3 and seen == [3]
+
 
 def test_the_sync_body_carries_state_and_pending_acks():
     clock = new_clock(wait_s=25, software_version="kiosk-app 1.4.2")
@@ -152,6 +158,13 @@ def test_the_sync_body_carries_state_and_pending_acks():
     assert "limit" not in body
     assert new_clock(limit=50).build_sync_request()["limit"] == 50
     assert repr(new_clock(wait_s=25.0).build_sync_request()["wait_s"]) == "25"  # an integer
+
+
+def test_a_sync_carries_at_most_500_acks():
+    clock = new_clock()
+    clock.apply_commands([upsert(i, worker(f"w{i}")) for i in range(1, 1201)])
+    assert len(clock.pending_acks) == 1200
+    assert [a["sequence"] for a in clock.build_sync_request()["acks"]] == list(range(1, 501))
 
 
 def test_on_command_sees_every_command_after_it_is_applied():

@@ -98,6 +98,22 @@ async def test_server_errors_are_retried_with_backoff(server, session):
         await clock.wait_stopped(timeout=5)
 
 
+async def test_acks_refused_as_malformed_are_dropped_not_resent_forever(server, session):
+    fake = server.add_clock()
+    server.push(fake, "UPSERT_WORKER", worker("w1"))
+    clock = SimulatedClock(server.url, fake.credential, session, wait_s=1, **FAST)
+    await clock.sync_once(wait_s=0)
+    assert len(clock.pending_acks) == 1
+    server.fail_next, server.fail_status = 1, 422
+    clock.start()
+    try:
+        await clock.wait_until(lambda c: c.responses >= 2, timeout=5)
+        assert clock.rejected_acks == 1 and clock.errors == 1
+        assert fake.acks == [] and "w1" in clock.roster
+    finally:
+        await clock.wait_stopped(timeout=5)
+
+
 def test_backoff_grows_with_jitter_and_is_capped():
     clock = SimulatedClock("http://unused", "pcc_a_b", None, backoff_base_s=0.2, backoff_cap_s=5)  # type: ignore[arg-type]
     for attempt, ceiling in [(1, 0.2), (2, 0.4), (3, 0.8), (6, 5.0), (40, 5.0)]:

@@ -40,6 +40,8 @@ RESULT_NO_SPACE = -5
 RESULT_UNKNOWN_COMMAND = -22
 
 DEFAULT_SOFTWARE_VERSION = "punchcard-kiosk-sim 0.1.0"
+# Acks per request (device-sync refuses more than 1,000); the rest ride on the next one.
+MAX_ACKS_PER_REQUEST = 500
 CREDENTIAL_PREFIX = "pcc_"
 
 
@@ -189,6 +191,7 @@ class SimulatedClock:
         self.duplicates = 0
         self.malformed = 0
         self.acks_sent = 0
+        self.rejected_acks = 0
         self.went_offline = 0
         self.last_response_at: float | None = None
 
@@ -296,14 +299,19 @@ class SimulatedClock:
             else:
                 code, detail = self._apply_one(command, sequence)
                 self.applied_sequence = sequence
-                ack = {
-                    "command_id": command.get("command_id"),
-                    "sequence": sequence,
-                    "result_code": code,
-                    "detail": detail,
-                }
-                acks.append(ack)
-                self._pending_acks.append(ack)
+                command_id = command.get("command_id")
+                if isinstance(command_id, str):
+                    ack = {
+                        "command_id": command_id,
+                        "sequence": sequence,
+                        "result_code": code,
+                        "detail": detail,
+                    }
+                    acks.append(ack)
+                    self._pending_acks.append(ack)
+                else:  # applied, but there is nothing to acknowledge it by
+                    self.malformed += 1
+                    log.warning("clock %s: command without command_id: %r", self.clock_id, command)
             if self.on_command is not None:
                 try:
                     self.on_command(self, command, now)
@@ -368,7 +376,7 @@ class SimulatedClock:
             "applied_sequence": self.applied_sequence,
             "roster_digest": self.digest(),
             "software_version": self.software_version,
-            "acks": list(self._pending_acks),
+            "acks": self._pending_acks[:MAX_ACKS_PER_REQUEST],
             "wait_s": int(wait) if float(wait).is_integer() else wait,
         }
         if self.limit is not None:
@@ -404,7 +412,7 @@ class SimulatedClock:
         answer. Raises `Unauthorized`, `SyncError`, or aiohttp's / timeout errors (no retry)."""
         body = self.build_sync_request(wait_s)
         sent = self._unconfirmed_acks = body["acks"]
-        self._pending_acks = []
+        del self._pending_acks[: len(sent)]
         self.requests += 1
         try:
             answer = await self._post(
@@ -412,6 +420,14 @@ class SimulatedClock:
             )
             if not isinstance(answer, dict):
                 raise SyncError(200, "bad_answer", f"not a JSON object: {answer!r:.200}")
+        except SyncError as exc:
+            if 400 <= exc.status < 500 and exc.status not in (401, 408, 429):
+                # The request was refused as malformed: sending the same acks again would
+                # refuse every sync from now on. They are dropped (and counted).
+                self.rejected_acks += len(sent)
+            else:
+                self._pending_acks[:0] = sent
+            raise
         except BaseException:
             self._pending_acks[:0] = sent  # not known to be delivered: send them again
             raise
@@ -432,7 +448,7 @@ class SimulatedClock:
         """Deliver the pending acks alone (`POST /clock/v1/acks`); False if that failed."""
         if not self._pending_acks:
             return True
-        acks = list(self._pending_acks)
+        acks = self._pending_acks[:MAX_ACKS_PER_REQUEST]
         try:
             await self._post("/clock/v1/acks", {"acks": acks}, timeout_s)
         except (aiohttp.ClientError, TimeoutError, SyncError) as exc:
@@ -589,6 +605,7 @@ class SimulatedClock:
             "commands_failed": self.commands_failed,
             "duplicates": self.duplicates,
             "acks_sent": self.acks_sent,
+            "rejected_acks": self.rejected_acks,
             "pending_acks": len(self._pending_acks),
             "unconfirmed_acks": len(self._unconfirmed_acks),
             "last_error": self.last_error,
