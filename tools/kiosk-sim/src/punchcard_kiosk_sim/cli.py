@@ -266,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit",
         type=int,
         default=None,
-        help="'limit' sent with each sync: commands per answer (default: the server's, 200)",
+        help="'limit' sent with each sync: commands per answer (default: not sent; the "
+        "server's default is 200, and a server may ignore it)",
     )
     run.add_argument(
         "--software-version",
