@@ -66,9 +66,10 @@ def build_app(settings: DeviceSyncSettings) -> FastAPI:
         )
         holder["sync"] = sync
         stopping = asyncio.Event()
-        state.update(wakeups=wakeups, heartbeats=heartbeats, stopping=stopping)
+        state.update(wakeups=wakeups, heartbeats=heartbeats, stopping=stopping, sync=sync)
         state["tasks"] = [
             asyncio.create_task(wakeups.run()),
+            asyncio.create_task(sync.run()),
             asyncio.create_task(heartbeats.run()),
             asyncio.create_task(prune_forever(runtime, settings.command_retention_days, stopping)),
         ]
@@ -81,6 +82,7 @@ def build_app(settings: DeviceSyncSettings) -> FastAPI:
     async def on_stopped(runtime: Runtime) -> None:
         state["wakeups"].stop()
         state["heartbeats"].stop()
+        state["sync"].stop()
         state["stopping"].set()
         await asyncio.wait(state["tasks"], timeout=5)
         await state["heartbeats"].flush()

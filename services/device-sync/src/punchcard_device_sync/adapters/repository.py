@@ -540,73 +540,6 @@ async def notify(conn: asyncpg.Connection, clock_ids: Sequence[str], prefix: str
     )
 
 
-async def fetch_commands(
-    conn: asyncpg.Connection, tenant_id: str, clock_id: str, after: int, limit: int
-) -> tuple[int, list[str]] | None:
-    """(last sequence queued, bodies of the commands after ``after``), or None when the clock
-    is revoked."""
-    rows = await conn.fetch(
-        "SELECT c.last_sequence, q.body FROM clocks c"
-        " LEFT JOIN LATERAL (SELECT body, sequence FROM clock_commands"
-        "   WHERE clock_id = c.id AND sequence > $3 ORDER BY sequence LIMIT $4) q ON true"
-        " WHERE c.tenant_id = $1 AND c.id = $2 AND c.revoked_at IS NULL ORDER BY q.sequence",
-        tenant_id,
-        clock_id,
-        after,
-        limit,
-    )
-    if not rows:
-        return None
-    return rows[0]["last_sequence"], [r["body"] for r in rows if r["body"] is not None]
-
-
-async def record_acks(
-    conn: asyncpg.Connection,
-    tenant_id: str,
-    clock_id: str,
-    acks: Sequence[tuple[str, int, int, str]],
-) -> list[asyncpg.Record]:
-    """(command id, sequence, result, detail) of this clock's commands; first result counts.
-    A command of another clock matches nothing. Returns the newly acknowledged."""
-    return await conn.fetch(
-        "UPDATE clock_commands q SET acked_at = now(), result_code = v.result, detail = v.detail"
-        " FROM unnest($3::uuid[], $4::bigint[], $5::int[], $6::text[])"
-        "   AS v(command_id, sequence, result, detail)"
-        " WHERE q.tenant_id = $1 AND q.clock_id = $2 AND q.sequence = v.sequence"
-        " AND q.command_id = v.command_id AND q.acked_at IS NULL"
-        " RETURNING q.command_id::text, q.sequence, q.kind, q.worker_id::text, q.result_code,"
-        " q.detail",
-        tenant_id,
-        clock_id,
-        [a[0] for a in acks],
-        [a[1] for a in acks],
-        [a[2] for a in acks],
-        [a[3] for a in acks],
-    )
-
-
-async def expected_roster(
-    conn: asyncpg.Connection, tenant_id: str, clock_id: str
-) -> tuple[int, str] | None:
-    """(last sequence queued, the digest of the roster the clock holds once it has applied
-    everything queued), read in one snapshot."""
-    row = await conn.fetchrow(
-        """
-        SELECT c.last_sequence, c.last_auto_resync_at,
-          (SELECT encode(sha256(convert_to(coalesce(
-                  string_agg(w.profile, E'\n' ORDER BY w.profile COLLATE "C"), ''), 'UTF8')),
-                  'hex')
-             FROM assignments a JOIN workers w ON w.id = a.worker_id
-            WHERE a.clock_id = c.id AND w.status <> 'Inactive' AND w.profile IS NOT NULL)
-            AS digest
-        FROM clocks c WHERE c.tenant_id = $1 AND c.id = $2 AND c.revoked_at IS NULL
-        """,
-        tenant_id,
-        clock_id,
-    )
-    return (row["last_sequence"], row["digest"]) if row else None
-
-
 async def roster_profiles(
     conn: asyncpg.Connection, tenant_id: str, clock_id: str
 ) -> list[tuple[str, str]]:
@@ -676,3 +609,79 @@ async def prune_acknowledged(conn: asyncpg.Connection, older_than_days: int) -> 
         older_than_days,
     )
     return int(status.split()[-1])
+
+
+# --- batched clock requests (many clocks of one tenant in one statement) ------------------
+
+
+async def record_acks_many(
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    acks: Sequence[tuple[str, str, int, int, str]],
+) -> list[asyncpg.Record]:
+    """(clock id, command id, sequence, result, detail): each clock's own commands only (the
+    clock id comes from its credential); the first result counts."""
+    return await conn.fetch(
+        "UPDATE clock_commands q SET acked_at = now(), result_code = v.result, detail = v.detail"
+        " FROM unnest($2::uuid[], $3::uuid[], $4::bigint[], $5::int[], $6::text[])"
+        "   AS v(clock_id, command_id, sequence, result, detail)"
+        " WHERE q.tenant_id = $1 AND q.clock_id = v.clock_id AND q.sequence = v.sequence"
+        " AND q.command_id = v.command_id AND q.acked_at IS NULL"
+        " RETURNING q.clock_id::text, q.sequence, q.kind, q.worker_id::text, q.result_code,"
+        " q.detail",
+        tenant_id,
+        [a[0] for a in acks],
+        [a[1] for a in acks],
+        [a[2] for a in acks],
+        [a[3] for a in acks],
+        [a[4] for a in acks],
+    )
+
+
+async def expected_rosters(
+    conn: asyncpg.Connection, tenant_id: str, clock_ids: Sequence[str]
+) -> dict[str, tuple[int, str]]:
+    """Per live clock: (last sequence queued, digest of the roster it holds once it applied
+    everything queued), in one snapshot."""
+    rows = await conn.fetch(
+        """
+        SELECT c.id::text, c.last_sequence,
+          (SELECT encode(sha256(convert_to(coalesce(
+                  string_agg(w.profile, E'\n' ORDER BY w.profile COLLATE "C"), ''), 'UTF8')),
+                  'hex')
+             FROM assignments a JOIN workers w ON w.id = a.worker_id
+            WHERE a.clock_id = c.id AND w.status <> 'Inactive' AND w.profile IS NOT NULL)
+            AS digest
+        FROM clocks c
+        WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[]) AND c.revoked_at IS NULL
+        """,
+        tenant_id,
+        list(clock_ids),
+    )
+    return {r["id"]: (r["last_sequence"], r["digest"]) for r in rows}
+
+
+async def fetch_commands_many(
+    conn: asyncpg.Connection, tenant_id: str, wanted: Sequence[tuple[str, int]], limit: int
+) -> dict[tuple[str, int], tuple[int, list[str]]]:
+    """Per live clock of ``wanted`` (clock id, after): (last sequence queued, bodies of its
+    commands after ``after``, in order). Revoked clocks are absent."""
+    rows = await conn.fetch(
+        "SELECT c.id::text AS clock_id, v.after, c.last_sequence, q.body FROM"
+        " unnest($2::uuid[], $3::bigint[]) AS v(clock_id, after)"
+        " JOIN clocks c ON c.id = v.clock_id AND c.tenant_id = $1 AND c.revoked_at IS NULL"
+        " LEFT JOIN LATERAL (SELECT body, sequence FROM clock_commands"
+        "   WHERE clock_id = v.clock_id AND sequence > v.after ORDER BY sequence LIMIT $4) q"
+        " ON true ORDER BY c.id, v.after, q.sequence",
+        tenant_id,
+        [c for c, _ in wanted],
+        [a for _, a in wanted],
+        limit,
+    )
+    found: dict[tuple[str, int], tuple[int, list[str]]] = {}
+    for row in rows:
+        key = (row["clock_id"], row["after"])
+        entry = found.setdefault(key, (row["last_sequence"], []))
+        if row["body"] is not None:
+            entry[1].append(row["body"])
+    return found

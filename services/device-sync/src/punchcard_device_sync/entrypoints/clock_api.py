@@ -66,11 +66,10 @@ def build_router() -> APIRouter:
     async def sync(body: SyncRequest, clock: ClockDep, service: SyncDep) -> Response:
         """Record acknowledgements and heartbeat; answer the commands after
         ``applied_sequence``, waiting up to ``wait_s`` for one to be queued."""
-        await service.acknowledge(clock, _acks(body.acks))
         service.heartbeat(clock, body.applied_sequence, body.roster_digest, body.software_version)
-        if body.roster_digest is not None:
-            await service.check_roster(clock, body.applied_sequence, body.roster_digest)
-        answer = await service.commands(clock, body.applied_sequence, body.wait_s)
+        answer = await service.sync(
+            clock, body.applied_sequence, _acks(body.acks), body.roster_digest, body.wait_s
+        )
         return Response(answer, media_type="application/json")
 
     @router.post("/acks")

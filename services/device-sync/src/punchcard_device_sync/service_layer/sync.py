@@ -16,6 +16,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from punchcard_kit.failpoints import failpoint
 from punchcard_kit.http_errors import ApiError
 from punchcard_kit.logging import get_logger
+from punchcard_kit.retry import is_transient
 from punchcard_kit.tenancy import tenant_transaction
 
 from ..adapters import repository as repo
@@ -53,6 +54,20 @@ class Ack:
     detail: str
 
 
+@dataclass
+class _Job:
+    """One clock request's database work, done together with every other request that
+    arrived meanwhile (one transaction per tenant per batch: a group commit)."""
+
+    clock: AuthenticatedClock
+    after: int
+    acks: Sequence[Ack]
+    digest: str | None
+    fetch: bool
+    future: asyncio.Future
+    recorded: int = 0
+
+
 class ClockSync:
     def __init__(
         self,
@@ -63,6 +78,7 @@ class ClockSync:
         auth_cache_ttl_s: float = 30.0,
         batch_limit: int = 200,
         auto_resync_every: timedelta = timedelta(minutes=5),
+        concurrency: int = 4,
     ) -> None:
         self._pool = pool
         self._wakeups = wakeups
@@ -74,6 +90,11 @@ class ClockSync:
         self._auth: dict[bytes, tuple[AuthenticatedClock, float]] = {}
         # clock id -> (applied sequence, digest) last found right: not checked again.
         self._verified: dict[str, tuple[int, str]] = {}
+        self._jobs: list[_Job] = []
+        self._has_jobs = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._stopping = asyncio.Event()
+        self._running: set[asyncio.Task] = set()
 
     def forget_credential(self, clock_id: str) -> None:
         for key, (clock, _) in list(self._auth.items()):
@@ -98,33 +119,6 @@ class ClockSync:
         self._auth[digest] = (clock, now + self._auth_ttl)
         return clock
 
-    def _tx(self, clock: AuthenticatedClock):
-        return tenant_transaction(self._pool, repo.APP_ROLE, clock.tenant_id)
-
-    async def acknowledge(self, clock: AuthenticatedClock, acks: Sequence[Ack]) -> int:
-        if not acks:
-            return 0
-        async with self._tx(clock) as conn:
-            rows = await repo.record_acks(
-                conn,
-                clock.tenant_id,
-                clock.clock_id,
-                [(a.command_id, a.sequence, a.result_code, a.detail[:500]) for a in acks],
-            )
-        for row in rows:
-            ACKS.labels("ok" if row["result_code"] == 0 else "failed").inc()
-            if row["result_code"] != 0:
-                log.warning(
-                    "clock failed a command",
-                    clock_id=clock.clock_id,
-                    sequence=row["sequence"],
-                    kind=row["kind"],
-                    worker_id=row["worker_id"],
-                    result_code=row["result_code"],
-                    detail=row["detail"],
-                )
-        return len(rows)
-
     def heartbeat(
         self, clock: AuthenticatedClock, applied: int, digest: str | None, version: str
     ) -> None:
@@ -139,73 +133,44 @@ class ClockSync:
             )
         )
 
-    async def check_roster(self, clock: AuthenticatedClock, applied: int, digest: str) -> bool:
-        """True when a resync was queued: the clock has applied everything queued and still
-        holds something else than it should (or claims a sequence never issued)."""
-        if self._verified.get(clock.clock_id) == (applied, digest):
-            return False
-        async with self._tx(clock) as conn:
-            expected = await repo.expected_roster(conn, clock.tenant_id, clock.clock_id)
-            if expected is None:
-                raise unauthorized()
-            last_sequence, expected_digest = expected
-            if applied < last_sequence:
-                return False  # still catching up: compare once it has everything
-            if applied == last_sequence and hmac.compare_digest(digest, expected_digest):
-                self._verified[clock.clock_id] = (applied, digest)
-                return False
-            locked = await conn.fetchrow(
-                "SELECT last_auto_resync_at FROM clocks WHERE tenant_id = $1 AND id = $2"
-                " FOR UPDATE",
-                clock.tenant_id,
-                clock.clock_id,
-            )
-            last = locked["last_auto_resync_at"]
-            if last is not None and datetime.now(UTC) - last < self._auto_resync_every:
-                log.error(
-                    "clock roster still differs after an automatic resync; waiting",
-                    clock_id=clock.clock_id,
-                    applied_sequence=applied,
-                )
-                return False
-            reason = (
-                "roster digest mismatch"
-                if applied == last_sequence
-                else "clock is ahead of the server's queue"
-            )
-            await repo.mark_auto_resync(conn, clock.tenant_id, clock.clock_id)
-            await roster.full_resync(
-                conn, clock.tenant_id, clock.clock_id, reason, at_least=applied
-            )
-        RESYNCS.inc()
-        log.warning("clock roster resync queued", clock_id=clock.clock_id, reason=reason)
-        return True
+    # --- the requests -------------------------------------------------------------------
 
-    async def commands(self, clock: AuthenticatedClock, after: int, wait_s: float) -> str:
-        """The JSON answer: commands after ``after``; waits up to ``wait_s`` for the first."""
+    async def acknowledge(self, clock: AuthenticatedClock, acks: Sequence[Ack]) -> int:
+        if not acks:
+            return 0
+        job = await self._submit(clock, 0, acks, None, fetch=False)
+        return job.recorded
+
+    async def sync(
+        self,
+        clock: AuthenticatedClock,
+        after: int,
+        acks: Sequence[Ack],
+        digest: str | None,
+        wait_s: float,
+    ) -> str:
+        """Record the acks, check the roster digest, and answer the commands after
+        ``after`` — waiting up to ``wait_s`` for the first to be queued."""
         started = time.monotonic()
         deadline = started + wait_s
         with self._wakeups.waiter(clock.clock_id) as woken:
-            while True:
-                woken.clear()
-                async with self._tx(clock) as conn:
-                    found = await repo.fetch_commands(
-                        conn, clock.tenant_id, clock.clock_id, after, self._limit
-                    )
-                if found is None:
-                    raise unauthorized()
-                last_sequence, bodies = found
+            job = await self._submit(clock, after, acks, digest, fetch=True)
+            last_sequence, bodies = job.future.result()
+            while not bodies and not self._wakeups.stopping:
                 remaining = deadline - time.monotonic()
-                if bodies or remaining <= 0 or self._wakeups.stopping:
+                if remaining <= 0:
                     break
+                woken.clear()
                 HELD.inc()
                 try:
                     async with asyncio.timeout(remaining):
                         await woken.wait()
                 except TimeoutError:
-                    pass
+                    break
                 finally:
                     HELD.dec()
+                job = await self._submit(clock, after, (), None, fetch=True)
+                last_sequence, bodies = job.future.result()
         if bodies:
             failpoint("device_sync.sync.before_answer")
         COMMANDS_SENT.inc(len(bodies))
@@ -214,3 +179,155 @@ class ClockSync:
             f'{{"clock_id":"{clock.clock_id}","last_sequence":{last_sequence},'
             f'"commands":[{",".join(bodies)}]}}'
         )
+
+    async def _submit(
+        self,
+        clock: AuthenticatedClock,
+        after: int,
+        acks: Sequence[Ack],
+        digest: str | None,
+        *,
+        fetch: bool,
+    ) -> _Job:
+        job = _Job(clock, after, acks, digest, fetch, asyncio.get_running_loop().create_future())
+        self._jobs.append(job)
+        self._has_jobs.set()
+        await asyncio.shield(job.future)
+        return job
+
+    # --- the batches --------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Take every request waiting, in batches; while a batch is in the database the next
+        one gathers (at most ``concurrency`` batches at once)."""
+        while not self._stopping.is_set():
+            await self._has_jobs.wait()
+            await self._slots.acquire()
+            jobs, self._jobs = self._jobs, []
+            self._has_jobs.clear()
+            if not jobs:
+                self._slots.release()
+                continue
+            task = asyncio.create_task(self._batch(jobs))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._has_jobs.set()
+
+    async def _batch(self, jobs: list[_Job]) -> None:
+        try:
+            by_tenant: dict[str, list[_Job]] = {}
+            for job in jobs:
+                by_tenant.setdefault(job.clock.tenant_id, []).append(job)
+            for tenant_id, group in by_tenant.items():
+                try:
+                    results = await self._tenant_batch(tenant_id, group)
+                except Exception as error:  # noqa: BLE001 - every request gets the answer
+                    if is_transient(error):
+                        log.warning(
+                            "clock requests failed; database unavailable",
+                            error=type(error).__name__,
+                            requests=len(group),
+                        )
+                        error = ApiError(503, "UNAVAILABLE", "try again shortly")
+                    for job in group:
+                        if not job.future.done():
+                            job.future.set_exception(error)
+                    continue
+                for job in group:
+                    if job.future.done():
+                        continue
+                    if not job.fetch:
+                        job.future.set_result(None)
+                        continue
+                    found = results.get((job.clock.clock_id, job.after))
+                    if found is None:
+                        job.future.set_exception(unauthorized())
+                    else:
+                        job.future.set_result(found)
+        finally:
+            self._slots.release()
+
+    async def _tenant_batch(
+        self, tenant_id: str, jobs: list[_Job]
+    ) -> dict[tuple[str, int], tuple[int, list[str]]]:
+        async with tenant_transaction(self._pool, repo.APP_ROLE, tenant_id) as conn:
+            acks = [
+                (j.clock.clock_id, a.command_id, a.sequence, a.result_code, a.detail[:500])
+                for j in jobs
+                for a in j.acks
+            ]
+            if acks:
+                rows = await repo.record_acks_many(conn, tenant_id, acks)
+                self._count_acks(jobs, rows)
+            to_check = {
+                j.clock.clock_id: j
+                for j in jobs
+                if j.digest is not None
+                and self._verified.get(j.clock.clock_id) != (j.after, j.digest)
+            }
+            if to_check:
+                expected = await repo.expected_rosters(conn, tenant_id, list(to_check))
+                for clock_id, job in to_check.items():
+                    if clock_id in expected:
+                        await self._check_roster(conn, job, *expected[clock_id])
+            wanted = sorted({(j.clock.clock_id, j.after) for j in jobs if j.fetch})
+            if not wanted:
+                return {}
+            found = await repo.fetch_commands_many(conn, tenant_id, wanted, self._limit)
+        return found
+
+    def _count_acks(self, jobs: list[_Job], rows: list[asyncpg.Record]) -> None:
+        per_clock: dict[str, int] = {}
+        for row in rows:
+            per_clock[row["clock_id"]] = per_clock.get(row["clock_id"], 0) + 1
+            ACKS.labels("ok" if row["result_code"] == 0 else "failed").inc()
+            if row["result_code"] != 0:
+                log.warning(
+                    "clock failed a command",
+                    clock_id=row["clock_id"],
+                    sequence=row["sequence"],
+                    kind=row["kind"],
+                    worker_id=row["worker_id"],
+                    result_code=row["result_code"],
+                    detail=row["detail"],
+                )
+        for job in jobs:
+            if job.acks:
+                job.recorded = per_clock.pop(job.clock.clock_id, 0)
+
+    async def _check_roster(
+        self, conn: asyncpg.Connection, job: _Job, last_sequence: int, expected_digest: str
+    ) -> None:
+        """Resync the clock when it has applied everything queued and still holds something
+        else than it should (or claims a sequence never issued)."""
+        clock, applied, digest = job.clock, job.after, job.digest
+        assert digest is not None
+        if applied < last_sequence:
+            return  # still catching up: compare once it has everything
+        if applied == last_sequence and hmac.compare_digest(digest, expected_digest):
+            self._verified[clock.clock_id] = (applied, digest)
+            return
+        last = await conn.fetchval(
+            "SELECT last_auto_resync_at FROM clocks WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+            clock.tenant_id,
+            clock.clock_id,
+        )
+        if last is not None and datetime.now(UTC) - last < self._auto_resync_every:
+            log.error(
+                "clock roster still differs after an automatic resync; waiting",
+                clock_id=clock.clock_id,
+                applied_sequence=applied,
+            )
+            return
+        reason = (
+            "roster digest mismatch"
+            if applied == last_sequence
+            else "clock is ahead of the server's queue"
+        )
+        await repo.mark_auto_resync(conn, clock.tenant_id, clock.clock_id)
+        await roster.full_resync(conn, clock.tenant_id, clock.clock_id, reason, at_least=applied)
+        RESYNCS.inc()
+        log.warning("clock roster resync queued", clock_id=clock.clock_id, reason=reason)
