@@ -70,6 +70,7 @@ test-unit: setup
 bench: setup stack topics
 	$(PY) bench/outbox_pipeline.py
 	$(PY) bench/pin_verification.py
+	$(PY) bench/device_sync.py
 
 lint: setup
 	$(VENV)/bin/ruff check libs services tools tests bench
