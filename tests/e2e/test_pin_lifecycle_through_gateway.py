@@ -10,8 +10,9 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support.identity import Kiosk, free_port, reason, start_identity
+from tests.support.identity import Kiosk, reason, start_identity
 from tests.support.messaging import wait_for
+from tests.support.services import free_port
 from tests.support.stack import KAFKA, PG_URL, VENV_BIN, unique
 
 PIN = "604137"
