@@ -41,6 +41,7 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 from punchcard_kiosk_sim import ClockFleet, make_session, raise_fd_limit, register_clocks  # noqa: E402
 
+from tests.support.messaging import wait_for  # noqa: E402
 from tests.support.services import admin_headers, start_service  # noqa: E402
 
 
@@ -65,16 +66,6 @@ async def held_requests(url: str) -> int:
     return 0
 
 
-async def wait(predicate, timeout: float, what: str, interval: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if await predicate():
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        await asyncio.sleep(interval)
-
-
 class Bench:
     def __init__(self, identity, devices, tenant_id: str) -> None:
         self.identity, self.devices, self.tenant_id = identity, devices, tenant_id
@@ -94,7 +85,7 @@ class Bench:
         )
         response.raise_for_status()
         worker_id = response.json()["id"]
-        await wait(self._known(worker_id), 30, "device-sync learns the worker")
+        await wait_for(self._known(worker_id), 30, 0.05, "device-sync learns the worker")
         return worker_id
 
     def _known(self, worker_id: str):
@@ -119,7 +110,7 @@ class Bench:
             count, _ = await self.db.fetchrow(query, worker_id, since)
             return count >= expected
 
-        await wait(done, 120, f"{expected} acknowledgements", interval=0.1)
+        await wait_for(done, 120, 0.1, f"{expected} acknowledgements")
         _, last = await self.db.fetchrow(query, worker_id, since)
         return (last - since).total_seconds()
 
@@ -189,7 +180,9 @@ async def run(args: argparse.Namespace) -> dict:
         async with ClockFleet(
             devices.url, fan, session=session, wait_s=25, ramp_s=2, on_command=on_command
         ) as fleet:
-            await wait(lambda: _ge(held_requests(devices.url), len(fan)), 60, "every clock holding")
+            await wait_for(
+                lambda: _ge(held_requests(devices.url), len(fan)), 60, 0.05, "every clock holding"
+            )
             floors = [await http_floor(session, devices.url, [c for _, c in fan]) for _ in range(3)]
             results["http_floor_s"] = round(statistics.median(floors), 3)
 
@@ -273,11 +266,11 @@ async def run(args: argparse.Namespace) -> dict:
             async with ClockFleet(
                 devices.url, many, session=session, wait_s=50, ramp_s=10, history=False
             ) as fleet:
-                await wait(
+                await wait_for(
                     lambda: _ge(held_requests(devices.url), len(many)),
                     180,
+                    0.5,
                     f"{len(many)} clocks holding",
-                    interval=0.5,
                 )
                 results["concurrent_held"] = await held_requests(devices.url)
                 results["device_sync_rss_mib"] = rss_mib(devices.process.pid)

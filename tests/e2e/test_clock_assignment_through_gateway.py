@@ -7,16 +7,14 @@ gets them and the clock shows online and in sync; rename the worker → the cloc
 a viewer may not assign; unassign → off the clock; the audit log names the clock and holds no
 credential, nor does any service's log."""
 
-import json
-import subprocess
-
 import httpx
 import pytest
 from punchcard_kiosk_sim import ClockFleet
 
+from tests.support.gateway import create_tenant, login
 from tests.support.messaging import wait_for
 from tests.support.services import start_service
-from tests.support.stack import VENV_BIN, unique
+from tests.support.stack import unique
 
 PIN = "604137"
 WAIT_S = 2  # short holds: the clock comes back (with its acks and digest) every couple of seconds
@@ -43,40 +41,6 @@ async def system(tmp_path_factory):
             await service.stop()
 
 
-def create_tenant(system, email: str, password: str) -> str:
-    done = subprocess.run(
-        [
-            str(VENV_BIN / "punchcard-gateway"),
-            "create-tenant",
-            "--name",
-            "Acme",
-            "--admin-email",
-            email,
-            "--admin-password",
-            password,
-        ],
-        env=system["gateway"].env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)["tenant_id"]
-
-
-async def login(system, email: str, password: str) -> httpx.AsyncClient:
-    """An admin's client, signed in (use it as ``async with``)."""
-    base = system["gateway"].url + "/api/v1"
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        token = await http.post("/auth/token", data={"username": email, "password": password})
-    assert token.status_code == 200, token.text
-    return httpx.AsyncClient(
-        base_url=base,
-        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-        timeout=30,
-    )
-
-
 async def assign(http: httpx.AsyncClient, clock_id: str, worker_id: str) -> httpx.Response:
     """PUT the assignment, retrying while device-sync has not yet learnt the new worker from
     identity's events."""
@@ -92,8 +56,8 @@ async def assign(http: httpx.AsyncClient, clock_id: str, worker_id: str) -> http
 
 async def test_assign_a_worker_to_a_clock_through_the_gateway(system):
     email = f"{unique('admin')}@example.com"
-    create_tenant(system, email, PASSWORD)
-    http = await login(system, email, PASSWORD)
+    create_tenant(system["gateway"], email, PASSWORD)
+    http = await login(system["gateway"], email, PASSWORD)
     async with http:
         # 1. An Active worker with a PIN (identity, through the gateway).
         employee_id = unique("E")[:20]
@@ -195,7 +159,7 @@ async def test_assign_a_worker_to_a_clock_through_the_gateway(system):
             )
             assert made.status_code == 201, made.text
             viewer_id = made.json()["id"]
-            viewer = await login(system, viewer_email, "viewer password 1")
+            viewer = await login(system["gateway"], viewer_email, "viewer password 1")
             async with viewer:
                 assert (await viewer.get(f"/clocks/{clock_id}")).status_code == 200
                 refused = await viewer.put(f"/clocks/{clock_id}/workers/{wid}")

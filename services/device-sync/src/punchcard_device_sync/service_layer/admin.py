@@ -298,7 +298,9 @@ async def change_assignments(
                     raise ApiError(404, "CLOCK_NOT_FOUND", f"clock {clock_id} not found", field)
                 if field == "assign" and clock["revoked_at"] is not None:
                     raise ApiError(409, "CLOCK_REVOKED", f"clock {clock_id} is revoked", field)
-        workers = await repo.workers_by_id(conn, caller.tenant_id, [w for _, w in assign])
+        workers = await repo.workers_by_id(
+            conn, caller.tenant_id, sorted({w for _, w in (*assign, *unassign)})
+        )
         for _, worker_id in assign:
             known = workers.get(worker_id)
             if known is None:
@@ -314,7 +316,12 @@ async def change_assignments(
                     409, "WORKER_INACTIVE", f"worker {worker_id} is Inactive", "worker_id"
                 )
         added, removed, queued = await roster.change_assignments(
-            conn, caller.tenant_id, assign, unassign, correlation_id=caller.request_id
+            conn,
+            caller.tenant_id,
+            assign,
+            unassign,
+            correlation_id=caller.request_id,
+            workers=workers,
         )
     return {"assigned": len(added), "unassigned": len(removed), "commands_queued": len(queued)}
 

@@ -72,12 +72,15 @@ async def change_assignments(
     *,
     site_rule: bool = False,
     correlation_id: str | None = None,
+    workers: dict[str, tuple[WorkerFacts, str]] | None = None,
 ) -> tuple[Pairs, Pairs, list[repo.Queued]]:
     """Assign and unassign (clock, worker) pairs (already validated) and queue the commands:
     the fresh profile to a clock that gains a worker, a removal to one that loses them.
-    Returns the pairs that changed and what was queued."""
-    worker_ids = sorted({w for _, w in (*assign, *unassign)})
-    workers = await repo.workers_by_id(conn, tenant_id, worker_ids)  # locks them, in order
+    ``workers``: the pairs' workers as ``repo.workers_by_id`` returned them (already locked),
+    read here when not given. Returns the pairs that changed and what was queued."""
+    if workers is None:
+        worker_ids = sorted({w for _, w in (*assign, *unassign)})
+        workers = await repo.workers_by_id(conn, tenant_id, worker_ids)  # locks, in order
     added = await repo.add_assignments(conn, tenant_id, list(assign), site_rule=site_rule)
     removed = await repo.remove_assignments(conn, tenant_id, list(unassign), site_rule=site_rule)
     commands: list[tuple[str, Command]] = []

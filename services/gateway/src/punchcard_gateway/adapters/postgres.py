@@ -15,10 +15,10 @@ Every query below still filters by tenant itself as well (isolation twice)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 
 import asyncpg
+from punchcard_kit import tenancy
 
 from ..domain.model import (
     AdminUser,
@@ -31,25 +31,15 @@ from ..domain.model import (
 
 APP_ROLE = "punchcard_gateway_app"
 
-_ENTER = "SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)"
-
 
 async def enter_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID | None) -> None:
-    """Put the current transaction under RLS for ``tenant_id`` (``None``: no tenant — the
-    app role then sees no tenant-owned row at all)."""
-    if not conn.is_in_transaction():
-        raise RuntimeError("enter_tenant needs a transaction (its settings are SET LOCAL)")
-    await conn.execute(_ENTER, APP_ROLE, "" if tenant_id is None else str(tenant_id))
+    """Put the current transaction under RLS for ``tenant_id`` (``None``: no tenant)."""
+    await tenancy.enter_tenant(conn, APP_ROLE, tenant_id)
 
 
-@asynccontextmanager
-async def tenant_transaction(
-    pool: asyncpg.Pool, tenant_id: uuid.UUID | None
-) -> AsyncIterator[asyncpg.Connection]:
+def tenant_transaction(pool: asyncpg.Pool, tenant_id: uuid.UUID | None):
     """A transaction under RLS for one tenant; commits when the block ends without error."""
-    async with pool.acquire() as conn, conn.transaction():
-        await enter_tenant(conn, tenant_id)
-        yield conn
+    return tenancy.tenant_transaction(pool, APP_ROLE, tenant_id)
 
 
 class _Repository:

@@ -4,11 +4,10 @@ the SQL as well (isolation twice)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 
 import asyncpg
+from punchcard_kit import tenancy
 
 from ..domain.model import Worker, WorkerStatus
 
@@ -24,17 +23,11 @@ _FROM = "FROM workers w LEFT JOIN worker_pins p ON p.worker_id = w.id"
 
 async def enter_tenant(conn: asyncpg.Connection, tenant_id: str) -> None:
     """Inside a transaction: act as the application role for ``tenant_id`` only."""
-    await conn.execute(f"SET LOCAL ROLE {APP_ROLE}")
-    await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant_id)
+    await tenancy.enter_tenant(conn, APP_ROLE, tenant_id)
 
 
-@asynccontextmanager
-async def tenant_transaction(
-    pool: asyncpg.Pool, tenant_id: str
-) -> AsyncIterator[asyncpg.Connection]:
-    async with pool.acquire() as conn, conn.transaction():
-        await enter_tenant(conn, tenant_id)
-        yield conn
+def tenant_transaction(pool: asyncpg.Pool, tenant_id: str):
+    return tenancy.tenant_transaction(pool, APP_ROLE, tenant_id)
 
 
 def _worker(row: asyncpg.Record) -> Worker:
