@@ -1,5 +1,6 @@
 """One error shape for every HTTP API: ``{"code", "message", "field"}`` with the right status
-(422 invalid field, 404 unknown id, 409 duplicate, 401/403 access). Bad input changes nothing."""
+(422 invalid field, 404 unknown id, 409 duplicate, 401/403 access, 503 a server this service
+needs is down). Bad input changes nothing."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .logging import get_logger
+from .retry import is_transient
+
+log = get_logger(__name__)
 
 CODES = {
     400: "BAD_REQUEST",
@@ -18,6 +24,7 @@ CODES = {
     409: "CONFLICT",
     413: "TOO_LARGE",
     422: "INVALID",
+    503: "UNAVAILABLE",
 }
 
 
@@ -71,3 +78,23 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(error.detail, status_code=error.status_code, headers=error.headers)
         code = CODES.get(error.status_code, f"HTTP_{error.status_code}")
         return error_response(error.status_code, code, str(error.detail), None, error.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        # The request's transaction rolled back: nothing changed; the caller may retry.
+        if is_transient(error):
+            log.warning(
+                "a server this service needs is unavailable; answering 503",
+                error=type(error).__name__,
+                method=request.method,
+                path=request.url.path,
+            )
+            return error_response(
+                503,
+                "UNAVAILABLE",
+                "a server this service needs is unavailable; try again shortly",
+                None,
+                {"Retry-After": "2"},
+            )
+        log.error("unhandled error", method=request.method, path=request.url.path, exc_info=error)
+        return error_response(500, "INTERNAL", "internal error")

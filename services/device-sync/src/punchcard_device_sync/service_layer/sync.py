@@ -16,7 +16,6 @@ from prometheus_client import Counter, Gauge, Histogram
 from punchcard_kit.failpoints import failpoint
 from punchcard_kit.http_errors import ApiError
 from punchcard_kit.logging import get_logger
-from punchcard_kit.retry import is_transient
 from punchcard_kit.tenancy import tenant_transaction
 
 from ..adapters import repository as repo
@@ -224,14 +223,7 @@ class ClockSync:
             for tenant_id, group in by_tenant.items():
                 try:
                     results = await self._tenant_batch(tenant_id, group)
-                except Exception as error:  # noqa: BLE001 - every request gets the answer
-                    if is_transient(error):
-                        log.warning(
-                            "clock requests failed; database unavailable",
-                            error=type(error).__name__,
-                            requests=len(group),
-                        )
-                        error = ApiError(503, "UNAVAILABLE", "try again shortly")
+                except Exception as error:  # noqa: BLE001 - every request gets the error
                     for job in group:
                         if not job.future.done():
                             job.future.set_exception(error)
