@@ -1,11 +1,27 @@
 from punchcard_kit.settings import ServiceSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
 class PunchSettings(ServiceSettings):
-    """Read from the environment (e.g. DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, HTTP_PORT)."""
+    """Read from the environment (e.g. DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, HTTP_PORT,
+    DOUBLE_TAP_WINDOW_S)."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     service_name: str = "punch"
     http_port: int = 8103
+
+    # A second attempt of the same worker within this many seconds of a punch (before or
+    # after it, by capture time) is a double tap: answered with that punch, not recorded.
+    double_tap_window_s: float = Field(default=60.0, ge=0, le=3600)
+    # How far in the future (past the edge's receive time) a device's capture time may be.
+    clock_skew_s: float = Field(default=120.0, ge=0, le=3600)
+    # Attempts captured longer ago than this (offline kiosks) are refused.
+    max_offline_age_h: float = Field(default=7 * 24, gt=0, le=90 * 24)
+    # With no direction from the kiosk, a punch is OUT if the worker's last punch was an IN
+    # less than this long before; otherwise IN (a forgotten OUT does not flip the day).
+    toggle_reset_h: float = Field(default=16.0, gt=0, le=72)
+    # Timesheets: an IN and an OUT further apart than this are not paired (both flagged).
+    max_shift_h: float = Field(default=20.0, gt=0, le=48)
+    db_pool_max_size: int = Field(default=10, ge=2)

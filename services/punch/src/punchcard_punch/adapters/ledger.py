@@ -1,0 +1,265 @@
+"""PostgreSQL access for the ledger, the decided attempts and the projections. Every function
+runs inside a tenant transaction (``punchcard_kit.tenancy``): row-level security binds it to
+one tenant, and every statement filters by tenant as well. Batch functions take arrays and
+make one round trip, whatever the batch size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from ..domain.decisions import Nearby
+
+APP_ROLE = "punchcard_punch_app"
+
+# The ledger's columns in the order batch inserts pass them (each with its array type).
+PUNCH_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "uuid"),
+    ("tenant_id", "uuid"),
+    ("kind", "text"),
+    ("worker_id", "uuid"),
+    ("employee_id", "text"),
+    ("display_name", "text"),
+    ("clock_id", "uuid"),
+    ("site_id", "text"),
+    ("time_zone", "text"),
+    ("direction", "text"),
+    ("direction_inferred", "boolean"),
+    ("method", "text"),
+    ("face_distance", "real"),
+    ("face_margin", "real"),
+    ("face_threshold", "real"),
+    ("face_model", "text"),
+    ("face_one_to_one", "boolean"),
+    ("punched_at", "timestamptz"),
+    ("received_at", "timestamptz"),
+    ("captured_offline", "boolean"),
+    ("attempt_id", "uuid"),
+    ("refers_to", "uuid"),
+    ("reason", "text"),
+    ("admin_id", "uuid"),
+)
+_INSERT_PUNCHES = (
+    f"INSERT INTO punches ({', '.join(c for c, _ in PUNCH_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(PUNCH_COLUMNS, start=1))
+    + ") RETURNING id, seq, recorded_at"
+)
+ATTEMPT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("tenant_id", "uuid"),
+    ("attempt_id", "uuid"),
+    ("clock_id", "uuid"),
+    ("outcome", "text"),
+    ("punch_id", "uuid"),
+    ("reason", "text"),
+    ("event_type", "text"),
+    ("event", "bytea"),
+)
+_INSERT_ATTEMPTS = (
+    f"INSERT INTO attempts ({', '.join(c for c, _ in ATTEMPT_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(ATTEMPT_COLUMNS, start=1))
+    + ")"
+)
+
+# Effective punches: not VOID, and not voided by a VOID entry.
+_EFFECTIVE = (
+    "p.kind <> 'VOID' AND NOT EXISTS"
+    " (SELECT 1 FROM punches v WHERE v.kind = 'VOID' AND v.refers_to = p.id)"
+)
+
+_NEARBY = f"""
+SELECT q.i, n.id::text, n.direction, n.punched_at
+FROM unnest($2::uuid[], $3::timestamptz[]) WITH ORDINALITY AS q(worker_id, at, i)
+CROSS JOIN LATERAL (
+    (SELECT p.id, p.direction, p.punched_at FROM punches p
+     WHERE p.tenant_id = $1 AND p.worker_id = q.worker_id AND p.punched_at <= q.at
+       AND {_EFFECTIVE}
+     ORDER BY p.punched_at DESC LIMIT 1)
+    UNION ALL
+    (SELECT p.id, p.direction, p.punched_at FROM punches p
+     WHERE p.tenant_id = $1 AND p.worker_id = q.worker_id
+       AND p.punched_at > q.at AND p.punched_at <= q.at + $4::interval
+       AND {_EFFECTIVE}
+     ORDER BY p.punched_at LIMIT 1)
+) AS n
+"""
+
+
+async def decided_attempts(conn: asyncpg.Connection, tenant_id: str, ids: Sequence[str]) -> set:
+    rows = await conn.fetch(
+        "SELECT attempt_id::text FROM attempts"
+        " WHERE tenant_id = $1 AND attempt_id = ANY($2::uuid[])",
+        tenant_id,
+        list(ids),
+    )
+    return {r[0] for r in rows}
+
+
+async def workers(conn: asyncpg.Connection, tenant_id: str, ids: Iterable[str]) -> dict:
+    rows = await conn.fetch(
+        "SELECT id::text, employee_id, display_name, status, site_id FROM workers"
+        " WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
+        tenant_id,
+        list(ids),
+    )
+    return {r["id"]: r for r in rows}
+
+
+async def clocks(conn: asyncpg.Connection, tenant_id: str, ids: Iterable[str]) -> dict:
+    rows = await conn.fetch(
+        "SELECT id::text, name, site_id, time_zone, revoked_at FROM clocks"
+        " WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
+        tenant_id,
+        list(ids),
+    )
+    return {r["id"]: r for r in rows}
+
+
+async def assigned_pairs(
+    conn: asyncpg.Connection, tenant_id: str, pairs: Iterable[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    pairs = list(pairs)
+    rows = await conn.fetch(
+        "SELECT a.clock_id::text, a.worker_id::text FROM assignments a"
+        " JOIN unnest($2::uuid[], $3::uuid[]) AS q(clock_id, worker_id)"
+        " ON a.clock_id = q.clock_id AND a.worker_id = q.worker_id WHERE a.tenant_id = $1",
+        tenant_id,
+        [c for c, _ in pairs],
+        [w for _, w in pairs],
+    )
+    return {(r[0], r[1]) for r in rows}
+
+
+async def nearby(
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    queries: Sequence[tuple[str, datetime]],
+    window: timedelta,
+) -> list[list[Nearby]]:
+    """For each (worker, time): the worker's last effective punch at or before the time and the
+    first one after it within ``window`` (each index probes the worker/time index twice)."""
+    found: list[list[Nearby]] = [[] for _ in queries]
+    if not queries:
+        return found
+    rows = await conn.fetch(
+        _NEARBY, tenant_id, [w for w, _ in queries], [t for _, t in queries], window
+    )
+    for row in rows:
+        found[row[0] - 1].append(Nearby(row[1], row[2], row[3]))
+    return found
+
+
+async def punches_by_id(conn: asyncpg.Connection, tenant_id: str, ids: Iterable[str]) -> dict:
+    rows = await conn.fetch(
+        "SELECT * FROM punches WHERE tenant_id = $1 AND id = ANY($2::uuid[])", tenant_id, list(ids)
+    )
+    return {str(r["id"]): r for r in rows}
+
+
+async def insert_punches(conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]) -> list:
+    if not rows:
+        return []
+    return await conn.fetch(_INSERT_PUNCHES, *([r.get(c) for r in rows] for c, _ in PUNCH_COLUMNS))
+
+
+async def insert_attempts(conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        await conn.execute(
+            _INSERT_ATTEMPTS, *([r.get(c) for r in rows] for c, _ in ATTEMPT_COLUMNS)
+        )
+
+
+async def attempt(conn: asyncpg.Connection, tenant_id: str, attempt_id: str):
+    return await conn.fetchrow(
+        "SELECT clock_id::text, outcome, event_type, event FROM attempts"
+        " WHERE tenant_id = $1 AND attempt_id = $2",
+        tenant_id,
+        attempt_id,
+    )
+
+
+# -- projections ---------------------------------------------------------------------------
+
+
+async def upsert_worker(conn: asyncpg.Connection, tenant_id: str, worker: Mapping) -> None:
+    await conn.execute(
+        """
+        INSERT INTO workers (tenant_id, id, employee_id, display_name, status, site_id)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (tenant_id, id) DO UPDATE SET
+            employee_id = EXCLUDED.employee_id, display_name = EXCLUDED.display_name,
+            status = EXCLUDED.status, site_id = EXCLUDED.site_id, updated_at = now()
+        """,
+        tenant_id,
+        worker["id"],
+        worker["employee_id"],
+        worker["display_name"],
+        worker["status"],
+        worker["site_id"],
+    )
+
+
+async def set_worker_status(
+    conn: asyncpg.Connection, tenant_id: str, worker_id: str, status: str
+) -> bool:
+    done = await conn.execute(
+        "UPDATE workers SET status = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2",
+        tenant_id,
+        worker_id,
+        status,
+    )
+    return done != "UPDATE 0"
+
+
+async def upsert_clock(
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    clock_id: str,
+    *,
+    name: str,
+    site_id: str,
+    time_zone: str,
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO clocks (tenant_id, id, name, site_id, time_zone) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (tenant_id, id) DO UPDATE SET name = EXCLUDED.name,
+            site_id = EXCLUDED.site_id, time_zone = EXCLUDED.time_zone, updated_at = now()
+        """,
+        tenant_id,
+        clock_id,
+        name,
+        site_id,
+        time_zone or "UTC",
+    )
+
+
+async def revoke_clock(conn: asyncpg.Connection, tenant_id: str, clock_id: str) -> None:
+    await conn.execute(
+        "UPDATE clocks SET revoked_at = coalesce(revoked_at, now()), updated_at = now()"
+        " WHERE tenant_id = $1 AND id = $2",
+        tenant_id,
+        clock_id,
+    )
+
+
+async def set_assignment(
+    conn: asyncpg.Connection, tenant_id: str, clock_id: str, worker_id: str, assigned: bool
+) -> None:
+    if assigned:
+        await conn.execute(
+            "INSERT INTO assignments (tenant_id, clock_id, worker_id) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING",
+            tenant_id,
+            clock_id,
+            worker_id,
+        )
+    else:
+        await conn.execute(
+            "DELETE FROM assignments WHERE tenant_id = $1 AND clock_id = $2 AND worker_id = $3",
+            tenant_id,
+            clock_id,
+            worker_id,
+        )

@@ -1,0 +1,116 @@
+"""How an identified attempt becomes a punch: the rules payroll relies on, as pure functions.
+
+An attempt whose worker was identified is, in this order:
+1. refused if its capture time is in the future (beyond the clock-skew allowance) or older than
+   the offline maximum — both measured against the edge's receive time, so a consumer that lags
+   never turns a good punch into a stale one;
+2. refused ``INACTIVE`` unless the worker is Active;
+3. refused ``NOT_ASSIGNED_TO_CLOCK`` unless the worker is assigned to the clock (the kiosk shows
+   it as "Unknown User", as hardware clocks do);
+4. a **double tap** when another punch of the worker lies within the window (default 60 s) of
+   its capture time, before or after it, and in the same direction (or the kiosk gave none):
+   answered with that punch, nothing recorded;
+5. otherwise recorded: IN or OUT as the kiosk said, else the opposite of the worker's last punch
+   before it — IN when there is none, or when the last IN is older than the toggle reset (a
+   forgotten OUT must not make the next morning's punch an OUT).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+Direction = Literal["IN", "OUT"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    double_tap_window: timedelta = timedelta(seconds=60)
+    clock_skew: timedelta = timedelta(seconds=120)
+    max_offline_age: timedelta = timedelta(days=7)
+    toggle_reset: timedelta = timedelta(hours=16)
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """An effective (not voided) punch of the worker near the attempt's capture time."""
+
+    punch_id: str
+    direction: Direction
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Record:
+    direction: Direction
+    inferred: bool
+
+
+@dataclass(frozen=True)
+class Repeat:
+    earlier: Nearby
+
+
+@dataclass(frozen=True)
+class Reject:
+    reason: str  # a RejectReason name without its prefix, e.g. "INACTIVE"
+
+
+Decision = Record | Repeat | Reject
+
+
+def check_capture_time(captured_at: datetime, received_at: datetime, policy: Policy) -> str | None:
+    """The reason to refuse the attempt's capture time, or None when it is acceptable."""
+    if captured_at > received_at + policy.clock_skew:
+        return "CAPTURE_TIME_IN_FUTURE"
+    if captured_at < received_at - policy.max_offline_age:
+        return "CAPTURE_TIME_TOO_OLD"
+    return None
+
+
+def neighbours(
+    punches: list[Nearby], at: datetime, window: timedelta
+) -> tuple[Nearby | None, Nearby | None]:
+    """The last punch at or before ``at`` and the first one after it within ``window``."""
+    before = [p for p in punches if p.at <= at]
+    after = [p for p in punches if at < p.at <= at + window]
+    previous = max(before, key=lambda p: (p.at, p.punch_id)) if before else None
+    following = min(after, key=lambda p: (p.at, p.punch_id)) if after else None
+    return previous, following
+
+
+def decide(
+    *,
+    captured_at: datetime,
+    received_at: datetime,
+    requested: Direction | None,
+    worker_active: bool,
+    assigned: bool,
+    previous: Nearby | None,
+    following: Nearby | None,
+    policy: Policy,
+) -> Decision:
+    """The decision for one identified attempt (see the module docstring for the rules)."""
+    reason = check_capture_time(captured_at, received_at, policy)
+    if reason is not None:
+        return Reject(reason)
+    if not worker_active:
+        return Reject("INACTIVE")
+    if not assigned:
+        return Reject("NOT_ASSIGNED_TO_CLOCK")
+    window = policy.double_tap_window
+    for near in (previous, following):
+        if near is None or abs(captured_at - near.at) > window:
+            continue
+        if requested is None or requested == near.direction:
+            return Repeat(near)
+    if requested is not None:
+        return Record(requested, inferred=False)
+    if (
+        previous is not None
+        and previous.direction == "IN"
+        and captured_at - previous.at <= policy.toggle_reset
+    ):
+        return Record("OUT", inferred=True)
+    return Record("IN", inferred=True)

@@ -1,0 +1,92 @@
+"""The ledger's rows as the events of proto/punchcard/v1/punch.proto (one mapping, used for
+what is published and for what the attempts table answers later)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from punchcard.v1 import common_pb2, punch_pb2
+
+PUNCHES_TOPIC = "punchcard.punch.punches.v1"
+
+DIRECTIONS = {"IN": common_pb2.PUNCH_DIRECTION_IN, "OUT": common_pb2.PUNCH_DIRECTION_OUT}
+DIRECTION_NAMES = {v: k for k, v in DIRECTIONS.items()}
+METHODS = {
+    "FACE": common_pb2.PUNCH_METHOD_FACE,
+    "PIN": common_pb2.PUNCH_METHOD_PIN,
+    "MANUAL": common_pb2.PUNCH_METHOD_UNSPECIFIED,
+}
+METHOD_NAMES = {common_pb2.PUNCH_METHOD_FACE: "FACE", common_pb2.PUNCH_METHOD_PIN: "PIN"}
+REASON_PREFIX = "REJECT_REASON_"
+
+
+def reason_name(value: int) -> str:
+    return common_pb2.RejectReason.Name(value).removeprefix(REASON_PREFIX)
+
+
+def reason_value(name: str) -> int:
+    return common_pb2.RejectReason.Value(REASON_PREFIX + name)
+
+
+def _ts(target, value: datetime | None) -> None:
+    if value is not None:
+        target.FromDatetime(value)
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def recorded_event(row: Mapping[str, Any]) -> punch_pb2.PunchRecorded:
+    """A ledger row (RECORDED, or a CORRECTION answering a double tap) as PunchRecorded."""
+    event = punch_pb2.PunchRecorded(
+        punch_id=_str(row["id"]),
+        attempt_id=_str(row.get("attempt_id")),
+        worker_id=_str(row["worker_id"]),
+        employee_id=row["employee_id"],
+        worker_display_name=row["display_name"],
+        clock_id=_str(row.get("clock_id")),
+        site_id=row.get("site_id") or "",
+        direction=DIRECTIONS[row["direction"]],
+        direction_inferred=bool(row.get("direction_inferred")),
+        method=METHODS[row["method"]],
+        captured_offline=bool(row.get("captured_offline")),
+    )
+    if row["method"] == "FACE" and row.get("face_distance") is not None:
+        event.face.model_name = row.get("face_model") or ""
+        event.face.distance = row["face_distance"]
+        event.face.threshold = row.get("face_threshold") or 0.0
+        event.face.one_to_one = bool(row.get("face_one_to_one"))
+        if row.get("face_margin") is not None:
+            event.face.margin = row["face_margin"]
+    _ts(event.captured_at, row["punched_at"])
+    _ts(event.received_at, row.get("received_at"))
+    return event
+
+
+def corrected_event(row: Mapping[str, Any]) -> punch_pb2.PunchCorrected:
+    event = punch_pb2.PunchCorrected(
+        punch_id=_str(row["id"]),
+        replaces_punch_id=_str(row.get("refers_to")),
+        worker_id=_str(row["worker_id"]),
+        employee_id=row["employee_id"],
+        worker_display_name=row["display_name"],
+        clock_id=_str(row.get("clock_id")),
+        site_id=row.get("site_id") or "",
+        direction=DIRECTIONS[row["direction"]],
+        reason=row["reason"],
+        admin_id=_str(row["admin_id"]),
+    )
+    _ts(event.punched_at, row["punched_at"])
+    return event
+
+
+def voided_event(row: Mapping[str, Any]) -> punch_pb2.PunchVoided:
+    return punch_pb2.PunchVoided(
+        voided_punch_id=_str(row["refers_to"]),
+        worker_id=_str(row["worker_id"]),
+        reason=row["reason"],
+        admin_id=_str(row["admin_id"]),
+    )

@@ -1,0 +1,293 @@
+"""Verdicts in, ledger out (consumer of punchcard.identification.verdicts.v1).
+
+One consumer batch (up to CONSUMER_MAX_BATCH verdicts, across tenants) is decided in the
+consumer's one transaction with a fixed number of statements per tenant, whatever the batch
+size: the attempts already decided, the workers, clocks and assignments involved, each
+worker's neighbouring punches, then one insert into the ledger, one into the decided attempts,
+one into the outbox. Verdicts of one worker come in order (the topic is keyed by worker), and
+punches decided earlier in the same batch count as neighbours of later ones.
+
+Exactly once: the ledger's unique attempt id and the ``attempts`` table mean a verdict seen
+again (redelivered, or a second verdict for the same attempt) decides nothing new; the kit's
+consumer commits the Kafka offset only after this transaction.
+
+A verdict naming a worker or clock that punch's projections do not know yet (identity's or
+device-sync's event is still on its way) is not decided: ``NotYetKnown`` is transient, so the
+batch waits with backoff until the projection has caught up, instead of guessing or
+dead-lettering a punch."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from punchcard.v1 import identification_pb2, punch_pb2
+from punchcard_kit.failpoints import failpoint
+from punchcard_kit.logging import get_logger
+from punchcard_kit.messaging import Message, add_records, new_envelope, outbox_record
+from punchcard_kit.tenancy import enter_tenant
+
+from ..adapters import ledger
+from ..domain.decisions import Nearby, Policy, Record, Reject, Repeat, decide, neighbours
+from .events import (
+    DIRECTION_NAMES,
+    METHOD_NAMES,
+    PUNCHES_TOPIC,
+    reason_name,
+    reason_value,
+    recorded_event,
+)
+
+log = get_logger(__name__)
+
+VERDICTS_TOPIC = "punchcard.identification.verdicts.v1"
+IDENTIFIED = identification_pb2.WorkerIdentified.DESCRIPTOR.full_name
+REJECTED = identification_pb2.IdentificationRejected.DESCRIPTOR.full_name
+
+
+class NotYetKnown(Exception):
+    """A verdict names a worker or clock punch has not learned of yet: wait, then retry."""
+
+
+def _time(ts) -> datetime | None:
+    return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else None
+
+
+@dataclass
+class _Outcome:
+    message: Message
+    attempt_id: str
+    clock_id: str
+    worker_id: str = ""
+    kind: str = "REJECTED"  # RECORDED | REPEATED | REJECTED
+    reason: str = ""
+    row: dict[str, Any] | None = None  # the new ledger row (RECORDED)
+    earlier_id: str = ""  # REPEATED: the punch answered with
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Ingest:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    async def handle(self, conn: asyncpg.Connection, messages: Sequence[Message]) -> None:
+        """ConsumerLoop handler: decide every verdict of the batch in its transaction."""
+        by_tenant: dict[str, list[Message]] = {}
+        for message in messages:
+            if message.type in (IDENTIFIED, REJECTED):
+                by_tenant.setdefault(message.tenant_id, []).append(message)
+        for tenant_id, items in by_tenant.items():
+            await enter_tenant(conn, ledger.APP_ROLE, tenant_id)
+            await self._decide_tenant(conn, tenant_id, items)
+        failpoint("punch.ingest.before_commit")
+
+    async def _decide_tenant(
+        self, conn: asyncpg.Connection, tenant_id: str, items: list[Message]
+    ) -> None:
+        fresh: dict[str, Message] = {}
+        for message in items:
+            attempt_id = str(uuid.UUID(message.payload.context.attempt_id))
+            fresh.setdefault(attempt_id, message)  # a second verdict for one attempt: ignored
+        decided = await ledger.decided_attempts(conn, tenant_id, list(fresh))
+        todo = [(a, m) for a, m in fresh.items() if a not in decided]
+        if not todo:
+            return
+        identified = [(a, m) for a, m in todo if m.type == IDENTIFIED]
+        worker_ids = {m.payload.worker_id for _, m in identified}
+        clock_ids = {m.payload.context.clock_id for _, m in identified}
+        workers = await ledger.workers(conn, tenant_id, worker_ids)
+        clocks = await ledger.clocks(conn, tenant_id, clock_ids)
+        unknown = sorted((worker_ids - workers.keys()) | (clock_ids - clocks.keys()))
+        if unknown:
+            raise NotYetKnown(f"not in punch's projections yet: {', '.join(unknown)}")
+        pairs = {(m.payload.context.clock_id, m.payload.worker_id) for _, m in identified}
+        assigned = await ledger.assigned_pairs(conn, tenant_id, pairs)
+        found = await ledger.nearby(
+            conn,
+            tenant_id,
+            [(m.payload.worker_id, _time(m.payload.context.captured_at)) for _, m in identified],
+            self.policy.double_tap_window,
+        )
+        near_db = {a: n for (a, _), n in zip(identified, found, strict=True)}
+        in_batch: dict[str, list[Nearby]] = {}
+        outcomes: list[_Outcome] = []
+        for attempt_id, message in todo:
+            if message.type == REJECTED:
+                outcomes.append(self._passed_on(attempt_id, message))
+            else:
+                outcome = self._decide(
+                    tenant_id, attempt_id, message, workers, clocks, assigned, near_db, in_batch
+                )
+                outcomes.append(outcome)
+        earlier = await ledger.punches_by_id(
+            conn,
+            tenant_id,
+            {
+                o.earlier_id
+                for o in outcomes
+                if o.kind == "REPEATED" and o.earlier_id not in _new_ids(outcomes)
+            },
+        )
+        earlier.update({o.row["id"]: o.row for o in outcomes if o.row is not None})
+        await self._write(conn, tenant_id, outcomes, earlier)
+
+    def _passed_on(self, attempt_id: str, message: Message) -> _Outcome:
+        verdict: identification_pb2.IdentificationRejected = message.payload
+        return _Outcome(
+            message,
+            attempt_id,
+            verdict.context.clock_id,
+            worker_id=verdict.worker_id,
+            reason=reason_name(verdict.reason),
+        )
+
+    def _decide(
+        self, tenant_id, attempt_id, message, workers, clocks, assigned, near_db, in_batch
+    ) -> _Outcome:
+        verdict: identification_pb2.WorkerIdentified = message.payload
+        context = verdict.context
+        worker = workers[verdict.worker_id]
+        clock = clocks[context.clock_id]
+        captured_at = _time(context.captured_at)
+        received_at = _time(context.received_at) or datetime.now(UTC)
+        previous, following = neighbours(
+            near_db[attempt_id] + in_batch.get(verdict.worker_id, []),
+            captured_at,
+            self.policy.double_tap_window,
+        )
+        decision = decide(
+            captured_at=captured_at,
+            received_at=received_at,
+            requested=DIRECTION_NAMES.get(context.requested_direction),
+            worker_active=worker["status"] == "Active",
+            assigned=(context.clock_id, verdict.worker_id) in assigned,
+            previous=previous,
+            following=following,
+            policy=self.policy,
+        )
+        outcome = _Outcome(message, attempt_id, context.clock_id, worker_id=verdict.worker_id)
+        if isinstance(decision, Reject):
+            outcome.reason = decision.reason
+        elif isinstance(decision, Repeat):
+            outcome.kind = "REPEATED"
+            outcome.earlier_id = decision.earlier.punch_id
+        else:
+            assert isinstance(decision, Record)
+            face = verdict.face if verdict.HasField("face") else None
+            row = {
+                "id": str(uuid.uuid4()),
+                "tenant_id": tenant_id,
+                "kind": "RECORDED",
+                "worker_id": verdict.worker_id,
+                "employee_id": worker["employee_id"],
+                "display_name": worker["display_name"],
+                "clock_id": context.clock_id,
+                "site_id": clock["site_id"],
+                "time_zone": clock["time_zone"],
+                "direction": decision.direction,
+                "direction_inferred": decision.inferred,
+                "method": METHOD_NAMES.get(verdict.method, "PIN"),
+                "face_distance": face.distance if face else None,
+                "face_margin": face.margin if face and face.HasField("margin") else None,
+                "face_threshold": face.threshold if face else None,
+                "face_model": face.model_name if face else None,
+                "face_one_to_one": face.one_to_one if face else None,
+                "punched_at": captured_at,
+                "received_at": received_at,
+                "captured_offline": context.captured_offline,
+                "attempt_id": attempt_id,
+            }
+            outcome.kind = "RECORDED"
+            outcome.row = row
+            in_batch.setdefault(verdict.worker_id, []).append(
+                Nearby(row["id"], decision.direction, captured_at)
+            )
+        return outcome
+
+    async def _write(
+        self, conn: asyncpg.Connection, tenant_id: str, outcomes: list[_Outcome], punches: dict
+    ) -> None:
+        rows = [o.row for o in outcomes if o.row is not None]
+        await ledger.insert_punches(conn, rows)
+        attempts, records = [], []
+        for o in outcomes:
+            context = o.message.payload.context
+            if o.kind == "RECORDED":
+                event = recorded_event(o.row)
+                punch_id = o.row["id"]
+            elif o.kind == "REPEATED":
+                event = punch_pb2.PunchRepeated(
+                    attempt_id=o.attempt_id,
+                    clock_id=o.clock_id,
+                    earlier=recorded_event(punches[o.earlier_id]),
+                )
+                punch_id = o.earlier_id
+            else:
+                event = self._rejected_event(o)
+                punch_id = None
+            attempts.append(
+                {
+                    "tenant_id": tenant_id,
+                    "attempt_id": o.attempt_id,
+                    "clock_id": o.clock_id or None,
+                    "outcome": o.kind,
+                    "punch_id": punch_id,
+                    "reason": o.reason or None,
+                    "event_type": event.DESCRIPTOR.full_name,
+                    "event": event.SerializeToString(),
+                }
+            )
+            key = f"{tenant_id}/{o.worker_id or o.attempt_id}"
+            envelope = new_envelope(
+                event,
+                tenant_id=tenant_id,
+                producer="punch",
+                correlation_id=o.message.envelope.correlation_id or context.attempt_id,
+                causation_id=o.message.event_id,
+            )
+            records.append(outbox_record(PUNCHES_TOPIC, key, envelope))
+        await ledger.insert_attempts(conn, attempts)
+        await add_records(conn, records)
+        recorded = sum(1 for o in outcomes if o.kind == "RECORDED")
+        if len(outcomes) <= 20:
+            for o in outcomes:
+                log.info(
+                    "attempt decided",
+                    attempt_id=o.attempt_id,
+                    clock_id=o.clock_id,
+                    worker_id=o.worker_id or None,
+                    outcome=o.kind,
+                    reason=o.reason or None,
+                )
+        else:
+            log.info("attempts decided", count=len(outcomes), recorded=recorded)
+
+    @staticmethod
+    def _rejected_event(o: _Outcome) -> punch_pb2.PunchRejected:
+        verdict = o.message.payload
+        context = verdict.context
+        event = punch_pb2.PunchRejected(
+            attempt_id=o.attempt_id,
+            clock_id=o.clock_id,
+            method=verdict.method,
+            reason=reason_value(o.reason),
+            worker_id=o.worker_id,
+            captured_offline=context.captured_offline,
+        )
+        if isinstance(verdict, identification_pb2.IdentificationRejected):
+            event.attempts_remaining = verdict.attempts_remaining
+            if verdict.HasField("locked_until"):
+                event.locked_until.CopyFrom(verdict.locked_until)
+        if context.HasField("captured_at"):
+            event.captured_at.CopyFrom(context.captured_at)
+        if context.HasField("received_at"):
+            event.received_at.CopyFrom(context.received_at)
+        return event
+
+
+def _new_ids(outcomes: list[_Outcome]) -> set[str]:
+    return {o.row["id"] for o in outcomes if o.row is not None}

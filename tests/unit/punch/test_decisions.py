@@ -1,0 +1,97 @@
+"""The rules that turn an identified attempt into a punch (domain/decisions.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from punchcard_punch.domain.decisions import (
+    Nearby,
+    Policy,
+    Record,
+    Reject,
+    Repeat,
+    check_capture_time,
+    decide,
+    neighbours,
+)
+
+T = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+POLICY = Policy()
+
+
+def at(**kw) -> datetime:
+    return T + timedelta(**kw)
+
+
+def run(*, previous=None, following=None, requested=None, captured=T, received=None, **kw):
+    return decide(
+        captured_at=captured,
+        received_at=received or captured,
+        requested=requested,
+        worker_active=kw.get("active", True),
+        assigned=kw.get("assigned", True),
+        previous=previous,
+        following=following,
+        policy=POLICY,
+    )
+
+
+def test_first_punch_is_an_inferred_in():
+    assert run() == Record("IN", inferred=True)
+
+
+def test_after_an_in_comes_an_out_and_after_an_out_an_in():
+    assert run(previous=Nearby("p", "IN", at(hours=-8))) == Record("OUT", inferred=True)
+    assert run(previous=Nearby("p", "OUT", at(hours=-1))) == Record("IN", inferred=True)
+
+
+def test_a_forgotten_out_does_not_flip_the_next_morning():
+    assert run(previous=Nearby("p", "IN", at(hours=-17))) == Record("IN", inferred=True)
+
+
+def test_the_kiosk_direction_wins():
+    assert run(previous=Nearby("p", "IN", at(hours=-2)), requested="IN") == Record("IN", False)
+
+
+@pytest.mark.parametrize("seconds", [-60, -1, 0, 30, 60])
+def test_within_the_window_is_a_double_tap(seconds):
+    near = Nearby("p", "IN", at(seconds=seconds))
+    previous, following = (near, None) if seconds <= 0 else (None, near)
+    assert run(previous=previous, following=following) == Repeat(near)
+
+
+def test_just_outside_the_window_is_a_new_punch():
+    assert run(previous=Nearby("p", "IN", at(seconds=-61))) == Record("OUT", inferred=True)
+
+
+def test_an_explicit_other_direction_within_the_window_is_recorded():
+    near = Nearby("p", "IN", at(seconds=-20))
+    assert run(previous=near, requested="OUT") == Record("OUT", inferred=False)
+    assert run(previous=near, requested="IN") == Repeat(near)
+
+
+def test_refusals_come_before_the_double_tap():
+    near = Nearby("p", "IN", at(seconds=-5))
+    assert run(previous=near, active=False) == Reject("INACTIVE")
+    assert run(previous=near, assigned=False) == Reject("NOT_ASSIGNED_TO_CLOCK")
+
+
+def test_capture_time_bounds():
+    assert check_capture_time(at(seconds=121), T, POLICY) == "CAPTURE_TIME_IN_FUTURE"
+    assert check_capture_time(at(seconds=120), T, POLICY) is None
+    assert check_capture_time(at(days=-7), T, POLICY) is None
+    assert check_capture_time(at(days=-7, seconds=-1), T, POLICY) == "CAPTURE_TIME_TOO_OLD"
+    assert run(captured=at(days=-8), received=T) == Reject("CAPTURE_TIME_TOO_OLD")
+
+
+def test_neighbours_picks_the_closest_on_each_side():
+    punches = [
+        Nearby("a", "IN", at(hours=-3)),
+        Nearby("b", "OUT", at(hours=-1)),
+        Nearby("c", "IN", at(seconds=30)),
+        Nearby("d", "OUT", at(seconds=90)),
+    ]
+    previous, following = neighbours(punches, T, timedelta(seconds=60))
+    assert previous.punch_id == "b" and following.punch_id == "c"
+    assert neighbours([], T, timedelta(seconds=60)) == (None, None)
