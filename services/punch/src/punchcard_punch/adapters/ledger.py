@@ -42,6 +42,8 @@ PUNCH_COLUMNS: tuple[tuple[str, str], ...] = (
     ("reason", "text"),
     ("admin_id", "uuid"),
 )
+# NOT NULL columns with a default: an unnest() insert passes NULL for a missing key otherwise.
+_PUNCH_DEFAULTS = {"direction_inferred": False, "captured_offline": False, "site_id": ""}
 _INSERT_PUNCHES = (
     f"INSERT INTO punches ({', '.join(c for c, _ in PUNCH_COLUMNS)}) SELECT * FROM unnest("
     + ", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(PUNCH_COLUMNS, start=1))
@@ -161,7 +163,10 @@ async def punches_by_id(conn: asyncpg.Connection, tenant_id: str, ids: Iterable[
 async def insert_punches(conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]) -> list:
     if not rows:
         return []
-    return await conn.fetch(_INSERT_PUNCHES, *([r.get(c) for r in rows] for c, _ in PUNCH_COLUMNS))
+    return await conn.fetch(
+        _INSERT_PUNCHES,
+        *([r.get(c, _PUNCH_DEFAULTS.get(c)) for r in rows] for c, _ in PUNCH_COLUMNS),
+    )
 
 
 async def insert_attempts(conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -1,0 +1,213 @@
+"""The ledger as admins read and correct it (punch's internal API, behind the gateway):
+listing and paging, corrections as new entries with reason and admin id, append-only
+enforcement in PostgreSQL, timesheets and the suspicious-PIN report, tenant isolation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from tests.support.punch import Feed, known, outcome
+from tests.support.services import admin_headers
+
+
+async def day_of_punches(punch, feed: Feed, *, site_id="site-1", zone="Europe/Madrid"):
+    """A worker with IN 08:00 / OUT 16:30 local on 2026-11-16 and IN on 2026-11-17 (no OUT)."""
+    worker = await feed.worker("Bo Lindqvist", site_id=site_id)
+    clock = await feed.clock(site_id=site_id, time_zone=zone)
+    await feed.assign(clock, worker["id"])
+    await known(
+        punch, feed.tenant_id, workers=[worker["id"]], clocks=[clock], pairs=[(clock, worker["id"])]
+    )
+    ids = []
+    for local, direction in (
+        (datetime(2026, 11, 16, 8, 0), "IN"),
+        (datetime(2026, 11, 16, 16, 30), "OUT"),
+        (datetime(2026, 11, 17, 8, 0), "IN"),
+    ):
+        from zoneinfo import ZoneInfo
+
+        at = local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+        attempt = await feed.identified(
+            worker["id"], clock, captured_at=at, received_at=at, direction=direction
+        )
+        ids.append((await outcome(punch, feed.tenant_id, attempt))["payload"]["punch_id"])
+    return worker, clock, ids
+
+
+async def test_listing_filters_and_pages(punch, feed):
+    worker, clock, ids = await day_of_punches(punch, feed)
+    async with punch.admin(feed.tenant_id) as http:
+        page = (await http.get("/punches", params={"worker_id": worker["id"], "limit": 2})).json()
+        assert [p["id"] for p in page["data"]] == ids[:2]
+        assert page["data"][0]["local_time"].startswith("2026-11-16T08:00:00+01:00")
+        rest = (
+            await http.get(
+                "/punches",
+                params={"worker_id": worker["id"], "limit": 2, "cursor": page["next_cursor"]},
+            )
+        ).json()
+        assert [p["id"] for p in rest["data"]] == ids[2:] and rest["next_cursor"] is None
+        by_clock = (await http.get("/punches", params={"clock_id": clock})).json()["data"]
+        assert len(by_clock) == 3
+        in_range = (
+            await http.get(
+                "/punches",
+                params={"from": "2026-11-17T00:00:00+01:00", "to": "2026-11-18T00:00:00+01:00"},
+            )
+        ).json()["data"]
+        assert [p["id"] for p in in_range] == ids[2:]
+        other_site = (await http.get("/punches", params={"site_id": "elsewhere"})).json()
+        assert other_site["data"] == []
+        bad = await http.get("/punches", params={"from": "yesterday"})
+        assert bad.status_code == 422 and bad.json()["field"]
+
+
+async def test_corrections_are_new_entries_and_count_in_timesheets(punch, feed):
+    worker, clock, ids = await day_of_punches(punch, feed)
+    async with punch.admin(feed.tenant_id) as http:
+        # The missing OUT of the 17th is flagged, not guessed.
+        sheet = (
+            await http.get("/timesheets", params={"from": "2026-11-16", "to": "2026-11-17"})
+        ).json()["data"]
+        (mine,) = [s for s in sheet if s["worker_id"] == worker["id"]]
+        flags = [s["flag"] for d in mine["days"] for s in d["shifts"]]
+        assert flags == [None, "MISSING_OUT"]
+
+        added = await http.post(
+            "/punches",
+            json={
+                "worker_id": worker["id"],
+                "direction": "OUT",
+                "punched_at": "2026-11-17T17:00:00+01:00",
+                "clock_id": clock,
+                "reason": "forgot to clock out",
+            },
+        )
+        assert added.status_code == 201, added.text
+        assert added.json()["kind"] == "CORRECTION" and added.json()["method"] == "MANUAL"
+
+        # The IN of the 16th was really at 07:30.
+        replaced = await http.post(
+            f"/punches/{ids[0]}/replace",
+            json={"punched_at": "2026-11-16T07:30:00+01:00", "reason": "clock was late"},
+        )
+        assert replaced.status_code == 201, replaced.text
+        assert replaced.json()["replaces_punch_id"] == ids[0]
+        again = await http.post(f"/punches/{ids[0]}/void", json={"reason": "twice"})
+        assert again.status_code == 409 and again.json()["code"] == "ALREADY_VOIDED"
+
+        listed = (await http.get("/punches", params={"worker_id": worker["id"]})).json()["data"]
+        voided = [p for p in listed if p["voided"]]
+        assert [p["id"] for p in voided] == [ids[0]] and voided[0][
+            "void_reason"
+        ] == "clock was late"
+
+        sheet = (
+            await http.get("/timesheets", params={"from": "2026-11-16", "to": "2026-11-17"})
+        ).json()["data"]
+        (mine,) = [s for s in sheet if s["worker_id"] == worker["id"]]
+        hours = [s["hours"] for d in mine["days"] for s in d["shifts"]]
+        assert hours == [9.0, 9.0]
+        csv = await http.get(
+            "/timesheets", params={"from": "2026-11-16", "to": "2026-11-17", "format": "csv"}
+        )
+        assert csv.headers["content-type"].startswith("text/csv")
+        assert "Bo Lindqvist" in csv.text and "9.00" in csv.text
+
+
+async def test_corrections_need_a_reason_and_a_known_worker(punch, feed):
+    worker, clock, ids = await day_of_punches(punch, feed)
+    async with punch.admin(feed.tenant_id) as http:
+        no_reason = await http.post(f"/punches/{ids[1]}/void", json={"reason": ""})
+        assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
+        unknown = await http.post(
+            "/punches",
+            json={
+                "worker_id": str(uuid.uuid4()),
+                "direction": "IN",
+                "punched_at": "2026-11-17T08:00:00+01:00",
+                "clock_id": clock,
+                "reason": "missed",
+            },
+        )
+        assert unknown.status_code == 404 and unknown.json()["code"] == "WORKER_NOT_FOUND"
+        missing = await http.post(f"/punches/{uuid.uuid4()}/void", json={"reason": "nope"})
+        assert missing.status_code == 404
+    async with punch.admin(feed.tenant_id, role="viewer") as http:
+        viewer = await http.post(f"/punches/{ids[1]}/void", json={"reason": "not mine"})
+        assert viewer.status_code == 403
+    async with punch.admin(feed.tenant_id, role="manager", sites=("other",)) as http:
+        manager = await http.post(f"/punches/{ids[1]}/void", json={"reason": "not my site"})
+        assert manager.status_code == 403
+        assert (await http.get("/punches")).json()["data"] == []
+
+
+async def test_the_ledger_is_append_only_even_for_its_owner(punch, feed):
+    _, _, ids = await day_of_punches(punch, feed)
+    conn = await asyncpg.connect(punch.database_url)
+    try:
+        for statement in (
+            "UPDATE punches SET direction = 'OUT' WHERE id = $1",
+            "DELETE FROM punches WHERE id = $1",
+        ):
+            with pytest.raises(asyncpg.RestrictViolationError, match="append-only"):
+                await conn.execute(statement, ids[0])
+        with pytest.raises(asyncpg.RestrictViolationError):
+            await conn.execute("TRUNCATE attempts")
+        async with conn.transaction():
+            await conn.execute(
+                "SELECT set_config('role', 'punchcard_punch_app', true),"
+                " set_config('app.tenant_id', $1, true)",
+                feed.tenant_id,
+            )
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute("UPDATE punches SET reason = 'x' WHERE id = $1", ids[0])
+    finally:
+        await conn.close()
+
+
+async def test_another_tenant_sees_nothing(punch, feed):
+    _, _, ids = await day_of_punches(punch, feed)
+    other = str(uuid.uuid4())
+    async with punch.admin(other) as http:
+        assert (await http.get("/punches")).json()["data"] == []
+        void = await http.post(f"/punches/{ids[0]}/void", json={"reason": "not yours"})
+        assert void.status_code == 404
+    import httpx
+
+    async with httpx.AsyncClient(base_url=punch.url + "/internal/v1") as http:
+        headers = admin_headers(other)
+        sheet = await http.get(
+            "/timesheets", params={"from": "2026-11-16", "to": "2026-11-17"}, headers=headers
+        )
+        assert sheet.json()["data"] == []
+
+
+async def test_suspicious_pin_report_flags_a_burst_at_one_kiosk(punch, feed):
+    clock = await feed.clock(time_zone="UTC")
+    workers = [await feed.worker(f"Shared {i}") for i in range(3)]
+    for w in workers:
+        await feed.assign(clock, w["id"])
+    ids = [w["id"] for w in workers]
+    await known(punch, feed.tenant_id, workers=ids, clocks=[clock], pairs=[(clock, w) for w in ids])
+    base = datetime(2026, 11, 18, 6, 0, tzinfo=UTC)
+    for i, worker_id in enumerate(ids):
+        at = base + timedelta(seconds=20 * i)
+        await outcome(
+            punch,
+            feed.tenant_id,
+            await feed.identified(worker_id, clock, captured_at=at, received_at=at),
+        )
+    async with punch.admin(feed.tenant_id) as http:
+        report = (
+            await http.get(
+                "/reports/suspicious-pin-punches", params={"from": "2026-11-18", "to": "2026-11-18"}
+            )
+        ).json()
+    assert report["count"] == 3
+    assert all("PIN_BURST" in f["reasons"] for f in report["data"])
+    assert {f["worker_id"] for f in report["data"]} == set(ids)
