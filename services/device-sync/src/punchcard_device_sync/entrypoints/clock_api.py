@@ -1,14 +1,17 @@
 """The API clocks call (directly, not through the gateway): one ``sync`` request carries the
 clock's heartbeat and acknowledgements and long-polls for its next commands
-(docs/device-sync.md)."""
+(docs/device-sync.md). ``whoami`` tells which clock a credential is: the gateway's kiosk edge
+asks it on every punch, passing the kiosk's credential through."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from punchcard_kit.tenancy import tenant_transaction
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from ..adapters import repository as repo
 from ..service_layer.sync import Ack, AuthenticatedClock, ClockSync, unauthorized
 
 MAX_WAIT_S = 55.0
@@ -76,5 +79,23 @@ def build_router() -> APIRouter:
     async def acks(body: AcksRequest, clock: ClockDep, service: SyncDep) -> dict:
         """Acknowledgements alone (they normally ride on the next sync)."""
         return {"recorded": await service.acknowledge(clock, _acks(body.acks))}
+
+    @router.get("/whoami")
+    async def whoami(clock: ClockDep, request: Request) -> dict:
+        """The clock this credential belongs to (tenant and clock come from the credential
+        alone), with its name, site and time zone. No heartbeat: a kiosk's punch is not the
+        clock's sync. A revoked or rotated credential is a 401 at once, as for ``sync``."""
+        pool = request.app.state.runtime.pool
+        async with tenant_transaction(pool, repo.APP_ROLE, clock.tenant_id) as conn:
+            row = await repo.get_clock(conn, clock.tenant_id, clock.clock_id)
+        if row is None or row.revoked_at is not None:
+            raise unauthorized()
+        return {
+            "tenant_id": clock.tenant_id,
+            "clock_id": clock.clock_id,
+            "name": row.name,
+            "site_id": row.site_id,
+            "time_zone": row.time_zone,
+        }
 
     return router
