@@ -50,6 +50,15 @@ def test_unknown_role_is_refused():
         verify_internal_token(jwt.encode(claims, SECRET, algorithm="HS256"), SECRET)
 
 
+def test_the_clock_role_names_a_clock_of_a_tenant():
+    """The kiosk edge asks on a clock's behalf: role "clock", sub = the clock id."""
+    tenant, clock = str(uuid.uuid4()), str(uuid.uuid4())
+    token = mint_internal_token(Caller(tenant_id=tenant, user_id=clock, role="clock"), SECRET)
+    caller = verify_internal_token(token, SECRET)
+    assert (caller.tenant_id, caller.user_id, caller.role) == (tenant, clock, "clock")
+    assert caller.can("clock") and not caller.can("sysadmin", "manager", "viewer")
+
+
 def test_production_refuses_the_development_secret(monkeypatch, capsys):
     from punchcard_kit.settings import DEVELOPMENT_INTERNAL_SECRET, ServiceSettings, load_settings
 

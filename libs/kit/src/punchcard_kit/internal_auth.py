@@ -2,7 +2,8 @@
 attaches a short-lived token naming the caller; a service trusts only that token.
 
     Authorization: Bearer <JWT, HS256, aud "punchcard-internal", exp ≤ 60 s>
-    claims: sub (admin user id), tenant, role, sites, ip, rid (request id)
+    claims: sub (admin user id, or the clock id for role "clock"), tenant, role, sites, ip,
+            rid (request id)
 
 Services never see admins' own tokens or passwords. A service behind the gateway still checks
 the tenant on every query (and PostgreSQL row-level security underneath)."""
@@ -18,7 +19,10 @@ import jwt
 from fastapi import HTTPException, Request
 
 AUDIENCE = "punchcard-internal"
-ROLES = ("sysadmin", "manager", "viewer")
+# Admins' roles, and "clock": the kiosk edge asking on a kiosk's behalf (sub = the clock id,
+# tenant = the clock's tenant), e.g. for the outcome of the clock's own punch attempt. A
+# service answers a clock caller only on the endpoints meant for it.
+ROLES = ("sysadmin", "manager", "viewer", "clock")
 
 
 class InvalidInternalToken(Exception):
