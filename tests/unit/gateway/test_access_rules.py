@@ -5,6 +5,7 @@ from punchcard_gateway.domain.access import (
     DEVICE_SYNC,
     IDENTITY,
     PROXIED_PREFIXES,
+    PUNCH,
     ROUTES,
     RULES,
     UPSTREAMS,
@@ -18,6 +19,8 @@ CLOCK_ID = "c10c0000-0000-4000-8000-000000000002"
 W = f"/api/v1/workers/{WORKER_ID}"
 C = f"/api/v1/clocks/{CLOCK_ID}"
 SITE = "/api/v1/sites/north"
+PUNCH_ID = "90c40000-0000-4000-8000-000000000003"
+P = f"/api/v1/punches/{PUNCH_ID}"
 S, M, V = Role.SYSADMIN, Role.MANAGER, Role.VIEWER
 
 CASES = [
@@ -73,6 +76,26 @@ CASES = [
     ("POST", W + "/clocks", {S}),
     ("PATCH", W + f"/clocks/{CLOCK_ID}", {S}),
     ("DELETE", SITE + "/clock-rule", {S}),
+    # punch: reading the ledger, timesheets and its report, every role (punch narrows a
+    # manager to their sites).
+    ("GET", "/api/v1/punches", {S, M, V}),
+    ("GET", P, {S, M, V}),
+    ("GET", "/api/v1/timesheets", {S, M, V}),
+    ("GET", f"/api/v1/timesheets/{WORKER_ID}", {S, M, V}),
+    ("GET", "/api/v1/reports/suspicious-pin-punches", {S, M, V}),
+    # Adding a missed punch, voiding or replacing one: managers.
+    ("POST", "/api/v1/punches", {S, M}),
+    ("POST", P + "/void", {S, M}),
+    ("POST", P + "/replace", {S, M}),
+    # Not listed: closed.
+    ("PATCH", P, {S}),
+    ("DELETE", P, {S}),
+    ("PUT", P, {S}),
+    ("POST", P, {S}),
+    ("PUT", P + "/void", {S}),
+    ("POST", P + "/void/x", {S}),
+    ("POST", "/api/v1/timesheets", {S}),
+    ("POST", "/api/v1/reports/suspicious-pin-punches", {S}),
 ]
 
 
@@ -104,6 +127,16 @@ ROUTED = [
     (SITE + "/clock-rule", DEVICE_SYNC),
     (W + "/clocks", DEVICE_SYNC),
     (W + f"/clocks/{CLOCK_ID}", DEVICE_SYNC),
+    ("/api/v1/punches", PUNCH),
+    (P, PUNCH),
+    (P + "/void", PUNCH),
+    (P + "/replace", PUNCH),
+    ("/api/v1/timesheets", PUNCH),
+    (f"/api/v1/timesheets/{WORKER_ID}", PUNCH),
+    ("/api/v1/reports/suspicious-pin-punches", PUNCH),
+    ("/api/v1/reports/suspicious-pin-punches/x", PUNCH),
+    ("/api/v1/reports/suspicious-pin-punchesx", IDENTITY),  # a whole segment
+    ("/api/v1/punchesx", None),
 ]
 
 
@@ -161,6 +194,9 @@ def test_the_audit_template_names_the_target_separately():
         ("DELETE", W + f"/clocks/{CLOCK_ID}", "/api/v1/workers/{id}/clocks/{clock_id}", WORKER_ID),
         ("POST", "/api/v1/assignments", "/api/v1/assignments", None),
         ("PUT", SITE + "/clock-rule", "/api/v1/sites/{id}/clock-rule", "north"),
+        ("POST", "/api/v1/punches", "/api/v1/punches", None),
+        ("POST", P + "/void", "/api/v1/punches/{id}/void", PUNCH_ID),
+        ("POST", P + "/replace", "/api/v1/punches/{id}/replace", PUNCH_ID),
     ],
 )
 def test_device_sync_changes_are_audited_by_template_and_target(method, path, template, target):

@@ -5,6 +5,7 @@ from punchcard_gateway.settings import (
     DEVELOPMENT_ADMIN_JWT_SECRET,
     LOCAL_DEVICE_SYNC_URL,
     LOCAL_IDENTITY_URL,
+    LOCAL_PUNCH_URL,
     GatewaySettings,
 )
 from punchcard_kit.settings import load_settings
@@ -16,12 +17,19 @@ PRODUCTION = {
     "INTERNAL_TOKEN_SECRET": "i" * 40,
     "IDENTITY_URL": "http://identity:8101",
     "DEVICE_SYNC_URL": "http://device-sync:8104",
+    "PUNCH_URL": "http://punch:8103",
 }
 
 
 @pytest.fixture
 def production(monkeypatch):
-    for name in ("ADMIN_JWT_SECRET", "IDENTITY_URL", "DEVICE_SYNC_URL", "INTERNAL_TOKEN_SECRET"):
+    for name in (
+        "ADMIN_JWT_SECRET",
+        "IDENTITY_URL",
+        "DEVICE_SYNC_URL",
+        "PUNCH_URL",
+        "INTERNAL_TOKEN_SECRET",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in PRODUCTION.items():
         monkeypatch.setenv(name, value)
@@ -29,16 +37,20 @@ def production(monkeypatch):
 
 
 def test_development_defaults(monkeypatch):
-    for name in ("ADMIN_JWT_SECRET", "IDENTITY_URL", "DEVICE_SYNC_URL", "ENVIRONMENT"):
+    for name in ("ADMIN_JWT_SECRET", "IDENTITY_URL", "DEVICE_SYNC_URL", "PUNCH_URL", "ENVIRONMENT"):
         monkeypatch.delenv(name, raising=False)
     s = GatewaySettings()
     assert s.admin_jwt_secret.get_secret_value() == DEVELOPMENT_ADMIN_JWT_SECRET
     assert s.identity_url == LOCAL_IDENTITY_URL == "http://127.0.0.1:8101"
     assert s.device_sync_url == LOCAL_DEVICE_SYNC_URL == "http://127.0.0.1:8104"
+    assert s.punch_url == LOCAL_PUNCH_URL == "http://127.0.0.1:8103"
     assert s.upstream_urls() == {
         "identity": LOCAL_IDENTITY_URL,
         "device-sync": LOCAL_DEVICE_SYNC_URL,
+        "punch": LOCAL_PUNCH_URL,
     }
+    assert s.kiosk_wait_s == 5 and s.kiosk_max_frame_bytes == 512 * 1024
+    assert s.pin_sealing_key_refresh_s == 300 and s.kiosk_attempt_retention_days == 30
     assert s.access_token_ttl_s == 900 and s.refresh_token_ttl_s == 14 * 24 * 3600
     assert s.upstream_timeout_s == 10
 
@@ -51,6 +63,7 @@ def test_production_with_a_real_secret_starts(production):
     assert s.upstream_urls() == {
         "identity": "http://identity:8101",
         "device-sync": "http://device-sync:8104",
+        "punch": "http://punch:8103",
     }
 
 
@@ -70,7 +83,7 @@ def test_production_refuses_a_missing_default_short_or_shared_secret(production,
         assert secret not in err
 
 
-@pytest.mark.parametrize("name", ["IDENTITY_URL", "DEVICE_SYNC_URL"])
+@pytest.mark.parametrize("name", ["IDENTITY_URL", "DEVICE_SYNC_URL", "PUNCH_URL"])
 def test_production_requires_each_upstream_url(production, capsys, name):
     production.setenv("ADMIN_JWT_SECRET", "j" * 40)
     production.delenv(name)

@@ -4,17 +4,18 @@ from punchcard_kit.settings import ServiceSettings
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from .domain.access import DEVICE_SYNC, IDENTITY
+from .domain.access import DEVICE_SYNC, IDENTITY, PUNCH
 
 # Only ever accepted with ENVIRONMENT=development or test.
 DEVELOPMENT_ADMIN_JWT_SECRET = "development-only-admin-jwt-secret-0123456789abcdef"
 LOCAL_IDENTITY_URL = "http://127.0.0.1:8101"
 LOCAL_DEVICE_SYNC_URL = "http://127.0.0.1:8104"
+LOCAL_PUNCH_URL = "http://127.0.0.1:8103"
 
 
 class GatewaySettings(ServiceSettings):
     """Read from the environment (e.g. DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, HTTP_PORT,
-    ADMIN_JWT_SECRET, IDENTITY_URL, DEVICE_SYNC_URL)."""
+    ADMIN_JWT_SECRET, IDENTITY_URL, DEVICE_SYNC_URL, PUNCH_URL, KIOSK_WAIT_S)."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
@@ -27,11 +28,28 @@ class GatewaySettings(ServiceSettings):
     access_token_ttl_s: int = Field(default=15 * 60, ge=60, le=3600)
     refresh_token_ttl_s: int = Field(default=14 * 24 * 3600, ge=3600)
 
-    # The internal APIs the admin API forwards to: identity (workers, PINs, reports) and
-    # device-sync (clocks, assignments). Defaults only in development/test.
+    # The internal APIs the admin API forwards to: identity (workers, PINs, reports),
+    # device-sync (clocks, assignments) and punch (the ledger, timesheets). Defaults only in
+    # development/test. The kiosk edge also asks device-sync who a clock is, identity for
+    # its PIN-sealing key and punch for an attempt's outcome.
     identity_url: str | None = None
     device_sync_url: str | None = None
+    punch_url: str | None = None
     upstream_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    # The kiosk edge. How long a punch request waits for its outcome before answering
+    # "pending" (the kiosk then asks GET /kiosk/v1/punches/{attempt_id}).
+    kiosk_wait_s: float = Field(default=5.0, gt=0, le=25)
+    # The largest face frame accepted, decoded (the face-attempts topic takes 1 MiB records).
+    kiosk_max_frame_bytes: int = Field(default=512 * 1024, ge=1024, le=900 * 1024)
+    # A kiosk waits on the edge's own calls (device-sync's whoami, punch's outcome lookup):
+    # kept short, so a slow server turns into a quick 503 or "pending".
+    kiosk_upstream_timeout_s: float = Field(default=3.0, gt=0, le=30)
+    # Identity's PIN-sealing public key is fetched at first use and again this often (key
+    # rotation); a failed refresh keeps the key in hand.
+    pin_sealing_key_refresh_s: float = Field(default=300.0, ge=1, le=86400)
+    # Kiosk attempt claims (and their outcomes) are kept this long, then pruned hourly.
+    kiosk_attempt_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _gateway_secrets_outside_development(self) -> GatewaySettings:
@@ -40,6 +58,7 @@ class GatewaySettings(ServiceSettings):
         for name, default in (
             ("identity_url", LOCAL_IDENTITY_URL),
             ("device_sync_url", LOCAL_DEVICE_SYNC_URL),
+            ("punch_url", LOCAL_PUNCH_URL),
         ):
             if getattr(self, name) is None:
                 if local:
@@ -70,4 +89,9 @@ class GatewaySettings(ServiceSettings):
     def upstream_urls(self) -> dict[str, str]:
         """Each forwarded-to service's base URL, by the name domain.access routes to."""
         assert self.identity_url is not None and self.device_sync_url is not None
-        return {IDENTITY: self.identity_url, DEVICE_SYNC: self.device_sync_url}
+        assert self.punch_url is not None
+        return {
+            IDENTITY: self.identity_url,
+            DEVICE_SYNC: self.device_sync_url,
+            PUNCH: self.punch_url,
+        }

@@ -14,13 +14,14 @@ from fnmatch import fnmatchcase
 from .model import ANY_ROLE, MANAGERS, SYSADMIN_ONLY, Role
 
 # The services the gateway forwards to (each has its URL setting: IDENTITY_URL,
-# DEVICE_SYNC_URL).
+# DEVICE_SYNC_URL, PUNCH_URL).
 IDENTITY = "identity"
 DEVICE_SYNC = "device-sync"
-UPSTREAMS: tuple[str, ...] = (IDENTITY, DEVICE_SYNC)
+PUNCH = "punch"
+UPSTREAMS: tuple[str, ...] = (IDENTITY, DEVICE_SYNC, PUNCH)
 
 # Resources whose next segment is the id of the thing acted on (the audit log's target).
-RESOURCES_WITH_IDS = frozenset({"workers", "clocks", "sites"})
+RESOURCES_WITH_IDS = frozenset({"workers", "clocks", "sites", "punches"})
 # Below a resource id, ``<collection>/<id>`` names a second thing; the audit template names
 # its id too (``/api/v1/clocks/{id}/workers/{worker_id}``), so an action is always a template.
 NESTED_IDS = {"workers": "{worker_id}", "clocks": "{clock_id}"}
@@ -51,6 +52,11 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/clocks/**", DEVICE_SYNC),
     Route("/api/v1/assignments/**", DEVICE_SYNC),
     Route("/api/v1/sites/**", DEVICE_SYNC),
+    # punch: the ledger (punches, corrections), timesheets, and the one report it owns
+    # (before the rest of /reports, which is identity's).
+    Route("/api/v1/punches/**", PUNCH),
+    Route("/api/v1/timesheets/**", PUNCH),
+    Route("/api/v1/reports/suspicious-pin-punches/**", PUNCH),
     # identity: workers, PINs, reports, the PIN policy.
     Route("/api/v1/workers/**", IDENTITY),
     Route("/api/v1/reports/**", IDENTITY),
@@ -65,6 +71,8 @@ PROXIED_PREFIXES: tuple[str, ...] = (
     "/api/v1/clocks",
     "/api/v1/assignments",
     "/api/v1/sites",
+    "/api/v1/punches",
+    "/api/v1/timesheets",
 )
 
 
@@ -95,6 +103,11 @@ RULES: tuple[Rule, ...] = (
     Rule(CHANGES_ONE, "/api/v1/clocks/{id}/workers/{id}", MANAGERS),
     Rule(frozenset({"POST"}), "/api/v1/assignments", MANAGERS),
     Rule(CHANGES_ONE, "/api/v1/workers/{id}/clocks/**", MANAGERS),
+    # The ledger: adding a missed punch, voiding or replacing a wrong one (punch narrows a
+    # manager to the workers of their sites).
+    Rule(frozenset({"POST"}), "/api/v1/punches", MANAGERS),
+    Rule(frozenset({"POST"}), "/api/v1/punches/{id}/void", MANAGERS),
+    Rule(frozenset({"POST"}), "/api/v1/punches/{id}/replace", MANAGERS),
     # Any other change that is not listed above: sysadmins only (closed by default). Among
     # them: registering, editing, re-keying, revoking and resyncing clocks, the clock rule.
     Rule(ALL, "/api/v1/**", SYSADMIN_ONLY),
