@@ -1,38 +1,73 @@
-"""Entry point: ``punchcard-gateway`` serves HTTP (the admin API) and runs the outbox relay
-and consumers; ``punchcard-gateway migrate`` only migrates the database (a deploy job);
+"""Entry point: ``punchcard-gateway`` serves HTTP (the admin API and the kiosk edge) and runs
+the outbox relay, the follower of punch outcomes and the hourly pruning of kiosk claims;
+``punchcard-gateway migrate`` only migrates the database (a deploy job);
 ``punchcard-gateway create-tenant …`` bootstraps a tenant and its first sysadmin."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from punchcard_kit.logging import get_logger
+from punchcard_kit.messaging.follower import TopicFollower
 from punchcard_kit.service import create_service_app, service_main
 
+from .adapters.kiosk import DeviceSyncClocks, IdentitySealingKeys, PunchOutcomes
 from .adapters.passwords import PasswordHasher
-from .adapters.postgres import unit_of_work_factory
+from .adapters.postgres import PostgresKioskAttempts, unit_of_work_factory
 from .adapters.upstream import Upstream
-from .entrypoints import audit, auth, proxy, users
+from .domain.access import DEVICE_SYNC, IDENTITY, PUNCH
+from .entrypoints import audit, auth, kiosk, proxy, users
 from .entrypoints.cli import create_tenant_main
 from .entrypoints.context import RequestContextMiddleware
 from .entrypoints.deps import Gateway
 from .entrypoints.errors import install_error_handlers
+from .service_layer.kiosk import PUNCHES, KioskEdge
 from .service_layer.services import Hasher, Services
 from .service_layer.tokens import AccessTokens
 from .settings import GatewaySettings
 
+log = get_logger(__name__)
+PRUNE_EVERY_S = 3600
+
+
+async def prune_forever(edge: KioskEdge, days: int, stopping: asyncio.Event) -> None:
+    """Hourly (from a minute after start): kiosk claims older than ``days``, every tenant."""
+    delay = 60.0
+    while True:
+        try:
+            await asyncio.wait_for(stopping.wait(), delay)
+            return
+        except TimeoutError:
+            pass
+        delay = PRUNE_EVERY_S
+        try:
+            pruned = await edge.prune(days)
+            if pruned:
+                log.info("kiosk attempt claims pruned", pruned=pruned, older_than_days=days)
+        except Exception as error:  # noqa: BLE001 - tried again in an hour
+            log.warning("pruning kiosk attempt claims failed", error=type(error).__name__)
+
 
 def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> FastAPI:
     """The composition root: adapters are built here; the pool (the kit's lifespan) and the
-    one shared HTTP client to the upstream services (ours, around it) are opened at start-up."""
+    one shared HTTP client to the upstream services (ours, around it) are opened at start-up,
+    then the kiosk edge and its follower of punch outcomes."""
     app = create_service_app(
         settings,
         package=__package__,
         title="Punchcard Gateway",
-        routers=[auth.router, users.router, audit.router, proxy.router],
+        routers=[
+            auth.router,
+            users.router,
+            audit.router,
+            proxy.router,
+            kiosk.build_router(settings.kiosk_max_frame_bytes),
+        ],
     )
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
@@ -56,16 +91,47 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
             )
             await passwords.burn("")  # prepares the unknown-e-mail hash before the first login
             internal_secret = settings.internal_token_secret.get_secret_value()
-            app.state.gateway = Gateway(
-                services=services,
-                upstreams={
-                    name: Upstream(
-                        name=name, client=client, base_url=url, internal_secret=internal_secret
-                    )
-                    for name, url in upstream_urls.items()
-                },
+            upstreams = {
+                name: Upstream(
+                    name=name, client=client, base_url=url, internal_secret=internal_secret
+                )
+                for name, url in upstream_urls.items()
+            }
+            timeout = settings.kiosk_upstream_timeout_s
+            edge = KioskEdge(
+                clocks=DeviceSyncClocks(upstreams[DEVICE_SYNC], timeout),
+                sealer=IdentitySealingKeys(
+                    upstreams[IDENTITY],
+                    refresh_s=settings.pin_sealing_key_refresh_s,
+                    timeout_s=timeout,
+                ),
+                store=PostgresKioskAttempts(app.state.runtime.pool),
+                lookup=PunchOutcomes(upstreams[PUNCH], internal_secret, timeout),
+                wait_s=settings.kiosk_wait_s,
             )
-            yield
+            app.state.gateway = Gateway(services=services, upstreams=upstreams, kiosk=edge)
+            # Every replica sees every outcome: no consumer group, from the end.
+            assert settings.kafka_bootstrap_servers is not None
+            follower = TopicFollower(
+                topics=[PUNCHES],
+                handler=edge.on_outcome,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                name="gateway.punch-outcomes",
+            )
+            stopping = asyncio.Event()
+            tasks = [
+                asyncio.create_task(follower.run()),
+                asyncio.create_task(
+                    prune_forever(edge, settings.kiosk_attempt_retention_days, stopping)
+                ),
+            ]
+            app.state.punch_outcomes = follower
+            try:
+                yield
+            finally:
+                follower.stop()
+                stopping.set()
+                await asyncio.wait(tasks, timeout=10)
 
     app.router.lifespan_context = lifespan
     return app

@@ -19,7 +19,10 @@ from collections.abc import Sequence
 
 import asyncpg
 from punchcard_kit import tenancy
+from punchcard_kit.messaging import add_to_outbox
+from punchcard_kit.messaging.envelope import Envelope
 
+from ..domain.kiosk import Claim, Outcome, StoredClaim, parse_outcome
 from ..domain.model import (
     AdminUser,
     AuditEntry,
@@ -321,3 +324,74 @@ class PostgresUnitOfWork:
 
 def unit_of_work_factory(pool: asyncpg.Pool):
     return lambda tenant_id: PostgresUnitOfWork(pool, tenant_id)
+
+
+class PostgresKioskAttempts:
+    """The kiosk edge's claims (service_layer.kiosk.AttemptStore), under RLS like the rest:
+    each transaction is the clock's tenant's. Outcomes are kept as the event's type name and
+    its serialised bytes, so the answer is always made by the one converter."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def claim(
+        self, claim: Claim, events: Sequence[tuple[str, str, Envelope]]
+    ) -> StoredClaim | None:
+        async with tenant_transaction(self.pool, claim.tenant_id) as conn:
+            inserted = await conn.fetchval(
+                "INSERT INTO kiosk_attempts (tenant_id, attempt_id, clock_id, method,"
+                " fingerprint, received_at) VALUES ($1, $2, $3, $4, $5, $6)"
+                " ON CONFLICT (tenant_id, attempt_id) DO NOTHING RETURNING true",
+                uuid.UUID(claim.tenant_id),
+                uuid.UUID(claim.attempt_id),
+                claim.clock_id,
+                claim.method,
+                claim.fingerprint,
+                claim.received_at,
+            )
+            if inserted:
+                await add_to_outbox(conn, events)
+                return None
+            # Claimed before (perhaps a moment ago, by a request that waited for our insert's
+            # conflict to resolve): nothing is written, the claim is returned.
+            row = await self._get(conn, claim.tenant_id, claim.attempt_id)
+            assert row is not None
+            return StoredClaim(row["clock_id"], bytes(row["fingerprint"]), _outcome(row))
+
+    async def get(self, tenant_id: str, attempt_id: str) -> StoredClaim | None:
+        async with tenant_transaction(self.pool, tenant_id) as conn:
+            row = await self._get(conn, tenant_id, attempt_id)
+        if row is None:
+            return None
+        return StoredClaim(row["clock_id"], bytes(row["fingerprint"]), _outcome(row))
+
+    async def _get(self, conn: asyncpg.Connection, tenant_id: str, attempt_id: str):
+        return await conn.fetchrow(
+            "SELECT clock_id, fingerprint, outcome_type, outcome FROM kiosk_attempts"
+            " WHERE tenant_id = $1 AND attempt_id = $2",
+            uuid.UUID(tenant_id),
+            uuid.UUID(attempt_id),
+        )
+
+    async def save_outcome(self, tenant_id: str, attempt_id: str, event: Outcome) -> None:
+        async with tenant_transaction(self.pool, tenant_id) as conn:
+            await conn.execute(
+                "UPDATE kiosk_attempts SET outcome_type = $3, outcome = $4, outcome_at = now()"
+                " WHERE tenant_id = $1 AND attempt_id = $2 AND outcome IS NULL",
+                uuid.UUID(tenant_id),
+                uuid.UUID(attempt_id),
+                event.DESCRIPTOR.full_name,
+                event.SerializeToString(deterministic=True),
+            )
+
+    async def prune(self, older_than_days: int) -> int:
+        """Every tenant's old claims, through the SECURITY DEFINER function of migration 0003
+        (the app role sees one tenant at a time; the function's owner may delete old rows)."""
+        async with tenant_transaction(self.pool, None) as conn:
+            return await conn.fetchval("SELECT gateway_prune_kiosk_attempts($1)", older_than_days)
+
+
+def _outcome(row: asyncpg.Record) -> Outcome | None:
+    if row["outcome"] is None:
+        return None
+    return parse_outcome(row["outcome_type"], bytes(row["outcome"]))

@@ -1,7 +1,8 @@
-"""The internal APIs of the services the gateway forwards to (identity, device-sync), all
-reached with one shared httpx client. Each call carries a fresh internal caller token
+"""The internal APIs of the services the gateway forwards to (identity, device-sync, punch), all
+reached with one shared httpx client. Each forwarded call carries a fresh internal caller token
 (punchcard_kit.internal_auth) naming the admin, their tenant, role and sites, their IP and the
-request id; the services trust only that token."""
+request id; the services trust only that token. The kiosk edge makes calls of its own through
+``call`` (adapters/kiosk.py)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,36 @@ class Upstream:
     @property
     def unavailable_message(self) -> str:
         return f"the {self.name} service is unavailable; try again"
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str],
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        """One request of the gateway's own to ``path`` on the service, with the headers the
+        caller chose (a clock's credential, an internal token): UpstreamUnavailable when the
+        service cannot be reached. Only the method, path and error type are logged."""
+        url = self.base_url.rstrip("/") + path
+        try:
+            return await self.client.request(
+                method,
+                url,
+                headers=headers,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+        except httpx.TransportError as error:
+            log.warning(
+                f"{self.name} unavailable",
+                upstream=self.name,
+                base_url=self.base_url,
+                method=method,
+                path=path,
+                error=type(error).__name__,
+            )
+            raise UpstreamUnavailable(self.name, type(error).__name__) from None
 
     async def forward(
         self,

@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from ..adapters.upstream import Upstream
 from ..domain.model import SYSADMIN_ONLY, Forbidden, Principal, Role, Unauthenticated
+from ..service_layer.kiosk import KioskEdge
 from ..service_layer.services import Services
 from .context import AuditNote, audit_note, request_id
 
@@ -22,6 +23,8 @@ class Gateway:
     services: Services
     # The services the admin API forwards to, by the names domain.access routes to.
     upstreams: Mapping[str, Upstream]
+    # The kiosk-facing edge (entrypoints/kiosk.py).
+    kiosk: KioskEdge
 
 
 def _gateway(request: Request) -> Gateway:

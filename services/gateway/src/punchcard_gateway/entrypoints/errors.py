@@ -1,6 +1,6 @@
 """One error shape everywhere: ``{"code", "message", "field"}`` — 422 invalid field (the first
 one), 401 unauthenticated, 403 wrong role, 404 unknown id (another tenant's too), 409
-duplicate, 503 upstream unavailable."""
+duplicate, 413 too large, 503 upstream unavailable (with Retry-After)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from punchcard_kit.http_errors import ErrorPublic, error_response
 
+from ..domain.kiosk import TooLarge, Unavailable
 from ..domain.model import (
     Conflict,
     Forbidden,
@@ -25,7 +26,11 @@ STATUS: dict[type[GatewayError], int] = {
     NotFound: 404,
     Conflict: 409,
     Invalid: 422,
+    TooLarge: 413,
+    Unavailable: 503,
 }
+# Seconds a client (a kiosk keeping its attempt) waits before sending again.
+RETRY_AFTER_S = "2"
 
 
 def status_of(error: GatewayError) -> int:
@@ -42,5 +47,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
     async def gateway_error(_: Request, error: GatewayError) -> JSONResponse:
         status = status_of(error)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        headers = None
+        if status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
+        elif status == 503:
+            headers = {"Retry-After": RETRY_AFTER_S}
         return error_response(status, error.code, error.message, error.field, headers)

@@ -1,0 +1,202 @@
+"""The servers the kiosk edge asks, each through the shared client (adapters/upstream.py):
+
+- device-sync, who a clock credential is (``GET /clock/v1/whoami``, the kiosk's own
+  ``Authorization`` passed through: the gateway never sees the credential's hash, nor keeps
+  the answer);
+- identity, the public key PINs are sealed to (``GET /internal/v1/pin-sealing-key``), kept in
+  memory and fetched again every few minutes (identity may rotate it);
+- punch, the outcome of an attempt (``GET /internal/v1/attempts/{attempt_id}``), asked with an
+  internal caller token of role ``clock`` naming the clock and its tenant.
+
+Nothing here logs a credential, a PIN or a response body."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import time
+import uuid
+from collections.abc import Callable
+
+from google.protobuf.json_format import ParseDict, ParseError
+from nacl.public import PublicKey, SealedBox
+from punchcard.v1 import common_pb2
+from punchcard_kit.internal_auth import Caller, mint_internal_token
+from punchcard_kit.logging import get_logger
+
+from ..domain.kiosk import OUTCOME_TYPES, Clock, ClockUnauthorized, Outcome, Unavailable
+from .upstream import Upstream, UpstreamUnavailable
+
+log = get_logger(__name__)
+
+
+class DeviceSyncClocks:
+    """``ClockDirectory``: device-sync decides, on every request."""
+
+    def __init__(self, upstream: Upstream, timeout_s: float) -> None:
+        self.upstream = upstream
+        self.timeout_s = timeout_s
+
+    async def whoami(self, credential: str) -> Clock:
+        try:
+            response = await self.upstream.call(
+                "GET",
+                "/clock/v1/whoami",
+                headers={"authorization": f"Bearer {credential}", "accept": "application/json"},
+                timeout=self.timeout_s,
+            )
+        except UpstreamUnavailable:
+            raise Unavailable(self.upstream.unavailable_message) from None
+        if response.status_code == 401:
+            raise ClockUnauthorized()
+        if response.status_code != 200:
+            log.warning(
+                "device-sync could not tell who a clock is; answering 503",
+                status=response.status_code,
+            )
+            raise Unavailable(self.upstream.unavailable_message)
+        try:
+            body = response.json()
+            return Clock(
+                tenant_id=str(uuid.UUID(body["tenant_id"])),
+                clock_id=str(body["clock_id"]),
+                name=str(body.get("name") or ""),
+                site_id=str(body.get("site_id") or ""),
+                time_zone=str(body.get("time_zone") or ""),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            log.error("device-sync's whoami answer is unreadable", error=type(error).__name__)
+            raise Unavailable(self.upstream.unavailable_message) from None
+
+
+class IdentitySealingKeys:
+    """``PinSealer``: seals ``"<attempt_id>:<pin>"`` in a libsodium sealed box to identity's
+    current public key. The key is fetched at first use and refreshed every ``refresh_s``; a
+    failed refresh keeps the key in hand (identity keeps opening boxes of its previous keys
+    for a while) and is tried again in ``retry_s``. Without any key, sealing is Unavailable."""
+
+    def __init__(
+        self,
+        upstream: Upstream,
+        *,
+        refresh_s: float,
+        timeout_s: float,
+        retry_s: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.upstream = upstream
+        self.refresh_s = refresh_s
+        self.timeout_s = timeout_s
+        self.retry_s = retry_s
+        self._clock = clock
+        self._key: tuple[str, bytes] | None = None
+        self._next_fetch = 0.0
+        self._lock = asyncio.Lock()
+
+    async def current(self) -> tuple[str, bytes]:
+        """(key id, 32-byte X25519 public key)."""
+        if self._key is not None and self._clock() < self._next_fetch:
+            return self._key
+        async with self._lock:
+            if self._key is not None and self._clock() < self._next_fetch:
+                return self._key
+            try:
+                self._key = await self._fetch()
+                self._next_fetch = self._clock() + self.refresh_s
+            except Unavailable:
+                if self._key is None:
+                    raise
+                self._next_fetch = self._clock() + self.retry_s
+                log.warning(
+                    "identity's PIN-sealing key could not be refreshed; keeping the one in hand",
+                    key_id=self._key[0],
+                    retry_in_s=self.retry_s,
+                )
+            return self._key
+
+    async def _fetch(self) -> tuple[str, bytes]:
+        try:
+            response = await self.upstream.call(
+                "GET",
+                "/internal/v1/pin-sealing-key",
+                headers={"accept": "application/json"},
+                timeout=self.timeout_s,
+            )
+        except UpstreamUnavailable:
+            raise Unavailable(self.upstream.unavailable_message) from None
+        try:
+            if response.status_code != 200:
+                raise ValueError(f"status {response.status_code}")
+            body = response.json()
+            key_id = str(body["key_id"])
+            key = base64.b64decode(body["public_key"], validate=True)
+            if not key_id or len(key) != PublicKey.SIZE:
+                raise ValueError("not a key id and a 32-byte public key")
+        except (ValueError, KeyError, TypeError, binascii.Error) as error:
+            log.error("identity's PIN-sealing key answer is unusable", error=str(error)[:200])
+            raise Unavailable(self.upstream.unavailable_message) from None
+        if self._key is None or self._key[0] != key_id:
+            log.info("PIN-sealing key in use", key_id=key_id)
+        return key_id, key
+
+    async def seal(self, attempt_id: str, pin: str) -> common_pb2.SealedBox:
+        key_id, key = await self.current()
+        ciphertext = SealedBox(PublicKey(key)).encrypt(f"{attempt_id}:{pin}".encode())
+        return common_pb2.SealedBox(ciphertext=ciphertext, recipient_key_id=key_id)
+
+
+class PunchOutcomes:
+    """``OutcomeLookup``: the punch service's record of an attempt. Its contract:
+    ``GET /internal/v1/attempts/{attempt_id}`` → 200 ``{"type": "punchcard.v1.Punch…",
+    "payload": <the event as protobuf JSON, field names as in the .proto>}`` or 404 (not
+    decided yet). Anything else, or punch being down, is "not known yet" (a warning)."""
+
+    def __init__(self, upstream: Upstream, internal_secret: str, timeout_s: float) -> None:
+        self.upstream = upstream
+        self.internal_secret = internal_secret
+        self.timeout_s = timeout_s
+
+    async def outcome(self, clock: Clock, attempt_id: str) -> Outcome | None:
+        caller = Caller(tenant_id=clock.tenant_id, user_id=clock.clock_id, role="clock")
+        headers = {
+            "authorization": "Bearer " + mint_internal_token(caller, self.internal_secret),
+            "x-request-id": caller.request_id,
+            "accept": "application/json",
+        }
+        try:
+            response = await self.upstream.call(
+                "GET",
+                f"/internal/v1/attempts/{attempt_id}",
+                headers=headers,
+                timeout=self.timeout_s,
+            )
+        except UpstreamUnavailable:
+            return None  # logged by the upstream: the kiosk is told "pending"
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            log.warning(
+                "punch could not tell an attempt's outcome; answering pending",
+                status=response.status_code,
+                attempt_id=attempt_id,
+            )
+            return None
+        try:
+            body = response.json()
+            cls = OUTCOME_TYPES[body["type"]]
+            event = ParseDict(body["payload"], cls(), ignore_unknown_fields=True)
+        except (ValueError, KeyError, TypeError, ParseError) as error:
+            log.warning(
+                "punch's outcome answer is unreadable; answering pending",
+                attempt_id=attempt_id,
+                error=type(error).__name__,
+            )
+            return None
+        if event.attempt_id != attempt_id:
+            log.warning(
+                "punch answered the outcome of another attempt; answering pending",
+                attempt_id=attempt_id,
+            )
+            return None
+        return event

@@ -1,0 +1,241 @@
+"""The kiosk-facing API (``/kiosk/v1``): a kiosk posts a punch attempt with its clock credential
+and gets the outcome (service_layer.kiosk has the flow).
+
+Order of work, so that a bad request changes nothing and a PIN goes nowhere:
+1. the credential (``Authorization: Bearer pcc_…``) is checked by device-sync — before the body
+   is even read;
+2. the body is read up to a bound (a frame of ``KIOSK_MAX_FRAME_BYTES`` in base64, plus a
+   little) and validated here, by hand: every error message is one of ours, naming the field,
+   never echoing a value (pydantic's messages may quote input, and a PIN is input);
+3. only then is anything sealed, claimed or published.
+
+Neither the body nor the credential is logged anywhere."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from punchcard_kit.http_errors import ErrorPublic
+from punchcard_kit.logging import correlation
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+from ..domain.kiosk import Attempt, Clock, ClockUnauthorized, TooLarge
+from ..domain.model import Invalid, NotFound
+from ..service_layer.kiosk import KioskEdge
+
+JPEG_SOI = b"\xff\xd8\xff"
+# Room for everything but the frame (ids, times, Employee ID, JSON punctuation).
+BODY_OVERHEAD_BYTES = 16 * 1024
+_CREDENTIAL_MAX = 512
+_CREDENTIAL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+EmployeeId = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
+]
+Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,6}$")]
+# RFC 3339 date-time, offset required (pydantic alone would also take "1714550400").
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+class KioskPunchIn(BaseModel):
+    """A punch attempt as a kiosk sends it."""
+
+    # Unknown fields are ignored (newer kiosk software may send more); strict types, so a PIN
+    # sent as a number (leading zeros lost) is refused rather than guessed.
+    model_config = ConfigDict(extra="ignore", strict=True, hide_input_in_errors=True)
+
+    attempt_id: uuid.UUID = Field(description="Made by the kiosk once per attempt (UUID)")
+    captured_at: AwareDatetime = Field(description="RFC 3339 with an offset: the capture time")
+    offline: StrictBool = Field(default=False, description="Captured offline, sent later")
+    direction: Literal["IN", "OUT"] | None = None
+    method: Literal["PIN", "FACE"]
+    employee_id: EmployeeId | None = None
+    pin: Pin | None = Field(default=None, description="PIN only: 4-6 digits, as a string")
+    frame_jpeg: str | None = Field(default=None, description="FACE only: one JPEG, base64")
+
+    @field_validator("captured_at", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: object) -> object:
+        if not isinstance(value, str) or not _RFC3339.match(value):
+            raise ValueError("not an RFC 3339 date-time with an offset")
+        return datetime.fromisoformat(value.upper())  # ValueError for 2024-13-01 and the like
+
+
+# One message per field, never derived from the value.
+_FIELD_MESSAGES = {
+    "attempt_id": "attempt_id must be a UUID",
+    "captured_at": "captured_at must be an RFC 3339 date-time with an offset",
+    "offline": "offline must be true or false",
+    "direction": 'direction must be "IN", "OUT" or null',
+    "method": 'method must be "PIN" or "FACE"',
+    "employee_id": "employee_id must be 1-32 characters: letters, digits, '.', '_' or '-'",
+    "pin": "pin must be a string of 4 to 6 digits",
+    "frame_jpeg": "frame_jpeg must be a base64 string",
+}
+
+
+def _invalid(error: ValidationError) -> Invalid:
+    first = error.errors(include_input=False, include_url=False, include_context=False)[0]
+    loc = [str(part) for part in first.get("loc", ())]
+    field = loc[0] if loc else None
+    if field not in _FIELD_MESSAGES:
+        return Invalid("the body must be a JSON object of a punch attempt")
+    if first.get("type") == "missing":
+        return Invalid(f"{field} is required", field)
+    return Invalid(_FIELD_MESSAGES[field], field)
+
+
+def body_limit(max_frame_bytes: int) -> int:
+    return (max_frame_bytes + 2) // 3 * 4 + BODY_OVERHEAD_BYTES
+
+
+def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
+    """The validated attempt, or Invalid (422) / TooLarge (413) naming the field."""
+    try:
+        data = KioskPunchIn.model_validate_json(body)
+    except ValidationError as error:
+        raise _invalid(error) from None
+    if data.method == "PIN":
+        if data.employee_id is None:
+            raise Invalid("employee_id is required for a PIN punch", "employee_id")
+        if data.pin is None:
+            raise Invalid("pin is required for a PIN punch", "pin")
+        if data.frame_jpeg is not None:
+            raise Invalid("frame_jpeg is not sent with a PIN punch", "frame_jpeg")
+        frame = None
+    else:
+        if data.pin is not None:
+            raise Invalid("pin is not sent with a FACE punch", "pin")
+        if data.frame_jpeg is None:
+            raise Invalid("frame_jpeg is required for a FACE punch", "frame_jpeg")
+        frame = _frame(data.frame_jpeg, max_frame_bytes)
+    return Attempt(
+        attempt_id=str(data.attempt_id),
+        captured_at=data.captured_at,
+        offline=data.offline,
+        direction=data.direction,
+        method=data.method,
+        employee_id=data.employee_id,
+        pin=data.pin,
+        frame_jpeg=frame,
+    )
+
+
+def _frame(text: str, max_frame_bytes: int) -> bytes:
+    too_large = TooLarge(f"frame_jpeg is larger than {max_frame_bytes} bytes", "frame_jpeg")
+    if len(text) // 4 * 3 - 2 > max_frame_bytes:  # decoded size, before decoding
+        raise too_large
+    try:
+        frame = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid(_FIELD_MESSAGES["frame_jpeg"], "frame_jpeg") from None
+    if len(frame) > max_frame_bytes:
+        raise too_large
+    if not frame.startswith(JPEG_SOI):
+        raise Invalid("frame_jpeg is not a JPEG image", "frame_jpeg")
+    return frame
+
+
+def credential_of(request: Request) -> str:
+    """The bearer credential, if it has a clock credential's shape (else 401 at once, without
+    asking device-sync)."""
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    credential = credential.strip()
+    if (
+        scheme.lower() != "bearer"
+        or not credential.startswith("pcc_")
+        or len(credential) > _CREDENTIAL_MAX
+        or not set(credential) <= _CREDENTIAL_CHARS
+    ):
+        raise ClockUnauthorized()
+    return credential
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge("the request body is too large")
+    return bytes(body)
+
+
+def _edge(request: Request) -> KioskEdge:
+    return request.app.state.gateway.kiosk
+
+
+def _json(status: int, body: dict) -> JSONResponse:
+    # An answer names a worker: no cache may keep it.
+    return JSONResponse(body, status_code=status, headers={"cache-control": "no-store"})
+
+
+ERRORS = {
+    401: {"model": ErrorPublic, "description": "CLOCK_UNAUTHORIZED"},
+    409: {"model": ErrorPublic, "description": "ATTEMPT_ID_REUSED"},
+    413: {"model": ErrorPublic, "description": "TOO_LARGE"},
+    422: {"model": ErrorPublic, "description": "INVALID (field named, value never echoed)"},
+    503: {"model": ErrorPublic, "description": "UNAVAILABLE (Retry-After); send it again"},
+}
+
+
+def build_router(max_frame_bytes: int) -> APIRouter:
+    router = APIRouter(prefix="/kiosk/v1", tags=["kiosk"])
+    limit = body_limit(max_frame_bytes)
+
+    @router.post(
+        "/punches",
+        responses={202: {"description": "pending: ask result_url later"}, **ERRORS},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": KioskPunchIn.model_json_schema()}},
+            }
+        },
+    )
+    async def post_punch(request: Request) -> JSONResponse:
+        """A punch attempt: 200 recorded / rejected, or 202 pending after the bounded wait.
+        The same attempt sent again gets the same answer and never makes a second punch."""
+        credential = credential_of(request)
+        edge = _edge(request)
+        clock: Clock = await edge.authenticate(credential)
+        attempt = parse_attempt(await _read_body(request, limit), max_frame_bytes)
+        with correlation(attempt.attempt_id, clock_id=clock.clock_id):
+            status, body = await edge.punch(clock, attempt)
+        return _json(status, body)
+
+    @router.get(
+        "/punches/{attempt_id}",
+        responses={202: {"description": "pending"}, 404: {"model": ErrorPublic}, **ERRORS},
+    )
+    async def get_punch(attempt_id: str, request: Request) -> JSONResponse:
+        """The outcome of an attempt this clock sent (200), or 202 while it is pending."""
+        credential = credential_of(request)
+        edge = _edge(request)
+        clock = await edge.authenticate(credential)
+        try:
+            canonical = str(uuid.UUID(attempt_id))
+        except ValueError:
+            raise NotFound("no punch attempt with this id from this clock", "attempt_id") from None
+        with correlation(canonical, clock_id=clock.clock_id):
+            status, body = await edge.result(clock, canonical)
+        return _json(status, body)
+
+    return router
