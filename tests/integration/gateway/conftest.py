@@ -169,26 +169,32 @@ async def gateway_dsn() -> AsyncIterator[str]:
         await admin.close()
 
 
-def settings_for(dsn: str, identity_url: str, device_sync_url: str) -> GatewaySettings:
+def settings_for(
+    dsn: str, identity_url: str, device_sync_url: str, **overrides: object
+) -> GatewaySettings:
     return GatewaySettings(
-        environment="test",
-        database_url=dsn,
-        identity_url=identity_url,
-        device_sync_url=device_sync_url,
-        internal_token_secret=INTERNAL_SECRET,
-        admin_jwt_secret=ADMIN_SECRET,
-        relay_enabled=False,
-        log_json=False,
+        **{
+            "environment": "test",
+            "database_url": dsn,
+            "identity_url": identity_url,
+            "device_sync_url": device_sync_url,
+            "internal_token_secret": INTERNAL_SECRET,
+            "admin_jwt_secret": ADMIN_SECRET,
+            "relay_enabled": False,
+            "log_json": False,
+            **overrides,
+        }
     )
 
 
 @asynccontextmanager
 async def running_gateway(
-    dsn: str, identity_url: str, device_sync_url: str
+    dsn: str, identity_url: str, device_sync_url: str, **overrides: object
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The gateway app with its lifespan (migrations, pool, upstream client) running, and a
-    client that talks to it in process."""
-    app = build_app(settings_for(dsn, identity_url, device_sync_url), hasher=fast_hasher())
+    client that talks to it in process (``overrides``: more settings, e.g. ``punch_url``)."""
+    settings = settings_for(dsn, identity_url, device_sync_url, **overrides)
+    app = build_app(settings, hasher=fast_hasher())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:

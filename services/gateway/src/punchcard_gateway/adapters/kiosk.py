@@ -125,6 +125,9 @@ class IdentitySealingKeys:
             )
         except UpstreamUnavailable:
             raise Unavailable(self.upstream.unavailable_message) from None
+        if response.status_code >= 500:
+            log.warning("identity could not give its PIN-sealing key", status=response.status_code)
+            raise Unavailable(self.upstream.unavailable_message)
         try:
             if response.status_code != 200:
                 raise ValueError(f"status {response.status_code}")
