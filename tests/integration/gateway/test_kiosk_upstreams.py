@@ -315,6 +315,11 @@ async def test_the_outcome_is_asked_of_punch_once_after_the_wait(gateway_dsn, st
             "message": "Wrong PIN — 1 try left",
         }
 
+        metrics = (await http.get("/metrics")).text
+        assert "punchcard_kiosk_wait_seconds_bucket" in metrics
+        assert 'punchcard_kiosk_answers_total{status="recorded"}' in metrics
+        assert 'punchcard_kiosk_answers_total{status="pending"}' in metrics
+
 
 async def test_punch_gone_is_pending_with_a_warning(gateway_dsn, stands, capfd):
     stand, urls = stands
