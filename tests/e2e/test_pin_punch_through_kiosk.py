@@ -1,0 +1,184 @@
+"""A PIN punch end to end, as a kiosk makes it: the kiosk posts an attempt to the gateway's
+kiosk edge with its clock credential → the edge seals the PIN and publishes the attempt →
+identity verifies it → punch decides → the edge answers with the worker's name. Real gateway,
+identity, device-sync and punch processes on real PostgreSQL, Redis and Kafka.
+
+Also: a wrong PIN, an unknown Employee ID, a clock the worker is not assigned to and a locked
+PIN each give their reason and record nothing; the same attempt sent three times makes one
+punch; a revoked clock is refused at once; no PIN in any service's log."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from tests.support.gateway import create_tenant, login
+from tests.support.messaging import wait_for
+from tests.support.punch import known
+from tests.support.services import start_service
+from tests.support.stack import unique
+
+PIN = "604137"
+WRONG = "111999"
+PASSWORD = "a long admin password"
+LOCK_AFTER = 3
+
+
+@pytest.fixture(scope="module")
+async def system(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pin_punch")
+    started = []
+    try:
+        identity = await start_service("identity", tmp, PIN_LOCKOUT_THRESHOLD=str(LOCK_AFTER))
+        started.append(identity)
+        devices = await start_service("device-sync", tmp)
+        started.append(devices)
+        punch = await start_service("punch", tmp)
+        started.append(punch)
+        gateway = await start_service(
+            "gateway",
+            tmp,
+            IDENTITY_URL=identity.url,
+            DEVICE_SYNC_URL=devices.url,
+            PUNCH_URL=punch.url,
+        )
+        started.append(gateway)
+        yield {"identity": identity, "devices": devices, "punch": punch, "gateway": gateway}
+    finally:
+        for service in reversed(started):
+            await service.stop()
+
+
+async def assign(http: httpx.AsyncClient, clock_id: str, worker_id: str) -> None:
+    async def accepted():
+        response = await http.put(f"/clocks/{clock_id}/workers/{worker_id}")
+        if response.status_code == 404 and response.json().get("code") == "WORKER_NOT_FOUND":
+            return None
+        return response
+
+    response = await wait_for(accepted, timeout=30, interval=0.1, what="device-sync knows them")
+    assert response.status_code in (200, 201), response.text
+
+
+def kiosk(gateway, credential: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=gateway.url + "/kiosk/v1",
+        headers={"Authorization": f"Bearer {credential}"},
+        timeout=30,
+    )
+
+
+def pin_attempt(employee_id: str, pin: str, **extra) -> dict:
+    return {
+        "attempt_id": str(uuid.uuid4()),
+        "captured_at": datetime.now(UTC).isoformat(),
+        "method": "PIN",
+        "employee_id": employee_id,
+        "pin": pin,
+        **extra,
+    }
+
+
+async def punch_count(http: httpx.AsyncClient, worker_id: str) -> int:
+    response = await http.get("/punches", params={"worker_id": worker_id})
+    assert response.status_code == 200, response.text
+    return len(response.json()["data"])
+
+
+async def test_pin_punches_through_the_kiosk_edge(system):
+    gateway = system["gateway"]
+    email = f"{unique('admin')}@example.com"
+    tenant_id = create_tenant(gateway, email, PASSWORD)
+    admin = await login(gateway, email, PASSWORD)
+    async with admin:
+        employee_id = unique("E")[:20]
+        created = await admin.post(
+            "/workers", json={"employee_id": employee_id, "name": "Ana Pérez", "status": "Active"}
+        )
+        assert created.status_code == 201, created.text
+        worker_id = created.json()["id"]
+        assert (await admin.put(f"/workers/{worker_id}/pin", json={"pin": PIN})).status_code == 200
+        clocks = []
+        for name in ("Front door", "Back door"):
+            registered = await admin.post(
+                "/clocks",
+                json={
+                    "serial_number": unique("SN"),
+                    "name": name,
+                    "site_id": "",
+                    "time_zone": "Europe/Madrid",
+                },
+            )
+            assert registered.status_code == 201, registered.text
+            clocks.append((registered.json()["id"], registered.json()["credential"]))
+        (front, front_credential), (back, back_credential) = clocks
+        await assign(admin, front, worker_id)
+        await known(
+            system["punch"],
+            tenant_id,
+            workers=[worker_id],
+            clocks=[front, back],
+            pairs=[(front, worker_id)],
+        )
+
+        async with kiosk(gateway, front_credential) as http:
+            # The right PIN: recorded, with the worker's name.
+            attempt = pin_attempt(employee_id, PIN)
+            answer = await http.post("/punches", json=attempt)
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            assert body["status"] == "recorded", body
+            assert body["punch"]["display_name"] == "Ana Pérez"
+            assert body["punch"]["direction"] == "IN"
+            # The same attempt twice more: the same answer, no second punch.
+            for _ in range(2):
+                again = await http.post("/punches", json=attempt)
+                assert again.status_code == 200 and again.json()["status"] == "recorded"
+                assert again.json()["punch"]["punch_id"] == body["punch"]["punch_id"]
+            fetched = await http.get(f"/punches/{attempt['attempt_id']}")
+            assert fetched.json()["punch"]["punch_id"] == body["punch"]["punch_id"]
+
+            # Unknown Employee ID.
+            unknown = (await http.post("/punches", json=pin_attempt("NOPE-404", PIN))).json()
+            assert unknown["status"] == "rejected" and unknown["reason"] == "UNKNOWN_USER"
+
+            # Wrong PINs until the lock, then even the right PIN is locked out.
+            for tries_left in range(LOCK_AFTER - 1, 0, -1):
+                wrong = (await http.post("/punches", json=pin_attempt(employee_id, WRONG))).json()
+                assert wrong["status"] == "rejected" and wrong["reason"] == "WRONG_PIN", wrong
+                assert wrong["attempts_remaining"] == tries_left
+            locked = (await http.post("/punches", json=pin_attempt(employee_id, WRONG))).json()
+            assert locked["reason"] == "LOCKED_OUT" and locked["locked_until"]
+            still = (await http.post("/punches", json=pin_attempt(employee_id, PIN))).json()
+            assert still["reason"] == "LOCKED_OUT"
+
+        assert await punch_count(admin, worker_id) == 1
+        unlocked = await admin.post(f"/workers/{worker_id}/pin/unlock")
+        assert unlocked.status_code in (200, 204), unlocked.text
+
+        # A clock the worker is not assigned to answers "Unknown User", as hardware clocks do.
+        async with kiosk(gateway, back_credential) as http:
+            other = (await http.post("/punches", json=pin_attempt(employee_id, PIN))).json()
+            assert other["status"] == "rejected" and other["reason"] == "UNKNOWN_USER", other
+        assert await punch_count(admin, worker_id) == 1
+
+        # A revoked clock is refused at once, and nothing it sends is published.
+        revoked = await admin.post(f"/clocks/{back}/revoke", json={"reason": "stolen"})
+        assert revoked.status_code == 200, revoked.text
+        async with kiosk(gateway, back_credential) as http:
+            refused = await http.post("/punches", json=pin_attempt(employee_id, PIN))
+            assert refused.status_code == 401, refused.text
+        async with kiosk(gateway, "pcc_nonsense") as http:
+            assert (
+                await http.post("/punches", json=pin_attempt(employee_id, PIN))
+            ).status_code == 401
+
+    # Standalone (not part of a longer hex id or timestamp), neither PIN is in any log.
+    for service in system.values():
+        log = service.log_file.read_text()
+        for pin in (PIN, WRONG):
+            assert not re.search(rf"(?<![0-9a-fA-F]){pin}(?![0-9a-fA-F])", log), service.name
