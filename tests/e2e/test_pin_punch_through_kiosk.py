@@ -157,6 +157,23 @@ async def test_pin_punches_through_the_kiosk_edge(system):
             assert still["reason"] == "LOCKED_OUT"
 
         assert await punch_count(admin, worker_id) == 1
+
+        # The admin reads the ledger through the gateway, and voids the punch with a reason:
+        # a new entry, audited with the punch as its target.
+        punch_id = body["punch"]["punch_id"]
+        listed = (await admin.get("/punches", params={"worker_id": worker_id})).json()["data"]
+        assert [(p["id"], p["method"], p["display_name"]) for p in listed] == [
+            (punch_id, "PIN", "Ana Pérez")
+        ]
+        today = datetime.now(UTC).date().isoformat()
+        sheet = await admin.get("/timesheets", params={"from": today, "to": today})
+        assert sheet.status_code == 200, sheet.text
+        voided = await admin.post(f"/punches/{punch_id}/void", json={"reason": "test punch"})
+        assert voided.status_code == 200 and voided.json()["voided"] is True, voided.text
+        audit = (await admin.get("/audit-log", params={"limit": 100})).json()["data"]
+        [void_entry] = [r for r in audit if r["action"] == "POST /api/v1/punches/{id}/void"]
+        assert void_entry["target_id"] == punch_id and void_entry["status_code"] == 200
+
         unlocked = await admin.post(f"/workers/{worker_id}/pin/unlock")
         assert unlocked.status_code in (200, 204), unlocked.text
 
