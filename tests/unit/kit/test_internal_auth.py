@@ -69,3 +69,24 @@ def test_production_refuses_the_development_secret(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         load_settings(ServiceSettings)
     assert "INTERNAL_TOKEN_SECRET" in capsys.readouterr().err
+
+
+async def test_a_clock_caller_is_refused_unless_the_endpoint_accepts_clocks():
+    """A clock token can never read an admin endpoint (403); one meant for clocks accepts it."""
+    from fastapi import FastAPI, HTTPException
+    from punchcard_kit.internal_auth import caller_dependency
+    from starlette.requests import Request
+
+    token = mint_internal_token(
+        Caller(tenant_id=str(uuid.uuid4()), user_id=str(uuid.uuid4()), role="clock"), SECRET
+    )
+    scope = {
+        "type": "http",
+        "app": FastAPI(),
+        "headers": [(b"authorization", f"Bearer {token}".encode())],
+    }
+    with pytest.raises(HTTPException) as refused:
+        await caller_dependency(lambda: SECRET)(Request(scope))
+    assert refused.value.status_code == 403
+    caller = await caller_dependency(lambda: SECRET, allow_clock=True)(Request(scope))
+    assert caller.role == "clock"

@@ -85,14 +85,28 @@ def verify_internal_token(token: str, secret: str) -> Caller:
     )
 
 
+ADMIN_ROLES = ("sysadmin", "manager", "viewer")
+
+
 async def current_caller(request: Request) -> Caller:
     """FastAPI dependency for services built by create_service_app (which keeps the secret on
-    ``app.state``): the verified Caller, or 401 with the error model."""
+    ``app.state``): the verified Caller — an admin; a clock caller is refused (403) here, so a
+    clock token can never read an admin endpoint — or 401 with the error model."""
     return await caller_dependency(lambda: request.app.state.internal_token_secret)(request)
 
 
-def caller_dependency(secret: Callable[[], str]):
-    """A FastAPI dependency: the verified Caller, or 401 with the error model."""
+async def current_caller_or_clock(request: Request) -> Caller:
+    """As ``current_caller``, also accepting a clock caller: only for endpoints meant for
+    clocks (which must then limit a clock to what is its own)."""
+    dependency = caller_dependency(
+        lambda: request.app.state.internal_token_secret, allow_clock=True
+    )
+    return await dependency(request)
+
+
+def caller_dependency(secret: Callable[[], str], *, allow_clock: bool = False):
+    """A FastAPI dependency: the verified Caller, or 401 with the error model (403 for a
+    clock caller unless ``allow_clock``)."""
 
     async def current_caller(request: Request) -> Caller:
         header = request.headers.get("authorization", "")
@@ -102,10 +116,15 @@ def caller_dependency(secret: Callable[[], str]):
                 401, {"code": "UNAUTHENTICATED", "message": "missing credentials", "field": None}
             )
         try:
-            return verify_internal_token(token, secret())
+            caller = verify_internal_token(token, secret())
         except InvalidInternalToken:
             raise HTTPException(
                 401, {"code": "UNAUTHENTICATED", "message": "invalid credentials", "field": None}
             ) from None
+        if caller.role not in ADMIN_ROLES and not allow_clock:
+            raise HTTPException(
+                403, {"code": "FORBIDDEN", "message": "not for clock callers", "field": None}
+            )
+        return caller
 
     return current_caller

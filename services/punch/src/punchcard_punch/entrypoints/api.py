@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from google.protobuf.json_format import MessageToDict
 from punchcard.v1 import punch_pb2
-from punchcard_kit.internal_auth import Caller, current_caller
+from punchcard_kit.internal_auth import Caller, current_caller, current_caller_or_clock
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from ..service_layer.admin import Correction, LedgerAdmin, PunchQuery
@@ -57,13 +57,15 @@ def _admin(request: Request) -> LedgerAdmin:
 
 AdminDep = Annotated[LedgerAdmin, Depends(_admin)]
 CallerDep = Annotated[Caller, Depends(current_caller)]
+# The kiosk edge asks for an attempt's outcome on a clock's behalf.
+ClockOrAdminDep = Annotated[Caller, Depends(current_caller_or_clock)]
 
 
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/internal/v1")
 
     @router.get("/attempts/{attempt_id}", tags=["kiosk"])
-    async def attempt_outcome(attempt_id: PathId, caller: CallerDep, admin: AdminDep) -> dict:
+    async def attempt_outcome(attempt_id: PathId, caller: ClockOrAdminDep, admin: AdminDep) -> dict:
         """The outcome of a kiosk attempt, as the event punch published for it."""
         event_type, event = await admin.attempt_outcome(caller, attempt_id.lower())
         message = EVENTS[event_type].FromString(event)
