@@ -182,6 +182,9 @@ def health_router() -> APIRouter:
             checks["outbox_relay"] = "ok" if runtime.relay.healthy else "not connected"
         for consumer in runtime.consumers:
             checks[f"consumer:{consumer.group_id}"] = "ok" if consumer.healthy else "not connected"
+        # A service's own loops (e.g. a TopicFollower): name -> object with ``healthy``.
+        for name, loop in getattr(request.app.state, "ready_loops", {}).items():
+            checks[name] = "ok" if loop.healthy else "not connected"
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "checks": checks},

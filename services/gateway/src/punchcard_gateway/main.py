@@ -126,6 +126,8 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 ),
             ]
             app.state.punch_outcomes = follower
+            # Not ready until it follows the outcomes (else every answer would be "pending").
+            app.state.ready_loops = {"follower:punch-outcomes": follower}
             try:
                 yield
             finally:
