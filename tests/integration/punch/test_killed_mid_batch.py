@@ -7,10 +7,13 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import pytest
 
 from tests.support.messaging import wait_for
 from tests.support.punch import Feed, ago, known
 from tests.support.services import start_service
+
+pytestmark = pytest.mark.chaos
 
 WORKERS = 40
 ATTEMPTS_PER_WORKER = 5
