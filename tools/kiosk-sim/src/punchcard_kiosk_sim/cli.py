@@ -3,6 +3,8 @@
     punchcard-kiosk-sim register --admin-url URL --token TOKEN --count N --site-id S \
         --out creds.json
     punchcard-kiosk-sim run --url DEVICE_SYNC_URL --credentials creds.json [--duration S]
+    punchcard-kiosk-sim punch --gateway-url URL --credential pcc_… --employee-id E1 \
+        [--direction IN|OUT]   (asks for the PIN; or PUNCHCARD_PIN in the environment)
 
 `run` writes JSON lines on stdout: `started`, `commands` (every --print-every commands),
 `stats` (every --stats-every seconds) and `final`.
@@ -13,8 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import json
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -22,9 +26,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from punchcard_kiosk_sim.admin import RegistrationError, register_clocks, serial_number
 from punchcard_kiosk_sim.clock import DEFAULT_SOFTWARE_VERSION, Command, SimulatedClock
 from punchcard_kiosk_sim.fleet import ClockFleet, raise_fd_limit
+from punchcard_kiosk_sim.punch import punch as kiosk_punch
 
 
 def _emit(event: str, **fields: Any) -> None:
@@ -274,7 +281,41 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_SOFTWARE_VERSION,
         help=f"software_version the clocks report (default: {DEFAULT_SOFTWARE_VERSION!r})",
     )
+
+    one = sub.add_parser(
+        "punch",
+        help="punch by PIN at a kiosk, through the gateway's kiosk edge",
+        description="One PIN punch as the kiosk app makes it; prints the answer (JSON).",
+    )
+    one.add_argument("--gateway-url", default="http://127.0.0.1:8000", help="the gateway")
+    one.add_argument("--credential", required=True, help="the clock's credential (pcc_...)")
+    one.add_argument("--employee-id", required=True, help="the worker's Employee ID")
+    one.add_argument("--direction", choices=("IN", "OUT"), default=None)
     return parser
+
+
+def punch_once(args: argparse.Namespace) -> int:
+    # Never on the command line (shell history, ps): from the environment or typed.
+    pin = os.environ.get("PUNCHCARD_PIN") or getpass.getpass("PIN: ")
+
+    async def go() -> dict:
+        async with aiohttp.ClientSession() as session:
+            return await kiosk_punch(
+                session,
+                args.gateway_url,
+                args.credential,
+                employee_id=args.employee_id,
+                pin=pin,
+                direction=args.direction,
+            )
+
+    try:
+        answer = asyncio.run(go())
+    except aiohttp.ClientResponseError as error:
+        _emit("error", status=error.status, message=error.message)
+        return 1
+    print(json.dumps(answer, ensure_ascii=False), flush=True)
+    return 0 if answer.get("status") == "recorded" else 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -287,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "run" and not 0 <= args.wait_s <= 55:
         parser.error("--wait-s must be between 0 and 55")
+    if args.command == "punch":
+        return punch_once(args)
     return register(args) if args.command == "register" else run(args)
 
 

@@ -1,0 +1,62 @@
+"""The simulator's kiosk punch against a stand-in kiosk edge (aiohttp on loopback): a 503 is
+retried with the same attempt id, a pending answer is fetched until decided, a 401 raises."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from aiohttp import web
+from punchcard_kiosk_sim.punch import punch
+
+
+async def edge(answers: list[tuple[int, dict]], seen: list[tuple[str, dict | None]]):
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.json() if request.method == "POST" else None
+        seen.append((request.method, body))
+        if request.headers.get("Authorization") != "Bearer pcc_good":
+            return web.json_response({"code": "CLOCK_UNAUTHORIZED"}, status=401)
+        status, answer = answers.pop(0)
+        return web.json_response(answer, status=status)
+
+    app = web.Application()
+    app.router.add_post("/kiosk/v1/punches", handle)
+    app.router.add_get("/kiosk/v1/punches/{attempt_id}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+async def test_retries_with_the_same_attempt_then_follows_pending(monkeypatch):
+    monkeypatch.setattr("asyncio.sleep", _no_sleep)
+    seen: list = []
+    recorded = {"status": "recorded", "punch": {"display_name": "Ana"}}
+    runner, url = await edge(
+        [(503, {"code": "UNAVAILABLE"}), (202, {"status": "pending"}), (200, recorded)], seen
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            answer = await punch(session, url, "pcc_good", employee_id="E1", pin="1234")
+    finally:
+        await runner.cleanup()
+    assert answer == recorded
+    assert [m for m, _ in seen] == ["POST", "POST", "GET"]
+    assert seen[0][1]["attempt_id"] == seen[1][1]["attempt_id"]
+    assert seen[0][1]["method"] == "PIN" and seen[0][1]["pin"] == "1234"
+
+
+async def test_a_refused_credential_raises():
+    runner, url = await edge([], [])
+    try:
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(aiohttp.ClientResponseError) as refused:
+                await punch(session, url, "pcc_bad", employee_id="E1", pin="1234")
+    finally:
+        await runner.cleanup()
+    assert refused.value.status == 401
+
+
+async def _no_sleep(_: float) -> None:
+    return None
