@@ -71,6 +71,7 @@ bench: setup stack topics
 	$(PY) bench/outbox_pipeline.py
 	$(PY) bench/pin_verification.py
 	$(PY) bench/device_sync.py
+	$(PY) bench/kiosk_pin_punch.py
 
 lint: setup
 	$(VENV)/bin/ruff check libs services tools tests bench
