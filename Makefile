@@ -72,6 +72,7 @@ bench: setup stack topics
 	$(PY) bench/pin_verification.py
 	$(PY) bench/device_sync.py
 	$(PY) bench/kiosk_pin_punch.py
+	$(PY) bench/ledger_ingest.py
 
 lint: setup
 	$(VENV)/bin/ruff check libs services tools tests bench

@@ -47,7 +47,7 @@ _PUNCH_DEFAULTS = {"direction_inferred": False, "captured_offline": False, "site
 _INSERT_PUNCHES = (
     f"INSERT INTO punches ({', '.join(c for c, _ in PUNCH_COLUMNS)}) SELECT * FROM unnest("
     + ", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(PUNCH_COLUMNS, start=1))
-    + ") RETURNING id, seq, recorded_at"
+    + ")"
 )
 ATTEMPT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("tenant_id", "uuid"),
@@ -160,13 +160,12 @@ async def punches_by_id(conn: asyncpg.Connection, tenant_id: str, ids: Iterable[
     return {str(r["id"]): r for r in rows}
 
 
-async def insert_punches(conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]) -> list:
-    if not rows:
-        return []
-    return await conn.fetch(
-        _INSERT_PUNCHES,
-        *([r.get(c, _PUNCH_DEFAULTS.get(c)) for r in rows] for c, _ in PUNCH_COLUMNS),
-    )
+async def insert_punches(conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        await conn.execute(
+            _INSERT_PUNCHES,
+            *([r.get(c, _PUNCH_DEFAULTS.get(c)) for r in rows] for c, _ in PUNCH_COLUMNS),
+        )
 
 
 async def insert_attempts(conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]) -> None:

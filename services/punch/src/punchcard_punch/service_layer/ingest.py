@@ -123,16 +123,10 @@ class Ingest:
                     tenant_id, attempt_id, message, workers, clocks, assigned, near_db, in_batch
                 )
                 outcomes.append(outcome)
-        earlier = await ledger.punches_by_id(
-            conn,
-            tenant_id,
-            {
-                o.earlier_id
-                for o in outcomes
-                if o.kind == "REPEATED" and o.earlier_id not in _new_ids(outcomes)
-            },
-        )
-        earlier.update({o.row["id"]: o.row for o in outcomes if o.row is not None})
+        new_rows = {o.row["id"]: o.row for o in outcomes if o.row is not None}  # once: O(n)
+        earlier_ids = {o.earlier_id for o in outcomes if o.kind == "REPEATED"} - new_rows.keys()
+        earlier = await ledger.punches_by_id(conn, tenant_id, earlier_ids)
+        earlier.update(new_rows)
         await self._write(conn, tenant_id, outcomes, earlier)
 
     def _passed_on(self, attempt_id: str, message: Message) -> _Outcome:
@@ -287,7 +281,3 @@ class Ingest:
         if context.HasField("received_at"):
             event.received_at.CopyFrom(context.received_at)
         return event
-
-
-def _new_ids(outcomes: list[_Outcome]) -> set[str]:
-    return {o.row["id"] for o in outcomes if o.row is not None}
