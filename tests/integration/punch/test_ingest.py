@@ -8,9 +8,11 @@ import uuid
 from datetime import timedelta
 
 import asyncpg
+from punchcard.v1.envelope_pb2 import DeadLetter
 
-from tests.support.messaging import wait_for
+from tests.support.messaging import read_topic, wait_for
 from tests.support.punch import Feed, ago, known, now, outcome
+from tests.support.stack import KAFKA
 
 
 async def setup(punch, feed: Feed, *, name="Ana Pérez", status="Active", assigned=True):
@@ -188,3 +190,19 @@ async def test_a_verdict_before_the_worker_is_known_waits_for_the_projection(pun
     assert answer["type"] in ("punchcard.v1.PunchRecorded", "punchcard.v1.PunchRejected")
     if answer["type"] == "punchcard.v1.PunchRecorded":
         assert answer["payload"]["worker_display_name"] == "Late Lee"
+
+
+async def test_a_malformed_verdict_is_dead_lettered_at_once_and_the_next_is_decided(punch, feed):
+    worker, clock = await setup(punch, feed)
+    await feed.identified(worker["id"], "door-7")  # not a clock id: can never be decided
+    answer = await outcome(punch, feed.tenant_id, await feed.identified(worker["id"], clock))
+    assert answer["type"] == "punchcard.v1.PunchRecorded"
+    group = "punch" + punch.env["CONSUMER_GROUP_SUFFIX"]
+
+    async def dead_lettered():
+        letters = [DeadLetter.FromString(r.value) for r in await read_topic(KAFKA, f"{group}.dlq")]
+        return [d for d in letters if b"door-7" in d.value]
+
+    [letter] = await wait_for(dead_lettered, timeout=30, what="the malformed verdict in the DLQ")
+    assert letter.attempts == 1 and letter.error_type == "Unprocessable"
+    assert "malformed" in letter.error_message

@@ -57,6 +57,11 @@ def dead_letter_topic(group_id: str) -> str:
     return f"{group_id}.dlq"
 
 
+class Unprocessable(ValueError):
+    """Raised by a handler for an event that can never succeed (e.g. a malformed id): it is
+    dead-lettered at once instead of after ``max_attempts`` retries."""
+
+
 class _Stopping(Exception):
     """The loop was stopped while a batch was waiting for a server: leave it uncommitted."""
 
@@ -270,10 +275,9 @@ class ConsumerLoop:
                 for message in list(todo):
                     error = await self._handle_alone(conn, message)
                     if error is not None:
+                        tries = 1 if isinstance(error, Unprocessable) else self.max_attempts
                         letters.append(
-                            self._dead_letter(
-                                message, error, self.max_attempts, self._dead_letter_id(message)
-                            )
+                            self._dead_letter(message, error, tries, self._dead_letter_id(message))
                         )
                         todo.remove(message)
             if letters:
@@ -301,6 +305,8 @@ class ConsumerLoop:
             except Exception as error:  # noqa: BLE001
                 if is_transient(error):
                     raise
+                if isinstance(error, Unprocessable):
+                    return error
                 log.warning(
                     "handler failed",
                     group=self.group_id,

@@ -29,6 +29,7 @@ from punchcard.v1 import identification_pb2, punch_pb2
 from punchcard_kit.failpoints import failpoint
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import Message, add_records, new_envelope, outbox_record
+from punchcard_kit.messaging.consumer import Unprocessable
 from punchcard_kit.tenancy import enter_tenant
 
 from ..adapters import ledger
@@ -51,6 +52,23 @@ REJECTED = identification_pb2.IdentificationRejected.DESCRIPTOR.full_name
 
 class NotYetKnown(Exception):
     """A verdict names a worker or clock punch has not learned of yet: wait, then retry."""
+
+
+def _checked(message: Message) -> str:
+    """The verdict's attempt id; a verdict whose ids or capture time are malformed can never be
+    decided: it goes to the dead-letter topic at once (the edge never sends one)."""
+    verdict = message.payload
+    context = verdict.context
+    try:
+        attempt_id = str(uuid.UUID(context.attempt_id))
+        uuid.UUID(context.clock_id)
+        if verdict.worker_id:
+            uuid.UUID(verdict.worker_id)
+    except ValueError:
+        raise Unprocessable(f"verdict {message.event_id} has a malformed id") from None
+    if message.type == IDENTIFIED and not context.HasField("captured_at"):
+        raise Unprocessable(f"verdict {message.event_id} has no capture time")
+    return attempt_id
 
 
 def _time(ts) -> datetime | None:
@@ -90,7 +108,7 @@ class Ingest:
     ) -> None:
         fresh: dict[str, Message] = {}
         for message in items:
-            attempt_id = str(uuid.UUID(message.payload.context.attempt_id))
+            attempt_id = _checked(message)
             fresh.setdefault(attempt_id, message)  # a second verdict for one attempt: ignored
         decided = await ledger.decided_attempts(conn, tenant_id, list(fresh))
         todo = [(a, m) for a, m in fresh.items() if a not in decided]
