@@ -203,3 +203,13 @@ async def test_a_clock_with_many_failures_takes_no_pin_for_a_while(identity, kio
     # ... and that clock refuses even a right PIN, while another clock is unaffected.
     assert reason(await kiosk.punch(t, "E600", "30517", clock_id="door-7")) == "LOCKED_OUT"
     assert reason(await kiosk.punch(t, "E600", "30517", clock_id="door-8")) == "IDENTIFIED"
+
+
+async def test_pin_attempts_are_verified_on_two_lanes(identity):
+    """Two consumers of identity.pin-attempts in the process (PIN_VERIFY_LANES), both ready."""
+    import httpx
+
+    async with httpx.AsyncClient() as http:
+        checks = (await http.get(identity.url + "/readyz")).json()["checks"]
+    lanes = [name for name in checks if name.startswith("consumer:identity.pin-attempts")]
+    assert len(lanes) == 2 and all(checks[name] == "ok" for name in lanes)

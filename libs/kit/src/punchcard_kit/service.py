@@ -37,6 +37,10 @@ class Subscription:
     handler: Handler
     # e.g. a short retention.ms for a group that reads face frames or sealed PINs.
     dlq_config: Mapping[str, str] = field(default_factory=dict)
+    # Consumers of the group in this process. Kafka gives each its own partitions, so one
+    # key's events stay in order on one lane while the lanes work at once (each in its own
+    # transaction): for a handler that waits on something else than the database, e.g. argon2.
+    lanes: int = 1
 
 
 @dataclass
@@ -109,21 +113,24 @@ def create_service_app(
                 asyncio.create_task(_supervise("relay", runtime.relay.run, stopping))
             )
         for sub in subscriptions(runtime):
-            loop = ConsumerLoop(
-                group_id=sub.group_id + settings.consumer_group_suffix,
-                topics=sub.topics,
-                handler=sub.handler,
-                pool=pool,
-                bootstrap_servers=settings.kafka_bootstrap_servers,
-                max_batch=settings.consumer_max_batch,
-                max_attempts=settings.consumer_max_attempts,
-                processed_retention_days=settings.processed_events_retention_days,
-                dlq_replication_factor=settings.kafka_replication_factor,
-                dlq_config=dict(sub.dlq_config),
-                consumer_options={"auto_offset_reset": settings.consumer_offset_reset},
-            )
-            runtime.consumers.append(loop)
-            runtime.tasks.append(asyncio.create_task(_supervise(sub.group_id, loop.run, stopping)))
+            for lane in range(max(1, sub.lanes)):
+                loop = ConsumerLoop(
+                    group_id=sub.group_id + settings.consumer_group_suffix,
+                    topics=sub.topics,
+                    handler=sub.handler,
+                    pool=pool,
+                    bootstrap_servers=settings.kafka_bootstrap_servers,
+                    max_batch=settings.consumer_max_batch,
+                    max_attempts=settings.consumer_max_attempts,
+                    processed_retention_days=settings.processed_events_retention_days,
+                    dlq_replication_factor=settings.kafka_replication_factor,
+                    dlq_config=dict(sub.dlq_config),
+                    consumer_options={"auto_offset_reset": settings.consumer_offset_reset},
+                )
+                loop.lane = lane
+                name = sub.group_id if sub.lanes <= 1 else f"{sub.group_id}#{lane}"
+                runtime.consumers.append(loop)
+                runtime.tasks.append(asyncio.create_task(_supervise(name, loop.run, stopping)))
         if on_started is not None:
             await on_started(runtime)
         log.info("service started", http=f"{settings.http_host}:{settings.http_port}")
@@ -181,7 +188,10 @@ def health_router() -> APIRouter:
         if runtime.relay is not None:
             checks["outbox_relay"] = "ok" if runtime.relay.healthy else "not connected"
         for consumer in runtime.consumers:
-            checks[f"consumer:{consumer.group_id}"] = "ok" if consumer.healthy else "not connected"
+            lane = f"#{consumer.lane}" if consumer.lane else ""
+            checks[f"consumer:{consumer.group_id}{lane}"] = (
+                "ok" if consumer.healthy else "not connected"
+            )
         # A service's own loops (e.g. a TopicFollower): name -> object with ``healthy``.
         for name, loop in getattr(request.app.state, "ready_loops", {}).items():
             checks[name] = "ok" if loop.healthy else "not connected"

@@ -48,6 +48,7 @@ def build_app(settings: IdentitySettings) -> FastAPI:
                 [ATTEMPTS_TOPIC],
                 verifier.handle,
                 dlq_config={"retention.ms": "3600000"},
+                lanes=settings.pin_verify_lanes,
             )
         ]
 

@@ -38,6 +38,10 @@ class IdentitySettings(ServiceSettings):
     pin_failure_window_minutes: int = Field(default=60, ge=1)
     pin_device_failure_limit: int = Field(default=30, ge=1, description="failures per clock")
     pin_device_window_minutes: int = Field(default=10, ge=1)
+    # Kiosk PIN attempts are verified on this many lanes per process (consumers of the group,
+    # each with its own partitions): argon2 runs in threads, so a second lane keeps the other
+    # core busy while the first waits on a hash. One Employee ID's attempts stay on one lane.
+    pin_verify_lanes: int = Field(default=2, ge=1, le=12)
 
     @model_validator(mode="after")
     def _keys(self) -> "IdentitySettings":

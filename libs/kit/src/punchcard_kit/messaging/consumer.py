@@ -102,6 +102,7 @@ class ConsumerLoop:
         self.consumer: AIOKafkaConsumer | None = None
         self.healthy = False
         self.processed = 0
+        self.lane = 0  # which of a group's consumers in this process (Subscription.lanes)
         self._stopping = asyncio.Event()
         self._in_flight = asyncio.Lock()
         self._last_prune = 0.0
