@@ -756,11 +756,11 @@ class NaiveConsumer:
         )
         from punchcard_punch.service_layer.events import (
             DIRECTION_NAMES,
-            METHOD_NAMES,
             reason_name,
             reason_value,
             recorded_event,
         )
+        from punchcard_punch.service_layer.ingest import recorded_row
 
         policy = Policy()
         envelope = decode_envelope(value)
@@ -841,31 +841,17 @@ class NaiveConsumer:
             else:
                 assert isinstance(decision, Record)
                 outcome = "RECORDED"
-                face = verdict.face if verdict.HasField("face") else None
-                punch_id = str(uuid.uuid4())
-                row = {
-                    "id": punch_id,
-                    "tenant_id": tenant_id,
-                    "kind": "RECORDED",
-                    "worker_id": verdict.worker_id,
-                    "employee_id": worker["employee_id"],
-                    "display_name": worker["display_name"],
-                    "clock_id": context.clock_id,
-                    "site_id": clock["site_id"],
-                    "time_zone": clock["time_zone"],
-                    "direction": decision.direction,
-                    "direction_inferred": decision.inferred,
-                    "method": METHOD_NAMES.get(verdict.method, "PIN"),
-                    "face_distance": face.distance if face else None,
-                    "face_margin": face.margin if face and face.HasField("margin") else None,
-                    "face_threshold": face.threshold if face else None,
-                    "face_model": face.model_name if face else None,
-                    "face_one_to_one": face.one_to_one if face else None,
-                    "punched_at": captured_at,
-                    "received_at": received_at,
-                    "captured_offline": context.captured_offline,
-                    "attempt_id": attempt_id,
-                }
+                row = recorded_row(
+                    tenant_id,
+                    attempt_id,
+                    verdict,
+                    worker,
+                    clock,
+                    decision,
+                    captured_at,
+                    received_at,
+                )
+                punch_id = row["id"]
                 await conn.execute(self.insert_punch, *(row.get(c) for c in self.punch_columns))
                 event = recorded_event(row)
             await conn.execute(

@@ -71,6 +71,44 @@ def _checked(message: Message) -> str:
     return attempt_id
 
 
+def recorded_row(
+    tenant_id: str,
+    attempt_id: str,
+    verdict: identification_pb2.WorkerIdentified,
+    worker,
+    clock,
+    decision: Record,
+    captured_at: datetime,
+    received_at: datetime,
+) -> dict[str, Any]:
+    """The ledger row of a recorded kiosk punch (with the worker's and clock's facts now)."""
+    context = verdict.context
+    face = verdict.face if verdict.HasField("face") else None
+    return {
+        "id": str(uuid.uuid4()),
+        "tenant_id": tenant_id,
+        "kind": "RECORDED",
+        "worker_id": verdict.worker_id,
+        "employee_id": worker["employee_id"],
+        "display_name": worker["display_name"],
+        "clock_id": context.clock_id,
+        "site_id": clock["site_id"],
+        "time_zone": clock["time_zone"],
+        "direction": decision.direction,
+        "direction_inferred": decision.inferred,
+        "method": METHOD_NAMES.get(verdict.method, "PIN"),
+        "face_distance": face.distance if face else None,
+        "face_margin": face.margin if face and face.HasField("margin") else None,
+        "face_threshold": face.threshold if face else None,
+        "face_model": face.model_name if face else None,
+        "face_one_to_one": face.one_to_one if face else None,
+        "punched_at": captured_at,
+        "received_at": received_at,
+        "captured_offline": context.captured_offline,
+        "attempt_id": attempt_id,
+    }
+
+
 def _time(ts) -> datetime | None:
     return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else None
 
@@ -189,30 +227,9 @@ class Ingest:
             outcome.earlier_id = decision.earlier.punch_id
         else:
             assert isinstance(decision, Record)
-            face = verdict.face if verdict.HasField("face") else None
-            row = {
-                "id": str(uuid.uuid4()),
-                "tenant_id": tenant_id,
-                "kind": "RECORDED",
-                "worker_id": verdict.worker_id,
-                "employee_id": worker["employee_id"],
-                "display_name": worker["display_name"],
-                "clock_id": context.clock_id,
-                "site_id": clock["site_id"],
-                "time_zone": clock["time_zone"],
-                "direction": decision.direction,
-                "direction_inferred": decision.inferred,
-                "method": METHOD_NAMES.get(verdict.method, "PIN"),
-                "face_distance": face.distance if face else None,
-                "face_margin": face.margin if face and face.HasField("margin") else None,
-                "face_threshold": face.threshold if face else None,
-                "face_model": face.model_name if face else None,
-                "face_one_to_one": face.one_to_one if face else None,
-                "punched_at": captured_at,
-                "received_at": received_at,
-                "captured_offline": context.captured_offline,
-                "attempt_id": attempt_id,
-            }
+            row = recorded_row(
+                tenant_id, attempt_id, verdict, worker, clock, decision, captured_at, received_at
+            )
             outcome.kind = "RECORDED"
             outcome.row = row
             in_batch.setdefault(verdict.worker_id, []).append(
