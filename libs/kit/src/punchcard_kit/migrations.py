@@ -81,3 +81,33 @@ def execute_all(statements: tuple[str, ...]) -> None:
 
     for statement in statements:
         op.execute(statement)
+
+
+# The tenant a transaction acts for, as set by ``punchcard_kit.tenancy.enter_tenant`` (no
+# tenant: NULL, which matches no row).
+TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+
+
+def create_role(role: str) -> str:
+    """A NOLOGIN role bound by row-level security (the application's, a lookup's, …); a no-op
+    when it exists (roles are cluster-wide: other databases of the cluster may have made it)."""
+    return f"""DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+            CREATE ROLE {role} NOLOGIN NOBYPASSRLS;
+        END IF;
+    END $$"""
+
+
+def tenant_isolation(*tables: str) -> tuple[str, ...]:
+    """Row-level security on each table, forced (the owner is bound too): a row is seen and
+    written only by a transaction acting for its tenant."""
+    return tuple(
+        statement
+        for table in tables
+        for statement in (
+            f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+            f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+            f"CREATE POLICY tenant_isolation ON {table} USING (tenant_id = {TENANT})"
+            f" WITH CHECK (tenant_id = {TENANT})",
+        )
+    )

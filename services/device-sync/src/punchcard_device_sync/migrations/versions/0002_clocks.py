@@ -6,21 +6,16 @@ Revision ID: 0002
 Revises: 0001
 """
 
-from punchcard_kit.migrations import execute_all
+from punchcard_kit.migrations import create_role, execute_all, tenant_isolation
 
 revision = "0002"
 down_revision = "0001"
 
 APP_ROLE = "punchcard_device_sync_app"
-TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 TABLES = ("clocks", "clock_heartbeats", "workers", "assignments", "clock_commands", "site_rules")
 
 UP = (
-    f"""DO $$ BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
-            CREATE ROLE {APP_ROLE} NOLOGIN NOBYPASSRLS;
-        END IF;
-    END $$""",
+    create_role(APP_ROLE),
     # last_sequence: the highest sequence queued for the clock. Issuers lock the row (in id
     # order) to take sequences, so a clock's commands commit in sequence order.
     """
@@ -119,16 +114,7 @@ CREATE TABLE site_rules (
     enabled    boolean NOT NULL,
     PRIMARY KEY (tenant_id, site_id)
 )""",
-    *(
-        statement
-        for table in TABLES
-        for statement in (
-            f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
-            f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-            f"CREATE POLICY tenant_isolation ON {table} USING (tenant_id = {TENANT})"
-            f" WITH CHECK (tenant_id = {TENANT})",
-        )
-    ),
+    *tenant_isolation(*TABLES),
     f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(TABLES)} TO {APP_ROLE}",
     f"GRANT SELECT, INSERT, UPDATE, DELETE ON clock_credentials TO {APP_ROLE}",
     f"GRANT INSERT ON outbox TO {APP_ROLE}",

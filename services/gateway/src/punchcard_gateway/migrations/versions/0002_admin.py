@@ -19,7 +19,7 @@ Revision ID: 0002
 Revises: 0001
 """
 
-from punchcard_kit.migrations import execute_all
+from punchcard_kit.migrations import TENANT, execute_all
 
 revision = "0002"
 down_revision = "0001"
@@ -28,7 +28,6 @@ APP_ROLE = "punchcard_gateway_app"
 LOOKUP_ROLE = "punchcard_gateway_lookup"
 # NULLIF(…, true): an unset tenant (a fresh session, or one whose SET LOCAL ended) reads as
 # NULL, so the policy is simply false — the role sees nothing — instead of a cast error.
-TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 
 UP: tuple[str, ...] = (
     # Each role once per cluster; the migrating user becomes a member, so it (and the app,

@@ -18,14 +18,13 @@ Revision ID: 0003
 Revises: 0002
 """
 
-from punchcard_kit.migrations import execute_all
+from punchcard_kit.migrations import TENANT, execute_all
 
 revision = "0003"
 down_revision = "0002"
 
 APP_ROLE = "punchcard_gateway_app"
 RETENTION_ROLE = "punchcard_gateway_retention"
-TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 
 UP: tuple[str, ...] = (
     f"""

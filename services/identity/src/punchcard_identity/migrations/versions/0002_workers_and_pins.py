@@ -8,20 +8,15 @@ Revision ID: 0002
 Revises: 0001
 """
 
-from punchcard_kit.migrations import execute_all
+from punchcard_kit.migrations import create_role, execute_all, tenant_isolation
 
 revision = "0002"
 down_revision = "0001"
 
 APP_ROLE = "punchcard_identity_app"
-TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 
 UP = (
-    f"""DO $$ BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
-            CREATE ROLE {APP_ROLE} NOLOGIN NOBYPASSRLS;
-        END IF;
-    END $$""",
+    create_role(APP_ROLE),
     """
 CREATE TABLE workers (
     id           uuid PRIMARY KEY,
@@ -53,16 +48,7 @@ CREATE TABLE pin_policies (
     tenant_id     uuid PRIMARY KEY,
     max_age_days  integer CHECK (max_age_days IS NULL OR max_age_days > 0)
 )""",
-    *(
-        statement
-        for table in ("workers", "worker_pins", "pin_policies")
-        for statement in (
-            f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
-            f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-            f"CREATE POLICY tenant_isolation ON {table} USING (tenant_id = {TENANT})"
-            f" WITH CHECK (tenant_id = {TENANT})",
-        )
-    ),
+    *tenant_isolation("workers", "worker_pins", "pin_policies"),
     f"GRANT SELECT, INSERT, UPDATE ON workers, pin_policies TO {APP_ROLE}",
     f"GRANT SELECT, INSERT, UPDATE, DELETE ON worker_pins TO {APP_ROLE}",
     f"GRANT INSERT ON outbox TO {APP_ROLE}",

@@ -10,22 +10,17 @@ Revision ID: 0002
 Revises: 0001
 """
 
-from punchcard_kit.migrations import execute_all
+from punchcard_kit.migrations import create_role, execute_all, tenant_isolation
 
 revision = "0002"
 down_revision = "0001"
 
 APP_ROLE = "punchcard_punch_app"
-TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 PROJECTIONS = ("workers", "clocks", "assignments")
 APPEND_ONLY = ("punches", "attempts")
 
 UP = (
-    f"""DO $$ BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
-            CREATE ROLE {APP_ROLE} NOLOGIN NOBYPASSRLS;
-        END IF;
-    END $$""",
+    create_role(APP_ROLE),
     # Projections of identity's and device-sync's events (kept by the consumer).
     """
 CREATE TABLE workers (
@@ -135,16 +130,7 @@ END $$""",
             " FOR EACH STATEMENT EXECUTE FUNCTION punchcard_append_only()",
         )
     ),
-    *(
-        statement
-        for table in (*PROJECTIONS, *APPEND_ONLY)
-        for statement in (
-            f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
-            f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-            f"CREATE POLICY tenant_isolation ON {table} USING (tenant_id = {TENANT})"
-            f" WITH CHECK (tenant_id = {TENANT})",
-        )
-    ),
+    *tenant_isolation(*PROJECTIONS, *APPEND_ONLY),
     f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(PROJECTIONS)} TO {APP_ROLE}",
     f"GRANT SELECT, INSERT ON {', '.join(APPEND_ONLY)} TO {APP_ROLE}",
     f"GRANT INSERT ON outbox TO {APP_ROLE}",
