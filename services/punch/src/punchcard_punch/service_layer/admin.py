@@ -99,6 +99,7 @@ WHERE p.tenant_id = $1 AND p.kind <> 'VOID'
   AND ($6::timestamptz IS NULL OR p.punched_at < $6)
   AND ($7::text[] IS NULL OR p.site_id = ANY($7))
   AND ($8::timestamptz IS NULL OR (p.punched_at, p.id) > ($8, $9::uuid))
+  AND ($11::uuid IS NULL OR p.id = $11)
 ORDER BY p.punched_at, p.id
 LIMIT $10
 """
@@ -178,6 +179,7 @@ class LedgerAdmin:
                 after_at,
                 after_id,
                 q.limit + 1,
+                None,
             )
         more = len(rows) > q.limit
         rows = rows[: q.limit]
@@ -327,21 +329,8 @@ class LedgerAdmin:
         await add_to_outbox(conn, items)
 
     async def _one(self, conn, caller: Caller, punch_id: str) -> dict[str, Any]:
-        rows = await conn.fetch(
-            _LIST.replace("AND p.kind <> 'VOID'", "AND p.kind <> 'VOID' AND p.id = $11"),
-            caller.tenant_id,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            1,
-            punch_id,
-        )
-        return punch_public(rows[0])
+        args = (caller.tenant_id, *([None] * 8), 1, punch_id)
+        return punch_public(await conn.fetchrow(_LIST, *args))
 
     # -- timesheets and reports ------------------------------------------------------------
     async def _effective(

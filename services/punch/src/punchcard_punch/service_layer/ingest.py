@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -123,7 +123,6 @@ class _Outcome:
     reason: str = ""
     row: dict[str, Any] | None = None  # the new ledger row (RECORDED)
     earlier_id: str = ""  # REPEATED: the punch answered with
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Ingest:
