@@ -7,11 +7,10 @@ gets them and the clock shows online and in sync; rename the worker → the cloc
 a viewer may not assign; unassign → off the clock; the audit log names the clock and holds no
 credential, nor does any service's log."""
 
-import httpx
 import pytest
 from punchcard_kiosk_sim import ClockFleet
 
-from tests.support.gateway import create_tenant, login
+from tests.support.gateway import assign, create_tenant, login
 from tests.support.messaging import wait_for
 from tests.support.services import start_service
 from tests.support.stack import unique
@@ -39,19 +38,6 @@ async def system(tmp_path_factory):
     finally:
         for service in reversed(started):
             await service.stop()
-
-
-async def assign(http: httpx.AsyncClient, clock_id: str, worker_id: str) -> httpx.Response:
-    """PUT the assignment, retrying while device-sync has not yet learnt the new worker from
-    identity's events."""
-
-    async def accepted():
-        response = await http.put(f"/clocks/{clock_id}/workers/{worker_id}")
-        if response.status_code == 404 and response.json().get("code") == "WORKER_NOT_FOUND":
-            return None
-        return response
-
-    return await wait_for(accepted, timeout=30, interval=0.1, what="device-sync knows the worker")
 
 
 async def test_assign_a_worker_to_a_clock_through_the_gateway(system):

@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from tests.support.gateway import create_tenant, login
-from tests.support.messaging import wait_for
+from tests.support.gateway import assign, create_tenant, kiosk, login, register_clock
 from tests.support.punch import known
 from tests.support.services import start_service
 from tests.support.stack import unique
@@ -53,25 +52,6 @@ async def system(tmp_path_factory):
             await service.stop()
 
 
-async def assign(http: httpx.AsyncClient, clock_id: str, worker_id: str) -> None:
-    async def accepted():
-        response = await http.put(f"/clocks/{clock_id}/workers/{worker_id}")
-        if response.status_code == 404 and response.json().get("code") == "WORKER_NOT_FOUND":
-            return None
-        return response
-
-    response = await wait_for(accepted, timeout=30, interval=0.1, what="device-sync knows them")
-    assert response.status_code in (200, 201), response.text
-
-
-def kiosk(gateway, credential: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=gateway.url + "/kiosk/v1",
-        headers={"Authorization": f"Bearer {credential}"},
-        timeout=30,
-    )
-
-
 def pin_attempt(employee_id: str, pin: str, **extra) -> dict:
     return {
         "attempt_id": str(uuid.uuid4()),
@@ -104,19 +84,10 @@ async def test_pin_punches_through_the_kiosk_edge(system):
         assert (await admin.put(f"/workers/{worker_id}/pin", json={"pin": PIN})).status_code == 200
         clocks = []
         for name in ("Front door", "Back door"):
-            registered = await admin.post(
-                "/clocks",
-                json={
-                    "serial_number": unique("SN"),
-                    "name": name,
-                    "site_id": "",
-                    "time_zone": "Europe/Madrid",
-                },
-            )
-            assert registered.status_code == 201, registered.text
-            clocks.append((registered.json()["id"], registered.json()["credential"]))
+            clocks.append(await register_clock(admin, name))
         (front, front_credential), (back, back_credential) = clocks
-        await assign(admin, front, worker_id)
+        assigned = await assign(admin, front, worker_id)
+        assert assigned.status_code in (200, 201), assigned.text
         await known(
             system["punch"],
             tenant_id,

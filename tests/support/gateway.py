@@ -8,8 +8,9 @@ import subprocess
 
 import httpx
 
+from .messaging import wait_for
 from .services import ServiceProcess
-from .stack import VENV_BIN
+from .stack import VENV_BIN, unique
 
 
 def create_tenant(gateway: ServiceProcess, email: str, password: str) -> str:
@@ -44,3 +45,37 @@ async def login(gateway: ServiceProcess, email: str, password: str) -> httpx.Asy
         headers={"Authorization": f"Bearer {token.json()['access_token']}"},
         timeout=30,
     )
+
+
+async def register_clock(admin: httpx.AsyncClient, name: str = "Front door") -> tuple[str, str]:
+    """A clock registered through the gateway's admin API: (clock id, credential shown once)."""
+    registered = await admin.post(
+        "/clocks",
+        json={
+            "serial_number": unique("SN"),
+            "name": name,
+            "site_id": "",
+            "time_zone": "Europe/Madrid",
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    return registered.json()["id"], registered.json()["credential"]
+
+
+async def assign(admin: httpx.AsyncClient, clock_id: str, worker_id: str) -> httpx.Response:
+    """PUT the assignment, retrying while device-sync has not yet learnt the new worker from
+    identity's events."""
+
+    async def accepted():
+        response = await admin.put(f"/clocks/{clock_id}/workers/{worker_id}")
+        if response.status_code == 404 and response.json().get("code") == "WORKER_NOT_FOUND":
+            return None
+        return response
+
+    return await wait_for(accepted, timeout=30, interval=0.1, what="device-sync knows the worker")
+
+
+def kiosk(gateway: ServiceProcess, credential: str | None) -> httpx.AsyncClient:
+    """A kiosk's client of the gateway's kiosk edge, with its clock credential (if any)."""
+    headers = {"Authorization": f"Bearer {credential}"} if credential else {}
+    return httpx.AsyncClient(base_url=gateway.url + "/kiosk/v1", headers=headers, timeout=60)

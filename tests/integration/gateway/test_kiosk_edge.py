@@ -30,7 +30,7 @@ from nacl.public import PrivateKey, SealedBox
 from punchcard.v1 import common_pb2, kiosk_pb2, punch_pb2
 from punchcard_kit.messaging import decode_envelope, encode_envelope, new_envelope, unpack_payload
 
-from tests.support.gateway import create_tenant, login
+from tests.support.gateway import create_tenant, kiosk, login, register_clock
 from tests.support.messaging import read_topic, wait_for
 from tests.support.services import start_service
 from tests.support.stack import KAFKA, unique
@@ -93,25 +93,6 @@ async def system(tmp_path_factory):
             last = service is started[0] or service.name != "gateway" or service is a
             await service.stop(drop_database=last and service.database_url not in dropped)
             dropped.add(service.database_url)
-
-
-async def register_clock(system, name: str = "Front door") -> tuple[str, str]:
-    registered = await system["admin"].post(
-        "/clocks",
-        json={
-            "serial_number": unique("SN"),
-            "name": name,
-            "site_id": "",
-            "time_zone": "Europe/Madrid",
-        },
-    )
-    assert registered.status_code == 201, registered.text
-    return registered.json()["id"], registered.json()["credential"]
-
-
-def kiosk(gateway, credential: str | None) -> httpx.AsyncClient:
-    headers = {"Authorization": f"Bearer {credential}"} if credential else {}
-    return httpx.AsyncClient(base_url=gateway.url + "/kiosk/v1", headers=headers, timeout=60)
 
 
 def pin_attempt(employee_id: str | None = None, pin: str = "604137", **extra) -> dict:
@@ -180,7 +161,7 @@ async def publish_outcome(system, event, key: str | None = None) -> None:
 
 
 async def test_without_a_valid_credential_nothing_is_claimed_or_published(system):
-    clock_id, credential = await register_clock(system)
+    clock_id, credential = await register_clock(system["admin"])
     attempt = pin_attempt()
     secret = credential.rsplit("_", 1)[1]
     for bad in (None, "Basic abc", f"pcc_{clock_id}_not-the-secret", credential[:-2], secret):
@@ -205,7 +186,7 @@ async def test_without_a_valid_credential_nothing_is_claimed_or_published(system
 
 
 async def test_a_pin_attempt_is_sealed_published_once_and_answered(system):
-    clock_id, credential = await register_clock(system)
+    clock_id, credential = await register_clock(system["admin"])
     captured = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
     attempt = pin_attempt(
         "E-100",
@@ -281,7 +262,7 @@ async def test_a_pin_attempt_is_sealed_published_once_and_answered(system):
 async def test_the_replica_holding_the_request_answers_and_a_retry_elsewhere_too(system):
     """Sent to A and, while A waits, again to B (a kiosk retrying through another replica):
     one record; both are answered by the outcome, each replica following the topic."""
-    clock_id, credential = await register_clock(system)
+    clock_id, credential = await register_clock(system["admin"])
     attempt = pin_attempt()
     attempt_id = attempt["attempt_id"]
     async with kiosk(system["a"], credential) as a, kiosk(system["b"], credential) as b:
@@ -316,8 +297,8 @@ async def test_the_replica_holding_the_request_answers_and_a_retry_elsewhere_too
 
 
 async def test_pending_after_the_wait_then_the_outcome_by_get(system):
-    clock_id, credential = await register_clock(system)
-    other_clock, other_credential = await register_clock(system, "Back door")
+    clock_id, credential = await register_clock(system["admin"])
+    other_clock, other_credential = await register_clock(system["admin"], "Back door")
     attempt = pin_attempt("E-7", pin="24680")
     attempt_id = attempt["attempt_id"]
     async with kiosk(system["b"], credential) as http:
@@ -376,7 +357,7 @@ async def test_pending_after_the_wait_then_the_outcome_by_get(system):
 
 
 async def test_face_attempts(system):
-    clock_id, credential = await register_clock(system)
+    clock_id, credential = await register_clock(system["admin"])
     async with kiosk(system["b"], credential) as http:
 
         def face(frame: bytes | str, **extra) -> dict:
@@ -449,7 +430,7 @@ async def test_face_attempts(system):
 
 
 async def test_revoked_and_rotated_clocks_are_refused_at_once(system):
-    clock_id, credential = await register_clock(system)
+    clock_id, credential = await register_clock(system["admin"])
     async with kiosk(system["b"], credential) as http:
         assert (await http.post("/punches", json=pin_attempt())).status_code == 202
     rotated = await system["admin"].post(f"/clocks/{clock_id}/credential")
@@ -490,7 +471,7 @@ BAD_PIN = "918273"
     ],
 )
 async def test_bad_input_never_echoes_the_pin(system, body):
-    _, credential = await register_clock(system)
+    _, credential = await register_clock(system["admin"])
     PINS_SENT.update({BAD_PIN, BAD_PIN + "4"})
     attempt = {**pin_attempt(pin=BAD_PIN), **body}
     async with kiosk(system["a"], credential) as http:
@@ -502,7 +483,7 @@ async def test_bad_input_never_echoes_the_pin(system, body):
 
 
 async def test_a_body_that_is_not_json_never_echoes_the_pin(system):
-    _, credential = await register_clock(system)
+    _, credential = await register_clock(system["admin"])
     async with kiosk(system["a"], credential) as http:
         for raw in (
             b'{"pin": "918273", "method": "PIN",',
