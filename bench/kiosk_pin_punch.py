@@ -59,8 +59,8 @@ sys.path.insert(0, str(ROOT))  # the test support library drives the real servic
 import httpx  # noqa: E402
 from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
-from punchcard_identity.adapters.pin_hasher import PinHasher  # noqa: E402
 from punchcard_identity.domain.pin_policy import check_pin  # noqa: E402
+from punchcard_identity.main import build_hasher  # noqa: E402
 from punchcard_identity.settings import IdentitySettings  # noqa: E402
 
 from tests.support.gateway import create_tenant, login  # noqa: E402
@@ -477,13 +477,7 @@ def argon2_floor(samples: int) -> dict:
     """identity's PIN verification alone, with identity's default settings (its production
     argon2id cost), one at a time."""
     settings = IdentitySettings(environment="test")
-    hasher = PinHasher(
-        settings.peppers(),
-        settings.pin_pepper_current,
-        memory_kib=settings.argon2_memory_kib,
-        time_cost=settings.argon2_time_cost,
-        parallelism=settings.argon2_parallelism,
-    )
+    hasher = build_hasher(settings)
     stored = hasher.hash("582039")
     hasher.verify("582039", stored)  # warm
     times = []

@@ -14,15 +14,20 @@ from .service_layer.workers import Services
 from .settings import IdentitySettings
 
 
-def build_app(settings: IdentitySettings) -> FastAPI:
-    """The composition root: adapters are built here, connections opened in the lifespan."""
-    hasher = PinHasher(
+def build_hasher(settings: IdentitySettings) -> PinHasher:
+    """The PIN hasher with the configured peppers and argon2id cost (also the benches' floor)."""
+    return PinHasher(
         settings.peppers(),
         settings.pin_pepper_current,
         memory_kib=settings.argon2_memory_kib,
         time_cost=settings.argon2_time_cost,
         parallelism=settings.argon2_parallelism,
     )
+
+
+def build_app(settings: IdentitySettings) -> FastAPI:
+    """The composition root: adapters are built here, connections opened in the lifespan."""
+    hasher = build_hasher(settings)
     opener = PinOpener(settings.sealing_keys(), settings.pin_sealing_current)
     holder: dict = {}
 
