@@ -42,16 +42,19 @@ class Upstream:
         path: str,
         *,
         headers: dict[str, str],
+        content: bytes | None = None,
         timeout: float | None = None,
+        request_id: str | None = None,
     ) -> httpx.Response:
-        """One request of the gateway's own to ``path`` on the service, with the headers the
-        caller chose (a clock's credential, an internal token): UpstreamUnavailable when the
-        service cannot be reached. Only the method, path and error type are logged."""
+        """One request to ``path`` (with its query) on the service, with the headers the caller
+        chose (a clock's credential, an internal token): UpstreamUnavailable when the service
+        cannot be reached. Only the method, path and error type are logged, never a body."""
         url = self.base_url.rstrip("/") + path
         try:
             return await self.client.request(
                 method,
                 url,
+                content=content,
                 headers=headers,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
@@ -61,8 +64,9 @@ class Upstream:
                 upstream=self.name,
                 base_url=self.base_url,
                 method=method,
-                path=path,
+                path=path.partition("?")[0],
                 error=type(error).__name__,
+                request_id=request_id,
             )
             raise UpstreamUnavailable(self.name, type(error).__name__) from None
 
@@ -79,7 +83,6 @@ class Upstream:
         or ``..`` segment); it becomes ``/internal/v1/…`` on the service. Neither the request
         body (PINs travel in it) nor the response body (clock credentials do) is ever logged."""
         path = "/internal/v1/" + "/".join(quote(s, safe="") for s in segments)
-        url = self.base_url.rstrip("/") + path + (f"?{query}" if query else "")
         headers = {
             "authorization": "Bearer " + mint_internal_token(caller, self.internal_secret),
             "x-request-id": caller.request_id,
@@ -87,16 +90,10 @@ class Upstream:
         }
         if body:
             headers["content-type"] = content_type or "application/json"
-        try:
-            return await self.client.request(method, url, content=body or None, headers=headers)
-        except httpx.TransportError as error:
-            log.warning(
-                f"{self.name} unavailable; answering 503",
-                upstream=self.name,
-                base_url=self.base_url,
-                method=method,
-                path=path,
-                error=type(error).__name__,
-                request_id=caller.request_id,
-            )
-            raise UpstreamUnavailable(self.name, type(error).__name__) from None
+        return await self.call(
+            method,
+            path + (f"?{query}" if query else ""),
+            headers=headers,
+            content=body or None,
+            request_id=caller.request_id,
+        )
