@@ -1,0 +1,124 @@
+"""Runs the face pipeline off the event loop.
+
+dlib holds the GIL while it computes, so a model call in a thread would stall the replica's
+event loop (HTTP, Kafka heartbeats, the gallery follower) for the length of the call. The
+engine keeps ``workers`` processes instead (spawned, never forked from a process with open
+sockets), each loading the models once; the event loop only sends JPEG bytes and receives
+embeddings. A micro-batch is split across the workers, and each worker embeds its share in one
+model call (on a GPU node, one TensorFlow batch). ``workers=0`` runs in a thread of this process
+(tests of the pipeline, small tools).
+
+A worker that dies (killed, out of memory) breaks the pool: the engine rebuilds it and the
+call raises ``EngineRestarted``, a transient error, so the consumer retries the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from punchcard_kit.logging import get_logger
+
+from .pipeline import Face, FacePipeline
+
+log = get_logger(__name__)
+
+_pipeline: FacePipeline | None = None
+
+
+class EngineRestarted(ConnectionError):
+    """A model worker died during the call; the pool was rebuilt. Retry the call."""
+
+
+def _init(model_name: str, detector: str, detect_max_side: int, home: str | None) -> None:
+    global _pipeline
+    if home:
+        os.environ["DEEPFACE_HOME"] = home
+    # One model call per worker at a time: keep each worker's math libraries to one thread
+    # unless the operator says otherwise (a GPU node sets its own).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _pipeline = FacePipeline(model_name, detector, detect_max_side)
+
+
+def _analyse(frames: Sequence[bytes]) -> list[Face]:
+    assert _pipeline is not None, "worker not initialised"
+    return _pipeline.analyse(frames)
+
+
+def _describe() -> tuple[str, int]:
+    assert _pipeline is not None
+    return _pipeline.model_name, _pipeline.dims
+
+
+class FaceEngine:
+    def __init__(
+        self,
+        *,
+        model_name: str,
+        detector: str,
+        detect_max_side: int,
+        workers: int,
+        deepface_home: str | None = None,
+    ) -> None:
+        self.model_name = model_name
+        self.detector = detector
+        self.workers = workers
+        self._initargs = (model_name, detector, detect_max_side, deepface_home)
+        self._executor: Executor | None = None
+        self.dims = 0
+
+    def _new_executor(self) -> Executor:
+        if self.workers == 0:
+            return ThreadPoolExecutor(1, initializer=_init, initargs=self._initargs)
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init,
+            initargs=self._initargs,
+        )
+
+    async def start(self) -> None:
+        """Start the workers and load the models in each; raises MissingWeights at once."""
+        self._executor = self._new_executor()
+        loop = asyncio.get_running_loop()
+        # One call per worker makes each of them load the models now, not on the first punch.
+        results = await asyncio.gather(
+            *(loop.run_in_executor(self._executor, _describe) for _ in range(max(1, self.workers)))
+        )
+        self.model_name, self.dims = results[0]
+        log.info(
+            "face models loaded",
+            model=self.model_name,
+            detector=self.detector,
+            dims=self.dims,
+            workers=self.workers,
+        )
+
+    async def analyse(self, frames: Sequence[bytes]) -> list[Face]:
+        """Every frame analysed; the frames are shared among the workers."""
+        if not frames:
+            return []
+        assert self._executor is not None, "engine not started"
+        loop = asyncio.get_running_loop()
+        parts = max(1, min(self.workers, len(frames)))
+        size = -(-len(frames) // parts)
+        chunks = [list(frames[i : i + size]) for i in range(0, len(frames), size)]
+        try:
+            results = await asyncio.gather(
+                *(loop.run_in_executor(self._executor, _analyse, chunk) for chunk in chunks)
+            )
+        except BrokenProcessPool as error:
+            log.warning("a face model worker died; restarting the workers", error=str(error))
+            broken, self._executor = self._executor, self._new_executor()
+            broken.shutdown(wait=False, cancel_futures=True)
+            raise EngineRestarted("a face model worker died; the workers were restarted") from error
+        return [face for chunk in results for face in chunk]
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None

