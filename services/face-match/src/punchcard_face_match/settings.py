@@ -29,6 +29,8 @@ class FaceMatchSettings(ServiceSettings):
     match_margin: float = Field(default=0.05, ge=0)
     # Frames are detected at this size (long side); alignment and embedding use full size.
     detect_max_side: int = Field(default=640, ge=160, le=4096)
+    # dlib detector: a detection scoring under this is not a face (docs/face-match.md).
+    detect_min_score: float = Field(default=0.25, ge=-1, le=3)
     # Enrolment photo quality: face width in pixels, sharpness (variance of the Laplacian on
     # the aligned 150 px face) and mean brightness of the face (0-255).
     enrol_min_face_px: int = Field(default=80, ge=32)

@@ -34,14 +34,20 @@ class EngineRestarted(ConnectionError):
     """A model worker died during the call; the pool was rebuilt. Retry the call."""
 
 
-def _init(model_name: str, detector: str, detect_max_side: int, home: str | None) -> None:
+def _init(
+    model_name: str,
+    detector: str,
+    detect_max_side: int,
+    detect_min_score: float,
+    home: str | None,
+) -> None:
     global _pipeline
     if home:
         os.environ["DEEPFACE_HOME"] = home
     # One model call per worker at a time: keep each worker's math libraries to one thread
     # unless the operator says otherwise (a GPU node sets its own).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _pipeline = FacePipeline(model_name, detector, detect_max_side)
+    _pipeline = FacePipeline(model_name, detector, detect_max_side, detect_min_score)
 
 
 def _analyse(frames: Sequence[bytes]) -> list[Face]:
@@ -62,12 +68,13 @@ class FaceEngine:
         detector: str,
         detect_max_side: int,
         workers: int,
+        detect_min_score: float = 0.25,
         deepface_home: str | None = None,
     ) -> None:
         self.model_name = model_name
         self.detector = detector
         self.workers = workers
-        self._initargs = (model_name, detector, detect_max_side, deepface_home)
+        self._initargs = (model_name, detector, detect_max_side, detect_min_score, deepface_home)
         self._executor: Executor | None = None
         self.dims = 0
 

@@ -8,7 +8,10 @@ detects with upsampling, crops, resizes and normalises each image on its own, ~5
 - **decode**: OpenCV's ``imdecode`` once; the detector works on a grey copy shrunk to
   ``detect_max_side`` (640 px), alignment and embedding on the full frame;
 - **detect**: dlib's HOG detector without upsampling (kiosk faces are large: it finds faces
-  from about 80 px wide at 640 px); other DeepFace detectors (``retinaface``, ``yunet``...) by
+  from about 80 px wide at 640 px). A detection scoring under ``detect_min_score`` (0.25 on
+  the SVM's margin, where 0 is its boundary) is not a face: real faces in the sample photos
+  scored 0.35-3.1, while a shoulder patch in scikit-image's astronaut scored 0.03. Other
+  DeepFace detectors (``retinaface``, ``yunet``...) by
   setting, where their weights are provided;
 - **align**: dlib's 5-point landmarks and ``get_face_chip`` (150 px, padding 0.25: the exact
   geometry dlib's ResNet was trained on); for other detectors, a rotation that levels the eyes;
@@ -117,7 +120,11 @@ def _ms(since: float) -> float:
 
 class FacePipeline:
     def __init__(
-        self, model_name: str = "Dlib", detector: str = "dlib", detect_max_side: int = 640
+        self,
+        model_name: str = "Dlib",
+        detector: str = "dlib",
+        detect_max_side: int = 640,
+        detect_min_score: float = 0.25,
     ) -> None:
         require_weights(model_name, detector)
         from deepface.modules import modeling
@@ -125,6 +132,7 @@ class FacePipeline:
         self.model_name = model_name
         self.detector_name = detector
         self.detect_max_side = detect_max_side
+        self.detect_min_score = detect_min_score
         try:
             self.model = modeling.build_model(task="facial_recognition", model_name=model_name)
         except (OSError, ValueError, ImportError, RuntimeError) as error:
@@ -170,7 +178,10 @@ class FacePipeline:
                 if scale < 1.0
                 else gray
             )
-            boxes = list(self._hog(small, 0))
+            found, scores, _ = self._hog.run(small, 0, 0.0)
+            boxes = [
+                box for box, s in zip(found, scores, strict=True) if s >= self.detect_min_score
+            ]
         else:
             regions = self._detector.detect_faces(image)
             boxes = list(regions)

@@ -1,0 +1,89 @@
+"""What face-match publishes when a worker's templates change, written to the outbox in the
+transaction of the change: the latest template set (or a tombstone) on the compacted templates
+topic, and the enrolment flag (no biometric data) for device-sync and the portal."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import numpy as np
+from punchcard.v1 import face_pb2
+from punchcard_kit.messaging import add_records, new_envelope, outbox_record, tombstone_record
+
+from ..adapters.repository import TemplateSet
+
+TEMPLATES_TOPIC = "punchcard.face.templates.v1"
+ENROLMENTS_TOPIC = "punchcard.face.enrolments.v1"
+PRODUCER = "face-match"
+
+
+def template_set_message(found: TemplateSet) -> face_pb2.FaceTemplateSet:
+    message = face_pb2.FaceTemplateSet(
+        worker_id=found.worker_id,
+        model_name=found.model_name,
+        embedding_dims=found.dims,
+        revision=found.revision,
+    )
+    for template in found.templates:
+        item = message.templates.add(
+            template_id=template.template_id,
+            embedding=np.asarray(template.embedding, dtype="<f4").tobytes(),
+            quality=template.quality,
+        )
+        item.created_at.FromDatetime(template.created_at)
+    return message
+
+
+async def publish_set(
+    conn: asyncpg.Connection, tenant_id: str, found: TemplateSet, correlation_id: str | None
+) -> None:
+    key = f"{tenant_id}/{found.worker_id}"
+    flag = face_pb2.FaceEnrolmentChanged(
+        worker_id=found.worker_id,
+        enrolled=True,
+        template_count=len(found.templates),
+        model_name=found.model_name,
+    )
+    await add_records(
+        conn,
+        [
+            outbox_record(
+                TEMPLATES_TOPIC,
+                key,
+                new_envelope(
+                    template_set_message(found),
+                    tenant_id=tenant_id,
+                    producer=PRODUCER,
+                    correlation_id=correlation_id,
+                ),
+            ),
+            outbox_record(
+                ENROLMENTS_TOPIC,
+                key,
+                new_envelope(
+                    flag, tenant_id=tenant_id, producer=PRODUCER, correlation_id=correlation_id
+                ),
+            ),
+        ],
+    )
+
+
+async def publish_deleted(
+    conn: asyncpg.Connection, tenant_id: str, worker_id: str, correlation_id: str | None
+) -> None:
+    key = f"{tenant_id}/{worker_id}"
+    flag = face_pb2.FaceEnrolmentChanged(worker_id=worker_id, enrolled=False, template_count=0)
+    await add_records(
+        conn,
+        [
+            tombstone_record(TEMPLATES_TOPIC, key, tenant_id=tenant_id, event_id=str(uuid.uuid4())),
+            outbox_record(
+                ENROLMENTS_TOPIC,
+                key,
+                new_envelope(
+                    flag, tenant_id=tenant_id, producer=PRODUCER, correlation_id=correlation_id
+                ),
+            ),
+        ],
+    )
