@@ -1,0 +1,160 @@
+"""Face tests: real photos, kiosk-sized frames, face attempts published as the kiosk edge does,
+and the verdicts read back from Kafka.
+
+Photos: scikit-image's astronaut portrait (anyone can run those tests) and the labelled photos
+of 7 people in ``../shared/faces`` (``PUNCHCARD_FACES_DIR``; tests that need them skip with the
+reason where the folder is absent, e.g. in a user's clone)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from punchcard.v1 import kiosk_pb2
+from punchcard_kit.messaging import decode_envelope, encode_envelope, new_envelope, unpack_payload
+
+from .messaging import wait_for
+from .stack import KAFKA, REPO
+
+ATTEMPTS = "punchcard.kiosk.face-attempts.v1"
+VERDICTS = "punchcard.identification.verdicts.v1"
+FACES_DIR = Path(os.environ.get("PUNCHCARD_FACES_DIR", REPO.parent / "shared" / "faces"))
+
+
+def faces_dir() -> Path:
+    """The labelled photos, or skip the test saying where they were looked for."""
+    if not (FACES_DIR / "identities.csv").is_file():
+        pytest.skip(
+            f"face photos not found in {FACES_DIR} (set PUNCHCARD_FACES_DIR to the folder "
+            "holding identities.csv)"
+        )
+    return FACES_DIR
+
+
+def identities() -> list[tuple[str, str]]:
+    """(file, person) for every labelled single-face photo."""
+    with (faces_dir() / "identities.csv").open() as handle:
+        return [(row["file"], row["person"]) for row in csv.DictReader(handle)]
+
+
+def kiosk_jpeg(image_bgr: np.ndarray, side: int = 640, quality: int = 90) -> bytes:
+    """The image as a kiosk would send it: long side ``side`` px, JPEG."""
+    h, w = image_bgr.shape[:2]
+    scale = side / max(h, w)
+    if scale != 1:
+        image_bgr = cv2.resize(
+            image_bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
+        )
+    ok, encoded = cv2.imencode(".jpg", image_bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return encoded.tobytes()
+
+
+def photo(name: str, side: int = 640) -> bytes:
+    image = cv2.imread(str(faces_dir() / name))
+    assert image is not None, name
+    return kiosk_jpeg(image, side)
+
+
+def astronaut_bgr() -> np.ndarray:
+    from skimage import data
+
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+def astronaut(side: int = 512) -> bytes:
+    return kiosk_jpeg(astronaut_bgr(), side)
+
+
+def mirrored(jpeg: bytes) -> bytes:
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    return kiosk_jpeg(cv2.flip(image, 1), max(image.shape[:2]))
+
+
+def blank(side: int = 480) -> bytes:
+    """A plain grey frame: a valid JPEG with no face."""
+    return kiosk_jpeg(np.full((side, side, 3), 128, np.uint8), side)
+
+
+def two_faces() -> bytes:
+    """Two people in one frame: the astronaut's head and shoulders beside their mirror image."""
+    head = cv2.resize(astronaut_bgr(), (640, 640), interpolation=cv2.INTER_AREA)[0:380, 100:450]
+    return kiosk_jpeg(np.hstack([head, cv2.flip(head, 1)]), 640)
+
+
+class FaceKiosk:
+    """Plays the kiosk edge for face attempts; counts every verdict per attempt id."""
+
+    def __init__(self) -> None:
+        self.producer = AIOKafkaProducer(bootstrap_servers=KAFKA, max_request_size=2 * 1024 * 1024)
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
+        self.verdicts: dict[str, list] = defaultdict(list)
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> FaceKiosk:
+        await self.producer.start()
+        await self.consumer.start()
+        partitions = [TopicPartition(VERDICTS, p) for p in range(12)]
+        self.consumer.assign(partitions)
+        await self.consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            await self.consumer.position(tp)
+        self._task = asyncio.create_task(self._collect())
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self._task.cancel()
+        await self.producer.stop()
+        await self.consumer.stop()
+
+    async def _collect(self) -> None:
+        while True:
+            batch = await self.consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                for record in records:
+                    verdict = unpack_payload(decode_envelope(record.value))
+                    self.verdicts[verdict.context.attempt_id].append(verdict)
+
+    async def send(
+        self, tenant_id: str, frame: bytes, *, clock_id: str | None = None, employee_id: str = ""
+    ) -> str:
+        attempt_id = str(uuid.uuid4())
+        clock_id = clock_id or str(uuid.uuid4())
+        context = kiosk_pb2.PunchAttemptContext(
+            attempt_id=attempt_id, clock_id=clock_id, claimed_employee_id=employee_id
+        )
+        context.captured_at.GetCurrentTime()
+        context.received_at.GetCurrentTime()
+        attempt = kiosk_pb2.FacePunchAttempted(context=context, frame_jpeg=frame)
+        envelope = new_envelope(attempt, tenant_id=tenant_id, producer="gateway")
+        await self.producer.send_and_wait(
+            ATTEMPTS, encode_envelope(envelope), key=f"{tenant_id}/{clock_id}".encode()
+        )
+        return attempt_id
+
+    async def verdict(self, attempt_id: str, timeout: float = 90):
+        async def arrived():
+            found = self.verdicts.get(attempt_id)
+            return found[0] if found else None
+
+        return await wait_for(arrived, timeout=timeout, interval=0.02, what="a face verdict")
+
+    async def punch(self, tenant_id: str, frame: bytes, **kw):
+        return await self.verdict(await self.send(tenant_id, frame, **kw))
+
+
+def reason(verdict) -> str:
+    """'IDENTIFIED' or the rejection reason without its prefix."""
+    from punchcard.v1 import common_pb2
+
+    if type(verdict).__name__ == "WorkerIdentified":
+        return "IDENTIFIED"
+    return common_pb2.RejectReason.Name(verdict.reason).removeprefix("REJECT_REASON_")

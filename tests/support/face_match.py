@@ -1,0 +1,40 @@
+"""Driving face-match's enrolment API in tests."""
+
+from __future__ import annotations
+
+import httpx
+
+from .messaging import wait_for
+from .services import ServiceProcess
+
+
+async def known_worker(face_match: ServiceProcess, tenant_id: str, worker_id: str) -> None:
+    """Wait until face-match's projection has the worker (its status answers, not 404)."""
+    async with face_match.admin(tenant_id) as http:
+
+        async def known():
+            return (await http.get(f"/workers/{worker_id}/face")).status_code == 200
+
+        await wait_for(known, timeout=30, what="face-match to know the worker")
+
+
+async def enrol(
+    face_match: ServiceProcess, tenant_id: str, worker_id: str, *photos: bytes, role="sysadmin"
+) -> httpx.Response:
+    async with face_match.admin(tenant_id, role) as http:
+        return await http.put(
+            f"/workers/{worker_id}/face",
+            files=[("photos", (f"photo{i}.jpg", p, "image/jpeg")) for i, p in enumerate(photos)],
+        )
+
+
+async def searchable(face_match: ServiceProcess, tenant_id: str, worker_id: str) -> dict:
+    """Wait until this replica's gallery holds the worker's current templates (enrolment
+    events reach every replica through Kafka); returns the enrolment status."""
+    async with face_match.admin(tenant_id) as http:
+
+        async def present():
+            status = (await http.get(f"/workers/{worker_id}/face")).json()
+            return status if status.get("in_gallery") else None
+
+        return await wait_for(present, timeout=30, what="the gallery to hold the worker")
