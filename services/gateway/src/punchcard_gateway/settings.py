@@ -4,18 +4,19 @@ from punchcard_kit.settings import ServiceSettings
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from .domain.access import DEVICE_SYNC, IDENTITY, PUNCH
+from .domain.access import DEVICE_SYNC, FACE_MATCH, IDENTITY, PUNCH
 
 # Only ever accepted with ENVIRONMENT=development or test.
 DEVELOPMENT_ADMIN_JWT_SECRET = "development-only-admin-jwt-secret-0123456789abcdef"
 LOCAL_IDENTITY_URL = "http://127.0.0.1:8101"
 LOCAL_DEVICE_SYNC_URL = "http://127.0.0.1:8104"
 LOCAL_PUNCH_URL = "http://127.0.0.1:8103"
+LOCAL_FACE_MATCH_URL = "http://127.0.0.1:8102"
 
 
 class GatewaySettings(ServiceSettings):
     """Read from the environment (e.g. DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, HTTP_PORT,
-    ADMIN_JWT_SECRET, IDENTITY_URL, DEVICE_SYNC_URL, PUNCH_URL, KIOSK_WAIT_S)."""
+    ADMIN_JWT_SECRET, IDENTITY_URL, DEVICE_SYNC_URL, PUNCH_URL, FACE_MATCH_URL, KIOSK_WAIT_S)."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
@@ -29,12 +30,14 @@ class GatewaySettings(ServiceSettings):
     refresh_token_ttl_s: int = Field(default=14 * 24 * 3600, ge=3600)
 
     # The internal APIs the admin API forwards to: identity (workers, PINs, reports),
-    # device-sync (clocks, assignments) and punch (the ledger, timesheets). Defaults only in
+    # device-sync (clocks, assignments), punch (the ledger, timesheets) and face-match (face
+    # enrolment). Defaults only in
     # development/test. The kiosk edge also asks device-sync who a clock is, identity for
     # its PIN-sealing key and punch for an attempt's outcome.
     identity_url: str | None = None
     device_sync_url: str | None = None
     punch_url: str | None = None
+    face_match_url: str | None = None
     upstream_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
     # The kiosk edge. How long a punch request waits for its outcome before answering
@@ -59,6 +62,7 @@ class GatewaySettings(ServiceSettings):
             ("identity_url", LOCAL_IDENTITY_URL),
             ("device_sync_url", LOCAL_DEVICE_SYNC_URL),
             ("punch_url", LOCAL_PUNCH_URL),
+            ("face_match_url", LOCAL_FACE_MATCH_URL),
         ):
             if getattr(self, name) is None:
                 if local:
@@ -89,9 +93,10 @@ class GatewaySettings(ServiceSettings):
     def upstream_urls(self) -> dict[str, str]:
         """Each forwarded-to service's base URL, by the name domain.access routes to."""
         assert self.identity_url is not None and self.device_sync_url is not None
-        assert self.punch_url is not None
+        assert self.punch_url is not None and self.face_match_url is not None
         return {
             IDENTITY: self.identity_url,
             DEVICE_SYNC: self.device_sync_url,
             PUNCH: self.punch_url,
+            FACE_MATCH: self.face_match_url,
         }

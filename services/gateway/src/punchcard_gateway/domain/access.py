@@ -14,11 +14,12 @@ from fnmatch import fnmatchcase
 from .model import ANY_ROLE, MANAGERS, SYSADMIN_ONLY, Role
 
 # The services the gateway forwards to (each has its URL setting: IDENTITY_URL,
-# DEVICE_SYNC_URL, PUNCH_URL).
+# DEVICE_SYNC_URL, PUNCH_URL, FACE_MATCH_URL).
 IDENTITY = "identity"
 DEVICE_SYNC = "device-sync"
 PUNCH = "punch"
-UPSTREAMS: tuple[str, ...] = (IDENTITY, DEVICE_SYNC, PUNCH)
+FACE_MATCH = "face-match"
+UPSTREAMS: tuple[str, ...] = (IDENTITY, DEVICE_SYNC, PUNCH, FACE_MATCH)
 
 # Resources whose next segment is the id of the thing acted on (the audit log's target).
 RESOURCES_WITH_IDS = frozenset({"workers", "clocks", "sites", "punches"})
@@ -49,6 +50,10 @@ ROUTES: tuple[Route, ...] = (
     # device-sync: clocks, assignments, the site clock rule, and a worker's clocks (before the
     # rest of /workers, which is identity's).
     Route("/api/v1/workers/{id}/clocks/**", DEVICE_SYNC),
+    # face-match: a worker's face enrolment, the tenant's enrolled workers and face settings
+    # (before the rest of /workers, which is identity's).
+    Route("/api/v1/workers/{id}/face", FACE_MATCH),
+    Route("/api/v1/face/**", FACE_MATCH),
     Route("/api/v1/clocks/**", DEVICE_SYNC),
     Route("/api/v1/assignments/**", DEVICE_SYNC),
     Route("/api/v1/sites/**", DEVICE_SYNC),
@@ -73,7 +78,12 @@ PROXIED_PREFIXES: tuple[str, ...] = (
     "/api/v1/sites",
     "/api/v1/punches",
     "/api/v1/timesheets",
+    "/api/v1/face",
 )
+
+# Photo uploads (face enrolment: up to 5 photos of up to 8 MiB) may be larger than the 1 MiB
+# every other admin request is held to.
+UPLOAD_PATHS: tuple[str, ...] = ("/api/v1/workers/{id}/face",)
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,8 @@ RULES: tuple[Rule, ...] = (
     Rule(CHANGES_ONE, "/api/v1/clocks/{id}/workers/{id}", MANAGERS),
     Rule(frozenset({"POST"}), "/api/v1/assignments", MANAGERS),
     Rule(CHANGES_ONE, "/api/v1/workers/{id}/clocks/**", MANAGERS),
+    # Face enrolment: uploading a worker's photos, deleting their biometric data.
+    Rule(CHANGES_ONE, "/api/v1/workers/{id}/face", MANAGERS),
     # The ledger: adding a missed punch, voiding or replacing a wrong one (punch narrows a
     # manager to the workers of their sites).
     Rule(frozenset({"POST"}), "/api/v1/punches", MANAGERS),
@@ -159,6 +171,11 @@ def shape(segments: tuple[str, ...]) -> tuple[str, str | None]:
             rest[1] = NESTED_IDS[rest[0]]
         return "/" + "/".join((*segments[:3], "{id}", *rest)), target
     return "/" + "/".join(segments), None
+
+
+def is_upload(path: str) -> bool:
+    segments = split_path(path)
+    return any(_match(_segments(pattern), segments) for pattern in UPLOAD_PATHS)
 
 
 def _match(pattern: tuple[str, ...], segments: tuple[str, ...]) -> bool:

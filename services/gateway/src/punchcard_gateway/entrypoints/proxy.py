@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from punchcard_kit.internal_auth import Caller
 
 from ..adapters.upstream import UpstreamUnavailable
-from ..domain.access import PROXIED_PREFIXES, UnsafePath, decide, split_path
+from ..domain.access import PROXIED_PREFIXES, UnsafePath, decide, is_upload, split_path
 from ..domain.model import Forbidden, NotFound
 from .deps import AuditNoteDep, PrincipalDep, RequestIdDep, UpstreamsDep
 from .errors import error_response
@@ -19,6 +19,8 @@ from .errors import error_response
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # Admin requests are small JSON documents; anything bigger is refused before it is read whole.
 MAX_BODY_BYTES = 1024 * 1024
+# Face enrolment photos: up to 5 of up to 8 MiB each, with the multipart framing.
+MAX_UPLOAD_BYTES = 41 * 1024 * 1024
 
 router = APIRouter(tags=["proxy"])
 
@@ -52,10 +54,11 @@ async def forward(
         ip=client.host if client else None,
         request_id=rid,
     )
+    limit = MAX_UPLOAD_BYTES if is_upload(path) else MAX_BODY_BYTES
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY_BYTES:
+        if len(body) > limit:
             return error_response(413, "TOO_LARGE", "the request body is too large")
     try:
         answer = await upstream.forward(
