@@ -1,0 +1,150 @@
+"""A face punch end to end: an admin enrols a worker's photo through the gateway → face-match
+stores the templates and publishes them → the kiosk posts a camera frame to the kiosk edge →
+face-match identifies the worker → punch records the punch → the kiosk gets the worker's name.
+Real gateway, identity, device-sync, punch and face-match processes on the real stack.
+
+Also: a frame without a face is rejected with NO_FACE and records nothing; the admin sees the
+"face enrolled" flag and deletes the biometric data, after which the face matches no one; the
+frame never appears in a log."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.support.face import astronaut, blank, mirrored
+from tests.support.gateway import assign, create_tenant, kiosk, login, register_clock
+from tests.support.messaging import wait_for
+from tests.support.punch import known
+from tests.support.services import start_service
+from tests.support.stack import unique
+
+PASSWORD = "a long admin password"
+
+
+@pytest.fixture(scope="module")
+async def system(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("face_punch")
+    started = []
+    try:
+        for name in ("identity", "device-sync", "punch", "face-match"):
+            started.append(await start_service(name, tmp))
+        identity, devices, punch, face_match = started
+        gateway = await start_service(
+            "gateway",
+            tmp,
+            IDENTITY_URL=identity.url,
+            DEVICE_SYNC_URL=devices.url,
+            PUNCH_URL=punch.url,
+            FACE_MATCH_URL=face_match.url,
+        )
+        started.append(gateway)
+        yield {"punch": punch, "face-match": face_match, "gateway": gateway, "all": started}
+    finally:
+        for service in reversed(started):
+            await service.stop()
+
+
+def face_attempt(frame: bytes) -> dict:
+    return {
+        "attempt_id": str(uuid.uuid4()),
+        "captured_at": datetime.now(UTC).isoformat(),
+        "method": "FACE",
+        "frame_jpeg": base64.b64encode(frame).decode(),
+    }
+
+
+async def test_face_punch_through_the_kiosk_edge(system):
+    gateway = system["gateway"]
+    email = f"{unique('admin')}@example.com"
+    tenant_id = create_tenant(gateway, email, PASSWORD)
+    admin = await login(gateway, email, PASSWORD)
+    async with admin:
+        created = await admin.post(
+            "/workers",
+            json={"employee_id": unique("E")[:20], "name": "Eileen Collins", "status": "Active"},
+        )
+        assert created.status_code == 201, created.text
+        worker_id = created.json()["id"]
+        clock_id, credential = await register_clock(admin)
+        assert (await assign(admin, clock_id, worker_id)).status_code in (200, 201)
+        await known(
+            system["punch"],
+            tenant_id,
+            workers=[worker_id],
+            clocks=[clock_id],
+            pairs=[(clock_id, worker_id)],
+        )
+
+        async def enrolled():
+            answer = await admin.put(
+                f"/workers/{worker_id}/face",
+                files=[("photos", ("portrait.jpg", astronaut(640), "image/jpeg"))],
+            )
+            if answer.status_code == 404:  # face-match has not heard of the worker yet
+                return None
+            return answer
+
+        answer = await wait_for(enrolled, timeout=30, what="face-match to know the worker")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["enrolled"] is True
+
+        async def searchable():
+            status = (await admin.get(f"/workers/{worker_id}/face")).json()
+            return status["in_gallery"]
+
+        await wait_for(searchable, timeout=30, what="the enrolment in face-match's gallery")
+
+        async with kiosk(gateway, credential) as http:
+            frame = mirrored(astronaut(640))
+            answer = await http.post("/punches", json=face_attempt(frame))
+            assert answer.status_code in (200, 202), answer.text
+            body = answer.json()
+            if body["status"] == "pending":
+                attempt_id = body["attempt_id"]
+
+                async def decided():
+                    found = (await http.get(f"/punches/{attempt_id}")).json()
+                    return found if found["status"] != "pending" else None
+
+                body = await wait_for(decided, timeout=60, what="the face punch decided")
+            assert body["status"] == "recorded", body
+            assert body["punch"]["display_name"] == "Eileen Collins"
+
+            no_face = (await http.post("/punches", json=face_attempt(blank()))).json()
+            if no_face["status"] == "pending":
+                no_face = await wait_for(
+                    lambda: _decided(http, no_face["attempt_id"]), timeout=60, what="no face"
+                )
+            assert no_face["status"] == "rejected" and no_face["reason"] == "NO_FACE", no_face
+
+        listed = (await admin.get("/punches", params={"worker_id": worker_id})).json()["data"]
+        assert [(p["method"], p["display_name"]) for p in listed] == [("FACE", "Eileen Collins")]
+
+        # The admin deletes the worker's biometric data: the face matches no one any more.
+        assert (await admin.delete(f"/workers/{worker_id}/face")).status_code == 204
+        status = (await admin.get(f"/workers/{worker_id}/face")).json()
+        assert (status["enrolled"], status["template_count"]) == (False, 0)
+        async with kiosk(gateway, credential) as http:
+
+            async def rejected():
+                found = (await http.post("/punches", json=face_attempt(frame))).json()
+                if found["status"] == "pending":
+                    found = await wait_for(
+                        lambda: _decided(http, found["attempt_id"]), timeout=60, what="a verdict"
+                    )
+                return found["status"] == "rejected" and found["reason"] == "NO_MATCH"
+
+            await wait_for(rejected, timeout=30, what="the deleted face to match no one")
+
+    fragment = base64.b64encode(frame).decode()[200:260]
+    for service in system["all"]:
+        assert fragment not in service.log_file.read_text(), service.name
+
+
+async def _decided(http, attempt_id: str):
+    found = (await http.get(f"/punches/{attempt_id}")).json()
+    return found if found["status"] != "pending" else None
