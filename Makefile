@@ -81,6 +81,8 @@ bench: setup stack topics
 	$(PY) bench/device_sync.py
 	$(PY) bench/kiosk_pin_punch.py
 	$(PY) bench/ledger_ingest.py
+	$(PY) bench/face_frame.py
+	$(PY) bench/face_search.py
 
 lint: setup
 	$(VENV)/bin/ruff check libs services tools tests bench
