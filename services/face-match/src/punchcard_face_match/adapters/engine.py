@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -42,12 +44,28 @@ def _init(
     home: str | None,
 ) -> None:
     global _pipeline
+    _exit_with_parent()
     if home:
         os.environ["DEEPFACE_HOME"] = home
     # One model call per worker at a time: keep each worker's math libraries to one thread
     # unless the operator says otherwise (a GPU node sets its own).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _pipeline = FacePipeline(model_name, detector, detect_max_side, detect_min_score)
+
+
+def _exit_with_parent() -> None:
+    """A worker whose service process died (SIGKILL, OOM) exits too instead of lingering with
+    the models in memory: it notices that it was re-parented."""
+    if multiprocessing.parent_process() is None:  # workers=0: a thread of the service itself
+        return
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _analyse(frames: Sequence[bytes]) -> list[Face]:
