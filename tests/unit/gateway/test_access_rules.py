@@ -3,6 +3,7 @@
 import pytest
 from punchcard_gateway.domain.access import (
     DEVICE_SYNC,
+    FACE_MATCH,
     IDENTITY,
     PROXIED_PREFIXES,
     PUNCH,
@@ -11,6 +12,7 @@ from punchcard_gateway.domain.access import (
     UPSTREAMS,
     UnsafePath,
     decide,
+    is_upload,
 )
 from punchcard_gateway.domain.model import Role
 
@@ -96,6 +98,13 @@ CASES = [
     ("POST", P + "/void/x", {S}),
     ("POST", "/api/v1/timesheets", {S}),
     ("POST", "/api/v1/reports/suspicious-pin-punches", {S}),
+    # Face enrolment: managers upload photos and delete biometrics; settings are sysadmins'.
+    ("GET", W + "/face", {S, M, V}),
+    ("PUT", W + "/face", {S, M}),
+    ("DELETE", W + "/face", {S, M}),
+    ("POST", W + "/face", {S}),
+    ("GET", "/api/v1/face/enrolments", {S, M, V}),
+    ("PUT", "/api/v1/face/settings", {S}),
 ]
 
 
@@ -137,7 +146,17 @@ ROUTED = [
     ("/api/v1/reports/suspicious-pin-punches/x", PUNCH),
     ("/api/v1/reports/suspicious-pin-punchesx", IDENTITY),  # a whole segment
     ("/api/v1/punchesx", None),
+    (W + "/face", FACE_MATCH),
+    (W + "/facex", IDENTITY),
+    ("/api/v1/face/enrolments", FACE_MATCH),
+    ("/api/v1/face/settings", FACE_MATCH),
 ]
+
+
+def test_only_face_enrolment_takes_large_uploads():
+    assert is_upload(W + "/face")
+    assert not is_upload(W)
+    assert not is_upload("/api/v1/face/settings")
 
 
 @pytest.mark.parametrize(("path", "upstream"), ROUTED)

@@ -4,6 +4,7 @@ import pytest
 from punchcard_gateway.settings import (
     DEVELOPMENT_ADMIN_JWT_SECRET,
     LOCAL_DEVICE_SYNC_URL,
+    LOCAL_FACE_MATCH_URL,
     LOCAL_IDENTITY_URL,
     LOCAL_PUNCH_URL,
     GatewaySettings,
@@ -18,6 +19,7 @@ PRODUCTION = {
     "IDENTITY_URL": "http://identity:8101",
     "DEVICE_SYNC_URL": "http://device-sync:8104",
     "PUNCH_URL": "http://punch:8103",
+    "FACE_MATCH_URL": "http://face-match:8102",
 }
 
 
@@ -28,6 +30,7 @@ def production(monkeypatch):
         "IDENTITY_URL",
         "DEVICE_SYNC_URL",
         "PUNCH_URL",
+        "FACE_MATCH_URL",
         "INTERNAL_TOKEN_SECRET",
     ):
         monkeypatch.delenv(name, raising=False)
@@ -37,7 +40,14 @@ def production(monkeypatch):
 
 
 def test_development_defaults(monkeypatch):
-    for name in ("ADMIN_JWT_SECRET", "IDENTITY_URL", "DEVICE_SYNC_URL", "PUNCH_URL", "ENVIRONMENT"):
+    for name in (
+        "ADMIN_JWT_SECRET",
+        "IDENTITY_URL",
+        "DEVICE_SYNC_URL",
+        "PUNCH_URL",
+        "FACE_MATCH_URL",
+        "ENVIRONMENT",
+    ):
         monkeypatch.delenv(name, raising=False)
     s = GatewaySettings()
     assert s.admin_jwt_secret.get_secret_value() == DEVELOPMENT_ADMIN_JWT_SECRET
@@ -48,6 +58,7 @@ def test_development_defaults(monkeypatch):
         "identity": LOCAL_IDENTITY_URL,
         "device-sync": LOCAL_DEVICE_SYNC_URL,
         "punch": LOCAL_PUNCH_URL,
+        "face-match": LOCAL_FACE_MATCH_URL,
     }
     assert s.kiosk_wait_s == 5 and s.kiosk_max_frame_bytes == 512 * 1024
     assert s.pin_sealing_key_refresh_s == 300 and s.kiosk_attempt_retention_days == 30
@@ -64,6 +75,7 @@ def test_production_with_a_real_secret_starts(production):
         "identity": "http://identity:8101",
         "device-sync": "http://device-sync:8104",
         "punch": "http://punch:8103",
+        "face-match": "http://face-match:8102",
     }
 
 
@@ -83,7 +95,7 @@ def test_production_refuses_a_missing_default_short_or_shared_secret(production,
         assert secret not in err
 
 
-@pytest.mark.parametrize("name", ["IDENTITY_URL", "DEVICE_SYNC_URL", "PUNCH_URL"])
+@pytest.mark.parametrize("name", ["IDENTITY_URL", "DEVICE_SYNC_URL", "PUNCH_URL", "FACE_MATCH_URL"])
 def test_production_requires_each_upstream_url(production, capsys, name):
     production.setenv("ADMIN_JWT_SECRET", "j" * 40)
     production.delenv(name)
