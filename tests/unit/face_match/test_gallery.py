@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from punchcard_face_match.domain import gallery as gallery_module
 from punchcard_face_match.domain.gallery import Galleries, Gallery
 
 DIMS = 128
@@ -233,12 +234,13 @@ def test_faiss_index_agrees_with_exact_search_through_changes(nprobe):
     cs, enrolled = enrol_population(g, rng, 1000)  # 3000 templates
     assert g.indexed and g.template_count == 3000
     info = g.index_info()
-    assert info is not None and info["ntotal"] == 3000 and info["nlist"] >= 16
+    assert info is not None and info["ntotal"] - info["stale"] == 3000 and info["nlist"] >= 16
     if nprobe is not None:
         assert info["nprobe"] == nprobe < info["nlist"]  # really approximate, not a full scan
+    enough = 0.99 if nprobe is None else 0.93  # nprobe 4 of 64 lists: a coarse search
     pick = rng.choice(len(cs), 200, replace=False)
     queries = np.stack([samples(rng, cs[i], 1)[0] for i in pick])
-    assert agreement(g, enrolled, queries) >= 0.97
+    assert agreement(g, enrolled, queries) >= enough
 
     # Changes after training: removals, re-enrolments, newcomers.
     for i in range(0, 1000, 4):
@@ -254,13 +256,15 @@ def test_faiss_index_agrees_with_exact_search_through_changes(nprobe):
         g.upsert(f"n{i}", t, 1)
         enrolled[f"n{i}"] = t
     assert g.indexed
-    assert g.index_info()["ntotal"] == g.template_count == sum(map(len, enrolled.values()))
+    info = g.index_info()
+    assert info["stale"] > 0  # replaced templates are still in the index, ignored
+    assert info["ntotal"] - info["stale"] == g.template_count == sum(map(len, enrolled.values()))
     kept = [i for i in range(1000) if i % 4]
     pick = rng.choice(kept, 300, replace=False)
     queries = np.stack(
         [samples(rng, cs[i], 1)[0] for i in pick] + [samples(rng, c, 1)[0] for c in more[:100]]
     )
-    assert agreement(g, enrolled, queries) >= 0.97
+    assert agreement(g, enrolled, queries) >= enough
     # Removed people are strangers now: never returned, nobody else near.
     removed = {f"w{i}" for i in range(0, 1000, 4)}
     strangers = np.stack([samples(rng, cs[i], 1)[0] for i in range(0, 400, 4)])
@@ -275,11 +279,11 @@ def test_faiss_index_agrees_with_exact_search_through_changes(nprobe):
 
 def test_index_is_retrained_on_growth_and_dropped_on_shrink():
     rng = np.random.default_rng(29)
-    g = Gallery("Dlib", DIMS, index_threshold=400)
-    cs, enrolled = enrol_population(g, rng, 150)  # 450 templates
-    assert g.indexed and g.index_info()["trained_at"] >= 400
+    g = Gallery("Dlib", DIMS, index_threshold=700)
+    cs, enrolled = enrol_population(g, rng, 240)  # 720 templates
+    assert g.indexed and g.index_info()["trained_at"] >= 700
     first = g.index_info()["trained_at"]
-    more_cs, more = enrol_population(g, rng, 500, prefix="m")  # +1500 templates
+    more_cs, more = enrol_population(g, rng, 800, prefix="m")  # +2400 templates
     assert g.index_info()["trained_at"] >= 4 * first
     enrolled |= more
     q = samples(rng, more_cs[7], 1)[0]
@@ -298,19 +302,50 @@ def test_upsert_many_loads_like_single_upserts():
     items = [(f"w{i}", samples(rng, c, 1 + i % 3), 1) for i, c in enumerate(cs)]
     items.append(("w0", samples(rng, cs[0], 2), 3))  # the newest revision wins
     items.append(("w1", samples(rng, cs[1], 2), 0))  # older: ignored
-    bulk = Gallery("Dlib", DIMS, index_threshold=300)
+    bulk = Gallery("Dlib", DIMS, index_threshold=700)
     assert bulk.upsert_many(items) == 400
-    single = Gallery("Dlib", DIMS, index_threshold=300)
+    single = Gallery("Dlib", DIMS, index_threshold=700)
     for w, t, r in items:
         single.upsert(w, t, r)
     assert bulk.indexed and bulk.template_count == single.template_count
     assert bulk.revision_of("w0") == 3 and bulk.revision_of("w1") == 1
     queries = np.stack([samples(rng, c, 1)[0] for c in cs[::10]])
-    for a, b in zip(bulk.search_many(queries), single.search_many(queries), strict=True):
-        assert [w for w, _ in a] == [w for w, _ in b]
+    pairs = zip(bulk.search_many(queries), single.search_many(queries), strict=True)
+    for i, (a, b) in zip(range(0, 400, 10), pairs, strict=True):
+        assert a[0][0] == b[0][0] == f"w{i}"  # the runner-ups, ~0.9 away, may differ
     with pytest.raises(ValueError):
         bulk.upsert_many([("z", unit(0), 1), ("y", np.zeros(3, np.float32), 1)])
     assert "z" not in bulk
+
+
+def test_stale_ids_are_purged_and_later_additions_still_found(monkeypatch):
+    # Removed templates stay in the index as stale ids until a purge; the purge must not
+    # disturb the templates added after it (faiss fast-scan removal leaves dirty slots).
+    monkeypatch.setattr(gallery_module, "PURGE_MIN", 50)
+    rng = np.random.default_rng(37)
+    g = Gallery("Dlib", DIMS, index_threshold=700)
+    cs, enrolled = enrol_population(g, rng, 400)  # 1200 templates
+    assert g.indexed and g.index_info()["nprobe"] == g.index_info()["nlist"]  # exhaustive
+    purges = 0
+    for round_ in range(6):
+        for i in range(round_, 400, 7):
+            w = f"w{i}"
+            if w in enrolled and rng.random() < 0.5:
+                g.remove(w)
+                del enrolled[w]
+            else:
+                t = samples(rng, cs[i], int(rng.integers(1, 6)))
+                g.upsert(w, t, revision=round_ + 2)
+                enrolled[w] = t
+            stale = g.index_info()["stale"]
+            purges += stale == 0
+        info = g.index_info()
+        assert info["ntotal"] - info["stale"] == g.template_count
+    assert purges >= 3
+    # Every template is findable through the index (all lists probed: the codes must be intact).
+    for w, t in enrolled.items():
+        got = g.search(t[-1])
+        assert got[0] == (w, pytest.approx(0.0, abs=1e-5))
 
 
 def test_galleries_registry():
