@@ -7,25 +7,22 @@ reason where the folder is absent, e.g. in a user's clone)."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import os
 import uuid
-from collections import defaultdict
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from punchcard.v1 import kiosk_pb2
-from punchcard_kit.messaging import decode_envelope, encode_envelope, new_envelope, unpack_payload
+from punchcard_kit.messaging import encode_envelope, new_envelope
 
-from .messaging import wait_for
+from .messaging import VerdictFeed
 from .stack import KAFKA, REPO
 
 ATTEMPTS = "punchcard.kiosk.face-attempts.v1"
-VERDICTS = "punchcard.identification.verdicts.v1"
 FACES_DIR = Path(os.environ.get("PUNCHCARD_FACES_DIR", REPO.parent / "shared" / "faces"))
 
 
@@ -95,33 +92,18 @@ class FaceKiosk:
 
     def __init__(self) -> None:
         self.producer = AIOKafkaProducer(bootstrap_servers=KAFKA, max_request_size=2 * 1024 * 1024)
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
-        self.verdicts: dict[str, list] = defaultdict(list)
-        self._task: asyncio.Task | None = None
+        self.feed = VerdictFeed(KAFKA)
+        # attempt id -> every verdict published for it
+        self.verdicts = self.feed.by_attempt
 
     async def __aenter__(self) -> FaceKiosk:
         await self.producer.start()
-        await self.consumer.start()
-        partitions = [TopicPartition(VERDICTS, p) for p in range(12)]
-        self.consumer.assign(partitions)
-        await self.consumer.seek_to_end(*partitions)
-        for tp in partitions:
-            await self.consumer.position(tp)
-        self._task = asyncio.create_task(self._collect())
+        await self.feed.start()
         return self
 
     async def __aexit__(self, *exc) -> None:
-        self._task.cancel()
         await self.producer.stop()
-        await self.consumer.stop()
-
-    async def _collect(self) -> None:
-        while True:
-            batch = await self.consumer.getmany(timeout_ms=200)
-            for records in batch.values():
-                for record in records:
-                    verdict = unpack_payload(decode_envelope(record.value))
-                    self.verdicts[verdict.context.attempt_id].append(verdict)
+        await self.feed.stop()
 
     async def send(
         self, tenant_id: str, frame: bytes, *, clock_id: str | None = None, employee_id: str = ""
@@ -141,11 +123,7 @@ class FaceKiosk:
         return attempt_id
 
     async def verdict(self, attempt_id: str, timeout: float = 90):
-        async def arrived():
-            found = self.verdicts.get(attempt_id)
-            return found[0] if found else None
-
-        return await wait_for(arrived, timeout=timeout, interval=0.02, what="a face verdict")
+        return await self.feed.first(attempt_id, timeout)
 
     async def punch(self, tenant_id: str, frame: bytes, **kw):
         return await self.verdict(await self.send(tenant_id, frame, **kw))

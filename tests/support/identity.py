@@ -4,22 +4,21 @@ verdicts read back from Kafka."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import uuid
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from punchcard.v1 import common_pb2, identification_pb2, kiosk_pb2
-from punchcard_kit.messaging import decode_envelope, encode_envelope, new_envelope, unpack_payload
+from punchcard_kit.messaging import encode_envelope, new_envelope
 
-from .messaging import wait_for
+from .messaging import VerdictFeed
 from .services import ServiceProcess, start_service
 from .stack import KAFKA
 
 ATTEMPTS = "punchcard.kiosk.pin-attempts.v1"
-VERDICTS = "punchcard.identification.verdicts.v1"
+VERDICTS = VerdictFeed.TOPIC
 WORKERS = "punchcard.identity.workers.v1"
 
 
@@ -36,36 +35,19 @@ class Kiosk:
     def __init__(self, identity: IdentityProcess) -> None:
         self.identity = identity
         self.producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
-        self.verdicts: dict[str, object] = {}
-        self._task: asyncio.Task | None = None
+        self.verdicts = VerdictFeed(KAFKA)
 
     async def __aenter__(self) -> Kiosk:
         async with httpx.AsyncClient() as http:
             key = (await http.get(self.identity.url + "/internal/v1/pin-sealing-key")).json()
         self.key_id, self.public_key = key["key_id"], base64.b64decode(key["public_key"])
         await self.producer.start()
-        await self.consumer.start()
-        partitions = [TopicPartition(VERDICTS, p) for p in range(12)]
-        self.consumer.assign(partitions)
-        await self.consumer.seek_to_end(*partitions)
-        for tp in partitions:
-            await self.consumer.position(tp)
-        self._task = asyncio.create_task(self._collect())
+        await self.verdicts.start()
         return self
 
     async def __aexit__(self, *exc) -> None:
-        self._task.cancel()
         await self.producer.stop()
-        await self.consumer.stop()
-
-    async def _collect(self) -> None:
-        while True:
-            batch = await self.consumer.getmany(timeout_ms=200)
-            for records in batch.values():
-                for record in records:
-                    verdict = unpack_payload(decode_envelope(record.value))
-                    self.verdicts[verdict.context.attempt_id] = verdict
+        await self.verdicts.stop()
 
     async def punch(self, tenant_id: str, employee_id: str, pin: str, clock_id: str = "clock-1"):
         """Send one PIN attempt; returns its verdict (WorkerIdentified / IdentificationRejected)."""
@@ -83,11 +65,7 @@ class Kiosk:
         await self.producer.send_and_wait(
             ATTEMPTS, encode_envelope(envelope), key=f"{tenant_id}/{employee_id}".encode()
         )
-
-        async def arrived():
-            return self.verdicts.get(attempt_id)
-
-        return await wait_for(arrived, timeout=60, interval=0.02, what="a verdict")
+        return await self.verdicts.first(attempt_id)
 
 
 def reason(verdict) -> str:

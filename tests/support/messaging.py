@@ -180,3 +180,53 @@ async def outbox_rows(dsn: str) -> int:
         return await conn.fetchval("SELECT count(*) FROM outbox")
     finally:
         await conn.close()
+
+
+class VerdictFeed:
+    """Every identification verdict published from now on, by attempt id (every copy, so a test
+    can assert that an attempt was answered exactly once). Reads all partitions, no group."""
+
+    TOPIC = "punchcard.identification.verdicts.v1"
+
+    def __init__(self, bootstrap: str, partitions: int = 12) -> None:
+        from aiokafka import AIOKafkaConsumer
+
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.partitions = partitions
+        self.by_attempt: dict[str, list] = {}
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        from aiokafka import TopicPartition
+
+        await self.consumer.start()
+        partitions = [TopicPartition(self.TOPIC, p) for p in range(self.partitions)]
+        self.consumer.assign(partitions)
+        await self.consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            await self.consumer.position(tp)
+        self._task = asyncio.create_task(self._collect())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        await self.consumer.stop()
+
+    async def _collect(self) -> None:
+        from punchcard_kit.messaging import decode_envelope, unpack_payload
+
+        while True:
+            batch = await self.consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                for record in records:
+                    verdict = unpack_payload(decode_envelope(record.value))
+                    self.by_attempt.setdefault(verdict.context.attempt_id, []).append(verdict)
+
+    async def first(self, attempt_id: str, timeout: float = 60):
+        """The first verdict for the attempt (waits for it)."""
+
+        async def arrived():
+            found = self.by_attempt.get(attempt_id)
+            return found[0] if found else None
+
+        return await wait_for(arrived, timeout=timeout, interval=0.02, what="a verdict")
