@@ -16,8 +16,10 @@ PY         := $(VENV)/bin/python
 PROTO      := $(wildcard proto/punchcard/v1/*.proto)
 GEN_DIR    := libs/contracts/src
 GEN_STAMP  := $(GEN_DIR)/punchcard/v1/.stamp
+WEB        := services/gateway/web
+WEB_SRC    := $(shell find $(WEB)/src $(WEB)/manage $(WEB)/kiosk -type f 2>/dev/null) $(WEB)/vite.config.js
 
-.PHONY: help setup venv proto weights stack stack-down topics migrate run test test-unit test-integration bench lint clean
+.PHONY: help setup venv proto weights web browser stack stack-down topics migrate run test test-unit test-integration bench lint clean
 
 help:
 	@echo "make run     - set up everything on this machine and run the whole system"
@@ -48,7 +50,21 @@ $(DEEPFACE_HOME)/.deepface/weights/.placed: $(VENV)/.synced
 	$(VENV)/bin/punchcard-face-weights
 	@touch $@
 
-setup: venv proto weights
+# The manage portal and the kiosk app (Vite + Preact, from npm as package-lock.json pins them),
+# built into $(WEB)/dist, which the gateway serves.
+web: $(WEB)/dist/.built
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+$(WEB)/dist/.built: $(WEB)/node_modules/.installed $(WEB_SRC)
+	cd $(WEB) && npm run --silent build
+	@touch $@
+
+# Debian's Chromium, which the browser tests drive with Playwright (never a downloaded browser).
+browser:
+	scripts/browser
+
+setup: venv proto weights web
 
 stack:
 	scripts/stack up
@@ -68,8 +84,9 @@ run: setup stack topics migrate
 	scripts/run-services
 
 # One command runs the tests (CI calls exactly this).
-test: setup stack topics
+test: setup stack topics browser
 	$(VENV)/bin/ruff check libs services tools tests bench
+	cd $(WEB) && npm test --silent
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-unit: setup

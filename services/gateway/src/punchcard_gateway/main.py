@@ -21,7 +21,7 @@ from .adapters.passwords import PasswordHasher
 from .adapters.postgres import PostgresKioskAttempts, unit_of_work_factory
 from .adapters.upstream import Upstream
 from .domain.access import DEVICE_SYNC, IDENTITY, PUNCH
-from .entrypoints import audit, auth, kiosk, proxy, users
+from .entrypoints import audit, auth, kiosk, proxy, users, web
 from .entrypoints.cli import create_tenant_main
 from .entrypoints.context import RequestContextMiddleware
 from .entrypoints.deps import Gateway
@@ -69,6 +69,7 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
             kiosk.build_router(settings.kiosk_max_frame_bytes),
         ],
     )
+    web.mount(app, settings.web_dist_dir)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     assert settings.admin_jwt_secret is not None and settings.internal_token_secret is not None

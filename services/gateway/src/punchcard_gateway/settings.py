@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from punchcard_kit.settings import ServiceSettings
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -53,6 +55,10 @@ class GatewaySettings(ServiceSettings):
     pin_sealing_key_refresh_s: float = Field(default=300.0, ge=1, le=86400)
     # Kiosk attempt claims (and their outcomes) are kept this long, then pruned hourly.
     kiosk_attempt_retention_days: int = Field(default=30, ge=1, le=3650)
+
+    # The built manage portal and kiosk app (``make web``: services/gateway/web/dist). Unset:
+    # the dist folder beside this package's source (a checkout); the image sets it.
+    web_dist_dir: Path | None = None
 
     @model_validator(mode="after")
     def _gateway_secrets_outside_development(self) -> GatewaySettings:

@@ -1,0 +1,93 @@
+"""The two web apps the gateway serves, built by Vite into ``web/dist`` (docs/web.md):
+
+- ``/manage/…`` the manage portal (every path under it is the portal's own route, so a reload
+  or a bookmark of ``/manage/workers/…`` gets the app);
+- ``/kiosk/`` the kiosk app (``/kiosk/v1/…`` stays the kiosk API);
+- ``/assets/…`` their content-hashed scripts and styles, cached for a year.
+
+The HTML pages are never cached (a tablet gets a new release on its next load) and carry a
+strict Content-Security-Policy: scripts, styles and connections only from this origin; the
+camera only for this origin. Where the apps were not built, the pages say how to build them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+DEFAULT_DIST = Path(__file__).resolve().parents[3] / "web" / "dist"
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' blob: data:",
+        "media-src 'self' blob: mediastream:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
+}
+NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Punchcard</title>
+<h1>The web apps are not built</h1><p>Run <code>make web</code> (or <code>make run</code>),
+then reload this page.</p></html>"""
+
+
+class ImmutableAssets(StaticFiles):
+    """Vite names every asset by its content hash: a file never changes under its name."""
+
+    async def check_config(self) -> None:
+        # Not built yet: every asset is a 404 (Starlette would answer 500).
+        if self.directory is not None and await anyio.Path(self.directory).is_dir():
+            await super().check_config()
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+            response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def _page(dist: Path, app: str) -> Response:
+    index = dist / app / "index.html"
+    if not index.is_file():
+        return HTMLResponse(NOT_BUILT, status_code=503, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(index.read_bytes(), headers=PAGE_HEADERS)
+
+
+def mount(app: FastAPI, dist: Path | None) -> None:
+    """Adds the pages' routes and the assets mount (after every API route)."""
+    dist = (dist or DEFAULT_DIST).resolve()
+    router = APIRouter(include_in_schema=False)
+
+    # Plain functions: FastAPI runs them in its thread pool (they read a file).
+    @router.get("/")
+    def root() -> RedirectResponse:
+        return RedirectResponse("/manage/", status_code=307)
+
+    @router.get("/manage")
+    @router.get("/manage/{route:path}")
+    def manage(route: str = "") -> Response:
+        return _page(dist, "manage")
+
+    @router.get("/kiosk")
+    @router.get("/kiosk/")
+    def kiosk() -> Response:
+        return _page(dist, "kiosk")
+
+    app.include_router(router)
+    app.mount("/assets", ImmutableAssets(directory=dist / "assets", check_dir=False), "assets")

@@ -1,0 +1,3 @@
+import { render } from "preact";
+
+render(<p>Kiosk</p>, document.getElementById("app"));

@@ -1,0 +1,120 @@
+// The admin API client: /api/v1 on the same origin, a bearer token that is refreshed once on a
+// 401, and one error shape ({code, message, field}) for every failure, including "the server
+// cannot be reached". Tokens live in sessionStorage: closing the tab signs the admin out.
+
+const BASE = "/api/v1";
+const KEY = "punchcard.session";
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message || `Request failed (${status})`);
+    this.status = status;
+    this.code = body?.code || "ERROR";
+    this.field = body?.field || null;
+  }
+}
+
+let session = load();
+const listeners = new Set();
+
+function load() {
+  try {
+    return JSON.parse(sessionStorage.getItem(KEY)) || null;
+  } catch {
+    return null;
+  }
+}
+
+function save(next) {
+  session = next;
+  if (next) sessionStorage.setItem(KEY, JSON.stringify(next));
+  else sessionStorage.removeItem(KEY);
+  listeners.forEach((fn) => fn(session));
+}
+
+export function onSession(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+export const signedIn = () => session !== null;
+
+async function parse(response) {
+  if (response.status === 204) return null;
+  const type = response.headers.get("content-type") || "";
+  if (type.includes("application/json")) return response.json();
+  return response.text();
+}
+
+async function send(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch {
+    throw new ApiError(0, {
+      code: "NETWORK",
+      message: "The server cannot be reached. Check the connection and try again.",
+    });
+  }
+}
+
+export async function signIn(email, password) {
+  const form = new URLSearchParams({ username: email, password });
+  const response = await send(`${BASE}/auth/token`, { method: "POST", body: form });
+  const body = await parse(response);
+  if (!response.ok) throw new ApiError(response.status, body);
+  save({ access: body.access_token, refresh: body.refresh_token });
+}
+
+export function signOut() {
+  save(null);
+}
+
+async function refresh() {
+  if (!session?.refresh) return false;
+  const response = await send(`${BASE}/auth/refresh`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ refresh_token: session.refresh }),
+  });
+  if (!response.ok) return false;
+  const body = await response.json();
+  save({ access: body.access_token, refresh: body.refresh_token });
+  return true;
+}
+
+function url(path, query) {
+  const u = new URL(BASE + path, location.origin);
+  for (const [k, v] of Object.entries(query || {})) {
+    if (v !== undefined && v !== null && v !== "") u.searchParams.set(k, v);
+  }
+  return u.pathname + u.search;
+}
+
+/**
+ * api("GET", "/workers", {query}) → parsed JSON (null for 204).
+ * {json} sends a JSON body, {body} a FormData; {raw: true} returns the Response (downloads).
+ */
+export async function api(method, path, { query, json, body, raw = false } = {}) {
+  const attempt = () => {
+    const headers = { Accept: "application/json" };
+    if (session?.access) headers.Authorization = `Bearer ${session.access}`;
+    let payload = body;
+    if (json !== undefined) {
+      headers["content-type"] = "application/json";
+      payload = JSON.stringify(json);
+    }
+    return send(url(path, query), { method, headers, body: payload });
+  };
+  let response = await attempt();
+  if (response.status === 401 && (await refresh())) response = await attempt();
+  if (response.status === 401) {
+    save(null);
+    throw new ApiError(401, { code: "UNAUTHENTICATED", message: "Please sign in again." });
+  }
+  if (raw && response.ok) return response;
+  const parsed = await parse(response);
+  if (!response.ok) throw new ApiError(response.status, typeof parsed === "object" ? parsed : null);
+  return parsed;
+}
+
+export const get = (path, query) => api("GET", path, { query });

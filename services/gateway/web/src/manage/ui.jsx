@@ -1,0 +1,267 @@
+// The portal's small kit: loading data, fields with their error next to them, banners, a
+// confirmation dialog (the native <dialog>: focus is trapped and Escape cancels), badges and
+// date formatting. Every control has a label; every error is announced (role="alert").
+import { useCallback, useEffect, useId, useRef, useState } from "preact/hooks";
+
+/** {data, error, loading, reload} of an async loader, re-run when deps change. */
+export function useLoad(loader, deps = []) {
+  const [state, setState] = useState({ data: null, error: null, loading: true });
+  const seq = useRef(0);
+  const reload = useCallback(async () => {
+    const mine = ++seq.current;
+    setState((s) => ({ ...s, loading: true }));
+    try {
+      const data = await loader();
+      if (mine === seq.current) setState({ data, error: null, loading: false });
+    } catch (error) {
+      if (mine === seq.current) setState((s) => ({ ...s, error, loading: false }));
+    }
+  }, deps); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => {
+    reload();
+  }, [reload]);
+  return { ...state, reload };
+}
+
+/** Runs an action, keeping {busy, error}; field errors go to `errors[field]`. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const run = useCallback(async (fn) => {
+    setBusy(true);
+    setError(null);
+    try {
+      return await fn();
+    } catch (e) {
+      setError(e);
+      throw e;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  const fieldError = (name) => (error && error.field === name ? error.message : null);
+  const generalError = error && !error.field ? error : null;
+  return { busy, error, setError, run, fieldError, generalError };
+}
+
+export function Page({ title, actions, children, back }) {
+  const heading = useRef(null);
+  useEffect(() => {
+    document.title = `${title} — Punchcard`;
+    heading.current?.focus();
+  }, [title]);
+  return (
+    <section class="page">
+      {back}
+      <header class="page-head">
+        <h1 tabIndex={-1} ref={heading}>
+          {title}
+        </h1>
+        {actions && <div class="page-actions">{actions}</div>}
+      </header>
+      {children}
+    </section>
+  );
+}
+
+export function TextField({ label, error, hint, id, class: cls, ...input }) {
+  const auto = useId();
+  const fid = id || auto;
+  const describedBy = [hint && `${fid}-hint`, error && `${fid}-error`].filter(Boolean).join(" ");
+  return (
+    <div class={`field ${cls || ""}`}>
+      <label for={fid}>{label}</label>
+      {hint && (
+        <p class="hint" id={`${fid}-hint`}>
+          {hint}
+        </p>
+      )}
+      <input
+        id={fid}
+        aria-invalid={error ? "true" : undefined}
+        aria-describedby={describedBy || undefined}
+        {...input}
+      />
+      {error && (
+        <p class="field-error" id={`${fid}-error`} role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function SelectField({ label, error, id, options, ...select }) {
+  const auto = useId();
+  const fid = id || auto;
+  return (
+    <div class="field">
+      <label for={fid}>{label}</label>
+      <select
+        id={fid}
+        aria-invalid={error ? "true" : undefined}
+        aria-describedby={error ? `${fid}-error` : undefined}
+        {...select}
+      >
+        {options.map(([value, text]) => (
+          <option value={value} key={value}>
+            {text}
+          </option>
+        ))}
+      </select>
+      {error && (
+        <p class="field-error" id={`${fid}-error`} role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function Switch({ label, checked, onChange, disabled, id }) {
+  const auto = useId();
+  const fid = id || auto;
+  return (
+    <div class="switch">
+      <input
+        type="checkbox"
+        role="switch"
+        id={fid}
+        checked={checked}
+        disabled={disabled}
+        onChange={(e) => onChange(e.currentTarget.checked)}
+      />
+      <label for={fid}>{label}</label>
+    </div>
+  );
+}
+
+export function ErrorBanner({ error }) {
+  if (!error) return null;
+  return (
+    <div class="banner banner-error" role="alert">
+      {error.message}
+    </div>
+  );
+}
+
+export function Notice({ children, tone = "info" }) {
+  return (
+    <div class={`banner banner-${tone}`} role="status">
+      {children}
+    </div>
+  );
+}
+
+export function Loading({ what = "Loading" }) {
+  return (
+    <p class="loading" role="status">
+      {what}…
+    </p>
+  );
+}
+
+export function Badge({ tone = "neutral", children }) {
+  return <span class={`badge badge-${tone}`}>{children}</span>;
+}
+
+export function Button({ busy, children, variant = "primary", ...rest }) {
+  return (
+    <button
+      class={`btn btn-${variant}`}
+      disabled={busy || rest.disabled}
+      aria-busy={busy ? "true" : undefined}
+      {...rest}
+    >
+      {children}
+    </button>
+  );
+}
+
+/** A button that asks first, in a modal dialog; onConfirm runs only on "yes". */
+export function ConfirmButton({ label, title, message, confirmLabel, onConfirm, variant = "danger", busy }) {
+  const dialog = useRef(null);
+  const titleId = useId();
+  return (
+    <>
+      <Button type="button" variant={variant} busy={busy} onClick={() => dialog.current.showModal()}>
+        {label}
+      </Button>
+      <dialog ref={dialog} class="dialog" aria-labelledby={titleId}>
+        <form method="dialog">
+          <h2 id={titleId}>{title}</h2>
+          <p>{message}</p>
+          <div class="dialog-actions">
+            <button class="btn btn-secondary" value="cancel" autofocus>
+              Cancel
+            </button>
+            <button
+              class={`btn btn-${variant}`}
+              value="confirm"
+              onClick={(e) => {
+                e.preventDefault();
+                dialog.current.close();
+                onConfirm();
+              }}
+            >
+              {confirmLabel || label}
+            </button>
+          </div>
+        </form>
+      </dialog>
+    </>
+  );
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+
+export function formatDateTime(iso, timeZone) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  if (timeZone) {
+    try {
+      return new Intl.DateTimeFormat(undefined, {
+        dateStyle: "medium",
+        timeStyle: "short",
+        timeZone,
+      }).format(d);
+    } catch {
+      /* an unknown zone: the browser's own */
+    }
+  }
+  return dateTime.format(d);
+}
+
+export function formatDate(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : dateOnly.format(d);
+}
+
+export function timeAgo(iso) {
+  if (!iso) return "never";
+  const seconds = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
+  if (seconds < 60) return "just now";
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 48) return `${hours} h ago`;
+  return `${Math.round(hours / 24)} days ago`;
+}
+
+/** Saves a Response (CSV) as a file. */
+export async function download(response, fallbackName) {
+  const blob = await response.blob();
+  const disposition = response.headers.get("content-disposition") || "";
+  const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] || fallbackName;
+  const href = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = href;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 1000);
+}

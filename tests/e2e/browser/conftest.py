@@ -1,0 +1,173 @@
+"""Browser tests of the manage portal and the kiosk app: the whole system (five real service
+processes on the real stack) and Debian's Chromium driven by Playwright.
+
+- Chromium is ``/usr/bin/chromium`` (``PUNCHCARD_CHROMIUM``); Playwright never downloads a
+  browser. Where it is missing, or the web apps are not built, the tests skip and say why.
+- Each test makes its own tenant (``tenant`` fixture) and gets a fresh browser context.
+- Each test's final screen is saved to ``test-artifacts/browser/<test>.png``
+  (``PUNCHCARD_ARTIFACTS``), passed or failed, to be looked at."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.gateway import create_tenant, login
+from tests.support.services import start_service
+from tests.support.stack import REPO, unique
+
+CHROMIUM = Path(os.environ.get("PUNCHCARD_CHROMIUM", "/usr/bin/chromium"))
+DIST = REPO / "services" / "gateway" / "web" / "dist"
+ARTIFACTS = Path(os.environ.get("PUNCHCARD_ARTIFACTS", REPO / "test-artifacts")) / "browser"
+PASSWORD = "a long admin password"
+# As the probe of this machine found: no background traffic to hosts this network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+TABLET = {"width": 1280, "height": 800}
+
+
+def pytest_collection_modifyitems(items):
+    reason = None
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (make browser installs Debian's chromium)"
+    elif not (DIST / "manage" / "index.html").is_file():
+        reason = f"the web apps are not built in {DIST} (make web)"
+    if reason:
+        for item in items:
+            if item.path.is_relative_to(Path(__file__).parent):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="package")
+async def system(tmp_path_factory):
+    """identity, device-sync, punch, face-match and the gateway that serves the web apps."""
+    tmp = tmp_path_factory.mktemp("browser")
+    started = []
+    try:
+        for name in ("identity", "device-sync", "punch", "face-match"):
+            started.append(await start_service(name, tmp))
+        identity, devices, punch, face_match = started
+        gateway = await start_service(
+            "gateway",
+            tmp,
+            IDENTITY_URL=identity.url,
+            DEVICE_SYNC_URL=devices.url,
+            PUNCH_URL=punch.url,
+            FACE_MATCH_URL=face_match.url,
+            WEB_DIST_DIR=str(DIST),
+        )
+        started.append(gateway)
+        yield {
+            "identity": identity,
+            "device-sync": devices,
+            "punch": punch,
+            "face-match": face_match,
+            "gateway": gateway,
+        }
+    finally:
+        for service in reversed(started):
+            await service.stop()
+
+
+@pytest.fixture(scope="package")
+async def playwright():
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="package")
+async def chromium(playwright):
+    browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield browser
+    await browser.close()
+
+
+async def launch_chromium(playwright, *extra_args: str):
+    """A browser of its own (e.g. with a fake camera fed from a file): close it yourself."""
+    return await playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args]
+    )
+
+
+@dataclass
+class Tenant:
+    tenant_id: str
+    email: str
+    password: str
+
+
+@pytest.fixture
+async def tenant(system) -> Tenant:
+    """A new tenant and its first sysadmin (this test's own)."""
+    email = f"{unique('admin')}@example.com"
+    tenant_id = create_tenant(system["gateway"], email, PASSWORD)
+    return Tenant(tenant_id=tenant_id, email=email, password=PASSWORD)
+
+
+@pytest.fixture
+async def admin_api(system, tenant):
+    """The same admin's API client (to arrange data and to check what the screens did)."""
+    async with await login(system["gateway"], tenant.email, tenant.password) as http:
+        yield http
+
+
+def _artifact_name(request) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:120]
+
+
+async def save_screenshot(page, request, suffix: str = "") -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{_artifact_name(request)}{suffix}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture
+async def context(chromium, system, request):
+    """A fresh browser context (tablet-sized, on the gateway) whose last page is saved as a
+    screenshot when the test ends; console errors are kept in ``context.console_errors``."""
+    ctx = await chromium.new_context(base_url=system["gateway"].url, viewport=TABLET)
+    ctx.console_errors = []
+    ctx.on(
+        "console",
+        lambda message: ctx.console_errors.append(message.text)
+        if message.type == "error"
+        else None,
+    )
+    try:
+        yield ctx
+    finally:
+        if ctx.pages:
+            try:
+                await save_screenshot(ctx.pages[-1], request)
+            except Exception:  # noqa: BLE001 - a screenshot must never hide the test's result
+                pass
+        await ctx.close()
+
+
+@pytest.fixture
+async def page(context):
+    return await context.new_page()
+
+
+async def sign_in(page, tenant: Tenant) -> None:
+    """Through the sign-in screen, as an admin would."""
+    await page.goto("/manage/")
+    await page.get_by_label("Email").fill(tenant.email)
+    await page.get_by_label("Password").fill(tenant.password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("heading", name="Workers", level=1).wait_for()
