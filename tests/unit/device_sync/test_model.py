@@ -7,8 +7,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from punchcard_device_sync.domain.model import (
+    ClockStatus,
     Command,
     CommandKind,
+    SyncState,
     WorkerFacts,
     canonical,
     clock_status,
@@ -16,6 +18,7 @@ from punchcard_device_sync.domain.model import (
     credential_hash,
     new_credential,
     roster_digest,
+    sync_state,
     worker_commands,
 )
 
@@ -129,3 +132,12 @@ def test_clock_status():
     assert clock_status(False, now - timedelta(seconds=10), now, after) == "online"
     assert clock_status(False, now - timedelta(seconds=91), now, after) == "offline"
     assert clock_status(True, now, now, after) == "revoked"
+
+
+def test_sync_state_of_a_workers_command_on_a_clock():
+    assert sync_state(True, 0, ClockStatus.OFFLINE) is SyncState.ACKNOWLEDGED
+    assert sync_state(True, -3, ClockStatus.ONLINE) is SyncState.FAILED
+    assert sync_state(False, None, ClockStatus.ONLINE) is SyncState.SENT
+    assert sync_state(False, None, ClockStatus.OFFLINE) is SyncState.WAITING
+    assert sync_state(False, None, ClockStatus.NEVER_SEEN) is SyncState.WAITING
+    assert sync_state(False, None, ClockStatus.REVOKED) is SyncState.REVOKED

@@ -350,9 +350,27 @@ async def clocks_assigned_to(
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT c.id::text AS clock_id, c.name, c.site_id, c.serial_number, a.direct,"
-        " a.site_rule, a.assigned_at, c.revoked_at FROM assignments a"
+        " a.site_rule, a.assigned_at, c.revoked_at, h.last_seen_at FROM assignments a"
         " JOIN clocks c ON c.id = a.clock_id"
+        " LEFT JOIN clock_heartbeats h ON h.clock_id = c.id"
         " WHERE a.tenant_id = $1 AND a.worker_id = $2 ORDER BY c.name, c.id",
+        tenant_id,
+        worker_id,
+    )
+
+
+async def latest_commands_of_worker(
+    conn: asyncpg.Connection, tenant_id: str, worker_id: str
+) -> list[asyncpg.Record]:
+    """Per clock, the latest command about this worker (acknowledged ones are kept
+    ``COMMAND_RETENTION_DAYS``), with the clock's name, site and liveness."""
+    return await conn.fetch(
+        "SELECT DISTINCT ON (q.clock_id) q.clock_id::text, c.name, c.site_id, c.revoked_at,"
+        " h.last_seen_at, q.kind, q.sequence, q.created_at, q.acked_at, q.result_code, q.detail"
+        " FROM clock_commands q JOIN clocks c ON c.id = q.clock_id"
+        " LEFT JOIN clock_heartbeats h ON h.clock_id = q.clock_id"
+        " WHERE q.tenant_id = $1 AND q.worker_id = $2"
+        " ORDER BY q.clock_id, q.sequence DESC",
         tenant_id,
         worker_id,
     )

@@ -28,6 +28,24 @@ class ClockStatus(enum.StrEnum):
     REVOKED = "revoked"
 
 
+class SyncState(enum.StrEnum):
+    """Where a worker's latest command on one clock stands (the portal shows it)."""
+
+    SENT = "sent"  # queued; the clock is online and has not acknowledged it yet
+    WAITING = "waiting"  # queued; the clock is offline or never seen: it syncs when back
+    ACKNOWLEDGED = "acknowledged"  # the clock applied it (result 0)
+    FAILED = "failed"  # the clock answered an error code
+    REVOKED = "revoked"  # the clock is revoked: nothing will reach it
+
+
+def sync_state(acked: bool, result_code: int | None, status: ClockStatus) -> SyncState:
+    if acked:
+        return SyncState.ACKNOWLEDGED if result_code == 0 else SyncState.FAILED
+    if status is ClockStatus.REVOKED:
+        return SyncState.REVOKED
+    return SyncState.SENT if status is ClockStatus.ONLINE else SyncState.WAITING
+
+
 INACTIVE = "Inactive"
 
 

@@ -197,8 +197,8 @@ def build_router() -> APIRouter:
 
     @router.get("/workers/{worker_id}/clocks")
     async def worker_clocks(worker_id: Id, admin: AdminDep, caller: CallerDep) -> dict:
-        rows = await uc.worker_clocks(admin, caller, worker_id)
-        return {"data": rows, "count": len(rows)}
+        """The worker's clocks with each one's sync state, and recent removals."""
+        return await uc.worker_clocks(admin, caller, worker_id)
 
     @router.put("/sites/{site_id}/clock-rule")
     async def set_site_rule(

@@ -18,7 +18,14 @@ from punchcard_kit.logging import get_logger
 from punchcard_kit.tenancy import tenant_transaction
 
 from ..adapters import repository as repo
-from ..domain.model import clock_status, credential_hash, new_credential
+from ..domain.model import (
+    ClockStatus,
+    CommandKind,
+    clock_status,
+    credential_hash,
+    new_credential,
+    sync_state,
+)
 from . import events, roster
 
 log = get_logger(__name__)
@@ -257,22 +264,76 @@ async def clock_workers(admin: Admin, caller: Caller, clock_id: str) -> list[dic
     ]
 
 
-async def worker_clocks(admin: Admin, caller: Caller, worker_id: str) -> list[dict]:
+async def worker_clocks(admin: Admin, caller: Caller, worker_id: str) -> dict:
+    """The worker's clocks, each with its liveness and where the worker's latest command on
+    it stands (``sync``: sent / waiting / acknowledged / failed / revoked); and ``removed``:
+    clocks the worker was taken off whose REMOVE_WORKER is recent (kept while its command is)."""
     async with admin.tx(caller) as conn:
         rows = await repo.clocks_assigned_to(conn, caller.tenant_id, worker_id)
-    return [
-        {
-            "clock_id": r["clock_id"],
-            "name": r["name"],
-            "site_id": r["site_id"],
-            "serial_number": r["serial_number"],
-            "sources": _source(r["direct"], r["site_rule"]),
-            "assigned_at": r["assigned_at"],
-            "revoked": r["revoked_at"] is not None,
+        latest = {
+            r["clock_id"]: r
+            for r in await repo.latest_commands_of_worker(conn, caller.tenant_id, worker_id)
         }
-        for r in rows
-        if _visible(caller, r["site_id"])
-    ]
+    now = datetime.now(UTC)
+
+    def status(row: asyncpg.Record) -> str:
+        revoked = row["revoked_at"] is not None
+        return str(clock_status(revoked, row["last_seen_at"], now, admin.offline_after))
+
+    def sync(clock_id: str, clock_state: str) -> dict | None:
+        command = latest.get(clock_id)
+        if command is None:
+            return None
+        state = sync_state(
+            command["acked_at"] is not None, command["result_code"], ClockStatus(clock_state)
+        )
+        return {
+            "kind": command["kind"],
+            "sequence": command["sequence"],
+            "state": str(state),
+            "queued_at": command["created_at"],
+            "acked_at": command["acked_at"],
+            "result_code": command["result_code"],
+            "detail": command["detail"] or "",
+        }
+
+    assigned = []
+    for r in rows:
+        if not _visible(caller, r["site_id"]):
+            continue
+        state = status(r)
+        assigned.append(
+            {
+                "clock_id": r["clock_id"],
+                "name": r["name"],
+                "site_id": r["site_id"],
+                "serial_number": r["serial_number"],
+                "sources": _source(r["direct"], r["site_rule"]),
+                "assigned_at": r["assigned_at"],
+                "revoked": r["revoked_at"] is not None,
+                "clock_status": state,
+                "sync": sync(r["clock_id"], state),
+            }
+        )
+    on = {r["clock_id"] for r in rows}
+    removed = []
+    for clock_id, command in latest.items():
+        if clock_id in on or command["kind"] != CommandKind.REMOVE_WORKER:
+            continue
+        if not _visible(caller, command["site_id"]):
+            continue
+        state = status(command)
+        removed.append(
+            {
+                "clock_id": clock_id,
+                "name": command["name"],
+                "site_id": command["site_id"],
+                "clock_status": state,
+                "sync": sync(clock_id, state),
+            }
+        )
+    removed.sort(key=lambda c: (c["name"], c["clock_id"]))
+    return {"data": assigned, "count": len(assigned), "removed": removed}
 
 
 async def change_assignments(
