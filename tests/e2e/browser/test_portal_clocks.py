@@ -1,0 +1,236 @@
+"""The Clocks pages of the manage portal, on the whole system: registering a clock (a bad field
+is refused next to it and creates nothing; the credential is shown once), the list as a
+simulated clock syncs (never seen → online with its roster version), and a clock's page: who
+may use it (added by Employee ID, removed after a confirmation), its commands and its admin
+actions (re-key shows a new credential once, revoke asks for a reason)."""
+
+from __future__ import annotations
+
+import re
+
+import aiohttp
+from playwright.async_api import expect
+from punchcard_kiosk_sim.clock import SimulatedClock
+
+from tests.support.gateway import assign
+from tests.support.messaging import wait_for
+from tests.support.stack import unique
+
+from .conftest import save_screenshot, sign_in
+
+WAIT_MS = 30_000
+
+
+async def new_worker(admin_api, name: str) -> dict:
+    employee_id = unique("E")[:20]
+    created = await admin_api.post(
+        "/workers", json={"employee_id": employee_id, "name": name, "status": "Active"}
+    )
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+async def sync_until_caught_up(device_sync_url: str, credential: str) -> SimulatedClock:
+    """A simulated clock syncs (no long-poll) until it has applied and acknowledged its queue."""
+    async with aiohttp.ClientSession() as session:
+        clock = SimulatedClock(device_sync_url, credential, session, wait_s=0)
+
+        async def caught_up():
+            await clock.sync_once(wait_s=0)
+            return clock.caught_up and not clock.pending_acks and clock.last_sequence
+
+        await wait_for(caught_up, timeout=30, interval=0.3, what="the clock caught up")
+        await clock.sync_once(wait_s=0)  # one more heartbeat with every ack delivered
+        return clock
+
+
+async def test_register_a_clock_then_it_syncs_and_shows_online(
+    page, request, system, tenant, admin_api
+):
+    await sign_in(page, tenant)
+    nav = page.get_by_role("navigation", name="Main")
+    await nav.get_by_role("link", name="Clocks").click()
+    await page.get_by_role("heading", name="Clocks", level=1).wait_for()
+    await page.get_by_text("No clocks yet").wait_for()
+
+    # A bad serial number first: refused next to its field, nothing created, nothing lost.
+    await page.get_by_role("button", name="Register a clock").click()
+    form = page.get_by_role("form", name="Register a clock")
+    await form.get_by_label("Serial number").fill("bad serial!")
+    await form.get_by_label("Name", exact=True).fill("Front door")
+    await form.get_by_label("Site").fill("site-1")
+    await form.get_by_label("Time zone").fill("Europe/Madrid")
+    await form.get_by_role("button", name="Register clock").click()
+    serial = form.get_by_label("Serial number")
+    await expect(serial).to_have_attribute("aria-invalid", "true", timeout=WAIT_MS)
+    error = form.locator(".field-error")
+    await expect(error).to_have_count(1)
+    assert "letters, digits" in await error.inner_text()
+    described_by = (await serial.get_attribute("aria-describedby")).split()
+    assert await error.get_attribute("id") in described_by
+    assert await form.get_by_label("Name", exact=True).input_value() == "Front door"
+    assert (await admin_api.get("/clocks")).json()["count"] == 0
+    await save_screenshot(page, request, "-bad-serial")
+
+    # An unknown time zone: refused next to the time zone.
+    serial_number = unique("SN")
+    await serial.fill(serial_number)
+    await form.get_by_label("Time zone").fill("Mars/Olympus")
+    await form.get_by_role("button", name="Register clock").click()
+    await expect(form.get_by_label("Time zone")).to_have_attribute(
+        "aria-invalid", "true", timeout=WAIT_MS
+    )
+    await expect(form.locator(".field-error")).to_contain_text("time zone")
+    await expect(serial).not_to_have_attribute("aria-invalid", "true")
+
+    # Good: the credential, once, with how to pair a kiosk.
+    await form.get_by_label("Time zone").fill("Europe/Madrid")
+    await form.get_by_role("button", name="Register clock").click()
+    box = page.get_by_role("region", name=re.compile("Clock registered"))
+    await box.wait_for(timeout=WAIT_MS)
+    await expect(box).to_contain_text("It will not be shown again")
+    await expect(box).to_contain_text("/kiosk/")
+    credential = (await box.get_by_label("Clock credential").inner_text()).strip()
+    assert credential.startswith("pcc_")
+    await expect(box.get_by_role("button", name="Copy credential")).to_be_visible()
+    [clock] = (await admin_api.get("/clocks")).json()["data"]
+    assert clock["serial_number"] == serial_number and clock["time_zone"] == "Europe/Madrid"
+    row = page.get_by_role("row", name=re.compile("Front door"))
+    await expect(row).to_contain_text("Never seen")
+    await save_screenshot(page, request, "-credential")
+
+    await box.get_by_role("button", name="I have copied it").click()
+    await expect(page.get_by_text(credential)).to_have_count(0)
+    await page.reload()
+    await page.get_by_role("heading", name="Clocks", level=1).wait_for()
+    await expect(page.get_by_text(credential)).to_have_count(0)
+
+    # A worker on the clock, and a simulated clock that syncs: online, with its roster version.
+    worker = await new_worker(admin_api, "Ana Pérez")
+    assigned = await assign(admin_api, clock["id"], worker["id"])
+    assert assigned.status_code == 200, assigned.text
+    sim = await sync_until_caught_up(system["device-sync"].url, credential)
+    assert worker["id"] in sim.roster
+    last = sim.applied_sequence
+
+    async def online():
+        await page.reload()
+        row = page.get_by_role("row", name=re.compile("Front door"))
+        await row.wait_for()
+        text = await row.inner_text()
+        return "Online" in text and f"{last} / {last}" in text and "In sync" in text
+
+    await wait_for(online, timeout=30, interval=1, what="the list shows the clock online")
+    row = page.get_by_role("row", name=re.compile("Front door"))
+    await expect(row).to_contain_text("just now")
+    await expect(row).to_contain_text("punchcard-kiosk-sim")
+    await save_screenshot(page, request, "-online")
+
+    # The clock's page: who may use it, and the command the clock acknowledged.
+    await row.get_by_role("link", name="Front door").click()
+    await page.get_by_role("heading", name="Front door", level=1).wait_for()
+    people = page.get_by_role("region", name="Who may use this clock")
+    link = people.get_by_role("link", name="Ana Pérez")
+    await expect(link).to_have_attribute("href", f"/manage/workers/{worker['id']}")
+    commands = page.get_by_role("region", name="Recent commands")
+    upsert = commands.get_by_role("row", name=re.compile("Add or update worker"))
+    await expect(upsert).to_contain_text("Acknowledged")
+
+
+async def test_a_clocks_page_adds_and_removes_workers_rekeys_and_revokes(
+    page, request, system, tenant, admin_api
+):
+    registered = await admin_api.post(
+        "/clocks",
+        json={
+            "serial_number": unique("SN"),
+            "name": "Back door",
+            "site_id": "",
+            "time_zone": "America/New_York",
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    clock_id, old_credential = registered.json()["id"], registered.json()["credential"]
+    ana = await new_worker(admin_api, "Ana Pérez")
+    ben = await new_worker(admin_api, "Ben Okafor")
+    assert (await assign(admin_api, clock_id, ana["id"])).status_code == 200
+
+    await sign_in(page, tenant)
+    await page.goto(f"/manage/clocks/{clock_id}")
+    await page.get_by_role("heading", name="Back door", level=1).wait_for()
+    people = page.get_by_role("region", name="Who may use this clock")
+    await people.get_by_role("link", name="Ana Pérez").wait_for()
+
+    # By Employee ID: an unknown one is refused next to the field, then Ben's is added.
+    field = people.get_by_label("Add a worker")
+    await field.fill("NOPE-404")
+    await people.get_by_role("button", name="Add to clock").click()
+    await expect(field).to_have_attribute("aria-invalid", "true", timeout=WAIT_MS)
+    await expect(people.locator(".field-error")).to_contain_text("No worker has")
+    await field.fill(ben["employee_id"])
+
+    ben_link = people.get_by_role("link", name="Ben Okafor")
+
+    async def added():
+        # Retried while device-sync has not yet learnt Ben from identity's events.
+        if not await ben_link.count() and await field.input_value():
+            await people.get_by_role("button", name="Add to clock").click()
+            await page.wait_for_timeout(500)
+        return await ben_link.count()
+
+    await wait_for(added, timeout=30, interval=0.5, what="Ben added (device-sync knows him)")
+    listed = (await admin_api.get(f"/clocks/{clock_id}/workers")).json()["data"]
+    assert {w["worker_id"] for w in listed} == {ana["id"], ben["id"]}
+
+    # Remove Ana, after a confirmation (Cancel first changes nothing).
+    ana_row = people.get_by_role("row", name=re.compile("Ana Pérez"))
+    await ana_row.get_by_role("button", name="Remove").click()
+    dialog = page.get_by_role("dialog", name=re.compile("Remove Ana Pérez"))
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(dialog).to_be_hidden()
+    await ana_row.get_by_role("button", name="Remove").click()
+    await dialog.get_by_role("button", name="Remove worker").click()
+    await expect(people.get_by_role("link", name="Ana Pérez")).to_have_count(0, timeout=WAIT_MS)
+    listed = (await admin_api.get(f"/clocks/{clock_id}/workers")).json()["data"]
+    assert [w["worker_id"] for w in listed] == [ben["id"]]
+    commands = page.get_by_role("region", name="Recent commands")
+    await expect(commands.get_by_role("row", name=re.compile("Remove worker"))).to_contain_text(
+        "Waiting for the clock"
+    )
+
+    # Re-key: confirmed, a new credential shown once; the old one stops working.
+    await page.get_by_role("button", name="Re-key", exact=True).click()
+    await (
+        page.get_by_role("dialog", name="Issue a new credential?")
+        .get_by_role("button", name="Re-key clock")
+        .click()
+    )
+    box = page.get_by_role("region", name=re.compile("New credential"))
+    await box.wait_for(timeout=WAIT_MS)
+    new_credential = (await box.get_by_label("Clock credential").inner_text()).strip()
+    assert new_credential.startswith("pcc_") and new_credential != old_credential
+    await expect(box).to_contain_text("It will not be shown again")
+    async with aiohttp.ClientSession() as session:
+        for credential, status in ((old_credential, 401), (new_credential, 200)):
+            async with session.get(
+                system["device-sync"].url + "/clock/v1/whoami",
+                headers={"Authorization": f"Bearer {credential}"},
+            ) as r:
+                assert r.status == status
+    await box.get_by_role("button", name="I have copied it").click()
+
+    # Revoke: the reason is required (refused next to it), then the clock is revoked.
+    await page.get_by_role("button", name="Revoke", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Revoke Back door?")
+    await dialog.get_by_role("button", name="Revoke clock").click()
+    reason = dialog.get_by_label("Reason")
+    await expect(reason).to_have_attribute("aria-invalid", "true")
+    await expect(dialog.locator(".field-error")).to_have_text("Give a reason.")
+    assert (await admin_api.get(f"/clocks/{clock_id}")).json()["status"] != "revoked"
+    await reason.fill("tablet stolen")
+    await dialog.get_by_role("button", name="Revoke clock").click()
+    await expect(dialog).to_be_hidden(timeout=WAIT_MS)
+    await expect(page.get_by_text("tablet stolen")).to_be_visible(timeout=WAIT_MS)
+    body = (await admin_api.get(f"/clocks/{clock_id}")).json()
+    assert body["status"] == "revoked" and body["revoked_reason"] == "tablet stolen"
+    await expect(page.get_by_role("button", name="Revoke", exact=True)).to_have_count(0)
