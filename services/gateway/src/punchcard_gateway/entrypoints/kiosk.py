@@ -9,19 +9,26 @@ Order of work, so that a bad request changes nothing and a PIN goes nowhere:
    never echoing a value (pydantic's messages may quote input, and a PIN is input);
 3. only then is anything sealed, claimed or published.
 
-Neither the body nor the credential is logged anywhere."""
+Neither the body nor the credential is logged anywhere.
+
+The kiosk app (a browser, which can only talk to this origin) also reaches its clock API here:
+``POST /kiosk/v1/sync``, ``POST /kiosk/v1/acks`` and ``GET /kiosk/v1/whoami`` are passed to
+device-sync's ``/clock/v1/…`` with the kiosk's own ``Authorization`` (device-sync decides who
+the clock is); bodies are bounded, the long-poll's timeout is the request's ``wait_s`` plus a
+margin, and device-sync down is a 503 in the one error shape."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from punchcard_kit.http_errors import ErrorPublic
 from punchcard_kit.logging import correlation
 from pydantic import (
@@ -35,7 +42,9 @@ from pydantic import (
     field_validator,
 )
 
-from ..domain.kiosk import Attempt, Clock, ClockUnauthorized, TooLarge
+from ..adapters.upstream import UpstreamUnavailable
+from ..domain.access import DEVICE_SYNC
+from ..domain.kiosk import Attempt, Clock, ClockUnauthorized, TooLarge, Unavailable
 from ..domain.model import Invalid, NotFound
 from ..service_layer.kiosk import KioskEdge
 
@@ -43,6 +52,12 @@ JPEG_SOI = b"\xff\xd8\xff"
 # Room for everything but the frame (ids, times, Employee ID, JSON punctuation).
 BODY_OVERHEAD_BYTES = 16 * 1024
 _CREDENTIAL_MAX = 512
+# The clock API passed through to device-sync: a sync carries at most 1,000 acks of ~600 bytes.
+CLOCK_BODY_LIMIT = 1024 * 1024
+CLOCK_MAX_WAIT_S = 55.0  # device-sync's cap on a long-poll
+CLOCK_WAIT_MARGIN_S = 10.0  # on top of wait_s, for the answer to come back
+CLOCK_DEFAULT_WAIT_S = 25.0
+CLOCK_CALL_TIMEOUT_S = 10.0  # acks
 _CREDENTIAL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 EmployeeId = Annotated[
@@ -238,4 +253,85 @@ def build_router(max_frame_bytes: int) -> APIRouter:
             status, body = await edge.result(clock, canonical)
         return _json(status, body)
 
+    @router.get("/whoami", responses={401: ERRORS[401], 503: ERRORS[503]})
+    async def whoami(request: Request) -> JSONResponse:
+        """The clock this credential belongs to (device-sync's answer): the kiosk app pairs
+        with it and shows the clock's name."""
+        clock = await _edge(request).authenticate(credential_of(request))
+        return _json(
+            200,
+            {
+                "tenant_id": clock.tenant_id,
+                "clock_id": clock.clock_id,
+                "name": clock.name,
+                "site_id": clock.site_id,
+                "time_zone": clock.time_zone,
+            },
+        )
+
+    @router.post("/sync", responses=CLOCK_ERRORS)
+    async def sync(request: Request) -> Response:
+        """device-sync's ``POST /clock/v1/sync`` (heartbeat, acks, long-poll for the clock's
+        commands; docs/device-sync.md), for the kiosk app."""
+        credential = credential_of(request)
+        body = await _read_body(request, CLOCK_BODY_LIMIT)
+        timeout = _wait_s(body) + CLOCK_WAIT_MARGIN_S
+        return await _to_device_sync(request, "/clock/v1/sync", credential, body, timeout)
+
+    @router.post("/acks", responses=CLOCK_ERRORS)
+    async def acks(request: Request) -> Response:
+        """device-sync's ``POST /clock/v1/acks``: acknowledgements alone."""
+        credential = credential_of(request)
+        body = await _read_body(request, CLOCK_BODY_LIMIT)
+        return await _to_device_sync(
+            request, "/clock/v1/acks", credential, body, CLOCK_CALL_TIMEOUT_S
+        )
+
     return router
+
+
+CLOCK_ERRORS = {k: ERRORS[k] for k in (401, 413, 422, 503)}
+
+
+def _wait_s(body: bytes) -> float:
+    """The long-poll's ``wait_s`` (device-sync's default when absent; device-sync validates it,
+    this only sizes the timeout)."""
+    try:
+        wait = json.loads(body).get("wait_s", CLOCK_DEFAULT_WAIT_S)
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return 0.0
+    if isinstance(wait, bool) or not isinstance(wait, int | float):
+        return 0.0
+    return min(max(float(wait), 0.0), CLOCK_MAX_WAIT_S)
+
+
+async def _to_device_sync(
+    request: Request, path: str, credential: str, body: bytes, timeout: float
+) -> Response:
+    """The request passed to device-sync with the kiosk's own credential; its answer passed
+    back (200, and 4xx in the one error shape); device-sync down or failing → 503."""
+    upstream = request.app.state.gateway.upstreams[DEVICE_SYNC]
+    try:
+        response = await upstream.call(
+            "POST",
+            path,
+            headers={
+                "authorization": f"Bearer {credential}",
+                "content-type": "application/json",
+                "accept": "application/json",
+            },
+            content=body,
+            timeout=timeout,
+        )
+    except UpstreamUnavailable:
+        raise Unavailable(upstream.unavailable_message) from None
+    if response.status_code == 401:
+        raise ClockUnauthorized()
+    if response.status_code >= 500 or response.status_code < 200:
+        raise Unavailable(upstream.unavailable_message)
+    return Response(
+        response.content,
+        status_code=response.status_code,
+        media_type="application/json",
+        headers={"cache-control": "no-store"},
+    )
