@@ -11,6 +11,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = body?.code || "ERROR";
     this.field = body?.field || null;
+    this.body = body || null;
   }
 }
 
@@ -66,7 +67,18 @@ export async function signIn(email, password) {
 }
 
 export function signOut() {
+  me = null;
   save(null);
+}
+
+let me = null;
+/** The signed-in admin (GET /me), asked once per sign-in. */
+export function whoAmI() {
+  me = me || api("GET", "/me").catch((e) => {
+    me = null;
+    throw e;
+  });
+  return me;
 }
 
 async function refresh() {

@@ -1,7 +1,7 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { LocationProvider, Route, Router, useLocation } from "preact-iso";
-import { get, onSession, signedIn, signOut } from "./api.js";
+import { onSession, signedIn, signOut, whoAmI } from "./api.js";
 import { Audit } from "./pages/audit.jsx";
 import { ClockPage, Clocks } from "./pages/clocks.jsx";
 import { Login } from "./pages/login.jsx";
@@ -24,7 +24,7 @@ function Shell({ children }) {
   const { path, route } = useLocation();
   const [me, setMe] = useState(null);
   useEffect(() => {
-    get("/me").then(setMe, () => {});
+    whoAmI().then(setMe, () => {});
   }, []);
   return (
     <div class="shell">

@@ -1,0 +1,219 @@
+// Face enrolment on a worker's page: photos chosen from files or taken with the webcam, each
+// with its verdict from face-match (accepted, or why not), and deleting the biometric data.
+// Photos stay in this page's memory only; nothing is stored in the browser.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api } from "../api.js";
+import { Badge, Button, ConfirmButton, ErrorBanner, Notice, formatDateTime, useAction } from "../ui.jsx";
+
+const MAX_PHOTOS = 5;
+const REASONS = {
+  NO_FACE: "No face found",
+  MULTIPLE_FACES: "Two or more faces",
+  FACE_TOO_SMALL: "Face too small — move closer",
+  TOO_BLURRY: "Too blurry",
+  TOO_DARK: "Too dark",
+  TOO_BRIGHT: "Too bright",
+  INVALID_IMAGE: "Not a readable photo",
+};
+
+let nextKey = 1;
+
+function photoOf(blob, name) {
+  return { key: nextKey++, blob, name, url: URL.createObjectURL(blob), verdict: null };
+}
+
+export function FaceSection({ worker, face }) {
+  const [photos, setPhotos] = useState([]);
+  const [camera, setCamera] = useState(false);
+  const [done, setDone] = useState(null);
+  const action = useAction();
+  const fileInput = useRef(null);
+
+  // Object URLs are freed when photos leave the list or the page.
+  useEffect(() => () => photos.forEach((p) => URL.revokeObjectURL(p.url)), []);
+
+  const add = (items) => {
+    setDone(null);
+    action.setError(null);
+    setPhotos((current) => [...current.map((p) => ({ ...p, verdict: null })), ...items].slice(0, MAX_PHOTOS));
+  };
+  const removePhoto = (key) => {
+    setPhotos((current) => {
+      const gone = current.find((p) => p.key === key);
+      if (gone) URL.revokeObjectURL(gone.url);
+      return current.filter((p) => p.key !== key);
+    });
+  };
+  const upload = async () => {
+    const form = new FormData();
+    photos.forEach((p) => form.append("photos", p.blob, p.name));
+    try {
+      const status = await action.run(() => api("PUT", `/workers/${worker.id}/face`, { body: form }));
+      setPhotos((current) =>
+        current.map((p, i) => ({ ...p, verdict: { accepted: true, quality: status.templates?.[i]?.quality } })),
+      );
+      setDone(`Face enrolled from ${status.template_count} photo${status.template_count === 1 ? "" : "s"}.`);
+      face.reload();
+    } catch (error) {
+      const verdicts = error.body?.photos;
+      if (Array.isArray(verdicts)) {
+        setPhotos((current) => current.map((p, i) => ({ ...p, verdict: verdicts[i] || null })));
+      }
+    }
+  };
+  const remove = async () => {
+    setDone(null);
+    try {
+      await action.run(() => api("DELETE", `/workers/${worker.id}/face`));
+      setDone("Biometric data deleted.");
+      face.reload();
+    } catch {
+      /* shown */
+    }
+  };
+
+  const status = face.data;
+  return (
+    <section class="card stack" aria-labelledby="face-h">
+      <h2 id="face-h">Face</h2>
+      <ErrorBanner error={face.error} />
+      {status &&
+        (status.enrolled ? (
+          <p>
+            <Badge tone="ok">Face enrolled</Badge> from {status.template_count} photo
+            {status.template_count === 1 ? "" : "s"}, {formatDateTime(status.updated_at)}.
+          </p>
+        ) : (
+          <p>
+            <Badge>No face enrolled</Badge> This worker can clock in with a PIN only.
+          </p>
+        ))}
+      {worker.status === "Inactive" && <Notice>An Inactive worker cannot be enrolled.</Notice>}
+      <ErrorBanner error={action.generalError || (action.error?.field === "photos" ? action.error : null)} />
+      {done && <Notice tone="ok">{done}</Notice>}
+      {photos.length > 0 && (
+        <ul class="photos" aria-label="Photos to enrol">
+          {photos.map((p, i) => (
+            <li key={p.key}>
+              <img src={p.url} alt={`Photo ${i + 1}: ${p.name}`} />
+              <Verdict verdict={p.verdict} />
+              <button type="button" class="btn-link" onClick={() => removePhoto(p.key)}>
+                Remove photo {i + 1}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {camera && (
+        <Webcam
+          onCapture={(blob) => add([photoOf(blob, `webcam-${new Date().toISOString()}.jpg`)])}
+          onClose={() => setCamera(false)}
+        />
+      )}
+      <div class="row">
+        <input
+          ref={fileInput}
+          id={`face-files-${worker.id}`}
+          class="sr-only"
+          type="file"
+          accept="image/jpeg,image/png"
+          multiple
+          onChange={(e) => {
+            add([...e.currentTarget.files].map((f) => photoOf(f, f.name)));
+            e.currentTarget.value = "";
+          }}
+        />
+        <Button type="button" variant="secondary" onClick={() => fileInput.current.click()} disabled={photos.length >= MAX_PHOTOS}>
+          Upload photos
+        </Button>
+        {!camera && (
+          <Button type="button" variant="secondary" onClick={() => setCamera(true)} disabled={photos.length >= MAX_PHOTOS}>
+            Take photo with webcam
+          </Button>
+        )}
+        <Button type="button" busy={action.busy} disabled={photos.length === 0} onClick={upload}>
+          {status?.enrolled ? "Replace face data" : "Enrol face"}
+          {photos.length > 0 ? ` (${photos.length} photo${photos.length === 1 ? "" : "s"})` : ""}
+        </Button>
+      </div>
+      <p class="hint">
+        1 to {MAX_PHOTOS} photos of the worker alone, face clearly visible. Enrolling replaces any
+        earlier face data.
+      </p>
+      {status?.enrolled && (
+        <div>
+          <ConfirmButton
+            label="Delete biometric data"
+            title="Delete biometric data?"
+            message={`${worker.name}'s face data will be deleted everywhere, including every clock. They can clock in with a PIN until enrolled again.`}
+            confirmLabel="Delete"
+            busy={action.busy}
+            onConfirm={remove}
+          />
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Verdict({ verdict }) {
+  if (!verdict) return <span class="muted">Not sent yet</span>;
+  if (verdict.accepted) {
+    return (
+      <span>
+        <Badge tone="ok">Accepted</Badge>
+        {typeof verdict.quality === "number" ? ` quality ${Math.round(verdict.quality * 100)}%` : ""}
+      </span>
+    );
+  }
+  return (
+    <span>
+      <Badge tone="danger">Refused</Badge> {REASONS[verdict.reason] || verdict.message || verdict.reason}
+    </span>
+  );
+}
+
+function Webcam({ onCapture, onClose }) {
+  const video = useRef(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    let stream = null;
+    navigator.mediaDevices
+      ?.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 960 } }, audio: false })
+      .then((s) => {
+        stream = s;
+        if (video.current) video.current.srcObject = s;
+      })
+      .catch(() => setError("No camera is available, or the browser was not allowed to use it."));
+    if (!navigator.mediaDevices) setError("This browser cannot use a camera here.");
+    return () => stream?.getTracks().forEach((t) => t.stop());
+  }, []);
+  const capture = () => {
+    const v = video.current;
+    if (!v || !v.videoWidth) return;
+    const canvas = document.createElement("canvas");
+    canvas.width = v.videoWidth;
+    canvas.height = v.videoHeight;
+    canvas.getContext("2d").drawImage(v, 0, 0);
+    canvas.toBlob((blob) => blob && onCapture(blob), "image/jpeg", 0.92);
+  };
+  return (
+    <div class="webcam stack">
+      {error ? (
+        <p role="alert" class="field-error">
+          {error}
+        </p>
+      ) : (
+        <video ref={video} autoPlay playsInline muted aria-label="Webcam preview" />
+      )}
+      <div class="row">
+        <Button type="button" onClick={capture} disabled={!!error}>
+          Capture photo
+        </Button>
+        <Button type="button" variant="secondary" onClick={onClose}>
+          Close camera
+        </Button>
+      </div>
+    </div>
+  );
+}
