@@ -97,7 +97,7 @@ export function FaceSection({ worker, face }) {
             <li key={p.key}>
               <img src={p.url} alt={`Photo ${i + 1}: ${p.name}`} />
               <Verdict verdict={p.verdict} />
-              <button type="button" class="btn-link" onClick={() => removePhoto(p.key)}>
+              <button type="button" class="btn btn-link" onClick={() => removePhoto(p.key)}>
                 Remove photo {i + 1}
               </button>
             </li>
