@@ -1,0 +1,67 @@
+"""How the gateway serves the built web apps (entrypoints/web.py): every portal route gets the
+portal's page, with its security headers and never cached; assets are cached for good; the
+kiosk API is not shadowed by the kiosk page; an unbuilt checkout says how to build."""
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from punchcard_gateway.entrypoints import web
+
+
+def app_with(dist) -> TestClient:
+    app = FastAPI()
+
+    @app.get("/kiosk/v1/whoami")
+    def whoami() -> dict:
+        return {"api": True}
+
+    web.mount(app, dist)
+    return TestClient(app, follow_redirects=False)
+
+
+def built(tmp_path):
+    for page in ("manage", "kiosk"):
+        (tmp_path / page).mkdir()
+        (tmp_path / page / "index.html").write_text(f"<!doctype html><title>{page}</title>")
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "manage-abc123.js").write_text("console.log(1)")
+    return tmp_path
+
+
+def test_every_portal_route_is_the_portal_page_with_its_headers(tmp_path):
+    client = app_with(built(tmp_path))
+    for path in ("/manage", "/manage/", "/manage/workers/123/edit"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "<title>manage</title>" in response.text
+        assert response.headers["cache-control"] == "no-cache"
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+    assert "camera=(self)" in client.get("/kiosk/").headers["permissions-policy"]
+    assert "<title>kiosk</title>" in client.get("/kiosk/").text
+
+
+def test_root_redirects_to_the_portal(tmp_path):
+    response = app_with(built(tmp_path)).get("/")
+    assert response.status_code == 307 and response.headers["location"] == "/manage/"
+
+
+def test_assets_are_immutable_and_a_missing_one_is_404(tmp_path):
+    client = app_with(built(tmp_path))
+    asset = client.get("/assets/manage-abc123.js")
+    assert asset.status_code == 200
+    assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert client.get("/assets/nothing.js").status_code == 404
+
+
+def test_the_kiosk_api_is_not_shadowed_by_the_kiosk_page(tmp_path):
+    client = app_with(built(tmp_path))
+    assert client.get("/kiosk/v1/whoami").json() == {"api": True}
+    assert client.get("/kiosk/v1/nothing").status_code == 404
+
+
+def test_an_unbuilt_checkout_says_how_to_build(tmp_path):
+    client = app_with(tmp_path / "missing")
+    page = client.get("/manage/workers")
+    assert page.status_code == 503 and "make web" in page.text
+    assert client.get("/assets/manage-abc123.js").status_code == 404
