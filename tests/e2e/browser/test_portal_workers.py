@@ -102,6 +102,12 @@ async def test_pin_management_through_the_edit_page(page, tenant, admin_api, req
     assert generated not in await page.content()
     await section.get_by_text("PIN is currently set").wait_for()
 
+    # "PIN allowed" off: this worker may only use their face; the PIN field is disabled.
+    await section.get_by_role("switch", name="PIN allowed").click()
+    await section.get_by_text("PIN use turned off for this worker.").wait_for(timeout=TIMEOUT_MS)
+    assert await pin_field.is_disabled()
+    assert (await admin_api.get(f"/workers/{worker['id']}")).json()["pin_allowed"] is False
+
 
 async def test_assigning_a_clock_shows_its_acknowledgement(system, page, tenant, admin_api):
     worker = await new_worker(admin_api, unique("Bo Lindqvist"))
