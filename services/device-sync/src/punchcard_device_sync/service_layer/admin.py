@@ -277,8 +277,12 @@ async def worker_clocks(admin: Admin, caller: Caller, worker_id: str) -> dict:
     now = datetime.now(UTC)
 
     def status(row: asyncpg.Record) -> str:
+        # An acknowledgement is a request from the clock: it was seen then, even if its
+        # heartbeat is still in the batch that has not been written yet.
+        command = latest.get(row["clock_id"])
+        seen = [t for t in (row["last_seen_at"], command and command["acked_at"]) if t]
         revoked = row["revoked_at"] is not None
-        return str(clock_status(revoked, row["last_seen_at"], now, admin.offline_after))
+        return str(clock_status(revoked, max(seen, default=None), now, admin.offline_after))
 
     def sync(clock_id: str, clock_state: str) -> dict | None:
         command = latest.get(clock_id)
