@@ -23,7 +23,7 @@ def built(tmp_path):
         (tmp_path / page).mkdir()
         (tmp_path / page / "index.html").write_text(f"<!doctype html><title>{page}</title>")
     (tmp_path / "assets").mkdir()
-    (tmp_path / "assets" / "manage-abc123.js").write_text("console.log(1)")
+    (tmp_path / "assets" / "manage-abc123.js").write_text("console.log(1);\n" * 200)
     return tmp_path
 
 
@@ -51,6 +51,8 @@ def test_assets_are_immutable_and_a_missing_one_is_404(tmp_path):
     asset = client.get("/assets/manage-abc123.js")
     assert asset.status_code == 200
     assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert asset.headers["content-encoding"] == "gzip"  # asked by the test client
+    assert asset.text == "console.log(1);\n" * 200
     assert client.get("/assets/nothing.js").status_code == 404
 
 

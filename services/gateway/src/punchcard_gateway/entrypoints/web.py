@@ -3,7 +3,7 @@
 - ``/manage/…`` the manage portal (every path under it is the portal's own route, so a reload
   or a bookmark of ``/manage/workers/…`` gets the app);
 - ``/kiosk/`` the kiosk app (``/kiosk/v1/…`` stays the kiosk API);
-- ``/assets/…`` their content-hashed scripts and styles, cached for a year.
+- ``/assets/…`` their content-hashed scripts and styles, gzip-compressed, cached for a year.
 
 The HTML pages are never cached (a tablet gets a new release on its next load) and carry a
 strict Content-Security-Policy: scripts, styles and connections only from this origin; the
@@ -16,6 +16,7 @@ from pathlib import Path
 import anyio
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -90,4 +91,6 @@ def mount(app: FastAPI, dist: Path | None) -> None:
         return _page(dist, "kiosk")
 
     app.include_router(router)
-    app.mount("/assets", ImmutableAssets(directory=dist / "assets", check_dir=False), "assets")
+    # Compressed here (scripts shrink to a third); an ingress that compresses too is harmless.
+    assets = ImmutableAssets(directory=dist / "assets", check_dir=False)
+    app.mount("/assets", GZipMiddleware(assets, minimum_size=1024), "assets")

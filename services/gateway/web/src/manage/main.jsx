@@ -1,15 +1,23 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { LocationProvider, Route, Router, lazy, useLocation } from "preact-iso";
 import { onSession, signedIn, signOut, whoAmI } from "./api.js";
-import { Audit } from "./pages/audit.jsx";
-import { ClockPage, Clocks } from "./pages/clocks.jsx";
 import { Login } from "./pages/login.jsx";
-import { Punches } from "./pages/punches.jsx";
-import { Reports } from "./pages/reports.jsx";
-import { Timesheets } from "./pages/timesheets.jsx";
-import { WorkerEdit, WorkerNew, WorkerProfile, Workers } from "./pages/workers.jsx";
 import "./styles.css";
+
+// Each section is loaded when first opened: the sign-in screen needs none of them.
+const workers = () => import("./pages/workers.jsx");
+const clocks = () => import("./pages/clocks.jsx");
+const Workers = lazy(() => workers().then((m) => m.Workers));
+const WorkerNew = lazy(() => workers().then((m) => m.WorkerNew));
+const WorkerProfile = lazy(() => workers().then((m) => m.WorkerProfile));
+const WorkerEdit = lazy(() => workers().then((m) => m.WorkerEdit));
+const Clocks = lazy(() => clocks().then((m) => m.Clocks));
+const ClockPage = lazy(() => clocks().then((m) => m.ClockPage));
+const Punches = lazy(() => import("./pages/punches.jsx").then((m) => m.Punches));
+const Timesheets = lazy(() => import("./pages/timesheets.jsx").then((m) => m.Timesheets));
+const Reports = lazy(() => import("./pages/reports.jsx").then((m) => m.Reports));
+const Audit = lazy(() => import("./pages/audit.jsx").then((m) => m.Audit));
 
 const NAV = [
   ["/manage/workers", "Workers"],
