@@ -92,7 +92,7 @@ test: setup stack topics browser
 test-unit: setup
 	$(PY) -m pytest -q tests/unit
 
-bench: setup stack topics
+bench: setup stack topics browser
 	$(PY) bench/outbox_pipeline.py
 	$(PY) bench/pin_verification.py
 	$(PY) bench/device_sync.py
@@ -100,6 +100,7 @@ bench: setup stack topics
 	$(PY) bench/ledger_ingest.py
 	$(PY) bench/face_frame.py
 	$(PY) bench/face_search.py
+	$(PY) bench/web_pages.py
 
 lint: setup
 	$(VENV)/bin/ruff check libs services tools tests bench
