@@ -6,14 +6,19 @@
 - the worker's Clocks section: adding a clock shows the command sent, then acknowledged by a
   simulated clock; a clock that was never seen shows "Clock offline — will sync when back";
   removing a clock is acknowledged too;
-- the status filter; a new worker through the form, with the API's error next to its field."""
+- the status filter; a new worker through the form, with the API's error next to its field;
+- a PIN locked by wrong tries at the kiosk is unlocked from the Edit page."""
 
 from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
 
 from playwright.async_api import expect
 from punchcard_kiosk_sim import ClockFleet
 
-from tests.support.gateway import register_clock
+from tests.support.gateway import assign, kiosk, register_clock
+from tests.support.punch import known
 from tests.support.stack import unique
 
 from .conftest import save_screenshot, sign_in
@@ -171,3 +176,44 @@ async def test_status_filter_and_the_new_worker_form(page, tenant, admin_api):
     await page.get_by_role("heading", name="Cruz Ortega", level=1).wait_for(timeout=TIMEOUT_MS)
     found = (await admin_api.get("/workers", params={"search": new_id})).json()["data"]
     assert [w["name"] for w in found] == ["Cruz Ortega"]
+
+
+async def test_a_locked_pin_is_unlocked_from_the_edit_page(system, page, tenant, admin_api):
+    worker = await new_worker(admin_api, unique("Locked Out"))
+    assert (await admin_api.put(f"/workers/{worker['id']}/pin", json={"pin": GOOD_PIN})).is_success
+    clock_id, credential = await register_clock(admin_api, name=unique("Gate"))
+    assert (await assign(admin_api, clock_id, worker["id"])).is_success
+    await known(
+        system["punch"],
+        tenant.tenant_id,
+        workers=[worker["id"]],
+        clocks=[clock_id],
+        pairs=[(clock_id, worker["id"])],
+    )
+    # Wrong PINs at the kiosk until identity locks the PIN (5 by default).
+    async with kiosk(system["gateway"], credential) as http:
+        for _ in range(5):
+            answer = await http.post(
+                "/punches",
+                json={
+                    "attempt_id": str(uuid.uuid4()),
+                    "captured_at": datetime.now(UTC).isoformat(),
+                    "method": "PIN",
+                    "employee_id": worker["employee_id"],
+                    "pin": "111999",
+                },
+            )
+            assert answer.status_code in (200, 202), answer.text
+    locked = (await admin_api.get(f"/workers/{worker['id']}")).json()
+    assert locked["pin_locked_until"] is not None
+
+    await sign_in(page, tenant)
+    await page.goto(f"/manage/workers/{worker['id']}")
+    assert "Locked until" in await page.locator("dl.facts").inner_text()
+    await page.get_by_role("link", name="Edit").click()
+    section = page.get_by_role("region", name="PIN Management")
+    await section.get_by_text("PIN locked after too many wrong tries").wait_for()
+    await section.get_by_role("button", name="Unlock PIN").click()
+    await section.get_by_text("PIN unlocked.").wait_for(timeout=TIMEOUT_MS)
+    assert await section.get_by_text("PIN locked after too many wrong tries").count() == 0
+    assert (await admin_api.get(f"/workers/{worker['id']}")).json()["pin_locked_until"] is None
