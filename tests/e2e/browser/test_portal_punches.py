@@ -23,6 +23,31 @@ PIN = "604137"
 WAIT_MS = 30_000
 
 
+async def kiosk_pin_punch(http, employee_id: str, captured_at: datetime, offline: bool) -> dict:
+    """A PIN punch through the kiosk edge, answered "recorded"."""
+    # Another system started by a concurrent test run reads the same topics (with its own
+    # consumer groups): its identity, which has no such worker, may answer first with
+    # UNKNOWN_USER. Nothing is recorded then, so the kiosk tries again, as a worker would.
+    for _ in range(5):
+        answer = await http.post(
+            "/punches",
+            json={
+                "attempt_id": str(uuid.uuid4()),
+                "captured_at": captured_at.isoformat(),
+                "offline": offline,
+                "direction": "IN",
+                "method": "PIN",
+                "employee_id": employee_id,
+                "pin": PIN,
+            },
+        )
+        assert answer.status_code == 200, answer.text
+        if answer.json()["status"] != "rejected" or answer.json()["reason"] != "UNKNOWN_USER":
+            break
+    assert answer.json()["status"] == "recorded", answer.text
+    return answer.json()
+
+
 async def arrange_pin_punch(system, tenant, admin_api, captured_at: datetime) -> tuple[dict, dict]:
     """A worker with a PIN, a clock they may use, and one PIN punch captured offline there."""
     employee_id = unique("E")[:20]
@@ -43,26 +68,7 @@ async def arrange_pin_punch(system, tenant, admin_api, captured_at: datetime) ->
         pairs=[(clock_id, worker["id"])],
     )
     async with kiosk(system["gateway"], credential) as http:
-        # Another system started by a concurrent test run reads the same topics (with its own
-        # consumer groups): its identity, which has no such worker, may answer first with
-        # UNKNOWN_USER. Nothing is recorded then, so the kiosk tries again, as a worker would.
-        for _ in range(5):
-            answer = await http.post(
-                "/punches",
-                json={
-                    "attempt_id": str(uuid.uuid4()),
-                    "captured_at": captured_at.isoformat(),
-                    "offline": True,
-                    "direction": "IN",
-                    "method": "PIN",
-                    "employee_id": employee_id,
-                    "pin": PIN,
-                },
-            )
-            assert answer.status_code == 200, answer.text
-            if answer.json()["status"] != "rejected" or answer.json()["reason"] != "UNKNOWN_USER":
-                break
-    assert answer.json()["status"] == "recorded", answer.text
+        await kiosk_pin_punch(http, employee_id, captured_at, offline=True)
     [punch] = (await admin_api.get("/punches", params={"worker_id": worker["id"]})).json()["data"]
     return worker, punch
 

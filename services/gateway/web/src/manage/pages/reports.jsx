@@ -1,2 +1,229 @@
-import { Page } from "../ui.jsx";
-export function Reports() { return <Page title="Reports"><p>Coming soon.</p></Page>; }
+// Reports: PIN punches that suggest a shared PIN (punch's report, docs/punch.md) and PINs older
+// than the tenant's policy (identity's stale-pins, docs/identity.md), each with links to the
+// worker so the admin can act (remove or change the PIN).
+import { useEffect, useState } from "preact/hooks";
+import { api, get } from "../api.js";
+import { Badge, Button, ErrorBanner, Loading, Notice, TextField, Page, formatDate, useAction, useLoad } from "../ui.jsx";
+import { Empty, WorkerLink, clockHref, friendly, isoDate, loadClocks, useMe } from "./common.jsx";
+
+const REASONS = {
+  UNUSUAL_CLOCK: ["warn", "Unusual clock"],
+  PIN_BURST: ["danger", "PIN burst"],
+  UNUSUAL_HOUR: ["warn", "Unusual hour"],
+};
+
+/** "2026-01-12T08:01:30+01:00" → "Jan 12, 2026, 08:01" (the wall time where it happened). */
+function localStamp(localIso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(localIso || "");
+  if (!m) return localIso || "—";
+  const date = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
+  const day = date.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
+  return `${day}, ${m[4]}:${m[5]}`;
+}
+
+function Suspicious() {
+  const [range, setRange] = useState({ from: isoDate(-29), to: isoDate(0), site_id: "" });
+  const [form, setForm] = useState(range);
+  const report = useLoad(() => get("/reports/suspicious-pin-punches", range), [JSON.stringify(range)]);
+  const clocks = useLoad(loadClocks, []);
+  const names = Object.fromEntries((clocks.data || []).map((c) => [c.id, c.name]));
+  const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
+  const err = (k) => (report.error?.field === k ? report.error.message : null);
+  const rows = report.data?.data || [];
+  return (
+    <section class="card stack" aria-labelledby="suspicious-title">
+      <h2 id="suspicious-title">Suspicious PIN use</h2>
+      <p class="muted">
+        PIN punches that suggest a shared PIN: several workers by PIN at one clock within two minutes, a clock the worker is
+        rarely at, or an hour they never punch at. Consider removing the PIN or enrolling the worker's face. At most 93 days
+        at a time.
+      </p>
+      <form
+        class="filters"
+        aria-label="Report period"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setRange(form);
+        }}
+      >
+        <TextField label="From" type="date" value={form.from} onInput={set("from")} error={err("from")} />
+        <TextField label="To" type="date" value={form.to} onInput={set("to")} error={err("to")} />
+        <TextField label="Site" value={form.site_id} onInput={set("site_id")} error={err("site_id")} />
+        <div class="buttons">
+          <Button type="submit" busy={report.loading}>
+            Show
+          </Button>
+        </div>
+      </form>
+      <ErrorBanner error={report.error && !report.error.field ? report.error : null} />
+      {report.loading && !report.data ? (
+        <Loading what="Loading the report" />
+      ) : (
+        report.data && (
+          <div class="table-wrap">
+            <table>
+              <caption class="sr-only">Suspicious PIN punches</caption>
+              <thead>
+                <tr>
+                  <th scope="col">When (local)</th>
+                  <th scope="col">Worker</th>
+                  <th scope="col">Clock</th>
+                  <th scope="col">Why</th>
+                  <th scope="col">
+                    <span class="sr-only">Review</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((r) => {
+                  const day = (r.local_time || "").slice(0, 10);
+                  return (
+                    <tr key={r.punch_id}>
+                      <th scope="row">{localStamp(r.local_time)}</th>
+                      <td>
+                        <WorkerLink id={r.worker_id} name={r.display_name} employeeId={r.employee_id} />
+                      </td>
+                      <td>
+                        {r.clock_id ? <a href={clockHref(r.clock_id)}>{names[r.clock_id] || "Clock"}</a> : "—"}
+                        {r.site_id && <div class="muted small">{r.site_id}</div>}
+                      </td>
+                      <td>
+                        <div class="marks">
+                          {r.reasons.map((reason) => {
+                            const [tone, text] = REASONS[reason] || ["neutral", reason];
+                            return (
+                              <Badge tone={tone} key={reason}>
+                                {text}
+                              </Badge>
+                            );
+                          })}
+                        </div>
+                        {r.detail && <div class="small">{r.detail}</div>}
+                      </td>
+                      <td>
+                        <a href={`/manage/punches?worker_id=${r.worker_id}&from=${day}&to=${day}`}>
+                          Punches that day<span class="sr-only"> of {r.display_name}</span>
+                        </a>
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+            {rows.length === 0 && <Empty>No suspicious PIN punches from {range.from} to {range.to}.</Empty>}
+          </div>
+        )
+      )}
+    </section>
+  );
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+function StalePins() {
+  const report = useLoad(() => get("/reports/stale-pins"), []);
+  const me = useMe();
+  const [days, setDays] = useState("");
+  const action = useAction();
+  const [saved, setSaved] = useState(null);
+  useEffect(() => {
+    if (report.data) setDays(report.data.max_age_days ? String(report.data.max_age_days) : "");
+  }, [report.data]);
+  const policy = report.data?.max_age_days;
+  const rows = report.data?.data || [];
+  const save = async (e) => {
+    e.preventDefault();
+    setSaved(null);
+    const value = days.trim() === "" ? null : Number(days);
+    try {
+      await action.run(() => api("PUT", "/pin-policy", { json: { max_age_days: value } }));
+      setSaved(value ? `PINs older than ${value} days are now reported.` : "No maximum PIN age is set now.");
+      report.reload();
+    } catch {
+      /* next to the field */
+    }
+  };
+  return (
+    <section class="card stack" aria-labelledby="stale-title">
+      <h2 id="stale-title">PINs older than the policy</h2>
+      {report.data &&
+        (policy ? (
+          <p class="muted">
+            The PIN policy asks for a new PIN every {policy} days. These workers' PINs are older: change them (or let the
+            worker choose a new one) from the worker's page.
+          </p>
+        ) : (
+          <Notice>No maximum PIN age is set, so no PIN is reported as stale.</Notice>
+        ))}
+      {me?.role === "sysadmin" && report.data && (
+        <form class="row" onSubmit={save} noValidate aria-label="PIN policy">
+          <TextField
+            label="Maximum PIN age (days)"
+            hint="Empty: PINs never expire."
+            type="number"
+            min="1"
+            max="3650"
+            inputMode="numeric"
+            value={days}
+            onInput={(e) => setDays(e.currentTarget.value)}
+            error={friendly(action.fieldError("max_age_days"), "A number of days from 1 to 3650, or empty.")}
+          />
+          <Button type="submit" variant="secondary" busy={action.busy}>
+            Save policy
+          </Button>
+        </form>
+      )}
+      {saved && <Notice tone="ok">{saved}</Notice>}
+      <ErrorBanner error={report.error || action.generalError} />
+      {report.loading && !report.data ? (
+        <Loading what="Loading the report" />
+      ) : (
+        report.data &&
+        policy && (
+          <div class="table-wrap">
+            <table>
+              <caption class="sr-only">Workers whose PIN is older than {policy} days</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Worker</th>
+                  <th scope="col">Site</th>
+                  <th scope="col">PIN set</th>
+                  <th scope="col" class="num">
+                    Age (days)
+                  </th>
+                  <th scope="col">Status</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((w) => (
+                  <tr key={w.id}>
+                    <th scope="row">
+                      <WorkerLink id={w.id} name={w.name} employeeId={w.employee_id} />
+                    </th>
+                    <td>{w.site_id || "—"}</td>
+                    <td>{formatDate(w.pin_set_at)}</td>
+                    <td class="num">{Math.floor((Date.now() - new Date(w.pin_set_at).getTime()) / DAY_MS)}</td>
+                    <td>
+                      <Badge tone={w.status === "Active" ? "ok" : "neutral"}>{w.status}</Badge>
+                      {!w.pin_allowed && <div class="muted small">PIN not allowed</div>}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {rows.length === 0 && <Empty>Every PIN is younger than {policy} days.</Empty>}
+          </div>
+        )
+      )}
+    </section>
+  );
+}
+
+export function Reports() {
+  return (
+    <Page title="Reports">
+      <Suspicious />
+      <StalePins />
+    </Page>
+  );
+}
