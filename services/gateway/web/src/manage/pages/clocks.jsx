@@ -187,7 +187,7 @@ export function Clocks() {
             Refresh
           </Button>
           {canRegister && !registering && !registered && (
-            <Button type="button" onClick={() => setRegistering(true)} aria-expanded="false">
+            <Button type="button" onClick={() => setRegistering(true)}>
               Register a clock
             </Button>
           )}
