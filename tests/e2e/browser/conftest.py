@@ -144,9 +144,9 @@ async def context(chromium, system, request):
     ctx.console_errors = []
     ctx.on(
         "console",
-        lambda message: ctx.console_errors.append(message.text)
-        if message.type == "error"
-        else None,
+        lambda message: (
+            ctx.console_errors.append(message.text) if message.type == "error" else None
+        ),
     )
     try:
         yield ctx
