@@ -1,3 +1,5 @@
 import { render } from "preact";
+import { App } from "./app.jsx";
+import "./kiosk.css";
 
-render(<p>Kiosk</p>, document.getElementById("app"));
+render(<App />, document.getElementById("app"));

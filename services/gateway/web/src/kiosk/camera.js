@@ -1,0 +1,71 @@
+// The tablet's front camera: one stream for the app's life (opened on Start, a user gesture),
+// small luma samples for the steadiness check (steady.js) and the JPEG frame of an attempt
+// (≤ 640 px long side, quality 0.85; the edge takes at most 512 KiB).
+
+import { luma } from "./steady.js";
+
+export const SAMPLE_W = 32;
+export const SAMPLE_H = 24;
+export const MAX_SIDE = 640;
+export const MAX_FRAME_BYTES = 512 * 1024;
+
+let stream = null;
+
+export async function openCamera() {
+  if (stream && stream.active) return stream;
+  if (!navigator.mediaDevices?.getUserMedia) {
+    throw Object.assign(new Error("no camera API"), { name: "NotSupportedError" });
+  }
+  stream = await navigator.mediaDevices.getUserMedia({
+    video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 720 } },
+    audio: false,
+  });
+  return stream;
+}
+
+export function closeCamera() {
+  stream?.getTracks().forEach((t) => t.stop());
+  stream = null;
+}
+
+// What the screen says when there is no camera to use.
+export function cameraProblem(error) {
+  switch (error?.name) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return "Camera access was refused — use your PIN";
+    case "NotFoundError":
+    case "OverconstrainedError":
+    case "NotSupportedError":
+      return "No camera found — use your PIN";
+    case "NotReadableError":
+      return "The camera is in use or not working — use your PIN";
+    default:
+      return "The camera is not available — use your PIN";
+  }
+}
+
+export function ready(video) {
+  return video && video.readyState >= 2 && video.videoWidth > 0;
+}
+
+export function sample(video, canvas) {
+  canvas.width = SAMPLE_W;
+  canvas.height = SAMPLE_H;
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(video, 0, 0, SAMPLE_W, SAMPLE_H);
+  return luma(ctx.getImageData(0, 0, SAMPLE_W, SAMPLE_H).data);
+}
+
+// base64 of a JPEG of the current frame (no "data:" prefix).
+export function captureJpeg(video, canvas = document.createElement("canvas")) {
+  const scale = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
+  canvas.width = Math.round(video.videoWidth * scale);
+  canvas.height = Math.round(video.videoHeight * scale);
+  canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+  for (const quality of [0.85, 0.7, 0.5]) {
+    const data = canvas.toDataURL("image/jpeg", quality).split(",")[1] || "";
+    if ((data.length * 3) / 4 <= MAX_FRAME_BYTES) return data;
+  }
+  return null;
+}

@@ -1,0 +1,83 @@
+// What the worker is told: the kiosk edge's answer (services/gateway/README.md, "The kiosk
+// edge") turned into a screen — a tone, a title and a line. A rejection never names anyone.
+
+export const SAVED_OFFLINE = "Saved — will be confirmed when back online";
+
+const REASONS = {
+  UNKNOWN_USER: "Unknown User",
+  LOCKED_OUT: "PIN locked — ask your manager",
+  PIN_NOT_SET: "No PIN set — ask your manager",
+  PIN_NOT_ALLOWED: "PIN punching is not allowed for you — ask your manager",
+  CAPTURE_TIME_IN_FUTURE: "This clock's time is wrong — punch not recorded",
+  CAPTURE_TIME_TOO_OLD: "This punch is too old — not recorded",
+  NO_FACE: "No face found — please try again",
+  MULTIPLE_FACES: "More than one face — one person at a time, please",
+  NO_MATCH: "Face not recognised — try again or use your PIN",
+  AMBIGUOUS: "Face not recognised — try again or use your PIN",
+  INVALID_FRAME: "The camera image could not be used — please try again",
+  NOT_RECORDED: "Punch not recorded",
+};
+
+export function wrongPin(remaining) {
+  if (!Number.isInteger(remaining)) return "Wrong PIN";
+  return `Wrong PIN — ${remaining} ${remaining === 1 ? "try" : "tries"} left`;
+}
+
+export function reasonText(reason, answer = {}) {
+  if (reason === "WRONG_PIN") return wrongPin(answer.attempts_remaining);
+  return REASONS[reason] || answer.message || REASONS.NOT_RECORDED;
+}
+
+// "08:01" in the clock's time zone (the device's own if the zone is unknown).
+export function clockTime(iso, timeZone) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  try {
+    return new Intl.DateTimeFormat("en-GB", { ...options, timeZone: timeZone || undefined })
+      .format(date);
+  } catch {
+    return new Intl.DateTimeFormat("en-GB", options).format(date);
+  }
+}
+
+// {tone: "ok"|"bad"|"wait"|"saved", title, line, reason?}
+export function describe(status, answer, timeZone) {
+  if (status === 200 && answer?.status === "recorded") {
+    const punch = answer.punch || {};
+    const at = clockTime(punch.punched_at, timeZone);
+    const direction = punch.direction === "IN" || punch.direction === "OUT" ? punch.direction : "";
+    return {
+      tone: "ok",
+      title: punch.display_name || punch.employee_id || "Recorded",
+      direction,
+      line: `${direction ? `${direction} at ` : "At "}${at}${punch.repeat ? " (already recorded)" : ""}`,
+    };
+  }
+  if (status === 200 && answer?.status === "rejected") {
+    return { tone: "bad", title: reasonText(answer.reason, answer), line: "", reason: answer.reason };
+  }
+  if (status === 202) {
+    return { tone: "wait", title: "Punch received", line: "It will be confirmed shortly" };
+  }
+  if (status === 503) {
+    return { tone: "bad", title: "The system is busy", line: "Please try again in a moment" };
+  }
+  return { tone: "bad", title: "Punch not recorded", line: "Please try again" };
+}
+
+export function saved() {
+  return { tone: "saved", title: SAVED_OFFLINE, line: "" };
+}
+
+// RFC 3339 with the device's own offset: "2026-01-12T08:01:30.250+01:00".
+export function isoWithOffset(date = new Date()) {
+  const pad = (n, w = 2) => String(Math.abs(n)).padStart(w, "0");
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
+    `.${pad(date.getMilliseconds(), 3)}${sign}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`
+  );
+}
