@@ -34,9 +34,7 @@ async def test_offline_pin_punch_is_kept_and_sent_when_back_online(
     before = datetime.now(UTC)
     await pin_punch(page, w["employee_id"], PIN)
     await page.get_by_role("button", name="OK").click()
-    await page.get_by_role(
-        "heading", name="Saved — will be confirmed when back online"
-    ).wait_for()
+    await page.get_by_role("heading", name="Saved — will be confirmed when back online").wait_for()
     after = datetime.now(UTC)
     await page.get_by_role("status").filter(has_text="Offline — 1 saved").wait_for()
     await save_screenshot(page, request, "-saved")

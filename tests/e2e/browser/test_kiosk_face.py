@@ -1,0 +1,93 @@
+"""The kiosk app by face, on the whole system: Chromium's fake camera plays a video made from
+one photo of a person (``../shared/faces``; the test skips where the photos are absent); the
+same person is enrolled from another photo through the admin API and assigned to the clock.
+The kiosk, paired through its screen, sees a steady face, sends the frame, and shows the
+worker's name; the punch is in the ledger, by FACE."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from tests.support.face import faces_dir, identities, photo
+from tests.support.fake_camera import y4m_from_photo
+from tests.support.messaging import wait_for
+
+from .conftest import TABLET, launch_chromium, save_screenshot
+from .test_kiosk_pin import pair, worker_on_clock
+
+
+def two_photos_of_one_person() -> tuple[str, str]:
+    """(photo to enrol, photo for the camera): the first person's first two photos."""
+    by_person = defaultdict(list)
+    for file, person in identities():
+        by_person[person].append(file)
+    person = sorted(p for p, files in by_person.items() if len(files) >= 2)[0]
+    return by_person[person][0], by_person[person][1]
+
+
+async def test_a_steady_face_punches_with_the_workers_name(
+    playwright, system, admin_api, tmp_path, request
+):
+    faces = faces_dir()  # skips, saying where it looked, without the photos
+    enrol_file, camera_file = two_photos_of_one_person()
+    video = y4m_from_photo(faces / camera_file, tmp_path / "camera.y4m")
+
+    w = await worker_on_clock(admin_api, name="Face Worker", pin=None)
+
+    async def enrolled():
+        answer = await admin_api.put(
+            f"/workers/{w['worker_id']}/face",
+            files=[("photos", (enrol_file, photo(enrol_file), "image/jpeg"))],
+        )
+        return None if answer.status_code == 404 else answer  # face-match learning the worker
+
+    answer = await wait_for(enrolled, timeout=60, what="face-match to know the worker")
+    assert answer.status_code == 200, answer.text
+
+    async def in_gallery():
+        return (await admin_api.get(f"/workers/{w['worker_id']}/face")).json()["in_gallery"]
+
+    await wait_for(in_gallery, timeout=60, what="the enrolment in face-match's gallery")
+
+    browser = await launch_chromium(
+        playwright,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
+    context = await browser.new_context(
+        base_url=system["gateway"].url, viewport=TABLET, permissions=["camera"]
+    )
+    page = await context.new_page()
+    try:
+        await pair(page, w["credential"])
+        await page.wait_for_function(
+            "() => { const v = document.querySelector('video'); return v && v.currentTime > 0.3; }"
+        )
+        await save_screenshot(page, request, "-camera")
+        await page.get_by_role("heading", name="Face Worker").wait_for(timeout=120_000)
+        await save_screenshot(page, request)
+
+        async def recorded():
+            answer = await admin_api.get("/punches", params={"worker_id": w["worker_id"]})
+            return answer.json()["data"]
+
+        punches = await wait_for(recorded, timeout=60, what="the face punch in the ledger")
+        assert [(p["method"], p["clock_id"]) for p in punches] == [("FACE", w["clock_id"])]
+        # The frame went to the edge and nowhere else: nothing kept on the device.
+        outbox = await page.evaluate(
+            """() => new Promise((resolve) => {
+                const open = indexedDB.open("punchcard-kiosk");
+                open.onsuccess = () => {
+                  const req = open.result.transaction("outbox").objectStore("outbox").count();
+                  req.onsuccess = () => resolve(req.result);
+                };
+              })"""
+        )
+        assert outbox == 0
+    finally:
+        try:
+            await save_screenshot(page, request, "-end")
+        finally:
+            await context.close()
+            await browser.close()
