@@ -83,7 +83,14 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         timeout = httpx.Timeout(settings.upstream_timeout_s)
-        async with httpx.AsyncClient(timeout=timeout) as client, kit_lifespan(app):
+        sync_limits = httpx.Limits(
+            max_connections=settings.kiosk_sync_max_connections, max_keepalive_connections=100
+        )
+        async with (
+            httpx.AsyncClient(timeout=timeout) as client,
+            httpx.AsyncClient(timeout=timeout, limits=sync_limits) as sync_client,
+            kit_lifespan(app),
+        ):
             services = Services(
                 uow=unit_of_work_factory(app.state.runtime.pool),
                 hasher=passwords,
@@ -110,7 +117,15 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 lookup=PunchOutcomes(upstreams[PUNCH], internal_secret, timeout),
                 wait_s=settings.kiosk_wait_s,
             )
-            app.state.gateway = Gateway(services=services, upstreams=upstreams, kiosk=edge)
+            clock_sync = Upstream(
+                name=DEVICE_SYNC,
+                client=sync_client,
+                base_url=upstream_urls[DEVICE_SYNC],
+                internal_secret=internal_secret,
+            )
+            app.state.gateway = Gateway(
+                services=services, upstreams=upstreams, kiosk=edge, clock_sync=clock_sync
+            )
             # Every replica sees every outcome: no consumer group, from the end.
             assert settings.kafka_bootstrap_servers is not None
             follower = TopicFollower(

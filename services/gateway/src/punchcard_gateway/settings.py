@@ -53,6 +53,8 @@ class GatewaySettings(ServiceSettings):
     # Identity's PIN-sealing public key is fetched at first use and again this often (key
     # rotation); a failed refresh keeps the key in hand.
     pin_sealing_key_refresh_s: float = Field(default=300.0, ge=1, le=86400)
+    # Connections to device-sync for kiosk apps' long-polls (one held per paired tablet).
+    kiosk_sync_max_connections: int = Field(default=2000, ge=10, le=100_000)
     # Kiosk attempt claims (and their outcomes) are kept this long, then pruned hourly.
     kiosk_attempt_retention_days: int = Field(default=30, ge=1, le=3650)
 

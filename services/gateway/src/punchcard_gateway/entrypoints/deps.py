@@ -25,6 +25,9 @@ class Gateway:
     upstreams: Mapping[str, Upstream]
     # The kiosk-facing edge (entrypoints/kiosk.py).
     kiosk: KioskEdge
+    # device-sync for the kiosk apps' held long-polls (``/kiosk/v1/sync``): a client of its
+    # own, so that held polls never take the connections the admin API and punches use.
+    clock_sync: Upstream
 
 
 def _gateway(request: Request) -> Gateway:

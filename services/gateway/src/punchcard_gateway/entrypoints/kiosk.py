@@ -43,7 +43,6 @@ from pydantic import (
 )
 
 from ..adapters.upstream import UpstreamUnavailable
-from ..domain.access import DEVICE_SYNC
 from ..domain.kiosk import Attempt, Clock, ClockUnauthorized, TooLarge, Unavailable
 from ..domain.model import Invalid, NotFound
 from ..service_layer.kiosk import KioskEdge
@@ -310,7 +309,7 @@ async def _to_device_sync(
 ) -> Response:
     """The request passed to device-sync with the kiosk's own credential; its answer passed
     back (200, and 4xx in the one error shape); device-sync down or failing → 503."""
-    upstream = request.app.state.gateway.upstreams[DEVICE_SYNC]
+    upstream = request.app.state.gateway.clock_sync
     try:
         response = await upstream.call(
             "POST",
