@@ -54,7 +54,10 @@ $(DEEPFACE_HOME)/.deepface/weights/.placed: $(VENV)/.synced
 # built into $(WEB)/dist, which the gateway serves.
 web: $(WEB)/dist/.built
 $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
-	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	# `npm install --no-save` installs exactly what package-lock.json pins, and leaves it as it
+	# is. Not `npm ci`: this npm writes locks without other platforms' optional packages
+	# (rollup's native builds), which `npm ci` then calls out of sync.
+	cd $(WEB) && npm install --no-save --no-audit --no-fund --loglevel=error
 	@touch $@
 $(WEB)/dist/.built: $(WEB)/node_modules/.installed $(WEB_SRC)
 	cd $(WEB) && npm run --silent build
