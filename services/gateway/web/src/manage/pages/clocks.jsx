@@ -27,22 +27,11 @@ import {
   clockHref,
   friendly,
   inZone,
+  ClockStatus,
   loadAllWorkers,
   timeZones,
   useMe,
 } from "./common.jsx";
-
-const STATUS = {
-  online: ["ok", "Online"],
-  offline: ["warn", "Offline"],
-  never_seen: ["neutral", "Never seen"],
-  revoked: ["danger", "Revoked"],
-};
-
-export function ClockStatus({ status }) {
-  const [tone, text] = STATUS[status] || ["neutral", status];
-  return <Badge tone={tone}>{text}</Badge>;
-}
 
 const RULES = {
   serial_number: "Use 1–64 letters, digits or . _ : - (no spaces).",

@@ -3,8 +3,8 @@
 // refuses, a copy button, time formatting in a given zone, friendlier field errors, CSV, and
 // small loaders (workers, clocks) for pickers and filters.
 import { useEffect, useId, useRef, useState } from "preact/hooks";
-import { get } from "../api.js";
-import { Button, ErrorBanner } from "../ui.jsx";
+import { get, whoAmI } from "../api.js";
+import { Badge, Button, ErrorBanner } from "../ui.jsx";
 import "./pages.css";
 
 export const workerHref = (id) => `/manage/workers/${encodeURIComponent(id)}`;
@@ -265,18 +265,26 @@ export async function loadAllWorkers() {
   return all;
 }
 
-let meOnce = null;
-/** The signed-in admin ({role, site_ids, …}), fetched once per page load; null until known. */
+/** The signed-in admin ({role, site_ids, …}), asked once per sign-in; null until known. */
 export function useMe() {
   const [me, setMe] = useState(null);
   useEffect(() => {
-    meOnce = meOnce || get("/me").catch((e) => {
-      meOnce = null;
-      throw e;
-    });
-    meOnce.then(setMe, () => {});
+    whoAmI().then(setMe, () => {});
   }, []);
   return me;
+}
+
+const CLOCK_STATUS = {
+  online: ["ok", "Online"],
+  offline: ["warn", "Offline"],
+  never_seen: ["neutral", "Never seen"],
+  revoked: ["danger", "Revoked"],
+};
+
+/** A clock's liveness as device-sync reports it. */
+export function ClockStatus({ status }) {
+  const [tone, text] = CLOCK_STATUS[status] || ["neutral", status];
+  return <Badge tone={tone}>{text}</Badge>;
 }
 
 export async function loadClocks() {

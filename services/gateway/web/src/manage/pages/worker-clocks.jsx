@@ -3,21 +3,10 @@
 // sync when back). The state is asked again every few seconds while a command is unconfirmed.
 import { useEffect, useState } from "preact/hooks";
 import { api, get } from "../api.js";
+import { ClockStatus } from "./common.jsx";
 import { Badge, Button, ConfirmButton, ErrorBanner, Loading, SelectField, formatDateTime, useAction, useLoad } from "../ui.jsx";
 
 const POLL_MS = 3000;
-const CLOCK_STATUS = {
-  online: ["ok", "Online"],
-  offline: ["warn", "Offline"],
-  never_seen: ["neutral", "Never seen"],
-  revoked: ["danger", "Revoked"],
-};
-
-export function ClockStatusBadge({ status }) {
-  const [tone, text] = CLOCK_STATUS[status] || ["neutral", status];
-  return <Badge tone={tone}>{text}</Badge>;
-}
-
 function syncText(sync, removal) {
   const what = removal ? "Delete command" : "Profile download command";
   switch (sync?.state) {
@@ -121,7 +110,7 @@ export function WorkerClocks({ worker }) {
                     {c.sources?.includes("site_rule") && <span class="muted"> (site rule)</span>}
                   </td>
                   <td>
-                    <ClockStatusBadge status={c.clock_status} />
+                    <ClockStatus status={c.clock_status} />
                   </td>
                   <td>
                     <SyncState sync={c.sync} />
@@ -147,7 +136,7 @@ export function WorkerClocks({ worker }) {
                     <a href={`/manage/clocks/${c.clock_id}`}>{c.name}</a> <span class="muted">(removed)</span>
                   </td>
                   <td>
-                    <ClockStatusBadge status={c.clock_status} />
+                    <ClockStatus status={c.clock_status} />
                   </td>
                   <td>
                     <SyncState sync={c.sync} removal />

@@ -2,7 +2,7 @@
 // with their sync state), the new-worker form and the Edit page with PIN Management.
 import { useEffect, useState } from "preact/hooks";
 import { useLocation, useRoute } from "preact-iso";
-import { api, get, whoAmI } from "../api.js";
+import { api, get } from "../api.js";
 import {
   Badge,
   Button,
@@ -19,6 +19,7 @@ import {
   useAction,
   useLoad,
 } from "../ui.jsx";
+import { useMe } from "./common.jsx";
 import { FaceSection } from "./face.jsx";
 import { WorkerClocks } from "./worker-clocks.jsx";
 
@@ -356,11 +357,8 @@ function PinManagement({ worker, onChange }) {
   const [pin, setPin] = useState("");
   const [generated, setGenerated] = useState(null);
   const [done, setDone] = useState(null);
-  const [role, setRole] = useState(null);
+  const role = useMe()?.role;
   const action = useAction();
-  useEffect(() => {
-    whoAmI().then((me) => setRole(me.role), () => {});
-  }, []);
   const act = async (fn, message) => {
     setDone(null);
     try {
