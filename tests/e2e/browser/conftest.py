@@ -164,6 +164,28 @@ async def page(context):
     return await context.new_page()
 
 
+async def new_worker(
+    admin_api, name: str, status: str = "Active", job_title: str = "", pin: str | None = None
+) -> dict:
+    """A worker made through the admin API (its own Employee ID), with a PIN if given."""
+    created = await admin_api.post(
+        "/workers",
+        json={
+            "employee_id": unique("E").replace("-", "")[:20],
+            "name": name,
+            "job_title": job_title,
+            "status": status,
+        },
+    )
+    assert created.status_code == 201, created.text
+    worker = created.json()
+    if pin is not None:
+        answer = await admin_api.put(f"/workers/{worker['id']}/pin", json={"pin": pin})
+        assert answer.status_code == 200, answer.text
+        worker = answer.json()
+    return worker
+
+
 async def sign_in(page, tenant: Tenant) -> None:
     """Through the sign-in screen, as an admin would."""
     await page.goto("/manage/")

@@ -16,18 +16,9 @@ from tests.support.gateway import assign
 from tests.support.messaging import wait_for
 from tests.support.stack import unique
 
-from .conftest import save_screenshot, sign_in
+from .conftest import new_worker, save_screenshot, sign_in
 
 WAIT_MS = 30_000
-
-
-async def new_worker(admin_api, name: str) -> dict:
-    employee_id = unique("E")[:20]
-    created = await admin_api.post(
-        "/workers", json={"employee_id": employee_id, "name": name, "status": "Active"}
-    )
-    assert created.status_code == 201, created.text
-    return created.json()
 
 
 async def sync_until_caught_up(device_sync_url: str, credential: str) -> SimulatedClock:

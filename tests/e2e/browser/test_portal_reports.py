@@ -16,26 +16,16 @@ from tests.support.gateway import assign, kiosk, register_clock
 from tests.support.punch import known
 from tests.support.stack import unique
 
-from .conftest import save_screenshot, sign_in
+from .conftest import new_worker, save_screenshot, sign_in
 from .test_portal_punches import PIN, kiosk_pin_punch
 
 WAIT_MS = 30_000
 
 
-async def new_worker(admin_api, name: str) -> dict:
-    employee_id = unique("E")[:20]
-    created = await admin_api.post(
-        "/workers", json={"employee_id": employee_id, "name": name, "status": "Active"}
-    )
-    assert created.status_code == 201, created.text
-    worker = created.json()
-    pin = await admin_api.put(f"/workers/{worker['id']}/pin", json={"pin": PIN})
-    assert pin.status_code == 200, pin.text
-    return worker
-
-
 async def test_suspicious_pin_use_and_stale_pins(page, request, system, tenant, admin_api):
-    workers = [await new_worker(admin_api, n) for n in ("Ana Pérez", "Ben Okafor", "Chen Wei")]
+    workers = [
+        await new_worker(admin_api, n, pin=PIN) for n in ("Ana Pérez", "Ben Okafor", "Chen Wei")
+    ]
     clock_id, credential = await register_clock(admin_api, "Front door")
     for w in workers:
         assert (await assign(admin_api, clock_id, w["id"])).status_code == 200

@@ -21,24 +21,10 @@ from tests.support.gateway import assign, kiosk, register_clock
 from tests.support.punch import known
 from tests.support.stack import unique
 
-from .conftest import save_screenshot, sign_in
+from .conftest import new_worker, save_screenshot, sign_in
 
 GOOD_PIN = "604137"
 TIMEOUT_MS = 30_000
-
-
-async def new_worker(admin_api, name: str, status: str = "Active", job_title: str = "Picker"):
-    response = await admin_api.post(
-        "/workers",
-        json={
-            "employee_id": unique("E").replace("-", "")[:16],
-            "name": name,
-            "job_title": job_title,
-            "status": status,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 async def test_pin_management_through_the_edit_page(page, tenant, admin_api, request):
