@@ -19,7 +19,7 @@ from tests.support.face import astronaut, blank, mirrored
 from tests.support.gateway import assign, create_tenant, kiosk, login, register_clock
 from tests.support.messaging import wait_for
 from tests.support.punch import known
-from tests.support.services import start_service
+from tests.support.services import whole_system
 from tests.support.stack import unique
 
 PASSWORD = "a long admin password"
@@ -27,25 +27,8 @@ PASSWORD = "a long admin password"
 
 @pytest.fixture(scope="module")
 async def system(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("face_punch")
-    started = []
-    try:
-        for name in ("identity", "device-sync", "punch", "face-match"):
-            started.append(await start_service(name, tmp))
-        identity, devices, punch, face_match = started
-        gateway = await start_service(
-            "gateway",
-            tmp,
-            IDENTITY_URL=identity.url,
-            DEVICE_SYNC_URL=devices.url,
-            PUNCH_URL=punch.url,
-            FACE_MATCH_URL=face_match.url,
-        )
-        started.append(gateway)
-        yield {"punch": punch, "face-match": face_match, "gateway": gateway, "all": started}
-    finally:
-        for service in reversed(started):
-            await service.stop()
+    async with whole_system(tmp_path_factory.mktemp("face_punch")) as started:
+        yield started
 
 
 def face_attempt(frame: bytes) -> dict:

@@ -8,6 +8,8 @@ import signal
 import socket
 import subprocess
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,3 +116,29 @@ async def start_service(name: str, tmp_dir: Path, **extra_env: str) -> ServicePr
     )
     await service.start()
     return service
+
+
+@asynccontextmanager
+async def whole_system(tmp_dir: Path, **gateway_env: str) -> AsyncIterator[dict]:
+    """identity, device-sync, punch, face-match and the gateway in front of them, each a
+    process of its own (by name; ``"all"``: every one, in start order); stopped, and their
+    databases dropped, on the way out."""
+    started: list[ServiceProcess] = []
+    try:
+        for name in ("identity", "device-sync", "punch", "face-match"):
+            started.append(await start_service(name, tmp_dir))
+        identity, devices, punch, face_match = started
+        gateway = await start_service(
+            "gateway",
+            tmp_dir,
+            IDENTITY_URL=identity.url,
+            DEVICE_SYNC_URL=devices.url,
+            PUNCH_URL=punch.url,
+            FACE_MATCH_URL=face_match.url,
+            **gateway_env,
+        )
+        started.append(gateway)
+        yield {**{s.name: s for s in started}, "all": started}
+    finally:
+        for service in reversed(started):
+            await service.stop()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.gateway import create_tenant, login
-from tests.support.services import start_service
+from tests.support.services import whole_system
 from tests.support.stack import REPO, unique
 
 CHROMIUM = Path(os.environ.get("PUNCHCARD_CHROMIUM", "/usr/bin/chromium"))
@@ -54,31 +54,8 @@ def pytest_collection_modifyitems(items):
 async def system(tmp_path_factory):
     """identity, device-sync, punch, face-match and the gateway that serves the web apps."""
     tmp = tmp_path_factory.mktemp("browser")
-    started = []
-    try:
-        for name in ("identity", "device-sync", "punch", "face-match"):
-            started.append(await start_service(name, tmp))
-        identity, devices, punch, face_match = started
-        gateway = await start_service(
-            "gateway",
-            tmp,
-            IDENTITY_URL=identity.url,
-            DEVICE_SYNC_URL=devices.url,
-            PUNCH_URL=punch.url,
-            FACE_MATCH_URL=face_match.url,
-            WEB_DIST_DIR=str(DIST),
-        )
-        started.append(gateway)
-        yield {
-            "identity": identity,
-            "device-sync": devices,
-            "punch": punch,
-            "face-match": face_match,
-            "gateway": gateway,
-        }
-    finally:
-        for service in reversed(started):
-            await service.stop()
+    async with whole_system(tmp, WEB_DIST_DIR=str(DIST)) as started:
+        yield started
 
 
 @pytest.fixture(scope="package")
