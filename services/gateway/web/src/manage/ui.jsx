@@ -64,7 +64,9 @@ export function Page({ title, actions, children, back }) {
   );
 }
 
-export function TextField({ label, error, hint, id, class: cls, ...input }) {
+/** A labelled input (``multiline``: a textarea) with its hint and its error next to it. */
+export function TextField({ label, error, hint, id, class: cls, multiline = false, ...input }) {
+  const Control = multiline ? "textarea" : "input";
   const auto = useId();
   const fid = id || auto;
   const describedBy = [hint && `${fid}-hint`, error && `${fid}-error`].filter(Boolean).join(" ");
@@ -76,8 +78,9 @@ export function TextField({ label, error, hint, id, class: cls, ...input }) {
           {hint}
         </p>
       )}
-      <input
+      <Control
         id={fid}
+        rows={multiline ? 3 : undefined}
         aria-invalid={error ? "true" : undefined}
         aria-describedby={describedBy || undefined}
         {...input}

@@ -21,7 +21,6 @@ import {
   CopyButton,
   Empty,
   FormDialog,
-  TextArea,
   WorkerLink,
   browserZone,
   clockHref,
@@ -361,7 +360,7 @@ function RevokeDialog({ clock, open, onClose, onRevoked }) {
         }
       }}
     >
-      <TextArea
+      <TextField multiline
         label="Reason"
         hint="Why is it revoked? (e.g. tablet lost)"
         value={reason}

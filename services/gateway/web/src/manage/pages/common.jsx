@@ -72,35 +72,6 @@ export function FormDialog({ open, title, onClose, onSubmit, submitLabel, busy, 
   );
 }
 
-/** A multi-line text field with its label, hint and error (the portal's TextField is one line). */
-export function TextArea({ label, error, hint, id, ...input }) {
-  const auto = useId();
-  const fid = id || auto;
-  const describedBy = [hint && `${fid}-hint`, error && `${fid}-error`].filter(Boolean).join(" ");
-  return (
-    <div class="field">
-      <label for={fid}>{label}</label>
-      {hint && (
-        <p class="hint" id={`${fid}-hint`}>
-          {hint}
-        </p>
-      )}
-      <textarea
-        id={fid}
-        rows={3}
-        aria-invalid={error ? "true" : undefined}
-        aria-describedby={describedBy || undefined}
-        {...input}
-      />
-      {error && (
-        <p class="field-error" id={`${fid}-error`} role="alert">
-          {error}
-        </p>
-      )}
-    </div>
-  );
-}
-
 export function CopyButton({ text, label = "Copy" }) {
   const [done, setDone] = useState(null);
   const copy = async () => {

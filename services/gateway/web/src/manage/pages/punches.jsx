@@ -8,7 +8,6 @@ import { Badge, Button, ErrorBanner, Loading, Notice, Page, SelectField, TextFie
 import {
   Empty,
   FormDialog,
-  TextArea,
   WorkerLink,
   addDays,
   browserZone,
@@ -211,7 +210,7 @@ function CorrectionDialog({ mode, punch, workers, clocks, onClose, onDone }) {
           <TextField label="Date and time" type="datetime-local" hint={timeHint} value={form.at} onInput={set("at")} error={err("punched_at")} />
         </>
       )}
-      <TextArea label="Reason" hint="Kept in the ledger with your name." value={form.reason} onInput={set("reason")} error={err("reason")} required />
+      <TextField multiline label="Reason" hint="Kept in the ledger with your name." value={form.reason} onInput={set("reason")} error={err("reason")} required />
     </FormDialog>
   );
 }
