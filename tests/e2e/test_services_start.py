@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.support.messaging import wait_for
-from tests.support.stack import KAFKA, PG_URL, VENV_BIN, unique
+from tests.support.stack import DEEPFACE_HOME, KAFKA, PG_URL, VENV_BIN, unique
 
 SERVICES = ["identity", "face-match", "punch", "device-sync", "gateway"]
 
@@ -34,6 +34,7 @@ async def test_service_starts_alone_is_ready_and_stops_on_sigterm(service, tmp_p
         "DATABASE_URL": f"{PG_URL}/{database}",
         "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
         "HTTP_PORT": str(port),
+        "DEEPFACE_HOME": DEEPFACE_HOME,
     }
     with open(log_file, "wb") as log:
         child = subprocess.Popen(

@@ -19,7 +19,7 @@ from punchcard_kit.internal_auth import Caller, mint_internal_token
 from punchcard_kit.settings import DEVELOPMENT_INTERNAL_SECRET
 
 from .messaging import wait_for
-from .stack import KAFKA, PG_URL, REPO, VENV_BIN, unique
+from .stack import DEEPFACE_HOME, KAFKA, PG_URL, VENV_BIN, unique
 
 
 def free_port() -> int:
@@ -102,8 +102,7 @@ async def start_service(name: str, tmp_dir: Path, **extra_env: str) -> ServicePr
         "CONSUMER_GROUP_SUFFIX": "." + uuid.uuid4().hex[:8],
         "CONSUMER_OFFSET_RESET": "latest",
         "LOG_LEVEL": "DEBUG",
-        # Where `make setup` placed dlib's face models (face-match).
-        "DEEPFACE_HOME": os.environ.get("DEEPFACE_HOME", str(REPO / ".local" / "deepface")),
+        "DEEPFACE_HOME": DEEPFACE_HOME,
         **extra_env,
     }
     service = ServiceProcess(

@@ -9,6 +9,8 @@ PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:55
 KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:56379/0")
 VENV_BIN = REPO / ".venv" / "bin"
+# Where `make setup` placed dlib's face models (face-match), unless the environment says.
+DEEPFACE_HOME = os.environ.get("DEEPFACE_HOME", str(REPO / ".local" / "deepface"))
 
 
 def unique(prefix: str) -> str:
