@@ -19,7 +19,14 @@ GEN_STAMP  := $(GEN_DIR)/punchcard/v1/.stamp
 WEB        := services/gateway/web
 WEB_SRC    := $(shell find $(WEB)/src $(WEB)/manage $(WEB)/kiosk -type f 2>/dev/null) $(WEB)/vite.config.js
 
-.PHONY: help setup venv proto weights web browser stack stack-down topics migrate run test test-unit test-integration bench lint clean
+.PHONY: help setup venv proto weights web browser stack stack-down test-stack test-stack-down topics test-topics migrate run test test-unit test-integration bench lint clean
+
+# The tests and benchmarks run on a stack of their own (scripts/stack, PUNCHCARD_STACK=test:
+# other ports, other data), so nothing they leave behind is ever read by `make run`'s system.
+TEST_PG    := postgresql://postgres@127.0.0.1:55442
+TEST_KAFKA := 127.0.0.1:59102
+TEST_REDIS := redis://127.0.0.1:56389/0
+TEST_ENV   := TEST_POSTGRES_URL=$(TEST_PG) TEST_KAFKA_BOOTSTRAP=$(TEST_KAFKA) TEST_REDIS_URL=$(TEST_REDIS) PUNCHCARD_STACK=test
 
 help:
 	@echo "make run     - set up everything on this machine and run the whole system"
@@ -75,8 +82,17 @@ stack:
 stack-down:
 	scripts/stack down
 
+test-stack:
+	PUNCHCARD_STACK=test scripts/stack up
+
+test-stack-down:
+	PUNCHCARD_STACK=test scripts/stack down
+
 topics: setup stack
 	$(VENV)/bin/punchcard-topics --bootstrap-servers 127.0.0.1:59092 --catalogue deploy/topics.yaml --replication-factor 1
+
+test-topics: setup test-stack
+	$(VENV)/bin/punchcard-topics --bootstrap-servers $(TEST_KAFKA) --catalogue deploy/topics.yaml --replication-factor 1
 
 migrate: setup stack
 	@for s in identity face-match punch device-sync gateway; do \
@@ -87,15 +103,19 @@ run: setup stack topics migrate
 	scripts/run-services
 
 # One command runs the tests (CI calls exactly this).
-test: setup stack topics browser
+test: setup test-topics browser
 	$(VENV)/bin/ruff check libs services tools tests bench
 	cd $(WEB) && npm test --silent
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-unit: setup
 	$(PY) -m pytest -q tests/unit
 
-bench: setup stack topics browser
+bench: export TEST_POSTGRES_URL := $(TEST_PG)
+bench: export TEST_KAFKA_BOOTSTRAP := $(TEST_KAFKA)
+bench: export TEST_REDIS_URL := $(TEST_REDIS)
+bench: export PUNCHCARD_STACK := test
+bench: setup test-topics browser
 	$(PY) bench/outbox_pipeline.py
 	$(PY) bench/pin_verification.py
 	$(PY) bench/device_sync.py

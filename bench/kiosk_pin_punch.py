@@ -67,7 +67,7 @@ from tests.support.gateway import create_tenant, login  # noqa: E402
 from tests.support.messaging import wait_for  # noqa: E402
 from tests.support.punch import known  # noqa: E402
 from tests.support.services import ServiceProcess, free_port  # noqa: E402
-from tests.support.stack import KAFKA, PG_URL, unique  # noqa: E402
+from tests.support.stack import KAFKA, PG_URL, REDIS_URL, unique  # noqa: E402
 
 TARGET_P99_MS = 250.0
 TARGET_RATE = 20.0
@@ -96,6 +96,7 @@ async def start(
         "ENVIRONMENT": "test",
         "DATABASE_URL": f"{PG_URL}/{unique(name.replace('-', '_') + '_bench')}",
         "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
+        "REDIS_URL": REDIS_URL,
         "CONSUMER_GROUP_SUFFIX": "." + uuid.uuid4().hex[:8],
         "CONSUMER_OFFSET_RESET": "latest",
         **(replica_of.env if replica_of else {}),

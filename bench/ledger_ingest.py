@@ -64,8 +64,13 @@ from punchcard_kit.messaging import encode_envelope, new_envelope
 from punchcard_kit.messaging.topics import ensure_topics_exist
 
 ROOT = Path(__file__).resolve().parents[1]
-PG = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:55432")
-KAFKA = os.environ.get("BENCH_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
+PG = os.environ.get(
+    "BENCH_POSTGRES_URL",
+    os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:55442"),
+)
+KAFKA = os.environ.get(
+    "BENCH_KAFKA_BOOTSTRAP", os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:59102")
+)
 PARTITIONS = 12
 RUN = uuid.uuid4().hex[:6]  # in every database, topic and group name of this run
 TIME_ZONES = ("Europe/Madrid", "America/New_York", "Europe/London", "America/Mexico_City")

@@ -36,8 +36,13 @@ from punchcard_kit.messaging.schema import V1_UP
 from punchcard_kit.messaging.topics import ensure_topics_exist
 
 ROOT = Path(__file__).resolve().parents[1]
-PG = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:55432")
-KAFKA = os.environ.get("BENCH_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
+PG = os.environ.get(
+    "BENCH_POSTGRES_URL",
+    os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:55442"),
+)
+KAFKA = os.environ.get(
+    "BENCH_KAFKA_BOOTSTRAP", os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:59102")
+)
 TENANT = str(uuid.uuid4())
 PAYLOAD = "x" * 200  # a small domain event's size
 

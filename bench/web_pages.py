@@ -49,8 +49,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PG = os.environ.get("PUNCHCARD_PG_URL", "postgresql://postgres@127.0.0.1:55432")
-KAFKA = os.environ.get("PUNCHCARD_KAFKA", "127.0.0.1:59092")
+PG = os.environ.get(
+    "PUNCHCARD_PG_URL", os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:55442")
+)
+KAFKA = os.environ.get("PUNCHCARD_KAFKA", os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:59102"))
 CPU_SLOWDOWN = 4
 WIFI = {
     "offline": False,
@@ -78,7 +80,7 @@ def start_gateway() -> tuple[subprocess.Popen, str, str]:
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
-        "ENVIRONMENT": "development",
+        "ENVIRONMENT": "test",
         "DATABASE_URL": f"{PG}/{database}",
         "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
         "HTTP_PORT": str(port),

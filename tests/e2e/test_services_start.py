@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.support.messaging import wait_for
-from tests.support.stack import DEEPFACE_HOME, KAFKA, PG_URL, VENV_BIN, unique
+from tests.support.stack import DEEPFACE_HOME, KAFKA, PG_URL, REDIS_URL, VENV_BIN, unique
 
 SERVICES = ["identity", "face-match", "punch", "device-sync", "gateway"]
 
@@ -33,6 +33,7 @@ async def test_service_starts_alone_is_ready_and_stops_on_sigterm(service, tmp_p
         "ENVIRONMENT": "test",
         "DATABASE_URL": f"{PG_URL}/{database}",
         "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
+        "REDIS_URL": REDIS_URL,
         "HTTP_PORT": str(port),
         "DEEPFACE_HOME": DEEPFACE_HOME,
     }

@@ -19,7 +19,7 @@ from punchcard_kit.internal_auth import Caller, mint_internal_token
 from punchcard_kit.settings import DEVELOPMENT_INTERNAL_SECRET
 
 from .messaging import wait_for
-from .stack import DEEPFACE_HOME, KAFKA, PG_URL, VENV_BIN, unique
+from .stack import DEEPFACE_HOME, KAFKA, PG_URL, REDIS_URL, VENV_BIN, unique
 
 
 def free_port() -> int:
@@ -98,6 +98,7 @@ async def start_service(name: str, tmp_dir: Path, **extra_env: str) -> ServicePr
         "ENVIRONMENT": "test",
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
+        "REDIS_URL": REDIS_URL,
         "HTTP_PORT": str(port),
         "CONSUMER_GROUP_SUFFIX": "." + uuid.uuid4().hex[:8],
         "CONSUMER_OFFSET_RESET": "latest",

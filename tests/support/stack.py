@@ -1,13 +1,15 @@
-"""Where the test servers are: the local stack of scripts/stack, or what the environment says."""
+"""Where the test servers are: the tests' own local stack (`PUNCHCARD_STACK=test scripts/stack
+up`, which `make test` starts), or what the environment says. Never the stack `make run` uses:
+whatever a test leaves behind must not reach the running system."""
 
 import os
 import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:55432")
-KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:56379/0")
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:55442")
+KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:59102")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:56389/0")
 VENV_BIN = REPO / ".venv" / "bin"
 # Where `make setup` placed dlib's face models (face-match), unless the environment says.
 DEEPFACE_HOME = os.environ.get("DEEPFACE_HOME", str(REPO / ".local" / "deepface"))

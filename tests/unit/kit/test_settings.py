@@ -13,6 +13,22 @@ def test_development_defaults_to_the_local_stack(monkeypatch):
     assert s.kafka_bootstrap_servers == "127.0.0.1:59092"
 
 
+def test_test_environment_defaults_to_the_tests_own_stack(monkeypatch):
+    """Tests never share servers with the system `make run` runs (issue 14, finding 1a)."""
+    for name in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    dev = DemoSettings(environment="development")
+    test = DemoSettings(environment="test")
+    assert test.database_url.startswith("postgresql://postgres@127.0.0.1:55442/")
+    assert (test.kafka_bootstrap_servers, test.redis_url) == (
+        "127.0.0.1:59102",
+        "redis://127.0.0.1:56389/0",
+    )
+    assert {dev.database_url, dev.kafka_bootstrap_servers, dev.redis_url}.isdisjoint(
+        {test.database_url, test.kafka_bootstrap_servers, test.redis_url}
+    )
+
+
 def test_production_requires_servers_and_names_them(monkeypatch, capsys):
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.delenv("DATABASE_URL", raising=False)

@@ -12,6 +12,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 LOCAL_PG = "postgresql://postgres@127.0.0.1:55432"
 LOCAL_KAFKA = "127.0.0.1:59092"
 LOCAL_REDIS = "redis://127.0.0.1:56379/0"
+# The tests' and benchmarks' own stack (`PUNCHCARD_STACK=test scripts/stack up`): a service
+# running with ENVIRONMENT=test defaults to it, so nothing a test leaves behind can reach the
+# system `make run` runs on the stack above.
+TEST_PG = "postgresql://postgres@127.0.0.1:55442"
+TEST_KAFKA = "127.0.0.1:59102"
+TEST_REDIS = "redis://127.0.0.1:56389/0"
+LOCAL_STACKS = {
+    "development": (LOCAL_PG, LOCAL_KAFKA, LOCAL_REDIS),
+    "test": (TEST_PG, TEST_KAFKA, TEST_REDIS),
+}
 # Only ever accepted with ENVIRONMENT=development or test.
 DEVELOPMENT_INTERNAL_SECRET = "development-only-internal-token-secret-0123456789"
 
@@ -65,19 +75,20 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _servers_given_outside_development(self) -> ServiceSettings:
         missing = []
-        local = self.environment in ("development", "test")
+        local = self.environment in LOCAL_STACKS
+        pg, kafka, redis = LOCAL_STACKS.get(self.environment, (None, None, None))
         if self.database_url is None:
             if local:
-                object.__setattr__(self, "database_url", f"{LOCAL_PG}/{self.default_database_name}")
+                object.__setattr__(self, "database_url", f"{pg}/{self.default_database_name}")
             else:
                 missing.append("DATABASE_URL")
         if self.kafka_bootstrap_servers is None:
             if local:
-                object.__setattr__(self, "kafka_bootstrap_servers", LOCAL_KAFKA)
+                object.__setattr__(self, "kafka_bootstrap_servers", kafka)
             else:
                 missing.append("KAFKA_BOOTSTRAP_SERVERS")
         if self.redis_url is None and local:
-            object.__setattr__(self, "redis_url", LOCAL_REDIS)
+            object.__setattr__(self, "redis_url", redis)
         secret = self.internal_token_secret
         if secret is None and local:
             object.__setattr__(
