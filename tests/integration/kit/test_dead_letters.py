@@ -70,3 +70,39 @@ async def test_event_whose_handler_keeps_failing_is_dead_lettered_after_retries(
     assert letter.error_type == "ValueError" and "poison" in letter.error_message
     poisoned = envelope_pb2.Envelope.FromString(letter.value)
     assert poisoned.event_id == ids[1]
+
+
+async def test_non_canonical_event_id_is_dead_lettered_never_dropped_or_looped(
+    kit_db, topic, loops
+):
+    """An upper-case event id used to be taken for a duplicate (PostgreSQL answers the
+    canonical spelling) and silently dropped; a malformed one failed the batch forever."""
+    from google.protobuf import wrappers_pb2
+    from punchcard_kit.messaging import encode_envelope, new_envelope
+
+    shouting = new_envelope(
+        wrappers_pb2.StringValue(value="shouting"),
+        tenant_id="00000000-0000-0000-0000-000000000001",
+        producer="test",
+    )
+    shouting.event_id = shouting.event_id.upper()
+    producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, encode_envelope(shouting), key=b"same", partition=0)
+    finally:
+        await producer.stop()
+    await write_events(kit_db, topic, ["after"], keys=["same"])
+    group = unique("group")
+    await loops.relay(kit_db)
+    await loops.consumer(kit_db, topic, group)
+
+    await wait_for(lambda: _has(kit_db, "after"), what="the event after the bad one")
+    letters = await wait_for(
+        lambda: read_topic(KAFKA, dead_letter_topic(group)), what="a dead letter"
+    )
+    assert len(letters) == 1
+    letter = envelope_pb2.DeadLetter.FromString(letters[0].value)
+    assert letter.error_type == "InvalidEnvelope" and "event_id" in letter.error_message
+    assert envelope_pb2.Envelope.FromString(letter.value).event_id == shouting.event_id
+    assert await _values(kit_db) == ["after"]

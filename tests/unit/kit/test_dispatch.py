@@ -4,7 +4,7 @@ from punchcard_kit.messaging.dispatch import dispatch
 
 
 def _message(payload) -> Message:
-    env = new_envelope(payload, tenant_id="t", producer="unit")
+    env = new_envelope(payload, tenant_id="6f1c1b9e-3c1e-4f57-9d0a-0a4f3e0c2b11", producer="unit")
     return Message("topic", 0, 1, b"k", env)
 
 

@@ -6,13 +6,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from punchcard.v1 import envelope_pb2
 from punchcard_kit.messaging import decode_envelope, encode_envelope, new_envelope, unpack_payload
-from punchcard_kit.messaging.envelope import InvalidEnvelope
+from punchcard_kit.messaging.envelope import InvalidEnvelope, Message
 from punchcard_kit.messaging.outbox import outbox_record
+
+
+TENANT = "6f1c1b9e-3c1e-4f57-9d0a-0a4f3e0c2b11"
 
 
 def _envelope(value="x", **kw):
     return new_envelope(
-        wrappers_pb2.StringValue(value=value), tenant_id="t-1", producer="unit", **kw
+        wrappers_pb2.StringValue(value=value), tenant_id=TENANT, producer="unit", **kw
     )
 
 
@@ -20,7 +23,7 @@ def test_envelope_carries_ids_type_and_payload():
     env = _envelope(correlation_id="corr", causation_id="cause")
     uuid.UUID(env.event_id)
     assert env.type == "google.protobuf.StringValue"
-    assert (env.tenant_id, env.correlation_id, env.causation_id) == ("t-1", "corr", "cause")
+    assert (env.tenant_id, env.correlation_id, env.causation_id) == (TENANT, "corr", "cause")
     assert env.schema_version == 1 and env.producer == "unit"
     assert env.occurred_at.seconds > 0
 
@@ -42,6 +45,33 @@ def test_garbage_is_an_invalid_envelope(raw):
         decode_envelope(raw)
 
 
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("event_id", "not-a-uuid"),
+        ("event_id", ""),
+        ("event_id", "6F1C1B9E-3C1E-4F57-9D0A-0A4F3E0C2B11"),  # upper case: non-canonical
+        ("event_id", "6f1c1b9e3c1e4f579d0a0a4f3e0c2b11"),  # no hyphens
+        ("event_id", "{6f1c1b9e-3c1e-4f57-9d0a-0a4f3e0c2b11}"),
+        ("tenant_id", "t-1"),
+        ("tenant_id", "6F1C1B9E-3C1E-4F57-9D0A-0A4F3E0C2B11"),
+    ],
+)
+def test_malformed_or_non_canonical_ids_are_refused_at_the_envelope(field, value):
+    """An id PostgreSQL would spell differently would be deduplicated as another event (and
+    silently dropped) or fail the batch's insert forever: refused, so it is dead-lettered."""
+    env = _envelope()
+    setattr(env, field, value)
+    with pytest.raises(InvalidEnvelope, match=field):
+        decode_envelope(env.SerializeToString())
+
+
+def test_tombstone_with_a_non_canonical_event_id_header_gets_a_stable_one():
+    a = Message.tombstone("t", 1, 5, b"k", {"event-id": "ABC"})
+    b = Message.tombstone("t", 1, 5, b"k", {"event-id": "ABC"})
+    assert a.event_id == b.event_id and str(uuid.UUID(a.event_id)) == a.event_id
+
+
 def test_type_must_match_payload():
     env = _envelope()
     env.type = "punchcard.v1.Something"
@@ -50,7 +80,7 @@ def test_type_must_match_payload():
 
 
 def test_unknown_payload_type_is_invalid():
-    env = envelope_pb2.Envelope(event_id=str(uuid.uuid4()), type="nope.Nothing", tenant_id="t")
+    env = envelope_pb2.Envelope(event_id=str(uuid.uuid4()), type="nope.Nothing", tenant_id=TENANT)
     env.payload.type_url = "type.googleapis.com/nope.Nothing"
     with pytest.raises(InvalidEnvelope):
         unpack_payload(decode_envelope(env.SerializeToString()))
@@ -63,7 +93,7 @@ def test_outbox_record_headers_and_stable_shard():
     assert dict(a.headers) == {
         "event-type": env.type,
         "event-id": env.event_id,
-        "tenant-id": "t-1",
+        "tenant-id": TENANT,
         "correlation-id": env.correlation_id,
     }
     assert a.shard == b.shard and 0 <= a.shard < 16

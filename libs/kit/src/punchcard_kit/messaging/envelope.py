@@ -73,6 +73,16 @@ def encode_envelope(env: envelope_pb2.Envelope) -> bytes:
     return env.SerializeToString(deterministic=True)
 
 
+def is_canonical_uuid(value: str) -> bool:
+    """The one spelling of a UUID the services write and PostgreSQL returns (lower case, with
+    hyphens). An id in any other spelling would be deduplicated under another text than its
+    own, so an event carrying one is refused at the envelope, never looped on or dropped."""
+    try:
+        return str(uuid.UUID(value)) == value
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
 def decode_envelope(data: bytes | None) -> envelope_pb2.Envelope:
     if data is None:
         raise InvalidEnvelope("empty record value (tombstone) where an envelope was expected")
@@ -81,12 +91,12 @@ def decode_envelope(data: bytes | None) -> envelope_pb2.Envelope:
         env.ParseFromString(data)
     except DecodeError as error:
         raise InvalidEnvelope(f"not a punchcard.v1.Envelope: {error}") from error
-    try:
-        uuid.UUID(env.event_id)
-    except ValueError:
-        raise InvalidEnvelope(f"event_id is not a UUID: {env.event_id!r}") from None
+    if not is_canonical_uuid(env.event_id):
+        raise InvalidEnvelope(f"event_id is not a canonical UUID: {env.event_id[:64]!r}")
     if not env.type or not env.tenant_id:
         raise InvalidEnvelope("envelope without type or tenant_id")
+    if not is_canonical_uuid(env.tenant_id):
+        raise InvalidEnvelope(f"tenant_id is not a canonical UUID: {env.tenant_id[:64]!r}")
     if env.payload.TypeName() != env.type:
         raise InvalidEnvelope(
             f"type {env.type!r} does not match payload {env.payload.TypeName()!r}"
@@ -130,7 +140,8 @@ class Message:
     def tombstone(
         cls, topic: str, partition: int, offset: int, key: bytes | None, headers: dict[str, str]
     ) -> Message:
-        if "event-id" not in headers:  # written by another tool: derive a stable id
+        if not is_canonical_uuid(headers.get("event-id", "")):
+            # Written by another tool (no id, or one in another spelling): derive a stable id.
             headers = {
                 **headers,
                 "event-id": str(uuid.uuid5(_TOMBSTONE_NAMESPACE, f"{topic}/{partition}/{offset}")),
