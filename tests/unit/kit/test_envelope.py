@@ -9,7 +9,6 @@ from punchcard_kit.messaging import decode_envelope, encode_envelope, new_envelo
 from punchcard_kit.messaging.envelope import InvalidEnvelope, Message
 from punchcard_kit.messaging.outbox import outbox_record
 
-
 TENANT = "6f1c1b9e-3c1e-4f57-9d0a-0a4f3e0c2b11"
 
 
