@@ -50,6 +50,41 @@ class Runtime:
     relay: OutboxRelay | None = None
     consumers: list[ConsumerLoop] = field(default_factory=list)
     tasks: list[asyncio.Task] = field(default_factory=list)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def every(
+        self,
+        name: str,
+        interval_s: float,
+        job: Callable[[], Awaitable[object]],
+        *,
+        first_after_s: float | None = None,
+    ) -> None:
+        """Run ``job`` every ``interval_s`` (first after ``first_after_s``, default one
+        interval) until the service stops. A job that raises is logged (one line, its error)
+        and run again at the next tick; it is never run twice at once. Call from
+        ``on_started``; SIGTERM lets a run in progress finish."""
+
+        async def loop() -> None:
+            delay = interval_s if first_after_s is None else first_after_s
+            while True:
+                try:
+                    await asyncio.wait_for(self.stopping.wait(), delay)
+                    return
+                except TimeoutError:
+                    pass
+                delay = interval_s
+                try:
+                    await job()
+                except Exception as error:  # noqa: BLE001 - tried again at the next tick
+                    log.warning(
+                        "periodic job failed; trying again at the next tick",
+                        job=name,
+                        retry_in_s=interval_s,
+                        error=f"{type(error).__name__}: {error}",
+                    )
+
+        self.tasks.append(asyncio.create_task(loop(), name=name))
 
 
 async def _supervise(
@@ -99,7 +134,7 @@ def create_service_app(
         pool = await create_pool(dsn, min_size=2, max_size=pool_max_size)
         runtime = Runtime(settings=settings, pool=pool)
         app.state.runtime = runtime
-        stopping = asyncio.Event()
+        stopping = runtime.stopping
         if settings.relay_enabled:
             runtime.relay = OutboxRelay(
                 pool=pool,

@@ -57,6 +57,44 @@ def dead_letter_topic(group_id: str) -> str:
     return f"{group_id}.dlq"
 
 
+def dead_letter_record(
+    group_id: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    error: Exception,
+    attempts: int,
+    event_id: str,
+) -> OutboxRecord:
+    """The outbox record that puts one consumed record on ``<group>.dlq`` as a ``DeadLetter``
+    (the original bytes and the error), for the consumer loop and for a service that gives up
+    on a record it held back (e.g. punch's parked verdicts)."""
+    from punchcard.v1 import envelope_pb2
+
+    letter = envelope_pb2.DeadLetter(
+        source_topic=topic,
+        source_partition=partition,
+        source_offset=offset,
+        key=key or b"",
+        value=value or b"",
+        consumer_group=group_id,
+        error_type=type(error).__name__,
+        error_message=str(error)[:4000],
+        attempts=attempts,
+    )
+    letter.failed_at.FromDatetime(datetime.now(UTC))
+    headers = [
+        ("event-type", "punchcard.v1.DeadLetter"),
+        ("event-id", event_id),
+        ("error-type", type(error).__name__),
+    ]
+    return OutboxRecord(
+        dead_letter_topic(group_id), key, letter.SerializeToString(), headers, event_id
+    )
+
+
 class Unprocessable(ValueError):
     """Raised by a handler for an event that can never succeed (e.g. a malformed id): it is
     dead-lettered at once instead of after ``max_attempts`` retries."""
@@ -273,6 +311,7 @@ class ConsumerLoop:
                 if todo:
                     await self.handler(conn, todo)
             else:
+                failed: list[Message] = []
                 for message in list(todo):
                     error = await self._handle_alone(conn, message)
                     if error is not None:
@@ -280,7 +319,10 @@ class ConsumerLoop:
                         letters.append(
                             self._dead_letter(message, error, tries, self._dead_letter_id(message))
                         )
+                        failed.append(message)
                         todo.remove(message)
+                if failed:
+                    letters = await self._unmark_dead_lettered(conn, failed, letters)
             if letters:
                 await add_records(conn, letters)
                 for letter in letters:
@@ -292,6 +334,32 @@ class ConsumerLoop:
                     )
             failpoint("consumer.before_db_commit")
         return len(todo), len(messages) + len(invalid) - len(todo) - len(letters), len(letters)
+
+    async def _unmark_dead_lettered(
+        self, conn: asyncpg.Connection, failed: list[Message], letters: list[OutboxRecord]
+    ) -> list[OutboxRecord]:
+        """A dead-lettered event was not processed: its id leaves ``processed_events``, so a
+        redrive (``punchcard-dlq redrive``) of the same envelope is handled by this group
+        (other groups that did process it still skip it). Each dead letter is written once
+        even if this batch is replayed: its own id is recorded under ``<group>/dead-letters``."""
+        # Handlers act as the service's application role (tenancy.enter_tenant, transaction
+        # local); the kit's bookkeeping is the owner's again.
+        await conn.execute("SELECT set_config('role', 'none', true)")
+        await conn.execute(
+            "DELETE FROM processed_events WHERE consumer_group = $1"
+            " AND event_id = ANY($2::uuid[])",
+            self.group_id,
+            [m.event_id for m in failed],
+        )
+        written = {
+            str(row[0])
+            for row in await conn.fetch(
+                _MARK_PROCESSED,
+                f"{self.group_id}/dead-letters",
+                [letter.event_id for letter in letters],
+            )
+        }
+        return [letter for letter in letters if letter.event_id in written]
 
     async def _handle_alone(self, conn: asyncpg.Connection, message: Message) -> Exception | None:
         """Handle one event in a savepoint, retrying with backoff; the last error if it never
@@ -333,30 +401,21 @@ class ConsumerLoop:
     def _dead_letter(
         self, item: ConsumerRecord | Message, error: Exception, attempts: int, event_id: str
     ) -> OutboxRecord:
-        from punchcard.v1 import envelope_pb2
-
         if isinstance(item, ConsumerRecord):
             value = item.value
         else:
             value = item.envelope.SerializeToString() if item.envelope is not None else b""
-        letter = envelope_pb2.DeadLetter(
-            source_topic=item.topic,
-            source_partition=item.partition,
-            source_offset=item.offset,
-            key=item.key or b"",
-            value=value or b"",
-            consumer_group=self.group_id,
-            error_type=type(error).__name__,
-            error_message=str(error)[:4000],
-            attempts=attempts,
+        return dead_letter_record(
+            self.group_id,
+            item.topic,
+            item.partition,
+            item.offset,
+            item.key,
+            value,
+            error,
+            attempts,
+            event_id,
         )
-        letter.failed_at.FromDatetime(datetime.now(UTC))
-        headers = [
-            ("event-type", "punchcard.v1.DeadLetter"),
-            ("event-id", event_id),
-            ("error-type", type(error).__name__),
-        ]
-        return OutboxRecord(self.dlq_topic, item.key, letter.SerializeToString(), headers, event_id)
 
     async def _maybe_prune(self) -> None:
         now = time.monotonic()
