@@ -55,10 +55,15 @@ class Feed:
     async def close(self) -> None:
         await self.producer.stop()
 
-    async def publish(self, topic: str, key: str, payload, *, wait: bool = True) -> str:
+    async def publish(
+        self, topic: str, key: str, payload, *, wait: bool = True, partition: int | None = None
+    ) -> str:
         envelope = new_envelope(payload, tenant_id=self.tenant_id, producer="test")
         sent = self.producer.send(
-            topic, encode_envelope(envelope), key=f"{self.tenant_id}/{key}".encode()
+            topic,
+            encode_envelope(envelope),
+            key=f"{self.tenant_id}/{key}".encode(),
+            partition=partition,
         )
         if wait:
             await (await sent)
@@ -159,7 +164,14 @@ class Feed:
         return context
 
     async def identified(
-        self, worker_id: str, clock_id: str, *, method: str = "PIN", wait: bool = True, **kw
+        self,
+        worker_id: str,
+        clock_id: str,
+        *,
+        method: str = "PIN",
+        wait: bool = True,
+        partition: int | None = None,
+        **kw,
     ) -> str:
         """A WorkerIdentified verdict; returns its attempt id."""
         context = self.context(clock_id, **kw)
@@ -176,7 +188,7 @@ class Feed:
             verdict.face.distance = 0.31
             verdict.face.margin = 0.22
             verdict.face.threshold = 0.4
-        await self.publish(VERDICTS, worker_id, verdict, wait=wait)
+        await self.publish(VERDICTS, worker_id, verdict, wait=wait, partition=partition)
         return context.attempt_id
 
     async def rejected(

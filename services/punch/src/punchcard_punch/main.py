@@ -15,7 +15,10 @@ from .entrypoints.api import build_router
 from .service_layer import projection
 from .service_layer.admin import LedgerAdmin
 from .service_layer.ingest import VERDICTS_TOPIC, Ingest, NotYetKnown
+from .service_layer.parking import Unparker
 from .settings import PunchSettings
+
+VERDICTS_GROUP = "punch"
 
 
 def policy_from(settings: PunchSettings) -> Policy:
@@ -30,20 +33,27 @@ def policy_from(settings: PunchSettings) -> Policy:
 def build_app(settings: PunchSettings) -> FastAPI:
     """The composition root: adapters are built here, connections opened in the lifespan."""
     # A verdict for a worker or clock whose event has not reached punch yet waits (with
-    # backoff, like a server that is down) instead of being dead-lettered.
+    # backoff, like a server that is down) until it is PARK_AFTER_S old, then it is parked.
     register_transient(NotYetKnown)
-    ingest = Ingest(policy_from(settings))
+    ingest = Ingest(policy_from(settings), park_after=timedelta(seconds=settings.park_after_s))
 
     def subscriptions(runtime: Runtime):
         return [
             Subscription("punch.projections", projection.TOPICS, projection.handle),
-            Subscription("punch", [VERDICTS_TOPIC], ingest.handle),
+            Subscription(VERDICTS_GROUP, [VERDICTS_TOPIC], ingest.handle),
         ]
 
     async def on_started(runtime: Runtime) -> None:
         app.state.ledger_admin = LedgerAdmin(
             runtime.pool, max_shift=timedelta(hours=settings.max_shift_h)
         )
+        unparker = Unparker(
+            runtime.pool,
+            ingest,
+            group_id=VERDICTS_GROUP + settings.consumer_group_suffix,
+            max_age=timedelta(hours=settings.parked_max_age_h),
+        )
+        runtime.every("unpark verdicts", settings.unpark_interval_s, unparker.run_once)
 
     app = create_service_app(
         settings,

@@ -25,3 +25,10 @@ class PunchSettings(ServiceSettings):
     # Timesheets: an IN and an OUT further apart than this are not paired (both flagged).
     max_shift_h: float = Field(default=20.0, gt=0, le=48)
     db_pool_max_size: int = Field(default=10, ge=2)
+    # A verdict naming a worker or clock punch does not know yet is waited for (its batch
+    # retried) while younger than this, then parked so that its partition moves on.
+    park_after_s: float = Field(default=60.0, ge=1, le=3600)
+    # How often parked verdicts are looked at (decided once their worker and clock are known).
+    unpark_interval_s: float = Field(default=2.0, gt=0, le=300)
+    # A verdict parked longer than this goes to the dead-letter topic (punchcard-dlq redrives).
+    parked_max_age_h: float = Field(default=7 * 24, gt=0, le=90 * 24)

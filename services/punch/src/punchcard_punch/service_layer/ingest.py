@@ -12,16 +12,17 @@ again (redelivered, or a second verdict for the same attempt) decides nothing ne
 consumer commits the Kafka offset only after this transaction.
 
 A verdict naming a worker or clock that punch's projections do not know yet (identity's or
-device-sync's event is still on its way) is not decided: ``NotYetKnown`` is transient, so the
-batch waits with backoff until the projection has caught up, instead of guessing or
-dead-lettering a punch."""
+device-sync's event is still on its way) is not decided: while it is young, ``NotYetKnown``
+(transient) makes the batch wait with backoff until the projection has caught up; once it is
+older than ``park_after`` it is parked (``domain/parking.py``, ``service_layer/parking.py``)
+and the partition moves on — no verdict blocks a partition for ever."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -32,8 +33,9 @@ from punchcard_kit.messaging import Message, add_records, new_envelope, outbox_r
 from punchcard_kit.messaging.consumer import Unprocessable
 from punchcard_kit.tenancy import enter_tenant
 
-from ..adapters import ledger
+from ..adapters import ledger, parked
 from ..domain.decisions import Nearby, Policy, Record, Reject, Repeat, decide, neighbours
+from ..domain.parking import Hold, hold
 from .events import (
     DIRECTION_NAMES,
     METHOD_NAMES,
@@ -126,8 +128,9 @@ class _Outcome:
 
 
 class Ingest:
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, park_after: timedelta = timedelta(seconds=60)) -> None:
         self.policy = policy
+        self.park_after = park_after
 
     async def handle(self, conn: asyncpg.Connection, messages: Sequence[Message]) -> None:
         """ConsumerLoop handler: decide every verdict of the batch in its transaction."""
@@ -137,12 +140,14 @@ class Ingest:
                 by_tenant.setdefault(message.tenant_id, []).append(message)
         for tenant_id, items in by_tenant.items():
             await enter_tenant(conn, ledger.APP_ROLE, tenant_id)
-            await self._decide_tenant(conn, tenant_id, items)
+            await self.decide_tenant(conn, tenant_id, items)
         failpoint("punch.ingest.before_commit")
 
-    async def _decide_tenant(
-        self, conn: asyncpg.Connection, tenant_id: str, items: list[Message]
+    async def decide_tenant(
+        self, conn: asyncpg.Connection, tenant_id: str, items: Sequence[Message]
     ) -> None:
+        """Decide one tenant's verdicts (in its tenant transaction): the consumer's handler,
+        and the unparker's for verdicts whose worker and clock became known."""
         fresh: dict[str, Message] = {}
         for message in items:
             attempt_id = _checked(message)
@@ -156,9 +161,22 @@ class Ingest:
         clock_ids = {m.payload.context.clock_id for _, m in identified}
         workers = await ledger.workers(conn, tenant_id, worker_ids)
         clocks = await ledger.clocks(conn, tenant_id, clock_ids)
-        unknown = sorted((worker_ids - workers.keys()) | (clock_ids - clocks.keys()))
-        if unknown:
-            raise NotYetKnown(f"not in punch's projections yet: {', '.join(unknown)}")
+        to_park = await self._to_park(conn, tenant_id, identified, workers, clocks)
+        if to_park:
+            await parked.park(conn, tenant_id, to_park)
+            parked_ids = {attempt_id for attempt_id, _, _ in to_park}
+            todo = [(a, m) for a, m in todo if a not in parked_ids]
+            identified = [(a, m) for a, m in identified if a not in parked_ids]
+            for attempt_id, message, reason in to_park:
+                log.warning(
+                    "verdict parked; decided when punch knows its worker and clock",
+                    attempt_id=attempt_id,
+                    worker_id=message.payload.worker_id,
+                    clock_id=message.payload.context.clock_id,
+                    reason=reason,
+                )
+            if not todo:
+                return
         pairs = {(m.payload.context.clock_id, m.payload.worker_id) for _, m in identified}
         assigned = await ledger.assigned_pairs(conn, tenant_id, pairs)
         found = await ledger.nearby(
@@ -183,6 +201,46 @@ class Ingest:
         earlier = await ledger.punches_by_id(conn, tenant_id, earlier_ids)
         earlier.update(new_rows)
         await self._write(conn, tenant_id, outcomes, earlier)
+
+    async def _to_park(
+        self, conn: asyncpg.Connection, tenant_id: str, identified, workers, clocks
+    ) -> list[tuple[str, Message, str]]:
+        """The verdicts to park now (with why); raises ``NotYetKnown`` while one must still
+        be waited for (``domain.parking.hold``)."""
+        # One round trip per tenant and batch, whatever its size.
+        held = await parked.workers_with_parked(
+            conn, tenant_id, {m.payload.worker_id for _, m in identified}
+        )
+        now = datetime.now(UTC)
+        to_park: list[tuple[str, Message, str]] = []
+        waiting: list[str] = []
+        for attempt_id, message in identified:
+            verdict = message.payload
+            worker_known = verdict.worker_id in workers
+            clock_known = verdict.context.clock_id in clocks
+            what = hold(
+                worker_known=worker_known,
+                clock_known=clock_known,
+                earlier_parked=verdict.worker_id in held,
+                age=now - message.envelope.occurred_at.ToDatetime(tzinfo=UTC),
+                park_after=self.park_after,
+            )
+            if what is Hold.WAIT:
+                waiting.append(attempt_id)
+            elif what is Hold.PARK:
+                held.add(verdict.worker_id)
+                if worker_known and clock_known:
+                    reason = "an earlier verdict of the worker is parked"
+                else:
+                    unknown = [] if worker_known else [f"worker {verdict.worker_id}"]
+                    unknown += [] if clock_known else [f"clock {verdict.context.clock_id}"]
+                    reason = "not known to punch: " + ", ".join(unknown)
+                to_park.append((attempt_id, message, reason))
+        if waiting:
+            raise NotYetKnown(
+                f"verdicts naming a worker or clock not in punch's projections yet: {waiting}"
+            )
+        return to_park
 
     def _passed_on(self, attempt_id: str, message: Message) -> _Outcome:
         verdict: identification_pb2.IdentificationRejected = message.payload

@@ -1,0 +1,133 @@
+"""The unparker: decides parked verdicts once punch knows their worker and clock, and gives up
+on (dead-letters) those still unknown after the parked-max-age setting. Runs every few seconds
+in every punch process (``Runtime.every``); replicas take turns per tenant (an advisory lock),
+so one worker's verdicts are decided in order. See ``domain/parking.py`` for the rules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from prometheus_client import Counter, Gauge
+from punchcard_kit.logging import get_logger
+from punchcard_kit.messaging import Message, add_records, decode_envelope
+from punchcard_kit.messaging.consumer import dead_letter_record
+from punchcard_kit.tenancy import enter_tenant
+
+from ..adapters import ledger, parked
+from ..domain.parking import Parked, ready_or_expired
+from .ingest import Ingest, NotYetKnown
+
+log = get_logger(__name__)
+
+PARKED = Gauge("punch_parked_verdicts", "Verdicts parked until punch knows their worker/clock")
+OLDEST_PARKED = Gauge("punch_parked_oldest_seconds", "Age of the oldest parked verdict")
+UNPARKED = Counter(
+    "punch_unparked_verdicts_total", "Parked verdicts taken out, by outcome", ["outcome"]
+)
+_LOCK_SPACE = 0x5043_0003
+_LETTERS = uuid.UUID("3d0f8a51-1f0e-4c55-a1de-7c1c4c2a9b60")
+
+
+class Unparker:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        ingest: Ingest,
+        group_id: str,
+        max_age: timedelta,
+        batch: int = 500,
+    ) -> None:
+        self.pool = pool
+        self.ingest = ingest
+        self.group_id = group_id  # the verdicts' consumer group: its dead-letter topic
+        self.max_age = max_age
+        self.batch = batch
+
+    async def run_once(self) -> int:
+        """One pass over every tenant with parked verdicts; returns how many were taken out."""
+        async with self.pool.acquire() as conn:
+            tenants = await parked.tenants_with_parked(conn)
+        done = 0
+        for tenant_id in tenants:
+            done += await self._tenant(tenant_id)
+        async with self.pool.acquire() as conn:
+            count, oldest = await parked.count(conn)
+        PARKED.set(count)
+        OLDEST_PARKED.set(oldest)
+        return done
+
+    async def _tenant(self, tenant_id: str) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval(
+                "SELECT pg_try_advisory_xact_lock($1, hashtext($2))", _LOCK_SPACE, tenant_id
+            ):
+                return 0  # another replica is on this tenant
+            rows = await parked.take(conn, tenant_id, self.batch)
+            if not rows:
+                return 0
+            await enter_tenant(conn, ledger.APP_ROLE, tenant_id)
+            known_workers = await ledger.workers(conn, tenant_id, {r["worker_id"] for r in rows})
+            known_clocks = await ledger.clocks(conn, tenant_id, {r["clock_id"] for r in rows})
+            ready, expired = ready_or_expired(
+                [Parked(r["seq"], r["worker_id"], r["clock_id"], r["parked_at"]) for r in rows],
+                set(known_workers),
+                set(known_clocks),
+                datetime.now(UTC),
+                self.max_age,
+            )
+            by_seq = {r["seq"]: r for r in rows}
+            if expired:
+                await self._dead_letter(conn, tenant_id, [by_seq[p.seq] for p in expired])
+            if ready:
+                await parked.remove(conn, tenant_id, [p.seq for p in ready])
+                messages = [
+                    Message(
+                        r["topic"],
+                        r["kafka_partition"],
+                        r["kafka_offset"],
+                        r["record_key"],
+                        decode_envelope(r["envelope"]),
+                    )
+                    for r in (by_seq[p.seq] for p in ready)
+                ]
+                await self.ingest.decide_tenant(conn, tenant_id, messages)
+                log.info("parked verdicts decided", tenant_id=tenant_id, count=len(ready))
+        UNPARKED.labels("decided").inc(len(ready))
+        UNPARKED.labels("dead_lettered").inc(len(expired))
+        return len(ready) + len(expired)
+
+    async def _dead_letter(self, conn: asyncpg.Connection, tenant_id: str, rows) -> None:
+        """Give up on verdicts parked too long: to the verdicts group's dead-letter topic,
+        their event ids out of ``processed_events`` so that a redrive is decided."""
+        await conn.execute("SELECT set_config('role', 'none', true)")  # the kit's bookkeeping
+        await conn.execute(
+            "DELETE FROM processed_events WHERE consumer_group = $1 AND event_id = ANY($2::uuid[])",
+            self.group_id,
+            [r["event_id"] for r in rows],
+        )
+        letters = [
+            dead_letter_record(
+                self.group_id,
+                r["topic"],
+                r["kafka_partition"],
+                r["kafka_offset"],
+                r["record_key"],
+                r["envelope"],
+                NotYetKnown(f"parked since {r['parked_at'].isoformat()}: {r['reason']}"),
+                1,
+                str(uuid.uuid5(_LETTERS, f"{tenant_id}/{r['attempt_id']}/{r['seq']}")),
+            )
+            for r in rows
+        ]
+        await add_records(conn, letters)
+        await parked.remove(conn, tenant_id, [r["seq"] for r in rows])
+        for r in rows:
+            log.error(
+                "parked verdict dead-lettered: its worker or clock never became known",
+                attempt_id=r["attempt_id"],
+                reason=r["reason"],
+                dlq=letters[0].topic,
+            )
+        await enter_tenant(conn, ledger.APP_ROLE, tenant_id)
