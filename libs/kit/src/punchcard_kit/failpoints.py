@@ -1,7 +1,8 @@
 """Named failure points for crash tests: ``PUNCHCARD_FAILPOINTS="relay.after_publish=kill"``
-makes the process SIGKILL itself there (``=kill@3``: the third time it gets there), so a test
-can prove nothing is lost when a process dies at exactly that point. Unset (always, outside
-tests) it costs one truth test."""
+makes the process SIGKILL itself there (``=kill@3``: the third time it gets there;
+``=kill-if:TEXT``: whenever the ``subject`` passed there contains TEXT, e.g. one poison frame),
+so a test can prove nothing is lost when a process dies at exactly that point. Unset (always,
+outside tests) it costs one truth test."""
 
 from __future__ import annotations
 
@@ -22,11 +23,15 @@ def _load() -> None:
 _load()
 
 
-def failpoint(name: str) -> None:
+def failpoint(name: str, subject: bytes | None = None) -> None:
     if not _ACTIVE:
         return
     action = _ACTIVE.get(name)
     if action is None:
+        return
+    if action.startswith("kill-if:"):
+        if subject is not None and action.removeprefix("kill-if:").encode() in subject:
+            os.kill(os.getpid(), signal.SIGKILL)
         return
     kind, _, nth = action.partition("@")
     _HITS[name] = _HITS.get(name, 0) + 1

@@ -346,8 +346,7 @@ class ConsumerLoop:
         # local); the kit's bookkeeping is the owner's again.
         await conn.execute("SELECT set_config('role', 'none', true)")
         await conn.execute(
-            "DELETE FROM processed_events WHERE consumer_group = $1"
-            " AND event_id = ANY($2::uuid[])",
+            "DELETE FROM processed_events WHERE consumer_group = $1 AND event_id = ANY($2::uuid[])",
             self.group_id,
             [m.event_id for m in failed],
         )

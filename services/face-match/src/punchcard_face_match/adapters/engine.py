@@ -8,8 +8,11 @@ embeddings. A micro-batch is split across the workers, and each worker embeds it
 model call (on a GPU node, one TensorFlow batch). ``workers=0`` runs in a thread of this process
 (tests of the pipeline, small tools).
 
-A worker that dies (killed, out of memory) breaks the pool: the engine rebuilds it and the
-call raises ``EngineRestarted``, a transient error, so the consumer retries the batch.
+A worker that dies (killed, out of memory, or a frame that crashes the native code) breaks the
+pool: the engine rebuilds it and the call raises ``EngineRestarted``. That is not a "server is
+down" error: the consumer replays the batch one attempt at a time, so the other frames of the
+batch succeed, and a frame that kills the worker every time goes to the dead-letter topic after
+``CONSUMER_MAX_ATTEMPTS`` tries instead of blocking its partition for ever.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from punchcard_kit.failpoints import failpoint
 from punchcard_kit.logging import get_logger
 
 from .pipeline import Face, FacePipeline
@@ -32,8 +36,9 @@ log = get_logger(__name__)
 _pipeline: FacePipeline | None = None
 
 
-class EngineRestarted(ConnectionError):
-    """A model worker died during the call; the pool was rebuilt. Retry the call."""
+class EngineRestarted(RuntimeError):
+    """A model worker died during the call; the pool was rebuilt. The call may be retried, a
+    bounded number of times (the frame itself may be what kills the worker)."""
 
 
 def _init(
@@ -70,6 +75,8 @@ def _exit_with_parent() -> None:
 
 def _analyse(frames: Sequence[bytes]) -> list[Face]:
     assert _pipeline is not None, "worker not initialised"
+    for frame in frames:
+        failpoint("face.worker.analyse", frame)  # tests: a frame that kills the worker
     return _pipeline.analyse(frames)
 
 

@@ -20,7 +20,7 @@ from punchcard_kit.tenancy import tenant_transaction
 
 from ..adapters import pipeline
 from ..adapters import repository as repo
-from ..adapters.engine import FaceEngine
+from ..adapters.engine import EngineRestarted, FaceEngine
 from ..domain import quality
 from ..domain.quality import QualityPolicy
 from . import events
@@ -111,7 +111,12 @@ class Enrolment:
                     409, "WORKER_INACTIVE", "an inactive worker cannot be enrolled", "worker_id"
                 )
 
-        faces = await self.engine.analyse([photo.content for photo in photos])
+        try:
+            faces = await self.engine.analyse([photo.content for photo in photos])
+        except EngineRestarted:
+            raise ApiError(
+                503, "UNAVAILABLE", "the face model restarted; try the enrolment again"
+            ) from None
         accepted = True
         for index, (photo, face) in enumerate(zip(photos, faces, strict=True)):
             reason = {
