@@ -24,7 +24,6 @@ from fastapi.responses import JSONResponse
 from google.protobuf.json_format import MessageToDict
 from nacl.public import PrivateKey, SealedBox
 from punchcard.v1 import common_pb2, kiosk_pb2, punch_pb2
-from punchcard_gateway.adapters.postgres import PostgresKioskAttempts
 from punchcard_gateway.domain.kiosk import Claim
 from punchcard_kit.internal_auth import verify_internal_token
 from punchcard_kit.messaging import decode_envelope, unpack_payload
@@ -343,7 +342,7 @@ async def test_claims_under_row_level_security_and_their_pruning(gateway_dsn, st
         app,
         _,
     ):
-        store = PostgresKioskAttempts(app.state.runtime.pool)
+        store = app.state.gateway.kiosk.store
         tenants = [str(uuid.uuid4()), str(uuid.uuid4())]
         now = datetime.now(UTC)
         made = {}

@@ -103,3 +103,18 @@ def test_production_requires_each_upstream_url(production, capsys, name):
         load_settings(GatewaySettings)
     assert exit_info.value.code == 2
     assert name in capsys.readouterr().err
+
+
+def test_the_reconciler_defaults_hold_an_attempt_a_week_and_republish_at_most_6_hours_apart():
+    from datetime import timedelta
+
+    policy = GatewaySettings(environment="test").republish_policy()
+    assert policy.after == timedelta(minutes=5)
+    assert policy.max_interval == timedelta(hours=6)
+    assert policy.hold == timedelta(days=7)
+
+
+def test_the_hold_cannot_outlast_the_consumers_memory_of_processed_events():
+    # Consumers remember processed event ids 14 days: a longer hold could process twice.
+    with pytest.raises(ValueError, match="kiosk_attempt_hold_hours"):
+        GatewaySettings(environment="test", kiosk_attempt_hold_hours=14 * 24)

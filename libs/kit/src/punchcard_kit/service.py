@@ -142,6 +142,7 @@ def create_service_app(
                 bootstrap_servers=settings.kafka_bootstrap_servers,
                 name=settings.service_name,
                 batch_size=settings.relay_batch_size,
+                batch_max_bytes=settings.relay_batch_max_bytes,
                 poll_interval_s=settings.relay_poll_interval_s,
             )
             runtime.tasks.append(

@@ -56,6 +56,8 @@ class ServiceSettings(BaseSettings):
     # Outbox relay and consumers.
     relay_enabled: bool = True
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # A relay batch also stops at this many bytes (keys + values; one larger row goes alone).
+    relay_batch_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     relay_poll_interval_s: float = Field(default=1.0, gt=0)
     consumer_max_batch: int = Field(default=500, ge=1, le=10_000)
     consumer_max_attempts: int = Field(default=5, ge=1)

@@ -48,12 +48,13 @@ def build_app(settings: FaceMatchSettings) -> FastAPI:
     def subscriptions(runtime: Runtime):
         return [
             Subscription("face-match.projections", projection.TOPICS, projection.handle),
-            # Face frames are biometric: their dead letters keep the source's one hour.
+            # Face frames are biometric: a dead-lettered attempt is kept 7 days (1-day segments,
+            # so gone within 8), time for someone to redrive it; docs/events.md argues it.
             Subscription(
                 "face-match",
                 [ATTEMPTS_TOPIC],
                 identifier.handle,
-                dlq_config={"retention.ms": "3600000"},
+                dlq_config={"retention.ms": "604800000", "segment.ms": "86400000"},
             ),
         ]
 

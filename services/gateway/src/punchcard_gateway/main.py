@@ -1,5 +1,6 @@
 """Entry point: ``punchcard-gateway`` serves HTTP (the admin API and the kiosk edge) and runs
-the outbox relay, the follower of punch outcomes and the hourly pruning of kiosk claims;
+the outbox relay, the follower of punch outcomes, the reconciler of kiosk attempts without an
+outcome and the hourly pruning of kiosk claims (periodic jobs: ``punchcard_kit.periodic``);
 ``punchcard-gateway migrate`` only migrates the database (a deploy job);
 ``punchcard-gateway create-tenant …`` bootstraps a tenant and its first sysadmin."""
 
@@ -14,6 +15,7 @@ import httpx
 from fastapi import FastAPI
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging.follower import TopicFollower
+from punchcard_kit.periodic import run_periodically
 from punchcard_kit.service import create_service_app, service_main
 
 from .adapters.kiosk import DeviceSyncClocks, IdentitySealingKeys, PunchOutcomes
@@ -27,6 +29,7 @@ from .entrypoints.context import RequestContextMiddleware
 from .entrypoints.deps import Gateway
 from .entrypoints.errors import install_error_handlers
 from .service_layer.kiosk import PUNCHES, KioskEdge
+from .service_layer.reconciler import AttemptReconciler
 from .service_layer.services import Hasher, Services
 from .service_layer.tokens import AccessTokens
 from .settings import GatewaySettings
@@ -35,22 +38,11 @@ log = get_logger(__name__)
 PRUNE_EVERY_S = 3600
 
 
-async def prune_forever(edge: KioskEdge, days: int, stopping: asyncio.Event) -> None:
-    """Hourly (from a minute after start): kiosk claims older than ``days``, every tenant."""
-    delay = 60.0
-    while True:
-        try:
-            await asyncio.wait_for(stopping.wait(), delay)
-            return
-        except TimeoutError:
-            pass
-        delay = PRUNE_EVERY_S
-        try:
-            pruned = await edge.prune(days)
-            if pruned:
-                log.info("kiosk attempt claims pruned", pruned=pruned, older_than_days=days)
-        except Exception as error:  # noqa: BLE001 - tried again in an hour
-            log.warning("pruning kiosk attempt claims failed", error=type(error).__name__)
+async def prune_claims(edge: KioskEdge, days: int) -> None:
+    """Kiosk claims older than ``days``, every tenant (hourly, from a minute after start)."""
+    pruned = await edge.prune(days)
+    if pruned:
+        log.info("kiosk attempt claims pruned", pruned=pruned, older_than_days=days)
 
 
 def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> FastAPI:
@@ -106,6 +98,9 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 for name, url in upstream_urls.items()
             }
             timeout = settings.kiosk_upstream_timeout_s
+            policy = settings.republish_policy()
+            attempts = PostgresKioskAttempts(app.state.runtime.pool, policy)
+            outcomes = PunchOutcomes(upstreams[PUNCH], internal_secret, timeout)
             edge = KioskEdge(
                 clocks=DeviceSyncClocks(upstreams[DEVICE_SYNC], timeout),
                 sealer=IdentitySealingKeys(
@@ -113,9 +108,16 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                     refresh_s=settings.pin_sealing_key_refresh_s,
                     timeout_s=timeout,
                 ),
-                store=PostgresKioskAttempts(app.state.runtime.pool),
-                lookup=PunchOutcomes(upstreams[PUNCH], internal_secret, timeout),
+                store=attempts,
+                lookup=outcomes,
                 wait_s=settings.kiosk_wait_s,
+                topics=(settings.kiosk_pin_attempts_topic, settings.kiosk_face_attempts_topic),
+            )
+            reconciler = AttemptReconciler(
+                store=attempts,
+                lookup=outcomes,
+                policy=policy,
+                batch=settings.kiosk_reconcile_batch,
             )
             clock_sync = Upstream(
                 name=DEVICE_SYNC,
@@ -135,12 +137,28 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 name="gateway.punch-outcomes",
             )
             stopping = asyncio.Event()
+            days = settings.kiosk_attempt_retention_days
             tasks = [
                 asyncio.create_task(follower.run()),
                 asyncio.create_task(
-                    prune_forever(edge, settings.kiosk_attempt_retention_days, stopping)
+                    run_periodically(
+                        "prune kiosk claims",
+                        lambda: prune_claims(edge, days),
+                        every_s=PRUNE_EVERY_S,
+                        first_after_s=60.0,
+                        stopping=stopping,
+                    )
+                ),
+                asyncio.create_task(
+                    run_periodically(
+                        "reconcile kiosk attempts",
+                        reconciler.run_once,
+                        every_s=settings.kiosk_reconcile_every_s,
+                        stopping=stopping,
+                    )
                 ),
             ]
+            app.state.reconciler = reconciler
             app.state.punch_outcomes = follower
             # Not ready until it follows the outcomes (else every answer would be "pending").
             app.state.ready_loops = {"follower:punch-outcomes": follower}

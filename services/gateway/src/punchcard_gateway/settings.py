@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from punchcard_kit.settings import ServiceSettings
@@ -7,6 +8,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from .domain.access import DEVICE_SYNC, FACE_MATCH, IDENTITY, PUNCH
+from .domain.kiosk import RepublishPolicy
 
 # Only ever accepted with ENVIRONMENT=development or test.
 DEVELOPMENT_ADMIN_JWT_SECRET = "development-only-admin-jwt-secret-0123456789abcdef"
@@ -57,6 +59,26 @@ class GatewaySettings(ServiceSettings):
     kiosk_sync_max_connections: int = Field(default=2000, ge=10, le=100_000)
     # Kiosk attempt claims (and their outcomes) are kept this long, then pruned hourly.
     kiosk_attempt_retention_days: int = Field(default=30, ge=1, le=3650)
+    # The reconciler of attempts without an outcome (service_layer/reconciler.py; the numbers
+    # are argued in the gateway README). An attempt is held (its sealed PIN or frame) until its
+    # outcome; without one after KIOSK_RECONCILE_AFTER_S punch is asked, and if punch has none
+    # the attempt is published again, then again after twice as long … at most every
+    # KIOSK_RECONCILE_MAX_INTERVAL_S (keep it well below the attempt topics' retention, 24 h),
+    # and given up (deleted, logged, counted) KIOSK_ATTEMPT_HOLD_HOURS after it arrived: the
+    # longest outage of identity, face-match or punch that loses no attempt. Each replica looks
+    # every KIOSK_RECONCILE_EVERY_S, at most KIOSK_RECONCILE_BATCH attempts a turn.
+    kiosk_reconcile_after_s: float = Field(default=300.0, ge=1, le=86400)
+    kiosk_reconcile_max_interval_s: float = Field(default=6 * 3600.0, ge=1, le=12 * 3600)
+    kiosk_attempt_hold_hours: int = Field(default=168, ge=1, le=13 * 24)
+    kiosk_reconcile_every_s: float = Field(default=30.0, ge=0.5, le=3600)
+    kiosk_reconcile_batch: int = Field(default=200, ge=1, le=1000)
+    # The attempt topics (other names only for tests that give a topic its own retention).
+    kiosk_pin_attempts_topic: str = Field(
+        default="punchcard.kiosk.pin-attempts.v1", pattern=r"^[A-Za-z0-9._-]{1,200}$"
+    )
+    kiosk_face_attempts_topic: str = Field(
+        default="punchcard.kiosk.face-attempts.v1", pattern=r"^[A-Za-z0-9._-]{1,200}$"
+    )
 
     # The built manage portal and kiosk app (``make web``: services/gateway/web/dist). Unset:
     # the dist folder beside this package's source (a checkout); the image sets it.
@@ -97,6 +119,13 @@ class GatewaySettings(ServiceSettings):
                 f"{', '.join(missing)} must be set when ENVIRONMENT={self.environment}"
             )
         return self
+
+    def republish_policy(self) -> RepublishPolicy:
+        return RepublishPolicy(
+            after=timedelta(seconds=self.kiosk_reconcile_after_s),
+            max_interval=timedelta(seconds=self.kiosk_reconcile_max_interval_s),
+            hold=timedelta(hours=self.kiosk_attempt_hold_hours),
+        )
 
     def upstream_urls(self) -> dict[str, str]:
         """Each forwarded-to service's base URL, by the name domain.access routes to."""

@@ -9,7 +9,7 @@ from .adapters.lockout import FailureCounters
 from .adapters.pin_hasher import PinHasher
 from .adapters.sealing import PinOpener
 from .entrypoints.api import build_router
-from .service_layer.verification import ATTEMPTS_TOPIC, PinVerifier
+from .service_layer.verification import PinVerifier
 from .service_layer.workers import Services
 from .settings import IdentitySettings
 
@@ -46,13 +46,14 @@ def build_app(settings: IdentitySettings) -> FastAPI:
             lockout_minutes=settings.pin_lockout_minutes,
             clock_failure_limit=settings.pin_device_failure_limit,
         )
-        # The attempts carry sealed PINs: their dead letters keep the source's short retention.
+        # The attempts carry sealed PINs: a dead-lettered one is kept 7 days (1-day segments,
+        # so gone within 8), time for someone to redrive it; docs/events.md argues it.
         return [
             Subscription(
                 "identity.pin-attempts",
-                [ATTEMPTS_TOPIC],
+                [settings.pin_attempts_topic],
                 verifier.handle,
-                dlq_config={"retention.ms": "3600000"},
+                dlq_config={"retention.ms": "604800000", "segment.ms": "86400000"},
                 lanes=settings.pin_verify_lanes,
             )
         ]

@@ -42,6 +42,10 @@ class IdentitySettings(ServiceSettings):
     # each with its own partitions): argon2 runs in threads, so a second lane keeps the other
     # core busy while the first waits on a hash. One Employee ID's attempts stay on one lane.
     pin_verify_lanes: int = Field(default=2, ge=1, le=12)
+    # The topic of kiosk PIN attempts (another only in tests that give it its own retention).
+    pin_attempts_topic: str = Field(
+        default="punchcard.kiosk.pin-attempts.v1", pattern=r"^[A-Za-z0-9._-]{1,200}$"
+    )
 
     @model_validator(mode="after")
     def _keys(self) -> "IdentitySettings":

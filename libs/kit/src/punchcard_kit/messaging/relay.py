@@ -11,6 +11,10 @@
   a lost notification.
 - Kafka or PostgreSQL down: the iteration is rolled back, a warning is logged, the relay backs
   off and tries again; the rows wait in the table.
+- A batch is bounded by rows (``batch_size``) and by bytes (``batch_max_bytes``, keys and
+  values): a backlog of face frames (up to ~700 KiB each) is never read into memory 500 at a
+  time. The sizes are read first (without the values), the batch cut (``batch_cut``), then only
+  the rows kept are read in full; a single row larger than the bound still goes, alone.
 """
 
 from __future__ import annotations
@@ -41,12 +45,29 @@ _CLAIM_SHARDS = """
 SELECT s::smallint FROM unnest($1::int[]) AS s WHERE pg_try_advisory_xact_lock($2::int, s)
 """
 _CLAIM_ROWS = """
-SELECT id, topic, key, value, headers FROM outbox
+SELECT id, coalesce(octet_length(key), 0) + coalesce(octet_length(value), 0) AS size
+FROM outbox
 WHERE shard = ANY($1::smallint[])
 ORDER BY id
 LIMIT $2
 FOR UPDATE SKIP LOCKED
 """
+_READ_ROWS = """
+SELECT id, topic, key, value, headers FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id
+"""
+
+
+def batch_cut(sizes: list[int], max_bytes: int) -> int:
+    """How many of the claimed rows (in order, with these sizes in bytes) one batch takes: as
+    many as fit in ``max_bytes``, and always at least one."""
+    total = 0
+    for taken, size in enumerate(sizes):
+        total += size
+        if total > max_bytes and taken > 0:
+            return taken
+    return len(sizes)
+
+
 _DELETE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
 
 
@@ -59,6 +80,7 @@ class OutboxRelay:
         bootstrap_servers: str,
         name: str,
         batch_size: int = 500,
+        batch_max_bytes: int = 16 * 1024 * 1024,
         poll_interval_s: float = 1.0,
         publish_timeout_s: float = 20.0,
         producer_options: dict | None = None,
@@ -68,6 +90,7 @@ class OutboxRelay:
         self.bootstrap_servers = bootstrap_servers
         self.name = name
         self.batch_size = batch_size
+        self.batch_max_bytes = batch_max_bytes
         self.poll_interval_s = poll_interval_s
         self.publish_timeout_s = publish_timeout_s
         self.producer_options = producer_options or {}
@@ -77,6 +100,7 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
+        self._cut_short = False  # the last batch stopped at the byte bound: more rows wait
 
     # -- lifecycle ---------------------------------------------------------------------------
     def stop(self) -> None:
@@ -100,7 +124,7 @@ class OutboxRelay:
                     count = await self.relay_once()
                     self.healthy = True
                     backoff.reset()
-                    if count < self.batch_size:
+                    if count < self.batch_size and not self._cut_short:
                         await self._sleep_until_woken(self.poll_interval_s)
                 except asyncio.CancelledError:
                     raise
@@ -159,15 +183,19 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publish up to one batch; returns how many rows were published."""
         assert self.producer is not None
+        self._cut_short = False
         shards = list(range(OUTBOX_SHARDS))
         random.shuffle(shards)
         async with self.pool.acquire() as conn, conn.transaction():
             mine = [row[0] for row in await conn.fetch(_CLAIM_SHARDS, shards, SHARD_LOCK_CLASS)]
             if not mine:
                 return 0
-            rows = await conn.fetch(_CLAIM_ROWS, mine, self.batch_size)
-            if not rows:
+            claimed = await conn.fetch(_CLAIM_ROWS, mine, self.batch_size)
+            if not claimed:
                 return 0
+            taken = batch_cut([row["size"] for row in claimed], self.batch_max_bytes)
+            self._cut_short = taken < len(claimed)
+            rows = await conn.fetch(_READ_ROWS, [row["id"] for row in claimed[:taken]])
             async with asyncio.timeout(self.publish_timeout_s):
                 pending = []
                 for row in rows:
@@ -196,6 +224,7 @@ async def _main(args: argparse.Namespace) -> None:
         bootstrap_servers=args.bootstrap_servers,
         name=args.name,
         batch_size=args.batch_size,
+        batch_max_bytes=args.batch_max_bytes,
     )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -216,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bootstrap-servers", required=True)
     parser.add_argument("--name", default="relay")
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-max-bytes", type=int, default=16 * 1024 * 1024)
     parser.add_argument("--log-level", default="INFO")
     asyncio.run(_main(parser.parse_args(argv)))
 

@@ -14,15 +14,25 @@ Every query below still filters by tenant itself as well (isolation twice)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 import asyncpg
 from punchcard_kit import tenancy
-from punchcard_kit.messaging import add_to_outbox
 from punchcard_kit.messaging.envelope import Envelope
+from punchcard_kit.messaging.outbox import OutboxRecord, add_records, outbox_record
 
-from ..domain.kiosk import Claim, Outcome, StoredClaim, parse_outcome
+from ..domain.kiosk import (
+    Claim,
+    HeldAttempt,
+    Outcome,
+    RepublishPolicy,
+    StoredClaim,
+    first_check_at,
+    parse_outcome,
+)
 from ..domain.model import (
     AdminUser,
     AuditEntry,
@@ -327,12 +337,15 @@ def unit_of_work_factory(pool: asyncpg.Pool):
 
 
 class PostgresKioskAttempts:
-    """The kiosk edge's claims (service_layer.kiosk.AttemptStore), under RLS like the rest:
-    each transaction is the clock's tenant's. Outcomes are kept as the event's type name and
-    its serialised bytes, so the answer is always made by the one converter."""
+    """The kiosk edge's claims (service_layer.kiosk.AttemptStore) and the attempts held until
+    their outcome (service_layer.reconciler.HeldAttempts), under RLS like the rest: each
+    transaction is the clock's tenant's. Outcomes are kept as the event's type name and its
+    serialised bytes, so the answer is always made by the one converter. A held attempt is its
+    outbox record byte for byte (migration 0004): republished, it is the same event."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, policy: RepublishPolicy) -> None:
         self.pool = pool
+        self.policy = policy
 
     async def claim(
         self, claim: Claim, events: Sequence[tuple[str, str, Envelope]]
@@ -350,7 +363,9 @@ class PostgresKioskAttempts:
                 claim.received_at,
             )
             if inserted:
-                await add_to_outbox(conn, events)
+                records = [outbox_record(topic, key, env) for topic, key, env in events]
+                await add_records(conn, records)
+                await self._hold(conn, claim, records)
                 return None
             # Claimed before (perhaps a moment ago, by a request that waited for our insert's
             # conflict to resolve): nothing is written, the claim is returned.
@@ -374,6 +389,8 @@ class PostgresKioskAttempts:
         )
 
     async def save_outcome(self, tenant_id: str, attempt_id: str, event: Outcome) -> None:
+        """The outcome, and the held attempt deleted with it (its frame or sealed PIN is not
+        needed any more)."""
         async with tenant_transaction(self.pool, tenant_id) as conn:
             await conn.execute(
                 "UPDATE kiosk_attempts SET outcome_type = $3, outcome = $4, outcome_at = now()"
@@ -383,6 +400,105 @@ class PostgresKioskAttempts:
                 event.DESCRIPTOR.full_name,
                 event.SerializeToString(deterministic=True),
             )
+            await conn.execute(
+                "DELETE FROM kiosk_held_attempts WHERE tenant_id = $1 AND attempt_id = $2",
+                uuid.UUID(tenant_id),
+                uuid.UUID(attempt_id),
+            )
+
+    # -- held attempts (the reconciler) ---------------------------------------------------
+    async def _hold(
+        self, conn: asyncpg.Connection, claim: Claim, records: Sequence[OutboxRecord]
+    ) -> None:
+        for record in records:
+            await conn.execute(
+                "INSERT INTO kiosk_held_attempts (tenant_id, attempt_id, topic, key, value,"
+                " headers, event_id, received_at, next_check_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)",
+                uuid.UUID(claim.tenant_id),
+                uuid.UUID(claim.attempt_id),
+                record.topic,
+                record.key,
+                record.value,
+                json.dumps(record.headers),
+                uuid.UUID(record.event_id),
+                claim.received_at,
+                first_check_at(claim.received_at, self.policy),
+            )
+
+    async def due(self, limit: int) -> list[tuple[str, str]]:
+        """(tenant, attempt) of every tenant's held attempts due for a look, most overdue
+        first (migration 0004's SECURITY DEFINER function: ids only)."""
+        async with tenant_transaction(self.pool, None) as conn:
+            rows = await conn.fetch("SELECT * FROM gateway_due_kiosk_attempts($1)", limit)
+        return [(str(row["tenant_id"]), str(row["attempt_id"])) for row in rows]
+
+    async def held(self, tenant_id: str, attempt_id: str) -> HeldAttempt | None:
+        async with tenant_transaction(self.pool, tenant_id) as conn:
+            row = await conn.fetchrow(
+                "SELECT c.clock_id, h.received_at, h.published FROM kiosk_held_attempts h"
+                " JOIN kiosk_attempts c USING (tenant_id, attempt_id)"
+                " WHERE h.tenant_id = $1 AND h.attempt_id = $2 AND c.outcome IS NULL",
+                uuid.UUID(tenant_id),
+                uuid.UUID(attempt_id),
+            )
+        if row is None:
+            return None
+        return HeldAttempt(
+            tenant_id, attempt_id, row["clock_id"], row["received_at"], row["published"]
+        )
+
+    async def republish(
+        self, tenant_id: str, attempt_id: str, published: int, next_check_at: datetime
+    ) -> bool:
+        """Put the held record in the outbox again — unless another replica did since it was
+        read (``published`` changed) or holds it now — and schedule the next look."""
+        async with tenant_transaction(self.pool, tenant_id) as conn:
+            row = await conn.fetchrow(
+                "SELECT topic, key, value, headers, event_id FROM kiosk_held_attempts"
+                " WHERE tenant_id = $1 AND attempt_id = $2 AND published = $3"
+                " FOR UPDATE SKIP LOCKED",
+                uuid.UUID(tenant_id),
+                uuid.UUID(attempt_id),
+                published,
+            )
+            if row is None:
+                return False
+            headers = [(str(k), str(v)) for k, v in json.loads(row["headers"])]
+            record = OutboxRecord(
+                row["topic"],
+                None if row["key"] is None else bytes(row["key"]),
+                bytes(row["value"]),
+                headers,
+                str(row["event_id"]),
+            )
+            await add_records(conn, [record])
+            await conn.execute(
+                "UPDATE kiosk_held_attempts SET published = published + 1, next_check_at = $3"
+                " WHERE tenant_id = $1 AND attempt_id = $2",
+                uuid.UUID(tenant_id),
+                uuid.UUID(attempt_id),
+                next_check_at,
+            )
+        return True
+
+    async def give_up(self, tenant_id: str, attempt_id: str) -> bool:
+        """Delete the held attempt (its record included); False when it was gone already."""
+        async with tenant_transaction(self.pool, tenant_id) as conn:
+            deleted = await conn.fetchval(
+                "DELETE FROM kiosk_held_attempts WHERE tenant_id = $1 AND attempt_id = $2"
+                " RETURNING true",
+                uuid.UUID(tenant_id),
+                uuid.UUID(attempt_id),
+            )
+        return bool(deleted)
+
+    async def held_stats(self) -> tuple[int, datetime | None, int]:
+        """(attempts held without an outcome, the earliest arrival among them, claims without
+        an outcome no longer held), over every tenant."""
+        async with tenant_transaction(self.pool, None) as conn:
+            row = await conn.fetchrow("SELECT * FROM gateway_kiosk_held_stats()")
+        return row["held"], row["oldest"], row["abandoned"]
 
     async def prune(self, older_than_days: int) -> int:
         """Every tenant's old claims, through the SECURITY DEFINER function of migration 0003

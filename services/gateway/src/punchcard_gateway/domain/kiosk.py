@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -130,10 +130,64 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class HeldAttempt:
+    """A claimed attempt without an outcome yet, as the reconciler sees it (its record stays in
+    the store, never here): when it arrived and how many times it was published."""
+
+    tenant_id: str
+    attempt_id: str
+    clock_id: str
+    received_at: datetime
+    published: int
+
+
+@dataclass(frozen=True)
 class StoredClaim:
     clock_id: str
     fingerprint: bytes
     outcome: Outcome | None
+
+
+# --- attempts without an outcome: republish, or give up -----------------------------------
+
+
+@dataclass(frozen=True)
+class RepublishPolicy:
+    """When the reconciler looks again at a claimed attempt that has no outcome.
+
+    ``after``: the first look, that long after the attempt arrived (longer than any normal
+    processing lag, so a healthy system never republishes). Each look asks punch for the
+    outcome, and republishes the attempt when punch has none; the next look comes ``after``,
+    then twice, four times … as long later, at most ``max_interval`` (which must stay below the
+    attempt topics' retention, so a copy of the attempt is always on its topic for a consumer
+    that comes back). At ``hold`` after arrival the attempt is given up: its record is deleted
+    (a frame is biometric, a sealed PIN a secret) and the loss is logged and counted."""
+
+    after: timedelta
+    max_interval: timedelta
+    hold: timedelta
+
+
+def first_check_at(received_at: datetime, policy: RepublishPolicy) -> datetime:
+    """When the reconciler first looks at an attempt claimed at ``received_at``."""
+    return min(received_at + policy.after, received_at + policy.hold)
+
+
+def should_give_up(received_at: datetime, now: datetime, policy: RepublishPolicy) -> bool:
+    """True when the attempt is held no longer: it arrived ``hold`` or more ago."""
+    return now - received_at >= policy.hold
+
+
+def next_check_at(
+    received_at: datetime, published: int, now: datetime, policy: RepublishPolicy
+) -> datetime:
+    """After the attempt was published for the ``published``-th time (at ``now``): the next
+    look, ``after`` × 2^(published-2) later (so ``after`` after the first republish), capped
+    at ``max_interval``, and never later than the give-up time."""
+    steps = min(max(published - 2, 0), 60)
+    seconds = policy.after.total_seconds() * 2.0**steps
+    interval = min(timedelta(seconds=min(seconds, 1e9)), policy.max_interval)
+    return min(now + interval, received_at + policy.hold)
 
 
 def proto_direction(direction: Direction | None) -> int:

@@ -5,8 +5,11 @@
 2. A PIN is sealed to identity's public key before anything else happens to it.
 3. The attempt is *claimed* — ``kiosk_attempts(tenant, attempt_id)`` — and its event is put in
    the outbox in the same transaction; the relay publishes it. A claim that exists means the
-   attempt was published already: it is never published again (identity would verify the PIN
-   a second time and count a second failure). Different content under a claimed id is a 409.
+   attempt was published already: a kiosk sending it again never publishes it again (identity
+   would verify the PIN a second time and count a second failure). Different content under a
+   claimed id is a 409. A copy of the attempt's record is held until its outcome; only the
+   reconciler (service_layer/reconciler.py) publishes that same record again — same event id,
+   so a consumer that processed it drops it — when no outcome came in time.
 4. The request waits (``wait_s``) for the outcome punch publishes on
    ``punchcard.punch.punches.v1``. Every gateway replica follows that topic without a consumer
    group (``TopicFollower``), so whichever replica holds the request sees its outcome; the
@@ -91,13 +94,15 @@ class AttemptStore(Protocol):
     async def claim(
         self, claim: Claim, events: Sequence[tuple[str, str, Envelope]]
     ) -> StoredClaim | None:
-        """Insert the claim and put ``events`` in the outbox, in one transaction: None. When
-        the attempt was claimed before, write nothing and return that claim."""
+        """Insert the claim, put ``events`` in the outbox and hold a copy of them until the
+        outcome (service_layer.reconciler), in one transaction: None. When the attempt was
+        claimed before, write nothing and return that claim."""
 
     async def get(self, tenant_id: str, attempt_id: str) -> StoredClaim | None: ...
 
     async def save_outcome(self, tenant_id: str, attempt_id: str, event: Outcome) -> None:
-        """Keep the outcome with the claim (the first one stays)."""
+        """Keep the outcome with the claim (the first one stays); the held copy of the attempt
+        is deleted."""
 
     async def prune(self, older_than_days: int) -> int:
         """Delete claims received more than this many days ago, in every tenant."""
@@ -173,6 +178,7 @@ class KioskEdge:
         waiters: OutcomeWaiters | None = None,
         wait_s: float = 5.0,
         now: Callable[[], datetime] = utc_now,
+        topics: tuple[str, str] = (PIN_ATTEMPTS, FACE_ATTEMPTS),
     ) -> None:
         self.clocks = clocks
         self.sealer = sealer
@@ -181,6 +187,7 @@ class KioskEdge:
         self.waiters = waiters or OutcomeWaiters()
         self.wait_s = wait_s
         self.now = now
+        self.topics = topics  # (PIN attempts, face attempts)
         self._storing: set[asyncio.Task] = set()
 
     async def authenticate(self, credential: str) -> Clock:
@@ -195,7 +202,7 @@ class KioskEdge:
         if attempt.method == "PIN":
             assert attempt.pin is not None
             sealed = await self.sealer.seal(attempt.attempt_id, attempt.pin)
-        event = attempt_event(clock, attempt, received_at, sealed)
+        event = attempt_event(clock, attempt, received_at, sealed, self.topics)
         claim = Claim(
             tenant_id=clock.tenant_id,
             attempt_id=attempt.attempt_id,
@@ -323,9 +330,11 @@ def attempt_event(
     attempt: Attempt,
     received_at: datetime,
     sealed: common_pb2.SealedBox | None,
+    topics: tuple[str, str] = (PIN_ATTEMPTS, FACE_ATTEMPTS),
 ) -> tuple[str, str, Envelope]:
     """(topic, key, envelope) of the attempt: a PIN attempt carries only the sealed box; a face
-    attempt carries the frame (its topic keeps it one hour)."""
+    attempt carries the frame (its topic keeps it a day; docs/events.md). ``topics``: the PIN
+    and face attempt topics (others only in tests)."""
     context = kiosk_pb2.PunchAttemptContext(
         attempt_id=attempt.attempt_id,
         clock_id=clock.clock_id,
@@ -338,11 +347,11 @@ def attempt_event(
     if attempt.method == "PIN":
         assert sealed is not None and attempt.employee_id
         payload = kiosk_pb2.PinPunchAttempted(context=context, sealed_pin=sealed)
-        topic, key = PIN_ATTEMPTS, f"{clock.tenant_id}/{attempt.employee_id}"
+        topic, key = topics[0], f"{clock.tenant_id}/{attempt.employee_id}"
     else:
         assert attempt.frame_jpeg is not None
         payload = kiosk_pb2.FacePunchAttempted(context=context, frame_jpeg=attempt.frame_jpeg)
-        topic, key = FACE_ATTEMPTS, f"{clock.tenant_id}/{clock.clock_id}"
+        topic, key = topics[1], f"{clock.tenant_id}/{clock.clock_id}"
     envelope = new_envelope(
         payload,
         tenant_id=clock.tenant_id,

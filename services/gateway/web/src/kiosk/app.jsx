@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { createApi, NetworkError, Unauthorized } from "./api.js";
 import { cameraProblem, captureJpeg, openCamera, ready, sample } from "./camera.js";
-import { openDb } from "./db.js";
+import { askPersistentStorage, openDb } from "./db.js";
 import { Keypad } from "./keypad.jsx";
 import { clockTime, describe, isoWithOffset, reasonText, saved } from "./outcome.js";
 import * as outbox from "./queue.js";
@@ -52,6 +52,12 @@ export function App() {
 
   useEffect(() => {
     openDb().then(setDb, () => setDbError("This device cannot keep the kiosk's data."));
+    // Unsent attempts must survive storage pressure: ask for persistent storage.
+    askPersistentStorage().then((answer) => {
+      if (answer !== "persisted" && answer !== "granted") {
+        console.warn(`kiosk storage is not persistent (${answer}); unsent punches may be evicted`);
+      }
+    });
   }, []);
 
   const unpair = useCallback((revoked) => {

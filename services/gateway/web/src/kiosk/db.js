@@ -5,6 +5,23 @@
 //   as the edge accepts them.
 
 export const DB_NAME = "punchcard-kiosk";
+
+// Asks the browser to keep this origin's storage (the outbox of attempts not yet sent, the
+// roster) under storage pressure instead of evicting it as "best effort" data
+// (navigator.storage.persist()). Resolves with what happened: "persisted" (it already was),
+// "granted", "denied" or "unsupported"; never rejects — the kiosk works either way, and the
+// answer is only shown in the console for whoever sets the tablet up.
+export async function askPersistentStorage(storage = globalThis.navigator?.storage) {
+  if (!storage || typeof storage.persist !== "function") return "unsupported";
+  try {
+    if (typeof storage.persisted === "function" && (await storage.persisted())) {
+      return "persisted";
+    }
+    return (await storage.persist()) ? "granted" : "denied";
+  } catch {
+    return "denied";
+  }
+}
 const VERSION = 1;
 
 export function openDb(factory = globalThis.indexedDB, name = DB_NAME) {
