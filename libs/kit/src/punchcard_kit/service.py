@@ -22,6 +22,7 @@ from .logging import configure_logging, get_logger
 from .messaging.consumer import ConsumerLoop, Handler
 from .messaging.relay import OutboxRelay
 from .migrations import upgrade_async
+from .periodic import run_periodically
 from .retry import Backoff
 from .settings import ServiceSettings, load_settings
 
@@ -65,26 +66,18 @@ class Runtime:
         and run again at the next tick; it is never run twice at once. Call from
         ``on_started``; SIGTERM lets a run in progress finish."""
 
-        async def loop() -> None:
-            delay = interval_s if first_after_s is None else first_after_s
-            while True:
-                try:
-                    await asyncio.wait_for(self.stopping.wait(), delay)
-                    return
-                except TimeoutError:
-                    pass
-                delay = interval_s
-                try:
-                    await job()
-                except Exception as error:  # noqa: BLE001 - tried again at the next tick
-                    log.warning(
-                        "periodic job failed; trying again at the next tick",
-                        job=name,
-                        retry_in_s=interval_s,
-                        error=f"{type(error).__name__}: {error}",
-                    )
-
-        self.tasks.append(asyncio.create_task(loop(), name=name))
+        self.tasks.append(
+            asyncio.create_task(
+                run_periodically(
+                    name,
+                    job,
+                    every_s=interval_s,
+                    stopping=self.stopping,
+                    first_after_s=first_after_s,
+                ),
+                name=name,
+            )
+        )
 
 
 async def _supervise(
