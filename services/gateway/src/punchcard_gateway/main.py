@@ -72,7 +72,7 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
     web.mount(app, settings.web_dist_dir)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
-    assert settings.admin_jwt_secret is not None and settings.internal_token_secret is not None
+    assert settings.admin_jwt_secret is not None
     upstream_urls = settings.upstream_urls()
     access_tokens = AccessTokens(
         settings.admin_jwt_secret.get_secret_value(), ttl_s=settings.access_token_ttl_s
@@ -98,11 +98,9 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 refresh_ttl_s=settings.refresh_token_ttl_s,
             )
             await passwords.burn("")  # prepares the unknown-e-mail hash before the first login
-            internal_secret = settings.internal_token_secret.get_secret_value()
+            signing_key = settings.internal_signing_key()
             upstreams = {
-                name: Upstream(
-                    name=name, client=client, base_url=url, internal_secret=internal_secret
-                )
+                name: Upstream(name=name, client=client, base_url=url, signing_key=signing_key)
                 for name, url in upstream_urls.items()
             }
             timeout = settings.kiosk_upstream_timeout_s
@@ -114,14 +112,14 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                     timeout_s=timeout,
                 ),
                 store=PostgresKioskAttempts(app.state.runtime.pool),
-                lookup=PunchOutcomes(upstreams[PUNCH], internal_secret, timeout),
+                lookup=PunchOutcomes(upstreams[PUNCH], timeout),
                 wait_s=settings.kiosk_wait_s,
             )
             clock_sync = Upstream(
                 name=DEVICE_SYNC,
                 client=sync_client,
                 base_url=upstream_urls[DEVICE_SYNC],
-                internal_secret=internal_secret,
+                signing_key=signing_key,
             )
             app.state.gateway = Gateway(
                 services=services, upstreams=upstreams, kiosk=edge, clock_sync=clock_sync
