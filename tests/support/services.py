@@ -15,8 +15,8 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from punchcard_kit.internal_auth import Caller, mint_internal_token
-from punchcard_kit.settings import DEVELOPMENT_INTERNAL_SECRET
+from punchcard_kit.internal_auth import Caller, audience_of, mint_internal_token
+from punchcard_kit.settings import DEVELOPMENT_INTERNAL_PRIVATE_KEY
 
 from .messaging import wait_for
 from .stack import DEEPFACE_HOME, KAFKA, PG_URL, REDIS_URL, VENV_BIN, unique
@@ -28,9 +28,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def admin_headers(tenant_id: str, role: str = "sysadmin", sites: tuple[str, ...] = ()) -> dict:
+# Every service that verifies the gateway's internal tokens (each is its token's audience).
+SERVICES = ("identity", "face-match", "punch", "device-sync")
+
+
+def admin_headers(
+    tenant_id: str,
+    role: str = "sysadmin",
+    sites: tuple[str, ...] = (),
+    service: str | None = None,
+) -> dict:
+    """An internal caller token as the gateway would mint it, signed with the development key
+    (services started by start_service run with ENVIRONMENT=test). For ``service`` only, or
+    (a test's convenience, never the gateway's) for every service."""
     caller = Caller(tenant_id=tenant_id, user_id=str(uuid.uuid4()), role=role, sites=sites)
-    token = mint_internal_token(caller, DEVELOPMENT_INTERNAL_SECRET, ttl_s=3600)
+    audience = [audience_of(name) for name in ((service,) if service else SERVICES)]
+    token = mint_internal_token(caller, DEVELOPMENT_INTERNAL_PRIVATE_KEY, audience, ttl_s=3600)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -47,7 +60,7 @@ class ServiceProcess:
     def admin(self, tenant_id: str, role: str = "sysadmin", sites: tuple[str, ...] = ()):
         return httpx.AsyncClient(
             base_url=self.url + "/internal/v1",
-            headers=admin_headers(tenant_id, role, sites),
+            headers=admin_headers(tenant_id, role, sites, service=self.name),
             timeout=30,
         )
 

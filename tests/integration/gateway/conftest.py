@@ -15,19 +15,37 @@ from dataclasses import dataclass
 import argon2
 import asyncpg
 import httpx
+import jwt
 import pytest
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from punchcard_gateway.adapters.passwords import PasswordHasher
 from punchcard_gateway.main import build_app
 from punchcard_gateway.service_layer.users import CreateTenant, create_tenant
 from punchcard_gateway.settings import GatewaySettings
-from punchcard_kit.internal_auth import InvalidInternalToken, verify_internal_token
+from punchcard_kit.internal_auth import InvalidInternalToken, audience_of, verify_internal_token
 
 from tests.support.stack import PG_URL, unique
 
-INTERNAL_SECRET = "internal-secret-for-gateway-tests-0123456789"
+# The gateway's internal token key pair for these tests (not the development one): the
+# gateway signs with the private key, the stand-in services verify with the public key.
+_INTERNAL_KEY = Ed25519PrivateKey.generate()
+INTERNAL_PRIVATE_KEY = _INTERNAL_KEY.private_bytes(
+    Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+).decode()
+INTERNAL_PUBLIC_KEY = (
+    _INTERNAL_KEY.public_key()
+    .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    .decode()
+)
 ADMIN_SECRET = "admin-jwt-secret-for-gateway-tests-0123456789"
 PASSWORD = "correct horse battery staple"
 
@@ -37,10 +55,11 @@ def fast_hasher() -> PasswordHasher:
     return PasswordHasher(argon2.PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1))
 
 
-def _caller(request: Request, secret: str) -> dict:
-    """The internal caller the request carries, verified (InvalidInternalToken if not)."""
+def _caller(request: Request, service: str) -> dict:
+    """The internal caller the request carries, verified as ``service`` verifies it (its own
+    audience, the gateway's public key): InvalidInternalToken if not."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    caller = verify_internal_token(token, secret)
+    caller = verify_internal_token(token, INTERNAL_PUBLIC_KEY, audience_of(service))
     return {
         "tenant_id": caller.tenant_id,
         "user_id": caller.user_id,
@@ -49,6 +68,12 @@ def _caller(request: Request, secret: str) -> dict:
         "ip": caller.ip,
         "request_id": caller.request_id,
     }
+
+
+def _audience(request: Request) -> str | list[str]:
+    """What the request's token says it is for, as sent."""
+    token = request.headers.get("authorization", "").partition(" ")[2]
+    return jwt.decode(token, options={"verify_signature": False})["aud"]
 
 
 def upstream_app() -> FastAPI:
@@ -62,18 +87,19 @@ def upstream_app() -> FastAPI:
     return app
 
 
-def add_echo(app: FastAPI, name: str, secret: str) -> FastAPI:
+def add_echo(app: FastAPI, name: str) -> FastAPI:
     """Answers every other /internal/v1 call with what it received (and the service's
     ``name``); ``?status=N`` picks the status code."""
 
     @app.api_route("/internal/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def echo(path: str, request: Request) -> JSONResponse:
-        caller = _caller(request, secret)
+        caller = _caller(request, name)
         body = await request.body()
         return JSONResponse(
             {
                 "upstream": name,
                 "caller": caller,
+                "audience": _audience(request),
                 "method": request.method,
                 "path": request.url.path,
                 "query": request.url.query,
@@ -87,11 +113,11 @@ def add_echo(app: FastAPI, name: str, secret: str) -> FastAPI:
     return app
 
 
-def echo_identity(secret: str) -> FastAPI:
-    return add_echo(upstream_app(), "identity", secret)
+def echo_identity() -> FastAPI:
+    return add_echo(upstream_app(), "identity")
 
 
-def fake_device_sync(secret: str) -> FastAPI:
+def fake_device_sync() -> FastAPI:
     """The echo, except that registering a clock and re-keying one answer, as device-sync
     does, with a fresh credential (``pcc_<clock_id>_<secret>``), shown once."""
     app = upstream_app()
@@ -101,17 +127,17 @@ def fake_device_sync(secret: str) -> FastAPI:
 
     @app.post("/internal/v1/clocks", status_code=201)
     async def register(request: Request) -> dict:
-        caller = _caller(request, secret)
+        caller = _caller(request, "device-sync")
         clock_id = str(uuid.uuid4())
         clock = {"id": clock_id, **(await request.json()), "status": "never_seen"}
         return {"clock": clock, "credential": credential(clock_id), "caller": caller}
 
     @app.post("/internal/v1/clocks/{clock_id}/credential")
     async def rekey(clock_id: str, request: Request) -> dict:
-        caller = _caller(request, secret)
+        caller = _caller(request, "device-sync")
         return {"clock_id": clock_id, "credential": credential(clock_id), "caller": caller}
 
-    return add_echo(app, "device-sync", secret)
+    return add_echo(app, "device-sync")
 
 
 @asynccontextmanager
@@ -142,13 +168,13 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 async def identity_url() -> AsyncIterator[str]:
-    async with serving(echo_identity(INTERNAL_SECRET)) as url:
+    async with serving(echo_identity()) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 async def device_sync_url() -> AsyncIterator[str]:
-    async with serving(fake_device_sync(INTERNAL_SECRET)) as url:
+    async with serving(fake_device_sync()) as url:
         yield url
 
 
@@ -178,7 +204,7 @@ def settings_for(
             "database_url": dsn,
             "identity_url": identity_url,
             "device_sync_url": device_sync_url,
-            "internal_token_secret": INTERNAL_SECRET,
+            "internal_token_private_key": INTERNAL_PRIVATE_KEY,
             "admin_jwt_secret": ADMIN_SECRET,
             "relay_enabled": False,
             "log_json": False,

@@ -12,7 +12,7 @@ from punchcard_gateway.main import main
 
 from tests.support.stack import VENV_BIN, unique
 
-from .conftest import ADMIN_SECRET, INTERNAL_SECRET
+from .conftest import ADMIN_SECRET, INTERNAL_PRIVATE_KEY
 
 
 def _env(dsn: str) -> dict[str, str]:
@@ -20,7 +20,7 @@ def _env(dsn: str) -> dict[str, str]:
         "ENVIRONMENT": "test",
         "DATABASE_URL": dsn,
         "ADMIN_JWT_SECRET": ADMIN_SECRET,
-        "INTERNAL_TOKEN_SECRET": INTERNAL_SECRET,
+        "INTERNAL_TOKEN_PRIVATE_KEY": INTERNAL_PRIVATE_KEY,
         "LOG_JSON": "false",
     }
 

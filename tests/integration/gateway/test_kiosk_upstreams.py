@@ -25,10 +25,10 @@ from google.protobuf.json_format import MessageToDict
 from nacl.public import PrivateKey, SealedBox
 from punchcard.v1 import common_pb2, kiosk_pb2, punch_pb2
 from punchcard_gateway.domain.kiosk import Claim
-from punchcard_kit.internal_auth import verify_internal_token
+from punchcard_kit.internal_auth import audience_of, verify_internal_token
 from punchcard_kit.messaging import decode_envelope, unpack_payload
 
-from .conftest import INTERNAL_SECRET, free_port, running_gateway, serving
+from .conftest import INTERNAL_PUBLIC_KEY, free_port, running_gateway, serving
 
 
 class Stand:
@@ -81,7 +81,9 @@ def stand_in_apps(stand: Stand) -> tuple[FastAPI, FastAPI, FastAPI]:
     @punch.get("/internal/v1/attempts/{attempt_id}")
     async def outcome(attempt_id: str, request: Request):
         token = request.headers["authorization"].removeprefix("Bearer ")
-        stand.punch_callers.append(verify_internal_token(token, INTERNAL_SECRET))
+        stand.punch_callers.append(
+            verify_internal_token(token, INTERNAL_PUBLIC_KEY, audience_of("punch"))
+        )
         answer = stand.outcomes.get(attempt_id)
         if answer is None:
             return JSONResponse({"code": "ATTEMPT_NOT_FOUND", "message": "", "field": None}, 404)

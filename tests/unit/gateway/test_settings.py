@@ -1,6 +1,8 @@
 """The gateway's settings: development defaults, and no default secret outside development."""
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from punchcard_gateway.settings import (
     DEVELOPMENT_ADMIN_JWT_SECRET,
     LOCAL_DEVICE_SYNC_URL,
@@ -9,13 +11,19 @@ from punchcard_gateway.settings import (
     LOCAL_PUNCH_URL,
     GatewaySettings,
 )
-from punchcard_kit.settings import load_settings
+from punchcard_kit.internal_auth import audience_of, load_verifying_key, verify_internal_token
+from punchcard_kit.settings import DEVELOPMENT_INTERNAL_PRIVATE_KEY, load_settings
 
+PRIVATE_KEY = (
+    Ed25519PrivateKey.generate()
+    .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    .decode()
+)
 PRODUCTION = {
     "ENVIRONMENT": "production",
     "DATABASE_URL": "postgresql://gw@db/gateway",
     "KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
-    "INTERNAL_TOKEN_SECRET": "i" * 40,
+    "INTERNAL_TOKEN_PRIVATE_KEY": PRIVATE_KEY,
     "IDENTITY_URL": "http://identity:8101",
     "DEVICE_SYNC_URL": "http://device-sync:8104",
     "PUNCH_URL": "http://punch:8103",
@@ -31,7 +39,8 @@ def production(monkeypatch):
         "DEVICE_SYNC_URL",
         "PUNCH_URL",
         "FACE_MATCH_URL",
-        "INTERNAL_TOKEN_SECRET",
+        "INTERNAL_TOKEN_PRIVATE_KEY",
+        "INTERNAL_TOKEN_PUBLIC_KEY",
     ):
         monkeypatch.delenv(name, raising=False)
     for name, value in PRODUCTION.items():
@@ -46,10 +55,12 @@ def test_development_defaults(monkeypatch):
         "DEVICE_SYNC_URL",
         "PUNCH_URL",
         "FACE_MATCH_URL",
-        "ENVIRONMENT",
+        "INTERNAL_TOKEN_PRIVATE_KEY",
     ):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ENVIRONMENT", "development")
     s = GatewaySettings()
+    assert s.internal_token_private_key.get_secret_value() == DEVELOPMENT_INTERNAL_PRIVATE_KEY
     assert s.admin_jwt_secret.get_secret_value() == DEVELOPMENT_ADMIN_JWT_SECRET
     assert s.identity_url == LOCAL_IDENTITY_URL == "http://127.0.0.1:8101"
     assert s.device_sync_url == LOCAL_DEVICE_SYNC_URL == "http://127.0.0.1:8104"
@@ -81,9 +92,11 @@ def test_production_with_a_real_secret_starts(production):
 
 @pytest.mark.parametrize(
     "secret",
-    [None, DEVELOPMENT_ADMIN_JWT_SECRET, "too-short", PRODUCTION["INTERNAL_TOKEN_SECRET"]],
+    [None, DEVELOPMENT_ADMIN_JWT_SECRET, "too-short", "CHANGE-ME-another-32+-character-secret"],
 )
-def test_production_refuses_a_missing_default_short_or_shared_secret(production, capsys, secret):
+def test_production_refuses_a_missing_default_short_or_placeholder_secret(
+    production, capsys, secret
+):
     if secret is not None:
         production.setenv("ADMIN_JWT_SECRET", secret)
     with pytest.raises(SystemExit) as exit_info:
@@ -118,3 +131,33 @@ def test_the_hold_cannot_outlast_the_consumers_memory_of_processed_events():
     # Consumers remember processed event ids 14 days: a longer hold could process twice.
     with pytest.raises(ValueError, match="kiosk_attempt_hold_hours"):
         GatewaySettings(environment="test", kiosk_attempt_hold_hours=14 * 24)
+
+
+def test_the_gateway_signs_for_each_service_and_needs_no_public_key(production):
+    """Only the gateway holds the private key; it verifies no internal token itself."""
+    production.setenv("ADMIN_JWT_SECRET", "j" * 40)
+    s = GatewaySettings()
+    assert PRIVATE_KEY not in repr(s)
+    from punchcard_kit.internal_auth import Caller, mint_internal_token
+
+    caller = Caller(tenant_id="0b7c3c41-5d5c-4b8a-9a47-0d5d8a4c1e11", user_id="u", role="viewer")
+    token = mint_internal_token(caller, s.internal_signing_key(), audience_of("punch"))
+    public = load_verifying_key(s.internal_signing_key().public_key())
+    assert verify_internal_token(token, public, audience_of("punch")) == caller
+
+
+@pytest.mark.parametrize(
+    "key",
+    [None, DEVELOPMENT_INTERNAL_PRIVATE_KEY, "i" * 40, "-----BEGIN PRIVATE KEY-----\nCHANGE-ME"],
+)
+def test_production_refuses_a_missing_development_or_bad_private_key(production, capsys, key):
+    production.setenv("ADMIN_JWT_SECRET", "j" * 40)
+    production.delenv("INTERNAL_TOKEN_PRIVATE_KEY")
+    if key is not None:
+        production.setenv("INTERNAL_TOKEN_PRIVATE_KEY", key)
+    with pytest.raises(SystemExit):
+        load_settings(GatewaySettings)
+    err = capsys.readouterr().err
+    assert "INTERNAL_TOKEN_PRIVATE_KEY" in err
+    if key is not None and key.count("\n") >= 2:
+        assert key.splitlines()[1] not in err  # never the key itself

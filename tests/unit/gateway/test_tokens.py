@@ -10,7 +10,8 @@ from punchcard_gateway.service_layer.tokens import (
     hash_refresh_token,
     new_refresh_token,
 )
-from punchcard_kit.internal_auth import Caller, mint_internal_token
+from punchcard_kit.internal_auth import Caller, audience_of, mint_internal_token
+from punchcard_kit.settings import DEVELOPMENT_INTERNAL_PRIVATE_KEY
 
 SECRET = "a" * 40
 
@@ -75,10 +76,13 @@ def test_wrong_key_tampering_and_internal_tokens_are_refused():
     header, payload, signature = token.split(".")
     with pytest.raises(Unauthenticated):
         tokens.verify(f"{header}.{payload}x.{signature}")
-    # An internal caller token signed with the same secret still has the wrong audience.
+    # An internal caller token (EdDSA, another audience) never passes for an admin's.
     caller = Caller(tenant_id=str(uuid.uuid4()), user_id=str(uuid.uuid4()), role="sysadmin")
+    internal = mint_internal_token(
+        caller, DEVELOPMENT_INTERNAL_PRIVATE_KEY, audience_of("identity")
+    )
     with pytest.raises(Unauthenticated):
-        tokens.verify(mint_internal_token(caller, SECRET))
+        tokens.verify(internal)
     # Unknown role, none algorithm.
     forged = jwt.encode(
         {

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .db import create_pool, ensure_database
 from .http_errors import install_error_handlers
+from .internal_auth import InternalTokenVerifier
 from .logging import configure_logging, get_logger
 from .messaging.consumer import ConsumerLoop, Handler
 from .messaging.relay import OutboxRelay
@@ -185,8 +186,10 @@ def create_service_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.on_exit = []
     install_error_handlers(app)
-    if settings.internal_token_secret is not None:
-        app.state.internal_token_secret = settings.internal_token_secret.get_secret_value()
+    if settings.verifies_internal_tokens and settings.internal_token_public_key is not None:
+        app.state.internal_token_verifier = InternalTokenVerifier.for_service(
+            settings.internal_token_public_key, settings.service_name
+        )
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)

@@ -1,13 +1,20 @@
 """Settings read from the environment (pydantic-settings). A service refuses to start with a
-clear message naming the setting that is missing or wrong."""
+clear message naming the setting that is missing or wrong.
+
+Fail closed: ENVIRONMENT defaults to production, where every server and key must be given, no
+development key is accepted, and no value may still be a placeholder (``CHANGE-ME``, an
+``example`` host, ... as in deploy/k8s/infra/secrets.example.yaml). The local scripts and the
+tests say ENVIRONMENT=development or test themselves."""
 
 from __future__ import annotations
 
 import sys
-from typing import Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .internal_auth import InvalidInternalKey, load_verifying_key
 
 LOCAL_PG = "postgresql://postgres@127.0.0.1:55432"
 LOCAL_KAFKA = "127.0.0.1:59092"
@@ -22,8 +29,52 @@ LOCAL_STACKS = {
     "development": (LOCAL_PG, LOCAL_KAFKA, LOCAL_REDIS),
     "test": (TEST_PG, TEST_KAFKA, TEST_REDIS),
 }
-# Only ever accepted with ENVIRONMENT=development or test.
-DEVELOPMENT_INTERNAL_SECRET = "development-only-internal-token-secret-0123456789"
+# The development key pair of the internal caller tokens (punchcard_kit.internal_auth): only
+# ever accepted with ENVIRONMENT=development or test. Published here, so never a secret.
+DEVELOPMENT_INTERNAL_PRIVATE_KEY = """-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIL2+jg3EF7vNU4irQFMuwfYX82eNU45We7U4vJXODLR9
+-----END PRIVATE KEY-----
+"""
+DEVELOPMENT_INTERNAL_PUBLIC_KEY = """-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAc2vcFvIJ7sOagfvkU+giWfx7fDaG1jd9fNoN/+TlAFw=
+-----END PUBLIC KEY-----
+"""
+LOCAL_ENVIRONMENTS = ("development", "test")
+# A value containing one of these (any case) is a placeholder from an example, not a setting:
+# refused outside development/test, by the variable's name.
+PLACEHOLDER_MARKERS = (
+    "change-me",
+    "change_me",
+    "changeme",
+    "replace-me",
+    "replace_me",
+    "replaceme",
+    "placeholder",
+    "example",
+    "<password>",
+    "<host>",
+)
+
+
+def placeholder_in(value: Any) -> str | None:
+    """The placeholder marker ``value`` (a string, secret, number or a collection of them)
+    contains, or None."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, dict):
+        for item in (*value.keys(), *value.values()):
+            if (found := placeholder_in(item)) is not None:
+                return found
+        return None
+    if isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            if (found := placeholder_in(item)) is not None:
+                return found
+        return None
+    if not isinstance(value, str):
+        return None
+    lowered = value.lower()
+    return next((marker for marker in PLACEHOLDER_MARKERS if marker in lowered), None)
 
 
 class ServiceSettings(BaseSettings):
@@ -36,8 +87,14 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
+    # Whether this service verifies the gateway's internal tokens (needs the public key); the
+    # gateway, which signs them, says no.
+    verifies_internal_tokens: ClassVar[bool] = True
+
     service_name: str = "service"
-    environment: Literal["development", "test", "staging", "production"] = "development"
+    # Production unless told otherwise: a pod, an image or a shell without ENVIRONMENT gets
+    # every check (scripts/run-services, the Makefile and the tests say development/test).
+    environment: Literal["development", "test", "staging", "production"] = "production"
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -47,8 +104,10 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str | None = None
     redis_url: str | None = None
 
-    # Signs the short-lived tokens the gateway attaches to calls into services (internal_auth).
-    internal_token_secret: SecretStr | None = None
+    # Verifies the short-lived tokens the gateway attaches to calls into services
+    # (internal_auth): the gateway's Ed25519 public key, PEM. Only the gateway holds the
+    # private key (INTERNAL_TOKEN_PRIVATE_KEY, GatewaySettings).
+    internal_token_public_key: str | None = None
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
@@ -77,7 +136,7 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _servers_given_outside_development(self) -> ServiceSettings:
         missing = []
-        local = self.environment in LOCAL_STACKS
+        local = self.environment in LOCAL_ENVIRONMENTS
         pg, kafka, redis = LOCAL_STACKS.get(self.environment, (None, None, None))
         if self.database_url is None:
             if local:
@@ -91,22 +150,51 @@ class ServiceSettings(BaseSettings):
                 missing.append("KAFKA_BOOTSTRAP_SERVERS")
         if self.redis_url is None and local:
             object.__setattr__(self, "redis_url", redis)
-        secret = self.internal_token_secret
-        if secret is None and local:
-            object.__setattr__(
-                self, "internal_token_secret", SecretStr(DEVELOPMENT_INTERNAL_SECRET)
-            )
-        elif not local and (
-            secret is None
-            or secret.get_secret_value() == DEVELOPMENT_INTERNAL_SECRET
-            or len(secret.get_secret_value()) < 32
-        ):
-            missing.append("INTERNAL_TOKEN_SECRET (a secret of 32+ characters)")
+        if self.verifies_internal_tokens:
+            problem = self._internal_public_key_problem(local)
+            if problem:
+                missing.append(f"INTERNAL_TOKEN_PUBLIC_KEY ({problem})")
+        problems = []
         if missing:
-            raise ValueError(
-                f"{', '.join(missing)} must be set when ENVIRONMENT={self.environment}"
+            problems.append(f"{', '.join(missing)} must be set when ENVIRONMENT={self.environment}")
+        if not local and (placeholders := self.placeholders()):
+            problems.append(
+                f"placeholder values are refused when ENVIRONMENT={self.environment}: "
+                + ", ".join(placeholders)
             )
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    def _internal_public_key_problem(self, local: bool) -> str | None:
+        key = self.internal_token_public_key
+        if key is None:
+            if local:
+                object.__setattr__(
+                    self, "internal_token_public_key", DEVELOPMENT_INTERNAL_PUBLIC_KEY
+                )
+                return None
+            return "the gateway's Ed25519 public key, PEM"
+        try:
+            loaded = load_verifying_key(key)
+        except InvalidInternalKey as error:
+            return f"the gateway's Ed25519 public key, PEM: {error}"
+        if not local and loaded == load_verifying_key(DEVELOPMENT_INTERNAL_PUBLIC_KEY):
+            return "not the development key"
+        return None
+
+    def placeholders(self) -> list[str]:
+        """One line per setting given a placeholder value (e.g. ``CHANGE-ME``), by name."""
+        prefix = (self.model_config.get("env_prefix") or "").upper()
+        found = []
+        for name in sorted(self.model_fields_set):
+            marker = placeholder_in(getattr(self, name))
+            if marker is not None:
+                found.append(f"{prefix}{name.upper()} (holds {marker!r}; give the real value)")
+        return found
+
+    def is_local(self) -> bool:
+        return self.environment in LOCAL_ENVIRONMENTS
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -64,7 +64,7 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
     web.mount(app, settings.web_dist_dir)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
-    assert settings.admin_jwt_secret is not None and settings.internal_token_secret is not None
+    assert settings.admin_jwt_secret is not None
     upstream_urls = settings.upstream_urls()
     access_tokens = AccessTokens(
         settings.admin_jwt_secret.get_secret_value(), ttl_s=settings.access_token_ttl_s
@@ -90,17 +90,15 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 refresh_ttl_s=settings.refresh_token_ttl_s,
             )
             await passwords.burn("")  # prepares the unknown-e-mail hash before the first login
-            internal_secret = settings.internal_token_secret.get_secret_value()
+            signing_key = settings.internal_signing_key()
             upstreams = {
-                name: Upstream(
-                    name=name, client=client, base_url=url, internal_secret=internal_secret
-                )
+                name: Upstream(name=name, client=client, base_url=url, signing_key=signing_key)
                 for name, url in upstream_urls.items()
             }
             timeout = settings.kiosk_upstream_timeout_s
             policy = settings.republish_policy()
             attempts = PostgresKioskAttempts(app.state.runtime.pool, policy)
-            outcomes = PunchOutcomes(upstreams[PUNCH], internal_secret, timeout)
+            outcomes = PunchOutcomes(upstreams[PUNCH], timeout)
             edge = KioskEdge(
                 clocks=DeviceSyncClocks(upstreams[DEVICE_SYNC], timeout),
                 sealer=IdentitySealingKeys(
@@ -123,7 +121,7 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 name=DEVICE_SYNC,
                 client=sync_client,
                 base_url=upstream_urls[DEVICE_SYNC],
-                internal_secret=internal_secret,
+                signing_key=signing_key,
             )
             app.state.gateway = Gateway(
                 services=services, upstreams=upstreams, kiosk=edge, clock_sync=clock_sync

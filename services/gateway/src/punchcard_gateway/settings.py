@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
-from punchcard_kit.settings import ServiceSettings
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from punchcard_kit.internal_auth import InvalidInternalKey, load_signing_key, same_key_pair
+from punchcard_kit.settings import DEVELOPMENT_INTERNAL_PRIVATE_KEY, ServiceSettings
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -24,11 +27,19 @@ class GatewaySettings(ServiceSettings):
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
+    # The gateway signs the internal tokens; it verifies none (no /internal API of its own).
+    verifies_internal_tokens: ClassVar[bool] = False
+
     service_name: str = "gateway"
     http_port: int = 8000
 
-    # Signs admins' access tokens (HS256). Not the internal token secret: a leaked admin
-    # token must never pass for an internal one, nor the other way round.
+    # Signs the internal caller tokens (EdDSA, punchcard_kit.internal_auth): the gateway's
+    # Ed25519 private key, PKCS#8 PEM. Only the gateway holds it; the services hold the public
+    # key (INTERNAL_TOKEN_PUBLIC_KEY). The development key pair only in development/test.
+    internal_token_private_key: SecretStr | None = None
+
+    # Signs admins' access tokens (HS256). A different kind of key from the internal token key:
+    # a leaked admin token never passes for an internal one, nor the other way round.
     admin_jwt_secret: SecretStr | None = None
     access_token_ttl_s: int = Field(default=15 * 60, ge=60, le=3600)
     refresh_token_ttl_s: int = Field(default=14 * 24 * 3600, ge=3600)
@@ -106,14 +117,11 @@ class GatewaySettings(ServiceSettings):
             secret is None
             or secret.get_secret_value() == DEVELOPMENT_ADMIN_JWT_SECRET
             or len(secret.get_secret_value()) < 32
-            or (
-                self.internal_token_secret is not None
-                and secret.get_secret_value() == self.internal_token_secret.get_secret_value()
-            )
         ):
-            missing.append(
-                "ADMIN_JWT_SECRET (a secret of 32+ characters, not the internal token secret)"
-            )
+            missing.append("ADMIN_JWT_SECRET (a secret of 32+ characters)")
+        problem = self._private_key_problem(local)
+        if problem:
+            missing.append(f"INTERNAL_TOKEN_PRIVATE_KEY ({problem})")
         if missing:
             raise ValueError(
                 f"{', '.join(missing)} must be set when ENVIRONMENT={self.environment}"
@@ -126,6 +134,29 @@ class GatewaySettings(ServiceSettings):
             max_interval=timedelta(seconds=self.kiosk_reconcile_max_interval_s),
             hold=timedelta(hours=self.kiosk_attempt_hold_hours),
         )
+
+    def _private_key_problem(self, local: bool) -> str | None:
+        key = self.internal_token_private_key
+        if key is None:
+            if local:
+                object.__setattr__(
+                    self, "internal_token_private_key", SecretStr(DEVELOPMENT_INTERNAL_PRIVATE_KEY)
+                )
+                return None
+            return "the Ed25519 private key that signs internal tokens, PKCS#8 PEM"
+        try:
+            load_signing_key(key.get_secret_value())
+        except InvalidInternalKey as error:
+            return f"an Ed25519 private key, PKCS#8 PEM: {error}"
+        if not local and same_key_pair(
+            key.get_secret_value(), load_signing_key(DEVELOPMENT_INTERNAL_PRIVATE_KEY).public_key()
+        ):
+            return "not the development key"
+        return None
+
+    def internal_signing_key(self) -> Ed25519PrivateKey:
+        assert self.internal_token_private_key is not None
+        return load_signing_key(self.internal_token_private_key.get_secret_value())
 
     def upstream_urls(self) -> dict[str, str]:
         """Each forwarded-to service's base URL, by the name domain.access routes to."""

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from google.protobuf.json_format import ParseDict, ParseError
 from nacl.public import PublicKey, SealedBox
 from punchcard.v1 import common_pb2
-from punchcard_kit.internal_auth import Caller, mint_internal_token
+from punchcard_kit.internal_auth import Caller
 from punchcard_kit.logging import get_logger
 
 from ..domain.kiosk import OUTCOME_TYPES, Clock, ClockUnauthorized, Outcome, Unavailable
@@ -155,15 +155,14 @@ class PunchOutcomes:
     "payload": <the event as protobuf JSON, field names as in the .proto>}`` or 404 (not
     decided yet). Anything else, or punch being down, is "not known yet" (a warning)."""
 
-    def __init__(self, upstream: Upstream, internal_secret: str, timeout_s: float) -> None:
+    def __init__(self, upstream: Upstream, timeout_s: float) -> None:
         self.upstream = upstream
-        self.internal_secret = internal_secret
         self.timeout_s = timeout_s
 
     async def outcome(self, clock: Clock, attempt_id: str) -> Outcome | None:
         caller = Caller(tenant_id=clock.tenant_id, user_id=clock.clock_id, role="clock")
         headers = {
-            "authorization": "Bearer " + mint_internal_token(caller, self.internal_secret),
+            "authorization": "Bearer " + self.upstream.internal_token(caller),
             "x-request-id": caller.request_id,
             "accept": "application/json",
         }

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import httpx
-from punchcard_kit.internal_auth import Caller, mint_internal_token
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from punchcard_kit.internal_auth import Caller, audience_of, mint_internal_token
 from punchcard_kit.logging import get_logger
 
 log = get_logger(__name__)
@@ -30,7 +31,13 @@ class Upstream:
     name: str
     client: httpx.AsyncClient
     base_url: str
-    internal_secret: str
+    # The gateway's private key (INTERNAL_TOKEN_PRIVATE_KEY): signs the caller tokens, each for
+    # this one service (audience "punchcard-<name>").
+    signing_key: Ed25519PrivateKey
+
+    def internal_token(self, caller: Caller) -> str:
+        """A 60-second token naming ``caller``, valid at this service only."""
+        return mint_internal_token(caller, self.signing_key, audience_of(self.name))
 
     @property
     def unavailable_message(self) -> str:
@@ -84,7 +91,7 @@ class Upstream:
         body (PINs travel in it) nor the response body (clock credentials do) is ever logged."""
         path = "/internal/v1/" + "/".join(quote(s, safe="") for s in segments)
         headers = {
-            "authorization": "Bearer " + mint_internal_token(caller, self.internal_secret),
+            "authorization": "Bearer " + self.internal_token(caller),
             "x-request-id": caller.request_id,
             "accept": "application/json",
         }
