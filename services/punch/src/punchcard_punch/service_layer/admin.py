@@ -129,6 +129,7 @@ def punch_public(row: Any) -> dict[str, Any]:
         "received_at": row["received_at"],
         "recorded_at": row["recorded_at"],
         "captured_offline": row["captured_offline"],
+        "needs_review": row["needs_review"],
         "attempt_id": str(row["attempt_id"]) if row["attempt_id"] else None,
         "replaces_punch_id": str(row["refers_to"]) if row["refers_to"] else None,
         "reason": row["reason"],
