@@ -814,6 +814,7 @@ class NaiveConsumer:
                 decision = decide(
                     captured_at=captured_at,
                     received_at=received_at,
+                    offline=context.captured_offline,
                     requested=DIRECTION_NAMES.get(context.requested_direction),
                     worker_active=worker["status"] == "Active",
                     assigned=bool(assigned),

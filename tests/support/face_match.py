@@ -19,9 +19,14 @@ async def known_worker(face_match: ServiceProcess, tenant_id: str, worker_id: st
 
 
 async def enrol(
-    face_match: ServiceProcess, tenant_id: str, worker_id: str, *photos: bytes, role="sysadmin"
+    face_match: ServiceProcess,
+    tenant_id: str,
+    worker_id: str,
+    *photos: bytes,
+    role="sysadmin",
+    sites: tuple[str, ...] = (),
 ) -> httpx.Response:
-    async with face_match.admin(tenant_id, role) as http:
+    async with face_match.admin(tenant_id, role, sites) as http:
         return await http.put(
             f"/workers/{worker_id}/face",
             files=[("photos", (f"photo{i}.jpg", p, "image/jpeg")) for i, p in enumerate(photos)],

@@ -159,8 +159,13 @@ class Feed:
             requested_direction=DIRECTIONS[direction],
             claimed_employee_id=employee_id,
         )
+        if received_at is None:
+            # The edge receives an online attempt as it is taken; an offline one (or one
+            # captured "in the future") now.
+            future = captured_at is not None and captured_at > now()
+            received_at = now() if offline or captured_at is None or future else captured_at
         context.captured_at.FromDatetime(captured_at or now())
-        context.received_at.FromDatetime(received_at or now())
+        context.received_at.FromDatetime(received_at)
         return context
 
     async def identified(

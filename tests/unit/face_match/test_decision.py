@@ -55,3 +55,11 @@ def test_thresholds_default_per_model_and_other_models_must_be_configured():
     assert threshold_for("Dlib", 0.5) == 0.5
     with pytest.raises(ValueError, match="MATCH_THRESHOLD"):
         threshold_for("SomeNewModel", None)
+
+
+def test_a_face_already_enrolled_for_another_worker_is_found():
+    assert decision.enrolled_as_other("w1", [("w1", 0.1), ("w2", 0.5)], 0.6) == "w2"
+    assert decision.enrolled_as_other("w1", [("w2", 0.6)], 0.6) == "w2"
+    # Re-enrolling the same worker, or a face nobody else has: nothing in the way.
+    assert decision.enrolled_as_other("w1", [("w1", 0.0), ("w2", 0.61)], 0.6) is None
+    assert decision.enrolled_as_other("w1", [], 0.6) is None

@@ -13,6 +13,7 @@ from punchcard_punch.domain.decisions import (
     Repeat,
     check_capture_time,
     decide,
+    needs_review,
     neighbours,
 )
 
@@ -28,6 +29,7 @@ def run(*, previous=None, following=None, requested=None, captured=T, received=N
     return decide(
         captured_at=captured,
         received_at=received or captured,
+        offline=kw.get("offline", False),
         requested=requested,
         worker_active=kw.get("active", True),
         assigned=kw.get("assigned", True),
@@ -78,11 +80,35 @@ def test_refusals_come_before_the_double_tap():
 
 
 def test_capture_time_bounds():
-    assert check_capture_time(at(seconds=121), T, POLICY) == "CAPTURE_TIME_IN_FUTURE"
-    assert check_capture_time(at(seconds=120), T, POLICY) is None
-    assert check_capture_time(at(days=-7), T, POLICY) is None
-    assert check_capture_time(at(days=-7, seconds=-1), T, POLICY) == "CAPTURE_TIME_TOO_OLD"
-    assert run(captured=at(days=-8), received=T) == Reject("CAPTURE_TIME_TOO_OLD")
+    for offline in (False, True):
+        assert check_capture_time(at(seconds=121), T, POLICY, offline=offline) == (
+            "CAPTURE_TIME_IN_FUTURE"
+        )
+        assert check_capture_time(at(seconds=120), T, POLICY, offline=offline) is None
+    assert check_capture_time(at(days=-7), T, POLICY, offline=True) is None
+    assert check_capture_time(at(days=-7, seconds=-1), T, POLICY, offline=True) == (
+        "CAPTURE_TIME_TOO_OLD"
+    )
+    assert run(captured=at(days=-8), received=T, offline=True) == Reject("CAPTURE_TIME_TOO_OLD")
+
+
+def test_an_online_attempt_cannot_be_backdated():
+    """Not marked offline: captured at most the online allowance (5 min) before its receipt."""
+    assert check_capture_time(at(minutes=-5), T, POLICY, offline=False) is None
+    assert check_capture_time(at(minutes=-5, seconds=-1), T, POLICY, offline=False) == (
+        "CAPTURE_TIME_TOO_OLD"
+    )
+    assert run(captured=at(days=-6), received=T) == Reject("CAPTURE_TIME_TOO_OLD")
+    # The same capture time, sent by a kiosk that was offline, is a punch.
+    assert run(captured=at(days=-6), received=T, offline=True) == Record("IN", inferred=True)
+
+
+def test_old_offline_punches_are_flagged_for_review():
+    assert not needs_review(at(hours=-24), T, POLICY, offline=True)
+    assert needs_review(at(hours=-24, seconds=-1), T, POLICY, offline=True)
+    assert needs_review(at(days=-6), T, POLICY, offline=True)
+    # Online punches are never old enough to be flagged (they are refused instead).
+    assert not needs_review(at(days=-6), T, POLICY, offline=False)
 
 
 def test_neighbours_picks_the_closest_on_each_side():

@@ -97,6 +97,20 @@ class Caller:
     def can(self, *roles: str) -> bool:
         return self.role in roles
 
+    def site_scope(self) -> tuple[str, ...] | None:
+        """The one site-scoping rule, applied by every service that owns data: the sites this
+        caller may act on — None for every site of the tenant (a sysadmin; a viewer, who only
+        reads), a manager's own sites, and none at all for any other caller (a clock)."""
+        if self.role in ("sysadmin", "viewer"):
+            return None
+        return self.sites if self.role == "manager" else ()
+
+    def may_act_on_site(self, site_id: str | None) -> bool:
+        """Whether the caller may see or act on what belongs to ``site_id`` (a worker, a clock,
+        a punch); an unknown site (None or empty) only for a caller of every site."""
+        scope = self.site_scope()
+        return scope is None or (bool(site_id) and site_id in scope)
+
 
 def mint_internal_token(
     caller: Caller,

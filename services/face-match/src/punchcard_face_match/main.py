@@ -73,6 +73,7 @@ def build_app(settings: FaceMatchSettings) -> FastAPI:
             ),
             threshold=policy.threshold,
             max_photo_bytes=settings.enrol_max_photo_bytes,
+            galleries=galleries,
         )
         app.state.galleries = galleries
 

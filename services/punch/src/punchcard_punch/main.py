@@ -25,7 +25,9 @@ def policy_from(settings: PunchSettings) -> Policy:
     return Policy(
         double_tap_window=timedelta(seconds=settings.double_tap_window_s),
         clock_skew=timedelta(seconds=settings.clock_skew_s),
+        online_max_age=timedelta(seconds=settings.online_max_age_s),
         max_offline_age=timedelta(hours=settings.max_offline_age_h),
+        offline_review_age=timedelta(hours=settings.offline_review_age_h),
         toggle_reset=timedelta(hours=settings.toggle_reset_h),
     )
 

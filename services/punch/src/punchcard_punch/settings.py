@@ -17,8 +17,14 @@ class PunchSettings(ServiceSettings):
     double_tap_window_s: float = Field(default=60.0, ge=0, le=3600)
     # How far in the future (past the edge's receive time) a device's capture time may be.
     clock_skew_s: float = Field(default=120.0, ge=0, le=3600)
+    # An attempt the kiosk did not mark offline must have been captured at most this long
+    # before the edge received it (a tablet's credential cannot backdate an online punch).
+    online_max_age_s: float = Field(default=300.0, gt=0, le=3600)
     # Attempts captured longer ago than this (offline kiosks) are refused.
     max_offline_age_h: float = Field(default=7 * 24, gt=0, le=90 * 24)
+    # Offline punches captured longer than this before their receipt are recorded but flagged
+    # for an admin's review (the portal marks them).
+    offline_review_age_h: float = Field(default=24.0, gt=0, le=90 * 24)
     # With no direction from the kiosk, a punch is OUT if the worker's last punch was an IN
     # less than this long before; otherwise IN (a forgotten OUT does not flip the day).
     toggle_reset_h: float = Field(default=16.0, gt=0, le=72)

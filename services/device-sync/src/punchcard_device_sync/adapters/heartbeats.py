@@ -11,6 +11,7 @@ from datetime import datetime
 
 import asyncpg
 from punchcard_kit.logging import get_logger
+from punchcard_kit.retry import is_transient
 from punchcard_kit.tenancy import tenant_transaction
 
 from . import repository as repo
@@ -39,32 +40,55 @@ class HeartbeatBuffer:
         self._pending[beat.clock_id] = beat
 
     async def flush(self) -> None:
+        """One statement per tenant, each in its own transaction: one tenant's failure never
+        holds back another's heartbeats. A tenant whose write fails while PostgreSQL is down
+        keeps its heartbeats for the next round; one that fails for what a heartbeat carried
+        is written beat by beat, and a beat that still fails is dropped (logged)."""
         pending, self._pending = self._pending, {}
         by_tenant: dict[str, list[Heartbeat]] = {}
         for beat in pending.values():
             by_tenant.setdefault(beat.tenant_id, []).append(beat)
-        try:
-            for tenant_id, beats in by_tenant.items():
-                async with tenant_transaction(self._pool, repo.APP_ROLE, tenant_id) as conn:
-                    await repo.save_heartbeats(
-                        conn,
-                        tenant_id,
-                        [
-                            (
-                                b.clock_id,
-                                b.seen_at,
-                                b.software_version,
-                                b.applied_sequence,
-                                b.roster_digest,
-                            )
-                            for b in beats
-                        ],
+        for tenant_id, beats in by_tenant.items():
+            try:
+                await self._save(tenant_id, beats)
+            except Exception as error:  # noqa: BLE001 - a heartbeat write never takes the loop down
+                if is_transient(error):
+                    self._keep(beats)
+                    log.warning(
+                        "cannot save clock heartbeats; retrying", error=type(error).__name__
                     )
-        except Exception as error:  # noqa: BLE001 - a heartbeat write never takes the loop down
-            # Keep them for the next round (newer heartbeats of the same clock win).
-            for clock_id, beat in pending.items():
-                self._pending.setdefault(clock_id, beat)
-            log.warning("cannot save clock heartbeats; retrying", error=type(error).__name__)
+                    continue
+                await self._save_one_by_one(tenant_id, beats)
+
+    async def _save_one_by_one(self, tenant_id: str, beats: list[Heartbeat]) -> None:
+        for beat in beats:
+            try:
+                await self._save(tenant_id, [beat])
+            except Exception as error:  # noqa: BLE001 - see flush
+                if is_transient(error):
+                    self._keep([beat])
+                    continue
+                log.error(
+                    "clock heartbeat refused by the database; dropped",
+                    clock_id=beat.clock_id,
+                    error=type(error).__name__,
+                )
+
+    def _keep(self, beats: list[Heartbeat]) -> None:
+        # Kept for the next round (a newer heartbeat of the same clock wins).
+        for beat in beats:
+            self._pending.setdefault(beat.clock_id, beat)
+
+    async def _save(self, tenant_id: str, beats: list[Heartbeat]) -> None:
+        async with tenant_transaction(self._pool, repo.APP_ROLE, tenant_id) as conn:
+            await repo.save_heartbeats(
+                conn,
+                tenant_id,
+                [
+                    (b.clock_id, b.seen_at, b.software_version, b.applied_sequence, b.roster_digest)
+                    for b in beats
+                ],
+            )
 
     async def run(self) -> None:
         while not self._stopping.is_set():

@@ -257,6 +257,15 @@ async def workers_by_id(
     return {r["id"]: (_facts(r), r["profile"]) for r in rows}
 
 
+async def worker_site(conn: asyncpg.Connection, tenant_id: str, worker_id: str) -> str | None:
+    """The site of a registered worker (None when identity has not registered them yet)."""
+    return await conn.fetchval(
+        "SELECT site_id FROM workers WHERE tenant_id = $1 AND id = $2 AND profile IS NOT NULL",
+        tenant_id,
+        worker_id,
+    )
+
+
 # --- assignments --------------------------------------------------------------------------
 
 

@@ -14,6 +14,17 @@ from datetime import datetime, timedelta
 
 CREDENTIAL_PREFIX = "pcc_"
 
+# What a clock may claim, checked before anything reaches the database (a clock's numbers are
+# untrusted input): a sequence is at least 1 and at most 2**62, so the server can still number
+# past any sequence a clock claims (a resync after a restore numbers above it) without leaving
+# PostgreSQL's bigint; a result code is a 32-bit-safe number; texts are short and hold no NUL
+# (PostgreSQL text cannot).
+MAX_SEQUENCE = 2**62
+MAX_RESULT_CODE = 100_000
+MAX_ACKS_PER_REQUEST = 1000
+MAX_DETAIL_LENGTH = 500
+MAX_SOFTWARE_VERSION_LENGTH = 100
+
 
 class CommandKind(enum.StrEnum):
     UPSERT_WORKER = "UPSERT_WORKER"

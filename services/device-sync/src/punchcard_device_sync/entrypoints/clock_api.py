@@ -12,33 +12,48 @@ from punchcard_kit.tenancy import tenant_transaction
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..adapters import repository as repo
+from ..domain.model import (
+    MAX_ACKS_PER_REQUEST,
+    MAX_DETAIL_LENGTH,
+    MAX_RESULT_CODE,
+    MAX_SEQUENCE,
+    MAX_SOFTWARE_VERSION_LENGTH,
+)
 from ..service_layer.sync import Ack, AuthenticatedClock, ClockSync, unauthorized
 
 MAX_WAIT_S = 55.0
+# Every number and text a clock sends is bounded here (422 with the field, nothing changed):
+# nothing a clock says can fail a batch shared with other clocks (docs/device-sync.md).
 Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+CommandId = Annotated[
+    str, StringConstraints(pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+]
+NO_NUL = r"^[^\x00]*$"
 
 
 class AckIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    command_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F-]{36}$")]
-    sequence: int = Field(ge=1)
-    result_code: int = Field(ge=-100_000, le=100_000)
-    detail: Annotated[str, StringConstraints(max_length=500)] = ""
+    command_id: CommandId
+    sequence: int = Field(ge=1, le=MAX_SEQUENCE, strict=True)
+    result_code: int = Field(ge=-MAX_RESULT_CODE, le=MAX_RESULT_CODE, strict=True)
+    detail: Annotated[str, StringConstraints(max_length=MAX_DETAIL_LENGTH, pattern=NO_NUL)] = ""
 
 
 class SyncRequest(BaseModel):
     # Unknown fields are ignored: newer clock software may send more.
     model_config = ConfigDict(extra="ignore")
-    applied_sequence: int = Field(default=0, ge=0)
+    applied_sequence: int = Field(default=0, ge=0, le=MAX_SEQUENCE, strict=True)
     roster_digest: Digest | None = None
-    software_version: Annotated[str, StringConstraints(max_length=100)] = ""
-    acks: list[AckIn] = Field(default_factory=list, max_length=1000)
-    wait_s: float = Field(default=25.0, ge=0, le=MAX_WAIT_S)
+    software_version: Annotated[
+        str, StringConstraints(max_length=MAX_SOFTWARE_VERSION_LENGTH, pattern=NO_NUL)
+    ] = ""
+    acks: list[AckIn] = Field(default_factory=list, max_length=MAX_ACKS_PER_REQUEST)
+    wait_s: float = Field(default=25.0, ge=0, le=MAX_WAIT_S, allow_inf_nan=False)
 
 
 class AcksRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    acks: list[AckIn] = Field(max_length=1000)
+    acks: list[AckIn] = Field(max_length=MAX_ACKS_PER_REQUEST)
 
 
 def _sync(request: Request) -> ClockSync:

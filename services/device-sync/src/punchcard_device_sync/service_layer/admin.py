@@ -1,6 +1,8 @@
 """Admin use cases: clocks, assignments and site rules. Each runs in one tenant transaction;
-its events and clock commands are written in that transaction. A manager acts only on clocks
-of their sites; the gateway has already checked the role."""
+its events and clock commands are written in that transaction. Roles and sites are checked
+here, whatever the gateway checked before (the kit's one rule, ``punchcard_kit.access``): a
+sysadmin registers, edits, revokes and resyncs clocks and sets site rules; a manager assigns
+only workers of their sites to clocks of their sites, and sees only those; a viewer reads."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 from punchcard.v1 import device_pb2
+from punchcard_kit.access import WRITERS, require_role, require_site
 from punchcard_kit.http_errors import ApiError
 from punchcard_kit.internal_auth import Caller
 from punchcard_kit.logging import get_logger
@@ -77,13 +80,16 @@ def check_time_zone(name: str) -> None:
 
 
 def _sites(caller: Caller) -> tuple[str, ...] | None:
-    """The sites a caller is limited to (None: every site)."""
-    return caller.sites if caller.role == "manager" else None
+    """The sites a caller is limited to (None: every site; the kit's one rule)."""
+    return caller.site_scope()
 
 
 def _visible(caller: Caller, site_id: str) -> bool:
-    sites = _sites(caller)
-    return sites is None or site_id in sites
+    return caller.may_act_on_site(site_id)
+
+
+def _sysadmin(caller: Caller) -> None:
+    require_role(caller, "sysadmin")
 
 
 async def _clock_for(conn: asyncpg.Connection, caller: Caller, clock_id: str) -> repo.ClockRow:
@@ -99,6 +105,7 @@ async def _clock_for(conn: asyncpg.Connection, caller: Caller, clock_id: str) ->
 async def register_clock(
     admin: Admin, caller: Caller, serial_number: str, name: str, site_id: str, time_zone: str
 ) -> tuple[dict, str]:
+    _sysadmin(caller)
     check_time_zone(time_zone)
     clock_id = str(uuid.uuid4())
     credential = new_credential(clock_id)
@@ -165,6 +172,7 @@ async def update_clock(
     site_id: str | None,
     time_zone: str | None,
 ) -> dict:
+    _sysadmin(caller)
     if time_zone is not None:
         check_time_zone(time_zone)
     async with admin.tx(caller) as conn:
@@ -190,6 +198,7 @@ async def update_clock(
 
 
 async def revoke_clock(admin: Admin, caller: Caller, clock_id: str, reason: str) -> dict:
+    _sysadmin(caller)
     async with admin.tx(caller) as conn:
         clock = await _clock_for(conn, caller, clock_id)
         if clock.revoked_at is None:
@@ -210,6 +219,7 @@ async def revoke_clock(admin: Admin, caller: Caller, clock_id: str, reason: str)
 
 
 async def rotate_credential(admin: Admin, caller: Caller, clock_id: str) -> tuple[dict, str]:
+    _sysadmin(caller)
     credential = new_credential(clock_id)
     async with admin.tx(caller) as conn:
         clock = await _clock_for(conn, caller, clock_id)
@@ -222,6 +232,7 @@ async def rotate_credential(admin: Admin, caller: Caller, clock_id: str) -> tupl
 
 
 async def request_resync(admin: Admin, caller: Caller, clock_id: str, reason: str) -> int:
+    _sysadmin(caller)
     async with admin.tx(caller) as conn:
         clock = await _clock_for(conn, caller, clock_id)
         if clock.revoked_at is not None:
@@ -269,6 +280,9 @@ async def worker_clocks(admin: Admin, caller: Caller, worker_id: str) -> dict:
     it stands (``sync``: sent / waiting / acknowledged / failed / revoked); and ``removed``:
     clocks the worker was taken off whose REMOVE_WORKER is recent (kept while its command is)."""
     async with admin.tx(caller) as conn:
+        site_id = await repo.worker_site(conn, caller.tenant_id, worker_id)
+        if site_id is not None and not caller.may_act_on_site(site_id):
+            raise ApiError(404, "WORKER_NOT_FOUND", "worker not found", "worker_id")
         rows = await repo.clocks_assigned_to(conn, caller.tenant_id, worker_id)
         latest = {
             r["clock_id"]: r
@@ -347,7 +361,9 @@ async def change_assignments(
     unassign: Sequence[tuple[str, str]],
 ) -> dict:
     """All or nothing: every clock must exist (and be visible to the caller), every worker
-    assigned must be known and not Inactive; otherwise nothing changes."""
+    assigned must be known and not Inactive, and a manager's workers must be of their sites;
+    otherwise nothing changes."""
+    require_role(caller, *WRITERS)
     if len(assign) + len(unassign) > MAX_BULK_PAIRS:
         raise ApiError(422, "TOO_MANY", f"at most {MAX_BULK_PAIRS} pairs per request", "assign")
     assign = list(dict.fromkeys(assign))
@@ -366,6 +382,11 @@ async def change_assignments(
         workers = await repo.workers_by_id(
             conn, caller.tenant_id, sorted({w for _, w in (*assign, *unassign)})
         )
+        if _sites(caller) is not None:
+            # (A worker not known yet is answered WORKER_NOT_FOUND below, to be retried.)
+            for _, worker_id in (*assign, *unassign):
+                if worker_id in workers:
+                    require_site(caller, workers[worker_id][0].site_id, "worker_id")
         for _, worker_id in assign:
             known = workers.get(worker_id)
             if known is None:
@@ -392,6 +413,7 @@ async def change_assignments(
 
 
 async def set_site_rule(admin: Admin, caller: Caller, site_id: str, enabled: bool) -> dict:
+    _sysadmin(caller)
     async with admin.tx(caller) as conn:
         added, removed = await roster.apply_site_rule(
             conn, caller.tenant_id, site_id, enabled, caller.request_id

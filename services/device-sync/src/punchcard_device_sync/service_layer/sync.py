@@ -16,6 +16,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from punchcard_kit.failpoints import failpoint
 from punchcard_kit.http_errors import ApiError
 from punchcard_kit.logging import get_logger
+from punchcard_kit.retry import is_transient
 from punchcard_kit.tenancy import tenant_transaction
 
 from ..adapters import repository as repo
@@ -221,26 +222,41 @@ class ClockSync:
             for job in jobs:
                 by_tenant.setdefault(job.clock.tenant_id, []).append(job)
             for tenant_id, group in by_tenant.items():
-                try:
-                    results = await self._tenant_batch(tenant_id, group)
-                except Exception as error:  # noqa: BLE001 - every request gets the error
-                    for job in group:
-                        if not job.future.done():
-                            job.future.set_exception(error)
-                    continue
-                for job in group:
-                    if job.future.done():
-                        continue
-                    if not job.fetch:
-                        job.future.set_result(None)
-                        continue
-                    found = results.get((job.clock.clock_id, job.after))
-                    if found is None:
-                        job.future.set_exception(unauthorized())
-                    else:
-                        job.future.set_result(found)
+                await self._run_group(tenant_id, group)
         finally:
             self._slots.release()
+
+    async def _run_group(self, tenant_id: str, group: list[_Job]) -> None:
+        """One tenant's requests in one transaction. Should it fail for a reason that is not a
+        server being down (something one request carried), each request is retried alone, so
+        only the request at fault gets the error — never the tenant's other clocks."""
+        try:
+            results = await self._tenant_batch(tenant_id, group)
+        except Exception as error:  # noqa: BLE001 - every request gets an answer
+            if len(group) > 1 and not is_transient(error):
+                log.warning(
+                    "clock batch failed; retrying each request alone",
+                    error=type(error).__name__,
+                    requests=len(group),
+                )
+                for job in group:
+                    await self._run_group(tenant_id, [job])
+                return
+            for job in group:
+                if not job.future.done():
+                    job.future.set_exception(error)
+            return
+        for job in group:
+            if job.future.done():
+                continue
+            if not job.fetch:
+                job.future.set_result(None)
+                continue
+            found = results.get((job.clock.clock_id, job.after))
+            if found is None:
+                job.future.set_exception(unauthorized())
+            else:
+                job.future.set_result(found)
 
     async def _tenant_batch(
         self, tenant_id: str, jobs: list[_Job]

@@ -5,6 +5,7 @@ clock assignments. Every function runs inside a transaction that entered the ten
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -179,14 +180,20 @@ async def get_templates(
     )
 
 
-async def enrolled_workers(conn: asyncpg.Connection, tenant_id: str) -> list[asyncpg.Record]:
+async def enrolled_workers(
+    conn: asyncpg.Connection, tenant_id: str, sites: Sequence[str] | None = None
+) -> list[asyncpg.Record]:
+    """The tenant's enrolled workers (``sites``: only the workers of these sites)."""
     return await conn.fetch(
         """
         SELECT worker_id, model_name, count(*) AS template_count, max(created_at) AS enrolled_at
         FROM templates WHERE tenant_id = $1
+          AND ($2::text[] IS NULL OR worker_id IN (
+                SELECT id FROM workers WHERE tenant_id = $1 AND site_id = ANY($2)))
         GROUP BY worker_id, model_name ORDER BY worker_id
         """,
         tenant_id,
+        list(sites) if sites is not None else None,
     )
 
 
@@ -226,26 +233,29 @@ async def upsert_worker(
     worker_id: str,
     employee_id: str | None,
     status: str | None,
+    site_id: str | None = None,
 ) -> None:
     """``None`` keeps what is known (an update without that field)."""
     await conn.execute(
         """
-        INSERT INTO workers (tenant_id, id, employee_id, status)
-        VALUES ($1, $2, coalesce($3, ''), coalesce($4, 'Pending'))
+        INSERT INTO workers (tenant_id, id, employee_id, status, site_id)
+        VALUES ($1, $2, coalesce($3, ''), coalesce($4, 'Pending'), $5)
         ON CONFLICT (tenant_id, id) DO UPDATE
             SET employee_id = coalesce($3, workers.employee_id),
-                status = coalesce($4, workers.status), updated_at = now()
+                status = coalesce($4, workers.status),
+                site_id = coalesce($5, workers.site_id), updated_at = now()
         """,
         tenant_id,
         worker_id,
         employee_id,
         status,
+        site_id,
     )
 
 
 async def get_worker(conn: asyncpg.Connection, tenant_id: str, worker_id: str):
     return await conn.fetchrow(
-        "SELECT id, employee_id, status FROM workers WHERE tenant_id = $1 AND id = $2",
+        "SELECT id, employee_id, status, site_id FROM workers WHERE tenant_id = $1 AND id = $2",
         tenant_id,
         worker_id,
     )

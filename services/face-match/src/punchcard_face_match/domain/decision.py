@@ -68,3 +68,15 @@ def verify(worker_id: str, distance: float | None, policy: MatchPolicy) -> Decis
     if distance is None or distance > policy.threshold:
         return Decision(NO_MATCH, None, distance, None, one_to_one=True)
     return Decision(MATCH, worker_id, distance, None, one_to_one=True)
+
+
+def enrolled_as_other(
+    worker_id: str, nearest: list[tuple[str, float]], threshold: float
+) -> str | None:
+    """Enrolling a face for ``worker_id``: another worker whose templates already match it
+    (``nearest``: the gallery's nearest workers), or None. One person enrolled as two workers
+    — say an admin enrolling their own face as someone else — could punch for both."""
+    for other, distance in nearest:
+        if other != worker_id and distance <= threshold:
+            return other
+    return None

@@ -4,7 +4,13 @@ An upload of 1-5 photos replaces the worker's templates. Each photo must show ex
 of usable size, sharpness and light; the photos must show the same person (every pair within
 the match threshold). Any refusal refuses the whole upload and changes nothing, with the reason
 for each photo. Templates and the events that carry them commit in one transaction; the photos
-themselves are kept only when the tenant turned ``keep_photos`` on."""
+themselves are kept only when the tenant turned ``keep_photos`` on.
+
+Who may: a sysadmin for every worker, a manager for the workers of their sites (the kit's one
+site rule; a worker whose site face-match does not know yet is a sysadmin's), a viewer reads.
+A face that already matches another enrolled worker of the tenant is refused: one person
+enrolled as two workers (an admin enrolling their own face as someone else) could punch for
+both."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from itertools import combinations
 
 import numpy as np
 from fastapi import HTTPException
+from punchcard_kit.access import require_site
 from punchcard_kit.http_errors import ApiError
 from punchcard_kit.internal_auth import Caller
 from punchcard_kit.logging import get_logger
@@ -22,6 +29,8 @@ from ..adapters import pipeline
 from ..adapters import repository as repo
 from ..adapters.engine import EngineRestarted, FaceEngine
 from ..domain import quality
+from ..domain.decision import enrolled_as_other
+from ..domain.gallery import Galleries
 from ..domain.quality import QualityPolicy
 from . import events
 
@@ -61,7 +70,9 @@ class Enrolment:
         policy: QualityPolicy,
         threshold: float,
         max_photo_bytes: int,
+        galleries: Galleries | None = None,
     ) -> None:
+        self.galleries = galleries
         self.pool = pool
         self.engine = engine
         self.policy = policy
@@ -72,11 +83,37 @@ class Enrolment:
         if not caller.can(*WRITERS):
             raise ApiError(403, "FORBIDDEN", "only a sysadmin or a manager may change face data")
 
-    async def _known_worker(self, conn, caller: Caller, worker_id: str):
+    async def _known_worker(self, conn, caller: Caller, worker_id: str, *, write: bool = False):
+        """The worker, if the caller may see them (404 otherwise); for a change, also within
+        the caller's sites (403 SITE_NOT_MANAGED)."""
         worker = await repo.get_worker(conn, caller.tenant_id, worker_id)
         if worker is None:
             raise ApiError(404, "WORKER_NOT_FOUND", "worker not found", "worker_id")
+        if write:
+            require_site(caller, worker["site_id"], "worker_id")
+        elif not caller.may_act_on_site(worker["site_id"]):
+            raise ApiError(404, "WORKER_NOT_FOUND", "worker not found", "worker_id")
         return worker
+
+    def _check_not_enrolled_as_other(
+        self, caller: Caller, worker_id: str, embeddings: list[np.ndarray]
+    ) -> None:
+        gallery = (
+            self.galleries.get(caller.tenant_id, self.engine.model_name)
+            if self.galleries is not None
+            else None
+        )
+        if gallery is None:
+            return
+        for embedding in embeddings:
+            if enrolled_as_other(worker_id, gallery.search(embedding), self.threshold):
+                # The other worker is not named: they may be at a site the caller does not see.
+                raise ApiError(
+                    409,
+                    "FACE_ENROLLED_AS_OTHER",
+                    "these photos show a face already enrolled for another worker",
+                    "photos",
+                )
 
     async def enrol(
         self, caller: Caller, worker_id: str, photos: list[Photo], correlation_id: str | None
@@ -105,7 +142,7 @@ class Enrolment:
                     f"photos[{index}]",
                 )
         async with tenant_transaction(self.pool, repo.APP_ROLE, caller.tenant_id) as conn:
-            worker = await self._known_worker(conn, caller, worker_id)
+            worker = await self._known_worker(conn, caller, worker_id, write=True)
             if worker["status"] == "Inactive":
                 raise ApiError(
                     409, "WORKER_INACTIVE", "an inactive worker cannot be enrolled", "worker_id"
@@ -154,9 +191,10 @@ class Enrolment:
                     f"photos {i + 1} and {j + 1} do not show the same person",
                     verdicts,
                 )
+        self._check_not_enrolled_as_other(caller, worker_id, embeddings)
 
         async with tenant_transaction(self.pool, repo.APP_ROLE, caller.tenant_id) as conn:
-            worker = await self._known_worker(conn, caller, worker_id)
+            worker = await self._known_worker(conn, caller, worker_id, write=True)
             if worker["status"] == "Inactive":  # deactivated while the photos were analysed
                 raise ApiError(
                     409, "WORKER_INACTIVE", "an inactive worker cannot be enrolled", "worker_id"
@@ -190,6 +228,8 @@ class Enrolment:
 
     async def status(self, caller: Caller, worker_id: str) -> dict:
         async with tenant_transaction(self.pool, repo.APP_ROLE, caller.tenant_id) as conn:
+            if caller.site_scope() is not None:
+                await self._known_worker(conn, caller, worker_id)
             found = await repo.get_templates(conn, caller.tenant_id, worker_id)
             if found is None:
                 await self._known_worker(conn, caller, worker_id)
@@ -199,6 +239,8 @@ class Enrolment:
         """Deletes the worker's templates and photos everywhere; False if there were none."""
         self._writer(caller)
         async with tenant_transaction(self.pool, repo.APP_ROLE, caller.tenant_id) as conn:
+            if caller.site_scope() is not None:
+                await self._known_worker(conn, caller, worker_id, write=True)
             deleted = await delete_biometrics(conn, caller.tenant_id, worker_id, correlation_id)
             if not deleted:
                 await self._known_worker(conn, caller, worker_id)
@@ -208,7 +250,7 @@ class Enrolment:
 
     async def enrolled(self, caller: Caller) -> list[dict]:
         async with tenant_transaction(self.pool, repo.APP_ROLE, caller.tenant_id) as conn:
-            rows = await repo.enrolled_workers(conn, caller.tenant_id)
+            rows = await repo.enrolled_workers(conn, caller.tenant_id, caller.site_scope())
         return [
             {
                 "worker_id": str(r["worker_id"]),

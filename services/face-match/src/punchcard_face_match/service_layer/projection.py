@@ -1,5 +1,5 @@
 """What face-match learns from other services (consumer group ``face-match.projections``):
-workers' Employee IDs and statuses from identity (1:1 checks by Employee ID; a worker
+workers' Employee IDs, sites and statuses from identity (1:1 checks by Employee ID; a worker
 deactivated loses their face templates everywhere), and "who may use which clock" from
 device-sync's compacted assignments topic (a tombstone = unassigned), for tenants that search
 only the clock's workers. Each event's effect happens once (the consumer loop deduplicates),
@@ -48,13 +48,16 @@ async def on_registered(conn: asyncpg.Connection, message: Message) -> None:
         event.worker_id,
         event.details.employee_id,
         STATUS.get(event.status, "Pending"),
+        event.details.site_id,
     )
 
 
 async def on_updated(conn: asyncpg.Connection, message: Message) -> None:
     event: identity_pb2.WorkerUpdated = message.payload
     tenant_id = await _enter(conn, message)
-    await repo.upsert_worker(conn, tenant_id, event.worker_id, event.details.employee_id, None)
+    await repo.upsert_worker(
+        conn, tenant_id, event.worker_id, event.details.employee_id, None, event.details.site_id
+    )
 
 
 async def on_status(conn: asyncpg.Connection, message: Message) -> None:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import asyncpg
 from google.protobuf.message import Message as ProtoMessage
 from punchcard.v1 import identity_pb2
+from punchcard_kit.access import WRITERS, require_role
 from punchcard_kit.http_errors import ApiError, not_found
 from punchcard_kit.internal_auth import Caller
 from punchcard_kit.logging import get_logger
@@ -65,13 +66,11 @@ def _details(worker: Worker) -> identity_pb2.WorkerDetails:
 
 
 def _scope(caller: Caller) -> tuple[str, ...] | None:
-    """Managers see and change the workers of their sites only."""
-    return caller.sites if caller.role == "manager" else None
+    """Managers see and change the workers of their sites only (the kit's one rule)."""
+    return caller.site_scope()
 
 
-def _require(caller: Caller, *roles: str) -> None:
-    if caller.role not in roles:
-        raise ApiError(403, "FORBIDDEN", "your role does not allow this")
+_require = require_role
 
 
 async def _load(conn, caller: Caller, worker_id: str, for_update: bool = False) -> Worker:
@@ -80,8 +79,7 @@ async def _load(conn, caller: Caller, worker_id: str, for_update: bool = False) 
     except ValueError:
         raise not_found("worker") from None
     worker = await repo.get_worker(conn, caller.tenant_id, worker_id, for_update=for_update)
-    scope = _scope(caller)
-    if worker is None or (scope is not None and worker.site_id not in scope):
+    if worker is None or not caller.may_act_on_site(worker.site_id):
         raise not_found("worker")
     return worker
 
@@ -97,9 +95,8 @@ async def register_worker(
     site_id: str,
     status: WorkerStatus,
 ) -> Worker:
-    _require(caller, "sysadmin", "manager")
-    scope = _scope(caller)
-    if scope is not None and site_id not in scope:
+    _require(caller, *WRITERS)
+    if not caller.may_act_on_site(site_id):
         raise ApiError(422, "SITE_NOT_MANAGED", "you can only add workers to your sites", "site_id")
     at = now()
     worker = Worker(
@@ -165,11 +162,10 @@ async def list_workers(
 
 
 async def update_worker(s: Services, caller: Caller, worker_id: str, changes: dict) -> Worker:
-    _require(caller, "sysadmin", "manager")
+    _require(caller, *WRITERS)
     async with repo.tenant_transaction(s.pool, caller.tenant_id) as conn:
         worker = await _load(conn, caller, worker_id, for_update=True)
-        scope = _scope(caller)
-        if scope is not None and changes.get("site_id", worker.site_id) not in scope:
+        if not caller.may_act_on_site(changes.get("site_id", worker.site_id)):
             raise ApiError(
                 422, "SITE_NOT_MANAGED", "you can only move workers to your sites", "site_id"
             )

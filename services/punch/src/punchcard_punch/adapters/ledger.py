@@ -37,13 +37,19 @@ PUNCH_COLUMNS: tuple[tuple[str, str], ...] = (
     ("punched_at", "timestamptz"),
     ("received_at", "timestamptz"),
     ("captured_offline", "boolean"),
+    ("needs_review", "boolean"),
     ("attempt_id", "uuid"),
     ("refers_to", "uuid"),
     ("reason", "text"),
     ("admin_id", "uuid"),
 )
 # NOT NULL columns with a default: an unnest() insert passes NULL for a missing key otherwise.
-_PUNCH_DEFAULTS = {"direction_inferred": False, "captured_offline": False, "site_id": ""}
+_PUNCH_DEFAULTS = {
+    "direction_inferred": False,
+    "captured_offline": False,
+    "needs_review": False,
+    "site_id": "",
+}
 _INSERT_PUNCHES = (
     f"INSERT INTO punches ({', '.join(c for c, _ in PUNCH_COLUMNS)}) SELECT * FROM unnest("
     + ", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(PUNCH_COLUMNS, start=1))

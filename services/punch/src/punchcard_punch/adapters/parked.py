@@ -1,4 +1,4 @@
-"""PostgreSQL access for parked verdicts (migration 0003). Every statement names its tenant;
+"""PostgreSQL access for parked verdicts (migration 0004). Every statement names its tenant;
 the table has no row-level security because the unparker looks across tenants for work."""
 
 from __future__ import annotations

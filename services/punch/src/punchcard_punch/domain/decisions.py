@@ -1,9 +1,11 @@
 """How an identified attempt becomes a punch: the rules payroll relies on, as pure functions.
 
 An attempt whose worker was identified is, in this order:
-1. refused if its capture time is in the future (beyond the clock-skew allowance) or older than
-   the offline maximum — both measured against the edge's receive time, so a consumer that lags
-   never turns a good punch into a stale one;
+1. refused if its capture time is in the future (beyond the clock-skew allowance), or older
+   than the online allowance when the kiosk did not mark it offline (an online punch is sent as
+   it is taken: a tablet's credential cannot backdate one), or older than the offline maximum —
+   all measured against the edge's receive time, so a consumer that lags never turns a good
+   punch into a stale one;
 2. refused ``INACTIVE`` unless the worker is Active;
 3. refused ``NOT_ASSIGNED_TO_CLOCK`` unless the worker is assigned to the clock (the kiosk shows
    it as "Unknown User", as hardware clocks do);
@@ -13,6 +15,9 @@ An attempt whose worker was identified is, in this order:
 5. otherwise recorded: IN or OUT as the kiosk said, else the opposite of the worker's last punch
    before it — IN when there is none, or when the last IN is older than the toggle reset (a
    forgotten OUT must not make the next morning's punch an OUT).
+
+A recorded offline punch captured longer before its receipt than the review age is kept but
+flagged for an admin's review (``needs_review``): it counts, and the portal marks it.
 """
 
 from __future__ import annotations
@@ -28,7 +33,11 @@ Direction = Literal["IN", "OUT"]
 class Policy:
     double_tap_window: timedelta = timedelta(seconds=60)
     clock_skew: timedelta = timedelta(seconds=120)
+    # How long before its receipt an attempt not marked offline may have been captured.
+    online_max_age: timedelta = timedelta(minutes=5)
     max_offline_age: timedelta = timedelta(days=7)
+    # Offline punches captured longer than this before their receipt are flagged for review.
+    offline_review_age: timedelta = timedelta(hours=24)
     toggle_reset: timedelta = timedelta(hours=16)
 
 
@@ -60,13 +69,24 @@ class Reject:
 Decision = Record | Repeat | Reject
 
 
-def check_capture_time(captured_at: datetime, received_at: datetime, policy: Policy) -> str | None:
+def check_capture_time(
+    captured_at: datetime, received_at: datetime, policy: Policy, *, offline: bool
+) -> str | None:
     """The reason to refuse the attempt's capture time, or None when it is acceptable."""
     if captured_at > received_at + policy.clock_skew:
         return "CAPTURE_TIME_IN_FUTURE"
-    if captured_at < received_at - policy.max_offline_age:
+    oldest = policy.max_offline_age if offline else policy.online_max_age
+    if captured_at < received_at - oldest:
         return "CAPTURE_TIME_TOO_OLD"
     return None
+
+
+def needs_review(
+    captured_at: datetime, received_at: datetime, policy: Policy, *, offline: bool
+) -> bool:
+    """Whether a recorded punch is flagged for an admin's review: an offline punch captured
+    longer than the review age before the edge received it."""
+    return offline and received_at - captured_at > policy.offline_review_age
 
 
 def neighbours(
@@ -84,6 +104,7 @@ def decide(
     *,
     captured_at: datetime,
     received_at: datetime,
+    offline: bool,
     requested: Direction | None,
     worker_active: bool,
     assigned: bool,
@@ -92,7 +113,7 @@ def decide(
     policy: Policy,
 ) -> Decision:
     """The decision for one identified attempt (see the module docstring for the rules)."""
-    reason = check_capture_time(captured_at, received_at, policy)
+    reason = check_capture_time(captured_at, received_at, policy, offline=offline)
     if reason is not None:
         return Reject(reason)
     if not worker_active:

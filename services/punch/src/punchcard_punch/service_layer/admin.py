@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
+from punchcard_kit.access import require_role, require_site
 from punchcard_kit.http_errors import ApiError
 from punchcard_kit.internal_auth import Caller
 from punchcard_kit.messaging import add_to_outbox, new_envelope
@@ -32,18 +33,12 @@ MAX_RANGE_DAYS = 93
 HISTORY_DAYS = 60
 
 
-def forbidden() -> ApiError:
-    return ApiError(403, "FORBIDDEN", "your role may not do this")
-
-
 def _sites(caller: Caller) -> tuple[str, ...] | None:
-    """The sites a caller is limited to (None: every site)."""
-    return caller.sites if caller.role == "manager" else None
+    """The sites a caller is limited to (None: every site; the kit's one rule)."""
+    return caller.site_scope()
 
 
-def _require(caller: Caller, *roles: str) -> None:
-    if not caller.can(*roles):
-        raise forbidden()
+_require = require_role
 
 
 @dataclass(frozen=True)
@@ -134,6 +129,7 @@ def punch_public(row: Any) -> dict[str, Any]:
         "received_at": row["received_at"],
         "recorded_at": row["recorded_at"],
         "captured_offline": row["captured_offline"],
+        "needs_review": row["needs_review"],
         "attempt_id": str(row["attempt_id"]) if row["attempt_id"] else None,
         "replaces_punch_id": str(row["refers_to"]) if row["refers_to"] else None,
         "reason": row["reason"],
@@ -249,10 +245,8 @@ class LedgerAdmin:
             raise ApiError(409, "ALREADY_VOIDED", "this punch has already been voided")
         return original
 
-    def _check_site(self, caller: Caller, site_id: str) -> None:
-        sites = _sites(caller)
-        if sites is not None and site_id not in sites:
-            raise ApiError(403, "FORBIDDEN", "this punch is at a site you do not manage")
+    def _check_site(self, caller: Caller, site_id: str, field: str | None = None) -> None:
+        require_site(caller, site_id, field)
 
     def _void_row(self, caller: Caller, original, reason: str) -> dict[str, Any]:
         return {
@@ -278,6 +272,9 @@ class LedgerAdmin:
         worker = workers.get(c.worker_id)
         if worker is None:
             raise ApiError(404, "WORKER_NOT_FOUND", "no such worker", "worker_id")
+        # A manager corrects the punches of the workers of their sites only, wherever the
+        # punch is (a clock of their site does not make another site's worker theirs).
+        self._check_site(caller, worker["site_id"], "worker_id")
         site_id, time_zone = c.site_id, c.time_zone
         if c.clock_id:
             clock = (await ledger.clocks(conn, caller.tenant_id, [c.clock_id])).get(c.clock_id)
@@ -296,7 +293,7 @@ class LedgerAdmin:
                 422, "INVALID", "give the clock or the time zone of the punch", "time_zone"
             )
         _zone(time_zone, "time_zone")
-        self._check_site(caller, site_id)
+        self._check_site(caller, site_id, "site_id")
         return {
             "id": str(uuid.uuid4()),
             "tenant_id": caller.tenant_id,

@@ -53,6 +53,7 @@ def recorded_event(row: Mapping[str, Any]) -> punch_pb2.PunchRecorded:
         direction_inferred=bool(row.get("direction_inferred")),
         method=METHODS[row["method"]],
         captured_offline=bool(row.get("captured_offline")),
+        needs_review=bool(row.get("needs_review")),
     )
     if row["method"] == "FACE" and row.get("face_distance") is not None:
         event.face.model_name = row.get("face_model") or ""

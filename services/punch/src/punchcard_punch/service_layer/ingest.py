@@ -34,7 +34,16 @@ from punchcard_kit.messaging.consumer import Unprocessable
 from punchcard_kit.tenancy import enter_tenant
 
 from ..adapters import ledger, parked
-from ..domain.decisions import Nearby, Policy, Record, Reject, Repeat, decide, neighbours
+from ..domain.decisions import (
+    Nearby,
+    Policy,
+    Record,
+    Reject,
+    Repeat,
+    decide,
+    needs_review,
+    neighbours,
+)
 from ..domain.parking import Hold, hold
 from .events import (
     DIRECTION_NAMES,
@@ -82,6 +91,7 @@ def recorded_row(
     decision: Record,
     captured_at: datetime,
     received_at: datetime,
+    review: bool = False,
 ) -> dict[str, Any]:
     """The ledger row of a recorded kiosk punch (with the worker's and clock's facts now)."""
     context = verdict.context
@@ -107,6 +117,7 @@ def recorded_row(
         "punched_at": captured_at,
         "received_at": received_at,
         "captured_offline": context.captured_offline,
+        "needs_review": review,
         "attempt_id": attempt_id,
     }
 
@@ -269,6 +280,7 @@ class Ingest:
         decision = decide(
             captured_at=captured_at,
             received_at=received_at,
+            offline=context.captured_offline,
             requested=DIRECTION_NAMES.get(context.requested_direction),
             worker_active=worker["status"] == "Active",
             assigned=(context.clock_id, verdict.worker_id) in assigned,
@@ -284,8 +296,19 @@ class Ingest:
             outcome.earlier_id = decision.earlier.punch_id
         else:
             assert isinstance(decision, Record)
+            review = needs_review(
+                captured_at, received_at, self.policy, offline=context.captured_offline
+            )
             row = recorded_row(
-                tenant_id, attempt_id, verdict, worker, clock, decision, captured_at, received_at
+                tenant_id,
+                attempt_id,
+                verdict,
+                worker,
+                clock,
+                decision,
+                captured_at,
+                received_at,
+                review,
             )
             outcome.kind = "RECORDED"
             outcome.row = row

@@ -1,5 +1,6 @@
 // Punches: the ledger as recorded (docs/punch.md), filtered by worker, clock, site and dates,
-// with each punch's method and score, offline and correction marks, and corrections with a
+// with each punch's method and score, offline, "Needs review" (an offline punch captured
+// long before it was received) and correction marks, and corrections with a
 // reason: add a missed punch, void, replace. Times are in the zone of the clock/site where the
 // punch was made (the ledger keeps it with each punch). CSV is made here (the API has none).
 import { useEffect, useState } from "preact/hooks";
@@ -71,6 +72,7 @@ function Marks({ punch, admins }) {
       <div class="marks">
         {punch.voided && <Badge tone="danger">Voided</Badge>}
         {punch.captured_offline && <Badge tone="warn">Captured offline</Badge>}
+        {punch.needs_review && <Badge tone="danger">Needs review</Badge>}
         {punch.direction_inferred && <Badge tone="neutral">Direction inferred</Badge>}
         {punch.kind === "CORRECTION" && (
           <Badge tone="info">{punch.replaces_punch_id ? "Replacement" : "Added by admin"}</Badge>
@@ -219,13 +221,14 @@ function csvOf(punches, clockNames) {
   const header = [
     "punch_id", "worker_id", "employee_id", "display_name", "direction", "local_time", "time_zone",
     "utc_time", "method", "face_distance", "face_threshold", "clock", "site_id", "captured_offline",
-    "kind", "replaces_punch_id", "reason", "voided", "void_reason",
+    "needs_review", "kind", "replaces_punch_id", "reason", "voided", "void_reason",
   ];
   const rows = punches.map((p) => [
     p.id, p.worker_id, p.employee_id, p.display_name, p.direction, p.local_time, p.time_zone,
     p.punched_at, p.method, p.face?.distance ?? "", p.face?.threshold ?? "",
     p.clock_id ? clockNames[p.clock_id] || p.clock_id : "", p.site_id, p.captured_offline,
-    p.kind, p.replaces_punch_id || "", p.reason || "", p.voided, p.void_reason || "",
+    Boolean(p.needs_review), p.kind, p.replaces_punch_id || "", p.reason || "", p.voided,
+    p.void_reason || "",
   ]);
   return toCsv(header, rows);
 }

@@ -7,14 +7,14 @@ Like ``outbox`` and ``processed_events`` this is the messaging machinery's table
 envelopes of every tenant (the unparker looks for tenants with work across all of them), so
 it has no row-level security; every statement on it names its tenant.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 from punchcard_kit.migrations import execute_all
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 
 APP_ROLE = "punchcard_punch_app"
 

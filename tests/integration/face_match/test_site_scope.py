@@ -1,0 +1,54 @@
+"""face-match checks roles and sites itself (the kit's one rule): a manager enrols, reads and
+deletes the faces of their sites' workers only; nobody enrols a face that is already another
+worker's (an admin's own face enrolled as someone else)."""
+
+from tests.support.face import astronaut
+from tests.support.face_match import enrol, known_worker, searchable
+
+
+async def test_a_manager_changes_faces_only_within_their_sites(feed, face_match):
+    tenant = feed.tenant_id
+    mine = await feed.worker("Ada Site-A", site_id="site-a")
+    theirs = await feed.worker("Ben Site-B", site_id="site-b")
+    for worker in (mine, theirs):
+        await known_worker(face_match, tenant, worker["id"])
+
+    other = await enrol(
+        face_match, tenant, theirs["id"], astronaut(), role="manager", sites=("site-a",)
+    )
+    assert other.status_code == 403, other.text
+    assert other.json() == {
+        "code": "SITE_NOT_MANAGED",
+        "message": "this is at a site you do not manage",
+        "field": "worker_id",
+    }
+    async with face_match.admin(tenant, role="manager", sites=("site-a",)) as http:
+        assert (await http.get(f"/workers/{theirs['id']}/face")).status_code == 404
+        assert (await http.delete(f"/workers/{theirs['id']}/face")).status_code == 403
+
+    ok = await enrol(face_match, tenant, mine["id"], astronaut(), role="manager", sites=("site-a",))
+    assert ok.status_code == 200, ok.text
+    async with face_match.admin(tenant, role="manager", sites=("site-b",)) as http:
+        assert (await http.get("/face/enrolments")).json()["items"] == []
+    async with face_match.admin(tenant, role="viewer") as http:
+        assert (await http.delete(f"/workers/{mine['id']}/face")).status_code == 403
+        assert (await http.get(f"/workers/{mine['id']}/face")).json()["enrolled"]
+
+
+async def test_a_face_enrolled_for_one_worker_cannot_be_enrolled_for_another(feed, face_match):
+    tenant = feed.tenant_id
+    first = await feed.worker("Ada", site_id="site-a")
+    second = await feed.worker("Not Ada", site_id="site-a")
+    for worker in (first, second):
+        await known_worker(face_match, tenant, worker["id"])
+    assert (await enrol(face_match, tenant, first["id"], astronaut())).status_code == 200
+    await searchable(face_match, tenant, first["id"])
+
+    again = await enrol(face_match, tenant, second["id"], astronaut(560))
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] == "FACE_ENROLLED_AS_OTHER"
+    assert again.json()["field"] == "photos"
+    async with face_match.admin(tenant) as http:
+        assert not (await http.get(f"/workers/{second['id']}/face")).json()["enrolled"]
+    # Re-enrolling the same worker's own face is fine.
+    assert (await enrol(face_match, tenant, first["id"], astronaut(560))).status_code == 200
