@@ -20,6 +20,7 @@ PRODUCTION = {
     "DEVICE_SYNC_URL": "http://device-sync:8104",
     "PUNCH_URL": "http://punch:8103",
     "FACE_MATCH_URL": "http://face-match:8102",
+    "REDIS_URL": "redis://redis:6379/0",
 }
 
 
@@ -32,6 +33,7 @@ def production(monkeypatch):
         "PUNCH_URL",
         "FACE_MATCH_URL",
         "INTERNAL_TOKEN_SECRET",
+        "REDIS_URL",
     ):
         monkeypatch.delenv(name, raising=False)
     for name, value in PRODUCTION.items():
@@ -103,3 +105,11 @@ def test_production_requires_each_upstream_url(production, capsys, name):
         load_settings(GatewaySettings)
     assert exit_info.value.code == 2
     assert name in capsys.readouterr().err
+
+
+def test_production_requires_redis_for_the_login_throttle(production, capsys):
+    production.setenv("ADMIN_JWT_SECRET", "j" * 40)
+    production.delenv("REDIS_URL")
+    with pytest.raises(SystemExit):
+        load_settings(GatewaySettings)
+    assert "REDIS_URL" in capsys.readouterr().err

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -18,7 +18,8 @@ from punchcard_kit.service import create_service_app, service_main
 
 from .adapters.kiosk import DeviceSyncClocks, IdentitySealingKeys, PunchOutcomes
 from .adapters.passwords import PasswordHasher
-from .adapters.postgres import PostgresKioskAttempts, unit_of_work_factory
+from .adapters.postgres import PostgresKioskAttempts, PostgresRetention, unit_of_work_factory
+from .adapters.throttle import RedisLoginThrottle
 from .adapters.upstream import Upstream
 from .domain.access import DEVICE_SYNC, IDENTITY, PUNCH
 from .entrypoints import audit, auth, kiosk, proxy, users, web
@@ -35,8 +36,23 @@ log = get_logger(__name__)
 PRUNE_EVERY_S = 3600
 
 
-async def prune_forever(edge: KioskEdge, days: int, stopping: asyncio.Event) -> None:
-    """Hourly (from a minute after start): kiosk claims older than ``days``, every tenant."""
+Pruner = tuple[str, Callable[[], Awaitable[int]]]
+
+
+async def prune_once(pruners: list[Pruner]) -> None:
+    """Each pruner once (every tenant's rows); one failing does not stop the others."""
+    for what, prune in pruners:
+        try:
+            pruned = await prune()
+            if pruned:
+                log.info("pruned", what=what, pruned=pruned)
+        except Exception as error:  # noqa: BLE001 - tried again in an hour
+            log.warning("pruning failed", what=what, error=type(error).__name__)
+
+
+async def prune_forever(pruners: list[Pruner], stopping: asyncio.Event) -> None:
+    """Hourly (from a minute after start): kiosk claims, expired refresh tokens and audit rows
+    past their retention settings."""
     delay = 60.0
     while True:
         try:
@@ -45,12 +61,7 @@ async def prune_forever(edge: KioskEdge, days: int, stopping: asyncio.Event) -> 
         except TimeoutError:
             pass
         delay = PRUNE_EVERY_S
-        try:
-            pruned = await edge.prune(days)
-            if pruned:
-                log.info("kiosk attempt claims pruned", pruned=pruned, older_than_days=days)
-        except Exception as error:  # noqa: BLE001 - tried again in an hour
-            log.warning("pruning kiosk attempt claims failed", error=type(error).__name__)
+        await prune_once(pruners)
 
 
 def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> FastAPI:
@@ -77,7 +88,10 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
     access_tokens = AccessTokens(
         settings.admin_jwt_secret.get_secret_value(), ttl_s=settings.access_token_ttl_s
     )
-    passwords = hasher or PasswordHasher()
+    passwords = hasher or PasswordHasher(
+        max_concurrent=settings.password_hash_concurrency, wait_s=settings.password_hash_wait_s
+    )
+    assert settings.redis_url is not None
     kit_lifespan = app.router.lifespan_context
 
     @asynccontextmanager
@@ -91,10 +105,13 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
             httpx.AsyncClient(timeout=timeout, limits=sync_limits) as sync_client,
             kit_lifespan(app),
         ):
+            throttle = RedisLoginThrottle.from_url(settings.redis_url)
             services = Services(
                 uow=unit_of_work_factory(app.state.runtime.pool),
                 hasher=passwords,
                 access_tokens=access_tokens,
+                throttle=throttle,
+                login_policy=settings.login_policy(),
                 refresh_ttl_s=settings.refresh_token_ttl_s,
             )
             await passwords.burn("")  # prepares the unknown-e-mail hash before the first login
@@ -135,11 +152,27 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 name="gateway.punch-outcomes",
             )
             stopping = asyncio.Event()
+            retention = PostgresRetention(app.state.runtime.pool)
+            pruners: list[Pruner] = [
+                (
+                    "kiosk attempt claims",
+                    lambda: edge.prune(settings.kiosk_attempt_retention_days),
+                ),
+                (
+                    "expired refresh tokens",
+                    lambda: retention.prune_refresh_tokens(
+                        settings.expired_refresh_token_retention_days
+                    ),
+                ),
+                (
+                    "audit rows",
+                    lambda: retention.prune_audit_log(settings.audit_retention_days),
+                ),
+            ]
+            app.state.prune_once = lambda: prune_once(pruners)
             tasks = [
                 asyncio.create_task(follower.run()),
-                asyncio.create_task(
-                    prune_forever(edge, settings.kiosk_attempt_retention_days, stopping)
-                ),
+                asyncio.create_task(prune_forever(pruners, stopping)),
             ]
             app.state.punch_outcomes = follower
             # Not ready until it follows the outcomes (else every answer would be "pending").
@@ -150,6 +183,7 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 follower.stop()
                 stopping.set()
                 await asyncio.wait(tasks, timeout=10)
+                await throttle.close()
 
     app.router.lifespan_context = lifespan
     return app
