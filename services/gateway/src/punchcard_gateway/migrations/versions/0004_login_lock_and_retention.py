@@ -6,8 +6,9 @@ lock) and ``locked_until`` (domain/login.py); the app role already updates the t
 Retention: two SECURITY DEFINER functions owned by ``punchcard_gateway_retention`` (the role of
 0003, which sees only the one timestamp column of each row it may delete), called hourly by
 the gateway: ``gateway_prune_refresh_tokens(days)`` deletes refresh tokens expired more than
-``days`` ago (at least one day: a spent token must outlive its family's use for reuse
-detection, and an expired family is dead anyway), ``gateway_prune_audit_log(days)`` deletes
+``days`` ago (at least one day: an expired token cannot be refreshed, and a spent one presented
+again within those days still revokes its family; later it is merely unknown, a 401),
+``gateway_prune_audit_log(days)`` deletes
 audit rows older than ``days`` (at least 30), every tenant's and those of no tenant.
 
 Revision ID: 0004
