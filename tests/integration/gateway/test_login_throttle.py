@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import secrets
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -320,3 +321,18 @@ async def test_the_audit_log_records_the_client_a_trusted_proxy_names(
     rows = log.json()["data"]
     failure = next(r for r in rows if r["status_code"] == 401)
     assert failure["client_ip"] == expected
+
+
+async def test_login_fails_closed_with_503_when_redis_is_unreachable(
+    gateway_dsn, identity_url, device_sync_url
+):
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    async with running_gateway(
+        gateway_dsn, identity_url, device_sync_url, redis_url=f"redis://127.0.0.1:{port}/0"
+    ) as (app, http):
+        admin = await Gateway(app, http, gateway_dsn).new_tenant()
+        answer = await attempt(http, admin.email, PASSWORD)
+    assert answer.status_code == 503
+    assert answer.json()["code"] == "UNAVAILABLE" and answer.headers["retry-after"]
