@@ -5,6 +5,7 @@ ports) that echo the internal caller they verified. Each test makes its own tena
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import secrets
 import socket
 import uuid
@@ -46,6 +47,9 @@ INTERNAL_PUBLIC_KEY = (
     .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
     .decode()
 )
+# The in-process client's address: new each run (a documentation IPv6 address), so the login
+# throttle's per-client window in the shared Redis never carries over from an earlier run.
+CLIENT_IP = str(ipaddress.IPv6Address("2001:db8::") + secrets.randbits(64))
 ADMIN_SECRET = "admin-jwt-secret-for-gateway-tests-0123456789"
 PASSWORD = "correct horse battery staple"
 
@@ -222,7 +226,7 @@ async def running_gateway(
     settings = settings_for(dsn, identity_url, device_sync_url, **overrides)
     app = build_app(settings, hasher=fast_hasher())
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        transport = httpx.ASGITransport(app=app, client=(CLIENT_IP, 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             yield app, client
 

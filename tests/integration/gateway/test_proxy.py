@@ -5,7 +5,7 @@ the admin and nothing else (no log line, no audit row)."""
 
 import asyncpg
 
-from .conftest import free_port, new_id, running_gateway
+from .conftest import CLIENT_IP, free_port, new_id, running_gateway
 
 
 async def test_forwards_method_path_query_body_and_the_verified_caller(gateway):
@@ -31,7 +31,7 @@ async def test_forwards_method_path_query_body_and_the_verified_caller(gateway):
         "user_id": manager.user_id,
         "role": "manager",
         "sites": ["north", "south"],
-        "ip": "203.0.113.7",
+        "ip": CLIENT_IP,
         "request_id": "req-proxy-1",
     }
 
@@ -186,7 +186,7 @@ async def test_device_sync_paths_reach_device_sync_with_the_verified_caller(gate
         "user_id": manager.user_id,
         "role": "manager",
         "sites": ["north"],
-        "ip": "203.0.113.7",
+        "ip": CLIENT_IP,
         "request_id": "req-clocks-1",
     }
     for method, path, upstream in (

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from punchcard_gateway.domain.login import LoginPolicy, ThrottleKey, sliding_window
 from punchcard_gateway.domain.model import (
     AdminUser,
     AuditEntry,
@@ -171,6 +172,36 @@ class FakeHasher:
         return self.outdated
 
 
+class FakeThrottle:
+    """The sliding-window rule over in-memory counters (the Redis adapter runs it in Lua)."""
+
+    def __init__(self, clock) -> None:
+        self.clock = clock
+        self.hits: dict[str, dict[str, float]] = {}
+        self.next_slot = 0
+
+    async def take(self, keys: list[ThrottleKey], window_s: int) -> tuple[float, str]:
+        now = self.clock.seconds()
+        wait = max(
+            sliding_window(list(self.hits.get(k.key, {}).values()), now, k.limit, window_s)
+            for k in keys
+        )
+        if wait:
+            return wait, ""
+        self.next_slot += 1
+        slot = str(self.next_slot)
+        for k in keys:
+            self.hits.setdefault(k.key, {})[slot] = now
+        return 0.0, slot
+
+    async def give_back(self, keys: list[ThrottleKey], slot: str) -> None:
+        for k in keys:
+            self.hits.get(k.key, {}).pop(slot, None)
+
+    async def clear(self, key: str) -> None:
+        self.hits.pop(key, None)
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = datetime(2030, 1, 1, tzinfo=UTC)
@@ -185,13 +216,20 @@ class FakeClock:
         return self.now.timestamp()
 
 
-def services(store: Store | None = None, hasher: FakeHasher | None = None, clock=None):
+def services(
+    store: Store | None = None,
+    hasher: FakeHasher | None = None,
+    clock=None,
+    policy: LoginPolicy | None = None,
+):
     store = store or Store()
     clock = clock or FakeClock()
     s = Services(
         uow=lambda tenant_id: FakeUnitOfWork(store, tenant_id),
         hasher=hasher or FakeHasher(),
         access_tokens=AccessTokens("k" * 40, clock=clock.seconds),
+        throttle=FakeThrottle(clock),
+        login_policy=policy or LoginPolicy(),
         now=clock,
     )
     return s, store, clock

@@ -1,8 +1,10 @@
 """Login, refresh rotation and reuse detection, and admin-user rules, on fakes."""
 
 import hashlib
+from datetime import timedelta
 
 import pytest
+from punchcard_gateway.domain.login import LoginPolicy, TooManyAttempts
 from punchcard_gateway.domain.model import (
     Invalid,
     InvalidCredentials,
@@ -145,3 +147,109 @@ async def test_a_sysadmin_cannot_lock_themselves_out():
         s, admin.principal(), admin.id, users.UpdateUser(name="The Boss")
     )
     assert renamed.name == "The Boss"
+
+
+# --- throttle and lock (domain/login.py) ----------------------------------------------------
+
+
+async def test_failed_logins_over_the_account_window_are_refused_before_any_password_work():
+    hasher = FakeHasher()
+    s, _, clock = services(hasher=hasher, policy=LoginPolicy(max_failures_per_account=3))
+    await _tenant(s)
+    for _ in range(3):
+        with pytest.raises(InvalidCredentials):
+            await auth.login(s, "boss@example.com", "wrong", auth.Client(ip="10.0.0.1"))
+    checked = len(hasher.verified)
+    with pytest.raises(TooManyAttempts) as refused:
+        await auth.login(s, "boss@example.com", PASSWORD, auth.Client(ip="10.0.0.2"))
+    assert 0 < refused.value.retry_after_s <= 900
+    assert len(hasher.verified) == checked  # no argon2 work for a refused attempt
+    clock.advance(seconds=901)
+    assert (await auth.login(s, "boss@example.com", PASSWORD)).user is not None
+
+
+async def test_an_unknown_email_is_throttled_exactly_like_a_known_one():
+    s, _, _ = services(policy=LoginPolicy(max_failures_per_account=2))
+    await _tenant(s)
+    answers = {}
+    for email in ("boss@example.com", "nobody@example.com"):
+        for _ in range(2):
+            with pytest.raises(InvalidCredentials) as error:
+                await auth.login(s, email, "wrong")
+            assert error.value.message == InvalidCredentials.MESSAGE
+        with pytest.raises(TooManyAttempts) as error:
+            await auth.login(s, email, "wrong")
+        answers[email] = (type(error.value), error.value.message)
+    assert answers["boss@example.com"] == answers["nobody@example.com"]
+
+
+async def test_successes_do_not_fill_the_window():
+    s, _, _ = services(policy=LoginPolicy(max_failures_per_account=2, max_failures_per_client=2))
+    await _tenant(s)
+    for _ in range(5):
+        await auth.login(s, "boss@example.com", PASSWORD, auth.Client(ip="10.0.0.1"))
+
+
+async def test_the_client_window_spans_accounts():
+    s, _, _ = services(policy=LoginPolicy(max_failures_per_client=3))
+    await _tenant(s)
+    for n in range(3):
+        with pytest.raises(InvalidCredentials):
+            await auth.login(s, f"guess{n}@example.com", "wrong", auth.Client(ip="10.0.0.9"))
+    with pytest.raises(TooManyAttempts):
+        await auth.login(s, "boss@example.com", PASSWORD, auth.Client(ip="10.0.0.9"))
+    # Another client is not affected.
+    await auth.login(s, "boss@example.com", PASSWORD, auth.Client(ip="10.0.0.10"))
+
+
+async def test_repeated_failures_lock_the_account_with_an_audit_row_until_unlocked():
+    policy = LoginPolicy(max_failures_per_account=100, lock_after_failures=3, lock_s=600)
+    hasher = FakeHasher()
+    s, store, clock = services(hasher=hasher, policy=policy)
+    _, admin = await _tenant(s)
+    client = auth.Client(ip="198.51.100.7", user_agent="UA", request_id="r1")
+    for _ in range(3):
+        with pytest.raises(InvalidCredentials):
+            await auth.login(s, "boss@example.com", "wrong", client)
+    assert store.users[admin.id].locked_until == clock() + timedelta(seconds=600)
+    [lock] = [e for e in store.audit if e.action == auth.LOCK_ACTION]
+    assert lock.target_id == str(admin.id) and lock.status_code == 423
+    assert lock.client_ip == "198.51.100.7" and lock.actor_id is None
+    # The right password is refused, with the same answer and the same work.
+    burnt = hasher.burnt
+    with pytest.raises(InvalidCredentials) as refused:
+        await auth.login(s, "boss@example.com", PASSWORD)
+    assert refused.value.message == InvalidCredentials.MESSAGE and hasher.burnt == burnt + 1
+    unlocked = await users.unlock_user(s, admin.principal(), admin.id)
+    assert unlocked.locked_until is None and unlocked.failed_logins == 0
+    assert (await auth.login(s, "boss@example.com", PASSWORD)).user.id == admin.id
+
+
+async def test_a_lock_expires_and_a_success_resets_the_count():
+    policy = LoginPolicy(max_failures_per_account=100, lock_after_failures=3, lock_s=600)
+    s, store, clock = services(policy=policy)
+    _, admin = await _tenant(s)
+    for _ in range(2):
+        with pytest.raises(InvalidCredentials):
+            await auth.login(s, "boss@example.com", "wrong")
+    await auth.login(s, "boss@example.com", PASSWORD)
+    assert store.users[admin.id].failed_logins == 0
+    for _ in range(3):
+        with pytest.raises(InvalidCredentials):
+            await auth.login(s, "boss@example.com", "wrong")
+    clock.advance(seconds=601)
+    assert (await auth.login(s, "boss@example.com", PASSWORD)).user is not None
+
+
+async def test_logout_revokes_the_whole_family():
+    s, store, _ = services()
+    _, admin = await _tenant(s)
+    first = await auth.login(s, "boss@example.com", PASSWORD)
+    second = await auth.refresh(s, first.refresh_token)
+    other_login = await auth.login(s, "boss@example.com", PASSWORD)
+    assert await auth.logout(s, second.refresh_token) == (admin.tenant_id, admin.id)
+    with pytest.raises(InvalidRefreshToken):
+        await auth.refresh(s, second.refresh_token)
+    # Another login (another device) stays signed in.
+    assert (await auth.refresh(s, other_login.refresh_token)).user is not None
+    assert await auth.logout(s, "not-a-token") is None

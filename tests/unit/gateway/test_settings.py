@@ -28,6 +28,7 @@ PRODUCTION = {
     "DEVICE_SYNC_URL": "http://device-sync:8104",
     "PUNCH_URL": "http://punch:8103",
     "FACE_MATCH_URL": "http://face-match:8102",
+    "REDIS_URL": "redis://redis:6379/0",
 }
 
 
@@ -41,6 +42,7 @@ def production(monkeypatch):
         "FACE_MATCH_URL",
         "INTERNAL_TOKEN_PRIVATE_KEY",
         "INTERNAL_TOKEN_PUBLIC_KEY",
+        "REDIS_URL",
     ):
         monkeypatch.delenv(name, raising=False)
     for name, value in PRODUCTION.items():
@@ -161,3 +163,11 @@ def test_production_refuses_a_missing_development_or_bad_private_key(production,
     assert "INTERNAL_TOKEN_PRIVATE_KEY" in err
     if key is not None and key.count("\n") >= 2:
         assert key.splitlines()[1] not in err  # never the key itself
+
+
+def test_production_requires_redis_for_the_login_throttle(production, capsys):
+    production.setenv("ADMIN_JWT_SECRET", "j" * 40)
+    production.delenv("REDIS_URL")
+    with pytest.raises(SystemExit):
+        load_settings(GatewaySettings)
+    assert "REDIS_URL" in capsys.readouterr().err

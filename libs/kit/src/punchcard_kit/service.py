@@ -262,7 +262,13 @@ def service_main(
         asyncio.run(migrate())
         return
     app = build_app(settings)
-    config = uvicorn.Config(
+    _Server(uvicorn_config(settings, app), app.state.on_exit).run()
+
+
+def uvicorn_config(settings: ServiceSettings, app: FastAPI) -> uvicorn.Config:
+    """How every service is served (``FORWARDED_ALLOW_IPS``: the proxies believed about the
+    real client address)."""
+    return uvicorn.Config(
         app,
         host=settings.http_host,
         port=settings.http_port,
@@ -270,8 +276,9 @@ def service_main(
         access_log=False,
         timeout_graceful_shutdown=30,
         backlog=4096,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
-    _Server(config, app.state.on_exit).run()
 
 
 class _Server(uvicorn.Server):

@@ -111,6 +111,11 @@ class ServiceSettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
+    # ``forwarded_allow_ips``: comma-separated addresses or networks, "*" for any): behind an
+    # ingress, its address, so the client address a service sees (audit log, throttles) is the
+    # real client's. Anything else sending those headers is ignored.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     # Outbox relay and consumers.
     relay_enabled: bool = True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -20,7 +20,8 @@ from punchcard_kit.service import create_service_app, service_main
 
 from .adapters.kiosk import DeviceSyncClocks, IdentitySealingKeys, PunchOutcomes
 from .adapters.passwords import PasswordHasher
-from .adapters.postgres import PostgresKioskAttempts, unit_of_work_factory
+from .adapters.postgres import PostgresKioskAttempts, PostgresRetention, unit_of_work_factory
+from .adapters.throttle import RedisLoginThrottle
 from .adapters.upstream import Upstream
 from .domain.access import DEVICE_SYNC, IDENTITY, PUNCH
 from .entrypoints import audit, auth, kiosk, proxy, users, web
@@ -38,11 +39,18 @@ log = get_logger(__name__)
 PRUNE_EVERY_S = 3600
 
 
-async def prune_claims(edge: KioskEdge, days: int) -> None:
-    """Kiosk claims older than ``days``, every tenant (hourly, from a minute after start)."""
-    pruned = await edge.prune(days)
-    if pruned:
-        log.info("kiosk attempt claims pruned", pruned=pruned, older_than_days=days)
+Pruner = tuple[str, Callable[[], Awaitable[int]]]
+
+
+async def prune_once(pruners: list[Pruner]) -> None:
+    """Each pruner once (every tenant's rows); one failing does not stop the others."""
+    for what, prune in pruners:
+        try:
+            pruned = await prune()
+            if pruned:
+                log.info("pruned", what=what, pruned=pruned)
+        except Exception as error:  # noqa: BLE001 - tried again in an hour
+            log.warning("pruning failed", what=what, error=type(error).__name__)
 
 
 def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> FastAPI:
@@ -69,7 +77,10 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
     access_tokens = AccessTokens(
         settings.admin_jwt_secret.get_secret_value(), ttl_s=settings.access_token_ttl_s
     )
-    passwords = hasher or PasswordHasher()
+    passwords = hasher or PasswordHasher(
+        max_concurrent=settings.password_hash_concurrency, wait_s=settings.password_hash_wait_s
+    )
+    assert settings.redis_url is not None
     kit_lifespan = app.router.lifespan_context
 
     @asynccontextmanager
@@ -83,10 +94,13 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
             httpx.AsyncClient(timeout=timeout, limits=sync_limits) as sync_client,
             kit_lifespan(app),
         ):
+            throttle = RedisLoginThrottle.from_url(settings.redis_url)
             services = Services(
                 uow=unit_of_work_factory(app.state.runtime.pool),
                 hasher=passwords,
                 access_tokens=access_tokens,
+                throttle=throttle,
+                login_policy=settings.login_policy(),
                 refresh_ttl_s=settings.refresh_token_ttl_s,
             )
             await passwords.burn("")  # prepares the unknown-e-mail hash before the first login
@@ -135,13 +149,30 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 name="gateway.punch-outcomes",
             )
             stopping = asyncio.Event()
-            days = settings.kiosk_attempt_retention_days
+            retention = PostgresRetention(app.state.runtime.pool)
+            pruners: list[Pruner] = [
+                (
+                    "kiosk attempt claims",
+                    lambda: edge.prune(settings.kiosk_attempt_retention_days),
+                ),
+                (
+                    "expired refresh tokens",
+                    lambda: retention.prune_refresh_tokens(
+                        settings.expired_refresh_token_retention_days
+                    ),
+                ),
+                (
+                    "audit rows",
+                    lambda: retention.prune_audit_log(settings.audit_retention_days),
+                ),
+            ]
+            app.state.prune_once = lambda: prune_once(pruners)
             tasks = [
                 asyncio.create_task(follower.run()),
                 asyncio.create_task(
                     run_periodically(
-                        "prune kiosk claims",
-                        lambda: prune_claims(edge, days),
+                        "prune",
+                        lambda: prune_once(pruners),
                         every_s=PRUNE_EVERY_S,
                         first_after_s=60.0,
                         stopping=stopping,
@@ -166,6 +197,7 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 follower.stop()
                 stopping.set()
                 await asyncio.wait(tasks, timeout=10)
+                await throttle.close()
 
     app.router.lifespan_context = lifespan
     return app

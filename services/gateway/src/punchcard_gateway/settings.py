@@ -12,6 +12,7 @@ from pydantic_settings import SettingsConfigDict
 
 from .domain.access import DEVICE_SYNC, FACE_MATCH, IDENTITY, PUNCH
 from .domain.kiosk import RepublishPolicy
+from .domain.login import LoginPolicy
 
 # Only ever accepted with ENVIRONMENT=development or test.
 DEVELOPMENT_ADMIN_JWT_SECRET = "development-only-admin-jwt-secret-0123456789abcdef"
@@ -23,7 +24,8 @@ LOCAL_FACE_MATCH_URL = "http://127.0.0.1:8102"
 
 class GatewaySettings(ServiceSettings):
     """Read from the environment (e.g. DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS, HTTP_PORT,
-    ADMIN_JWT_SECRET, IDENTITY_URL, DEVICE_SYNC_URL, PUNCH_URL, FACE_MATCH_URL, KIOSK_WAIT_S)."""
+    ADMIN_JWT_SECRET, IDENTITY_URL, DEVICE_SYNC_URL, PUNCH_URL, FACE_MATCH_URL, KIOSK_WAIT_S,
+    REDIS_URL, LOGIN_*)."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
@@ -41,8 +43,27 @@ class GatewaySettings(ServiceSettings):
     # Signs admins' access tokens (HS256). A different kind of key from the internal token key:
     # a leaked admin token never passes for an internal one, nor the other way round.
     admin_jwt_secret: SecretStr | None = None
-    access_token_ttl_s: int = Field(default=15 * 60, ge=60, le=3600)
+    # As short as 5 s only so a browser test can outlive it (access tokens are not revocable).
+    access_token_ttl_s: int = Field(default=15 * 60, ge=5, le=3600)
     refresh_token_ttl_s: int = Field(default=14 * 24 * 3600, ge=3600)
+
+    # Admin login throttle (Redis, sliding window of failed logins, domain/login.py): per
+    # account (the e-mail typed, known or not) and per client address; over it, 429.
+    login_window_s: int = Field(default=900, ge=10, le=86400)
+    login_max_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_client: int = Field(default=30, ge=1, le=100_000)
+    # Consecutive wrong passwords that lock an account, and for how long (a sysadmin may
+    # unlock it sooner: POST /api/v1/users/{id}/unlock).
+    login_lock_after_failures: int = Field(default=10, ge=2, le=1000)
+    login_lock_s: int = Field(default=3600, ge=60, le=30 * 86400)
+    # argon2 costs 64 MiB a hash: at most this many at once; a request waits this long for a
+    # free slot, then gets 503 BUSY.
+    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    password_hash_wait_s: float = Field(default=3.0, gt=0, le=30)
+    # Retention, pruned hourly: refresh tokens this many days after they expired, audit rows
+    # after this many days.
+    expired_refresh_token_retention_days: int = Field(default=7, ge=1, le=3650)
+    audit_retention_days: int = Field(default=400, ge=30, le=36500)
 
     # The internal APIs the admin API forwards to: identity (workers, PINs, reports),
     # device-sync (clocks, assignments), punch (the ledger, timesheets) and face-match (face
@@ -122,6 +143,8 @@ class GatewaySettings(ServiceSettings):
         problem = self._private_key_problem(local)
         if problem:
             missing.append(f"INTERNAL_TOKEN_PRIVATE_KEY ({problem})")
+        if self.redis_url is None:
+            missing.append("REDIS_URL (the admin login throttle)")
         if missing:
             raise ValueError(
                 f"{', '.join(missing)} must be set when ENVIRONMENT={self.environment}"
@@ -157,6 +180,15 @@ class GatewaySettings(ServiceSettings):
     def internal_signing_key(self) -> Ed25519PrivateKey:
         assert self.internal_token_private_key is not None
         return load_signing_key(self.internal_token_private_key.get_secret_value())
+
+    def login_policy(self) -> LoginPolicy:
+        return LoginPolicy(
+            window_s=self.login_window_s,
+            max_failures_per_account=self.login_max_failures_per_account,
+            max_failures_per_client=self.login_max_failures_per_client,
+            lock_after_failures=self.login_lock_after_failures,
+            lock_s=self.login_lock_s,
+        )
 
     def upstream_urls(self) -> dict[str, str]:
         """Each forwarded-to service's base URL, by the name domain.access routes to."""

@@ -75,7 +75,8 @@ class PostgresTenants(_Repository):
 
 
 _USER_COLUMNS = (
-    "id, tenant_id, email, name, role, site_ids, password_hash, active, created_at, updated_at"
+    "id, tenant_id, email, name, role, site_ids, password_hash, active, created_at, updated_at,"
+    " failed_logins, locked_until"
 )
 
 
@@ -91,6 +92,8 @@ def _user(row: asyncpg.Record) -> AdminUser:
         active=row["active"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        failed_logins=row["failed_logins"],
+        locked_until=row["locked_until"],
     )
 
 
@@ -149,7 +152,8 @@ class PostgresUsers(_Repository):
     async def update(self, user: AdminUser) -> None:
         await self.conn.execute(
             "UPDATE admin_users SET name = $3, role = $4, site_ids = $5, password_hash = $6,"
-            " active = $7, updated_at = now() WHERE id = $1 AND tenant_id = $2",
+            " active = $7, failed_logins = $8, locked_until = $9, updated_at = now()"
+            " WHERE id = $1 AND tenant_id = $2",
             user.id,
             self.tenant_id,
             user.name,
@@ -157,6 +161,8 @@ class PostgresUsers(_Repository):
             list(user.site_ids),
             user.password_hash,
             user.active,
+            user.failed_logins,
+            user.locked_until,
         )
 
 
@@ -505,6 +511,22 @@ class PostgresKioskAttempts:
         (the app role sees one tenant at a time; the function's owner may delete old rows)."""
         async with tenant_transaction(self.pool, None) as conn:
             return await conn.fetchval("SELECT gateway_prune_kiosk_attempts($1)", older_than_days)
+
+
+class PostgresRetention:
+    """Hourly pruning across tenants, through the SECURITY DEFINER functions of migration
+    0004 (like the kiosk claims'): refresh tokens long expired, audit rows past retention."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def prune_refresh_tokens(self, days_after_expiry: int) -> int:
+        async with tenant_transaction(self.pool, None) as conn:
+            return await conn.fetchval("SELECT gateway_prune_refresh_tokens($1)", days_after_expiry)
+
+    async def prune_audit_log(self, older_than_days: int) -> int:
+        async with tenant_transaction(self.pool, None) as conn:
+            return await conn.fetchval("SELECT gateway_prune_audit_log($1)", older_than_days)
 
 
 def _outcome(row: asyncpg.Record) -> Outcome | None:

@@ -38,6 +38,9 @@ class AdminUser:
     active: bool = True
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Consecutive wrong passwords since the last success or lock (domain.login).
+    failed_logins: int = 0
+    locked_until: datetime | None = None
 
     def principal(self) -> Principal:
         return Principal(

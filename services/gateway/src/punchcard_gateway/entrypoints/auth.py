@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from ..domain.model import InvalidCredentials, InvalidRefreshToken
 from ..service_layer import auth
 from ..service_layer.auth import IssuedTokens
-from .deps import AuditNoteDep, PrincipalDep, ServicesDep
+from .context import USER_AGENT_MAX
+from .deps import AuditNoteDep, PrincipalDep, RequestIdDep, ServicesDep
 from .errors import ErrorPublic
 from .schemas import MePublic, RefreshRequest, TokenPublic
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 UNAUTHENTICATED = {401: {"model": ErrorPublic}}
+LOGIN_ERRORS = {
+    401: {"model": ErrorPublic},
+    429: {"model": ErrorPublic, "description": "too many failed logins (Retry-After)"},
+    503: {"model": ErrorPublic},
+}
 
 
 def _token_response(issued: IssuedTokens, response: Response) -> TokenPublic:
@@ -29,18 +35,27 @@ def _token_response(issued: IssuedTokens, response: Response) -> TokenPublic:
     )
 
 
-@router.post("/auth/token", response_model=TokenPublic, responses=UNAUTHENTICATED)
+@router.post("/auth/token", response_model=TokenPublic, responses=LOGIN_ERRORS)
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     s: ServicesDep,
     note: AuditNoteDep,
+    rid: RequestIdDep,
+    request: Request,
     response: Response,
 ) -> TokenPublic:
-    """``username`` is the admin's e-mail. A wrong e-mail and a wrong password get the same
-    401 with the same message, after the same amount of work."""
+    """``username`` is the admin's e-mail. A wrong e-mail, a wrong password and a locked
+    account get the same 401 with the same message, after the same amount of work; too many
+    failures for the account or from the client get 429 with ``Retry-After``."""
     note.always = True
+    agent = request.headers.get("user-agent")
+    client = auth.Client(
+        ip=request.client.host if request.client else None,
+        user_agent=agent[:USER_AGENT_MAX] if agent else None,
+        request_id=rid,
+    )
     try:
-        issued = await auth.login(s, form.username, form.password)
+        issued = await auth.login(s, form.username, form.password, client)
     except InvalidCredentials as error:
         note.tenant_id = error.tenant_id
         note.target_id = None if error.user_id is None else str(error.user_id)
@@ -68,6 +83,17 @@ async def refresh(
     return _token_response(issued, response)
 
 
+@router.post("/auth/logout", status_code=204, response_class=Response)
+async def logout(body: RefreshRequest, s: ServicesDep, note: AuditNoteDep) -> Response:
+    """Sign-out: revokes the refresh token's whole family (this login's every token), so it
+    can never be refreshed again. Always 204 (an unknown token has nothing to revoke); the
+    access token in hand expires by itself within its lifetime."""
+    known = await auth.logout(s, body.refresh_token)
+    if known is not None:
+        note.tenant_id, note.actor_id = known
+    return Response(status_code=204, headers={"Cache-Control": "no-store"})
+
+
 @router.get("/me", response_model=MePublic, responses=UNAUTHENTICATED)
 async def me(principal: PrincipalDep, s: ServicesDep) -> MePublic:
-    return MePublic.of(await auth.current_user(s, principal))
+    return MePublic.of(await auth.current_user(s, principal), s.now())

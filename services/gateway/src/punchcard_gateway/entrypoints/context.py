@@ -27,7 +27,7 @@ AUDITED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOTE_KEY = "punchcard.audit"
 REQUEST_ID_KEY = "punchcard.request_id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_USER_AGENT_MAX = 512
+USER_AGENT_MAX = 512
 
 
 @dataclass
@@ -120,7 +120,7 @@ class RequestContextMiddleware:
             target_id=None if target is None else str(target),
             status_code=status,
             client_ip=client[0] if client else None,
-            user_agent=agent[:_USER_AGENT_MAX] if agent else None,
+            user_agent=agent[:USER_AGENT_MAX] if agent else None,
             request_id=rid,
         )
         try:

@@ -1,6 +1,7 @@
 """One error shape everywhere: ``{"code", "message", "field"}`` — 422 invalid field (the first
 one), 401 unauthenticated, 403 wrong role, 404 unknown id (another tenant's too), 409
-duplicate, 413 too large, 503 upstream unavailable (with Retry-After)."""
+duplicate, 413 too large, 429 too many failed logins (with Retry-After), 503 upstream
+unavailable or busy (with Retry-After)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi.responses import JSONResponse
 from punchcard_kit.http_errors import ErrorPublic, error_response
 
 from ..domain.kiosk import TooLarge, Unavailable
+from ..domain.login import Busy, TooManyAttempts, retry_after_header
 from ..domain.model import (
     Conflict,
     Forbidden,
@@ -27,7 +29,9 @@ STATUS: dict[type[GatewayError], int] = {
     Conflict: 409,
     Invalid: 422,
     TooLarge: 413,
+    TooManyAttempts: 429,
     Unavailable: 503,
+    Busy: 503,
 }
 # Seconds a client (a kiosk keeping its attempt) waits before sending again.
 RETRY_AFTER_S = "2"
@@ -50,6 +54,8 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = None
         if status == 401:
             headers = {"WWW-Authenticate": "Bearer"}
+        elif isinstance(error, TooManyAttempts):
+            headers = {"Retry-After": retry_after_header(error.retry_after_s)}
         elif status == 503:
             headers = {"Retry-After": RETRY_AFTER_S}
         return error_response(status, error.code, error.message, error.field, headers)

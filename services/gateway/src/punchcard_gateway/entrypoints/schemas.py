@@ -68,10 +68,16 @@ class UserPublic(BaseModel):
     active: bool
     created_at: datetime | None
     updated_at: datetime | None
+    # Set while the account is locked after repeated failed logins (null otherwise).
+    locked_until: datetime | None = None
 
     @classmethod
-    def of(cls, user: AdminUser) -> UserPublic:
+    def of(cls, user: AdminUser, now: datetime | None = None) -> UserPublic:
+        locked = user.locked_until
+        if locked is not None and now is not None and locked <= now:
+            locked = None
         return cls(
+            locked_until=locked,
             id=user.id,
             email=user.email,
             name=user.name,
@@ -92,8 +98,8 @@ class MePublic(UserPublic):
     tenant_id: uuid.UUID
 
     @classmethod
-    def of(cls, user: AdminUser) -> MePublic:
-        return cls(**UserPublic.of(user).model_dump(), tenant_id=user.tenant_id)
+    def of(cls, user: AdminUser, now: datetime | None = None) -> MePublic:
+        return cls(**UserPublic.of(user, now).model_dump(), tenant_id=user.tenant_id)
 
 
 class TokenPublic(BaseModel):

@@ -27,7 +27,7 @@ async def list_users(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> UsersPublic:
     rows, count = await uc.list_users(s, caller, offset, limit)
-    return UsersPublic(data=[UserPublic.of(u) for u in rows], count=count)
+    return UsersPublic(data=[UserPublic.of(u, s.now()) for u in rows], count=count)
 
 
 @router.post(
@@ -41,12 +41,12 @@ async def create_user(body: UserCreate, caller: SysadminDep, s: ServicesDep) -> 
         password=body.password,
         site_ids=tuple(body.site_ids),
     )
-    return UserPublic.of(await uc.create_user(s, caller, command))
+    return UserPublic.of(await uc.create_user(s, caller, command), s.now())
 
 
 @router.get("/{id}", response_model=UserPublic, responses={404: {"model": ErrorPublic}})
 async def get_user(id: uuid.UUID, caller: SysadminDep, s: ServicesDep) -> UserPublic:
-    return UserPublic.of(await uc.get_user(s, caller, id))
+    return UserPublic.of(await uc.get_user(s, caller, id), s.now())
 
 
 @router.patch("/{id}", response_model=UserPublic, responses={404: {"model": ErrorPublic}})
@@ -59,4 +59,11 @@ async def update_user(
         site_ids=None if body.site_ids is None else tuple(body.site_ids),
         active=body.active,
     )
-    return UserPublic.of(await uc.update_user(s, caller, id, command))
+    return UserPublic.of(await uc.update_user(s, caller, id, command), s.now())
+
+
+@router.post("/{id}/unlock", response_model=UserPublic, responses={404: {"model": ErrorPublic}})
+async def unlock_user(id: uuid.UUID, caller: SysadminDep, s: ServicesDep) -> UserPublic:
+    """Lifts the lock that repeated failed logins put on an admin (audited like every
+    change: ``POST /api/v1/users/{id}/unlock``)."""
+    return UserPublic.of(await uc.unlock_user(s, caller, id), s.now())

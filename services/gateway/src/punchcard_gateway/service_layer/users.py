@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..domain.login import account_key
 from ..domain.model import (
     AdminUser,
     Invalid,
@@ -120,4 +121,19 @@ async def update_user(
             # Deactivated: no refresh token of theirs works any more.
             await uow.refresh_tokens.revoke_user(user.id, s.now())
         await uow.commit()
+    return updated
+
+
+async def unlock_user(s: Services, caller: Principal, user_id: uuid.UUID) -> AdminUser:
+    """A sysadmin lifts a login lock at once: the lock and the failure count go, and so do
+    the account's failed logins in the throttle's window (the client's stay)."""
+    async with s.uow(caller.tenant_id) as uow:
+        user = await uow.users.get(user_id)
+        if user is None:
+            raise NotFound("admin user not found")
+        updated = user.changed(failed_logins=0, locked_until=None)
+        await uow.users.update(updated)
+        await uow.commit()
+    if s.throttle is not None:
+        await s.throttle.clear(account_key(user.email))
     return updated

@@ -1,6 +1,12 @@
-// The admin API client: /api/v1 on the same origin, a bearer token that is refreshed once on a
-// 401, and one error shape ({code, message, field}) for every failure, including "the server
-// cannot be reached". Tokens live in sessionStorage: closing the tab signs the admin out.
+// The admin API client: /api/v1 on the same origin, a bearer token that is refreshed on a 401,
+// and one error shape ({code, message, field}) for every failure, including "the server cannot
+// be reached". Tokens live in sessionStorage: closing the tab signs the admin out.
+//
+// Refresh is single-flight: a refresh token is single use, and the gateway revokes the whole
+// sign-in when one is presented twice (reuse detection). So when several requests meet an
+// expired access token at once (a page loads its lists in parallel), one refresh runs and the
+// others wait for it, then retry with the new token; a request whose token was already
+// replaced by the time its 401 arrives simply retries with the current one.
 
 const BASE = "/api/v1";
 const KEY = "punchcard.session";
@@ -66,9 +72,22 @@ export async function signIn(email, password) {
   save({ access: body.access_token, refresh: body.refresh_token });
 }
 
-export function signOut() {
+/** Sign out: this tab forgets the session at once, and the gateway revokes the sign-in's
+ * refresh tokens (POST /auth/logout), so a copied token is worthless too. */
+export async function signOut() {
+  const token = session?.refresh;
   me = null;
   save(null);
+  if (!token) return;
+  try {
+    await fetch(`${BASE}/auth/logout`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refresh_token: token }),
+    });
+  } catch {
+    // Offline: the tokens expire by themselves (the refresh token in 14 days).
+  }
 }
 
 let me = null;
@@ -79,6 +98,23 @@ export function whoAmI() {
     throw e;
   });
   return me;
+}
+
+let refreshing = null;
+
+/**
+ * After a 401 for a request sent with access token `spent`: true when a newer token is in hand
+ * (refreshed now, by another request, or before this one's 401 came back), false when the
+ * session is over. At most one refresh is ever in flight.
+ */
+export function renewAfter401(spent) {
+  if (session?.access && session.access !== spent) return Promise.resolve(true);
+  if (!refreshing) {
+    refreshing = refresh().finally(() => {
+      refreshing = null;
+    });
+  }
+  return refreshing;
 }
 
 async function refresh() {
@@ -107,9 +143,11 @@ function url(path, query) {
  * {json} sends a JSON body, {body} a FormData; {raw: true} returns the Response (downloads).
  */
 export async function api(method, path, { query, json, body, raw = false } = {}) {
+  let sentWith = null;
   const attempt = () => {
     const headers = { Accept: "application/json" };
-    if (session?.access) headers.Authorization = `Bearer ${session.access}`;
+    sentWith = session?.access || null;
+    if (sentWith) headers.Authorization = `Bearer ${sentWith}`;
     let payload = body;
     if (json !== undefined) {
       headers["content-type"] = "application/json";
@@ -118,9 +156,9 @@ export async function api(method, path, { query, json, body, raw = false } = {})
     return send(url(path, query), { method, headers, body: payload });
   };
   let response = await attempt();
-  if (response.status === 401 && (await refresh())) response = await attempt();
+  if (response.status === 401 && (await renewAfter401(sentWith))) response = await attempt();
   if (response.status === 401) {
-    save(null);
+    if (session?.access === sentWith) save(null);
     throw new ApiError(401, { code: "UNAUTHENTICATED", message: "Please sign in again." });
   }
   if (raw && response.ok) return response;

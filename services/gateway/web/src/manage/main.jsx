@@ -61,8 +61,8 @@ function Shell({ children }) {
           <button
             class="btn btn-secondary"
             type="button"
-            onClick={() => {
-              signOut();
+            onClick={async () => {
+              await signOut();
               route("/manage/login");
             }}
           >
