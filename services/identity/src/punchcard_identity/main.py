@@ -8,7 +8,9 @@ from redis.asyncio import Redis
 from .adapters.lockout import FailureCounters
 from .adapters.pin_hasher import PinHasher
 from .adapters.sealing import PinOpener
+from .domain.pin_attempts import PinLimits
 from .entrypoints.api import build_router
+from .service_layer import assignments
 from .service_layer.verification import ATTEMPTS_TOPIC, PinVerifier
 from .service_layer.workers import Services
 from .settings import IdentitySettings
@@ -42,9 +44,12 @@ def build_app(settings: IdentitySettings) -> FastAPI:
         verifier = PinVerifier(
             services,
             opener,
-            lockout_threshold=settings.pin_lockout_threshold,
-            lockout_minutes=settings.pin_lockout_minutes,
-            clock_failure_limit=settings.pin_device_failure_limit,
+            PinLimits(
+                worker_clock_threshold=settings.pin_lockout_threshold,
+                worker_total_threshold=settings.pin_lockout_total_threshold,
+                lock_minutes=settings.pin_lockout_minutes,
+                clock_failure_limit=settings.pin_device_failure_limit,
+            ),
         )
         # The attempts carry sealed PINs: their dead letters keep the source's short retention.
         return [
@@ -54,7 +59,10 @@ def build_app(settings: IdentitySettings) -> FastAPI:
                 verifier.handle,
                 dlq_config={"retention.ms": "3600000"},
                 lanes=settings.pin_verify_lanes,
-            )
+            ),
+            Subscription(
+                "identity.assignments", [assignments.ASSIGNMENTS_TOPIC], assignments.handle
+            ),
         ]
 
     async def on_started(runtime: Runtime) -> None:
