@@ -20,6 +20,7 @@ PRODUCTION = {
     "DEVICE_SYNC_URL": "http://device-sync:8104",
     "PUNCH_URL": "http://punch:8103",
     "FACE_MATCH_URL": "http://face-match:8102",
+    "REDIS_URL": "redis://redis:6379/0",
 }
 
 
@@ -77,6 +78,14 @@ def test_production_with_a_real_secret_starts(production):
         "punch": "http://punch:8103",
         "face-match": "http://face-match:8102",
     }
+
+
+def test_production_refuses_a_gateway_without_redis_for_its_rate_limits(production, capsys):
+    production.setenv("ADMIN_JWT_SECRET", "j" * 40)
+    production.delenv("REDIS_URL")
+    with pytest.raises(SystemExit):
+        load_settings(GatewaySettings)
+    assert "REDIS_URL" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from punchcard_identity.domain.pin_attempts import (
     Reject,
     VerifyPin,
     decide_pin_attempt,
+    pace_unknown,
 )
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -104,3 +105,8 @@ def test_wrong_pins_at_many_clocks_lock_the_worker_everywhere_for_a_bounded_time
     until = NOW + timedelta(minutes=15)
     assert wrong(2, 15) == Reject("LOCKED_OUT", locked_until=until, lock_worker_until=until)
     assert wrong(5, 40) == Reject("LOCKED_OUT", locked_until=until, lock_worker_until=until)
+
+
+def test_unknown_ids_are_paced_like_a_pin_check_up_to_the_clocks_limit_then_answered_at_once():
+    assert pace_unknown(1, LIMITS) and pace_unknown(30, LIMITS)
+    assert not pace_unknown(31, LIMITS)

@@ -16,6 +16,7 @@ from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging.follower import TopicFollower
 from punchcard_kit.service import create_service_app, service_main
 
+from .adapters.edge_limits import EdgeLimiter
 from .adapters.kiosk import DeviceSyncClocks, IdentitySealingKeys, PunchOutcomes
 from .adapters.passwords import PasswordHasher
 from .adapters.postgres import PostgresKioskAttempts, unit_of_work_factory
@@ -79,6 +80,9 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
     )
     passwords = hasher or PasswordHasher()
     kit_lifespan = app.router.lifespan_context
+    edge_limits = settings.edge_limits()
+    # In memory until the lifespan opens the Redis one (an app never started has no Redis).
+    app.state.edge_limiter = EdgeLimiter.in_memory(edge_limits)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -123,6 +127,9 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 base_url=upstream_urls[DEVICE_SYNC],
                 internal_secret=internal_secret,
             )
+            # The kiosk edge's rate limits, in Redis (shared by every replica).
+            assert settings.redis_url is not None
+            app.state.edge_limiter = EdgeLimiter.from_url(edge_limits, settings.redis_url)
             app.state.gateway = Gateway(
                 services=services, upstreams=upstreams, kiosk=edge, clock_sync=clock_sync
             )
@@ -150,6 +157,7 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 follower.stop()
                 stopping.set()
                 await asyncio.wait(tasks, timeout=10)
+                await app.state.edge_limiter.close()
 
     app.router.lifespan_context = lifespan
     return app

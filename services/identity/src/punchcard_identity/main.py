@@ -1,6 +1,8 @@
 """Entry point: ``punchcard-identity`` serves the internal API and verifies kiosk PIN attempts;
 ``punchcard-identity migrate`` only migrates the database (a deploy job)."""
 
+import time
+
 from fastapi import FastAPI
 from punchcard_kit.service import Runtime, Subscription, create_service_app, service_main
 from redis.asyncio import Redis
@@ -27,6 +29,13 @@ def build_hasher(settings: IdentitySettings) -> PinHasher:
     )
 
 
+def time_one_hash(hasher: PinHasher) -> float:
+    """Seconds one PIN check takes on this machine (the pace of answers to unknown IDs)."""
+    started = time.monotonic()
+    hasher.verify("0000", None)
+    return time.monotonic() - started
+
+
 def build_app(settings: IdentitySettings) -> FastAPI:
     """The composition root: adapters are built here, connections opened in the lifespan."""
     hasher = build_hasher(settings)
@@ -50,6 +59,7 @@ def build_app(settings: IdentitySettings) -> FastAPI:
                 lock_minutes=settings.pin_lockout_minutes,
                 clock_failure_limit=settings.pin_device_failure_limit,
             ),
+            hash_s=time_one_hash(hasher),
         )
         # The attempts carry sealed PINs: their dead letters keep the source's short retention.
         return [

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from punchcard_kit.http_errors import ErrorPublic, error_response
 
+from ..domain.edge_limits import RateLimited
 from ..domain.kiosk import TooLarge, Unavailable
 from ..domain.model import (
     Conflict,
@@ -28,6 +29,7 @@ STATUS: dict[type[GatewayError], int] = {
     Invalid: 422,
     TooLarge: 413,
     Unavailable: 503,
+    RateLimited: 429,
 }
 # Seconds a client (a kiosk keeping its attempt) waits before sending again.
 RETRY_AFTER_S = "2"
@@ -52,4 +54,6 @@ def install_error_handlers(app: FastAPI) -> None:
             headers = {"WWW-Authenticate": "Bearer"}
         elif status == 503:
             headers = {"Retry-After": RETRY_AFTER_S}
+        elif isinstance(error, RateLimited):
+            headers = {"Retry-After": str(error.retry_after_s)}
         return error_response(status, error.code, error.message, error.field, headers)

@@ -52,6 +52,9 @@ class PinLimits:
     worker_total_threshold: int = 15  # wrong PINs of a worker at all clocks: locked everywhere
     lock_minutes: int = 15  # how long either lock lasts (never extended while it holds)
     clock_failure_limit: int = 30  # wrong PINs of known workers at one clock: no PIN checked
+    # Unknown Employee IDs at one clock answered after the time a PIN check takes (no CPU
+    # spent: a wait), so the answer's timing is a known worker's; beyond it, at once.
+    unknown_paced_per_clock: int = 30
 
 
 @dataclass(frozen=True)
@@ -133,3 +136,10 @@ def decide_pin_attempt(facts: PinAttemptFacts, limits: PinLimits) -> Decision:
     return Reject(
         WRONG_PIN, attempts_remaining=limits.worker_clock_threshold - facts.worker_clock_failures
     )
+
+
+def pace_unknown(unknown_at_clock: int, limits: PinLimits) -> bool:
+    """Whether the answer to an unknown Employee ID (the clock's ``unknown_at_clock``-th in its
+    window) waits as long as a PIN check: yes, up to the clock's limit; a flood of bogus IDs is
+    answered at once (it learns nothing the first ones did not) and holds nothing up."""
+    return unknown_at_clock <= limits.unknown_paced_per_clock

@@ -9,6 +9,7 @@ punchcard.identification.verdicts.v1, written to the outbox in the consumer's tr
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 
 import asyncpg
@@ -27,6 +28,7 @@ from ..domain.pin_attempts import (
     Reject,
     VerifyPin,
     decide_pin_attempt,
+    pace_unknown,
 )
 from .workers import WORKERS_TOPIC, Services, now
 
@@ -43,10 +45,12 @@ class PinVerifier:
         services: Services,
         opener: PinOpener,
         limits: PinLimits,
+        hash_s: float = 0.02,
     ) -> None:
         self.s = services
         self.opener = opener
         self.limits = limits
+        self.hash_s = hash_s
 
     async def handle(self, conn: asyncpg.Connection, messages) -> None:
         """ConsumerLoop handler: one verdict per attempt, in the loop's transaction."""
@@ -112,9 +116,12 @@ class PinVerifier:
             )
         decision = decide_pin_attempt(facts, self.limits)
         if isinstance(decision, VerifyPin):
+            started = time.monotonic()
             matches = await asyncio.to_thread(
                 self.s.hasher.verify, pin, StoredPin(pin_hash, key_id)
             )
+            # What a PIN check takes here (a moving average), for pacing unknown IDs.
+            self.hash_s = 0.9 * self.hash_s + 0.1 * min(time.monotonic() - started, 1.0)
             facts = replace(facts, pin_matches=matches)
             decision = decide_pin_attempt(facts, self.limits)
         if isinstance(decision, RecordFailure):
@@ -130,9 +137,12 @@ class PinVerifier:
             )
         assert isinstance(decision, Reject)
         if decision.count_unknown:
-            await self.s.counters.record_unknown(tenant, clock_id, context.attempt_id)
+            unknown = await self.s.counters.record_unknown(tenant, clock_id, context.attempt_id)
             # An unknown Employee ID costs no argon2 work; nor does it say which IDs exist:
-            # the kiosk is told "Unknown User", as for a worker not assigned to the clock.
+            # the kiosk is told "Unknown User", as for a worker not assigned to the clock, after
+            # about the time a PIN check takes (a wait, no CPU).
+            if pace_unknown(unknown, self.limits):
+                await asyncio.sleep(self.hash_s)
             return self._rejected(context, R.REJECT_REASON_UNKNOWN_USER)
         if decision.lock_at_clock_until is not None:
             await self.s.counters.lock_at_clock(
