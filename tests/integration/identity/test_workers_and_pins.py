@@ -4,8 +4,11 @@ its own tenant."""
 import uuid
 
 import asyncpg
+from aiokafka import AIOKafkaProducer
 
 from tests.support.identity import reason
+from tests.support.messaging import wait_for
+from tests.support.stack import KAFKA
 
 
 def tenant() -> str:
@@ -278,3 +281,57 @@ async def test_pin_attempts_are_verified_on_two_lanes(identity):
         checks = (await http.get(identity.url + "/readyz")).json()["checks"]
     lanes = [name for name in checks if name.startswith("consumer:identity.pin-attempts")]
     assert len(lanes) == 2 and all(checks[name] == "ok" for name in lanes)
+
+
+async def test_an_admin_edit_is_not_blocked_behind_a_batch_verifying_that_workers_pins(
+    identity, kiosk
+):
+    """Failed before: verification held the worker's row lock (SELECT … FOR UPDATE) across
+    argon2 for the whole batch, so an admin's edit of that worker waited for every hash of the
+    batch (seconds at shift change)."""
+    from punchcard_identity.adapters.sealing import seal_pin
+
+    t = tenant()
+    async with identity.admin(t) as http:
+        wid = (await _worker(http, "E700"))["id"]
+        await http.put(f"/workers/{wid}/pin", json={"pin": "30517"})
+        await kiosk.assign_employee(t, "E700", "clock-1")
+        # One batch of the worker's attempts (one Kafka batch: one fetch, one transaction).
+        batcher = AIOKafkaProducer(bootstrap_servers=KAFKA, linger_ms=2000, max_batch_size=1 << 20)
+        await batcher.start()
+        try:
+            sent = [
+                await kiosk.send(t, "E700", "30517", "clock-1", seal_pin, batcher)
+                for _ in range(60)
+            ]
+            await batcher.flush()
+        finally:
+            await batcher.stop()
+
+        def verified() -> int:
+            log = identity.log_file.read_text()
+            return sum(1 for attempt_id in sent if attempt_id in log)
+
+        async def started() -> bool:
+            return verified() > 0
+
+        await wait_for(started, timeout=60, interval=0.02, what="the batch started")
+        edited = await http.patch(f"/workers/{wid}", json={"job_title": "Shift lead"})
+        done_when_edited = verified()
+        assert edited.status_code == 200, edited.text
+        # The edit was answered while the batch was still verifying the worker's PINs.
+        assert done_when_edited < len(sent), "the edit waited for the whole batch"
+
+        # Every attempt of the batch verified, and identified (this identity's log: other
+        # processes on the shared topics may answer too).
+        async def all_verified() -> bool:
+            return verified() == len(sent)
+
+        await wait_for(all_verified, timeout=120, what="the whole batch verified")
+        lines = [
+            line for line in identity.log_file.read_text().splitlines() if "pin attempt" in line
+        ]
+        for attempt_id in sent:
+            [line] = [x for x in lines if attempt_id in x]
+            assert "WorkerIdentified" in line
+        assert (await http.get(f"/workers/{wid}")).json()["job_title"] == "Shift lead"
