@@ -100,20 +100,16 @@ async def test_a_clock_holds_at_most_its_long_polls_at_once(system):
         drained = await a.post("/sync", json={"applied_sequence": 0, "wait_s": 0})
         assert drained.status_code == 200, drained.text
         after = drained.json()["last_sequence"]
-        held = asyncio.create_task(a.post("/sync", json={**body, "applied_sequence": after}))
-
-        async def refused_while_held():
-            while not held.done():
-                answer = await a.post("/sync", json={"applied_sequence": after, "wait_s": 0})
-                if answer.status_code == 429:
-                    return answer
-                await asyncio.sleep(0.1)
-            return None
-
-        refused = await refused_while_held()
-        assert refused is not None, "a second long-poll of one clock was held too"
+        # Two long-polls of one clock at once: one is held (its wait ends with no command),
+        # the other refused at once (failed before: both held).
+        poll = {**body, "applied_sequence": after, "wait_s": 3}
+        answers = await asyncio.gather(a.post("/sync", json=poll), a.post("/sync", json=poll))
+        assert sorted(r.status_code for r in answers) == [200, 429], [r.text for r in answers]
+        [refused] = [r for r in answers if r.status_code == 429]
         assert refused.json()["code"] == "RATE_LIMITED" and refused.headers["retry-after"]
         # Another tenant's clock still long-polls.
         other = await b.post("/sync", json={"applied_sequence": 0, "wait_s": 0})
         assert other.status_code == 200, other.text
-        held.cancel()
+        # Free again once the poll ended.
+        again = await a.post("/sync", json={**poll, "wait_s": 0.5})
+        assert again.status_code == 200, again.text
