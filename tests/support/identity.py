@@ -98,11 +98,14 @@ class Kiosk:
         return await wait_for(matching, timeout=60, interval=0.02, what="its verdict")
 
     async def assign_employee(self, tenant_id: str, employee_id: str, clock_id: str) -> None:
+        if (tenant_id, employee_id, clock_id) in self._assigned:
+            return
         async with self.identity.admin(tenant_id) as http:
             found = await http.get("/workers", params={"search": employee_id, "limit": 200})
         for worker in found.json().get("data", []) if found.status_code == 200 else []:
             if worker["employee_id"] == employee_id:
                 await self.assign(tenant_id, clock_id, worker["id"])
+                self._assigned.add((tenant_id, employee_id, clock_id))
 
     async def assign(self, tenant_id: str, clock_id: str, worker_id: str) -> None:
         """Publish device-sync's assignment of the worker to the clock; wait until identity's
