@@ -150,6 +150,14 @@ async def test_pin_punches_through_the_kiosk_edge(system):
         unlocked = await admin.post(f"/workers/{worker_id}/pin/unlock")
         assert unlocked.status_code in (200, 204), unlocked.text
 
+        # The clock's PIN counters, through the gateway to identity: read, and reset.
+        counters = await admin.get(f"/clocks/{front}/pin-counters")
+        assert counters.status_code == 200, counters.text
+        assert counters.json()["unknown_ids"] == 1 and counters.json()["wrong_pins"] == LOCK_AFTER
+        reset = await admin.post(f"/clocks/{front}/pin-counters/reset")
+        assert reset.status_code == 200, reset.text
+        assert (await admin.get(f"/clocks/{front}/pin-counters")).json()["wrong_pins"] == 0
+
         # A clock the worker is not assigned to answers "Unknown User", as hardware clocks do,
         # whether the PIN is right or wrong: it checks no PIN (failed before: "Wrong PIN" for a
         # wrong one, so the clock told a stranger which PIN was right).
