@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.support.gateway import assign, create_tenant, kiosk, login, register_clock
+from tests.support.identity import assignments_known
 from tests.support.punch import known
 from tests.support.services import start_service
 from tests.support.stack import unique
@@ -95,6 +96,7 @@ async def test_pin_punches_through_the_kiosk_edge(system):
             clocks=[front, back],
             pairs=[(front, worker_id)],
         )
+        await assignments_known(system["identity"], tenant_id, [(front, worker_id)])
 
         async with kiosk(gateway, front_credential) as http:
             # The right PIN: recorded, with the worker's name.
@@ -148,10 +150,24 @@ async def test_pin_punches_through_the_kiosk_edge(system):
         unlocked = await admin.post(f"/workers/{worker_id}/pin/unlock")
         assert unlocked.status_code in (200, 204), unlocked.text
 
-        # A clock the worker is not assigned to answers "Unknown User", as hardware clocks do.
+        # The clock's PIN counters, through the gateway to identity: read, and reset.
+        counters = await admin.get(f"/clocks/{front}/pin-counters")
+        assert counters.status_code == 200, counters.text
+        assert counters.json()["unknown_ids"] == 1 and counters.json()["wrong_pins"] == LOCK_AFTER
+        reset = await admin.post(f"/clocks/{front}/pin-counters/reset")
+        assert reset.status_code == 200, reset.text
+        assert (await admin.get(f"/clocks/{front}/pin-counters")).json()["wrong_pins"] == 0
+
+        # A clock the worker is not assigned to answers "Unknown User", as hardware clocks do,
+        # whether the PIN is right or wrong: it checks no PIN (failed before: "Wrong PIN" for a
+        # wrong one, so the clock told a stranger which PIN was right).
         async with kiosk(gateway, back_credential) as http:
             other = (await http.post("/punches", json=pin_attempt(employee_id, PIN))).json()
             assert other["status"] == "rejected" and other["reason"] == "UNKNOWN_USER", other
+            wrong_there = await http.post("/punches", json=pin_attempt(employee_id, WRONG))
+            assert {k: v for k, v in wrong_there.json().items() if k != "attempt_id"} == {
+                k: v for k, v in other.items() if k != "attempt_id"
+            }
         assert await punch_count(admin, worker_id) == 1
 
         # A revoked clock is refused at once, and nothing it sends is published.

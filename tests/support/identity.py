@@ -5,21 +5,24 @@ verdicts read back from Kafka."""
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from pathlib import Path
 
+import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
-from punchcard.v1 import common_pb2, identification_pb2, kiosk_pb2
+from punchcard.v1 import common_pb2, device_pb2, identification_pb2, kiosk_pb2
 from punchcard_kit.messaging import encode_envelope, new_envelope
 
-from .messaging import VerdictFeed
+from .messaging import VerdictFeed, wait_for
 from .services import ServiceProcess, start_service
 from .stack import KAFKA
 
 ATTEMPTS = "punchcard.kiosk.pin-attempts.v1"
 VERDICTS = VerdictFeed.TOPIC
 WORKERS = "punchcard.identity.workers.v1"
+ASSIGNMENTS = "punchcard.device.clock-assignments.v1"
 
 
 IdentityProcess = ServiceProcess
@@ -36,6 +39,7 @@ class Kiosk:
         self.identity = identity
         self.producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
         self.verdicts = VerdictFeed(KAFKA)
+        self._assigned: set[tuple[str, str, str]] = set()
 
     async def __aenter__(self) -> Kiosk:
         async with httpx.AsyncClient() as http:
@@ -49,10 +53,80 @@ class Kiosk:
         await self.producer.stop()
         await self.verdicts.stop()
 
-    async def punch(self, tenant_id: str, employee_id: str, pin: str, clock_id: str = "clock-1"):
-        """Send one PIN attempt; returns its verdict (WorkerIdentified / IdentificationRejected)."""
+    async def punch(
+        self,
+        tenant_id: str,
+        employee_id: str,
+        pin: str,
+        clock_id: str = "clock-1",
+        *,
+        assigned: bool = True,
+    ):
+        """Send one PIN attempt; returns its verdict (WorkerIdentified / IdentificationRejected).
+        ``assigned``: first make sure the worker (if there is one) is assigned to the clock, as
+        device-sync would say, since identity checks no PIN at any other clock."""
         from punchcard_identity.adapters.sealing import seal_pin
 
+        if assigned:
+            await self.assign_employee(tenant_id, employee_id, clock_id)
+        attempt_id = await self.send(tenant_id, employee_id, pin, clock_id, seal_pin)
+        await self.producer.flush()
+        return await self.verdict(attempt_id)
+
+    async def verdict(self, attempt_id: str):
+        """The verdict *this* identity gave the attempt. Other identity processes on the shared
+        topics (other test runs) may answer it too ("Unknown User": they do not know the
+        tenant), so the answer is picked by what this one logged."""
+
+        async def logged():
+            for line in reversed(self.identity.log_file.read_text().splitlines()):
+                if attempt_id in line and "pin attempt verified" in line:
+                    return json.loads(line)
+            return None
+
+        entry = await wait_for(logged, timeout=60, interval=0.05, what="the attempt verified")
+
+        async def matching():
+            for verdict in self.verdicts.by_attempt.get(attempt_id, []):
+                if type(verdict).__name__ == entry["outcome"] and (
+                    entry["reason"] is None
+                    or common_pb2.RejectReason.Name(verdict.reason) == entry["reason"]
+                ):
+                    return verdict
+            return None
+
+        return await wait_for(matching, timeout=60, interval=0.02, what="its verdict")
+
+    async def assign_employee(self, tenant_id: str, employee_id: str, clock_id: str) -> None:
+        if (tenant_id, employee_id, clock_id) in self._assigned:
+            return
+        async with self.identity.admin(tenant_id) as http:
+            found = await http.get("/workers", params={"search": employee_id, "limit": 200})
+        for worker in found.json().get("data", []) if found.status_code == 200 else []:
+            if worker["employee_id"] == employee_id:
+                await self.assign(tenant_id, clock_id, worker["id"])
+                self._assigned.add((tenant_id, employee_id, clock_id))
+
+    async def assign(self, tenant_id: str, clock_id: str, worker_id: str) -> None:
+        """Publish device-sync's assignment of the worker to the clock; wait until identity's
+        projection holds it."""
+        if (tenant_id, clock_id, worker_id) in self._assigned:
+            return
+        event = device_pb2.ClockAssignment(clock_id=clock_id, worker_id=worker_id)
+        envelope = new_envelope(event, tenant_id=tenant_id, producer="device-sync")
+        await self.producer.send_and_wait(
+            ASSIGNMENTS,
+            encode_envelope(envelope),
+            key=f"{tenant_id}/{clock_id}/{worker_id}".encode(),
+        )
+        await assignments_known(self.identity, tenant_id, [(clock_id, worker_id)])
+        self._assigned.add((tenant_id, clock_id, worker_id))
+
+    async def send(
+        self, tenant_id: str, employee_id: str, pin: str, clock_id: str, seal_pin, producer=None
+    ):
+        """Publish one attempt (without waiting for its verdict, nor for its delivery: flush
+        the producer); returns its attempt id."""
         attempt_id = str(uuid.uuid4())
         context = kiosk_pb2.PunchAttemptContext(
             attempt_id=attempt_id, clock_id=clock_id, claimed_employee_id=employee_id
@@ -62,10 +136,33 @@ class Kiosk:
         attempt.sealed_pin.ciphertext = seal_pin(self.public_key, attempt_id, pin)
         attempt.sealed_pin.recipient_key_id = self.key_id
         envelope = new_envelope(attempt, tenant_id=tenant_id, producer="gateway")
-        await self.producer.send_and_wait(
+        await (producer or self.producer).send(
             ATTEMPTS, encode_envelope(envelope), key=f"{tenant_id}/{employee_id}".encode()
         )
-        return await self.verdicts.first(attempt_id)
+        return attempt_id
+
+
+async def assignments_known(identity: ServiceProcess, tenant_id: str, pairs) -> None:
+    """Wait until identity's projection of device-sync's assignments holds these (clock,
+    worker) pairs: identity checks a PIN only at a clock its worker is assigned to."""
+    conn = await asyncpg.connect(identity.database_url)
+    try:
+
+        async def projected():
+            found = 0
+            for clock_id, worker_id in pairs:
+                found += await conn.fetchval(
+                    "SELECT count(*) FROM clock_assignments"
+                    " WHERE tenant_id = $1 AND clock_id = $2 AND worker_id = $3",
+                    tenant_id,
+                    clock_id,
+                    worker_id,
+                )
+            return found == len(pairs)
+
+        await wait_for(projected, timeout=30, what="identity's assignment projection")
+    finally:
+        await conn.close()
 
 
 def reason(verdict) -> str:

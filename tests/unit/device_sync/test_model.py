@@ -141,3 +141,12 @@ def test_sync_state_of_a_workers_command_on_a_clock():
     assert sync_state(False, None, ClockStatus.OFFLINE) is SyncState.WAITING
     assert sync_state(False, None, ClockStatus.NEVER_SEEN) is SyncState.WAITING
     assert sync_state(False, None, ClockStatus.REVOKED) is SyncState.REVOKED
+
+
+def test_a_clock_holds_at_most_its_long_polls_and_a_tenant_its_own():
+    from punchcard_device_sync.domain.model import PollLimits, may_hold_poll
+
+    limits = PollLimits(per_clock=2, per_tenant=3)
+    assert may_hold_poll(0, 0, limits) and may_hold_poll(1, 2, limits)
+    assert not may_hold_poll(2, 2, limits)  # the clock's two are held
+    assert not may_hold_poll(0, 3, limits)  # the tenant's three are held

@@ -105,6 +105,10 @@ CASES = [
     ("POST", W + "/face", {S}),
     ("GET", "/api/v1/face/enrolments", {S, M, V}),
     ("PUT", "/api/v1/face/settings", {S}),
+    # A clock's PIN failure counters (identity): read by every role, reset by managers.
+    ("GET", C + "/pin-counters", {S, M, V}),
+    ("POST", C + "/pin-counters/reset", {S, M}),
+    ("DELETE", C + "/pin-counters", {S}),
 ]
 
 
@@ -150,6 +154,9 @@ ROUTED = [
     (W + "/facex", IDENTITY),
     ("/api/v1/face/enrolments", FACE_MATCH),
     ("/api/v1/face/settings", FACE_MATCH),
+    (C + "/pin-counters", IDENTITY),
+    (C + "/pin-counters/reset", IDENTITY),
+    (C + "/pin-countersx", DEVICE_SYNC),
 ]
 
 

@@ -92,6 +92,14 @@ def test_production_with_a_real_secret_starts(production):
     }
 
 
+def test_production_refuses_a_gateway_without_redis_for_its_rate_limits(production, capsys):
+    production.setenv("ADMIN_JWT_SECRET", "j" * 40)
+    production.delenv("REDIS_URL")
+    with pytest.raises(SystemExit):
+        load_settings(GatewaySettings)
+    assert "REDIS_URL" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "secret",
     [None, DEVELOPMENT_ADMIN_JWT_SECRET, "too-short", "CHANGE-ME-another-32+-character-secret"],

@@ -15,6 +15,7 @@ from punchcard_kit.tenancy import tenant_transaction
 from .adapters import repository as repo
 from .adapters.heartbeats import HeartbeatBuffer
 from .adapters.wakeups import ClockWakeups
+from .domain.model import PollLimits
 from .entrypoints import admin_api, clock_api
 from .service_layer import projection
 from .service_layer.admin import Admin
@@ -63,6 +64,10 @@ def build_app(settings: DeviceSyncSettings) -> FastAPI:
             auth_cache_ttl_s=settings.clock_auth_cache_s,
             batch_limit=settings.sync_batch_limit,
             auto_resync_every=timedelta(seconds=settings.auto_resync_min_interval_s),
+            poll_limits=PollLimits(
+                per_clock=settings.sync_polls_per_clock,
+                per_tenant=settings.sync_polls_per_tenant,
+            ),
         )
         holder["sync"] = sync
         stopping = asyncio.Event()

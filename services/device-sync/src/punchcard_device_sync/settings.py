@@ -25,3 +25,6 @@ class DeviceSyncSettings(ServiceSettings):
     # logged as an error instead of being resynced in a loop).
     auto_resync_min_interval_s: float = Field(default=300.0, ge=0)
     db_pool_max_size: int = Field(default=10, ge=2)
+    # Long-polls one replica holds at once per clock and per tenant (more: 429, Retry-After).
+    sync_polls_per_clock: int = Field(default=2, ge=1, le=100)
+    sync_polls_per_tenant: int = Field(default=1000, ge=1, le=100_000)

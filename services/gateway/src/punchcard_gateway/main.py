@@ -18,6 +18,7 @@ from punchcard_kit.messaging.follower import TopicFollower
 from punchcard_kit.periodic import run_periodically
 from punchcard_kit.service import create_service_app, service_main
 
+from .adapters.edge_limits import EdgeLimiter
 from .adapters.kiosk import DeviceSyncClocks, IdentitySealingKeys, PunchOutcomes
 from .adapters.passwords import PasswordHasher
 from .adapters.postgres import PostgresKioskAttempts, PostgresRetention, unit_of_work_factory
@@ -82,6 +83,9 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
     )
     assert settings.redis_url is not None
     kit_lifespan = app.router.lifespan_context
+    edge_limits = settings.edge_limits()
+    # In memory until the lifespan opens the Redis one (an app never started has no Redis).
+    app.state.edge_limiter = EdgeLimiter.in_memory(edge_limits)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -137,6 +141,9 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 base_url=upstream_urls[DEVICE_SYNC],
                 signing_key=signing_key,
             )
+            # The kiosk edge's rate limits, in Redis (shared by every replica).
+            assert settings.redis_url is not None
+            app.state.edge_limiter = EdgeLimiter.from_url(edge_limits, settings.redis_url)
             app.state.gateway = Gateway(
                 services=services, upstreams=upstreams, kiosk=edge, clock_sync=clock_sync
             )
@@ -198,6 +205,7 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
                 stopping.set()
                 await asyncio.wait(tasks, timeout=10)
                 await throttle.close()
+                await app.state.edge_limiter.close()
 
     app.router.lifespan_context = lifespan
     return app

@@ -13,6 +13,7 @@ from pydantic_settings import SettingsConfigDict
 from .domain.access import DEVICE_SYNC, FACE_MATCH, IDENTITY, PUNCH
 from .domain.kiosk import RepublishPolicy
 from .domain.login import LoginPolicy
+from .domain.edge_limits import EdgeLimits
 
 # Only ever accepted with ENVIRONMENT=development or test.
 DEVELOPMENT_ADMIN_JWT_SECRET = "development-only-admin-jwt-secret-0123456789abcdef"
@@ -89,6 +90,20 @@ class GatewaySettings(ServiceSettings):
     pin_sealing_key_refresh_s: float = Field(default=300.0, ge=1, le=86400)
     # Connections to device-sync for kiosk apps' long-polls (one held per paired tablet).
     kiosk_sync_max_connections: int = Field(default=2000, ge=10, le=100_000)
+    # Rate limits of the kiosk edge (domain.edge_limits), per clock and per tenant, per minute
+    # (moving window, in Redis, shared by the replicas); long-polls held at once.
+    kiosk_limit_punch_per_clock: int = Field(default=60, ge=1, le=100_000)
+    kiosk_limit_punch_per_tenant: int = Field(default=3000, ge=1, le=10_000_000)
+    kiosk_limit_pin_per_clock: int = Field(default=20, ge=1, le=100_000)
+    kiosk_limit_pin_per_tenant: int = Field(default=1200, ge=1, le=10_000_000)
+    kiosk_limit_face_per_clock: int = Field(default=30, ge=1, le=100_000)
+    kiosk_limit_face_per_tenant: int = Field(default=1500, ge=1, le=10_000_000)
+    kiosk_limit_result_per_clock: int = Field(default=240, ge=1, le=100_000)
+    kiosk_limit_result_per_tenant: int = Field(default=12000, ge=1, le=10_000_000)
+    kiosk_limit_sync_per_clock: int = Field(default=30, ge=1, le=100_000)
+    kiosk_limit_sync_per_tenant: int = Field(default=6000, ge=1, le=10_000_000)
+    kiosk_limit_polls_per_clock: int = Field(default=2, ge=1, le=100)
+    kiosk_limit_polls_per_tenant: int = Field(default=1000, ge=1, le=100_000)
     # Kiosk attempt claims (and their outcomes) are kept this long, then pruned hourly.
     kiosk_attempt_retention_days: int = Field(default=30, ge=1, le=3650)
     # The reconciler of attempts without an outcome (service_layer/reconciler.py; the numbers
@@ -131,6 +146,8 @@ class GatewaySettings(ServiceSettings):
                     object.__setattr__(self, name, default)
                 else:
                     missing.append(name.upper())
+        if self.redis_url is None:
+            missing.append("REDIS_URL (the kiosk edge's rate limits)")
         secret = self.admin_jwt_secret
         if secret is None and local:
             object.__setattr__(self, "admin_jwt_secret", SecretStr(DEVELOPMENT_ADMIN_JWT_SECRET))
@@ -188,6 +205,14 @@ class GatewaySettings(ServiceSettings):
             max_failures_per_client=self.login_max_failures_per_client,
             lock_after_failures=self.login_lock_after_failures,
             lock_s=self.login_lock_s,
+        )
+
+    def edge_limits(self) -> EdgeLimits:
+        return EdgeLimits(
+            **{
+                name: getattr(self, f"kiosk_limit_{name}")
+                for name in EdgeLimits.__dataclass_fields__
+            }
         )
 
     def upstream_urls(self) -> dict[str, str]:

@@ -1,6 +1,8 @@
 """Entry point: ``punchcard-identity`` serves the internal API and verifies kiosk PIN attempts;
 ``punchcard-identity migrate`` only migrates the database (a deploy job)."""
 
+import time
+
 from fastapi import FastAPI
 from punchcard_kit.service import Runtime, Subscription, create_service_app, service_main
 from redis.asyncio import Redis
@@ -8,8 +10,10 @@ from redis.asyncio import Redis
 from .adapters.lockout import FailureCounters
 from .adapters.pin_hasher import PinHasher
 from .adapters.sealing import PinOpener
+from .domain.pin_attempts import PinLimits
 from .entrypoints.api import build_router
-from .service_layer.verification import PinVerifier
+from .service_layer import assignments
+from .service_layer.verification import ATTEMPTS_TOPIC, PinVerifier
 from .service_layer.workers import Services
 from .settings import IdentitySettings
 
@@ -23,6 +27,13 @@ def build_hasher(settings: IdentitySettings) -> PinHasher:
         time_cost=settings.argon2_time_cost,
         parallelism=settings.argon2_parallelism,
     )
+
+
+def time_one_hash(hasher: PinHasher) -> float:
+    """Seconds one PIN check takes on this machine (the pace of answers to unknown IDs)."""
+    started = time.monotonic()
+    hasher.verify("0000", None)
+    return time.monotonic() - started
 
 
 def build_app(settings: IdentitySettings) -> FastAPI:
@@ -42,9 +53,13 @@ def build_app(settings: IdentitySettings) -> FastAPI:
         verifier = PinVerifier(
             services,
             opener,
-            lockout_threshold=settings.pin_lockout_threshold,
-            lockout_minutes=settings.pin_lockout_minutes,
-            clock_failure_limit=settings.pin_device_failure_limit,
+            PinLimits(
+                worker_clock_threshold=settings.pin_lockout_threshold,
+                worker_total_threshold=settings.pin_lockout_total_threshold,
+                lock_minutes=settings.pin_lockout_minutes,
+                clock_failure_limit=settings.pin_device_failure_limit,
+            ),
+            hash_s=time_one_hash(hasher),
         )
         # The attempts carry sealed PINs: a dead-lettered one is kept 7 days (1-day segments,
         # so gone within 8), time for someone to redrive it; docs/events.md argues it.
@@ -55,7 +70,10 @@ def build_app(settings: IdentitySettings) -> FastAPI:
                 verifier.handle,
                 dlq_config={"retention.ms": "604800000", "segment.ms": "86400000"},
                 lanes=settings.pin_verify_lanes,
-            )
+            ),
+            Subscription(
+                "identity.assignments", [assignments.ASSIGNMENTS_TOPIC], assignments.handle
+            ),
         ]
 
     async def on_started(runtime: Runtime) -> None:

@@ -31,10 +31,14 @@ class IdentitySettings(ServiceSettings):
     argon2_time_cost: int = Field(default=2, ge=2)
     argon2_parallelism: int = Field(default=1, ge=1)
 
-    pin_lockout_threshold: int = Field(default=5, ge=1, description="failures before a lock")
-    pin_lockout_minutes: int = Field(default=15, ge=1)
-    # A worker's failures count for an hour; a clock that sees many failures in a short time
-    # (someone trying PINs) takes no PIN attempts until its window has passed.
+    # Wrong PINs of one worker at one clock before the worker is locked *at that clock*; at all
+    # clocks together before the worker is locked everywhere (admins see it and can unlock).
+    pin_lockout_threshold: int = Field(default=5, ge=1, description="failures at one clock")
+    pin_lockout_total_threshold: int = Field(default=15, ge=1, description="at all clocks")
+    pin_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # A worker's failures count for an hour; a clock that sees many wrong PINs of known workers
+    # in a short time (someone trying PINs) checks no PIN until its window has passed or an
+    # admin resets it. Unknown Employee IDs are counted apart and stop no one.
     pin_failure_window_minutes: int = Field(default=60, ge=1)
     pin_device_failure_limit: int = Field(default=30, ge=1, description="failures per clock")
     pin_device_window_minutes: int = Field(default=10, ge=1)

@@ -202,3 +202,19 @@ def worker_commands(
             assert before is not None
             commands.append((clock_id, Command.remove(before.id, before.employee_id)))
     return commands
+
+
+@dataclass(frozen=True)
+class PollLimits:
+    """Long-polls (``/clock/v1/sync`` with ``wait_s`` > 0) one replica holds at once: per clock
+    (a clock needs one; two let a reconnect overlap the poll it abandoned) and per tenant, so
+    that one credential's thousands of polls never hold what other clocks and tenants need."""
+
+    per_clock: int = 2
+    per_tenant: int = 1000
+
+
+def may_hold_poll(held_by_clock: int, held_by_tenant: int, limits: PollLimits) -> bool:
+    """Whether one more long-poll of a clock may be held, given what its clock and its tenant
+    hold already (a refused one is a 429 with Retry-After: the clock polls again later)."""
+    return held_by_clock < limits.per_clock and held_by_tenant < limits.per_tenant

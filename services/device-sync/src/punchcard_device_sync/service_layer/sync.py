@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
+from collections import Counter as Tally
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from punchcard_kit.tenancy import tenant_transaction
 from ..adapters import repository as repo
 from ..adapters.heartbeats import Heartbeat, HeartbeatBuffer
 from ..adapters.wakeups import ClockWakeups
-from ..domain.model import credential_clock_id, credential_hash
+from ..domain.model import PollLimits, credential_clock_id, credential_hash, may_hold_poll
 from . import roster
 
 log = get_logger(__name__)
@@ -30,6 +31,10 @@ log = get_logger(__name__)
 COMMANDS_SENT = Counter("device_sync_commands_sent_total", "Commands handed to clocks")
 ACKS = Counter("device_sync_acks_total", "Command results from clocks", ["result"])
 RESYNCS = Counter("device_sync_auto_resyncs_total", "Automatic full resyncs (digest mismatch)")
+POLLS_REFUSED = Counter(
+    "device_sync_polls_refused_total",
+    "Long-polls refused (429) because the clock or its tenant held its limit already",
+)
 HELD = Gauge("device_sync_held_requests", "Clock requests held open, waiting for commands")
 SYNC_SECONDS = Histogram(
     "device_sync_sync_seconds", "Time to answer a clock's sync (including the hold)"
@@ -79,7 +84,12 @@ class ClockSync:
         batch_limit: int = 200,
         auto_resync_every: timedelta = timedelta(minutes=5),
         concurrency: int = 4,
+        poll_limits: PollLimits | None = None,
     ) -> None:
+        self._poll_limits = poll_limits or PollLimits()
+        # Long-polls held now, by (tenant, clock) and by tenant.
+        self._polls_by_clock: Tally[tuple[str, str]] = Tally()
+        self._polls_by_tenant: Tally[str] = Tally()
         self._pool = pool
         self._wakeups = wakeups
         self._heartbeats = heartbeats
@@ -150,7 +160,39 @@ class ClockSync:
         wait_s: float,
     ) -> str:
         """Record the acks, check the roster digest, and answer the commands after
-        ``after`` — waiting up to ``wait_s`` for the first to be queued."""
+        ``after`` — waiting up to ``wait_s`` for the first to be queued. A clock (or tenant)
+        already holding its long-polls gets a 429 with Retry-After, before any work."""
+        if wait_s <= 0:
+            return await self._sync(clock, after, acks, digest, wait_s)
+        key = (clock.tenant_id, clock.clock_id)
+        if not may_hold_poll(
+            self._polls_by_clock[key], self._polls_by_tenant[clock.tenant_id], self._poll_limits
+        ):
+            POLLS_REFUSED.inc()
+            raise ApiError(
+                429,
+                "RATE_LIMITED",
+                "this clock already holds its long-polls: poll again later",
+                headers={"Retry-After": "5"},
+            )
+        self._polls_by_clock[key] += 1
+        self._polls_by_tenant[clock.tenant_id] += 1
+        try:
+            return await self._sync(clock, after, acks, digest, wait_s)
+        finally:
+            for counter, name in ((self._polls_by_clock, key), (self._polls_by_tenant, key[0])):
+                counter[name] -= 1
+                if counter[name] <= 0:
+                    del counter[name]
+
+    async def _sync(
+        self,
+        clock: AuthenticatedClock,
+        after: int,
+        acks: Sequence[Ack],
+        digest: str | None,
+        wait_s: float,
+    ) -> str:
         started = time.monotonic()
         deadline = started + wait_s
         with self._wakeups.waiter(clock.clock_id) as woken:

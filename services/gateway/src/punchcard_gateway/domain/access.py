@@ -54,6 +54,8 @@ ROUTES: tuple[Route, ...] = (
     # (before the rest of /workers, which is identity's).
     Route("/api/v1/workers/{id}/face", FACE_MATCH),
     Route("/api/v1/face/**", FACE_MATCH),
+    # identity: a clock's PIN failure counters (before the rest of /clocks, device-sync's).
+    Route("/api/v1/clocks/{id}/pin-counters/**", IDENTITY),
     Route("/api/v1/clocks/**", DEVICE_SYNC),
     Route("/api/v1/assignments/**", DEVICE_SYNC),
     Route("/api/v1/sites/**", DEVICE_SYNC),
@@ -112,6 +114,8 @@ RULES: tuple[Rule, ...] = (
     # Who may use which clock (device-sync narrows a manager to the clocks of their sites).
     Rule(CHANGES_ONE, "/api/v1/clocks/{id}/workers/{id}", MANAGERS),
     Rule(frozenset({"POST"}), "/api/v1/assignments", MANAGERS),
+    # Resetting a clock's PIN failure counters (someone tried IDs or PINs there).
+    Rule(frozenset({"POST"}), "/api/v1/clocks/{id}/pin-counters/reset", MANAGERS),
     Rule(CHANGES_ONE, "/api/v1/workers/{id}/clocks/**", MANAGERS),
     # Face enrolment: uploading a worker's photos, deleting their biometric data.
     Rule(CHANGES_ONE, "/api/v1/workers/{id}/face", MANAGERS),

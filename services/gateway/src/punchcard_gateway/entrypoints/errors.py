@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from punchcard_kit.http_errors import ErrorPublic, error_response
 
+from ..domain.edge_limits import RateLimited
 from ..domain.kiosk import TooLarge, Unavailable
 from ..domain.login import Busy, TooManyAttempts, retry_after_header
 from ..domain.model import (
@@ -32,6 +33,7 @@ STATUS: dict[type[GatewayError], int] = {
     TooManyAttempts: 429,
     Unavailable: 503,
     Busy: 503,
+    RateLimited: 429,
 }
 # Seconds a client (a kiosk keeping its attempt) waits before sending again.
 RETRY_AFTER_S = "2"
@@ -58,4 +60,6 @@ def install_error_handlers(app: FastAPI) -> None:
             headers = {"Retry-After": retry_after_header(error.retry_after_s)}
         elif status == 503:
             headers = {"Retry-After": RETRY_AFTER_S}
+        elif isinstance(error, RateLimited):
+            headers = {"Retry-After": str(error.retry_after_s)}
         return error_response(status, error.code, error.message, error.field, headers)

@@ -42,6 +42,7 @@ from pydantic import (
     field_validator,
 )
 
+from ..adapters.edge_limits import EdgeLimiter
 from ..adapters.upstream import UpstreamUnavailable
 from ..domain.kiosk import Attempt, Clock, ClockUnauthorized, TooLarge, Unavailable
 from ..domain.model import Invalid, NotFound
@@ -196,6 +197,10 @@ def _edge(request: Request) -> KioskEdge:
     return request.app.state.gateway.kiosk
 
 
+def _limiter(request: Request) -> EdgeLimiter:
+    return request.app.state.edge_limiter
+
+
 def _json(status: int, body: dict) -> JSONResponse:
     # An answer names a worker: no cache may keep it.
     return JSONResponse(body, status_code=status, headers={"cache-control": "no-store"})
@@ -206,6 +211,7 @@ ERRORS = {
     409: {"model": ErrorPublic, "description": "ATTEMPT_ID_REUSED"},
     413: {"model": ErrorPublic, "description": "TOO_LARGE"},
     422: {"model": ErrorPublic, "description": "INVALID (field named, value never echoed)"},
+    429: {"model": ErrorPublic, "description": "RATE_LIMITED (Retry-After); send it again then"},
     503: {"model": ErrorPublic, "description": "UNAVAILABLE (Retry-After); send it again"},
 }
 
@@ -230,7 +236,15 @@ def build_router(max_frame_bytes: int) -> APIRouter:
         credential = credential_of(request)
         edge = _edge(request)
         clock: Clock = await edge.authenticate(credential)
+        limiter = _limiter(request)
+        # Before the body is read: a flooding clock costs no more than this.
+        await limiter.spend("punch", clock.tenant_id, clock.clock_id)
         attempt = parse_attempt(await _read_body(request, limit), max_frame_bytes)
+        # PIN attempts (argon2 in identity) and face frames (face-match) have budgets of their
+        # own, per clock and per tenant.
+        await limiter.spend(
+            "pin" if attempt.method == "PIN" else "face", clock.tenant_id, clock.clock_id
+        )
         with correlation(attempt.attempt_id, clock_id=clock.clock_id):
             status, body = await edge.punch(clock, attempt)
         return _json(status, body)
@@ -244,6 +258,7 @@ def build_router(max_frame_bytes: int) -> APIRouter:
         credential = credential_of(request)
         edge = _edge(request)
         clock = await edge.authenticate(credential)
+        await _limiter(request).spend("result", clock.tenant_id, clock.clock_id)
         try:
             canonical = str(uuid.UUID(attempt_id))
         except ValueError:
@@ -252,11 +267,12 @@ def build_router(max_frame_bytes: int) -> APIRouter:
             status, body = await edge.result(clock, canonical)
         return _json(status, body)
 
-    @router.get("/whoami", responses={401: ERRORS[401], 503: ERRORS[503]})
+    @router.get("/whoami", responses={k: ERRORS[k] for k in (401, 429, 503)})
     async def whoami(request: Request) -> JSONResponse:
         """The clock this credential belongs to (device-sync's answer): the kiosk app pairs
         with it and shows the clock's name."""
         clock = await _edge(request).authenticate(credential_of(request))
+        await _limiter(request).spend("sync", clock.tenant_id, clock.clock_id)
         return _json(
             200,
             {
@@ -273,14 +289,22 @@ def build_router(max_frame_bytes: int) -> APIRouter:
         """device-sync's ``POST /clock/v1/sync`` (heartbeat, acks, long-poll for the clock's
         commands; docs/device-sync.md), for the kiosk app."""
         credential = credential_of(request)
+        clock = await _edge(request).authenticate(credential)
+        limiter = _limiter(request)
+        await limiter.spend("sync", clock.tenant_id, clock.clock_id)
         body = await _read_body(request, CLOCK_BODY_LIMIT)
         timeout = _wait_s(body) + CLOCK_WAIT_MARGIN_S
-        return await _to_device_sync(request, "/clock/v1/sync", credential, body, timeout)
+        # A held long-poll takes a slot of its clock's (2) and its tenant's: thousands of polls
+        # from one credential never hold the edge's connections to device-sync.
+        async with limiter.long_poll(clock.tenant_id, clock.clock_id, timeout):
+            return await _to_device_sync(request, "/clock/v1/sync", credential, body, timeout)
 
     @router.post("/acks", responses=CLOCK_ERRORS)
     async def acks(request: Request) -> Response:
         """device-sync's ``POST /clock/v1/acks``: acknowledgements alone."""
         credential = credential_of(request)
+        clock = await _edge(request).authenticate(credential)
+        await _limiter(request).spend("sync", clock.tenant_id, clock.clock_id)
         body = await _read_body(request, CLOCK_BODY_LIMIT)
         return await _to_device_sync(
             request, "/clock/v1/acks", credential, body, CLOCK_CALL_TIMEOUT_S
@@ -289,7 +313,7 @@ def build_router(max_frame_bytes: int) -> APIRouter:
     return router
 
 
-CLOCK_ERRORS = {k: ERRORS[k] for k in (401, 413, 422, 503)}
+CLOCK_ERRORS = {k: ERRORS[k] for k in (401, 413, 422, 429, 503)}
 
 
 def _wait_s(body: bytes) -> float:

@@ -358,7 +358,8 @@ function Kiosk({ db, credential, clock, setClock, onRevoked }) {
             if (!(e instanceof NetworkError)) throw e;
           }
         }
-        if (status === 503) return keep(); // nothing was written: send it again later
+        // Unavailable, or too many at once (429): kept and sent again later, never lost.
+        if (status === 503 || status === 429) return keep();
         setOnline(true);
         return describe(status, answer, clock?.time_zone);
       } catch (e) {

@@ -36,7 +36,8 @@ export function clear(db) {
 
 // send(body) resolves with the edge's HTTP status (and answer), or throws: a network error
 // (stop; the rest waits for the connection) or Unauthorized (stop; rethrown). 200/202:
-// accepted → deleted. 503 and other 5xx: kept, stop for now. Any other 4xx (409, 413, 422):
+// accepted → deleted. 429 (too many at once, Retry-After), 503 and other 5xx: kept, stop for
+// now. Any other 4xx (409, 413, 422):
 // the edge will never accept it → deleted too (and counted as dropped).
 export async function flush(db, send) {
   const result = { sent: 0, dropped: 0, left: 0, answers: [] };
@@ -57,7 +58,7 @@ export async function flush(db, send) {
       await remove(db, entry.attempt_id);
       result.sent += 1;
       result.answers.push(answer);
-    } else if (status >= 400 && status < 500) {
+    } else if (status >= 400 && status < 500 && status !== 429) {
       await remove(db, entry.attempt_id);
       result.dropped += 1;
     } else {

@@ -39,6 +39,10 @@ describe("the outbox", () => {
     const busy = await flush(db, async () => ({ status: 503, answer: {} }));
     expect(busy).toMatchObject({ sent: 0, left: 2 });
     expect(await size(db)).toBe(2);
+    // Too many at once (the edge's rate limit): kept for later, never dropped.
+    const limited = await flush(db, async () => ({ status: 429, answer: {} }));
+    expect(limited).toMatchObject({ sent: 0, dropped: 0, left: 2 });
+    expect(await size(db)).toBe(2);
   });
 
   it("drops what the edge will never accept, and stops on a revoked credential", async () => {

@@ -62,10 +62,11 @@ async def get_worker(
 async def get_worker_by_employee_id(
     conn: asyncpg.Connection, tenant_id: str, employee_id: str
 ) -> tuple[Worker, str | None, str | None] | None:
-    """The worker, its PIN hash and key id (for verification only)."""
+    """The worker, its PIN hash and key id (for verification only). No row lock: the PIN is
+    hashed outside any lock, and a lock is then written by ``lock_pin_if_unchanged``."""
     row = await conn.fetchrow(
         f"SELECT {_WORKER_COLUMNS}, p.pin_hash, p.pin_key_id {_FROM}"
-        " WHERE w.tenant_id = $1 AND w.employee_id = $2 FOR UPDATE OF w",
+        " WHERE w.tenant_id = $1 AND w.employee_id = $2",
         tenant_id,
         employee_id,
     )
@@ -206,3 +207,52 @@ async def workers_with_pins_older_than(
         *args,
     )
     return [_worker(r) for r in rows]
+
+
+async def is_assigned(
+    conn: asyncpg.Connection, tenant_id: str, clock_id: str, worker_id: str
+) -> bool:
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM clock_assignments"
+        " WHERE tenant_id = $1 AND clock_id = $2 AND worker_id = $3)",
+        tenant_id,
+        clock_id,
+        worker_id,
+    )
+
+
+async def set_assignment(
+    conn: asyncpg.Connection, tenant_id: str, clock_id: str, worker_id: str, assigned: bool
+) -> None:
+    if assigned:
+        await conn.execute(
+            "INSERT INTO clock_assignments (tenant_id, clock_id, worker_id) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING",
+            tenant_id,
+            clock_id,
+            worker_id,
+        )
+    else:
+        await conn.execute(
+            "DELETE FROM clock_assignments"
+            " WHERE tenant_id = $1 AND clock_id = $2 AND worker_id = $3",
+            tenant_id,
+            clock_id,
+            worker_id,
+        )
+
+
+async def lock_pin_if_unchanged(
+    conn: asyncpg.Connection, tenant_id: str, worker_id: str, pin_hash: str, until: datetime
+) -> bool:
+    """Lock the PIN unless it was changed since it was read (one short conditional update: no
+    row lock is held while a PIN is hashed)."""
+    status = await conn.execute(
+        "UPDATE worker_pins SET locked_until = $4 WHERE tenant_id = $1 AND worker_id = $2"
+        " AND pin_hash = $3 AND (locked_until IS NULL OR locked_until < $4)",
+        tenant_id,
+        worker_id,
+        pin_hash,
+        until,
+    )
+    return status != "UPDATE 0"

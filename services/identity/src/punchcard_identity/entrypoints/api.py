@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from punchcard_kit.internal_auth import Caller, current_caller
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -108,6 +108,15 @@ class StalePinsReport(BaseModel):
     count: int
 
 
+class ClockPinCounters(BaseModel):
+    clock_id: str
+    unknown_ids: int = Field(description="Attempts with an unknown Employee ID, in the window")
+    wrong_pins: int = Field(description="Known workers' wrong PINs, in the window")
+
+
+ClockId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class SealingKeyPublic(BaseModel):
     key_id: str
     public_key: str = Field(
@@ -196,6 +205,22 @@ def build_router() -> APIRouter:
         return StalePinsReport(
             max_age_days=days, data=[WorkerPublic.of(w) for w in rows], count=len(rows)
         )
+
+    @router.get("/clocks/{clock_id}/pin-counters", response_model=ClockPinCounters)
+    async def clock_pin_counters(
+        clock_id: ClockId, s: ServicesDep, caller: CallerDep
+    ) -> ClockPinCounters:
+        unknown, wrong = await uc.clock_pin_counters(s, caller, clock_id)
+        return ClockPinCounters(clock_id=clock_id, unknown_ids=unknown, wrong_pins=wrong)
+
+    @router.post("/clocks/{clock_id}/pin-counters/reset", response_model=ClockPinCounters)
+    async def reset_clock_pin_counters(
+        clock_id: ClockId, s: ServicesDep, caller: CallerDep
+    ) -> ClockPinCounters:
+        """Start a clock's counts of unknown Employee IDs and wrong PINs again (sysadmins and
+        managers): a clock that stopped taking PINs takes them again at once."""
+        await uc.reset_clock_pin_counters(s, caller, clock_id)
+        return ClockPinCounters(clock_id=clock_id, unknown_ids=0, wrong_pins=0)
 
     @router.get("/pin-sealing-key", response_model=SealingKeyPublic, tags=["kiosk"])
     async def pin_sealing_key(request: Request) -> SealingKeyPublic:

@@ -321,3 +321,17 @@ async def stale_pins(s: Services, caller: Caller) -> tuple[int | None, list[Work
         return days, await repo.workers_with_pins_older_than(
             conn, caller.tenant_id, days, _scope(caller)
         )
+
+
+# -- a clock's PIN failure counters ----------------------------------------------------------
+async def clock_pin_counters(s: Services, caller: Caller, clock_id: str) -> tuple[int, int]:
+    """(unknown Employee IDs, known workers' wrong PINs) counted at the clock in its window."""
+    _require(caller, "sysadmin", "manager")
+    return await s.counters.clock_counts(caller.tenant_id, clock_id)
+
+
+async def reset_clock_pin_counters(s: Services, caller: Caller, clock_id: str) -> None:
+    """Someone tried IDs or PINs at the clock and it takes no PIN for now: start it again."""
+    _require(caller, "sysadmin", "manager")
+    await s.counters.reset_clock(caller.tenant_id, clock_id)
+    log.info("clock pin counters reset", clock_id=clock_id, admin_id=caller.user_id)
