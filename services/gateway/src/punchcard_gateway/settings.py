@@ -11,9 +11,9 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from .domain.access import DEVICE_SYNC, FACE_MATCH, IDENTITY, PUNCH
+from .domain.edge_limits import EdgeLimits
 from .domain.kiosk import RepublishPolicy
 from .domain.login import LoginPolicy
-from .domain.edge_limits import EdgeLimits
 
 # Only ever accepted with ENVIRONMENT=development or test.
 DEVELOPMENT_ADMIN_JWT_SECRET = "development-only-admin-jwt-secret-0123456789abcdef"

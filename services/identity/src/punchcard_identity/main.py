@@ -13,7 +13,7 @@ from .adapters.sealing import PinOpener
 from .domain.pin_attempts import PinLimits
 from .entrypoints.api import build_router
 from .service_layer import assignments
-from .service_layer.verification import ATTEMPTS_TOPIC, PinVerifier
+from .service_layer.verification import PinVerifier
 from .service_layer.workers import Services
 from .settings import IdentitySettings
 
