@@ -98,9 +98,12 @@ topics: setup stack
 test-topics: setup test-stack
 	$(VENV)/bin/punchcard-topics --bootstrap-servers $(TEST_KAFKA) --catalogue deploy/topics.yaml --replication-factor 1
 
+# Each service as its own non-superuser role that owns its database (scripts/service-db).
 migrate: setup stack
 	@for s in identity face-match punch device-sync gateway; do \
-	  ENVIRONMENT=development LOG_JSON=false $(VENV)/bin/punchcard-$$s migrate || exit 1; done
+	  url="$$(scripts/service-db $$s)" || exit 1; \
+	  DATABASE_URL="$$url" ENVIRONMENT=development LOG_JSON=false \
+	    $(VENV)/bin/punchcard-$$s migrate || exit 1; done
 
 # One command runs the whole system.
 run: setup stack topics migrate

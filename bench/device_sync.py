@@ -150,7 +150,7 @@ async def run(args: argparse.Namespace) -> dict:
         "device-sync", tmp, LOG_LEVEL="WARNING", DB_POOL_MAX_SIZE=str(args.pool)
     )
     bench = Bench(identity, devices, str(uuid.uuid4()))
-    bench.db = await asyncpg.connect(devices.database_url)
+    bench.db = await asyncpg.connect(devices.admin_url)
     results: dict = {"clocks": args.clocks, "concurrent_target": args.concurrent}
     session = make_session()
     try:

@@ -63,11 +63,12 @@ from punchcard_identity.domain.pin_policy import check_pin  # noqa: E402
 from punchcard_identity.main import build_hasher  # noqa: E402
 from punchcard_identity.settings import IdentitySettings  # noqa: E402
 
+from tests.support.databases import new_database  # noqa: E402
 from tests.support.gateway import create_tenant, login  # noqa: E402
 from tests.support.messaging import wait_for  # noqa: E402
 from tests.support.punch import known  # noqa: E402
 from tests.support.services import ServiceProcess, free_port  # noqa: E402
-from tests.support.stack import KAFKA, PG_URL, REDIS_URL, unique  # noqa: E402
+from tests.support.stack import KAFKA, REDIS_URL, unique  # noqa: E402
 
 TARGET_P99_MS = 250.0
 TARGET_RATE = 20.0
@@ -94,7 +95,9 @@ async def start(
     env = {
         **os.environ,
         "ENVIRONMENT": "test",
-        "DATABASE_URL": f"{PG_URL}/{unique(name.replace('-', '_') + '_bench')}",
+        "DATABASE_URL": replica_of.database_url
+        if replica_of
+        else await new_database(name, unique(name.replace("-", "_") + "_bench")),
         "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
         "REDIS_URL": REDIS_URL,
         "CONSUMER_GROUP_SUFFIX": "." + uuid.uuid4().hex[:8],

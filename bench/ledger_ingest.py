@@ -347,23 +347,23 @@ async def delete_topics(topics: list[str]) -> None:
 
 # -- databases ------------------------------------------------------------------------------
 async def create_db(variant: str) -> str:
+    """punch's database as production has it: owned by its own non-superuser login role."""
     from punchcard_kit.migrations import upgrade_async
+    from punchcard_kit.provisioning import provision
 
     name = f"bench_ledger_{RUN}_{variant.replace('-', '_')}"
-    admin = await asyncpg.connect(f"{PG}/postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    dsn = f"{PG}/{name}"
+    dsn = await provision(PG, "punch", name, password=uuid.uuid4().hex)
     await upgrade_async(dsn, "punchcard_punch")
     return dsn
 
 
 async def drop_db(dsn: str) -> None:
+    name = dsn.rsplit("/", 1)[1]
     admin = await asyncpg.connect(f"{PG}/postgres")
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for role in (f"{name}_app", name):
+            await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
     finally:
         await admin.close()
 

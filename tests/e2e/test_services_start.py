@@ -11,8 +11,9 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.support.databases import drop_database, new_database
 from tests.support.messaging import wait_for
-from tests.support.stack import DEEPFACE_HOME, KAFKA, PG_URL, REDIS_URL, VENV_BIN, unique
+from tests.support.stack import DEEPFACE_HOME, KAFKA, REDIS_URL, VENV_BIN, unique
 
 SERVICES = ["identity", "face-match", "punch", "device-sync", "gateway"]
 
@@ -26,12 +27,13 @@ def _free_port() -> int:
 @pytest.mark.parametrize("service", SERVICES)
 async def test_service_starts_alone_is_ready_and_stops_on_sigterm(service, tmp_path):
     port = _free_port()
-    database = unique("e2e_" + service.replace("-", "_"))
+    # As in production: the service logs in as its own non-superuser role that owns its database.
+    database_url = await new_database(service, unique("e2e_" + service.replace("-", "_")))
     log_file = tmp_path / f"{service}.log"
     env = {
         **os.environ,
         "ENVIRONMENT": "test",
-        "DATABASE_URL": f"{PG_URL}/{database}",
+        "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
         "REDIS_URL": REDIS_URL,
         "HTTP_PORT": str(port),
@@ -64,7 +66,7 @@ async def test_service_starts_alone_is_ready_and_stops_on_sigterm(service, tmp_p
             assert "punchcard_outbox_published_total" in (await http.get("/metrics")).text
 
         # It migrated its own database: the outbox and processed-events tables exist.
-        conn = await asyncpg.connect(f"{PG_URL}/{database}")
+        conn = await asyncpg.connect(database_url)
         try:
             tables = {
                 r[0]
@@ -85,9 +87,7 @@ async def test_service_starts_alone_is_ready_and_stops_on_sigterm(service, tmp_p
         if child.poll() is None:
             child.kill()
             child.wait()
-        admin = await asyncpg.connect(f"{PG_URL}/postgres")
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(database_url)
 
 
 def test_service_refuses_to_start_without_its_settings_and_names_them():

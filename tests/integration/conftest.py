@@ -10,7 +10,8 @@ from punchcard_kit.messaging.consumer import ConsumerLoop
 from punchcard_kit.messaging.relay import OutboxRelay
 from punchcard_kit.messaging.topics import ensure_topics_exist
 
-from tests.support.messaging import create_database, drop_database, record_effects
+from tests.support.databases import drop_database
+from tests.support.messaging import create_database, record_effects
 from tests.support.stack import KAFKA, REPO, VENV_BIN, unique
 
 

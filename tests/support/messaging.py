@@ -11,7 +11,7 @@ from google.protobuf import wrappers_pb2
 from punchcard_kit.messaging import Message, add_to_outbox, new_envelope
 from punchcard_kit.messaging.schema import V1_UP
 
-from .stack import PG_URL, unique
+from .databases import new_database
 
 # No unique constraint on purpose: a handler that ran twice for one event shows up as two rows.
 EFFECTS_DDL = """
@@ -28,14 +28,9 @@ CREATE TABLE fail_values (value text PRIMARY KEY);
 
 
 async def create_database() -> str:
-    """A fresh database with the kit's V1 schema; returns its DSN."""
-    name = unique("kit_test")
-    admin = await asyncpg.connect(f"{PG_URL}/postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    dsn = f"{PG_URL}/{name}"
+    """A fresh database with the kit's V1 schema, owned by a login role of its own (not a
+    superuser, as a service's in production); returns its owner's DSN."""
+    dsn = await new_database("kit", "kit_test")
     conn = await asyncpg.connect(dsn)
     try:
         for statement in V1_UP:
@@ -44,15 +39,6 @@ async def create_database() -> str:
     finally:
         await conn.close()
     return dsn
-
-
-async def drop_database(dsn: str) -> None:
-    name = dsn.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(f"{PG_URL}/postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def record_effects(conn: asyncpg.Connection, messages: Sequence[Message]) -> None:

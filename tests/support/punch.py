@@ -227,7 +227,7 @@ async def outcome(punch: ServiceProcess, tenant_id: str, attempt_id: str, timeou
 
 async def known(punch: ServiceProcess, tenant_id: str, *, workers=(), clocks=(), pairs=()) -> None:
     """Wait until punch's projections hold these workers, clocks and assignments."""
-    conn = await asyncpg.connect(punch.database_url)
+    conn = await asyncpg.connect(punch.admin_url)
     try:
 
         async def ready():

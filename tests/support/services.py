@@ -1,5 +1,6 @@
 """Running a real service in tests: a process of its own on a fresh database, on the real
-stack, with a fresh consumer group; admin calls with internal caller tokens."""
+stack, with a fresh consumer group; admin calls with internal caller tokens. The service logs in
+as its database's own non-superuser owner (tests/support/databases.py), as in production."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import httpx
 from punchcard_kit.internal_auth import Caller, audience_of, mint_internal_token
 from punchcard_kit.settings import DEVELOPMENT_INTERNAL_PRIVATE_KEY
 
+from . import databases
 from .messaging import wait_for
-from .stack import DEEPFACE_HOME, KAFKA, PG_URL, REDIS_URL, VENV_BIN, unique
+from .stack import DEEPFACE_HOME, KAFKA, REDIS_URL, VENV_BIN
 
 
 def free_port() -> int:
@@ -56,6 +57,12 @@ class ServiceProcess:
     env: dict
     process: subprocess.Popen
     starts: int = field(default=1)
+
+    @property
+    def admin_url(self) -> str:
+        """The superuser's URL of this service's database, for a test to look inside (the
+        service's own role is bound by row-level security)."""
+        return databases.admin_url(self.database_url)
 
     def admin(self, tenant_id: str, role: str = "sysadmin", sites: tuple[str, ...] = ()):
         return httpx.AsyncClient(
@@ -97,15 +104,12 @@ class ServiceProcess:
             self.process.terminate()
             self.process.wait(60)
         if drop_database:
-            admin = await asyncpg.connect(f"{PG_URL}/postgres")
-            name = self.database_url.rsplit("/", 1)[1]
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+            await databases.drop_database(self.database_url)
 
 
 async def start_service(name: str, tmp_dir: Path, **extra_env: str) -> ServiceProcess:
     port = free_port()
-    database_url = f"{PG_URL}/{unique(name.replace('-', '_') + '_test')}"
+    database_url = extra_env.pop("DATABASE_URL", None) or await databases.new_database(name)
     env = {
         **os.environ,
         "ENVIRONMENT": "test",

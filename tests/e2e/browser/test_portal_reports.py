@@ -45,7 +45,7 @@ async def test_suspicious_pin_use_and_stale_pins(page, request, system, tenant, 
             await kiosk_pin_punch(http, w["employee_id"], at, offline=False)
     # Ana's PIN was set 40 days ago (the API cannot backdate it: the test does, in identity's
     # database).
-    conn = await asyncpg.connect(system["identity"].database_url)
+    conn = await asyncpg.connect(system["identity"].admin_url)
     try:
         await conn.execute(
             "UPDATE worker_pins SET set_at = now() - interval '40 days' WHERE worker_id = $1",

@@ -38,14 +38,14 @@ async def test_assign_ack_unassign_pin_removed_deactivated(identity, devices):
 
         # Acknowledged with result 0, in the clock's durable queue.
         async def acked():
-            queue = await queue_of(devices.database_url, a_id)
+            queue = await queue_of(devices.admin_url, a_id)
             return queue and all(r["acked_at"] is not None for r in queue)
 
         for _ in range(100):
             if await acked():
                 break
             await asyncio.sleep(0.1)
-        queue = await queue_of(devices.database_url, a_id)
+        queue = await queue_of(devices.admin_url, a_id)
         assert [(r["kind"], r["result_code"]) for r in queue] == [("UPSERT_WORKER", 0)]
 
         # The admin sees both sides of the assignment.
@@ -169,7 +169,7 @@ async def test_a_clock_sees_and_acknowledges_only_its_own_commands(identity, dev
                 "/acks", json={"acks": [ack]}, headers={"Authorization": f"Bearer {credential}"}
             )
             assert response.json() == {"recorded": 0}
-        [row] = await queue_of(devices.database_url, b_id)
+        [row] = await queue_of(devices.admin_url, b_id)
         assert row["acked_at"] is None
         # The other tenant's admin cannot see the clock either.
         assert (await other_tenant.devices.get(f"/clocks/{b_id}")).status_code == 404

@@ -77,15 +77,13 @@ async def test_every_clock_gets_every_command_once_in_order(identity, killable_d
 
         async def all_acked():
             for clock_id, _ in clocks:
-                if any(
-                    r["acked_at"] is None for r in await queue_of(devices.database_url, clock_id)
-                ):
+                if any(r["acked_at"] is None for r in await queue_of(devices.admin_url, clock_id)):
                     return False
             return True
 
         await wait_for(all_acked, timeout=30, what="every command acknowledged")
         for clock in fleet:
-            queue = await queue_of(devices.database_url, clock.clock_id)
+            queue = await queue_of(devices.admin_url, clock.clock_id)
             applied = [(s, kind, w) for s, kind, w in clock.applied]
             # Every command of the durable queue was applied. A command applied whose ack was
             # lost in a kill may since have been replaced (collapsed) by a newer one for the

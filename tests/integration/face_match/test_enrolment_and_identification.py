@@ -133,7 +133,7 @@ async def test_enrol_identify_verify_and_delete(feed, face_match, kiosk):
         return records[-1].value is None and len(records) == 2
 
     await wait_for(tombstoned, timeout=30, what="a tombstone on the templates topic")
-    conn = await asyncpg.connect(face_match.database_url)
+    conn = await asyncpg.connect(face_match.admin_url)
     try:
         assert await conn.fetchval("SELECT count(*) FROM templates") == 0
     finally:

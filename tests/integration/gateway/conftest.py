@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import argon2
-import asyncpg
 import httpx
 import jwt
 import pytest
@@ -34,7 +33,8 @@ from punchcard_gateway.service_layer.users import CreateTenant, create_tenant
 from punchcard_gateway.settings import GatewaySettings
 from punchcard_kit.internal_auth import InvalidInternalToken, audience_of, verify_internal_token
 
-from tests.support.stack import PG_URL, unique
+from tests.support.databases import admin_url, drop_database, new_database
+from tests.support.stack import unique
 
 # The gateway's internal token key pair for these tests (not the development one): the
 # gateway signs with the private key, the stand-in services verify with the public key.
@@ -190,13 +190,10 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 async def gateway_dsn() -> AsyncIterator[str]:
-    dsn = f"{PG_URL}/{unique('gw_test')}"
+    """The gateway's own database, owned by its own non-superuser login role (as production)."""
+    dsn = await new_database("gateway", "gw_test")
     yield dsn
-    admin = await asyncpg.connect(f"{PG_URL}/postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await drop_database(dsn)
 
 
 def settings_for(
@@ -244,6 +241,8 @@ class Gateway:
 
     def __init__(self, app: FastAPI, http: httpx.AsyncClient, dsn: str) -> None:
         self.app, self.http, self.dsn = app, http, dsn
+        # The superuser's URL of the same database, for a test to look inside (RLS-free).
+        self.admin_dsn = admin_url(dsn)
 
     async def new_tenant(self, name: str | None = None) -> Admin:
         """A fresh tenant and its first sysadmin (as the bootstrap command does it)."""

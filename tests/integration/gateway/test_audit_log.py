@@ -63,7 +63,7 @@ async def test_a_change_and_logins_are_recorded_without_their_bodies(gateway):
     )
 
     # Nothing from any body made it into the table.
-    conn = await asyncpg.connect(gateway.dsn)
+    conn = await asyncpg.connect(gateway.admin_dsn)
     try:
         rows = await conn.fetch("SELECT * FROM audit_log WHERE tenant_id = $1", sysadmin.tenant_id)
     finally:
@@ -81,7 +81,7 @@ async def test_failed_login_for_an_unknown_email_is_recorded_for_no_tenant(gatew
         headers={"X-Request-Id": "req-ghost-login"},
     )
     assert response.status_code == 401
-    conn = await asyncpg.connect(gateway.dsn)
+    conn = await asyncpg.connect(gateway.admin_dsn)
     try:
         row = await conn.fetchrow("SELECT * FROM audit_log WHERE request_id = 'req-ghost-login'")
     finally:

@@ -28,6 +28,8 @@ from punchcard_gateway.domain.kiosk import Claim
 from punchcard_kit.internal_auth import audience_of, verify_internal_token
 from punchcard_kit.messaging import decode_envelope, unpack_payload
 
+from tests.support.databases import admin_url, role_of
+
 from .conftest import INTERNAL_PUBLIC_KEY, free_port, running_gateway, serving
 
 
@@ -123,7 +125,7 @@ def face_attempt() -> dict:
 
 
 async def claimed(dsn: str, attempt_id: str) -> bool:
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(admin_url(dsn))
     try:
         return bool(
             await conn.fetchval(
@@ -135,7 +137,7 @@ async def claimed(dsn: str, attempt_id: str) -> bool:
 
 
 async def outbox_event(dsn: str, attempt_id: str):
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(admin_url(dsn))
     try:
         rows = await conn.fetch(
             "SELECT topic, key, value FROM outbox WHERE headers @> $1::jsonb",
@@ -367,10 +369,10 @@ async def test_claims_under_row_level_security_and_their_pruning(gateway_dsn, st
         )
         assert again is not None and again.fingerprint == bytes(32) and again.outcome is None
 
-        conn = await asyncpg.connect(gateway_dsn)
+        conn = await asyncpg.connect(admin_url(gateway_dsn))
         try:
             async with conn.transaction():
-                await conn.execute("SET LOCAL ROLE punchcard_gateway_app")
+                await conn.execute(f"SET LOCAL ROLE {await role_of(conn)}")
                 await conn.execute(f"SET LOCAL app.tenant_id = '{tenants[0]}'")
                 seen = {
                     str(r[0])

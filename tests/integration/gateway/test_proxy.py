@@ -133,7 +133,7 @@ async def test_proxied_changes_are_audited_by_template_and_target_without_the_bo
         json={"pin": "739164"},
     )
     assert denied.status_code == 403
-    conn = await asyncpg.connect(gateway.dsn)
+    conn = await asyncpg.connect(gateway.admin_dsn)
     try:
         rows = await conn.fetch(
             "SELECT * FROM audit_log WHERE tenant_id = $1 AND target_id = $2 ORDER BY at",
@@ -247,7 +247,7 @@ async def test_a_clock_credential_reaches_the_admin_and_no_log_or_audit_row(gate
     second = rekeyed.json()["credential"]
     assert second.startswith(f"pcc_{clock}_") and second != first
 
-    conn = await asyncpg.connect(gateway.dsn)
+    conn = await asyncpg.connect(gateway.admin_dsn)
     try:
         rows = await conn.fetch(
             "SELECT * FROM audit_log WHERE tenant_id = $1 AND action LIKE '% /api/v1/clocks%'"

@@ -6,6 +6,8 @@ import uuid
 import asyncpg
 import pytest
 
+from tests.support.databases import role_of
+
 TABLES = {
     "tenants": "id",
     "admin_users": "tenant_id",
@@ -17,7 +19,7 @@ TABLES = {
 async def _visible(conn, tenant_id: str | None) -> dict[str, set]:
     seen = {}
     async with conn.transaction():
-        await conn.execute("SET LOCAL ROLE punchcard_gateway_app")
+        await conn.execute(f"SET LOCAL ROLE {await role_of(conn)}")
         if tenant_id is not None:
             await conn.execute(f"SET LOCAL app.tenant_id = '{tenant_id}'")
         for table, column in TABLES.items():
@@ -31,7 +33,7 @@ async def test_the_app_role_sees_only_the_declared_tenant(gateway):
     await gateway.login(tenant_a.email)  # a refresh token and audit rows in each tenant
     await gateway.login(tenant_b.email)
 
-    conn = await asyncpg.connect(gateway.dsn)  # as postgres, a superuser: RLS is bypassed...
+    conn = await asyncpg.connect(gateway.admin_dsn)  # as postgres, a superuser: RLS is bypassed...
     try:
         everything = {str(r[0]) for r in await conn.fetch("SELECT tenant_id FROM admin_users")}
         assert {tenant_a.tenant_id, tenant_b.tenant_id} <= everything
@@ -47,7 +49,7 @@ async def test_the_app_role_sees_only_the_declared_tenant(gateway):
 
         # Writing into another tenant is refused by the policy's WITH CHECK.
         async with conn.transaction():
-            await conn.execute("SET LOCAL ROLE punchcard_gateway_app")
+            await conn.execute(f"SET LOCAL ROLE {await role_of(conn)}")
             await conn.execute(f"SET LOCAL app.tenant_id = '{tenant_a.tenant_id}'")
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 async with conn.transaction():
@@ -72,20 +74,20 @@ async def test_the_app_role_sees_only_the_declared_tenant(gateway):
 
 async def test_the_cross_tenant_lookups_reveal_only_a_tenant_id(gateway):
     admin = await gateway.new_tenant()
-    conn = await asyncpg.connect(gateway.dsn)
+    conn = await asyncpg.connect(gateway.admin_dsn)
     try:
         async with conn.transaction():
-            await conn.execute("SET LOCAL ROLE punchcard_gateway_app")
+            await conn.execute(f"SET LOCAL ROLE {await role_of(conn)}")
             found = await conn.fetchval("SELECT gateway_tenant_of_email($1)", admin.email.upper())
             assert str(found) == admin.tenant_id
             assert await conn.fetchval("SELECT gateway_tenant_of_email('no@one.example')") is None
         # The functions' owner may read no more than the two columns they need.
         async with conn.transaction():
-            await conn.execute("SET LOCAL ROLE punchcard_gateway_lookup")
+            await conn.execute(f"SET LOCAL ROLE {await role_of(conn, 'lookup')}")
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.fetch("SELECT password_hash FROM admin_users")
         async with conn.transaction():
-            await conn.execute("SET LOCAL ROLE punchcard_gateway_lookup")
+            await conn.execute(f"SET LOCAL ROLE {await role_of(conn, 'lookup')}")
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute("UPDATE admin_users SET role = 'sysadmin'")
         # Nobody else may call them (a role that exists only inside this rolled-back
@@ -105,7 +107,7 @@ async def test_the_cross_tenant_lookups_reveal_only_a_tenant_id(gateway):
 
 
 async def test_the_policies_are_forced_and_the_app_role_cannot_bypass_them(gateway):
-    conn = await asyncpg.connect(gateway.dsn)
+    conn = await asyncpg.connect(gateway.admin_dsn)
     try:
         rows = await conn.fetch(
             "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class"
@@ -115,8 +117,8 @@ async def test_the_policies_are_forced_and_the_app_role_cannot_bypass_them(gatew
         assert {r["relname"] for r in rows} == set(TABLES)
         assert all(r["relrowsecurity"] and r["relforcerowsecurity"] for r in rows)
         role = await conn.fetchrow(
-            "SELECT rolbypassrls, rolsuper, rolcanlogin FROM pg_roles"
-            " WHERE rolname = 'punchcard_gateway_app'"
+            "SELECT rolbypassrls, rolsuper, rolcanlogin FROM pg_roles WHERE rolname = $1",
+            await role_of(conn),
         )
         assert role is not None and not any(role.values())
     finally:

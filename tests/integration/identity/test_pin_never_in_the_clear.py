@@ -45,7 +45,7 @@ async def test_pin_digits_appear_nowhere(identity, kiosk):
             blob = (record.key or b"") + (record.value or b"")
             assert not any(s.encode() in blob for s in secrets), topic
 
-    conn = await asyncpg.connect(identity.database_url)
+    conn = await asyncpg.connect(identity.admin_url)
     try:
         tables = [
             r[0]

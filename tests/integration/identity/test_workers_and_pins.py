@@ -6,6 +6,7 @@ import uuid
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from tests.support.databases import role_of
 from tests.support.identity import reason
 from tests.support.messaging import wait_for
 from tests.support.stack import KAFKA
@@ -206,10 +207,10 @@ async def test_row_level_security_below_the_application(identity):
     async with identity.admin(a) as http_a, identity.admin(b) as http_b:
         await _worker(http_a, "E500")
         await _worker(http_b, "E501")
-    conn = await asyncpg.connect(identity.database_url)
+    conn = await asyncpg.connect(identity.admin_url)
     try:
         async with conn.transaction():
-            await conn.execute("SET LOCAL ROLE punchcard_identity_app")
+            await conn.execute(f"SET LOCAL ROLE {await role_of(conn)}")
             assert await conn.fetchval("SELECT count(*) FROM workers") == 0  # no tenant set
             await conn.execute("SELECT set_config('app.tenant_id', $1, true)", a)
             rows = await conn.fetch("SELECT employee_id, tenant_id::text FROM workers")
@@ -335,3 +336,25 @@ async def test_an_admin_edit_is_not_blocked_behind_a_batch_verifying_that_worker
             [line] = [x for x in lines if attempt_id in x]
             assert "WorkerIdentified" in line
         assert (await http.get(f"/workers/{wid}")).json()["job_title"] == "Shift lead"
+
+
+async def test_identity_serves_a_tenant_as_its_own_non_superuser_owner(identity):
+    """Issue 14: the service logs in as the role that owns its database, no superuser, no
+    CREATEDB, no CREATEROLE (as docs/deployment.md prescribes); it must still switch to its
+    RLS role and serve a tenant. Before the fix: 500, "permission denied to set role"."""
+    conn = await asyncpg.connect(identity.admin_url)
+    try:
+        owner = await conn.fetchrow(
+            "SELECT r.rolname, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolbypassrls"
+            " FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba"
+            " WHERE d.datname = current_database()"
+        )
+    finally:
+        await conn.close()
+    assert identity.database_url.split("://", 1)[1].startswith(owner["rolname"] + ":")
+    assert not any((owner["rolsuper"], owner["rolcreatedb"], owner["rolcreaterole"]))
+    assert not owner["rolbypassrls"]
+    async with identity.admin(tenant()) as http:
+        worker = await _worker(http)
+        listed = (await http.get("/workers")).json()["data"]
+    assert [w["id"] for w in listed] == [worker["id"]]

@@ -26,7 +26,7 @@ async def setup(punch, feed: Feed, *, name="Ana Pérez", status="Active", assign
 
 
 async def ledger_rows(punch, tenant_id: str) -> list:
-    conn = await asyncpg.connect(punch.database_url)
+    conn = await asyncpg.connect(punch.admin_url)
     try:
         return await conn.fetch(
             "SELECT * FROM punches WHERE tenant_id = $1 ORDER BY punched_at", tenant_id
@@ -96,7 +96,7 @@ async def test_unassigned_worker_is_refused_after_the_tombstone(punch, feed):
     worker, clock = await setup(punch, feed)
     await outcome(punch, feed.tenant_id, await feed.identified(worker["id"], clock))
     await feed.unassign(clock, worker["id"])
-    conn = await asyncpg.connect(punch.database_url)
+    conn = await asyncpg.connect(punch.admin_url)
     try:
 
         async def gone():

@@ -60,7 +60,7 @@ async def test_punch_killed_mid_batch_records_each_attempt_once(tmp_path):
         assert punch.process.returncode == -9  # SIGKILL, from the failpoint
         await punch.start(PUNCHCARD_FAILPOINTS="")
 
-        conn = await asyncpg.connect(punch.database_url)
+        conn = await asyncpg.connect(punch.admin_url)
         try:
 
             async def all_decided():

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from tests.support.databases import role_of
 from tests.support.punch import Feed, known, outcome
 from tests.support.services import admin_headers
 
@@ -148,7 +149,7 @@ async def test_corrections_need_a_reason_and_a_known_worker(punch, feed):
 
 async def test_the_ledger_is_append_only_even_for_its_owner(punch, feed):
     _, _, ids = await day_of_punches(punch, feed)
-    conn = await asyncpg.connect(punch.database_url)
+    conn = await asyncpg.connect(punch.admin_url)
     try:
         for statement in (
             "UPDATE punches SET direction = 'OUT' WHERE id = $1",
@@ -160,9 +161,9 @@ async def test_the_ledger_is_append_only_even_for_its_owner(punch, feed):
             await conn.execute("TRUNCATE attempts")
         async with conn.transaction():
             await conn.execute(
-                "SELECT set_config('role', 'punchcard_punch_app', true),"
-                " set_config('app.tenant_id', $1, true)",
+                "SELECT set_config('role', $2, true), set_config('app.tenant_id', $1, true)",
                 feed.tenant_id,
+                await role_of(conn),
             )
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute("UPDATE punches SET reason = 'x' WHERE id = $1", ids[0])

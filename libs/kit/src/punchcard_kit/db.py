@@ -44,8 +44,23 @@ async def create_pool(
 
 async def ensure_database(dsn: str) -> bool:
     """Create the database named in ``dsn`` if it does not exist (local stack and tests;
-    in production databases are provisioned). Returns True when it was created."""
+    in production databases are provisioned). Returns True when it was created.
+
+    A database that exists is simply connected to, so a service whose login role owns its
+    database but may not create databases (as in production, and ``make run`` and the tests)
+    passes here; only a missing one needs CREATEDB (the development default ``postgres``)."""
     name = database_name(dsn)
+
+    async def probe() -> bool:
+        try:
+            conn = await asyncpg.connect(dsn)
+        except asyncpg.InvalidCatalogNameError:
+            return False
+        await conn.close()
+        return True
+
+    if await retry_transient(f"postgres {name}", probe, give_up_after_s=120):
+        return False
     admin = await retry_transient(
         "postgres (maintenance db)",
         lambda: asyncpg.connect(with_database(dsn, "postgres")),

@@ -47,13 +47,22 @@ async def upgrade_async(dsn: str, package: str, revision: str = "head") -> None:
 
 
 def _run(connection: Connection) -> None:
+    unlock = text("SELECT pg_advisory_unlock(:k)")
     connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
     try:
         context.configure(connection=connection, transaction_per_migration=True)
         with context.begin_transaction():
             context.run_migrations()
-    finally:
-        connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+    except BaseException:
+        # The failed transaction first, so that the real error is the one raised (the session
+        # lock outlives the rollback; it ends with the connection anyway).
+        try:
+            connection.rollback()
+            connection.execute(unlock, {"k": MIGRATION_LOCK})
+        except Exception:  # noqa: BLE001 - the migration's own error matters, not this one
+            log.warning("migration lock not released; it ends with the connection")
+        raise
+    connection.execute(unlock, {"k": MIGRATION_LOCK})
 
 
 async def _run_online(dsn: str) -> None:
@@ -88,14 +97,70 @@ def execute_all(statements: tuple[str, ...]) -> None:
 TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 
 
-def create_role(role: str) -> str:
-    """A NOLOGIN role bound by row-level security (the application's, a lookup's, …); a no-op
-    when it exists (roles are cluster-wide: other databases of the cluster may have made it)."""
+def database_role(purpose: str) -> str:
+    """Inside a revision: the name of this database's own NOLOGIN role for ``purpose``
+    (``"app"`` → ``<database>_app``; the rule is :data:`punchcard_kit.tenancy.ROLE_NAME`)."""
+    from alembic import op
+
+    from .tenancy import role_name_sql
+
+    query = text(f"SELECT {role_name_sql('CAST(:purpose AS text)')}")
+    return op.get_bind().execute(query, {"purpose": purpose}).scalar_one()
+
+
+def own_role(role: str) -> str:
+    """A NOLOGIN role bound by row-level security (the application's, a lookup's, …), created
+    when missing, and granted to the migrating user (the service's login role, which owns the
+    database) so that it may ``SET ROLE`` to it and hand it functions.
+
+    Creating needs CREATEROLE; a role a DBA made beforehand (and granted to the owner) needs
+    nothing. PostgreSQL 16+ gives a CREATEROLE creator only ADMIN OPTION on what it creates,
+    so the creator then grants the role to itself; a role it neither may SET nor administer
+    stops the migration with what to ask the DBA."""
     return f"""DO $$ BEGIN
+    BEGIN
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
-            CREATE ROLE {role} NOLOGIN NOBYPASSRLS;
+            EXECUTE format('CREATE ROLE %I NOLOGIN NOBYPASSRLS', '{role}');
         END IF;
-    END $$"""
+    EXCEPTION
+        WHEN duplicate_object OR unique_violation THEN NULL;
+        WHEN insufficient_privilege THEN
+            RAISE EXCEPTION 'role % does not exist and % may not create roles', '{role}',
+                current_user
+                USING HINT = format('as a DBA: CREATE ROLE %I NOLOGIN; GRANT %I TO %I'
+                                    ' (or give %I CREATEROLE)',
+                                    '{role}', '{role}', current_user, current_user);
+    END;
+    IF (CASE WHEN current_setting('server_version_num')::int >= 160000
+             THEN pg_has_role(current_user, '{role}', 'SET')
+             ELSE pg_has_role(current_user, '{role}', 'MEMBER') END) THEN
+        RETURN;
+    END IF;
+    BEGIN
+        EXECUTE format('GRANT %I TO %I', '{role}', current_user);
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE EXCEPTION 'role % may not use role %', current_user, '{role}'
+            USING HINT = format('as a DBA: GRANT %I TO %I (or give %I CREATEROLE)',
+                                '{role}', current_user, current_user);
+    END;
+END $$"""
+
+
+def give_function(signature: str, role: str) -> tuple[str, ...]:
+    """Make ``role`` (a NOLOGIN role of this database) own a SECURITY DEFINER function.
+    PostgreSQL wants the new owner to hold CREATE on the schema: a non-superuser owner grants
+    it for the moment and takes it back, so the role may create nothing afterwards."""
+    return (
+        f"""DO $$ BEGIN
+    IF has_schema_privilege('{role}', 'public', 'CREATE') THEN
+        EXECUTE format('ALTER FUNCTION {signature} OWNER TO %I', '{role}');
+    ELSE
+        EXECUTE format('GRANT CREATE ON SCHEMA public TO %I', '{role}');
+        EXECUTE format('ALTER FUNCTION {signature} OWNER TO %I', '{role}');
+        EXECUTE format('REVOKE CREATE ON SCHEMA public FROM %I', '{role}');
+    END IF;
+END $$""",
+    )
 
 
 def tenant_isolation(*tables: str) -> tuple[str, ...]:

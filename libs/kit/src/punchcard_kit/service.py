@@ -125,7 +125,13 @@ def create_service_app(
         if settings.environment in ("development", "test"):
             await ensure_database(dsn)
         await upgrade_async(dsn, package)
-        pool = await create_pool(dsn, min_size=2, max_size=pool_max_size)
+        pool = await create_pool(
+            dsn,
+            min_size=2,
+            max_size=pool_max_size,
+            timeout=settings.db_connect_timeout_s,
+            command_timeout=settings.db_command_timeout_s,
+        )
         runtime = Runtime(settings=settings, pool=pool)
         app.state.runtime = runtime
         stopping = runtime.stopping
@@ -206,7 +212,8 @@ def health_router() -> APIRouter:
 
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
-        """Ready to take traffic: database answers, relay and consumers are connected."""
+        """Ready to take traffic: database answers, relay and consumers are connected, and
+        the service's own checks (``app.state.ready_checks``) answer."""
         runtime: Runtime | None = getattr(request.app.state, "runtime", None)
         checks: dict[str, str] = {}
         if runtime is None:
@@ -227,6 +234,14 @@ def health_router() -> APIRouter:
         # A service's own loops (e.g. a TopicFollower): name -> object with ``healthy``.
         for name, loop in getattr(request.app.state, "ready_loops", {}).items():
             checks[name] = "ok" if loop.healthy else "not connected"
+        # A service's own servers (e.g. Redis): name -> async callable that answers in 2 s.
+        for name, check in getattr(request.app.state, "ready_checks", {}).items():
+            try:
+                async with asyncio.timeout(2):
+                    await check()
+                checks[name] = "ok"
+            except Exception as error:  # noqa: BLE001
+                checks[name] = f"down: {type(error).__name__}"
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "checks": checks},

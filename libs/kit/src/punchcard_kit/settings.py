@@ -103,6 +103,12 @@ class ServiceSettings(BaseSettings):
     )
     kafka_bootstrap_servers: str | None = None
     redis_url: str | None = None
+    # Client timeouts: a server that accepts connections but never answers makes the call fail
+    # (a transient error: consumers retry it with backoff, HTTP answers 503) instead of hanging.
+    db_connect_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    db_command_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    redis_connect_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    redis_timeout_s: float = Field(default=2.0, gt=0, le=60)
 
     # Verifies the short-lived tokens the gateway attaches to calls into services
     # (internal_auth): the gateway's Ed25519 public key, PEM. Only the gateway holds the

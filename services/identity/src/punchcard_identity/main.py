@@ -5,9 +5,8 @@ import time
 
 from fastapi import FastAPI
 from punchcard_kit.service import Runtime, Subscription, create_service_app, service_main
-from redis.asyncio import Redis
 
-from .adapters.lockout import FailureCounters
+from .adapters.lockout import FailureCounters, connect_redis
 from .adapters.pin_hasher import PinHasher
 from .adapters.sealing import PinOpener
 from .domain.pin_attempts import PinLimits
@@ -43,8 +42,11 @@ def build_app(settings: IdentitySettings) -> FastAPI:
     holder: dict = {}
 
     def subscriptions(runtime: Runtime):
-        redis = Redis.from_url(settings.redis_url)
+        redis = connect_redis(
+            settings.redis_url, settings.redis_timeout_s, settings.redis_connect_timeout_s
+        )
         holder["redis"] = redis
+        app.state.ready_checks = {"redis": redis.ping}
         counters = FailureCounters(
             redis, settings.pin_failure_window_minutes * 60, settings.pin_device_window_minutes * 60
         )

@@ -14,7 +14,8 @@ from punchcard_kit.failpoints import failpoint
 
 from ..domain.model import Command, CommandKind, WorkerFacts
 
-APP_ROLE = "punchcard_device_sync_app"
+# The database's own application role, `<database>_app` (punchcard_kit.tenancy.ROLE_NAME).
+APP_ROLE = "app"
 WAKE_CHANNEL = "punchcard_clock_commands"
 # NOTIFY payloads stay well under PostgreSQL's 8000-byte limit.
 _IDS_PER_NOTIFY = 200

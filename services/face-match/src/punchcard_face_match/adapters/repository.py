@@ -12,7 +12,8 @@ from datetime import datetime
 import asyncpg
 import numpy as np
 
-APP_ROLE = "punchcard_face_app"
+# The database's own application role, `<database>_app` (punchcard_kit.tenancy.ROLE_NAME).
+APP_ROLE = "app"
 
 
 @dataclass(frozen=True)

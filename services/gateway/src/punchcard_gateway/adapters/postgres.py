@@ -2,12 +2,12 @@
 
 Every transaction the app opens starts with one statement:
 
-    SELECT set_config('role', 'punchcard_gateway_app', true),
+    SELECT set_config('role', <database>_app, true),
            set_config('app.tenant_id', <tenant or ''>, true)
 
-i.e. ``SET LOCAL ROLE`` and ``SET LOCAL app.tenant_id``. The role switch is what makes RLS
-apply: the user the app logs in as may be a superuser (``postgres`` on the local stack) or the
-tables' owner, and superusers and BYPASSRLS roles skip RLS altogether. The application role
+i.e. ``SET LOCAL ROLE`` and ``SET LOCAL app.tenant_id`` (``punchcard_kit.tenancy``). The role
+switch is what makes RLS apply: the user the app logs in as owns the tables (and could be a
+superuser), and superusers and BYPASSRLS roles skip RLS altogether. The application role
 has no BYPASSRLS, owns nothing, and its policies show it only the declared tenant's rows. Both
 settings are transaction-local, so a pooled connection never carries them to the next user.
 Every query below still filters by tenant itself as well (isolation twice)."""
@@ -42,7 +42,8 @@ from ..domain.model import (
     Tenant,
 )
 
-APP_ROLE = "punchcard_gateway_app"
+# The database's own application role, `<database>_app` (punchcard_kit.tenancy.ROLE_NAME).
+APP_ROLE = "app"
 
 
 async def enter_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID | None) -> None:

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 
 from punchcard_kit.retry import register_transient
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -24,6 +26,19 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 register_transient(RedisConnectionError, RedisTimeoutError, BusyLoadingError)
 
 _PREFIX = "identity:pin"
+
+
+def connect_redis(url: str, timeout_s: float, connect_timeout_s: float) -> Redis:
+    """A client whose every command fails within about twice ``timeout_s`` when Redis does not
+    answer (one quick retry, for a dropped connection), instead of waiting for ever; the
+    failure is transient: the PIN attempt is retried with backoff, an HTTP call answers 503."""
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=connect_timeout_s,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=1),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
 
 
 class FailureCounters:

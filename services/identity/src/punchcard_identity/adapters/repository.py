@@ -11,7 +11,8 @@ from punchcard_kit import tenancy
 
 from ..domain.model import Worker, WorkerStatus
 
-APP_ROLE = "punchcard_identity_app"
+# The database's own application role, `<database>_app` (punchcard_kit.tenancy.ROLE_NAME).
+APP_ROLE = "app"
 
 _WORKER_COLUMNS = """
     w.id::text, w.tenant_id::text, w.employee_id, w.name, w.job_title, w.site_id, w.status,

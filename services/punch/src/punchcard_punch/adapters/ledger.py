@@ -13,7 +13,8 @@ import asyncpg
 
 from ..domain.decisions import Nearby
 
-APP_ROLE = "punchcard_punch_app"
+# The database's own application role, `<database>_app` (punchcard_kit.tenancy.ROLE_NAME).
+APP_ROLE = "app"
 
 # The ledger's columns in the order batch inserts pass them (each with its array type).
 PUNCH_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -1,7 +1,7 @@
 """Face templates, the photos a tenant chose to keep, tenant face settings, and face-match's
 projections of workers (Employee ID and status) and clock assignments; every table
-tenant-isolated by row-level security (the application works as punchcard_face_app with
-app.tenant_id set per transaction).
+tenant-isolated by row-level security (the application works as the database's role
+``<database>_app`` with app.tenant_id set per transaction).
 
 Templates are biometric data: they live here and on the compacted templates topic, nowhere
 else, and deleting them (admin request or deactivation) removes the rows outright. Photos are
@@ -11,19 +11,20 @@ Revision ID: 0002
 Revises: 0001
 """
 
-from punchcard_kit.migrations import create_role, execute_all, tenant_isolation
+from punchcard_kit.migrations import database_role, execute_all, own_role, tenant_isolation
 
 revision = "0002"
 down_revision = "0001"
 
-APP_ROLE = "punchcard_face_app"
 TABLES = ("template_sets", "templates", "photos", "face_settings", "workers", "assignments")
 
-UP = (
-    create_role(APP_ROLE),
-    # One row per worker ever enrolled: the set's revision only grows (a deletion bumps it
-    # too), so a replica can always tell the newer state of a worker.
-    """
+
+def _up(APP_ROLE: str) -> tuple[str, ...]:
+    return (
+        own_role(APP_ROLE),
+        # One row per worker ever enrolled: the set's revision only grows (a deletion bumps it
+        # too), so a replica can always tell the newer state of a worker.
+        """
 CREATE TABLE template_sets (
     tenant_id   uuid        NOT NULL,
     worker_id   uuid        NOT NULL,
@@ -33,7 +34,7 @@ CREATE TABLE template_sets (
     updated_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, worker_id)
 )""",
-    """
+        """
 CREATE TABLE templates (
     tenant_id    uuid        NOT NULL,
     worker_id    uuid        NOT NULL,
@@ -47,8 +48,8 @@ CREATE TABLE templates (
     PRIMARY KEY (tenant_id, template_id),
     FOREIGN KEY (tenant_id, worker_id) REFERENCES template_sets (tenant_id, worker_id)
 )""",
-    "CREATE INDEX templates_worker ON templates (tenant_id, worker_id)",
-    """
+        "CREATE INDEX templates_worker ON templates (tenant_id, worker_id)",
+        """
 CREATE TABLE photos (
     tenant_id    uuid        NOT NULL,
     template_id  uuid        NOT NULL,
@@ -58,14 +59,14 @@ CREATE TABLE photos (
     FOREIGN KEY (tenant_id, template_id) REFERENCES templates (tenant_id, template_id)
         ON DELETE CASCADE
 )""",
-    """
+        """
 CREATE TABLE face_settings (
     tenant_id             uuid        PRIMARY KEY,
     keep_photos           boolean     NOT NULL DEFAULT false,
     search_assigned_only  boolean     NOT NULL DEFAULT false,
     updated_at            timestamptz NOT NULL DEFAULT now()
 )""",
-    """
+        """
 CREATE TABLE workers (
     tenant_id    uuid        NOT NULL,
     id           uuid        NOT NULL,
@@ -74,29 +75,31 @@ CREATE TABLE workers (
     updated_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, id)
 )""",
-    "CREATE INDEX workers_employee_id ON workers (tenant_id, employee_id)",
-    """
+        "CREATE INDEX workers_employee_id ON workers (tenant_id, employee_id)",
+        """
 CREATE TABLE assignments (
     tenant_id  uuid NOT NULL,
     clock_id   uuid NOT NULL,
     worker_id  uuid NOT NULL,
     PRIMARY KEY (tenant_id, clock_id, worker_id)
 )""",
-    *tenant_isolation(*TABLES),
-    f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(TABLES)} TO {APP_ROLE}",
-    f"GRANT INSERT ON outbox TO {APP_ROLE}",
-    f"GRANT SELECT, INSERT ON processed_events TO {APP_ROLE}",
-)
+        *tenant_isolation(*TABLES),
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(TABLES)} TO {APP_ROLE}",
+        f"GRANT INSERT ON outbox TO {APP_ROLE}",
+        f"GRANT SELECT, INSERT ON processed_events TO {APP_ROLE}",
+    )
 
-DOWN = (
-    *(f"DROP TABLE {table}" for table in reversed(TABLES)),
-    f"REVOKE ALL ON outbox, processed_events FROM {APP_ROLE}",
-)
+
+def _down(APP_ROLE: str) -> tuple[str, ...]:
+    return (
+        *(f"DROP TABLE {table}" for table in reversed(TABLES)),
+        f"REVOKE ALL ON outbox, processed_events FROM {APP_ROLE}",
+    )
 
 
 def upgrade() -> None:
-    execute_all(UP)
+    execute_all(_up(database_role("app")))
 
 
 def downgrade() -> None:
-    execute_all(DOWN)
+    execute_all(_down(database_role("app")))

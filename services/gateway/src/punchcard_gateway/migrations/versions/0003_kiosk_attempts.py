@@ -9,38 +9,25 @@ and never again; the outcome makes a repeated request answer the same.
 
 The app role may read, insert and set the outcome of its tenant's rows, and insert into the
 outbox. Claims are pruned after 30 days by ``gateway_prune_kiosk_attempts(days)``, a SECURITY
-DEFINER function owned by ``punchcard_gateway_retention``: a NOLOGIN role that may see only
+DEFINER function owned by ``<database>_retention``: a NOLOGIN role that may see only
 ``received_at`` of every row and delete rows — the app, bound to one tenant at a time, could
-not prune all tenants otherwise. Like 0002's functions, owning it needs the migrating user to be
-a superuser or the role to hold CREATE on the schema (see the gateway README).
+not prune all tenants otherwise. Like 0002's functions, it is handed over with
+``give_function`` (the role holds CREATE on the schema only for that moment).
 
 Revision ID: 0003
 Revises: 0002
 """
 
-from punchcard_kit.migrations import TENANT, execute_all
+from punchcard_kit.migrations import TENANT, database_role, execute_all, give_function, own_role
 
 revision = "0003"
 down_revision = "0002"
 
-APP_ROLE = "punchcard_gateway_app"
-RETENTION_ROLE = "punchcard_gateway_retention"
 
-UP: tuple[str, ...] = (
-    f"""
-DO $$
-BEGIN
-    BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{RETENTION_ROLE}') THEN
-            CREATE ROLE {RETENTION_ROLE} NOLOGIN NOBYPASSRLS;
-        END IF;
-    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-    END;
-    IF NOT pg_has_role(current_user, '{RETENTION_ROLE}', 'MEMBER') THEN
-        EXECUTE format('GRANT %I TO %I', '{RETENTION_ROLE}', current_user);
-    END IF;
-END $$""",
-    """
+def _up(APP_ROLE: str, RETENTION_ROLE: str) -> tuple[str, ...]:
+    return (
+        own_role(RETENTION_ROLE),
+        """
 CREATE TABLE kiosk_attempts (
     tenant_id    uuid        NOT NULL,
     attempt_id   uuid        NOT NULL,
@@ -54,24 +41,25 @@ CREATE TABLE kiosk_attempts (
     PRIMARY KEY (tenant_id, attempt_id),
     CHECK ((outcome IS NULL) = (outcome_type IS NULL))
 )""",
-    "CREATE INDEX kiosk_attempts_received_at ON kiosk_attempts (received_at)",
-    "ALTER TABLE kiosk_attempts ENABLE ROW LEVEL SECURITY",
-    "ALTER TABLE kiosk_attempts FORCE ROW LEVEL SECURITY",
-    f"""
+        "CREATE INDEX kiosk_attempts_received_at ON kiosk_attempts (received_at)",
+        "ALTER TABLE kiosk_attempts ENABLE ROW LEVEL SECURITY",
+        "ALTER TABLE kiosk_attempts FORCE ROW LEVEL SECURITY",
+        f"""
 CREATE POLICY tenant_isolation ON kiosk_attempts TO {APP_ROLE}
     USING (tenant_id = {TENANT}) WITH CHECK (tenant_id = {TENANT})""",
-    f"GRANT SELECT, INSERT ON kiosk_attempts TO {APP_ROLE}",
-    # Only the outcome changes after the claim.
-    f"GRANT UPDATE (outcome_type, outcome, outcome_at) ON kiosk_attempts TO {APP_ROLE}",
-    # The attempt's event is written in the claim's transaction.
-    f"GRANT INSERT ON outbox TO {APP_ROLE}",
-    # Retention: the arrival time of every row, and deleting rows.
-    f"GRANT USAGE ON SCHEMA public TO {RETENTION_ROLE}",
-    f"GRANT SELECT (received_at), DELETE ON kiosk_attempts TO {RETENTION_ROLE}",
-    f"CREATE POLICY retention_read ON kiosk_attempts FOR SELECT TO {RETENTION_ROLE} USING (true)",
-    f"CREATE POLICY retention ON kiosk_attempts FOR DELETE TO {RETENTION_ROLE} USING (true)",
-    # At least a day is always kept, whatever the caller asks.
-    """
+        f"GRANT SELECT, INSERT ON kiosk_attempts TO {APP_ROLE}",
+        # Only the outcome changes after the claim.
+        f"GRANT UPDATE (outcome_type, outcome, outcome_at) ON kiosk_attempts TO {APP_ROLE}",
+        # The attempt's event is written in the claim's transaction.
+        f"GRANT INSERT ON outbox TO {APP_ROLE}",
+        # Retention: the arrival time of every row, and deleting rows.
+        f"GRANT USAGE ON SCHEMA public TO {RETENTION_ROLE}",
+        f"GRANT SELECT (received_at), DELETE ON kiosk_attempts TO {RETENTION_ROLE}",
+        f"CREATE POLICY retention_read ON kiosk_attempts FOR SELECT TO {RETENTION_ROLE}"
+        " USING (true)",
+        f"CREATE POLICY retention ON kiosk_attempts FOR DELETE TO {RETENTION_ROLE} USING (true)",
+        # At least a day is always kept, whatever the caller asks.
+        """
 CREATE FUNCTION gateway_prune_kiosk_attempts(p_days integer) RETURNS bigint
     LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -82,22 +70,24 @@ AS $$
     )
     SELECT count(*) FROM gone
 $$""",
-    f"ALTER FUNCTION gateway_prune_kiosk_attempts(integer) OWNER TO {RETENTION_ROLE}",
-    "REVOKE ALL ON FUNCTION gateway_prune_kiosk_attempts(integer) FROM PUBLIC",
-    f"GRANT EXECUTE ON FUNCTION gateway_prune_kiosk_attempts(integer) TO {APP_ROLE}",
-)
+        *give_function("gateway_prune_kiosk_attempts(integer)", RETENTION_ROLE),
+        "REVOKE ALL ON FUNCTION gateway_prune_kiosk_attempts(integer) FROM PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION gateway_prune_kiosk_attempts(integer) TO {APP_ROLE}",
+    )
 
-DOWN: tuple[str, ...] = (
-    "DROP FUNCTION gateway_prune_kiosk_attempts(integer)",
-    "DROP TABLE kiosk_attempts",
-    f"REVOKE INSERT ON outbox FROM {APP_ROLE}",
-    f"REVOKE USAGE ON SCHEMA public FROM {RETENTION_ROLE}",
-)
+
+def _down(APP_ROLE: str, RETENTION_ROLE: str) -> tuple[str, ...]:
+    return (
+        "DROP FUNCTION gateway_prune_kiosk_attempts(integer)",
+        "DROP TABLE kiosk_attempts",
+        f"REVOKE INSERT ON outbox FROM {APP_ROLE}",
+        f"REVOKE USAGE ON SCHEMA public FROM {RETENTION_ROLE}",
+    )
 
 
 def upgrade() -> None:
-    execute_all(UP)
+    execute_all(_up(database_role("app"), database_role("retention")))
 
 
 def downgrade() -> None:
-    execute_all(DOWN)
+    execute_all(_down(database_role("app"), database_role("retention")))

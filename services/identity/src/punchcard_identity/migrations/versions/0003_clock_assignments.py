@@ -6,31 +6,33 @@ Revision ID: 0003
 Revises: 0002
 """
 
-from punchcard_kit.migrations import execute_all, tenant_isolation
+from punchcard_kit.migrations import database_role, execute_all, tenant_isolation
 
 revision = "0003"
 down_revision = "0002"
 
-APP_ROLE = "punchcard_identity_app"
 
-UP = (
-    """
+def _up(APP_ROLE: str) -> tuple[str, ...]:
+    return (
+        """
 CREATE TABLE clock_assignments (
     tenant_id  uuid NOT NULL,
     clock_id   text NOT NULL,
     worker_id  text NOT NULL,
     PRIMARY KEY (tenant_id, clock_id, worker_id)
 )""",
-    *tenant_isolation("clock_assignments"),
-    f"GRANT SELECT, INSERT, DELETE ON clock_assignments TO {APP_ROLE}",
-)
+        *tenant_isolation("clock_assignments"),
+        f"GRANT SELECT, INSERT, DELETE ON clock_assignments TO {APP_ROLE}",
+    )
 
-DOWN = ("DROP TABLE clock_assignments",)
+
+def _down(APP_ROLE: str) -> tuple[str, ...]:
+    return ("DROP TABLE clock_assignments",)
 
 
 def upgrade() -> None:
-    execute_all(UP)
+    execute_all(_up(database_role("app")))
 
 
 def downgrade() -> None:
-    execute_all(DOWN)
+    execute_all(_down(database_role("app")))

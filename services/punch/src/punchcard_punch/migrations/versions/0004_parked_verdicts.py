@@ -11,15 +11,15 @@ Revision ID: 0004
 Revises: 0003
 """
 
-from punchcard_kit.migrations import execute_all
+from punchcard_kit.migrations import database_role, execute_all
 
 revision = "0004"
 down_revision = "0003"
 
-APP_ROLE = "punchcard_punch_app"
 
-UP = (
-    """
+def _up(APP_ROLE: str) -> tuple[str, ...]:
+    return (
+        """
 CREATE TABLE parked_verdicts (
     seq              bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tenant_id        uuid        NOT NULL,
@@ -36,16 +36,18 @@ CREATE TABLE parked_verdicts (
     parked_at        timestamptz NOT NULL DEFAULT now(),
     UNIQUE (tenant_id, attempt_id)
 )""",
-    "CREATE INDEX parked_verdicts_worker ON parked_verdicts (tenant_id, worker_id, seq)",
-    f"GRANT SELECT, INSERT, DELETE ON parked_verdicts TO {APP_ROLE}",
-)
+        "CREATE INDEX parked_verdicts_worker ON parked_verdicts (tenant_id, worker_id, seq)",
+        f"GRANT SELECT, INSERT, DELETE ON parked_verdicts TO {APP_ROLE}",
+    )
 
-DOWN = ("DROP TABLE parked_verdicts",)
+
+def _down(APP_ROLE: str) -> tuple[str, ...]:
+    return ("DROP TABLE parked_verdicts",)
 
 
 def upgrade() -> None:
-    execute_all(UP)
+    execute_all(_up(database_role("app")))
 
 
 def downgrade() -> None:
-    execute_all(DOWN)
+    execute_all(_down(database_role("app")))
