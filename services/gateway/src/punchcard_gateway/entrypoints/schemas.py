@@ -6,20 +6,21 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
+from punchcard_kit.bounds import Text
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ..domain.model import AdminUser, AuditEntry, Role
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$"
 MIN_PASSWORD_LENGTH = 12
 
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=EMAIL_PATTERN),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=256)]
-SiteId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Name = Text(200, min_length=1)
+Password = Text(256, min_length=MIN_PASSWORD_LENGTH, strip=False)
+SiteId = Text(64, min_length=1)
 SiteIds = Annotated[list[SiteId], Field(max_length=1000)]
 
 
@@ -105,7 +106,9 @@ class TokenPublic(BaseModel):
 
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    refresh_token: str = Field(min_length=1, max_length=200, repr=False)
+    refresh_token: str = Field(
+        min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.~+/=-]+$", repr=False
+    )
 
 
 class AuditEntryPublic(BaseModel):

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from google.protobuf.json_format import MessageToDict
 from punchcard.v1 import punch_pb2
+from punchcard_kit.bounds import TEXT_PATTERN, Text
 from punchcard_kit.internal_auth import Caller, current_caller, current_caller_or_clock
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
@@ -19,9 +20,9 @@ from ..service_layer.admin import Correction, LedgerAdmin, PunchQuery
 ID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
-SiteId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Zone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Reason = Text(500, min_length=3)
+SiteId = Text(200)
+Zone = Text(64, min_length=1)
 EVENTS = {
     m.DESCRIPTOR.full_name: m
     for m in (punch_pb2.PunchRecorded, punch_pb2.PunchRepeated, punch_pb2.PunchRejected)
@@ -84,7 +85,7 @@ def build_router() -> APIRouter:
         start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
         end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        cursor: Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)] = None,
     ) -> dict:
         """Punches (kiosk and corrections) in time order (the time they count at), paged;
         voided ones are listed with ``voided: true``. ``from`` inclusive, ``to`` exclusive."""
