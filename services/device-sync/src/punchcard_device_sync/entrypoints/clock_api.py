@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from punchcard_kit.bounds import INT64_MAX, Text, Uuid
 from punchcard_kit.tenancy import tenant_transaction
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -15,23 +16,25 @@ from ..adapters import repository as repo
 from ..service_layer.sync import Ack, AuthenticatedClock, ClockSync, unauthorized
 
 MAX_WAIT_S = 55.0
+# A sync or acks body: up to 1,000 acks of ~600 bytes (every other route: the kit's 64 KiB).
+MAX_BODY_BYTES = 1024 * 1024
 Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
 class AckIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    command_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F-]{36}$")]
-    sequence: int = Field(ge=1)
+    command_id: Uuid
+    sequence: int = Field(ge=1, le=INT64_MAX)
     result_code: int = Field(ge=-100_000, le=100_000)
-    detail: Annotated[str, StringConstraints(max_length=500)] = ""
+    detail: Text(500, strip=False) = ""
 
 
 class SyncRequest(BaseModel):
     # Unknown fields are ignored: newer clock software may send more.
     model_config = ConfigDict(extra="ignore")
-    applied_sequence: int = Field(default=0, ge=0)
+    applied_sequence: int = Field(default=0, ge=0, le=INT64_MAX)
     roster_digest: Digest | None = None
-    software_version: Annotated[str, StringConstraints(max_length=100)] = ""
+    software_version: Text(100, strip=False) = ""
     acks: list[AckIn] = Field(default_factory=list, max_length=1000)
     wait_s: float = Field(default=25.0, ge=0, le=MAX_WAIT_S)
 
@@ -65,7 +68,7 @@ def _acks(items: list[AckIn]) -> list[Ack]:
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/clock/v1", tags=["clock"])
 
-    @router.post("/sync")
+    @router.post("/sync", max_body_size=MAX_BODY_BYTES)
     async def sync(body: SyncRequest, clock: ClockDep, service: SyncDep) -> Response:
         """Record acknowledgements and heartbeat; answer the commands after
         ``applied_sequence``, waiting up to ``wait_s`` for one to be queued."""
@@ -75,7 +78,7 @@ def build_router() -> APIRouter:
         )
         return Response(answer, media_type="application/json")
 
-    @router.post("/acks")
+    @router.post("/acks", max_body_size=MAX_BODY_BYTES)
     async def acks(body: AcksRequest, clock: ClockDep, service: SyncDep) -> dict:
         """Acknowledgements alone (they normally ride on the next sync)."""
         return {"recorded": await service.acknowledge(clock, _acks(body.acks))}
