@@ -60,3 +60,11 @@ async def test_a_lone_surrogate_in_a_new_user_is_refused(gateway):
         "/api/v1/users", headers={**headers, "content-type": "application/json"}, content=body
     )
     assert response.status_code == 422, response.text
+
+
+async def test_a_nul_in_a_login_is_refused(gateway):
+    response = await gateway.http.post(
+        "/api/v1/auth/token", data={"username": "\x00", "password": "\x00"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "username"

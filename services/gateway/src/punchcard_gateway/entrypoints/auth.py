@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
-from fastapi.security import OAuth2PasswordRequestForm
 
 from ..domain.model import InvalidCredentials, InvalidRefreshToken
 from ..service_layer import auth
 from ..service_layer.auth import IssuedTokens
 from .deps import AuditNoteDep, PrincipalDep, ServicesDep
 from .errors import ErrorPublic
-from .schemas import MePublic, RefreshRequest, TokenPublic
+from .schemas import LoginForm, MePublic, RefreshRequest, TokenPublic
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 UNAUTHENTICATED = {401: {"model": ErrorPublic}}
@@ -31,7 +30,7 @@ def _token_response(issued: IssuedTokens, response: Response) -> TokenPublic:
 
 @router.post("/auth/token", response_model=TokenPublic, responses=UNAUTHENTICATED)
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Depends()],
     s: ServicesDep,
     note: AuditNoteDep,
     response: Response,

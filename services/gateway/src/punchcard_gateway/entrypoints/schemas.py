@@ -6,7 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from punchcard_kit.bounds import Text
+from fastapi import Form
+from fastapi.security import OAuth2PasswordRequestForm
+from punchcard_kit.bounds import TEXT_PATTERN, Text
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ..domain.model import AdminUser, AuditEntry, Role
@@ -102,6 +104,30 @@ class TokenPublic(BaseModel):
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds until the access token expires")
     refresh_token: str = Field(description="Single use: each refresh returns a new one")
+
+
+class LoginForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form, bounded: ``username`` (the e-mail) is text a lookup can take
+    (a NUL was a 500), the password at most as long as one can be set."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[str, Form(min_length=1, max_length=254, pattern=TEXT_PATTERN)],
+        password: Annotated[str, Form(max_length=256, json_schema_extra={"format": "password"})],
+        scope: Annotated[str, Form(max_length=1000)] = "",
+        client_id: Annotated[str | None, Form(max_length=200)] = None,
+        client_secret: Annotated[str | None, Form(max_length=200)] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
 
 
 class RefreshRequest(BaseModel):
