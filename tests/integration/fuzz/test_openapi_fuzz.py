@@ -25,7 +25,7 @@ from tests.support.services import ServiceProcess, admin_headers, whole_system
 from tests.support.stack import unique
 
 PASSWORD = "a long admin password for the fuzzer"
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 
 
