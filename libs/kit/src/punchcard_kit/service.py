@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from .bounds import MAX_JSON_BODY_BYTES
 from .db import create_pool, ensure_database
 from .http_errors import install_error_handlers
 from .internal_auth import InternalTokenVerifier
@@ -111,11 +113,16 @@ def create_service_app(
     on_started: Callable[[Runtime], Awaitable[None]] | None = None,
     on_stopped: Callable[[Runtime], Awaitable[None]] | None = None,
     pool_max_size: int = 10,
+    max_body_size: int = MAX_JSON_BODY_BYTES,
 ) -> FastAPI:
     """``package`` holds ``migrations/``; ``subscriptions`` builds this service's consumers.
 
     ``app.state.on_exit``: callables run the moment a shutdown signal arrives, before uvicorn
-    waits for requests in flight (e.g. to answer held long-polls at once)."""
+    waits for requests in flight (e.g. to answer held long-polls at once).
+
+    ``max_body_size``: every request body is refused with 413 past this many bytes (the
+    declared Content-Length at once, a chunked body as it arrives), before more is read; a
+    route that needs more (an upload, a bulk call) declares its own ``max_body_size=…``."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -189,7 +196,7 @@ def create_service_app(
             await pool.close()
             log.info("service stopped")
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    app = _ServiceApp(title=title, lifespan=lifespan, max_body_size=max_body_size)
     app.state.on_exit = []
     install_error_handlers(app)
     if settings.verifies_internal_tokens and settings.internal_token_public_key is not None:
@@ -200,6 +207,51 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+class _ServiceApp(FastAPI):
+    """FastAPI, whose body limit (Starlette's RequestBodyLimitMiddleware) answers a declared
+    Content-Length over the limit with a text/plain 413 of its own: that answer gets the one
+    error shape too."""
+
+    def build_middleware_stack(self):
+        return _TooLargeInErrorShape(super().build_middleware_stack())
+
+
+class _TooLargeInErrorShape:
+    BODY = json.dumps(
+        {"code": "TOO_LARGE", "message": "the request body is too large", "field": None}
+    ).encode()
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rewriting = False
+
+        async def send_shaped(message) -> None:
+            nonlocal rewriting
+            if message["type"] == "http.response.start" and message["status"] == 413:
+                headers = dict(message.get("headers", ()))
+                rewriting = headers.get(b"content-type", b"").startswith(b"text/plain")
+                if rewriting:
+                    message = {
+                        **message,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(self.BODY)).encode()),
+                        ],
+                    }
+            elif message["type"] == "http.response.body" and rewriting:
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": self.BODY}
+            await send(message)
+
+        await self.app(scope, receive, send_shaped)
 
 
 def health_router() -> APIRouter:

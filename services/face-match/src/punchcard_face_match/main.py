@@ -10,12 +10,13 @@ import os
 
 from fastapi import FastAPI
 from punchcard_kit.service import Runtime, Subscription, create_service_app, service_main
+from starlette.formparsers import MultiPartParser
 
 from .adapters.engine import FaceEngine
 from .domain.decision import MatchPolicy, threshold_for
 from .domain.gallery import Galleries
 from .domain.quality import QualityPolicy
-from .entrypoints.api import build_router
+from .entrypoints.api import build_router, upload_limit
 from .service_layer import projection
 from .service_layer.enrolment import Enrolment
 from .service_layer.gallery_sync import GallerySync
@@ -70,6 +71,7 @@ def build_app(settings: FaceMatchSettings) -> FastAPI:
                 min_sharpness=settings.enrol_min_sharpness,
                 min_brightness=settings.enrol_min_brightness,
                 max_brightness=settings.enrol_max_brightness,
+                max_pixels=settings.enrol_max_pixels,
             ),
             threshold=policy.threshold,
             max_photo_bytes=settings.enrol_max_photo_bytes,
@@ -83,11 +85,15 @@ def build_app(settings: FaceMatchSettings) -> FastAPI:
             await asyncio.wait(tasks, timeout=5)
         engine.close()
 
+    max_upload = upload_limit(settings.enrol_max_photo_bytes)
+    # An upload is held in memory (bounded by its body limit), never spooled to a small /tmp:
+    # its photos are read whole to be decoded anyway.
+    MultiPartParser.spool_max_size = max_upload
     app = create_service_app(
         settings,
         package=__package__,
         title="Punchcard Face Match",
-        routers=[build_router()],
+        routers=[build_router(max_upload)],
         subscriptions=subscriptions,
         on_started=on_started,
         on_stopped=on_stopped,

@@ -39,6 +39,10 @@ class FaceMatchSettings(ServiceSettings):
     enrol_min_brightness: float = Field(default=45.0, ge=0, le=255)
     enrol_max_brightness: float = Field(default=215.0, ge=0, le=255)
     enrol_max_photo_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Width × height an enrolment photo's header may declare, checked before decoding (a
+    # decompression bomb is refused with IMAGE_TOO_LARGE); never above 50 million (the
+    # ceiling of every decode in the process, adapters/images.py).
+    enrol_max_pixels: int = Field(default=40_000_000, ge=10_000, le=50_000_000)
     # Processes running the models (each loads them once). dlib holds the GIL, so inference
     # runs outside the event loop's process; 0 runs it in a thread (tests of the pipeline).
     face_workers: int = Field(default=1, ge=0, le=64)

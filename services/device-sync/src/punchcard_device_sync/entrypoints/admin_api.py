@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from punchcard_kit.bounds import TEXT_PATTERN, Text, Uuid
 from punchcard_kit.internal_auth import Caller, current_caller
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -19,11 +20,16 @@ Serial = Annotated[
         strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"
     ),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-SiteId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-TimeZone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-Id = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F-]{36}$")]
+Name = Text(200, min_length=1)
+SiteId = Text(200)
+TimeZone = Text(64, min_length=1)
+Reason = Text(500)
+Id = Uuid
+SiteQuery = Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)]
+SitePath = Annotated[str, Path(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
+
+# Bulk assignments: up to 2 × 5,000 pairs of two ids (every other route: the kit's 64 KiB).
+BULK_BODY_BYTES = 1024 * 1024
 
 
 class ClockCreate(BaseModel):
@@ -125,9 +131,7 @@ def build_router() -> APIRouter:
         return {**clock, "credential": credential}
 
     @router.get("/clocks", response_model=ClocksPublic)
-    async def list_clocks(
-        admin: AdminDep, caller: CallerDep, site_id: Annotated[str | None, Query()] = None
-    ) -> dict:
+    async def list_clocks(admin: AdminDep, caller: CallerDep, site_id: SiteQuery = None) -> dict:
         clocks = await uc.list_clocks(admin, caller, site_id)
         return {"data": clocks, "count": len(clocks)}
 
@@ -186,7 +190,7 @@ def build_router() -> APIRouter:
         await uc.change_assignments(admin, caller, [], [(clock_id, worker_id)])
         return Response(status_code=204)
 
-    @router.post("/assignments", response_model=AssignmentResult)
+    @router.post("/assignments", response_model=AssignmentResult, max_body_size=BULK_BODY_BYTES)
     async def bulk(body: BulkAssignments, admin: AdminDep, caller: CallerDep) -> dict:
         return await uc.change_assignments(
             admin,
@@ -202,12 +206,12 @@ def build_router() -> APIRouter:
 
     @router.put("/sites/{site_id}/clock-rule")
     async def set_site_rule(
-        site_id: str, body: SiteRule, admin: AdminDep, caller: CallerDep
+        site_id: SitePath, body: SiteRule, admin: AdminDep, caller: CallerDep
     ) -> dict:
         return await uc.set_site_rule(admin, caller, site_id, body.enabled)
 
     @router.get("/sites/{site_id}/clock-rule")
-    async def get_site_rule(site_id: str, admin: AdminDep, caller: CallerDep) -> dict:
+    async def get_site_rule(site_id: SitePath, admin: AdminDep, caller: CallerDep) -> dict:
         return await uc.get_site_rule(admin, caller, site_id)
 
     return router

@@ -24,6 +24,8 @@ from ..service_layer.sync import Ack, AuthenticatedClock, ClockSync, unauthorize
 MAX_WAIT_S = 55.0
 # Every number and text a clock sends is bounded here (422 with the field, nothing changed):
 # nothing a clock says can fail a batch shared with other clocks (docs/device-sync.md).
+# A sync or acks body: up to 1,000 acks of ~600 bytes (every other route: the kit's 64 KiB).
+MAX_BODY_BYTES = 1024 * 1024
 Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 CommandId = Annotated[
     str, StringConstraints(pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -80,7 +82,7 @@ def _acks(items: list[AckIn]) -> list[Ack]:
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/clock/v1", tags=["clock"])
 
-    @router.post("/sync")
+    @router.post("/sync", max_body_size=MAX_BODY_BYTES)
     async def sync(body: SyncRequest, clock: ClockDep, service: SyncDep) -> Response:
         """Record acknowledgements and heartbeat; answer the commands after
         ``applied_sequence``, waiting up to ``wait_s`` for one to be queued."""
@@ -90,7 +92,7 @@ def build_router() -> APIRouter:
         )
         return Response(answer, media_type="application/json")
 
-    @router.post("/acks")
+    @router.post("/acks", max_body_size=MAX_BODY_BYTES)
     async def acks(body: AcksRequest, clock: ClockDep, service: SyncDep) -> dict:
         """Acknowledgements alone (they normally ride on the next sync)."""
         return {"recorded": await service.acknowledge(clock, _acks(body.acks))}

@@ -34,6 +34,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..domain.quality import within_pixel_cap
+from .images import DECODE_MAX_PIXELS, declared_size
+
 # Weight files DeepFace looks for, by model and by detector (those not listed are checked by
 # DeepFace itself, and a failed download attempt is reported as MissingWeights too).
 MODEL_WEIGHTS = {
@@ -164,6 +167,10 @@ class FacePipeline:
     def _locate(self, jpeg: bytes) -> tuple[Face, np.ndarray | None]:
         timings: dict[str, float] = {}
         started = time.perf_counter()
+        # The header's dimensions first: nothing is decoded past the cap (adapters.images).
+        size = declared_size(jpeg)
+        if size is None or not within_pixel_cap(*size, DECODE_MAX_PIXELS):
+            return Face(INVALID_FRAME, timings={"decode": _ms(started)}), None
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         timings["decode"] = _ms(started)
         if image is None or image.ndim != 3 or min(image.shape[:2]) < 16:

@@ -19,6 +19,7 @@ TOO_BLURRY = "TOO_BLURRY"
 TOO_DARK = "TOO_DARK"
 TOO_BRIGHT = "TOO_BRIGHT"
 INVALID_IMAGE = "INVALID_IMAGE"
+IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
 
 MESSAGES = {
     NO_FACE: "No face was found in the photo.",
@@ -29,6 +30,8 @@ MESSAGES = {
     TOO_DARK: "The face is too dark; take the photo in better light.",
     TOO_BRIGHT: "The face is overexposed; avoid direct light or flash.",
     INVALID_IMAGE: "The file is not a JPEG or PNG image that can be read.",
+    IMAGE_TOO_LARGE: "The image has too many pixels; upload a photo of at most {max_pixels} "
+    "pixels (width × height).",
 }
 
 
@@ -38,6 +41,8 @@ class QualityPolicy:
     min_sharpness: float = 40.0
     min_brightness: float = 45.0
     max_brightness: float = 215.0
+    # Width × height an enrolment photo's header may declare (checked before decoding).
+    max_pixels: int = 40_000_000
 
 
 def problem(face_px: int, sharpness: float, brightness: float, policy: QualityPolicy) -> str | None:
@@ -66,4 +71,12 @@ def score(face_px: int, sharpness: float, brightness: float, policy: QualityPoli
 
 def message(reason: str, face_px: int = 0, policy: QualityPolicy | None = None) -> str:
     policy = policy or QualityPolicy()
-    return MESSAGES[reason].format(face_px=face_px, min_face_px=policy.min_face_px)
+    return MESSAGES[reason].format(
+        face_px=face_px, min_face_px=policy.min_face_px, max_pixels=policy.max_pixels
+    )
+
+
+def within_pixel_cap(width: int, height: int, max_pixels: int) -> bool:
+    """An image is decoded only if its header declares at most ``max_pixels`` (a decompression
+    bomb declares a huge picture in a small file)."""
+    return width > 0 and height > 0 and width * height <= max_pixels

@@ -23,6 +23,7 @@ from ..service_layer.enrolment import MAX_PHOTOS, Enrolment, Photo
 ID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]
 CallerDep = Annotated[Caller, Depends(current_caller)]
+MULTIPART_FRAMING_BYTES = 1024 * 1024
 
 
 def _enrolment(request: Request) -> Enrolment:
@@ -46,7 +47,14 @@ def _with_gallery(request: Request, caller: Caller, status: dict) -> dict:
     return status
 
 
-def build_router() -> APIRouter:
+def upload_limit(max_photo_bytes: int) -> int:
+    """The largest enrolment body: every photo at its largest, plus the multipart framing."""
+    return MAX_PHOTOS * max_photo_bytes + MULTIPART_FRAMING_BYTES
+
+
+def build_router(max_upload_bytes: int) -> APIRouter:
+    """``max_upload_bytes``: the enrolment upload's body limit (upload_limit); every other
+    route has the kit's 64 KiB."""
     router = APIRouter(prefix="/internal/v1", tags=["face"])
 
     @router.get("/workers/{worker_id}/face")
@@ -58,7 +66,7 @@ def build_router() -> APIRouter:
         status = await enrolment.status(caller, worker_id.lower())
         return _with_gallery(request, caller, status)
 
-    @router.put("/workers/{worker_id}/face")
+    @router.put("/workers/{worker_id}/face", max_body_size=max_upload_bytes)
     async def enrol(
         worker_id: PathId,
         caller: CallerDep,

@@ -25,7 +25,7 @@ from punchcard_kit.internal_auth import Caller
 from punchcard_kit.logging import get_logger
 from punchcard_kit.tenancy import tenant_transaction
 
-from ..adapters import pipeline
+from ..adapters import images, pipeline
 from ..adapters import repository as repo
 from ..adapters.engine import EngineRestarted, FaceEngine
 from ..domain import quality
@@ -133,12 +133,21 @@ class Enrolment:
                     f"{self.max_photo_bytes // (1024 * 1024)} MiB",
                     f"photos[{index}]",
                 )
-            if _image_type(photo.content) is None:
+            size = images.declared_size(photo.content)
+            if _image_type(photo.content) is None or size is None:
                 raise ApiError(
                     422,
                     quality.INVALID_IMAGE,
                     f"photo {index + 1} ({photo.filename}): "
                     + quality.message(quality.INVALID_IMAGE),
+                    f"photos[{index}]",
+                )
+            if not quality.within_pixel_cap(*size, self.policy.max_pixels):
+                raise ApiError(
+                    422,
+                    quality.IMAGE_TOO_LARGE,
+                    f"photo {index + 1} ({photo.filename}): "
+                    + quality.message(quality.IMAGE_TOO_LARGE, policy=self.policy),
                     f"photos[{index}]",
                 )
         async with tenant_transaction(self.pool, repo.APP_ROLE, caller.tenant_id) as conn:

@@ -6,6 +6,7 @@ request id; the services trust only that token. The kiosk edge makes calls of it
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -49,7 +50,7 @@ class Upstream:
         path: str,
         *,
         headers: dict[str, str],
-        content: bytes | None = None,
+        content: bytes | AsyncIterator[bytes] | None = None,
         timeout: float | None = None,
         request_id: str | None = None,
     ) -> httpx.Response:
@@ -82,25 +83,27 @@ class Upstream:
         method: str,
         segments: tuple[str, ...],
         query: str,
-        body: bytes,
+        body: bytes | AsyncIterator[bytes],
         content_type: str | None,
         caller: Caller,
     ) -> httpx.Response:
         """``segments`` is the admin path after ``api/v1`` (already checked: no empty, ``.``
         or ``..`` segment); it becomes ``/internal/v1/…`` on the service. Neither the request
-        body (PINs travel in it) nor the response body (clock credentials do) is ever logged."""
+        body (PINs travel in it) nor the response body (clock credentials do) is ever logged.
+        ``body``: bytes, or the chunks of an upload streamed as they arrive."""
         path = "/internal/v1/" + "/".join(quote(s, safe="") for s in segments)
         headers = {
             "authorization": "Bearer " + self.internal_token(caller),
             "x-request-id": caller.request_id,
             "accept": "application/json",
         }
-        if body:
+        streamed = not isinstance(body, bytes)
+        if streamed or body:
             headers["content-type"] = content_type or "application/json"
         return await self.call(
             method,
             path + (f"?{query}" if query else ""),
             headers=headers,
-            content=body or None,
+            content=body if streamed else (body or None),
             request_id=caller.request_id,
         )

@@ -83,8 +83,8 @@ PROXIED_PREFIXES: tuple[str, ...] = (
     "/api/v1/face",
 )
 
-# Photo uploads (face enrolment: up to 5 photos of up to 8 MiB) may be larger than the 1 MiB
-# every other admin request is held to.
+# Photo uploads (face enrolment: up to 5 photos of up to 8 MiB) may be larger than the 64 KiB
+# every other admin request is held to, and are streamed upstream (entrypoints/proxy.py).
 UPLOAD_PATHS: tuple[str, ...] = ("/api/v1/workers/{id}/face",)
 
 

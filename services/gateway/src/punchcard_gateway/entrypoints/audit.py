@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from punchcard_kit.bounds import TEXT_PATTERN, Offset
 
 from ..service_layer import audit
 from .deps import ServicesDep, SysadminDep
@@ -23,12 +24,16 @@ router = APIRouter(
 async def list_audit_log(
     caller: SysadminDep,
     s: ServicesDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     actor: Annotated[uuid.UUID | None, Query(description="Admin user id")] = None,
     action: Annotated[
         str | None,
-        Query(max_length=300, description="Exact action, e.g. 'PATCH /api/v1/users/{id}'"),
+        Query(
+            max_length=300,
+            pattern=TEXT_PATTERN,
+            description="Exact action, e.g. 'PATCH /api/v1/users/{id}'",
+        ),
     ] = None,
 ) -> AuditEntriesPublic:
     rows, count = await audit.list_entries(s, caller, offset, limit, actor, action)

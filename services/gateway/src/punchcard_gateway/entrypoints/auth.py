@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.security import OAuth2PasswordRequestForm
 
 from ..domain.model import InvalidCredentials, InvalidRefreshToken
 from ..service_layer import auth
@@ -13,7 +12,7 @@ from ..service_layer.auth import IssuedTokens
 from .context import USER_AGENT_MAX
 from .deps import AuditNoteDep, PrincipalDep, RequestIdDep, ServicesDep
 from .errors import ErrorPublic
-from .schemas import MePublic, RefreshRequest, TokenPublic
+from .schemas import LoginForm, MePublic, RefreshRequest, TokenPublic
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 UNAUTHENTICATED = {401: {"model": ErrorPublic}}
@@ -37,7 +36,7 @@ def _token_response(issued: IssuedTokens, response: Response) -> TokenPublic:
 
 @router.post("/auth/token", response_model=TokenPublic, responses=LOGIN_ERRORS)
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Depends()],
     s: ServicesDep,
     note: AuditNoteDep,
     rid: RequestIdDep,

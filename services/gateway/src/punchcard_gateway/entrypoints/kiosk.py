@@ -222,6 +222,7 @@ def build_router(max_frame_bytes: int) -> APIRouter:
 
     @router.post(
         "/punches",
+        max_body_size=limit,
         responses={202: {"description": "pending: ask result_url later"}, **ERRORS},
         openapi_extra={
             "requestBody": {
@@ -284,7 +285,7 @@ def build_router(max_frame_bytes: int) -> APIRouter:
             },
         )
 
-    @router.post("/sync", responses=CLOCK_ERRORS)
+    @router.post("/sync", responses=CLOCK_ERRORS, max_body_size=CLOCK_BODY_LIMIT)
     async def sync(request: Request) -> Response:
         """device-sync's ``POST /clock/v1/sync`` (heartbeat, acks, long-poll for the clock's
         commands; docs/device-sync.md), for the kiosk app."""
@@ -299,7 +300,7 @@ def build_router(max_frame_bytes: int) -> APIRouter:
         async with limiter.long_poll(clock.tenant_id, clock.clock_id, timeout):
             return await _to_device_sync(request, "/clock/v1/sync", credential, body, timeout)
 
-    @router.post("/acks", responses=CLOCK_ERRORS)
+    @router.post("/acks", responses=CLOCK_ERRORS, max_body_size=CLOCK_BODY_LIMIT)
     async def acks(request: Request) -> Response:
         """device-sync's ``POST /clock/v1/acks``: acknowledgements alone."""
         credential = credential_of(request)

@@ -7,6 +7,8 @@ clock credentials in responses)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from fastapi import APIRouter, Request, Response
 from punchcard_kit.internal_auth import Caller
 
@@ -17,9 +19,12 @@ from .deps import AuditNoteDep, PrincipalDep, RequestIdDep, UpstreamsDep
 from .errors import error_response
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-# Admin requests are small JSON documents; anything bigger is refused before it is read whole.
-MAX_BODY_BYTES = 1024 * 1024
-# Face enrolment photos: up to 5 of up to 8 MiB each, with the multipart framing.
+# Admin requests are small JSON documents: the kit's 64 KiB (MAX_JSON_BODY_BYTES) on every
+# proxied route, except on their own paths: bulk assignments (up to 5,000 pairs of ids) and a
+# face enrolment (up to 5 photos of up to 8 MiB each, with the multipart framing), which is
+# streamed to face-match as it arrives, never held whole. Past its limit a body is refused with
+# 413 before more is read (the declared Content-Length at once, a chunked body as it comes).
+BULK_BODY_BYTES = 1024 * 1024
 MAX_UPLOAD_BYTES = 41 * 1024 * 1024
 
 router = APIRouter(tags=["proxy"])
@@ -54,18 +59,17 @@ async def forward(
         ip=client.host if client else None,
         request_id=rid,
     )
-    limit = MAX_UPLOAD_BYTES if is_upload(path) else MAX_BODY_BYTES
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return error_response(413, "TOO_LARGE", "the request body is too large")
+    # The route's max_body_size bounds what request.stream() yields (413 past it).
+    if is_upload(path):
+        body: bytes | AsyncIterator[bytes] = request.stream()
+    else:
+        body = await request.body()
     try:
         answer = await upstream.forward(
             method,
             segments,
             request.url.query,
-            bytes(body),
+            body,
             request.headers.get("content-type"),
             caller,
         )
@@ -80,6 +84,21 @@ async def forward(
     )
 
 
+# Their own paths first (the first matching route serves a request).
+router.add_api_route(
+    "/api/v1/workers/{worker_id}/face",
+    forward,
+    methods=["PUT"],
+    include_in_schema=False,
+    max_body_size=MAX_UPLOAD_BYTES,
+)
+router.add_api_route(
+    "/api/v1/assignments",
+    forward,
+    methods=["POST"],
+    include_in_schema=False,
+    max_body_size=BULK_BODY_BYTES,
+)
 for _prefix in PROXIED_PREFIXES:
     router.add_api_route(_prefix, forward, methods=METHODS, include_in_schema=False)
     router.add_api_route(

@@ -6,20 +6,23 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
+from fastapi import Form
+from fastapi.security import OAuth2PasswordRequestForm
+from punchcard_kit.bounds import TEXT_PATTERN, Text
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ..domain.model import AdminUser, AuditEntry, Role
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$"
 MIN_PASSWORD_LENGTH = 12
 
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=EMAIL_PATTERN),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=256)]
-SiteId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Name = Text(200, min_length=1)
+Password = Text(256, min_length=MIN_PASSWORD_LENGTH, strip=False)
+SiteId = Text(64, min_length=1)
 SiteIds = Annotated[list[SiteId], Field(max_length=1000)]
 
 
@@ -109,9 +112,35 @@ class TokenPublic(BaseModel):
     refresh_token: str = Field(description="Single use: each refresh returns a new one")
 
 
+class LoginForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form, bounded: ``username`` (the e-mail) is text a lookup can take
+    (a NUL was a 500), the password at most as long as one can be set."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[str, Form(min_length=1, max_length=254, pattern=TEXT_PATTERN)],
+        password: Annotated[str, Form(max_length=256, json_schema_extra={"format": "password"})],
+        scope: Annotated[str, Form(max_length=1000)] = "",
+        client_id: Annotated[str | None, Form(max_length=200)] = None,
+        client_secret: Annotated[str | None, Form(max_length=200)] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
+
+
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    refresh_token: str = Field(min_length=1, max_length=200, repr=False)
+    refresh_token: str = Field(
+        min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.~+/=-]+$", repr=False
+    )
 
 
 class AuditEntryPublic(BaseModel):

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from punchcard_kit.bounds import Offset
 
 from ..service_layer import users as uc
 from .deps import ServicesDep, SysadminDep
@@ -23,7 +24,7 @@ router = APIRouter(
 async def list_users(
     caller: SysadminDep,
     s: ServicesDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> UsersPublic:
     rows, count = await uc.list_users(s, caller, offset, limit)

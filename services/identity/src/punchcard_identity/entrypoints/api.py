@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from punchcard_kit.bounds import TEXT_PATTERN, Offset
+from punchcard_kit.bounds import Text as bounded_text
 from punchcard_kit.internal_auth import Caller, current_caller
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -20,8 +22,8 @@ EmployeeId = Annotated[
         strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$"
     ),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Name = bounded_text(200, min_length=1)
+Text = bounded_text(200)
 
 
 class WorkerCreate(BaseModel):
@@ -139,9 +141,9 @@ def build_router() -> APIRouter:
     async def list_workers(
         s: ServicesDep,
         caller: CallerDep,
-        search: Annotated[str | None, Query(max_length=100)] = None,
+        search: Annotated[str | None, Query(max_length=100, pattern=TEXT_PATTERN)] = None,
         status: WorkerStatus | None = None,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Offset = 0,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> WorkersPublic:
         rows, count = await uc.list_workers(

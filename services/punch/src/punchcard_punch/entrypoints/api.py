@@ -5,23 +5,23 @@ HTTP into use-case calls."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from google.protobuf.json_format import MessageToDict
 from punchcard.v1 import punch_pb2
+from punchcard_kit.bounds import TEXT_PATTERN, Day, Instant, Text
 from punchcard_kit.internal_auth import Caller, current_caller, current_caller_or_clock
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from ..service_layer.admin import Correction, LedgerAdmin, PunchQuery
 
 ID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
-SiteId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Zone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Reason = Text(500, min_length=3)
+SiteId = Text(200)
+Zone = Text(64, min_length=1)
 EVENTS = {
     m.DESCRIPTOR.full_name: m
     for m in (punch_pb2.PunchRecorded, punch_pb2.PunchRepeated, punch_pb2.PunchRejected)
@@ -32,7 +32,7 @@ class AddPunch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     worker_id: Id
     direction: Literal["IN", "OUT"]
-    punched_at: AwareDatetime
+    punched_at: Instant
     reason: Reason
     clock_id: Id | None = None
     site_id: SiteId | None = None
@@ -48,7 +48,7 @@ class ReplacePunch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Reason
     direction: Literal["IN", "OUT"] | None = None
-    punched_at: AwareDatetime | None = None
+    punched_at: Instant | None = None
 
 
 def _admin(request: Request) -> LedgerAdmin:
@@ -81,10 +81,10 @@ def build_router() -> APIRouter:
         worker_id: Annotated[Id | None, Query()] = None,
         site_id: Annotated[SiteId | None, Query()] = None,
         clock_id: Annotated[Id | None, Query()] = None,
-        start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-        end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+        start: Annotated[Instant | None, Query(alias="from")] = None,
+        end: Annotated[Instant | None, Query(alias="to")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        cursor: Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)] = None,
     ) -> dict:
         """Punches (kiosk and corrections) in time order (the time they count at), paged;
         voided ones are listed with ``voided: true``. ``from`` inclusive, ``to`` exclusive."""
@@ -139,8 +139,8 @@ def build_router() -> APIRouter:
     async def timesheets(
         caller: CallerDep,
         admin: AdminDep,
-        first: Annotated[date, Query(alias="from")],
-        last: Annotated[date, Query(alias="to")],
+        first: Annotated[Day, Query(alias="from")],
+        last: Annotated[Day, Query(alias="to")],
         worker_id: Annotated[Id | None, Query()] = None,
         site_id: Annotated[SiteId | None, Query()] = None,
         format: Annotated[Literal["json", "csv"], Query()] = "json",
@@ -169,8 +169,8 @@ def build_router() -> APIRouter:
     async def suspicious(
         caller: CallerDep,
         admin: AdminDep,
-        first: Annotated[date, Query(alias="from")],
-        last: Annotated[date, Query(alias="to")],
+        first: Annotated[Day, Query(alias="from")],
+        last: Annotated[Day, Query(alias="to")],
         site_id: Annotated[SiteId | None, Query()] = None,
     ) -> dict:
         """PIN punches that look like a shared PIN: at a clock the worker is not usually at,

@@ -1,0 +1,58 @@
+"""Bounds every HTTP API declares (in its OpenAPI) and enforces, so that bad input is a 422
+naming the field and never reaches PostgreSQL as something it cannot store (a NUL character,
+a number past bigint) — which would be a 500.
+
+- ``Text(max_length)``: a string without NUL or other C0 control characters (tab, line feed and
+  carriage return allowed), stripped, at most ``max_length`` characters;
+- ``UUID_PATTERN`` / ``Uuid``: the canonical 8-4-4-4-12 hex form (what a ``uuid`` column takes);
+- ``Offset`` and ``MAX_OFFSET``: a page offset, 0 to a million;
+- ``INT64_MAX``: the largest value a ``bigint`` column takes, for any client-given number;
+- ``Day`` and ``Instant``: a date, an aware date-time, in the years 2000-2999 (year 1 or 9999
+  overflowed Python's date arithmetic: a 500);
+- ``MAX_JSON_BODY_BYTES``: the body limit of every route that does not declare its own
+  (``create_service_app(max_body_size=…)``, a route's ``max_body_size=…``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from annotated_types import Ge, Le
+from fastapi import Query
+from pydantic import AfterValidator, AwareDatetime, StringConstraints
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# No NUL (PostgreSQL text cannot hold it) nor other C0 controls; \t, \n and \r are allowed.
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+MAX_OFFSET = 1_000_000
+INT64_MAX = 2**63 - 1
+MAX_JSON_BODY_BYTES = 64 * 1024
+
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("must be in the years 2000 to 2999")
+    return value
+
+
+Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
+Day = Annotated[date, Ge(FIRST_DAY), Le(LAST_DAY)]
+Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+
+
+def Text(max_length: int, min_length: int = 0, strip: bool = True):  # noqa: N802 - a type
+    """A bounded string a text column can store (see the module's docstring)."""
+    return Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=strip,
+            min_length=min_length,
+            max_length=max_length,
+            pattern=TEXT_PATTERN,
+        ),
+    ]
