@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from punchcard.v1 import common_pb2, device_pb2, identification_pb2, kiosk_pb2
 from punchcard_kit.messaging import encode_envelope, new_envelope
 
+from .databases import admin_url
 from .messaging import VerdictFeed, wait_for
 from .services import ServiceProcess, start_service
 from .stack import KAFKA
@@ -145,7 +146,7 @@ class Kiosk:
 async def assignments_known(identity: ServiceProcess, tenant_id: str, pairs) -> None:
     """Wait until identity's projection of device-sync's assignments holds these (clock,
     worker) pairs: identity checks a PIN only at a clock its worker is assigned to."""
-    conn = await asyncpg.connect(identity.database_url)
+    conn = await asyncpg.connect(admin_url(identity.database_url))  # the owner is bound by RLS
     try:
 
         async def projected():

@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.support.databases import admin_url
 from tests.support.services import start_service
 
 from .conftest import DIST, TABLET, save_screenshot, sign_in
@@ -51,7 +52,7 @@ def expires_at(access_token: str) -> int:
 
 
 async def refresh_tokens(database_url: str, email: str) -> list[asyncpg.Record]:
-    db = await asyncpg.connect(database_url)
+    db = await asyncpg.connect(admin_url(database_url))  # the owner is bound by RLS
     try:
         return await db.fetch(
             "SELECT t.family_id, t.used_at, t.revoked_at FROM refresh_tokens t"

@@ -18,6 +18,7 @@ from playwright.async_api import expect
 from punchcard_kiosk_sim import ClockFleet
 
 from tests.support.gateway import assign, kiosk, register_clock
+from tests.support.identity import assignments_known
 from tests.support.punch import known
 from tests.support.stack import unique
 
@@ -167,29 +168,35 @@ async def test_status_filter_and_the_new_worker_form(page, tenant, admin_api):
 async def test_a_locked_pin_is_unlocked_from_the_edit_page(system, page, tenant, admin_api):
     worker = await new_worker(admin_api, unique("Locked Out"))
     assert (await admin_api.put(f"/workers/{worker['id']}/pin", json={"pin": GOOD_PIN})).is_success
-    clock_id, credential = await register_clock(admin_api, name=unique("Gate"))
-    assert (await assign(admin_api, clock_id, worker["id"])).is_success
+    # Wrong PINs at the kiosks until identity locks the PIN everywhere: 5 at one clock lock
+    # it at that clock only, 15 across clocks lock it everywhere (what the portal shows).
+    clocks = [await register_clock(admin_api, name=unique("Gate")) for _ in range(3)]
+    for clock_id, _ in clocks:
+        assert (await assign(admin_api, clock_id, worker["id"])).is_success
     await known(
         system["punch"],
         tenant.tenant_id,
         workers=[worker["id"]],
-        clocks=[clock_id],
-        pairs=[(clock_id, worker["id"])],
+        clocks=[c for c, _ in clocks],
+        pairs=[(c, worker["id"]) for c, _ in clocks],
     )
-    # Wrong PINs at the kiosk until identity locks the PIN (5 by default).
-    async with kiosk(system["gateway"], credential) as http:
-        for _ in range(5):
-            answer = await http.post(
-                "/punches",
-                json={
-                    "attempt_id": str(uuid.uuid4()),
-                    "captured_at": datetime.now(UTC).isoformat(),
-                    "method": "PIN",
-                    "employee_id": worker["employee_id"],
-                    "pin": "111999",
-                },
-            )
-            assert answer.status_code in (200, 202), answer.text
+    await assignments_known(
+        system["identity"], tenant.tenant_id, [(c, worker["id"]) for c, _ in clocks]
+    )
+    for _, credential in clocks:
+        async with kiosk(system["gateway"], credential) as http:
+            for _ in range(5):
+                answer = await http.post(
+                    "/punches",
+                    json={
+                        "attempt_id": str(uuid.uuid4()),
+                        "captured_at": datetime.now(UTC).isoformat(),
+                        "method": "PIN",
+                        "employee_id": worker["employee_id"],
+                        "pin": "111999",
+                    },
+                )
+                assert answer.status_code in (200, 202), answer.text
     locked = (await admin_api.get(f"/workers/{worker['id']}")).json()
     assert locked["pin_locked_until"] is not None
 

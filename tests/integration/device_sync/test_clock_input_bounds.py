@@ -9,6 +9,7 @@ import httpx
 import pytest
 from punchcard_device_sync.adapters.heartbeats import Heartbeat, HeartbeatBuffer
 
+from tests.support.databases import admin_url
 from tests.support.device_sync import new_tenant, queue_of
 from tests.support.messaging import wait_for
 
@@ -73,7 +74,7 @@ async def test_a_bad_number_from_a_clock_is_a_422_and_changes_nothing(
 
 
 async def _command_id(database_url: str, clock_id: str) -> str:
-    conn = await asyncpg.connect(database_url)
+    conn = await asyncpg.connect(admin_url(database_url))  # the owner is bound by RLS
     try:
         return await conn.fetchval(
             "SELECT command_id::text FROM clock_commands WHERE clock_id = $1", clock_id
@@ -94,12 +95,15 @@ async def test_one_tenants_bad_heartbeat_does_not_stop_anothers(identity, device
         buffer.record(Heartbeat(first.id, bad_clock, now, "v1", 2**63, ""))
         buffer.record(Heartbeat(second.id, good_clock, now, "v1", 7, ""))
         await buffer.flush()
-        async with pool.acquire() as conn:
+        conn = await asyncpg.connect(admin_url(devices.database_url))
+        try:
             rows = await conn.fetch(
                 "SELECT clock_id::text, applied_sequence FROM clock_heartbeats"
                 " WHERE clock_id = ANY($1::uuid[])",
                 [bad_clock, good_clock],
             )
+        finally:
+            await conn.close()
         assert {r["clock_id"]: r["applied_sequence"] for r in rows} == {good_clock: 7}
         # The bad row is dropped, not retried forever ahead of every other heartbeat.
         await buffer.flush()

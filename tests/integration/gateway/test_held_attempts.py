@@ -19,13 +19,13 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 from punchcard.v1 import punch_pb2
-from punchcard_gateway.adapters.postgres import APP_ROLE, PostgresKioskAttempts
+from punchcard_gateway.adapters.postgres import PostgresKioskAttempts
 from punchcard_gateway.domain.kiosk import Claim, RepublishPolicy
-from punchcard_kit.db import create_pool, ensure_database
+from punchcard_kit.db import create_pool
 from punchcard_kit.messaging import new_envelope
 from punchcard_kit.migrations import upgrade_async
 
-from tests.support.stack import PG_URL, unique
+from tests.support.databases import admin_url, drop_database, new_database, role_of
 
 DUE_AT_ONCE = RepublishPolicy(
     after=timedelta(0), max_interval=timedelta(hours=6), hold=timedelta(days=7)
@@ -37,15 +37,11 @@ LATER = RepublishPolicy(
 
 @pytest.fixture(scope="module")
 async def dsn():
-    dsn = f"{PG_URL}/{unique('gw_held_test')}"
-    await ensure_database(dsn)
+    """The gateway's database, owned by its own non-superuser login role (as production)."""
+    dsn = await new_database("gateway", "gw_held_test")
     await upgrade_async(dsn, "punchcard_gateway")
     yield dsn
-    admin = await asyncpg.connect(f"{PG_URL}/postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await drop_database(dsn)
 
 
 @pytest.fixture
@@ -113,7 +109,7 @@ async def test_a_claim_holds_its_record_and_republishing_repeats_it_exactly(dsn,
     # The outcome deletes the held copy.
     await store.save_outcome(tenant, claim.attempt_id, punch_pb2.PunchRecorded(attempt_id="x"))
     assert await store.held(tenant, claim.attempt_id) is None
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(admin_url(dsn))
     try:
         left = await conn.fetchval(
             "SELECT count(*) FROM kiosk_held_attempts WHERE attempt_id = $1",
@@ -134,12 +130,12 @@ async def test_due_attempts_of_every_tenant_but_each_tenant_sees_only_its_own(ds
     assert (a, claim_a.attempt_id) in due and (b, claim_b.attempt_id) in due
     assert await store.held(b, claim_a.attempt_id) is None  # another tenant's: invisible
 
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(admin_url(dsn))
     try:
         async with conn.transaction():
             await conn.execute(
                 "SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)",
-                APP_ROLE,
+                await role_of(conn),
                 b,
             )
             seen = {r[0] for r in await conn.fetch("SELECT tenant_id FROM kiosk_held_attempts")}
@@ -147,7 +143,7 @@ async def test_due_attempts_of_every_tenant_but_each_tenant_sees_only_its_own(ds
         async with conn.transaction():
             await conn.execute(
                 "SELECT set_config('role', $1, true), set_config('app.tenant_id', '', true)",
-                APP_ROLE,
+                await role_of(conn),
             )
             assert await conn.fetchval("SELECT count(*) FROM kiosk_held_attempts") == 0
     finally:
@@ -164,8 +160,7 @@ async def test_an_attempt_not_yet_due_is_not_listed(pool):
 
 async def test_giving_up_deletes_the_copy_and_the_claim_counts_as_abandoned(dsn):
     # A database of this test's own, so the counts are exact.
-    own = f"{PG_URL}/{unique('gw_held_stats')}"
-    await ensure_database(own)
+    own = await new_database("gateway", "gw_held_stats")
     await upgrade_async(own, "punchcard_gateway")
     pool = await create_pool(own, min_size=1, max_size=2)
     try:
@@ -183,11 +178,7 @@ async def test_giving_up_deletes_the_copy_and_the_claim_counts_as_abandoned(dsn)
         assert await store.held_stats() == (1, new.received_at, 1)
     finally:
         await pool.close()
-        admin = await asyncpg.connect(f"{PG_URL}/postgres")
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{own.rsplit("/", 1)[1]}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await drop_database(own)
 
 
 async def test_pruning_a_claim_deletes_its_held_copy_too(dsn, pool):

@@ -43,9 +43,7 @@ async def test_list_show_and_redrive_a_dead_letter_once_its_cause_is_fixed(kit_d
     await wait_for(lambda: read_topic(KAFKA, letters_topic), what="a dead letter")
     await wait_for(lambda: _has(kit_db, "after"), what="the event after the poison one")
 
-    topics = dict(
-        line.split("\t") for line in (await asyncio.to_thread(dlq, "list")).splitlines()
-    )
+    topics = dict(line.split("\t") for line in (await asyncio.to_thread(dlq, "list")).splitlines())
     assert topics[letters_topic] == "1"
     [line] = (await asyncio.to_thread(dlq, "list", letters_topic)).splitlines()
     letter, _, source, event_type, error = line.split("\t")
