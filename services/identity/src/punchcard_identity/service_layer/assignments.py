@@ -1,40 +1,24 @@
 """Identity's projection of device-sync's compacted assignments topic (consumer group
 ``identity.assignments``): which workers may use which clock, so that a PIN is only checked at
-a clock its worker is assigned to. A tombstone (key ``<tenant>/<clock>/<worker>``) unassigns.
-Each event's effect happens once (the consumer loop deduplicates); each write is idempotent."""
+a clock its worker is assigned to. The kit's one assignments projection
+(``punchcard_kit.assignments``): an event assigns, a tombstone unassigns; each event's effect
+happens once (the consumer loop deduplicates) and each write is idempotent."""
 
 from __future__ import annotations
 
 import asyncpg
-from punchcard.v1 import device_pb2
+from punchcard_kit.assignments import ASSIGNMENTS_TOPIC, apply_assignment, assignment_change
 from punchcard_kit.messaging import Message
-from punchcard_kit.messaging.dispatch import TOMBSTONE, dispatch
 
 from ..adapters import repository as repo
 
-ASSIGNMENTS_TOPIC = "punchcard.device.clock-assignments.v1"
+__all__ = ["ASSIGNMENTS_TOPIC", "handle"]
 
 
-async def on_assignment(conn: asyncpg.Connection, message: Message) -> None:
-    event: device_pb2.ClockAssignment = message.payload
-    await repo.enter_tenant(conn, message.tenant_id)
-    await repo.set_assignment(conn, message.tenant_id, event.clock_id, event.worker_id, True)
-
-
-async def on_tombstone(conn: asyncpg.Connection, message: Message) -> None:
-    if message.topic != ASSIGNMENTS_TOPIC or message.key is None:
-        return
-    parts = message.key.decode().split("/")
-    if len(parts) != 3:
-        return
-    tenant_id, clock_id, worker_id = parts
-    await repo.enter_tenant(conn, tenant_id)
-    await repo.set_assignment(conn, tenant_id, clock_id, worker_id, False)
-
-
-handle = dispatch(
-    {
-        device_pb2.ClockAssignment.DESCRIPTOR.full_name: on_assignment,
-        TOMBSTONE: on_tombstone,
-    }
-)
+async def handle(conn: asyncpg.Connection, messages: list[Message]) -> None:
+    for message in messages:
+        change = assignment_change(message)
+        if change is None:
+            continue
+        await repo.enter_tenant(conn, change.tenant_id)
+        await apply_assignment(conn, "clock_assignments", change)

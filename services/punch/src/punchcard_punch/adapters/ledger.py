@@ -254,23 +254,3 @@ async def revoke_clock(conn: asyncpg.Connection, tenant_id: str, clock_id: str) 
         tenant_id,
         clock_id,
     )
-
-
-async def set_assignment(
-    conn: asyncpg.Connection, tenant_id: str, clock_id: str, worker_id: str, assigned: bool
-) -> None:
-    if assigned:
-        await conn.execute(
-            "INSERT INTO assignments (tenant_id, clock_id, worker_id) VALUES ($1, $2, $3)"
-            " ON CONFLICT DO NOTHING",
-            tenant_id,
-            clock_id,
-            worker_id,
-        )
-    else:
-        await conn.execute(
-            "DELETE FROM assignments WHERE tenant_id = $1 AND clock_id = $2 AND worker_id = $3",
-            tenant_id,
-            clock_id,
-            worker_id,
-        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncpg
 from punchcard.v1 import common_pb2, device_pb2, identity_pb2
+from punchcard_kit.assignments import ASSIGNMENTS_TOPIC, apply_assignment, assignment_change
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import Message
 from punchcard_kit.messaging.dispatch import TOMBSTONE, dispatch
@@ -19,7 +20,6 @@ log = get_logger(__name__)
 
 WORKERS_TOPIC = "punchcard.identity.workers.v1"
 CLOCKS_TOPIC = "punchcard.device.clocks.v1"
-ASSIGNMENTS_TOPIC = "punchcard.device.clock-assignments.v1"
 TOPICS = (WORKERS_TOPIC, CLOCKS_TOPIC, ASSIGNMENTS_TOPIC)
 
 STATUS = {
@@ -90,17 +90,12 @@ async def on_revoked(conn: asyncpg.Connection, message: Message) -> None:
 
 
 async def on_assignment(conn: asyncpg.Connection, message: Message) -> None:
-    event: device_pb2.ClockAssignment = message.payload
-    tenant_id = await _enter(conn, message)
-    await ledger.set_assignment(conn, tenant_id, event.clock_id, event.worker_id, True)
-
-
-async def on_tombstone(conn: asyncpg.Connection, message: Message) -> None:
-    if message.topic != ASSIGNMENTS_TOPIC or message.key is None:
+    """An assignment or its tombstone (the kit's one projection of the assignments topic)."""
+    change = assignment_change(message)
+    if change is None:
         return
-    tenant_id, clock_id, worker_id = message.key.decode().split("/")
-    await enter_tenant(conn, ledger.APP_ROLE, tenant_id)
-    await ledger.set_assignment(conn, tenant_id, clock_id, worker_id, False)
+    await enter_tenant(conn, ledger.APP_ROLE, change.tenant_id)
+    await apply_assignment(conn, "assignments", change)
 
 
 handle = dispatch(
@@ -112,6 +107,6 @@ handle = dispatch(
         _name(device_pb2.ClockUpdated): on_clock,
         _name(device_pb2.ClockRevoked): on_revoked,
         _name(device_pb2.ClockAssignment): on_assignment,
-        TOMBSTONE: on_tombstone,
+        TOMBSTONE: on_assignment,
     }
 )
