@@ -182,6 +182,13 @@ async def device_sync_url() -> AsyncIterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+async def face_match_url() -> AsyncIterator[str]:
+    """A stand-in face-match that echoes (verifying tokens addressed to face-match)."""
+    async with serving(add_echo(upstream_app(), "face-match")) as url:
+        yield url
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -283,9 +290,11 @@ class Gateway:
 
 @pytest.fixture(scope="session")
 async def gateway(
-    gateway_dsn: str, identity_url: str, device_sync_url: str
+    gateway_dsn: str, identity_url: str, device_sync_url: str, face_match_url: str
 ) -> AsyncIterator[Gateway]:
-    async with running_gateway(gateway_dsn, identity_url, device_sync_url) as (app, http):
+    async with running_gateway(
+        gateway_dsn, identity_url, device_sync_url, face_match_url=face_match_url
+    ) as (app, http):
         yield Gateway(app, http, gateway_dsn)
 
 

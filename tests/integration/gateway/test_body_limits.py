@@ -28,10 +28,10 @@ class Counted:
 
 
 @pytest.fixture(scope="module")
-async def gateway(gateway_dsn, identity_url, device_sync_url):
-    """The gateway with the echo upstream standing in for face-match as well."""
+async def gateway(gateway_dsn, identity_url, device_sync_url, face_match_url):
+    """The gateway with an echo upstream standing in for face-match (tokens for face-match)."""
     async with running_gateway(
-        gateway_dsn, identity_url, device_sync_url, face_match_url=identity_url
+        gateway_dsn, identity_url, device_sync_url, face_match_url=face_match_url
     ) as (app, http):
         yield Gateway(app, http, gateway_dsn)
 

@@ -233,7 +233,7 @@ async def test_expired_refresh_tokens_and_old_audit_rows_are_pruned(gateway):
     tenant, user = uuid.UUID(admin.tenant_id), uuid.UUID(admin.user_id)
     now = datetime.now(UTC)
     old_token, old_audit, recent_audit = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    db = await asyncpg.connect(gateway.dsn)
+    db = await asyncpg.connect(gateway.admin_dsn)  # as a DBA: the owner is bound by RLS
     try:
         await db.execute(
             "INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, token_hash,"
