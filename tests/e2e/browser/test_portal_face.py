@@ -56,7 +56,9 @@ async def test_upload_photos_see_verdicts_and_delete_biometric_data(
     await face.get_by_role("button", name="Enrol face (1 photo)").click()
     await face.get_by_text("Face enrolled from 1 photo.").wait_for(timeout=TIMEOUT_MS)
     assert "Accepted" in await items.nth(0).inner_text()
-    assert await page.locator("dl.facts dt:has-text('Face enrolled') + dd").inner_text() == "Yes"
+    # The profile's facts are fetched again after the enrolment: wait for them, not a race.
+    fact = page.locator("dl.facts dt:has-text('Face enrolled') + dd")
+    await fact.filter(has_text="Yes").wait_for(timeout=TIMEOUT_MS)
     assert (await admin_api.get(f"/workers/{worker['id']}/face")).json()["enrolled"] is True
     await save_screenshot(page, request, "-enrolled")
 
