@@ -95,6 +95,21 @@ def dead_letter_record(
     )
 
 
+async def forget_processed(
+    conn: asyncpg.Connection, group_id: str, event_ids: Sequence[str]
+) -> None:
+    """In the caller's transaction: these events were not processed by ``group_id`` after all
+    (dead-lettered), so a redrive of them is handled as new. Handlers act as the service's
+    application role (``tenancy.enter_tenant``, transaction-local); this bookkeeping is the
+    owner's, so the role is reset first (a caller acting for a tenant enters it again)."""
+    await conn.execute("SELECT set_config('role', 'none', true)")
+    await conn.execute(
+        "DELETE FROM processed_events WHERE consumer_group = $1 AND event_id = ANY($2::uuid[])",
+        group_id,
+        list(event_ids),
+    )
+
+
 class Unprocessable(ValueError):
     """Raised by a handler for an event that can never succeed (e.g. a malformed id): it is
     dead-lettered at once instead of after ``max_attempts`` retries."""
@@ -342,14 +357,7 @@ class ConsumerLoop:
         redrive (``punchcard-dlq redrive``) of the same envelope is handled by this group
         (other groups that did process it still skip it). Each dead letter is written once
         even if this batch is replayed: its own id is recorded under ``<group>/dead-letters``."""
-        # Handlers act as the service's application role (tenancy.enter_tenant, transaction
-        # local); the kit's bookkeeping is the owner's again.
-        await conn.execute("SELECT set_config('role', 'none', true)")
-        await conn.execute(
-            "DELETE FROM processed_events WHERE consumer_group = $1 AND event_id = ANY($2::uuid[])",
-            self.group_id,
-            [m.event_id for m in failed],
-        )
+        await forget_processed(conn, self.group_id, [m.event_id for m in failed])
         written = {
             str(row[0])
             for row in await conn.fetch(

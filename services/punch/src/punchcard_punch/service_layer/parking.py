@@ -12,7 +12,7 @@ import asyncpg
 from prometheus_client import Counter, Gauge
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import Message, add_records, decode_envelope
-from punchcard_kit.messaging.consumer import dead_letter_record
+from punchcard_kit.messaging.consumer import dead_letter_record, forget_processed
 from punchcard_kit.tenancy import enter_tenant
 
 from ..adapters import ledger, parked
@@ -101,12 +101,7 @@ class Unparker:
     async def _dead_letter(self, conn: asyncpg.Connection, tenant_id: str, rows) -> None:
         """Give up on verdicts parked too long: to the verdicts group's dead-letter topic,
         their event ids out of ``processed_events`` so that a redrive is decided."""
-        await conn.execute("SELECT set_config('role', 'none', true)")  # the kit's bookkeeping
-        await conn.execute(
-            "DELETE FROM processed_events WHERE consumer_group = $1 AND event_id = ANY($2::uuid[])",
-            self.group_id,
-            [r["event_id"] for r in rows],
-        )
+        await forget_processed(conn, self.group_id, [r["event_id"] for r in rows])
         letters = [
             dead_letter_record(
                 self.group_id,
