@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from . import errors
 from .logging import get_logger
 from .retry import is_transient
 
@@ -24,8 +25,46 @@ CODES = {
     409: "CONFLICT",
     413: "TOO_LARGE",
     422: "INVALID",
+    429: "TOO_MANY_REQUESTS",
     503: "UNAVAILABLE",
 }
+
+#: The status of each domain error (``punchcard_kit.errors``): the one place that maps them.
+DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.TooLarge: 413,
+    errors.Invalid: 422,
+    errors.TooManyRequests: 429,
+    errors.Unavailable: 503,
+}
+
+DEFAULT_RETRY_AFTER_S = 2
+
+
+def status_of(error: errors.DomainError) -> int:
+    """The HTTP status of a domain error: its nearest class in ``DOMAIN_STATUS`` (400 else)."""
+    for cls in type(error).__mro__:
+        if cls in DOMAIN_STATUS:
+            return DOMAIN_STATUS[cls]
+    return 400
+
+
+def _retry_after(seconds: float) -> str:
+    return str(max(1, int(-(-seconds // 1))))
+
+
+def domain_error_response(error: errors.DomainError) -> JSONResponse:
+    status = status_of(error)
+    headers: dict[str, str] | None = None
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif status in (429, 503):
+        seconds = error.retry_after_s
+        headers = {"Retry-After": _retry_after(seconds or DEFAULT_RETRY_AFTER_S)}
+    return error_response(status, error.code, error.message, error.field, headers)
 
 
 class ErrorPublic(BaseModel):
@@ -34,6 +73,15 @@ class ErrorPublic(BaseModel):
     code: str
     message: str
     field: str | None = None
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict]:
+    """OpenAPI ``responses=`` declaring the error shape for these statuses, e.g.
+    ``error_responses(404, 409)``; 422 and 503 are declared on every route by the kit."""
+    return {
+        status: {"model": ErrorPublic, "description": CODES.get(status, "error")}
+        for status in statuses
+    }
 
 
 class ApiError(Exception):
@@ -65,7 +113,14 @@ def error_response(
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, transient: tuple[type[BaseException], ...] = ()) -> None:
+    """``transient``: this service's own errors that mean "a server is down" (e.g. Redis's
+    connection errors): answered 503 like the kit's."""
+
+    @app.exception_handler(errors.DomainError)
+    async def domain_error(_: Request, error: errors.DomainError) -> JSONResponse:
+        return domain_error_response(error)
+
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
         return error_response(error.status, error.code, error.message, error.field, error.headers)
@@ -90,7 +145,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         # The request's transaction rolled back: nothing changed; the caller may retry.
-        if is_transient(error):
+        if is_transient(error, transient):
             log.warning(
                 "a server this service needs is unavailable; answering 503",
                 error=type(error).__name__,

@@ -43,7 +43,11 @@ def register_transient(*error_types: type[BaseException]) -> None:
     TRANSIENT_ERRORS = TRANSIENT_ERRORS + tuple(t for t in error_types if t not in TRANSIENT_ERRORS)
 
 
-def is_transient(error: BaseException) -> bool:
+def is_transient(error: BaseException, extra: tuple[type[BaseException], ...] = ()) -> bool:
+    """``extra``: errors a service declares transient for one consumer or app (e.g. its Redis
+    client's connection errors; ``Subscription.transient``, ``create_service_app(transient=)``)."""
+    if extra and isinstance(error, extra):
+        return True
     if isinstance(error, KafkaError):
         return bool(getattr(error, "retriable", False)) or isinstance(error, KafkaConnectionError)
     return isinstance(error, TRANSIENT_ERRORS)

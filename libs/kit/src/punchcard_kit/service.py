@@ -8,8 +8,9 @@ import argparse
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import asyncpg
 import uvicorn
@@ -30,6 +31,7 @@ from .retry import Backoff
 from .settings import ServiceSettings, load_settings
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,41 @@ class Subscription:
     # key's events stay in order on one lane while the lanes work at once (each in its own
     # transaction): for a handler that waits on something else than the database, e.g. argon2.
     lanes: int = 1
+    # Errors of this handler's own servers that mean "down, wait" (e.g. Redis's connection
+    # errors): the batch is retried with backoff, never dead-lettered.
+    transient: tuple[type[BaseException], ...] = ()
 
 
 @dataclass
 class Runtime:
+    """What the kit's lifespan opened, handed to a service's ``on_started`` (its composition
+    root): the pool, the relay, the consumers, the service's own resources and jobs."""
+
     settings: ServiceSettings
     pool: asyncpg.Pool
     relay: OutboxRelay | None = None
     consumers: list[ConsumerLoop] = field(default_factory=list)
     tasks: list[asyncio.Task] = field(default_factory=list)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # /readyz: name -> async callable answering within 2 s (a server: Redis), and
+    # name -> object with ``healthy`` (a loop of the service's own: a TopicFollower).
+    ready_checks: dict[str, Callable[[], Awaitable[Any]]] = field(default_factory=dict)
+    ready_loops: dict[str, Any] = field(default_factory=dict)
+    resources: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    async def enter(self, resource: AbstractAsyncContextManager[T]) -> T:
+        """Open a resource of the service's (an HTTP client, a Redis client) for the life of
+        the process; closed when the service stops, after its loops and jobs, before the pool."""
+        return await self.resources.enter_async_context(resource)
+
+    def on_close(self, close: Callable[[], Awaitable[Any]]) -> None:
+        """Call ``close()`` when the service stops (with the resources, last opened first)."""
+        self.resources.push_async_callback(close)
+
+    def supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        """Run a long-lived loop of the service's own (a TopicFollower's ``run``): restarted
+        with backoff if it crashes; give it a ``stop`` via ``on_stopping``."""
+        self.tasks.append(asyncio.create_task(_supervise(name, run, self.stopping), name=name))
 
     def every(
         self,
@@ -114,6 +141,8 @@ def create_service_app(
     on_stopped: Callable[[Runtime], Awaitable[None]] | None = None,
     pool_max_size: int = 10,
     max_body_size: int = MAX_JSON_BODY_BYTES,
+    transient: tuple[type[BaseException], ...] = (),
+    on_stopping: Callable[[Runtime], None] | None = None,
 ) -> FastAPI:
     """``package`` holds ``migrations/``; ``subscriptions`` builds this service's consumers.
 
@@ -122,7 +151,13 @@ def create_service_app(
 
     ``max_body_size``: every request body is refused with 413 past this many bytes (the
     declared Content-Length at once, a chunked body as it arrives), before more is read; a
-    route that needs more (an upload, a bulk call) declares its own ``max_body_size=…``."""
+    route that needs more (an upload, a bulk call) declares its own ``max_body_size=…``.
+
+    ``on_started(runtime)`` is the service's composition root: it builds its adapters and use
+    cases on ``runtime.pool``, opens its own resources with ``runtime.enter(...)``, starts its
+    periodic jobs with ``runtime.every(...)`` and its own loops with ``runtime.supervise(...)``.
+    ``on_stopping(runtime)`` runs first at shutdown (stop the service's own loops);
+    ``transient``: this service's "a server is down" errors, answered 503 like the kit's."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -169,6 +204,7 @@ def create_service_app(
                     dlq_replication_factor=settings.kafka_replication_factor,
                     dlq_config=dict(sub.dlq_config),
                     consumer_options={"auto_offset_reset": settings.consumer_offset_reset},
+                    transient=tuple(sub.transient) + tuple(transient),
                 )
                 loop.lane = lane
                 name = sub.group_id if sub.lanes <= 1 else f"{sub.group_id}#{lane}"
@@ -182,6 +218,8 @@ def create_service_app(
         finally:
             # SIGTERM: uvicorn stops taking requests, then we drain the loops and close.
             stopping.set()
+            if on_stopping is not None:
+                on_stopping(runtime)
             for consumer in runtime.consumers:
                 consumer.stop()
             if runtime.relay is not None:
@@ -193,12 +231,13 @@ def create_service_app(
                 task.cancel()
             if on_stopped is not None:
                 await on_stopped(runtime)
+            await runtime.resources.aclose()
             await pool.close()
             log.info("service stopped")
 
     app = _ServiceApp(title=title, lifespan=lifespan, max_body_size=max_body_size)
     app.state.on_exit = []
-    install_error_handlers(app)
+    install_error_handlers(app, tuple(transient))
     if settings.verifies_internal_tokens and settings.internal_token_public_key is not None:
         app.state.internal_token_verifier = InternalTokenVerifier.for_service(
             settings.internal_token_public_key, settings.service_name
@@ -265,7 +304,7 @@ def health_router() -> APIRouter:
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
         """Ready to take traffic: database answers, relay and consumers are connected, and
-        the service's own checks (``app.state.ready_checks``) answer."""
+        the service's own checks (``runtime.ready_checks``, ``runtime.ready_loops``) answer."""
         runtime: Runtime | None = getattr(request.app.state, "runtime", None)
         checks: dict[str, str] = {}
         if runtime is None:
@@ -284,10 +323,12 @@ def health_router() -> APIRouter:
                 "ok" if consumer.healthy else "not connected"
             )
         # A service's own loops (e.g. a TopicFollower): name -> object with ``healthy``.
-        for name, loop in getattr(request.app.state, "ready_loops", {}).items():
+        loops = {**getattr(request.app.state, "ready_loops", {}), **runtime.ready_loops}
+        for name, loop in loops.items():
             checks[name] = "ok" if loop.healthy else "not connected"
         # A service's own servers (e.g. Redis): name -> async callable that answers in 2 s.
-        for name, check in getattr(request.app.state, "ready_checks", {}).items():
+        own_checks = {**getattr(request.app.state, "ready_checks", {}), **runtime.ready_checks}
+        for name, check in own_checks.items():
             try:
                 async with asyncio.timeout(2):
                     await check()

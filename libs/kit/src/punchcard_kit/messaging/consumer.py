@@ -136,8 +136,11 @@ class ConsumerLoop:
         dlq_replication_factor: int = 1,
         dlq_config: dict[str, str] | None = None,
         consumer_options: dict | None = None,
+        transient: tuple[type[BaseException], ...] = (),
     ) -> None:
         self.group_id = group_id
+        # This subscription's own "a server is down" errors: the batch waits, never dead-letters.
+        self.transient = tuple(transient)
         self.topics = list(topics)
         self.handler = handler
         self.pool = pool
@@ -253,7 +256,7 @@ class ConsumerLoop:
                 break
             except Exception as error:  # noqa: BLE001
                 CONSUMER_ERRORS.labels(self.group_id).inc()
-                if not is_transient(error) and not careful:
+                if not is_transient(error, self.transient) and not careful:
                     log.warning(
                         "handler failed on a batch; replaying it one event at a time",
                         group=self.group_id,
@@ -379,7 +382,7 @@ class ConsumerLoop:
                         await self.handler(conn, [message])
                 return None
             except Exception as error:  # noqa: BLE001
-                if is_transient(error):
+                if is_transient(error, self.transient):
                     raise
                 if isinstance(error, Unprocessable):
                     return error

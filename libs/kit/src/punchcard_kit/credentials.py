@@ -1,0 +1,42 @@
+"""The one definition of what a worker types at a clock: the Employee ID (badge number) and
+the PIN. Identity (which owns workers and PINs), the kiosk edge and the web apps all check
+input against these; the web apps' copy (``web/src/shared/credentials.js``) is generated from
+this module by ``tools/gen_contracts.py`` and a unit test keeps the two equal."""
+
+from __future__ import annotations
+
+import re
+
+#: Letters, digits, "_" and "-"; what badge printers and hardware clocks accept.
+EMPLOYEE_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+EMPLOYEE_ID_MAX_LENGTH = 32
+#: One character an Employee ID may contain (a keypad's key filter).
+EMPLOYEE_ID_CHAR_PATTERN = r"^[A-Za-z0-9_-]$"
+
+PIN_MIN_LENGTH = 4
+PIN_MAX_LENGTH = 6
+PIN_PATTERN = rf"^[0-9]{{{PIN_MIN_LENGTH},{PIN_MAX_LENGTH}}}$"
+
+_EMPLOYEE_ID = re.compile(EMPLOYEE_ID_PATTERN)
+_PIN = re.compile(PIN_PATTERN)
+
+
+def is_employee_id(text: str) -> bool:
+    return 0 < len(text) <= EMPLOYEE_ID_MAX_LENGTH and _EMPLOYEE_ID.fullmatch(text) is not None
+
+
+def is_pin_format(text: str) -> bool:
+    """Digits only, 4 to 6 of them (whether a PIN is strong enough is identity's policy)."""
+    return _PIN.fullmatch(text) is not None
+
+
+__all__ = [
+    "EMPLOYEE_ID_CHAR_PATTERN",
+    "EMPLOYEE_ID_MAX_LENGTH",
+    "EMPLOYEE_ID_PATTERN",
+    "PIN_MAX_LENGTH",
+    "PIN_MIN_LENGTH",
+    "PIN_PATTERN",
+    "is_employee_id",
+    "is_pin_format",
+]
