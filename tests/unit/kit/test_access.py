@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from punchcard_kit.access import Forbidden, require_role, require_site, require_writer_of_site
+from punchcard_kit.http_errors import status_of
 from punchcard_kit.internal_auth import Caller
 
 
@@ -33,7 +34,7 @@ def test_a_viewer_reads_every_site_but_never_writes():
     assert viewer.may_act_on_site("B")
     with pytest.raises(Forbidden) as refused:
         require_writer_of_site(viewer, "B")
-    assert refused.value.status == 403 and refused.value.code == "FORBIDDEN"
+    assert status_of(refused.value) == 403 and refused.value.code == "FORBIDDEN"
 
 
 def test_require_site_and_role_raise_the_error_shape():
