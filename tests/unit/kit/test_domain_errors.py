@@ -76,3 +76,27 @@ def test_a_service_declared_transient_error_is_a_503_not_a_500() -> None:
 def test_declared_transients_only_count_where_declared() -> None:
     assert is_transient(RedisDown(), (RedisDown,))
     assert not is_transient(RedisDown())
+
+
+def test_every_route_declares_422_and_503_in_the_one_shape_unless_it_says_otherwise() -> None:
+    from punchcard_kit.http_errors import error_responses
+    from punchcard_kit.service import declare_error_responses
+
+    app = FastAPI()
+
+    @app.get("/things/{thing_id}")
+    async def thing(thing_id: int) -> dict:
+        return {}
+
+    @app.get("/own", responses={503: {"description": "mine"}, **error_responses(404)})
+    async def own() -> dict:
+        return {}
+
+    declare_error_responses(app)
+    paths = app.openapi()["paths"]
+    responses = paths["/things/{thing_id}"]["get"]["responses"]
+    for status in ("422", "503"):
+        schema = responses[status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ErrorPublic"}
+    assert paths["/own"]["get"]["responses"]["503"]["description"] == "mine"
+    assert "404" in paths["/own"]["get"]["responses"]

@@ -5,8 +5,8 @@ only on their own sites, a viewer reads but never writes."""
 
 from __future__ import annotations
 
+from .caller import Caller
 from .errors import Forbidden
-from .internal_auth import Caller
 
 #: Admins who may change data (a viewer only reads).
 WRITERS = ("sysadmin", "manager")

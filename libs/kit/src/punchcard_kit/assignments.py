@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import asyncpg
 
 from .messaging import Message
+from .messaging.catalogue import DEVICE_CLOCK_ASSIGNMENTS
 
-ASSIGNMENTS_TOPIC = "punchcard.device.clock-assignments.v1"
+ASSIGNMENTS_TOPIC = DEVICE_CLOCK_ASSIGNMENTS.name
 ASSIGNMENT_TYPE = "punchcard.v1.ClockAssignment"
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]*$")
 

@@ -29,6 +29,18 @@ CODES = {
     503: "UNAVAILABLE",
 }
 
+DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Not signed in, or the credential is no longer valid",
+    403: "The caller's role or sites do not allow this",
+    404: "Not found (or not one the caller may see)",
+    409: "Conflicts with the current state",
+    413: "The request body is too large",
+    422: "Invalid input: `field` names the first bad one; nothing changed",
+    429: "Too many attempts; `Retry-After` says when to try again",
+    503: "A server this needs is down; nothing changed, try again after `Retry-After`",
+}
+
 #: The status of each domain error (``punchcard_kit.errors``): the one place that maps them.
 DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
     errors.Unauthenticated: 401,
@@ -77,9 +89,10 @@ class ErrorPublic(BaseModel):
 
 def error_responses(*statuses: int) -> dict[int | str, dict]:
     """OpenAPI ``responses=`` declaring the error shape for these statuses, e.g.
-    ``error_responses(404, 409)``; 422 and 503 are declared on every route by the kit."""
+    ``error_responses(404, 409)``; 422 and 503 are declared on every route by the kit
+    (``service.declare_error_responses``)."""
     return {
-        status: {"model": ErrorPublic, "description": CODES.get(status, "error")}
+        status: {"model": ErrorPublic, "description": DESCRIPTIONS.get(status, "error")}
         for status in statuses
     }
 

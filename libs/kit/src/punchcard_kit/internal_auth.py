@@ -21,12 +21,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 from fastapi import HTTPException, Request
+
+from .caller import Caller
 
 ALGORITHM = "EdDSA"
 ISSUER = "punchcard-gateway"
@@ -83,33 +85,6 @@ def same_key_pair(private: str | Ed25519PrivateKey, public: str | Ed25519PublicK
 
 class InvalidInternalToken(Exception):
     pass
-
-
-@dataclass(frozen=True)
-class Caller:
-    tenant_id: str
-    user_id: str
-    role: str
-    sites: tuple[str, ...] = ()
-    ip: str | None = None
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def can(self, *roles: str) -> bool:
-        return self.role in roles
-
-    def site_scope(self) -> tuple[str, ...] | None:
-        """The one site-scoping rule, applied by every service that owns data: the sites this
-        caller may act on — None for every site of the tenant (a sysadmin; a viewer, who only
-        reads), a manager's own sites, and none at all for any other caller (a clock)."""
-        if self.role in ("sysadmin", "viewer"):
-            return None
-        return self.sites if self.role == "manager" else ()
-
-    def may_act_on_site(self, site_id: str | None) -> bool:
-        """Whether the caller may see or act on what belongs to ``site_id`` (a worker, a clock,
-        a punch); an unknown site (None or empty) only for a caller of every site."""
-        scope = self.site_scope()
-        return scope is None or (bool(site_id) and site_id in scope)
 
 
 def mint_internal_token(

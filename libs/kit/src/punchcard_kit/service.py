@@ -16,11 +16,12 @@ import asyncpg
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .bounds import MAX_JSON_BODY_BYTES
 from .db import create_pool, ensure_database
-from .http_errors import install_error_handlers
+from .http_errors import error_responses, install_error_handlers
 from .internal_auth import InternalTokenVerifier
 from .logging import configure_logging, get_logger
 from .messaging.consumer import ConsumerLoop, Handler
@@ -245,7 +246,18 @@ def create_service_app(
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)
+    declare_error_responses(app)
     return app
+
+
+def declare_error_responses(app: FastAPI) -> None:
+    """Every route may answer 422 (bad input) and 503 (a server it needs is down) in the one
+    error shape; declared in the OpenAPI here once, not on each route (a route's own
+    declaration wins). Call again after adding routes to an app."""
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.include_in_schema:
+            for status in (422, 503):
+                route.responses.setdefault(status, error_responses(status)[status])
 
 
 class _ServiceApp(FastAPI):
