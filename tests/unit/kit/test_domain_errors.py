@@ -79,20 +79,25 @@ def test_declared_transients_only_count_where_declared() -> None:
 
 
 def test_every_route_declares_422_and_503_in_the_one_shape_unless_it_says_otherwise() -> None:
+    from fastapi import APIRouter
     from punchcard_kit.http_errors import error_responses
-    from punchcard_kit.service import declare_error_responses
+    from punchcard_kit.service import create_service_app
+    from punchcard_kit.settings import ServiceSettings
 
-    app = FastAPI()
+    router = APIRouter()
 
-    @app.get("/things/{thing_id}")
+    @router.get("/things/{thing_id}")
     async def thing(thing_id: int) -> dict:
         return {}
 
-    @app.get("/own", responses={503: {"description": "mine"}, **error_responses(404)})
+    @router.get("/own", responses={503: {"description": "mine"}, **error_responses(404)})
     async def own() -> dict:
         return {}
 
-    declare_error_responses(app)
+    settings = ServiceSettings(
+        service_name="kit-test", environment="test", verifies_internal_tokens=False
+    )
+    app = create_service_app(settings, package="punchcard_kit", title="t", routers=[router])
     paths = app.openapi()["paths"]
     responses = paths["/things/{thing_id}"]["get"]["responses"]
     for status in ("422", "503"):

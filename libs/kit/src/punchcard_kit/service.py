@@ -16,7 +16,6 @@ import asyncpg
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .bounds import MAX_JSON_BODY_BYTES
@@ -245,19 +244,10 @@ def create_service_app(
         )
     app.include_router(health_router())
     for router in routers:
-        app.include_router(router)
-    declare_error_responses(app)
+        # Every route may answer 422 (bad input) and 503 (a server it needs is down) in the
+        # one error shape: declared here once (a route's own declaration wins).
+        app.include_router(router, responses=error_responses(422, 503))
     return app
-
-
-def declare_error_responses(app: FastAPI) -> None:
-    """Every route may answer 422 (bad input) and 503 (a server it needs is down) in the one
-    error shape; declared in the OpenAPI here once, not on each route (a route's own
-    declaration wins). Call again after adding routes to an app."""
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.include_in_schema:
-            for status in (422, 503):
-                route.responses.setdefault(status, error_responses(status)[status])
 
 
 class _ServiceApp(FastAPI):
