@@ -39,6 +39,18 @@ def worker_of(row: asyncpg.Record) -> Worker:
     )
 
 
+def _details(worker: Worker) -> tuple[object, ...]:
+    """The columns of ``workers`` an admin changes, in the order the writes below bind them."""
+    return (
+        worker.employee_id,
+        worker.name,
+        worker.job_title,
+        worker.site_id,
+        worker.status.value,
+        worker.pin_allowed,
+    )
+
+
 class _Repository:
     def __init__(self, conn: asyncpg.Connection, tenant_id: str) -> None:
         self.conn, self.tenant_id = conn, tenant_id
@@ -79,12 +91,7 @@ class PostgresWorkers(_Repository):
                 " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
                 worker.id,
                 worker.tenant_id,
-                worker.employee_id,
-                worker.name,
-                worker.job_title,
-                worker.site_id,
-                worker.status.value,
-                worker.pin_allowed,
+                *_details(worker),
                 worker.created_at,
                 worker.updated_at,
             )
@@ -98,12 +105,7 @@ class PostgresWorkers(_Repository):
                 " pin_allowed=$8, updated_at=$9 WHERE tenant_id=$1 AND id=$2",
                 worker.tenant_id,
                 worker.id,
-                worker.employee_id,
-                worker.name,
-                worker.job_title,
-                worker.site_id,
-                worker.status.value,
-                worker.pin_allowed,
+                *_details(worker),
                 worker.updated_at,
             )
         except asyncpg.UniqueViolationError:
