@@ -13,17 +13,17 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 from punchcard.v1 import common_pb2, device_pb2, identification_pb2, kiosk_pb2
-from punchcard_kit.messaging import encode_envelope, new_envelope
+from punchcard_kit.messaging import catalogue, encode_envelope, new_envelope
 
 from .databases import admin_url
 from .messaging import VerdictFeed, wait_for
 from .services import ServiceProcess, start_service
 from .stack import KAFKA
 
-ATTEMPTS = "punchcard.kiosk.pin-attempts.v1"
+ATTEMPTS = catalogue.KIOSK_PIN_ATTEMPTS.name
 VERDICTS = VerdictFeed.TOPIC
-WORKERS = "punchcard.identity.workers.v1"
-ASSIGNMENTS = "punchcard.device.clock-assignments.v1"
+WORKERS = catalogue.IDENTITY_WORKERS.name
+ASSIGNMENTS = catalogue.DEVICE_CLOCK_ASSIGNMENTS.name
 
 
 IdentityProcess = ServiceProcess
@@ -118,7 +118,9 @@ class Kiosk:
         await self.producer.send_and_wait(
             ASSIGNMENTS,
             encode_envelope(envelope),
-            key=f"{tenant_id}/{clock_id}/{worker_id}".encode(),
+            key=catalogue.DEVICE_CLOCK_ASSIGNMENTS.key(
+                tenant_id=tenant_id, clock_id=clock_id, worker_id=worker_id
+            ).encode(),
         )
         await assignments_known(self.identity, tenant_id, [(clock_id, worker_id)])
         self._assigned.add((tenant_id, clock_id, worker_id))
@@ -138,7 +140,11 @@ class Kiosk:
         attempt.sealed_pin.recipient_key_id = self.key_id
         envelope = new_envelope(attempt, tenant_id=tenant_id, producer="gateway")
         await (producer or self.producer).send(
-            ATTEMPTS, encode_envelope(envelope), key=f"{tenant_id}/{employee_id}".encode()
+            ATTEMPTS,
+            encode_envelope(envelope),
+            key=catalogue.KIOSK_PIN_ATTEMPTS.key(
+                tenant_id=tenant_id, employee_id=employee_id
+            ).encode(),
         )
         return attempt_id
 

@@ -110,3 +110,14 @@ def test_wrong_pins_at_many_clocks_lock_the_worker_everywhere_for_a_bounded_time
 def test_unknown_ids_are_paced_like_a_pin_check_up_to_the_clocks_limit_then_answered_at_once():
     assert pace_unknown(1, LIMITS) and pace_unknown(30, LIMITS)
     assert not pace_unknown(31, LIMITS)
+
+
+def test_every_reason_is_a_reject_reason_of_the_contract_by_name():
+    from punchcard.v1 import common_pb2
+    from punchcard_identity.domain.pin_attempts import Reason
+    from punchcard_kit.contract_enums import proto_name, to_proto
+
+    for reason in Reason:
+        assert proto_name(common_pb2.RejectReason, to_proto(common_pb2.RejectReason, reason)) == (
+            reason.value
+        )

@@ -1,99 +1,44 @@
 """Entry point: ``punchcard-identity`` serves the internal API and verifies kiosk PIN attempts;
 ``punchcard-identity migrate`` only migrates the database (a deploy job)."""
 
-import time
-
 from fastapi import FastAPI
-from punchcard_kit.service import Runtime, Subscription, create_service_app, service_main
+from punchcard_kit.service import Runtime, create_service_app, service_main
 
-from .adapters.lockout import FailureCounters, connect_redis
-from .adapters.pin_hasher import PinHasher
-from .adapters.sealing import PinOpener
-from .domain.pin_attempts import PinLimits
-from .entrypoints.api import build_router
-from .service_layer import assignments
-from .service_layer.verification import PinVerifier
-from .service_layer.workers import Services
+from .adapters.lockout import REDIS_TRANSIENT
+from .bootstrap import IdentityContainer, bootstrap, build_hasher, time_one_hash
+from .entrypoints import consumers
+from .entrypoints.api import router
 from .settings import IdentitySettings
 
-
-def build_hasher(settings: IdentitySettings) -> PinHasher:
-    """The PIN hasher with the configured peppers and argon2id cost (also the benches' floor)."""
-    return PinHasher(
-        settings.peppers(),
-        settings.pin_pepper_current,
-        memory_kib=settings.argon2_memory_kib,
-        time_cost=settings.argon2_time_cost,
-        parallelism=settings.argon2_parallelism,
-    )
-
-
-def time_one_hash(hasher: PinHasher) -> float:
-    """Seconds one PIN check takes on this machine (the pace of answers to unknown IDs)."""
-    started = time.monotonic()
-    hasher.verify("0000", None)
-    return time.monotonic() - started
+__all__ = ["build_app", "build_hasher", "main", "time_one_hash"]
 
 
 def build_app(settings: IdentitySettings) -> FastAPI:
-    """The composition root: adapters are built here, connections opened in the lifespan."""
-    hasher = build_hasher(settings)
-    opener = PinOpener(settings.sealing_keys(), settings.pin_sealing_current)
-    holder: dict = {}
+    """The app on the kit's lifespan. The container is built when the kit asks for the
+    subscriptions (its consumers' handlers need it; the kit builds them before ``on_started``);
+    ``on_started`` then opens its Redis client on the runtime (closed at shutdown, pinged by
+    /readyz)."""
 
     def subscriptions(runtime: Runtime):
-        redis = connect_redis(
-            settings.redis_url, settings.redis_timeout_s, settings.redis_connect_timeout_s
-        )
-        holder["redis"] = redis
-        app.state.ready_checks = {"redis": redis.ping}
-        counters = FailureCounters(
-            redis, settings.pin_failure_window_minutes * 60, settings.pin_device_window_minutes * 60
-        )
-        services = Services(pool=runtime.pool, hasher=hasher, counters=counters)
-        holder["services"] = services
-        verifier = PinVerifier(
-            services,
-            opener,
-            PinLimits(
-                worker_clock_threshold=settings.pin_lockout_threshold,
-                worker_total_threshold=settings.pin_lockout_total_threshold,
-                lock_minutes=settings.pin_lockout_minutes,
-                clock_failure_limit=settings.pin_device_failure_limit,
-            ),
-            hash_s=time_one_hash(hasher),
-        )
-        # The attempts carry sealed PINs: a dead-lettered one is kept 7 days (1-day segments,
-        # so gone within 8), time for someone to redrive it; docs/events.md argues it.
-        return [
-            Subscription(
-                "identity.pin-attempts",
-                [settings.pin_attempts_topic],
-                verifier.handle,
-                dlq_config={"retention.ms": "604800000", "segment.ms": "86400000"},
-                lanes=settings.pin_verify_lanes,
-            ),
-            Subscription(
-                "identity.assignments", [assignments.ASSIGNMENTS_TOPIC], assignments.handle
-            ),
-        ]
+        container = bootstrap(settings, pool=runtime.pool)
+        app.state.identity = container
+        return consumers.subscriptions(settings, container)
 
     async def on_started(runtime: Runtime) -> None:
-        app.state.identity = holder["services"]
-
-    async def on_stopped(runtime: Runtime) -> None:
-        await holder["redis"].aclose()
+        container: IdentityContainer = app.state.identity
+        if container.redis is not None:
+            redis = await runtime.enter(container.redis)  # closed when the service stops
+            runtime.ready_checks["redis"] = redis.ping
 
     app = create_service_app(
         settings,
         package=__package__,
         title="Punchcard Identity",
-        routers=[build_router()],
+        routers=[router],
         subscriptions=subscriptions,
         on_started=on_started,
-        on_stopped=on_stopped,
+        transient=REDIS_TRANSIENT,
     )
-    app.state.pin_opener = opener
     return app
 
 

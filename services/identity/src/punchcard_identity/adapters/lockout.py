@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from punchcard_kit.retry import register_transient
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
@@ -22,8 +21,14 @@ from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-# Redis down is an outage, not a bad attempt: the PIN attempt waits and is retried.
-register_transient(RedisConnectionError, RedisTimeoutError, BusyLoadingError)
+# Redis down is an outage, not a bad attempt: the PIN attempt waits and is retried, an HTTP
+# call answers 503 (declared by the composition root: ``Subscription(transient=...)`` and
+# ``create_service_app(transient=...)``).
+REDIS_TRANSIENT: tuple[type[BaseException], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    BusyLoadingError,
+)
 
 _PREFIX = "identity:pin"
 
@@ -42,6 +47,8 @@ def connect_redis(url: str, timeout_s: float, connect_timeout_s: float) -> Redis
 
 
 class FailureCounters:
+    """The service layer's ``FailureCounters`` protocol, in Redis."""
+
     def __init__(self, redis: Redis, worker_window_s: int, clock_window_s: int) -> None:
         self.redis = redis
         self.worker_window_s = worker_window_s

@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from ..domain.model import StoredPin
+
+__all__ = ["PinHasher", "StoredPin"]
+
 OWASP_MEMORY_KIB = 19 * 1024
 OWASP_TIME_COST = 2
 OWASP_PARALLELISM = 1
-
-
-@dataclass(frozen=True)
-class StoredPin:
-    hash: str
-    key_id: str
 
 
 class PinHasher:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
+from ..domain.pin_attempts import UnsealError
 
-class UnsealError(Exception):
-    """The box cannot be opened, or does not belong to this attempt."""
+__all__ = ["PinOpener", "SealingKey", "UnsealError", "seal_pin"]
 
 
 @dataclass(frozen=True)

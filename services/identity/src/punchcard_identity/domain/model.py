@@ -1,4 +1,5 @@
-"""Workers as identity sees them."""
+"""Workers as identity sees them, and the errors its rules raise (the kit's family, with
+identity's codes)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from punchcard.v1 import common_pb2
+from punchcard_kit.contract_enums import to_proto
+from punchcard_kit.errors import Conflict, Invalid, NotFound
 
 
 class WorkerStatus(enum.StrEnum):
@@ -15,11 +18,7 @@ class WorkerStatus(enum.StrEnum):
     INACTIVE = "Inactive"
 
     def proto(self) -> int:
-        return {
-            WorkerStatus.PENDING: common_pb2.WORKER_STATUS_PENDING,
-            WorkerStatus.ACTIVE: common_pb2.WORKER_STATUS_ACTIVE,
-            WorkerStatus.INACTIVE: common_pb2.WORKER_STATUS_INACTIVE,
-        }[self]
+        return to_proto(common_pb2.WorkerStatus, self)
 
 
 @dataclass(frozen=True)
@@ -46,3 +45,35 @@ class Worker:
 
     def may_have_pin(self) -> bool:
         return self.status in (WorkerStatus.ACTIVE, WorkerStatus.PENDING)
+
+
+@dataclass(frozen=True)
+class StoredPin:
+    """A PIN as stored: its argon2id hash and the id of the pepper it was keyed with."""
+
+    hash: str
+    key_id: str
+
+
+# -- errors ------------------------------------------------------------------------------------
+def worker_not_found() -> NotFound:
+    return NotFound.of("worker")
+
+
+class DuplicateEmployeeId(Conflict):
+    def __init__(self) -> None:
+        super().__init__(
+            "another worker has this Employee ID", "employee_id", code="DUPLICATE_EMPLOYEE_ID"
+        )
+
+
+class SiteNotManaged(Invalid):
+    """A manager puts a worker at a site they do not manage (422, identity's own code)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "site_id", code="SITE_NOT_MANAGED")
+
+
+class WorkerInactive(Conflict):
+    def __init__(self) -> None:
+        super().__init__("an Inactive worker cannot have a PIN", "pin", code="WORKER_INACTIVE")

@@ -33,17 +33,35 @@ Order of checks (the first that applies decides):
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .model import WorkerStatus
 
-UNKNOWN_USER = "UNKNOWN_USER"
-INACTIVE = "INACTIVE"
-PIN_NOT_SET = "PIN_NOT_SET"
-PIN_NOT_ALLOWED = "PIN_NOT_ALLOWED"
-LOCKED_OUT = "LOCKED_OUT"
-WRONG_PIN = "WRONG_PIN"
+
+class Reason(enum.StrEnum):
+    """Why an attempt is rejected (the verdict's ``RejectReason``, by name)."""
+
+    UNKNOWN_USER = "UNKNOWN_USER"
+    INACTIVE = "INACTIVE"
+    PIN_NOT_SET = "PIN_NOT_SET"
+    PIN_NOT_ALLOWED = "PIN_NOT_ALLOWED"
+    LOCKED_OUT = "LOCKED_OUT"
+    WRONG_PIN = "WRONG_PIN"
+
+
+UNKNOWN_USER = Reason.UNKNOWN_USER
+INACTIVE = Reason.INACTIVE
+PIN_NOT_SET = Reason.PIN_NOT_SET
+PIN_NOT_ALLOWED = Reason.PIN_NOT_ALLOWED
+LOCKED_OUT = Reason.LOCKED_OUT
+WRONG_PIN = Reason.WRONG_PIN
+
+
+class UnsealError(Exception):
+    """The sealed PIN cannot be opened, or does not belong to this attempt (the fact
+    ``pin_opened=False``)."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +97,7 @@ class PinAttemptFacts:
 
 @dataclass(frozen=True)
 class Reject:
-    reason: str
+    reason: Reason
     count_unknown: bool = False  # count with the clock's unknown Employee IDs
     locked_until: datetime | None = None  # shown to the worker with LOCKED_OUT
     attempts_remaining: int = 0  # with WRONG_PIN

@@ -1,4 +1,5 @@
-"""Which PINs a worker may have: 4–6 digits, and none that a colleague could guess."""
+"""Which PINs a worker may have: 4–6 digits (``punchcard_kit.credentials``, the one format
+rule), and none that a colleague could guess."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-PIN_MIN_LENGTH = 4
-PIN_MAX_LENGTH = 6
+from punchcard_kit.credentials import PIN_MAX_LENGTH, PIN_MIN_LENGTH
+from punchcard_kit.errors import Invalid
 
 
 class WeakPin(enum.StrEnum):
@@ -37,6 +38,10 @@ class PinRejection:
     @property
     def message(self) -> str:
         return _MESSAGES[self.code]
+
+    def error(self) -> Invalid:
+        """The domain error refusing the PIN (422, the rejection's code, field ``pin``)."""
+        return Invalid(self.message, "pin", code=self.code.value)
 
 
 @cache

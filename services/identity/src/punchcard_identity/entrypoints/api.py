@@ -1,25 +1,32 @@
 """Identity's internal HTTP API, reached through the gateway (which authenticates the admin
-and attaches an internal caller token). Routes translate HTTP into use-case calls only."""
+and attaches an internal caller token). Routes translate HTTP into a command for one use case
+(``service_layer``) or a read (``views``) only; domain errors become HTTP answers in the kit."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from punchcard_kit.bounds import TEXT_PATTERN, Offset
 from punchcard_kit.bounds import Text as bounded_text
-from punchcard_kit.internal_auth import Caller, current_caller
+from punchcard_kit.credentials import EMPLOYEE_ID_MAX_LENGTH, EMPLOYEE_ID_PATTERN
+from punchcard_kit.http_errors import error_responses
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from .. import views
 from ..domain.model import Worker, WorkerStatus
 from ..service_layer import workers as uc
-from ..service_layer.workers import Services
+from .deps import CallerDep, ContainerDep, ServicesDep
 
+# The one Employee ID rule (punchcard_kit.credentials), shared with the edge and the web apps.
 EmployeeId = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$"
+        strip_whitespace=True,
+        min_length=1,
+        max_length=EMPLOYEE_ID_MAX_LENGTH,
+        pattern=EMPLOYEE_ID_PATTERN,
     ),
 ]
 Name = bounded_text(200, min_length=1)
@@ -126,108 +133,134 @@ class SealingKeyPublic(BaseModel):
     )
 
 
-def services(request: Request) -> Services:
-    return request.app.state.identity
+router = APIRouter(prefix="/internal/v1", tags=["workers"])
+
+# Every route needs an internal caller (401) whose role allows it (403); a 422 is the error
+# shape too (an invalid field, a weak PIN); routes that need Redis may answer 503.
+_CALLER = error_responses(401, 403, 422)
+_ONE_WORKER = error_responses(401, 403, 404, 422)
+_CHANGE = error_responses(401, 403, 404, 409, 422)
+_PIN_CHANGE = error_responses(401, 403, 404, 409, 422, 503)
+_UNLOCK = error_responses(401, 403, 404, 422, 503)
+_COUNTERS = error_responses(401, 403, 422, 503)
 
 
-CallerDep = Annotated[Caller, Depends(current_caller)]
-ServicesDep = Annotated[Services, Depends(services)]
+@router.get("/workers", response_model=WorkersPublic, responses=_CALLER)
+async def list_workers(
+    s: ServicesDep,
+    caller: CallerDep,
+    search: Annotated[str | None, Query(max_length=100, pattern=TEXT_PATTERN)] = None,
+    status: WorkerStatus | None = None,
+    offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> WorkersPublic:
+    rows, count = await views.list_workers(
+        s, caller, search=search, status=status, offset=offset, limit=limit
+    )
+    return WorkersPublic(data=[WorkerPublic.of(w) for w in rows], count=count)
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/internal/v1", tags=["workers"])
+@router.post(
+    "/workers",
+    response_model=WorkerPublic,
+    status_code=201,
+    responses=error_responses(401, 403, 409, 422),
+)
+async def register_worker(body: WorkerCreate, s: ServicesDep, caller: CallerDep) -> WorkerPublic:
+    command = uc.RegisterWorker(**body.model_dump())
+    return WorkerPublic.of(await uc.register_worker(s, caller, command))
 
-    @router.get("/workers", response_model=WorkersPublic)
-    async def list_workers(
-        s: ServicesDep,
-        caller: CallerDep,
-        search: Annotated[str | None, Query(max_length=100, pattern=TEXT_PATTERN)] = None,
-        status: WorkerStatus | None = None,
-        offset: Offset = 0,
-        limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    ) -> WorkersPublic:
-        rows, count = await uc.list_workers(
-            s, caller, search=search, status=status, offset=offset, limit=limit
-        )
-        return WorkersPublic(data=[WorkerPublic.of(w) for w in rows], count=count)
 
-    @router.post("/workers", response_model=WorkerPublic, status_code=201)
-    async def register_worker(
-        body: WorkerCreate, s: ServicesDep, caller: CallerDep
-    ) -> WorkerPublic:
-        return WorkerPublic.of(await uc.register_worker(s, caller, **body.model_dump()))
+@router.get("/workers/{worker_id}", response_model=WorkerPublic, responses=_ONE_WORKER)
+async def get_worker(worker_id: str, s: ServicesDep, caller: CallerDep) -> WorkerPublic:
+    return WorkerPublic.of(await views.get_worker(s, caller, worker_id))
 
-    @router.get("/workers/{worker_id}", response_model=WorkerPublic)
-    async def get_worker(worker_id: str, s: ServicesDep, caller: CallerDep) -> WorkerPublic:
-        return WorkerPublic.of(await uc.get_worker(s, caller, worker_id))
 
-    @router.patch("/workers/{worker_id}", response_model=WorkerPublic)
-    async def update_worker(
-        worker_id: str, body: WorkerUpdate, s: ServicesDep, caller: CallerDep
-    ) -> WorkerPublic:
-        changes = body.model_dump(exclude_unset=True, exclude_none=True)
-        return WorkerPublic.of(await uc.update_worker(s, caller, worker_id, changes))
+@router.patch("/workers/{worker_id}", response_model=WorkerPublic, responses=_CHANGE)
+async def update_worker(
+    worker_id: str, body: WorkerUpdate, s: ServicesDep, caller: CallerDep
+) -> WorkerPublic:
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    command = uc.UpdateWorker(worker_id, changes)
+    return WorkerPublic.of(await uc.update_worker(s, caller, command))
 
-    @router.put("/workers/{worker_id}/pin", response_model=WorkerPublic)
-    async def set_pin(
-        worker_id: str, body: PinSetRequest, s: ServicesDep, caller: CallerDep
-    ) -> WorkerPublic:
-        return WorkerPublic.of(await uc.set_pin(s, caller, worker_id, body.pin))
 
-    @router.post("/workers/{worker_id}/pin/generate", response_model=PinGenerated)
-    async def generate_pin(worker_id: str, s: ServicesDep, caller: CallerDep) -> PinGenerated:
-        pin, worker = await uc.generate_pin(s, caller, worker_id)
-        return PinGenerated(pin=pin, worker=WorkerPublic.of(worker))
+@router.put("/workers/{worker_id}/pin", response_model=WorkerPublic, responses=_PIN_CHANGE)
+async def set_pin(
+    worker_id: str, body: PinSetRequest, s: ServicesDep, caller: CallerDep
+) -> WorkerPublic:
+    return WorkerPublic.of(await uc.set_pin(s, caller, uc.SetPin(worker_id, body.pin)))
 
-    @router.delete("/workers/{worker_id}/pin", response_model=WorkerPublic)
-    async def remove_pin(worker_id: str, s: ServicesDep, caller: CallerDep) -> WorkerPublic:
-        return WorkerPublic.of(await uc.remove_pin(s, caller, worker_id))
 
-    @router.put("/workers/{worker_id}/pin-allowed", response_model=WorkerPublic)
-    async def set_pin_allowed(
-        worker_id: str, body: PinAllowedUpdate, s: ServicesDep, caller: CallerDep
-    ) -> WorkerPublic:
-        return WorkerPublic.of(await uc.set_pin_allowed(s, caller, worker_id, body.allowed))
+@router.post(
+    "/workers/{worker_id}/pin/generate", response_model=PinGenerated, responses=_PIN_CHANGE
+)
+async def generate_pin(worker_id: str, s: ServicesDep, caller: CallerDep) -> PinGenerated:
+    pin, worker = await uc.generate_pin(s, caller, uc.GeneratePin(worker_id))
+    return PinGenerated(pin=pin, worker=WorkerPublic.of(worker))
 
-    @router.post("/workers/{worker_id}/pin/unlock", response_model=WorkerPublic)
-    async def unlock_pin(worker_id: str, s: ServicesDep, caller: CallerDep) -> WorkerPublic:
-        return WorkerPublic.of(await uc.unlock_pin(s, caller, worker_id))
 
-    @router.get("/pin-policy", response_model=PinPolicy)
-    async def get_pin_policy(s: ServicesDep, caller: CallerDep) -> PinPolicy:
-        return PinPolicy(max_age_days=await uc.get_pin_policy(s, caller))
+@router.delete("/workers/{worker_id}/pin", response_model=WorkerPublic, responses=_ONE_WORKER)
+async def remove_pin(worker_id: str, s: ServicesDep, caller: CallerDep) -> WorkerPublic:
+    return WorkerPublic.of(await uc.remove_pin(s, caller, uc.RemovePin(worker_id)))
 
-    @router.put("/pin-policy", response_model=PinPolicy)
-    async def set_pin_policy(body: PinPolicy, s: ServicesDep, caller: CallerDep) -> PinPolicy:
-        return PinPolicy(max_age_days=await uc.set_pin_policy(s, caller, body.max_age_days))
 
-    @router.get("/reports/stale-pins", response_model=StalePinsReport)
-    async def stale_pins(s: ServicesDep, caller: CallerDep) -> StalePinsReport:
-        days, rows = await uc.stale_pins(s, caller)
-        return StalePinsReport(
-            max_age_days=days, data=[WorkerPublic.of(w) for w in rows], count=len(rows)
-        )
+@router.put("/workers/{worker_id}/pin-allowed", response_model=WorkerPublic, responses=_ONE_WORKER)
+async def set_pin_allowed(
+    worker_id: str, body: PinAllowedUpdate, s: ServicesDep, caller: CallerDep
+) -> WorkerPublic:
+    command = uc.SetPinAllowed(worker_id, body.allowed)
+    return WorkerPublic.of(await uc.set_pin_allowed(s, caller, command))
 
-    @router.get("/clocks/{clock_id}/pin-counters", response_model=ClockPinCounters)
-    async def clock_pin_counters(
-        clock_id: ClockId, s: ServicesDep, caller: CallerDep
-    ) -> ClockPinCounters:
-        unknown, wrong = await uc.clock_pin_counters(s, caller, clock_id)
-        return ClockPinCounters(clock_id=clock_id, unknown_ids=unknown, wrong_pins=wrong)
 
-    @router.post("/clocks/{clock_id}/pin-counters/reset", response_model=ClockPinCounters)
-    async def reset_clock_pin_counters(
-        clock_id: ClockId, s: ServicesDep, caller: CallerDep
-    ) -> ClockPinCounters:
-        """Start a clock's counts of unknown Employee IDs and wrong PINs again (sysadmins and
-        managers): a clock that stopped taking PINs takes them again at once."""
-        await uc.reset_clock_pin_counters(s, caller, clock_id)
-        return ClockPinCounters(clock_id=clock_id, unknown_ids=0, wrong_pins=0)
+@router.post("/workers/{worker_id}/pin/unlock", response_model=WorkerPublic, responses=_UNLOCK)
+async def unlock_pin(worker_id: str, s: ServicesDep, caller: CallerDep) -> WorkerPublic:
+    return WorkerPublic.of(await uc.unlock_pin(s, caller, uc.UnlockPin(worker_id)))
 
-    @router.get("/pin-sealing-key", response_model=SealingKeyPublic, tags=["kiosk"])
-    async def pin_sealing_key(request: Request) -> SealingKeyPublic:
-        """Public: the key the kiosk edge seals PINs to."""
-        key = request.app.state.pin_opener.current
-        return SealingKeyPublic(key_id=key.key_id, public_key=key.public_key_b64)
 
-    return router
+@router.get("/pin-policy", response_model=PinPolicy, responses=_CALLER)
+async def get_pin_policy(s: ServicesDep, caller: CallerDep) -> PinPolicy:
+    return PinPolicy(max_age_days=await views.pin_policy(s, caller))
+
+
+@router.put("/pin-policy", response_model=PinPolicy, responses=_CALLER)
+async def set_pin_policy(body: PinPolicy, s: ServicesDep, caller: CallerDep) -> PinPolicy:
+    days = await uc.set_pin_policy(s, caller, uc.SetPinPolicy(body.max_age_days))
+    return PinPolicy(max_age_days=days)
+
+
+@router.get("/reports/stale-pins", response_model=StalePinsReport, responses=_CALLER)
+async def stale_pins(s: ServicesDep, caller: CallerDep) -> StalePinsReport:
+    days, rows = await views.stale_pins(s, caller)
+    return StalePinsReport(
+        max_age_days=days, data=[WorkerPublic.of(w) for w in rows], count=len(rows)
+    )
+
+
+@router.get("/clocks/{clock_id}/pin-counters", response_model=ClockPinCounters, responses=_COUNTERS)
+async def clock_pin_counters(
+    clock_id: ClockId, s: ServicesDep, caller: CallerDep
+) -> ClockPinCounters:
+    unknown, wrong = await views.clock_pin_counters(s, caller, clock_id)
+    return ClockPinCounters(clock_id=clock_id, unknown_ids=unknown, wrong_pins=wrong)
+
+
+@router.post(
+    "/clocks/{clock_id}/pin-counters/reset",
+    response_model=ClockPinCounters,
+    responses=_COUNTERS,
+)
+async def reset_clock_pin_counters(
+    clock_id: ClockId, s: ServicesDep, caller: CallerDep
+) -> ClockPinCounters:
+    """Start a clock's counts of unknown Employee IDs and wrong PINs again (sysadmins and
+    managers): a clock that stopped taking PINs takes them again at once."""
+    await uc.reset_clock_pin_counters(s, caller, uc.ResetClockPinCounters(clock_id))
+    return ClockPinCounters(clock_id=clock_id, unknown_ids=0, wrong_pins=0)
+
+
+@router.get("/pin-sealing-key", response_model=SealingKeyPublic, tags=["kiosk"])
+async def pin_sealing_key(identity: ContainerDep) -> SealingKeyPublic:
+    """Public: the key the kiosk edge seals PINs to."""
+    key = identity.opener.current
+    return SealingKeyPublic(key_id=key.key_id, public_key=key.public_key_b64)

@@ -1,79 +1,89 @@
 """PIN verification for kiosk punch attempts (consumer of punchcard.kiosk.pin-attempts.v1).
 
-The rule (order of checks, counting, locks) is ``domain.pin_attempts.decide_pin_attempt``;
-this module only gathers its facts (the worker of the clock's tenant — the envelope's tenant,
-set by the edge from the clock's credential —, its assignment to the clock, the Redis counters,
-the argon2 check) and carries out its decision. The answer is a verdict on
+The rule (order of checks, thresholds, lock duration, the per-clock limit) is
+``domain.pin_attempts.decide_pin_attempt``; this module only gathers its facts (the worker of
+the clock's tenant — the envelope's tenant, set by the edge from the clock's credential —, its
+assignment to the clock, the failure counters, the argon2 check) through the protocols of
+``unit_of_work`` and carries out its decision. The answer is a verdict on
 punchcard.identification.verdicts.v1, written to the outbox in the consumer's transaction."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
-import asyncpg
 from punchcard.v1 import common_pb2, identification_pb2, identity_pb2, kiosk_pb2
+from punchcard_kit.contract_enums import to_proto
 from punchcard_kit.logging import get_logger
-from punchcard_kit.messaging import Message, add_to_outbox, new_envelope
+from punchcard_kit.messaging import catalogue
+from punchcard_kit.messaging.envelope import new_envelope
 
-from ..adapters import repository as repo
-from ..adapters.pin_hasher import StoredPin
-from ..adapters.sealing import PinOpener, UnsealError
+from ..domain.model import StoredPin, Worker
 from ..domain.pin_attempts import (
     Identified,
     PinAttemptFacts,
     PinLimits,
     RecordFailure,
     Reject,
+    UnsealError,
     VerifyPin,
     decide_pin_attempt,
     pace_unknown,
 )
-from .workers import WORKERS_TOPIC, Services, now
+from .unit_of_work import FailureCounters, PinHasher, PinOpener, UnitOfWork
+from .workers import now
 
 log = get_logger(__name__)
 
-ATTEMPTS_TOPIC = "punchcard.kiosk.pin-attempts.v1"
-VERDICTS_TOPIC = "punchcard.identification.verdicts.v1"
+ATTEMPTS_TOPIC = catalogue.KIOSK_PIN_ATTEMPTS.name
+VERDICTS_TOPIC = catalogue.IDENTIFICATION_VERDICTS.name
+WORKERS_TOPIC = catalogue.IDENTITY_WORKERS.name
 R = common_pb2
 
+Verdict = identification_pb2.WorkerIdentified | identification_pb2.IdentificationRejected
 
+
+@dataclass(frozen=True)
+class VerifyPinAttempt:
+    """One kiosk PIN attempt, as the edge published it (the PIN still sealed)."""
+
+    tenant_id: str
+    attempt: kiosk_pb2.PinPunchAttempted
+    correlation_id: str = ""
+    causation_id: str = ""
+
+
+@dataclass
 class PinVerifier:
-    def __init__(
-        self,
-        services: Services,
-        opener: PinOpener,
-        limits: PinLimits,
-        hash_s: float = 0.02,
-    ) -> None:
-        self.s = services
-        self.opener = opener
-        self.limits = limits
-        self.hash_s = hash_s
+    """Verifies attempts, one at a time per call; ``hash_s`` (what a PIN check takes here, a
+    moving average) paces the answers to unknown Employee IDs."""
 
-    async def handle(self, conn: asyncpg.Connection, messages) -> None:
-        """ConsumerLoop handler: one verdict per attempt, in the loop's transaction."""
-        for message in messages:
-            if message.type == kiosk_pb2.PinPunchAttempted.DESCRIPTOR.full_name:
-                await self.verify(conn, message)
+    opener: PinOpener
+    hasher: PinHasher
+    counters: FailureCounters
+    limits: PinLimits
+    hash_s: float = 0.02
+    clock: Callable[[], datetime] = field(default=now)
+    sleep: Callable[[float], Awaitable[object]] = field(default=asyncio.sleep)
 
-    async def verify(self, conn: asyncpg.Connection, message: Message) -> None:
-        attempt: kiosk_pb2.PinPunchAttempted = message.payload
-        context = attempt.context
-        tenant = message.tenant_id
-        await repo.enter_tenant(conn, tenant)
-        verdict = await self._decide(conn, tenant, attempt)
+    async def verify(self, command: VerifyPinAttempt, uow: UnitOfWork) -> Verdict:
+        """Decide the attempt and put its verdict in the outbox (``uow``: the consumer batch's
+        transaction for the attempt's tenant)."""
+        context = command.attempt.context
+        tenant = command.tenant_id
+        verdict = await self._decide(uow, tenant, command.attempt)
         envelope = new_envelope(
             verdict,
             tenant_id=tenant,
             producer="identity",
-            correlation_id=message.envelope.correlation_id,
-            causation_id=message.event_id,
+            correlation_id=command.correlation_id,
+            causation_id=command.causation_id,
         )
-        worker_id = verdict.worker_id
-        key = f"{tenant}/{worker_id}" if worker_id else f"{tenant}/{context.attempt_id}"
-        await add_to_outbox(conn, [(VERDICTS_TOPIC, key, envelope)])
+        key = catalogue.verdict_key(tenant, verdict.worker_id, context.attempt_id)
+        await uow.publish((VERDICTS_TOPIC, key, envelope))
         log.info(
             "pin attempt verified",
             attempt_id=context.attempt_id,
@@ -81,34 +91,43 @@ class PinVerifier:
             outcome=type(verdict).__name__,
             reason=R.RejectReason.Name(verdict.reason) if hasattr(verdict, "reason") else None,
         )
+        return verdict
 
-    async def _decide(self, conn, tenant: str, attempt: kiosk_pb2.PinPunchAttempted):
+    def _open(self, attempt: kiosk_pb2.PinPunchAttempted) -> str | None:
+        try:
+            return self.opener.open(
+                attempt.sealed_pin.recipient_key_id,
+                attempt.sealed_pin.ciphertext,
+                attempt.context.attempt_id,
+            )
+        except UnsealError:
+            return None
+
+    async def _decide(
+        self, uow: UnitOfWork, tenant: str, attempt: kiosk_pb2.PinPunchAttempted
+    ) -> Verdict:
         """Gather the facts, ask ``decide_pin_attempt`` and carry out what it says (I/O only).
         No row lock is held while a PIN is hashed: the worker is read, the PIN hashed, and a
         lock (if any) written by one short conditional update."""
         context = attempt.context
         clock_id = context.clock_id
-        try:
-            pin = self.opener.open(
-                attempt.sealed_pin.recipient_key_id,
-                attempt.sealed_pin.ciphertext,
-                context.attempt_id,
-            )
-        except UnsealError:
-            pin = None
-        found = await repo.get_worker_by_employee_id(conn, tenant, context.claimed_employee_id)
-        facts = PinAttemptFacts(now=now(), pin_opened=pin is not None, found=found is not None)
-        worker = pin_hash = key_id = None
+        pin = self._open(attempt)
+        found = await uow.workers.get_with_pin(context.claimed_employee_id)
+        facts = PinAttemptFacts(
+            now=self.clock(), pin_opened=pin is not None, found=found is not None
+        )
+        worker: Worker | None = None
+        stored: StoredPin | None = None
         if found is not None and pin is not None:
-            worker, pin_hash, key_id = found
-            clock_locked_until, clock_failures = await self.s.counters.state(
+            worker, stored = found
+            clock_locked_until, clock_failures = await self.counters.state(
                 tenant, worker.id, clock_id
             )
             facts = replace(
                 facts,
-                assigned=await repo.is_assigned(conn, tenant, clock_id, worker.id),
+                assigned=await uow.assignments.is_assigned(clock_id, worker.id),
                 status=worker.status,
-                pin_set=pin_hash is not None,
+                pin_set=stored is not None,
                 pin_allowed=worker.pin_allowed,
                 locked_until=worker.pin_locked_until,
                 clock_locked_until=clock_locked_until,
@@ -116,55 +135,66 @@ class PinVerifier:
             )
         decision = decide_pin_attempt(facts, self.limits)
         if isinstance(decision, VerifyPin):
+            assert pin is not None and stored is not None
             started = time.monotonic()
-            matches = await asyncio.to_thread(
-                self.s.hasher.verify, pin, StoredPin(pin_hash, key_id)
-            )
+            matches = await asyncio.to_thread(self.hasher.verify, pin, stored)
             # What a PIN check takes here (a moving average), for pacing unknown IDs.
             self.hash_s = 0.9 * self.hash_s + 0.1 * min(time.monotonic() - started, 1.0)
             facts = replace(facts, pin_matches=matches)
             decision = decide_pin_attempt(facts, self.limits)
         if isinstance(decision, RecordFailure):
-            at_clock, total = await self.s.counters.record_failure(
+            assert worker is not None
+            at_clock, total = await self.counters.record_failure(
                 tenant, worker.id, clock_id, context.attempt_id
             )
             facts = replace(facts, worker_clock_failures=at_clock, worker_total_failures=total)
             decision = decide_pin_attempt(facts, self.limits)
         if isinstance(decision, Identified):
-            await self.s.counters.reset_worker(tenant, worker.id, clock_id)
+            assert worker is not None
+            await self.counters.reset_worker(tenant, worker.id, clock_id)
             return identification_pb2.WorkerIdentified(
                 context=context, worker_id=worker.id, method=R.PUNCH_METHOD_PIN
             )
         assert isinstance(decision, Reject)
         if decision.count_unknown:
-            unknown = await self.s.counters.record_unknown(tenant, clock_id, context.attempt_id)
+            unknown = await self.counters.record_unknown(tenant, clock_id, context.attempt_id)
             # An unknown Employee ID costs no argon2 work; nor does it say which IDs exist:
             # the kiosk is told "Unknown User", as for a worker not assigned to the clock, after
             # about the time a PIN check takes (a wait, no CPU).
             if pace_unknown(unknown, self.limits):
-                await asyncio.sleep(self.hash_s)
-            return self._rejected(context, R.REJECT_REASON_UNKNOWN_USER)
+                await self.sleep(self.hash_s)
+            return _rejected(context, R.REJECT_REASON_UNKNOWN_USER)
+        assert worker is not None
         if decision.lock_at_clock_until is not None:
-            await self.s.counters.lock_at_clock(
+            await self.counters.lock_at_clock(
                 tenant, worker.id, clock_id, decision.lock_at_clock_until
             )
             log.warning("pin locked out at a clock", worker_id=worker.id, clock_id=clock_id)
         if decision.lock_worker_until is not None:
+            assert stored is not None
             await self._lock_everywhere(
-                conn, tenant, worker.id, pin_hash, clock_id, facts, decision
+                uow, tenant, worker.id, stored.hash, clock_id, facts, decision.lock_worker_until
             )
-        return self._rejected(
+        return _rejected(
             context,
-            R.RejectReason.Value(f"REJECT_REASON_{decision.reason}"),
+            to_proto(R.RejectReason, decision.reason),
             worker.id,
             remaining=decision.attempts_remaining,
             locked_until=decision.locked_until,
         )
 
-    async def _lock_everywhere(self, conn, tenant, worker_id, pin_hash, clock_id, facts, decision):
-        until = decision.lock_worker_until
-        await self.s.counters.start_worker_again(tenant, worker_id)
-        if not await repo.lock_pin_if_unchanged(conn, tenant, worker_id, pin_hash, until):
+    async def _lock_everywhere(
+        self,
+        uow: UnitOfWork,
+        tenant: str,
+        worker_id: str,
+        pin_hash: str,
+        clock_id: str,
+        facts: PinAttemptFacts,
+        until: datetime,
+    ) -> None:
+        await self.counters.start_worker_again(tenant, worker_id)
+        if not await uow.pins.lock_if_unchanged(worker_id, pin_hash, until):
             return  # the PIN was changed or locked meanwhile: nothing to lock
         locked = identity_pb2.PinLockedOut(
             worker_id=worker_id,
@@ -172,27 +202,28 @@ class PinVerifier:
             clock_id=clock_id,
         )
         locked.locked_until.FromDatetime(until)
-        await add_to_outbox(
-            conn,
-            [
-                (
-                    WORKERS_TOPIC,
-                    f"{tenant}/{worker_id}",
-                    new_envelope(locked, tenant_id=tenant, producer="identity"),
-                )
-            ],
+        key = catalogue.IDENTITY_WORKERS.key(tenant_id=tenant, worker_id=worker_id)
+        await uow.publish(
+            (WORKERS_TOPIC, key, new_envelope(locked, tenant_id=tenant, producer="identity"))
         )
         log.warning("pin locked out", worker_id=worker_id, failures=facts.worker_total_failures)
 
-    @staticmethod
-    def _rejected(context, reason, worker_id: str = "", *, remaining: int = 0, locked_until=None):
-        verdict = identification_pb2.IdentificationRejected(
-            context=context,
-            method=R.PUNCH_METHOD_PIN,
-            reason=reason,
-            worker_id=worker_id,
-            attempts_remaining=remaining,
-        )
-        if locked_until is not None:
-            verdict.locked_until.FromDatetime(locked_until)
-        return verdict
+
+def _rejected(
+    context: kiosk_pb2.PunchAttemptContext,
+    reason: int,
+    worker_id: str = "",
+    *,
+    remaining: int = 0,
+    locked_until: datetime | None = None,
+) -> identification_pb2.IdentificationRejected:
+    verdict = identification_pb2.IdentificationRejected(
+        context=context,
+        method=R.PUNCH_METHOD_PIN,
+        reason=reason,
+        worker_id=worker_id,
+        attempts_remaining=remaining,
+    )
+    if locked_until is not None:
+        verdict.locked_until.FromDatetime(locked_until)
+    return verdict

@@ -1,50 +1,112 @@
-"""Admin use cases: workers and their PINs. Each runs in one tenant transaction; the events it
-causes go to the outbox in that transaction. No PIN, hash or secret ever enters an event, a log
-line or a return value (except a generated PIN, returned once to the admin who asked)."""
+"""Admin use cases: workers and their PINs. Each runs in one tenant transaction (a unit of
+work); the events it causes go to the outbox in that transaction. No PIN, hash or secret ever
+enters an event, a log line or a return value (except a generated PIN, returned once to the
+admin who asked). The read side (lists, one worker, reports) is ``views.py``."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
 from google.protobuf.message import Message as ProtoMessage
 from punchcard.v1 import identity_pb2
 from punchcard_kit.access import WRITERS, require_role
-from punchcard_kit.http_errors import ApiError, not_found
-from punchcard_kit.internal_auth import Caller
 from punchcard_kit.logging import get_logger
-from punchcard_kit.messaging import add_to_outbox, new_envelope
+from punchcard_kit.messaging import catalogue
+from punchcard_kit.messaging.envelope import new_envelope
 
-from ..adapters import repository as repo
-from ..adapters.lockout import FailureCounters
-from ..adapters.pin_hasher import PinHasher
-from ..domain.model import Worker, WorkerStatus
+from ..domain.model import SiteNotManaged, Worker, WorkerInactive, WorkerStatus, worker_not_found
 from ..domain.pin_policy import PIN_MAX_LENGTH, check_pin
+from .unit_of_work import FailureCounters, PinHasher, UnitOfWork, UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from punchcard_kit.internal_auth import Caller
 
 log = get_logger(__name__)
 
-WORKERS_TOPIC = "punchcard.identity.workers.v1"
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the use cases need, built once by the composition root."""
-
-    pool: asyncpg.Pool
-    hasher: PinHasher
-    counters: FailureCounters
+WORKERS_TOPIC = catalogue.IDENTITY_WORKERS.name
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Services:
+    """What the admin use cases need, built once by the composition root (``bootstrap``), or
+    by a unit test from fakes."""
+
+    uow: UnitOfWorkFactory
+    hasher: PinHasher
+    counters: FailureCounters
+    clock: Callable[[], datetime] = field(default=now)
+
+
+# -- commands ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RegisterWorker:
+    employee_id: str
+    name: str
+    job_title: str = ""
+    site_id: str = ""
+    status: WorkerStatus = WorkerStatus.PENDING
+
+
+@dataclass(frozen=True)
+class UpdateWorker:
+    """Only the fields given change (``employee_id``, ``name``, ``job_title``, ``site_id``,
+    ``status``)."""
+
+    worker_id: str
+    changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SetPin:
+    worker_id: str
+    pin: str = field(repr=False)
+    generated: bool = False
+
+
+@dataclass(frozen=True)
+class GeneratePin:
+    worker_id: str
+
+
+@dataclass(frozen=True)
+class RemovePin:
+    worker_id: str
+
+
+@dataclass(frozen=True)
+class SetPinAllowed:
+    worker_id: str
+    allowed: bool
+
+
+@dataclass(frozen=True)
+class UnlockPin:
+    worker_id: str
+
+
+@dataclass(frozen=True)
+class SetPinPolicy:
+    max_age_days: int | None
+
+
+@dataclass(frozen=True)
+class ResetClockPinCounters:
+    clock_id: str
+
+
+# -- helpers -----------------------------------------------------------------------------------
 async def emit(
-    conn: asyncpg.Connection, tenant_id: str, worker_id: str, payload: ProtoMessage, caller: Caller
+    uow: UnitOfWork, tenant_id: str, worker_id: str, payload: ProtoMessage, caller: Caller
 ) -> None:
     envelope = new_envelope(
         payload,
@@ -53,7 +115,8 @@ async def emit(
         correlation_id=caller.request_id,
         causation_id=caller.request_id,
     )
-    await add_to_outbox(conn, [(WORKERS_TOPIC, f"{tenant_id}/{worker_id}", envelope)])
+    key = catalogue.IDENTITY_WORKERS.key(tenant_id=tenant_id, worker_id=worker_id)
+    await uow.publish((WORKERS_TOPIC, key, envelope))
 
 
 def _details(worker: Worker) -> identity_pb2.WorkerDetails:
@@ -65,63 +128,50 @@ def _details(worker: Worker) -> identity_pb2.WorkerDetails:
     )
 
 
-def _scope(caller: Caller) -> tuple[str, ...] | None:
-    """Managers see and change the workers of their sites only (the kit's one rule)."""
-    return caller.site_scope()
-
-
-_require = require_role
-
-
-async def _load(conn, caller: Caller, worker_id: str, for_update: bool = False) -> Worker:
+async def load_worker(
+    uow: UnitOfWork, caller: Caller, worker_id: str, *, for_update: bool = False
+) -> Worker:
+    """The worker, if the caller may see it (another tenant's or another site's is not found)."""
     try:
         uuid.UUID(worker_id)
     except ValueError:
-        raise not_found("worker") from None
-    worker = await repo.get_worker(conn, caller.tenant_id, worker_id, for_update=for_update)
+        raise worker_not_found() from None
+    worker = await uow.workers.get(worker_id, for_update=for_update)
     if worker is None or not caller.may_act_on_site(worker.site_id):
-        raise not_found("worker")
+        raise worker_not_found()
     return worker
 
 
+async def _reloaded(uow: UnitOfWork, worker: Worker) -> Worker:
+    found = await uow.workers.get(worker.id)
+    assert found is not None
+    return found
+
+
 # -- workers -----------------------------------------------------------------------------------
-async def register_worker(
-    s: Services,
-    caller: Caller,
-    *,
-    employee_id: str,
-    name: str,
-    job_title: str,
-    site_id: str,
-    status: WorkerStatus,
-) -> Worker:
-    _require(caller, *WRITERS)
-    if not caller.may_act_on_site(site_id):
-        raise ApiError(422, "SITE_NOT_MANAGED", "you can only add workers to your sites", "site_id")
-    at = now()
+async def register_worker(s: Services, caller: Caller, command: RegisterWorker) -> Worker:
+    require_role(caller, *WRITERS)
+    if not caller.may_act_on_site(command.site_id):
+        raise SiteNotManaged("you can only add workers to your sites")
+    at = s.clock()
     worker = Worker(
         id=str(uuid.uuid4()),
         tenant_id=caller.tenant_id,
-        employee_id=employee_id,
-        name=name,
-        job_title=job_title,
-        site_id=site_id,
-        status=status,
+        employee_id=command.employee_id,
+        name=command.name,
+        job_title=command.job_title,
+        site_id=command.site_id,
+        status=command.status,
         pin_allowed=True,
         pin_set_at=None,
         pin_locked_until=None,
         created_at=at,
         updated_at=at,
     )
-    async with repo.tenant_transaction(s.pool, caller.tenant_id) as conn:
-        try:
-            await repo.insert_worker(conn, worker)
-        except asyncpg.UniqueViolationError:
-            raise ApiError(
-                409, "DUPLICATE_EMPLOYEE_ID", "another worker has this Employee ID", "employee_id"
-            ) from None
+    async with s.uow(caller.tenant_id) as uow:
+        await uow.workers.add(worker)
         await emit(
-            conn,
+            uow,
             caller.tenant_id,
             worker.id,
             identity_pb2.WorkerRegistered(
@@ -132,59 +182,28 @@ async def register_worker(
             ),
             caller,
         )
+        await uow.commit()
     return worker
 
 
-async def get_worker(s: Services, caller: Caller, worker_id: str) -> Worker:
-    async with repo.tenant_transaction(s.pool, caller.tenant_id) as conn:
-        return await _load(conn, caller, worker_id)
-
-
-async def list_workers(
-    s: Services,
-    caller: Caller,
-    *,
-    search: str | None,
-    status: WorkerStatus | None,
-    offset: int,
-    limit: int,
-) -> tuple[list[Worker], int]:
-    async with repo.tenant_transaction(s.pool, caller.tenant_id) as conn:
-        return await repo.list_workers(
-            conn,
-            caller.tenant_id,
-            search=search,
-            status=status,
-            sites=_scope(caller),
-            offset=offset,
-            limit=limit,
-        )
-
-
-async def update_worker(s: Services, caller: Caller, worker_id: str, changes: dict) -> Worker:
-    _require(caller, *WRITERS)
-    async with repo.tenant_transaction(s.pool, caller.tenant_id) as conn:
-        worker = await _load(conn, caller, worker_id, for_update=True)
+async def update_worker(s: Services, caller: Caller, command: UpdateWorker) -> Worker:
+    require_role(caller, *WRITERS)
+    changes = dict(command.changes)
+    async with s.uow(caller.tenant_id) as uow:
+        worker = await load_worker(uow, caller, command.worker_id, for_update=True)
         if not caller.may_act_on_site(changes.get("site_id", worker.site_id)):
-            raise ApiError(
-                422, "SITE_NOT_MANAGED", "you can only move workers to your sites", "site_id"
-            )
+            raise SiteNotManaged("you can only move workers to your sites")
         new_status = changes.pop("status", None)
         changed = [k for k, v in changes.items() if getattr(worker, k) != v]
-        updated = replace(worker, **changes, updated_at=now())
+        updated = replace(worker, **changes, updated_at=s.clock())
         if new_status is not None:
             updated = replace(updated, status=new_status)
         if not changed and updated.status == worker.status:
             return worker
-        try:
-            await repo.update_worker(conn, updated)
-        except asyncpg.UniqueViolationError:
-            raise ApiError(
-                409, "DUPLICATE_EMPLOYEE_ID", "another worker has this Employee ID", "employee_id"
-            ) from None
+        await uow.workers.update(updated)
         if changed:
             await emit(
-                conn,
+                uow,
                 caller.tenant_id,
                 worker.id,
                 identity_pb2.WorkerUpdated(
@@ -194,7 +213,7 @@ async def update_worker(s: Services, caller: Caller, worker_id: str, changes: di
             )
         if updated.status != worker.status:
             await emit(
-                conn,
+                uow,
                 caller.tenant_id,
                 worker.id,
                 identity_pb2.WorkerStatusChanged(
@@ -210,128 +229,118 @@ async def update_worker(s: Services, caller: Caller, worker_id: str, changes: di
             fields=changed,
             status_changed=updated.status != worker.status,
         )
-        return await repo.get_worker(conn, caller.tenant_id, worker.id)
+        result = await _reloaded(uow, worker)
+        await uow.commit()
+    return result
 
 
 # -- PINs --------------------------------------------------------------------------------------
-async def set_pin(
-    s: Services, caller: Caller, worker_id: str, pin: str, generated: bool = False
-) -> Worker:
-    _require(caller, "sysadmin")
-    async with repo.tenant_transaction(s.pool, caller.tenant_id) as conn:
-        worker = await _load(conn, caller, worker_id, for_update=True)
+async def set_pin(s: Services, caller: Caller, command: SetPin) -> Worker:
+    require_role(caller, "sysadmin")
+    async with s.uow(caller.tenant_id) as uow:
+        worker = await load_worker(uow, caller, command.worker_id, for_update=True)
         if not worker.may_have_pin():
-            raise ApiError(409, "WORKER_INACTIVE", "an Inactive worker cannot have a PIN", "pin")
-        rejection = check_pin(pin, worker.employee_id)
+            raise WorkerInactive()
+        rejection = check_pin(command.pin, worker.employee_id)
         if rejection is not None:
-            raise ApiError(422, rejection.code.value, rejection.message, "pin")
-        stored = await asyncio.to_thread(s.hasher.hash, pin)  # argon2id, off the event loop
-        at = now()
-        await repo.upsert_pin(conn, caller.tenant_id, worker.id, stored.hash, stored.key_id, at)
+            raise rejection.error()
+        stored = await asyncio.to_thread(s.hasher.hash, command.pin)  # argon2id, off the loop
+        at = s.clock()
+        await uow.pins.set(worker.id, stored, at)
         payload = identity_pb2.PinSet(
-            worker_id=worker.id, replaced=worker.pin_set, generated=generated
+            worker_id=worker.id, replaced=worker.pin_set, generated=command.generated
         )
         payload.pin_set_at.FromDatetime(at)
-        await emit(conn, caller.tenant_id, worker.id, payload, caller)
-        updated = await repo.get_worker(conn, caller.tenant_id, worker.id)
+        await emit(uow, caller.tenant_id, worker.id, payload, caller)
+        updated = await _reloaded(uow, worker)
+        await uow.commit()
     await s.counters.reset_worker(caller.tenant_id, worker.id)
-    log.info("pin set", worker_id=worker.id, generated=generated)
+    log.info("pin set", worker_id=worker.id, generated=command.generated)
     return updated
 
 
-async def generate_pin(s: Services, caller: Caller, worker_id: str) -> tuple[str, Worker]:
+async def generate_pin(s: Services, caller: Caller, command: GeneratePin) -> tuple[str, Worker]:
     """A random PIN that passes the policy; returned once, never stored in the clear."""
-    _require(caller, "sysadmin")
-    async with repo.tenant_transaction(s.pool, caller.tenant_id) as conn:
-        worker = await _load(conn, caller, worker_id)
+    require_role(caller, "sysadmin")
+    async with s.uow(caller.tenant_id) as uow:
+        worker = await load_worker(uow, caller, command.worker_id)
     while True:
         pin = "".join(secrets.choice("0123456789") for _ in range(PIN_MAX_LENGTH))
         if check_pin(pin, worker.employee_id) is None:
             break
-    return pin, await set_pin(s, caller, worker_id, pin, generated=True)
+    return pin, await set_pin(s, caller, SetPin(command.worker_id, pin, generated=True))
 
 
-async def remove_pin(s: Services, caller: Caller, worker_id: str) -> Worker:
-    _require(caller, "sysadmin")
-    async with repo.tenant_transaction(s.pool, caller.tenant_id) as conn:
-        worker = await _load(conn, caller, worker_id, for_update=True)
-        if await repo.delete_pin(conn, caller.tenant_id, worker.id):
+async def remove_pin(s: Services, caller: Caller, command: RemovePin) -> Worker:
+    require_role(caller, "sysadmin")
+    async with s.uow(caller.tenant_id) as uow:
+        worker = await load_worker(uow, caller, command.worker_id, for_update=True)
+        if await uow.pins.delete(worker.id):
             await emit(
-                conn,
+                uow,
                 caller.tenant_id,
                 worker.id,
                 identity_pb2.PinRemoved(worker_id=worker.id),
                 caller,
             )
             log.info("pin removed", worker_id=worker.id)
-        return await repo.get_worker(conn, caller.tenant_id, worker.id)
+        updated = await _reloaded(uow, worker)
+        await uow.commit()
+    return updated
 
 
-async def set_pin_allowed(s: Services, caller: Caller, worker_id: str, allowed: bool) -> Worker:
-    _require(caller, "sysadmin")
-    async with repo.tenant_transaction(s.pool, caller.tenant_id) as conn:
-        worker = await _load(conn, caller, worker_id, for_update=True)
-        if worker.pin_allowed != allowed:
-            await repo.update_worker(conn, replace(worker, pin_allowed=allowed, updated_at=now()))
+async def set_pin_allowed(s: Services, caller: Caller, command: SetPinAllowed) -> Worker:
+    require_role(caller, "sysadmin")
+    async with s.uow(caller.tenant_id) as uow:
+        worker = await load_worker(uow, caller, command.worker_id, for_update=True)
+        if worker.pin_allowed != command.allowed:
+            await uow.workers.update(
+                replace(worker, pin_allowed=command.allowed, updated_at=s.clock())
+            )
             await emit(
-                conn,
+                uow,
                 caller.tenant_id,
                 worker.id,
-                identity_pb2.PinAllowedChanged(worker_id=worker.id, pin_allowed=allowed),
+                identity_pb2.PinAllowedChanged(worker_id=worker.id, pin_allowed=command.allowed),
                 caller,
             )
-        return await repo.get_worker(conn, caller.tenant_id, worker.id)
+        updated = await _reloaded(uow, worker)
+        await uow.commit()
+    return updated
 
 
-async def unlock_pin(s: Services, caller: Caller, worker_id: str) -> Worker:
-    _require(caller, "sysadmin")
-    async with repo.tenant_transaction(s.pool, caller.tenant_id) as conn:
-        worker = await _load(conn, caller, worker_id, for_update=True)
+async def unlock_pin(s: Services, caller: Caller, command: UnlockPin) -> Worker:
+    require_role(caller, "sysadmin")
+    async with s.uow(caller.tenant_id) as uow:
+        worker = await load_worker(uow, caller, command.worker_id, for_update=True)
         if worker.pin_locked_until is not None:
-            await repo.set_lock(conn, caller.tenant_id, worker.id, None)
+            await uow.pins.set_lock(worker.id, None)
             await emit(
-                conn,
+                uow,
                 caller.tenant_id,
                 worker.id,
                 identity_pb2.PinUnlocked(worker_id=worker.id, admin_id=caller.user_id),
                 caller,
             )
-        updated = await repo.get_worker(conn, caller.tenant_id, worker.id)
+        updated = await _reloaded(uow, worker)
+        await uow.commit()
     await s.counters.reset_worker(caller.tenant_id, worker.id)
     return updated
 
 
-async def get_pin_policy(s: Services, caller: Caller) -> int | None:
-    async with repo.tenant_transaction(s.pool, caller.tenant_id) as conn:
-        return await repo.get_pin_max_age(conn, caller.tenant_id)
-
-
-async def set_pin_policy(s: Services, caller: Caller, max_age_days: int | None) -> int | None:
-    _require(caller, "sysadmin")
-    async with repo.tenant_transaction(s.pool, caller.tenant_id) as conn:
-        await repo.set_pin_max_age(conn, caller.tenant_id, max_age_days)
-    return max_age_days
-
-
-async def stale_pins(s: Services, caller: Caller) -> tuple[int | None, list[Worker]]:
-    async with repo.tenant_transaction(s.pool, caller.tenant_id) as conn:
-        days = await repo.get_pin_max_age(conn, caller.tenant_id)
-        if days is None:
-            return None, []
-        return days, await repo.workers_with_pins_older_than(
-            conn, caller.tenant_id, days, _scope(caller)
-        )
+async def set_pin_policy(s: Services, caller: Caller, command: SetPinPolicy) -> int | None:
+    require_role(caller, "sysadmin")
+    async with s.uow(caller.tenant_id) as uow:
+        await uow.pins.set_max_age_days(command.max_age_days)
+        await uow.commit()
+    return command.max_age_days
 
 
 # -- a clock's PIN failure counters ----------------------------------------------------------
-async def clock_pin_counters(s: Services, caller: Caller, clock_id: str) -> tuple[int, int]:
-    """(unknown Employee IDs, known workers' wrong PINs) counted at the clock in its window."""
-    _require(caller, "sysadmin", "manager")
-    return await s.counters.clock_counts(caller.tenant_id, clock_id)
-
-
-async def reset_clock_pin_counters(s: Services, caller: Caller, clock_id: str) -> None:
+async def reset_clock_pin_counters(
+    s: Services, caller: Caller, command: ResetClockPinCounters
+) -> None:
     """Someone tried IDs or PINs at the clock and it takes no PIN for now: start it again."""
-    _require(caller, "sysadmin", "manager")
-    await s.counters.reset_clock(caller.tenant_id, clock_id)
-    log.info("clock pin counters reset", clock_id=clock_id, admin_id=caller.user_id)
+    require_role(caller, "sysadmin", "manager")
+    await s.counters.reset_clock(caller.tenant_id, command.clock_id)
+    log.info("clock pin counters reset", clock_id=command.clock_id, admin_id=caller.user_id)

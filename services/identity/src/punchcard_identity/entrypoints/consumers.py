@@ -1,0 +1,71 @@
+"""Identity's Kafka subscriptions: each decodes a message into a command and calls one use
+case in the consumer batch's transaction (a unit of work on the loop's connection)."""
+
+from __future__ import annotations
+
+import asyncpg
+from punchcard.v1 import kiosk_pb2
+from punchcard_kit.assignments import assignment_change
+from punchcard_kit.contract_enums import message_type
+from punchcard_kit.messaging import Message, catalogue
+from punchcard_kit.service import Subscription
+
+from ..adapters.lockout import REDIS_TRANSIENT
+from ..adapters.postgres import PostgresUnitOfWork
+from ..bootstrap import IdentityContainer
+from ..service_layer.assignments import record_assignment
+from ..service_layer.verification import PinVerifier, VerifyPinAttempt
+from ..settings import IdentitySettings
+
+PIN_ATTEMPTED = message_type(kiosk_pb2.PinPunchAttempted)
+
+
+async def verify_pin_attempts(
+    verifier: PinVerifier, conn: asyncpg.Connection, messages: list[Message]
+) -> None:
+    """One verdict per attempt, in the loop's transaction."""
+    for message in messages:
+        if message.type != PIN_ATTEMPTED:
+            continue
+        command = VerifyPinAttempt(
+            tenant_id=message.tenant_id,
+            attempt=message.payload,
+            correlation_id=message.envelope.correlation_id,
+            causation_id=message.event_id,
+        )
+        async with PostgresUnitOfWork.on_connection(conn, message.tenant_id) as uow:
+            await verifier.verify(command, uow)
+
+
+async def project_assignments(conn: asyncpg.Connection, messages: list[Message]) -> None:
+    for message in messages:
+        change = assignment_change(message)
+        if change is None:
+            continue
+        async with PostgresUnitOfWork.on_connection(conn, change.tenant_id) as uow:
+            await record_assignment(change, uow)
+
+
+def subscriptions(settings: IdentitySettings, container: IdentityContainer) -> list[Subscription]:
+    verifier = container.verifier
+
+    async def pin_attempts(conn: asyncpg.Connection, messages: list[Message]) -> None:
+        await verify_pin_attempts(verifier, conn, messages)
+
+    # The attempts carry sealed PINs: a dead-lettered one is kept 7 days (1-day segments,
+    # so gone within 8), time for someone to redrive it; docs/events.md argues it.
+    return [
+        Subscription(
+            "identity.pin-attempts",
+            [settings.pin_attempts_topic],
+            pin_attempts,
+            dlq_config={"retention.ms": "604800000", "segment.ms": "86400000"},
+            lanes=settings.pin_verify_lanes,
+            transient=REDIS_TRANSIENT,
+        ),
+        Subscription(
+            "identity.assignments",
+            [catalogue.DEVICE_CLOCK_ASSIGNMENTS.name],
+            project_assignments,
+        ),
+    ]

@@ -1,0 +1,24 @@
+"""Dependencies of identity's routes, as Annotated aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from punchcard_kit.internal_auth import Caller, current_caller
+
+from ..bootstrap import IdentityContainer
+from ..service_layer.workers import Services
+
+
+def _container(request: Request) -> IdentityContainer:
+    return request.app.state.identity
+
+
+def _services(request: Request) -> Services:
+    return _container(request).services
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+ContainerDep = Annotated[IdentityContainer, Depends(_container)]
+ServicesDep = Annotated[Services, Depends(_services)]

@@ -1,0 +1,124 @@
+"""What identity's use cases need from the world, as protocols: the repositories of one tenant
+transaction (the unit of work, whose events commit with its state through the outbox), the
+Redis failure counters, the PIN hasher and the opener of sealed PINs. The PostgreSQL, Redis,
+argon2 and libsodium implementations live in ``adapters/``; unit tests hand in fakes
+(``tests/unit/identity/fakes.py``). No SQL here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from ..domain.model import StoredPin, Worker
+
+if TYPE_CHECKING:
+    from punchcard_kit.assignments import AssignmentChange
+    from punchcard_kit.messaging.envelope import Envelope
+
+
+class WorkerRepository(Protocol):
+    async def get(self, worker_id: str, *, for_update: bool = False) -> Worker | None:
+        """``for_update``: the worker's row is locked until the unit of work ends."""
+
+    async def get_with_pin(self, employee_id: str) -> tuple[Worker, StoredPin | None] | None:
+        """The worker with this Employee ID and its stored PIN (verification only); no row
+        lock: a PIN is hashed outside any lock."""
+
+    async def add(self, worker: Worker) -> None:
+        """Raises ``DuplicateEmployeeId`` when another worker has its Employee ID."""
+
+    async def update(self, worker: Worker) -> None:
+        """Raises ``DuplicateEmployeeId`` when another worker has its Employee ID."""
+
+
+class PinRepository(Protocol):
+    async def set(self, worker_id: str, stored: StoredPin, at: datetime) -> None:
+        """Set (or replace) the worker's PIN; a lock everywhere ends with it."""
+
+    async def delete(self, worker_id: str) -> bool:
+        """False when the worker had no PIN."""
+
+    async def set_lock(self, worker_id: str, until: datetime | None) -> None: ...
+
+    async def lock_if_unchanged(self, worker_id: str, pin_hash: str, until: datetime) -> bool:
+        """Lock the PIN until ``until`` unless it was changed since read (or is locked longer
+        already); False when nothing was locked."""
+
+    async def max_age_days(self) -> int | None:
+        """The tenant's PIN policy: days after which a PIN is stale (None: never)."""
+
+    async def set_max_age_days(self, days: int | None) -> None: ...
+
+
+class AssignmentRepository(Protocol):
+    async def is_assigned(self, clock_id: str, worker_id: str) -> bool: ...
+
+    async def apply(self, change: AssignmentChange) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction of one tenant (``on_connection``: the consumer batch's)."""
+
+    workers: WorkerRepository
+    pins: PinRepository
+    assignments: AssignmentRepository
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def publish(self, *items: tuple[str, str | bytes | None, Envelope]) -> None:
+        """(topic, key, envelope) into the outbox, in this transaction."""
+
+
+#: Opens a unit of work for a tenant (an HTTP request's own transaction).
+UnitOfWorkFactory = Callable[[str], UnitOfWork]
+
+
+class FailureCounters(Protocol):
+    """Wrong PINs, unknown Employee IDs and locks at a clock (Redis). Each count is of
+    distinct attempt ids, so a redelivered attempt is never counted twice."""
+
+    async def record_unknown(self, tenant_id: str, clock_id: str, attempt_id: str) -> int:
+        """Returns the clock's count of unknown Employee IDs in its window."""
+
+    async def record_failure(
+        self, tenant_id: str, worker_id: str, clock_id: str, attempt_id: str
+    ) -> tuple[int, int]:
+        """Returns (the worker's wrong PINs at this clock, at all clocks)."""
+
+    async def state(
+        self, tenant_id: str, worker_id: str, clock_id: str
+    ) -> tuple[datetime | None, int]:
+        """(until when the worker is locked at this clock, known workers' wrong PINs there)."""
+
+    async def clock_counts(self, tenant_id: str, clock_id: str) -> tuple[int, int]:
+        """(unknown Employee IDs, known workers' wrong PINs) at the clock, in its window."""
+
+    async def lock_at_clock(
+        self, tenant_id: str, worker_id: str, clock_id: str, until: datetime
+    ) -> None: ...
+
+    async def start_worker_again(self, tenant_id: str, worker_id: str) -> None: ...
+
+    async def reset_worker(
+        self, tenant_id: str, worker_id: str, clock_id: str | None = None
+    ) -> None: ...
+
+    async def reset_clock(self, tenant_id: str, clock_id: str) -> None: ...
+
+
+class PinHasher(Protocol):
+    """argon2id keyed with a pepper; CPU-bound (the use cases run it in a thread)."""
+
+    def hash(self, pin: str) -> StoredPin: ...
+
+    def verify(self, pin: str, stored: StoredPin | None) -> bool: ...
+
+
+class PinOpener(Protocol):
+    def open(self, key_id: str, ciphertext: bytes, attempt_id: str) -> str:
+        """The PIN sealed to ``key_id`` for this attempt; raises ``UnsealError`` otherwise."""

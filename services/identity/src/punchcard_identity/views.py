@@ -1,0 +1,89 @@
+"""Identity's read side: lists of workers, one worker, the PIN policy, the stale-PIN report and
+a clock's PIN counters, apart from the write use cases (``service_layer``). Read-only SQL
+runs in the tenant's transaction (the unit of work's connection, under RLS)."""
+
+from __future__ import annotations
+
+from punchcard_kit.access import require_role
+from punchcard_kit.internal_auth import Caller
+
+from .adapters.postgres import WORKER_COLUMNS, WORKERS_WITH_PINS, PostgresUnitOfWork, worker_of
+from .domain.model import Worker, WorkerStatus
+from .service_layer.workers import Services, load_worker
+
+
+def _uow(s: Services, caller: Caller) -> PostgresUnitOfWork:
+    return s.uow(caller.tenant_id)  # type: ignore[return-value]  # the Postgres one here
+
+
+async def get_worker(s: Services, caller: Caller, worker_id: str) -> Worker:
+    async with s.uow(caller.tenant_id) as uow:
+        return await load_worker(uow, caller, worker_id)
+
+
+async def list_workers(
+    s: Services,
+    caller: Caller,
+    *,
+    search: str | None,
+    status: WorkerStatus | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[Worker], int]:
+    """Managers see the workers of their sites only (the kit's one rule)."""
+    where = ["w.tenant_id = $1"]
+    args: list[object] = [caller.tenant_id]
+    if search:
+        args.append(f"%{search.lower()}%")
+        where.append(f"(lower(w.name) LIKE ${len(args)} OR lower(w.employee_id) LIKE ${len(args)})")
+    if status:
+        args.append(status.value)
+        where.append(f"w.status = ${len(args)}")
+    sites = caller.site_scope()
+    if sites is not None:
+        args.append(list(sites))
+        where.append(f"w.site_id = ANY(${len(args)}::text[])")
+    condition = " AND ".join(where)
+    async with _uow(s, caller) as uow:
+        conn = uow.connection
+        total = await conn.fetchval(f"SELECT count(*) FROM workers w WHERE {condition}", *args)
+        rows = await conn.fetch(
+            f"SELECT {WORKER_COLUMNS} {WORKERS_WITH_PINS} WHERE {condition}"
+            f" ORDER BY lower(w.name), w.employee_id OFFSET ${len(args) + 1}"
+            f" LIMIT ${len(args) + 2}",
+            *args,
+            offset,
+            limit,
+        )
+    return [worker_of(r) for r in rows], total
+
+
+async def pin_policy(s: Services, caller: Caller) -> int | None:
+    async with s.uow(caller.tenant_id) as uow:
+        return await uow.pins.max_age_days()
+
+
+async def stale_pins(s: Services, caller: Caller) -> tuple[int | None, list[Worker]]:
+    """The tenant's PIN max age and the workers (of the caller's sites) whose PIN is older."""
+    async with _uow(s, caller) as uow:
+        days = await uow.pins.max_age_days()
+        if days is None:
+            return None, []
+        args: list[object] = [caller.tenant_id, days]
+        site_filter = ""
+        sites = caller.site_scope()
+        if sites is not None:
+            args.append(list(sites))
+            site_filter = " AND w.site_id = ANY($3::text[])"
+        rows = await uow.connection.fetch(
+            f"SELECT {WORKER_COLUMNS} {WORKERS_WITH_PINS} WHERE w.tenant_id = $1"
+            f" AND p.set_at < now() - make_interval(days => $2){site_filter} ORDER BY p.set_at",
+            *args,
+        )
+    return days, [worker_of(r) for r in rows]
+
+
+async def clock_pin_counters(s: Services, caller: Caller, clock_id: str) -> tuple[int, int]:
+    """(unknown Employee IDs, known workers' wrong PINs) counted at the clock in its window."""
+    require_role(caller, "sysadmin", "manager")
+    return await s.counters.clock_counts(caller.tenant_id, clock_id)

@@ -1,0 +1,227 @@
+"""In-memory stand-ins for identity's unit of work, failure counters, PIN hasher and opener of
+sealed PINs (the protocols of ``punchcard_identity.service_layer.unit_of_work``). Each unit of
+work sees only its tenant's rows, as RLS makes the real one do; what it publishes reaches the
+store's outbox only when committed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from punchcard_identity.domain.model import DuplicateEmployeeId, StoredPin, Worker
+from punchcard_identity.domain.pin_attempts import UnsealError
+
+
+@dataclass
+class Pin:
+    stored: StoredPin
+    set_at: datetime
+    locked_until: datetime | None = None
+
+
+@dataclass
+class Store:
+    workers: dict[str, Worker] = field(default_factory=dict)
+    pins: dict[str, Pin] = field(default_factory=dict)
+    max_age: dict[str, int | None] = field(default_factory=dict)
+    assignments: set[tuple[str, str, str]] = field(default_factory=set)
+    outbox: list[tuple[str, str, object]] = field(default_factory=list)
+    commits: int = 0
+
+    def worker(self, worker_id: str) -> Worker:
+        """The worker as the database would return it (with its PIN's columns)."""
+        worker = self.workers[worker_id]
+        pin = self.pins.get(worker_id)
+        return replace(
+            worker,
+            pin_set_at=pin.set_at if pin else None,
+            pin_locked_until=pin.locked_until if pin else None,
+        )
+
+
+class FakeWorkers:
+    def __init__(self, store: Store, tenant_id: str) -> None:
+        self.store, self.tenant_id = store, tenant_id
+
+    def _mine(self, worker_id: str) -> bool:
+        worker = self.store.workers.get(worker_id)
+        return worker is not None and worker.tenant_id == self.tenant_id
+
+    async def get(self, worker_id: str, *, for_update: bool = False) -> Worker | None:
+        return self.store.worker(worker_id) if self._mine(worker_id) else None
+
+    async def get_with_pin(self, employee_id: str) -> tuple[Worker, StoredPin | None] | None:
+        for worker in self.store.workers.values():
+            if worker.tenant_id == self.tenant_id and worker.employee_id == employee_id:
+                pin = self.store.pins.get(worker.id)
+                return self.store.worker(worker.id), pin.stored if pin else None
+        return None
+
+    def _check_unique(self, worker: Worker) -> None:
+        for other in self.store.workers.values():
+            if (
+                other.id != worker.id
+                and other.tenant_id == worker.tenant_id
+                and other.employee_id == worker.employee_id
+            ):
+                raise DuplicateEmployeeId()
+
+    async def add(self, worker: Worker) -> None:
+        assert worker.tenant_id == self.tenant_id
+        self._check_unique(worker)
+        self.store.workers[worker.id] = worker
+
+    async def update(self, worker: Worker) -> None:
+        assert self._mine(worker.id)
+        self._check_unique(worker)
+        self.store.workers[worker.id] = replace(worker, pin_set_at=None, pin_locked_until=None)
+
+
+class FakePins:
+    def __init__(self, store: Store, tenant_id: str) -> None:
+        self.store, self.tenant_id = store, tenant_id
+
+    async def set(self, worker_id: str, stored: StoredPin, at: datetime) -> None:
+        self.store.pins[worker_id] = Pin(stored, at)
+
+    async def delete(self, worker_id: str) -> bool:
+        return self.store.pins.pop(worker_id, None) is not None
+
+    async def set_lock(self, worker_id: str, until: datetime | None) -> None:
+        if worker_id in self.store.pins:
+            self.store.pins[worker_id].locked_until = until
+
+    async def lock_if_unchanged(self, worker_id: str, pin_hash: str, until: datetime) -> bool:
+        pin = self.store.pins.get(worker_id)
+        if pin is None or pin.stored.hash != pin_hash:
+            return False
+        if pin.locked_until is not None and pin.locked_until >= until:
+            return False
+        pin.locked_until = until
+        return True
+
+    async def max_age_days(self) -> int | None:
+        return self.store.max_age.get(self.tenant_id)
+
+    async def set_max_age_days(self, days: int | None) -> None:
+        self.store.max_age[self.tenant_id] = days
+
+
+class FakeAssignments:
+    def __init__(self, store: Store, tenant_id: str) -> None:
+        self.store, self.tenant_id = store, tenant_id
+
+    async def is_assigned(self, clock_id: str, worker_id: str) -> bool:
+        return (self.tenant_id, clock_id, worker_id) in self.store.assignments
+
+    async def apply(self, change) -> None:
+        pair = (change.tenant_id, change.clock_id, change.worker_id)
+        if change.assigned:
+            self.store.assignments.add(pair)
+        else:
+            self.store.assignments.discard(pair)
+
+
+class FakeUnitOfWork:
+    """``consumer=True``: a consumer batch's transaction (``commit`` is the loop's)."""
+
+    def __init__(self, store: Store, tenant_id: str, *, consumer: bool = False) -> None:
+        self.store, self.tenant_id, self.consumer = store, tenant_id, consumer
+        self.workers = FakeWorkers(store, tenant_id)
+        self.pins = FakePins(store, tenant_id)
+        self.assignments = FakeAssignments(store, tenant_id)
+        self.published: list[tuple[str, str, object]] = []
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.consumer and exc[0] is None:
+            await self.commit()
+        self.published = []
+
+    async def commit(self) -> None:
+        self.store.outbox.extend(self.published)
+        self.store.commits += 1
+        self.published = []
+
+    async def publish(self, *items) -> None:
+        self.published.extend(items)
+
+
+class FakeCounters:
+    """The Redis counters' semantics: sets of attempt ids per key; locks at a clock."""
+
+    def __init__(self) -> None:
+        self.sets: dict[tuple, set[str]] = {}
+        self.clock_locks: dict[tuple[str, str, str], datetime] = {}
+
+    def _add(self, key: tuple, attempt_id: str) -> int:
+        self.sets.setdefault(key, set()).add(attempt_id)
+        return len(self.sets[key])
+
+    async def record_unknown(self, tenant_id, clock_id, attempt_id) -> int:
+        return self._add((tenant_id, "unknown", clock_id), attempt_id)
+
+    async def record_failure(self, tenant_id, worker_id, clock_id, attempt_id):
+        at_clock = self._add((tenant_id, "wc", worker_id, clock_id), attempt_id)
+        total = self._add((tenant_id, "worker", worker_id), attempt_id)
+        self._add((tenant_id, "clock", clock_id), attempt_id)
+        return at_clock, total
+
+    async def state(self, tenant_id, worker_id, clock_id):
+        return (
+            self.clock_locks.get((tenant_id, worker_id, clock_id)),
+            len(self.sets.get((tenant_id, "clock", clock_id), ())),
+        )
+
+    async def clock_counts(self, tenant_id, clock_id):
+        return (
+            len(self.sets.get((tenant_id, "unknown", clock_id), ())),
+            len(self.sets.get((tenant_id, "clock", clock_id), ())),
+        )
+
+    async def lock_at_clock(self, tenant_id, worker_id, clock_id, until) -> None:
+        self.clock_locks[(tenant_id, worker_id, clock_id)] = until
+        self.sets.pop((tenant_id, "wc", worker_id, clock_id), None)
+
+    async def start_worker_again(self, tenant_id, worker_id) -> None:
+        self.sets.pop((tenant_id, "worker", worker_id), None)
+
+    async def reset_worker(self, tenant_id, worker_id, clock_id=None) -> None:
+        self.sets.pop((tenant_id, "worker", worker_id), None)
+        if clock_id is not None:
+            self.sets.pop((tenant_id, "wc", worker_id, clock_id), None)
+            return
+        for key in [k for k in self.sets if k[:3] == (tenant_id, "wc", worker_id)]:
+            del self.sets[key]
+        for key in [k for k in self.clock_locks if k[:2] == (tenant_id, worker_id)]:
+            del self.clock_locks[key]
+
+    async def reset_clock(self, tenant_id, clock_id) -> None:
+        self.sets.pop((tenant_id, "unknown", clock_id), None)
+        self.sets.pop((tenant_id, "clock", clock_id), None)
+
+
+class FakeHasher:
+    """Stores ``"h:<pin>"``; counts the (argon2) checks it is asked to do."""
+
+    def __init__(self) -> None:
+        self.checks = 0
+
+    def hash(self, pin: str) -> StoredPin:
+        return StoredPin(f"h:{pin}", "k1")
+
+    def verify(self, pin: str, stored: StoredPin | None) -> bool:
+        self.checks += 1
+        return stored is not None and stored.hash == f"h:{pin}"
+
+
+class FakeOpener:
+    """A "sealed" PIN is ``b"<attempt_id>:<pin>"`` under key id ``k1``."""
+
+    def open(self, key_id: str, ciphertext: bytes, attempt_id: str) -> str:
+        bound, sep, pin = ciphertext.decode().partition(":")
+        if key_id != "k1" or not sep or bound != attempt_id:
+            raise UnsealError("cannot open")
+        return pin

@@ -1,0 +1,248 @@
+"""The PIN verification use case (service_layer.verification) on fakes: it gathers the facts
+``decide_pin_attempt`` asks for, does only the I/O the decision calls for (no argon2 check
+where none is needed), and answers with one verdict in the consumer's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from punchcard.v1 import common_pb2, identification_pb2, identity_pb2, kiosk_pb2
+from punchcard_identity.domain.model import StoredPin, Worker, WorkerStatus
+from punchcard_identity.domain.pin_attempts import PinLimits
+from punchcard_identity.service_layer.verification import (
+    VERDICTS_TOPIC,
+    WORKERS_TOPIC,
+    PinVerifier,
+    VerifyPinAttempt,
+)
+from punchcard_kit.messaging import catalogue
+
+from .fakes import FakeCounters, FakeHasher, FakeOpener, FakeUnitOfWork, Pin, Store
+
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+TENANT = "t1"
+LIMITS = PinLimits(
+    worker_clock_threshold=3,
+    worker_total_threshold=5,
+    lock_minutes=15,
+    clock_failure_limit=6,
+    unknown_paced_per_clock=2,
+)
+
+
+class Kiosk:
+    """A verifier on fakes, and a way to send it attempts."""
+
+    def __init__(self) -> None:
+        self.store = Store()
+        self.counters = FakeCounters()
+        self.hasher = FakeHasher()
+        self.slept: list[float] = []
+
+        async def sleep(seconds: float) -> None:
+            self.slept.append(seconds)
+
+        self.verifier = PinVerifier(
+            opener=FakeOpener(),
+            hasher=self.hasher,
+            counters=self.counters,
+            limits=LIMITS,
+            hash_s=0.05,
+            clock=lambda: NOW,
+            sleep=sleep,
+        )
+
+    def worker(
+        self,
+        employee_id: str,
+        pin: str | None = "8351",
+        *,
+        status: WorkerStatus = WorkerStatus.ACTIVE,
+        clocks: tuple[str, ...] = ("c1", "c2", "c3"),
+    ) -> Worker:
+        worker = Worker(
+            id=str(uuid.uuid4()),
+            tenant_id=TENANT,
+            employee_id=employee_id,
+            name=employee_id,
+            job_title="",
+            site_id="",
+            status=status,
+            pin_allowed=True,
+            pin_set_at=None,
+            pin_locked_until=None,
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        self.store.workers[worker.id] = worker
+        if pin is not None:
+            self.store.pins[worker.id] = Pin(StoredPin(f"h:{pin}", "k1"), NOW)
+        for clock in clocks:
+            self.store.assignments.add((TENANT, clock, worker.id))
+        return worker
+
+    async def punch(
+        self,
+        employee_id: str,
+        pin: str,
+        clock_id: str = "c1",
+        *,
+        attempt_id: str | None = None,
+        sealed: bytes | None = None,
+    ):
+        attempt_id = attempt_id or str(uuid.uuid4())
+        context = kiosk_pb2.PunchAttemptContext(
+            attempt_id=attempt_id, clock_id=clock_id, claimed_employee_id=employee_id
+        )
+        attempt = kiosk_pb2.PinPunchAttempted(context=context)
+        attempt.sealed_pin.recipient_key_id = "k1"
+        attempt.sealed_pin.ciphertext = sealed or f"{attempt_id}:{pin}".encode()
+        command = VerifyPinAttempt(TENANT, attempt, correlation_id="corr", causation_id="ev")
+        async with FakeUnitOfWork(self.store, TENANT, consumer=True) as uow:
+            return await self.verifier.verify(command, uow)
+
+    def verdicts(self):
+        return [item for item in self.store.outbox if item[0] == VERDICTS_TOPIC]
+
+    def worker_events(self):
+        return [item for item in self.store.outbox if item[0] == WORKERS_TOPIC]
+
+
+def reason(verdict) -> str:
+    if isinstance(verdict, identification_pb2.WorkerIdentified):
+        return "IDENTIFIED"
+    return common_pb2.RejectReason.Name(verdict.reason).removeprefix("REJECT_REASON_")
+
+
+@pytest.fixture
+def kiosk() -> Kiosk:
+    return Kiosk()
+
+
+async def test_the_right_pin_identifies_the_worker_and_the_verdict_is_keyed_by_it(kiosk):
+    ada = kiosk.worker("E1")
+    verdict = await kiosk.punch("E1", "8351")
+    assert reason(verdict) == "IDENTIFIED" and verdict.worker_id == ada.id
+    assert verdict.method == common_pb2.PUNCH_METHOD_PIN
+    [(topic, key, envelope)] = kiosk.verdicts()
+    assert key == f"{TENANT}/{ada.id}" == catalogue.verdict_key(TENANT, ada.id, "ignored")
+    assert envelope.tenant_id == TENANT and envelope.producer == "identity"
+    assert envelope.correlation_id == "corr" and envelope.causation_id == "ev"
+    assert kiosk.hasher.checks == 1
+
+
+@pytest.mark.parametrize("case", ["unknown id", "not assigned", "sealed for another attempt"])
+async def test_unknown_unassigned_or_unopenable_is_unknown_user_without_a_pin_check(kiosk, case):
+    kiosk.worker("E1", clocks=("c2",))
+    employee_id = "E404" if case == "unknown id" else "E1"
+    sealed = b"another-attempt:8351" if case == "sealed for another attempt" else None
+    clock = "c1" if case == "not assigned" else "c2"
+    verdict = await kiosk.punch(employee_id, "8351", clock, attempt_id="a-1", sealed=sealed)
+    assert reason(verdict) == "UNKNOWN_USER" and verdict.worker_id == ""
+    assert kiosk.hasher.checks == 0
+    # Counted with the clock's unknown IDs, answered after about a PIN check's time.
+    assert await kiosk.counters.clock_counts(TENANT, clock) == (1, 0)
+    assert kiosk.slept == [0.05]
+    [(_, key, _)] = kiosk.verdicts()
+    assert key == f"{TENANT}/a-1"
+
+
+async def test_a_flood_of_unknown_ids_is_paced_up_to_the_clocks_limit_then_answered_at_once(
+    kiosk,
+):
+    for _ in range(4):
+        assert reason(await kiosk.punch("nobody", "8351")) == "UNKNOWN_USER"
+    assert kiosk.slept == [0.05, 0.05]  # LIMITS.unknown_paced_per_clock
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ({"status": WorkerStatus.INACTIVE}, "INACTIVE"),
+        ({"status": WorkerStatus.PENDING}, "INACTIVE"),
+        ({"pin": None}, "PIN_NOT_SET"),
+    ],
+)
+async def test_workers_who_cannot_punch_with_a_pin_get_no_pin_check(kiosk, setup, expected):
+    worker = kiosk.worker("E1", **setup)
+    verdict = await kiosk.punch("E1", "8351")
+    assert reason(verdict) == expected and verdict.worker_id == worker.id
+    assert kiosk.hasher.checks == 0
+
+
+async def test_wrong_pins_count_down_then_lock_the_worker_at_that_clock_only(kiosk):
+    ada = kiosk.worker("E1")
+    first = await kiosk.punch("E1", "0000")
+    assert reason(first) == "WRONG_PIN" and first.attempts_remaining == 2
+    assert (await kiosk.punch("E1", "0000")).attempts_remaining == 1
+    locked = await kiosk.punch("E1", "0000")
+    until = NOW + timedelta(minutes=15)
+    assert reason(locked) == "LOCKED_OUT" and locked.locked_until.ToDatetime(UTC) == until
+    assert kiosk.counters.clock_locks == {(TENANT, ada.id, "c1"): until}
+    checks = kiosk.hasher.checks
+    # While the lock holds: no PIN checked there, the right one neither, nothing counted.
+    assert reason(await kiosk.punch("E1", "8351")) == "LOCKED_OUT"
+    assert kiosk.hasher.checks == checks
+    # Elsewhere the worker punches as usual (and their counts start again).
+    assert reason(await kiosk.punch("E1", "8351", "c2")) == "IDENTIFIED"
+    assert kiosk.worker_events() == []  # a lock at a clock is no event
+
+
+async def test_a_redelivered_attempt_is_not_counted_twice(kiosk):
+    kiosk.worker("E1")
+    for _ in range(3):
+        verdict = await kiosk.punch("E1", "0000", attempt_id="same")
+        assert reason(verdict) == "WRONG_PIN" and verdict.attempts_remaining == 2
+
+
+async def test_wrong_pins_at_many_clocks_lock_the_worker_everywhere_with_an_event(kiosk):
+    ada = kiosk.worker("E1")
+    for clock in ("c1", "c1", "c2", "c2"):
+        assert reason(await kiosk.punch("E1", "0000", clock)) == "WRONG_PIN"
+    locked = await kiosk.punch("E1", "0000", "c3")
+    until = NOW + timedelta(minutes=15)
+    assert reason(locked) == "LOCKED_OUT" and locked.locked_until.ToDatetime(UTC) == until
+    assert kiosk.store.pins[ada.id].locked_until == until
+    [(topic, key, envelope)] = kiosk.worker_events()
+    assert key == f"{TENANT}/{ada.id}"
+    event = identity_pb2.PinLockedOut()
+    envelope.payload.Unpack(event)
+    assert (event.worker_id, event.failed_attempts, event.clock_id) == (ada.id, 5, "c3")
+    # The overall count starts again; every clock refuses until the lock ends.
+    assert (TENANT, "worker", ada.id) not in kiosk.counters.sets
+    checks = kiosk.hasher.checks
+    assert reason(await kiosk.punch("E1", "8351", "c2")) == "LOCKED_OUT"
+    assert kiosk.hasher.checks == checks
+
+
+async def test_no_lock_everywhere_when_the_pin_changed_while_it_was_checked(kiosk):
+    ada = kiosk.worker("E1")
+    for clock in ("c1", "c1", "c2", "c2"):
+        await kiosk.punch("E1", "0000", clock)
+    real = kiosk.hasher.verify
+
+    def verify_while_an_admin_sets_a_new_pin(pin, stored):
+        kiosk.store.pins[ada.id] = Pin(StoredPin("h:4711", "k1"), NOW)
+        return real(pin, stored)
+
+    kiosk.hasher.verify = verify_while_an_admin_sets_a_new_pin
+    assert reason(await kiosk.punch("E1", "0000", "c3")) == "LOCKED_OUT"
+    assert kiosk.store.pins[ada.id].locked_until is None
+    assert kiosk.worker_events() == []
+
+
+async def test_many_wrong_pins_at_one_clock_stop_pin_checks_there_for_everyone(kiosk):
+    for n in range(3):
+        kiosk.worker(f"E{n}")
+    for n in range(3):
+        await kiosk.punch(f"E{n}", "0000")
+        await kiosk.punch(f"E{n}", "0001")
+    assert await kiosk.counters.clock_counts(TENANT, "c1") == (0, 6)
+    kiosk.worker("E9")
+    checks = kiosk.hasher.checks
+    verdict = await kiosk.punch("E9", "8351")
+    assert reason(verdict) == "LOCKED_OUT" and not verdict.HasField("locked_until")
+    assert kiosk.hasher.checks == checks
+    assert reason(await kiosk.punch("E9", "8351", "c2")) == "IDENTIFIED"
