@@ -5,7 +5,7 @@ runs in the tenant's transaction (the unit of work's connection, under RLS)."""
 from __future__ import annotations
 
 from punchcard_kit.access import require_role
-from punchcard_kit.internal_auth import Caller
+from punchcard_kit.caller import Caller
 
 from .adapters.postgres import WORKER_COLUMNS, WORKERS_WITH_PINS, PostgresUnitOfWork, worker_of
 from .domain.model import Worker, WorkerStatus

@@ -11,11 +11,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from google.protobuf.message import Message as ProtoMessage
 from punchcard.v1 import identity_pb2
 from punchcard_kit.access import WRITERS, require_role
+from punchcard_kit.caller import Caller
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import catalogue
 from punchcard_kit.messaging.envelope import new_envelope
@@ -23,9 +24,6 @@ from punchcard_kit.messaging.envelope import new_envelope
 from ..domain.model import SiteNotManaged, Worker, WorkerInactive, WorkerStatus, worker_not_found
 from ..domain.pin_policy import PIN_MAX_LENGTH, check_pin
 from .unit_of_work import FailureCounters, PinHasher, UnitOfWork, UnitOfWorkFactory
-
-if TYPE_CHECKING:
-    from punchcard_kit.internal_auth import Caller
 
 log = get_logger(__name__)
 
