@@ -137,7 +137,7 @@ FROM punched
 
 
 async def seed(dsn: str, world: list, history: int) -> dict:
-    """The projections as punch's projection consumer stores them (COPY as the owner), and
+    """The projections as punch's projection consumer stores them (COPY), and
     about ``history`` earlier punches in the ledger."""
     conn = await asyncpg.connect(dsn)
     try:
@@ -542,7 +542,9 @@ async def run_variant(
     processes: list[subprocess.Popen] = []
     spies: list[subprocess.Popen | None] = []
     try:
-        seeded = await seed(dsn, world, history)
+        # Seeded and watched as the superuser: punch's tables force row-level security on
+        # their owner (COPY is refused, and a count would see no tenant's rows).
+        seeded = await seed(support.admin_url(dsn), world, history)
         await ensure_topics_exist(KAFKA, [(out_topic, PARTITIONS, 1, {})])
         common = ["--dsn", dsn, "--out-topic", out_topic]
         consumer = ["--consumer", mode, "--topic", verdicts_topic, "--group", group]
@@ -561,7 +563,7 @@ async def run_variant(
                 profile(p.pid, profile_dir / f"{name}-{i}.txt") for i, p in enumerate(processes)
             ]
         result = await watch(
-            dsn,
+            support.admin_url(dsn),
             group=group,
             topic=verdicts_topic,
             messages=verdicts["messages"],

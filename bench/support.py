@@ -37,7 +37,7 @@ import httpx  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
 
 from tests.support import stack as _stack  # noqa: E402
-from tests.support.databases import drop_database, new_database  # noqa: E402, F401 - re-exported
+from tests.support.databases import admin_url, drop_database, new_database  # noqa: E402, F401
 from tests.support.messaging import wait_for  # noqa: E402, F401
 from tests.support.services import (  # noqa: E402, F401
     ServiceProcess,
