@@ -359,23 +359,12 @@ def punch_ledger_parts() -> SimpleNamespace:
     lookup, the decision rule, and the event builders."""
     from punchcard_punch.adapters import ledger
     from punchcard_punch.domain import decisions
-    from punchcard_punch.service_layer import events
-    from punchcard_punch.service_layer.ingest import recorded_row
+    from punchcard_punch.service_layer import events, ingest
 
-    return SimpleNamespace(
-        APP_ROLE=ledger.APP_ROLE,
-        PUNCH_COLUMNS=ledger.PUNCH_COLUMNS,
-        ATTEMPT_COLUMNS=ledger.ATTEMPT_COLUMNS,
-        nearby=ledger.nearby,
-        Policy=decisions.Policy,
-        Record=decisions.Record,
-        Reject=decisions.Reject,
-        Repeat=decisions.Repeat,
-        decide=decisions.decide,
-        neighbours=decisions.neighbours,
-        DIRECTION_NAMES=events.DIRECTION_NAMES,
-        reason_name=events.reason_name,
-        reason_value=events.reason_value,
-        recorded_event=events.recorded_event,
-        recorded_row=recorded_row,
-    )
+    used = {
+        ledger: ("APP_ROLE", "PUNCH_COLUMNS", "ATTEMPT_COLUMNS", "nearby"),
+        decisions: ("Policy", "Record", "Reject", "Repeat", "decide", "neighbours"),
+        events: ("DIRECTION_NAMES", "reason_name", "reason_value", "recorded_event"),
+        ingest: ("recorded_row",),
+    }
+    return SimpleNamespace(**{n: getattr(m, n) for m, names in used.items() for n in names})

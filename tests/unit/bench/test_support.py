@@ -67,3 +67,25 @@ def test_machine_cpu_counts_busy_within_total() -> None:
     busy, total = support.machine_cpu()
     assert 0 <= busy <= total
     assert support.cpu_seconds(2**22 + 12345) == 0.0  # no such process
+
+
+def test_the_in_process_components_still_resolve(monkeypatch) -> None:
+    """When a service moves one of the pieces a micro-benchmark runs in process, this fails and
+    names bench/support.py, the one file to change (not a benchmark at `make bench` time)."""
+    from punchcard_punch.service_layer import ingest
+
+    monkeypatch.setattr(ingest, "PUNCHES_TOPIC", ingest.PUNCHES_TOPIC)  # restored afterwards
+    handler, transient = support.punch_ingest("bench.ledger.test.punches")
+    assert callable(handler) and transient and ingest.PUNCHES_TOPIC.startswith("bench.")
+    parts = support.punch_ledger_parts()
+    assert callable(parts.decide) and parts.PUNCH_COLUMNS and parts.APP_ROLE
+    _, params = support.identity_default_hasher()
+    assert set(params) == {"memory_kib", "time_cost", "parallelism"}
+    assert support.identity_accepts_pin("582039", "B0001") is True
+    hasher = support.identity_pin_hasher({"k": b"0" * 32}, "k")
+    assert callable(hasher.verify)
+    assert support.face_gallery("Dlib", 128).search is not None
+    assert support.face_found(type("Face", (), {"outcome": "nothing"})()) is False
+    engine = support.face_engine(model_name="Dlib", detector="dlib", detect_max_side=640, workers=1)
+    assert engine.workers == 1  # not started: no model worker process
+    # face_pipeline() loads the models (seconds): face-match's own tests cover FacePipeline.
