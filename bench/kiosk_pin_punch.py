@@ -56,6 +56,7 @@ import httpx
 import support
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from punchcard_kit.messaging import catalogue
 from support import (
     KAFKA,
     REDIS_URL,
@@ -649,7 +650,7 @@ async def run(args: argparse.Namespace) -> dict:
         await asyncio.sleep(1)  # the last log lines
         times = stage_times(services)
         times["kafka"] = await published_at(
-            "punchcard.kiosk.pin-attempts.v1", tenant["tenant_id"], kiosks.trace[0]["sent"] - 5
+            catalogue.KIOSK_PIN_ATTEMPTS.name, tenant["tenant_id"], kiosks.trace[0]["sent"] - 5
         )
         for step in results["steps"]:
             step["hops_ms"] = hops(kiosks.trace, f"{step['rate_per_s']:g}/s", times)

@@ -62,7 +62,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from punchcard.v1 import common_pb2, identification_pb2, kiosk_pb2, punch_pb2
 from punchcard_kit.logging import configure_logging
-from punchcard_kit.messaging import encode_envelope, new_envelope
+from punchcard_kit.messaging import catalogue, encode_envelope, new_envelope
 from punchcard_kit.messaging.topics import ensure_topics_exist
 from support import KAFKA, ROOT, VENV_BIN, cpu_seconds, machine_busy, server_cpu
 
@@ -247,12 +247,12 @@ def make_verdicts(rng: random.Random, world: list, n: int) -> tuple[list, dict]:
                     verdict.face.metric = "euclidean_l2"
                     verdict.face.distance = rng.uniform(0.45, 0.7)
                     verdict.face.threshold = 0.4
-                    key = f"{tenant['id']}/{context.attempt_id}"
+                    key = catalogue.verdict_key(tenant["id"], None, context.attempt_id)
                 else:
                     verdict.reason = common_pb2.REJECT_REASON_WRONG_PIN
                     verdict.worker_id = worker["id"]
                     verdict.attempts_remaining = rng.randint(1, 4)
-                    key = f"{tenant['id']}/{worker['id']}"
+                    key = catalogue.verdict_key(tenant["id"], worker["id"], context.attempt_id)
                 items.append((at, seq, tenant["id"], key, verdict, "identity"))
                 seq += 1
                 continue
@@ -274,7 +274,7 @@ def make_verdicts(rng: random.Random, world: list, n: int) -> tuple[list, dict]:
                 verdict.face.threshold = 0.4
             else:
                 counts["pin"] += 1
-            key = f"{tenant['id']}/{worker['id']}"
+            key = catalogue.verdict_key(tenant["id"], worker["id"], context.attempt_id)
             item = (at, seq, tenant["id"], key, verdict, "face-match" if face else "identity")
             items.append(item)
             identified_items.append(item)
@@ -798,7 +798,9 @@ class NaiveConsumer:
                 correlation_id=envelope.correlation_id or context.attempt_id,
                 causation_id=envelope.event_id,
             )
-            key = f"{tenant_id}/{verdict.worker_id or attempt_id}"
+            key = catalogue.PUNCH_PUNCHES.key(
+                tenant_id=tenant_id, worker_id=verdict.worker_id or attempt_id
+            )
             await add_records(conn, [outbox_record(self.out_topic, key, out)])
 
 
