@@ -17,44 +17,26 @@ The real identity and device-sync processes (their own databases), simulated clo
    all of them; the process's resident memory.
 
 Prints a table and writes bench/results/device_sync.json.
-    make bench-device-sync     # or: .venv/bin/python bench/device_sync.py [--clocks 1000 ...]
+    make bench     # or: .venv/bin/python bench/device_sync.py [--clocks 1000 ...] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the test support library drives the real services
-
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-from punchcard_kiosk_sim import ClockFleet, make_session, raise_fd_limit, register_clocks  # noqa: E402
-
-from tests.support.messaging import wait_for  # noqa: E402
-from tests.support.services import admin_headers, start_service  # noqa: E402
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
+import asyncpg
+import httpx
+import support
+from punchcard_kiosk_sim import ClockFleet, make_session, raise_fd_limit, register_clocks
+from support import admin_headers, rss_mib, start_service, summary, wait_for
 
 
 async def held_requests(url: str) -> int:
@@ -225,13 +207,7 @@ async def run(args: argparse.Namespace) -> dict:
                 next_at += interval
                 await asyncio.sleep(max(0, next_at - time.monotonic()))
             await asyncio.wait_for(asyncio.gather(*pending), 30)
-            results["latency_api"] = {
-                "rate_per_s": args.rate,
-                "changes": n,
-                "p50_ms": round(1000 * statistics.median(latencies), 1),
-                "p99_ms": round(1000 * pct(latencies, 0.99), 1),
-                "max_ms": round(1000 * max(latencies), 1),
-            }
+            results["latency_api"] = latency(args.rate, latencies)
 
             # Renames in identity (outbox → Kafka → device-sync → clock) at a steady rate.
             one_clock = target[0][0]
@@ -252,13 +228,7 @@ async def run(args: argparse.Namespace) -> dict:
                 next_at += 1 / args.rename_rate
                 await asyncio.sleep(max(0, next_at - time.monotonic()))
             await asyncio.wait_for(asyncio.gather(*pending), 30)
-            results["latency_rename_via_kafka"] = {
-                "rate_per_s": args.rename_rate,
-                "changes": n_renames,
-                "p50_ms": round(1000 * statistics.median(kafka_latencies), 1),
-                "p99_ms": round(1000 * pct(kafka_latencies, 0.99), 1),
-                "max_ms": round(1000 * max(kafka_latencies), 1),
-            }
+            results["latency_rename_via_kafka"] = latency(args.rename_rate, kafka_latencies)
 
         # --- 3. concurrent clocks on one process ---------------------------------------
         if args.concurrent:
@@ -291,6 +261,11 @@ async def run(args: argparse.Namespace) -> dict:
     return results
 
 
+def latency(rate: float, seconds: list[float]) -> dict:
+    """Delivery latencies (s) at ``rate`` changes/s, in ms."""
+    return {"rate_per_s": rate, "changes": len(seconds), **summary([1000 * s for s in seconds])}
+
+
 async def _ge(awaitable, n: int) -> bool:
     return (await awaitable) >= n
 
@@ -316,8 +291,9 @@ async def main() -> None:
     parser.add_argument("--rename-rate", type=float, default=5, help="identity renames/s")
     parser.add_argument("--seconds", type=float, default=15, help="duration of each rate run")
     parser.add_argument("--pool", type=int, default=10, help="device-sync DB pool size")
-    parser.add_argument("--out", default=str(ROOT / "bench/results/device_sync.json"))
-    args = parser.parse_args()
+    args = support.parse_args(
+        parser, "device_sync", quick={"clocks": 50, "concurrent": 100, "seconds": 3}
+    )
     r = await run(args)
     floor = r["http_floor_s"]
     rows = [
@@ -343,15 +319,9 @@ async def main() -> None:
             (f"  fan-out to all {args.concurrent} (s)", r["concurrent_fanout_s"]),
         ]
     rows.append(("clock registrations/s", r["registration_per_s"]))
-    print(f"\ndevice-sync, {os.cpu_count()} cores")
-    print(f"{'metric':56} {'value':>10}")
-    for label, value in rows:
-        print(f"{label:56} {value!s:>10}")
+    support.print_table(f"device-sync, {os.cpu_count()} cores", rows, 56, 10)
     print("targets: fan-out to 1,000 acknowledged <= 2 s; delivery p99 <= 1 s; >= 5,000 clocks")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"benchmark": "device_sync", "cores": os.cpu_count(), **r}, indent=2))
-    print(f"wrote {out}")
+    support.write_result(args.out, {"benchmark": "device_sync", "cores": os.cpu_count(), **r})
 
 
 if __name__ == "__main__":

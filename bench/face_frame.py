@@ -16,29 +16,25 @@ scikit-image's astronaut where that folder is absent. Target (issue 6): p50 <= 1
 p95 <= 300 ms per frame.
 
 Prints a table and writes bench/results/face_frame.json.
-    .venv/bin/python bench/face_frame.py [--rounds 3]
+    .venv/bin/python bench/face_frame.py [--rounds 3] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DEEPFACE_HOME", str(ROOT / ".local" / "deepface"))
+import numpy as np
+import support
+from support import ROOT
+from support import percentile as pct
 
-import numpy as np  # noqa: E402
-from punchcard_face_match.adapters.engine import FaceEngine  # noqa: E402
-from punchcard_face_match.adapters.pipeline import OK, FacePipeline  # noqa: E402
-from punchcard_face_match.domain.gallery import Gallery  # noqa: E402
+os.environ.setdefault("DEEPFACE_HOME", str(ROOT / ".local" / "deepface"))
 
 from tests.support import face as faces  # noqa: E402
 
@@ -49,11 +45,7 @@ def frames() -> tuple[list[bytes], str]:
     return [faces.astronaut(640), faces.mirrored(faces.astronaut(640))], "skimage astronaut"
 
 
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
-
-
-def run_pipeline(pipeline: FacePipeline, jpegs: list[bytes], rounds: int, gallery: Gallery):
+def run_pipeline(pipeline, jpegs: list[bytes], rounds: int, gallery):
     stages: dict[str, list[float]] = {
         k: [] for k in ("decode", "detect", "align", "embed", "search", "total")
     }
@@ -61,7 +53,7 @@ def run_pipeline(pipeline: FacePipeline, jpegs: list[bytes], rounds: int, galler
         for jpeg in jpegs:
             started = time.perf_counter()
             [face] = pipeline.analyse([jpeg])
-            if face.outcome == OK:
+            if support.face_found(face):
                 searched = time.perf_counter()
                 gallery.search(face.embedding)
                 face.timings["search"] = (time.perf_counter() - searched) * 1000
@@ -72,7 +64,7 @@ def run_pipeline(pipeline: FacePipeline, jpegs: list[bytes], rounds: int, galler
 
 
 async def run_engine(jpegs: list[bytes], rounds: int) -> list[float]:
-    engine = FaceEngine(model_name="Dlib", detector="dlib", detect_max_side=640, workers=1)
+    engine = support.face_engine(model_name="Dlib", detector="dlib", detect_max_side=640, workers=1)
     await engine.start()
     try:
         times = []
@@ -86,7 +78,7 @@ async def run_engine(jpegs: list[bytes], rounds: int) -> list[float]:
         engine.close()
 
 
-def run_batch(pipeline: FacePipeline, jpegs: list[bytes], rounds: int) -> list[float]:
+def run_batch(pipeline, jpegs: list[bytes], rounds: int) -> list[float]:
     per_frame = []
     for _ in range(rounds):
         for i in range(0, len(jpegs) - 7, 8):
@@ -119,14 +111,14 @@ def run_deepface(jpegs: list[bytes], rounds: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    args = support.parse_args(parser, "face_frame", quick={"rounds": 1})
     jpegs, source = frames()
-    pipeline = FacePipeline()
+    pipeline = support.face_pipeline()
     pipeline.analyse(jpegs[:2])  # warm-up
     rng = np.random.default_rng(7)
-    gallery = Gallery("Dlib", 128)
+    gallery = support.face_gallery("Dlib", 128)
     for w in range(1000):
         gallery.upsert(f"w{w}", (rng.normal(0, 0.06, (2, 128))).astype(np.float32), 1)
 
@@ -153,9 +145,7 @@ def main() -> None:
     print(f"\nspeed-up over DeepFace.represent at p50: {speedup:.1f}x")
     print("target: pipeline total p50 <= 150 ms, p95 <= 300 ms")
     result["speedup_p50"] = speedup
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "face_frame.json").write_text(json.dumps(result, indent=2))
+    support.write_result(args.out, result)
 
 
 if __name__ == "__main__":

@@ -25,24 +25,21 @@ while the index is trained: a single query runs on one thread in faiss either wa
 that the baseline's BLAS uses. numpy's BLAS keeps its threads for the baseline.
 
 Prints a table and writes bench/results/face_search.json.
-    .venv/bin/python bench/face_search.py [--sizes 10000,100000,1000000] [--queries 2000]
+    .venv/bin/python bench/face_search.py [--sizes 10000,100000,1000000] [--queries 2000] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import json
 import math
 import os
 import time
-from pathlib import Path
 
 import faiss
 import numpy as np
-from punchcard_face_match.domain.gallery import Gallery
+import support
 
-ROOT = Path(__file__).resolve().parents[1]
 DIMS = 128
 CENTRE_SCALE = 0.9 / math.sqrt(2 * DIMS)  # two centres ~0.9 apart
 SAMPLE_SCALE = 0.35 / math.sqrt(2 * DIMS)  # two samples of one person ~0.35 apart
@@ -80,10 +77,10 @@ class Population:
 
 
 def percentile(ms: list[float], p: float) -> float:
-    return round(float(np.percentile(ms, p)), 3)
+    return round(support.percentile(ms, p), 3)
 
 
-def changes(gallery: Gallery, pop: Population, n: int) -> dict:
+def changes(gallery, pop: Population, n: int) -> dict:
     """n re-enrolments, n removals, n new workers, interleaved, one at a time; latency each."""
     rng = pop.rng
     kinds: dict[str, list[float]] = {"reenrol": [], "remove": [], "new": []}
@@ -138,7 +135,7 @@ def run_size(size: int, queries: int, seed: int) -> tuple[list[tuple], dict]:
 
     gc.collect()
     faiss.omp_set_num_threads(os.cpu_count() or 1)
-    gallery = Gallery("Dlib", DIMS)
+    gallery = support.face_gallery("Dlib", DIMS)
     t0 = time.perf_counter()
     gallery.upsert_many((f"w{w}", t, 1) for w, t in pop.enrolled.items())
     build_s = time.perf_counter() - t0
@@ -220,8 +217,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", default=str(ROOT / "bench/results/face_search.json"))
-    args = parser.parse_args()
+    args = support.parse_args(parser, "face_search", quick={"sizes": "10000", "queries": 200})
     sizes = [int(s) for s in args.sizes.split(",") if s]
 
     rows, results = [], []
@@ -243,24 +239,19 @@ def main() -> None:
             f"{g['reenrol_p99_ms']} ms, remove {g['remove_p50_ms']}/{g['remove_p99_ms']} ms, "
             f"new worker {g['new_p50_ms']}/{g['new_p99_ms']} ms"
         )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "benchmark": "face_search",
-                "cores": os.cpu_count(),
-                "dims": DIMS,
-                "faiss_version": faiss.__version__,
-                "faiss_threads_while_querying": 1,
-                "data": "identity centres ~0.9 apart, 1-5 templates each, same-person ~0.35, "
-                "queries are new samples of enrolled workers",
-                "sizes": results,
-            },
-            indent=2,
-        )
+    support.write_result(
+        args.out,
+        {
+            "benchmark": "face_search",
+            "cores": os.cpu_count(),
+            "dims": DIMS,
+            "faiss_version": faiss.__version__,
+            "faiss_threads_while_querying": 1,
+            "data": "identity centres ~0.9 apart, 1-5 templates each, same-person ~0.35, "
+            "queries are new samples of enrolled workers",
+            "sizes": results,
+        },
     )
-    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ identity answers theirs): the bench waits until none runs and the machine is qui
 --quiet-wait), and marks the run INVALID if one appeared.
 
 Prints a table and writes bench/results/kiosk_pin_punch.json. Target: p99 <= 250 ms at 20/s.
-    make bench     # or: .venv/bin/python bench/kiosk_pin_punch.py [--rate 20 --seconds 30 ...]
+    make bench     # or: .venv/bin/python bench/kiosk_pin_punch.py [--rate 20 ...] [--quick]
     --identity-replicas 2: a second identity process on the same database and consumer group
 """
 
@@ -44,7 +44,6 @@ import platform
 import secrets
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -53,22 +52,26 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the test support library drives the real services
+import httpx
+import support
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from punchcard_kit.messaging import catalogue
+from support import (
+    KAFKA,
+    REDIS_URL,
+    ServiceProcess,
+    cpu_seconds,
+    free_port,
+    new_database,
+    open_loop,
+    summary,
+    unique,
+    wait_for,
+)
 
-import httpx  # noqa: E402
-from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
-from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
-from punchcard_identity.domain.pin_policy import check_pin  # noqa: E402
-from punchcard_identity.main import build_hasher  # noqa: E402
-from punchcard_identity.settings import IdentitySettings  # noqa: E402
-
-from tests.support.databases import new_database  # noqa: E402
-from tests.support.gateway import create_tenant, login  # noqa: E402
-from tests.support.messaging import wait_for  # noqa: E402
-from tests.support.punch import known  # noqa: E402
-from tests.support.services import ServiceProcess, free_port  # noqa: E402
-from tests.support.stack import KAFKA, REDIS_URL, unique  # noqa: E402
+from tests.support.gateway import create_tenant, login
+from tests.support.punch import known
 
 TARGET_P99_MS = 250.0
 TARGET_RATE = 20.0
@@ -154,36 +157,16 @@ def foreign_services(ours: list[ServiceProcess]) -> list[str]:
     return sorted(found)
 
 
-async def busy_pct(seconds: float) -> float:
-    """How busy the whole machine is over the next ``seconds`` (%)."""
-    busy0, total0 = machine_busy()
-    await asyncio.sleep(seconds)
-    busy1, total1 = machine_busy()
-    return round(100 * (busy1 - busy0) / max(total1 - total0, 1), 1)
-
-
 async def wait_quiet(limit_s: float, max_busy_pct: float) -> tuple[list[str], float]:
     """Wait (up to ``limit_s``) until no other identity / punch / face-match process runs and
     the machine is at most ``max_busy_pct`` busy: (those processes, how busy) at the start."""
     deadline = time.monotonic() + limit_s
     while True:
         others = foreign_services([])
-        busy = await busy_pct(3)
+        busy = await support.busy_pct(3)
         if (not others and busy <= max_busy_pct) or time.monotonic() >= deadline:
             return others, busy
         await asyncio.sleep(2)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy() -> tuple[float, float]:
-    """(busy, total) jiffies of the whole machine since boot."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return sum(values) - idle, sum(values)
 
 
 # --- metrics -------------------------------------------------------------------------------
@@ -251,7 +234,7 @@ def metric_deltas(before: dict, after: dict) -> dict:
 def a_pin(employee_id: str) -> str:
     while True:
         pin = f"{secrets.randbelow(10**6):06d}"
-        if check_pin(pin, employee_id) is None:
+        if support.identity_accepts_pin(pin, employee_id):
             return pin
 
 
@@ -265,19 +248,9 @@ async def set_up_tenant(gateway: ServiceProcess, punch: ServiceProcess, args) ->
         async def worker(i: int) -> dict:
             async with limit:
                 employee_id = f"B{i:04d}"
-                created = await admin.post(
-                    "/workers",
-                    json={"employee_id": employee_id, "name": f"Bench {i}", "status": "Active"},
+                return await support.add_worker_with_pin(
+                    admin, employee_id, f"Bench {i}", a_pin(employee_id)
                 )
-                assert created.status_code == 201, created.text
-                worker_id = created.json()["id"]
-                pin = a_pin(employee_id)
-                answer = await admin.put(f"/workers/{worker_id}/pin", json={"pin": pin})
-                if answer.status_code != 200:  # the policy refused it: let identity choose
-                    answer = await admin.post(f"/workers/{worker_id}/pin/generate")
-                    assert answer.status_code in (200, 201), answer.text
-                    pin = answer.json()["pin"]
-                return {"id": worker_id, "employee_id": employee_id, "pin": pin}
 
         workers = await asyncio.gather(*(worker(i) for i in range(args.workers)))
         clocks = []
@@ -321,24 +294,6 @@ async def set_up_tenant(gateway: ServiceProcess, punch: ServiceProcess, args) ->
 # --- load ----------------------------------------------------------------------------------
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def summary(latencies_ms: list[float]) -> dict:
-    if not latencies_ms:
-        return {"n": 0, "p50_ms": None, "p99_ms": None, "max_ms": None}
-    return {
-        "n": len(latencies_ms),
-        "p50_ms": round(statistics.median(latencies_ms), 1),
-        "p90_ms": round(pct(latencies_ms, 0.90), 1),
-        "p99_ms": round(pct(latencies_ms, 0.99), 1),
-        "max_ms": round(max(latencies_ms), 1),
-        "mean_ms": round(statistics.fmean(latencies_ms), 1),
-    }
-
-
 class Kiosks:
     """One keep-alive HTTP client per clock; each worker's next direction (IN, OUT, IN…)."""
 
@@ -379,24 +334,6 @@ class Kiosks:
             "direction": direction,
         }
         return client, body
-
-
-async def open_loop(rate: float, total: int, one) -> tuple[list, float, float]:
-    """Fire ``one(i)`` at start + i / rate whatever the earlier calls are doing; returns
-    (results, offered rate, the scheduler's worst lateness in ms)."""
-    tasks = []
-    worst_late = 0.0
-    start = time.monotonic()
-    for i in range(total):
-        due = start + i / rate
-        delay = due - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        worst_late = max(worst_late, time.monotonic() - due)
-        tasks.append(asyncio.create_task(one(i)))
-    offered = total / max(time.monotonic() - start, 1e-9) if total > 1 else rate
-    results = await asyncio.gather(*tasks)
-    return results, offered, 1000 * worst_late
 
 
 async def punch_step(kiosks: Kiosks, rate: float, seconds: float, label: str = "") -> dict:
@@ -480,8 +417,7 @@ async def floor_step(kiosks: Kiosks, rate: float, seconds: float) -> dict:
 def argon2_floor(samples: int) -> dict:
     """identity's PIN verification alone, with identity's default settings (its production
     argon2id cost), one at a time."""
-    settings = IdentitySettings(environment="test")
-    hasher = build_hasher(settings)
+    hasher, params = support.identity_default_hasher()
     stored = hasher.hash("582039")
     hasher.verify("582039", stored)  # warm
     times = []
@@ -491,12 +427,10 @@ def argon2_floor(samples: int) -> dict:
         times.append(1000 * (time.perf_counter() - started))
     return {
         "params": (
-            f"argon2id m={settings.argon2_memory_kib} KiB t={settings.argon2_time_cost}"
-            f" p={settings.argon2_parallelism} (+HMAC-SHA256 pepper), identity's defaults"
+            f"argon2id m={params['memory_kib']} KiB t={params['time_cost']}"
+            f" p={params['parallelism']} (+HMAC-SHA256 pepper), identity's defaults"
         ),
-        "memory_kib": settings.argon2_memory_kib,
-        "time_cost": settings.argon2_time_cost,
-        "parallelism": settings.argon2_parallelism,
+        **params,
         **summary(times),
     }
 
@@ -511,18 +445,16 @@ class Usage:
         self.started = time.monotonic()
         self.cpu0 = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
         self.self0 = time.process_time()
-        self.machine0 = machine_busy()
+        self.machine0 = support.machine_cpu()
         return self
 
     def __exit__(self, *exc) -> None:
         wall = time.monotonic() - self.started
-        busy0, total0 = self.machine0
-        busy1, total1 = machine_busy()
         cpu = {n: cpu_seconds(p) - self.cpu0[n] for n, p in self.pids.items()}
         cpu["bench"] = time.process_time() - self.self0
         self.result = {
             "wall_s": round(wall, 2),
-            "machine_busy_pct": round(100 * (busy1 - busy0) / max(total1 - total0, 1), 1),
+            "machine_busy_pct": support.busy_pct_since(self.machine0),
             # The four services and this process; the rest of the machine's busy time is
             # PostgreSQL, Kafka, Redis (for this run and others) and others' processes.
             "ours_pct_of_machine": round(100 * sum(cpu.values()) / (wall * os.cpu_count()), 1),
@@ -718,7 +650,7 @@ async def run(args: argparse.Namespace) -> dict:
         await asyncio.sleep(1)  # the last log lines
         times = stage_times(services)
         times["kafka"] = await published_at(
-            "punchcard.kiosk.pin-attempts.v1", tenant["tenant_id"], kiosks.trace[0]["sent"] - 5
+            catalogue.KIOSK_PIN_ATTEMPTS.name, tenant["tenant_id"], kiosks.trace[0]["sent"] - 5
         )
         for step in results["steps"]:
             step["hops_ms"] = hops(kiosks.trace, f"{step['rate_per_s']:g}/s", times)
@@ -756,13 +688,15 @@ def report(args: argparse.Namespace, r: dict) -> dict:
         }
     )
     floors = argon2["p50_ms"] + floor["p50_ms"]
+    recorded = e2e["p50_ms"] is not None  # none is when others' identity answered them all
     breakdown = {
         "e2e_p50_ms": e2e["p50_ms"],
         "argon2_p50_ms": argon2["p50_ms"],
         "http_auth_p50_ms": floor["p50_ms"],
-        "rest_p50_ms": round(e2e["p50_ms"] - floors, 1),  # claim, 3 outbox hops, consumers
-        "e2e_p50_over_floors": round(e2e["p50_ms"] / floors, 2),
-        "e2e_p99_over_floors": round(e2e["p99_ms"] / floors, 2),
+        # claim, 3 outbox hops, consumers
+        "rest_p50_ms": round(e2e["p50_ms"] - floors, 1) if recorded else None,
+        "e2e_p50_over_floors": round(e2e["p50_ms"] / floors, 2) if recorded else None,
+        "e2e_p99_over_floors": round(e2e["p99_ms"] / floors, 2) if recorded else None,
     }
     rows = [
         (
@@ -797,14 +731,13 @@ def report(args: argparse.Namespace, r: dict) -> dict:
                 ("  e2e p50 / (argon2 + HTTP/auth)", breakdown["e2e_p50_over_floors"]),
                 ("  e2e p99 / (argon2 + HTTP/auth)", breakdown["e2e_p99_over_floors"]),
             ]
-    print(
-        f"\nkiosk PIN punch end to end, {os.cpu_count()} cores"
+    support.print_table(
+        f"kiosk PIN punch end to end, {os.cpu_count()} cores"
         f" (machine {r['machine_busy_pct_before']}% busy before the run)"
-        + (f", {args.identity_replicas} identity processes" if args.identity_replicas > 1 else "")
+        + (f", {args.identity_replicas} identity processes" if args.identity_replicas > 1 else ""),
+        rows,
+        66,
     )
-    print(f"{'metric':66} {'value':>12}")
-    for label, value in rows:
-        print(f"{label:66} {value!s:>12}")
     print(
         f"target: p99 <= {TARGET_P99_MS:g} ms at {TARGET_RATE:g} punches/s, every punch recorded:"
         f" {'met' if met else 'NOT met'}"
@@ -850,34 +783,39 @@ async def main() -> None:
         "--quiet-cpu", type=float, default=50, help="start when the machine is at most %% busy"
     )
     parser.add_argument("--keep-logs", action="store_true", help="keep the services' log files")
-    parser.add_argument("--out", default=str(ROOT / "bench/results/kiosk_pin_punch.json"))
-    args = parser.parse_args()
+    args = support.parse_args(
+        parser,
+        "kiosk_pin_punch",
+        quick={
+            "workers": 8,
+            "clocks": 2,
+            "seconds": 3,
+            "rate2": 0,
+            "warmup": 5,
+            "floor_seconds": 2,
+            "argon2_samples": 5,
+            "quiet_wait": 10,
+        },
+    )
 
     task = asyncio.current_task()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     r = await run(args)
     verdict = report(args, r)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "benchmark": "kiosk_pin_punch",
-                "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
-                "parameters": {
-                    k: v for k, v in vars(args).items() if k not in ("out", "keep_logs")
-                },
-                "target": {"p99_ms": TARGET_P99_MS, "rate_per_s": TARGET_RATE},
-                "met": verdict["met"],
-                "valid": not verdict["interference"],
-                "interference": verdict["interference"],
-                "breakdown_at_target_rate": verdict["breakdown"],
-                **r,
-            },
-            indent=2,
-        )
+    support.write_result(
+        args.out,
+        {
+            "benchmark": "kiosk_pin_punch",
+            "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
+            "parameters": {k: v for k, v in vars(args).items() if k not in ("out", "keep_logs")},
+            "target": {"p99_ms": TARGET_P99_MS, "rate_per_s": TARGET_RATE},
+            "met": verdict["met"],
+            "valid": not verdict["interference"],
+            "interference": verdict["interference"],
+            "breakdown_at_target_rate": verdict["breakdown"],
+            **r,
+        },
     )
-    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

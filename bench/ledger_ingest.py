@@ -30,10 +30,13 @@ offsets, polled every 0.1 s):
     under test, by all PostgreSQL processes, by Kafka, and by the whole machine (the servers
     and the machine are shared: other work shows there).
 Prints a table and writes bench/results/ledger_ingest.json. Not a test: no pass/fail. The
-event topic punch publishes to is replaced by a bench topic (``ingest.PUNCHES_TOPIC``) so that
-nothing reaches the real punches topic; databases and topics are dropped at the end.
+event topic punch publishes to is replaced by a bench topic (``support.punch_ingest``) so that
+nothing reaches the real punches topic; databases and topics are dropped at the end. punch runs
+in the bench's processes, not as ``punchcard-punch``, because its topics are fixed: a punch
+process would read the shared verdicts topic, where every punch on the test stack would decide
+the bench's verdicts too. Its databases are migrated by ``punchcard-punch migrate``.
 
-    make bench     # or: .venv/bin/python bench/ledger_ingest.py [--verdicts 100000 ...]
+    make bench     # or: .venv/bin/python bench/ledger_ingest.py [--verdicts 100000 ...] [--quick]
     .venv/bin/python bench/ledger_ingest.py --only kit --kit 2000 --profile /tmp/prof  # py-spy
 """
 
@@ -41,10 +44,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
-import platform
 import random
 import shutil
 import signal
@@ -56,21 +57,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import support
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from punchcard.v1 import common_pb2, identification_pb2, kiosk_pb2, punch_pb2
 from punchcard_kit.logging import configure_logging
-from punchcard_kit.messaging import encode_envelope, new_envelope
+from punchcard_kit.messaging import catalogue, encode_envelope, new_envelope
 from punchcard_kit.messaging.topics import ensure_topics_exist
+from support import KAFKA, ROOT, VENV_BIN, cpu_seconds, machine_busy, server_cpu
 
-ROOT = Path(__file__).resolve().parents[1]
-PG = os.environ.get(
-    "BENCH_POSTGRES_URL",
-    os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:55442"),
-)
-KAFKA = os.environ.get(
-    "BENCH_KAFKA_BOOTSTRAP", os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:59102")
-)
 PARTITIONS = 12
 RUN = uuid.uuid4().hex[:6]  # in every database, topic and group name of this run
 TIME_ZONES = ("Europe/Madrid", "America/New_York", "Europe/London", "America/Mexico_City")
@@ -142,7 +137,7 @@ FROM punched
 
 
 async def seed(dsn: str, world: list, history: int) -> dict:
-    """The projections as punch's projection consumer stores them (COPY as the owner), and
+    """The projections as punch's projection consumer stores them (COPY), and
     about ``history`` earlier punches in the ledger."""
     conn = await asyncpg.connect(dsn)
     try:
@@ -252,12 +247,12 @@ def make_verdicts(rng: random.Random, world: list, n: int) -> tuple[list, dict]:
                     verdict.face.metric = "euclidean_l2"
                     verdict.face.distance = rng.uniform(0.45, 0.7)
                     verdict.face.threshold = 0.4
-                    key = f"{tenant['id']}/{context.attempt_id}"
+                    key = catalogue.verdict_key(tenant["id"], None, context.attempt_id)
                 else:
                     verdict.reason = common_pb2.REJECT_REASON_WRONG_PIN
                     verdict.worker_id = worker["id"]
                     verdict.attempts_remaining = rng.randint(1, 4)
-                    key = f"{tenant['id']}/{worker['id']}"
+                    key = catalogue.verdict_key(tenant["id"], worker["id"], context.attempt_id)
                 items.append((at, seq, tenant["id"], key, verdict, "identity"))
                 seq += 1
                 continue
@@ -279,7 +274,7 @@ def make_verdicts(rng: random.Random, world: list, n: int) -> tuple[list, dict]:
                 verdict.face.threshold = 0.4
             else:
                 counts["pin"] += 1
-            key = f"{tenant['id']}/{worker['id']}"
+            key = catalogue.verdict_key(tenant["id"], worker["id"], context.attempt_id)
             item = (at, seq, tenant["id"], key, verdict, "face-match" if face else "identity")
             items.append(item)
             identified_items.append(item)
@@ -334,71 +329,30 @@ async def fill_topic(topic: str, records: list) -> float:
 
 
 async def delete_topics(topics: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA, client_id="bench-ledger-ingest")
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        doomed = [t for t in topics if t in existing]
-        if doomed:
-            await admin.delete_topics(doomed)
-    finally:
-        await admin.close()
+    await support.delete_topics(topics, client_id="bench-ledger-ingest")
 
 
 # -- databases ------------------------------------------------------------------------------
 async def create_db(variant: str) -> str:
-    """punch's database as production has it: owned by its own non-superuser login role."""
-    from punchcard_kit.migrations import upgrade_async
-    from punchcard_kit.provisioning import provision
-
-    name = f"bench_ledger_{RUN}_{variant.replace('-', '_')}"
-    dsn = await provision(PG, "punch", name, password=uuid.uuid4().hex)
-    await upgrade_async(dsn, "punchcard_punch")
+    """punch's database as production has it: owned by its own non-superuser login role,
+    migrated by punch itself (``punchcard-punch migrate``)."""
+    dsn = await support.new_database("punch", f"bench_ledger_{RUN}_{variant.replace('-', '_')}")
+    env = {**os.environ, "ENVIRONMENT": "test", "DATABASE_URL": dsn, "LOG_LEVEL": "WARNING"}
+    migrated = await asyncio.to_thread(
+        subprocess.run, [str(VENV_BIN / "punchcard-punch"), "migrate"], env=env
+    )
+    if migrated.returncode != 0:
+        raise SystemExit(f"punchcard-punch migrate failed ({migrated.returncode})")
     return dsn
 
 
 async def drop_db(dsn: str) -> None:
-    name = dsn.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(f"{PG}/postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        for role in (f"{name}_app", name):
-            await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
-    finally:
-        await admin.close()
+    await support.drop_database(dsn)
 
 
 # -- one variant ----------------------------------------------------------------------------
 def spawn(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, __file__, "_serve", *args], cwd=ROOT)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def server_cpu() -> dict[str, float]:
-    """CPU seconds so far of every live PostgreSQL process and every JVM (Kafka) on the
-    machine — the servers are shared, so other work on them counts too (and processes that
-    exit in between take their CPU with them)."""
-    totals = {"postgres": 0.0, "kafka": 0.0}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            comm = (entry / "comm").read_text().strip()
-        except OSError:
-            continue
-        if comm == "postgres":
-            totals["postgres"] += cpu_seconds(int(entry.name))
-        elif comm == "java":
-            totals["kafka"] += cpu_seconds(int(entry.name))
-    return totals
 
 
 def profile(pid: int, out: Path) -> subprocess.Popen | None:
@@ -411,24 +365,6 @@ def profile(pid: int, out: Path) -> subprocess.Popen | None:
     command = [py_spy, "record", "--pid", str(pid), "--rate", "200", "--idle", "--nonblocking"]
     command += ["--format", "raw", "--output", str(out)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL)
-
-
-def stop(processes: list[subprocess.Popen]) -> None:
-    for p in processes:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in processes:
-        try:
-            p.wait(30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
-
-def machine_busy() -> float:
-    """CPU seconds the whole machine has been busy (all processes, every core)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 _BACKENDS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
@@ -606,7 +542,9 @@ async def run_variant(
     processes: list[subprocess.Popen] = []
     spies: list[subprocess.Popen | None] = []
     try:
-        seeded = await seed(dsn, world, history)
+        # Seeded and watched as the superuser: punch's tables force row-level security on
+        # their owner (COPY is refused, and a count would see no tenant's rows).
+        seeded = await seed(support.admin_url(dsn), world, history)
         await ensure_topics_exist(KAFKA, [(out_topic, PARTITIONS, 1, {})])
         common = ["--dsn", dsn, "--out-topic", out_topic]
         consumer = ["--consumer", mode, "--topic", verdicts_topic, "--group", group]
@@ -625,7 +563,7 @@ async def run_variant(
                 profile(p.pid, profile_dir / f"{name}-{i}.txt") for i, p in enumerate(processes)
             ]
         result = await watch(
-            dsn,
+            support.admin_url(dsn),
             group=group,
             topic=verdicts_topic,
             messages=verdicts["messages"],
@@ -645,7 +583,7 @@ async def run_variant(
             **result,
         }
     finally:
-        stop(processes)
+        support.stop_processes(processes)
         for spy in spies:
             if spy is not None:
                 spy.wait(60)
@@ -658,14 +596,10 @@ async def serve(args: argparse.Namespace) -> None:
     from punchcard_kit.db import create_pool
     from punchcard_kit.messaging.consumer import ConsumerLoop
     from punchcard_kit.messaging.relay import OutboxRelay
-    from punchcard_kit.retry import register_transient
-    from punchcard_punch.domain.decisions import Policy
-    from punchcard_punch.service_layer import ingest
 
     configure_logging("bench-ledger-ingest", "WARNING")
     # What punch publishes goes to this run's topic, not the real punches topic.
-    ingest.PUNCHES_TOPIC = args.out_topic
-    register_transient(ingest.NotYetKnown)
+    handler, transient = support.punch_ingest(args.out_topic)
     pool = await create_pool(args.dsn, min_size=1, max_size=4)
     loops = []
     if args.consumer == "kit":
@@ -673,10 +607,11 @@ async def serve(args: argparse.Namespace) -> None:
             ConsumerLoop(
                 group_id=args.group,
                 topics=[args.topic],
-                handler=ingest.Ingest(Policy()).handle,
+                handler=handler,
                 pool=pool,
                 bootstrap_servers=KAFKA,
                 max_batch=args.max_batch,
+                transient=transient,
             )
         )
     elif args.consumer == "naive":
@@ -704,8 +639,8 @@ class NaiveConsumer:
     one outbox row), then its own Kafka offset commit."""
 
     def __init__(self, dsn: str, topic: str, group: str, out_topic: str) -> None:
-        from punchcard_punch.adapters.ledger import ATTEMPT_COLUMNS, PUNCH_COLUMNS
-
+        self.punch = support.punch_ledger_parts()
+        PUNCH_COLUMNS, ATTEMPT_COLUMNS = self.punch.PUNCH_COLUMNS, self.punch.ATTEMPT_COLUMNS
         self.dsn, self.topic, self.group, self.out_topic = dsn, topic, group, out_topic
         self._stopping = asyncio.Event()
         self.insert_punch = (
@@ -750,24 +685,9 @@ class NaiveConsumer:
         from punchcard_kit.messaging import add_records, decode_envelope, outbox_record
         from punchcard_kit.messaging.envelope import unpack_payload
         from punchcard_kit.tenancy import enter_tenant
-        from punchcard_punch.adapters import ledger
-        from punchcard_punch.domain.decisions import (
-            Policy,
-            Record,
-            Reject,
-            Repeat,
-            decide,
-            neighbours,
-        )
-        from punchcard_punch.service_layer.events import (
-            DIRECTION_NAMES,
-            reason_name,
-            reason_value,
-            recorded_event,
-        )
-        from punchcard_punch.service_layer.ingest import recorded_row
 
-        policy = Policy()
+        punch = self.punch
+        policy = punch.Policy()
         envelope = decode_envelope(value)
         verdict = unpack_payload(envelope)
         tenant_id = envelope.tenant_id
@@ -776,7 +696,7 @@ class NaiveConsumer:
         captured_at = context.captured_at.ToDatetime(tzinfo=UTC)
         received_at = context.received_at.ToDatetime(tzinfo=UTC)
         async with conn.transaction():
-            await enter_tenant(conn, ledger.APP_ROLE, tenant_id)
+            await enter_tenant(conn, punch.APP_ROLE, tenant_id)
             if await conn.fetchval(
                 "SELECT 1 FROM attempts WHERE tenant_id = $1 AND attempt_id = $2",
                 tenant_id,
@@ -787,7 +707,7 @@ class NaiveConsumer:
             punch_id = None
             reason = ""
             if isinstance(verdict, identification_pb2.IdentificationRejected):
-                decision = Reject(reason_name(verdict.reason))
+                decision = punch.Reject(punch.reason_name(verdict.reason))
             else:
                 worker = await conn.fetchrow(
                     "SELECT employee_id, display_name, status FROM workers"
@@ -807,34 +727,34 @@ class NaiveConsumer:
                     context.clock_id,
                     verdict.worker_id,
                 )
-                (near,) = await ledger.nearby(
+                (near,) = await punch.nearby(
                     conn, tenant_id, [(verdict.worker_id, captured_at)], policy.double_tap_window
                 )
-                previous, following = neighbours(near, captured_at, policy.double_tap_window)
-                decision = decide(
+                previous, following = punch.neighbours(near, captured_at, policy.double_tap_window)
+                decision = punch.decide(
                     captured_at=captured_at,
                     received_at=received_at,
                     offline=context.captured_offline,
-                    requested=DIRECTION_NAMES.get(context.requested_direction),
+                    requested=punch.DIRECTION_NAMES.get(context.requested_direction),
                     worker_active=worker["status"] == "Active",
                     assigned=bool(assigned),
                     previous=previous,
                     following=following,
                     policy=policy,
                 )
-            if isinstance(decision, Reject):
+            if isinstance(decision, punch.Reject):
                 outcome, reason = "REJECTED", decision.reason
                 event = punch_pb2.PunchRejected(
                     attempt_id=attempt_id,
                     clock_id=context.clock_id,
                     method=verdict.method,
-                    reason=reason_value(reason),
+                    reason=punch.reason_value(reason),
                     worker_id=verdict.worker_id,
                     captured_offline=context.captured_offline,
                 )
                 event.captured_at.CopyFrom(context.captured_at)
                 event.received_at.CopyFrom(context.received_at)
-            elif isinstance(decision, Repeat):
+            elif isinstance(decision, punch.Repeat):
                 outcome, punch_id = "REPEATED", decision.earlier.punch_id
                 earlier = await conn.fetchrow(
                     "SELECT * FROM punches WHERE tenant_id = $1 AND id = $2", tenant_id, punch_id
@@ -842,12 +762,12 @@ class NaiveConsumer:
                 event = punch_pb2.PunchRepeated(
                     attempt_id=attempt_id,
                     clock_id=context.clock_id,
-                    earlier=recorded_event(earlier),
+                    earlier=punch.recorded_event(earlier),
                 )
             else:
-                assert isinstance(decision, Record)
+                assert isinstance(decision, punch.Record)
                 outcome = "RECORDED"
-                row = recorded_row(
+                row = punch.recorded_row(
                     tenant_id,
                     attempt_id,
                     verdict,
@@ -859,7 +779,7 @@ class NaiveConsumer:
                 )
                 punch_id = row["id"]
                 await conn.execute(self.insert_punch, *(row.get(c) for c in self.punch_columns))
-                event = recorded_event(row)
+                event = punch.recorded_event(row)
             await conn.execute(
                 self.insert_attempt,
                 tenant_id,
@@ -878,7 +798,9 @@ class NaiveConsumer:
                 correlation_id=envelope.correlation_id or context.attempt_id,
                 causation_id=envelope.event_id,
             )
-            key = f"{tenant_id}/{verdict.worker_id or attempt_id}"
+            key = catalogue.PUNCH_PUNCHES.key(
+                tenant_id=tenant_id, worker_id=verdict.worker_id or attempt_id
+            )
             await add_records(conn, [outbox_record(self.out_topic, key, out)])
 
 
@@ -896,23 +818,6 @@ def serve_main(argv: list[str]) -> None:
 
 
 # -- the run --------------------------------------------------------------------------------
-def machine() -> dict:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cores": os.cpu_count(),
-        "cpu": model,
-        "python": platform.python_version(),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-    }
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--verdicts", type=int, default=100_000, help="for the kit variants")
@@ -934,12 +839,22 @@ async def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--only", choices=["kit", "naive"], help="run one path (diagnosis)")
     parser.add_argument("--profile", type=Path, help="py-spy the processes under test into DIR")
-    parser.add_argument("--out", default=str(ROOT / "bench/results/ledger_ingest.json"))
-    args = parser.parse_args()
+    args = support.parse_args(
+        parser,
+        "ledger_ingest",
+        quick={
+            "verdicts": 2000,
+            "naive_verdicts": 200,
+            "kit": "500",
+            "workers": 200,
+            "clocks": 10,
+            "history": 2000,
+        },
+    )
     kit_variants = [
         (int(b), int(r or 1)) for b, _, r in (v.partition("x") for v in args.kit.split(","))
     ]
-    info = machine()
+    info = support.machine_info()
     configure_logging("bench-ledger-ingest", "WARNING", json=False)
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # leader elections of new topics
 
@@ -1032,35 +947,30 @@ async def main() -> None:
         if not r["drained"]:
             print(f"note: {r['variant']} did not finish within its time limit")
 
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "benchmark": "ledger_ingest",
-                "machine": info,
-                "parameters": {
-                    "verdicts": args.verdicts,
-                    "naive_verdicts": args.naive_verdicts,
-                    "kit_variants": [{"max_batch": b, "replicas": r} for b, r in kit_variants],
-                    "relay_batch": args.relay_batch,
-                    "relay": relay_where,
-                    "tenants": args.tenants,
-                    "workers": args.workers,
-                    "clocks": args.clocks,
-                    "sites_per_tenant": args.sites,
-                    "history_punches": args.history,
-                    "partitions": PARTITIONS,
-                    "seed": args.seed,
-                },
-                "data": data,
-                "results": results,
-                "targets": {"punches_per_s": 10_000},
+    support.write_result(
+        args.out,
+        {
+            "benchmark": "ledger_ingest",
+            "machine": info,
+            "parameters": {
+                "verdicts": args.verdicts,
+                "naive_verdicts": args.naive_verdicts,
+                "kit_variants": [{"max_batch": b, "replicas": r} for b, r in kit_variants],
+                "relay_batch": args.relay_batch,
+                "relay": relay_where,
+                "tenants": args.tenants,
+                "workers": args.workers,
+                "clocks": args.clocks,
+                "sites_per_tenant": args.sites,
+                "history_punches": args.history,
+                "partitions": PARTITIONS,
+                "seed": args.seed,
             },
-            indent=2,
-        )
+            "data": data,
+            "results": results,
+            "targets": {"punches_per_s": 10_000},
+        },
     )
-    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ Measured for each:
     committing it, p50 / p99.
 Prints a table and writes bench/results/outbox_pipeline.json. Not a test: no pass/fail.
 
-    make bench            # or: .venv/bin/python bench/outbox_pipeline.py --seconds 10
+    make bench            # or: .venv/bin/python bench/outbox_pipeline.py --seconds 10 [--quick]
 """
 
 from __future__ import annotations
@@ -22,27 +22,19 @@ import asyncio
 import json
 import os
 import platform
-import signal
 import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import asyncpg
+import support
 from google.protobuf import wrappers_pb2
 from punchcard_kit.messaging import add_to_outbox, new_envelope
 from punchcard_kit.messaging.schema import V1_UP
 from punchcard_kit.messaging.topics import ensure_topics_exist
+from support import KAFKA, PG, ROOT, VENV_BIN
 
-ROOT = Path(__file__).resolve().parents[1]
-PG = os.environ.get(
-    "BENCH_POSTGRES_URL",
-    os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:55442"),
-)
-KAFKA = os.environ.get(
-    "BENCH_KAFKA_BOOTSTRAP", os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:59102")
-)
 TENANT = str(uuid.uuid4())
 PAYLOAD = "x" * 200  # a small domain event's size
 
@@ -63,12 +55,6 @@ async def create_db() -> str:
     return dsn
 
 
-async def drop_db(dsn: str) -> None:
-    admin = await asyncpg.connect(f"{PG}/postgres")
-    await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
-    await admin.close()
-
-
 def envelope(i: int):
     return new_envelope(wrappers_pb2.StringValue(value=PAYLOAD), tenant_id=TENANT, producer="bench")
 
@@ -77,7 +63,7 @@ def start_pipeline(dsn: str, topic: str, batch: int) -> list[subprocess.Popen]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     relay = subprocess.Popen(
         [
-            str(ROOT / ".venv/bin/punchcard-relay"),
+            str(VENV_BIN / "punchcard-relay"),
             "--database-url",
             dsn,
             "--bootstrap-servers",
@@ -107,16 +93,6 @@ def start_pipeline(dsn: str, topic: str, batch: int) -> list[subprocess.Popen]:
         env=env,
     )
     return [relay, consumer]
-
-
-def stop(processes: list[subprocess.Popen]) -> None:
-    for p in processes:
-        p.send_signal(signal.SIGTERM)
-    for p in processes:
-        try:
-            p.wait(30)
-        except subprocess.TimeoutExpired:
-            p.kill()
 
 
 async def arrived(dsn: str) -> int:
@@ -249,8 +225,8 @@ async def run_phase(name: str, batch: int, phase, *phase_args) -> dict:
         await warm_up(dsn, topic)
         return await phase(dsn, topic, *phase_args)
     finally:
-        stop(processes)
-        await drop_db(dsn)
+        support.stop_processes(processes)
+        await support.drop_database(dsn)
 
 
 async def run_variant(name: str, batch: int, args) -> dict:
@@ -266,8 +242,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--only", choices=["kit", "naive"], help="run one pipeline (diagnosis)")
-    parser.add_argument("--out", default=str(ROOT / "bench/results/outbox_pipeline.json"))
-    args = parser.parse_args()
+    args = support.parse_args(parser, "outbox_pipeline", quick={"seconds": 2.0, "rate": 200})
 
     if args.only:
         print(json.dumps(await run_variant(args.only, 500 if args.only == "kit" else 1, args)))
@@ -303,21 +278,16 @@ async def main() -> None:
                     " cannot keep up with the offered load (its latencies are of what arrived)"
                 )
 
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "benchmark": "outbox_pipeline",
-                "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
-                "seconds_per_phase": args.seconds,
-                "results": results,
-                "targets": {"sustained_events_per_s": 5000, "p99_ms_at_1000_per_s": 100},
-            },
-            indent=2,
-        )
+    support.write_result(
+        args.out,
+        {
+            "benchmark": "outbox_pipeline",
+            "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
+            "seconds_per_phase": args.seconds,
+            "results": results,
+            "targets": {"sustained_events_per_s": 5000, "p99_ms_at_1000_per_s": 100},
+        },
     )
-    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ emulated tablet, and <= 50 kB gzip of script per page.
 
 Needs the stack (make bench starts it) and the built apps (make web). Prints a table and writes
 bench/results/web_pages.json.
-    .venv/bin/python bench/web_pages.py [--loads 15]
+    .venv/bin/python bench/web_pages.py [--loads 15] [--quick]
 """
 
 from __future__ import annotations
@@ -24,20 +24,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
-import json
 import os
-import socket
 import statistics
-import subprocess
+import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import asyncpg
-import httpx
+import support
 from playwright.async_api import async_playwright
+from support import ROOT, pct
 
-ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "services" / "gateway" / "web" / "dist"
 CHROMIUM = os.environ.get("PUNCHCARD_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,10 +45,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PG = os.environ.get(
-    "PUNCHCARD_PG_URL", os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:55442")
-)
-KAFKA = os.environ.get("PUNCHCARD_KAFKA", os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:59102"))
 CPU_SLOWDOWN = 4
 WIFI = {
     "offline": False,
@@ -65,45 +57,6 @@ PAGES = {
     "manage portal (sign-in)": ("/manage/", "input[type=email]"),
     "kiosk app (first screen)": ("/kiosk/", "input, button"),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gateway() -> tuple[subprocess.Popen, str, str]:
-    port = free_port()
-    database = f"bench_web_{uuid.uuid4().hex[:8]}"
-    log = ROOT / ".local" / "logs" / "bench-web-gateway.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "ENVIRONMENT": "test",
-        "DATABASE_URL": f"{PG}/{database}",
-        "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
-        "HTTP_PORT": str(port),
-        "LOG_LEVEL": "WARNING",
-        "WEB_DIST_DIR": str(DIST),
-    }
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "punchcard-gateway")], env=env, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the gateway exited; see {log}")
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                return process, url, database
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    process.terminate()
-    raise SystemExit(f"the gateway was not ready in 90 s; see {log}")
 
 
 def script_weight(page: str) -> dict:
@@ -159,54 +112,52 @@ async def load_floor(browser, url: str) -> float:
         await context.close()
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 async def run(loads: int) -> list[dict]:
-    process, base, database = start_gateway()
+    with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
+        gateway = await support.start_service(
+            "gateway", Path(tmp), LOG_LEVEL="WARNING", WEB_DIST_DIR=str(DIST)
+        )
+        try:
+            return await measure(gateway.url, loads)
+        finally:
+            await gateway.stop()
+
+
+async def measure(base: str, loads: int) -> list[dict]:
     rows = []
-    try:
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                for name, (path, selector) in PAGES.items():
-                    await load_app(browser, base + path, selector)  # warm the server
-                    app, floor, sizes = [], [], []
-                    for _ in range(loads):  # interleaved: both see the same noise
-                        elapsed, size = await load_app(browser, base + path, selector)
-                        app.append(elapsed)
-                        sizes.append(size)
-                        floor.append(await load_floor(browser, base + path))
-                    rows.append(
-                        {
-                            "page": name,
-                            "path": path,
-                            "loads": loads,
-                            "app_p50_ms": statistics.median(app),
-                            "app_p95_ms": pct(app, 0.95),
-                            "floor_p50_ms": statistics.median(floor),
-                            "floor_p95_ms": pct(floor, 0.95),
-                            "transferred_bytes": statistics.median(sizes),
-                            **script_weight(path),
-                        }
-                    )
-            finally:
-                await browser.close()
-    finally:
-        process.terminate()
-        process.wait(30)
-        admin = await asyncpg.connect(f"{PG}/postgres")
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for name, (path, selector) in PAGES.items():
+                await load_app(browser, base + path, selector)  # warm the server
+                app, floor, sizes = [], [], []
+                for _ in range(loads):  # interleaved: both see the same noise
+                    elapsed, size = await load_app(browser, base + path, selector)
+                    app.append(elapsed)
+                    sizes.append(size)
+                    floor.append(await load_floor(browser, base + path))
+                rows.append(
+                    {
+                        "page": name,
+                        "path": path,
+                        "loads": loads,
+                        "app_p50_ms": statistics.median(app),
+                        "app_p95_ms": pct(app, 0.95),
+                        "floor_p50_ms": statistics.median(floor),
+                        "floor_p95_ms": pct(floor, 0.95),
+                        "transferred_bytes": statistics.median(sizes),
+                        **script_weight(path),
+                    }
+                )
+        finally:
+            await browser.close()
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--loads", type=int, default=15)
-    args = parser.parse_args()
+    args = support.parse_args(parser, "web_pages", quick={"loads": 2})
     if not (DIST / "manage" / "index.html").is_file():
         raise SystemExit(f"the web apps are not built in {DIST}: make web")
     rows = asyncio.run(run(args.loads))
@@ -226,20 +177,15 @@ def main() -> None:
             f"| {r['transferred_bytes'] / 1024:.1f} | {r['raw_bytes'] / 1024:.1f} "
             f"({r['gzip_bytes'] / 1024:.1f}) |"
         )
-    out = ROOT / "bench" / "results" / "web_pages.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "cpu_slowdown": CPU_SLOWDOWN,
-                "network": WIFI,
-                "target": {"p95_ms": 1000, "script_gzip_kb": 50},
-                "rows": rows,
-            },
-            indent=2,
-        )
+    support.write_result(
+        args.out,
+        {
+            "cpu_slowdown": CPU_SLOWDOWN,
+            "network": WIFI,
+            "target": {"p95_ms": 1000, "script_gzip_kb": 50},
+            "rows": rows,
+        },
     )
-    print(f"\nwrote {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
