@@ -4,11 +4,13 @@ verdicts of one tenant (as row-level security makes the real ones see), and the 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from punchcard_punch.domain.decisions import Nearby
+from punchcard_punch.service_layer.unit_of_work import Claim
 
 
 @dataclass
@@ -164,7 +166,15 @@ class FakeParked:
                     "seq": len(self.store.parked) + 1,
                     "attempt_id": attempt_id,
                     "worker_id": message.payload.worker_id,
+                    "clock_id": message.payload.context.clock_id,
+                    "event_id": message.event_id,
+                    "topic": message.topic,
+                    "kafka_partition": message.partition,
+                    "kafka_offset": message.offset,
+                    "record_key": message.key,
+                    "envelope": message.envelope.SerializeToString(),
                     "reason": reason,
+                    "parked_at": datetime.now(UTC),
                 }
             )
 
@@ -210,3 +220,27 @@ class FakeUnitOfWork:
 
     async def publish_records(self, records) -> None:
         self.store.published.extend((r.topic, r.key, r) for r in records)
+
+
+class FakeParkedVerdicts:
+    """The parked verdicts across tenants (the unparker's side); a claim's unit of work is
+    committed with the claim."""
+
+    def __init__(self, store: Store, locked: frozenset[str] = frozenset()) -> None:
+        self.store = store
+        self.locked = locked  # tenants another replica is on
+
+    async def tenants_with_parked(self) -> list[str]:
+        return list(dict.fromkeys(p["tenant_id"] for p in self.store.parked))
+
+    async def count(self) -> tuple[int, float]:
+        return len(self.store.parked), 0.0
+
+    @asynccontextmanager
+    async def claim(self, tenant_id: str, limit: int):
+        if tenant_id in self.locked:
+            yield None
+            return
+        rows = [p for p in self.store.parked if p["tenant_id"] == tenant_id][:limit]
+        uow = FakeUnitOfWork(self.store, tenant_id)
+        yield Claim(rows, uow)
