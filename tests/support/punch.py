@@ -17,16 +17,16 @@ from punchcard.v1 import (
     identity_pb2,
     kiosk_pb2,
 )
-from punchcard_kit.messaging import encode_envelope, new_envelope
+from punchcard_kit.messaging import catalogue, encode_envelope, new_envelope
 
 from .messaging import wait_for
 from .services import ServiceProcess
 from .stack import KAFKA
 
-WORKERS = "punchcard.identity.workers.v1"
-CLOCKS = "punchcard.device.clocks.v1"
-ASSIGNMENTS = "punchcard.device.clock-assignments.v1"
-VERDICTS = "punchcard.identification.verdicts.v1"
+WORKERS = catalogue.IDENTITY_WORKERS.name
+CLOCKS = catalogue.DEVICE_CLOCKS.name
+ASSIGNMENTS = catalogue.DEVICE_CLOCK_ASSIGNMENTS.name
+VERDICTS = catalogue.IDENTIFICATION_VERDICTS.name
 DIRECTIONS = {None: 0, "IN": common_pb2.PUNCH_DIRECTION_IN, "OUT": common_pb2.PUNCH_DIRECTION_OUT}
 STATUS = {
     "Pending": common_pb2.WORKER_STATUS_PENDING,

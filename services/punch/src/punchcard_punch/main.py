@@ -4,64 +4,36 @@ the ledger's internal API; ``punchcard-punch migrate`` only migrates the databas
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import FastAPI
-from punchcard_kit.retry import register_transient
-from punchcard_kit.service import Runtime, Subscription, create_service_app, service_main
+from punchcard_kit.service import Runtime, create_service_app, service_main
 
-from .domain.decisions import Policy
-from .entrypoints.api import build_router
-from .service_layer import projection
-from .service_layer.admin import LedgerAdmin
-from .service_layer.ingest import VERDICTS_TOPIC, Ingest, NotYetKnown
-from .service_layer.parking import Unparker
+from .adapters.postgres import PunchUnitOfWork
+from .bootstrap import bootstrap, build_ingest, policy_from
+from .entrypoints import api, consumers
 from .settings import PunchSettings
 
-VERDICTS_GROUP = "punch"
-
-
-def policy_from(settings: PunchSettings) -> Policy:
-    return Policy(
-        double_tap_window=timedelta(seconds=settings.double_tap_window_s),
-        clock_skew=timedelta(seconds=settings.clock_skew_s),
-        online_max_age=timedelta(seconds=settings.online_max_age_s),
-        max_offline_age=timedelta(hours=settings.max_offline_age_h),
-        offline_review_age=timedelta(hours=settings.offline_review_age_h),
-        toggle_reset=timedelta(hours=settings.toggle_reset_h),
-    )
+__all__ = ["build_app", "main", "policy_from"]
 
 
 def build_app(settings: PunchSettings) -> FastAPI:
-    """The composition root: adapters are built here, connections opened in the lifespan."""
-    # A verdict for a worker or clock whose event has not reached punch yet waits (with
-    # backoff, like a server that is down) until it is PARK_AFTER_S old, then it is parked.
-    register_transient(NotYetKnown)
-    ingest = Ingest(policy_from(settings), park_after=timedelta(seconds=settings.park_after_s))
+    """The composition root: the container is built once the kit has opened the pool."""
+    # The verdicts' use case holds no connection: the consumers (started before on_started)
+    # and the container share it.
+    ingest = build_ingest(settings)
 
     def subscriptions(runtime: Runtime):
-        return [
-            Subscription("punch.projections", projection.TOPICS, projection.handle),
-            Subscription(VERDICTS_GROUP, [VERDICTS_TOPIC], ingest.handle),
-        ]
+        return consumers.subscriptions(ingest, PunchUnitOfWork.on_connection)
 
     async def on_started(runtime: Runtime) -> None:
-        app.state.ledger_admin = LedgerAdmin(
-            runtime.pool, max_shift=timedelta(hours=settings.max_shift_h)
-        )
-        unparker = Unparker(
-            runtime.pool,
-            ingest,
-            group_id=VERDICTS_GROUP + settings.consumer_group_suffix,
-            max_age=timedelta(hours=settings.parked_max_age_h),
-        )
-        runtime.every("unpark verdicts", settings.unpark_interval_s, unparker.run_once)
+        container = bootstrap(settings, runtime.pool, ingest=ingest)
+        runtime.every("unpark verdicts", settings.unpark_interval_s, container.unparker.run_once)
+        app.state.punch = container
 
     app = create_service_app(
         settings,
         package=__package__,
         title="Punchcard Punch",
-        routers=[build_router()],
+        routers=[api.router],
         subscriptions=subscriptions,
         on_started=on_started,
         pool_max_size=settings.db_pool_max_size,

@@ -1,7 +1,8 @@
-"""PostgreSQL access for the ledger, the decided attempts and the projections. Every function
-runs inside a tenant transaction (``punchcard_kit.tenancy``): row-level security binds it to
-one tenant, and every statement filters by tenant as well. Batch functions take arrays and
-make one round trip, whatever the batch size."""
+"""PostgreSQL repositories for the ledger, the decided attempts and the projections
+(``service_layer/unit_of_work.py`` names what they offer). Each works on the connection of a
+tenant transaction (``adapters/postgres.py``): row-level security binds it to one tenant, and
+every statement filters by tenant as well. Batch methods take arrays and make one round trip,
+whatever the batch size."""
 
 from __future__ import annotations
 
@@ -10,11 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+from punchcard_kit.assignments import AssignmentChange, apply_assignment
 
 from ..domain.decisions import Nearby
-
-# The database's own application role, `<database>_app` (punchcard_kit.tenancy.ROLE_NAME).
-APP_ROLE = "app"
 
 # The ledger's columns in the order batch inserts pass them (each with its array type).
 PUNCH_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -96,161 +95,164 @@ CROSS JOIN LATERAL (
 """
 
 
-async def decided_attempts(conn: asyncpg.Connection, tenant_id: str, ids: Sequence[str]) -> set:
-    rows = await conn.fetch(
-        "SELECT attempt_id::text FROM attempts"
-        " WHERE tenant_id = $1 AND attempt_id = ANY($2::uuid[])",
-        tenant_id,
-        list(ids),
-    )
-    return {r[0] for r in rows}
+class _Repository:
+    def __init__(self, conn: asyncpg.Connection, tenant_id: str) -> None:
+        self.conn = conn
+        self.tenant_id = tenant_id
 
 
-async def workers(conn: asyncpg.Connection, tenant_id: str, ids: Iterable[str]) -> dict:
-    rows = await conn.fetch(
-        "SELECT id::text, employee_id, display_name, status, site_id FROM workers"
-        " WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
-        tenant_id,
-        list(ids),
-    )
-    return {r["id"]: r for r in rows}
+class PostgresLedger(_Repository):
+    async def decided_attempts(self, ids: Sequence[str]) -> set:
+        rows = await self.conn.fetch(
+            "SELECT attempt_id::text FROM attempts"
+            " WHERE tenant_id = $1 AND attempt_id = ANY($2::uuid[])",
+            self.tenant_id,
+            list(ids),
+        )
+        return {r[0] for r in rows}
 
+    async def workers(self, ids: Iterable[str]) -> dict:
+        rows = await self.conn.fetch(
+            "SELECT id::text, employee_id, display_name, status, site_id FROM workers"
+            " WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
+            self.tenant_id,
+            list(ids),
+        )
+        return {r["id"]: r for r in rows}
 
-async def clocks(conn: asyncpg.Connection, tenant_id: str, ids: Iterable[str]) -> dict:
-    rows = await conn.fetch(
-        "SELECT id::text, name, site_id, time_zone, revoked_at FROM clocks"
-        " WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
-        tenant_id,
-        list(ids),
-    )
-    return {r["id"]: r for r in rows}
+    async def clocks(self, ids: Iterable[str]) -> dict:
+        rows = await self.conn.fetch(
+            "SELECT id::text, name, site_id, time_zone, revoked_at FROM clocks"
+            " WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
+            self.tenant_id,
+            list(ids),
+        )
+        return {r["id"]: r for r in rows}
 
+    async def assigned_pairs(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        pairs = list(pairs)
+        rows = await self.conn.fetch(
+            "SELECT a.clock_id::text, a.worker_id::text FROM assignments a"
+            " JOIN unnest($2::uuid[], $3::uuid[]) AS q(clock_id, worker_id)"
+            " ON a.clock_id = q.clock_id AND a.worker_id = q.worker_id WHERE a.tenant_id = $1",
+            self.tenant_id,
+            [c for c, _ in pairs],
+            [w for _, w in pairs],
+        )
+        return {(r[0], r[1]) for r in rows}
 
-async def assigned_pairs(
-    conn: asyncpg.Connection, tenant_id: str, pairs: Iterable[tuple[str, str]]
-) -> set[tuple[str, str]]:
-    pairs = list(pairs)
-    rows = await conn.fetch(
-        "SELECT a.clock_id::text, a.worker_id::text FROM assignments a"
-        " JOIN unnest($2::uuid[], $3::uuid[]) AS q(clock_id, worker_id)"
-        " ON a.clock_id = q.clock_id AND a.worker_id = q.worker_id WHERE a.tenant_id = $1",
-        tenant_id,
-        [c for c, _ in pairs],
-        [w for _, w in pairs],
-    )
-    return {(r[0], r[1]) for r in rows}
-
-
-async def nearby(
-    conn: asyncpg.Connection,
-    tenant_id: str,
-    queries: Sequence[tuple[str, datetime]],
-    window: timedelta,
-) -> list[list[Nearby]]:
-    """For each (worker, time): the worker's last effective punch at or before the time and the
-    first one after it within ``window`` (each index probes the worker/time index twice)."""
-    found: list[list[Nearby]] = [[] for _ in queries]
-    if not queries:
+    async def nearby(
+        self, queries: Sequence[tuple[str, datetime]], window: timedelta
+    ) -> list[list[Nearby]]:
+        """For each (worker, time): the worker's last effective punch at or before the time and
+        the first one after it within ``window`` (each index probes the worker/time index
+        twice)."""
+        found: list[list[Nearby]] = [[] for _ in queries]
+        if not queries:
+            return found
+        rows = await self.conn.fetch(
+            _NEARBY, self.tenant_id, [w for w, _ in queries], [t for _, t in queries], window
+        )
+        for row in rows:
+            found[row[0] - 1].append(Nearby(row[1], row[2], row[3]))
         return found
-    rows = await conn.fetch(
-        _NEARBY, tenant_id, [w for w, _ in queries], [t for _, t in queries], window
-    )
-    for row in rows:
-        found[row[0] - 1].append(Nearby(row[1], row[2], row[3]))
-    return found
 
+    async def punches_by_id(self, ids: Iterable[str]) -> dict:
+        rows = await self.conn.fetch(
+            "SELECT * FROM punches WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
+            self.tenant_id,
+            list(ids),
+        )
+        return {str(r["id"]): r for r in rows}
 
-async def punches_by_id(conn: asyncpg.Connection, tenant_id: str, ids: Iterable[str]) -> dict:
-    rows = await conn.fetch(
-        "SELECT * FROM punches WHERE tenant_id = $1 AND id = ANY($2::uuid[])", tenant_id, list(ids)
-    )
-    return {str(r["id"]): r for r in rows}
-
-
-async def insert_punches(conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        await conn.execute(
-            _INSERT_PUNCHES,
-            *([r.get(c, _PUNCH_DEFAULTS.get(c)) for r in rows] for c, _ in PUNCH_COLUMNS),
+    async def void_of(self, punch_id: str) -> str | None:
+        return await self.conn.fetchval(
+            "SELECT id FROM punches WHERE tenant_id = $1 AND kind = 'VOID' AND refers_to = $2",
+            self.tenant_id,
+            punch_id,
         )
 
-
-async def insert_attempts(conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        await conn.execute(
-            _INSERT_ATTEMPTS, *([r.get(c) for r in rows] for c, _ in ATTEMPT_COLUMNS)
+    async def site_time_zone(self, site_id: str) -> str | None:
+        return await self.conn.fetchval(
+            "SELECT time_zone FROM clocks WHERE tenant_id = $1 AND site_id = $2 LIMIT 1",
+            self.tenant_id,
+            site_id,
         )
 
+    async def insert_punches(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            await self.conn.execute(
+                _INSERT_PUNCHES,
+                *([r.get(c, _PUNCH_DEFAULTS.get(c)) for r in rows] for c, _ in PUNCH_COLUMNS),
+            )
 
-async def attempt(conn: asyncpg.Connection, tenant_id: str, attempt_id: str):
-    return await conn.fetchrow(
-        "SELECT clock_id::text, outcome, event_type, event FROM attempts"
-        " WHERE tenant_id = $1 AND attempt_id = $2",
-        tenant_id,
-        attempt_id,
-    )
-
-
-# -- projections ---------------------------------------------------------------------------
-
-
-async def upsert_worker(conn: asyncpg.Connection, tenant_id: str, worker: Mapping) -> None:
-    await conn.execute(
-        """
-        INSERT INTO workers (tenant_id, id, employee_id, display_name, status, site_id)
-        VALUES ($1, $2, $3, $4, $5, $6)
-        ON CONFLICT (tenant_id, id) DO UPDATE SET
-            employee_id = EXCLUDED.employee_id, display_name = EXCLUDED.display_name,
-            status = EXCLUDED.status, site_id = EXCLUDED.site_id, updated_at = now()
-        """,
-        tenant_id,
-        worker["id"],
-        worker["employee_id"],
-        worker["display_name"],
-        worker["status"],
-        worker["site_id"],
-    )
+    async def insert_attempts(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            await self.conn.execute(
+                _INSERT_ATTEMPTS, *([r.get(c) for r in rows] for c, _ in ATTEMPT_COLUMNS)
+            )
 
 
-async def set_worker_status(
-    conn: asyncpg.Connection, tenant_id: str, worker_id: str, status: str
-) -> bool:
-    done = await conn.execute(
-        "UPDATE workers SET status = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2",
-        tenant_id,
-        worker_id,
-        status,
-    )
-    return done != "UPDATE 0"
+class PostgresProjections(_Repository):
+    """punch's copies of workers, clocks and assignments (consumer group ``punch.projections``);
+    every write is idempotent."""
 
+    async def worker_status(self, worker_id: str) -> str | None:
+        return await self.conn.fetchval(
+            "SELECT status FROM workers WHERE tenant_id = $1 AND id = $2",
+            self.tenant_id,
+            worker_id,
+        )
 
-async def upsert_clock(
-    conn: asyncpg.Connection,
-    tenant_id: str,
-    clock_id: str,
-    *,
-    name: str,
-    site_id: str,
-    time_zone: str,
-) -> None:
-    await conn.execute(
-        """
-        INSERT INTO clocks (tenant_id, id, name, site_id, time_zone) VALUES ($1, $2, $3, $4, $5)
-        ON CONFLICT (tenant_id, id) DO UPDATE SET name = EXCLUDED.name,
-            site_id = EXCLUDED.site_id, time_zone = EXCLUDED.time_zone, updated_at = now()
-        """,
-        tenant_id,
-        clock_id,
-        name,
-        site_id,
-        time_zone or "UTC",
-    )
+    async def upsert_worker(self, worker: Mapping) -> None:
+        await self.conn.execute(
+            """
+            INSERT INTO workers (tenant_id, id, employee_id, display_name, status, site_id)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET
+                employee_id = EXCLUDED.employee_id, display_name = EXCLUDED.display_name,
+                status = EXCLUDED.status, site_id = EXCLUDED.site_id, updated_at = now()
+            """,
+            self.tenant_id,
+            worker["id"],
+            worker["employee_id"],
+            worker["display_name"],
+            worker["status"],
+            worker["site_id"],
+        )
 
+    async def set_worker_status(self, worker_id: str, status: str) -> bool:
+        done = await self.conn.execute(
+            "UPDATE workers SET status = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2",
+            self.tenant_id,
+            worker_id,
+            status,
+        )
+        return done != "UPDATE 0"
 
-async def revoke_clock(conn: asyncpg.Connection, tenant_id: str, clock_id: str) -> None:
-    await conn.execute(
-        "UPDATE clocks SET revoked_at = coalesce(revoked_at, now()), updated_at = now()"
-        " WHERE tenant_id = $1 AND id = $2",
-        tenant_id,
-        clock_id,
-    )
+    async def upsert_clock(self, clock_id: str, *, name: str, site_id: str, time_zone: str) -> None:
+        await self.conn.execute(
+            """
+            INSERT INTO clocks (tenant_id, id, name, site_id, time_zone)
+            VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET name = EXCLUDED.name,
+                site_id = EXCLUDED.site_id, time_zone = EXCLUDED.time_zone, updated_at = now()
+            """,
+            self.tenant_id,
+            clock_id,
+            name,
+            site_id,
+            time_zone or "UTC",
+        )
+
+    async def revoke_clock(self, clock_id: str) -> None:
+        await self.conn.execute(
+            "UPDATE clocks SET revoked_at = coalesce(revoked_at, now()), updated_at = now()"
+            " WHERE tenant_id = $1 AND id = $2",
+            self.tenant_id,
+            clock_id,
+        )
+
+    async def apply_assignment(self, change: AssignmentChange) -> None:
+        """The kit's one projection of the assignments topic, into ``assignments``."""
+        await apply_assignment(self.conn, "assignments", change)

@@ -3,59 +3,80 @@ the table has no row-level security because the unparker looks across tenants fo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 
 import asyncpg
-from punchcard_kit.messaging import Message
+from punchcard_kit.messaging import Message, add_records
+from punchcard_kit.messaging.consumer import forget_processed
+from punchcard_kit.messaging.outbox import OutboxRecord
+from punchcard_kit.tenancy import enter_tenant
+
+from ..service_layer.unit_of_work import Claim, UnitOfWork
+
+# The unparker's advisory locks: one replica per tenant at a time.
+_LOCK_SPACE = 0x5043_0003
 
 
-async def workers_with_parked(
-    conn: asyncpg.Connection, tenant_id: str, worker_ids: Iterable[str]
-) -> set[str]:
-    rows = await conn.fetch(
-        "SELECT DISTINCT worker_id::text FROM parked_verdicts"
-        " WHERE tenant_id = $1 AND worker_id = ANY($2::uuid[])",
-        tenant_id,
-        list(worker_ids),
-    )
-    return {r[0] for r in rows}
+class PostgresParked:
+    """The parked verdicts of one tenant, in its transaction."""
 
+    def __init__(self, conn: asyncpg.Connection, tenant_id: str, role: str = "app") -> None:
+        self.conn = conn
+        self.tenant_id = tenant_id
+        self.role = role
 
-async def park(
-    conn: asyncpg.Connection, tenant_id: str, items: Sequence[tuple[str, Message, str]]
-) -> None:
-    """``items``: (attempt id, the verdict's message, why). A verdict parked twice (its batch
-    replayed) is kept once."""
-    await conn.executemany(
-        "INSERT INTO parked_verdicts (tenant_id, attempt_id, worker_id, clock_id, event_id,"
-        " topic, kafka_partition, kafka_offset, record_key, envelope, reason)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        " ON CONFLICT (tenant_id, attempt_id) DO NOTHING",
-        [
-            (
-                tenant_id,
-                attempt_id,
-                message.payload.worker_id or None,
-                message.payload.context.clock_id,
-                message.event_id,
-                message.topic,
-                message.partition,
-                message.offset,
-                message.key,
-                message.envelope.SerializeToString(),
-                reason,
-            )
-            for attempt_id, message, reason in items
-        ],
-    )
+    async def workers_with_parked(self, worker_ids: Iterable[str]) -> set[str]:
+        rows = await self.conn.fetch(
+            "SELECT DISTINCT worker_id::text FROM parked_verdicts"
+            " WHERE tenant_id = $1 AND worker_id = ANY($2::uuid[])",
+            self.tenant_id,
+            list(worker_ids),
+        )
+        return {r[0] for r in rows}
 
+    async def park(self, items: Sequence[tuple[str, Message, str]]) -> None:
+        """``items``: (attempt id, the verdict's message, why). A verdict parked twice (its
+        batch replayed) is kept once."""
+        await self.conn.executemany(
+            "INSERT INTO parked_verdicts (tenant_id, attempt_id, worker_id, clock_id, event_id,"
+            " topic, kafka_partition, kafka_offset, record_key, envelope, reason)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            " ON CONFLICT (tenant_id, attempt_id) DO NOTHING",
+            [
+                (
+                    self.tenant_id,
+                    attempt_id,
+                    message.payload.worker_id or None,
+                    message.payload.context.clock_id,
+                    message.event_id,
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    message.key,
+                    message.envelope.SerializeToString(),
+                    reason,
+                )
+                for attempt_id, message, reason in items
+            ],
+        )
 
-async def tenants_with_parked(conn: asyncpg.Connection, limit: int = 1000) -> list[str]:
-    rows = await conn.fetch(
-        "SELECT tenant_id::text FROM parked_verdicts GROUP BY tenant_id ORDER BY min(seq) LIMIT $1",
-        limit,
-    )
-    return [r[0] for r in rows]
+    async def remove(self, seqs: Sequence[int]) -> None:
+        await self.conn.execute(
+            "DELETE FROM parked_verdicts WHERE tenant_id = $1 AND seq = ANY($2::bigint[])",
+            self.tenant_id,
+            list(seqs),
+        )
+
+    async def dead_letter(
+        self, group_id: str, rows: Sequence, letters: Sequence[OutboxRecord]
+    ) -> None:
+        """``forget_processed`` is the owner's bookkeeping (it leaves the tenant's role): the
+        tenant is entered again afterwards."""
+        await forget_processed(self.conn, group_id, [r["event_id"] for r in rows])
+        await add_records(self.conn, list(letters))
+        await self.remove([r["seq"] for r in rows])
+        await enter_tenant(self.conn, self.role, self.tenant_id)
 
 
 async def take(conn: asyncpg.Connection, tenant_id: str, limit: int) -> list[asyncpg.Record]:
@@ -69,18 +90,43 @@ async def take(conn: asyncpg.Connection, tenant_id: str, limit: int) -> list[asy
     )
 
 
-async def remove(conn: asyncpg.Connection, tenant_id: str, seqs: Sequence[int]) -> None:
-    await conn.execute(
-        "DELETE FROM parked_verdicts WHERE tenant_id = $1 AND seq = ANY($2::bigint[])",
-        tenant_id,
-        list(seqs),
-    )
+class PostgresParkedVerdicts:
+    """The parked verdicts across tenants, for the unparker (``service_layer/parking.py``).
+    ``unit_of_work(conn, tenant_id)`` opens the tenant's unit of work on a claim's
+    connection."""
 
+    def __init__(self, pool: asyncpg.Pool, unit_of_work) -> None:
+        self.pool = pool
+        self.unit_of_work = unit_of_work
 
-async def count(conn: asyncpg.Connection) -> tuple[int, float]:
-    """How many verdicts are parked, and the age in seconds of the oldest (0 when none)."""
-    row = await conn.fetchrow(
-        "SELECT count(*), coalesce(extract(epoch FROM now() - min(parked_at)), 0)"
-        " FROM parked_verdicts"
-    )
-    return int(row[0]), float(row[1])
+    async def tenants_with_parked(self, limit: int = 1000) -> list[str]:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT tenant_id::text FROM parked_verdicts GROUP BY tenant_id"
+                " ORDER BY min(seq) LIMIT $1",
+                limit,
+            )
+        return [r[0] for r in rows]
+
+    async def count(self) -> tuple[int, float]:
+        """How many verdicts are parked, and the age in seconds of the oldest (0 when none)."""
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT count(*), coalesce(extract(epoch FROM now() - min(parked_at)), 0)"
+                " FROM parked_verdicts"
+            )
+        return int(row[0]), float(row[1])
+
+    @asynccontextmanager
+    async def claim(self, tenant_id: str, limit: int) -> AsyncIterator[Claim | None]:
+        """The lock and the rows are taken as the table's owner (the application role may not
+        lock them), before the claim's unit of work enters the tenant."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval(
+                "SELECT pg_try_advisory_xact_lock($1, hashtext($2))", _LOCK_SPACE, tenant_id
+            ):
+                yield None  # another replica is on this tenant
+                return
+            rows = await take(conn, tenant_id, limit)
+            uow: UnitOfWork = self.unit_of_work(conn, tenant_id)
+            yield Claim(list(rows), uow)

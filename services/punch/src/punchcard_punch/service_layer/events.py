@@ -8,8 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from punchcard.v1 import common_pb2, punch_pb2
+from punchcard_kit.contract_enums import proto_name
+from punchcard_kit.messaging import catalogue
 
-PUNCHES_TOPIC = "punchcard.punch.punches.v1"
+PUNCHES_TOPIC = catalogue.PUNCH_PUNCHES.name
 
 DIRECTIONS = {"IN": common_pb2.PUNCH_DIRECTION_IN, "OUT": common_pb2.PUNCH_DIRECTION_OUT}
 DIRECTION_NAMES = {v: k for k, v in DIRECTIONS.items()}
@@ -23,7 +25,8 @@ REASON_PREFIX = "REJECT_REASON_"
 
 
 def reason_name(value: int) -> str:
-    return common_pb2.RejectReason.Name(value).removeprefix(REASON_PREFIX)
+    """``REJECT_REASON_WRONG_PIN`` -> ``"WRONG_PIN"`` (0: ``"UNSPECIFIED"``)."""
+    return proto_name(common_pb2.RejectReason, value) if value else "UNSPECIFIED"
 
 
 def reason_value(name: str) -> int:

@@ -15,7 +15,11 @@ A verdict naming a worker or clock that punch's projections do not know yet (ide
 device-sync's event is still on its way) is not decided: while it is young, ``NotYetKnown``
 (transient) makes the batch wait with backoff until the projection has caught up; once it is
 older than ``park_after`` it is parked (``domain/parking.py``, ``service_layer/parking.py``)
-and the partition moves on — no verdict blocks a partition for ever."""
+and the partition moves on — no verdict blocks a partition for ever.
+
+The use case (``Ingest.decide``) takes one tenant's verdicts (``DecideVerdicts``) and a unit of
+work; ``entrypoints/consumers.py`` splits a consumer batch by tenant and opens each tenant's
+unit of work on the batch's connection (``TenantUnitOfWork.on_connection``)."""
 
 from __future__ import annotations
 
@@ -25,15 +29,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 from punchcard.v1 import identification_pb2, punch_pb2
-from punchcard_kit.failpoints import failpoint
+from punchcard_kit.contract_enums import message_type
 from punchcard_kit.logging import get_logger
-from punchcard_kit.messaging import Message, add_records, new_envelope, outbox_record
+from punchcard_kit.messaging import Message, catalogue, new_envelope, outbox_record
 from punchcard_kit.messaging.consumer import Unprocessable
-from punchcard_kit.tenancy import enter_tenant
 
-from ..adapters import ledger, parked
 from ..domain.decisions import (
     Nearby,
     Policy,
@@ -45,6 +46,7 @@ from ..domain.decisions import (
     neighbours,
 )
 from ..domain.parking import Hold, hold
+from ..domain.workers import WorkerStatus
 from .events import (
     DIRECTION_NAMES,
     METHOD_NAMES,
@@ -53,12 +55,14 @@ from .events import (
     reason_value,
     recorded_event,
 )
+from .unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
-VERDICTS_TOPIC = "punchcard.identification.verdicts.v1"
-IDENTIFIED = identification_pb2.WorkerIdentified.DESCRIPTOR.full_name
-REJECTED = identification_pb2.IdentificationRejected.DESCRIPTOR.full_name
+VERDICTS_TOPIC = catalogue.IDENTIFICATION_VERDICTS.name
+IDENTIFIED = message_type(identification_pb2.WorkerIdentified)
+REJECTED = message_type(identification_pb2.IdentificationRejected)
+VERDICT_TYPES = (IDENTIFIED, REJECTED)
 
 
 class NotYetKnown(Exception):
@@ -138,43 +142,47 @@ class _Outcome:
     earlier_id: str = ""  # REPEATED: the punch answered with
 
 
+@dataclass(frozen=True)
+class DecideVerdicts:
+    """One tenant's verdicts (``WorkerIdentified`` / ``IdentificationRejected`` envelopes, in
+    the order they came)."""
+
+    tenant_id: str
+    verdicts: Sequence[Message]
+
+
 class Ingest:
-    def __init__(self, policy: Policy, park_after: timedelta = timedelta(seconds=60)) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        park_after: timedelta = timedelta(seconds=60),
+        punches_topic: str = PUNCHES_TOPIC,
+    ) -> None:
         self.policy = policy
         self.park_after = park_after
+        self.punches_topic = punches_topic  # what punch publishes to (a bench's own topic)
 
-    async def handle(self, conn: asyncpg.Connection, messages: Sequence[Message]) -> None:
-        """ConsumerLoop handler: decide every verdict of the batch in its transaction."""
-        by_tenant: dict[str, list[Message]] = {}
-        for message in messages:
-            if message.type in (IDENTIFIED, REJECTED):
-                by_tenant.setdefault(message.tenant_id, []).append(message)
-        for tenant_id, items in by_tenant.items():
-            await enter_tenant(conn, ledger.APP_ROLE, tenant_id)
-            await self.decide_tenant(conn, tenant_id, items)
-        failpoint("punch.ingest.before_commit")
-
-    async def decide_tenant(
-        self, conn: asyncpg.Connection, tenant_id: str, items: Sequence[Message]
-    ) -> None:
-        """Decide one tenant's verdicts (in its tenant transaction): the consumer's handler,
-        and the unparker's for verdicts whose worker and clock became known."""
+    async def decide(self, command: DecideVerdicts, uow: UnitOfWork) -> None:
+        """Decide one tenant's verdicts (in its unit of work, which the caller commits): the
+        consumer's handler, and the unparker's for verdicts whose worker and clock became
+        known."""
+        tenant_id = command.tenant_id
         fresh: dict[str, Message] = {}
-        for message in items:
+        for message in command.verdicts:
             attempt_id = _checked(message)
             fresh.setdefault(attempt_id, message)  # a second verdict for one attempt: ignored
-        decided = await ledger.decided_attempts(conn, tenant_id, list(fresh))
+        decided = await uow.ledger.decided_attempts(list(fresh))
         todo = [(a, m) for a, m in fresh.items() if a not in decided]
         if not todo:
             return
         identified = [(a, m) for a, m in todo if m.type == IDENTIFIED]
         worker_ids = {m.payload.worker_id for _, m in identified}
         clock_ids = {m.payload.context.clock_id for _, m in identified}
-        workers = await ledger.workers(conn, tenant_id, worker_ids)
-        clocks = await ledger.clocks(conn, tenant_id, clock_ids)
-        to_park = await self._to_park(conn, tenant_id, identified, workers, clocks)
+        workers = await uow.ledger.workers(worker_ids)
+        clocks = await uow.ledger.clocks(clock_ids)
+        to_park = await self._to_park(uow, identified, workers, clocks)
         if to_park:
-            await parked.park(conn, tenant_id, to_park)
+            await uow.parked.park(to_park)
             parked_ids = {attempt_id for attempt_id, _, _ in to_park}
             todo = [(a, m) for a, m in todo if a not in parked_ids]
             identified = [(a, m) for a, m in identified if a not in parked_ids]
@@ -189,10 +197,8 @@ class Ingest:
             if not todo:
                 return
         pairs = {(m.payload.context.clock_id, m.payload.worker_id) for _, m in identified}
-        assigned = await ledger.assigned_pairs(conn, tenant_id, pairs)
-        found = await ledger.nearby(
-            conn,
-            tenant_id,
+        assigned = await uow.ledger.assigned_pairs(pairs)
+        found = await uow.ledger.nearby(
             [(m.payload.worker_id, _time(m.payload.context.captured_at)) for _, m in identified],
             self.policy.double_tap_window,
         )
@@ -209,19 +215,17 @@ class Ingest:
                 outcomes.append(outcome)
         new_rows = {o.row["id"]: o.row for o in outcomes if o.row is not None}  # once: O(n)
         earlier_ids = {o.earlier_id for o in outcomes if o.kind == "REPEATED"} - new_rows.keys()
-        earlier = await ledger.punches_by_id(conn, tenant_id, earlier_ids)
+        earlier = await uow.ledger.punches_by_id(earlier_ids)
         earlier.update(new_rows)
-        await self._write(conn, tenant_id, outcomes, earlier)
+        await self._write(uow, tenant_id, outcomes, earlier)
 
     async def _to_park(
-        self, conn: asyncpg.Connection, tenant_id: str, identified, workers, clocks
+        self, uow: UnitOfWork, identified, workers, clocks
     ) -> list[tuple[str, Message, str]]:
         """The verdicts to park now (with why); raises ``NotYetKnown`` while one must still
         be waited for (``domain.parking.hold``)."""
         # One round trip per tenant and batch, whatever its size.
-        held = await parked.workers_with_parked(
-            conn, tenant_id, {m.payload.worker_id for _, m in identified}
-        )
+        held = await uow.parked.workers_with_parked({m.payload.worker_id for _, m in identified})
         now = datetime.now(UTC)
         to_park: list[tuple[str, Message, str]] = []
         waiting: list[str] = []
@@ -282,7 +286,7 @@ class Ingest:
             received_at=received_at,
             offline=context.captured_offline,
             requested=DIRECTION_NAMES.get(context.requested_direction),
-            worker_active=worker["status"] == "Active",
+            worker_active=worker["status"] == WorkerStatus.ACTIVE,
             assigned=(context.clock_id, verdict.worker_id) in assigned,
             previous=previous,
             following=following,
@@ -318,10 +322,10 @@ class Ingest:
         return outcome
 
     async def _write(
-        self, conn: asyncpg.Connection, tenant_id: str, outcomes: list[_Outcome], punches: dict
+        self, uow: UnitOfWork, tenant_id: str, outcomes: list[_Outcome], punches: dict
     ) -> None:
         rows = [o.row for o in outcomes if o.row is not None]
-        await ledger.insert_punches(conn, rows)
+        await uow.ledger.insert_punches(rows)
         attempts, records = [], []
         for o in outcomes:
             context = o.message.payload.context
@@ -350,7 +354,10 @@ class Ingest:
                     "event": event.SerializeToString(),
                 }
             )
-            key = f"{tenant_id}/{o.worker_id or o.attempt_id}"
+            # Keyed by worker (an attempt that names nobody: by its attempt).
+            key = catalogue.PUNCH_PUNCHES.key(
+                tenant_id=tenant_id, worker_id=o.worker_id or o.attempt_id
+            )
             envelope = new_envelope(
                 event,
                 tenant_id=tenant_id,
@@ -358,9 +365,9 @@ class Ingest:
                 correlation_id=o.message.envelope.correlation_id or context.attempt_id,
                 causation_id=o.message.event_id,
             )
-            records.append(outbox_record(PUNCHES_TOPIC, key, envelope))
-        await ledger.insert_attempts(conn, attempts)
-        await add_records(conn, records)
+            records.append(outbox_record(self.punches_topic, key, envelope))
+        await uow.ledger.insert_attempts(attempts)
+        await uow.publish_records(records)
         recorded = sum(1 for o in outcomes if o.kind == "RECORDED")
         if len(outcomes) <= 20:
             for o in outcomes:

@@ -1,23 +1,22 @@
 """The unparker: decides parked verdicts once punch knows their worker and clock, and gives up
 on (dead-letters) those still unknown after the parked-max-age setting. Runs every few seconds
-in every punch process (``Runtime.every``); replicas take turns per tenant (an advisory lock),
-so one worker's verdicts are decided in order. See ``domain/parking.py`` for the rules."""
+in every punch process (``runtime.every``, ``main.py``); replicas take turns per tenant (the
+claim's advisory lock), so one worker's verdicts are decided in order. See
+``domain/parking.py`` for the rules."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 from prometheus_client import Counter, Gauge
 from punchcard_kit.logging import get_logger
-from punchcard_kit.messaging import Message, add_records, decode_envelope
-from punchcard_kit.messaging.consumer import dead_letter_record, forget_processed
-from punchcard_kit.tenancy import enter_tenant
+from punchcard_kit.messaging import Message, decode_envelope
+from punchcard_kit.messaging.consumer import dead_letter_record
 
-from ..adapters import ledger, parked
 from ..domain.parking import Parked, ready_or_expired
-from .ingest import Ingest, NotYetKnown
+from .ingest import DecideVerdicts, Ingest, NotYetKnown
+from .unit_of_work import ParkedVerdicts, UnitOfWork
 
 log = get_logger(__name__)
 
@@ -26,20 +25,19 @@ OLDEST_PARKED = Gauge("punch_parked_oldest_seconds", "Age of the oldest parked v
 UNPARKED = Counter(
     "punch_unparked_verdicts_total", "Parked verdicts taken out, by outcome", ["outcome"]
 )
-_LOCK_SPACE = 0x5043_0003
 _LETTERS = uuid.UUID("3d0f8a51-1f0e-4c55-a1de-7c1c4c2a9b60")
 
 
 class Unparker:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        parked: ParkedVerdicts,
         ingest: Ingest,
         group_id: str,
         max_age: timedelta,
         batch: int = 500,
     ) -> None:
-        self.pool = pool
+        self.parked = parked
         self.ingest = ingest
         self.group_id = group_id  # the verdicts' consumer group: its dead-letter topic
         self.max_age = max_age
@@ -47,61 +45,55 @@ class Unparker:
 
     async def run_once(self) -> int:
         """One pass over every tenant with parked verdicts; returns how many were taken out."""
-        async with self.pool.acquire() as conn:
-            tenants = await parked.tenants_with_parked(conn)
+        tenants = await self.parked.tenants_with_parked()
         done = 0
         for tenant_id in tenants:
             done += await self._tenant(tenant_id)
-        async with self.pool.acquire() as conn:
-            count, oldest = await parked.count(conn)
+        count, oldest = await self.parked.count()
         PARKED.set(count)
         OLDEST_PARKED.set(oldest)
         return done
 
     async def _tenant(self, tenant_id: str) -> int:
-        async with self.pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval(
-                "SELECT pg_try_advisory_xact_lock($1, hashtext($2))", _LOCK_SPACE, tenant_id
-            ):
-                return 0  # another replica is on this tenant
-            rows = await parked.take(conn, tenant_id, self.batch)
-            if not rows:
-                return 0
-            await enter_tenant(conn, ledger.APP_ROLE, tenant_id)
-            known_workers = await ledger.workers(conn, tenant_id, {r["worker_id"] for r in rows})
-            known_clocks = await ledger.clocks(conn, tenant_id, {r["clock_id"] for r in rows})
-            ready, expired = ready_or_expired(
-                [Parked(r["seq"], r["worker_id"], r["clock_id"], r["parked_at"]) for r in rows],
-                set(known_workers),
-                set(known_clocks),
-                datetime.now(UTC),
-                self.max_age,
-            )
-            by_seq = {r["seq"]: r for r in rows}
-            if expired:
-                await self._dead_letter(conn, tenant_id, [by_seq[p.seq] for p in expired])
-            if ready:
-                await parked.remove(conn, tenant_id, [p.seq for p in ready])
-                messages = [
-                    Message(
-                        r["topic"],
-                        r["kafka_partition"],
-                        r["kafka_offset"],
-                        r["record_key"],
-                        decode_envelope(r["envelope"]),
-                    )
-                    for r in (by_seq[p.seq] for p in ready)
-                ]
-                await self.ingest.decide_tenant(conn, tenant_id, messages)
-                log.info("parked verdicts decided", tenant_id=tenant_id, count=len(ready))
+        async with self.parked.claim(tenant_id, self.batch) as claim:
+            if claim is None or not claim.rows:
+                return 0  # another replica is on this tenant, or nothing left
+            rows = claim.rows
+            async with claim.uow as uow:
+                known_workers = await uow.ledger.workers({r["worker_id"] for r in rows})
+                known_clocks = await uow.ledger.clocks({r["clock_id"] for r in rows})
+                ready, expired = ready_or_expired(
+                    [Parked(r["seq"], r["worker_id"], r["clock_id"], r["parked_at"]) for r in rows],
+                    set(known_workers),
+                    set(known_clocks),
+                    datetime.now(UTC),
+                    self.max_age,
+                )
+                by_seq = {r["seq"]: r for r in rows}
+                if expired:
+                    await self._dead_letter(uow, tenant_id, [by_seq[p.seq] for p in expired])
+                if ready:
+                    await uow.parked.remove([p.seq for p in ready])
+                    messages = [
+                        Message(
+                            r["topic"],
+                            r["kafka_partition"],
+                            r["kafka_offset"],
+                            r["record_key"],
+                            decode_envelope(r["envelope"]),
+                        )
+                        for r in (by_seq[p.seq] for p in ready)
+                    ]
+                    await self.ingest.decide(DecideVerdicts(tenant_id, messages), uow)
+                    log.info("parked verdicts decided", tenant_id=tenant_id, count=len(ready))
+                await uow.commit()
         UNPARKED.labels("decided").inc(len(ready))
         UNPARKED.labels("dead_lettered").inc(len(expired))
         return len(ready) + len(expired)
 
-    async def _dead_letter(self, conn: asyncpg.Connection, tenant_id: str, rows) -> None:
+    async def _dead_letter(self, uow: UnitOfWork, tenant_id: str, rows) -> None:
         """Give up on verdicts parked too long: to the verdicts group's dead-letter topic,
         their event ids out of ``processed_events`` so that a redrive is decided."""
-        await forget_processed(conn, self.group_id, [r["event_id"] for r in rows])
         letters = [
             dead_letter_record(
                 self.group_id,
@@ -116,8 +108,7 @@ class Unparker:
             )
             for r in rows
         ]
-        await add_records(conn, letters)
-        await parked.remove(conn, tenant_id, [r["seq"] for r in rows])
+        await uow.parked.dead_letter(self.group_id, rows, letters)
         for r in rows:
             log.error(
                 "parked verdict dead-lettered: its worker or clock never became known",
@@ -125,4 +116,3 @@ class Unparker:
                 reason=r["reason"],
                 dlq=letters[0].topic,
             )
-        await enter_tenant(conn, ledger.APP_ROLE, tenant_id)

@@ -2,111 +2,96 @@
 Employee IDs, names and statuses from identity; clocks' sites and time zones from
 device-sync; and the table "who may use which clock" from device-sync's compacted
 assignments topic (a tombstone = unassigned). Each event's effect happens once (the consumer
-loop deduplicates), and each upsert is idempotent anyway."""
+loop deduplicates), and each upsert is idempotent anyway.
+
+``entrypoints/consumers.py`` decodes each event into one of the commands below."""
 
 from __future__ import annotations
 
-import asyncpg
-from punchcard.v1 import common_pb2, device_pb2, identity_pb2
-from punchcard_kit.assignments import ASSIGNMENTS_TOPIC, apply_assignment, assignment_change
-from punchcard_kit.logging import get_logger
-from punchcard_kit.messaging import Message
-from punchcard_kit.messaging.dispatch import TOMBSTONE, dispatch
-from punchcard_kit.tenancy import enter_tenant
+from dataclasses import dataclass
 
-from ..adapters import ledger
+from punchcard_kit.assignments import AssignmentChange
+from punchcard_kit.logging import get_logger
+from punchcard_kit.messaging import catalogue
+
+from ..domain.workers import WorkerStatus
+from .unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
-WORKERS_TOPIC = "punchcard.identity.workers.v1"
-CLOCKS_TOPIC = "punchcard.device.clocks.v1"
+WORKERS_TOPIC = catalogue.IDENTITY_WORKERS.name
+CLOCKS_TOPIC = catalogue.DEVICE_CLOCKS.name
+ASSIGNMENTS_TOPIC = catalogue.DEVICE_CLOCK_ASSIGNMENTS.name
 TOPICS = (WORKERS_TOPIC, CLOCKS_TOPIC, ASSIGNMENTS_TOPIC)
 
-STATUS = {
-    common_pb2.WORKER_STATUS_PENDING: "Pending",
-    common_pb2.WORKER_STATUS_ACTIVE: "Active",
-    common_pb2.WORKER_STATUS_INACTIVE: "Inactive",
-}
+
+@dataclass(frozen=True)
+class RecordWorker:
+    """A worker registered or updated: its full details after the change; ``status`` None
+    when the event carries none (an update keeps the one punch has)."""
+
+    tenant_id: str
+    worker_id: str
+    employee_id: str
+    display_name: str
+    site_id: str
+    status: WorkerStatus | None
 
 
-def _name(message_class) -> str:
-    return message_class.DESCRIPTOR.full_name
+@dataclass(frozen=True)
+class ChangeWorkerStatus:
+    tenant_id: str
+    worker_id: str
+    status: WorkerStatus
 
 
-async def _enter(conn: asyncpg.Connection, message: Message) -> str:
-    await enter_tenant(conn, ledger.APP_ROLE, message.tenant_id)
-    return message.tenant_id
+@dataclass(frozen=True)
+class RecordClock:
+    """A clock registered or updated (``time_zone`` "" is UTC)."""
+
+    tenant_id: str
+    clock_id: str
+    name: str
+    site_id: str
+    time_zone: str
 
 
-async def on_worker(conn: asyncpg.Connection, message: Message) -> None:
-    event = message.payload  # WorkerRegistered or WorkerUpdated: full details after the change
-    tenant_id = await _enter(conn, message)
-    status = STATUS.get(getattr(event, "status", 0))
+@dataclass(frozen=True)
+class RevokeClock:
+    tenant_id: str
+    clock_id: str
+
+
+async def record_worker(command: RecordWorker, uow: UnitOfWork) -> None:
+    status = command.status
     if status is None:  # WorkerUpdated carries no status: keep the one we have
-        status = await conn.fetchval(
-            "SELECT status FROM workers WHERE tenant_id = $1 AND id = $2",
-            tenant_id,
-            event.worker_id,
-        )
-    await ledger.upsert_worker(
-        conn,
-        tenant_id,
+        status = await uow.projections.worker_status(command.worker_id)
+    await uow.projections.upsert_worker(
         {
-            "id": event.worker_id,
-            "employee_id": event.details.employee_id,
-            "display_name": event.details.display_name,
-            "status": status or "Pending",
-            "site_id": event.details.site_id,
-        },
+            "id": command.worker_id,
+            "employee_id": command.employee_id,
+            "display_name": command.display_name,
+            "status": status or WorkerStatus.PENDING,
+            "site_id": command.site_id,
+        }
     )
 
 
-async def on_status(conn: asyncpg.Connection, message: Message) -> None:
-    event: identity_pb2.WorkerStatusChanged = message.payload
-    tenant_id = await _enter(conn, message)
-    if not await ledger.set_worker_status(
-        conn, tenant_id, event.worker_id, STATUS.get(event.status, "Pending")
-    ):
-        log.warning("status of a worker punch has not seen registered", worker_id=event.worker_id)
+async def change_worker_status(command: ChangeWorkerStatus, uow: UnitOfWork) -> None:
+    if not await uow.projections.set_worker_status(command.worker_id, command.status):
+        log.warning("status of a worker punch has not seen registered", worker_id=command.worker_id)
 
 
-async def on_clock(conn: asyncpg.Connection, message: Message) -> None:
-    event = message.payload  # ClockRegistered or ClockUpdated
-    tenant_id = await _enter(conn, message)
-    await ledger.upsert_clock(
-        conn,
-        tenant_id,
-        event.clock_id,
-        name=event.name,
-        site_id=event.site_id,
-        time_zone=event.time_zone,
+async def record_clock(command: RecordClock, uow: UnitOfWork) -> None:
+    await uow.projections.upsert_clock(
+        command.clock_id, name=command.name, site_id=command.site_id, time_zone=command.time_zone
     )
 
 
-async def on_revoked(conn: asyncpg.Connection, message: Message) -> None:
-    event: device_pb2.ClockRevoked = message.payload
-    tenant_id = await _enter(conn, message)
-    await ledger.revoke_clock(conn, tenant_id, event.clock_id)
+async def revoke_clock(command: RevokeClock, uow: UnitOfWork) -> None:
+    await uow.projections.revoke_clock(command.clock_id)
 
 
-async def on_assignment(conn: asyncpg.Connection, message: Message) -> None:
+async def apply_assignment(change: AssignmentChange, uow: UnitOfWork) -> None:
     """An assignment or its tombstone (the kit's one projection of the assignments topic)."""
-    change = assignment_change(message)
-    if change is None:
-        return
-    await enter_tenant(conn, ledger.APP_ROLE, change.tenant_id)
-    await apply_assignment(conn, "assignments", change)
-
-
-handle = dispatch(
-    {
-        _name(identity_pb2.WorkerRegistered): on_worker,
-        _name(identity_pb2.WorkerUpdated): on_worker,
-        _name(identity_pb2.WorkerStatusChanged): on_status,
-        _name(device_pb2.ClockRegistered): on_clock,
-        _name(device_pb2.ClockUpdated): on_clock,
-        _name(device_pb2.ClockRevoked): on_revoked,
-        _name(device_pb2.ClockAssignment): on_assignment,
-        TOMBSTONE: on_assignment,
-    }
-)
+    await uow.projections.apply_assignment(change)
