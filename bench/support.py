@@ -341,16 +341,18 @@ def face_gallery(model_name: str, dims: int):
 
 
 def punch_ingest(out_topic: str) -> tuple[Any, tuple[type[BaseException], ...]]:
-    """punch's verdict handler (``Ingest(Policy()).handle``, for the kit's ConsumerLoop) with
-    what it publishes sent to ``out_topic`` instead of the real punches topic, and the errors
-    it declares transient. In process because punch's topics are fixed: a punch process would
+    """punch's verdict handler (its ConsumerLoop handler over ``Ingest(Policy())``) with what
+    it publishes sent to ``out_topic`` instead of the real punches topic, and the errors it
+    declares transient. In process because punch's topics are fixed: a punch process would
     read the shared verdicts topic (every punch on the test stack would decide the bench's
     verdicts) and publish onto the real punches topic."""
+    from punchcard_punch.adapters.postgres import PunchUnitOfWork
     from punchcard_punch.domain.decisions import Policy
-    from punchcard_punch.service_layer import ingest
+    from punchcard_punch.entrypoints.consumers import verdicts_handler
+    from punchcard_punch.service_layer.ingest import Ingest, NotYetKnown
 
-    ingest.PUNCHES_TOPIC = out_topic
-    return ingest.Ingest(Policy()).handle, (ingest.NotYetKnown,)
+    ingest = Ingest(Policy(), punches_topic=out_topic)
+    return verdicts_handler(ingest, PunchUnitOfWork.on_connection), (NotYetKnown,)
 
 
 def punch_ledger_parts() -> SimpleNamespace:
@@ -358,13 +360,19 @@ def punch_ledger_parts() -> SimpleNamespace:
     does (the rule, the rows, the events): its database role, ledger columns and neighbour
     lookup, the decision rule, and the event builders."""
     from punchcard_punch.adapters import ledger
+    from punchcard_punch.adapters.postgres import PunchUnitOfWork
     from punchcard_punch.domain import decisions
     from punchcard_punch.service_layer import events, ingest
 
+    async def nearby(conn, tenant_id, queries, window):
+        return await ledger.PostgresLedger(conn, tenant_id).nearby(queries, window)
+
+    extra = {"APP_ROLE": PunchUnitOfWork.role, "nearby": nearby}
     used = {
-        ledger: ("APP_ROLE", "PUNCH_COLUMNS", "ATTEMPT_COLUMNS", "nearby"),
+        ledger: ("PUNCH_COLUMNS", "ATTEMPT_COLUMNS"),
         decisions: ("Policy", "Record", "Reject", "Repeat", "decide", "neighbours"),
         events: ("DIRECTION_NAMES", "reason_name", "reason_value", "recorded_event"),
         ingest: ("recorded_row",),
     }
-    return SimpleNamespace(**{n: getattr(m, n) for m, names in used.items() for n in names})
+    parts = {n: getattr(m, n) for m, names in used.items() for n in names}
+    return SimpleNamespace(**parts, **extra)
