@@ -45,15 +45,3 @@ def test_invalid_value_names_the_variable(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         load_settings(DemoSettings)
     assert "HTTP_PORT" in capsys.readouterr().err
-
-
-def test_registered_errors_count_as_a_server_being_down():
-    from punchcard_kit.retry import is_transient, register_transient
-
-    class ClientConnectionLost(Exception):
-        pass
-
-    assert not is_transient(ClientConnectionLost())
-    register_transient(ClientConnectionLost)
-    assert is_transient(ClientConnectionLost())
-    assert not is_transient(ValueError())

@@ -36,13 +36,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def register_transient(*error_types: type[BaseException]) -> None:
-    """Declare more errors that mean "a server is down" (e.g. a client library's connection
-    error), so loops wait and retry them instead of dead-lettering the work."""
-    global TRANSIENT_ERRORS
-    TRANSIENT_ERRORS = TRANSIENT_ERRORS + tuple(t for t in error_types if t not in TRANSIENT_ERRORS)
-
-
 def is_transient(error: BaseException, extra: tuple[type[BaseException], ...] = ()) -> bool:
     """``extra``: errors a service declares transient for one consumer or app (e.g. its Redis
     client's connection errors; ``Subscription.transient``, ``create_service_app(transient=)``)."""
