@@ -1,5 +1,5 @@
-"""The pure rules of device-sync: which command each clock gets for a change, the profile a
-clock holds, the roster digest, credentials and status."""
+"""The pure rules of device-sync: the profile a clock holds, command bodies, the roster
+digest, credentials and status (which command each clock gets: test_roster_rule.py)."""
 
 import hashlib
 import json
@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from punchcard_device_sync.domain.model import (
     ClockStatus,
     Command,
-    CommandKind,
     SyncState,
     WorkerFacts,
     canonical,
@@ -19,7 +18,6 @@ from punchcard_device_sync.domain.model import (
     new_credential,
     roster_digest,
     sync_state,
-    worker_commands,
 )
 
 W = WorkerFacts(
@@ -31,10 +29,6 @@ W = WorkerFacts(
     pin_allowed=True,
     face_enrolled=True,
 )
-
-
-def kinds(commands):
-    return {clock: cmd.kind for clock, cmd in commands}
 
 
 def test_profile_carries_methods_but_no_secret():
@@ -51,43 +45,6 @@ def test_profile_carries_methods_but_no_secret():
         "FACE"
     ]
     assert WorkerFacts(**{**W.__dict__, "pin_set": False}).profile()["allowed_methods"] == ["FACE"]
-
-
-def test_assigned_clock_gets_upsert_and_unassigned_gets_remove():
-    profile = canonical(W.profile())
-    commands = worker_commands(W, profile, W, {"a", "b"}, {"b", "c"})
-    assert kinds(commands) == {"a": CommandKind.REMOVE_WORKER, "c": CommandKind.UPSERT_WORKER}
-
-
-def test_profile_change_goes_to_every_clock_and_no_change_to_none():
-    profile = canonical(W.profile())
-    renamed = WorkerFacts(**{**W.__dict__, "display_name": "Ana P. Gómez"})
-    assert kinds(worker_commands(W, profile, renamed, {"a", "b"}, {"a", "b"})) == {
-        "a": CommandKind.UPSERT_WORKER,
-        "b": CommandKind.UPSERT_WORKER,
-    }
-    same_site_moved = WorkerFacts(**{**W.__dict__, "site_id": "north"})  # not in the profile
-    assert worker_commands(W, profile, same_site_moved, {"a"}, {"a"}) == []
-
-
-def test_deactivation_removes_everywhere_and_reactivation_restores():
-    profile = canonical(W.profile())
-    inactive = WorkerFacts(**{**W.__dict__, "status": "Inactive"})
-    removed = worker_commands(W, profile, inactive, {"a", "b"}, {"a", "b"})
-    assert kinds(removed) == {"a": CommandKind.REMOVE_WORKER, "b": CommandKind.REMOVE_WORKER}
-    assert removed[0][1].employee_id == "E1"
-    back = worker_commands(inactive, canonical(inactive.profile()), W, {"a"}, {"a"})
-    assert kinds(back) == {"a": CommandKind.UPSERT_WORKER}
-
-
-def test_pin_removed_means_profile_without_pin():
-    profile = canonical(W.profile())
-    no_pin = WorkerFacts(**{**W.__dict__, "pin_set": False})
-    [(clock, command)] = worker_commands(W, profile, no_pin, {"a"}, {"a"})
-    body = json.loads(command.body(str(uuid.uuid4()), 7))
-    assert body["sequence"] == 7
-    assert body["worker"]["pin_set"] is False
-    assert "PIN" not in body["worker"]["allowed_methods"]
 
 
 def test_command_bodies_are_json():
@@ -150,3 +107,28 @@ def test_a_clock_holds_at_most_its_long_polls_and_a_tenant_its_own():
     assert may_hold_poll(0, 0, limits) and may_hold_poll(1, 2, limits)
     assert not may_hold_poll(2, 2, limits)  # the clock's two are held
     assert not may_hold_poll(0, 3, limits)  # the tenant's three are held
+
+
+def test_a_clock_is_resynced_when_it_applied_everything_and_still_differs():
+    from punchcard_device_sync.domain.model import RosterCheck, check_roster
+
+    d, other = "a" * 64, "b" * 64
+    assert check_roster(3, other, 5, d) is RosterCheck.CATCHING_UP
+    assert check_roster(5, d, 5, d) is RosterCheck.IN_SYNC
+    assert check_roster(5, other, 5, d) is RosterCheck.DIGEST_MISMATCH
+    assert check_roster(9, d, 5, d) is RosterCheck.AHEAD
+    assert [c for c in RosterCheck if c.needs_resync] == [
+        RosterCheck.DIGEST_MISMATCH,
+        RosterCheck.AHEAD,
+    ]
+    assert str(RosterCheck.DIGEST_MISMATCH) == "roster digest mismatch"
+    assert str(RosterCheck.AHEAD) == "clock is ahead of the server's queue"
+
+
+def test_at_most_one_automatic_resync_per_interval():
+    from punchcard_device_sync.domain.model import may_auto_resync
+
+    now, every = datetime.now(UTC), timedelta(minutes=5)
+    assert may_auto_resync(None, now, every)
+    assert not may_auto_resync(now - timedelta(minutes=4), now, every)
+    assert may_auto_resync(now - every, now, every)

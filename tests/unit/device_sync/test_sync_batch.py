@@ -15,7 +15,7 @@ class PoisonedSync(ClockSync):
     would fail it (a value out of range)."""
 
     def __init__(self, error: Exception) -> None:
-        super().__init__(pool=None, wakeups=None, heartbeats=None)  # type: ignore[arg-type]
+        super().__init__(uow=None, directory=None, wakeups=None, heartbeats=None)  # type: ignore[arg-type]
         self.error = error
         self.batches: list[int] = []
 

@@ -6,27 +6,19 @@ delays a status change."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
 
 import asyncpg
 from punchcard_kit.logging import get_logger
 from punchcard_kit.retry import is_transient
 from punchcard_kit.tenancy import tenant_transaction
 
-from . import repository as repo
+from ..domain.model import Heartbeat
+from .postgres import APP_ROLE
 
 log = get_logger(__name__)
 
-
-@dataclass(frozen=True)
-class Heartbeat:
-    tenant_id: str
-    clock_id: str
-    seen_at: datetime
-    software_version: str
-    applied_sequence: int
-    roster_digest: str
+__all__ = ["Heartbeat", "HeartbeatBuffer"]
 
 
 class HeartbeatBuffer:
@@ -80,15 +72,8 @@ class HeartbeatBuffer:
             self._pending.setdefault(beat.clock_id, beat)
 
     async def _save(self, tenant_id: str, beats: list[Heartbeat]) -> None:
-        async with tenant_transaction(self._pool, repo.APP_ROLE, tenant_id) as conn:
-            await repo.save_heartbeats(
-                conn,
-                tenant_id,
-                [
-                    (b.clock_id, b.seen_at, b.software_version, b.applied_sequence, b.roster_digest)
-                    for b in beats
-                ],
-            )
+        async with tenant_transaction(self._pool, APP_ROLE, tenant_id) as conn:
+            await _save_heartbeats(conn, tenant_id, beats)
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -100,3 +85,25 @@ class HeartbeatBuffer:
 
     def stop(self) -> None:
         self._stopping.set()
+
+
+async def _save_heartbeats(
+    conn: asyncpg.Connection, tenant_id: str, beats: Sequence[Heartbeat]
+) -> None:
+    await conn.execute(
+        "INSERT INTO clock_heartbeats AS h (clock_id, tenant_id, last_seen_at, software_version,"
+        " applied_sequence, roster_digest)"
+        " SELECT v.clock_id, $1, v.seen, v.version, v.applied, v.digest"
+        " FROM unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::bigint[], $6::text[])"
+        "   AS v(clock_id, seen, version, applied, digest)"
+        " WHERE EXISTS (SELECT 1 FROM clocks c WHERE c.id = v.clock_id)"
+        " ON CONFLICT (clock_id) DO UPDATE SET last_seen_at = greatest(h.last_seen_at,"
+        " EXCLUDED.last_seen_at), software_version = EXCLUDED.software_version,"
+        " applied_sequence = EXCLUDED.applied_sequence, roster_digest = EXCLUDED.roster_digest",
+        tenant_id,
+        [b.clock_id for b in beats],
+        [b.seen_at for b in beats],
+        [b.software_version for b in beats],
+        [b.applied_sequence for b in beats],
+        [b.roster_digest for b in beats],
+    )

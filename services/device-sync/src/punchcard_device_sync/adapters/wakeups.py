@@ -18,20 +18,24 @@ import asyncpg
 from punchcard_kit.logging import get_logger
 from punchcard_kit.retry import Backoff
 
-from .repository import WAKE_CHANNEL
+from .postgres import WAKE_CHANNEL
 
 log = get_logger(__name__)
 
 
 class ClockWakeups:
-    def __init__(self, dsn: str, on_credential_change: Callable[[str], None]) -> None:
+    def __init__(self, dsn: str) -> None:
         self._dsn = dsn
         self._waiters: dict[str, set[asyncio.Event]] = {}
-        self._on_credential_change = on_credential_change
+        self._on_credential_change: list[Callable[[str], None]] = []
         self._conn: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
         self._stopping = asyncio.Event()
         self.connected = False
+
+    def on_credential_change(self, forget: Callable[[str], None]) -> None:
+        """Call ``forget(clock_id)`` when a clock's credential is revoked or rotated."""
+        self._on_credential_change.append(forget)
 
     @contextmanager
     def waiter(self, clock_id: str) -> Iterator[asyncio.Event]:
@@ -64,7 +68,8 @@ class ClockWakeups:
         for item in payload.split(","):
             if item.startswith("r:"):
                 item = item[2:]
-                self._on_credential_change(item)
+                for forget in self._on_credential_change:
+                    forget(item)
             for event in self._waiters.get(item, ()):
                 event.set()
 

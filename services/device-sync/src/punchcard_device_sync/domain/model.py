@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import hmac
 import json
 import secrets
 import uuid
@@ -57,7 +58,22 @@ def sync_state(acked: bool, result_code: int | None, status: ClockStatus) -> Syn
     return SyncState.SENT if status is ClockStatus.ONLINE else SyncState.WAITING
 
 
-INACTIVE = "Inactive"
+class WorkerStatus(enum.StrEnum):
+    """A worker's status as identity says it (``common_pb2.WorkerStatus``, by name)."""
+
+    PENDING = "Pending"
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+
+
+INACTIVE = WorkerStatus.INACTIVE
+
+
+class AssignmentSource(enum.StrEnum):
+    """Why a worker is on a clock (``device_pb2.AssignmentSource``, by name)."""
+
+    DIRECT = "direct"  # an admin assigned the worker to the clock
+    SITE_RULE = "site_rule"  # the site's rule puts its Active workers on its clocks
 
 
 @dataclass(frozen=True)
@@ -67,7 +83,7 @@ class WorkerFacts:
     id: str
     employee_id: str
     display_name: str
-    status: str  # Pending | Active | Inactive
+    status: WorkerStatus
     site_id: str = ""
     pin_set: bool = False
     pin_allowed: bool = True
@@ -89,7 +105,7 @@ class WorkerFacts:
             "worker_id": self.id,
             "employee_id": self.employee_id,
             "display_name": self.display_name,
-            "status": self.status,
+            "status": str(self.status),
             "allowed_methods": methods,
             "pin_set": self.pin_set,
         }
@@ -177,31 +193,16 @@ def clock_status(
     return ClockStatus.ONLINE if now - last_seen_at <= offline_after else ClockStatus.OFFLINE
 
 
-def worker_commands(
-    before: WorkerFacts | None,
-    before_profile: str | None,
-    after: WorkerFacts | None,
-    clocks_before: set[str],
-    clocks_after: set[str],
-) -> list[tuple[str, Command]]:
-    """Every clock's command after a change of one worker (its facts, its clocks, or both):
-    a clock that now holds the worker gets the fresh profile if it did not hold it or the
-    profile changed; a clock that held it and no longer does gets REMOVE_WORKER."""
-    on_before = before is not None and before.on_clocks
-    on_after = after is not None and after.on_clocks
-    profile = canonical(after.profile()) if after is not None else None
-    changed = profile != before_profile
-    commands: list[tuple[str, Command]] = []
-    for clock_id in sorted(clocks_before | clocks_after):
-        had = on_before and clock_id in clocks_before
-        has = on_after and clock_id in clocks_after
-        if has and (changed or not had):
-            assert after is not None and profile is not None
-            commands.append((clock_id, Command.upsert(profile, after.id)))
-        elif had and not has:
-            assert before is not None
-            commands.append((clock_id, Command.remove(before.id, before.employee_id)))
-    return commands
+@dataclass(frozen=True)
+class Heartbeat:
+    """What a clock said about itself in one request (kept in memory, written in batches)."""
+
+    tenant_id: str
+    clock_id: str
+    seen_at: datetime
+    software_version: str
+    applied_sequence: int
+    roster_digest: str
 
 
 @dataclass(frozen=True)
@@ -218,3 +219,83 @@ def may_hold_poll(held_by_clock: int, held_by_tenant: int, limits: PollLimits) -
     """Whether one more long-poll of a clock may be held, given what its clock and its tenant
     hold already (a refused one is a 429 with Retry-After: the clock polls again later)."""
     return held_by_clock < limits.per_clock and held_by_tenant < limits.per_tenant
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A registered clock, as the admin use cases see it."""
+
+    id: str
+    name: str
+    site_id: str
+    time_zone: str
+    revoked_at: datetime | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A command queued for a clock, with its sequence."""
+
+    clock_id: str
+    sequence: int
+    command_id: str
+    command: Command
+
+
+@dataclass(frozen=True)
+class Ack:
+    """A clock's result for one of its commands."""
+
+    command_id: str
+    sequence: int
+    result_code: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class AckRecorded:
+    """An acknowledgement that counted (the first result of a command of that clock)."""
+
+    clock_id: str
+    sequence: int
+    kind: str
+    worker_id: str | None
+    result_code: int
+    detail: str | None
+
+
+class RosterCheck(enum.StrEnum):
+    """What a clock's roster digest says, compared with what it should hold."""
+
+    CATCHING_UP = "catching up"  # it has not applied everything queued yet: compare later
+    IN_SYNC = "in sync"
+    DIGEST_MISMATCH = "roster digest mismatch"  # applied everything, holds something else
+    AHEAD = "clock is ahead of the server's queue"  # claims a sequence never issued
+
+    @property
+    def needs_resync(self) -> bool:
+        return self in (RosterCheck.DIGEST_MISMATCH, RosterCheck.AHEAD)
+
+
+def check_roster(
+    applied: int, digest: str, last_sequence: int, expected_digest: str
+) -> RosterCheck:
+    """A clock is resynced when it applied everything queued and still holds something else
+    than it should, or claims a sequence never issued (the value is the resync's reason)."""
+    if applied < last_sequence:
+        return RosterCheck.CATCHING_UP
+    if applied > last_sequence:
+        return RosterCheck.AHEAD
+    if hmac.compare_digest(digest, expected_digest):
+        return RosterCheck.IN_SYNC
+    return RosterCheck.DIGEST_MISMATCH
+
+
+def may_auto_resync(last: datetime | None, now: datetime, every: timedelta) -> bool:
+    """At most one automatic resync per clock per ``every`` (a clock that keeps drifting is
+    logged instead of being resynced in a loop)."""
+    return last is None or now - last >= every

@@ -7,19 +7,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
-from punchcard_kit.tenancy import tenant_transaction
+from fastapi import APIRouter, Response
+from punchcard_kit.http_errors import error_responses
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from ..adapters import repository as repo
 from ..domain.model import (
     MAX_ACKS_PER_REQUEST,
     MAX_DETAIL_LENGTH,
     MAX_RESULT_CODE,
     MAX_SEQUENCE,
     MAX_SOFTWARE_VERSION_LENGTH,
+    Ack,
 )
-from ..service_layer.sync import Ack, AuthenticatedClock, ClockSync, unauthorized
+from .deps import ClockDep, ContainerDep
 
 MAX_WAIT_S = 55.0
 # Every number and text a clock sends is bounded here (422 with the field, nothing changed):
@@ -58,61 +58,83 @@ class AcksRequest(BaseModel):
     acks: list[AckIn] = Field(max_length=MAX_ACKS_PER_REQUEST)
 
 
-def _sync(request: Request) -> ClockSync:
-    return request.app.state.clock_sync
+class WorkerOnClock(BaseModel):
+    """A worker as a clock holds it (no PIN, no PIN hash, no face template)."""
+
+    worker_id: str
+    employee_id: str
+    display_name: str | None = None
+    status: str | None = None
+    allowed_methods: list[str] | None = Field(default=None, description="FACE, PIN")
+    pin_set: bool | None = None
 
 
-SyncDep = Annotated[ClockSync, Depends(_sync)]
+class ClockCommand(BaseModel):
+    command_id: str
+    sequence: int
+    kind: str = Field(description="UPSERT_WORKER, REMOVE_WORKER or FULL_RESYNC")
+    worker: WorkerOnClock | None = Field(
+        default=None, description="UPSERT_WORKER: the profile; REMOVE_WORKER: ids only"
+    )
+    reason: str | None = Field(default=None, description="FULL_RESYNC")
 
 
-async def current_clock(request: Request, sync: SyncDep) -> AuthenticatedClock:
-    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not credential:
-        raise unauthorized()
-    return await sync.authenticate(credential.strip())
+class SyncAnswer(BaseModel):
+    clock_id: str
+    last_sequence: int = Field(description="The last sequence queued for the clock")
+    commands: list[ClockCommand] = Field(description="After applied_sequence, in order")
 
 
-ClockDep = Annotated[AuthenticatedClock, Depends(current_clock)]
+class AcksRecorded(BaseModel):
+    recorded: int
+
+
+class WhoAmI(BaseModel):
+    tenant_id: str
+    clock_id: str
+    name: str
+    site_id: str
+    time_zone: str
 
 
 def _acks(items: list[AckIn]) -> list[Ack]:
     return [Ack(a.command_id.lower(), a.sequence, a.result_code, a.detail) for a in items]
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/clock/v1", tags=["clock"])
+router = APIRouter(prefix="/clock/v1", tags=["clock"])
 
-    @router.post("/sync", max_body_size=MAX_BODY_BYTES)
-    async def sync(body: SyncRequest, clock: ClockDep, service: SyncDep) -> Response:
-        """Record acknowledgements and heartbeat; answer the commands after
-        ``applied_sequence``, waiting up to ``wait_s`` for one to be queued."""
-        service.heartbeat(clock, body.applied_sequence, body.roster_digest, body.software_version)
-        answer = await service.sync(
-            clock, body.applied_sequence, _acks(body.acks), body.roster_digest, body.wait_s
-        )
-        return Response(answer, media_type="application/json")
 
-    @router.post("/acks", max_body_size=MAX_BODY_BYTES)
-    async def acks(body: AcksRequest, clock: ClockDep, service: SyncDep) -> dict:
-        """Acknowledgements alone (they normally ride on the next sync)."""
-        return {"recorded": await service.acknowledge(clock, _acks(body.acks))}
+@router.post(
+    "/sync",
+    response_model=SyncAnswer,
+    max_body_size=MAX_BODY_BYTES,
+    responses=error_responses(401, 429),
+)
+async def sync(body: SyncRequest, clock: ClockDep, c: ContainerDep) -> Response:
+    """Record acknowledgements and heartbeat; answer the commands after
+    ``applied_sequence``, waiting up to ``wait_s`` for one to be queued. (The answer is
+    written as the commands were queued, not re-serialised.)"""
+    c.sync.heartbeat(clock, body.applied_sequence, body.roster_digest, body.software_version)
+    answer = await c.sync.sync(
+        clock, body.applied_sequence, _acks(body.acks), body.roster_digest, body.wait_s
+    )
+    return Response(answer, media_type="application/json")
 
-    @router.get("/whoami")
-    async def whoami(clock: ClockDep, request: Request) -> dict:
-        """The clock this credential belongs to (tenant and clock come from the credential
-        alone), with its name, site and time zone. No heartbeat: a kiosk's punch is not the
-        clock's sync. A revoked or rotated credential is a 401 at once, as for ``sync``."""
-        pool = request.app.state.runtime.pool
-        async with tenant_transaction(pool, repo.APP_ROLE, clock.tenant_id) as conn:
-            row = await repo.get_clock(conn, clock.tenant_id, clock.clock_id)
-        if row is None or row.revoked_at is not None:
-            raise unauthorized()
-        return {
-            "tenant_id": clock.tenant_id,
-            "clock_id": clock.clock_id,
-            "name": row.name,
-            "site_id": row.site_id,
-            "time_zone": row.time_zone,
-        }
 
-    return router
+@router.post(
+    "/acks",
+    response_model=AcksRecorded,
+    max_body_size=MAX_BODY_BYTES,
+    responses=error_responses(401),
+)
+async def acks(body: AcksRequest, clock: ClockDep, c: ContainerDep) -> AcksRecorded:
+    """Acknowledgements alone (they normally ride on the next sync)."""
+    return AcksRecorded(recorded=await c.sync.acknowledge(clock, _acks(body.acks)))
+
+
+@router.get("/whoami", response_model=WhoAmI, responses=error_responses(401))
+async def whoami(clock: ClockDep, c: ContainerDep) -> dict:
+    """The clock this credential belongs to (tenant and clock come from the credential
+    alone), with its name, site and time zone. No heartbeat: a kiosk's punch is not the
+    clock's sync. A revoked or rotated credential is a 401 at once, as for ``sync``."""
+    return await c.views.whoami(clock)

@@ -1,102 +1,108 @@
-"""The events device-sync publishes, written to its outbox in the transaction of the change."""
+"""The events device-sync publishes, written to the unit of work's outbox in the transaction
+of the change."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
-import asyncpg
 from google.protobuf.message import Message as ProtoMessage
 from punchcard.v1 import device_pb2
-from punchcard_kit.messaging import add_records, add_to_outbox, new_envelope, tombstone_record
+from punchcard_kit.contract_enums import to_proto
+from punchcard_kit.messaging import new_envelope, tombstone_record
+from punchcard_kit.messaging.catalogue import DEVICE_CLOCK_ASSIGNMENTS, DEVICE_CLOCKS
 
-CLOCKS_TOPIC = "punchcard.device.clocks.v1"
-ASSIGNMENTS_TOPIC = "punchcard.device.clock-assignments.v1"
+from ..domain.model import AssignmentSource
+from .unit_of_work import UnitOfWork
+
 PRODUCER = "device-sync"
 
 
-async def clock_event(
-    conn: asyncpg.Connection,
-    tenant_id: str,
-    clock_id: str,
-    payload: ProtoMessage,
-    correlation_id: str | None,
-) -> None:
-    envelope = new_envelope(
+def _envelope(payload: ProtoMessage, tenant_id: str, correlation_id: str | None):
+    return new_envelope(
         payload, tenant_id=tenant_id, producer=PRODUCER, correlation_id=correlation_id
     )
-    await add_to_outbox(conn, [(CLOCKS_TOPIC, f"{tenant_id}/{clock_id}", envelope)])
+
+
+async def clock_event(
+    uow: UnitOfWork, clock_id: str, payload: ProtoMessage, correlation_id: str | None
+) -> None:
+    tenant_id = str(uow.tenant_id)
+    await uow.publish(
+        (
+            DEVICE_CLOCKS.name,
+            DEVICE_CLOCKS.key(tenant_id=tenant_id, clock_id=clock_id),
+            _envelope(payload, tenant_id, correlation_id),
+        )
+    )
 
 
 async def assignment_events(
-    conn: asyncpg.Connection,
-    tenant_id: str,
-    assigned: list[tuple[str, str, int]],
-    unassigned: list[tuple[str, str]],
+    uow: UnitOfWork,
+    assigned: Sequence[tuple[str, str, AssignmentSource]],
+    unassigned: Sequence[tuple[str, str]],
     correlation_id: str | None,
 ) -> None:
     """WorkerAssignedToClock / WorkerUnassignedFromClock on the clock's history, and the latest
     state of each pair on the compacted assignments topic (a tombstone when unassigned)."""
+    tenant_id = str(uow.tenant_id)
     items = []
     records = []
     for clock_id, worker_id, source in assigned:
-        for topic, key, payload in (
+        proto_source = to_proto(device_pb2.AssignmentSource, source)
+        items.append(
             (
-                CLOCKS_TOPIC,
-                f"{tenant_id}/{clock_id}",
-                device_pb2.WorkerAssignedToClock(
-                    clock_id=clock_id, worker_id=worker_id, source=source
-                ),
-            ),
-            (
-                ASSIGNMENTS_TOPIC,
-                f"{tenant_id}/{clock_id}/{worker_id}",
-                _assignment(clock_id, worker_id, source),
-            ),
-        ):
-            items.append(
-                (
-                    topic,
-                    key,
-                    new_envelope(
-                        payload,
-                        tenant_id=tenant_id,
-                        producer=PRODUCER,
-                        correlation_id=correlation_id,
+                DEVICE_CLOCKS.name,
+                DEVICE_CLOCKS.key(tenant_id=tenant_id, clock_id=clock_id),
+                _envelope(
+                    device_pb2.WorkerAssignedToClock(
+                        clock_id=clock_id, worker_id=worker_id, source=proto_source
                     ),
-                )
+                    tenant_id,
+                    correlation_id,
+                ),
             )
+        )
+        items.append(
+            (
+                DEVICE_CLOCK_ASSIGNMENTS.name,
+                DEVICE_CLOCK_ASSIGNMENTS.key(
+                    tenant_id=tenant_id, clock_id=clock_id, worker_id=worker_id
+                ),
+                _envelope(
+                    _assignment(clock_id, worker_id, proto_source), tenant_id, correlation_id
+                ),
+            )
+        )
     for clock_id, worker_id in unassigned:
         items.append(
             (
-                CLOCKS_TOPIC,
-                f"{tenant_id}/{clock_id}",
-                new_envelope(
+                DEVICE_CLOCKS.name,
+                DEVICE_CLOCKS.key(tenant_id=tenant_id, clock_id=clock_id),
+                _envelope(
                     device_pb2.WorkerUnassignedFromClock(clock_id=clock_id, worker_id=worker_id),
-                    tenant_id=tenant_id,
-                    producer=PRODUCER,
-                    correlation_id=correlation_id,
+                    tenant_id,
+                    correlation_id,
                 ),
             )
         )
         records.append(
             tombstone_record(
-                ASSIGNMENTS_TOPIC,
-                f"{tenant_id}/{clock_id}/{worker_id}",
+                DEVICE_CLOCK_ASSIGNMENTS.name,
+                DEVICE_CLOCK_ASSIGNMENTS.key(
+                    tenant_id=tenant_id, clock_id=clock_id, worker_id=worker_id
+                ),
                 tenant_id=tenant_id,
                 event_id=str(uuid.uuid4()),
             )
         )
     if items:
-        await add_to_outbox(conn, items)
+        await uow.publish(*items)
     if records:
-        await add_records(conn, records)
+        await uow.publish_records(records)
 
 
 def _assignment(clock_id: str, worker_id: str, source: int) -> device_pb2.ClockAssignment:
     message = device_pb2.ClockAssignment(clock_id=clock_id, worker_id=worker_id, source=source)
     message.assigned_at.GetCurrentTime()
     return message
-
-
-DIRECT = device_pb2.ASSIGNMENT_SOURCE_DIRECT
-SITE_RULE = device_pb2.ASSIGNMENT_SOURCE_SITE_RULE

@@ -1,153 +1,152 @@
 """What device-sync learns from other services: identity's worker lifecycle and PIN events,
-face-match's enrolment flags. Each event updates the worker's row and, through
-``roster.change_worker``, queues the commands of every clock that holds the worker — in the
-consumer's transaction, so an event's effect happens once (the consumer loop deduplicates)."""
+face-match's enrolment flags (decoded into the commands below by ``entrypoints/consumers``).
+Each updates the worker's row and, through ``roster.change_worker``, queues the commands of
+every clock that holds the worker — in the consumer's unit of work, so an event's effect
+happens once (the consumer loop deduplicates)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-import asyncpg
-from punchcard.v1 import common_pb2, face_pb2, identity_pb2
 from punchcard_kit.logging import get_logger
-from punchcard_kit.messaging import Message
-from punchcard_kit.messaging.dispatch import dispatch
-from punchcard_kit.tenancy import enter_tenant
 
-from ..adapters import repository as repo
-from ..domain.model import WorkerFacts
+from ..domain.model import WorkerFacts, WorkerStatus
 from . import roster
+from .unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
-WORKERS_TOPIC = "punchcard.identity.workers.v1"
-ENROLMENTS_TOPIC = "punchcard.face.enrolments.v1"
-TOPICS = (WORKERS_TOPIC, ENROLMENTS_TOPIC)
 
-_STATUS = {
-    common_pb2.WORKER_STATUS_PENDING: "Pending",
-    common_pb2.WORKER_STATUS_ACTIVE: "Active",
-    common_pb2.WORKER_STATUS_INACTIVE: "Inactive",
-}
+@dataclass(frozen=True, kw_only=True)
+class WorkerEvent:
+    """A change of one worker, from another service's event."""
+
+    worker_id: str
+    event_type: str  # the event's type, for the logs
+    correlation_id: str | None = None
+
+    def apply(self, before: WorkerFacts | None) -> WorkerFacts | None:
+        """The worker after the event (None: nothing to do; ``before`` None: not
+        registered here yet)."""
+        raise NotImplementedError
 
 
-def _name(message_class) -> str:
-    return message_class.DESCRIPTOR.full_name
+@dataclass(frozen=True, kw_only=True)
+class RegisterWorker(WorkerEvent):
+    employee_id: str
+    display_name: str
+    status: WorkerStatus
+    site_id: str
+    pin_allowed: bool
+    # A face enrolment flag may have arrived first (another topic): kept (``register``).
+    face_enrolled: bool = False
+
+    def apply(self, before: WorkerFacts | None) -> WorkerFacts:
+        return WorkerFacts(
+            id=self.worker_id,
+            employee_id=self.employee_id,
+            display_name=self.display_name,
+            status=self.status,
+            site_id=self.site_id,
+            pin_set=before.pin_set if before else False,
+            pin_allowed=self.pin_allowed,
+            face_enrolled=self.face_enrolled,
+        )
 
 
-async def _change(conn: asyncpg.Connection, message: Message, worker_id: str, update) -> None:
-    tenant_id = message.tenant_id
-    await enter_tenant(conn, repo.APP_ROLE, tenant_id)
-    correlation_id = message.envelope.correlation_id if message.envelope else None
+@dataclass(frozen=True, kw_only=True)
+class UpdateWorker(WorkerEvent):
+    employee_id: str
+    display_name: str
+    site_id: str
 
+    def apply(self, before: WorkerFacts | None) -> WorkerFacts | None:
+        assert before is not None
+        return replace(
+            before,
+            employee_id=self.employee_id,
+            display_name=self.display_name,
+            site_id=self.site_id,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeWorkerStatus(WorkerEvent):
+    status: WorkerStatus
+
+    def apply(self, before: WorkerFacts | None) -> WorkerFacts | None:
+        assert before is not None
+        return replace(before, status=self.status)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetPinSet(WorkerEvent):
+    pin_set: bool
+
+    def apply(self, before: WorkerFacts | None) -> WorkerFacts | None:
+        assert before is not None
+        return replace(before, pin_set=self.pin_set)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetPinAllowed(WorkerEvent):
+    pin_allowed: bool
+
+    def apply(self, before: WorkerFacts | None) -> WorkerFacts | None:
+        assert before is not None
+        return replace(before, pin_allowed=self.pin_allowed)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetFaceEnrolled(WorkerEvent):
+    enrolled: bool
+
+    def apply(self, before: WorkerFacts | None) -> WorkerFacts | None:
+        assert before is not None
+        return replace(before, face_enrolled=self.enrolled)
+
+
+async def _change(uow: UnitOfWork, event: WorkerEvent) -> None:
     def guarded(before: WorkerFacts | None) -> WorkerFacts | None:
-        if before is None and not isinstance(message.payload, identity_pb2.WorkerRegistered):
+        if before is None and not isinstance(event, RegisterWorker):
             log.warning(
                 "event for a worker device-sync has not seen registered; ignored",
-                event_type=message.type,
-                worker_id=worker_id,
+                event_type=event.event_type,
+                worker_id=event.worker_id,
             )
             return None
-        return update(before)
+        return event.apply(before)
 
-    queued = await roster.change_worker(conn, tenant_id, worker_id, guarded, correlation_id)
+    queued = await roster.change_worker(uow, event.worker_id, guarded, event.correlation_id)
     if queued:
         log.info(
             "worker change queued for clocks",
-            event_type=message.type,
-            worker_id=worker_id,
+            event_type=event.event_type,
+            worker_id=event.worker_id,
             clocks=len(queued),
         )
 
 
-async def on_registered(conn: asyncpg.Connection, message: Message) -> None:
-    event: identity_pb2.WorkerRegistered = message.payload
-    # A face enrolment flag may have arrived first (another topic): keep it.
-    await enter_tenant(conn, repo.APP_ROLE, message.tenant_id)
-    enrolled_first = await conn.fetchval(
-        "SELECT face_enrolled FROM workers WHERE tenant_id = $1 AND id = $2",
-        message.tenant_id,
-        event.worker_id,
-    )
-
-    def update(before: WorkerFacts | None) -> WorkerFacts:
-        return WorkerFacts(
-            id=event.worker_id,
-            employee_id=event.details.employee_id,
-            display_name=event.details.display_name,
-            status=_STATUS.get(event.status, "Pending"),
-            site_id=event.details.site_id,
-            pin_set=before.pin_set if before else False,
-            pin_allowed=event.pin_allowed,
-            face_enrolled=bool(enrolled_first),
-        )
-
-    await _change(conn, message, event.worker_id, update)
+async def register_worker(event: RegisterWorker, uow: UnitOfWork) -> None:
+    async with uow:
+        enrolled_first = await uow.workers.face_enrolled(event.worker_id)
+        await _change(uow, replace(event, face_enrolled=bool(enrolled_first)))
+        await uow.commit()
 
 
-async def on_updated(conn: asyncpg.Connection, message: Message) -> None:
-    event: identity_pb2.WorkerUpdated = message.payload
-    await _change(
-        conn,
-        message,
-        event.worker_id,
-        lambda w: replace(
-            w,
-            employee_id=event.details.employee_id,
-            display_name=event.details.display_name,
-            site_id=event.details.site_id,
-        ),
-    )
+async def change_worker(event: WorkerEvent, uow: UnitOfWork) -> None:
+    """Any change of a registered worker (details, status, PIN)."""
+    async with uow:
+        await _change(uow, event)
+        await uow.commit()
 
 
-async def on_status_changed(conn: asyncpg.Connection, message: Message) -> None:
-    event: identity_pb2.WorkerStatusChanged = message.payload
-    status = _STATUS.get(event.status)
-    if status is None:
-        log.warning("unknown worker status; ignored", status=event.status)
-        return
-    await _change(conn, message, event.worker_id, lambda w: replace(w, status=status))
-
-
-async def on_pin_set(conn: asyncpg.Connection, message: Message) -> None:
-    event: identity_pb2.PinSet = message.payload
-    await _change(conn, message, event.worker_id, lambda w: replace(w, pin_set=True))
-
-
-async def on_pin_removed(conn: asyncpg.Connection, message: Message) -> None:
-    event: identity_pb2.PinRemoved = message.payload
-    await _change(conn, message, event.worker_id, lambda w: replace(w, pin_set=False))
-
-
-async def on_pin_allowed(conn: asyncpg.Connection, message: Message) -> None:
-    event: identity_pb2.PinAllowedChanged = message.payload
-    await _change(
-        conn, message, event.worker_id, lambda w: replace(w, pin_allowed=event.pin_allowed)
-    )
-
-
-async def on_face_enrolment(conn: asyncpg.Connection, message: Message) -> None:
-    event: face_pb2.FaceEnrolmentChanged = message.payload
-    tenant_id = message.tenant_id
-    await enter_tenant(conn, repo.APP_ROLE, tenant_id)
-    before, _ = await repo.lock_worker(conn, tenant_id, event.worker_id)
-    if before is None:
-        # Not registered yet here: remember the flag; the registration will carry it on.
-        await repo.set_face_enrolled(conn, tenant_id, event.worker_id, event.enrolled)
-        return
-    await _change(
-        conn, message, event.worker_id, lambda w: replace(w, face_enrolled=event.enrolled)
-    )
-
-
-handle = dispatch(
-    {
-        _name(identity_pb2.WorkerRegistered): on_registered,
-        _name(identity_pb2.WorkerUpdated): on_updated,
-        _name(identity_pb2.WorkerStatusChanged): on_status_changed,
-        _name(identity_pb2.PinSet): on_pin_set,
-        _name(identity_pb2.PinRemoved): on_pin_removed,
-        _name(identity_pb2.PinAllowedChanged): on_pin_allowed,
-        _name(face_pb2.FaceEnrolmentChanged): on_face_enrolment,
-    }
-)
+async def set_face_enrolled(event: SetFaceEnrolled, uow: UnitOfWork) -> None:
+    async with uow:
+        before, _ = await uow.workers.lock(event.worker_id)
+        if before is None:
+            # Not registered yet here: remember the flag; the registration will carry it on.
+            await uow.workers.set_face_enrolled(event.worker_id, event.enrolled)
+        else:
+            await _change(uow, event)
+        await uow.commit()

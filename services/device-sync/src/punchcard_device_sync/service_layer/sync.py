@@ -12,19 +12,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 from prometheus_client import Counter, Gauge, Histogram
 from punchcard_kit.failpoints import failpoint
-from punchcard_kit.http_errors import ApiError
 from punchcard_kit.logging import get_logger
 from punchcard_kit.retry import is_transient
-from punchcard_kit.tenancy import tenant_transaction
 
-from ..adapters import repository as repo
-from ..adapters.heartbeats import Heartbeat, HeartbeatBuffer
-from ..adapters.wakeups import ClockWakeups
-from ..domain.model import PollLimits, credential_clock_id, credential_hash, may_hold_poll
+from ..domain.errors import clock_unauthorized, polls_held
+from ..domain.model import (
+    Ack,
+    AckRecorded,
+    Heartbeat,
+    PollLimits,
+    RosterCheck,
+    check_roster,
+    credential_clock_id,
+    credential_hash,
+    may_auto_resync,
+    may_hold_poll,
+)
 from . import roster
+from .unit_of_work import Directory, Heartbeats, UnitOfWork, UnitOfWorkFactory, Wakeups
 
 log = get_logger(__name__)
 
@@ -41,22 +48,10 @@ SYNC_SECONDS = Histogram(
 )
 
 
-def unauthorized() -> ApiError:
-    return ApiError(401, "CLOCK_UNAUTHORIZED", "unknown, rotated or revoked clock credential")
-
-
 @dataclass(frozen=True)
 class AuthenticatedClock:
     tenant_id: str
     clock_id: str
-
-
-@dataclass(frozen=True)
-class Ack:
-    command_id: str
-    sequence: int
-    result_code: int
-    detail: str
 
 
 @dataclass
@@ -76,9 +71,10 @@ class _Job:
 class ClockSync:
     def __init__(
         self,
-        pool: asyncpg.Pool,
-        wakeups: ClockWakeups,
-        heartbeats: HeartbeatBuffer,
+        uow: UnitOfWorkFactory,
+        directory: Directory,
+        wakeups: Wakeups,
+        heartbeats: Heartbeats,
         *,
         auth_cache_ttl_s: float = 30.0,
         batch_limit: int = 200,
@@ -90,7 +86,8 @@ class ClockSync:
         # Long-polls held now, by (tenant, clock) and by tenant.
         self._polls_by_clock: Tally[tuple[str, str]] = Tally()
         self._polls_by_tenant: Tally[str] = Tally()
-        self._pool = pool
+        self._uow = uow
+        self._directory = directory
         self._wakeups = wakeups
         self._heartbeats = heartbeats
         self._auth_ttl = auth_cache_ttl_s
@@ -120,11 +117,10 @@ class ClockSync:
             return cached[0]
         clock_id = credential_clock_id(credential)
         if clock_id is None:
-            raise unauthorized()
-        async with self._pool.acquire() as conn:
-            found = await repo.credential_of(conn, clock_id)
+            raise clock_unauthorized()
+        found = await self._directory.credential_of(clock_id)
         if found is None or not hmac.compare_digest(found[1], digest):
-            raise unauthorized()
+            raise clock_unauthorized()
         clock = AuthenticatedClock(tenant_id=found[0], clock_id=clock_id)
         self._auth[digest] = (clock, now + self._auth_ttl)
         return clock
@@ -169,12 +165,7 @@ class ClockSync:
             self._polls_by_clock[key], self._polls_by_tenant[clock.tenant_id], self._poll_limits
         ):
             POLLS_REFUSED.inc()
-            raise ApiError(
-                429,
-                "RATE_LIMITED",
-                "this clock already holds its long-polls: poll again later",
-                headers={"Retry-After": "5"},
-            )
+            raise polls_held()
         self._polls_by_clock[key] += 1
         self._polls_by_tenant[clock.tenant_id] += 1
         try:
@@ -296,21 +287,21 @@ class ClockSync:
                 continue
             found = results.get((job.clock.clock_id, job.after))
             if found is None:
-                job.future.set_exception(unauthorized())
+                job.future.set_exception(clock_unauthorized())
             else:
                 job.future.set_result(found)
 
     async def _tenant_batch(
         self, tenant_id: str, jobs: list[_Job]
     ) -> dict[tuple[str, int], tuple[int, list[str]]]:
-        async with tenant_transaction(self._pool, repo.APP_ROLE, tenant_id) as conn:
+        async with self._uow(tenant_id) as uow:
             acks = [
                 (j.clock.clock_id, a.command_id, a.sequence, a.result_code, a.detail[:500])
                 for j in jobs
                 for a in j.acks
             ]
             if acks:
-                rows = await repo.record_acks_many(conn, tenant_id, acks)
+                rows = await uow.queue.record_acks(acks)
                 self._count_acks(jobs, rows)
             to_check = {
                 j.clock.clock_id: j
@@ -319,65 +310,67 @@ class ClockSync:
                 and self._verified.get(j.clock.clock_id) != (j.after, j.digest)
             }
             if to_check:
-                expected = await repo.expected_rosters(conn, tenant_id, list(to_check))
+                expected = await uow.queue.expected_rosters(list(to_check))
                 for clock_id, job in to_check.items():
                     if clock_id in expected:
-                        await self._check_roster(conn, job, *expected[clock_id])
+                        await self._check_roster(uow, job, *expected[clock_id])
             wanted = sorted({(j.clock.clock_id, j.after) for j in jobs if j.fetch})
-            if not wanted:
-                return {}
-            found = await repo.fetch_commands_many(conn, tenant_id, wanted, self._limit)
+            found = await uow.queue.fetch_after(wanted, self._limit) if wanted else {}
+            await uow.commit()
         return found
 
-    def _count_acks(self, jobs: list[_Job], rows: list[asyncpg.Record]) -> None:
+    def _count_acks(self, jobs: list[_Job], rows: list[AckRecorded]) -> None:
         per_clock: dict[str, int] = {}
         for row in rows:
-            per_clock[row["clock_id"]] = per_clock.get(row["clock_id"], 0) + 1
-            ACKS.labels("ok" if row["result_code"] == 0 else "failed").inc()
-            if row["result_code"] != 0:
+            per_clock[row.clock_id] = per_clock.get(row.clock_id, 0) + 1
+            ACKS.labels("ok" if row.result_code == 0 else "failed").inc()
+            if row.result_code != 0:
                 log.warning(
                     "clock failed a command",
-                    clock_id=row["clock_id"],
-                    sequence=row["sequence"],
-                    kind=row["kind"],
-                    worker_id=row["worker_id"],
-                    result_code=row["result_code"],
-                    detail=row["detail"],
+                    clock_id=row.clock_id,
+                    sequence=row.sequence,
+                    kind=row.kind,
+                    worker_id=row.worker_id,
+                    result_code=row.result_code,
+                    detail=row.detail,
                 )
         for job in jobs:
             if job.acks:
                 job.recorded = per_clock.pop(job.clock.clock_id, 0)
 
     async def _check_roster(
-        self, conn: asyncpg.Connection, job: _Job, last_sequence: int, expected_digest: str
+        self, uow: UnitOfWork, job: _Job, last_sequence: int, expected_digest: str
     ) -> None:
         """Resync the clock when it has applied everything queued and still holds something
         else than it should (or claims a sequence never issued)."""
         clock, applied, digest = job.clock, job.after, job.digest
         assert digest is not None
-        if applied < last_sequence:
-            return  # still catching up: compare once it has everything
-        if applied == last_sequence and hmac.compare_digest(digest, expected_digest):
+        check = check_roster(applied, digest, last_sequence, expected_digest)
+        if check is RosterCheck.IN_SYNC:
             self._verified[clock.clock_id] = (applied, digest)
-            return
-        last = await conn.fetchval(
-            "SELECT last_auto_resync_at FROM clocks WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-            clock.tenant_id,
-            clock.clock_id,
-        )
-        if last is not None and datetime.now(UTC) - last < self._auto_resync_every:
+        if not check.needs_resync:
+            return  # in sync, or still catching up: compare once it has everything
+        last = await uow.clocks.last_auto_resync(clock.clock_id)
+        if not may_auto_resync(last, datetime.now(UTC), self._auto_resync_every):
             log.error(
                 "clock roster still differs after an automatic resync; waiting",
                 clock_id=clock.clock_id,
                 applied_sequence=applied,
             )
             return
-        reason = (
-            "roster digest mismatch"
-            if applied == last_sequence
-            else "clock is ahead of the server's queue"
-        )
-        await repo.mark_auto_resync(conn, clock.tenant_id, clock.clock_id)
-        await roster.full_resync(conn, clock.tenant_id, clock.clock_id, reason, at_least=applied)
+        reason = str(check)
+        await uow.clocks.mark_auto_resync(clock.clock_id)
+        await roster.full_resync(uow, clock.clock_id, reason, at_least=applied)
         RESYNCS.inc()
         log.warning("clock roster resync queued", clock_id=clock.clock_id, reason=reason)
+
+
+async def prune_acknowledged(uow: UnitOfWorkFactory, directory: Directory, days: int) -> None:
+    """Delete acknowledged commands past retention, tenant by tenant (hourly)."""
+    try:
+        for tenant_id in await directory.tenants():
+            async with uow(tenant_id) as tx:
+                await tx.queue.prune_acknowledged(days)
+                await tx.commit()
+    except Exception as error:  # noqa: BLE001 - tried again at the next turn
+        log.warning("pruning acknowledged commands failed", error=type(error).__name__)

@@ -1,0 +1,588 @@
+"""device-sync's PostgreSQL: clocks, the worker projection, assignments and the per-clock
+command queues, as repositories of one tenant's transaction (``PostgresUnitOfWork``: the
+kit's tenant transaction under RLS, with the outbox). The SQL filters by tenant as well."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+from punchcard_kit.failpoints import failpoint
+from punchcard_kit.unit_of_work import TenantUnitOfWork
+
+from ..domain.model import (
+    AckRecorded,
+    Clock,
+    Command,
+    CommandKind,
+    Queued,
+    WorkerFacts,
+    WorkerStatus,
+)
+
+# The database's own application role, `<database>_app` (punchcard_kit.tenancy.ROLE_NAME).
+APP_ROLE = "app"
+WAKE_CHANNEL = "punchcard_clock_commands"
+# NOTIFY payloads stay well under PostgreSQL's 8000-byte limit.
+_IDS_PER_NOTIFY = 200
+
+Pair = tuple[str, str]
+
+
+class _Repository:
+    def __init__(self, conn: asyncpg.Connection, tenant_id: str) -> None:
+        self.conn = conn
+        self.tenant_id = tenant_id
+
+
+async def notify(conn: asyncpg.Connection, clock_ids: Sequence[str], prefix: str = "") -> None:
+    """Wake the replicas holding these clocks' requests (delivered at commit)."""
+    payloads = [
+        ",".join(prefix + c for c in clock_ids[i : i + _IDS_PER_NOTIFY])
+        for i in range(0, len(clock_ids), _IDS_PER_NOTIFY)
+    ]
+    await conn.execute(
+        "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", WAKE_CHANNEL, payloads
+    )
+
+
+# --- clocks ------------------------------------------------------------------------------
+
+
+def _clock(row: asyncpg.Record) -> Clock:
+    return Clock(
+        id=row["id"],
+        name=row["name"],
+        site_id=row["site_id"],
+        time_zone=row["time_zone"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+class PostgresClocks(_Repository):
+    async def add(self, clock: Clock, serial_number: str, credential_hash: bytes) -> bool:
+        inserted = await self.conn.fetchval(
+            "INSERT INTO clocks (id, tenant_id, serial_number, name, site_id, time_zone)"
+            " VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (tenant_id, serial_number) DO NOTHING RETURNING true",
+            clock.id,
+            self.tenant_id,
+            serial_number,
+            clock.name,
+            clock.site_id,
+            clock.time_zone,
+        )
+        if not inserted:
+            return False
+        await self.set_credential(clock.id, credential_hash)
+        return True
+
+    async def set_credential(self, clock_id: str, credential_hash: bytes) -> None:
+        await self.conn.execute(
+            "INSERT INTO clock_credentials (clock_id, tenant_id, credential_hash)"
+            " VALUES ($1, $2, $3)"
+            " ON CONFLICT (clock_id) DO UPDATE SET credential_hash = EXCLUDED.credential_hash,"
+            " created_at = now()",
+            clock_id,
+            self.tenant_id,
+            credential_hash,
+        )
+
+    async def get(self, clock_id: str) -> Clock | None:
+        row = await self.conn.fetchrow(
+            "SELECT id::text, name, site_id, time_zone, revoked_at FROM clocks"
+            " WHERE tenant_id = $1 AND id = $2",
+            self.tenant_id,
+            clock_id,
+        )
+        return _clock(row) if row else None
+
+    async def lock(self, clock_id: str) -> Clock:
+        row = await self.conn.fetchrow(
+            "SELECT id::text, name, site_id, time_zone, revoked_at FROM clocks"
+            " WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+            self.tenant_id,
+            clock_id,
+        )
+        return _clock(row)
+
+    async def get_many(self, clock_ids: Sequence[str]) -> dict[str, Clock]:
+        rows = await self.conn.fetch(
+            "SELECT id::text, name, site_id, time_zone, revoked_at FROM clocks"
+            " WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
+            self.tenant_id,
+            list(clock_ids),
+        )
+        return {r["id"]: _clock(r) for r in rows}
+
+    async def update(self, clock_id: str, name: str, site_id: str, time_zone: str) -> None:
+        await self.conn.execute(
+            "UPDATE clocks SET name = $3, site_id = $4, time_zone = $5, updated_at = now()"
+            " WHERE tenant_id = $1 AND id = $2",
+            self.tenant_id,
+            clock_id,
+            name,
+            site_id,
+            time_zone,
+        )
+
+    async def revoke(self, clock_id: str, reason: str) -> None:
+        await self.conn.execute(
+            "UPDATE clocks SET revoked_at = now(), revoked_reason = $3, updated_at = now()"
+            " WHERE tenant_id = $1 AND id = $2",
+            self.tenant_id,
+            clock_id,
+            reason,
+        )
+        await self.conn.execute(
+            "DELETE FROM clock_credentials WHERE tenant_id = $1 AND clock_id = $2",
+            self.tenant_id,
+            clock_id,
+        )
+
+    async def credentials_changed(self, clock_ids: Sequence[str]) -> None:
+        await notify(self.conn, list(clock_ids), prefix="r:")
+
+    async def live_of_site(self, site_id: str) -> list[str]:
+        rows = await self.conn.fetch(
+            "SELECT id::text FROM clocks WHERE tenant_id = $1 AND site_id = $2"
+            " AND revoked_at IS NULL",
+            self.tenant_id,
+            site_id,
+        )
+        return [r["id"] for r in rows]
+
+    async def last_auto_resync(self, clock_id: str) -> datetime | None:
+        return await self.conn.fetchval(
+            "SELECT last_auto_resync_at FROM clocks WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+            self.tenant_id,
+            clock_id,
+        )
+
+    async def mark_auto_resync(self, clock_id: str) -> None:
+        await self.conn.execute(
+            "UPDATE clocks SET last_auto_resync_at = now() WHERE tenant_id = $1 AND id = $2",
+            self.tenant_id,
+            clock_id,
+        )
+
+
+# --- workers (projection) -----------------------------------------------------------------
+
+_WORKER_COLUMNS = (
+    "id::text, tenant_id::text, employee_id, display_name, site_id, status, pin_set,"
+    " pin_allowed, face_enrolled, profile"
+)
+
+
+def _facts(row: asyncpg.Record) -> WorkerFacts:
+    return WorkerFacts(
+        id=row["id"],
+        employee_id=row["employee_id"],
+        display_name=row["display_name"],
+        status=WorkerStatus(row["status"]),
+        site_id=row["site_id"],
+        pin_set=row["pin_set"],
+        pin_allowed=row["pin_allowed"],
+        face_enrolled=row["face_enrolled"],
+    )
+
+
+class PostgresWorkers(_Repository):
+    async def lock(self, worker_id: str) -> tuple[WorkerFacts | None, str | None]:
+        # The row is created when missing and locked either way.
+        await self.conn.execute(
+            "INSERT INTO workers (id, tenant_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+            worker_id,
+            self.tenant_id,
+        )
+        row = await self.conn.fetchrow(
+            f"SELECT {_WORKER_COLUMNS} FROM workers WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+            self.tenant_id,
+            worker_id,
+        )
+        if row is None:
+            raise LookupError(f"worker {worker_id} belongs to another tenant")
+        return (_facts(row) if row["profile"] is not None else None), row["profile"]
+
+    async def lock_many(self, worker_ids: Sequence[str]) -> dict[str, tuple[WorkerFacts, str]]:
+        rows = await self.conn.fetch(
+            f"SELECT {_WORKER_COLUMNS} FROM workers"
+            " WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND profile IS NOT NULL"
+            " ORDER BY id FOR UPDATE",
+            self.tenant_id,
+            list(worker_ids),
+        )
+        return {r["id"]: (_facts(r), r["profile"]) for r in rows}
+
+    async def save(self, worker: WorkerFacts, profile: str) -> None:
+        await self.conn.execute(
+            "UPDATE workers SET employee_id = $3, display_name = $4, site_id = $5, status = $6,"
+            " pin_set = $7, pin_allowed = $8, face_enrolled = $9, profile = $10,"
+            " updated_at = now() WHERE tenant_id = $1 AND id = $2",
+            self.tenant_id,
+            worker.id,
+            worker.employee_id,
+            worker.display_name,
+            worker.site_id,
+            str(worker.status),
+            worker.pin_set,
+            worker.pin_allowed,
+            worker.face_enrolled,
+            profile,
+        )
+
+    async def face_enrolled(self, worker_id: str) -> bool | None:
+        return await self.conn.fetchval(
+            "SELECT face_enrolled FROM workers WHERE tenant_id = $1 AND id = $2",
+            self.tenant_id,
+            worker_id,
+        )
+
+    async def set_face_enrolled(self, worker_id: str, enrolled: bool) -> None:
+        await self.conn.execute(
+            "UPDATE workers SET face_enrolled = $3, updated_at = now()"
+            " WHERE tenant_id = $1 AND id = $2",
+            self.tenant_id,
+            worker_id,
+            enrolled,
+        )
+
+    async def active_of_site(self, site_id: str) -> list[str]:
+        rows = await self.conn.fetch(
+            "SELECT id::text FROM workers WHERE tenant_id = $1 AND site_id = $2"
+            " AND status = 'Active' AND profile IS NOT NULL",
+            self.tenant_id,
+            site_id,
+        )
+        return [r["id"] for r in rows]
+
+
+# --- assignments and site rules -----------------------------------------------------------
+
+
+class PostgresAssignments(_Repository):
+    async def clocks_of_worker(self, worker_id: str) -> list[str]:
+        rows = await self.conn.fetch(
+            "SELECT a.clock_id::text FROM assignments a JOIN clocks c ON c.id = a.clock_id"
+            " WHERE a.tenant_id = $1 AND a.worker_id = $2 AND c.revoked_at IS NULL",
+            self.tenant_id,
+            worker_id,
+        )
+        return [r["clock_id"] for r in rows]
+
+    async def add(self, pairs: Sequence[Pair], *, site_rule: bool = False) -> list[Pair]:
+        column = "site_rule" if site_rule else "direct"
+        rows = await self.conn.fetch(
+            f"""
+            WITH v AS (SELECT * FROM unnest($2::uuid[], $3::uuid[]) AS v(clock_id, worker_id)),
+            before AS (
+                SELECT a.clock_id, a.worker_id FROM assignments a
+                JOIN v USING (clock_id, worker_id)
+            ),
+            up AS (
+                INSERT INTO assignments (clock_id, worker_id, tenant_id, {column})
+                SELECT clock_id, worker_id, $1, true FROM v
+                ON CONFLICT (clock_id, worker_id) DO UPDATE SET {column} = true
+                RETURNING clock_id, worker_id
+            )
+            SELECT up.clock_id::text, up.worker_id::text FROM up
+            WHERE NOT EXISTS (
+                SELECT 1 FROM before b
+                WHERE b.clock_id = up.clock_id AND b.worker_id = up.worker_id
+            )
+            """,
+            self.tenant_id,
+            [c for c, _ in pairs],
+            [w for _, w in pairs],
+        )
+        return [(r["clock_id"], r["worker_id"]) for r in rows]
+
+    async def remove(self, pairs: Sequence[Pair], *, site_rule: bool = False) -> list[Pair]:
+        column, other = ("site_rule", "direct") if site_rule else ("direct", "site_rule")
+        await self.conn.execute(
+            f"UPDATE assignments a SET {column} = false"
+            " FROM unnest($2::uuid[], $3::uuid[]) AS v(clock_id, worker_id)"
+            " WHERE a.tenant_id = $1 AND a.clock_id = v.clock_id AND a.worker_id = v.worker_id"
+            f" AND a.{other}",
+            self.tenant_id,
+            [c for c, _ in pairs],
+            [w for _, w in pairs],
+        )
+        rows = await self.conn.fetch(
+            "DELETE FROM assignments a"
+            " USING unnest($2::uuid[], $3::uuid[]) AS v(clock_id, worker_id)"
+            " WHERE a.tenant_id = $1 AND a.clock_id = v.clock_id AND a.worker_id = v.worker_id"
+            f" AND NOT a.{other} RETURNING a.clock_id::text, a.worker_id::text",
+            self.tenant_id,
+            [c for c, _ in pairs],
+            [w for _, w in pairs],
+        )
+        return [(r["clock_id"], r["worker_id"]) for r in rows]
+
+    async def site_rule_pairs(
+        self,
+        *,
+        clock_id: str | None = None,
+        worker_id: str | None = None,
+        site_id: str | None = None,
+    ) -> list[Pair]:
+        rows = await self.conn.fetch(
+            "SELECT clock_id::text, worker_id::text FROM assignments"
+            " WHERE tenant_id = $1 AND site_rule"
+            " AND ($2::uuid IS NULL OR clock_id = $2) AND ($3::uuid IS NULL OR worker_id = $3)"
+            " AND ($4::text IS NULL OR clock_id IN"
+            "      (SELECT id FROM clocks WHERE tenant_id = $1 AND site_id = $4))",
+            self.tenant_id,
+            clock_id,
+            worker_id,
+            site_id,
+        )
+        return [(r["clock_id"], r["worker_id"]) for r in rows]
+
+    async def roster(self, clock_id: str) -> list[tuple[WorkerFacts, str]]:
+        rows = await self.conn.fetch(
+            "SELECT w.id::text, w.tenant_id::text, w.employee_id, w.display_name, w.site_id,"
+            " w.status, w.pin_set, w.pin_allowed, w.face_enrolled, w.profile"
+            " FROM assignments a JOIN workers w ON w.id = a.worker_id"
+            " WHERE a.tenant_id = $1 AND a.clock_id = $2 AND w.status <> 'Inactive'"
+            " AND w.profile IS NOT NULL ORDER BY w.employee_id",
+            self.tenant_id,
+            clock_id,
+        )
+        return [(_facts(r), r["profile"]) for r in rows]
+
+
+class PostgresSiteRules(_Repository):
+    async def enabled(self, site_id: str) -> bool:
+        if not site_id:
+            return False
+        return bool(
+            await self.conn.fetchval(
+                "SELECT enabled FROM site_rules WHERE tenant_id = $1 AND site_id = $2",
+                self.tenant_id,
+                site_id,
+            )
+        )
+
+    async def set(self, site_id: str, enabled: bool) -> None:
+        await self.conn.execute(
+            "INSERT INTO site_rules (tenant_id, site_id, enabled) VALUES ($1, $2, $3)"
+            " ON CONFLICT (tenant_id, site_id) DO UPDATE SET enabled = EXCLUDED.enabled",
+            self.tenant_id,
+            site_id,
+            enabled,
+        )
+
+
+# --- the command queues -------------------------------------------------------------------
+
+
+class PostgresCommandQueue(_Repository):
+    async def enqueue(self, items: Sequence[tuple[str, Command]]) -> list[Queued]:
+        """Queue commands (in this transaction) and wake whoever holds those clocks.
+
+        Clock rows are locked in id order first, so concurrent issuers never deadlock and a
+        clock's sequences commit in order. A worker's unacknowledged commands on a clock are
+        replaced by the new one (it carries the full state); FULL_RESYNC replaces everything
+        unacknowledged. Revoked clocks get nothing."""
+        if not items:
+            return []
+        conn, tenant_id = self.conn, self.tenant_id
+        clock_ids = sorted({clock_id for clock_id, _ in items})
+        live = {
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id::text FROM clocks WHERE tenant_id = $1 AND id = ANY($2::uuid[])"
+                " AND revoked_at IS NULL ORDER BY id FOR UPDATE",
+                tenant_id,
+                clock_ids,
+            )
+        }
+        items = [(c, cmd) for c, cmd in items if c in live]
+        if not items:
+            return []
+        resync_clocks = [c for c, cmd in items if cmd.kind is CommandKind.FULL_RESYNC]
+        if resync_clocks:
+            await conn.execute(
+                "DELETE FROM clock_commands WHERE tenant_id = $1 AND clock_id = ANY($2::uuid[])"
+                " AND acked_at IS NULL",
+                tenant_id,
+                resync_clocks,
+            )
+        collapse = [(c, cmd.worker_id) for c, cmd in items if cmd.worker_id is not None]
+        if collapse:
+            await conn.execute(
+                "DELETE FROM clock_commands q"
+                " USING unnest($2::uuid[], $3::uuid[]) AS v(clock_id, worker_id)"
+                " WHERE q.tenant_id = $1 AND q.clock_id = v.clock_id"
+                " AND q.worker_id = v.worker_id AND q.acked_at IS NULL",
+                tenant_id,
+                [c for c, _ in collapse],
+                [w for _, w in collapse],
+            )
+        counts: dict[str, int] = {}
+        for clock_id, _ in items:
+            counts[clock_id] = counts.get(clock_id, 0) + 1
+        rows = await conn.fetch(
+            "UPDATE clocks c SET last_sequence = c.last_sequence + v.n"
+            " FROM unnest($2::uuid[], $3::int[]) AS v(id, n)"
+            " WHERE c.tenant_id = $1 AND c.id = v.id RETURNING c.id::text, c.last_sequence",
+            tenant_id,
+            list(counts),
+            list(counts.values()),
+        )
+        next_seq = {r["id"]: r["last_sequence"] - counts[r["id"]] + 1 for r in rows}
+        queued: list[Queued] = []
+        for clock_id, command in items:
+            sequence = next_seq[clock_id]
+            next_seq[clock_id] = sequence + 1
+            queued.append(Queued(clock_id, sequence, str(uuid.uuid4()), command))
+        await conn.execute(
+            "INSERT INTO clock_commands (clock_id, sequence, tenant_id, command_id, kind,"
+            " worker_id, body)"
+            " SELECT v.clock_id, v.sequence, $1, v.command_id, v.kind, v.worker_id, v.body"
+            " FROM unnest($2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::uuid[],"
+            " $7::text[]) AS v(clock_id, sequence, command_id, kind, worker_id, body)",
+            tenant_id,
+            [q.clock_id for q in queued],
+            [q.sequence for q in queued],
+            [q.command_id for q in queued],
+            [str(q.command.kind) for q in queued],
+            [q.command.worker_id for q in queued],
+            [q.command.body(q.command_id, q.sequence) for q in queued],
+        )
+        await notify(conn, list(counts))
+        failpoint("device_sync.fanout.before_commit")
+        return queued
+
+    async def raise_last_sequence(self, clock_id: str, at_least: int) -> None:
+        await self.conn.execute(
+            "UPDATE clocks SET last_sequence = greatest(last_sequence, $3)"
+            " WHERE tenant_id = $1 AND id = $2",
+            self.tenant_id,
+            clock_id,
+            at_least,
+        )
+
+    async def prune_acknowledged(self, older_than_days: int) -> int:
+        """Acknowledged commands past retention (kept meanwhile for the admin's view)."""
+        status = await self.conn.execute(
+            "DELETE FROM clock_commands WHERE acked_at < now() - make_interval(days => $1)",
+            older_than_days,
+        )
+        return int(status.split()[-1])
+
+    # Batched clock requests: many clocks of one tenant in one statement.
+
+    async def record_acks(
+        self, acks: Sequence[tuple[str, str, int, int, str]]
+    ) -> list[AckRecorded]:
+        """Each clock's own commands only (the clock id comes from its credential)."""
+        rows = await self.conn.fetch(
+            "UPDATE clock_commands q SET acked_at = now(), result_code = v.result,"
+            " detail = v.detail"
+            " FROM unnest($2::uuid[], $3::uuid[], $4::bigint[], $5::int[], $6::text[])"
+            "   AS v(clock_id, command_id, sequence, result, detail)"
+            " WHERE q.tenant_id = $1 AND q.clock_id = v.clock_id AND q.sequence = v.sequence"
+            " AND q.command_id = v.command_id AND q.acked_at IS NULL"
+            " RETURNING q.clock_id::text, q.sequence, q.kind, q.worker_id::text, q.result_code,"
+            " q.detail",
+            self.tenant_id,
+            [a[0] for a in acks],
+            [a[1] for a in acks],
+            [a[2] for a in acks],
+            [a[3] for a in acks],
+            [a[4] for a in acks],
+        )
+        return [AckRecorded(**dict(r)) for r in rows]
+
+    async def expected_rosters(self, clock_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+        rows = await self.conn.fetch(
+            """
+            SELECT c.id::text, c.last_sequence,
+              (SELECT encode(sha256(convert_to(coalesce(
+                      string_agg(w.profile, E'\n' ORDER BY w.profile COLLATE "C"), ''),
+                      'UTF8')), 'hex')
+                 FROM assignments a JOIN workers w ON w.id = a.worker_id
+                WHERE a.clock_id = c.id AND w.status <> 'Inactive' AND w.profile IS NOT NULL)
+                AS digest
+            FROM clocks c
+            WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[]) AND c.revoked_at IS NULL
+            """,
+            self.tenant_id,
+            list(clock_ids),
+        )
+        return {r["id"]: (r["last_sequence"], r["digest"]) for r in rows}
+
+    async def fetch_after(
+        self, wanted: Sequence[tuple[str, int]], limit: int
+    ) -> dict[tuple[str, int], tuple[int, list[str]]]:
+        """Revoked clocks are absent."""
+        rows = await self.conn.fetch(
+            "SELECT c.id::text AS clock_id, v.after, c.last_sequence, q.body FROM"
+            " unnest($2::uuid[], $3::bigint[]) AS v(clock_id, after)"
+            " JOIN clocks c ON c.id = v.clock_id AND c.tenant_id = $1 AND c.revoked_at IS NULL"
+            " LEFT JOIN LATERAL (SELECT body, sequence FROM clock_commands"
+            "   WHERE clock_id = v.clock_id AND sequence > v.after ORDER BY sequence LIMIT $4) q"
+            " ON true ORDER BY c.id, v.after, q.sequence",
+            self.tenant_id,
+            [c for c, _ in wanted],
+            [a for _, a in wanted],
+            limit,
+        )
+        found: dict[tuple[str, int], tuple[int, list[str]]] = {}
+        for row in rows:
+            key = (row["clock_id"], row["after"])
+            entry = found.setdefault(key, (row["last_sequence"], []))
+            if row["body"] is not None:
+                entry[1].append(row["body"])
+        return found
+
+
+# --- the unit of work and the lookups across tenants --------------------------------------
+
+
+class PostgresUnitOfWork(TenantUnitOfWork):
+    """One tenant's transaction under RLS, with the outbox (``punchcard_kit.unit_of_work``)."""
+
+    role = APP_ROLE
+
+    def _bind(self, conn: asyncpg.Connection) -> None:
+        tenant_id = str(self.tenant_id)
+        self.clocks = PostgresClocks(conn, tenant_id)
+        self.workers = PostgresWorkers(conn, tenant_id)
+        self.assignments = PostgresAssignments(conn, tenant_id)
+        self.site_rules = PostgresSiteRules(conn, tenant_id)
+        self.queue = PostgresCommandQueue(conn, tenant_id)
+
+
+def unit_of_work_factory(pool: asyncpg.Pool):
+    """A tenant's unit of work on the pool (an HTTP request, a clock batch)."""
+
+    def open_for(tenant_id: str) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork.on_pool(pool, tenant_id)
+
+    return open_for
+
+
+class PostgresDirectory:
+    """The lookups made before a tenant is known (as the service's login role: no RLS role)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def credential_of(self, clock_id: str) -> tuple[str, bytes] | None:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT tenant_id::text, credential_hash FROM clock_credentials"
+                " WHERE clock_id = $1",
+                clock_id,
+            )
+        return (row["tenant_id"], row["credential_hash"]) if row else None
+
+    async def tenants(self) -> list[str]:
+        rows = await self._pool.fetch("SELECT DISTINCT tenant_id::text FROM clock_credentials")
+        return [r[0] for r in rows]

@@ -1,0 +1,74 @@
+"""device-sync's errors: the kit's family (``punchcard_kit.errors``) with this service's codes,
+messages and fields (the HTTP status is the kit's mapping: 401, 404, 409, 422, 429)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from punchcard_kit.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
+
+# A clock refused a long-poll comes back after this long (Retry-After).
+POLL_AGAIN_AFTER_S = 5
+
+
+def clock_unauthorized() -> Unauthenticated:
+    return Unauthenticated(
+        "unknown, rotated or revoked clock credential", code="CLOCK_UNAUTHORIZED"
+    )
+
+
+def clock_not_found(clock_id: str | None = None, field: str = "clock_id") -> NotFound:
+    """Unknown, or at a site the caller does not see; ``clock_id`` names it (bulk calls)."""
+    message = "clock not found" if clock_id is None else f"clock {clock_id} not found"
+    return NotFound(message, field, code="CLOCK_NOT_FOUND")
+
+
+def clock_revoked(clock_id: str | None = None, field: str = "clock_id") -> Conflict:
+    message = "the clock is revoked" if clock_id is None else f"clock {clock_id} is revoked"
+    return Conflict(message, field, code="CLOCK_REVOKED")
+
+
+def duplicate_serial_number() -> Conflict:
+    return Conflict(
+        "a clock with this serial number is already registered",
+        "serial_number",
+        code="DUPLICATE_SERIAL_NUMBER",
+    )
+
+
+def worker_not_found(worker_id: str | None = None) -> NotFound:
+    """``worker_id``: a worker an assignment names that device-sync has not learnt yet."""
+    if worker_id is None:
+        return NotFound("worker not found", "worker_id", code="WORKER_NOT_FOUND")
+    return NotFound(
+        f"worker {worker_id} is not known to device-sync (a worker created a"
+        " moment ago arrives within seconds; try again)",
+        "worker_id",
+        code="WORKER_NOT_FOUND",
+    )
+
+
+def worker_inactive(worker_id: str) -> Conflict:
+    return Conflict(f"worker {worker_id} is Inactive", "worker_id", code="WORKER_INACTIVE")
+
+
+def too_many_pairs(limit: int) -> Invalid:
+    return Invalid(f"at most {limit} pairs per request", "assign", code="TOO_MANY")
+
+
+def polls_held() -> TooManyRequests:
+    return TooManyRequests(
+        "this clock already holds its long-polls: poll again later",
+        code="RATE_LIMITED",
+        retry_after_s=POLL_AGAIN_AFTER_S,
+    )
+
+
+def check_time_zone(name: str) -> None:
+    """An IANA time zone name, or INVALID_TIME_ZONE."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(
+            f"{name!r} is not an IANA time zone", "time_zone", code="INVALID_TIME_ZONE"
+        ) from None

@@ -1,0 +1,183 @@
+"""What the use cases need from storage: the repositories of one tenant's transaction, the
+unit of work holding them (commit, and the outbox: events commit with the state), and the
+lookups made before a tenant is known. The PostgreSQL implementation is
+``adapters.postgres``; unit tests hand in fakes (``tests/unit/device_sync/fakes.py``).
+No SQL here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+from punchcard_kit.messaging.envelope import Envelope
+from punchcard_kit.messaging.outbox import OutboxRecord
+
+from ..domain.model import (
+    AckRecorded,
+    Clock,
+    Command,
+    Heartbeat,
+    Queued,
+    WorkerFacts,
+)
+
+Pair = tuple[str, str]  # (clock id, worker id)
+
+
+class ClocksRepository(Protocol):
+    async def add(self, clock: Clock, serial_number: str, credential_hash: bytes) -> bool:
+        """Register the clock with its credential; False when the tenant already has a clock
+        with that serial number (nothing written)."""
+
+    async def get(self, clock_id: str) -> Clock | None: ...
+
+    async def lock(self, clock_id: str) -> Clock:
+        """The clock, locked for this transaction (it exists)."""
+
+    async def get_many(self, clock_ids: Sequence[str]) -> dict[str, Clock]: ...
+
+    async def update(self, clock_id: str, name: str, site_id: str, time_zone: str) -> None: ...
+
+    async def revoke(self, clock_id: str, reason: str) -> None:
+        """Revoked, and its credential deleted."""
+
+    async def set_credential(self, clock_id: str, credential_hash: bytes) -> None: ...
+
+    async def credentials_changed(self, clock_ids: Sequence[str]) -> None:
+        """Tell every replica (at commit) to forget these clocks' cached credentials and
+        answer their held requests."""
+
+    async def live_of_site(self, site_id: str) -> list[str]: ...
+
+    async def last_auto_resync(self, clock_id: str) -> datetime | None:
+        """When the clock was last resynced automatically; the clock row locked."""
+
+    async def mark_auto_resync(self, clock_id: str) -> None: ...
+
+
+class WorkersRepository(Protocol):
+    async def lock(self, worker_id: str) -> tuple[WorkerFacts | None, str | None]:
+        """The worker (None until identity registered them) and the profile clocks hold
+        now; the worker is locked either way, so changes of one worker serialise."""
+
+    async def lock_many(self, worker_ids: Sequence[str]) -> dict[str, tuple[WorkerFacts, str]]:
+        """Registered workers among ``worker_ids``, locked in id order, with their profiles."""
+
+    async def save(self, worker: WorkerFacts, profile: str) -> None: ...
+
+    async def face_enrolled(self, worker_id: str) -> bool | None:
+        """The face flag of a worker (it may arrive before the worker's registration)."""
+
+    async def set_face_enrolled(self, worker_id: str, enrolled: bool) -> None: ...
+
+    async def active_of_site(self, site_id: str) -> list[str]: ...
+
+
+class AssignmentsRepository(Protocol):
+    async def clocks_of_worker(self, worker_id: str) -> list[str]:
+        """The live clocks the worker is assigned to."""
+
+    async def add(self, pairs: Sequence[Pair], *, site_rule: bool = False) -> list[Pair]:
+        """Assign pairs (directly, or by the site rule); the pairs not assigned before."""
+
+    async def remove(self, pairs: Sequence[Pair], *, site_rule: bool = False) -> list[Pair]:
+        """Drop the direct (or site-rule) reason of each pair; the pairs now unassigned."""
+
+    async def site_rule_pairs(
+        self,
+        *,
+        clock_id: str | None = None,
+        worker_id: str | None = None,
+        site_id: str | None = None,
+    ) -> list[Pair]: ...
+
+    async def roster(self, clock_id: str) -> list[tuple[WorkerFacts, str]]:
+        """The workers the clock holds (not Inactive), with their profiles, by Employee ID."""
+
+
+class SiteRulesRepository(Protocol):
+    async def enabled(self, site_id: str) -> bool: ...
+
+    async def set(self, site_id: str, enabled: bool) -> None: ...
+
+
+class CommandQueue(Protocol):
+    async def enqueue(self, items: Sequence[tuple[str, Command]]) -> list[Queued]:
+        """Queue commands on live clocks (revoked ones get nothing) and wake whoever holds
+        those clocks' requests, at commit. A worker's unacknowledged commands on a clock are
+        replaced by the new one; FULL_RESYNC replaces everything unacknowledged."""
+
+    async def raise_last_sequence(self, clock_id: str, at_least: int) -> None:
+        """Number the clock's next commands above ``at_least`` (a sequence it claims)."""
+
+    async def record_acks(
+        self, acks: Sequence[tuple[str, str, int, int, str]]
+    ) -> list[AckRecorded]:
+        """(clock id, command id, sequence, result, detail): the first result counts."""
+
+    async def expected_rosters(self, clock_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+        """Per live clock: (last sequence queued, digest of the roster once all applied)."""
+
+    async def fetch_after(
+        self, wanted: Sequence[tuple[str, int]], limit: int
+    ) -> dict[tuple[str, int], tuple[int, list[str]]]:
+        """Per live clock of (clock id, after): (last sequence, bodies after ``after``)."""
+
+    async def prune_acknowledged(self, older_than_days: int) -> int: ...
+
+
+class UnitOfWork(Protocol):
+    """One tenant's transaction: commits only on ``commit()``, rolls back otherwise."""
+
+    tenant_id: object
+    clocks: ClocksRepository
+    workers: WorkersRepository
+    assignments: AssignmentsRepository
+    site_rules: SiteRulesRepository
+    queue: CommandQueue
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def publish(self, *items: tuple[str, str | bytes | None, Envelope]) -> None:
+        """(topic, key, envelope) into the outbox, in this transaction."""
+
+    async def publish_records(self, records: Iterable[OutboxRecord]) -> None:
+        """Prepared outbox records (tombstones) into the outbox, in this transaction."""
+
+
+# Opens a unit of work for a tenant.
+UnitOfWorkFactory = Callable[[str], UnitOfWork]
+
+
+class Directory(Protocol):
+    """The only reads across tenants: which tenant a clock credential belongs to (before the
+    tenant is known), and the tenants that have clocks (pruning)."""
+
+    async def credential_of(self, clock_id: str) -> tuple[str, bytes] | None:
+        """(tenant, credential hash) of a live clock."""
+
+    async def tenants(self) -> list[str]: ...
+
+
+class Wakeups(Protocol):
+    """Wakes the requests a clock holds when its queue changes (on every replica)."""
+
+    @property
+    def stopping(self) -> bool: ...
+
+    def waiter(self, clock_id: str) -> AbstractContextManager[asyncio.Event]:
+        """Register before reading the queue, then wait: nothing queued in between is
+        missed."""
+
+
+class Heartbeats(Protocol):
+    """Clocks' heartbeats, kept in memory and written in batches."""
+
+    def record(self, beat: Heartbeat) -> None: ...

@@ -1,0 +1,281 @@
+"""The read side: what admins and clocks read (clocks with their liveness and queues, a
+clock's workers, a worker's clocks with each command's state, site rules, whoami), as
+read-only queries in one tenant transaction, shaped for the API. Writes are the use cases'
+(``service_layer``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from punchcard_kit.internal_auth import Caller
+from punchcard_kit.tenancy import tenant_transaction
+
+from .adapters.postgres import APP_ROLE
+from .domain import errors
+from .domain.model import (
+    AssignmentSource,
+    ClockStatus,
+    CommandKind,
+    WorkerStatus,
+    clock_status,
+    sync_state,
+)
+from .service_layer.sync import AuthenticatedClock
+
+_CLOCK_SELECT = """
+SELECT c.id::text, c.tenant_id::text, c.serial_number, c.name, c.site_id, c.time_zone, c.protocol,
+       c.revoked_at, c.revoked_reason, c.last_sequence, c.created_at, c.updated_at,
+       h.last_seen_at, coalesce(h.software_version, '') AS software_version,
+       coalesce(h.applied_sequence, 0) AS applied_sequence,
+       (SELECT count(*) FROM clock_commands q
+         WHERE q.clock_id = c.id AND q.sequence > coalesce(h.applied_sequence, 0))
+         AS pending_commands,
+       (SELECT count(*) FROM assignments a JOIN workers w ON w.id = a.worker_id
+         WHERE a.clock_id = c.id AND w.status <> 'Inactive') AS roster_size
+FROM clocks c LEFT JOIN clock_heartbeats h ON h.clock_id = c.id
+"""
+
+
+def _sources(direct: bool, site_rule: bool) -> list[str]:
+    on = ((AssignmentSource.DIRECT, direct), (AssignmentSource.SITE_RULE, site_rule))
+    return [str(source) for source, yes in on if yes]
+
+
+@dataclass(frozen=True)
+class Views:
+    pool: asyncpg.Pool
+    offline_after: timedelta
+
+    def _tx(self, tenant_id: str):
+        return tenant_transaction(self.pool, APP_ROLE, tenant_id)
+
+    def _clock(self, row: asyncpg.Record) -> dict:
+        status = clock_status(
+            row["revoked_at"] is not None,
+            row["last_seen_at"],
+            datetime.now(UTC),
+            self.offline_after,
+        )
+        clock = dict(row)
+        del clock["tenant_id"]
+        clock["status"] = str(status)
+        clock["in_sync"] = row["applied_sequence"] >= row["last_sequence"]
+        return clock
+
+    async def _visible_clock(
+        self, conn: asyncpg.Connection, caller: Caller, clock_id: str
+    ) -> asyncpg.Record:
+        row = await conn.fetchrow(
+            _CLOCK_SELECT + " WHERE c.tenant_id = $1 AND c.id = $2", caller.tenant_id, clock_id
+        )
+        if row is None or not caller.may_act_on_site(row["site_id"]):
+            raise errors.clock_not_found()
+        return row
+
+    # --- clocks --------------------------------------------------------------------------
+
+    async def clocks(self, caller: Caller, site_id: str | None) -> list[dict]:
+        sites: Sequence[str] | None = caller.site_scope()
+        if site_id is not None:
+            sites = (site_id,) if sites is None or site_id in sites else ()
+        async with self._tx(caller.tenant_id) as conn:
+            rows = await conn.fetch(
+                _CLOCK_SELECT
+                + " WHERE c.tenant_id = $1 AND ($2::text[] IS NULL OR c.site_id = ANY($2))"
+                " ORDER BY c.name, c.id",
+                caller.tenant_id,
+                list(sites) if sites is not None else None,
+            )
+        return [self._clock(r) for r in rows]
+
+    async def clock(self, caller: Caller, clock_id: str) -> dict:
+        async with self._tx(caller.tenant_id) as conn:
+            return self._clock(await self._visible_clock(conn, caller, clock_id))
+
+    async def clock_commands(
+        self, caller: Caller, clock_id: str, pending_only: bool, limit: int
+    ) -> list[dict]:
+        async with self._tx(caller.tenant_id) as conn:
+            await self._visible_clock(conn, caller, clock_id)
+            rows = await conn.fetch(
+                "SELECT q.command_id::text, q.sequence, q.kind, q.worker_id::text, q.created_at,"
+                " q.acked_at, q.result_code, q.detail FROM clock_commands q"
+                " LEFT JOIN clock_heartbeats h ON h.clock_id = q.clock_id"
+                " WHERE q.tenant_id = $1 AND q.clock_id = $2"
+                " AND (NOT $3 OR q.sequence > coalesce(h.applied_sequence, 0))"
+                " ORDER BY q.sequence DESC LIMIT $4",
+                caller.tenant_id,
+                clock_id,
+                pending_only,
+                limit,
+            )
+        return [dict(r) for r in rows]
+
+    # --- assignments ---------------------------------------------------------------------
+
+    async def clock_workers(self, caller: Caller, clock_id: str) -> list[dict]:
+        async with self._tx(caller.tenant_id) as conn:
+            await self._visible_clock(conn, caller, clock_id)
+            rows = await conn.fetch(
+                "SELECT a.worker_id::text, w.employee_id, w.display_name, w.status, a.direct,"
+                " a.site_rule, a.assigned_at FROM assignments a"
+                " JOIN workers w ON w.id = a.worker_id"
+                " WHERE a.tenant_id = $1 AND a.clock_id = $2 ORDER BY w.display_name, w.id",
+                caller.tenant_id,
+                clock_id,
+            )
+        return [
+            {
+                "worker_id": r["worker_id"],
+                "employee_id": r["employee_id"],
+                "display_name": r["display_name"],
+                "status": r["status"],
+                "sources": _sources(r["direct"], r["site_rule"]),
+                "assigned_at": r["assigned_at"],
+                "on_clock": r["status"] != WorkerStatus.INACTIVE,
+            }
+            for r in rows
+        ]
+
+    async def worker_clocks(self, caller: Caller, worker_id: str) -> dict:
+        """The worker's clocks, each with its liveness and where the worker's latest command
+        on it stands (``sync``: sent / waiting / acknowledged / failed / revoked); and
+        ``removed``: clocks the worker was taken off whose REMOVE_WORKER is recent (kept while
+        its command is)."""
+        tenant_id = caller.tenant_id
+        async with self._tx(tenant_id) as conn:
+            site_id = await conn.fetchval(
+                "SELECT site_id FROM workers WHERE tenant_id = $1 AND id = $2"
+                " AND profile IS NOT NULL",
+                tenant_id,
+                worker_id,
+            )
+            if site_id is not None and not caller.may_act_on_site(site_id):
+                raise errors.worker_not_found()
+            rows = await conn.fetch(
+                "SELECT c.id::text AS clock_id, c.name, c.site_id, c.serial_number, a.direct,"
+                " a.site_rule, a.assigned_at, c.revoked_at, h.last_seen_at FROM assignments a"
+                " JOIN clocks c ON c.id = a.clock_id"
+                " LEFT JOIN clock_heartbeats h ON h.clock_id = c.id"
+                " WHERE a.tenant_id = $1 AND a.worker_id = $2 ORDER BY c.name, c.id",
+                tenant_id,
+                worker_id,
+            )
+            # Per clock, the latest command about this worker (acknowledged ones are kept
+            # COMMAND_RETENTION_DAYS), with the clock's name, site and liveness.
+            latest = {
+                r["clock_id"]: r
+                for r in await conn.fetch(
+                    "SELECT DISTINCT ON (q.clock_id) q.clock_id::text, c.name, c.site_id,"
+                    " c.revoked_at, h.last_seen_at, q.kind, q.sequence, q.created_at,"
+                    " q.acked_at, q.result_code, q.detail"
+                    " FROM clock_commands q JOIN clocks c ON c.id = q.clock_id"
+                    " LEFT JOIN clock_heartbeats h ON h.clock_id = q.clock_id"
+                    " WHERE q.tenant_id = $1 AND q.worker_id = $2"
+                    " ORDER BY q.clock_id, q.sequence DESC",
+                    tenant_id,
+                    worker_id,
+                )
+            }
+        now = datetime.now(UTC)
+
+        def status(row: asyncpg.Record) -> ClockStatus:
+            # An acknowledgement is a request from the clock: it was seen then, even if its
+            # heartbeat is still in the batch that has not been written yet.
+            command = latest.get(row["clock_id"])
+            seen = [t for t in (row["last_seen_at"], command and command["acked_at"]) if t]
+            revoked = row["revoked_at"] is not None
+            return clock_status(revoked, max(seen, default=None), now, self.offline_after)
+
+        def sync(clock_id: str, clock_state: ClockStatus) -> dict | None:
+            command = latest.get(clock_id)
+            if command is None:
+                return None
+            state = sync_state(command["acked_at"] is not None, command["result_code"], clock_state)
+            return {
+                "kind": command["kind"],
+                "sequence": command["sequence"],
+                "state": str(state),
+                "queued_at": command["created_at"],
+                "acked_at": command["acked_at"],
+                "result_code": command["result_code"],
+                "detail": command["detail"] or "",
+            }
+
+        assigned = []
+        for r in rows:
+            if not caller.may_act_on_site(r["site_id"]):
+                continue
+            state = status(r)
+            assigned.append(
+                {
+                    "clock_id": r["clock_id"],
+                    "name": r["name"],
+                    "site_id": r["site_id"],
+                    "serial_number": r["serial_number"],
+                    "sources": _sources(r["direct"], r["site_rule"]),
+                    "assigned_at": r["assigned_at"],
+                    "revoked": r["revoked_at"] is not None,
+                    "clock_status": str(state),
+                    "sync": sync(r["clock_id"], state),
+                }
+            )
+        on = {r["clock_id"] for r in rows}
+        removed = []
+        for clock_id, command in latest.items():
+            if clock_id in on or command["kind"] != CommandKind.REMOVE_WORKER:
+                continue
+            if not caller.may_act_on_site(command["site_id"]):
+                continue
+            state = status(command)
+            removed.append(
+                {
+                    "clock_id": clock_id,
+                    "name": command["name"],
+                    "site_id": command["site_id"],
+                    "clock_status": str(state),
+                    "sync": sync(clock_id, state),
+                }
+            )
+        removed.sort(key=lambda c: (c["name"], c["clock_id"]))
+        return {"data": assigned, "count": len(assigned), "removed": removed}
+
+    # --- site rules ----------------------------------------------------------------------
+
+    async def site_rule(self, caller: Caller, site_id: str) -> dict:
+        enabled = False
+        if site_id:
+            async with self._tx(caller.tenant_id) as conn:
+                enabled = bool(
+                    await conn.fetchval(
+                        "SELECT enabled FROM site_rules WHERE tenant_id = $1 AND site_id = $2",
+                        caller.tenant_id,
+                        site_id,
+                    )
+                )
+        return {"site_id": site_id, "enabled": enabled}
+
+    # --- the clock side ------------------------------------------------------------------
+
+    async def whoami(self, clock: AuthenticatedClock) -> dict:
+        """The clock a credential belongs to, with its name, site and time zone (a revoked
+        one: CLOCK_UNAUTHORIZED, as for ``sync``)."""
+        async with self._tx(clock.tenant_id) as conn:
+            row = await conn.fetchrow(
+                "SELECT name, site_id, time_zone, revoked_at FROM clocks"
+                " WHERE tenant_id = $1 AND id = $2",
+                clock.tenant_id,
+                clock.clock_id,
+            )
+        if row is None or row["revoked_at"] is not None:
+            raise errors.clock_unauthorized()
+        return {
+            "tenant_id": clock.tenant_id,
+            "clock_id": clock.clock_id,
+            "name": row["name"],
+            "site_id": row["site_id"],
+            "time_zone": row["time_zone"],
+        }

@@ -1,0 +1,295 @@
+"""In-memory stand-ins for device-sync's unit of work: one tenant's repositories over a
+shared store, with the same answers as the PostgreSQL ones (``adapters/postgres.py``)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from punchcard_device_sync.domain.model import (
+    Clock,
+    Command,
+    CommandKind,
+    Queued,
+    WorkerFacts,
+    WorkerStatus,
+    canonical,
+)
+
+Pair = tuple[str, str]
+
+
+@dataclass
+class Assignment:
+    direct: bool = False
+    site_rule: bool = False
+
+
+@dataclass
+class Store:
+    clocks: dict[str, Clock] = field(default_factory=dict)
+    serials: dict[str, str] = field(default_factory=dict)  # serial number -> clock id
+    credentials: dict[str, bytes] = field(default_factory=dict)
+    last_sequence: dict[str, int] = field(default_factory=dict)
+    # worker id -> (facts or None until registered, stored profile or None)
+    workers: dict[str, tuple[WorkerFacts | None, str | None]] = field(default_factory=dict)
+    face_flags: dict[str, bool] = field(default_factory=dict)
+    assignments: dict[Pair, Assignment] = field(default_factory=dict)
+    site_rules: dict[str, bool] = field(default_factory=dict)
+    queue: list[Queued] = field(default_factory=list)
+    acked: set[str] = field(default_factory=set)  # command ids
+    published: list[tuple[str, str, object]] = field(default_factory=list)
+    records: list[object] = field(default_factory=list)
+    woken: list[str] = field(default_factory=list)
+    credentials_changed: list[str] = field(default_factory=list)
+    commits: int = 0
+
+    # --- set-up helpers for tests --------------------------------------------------------
+
+    def add_clock(self, site_id: str = "", *, revoked: bool = False) -> str:
+        clock_id = str(uuid.uuid4())
+        revoked_at = datetime.now(UTC) if revoked else None
+        self.clocks[clock_id] = Clock(clock_id, f"Clock {clock_id[:4]}", site_id, "UTC", revoked_at)
+        self.last_sequence[clock_id] = 0
+        return clock_id
+
+    def add_worker(self, site_id: str = "", status: WorkerStatus = WorkerStatus.ACTIVE, **kw):
+        worker = WorkerFacts(
+            id=str(uuid.uuid4()),
+            employee_id=kw.pop("employee_id", f"E{len(self.workers) + 1}"),
+            display_name=kw.pop("display_name", "Ana Pérez"),
+            status=status,
+            site_id=site_id,
+            **kw,
+        )
+        self.workers[worker.id] = (worker, canonical(worker.profile()))
+        return worker
+
+    def commands_of(self, clock_id: str) -> list[Command]:
+        return [q.command for q in self.queue if q.clock_id == clock_id]
+
+
+class _Repo:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+
+class FakeClocks(_Repo):
+    async def add(self, clock: Clock, serial_number: str, credential_hash: bytes) -> bool:
+        if serial_number in self.store.serials:
+            return False
+        self.store.serials[serial_number] = clock.id
+        self.store.clocks[clock.id] = clock
+        self.store.last_sequence[clock.id] = 0
+        self.store.credentials[clock.id] = credential_hash
+        return True
+
+    async def get(self, clock_id: str) -> Clock | None:
+        return self.store.clocks.get(clock_id)
+
+    async def lock(self, clock_id: str) -> Clock:
+        return self.store.clocks[clock_id]
+
+    async def get_many(self, clock_ids) -> dict[str, Clock]:
+        return {c: self.store.clocks[c] for c in clock_ids if c in self.store.clocks}
+
+    async def update(self, clock_id: str, name: str, site_id: str, time_zone: str) -> None:
+        clock = self.store.clocks[clock_id]
+        self.store.clocks[clock_id] = replace(
+            clock, name=name, site_id=site_id, time_zone=time_zone
+        )
+
+    async def revoke(self, clock_id: str, reason: str) -> None:
+        clock = self.store.clocks[clock_id]
+        self.store.clocks[clock_id] = replace(clock, revoked_at=datetime.now(UTC))
+        self.store.credentials.pop(clock_id, None)
+
+    async def set_credential(self, clock_id: str, credential_hash: bytes) -> None:
+        self.store.credentials[clock_id] = credential_hash
+
+    async def credentials_changed(self, clock_ids) -> None:
+        self.store.credentials_changed += list(clock_ids)
+
+    async def live_of_site(self, site_id: str) -> list[str]:
+        return [c.id for c in self.store.clocks.values() if c.site_id == site_id and not c.revoked]
+
+    async def last_auto_resync(self, clock_id: str):
+        return None
+
+    async def mark_auto_resync(self, clock_id: str) -> None:
+        pass
+
+
+class FakeWorkers(_Repo):
+    async def lock(self, worker_id: str):
+        return self.store.workers.setdefault(worker_id, (None, None))
+
+    async def lock_many(self, worker_ids):
+        found = {}
+        for worker_id in sorted(worker_ids):
+            facts, profile = self.store.workers.get(worker_id, (None, None))
+            if facts is not None and profile is not None:
+                found[worker_id] = (facts, profile)
+        return found
+
+    async def save(self, worker: WorkerFacts, profile: str) -> None:
+        self.store.workers[worker.id] = (worker, profile)
+
+    async def face_enrolled(self, worker_id: str) -> bool | None:
+        return self.store.face_flags.get(worker_id)
+
+    async def set_face_enrolled(self, worker_id: str, enrolled: bool) -> None:
+        self.store.face_flags[worker_id] = enrolled
+
+    async def active_of_site(self, site_id: str) -> list[str]:
+        return [
+            w.id
+            for w, profile in self.store.workers.values()
+            if w is not None
+            and profile is not None
+            and w.site_id == site_id
+            and w.status == WorkerStatus.ACTIVE
+        ]
+
+
+class FakeAssignments(_Repo):
+    async def clocks_of_worker(self, worker_id: str) -> list[str]:
+        return [
+            c
+            for c, w in self.store.assignments
+            if w == worker_id and not self.store.clocks[c].revoked
+        ]
+
+    async def add(self, pairs, *, site_rule: bool = False) -> list[Pair]:
+        added = []
+        for pair in pairs:
+            row = self.store.assignments.get(pair)
+            if row is None:
+                row = self.store.assignments[pair] = Assignment()
+                added.append(pair)
+            if site_rule:
+                row.site_rule = True
+            else:
+                row.direct = True
+        return added
+
+    async def remove(self, pairs, *, site_rule: bool = False) -> list[Pair]:
+        removed = []
+        for pair in pairs:
+            row = self.store.assignments.get(pair)
+            if row is None:
+                continue
+            other = row.direct if site_rule else row.site_rule
+            if other:
+                if site_rule:
+                    row.site_rule = False
+                else:
+                    row.direct = False
+            else:
+                del self.store.assignments[pair]
+                removed.append(pair)
+        return removed
+
+    async def site_rule_pairs(self, *, clock_id=None, worker_id=None, site_id=None):
+        return [
+            (c, w)
+            for (c, w), row in self.store.assignments.items()
+            if row.site_rule
+            and (clock_id is None or c == clock_id)
+            and (worker_id is None or w == worker_id)
+            and (site_id is None or self.store.clocks[c].site_id == site_id)
+        ]
+
+    async def roster(self, clock_id: str):
+        held = []
+        for c, w in self.store.assignments:
+            facts, profile = self.store.workers.get(w, (None, None))
+            if c == clock_id and facts is not None and profile is not None:
+                if facts.status != WorkerStatus.INACTIVE:
+                    held.append((facts, profile))
+        return sorted(held, key=lambda held: held[0].employee_id)
+
+
+class FakeSiteRules(_Repo):
+    async def enabled(self, site_id: str) -> bool:
+        return bool(site_id) and self.store.site_rules.get(site_id, False)
+
+    async def set(self, site_id: str, enabled: bool) -> None:
+        self.store.site_rules[site_id] = enabled
+
+
+class FakeCommandQueue(_Repo):
+    async def enqueue(self, items) -> list[Queued]:
+        store = self.store
+        items = [(c, cmd) for c, cmd in items if c in store.clocks and not store.clocks[c].revoked]
+        if not items:
+            return []
+
+        def pending(q: Queued) -> bool:
+            return q.command_id not in store.acked
+
+        resync = {c for c, cmd in items if cmd.kind is CommandKind.FULL_RESYNC}
+        collapse = {(c, cmd.worker_id) for c, cmd in items if cmd.worker_id is not None}
+        store.queue = [
+            q
+            for q in store.queue
+            if not pending(q)
+            or (q.clock_id not in resync and (q.clock_id, q.command.worker_id) not in collapse)
+        ]
+        queued = []
+        for clock_id, command in items:
+            store.last_sequence[clock_id] += 1
+            queued.append(
+                Queued(clock_id, store.last_sequence[clock_id], str(uuid.uuid4()), command)
+            )
+        store.queue += queued
+        store.woken += sorted({q.clock_id for q in queued})
+        return queued
+
+    async def raise_last_sequence(self, clock_id: str, at_least: int) -> None:
+        self.store.last_sequence[clock_id] = max(self.store.last_sequence[clock_id], at_least)
+
+    async def record_acks(self, acks):
+        raise NotImplementedError
+
+    async def expected_rosters(self, clock_ids):
+        raise NotImplementedError
+
+    async def fetch_after(self, wanted, limit):
+        raise NotImplementedError
+
+    async def prune_acknowledged(self, older_than_days: int) -> int:
+        return 0
+
+
+class FakeUnitOfWork:
+    """Writes go straight to the store (tests check ``commits`` and what an error left)."""
+
+    def __init__(self, store: Store, tenant_id: str) -> None:
+        self.store = store
+        self.tenant_id = tenant_id
+        self.clocks = FakeClocks(store)
+        self.workers = FakeWorkers(store)
+        self.assignments = FakeAssignments(store)
+        self.site_rules = FakeSiteRules(store)
+        self.queue = FakeCommandQueue(store)
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        pass
+
+    async def commit(self) -> None:
+        self.store.commits += 1
+
+    async def publish(self, *items) -> None:
+        self.store.published += [(topic, key, envelope) for topic, key, envelope in items]
+
+    async def publish_records(self, records) -> None:
+        self.store.records += list(records)
+
+
+def factory(store: Store):
+    return lambda tenant_id: FakeUnitOfWork(store, tenant_id)
