@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from punchcard_kit.internal_auth import Caller
+from punchcard_kit.caller import Caller
 from punchcard_kit.tenancy import tenant_transaction
 
 from .adapters.postgres import APP_ROLE

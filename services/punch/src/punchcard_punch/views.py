@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 from google.protobuf.json_format import MessageToDict
 from punchcard.v1 import punch_pb2
 from punchcard_kit.access import require_role
+from punchcard_kit.caller import Caller
 from punchcard_kit.contract_enums import message_type
 from punchcard_kit.errors import Invalid, NotFound
-from punchcard_kit.internal_auth import Caller
 from punchcard_kit.unit_of_work import TenantUnitOfWork
 
 from .domain import suspicious as sus

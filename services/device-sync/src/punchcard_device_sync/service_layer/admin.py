@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from punchcard.v1 import device_pb2
 from punchcard_kit.access import WRITERS, require_role, require_site
-from punchcard_kit.internal_auth import Caller
+from punchcard_kit.caller import Caller
 from punchcard_kit.logging import get_logger
 
 from ..domain import errors

@@ -17,8 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from punchcard_kit.access import require_role, require_site
+from punchcard_kit.caller import Caller
 from punchcard_kit.errors import Conflict, Invalid, NotFound
-from punchcard_kit.internal_auth import Caller
 from punchcard_kit.messaging import catalogue, new_envelope
 
 from .events import PUNCHES_TOPIC, corrected_event, voided_event
