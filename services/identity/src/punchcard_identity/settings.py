@@ -1,6 +1,7 @@
 import base64
 import json
 
+from punchcard_kit.messaging import catalogue
 from punchcard_kit.settings import ServiceSettings
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -48,7 +49,7 @@ class IdentitySettings(ServiceSettings):
     pin_verify_lanes: int = Field(default=2, ge=1, le=12)
     # The topic of kiosk PIN attempts (another only in tests that give it its own retention).
     pin_attempts_topic: str = Field(
-        default="punchcard.kiosk.pin-attempts.v1", pattern=r"^[A-Za-z0-9._-]{1,200}$"
+        default=catalogue.KIOSK_PIN_ATTEMPTS.name, pattern=r"^[A-Za-z0-9._-]{1,200}$"
     )
 
     @model_validator(mode="after")
