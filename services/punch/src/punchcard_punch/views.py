@@ -26,6 +26,7 @@ from punchcard_kit.unit_of_work import TenantUnitOfWork
 
 from .domain import suspicious as sus
 from .domain import timesheet as ts
+from .domain.model import Method
 
 ADMINS = ("sysadmin", "manager", "viewer")
 MAX_RANGE_DAYS = 93
@@ -111,7 +112,7 @@ WHERE p.tenant_id = $1 AND p.kind = 'RECORDED' AND p.worker_id = ANY($2::uuid[])
 def punch_public(row: Any) -> dict[str, Any]:
     zone = ZoneInfo(row["time_zone"])
     face = None
-    if row["method"] == "FACE" and row["face_distance"] is not None:
+    if row["method"] == Method.FACE and row["face_distance"] is not None:
         face = {
             "distance": row["face_distance"],
             "margin": row["face_margin"],
@@ -276,7 +277,7 @@ class LedgerViews:
             rows = await conn.fetch(
                 _EFFECTIVE, caller.tenant_id, start, end, None, site_id, _sites(caller)
             )
-            worker_ids = sorted({r["worker_id"] for r in rows if r["method"] == "PIN"})
+            worker_ids = sorted({r["worker_id"] for r in rows if r["method"] == Method.PIN})
             history = await conn.fetch(
                 _HISTORY, caller.tenant_id, worker_ids, start - timedelta(days=HISTORY_DAYS), start
             )
@@ -295,7 +296,7 @@ class LedgerViews:
         candidates = [
             pin_punch(r)
             for r in rows
-            if r["method"] == "PIN"
+            if r["method"] == Method.PIN
             and first <= r["punched_at"].astimezone(ZoneInfo(r["time_zone"])).date() <= last
         ]
         flags = sus.find_suspicious(candidates, [pin_punch(r) for r in history])

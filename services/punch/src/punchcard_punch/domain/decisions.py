@@ -24,9 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
-Direction = Literal["IN", "OUT"]
+from .model import Direction
 
 
 @dataclass(frozen=True)
@@ -130,8 +129,8 @@ def decide(
         return Record(requested, inferred=False)
     if (
         previous is not None
-        and previous.direction == "IN"
+        and previous.direction == Direction.IN
         and captured_at - previous.at <= policy.toggle_reset
     ):
-        return Record("OUT", inferred=True)
-    return Record("IN", inferred=True)
+        return Record(Direction.OUT, inferred=True)
+    return Record(Direction.IN, inferred=True)

@@ -37,7 +37,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-PIN = "PIN"
+from .model import Method
+
+PIN = Method.PIN
 UNUSUAL_CLOCK = "UNUSUAL_CLOCK"
 PIN_BURST = "PIN_BURST"
 UNUSUAL_HOUR = "UNUSUAL_HOUR"
@@ -54,7 +56,7 @@ class PinPunch:
     clock_id: str
     at: datetime  # aware
     time_zone: str  # IANA zone of the clock
-    method: str  # "PIN" / "FACE" / "MANUAL"
+    method: str  # a Method
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None or self.at.utcoffset() is None:

@@ -49,8 +49,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-IN = "IN"
-OUT = "OUT"
+from .model import Direction, Method
+
+IN = Direction.IN
+OUT = Direction.OUT
 MISSING_IN = "MISSING_IN"
 MISSING_OUT = "MISSING_OUT"
 OPEN = "OPEN"
@@ -84,12 +86,12 @@ class LedgerPunch:
 
     punch_id: str
     worker_id: str
-    direction: str  # "IN" or "OUT"
+    direction: str  # a Direction
     at: datetime  # aware; the instant the punch counts at
     time_zone: str  # IANA zone of the clock/site where it was punched
     clock_id: str | None = None
     site_id: str | None = None
-    method: str = "PIN"  # "FACE" | "PIN" | "MANUAL" (admin correction)
+    method: str = Method.PIN  # a Method (MANUAL: an admin's correction)
 
     def __post_init__(self) -> None:
         if self.direction not in (IN, OUT):

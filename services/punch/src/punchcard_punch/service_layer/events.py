@@ -8,19 +8,19 @@ from datetime import datetime
 from typing import Any
 
 from punchcard.v1 import common_pb2, punch_pb2
-from punchcard_kit.contract_enums import proto_name
+from punchcard_kit.contract_enums import proto_name, to_proto
 from punchcard_kit.messaging import catalogue
+
+from ..domain.model import Direction, Method
 
 PUNCHES_TOPIC = catalogue.PUNCH_PUNCHES.name
 
-DIRECTIONS = {"IN": common_pb2.PUNCH_DIRECTION_IN, "OUT": common_pb2.PUNCH_DIRECTION_OUT}
+# The ledger's enums and the contract's, by name (``punchcard_kit.contract_enums``).
+DIRECTIONS = {d: to_proto(common_pb2.PunchDirection, d) for d in Direction}
 DIRECTION_NAMES = {v: k for k, v in DIRECTIONS.items()}
-METHODS = {
-    "FACE": common_pb2.PUNCH_METHOD_FACE,
-    "PIN": common_pb2.PUNCH_METHOD_PIN,
-    "MANUAL": common_pb2.PUNCH_METHOD_UNSPECIFIED,
-}
-METHOD_NAMES = {common_pb2.PUNCH_METHOD_FACE: "FACE", common_pb2.PUNCH_METHOD_PIN: "PIN"}
+# MANUAL (an admin's correction) has no value in the contract: unspecified.
+METHODS = {m: to_proto(common_pb2.PunchMethod, m) if m != Method.MANUAL else 0 for m in Method}
+METHOD_NAMES = {v: k for k, v in METHODS.items() if v}
 REASON_PREFIX = "REJECT_REASON_"
 
 
@@ -58,7 +58,7 @@ def recorded_event(row: Mapping[str, Any]) -> punch_pb2.PunchRecorded:
         captured_offline=bool(row.get("captured_offline")),
         needs_review=bool(row.get("needs_review")),
     )
-    if row["method"] == "FACE" and row.get("face_distance") is not None:
+    if row["method"] == Method.FACE and row.get("face_distance") is not None:
         event.face.model_name = row.get("face_model") or ""
         event.face.distance = row["face_distance"]
         event.face.threshold = row.get("face_threshold") or 0.0

@@ -45,6 +45,7 @@ from ..domain.decisions import (
     needs_review,
     neighbours,
 )
+from ..domain.model import Method
 from ..domain.parking import Hold, hold
 from ..domain.workers import WorkerStatus
 from .events import (
@@ -112,7 +113,7 @@ def recorded_row(
         "time_zone": clock["time_zone"],
         "direction": decision.direction,
         "direction_inferred": decision.inferred,
-        "method": METHOD_NAMES.get(verdict.method, "PIN"),
+        "method": METHOD_NAMES.get(verdict.method, Method.PIN),
         "face_distance": face.distance if face else None,
         "face_margin": face.margin if face and face.HasField("margin") else None,
         "face_threshold": face.threshold if face else None,
