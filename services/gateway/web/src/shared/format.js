@@ -152,6 +152,9 @@ export function localStamp(localIso) {
 
 // --- <input type=datetime-local> in a zone ----------------------------------------------------
 
+/** The numeric parts of a wall clock, 24 h. */
+const WALL_CLOCK = { hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" };
+
 /** <input type=datetime-local> value (wall time in `zone`) → an ISO instant. */
 export function zonedToIso(local, zone) {
   // local: "2026-01-12T08:00". Find the instant whose wall time in `zone` is `local`.
@@ -160,16 +163,8 @@ export function zonedToIso(local, zone) {
   const [h, mi] = t.split(":").map(Number);
   const guess = Date.UTC(y, mo - 1, da, h, mi);
   const offset = (at) => {
-    const parts = new Intl.DateTimeFormat("en-US", {
-      timeZone: zone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    }).formatToParts(new Date(at));
+    const parts = new Intl.DateTimeFormat("en-US", { timeZone: zone, ...WALL_CLOCK, second: "2-digit" })
+      .formatToParts(new Date(at));
     const v = Object.fromEntries(parts.map((p) => [p.type, Number(p.value)]));
     return Date.UTC(v.year, v.month - 1, v.day, v.hour, v.minute, v.second) - at;
   };
@@ -180,15 +175,7 @@ export function zonedToIso(local, zone) {
 
 /** An instant shown as a datetime-local value in `zone`. */
 export function isoToZoned(iso, zone) {
-  const parts = new Intl.DateTimeFormat("en-CA", {
-    timeZone: zone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-  }).formatToParts(new Date(iso));
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: zone, ...WALL_CLOCK }).formatToParts(new Date(iso));
   const v = Object.fromEntries(parts.map((p) => [p.type, p.value]));
   return `${v.year}-${v.month}-${v.day}T${v.hour}:${v.minute}`;
 }
