@@ -1,22 +1,12 @@
 // What the keypad lets a worker type: the one Employee ID / PIN rule of shared/credentials.js
-// (generated from the kit, shared with identity and the edge), per key and for OK. Pure, so
-// Vitest checks it without a browser.
+// (generated from the kit, shared with identity and the edge; per character: shared/keys.js),
+// per key and for OK. Pure, so Vitest checks it without a browser.
 
-import {
-  EMPLOYEE_ID_CHAR_PATTERN,
-  EMPLOYEE_ID_MAX_LENGTH,
-  isEmployeeId,
-  isPinFormat,
-  PIN_MAX_LENGTH,
-  PIN_MIN_LENGTH,
-} from "../shared/credentials.js";
-
-/** A PIN character is one a PIN made only of it would be valid with: a digit. */
-const isPinChar = (ch) => ch.length === 1 && isPinFormat(ch.repeat(PIN_MIN_LENGTH));
-const isIdChar = (ch) => EMPLOYEE_ID_CHAR_PATTERN.test(ch);
+import { EMPLOYEE_ID_MAX_LENGTH, isEmployeeId, isPinFormat, PIN_MAX_LENGTH } from "../shared/credentials.js";
+import { isEmployeeIdChar, isPinChar } from "../shared/keys.js";
 
 export const RULES = {
-  employee: { max: EMPLOYEE_ID_MAX_LENGTH, accepts: isIdChar, complete: isEmployeeId },
+  employee: { max: EMPLOYEE_ID_MAX_LENGTH, accepts: isEmployeeIdChar, complete: isEmployeeId },
   pin: { max: PIN_MAX_LENGTH, accepts: isPinChar, complete: isPinFormat },
 };
 

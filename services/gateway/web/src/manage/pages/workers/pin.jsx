@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import { api } from "../../api.js";
 import { PIN_MAX_LENGTH, PIN_MIN_LENGTH } from "../../../shared/credentials.js";
 import { formatDate, formatDateTime } from "../../../shared/format.js";
+import { pinCharsOf } from "../../../shared/keys.js";
 import { Button, ConfirmButton, ErrorBanner, Notice, Switch, TextField, useAction, useMe } from "../../ui.jsx";
 import { pinLocked } from "./status.jsx";
 
@@ -103,7 +104,7 @@ export function PinManagement({ worker, onChange }) {
           maxLength={PIN_MAX_LENGTH}
           value={pin}
           disabled={!sysadmin || !worker.pin_allowed}
-          onInput={(e) => setPin(e.currentTarget.value.replace(/\D/g, ""))}
+          onInput={(e) => setPin(pinCharsOf(e.currentTarget.value))}
           error={action.fieldError("pin")}
         />
         <div class="row">
