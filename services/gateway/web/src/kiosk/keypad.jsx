@@ -1,15 +1,13 @@
 // The on-screen keypad for the Employee ID (digits first; letters behind "ABC", as IDs may hold
-// A–Z, a–z, 0–9, ".", "_" and "-") and for the PIN (4–6 digits, shown only as dots). A physical
+// A–Z, a–z, 0–9, "_" and "-") and for the PIN (4–6 digits, shown only as dots). A physical
 // keyboard works too. 20 s without input returns to the camera and forgets what was typed.
+// What may be typed is the shared credentials rule (entry.js).
 
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { PIN_MIN_LENGTH } from "../shared/credentials.js";
+import { accepts, complete, DIGIT_KEYS, LETTER_KEYS, typeInto } from "./entry.js";
 
 export const IDLE_MS = 20000;
-const ID_MAX = 32;
-const PIN_MIN = 4;
-const PIN_MAX = 6;
-const ID_CHAR = /^[A-Za-z0-9._-]$/;
-const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ".split("").concat(["-", ".", "_"]);
 
 export function Keypad({ kind, employeeId, initial = "", onDone, onCancel, onBack }) {
   const pin = kind === "pin";
@@ -20,13 +18,11 @@ export function Keypad({ kind, employeeId, initial = "", onDone, onCancel, onBac
   valueRef.current = value;
   const [activity, setActivity] = useState(0);
 
-  const max = pin ? PIN_MAX : ID_MAX;
-  const min = pin ? PIN_MIN : 1;
-  const canSubmit = value.length >= min;
+  const canSubmit = complete(kind, value);
 
   function type(ch) {
     setActivity((n) => n + 1);
-    setValue((v) => (v.length < max ? v + ch : v));
+    setValue((v) => typeInto(kind, v, ch));
   }
   function erase() {
     setActivity((n) => n + 1);
@@ -34,7 +30,7 @@ export function Keypad({ kind, employeeId, initial = "", onDone, onCancel, onBac
   }
   function submit() {
     const v = valueRef.current;
-    if (v.length < min) return;
+    if (!complete(kind, v)) return;
     setValue("");
     onDone(v);
   }
@@ -68,7 +64,7 @@ export function Keypad({ kind, employeeId, initial = "", onDone, onCancel, onBac
       } else if (event.key === "Escape") {
         event.preventDefault();
         onCancel();
-      } else if (pin ? /^[0-9]$/.test(event.key) : ID_CHAR.test(event.key)) {
+      } else if (accepts(kind, event.key)) {
         event.preventDefault();
         type(event.key);
       }
@@ -78,7 +74,7 @@ export function Keypad({ kind, employeeId, initial = "", onDone, onCancel, onBac
   }, [pin]);
 
   const title = pin ? "Enter your PIN" : "Enter your Employee ID";
-  const keys = letters && !pin ? LETTERS : ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
+  const keys = letters && !pin ? LETTER_KEYS : DIGIT_KEYS;
 
   return (
     <section class="keypad-screen" aria-labelledby="keypad-title">
@@ -94,7 +90,7 @@ export function Keypad({ kind, employeeId, initial = "", onDone, onCancel, onBac
             aria-label={`PIN: ${value.length} ${value.length === 1 ? "digit" : "digits"} entered`}
             aria-live="polite"
           >
-            {Array.from({ length: Math.max(PIN_MIN, value.length) }, (_, i) => (
+            {Array.from({ length: Math.max(PIN_MIN_LENGTH, value.length) }, (_, i) => (
               <span key={i} class={i < value.length ? "dot on" : "dot"} />
             ))}
           </div>

@@ -1,6 +1,8 @@
 // What the worker is told: the kiosk edge's answer (services/gateway/README.md, "The kiosk
 // edge") turned into a screen — a tone, a title and a line. A rejection never names anyone.
 
+import { clockTime, countOf } from "../shared/format.js";
+
 export const SAVED_OFFLINE = "Saved — will be confirmed when back online";
 
 const REASONS = {
@@ -20,25 +22,12 @@ const REASONS = {
 
 export function wrongPin(remaining) {
   if (!Number.isInteger(remaining)) return "Wrong PIN";
-  return `Wrong PIN — ${remaining} ${remaining === 1 ? "try" : "tries"} left`;
+  return `Wrong PIN — ${countOf(remaining, "try", "tries")} left`;
 }
 
 export function reasonText(reason, answer = {}) {
   if (reason === "WRONG_PIN") return wrongPin(answer.attempts_remaining);
   return REASONS[reason] || answer.message || REASONS.NOT_RECORDED;
-}
-
-// "08:01" in the clock's time zone (the device's own if the zone is unknown).
-export function clockTime(iso, timeZone) {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return "";
-  const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
-  try {
-    return new Intl.DateTimeFormat("en-GB", { ...options, timeZone: timeZone || undefined })
-      .format(date);
-  } catch {
-    return new Intl.DateTimeFormat("en-GB", options).format(date);
-  }
 }
 
 // {tone: "ok"|"bad"|"wait"|"saved", title, line, reason?}
@@ -66,18 +55,11 @@ export function describe(status, answer, timeZone) {
   return { tone: "bad", title: "Punch not recorded", line: "Please try again" };
 }
 
-export function saved() {
-  return { tone: "saved", title: SAVED_OFFLINE, line: "" };
+// What the aria-live region says for a result: "Ana Pérez. IN at 08:01".
+export function spoken(result) {
+  return `${result.title}${result.line ? `. ${result.line}` : ""}`;
 }
 
-// RFC 3339 with the device's own offset: "2026-01-12T08:01:30.250+01:00".
-export function isoWithOffset(date = new Date()) {
-  const pad = (n, w = 2) => String(Math.abs(n)).padStart(w, "0");
-  const offset = -date.getTimezoneOffset();
-  const sign = offset >= 0 ? "+" : "-";
-  return (
-    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
-    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
-    `.${pad(date.getMilliseconds(), 3)}${sign}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`
-  );
+export function saved() {
+  return { tone: "saved", title: SAVED_OFFLINE, line: "" };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { describe as answerOf, isoWithOffset, reasonText, SAVED_OFFLINE, saved } from "./outcome.js";
+import { isoWithOffset } from "../shared/format.js";
+import { describe as answerOf, reasonText, SAVED_OFFLINE, saved, spoken } from "./outcome.js";
 import { isBlank, luma, meanAbsDiff, SteadyView } from "./steady.js";
 import { backoffMs } from "./sync.js";
 
@@ -19,6 +20,8 @@ describe("what the worker is told", () => {
     expect(answerOf(200, { status: "rejected", reason: "NO_MATCH" })).toMatchObject({ tone: "bad", reason: "NO_MATCH" });
     expect(answerOf(202, { status: "pending" }).tone).toBe("wait");
     expect(saved().title).toBe(SAVED_OFFLINE);
+    expect(spoken({ title: "Ana Pérez", line: "IN at 08:01" })).toBe("Ana Pérez. IN at 08:01");
+    expect(spoken(saved())).toBe(SAVED_OFFLINE);
   });
 
   it("capture times are RFC 3339 with the device's offset", () => {

@@ -1,8 +1,9 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { LocationProvider, Route, Router, lazy, useLocation } from "preact-iso";
-import { onSession, signedIn, signOut, whoAmI } from "./api.js";
+import { onSession, signedIn, signOut } from "./api.js";
 import { Login } from "./pages/login.jsx";
+import { useMe } from "./ui.jsx";
 import "./styles.css";
 
 // Each section is loaded when first opened: the sign-in screen needs none of them.
@@ -30,10 +31,7 @@ const NAV = [
 
 function Shell({ children }) {
   const { path, route } = useLocation();
-  const [me, setMe] = useState(null);
-  useEffect(() => {
-    whoAmI().then(setMe, () => {});
-  }, []);
+  const me = useMe();
   return (
     <div class="shell">
       <a class="skip" href="#main">

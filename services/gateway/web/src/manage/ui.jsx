@@ -1,7 +1,9 @@
-// The portal's small kit: loading data, fields with their error next to them, banners, a
-// confirmation dialog (the native <dialog>: focus is trapped and Escape cancels), badges and
-// date formatting. Every control has a label; every error is announced (role="alert").
+// The portal's small kit: loading data, the signed-in admin, fields with their error next to
+// them, banners, a confirmation dialog (the native <dialog>: focus is trapped and Escape
+// cancels), badges and downloads. Every control has a label; every error is announced
+// (role="alert"). Dates and times: src/shared/format.js.
 import { useCallback, useEffect, useId, useRef, useState } from "preact/hooks";
+import { whoAmI } from "./api.js";
 
 /** {data, error, loading, reload} of an async loader, re-run when deps change. */
 export function useLoad(loader, deps = []) {
@@ -216,49 +218,8 @@ export function ConfirmButton({ label, title, message, confirmLabel, onConfirm, 
   );
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
-
-export function formatDateTime(iso, timeZone) {
-  if (!iso) return "—";
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  if (timeZone) {
-    try {
-      return new Intl.DateTimeFormat(undefined, {
-        dateStyle: "medium",
-        timeStyle: "short",
-        timeZone,
-      }).format(d);
-    } catch {
-      /* an unknown zone: the browser's own */
-    }
-  }
-  return dateTime.format(d);
-}
-
-export function formatDate(iso) {
-  if (!iso) return "—";
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : dateOnly.format(d);
-}
-
-export function timeAgo(iso) {
-  if (!iso) return "never";
-  const seconds = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
-  if (seconds < 60) return "just now";
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `${minutes} min ago`;
-  const hours = Math.round(minutes / 60);
-  if (hours < 48) return `${hours} h ago`;
-  return `${Math.round(hours / 24)} days ago`;
-}
-
-/** Saves a Response (CSV) as a file. */
-export async function download(response, fallbackName) {
-  const blob = await response.blob();
-  const disposition = response.headers.get("content-disposition") || "";
-  const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] || fallbackName;
+/** Saves a Blob as a file named `name` (the browser's download). */
+export function saveBlob(blob, name) {
   const href = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = href;
@@ -267,4 +228,21 @@ export async function download(response, fallbackName) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(href), 1000);
+}
+
+/** Saves a Response (CSV) as a file, under the name its Content-Disposition gives. */
+export async function download(response, fallbackName) {
+  const blob = await response.blob();
+  const disposition = response.headers.get("content-disposition") || "";
+  const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] || fallbackName;
+  saveBlob(blob, name);
+}
+
+/** The signed-in admin ({role, site_ids, …}), asked once per sign-in; null until known. */
+export function useMe() {
+  const [me, setMe] = useState(null);
+  useEffect(() => {
+    whoAmI().then(setMe, () => {});
+  }, []);
+  return me;
 }

@@ -4,8 +4,9 @@
 import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { get } from "../api.js";
-import { Badge, Button, ErrorBanner, Loading, Page, SelectField, formatDateTime, useLoad } from "../ui.jsx";
-import { Empty, clockHref, loadAllWorkers, loadClocks, workerHref } from "./common.jsx";
+import { formatDateTime, workerLabel } from "../../shared/format.js";
+import { Badge, Button, ErrorBanner, Loading, Page, SelectField, useLoad } from "../ui.jsx";
+import { Empty, clockHref, loadAllWorkers, loadClocks, withQuery, workerHref } from "./common.jsx";
 
 const LIMIT = 50;
 
@@ -56,7 +57,7 @@ function Target({ entry, workers, clocks, admins }) {
   const resource = entry.action.split(" ")[1]?.split("/")[3];
   if (resource === "workers") {
     const w = workers[id];
-    return <a href={workerHref(id)}>{w ? `${w.name} (${w.employee_id})` : "Worker"}</a>;
+    return <a href={workerHref(id)}>{w ? workerLabel(w) : "Worker"}</a>;
   }
   if (resource === "clocks") return <a href={clockHref(id)}>{clocks[id]?.name || "Clock"}</a>;
   if (resource === "punches") return <span>Punch <code class="small">{id.slice(0, 8)}</code></span>;
@@ -77,11 +78,7 @@ export function Audit() {
   const [form, setForm] = useState({ actor, action });
   useEffect(() => setForm({ actor, action }), [actor, action]);
 
-  const go = (next) => {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries({ actor, action, offset, ...next })) if (v) q.set(k, v);
-    route(`/manage/audit${q.size ? `?${q}` : ""}`);
-  };
+  const go = (next) => route(withQuery("/manage/audit", { actor, action, offset, ...next }));
   const admins = Object.fromEntries((users.data?.data || []).map((u) => [u.id, u]));
   const workerMap = Object.fromEntries((workers.data || []).map((w) => [w.id, w]));
   const clockMap = Object.fromEntries((clocks.data || []).map((c) => [c.id, c]));

@@ -1,14 +1,22 @@
-// Shared by the Clocks, Punches, Timesheets, Reports and Audit pages: a form dialog (native
-// <dialog>: focus trapped, Escape cancels) that stays open with what was typed when the API
-// refuses, a copy button, time formatting in a given zone, friendlier field errors, CSV, and
-// small loaders (workers, clocks) for pickers and filters.
+// Shared by the portal's pages: a form dialog (native <dialog>: focus trapped, Escape cancels)
+// that stays open with what was typed when the API refuses, a copy button, friendlier field
+// errors, CSV, the time-zone list, and small loaders (workers, clocks) for pickers and
+// filters. Dates and times: src/shared/format.js.
 import { useEffect, useId, useRef, useState } from "preact/hooks";
-import { get, whoAmI } from "../api.js";
-import { Badge, Button, ErrorBanner } from "../ui.jsx";
+import { get } from "../api.js";
+import { Badge, Button, ErrorBanner, saveBlob } from "../ui.jsx";
 import "./pages.css";
 
 export const workerHref = (id) => `/manage/workers/${encodeURIComponent(id)}`;
 export const clockHref = (id) => `/manage/clocks/${encodeURIComponent(id)}`;
+
+/** A page's path with the values that are set as its query ("?q=ana&status=Active"). */
+export function withQuery(path, values) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(values)) if (v) q.set(k, v);
+  const qs = q.toString();
+  return `${path}${qs ? `?${qs}` : ""}`;
+}
 
 /** A worker's name linked to their page, with the Employee ID beside it. */
 export function WorkerLink({ id, name, employeeId }) {
@@ -104,125 +112,8 @@ export function friendly(message, rule) {
   return message;
 }
 
-const formatters = new Map();
-function formatter(timeZone) {
-  const key = timeZone || "";
-  if (!formatters.has(key)) {
-    const opts = { year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
-    let f;
-    try {
-      // The zone's name is shown only when it is not the browser's own.
-      const named = timeZone && timeZone !== browserZone();
-      f = new Intl.DateTimeFormat(undefined, timeZone ? { ...opts, timeZone, ...(named ? { timeZoneName: "short" } : {}) } : opts);
-    } catch {
-      f = new Intl.DateTimeFormat(undefined, opts);
-    }
-    formatters.set(key, f);
-  }
-  return formatters.get(key);
-}
-
-/** "Jan 12, 2026, 8:01 AM" in the zone given (the clock's/site's), else the browser's; the
- * zone's abbreviation is added when it differs from the browser's. */
-export function inZone(iso, timeZone) {
-  if (!iso) return "—";
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return formatter(timeZone).format(d);
-}
-
-export const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
-
-/** The local time of an ISO string that carries its own offset ("…T08:01:30+01:00"): HH:MM. */
-export function wallTime(localIso) {
-  if (!localIso) return "—";
-  const m = /T(\d{2}:\d{2})/.exec(localIso);
-  return m ? m[1] : localIso;
-}
-
-/** <input type=datetime-local> value (wall time in `zone`) → an ISO instant with offset. */
-export function zonedToIso(local, zone) {
-  // local: "2026-01-12T08:00". Find the instant whose wall time in `zone` is `local`.
-  const [d, t] = local.split("T");
-  const [y, mo, da] = d.split("-").map(Number);
-  const [h, mi] = t.split(":").map(Number);
-  const guess = Date.UTC(y, mo - 1, da, h, mi);
-  const offset = (at) => {
-    const parts = new Intl.DateTimeFormat("en-US", {
-      timeZone: zone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    }).formatToParts(new Date(at));
-    const v = Object.fromEntries(parts.map((p) => [p.type, Number(p.value)]));
-    return Date.UTC(v.year, v.month - 1, v.day, v.hour, v.minute, v.second) - at;
-  };
-  let at = guess - offset(guess);
-  at = guess - offset(at);
-  return new Date(at).toISOString();
-}
-
-/** An instant shown as a datetime-local value in `zone`. */
-export function isoToZoned(iso, zone) {
-  const parts = new Intl.DateTimeFormat("en-CA", {
-    timeZone: zone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-  }).formatToParts(new Date(iso));
-  const v = Object.fromEntries(parts.map((p) => [p.type, p.value]));
-  return `${v.year}-${v.month}-${v.day}T${v.hour}:${v.minute}`;
-}
-
-/** Today's date (YYYY-MM-DD) in the browser's zone, `days` away. */
-export function isoDate(days = 0) {
-  const d = new Date();
-  d.setDate(d.getDate() + days);
-  const p = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
-}
-
-/** A local date (browser's zone) as the ISO instant of its midnight. */
-export function startOfDay(date) {
-  if (!date) return undefined;
-  const [y, m, d] = date.split("-").map(Number);
-  return new Date(y, m - 1, d).toISOString();
-}
-
-export function addDays(date, days) {
-  const [y, m, d] = date.split("-").map(Number);
-  const next = new Date(y, m - 1, d + days);
-  const p = (n) => String(n).padStart(2, "0");
-  return `${next.getFullYear()}-${p(next.getMonth() + 1)}-${p(next.getDate())}`;
-}
-
-const FORMULA = /^[=+\-@\t\r]/;
-function cell(value) {
-  let s = value === null || value === undefined ? "" : String(value);
-  if (FORMULA.test(s)) s = `'${s}`; // never a formula in a spreadsheet
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function toCsv(header, rows) {
-  return [header, ...rows].map((r) => r.map(cell).join(",")).join("\r\n") + "\r\n";
-}
-
 export function saveText(text, name, type = "text/csv;charset=utf-8") {
-  const href = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement("a");
-  a.href = href;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(href), 1000);
+  saveBlob(new Blob([text], { type }), name);
 }
 
 /** Every worker (paged 200 at a time, up to 2,000) for pickers and filters. */
@@ -234,15 +125,6 @@ export async function loadAllWorkers() {
     if (all.length >= page.count || page.data.length === 0) break;
   }
   return all;
-}
-
-/** The signed-in admin ({role, site_ids, …}), asked once per sign-in; null until known. */
-export function useMe() {
-  const [me, setMe] = useState(null);
-  useEffect(() => {
-    whoAmI().then(setMe, () => {});
-  }, []);
-  return me;
 }
 
 const CLOCK_STATUS = {
@@ -269,6 +151,17 @@ export function timeZones() {
   } catch {
     return ["UTC", "Europe/London", "Europe/Madrid", "Europe/Berlin", "America/New_York"];
   }
+}
+
+/** The <datalist> of time zones a Time zone field names in its `list`. */
+export function TimeZoneList({ id }) {
+  return (
+    <datalist id={id}>
+      {timeZones().map((z) => (
+        <option value={z} key={z} />
+      ))}
+    </datalist>
+  );
 }
 
 /** A table's "nothing here" row content. */

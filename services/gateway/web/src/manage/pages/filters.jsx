@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { Button, SelectField, TextField } from "../ui.jsx";
-import { isoDate } from "./common.jsx";
+import { isoDate, workerLabel } from "../../shared/format.js";
 
 /** The filters in the URL, with defaults (the last 7 days through today). */
 export function useFilters(keys) {
@@ -43,7 +43,7 @@ export function FilterBar({ path, filters, workers, clocks, withClock = true, er
           ...(workers || [])
             .slice()
             .sort((a, b) => a.name.localeCompare(b.name))
-            .map((w) => [w.id, `${w.name} (${w.employee_id})`]),
+            .map((w) => [w.id, workerLabel(w)]),
         ]}
       />
       {withClock && (

@@ -3,23 +3,15 @@
 // worker so the admin can act (remove or change the PIN).
 import { useEffect, useState } from "preact/hooks";
 import { api, get } from "../api.js";
-import { Badge, Button, ErrorBanner, Loading, Notice, TextField, Page, formatDate, useAction, useLoad } from "../ui.jsx";
-import { Empty, WorkerLink, clockHref, friendly, isoDate, loadClocks, useMe } from "./common.jsx";
+import { daysSince, formatDate, isoDate, localStamp } from "../../shared/format.js";
+import { Badge, Button, ErrorBanner, Loading, Notice, TextField, Page, useAction, useLoad, useMe } from "../ui.jsx";
+import { Empty, WorkerLink, clockHref, friendly, loadClocks } from "./common.jsx";
 
 const REASONS = {
   UNUSUAL_CLOCK: ["warn", "Unusual clock"],
   PIN_BURST: ["danger", "PIN burst"],
   UNUSUAL_HOUR: ["warn", "Unusual hour"],
 };
-
-/** "2026-01-12T08:01:30+01:00" → "Jan 12, 2026, 08:01" (the wall time where it happened). */
-function localStamp(localIso) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(localIso || "");
-  if (!m) return localIso || "—";
-  const date = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
-  const day = date.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
-  return `${day}, ${m[4]}:${m[5]}`;
-}
 
 function Suspicious() {
   const [range, setRange] = useState({ from: isoDate(-29), to: isoDate(0), site_id: "" });
@@ -118,8 +110,6 @@ function Suspicious() {
   );
 }
 
-const DAY_MS = 24 * 3600 * 1000;
-
 function StalePins() {
   const report = useLoad(() => get("/reports/stale-pins"), []);
   const me = useMe();
@@ -202,7 +192,7 @@ function StalePins() {
                     </th>
                     <td>{w.site_id || "—"}</td>
                     <td>{formatDate(w.pin_set_at)}</td>
-                    <td class="num">{Math.floor((Date.now() - new Date(w.pin_set_at).getTime()) / DAY_MS)}</td>
+                    <td class="num">{daysSince(w.pin_set_at)}</td>
                     <td>
                       <Badge tone={w.status === "Active" ? "ok" : "neutral"}>{w.status}</Badge>
                       {!w.pin_allowed && <div class="muted small">PIN not allowed</div>}

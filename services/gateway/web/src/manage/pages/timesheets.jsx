@@ -2,8 +2,9 @@
 // belongs to the local date of its IN in the zone of the clock punched at; a missing IN or OUT
 // is flagged and counts 0 hours. CSV is the API's own (format=csv), for payroll.
 import { api, get } from "../api.js";
+import { countOf, dayLabel, hours, wallTime } from "../../shared/format.js";
 import { Badge, Button, ErrorBanner, Loading, Page, download, useAction, useLoad } from "../ui.jsx";
-import { Empty, WorkerLink, loadAllWorkers, loadClocks, wallTime } from "./common.jsx";
+import { Empty, WorkerLink, loadAllWorkers, loadClocks } from "./common.jsx";
 import { FilterBar, useFilters } from "./filters.jsx";
 
 const KEYS = ["worker_id", "site_id", "from", "to"];
@@ -16,8 +17,6 @@ const FLAGS = {
 function params(filters, format) {
   return { from: filters.from, to: filters.to, worker_id: filters.worker_id, site_id: filters.site_id, format };
 }
-
-const hours = (h) => (h == null ? "—" : h.toFixed(2));
 
 function PunchTime({ punch }) {
   if (!punch) return <span class="muted">—</span>;
@@ -49,7 +48,7 @@ function Sheet({ sheet }) {
             <>
               {" "}
               <Badge tone="danger">
-                {sheet.flagged_shifts} flagged shift{sheet.flagged_shifts === 1 ? "" : "s"}
+                {countOf(sheet.flagged_shifts, "flagged shift")}
               </Badge>
             </>
           )}
@@ -76,7 +75,7 @@ function Sheet({ sheet }) {
                 const outDay = s.out && s.in && s.out.local.slice(0, 10) !== s.in.local.slice(0, 10);
                 return (
                   <tr key={`${day.date}-${i}`}>
-                    <th scope="row">{new Date(`${day.date}T12:00:00`).toLocaleDateString(undefined, { weekday: "short", year: "numeric", month: "short", day: "numeric" })}</th>
+                    <th scope="row">{dayLabel(day.date)}</th>
                     <td>
                       <PunchTime punch={s.in} />
                     </td>
@@ -141,7 +140,7 @@ export function Timesheets() {
         sheets.data && (
           <>
             <p class="muted small" role="status">
-              {data.length} worker{data.length === 1 ? "" : "s"}, {hours(total)} hours from {filters.from} to {filters.to}. A shift counts on the day
+              {countOf(data.length, "worker")}, {hours(total)} hours from {filters.from} to {filters.to}. A shift counts on the day
               of its IN; a flagged shift counts 0 hours until it is corrected in Punches.
             </p>
             {data.length === 0 ? (

@@ -2,9 +2,10 @@
 // for each change where the clock stands (command sent / acknowledged / clock offline — will
 // sync when back). The state is asked again every few seconds while a command is unconfirmed.
 import { useEffect, useState } from "preact/hooks";
-import { api, get } from "../api.js";
-import { ClockStatus } from "./common.jsx";
-import { Badge, Button, ConfirmButton, ErrorBanner, Loading, SelectField, formatDateTime, useAction, useLoad } from "../ui.jsx";
+import { api, get } from "../../api.js";
+import { formatDateTime } from "../../../shared/format.js";
+import { Badge, Button, ConfirmButton, ErrorBanner, Loading, SelectField, useAction, useLoad } from "../../ui.jsx";
+import { ClockStatus } from "../common.jsx";
 
 const POLL_MS = 3000;
 function syncText(sync, removal) {

@@ -2,8 +2,9 @@
 // with its verdict from face-match (accepted, or why not), and deleting the biometric data.
 // Photos stay in this page's memory only; nothing is stored in the browser.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api } from "../api.js";
-import { Badge, Button, ConfirmButton, ErrorBanner, Notice, formatDateTime, useAction } from "../ui.jsx";
+import { api } from "../../api.js";
+import { countOf, formatDateTime } from "../../../shared/format.js";
+import { Badge, Button, ConfirmButton, ErrorBanner, Notice, useAction } from "../../ui.jsx";
 
 const MAX_PHOTOS = 5;
 const REASONS = {
@@ -52,7 +53,7 @@ export function FaceSection({ worker, face }) {
       setPhotos((current) =>
         current.map((p, i) => ({ ...p, verdict: { accepted: true, quality: status.templates?.[i]?.quality } })),
       );
-      setDone(`Face enrolled from ${status.template_count} photo${status.template_count === 1 ? "" : "s"}.`);
+      setDone(`Face enrolled from ${countOf(status.template_count, "photo")}.`);
       face.reload();
     } catch (error) {
       const verdicts = error.body?.photos;
@@ -80,8 +81,8 @@ export function FaceSection({ worker, face }) {
       {status &&
         (status.enrolled ? (
           <p>
-            <Badge tone="ok">Face enrolled</Badge> from {status.template_count} photo
-            {status.template_count === 1 ? "" : "s"}, {formatDateTime(status.updated_at)}.
+            <Badge tone="ok">Face enrolled</Badge> from {countOf(status.template_count, "photo")},{" "}
+            {formatDateTime(status.updated_at)}.
           </p>
         ) : (
           <p>
@@ -133,7 +134,7 @@ export function FaceSection({ worker, face }) {
         )}
         <Button type="button" busy={action.busy} disabled={photos.length === 0} onClick={upload}>
           {status?.enrolled ? "Replace face data" : "Enrol face"}
-          {photos.length > 0 ? ` (${photos.length} photo${photos.length === 1 ? "" : "s"})` : ""}
+          {photos.length > 0 ? ` (${countOf(photos.length, "photo")})` : ""}
         </Button>
       </div>
       <p class="hint">

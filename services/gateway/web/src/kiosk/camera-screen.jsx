@@ -1,0 +1,79 @@
+// The main screen: the camera view with its hint, and "Use PIN Instead". A loop samples the
+// view every 120 ms; when the face gate allows and the view is steady, a frame is captured
+// and sent (onFrame), one at a time.
+
+import { useEffect, useRef, useState } from "preact/hooks";
+import { captureJpeg, ready, sample } from "./camera.js";
+import { HOLD_HINT, judgeFrame, LOOK_HINT } from "./face-gate.js";
+import { SteadyView } from "./steady.js";
+
+const SAMPLE_MS = 120;
+
+export function CameraScreen({ stream, problem, notice, gate, onFrame, onPin }) {
+  const video = useRef(null);
+  const canvas = useRef(null);
+  const view = useRef(new SteadyView());
+  const busy = useRef(false);
+  const [hint, setHint] = useState(LOOK_HINT);
+  const pinButton = useRef(null);
+
+  useEffect(() => {
+    if (video.current && stream) {
+      video.current.srcObject = stream;
+      video.current.play?.().catch(() => {});
+    }
+  }, [stream]);
+
+  useEffect(() => {
+    if (!stream) return undefined;
+    if (!canvas.current) canvas.current = document.createElement("canvas");
+    const timer = setInterval(async () => {
+      const v = video.current;
+      if (busy.current || !ready(v)) return;
+      const y = sample(v, canvas.current);
+      const seen = view.current.feed(y, performance.now());
+      const { verdict, gate: next } = judgeFrame(gate.current, Date.now(), seen);
+      gate.current = next;
+      if (verdict === "wait") return;
+      if (verdict === "look" || verdict === "hold") {
+        setHint(verdict === "look" ? LOOK_HINT : HOLD_HINT);
+        return;
+      }
+      const frame = captureJpeg(v);
+      if (!frame) return;
+      view.current.remember(y);
+      busy.current = true;
+      try {
+        await onFrame(frame);
+      } finally {
+        busy.current = false;
+      }
+    }, SAMPLE_MS);
+    return () => clearInterval(timer);
+  }, [stream, onFrame]);
+
+  return (
+    <section class="camera-screen" aria-labelledby="camera-title">
+      <h1 id="camera-title" class="sr-only">
+        Clock in or out
+      </h1>
+      <div class="camera">
+        {stream ? (
+          <video ref={video} autoplay muted playsinline aria-label="Camera view" />
+        ) : (
+          <div class="no-camera">
+            <p>{problem || "Starting the camera…"}</p>
+          </div>
+        )}
+        {stream && (
+          <p class={`hint ${notice ? "notice" : ""}`} aria-hidden="true">
+            {notice || hint}
+          </p>
+        )}
+      </div>
+      <button ref={pinButton} type="button" class="primary big pin-button" onClick={onPin}>
+        Use PIN Instead
+      </button>
+    </section>
+  );
+}

@@ -1,0 +1,204 @@
+// The time clock (after Start): the header (clock, time, roster, connection), the screens of
+// screens.js, and the two ways to punch — a steady face in the camera, or Employee ID + PIN.
+
+import { useCallback, useReducer, useRef, useState } from "preact/hooks";
+import { clockTime, countOf } from "../shared/format.js";
+import { newAttempt } from "./attempts.js";
+import { CameraScreen } from "./camera-screen.jsx";
+import { FACE_NOTICE_MS, gateAfter, openGate } from "./face-gate.js";
+import {
+  useAttempt,
+  useCamera,
+  useClockApi,
+  useLostCredential,
+  useNow,
+  useOutbox,
+  useRoster,
+} from "./hooks.js";
+import { Keypad } from "./keypad.jsx";
+import { reasonText, spoken } from "./outcome.js";
+import * as outbox from "./queue.js";
+import { Result } from "./result.jsx";
+import { offlinePinCheck } from "./roster.js";
+import { canRetry, initialScreen, nextScreen } from "./screens.js";
+
+const CHECKING = "Checking…";
+
+/** What the roster already knows about a PIN attempt made offline, as a result; else null. */
+function refusedOffline(roster, employeeId) {
+  const reason = roster ? offlinePinCheck(roster, employeeId) : null;
+  return reason ? { tone: "bad", title: reasonText(reason), line: "", reason } : null;
+}
+
+export function Kiosk({ db, credential, clock, setClock, onRevoked }) {
+  const api = useClockApi(credential);
+  const [online, setOnline] = useState(navigator.onLine);
+  const [screen, dispatch] = useReducer(nextScreen, undefined, initialScreen);
+  const [announce, setAnnounce] = useState("");
+  const [faceNotice, setFaceNotice] = useState("");
+  const gate = useRef(openGate());
+  const now = useNow();
+  const lostCredential = useLostCredential(onRevoked);
+  const { roster, rosterSize } = useRoster({ db, api, credential, setClock, setOnline, lostCredential });
+  const { saved, refreshSaved } = useOutbox({ db, api, setOnline, lostCredential });
+  const camera = useCamera();
+  const attempt = useAttempt({ db, api, clock, setOnline, refreshSaved, lostCredential });
+
+  const show = useCallback((result, extra = {}) => {
+    setAnnounce(spoken(result));
+    dispatch({ type: "result", result, extra });
+  }, []);
+
+  const punchByPin = useCallback(
+    async (employeeId, pin) => {
+      dispatch({ type: "checking" });
+      setAnnounce(CHECKING);
+      const body = newAttempt({ method: "PIN", employee_id: employeeId, pin });
+      if (!navigator.onLine) {
+        const refused = refusedOffline(roster.current, employeeId);
+        if (refused) {
+          show(refused);
+          return;
+        }
+      }
+      let result = await attempt(body);
+      if (!result) return;
+      if (result.tone === "saved") {
+        // Went offline on the way: the roster still answers for IDs not on this clock.
+        const refused = refusedOffline(roster.current, employeeId);
+        if (refused) {
+          await outbox.remove(db, body.attempt_id);
+          refreshSaved();
+          result = refused;
+        }
+      }
+      show(result, { employeeId });
+    },
+    [attempt, show],
+  );
+
+  const punchByFace = useCallback(
+    async (frame) => {
+      const body = newAttempt({ method: "FACE", frame_jpeg: frame });
+      setFaceNotice(CHECKING);
+      setAnnounce(CHECKING);
+      const result = await attempt(body);
+      setFaceNotice("");
+      if (!result) return;
+      gate.current = gateAfter(result, Date.now());
+      if (result.tone === "bad") {
+        // Say why briefly, then wait for the view to change (or a while) before trying again.
+        setFaceNotice(result.title);
+        setAnnounce(result.title);
+        setTimeout(() => setFaceNotice(""), FACE_NOTICE_MS);
+        return;
+      }
+      show(result);
+    },
+    [attempt, show],
+  );
+
+  const toCamera = useCallback(() => {
+    dispatch({ type: "camera" });
+    setAnnounce("");
+  }, []);
+
+  return (
+    <div class="kiosk">
+      <header class="bar">
+        <span class="clock-name">{clock?.name || "Punchcard"}</span>
+        <time class="now" dateTime={now.toISOString()}>
+          {clockTime(now.toISOString(), clock?.time_zone)}
+        </time>
+        <Status online={online} saved={saved} rosterSize={rosterSize} />
+      </header>
+      <main class="stage" aria-label="Time clock">
+        <Screen
+          screen={screen}
+          dispatch={dispatch}
+          camera={camera}
+          faceNotice={faceNotice}
+          gate={gate}
+          punchByFace={punchByFace}
+          punchByPin={punchByPin}
+          toCamera={toCamera}
+        />
+      </main>
+      <div class="sr-only" aria-live="assertive" aria-atomic="true">
+        {announce}
+      </div>
+    </div>
+  );
+}
+
+function Screen({ screen, dispatch, camera, faceNotice, gate, punchByFace, punchByPin, toCamera }) {
+  switch (screen.name) {
+    case "camera":
+      return (
+        <CameraScreen
+          stream={camera.stream}
+          problem={camera.problem}
+          notice={faceNotice}
+          gate={gate}
+          onFrame={punchByFace}
+          onPin={() => dispatch({ type: "usePin" })}
+        />
+      );
+    case "employee":
+      return (
+        <Keypad
+          key="employee"
+          kind="employee"
+          initial={screen.employeeId || ""}
+          onCancel={toCamera}
+          onDone={(employeeId) => dispatch({ type: "employeeEntered", employeeId })}
+        />
+      );
+    case "pin":
+      return (
+        <Keypad
+          key={`pin-${screen.try || 0}`}
+          kind="pin"
+          employeeId={screen.employeeId}
+          onCancel={toCamera}
+          onBack={() => dispatch({ type: "back" })}
+          onDone={(pin) => punchByPin(screen.employeeId, pin)}
+        />
+      );
+    case "busy":
+      return (
+        <section class="center">
+          <div class="spinner" aria-hidden="true" />
+          <p class="busy-text">{CHECKING}</p>
+        </section>
+      );
+    default:
+      return (
+        <Result
+          result={screen.result}
+          onDone={toCamera}
+          onRetry={canRetry(screen) ? () => dispatch({ type: "retry", at: Date.now() }) : null}
+        />
+      );
+  }
+}
+
+/** "Online", "2 saved" or "Offline — 2 saved". */
+export function statusText(online, saved) {
+  return online ? (saved ? `${saved} saved` : "Online") : `Offline — ${saved} saved`;
+}
+
+function Status({ online, saved, rosterSize }) {
+  return (
+    <span class="status-group">
+      {rosterSize !== null && (
+        <span class="roster" data-roster-size={rosterSize}>
+          {countOf(rosterSize, "worker")}
+        </span>
+      )}
+      <span class={`pill ${online ? "up" : "down"}`} role="status">
+        {statusText(online, saved)}
+      </span>
+    </span>
+  );
+}

@@ -1,0 +1,207 @@
+// One clock's page: its details, who may use it, its recent commands, and the admin actions
+// (edit, re-key, resync, revoke; sysadmins). API: docs/device-sync.md, "Admin API".
+import { useState } from "preact/hooks";
+import { useRoute } from "preact-iso";
+import { api, get } from "../../api.js";
+import { inZone, timeAgo } from "../../../shared/format.js";
+import { Badge, Button, ConfirmButton, ErrorBanner, Loading, Notice, Page, useAction, useLoad, useMe } from "../../ui.jsx";
+import { ClockStatus, loadAllWorkers } from "../common.jsx";
+import { ClockCommands } from "./commands.jsx";
+import { Credential } from "./credential.jsx";
+import { EditDialog, RevokeDialog } from "./forms.jsx";
+import { namesById } from "./rules.js";
+import { ClockWorkers } from "./workers.jsx";
+
+function Details({ clock: c }) {
+  return (
+    <section class="card" aria-labelledby="clock-facts">
+      <h2 id="clock-facts">Details</h2>
+      <dl class="facts">
+        <dt>Status</dt>
+        <dd>
+          <ClockStatus status={c.status} />
+        </dd>
+        <dt>Last seen</dt>
+        <dd>{c.last_seen_at ? `${inZone(c.last_seen_at, c.time_zone)} (${timeAgo(c.last_seen_at)})` : "never"}</dd>
+        <dt>Roster version</dt>
+        <dd>
+          applied {c.applied_sequence} of {c.last_sequence} · {c.roster_size} workers · {c.pending_commands} pending
+          commands {c.status !== "revoked" && (c.in_sync ? <Badge tone="ok">In sync</Badge> : <Badge tone="warn">Not in sync</Badge>)}
+        </dd>
+        <dt>Serial number</dt>
+        <dd>{c.serial_number}</dd>
+        <dt>Site</dt>
+        <dd>{c.site_id || "—"}</dd>
+        <dt>Time zone</dt>
+        <dd>{c.time_zone}</dd>
+        <dt>Software</dt>
+        <dd>{c.software_version || "—"}</dd>
+        <dt>Registered</dt>
+        <dd>{inZone(c.created_at, c.time_zone)}</dd>
+      </dl>
+    </section>
+  );
+}
+
+function AdminActions({ act, onEdit, onResync, onRekey, onRevoke }) {
+  return (
+    <>
+      <Button type="button" variant="secondary" onClick={onEdit}>
+        Edit
+      </Button>
+      <Button type="button" variant="secondary" onClick={onResync} busy={act.busy}>
+        Resync
+      </Button>
+      <ConfirmButton
+        label="Re-key"
+        title="Issue a new credential?"
+        message="The current credential stops working at once: the kiosk using it must be paired again with the new one."
+        confirmLabel="Re-key clock"
+        onConfirm={onRekey}
+        busy={act.busy}
+      />
+      <Button type="button" variant="danger" onClick={onRevoke}>
+        Revoke
+      </Button>
+    </>
+  );
+}
+
+/**
+ * The clock, its workers and commands, and the actions on them: each action says what it did
+ * (notice) and reloads the three lists; a refusal shows in the page's banner.
+ */
+function useClock(id) {
+  const clock = useLoad(() => get(`/clocks/${id}`), [id]);
+  const workers = useLoad(() => get(`/clocks/${id}/workers`), [id]);
+  const everyone = useLoad(loadAllWorkers, []);
+  const commands = useLoad(() => get(`/clocks/${id}/commands`, { limit: 50 }), [id]);
+  const [notice, setNotice] = useState(null);
+  const [rekeyed, setRekeyed] = useState(null);
+  const act = useAction();
+  const remove = useAction();
+
+  const refresh = () => {
+    clock.reload();
+    workers.reload();
+    commands.reload();
+  };
+  const perform = (action, call, then) => async () => {
+    setNotice(null);
+    try {
+      then(await action.run(call));
+      refresh();
+    } catch {
+      /* banner */
+    }
+  };
+  const rekey = perform(act, () => api("POST", `/clocks/${id}/credential`), setRekeyed);
+  const resync = perform(
+    act,
+    () => api("POST", `/clocks/${id}/resync`, { json: { reason: "admin request" } }),
+    (answer) => setNotice(`Full resync queued: ${answer.commands_queued} commands.`),
+  );
+  const unassign = (w) =>
+    perform(
+      remove,
+      () => api("DELETE", `/clocks/${id}/workers/${w.worker_id}`),
+      () => setNotice(`${w.display_name} removed from this clock.`),
+    )();
+  return { clock, workers, everyone, commands, notice, setNotice, rekeyed, setRekeyed, act, remove, refresh, rekey, resync, unassign };
+}
+
+export function ClockPage() {
+  const { params } = useRoute();
+  const id = params.id;
+  const state = useClock(id);
+  const { clock, workers, everyone, commands, notice, setNotice, rekeyed, setRekeyed, act, remove, refresh } = state;
+  const me = useMe();
+  const [dialog, setDialog] = useState(null);
+
+  const back = (
+    <p class="back">
+      <a href="/manage/clocks">← All clocks</a>
+    </p>
+  );
+  if (clock.error && !clock.data) {
+    return (
+      <Page title="Clock" back={back}>
+        <ErrorBanner error={clock.error} />
+      </Page>
+    );
+  }
+  if (!clock.data) {
+    return (
+      <Page title="Clock" back={back}>
+        <Loading what="Loading the clock" />
+      </Page>
+    );
+  }
+  const c = clock.data;
+  const sysadmin = me?.role === "sysadmin";
+  const revoked = c.status === "revoked";
+  const canAssign = me && me.role !== "viewer" && !revoked;
+  const names = namesById(everyone.data || [], workers.data?.data || []);
+  const closeWith = (text) => () => {
+    setDialog(null);
+    setNotice(text);
+    refresh();
+  };
+
+  return (
+    <Page
+      title={c.name}
+      back={back}
+      actions={
+        sysadmin &&
+        !revoked && (
+          <AdminActions
+            act={act}
+            onEdit={() => setDialog("edit")}
+            onResync={state.resync}
+            onRekey={state.rekey}
+            onRevoke={() => setDialog("revoke")}
+          />
+        )
+      }
+    >
+      <ErrorBanner error={act.error || remove.error} />
+      {notice && <Notice tone="ok">{notice}</Notice>}
+      {rekeyed && (
+        <Credential
+          clock={rekeyed}
+          credential={rekeyed.credential}
+          title="New credential"
+          onDone={() => setRekeyed(null)}
+        />
+      )}
+      {revoked && (
+        <Notice tone="warn">
+          Revoked {inZone(c.revoked_at, c.time_zone)}
+          {c.revoked_reason ? `: ${c.revoked_reason}` : ""}. This clock is refused.
+        </Notice>
+      )}
+      <Details clock={c} />
+      <ClockWorkers
+        clockId={id}
+        clock={c}
+        workers={workers}
+        everyone={everyone}
+        canAssign={canAssign}
+        remove={remove}
+        onAdded={(w) => {
+          setNotice(`${w.name} may now use this clock.`);
+          refresh();
+        }}
+        onRemove={state.unassign}
+      />
+      <ClockCommands clock={c} commands={commands} names={names} onRefresh={refresh} />
+      {sysadmin && (
+        <>
+          <EditDialog clock={c} open={dialog === "edit"} onClose={() => setDialog(null)} onSaved={closeWith("Clock saved.")} />
+          <RevokeDialog clock={c} open={dialog === "revoke"} onClose={() => setDialog(null)} onRevoked={closeWith(null)} />
+        </>
+      )}
+    </Page>
+  );
+}

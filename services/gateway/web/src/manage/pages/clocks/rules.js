@@ -1,0 +1,52 @@
+// The Clocks pages' words and small rules (pure): what a field must hold, what a command and
+// its result are called, how a worker is found by the Employee ID typed.
+
+/** Said in place of pydantic's message when the API refuses a field (common.jsx, friendly). */
+export const RULES = {
+  serial_number: "Use 1–64 letters, digits or . _ : - (no spaces).",
+  name: "Give the clock a name (up to 200 characters).",
+  site_id: "Up to 200 characters.",
+  time_zone: "Use an IANA time zone such as Europe/Madrid.",
+};
+
+/** A clock's answer codes (docs/device-sync.md). */
+const RESULTS = { "-1": "parameter error", "-3": "read/write error", "-5": "no space", "-22": "unknown command" };
+export const KINDS = { UPSERT_WORKER: "Add or update worker", REMOVE_WORKER: "Remove worker", FULL_RESYNC: "Full resync" };
+
+/** A command's state as [badge tone, text]: acknowledged, failed (why), or not yet. */
+export function commandState(command, clockStatus) {
+  if (command.acked_at) {
+    if (command.result_code === 0) return ["ok", "Acknowledged"];
+    const why = RESULTS[String(command.result_code)];
+    return ["danger", `Failed (${command.result_code}${why ? `: ${why}` : ""})`];
+  }
+  if (clockStatus === "revoked") return ["neutral", "Not delivered"];
+  if (clockStatus === "online") return ["info", "Sent"];
+  return ["warn", "Waiting for the clock"];
+}
+
+/** How a worker is on a clock: "assigned", "site rule" or both. */
+export function sourcesText(sources) {
+  return sources.map((s) => (s === "site_rule" ? "site rule" : "assigned")).join(", ");
+}
+
+export function workerStatusTone(status) {
+  return status === "Active" ? "ok" : status === "Inactive" ? "danger" : "neutral";
+}
+
+/** The worker whose Employee ID is `typed`: exactly, else ignoring case; null if none. */
+export function findByEmployeeId(workers, typed) {
+  return (
+    workers.find((w) => w.employee_id === typed) ||
+    workers.find((w) => w.employee_id.toLowerCase() === typed.toLowerCase()) ||
+    null
+  );
+}
+
+/** Names by worker id, for the commands list: everyone's, then the clock's own rows. */
+export function namesById(everyone, assigned) {
+  return Object.fromEntries([
+    ...everyone.map((w) => [w.id, { display_name: w.name, employee_id: w.employee_id }]),
+    ...assigned.map((w) => [w.worker_id, w]),
+  ]);
+}

@@ -1,0 +1,35 @@
+// What the Punches page asks the API and writes to CSV (pure): the filters as GET /punches
+// parameters (the "to" date inclusive: up to the next midnight), and one CSV row per punch.
+import { addDays, startOfDay } from "../../../shared/format.js";
+import { toCsv } from "../../csv.js";
+
+export const KEYS = ["worker_id", "clock_id", "site_id", "from", "to"];
+export const PAGE = 100;
+
+export function query(filters, cursor, limit = PAGE) {
+  return {
+    worker_id: filters.worker_id,
+    clock_id: filters.clock_id,
+    site_id: filters.site_id,
+    from: startOfDay(filters.from),
+    to: filters.to ? startOfDay(addDays(filters.to, 1)) : undefined,
+    limit,
+    cursor,
+  };
+}
+
+export function csvOf(punches, clockNames) {
+  const header = [
+    "punch_id", "worker_id", "employee_id", "display_name", "direction", "local_time", "time_zone",
+    "utc_time", "method", "face_distance", "face_threshold", "clock", "site_id", "captured_offline",
+    "needs_review", "kind", "replaces_punch_id", "reason", "voided", "void_reason",
+  ];
+  const rows = punches.map((p) => [
+    p.id, p.worker_id, p.employee_id, p.display_name, p.direction, p.local_time, p.time_zone,
+    p.punched_at, p.method, p.face?.distance ?? "", p.face?.threshold ?? "",
+    p.clock_id ? clockNames[p.clock_id] || p.clock_id : "", p.site_id, p.captured_offline,
+    Boolean(p.needs_review), p.kind, p.replaces_punch_id || "", p.reason || "", p.voided,
+    p.void_reason || "",
+  ]);
+  return toCsv(header, rows);
+}

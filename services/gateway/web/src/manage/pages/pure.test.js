@@ -1,0 +1,70 @@
+// The portal's pure parts: CSV, the punches query and CSV rows, the clock pages' rules, URLs.
+import { describe, expect, it } from "vitest";
+import { toCsv } from "../csv.js";
+import { commandState, findByEmployeeId, namesById, sourcesText, workerStatusTone } from "./clocks/rules.js";
+import { withQuery } from "./common.jsx";
+import { csvOf, query } from "./punches/query.js";
+
+describe("CSV", () => {
+  it("quotes what needs it and never writes a formula", () => {
+    expect(toCsv(["a", "b"], [["x,y", 'say "hi"'], ["=SUM(A1)", null], ["-3", 4]])).toBe(
+      'a,b\r\n"x,y","say ""hi"""\r\n\'=SUM(A1),\r\n\'-3,4\r\n',
+    );
+  });
+});
+
+describe("punches", () => {
+  it("asks for the whole 'to' day, from local midnight to the next", () => {
+    const q = query({ worker_id: "w", clock_id: "", site_id: "", from: "2026-01-12", to: "2026-01-13" }, "c1");
+    expect(q).toMatchObject({ worker_id: "w", limit: 100, cursor: "c1" });
+    expect(new Date(q.from).getTime()).toBe(new Date(2026, 0, 12).getTime());
+    expect(new Date(q.to).getTime()).toBe(new Date(2026, 0, 14).getTime());
+    expect(query({ from: "", to: "" }, undefined, 1000)).toMatchObject({ from: undefined, to: undefined, limit: 1000 });
+  });
+
+  it("one CSV row per punch, the clock by name", () => {
+    const text = csvOf(
+      [{ id: "p1", worker_id: "w1", employee_id: "E-1", display_name: "Ana", direction: "IN", local_time: "t", time_zone: "UTC",
+        punched_at: "u", method: "FACE", face: { distance: 0.2, threshold: 0.4 }, clock_id: "c1", site_id: "s",
+        captured_offline: false, needs_review: undefined, kind: "PUNCH", voided: false }],
+      { c1: "Front door" },
+    );
+    const [header, row] = text.split("\r\n");
+    expect(header.split(",")).toHaveLength(20);
+    expect(row).toBe("p1,w1,E-1,Ana,IN,t,UTC,u,FACE,0.2,0.4,Front door,s,false,false,PUNCH,,,false,");
+  });
+});
+
+describe("a clock's page", () => {
+  it("names each command's state", () => {
+    expect(commandState({ acked_at: "t", result_code: 0 }, "online")).toEqual(["ok", "Acknowledged"]);
+    expect(commandState({ acked_at: "t", result_code: -22 }, "online")).toEqual(["danger", "Failed (-22: unknown command)"]);
+    expect(commandState({ acked_at: "t", result_code: 7 }, "online")).toEqual(["danger", "Failed (7)"]);
+    expect(commandState({}, "revoked")).toEqual(["neutral", "Not delivered"]);
+    expect(commandState({}, "online")).toEqual(["info", "Sent"]);
+    expect(commandState({}, "offline")).toEqual(["warn", "Waiting for the clock"]);
+  });
+
+  it("finds a worker by Employee ID, exactly first, else ignoring case", () => {
+    const workers = [{ id: "1", employee_id: "ab-1" }, { id: "2", employee_id: "AB-1" }];
+    expect(findByEmployeeId(workers, "AB-1").id).toBe("2");
+    expect(findByEmployeeId(workers, "Ab-1").id).toBe("1");
+    expect(findByEmployeeId(workers, "zz")).toBeNull();
+  });
+
+  it("how a worker is on the clock, and their names for the commands", () => {
+    expect(sourcesText(["direct", "site_rule"])).toBe("assigned, site rule");
+    expect(workerStatusTone("Inactive")).toBe("danger");
+    expect(workerStatusTone("Pending")).toBe("neutral");
+    const names = namesById([{ id: "1", name: "Ana", employee_id: "E-1" }], [{ worker_id: "1", display_name: "Ana P", employee_id: "E-1" }]);
+    expect(names["1"].display_name).toBe("Ana P");
+  });
+});
+
+describe("URLs", () => {
+  it("only the values that are set go in the query", () => {
+    expect(withQuery("/manage/workers", { q: "ana", status: "", offset: 0 })).toBe("/manage/workers?q=ana");
+    expect(withQuery("/manage/audit", { actor: "", offset: 50 })).toBe("/manage/audit?offset=50");
+    expect(withQuery("/manage/audit", {})).toBe("/manage/audit");
+  });
+});

@@ -1,0 +1,82 @@
+// A worker's details form (Add worker, and the Edit page's Details): the API's error next to
+// its field; nothing typed is lost on a failed save.
+import { useState } from "preact/hooks";
+import { useLocation } from "preact-iso";
+import { api } from "../../api.js";
+import { Button, ErrorBanner, Page, SelectField, TextField, useAction } from "../../ui.jsx";
+import { STATUSES } from "./status.jsx";
+
+export function DetailsForm({ initial, submitLabel, onSubmit, showStatus = true }) {
+  const [form, setForm] = useState({
+    name: initial.name || "",
+    employee_id: initial.employee_id || "",
+    job_title: initial.job_title || "",
+    site_id: initial.site_id || "",
+    status: initial.status || "Pending",
+  });
+  const [saved, setSaved] = useState(false);
+  const action = useAction();
+  const set = (key) => (e) => {
+    setSaved(false);
+    setForm({ ...form, [key]: e.currentTarget.value });
+  };
+  const submit = async (e) => {
+    e.preventDefault();
+    try {
+      await action.run(() => onSubmit(form));
+      setSaved(true);
+    } catch {
+      /* shown next to its field; the form keeps what was typed */
+    }
+  };
+  return (
+    <form class="stack" onSubmit={submit} noValidate>
+      <ErrorBanner error={action.generalError} />
+      <TextField label="Name" required value={form.name} onInput={set("name")} error={action.fieldError("name")} autoComplete="off" />
+      <TextField
+        label="Employee ID"
+        hint="The badge number the worker types at the kiosk: letters, digits, - or _"
+        required
+        value={form.employee_id}
+        onInput={set("employee_id")}
+        error={action.fieldError("employee_id")}
+        autoComplete="off"
+      />
+      <TextField label="Job title" value={form.job_title} onInput={set("job_title")} error={action.fieldError("job_title")} />
+      <TextField label="Site" value={form.site_id} onInput={set("site_id")} error={action.fieldError("site_id")} />
+      {showStatus && (
+        <SelectField
+          label="Status"
+          value={form.status}
+          onChange={set("status")}
+          error={action.fieldError("status")}
+          options={STATUSES.map((s) => [s, s])}
+        />
+      )}
+      <div class="row">
+        <Button type="submit" busy={action.busy}>
+          {submitLabel}
+        </Button>
+        {saved && <span role="status">Saved.</span>}
+      </div>
+    </form>
+  );
+}
+
+export function WorkerNew() {
+  const { route } = useLocation();
+  return (
+    <Page title="Add worker" back={<a class="back" href="/manage/workers">← Workers</a>}>
+      <div class="card">
+        <DetailsForm
+          initial={{}}
+          submitLabel="Add worker"
+          onSubmit={async (form) => {
+            const worker = await api("POST", "/workers", { json: form });
+            route(`/manage/workers/${worker.id}`);
+          }}
+        />
+      </div>
+    </Page>
+  );
+}

@@ -1,0 +1,48 @@
+// The Edit page of a worker: the details form and PIN Management.
+import { useEffect, useState } from "preact/hooks";
+import { useRoute } from "preact-iso";
+import { api } from "../../api.js";
+import { ErrorBanner, Loading, Page } from "../../ui.jsx";
+import { DetailsForm } from "./details.jsx";
+import { PinManagement } from "./pin.jsx";
+import { useWorker } from "./profile.jsx";
+
+export function WorkerEdit() {
+  const { params } = useRoute();
+  const worker = useWorker(params.id);
+  const [current, setCurrent] = useState(null);
+  useEffect(() => setCurrent(worker.data), [worker.data]);
+  const back = (
+    <a class="back" href={`/manage/workers/${params.id}`}>
+      ← {current ? current.name : "Worker"}
+    </a>
+  );
+  if (worker.error) {
+    return (
+      <Page title="Edit worker" back={back}>
+        <ErrorBanner error={worker.error} />
+      </Page>
+    );
+  }
+  if (!current) return <Loading what="Loading the worker" />;
+  return (
+    <Page title={`Edit ${current.name}`} back={back}>
+      <div class="grid2">
+        <section class="card" aria-labelledby="details-h">
+          <h2 id="details-h">Details</h2>
+          <DetailsForm
+            initial={current}
+            submitLabel="Save changes"
+            onSubmit={async (form) => {
+              const changes = {};
+              for (const [k, v] of Object.entries(form)) if (v !== current[k]) changes[k] = v;
+              if (Object.keys(changes).length === 0) return;
+              setCurrent(await api("PATCH", `/workers/${current.id}`, { json: changes }));
+            }}
+          />
+        </section>
+        <PinManagement worker={current} onChange={setCurrent} />
+      </div>
+    </Page>
+  );
+}

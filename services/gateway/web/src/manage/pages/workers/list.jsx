@@ -1,0 +1,122 @@
+// Workers: the list, searched (name or Employee ID, as the admin types) and filtered by status,
+// both kept in the URL with the page; each worker's face and PIN state at a glance.
+import { useEffect, useState } from "preact/hooks";
+import { useLocation } from "preact-iso";
+import { get } from "../../api.js";
+import { Badge, Button, ErrorBanner, Loading, Page, SelectField, TextField, useLoad } from "../../ui.jsx";
+import { withQuery } from "../common.jsx";
+import { PinSummary, STATUSES, StatusBadge } from "./status.jsx";
+
+const PAGE_SIZE = 50;
+
+export function Workers() {
+  const { query, route } = useLocation();
+  const search = query.q || "";
+  const status = query.status || "";
+  const offset = Number(query.offset || 0);
+  const [typed, setTyped] = useState(search);
+  const list = useLoad(
+    () => get("/workers", { search, status, offset, limit: PAGE_SIZE }),
+    [search, status, offset],
+  );
+  const enrolled = useLoad(
+    () => get("/face/enrolments").then((r) => new Set((r.items || []).map((i) => i.worker_id))),
+    [],
+  );
+
+  const go = (changes) => route(withQuery("/manage/workers", { q: search, status, offset: 0, ...changes }), true);
+  // Search as the admin types, after a short pause.
+  useEffect(() => {
+    if (typed === search) return undefined;
+    const timer = setTimeout(() => go({ q: typed.trim() }), 300);
+    return () => clearTimeout(timer);
+  }, [typed]);
+
+  const count = list.data?.count ?? 0;
+  return (
+    <Page
+      title="Workers"
+      actions={
+        <a class="btn btn-primary" href="/manage/workers/new">
+          Add worker
+        </a>
+      }
+    >
+      <form class="row card" role="search" onSubmit={(e) => (e.preventDefault(), go({ q: typed.trim() }))}>
+        <TextField
+          label="Search"
+          type="search"
+          placeholder="Name or Employee ID"
+          value={typed}
+          onInput={(e) => setTyped(e.currentTarget.value)}
+        />
+        <SelectField
+          label="Status"
+          value={status}
+          onChange={(e) => go({ status: e.currentTarget.value })}
+          options={[["", "All statuses"], ...STATUSES.map((s) => [s, s])]}
+        />
+      </form>
+      <ErrorBanner error={list.error} />
+      {list.loading && !list.data ? (
+        <Loading what="Loading workers" />
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <caption class="sr-only">Workers</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Employee ID</th>
+                <th scope="col">Job title</th>
+                <th scope="col">Status</th>
+                <th scope="col">Face</th>
+                <th scope="col">PIN</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(list.data?.data || []).map((w) => (
+                <tr key={w.id}>
+                  <td>
+                    <a href={`/manage/workers/${w.id}`}>{w.name}</a>
+                  </td>
+                  <td>{w.employee_id}</td>
+                  <td>{w.job_title || "—"}</td>
+                  <td>
+                    <StatusBadge status={w.status} />
+                  </td>
+                  <td>{enrolled.data?.has(w.id) ? <Badge tone="ok">Enrolled</Badge> : "—"}</td>
+                  <td>
+                    <PinSummary worker={w} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {count === 0 && (
+            <p class="empty">
+              {search || status ? "No workers match these filters." : "No workers yet. Add the first one."}
+            </p>
+          )}
+        </div>
+      )}
+      {count > PAGE_SIZE && (
+        <nav class="row" aria-label="Pages">
+          <Button variant="secondary" disabled={offset === 0} onClick={() => go({ offset: Math.max(0, offset - PAGE_SIZE) })}>
+            Previous
+          </Button>
+          <span>
+            {offset + 1}–{Math.min(offset + PAGE_SIZE, count)} of {count}
+          </span>
+          <Button
+            variant="secondary"
+            disabled={offset + PAGE_SIZE >= count}
+            onClick={() => go({ offset: offset + PAGE_SIZE })}
+          >
+            Next
+          </Button>
+        </nav>
+      )}
+    </Page>
+  );
+}

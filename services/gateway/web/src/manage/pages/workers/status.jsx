@@ -1,0 +1,29 @@
+// A worker's status and PIN state as badges and facts, on the list and the profile.
+import { formatDate, formatDateTime } from "../../../shared/format.js";
+import { Badge } from "../../ui.jsx";
+
+export const STATUSES = ["Pending", "Active", "Inactive"];
+const STATUS_TONE = { Active: "ok", Pending: "warn", Inactive: "neutral" };
+
+export function StatusBadge({ status }) {
+  return <Badge tone={STATUS_TONE[status] || "neutral"}>{status}</Badge>;
+}
+
+/** Whether the worker's PIN is locked now (too many wrong tries). */
+export function pinLocked(worker, now = new Date()) {
+  return worker.pin_locked_until && new Date(worker.pin_locked_until) > now;
+}
+
+export function PinSummary({ worker }) {
+  if (!worker.pin_allowed) return <Badge>PIN not allowed</Badge>;
+  if (pinLocked(worker)) return <Badge tone="danger">PIN locked</Badge>;
+  if (worker.pin_set) return <Badge tone="ok">PIN set</Badge>;
+  return <Badge>No PIN</Badge>;
+}
+
+export function PinFact({ worker }) {
+  if (!worker.pin_allowed) return <span>Not allowed for this worker</span>;
+  if (pinLocked(worker)) return <span>Locked until {formatDateTime(worker.pin_locked_until)}</span>;
+  if (worker.pin_set) return <span>Set {worker.pin_set_at ? `on ${formatDate(worker.pin_set_at)}` : ""}</span>;
+  return <span>Not set</span>;
+}
