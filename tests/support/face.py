@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 from aiokafka import AIOKafkaProducer
 from punchcard.v1 import kiosk_pb2
-from punchcard_kit.messaging import encode_envelope, new_envelope
+from punchcard_kit.messaging import catalogue, encode_envelope, new_envelope
 
 from .messaging import VerdictFeed
 from .stack import KAFKA, REPO
 
-ATTEMPTS = "punchcard.kiosk.face-attempts.v1"
+ATTEMPTS = catalogue.KIOSK_FACE_ATTEMPTS.name
 FACES_DIR = Path(os.environ.get("PUNCHCARD_FACES_DIR", REPO.parent / "shared" / "faces"))
 
 
@@ -118,7 +118,9 @@ class FaceKiosk:
         attempt = kiosk_pb2.FacePunchAttempted(context=context, frame_jpeg=frame)
         envelope = new_envelope(attempt, tenant_id=tenant_id, producer="gateway")
         await self.producer.send_and_wait(
-            ATTEMPTS, encode_envelope(envelope), key=f"{tenant_id}/{clock_id}".encode()
+            ATTEMPTS,
+            encode_envelope(envelope),
+            key=catalogue.KIOSK_FACE_ATTEMPTS.key(tenant_id=tenant_id, clock_id=clock_id).encode(),
         )
         return attempt_id
 

@@ -5,6 +5,7 @@ import asyncpg
 import cv2
 import numpy as np
 import pytest
+from punchcard_kit.messaging import catalogue
 
 from tests.support.face import (
     astronaut,
@@ -19,8 +20,8 @@ from tests.support.face_match import enrol, known_worker, searchable
 from tests.support.messaging import read_topic, wait_for
 from tests.support.stack import KAFKA
 
-TEMPLATES = "punchcard.face.templates.v1"
-ENROLMENTS = "punchcard.face.enrolments.v1"
+TEMPLATES = catalogue.FACE_TEMPLATES.name
+ENROLMENTS = catalogue.FACE_ENROLMENTS.name
 
 
 async def _worker(feed, face_match, **kw) -> dict:
@@ -30,7 +31,7 @@ async def _worker(feed, face_match, **kw) -> dict:
 
 
 async def _records(topic: str, tenant_id: str, worker_id: str) -> list:
-    key = f"{tenant_id}/{worker_id}".encode()
+    key = catalogue.FACE_TEMPLATES.key(tenant_id=tenant_id, worker_id=worker_id).encode()
     return [r for r in await read_topic(KAFKA, topic) if r.key == key]
 
 

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from punchcard_kit.messaging import catalogue
 
 from tests.support.face import astronaut, mirrored, reason
 from tests.support.face_match import enrol, known_worker, searchable
@@ -18,7 +19,7 @@ from tests.support.services import start_service
 from tests.support.stack import KAFKA
 
 pytestmark = pytest.mark.chaos
-ATTEMPTS = "punchcard.kiosk.face-attempts.v1"
+ATTEMPTS = catalogue.KIOSK_FACE_ATTEMPTS.name
 
 
 async def start_group_at_the_end(group_id: str) -> None:

@@ -29,16 +29,14 @@ from concurrent.futures.process import BrokenProcessPool
 from punchcard_kit.failpoints import failpoint
 from punchcard_kit.logging import get_logger
 
+from ..service_layer.unit_of_work import EngineRestarted
 from .pipeline import Face, FacePipeline
 
 log = get_logger(__name__)
 
 _pipeline: FacePipeline | None = None
 
-
-class EngineRestarted(RuntimeError):
-    """A model worker died during the call; the pool was rebuilt. The call may be retried, a
-    bounded number of times (the frame itself may be what kills the worker)."""
+__all__ = ["EngineRestarted", "FaceEngine"]
 
 
 def _init(
@@ -86,6 +84,8 @@ def _describe() -> tuple[str, int]:
 
 
 class FaceEngine:
+    """The service layer's ``FaceAnalyser``. ``async with engine:`` starts it and closes it."""
+
     def __init__(
         self,
         *,
@@ -154,3 +154,10 @@ class FaceEngine:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+    async def __aenter__(self) -> FaceEngine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()

@@ -28,12 +28,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ..domain.model import Face, FaceOutcome
 from ..domain.quality import within_pixel_cap
 from .images import DECODE_MAX_PIXELS, declared_size
 
@@ -64,31 +64,27 @@ MODEL_DIMS = {
     "OpenFace": 128,
 }
 
-OK = "ok"
-INVALID_FRAME = "invalid_frame"
-NO_FACE = "no_face"
-MULTIPLE_FACES = "multiple_faces"
+# What the pipeline finds in a frame (domain.model.FaceOutcome).
+OK = FaceOutcome.OK
+INVALID_FRAME = FaceOutcome.INVALID_FRAME
+NO_FACE = FaceOutcome.NO_FACE
+MULTIPLE_FACES = FaceOutcome.MULTIPLE_FACES
+
+__all__ = [
+    "INVALID_FRAME",
+    "MULTIPLE_FACES",
+    "NO_FACE",
+    "OK",
+    "Face",
+    "FacePipeline",
+    "MissingWeights",
+    "require_weights",
+    "weights_folder",
+]
 
 
 class MissingWeights(RuntimeError):
     """A model's weight file is not where DeepFace looks for it."""
-
-
-@dataclass
-class Face:
-    """What the pipeline found in one frame. ``embedding`` is set when ``outcome`` is OK."""
-
-    outcome: str
-    faces: int = 0
-    embedding: np.ndarray | None = None
-    # Face width in the frame's own pixels; sharpness = variance of the Laplacian of the
-    # aligned grey face; brightness = its mean (0-255). Enrolment judges a photo by them.
-    face_px: int = 0
-    sharpness: float = 0.0
-    brightness: float = 0.0
-    # Milliseconds per stage: decode, detect, align, embed (embed: this frame's share of the
-    # batch call).
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 def weights_folder() -> Path:

@@ -13,14 +13,22 @@ docs/face-match.md records what it gives on the sample faces.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 # Documented defaults per model (euclidean distance on the model's raw embeddings). Other
 # models need MATCH_THRESHOLD set from their own evaluation.
 DEFAULT_THRESHOLDS = {"Dlib": 0.6, "Facenet": 10.0, "Facenet512": 23.56, "ArcFace": 4.15}
 
-MATCH = "MATCH"
-NO_MATCH = "NO_MATCH"
-AMBIGUOUS = "AMBIGUOUS"
+
+class Outcome(StrEnum):
+    MATCH = "MATCH"
+    NO_MATCH = "NO_MATCH"
+    AMBIGUOUS = "AMBIGUOUS"
+
+
+MATCH = Outcome.MATCH
+NO_MATCH = Outcome.NO_MATCH
+AMBIGUOUS = Outcome.AMBIGUOUS
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,7 @@ class MatchPolicy:
 
 @dataclass(frozen=True)
 class Decision:
-    outcome: str  # MATCH, NO_MATCH or AMBIGUOUS
+    outcome: Outcome
     worker_id: str | None  # only for MATCH: a rejection names no candidate
     distance: float | None  # best candidate's distance (None: empty gallery)
     margin: float | None  # runner-up distance - best distance (None: no runner-up)

@@ -7,30 +7,31 @@
 - ``GET /internal/v1/face/enrolments``: the tenant's enrolled workers;
 - ``GET|PUT /internal/v1/face/settings``: keep photos, search only a clock's workers.
 
-No answer ever carries an embedding or a photo."""
+No answer ever carries an embedding or a photo. The upload has a body limit of its own (a
+setting), so its route is built with it (``upload_router``); the others are on ``router``."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Path, Request, Response, UploadFile
-from punchcard_kit.internal_auth import Caller, current_caller
+from fastapi import APIRouter, File, Path, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+from punchcard_kit.http_errors import ErrorPublic, error_responses, status_of
 from pydantic import BaseModel, ConfigDict
 
-from ..adapters.repository import FaceSettings
-from ..service_layer.enrolment import MAX_PHOTOS, Enrolment, Photo
+from ..domain.enrolment import MAX_PHOTOS, PhotosRefused
+from ..domain.model import FaceSettings
+from ..service_layer.enrolment import ChangeFaceSettings, DeleteFace, EnrolFace, Photo
+from .deps import CallerDep, FaceMatchDep, RequestIdDep
 
 ID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]
-CallerDep = Annotated[Caller, Depends(current_caller)]
 MULTIPART_FRAMING_BYTES = 1024 * 1024
+PREFIX = "/internal/v1"
+TAGS = ["face"]
 
-
-def _enrolment(request: Request) -> Enrolment:
-    return request.app.state.enrolment
-
-
-EnrolmentDep = Annotated[Enrolment, Depends(_enrolment)]
+router = APIRouter(prefix=PREFIX, tags=TAGS)
 
 
 class SettingsBody(BaseModel):
@@ -39,12 +40,63 @@ class SettingsBody(BaseModel):
     search_assigned_only: bool = False
 
 
-def _with_gallery(request: Request, caller: Caller, status: dict) -> dict:
-    galleries = request.app.state.galleries
-    gallery = galleries.get(caller.tenant_id, status["model_name"]) if status["enrolled"] else None
-    held = gallery.revision_of(status["worker_id"]) if gallery is not None else None
-    status["in_gallery"] = held is not None and held >= status["revision"]
-    return status
+class FaceSettingsPublic(BaseModel):
+    keep_photos: bool
+    search_assigned_only: bool
+
+
+class TemplatePublic(BaseModel):
+    template_id: str
+    quality: float
+    face_px: int
+    created_at: str
+    photo_kept: bool
+
+
+class FaceStatusPublic(BaseModel):
+    """A worker's enrolment. ``in_gallery``: this replica searches the current templates."""
+
+    worker_id: str
+    enrolled: bool
+    template_count: int
+    model_name: str | None
+    revision: int
+    updated_at: str | None
+    templates: list[TemplatePublic]
+    in_gallery: bool
+
+
+class EnrolmentPublic(BaseModel):
+    worker_id: str
+    template_count: int
+    model_name: str
+    enrolled_at: str
+
+
+class EnrolmentsPublic(BaseModel):
+    items: list[EnrolmentPublic]
+
+
+class PhotoVerdictPublic(BaseModel):
+    index: int
+    filename: str
+    accepted: bool
+    reason: str | None = None
+    message: str | None = None
+    quality: float | None = None
+
+
+class UploadRefusedPublic(ErrorPublic):
+    """422: INVALID (photo count), INVALID_IMAGE, IMAGE_TOO_LARGE (field ``photos[i]``), or
+    PHOTO_REFUSED / PHOTOS_DIFFER with the verdict on each photo (``photos``)."""
+
+    photos: list[PhotoVerdictPublic] | None = None
+
+
+async def photos_refused(_: Request, error: PhotosRefused) -> JSONResponse:
+    """The one error whose body says more than ``{code, message, field}``: each photo's
+    verdict (installed on the app by main.build_app)."""
+    return JSONResponse(error.body(), status_code=status_of(error))
 
 
 def upload_limit(max_photo_bytes: int) -> int:
@@ -52,26 +104,73 @@ def upload_limit(max_photo_bytes: int) -> int:
     return MAX_PHOTOS * max_photo_bytes + MULTIPART_FRAMING_BYTES
 
 
-def build_router(max_upload_bytes: int) -> APIRouter:
-    """``max_upload_bytes``: the enrolment upload's body limit (upload_limit); every other
-    route has the kit's 64 KiB."""
-    router = APIRouter(prefix="/internal/v1", tags=["face"])
+@router.get(
+    "/workers/{worker_id}/face",
+    response_model=FaceStatusPublic,
+    responses=error_responses(401, 404),
+)
+async def face_status(worker_id: PathId, caller: CallerDep, fm: FaceMatchDep) -> dict:
+    """The worker's enrolment. ``in_gallery``: this replica searches the current templates
+    (every replica follows the templates topic; a change reaches each within a second)."""
+    return await fm.views.status(caller, worker_id.lower())
 
-    @router.get("/workers/{worker_id}/face")
-    async def face_status(
-        worker_id: PathId, caller: CallerDep, enrolment: EnrolmentDep, request: Request
-    ) -> dict:
-        """The worker's enrolment. ``in_gallery``: this replica searches the current templates
-        (every replica follows the templates topic; a change reaches each within a second)."""
-        status = await enrolment.status(caller, worker_id.lower())
-        return _with_gallery(request, caller, status)
 
-    @router.put("/workers/{worker_id}/face", max_body_size=max_upload_bytes)
+@router.delete(
+    "/workers/{worker_id}/face",
+    status_code=204,
+    response_class=Response,
+    response_model=None,
+    responses=error_responses(401, 403, 404),
+)
+async def delete_face(
+    worker_id: PathId, caller: CallerDep, fm: FaceMatchDep, request_id: RequestIdDep
+) -> Response:
+    """Delete the worker's templates (and kept photos) everywhere. Idempotent."""
+    await fm.enrolment.delete(DeleteFace(caller, worker_id.lower(), request_id))
+    return Response(status_code=204)
+
+
+@router.get("/face/enrolments", response_model=EnrolmentsPublic, responses=error_responses(401))
+async def enrolments(caller: CallerDep, fm: FaceMatchDep) -> dict:
+    """The tenant's enrolled workers (a manager: those of their sites)."""
+    return {"items": await fm.views.enrolled(caller)}
+
+
+@router.get("/face/settings", response_model=FaceSettingsPublic, responses=error_responses(401))
+async def get_settings(caller: CallerDep, fm: FaceMatchDep) -> dict:
+    return asdict(await fm.views.settings(caller))
+
+
+@router.put(
+    "/face/settings", response_model=FaceSettingsPublic, responses=error_responses(401, 403)
+)
+async def put_settings(body: SettingsBody, caller: CallerDep, fm: FaceMatchDep) -> dict:
+    """Turning ``keep_photos`` off deletes the photos already kept."""
+    settings = FaceSettings(
+        keep_photos=body.keep_photos, search_assigned_only=body.search_assigned_only
+    )
+    return asdict(await fm.enrolment.change_settings(ChangeFaceSettings(caller, settings)))
+
+
+def upload_router(max_upload_bytes: int) -> APIRouter:
+    """The enrolment upload, with ``max_upload_bytes`` (``upload_limit``) as its body limit;
+    every other route has the kit's 64 KiB."""
+    uploads = APIRouter(prefix=PREFIX, tags=TAGS)
+
+    @uploads.put(
+        "/workers/{worker_id}/face",
+        max_body_size=max_upload_bytes,
+        response_model=FaceStatusPublic,
+        responses={
+            **error_responses(401, 403, 404, 409, 413, 503),
+            422: {"model": UploadRefusedPublic, "description": "INVALID"},
+        },
+    )
     async def enrol(
         worker_id: PathId,
         caller: CallerDep,
-        enrolment: EnrolmentDep,
-        request: Request,
+        fm: FaceMatchDep,
+        request_id: RequestIdDep,
         photos: Annotated[
             list[UploadFile], File(description=f"1 to {MAX_PHOTOS} JPEG or PNG photos")
         ],
@@ -81,32 +180,8 @@ def build_router(max_upload_bytes: int) -> APIRouter:
             Photo(filename=photo.filename or f"photo {i + 1}", content=await photo.read())
             for i, photo in enumerate(photos[: MAX_PHOTOS + 1])
         ]
-        status = await enrolment.enrol(
-            caller, worker_id.lower(), uploaded, request.headers.get("x-request-id")
-        )
-        return _with_gallery(request, caller, status)
+        worker_id = worker_id.lower()
+        found = await fm.enrolment.enrol(EnrolFace(caller, worker_id, uploaded, request_id))
+        return fm.views.enrolment(caller.tenant_id, worker_id, found)
 
-    @router.delete("/workers/{worker_id}/face", status_code=204)
-    async def delete_face(
-        worker_id: PathId, caller: CallerDep, enrolment: EnrolmentDep, request: Request
-    ) -> Response:
-        """Delete the worker's templates (and kept photos) everywhere. Idempotent."""
-        await enrolment.delete(caller, worker_id.lower(), request.headers.get("x-request-id"))
-        return Response(status_code=204)
-
-    @router.get("/face/enrolments")
-    async def enrolments(caller: CallerDep, enrolment: EnrolmentDep) -> dict:
-        return {"items": await enrolment.enrolled(caller)}
-
-    @router.get("/face/settings")
-    async def get_settings(caller: CallerDep, enrolment: EnrolmentDep) -> dict:
-        return (await enrolment.settings(caller)).__dict__
-
-    @router.put("/face/settings")
-    async def put_settings(body: SettingsBody, caller: CallerDep, enrolment: EnrolmentDep) -> dict:
-        settings = FaceSettings(
-            keep_photos=body.keep_photos, search_assigned_only=body.search_assigned_only
-        )
-        return (await enrolment.put_settings(caller, settings)).__dict__
-
-    return router
+    return uploads

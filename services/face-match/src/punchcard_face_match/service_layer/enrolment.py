@@ -1,44 +1,41 @@
-"""Enrolment and deletion of a worker's face templates (admins, through the gateway).
+"""Enrolment and deletion of a worker's face templates (admins, through the gateway), and the
+tenant's face settings.
 
-An upload of 1-5 photos replaces the worker's templates. Each photo must show exactly one face
-of usable size, sharpness and light; the photos must show the same person (every pair within
-the match threshold). Any refusal refuses the whole upload and changes nothing, with the reason
-for each photo. Templates and the events that carry them commit in one transaction; the photos
-themselves are kept only when the tenant turned ``keep_photos`` on.
+An upload replaces the worker's templates when it passes the enrolment rules
+(``domain.enrolment``): any refusal refuses the whole upload and changes nothing, with the
+reason for each photo. Templates and the events that carry them commit in one transaction; the
+photos themselves are kept only when the tenant turned ``keep_photos`` on.
 
 Who may: a sysadmin for every worker, a manager for the workers of their sites (the kit's one
-site rule; a worker whose site face-match does not know yet is a sysadmin's), a viewer reads.
-A face that already matches another enrolled worker of the tenant is refused: one person
-enrolled as two workers (an admin enrolling their own face as someone else) could punch for
-both."""
+site rule; a worker whose site face-match does not know yet is a sysadmin's), a viewer reads."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import combinations
+from typing import TYPE_CHECKING
 
-import numpy as np
-from fastapi import HTTPException
-from punchcard_kit.access import require_site
-from punchcard_kit.http_errors import ApiError
-from punchcard_kit.internal_auth import Caller
+from punchcard_kit.access import WRITERS, require_site
+from punchcard_kit.errors import Forbidden, NotFound, Unavailable
 from punchcard_kit.logging import get_logger
-from punchcard_kit.tenancy import tenant_transaction
 
-from ..adapters import images, pipeline
-from ..adapters import repository as repo
-from ..adapters.engine import EngineRestarted, FaceEngine
-from ..domain import quality
-from ..domain.decision import enrolled_as_other
+from ..domain import enrolment as rules
 from ..domain.gallery import Galleries
+from ..domain.model import FaceSettings, NewTemplate, TemplateSet, Worker
 from ..domain.quality import QualityPolicy
 from . import events
+from .unit_of_work import (
+    EngineRestarted,
+    FaceAnalyser,
+    ImageSize,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+
+if TYPE_CHECKING:
+    from punchcard_kit.internal_auth import Caller
 
 log = get_logger(__name__)
-
-MAX_PHOTOS = 5
-WRITERS = ("sysadmin", "manager")
-_IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 
 @dataclass(frozen=True)
@@ -47,185 +44,126 @@ class Photo:
     content: bytes
 
 
-def _image_type(content: bytes) -> str | None:
-    for magic, content_type in _IMAGE_TYPES.items():
-        if content.startswith(magic):
-            return content_type
-    return None
+@dataclass(frozen=True)
+class EnrolFace:
+    caller: Caller
+    worker_id: str
+    photos: Sequence[Photo]
+    correlation_id: str | None = None
 
 
-def _refused(status: int, code: str, message: str, photos: list[dict] | None = None):
-    detail = {"code": code, "message": message, "field": "photos"}
-    if photos is not None:
-        detail["photos"] = photos
-    return HTTPException(status, detail)
+@dataclass(frozen=True)
+class DeleteFace:
+    caller: Caller
+    worker_id: str
+    correlation_id: str | None = None
 
 
+@dataclass(frozen=True)
+class ChangeFaceSettings:
+    caller: Caller
+    settings: FaceSettings
+
+
+def require_writer(caller: Caller) -> None:
+    if not caller.can(*WRITERS):
+        raise Forbidden("only a sysadmin or a manager may change face data")
+
+
+def worker_not_found() -> NotFound:
+    return NotFound("worker not found", "worker_id", code="WORKER_NOT_FOUND")
+
+
+async def known_worker(
+    uow: UnitOfWork, caller: Caller, worker_id: str, *, write: bool = False
+) -> Worker:
+    """The worker, if the caller may see them (404 WORKER_NOT_FOUND otherwise); for a change,
+    also within the caller's sites (403 SITE_NOT_MANAGED)."""
+    worker = await uow.workers.get(worker_id)
+    if worker is None:
+        raise worker_not_found()
+    if write:
+        require_site(caller, worker.site_id, "worker_id")
+    elif not caller.may_act_on_site(worker.site_id):
+        raise worker_not_found()
+    return worker
+
+
+async def delete_biometrics(
+    uow: UnitOfWork, tenant_id: str, worker_id: str, correlation_id: str | None
+) -> bool:
+    """In the unit of work's transaction: templates and photos deleted, the tombstone and the
+    'not enrolled' flag in the outbox. Also used when a worker is deactivated."""
+    revision = await uow.templates.delete(worker_id)
+    if revision is None:
+        return False
+    await events.publish_deleted(uow, tenant_id, worker_id, correlation_id)
+    return True
+
+
+@dataclass(frozen=True)
 class Enrolment:
-    def __init__(
-        self,
-        pool,
-        engine: FaceEngine,
-        *,
-        policy: QualityPolicy,
-        threshold: float,
-        max_photo_bytes: int,
-        galleries: Galleries | None = None,
-    ) -> None:
-        self.galleries = galleries
-        self.pool = pool
-        self.engine = engine
-        self.policy = policy
-        self.threshold = threshold
-        self.max_photo_bytes = max_photo_bytes
+    """The enrolment use cases and what they need (built by bootstrap, or by a unit test from
+    fakes). ``galleries``: this replica's, to refuse a face already enrolled as another
+    worker (None: not checked)."""
 
-    def _writer(self, caller: Caller) -> None:
-        if not caller.can(*WRITERS):
-            raise ApiError(403, "FORBIDDEN", "only a sysadmin or a manager may change face data")
+    uow: UnitOfWorkFactory
+    faces: FaceAnalyser
+    image_size: ImageSize
+    policy: QualityPolicy
+    threshold: float
+    max_photo_bytes: int
+    galleries: Galleries | None = None
 
-    async def _known_worker(self, conn, caller: Caller, worker_id: str, *, write: bool = False):
-        """The worker, if the caller may see them (404 otherwise); for a change, also within
-        the caller's sites (403 SITE_NOT_MANAGED)."""
-        worker = await repo.get_worker(conn, caller.tenant_id, worker_id)
-        if worker is None:
-            raise ApiError(404, "WORKER_NOT_FOUND", "worker not found", "worker_id")
-        if write:
-            require_site(caller, worker["site_id"], "worker_id")
-        elif not caller.may_act_on_site(worker["site_id"]):
-            raise ApiError(404, "WORKER_NOT_FOUND", "worker not found", "worker_id")
-        return worker
+    async def enrol(self, command: EnrolFace) -> TemplateSet:
+        caller, worker_id, photos = command.caller, command.worker_id, command.photos
+        require_writer(caller)
+        rules.check_photo_count(len(photos))
+        for index, photo in enumerate(photos):
+            rules.check_photo_bytes(index, photo.filename, photo.content, self.max_photo_bytes)
+            rules.check_photo_header(
+                index, photo.filename, photo.content, self.image_size(photo.content), self.policy
+            )
+        async with self.uow(caller.tenant_id) as uow:
+            rules.check_enrollable(await known_worker(uow, caller, worker_id, write=True))
 
-    def _check_not_enrolled_as_other(
-        self, caller: Caller, worker_id: str, embeddings: list[np.ndarray]
-    ) -> None:
+        try:
+            faces = await self.faces.analyse([photo.content for photo in photos])
+        except EngineRestarted:
+            raise Unavailable("the face model restarted; try the enrolment again") from None
+        verdicts = rules.judge_photos([photo.filename for photo in photos], faces, self.policy)
+        embeddings = [face.embedding for face in faces]
+        rules.check_one_person(embeddings, self.threshold, verdicts)
         gallery = (
-            self.galleries.get(caller.tenant_id, self.engine.model_name)
+            self.galleries.get(caller.tenant_id, self.faces.model_name)
             if self.galleries is not None
             else None
         )
-        if gallery is None:
-            return
-        for embedding in embeddings:
-            if enrolled_as_other(worker_id, gallery.search(embedding), self.threshold):
-                # The other worker is not named: they may be at a site the caller does not see.
-                raise ApiError(
-                    409,
-                    "FACE_ENROLLED_AS_OTHER",
-                    "these photos show a face already enrolled for another worker",
-                    "photos",
-                )
-
-    async def enrol(
-        self, caller: Caller, worker_id: str, photos: list[Photo], correlation_id: str | None
-    ) -> dict:
-        self._writer(caller)
-        if not 1 <= len(photos) <= MAX_PHOTOS:
-            raise ApiError(
-                422, "INVALID", f"upload 1 to {MAX_PHOTOS} photos (got {len(photos)})", "photos"
+        if gallery is not None:
+            rules.check_not_enrolled_as_other(
+                worker_id, (gallery.search(embedding) for embedding in embeddings), self.threshold
             )
-        verdicts: list[dict] = []
-        for index, photo in enumerate(photos):
-            if len(photo.content) > self.max_photo_bytes:
-                raise ApiError(
-                    413,
-                    "PHOTO_TOO_LARGE",
-                    f"photo {index + 1} ({photo.filename}) is over "
-                    f"{self.max_photo_bytes // (1024 * 1024)} MiB",
-                    f"photos[{index}]",
-                )
-            size = images.declared_size(photo.content)
-            if _image_type(photo.content) is None or size is None:
-                raise ApiError(
-                    422,
-                    quality.INVALID_IMAGE,
-                    f"photo {index + 1} ({photo.filename}): "
-                    + quality.message(quality.INVALID_IMAGE),
-                    f"photos[{index}]",
-                )
-            if not quality.within_pixel_cap(*size, self.policy.max_pixels):
-                raise ApiError(
-                    422,
-                    quality.IMAGE_TOO_LARGE,
-                    f"photo {index + 1} ({photo.filename}): "
-                    + quality.message(quality.IMAGE_TOO_LARGE, policy=self.policy),
-                    f"photos[{index}]",
-                )
-        async with tenant_transaction(self.pool, repo.APP_ROLE, caller.tenant_id) as conn:
-            worker = await self._known_worker(conn, caller, worker_id, write=True)
-            if worker["status"] == "Inactive":
-                raise ApiError(
-                    409, "WORKER_INACTIVE", "an inactive worker cannot be enrolled", "worker_id"
-                )
 
-        try:
-            faces = await self.engine.analyse([photo.content for photo in photos])
-        except EngineRestarted:
-            raise ApiError(
-                503, "UNAVAILABLE", "the face model restarted; try the enrolment again"
-            ) from None
-        accepted = True
-        for index, (photo, face) in enumerate(zip(photos, faces, strict=True)):
-            reason = {
-                pipeline.INVALID_FRAME: quality.INVALID_IMAGE,
-                pipeline.NO_FACE: quality.NO_FACE,
-                pipeline.MULTIPLE_FACES: quality.MULTIPLE_FACES,
-            }.get(face.outcome) or quality.problem(
-                face.face_px, face.sharpness, face.brightness, self.policy
-            )
-            verdict = {"index": index, "filename": photo.filename, "accepted": reason is None}
-            if reason is not None:
-                accepted = False
-                verdict.update(
-                    reason=reason, message=quality.message(reason, face.face_px, self.policy)
-                )
-            else:
-                verdict["quality"] = quality.score(
-                    face.face_px, face.sharpness, face.brightness, self.policy
-                )
-            verdicts.append(verdict)
-        if not accepted:
-            first = next(v for v in verdicts if not v["accepted"])
-            raise _refused(
-                422,
-                "PHOTO_REFUSED",
-                f"photo {first['index'] + 1} ({first['filename']}): {first['message']}",
-                verdicts,
-            )
-        embeddings = [face.embedding for face in faces]
-        for (i, a), (j, b) in combinations(enumerate(embeddings), 2):
-            if float(np.linalg.norm(a - b)) > self.threshold:
-                raise _refused(
-                    422,
-                    "PHOTOS_DIFFER",
-                    f"photos {i + 1} and {j + 1} do not show the same person",
-                    verdicts,
-                )
-        self._check_not_enrolled_as_other(caller, worker_id, embeddings)
-
-        async with tenant_transaction(self.pool, repo.APP_ROLE, caller.tenant_id) as conn:
-            worker = await self._known_worker(conn, caller, worker_id, write=True)
-            if worker["status"] == "Inactive":  # deactivated while the photos were analysed
-                raise ApiError(
-                    409, "WORKER_INACTIVE", "an inactive worker cannot be enrolled", "worker_id"
-                )
-            keep = (await repo.get_settings(conn, caller.tenant_id)).keep_photos
-            found = await repo.replace_templates(
-                conn,
-                caller.tenant_id,
+        async with self.uow(caller.tenant_id) as uow:
+            # The worker may have been deactivated while the photos were analysed.
+            rules.check_enrollable(await known_worker(uow, caller, worker_id, write=True))
+            keep = (await uow.settings.get()).keep_photos
+            found = await uow.templates.replace(
                 worker_id,
-                self.engine.model_name,
+                self.faces.model_name,
                 [
-                    repo.NewTemplate(
+                    NewTemplate(
                         embedding=face.embedding,
-                        quality=verdict["quality"],
+                        quality=verdict.quality,
                         face_px=face.face_px,
                         photo=photo.content if keep else None,
-                        content_type=_image_type(photo.content) or "image/jpeg",
+                        content_type=rules.image_type(photo.content) or "image/jpeg",
                     )
                     for photo, face, verdict in zip(photos, faces, verdicts, strict=True)
                 ],
             )
-            await events.publish_set(conn, caller.tenant_id, found, correlation_id)
+            await events.publish_set(uow, caller.tenant_id, found, command.correlation_id)
+            await uow.commit()
         log.info(
             "face enrolled",
             worker_id=worker_id,
@@ -233,88 +171,35 @@ class Enrolment:
             revision=found.revision,
             model=found.model_name,
         )
-        return status_view(worker_id, found)
+        return found
 
-    async def status(self, caller: Caller, worker_id: str) -> dict:
-        async with tenant_transaction(self.pool, repo.APP_ROLE, caller.tenant_id) as conn:
-            if caller.site_scope() is not None:
-                await self._known_worker(conn, caller, worker_id)
-            found = await repo.get_templates(conn, caller.tenant_id, worker_id)
-            if found is None:
-                await self._known_worker(conn, caller, worker_id)
-        return status_view(worker_id, found)
-
-    async def delete(self, caller: Caller, worker_id: str, correlation_id: str | None) -> bool:
+    async def delete(self, command: DeleteFace) -> bool:
         """Deletes the worker's templates and photos everywhere; False if there were none."""
-        self._writer(caller)
-        async with tenant_transaction(self.pool, repo.APP_ROLE, caller.tenant_id) as conn:
+        caller, worker_id = command.caller, command.worker_id
+        require_writer(caller)
+        async with self.uow(caller.tenant_id) as uow:
             if caller.site_scope() is not None:
-                await self._known_worker(conn, caller, worker_id, write=True)
-            deleted = await delete_biometrics(conn, caller.tenant_id, worker_id, correlation_id)
+                await known_worker(uow, caller, worker_id, write=True)
+            deleted = await delete_biometrics(
+                uow, caller.tenant_id, worker_id, command.correlation_id
+            )
             if not deleted:
-                await self._known_worker(conn, caller, worker_id)
+                await known_worker(uow, caller, worker_id)
+            await uow.commit()
         if deleted:
             log.info("face data deleted", worker_id=worker_id, by="admin")
         return deleted
 
-    async def enrolled(self, caller: Caller) -> list[dict]:
-        async with tenant_transaction(self.pool, repo.APP_ROLE, caller.tenant_id) as conn:
-            rows = await repo.enrolled_workers(conn, caller.tenant_id, caller.site_scope())
-        return [
-            {
-                "worker_id": str(r["worker_id"]),
-                "template_count": r["template_count"],
-                "model_name": r["model_name"],
-                "enrolled_at": r["enrolled_at"].isoformat(),
-            }
-            for r in rows
-        ]
-
-    async def settings(self, caller: Caller) -> repo.FaceSettings:
-        async with tenant_transaction(self.pool, repo.APP_ROLE, caller.tenant_id) as conn:
-            return await repo.get_settings(conn, caller.tenant_id)
-
-    async def put_settings(self, caller: Caller, settings: repo.FaceSettings) -> repo.FaceSettings:
-        if not caller.can("sysadmin"):
-            raise ApiError(403, "FORBIDDEN", "only a sysadmin may change face settings")
-        async with tenant_transaction(self.pool, repo.APP_ROLE, caller.tenant_id) as conn:
-            await repo.put_settings(conn, caller.tenant_id, settings)
+    async def change_settings(self, command: ChangeFaceSettings) -> FaceSettings:
+        """Turning ``keep_photos`` off deletes the photos already kept."""
+        if not command.caller.can("sysadmin"):
+            raise Forbidden("only a sysadmin may change face settings")
+        settings = command.settings
+        async with self.uow(command.caller.tenant_id) as uow:
+            await uow.settings.put(settings)
             if not settings.keep_photos:
-                dropped = await repo.drop_photos(conn, caller.tenant_id)
+                dropped = await uow.settings.drop_photos()
                 if dropped:
                     log.info("kept photos deleted", photos=dropped)
+            await uow.commit()
         return settings
-
-
-async def delete_biometrics(
-    conn, tenant_id: str, worker_id: str, correlation_id: str | None
-) -> bool:
-    """In the caller's tenant transaction: templates and photos deleted, the tombstone and the
-    'not enrolled' flag in the outbox. Also used when a worker is deactivated."""
-    revision = await repo.delete_templates(conn, tenant_id, worker_id)
-    if revision is None:
-        return False
-    await events.publish_deleted(conn, tenant_id, worker_id, correlation_id)
-    return True
-
-
-def status_view(worker_id: str, found: repo.TemplateSet | None) -> dict:
-    templates = found.templates if found else []
-    return {
-        "worker_id": worker_id,
-        "enrolled": bool(templates),
-        "template_count": len(templates),
-        "model_name": found.model_name if templates else None,
-        "revision": found.revision if found else 0,
-        "updated_at": found.updated_at.isoformat() if found else None,
-        "templates": [
-            {
-                "template_id": t.template_id,
-                "quality": round(t.quality, 3),
-                "face_px": t.face_px,
-                "created_at": t.created_at.isoformat(),
-                "photo_kept": t.photo_kept,
-            }
-            for t in templates
-        ],
-    }

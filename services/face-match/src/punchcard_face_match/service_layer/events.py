@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
 import numpy as np
 from punchcard.v1 import face_pb2
-from punchcard_kit.messaging import add_records, new_envelope, outbox_record, tombstone_record
+from punchcard_kit.messaging import catalogue, new_envelope, outbox_record, tombstone_record
 
-from ..adapters.repository import TemplateSet
+from ..domain.model import TemplateSet
+from .unit_of_work import UnitOfWork
 
-TEMPLATES_TOPIC = "punchcard.face.templates.v1"
-ENROLMENTS_TOPIC = "punchcard.face.enrolments.v1"
+TEMPLATES_TOPIC = catalogue.FACE_TEMPLATES.name
+ENROLMENTS_TOPIC = catalogue.FACE_ENROLMENTS.name
 PRODUCER = "face-match"
 
 
@@ -36,46 +36,42 @@ def template_set_message(found: TemplateSet) -> face_pb2.FaceTemplateSet:
 
 
 async def publish_set(
-    conn: asyncpg.Connection, tenant_id: str, found: TemplateSet, correlation_id: str | None
+    uow: UnitOfWork, tenant_id: str, found: TemplateSet, correlation_id: str | None
 ) -> None:
-    key = f"{tenant_id}/{found.worker_id}"
+    key = catalogue.FACE_TEMPLATES.key(tenant_id=tenant_id, worker_id=found.worker_id)
     flag = face_pb2.FaceEnrolmentChanged(
         worker_id=found.worker_id,
         enrolled=True,
         template_count=len(found.templates),
         model_name=found.model_name,
     )
-    await add_records(
-        conn,
-        [
-            outbox_record(
-                TEMPLATES_TOPIC,
-                key,
-                new_envelope(
-                    template_set_message(found),
-                    tenant_id=tenant_id,
-                    producer=PRODUCER,
-                    correlation_id=correlation_id,
-                ),
+    await uow.publish(
+        (
+            TEMPLATES_TOPIC,
+            key,
+            new_envelope(
+                template_set_message(found),
+                tenant_id=tenant_id,
+                producer=PRODUCER,
+                correlation_id=correlation_id,
             ),
-            outbox_record(
-                ENROLMENTS_TOPIC,
-                key,
-                new_envelope(
-                    flag, tenant_id=tenant_id, producer=PRODUCER, correlation_id=correlation_id
-                ),
+        ),
+        (
+            ENROLMENTS_TOPIC,
+            key,
+            new_envelope(
+                flag, tenant_id=tenant_id, producer=PRODUCER, correlation_id=correlation_id
             ),
-        ],
+        ),
     )
 
 
 async def publish_deleted(
-    conn: asyncpg.Connection, tenant_id: str, worker_id: str, correlation_id: str | None
+    uow: UnitOfWork, tenant_id: str, worker_id: str, correlation_id: str | None
 ) -> None:
-    key = f"{tenant_id}/{worker_id}"
+    key = catalogue.FACE_TEMPLATES.key(tenant_id=tenant_id, worker_id=worker_id)
     flag = face_pb2.FaceEnrolmentChanged(worker_id=worker_id, enrolled=False, template_count=0)
-    await add_records(
-        conn,
+    await uow.publish_records(
         [
             tombstone_record(TEMPLATES_TOPIC, key, tenant_id=tenant_id, event_id=str(uuid.uuid4())),
             outbox_record(
@@ -85,5 +81,5 @@ async def publish_deleted(
                     flag, tenant_id=tenant_id, producer=PRODUCER, correlation_id=correlation_id
                 ),
             ),
-        ],
+        ]
     )

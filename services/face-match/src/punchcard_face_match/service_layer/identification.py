@@ -19,26 +19,24 @@ an event; a rejection names no candidate.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-import asyncpg
 from prometheus_client import Counter, Histogram
 from punchcard.v1 import common_pb2, identification_pb2, kiosk_pb2
 from punchcard_kit.logging import get_logger
-from punchcard_kit.messaging import Message, add_to_outbox, new_envelope
-from punchcard_kit.tenancy import enter_tenant
+from punchcard_kit.messaging import catalogue, new_envelope
 
-from ..adapters import pipeline
-from ..adapters import repository as repo
-from ..adapters.engine import FaceEngine
-from ..adapters.pipeline import Face
 from ..domain import decision
 from ..domain.decision import Decision, MatchPolicy
 from ..domain.gallery import Galleries
+from ..domain.model import Face, FaceOutcome, WorkerStatus
+from .unit_of_work import FaceAnalyser, UnitOfWork
 
 log = get_logger(__name__)
 
-ATTEMPTS_TOPIC = "punchcard.kiosk.face-attempts.v1"
-VERDICTS_TOPIC = "punchcard.identification.verdicts.v1"
+ATTEMPTS_TOPIC = catalogue.KIOSK_FACE_ATTEMPTS.name
+VERDICTS_TOPIC = catalogue.IDENTIFICATION_VERDICTS.name
 R = common_pb2
 ATTEMPT_TYPE = kiosk_pb2.FacePunchAttempted.DESCRIPTOR.full_name
 
@@ -54,20 +52,31 @@ BATCH_SIZE = Histogram(
 )
 
 _FRAME_REASONS = {
-    pipeline.INVALID_FRAME: R.REJECT_REASON_INVALID_FRAME,
-    pipeline.NO_FACE: R.REJECT_REASON_NO_FACE,
-    pipeline.MULTIPLE_FACES: R.REJECT_REASON_MULTIPLE_FACES,
+    FaceOutcome.INVALID_FRAME: R.REJECT_REASON_INVALID_FRAME,
+    FaceOutcome.NO_FACE: R.REJECT_REASON_NO_FACE,
+    FaceOutcome.MULTIPLE_FACES: R.REJECT_REASON_MULTIPLE_FACES,
 }
 
 
-class GalleryNotReady(ConnectionError):
-    """The replica's galleries are still loading: the batch waits (transient), never guesses."""
+class GalleryNotReady(Exception):
+    """The replica's galleries are still loading: the batch waits (declared transient by its
+    subscription), never guesses."""
+
+
+@dataclass(frozen=True)
+class IdentifyFace:
+    """One kiosk face attempt (a ``FacePunchAttempted`` event)."""
+
+    tenant_id: str
+    attempt: kiosk_pb2.FacePunchAttempted
+    correlation_id: str | None = None
+    event_id: str | None = None
 
 
 class Identifier:
     def __init__(
         self,
-        engine: FaceEngine,
+        engine: FaceAnalyser,
         galleries: Galleries,
         policy: MatchPolicy,
         ready: asyncio.Event,
@@ -80,8 +89,11 @@ class Identifier:
         self.ready = ready
         self.ready_timeout_s = ready_timeout_s
 
-    async def handle(self, conn: asyncpg.Connection, messages) -> None:
-        attempts = [m for m in messages if m.type == ATTEMPT_TYPE]
+    async def identify(
+        self, attempts: Sequence[IdentifyFace], uow: Callable[[str], UnitOfWork]
+    ) -> None:
+        """A micro-batch: every frame through the model at once, then each attempt decided
+        and its verdict put in the outbox (``uow``: the consumer's transaction, per tenant)."""
         if not attempts:
             return
         if not self.ready.is_set():
@@ -90,28 +102,27 @@ class Identifier:
             except TimeoutError:
                 raise GalleryNotReady("the face galleries are still loading") from None
         BATCH_SIZE.observe(len(attempts))
-        faces = await self.engine.analyse([m.payload.frame_jpeg for m in attempts])
-        for message, face in zip(attempts, faces, strict=True):
+        faces = await self.engine.analyse([a.attempt.frame_jpeg for a in attempts])
+        for command, face in zip(attempts, faces, strict=True):
             for stage, ms in face.timings.items():
                 STAGE_SECONDS.labels(stage).observe(ms / 1000.0)
-            await self.answer(conn, message, face)
+            async with uow(command.tenant_id) as unit:
+                await self.answer(unit, command, face)
+                await unit.commit()
 
-    async def answer(self, conn: asyncpg.Connection, message: Message, face: Face) -> None:
-        attempt: kiosk_pb2.FacePunchAttempted = message.payload
-        context = attempt.context
-        tenant = message.tenant_id
-        await enter_tenant(conn, repo.APP_ROLE, tenant)
-        verdict = await self._decide(conn, tenant, context, face)
+    async def answer(self, uow: UnitOfWork, command: IdentifyFace, face: Face) -> None:
+        context = command.attempt.context
+        tenant = command.tenant_id
+        verdict = await self._decide(uow, tenant, context, face)
         envelope = new_envelope(
             verdict,
             tenant_id=tenant,
             producer="face-match",
-            correlation_id=message.envelope.correlation_id,
-            causation_id=message.event_id,
+            correlation_id=command.correlation_id,
+            causation_id=command.event_id,
         )
-        worker_id = getattr(verdict, "worker_id", "")
-        key = f"{tenant}/{worker_id}" if worker_id else f"{tenant}/{context.attempt_id}"
-        await add_to_outbox(conn, [(VERDICTS_TOPIC, key, envelope)])
+        key = catalogue.verdict_key(tenant, getattr(verdict, "worker_id", ""), context.attempt_id)
+        await uow.publish((VERDICTS_TOPIC, key, envelope))
         outcome = (
             "identified"
             if isinstance(verdict, identification_pb2.WorkerIdentified)
@@ -127,24 +138,24 @@ class Identifier:
             ms=round(sum(face.timings.values()), 1),
         )
 
-    async def _decide(self, conn, tenant: str, context, face: Face):
+    async def _decide(self, uow: UnitOfWork, tenant: str, context, face: Face):
         reason = _FRAME_REASONS.get(face.outcome)
         if reason is not None:
             return self._rejected(context, reason)
         gallery = self.galleries.get(tenant, self.engine.model_name)
         if context.claimed_employee_id:
-            worker = await repo.worker_by_employee_id(conn, tenant, context.claimed_employee_id)
+            worker = await uow.workers.by_employee_id(context.claimed_employee_id)
             if worker is None:
                 return self._rejected(context, R.REJECT_REASON_UNKNOWN_USER)
-            worker_id = str(worker["id"])
-            if worker["status"] == "Inactive":
+            worker_id = worker.id
+            if worker.status is WorkerStatus.INACTIVE:
                 return self._rejected(context, R.REJECT_REASON_INACTIVE, worker_id=worker_id)
             distance = gallery.distance_to(worker_id, face.embedding) if gallery else None
             result = decision.verify(worker_id, distance, self.policy)
         else:
             restrict = None
-            if (await repo.get_settings(conn, tenant)).search_assigned_only:
-                restrict = await repo.assigned_workers(conn, tenant, context.clock_id)
+            if (await uow.settings.get()).search_assigned_only:
+                restrict = await uow.assignments.workers_of(context.clock_id)
             candidates = gallery.search(face.embedding, restrict=restrict) if gallery else []
             result = decision.decide(candidates, self.policy)
         match = self._face_match(result)

@@ -7,85 +7,72 @@ and each change is idempotent anyway."""
 
 from __future__ import annotations
 
-import asyncpg
-from punchcard.v1 import common_pb2, device_pb2, identity_pb2
-from punchcard_kit.assignments import ASSIGNMENTS_TOPIC, apply_assignment, assignment_change
-from punchcard_kit.logging import get_logger
-from punchcard_kit.messaging import Message
-from punchcard_kit.messaging.dispatch import TOMBSTONE, dispatch
-from punchcard_kit.tenancy import enter_tenant
+from dataclasses import dataclass
 
-from ..adapters import repository as repo
+from punchcard_kit.assignments import AssignmentChange
+from punchcard_kit.logging import get_logger
+
+from ..domain.model import WorkerStatus
 from .enrolment import delete_biometrics
+from .unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
-WORKERS_TOPIC = "punchcard.identity.workers.v1"
-TOPICS = (WORKERS_TOPIC, ASSIGNMENTS_TOPIC)
 
-STATUS = {
-    common_pb2.WORKER_STATUS_PENDING: "Pending",
-    common_pb2.WORKER_STATUS_ACTIVE: "Active",
-    common_pb2.WORKER_STATUS_INACTIVE: "Inactive",
-}
-
-
-def _name(message_class) -> str:
-    return message_class.DESCRIPTOR.full_name
+@dataclass(frozen=True)
+class RegisterWorker:
+    tenant_id: str
+    worker_id: str
+    employee_id: str
+    status: WorkerStatus
+    site_id: str | None = None
 
 
-async def _enter(conn: asyncpg.Connection, message: Message) -> str:
-    await enter_tenant(conn, repo.APP_ROLE, message.tenant_id)
-    return message.tenant_id
+@dataclass(frozen=True)
+class UpdateWorker:
+    """``site_id`` None: keep the known site."""
+
+    tenant_id: str
+    worker_id: str
+    employee_id: str
+    site_id: str | None = None
 
 
-async def on_registered(conn: asyncpg.Connection, message: Message) -> None:
-    event: identity_pb2.WorkerRegistered = message.payload
-    tenant_id = await _enter(conn, message)
-    await repo.upsert_worker(
-        conn,
-        tenant_id,
-        event.worker_id,
-        event.details.employee_id,
-        STATUS.get(event.status, "Pending"),
-        event.details.site_id,
-    )
+@dataclass(frozen=True)
+class ChangeWorkerStatus:
+    tenant_id: str
+    worker_id: str
+    status: WorkerStatus
+    correlation_id: str | None = None
 
 
-async def on_updated(conn: asyncpg.Connection, message: Message) -> None:
-    event: identity_pb2.WorkerUpdated = message.payload
-    tenant_id = await _enter(conn, message)
-    await repo.upsert_worker(
-        conn, tenant_id, event.worker_id, event.details.employee_id, None, event.details.site_id
-    )
+async def register_worker(command: RegisterWorker, uow: UnitOfWork) -> None:
+    async with uow:
+        await uow.workers.upsert(
+            command.worker_id, command.employee_id, command.status, command.site_id
+        )
+        await uow.commit()
 
 
-async def on_status(conn: asyncpg.Connection, message: Message) -> None:
-    event: identity_pb2.WorkerStatusChanged = message.payload
-    tenant_id = await _enter(conn, message)
-    status = STATUS.get(event.status, "Pending")
-    await repo.upsert_worker(conn, tenant_id, event.worker_id, None, status)
-    if status == "Inactive" and await delete_biometrics(
-        conn, tenant_id, event.worker_id, message.envelope.correlation_id
-    ):
-        log.info("face data deleted", worker_id=event.worker_id, by="deactivation")
+async def update_worker(command: UpdateWorker, uow: UnitOfWork) -> None:
+    async with uow:
+        await uow.workers.upsert(command.worker_id, command.employee_id, None, command.site_id)
+        await uow.commit()
 
 
-async def on_assignment(conn: asyncpg.Connection, message: Message) -> None:
+async def change_worker_status(command: ChangeWorkerStatus, uow: UnitOfWork) -> None:
+    """A worker deactivated loses their face data everywhere (templates, photos, galleries)."""
+    async with uow:
+        await uow.workers.upsert(command.worker_id, None, command.status)
+        if command.status is WorkerStatus.INACTIVE and await delete_biometrics(
+            uow, command.tenant_id, command.worker_id, command.correlation_id
+        ):
+            log.info("face data deleted", worker_id=command.worker_id, by="deactivation")
+        await uow.commit()
+
+
+async def record_assignment(change: AssignmentChange, uow: UnitOfWork) -> None:
     """An assignment or its tombstone (the kit's one projection of the assignments topic)."""
-    change = assignment_change(message)
-    if change is None:
-        return
-    await enter_tenant(conn, repo.APP_ROLE, change.tenant_id)
-    await apply_assignment(conn, "assignments", change)
-
-
-handle = dispatch(
-    {
-        _name(identity_pb2.WorkerRegistered): on_registered,
-        _name(identity_pb2.WorkerUpdated): on_updated,
-        _name(identity_pb2.WorkerStatusChanged): on_status,
-        _name(device_pb2.ClockAssignment): on_assignment,
-        TOMBSTONE: on_assignment,
-    }
-)
+    async with uow:
+        await uow.assignments.apply(change)
+        await uow.commit()

@@ -1,0 +1,118 @@
+"""face-match's composition root: ``bootstrap`` builds every adapter and use case and hands back
+one typed container (``app.state.face_match``). Building opens nothing: main.py's
+``on_started`` starts the engine's model workers (``runtime.enter``) and the follower of the
+templates topic (``runtime.supervise``). Unit tests pass fakes as overrides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from .adapters import images
+from .adapters.engine import FaceEngine
+from .adapters.repository import PostgresUnitOfWork, unit_of_work_factory
+from .domain.decision import MatchPolicy, threshold_for
+from .domain.gallery import Galleries
+from .domain.quality import QualityPolicy
+from .entrypoints.consumers import GalleryFollower
+from .service_layer.enrolment import Enrolment
+from .service_layer.gallery_sync import GallerySync
+from .service_layer.identification import Identifier
+from .service_layer.unit_of_work import (
+    ConnectionUnitOfWork,
+    FaceAnalyser,
+    ImageSize,
+    UnitOfWorkFactory,
+)
+from .settings import FaceMatchSettings
+from .views import FaceViews
+
+
+@dataclass(frozen=True)
+class FaceMatchContainer:
+    """Everything the routes, the consumers and the replica's own loop use."""
+
+    # The face pipeline in its worker processes (opened by on_started).
+    engine: FaceAnalyser
+    # This replica's in-memory galleries, one per (tenant, model).
+    galleries: Galleries
+    policy: MatchPolicy
+    # Follows the compacted templates topic into the galleries (supervised by on_started).
+    gallery: GalleryFollower
+    # Kiosk face attempts (consumer group face-match).
+    identifier: Identifier
+    # Enrolment, deletion, settings (the API's writes) and the read side.
+    enrolment: Enrolment
+    views: FaceViews
+    # A unit of work inside a consumer's batch transaction.
+    uow_on: ConnectionUnitOfWork
+
+
+def face_engine(settings: FaceMatchSettings) -> FaceEngine:
+    return FaceEngine(
+        model_name=settings.face_model,
+        detector=settings.face_detector,
+        detect_max_side=settings.detect_max_side,
+        detect_min_score=settings.detect_min_score,
+        workers=settings.face_workers,
+        deepface_home=settings.deepface_home,
+    )
+
+
+def quality_policy(settings: FaceMatchSettings) -> QualityPolicy:
+    return QualityPolicy(
+        min_face_px=settings.enrol_min_face_px,
+        min_sharpness=settings.enrol_min_sharpness,
+        min_brightness=settings.enrol_min_brightness,
+        max_brightness=settings.enrol_max_brightness,
+        max_pixels=settings.enrol_max_pixels,
+    )
+
+
+def bootstrap(
+    settings: FaceMatchSettings,
+    *,
+    pool: asyncpg.Pool | None = None,
+    uow: UnitOfWorkFactory | None = None,
+    uow_on: ConnectionUnitOfWork | None = None,
+    engine: FaceAnalyser | None = None,
+    galleries: Galleries | None = None,
+    image_size: ImageSize | None = None,
+) -> FaceMatchContainer:
+    """``pool``: the kit's (HTTP requests open their units of work on it); or ``uow`` /
+    ``uow_on`` given (fakes), with the other overrides."""
+    if uow is None:
+        if pool is None:
+            raise TypeError("bootstrap needs the pool or a unit-of-work factory")
+        uow = unit_of_work_factory(pool)
+    assert settings.kafka_bootstrap_servers is not None
+    policy = MatchPolicy(
+        threshold=threshold_for(settings.face_model, settings.match_threshold),
+        margin=settings.match_margin,
+    )
+    engine = engine or face_engine(settings)
+    galleries = (
+        galleries if galleries is not None else Galleries(index_threshold=settings.index_threshold)
+    )
+    gallery = GalleryFollower(
+        GallerySync(galleries, settings.face_model), settings.kafka_bootstrap_servers
+    )
+    return FaceMatchContainer(
+        engine=engine,
+        galleries=galleries,
+        policy=policy,
+        gallery=gallery,
+        identifier=Identifier(engine, galleries, policy, gallery.ready),
+        enrolment=Enrolment(
+            uow=uow,
+            faces=engine,
+            image_size=image_size or images.declared_size,
+            policy=quality_policy(settings),
+            threshold=policy.threshold,
+            max_photo_bytes=settings.enrol_max_photo_bytes,
+            galleries=galleries,
+        ),
+        views=FaceViews(uow=uow, galleries=galleries),
+        uow_on=uow_on or PostgresUnitOfWork.on_connection,
+    )

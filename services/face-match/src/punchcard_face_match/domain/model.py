@@ -1,0 +1,92 @@
+"""face-match's entities and value objects: workers as face-match knows them (identity's
+projection), a worker's template set, the tenant's face settings, and what the face pipeline
+found in one frame. Pure data: numpy arrays, no driver, no model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+import numpy as np
+
+
+class WorkerStatus(StrEnum):
+    """A worker's status as identity publishes it (the proto's ``WORKER_STATUS_*`` by name;
+    stored as these values)."""
+
+    PENDING = "Pending"
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A worker of face-match's projection. ``site_id`` None: not known yet (only a
+    sysadmin acts on such a worker)."""
+
+    id: str
+    employee_id: str
+    status: WorkerStatus
+    site_id: str | None = None
+
+
+class FaceOutcome(StrEnum):
+    """What the pipeline found in a frame."""
+
+    OK = "ok"
+    INVALID_FRAME = "invalid_frame"
+    NO_FACE = "no_face"
+    MULTIPLE_FACES = "multiple_faces"
+
+
+@dataclass
+class Face:
+    """What the pipeline found in one frame. ``embedding`` is set when ``outcome`` is OK."""
+
+    outcome: FaceOutcome
+    faces: int = 0
+    embedding: np.ndarray | None = None
+    # Face width in the frame's own pixels; sharpness = variance of the Laplacian of the
+    # aligned grey face; brightness = its mean (0-255). Enrolment judges a photo by them.
+    face_px: int = 0
+    sharpness: float = 0.0
+    brightness: float = 0.0
+    # Milliseconds per stage: decode, detect, align, embed (embed: this frame's share of the
+    # batch call).
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredTemplate:
+    template_id: str
+    embedding: np.ndarray
+    quality: float
+    face_px: int
+    created_at: datetime
+    photo_kept: bool = False
+
+
+@dataclass(frozen=True)
+class TemplateSet:
+    worker_id: str
+    model_name: str
+    dims: int
+    revision: int
+    updated_at: datetime
+    templates: list[StoredTemplate]
+
+
+@dataclass(frozen=True)
+class NewTemplate:
+    embedding: np.ndarray
+    quality: float
+    face_px: int
+    photo: bytes | None = None
+    content_type: str = "image/jpeg"
+
+
+@dataclass(frozen=True)
+class FaceSettings:
+    keep_photos: bool = False
+    search_assigned_only: bool = False

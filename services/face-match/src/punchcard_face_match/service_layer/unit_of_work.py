@@ -1,0 +1,102 @@
+"""What the use cases need, as protocols: the repositories of one tenant's transaction (the
+unit of work: commits only when told to, and carries the outbox so events commit with the
+state), and the face engine that turns photos and frames into faces. The PostgreSQL unit of
+work (adapters.repository) and the engine (adapters.engine) implement them; unit tests hand
+in fakes (tests/unit/face_match/fakes.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+from punchcard_kit.assignments import AssignmentChange
+from punchcard_kit.messaging import OutboxRecord
+from punchcard_kit.messaging.envelope import Envelope
+
+from ..domain.model import Face, FaceSettings, NewTemplate, TemplateSet, Worker, WorkerStatus
+
+
+class TemplatesRepository(Protocol):
+    async def get(self, worker_id: str) -> TemplateSet | None: ...
+
+    async def replace(
+        self, worker_id: str, model_name: str, templates: list[NewTemplate]
+    ) -> TemplateSet:
+        """The worker's whole set becomes ``templates`` (photos included where given)."""
+
+    async def delete(self, worker_id: str) -> int | None:
+        """Removes the worker's templates and photos: the set's new revision, or None when
+        the worker had none (nothing to delete, nothing to publish)."""
+
+
+class WorkersRepository(Protocol):
+    async def get(self, worker_id: str) -> Worker | None: ...
+
+    async def by_employee_id(self, employee_id: str) -> Worker | None: ...
+
+    async def upsert(
+        self,
+        worker_id: str,
+        employee_id: str | None,
+        status: WorkerStatus | None,
+        site_id: str | None = None,
+    ) -> None:
+        """``None`` keeps what is known (an update without that field)."""
+
+
+class AssignmentsRepository(Protocol):
+    async def workers_of(self, clock_id: str) -> set[str]: ...
+
+    async def apply(self, change: AssignmentChange) -> None: ...
+
+
+class SettingsRepository(Protocol):
+    async def get(self) -> FaceSettings: ...
+
+    async def put(self, settings: FaceSettings) -> None: ...
+
+    async def drop_photos(self) -> int:
+        """Deletes the photos kept so far; how many."""
+
+
+class UnitOfWork(Protocol):
+    templates: TemplatesRepository
+    workers: WorkersRepository
+    assignments: AssignmentsRepository
+    settings: SettingsRepository
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def publish(self, *items: tuple[str, str | bytes | None, Envelope]) -> None:
+        """(topic, key, envelope) into the outbox, in this transaction."""
+
+    async def publish_records(self, records: Iterable[OutboxRecord]) -> None:
+        """Prepared outbox records (a tombstone) into the outbox, in this transaction."""
+
+
+#: Opens a unit of work for a tenant (an HTTP request: a transaction of its own).
+UnitOfWorkFactory = Callable[[str], UnitOfWork]
+#: A unit of work for a tenant inside a consumer's batch transaction (the connection).
+ConnectionUnitOfWork = Callable[[Any, str], UnitOfWork]
+
+
+class EngineRestarted(RuntimeError):
+    """A model worker died during the call; the pool was rebuilt. The call may be retried, a
+    bounded number of times (the frame itself may be what kills the worker)."""
+
+
+class FaceAnalyser(Protocol):
+    """The face pipeline (decode, detect, align, embed) behind the engine's worker processes."""
+
+    model_name: str
+
+    async def analyse(self, frames: Sequence[bytes]) -> list[Face]:
+        """What each frame shows, in order; raises EngineRestarted if a worker died."""
+
+
+#: (width, height) an image's header declares, read without decoding; None: not an image.
+ImageSize = Callable[[bytes], tuple[int, int] | None]

@@ -1,0 +1,101 @@
+"""The read side: a worker's enrolment (and whether this replica searches it), the tenant's
+enrolled workers, the tenant's face settings. No answer ever carries an embedding or a photo.
+
+Reads run in a unit of work of their own (never committed: nothing changes); the listing
+query is SQL of its own here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .domain.gallery import Galleries
+from .domain.model import FaceSettings, TemplateSet
+from .service_layer.enrolment import known_worker
+from .service_layer.unit_of_work import UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from punchcard_kit.internal_auth import Caller
+
+
+def in_gallery(galleries: Galleries, tenant_id: str, status: dict) -> bool:
+    """This replica searches the worker's current templates: its gallery holds the worker at
+    the revision the database has, or a later one (every replica follows the templates topic;
+    a change reaches each within a second)."""
+    gallery = galleries.get(tenant_id, status["model_name"]) if status["enrolled"] else None
+    held = gallery.revision_of(status["worker_id"]) if gallery is not None else None
+    return held is not None and held >= status["revision"]
+
+
+def status_view(worker_id: str, found: TemplateSet | None) -> dict:
+    templates = found.templates if found else []
+    return {
+        "worker_id": worker_id,
+        "enrolled": bool(templates),
+        "template_count": len(templates),
+        "model_name": found.model_name if templates else None,
+        "revision": found.revision if found else 0,
+        "updated_at": found.updated_at.isoformat() if found else None,
+        "templates": [
+            {
+                "template_id": t.template_id,
+                "quality": round(t.quality, 3),
+                "face_px": t.face_px,
+                "created_at": t.created_at.isoformat(),
+                "photo_kept": t.photo_kept,
+            }
+            for t in templates
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class FaceViews:
+    uow: UnitOfWorkFactory
+    galleries: Galleries
+
+    def enrolment(self, tenant_id: str, worker_id: str, found: TemplateSet | None) -> dict:
+        """The worker's enrolment as an answer, with ``in_gallery``."""
+        status = status_view(worker_id, found)
+        status["in_gallery"] = in_gallery(self.galleries, tenant_id, status)
+        return status
+
+    async def status(self, caller: Caller, worker_id: str) -> dict:
+        """The worker's enrolment, if the caller may see the worker (404 otherwise)."""
+        async with self.uow(caller.tenant_id) as uow:
+            if caller.site_scope() is not None:
+                await known_worker(uow, caller, worker_id)
+            found = await uow.templates.get(worker_id)
+            if found is None:
+                await known_worker(uow, caller, worker_id)
+        return self.enrolment(caller.tenant_id, worker_id, found)
+
+    async def enrolled(self, caller: Caller) -> list[dict]:
+        """The tenant's enrolled workers (a manager: those of their sites)."""
+        sites = caller.site_scope()
+        async with self.uow(caller.tenant_id) as uow:
+            rows = await uow.connection.fetch(  # type: ignore[attr-defined]
+                """
+                SELECT worker_id, model_name, count(*) AS template_count,
+                       max(created_at) AS enrolled_at
+                FROM templates WHERE tenant_id = $1
+                  AND ($2::text[] IS NULL OR worker_id IN (
+                        SELECT id FROM workers WHERE tenant_id = $1 AND site_id = ANY($2)))
+                GROUP BY worker_id, model_name ORDER BY worker_id
+                """,
+                caller.tenant_id,
+                list(sites) if sites is not None else None,
+            )
+        return [
+            {
+                "worker_id": str(r["worker_id"]),
+                "template_count": r["template_count"],
+                "model_name": r["model_name"],
+                "enrolled_at": r["enrolled_at"].isoformat(),
+            }
+            for r in rows
+        ]
+
+    async def settings(self, caller: Caller) -> FaceSettings:
+        async with self.uow(caller.tenant_id) as uow:
+            return await uow.settings.get()

@@ -1,0 +1,243 @@
+"""In-memory stand-ins for face-match's unit of work and face engine. A unit of work works on a
+copy of its tenant's data and makes it the data only on ``commit()`` (what it published too),
+as the PostgreSQL transaction does."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+from punchcard_face_match.domain.model import (
+    Face,
+    FaceOutcome,
+    FaceSettings,
+    NewTemplate,
+    StoredTemplate,
+    TemplateSet,
+    Worker,
+    WorkerStatus,
+)
+from punchcard_face_match.service_layer.unit_of_work import EngineRestarted
+from punchcard_kit.internal_auth import Caller
+from punchcard_kit.messaging import decode_envelope, unpack_payload
+
+TENANT = "6f1c2a3b-0000-4000-8000-000000000001"
+
+
+def caller(role: str = "sysadmin", sites: tuple[str, ...] = (), tenant: str = TENANT) -> Caller:
+    return Caller(tenant_id=tenant, user_id=str(uuid.uuid4()), role=role, sites=sites)
+
+
+@dataclass
+class TenantData:
+    workers: dict[str, Worker] = field(default_factory=dict)
+    sets: dict[str, TemplateSet] = field(default_factory=dict)
+    photos: dict[str, bytes] = field(default_factory=dict)  # template id -> photo
+    assignments: set[tuple[str, str]] = field(default_factory=set)  # (clock, worker)
+    settings: FaceSettings = field(default_factory=FaceSettings)
+    revisions: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Published:
+    topic: str
+    key: str
+    type: str | None  # None: a tombstone
+    payload: object | None
+
+
+@dataclass
+class Store:
+    tenants: dict[str, TenantData] = field(default_factory=dict)
+    outbox: list[Published] = field(default_factory=list)
+    commits: int = 0
+
+    def of(self, tenant_id: str) -> TenantData:
+        return self.tenants.setdefault(tenant_id, TenantData())
+
+
+class FakeTemplates:
+    def __init__(self, data: TenantData) -> None:
+        self.data = data
+
+    async def get(self, worker_id: str) -> TemplateSet | None:
+        return self.data.sets.get(worker_id)
+
+    async def replace(
+        self, worker_id: str, model_name: str, templates: list[NewTemplate]
+    ) -> TemplateSet:
+        revision = self.data.revisions.get(worker_id, 0) + 1
+        self.data.revisions[worker_id] = revision
+        now = datetime.now(UTC)
+        stored = []
+        for t in templates:
+            template_id = str(uuid.uuid4())
+            if t.photo is not None:
+                self.data.photos[template_id] = t.photo
+            stored.append(
+                StoredTemplate(
+                    template_id=template_id,
+                    embedding=np.asarray(t.embedding, dtype=np.float32),
+                    quality=t.quality,
+                    face_px=t.face_px,
+                    created_at=now,
+                    photo_kept=t.photo is not None,
+                )
+            )
+        found = TemplateSet(
+            worker_id=worker_id,
+            model_name=model_name,
+            dims=int(templates[0].embedding.shape[0]),
+            revision=revision,
+            updated_at=now,
+            templates=stored,
+        )
+        self.data.sets[worker_id] = found
+        return found
+
+    async def delete(self, worker_id: str) -> int | None:
+        found = self.data.sets.get(worker_id)
+        if found is None or not found.templates:
+            return None
+        for t in found.templates:
+            self.data.photos.pop(t.template_id, None)
+        revision = self.data.revisions[worker_id] + 1
+        self.data.revisions[worker_id] = revision
+        self.data.sets[worker_id] = TemplateSet(
+            worker_id, found.model_name, found.dims, revision, datetime.now(UTC), []
+        )
+        return revision
+
+
+class FakeWorkers:
+    def __init__(self, data: TenantData) -> None:
+        self.data = data
+
+    async def get(self, worker_id: str) -> Worker | None:
+        return self.data.workers.get(worker_id)
+
+    async def by_employee_id(self, employee_id: str) -> Worker | None:
+        return next((w for w in self.data.workers.values() if w.employee_id == employee_id), None)
+
+    async def upsert(self, worker_id, employee_id, status, site_id=None) -> None:
+        known = self.data.workers.get(worker_id)
+        self.data.workers[worker_id] = Worker(
+            id=worker_id,
+            employee_id=employee_id
+            if employee_id is not None
+            else (known.employee_id if known else ""),
+            status=status or (known.status if known else WorkerStatus.PENDING),
+            site_id=site_id if site_id is not None else (known.site_id if known else None),
+        )
+
+
+class FakeAssignments:
+    def __init__(self, data: TenantData) -> None:
+        self.data = data
+
+    async def workers_of(self, clock_id: str) -> set[str]:
+        return {w for c, w in self.data.assignments if c == clock_id}
+
+    async def apply(self, change) -> None:
+        pair = (change.clock_id, change.worker_id)
+        if change.assigned:
+            self.data.assignments.add(pair)
+        else:
+            self.data.assignments.discard(pair)
+
+
+class FakeSettings:
+    def __init__(self, data: TenantData) -> None:
+        self.data = data
+
+    async def get(self) -> FaceSettings:
+        return self.data.settings
+
+    async def put(self, settings: FaceSettings) -> None:
+        self.data.settings = settings
+
+    async def drop_photos(self) -> int:
+        dropped = len(self.data.photos)
+        self.data.photos.clear()
+        return dropped
+
+
+class FakeUnitOfWork:
+    def __init__(self, store: Store, tenant_id: str) -> None:
+        self.store, self.tenant_id = store, tenant_id
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        self._data = copy.deepcopy(self.store.of(self.tenant_id))
+        self._outbox: list[Published] = []
+        self.templates = FakeTemplates(self._data)
+        self.workers = FakeWorkers(self._data)
+        self.assignments = FakeAssignments(self._data)
+        self.settings = FakeSettings(self._data)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._outbox = []
+
+    async def commit(self) -> None:
+        self.store.tenants[self.tenant_id] = self._data
+        self.store.outbox.extend(self._outbox)
+        self._outbox = []
+        self.store.commits += 1
+
+    async def publish(self, *items) -> None:
+        for topic, key, envelope in items:
+            self._outbox.append(Published(topic, key, envelope.type, unpack_payload(envelope)))
+
+    async def publish_records(self, records) -> None:
+        for record in records:
+            key = record.key.decode() if isinstance(record.key, bytes) else record.key
+            if record.value is None:
+                self._outbox.append(Published(record.topic, key, None, None))
+            else:
+                envelope = decode_envelope(record.value)
+                self._outbox.append(
+                    Published(record.topic, key, envelope.type, unpack_payload(envelope))
+                )
+
+
+def uow_factory(store: Store):
+    return lambda tenant_id: FakeUnitOfWork(store, tenant_id)
+
+
+def embedding(seed: int, dims: int = 128) -> np.ndarray:
+    """A unit vector; two different seeds are far apart (distance about 1.4)."""
+    vector = np.random.default_rng(seed).standard_normal(dims).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def good_face(vector: np.ndarray) -> Face:
+    return Face(
+        FaceOutcome.OK,
+        faces=1,
+        embedding=vector,
+        face_px=200,
+        sharpness=300.0,
+        brightness=120.0,
+        timings={"decode": 1.0},
+    )
+
+
+class FakeFaces:
+    """The engine: answers each frame with the Face given for its bytes."""
+
+    model_name = "Dlib"
+
+    def __init__(self, faces: dict[bytes, Face] | None = None, *, restarts: bool = False) -> None:
+        self.faces = faces or {}
+        self.restarts = restarts
+        self.calls: list[list[bytes]] = []
+
+    async def analyse(self, frames: Sequence[bytes]) -> list[Face]:
+        self.calls.append(list(frames))
+        if self.restarts:
+            raise EngineRestarted("a face model worker died; the workers were restarted")
+        return [self.faces.get(frame, Face(FaceOutcome.NO_FACE)) for frame in frames]

@@ -1,0 +1,211 @@
+"""The enrolment use cases on fakes: who may, what an upload changes (templates, kept photos,
+events in the same commit) and what a refusal leaves untouched; deletion and deactivation."""
+
+import numpy as np
+import pytest
+from punchcard_face_match.domain.gallery import Galleries
+from punchcard_face_match.domain.model import (
+    Face,
+    FaceOutcome,
+    FaceSettings,
+    Worker,
+    WorkerStatus,
+)
+from punchcard_face_match.domain.quality import QualityPolicy
+from punchcard_face_match.service_layer import projection
+from punchcard_face_match.service_layer.enrolment import (
+    ChangeFaceSettings,
+    DeleteFace,
+    EnrolFace,
+    Enrolment,
+    Photo,
+)
+from punchcard_face_match.views import FaceViews
+from punchcard_kit.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from punchcard_kit.messaging import catalogue
+
+from .fakes import (
+    TENANT,
+    FakeFaces,
+    FakeUnitOfWork,
+    Store,
+    caller,
+    embedding,
+    good_face,
+    uow_factory,
+)
+
+WORKER = "1b2c3d4e-0000-4000-8000-00000000000a"
+OTHER = "1b2c3d4e-0000-4000-8000-00000000000b"
+SITE = "site-1"
+A = b"\xff\xd8\xff photo a"
+B = b"\xff\xd8\xff photo b"
+TEMPLATES = catalogue.FACE_TEMPLATES.name
+ENROLMENTS = catalogue.FACE_ENROLMENTS.name
+
+
+def _size(content: bytes):
+    return (640, 480) if content.startswith(b"\xff\xd8\xff") else None
+
+
+def _setup(faces: FakeFaces | None = None, galleries: Galleries | None = None):
+    store = Store()
+    data = store.of(TENANT)
+    data.workers[WORKER] = Worker(WORKER, "E1", WorkerStatus.ACTIVE, SITE)
+    data.workers[OTHER] = Worker(OTHER, "E2", WorkerStatus.ACTIVE, "site-2")
+    me = embedding(1)
+    faces = faces or FakeFaces({A: good_face(me), B: good_face(me + np.float32(0.01))})
+    enrolment = Enrolment(
+        uow=uow_factory(store),
+        faces=faces,
+        image_size=_size,
+        policy=QualityPolicy(),
+        threshold=0.6,
+        max_photo_bytes=1024 * 1024,
+        galleries=galleries,
+    )
+    return store, enrolment
+
+
+def _enrol(*photos: bytes, role="sysadmin", sites=(), worker=WORKER):
+    return EnrolFace(
+        caller(role, sites),
+        worker,
+        [Photo(f"p{i}.jpg", p) for i, p in enumerate(photos)],
+        correlation_id="c-1",
+    )
+
+
+async def test_an_upload_replaces_the_templates_and_publishes_both_events_in_its_commit():
+    store, enrolment = _setup()
+    found = await enrolment.enrol(_enrol(A, B))
+    assert (found.worker_id, found.revision, len(found.templates)) == (WORKER, 1, 2)
+    assert store.of(TENANT).sets[WORKER] == found
+    assert store.of(TENANT).photos == {}  # keep_photos is off
+    key = f"{TENANT}/{WORKER}"
+    assert [(p.topic, p.key) for p in store.outbox] == [(TEMPLATES, key), (ENROLMENTS, key)]
+    flag = store.outbox[1].payload
+    assert (flag.enrolled, flag.template_count, flag.model_name) == (True, 2, "Dlib")
+    assert store.outbox[0].payload.revision == 1
+
+    again = await enrolment.enrol(_enrol(A))
+    assert again.revision == 2 and len(again.templates) == 1
+
+
+async def test_photos_are_kept_only_when_the_tenant_keeps_them_and_turning_it_off_drops_them():
+    store, enrolment = _setup()
+    await enrolment.change_settings(ChangeFaceSettings(caller(), FaceSettings(keep_photos=True)))
+    found = await enrolment.enrol(_enrol(A, B))
+    assert all(t.photo_kept for t in found.templates)
+    assert sorted(store.of(TENANT).photos.values()) == [A, B]
+    with pytest.raises(Forbidden):
+        await enrolment.change_settings(ChangeFaceSettings(caller("manager"), FaceSettings()))
+    await enrolment.change_settings(ChangeFaceSettings(caller(), FaceSettings()))
+    assert store.of(TENANT).photos == {}
+
+
+async def test_a_refused_upload_changes_nothing():
+    faces = FakeFaces({A: good_face(embedding(1)), B: Face(FaceOutcome.NO_FACE)})
+    store, enrolment = _setup(faces)
+    with pytest.raises(Invalid) as refused:
+        await enrolment.enrol(_enrol(A, B))
+    assert refused.value.code == "PHOTO_REFUSED"
+    assert WORKER not in store.of(TENANT).sets and store.outbox == []
+
+    differ = FakeFaces({A: good_face(embedding(1)), B: good_face(embedding(2))})
+    store, enrolment = _setup(differ)
+    with pytest.raises(Invalid) as refused:
+        await enrolment.enrol(_enrol(A, B))
+    assert refused.value.code == "PHOTOS_DIFFER"
+    assert store.outbox == []
+
+
+async def test_files_are_checked_before_the_model_sees_them():
+    store, enrolment = _setup()
+    with pytest.raises(Invalid) as refused:
+        await enrolment.enrol(_enrol(A, b"%PDF-1.4"))
+    assert (refused.value.code, refused.value.field) == ("INVALID_IMAGE", "photos[1]")
+    with pytest.raises(Invalid) as none:
+        await enrolment.enrol(_enrol())
+    assert none.value.field == "photos"
+    assert enrolment.faces.calls == []
+
+
+async def test_who_may_enrol():
+    store, enrolment = _setup()
+    with pytest.raises(Forbidden) as viewer:
+        await enrolment.enrol(_enrol(A, role="viewer"))
+    assert viewer.value.message == "only a sysadmin or a manager may change face data"
+    with pytest.raises(Forbidden) as elsewhere:
+        await enrolment.enrol(_enrol(A, role="manager", sites=("site-9",)))
+    assert (elsewhere.value.code, elsewhere.value.field) == ("SITE_NOT_MANAGED", "worker_id")
+    await enrolment.enrol(_enrol(A, role="manager", sites=(SITE,)))
+    with pytest.raises(NotFound) as unknown:
+        await enrolment.enrol(_enrol(A, worker="1b2c3d4e-0000-4000-8000-0000000000ff"))
+    assert (unknown.value.code, unknown.value.field) == ("WORKER_NOT_FOUND", "worker_id")
+
+
+async def test_an_inactive_worker_and_a_restarted_engine():
+    store, enrolment = _setup()
+    await projection.change_worker_status(
+        projection.ChangeWorkerStatus(TENANT, WORKER, WorkerStatus.INACTIVE),
+        FakeUnitOfWork(store, TENANT),
+    )
+    with pytest.raises(Conflict) as inactive:
+        await enrolment.enrol(_enrol(A))
+    assert inactive.value.code == "WORKER_INACTIVE"
+    assert enrolment.faces.calls == []
+
+    store, enrolment = _setup(FakeFaces(restarts=True))
+    with pytest.raises(Unavailable) as restarted:
+        await enrolment.enrol(_enrol(A))
+    assert restarted.value.message == "the face model restarted; try the enrolment again"
+
+
+async def test_a_face_already_enrolled_for_another_worker_is_refused():
+    galleries = Galleries()
+    me = embedding(1)
+    galleries.for_tenant(TENANT, "Dlib", 128).upsert(OTHER, me[None, :], 1)
+    store, enrolment = _setup(galleries=galleries)
+    with pytest.raises(Conflict) as refused:
+        await enrolment.enrol(_enrol(A))
+    assert refused.value.code == "FACE_ENROLLED_AS_OTHER"
+    assert store.outbox == []
+
+
+async def test_deletion_publishes_the_tombstone_and_deactivation_deletes_too():
+    store, enrolment = _setup()
+    await enrolment.enrol(_enrol(A))
+    store.outbox.clear()
+    assert await enrolment.delete(DeleteFace(caller(), WORKER, "c-2")) is True
+    key = f"{TENANT}/{WORKER}"
+    assert [(p.topic, p.key, p.type) for p in store.outbox] == [
+        (TEMPLATES, key, None),
+        (ENROLMENTS, key, "punchcard.v1.FaceEnrolmentChanged"),
+    ]
+    assert store.outbox[1].payload.enrolled is False
+    assert await enrolment.delete(DeleteFace(caller(), WORKER)) is False
+    with pytest.raises(NotFound):
+        await enrolment.delete(DeleteFace(caller(), "1b2c3d4e-0000-4000-8000-0000000000ff"))
+
+    await enrolment.enrol(_enrol(A))
+    store.outbox.clear()
+    await projection.change_worker_status(
+        projection.ChangeWorkerStatus(TENANT, WORKER, WorkerStatus.INACTIVE),
+        FakeUnitOfWork(store, TENANT),
+    )
+    assert store.outbox[0].type is None and store.of(TENANT).sets[WORKER].templates == []
+
+
+async def test_the_status_view_says_whether_this_replica_searches_the_current_templates():
+    galleries = Galleries()
+    store, enrolment = _setup(galleries=galleries)
+    views = FaceViews(uow=uow_factory(store), galleries=galleries)
+    found = await enrolment.enrol(_enrol(A))
+    status = await views.status(caller(), WORKER)
+    assert (status["enrolled"], status["revision"], status["in_gallery"]) == (True, 1, False)
+    galleries.for_tenant(TENANT, "Dlib", 128).upsert(WORKER, embedding(1)[None, :], 1)
+    assert (await views.status(caller(), WORKER))["in_gallery"] is True
+    assert views.enrolment(TENANT, WORKER, found)["template_count"] == 1
+    with pytest.raises(NotFound):
+        await views.status(caller("manager", ("site-9",)), WORKER)
