@@ -105,3 +105,18 @@ def test_every_route_declares_422_and_503_in_the_one_shape_unless_it_says_otherw
         assert schema == {"$ref": "#/components/schemas/ErrorPublic"}
     assert paths["/own"]["get"]["responses"]["503"]["description"] == "mine"
     assert "404" in paths["/own"]["get"]["responses"]
+
+
+def test_a_rule_that_says_more_adds_keys_to_the_one_shape() -> None:
+    class PhotosRefused(errors.Invalid):
+        def body(self) -> dict[str, object]:
+            return {**super().body(), "photos": [{"ok": False}]}
+
+    response = _client(PhotosRefused("no face", "photos", code="PHOTO_REFUSED")).get("/boom")
+    assert response.status_code == 422
+    assert response.json() == {
+        "code": "PHOTO_REFUSED",
+        "message": "no face",
+        "field": "photos",
+        "photos": [{"ok": False}],
+    }

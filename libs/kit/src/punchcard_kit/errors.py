@@ -32,7 +32,9 @@ class DomainError(Exception):
         # Seconds the caller should wait before trying again (429 / 503 answers).
         self.retry_after_s = retry_after_s
 
-    def body(self) -> dict[str, str | None]:
+    def body(self) -> dict[str, object]:
+        """The answer's body: ``{code, message, field}``; a subclass may add keys (never
+        remove one), e.g. the verdict on each refused photo."""
         return {"code": self.code, "message": self.message, "field": self.field}
 
     def __repr__(self) -> str:

@@ -76,7 +76,8 @@ def domain_error_response(error: errors.DomainError) -> JSONResponse:
     elif status in (429, 503):
         seconds = error.retry_after_s
         headers = {"Retry-After": _retry_after(seconds or DEFAULT_RETRY_AFTER_S)}
-    return error_response(status, error.code, error.message, error.field, headers)
+    # ``body()``: the one shape; a rule that says more (e.g. each photo's verdict) adds keys.
+    return JSONResponse(error.body(), status_code=status, headers=headers)
 
 
 class ErrorPublic(BaseModel):

@@ -12,7 +12,6 @@ from punchcard_kit.service import Runtime, create_service_app, service_main
 from starlette.formparsers import MultiPartParser
 
 from .bootstrap import FaceMatchContainer, bootstrap
-from .domain.enrolment import PhotosRefused
 from .entrypoints import api, consumers
 from .settings import FaceMatchSettings
 
@@ -54,7 +53,6 @@ def build_app(settings: FaceMatchSettings) -> FastAPI:
         on_stopping=on_stopping,
         pool_max_size=settings.db_pool_max_size,
     )
-    app.add_exception_handler(PhotosRefused, api.photos_refused)
     return app
 
 

@@ -15,12 +15,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Request, Response, UploadFile
-from fastapi.responses import JSONResponse
-from punchcard_kit.http_errors import ErrorPublic, error_responses, status_of
+from fastapi import APIRouter, File, Path, Response, UploadFile
+from punchcard_kit.http_errors import ErrorPublic, error_responses
 from pydantic import BaseModel, ConfigDict
 
-from ..domain.enrolment import MAX_PHOTOS, PhotosRefused
+from ..domain.enrolment import MAX_PHOTOS
 from ..domain.model import FaceSettings
 from ..service_layer.enrolment import ChangeFaceSettings, DeleteFace, EnrolFace, Photo
 from .deps import CallerDep, FaceMatchDep, RequestIdDep
@@ -91,12 +90,6 @@ class UploadRefusedPublic(ErrorPublic):
     PHOTO_REFUSED / PHOTOS_DIFFER with the verdict on each photo (``photos``)."""
 
     photos: list[PhotoVerdictPublic] | None = None
-
-
-async def photos_refused(_: Request, error: PhotosRefused) -> JSONResponse:
-    """The one error whose body says more than ``{code, message, field}``: each photo's
-    verdict (installed on the app by main.build_app)."""
-    return JSONResponse(error.body(), status_code=status_of(error))
 
 
 def upload_limit(max_photo_bytes: int) -> int:

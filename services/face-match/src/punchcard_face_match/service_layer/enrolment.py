@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from punchcard_kit.access import WRITERS, require_site
+from punchcard_kit.caller import Caller
 from punchcard_kit.errors import Forbidden, NotFound, Unavailable
 from punchcard_kit.logging import get_logger
 
@@ -31,9 +31,6 @@ from .unit_of_work import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-
-if TYPE_CHECKING:
-    from punchcard_kit.internal_auth import Caller
 
 log = get_logger(__name__)
 
