@@ -62,9 +62,12 @@ EXAMPLES: dict[int, dict[str, Any]] = {
 }
 
 PAGINATION = (
-    "Lists are paginated with `offset` and `limit` query parameters (the first item, and "
-    "how many at most); the answer carries the page's `items` and, where the service counts "
-    "them, `total`."
+    "Pagination. Lists of things (users, the audit log, workers) take `offset` (the first "
+    "item, from 0) and `limit` (how many at most) and answer `{data, count}`, `count` being "
+    "the whole list's length. The punch ledger (`GET /api/v1/punches`), which grows while it "
+    "is read, takes `limit` and `cursor` instead and answers `{data, next_cursor}` "
+    "(`next_cursor` null on the last page): pass it back as `cursor` for the next page. "
+    "Other lists are short and whole."
 )
 
 
@@ -96,6 +99,7 @@ def install_openapi(app: FastAPI, directory: Path | None = None) -> None:
 
 def merge(doc: dict[str, Any], upstreams: Mapping[str, dict]) -> dict[str, Any]:
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    own = set(schemas)
     for service, upstream in upstreams.items():
         renamed = _adopt_schemas(schemas, service, upstream.get("components", {}))
         for path, operations in upstream.get("paths", {}).items():
@@ -124,6 +128,7 @@ def merge(doc: dict[str, Any], upstreams: Mapping[str, dict]) -> dict[str, Any]:
                 doc.setdefault("paths", {}).setdefault(public, {})[method] = merged
     _dedupe_operation_ids(doc)
     _error_bodies(doc)
+    _drop_unused(schemas, keep=own, roots=doc.get("paths", {}))
     info = doc.setdefault("info", {})
     info["description"] = "\n\n".join(p for p in (info.get("description"), PAGINATION) if p)
     return doc
@@ -140,6 +145,22 @@ def _adopt_schemas(schemas: dict, service: str, components: dict) -> dict[str, s
     for name, schema in theirs.items():
         schemas.setdefault(renamed[name], _rename_refs(copy.deepcopy(schema), renamed))
     return renamed
+
+
+def _refs(node: Any) -> set[str]:
+    return set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(node)))
+
+
+def _drop_unused(schemas: dict, keep: set[str], roots: Any) -> None:
+    """The upstream schemas no documented operation uses (e.g. a clock's own API's bodies)."""
+    used = set(keep) | _refs(roots)
+    todo = list(used)
+    while todo:
+        for name in _refs(schemas.get(todo.pop(), {})) - used:
+            used.add(name)
+            todo.append(name)
+    for name in set(schemas) - used:
+        del schemas[name]
 
 
 def _rename_refs(node: Any, renamed: Mapping[str, str]) -> Any:
