@@ -1,6 +1,6 @@
 """Entry point: ``punchcard-gateway`` serves HTTP (the admin API and the kiosk edge) and runs
 the outbox relay, the follower of punch outcomes, the reconciler of kiosk attempts without an
-outcome and the hourly pruning of kiosk claims (periodic jobs: ``punchcard_kit.periodic``);
+outcome and the hourly pruning of kiosk claims (periodic jobs: ``Runtime.every``);
 ``punchcard-gateway migrate`` only migrates the database (a deploy job);
 ``punchcard-gateway create-tenant …`` bootstraps a tenant and its first sysadmin."""
 
