@@ -28,16 +28,22 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from nacl.public import PrivateKey, SealedBox
 from punchcard.v1 import common_pb2, kiosk_pb2, punch_pb2
-from punchcard_kit.messaging import decode_envelope, encode_envelope, new_envelope, unpack_payload
+from punchcard_kit.messaging import (
+    catalogue,
+    decode_envelope,
+    encode_envelope,
+    new_envelope,
+    unpack_payload,
+)
 
 from tests.support.gateway import create_tenant, kiosk, login, register_clock
 from tests.support.messaging import read_topic, wait_for
 from tests.support.services import start_service
 from tests.support.stack import KAFKA, unique
 
-PIN_ATTEMPTS = "punchcard.kiosk.pin-attempts.v1"
-FACE_ATTEMPTS = "punchcard.kiosk.face-attempts.v1"
-PUNCHES = "punchcard.punch.punches.v1"
+PIN_ATTEMPTS = catalogue.KIOSK_PIN_ATTEMPTS.name
+FACE_ATTEMPTS = catalogue.KIOSK_FACE_ATTEMPTS.name
+PUNCHES = catalogue.PUNCH_PUNCHES.name
 # Identity's development sealing key (its settings: base64 of these 32 bytes, id "dev-1").
 IDENTITY_DEV_PRIVATE_KEY = b"development-only-sealing-key-001"
 PASSWORD = "a long admin password"

@@ -254,7 +254,7 @@ async def test_expired_refresh_tokens_and_old_audit_rows_are_pruned(gateway):
                 tenant,
                 now - timedelta(days=age),
             )
-        await gateway.app.state.prune_once()
+        await gateway.app.state.gateway.prune_once()
         remaining = await db.fetch(
             "SELECT id FROM refresh_tokens WHERE id = $1"
             " UNION ALL SELECT id FROM audit_log WHERE id = ANY($2::uuid[])",

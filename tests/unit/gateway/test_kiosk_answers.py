@@ -23,6 +23,7 @@ from punchcard_gateway.domain.kiosk import (
 from punchcard_gateway.domain.model import Invalid
 from punchcard_gateway.entrypoints.kiosk import body_limit, parse_attempt
 from punchcard_gateway.service_layer.kiosk import attempt_event
+from punchcard_kit import credentials
 
 R = common_pb2
 ATTEMPT = "0b7c2f4e-8a51-4c1e-9d0a-5e2f3b4c6d7e"
@@ -274,6 +275,25 @@ def test_bad_attempts_name_the_field_and_never_echo_a_value(fields, field):
     assert PIN not in refused.value.message and PIN[:3] not in refused.value.message
 
 
+@pytest.mark.parametrize("employee_id", ["E.100", ".", "E100."])
+def test_the_edge_refuses_an_employee_id_identity_refuses(employee_id):
+    # One rule (punchcard_kit.credentials, identity's): a "." is no Employee ID at the edge
+    # either, so an attempt identity could never match is refused before it is published.
+    assert not credentials.is_employee_id(employee_id)
+    with pytest.raises(Invalid) as refused:
+        parse_attempt(body(employee_id=employee_id), 1024)
+    assert refused.value.field == "employee_id"
+    assert refused.value.message == (
+        "employee_id must be 1-32 characters: letters, digits, '_' or '-'"
+    )
+
+
+def test_the_edge_takes_every_employee_id_identity_takes():
+    for employee_id in ("E100", "a_b-C", "x" * credentials.EMPLOYEE_ID_MAX_LENGTH):
+        assert credentials.is_employee_id(employee_id)
+        assert parse_attempt(body(employee_id=employee_id), 1024).employee_id == employee_id
+
+
 def test_frames_must_be_jpeg_and_bounded():
     face = {"method": "FACE", "pin": ..., "employee_id": ...}
     good = b"\xff\xd8\xff\xe0" + b"0" * 100
@@ -282,7 +302,7 @@ def test_frames_must_be_jpeg_and_bounded():
     with pytest.raises(Invalid) as not_jpeg:
         parse_attempt(body(frame_jpeg=base64.b64encode(b"GIF89a...").decode(), **face), 1024)
     assert not_jpeg.value.message == "frame_jpeg is not a JPEG image"
-    from punchcard_gateway.domain.kiosk import TooLarge
+    from punchcard_gateway.domain.model import TooLarge
 
     big = base64.b64encode(b"\xff\xd8\xff" + b"0" * 1100).decode()
     with pytest.raises(TooLarge) as too_large:

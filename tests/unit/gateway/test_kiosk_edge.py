@@ -16,9 +16,8 @@ from punchcard_gateway.domain.kiosk import (
     Claim,
     Clock,
     StoredClaim,
-    Unavailable,
 )
-from punchcard_gateway.domain.model import NotFound
+from punchcard_gateway.domain.model import NotFound, Unavailable
 from punchcard_gateway.service_layer.kiosk import KioskEdge, OutcomeWaiters
 from punchcard_kit.messaging import Message, new_envelope
 

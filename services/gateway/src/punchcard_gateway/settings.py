@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from punchcard_kit.internal_auth import InvalidInternalKey, load_signing_key, same_key_pair
+from punchcard_kit.messaging import catalogue
 from punchcard_kit.settings import DEVELOPMENT_INTERNAL_PRIVATE_KEY, ServiceSettings
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -121,15 +122,18 @@ class GatewaySettings(ServiceSettings):
     kiosk_reconcile_batch: int = Field(default=200, ge=1, le=1000)
     # The attempt topics (other names only for tests that give a topic its own retention).
     kiosk_pin_attempts_topic: str = Field(
-        default="punchcard.kiosk.pin-attempts.v1", pattern=r"^[A-Za-z0-9._-]{1,200}$"
+        default=catalogue.KIOSK_PIN_ATTEMPTS.name, pattern=r"^[A-Za-z0-9._-]{1,200}$"
     )
     kiosk_face_attempts_topic: str = Field(
-        default="punchcard.kiosk.face-attempts.v1", pattern=r"^[A-Za-z0-9._-]{1,200}$"
+        default=catalogue.KIOSK_FACE_ATTEMPTS.name, pattern=r"^[A-Za-z0-9._-]{1,200}$"
     )
 
     # The built manage portal and kiosk app (``make web``: services/gateway/web/dist). Unset:
     # the dist folder beside this package's source (a checkout); the image sets it.
     web_dist_dir: Path | None = None
+    # The upstream services' OpenAPI snapshots the gateway's /openapi.json merges
+    # (proto/openapi, tools/gen_openapi.py). Unset: proto/openapi of a checkout; the image sets it.
+    openapi_dir: Path | None = None
 
     @model_validator(mode="after")
     def _gateway_secrets_outside_development(self) -> GatewaySettings:

@@ -25,7 +25,8 @@ from punchcard.v1 import common_pb2
 from punchcard_kit.internal_auth import Caller
 from punchcard_kit.logging import get_logger
 
-from ..domain.kiosk import OUTCOME_TYPES, Clock, ClockUnauthorized, Outcome, Unavailable
+from ..domain.kiosk import OUTCOME_TYPES, Clock, ClockUnauthorized, Outcome
+from ..domain.model import Unavailable
 from .upstream import Upstream, UpstreamUnavailable
 
 log = get_logger(__name__)

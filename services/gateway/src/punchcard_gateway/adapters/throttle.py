@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from ..domain.kiosk import Unavailable
 from ..domain.login import ThrottleKey
+from ..domain.model import Unavailable
 
 PREFIX = "gateway:login:"
 

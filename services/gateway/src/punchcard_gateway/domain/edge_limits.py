@@ -20,19 +20,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .model import GatewayError
+from .model import TooManyRequests
 
 Action = Literal["punch", "pin", "face", "result", "sync"]
 
 
-class RateLimited(GatewayError):
-    """429: too many requests from this clock or this tenant; send again after ``retry_after_s``."""
+class RateLimited(TooManyRequests):
+    """429: too many requests from this clock or this tenant; send again after ``retry_after_s``
+    (whole seconds, at least one: the kit's Retry-After)."""
 
     code = "RATE_LIMITED"
 
     def __init__(self, message: str, retry_after_s: int) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
+        super().__init__(message, retry_after_s=retry_after_s)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from google.protobuf.message import Message as ProtoMessage
 from punchcard.v1 import common_pb2, punch_pb2
 
-from .model import Conflict, GatewayError, Unauthenticated
+from .model import Conflict, Unauthenticated
 
 Method = Literal["PIN", "FACE"]
 Direction = Literal["IN", "OUT"]
@@ -54,15 +54,8 @@ class AttemptIdReused(Conflict):
         )
 
 
-class TooLarge(GatewayError):
-    code = "TOO_LARGE"
-
-
-class Unavailable(GatewayError):
-    """A server the edge needs is down: nothing was written; the kiosk keeps the attempt and
-    sends it again (same attempt id) after Retry-After."""
-
-    code = "UNAVAILABLE"
+# A server the edge needs is down: ``Unavailable`` (the kit's, 503 with Retry-After); nothing
+# was written, the kiosk keeps the attempt and sends it again (same attempt id) after it.
 
 
 # --- the attempt --------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .model import GatewayError
+from .model import TooManyRequests, Unavailable
 
 
 @dataclass(frozen=True)
@@ -88,17 +88,20 @@ def is_locked(locked_until: datetime | None, now: datetime) -> bool:
     return locked_until is not None and locked_until > now
 
 
-class TooManyAttempts(GatewayError):
+class TooManyAttempts(TooManyRequests):
     """429: too many failed logins for this account or from this address."""
 
     code = "TOO_MANY_REQUESTS"
 
     def __init__(self, retry_after_s: float) -> None:
-        super().__init__("too many failed sign-in attempts; try again later")
-        self.retry_after_s = retry_after_s
+        # Whole seconds by ``retry_after_header``'s rule: the kit's Retry-After keeps them.
+        super().__init__(
+            "too many failed sign-in attempts; try again later",
+            retry_after_s=float(retry_after_header(retry_after_s)),
+        )
 
 
-class Busy(GatewayError):
+class Busy(Unavailable):
     """503: every password-hashing slot is taken and none freed up in time."""
 
     code = "BUSY"

@@ -1,5 +1,5 @@
 """Tenants, admin users, the authenticated principal, refresh tokens, and the errors of the
-admin API (each with a stable code; the entrypoints map them to HTTP statuses)."""
+admin API (the kit's family, each with a stable code; the kit maps them to HTTP statuses)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,17 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+
+# The kit's error family, re-exported: the domain and service layers import them from here.
+from punchcard_kit.errors import Conflict as Conflict
+from punchcard_kit.errors import DomainError as DomainError
+from punchcard_kit.errors import Forbidden as Forbidden
+from punchcard_kit.errors import Invalid as Invalid
+from punchcard_kit.errors import NotFound as NotFound
+from punchcard_kit.errors import TooLarge as TooLarge
+from punchcard_kit.errors import TooManyRequests as TooManyRequests
+from punchcard_kit.errors import Unauthenticated as Unauthenticated
+from punchcard_kit.errors import Unavailable as Unavailable
 
 
 class Role(StrEnum):
@@ -101,19 +112,8 @@ def normalise_email(email: str) -> str:
 
 
 # --- errors ---------------------------------------------------------------------------------
-
-
-class GatewayError(Exception):
-    code = "ERROR"
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class Unauthenticated(GatewayError):
-    code = "UNAUTHENTICATED"
+# The kit's family (punchcard_kit.errors): the kit's HTTP layer maps each to its status once.
+# The gateway's own are subclasses with their own codes.
 
 
 class InvalidCredentials(Unauthenticated):
@@ -139,19 +139,3 @@ class InvalidRefreshToken(Unauthenticated):
         super().__init__(self.MESSAGE)
         self.tenant_id = tenant_id
         self.user_id = user_id
-
-
-class Forbidden(GatewayError):
-    code = "FORBIDDEN"
-
-
-class NotFound(GatewayError):
-    code = "NOT_FOUND"
-
-
-class Conflict(GatewayError):
-    code = "CONFLICT"
-
-
-class Invalid(GatewayError):
-    code = "INVALID"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from punchcard_kit.http_errors import ErrorPublic
 
 from ..domain.model import InvalidCredentials, InvalidRefreshToken
 from ..service_layer import auth
 from ..service_layer.auth import IssuedTokens
 from .context import USER_AGENT_MAX
 from .deps import AuditNoteDep, PrincipalDep, RequestIdDep, ServicesDep
-from .errors import ErrorPublic
 from .schemas import LoginForm, MePublic, RefreshRequest, TokenPublic
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])

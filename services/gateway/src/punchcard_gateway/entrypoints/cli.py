@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from ..adapters.passwords import PasswordHasher
 from ..adapters.postgres import unit_of_work_factory
-from ..domain.model import GatewayError
+from ..domain.model import DomainError
 from ..service_layer.services import Services
 from ..service_layer.tokens import AccessTokens
 from ..service_layer.users import CreateTenant, create_tenant
@@ -67,7 +67,7 @@ def create_tenant_main(argv: list[str], package: str) -> None:
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     try:
         tenant_id, admin_id = asyncio.run(_create(settings, package, command))
-    except GatewayError as error:
+    except DomainError as error:
         print(f"create-tenant: {error.message}", file=sys.stderr)
         raise SystemExit(1) from None
     print(json.dumps({"tenant_id": tenant_id, "admin_id": admin_id}))

@@ -3,43 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from ..adapters.upstream import Upstream
+from ..bootstrap import GatewayContainer
 from ..domain.model import SYSADMIN_ONLY, Forbidden, Principal, Role, Unauthenticated
-from ..service_layer.kiosk import KioskEdge
 from ..service_layer.services import Services
 from .context import AuditNote, audit_note, request_id
 
 
-@dataclass(frozen=True)
-class Gateway:
-    """What the lifespan builds once the database pool and the HTTP client exist."""
-
-    services: Services
-    # The services the admin API forwards to, by the names domain.access routes to.
-    upstreams: Mapping[str, Upstream]
-    # The kiosk-facing edge (entrypoints/kiosk.py).
-    kiosk: KioskEdge
-    # device-sync for the kiosk apps' held long-polls (``/kiosk/v1/sync``): a client of its
-    # own, so that held polls never take the connections the admin API and punches use.
-    clock_sync: Upstream
-
-
-def _gateway(request: Request) -> Gateway:
+def container(request: Request) -> GatewayContainer:
+    """The gateway's container (bootstrap.py), built when the service started."""
     return request.app.state.gateway
 
 
 def _services(request: Request) -> Services:
-    return _gateway(request).services
+    return container(request).services
 
 
 def _upstreams(request: Request) -> Mapping[str, Upstream]:
-    return _gateway(request).upstreams
+    return container(request).upstreams
 
 
 def _note(request: Request) -> AuditNote:

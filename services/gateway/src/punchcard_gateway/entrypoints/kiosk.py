@@ -29,6 +29,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from punchcard_kit import credentials
 from punchcard_kit.http_errors import ErrorPublic
 from punchcard_kit.logging import correlation
 from pydantic import (
@@ -44,9 +45,10 @@ from pydantic import (
 
 from ..adapters.edge_limits import EdgeLimiter
 from ..adapters.upstream import UpstreamUnavailable
-from ..domain.kiosk import Attempt, Clock, ClockUnauthorized, TooLarge, Unavailable
-from ..domain.model import Invalid, NotFound
+from ..domain.kiosk import Attempt, Clock, ClockUnauthorized
+from ..domain.model import Invalid, NotFound, TooLarge, Unavailable
 from ..service_layer.kiosk import KioskEdge
+from .deps import container
 
 JPEG_SOI = b"\xff\xd8\xff"
 # Room for everything but the frame (ids, times, Employee ID, JSON punctuation).
@@ -60,10 +62,16 @@ CLOCK_DEFAULT_WAIT_S = 25.0
 CLOCK_CALL_TIMEOUT_S = 10.0  # acks
 _CREDENTIAL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
+# Identity's rule (punchcard_kit.credentials): what the edge takes is what identity accepts.
 EmployeeId = Annotated[
-    str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
+    str,
+    StringConstraints(
+        min_length=1,
+        max_length=credentials.EMPLOYEE_ID_MAX_LENGTH,
+        pattern=credentials.EMPLOYEE_ID_PATTERN,
+    ),
 ]
-Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,6}$")]
+Pin = Annotated[str, StringConstraints(pattern=credentials.PIN_PATTERN)]
 # RFC 3339 date-time, offset required (pydantic alone would also take "1714550400").
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
@@ -101,7 +109,7 @@ _FIELD_MESSAGES = {
     "offline": "offline must be true or false",
     "direction": 'direction must be "IN", "OUT" or null',
     "method": 'method must be "PIN" or "FACE"',
-    "employee_id": "employee_id must be 1-32 characters: letters, digits, '.', '_' or '-'",
+    "employee_id": "employee_id must be 1-32 characters: letters, digits, '_' or '-'",
     "pin": "pin must be a string of 4 to 6 digits",
     "frame_jpeg": "frame_jpeg must be a base64 string",
 }
@@ -194,11 +202,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 def _edge(request: Request) -> KioskEdge:
-    return request.app.state.gateway.kiosk
+    return container(request).kiosk
 
 
 def _limiter(request: Request) -> EdgeLimiter:
-    return request.app.state.edge_limiter
+    return container(request).edge_limiter
 
 
 def _json(status: int, body: dict) -> JSONResponse:
@@ -334,7 +342,7 @@ async def _to_device_sync(
 ) -> Response:
     """The request passed to device-sync with the kiosk's own credential; its answer passed
     back (200, and 4xx in the one error shape); device-sync down or failing → 503."""
-    upstream = request.app.state.gateway.clock_sync
+    upstream = container(request).clock_sync
     try:
         response = await upstream.call(
             "POST",

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request, Response
+from punchcard_kit.http_errors import error_response
 from punchcard_kit.internal_auth import Caller
 
 from ..adapters.upstream import UpstreamUnavailable
 from ..domain.access import PROXIED_PREFIXES, UnsafePath, decide, is_upload, split_path
 from ..domain.model import Forbidden, NotFound
 from .deps import AuditNoteDep, PrincipalDep, RequestIdDep, UpstreamsDep
-from .errors import error_response
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # Admin requests are small JSON documents: the kit's 64 KiB (MAX_JSON_BODY_BYTES) on every

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from punchcard_kit.bounds import Offset
+from punchcard_kit.http_errors import ErrorPublic
 
 from ..service_layer import users as uc
 from .deps import ServicesDep, SysadminDep
-from .errors import ErrorPublic
 from .schemas import UserCreate, UserPublic, UsersPublic, UserUpdate
 
 router = APIRouter(

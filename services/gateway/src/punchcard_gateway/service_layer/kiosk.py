@@ -34,7 +34,7 @@ from typing import Protocol
 from prometheus_client import Counter, Histogram
 from punchcard.v1 import common_pb2, kiosk_pb2
 from punchcard_kit.logging import get_logger
-from punchcard_kit.messaging import Message, new_envelope
+from punchcard_kit.messaging import Message, catalogue, new_envelope
 from punchcard_kit.messaging.envelope import Envelope
 
 from ..domain.kiosk import (
@@ -53,9 +53,9 @@ from ..domain.model import NotFound
 
 log = get_logger(__name__)
 
-PIN_ATTEMPTS = "punchcard.kiosk.pin-attempts.v1"
-FACE_ATTEMPTS = "punchcard.kiosk.face-attempts.v1"
-PUNCHES = "punchcard.punch.punches.v1"
+PIN_ATTEMPTS = catalogue.KIOSK_PIN_ATTEMPTS.name
+FACE_ATTEMPTS = catalogue.KIOSK_FACE_ATTEMPTS.name
+PUNCHES = catalogue.PUNCH_PUNCHES.name
 
 WAIT_SECONDS = Histogram(
     "punchcard_kiosk_wait_seconds",
@@ -347,11 +347,19 @@ def attempt_event(
     if attempt.method == "PIN":
         assert sealed is not None and attempt.employee_id
         payload = kiosk_pb2.PinPunchAttempted(context=context, sealed_pin=sealed)
-        topic, key = topics[0], f"{clock.tenant_id}/{attempt.employee_id}"
+        topic, key = (
+            topics[0],
+            catalogue.KIOSK_PIN_ATTEMPTS.key(
+                tenant_id=clock.tenant_id, employee_id=attempt.employee_id
+            ),
+        )
     else:
         assert attempt.frame_jpeg is not None
         payload = kiosk_pb2.FacePunchAttempted(context=context, frame_jpeg=attempt.frame_jpeg)
-        topic, key = topics[1], f"{clock.tenant_id}/{clock.clock_id}"
+        topic, key = (
+            topics[1],
+            catalogue.KIOSK_FACE_ATTEMPTS.key(tenant_id=clock.tenant_id, clock_id=clock.clock_id),
+        )
     envelope = new_envelope(
         payload,
         tenant_id=clock.tenant_id,

@@ -3,6 +3,10 @@
 // unknown, rotated or revoked), NetworkError (no answer: offline, timeout), HttpError (any
 // other status, with the edge's {code, message, field}). The credential is never logged.
 
+import { HttpError, send } from "../shared/http.js";
+
+export { HttpError };
+
 const BASE = "/kiosk/v1";
 
 export class Unauthorized extends Error {
@@ -20,16 +24,6 @@ export class NetworkError extends Error {
   }
 }
 
-export class HttpError extends Error {
-  constructor(status, body) {
-    super(body?.message || `Request failed (${status})`);
-    this.name = "HttpError";
-    this.status = status;
-    this.code = body?.code || "ERROR";
-    this.body = body || null;
-  }
-}
-
 export function createApi(credential, { fetchFn = globalThis.fetch, base = BASE } = {}) {
   async function request(method, path, body, { timeoutMs = 15000, signal } = {}) {
     const controller = new AbortController();
@@ -38,19 +32,21 @@ export function createApi(credential, { fetchFn = globalThis.fetch, base = BASE 
     signal?.addEventListener("abort", onAbort);
     let response;
     try {
-      response = await fetchFn(base + path, {
-        method,
-        headers: {
-          Authorization: `Bearer ${credential}`,
-          Accept: "application/json",
-          ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+      response = await send(
+        base + path,
+        {
+          method,
+          headers: {
+            Authorization: `Bearer ${credential}`,
+            Accept: "application/json",
+            ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+          },
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+          cache: "no-store",
+          signal: controller.signal,
         },
-        body: body !== undefined ? JSON.stringify(body) : undefined,
-        cache: "no-store",
-        signal: controller.signal,
-      });
-    } catch (error) {
-      throw new NetworkError(error);
+        { fetchFn, onNetworkError: (error) => new NetworkError(error) },
+      );
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);

@@ -8,16 +8,16 @@
 // others wait for it, then retry with the new token; a request whose token was already
 // replaced by the time its 401 arrives simply retries with the current one.
 
+import { createClient } from "../shared/api.generated.js";
+import { HttpError, readBody, send as sendHttp, withQuery } from "../shared/http.js";
+
 const BASE = "/api/v1";
 const KEY = "punchcard.session";
 
-export class ApiError extends Error {
+export class ApiError extends HttpError {
   constructor(status, body) {
-    super(body?.message || `Request failed (${status})`);
-    this.status = status;
-    this.code = body?.code || "ERROR";
-    this.field = body?.field || null;
-    this.body = body || null;
+    super(status, body);
+    this.name = "ApiError";
   }
 }
 
@@ -46,23 +46,17 @@ export function onSession(fn) {
 
 export const signedIn = () => session !== null;
 
-async function parse(response) {
-  if (response.status === 204) return null;
-  const type = response.headers.get("content-type") || "";
-  if (type.includes("application/json")) return response.json();
-  return response.text();
-}
+const parse = readBody;
 
-async function send(url, init) {
-  try {
-    return await fetch(url, init);
-  } catch {
-    throw new ApiError(0, {
-      code: "NETWORK",
-      message: "The server cannot be reached. Check the connection and try again.",
-    });
-  }
-}
+const send = (url, init) =>
+  sendHttp(url, init, {
+    fetchFn: (...args) => fetch(...args),
+    onNetworkError: () =>
+      new ApiError(0, {
+        code: "NETWORK",
+        message: "The server cannot be reached. Check the connection and try again.",
+      }),
+  });
 
 export async function signIn(email, password) {
   const form = new URLSearchParams({ username: email, password });
@@ -130,13 +124,7 @@ async function refresh() {
   return true;
 }
 
-function url(path, query) {
-  const u = new URL(BASE + path, location.origin);
-  for (const [k, v] of Object.entries(query || {})) {
-    if (v !== undefined && v !== null && v !== "") u.searchParams.set(k, v);
-  }
-  return u.pathname + u.search;
-}
+const url = (path, query) => withQuery(BASE + path, query, location.origin);
 
 /**
  * api("GET", "/workers", {query}) → parsed JSON (null for 204).
@@ -168,3 +156,8 @@ export async function api(method, path, { query, json, body, raw = false } = {})
 }
 
 export const get = (path, query) => api("GET", path, { query });
+
+/** One function per admin API operation (generated from the gateway's OpenAPI:
+ * shared/api.generated.js), e.g. `client.listWorkers({ query: { limit: 50 } })`, each sent
+ * with the session's token like `api` itself. */
+export const client = createClient(api);
