@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from punchcard_kit.bounds import TEXT_PATTERN, Offset
 from punchcard_kit.http_errors import ErrorPublic
 
-from ..service_layer import audit
+from .. import views
 from .deps import ServicesDep, SysadminDep
 from .schemas import AuditEntriesPublic, AuditEntryPublic
 
@@ -36,5 +36,5 @@ async def list_audit_log(
         ),
     ] = None,
 ) -> AuditEntriesPublic:
-    rows, count = await audit.list_entries(s, caller, offset, limit, actor, action)
+    rows, count = await views.list_audit_entries(s, caller, offset, limit, actor, action)
     return AuditEntriesPublic(data=[AuditEntryPublic.of(e) for e in rows], count=count)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from punchcard_kit.bounds import Offset
 from punchcard_kit.http_errors import ErrorPublic
 
+from .. import views
 from ..service_layer import users as uc
 from .deps import ServicesDep, SysadminDep
 from .schemas import UserCreate, UserPublic, UsersPublic, UserUpdate
@@ -27,7 +28,7 @@ async def list_users(
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> UsersPublic:
-    rows, count = await uc.list_users(s, caller, offset, limit)
+    rows, count = await views.list_users(s, caller, offset, limit)
     return UsersPublic(data=[UserPublic.of(u, s.now()) for u in rows], count=count)
 
 
@@ -47,7 +48,7 @@ async def create_user(body: UserCreate, caller: SysadminDep, s: ServicesDep) -> 
 
 @router.get("/{id}", response_model=UserPublic, responses={404: {"model": ErrorPublic}})
 async def get_user(id: uuid.UUID, caller: SysadminDep, s: ServicesDep) -> UserPublic:
-    return UserPublic.of(await uc.get_user(s, caller, id), s.now())
+    return UserPublic.of(await views.get_user(s, caller, id), s.now())
 
 
 @router.patch("/{id}", response_model=UserPublic, responses={404: {"model": ErrorPublic}})

@@ -4,7 +4,6 @@ user is simply not found (404), never forbidden (403)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..domain.login import account_key
@@ -64,21 +63,6 @@ async def create_tenant(s: Services, command: CreateTenant) -> tuple[Tenant, Adm
         await uow.users.add(admin)
         await uow.commit()
     return tenant, admin
-
-
-async def list_users(
-    s: Services, caller: Principal, offset: int, limit: int
-) -> tuple[Sequence[AdminUser], int]:
-    async with s.uow(caller.tenant_id) as uow:
-        return await uow.users.list(offset, limit)
-
-
-async def get_user(s: Services, caller: Principal, user_id: uuid.UUID) -> AdminUser:
-    async with s.uow(caller.tenant_id) as uow:
-        user = await uow.users.get(user_id)
-    if user is None:
-        raise NotFound("admin user not found")
-    return user
 
 
 async def create_user(s: Services, caller: Principal, command: CreateUser) -> AdminUser:
