@@ -26,13 +26,33 @@ Unit tests hand use cases a fake with the same attributes (``tests/unit/<service
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Self
+from typing import Protocol, Self
 
 import asyncpg
 
 from .messaging.envelope import Envelope
 from .messaging.outbox import OutboxRecord, add_records, add_to_outbox
 from .tenancy import enter_tenant
+
+
+class UnitOfWork(Protocol):
+    """What every service's use cases see of a unit of work; a service's own protocol
+    extends it with its repositories (``class UnitOfWork(kit.UnitOfWork, Protocol): …``)."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def commit(self) -> None:
+        """Commit; leaving the block without it rolls back."""
+
+    async def publish(self, *items: tuple[str, str | bytes | None, Envelope]) -> None:
+        """(topic, key, envelope) into the outbox, in this transaction."""
+
+    async def publish_records(
+        self, records: Sequence[OutboxRecord] | Iterable[OutboxRecord]
+    ) -> None:
+        """Prepared outbox records (e.g. tombstones) into the outbox, in this transaction."""
 
 
 class TenantUnitOfWork:
@@ -123,4 +143,4 @@ class TenantUnitOfWork:
         await add_records(self.connection, list(records))
 
 
-__all__ = ["TenantUnitOfWork"]
+__all__ = ["TenantUnitOfWork", "UnitOfWork"]

@@ -7,13 +7,12 @@ No SQL here."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
-from punchcard_kit.messaging.envelope import Envelope
-from punchcard_kit.messaging.outbox import OutboxRecord
+from punchcard_kit import unit_of_work as kit_uow
 
 from ..domain.model import (
     AckRecorded,
@@ -129,7 +128,7 @@ class CommandQueue(Protocol):
     async def prune_acknowledged(self, older_than_days: int) -> int: ...
 
 
-class UnitOfWork(Protocol):
+class UnitOfWork(kit_uow.UnitOfWork, Protocol):
     """One tenant's transaction: commits only on ``commit()``, rolls back otherwise."""
 
     tenant_id: object
@@ -138,18 +137,6 @@ class UnitOfWork(Protocol):
     assignments: AssignmentsRepository
     site_rules: SiteRulesRepository
     queue: CommandQueue
-
-    async def __aenter__(self) -> UnitOfWork: ...
-
-    async def __aexit__(self, *exc: object) -> None: ...
-
-    async def commit(self) -> None: ...
-
-    async def publish(self, *items: tuple[str, str | bytes | None, Envelope]) -> None:
-        """(topic, key, envelope) into the outbox, in this transaction."""
-
-    async def publish_records(self, records: Iterable[OutboxRecord]) -> None:
-        """Prepared outbox records (tombstones) into the outbox, in this transaction."""
 
 
 # Opens a unit of work for a tenant.

@@ -6,12 +6,11 @@ in fakes (tests/unit/face_match/fakes.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from punchcard_kit import unit_of_work as kit_uow
 from punchcard_kit.assignments import AssignmentChange
-from punchcard_kit.messaging import OutboxRecord
-from punchcard_kit.messaging.envelope import Envelope
 
 from ..domain.model import Face, FaceSettings, NewTemplate, TemplateSet, Worker, WorkerStatus
 
@@ -59,23 +58,11 @@ class SettingsRepository(Protocol):
         """Deletes the photos kept so far; how many."""
 
 
-class UnitOfWork(Protocol):
+class UnitOfWork(kit_uow.UnitOfWork, Protocol):
     templates: TemplatesRepository
     workers: WorkersRepository
     assignments: AssignmentsRepository
     settings: SettingsRepository
-
-    async def __aenter__(self) -> UnitOfWork: ...
-
-    async def __aexit__(self, *exc: object) -> None: ...
-
-    async def commit(self) -> None: ...
-
-    async def publish(self, *items: tuple[str, str | bytes | None, Envelope]) -> None:
-        """(topic, key, envelope) into the outbox, in this transaction."""
-
-    async def publish_records(self, records: Iterable[OutboxRecord]) -> None:
-        """Prepared outbox records (a tombstone) into the outbox, in this transaction."""
 
 
 #: Opens a unit of work for a tenant (an HTTP request: a transaction of its own).

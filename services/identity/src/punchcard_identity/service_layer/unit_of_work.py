@@ -10,11 +10,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from punchcard_kit import unit_of_work as kit_uow
+
 from ..domain.model import StoredPin, Worker
 
 if TYPE_CHECKING:
     from punchcard_kit.assignments import AssignmentChange
-    from punchcard_kit.messaging.envelope import Envelope
 
 
 class WorkerRepository(Protocol):
@@ -57,21 +58,12 @@ class AssignmentRepository(Protocol):
     async def apply(self, change: AssignmentChange) -> None: ...
 
 
-class UnitOfWork(Protocol):
+class UnitOfWork(kit_uow.UnitOfWork, Protocol):
     """One transaction of one tenant (``on_connection``: the consumer batch's)."""
 
     workers: WorkerRepository
     pins: PinRepository
     assignments: AssignmentRepository
-
-    async def __aenter__(self) -> UnitOfWork: ...
-
-    async def __aexit__(self, *exc: object) -> None: ...
-
-    async def commit(self) -> None: ...
-
-    async def publish(self, *items: tuple[str, str | bytes | None, Envelope]) -> None:
-        """(topic, key, envelope) into the outbox, in this transaction."""
 
 
 #: Opens a unit of work for a tenant (an HTTP request's own transaction).

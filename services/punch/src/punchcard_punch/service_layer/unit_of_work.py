@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from punchcard_kit import unit_of_work as kit_uow
 from punchcard_kit.assignments import AssignmentChange
 from punchcard_kit.messaging import Message
-from punchcard_kit.messaging.envelope import Envelope
 from punchcard_kit.messaging.outbox import OutboxRecord
 
 from ..domain.decisions import Nearby
@@ -93,23 +93,13 @@ class ParkedRepository(Protocol):
         redrive is decided), ``letters`` into the outbox, the rows removed."""
 
 
-class UnitOfWork(Protocol):
+class UnitOfWork(kit_uow.UnitOfWork, Protocol):
     """One transaction for one tenant; what is published commits with the state."""
 
     tenant_id: Any
     ledger: LedgerRepository
     projections: ProjectionsRepository
     parked: ParkedRepository
-
-    async def __aenter__(self) -> UnitOfWork: ...
-
-    async def __aexit__(self, *exc: object) -> None: ...
-
-    async def commit(self) -> None: ...
-
-    async def publish(self, *items: tuple[str, str | bytes | None, Envelope]) -> None: ...
-
-    async def publish_records(self, records: Sequence[OutboxRecord]) -> None: ...
 
 
 # Opens a unit of work for a tenant (an HTTP request's own transaction).
