@@ -153,9 +153,11 @@ def create_service_app(
     declared Content-Length at once, a chunked body as it arrives), before more is read; a
     route that needs more (an upload, a bulk call) declares its own ``max_body_size=…``.
 
-    ``on_started(runtime)`` is the service's composition root: it builds its adapters and use
-    cases on ``runtime.pool``, opens its own resources with ``runtime.enter(...)``, starts its
-    periodic jobs with ``runtime.every(...)`` and its own loops with ``runtime.supervise(...)``.
+    ``on_started(runtime)`` is the service's composition root, called before the consumers are
+    built (``subscriptions(runtime)`` comes after it, so handlers can use what it built): it
+    builds its container (``bootstrap``) on ``runtime.pool``, opens its own resources with
+    ``runtime.enter(...)``, starts its periodic jobs with ``runtime.every(...)`` and its own
+    loops with ``runtime.supervise(...)``.
     ``on_stopping(runtime)`` runs first at shutdown (stop the service's own loops);
     ``transient``: this service's "a server is down" errors, answered 503 like the kit's."""
 
@@ -190,6 +192,8 @@ def create_service_app(
             runtime.tasks.append(
                 asyncio.create_task(_supervise("relay", runtime.relay.run, stopping))
             )
+        if on_started is not None:
+            await on_started(runtime)
         for sub in subscriptions(runtime):
             for lane in range(max(1, sub.lanes)):
                 loop = ConsumerLoop(
@@ -210,8 +214,6 @@ def create_service_app(
                 name = sub.group_id if sub.lanes <= 1 else f"{sub.group_id}#{lane}"
                 runtime.consumers.append(loop)
                 runtime.tasks.append(asyncio.create_task(_supervise(name, loop.run, stopping)))
-        if on_started is not None:
-            await on_started(runtime)
         log.info("service started", http=f"{settings.http_host}:{settings.http_port}")
         try:
             yield

@@ -17,24 +17,23 @@ from .settings import FaceMatchSettings
 
 
 def build_app(settings: FaceMatchSettings) -> FastAPI:
-    """The app; the container (``app.state.face_match``) is built when the kit's lifespan has
-    the pool, the models load and the gallery follower starts in ``on_started``."""
+    """The app; ``on_started`` builds the container (``app.state.face_match``) on the kit's
+    pool, loads the models and starts the gallery follower; the consumers, built after it,
+    hand their frames to its identifier."""
     if settings.deepface_home:
         os.environ["DEEPFACE_HOME"] = settings.deepface_home
 
-    def subscriptions(runtime: Runtime):
-        # The kit builds the consumers before on_started and they need the identifier: the
-        # container is built here, once, on the runtime's pool (building opens nothing).
-        container = bootstrap(settings, pool=runtime.pool)
-        app.state.face_match = container
-        return consumers.subscriptions(container.identifier, container.uow_on)
-
     async def on_started(runtime: Runtime) -> None:
-        container: FaceMatchContainer = app.state.face_match
+        container = bootstrap(settings, pool=runtime.pool)
         # MissingWeights stops the service here, naming the file.
         await runtime.enter(container.engine)
         runtime.supervise("face-gallery", container.gallery.run)
         runtime.ready_loops["face_gallery"] = container.gallery
+        app.state.face_match = container
+
+    def subscriptions(runtime: Runtime):
+        container: FaceMatchContainer = app.state.face_match
+        return consumers.subscriptions(container.identifier, container.uow_on)
 
     def on_stopping(runtime: Runtime) -> None:
         app.state.face_match.gallery.stop()
@@ -48,8 +47,8 @@ def build_app(settings: FaceMatchSettings) -> FastAPI:
         package=__package__,
         title="Punchcard Face Match",
         routers=[api.router, api.upload_router(max_upload)],
-        subscriptions=subscriptions,
         on_started=on_started,
+        subscriptions=subscriptions,
         on_stopping=on_stopping,
         pool_max_size=settings.db_pool_max_size,
     )

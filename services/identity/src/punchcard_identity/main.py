@@ -14,29 +14,28 @@ __all__ = ["build_app", "build_hasher", "main", "time_one_hash"]
 
 
 def build_app(settings: IdentitySettings) -> FastAPI:
-    """The app on the kit's lifespan. The container is built when the kit asks for the
-    subscriptions (its consumers' handlers need it; the kit builds them before ``on_started``);
-    ``on_started`` then opens its Redis client on the runtime (closed at shutdown, pinged by
-    /readyz)."""
-
-    def subscriptions(runtime: Runtime):
-        container = bootstrap(settings, pool=runtime.pool)
-        app.state.identity = container
-        return consumers.subscriptions(settings, container)
+    """The app on the kit's lifespan: ``on_started`` builds the container (bootstrap.py) on the
+    kit's pool and opens its Redis client on the runtime (closed at shutdown, pinged by
+    /readyz); the consumers, built after it, hand their messages to its use cases."""
 
     async def on_started(runtime: Runtime) -> None:
-        container: IdentityContainer = app.state.identity
+        container = bootstrap(settings, pool=runtime.pool)
         if container.redis is not None:
             redis = await runtime.enter(container.redis)  # closed when the service stops
             runtime.ready_checks["redis"] = redis.ping
+        app.state.identity = container
+
+    def subscriptions(runtime: Runtime):
+        container: IdentityContainer = app.state.identity
+        return consumers.subscriptions(settings, container)
 
     app = create_service_app(
         settings,
         package=__package__,
         title="Punchcard Identity",
         routers=[router],
-        subscriptions=subscriptions,
         on_started=on_started,
+        subscriptions=subscriptions,
         transient=REDIS_TRANSIENT,
     )
     return app

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from punchcard_kit.service import Runtime, create_service_app, service_main
 
 from .adapters.postgres import PunchUnitOfWork
-from .bootstrap import bootstrap, build_ingest, policy_from
+from .bootstrap import PunchContainer, bootstrap, policy_from
 from .entrypoints import api, consumers
 from .settings import PunchSettings
 
@@ -16,26 +16,26 @@ __all__ = ["build_app", "main", "policy_from"]
 
 
 def build_app(settings: PunchSettings) -> FastAPI:
-    """The composition root: the container is built once the kit has opened the pool."""
-    # The verdicts' use case holds no connection: the consumers (started before on_started)
-    # and the container share it.
-    ingest = build_ingest(settings)
-
-    def subscriptions(runtime: Runtime):
-        return consumers.subscriptions(ingest, PunchUnitOfWork.on_connection)
+    """The app on the kit's lifespan: ``on_started`` builds the container (bootstrap.py) on the
+    kit's pool and runs the unparker; the consumers, built after it, hand their verdicts to
+    its ingest use case."""
 
     async def on_started(runtime: Runtime) -> None:
-        container = bootstrap(settings, runtime.pool, ingest=ingest)
+        container = bootstrap(settings, runtime.pool)
         runtime.every("unpark verdicts", settings.unpark_interval_s, container.unparker.run_once)
         app.state.punch = container
+
+    def subscriptions(runtime: Runtime):
+        container: PunchContainer = app.state.punch
+        return consumers.subscriptions(container.ingest, PunchUnitOfWork.on_connection)
 
     app = create_service_app(
         settings,
         package=__package__,
         title="Punchcard Punch",
         routers=[api.router],
-        subscriptions=subscriptions,
         on_started=on_started,
+        subscriptions=subscriptions,
         pool_max_size=settings.db_pool_max_size,
     )
     return app
