@@ -2,8 +2,11 @@
 from the gateway's merged OpenAPI (its own operations and every one it forwards, built from
 ``proto/openapi``: run ``tools/gen_openapi.py`` first when a service's API changed).
 
-One function per ``/api/v1`` operation, named after its operationId in camelCase; path
-parameters first (in the path's order), then ``{query, json, body}``. ``createClient(request)``
+One function per ``/api/v1`` operation, named after its operationId in camelCase (or its
+entry in ``NAMES``: a route function's name is read within its router's module, so ``assign`` or
+``commands`` need the resource added to read well in the portal); path parameters first (in the
+path's order), then ``{query, json, body}``, and ``raw`` (the ``Response`` itself, for a
+download) where the operation may answer something other than JSON. ``createClient(request)``
 binds them to the portal's authenticated ``api(method, path, options)`` (manage/api.js).
 
     python tools/gen_portal_client.py          # write it
@@ -22,6 +25,36 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "services" / "gateway" / "web" / "src" / "shared" / "api.generated.js"
 PREFIX = "/api/v1"
 METHODS = ("get", "put", "post", "delete", "patch")
+
+# operationId -> the portal's name, where the operationId alone does not say what it acts on.
+NAMES = {
+    "bulk": "changeAssignments",
+    "clock_pin_counters": "getClockPinCounters",
+    "clock_workers": "listClockWorkers",
+    "commands": "listClockCommands",
+    "assign": "assignWorkerToClock",
+    "unassign": "unassignWorkerFromClock",
+    "resync": "resyncClock",
+    "rotate_credential": "rotateClockCredential",
+    "get_site_rule": "getSiteClockRule",
+    "set_site_rule": "setSiteClockRule",
+    "enrolments": "listFaceEnrolments",
+    "get_settings": "getFaceSettings",
+    "put_settings": "setFaceSettings",
+    "me": "getMe",
+    "stale_pins": "getStalePinsReport",
+    "suspicious": "getSuspiciousPinPunchesReport",
+    "timesheets": "getTimesheets",
+    "worker_clocks": "listWorkerClocks",
+    "face_status": "getWorkerFace",
+    "enrol": "enrolWorkerFace",
+    "delete_face": "deleteWorkerFace",
+    "set_pin": "setWorkerPin",
+    "remove_pin": "removeWorkerPin",
+    "generate_pin": "generateWorkerPin",
+    "unlock_pin": "unlockWorkerPin",
+    "set_pin_allowed": "setWorkerPinAllowed",
+}
 
 
 def gateway_openapi() -> dict:
@@ -45,13 +78,14 @@ def render(doc: dict) -> str:
         "// run `python tools/gen_portal_client.py` (after tools/gen_openapi.py).",
         "//",
         "// createClient(request): one function per admin API operation; `request(method, path,",
-        "// {query, json, body})` sends it (manage/api.js: with the session's bearer token).",
+        "// {query, json, body, raw})` sends it (manage/api.js: with the session's bearer token).",
         "",
         "const enc = encodeURIComponent;",
         "",
         "export function createClient(request) {",
         "  return {",
     ]
+    unused = set(NAMES)
     for path in sorted(doc["paths"]):
         if not path.startswith(PREFIX + "/"):
             continue
@@ -67,7 +101,13 @@ def render(doc: dict) -> str:
             content = operation.get("requestBody", {}).get("content", {})
             body = "json" if "application/json" in content else "body" if content else None
             query = any(p.get("in") == "query" for p in operation.get("parameters", []))
-            options = [o for o in (("query" if query else None), body) if o]
+            answers = {
+                kind
+                for answer in operation.get("responses", {}).values()
+                for kind in answer.get("content", {})
+            }
+            raw = "raw" if answers - {"application/json"} else None
+            options = [o for o in (("query" if query else None), body, raw) if o]
             summary = operation.get("summary") or operation["operationId"]
             roles = operation.get("x-roles")
             note = f" ({', '.join(roles)})" if roles else ""
@@ -75,10 +115,14 @@ def render(doc: dict) -> str:
             args = [*names, "{ " + ", ".join(options) + " } = {}" if options else None]
             signature = ", ".join(a for a in args if a)
             passed = "{ " + ", ".join(options) + " }" if options else "{}"
+            operation_id = operation["operationId"]
+            unused.discard(operation_id)
             lines.append(
-                f"    {camel(operation['operationId'])}: ({signature}) =>\n"
+                f"    {NAMES.get(operation_id) or camel(operation_id)}: ({signature}) =>\n"
                 f'      request("{method.upper()}", `{relative}`, {passed}),'
             )
+    if unused:
+        raise SystemExit(f"NAMES for operations that are gone: {', '.join(sorted(unused))}")
     lines += ["  };", "}", ""]
     return "\n".join(lines)
 

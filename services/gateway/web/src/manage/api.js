@@ -87,7 +87,7 @@ export async function signOut() {
 let me = null;
 /** The signed-in admin (GET /me), asked once per sign-in. */
 export function whoAmI() {
-  me = me || api("GET", "/me").catch((e) => {
+  me = me || client.getMe().catch((e) => {
     me = null;
     throw e;
   });

@@ -2,14 +2,14 @@
 // run `python tools/gen_portal_client.py` (after tools/gen_openapi.py).
 //
 // createClient(request): one function per admin API operation; `request(method, path,
-// {query, json, body})` sends it (manage/api.js: with the session's bearer token).
+// {query, json, body, raw})` sends it (manage/api.js: with the session's bearer token).
 
 const enc = encodeURIComponent;
 
 export function createClient(request) {
   return {
     /** POST /api/v1/assignments: Bulk (sysadmin, manager) */
-    bulk: ({ json } = {}) =>
+    changeAssignments: ({ json } = {}) =>
       request("POST", `/assignments`, { json }),
     /** GET /api/v1/audit-log: List Audit Log */
     listAuditLog: ({ query } = {}) =>
@@ -36,43 +36,43 @@ export function createClient(request) {
     updateClock: (clockId, { json } = {}) =>
       request("PATCH", `/clocks/${enc(clockId)}`, { json }),
     /** GET /api/v1/clocks/{clock_id}/commands: Commands (sysadmin, manager, viewer) */
-    commands: (clockId, { query } = {}) =>
+    listClockCommands: (clockId, { query } = {}) =>
       request("GET", `/clocks/${enc(clockId)}/commands`, { query }),
     /** POST /api/v1/clocks/{clock_id}/credential: Rotate Credential (sysadmin) */
-    rotateCredential: (clockId) =>
+    rotateClockCredential: (clockId) =>
       request("POST", `/clocks/${enc(clockId)}/credential`, {}),
     /** GET /api/v1/clocks/{clock_id}/pin-counters: Clock Pin Counters (sysadmin, manager, viewer) */
-    clockPinCounters: (clockId) =>
+    getClockPinCounters: (clockId) =>
       request("GET", `/clocks/${enc(clockId)}/pin-counters`, {}),
     /** POST /api/v1/clocks/{clock_id}/pin-counters/reset: Reset Clock Pin Counters (sysadmin, manager) */
     resetClockPinCounters: (clockId) =>
       request("POST", `/clocks/${enc(clockId)}/pin-counters/reset`, {}),
     /** POST /api/v1/clocks/{clock_id}/resync: Resync (sysadmin) */
-    resync: (clockId, { json } = {}) =>
+    resyncClock: (clockId, { json } = {}) =>
       request("POST", `/clocks/${enc(clockId)}/resync`, { json }),
     /** POST /api/v1/clocks/{clock_id}/revoke: Revoke Clock (sysadmin) */
     revokeClock: (clockId, { json } = {}) =>
       request("POST", `/clocks/${enc(clockId)}/revoke`, { json }),
     /** GET /api/v1/clocks/{clock_id}/workers: Clock Workers (sysadmin, manager, viewer) */
-    clockWorkers: (clockId) =>
+    listClockWorkers: (clockId) =>
       request("GET", `/clocks/${enc(clockId)}/workers`, {}),
     /** PUT /api/v1/clocks/{clock_id}/workers/{worker_id}: Assign (sysadmin, manager) */
-    assign: (clockId, workerId) =>
+    assignWorkerToClock: (clockId, workerId) =>
       request("PUT", `/clocks/${enc(clockId)}/workers/${enc(workerId)}`, {}),
     /** DELETE /api/v1/clocks/{clock_id}/workers/{worker_id}: Unassign (sysadmin, manager) */
-    unassign: (clockId, workerId) =>
+    unassignWorkerFromClock: (clockId, workerId) =>
       request("DELETE", `/clocks/${enc(clockId)}/workers/${enc(workerId)}`, {}),
     /** GET /api/v1/face/enrolments: Enrolments (sysadmin, manager, viewer) */
-    enrolments: () =>
+    listFaceEnrolments: () =>
       request("GET", `/face/enrolments`, {}),
     /** GET /api/v1/face/settings: Get Settings (sysadmin, manager, viewer) */
-    getSettings: () =>
+    getFaceSettings: () =>
       request("GET", `/face/settings`, {}),
     /** PUT /api/v1/face/settings: Put Settings (sysadmin) */
-    putSettings: ({ json } = {}) =>
+    setFaceSettings: ({ json } = {}) =>
       request("PUT", `/face/settings`, { json }),
     /** GET /api/v1/me: Me */
-    me: () =>
+    getMe: () =>
       request("GET", `/me`, {}),
     /** GET /api/v1/pin-policy: Get Pin Policy (sysadmin, manager, viewer) */
     getPinPolicy: () =>
@@ -93,20 +93,20 @@ export function createClient(request) {
     voidPunch: (punchId, { json } = {}) =>
       request("POST", `/punches/${enc(punchId)}/void`, { json }),
     /** GET /api/v1/reports/stale-pins: Stale Pins (sysadmin, manager, viewer) */
-    stalePins: () =>
+    getStalePinsReport: () =>
       request("GET", `/reports/stale-pins`, {}),
     /** GET /api/v1/reports/suspicious-pin-punches: Suspicious (sysadmin, manager, viewer) */
-    suspicious: ({ query } = {}) =>
+    getSuspiciousPinPunchesReport: ({ query } = {}) =>
       request("GET", `/reports/suspicious-pin-punches`, { query }),
     /** GET /api/v1/sites/{site_id}/clock-rule: Get Site Rule (sysadmin, manager, viewer) */
-    getSiteRule: (siteId) =>
+    getSiteClockRule: (siteId) =>
       request("GET", `/sites/${enc(siteId)}/clock-rule`, {}),
     /** PUT /api/v1/sites/{site_id}/clock-rule: Set Site Rule (sysadmin) */
-    setSiteRule: (siteId, { json } = {}) =>
+    setSiteClockRule: (siteId, { json } = {}) =>
       request("PUT", `/sites/${enc(siteId)}/clock-rule`, { json }),
     /** GET /api/v1/timesheets: Timesheets (sysadmin, manager, viewer) */
-    timesheets: ({ query } = {}) =>
-      request("GET", `/timesheets`, { query }),
+    getTimesheets: ({ query, raw } = {}) =>
+      request("GET", `/timesheets`, { query, raw }),
     /** GET /api/v1/users: List Users */
     listUsers: ({ query } = {}) =>
       request("GET", `/users`, { query }),
@@ -135,31 +135,31 @@ export function createClient(request) {
     updateWorker: (workerId, { json } = {}) =>
       request("PATCH", `/workers/${enc(workerId)}`, { json }),
     /** GET /api/v1/workers/{worker_id}/clocks: Worker Clocks (sysadmin, manager, viewer) */
-    workerClocks: (workerId) =>
+    listWorkerClocks: (workerId) =>
       request("GET", `/workers/${enc(workerId)}/clocks`, {}),
     /** GET /api/v1/workers/{worker_id}/face: Face Status (sysadmin, manager, viewer) */
-    faceStatus: (workerId) =>
+    getWorkerFace: (workerId) =>
       request("GET", `/workers/${enc(workerId)}/face`, {}),
     /** PUT /api/v1/workers/{worker_id}/face: Enrol (sysadmin, manager) */
-    enrol: (workerId, { body } = {}) =>
+    enrolWorkerFace: (workerId, { body } = {}) =>
       request("PUT", `/workers/${enc(workerId)}/face`, { body }),
     /** DELETE /api/v1/workers/{worker_id}/face: Delete Face (sysadmin, manager) */
-    deleteFace: (workerId) =>
+    deleteWorkerFace: (workerId) =>
       request("DELETE", `/workers/${enc(workerId)}/face`, {}),
     /** PUT /api/v1/workers/{worker_id}/pin: Set Pin (sysadmin) */
-    setPin: (workerId, { json } = {}) =>
+    setWorkerPin: (workerId, { json } = {}) =>
       request("PUT", `/workers/${enc(workerId)}/pin`, { json }),
     /** DELETE /api/v1/workers/{worker_id}/pin: Remove Pin (sysadmin) */
-    removePin: (workerId) =>
+    removeWorkerPin: (workerId) =>
       request("DELETE", `/workers/${enc(workerId)}/pin`, {}),
     /** PUT /api/v1/workers/{worker_id}/pin-allowed: Set Pin Allowed (sysadmin) */
-    setPinAllowed: (workerId, { json } = {}) =>
+    setWorkerPinAllowed: (workerId, { json } = {}) =>
       request("PUT", `/workers/${enc(workerId)}/pin-allowed`, { json }),
     /** POST /api/v1/workers/{worker_id}/pin/generate: Generate Pin (sysadmin) */
-    generatePin: (workerId) =>
+    generateWorkerPin: (workerId) =>
       request("POST", `/workers/${enc(workerId)}/pin/generate`, {}),
     /** POST /api/v1/workers/{worker_id}/pin/unlock: Unlock Pin (sysadmin) */
-    unlockPin: (workerId) =>
+    unlockWorkerPin: (workerId) =>
       request("POST", `/workers/${enc(workerId)}/pin/unlock`, {}),
   };
 }

@@ -51,12 +51,14 @@ describe("the generated client", () => {
     await client.listWorkers({ query: { limit: 10 } });
     await client.getWorker("w/1");
     await client.updateWorker("w1", { json: { name: "Ann" } });
-    await client.assign("c1", "w1");
+    await client.assignWorkerToClock("c1", "w1");
+    await client.getTimesheets({ query: { format: "csv" }, raw: true });
     expect(request.mock.calls).toEqual([
       ["GET", "/workers", { query: { limit: 10 } }],
       ["GET", "/workers/w%2F1", {}],
       ["PATCH", "/workers/w1", { json: { name: "Ann" } }],
       ["PUT", "/clocks/c1/workers/w1", {}],
+      ["GET", "/timesheets", { query: { format: "csv" }, raw: true }],
     ]);
   });
 });

@@ -3,7 +3,7 @@
 // page and the filters live in the URL.
 import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { get } from "../api.js";
+import { client } from "../api.js";
 import { formatDateTime, workerLabel } from "../../shared/format.js";
 import { Badge, Button, ErrorBanner, Loading, Page, SelectField, useLoad } from "../ui.jsx";
 import { Empty, clockHref, loadAllWorkers, loadClocks, withQuery, workerHref } from "./common.jsx";
@@ -71,8 +71,8 @@ export function Audit() {
   const offset = Math.max(0, parseInt(query.offset || "0", 10) || 0);
   const actor = query.actor || "";
   const action = query.action || "";
-  const log = useLoad(() => get("/audit-log", { offset, limit: LIMIT, actor, action }), [offset, actor, action]);
-  const users = useLoad(() => get("/users", { limit: 200 }), []);
+  const log = useLoad(() => client.listAuditLog({ query: { offset, limit: LIMIT, actor, action } }), [offset, actor, action]);
+  const users = useLoad(() => client.listUsers({ query: { limit: 200 } }), []);
   const workers = useLoad(loadAllWorkers, []);
   const clocks = useLoad(loadClocks, []);
   const [form, setForm] = useState({ actor, action });

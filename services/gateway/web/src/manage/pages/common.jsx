@@ -3,7 +3,7 @@
 // errors, CSV, the time-zone list, and small loaders (workers, clocks) for pickers and
 // filters. Dates and times: src/shared/format.js.
 import { useEffect, useId, useRef, useState } from "preact/hooks";
-import { get } from "../api.js";
+import { client } from "../api.js";
 import { Badge, Button, ErrorBanner, saveBlob } from "../ui.jsx";
 import "./pages.css";
 
@@ -120,7 +120,7 @@ export function saveText(text, name, type = "text/csv;charset=utf-8") {
 export async function loadAllWorkers() {
   const all = [];
   for (let offset = 0; offset < 2000; offset += 200) {
-    const page = await get("/workers", { limit: 200, offset });
+    const page = await client.listWorkers({ query: { limit: 200, offset } });
     all.push(...page.data);
     if (all.length >= page.count || page.data.length === 0) break;
   }
@@ -141,7 +141,7 @@ export function ClockStatus({ status }) {
 }
 
 export async function loadClocks() {
-  return (await get("/clocks")).data;
+  return (await client.listClocks()).data;
 }
 
 /** The list of time zones the browser knows, for a <datalist>. */

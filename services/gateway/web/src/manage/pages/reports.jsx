@@ -2,7 +2,7 @@
 // than the tenant's policy (identity's stale-pins, docs/identity.md), each with links to the
 // worker so the admin can act (remove or change the PIN).
 import { useEffect, useState } from "preact/hooks";
-import { api, get } from "../api.js";
+import { client } from "../api.js";
 import { daysSince, formatDate, isoDate, localStamp } from "../../shared/format.js";
 import { Badge, Button, ErrorBanner, Loading, Notice, TextField, Page, useAction, useLoad, useMe } from "../ui.jsx";
 import { Empty, WorkerLink, clockHref, friendly, loadClocks } from "./common.jsx";
@@ -16,7 +16,7 @@ const REASONS = {
 function Suspicious() {
   const [range, setRange] = useState({ from: isoDate(-29), to: isoDate(0), site_id: "" });
   const [form, setForm] = useState(range);
-  const report = useLoad(() => get("/reports/suspicious-pin-punches", range), [JSON.stringify(range)]);
+  const report = useLoad(() => client.getSuspiciousPinPunchesReport({ query: range }), [JSON.stringify(range)]);
   const clocks = useLoad(loadClocks, []);
   const names = Object.fromEntries((clocks.data || []).map((c) => [c.id, c.name]));
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
@@ -111,7 +111,7 @@ function Suspicious() {
 }
 
 function StalePins() {
-  const report = useLoad(() => get("/reports/stale-pins"), []);
+  const report = useLoad(() => client.getStalePinsReport(), []);
   const me = useMe();
   const [days, setDays] = useState("");
   const action = useAction();
@@ -126,7 +126,7 @@ function StalePins() {
     setSaved(null);
     const value = days.trim() === "" ? null : Number(days);
     try {
-      await action.run(() => api("PUT", "/pin-policy", { json: { max_age_days: value } }));
+      await action.run(() => client.setPinPolicy({ json: { max_age_days: value } }));
       setSaved(value ? `PINs older than ${value} days are now reported.` : "No maximum PIN age is set now.");
       report.reload();
     } catch {

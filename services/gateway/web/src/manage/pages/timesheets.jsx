@@ -1,7 +1,7 @@
 // Timesheets: IN/OUT pairs per worker and day, as punch computes them (docs/punch.md): a shift
 // belongs to the local date of its IN in the zone of the clock punched at; a missing IN or OUT
 // is flagged and counts 0 hours. CSV is the API's own (format=csv), for payroll.
-import { api, get } from "../api.js";
+import { client } from "../api.js";
 import { countOf, dayLabel, hours, wallTime } from "../../shared/format.js";
 import { Badge, Button, ErrorBanner, Loading, Page, download, useAction, useLoad } from "../ui.jsx";
 import { Empty, WorkerLink, loadAllWorkers, loadClocks } from "./common.jsx";
@@ -109,12 +109,12 @@ export function Timesheets() {
   const key = JSON.stringify(filters);
   const workers = useLoad(loadAllWorkers, []);
   const clocks = useLoad(loadClocks, []);
-  const sheets = useLoad(() => get("/timesheets", params(filters, "json")), [key]);
+  const sheets = useLoad(() => client.getTimesheets({ query: params(filters, "json") }), [key]);
   const csv = useAction();
   const downloadCsv = async () => {
     try {
       await csv.run(async () => {
-        const response = await api("GET", "/timesheets", { query: params(filters, "csv"), raw: true });
+        const response = await client.getTimesheets({ query: params(filters, "csv"), raw: true });
         await download(response, `timesheets_${filters.from}_${filters.to}.csv`);
       });
     } catch {

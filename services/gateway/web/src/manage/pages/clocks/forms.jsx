@@ -1,7 +1,7 @@
 // The clock forms: registering a clock, and on a clock's page the Edit and Revoke dialogs.
 // A refused save keeps what was typed, with the API's error next to its field.
 import { useEffect, useState } from "preact/hooks";
-import { api } from "../../api.js";
+import { client } from "../../api.js";
 import { browserZone } from "../../../shared/format.js";
 import { Button, ErrorBanner, TextField, useAction } from "../../ui.jsx";
 import { FormDialog, TimeZoneList, friendly } from "../common.jsx";
@@ -26,7 +26,7 @@ export function RegisterForm({ onRegistered, onCancel }) {
   const submit = async (e) => {
     e.preventDefault();
     try {
-      const clock = await action.run(() => api("POST", "/clocks", { json: form }));
+      const clock = await action.run(() => client.registerClock({ json: form }));
       onRegistered(clock);
     } catch {
       /* shown next to its field; the form keeps what was typed */
@@ -92,7 +92,7 @@ export function EditDialog({ clock, open, onClose, onSaved }) {
       onClose={onClose}
       onSubmit={async () => {
         try {
-          await action.run(() => api("PATCH", `/clocks/${clock.id}`, { json: form }));
+          await action.run(() => client.updateClock(clock.id, { json: form }));
           onSaved();
         } catch {
           /* stays open with what was typed */
@@ -135,7 +135,7 @@ export function RevokeDialog({ clock, open, onClose, onRevoked }) {
         }
         setMissing(false);
         try {
-          await action.run(() => api("POST", `/clocks/${clock.id}/revoke`, { json: { reason: reason.trim() } }));
+          await action.run(() => client.revokeClock(clock.id, { json: { reason: reason.trim() } }));
           onRevoked();
         } catch {
           /* stays open */

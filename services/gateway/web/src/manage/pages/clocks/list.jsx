@@ -1,7 +1,7 @@
 // Clocks: the list (status, last seen, roster version), refreshed every 30 s, and registering
 // a clock (sysadmins; its credential is shown once). API: docs/device-sync.md, "Admin API".
 import { useEffect, useState } from "preact/hooks";
-import { get } from "../../api.js";
+import { client } from "../../api.js";
 import { inZone, timeAgo } from "../../../shared/format.js";
 import { Badge, Button, ErrorBanner, Loading, Page, useLoad, useMe } from "../../ui.jsx";
 import { ClockStatus, Empty, clockHref } from "../common.jsx";
@@ -93,7 +93,7 @@ function ClockTable({ list, canRegister }) {
 }
 
 export function Clocks() {
-  const clocks = useLoad(() => get("/clocks"), []);
+  const clocks = useLoad(() => client.listClocks(), []);
   const me = useMe();
   const [registering, setRegistering] = useState(false);
   const [registered, setRegistered] = useState(null);

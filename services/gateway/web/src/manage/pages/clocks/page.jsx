@@ -2,7 +2,7 @@
 // (edit, re-key, resync, revoke; sysadmins). API: docs/device-sync.md, "Admin API".
 import { useState } from "preact/hooks";
 import { useRoute } from "preact-iso";
-import { api, get } from "../../api.js";
+import { client } from "../../api.js";
 import { inZone, timeAgo } from "../../../shared/format.js";
 import { Badge, Button, ConfirmButton, ErrorBanner, Loading, Notice, Page, useAction, useLoad, useMe } from "../../ui.jsx";
 import { ClockStatus, loadAllWorkers } from "../common.jsx";
@@ -72,10 +72,10 @@ function AdminActions({ act, onEdit, onResync, onRekey, onRevoke }) {
  * (notice) and reloads the three lists; a refusal shows in the page's banner.
  */
 function useClock(id) {
-  const clock = useLoad(() => get(`/clocks/${id}`), [id]);
-  const workers = useLoad(() => get(`/clocks/${id}/workers`), [id]);
+  const clock = useLoad(() => client.getClock(id), [id]);
+  const workers = useLoad(() => client.listClockWorkers(id), [id]);
   const everyone = useLoad(loadAllWorkers, []);
-  const commands = useLoad(() => get(`/clocks/${id}/commands`, { limit: 50 }), [id]);
+  const commands = useLoad(() => client.listClockCommands(id, { query: { limit: 50 } }), [id]);
   const [notice, setNotice] = useState(null);
   const [rekeyed, setRekeyed] = useState(null);
   const act = useAction();
@@ -95,16 +95,16 @@ function useClock(id) {
       /* banner */
     }
   };
-  const rekey = perform(act, () => api("POST", `/clocks/${id}/credential`), setRekeyed);
+  const rekey = perform(act, () => client.rotateClockCredential(id), setRekeyed);
   const resync = perform(
     act,
-    () => api("POST", `/clocks/${id}/resync`, { json: { reason: "admin request" } }),
+    () => client.resyncClock(id, { json: { reason: "admin request" } }),
     (answer) => setNotice(`Full resync queued: ${answer.commands_queued} commands.`),
   );
   const unassign = (w) =>
     perform(
       remove,
-      () => api("DELETE", `/clocks/${id}/workers/${w.worker_id}`),
+      () => client.unassignWorkerFromClock(id, w.worker_id),
       () => setNotice(`${w.display_name} removed from this clock.`),
     )();
   return { clock, workers, everyone, commands, notice, setNotice, rekeyed, setRekeyed, act, remove, refresh, rekey, resync, unassign };

@@ -1,7 +1,7 @@
 // A clock's "Who may use this clock": the workers on it (directly or by a site rule), adding
 // one by Employee ID, removing a direct assignment.
 import { useState } from "preact/hooks";
-import { api, get } from "../../api.js";
+import { client } from "../../api.js";
 import { inZone } from "../../../shared/format.js";
 import { Badge, Button, ConfirmButton, ErrorBanner, Loading, TextField, useAction } from "../../ui.jsx";
 import { Empty, WorkerLink } from "../common.jsx";
@@ -25,14 +25,14 @@ function AddWorker({ clockId, assigned, workers, onAdded }) {
     try {
       await action.run(async () => {
         if (!worker) {
-          const found = await get("/workers", { search: typed, limit: 20 });
+          const found = await client.listWorkers({ query: { search: typed, limit: 20 } });
           worker = found.data.find((w) => w.employee_id.toLowerCase() === typed.toLowerCase());
         }
         if (!worker) {
           setNotFound(`No worker has the Employee ID ${typed}.`);
           return;
         }
-        await api("PUT", `/clocks/${clockId}/workers/${worker.id}`);
+        await client.assignWorkerToClock(clockId, worker.id);
         setValue("");
         onAdded(worker);
       });

@@ -2,7 +2,7 @@
 // original voided and the corrected one added together), or void one. The date and time are
 // typed in the zone of the punch's clock or site.
 import { useState } from "preact/hooks";
-import { api } from "../../api.js";
+import { client } from "../../api.js";
 import { browserZone, inZone, isoToZoned, workerLabel, zonedToIso } from "../../../shared/format.js";
 import { SelectField, TextField, useAction } from "../../ui.jsx";
 import { FormDialog, TimeZoneList, friendly } from "../common.jsx";
@@ -53,16 +53,16 @@ function CorrectionDialog({ mode, punch, workers, clocks, onClose, onDone }) {
     }
     try {
       const result = await action.run(() => {
-        if (mode === "void") return api("POST", `/punches/${punch.id}/void`, { json: { reason: form.reason } });
+        if (mode === "void") return client.voidPunch(punch.id, { json: { reason: form.reason } });
         if (mode === "replace") {
           const json = { reason: form.reason, direction: form.direction };
           if (punchedAt !== new Date(punch.punched_at).toISOString()) json.punched_at = punchedAt;
-          return api("POST", `/punches/${punch.id}/replace`, { json });
+          return client.replacePunch(punch.id, { json });
         }
         const json = { worker_id: form.worker_id, direction: form.direction, punched_at: punchedAt, reason: form.reason };
         if (form.clock_id) json.clock_id = form.clock_id;
         else json.time_zone = form.time_zone;
-        return api("POST", "/punches", { json });
+        return client.addPunch({ json });
       });
       onDone(result);
     } catch {

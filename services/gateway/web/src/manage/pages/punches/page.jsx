@@ -2,7 +2,7 @@
 // (in the URL), a page at a time, with corrections for editors and a CSV of everything that
 // matches (made here: the API has none). Times are in the zone of the clock/site of each punch.
 import { useEffect, useState } from "preact/hooks";
-import { get } from "../../api.js";
+import { client } from "../../api.js";
 import { countOf, inZone } from "../../../shared/format.js";
 import { Button, ErrorBanner, Loading, Notice, Page, useAction, useLoad, useMe } from "../../ui.jsx";
 import { Empty, WorkerLink, clockHref, loadAllWorkers, loadClocks, saveText } from "../common.jsx";
@@ -17,8 +17,8 @@ export function Punches() {
   const me = useMe();
   const workers = useLoad(loadAllWorkers, []);
   const clocks = useLoad(loadClocks, []);
-  const admins = useLoad(() => (me?.role === "sysadmin" ? get("/users", { limit: 200 }) : Promise.resolve(null)), [me?.role]);
-  const first = useLoad(() => get("/punches", query(filters)), [key]);
+  const admins = useLoad(() => (me?.role === "sysadmin" ? client.listUsers({ query: { limit: 200 } }) : Promise.resolve(null)), [me?.role]);
+  const first = useLoad(() => client.listPunches({ query: query(filters) }), [key]);
   const [more, setMore] = useState({ rows: [], cursor: null });
   const [dialog, setDialog] = useState(null);
   const [notice, setNotice] = useState(null);
@@ -34,7 +34,7 @@ export function Punches() {
 
   const next = async () => {
     try {
-      const page = await loadMore.run(() => get("/punches", query(filters, more.cursor)));
+      const page = await loadMore.run(() => client.listPunches({ query: query(filters, more.cursor) }));
       setMore({ rows: [...more.rows, ...page.data], cursor: page.next_cursor });
     } catch {
       /* banner */
@@ -46,7 +46,7 @@ export function Punches() {
         const all = [];
         let cursor;
         do {
-          const page = await get("/punches", query(filters, cursor, 1000));
+          const page = await client.listPunches({ query: query(filters, cursor, 1000) });
           all.push(...page.data);
           cursor = page.next_cursor;
         } while (cursor && all.length < 100000);

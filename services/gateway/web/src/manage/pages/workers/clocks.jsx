@@ -2,7 +2,7 @@
 // for each change where the clock stands (command sent / acknowledged / clock offline — will
 // sync when back). The state is asked again every few seconds while a command is unconfirmed.
 import { useEffect, useState } from "preact/hooks";
-import { api, get } from "../../api.js";
+import { client } from "../../api.js";
 import { formatDateTime } from "../../../shared/format.js";
 import { Badge, Button, ConfirmButton, ErrorBanner, Loading, SelectField, useAction, useLoad } from "../../ui.jsx";
 import { ClockStatus } from "../common.jsx";
@@ -43,8 +43,8 @@ function SyncState({ sync, removal = false }) {
 const unsettled = (item) => item.sync && ["sent", "waiting"].includes(item.sync.state);
 
 export function WorkerClocks({ worker }) {
-  const mine = useLoad(() => get(`/workers/${worker.id}/clocks`), [worker.id]);
-  const all = useLoad(() => get("/clocks"), []);
+  const mine = useLoad(() => client.listWorkerClocks(worker.id), [worker.id]);
+  const all = useLoad(() => client.listClocks(), []);
   const [choice, setChoice] = useState("");
   const action = useAction();
 
@@ -68,7 +68,7 @@ export function WorkerClocks({ worker }) {
       return;
     }
     try {
-      await action.run(() => api("PUT", `/clocks/${choice}/workers/${worker.id}`));
+      await action.run(() => client.assignWorkerToClock(choice, worker.id));
       setChoice("");
       await mine.reload();
     } catch {
@@ -77,7 +77,7 @@ export function WorkerClocks({ worker }) {
   };
   const removeClock = async (clockId) => {
     try {
-      await action.run(() => api("DELETE", `/clocks/${clockId}/workers/${worker.id}`));
+      await action.run(() => client.unassignWorkerFromClock(clockId, worker.id));
       await mine.reload();
     } catch {
       /* shown */

@@ -2,7 +2,7 @@
 // its field; nothing typed is lost on a failed save.
 import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { api } from "../../api.js";
+import { client } from "../../api.js";
 import { Button, ErrorBanner, Page, SelectField, TextField, useAction } from "../../ui.jsx";
 import { STATUSES } from "./status.jsx";
 
@@ -72,7 +72,7 @@ export function WorkerNew() {
           initial={{}}
           submitLabel="Add worker"
           onSubmit={async (form) => {
-            const worker = await api("POST", "/workers", { json: form });
+            const worker = await client.registerWorker({ json: form });
             route(`/manage/workers/${worker.id}`);
           }}
         />

@@ -1,7 +1,7 @@
 // The Edit page of a worker: the details form and PIN Management.
 import { useEffect, useState } from "preact/hooks";
 import { useRoute } from "preact-iso";
-import { api } from "../../api.js";
+import { client } from "../../api.js";
 import { ErrorBanner, Loading, Page } from "../../ui.jsx";
 import { DetailsForm } from "./details.jsx";
 import { PinManagement } from "./pin.jsx";
@@ -37,7 +37,7 @@ export function WorkerEdit() {
               const changes = {};
               for (const [k, v] of Object.entries(form)) if (v !== current[k]) changes[k] = v;
               if (Object.keys(changes).length === 0) return;
-              setCurrent(await api("PATCH", `/workers/${current.id}`, { json: changes }));
+              setCurrent(await client.updateWorker(current.id, { json: changes }));
             }}
           />
         </section>

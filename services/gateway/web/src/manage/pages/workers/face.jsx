@@ -2,7 +2,7 @@
 // with its verdict from face-match (accepted, or why not), and deleting the biometric data.
 // Photos stay in this page's memory only; nothing is stored in the browser.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api } from "../../api.js";
+import { client } from "../../api.js";
 import { countOf, formatDateTime } from "../../../shared/format.js";
 import { Badge, Button, ConfirmButton, ErrorBanner, Notice, useAction } from "../../ui.jsx";
 
@@ -49,7 +49,7 @@ export function FaceSection({ worker, face }) {
     const form = new FormData();
     photos.forEach((p) => form.append("photos", p.blob, p.name));
     try {
-      const status = await action.run(() => api("PUT", `/workers/${worker.id}/face`, { body: form }));
+      const status = await action.run(() => client.enrolWorkerFace(worker.id, { body: form }));
       setPhotos((current) =>
         current.map((p, i) => ({ ...p, verdict: { accepted: true, quality: status.templates?.[i]?.quality } })),
       );
@@ -65,7 +65,7 @@ export function FaceSection({ worker, face }) {
   const remove = async () => {
     setDone(null);
     try {
-      await action.run(() => api("DELETE", `/workers/${worker.id}/face`));
+      await action.run(() => client.deleteWorkerFace(worker.id));
       setDone("Biometric data deleted.");
       face.reload();
     } catch {

@@ -2,7 +2,7 @@
 // both kept in the URL with the page; each worker's face and PIN state at a glance.
 import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { get } from "../../api.js";
+import { client } from "../../api.js";
 import { Badge, Button, ErrorBanner, Loading, Page, SelectField, TextField, useLoad } from "../../ui.jsx";
 import { withQuery } from "../common.jsx";
 import { PinSummary, STATUSES, StatusBadge } from "./status.jsx";
@@ -16,11 +16,11 @@ export function Workers() {
   const offset = Number(query.offset || 0);
   const [typed, setTyped] = useState(search);
   const list = useLoad(
-    () => get("/workers", { search, status, offset, limit: PAGE_SIZE }),
+    () => client.listWorkers({ query: { search, status, offset, limit: PAGE_SIZE } }),
     [search, status, offset],
   );
   const enrolled = useLoad(
-    () => get("/face/enrolments").then((r) => new Set((r.items || []).map((i) => i.worker_id))),
+    () => client.listFaceEnrolments().then((r) => new Set((r.items || []).map((i) => i.worker_id))),
     [],
   );
 

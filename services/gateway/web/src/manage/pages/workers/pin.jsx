@@ -1,7 +1,7 @@
 // PIN Management on a worker's Edit page (sysadmins; others see it disabled): set a PIN,
 // generate one (shown once), remove it, unlock it, and whether a PIN is allowed at all.
 import { useState } from "preact/hooks";
-import { api } from "../../api.js";
+import { client } from "../../api.js";
 import { PIN_MAX_LENGTH, PIN_MIN_LENGTH } from "../../../shared/credentials.js";
 import { formatDate, formatDateTime } from "../../../shared/format.js";
 import { pinCharsOf } from "../../../shared/keys.js";
@@ -27,14 +27,14 @@ export function PinManagement({ worker, onChange }) {
   const setPinSubmit = async (e) => {
     e.preventDefault();
     setGenerated(null);
-    const updated = await act(() => api("PUT", `/workers/${worker.id}/pin`, { json: { pin } }), "PIN saved.");
+    const updated = await act(() => client.setWorkerPin(worker.id, { json: { pin } }), "PIN saved.");
     if (updated) {
       setPin("");
       onChange(updated);
     }
   };
   const generate = async () => {
-    const answer = await act(() => api("POST", `/workers/${worker.id}/pin/generate`), null);
+    const answer = await act(() => client.generateWorkerPin(worker.id), null);
     if (answer) {
       setGenerated(answer.pin);
       onChange(answer.worker);
@@ -42,16 +42,16 @@ export function PinManagement({ worker, onChange }) {
   };
   const remove = async () => {
     setGenerated(null);
-    const updated = await act(() => api("DELETE", `/workers/${worker.id}/pin`), "PIN removed.");
+    const updated = await act(() => client.removeWorkerPin(worker.id), "PIN removed.");
     if (updated) onChange(updated);
   };
   const unlock = async () => {
-    const updated = await act(() => api("POST", `/workers/${worker.id}/pin/unlock`), "PIN unlocked.");
+    const updated = await act(() => client.unlockWorkerPin(worker.id), "PIN unlocked.");
     if (updated) onChange(updated);
   };
   const allow = async (allowed) => {
     const updated = await act(
-      () => api("PUT", `/workers/${worker.id}/pin-allowed`, { json: { allowed } }),
+      () => client.setWorkerPinAllowed(worker.id, { json: { allowed } }),
       allowed ? "PIN use allowed." : "PIN use turned off for this worker.",
     );
     if (updated) onChange(updated);

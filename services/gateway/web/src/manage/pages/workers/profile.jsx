@@ -1,20 +1,20 @@
 // A worker's profile: the facts, face enrolment (face.jsx) and their clocks with each one's
 // sync state (clocks.jsx).
 import { useRoute } from "preact-iso";
-import { get } from "../../api.js";
+import { client } from "../../api.js";
 import { ErrorBanner, Loading, Page, useLoad } from "../../ui.jsx";
 import { WorkerClocks } from "./clocks.jsx";
 import { FaceSection } from "./face.jsx";
 import { PinFact, StatusBadge } from "./status.jsx";
 
 export function useWorker(id) {
-  return useLoad(() => get(`/workers/${id}`), [id]);
+  return useLoad(() => client.getWorker(id), [id]);
 }
 
 export function WorkerProfile() {
   const { params } = useRoute();
   const worker = useWorker(params.id);
-  const face = useLoad(() => get(`/workers/${params.id}/face`), [params.id]);
+  const face = useLoad(() => client.getWorkerFace(params.id), [params.id]);
   const back = (
     <a class="back" href="/manage/workers">
       ← Workers
