@@ -30,12 +30,82 @@ Id = Uuid
 SiteQuery = Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)]
 SitePath = Annotated[str, Path(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
 
+# Examples for the OpenAPI (schema metadata only); each is valid for its model (a unit test
+# checks them).
+CLOCK_ID = "0b8e6a52-5d7c-4f3e-8a19-2c4d6e8f0a1b"
+WORKER_ID = "6f1c2b1e-3a4d-4c5b-9e8f-1a2b3c4d5e6f"
+CLOCK_EXAMPLE = {
+    "id": CLOCK_ID,
+    "serial_number": "ZK-4500-00123",
+    "name": "Lobby clock",
+    "site_id": "site-north",
+    "time_zone": "Europe/London",
+    "protocol": "KIOSK_APP",
+    "status": "online",
+    "last_seen_at": "2026-03-02T08:14:30Z",
+    "software_version": "2.4.1",
+    "applied_sequence": 42,
+    "last_sequence": 42,
+    "pending_commands": 0,
+    "in_sync": True,
+    "roster_size": 57,
+    "revoked_at": None,
+    "revoked_reason": None,
+    "created_at": "2026-02-20T10:00:00Z",
+    "updated_at": "2026-03-02T08:14:30Z",
+}
+SYNC_EXAMPLE = {
+    "kind": "UPSERT_WORKER",
+    "sequence": 42,
+    "state": "acknowledged",
+    "queued_at": "2026-03-02T08:10:00Z",
+    "acked_at": "2026-03-02T08:10:05Z",
+    "result_code": 0,
+    "detail": "",
+}
+COMMAND_EXAMPLE = {
+    "command_id": "9d2f4b6a-1c3e-4a5b-8d7f-0e1a2b3c4d5e",
+    "sequence": 43,
+    "kind": "UPSERT_WORKER",
+    "worker_id": WORKER_ID,
+    "created_at": "2026-03-02T08:20:00Z",
+    "acked_at": None,
+    "result_code": None,
+    "detail": None,
+}
+CLOCK_WORKER_EXAMPLE = {
+    "worker_id": WORKER_ID,
+    "employee_id": "E-1001",
+    "display_name": "Ada Lovelace",
+    "status": "Active",
+    "sources": ["direct", "site_rule"],
+    "assigned_at": "2026-03-01T09:05:00Z",
+    "on_clock": True,
+}
+
+
+def _examples(*examples: dict) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
 # Bulk assignments: up to 2 × 5,000 pairs of two ids (every other route: the kit's 64 KiB).
 BULK_BODY_BYTES = 1024 * 1024
 
 
 class ClockCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "serial_number": "ZK-4500-00123",
+                    "name": "Lobby clock",
+                    "site_id": "site-north",
+                    "time_zone": "Europe/London",
+                }
+            ]
+        },
+    )
     serial_number: Serial
     name: Name
     site_id: SiteId = ""
@@ -43,13 +113,20 @@ class ClockCreate(BaseModel):
 
 
 class ClockUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "Lobby clock (east door)", "time_zone": "Europe/London"}]
+        },
+    )
     name: Name | None = None
     site_id: SiteId | None = None
     time_zone: TimeZone | None = None
 
 
 class ClockPublic(BaseModel):
+    model_config = _examples(CLOCK_EXAMPLE)
+
     id: str
     serial_number: str
     name: str
@@ -71,31 +148,44 @@ class ClockPublic(BaseModel):
 
 
 class ClockWithCredential(ClockPublic):
+    model_config = _examples({**CLOCK_EXAMPLE, "credential": "pcc_9QhT2vXk4LmN8rWb6yZa1cDe"})
+
     credential: str = Field(
         description="Shown once: the clock's bearer credential (only its hash is stored)"
     )
 
 
 class ClocksPublic(BaseModel):
+    model_config = _examples({"data": [CLOCK_EXAMPLE], "count": 1})
+
     data: list[ClockPublic]
     count: int
 
 
 class RevokeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "stolen from the loading dock"}]}
+    )
     reason: Reason = ""
 
 
 class ResyncRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "the clock was restored from a backup"}]},
+    )
     reason: Reason = "admin request"
 
 
 class ResyncQueued(BaseModel):
+    model_config = _examples({"commands_queued": 58})
+
     commands_queued: int = Field(description="FULL_RESYNC and one command per worker")
 
 
 class CommandPublic(BaseModel):
+    model_config = _examples(COMMAND_EXAMPLE)
+
     command_id: str
     sequence: int
     kind: str = Field(description="UPSERT_WORKER, REMOVE_WORKER or FULL_RESYNC")
@@ -107,11 +197,15 @@ class CommandPublic(BaseModel):
 
 
 class CommandsPublic(BaseModel):
+    model_config = _examples({"data": [COMMAND_EXAMPLE], "count": 1})
+
     data: list[CommandPublic]
     count: int
 
 
 class ClockWorkerPublic(BaseModel):
+    model_config = _examples(CLOCK_WORKER_EXAMPLE)
+
     worker_id: str
     employee_id: str
     display_name: str
@@ -122,12 +216,16 @@ class ClockWorkerPublic(BaseModel):
 
 
 class ClockWorkersPublic(BaseModel):
+    model_config = _examples({"data": [CLOCK_WORKER_EXAMPLE], "count": 1})
+
     data: list[ClockWorkerPublic]
     count: int
 
 
 class SyncPublic(BaseModel):
     """Where the worker's latest command on a clock stands."""
+
+    model_config = _examples(SYNC_EXAMPLE)
 
     kind: str
     sequence: int
@@ -159,6 +257,26 @@ class RemovedClockPublic(BaseModel):
 
 
 class WorkerClocksPublic(BaseModel):
+    model_config = _examples(
+        {
+            "data": [
+                {
+                    "clock_id": CLOCK_ID,
+                    "name": "Lobby clock",
+                    "site_id": "site-north",
+                    "serial_number": "ZK-4500-00123",
+                    "sources": ["site_rule"],
+                    "assigned_at": "2026-03-01T09:05:00Z",
+                    "revoked": False,
+                    "clock_status": "online",
+                    "sync": SYNC_EXAMPLE,
+                }
+            ],
+            "count": 1,
+            "removed": [],
+        }
+    )
+
     data: list[WorkerClockPublic]
     count: int
     removed: list[RemovedClockPublic] = Field(
@@ -173,28 +291,46 @@ class Pair(BaseModel):
 
 
 class BulkAssignments(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "assign": [{"clock_id": CLOCK_ID, "worker_id": WORKER_ID}],
+                    "unassign": [],
+                }
+            ]
+        },
+    )
     assign: list[Pair] = Field(default_factory=list, max_length=uc.MAX_BULK_PAIRS)
     unassign: list[Pair] = Field(default_factory=list, max_length=uc.MAX_BULK_PAIRS)
 
 
 class AssignmentResult(BaseModel):
+    model_config = _examples({"assigned": 1, "unassigned": 0, "commands_queued": 1})
+
     assigned: int
     unassigned: int
     commands_queued: int
 
 
 class SiteRule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"enabled": True}]})
     enabled: bool
 
 
 class SiteRulePublic(BaseModel):
+    model_config = _examples({"site_id": "site-north", "enabled": True})
+
     site_id: str
     enabled: bool
 
 
 class SiteRuleChanged(SiteRulePublic):
+    model_config = _examples(
+        {"site_id": "site-north", "enabled": True, "assigned": 12, "unassigned": 0}
+    )
+
     assigned: int
     unassigned: int
 

@@ -32,9 +32,44 @@ EmployeeId = Annotated[
 Name = bounded_text(200, min_length=1)
 Text = bounded_text(200)
 
+# Examples for the OpenAPI (schema metadata only); each is valid for its model (a unit test
+# checks them).
+WORKER_ID = "6f1c2b1e-3a4d-4c5b-9e8f-1a2b3c4d5e6f"
+WORKER_EXAMPLE = {
+    "id": WORKER_ID,
+    "employee_id": "E-1001",
+    "name": "Ada Lovelace",
+    "job_title": "Machinist",
+    "site_id": "site-north",
+    "status": "Active",
+    "pin_set": True,
+    "pin_set_at": "2026-03-02T08:15:00Z",
+    "pin_allowed": True,
+    "pin_locked_until": None,
+    "created_at": "2026-03-01T09:00:00Z",
+    "updated_at": "2026-03-02T08:15:00Z",
+}
+
+
+def _examples(*examples: dict) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
 
 class WorkerCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "employee_id": "E-1001",
+                    "name": "Ada Lovelace",
+                    "job_title": "Machinist",
+                    "site_id": "site-north",
+                    "status": "Pending",
+                }
+            ]
+        },
+    )
     employee_id: EmployeeId
     name: Name
     job_title: Text = ""
@@ -43,7 +78,10 @@ class WorkerCreate(BaseModel):
 
 
 class WorkerUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"job_title": "Shift lead", "status": "Active"}]},
+    )
     employee_id: EmployeeId | None = None
     name: Name | None = None
     job_title: Text | None = None
@@ -52,6 +90,8 @@ class WorkerUpdate(BaseModel):
 
 
 class WorkerPublic(BaseModel):
+    model_config = _examples(WORKER_EXAMPLE)
+
     id: str
     employee_id: str
     name: str
@@ -84,17 +124,21 @@ class WorkerPublic(BaseModel):
 
 
 class WorkersPublic(BaseModel):
+    model_config = _examples({"data": [WORKER_EXAMPLE], "count": 1})
+
     data: list[WorkerPublic]
     count: int
 
 
 class PinSetRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"pin": "4827"}]})
     # Checked by the PIN policy (4–6 digits and not guessable); never echoed back.
     pin: str = Field(max_length=64, repr=False)
 
 
 class PinGenerated(BaseModel):
+    model_config = _examples({"pin": "730591", "worker": WORKER_EXAMPLE})
+
     pin: str = Field(
         description="Shown once: it is not stored in the clear and cannot be read again"
     )
@@ -102,22 +146,28 @@ class PinGenerated(BaseModel):
 
 
 class PinAllowedUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"allowed": True}]})
     allowed: bool
 
 
 class PinPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"max_age_days": 180}]}
+    )
     max_age_days: int | None = Field(default=None, gt=0, le=3650)
 
 
 class StalePinsReport(BaseModel):
+    model_config = _examples({"max_age_days": 180, "data": [WORKER_EXAMPLE], "count": 1})
+
     max_age_days: int | None
     data: list[WorkerPublic]
     count: int
 
 
 class ClockPinCounters(BaseModel):
+    model_config = _examples({"clock_id": "clock-lobby-1", "unknown_ids": 3, "wrong_pins": 1})
+
     clock_id: str
     unknown_ids: int = Field(description="Attempts with an unknown Employee ID, in the window")
     wrong_pins: int = Field(description="Known workers' wrong PINs, in the window")
