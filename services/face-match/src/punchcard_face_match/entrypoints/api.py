@@ -32,19 +32,45 @@ TAGS = ["face"]
 
 router = APIRouter(prefix=PREFIX, tags=TAGS)
 
+# Examples for the OpenAPI (schema metadata only); each is valid for its model (a unit test
+# checks them).
+WORKER_ID = "6f1c2b1e-3a4d-4c5b-9e8f-1a2b3c4d5e6f"
+SETTINGS_EXAMPLE = {"keep_photos": False, "search_assigned_only": True}
+TEMPLATE_EXAMPLE = {
+    "template_id": "5b7d9f1a-3c5e-4a7b-9d1f-2e4a6c8e0b2d",
+    "quality": 0.92,
+    "face_px": 212,
+    "created_at": "2026-03-01T09:12:00+00:00",
+    "photo_kept": False,
+}
+ENROLMENT_EXAMPLE = {
+    "worker_id": WORKER_ID,
+    "template_count": 3,
+    "model_name": "ArcFace",
+    "enrolled_at": "2026-03-01T09:12:00+00:00",
+}
+
+
+def _examples(*examples: dict) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
 
 class SettingsBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SETTINGS_EXAMPLE]})
     keep_photos: bool = False
     search_assigned_only: bool = False
 
 
 class FaceSettingsPublic(BaseModel):
+    model_config = _examples(SETTINGS_EXAMPLE)
+
     keep_photos: bool
     search_assigned_only: bool
 
 
 class TemplatePublic(BaseModel):
+    model_config = _examples(TEMPLATE_EXAMPLE)
+
     template_id: str
     quality: float
     face_px: int
@@ -54,6 +80,19 @@ class TemplatePublic(BaseModel):
 
 class FaceStatusPublic(BaseModel):
     """A worker's enrolment. ``in_gallery``: this replica searches the current templates."""
+
+    model_config = _examples(
+        {
+            "worker_id": WORKER_ID,
+            "enrolled": True,
+            "template_count": 1,
+            "model_name": "ArcFace",
+            "revision": 2,
+            "updated_at": "2026-03-01T09:12:00+00:00",
+            "templates": [TEMPLATE_EXAMPLE],
+            "in_gallery": True,
+        }
+    )
 
     worker_id: str
     enrolled: bool
@@ -66,6 +105,8 @@ class FaceStatusPublic(BaseModel):
 
 
 class EnrolmentPublic(BaseModel):
+    model_config = _examples(ENROLMENT_EXAMPLE)
+
     worker_id: str
     template_count: int
     model_name: str
@@ -73,6 +114,8 @@ class EnrolmentPublic(BaseModel):
 
 
 class EnrolmentsPublic(BaseModel):
+    model_config = _examples({"items": [ENROLMENT_EXAMPLE]})
+
     items: list[EnrolmentPublic]
 
 
