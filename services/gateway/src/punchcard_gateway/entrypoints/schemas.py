@@ -26,6 +26,36 @@ SiteId = Text(64, min_length=1)
 SiteIds = Annotated[list[SiteId], Field(max_length=1000)]
 
 
+# Examples for the OpenAPI (schema metadata only); each is valid for its model (a unit test
+# checks them).
+USER_EXAMPLE = {
+    "id": "2d4f6a8c-0e1b-4c3d-9e5f-7a9b1c3d5e7f",
+    "email": "grace.hopper@example.com",
+    "name": "Grace Hopper",
+    "role": "manager",
+    "site_ids": ["site-north"],
+    "active": True,
+    "created_at": "2026-02-01T09:00:00Z",
+    "updated_at": "2026-02-15T14:30:00Z",
+    "locked_until": None,
+}
+AUDIT_EXAMPLE = {
+    "id": "8f0a2c4e-6b8d-4f1a-a3c5-e7f9b1d3f5a7",
+    "actor_id": USER_EXAMPLE["id"],
+    "action": "PUT /api/v1/workers/{id}/pin",
+    "target_id": "6f1c2b1e-3a4d-4c5b-9e8f-1a2b3c4d5e6f",
+    "status_code": 200,
+    "client_ip": "203.0.113.24",
+    "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+    "request_id": "0f3a5c7e-9b1d-4f2a-8c4e-6a8b0d2f4a6c",
+    "at": "2026-03-02T08:20:00Z",
+}
+
+
+def _examples(*examples: dict) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
 def _unique(values: list[str] | None) -> list[str] | None:
     return None if values is None else list(dict.fromkeys(values))
 
@@ -40,7 +70,20 @@ class TenantCreate(BaseModel):
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "grace.hopper@example.com",
+                    "name": "Grace Hopper",
+                    "role": "manager",
+                    "password": "correct-horse-battery-staple",
+                    "site_ids": ["site-north"],
+                }
+            ]
+        },
+    )
     email: Email
     name: Name
     role: Role
@@ -53,7 +96,10 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"role": "viewer", "site_ids": [], "active": True}]},
+    )
     name: Name | None = None
     role: Role | None = None
     site_ids: SiteIds | None = None
@@ -63,6 +109,8 @@ class UserUpdate(BaseModel):
 
 
 class UserPublic(BaseModel):
+    model_config = _examples(USER_EXAMPLE)
+
     id: uuid.UUID
     email: str
     name: str
@@ -93,11 +141,15 @@ class UserPublic(BaseModel):
 
 
 class UsersPublic(BaseModel):
+    model_config = _examples({"data": [USER_EXAMPLE], "count": 1})
+
     data: list[UserPublic]
     count: int
 
 
 class MePublic(UserPublic):
+    model_config = _examples({**USER_EXAMPLE, "tenant_id": "1a3c5e7f-9b2d-4e6f-8a0c-2e4a6c8e0a2c"})
+
     tenant_id: uuid.UUID
 
     @classmethod
@@ -106,6 +158,15 @@ class MePublic(UserPublic):
 
 
 class TokenPublic(BaseModel):
+    model_config = _examples(
+        {
+            "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyZDRmNmE4YyJ9.c2lnbmF0dXJl",
+            "token_type": "bearer",
+            "expires_in": 900,
+            "refresh_token": "rt_Yx7Qk2Lm9Vb4Nw1Zc8Hd3Jf6",
+        }
+    )
+
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds until the access token expires")
@@ -137,13 +198,18 @@ class LoginForm(OAuth2PasswordRequestForm):
 
 
 class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"refresh_token": "rt_Yx7Qk2Lm9Vb4Nw1Zc8Hd3Jf6"}]},
+    )
     refresh_token: str = Field(
         min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.~+/=-]+$", repr=False
     )
 
 
 class AuditEntryPublic(BaseModel):
+    model_config = _examples(AUDIT_EXAMPLE)
+
     id: uuid.UUID
     actor_id: uuid.UUID | None
     action: str
@@ -170,5 +236,7 @@ class AuditEntryPublic(BaseModel):
 
 
 class AuditEntriesPublic(BaseModel):
+    model_config = _examples({"data": [AUDIT_EXAMPLE], "count": 1})
+
     data: list[AuditEntryPublic]
     count: int
