@@ -83,7 +83,24 @@ class KioskPunchIn(BaseModel):
 
     # Unknown fields are ignored (newer kiosk software may send more); strict types, so a PIN
     # sent as a number (leading zeros lost) is refused rather than guessed.
-    model_config = ConfigDict(extra="ignore", strict=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        extra="ignore",
+        strict=True,
+        hide_input_in_errors=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "attempt_id": "4e6a8c0e-2b4d-4f6a-9c1e-3a5c7e9b1d3f",
+                    "captured_at": "2026-03-02T08:01:10+00:00",
+                    "offline": False,
+                    "direction": "IN",
+                    "method": "PIN",
+                    "employee_id": "E-1001",
+                    "pin": "4827",
+                }
+            ]
+        },
+    )
 
     attempt_id: uuid.UUID = Field(description="Made by the kiosk once per attempt (UUID)")
     captured_at: AwareDatetime = Field(description="RFC 3339 with an offset: the capture time")
