@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from punchcard_kit.bounds import TEXT_PATTERN, Text, Uuid
 from punchcard_kit.http_errors import error_responses
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -82,6 +82,7 @@ CLOCK_WORKER_EXAMPLE = {
     "assigned_at": "2026-03-01T09:05:00Z",
     "on_clock": True,
 }
+RESYNC_EXAMPLE = {"reason": "the clock was restored from a backup"}
 
 
 def _examples(*examples: dict) -> ConfigDict:
@@ -172,9 +173,13 @@ class RevokeRequest(BaseModel):
 class ResyncRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"reason": "the clock was restored from a backup"}]},
+        json_schema_extra={"examples": [RESYNC_EXAMPLE]},
     )
     reason: Reason = "admin request"
+
+
+# The body is optional: the example is on the (nullable) body itself.
+ResyncBody = Annotated[ResyncRequest | None, Body(examples=[RESYNC_EXAMPLE])]
 
 
 class ResyncQueued(BaseModel):
@@ -397,7 +402,7 @@ async def rotate_credential(clock_id: Id, c: ContainerDep, caller: CallerDep) ->
     responses=WRITE_ERRORS,
 )
 async def resync(
-    clock_id: Id, c: ContainerDep, caller: CallerDep, body: ResyncRequest | None = None
+    clock_id: Id, c: ContainerDep, caller: CallerDep, body: ResyncBody = None
 ) -> ResyncQueued:
     reason = body.reason if body else "admin request"
     queued = await uc.request_resync(uc.RequestResync(caller, clock_id, reason), c.uow)
