@@ -6,6 +6,7 @@ happens once (the consumer loop deduplicates)."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 
 from punchcard_kit.logging import get_logger
@@ -18,17 +19,18 @@ log = get_logger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
-class WorkerEvent:
-    """A change of one worker, from another service's event."""
+class WorkerEvent(ABC):
+    """A change of one worker, from another service's event; each kind says what it does to
+    the worker's facts (``apply``)."""
 
     worker_id: str
     event_type: str  # the event's type, for the logs
     correlation_id: str | None = None
 
+    @abstractmethod
     def apply(self, before: WorkerFacts | None) -> WorkerFacts | None:
         """The worker after the event (None: nothing to do; ``before`` None: not
         registered here yet)."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True, kw_only=True)
