@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response
 from punchcard_kit.bounds import TEXT_PATTERN, Text, Uuid
 from punchcard_kit.http_errors import error_responses
+from punchcard_kit.schemas import IsoTimestamp
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..service_layer import admin as uc
@@ -195,8 +196,8 @@ class CommandPublic(BaseModel):
     sequence: int
     kind: str = Field(description="UPSERT_WORKER, REMOVE_WORKER or FULL_RESYNC")
     worker_id: str | None
-    created_at: datetime
-    acked_at: datetime | None
+    created_at: IsoTimestamp
+    acked_at: IsoTimestamp | None
     result_code: int | None
     detail: str | None
 
@@ -216,7 +217,7 @@ class ClockWorkerPublic(BaseModel):
     display_name: str
     status: str = Field(description="Pending, Active or Inactive")
     sources: list[str] = Field(description="Why the worker is on the clock: direct, site_rule")
-    assigned_at: datetime
+    assigned_at: IsoTimestamp
     on_clock: bool = Field(description="Whether the clock holds the worker (not Inactive)")
 
 
@@ -235,8 +236,8 @@ class SyncPublic(BaseModel):
     kind: str
     sequence: int
     state: str = Field(description="sent, waiting, acknowledged, failed or revoked")
-    queued_at: datetime
-    acked_at: datetime | None
+    queued_at: IsoTimestamp
+    acked_at: IsoTimestamp | None
     result_code: int | None
     detail: str
 
@@ -247,7 +248,7 @@ class WorkerClockPublic(BaseModel):
     site_id: str
     serial_number: str
     sources: list[str]
-    assigned_at: datetime
+    assigned_at: IsoTimestamp
     revoked: bool
     clock_status: str
     sync: SyncPublic | None

@@ -8,11 +8,11 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from punchcard_kit.bounds import Instant, Text
+from punchcard_kit.schemas import IsoTimestamp
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
     StringConstraints,
     WithJsonSchema,
 )
@@ -24,12 +24,6 @@ SiteId = Text(200)
 Zone = Text(64, min_length=1)
 Direction = Literal["IN", "OUT"]
 
-# A time as ``datetime.isoformat()`` writes it (pydantic would write "Z" for UTC).
-Timestamp = Annotated[
-    dt.datetime,
-    PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
-]
 # A time the read side already wrote as an ISO 8601 string (with its offset).
 IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
@@ -220,10 +214,10 @@ class PunchPublic(BaseModel):
     direction_inferred: bool
     method: str
     face: FacePublic | None
-    punched_at: Timestamp
+    punched_at: IsoTimestamp
     local_time: str
-    received_at: Timestamp | None
-    recorded_at: Timestamp
+    received_at: IsoTimestamp | None
+    recorded_at: IsoTimestamp
     captured_offline: bool
     needs_review: bool
     attempt_id: str | None
@@ -233,7 +227,7 @@ class PunchPublic(BaseModel):
     voided: bool
     voided_by: str | None
     void_reason: str | None
-    voided_at: Timestamp | None
+    voided_at: IsoTimestamp | None
 
 
 class PunchPage(BaseModel):
@@ -323,7 +317,7 @@ class SuspiciousPunch(BaseModel):
     display_name: str
     clock_id: str
     site_id: str
-    punched_at: Timestamp
+    punched_at: IsoTimestamp
     local_time: str
     reasons: list[str]
     detail: str
