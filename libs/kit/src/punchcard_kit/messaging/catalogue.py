@@ -63,6 +63,7 @@ IDENTITY_WORKERS = Topic(
         "punchcard.v1.PinLockedOut",
         "punchcard.v1.PinUnlocked",
         "punchcard.v1.PinAllowedChanged",
+        "punchcard.v1.WorkerCardsChanged",
     ),
 )
 FACE_TEMPLATES = Topic(
