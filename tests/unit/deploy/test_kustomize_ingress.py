@@ -29,6 +29,9 @@ KUSTOMIZATIONS = sorted(p.parent for p in K8S.rglob("kustomization.yaml"))
 PUBLIC = {
     "/clock/v1/sync": "device-sync",
     "/clock/v1/acks": "device-sync",
+    "/iclock/cdata": "device-sync",
+    "/iclock/getrequest": "device-sync",
+    "/iclock/devicecmd": "device-sync",
     "/api/v1/auth/token": "gateway",
     "/api/v1/workers/0b7c/face": "gateway",
     "/kiosk/v1/punches": "gateway",
@@ -52,6 +55,7 @@ PRIVATE = [
     "/internal/v1/workers",
     "/internal",
     "/clock/v1x",
+    "/iclockx",
     "/api/v10/users",
     "/managex",
 ]
