@@ -116,7 +116,7 @@ export function RegisterForm({ onRegistered, onCancel, adopt = null }) {
         {zk && !adopt && (
           <TextField
             label="ComKey (optional)"
-            hint="Only if the device has a communication key set (COMM. → Comm Key): the same value here."
+            hint="Only if a Comm Key is set on the device (often COMM. → PC Connection): the same value here."
             value={form.com_key}
             onInput={set("com_key")}
             error={err("com_key")}

@@ -37,7 +37,8 @@ export function returnCodeText(code) {
   return `${n}: ${RETURN_CODES[n] ?? "a code this portal does not know"}`;
 }
 
-/** A skew in seconds (device time − server time) in words: "3 min 5 s ahead", "in time". */
+/** A skew in seconds in words, as device-sync measures it (receive time − the device's time:
+ * positive, the device is behind; negative, ahead): "3 min 5 s behind", "in time". */
 export function skewText(seconds) {
   if (seconds === null || seconds === undefined) return "not measured yet";
   const s = Math.round(Math.abs(Number(seconds)));
@@ -45,7 +46,7 @@ export function skewText(seconds) {
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const parts = [h && `${h} h`, m && `${m} min`, s % 60 && `${s % 60} s`].filter(Boolean);
-  return `${parts.join(" ")} ${Number(seconds) > 0 ? "ahead" : "behind"}`;
+  return `${parts.join(" ")} ${Number(seconds) > 0 ? "behind" : "ahead"}`;
 }
 
 /** The UTC offset the device was told (minutes east of UTC, or "±hh:mm") as "UTC+05:30". */

@@ -45,7 +45,7 @@ describe("a ZK clock's status", () => {
     const d = deviceStatus(
       zkClock({
         firmware: "Ver 8.0.4.2", users: 12, fingerprints: 30, faces: 0, punches: 1520, ip: "10.0.0.7",
-        last_poll_at: "2026-12-02T08:00:00+00:00", skew_s: -185, skew_flagged: true, time_zone_offset: 60,
+        last_poll_at: "2026-12-02T08:00:00+00:00", skew_s: 185, skew_flagged: true, time_zone_offset: 60,
         attlog_stamp: "9999",
       }),
     );
@@ -62,7 +62,7 @@ describe("a ZK clock's status", () => {
   });
 
   it("an offline device with nothing counted yet, and no warning unless flagged", () => {
-    const d = deviceStatus(zkClock({ firmware: null, users: null, skew_s: 4, skew_flagged: false }, "offline"));
+    const d = deviceStatus(zkClock({ firmware: null, users: null, skew_s: -4, skew_flagged: false }, "offline"));
     expect(d.online).toBe(false);
     expect(d.firmware).toBe("—");
     expect(d.counts[0]).toEqual(["Users", "—"]);
@@ -77,7 +77,8 @@ describe("a ZK clock's status", () => {
 
   it("skews and offsets in words", () => {
     expect(skewText(0)).toBe("in time");
-    expect(skewText(3725)).toBe("1 h 2 min 5 s ahead");
+    expect(skewText(3725)).toBe("1 h 2 min 5 s behind");
+    expect(skewText(-60)).toBe("1 min ahead");
     expect(skewText(null)).toBe("not measured yet");
     expect(offsetText(-300)).toBe("UTC-05:00");
     expect(offsetText(330)).toBe("UTC+05:30");
