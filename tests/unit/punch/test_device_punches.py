@@ -1,7 +1,7 @@
 """Punches a hardware clock identified (ZK PUSH ATTLOG through device-sync): the verdict's
 method (FINGERPRINT, CARD, FACE, PIN) mapped by name, the device's raw VerifyMode and State
-kept on the ledger row and in PunchRecorded, and the device's explicit direction (from its
-State) decided by the same rules as a kiosk's."""
+kept on the ledger row and in PunchRecorded, its direction as the device said or toggled for
+State 255. (The decisions with a device's explicit direction: test_decisions.py.)"""
 
 from __future__ import annotations
 
@@ -12,17 +12,16 @@ import pytest
 from punchcard.v1 import common_pb2, identification_pb2, kiosk_pb2, punch_pb2
 from punchcard_kit.messaging import Message, catalogue, new_envelope
 from punchcard_kit.messaging.consumer import Unprocessable
-from punchcard_punch.domain.decisions import Nearby, Policy, Record, Repeat, decide
+from punchcard_punch.domain.decisions import Policy
 from punchcard_punch.domain.model import Method
 from punchcard_punch.service_layer.events import METHODS, method_of, recorded_event
-from punchcard_punch.service_layer.ingest import DecideVerdicts, Ingest
+from punchcard_punch.service_layer.ingest import Ingest
 
-from .fakes import FakeUnitOfWork, Store
+from .fakes import Store, assigned_store, decide_verdicts
 
 TENANT = str(uuid.uuid4())
 WORKER = str(uuid.uuid4())
 CLOCK = str(uuid.uuid4())
-T = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 IN, OUT = common_pb2.PUNCH_DIRECTION_IN, common_pb2.PUNCH_DIRECTION_OUT
 UNSPECIFIED = common_pb2.PUNCH_DIRECTION_UNSPECIFIED
 
@@ -52,47 +51,6 @@ def test_every_method_but_manual_has_its_contract_value():
     assert len(set(METHODS.values())) == len(Method)
 
 
-# -- decisions with a device's explicit direction --------------------------------------------
-
-
-def run(requested, *, previous=None, following=None, captured=T, received=None, offline=False):
-    return decide(
-        captured_at=captured,
-        received_at=received or captured,
-        offline=offline,
-        requested=requested,
-        worker_active=True,
-        assigned=True,
-        previous=previous,
-        following=following,
-        policy=Policy(),
-    )
-
-
-def test_a_devices_check_in_after_an_in_is_an_in_not_a_toggle():
-    assert run("IN", previous=Nearby("p", "IN", T - timedelta(hours=2))) == Record("IN", False)
-
-
-def test_a_devices_check_out_right_after_its_check_in_is_recorded():
-    earlier = Nearby("p", "IN", T - timedelta(seconds=20))
-    assert run("OUT", previous=earlier) == Record("OUT", False)
-
-
-def test_the_same_state_twice_within_the_window_is_a_double_tap():
-    earlier = Nearby("p", "IN", T - timedelta(seconds=20))
-    assert run("IN", previous=earlier) == Repeat(earlier)
-
-
-def test_an_undefined_state_follows_the_toggle():
-    assert run(None, previous=Nearby("p", "IN", T - timedelta(hours=8))) == Record("OUT", True)
-
-
-def test_a_device_record_sent_late_counts_only_when_marked_offline():
-    late = T + timedelta(minutes=10)
-    assert run("IN", received=late, offline=True) == Record("IN", False)
-    assert run("IN", received=late).reason == "CAPTURE_TIME_TOO_OLD"
-
-
 # -- ingest: the ledger row and the event ---------------------------------------------------
 
 
@@ -115,17 +73,11 @@ def device_verdict(method, direction, *, verify_mode, state, offline=False) -> M
 
 @pytest.fixture
 def store() -> Store:
-    store = Store()
-    store.worker(TENANT, WORKER)
-    store.clock(TENANT, CLOCK, site_id="site-1", time_zone="UTC")
-    store.assignments.add((TENANT, CLOCK, WORKER))
-    return store
+    return assigned_store(TENANT, WORKER, CLOCK)
 
 
 async def decide_all(store: Store, *messages: Message) -> None:
-    async with FakeUnitOfWork(store, TENANT) as uow:
-        await Ingest(Policy()).decide(DecideVerdicts(TENANT, messages), uow)
-        await uow.commit()
+    await decide_verdicts(store, TENANT, messages, Ingest(Policy()))
 
 
 async def test_a_fingerprint_punch_keeps_the_devices_raw_fields(store):
