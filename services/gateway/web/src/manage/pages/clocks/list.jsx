@@ -229,6 +229,12 @@ export function Clocks() {
           }}
         />
       )}
+      <ErrorBanner error={clocks.error} />
+      {clocks.loading && !clocks.data ? (
+        <Loading what="Loading clocks" />
+      ) : (
+        clocks.data && <ClockTable list={list} canRegister={canRegister} />
+      )}
       {canRegister && (
         <Unregistered
           devices={devices}
@@ -236,14 +242,9 @@ export function Clocks() {
             setRegistered(null);
             setRegistering(false);
             setAdopting(device);
+            window.scrollTo({ top: 0, behavior: "smooth" });
           }}
         />
-      )}
-      <ErrorBanner error={clocks.error} />
-      {clocks.loading && !clocks.data ? (
-        <Loading what="Loading clocks" />
-      ) : (
-        clocks.data && <ClockTable list={list} canRegister={canRegister} />
       )}
     </Page>
   );
