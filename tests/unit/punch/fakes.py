@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from punchcard_punch.domain.decisions import Nearby
+from punchcard_punch.service_layer.ingest import DecideVerdicts
 from punchcard_punch.service_layer.unit_of_work import Claim
 
 
@@ -244,3 +245,20 @@ class FakeParkedVerdicts:
         rows = [p for p in self.store.parked if p["tenant_id"] == tenant_id][:limit]
         uow = FakeUnitOfWork(self.store, tenant_id)
         yield Claim(rows, uow)
+
+
+def assigned_store(tenant_id: str, worker_id: str, clock_id: str) -> Store:
+    """A store where the worker is Active and assigned to the clock (site-1, UTC)."""
+    store = Store()
+    store.worker(tenant_id, worker_id)
+    store.clock(tenant_id, clock_id, site_id="site-1", time_zone="UTC")
+    store.assignments.add((tenant_id, clock_id, worker_id))
+    return store
+
+
+async def decide_verdicts(store: Store, tenant_id: str, messages, ingest) -> None:
+    """``ingest`` decides the tenant's verdicts in one unit of work, committed as the
+    consumer loop commits its batch."""
+    async with FakeUnitOfWork(store, tenant_id) as uow:
+        await ingest.decide(DecideVerdicts(tenant_id, messages), uow)
+        await uow.commit()

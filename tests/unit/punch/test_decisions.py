@@ -121,3 +121,30 @@ def test_neighbours_picks_the_closest_on_each_side():
     previous, following = neighbours(punches, T, timedelta(seconds=60))
     assert previous.punch_id == "b" and following.punch_id == "c"
     assert neighbours([], T, timedelta(seconds=60)) == (None, None)
+
+
+# -- a hardware clock's explicit direction (its State: 0, 3, 4 IN; 1, 2, 5 OUT; 255 none) ----
+
+
+def test_a_devices_check_in_after_an_in_is_an_in_not_a_toggle():
+    assert run(previous=Nearby("p", "IN", at(hours=-2)), requested="IN") == Record("IN", False)
+
+
+def test_a_devices_check_out_right_after_its_check_in_is_recorded():
+    earlier = Nearby("p", "IN", at(seconds=-20))
+    assert run(previous=earlier, requested="OUT") == Record("OUT", False)
+
+
+def test_the_same_state_twice_within_the_window_is_a_double_tap():
+    earlier = Nearby("p", "IN", at(seconds=-20))
+    assert run(previous=earlier, requested="IN") == Repeat(earlier)
+
+
+def test_an_undefined_state_follows_the_toggle():
+    assert run(previous=Nearby("p", "IN", at(hours=-8))) == Record("OUT", True)
+
+
+def test_a_device_record_sent_late_counts_only_when_marked_offline():
+    late = at(minutes=10)
+    assert run(requested="IN", received=late, offline=True) == Record("IN", False)
+    assert run(requested="IN", received=late) == Reject("CAPTURE_TIME_TOO_OLD")

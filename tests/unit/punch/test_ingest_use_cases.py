@@ -13,9 +13,9 @@ from punchcard_kit.messaging import Message, catalogue, new_envelope
 from punchcard_punch.domain.decisions import Policy
 from punchcard_punch.domain.workers import WorkerStatus
 from punchcard_punch.service_layer import projection
-from punchcard_punch.service_layer.ingest import DecideVerdicts, Ingest, NotYetKnown
+from punchcard_punch.service_layer.ingest import Ingest, NotYetKnown
 
-from .fakes import FakeUnitOfWork, Store
+from .fakes import FakeUnitOfWork, Store, assigned_store, decide_verdicts
 
 TENANT = str(uuid.uuid4())
 WORKER = str(uuid.uuid4())
@@ -37,18 +37,11 @@ def verdict(worker_id: str = WORKER, *, age: timedelta = timedelta(0)) -> Messag
 
 @pytest.fixture
 def store() -> Store:
-    store = Store()
-    store.worker(TENANT, WORKER)
-    store.clock(TENANT, CLOCK, site_id="site-1", time_zone="UTC")
-    store.assignments.add((TENANT, CLOCK, WORKER))
-    return store
+    return assigned_store(TENANT, WORKER, CLOCK)
 
 
 async def decide(store: Store, *messages: Message, park_after=timedelta(seconds=60)) -> None:
-    ingest = Ingest(Policy(), park_after=park_after)
-    async with FakeUnitOfWork(store, TENANT) as uow:
-        await ingest.decide(DecideVerdicts(TENANT, messages), uow)
-        await uow.commit()  # the consumer loop commits the batch
+    await decide_verdicts(store, TENANT, messages, Ingest(Policy(), park_after=park_after))
 
 
 async def test_a_known_workers_verdict_is_recorded_with_its_event(store):

@@ -312,6 +312,15 @@ def test_face_and_manual_candidates_are_never_flagged():
     assert judge(candidates, past) == {}
 
 
+@pytest.mark.parametrize("method", ["FINGERPRINT", "CARD"])
+def test_a_hardware_clocks_fingerprint_and_card_punches_are_not_pin_punches(method):
+    past = history("w1", 37)
+    device = pin("d", "w1", "c9", "2026-03-02 03:00", method=method)
+    assert judge([device], past) == {}
+    pins = burst(["03:00:05", "03:00:15"], ["w2", "w3"], clock="c9")
+    assert judge(pins + [device]) == {}  # nor does it make two PIN punches a burst
+
+
 def test_flags_are_sorted_by_time_then_id_and_a_punch_appears_once():
     past = history("w1", 37) + history("w2", 37)
     a = pin("b", "w1", "c9", "2026-03-02 08:00")

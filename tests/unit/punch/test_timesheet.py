@@ -389,13 +389,30 @@ def test_csv_has_a_header_a_row_per_shift_and_a_total_per_worker():
     assert tuple(header) == CSV_HEADER
     assert body == [
         ["w1", "E-1", "Ana Pérez", "2026-03-02", "2026-03-02T08:00:00+01:00",
-         "2026-03-02T16:30:00+01:00", "8.50", "", "a", "b"],
+         "2026-03-02T16:30:00+01:00", "8.50", "", "a", "b", "PIN", "PIN"],
         ["w1", "E-1", "Ana Pérez", "2026-03-03", "2026-03-03T08:00:00+01:00",
-         "", "", "MISSING_OUT", "c", ""],
-        ["w1", "E-1", "Ana Pérez", "TOTAL", "", "", "8.50", "1 flagged", "", ""],
-        ["w2", "", "", "2026-03-03", "", "2026-03-03T10:00:00+01:00", "", "MISSING_IN", "", "d"],
-        ["w2", "", "", "TOTAL", "", "", "0.00", "1 flagged", "", ""],
+         "", "", "MISSING_OUT", "c", "", "PIN", ""],
+        ["w1", "E-1", "Ana Pérez", "TOTAL", "", "", "8.50", "1 flagged", "", "", "", ""],
+        ["w2", "", "", "2026-03-03", "", "2026-03-03T10:00:00+01:00", "", "MISSING_IN", "", "d",
+         "", "PIN"],
+        ["w2", "", "", "TOTAL", "", "", "0.00", "1 flagged", "", "", "", ""],
     ]  # fmt: skip
+
+
+def test_csv_says_how_each_punch_of_a_shift_was_made():
+    punches = [
+        punch("a", "IN", "2026-03-02 08:00", method="FINGERPRINT"),
+        punch("b", "OUT", "2026-03-02 16:00", method="CARD"),
+        punch("c", "IN", "2026-03-03 08:00", method="FACE"),
+        punch("d", "OUT", "2026-03-03 16:00", method="MANUAL"),
+    ]
+    header, *body = rows(timesheets_csv(sheets(punches)))
+    methods = [dict(zip(header, row, strict=True)) for row in body]
+    assert [(r["in_method"], r["out_method"]) for r in methods] == [
+        ("FINGERPRINT", "CARD"),
+        ("FACE", "MANUAL"),
+        ("", ""),  # the TOTAL row
+    ]
 
 
 def test_csv_local_times_carry_the_offset_of_their_side_of_a_dst_change():

@@ -139,6 +139,8 @@ def punch_public(row: Any) -> dict[str, Any]:
         "recorded_at": row["recorded_at"],
         "captured_offline": row["captured_offline"],
         "needs_review": row["needs_review"],
+        "device_verify_mode": row["device_verify_mode"],
+        "device_state": row["device_state"],
         "attempt_id": str(row["attempt_id"]) if row["attempt_id"] else None,
         "replaces_punch_id": str(row["refers_to"]) if row["refers_to"] else None,
         "reason": row["reason"],

@@ -42,6 +42,8 @@ PUNCH_COLUMNS: tuple[tuple[str, str], ...] = (
     ("refers_to", "uuid"),
     ("reason", "text"),
     ("admin_id", "uuid"),
+    ("device_verify_mode", "integer"),
+    ("device_state", "integer"),
 )
 # NOT NULL columns with a default: an unnest() insert passes NULL for a missing key otherwise.
 _PUNCH_DEFAULTS = {

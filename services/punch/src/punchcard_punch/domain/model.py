@@ -15,5 +15,8 @@ class Direction(StrEnum):
 class Method(StrEnum):
     FACE = "FACE"
     PIN = "PIN"
+    # A hardware clock (ZK PUSH) identified the worker by fingerprint or by badge card.
+    FINGERPRINT = "FINGERPRINT"
+    CARD = "CARD"
     # An admin's correction: no kiosk identified anyone (no value in the contract).
     MANUAL = "MANUAL"

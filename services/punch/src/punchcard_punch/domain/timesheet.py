@@ -70,6 +70,8 @@ CSV_HEADER = (
     "flag",
     "in_punch_id",
     "out_punch_id",
+    "in_method",
+    "out_method",
 )
 TOTAL = "TOTAL"
 
@@ -292,6 +294,10 @@ def timesheets_csv(
 ) -> str:
     """CSV (header row first): one row per shift, then a TOTAL row per worker.
 
+    Each shift row says how its IN and OUT were made (``in_method``, ``out_method``: FACE,
+    PIN, FINGERPRINT, CARD — the last two from hardware clocks — or MANUAL for an admin's
+    correction).
+
     ``names[worker_id] = (employee_id, display_name)``; a worker not in it gets empty cells.
     Times are local, ISO 8601 with their UTC offset; hours are empty for a flagged shift. The
     TOTAL row's hours are the exact total rounded (not the sum of the rounded rows) and its flag
@@ -307,7 +313,8 @@ def timesheets_csv(
             for shift in day.shifts:
                 writer.writerow(who + _shift_cells(shift))
         flagged = f"{sheet.flagged_shifts} flagged" if sheet.flagged_shifts else ""
-        writer.writerow(who + [TOTAL, "", "", str(decimal_hours(sheet.total)), flagged, "", ""])
+        total = [TOTAL, "", "", str(decimal_hours(sheet.total)), flagged, "", "", "", ""]
+        writer.writerow(who + total)
     return out.getvalue()
 
 
@@ -320,6 +327,8 @@ def _shift_cells(shift: Shift) -> list[str]:
         shift.flag or "",
         shift.in_punch.punch_id if shift.in_punch else "",
         shift.out_punch.punch_id if shift.out_punch else "",
+        shift.in_punch.method if shift.in_punch else "",
+        shift.out_punch.method if shift.out_punch else "",
     ]
 
 

@@ -58,6 +58,8 @@ PUNCH_EXAMPLE = {
     "recorded_at": "2026-03-02T08:01:13+00:00",
     "captured_offline": False,
     "needs_review": False,
+    "device_verify_mode": None,
+    "device_state": None,
     "attempt_id": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
     "replaces_punch_id": None,
     "reason": None,
@@ -220,6 +222,10 @@ class PunchPublic(BaseModel):
     recorded_at: IsoTimestamp
     captured_offline: bool
     needs_review: bool
+    # A hardware clock's punch (method FINGERPRINT, CARD, or FACE/PIN verified on the device):
+    # its raw VerifyMode and State as the device sent them; null for a kiosk app's punch.
+    device_verify_mode: int | None = None
+    device_state: int | None = None
     attempt_id: str | None
     replaces_punch_id: str | None
     reason: str | None

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from punchcard.v1 import common_pb2, punch_pb2
-from punchcard_kit.contract_enums import proto_name, to_proto
+from punchcard_kit.contract_enums import from_proto, proto_name, to_proto
 from punchcard_kit.messaging import catalogue
 
 from ..domain.model import Direction, Method
@@ -21,6 +21,19 @@ DIRECTION_NAMES = {v: k for k, v in DIRECTIONS.items()}
 # MANUAL (an admin's correction) has no value in the contract: unspecified.
 METHODS = {m: to_proto(common_pb2.PunchMethod, m) if m != Method.MANUAL else 0 for m in Method}
 METHOD_NAMES = {v: k for k, v in METHODS.items() if v}
+
+
+def method_of(value: int) -> Method | None:
+    """The ledger's method for a verdict's ``PunchMethod``, by name (FACE, PIN, FINGERPRINT,
+    CARD; ``punchcard_kit.contract_enums``). Unspecified is PIN, as a kiosk app's PIN attempt
+    has always been taken; None for a value this build does not know (never guessed: as PIN
+    it would count in the suspicious-PIN report)."""
+    if not value:
+        return Method.PIN
+    method = from_proto(common_pb2.PunchMethod, value, Method)
+    return None if method == Method.MANUAL else method
+
+
 REASON_PREFIX = "REJECT_REASON_"
 
 
@@ -65,6 +78,10 @@ def recorded_event(row: Mapping[str, Any]) -> punch_pb2.PunchRecorded:
         event.face.one_to_one = bool(row.get("face_one_to_one"))
         if row.get("face_margin") is not None:
             event.face.margin = row["face_margin"]
+    if row.get("device_verify_mode") is not None:
+        event.device_verify_mode = row["device_verify_mode"]
+    if row.get("device_state") is not None:
+        event.device_state = row["device_state"]
     _ts(event.captured_at, row["punched_at"])
     _ts(event.received_at, row.get("received_at"))
     return event

@@ -45,13 +45,12 @@ from ..domain.decisions import (
     needs_review,
     neighbours,
 )
-from ..domain.model import Method
 from ..domain.parking import Hold, hold
 from ..domain.workers import WorkerStatus
 from .events import (
     DIRECTION_NAMES,
-    METHOD_NAMES,
     PUNCHES_TOPIC,
+    method_of,
     reason_name,
     reason_value,
     recorded_event,
@@ -84,6 +83,8 @@ def _checked(message: Message) -> str:
         raise Unprocessable(f"verdict {message.event_id} has a malformed id") from None
     if message.type == IDENTIFIED and not context.HasField("captured_at"):
         raise Unprocessable(f"verdict {message.event_id} has no capture time")
+    if message.type == IDENTIFIED and method_of(verdict.method) is None:
+        raise Unprocessable(f"verdict {message.event_id} has an unknown method {verdict.method}")
     return attempt_id
 
 
@@ -98,7 +99,8 @@ def recorded_row(
     received_at: datetime,
     review: bool = False,
 ) -> dict[str, Any]:
-    """The ledger row of a recorded kiosk punch (with the worker's and clock's facts now)."""
+    """The ledger row of a recorded punch (with the worker's and clock's facts now): a kiosk
+    app's, or a hardware clock's with the device's raw VerifyMode and State beside it."""
     context = verdict.context
     face = verdict.face if verdict.HasField("face") else None
     return {
@@ -113,7 +115,7 @@ def recorded_row(
         "time_zone": clock["time_zone"],
         "direction": decision.direction,
         "direction_inferred": decision.inferred,
-        "method": METHOD_NAMES.get(verdict.method, Method.PIN),
+        "method": method_of(verdict.method),
         "face_distance": face.distance if face else None,
         "face_margin": face.margin if face and face.HasField("margin") else None,
         "face_threshold": face.threshold if face else None,
@@ -124,6 +126,10 @@ def recorded_row(
         "captured_offline": context.captured_offline,
         "needs_review": review,
         "attempt_id": attempt_id,
+        "device_verify_mode": (
+            context.device_verify_mode if context.HasField("device_verify_mode") else None
+        ),
+        "device_state": context.device_state if context.HasField("device_state") else None,
     }
 
 

@@ -30,16 +30,31 @@ describe("punches", () => {
       { c1: "Front door" },
     );
     const [header, row] = text.split("\r\n");
-    expect(header.split(",")).toHaveLength(20);
-    expect(row).toBe("p1,w1,E-1,Ana,IN,t,UTC,u,FACE,0.2,0.4,Front door,s,false,false,PUNCH,,,false,");
+    expect(header.split(",")).toHaveLength(22);
+    expect(row).toBe("p1,w1,E-1,Ana,IN,t,UTC,u,FACE,0.2,0.4,Front door,s,false,false,PUNCH,,,false,,,");
+  });
+
+  it("a hardware clock's punch keeps its method and the device's raw VerifyMode and State", () => {
+    const text = csvOf(
+      [{ id: "p2", worker_id: "w1", employee_id: "E-1", display_name: "Ana", direction: "OUT", local_time: "t", time_zone: "UTC",
+        punched_at: "u", method: "FINGERPRINT", face: null, clock_id: "c1", site_id: "s", captured_offline: true,
+        needs_review: false, kind: "RECORDED", voided: false, device_verify_mode: 1, device_state: 0 }],
+      {},
+    );
+    const [header, row] = text.split("\r\n").map((line) => line.split(","));
+    const cell = Object.fromEntries(header.map((h, i) => [h, row[i]]));
+    expect(cell).toMatchObject({ method: "FINGERPRINT", device_verify_mode: "1", device_state: "0", clock: "c1" });
   });
 });
 
 describe("a clock's page", () => {
   it("names each command's state", () => {
     expect(commandState({ acked_at: "t", result_code: 0 }, "online")).toEqual(["ok", "Acknowledged"]);
-    expect(commandState({ acked_at: "t", result_code: -22 }, "online")).toEqual(["danger", "Failed (-22: unknown command)"]);
-    expect(commandState({ acked_at: "t", result_code: 7 }, "online")).toEqual(["danger", "Failed (7)"]);
+    expect(commandState({ acked_at: "t", result_code: -22 }, "online")).toEqual([
+      "danger",
+      "Failed (-22: the device does not know this command)",
+    ]);
+    expect(commandState({ acked_at: "t", result_code: 7 }, "online")).toEqual(["danger", "Failed (7: a code this portal does not know)"]);
     expect(commandState({}, "revoked")).toEqual(["neutral", "Not delivered"]);
     expect(commandState({}, "online")).toEqual(["info", "Sent"]);
     expect(commandState({}, "offline")).toEqual(["warn", "Waiting for the clock"]);

@@ -1,9 +1,11 @@
 // A clock's recent commands (7 days): what device-sync queued for it, and whether the clock
-// acknowledged each (or failed, and why).
+// acknowledged each (or failed, and why); for a ZKTeco PUSH clock, the device's return code and
+// what it means (zk.js).
 import { inZone } from "../../../shared/format.js";
 import { Badge, Button, ErrorBanner, Loading } from "../../ui.jsx";
 import { Empty, WorkerLink } from "../common.jsx";
 import { KINDS, commandState } from "./rules.js";
+import { isZk, returnCodeText } from "./zk.js";
 
 function CommandState({ command, clockStatus }) {
   const [tone, text] = commandState(command, clockStatus);
@@ -29,6 +31,7 @@ function CommandRow({ command: cmd, clock, names }) {
       </td>
       <td>{inZone(cmd.created_at, clock.time_zone)}</td>
       <td>{cmd.acked_at ? inZone(cmd.acked_at, clock.time_zone) : "—"}</td>
+      {isZk(clock) && <td>{cmd.acked_at && cmd.result_code != null ? returnCodeText(cmd.result_code) : "—"}</td>}
     </tr>
   );
 }
@@ -60,6 +63,7 @@ export function ClockCommands({ clock, commands, names, onRefresh }) {
                   <th scope="col">State</th>
                   <th scope="col">Queued</th>
                   <th scope="col">Acknowledged</th>
+                  {isZk(clock) && <th scope="col">Device's answer</th>}
                 </tr>
               </thead>
               <tbody>

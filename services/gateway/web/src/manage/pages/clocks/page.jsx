@@ -1,5 +1,7 @@
-// One clock's page: its details, who may use it, its recent commands, and the admin actions
-// (edit, re-key, resync, revoke; sysadmins). API: docs/device-sync.md, "Admin API".
+// One clock's page: its details (for a ZKTeco PUSH clock, the device's own status too), who may
+// use it, its recent commands, and the admin actions (edit, re-key a kiosk app, resync, revoke;
+// sysadmins). API: docs/device-sync.md, "Admin API".
+import { Fragment } from "preact";
 import { useState } from "preact/hooks";
 import { useRoute } from "preact-iso";
 import { client } from "../../api.js";
@@ -10,6 +12,7 @@ import { ClockCommands } from "./commands.jsx";
 import { Credential } from "./credential.jsx";
 import { EditDialog, RevokeDialog } from "./forms.jsx";
 import { namesById } from "./rules.js";
+import { deviceStatus, isZk, protocolText } from "./zk.js";
 import { ClockWorkers } from "./workers.jsx";
 
 function Details({ clock: c }) {
@@ -28,14 +31,20 @@ function Details({ clock: c }) {
           applied {c.applied_sequence} of {c.last_sequence} · {c.roster_size} workers · {c.pending_commands} pending
           commands {c.status !== "revoked" && (c.in_sync ? <Badge tone="ok">In sync</Badge> : <Badge tone="warn">Not in sync</Badge>)}
         </dd>
+        <dt>Type</dt>
+        <dd>{protocolText(c.protocol)}</dd>
         <dt>Serial number</dt>
         <dd>{c.serial_number}</dd>
         <dt>Site</dt>
         <dd>{c.site_id || "—"}</dd>
         <dt>Time zone</dt>
         <dd>{c.time_zone}</dd>
-        <dt>Software</dt>
-        <dd>{c.software_version || "—"}</dd>
+        {!isZk(c) && (
+          <>
+            <dt>Software</dt>
+            <dd>{c.software_version || "—"}</dd>
+          </>
+        )}
         <dt>Registered</dt>
         <dd>{inZone(c.created_at, c.time_zone)}</dd>
       </dl>
@@ -43,7 +52,56 @@ function Details({ clock: c }) {
   );
 }
 
-function AdminActions({ act, onEdit, onResync, onRekey, onRevoke }) {
+/** A ZKTeco PUSH clock's own status: polls, firmware, counts, its clock's skew, its zone. */
+function Device({ clock }) {
+  const d = deviceStatus(clock);
+  return (
+    <section class="card" aria-labelledby="clock-device">
+      <h2 id="clock-device">Device</h2>
+      {!d ? (
+        <p class="muted">
+          Not heard from yet. Point the device at this server (COMM. → Cloud Server Setting / ADMS; see
+          docs/hardware-clocks.md); its status shows here after its first poll.
+        </p>
+      ) : (
+        <dl class="facts">
+          <dt>Connection</dt>
+          <dd>
+            <ClockStatus status={clock.status} />{" "}
+            {d.lastPollAt ? `last poll ${inZone(d.lastPollAt, clock.time_zone)} (${timeAgo(d.lastPollAt)})` : "no poll yet"}
+          </dd>
+          <dt>Firmware</dt>
+          <dd>{d.firmware}</dd>
+          <dt>Address</dt>
+          <dd>{d.ip}</dd>
+          {d.counts.map(([what, n]) => (
+            <Fragment key={what}>
+              <dt>{what}</dt>
+              <dd>{n}</dd>
+            </Fragment>
+          ))}
+          <dt>Clock skew</dt>
+          <dd>
+            {d.skew.text}{" "}
+            {d.skew.warn && <Badge tone="warn">Beyond the allowed skew: the device is being resynced</Badge>}
+          </dd>
+          <dt>Time zone told</dt>
+          <dd>
+            {d.offset} <span class="muted small">(from {clock.time_zone}; told again after a DST change)</span>
+          </dd>
+          {d.stamp && (
+            <>
+              <dt>Punches received up to</dt>
+              <dd>{d.stamp}</dd>
+            </>
+          )}
+        </dl>
+      )}
+    </section>
+  );
+}
+
+function AdminActions({ act, onEdit, onResync, onRekey, onRevoke, kiosk }) {
   return (
     <>
       <Button type="button" variant="secondary" onClick={onEdit}>
@@ -52,6 +110,7 @@ function AdminActions({ act, onEdit, onResync, onRekey, onRevoke }) {
       <Button type="button" variant="secondary" onClick={onResync} busy={act.busy}>
         Resync
       </Button>
+      {kiosk && (
       <ConfirmButton
         label="Re-key"
         title="Issue a new credential?"
@@ -60,6 +119,7 @@ function AdminActions({ act, onEdit, onResync, onRekey, onRevoke }) {
         onConfirm={onRekey}
         busy={act.busy}
       />
+      )}
       <Button type="button" variant="danger" onClick={onRevoke}>
         Revoke
       </Button>
@@ -161,6 +221,7 @@ export function ClockPage() {
             onResync={state.resync}
             onRekey={state.rekey}
             onRevoke={() => setDialog("revoke")}
+            kiosk={!isZk(c)}
           />
         )
       }
@@ -182,6 +243,7 @@ export function ClockPage() {
         </Notice>
       )}
       <Details clock={c} />
+      {isZk(c) && <Device clock={c} />}
       <ClockWorkers
         clockId={id}
         clock={c}

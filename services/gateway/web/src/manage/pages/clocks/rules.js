@@ -1,5 +1,6 @@
 // The Clocks pages' words and small rules (pure): what a field must hold, what a command and
 // its result are called, how a worker is found by the Employee ID typed.
+import { returnCodeText } from "./zk.js";
 
 /** Said in place of pydantic's message when the API refuses a field (common.jsx, friendly). */
 export const RULES = {
@@ -7,18 +8,24 @@ export const RULES = {
   name: "Give the clock a name (up to 200 characters).",
   site_id: "Up to 200 characters.",
   time_zone: "Use an IANA time zone such as Europe/Madrid.",
+  com_key: "Use the ComKey exactly as it is set on the device.",
 };
 
-/** A clock's answer codes (docs/device-sync.md). */
-const RESULTS = { "-1": "parameter error", "-3": "read/write error", "-5": "no space", "-22": "unknown command" };
-export const KINDS = { UPSERT_WORKER: "Add or update worker", REMOVE_WORKER: "Remove worker", FULL_RESYNC: "Full resync" };
+export const KINDS = {
+  UPSERT_WORKER: "Add or update worker",
+  REMOVE_WORKER: "Remove worker",
+  FULL_RESYNC: "Full resync",
+  UPSERT_TEMPLATES: "Send fingerprints and faces",
+  DELETE_TEMPLATES: "Delete fingerprints and faces",
+  QUERY_PUNCHES: "Fetch missing punches",
+};
 
-/** A command's state as [badge tone, text]: acknowledged, failed (why), or not yet. */
+/** A command's state as [badge tone, text]: acknowledged, failed (the clock's return code and
+ * its meaning, zk.js), or not yet. */
 export function commandState(command, clockStatus) {
   if (command.acked_at) {
     if (command.result_code === 0) return ["ok", "Acknowledged"];
-    const why = RESULTS[String(command.result_code)];
-    return ["danger", `Failed (${command.result_code}${why ? `: ${why}` : ""})`];
+    return ["danger", `Failed (${returnCodeText(command.result_code)})`];
   }
   if (clockStatus === "revoked") return ["neutral", "Not delivered"];
   if (clockStatus === "online") return ["info", "Sent"];

@@ -1,17 +1,22 @@
-// A punch's cells in the Punches table: its method (with the face score), its marks (voided,
+// A punch's cells in the Punches table: its method (with the face score, or a hardware clock's
+// raw VerifyMode and State), its marks (voided,
 // offline, needs review, correction with its reason) and its direction.
 import { inZone } from "../../../shared/format.js";
 import { Badge } from "../../ui.jsx";
 
-const METHOD = { FACE: "Face", PIN: "PIN", MANUAL: "Manual" };
+const METHOD = { FACE: "Face", PIN: "PIN", FINGERPRINT: "Fingerprint", CARD: "Card", MANUAL: "Manual" };
+const TONE = { FACE: "info", PIN: "neutral", FINGERPRINT: "info", CARD: "neutral" };
 
 export function Method({ punch }) {
   const f = punch.face;
   return (
     <div>
-      <Badge tone={punch.method === "FACE" ? "info" : punch.method === "PIN" ? "neutral" : "warn"}>
-        {METHOD[punch.method] || punch.method}
-      </Badge>
+      <Badge tone={TONE[punch.method] || "warn"}>{METHOD[punch.method] || punch.method}</Badge>
+      {punch.device_verify_mode != null && (
+        <div class="muted small">
+          hardware clock (VerifyMode {punch.device_verify_mode}, State {punch.device_state ?? "—"})
+        </div>
+      )}
       {f && (
         <div class="score small">
           distance {f.distance.toFixed(3)}

@@ -23,13 +23,14 @@ export function csvOf(punches, clockNames) {
     "punch_id", "worker_id", "employee_id", "display_name", "direction", "local_time", "time_zone",
     "utc_time", "method", "face_distance", "face_threshold", "clock", "site_id", "captured_offline",
     "needs_review", "kind", "replaces_punch_id", "reason", "voided", "void_reason",
+    "device_verify_mode", "device_state",
   ];
   const rows = punches.map((p) => [
     p.id, p.worker_id, p.employee_id, p.display_name, p.direction, p.local_time, p.time_zone,
     p.punched_at, p.method, p.face?.distance ?? "", p.face?.threshold ?? "",
     p.clock_id ? clockNames[p.clock_id] || p.clock_id : "", p.site_id, p.captured_offline,
     Boolean(p.needs_review), p.kind, p.replaces_punch_id || "", p.reason || "", p.voided,
-    p.void_reason || "",
+    p.void_reason || "", p.device_verify_mode ?? "", p.device_state ?? "",
   ]);
   return toCsv(header, rows);
 }

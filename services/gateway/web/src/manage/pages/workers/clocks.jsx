@@ -6,6 +6,7 @@ import { client } from "../../api.js";
 import { formatDateTime } from "../../../shared/format.js";
 import { Badge, Button, ConfirmButton, ErrorBanner, Loading, SelectField, useAction, useLoad } from "../../ui.jsx";
 import { ClockStatus } from "../common.jsx";
+import { returnCodeText } from "../clocks/zk.js";
 
 const POLL_MS = 3000;
 function syncText(sync, removal) {
@@ -22,7 +23,7 @@ function syncText(sync, removal) {
     case "waiting":
       return ["warn", "Clock offline — will sync when back", `${what} queued ${formatDateTime(sync.queued_at)}`];
     case "failed":
-      return ["danger", "The clock reported an error", `Code ${sync.result_code}${sync.detail ? `: ${sync.detail}` : ""}`];
+      return ["danger", "The clock reported an error", `Code ${returnCodeText(sync.result_code)}${sync.detail ? ` (${sync.detail})` : ""}`];
     case "revoked":
       return ["danger", "Clock revoked", "Nothing reaches a revoked clock"];
     default:
