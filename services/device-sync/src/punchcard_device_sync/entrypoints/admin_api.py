@@ -195,7 +195,10 @@ class CommandPublic(BaseModel):
 
     command_id: str
     sequence: int
-    kind: str = Field(description="UPSERT_WORKER, REMOVE_WORKER or FULL_RESYNC")
+    kind: str = Field(
+        description="UPSERT_WORKER, REMOVE_WORKER or FULL_RESYNC; on a ZK clock also"
+        " UPSERT_TEMPLATES and DELETE_TEMPLATES"
+    )
     worker_id: str | None
     created_at: IsoTimestamp
     acked_at: IsoTimestamp | None

@@ -49,7 +49,7 @@ class Biometrics(Protocol):
 def _context(tenant_id: object, worker_id: str, template: Template) -> bytes:
     """The associated data a template is sealed with: whose it is, and its slot."""
     kind, no, index = template.slot
-    return f"{tenant_id}/{worker_id}/{kind}/{no}/{index}".encode()
+    return f"{str(tenant_id).lower()}/{worker_id.lower()}/{kind}/{no}/{index}".encode()
 
 
 def _worker_of(body: dict) -> tuple[str, str]:
@@ -142,6 +142,7 @@ class StoredBiometrics:
     async def command_lines(self, uow: UnitOfWork, kind: CommandKind, body: dict) -> list[str]:
         """A queued template command as the device's lines: UPSERT_TEMPLATES → the worker's
         templates as stored now (none any more: no line), DELETE_TEMPLATES → the deletions."""
+        kind = CommandKind(kind)
         worker_id, employee_id = _worker_of(body)
         if kind is CommandKind.DELETE_TEMPLATES:
             return delete_lines(employee_id, body.get("tables") or tables_of(()))
