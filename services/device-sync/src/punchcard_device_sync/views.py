@@ -76,6 +76,20 @@ class Views:
             raise errors.clock_not_found()
         return row
 
+    async def _worker_site(
+        self, conn: asyncpg.Connection, caller: Caller, worker_id: str
+    ) -> str | None:
+        """The site of a registered worker (None: not known here); WORKER_NOT_FOUND when the
+        worker is at a site the caller does not see."""
+        site_id = await conn.fetchval(
+            "SELECT site_id FROM workers WHERE tenant_id = $1 AND id = $2 AND profile IS NOT NULL",
+            caller.tenant_id,
+            worker_id,
+        )
+        if site_id is not None and not caller.may_act_on_site(site_id):
+            raise errors.worker_not_found()
+        return site_id
+
     # --- clocks --------------------------------------------------------------------------
 
     async def clocks(self, caller: Caller, site_id: str | None) -> list[dict]:
@@ -148,14 +162,7 @@ class Views:
         its command is)."""
         tenant_id = caller.tenant_id
         async with self._tx(tenant_id) as conn:
-            site_id = await conn.fetchval(
-                "SELECT site_id FROM workers WHERE tenant_id = $1 AND id = $2"
-                " AND profile IS NOT NULL",
-                tenant_id,
-                worker_id,
-            )
-            if site_id is not None and not caller.may_act_on_site(site_id):
-                raise errors.worker_not_found()
+            await self._worker_site(conn, caller, worker_id)
             rows = await conn.fetch(
                 "SELECT c.id::text AS clock_id, c.name, c.site_id, c.serial_number, a.direct,"
                 " a.site_rule, a.assigned_at, c.revoked_at, h.last_seen_at FROM assignments a"
@@ -254,13 +261,7 @@ class Views:
         failed / revoked, with the device's result code)."""
         tenant_id = caller.tenant_id
         async with self._tx(tenant_id) as conn:
-            site_id = await conn.fetchval(
-                "SELECT site_id FROM workers WHERE tenant_id = $1 AND id = $2"
-                " AND profile IS NOT NULL",
-                tenant_id,
-                worker_id,
-            )
-            if site_id is None or not caller.may_act_on_site(site_id):
+            if await self._worker_site(conn, caller, worker_id) is None:
                 raise errors.worker_not_found()
             templates = await conn.fetch(
                 "SELECT kind, updated_at FROM biometric_templates"

@@ -154,28 +154,23 @@ def _valid(fields: Mapping[str, str]) -> int:
     return _int(fields, "Valid", default=1, top=1)
 
 
+# The older firmware's OPERLOG template lines: same fields, one per kind.
+_LEGACY = {"FP": (Kind.FINGERPRINT, Source.FP), "FACE": (Kind.FACE, Source.FACE)}
+
+
 def read_template(record: OperRecord) -> Template | None:
     """The template a record carries; None for records that are not templates (``USER``,
     ``OPLOG`` …); :class:`Refused` for a template record out of bounds."""
     word, fields = record.word.upper(), record.fields
-    if word == "FP":
+    if word in _LEGACY:
+        kind, source = _LEGACY[word]
         return Template(
             badge=_badge(fields),
-            kind=Kind.FINGERPRINT,
-            source=Source.FP,
+            kind=kind,
+            source=source,
             no=_int(fields, "FID", top=MAX_SLOT),
             valid=_valid(fields),
-            size=_int(fields, "Size", default=0),
-            data=_data(fields, "TMP", MAX_TEMPLATE_B64),
-        )
-    if word == "FACE":
-        return Template(
-            badge=_badge(fields),
-            kind=Kind.FACE,
-            source=Source.FACE,
-            no=_int(fields, "FID", top=MAX_SLOT),
-            valid=_valid(fields),
-            size=_int(fields, "SIZE", default=0),
+            size=_int(fields, "Size", default=0),  # FACE says SIZE (any case is read)
             data=_data(fields, "TMP", MAX_TEMPLATE_B64),
         )
     if word == "BIODATA":
