@@ -16,6 +16,7 @@ from punchcard_device_sync.domain.model import (
     WorkerStatus,
     canonical,
 )
+from punchcard_device_sync.domain.templates import Template
 
 Pair = tuple[str, str]
 
@@ -44,14 +45,21 @@ class Store:
     woken: list[str] = field(default_factory=list)
     credentials_changed: list[str] = field(default_factory=list)
     commits: int = 0
+    # clock id -> protocol (KIOSK_APP when absent)
+    protocols: dict[str, str] = field(default_factory=dict)
+    # (worker id, slot) -> (described template, sealed data, source clock)
+    templates: dict[tuple, tuple[Template, bytes, str | None]] = field(default_factory=dict)
 
     # --- set-up helpers for tests --------------------------------------------------------
 
-    def add_clock(self, site_id: str = "", *, revoked: bool = False) -> str:
+    def add_clock(
+        self, site_id: str = "", *, revoked: bool = False, protocol: str = "KIOSK_APP"
+    ) -> str:
         clock_id = str(uuid.uuid4())
         revoked_at = datetime.now(UTC) if revoked else None
         self.clocks[clock_id] = Clock(clock_id, f"Clock {clock_id[:4]}", site_id, "UTC", revoked_at)
         self.last_sequence[clock_id] = 0
+        self.protocols[clock_id] = protocol
         return clock_id
 
     def add_worker(self, site_id: str = "", status: WorkerStatus = WorkerStatus.ACTIVE, **kw):
@@ -230,12 +238,20 @@ class FakeCommandQueue(_Repo):
             return q.command_id not in store.acked
 
         resync = {c for c, cmd in items if cmd.kind is CommandKind.FULL_RESYNC}
-        collapse = {(c, cmd.worker_id) for c, cmd in items if cmd.worker_id is not None}
+        collapse = {
+            (c, cmd.worker_id, kind)
+            for c, cmd in items
+            if cmd.worker_id is not None
+            for kind in cmd.collapses
+        }
         store.queue = [
             q
             for q in store.queue
             if not pending(q)
-            or (q.clock_id not in resync and (q.clock_id, q.command.worker_id) not in collapse)
+            or (
+                q.clock_id not in resync
+                and (q.clock_id, q.command.worker_id, q.command.kind) not in collapse
+            )
         ]
         queued = []
         for clock_id, command in items:
@@ -263,6 +279,46 @@ class FakeCommandQueue(_Repo):
         return 0
 
 
+class FakeTemplates(_Repo):
+    async def worker_of_badge(self, badge: str):
+        for facts, profile in self.store.workers.values():
+            if facts is not None and profile is not None and facts.employee_id == badge:
+                if facts.status != WorkerStatus.INACTIVE:
+                    return facts.id, facts.employee_id
+        return None
+
+    async def slots(self, worker_id: str):
+        return [slot for w, slot in self.store.templates if w == worker_id]
+
+    async def save(self, worker_id, template, sealed, clock_id) -> None:
+        assert template.data == "", "the repository never gets a template in the clear"
+        self.store.templates[(worker_id, template.slot)] = (template, sealed, clock_id)
+
+    async def of_worker(self, worker_id: str):
+        held = [
+            (slot, t, sealed)
+            for (w, slot), (t, sealed, _) in self.store.templates.items()
+            if w == worker_id
+        ]
+        return [(t, sealed) for _, t, sealed in sorted(held, key=lambda h: h[0])]
+
+    async def delete_of_worker(self, worker_id: str):
+        keys = [key for key in self.store.templates if key[0] == worker_id]
+        return [self.store.templates.pop(key)[0].source for key in keys]
+
+    async def with_templates(self, worker_ids):
+        return {w for w, _ in self.store.templates if w in set(worker_ids)}
+
+    async def zk_clocks(self, clock_ids):
+        return {
+            c
+            for c in clock_ids
+            if c in self.store.clocks
+            and not self.store.clocks[c].revoked
+            and self.store.protocols.get(c) == "ZK_PUSH"
+        }
+
+
 class FakeUnitOfWork:
     """Writes go straight to the store (tests check ``commits`` and what an error left)."""
 
@@ -274,6 +330,7 @@ class FakeUnitOfWork:
         self.assignments = FakeAssignments(store)
         self.site_rules = FakeSiteRules(store)
         self.queue = FakeCommandQueue(store)
+        self.templates = FakeTemplates(store)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         return self

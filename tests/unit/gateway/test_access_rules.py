@@ -104,6 +104,10 @@ CASES = [
     ("DELETE", W + "/face", {S, M}),
     ("POST", W + "/face", {S}),
     ("GET", "/api/v1/face/enrolments", {S, M, V}),
+    # Templates from hardware clocks: read by every role, deleted by managers (device-sync).
+    ("GET", W + "/biometrics", {S, M, V}),
+    ("DELETE", W + "/biometrics", {S, M}),
+    ("POST", W + "/biometrics", {S}),
     ("PUT", "/api/v1/face/settings", {S}),
     # A clock's PIN failure counters (identity): read by every role, reset by managers.
     ("GET", C + "/pin-counters", {S, M, V}),
@@ -151,6 +155,8 @@ ROUTED = [
     ("/api/v1/reports/suspicious-pin-punchesx", IDENTITY),  # a whole segment
     ("/api/v1/punchesx", None),
     (W + "/face", FACE_MATCH),
+    (W + "/biometrics", DEVICE_SYNC),
+    (W + "/biometricsx", IDENTITY),  # a whole segment
     (W + "/facex", IDENTITY),
     ("/api/v1/face/enrolments", FACE_MATCH),
     ("/api/v1/face/settings", FACE_MATCH),

@@ -12,8 +12,10 @@ import asyncpg
 
 from .adapters.heartbeats import HeartbeatBuffer
 from .adapters.postgres import PostgresDirectory, unit_of_work_factory
+from .adapters.sealing import AesGcmSealer
 from .adapters.wakeups import ClockWakeups
 from .domain.model import PollLimits
+from .service_layer.biometrics import Biometrics, StoredBiometrics
 from .service_layer.sync import ClockSync
 from .service_layer.unit_of_work import Directory, UnitOfWorkFactory
 from .settings import DeviceSyncSettings
@@ -29,6 +31,8 @@ class DeviceSyncContainer:
     wakeups: ClockWakeups
     heartbeats: HeartbeatBuffer
     sync: ClockSync
+    # Templates from hardware clocks (the device edge's seam: uploads and their commands).
+    biometrics: Biometrics
 
     def stop(self) -> None:
         """Shutdown: held long-polls are answered, the loops end."""
@@ -65,6 +69,9 @@ def bootstrap(
     views = overrides.get("views") or Views(
         pool, offline_after=timedelta(seconds=settings.clock_offline_after_s)
     )
+    biometrics = overrides.get("biometrics") or StoredBiometrics(
+        AesGcmSealer(settings.biometric_key_bytes())
+    )
     return DeviceSyncContainer(
         settings=settings,
         uow=uow,
@@ -73,4 +80,5 @@ def bootstrap(
         wakeups=wakeups,
         heartbeats=heartbeats,
         sync=sync,
+        biometrics=biometrics,
     )

@@ -1,6 +1,13 @@
+import base64
+import binascii
+
 from punchcard_kit.settings import ServiceSettings
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
+
+# Development-only key of the biometric templates (32 bytes, base64), refused outside
+# ENVIRONMENT=development|test.
+_DEV_BIOMETRIC_KEY = base64.b64encode(b"development-only-biometric-key-1").decode()
 
 
 class DeviceSyncSettings(ServiceSettings):
@@ -28,3 +35,29 @@ class DeviceSyncSettings(ServiceSettings):
     # Long-polls one replica holds at once per clock and per tenant (more: 429, Retry-After).
     sync_polls_per_clock: int = Field(default=2, ge=1, le=100)
     sync_polls_per_tenant: int = Field(default=1000, ge=1, le=100_000)
+    # AES-256-GCM key of the biometric templates hardware clocks upload (base64 of 32 random
+    # bytes; only device-sync holds it). Required outside development/test.
+    biometric_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _biometric_key(self) -> "DeviceSyncSettings":
+        local = self.environment in ("development", "test")
+        if self.biometric_key is None:
+            if not local:
+                raise ValueError("BIOMETRIC_KEY must be set outside development")
+            object.__setattr__(self, "biometric_key", SecretStr(_DEV_BIOMETRIC_KEY))
+            return self
+        value = self.biometric_key.get_secret_value().strip()
+        if not local and value == _DEV_BIOMETRIC_KEY:
+            raise ValueError("the development BIOMETRIC_KEY is refused outside development")
+        try:
+            key = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise ValueError("BIOMETRIC_KEY must be the base64 of 32 random bytes")
+        return self
+
+    def biometric_key_bytes(self) -> bytes:
+        assert self.biometric_key is not None
+        return base64.b64decode(self.biometric_key.get_secret_value().strip())

@@ -23,6 +23,7 @@ from .domain.model import (
     clock_status,
     sync_state,
 )
+from .domain.templates import counts
 from .service_layer.sync import AuthenticatedClock
 
 _CLOCK_SELECT = """
@@ -74,6 +75,20 @@ class Views:
         if row is None or not caller.may_act_on_site(row["site_id"]):
             raise errors.clock_not_found()
         return row
+
+    async def _worker_site(
+        self, conn: asyncpg.Connection, caller: Caller, worker_id: str
+    ) -> str | None:
+        """The site of a registered worker (None: not known here); WORKER_NOT_FOUND when the
+        worker is at a site the caller does not see."""
+        site_id = await conn.fetchval(
+            "SELECT site_id FROM workers WHERE tenant_id = $1 AND id = $2 AND profile IS NOT NULL",
+            caller.tenant_id,
+            worker_id,
+        )
+        if site_id is not None and not caller.may_act_on_site(site_id):
+            raise errors.worker_not_found()
+        return site_id
 
     # --- clocks --------------------------------------------------------------------------
 
@@ -147,14 +162,7 @@ class Views:
         its command is)."""
         tenant_id = caller.tenant_id
         async with self._tx(tenant_id) as conn:
-            site_id = await conn.fetchval(
-                "SELECT site_id FROM workers WHERE tenant_id = $1 AND id = $2"
-                " AND profile IS NOT NULL",
-                tenant_id,
-                worker_id,
-            )
-            if site_id is not None and not caller.may_act_on_site(site_id):
-                raise errors.worker_not_found()
+            await self._worker_site(conn, caller, worker_id)
             rows = await conn.fetch(
                 "SELECT c.id::text AS clock_id, c.name, c.site_id, c.serial_number, a.direct,"
                 " a.site_rule, a.assigned_at, c.revoked_at, h.last_seen_at FROM assignments a"
@@ -175,6 +183,7 @@ class Views:
                     " FROM clock_commands q JOIN clocks c ON c.id = q.clock_id"
                     " LEFT JOIN clock_heartbeats h ON h.clock_id = q.clock_id"
                     " WHERE q.tenant_id = $1 AND q.worker_id = $2"
+                    " AND q.kind IN ('UPSERT_WORKER', 'REMOVE_WORKER')"
                     " ORDER BY q.clock_id, q.sequence DESC",
                     tenant_id,
                     worker_id,
@@ -242,6 +251,67 @@ class Views:
             )
         removed.sort(key=lambda c: (c["name"], c["clock_id"]))
         return {"data": assigned, "count": len(assigned), "removed": removed}
+
+    # --- biometric templates -------------------------------------------------------------
+
+    async def worker_biometrics(self, caller: Caller, worker_id: str) -> dict:
+        """How many templates of each kind device-sync holds for the worker (never the
+        templates), when they last changed, and per ZK clock where the worker's latest
+        template command stands (a push, or a deletion: sent / waiting / acknowledged /
+        failed / revoked, with the device's result code)."""
+        tenant_id = caller.tenant_id
+        async with self._tx(tenant_id) as conn:
+            if await self._worker_site(conn, caller, worker_id) is None:
+                raise errors.worker_not_found()
+            templates = await conn.fetch(
+                "SELECT kind, updated_at FROM biometric_templates"
+                " WHERE tenant_id = $1 AND worker_id = $2",
+                tenant_id,
+                worker_id,
+            )
+            rows = await conn.fetch(
+                "SELECT DISTINCT ON (q.clock_id) q.clock_id::text, c.name, c.site_id,"
+                " c.revoked_at, h.last_seen_at, q.kind, q.created_at, q.acked_at,"
+                " q.result_code"
+                " FROM clock_commands q JOIN clocks c ON c.id = q.clock_id"
+                " LEFT JOIN clock_heartbeats h ON h.clock_id = q.clock_id"
+                " WHERE q.tenant_id = $1 AND q.worker_id = $2"
+                " AND q.kind IN ('UPSERT_TEMPLATES', 'DELETE_TEMPLATES')"
+                " ORDER BY q.clock_id, q.sequence DESC",
+                tenant_id,
+                worker_id,
+            )
+        now = datetime.now(UTC)
+        clocks = []
+        for r in rows:
+            if not caller.may_act_on_site(r["site_id"]):
+                continue
+            seen = [t for t in (r["last_seen_at"], r["acked_at"]) if t]
+            status = clock_status(
+                r["revoked_at"] is not None, max(seen, default=None), now, self.offline_after
+            )
+            state = sync_state(r["acked_at"] is not None, r["result_code"], status)
+            clocks.append(
+                {
+                    "clock_id": r["clock_id"],
+                    "name": r["name"],
+                    "kind": r["kind"],
+                    "state": str(state),
+                    "queued_at": r["created_at"],
+                    "acked_at": r["acked_at"],
+                    "result_code": r["result_code"],
+                }
+            )
+        clocks.sort(key=lambda c: (c["name"], c["clock_id"]))
+        tally = counts(t["kind"] for t in templates)
+        return {
+            "fingerprints": tally.fingerprints,
+            "faces": tally.faces,
+            "palms": tally.palms,
+            "photos": tally.photos,
+            "updated_at": max((t["updated_at"] for t in templates), default=None),
+            "clocks": clocks,
+        }
 
     # --- site rules ----------------------------------------------------------------------
 

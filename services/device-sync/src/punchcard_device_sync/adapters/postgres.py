@@ -21,6 +21,7 @@ from ..domain.model import (
     WorkerFacts,
     WorkerStatus,
 )
+from ..domain.templates import Kind, Source, Template
 
 # The database's own application role, `<database>_app` (punchcard_kit.tenancy.ROLE_NAME).
 APP_ROLE = "app"
@@ -412,16 +413,23 @@ class PostgresCommandQueue(_Repository):
                 tenant_id,
                 resync_clocks,
             )
-        collapse = [(c, cmd.worker_id) for c, cmd in items if cmd.worker_id is not None]
+        # (clock, worker, kind replaced): what each command collapses (domain COLLAPSES).
+        collapse = [
+            (c, cmd.worker_id, str(kind))
+            for c, cmd in items
+            if cmd.worker_id is not None
+            for kind in sorted(cmd.collapses)
+        ]
         if collapse:
             await conn.execute(
                 "DELETE FROM clock_commands q"
-                " USING unnest($2::uuid[], $3::uuid[]) AS v(clock_id, worker_id)"
+                " USING unnest($2::uuid[], $3::uuid[], $4::text[]) AS v(clock_id, worker_id, kind)"
                 " WHERE q.tenant_id = $1 AND q.clock_id = v.clock_id"
-                " AND q.worker_id = v.worker_id AND q.acked_at IS NULL",
+                " AND q.worker_id = v.worker_id AND q.kind = v.kind AND q.acked_at IS NULL",
                 tenant_id,
-                [c for c, _ in collapse],
-                [w for _, w in collapse],
+                [c for c, _, _ in collapse],
+                [w for _, w, _ in collapse],
+                [k for _, _, k in collapse],
             )
         counts: dict[str, int] = {}
         for clock_id, _ in items:
@@ -542,6 +550,124 @@ class PostgresCommandQueue(_Repository):
         return found
 
 
+# --- biometric templates (sealed) -------------------------------------------------------
+
+_TEMPLATE_COLUMNS = (
+    "kind, slot_no, slot_index, source, valid, duress, bio_type, major_ver, minor_ver, format, size"
+)
+
+
+class PostgresTemplates(_Repository):
+    async def worker_of_badge(self, badge: str) -> tuple[str, str] | None:
+        row = await self.conn.fetchrow(
+            "SELECT id::text, employee_id FROM workers WHERE tenant_id = $1"
+            " AND employee_id = $2 AND profile IS NOT NULL AND status <> 'Inactive'"
+            " ORDER BY updated_at DESC LIMIT 1",
+            self.tenant_id,
+            badge,
+        )
+        return (row["id"], row["employee_id"]) if row else None
+
+    async def slots(self, worker_id: str) -> list[tuple[Kind, int, int]]:
+        rows = await self.conn.fetch(
+            "SELECT kind, slot_no, slot_index FROM biometric_templates"
+            " WHERE tenant_id = $1 AND worker_id = $2",
+            self.tenant_id,
+            worker_id,
+        )
+        return [(Kind(r["kind"]), r["slot_no"], r["slot_index"]) for r in rows]
+
+    async def save(
+        self, worker_id: str, template: Template, sealed: bytes, clock_id: str | None
+    ) -> None:
+        t = template
+        await self.conn.execute(
+            f"INSERT INTO biometric_templates (tenant_id, worker_id, {_TEMPLATE_COLUMNS},"
+            " sealed, source_clock_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            " ON CONFLICT (tenant_id, worker_id, kind, slot_no, slot_index) DO UPDATE SET"
+            " source = EXCLUDED.source, valid = EXCLUDED.valid, duress = EXCLUDED.duress,"
+            " bio_type = EXCLUDED.bio_type, major_ver = EXCLUDED.major_ver,"
+            " minor_ver = EXCLUDED.minor_ver, format = EXCLUDED.format, size = EXCLUDED.size,"
+            " sealed = EXCLUDED.sealed, source_clock_id = EXCLUDED.source_clock_id,"
+            " updated_at = now()",
+            self.tenant_id,
+            worker_id,
+            str(t.kind),
+            t.no,
+            t.index,
+            str(t.source),
+            t.valid,
+            t.duress,
+            t.bio_type,
+            t.major_ver,
+            t.minor_ver,
+            t.format,
+            t.size,
+            sealed,
+            clock_id,
+        )
+
+    async def of_worker(self, worker_id: str) -> list[tuple[Template, bytes]]:
+        rows = await self.conn.fetch(
+            f"SELECT {_TEMPLATE_COLUMNS}, sealed FROM biometric_templates"
+            " WHERE tenant_id = $1 AND worker_id = $2 ORDER BY kind, slot_no, slot_index",
+            self.tenant_id,
+            worker_id,
+        )
+        return [
+            (
+                Template(
+                    badge="",
+                    kind=Kind(r["kind"]),
+                    source=Source(r["source"]),
+                    no=r["slot_no"],
+                    index=r["slot_index"],
+                    valid=r["valid"],
+                    duress=r["duress"],
+                    bio_type=r["bio_type"],
+                    major_ver=r["major_ver"],
+                    minor_ver=r["minor_ver"],
+                    format=r["format"],
+                    size=r["size"],
+                ),
+                bytes(r["sealed"]),
+            )
+            for r in rows
+        ]
+
+    async def delete_of_worker(self, worker_id: str) -> list[Source]:
+        rows = await self.conn.fetch(
+            "DELETE FROM biometric_templates WHERE tenant_id = $1 AND worker_id = $2"
+            " RETURNING source",
+            self.tenant_id,
+            worker_id,
+        )
+        return [Source(r["source"]) for r in rows]
+
+    async def with_templates(self, worker_ids: Sequence[str]) -> set[str]:
+        if not worker_ids:
+            return set()
+        rows = await self.conn.fetch(
+            "SELECT DISTINCT worker_id::text FROM biometric_templates"
+            " WHERE tenant_id = $1 AND worker_id = ANY($2::uuid[])",
+            self.tenant_id,
+            list(worker_ids),
+        )
+        return {r["worker_id"] for r in rows}
+
+    async def zk_clocks(self, clock_ids: Sequence[str]) -> set[str]:
+        if not clock_ids:
+            return set()
+        rows = await self.conn.fetch(
+            "SELECT id::text FROM clocks WHERE tenant_id = $1 AND id = ANY($2::uuid[])"
+            " AND protocol = 'ZK_PUSH' AND revoked_at IS NULL",
+            self.tenant_id,
+            list(clock_ids),
+        )
+        return {r["id"] for r in rows}
+
+
 # --- the unit of work and the lookups across tenants --------------------------------------
 
 
@@ -557,6 +683,7 @@ class PostgresUnitOfWork(TenantUnitOfWork):
         self.assignments = PostgresAssignments(conn, tenant_id)
         self.site_rules = PostgresSiteRules(conn, tenant_id)
         self.queue = PostgresCommandQueue(conn, tenant_id)
+        self.templates = PostgresTemplates(conn, tenant_id)
 
 
 def unit_of_work_factory(pool: asyncpg.Pool):

@@ -31,6 +31,29 @@ class CommandKind(enum.StrEnum):
     UPSERT_WORKER = "UPSERT_WORKER"
     REMOVE_WORKER = "REMOVE_WORKER"
     FULL_RESYNC = "FULL_RESYNC"
+    # ZK PUSH clocks only: the worker's biometric templates (expanded at delivery from what is
+    # stored then: the queue holds no template), and their deletion.
+    UPSERT_TEMPLATES = "UPSERT_TEMPLATES"
+    DELETE_TEMPLATES = "DELETE_TEMPLATES"
+
+
+# What a new command of a worker replaces among that worker's unacknowledged commands on the
+# same clock (docs/device-sync.md, "Collapse"): a roster command replaces the roster commands
+# and a pending template push (which the roster use cases queue again after it, so templates
+# always follow their user); a template push replaces a pending push; a template deletion
+# replaces a pending push or deletion. A pending deletion outlives roster commands and pushes.
+COLLAPSES: dict[CommandKind, frozenset[CommandKind]] = {
+    CommandKind.UPSERT_WORKER: frozenset(
+        {CommandKind.UPSERT_WORKER, CommandKind.REMOVE_WORKER, CommandKind.UPSERT_TEMPLATES}
+    ),
+    CommandKind.REMOVE_WORKER: frozenset(
+        {CommandKind.UPSERT_WORKER, CommandKind.REMOVE_WORKER, CommandKind.UPSERT_TEMPLATES}
+    ),
+    CommandKind.UPSERT_TEMPLATES: frozenset({CommandKind.UPSERT_TEMPLATES}),
+    CommandKind.DELETE_TEMPLATES: frozenset(
+        {CommandKind.UPSERT_TEMPLATES, CommandKind.DELETE_TEMPLATES}
+    ),
+}
 
 
 class ClockStatus(enum.StrEnum):
@@ -128,8 +151,9 @@ class Command:
     kind: CommandKind
     worker_id: str | None = None
     profile_json: str | None = None  # UPSERT_WORKER: canonical(profile)
-    employee_id: str | None = None  # REMOVE_WORKER
+    employee_id: str | None = None  # REMOVE_WORKER, UPSERT_TEMPLATES, DELETE_TEMPLATES
     reason: str | None = None  # FULL_RESYNC
+    tables: tuple[str, ...] = ()  # DELETE_TEMPLATES: the device tables to delete from
 
     @classmethod
     def upsert(cls, profile_json: str, worker_id: str) -> Command:
@@ -143,17 +167,42 @@ class Command:
     def resync(cls, reason: str) -> Command:
         return cls(CommandKind.FULL_RESYNC, reason=reason)
 
+    @classmethod
+    def push_templates(cls, worker_id: str, employee_id: str) -> Command:
+        return cls(CommandKind.UPSERT_TEMPLATES, worker_id=worker_id, employee_id=employee_id)
+
+    @classmethod
+    def delete_templates(cls, worker_id: str, employee_id: str, tables: tuple[str, ...]) -> Command:
+        return cls(
+            CommandKind.DELETE_TEMPLATES,
+            worker_id=worker_id,
+            employee_id=employee_id,
+            tables=tuple(tables),
+        )
+
+    @property
+    def collapses(self) -> frozenset[CommandKind]:
+        """The kinds of the worker's unacknowledged commands on the clock this one replaces."""
+        return COLLAPSES.get(self.kind, frozenset())
+
     def body(self, command_id: str, sequence: int) -> str:
         """The command's JSON exactly as the clock receives it (stored as is in the queue)."""
         head = f'{{"command_id":"{command_id}","sequence":{sequence},"kind":"{self.kind}"'
         if self.kind is CommandKind.UPSERT_WORKER:
             return f'{head},"worker":{self.profile_json}}}'
-        if self.kind is CommandKind.REMOVE_WORKER:
+        if self.kind in (
+            CommandKind.REMOVE_WORKER,
+            CommandKind.UPSERT_TEMPLATES,
+            CommandKind.DELETE_TEMPLATES,
+        ):
             worker = json.dumps(
                 {"worker_id": self.worker_id, "employee_id": self.employee_id},
                 separators=(",", ":"),
                 ensure_ascii=False,
             )
+            if self.kind is CommandKind.DELETE_TEMPLATES:
+                tables = json.dumps(list(self.tables), separators=(",", ":"))
+                return f'{head},"worker":{worker},"tables":{tables}}}'
             return f'{head},"worker":{worker}}}'
         return f'{head},"reason":{json.dumps(self.reason, ensure_ascii=False)}}}'
 

@@ -15,6 +15,7 @@ from punchcard_kit.schemas import IsoTimestamp
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..service_layer import admin as uc
+from ..service_layer import biometrics as bio
 from .deps import CallerDep, ContainerDep
 
 Serial = Annotated[
@@ -194,7 +195,10 @@ class CommandPublic(BaseModel):
 
     command_id: str
     sequence: int
-    kind: str = Field(description="UPSERT_WORKER, REMOVE_WORKER or FULL_RESYNC")
+    kind: str = Field(
+        description="UPSERT_WORKER, REMOVE_WORKER or FULL_RESYNC; on a ZK clock also"
+        " UPSERT_TEMPLATES and DELETE_TEMPLATES"
+    )
     worker_id: str | None
     created_at: IsoTimestamp
     acked_at: IsoTimestamp | None
@@ -341,6 +345,51 @@ class SiteRuleChanged(SiteRulePublic):
     unassigned: int
 
 
+BIOMETRICS_EXAMPLE = {
+    "fingerprints": 2,
+    "faces": 0,
+    "palms": 0,
+    "photos": 1,
+    "updated_at": "2026-03-02T08:10:00Z",
+    "clocks": [
+        {
+            "clock_id": CLOCK_ID,
+            "name": "Lobby clock",
+            "kind": "DELETE_TEMPLATES",
+            "state": "acknowledged",
+            "queued_at": "2026-03-02T08:20:00Z",
+            "acked_at": "2026-03-02T08:20:04Z",
+            "result_code": 0,
+        }
+    ],
+}
+
+
+class BiometricsClockPublic(BaseModel):
+    clock_id: str
+    name: str
+    kind: str = Field(description="UPSERT_TEMPLATES (a push) or DELETE_TEMPLATES (a deletion)")
+    state: str = Field(description="sent, waiting, acknowledged, failed or revoked")
+    queued_at: IsoTimestamp
+    acked_at: IsoTimestamp | None
+    result_code: int | None
+
+
+class BiometricsPublic(BaseModel):
+    """The worker's biometric templates from hardware clocks: counts only, never a template."""
+
+    model_config = _examples(BIOMETRICS_EXAMPLE)
+
+    fingerprints: int
+    faces: int
+    palms: int
+    photos: int
+    updated_at: IsoTimestamp | None
+    clocks: list[BiometricsClockPublic] = Field(
+        description="Per ZK clock, the worker's latest template command (push or deletion)"
+    )
+
+
 router = APIRouter(prefix="/internal/v1", tags=["clocks"])
 READ_ERRORS = error_responses(401, 404)
 WRITE_ERRORS = error_responses(401, 403, 404, 409)
@@ -476,6 +525,26 @@ async def bulk(body: BulkAssignments, c: ContainerDep, caller: CallerDep) -> dic
 async def worker_clocks(worker_id: Id, c: ContainerDep, caller: CallerDep) -> dict:
     """The worker's clocks with each one's sync state, and recent removals."""
     return await c.views.worker_clocks(caller, worker_id)
+
+
+@router.get(
+    "/workers/{worker_id}/biometrics", response_model=BiometricsPublic, responses=READ_ERRORS
+)
+async def worker_biometrics(worker_id: Id, c: ContainerDep, caller: CallerDep) -> dict:
+    """Counts of the worker's templates from hardware clocks and each ZK clock's state."""
+    return await c.views.worker_biometrics(caller, worker_id)
+
+
+@router.delete(
+    "/workers/{worker_id}/biometrics",
+    response_model=BiometricsPublic,
+    responses=error_responses(401, 403, 404),
+)
+async def delete_worker_biometrics(worker_id: Id, c: ContainerDep, caller: CallerDep) -> dict:
+    """Delete the worker's stored templates and delete them from every ZK clock they are on
+    (each clock's acknowledgement is shown in ``clocks``)."""
+    await bio.delete_biometrics(bio.DeleteBiometrics(caller, worker_id.lower()), c.uow)
+    return await c.views.worker_biometrics(caller, worker_id.lower())
 
 
 @router.put(

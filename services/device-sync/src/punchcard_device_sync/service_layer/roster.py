@@ -17,7 +17,7 @@ from ..domain.roster import (
     resync_commands,
     site_rule_changes,
 )
-from . import events
+from . import biometrics, events
 from .unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -47,8 +47,11 @@ async def change_worker(
     await events.assignment_events(
         uow, [(c, w, AssignmentSource.SITE_RULE) for c, w in added], removed, correlation_id
     )
+    if before is not None and before.on_clocks and not after.on_clocks:
+        await biometrics.forget_worker(uow, worker_id)
     commands = clock_commands(Holding(before, before_profile, frozenset(clocks_before)), now)
-    return await uow.queue.enqueue(commands)
+    queued = await uow.queue.enqueue(commands)
+    return queued + await biometrics.follow_upserts(uow, queued)
 
 
 async def _site_rule_for_worker(uow: UnitOfWork, worker: WorkerFacts) -> tuple[Pairs, Pairs]:
@@ -86,6 +89,7 @@ async def change_assignments(
     source = AssignmentSource.SITE_RULE if site_rule else AssignmentSource.DIRECT
     await events.assignment_events(uow, [(c, w, source) for c, w in added], removed, correlation_id)
     queued = await uow.queue.enqueue(commands)
+    queued += await biometrics.follow_upserts(uow, queued)
     return added, removed, queued
 
 
@@ -127,4 +131,5 @@ async def full_resync(
     if at_least:
         await uow.queue.raise_last_sequence(clock_id, at_least)
     roster = [Holding(facts, profile) for facts, profile in await uow.assignments.roster(clock_id)]
-    return await uow.queue.enqueue(resync_commands(clock_id, reason, roster))
+    queued = await uow.queue.enqueue(resync_commands(clock_id, reason, roster))
+    return queued + await biometrics.follow_upserts(uow, queued)

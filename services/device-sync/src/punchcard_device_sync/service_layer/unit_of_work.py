@@ -22,6 +22,7 @@ from ..domain.model import (
     Queued,
     WorkerFacts,
 )
+from ..domain.templates import Kind, Source, Template
 
 Pair = tuple[str, str]  # (clock id, worker id)
 
@@ -128,6 +129,45 @@ class CommandQueue(Protocol):
     async def prune_acknowledged(self, older_than_days: int) -> int: ...
 
 
+class TemplatesRepository(Protocol):
+    """Biometric templates uploaded by hardware clocks, sealed (``Sealer``): the repository
+    never sees a template in the clear."""
+
+    async def worker_of_badge(self, badge: str) -> tuple[str, str] | None:
+        """(worker id, Employee ID) of the registered, not Inactive worker with this Employee
+        ID (a device's PIN), or None."""
+
+    async def slots(self, worker_id: str) -> list[tuple[Kind, int, int]]:
+        """The (kind, no, index) slots the worker has templates in."""
+
+    async def save(
+        self, worker_id: str, template: Template, sealed: bytes, clock_id: str | None
+    ) -> None:
+        """Store (or replace, in its slot) a template: its description and its sealed data."""
+
+    async def of_worker(self, worker_id: str) -> list[tuple[Template, bytes]]:
+        """The worker's templates (described, ``badge`` and ``data`` empty) with their sealed
+        data, by slot."""
+
+    async def delete_of_worker(self, worker_id: str) -> list[Source]:
+        """Delete every template of the worker; the sources of those deleted."""
+
+    async def with_templates(self, worker_ids: Sequence[str]) -> set[str]:
+        """The workers among ``worker_ids`` who have templates."""
+
+    async def zk_clocks(self, clock_ids: Sequence[str]) -> set[str]:
+        """The live clocks among ``clock_ids`` that speak ZK PUSH (protocol ZK_PUSH)."""
+
+
+class Sealer(Protocol):
+    """Seals biometric templates at rest (``adapters.sealing``); ``context`` is the
+    associated data (whose template it is)."""
+
+    def seal(self, plaintext: bytes, context: bytes) -> bytes: ...
+
+    def open(self, sealed: bytes, context: bytes) -> bytes: ...
+
+
 class UnitOfWork(kit_uow.UnitOfWork, Protocol):
     """One tenant's transaction: commits only on ``commit()``, rolls back otherwise."""
 
@@ -137,6 +177,7 @@ class UnitOfWork(kit_uow.UnitOfWork, Protocol):
     assignments: AssignmentsRepository
     site_rules: SiteRulesRepository
     queue: CommandQueue
+    templates: TemplatesRepository
 
 
 # Opens a unit of work for a tenant.

@@ -50,6 +50,8 @@ ROUTES: tuple[Route, ...] = (
     # device-sync: clocks, assignments, the site clock rule, and a worker's clocks (before the
     # rest of /workers, which is identity's).
     Route("/api/v1/workers/{id}/clocks/**", DEVICE_SYNC),
+    # device-sync: the biometric templates hardware clocks uploaded (counts, deletion).
+    Route("/api/v1/workers/{id}/biometrics", DEVICE_SYNC),
     # face-match: a worker's face enrolment, the tenant's enrolled workers and face settings
     # (before the rest of /workers, which is identity's).
     Route("/api/v1/workers/{id}/face", FACE_MATCH),
@@ -119,6 +121,9 @@ RULES: tuple[Rule, ...] = (
     Rule(CHANGES_ONE, "/api/v1/workers/{id}/clocks/**", MANAGERS),
     # Face enrolment: uploading a worker's photos, deleting their biometric data.
     Rule(CHANGES_ONE, "/api/v1/workers/{id}/face", MANAGERS),
+    # Deleting the templates hardware clocks uploaded (device-sync narrows a manager to the
+    # workers of their sites).
+    Rule(CHANGES_ONE, "/api/v1/workers/{id}/biometrics", MANAGERS),
     # The ledger: adding a missed punch, voiding or replacing a wrong one (punch narrows a
     # manager to the workers of their sites).
     Rule(frozenset({"POST"}), "/api/v1/punches", MANAGERS),

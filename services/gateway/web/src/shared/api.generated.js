@@ -134,6 +134,12 @@ export function createClient(request) {
     /** PATCH /api/v1/workers/{worker_id}: Update Worker (sysadmin, manager) */
     updateWorker: (workerId, { json } = {}) =>
       request("PATCH", `/workers/${enc(workerId)}`, { json }),
+    /** GET /api/v1/workers/{worker_id}/biometrics: Worker Biometrics (sysadmin, manager, viewer) */
+    workerBiometrics: (workerId) =>
+      request("GET", `/workers/${enc(workerId)}/biometrics`, {}),
+    /** DELETE /api/v1/workers/{worker_id}/biometrics: Delete Worker Biometrics (sysadmin, manager) */
+    deleteWorkerBiometrics: (workerId) =>
+      request("DELETE", `/workers/${enc(workerId)}/biometrics`, {}),
     /** GET /api/v1/workers/{worker_id}/clocks: Worker Clocks (sysadmin, manager, viewer) */
     listWorkerClocks: (workerId) =>
       request("GET", `/workers/${enc(workerId)}/clocks`, {}),
