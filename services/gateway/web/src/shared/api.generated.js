@@ -134,6 +134,15 @@ export function createClient(request) {
     /** PATCH /api/v1/workers/{worker_id}: Update Worker (sysadmin, manager) */
     updateWorker: (workerId, { json } = {}) =>
       request("PATCH", `/workers/${enc(workerId)}`, { json }),
+    /** GET /api/v1/workers/{worker_id}/cards: List Cards (sysadmin, manager, viewer) */
+    listCards: (workerId) =>
+      request("GET", `/workers/${enc(workerId)}/cards`, {}),
+    /** POST /api/v1/workers/{worker_id}/cards: Add Card (sysadmin, manager) */
+    addCard: (workerId, { json } = {}) =>
+      request("POST", `/workers/${enc(workerId)}/cards`, { json }),
+    /** DELETE /api/v1/workers/{worker_id}/cards/{number}: Remove Card (sysadmin, manager) */
+    removeCard: (workerId, number) =>
+      request("DELETE", `/workers/${enc(workerId)}/cards/${enc(number)}`, {}),
     /** GET /api/v1/workers/{worker_id}/clocks: Worker Clocks (sysadmin, manager, viewer) */
     listWorkerClocks: (workerId) =>
       request("GET", `/workers/${enc(workerId)}/clocks`, {}),
