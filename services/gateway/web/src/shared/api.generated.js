@@ -57,8 +57,8 @@ export function createClient(request) {
     listClockWorkers: (clockId) =>
       request("GET", `/clocks/${enc(clockId)}/workers`, {}),
     /** PUT /api/v1/clocks/{clock_id}/workers/{worker_id}: Assign (sysadmin, manager) */
-    assignWorkerToClock: (clockId, workerId) =>
-      request("PUT", `/clocks/${enc(clockId)}/workers/${enc(workerId)}`, {}),
+    assignWorkerToClock: (clockId, workerId, { json } = {}) =>
+      request("PUT", `/clocks/${enc(clockId)}/workers/${enc(workerId)}`, { json }),
     /** DELETE /api/v1/clocks/{clock_id}/workers/{worker_id}: Unassign (sysadmin, manager) */
     unassignWorkerFromClock: (clockId, workerId) =>
       request("DELETE", `/clocks/${enc(clockId)}/workers/${enc(workerId)}`, {}),

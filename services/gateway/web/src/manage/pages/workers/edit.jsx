@@ -1,8 +1,9 @@
-// The Edit page of a worker: the details form and PIN Management.
+// The Edit page of a worker: the details form, PIN Management and Badge cards.
 import { useEffect, useState } from "preact/hooks";
 import { useRoute } from "preact-iso";
 import { client } from "../../api.js";
 import { ErrorBanner, Loading, Page } from "../../ui.jsx";
+import { BadgeCards } from "./card-section.jsx";
 import { DetailsForm } from "./details.jsx";
 import { PinManagement } from "./pin.jsx";
 import { useWorker } from "./profile.jsx";
@@ -42,6 +43,7 @@ export function WorkerEdit() {
           />
         </section>
         <PinManagement worker={current} onChange={setCurrent} />
+        <BadgeCards worker={current} />
       </div>
     </Page>
   );
