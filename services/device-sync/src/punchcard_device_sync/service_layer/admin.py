@@ -234,7 +234,8 @@ async def change_assignments(cmd: ChangeAssignments, uow: UnitOfWorkFactory) -> 
             for _, worker_id in (*assign, *unassign):
                 if worker_id in workers:
                     require_site(caller, workers[worker_id][0].site_id, "worker_id")
-        roles = {p: r for p, r in cmd.roles.items() if p in set(assign)}
+        assigning = set(assign)
+        roles = {p: r for p, r in cmd.roles.items() if p in assigning}
         current = await tx.assignments.roles_of(list(roles)) if roles else {}
         sysadmin = caller.can("sysadmin")
         for pair, role in roles.items():

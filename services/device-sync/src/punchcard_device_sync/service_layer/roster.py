@@ -86,7 +86,8 @@ async def change_assignments(
     if workers is None:
         worker_ids = sorted({w for _, w in (*assign, *unassign)})
         workers = await uow.workers.lock_many(worker_ids)  # locks, in order
-    given = {p: r for p, r in (roles or {}).items() if p in set(assign)}
+    assigning = set(assign)
+    given = {p: r for p, r in (roles or {}).items() if p in assigning}
     current = await uow.assignments.roles_of(list(given)) if given else {}
     added = await uow.assignments.add(list(assign), site_rule=site_rule, roles=given)
     removed = await uow.assignments.remove(list(unassign), site_rule=site_rule)
