@@ -3,7 +3,7 @@ source, so they can never disagree:
 
 - ``libs/kit/src/punchcard_kit/messaging/catalogue.py``: every topic of ``deploy/topics.yaml``
   as a constant with its name and key rule;
-- ``services/gateway/web/src/shared/credentials.js``: the Employee ID and PIN rules of
+- ``services/gateway/web/src/shared/credentials.js``: the Employee ID, PIN and card rules of
   ``punchcard_kit.credentials`` for the web apps.
 
 ``python tools/gen_contracts.py`` writes them; ``--check`` fails if a file is stale (a unit
@@ -114,6 +114,8 @@ def render_credentials_js() -> str:
         f"export const PIN_MIN_LENGTH = {json.dumps(c.PIN_MIN_LENGTH)};\n"
         f"export const PIN_MAX_LENGTH = {json.dumps(c.PIN_MAX_LENGTH)};\n"
         f"export const PIN_PATTERN = {js_regex(c.PIN_PATTERN)};\n"
+        f"export const CARD_NUMBER_MAX_LENGTH = {json.dumps(c.CARD_NUMBER_MAX_LENGTH)};\n"
+        f"export const CARD_NUMBER_PATTERN = {js_regex(c.CARD_NUMBER_PATTERN)};\n"
         "\n"
         "export function isEmployeeId(text) {\n"
         "  return text.length > 0 && text.length <= EMPLOYEE_ID_MAX_LENGTH"
@@ -122,6 +124,10 @@ def render_credentials_js() -> str:
         "\n"
         "export function isPinFormat(text) {\n"
         "  return PIN_PATTERN.test(text);\n"
+        "}\n"
+        "\n"
+        "export function isCardNumber(text) {\n"
+        "  return CARD_NUMBER_PATTERN.test(text);\n"
         "}\n"
     )
 

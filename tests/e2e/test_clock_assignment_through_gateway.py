@@ -86,7 +86,12 @@ async def test_assign_a_worker_to_a_clock_through_the_gateway(system):
             # 3. Assigned → on the clock, with PIN as its only method.
             response = await assign(http, clock_id, wid)
             assert response.status_code == 200, response.text
-            assert response.json() == {"assigned": 1, "unassigned": 0, "commands_queued": 1}
+            assert response.json() == {
+                "assigned": 1,
+                "unassigned": 0,
+                "commands_queued": 1,
+                "roles_changed": 0,
+            }
             await sim.wait_until(lambda c: wid in c.roster, timeout=30, what="worker on clock")
             profile = sim.roster[wid]
             assert profile["employee_id"] == employee_id

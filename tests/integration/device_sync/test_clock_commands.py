@@ -26,7 +26,7 @@ async def test_assign_ack_unassign_pin_removed_deactivated(identity, devices):
     async with ClockFleet(devices.url, [a_cred, b_cred], wait_s=WAIT_S) as fleet:
         a, b = fleet.by_clock_id(a_id), fleet.by_clock_id(b_id)
         result = await tenant.assign([(a_id, wid), (b_id, wid)])
-        assert result == {"assigned": 2, "unassigned": 0, "commands_queued": 2}
+        assert result == {"assigned": 2, "unassigned": 0, "commands_queued": 2, "roles_changed": 0}
         for clock in (a, b):
             await roster_has(clock, lambda c: wid in c.roster, "worker on the clock")
             profile = clock.roster[wid]

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from punchcard_device_sync.domain.model import (
+    DEFAULT_CLOCK_ROLE,
     Clock,
+    ClockRole,
     Command,
     CommandKind,
     Queued,
@@ -25,6 +27,7 @@ Pair = tuple[str, str]
 class Assignment:
     direct: bool = False
     site_rule: bool = False
+    clock_role: ClockRole = DEFAULT_CLOCK_ROLE
 
 
 @dataclass
@@ -162,19 +165,29 @@ class FakeWorkers(_Repo):
 
 
 class FakeAssignments(_Repo):
-    async def clocks_of_worker(self, worker_id: str) -> list[str]:
-        return [
-            c
-            for c, w in self.store.assignments
+    async def clocks_of_worker(self, worker_id: str) -> dict[str, ClockRole]:
+        return {
+            c: row.clock_role
+            for (c, w), row in self.store.assignments.items()
             if w == worker_id and not self.store.clocks[c].revoked
-        ]
+        }
 
-    async def add(self, pairs, *, site_rule: bool = False) -> list[Pair]:
+    async def roles_of(self, pairs) -> dict[Pair, ClockRole]:
+        return {
+            p: self.store.assignments[p].clock_role for p in pairs if p in self.store.assignments
+        }
+
+    async def set_roles(self, roles) -> None:
+        for pair, role in roles.items():
+            self.store.assignments[pair].clock_role = role
+
+    async def add(self, pairs, *, site_rule: bool = False, roles=None) -> list[Pair]:
         added = []
         for pair in pairs:
             row = self.store.assignments.get(pair)
             if row is None:
-                row = self.store.assignments[pair] = Assignment()
+                role = (roles or {}).get(pair, DEFAULT_CLOCK_ROLE)
+                row = self.store.assignments[pair] = Assignment(clock_role=role)
                 added.append(pair)
             if site_rule:
                 row.site_rule = True
@@ -211,11 +224,11 @@ class FakeAssignments(_Repo):
 
     async def roster(self, clock_id: str):
         held = []
-        for c, w in self.store.assignments:
+        for (c, w), row in self.store.assignments.items():
             facts, profile = self.store.workers.get(w, (None, None))
             if c == clock_id and facts is not None and profile is not None:
                 if facts.status != WorkerStatus.INACTIVE:
-                    held.append((facts, profile))
+                    held.append((facts, profile, row.clock_role))
         return sorted(held, key=lambda held: held[0].employee_id)
 
 

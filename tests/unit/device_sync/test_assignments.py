@@ -48,7 +48,7 @@ async def test_assigning_queues_the_profile_and_publishes_the_assignment(store):
     assert result == admin.AssignmentsChanged(assigned=1, unassigned=0, commands_queued=1)
     [command] = store.commands_of(clock)
     assert command.kind is CommandKind.UPSERT_WORKER
-    assert command.profile_json == canonical(worker.profile())
+    assert command.profile_json == canonical({**worker.profile(), "clock_role": "USER"})
     assert store.woken == [clock] and store.commits == 1
     assert payload_types(store) == [
         (DEVICE_CLOCKS.name, "WorkerAssignedToClock"),

@@ -40,7 +40,12 @@ def test_profile_carries_methods_but_no_secret():
         "status": "Active",
         "allowed_methods": ["FACE", "PIN"],
         "pin_set": True,
+        "cards": [],
     }
+    assert WorkerFacts(**{**W.__dict__, "cards": ("0012", "9")}).profile()["cards"] == [
+        "0012",
+        "9",
+    ]
     assert WorkerFacts(**{**W.__dict__, "pin_allowed": False}).profile()["allowed_methods"] == [
         "FACE"
     ]

@@ -57,7 +57,7 @@ def test_commands_come_in_clock_id_order():
 
 def test_an_upsert_carries_the_profile_and_a_remove_the_ids():
     [(_, upsert)] = change(W, W, set(), {"a"})
-    assert upsert == Command.upsert(canonical(W.profile()), W.id)
+    assert upsert == Command.upsert(canonical({**W.profile(), "clock_role": "USER"}), W.id)
     [(_, remove)] = change(W, W, {"a"}, set())
     assert remove == Command.remove(W.id, "E1")
 
@@ -164,7 +164,8 @@ def test_assignment_commands_upsert_the_assigned_and_remove_the_unassigned():
         ("a", CommandKind.UPSERT_WORKER, other.id),
         ("c", CommandKind.REMOVE_WORKER, W.id),
     ]
-    assert commands[0][1].profile_json == workers[W.id].profile
+    assert commands[0][1].profile_json == workers[W.id].profile_on("b")
+    assert json.loads(commands[0][1].profile_json) == {**W.profile(), "clock_role": "USER"}
     assert commands[2][1].employee_id == "E1"
 
 

@@ -109,6 +109,12 @@ CASES = [
     ("DELETE", W + "/biometrics", {S, M}),
     ("POST", W + "/biometrics", {S}),
     ("PUT", "/api/v1/face/settings", {S}),
+    # A worker's badge cards (identity): read by every role, added and deleted by managers.
+    ("GET", W + "/cards", {S, M, V}),
+    ("POST", W + "/cards", {S, M}),
+    ("DELETE", W + "/cards/0004471234", {S, M}),
+    ("POST", W + "/cards/0004471234", {S}),
+    ("PATCH", W + "/cards", {S}),
     # A clock's PIN failure counters (identity): read by every role, reset by managers.
     ("GET", C + "/pin-counters", {S, M, V}),
     ("POST", C + "/pin-counters/reset", {S, M}),
@@ -163,6 +169,8 @@ ROUTED = [
     (C + "/pin-counters", IDENTITY),
     (C + "/pin-counters/reset", IDENTITY),
     (C + "/pin-countersx", DEVICE_SYNC),
+    (W + "/cards", IDENTITY),
+    (W + "/cards/0004471234", IDENTITY),
 ]
 
 
@@ -240,3 +248,9 @@ def test_the_table_ends_closed_for_every_method():
     last = RULES[-1]
     assert last.methods is None and last.pattern == "/api/v1/**"
     assert last.roles == frozenset({Role.SYSADMIN})
+
+
+def test_the_audit_log_names_a_card_change_by_its_worker_not_the_number():
+    decision = decide("DELETE", W + "/cards/0004471234")
+    assert decision.template == "/api/v1/workers/{id}/cards/{number}"
+    assert decision.target_id == WORKER_ID

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from punchcard_identity.domain.cards import Card, DuplicateCard
 from punchcard_identity.domain.model import DuplicateEmployeeId, StoredPin, Worker
 from punchcard_identity.domain.pin_attempts import UnsealError
 
@@ -25,6 +26,8 @@ class Store:
     pins: dict[str, Pin] = field(default_factory=dict)
     max_age: dict[str, int | None] = field(default_factory=dict)
     assignments: set[tuple[str, str, str]] = field(default_factory=set)
+    # (tenant, card number) -> (worker id, added at): unique per tenant, as the table's key
+    cards: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)
     outbox: list[tuple[str, str, object]] = field(default_factory=list)
     commits: int = 0
 
@@ -107,6 +110,37 @@ class FakePins:
         self.store.max_age[self.tenant_id] = days
 
 
+class FakeCards:
+    def __init__(self, store: Store, tenant_id: str) -> None:
+        self.store, self.tenant_id = store, tenant_id
+
+    async def of_worker(self, worker_id: str) -> list[Card]:
+        return sorted(
+            (
+                Card(number, at)
+                for (tenant, number), (holder, at) in self.store.cards.items()
+                if tenant == self.tenant_id and holder == worker_id
+            ),
+            key=lambda c: c.number,
+        )
+
+    async def add(self, worker_id: str, number: str, at: datetime) -> bool:
+        held = self.store.cards.get((self.tenant_id, number))
+        if held is None:
+            self.store.cards[(self.tenant_id, number)] = (worker_id, at)
+            return True
+        if held[0] != worker_id:
+            raise DuplicateCard()
+        return False
+
+    async def remove(self, worker_id: str, number: str) -> bool:
+        held = self.store.cards.get((self.tenant_id, number))
+        if held is None or held[0] != worker_id:
+            return False
+        del self.store.cards[(self.tenant_id, number)]
+        return True
+
+
 class FakeAssignments:
     def __init__(self, store: Store, tenant_id: str) -> None:
         self.store, self.tenant_id = store, tenant_id
@@ -129,6 +163,7 @@ class FakeUnitOfWork:
         self.store, self.tenant_id, self.consumer = store, tenant_id, consumer
         self.workers = FakeWorkers(store, tenant_id)
         self.pins = FakePins(store, tenant_id)
+        self.cards = FakeCards(store, tenant_id)
         self.assignments = FakeAssignments(store, tenant_id)
         self.published: list[tuple[str, str, object]] = []
 

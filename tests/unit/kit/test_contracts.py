@@ -108,3 +108,22 @@ def test_one_employee_id_rule(text: str, ok: bool) -> None:
 )
 def test_one_pin_format_rule(text: str, ok: bool) -> None:
     assert credentials.is_pin_format(text) is ok
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("1", True),
+        ("0012345678", True),
+        ("9" * 20, True),
+        ("9" * 21, False),
+        ("", False),
+        ("12 3", False),
+        ("12a", False),
+        ("-12", False),
+        ("١٢٣", False),
+        ("123\n", False),
+    ],
+)
+def test_one_card_number_rule(text: str, ok: bool) -> None:
+    assert credentials.is_card_number(text) is ok

@@ -1,5 +1,6 @@
-"""The one definition of what a worker types at a clock: the Employee ID (badge number) and
-the PIN. Identity (which owns workers and PINs), the kiosk edge and the web apps all check
+"""The one definition of what a worker types at a clock: the Employee ID (badge number), the
+PIN, and the number of a badge / proximity card (what a card reader types or a hardware clock
+reads). Identity (which owns workers and PINs), the kiosk edge and the web apps all check
 input against these; the web apps' copy (``web/src/shared/credentials.js``) is generated from
 this module by ``tools/gen_contracts.py`` and a unit test keeps the two equal."""
 
@@ -17,8 +18,14 @@ PIN_MIN_LENGTH = 4
 PIN_MAX_LENGTH = 6
 PIN_PATTERN = rf"^[0-9]{{{PIN_MIN_LENGTH},{PIN_MAX_LENGTH}}}$"
 
+#: A badge / proximity card number: digits only (what card readers type and ZK clocks hold),
+#: kept as given (leading zeros count).
+CARD_NUMBER_MAX_LENGTH = 20
+CARD_NUMBER_PATTERN = rf"^[0-9]{{1,{CARD_NUMBER_MAX_LENGTH}}}$"
+
 _EMPLOYEE_ID = re.compile(EMPLOYEE_ID_PATTERN)
 _PIN = re.compile(PIN_PATTERN)
+_CARD_NUMBER = re.compile(CARD_NUMBER_PATTERN)
 
 
 def is_employee_id(text: str) -> bool:
@@ -30,13 +37,21 @@ def is_pin_format(text: str) -> bool:
     return _PIN.fullmatch(text) is not None
 
 
+def is_card_number(text: str) -> bool:
+    """Digits only, 1 to ``CARD_NUMBER_MAX_LENGTH`` of them."""
+    return _CARD_NUMBER.fullmatch(text) is not None
+
+
 __all__ = [
+    "CARD_NUMBER_MAX_LENGTH",
+    "CARD_NUMBER_PATTERN",
     "EMPLOYEE_ID_CHAR_PATTERN",
     "EMPLOYEE_ID_MAX_LENGTH",
     "EMPLOYEE_ID_PATTERN",
     "PIN_MAX_LENGTH",
     "PIN_MIN_LENGTH",
     "PIN_PATTERN",
+    "is_card_number",
     "is_employee_id",
     "is_pin_format",
 ]

@@ -136,7 +136,7 @@ class Views:
             await self._visible_clock(conn, caller, clock_id)
             rows = await conn.fetch(
                 "SELECT a.worker_id::text, w.employee_id, w.display_name, w.status, a.direct,"
-                " a.site_rule, a.assigned_at FROM assignments a"
+                " a.site_rule, a.assigned_at, a.clock_role FROM assignments a"
                 " JOIN workers w ON w.id = a.worker_id"
                 " WHERE a.tenant_id = $1 AND a.clock_id = $2 ORDER BY w.display_name, w.id",
                 caller.tenant_id,
@@ -151,6 +151,7 @@ class Views:
                 "sources": _sources(r["direct"], r["site_rule"]),
                 "assigned_at": r["assigned_at"],
                 "on_clock": r["status"] != WorkerStatus.INACTIVE,
+                "clock_role": r["clock_role"],
             }
             for r in rows
         ]
@@ -165,7 +166,8 @@ class Views:
             await self._worker_site(conn, caller, worker_id)
             rows = await conn.fetch(
                 "SELECT c.id::text AS clock_id, c.name, c.site_id, c.serial_number, a.direct,"
-                " a.site_rule, a.assigned_at, c.revoked_at, h.last_seen_at FROM assignments a"
+                " a.site_rule, a.assigned_at, a.clock_role, c.revoked_at, h.last_seen_at"
+                " FROM assignments a"
                 " JOIN clocks c ON c.id = a.clock_id"
                 " LEFT JOIN clock_heartbeats h ON h.clock_id = c.id"
                 " WHERE a.tenant_id = $1 AND a.worker_id = $2 ORDER BY c.name, c.id",
@@ -230,6 +232,7 @@ class Views:
                     "revoked": r["revoked_at"] is not None,
                     "clock_status": str(state),
                     "sync": sync(r["clock_id"], state),
+                    "clock_role": r["clock_role"],
                 }
             )
         on = {r["clock_id"] for r in rows}

@@ -1,6 +1,7 @@
-"""Identity's read side: lists of workers, one worker, the PIN policy, the stale-PIN report and
-a clock's PIN counters, apart from the write use cases (``service_layer``). Read-only SQL
-runs in the tenant's transaction (the unit of work's connection, under RLS)."""
+"""Identity's read side: lists of workers, one worker, a worker's cards, the PIN policy, the
+stale-PIN report and a clock's PIN counters, apart from the write use cases
+(``service_layer``). Read-only SQL runs in the tenant's transaction (the unit of work's
+connection, under RLS)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from punchcard_kit.access import require_role
 from punchcard_kit.caller import Caller
 
 from .adapters.postgres import WORKER_COLUMNS, WORKERS_WITH_PINS, PostgresUnitOfWork, worker_of
+from .domain.cards import Card
 from .domain.model import Worker, WorkerStatus
 from .service_layer.workers import Services, load_worker
 
@@ -19,6 +21,13 @@ def _uow(s: Services, caller: Caller) -> PostgresUnitOfWork:
 async def get_worker(s: Services, caller: Caller, worker_id: str) -> Worker:
     async with s.uow(caller.tenant_id) as uow:
         return await load_worker(uow, caller, worker_id)
+
+
+async def list_cards(s: Services, caller: Caller, worker_id: str) -> list[Card]:
+    """The worker's badge / proximity cards, by number (any role that may see the worker)."""
+    async with s.uow(caller.tenant_id) as uow:
+        worker = await load_worker(uow, caller, worker_id)
+        return await uow.cards.of_worker(worker.id)
 
 
 async def list_workers(

@@ -5,7 +5,7 @@ kit's tenant transaction under RLS, with the outbox). The SQL filters by tenant 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import asyncpg
@@ -13,8 +13,11 @@ from punchcard_kit.failpoints import failpoint
 from punchcard_kit.unit_of_work import TenantUnitOfWork
 
 from ..domain.model import (
+    CLOCK_ROLE_BEFORE,
+    DEFAULT_CLOCK_ROLE,
     AckRecorded,
     Clock,
+    ClockRole,
     Command,
     CommandKind,
     Queued,
@@ -174,7 +177,7 @@ class PostgresClocks(_Repository):
 
 _WORKER_COLUMNS = (
     "id::text, tenant_id::text, employee_id, display_name, site_id, status, pin_set,"
-    " pin_allowed, face_enrolled, profile"
+    " pin_allowed, face_enrolled, cards, profile"
 )
 
 
@@ -188,6 +191,7 @@ def _facts(row: asyncpg.Record) -> WorkerFacts:
         pin_set=row["pin_set"],
         pin_allowed=row["pin_allowed"],
         face_enrolled=row["face_enrolled"],
+        cards=tuple(row["cards"]),
     )
 
 
@@ -221,7 +225,7 @@ class PostgresWorkers(_Repository):
     async def save(self, worker: WorkerFacts, profile: str) -> None:
         await self.conn.execute(
             "UPDATE workers SET employee_id = $3, display_name = $4, site_id = $5, status = $6,"
-            " pin_set = $7, pin_allowed = $8, face_enrolled = $9, profile = $10,"
+            " pin_set = $7, pin_allowed = $8, face_enrolled = $9, profile = $10, cards = $11,"
             " updated_at = now() WHERE tenant_id = $1 AND id = $2",
             self.tenant_id,
             worker.id,
@@ -233,6 +237,7 @@ class PostgresWorkers(_Repository):
             worker.pin_allowed,
             worker.face_enrolled,
             profile,
+            list(worker.cards),
         )
 
     async def face_enrolled(self, worker_id: str) -> bool | None:
@@ -265,27 +270,58 @@ class PostgresWorkers(_Repository):
 
 
 class PostgresAssignments(_Repository):
-    async def clocks_of_worker(self, worker_id: str) -> list[str]:
+    async def clocks_of_worker(self, worker_id: str) -> dict[str, ClockRole]:
         rows = await self.conn.fetch(
-            "SELECT a.clock_id::text FROM assignments a JOIN clocks c ON c.id = a.clock_id"
+            "SELECT a.clock_id::text, a.clock_role FROM assignments a"
+            " JOIN clocks c ON c.id = a.clock_id"
             " WHERE a.tenant_id = $1 AND a.worker_id = $2 AND c.revoked_at IS NULL",
             self.tenant_id,
             worker_id,
         )
-        return [r["clock_id"] for r in rows]
+        return {r["clock_id"]: ClockRole(r["clock_role"]) for r in rows}
 
-    async def add(self, pairs: Sequence[Pair], *, site_rule: bool = False) -> list[Pair]:
+    async def roles_of(self, pairs: Sequence[Pair]) -> dict[Pair, ClockRole]:
+        rows = await self.conn.fetch(
+            "SELECT a.clock_id::text, a.worker_id::text, a.clock_role FROM assignments a"
+            " JOIN unnest($2::uuid[], $3::uuid[]) AS v(clock_id, worker_id)"
+            " ON a.clock_id = v.clock_id AND a.worker_id = v.worker_id WHERE a.tenant_id = $1",
+            self.tenant_id,
+            [c for c, _ in pairs],
+            [w for _, w in pairs],
+        )
+        return {(r["clock_id"], r["worker_id"]): ClockRole(r["clock_role"]) for r in rows}
+
+    async def set_roles(self, roles: Mapping[Pair, ClockRole]) -> None:
+        await self.conn.execute(
+            "UPDATE assignments a SET clock_role = v.role"
+            " FROM unnest($2::uuid[], $3::uuid[], $4::text[]) AS v(clock_id, worker_id, role)"
+            " WHERE a.tenant_id = $1 AND a.clock_id = v.clock_id AND a.worker_id = v.worker_id",
+            self.tenant_id,
+            [c for c, _ in roles],
+            [w for _, w in roles],
+            [str(r) for r in roles.values()],
+        )
+
+    async def add(
+        self,
+        pairs: Sequence[Pair],
+        *,
+        site_rule: bool = False,
+        roles: Mapping[Pair, ClockRole] | None = None,
+    ) -> list[Pair]:
         column = "site_rule" if site_rule else "direct"
+        roles = roles or {}
         rows = await self.conn.fetch(
             f"""
-            WITH v AS (SELECT * FROM unnest($2::uuid[], $3::uuid[]) AS v(clock_id, worker_id)),
+            WITH v AS (SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::text[])
+                       AS v(clock_id, worker_id, role)),
             before AS (
                 SELECT a.clock_id, a.worker_id FROM assignments a
                 JOIN v USING (clock_id, worker_id)
             ),
             up AS (
-                INSERT INTO assignments (clock_id, worker_id, tenant_id, {column})
-                SELECT clock_id, worker_id, $1, true FROM v
+                INSERT INTO assignments (clock_id, worker_id, tenant_id, {column}, clock_role)
+                SELECT clock_id, worker_id, $1, true, role FROM v
                 ON CONFLICT (clock_id, worker_id) DO UPDATE SET {column} = true
                 RETURNING clock_id, worker_id
             )
@@ -298,6 +334,7 @@ class PostgresAssignments(_Repository):
             self.tenant_id,
             [c for c, _ in pairs],
             [w for _, w in pairs],
+            [str(roles.get(p, DEFAULT_CLOCK_ROLE)) for p in pairs],
         )
         return [(r["clock_id"], r["worker_id"]) for r in rows]
 
@@ -343,17 +380,18 @@ class PostgresAssignments(_Repository):
         )
         return [(r["clock_id"], r["worker_id"]) for r in rows]
 
-    async def roster(self, clock_id: str) -> list[tuple[WorkerFacts, str]]:
+    async def roster(self, clock_id: str) -> list[tuple[WorkerFacts, str, ClockRole]]:
         rows = await self.conn.fetch(
             "SELECT w.id::text, w.tenant_id::text, w.employee_id, w.display_name, w.site_id,"
-            " w.status, w.pin_set, w.pin_allowed, w.face_enrolled, w.profile"
+            " w.status, w.pin_set, w.pin_allowed, w.face_enrolled, w.cards, w.profile,"
+            " a.clock_role"
             " FROM assignments a JOIN workers w ON w.id = a.worker_id"
             " WHERE a.tenant_id = $1 AND a.clock_id = $2 AND w.status <> 'Inactive'"
             " AND w.profile IS NOT NULL ORDER BY w.employee_id",
             self.tenant_id,
             clock_id,
         )
-        return [(_facts(r), r["profile"]) for r in rows]
+        return [(_facts(r), r["profile"], ClockRole(r["clock_role"])) for r in rows]
 
 
 class PostgresSiteRules(_Repository):
@@ -508,13 +546,17 @@ class PostgresCommandQueue(_Repository):
         return [AckRecorded(**dict(r)) for r in rows]
 
     async def expected_rosters(self, clock_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+        # Each line is the profile the clock received: the worker's, with the clock's role
+        # inserted exactly as domain.model.clock_profile does (before $3, "display_name").
         rows = await self.conn.fetch(
             """
             SELECT c.id::text, c.last_sequence,
               (SELECT encode(sha256(convert_to(coalesce(
-                      string_agg(w.profile, E'\n' ORDER BY w.profile COLLATE "C"), ''),
+                      string_agg(p.line, E'\n' ORDER BY p.line COLLATE "C"), ''),
                       'UTF8')), 'hex')
                  FROM assignments a JOIN workers w ON w.id = a.worker_id
+                 CROSS JOIN LATERAL (SELECT replace(w.profile, $3,
+                        '"clock_role":"' || a.clock_role || '",' || $3) AS line) p
                 WHERE a.clock_id = c.id AND w.status <> 'Inactive' AND w.profile IS NOT NULL)
                 AS digest
             FROM clocks c
@@ -522,6 +564,7 @@ class PostgresCommandQueue(_Repository):
             """,
             self.tenant_id,
             list(clock_ids),
+            CLOCK_ROLE_BEFORE,
         )
         return {r["id"]: (r["last_sequence"], r["digest"]) for r in rows}
 

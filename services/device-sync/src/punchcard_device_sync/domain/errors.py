@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from punchcard_kit.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
+from punchcard_kit.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+)
 
 # A clock refused a long-poll comes back after this long (Retry-After).
 POLL_AGAIN_AFTER_S = 5
@@ -50,6 +57,14 @@ def worker_not_found(worker_id: str | None = None) -> NotFound:
 
 def worker_inactive(worker_id: str) -> Conflict:
     return Conflict(f"worker {worker_id} is Inactive", "worker_id", code="WORKER_INACTIVE")
+
+
+def clock_role_not_allowed() -> Forbidden:
+    return Forbidden(
+        "only a sysadmin grants or takes away the ADMINISTRATOR role on a clock",
+        "clock_role",
+        code="CLOCK_ROLE_NOT_ALLOWED",
+    )
 
 
 def too_many_pairs(limit: int) -> Invalid:

@@ -99,6 +99,33 @@ class AssignmentSource(enum.StrEnum):
     SITE_RULE = "site_rule"  # the site's rule puts its Active workers on its clocks
 
 
+class ClockRole(enum.StrEnum):
+    """A worker's role on one clock (``device_pb2.ClockRole``, by name): a ZK clock's
+    privilege (``Pri``: USER 0, MANAGER 2 = enroller, ADMINISTRATOR 14 = the device's menu);
+    the kiosk app's Administrator may open its settings. Granting ADMINISTRATOR is for
+    sysadmins (it opens a clock's settings); a manager grants USER and MANAGER."""
+
+    USER = "USER"
+    MANAGER = "MANAGER"
+    ADMINISTRATOR = "ADMINISTRATOR"
+
+    @property
+    def sysadmin_only(self) -> bool:
+        return self is ClockRole.ADMINISTRATOR
+
+
+DEFAULT_CLOCK_ROLE = ClockRole.USER
+
+
+def may_set_clock_role(sysadmin: bool, before: ClockRole | None, after: ClockRole) -> bool:
+    """Whether an admin may give a worker ``after`` on a clock where they have ``before``
+    (None: not assigned yet). ADMINISTRATOR opens a clock's settings: only a sysadmin grants
+    it or takes it away; a manager sets USER and MANAGER (and keeps what is there)."""
+    if sysadmin or before == after:
+        return True
+    return not after.sysadmin_only and (before is None or not before.sysadmin_only)
+
+
 @dataclass(frozen=True)
 class WorkerFacts:
     """What device-sync knows of a worker (from identity's and face-match's events)."""
@@ -111,6 +138,8 @@ class WorkerFacts:
     pin_set: bool = False
     pin_allowed: bool = True
     face_enrolled: bool = False
+    # The worker's badge / proximity card numbers (identity's full sorted list).
+    cards: tuple[str, ...] = ()
 
     @property
     def on_clocks(self) -> bool:
@@ -118,7 +147,8 @@ class WorkerFacts:
         return self.status != INACTIVE
 
     def profile(self) -> dict:
-        """The worker as a clock holds it: no PIN, no PIN hash, no face template."""
+        """The worker as every clock holds it, before the clock's own ``clock_role`` is added
+        (``clock_profile``): no PIN, no PIN hash, no face template."""
         methods = []
         if self.face_enrolled:
             methods.append("FACE")
@@ -131,12 +161,28 @@ class WorkerFacts:
             "status": str(self.status),
             "allowed_methods": methods,
             "pin_set": self.pin_set,
+            "cards": list(self.cards),
         }
 
 
 def canonical(profile: dict) -> str:
     """The line of the roster digest for one worker (docs/device-sync.md)."""
     return json.dumps(profile, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+#: Where a clock's role goes in a canonical profile: the keys are sorted, and "clock_role"
+#: sorts just before "display_name", which every profile has. Before it come only
+#: "allowed_methods" and "cards", whose values (method names, digits) never hold it, and in
+#: any string value a quote is escaped, so this is the key. The expected roster digest is
+#: computed in SQL with the same insertion (adapters/postgres.py, ``expected_rosters``).
+CLOCK_ROLE_BEFORE = '"display_name":'
+
+
+def clock_profile(profile: str, role: ClockRole) -> str:
+    """The profile one clock receives: the worker's canonical profile with that clock's
+    ``clock_role`` — exactly ``canonical({**profile, "clock_role": role})``, without parsing
+    (a fan-out to a thousand clocks inserts a role a thousand times)."""
+    return profile.replace(CLOCK_ROLE_BEFORE, f'"clock_role":"{role}",{CLOCK_ROLE_BEFORE}', 1)
 
 
 def roster_digest(lines: Iterable[str]) -> str:

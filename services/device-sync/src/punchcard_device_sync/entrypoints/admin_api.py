@@ -14,6 +14,7 @@ from punchcard_kit.http_errors import error_responses
 from punchcard_kit.schemas import IsoTimestamp
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from ..domain.model import ClockRole
 from ..service_layer import admin as uc
 from ..service_layer import biometrics as bio
 from .deps import CallerDep, ContainerDep
@@ -83,6 +84,7 @@ CLOCK_WORKER_EXAMPLE = {
     "sources": ["direct", "site_rule"],
     "assigned_at": "2026-03-01T09:05:00Z",
     "on_clock": True,
+    "clock_role": "USER",
 }
 RESYNC_EXAMPLE = {"reason": "the clock was restored from a backup"}
 
@@ -223,6 +225,7 @@ class ClockWorkerPublic(BaseModel):
     sources: list[str] = Field(description="Why the worker is on the clock: direct, site_rule")
     assigned_at: IsoTimestamp
     on_clock: bool = Field(description="Whether the clock holds the worker (not Inactive)")
+    clock_role: ClockRole = Field(description="The worker's role on this clock")
 
 
 class ClockWorkersPublic(BaseModel):
@@ -256,6 +259,7 @@ class WorkerClockPublic(BaseModel):
     revoked: bool
     clock_status: str
     sync: SyncPublic | None
+    clock_role: ClockRole = Field(description="The worker's role on this clock")
 
 
 class RemovedClockPublic(BaseModel):
@@ -280,6 +284,7 @@ class WorkerClocksPublic(BaseModel):
                     "revoked": False,
                     "clock_status": "online",
                     "sync": SYNC_EXAMPLE,
+                    "clock_role": "MANAGER",
                 }
             ],
             "count": 1,
@@ -294,10 +299,33 @@ class WorkerClocksPublic(BaseModel):
     )
 
 
+CLOCK_ROLE_DESCRIPTION = (
+    "The worker's role on the clock: USER (default), MANAGER (may enrol others),"
+    " ADMINISTRATOR (may open the clock's settings; granted by sysadmins only)"
+)
+
+
 class Pair(BaseModel):
     model_config = ConfigDict(extra="forbid")
     clock_id: Id
     worker_id: Id
+
+
+class AssignPair(Pair):
+    """A pair to assign; ``clock_role`` absent: USER when new, unchanged when assigned."""
+
+    clock_role: ClockRole | None = Field(default=None, description=CLOCK_ROLE_DESCRIPTION)
+
+
+class AssignRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"clock_role": "MANAGER"}]}
+    )
+    clock_role: ClockRole | None = Field(default=None, description=CLOCK_ROLE_DESCRIPTION)
+
+
+# The body is optional (no body: assign as USER, or keep the role of an assignment).
+AssignBody = Annotated[AssignRequest | None, Body(examples=[{"clock_role": "MANAGER"}])]
 
 
 class BulkAssignments(BaseModel):
@@ -306,22 +334,27 @@ class BulkAssignments(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "assign": [{"clock_id": CLOCK_ID, "worker_id": WORKER_ID}],
+                    "assign": [
+                        {"clock_id": CLOCK_ID, "worker_id": WORKER_ID, "clock_role": "MANAGER"}
+                    ],
                     "unassign": [],
                 }
             ]
         },
     )
-    assign: list[Pair] = Field(default_factory=list, max_length=uc.MAX_BULK_PAIRS)
+    assign: list[AssignPair] = Field(default_factory=list, max_length=uc.MAX_BULK_PAIRS)
     unassign: list[Pair] = Field(default_factory=list, max_length=uc.MAX_BULK_PAIRS)
 
 
 class AssignmentResult(BaseModel):
-    model_config = _examples({"assigned": 1, "unassigned": 0, "commands_queued": 1})
+    model_config = _examples(
+        {"assigned": 1, "unassigned": 0, "commands_queued": 1, "roles_changed": 0}
+    )
 
     assigned: int
     unassigned: int
     commands_queued: int
+    roles_changed: int = Field(description="Assignments whose clock role changed")
 
 
 class SiteRule(BaseModel):
@@ -482,9 +515,15 @@ async def clock_workers(clock_id: Id, c: ContainerDep, caller: CallerDep) -> dic
     response_model=AssignmentResult,
     responses=WRITE_ERRORS,
 )
-async def assign(clock_id: Id, worker_id: Id, c: ContainerDep, caller: CallerDep) -> dict:
+async def assign(
+    clock_id: Id, worker_id: Id, c: ContainerDep, caller: CallerDep, body: AssignBody = None
+) -> dict:
+    """Assign (idempotent). ``clock_role`` changes the worker's role on the clock (no body:
+    USER for a new assignment, the role kept for an existing one)."""
+    pair = (clock_id.lower(), worker_id.lower())
+    roles = {pair: body.clock_role} if body and body.clock_role else {}
     changed = await uc.change_assignments(
-        uc.ChangeAssignments(caller, assign=[(clock_id, worker_id)]), c.uow
+        uc.ChangeAssignments(caller, assign=[pair], roles=roles), c.uow
     )
     return asdict(changed)
 
@@ -515,6 +554,11 @@ async def bulk(body: BulkAssignments, c: ContainerDep, caller: CallerDep) -> dic
             caller,
             assign=[(p.clock_id.lower(), p.worker_id.lower()) for p in body.assign],
             unassign=[(p.clock_id.lower(), p.worker_id.lower()) for p in body.unassign],
+            roles={
+                (p.clock_id.lower(), p.worker_id.lower()): p.clock_role
+                for p in body.assign
+                if p.clock_role is not None
+            },
         ),
         c.uow,
     )

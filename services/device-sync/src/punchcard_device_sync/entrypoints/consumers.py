@@ -1,5 +1,5 @@
-"""device-sync's Kafka subscription: identity's worker events and face-match's enrolment
-flags, each decoded into a command for ``service_layer.projection``, run in the consumer's
+"""device-sync's Kafka subscription: identity's worker events (their cards too) and face-match's
+enrolment flags, each decoded into a command for ``service_layer.projection``, run in the consumer's
 batch transaction (``PostgresUnitOfWork.on_connection``)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from punchcard.v1 import common_pb2, face_pb2, identity_pb2
 from punchcard_kit.contract_enums import from_proto, message_type
+from punchcard_kit.credentials import is_card_number
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import Message
 from punchcard_kit.messaging.catalogue import FACE_ENROLMENTS, IDENTITY_WORKERS
@@ -89,6 +90,14 @@ async def on_pin_allowed(conn: asyncpg.Connection, message: Message) -> None:
     await uc.change_worker(command, _uow(conn, message))
 
 
+async def on_cards_changed(conn: asyncpg.Connection, message: Message) -> None:
+    event: identity_pb2.WorkerCardsChanged = message.payload
+    # identity checked each number; one that is not a card number never reaches a clock.
+    cards = tuple(c for c in event.cards if is_card_number(c))
+    command = uc.SetCards(**_head(message, event.worker_id), cards=cards)
+    await uc.change_worker(command, _uow(conn, message))
+
+
 async def on_face_enrolment(conn: asyncpg.Connection, message: Message) -> None:
     event: face_pb2.FaceEnrolmentChanged = message.payload
     command = uc.SetFaceEnrolled(**_head(message, event.worker_id), enrolled=event.enrolled)
@@ -104,6 +113,7 @@ HANDLERS: dict[str, Handler] = {
     message_type(identity_pb2.PinSet): on_pin_set,
     message_type(identity_pb2.PinRemoved): on_pin_removed,
     message_type(identity_pb2.PinAllowedChanged): on_pin_allowed,
+    message_type(identity_pb2.WorkerCardsChanged): on_cards_changed,
     message_type(face_pb2.FaceEnrolmentChanged): on_face_enrolment,
 }
 

@@ -7,7 +7,7 @@ workers of their sites to clocks of their sites; a viewer reads (``views.py``)."
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from punchcard.v1 import device_pb2
@@ -16,7 +16,7 @@ from punchcard_kit.caller import Caller
 from punchcard_kit.logging import get_logger
 
 from ..domain import errors
-from ..domain.model import Clock, credential_hash, new_credential
+from ..domain.model import Clock, ClockRole, credential_hash, may_set_clock_role, new_credential
 from ..domain.roster import Pair
 from . import events, roster
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -194,11 +194,14 @@ async def request_resync(cmd: RequestResync, uow: UnitOfWorkFactory) -> int:
 class ChangeAssignments:
     """All or nothing: every clock must exist (and be visible to the caller), every worker
     assigned must be known and not Inactive, and a manager's workers must be of their sites;
-    otherwise nothing changes."""
+    otherwise nothing changes. ``roles``: the role of an assigned pair on its clock (absent:
+    USER for a new pair, unchanged for one assigned already); only a sysadmin grants
+    ADMINISTRATOR (it opens the clock's settings), a manager grants USER and MANAGER."""
 
     caller: Caller
     assign: Sequence[Pair] = field(default_factory=tuple)
     unassign: Sequence[Pair] = field(default_factory=tuple)
+    roles: Mapping[Pair, ClockRole] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,7 @@ class AssignmentsChanged:
     assigned: int
     unassigned: int
     commands_queued: int
+    roles_changed: int = 0
 
 
 async def change_assignments(cmd: ChangeAssignments, uow: UnitOfWorkFactory) -> AssignmentsChanged:
@@ -230,17 +234,29 @@ async def change_assignments(cmd: ChangeAssignments, uow: UnitOfWorkFactory) -> 
             for _, worker_id in (*assign, *unassign):
                 if worker_id in workers:
                     require_site(caller, workers[worker_id][0].site_id, "worker_id")
+        assigning = set(assign)
+        roles = {p: r for p, r in cmd.roles.items() if p in assigning}
+        current = await tx.assignments.roles_of(list(roles)) if roles else {}
+        sysadmin = caller.can("sysadmin")
+        for pair, role in roles.items():
+            if not may_set_clock_role(sysadmin, current.get(pair), role):
+                raise errors.clock_role_not_allowed()
         for _, worker_id in assign:
             known = workers.get(worker_id)
             if known is None:
                 raise errors.worker_not_found(worker_id)
             if not known[0].on_clocks:
                 raise errors.worker_inactive(worker_id)
-        added, removed, queued = await roster.change_assignments(
-            tx, assign, unassign, correlation_id=caller.request_id, workers=workers
+        added, removed, regraded, queued = await roster.change_assignments(
+            tx,
+            assign,
+            unassign,
+            correlation_id=caller.request_id,
+            workers=workers,
+            roles=roles,
         )
         await tx.commit()
-    return AssignmentsChanged(len(added), len(removed), len(queued))
+    return AssignmentsChanged(len(added), len(removed), len(queued), len(regraded))
 
 
 # --- site rules ---------------------------------------------------------------------------

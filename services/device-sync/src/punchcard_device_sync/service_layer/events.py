@@ -4,7 +4,7 @@ of the change."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from google.protobuf.message import Message as ProtoMessage
 from punchcard.v1 import device_pb2
@@ -12,7 +12,7 @@ from punchcard_kit.contract_enums import to_proto
 from punchcard_kit.messaging import new_envelope, tombstone_record
 from punchcard_kit.messaging.catalogue import DEVICE_CLOCK_ASSIGNMENTS, DEVICE_CLOCKS
 
-from ..domain.model import AssignmentSource
+from ..domain.model import DEFAULT_CLOCK_ROLE, AssignmentSource, ClockRole
 from .unit_of_work import UnitOfWork
 
 PRODUCER = "device-sync"
@@ -42,21 +42,29 @@ async def assignment_events(
     assigned: Sequence[tuple[str, str, AssignmentSource]],
     unassigned: Sequence[tuple[str, str]],
     correlation_id: str | None,
+    roles: Mapping[tuple[str, str], ClockRole] | None = None,
 ) -> None:
     """WorkerAssignedToClock / WorkerUnassignedFromClock on the clock's history, and the latest
-    state of each pair on the compacted assignments topic (a tombstone when unassigned)."""
+    state of each pair on the compacted assignments topic (a tombstone when unassigned). An
+    assigned pair carries its role (``roles``; USER when absent): a pair whose role changed is
+    published again as assigned, with the new role."""
+    roles = roles or {}
     tenant_id = str(uow.tenant_id)
     items = []
     records = []
     for clock_id, worker_id, source in assigned:
         proto_source = to_proto(device_pb2.AssignmentSource, source)
+        role = to_proto(device_pb2.ClockRole, roles.get((clock_id, worker_id), DEFAULT_CLOCK_ROLE))
         items.append(
             (
                 DEVICE_CLOCKS.name,
                 DEVICE_CLOCKS.key(tenant_id=tenant_id, clock_id=clock_id),
                 _envelope(
                     device_pb2.WorkerAssignedToClock(
-                        clock_id=clock_id, worker_id=worker_id, source=proto_source
+                        clock_id=clock_id,
+                        worker_id=worker_id,
+                        source=proto_source,
+                        clock_role=role,
                     ),
                     tenant_id,
                     correlation_id,
@@ -70,7 +78,7 @@ async def assignment_events(
                     tenant_id=tenant_id, clock_id=clock_id, worker_id=worker_id
                 ),
                 _envelope(
-                    _assignment(clock_id, worker_id, proto_source), tenant_id, correlation_id
+                    _assignment(clock_id, worker_id, proto_source, role), tenant_id, correlation_id
                 ),
             )
         )
@@ -102,7 +110,11 @@ async def assignment_events(
         await uow.publish_records(records)
 
 
-def _assignment(clock_id: str, worker_id: str, source: int) -> device_pb2.ClockAssignment:
-    message = device_pb2.ClockAssignment(clock_id=clock_id, worker_id=worker_id, source=source)
+def _assignment(
+    clock_id: str, worker_id: str, source: int, role: int
+) -> device_pb2.ClockAssignment:
+    message = device_pb2.ClockAssignment(
+        clock_id=clock_id, worker_id=worker_id, source=source, clock_role=role
+    )
     message.assigned_at.GetCurrentTime()
     return message

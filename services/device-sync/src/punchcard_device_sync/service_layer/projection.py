@@ -1,4 +1,4 @@
-"""What device-sync learns from other services: identity's worker lifecycle and PIN events,
+"""What device-sync learns from other services: identity's worker lifecycle, PIN and card events,
 face-match's enrolment flags (decoded into the commands below by ``entrypoints/consumers``).
 Each updates the worker's row and, through ``roster.change_worker``, queues the commands of
 every clock that holds the worker — in the consumer's unit of work, so an event's effect
@@ -53,6 +53,7 @@ class RegisterWorker(WorkerEvent):
             pin_set=before.pin_set if before else False,
             pin_allowed=self.pin_allowed,
             face_enrolled=self.face_enrolled,
+            cards=before.cards if before else (),
         )
 
 
@@ -100,6 +101,17 @@ class SetPinAllowed(WorkerEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SetCards(WorkerEvent):
+    """identity's full list of the worker's card numbers (``WorkerCardsChanged``)."""
+
+    cards: tuple[str, ...]
+
+    def apply(self, before: WorkerFacts | None) -> WorkerFacts | None:
+        assert before is not None
+        return replace(before, cards=tuple(sorted(set(self.cards))))
+
+
+@dataclass(frozen=True, kw_only=True)
 class SetFaceEnrolled(WorkerEvent):
     enrolled: bool
 
@@ -137,7 +149,7 @@ async def register_worker(event: RegisterWorker, uow: UnitOfWork) -> None:
 
 
 async def change_worker(event: WorkerEvent, uow: UnitOfWork) -> None:
-    """Any change of a registered worker (details, status, PIN)."""
+    """Any change of a registered worker (details, status, PIN, cards)."""
     async with uow:
         await _change(uow, event)
         await uow.commit()

@@ -4,17 +4,18 @@ What each clock gets is the domain's one rule (``domain.roster``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from punchcard_kit.logging import get_logger
 
-from ..domain.model import AssignmentSource, Queued, WorkerFacts, WorkerStatus
+from ..domain.model import AssignmentSource, ClockRole, Queued, WorkerFacts, WorkerStatus
 from ..domain.roster import (
     Holding,
     Pair,
     assignment_commands,
     clock_commands,
     resync_commands,
+    role_commands,
     site_rule_changes,
 )
 from . import biometrics, events
@@ -38,10 +39,11 @@ async def change_worker(
     after = update(before)
     if after is None:
         return []
-    clocks_before = set(await uow.assignments.clocks_of_worker(worker_id))
-    added, removed = await _site_rule_for_worker(uow, after)
+    roles = await uow.assignments.clocks_of_worker(worker_id)
+    clocks_before = set(roles)
+    added, removed = await _site_rule_for_worker(uow, after)  # new pairs: USER
     clocks_after = (clocks_before | {c for c, _ in added}) - {c for c, _ in removed}
-    now = Holding.of(after, clocks_after)
+    now = Holding.of(after, clocks_after, roles)
     assert now.profile is not None
     await uow.workers.save(after, now.profile)
     await events.assignment_events(
@@ -49,7 +51,8 @@ async def change_worker(
     )
     if before is not None and before.on_clocks and not after.on_clocks:
         await biometrics.forget_worker(uow, worker_id)
-    commands = clock_commands(Holding(before, before_profile, frozenset(clocks_before)), now)
+    was = Holding(before, before_profile, frozenset(clocks_before), roles)
+    commands = clock_commands(was, now)
     queued = await uow.queue.enqueue(commands)
     return queued + await biometrics.follow_upserts(uow, queued)
 
@@ -74,23 +77,40 @@ async def change_assignments(
     site_rule: bool = False,
     correlation_id: str | None = None,
     workers: dict[str, tuple[WorkerFacts, str]] | None = None,
-) -> tuple[Pairs, Pairs, list[Queued]]:
+    roles: Mapping[Pair, ClockRole] | None = None,
+) -> tuple[Pairs, Pairs, Pairs, list[Queued]]:
     """Assign and unassign (clock, worker) pairs (already validated) and queue the commands:
     the fresh profile to a clock that gains a worker, a removal to one that loses them.
-    ``workers``: the pairs' workers as ``uow.workers.lock_many`` returned them (already
-    locked), read here when not given. Returns the pairs that changed and what was queued."""
+    ``roles``: the role an admin gave an assigned pair (a new pair without one is USER; a pair
+    assigned already keeps its role unless given one, and a changed role sends the clock the
+    profile with it and republishes the assignment with it). ``workers``: the pairs' workers
+    as ``uow.workers.lock_many`` returned them (already locked), read here when not given.
+    Returns the pairs assigned, unassigned, whose role changed, and what was queued."""
     if workers is None:
         worker_ids = sorted({w for _, w in (*assign, *unassign)})
         workers = await uow.workers.lock_many(worker_ids)  # locks, in order
-    added = await uow.assignments.add(list(assign), site_rule=site_rule)
+    assigning = set(assign)
+    given = {p: r for p, r in (roles or {}).items() if p in assigning}
+    current = await uow.assignments.roles_of(list(given)) if given else {}
+    added = await uow.assignments.add(list(assign), site_rule=site_rule, roles=given)
     removed = await uow.assignments.remove(list(unassign), site_rule=site_rule)
+    regraded = {p: r for p, r in given.items() if p in current and current[p] != r}
+    if regraded:
+        await uow.assignments.set_roles(regraded)
     holdings = {w: Holding(facts, profile) for w, (facts, profile) in workers.items()}
-    commands = assignment_commands(holdings, added, removed)
+    commands = assignment_commands(holdings, added, removed, given)
+    for (clock_id, worker_id), role in regraded.items():
+        if worker_id in holdings:
+            before = current[(clock_id, worker_id)]
+            commands += role_commands(holdings[worker_id], clock_id, before, role)
     source = AssignmentSource.SITE_RULE if site_rule else AssignmentSource.DIRECT
-    await events.assignment_events(uow, [(c, w, source) for c, w in added], removed, correlation_id)
+    published = [*added, *regraded]
+    await events.assignment_events(
+        uow, [(c, w, source) for c, w in published], removed, correlation_id, roles=given
+    )
     queued = await uow.queue.enqueue(commands)
     queued += await biometrics.follow_upserts(uow, queued)
-    return added, removed, queued
+    return added, removed, list(regraded), queued
 
 
 async def apply_site_rule_to_clock(
@@ -117,7 +137,7 @@ async def apply_site_rule(
         workers = await uow.workers.active_of_site(site_id)
         wanted = [(c, w) for c in clocks for w in workers]
     assign, unassign = site_rule_changes(current, wanted)
-    added, removed, _ = await change_assignments(
+    added, removed, _, _ = await change_assignments(
         uow, assign, unassign, site_rule=True, correlation_id=correlation_id
     )
     return added, removed
@@ -130,6 +150,9 @@ async def full_resync(
     ``at_least``: a sequence the clock claims to have applied (the new commands come after)."""
     if at_least:
         await uow.queue.raise_last_sequence(clock_id, at_least)
-    roster = [Holding(facts, profile) for facts, profile in await uow.assignments.roster(clock_id)]
+    roster = [
+        Holding(facts, profile, frozenset(), {clock_id: role})
+        for facts, profile, role in await uow.assignments.roster(clock_id)
+    ]
     queued = await uow.queue.enqueue(resync_commands(clock_id, reason, roster))
     return queued + await biometrics.follow_upserts(uow, queued)

@@ -7,7 +7,7 @@ No SQL here."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -17,6 +17,7 @@ from punchcard_kit import unit_of_work as kit_uow
 from ..domain.model import (
     AckRecorded,
     Clock,
+    ClockRole,
     Command,
     Heartbeat,
     Queued,
@@ -77,11 +78,25 @@ class WorkersRepository(Protocol):
 
 
 class AssignmentsRepository(Protocol):
-    async def clocks_of_worker(self, worker_id: str) -> list[str]:
-        """The live clocks the worker is assigned to."""
+    async def clocks_of_worker(self, worker_id: str) -> dict[str, ClockRole]:
+        """The live clocks the worker is assigned to, with the worker's role on each."""
 
-    async def add(self, pairs: Sequence[Pair], *, site_rule: bool = False) -> list[Pair]:
-        """Assign pairs (directly, or by the site rule); the pairs not assigned before."""
+    async def roles_of(self, pairs: Sequence[Pair]) -> dict[Pair, ClockRole]:
+        """The role of each pair that is assigned (pairs not assigned are absent)."""
+
+    async def set_roles(self, roles: Mapping[Pair, ClockRole]) -> None:
+        """Change the role of assigned pairs."""
+
+    async def add(
+        self,
+        pairs: Sequence[Pair],
+        *,
+        site_rule: bool = False,
+        roles: Mapping[Pair, ClockRole] | None = None,
+    ) -> list[Pair]:
+        """Assign pairs (directly, or by the site rule); the pairs not assigned before. A new
+        pair gets its role from ``roles`` (USER when absent); a pair assigned already keeps
+        its role (``set_roles`` changes it)."""
 
     async def remove(self, pairs: Sequence[Pair], *, site_rule: bool = False) -> list[Pair]:
         """Drop the direct (or site-rule) reason of each pair; the pairs now unassigned."""
@@ -94,8 +109,9 @@ class AssignmentsRepository(Protocol):
         site_id: str | None = None,
     ) -> list[Pair]: ...
 
-    async def roster(self, clock_id: str) -> list[tuple[WorkerFacts, str]]:
-        """The workers the clock holds (not Inactive), with their profiles, by Employee ID."""
+    async def roster(self, clock_id: str) -> list[tuple[WorkerFacts, str, ClockRole]]:
+        """The workers the clock holds (not Inactive), with their profiles and their role on
+        the clock, by Employee ID."""
 
 
 class SiteRulesRepository(Protocol):

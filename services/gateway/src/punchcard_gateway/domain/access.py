@@ -25,7 +25,7 @@ UPSTREAMS: tuple[str, ...] = (IDENTITY, DEVICE_SYNC, PUNCH, FACE_MATCH)
 RESOURCES_WITH_IDS = frozenset({"workers", "clocks", "sites", "punches"})
 # Below a resource id, ``<collection>/<id>`` names a second thing; the audit template names
 # its id too (``/api/v1/clocks/{id}/workers/{worker_id}``), so an action is always a template.
-NESTED_IDS = {"workers": "{worker_id}", "clocks": "{clock_id}"}
+NESTED_IDS = {"workers": "{worker_id}", "clocks": "{clock_id}", "cards": "{number}"}
 
 ALL = None
 READS = frozenset({"GET", "HEAD"})
@@ -113,6 +113,10 @@ RULES: tuple[Rule, ...] = (
     # Registering and editing workers.
     Rule(frozenset({"POST"}), "/api/v1/workers", MANAGERS),
     Rule(frozenset({"POST", "PATCH"}), "/api/v1/workers/{id}", MANAGERS),
+    # A worker's badge / proximity cards: adding (POST on the bare path), deleting one
+    # (identity narrows a manager to the workers of their sites).
+    Rule(frozenset({"POST"}), "/api/v1/workers/{id}/cards", MANAGERS),
+    Rule(CHANGES_ONE, "/api/v1/workers/{id}/cards/**", MANAGERS),
     # Who may use which clock (device-sync narrows a manager to the clocks of their sites).
     Rule(CHANGES_ONE, "/api/v1/clocks/{id}/workers/{id}", MANAGERS),
     Rule(frozenset({"POST"}), "/api/v1/assignments", MANAGERS),

@@ -57,8 +57,8 @@ export function createClient(request) {
     listClockWorkers: (clockId) =>
       request("GET", `/clocks/${enc(clockId)}/workers`, {}),
     /** PUT /api/v1/clocks/{clock_id}/workers/{worker_id}: Assign (sysadmin, manager) */
-    assignWorkerToClock: (clockId, workerId) =>
-      request("PUT", `/clocks/${enc(clockId)}/workers/${enc(workerId)}`, {}),
+    assignWorkerToClock: (clockId, workerId, { json } = {}) =>
+      request("PUT", `/clocks/${enc(clockId)}/workers/${enc(workerId)}`, { json }),
     /** DELETE /api/v1/clocks/{clock_id}/workers/{worker_id}: Unassign (sysadmin, manager) */
     unassignWorkerFromClock: (clockId, workerId) =>
       request("DELETE", `/clocks/${enc(clockId)}/workers/${enc(workerId)}`, {}),
@@ -134,12 +134,15 @@ export function createClient(request) {
     /** PATCH /api/v1/workers/{worker_id}: Update Worker (sysadmin, manager) */
     updateWorker: (workerId, { json } = {}) =>
       request("PATCH", `/workers/${enc(workerId)}`, { json }),
-    /** GET /api/v1/workers/{worker_id}/biometrics: Worker Biometrics (sysadmin, manager, viewer) */
-    workerBiometrics: (workerId) =>
-      request("GET", `/workers/${enc(workerId)}/biometrics`, {}),
-    /** DELETE /api/v1/workers/{worker_id}/biometrics: Delete Worker Biometrics (sysadmin, manager) */
-    deleteWorkerBiometrics: (workerId) =>
-      request("DELETE", `/workers/${enc(workerId)}/biometrics`, {}),
+    /** GET /api/v1/workers/{worker_id}/cards: List Cards (sysadmin, manager, viewer) */
+    listCards: (workerId) =>
+      request("GET", `/workers/${enc(workerId)}/cards`, {}),
+    /** POST /api/v1/workers/{worker_id}/cards: Add Card (sysadmin, manager) */
+    addCard: (workerId, { json } = {}) =>
+      request("POST", `/workers/${enc(workerId)}/cards`, { json }),
+    /** DELETE /api/v1/workers/{worker_id}/cards/{number}: Remove Card (sysadmin, manager) */
+    removeCard: (workerId, number) =>
+      request("DELETE", `/workers/${enc(workerId)}/cards/${enc(number)}`, {}),
     /** GET /api/v1/workers/{worker_id}/clocks: Worker Clocks (sysadmin, manager, viewer) */
     listWorkerClocks: (workerId) =>
       request("GET", `/workers/${enc(workerId)}/clocks`, {}),

@@ -6,6 +6,8 @@ export const EMPLOYEE_ID_MAX_LENGTH = 32;
 export const PIN_MIN_LENGTH = 4;
 export const PIN_MAX_LENGTH = 6;
 export const PIN_PATTERN = /^[0-9]{4,6}$/;
+export const CARD_NUMBER_MAX_LENGTH = 20;
+export const CARD_NUMBER_PATTERN = /^[0-9]{1,20}$/;
 
 export function isEmployeeId(text) {
   return text.length > 0 && text.length <= EMPLOYEE_ID_MAX_LENGTH && EMPLOYEE_ID_PATTERN.test(text);
@@ -13,4 +15,8 @@ export function isEmployeeId(text) {
 
 export function isPinFormat(text) {
   return PIN_PATTERN.test(text);
+}
+
+export function isCardNumber(text) {
+  return CARD_NUMBER_PATTERN.test(text);
 }

@@ -12,6 +12,7 @@ import asyncpg
 from punchcard_kit.assignments import AssignmentChange, apply_assignment
 from punchcard_kit.unit_of_work import TenantUnitOfWork
 
+from ..domain.cards import Card, DuplicateCard
 from ..domain.model import DuplicateEmployeeId, StoredPin, Worker, WorkerStatus
 
 WORKER_COLUMNS = """
@@ -169,6 +170,46 @@ class PostgresPins(_Repository):
         )
 
 
+class PostgresCards(_Repository):
+    async def of_worker(self, worker_id: str) -> list[Card]:
+        rows = await self.conn.fetch(
+            "SELECT number, added_at FROM worker_cards WHERE tenant_id = $1 AND worker_id = $2"
+            ' ORDER BY number COLLATE "C"',
+            self.tenant_id,
+            worker_id,
+        )
+        return [Card(r["number"], r["added_at"]) for r in rows]
+
+    async def add(self, worker_id: str, number: str, at: datetime) -> bool:
+        inserted = await self.conn.fetchval(
+            "INSERT INTO worker_cards (tenant_id, number, worker_id, added_at)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, number) DO NOTHING RETURNING true",
+            self.tenant_id,
+            number,
+            worker_id,
+            at,
+        )
+        if inserted:
+            return True
+        holder = await self.conn.fetchval(
+            "SELECT worker_id::text FROM worker_cards WHERE tenant_id = $1 AND number = $2",
+            self.tenant_id,
+            number,
+        )
+        if holder != worker_id:
+            raise DuplicateCard()
+        return False
+
+    async def remove(self, worker_id: str, number: str) -> bool:
+        status = await self.conn.execute(
+            "DELETE FROM worker_cards WHERE tenant_id = $1 AND worker_id = $2 AND number = $3",
+            self.tenant_id,
+            worker_id,
+            number,
+        )
+        return status != "DELETE 0"
+
+
 class PostgresAssignments(_Repository):
     """Identity's projection of device-sync's clock assignments (the kit's one projection)."""
 
@@ -191,10 +232,12 @@ class PostgresUnitOfWork(TenantUnitOfWork):
 
     workers: PostgresWorkers
     pins: PostgresPins
+    cards: PostgresCards
     assignments: PostgresAssignments
 
     def _bind(self, conn: asyncpg.Connection) -> None:
         tenant = str(self.tenant_id)
         self.workers = PostgresWorkers(conn, tenant)
         self.pins = PostgresPins(conn, tenant)
+        self.cards = PostgresCards(conn, tenant)
         self.assignments = PostgresAssignments(conn, tenant)

@@ -7,15 +7,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from punchcard_kit.bounds import TEXT_PATTERN, Offset
 from punchcard_kit.bounds import Text as bounded_text
-from punchcard_kit.credentials import EMPLOYEE_ID_MAX_LENGTH, EMPLOYEE_ID_PATTERN
+from punchcard_kit.credentials import (
+    CARD_NUMBER_MAX_LENGTH,
+    CARD_NUMBER_PATTERN,
+    EMPLOYEE_ID_MAX_LENGTH,
+    EMPLOYEE_ID_PATTERN,
+)
 from punchcard_kit.http_errors import error_responses
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .. import views
+from ..domain.cards import Card
 from ..domain.model import Worker, WorkerStatus
+from ..service_layer import cards as cards_uc
 from ..service_layer import workers as uc
 from .deps import CallerDep, ContainerDep, ServicesDep
 
@@ -28,6 +35,19 @@ EmployeeId = Annotated[
         max_length=EMPLOYEE_ID_MAX_LENGTH,
         pattern=EMPLOYEE_ID_PATTERN,
     ),
+]
+# The one card number rule (punchcard_kit.credentials): digits only, 1 to 20.
+CardNumber = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=CARD_NUMBER_MAX_LENGTH,
+        pattern=CARD_NUMBER_PATTERN,
+    ),
+]
+CardNumberPath = Annotated[
+    str, Path(min_length=1, max_length=CARD_NUMBER_MAX_LENGTH, pattern=CARD_NUMBER_PATTERN)
 ]
 Name = bounded_text(200, min_length=1)
 Text = bounded_text(200)
@@ -127,6 +147,34 @@ class WorkersPublic(BaseModel):
     model_config = _examples({"data": [WORKER_EXAMPLE], "count": 1})
 
     data: list[WorkerPublic]
+    count: int
+
+
+CARD_EXAMPLE = {"number": "0004471234", "added_at": "2026-03-02T08:15:00Z"}
+
+
+class CardCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"number": "0004471234"}]}
+    )
+    number: CardNumber
+
+
+class CardPublic(BaseModel):
+    model_config = _examples(CARD_EXAMPLE)
+
+    number: str = Field(description="The card's number: digits, as the reader gives them")
+    added_at: datetime
+
+    @classmethod
+    def of(cls, card: Card) -> CardPublic:
+        return cls(number=card.number, added_at=card.added_at)
+
+
+class CardsPublic(BaseModel):
+    model_config = _examples({"data": [CARD_EXAMPLE], "count": 1})
+
+    data: list[CardPublic]
     count: int
 
 
@@ -233,6 +281,40 @@ async def update_worker(
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     command = uc.UpdateWorker(worker_id, changes)
     return WorkerPublic.of(await uc.update_worker(s, caller, command))
+
+
+@router.get("/workers/{worker_id}/cards", response_model=CardsPublic, responses=_ONE_WORKER)
+async def list_cards(worker_id: str, s: ServicesDep, caller: CallerDep) -> CardsPublic:
+    """The worker's badge / proximity cards, by number."""
+    cards = await views.list_cards(s, caller, worker_id)
+    return CardsPublic(data=[CardPublic.of(c) for c in cards], count=len(cards))
+
+
+@router.post(
+    "/workers/{worker_id}/cards", status_code=201, response_model=CardPublic, responses=_CHANGE
+)
+async def add_card(
+    worker_id: str, body: CardCreate, s: ServicesDep, caller: CallerDep
+) -> CardPublic:
+    """Give the worker a card (sysadmins, managers of the worker's site). Idempotent for the
+    worker's own card; 409 DUPLICATE_CARD when another worker of the tenant holds it."""
+    card = await cards_uc.add_card(s, caller, cards_uc.AddCard(worker_id, body.number))
+    return CardPublic.of(card)
+
+
+@router.delete(
+    "/workers/{worker_id}/cards/{number}",
+    status_code=204,
+    response_class=Response,
+    response_model=None,
+    responses=_ONE_WORKER,
+)
+async def remove_card(
+    worker_id: str, number: CardNumberPath, s: ServicesDep, caller: CallerDep
+) -> Response:
+    """Take a card from the worker (404 CARD_NOT_FOUND when they do not hold it)."""
+    await cards_uc.remove_card(s, caller, cards_uc.RemoveCard(worker_id, number))
+    return Response(status_code=204)
 
 
 @router.put("/workers/{worker_id}/pin", response_model=WorkerPublic, responses=_PIN_CHANGE)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from punchcard_kit import unit_of_work as kit_uow
 
+from ..domain.cards import Card
 from ..domain.model import StoredPin, Worker
 
 if TYPE_CHECKING:
@@ -52,6 +53,18 @@ class PinRepository(Protocol):
     async def set_max_age_days(self, days: int | None) -> None: ...
 
 
+class CardRepository(Protocol):
+    async def of_worker(self, worker_id: str) -> list[Card]:
+        """The worker's cards, by number."""
+
+    async def add(self, worker_id: str, number: str, at: datetime) -> bool:
+        """Give the worker the card; False when they hold it already (nothing written).
+        Raises ``DuplicateCard`` when another worker of the tenant holds it."""
+
+    async def remove(self, worker_id: str, number: str) -> bool:
+        """False when the worker did not hold the card."""
+
+
 class AssignmentRepository(Protocol):
     async def is_assigned(self, clock_id: str, worker_id: str) -> bool: ...
 
@@ -63,6 +76,7 @@ class UnitOfWork(kit_uow.UnitOfWork, Protocol):
 
     workers: WorkerRepository
     pins: PinRepository
+    cards: CardRepository
     assignments: AssignmentRepository
 
 

@@ -250,6 +250,7 @@ export function ClockPage() {
         workers={workers}
         everyone={everyone}
         canAssign={canAssign}
+        sysadmin={sysadmin}
         remove={remove}
         onAdded={(w) => {
           setNotice(`${w.name} may now use this clock.`);

@@ -1,10 +1,11 @@
-// A clock's "Who may use this clock": the workers on it (directly or by a site rule), adding
-// one by Employee ID, removing a direct assignment.
+// A clock's "Who may use this clock": the workers on it (directly or by a site rule) and their
+// role on it, adding one by Employee ID, removing a direct assignment.
 import { useState } from "preact/hooks";
 import { client } from "../../api.js";
 import { inZone } from "../../../shared/format.js";
 import { Badge, Button, ConfirmButton, ErrorBanner, Loading, TextField, useAction } from "../../ui.jsx";
 import { Empty, WorkerLink } from "../common.jsx";
+import { ClockRoleSelect } from "../workers/role-select.jsx";
 import { findByEmployeeId, sourcesText, workerStatusTone } from "./rules.js";
 
 function AddWorker({ clockId, assigned, workers, onAdded }) {
@@ -68,7 +69,7 @@ function AddWorker({ clockId, assigned, workers, onAdded }) {
   );
 }
 
-function WorkerRow({ worker: w, clock, canAssign, remove, onRemove }) {
+function WorkerRow({ worker: w, clock, canAssign, sysadmin, remove, onRemove, onRoleChanged }) {
   return (
     <tr>
       <th scope="row">
@@ -79,6 +80,17 @@ function WorkerRow({ worker: w, clock, canAssign, remove, onRemove }) {
         {!w.on_clock && <div class="muted small">not on the clock while inactive</div>}
       </td>
       <td>{sourcesText(w.sources)}</td>
+      <td>
+        <ClockRoleSelect
+          clockId={clock.id}
+          workerId={w.worker_id}
+          role={w.clock_role}
+          sysadmin={sysadmin}
+          canChange={canAssign}
+          label={`Role of ${w.display_name}`}
+          onChanged={onRoleChanged}
+        />
+      </td>
       <td>{inZone(w.assigned_at, clock.time_zone)}</td>
       {canAssign && (
         <td class="actions">
@@ -104,7 +116,7 @@ function WorkerRow({ worker: w, clock, canAssign, remove, onRemove }) {
 }
 
 /** `workers`: the clock's rows (useLoad); `everyone`: every worker, for the picker. */
-export function ClockWorkers({ clockId, clock, workers, everyone, canAssign, remove, onAdded, onRemove }) {
+export function ClockWorkers({ clockId, clock, workers, everyone, canAssign, sysadmin, remove, onAdded, onRemove }) {
   return (
     <section class="card stack" aria-labelledby="clock-workers">
       <h2 id="clock-workers">Who may use this clock</h2>
@@ -123,6 +135,7 @@ export function ClockWorkers({ clockId, clock, workers, everyone, canAssign, rem
                   <th scope="col">Worker</th>
                   <th scope="col">Status</th>
                   <th scope="col">How</th>
+                  <th scope="col">Role</th>
                   <th scope="col">Since</th>
                   {canAssign && (
                     <th scope="col">
@@ -133,7 +146,16 @@ export function ClockWorkers({ clockId, clock, workers, everyone, canAssign, rem
               </thead>
               <tbody>
                 {workers.data.data.map((w) => (
-                  <WorkerRow key={w.worker_id} worker={w} clock={clock} canAssign={canAssign} remove={remove} onRemove={onRemove} />
+                  <WorkerRow
+                    key={w.worker_id}
+                    worker={w}
+                    clock={clock}
+                    canAssign={canAssign}
+                    sysadmin={sysadmin}
+                    remove={remove}
+                    onRemove={onRemove}
+                    onRoleChanged={() => workers.reload()}
+                  />
                 ))}
               </tbody>
             </table>

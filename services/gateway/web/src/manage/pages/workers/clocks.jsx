@@ -1,12 +1,13 @@
-// A worker's Clocks section: which clocks the worker may use, adding and removing clocks, and
-// for each change where the clock stands (command sent / acknowledged / clock offline — will
+// A worker's Clocks section: which clocks the worker may use and their role on each (User,
+// Manager, Administrator), adding and removing clocks, and for each change where the clock stands (command sent / acknowledged / clock offline — will
 // sync when back). The state is asked again every few seconds while a command is unconfirmed.
 import { useEffect, useState } from "preact/hooks";
 import { client } from "../../api.js";
 import { formatDateTime } from "../../../shared/format.js";
-import { Badge, Button, ConfirmButton, ErrorBanner, Loading, SelectField, useAction, useLoad } from "../../ui.jsx";
+import { Badge, Button, ConfirmButton, ErrorBanner, Loading, SelectField, useAction, useLoad, useMe } from "../../ui.jsx";
 import { ClockStatus } from "../common.jsx";
 import { returnCodeText } from "../clocks/zk.js";
+import { ClockRoleSelect } from "./role-select.jsx";
 
 const POLL_MS = 3000;
 function syncText(sync, removal) {
@@ -48,6 +49,8 @@ export function WorkerClocks({ worker }) {
   const all = useLoad(() => client.listClocks(), []);
   const [choice, setChoice] = useState("");
   const action = useAction();
+  const me = useMe();
+  const canChange = me?.role === "sysadmin" || me?.role === "manager";
 
   // Follow unconfirmed commands until the clocks answer.
   const pending = [...(mine.data?.data || []), ...(mine.data?.removed || [])].some(unsettled);
@@ -98,6 +101,7 @@ export function WorkerClocks({ worker }) {
               <tr>
                 <th scope="col">Clock</th>
                 <th scope="col">Clock status</th>
+                <th scope="col">Role</th>
                 <th scope="col">Sync</th>
                 <th scope="col">
                   <span class="sr-only">Actions</span>
@@ -113,6 +117,17 @@ export function WorkerClocks({ worker }) {
                   </td>
                   <td>
                     <ClockStatus status={c.clock_status} />
+                  </td>
+                  <td>
+                    <ClockRoleSelect
+                      clockId={c.clock_id}
+                      workerId={worker.id}
+                      role={c.clock_role}
+                      sysadmin={me?.role === "sysadmin"}
+                      canChange={canChange && !c.revoked}
+                      label={`Role on ${c.name}`}
+                      onChanged={() => mine.reload()}
+                    />
                   </td>
                   <td>
                     <SyncState sync={c.sync} />
@@ -140,6 +155,7 @@ export function WorkerClocks({ worker }) {
                   <td>
                     <ClockStatus status={c.clock_status} />
                   </td>
+                  <td />
                   <td>
                     <SyncState sync={c.sync} removal />
                   </td>

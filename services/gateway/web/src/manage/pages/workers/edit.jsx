@@ -1,9 +1,10 @@
-// The Edit page of a worker: the details form, PIN Management and the biometrics hardware
-// clocks uploaded.
+// The Edit page of a worker: the details form, PIN Management, Badge cards and the biometrics
+// hardware clocks uploaded.
 import { useEffect, useState } from "preact/hooks";
 import { useRoute } from "preact-iso";
 import { client } from "../../api.js";
 import { ErrorBanner, Loading, Page } from "../../ui.jsx";
+import { BadgeCards } from "./card-section.jsx";
 import { HardwareBiometrics } from "./biometrics.jsx";
 import { DetailsForm } from "./details.jsx";
 import { PinManagement } from "./pin.jsx";
@@ -44,6 +45,7 @@ export function WorkerEdit() {
           />
         </section>
         <PinManagement worker={current} onChange={setCurrent} />
+        <BadgeCards worker={current} />
         <HardwareBiometrics worker={current} />
       </div>
     </Page>
