@@ -31,6 +31,8 @@ class CommandKind(enum.StrEnum):
     UPSERT_WORKER = "UPSERT_WORKER"
     REMOVE_WORKER = "REMOVE_WORKER"
     FULL_RESYNC = "FULL_RESYNC"
+    # ZK PUSH clocks only: ask the device to upload a range of its records again (a gap).
+    QUERY_PUNCHES = "QUERY_PUNCHES"
 
 
 class ClockStatus(enum.StrEnum):
@@ -130,6 +132,7 @@ class Command:
     profile_json: str | None = None  # UPSERT_WORKER: canonical(profile)
     employee_id: str | None = None  # REMOVE_WORKER
     reason: str | None = None  # FULL_RESYNC
+    punches_range: tuple[str, str] | None = None  # QUERY_PUNCHES: device-local start, end
 
     @classmethod
     def upsert(cls, profile_json: str, worker_id: str) -> Command:
@@ -143,6 +146,10 @@ class Command:
     def resync(cls, reason: str) -> Command:
         return cls(CommandKind.FULL_RESYNC, reason=reason)
 
+    @classmethod
+    def query_punches(cls, start: str, end: str) -> Command:
+        return cls(CommandKind.QUERY_PUNCHES, punches_range=(start, end))
+
     def body(self, command_id: str, sequence: int) -> str:
         """The command's JSON exactly as the clock receives it (stored as is in the queue)."""
         head = f'{{"command_id":"{command_id}","sequence":{sequence},"kind":"{self.kind}"'
@@ -155,6 +162,10 @@ class Command:
                 ensure_ascii=False,
             )
             return f'{head},"worker":{worker}}}'
+        if self.kind is CommandKind.QUERY_PUNCHES:
+            assert self.punches_range is not None
+            start, end = (json.dumps(t) for t in self.punches_range)
+            return f'{head},"start":{start},"end":{end}}}'
         return f'{head},"reason":{json.dumps(self.reason, ensure_ascii=False)}}}'
 
 
