@@ -59,6 +59,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/clocks/**", DEVICE_SYNC),
     Route("/api/v1/assignments/**", DEVICE_SYNC),
     Route("/api/v1/sites/**", DEVICE_SYNC),
+    # device-sync: hardware clocks trying to connect, to adopt (sysadmin; device-sync checks).
+    Route("/api/v1/devices/**", DEVICE_SYNC),
     # punch: the ledger (punches, corrections), timesheets, and the one report it owns
     # (before the rest of /reports, which is identity's).
     Route("/api/v1/punches/**", PUNCH),
@@ -78,6 +80,7 @@ PROXIED_PREFIXES: tuple[str, ...] = (
     "/api/v1/clocks",
     "/api/v1/assignments",
     "/api/v1/sites",
+    "/api/v1/devices",
     "/api/v1/punches",
     "/api/v1/timesheets",
     "/api/v1/face",

@@ -62,6 +62,12 @@ export function createClient(request) {
     /** DELETE /api/v1/clocks/{clock_id}/workers/{worker_id}: Unassign (sysadmin, manager) */
     unassignWorkerFromClock: (clockId, workerId) =>
       request("DELETE", `/clocks/${enc(clockId)}/workers/${enc(workerId)}`, {}),
+    /** GET /api/v1/devices/unregistered: Unregistered Devices (sysadmin, manager, viewer) */
+    unregisteredDevices: () =>
+      request("GET", `/devices/unregistered`, {}),
+    /** POST /api/v1/devices/unregistered/{serial_number}/adopt: Adopt Device (sysadmin) */
+    adoptDevice: (serialNumber, { json } = {}) =>
+      request("POST", `/devices/unregistered/${enc(serialNumber)}/adopt`, { json }),
     /** GET /api/v1/face/enrolments: Enrolments (sysadmin, manager, viewer) */
     listFaceEnrolments: () =>
       request("GET", `/face/enrolments`, {}),
