@@ -78,7 +78,7 @@ class ZkBuffers:
             at,
             (before.requests if before else 0) + 1,
             remote_addr[:64],
-            push_version[:32],
+            push_version[:32] or (before.push_version if before else ""),
         )
 
     async def flush(self) -> None:
@@ -110,7 +110,9 @@ class ZkBuffers:
                 " ON CONFLICT (serial_number) DO UPDATE SET"
                 " last_seen_at = greatest(u.last_seen_at, EXCLUDED.last_seen_at),"
                 " requests = u.requests + EXCLUDED.requests,"
-                " remote_addr = EXCLUDED.remote_addr, push_version = EXCLUDED.push_version",
+                " remote_addr = EXCLUDED.remote_addr, push_version = CASE"
+                " WHEN EXCLUDED.push_version <> '' THEN EXCLUDED.push_version"
+                " ELSE u.push_version END",
                 [c.serial_number for c in calls],
                 [c.first_seen_at for c in calls],
                 [c.last_seen_at for c in calls],
