@@ -38,7 +38,7 @@ class DeviceSyncSettings(ServiceSettings):
     zk_delay_s: int = Field(default=10, ge=1, le=3600)
     zk_error_delay_s: int = Field(default=30, ge=1, le=3600)
     zk_trans_interval_min: int = Field(default=1, ge=1, le=1440)
-    zk_device_cache_s: float = Field(default=10.0, ge=0)
+    zk_device_cache_s: float = Field(default=300.0, ge=0)
     zk_gap_after_offline_s: float = Field(default=600.0, gt=0)
     zk_gap_margin_s: float = Field(default=300.0, ge=0)
     zk_max_skew_s: float = Field(default=120.0, gt=0)

@@ -56,7 +56,8 @@ class ZkDevice:
 @dataclass(frozen=True)
 class ZkSettings:
     options: zk.Options = zk.Options()
-    device_cache_s: float = 10.0
+    device_cache_s: float = 300.0  # a revoke or an edit drops it at once (NOTIFY)
+    unknown_cache_s: float = 10.0  # an unknown serial is looked up again this often
     gap_after_offline: timedelta = timedelta(minutes=10)
     gap_margin: timedelta = timedelta(minutes=5)
     max_skew_s: float = 120.0
@@ -143,7 +144,8 @@ class ZkEdge:
                         self._skewed.add(clock_id)
             if len(self._devices) > 100_000:
                 self._devices.clear()
-            self._devices[serial] = (device, now + self._settings.device_cache_s)
+            ttl = self._settings.device_cache_s if device else self._settings.unknown_cache_s
+            self._devices[serial] = (device, now + min(ttl, self._settings.device_cache_s))
         if device is None:
             ZK_UNKNOWN.inc()
             self._buffers.unknown(serial, datetime.now(UTC), remote_addr, push_version)
