@@ -41,7 +41,6 @@ class DeviceSyncContainer:
         """Shutdown: held long-polls are answered, the loops end."""
         self.wakeups.stop()
         self.heartbeats.stop()
-        self.zk_buffers.stop()
         self.sync.stop()
 
 
@@ -70,7 +69,6 @@ def bootstrap(
     )
     zk_buffers = overrides.get("zk_buffers") or ZkBuffers(
         pool,
-        settings.heartbeat_flush_interval_s,
         unregistered_cap=settings.zk_unregistered_cap,
         unregistered_retention=timedelta(days=settings.zk_unregistered_retention_days),
     )

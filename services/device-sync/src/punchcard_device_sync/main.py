@@ -23,7 +23,9 @@ def build_app(settings: DeviceSyncSettings) -> FastAPI:
         runtime.supervise("clock-wakeups", container.wakeups.run)
         runtime.supervise("clock-sync", container.sync.run)
         runtime.supervise("clock-heartbeats", container.heartbeats.run)
-        runtime.supervise("zk-status", container.zk_buffers.run)
+        runtime.every(
+            "ZK clock status", settings.heartbeat_flush_interval_s, container.zk_buffers.flush
+        )
         # The heartbeats of the last second, once the loops have stopped.
         runtime.on_close(container.heartbeats.flush)
         runtime.on_close(container.zk_buffers.flush)

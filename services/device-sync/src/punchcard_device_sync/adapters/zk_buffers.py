@@ -1,11 +1,11 @@
 """What ZK devices say on every poll, kept in memory and written once a second in one
-statement per tenant (as ``heartbeats.py``): each ZK clock's last poll and its ``INFO``
-(firmware, counts, address), and the devices calling with a serial nobody registered
-(bounded: at most ``cap`` rows, the oldest pruned). A poll costs no database write."""
+statement per tenant (as ``heartbeats.py``; ``main.py`` runs ``flush`` every second): each
+ZK clock's last poll and its ``INFO`` (firmware, counts, address), and the devices calling
+with a serial nobody registered (bounded: at most ``cap`` rows, the oldest pruned). A poll
+costs no database write."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -42,17 +42,14 @@ class ZkBuffers:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        interval_s: float = 1.0,
         unregistered_cap: int = 1000,
         unregistered_retention: timedelta = timedelta(days=30),
     ) -> None:
         self._pool = pool
-        self._interval_s = interval_s
         self._cap = unregistered_cap
         self._retention = unregistered_retention
         self._polls: dict[str, ZkPoll] = {}
         self._unknown: dict[str, UnknownCall] = {}
-        self._stopping = asyncio.Event()
 
     def poll(
         self,
@@ -133,17 +130,6 @@ class ZkBuffers:
             " FROM zk_unregistered ORDER BY last_seen_at DESC OFFSET $1)",
             self._cap,
         )
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self._interval_s)
-            except TimeoutError:
-                pass
-            await self.flush()
-
-    def stop(self) -> None:
-        self._stopping.set()
 
 
 async def _save_polls(conn: asyncpg.Connection, tenant_id: str, beats: list[ZkPoll]) -> None:

@@ -32,25 +32,33 @@ def _bad(error: zk.ZkInvalid) -> PlainTextResponse:
     return _text(f"BAD REQUEST: {error}", 400)
 
 
-async def _device(request: Request, c: ContainerDep, query: zk.DeviceQuery) -> ZkDevice | None:
-    remote = request.client.host if request.client else ""
-    return await c.zk.device(query.serial, remote, query.push_version)
-
-
 UNREGISTERED = _text("UNREGISTERED", 401)
+
+
+async def _caller(
+    request: Request, c: ContainerDep
+) -> tuple[zk.DeviceQuery, ZkDevice] | PlainTextResponse:
+    """The query and the registered device it names, or the answer refusing it (a bad query:
+    400; an unknown or revoked serial: 401, recorded as an unregistered device)."""
+    try:
+        query = zk.parse_query(request.url.query)
+    except zk.ZkInvalid as error:
+        return _bad(error)
+    remote = request.client.host if request.client else ""
+    device = await c.zk.device(query.serial, remote, query.push_version)
+    if device is None:
+        return UNREGISTERED
+    return query, device
 
 
 @router.get("/cdata", response_class=PlainTextResponse, responses=RESPONSES)
 async def cdata_get(request: Request, c: ContainerDep) -> PlainTextResponse:
     """The handshake (``options=all``: the options, stamps and time zone) or, with
     ``type=time``, the clock's local time and offset."""
-    try:
-        query = zk.parse_query(request.url.query)
-    except zk.ZkInvalid as error:
-        return _bad(error)
-    device = await _device(request, c, query)
-    if device is None:
-        return UNREGISTERED
+    found = await _caller(request, c)
+    if isinstance(found, PlainTextResponse):
+        return found
+    query, device = found
     if query.type == "time":
         return _text(c.zk.time(device))
     return _text(await c.zk.handshake(device))
@@ -66,13 +74,10 @@ async def cdata_post(request: Request, c: ContainerDep) -> PlainTextResponse:
     """An upload: ``ATTLOG`` punches (recorded once, then ``OK``), ``OPERLOG``/``BIODATA``
     users and templates, ``ATTPHOTO`` (answered ``OK``, not stored); any other table ``OK``
     and a log line (an error would make the device resend it forever)."""
-    try:
-        query = zk.parse_query(request.url.query)
-    except zk.ZkInvalid as error:
-        return _bad(error)
-    device = await _device(request, c, query)
-    if device is None:
-        return UNREGISTERED
+    found = await _caller(request, c)
+    if isinstance(found, PlainTextResponse):
+        return found
+    query, device = found
     table = query.table or ""
     if table == "ATTPHOTO":
         return _text("OK")
@@ -92,13 +97,10 @@ async def cdata_post(request: Request, c: ContainerDep) -> PlainTextResponse:
 @router.get("/getrequest", response_class=PlainTextResponse, responses=RESPONSES)
 async def getrequest(request: Request, c: ContainerDep) -> PlainTextResponse:
     """The poll (the device's heartbeat): ``OK``, or its next commands as ``C:<id>:<cmd>``."""
-    try:
-        query = zk.parse_query(request.url.query)
-    except zk.ZkInvalid as error:
-        return _bad(error)
-    device = await _device(request, c, query)
-    if device is None:
-        return UNREGISTERED
+    found = await _caller(request, c)
+    if isinstance(found, PlainTextResponse):
+        return found
+    query, device = found
     return _text(await c.zk.poll(device, query.info, query.push_version))
 
 
@@ -110,13 +112,10 @@ async def getrequest(request: Request, c: ContainerDep) -> PlainTextResponse:
 )
 async def devicecmd(request: Request, c: ContainerDep) -> PlainTextResponse:
     """Command results: ``ID=<id>&Return=<code>&CMD=<word>`` per line."""
-    try:
-        query = zk.parse_query(request.url.query)
-    except zk.ZkInvalid as error:
-        return _bad(error)
-    device = await _device(request, c, query)
-    if device is None:
-        return UNREGISTERED
+    found = await _caller(request, c)
+    if isinstance(found, PlainTextResponse):
+        return found
+    query, device = found
     body = (await request.body()).decode("utf-8", errors="replace")
     try:
         await c.zk.results(device, body)

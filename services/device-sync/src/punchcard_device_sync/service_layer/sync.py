@@ -324,16 +324,7 @@ class ClockSync:
         for row in rows:
             per_clock[row.clock_id] = per_clock.get(row.clock_id, 0) + 1
             ACKS.labels("ok" if row.result_code == 0 else "failed").inc()
-            if row.result_code != 0:
-                log.warning(
-                    "clock failed a command",
-                    clock_id=row.clock_id,
-                    sequence=row.sequence,
-                    kind=row.kind,
-                    worker_id=row.worker_id,
-                    result_code=row.result_code,
-                    detail=row.detail,
-                )
+            log_failure(row)
         for job in jobs:
             if job.acks:
                 job.recorded = per_clock.pop(job.clock.clock_id, 0)
@@ -363,6 +354,20 @@ class ClockSync:
         await roster.full_resync(uow, clock.clock_id, reason, at_least=applied)
         RESYNCS.inc()
         log.warning("clock roster resync queued", clock_id=clock.clock_id, reason=reason)
+
+
+def log_failure(row: AckRecorded) -> None:
+    """A clock answered a command with an error code (shown per command in the portal)."""
+    if row.result_code != 0:
+        log.warning(
+            "clock failed a command",
+            clock_id=row.clock_id,
+            sequence=row.sequence,
+            kind=row.kind,
+            worker_id=row.worker_id,
+            result_code=row.result_code,
+            detail=row.detail,
+        )
 
 
 async def prune_acknowledged(uow: UnitOfWorkFactory, directory: Directory, days: int) -> None:

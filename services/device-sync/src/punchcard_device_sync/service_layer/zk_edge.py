@@ -22,6 +22,7 @@ from ..domain import zk
 from ..domain.model import Command, CommandKind, Heartbeat
 from . import events
 from .biometrics import Biometrics
+from .sync import log_failure
 from .unit_of_work import (
     Deliverable,
     DevicePunch,
@@ -395,13 +396,5 @@ class ZkEdge:
             recorded = await uow.zk.record_results(device.clock_id, queued)
             await uow.commit()
         for row in recorded:
-            if row.result_code != 0:
-                log.warning(
-                    "ZK clock failed a command",
-                    clock_id=device.clock_id,
-                    sequence=row.sequence,
-                    kind=row.kind,
-                    worker_id=row.worker_id,
-                    result_code=row.result_code,
-                )
+            log_failure(row)
         return len(recorded)
