@@ -374,6 +374,9 @@ class FakeZk(_Repo):
     async def revoke_device(self, clock_id: str) -> None:
         self.store.zk_revoked |= {s for s, c in self.store.zk_devices.items() if c == clock_id}
 
+    async def prune_punches(self, older_than_days: int) -> int:
+        return 0
+
     async def forget_unregistered(self, serial_number: str) -> bool:
         if serial_number not in self.store.zk_unregistered:
             return False

@@ -33,9 +33,15 @@ def build_app(settings: DeviceSyncSettings) -> FastAPI:
             "prune acknowledged commands",
             PRUNE_EVERY_S,
             lambda: prune_acknowledged(
-                container.uow, container.directory, settings.command_retention_days
+                container.uow,
+                container.directory,
+                settings.command_retention_days,
+                settings.zk_punch_retention_days,
             ),
             first_after_s=0,
+        )
+        runtime.every(
+            "prune unregistered devices", PRUNE_EVERY_S, container.zk_buffers.prune_unregistered
         )
         # A shutdown signal answers held long-polls at once (before uvicorn waits for them).
         app.state.on_exit.append(container.wakeups.stop)

@@ -45,3 +45,6 @@ class DeviceSyncSettings(ServiceSettings):
     zk_redeliver_after_s: float = Field(default=60.0, gt=0)
     zk_unregistered_cap: int = Field(default=1000, ge=1, le=100_000)
     zk_unregistered_retention_days: int = Field(default=30, ge=1)
+    # A ZK punch's dedup row is kept this long (a record resent later is still one attempt:
+    # its id is derived from the record, and punch records an attempt once).
+    zk_punch_retention_days: int = Field(default=90, ge=1)

@@ -721,6 +721,15 @@ class PostgresZk(_Repository):
             clock_id,
         )
 
+    async def prune_punches(self, older_than_days: int) -> int:
+        status = await self.conn.execute(
+            "DELETE FROM zk_punches WHERE tenant_id = $1"
+            " AND received_at < now() - make_interval(days => $2)",
+            self.tenant_id,
+            older_than_days,
+        )
+        return int(status.split()[-1])
+
     async def forget_unregistered(self, serial_number: str) -> bool:
         status = await self.conn.execute(
             "DELETE FROM zk_unregistered WHERE serial_number = $1", serial_number

@@ -119,6 +119,11 @@ class ZkBuffers:
             )
             await self.prune(conn)
 
+    async def prune_unregistered(self) -> None:
+        """Hourly (``main.py``): a list nobody calls any more still empties."""
+        async with self._pool.acquire() as conn:
+            await self.prune(conn)
+
     async def prune(self, conn: asyncpg.Connection) -> None:
         """Older than the retention, and past the cap (the least recently seen go)."""
         await conn.execute(

@@ -370,12 +370,17 @@ def log_failure(row: AckRecorded) -> None:
         )
 
 
-async def prune_acknowledged(uow: UnitOfWorkFactory, directory: Directory, days: int) -> None:
-    """Delete acknowledged commands past retention, tenant by tenant (hourly)."""
+async def prune_acknowledged(
+    uow: UnitOfWorkFactory, directory: Directory, days: int, punch_days: int = 90
+) -> None:
+    """Delete acknowledged commands past retention, and ZK punches' dedup rows past theirs
+    (a record resent later still carries the same attempt id: punch records it once), tenant
+    by tenant (hourly)."""
     try:
         for tenant_id in await directory.tenants():
             async with uow(tenant_id) as tx:
                 await tx.queue.prune_acknowledged(days)
+                await tx.zk.prune_punches(punch_days)
                 await tx.commit()
     except Exception as error:  # noqa: BLE001 - tried again at the next turn
         log.warning("pruning acknowledged commands failed", error=type(error).__name__)

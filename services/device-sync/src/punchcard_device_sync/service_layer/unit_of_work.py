@@ -204,6 +204,8 @@ class ZkRepository(Protocol):
 
     async def revoke_device(self, clock_id: str) -> None: ...
 
+    async def prune_punches(self, older_than_days: int) -> int: ...
+
     async def forget_unregistered(self, serial_number: str) -> bool:
         """False when no device with this serial is waiting to be adopted."""
 

@@ -205,11 +205,13 @@ class ZkEdge:
         realtime = previous is not None and received_at - previous <= timedelta(
             seconds=3 * self._settings.options.delay_s + 5
         )
-        skew = zk.skew_sample(list(times.values()), received_at, realtime)
-        flagged = zk.skew_flagged(skew, self._settings.max_skew_s) if skew is not None else None
         async with self._uow(device.tenant_id) as uow:
             state = await uow.zk.state(device.clock_id)
             new = await uow.zk.record_punches(device.clock_id, punches, received_at)
+            # Only records sent for the first time say anything of the device's clock (a
+            # resend arrives late by nature).
+            skew = zk.skew_sample([times[p.attempt_id] for p in new], received_at, realtime)
+            flagged = zk.skew_flagged(skew, self._settings.max_skew_s) if skew is not None else None
             if new:
                 workers = await uow.zk.workers_by_badge(sorted({p.badge for p in new}))
                 verdicts = [
