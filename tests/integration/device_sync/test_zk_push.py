@@ -167,6 +167,7 @@ async def test_a_zk_clock_from_registration_to_removal(identity, zk_devices, pun
         assert f"TimeZone=+{hours:02d}:00" in lines
         assert "ATTLOGStamp=0" in lines and "Realtime=1" in lines
         assert (await device.time()).text.startswith("Time=")
+        assert (await device.http.get("/ping", params={"SN": serial})).text == "OK"
 
         # The first poll carries INFO; the roster arrives once the worker is assigned.
         first = await device.poll("Ver 8.0.4,0,0,0,10.1.2.3,10,7,12,0")

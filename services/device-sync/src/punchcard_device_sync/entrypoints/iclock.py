@@ -122,3 +122,10 @@ async def devicecmd(request: Request, c: ContainerDep) -> PlainTextResponse:
     except zk.ZkInvalid as error:
         return _bad(error)
     return _text("OK")
+
+
+@router.get("/ping", response_class=PlainTextResponse, responses=RESPONSES)
+async def ping(request: Request, c: ContainerDep) -> PlainTextResponse:
+    """Newer firmware pings while it uploads a long backlog: ``OK`` (no heartbeat of its own)."""
+    found = await _caller(request, c)
+    return found if isinstance(found, PlainTextResponse) else _text("OK")
