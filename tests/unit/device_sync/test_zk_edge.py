@@ -5,11 +5,15 @@ the time zone told again, unknown serials recorded."""
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from punchcard.v1 import common_pb2
 from punchcard_device_sync.domain import zk
 from punchcard_device_sync.domain.model import Command
+from punchcard_device_sync.service_layer import admin
 from punchcard_device_sync.service_layer.biometrics import NoBiometrics
 from punchcard_device_sync.service_layer.zk_edge import ZkEdge, ZkSettings
+from punchcard_kit.errors import Conflict, Forbidden, NotFound
+from punchcard_kit.internal_auth import Caller
 from punchcard_kit.messaging import unpack_payload
 
 from .fakes import Store, factory
@@ -215,3 +219,38 @@ async def test_a_skewed_clock_is_flagged_and_told_to_check():
     assert store.zk_state[clock_id]["skew_flagged"] is True
     assert store.zk_state[clock_id]["skew_s"] == -298
     assert "CHECK" in await e.poll(device, None, "", now=now + timedelta(seconds=10))
+
+
+# --- the admin side: registering, adopting, revoking ZK clocks ----------------------------
+
+
+async def test_a_zk_serial_is_unique_across_tenants_and_adoption_registers_it():
+    store = Store()
+    a, b = (
+        Caller(TENANT, "u1", "sysadmin"),
+        Caller("00000000-0000-0000-0000-00000000000b", "u2", "sysadmin"),
+    )
+    zk_cmd = admin.RegisterClock(a, "ZK1", "Door", "", "UTC", "ZK_PUSH")
+    registered = await admin.register_clock(zk_cmd, factory(store))
+    assert store.zk_devices == {"ZK1": registered.clock_id}
+    with pytest.raises(Conflict):
+        await admin.register_clock(replace(zk_cmd, caller=b), factory(store))
+    # A kiosk app's serial is not a device serial.
+    await admin.register_clock(admin.RegisterClock(a, "K1", "Tablet", "", "UTC"), factory(store))
+    assert "K1" not in store.zk_devices
+
+    adopt = admin.AdoptDevice(b, "ZK2", "Dock", "", "UTC")
+    with pytest.raises(NotFound):
+        await admin.adopt_device(adopt, factory(store))
+    store.zk_unregistered.add("ZK2")
+    with pytest.raises(Forbidden):
+        await admin.adopt_device(
+            replace(adopt, caller=Caller(TENANT, "u3", "manager")), factory(store)
+        )
+    adopted = await admin.adopt_device(adopt, factory(store))
+    assert store.zk_devices["ZK2"] == adopted.clock_id and "ZK2" not in store.zk_unregistered
+
+    await admin.revoke_clock(admin.RevokeClock(a, registered.clock_id, "stolen"), factory(store))
+    assert "ZK1" in store.zk_revoked
+    e, _ = edge(store, device_cache_s=0)
+    assert await e.device("ZK1") is None
