@@ -87,7 +87,10 @@ def parse_query(query: str | Mapping[str, str]) -> DeviceQuery:
     if isinstance(query, str):
         if len(query) > 4096:
             raise ZkInvalid("query", "too long")
-        pairs = dict(parse_qsl(query, keep_blank_values=True, max_num_fields=64))
+        try:
+            pairs = dict(parse_qsl(query, keep_blank_values=True, max_num_fields=64))
+        except ValueError:
+            raise ZkInvalid("query", "at most 64 fields") from None
     else:
         pairs = dict(query)
     serial = pairs.get("SN", "").strip()
