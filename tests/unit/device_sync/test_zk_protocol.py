@@ -20,7 +20,15 @@ def test_query_parses_serial_table_stamp_and_info():
 
 @pytest.mark.parametrize(
     "query",
-    ["", "SN=", "SN=a%20b", "SN=" + "A" * 65, "SN=A&table=AT;LOG", "SN=A&INFO=" + "x" * 501],
+    [
+        "",
+        "SN=",
+        "SN=a%20b",
+        "SN=" + "A" * 65,
+        "SN=A&table=AT;LOG",
+        "SN=A&INFO=" + "x" * 501,
+        "SN=A" + "&x=1" * 70,
+    ],
 )
 def test_query_refuses_bad_serials_tables_and_overlong_values(query):
     with pytest.raises(zk.ZkInvalid):
