@@ -43,6 +43,7 @@ def test_info_counts_and_ip():
     info = zk.parse_info("Ver 8.0.4.2,12,30,5000,192.168.1.20,10,7,12,4")
     assert info == zk.DeviceInfo("Ver 8.0.4.2", 12, 30, 5000, "192.168.1.20", 4)
     assert zk.parse_info("x,abc,,1").users is None
+    assert zk.parse_info("x,²,1").users is None
     assert zk.parse_info("x,1,2,3,<script>").ip == ""
 
 
@@ -68,11 +69,13 @@ def test_attlog_refuses_bad_lines_by_number_and_keeps_the_rest():
             "E" * 40 + "\t2026-03-02 08:00:00\t0\t1",  # overlong PIN
             "\t".join(["E1", "2026-03-02 08:00:00"] + ["0"] * 11),  # too many fields
             "E/1\t2026-03-02 08:00:00\t0\t1",  # bad badge
+            "E1\t2026-03-02 08:00:00\t²\t1",  # not an ASCII digit
+            "E1\t0001-01-01 00:00:00\t0\t1",  # a year no device clock reads
         ]
     )
     parsed = zk.parse_attlog(body)
     assert [r.line_no for r in parsed.records] == [1]
-    assert [r.line_no for r in parsed.refused] == [2, 3, 4, 5, 6, 7, 8]
+    assert [r.line_no for r in parsed.refused] == [2, 3, 4, 5, 6, 7, 8, 9, 10]
 
 
 def test_too_many_lines_refuses_the_body():
@@ -124,10 +127,13 @@ def test_operlog_records_words_fields_and_positions():
 
 
 def test_devicecmd_lines():
-    body = "ID=5&Return=0&CMD=DATA\nID=6&Return=-1002&CMD=DATA\nID=x&Return=0\nID=7&Return=abc\n"
+    body = (
+        "ID=5&Return=0&CMD=DATA\nID=6&Return=-1002&CMD=DATA\nID=x&Return=0\nID=7&Return=abc\n"
+        "ID=²&Return=0\n"
+    )
     results, refused = zk.parse_devicecmd(body)
     assert results == [zk.CommandResult(5, 0, "DATA"), zk.CommandResult(6, -1002, "DATA")]
-    assert [r.line_no for r in refused] == [3, 4]
+    assert [r.line_no for r in refused] == [3, 4, 5]
 
 
 def test_time_zone_offset_follows_dst_and_rounds_to_half_hours():

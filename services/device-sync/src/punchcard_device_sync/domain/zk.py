@@ -35,6 +35,8 @@ MAX_DEVICECMD_LINES = 1000
 MAX_RESULT_CODE = 100_000
 MAX_STATE = 255
 MAX_VERIFY_MODE = 9999
+# A device's clock reads a year in this range (anything else is a broken clock or junk).
+MIN_YEAR, MAX_YEAR = 2000, 2099
 NAME_LENGTH = 24  # characters of a user's Name on the device
 # A getrequest answer: at most this many command lines and bytes (the protocol's limits).
 MAX_COMMANDS_PER_REPLY = 200
@@ -127,9 +129,12 @@ class DeviceInfo:
     faces: int | None = None
 
 
+_DIGITS = re.compile(r"^[0-9]{1,9}$")  # ASCII digits only (str.isdigit takes "²")
+
+
 def _count(text: str) -> int | None:
     text = text.strip()
-    return int(text) if text.isdigit() and len(text) <= 9 else None
+    return int(text) if _DIGITS.match(text) else None
 
 
 def parse_info(info: str) -> DeviceInfo:
@@ -217,12 +222,14 @@ def parse_attlog(body: str) -> Parsed:
         try:
             device_time = datetime.strptime(when, DEVICE_TIME_FORMAT)
         except ValueError:
+            device_time = None
+        if device_time is None or not MIN_YEAR <= device_time.year <= MAX_YEAR:
             out.refused.append(Refused(no, "bad time"))
             continue
-        if not (state.isdigit() and int(state) <= MAX_STATE):
+        if not (_DIGITS.match(state) and int(state) <= MAX_STATE):
             out.refused.append(Refused(no, "bad State"))
             continue
-        if not (verify.isdigit() and int(verify) <= MAX_VERIFY_MODE):
+        if not (_DIGITS.match(verify) and int(verify) <= MAX_VERIFY_MODE):
             out.refused.append(Refused(no, "bad VerifyMode"))
             continue
         work_code = fields[4] if len(fields) > 4 else ""
@@ -336,7 +343,7 @@ def parse_devicecmd(body: str) -> tuple[list[CommandResult], list[Refused]]:
             refused.append(Refused(no, "not ID=..&Return=.."))
             continue
         ident, code = pairs.get("ID", ""), pairs.get("Return", "")
-        if not (ident.isdigit() and 0 < len(ident) <= 18):
+        if not re.match(r"^[0-9]{1,18}$", ident):
             refused.append(Refused(no, "bad ID"))
             continue
         if not re.match(r"^-?[0-9]{1,6}$", code) or abs(int(code)) > MAX_RESULT_CODE:
