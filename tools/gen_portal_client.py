@@ -28,6 +28,8 @@ METHODS = ("get", "put", "post", "delete", "patch")
 
 # operationId -> the portal's name, where the operationId alone does not say what it acts on.
 NAMES = {
+    "unregistered_devices": "listUnregisteredDevices",
+    "adopt_device": "adoptUnregisteredDevice",
     "bulk": "changeAssignments",
     "clock_pin_counters": "getClockPinCounters",
     "clock_workers": "listClockWorkers",

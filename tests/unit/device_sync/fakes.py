@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from punchcard_device_sync.domain.model import (
     DEFAULT_CLOCK_ROLE,
+    AckRecorded,
     Clock,
     ClockRole,
     Command,
@@ -52,6 +53,15 @@ class Store:
     protocols: dict[str, str] = field(default_factory=dict)
     # (worker id, slot) -> (described template, sealed data, source clock)
     templates: dict[tuple, tuple[Template, bytes, str | None]] = field(default_factory=dict)
+    # ZK PUSH: serial -> clock id (all tenants), revoked serials, unregistered serials, the
+    # per-clock state, the dedup rows, delivery times and results by (clock, sequence).
+    zk_devices: dict[str, str] = field(default_factory=dict)
+    zk_revoked: set[str] = field(default_factory=set)
+    zk_unregistered: set[str] = field(default_factory=set)
+    zk_state: dict[str, dict] = field(default_factory=dict)
+    zk_punches: set[tuple] = field(default_factory=set)
+    delivered: dict[tuple[str, int], object] = field(default_factory=dict)
+    results: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
 
     # --- set-up helpers for tests --------------------------------------------------------
 
@@ -87,7 +97,9 @@ class _Repo:
 
 
 class FakeClocks(_Repo):
-    async def add(self, clock: Clock, serial_number: str, credential_hash: bytes) -> bool:
+    async def add(
+        self, clock: Clock, serial_number: str, credential_hash: bytes, protocol: str = "KIOSK_APP"
+    ) -> bool:
         if serial_number in self.store.serials:
             return False
         self.store.serials[serial_number] = clock.id
@@ -332,6 +344,115 @@ class FakeTemplates(_Repo):
         }
 
 
+class FakeZk(_Repo):
+    async def state(self, clock_id: str):
+        from punchcard_device_sync.service_layer.unit_of_work import ZkState
+
+        clock = self.store.clocks.get(clock_id)
+        if clock is None:
+            return None
+        st = self.store.zk_state.get(clock_id, {})
+        return ZkState(
+            clock_id,
+            clock.time_zone,
+            clock.revoked,
+            stamps={t: st.get(t) for t in ("ATTLOG", "OPERLOG", "ATTPHOTO")},
+            tz_offset_told=st.get("told"),
+            last_poll_at=st.get("last_poll_at"),
+            last_record_at=st.get("last_record_at"),
+            skew_flagged=st.get("skew_flagged", False),
+        )
+
+    async def told_offset(self, clock_id: str, offset: str) -> None:
+        self.store.zk_state.setdefault(clock_id, {})["told"] = offset
+
+    async def record_punches(self, clock_id, punches, received_at):
+        new = []
+        for p in punches:
+            key = (clock_id, p.badge, p.device_time, p.state)
+            if key not in self.store.zk_punches:
+                self.store.zk_punches.add(key)
+                new.append(p)
+        return new
+
+    async def workers_by_badge(self, badges):
+        return {
+            facts.employee_id: facts
+            for facts, profile in self.store.workers.values()
+            if facts is not None and profile is not None and facts.employee_id in badges
+        }
+
+    async def save_upload(
+        self, clock_id, table, stamp, last_record_at=None, skew_s=None, skew_flagged=None
+    ):
+        st = self.store.zk_state.setdefault(clock_id, {})
+        if stamp is not None:
+            st[table] = stamp
+        if last_record_at is not None:
+            st["last_record_at"] = max(last_record_at, st.get("last_record_at") or last_record_at)
+        if skew_s is not None:
+            st["skew_s"] = skew_s
+        if skew_flagged is not None:
+            st["skew_flagged"] = skew_flagged
+
+    def _unacked(self, clock_id):
+        return [
+            q
+            for q in self.store.queue
+            if q.clock_id == clock_id and (clock_id, q.sequence) not in self.store.results
+        ]
+
+    async def deliverable(self, clock_id, delivered_before, limit):
+        from punchcard_device_sync.service_layer.unit_of_work import Deliverable
+
+        rows, due = [], None
+        for q in self._unacked(clock_id):
+            at = self.store.delivered.get((clock_id, q.sequence))
+            if at is None or at < delivered_before:
+                body = q.command.body(q.command_id, q.sequence)
+                rows.append(Deliverable(q.sequence, str(q.command.kind), body))
+            else:
+                due = at if due is None else min(due, at)
+        return rows[:limit], due
+
+    async def mark_delivered(self, clock_id, sequences):
+        from datetime import UTC, datetime
+
+        for seq in sequences:
+            self.store.delivered[(clock_id, seq)] = datetime.now(UTC)
+
+    async def record_results(self, clock_id, results):
+        recorded = []
+        for seq, code, detail in results:
+            q = next((q for q in self._unacked(clock_id) if q.sequence == seq), None)
+            if q is None:
+                continue
+            self.store.results[(clock_id, seq)] = (code, detail)
+            self.store.acked.add(q.command_id)
+            recorded.append(
+                AckRecorded(clock_id, seq, str(q.command.kind), q.command.worker_id, code, detail)
+            )
+        return recorded
+
+    async def register_device(self, serial_number: str, clock_id: str) -> bool:
+        if serial_number in self.store.zk_devices:
+            return False
+        self.store.zk_devices[serial_number] = clock_id
+        return True
+
+    async def revoke_device(self, clock_id: str) -> None:
+        self.store.zk_revoked |= {s for s, c in self.store.zk_devices.items() if c == clock_id}
+
+    async def prune_punches(self, older_than_days: int) -> int:
+        return 0
+
+    async def forget_unregistered(self, serial_number: str) -> bool:
+        if serial_number not in self.store.zk_unregistered:
+            return False
+        self.store.zk_unregistered.discard(serial_number)
+        return True
+
+
 class FakeUnitOfWork:
     """Writes go straight to the store (tests check ``commits`` and what an error left)."""
 
@@ -344,6 +465,7 @@ class FakeUnitOfWork:
         self.site_rules = FakeSiteRules(store)
         self.queue = FakeCommandQueue(store)
         self.templates = FakeTemplates(store)
+        self.zk = FakeZk(store)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         return self

@@ -14,10 +14,13 @@ from .adapters.heartbeats import HeartbeatBuffer
 from .adapters.postgres import PostgresDirectory, unit_of_work_factory
 from .adapters.sealing import AesGcmSealer
 from .adapters.wakeups import ClockWakeups
+from .adapters.zk_buffers import ZkBuffers
 from .domain.model import PollLimits
+from .domain.zk import Options
 from .service_layer.biometrics import Biometrics, StoredBiometrics
 from .service_layer.sync import ClockSync
 from .service_layer.unit_of_work import Directory, UnitOfWorkFactory
+from .service_layer.zk_edge import ZkEdge, ZkSettings
 from .settings import DeviceSyncSettings
 from .views import Views
 
@@ -31,6 +34,8 @@ class DeviceSyncContainer:
     wakeups: ClockWakeups
     heartbeats: HeartbeatBuffer
     sync: ClockSync
+    zk: ZkEdge
+    zk_buffers: ZkBuffers
     # Templates from hardware clocks (the device edge's seam: uploads and their commands).
     biometrics: Biometrics
 
@@ -64,13 +69,40 @@ def bootstrap(
             per_tenant=settings.sync_polls_per_tenant,
         ),
     )
-    # A revoked or rotated credential is forgotten at once, on every replica.
-    wakeups.on_credential_change(sync.forget_credential)
-    views = overrides.get("views") or Views(
-        pool, offline_after=timedelta(seconds=settings.clock_offline_after_s)
+    zk_buffers = overrides.get("zk_buffers") or ZkBuffers(
+        pool,
+        unregistered_cap=settings.zk_unregistered_cap,
+        unregistered_retention=timedelta(days=settings.zk_unregistered_retention_days),
     )
     biometrics = overrides.get("biometrics") or StoredBiometrics(
         AesGcmSealer(settings.biometric_key_bytes())
+    )
+    zk = overrides.get("zk") or ZkEdge(
+        uow,
+        directory,
+        heartbeats,
+        zk_buffers,
+        biometrics,
+        ZkSettings(
+            options=Options(
+                delay_s=settings.zk_delay_s,
+                error_delay_s=settings.zk_error_delay_s,
+                trans_interval_min=settings.zk_trans_interval_min,
+            ),
+            device_cache_s=settings.zk_device_cache_s,
+            gap_after_offline=timedelta(seconds=settings.zk_gap_after_offline_s),
+            gap_margin=timedelta(seconds=settings.zk_gap_margin_s),
+            max_skew_s=settings.zk_max_skew_s,
+            redeliver_after=timedelta(seconds=settings.zk_redeliver_after_s),
+        ),
+    )
+    # A revoked or rotated credential is forgotten at once, on every replica; a changed
+    # queue is read again at the ZK clock's next poll.
+    wakeups.on_credential_change(sync.forget_credential)
+    wakeups.on_credential_change(zk.forget_device)
+    wakeups.on_queue_change(zk.forget)
+    views = overrides.get("views") or Views(
+        pool, offline_after=timedelta(seconds=settings.clock_offline_after_s)
     )
     return DeviceSyncContainer(
         settings=settings,
@@ -80,5 +112,7 @@ def bootstrap(
         wakeups=wakeups,
         heartbeats=heartbeats,
         sync=sync,
+        zk=zk,
+        zk_buffers=zk_buffers,
         biometrics=biometrics,
     )

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from punchcard_kit.service import Runtime, create_service_app, service_main
 
 from .bootstrap import DeviceSyncContainer, bootstrap
-from .entrypoints import admin_api, clock_api, consumers
+from .entrypoints import admin_api, clock_api, consumers, iclock
 from .service_layer.sync import prune_acknowledged
 from .settings import DeviceSyncSettings
 
@@ -23,15 +23,25 @@ def build_app(settings: DeviceSyncSettings) -> FastAPI:
         runtime.supervise("clock-wakeups", container.wakeups.run)
         runtime.supervise("clock-sync", container.sync.run)
         runtime.supervise("clock-heartbeats", container.heartbeats.run)
+        runtime.every(
+            "ZK clock status", settings.heartbeat_flush_interval_s, container.zk_buffers.flush
+        )
         # The heartbeats of the last second, once the loops have stopped.
         runtime.on_close(container.heartbeats.flush)
+        runtime.on_close(container.zk_buffers.flush)
         runtime.every(
             "prune acknowledged commands",
             PRUNE_EVERY_S,
             lambda: prune_acknowledged(
-                container.uow, container.directory, settings.command_retention_days
+                container.uow,
+                container.directory,
+                settings.command_retention_days,
+                settings.zk_punch_retention_days,
             ),
             first_after_s=0,
+        )
+        runtime.every(
+            "prune unregistered devices", PRUNE_EVERY_S, container.zk_buffers.prune_unregistered
         )
         # A shutdown signal answers held long-polls at once (before uvicorn waits for them).
         app.state.on_exit.append(container.wakeups.stop)
@@ -46,7 +56,7 @@ def build_app(settings: DeviceSyncSettings) -> FastAPI:
         settings,
         package=__package__,
         title="Punchcard Device Sync",
-        routers=[admin_api.router, clock_api.router],
+        routers=[admin_api.router, clock_api.router, iclock.router],
         subscriptions=consumers.subscriptions,
         on_started=on_started,
         on_stopping=on_stopping,

@@ -61,3 +61,23 @@ class DeviceSyncSettings(ServiceSettings):
     def biometric_key_bytes(self) -> bytes:
         assert self.biometric_key is not None
         return base64.b64decode(self.biometric_key.get_secret_value().strip())
+
+    # ZK PUSH clocks (/iclock): the handshake's Delay (poll interval, s), ErrorDelay and
+    # TransInterval (minutes), how long a serial lookup is trusted from memory, how long a
+    # device may be unheard before the server asks it for the missing range again
+    # (DATA QUERY ATTLOG, from its last poll less the margin), the skew that flags a clock
+    # (and has it re-handshake and set its time), when an unacknowledged command is sent
+    # again, and the bounds of the unregistered devices' list.
+    zk_delay_s: int = Field(default=10, ge=1, le=3600)
+    zk_error_delay_s: int = Field(default=30, ge=1, le=3600)
+    zk_trans_interval_min: int = Field(default=1, ge=1, le=1440)
+    zk_device_cache_s: float = Field(default=300.0, ge=0)
+    zk_gap_after_offline_s: float = Field(default=600.0, gt=0)
+    zk_gap_margin_s: float = Field(default=300.0, ge=0)
+    zk_max_skew_s: float = Field(default=120.0, gt=0)
+    zk_redeliver_after_s: float = Field(default=60.0, gt=0)
+    zk_unregistered_cap: int = Field(default=1000, ge=1, le=100_000)
+    zk_unregistered_retention_days: int = Field(default=30, ge=1)
+    # A ZK punch's dedup row is kept this long (a record resent later is still one attempt:
+    # its id is derived from the record, and punch records an attempt once).
+    zk_punch_retention_days: int = Field(default=90, ge=1)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from punchcard_kit.access import require_role
 from punchcard_kit.caller import Caller
 from punchcard_kit.tenancy import tenant_transaction
 
@@ -31,13 +32,36 @@ SELECT c.id::text, c.tenant_id::text, c.serial_number, c.name, c.site_id, c.time
        c.revoked_at, c.revoked_reason, c.last_sequence, c.created_at, c.updated_at,
        h.last_seen_at, coalesce(h.software_version, '') AS software_version,
        coalesce(h.applied_sequence, 0) AS applied_sequence,
-       (SELECT count(*) FROM clock_commands q
-         WHERE q.clock_id = c.id AND q.sequence > coalesce(h.applied_sequence, 0))
-         AS pending_commands,
+       CASE WHEN c.protocol = 'ZK_PUSH'
+         THEN (SELECT count(*) FROM clock_commands q
+                WHERE q.clock_id = c.id AND q.acked_at IS NULL)
+         ELSE (SELECT count(*) FROM clock_commands q
+                WHERE q.clock_id = c.id AND q.sequence > coalesce(h.applied_sequence, 0))
+       END AS pending_commands,
+       z.firmware AS zk_firmware, z.users AS zk_users, z.fingerprints AS zk_fingerprints,
+       z.faces AS zk_faces, z.punches AS zk_punches, z.ip AS zk_ip,
+       z.last_poll_at AS zk_last_poll_at, z.skew_s AS zk_skew_s,
+       z.skew_flagged AS zk_skew_flagged, z.tz_offset_told AS zk_time_zone_offset,
+       z.attlog_stamp AS zk_attlog_stamp,
        (SELECT count(*) FROM assignments a JOIN workers w ON w.id = a.worker_id
          WHERE a.clock_id = c.id AND w.status <> 'Inactive') AS roster_size
 FROM clocks c LEFT JOIN clock_heartbeats h ON h.clock_id = c.id
+LEFT JOIN zk_clock_state z ON z.clock_id = c.id
 """
+
+_DEVICE_FIELDS = (
+    "firmware",
+    "users",
+    "fingerprints",
+    "faces",
+    "punches",
+    "ip",
+    "last_poll_at",
+    "skew_s",
+    "skew_flagged",
+    "time_zone_offset",
+    "attlog_stamp",
+)
 
 
 def _sources(direct: bool, site_rule: bool) -> list[str]:
@@ -60,10 +84,19 @@ class Views:
             datetime.now(UTC),
             self.offline_after,
         )
-        clock = dict(row)
+        clock = {k: v for k, v in row.items() if not k.startswith("zk_")}
         del clock["tenant_id"]
         clock["status"] = str(status)
-        clock["in_sync"] = row["applied_sequence"] >= row["last_sequence"]
+        if row["protocol"] == "ZK_PUSH":
+            # A ZK clock acknowledges by command, not by a sequence it applied.
+            clock["in_sync"] = row["pending_commands"] == 0
+            clock["device"] = {name: row[f"zk_{name}"] for name in _DEVICE_FIELDS}
+            clock["device"]["firmware"] = clock["device"]["firmware"] or ""
+            clock["device"]["ip"] = clock["device"]["ip"] or ""
+            clock["device"]["skew_flagged"] = bool(clock["device"]["skew_flagged"])
+        else:
+            clock["in_sync"] = row["applied_sequence"] >= row["last_sequence"]
+            clock["device"] = None
         return clock
 
     async def _visible_clock(
@@ -117,10 +150,13 @@ class Views:
             await self._visible_clock(conn, caller, clock_id)
             rows = await conn.fetch(
                 "SELECT q.command_id::text, q.sequence, q.kind, q.worker_id::text, q.created_at,"
-                " q.acked_at, q.result_code, q.detail FROM clock_commands q"
+                " q.acked_at, q.result_code, q.detail, q.delivered_at, q.deliveries"
+                " FROM clock_commands q"
                 " LEFT JOIN clock_heartbeats h ON h.clock_id = q.clock_id"
+                " JOIN clocks c ON c.id = q.clock_id"
                 " WHERE q.tenant_id = $1 AND q.clock_id = $2"
-                " AND (NOT $3 OR q.sequence > coalesce(h.applied_sequence, 0))"
+                " AND (NOT $3 OR CASE WHEN c.protocol = 'ZK_PUSH' THEN q.acked_at IS NULL"
+                "      ELSE q.sequence > coalesce(h.applied_sequence, 0) END)"
                 " ORDER BY q.sequence DESC LIMIT $4",
                 caller.tenant_id,
                 clock_id,
@@ -330,6 +366,19 @@ class Views:
                     )
                 )
         return {"site_id": site_id, "enabled": enabled}
+
+    # --- devices trying to connect ---------------------------------------------------------
+
+    async def unregistered(self, caller: Caller, limit: int = 1000) -> list[dict]:
+        """ZK devices calling with a serial no clock has (no tenant owns them yet: every
+        tenant's sysadmin sees them, to adopt one)."""
+        require_role(caller, "sysadmin")
+        rows = await self.pool.fetch(
+            "SELECT serial_number, first_seen_at, last_seen_at, requests, remote_addr,"
+            " push_version FROM zk_unregistered ORDER BY last_seen_at DESC LIMIT $1",
+            limit,
+        )
+        return [dict(r) for r in rows]
 
     # --- the clock side ------------------------------------------------------------------
 

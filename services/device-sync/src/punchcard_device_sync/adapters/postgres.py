@@ -25,6 +25,7 @@ from ..domain.model import (
     WorkerStatus,
 )
 from ..domain.templates import Kind, Source, Template
+from ..service_layer.unit_of_work import Deliverable, DevicePunch, ZkState
 
 # The database's own application role, `<database>_app` (punchcard_kit.tenancy.ROLE_NAME).
 APP_ROLE = "app"
@@ -66,10 +67,12 @@ def _clock(row: asyncpg.Record) -> Clock:
 
 
 class PostgresClocks(_Repository):
-    async def add(self, clock: Clock, serial_number: str, credential_hash: bytes) -> bool:
+    async def add(
+        self, clock: Clock, serial_number: str, credential_hash: bytes, protocol: str = "KIOSK_APP"
+    ) -> bool:
         inserted = await self.conn.fetchval(
-            "INSERT INTO clocks (id, tenant_id, serial_number, name, site_id, time_zone)"
-            " VALUES ($1, $2, $3, $4, $5, $6)"
+            "INSERT INTO clocks (id, tenant_id, serial_number, name, site_id, time_zone, protocol)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)"
             " ON CONFLICT (tenant_id, serial_number) DO NOTHING RETURNING true",
             clock.id,
             self.tenant_id,
@@ -77,6 +80,7 @@ class PostgresClocks(_Repository):
             clock.name,
             clock.site_id,
             clock.time_zone,
+            protocol,
         )
         if not inserted:
             return False
@@ -711,6 +715,197 @@ class PostgresTemplates(_Repository):
         return {r["id"] for r in rows}
 
 
+# --- ZK PUSH clocks ------------------------------------------------------------------------
+
+_STAMP_COLUMNS = {
+    "ATTLOG": "attlog_stamp",
+    "OPERLOG": "operlog_stamp",
+    "ATTPHOTO": "attphoto_stamp",
+}
+
+
+class PostgresZk(_Repository):
+    async def state(self, clock_id: str) -> ZkState | None:
+        row = await self.conn.fetchrow(
+            "SELECT c.time_zone, c.revoked_at, s.attlog_stamp, s.operlog_stamp,"
+            " s.attphoto_stamp, s.tz_offset_told, s.last_poll_at, s.last_record_at,"
+            " coalesce(s.skew_flagged, false) AS skew_flagged"
+            " FROM clocks c LEFT JOIN zk_clock_state s ON s.clock_id = c.id"
+            " WHERE c.tenant_id = $1 AND c.id = $2",
+            self.tenant_id,
+            clock_id,
+        )
+        if row is None:
+            return None
+        return ZkState(
+            clock_id=clock_id,
+            time_zone=row["time_zone"],
+            revoked=row["revoked_at"] is not None,
+            stamps={t: row[c] for t, c in _STAMP_COLUMNS.items()},
+            tz_offset_told=row["tz_offset_told"],
+            last_poll_at=row["last_poll_at"],
+            last_record_at=row["last_record_at"],
+            skew_flagged=row["skew_flagged"],
+        )
+
+    async def told_offset(self, clock_id: str, offset: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO zk_clock_state (clock_id, tenant_id, tz_offset_told) VALUES ($2, $1, $3)"
+            " ON CONFLICT (clock_id) DO UPDATE SET tz_offset_told = EXCLUDED.tz_offset_told,"
+            " updated_at = now()",
+            self.tenant_id,
+            clock_id,
+            offset,
+        )
+
+    async def record_punches(
+        self, clock_id: str, punches: Sequence[DevicePunch], received_at: datetime
+    ) -> list[DevicePunch]:
+        if not punches:
+            return []
+        rows = await self.conn.fetch(
+            "INSERT INTO zk_punches (clock_id, badge, device_time, state, tenant_id, verify_mode,"
+            " attempt_id, received_at)"
+            " SELECT $2, v.badge, v.t, v.state, $1, v.verify, v.attempt, $3"
+            " FROM unnest($4::text[], $5::timestamp[], $6::int[], $7::int[], $8::uuid[])"
+            "   AS v(badge, t, state, verify, attempt)"
+            " ON CONFLICT DO NOTHING RETURNING attempt_id::text",
+            self.tenant_id,
+            clock_id,
+            received_at,
+            [p.badge for p in punches],
+            [p.device_time for p in punches],
+            [p.state for p in punches],
+            [p.verify_mode for p in punches],
+            [p.attempt_id for p in punches],
+        )
+        new = {r["attempt_id"] for r in rows}
+        failpoint("device_sync.zk.attlog_before_commit")
+        return [p for p in punches if p.attempt_id in new]
+
+    async def workers_by_badge(self, badges: Sequence[str]) -> dict[str, WorkerFacts]:
+        rows = await self.conn.fetch(
+            f"SELECT {_WORKER_COLUMNS} FROM workers"
+            " WHERE tenant_id = $1 AND employee_id = ANY($2::text[]) AND profile IS NOT NULL",
+            self.tenant_id,
+            list(badges),
+        )
+        return {r["employee_id"]: _facts(r) for r in rows}
+
+    async def save_upload(
+        self,
+        clock_id: str,
+        table: str,
+        stamp: str | None,
+        last_record_at: datetime | None = None,
+        skew_s: float | None = None,
+        skew_flagged: bool | None = None,
+    ) -> None:
+        column = _STAMP_COLUMNS.get(table)
+        stamp_set = f"{column} = coalesce($3, s.{column})," if column else ""
+        await self.conn.execute(
+            "INSERT INTO zk_clock_state AS s (clock_id, tenant_id) VALUES ($2, $1)"
+            " ON CONFLICT (clock_id) DO NOTHING",
+            self.tenant_id,
+            clock_id,
+        )
+        await self.conn.execute(
+            f"UPDATE zk_clock_state s SET {stamp_set}"
+            " last_record_at = greatest(s.last_record_at, $4),"
+            " skew_s = coalesce($5, s.skew_s), skew_flagged = coalesce($6, s.skew_flagged),"
+            " updated_at = now() WHERE s.tenant_id = $1 AND s.clock_id = $2",
+            self.tenant_id,
+            clock_id,
+            stamp if column else None,
+            last_record_at,
+            skew_s,
+            skew_flagged,
+        )
+
+    async def deliverable(
+        self, clock_id: str, delivered_before: datetime, limit: int
+    ) -> tuple[list[Deliverable], datetime | None]:
+        rows = await self.conn.fetch(
+            "SELECT sequence, kind, body FROM clock_commands"
+            " WHERE tenant_id = $1 AND clock_id = $2 AND acked_at IS NULL"
+            " AND (delivered_at IS NULL OR delivered_at < $3) ORDER BY sequence LIMIT $4",
+            self.tenant_id,
+            clock_id,
+            delivered_before,
+            limit,
+        )
+        due = await self.conn.fetchval(
+            "SELECT min(delivered_at) FROM clock_commands"
+            " WHERE tenant_id = $1 AND clock_id = $2 AND acked_at IS NULL"
+            " AND delivered_at >= $3",
+            self.tenant_id,
+            clock_id,
+            delivered_before,
+        )
+        return [Deliverable(r["sequence"], r["kind"], r["body"]) for r in rows], due
+
+    async def mark_delivered(self, clock_id: str, sequences: Sequence[int]) -> None:
+        await self.conn.execute(
+            "UPDATE clock_commands SET delivered_at = now(), deliveries = deliveries + 1"
+            " WHERE tenant_id = $1 AND clock_id = $2 AND sequence = ANY($3::bigint[])",
+            self.tenant_id,
+            clock_id,
+            list(sequences),
+        )
+
+    async def record_results(
+        self, clock_id: str, results: Sequence[tuple[int, int, str]]
+    ) -> list[AckRecorded]:
+        rows = await self.conn.fetch(
+            "UPDATE clock_commands q SET acked_at = now(), result_code = v.result,"
+            " detail = v.detail"
+            " FROM unnest($3::bigint[], $4::int[], $5::text[]) AS v(sequence, result, detail)"
+            " WHERE q.tenant_id = $1 AND q.clock_id = $2 AND q.sequence = v.sequence"
+            " AND q.acked_at IS NULL"
+            " RETURNING q.clock_id::text, q.sequence, q.kind, q.worker_id::text, q.result_code,"
+            " q.detail",
+            self.tenant_id,
+            clock_id,
+            [r[0] for r in results],
+            [r[1] for r in results],
+            [r[2] for r in results],
+        )
+        return [AckRecorded(**dict(r)) for r in rows]
+
+    async def register_device(self, serial_number: str, clock_id: str) -> bool:
+        return bool(
+            await self.conn.fetchval(
+                "INSERT INTO zk_devices (serial_number, clock_id, tenant_id) VALUES ($1, $2, $3)"
+                " ON CONFLICT DO NOTHING RETURNING true",
+                serial_number,
+                clock_id,
+                self.tenant_id,
+            )
+        )
+
+    async def revoke_device(self, clock_id: str) -> None:
+        await self.conn.execute(
+            "UPDATE zk_devices SET revoked = true WHERE tenant_id = $1 AND clock_id = $2",
+            self.tenant_id,
+            clock_id,
+        )
+
+    async def prune_punches(self, older_than_days: int) -> int:
+        status = await self.conn.execute(
+            "DELETE FROM zk_punches WHERE tenant_id = $1"
+            " AND received_at < now() - make_interval(days => $2)",
+            self.tenant_id,
+            older_than_days,
+        )
+        return int(status.split()[-1])
+
+    async def forget_unregistered(self, serial_number: str) -> bool:
+        status = await self.conn.execute(
+            "DELETE FROM zk_unregistered WHERE serial_number = $1", serial_number
+        )
+        return status != "DELETE 0"
+
+
 # --- the unit of work and the lookups across tenants --------------------------------------
 
 
@@ -727,6 +922,7 @@ class PostgresUnitOfWork(TenantUnitOfWork):
         self.site_rules = PostgresSiteRules(conn, tenant_id)
         self.queue = PostgresCommandQueue(conn, tenant_id)
         self.templates = PostgresTemplates(conn, tenant_id)
+        self.zk = PostgresZk(conn, tenant_id)
 
 
 def unit_of_work_factory(pool: asyncpg.Pool):
@@ -756,3 +952,11 @@ class PostgresDirectory:
     async def tenants(self) -> list[str]:
         rows = await self._pool.fetch("SELECT DISTINCT tenant_id::text FROM clock_credentials")
         return [r[0] for r in rows]
+
+    async def zk_device(self, serial_number: str) -> tuple[str, str] | None:
+        row = await self._pool.fetchrow(
+            "SELECT tenant_id::text, clock_id::text FROM zk_devices"
+            " WHERE serial_number = $1 AND NOT revoked",
+            serial_number,
+        )
+        return (row["tenant_id"], row["clock_id"]) if row else None

@@ -28,6 +28,7 @@ class ClockWakeups:
         self._dsn = dsn
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._on_credential_change: list[Callable[[str], None]] = []
+        self._on_queue_change: list[Callable[[str | None], None]] = []
         self._conn: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -36,6 +37,11 @@ class ClockWakeups:
     def on_credential_change(self, forget: Callable[[str], None]) -> None:
         """Call ``forget(clock_id)`` when a clock's credential is revoked or rotated."""
         self._on_credential_change.append(forget)
+
+    def on_queue_change(self, changed: Callable[[str | None], None]) -> None:
+        """Call ``changed(clock_id)`` when a clock's queue (or credential) changed, and
+        ``changed(None)`` when notifications may have been missed (a lost listener)."""
+        self._on_queue_change.append(changed)
 
     @contextmanager
     def waiter(self, clock_id: str) -> Iterator[asyncio.Event]:
@@ -60,6 +66,8 @@ class ClockWakeups:
         return sum(len(w) for w in self._waiters.values())
 
     def wake_all(self) -> None:
+        for changed in self._on_queue_change:
+            changed(None)
         for waiters in self._waiters.values():
             for event in waiters:
                 event.set()
@@ -70,6 +78,8 @@ class ClockWakeups:
                 item = item[2:]
                 for forget in self._on_credential_change:
                     forget(item)
+            for changed in self._on_queue_change:
+                changed(item)
             for event in self._waiters.get(item, ()):
                 event.set()
 

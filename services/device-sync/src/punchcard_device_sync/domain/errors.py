@@ -43,6 +43,12 @@ def duplicate_serial_number() -> Conflict:
     )
 
 
+def device_not_found() -> NotFound:
+    return NotFound(
+        "no unregistered device with this serial number", "serial_number", code="DEVICE_NOT_FOUND"
+    )
+
+
 def worker_not_found(worker_id: str | None = None) -> NotFound:
     """``worker_id``: a worker an assignment names that device-sync has not learnt yet."""
     if worker_id is None:

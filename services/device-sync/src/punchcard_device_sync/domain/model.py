@@ -35,6 +35,8 @@ class CommandKind(enum.StrEnum):
     # stored then: the queue holds no template), and their deletion.
     UPSERT_TEMPLATES = "UPSERT_TEMPLATES"
     DELETE_TEMPLATES = "DELETE_TEMPLATES"
+    # ZK PUSH clocks only: ask the device to upload a range of its records again (a gap).
+    QUERY_PUNCHES = "QUERY_PUNCHES"
 
 
 # What a new command of a worker replaces among that worker's unacknowledged commands on the
@@ -200,6 +202,7 @@ class Command:
     employee_id: str | None = None  # REMOVE_WORKER, UPSERT_TEMPLATES, DELETE_TEMPLATES
     reason: str | None = None  # FULL_RESYNC
     tables: tuple[str, ...] = ()  # DELETE_TEMPLATES: the device tables to delete from
+    punches_range: tuple[str, str] | None = None  # QUERY_PUNCHES: device-local start, end
 
     @classmethod
     def upsert(cls, profile_json: str, worker_id: str) -> Command:
@@ -231,6 +234,10 @@ class Command:
         """The kinds of the worker's unacknowledged commands on the clock this one replaces."""
         return COLLAPSES.get(self.kind, frozenset())
 
+    @classmethod
+    def query_punches(cls, start: str, end: str) -> Command:
+        return cls(CommandKind.QUERY_PUNCHES, punches_range=(start, end))
+
     def body(self, command_id: str, sequence: int) -> str:
         """The command's JSON exactly as the clock receives it (stored as is in the queue)."""
         head = f'{{"command_id":"{command_id}","sequence":{sequence},"kind":"{self.kind}"'
@@ -250,6 +257,10 @@ class Command:
                 tables = json.dumps(list(self.tables), separators=(",", ":"))
                 return f'{head},"worker":{worker},"tables":{tables}}}'
             return f'{head},"worker":{worker}}}'
+        if self.kind is CommandKind.QUERY_PUNCHES:
+            assert self.punches_range is not None
+            start, end = (json.dumps(t) for t in self.punches_range)
+            return f'{head},"start":{start},"end":{end}}}'
         return f'{head},"reason":{json.dumps(self.reason, ensure_ascii=False)}}}'
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response
 from punchcard_kit.bounds import TEXT_PATTERN, Text, Uuid
@@ -32,6 +32,7 @@ Reason = Text(500)
 Id = Uuid
 SiteQuery = Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)]
 SitePath = Annotated[str, Path(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
+SerialPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 # Examples for the OpenAPI (schema metadata only); each is valid for its model (a unit test
 # checks them).
@@ -56,6 +57,28 @@ CLOCK_EXAMPLE = {
     "revoked_reason": None,
     "created_at": "2026-02-20T10:00:00Z",
     "updated_at": "2026-03-02T08:14:30Z",
+    "device": None,
+}
+DEVICE_EXAMPLE = {
+    "firmware": "Ver 8.0.4.2-20230101",
+    "users": 57,
+    "fingerprints": 102,
+    "faces": 40,
+    "punches": 15234,
+    "ip": "192.168.1.20",
+    "last_poll_at": "2026-03-02T08:14:30+00:00",
+    "skew_s": 1.5,
+    "skew_flagged": False,
+    "time_zone_offset": "+00:00",
+    "attlog_stamp": "9999",
+}
+UNREGISTERED_EXAMPLE = {
+    "serial_number": "CQZ7232960142",
+    "first_seen_at": "2026-03-02T08:00:00+00:00",
+    "last_seen_at": "2026-03-02T08:14:30+00:00",
+    "requests": 87,
+    "remote_addr": "203.0.113.7",
+    "push_version": "2.4.1",
 }
 SYNC_EXAMPLE = {
     "kind": "UPSERT_WORKER",
@@ -115,6 +138,11 @@ class ClockCreate(BaseModel):
     name: Name
     site_id: SiteId = ""
     time_zone: TimeZone
+    protocol: Literal["KIOSK_APP", "ZK_PUSH"] = Field(
+        default="KIOSK_APP",
+        description="KIOSK_APP (the Punchcard app) or ZK_PUSH (a hardware clock calling"
+        " /iclock with this serial number, unique across tenants)",
+    )
 
 
 class ClockUpdate(BaseModel):
@@ -127,6 +155,24 @@ class ClockUpdate(BaseModel):
     name: Name | None = None
     site_id: SiteId | None = None
     time_zone: TimeZone | None = None
+
+
+class DevicePublic(BaseModel):
+    """What a ZK PUSH clock says of itself (INFO, polls) and what the server measured."""
+
+    model_config = _examples(DEVICE_EXAMPLE)
+
+    firmware: str
+    users: int | None
+    fingerprints: int | None
+    faces: int | None
+    punches: int | None
+    ip: str
+    last_poll_at: IsoTimestamp | None
+    skew_s: float | None = Field(description="Seconds the device is behind (negative: ahead)")
+    skew_flagged: bool = Field(description="The skew exceeds ZK_MAX_SKEW_S: the clock is resynced")
+    time_zone_offset: str | None = Field(description="The TimeZone the device was last told")
+    attlog_stamp: str | None = Field(description="The ATTLOG Stamp the server holds")
 
 
 class ClockPublic(BaseModel):
@@ -150,6 +196,7 @@ class ClockPublic(BaseModel):
     revoked_reason: str | None
     created_at: datetime
     updated_at: datetime
+    device: DevicePublic | None = Field(description="ZK PUSH clocks: the device; else null")
 
 
 class ClockWithCredential(ClockPublic):
@@ -204,8 +251,14 @@ class CommandPublic(BaseModel):
     worker_id: str | None
     created_at: IsoTimestamp
     acked_at: IsoTimestamp | None
-    result_code: int | None
+    result_code: int | None = Field(description="0 applied; negative: the clock's error")
     detail: str | None
+    delivered_at: IsoTimestamp | None = Field(
+        default=None,
+        description="ZK PUSH: when last handed to the device (sent again if"
+        " unacknowledged after ZK_REDELIVER_AFTER_S)",
+    )
+    deliveries: int = 0
 
 
 class CommandsPublic(BaseModel):
@@ -303,6 +356,38 @@ CLOCK_ROLE_DESCRIPTION = (
     "The worker's role on the clock: USER (default), MANAGER (may enrol others),"
     " ADMINISTRATOR (may open the clock's settings; granted by sysadmins only)"
 )
+
+
+class UnregisteredDevicePublic(BaseModel):
+    model_config = _examples(UNREGISTERED_EXAMPLE)
+
+    serial_number: str
+    first_seen_at: IsoTimestamp
+    last_seen_at: IsoTimestamp
+    requests: int
+    remote_addr: str
+    push_version: str
+
+
+class UnregisteredDevicesPublic(BaseModel):
+    model_config = _examples({"data": [UNREGISTERED_EXAMPLE], "count": 1})
+
+    data: list[UnregisteredDevicePublic]
+    count: int
+
+
+class AdoptRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "Lobby clock", "site_id": "site-north", "time_zone": "Europe/London"}
+            ]
+        },
+    )
+    name: Name
+    site_id: SiteId = ""
+    time_zone: TimeZone
 
 
 class Pair(BaseModel):
@@ -436,7 +521,9 @@ WRITE_ERRORS = error_responses(401, 403, 404, 409)
 )
 async def register_clock(body: ClockCreate, c: ContainerDep, caller: CallerDep) -> dict:
     registered = await uc.register_clock(
-        uc.RegisterClock(caller, body.serial_number, body.name, body.site_id, body.time_zone),
+        uc.RegisterClock(
+            caller, body.serial_number, body.name, body.site_id, body.time_zone, body.protocol
+        ),
         c.uow,
     )
     clock = await c.views.clock(caller, registered.clock_id)
@@ -608,3 +695,31 @@ async def set_site_rule(
 )
 async def get_site_rule(site_id: SitePath, c: ContainerDep, caller: CallerDep) -> dict:
     return await c.views.site_rule(caller, site_id)
+
+
+@router.get(
+    "/devices/unregistered",
+    response_model=UnregisteredDevicesPublic,
+    responses=error_responses(401, 403),
+)
+async def unregistered_devices(c: ContainerDep, caller: CallerDep) -> dict:
+    """ZK devices trying to connect with a serial no clock has (sysadmin)."""
+    rows = await c.views.unregistered(caller)
+    return {"data": rows, "count": len(rows)}
+
+
+@router.post(
+    "/devices/unregistered/{serial_number}/adopt",
+    status_code=201,
+    response_model=ClockWithCredential,
+    responses=error_responses(401, 403, 404, 409),
+)
+async def adopt_device(
+    serial_number: SerialPath, body: AdoptRequest, c: ContainerDep, caller: CallerDep
+) -> dict:
+    """Register the device as a ZK PUSH clock of the caller's tenant (sysadmin)."""
+    registered = await uc.adopt_device(
+        uc.AdoptDevice(caller, serial_number, body.name, body.site_id, body.time_zone), c.uow
+    )
+    clock = await c.views.clock(caller, registered.clock_id)
+    return {**clock, "credential": registered.credential}

@@ -40,6 +40,12 @@ async def _clock_for(uow: UnitOfWork, caller: Caller, clock_id: str) -> Clock:
 # --- clocks ------------------------------------------------------------------------------
 
 
+PROTOCOLS = {
+    "KIOSK_APP": device_pb2.CLOCK_PROTOCOL_KIOSK_APP,
+    "ZK_PUSH": device_pb2.CLOCK_PROTOCOL_ZK_PUSH,
+}
+
+
 @dataclass(frozen=True)
 class RegisterClock:
     caller: Caller
@@ -47,6 +53,7 @@ class RegisterClock:
     name: str
     site_id: str
     time_zone: str
+    protocol: str = "KIOSK_APP"
 
 
 @dataclass(frozen=True)
@@ -59,28 +66,67 @@ async def register_clock(cmd: RegisterClock, uow: UnitOfWorkFactory) -> Register
     caller = cmd.caller
     _sysadmin(caller)
     errors.check_time_zone(cmd.time_zone)
+    async with uow(caller.tenant_id) as tx:
+        registered = await _register(tx, cmd)
+        await tx.commit()
+    log.info("clock registered", clock_id=registered.clock_id, site_id=cmd.site_id)
+    return registered
+
+
+async def _register(tx: UnitOfWork, cmd: RegisterClock) -> Registered:
+    """A ZK PUSH clock's serial is unique across tenants (the device names itself by it)."""
+    caller = cmd.caller
     clock = Clock(str(uuid.uuid4()), cmd.name, cmd.site_id, cmd.time_zone)
     credential = new_credential(clock.id)
-    async with uow(caller.tenant_id) as tx:
-        if not await tx.clocks.add(clock, cmd.serial_number, credential_hash(credential)):
-            raise errors.duplicate_serial_number()
-        await events.clock_event(
-            tx,
-            clock.id,
-            device_pb2.ClockRegistered(
-                clock_id=clock.id,
-                serial_number=cmd.serial_number,
-                name=clock.name,
-                site_id=clock.site_id,
-                time_zone=clock.time_zone,
-                protocol=device_pb2.CLOCK_PROTOCOL_KIOSK_APP,
-            ),
-            caller.request_id,
-        )
-        await roster.apply_site_rule_to_clock(tx, clock.id, clock.site_id, caller.request_id)
-        await tx.commit()
-    log.info("clock registered", clock_id=clock.id, site_id=clock.site_id)
+    if not await tx.clocks.add(clock, cmd.serial_number, credential_hash(credential), cmd.protocol):
+        raise errors.duplicate_serial_number()
+    if cmd.protocol == "ZK_PUSH" and not await tx.zk.register_device(cmd.serial_number, clock.id):
+        raise errors.duplicate_serial_number()
+    await events.clock_event(
+        tx,
+        clock.id,
+        device_pb2.ClockRegistered(
+            clock_id=clock.id,
+            serial_number=cmd.serial_number,
+            name=clock.name,
+            site_id=clock.site_id,
+            time_zone=clock.time_zone,
+            protocol=PROTOCOLS[cmd.protocol],
+        ),
+        caller.request_id,
+    )
+    await roster.apply_site_rule_to_clock(tx, clock.id, clock.site_id, caller.request_id)
     return Registered(clock.id, credential)
+
+
+@dataclass(frozen=True)
+class AdoptDevice:
+    """Register a device that tried to connect (``GET /devices/unregistered``) as a ZK PUSH
+    clock of the caller's tenant, in one step."""
+
+    caller: Caller
+    serial_number: str
+    name: str
+    site_id: str
+    time_zone: str
+
+
+async def adopt_device(cmd: AdoptDevice, uow: UnitOfWorkFactory) -> Registered:
+    caller = cmd.caller
+    _sysadmin(caller)
+    errors.check_time_zone(cmd.time_zone)
+    async with uow(caller.tenant_id) as tx:
+        if not await tx.zk.forget_unregistered(cmd.serial_number):
+            raise errors.device_not_found()
+        registered = await _register(
+            tx,
+            RegisterClock(
+                caller, cmd.serial_number, cmd.name, cmd.site_id, cmd.time_zone, "ZK_PUSH"
+            ),
+        )
+        await tx.commit()
+    log.info("device adopted", clock_id=registered.clock_id, site_id=cmd.site_id)
+    return registered
 
 
 @dataclass(frozen=True)
@@ -114,6 +160,9 @@ async def update_clock(cmd: UpdateClock, uow: UnitOfWorkFactory) -> None:
         )
         if site_id != row.site_id and not row.revoked:
             await roster.apply_site_rule_to_clock(tx, cmd.clock_id, site_id, caller.request_id)
+        if tz != row.time_zone:
+            # Every replica drops what it cached of the clock (a ZK clock's zone).
+            await tx.clocks.credentials_changed([cmd.clock_id])
         await tx.commit()
 
 
@@ -134,6 +183,7 @@ async def revoke_clock(cmd: RevokeClock, uow: UnitOfWorkFactory) -> None:
             return
         await tx.clocks.lock(cmd.clock_id)
         await tx.clocks.revoke(cmd.clock_id, cmd.reason)
+        await tx.zk.revoke_device(cmd.clock_id)
         await events.clock_event(
             tx,
             cmd.clock_id,

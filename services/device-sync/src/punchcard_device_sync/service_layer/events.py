@@ -7,12 +7,17 @@ import uuid
 from collections.abc import Mapping, Sequence
 
 from google.protobuf.message import Message as ProtoMessage
-from punchcard.v1 import device_pb2
+from punchcard.v1 import common_pb2, device_pb2, identification_pb2, kiosk_pb2
 from punchcard_kit.contract_enums import to_proto
 from punchcard_kit.messaging import new_envelope, tombstone_record
-from punchcard_kit.messaging.catalogue import DEVICE_CLOCK_ASSIGNMENTS, DEVICE_CLOCKS
+from punchcard_kit.messaging.catalogue import (
+    DEVICE_CLOCK_ASSIGNMENTS,
+    DEVICE_CLOCKS,
+    IDENTIFICATION_VERDICTS,
+    verdict_key,
+)
 
-from ..domain.model import DEFAULT_CLOCK_ROLE, AssignmentSource, ClockRole
+from ..domain.model import DEFAULT_CLOCK_ROLE, AssignmentSource, ClockRole, WorkerFacts
 from .unit_of_work import UnitOfWork
 
 PRODUCER = "device-sync"
@@ -118,3 +123,46 @@ def _assignment(
     )
     message.assigned_at.GetCurrentTime()
     return message
+
+
+def device_punch_verdict(
+    uow: UnitOfWork,
+    context: kiosk_pb2.PunchAttemptContext,
+    worker: WorkerFacts | None,
+    method: str,
+):
+    """A hardware clock identified the worker itself: ``WorkerIdentified`` for punch to decide
+    (active, assigned, double tap, direction), or ``IdentificationRejected`` — UNKNOWN_USER for
+    a badge no worker of the tenant has, PIN_NOT_ALLOWED for a PIN punch of a worker whose PIN
+    is not allowed."""
+    proto_method = common_pb2.PunchMethod.Value(f"PUNCH_METHOD_{method}")
+    if worker is None:
+        return identification_pb2.IdentificationRejected(
+            context=context, method=proto_method, reason=common_pb2.REJECT_REASON_UNKNOWN_USER
+        )
+    if method == "PIN" and not worker.pin_allowed:
+        return identification_pb2.IdentificationRejected(
+            context=context,
+            method=proto_method,
+            reason=common_pb2.REJECT_REASON_PIN_NOT_ALLOWED,
+            worker_id=worker.id,
+        )
+    return identification_pb2.WorkerIdentified(
+        context=context, worker_id=worker.id, method=proto_method
+    )
+
+
+async def publish_verdicts(uow: UnitOfWork, verdicts: Sequence[ProtoMessage]) -> None:
+    tenant_id = str(uow.tenant_id)
+    items = []
+    for verdict in verdicts:
+        worker_id = getattr(verdict, "worker_id", "") or None
+        items.append(
+            (
+                IDENTIFICATION_VERDICTS.name,
+                verdict_key(tenant_id, worker_id, verdict.context.attempt_id),
+                _envelope(verdict, tenant_id, verdict.context.attempt_id),
+            )
+        )
+    if items:
+        await uow.publish(*items)

@@ -324,16 +324,7 @@ class ClockSync:
         for row in rows:
             per_clock[row.clock_id] = per_clock.get(row.clock_id, 0) + 1
             ACKS.labels("ok" if row.result_code == 0 else "failed").inc()
-            if row.result_code != 0:
-                log.warning(
-                    "clock failed a command",
-                    clock_id=row.clock_id,
-                    sequence=row.sequence,
-                    kind=row.kind,
-                    worker_id=row.worker_id,
-                    result_code=row.result_code,
-                    detail=row.detail,
-                )
+            log_failure(row)
         for job in jobs:
             if job.acks:
                 job.recorded = per_clock.pop(job.clock.clock_id, 0)
@@ -365,12 +356,31 @@ class ClockSync:
         log.warning("clock roster resync queued", clock_id=clock.clock_id, reason=reason)
 
 
-async def prune_acknowledged(uow: UnitOfWorkFactory, directory: Directory, days: int) -> None:
-    """Delete acknowledged commands past retention, tenant by tenant (hourly)."""
+def log_failure(row: AckRecorded) -> None:
+    """A clock answered a command with an error code (shown per command in the portal)."""
+    if row.result_code != 0:
+        log.warning(
+            "clock failed a command",
+            clock_id=row.clock_id,
+            sequence=row.sequence,
+            kind=row.kind,
+            worker_id=row.worker_id,
+            result_code=row.result_code,
+            detail=row.detail,
+        )
+
+
+async def prune_acknowledged(
+    uow: UnitOfWorkFactory, directory: Directory, days: int, punch_days: int = 90
+) -> None:
+    """Delete acknowledged commands past retention, and ZK punches' dedup rows past theirs
+    (a record resent later still carries the same attempt id: punch records it once), tenant
+    by tenant (hourly)."""
     try:
         for tenant_id in await directory.tenants():
             async with uow(tenant_id) as tx:
                 await tx.queue.prune_acknowledged(days)
+                await tx.zk.prune_punches(punch_days)
                 await tx.commit()
     except Exception as error:  # noqa: BLE001 - tried again at the next turn
         log.warning("pruning acknowledged commands failed", error=type(error).__name__)

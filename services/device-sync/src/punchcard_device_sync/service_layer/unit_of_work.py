@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -29,7 +30,9 @@ Pair = tuple[str, str]  # (clock id, worker id)
 
 
 class ClocksRepository(Protocol):
-    async def add(self, clock: Clock, serial_number: str, credential_hash: bytes) -> bool:
+    async def add(
+        self, clock: Clock, serial_number: str, credential_hash: bytes, protocol: str = "KIOSK_APP"
+    ) -> bool:
         """Register the clock with its credential; False when the tenant already has a clock
         with that serial number (nothing written)."""
 
@@ -184,6 +187,85 @@ class Sealer(Protocol):
     def open(self, sealed: bytes, context: bytes) -> bytes: ...
 
 
+@dataclass(frozen=True)
+class ZkState:
+    """A ZK clock as the edge needs it (its clock row and ``zk_clock_state``)."""
+
+    clock_id: str
+    time_zone: str
+    revoked: bool
+    stamps: dict[str, str | None] = field(default_factory=dict)  # ATTLOG, OPERLOG, ATTPHOTO
+    tz_offset_told: str | None = None
+    last_poll_at: datetime | None = None
+    last_record_at: datetime | None = None
+    skew_flagged: bool = False
+
+
+@dataclass(frozen=True)
+class DevicePunch:
+    badge: str
+    device_time: datetime  # the device's local time (naive)
+    state: int
+    verify_mode: int
+    attempt_id: str
+
+
+@dataclass(frozen=True)
+class Deliverable:
+    sequence: int
+    kind: str
+    body: str
+
+
+class ZkRepository(Protocol):
+    """A ZK clock's protocol state, its punches' dedup rows and its queue's delivery."""
+
+    async def state(self, clock_id: str) -> ZkState | None: ...
+
+    async def told_offset(self, clock_id: str, offset: str) -> None: ...
+
+    async def record_punches(
+        self, clock_id: str, punches: Sequence[DevicePunch], received_at: datetime
+    ) -> list[DevicePunch]:
+        """The punches not recorded before (the others are resends: nothing written)."""
+
+    async def workers_by_badge(self, badges: Sequence[str]) -> dict[str, WorkerFacts]:
+        """Registered workers by Employee ID."""
+
+    async def save_upload(
+        self,
+        clock_id: str,
+        table: str,
+        stamp: str | None,
+        last_record_at: datetime | None = None,
+        skew_s: float | None = None,
+        skew_flagged: bool | None = None,
+    ) -> None: ...
+
+    async def deliverable(
+        self, clock_id: str, delivered_before: datetime, limit: int
+    ) -> tuple[list[Deliverable], datetime | None]:
+        """Unacknowledged commands never delivered or delivered before ``delivered_before``,
+        in order; and when the earliest one delivered since is due again (None: none)."""
+
+    async def mark_delivered(self, clock_id: str, sequences: Sequence[int]) -> None: ...
+
+    async def record_results(
+        self, clock_id: str, results: Sequence[tuple[int, int, str]]
+    ) -> list[AckRecorded]:
+        """(sequence, return code, detail): the first result of a command counts."""
+
+    async def register_device(self, serial_number: str, clock_id: str) -> bool:
+        """False when a ZK clock (of any tenant) has the serial already."""
+
+    async def revoke_device(self, clock_id: str) -> None: ...
+
+    async def prune_punches(self, older_than_days: int) -> int: ...
+
+    async def forget_unregistered(self, serial_number: str) -> bool:
+        """False when no device with this serial is waiting to be adopted."""
+
+
 class UnitOfWork(kit_uow.UnitOfWork, Protocol):
     """One tenant's transaction: commits only on ``commit()``, rolls back otherwise."""
 
@@ -194,6 +276,7 @@ class UnitOfWork(kit_uow.UnitOfWork, Protocol):
     site_rules: SiteRulesRepository
     queue: CommandQueue
     templates: TemplatesRepository
+    zk: ZkRepository
 
 
 # Opens a unit of work for a tenant.
@@ -208,6 +291,9 @@ class Directory(Protocol):
         """(tenant, credential hash) of a live clock."""
 
     async def tenants(self) -> list[str]: ...
+
+    async def zk_device(self, serial_number: str) -> tuple[str, str] | None:
+        """(tenant, clock id) of a registered, not revoked ZK clock with this serial."""
 
 
 class Wakeups(Protocol):

@@ -61,6 +61,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/clocks/**", DEVICE_SYNC),
     Route("/api/v1/assignments/**", DEVICE_SYNC),
     Route("/api/v1/sites/**", DEVICE_SYNC),
+    # device-sync: hardware clocks trying to connect, to adopt (sysadmin; device-sync checks).
+    Route("/api/v1/devices/**", DEVICE_SYNC),
     # punch: the ledger (punches, corrections), timesheets, and the one report it owns
     # (before the rest of /reports, which is identity's).
     Route("/api/v1/punches/**", PUNCH),
@@ -80,6 +82,7 @@ PROXIED_PREFIXES: tuple[str, ...] = (
     "/api/v1/clocks",
     "/api/v1/assignments",
     "/api/v1/sites",
+    "/api/v1/devices",
     "/api/v1/punches",
     "/api/v1/timesheets",
     "/api/v1/face",
@@ -107,6 +110,8 @@ RULES: tuple[Rule, ...] = (
     # per-worker switch (pin-allowed) — every method, sysadmins only.
     Rule(ALL, "/api/v1/workers/{id}/pin*/**", SYSADMIN_ONLY),
     Rule(frozenset({"PUT"}), "/api/v1/pin-policy", SYSADMIN_ONLY),
+    # Hardware clocks no tenant has adopted yet: sysadmins only, reading included.
+    Rule(ALL, "/api/v1/devices/**", SYSADMIN_ONLY),
     # Reading anything else: every role (identity and device-sync narrow a manager to their
     # sites).
     Rule(READS, "/api/v1/**", ANY_ROLE),

@@ -62,6 +62,12 @@ export function createClient(request) {
     /** DELETE /api/v1/clocks/{clock_id}/workers/{worker_id}: Unassign (sysadmin, manager) */
     unassignWorkerFromClock: (clockId, workerId) =>
       request("DELETE", `/clocks/${enc(clockId)}/workers/${enc(workerId)}`, {}),
+    /** GET /api/v1/devices/unregistered: Unregistered Devices (sysadmin) */
+    listUnregisteredDevices: () =>
+      request("GET", `/devices/unregistered`, {}),
+    /** POST /api/v1/devices/unregistered/{serial_number}/adopt: Adopt Device (sysadmin) */
+    adoptUnregisteredDevice: (serialNumber, { json } = {}) =>
+      request("POST", `/devices/unregistered/${enc(serialNumber)}/adopt`, { json }),
     /** GET /api/v1/face/enrolments: Enrolments (sysadmin, manager, viewer) */
     listFaceEnrolments: () =>
       request("GET", `/face/enrolments`, {}),
@@ -134,6 +140,12 @@ export function createClient(request) {
     /** PATCH /api/v1/workers/{worker_id}: Update Worker (sysadmin, manager) */
     updateWorker: (workerId, { json } = {}) =>
       request("PATCH", `/workers/${enc(workerId)}`, { json }),
+    /** GET /api/v1/workers/{worker_id}/biometrics: Worker Biometrics (sysadmin, manager, viewer) */
+    workerBiometrics: (workerId) =>
+      request("GET", `/workers/${enc(workerId)}/biometrics`, {}),
+    /** DELETE /api/v1/workers/{worker_id}/biometrics: Delete Worker Biometrics (sysadmin, manager) */
+    deleteWorkerBiometrics: (workerId) =>
+      request("DELETE", `/workers/${enc(workerId)}/biometrics`, {}),
     /** GET /api/v1/workers/{worker_id}/cards: List Cards (sysadmin, manager, viewer) */
     listCards: (workerId) =>
       request("GET", `/workers/${enc(workerId)}/cards`, {}),

@@ -10,7 +10,7 @@ Revises: 0003_owner_roles (the lead re-chains at merge: 0004 is the ZK edge's)
 from punchcard_kit.migrations import database_role, execute_all, tenant_isolation
 
 revision = "0005"
-down_revision = "0003_owner_roles"
+down_revision = "0004"
 
 TABLES = ("biometric_templates",)
 

@@ -1,0 +1,402 @@
+"""The ZK PUSH device edge: a registered device's handshake, time, uploads (ATTLOG punches,
+OPERLOG/BIODATA templates), polls (heartbeat and its commands) and command results. The
+device is known by its serial alone (cached briefly); every query runs in the clock's
+tenant. A poll writes nothing itself (its status goes to the batched buffers) and reads the
+queue only when it may hold something to deliver (queue notifications and redelivery
+deadlines say when)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from prometheus_client import Counter
+from punchcard.v1 import common_pb2, kiosk_pb2
+from punchcard_kit.logging import get_logger
+
+from ..domain import zk
+from ..domain.model import Command, CommandKind, Heartbeat
+from . import events
+from .biometrics import Biometrics
+from .sync import log_failure
+from .unit_of_work import (
+    Deliverable,
+    DevicePunch,
+    Directory,
+    Heartbeats,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+
+log = get_logger(__name__)
+
+ZK_PUNCHES = Counter("device_sync_zk_punches_total", "ATTLOG records from ZK devices", ["outcome"])
+ZK_REFUSED_LINES = Counter("device_sync_zk_refused_lines_total", "Upload lines refused", ["table"])
+ZK_UNKNOWN = Counter("device_sync_zk_unregistered_requests_total", "Requests of unknown serials")
+ZK_GAPS = Counter("device_sync_zk_gap_queries_total", "DATA QUERY ATTLOG asked of devices")
+
+_DIRECTION = {
+    zk.Direction.IN: common_pb2.PUNCH_DIRECTION_IN,
+    zk.Direction.OUT: common_pb2.PUNCH_DIRECTION_OUT,
+    zk.Direction.UNSPECIFIED: common_pb2.PUNCH_DIRECTION_UNSPECIFIED,
+}
+
+
+@dataclass(frozen=True)
+class ZkDevice:
+    tenant_id: str
+    clock_id: str
+    serial: str
+    time_zone: str
+
+
+@dataclass(frozen=True)
+class ZkSettings:
+    options: zk.Options = zk.Options()
+    device_cache_s: float = 300.0  # a revoke or an edit drops it at once (NOTIFY)
+    unknown_cache_s: float = 10.0  # an unknown serial is looked up again this often
+    gap_after_offline: timedelta = timedelta(minutes=10)
+    gap_margin: timedelta = timedelta(minutes=5)
+    max_skew_s: float = 120.0
+    redeliver_after: timedelta = timedelta(seconds=60)
+    recheck_s: float = 60.0  # a clean queue is read again at least this often
+    retell_every_s: float = 300.0  # at most one CHECK per clock this often
+
+
+class ZkBuffer(Protocol):
+    def poll(
+        self,
+        tenant_id: str,
+        clock_id: str,
+        polled_at: datetime,
+        push_version: str,
+        info: zk.DeviceInfo | None,
+    ) -> None: ...
+
+    def unknown(self, serial: str, at: datetime, remote_addr: str, push_version: str) -> None: ...
+
+
+class ZkEdge:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        directory: Directory,
+        heartbeats: Heartbeats,
+        buffers: ZkBuffer,
+        biometrics: Biometrics,
+        settings: ZkSettings | None = None,
+    ) -> None:
+        self._uow = uow
+        self._directory = directory
+        self._heartbeats = heartbeats
+        self._buffers = buffers
+        self._biometrics = biometrics
+        self._settings = settings or ZkSettings()
+        # serial -> (device or None, valid until)
+        self._devices: dict[str, tuple[ZkDevice | None, float]] = {}
+        self._last_poll: dict[str, datetime] = {}
+        # clock -> monotonic time until which its queue holds nothing to deliver
+        self._clean: dict[str, float] = {}
+        self._told: dict[str, str | None] = {}
+        self._skewed: set[str] = set()
+        self._checked: dict[str, float] = {}
+
+    # --- who calls -----------------------------------------------------------------------
+
+    def forget(self, clock_id: str | None) -> None:
+        """A clock was revoked or its queue changed (None: anything may have changed)."""
+        if clock_id is None:
+            self._clean.clear()
+            return
+        self._clean.pop(clock_id, None)
+
+    def forget_device(self, clock_id: str) -> None:
+        for serial, (device, _) in list(self._devices.items()):
+            if device is not None and device.clock_id == clock_id:
+                del self._devices[serial]
+        self._clean.pop(clock_id, None)
+
+    async def device(
+        self, serial: str, remote_addr: str = "", push_version: str = ""
+    ) -> ZkDevice | None:
+        """The registered, live ZK clock with this serial; None (and the call recorded as an
+        unregistered device) otherwise."""
+        now = time.monotonic()
+        cached = self._devices.get(serial)
+        if cached is not None and cached[1] > now:
+            device = cached[0]
+        else:
+            device = None
+            found = await self._directory.zk_device(serial)
+            if found is not None:
+                tenant_id, clock_id = found
+                async with self._uow(tenant_id) as uow:
+                    state = await uow.zk.state(clock_id)
+                if state is not None and not state.revoked:
+                    device = ZkDevice(tenant_id, clock_id, serial, state.time_zone)
+                    self._told.setdefault(clock_id, state.tz_offset_told)
+                    if state.last_poll_at is not None:
+                        self._last_poll.setdefault(clock_id, state.last_poll_at)
+                    if state.skew_flagged:
+                        self._skewed.add(clock_id)
+            if len(self._devices) > 100_000:
+                self._devices.clear()
+            ttl = self._settings.device_cache_s if device else self._settings.unknown_cache_s
+            self._devices[serial] = (device, now + min(ttl, self._settings.device_cache_s))
+        if device is None:
+            ZK_UNKNOWN.inc()
+            self._buffers.unknown(serial, datetime.now(UTC), remote_addr, push_version)
+        return device
+
+    # --- cdata GET ----------------------------------------------------------------------
+
+    async def handshake(self, device: ZkDevice, now: datetime | None = None) -> str:
+        now = now or datetime.now(UTC)
+        offset = zk.tz_offset(device.time_zone, now)
+        async with self._uow(device.tenant_id) as uow:
+            state = await uow.zk.state(device.clock_id)
+            await uow.zk.told_offset(device.clock_id, offset)
+            await uow.commit()
+        self._told[device.clock_id] = offset
+        stamps = state.stamps if state is not None else {}
+        return zk.handshake(device.serial, stamps, self._settings.options, device.time_zone, now)
+
+    def time(self, device: ZkDevice, now: datetime | None = None) -> str:
+        self._skewed.discard(device.clock_id)  # it asked: it sets its clock by the answer
+        return zk.time_reply(device.time_zone, now or datetime.now(UTC))
+
+    # --- cdata POST ---------------------------------------------------------------------
+
+    async def attlog(
+        self,
+        device: ZkDevice,
+        body: str,
+        stamp: str | None,
+        received_at: datetime | None = None,
+    ) -> int:
+        """Record the batch's new records and their verdicts in one transaction (the dedup
+        rows and the outbox commit together); the caller answers OK only after. Returns how
+        many were new."""
+        received_at = received_at or datetime.now(UTC)
+        parsed = zk.parse_attlog(body)
+        for refused in parsed.refused:
+            log.warning(
+                "ZK ATTLOG line refused",
+                clock_id=device.clock_id,
+                line=refused.line_no,
+                reason=refused.reason,
+            )
+        ZK_REFUSED_LINES.labels("ATTLOG").inc(len(parsed.refused))
+        punches = []
+        times: dict[str, datetime] = {}
+        for record in parsed.records:
+            attempt = zk.attempt_id(device.clock_id, record.badge, record.device_time, record.state)
+            punches.append(
+                DevicePunch(
+                    record.badge, record.device_time, record.state, record.verify_mode, attempt
+                )
+            )
+            times[attempt] = zk.to_utc(record.device_time, device.time_zone)
+        previous = self._last_poll.get(device.clock_id)
+        realtime = previous is not None and received_at - previous <= timedelta(
+            seconds=3 * self._settings.options.delay_s + 5
+        )
+        async with self._uow(device.tenant_id) as uow:
+            state = await uow.zk.state(device.clock_id)
+            new = await uow.zk.record_punches(device.clock_id, punches, received_at)
+            # Only records sent for the first time say anything of the device's clock (a
+            # resend arrives late by nature).
+            skew = zk.skew_sample([times[p.attempt_id] for p in new], received_at, realtime)
+            flagged = zk.skew_flagged(skew, self._settings.max_skew_s) if skew is not None else None
+            if new:
+                workers = await uow.zk.workers_by_badge(sorted({p.badge for p in new}))
+                verdicts = [
+                    self._verdict(uow, device, p, times[p.attempt_id], received_at, workers)
+                    for p in new
+                ]
+                await events.publish_verdicts(uow, verdicts)
+            newest = max(times.values(), default=None)
+            await uow.zk.save_upload(device.clock_id, "ATTLOG", stamp, newest, skew, flagged)
+            if state is not None and zk.stamp_regressed(state.stamps.get("ATTLOG"), stamp):
+                since = state.last_record_at or state.last_poll_at or received_at
+                await self._query_punches(uow, device, since, received_at, "stamp went back")
+            await uow.commit()
+        if flagged:
+            self._skewed.add(device.clock_id)
+            log.warning("ZK clock skew exceeds the limit", clock_id=device.clock_id, skew_s=skew)
+        elif flagged is False:
+            self._skewed.discard(device.clock_id)
+        ZK_PUNCHES.labels("recorded").inc(len(new))
+        ZK_PUNCHES.labels("duplicate").inc(len(punches) - len(new))
+        return len(new)
+
+    def _verdict(self, uow, device, punch: DevicePunch, at_utc, received_at, workers):
+        context = kiosk_pb2.PunchAttemptContext(
+            attempt_id=punch.attempt_id,
+            clock_id=device.clock_id,
+            captured_offline=zk.captured_offline(at_utc, received_at),
+            requested_direction=_DIRECTION[zk.direction(punch.state)],
+            claimed_employee_id=punch.badge,
+            device_verify_mode=punch.verify_mode,
+            device_state=punch.state,
+        )
+        context.captured_at.FromDatetime(at_utc)
+        context.received_at.FromDatetime(received_at)
+        method = str(zk.method(punch.verify_mode))
+        return events.device_punch_verdict(uow, context, workers.get(punch.badge), method)
+
+    async def operlog(self, device: ZkDevice, table: str, body: str, stamp: str | None) -> int:
+        records, refused = zk.parse_operlog(body)
+        for r in refused:
+            log.warning(
+                "ZK upload line refused",
+                clock_id=device.clock_id,
+                table=table,
+                line=r.line_no,
+                reason=r.reason,
+            )
+        ZK_REFUSED_LINES.labels(table).inc(len(refused))
+        async with self._uow(device.tenant_id) as uow:
+            if records:
+                await self._biometrics.uploaded(uow, device.clock_id, records)
+            await uow.zk.save_upload(device.clock_id, table, stamp)
+            await uow.commit()
+        return len(records)
+
+    def unknown_table(self, device: ZkDevice, table: str) -> None:
+        log.info(
+            "ZK upload of a table not kept; answered OK", clock_id=device.clock_id, table=table
+        )
+
+    # --- getrequest ---------------------------------------------------------------------
+
+    async def poll(
+        self, device: ZkDevice, info: str | None, push_version: str, now: datetime | None = None
+    ) -> str:
+        now = now or datetime.now(UTC)
+        clock_id = device.clock_id
+        previous = self._last_poll.get(clock_id)
+        self._last_poll[clock_id] = now
+        parsed_info = zk.parse_info(info) if info else None
+        self._buffers.poll(device.tenant_id, clock_id, now, push_version, parsed_info)
+        self._heartbeats.record(
+            Heartbeat(
+                device.tenant_id,
+                clock_id,
+                now,
+                (parsed_info.firmware if parsed_info else "") or f"ZK push {push_version}"[:100],
+                0,
+                "",
+            )
+        )
+        if zk.gap_after_offline(previous, now, self._settings.gap_after_offline):
+            assert previous is not None
+            async with self._uow(device.tenant_id) as uow:
+                await self._query_punches(uow, device, previous, now, "back after offline")
+                await uow.commit()
+            self._clean.pop(clock_id, None)
+        reply = "OK"
+        if self._clean.get(clock_id, 0.0) <= time.monotonic():
+            reply = await self._deliver(device, now)
+        check = self._check_line(device, now)
+        if check:
+            reply = check if reply == "OK" else reply + check
+        return reply
+
+    def _check_line(self, device: ZkDevice, now: datetime) -> str:
+        """``CHECK`` (re-handshake: the device takes its TimeZone again and asks the time)
+        when the zone's offset changed since it was told, or its clock is skewed."""
+        clock_id = device.clock_id
+        retell = zk.must_retell_time(self._told.get(clock_id), device.time_zone, now)
+        if not (retell or clock_id in self._skewed):
+            return ""
+        mono = time.monotonic()
+        if self._checked.get(clock_id, -1e18) + self._settings.retell_every_s > mono:
+            return ""
+        self._checked[clock_id] = mono
+        log.info("ZK clock told to handshake again", clock_id=clock_id, offset_changed=retell)
+        return f"C:{zk.CHECK_COMMAND_ID}:CHECK\n"
+
+    async def _deliver(self, device: ZkDevice, now: datetime) -> str:
+        clock_id = device.clock_id
+        async with self._uow(device.tenant_id) as uow:
+            rows, due = await uow.zk.deliverable(
+                clock_id, now - self._settings.redeliver_after, zk.MAX_COMMANDS_PER_REPLY
+            )
+            commands, done = await self._lines(uow, rows)
+            reply, ids = zk.pack_reply(commands)
+            if ids:
+                await uow.zk.mark_delivered(clock_id, ids)
+            if done:
+                await uow.zk.record_results(clock_id, done)
+            await uow.commit()
+        if not rows:
+            wait = self._settings.recheck_s
+            if due is not None:
+                redeliver_at = due + self._settings.redeliver_after
+                wait = min(wait, max((redeliver_at - now).total_seconds(), 0.0))
+            self._clean[clock_id] = time.monotonic() + wait
+        return reply
+
+    async def _lines(
+        self, uow: UnitOfWork, rows: Sequence[Deliverable]
+    ) -> tuple[list[tuple[int, list[str]]], list[tuple[int, int, str]]]:
+        """Each queued command's device lines; commands with none (FULL_RESYNC: its roster
+        follows in the queue) are acknowledged at once, unknown kinds refused (-1002)."""
+        commands: list[tuple[int, list[str]]] = []
+        done: list[tuple[int, int, str]] = []
+        for row in rows:
+            try:
+                kind = CommandKind(row.kind)
+                body = json.loads(row.body)
+                lines = zk.roster_lines(kind, body)
+                if lines is None:
+                    lines = await self._biometrics.command_lines(uow, kind, body)
+            except (ValueError, KeyError, TypeError):
+                done.append((row.sequence, -1002, "not supported on ZK PUSH clocks"))
+                continue
+            if lines:
+                commands.append((row.sequence, lines))
+            else:
+                done.append((row.sequence, 0, "nothing to send to a ZK PUSH clock"))
+        return commands, done
+
+    async def _query_punches(
+        self, uow: UnitOfWork, device: ZkDevice, since: datetime, now: datetime, why: str
+    ) -> None:
+        start, end = zk.gap_range(since, now, device.time_zone, self._settings.gap_margin)
+        fmt = zk.DEVICE_TIME_FORMAT
+        await uow.queue.enqueue(
+            [(device.clock_id, Command.query_punches(start.strftime(fmt), end.strftime(fmt)))]
+        )
+        ZK_GAPS.inc()
+        log.info("ZK gap: asking the device again", clock_id=device.clock_id, reason=why)
+
+    # --- devicecmd ----------------------------------------------------------------------
+
+    async def results(self, device: ZkDevice, body: str) -> int:
+        results, refused = zk.parse_devicecmd(body)
+        for r in refused:
+            log.warning(
+                "ZK command result refused",
+                clock_id=device.clock_id,
+                line=r.line_no,
+                reason=r.reason,
+            )
+        queued = [
+            (r.command_id, r.return_code, r.command)
+            for r in results
+            if r.command_id != zk.CHECK_COMMAND_ID
+        ]
+        if not queued:
+            return 0
+        async with self._uow(device.tenant_id) as uow:
+            recorded = await uow.zk.record_results(device.clock_id, queued)
+            await uow.commit()
+        for row in recorded:
+            log_failure(row)
+        return len(recorded)
