@@ -5,6 +5,7 @@
     punchcard-kiosk-sim run --url DEVICE_SYNC_URL --credentials creds.json [--duration S]
     punchcard-kiosk-sim punch --gateway-url URL --credential pcc_… --employee-id E1 \
         [--direction IN|OUT]   (asks for the PIN; or PUNCHCARD_PIN in the environment)
+    punchcard-kiosk-sim zk register|run|punch|state ...   (ZKTeco PUSH clocks: zk_cli.py)
 
 `run` writes JSON lines on stdout: `started`, `commands` (every --print-every commands),
 `stats` (every --stats-every seconds) and `final`.
@@ -28,6 +29,7 @@ from typing import Any
 
 import aiohttp
 
+from punchcard_kiosk_sim import zk_cli
 from punchcard_kiosk_sim.admin import RegistrationError, register_clocks, serial_number
 from punchcard_kiosk_sim.clock import DEFAULT_SOFTWARE_VERSION, Command, SimulatedClock
 from punchcard_kiosk_sim.fleet import ClockFleet, raise_fd_limit
@@ -291,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--credential", required=True, help="the clock's credential (pcc_...)")
     one.add_argument("--employee-id", required=True, help="the worker's Employee ID")
     one.add_argument("--direction", choices=("IN", "OUT"), default=None)
+    zk_cli.add_parser(sub)
     return parser
 
 
@@ -330,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--wait-s must be between 0 and 55")
     if args.command == "punch":
         return punch_once(args)
+    if args.command == "zk":
+        return zk_cli.main(args)
     return register(args) if args.command == "register" else run(args)
 
 
