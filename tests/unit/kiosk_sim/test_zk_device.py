@@ -241,3 +241,21 @@ async def test_a_running_device_uploads_punches_as_they_happen_and_stops(server,
     await d.wait_until(lambda x: x.punches_acked == 2, timeout=5)
     await d.close()
     assert d.state == "stopped" and d.task.done() and d.handshakes == 2
+
+
+async def test_a_query_is_acknowledged_only_once_its_records_were_accepted(server, make):
+    d = make("SN1")
+    await d.step()
+    fake = server.devices["SN1"]
+    d.punch("1001", at=datetime(2026, 12, 1, 8, 0, 0))
+    await d.upload_now()
+    fake.punches.clear()
+    [query] = server.queue(
+        "SN1", "DATA QUERY ATTLOG StartTime=2026-12-01 00:00:00\tEndTime=2026-12-01 23:59:59"
+    )
+    server.fail_attlog_next = 1
+    await d.step()
+    assert fake.results == [] and fake.punches == {} and d.errors == 1
+    await d.step()
+    assert list(fake.punches) == [("1001", "2026-12-01 08:00:00", "0")]
+    assert fake.results == [{"ID": query, "Return": "0", "CMD": "DATA"}]

@@ -826,7 +826,9 @@ class ZkDevice:
         return self.options.uploads(table) if self.options is not None else True
 
     async def flush(self) -> None:
-        """Everything pending: results, punches, users and templates."""
+        """Everything pending: what DATA QUERY asked for, then the command results (so the
+        server has the data before the acknowledgement), punches, users and templates."""
+        await self._upload_queries()
         await self.post_results()
         await self.upload_attlog()
         await self.upload_operlog()
@@ -847,12 +849,11 @@ class ZkDevice:
                     await self.handshake()
                 await self.flush()
                 await self.poll()
-                await self._upload_queries()
-                await self.post_results()
-                if self._rehandshake:
+                await self.flush()
+                if self._rehandshake:  # CHECK or REBOOT: results posted, handshake again now
                     self._rehandshake = False
                     await self.handshake()
-                await self.flush()
+                    await self.flush()
             except (
                 aiohttp.ClientError,
                 TimeoutError,
