@@ -29,6 +29,8 @@ class FakeZk:
     handshakes: list[dict[str, str]] = field(default_factory=list)
     polls: list[dict[str, str]] = field(default_factory=list)
     time_requests: int = 0
+    photos: list[bytes] = field(default_factory=list)
+    unknown_tables: list[str] = field(default_factory=list)
 
     @property
     def lines_received(self) -> int:
@@ -99,7 +101,14 @@ class FakePushServer:
             lines = [f"GET OPTION FROM: {device.serial}", *(f"{k}={v}" for k, v in options.items())]
             return web.Response(text="\n".join(lines))
         table = q.get("table", "")
-        body = (await request.read()).decode()
+        raw = await request.read()
+        if table == "ATTPHOTO":
+            device.photos.append(raw)
+            return web.Response(text="OK")
+        if table not in ("ATTLOG", "OPERLOG", "BIODATA"):
+            device.unknown_tables.append(table)
+            return web.Response(text="OK")
+        body = raw.decode()
         lines = [line for line in body.split("\n") if line.strip()]
         if table == "ATTLOG":
             if self.fail_attlog_next > 0:

@@ -259,3 +259,22 @@ async def test_a_query_is_acknowledged_only_once_its_records_were_accepted(serve
     await d.step()
     assert list(fake.punches) == [("1001", "2026-12-01 08:00:00", "0")]
     assert fake.results == [{"ID": query, "Return": "0", "CMD": "DATA"}]
+
+
+async def test_photos_and_raw_bodies(server, make):
+    d = make("SN1")
+    await d.step()
+    fake = server.devices["SN1"]
+    jpeg = b"\xff\xd8\xff\xe0 not really a jpeg \xff\xd9"
+    assert await d.upload_photo("1001", jpeg, at=datetime(2026, 12, 2, 8, 0, 5))
+    [photo] = fake.photos
+    head, _, body = photo.partition(b"\0")
+    assert head.decode().split("\n") == [
+        "PIN=20261202080005-1001.jpg",
+        "SN=SN1",
+        f"size={len(jpeg)}",
+        "CMD=uploadphoto",
+    ]
+    assert body == jpeg
+    assert await d.post_table("WHATEVER", "x") == (200, "OK")
+    assert fake.unknown_tables == ["WHATEVER"]

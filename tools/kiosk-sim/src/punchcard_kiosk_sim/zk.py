@@ -579,7 +579,12 @@ class ZkDevice:
         return params
 
     async def _request(
-        self, kind: str, method: str, path: str, params: dict[str, str], body: str | None = None
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        params: dict[str, str],
+        body: str | bytes | None = None,
     ) -> tuple[int, str]:
         if self._offline:
             raise DeviceOffline(self.serial)
@@ -596,7 +601,7 @@ class ZkDevice:
                 method,
                 self.base_url + path,
                 params=params,
-                data=None if body is None else body.encode("utf-8"),
+                data=body.encode("utf-8") if isinstance(body, str) else body,
                 headers={"Content-Type": "text/plain; charset=utf-8"} if body is not None else None,
                 timeout=aiohttp.ClientTimeout(total=self.request_timeout_s),
             ) as response:
@@ -791,6 +796,27 @@ class ZkDevice:
                         )
                     )
             self._user_queries.pop(0)
+
+    async def post_table(self, table: str, body: str | bytes, **params: str) -> tuple[int, str]:
+        """`POST /iclock/cdata?SN=..&table=<table>` with any body, as it is (malformed lines,
+        huge bodies, unknown tables: for testing the server's refusals). (status, answer)."""
+        return await self._request(
+            f"raw_{table.lower()}",
+            "POST",
+            "/iclock/cdata",
+            self._params(table=table, **params),
+            body,
+        )
+
+    async def upload_photo(self, pin: str, jpeg: bytes, at: datetime | None = None) -> bool:
+        """`POST table=ATTPHOTO`: `PIN=<YYYYMMDDhhmmss>-<pin>.jpg`, `SN=`, `size=`,
+        `CMD=uploadphoto` lines, a NUL, then the JPEG; True when answered OK."""
+        when = (at or self.now_local()).strftime("%Y%m%d%H%M%S")
+        head = f"PIN={when}-{pin}.jpg\nSN={self.serial}\nsize={len(jpeg)}\nCMD=uploadphoto\0"
+        status, text = await self.post_table(
+            "ATTPHOTO", head.encode() + jpeg, Stamp=str(int(self.now_utc().timestamp()))
+        )
+        return status == 200 and text.strip().upper().startswith("OK")
 
     async def _upload_lines(self, table: str, queue: list[str]) -> int:
         done = 0
