@@ -49,7 +49,15 @@ from types import SimpleNamespace
 import asyncpg
 import httpx
 import support
-from kiosk_pin_punch import Kiosks, foreign_services, punch_step, set_up_tenant, start, stop_all
+from kiosk_pin_punch import (
+    Kiosks,
+    foreign_services,
+    punch_step,
+    set_up_tenant,
+    start,
+    start_gateway,
+    stop_all,
+)
 from punchcard_kiosk_sim import ZkFleet, make_session, raise_fd_limit, register_zk_clocks
 from support import ServiceProcess, admin_headers, cpu_seconds, rss_mib, summary, wait_for
 
@@ -387,20 +395,7 @@ async def run(args: argparse.Namespace) -> dict:
             "device-sync", tmp, started, DB_POOL_MAX_SIZE=str(args.pool), **log, **args.ds_env
         )
         punch = await start("punch", tmp, started, **log)
-        gateway = await start(
-            "gateway",
-            tmp,
-            started,
-            IDENTITY_URL=identity.url,
-            DEVICE_SYNC_URL=devices.url,
-            PUNCH_URL=punch.url,
-            **{
-                f"KIOSK_LIMIT_{kind}_PER_{scope}": "100000"
-                for kind in ("PUNCH", "PIN", "RESULT")
-                for scope in ("CLOCK", "TENANT")
-            },
-            **log,
-        )
+        gateway = await start_gateway(tmp, started, identity, devices, punch, **log)
         results["foreign_services_at_start"] = foreign_services(started)
         print(f"services up (logs in {tmp}); setting up the tenant", flush=True)
         kiosk_tenant = await set_up_tenant(

@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .loopback import serve
+
 
 @dataclass
 class FakeZk:
@@ -168,12 +170,7 @@ class FakePushServer:
         app.router.add_get("/iclock/getrequest", self.getrequest)
         app.router.add_post("/iclock/devicecmd", self.devicecmd)
         app.router.add_post("/internal/v1/clocks", self.register)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve(app)
         return self
 
     async def close(self) -> None:

@@ -4,8 +4,6 @@ out and acknowledged; registration and the `zk` command line."""
 
 import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from punchcard_kiosk_sim import RegistrationError, ZkFleet, register_zk_clocks
 from punchcard_kiosk_sim.zk_fleet import Latencies, percentile
 
 from .fake_push_server import FakePushServer
+from .loopback import run_cli
 
 
 @pytest.fixture
@@ -114,24 +113,9 @@ async def test_registration_of_zk_clocks(server):
         await register_zk_clocks(f"{server.url}/internal/v1", {}, 1, site_id="s", prefix="X")
 
 
-async def _cli(*args: str) -> tuple[int, list[dict], str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "punchcard_kiosk_sim.cli",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    lines = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
-    return proc.returncode or 0, lines, err.decode()
-
-
 async def test_the_zk_command_line_registers_runs_punches_and_shows_state(server, tmp_path: Path):
     out = tmp_path / "zk.json"
-    rc, lines, err = await _cli(
+    rc, lines, err = await run_cli(
         "zk", "register", "--admin-url", f"{server.url}/internal/v1", "--token", "admin-token",
         "--count", "3", "--site-id", "site-1", "--out", str(out), "--prefix", "CLI",
     )  # fmt: skip
@@ -146,7 +130,7 @@ async def test_the_zk_command_line_registers_runs_punches_and_shows_state(server
     for d in saved["devices"]:
         server.queue(d["serial_number"], "DATA UPDATE USERINFO PIN=42\tName=Ana")
 
-    rc, lines, err = await _cli(
+    rc, lines, err = await run_cli(
         "zk", "run", "--url", server.url, "--devices", str(out), "--duration", "2.5",
         "--stats-every", "1", "--poll-s", "0.5", "--ramp-s", "0.2", "--punch-rate", "4",
     )  # fmt: skip
@@ -158,7 +142,7 @@ async def test_the_zk_command_line_registers_runs_punches_and_shows_state(server
     assert final["punches_acked"] >= 1 and final["latencies"]["poll"]["n"] >= 3
     assert sum(len(server.devices[d["serial_number"]].punches) for d in saved["devices"]) >= 1
 
-    rc, lines, err = await _cli(
+    rc, lines, err = await run_cli(
         "zk", "punch", "--url", server.url, "--serial", "CLI-000000", "--pin", "42",
         "--state", "1", "--verify-mode", "2",
     )  # fmt: skip
@@ -167,13 +151,13 @@ async def test_the_zk_command_line_registers_runs_punches_and_shows_state(server
     assert lines[0]["line"].endswith("\t1\t2\t0\t0\t0")
 
     server.queue("CLI-000001", "DATA UPDATE USERINFO PIN=43\tName=Bo")
-    rc, lines, err = await _cli(
+    rc, lines, err = await run_cli(
         "zk", "state", "--url", server.url, "--serial", "CLI-000001", "--cycles", "1"
     )
     assert rc == 0, err
     assert set(lines[0]["users"]) == {"43"} and lines[0]["options"]["Delay"] == "1"
 
-    rc, lines, _ = await _cli(
+    rc, lines, _ = await run_cli(
         "zk", "state", "--url", server.url, "--serial", "NOPE", "--cycles", "1"
     )
     assert rc == 1 and lines[0]["stats"]["state"] == "refused"

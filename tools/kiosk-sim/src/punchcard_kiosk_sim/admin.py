@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import aiohttp
 
@@ -45,26 +46,14 @@ async def register_clocks(
     device-sync's `.../internal/v1` (headers: an internal caller token). At most `concurrency`
     requests are in flight. Any answer but 201 raises RegistrationError (the clocks registered
     before it stay registered)."""
-    bodies = [
-        {
-            "serial_number": serial_number(prefix, i),
-            "name": f"{prefix} {i}",
-            "site_id": site_id,
-            "time_zone": time_zone,
-        }
-        for i in range(count)
-    ]
-
-    def parse(serial: str, status: int, text: str, answer: dict) -> tuple[str, str]:
-        nested = answer.get("clock") if isinstance(answer.get("clock"), dict) else {}
-        clock_id = answer.get("id") or nested.get("id")
-        credential = answer.get("credential") or nested.get("credential")
-        if not isinstance(clock_id, str | int) or not isinstance(credential, str):
-            raise RegistrationError(serial, status, f"no id or credential in: {text}")
-        return str(clock_id), credential
-
     return await _post_clocks(
-        admin_base_url, headers, bodies, parse, concurrency, session, timeout_s
+        admin_base_url,
+        headers,
+        _bodies(count, prefix, site_id, time_zone),
+        _clock_and_credential,
+        concurrency,
+        session,
+        timeout_s,
     )
 
 
@@ -75,39 +64,58 @@ async def register_zk_clocks(
     *,
     site_id: str,
     prefix: str,
-    concurrency: int = 50,
     time_zone: str = "UTC",
     com_key: str | None = None,
-    session: aiohttp.ClientSession | None = None,
-    timeout_s: float = 30.0,
+    concurrency: int = 50,
+    **options: Any,
 ) -> list[tuple[str, str]]:
     """Register `count` hardware clocks speaking ZK PUSH (`protocol: "ZK_PUSH"`, optional
-    `com_key`) at `POST {admin_base_url}/clocks`, serial numbers `<prefix>-000000`, ...; returns
+    `com_key`) as register_clocks does (same serial numbers, `session`, `timeout_s`); returns
     their (clock_id, serial_number) in order. A ZK clock has no credential: it is known by its
-    serial number. Any answer but 201 raises RegistrationError."""
-    bodies = []
-    for i in range(count):
-        body = {
+    serial number."""
+    extra = {"protocol": "ZK_PUSH", **({"com_key": com_key} if com_key else {})}
+    return await _post_clocks(
+        admin_base_url,
+        headers,
+        _bodies(count, prefix, site_id, time_zone, **extra),
+        _clock_and_serial,
+        concurrency,
+        options.get("session"),
+        options.get("timeout_s", 30.0),
+    )
+
+
+def _bodies(count: int, prefix: str, site_id: str, time_zone: str, **extra: str) -> list[dict]:
+    return [
+        {
             "serial_number": serial_number(prefix, i),
             "name": f"{prefix} {i}",
             "site_id": site_id,
             "time_zone": time_zone,
-            "protocol": "ZK_PUSH",
+            **extra,
         }
-        if com_key:
-            body["com_key"] = com_key
-        bodies.append(body)
+        for i in range(count)
+    ]
 
-    def parse(serial: str, status: int, text: str, answer: dict) -> tuple[str, str]:
-        nested = answer.get("clock") if isinstance(answer.get("clock"), dict) else {}
-        clock_id = answer.get("id") or nested.get("id")
-        if not isinstance(clock_id, str | int):
-            raise RegistrationError(serial, status, f"no id in: {text}")
-        return str(clock_id), serial
 
-    return await _post_clocks(
-        admin_base_url, headers, bodies, parse, concurrency, session, timeout_s
-    )
+def _answer_field(answer: dict, name: str) -> object:
+    """A field of the registration's answer: at the top, or in its `clock` object."""
+    nested = answer.get("clock") if isinstance(answer.get("clock"), dict) else {}
+    return answer.get(name) or nested.get(name)
+
+
+def _clock_and_credential(serial: str, status: int, text: str, answer: dict) -> tuple[str, str]:
+    clock_id, credential = _answer_field(answer, "id"), _answer_field(answer, "credential")
+    if not isinstance(clock_id, str | int) or not isinstance(credential, str):
+        raise RegistrationError(serial, status, f"no id or credential in: {text}")
+    return str(clock_id), credential
+
+
+def _clock_and_serial(serial: str, status: int, text: str, answer: dict) -> tuple[str, str]:
+    clock_id = _answer_field(answer, "id")
+    if not isinstance(clock_id, str | int):
+        raise RegistrationError(serial, status, f"no id in: {text}")
+    return str(clock_id), serial
 
 
 async def _post_clocks(

@@ -14,41 +14,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import random
 import secrets
-import signal
 import time
 from pathlib import Path
 from typing import Any
 
 from punchcard_kiosk_sim.admin import RegistrationError, register_zk_clocks
+from punchcard_kiosk_sim.console import (
+    add_register_arguments,
+    emit,
+    first,
+    load_list,
+    run_until,
+    saved,
+    stop_on_signals,
+)
 from punchcard_kiosk_sim.fleet import raise_fd_limit
 from punchcard_kiosk_sim.zk import ZkDevice
 from punchcard_kiosk_sim.zk_fleet import ZkFleet
 
 
-def _emit(event: str, **fields: Any) -> None:
-    print(json.dumps({"event": event, **fields}, default=str, ensure_ascii=False), flush=True)
-
-
 def load_serials(path: Path) -> list[str]:
     """Serial numbers from a file written by `zk register` ({"devices": [{"serial_number"}]}),
     or a JSON list of serials / {"serial_number": ...} objects."""
-    data = json.loads(path.read_text())
-    items = data.get("devices", []) if isinstance(data, dict) else data
-    if not isinstance(items, list):
-        raise ValueError(f"{path}: expected a list of devices")
-    serials = []
-    for item in items:
-        if isinstance(item, str):
-            serials.append(item)
-        elif isinstance(item, dict) and isinstance(item.get("serial_number"), str):
-            serials.append(item["serial_number"])
-        else:
-            raise ValueError(f"{path}: not a device: {item!r}")
-    return serials
+    return load_list(path, "devices", "serial_number")
 
 
 def register(args: argparse.Namespace) -> int:
@@ -68,7 +59,7 @@ def register(args: argparse.Namespace) -> int:
             )
         )
     except RegistrationError as exc:
-        _emit("error", message=str(exc))
+        emit("error", message=str(exc))
         return 1
     document = {
         "admin_url": args.admin_url,
@@ -78,26 +69,12 @@ def register(args: argparse.Namespace) -> int:
         "com_key": args.com_key,
         "devices": [{"clock_id": c, "serial_number": s} for c, s in devices],
     }
-    out = Path(args.out)
-    out.touch(mode=0o600)  # the ComKey, if any
-    out.chmod(0o600)
-    out.write_text(json.dumps(document, indent=2) + "\n")
-    _emit(
-        "registered",
-        count=len(devices),
-        prefix=prefix,
-        out=str(out),
-        seconds=round(time.monotonic() - started, 3),
-    )
-    return 0
+    return saved(args.out, document, len(devices), prefix, started)  # a ComKey: private
 
 
 def run(args: argparse.Namespace) -> int:
-    serials = load_serials(Path(args.devices))
-    if args.count is not None:
-        serials = serials[: args.count]
+    serials = first(load_serials(Path(args.devices)), args.count, "devices")
     if not serials:
-        _emit("error", message="no devices")
         return 1
     com_key = args.com_key
     if com_key is None:
@@ -109,11 +86,7 @@ def run(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace, serials: list[str], com_key: str | None) -> int:
     raise_fd_limit(args.connections + 1024)
     started = time.monotonic()
-    done = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, done.set)
+    done = stop_on_signals()
     pins = [p for p in (args.pins or "").split(",") if p]
     rng = random.Random(args.seed)
     fleet = ZkFleet(
@@ -127,8 +100,7 @@ async def _run(args: argparse.Namespace, serials: list[str], com_key: str | None
         rng=rng,
     )
     await fleet.start()
-    _emit("started", devices=len(fleet), url=args.url, duration=args.duration)
-    deadline = None if args.duration is None else started + args.duration
+    emit("started", devices=len(fleet), url=args.url, duration=args.duration)
     punched = 0
 
     async def puncher() -> None:
@@ -146,25 +118,14 @@ async def _run(args: argparse.Namespace, serials: list[str], com_key: str | None
 
     feeder = asyncio.ensure_future(puncher()) if args.punch_rate > 0 else None
     try:
-        while not done.is_set():
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                break
-            step = args.stats_every if args.stats_every > 0 else 3600.0
-            if deadline is not None:
-                step = min(step, deadline - now)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), step)
-            if args.stats_every > 0 and not done.is_set():
-                if deadline is None or time.monotonic() < deadline:
-                    _emit("stats", t=round(time.monotonic() - started, 3), **fleet.stats())
+        await run_until(done, started, args.duration, args.stats_every, fleet.stats)
     finally:
         done.set()
         if feeder is not None:
             feeder.cancel()
             await asyncio.gather(feeder, return_exceptions=True)
         await fleet.stop()
-    _emit(
+    emit(
         "final",
         t=round(time.monotonic() - started, 3),
         **fleet.stats(),
@@ -173,7 +134,7 @@ async def _run(args: argparse.Namespace, serials: list[str], com_key: str | None
     )
     refused = [d.serial for d in fleet if d.registered is False]
     if refused:
-        _emit("error", message=f"{len(refused)} devices refused", serials=refused[:20])
+        emit("error", message=f"{len(refused)} devices refused", serials=refused[:20])
     return 1 if refused or fleet.crashed else 0
 
 
@@ -192,11 +153,11 @@ def punch(args: argparse.Namespace) -> int:
         async with _device(args) as device:
             await device.step()
             if device.registered is not True:
-                _emit("error", message="handshake refused", last_error=device.last_error)
+                emit("error", message="handshake refused", last_error=device.last_error)
                 return 1
             record = device.punch(args.pin, state=args.state, verify_mode=args.verify_mode)
             await device.upload_now()
-            _emit(
+            emit(
                 "punch",
                 serial=device.serial,
                 line=record.line(),
@@ -235,22 +196,8 @@ def add_parser(sub: Any) -> None:
         "register",
         help="register ZK_PUSH clocks through the admin API and save their serial numbers",
     )
-    reg.add_argument(
-        "--admin-url",
-        required=True,
-        help="the gateway's http://HOST:8000/api/v1 (admin token) or device-sync's "
-        "http://HOST:8104/internal/v1 (internal caller token)",
-    )
-    reg.add_argument("--token", required=True, help="sent as 'Authorization: Bearer TOKEN'")
-    reg.add_argument("--count", type=int, required=True, help="how many clocks")
-    reg.add_argument("--site-id", required=True, help="their site")
-    reg.add_argument("--out", required=True, help="where the serial numbers go (JSON)")
-    reg.add_argument(
-        "--prefix", default=None, help="serials PREFIX-000000, ... (default ZK<6 hex digits>)"
-    )
-    reg.add_argument("--time-zone", default="UTC", help="IANA time zone (default: UTC)")
+    add_register_arguments(reg, "serial numbers", "ZK<6 random hex digits>")
     reg.add_argument("--com-key", default=None, help="a ComKey for every clock (default: none)")
-    reg.add_argument("--concurrency", type=int, default=50, help="registrations in flight")
 
     run_ = zsub.add_parser("run", help="run a fleet of ZK devices; JSON lines on stdout")
     run_.add_argument("--url", required=True, help="the PUSH server (device-sync's base URL)")

@@ -11,12 +11,12 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
-from types import TracebackType
 from typing import Any
 
 import aiohttp
 
-from punchcard_kiosk_sim.waiting import wait_for_condition
+from punchcard_kiosk_sim.fleet import FleetLifecycle, count_states, sum_counters
+from punchcard_kiosk_sim.waiting import wait_for_all, wait_for_condition
 from punchcard_kiosk_sim.zk import Punch, ZkDevice
 
 log = logging.getLogger("punchcard_kiosk_sim.zk")
@@ -68,7 +68,7 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-class ZkFleet:
+class ZkFleet(FleetLifecycle):
     """N ZkDevices sharing one session, driven by one scheduler.
 
     `serials`: serial numbers of registered ZK_PUSH clocks. `connections`: the pool size and the
@@ -201,19 +201,6 @@ class ZkFleet:
             await self.session.close()
             self.session = None
 
-    async def __aenter__(self) -> ZkFleet:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-        if exc is None and self.crashed:
-            raise self.crashed[0][1]
-
     # -- scheduling ------------------------------------------------------------------------------
 
     def _push(self, due: float, device: ZkDevice, action: str) -> None:
@@ -316,27 +303,15 @@ class ZkFleet:
         self, predicate: Callable[[ZkDevice], bool], timeout: float = 10.0, *, what: str = ""
     ) -> None:
         """Until predicate(device) holds for every device; the TimeoutError names the laggards."""
-
-        def lagging() -> list[ZkDevice]:
-            return [d for d in self.devices if not predicate(d)]
-
-        await wait_for_condition(
-            lambda: not lagging(),
-            timeout,
-            0.02,
-            lambda: (
-                f"{what or predicate!r}: {len(lagging())}/{len(self)} not there, "
-                f"e.g. {lagging()[:3]}"
-            ),
+        await wait_for_all(
+            lambda: self.devices, predicate, timeout, 0.02, what or repr(predicate), "devices"
         )
 
     def stats(self) -> dict[str, Any]:
-        states: dict[str, int] = {}
-        for device in self.devices:
-            states[device.state] = states.get(device.state, 0) + 1
-        totals = {
-            key: sum(getattr(d, key) for d in self.devices)
-            for key in (
+        states = count_states(self.devices)
+        totals = sum_counters(
+            self.devices,
+            (
                 "requests",
                 "errors",
                 "handshakes",
@@ -352,8 +327,8 @@ class ZkFleet:
                 "attlog_resent_lines",
                 "lost_oks",
                 "query_uploads",
-            )
-        }
+            ),
+        )
         return {
             "devices": len(self.devices),
             "states": states,
