@@ -214,20 +214,25 @@ class Tenant:
 
         return dict(await asyncio.gather(*(one(b) for b in badges)))
 
-    async def assign(self, pairs: list[tuple[str, str]]) -> None:
-        """Bulk assignments in chunks, each retried until device-sync knows the workers."""
+    async def assign(self, pairs: list[tuple[str, str]]) -> float:
+        """Bulk assignments in chunks, each retried until device-sync knows the workers; the
+        monotonic time the first accepted call was sent."""
+        sent: list[float] = []
         for start_at in range(0, len(pairs), MAX_BULK_PAIRS):
             chunk = pairs[start_at : start_at + MAX_BULK_PAIRS]
             body = {"assign": [{"clock_id": c, "worker_id": w} for c, w in chunk]}
 
             async def assigned(body=body):
+                at = time.monotonic()
                 r = await self.devices.post("/assignments", json=body)
                 if r.status_code == 404:  # a worker device-sync has not heard of yet
                     return None
                 assert r.status_code in (200, 201), r.text
+                sent.append(at)
                 return r
 
             await wait_for(assigned, timeout=120, interval=0.2, what="device-sync knows them")
+        return sent[0] if sent else time.monotonic()
 
 
 async def ledger_counts(db: asyncpg.Connection, tenant_id: str, clocks: list[str], since):
@@ -304,27 +309,52 @@ async def ingest(args, fleet: ZkFleet, plan: dict, punch_db, tenant_id: str) -> 
     }
 
 
-async def fanout(args, fleet: ZkFleet, tenant: Tenant, plan: dict, acked: dict) -> dict:
+class Acks:
+    """When each device's result for the `DATA UPDATE USERINFO` of one badge was answered OK
+    (the server has the acknowledgement then): the fleet's on_result hook."""
+
+    def __init__(self) -> None:
+        self.pin: str | None = None
+        self.done: dict[str, float] = {}
+
+    def expect(self, pin: str) -> None:
+        self.done = {}
+        self.pin = pin
+
+    def on_result(self, device, command, code: int, at: float) -> None:
+        fields = command.text.split(" ", 3)[-1].split("\t")
+        if (
+            self.pin is not None
+            and code == 0
+            and command.text.startswith("DATA UPDATE USERINFO")
+            and f"PIN={self.pin}" in fields
+        ):
+            self.done.setdefault(device.serial, at)
+
+
+async def fanout(args, fleet: ZkFleet, tenant: Tenant, plan: dict, acks: Acks) -> dict:
     """Phase 2: one worker assigned to every running device; until all acknowledged."""
     pin = str(90_000_000 + int(uuid.uuid4().int % 1_000_000))
     worker = (await tenant.workers([pin]))[pin]
     devices = fleet.devices[: args.devices]
     waiting = {d.serial for d in devices}
-    acked["done"] = {}
-    acked["pin"] = pin
-    started = time.monotonic()
-    await tenant.assign([(c, worker) for c in plan["clock_ids"][: args.devices]])
+    acks.expect(pin)
+    started = await tenant.assign([(c, worker) for c in plan["clock_ids"][: args.devices]])
     call_s = time.monotonic() - started
+
+    async def all_acknowledged() -> bool:
+        return waiting <= acks.done.keys()
+
     try:
         await wait_for(
-            lambda: waiting <= acked["done"].keys(),
+            all_acknowledged,
             timeout=args.poll_s * 10,
             interval=0.05,
             what="every device acknowledged",
         )
     except (TimeoutError, AssertionError) as error:
         print(f"warning: {error}", flush=True)
-    done = [at - started for serial, at in acked["done"].items() if serial in waiting]
+    done = [at - started for serial, at in acks.done.items() if serial in waiting]
     last = max(done) if len(done) == len(waiting) else None
     return {
         "devices": len(waiting),
@@ -391,9 +421,8 @@ async def run(args: argparse.Namespace) -> dict:
     try:
         log = {"LOG_LEVEL": args.log_level}
         identity = await start("identity", tmp, started, **log)
-        devices = await start(
-            "device-sync", tmp, started, DB_POOL_MAX_SIZE=str(args.pool), **log, **args.ds_env
-        )
+        ds_env = {**log, "DB_POOL_MAX_SIZE": str(args.pool), **args.ds_env}
+        devices = await start("device-sync", tmp, started, **ds_env)
         punch = await start("punch", tmp, started, **log)
         gateway = await start_gateway(tmp, started, identity, devices, punch, **log)
         results["foreign_services_at_start"] = foreign_services(started)
@@ -443,17 +472,7 @@ async def run(args: argparse.Namespace) -> dict:
 
         await wait_for(punch_knows, timeout=120, interval=0.5, what="punch knows the clocks")
 
-        acked: dict = {"pin": None, "done": {}}
-
-        def on_result(device, command, code, at) -> None:
-            pin = acked["pin"]
-            if (
-                pin
-                and code == 0
-                and "USERINFO" in command.text
-                and f"PIN={pin}\t" in (command.text + "\t")
-            ):
-                acked["done"].setdefault(device.serial, at)
+        acks = Acks()
 
         fleet = ZkFleet(
             devices.url,
@@ -463,7 +482,7 @@ async def run(args: argparse.Namespace) -> dict:
             ramp_s=args.poll_s,
             poll_s=args.poll_s,
             history=False,
-            on_result=on_result,
+            on_result=acks.on_result,
             request_timeout_s=args.request_timeout_s,
         )
         await fleet.start()
@@ -497,7 +516,7 @@ async def run(args: argparse.Namespace) -> dict:
         results["ingest"]["machine_busy_pct"] = support.busy_pct_since(busy0)
 
         print("measuring: roster fan-out", flush=True)
-        results["fanout"] = await fanout(args, fleet, tenant, plan, acked)
+        results["fanout"] = await fanout(args, fleet, tenant, plan, acks)
 
         print("measuring: poll capacity", flush=True)
         results["poll_capacity"] = await poll_capacity(args, fleet, devices, serials)

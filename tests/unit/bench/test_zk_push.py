@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -136,3 +138,59 @@ async def test_the_poll_capacity_phase_against_a_fake_push_server():
     assert [s["devices"] for s in capacity["steps"]] == [10, 30]
     assert all(s["polling"] == s["devices"] and s["poll"]["n"] > 0 for s in capacity["steps"])
     assert capacity["held"] == zk_push.held_devices(capacity["steps"], 50)
+
+
+class FakeTenant:
+    """The admin side of the bench against the fake PUSH server: an assignment queues the
+    worker's USERINFO on the clock (its worker id is `w-<badge>`)."""
+
+    def __init__(self, fake: FakePushServer, serial_of: dict[str, str]) -> None:
+        self.fake, self.serial_of = fake, serial_of
+
+    async def workers(self, badges: list[str]) -> dict[str, str]:
+        return {b: f"w-{b}" for b in badges}
+
+    async def assign(self, pairs: list[tuple[str, str]]) -> float:
+        at = time.monotonic()
+        for clock_id, worker_id in pairs:
+            pin = worker_id.removeprefix("w-")
+            self.fake.queue(self.serial_of[clock_id], f"DATA UPDATE USERINFO PIN={pin}\tName=Z")
+        return at
+
+
+class FakeLedger:
+    """punch's attempts, as the fake server deduplicated the punches."""
+
+    def __init__(self, fake: FakePushServer) -> None:
+        self.fake = fake
+
+    async def fetchrow(self, query: str, *args) -> dict:
+        n = sum(len(d.punches) for d in self.fake.devices.values())
+        return {"decided": n, "recorded": n, "last": datetime.now(UTC)}
+
+
+async def test_ingest_and_fanout_phases_against_a_fake_push_server():
+    fake = await FakePushServer(delay=1).start()
+    serials = [f"ING-{i}" for i in range(5)]
+    for s in serials:
+        fake.add(s)
+    plan = {"clock_ids": [f"c{i}" for i in range(5)], "workers_per_device": 10}
+    tenant = FakeTenant(fake, dict(zip(plan["clock_ids"], serials, strict=True)))
+    args = SimpleNamespace(devices=5, rate=50, seconds=3, verify_mode=15, drain_s=30, poll_s=0.3)
+    acks = zk_push.Acks()
+    try:
+        async with ZkFleet(
+            fake.url, serials, poll_s=0.3, ramp_s=0.1, on_result=acks.on_result
+        ) as fleet:
+            await fleet.wait_all(lambda d: d.polls > 0, timeout=10)
+            ingest = await zk_push.ingest(args, fleet, plan, FakeLedger(fake), "tenant")
+            fan = await zk_push.fanout(args, fleet, tenant, plan, acks)
+    finally:
+        await fake.close()
+    # every punch answered OK, and none collided with another on (device, badge, time, state)
+    assert ingest["punches"] == ingest["acked"] == ingest["decided"] == 150
+    assert ingest["device_to_ok"]["n"] == 150 and ingest["ledger_per_s"] is not None
+    lines = [line for d in fake.devices.values() for p in d.attlog_posts for line in p["lines"]]
+    assert {line.split("\t")[3] for line in lines} == {"15"}
+    assert fan["devices"] == fan["acknowledged"] == 5 and fan["intervals"] is not None
+    assert all(d.results[-1]["Return"] == "0" for d in fake.devices.values())

@@ -296,7 +296,10 @@ class ZkFleet(FleetLifecycle):
         self, predicate: Callable[[ZkFleet], bool], timeout: float = 10.0, *, what: str = ""
     ) -> None:
         await wait_for_condition(
-            lambda: predicate(self), timeout, 0.02, lambda: f"{what or predicate!r}: {self.stats()}"
+            lambda: predicate(self),
+            timeout,
+            self._check_interval(),
+            lambda: f"{what or predicate!r}: {self.stats()}",
         )
 
     async def wait_all(
@@ -304,8 +307,17 @@ class ZkFleet(FleetLifecycle):
     ) -> None:
         """Until predicate(device) holds for every device; the TimeoutError names the laggards."""
         await wait_for_all(
-            lambda: self.devices, predicate, timeout, 0.02, what or repr(predicate), "devices"
+            lambda: self.devices,
+            predicate,
+            timeout,
+            self._check_interval(),
+            what or repr(predicate),
+            "devices",
         )
+
+    def _check_interval(self) -> float:
+        """How often a wait looks: a pass over 20,000 devices costs a few ms."""
+        return max(0.02, len(self.devices) / 200_000)
 
     def stats(self) -> dict[str, Any]:
         states = count_states(self.devices)
