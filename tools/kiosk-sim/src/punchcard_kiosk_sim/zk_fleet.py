@@ -168,7 +168,7 @@ class ZkFleet(FleetLifecycle):
                 self.session,
                 on_request=self._on_request,
                 on_punch_ok=self._punch_ok,
-                rng=random.Random(self.rng.random()),
+                rng=self.rng,  # one generator for the fleet (one each would be 5 KiB a device)
                 **self.device_opts,
             )
             device._fleet_index = len(self.devices)  # type: ignore[attr-defined]
