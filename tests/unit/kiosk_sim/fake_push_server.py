@@ -46,7 +46,7 @@ class FakePushServer:
         self.delay = delay
         self.error_delay = error_delay
         self.fail_attlog_next = 0  # answer this many ATTLOG posts with 503 (nothing stored)
-        self.server_time: datetime | None = None  # what type=time answers (default: now)
+        self.clock_offset = timedelta(0)  # type=time answers now + this
         self.registrations: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -81,7 +81,7 @@ class FakePushServer:
             if q.get("type") == "time":
                 device.time_requests += 1
                 offset = _offset(device.time_zone)
-                now = (self.server_time or datetime.now(UTC)).astimezone(offset)
+                now = (datetime.now(UTC) + self.clock_offset).astimezone(offset)
                 return web.Response(text=f"Time={now.isoformat(timespec='seconds')}")
             device.handshakes.append({**q, "_at": time.monotonic()})
             options = {
