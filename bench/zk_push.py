@@ -487,6 +487,17 @@ async def run(args: argparse.Namespace) -> dict:
         )
         await fleet.start()
         await fleet.wait_all(
+            lambda d: d.registered is not None,
+            timeout=args.poll_s * 2 + 60,
+            what="every device got an answer to its handshake",
+        )
+        refused = [d for d in fleet if d.registered is False]
+        if refused:
+            raise RuntimeError(
+                f"the edge refused {len(refused)} registered devices, e.g. {refused[0].serial}:"
+                f" {refused[0].last_error}"
+            )
+        await fleet.wait_all(
             lambda d: len(d.users) >= workers,
             timeout=args.poll_s * 20 + 60,
             what="every device holds its roster",
