@@ -123,6 +123,33 @@ async def start(
     return service
 
 
+async def start_gateway(
+    tmp: Path,
+    started: list[ServiceProcess],
+    identity: ServiceProcess,
+    devices: ServiceProcess,
+    punch: ServiceProcess,
+    **extra_env: str,
+) -> ServiceProcess:
+    """The gateway in front of those services. A few clocks stand in for a site's many here:
+    the edge's per-clock and per-tenant rate limits (which refuse a flood with 429) are raised
+    above the offered load, so this measures the punch path, not the limiter."""
+    return await start(
+        "gateway",
+        tmp,
+        started,
+        IDENTITY_URL=identity.url,
+        DEVICE_SYNC_URL=devices.url,
+        PUNCH_URL=punch.url,
+        **{
+            f"KIOSK_LIMIT_{kind}_PER_{scope}": "100000"
+            for kind in ("PUNCH", "PIN", "RESULT")
+            for scope in ("CLOCK", "TENANT")
+        },
+        **extra_env,
+    )
+
+
 async def stop_all(started: list[ServiceProcess]) -> None:
     for i, service in reversed(list(enumerate(started))):
         # A replica's database is dropped with its first process.
@@ -588,23 +615,7 @@ async def run(args: argparse.Namespace) -> dict:
         identity = await start("identity", tmp, started, **log)  # argon2: its defaults
         devices = await start("device-sync", tmp, started, **log)
         punch = await start("punch", tmp, started, **log)
-        gateway = await start(
-            "gateway",
-            tmp,
-            started,
-            IDENTITY_URL=identity.url,
-            DEVICE_SYNC_URL=devices.url,
-            PUNCH_URL=punch.url,
-            # A few clocks stand in for a site's many here: the edge's per-clock and per-tenant
-            # rate limits (which refuse a flood with 429) are raised above the offered load, so
-            # this measures the punch path, not the limiter.
-            **{
-                f"KIOSK_LIMIT_{kind}_PER_{scope}": "100000"
-                for kind in ("PUNCH", "PIN", "RESULT")
-                for scope in ("CLOCK", "TENANT")
-            },
-            **log,
-        )
+        gateway = await start_gateway(tmp, started, identity, devices, punch, **log)
         services = {
             "gateway": gateway,
             "device-sync": devices,

@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .loopback import serve
+
 
 @dataclass
 class FakeClock:
@@ -118,12 +120,7 @@ class FakeDeviceSync:
         app.router.add_post("/clock/v1/sync", self.sync)
         app.router.add_post("/clock/v1/acks", self.acks)
         app.router.add_post("/internal/v1/clocks", self.register)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve(app)
         return self
 
     async def close(self) -> None:

@@ -4,9 +4,7 @@ command line."""
 
 import asyncio
 import json
-import os
 import socket
-import sys
 import time
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from punchcard_kiosk_sim import (
 )
 
 from .fake_device_sync import FakeDeviceSync
+from .loopback import run_cli
 
 FAST = {"backoff_base_s": 0.01, "backoff_cap_s": 0.05}
 
@@ -255,24 +254,9 @@ async def test_register_clocks(server):
         await register_clocks(f"{server.url}/internal/v1", {}, 1, site_id="s", prefix="X")
 
 
-async def _cli(*args: str) -> tuple[int, list[dict], str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "punchcard_kiosk_sim.cli",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
-    lines = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
-    return proc.returncode or 0, lines, err.decode()
-
-
 async def test_the_command_line_registers_then_runs(server, tmp_path: Path):
     creds_file = tmp_path / "creds.json"
-    rc, lines, err = await _cli(
+    rc, lines, err = await run_cli(
         "register",
         "--admin-url",
         f"{server.url}/internal/v1",
@@ -294,7 +278,7 @@ async def test_the_command_line_registers_then_runs(server, tmp_path: Path):
         fake = server.clocks[cred["credential"]]
         server.push(fake, "UPSERT_WORKER", worker("w1"))
         server.push(fake, "UPSERT_WORKER", worker("w2"))
-    rc, lines, err = await _cli(
+    rc, lines, err = await run_cli(
         "run",
         "--url",
         server.url,

@@ -5,6 +5,7 @@
     punchcard-kiosk-sim run --url DEVICE_SYNC_URL --credentials creds.json [--duration S]
     punchcard-kiosk-sim punch --gateway-url URL --credential pcc_… --employee-id E1 \
         [--direction IN|OUT]   (asks for the PIN; or PUNCHCARD_PIN in the environment)
+    punchcard-kiosk-sim zk register|run|punch|state ...   (ZKTeco PUSH clocks: zk_cli.py)
 
 `run` writes JSON lines on stdout: `started`, `commands` (every --print-every commands),
 `stats` (every --stats-every seconds) and `final`.
@@ -14,48 +15,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import getpass
 import json
 import logging
 import os
 import secrets
-import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
+from punchcard_kiosk_sim import zk_cli
 from punchcard_kiosk_sim.admin import RegistrationError, register_clocks, serial_number
 from punchcard_kiosk_sim.clock import DEFAULT_SOFTWARE_VERSION, Command, SimulatedClock
+from punchcard_kiosk_sim.console import (
+    add_register_arguments,
+    emit,
+    first,
+    load_list,
+    run_until,
+    saved,
+    stop_on_signals,
+)
 from punchcard_kiosk_sim.fleet import ClockFleet, raise_fd_limit
 from punchcard_kiosk_sim.punch import punch as kiosk_punch
-
-
-def _emit(event: str, **fields: Any) -> None:
-    print(json.dumps({"event": event, **fields}, default=str), flush=True)
 
 
 def load_credentials(path: Path) -> list[str]:
     """Credentials from a file written by `register` ({"clocks": [{"credential": ...}]}), or a
     JSON list of credentials / {"credential": ...} objects / [clock_id, credential] pairs."""
-    data = json.loads(path.read_text())
-    items = data.get("clocks", []) if isinstance(data, dict) else data
-    if not isinstance(items, list):
-        raise ValueError(f"{path}: expected a list of clocks")
-    credentials = []
-    for item in items:
-        if isinstance(item, str):
-            credentials.append(item)
-        elif isinstance(item, dict) and isinstance(item.get("credential"), str):
-            credentials.append(item["credential"])
-        elif isinstance(item, list) and len(item) == 2 and isinstance(item[1], str):
-            credentials.append(item[1])
-        else:
-            raise ValueError(f"{path}: not a credential: {item!r}")
-    return credentials
+    return load_list(path, "clocks", "credential", pairs=True)
 
 
 async def _register(args: argparse.Namespace, prefix: str) -> list[tuple[str, str]]:
@@ -76,7 +66,7 @@ def register(args: argparse.Namespace) -> int:
     try:
         clocks = asyncio.run(_register(args, prefix))
     except RegistrationError as exc:
-        _emit("error", message=str(exc))
+        emit("error", message=str(exc))
         return 1
     document = {
         "admin_url": args.admin_url,
@@ -91,26 +81,12 @@ def register(args: argparse.Namespace) -> int:
             for i, (clock_id, credential) in enumerate(clocks)
         ],
     }
-    out = Path(args.out)
-    out.touch(mode=0o600)  # credentials
-    out.chmod(0o600)
-    out.write_text(json.dumps(document, indent=2) + "\n")
-    _emit(
-        "registered",
-        count=len(clocks),
-        prefix=prefix,
-        out=str(out),
-        seconds=round(time.monotonic() - started, 3),
-    )
-    return 0
+    return saved(args.out, document, len(clocks), prefix, started)  # credentials: private
 
 
 def run(args: argparse.Namespace) -> int:
-    credentials = load_credentials(Path(args.credentials))
-    if args.count is not None:
-        credentials = credentials[: args.count]
+    credentials = first(load_credentials(Path(args.credentials)), args.count, "credentials")
     if not credentials:
-        _emit("error", message="no credentials")
         return 1
     return asyncio.run(_run(args, credentials))
 
@@ -124,7 +100,7 @@ async def _run(args: argparse.Namespace, credentials: list[str]) -> int:
         nonlocal received
         received += 1
         if args.print_every and received % args.print_every == 0:
-            _emit(
+            emit(
                 "commands",
                 t=round(received_at - started, 3),
                 commands_received=received,
@@ -133,12 +109,7 @@ async def _run(args: argparse.Namespace, credentials: list[str]) -> int:
                 kind=command.get("kind"),
             )
 
-    done = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, done.set)
-
+    done = stop_on_signals()
     fleet = ClockFleet(
         args.url,
         credentials,
@@ -150,30 +121,23 @@ async def _run(args: argparse.Namespace, credentials: list[str]) -> int:
         ramp_s=args.ramp_s,
     )
     await fleet.start()
-    _emit("started", clocks=len(fleet), url=args.url, wait_s=args.wait_s, duration=args.duration)
-    deadline = None if args.duration is None else started + args.duration
+    emit("started", clocks=len(fleet), url=args.url, wait_s=args.wait_s, duration=args.duration)
     try:
-        while not done.is_set():
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                break
-            step = args.stats_every if args.stats_every > 0 else 3600.0
-            if deadline is not None:
-                step = min(step, deadline - now)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), step)
-            if args.stats_every > 0 and not done.is_set():
-                if deadline is None or time.monotonic() < deadline:
-                    _emit("stats", t=round(time.monotonic() - started, 3), **fleet.stats())
-            if all(c.unauthorized for c in fleet):
-                break
+        await run_until(
+            done,
+            started,
+            args.duration,
+            args.stats_every,
+            fleet.stats,
+            lambda: all(c.unauthorized for c in fleet),
+        )
     finally:
         await fleet.stop()
     stats = fleet.stats()
-    _emit("final", t=round(time.monotonic() - started, 3), **stats)
+    emit("final", t=round(time.monotonic() - started, 3), **stats)
     unauthorized = [c.clock_id for c in fleet if c.unauthorized]
     if unauthorized:
-        _emit(
+        emit(
             "error", message=f"{len(unauthorized)} clocks unauthorized", clock_ids=unauthorized[:20]
         )
     return 1 if unauthorized or fleet.crashed else 0
@@ -196,32 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="register clocks through the admin API and save their credentials",
         description="Register N clocks (POST {admin-url}/clocks) and write their credentials.",
     )
-    reg.add_argument(
-        "--admin-url",
-        required=True,
-        help="admin API base: the gateway's http://HOST:8000/api/v1 (with an admin token) or "
-        "device-sync's http://HOST:8104/internal/v1 (with an internal caller token)",
-    )
-    reg.add_argument(
-        "--token", required=True, help="bearer token sent as 'Authorization: Bearer TOKEN'"
-    )
-    reg.add_argument("--count", type=int, required=True, help="how many clocks to register")
-    reg.add_argument("--site-id", required=True, help="the site every new clock belongs to")
-    reg.add_argument(
-        "--out", required=True, help="where to write the credentials (JSON, mode 0600)"
-    )
-    reg.add_argument(
-        "--prefix",
-        default=None,
-        help="serial-number prefix; clocks get PREFIX-000000, PREFIX-000001, ... "
-        "(default: sim-<6 random hex digits>)",
-    )
-    reg.add_argument(
-        "--time-zone", default="UTC", help="IANA time zone of the clocks (default: UTC)"
-    )
-    reg.add_argument(
-        "--concurrency", type=int, default=50, help="registrations in flight at once (default: 50)"
-    )
+    add_register_arguments(reg, "credentials", "sim-<6 random hex digits>")
 
     run = sub.add_parser(
         "run",
@@ -291,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--credential", required=True, help="the clock's credential (pcc_...)")
     one.add_argument("--employee-id", required=True, help="the worker's Employee ID")
     one.add_argument("--direction", choices=("IN", "OUT"), default=None)
+    zk_cli.add_parser(sub)
     return parser
 
 
@@ -312,7 +252,7 @@ def punch_once(args: argparse.Namespace) -> int:
     try:
         answer = asyncio.run(go())
     except aiohttp.ClientResponseError as error:
-        _emit("error", status=error.status, message=error.message)
+        emit("error", status=error.status, message=error.message)
         return 1
     print(json.dumps(answer, ensure_ascii=False), flush=True)
     return 0 if answer.get("status") == "recorded" else 2
@@ -330,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--wait-s must be between 0 and 55")
     if args.command == "punch":
         return punch_once(args)
+    if args.command == "zk":
+        return zk_cli.main(args)
     return register(args) if args.command == "register" else run(args)
 
 

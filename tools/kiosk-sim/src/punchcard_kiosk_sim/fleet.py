@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 
 from punchcard_kiosk_sim.clock import SimulatedClock
-from punchcard_kiosk_sim.waiting import wait_for_condition
+from punchcard_kiosk_sim.waiting import wait_for_all, wait_for_condition
 
 log = logging.getLogger("punchcard_kiosk_sim")
 
@@ -39,11 +39,50 @@ def raise_fd_limit(wanted: int | None = None) -> int:
     return soft
 
 
+def count_states(members: Iterable[Any]) -> dict[str, int]:
+    """How many members are in each `state`."""
+    states: dict[str, int] = {}
+    for member in members:
+        states[member.state] = states.get(member.state, 0) + 1
+    return states
+
+
+def sum_counters(members: list[Any], keys: Iterable[str]) -> dict[str, int]:
+    """Each counter summed over the members."""
+    return {key: sum(getattr(m, key) for m in members) for key in keys}
+
+
+class FleetLifecycle:
+    """`async with` for a fleet: start() on entry, stop() on leaving, and the first crash of a
+    member re-raised (when nothing else is being raised)."""
+
+    crashed: list[tuple[Any, BaseException]]
+
+    async def start(self) -> Any:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Any:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+        if exc is None and self.crashed:
+            raise self.crashed[0][1]
+
+
 def _credential_of(item: str | tuple[str, str]) -> str:
     return item if isinstance(item, str) else item[1]
 
 
-class ClockFleet:
+class ClockFleet(FleetLifecycle):
     """N SimulatedClocks sharing one session.
 
     `credentials`: credential strings, or (clock_id, credential) pairs as register_clocks()
@@ -126,19 +165,6 @@ class ClockFleet:
             await self.session.close()
             self.session = None
 
-    async def __aenter__(self) -> ClockFleet:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-        if exc is None and self.crashed:
-            raise self.crashed[0][1]
-
     async def wait_until(
         self,
         predicate: Callable[[ClockFleet], bool],
@@ -165,18 +191,9 @@ class ClockFleet:
     ) -> None:
         """Wait until predicate(clock) holds for every clock; on timeout the TimeoutError names
         how many (and the first few) still do not."""
-
-        def lagging() -> list[SimulatedClock]:
-            return [c for c in self.clocks if not predicate(c)]
-
-        def describe() -> str:
-            late = lagging()
-            return (
-                f"{what or predicate!r}: {len(late)}/{len(self.clocks)} clocks not there, "
-                f"e.g. {late[:3]}"
-            )
-
-        await wait_for_condition(lambda: not lagging(), timeout, interval, describe)
+        await wait_for_all(
+            lambda: self.clocks, predicate, timeout, interval, what or repr(predicate), "clocks"
+        )
 
     async def wait_caught_up(self, timeout: float = 10.0) -> None:
         """Wait until every online, authorised clock has applied all the server reported."""
@@ -186,12 +203,10 @@ class ClockFleet:
 
     def stats(self) -> dict[str, Any]:
         """Totals over the fleet."""
-        states: dict[str, int] = {}
-        for clock in self.clocks:
-            states[clock.state] = states.get(clock.state, 0) + 1
-        total = {
-            key: sum(getattr(c, key) for c in self.clocks)
-            for key in (
+        states = count_states(self.clocks)
+        total = sum_counters(
+            self.clocks,
+            (
                 "requests",
                 "responses",
                 "errors",
@@ -200,8 +215,8 @@ class ClockFleet:
                 "commands_failed",
                 "duplicates",
                 "acks_sent",
-            )
-        }
+            ),
+        )
         return {
             "clocks": len(self.clocks),
             "states": states,

@@ -1,0 +1,658 @@
+"""Benchmark: hardware clocks speaking ZKTeco PUSH (ADMS) to device-sync's /iclock edge.
+
+The real gateway, identity, device-sync and punch processes, each on its own database, on the
+local PostgreSQL, Redis and Kafka; simulated ZK devices (punchcard-kiosk-sim's ZkFleet: one
+aiohttp session, one scheduler, in this process) registered as ZK_PUSH clocks of one tenant.
+
+1. ATTLOG ingest: D devices (default 1,000), each holding its own W workers (its roster arrives
+   by USERINFO commands first), punch at an offered rate (default 2,500 punches/s) for S seconds,
+   open loop; each punch is uploaded at once (Realtime=1: a device busy with a batch sends the
+   punches made meanwhile in its next batch, as firmware does). Measured: device-to-OK (the punch
+   made on the device → the OK of the batch that carried it) p50/p99, and punches/s through to
+   punch's ledger (attempts decided, from punch's own database: decided_at).
+   Baseline, same run: the kiosk app's PIN path (bench/kiosk_pin_punch.py's load step: HTTP in
+   at the gateway → recorded answer, argon2 included) at --kiosk-rate.
+2. Roster fan-out: one worker assigned to the D running devices in one bulk call — time until
+   every device's devicecmd carrying its `DATA UPDATE USERINFO PIN=<badge>` result was answered,
+   in poll intervals.
+3. Poll capacity of one device-sync process: devices polling every --poll-s (10 s) added in
+   steps (default 5,000, 10,000, 15,000, 20,000 in all); per step, after every new device has
+   handshaken, a measuring window: p99 of the poll answer (`GET /iclock/getrequest`, sent →
+   answered), device-sync's CPU and memory. Held: the largest step at p99 <= 50 ms. The
+   simulator's own scheduler lateness is reported: a late client means the client, not
+   device-sync, was the limit.
+
+Targets: >= 2,000 punches/s with p99 device-to-OK <= 200 ms; >= 20,000 devices at p99 poll
+<= 50 ms; a roster change acknowledged by 1,000 devices within 2 poll intervals.
+
+Prints a table and writes bench/results/zk_push.json.
+    .venv/bin/python bench/zk_push.py [--devices 1000 --rate 2500 ...] [--quick]
+    --device-sync-env KEY=VALUE: settings for device-sync (e.g. the edge's Delay)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import platform
+import shutil
+import signal
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import asyncpg
+import httpx
+import support
+from kiosk_pin_punch import (
+    Kiosks,
+    foreign_services,
+    punch_step,
+    set_up_tenant,
+    start,
+    start_gateway,
+    stop_all,
+)
+from punchcard_kiosk_sim import ZkFleet, make_session, raise_fd_limit, register_zk_clocks
+from support import ServiceProcess, admin_headers, cpu_seconds, rss_mib, summary, wait_for
+
+TARGET_RATE = 2000.0  # punches/s
+TARGET_OK_P99_MS = 200.0
+TARGET_DEVICES = 20_000
+TARGET_POLL_P99_MS = 50.0
+TARGET_FANOUT_INTERVALS = 2.0
+MAX_BULK_PAIRS = 5000  # device-sync's POST /assignments
+
+
+# --- pure pieces (tested in tests/unit/bench/test_zk_push.py) ---------------------------------
+
+
+def workers_per_device(rate: float, devices: int, minimum: int) -> int:
+    """Workers each device holds so that no (device, badge) pair punches twice in the same
+    second with the same State (those would be one record): a pair comes round every
+    devices * workers / rate s and alternates IN/OUT, so the same State every 2x that; keep it
+    >= 2 s."""
+    return max(minimum, math.ceil(rate / max(devices, 1)))
+
+
+def punch_plan(i: int, devices: int, workers: int) -> tuple[int, int]:
+    """The i-th punch of the load: (device index, worker slot on that device), round robin over
+    the devices, then over each device's workers."""
+    return i % devices, (i // devices) % workers
+
+
+def badge(device: int, slot: int, workers: int) -> str:
+    """A numeric badge (the worker's Employee ID, the device's PIN) for a device's slot."""
+    return str(100_000 + device * workers + slot)
+
+
+def intervals(seconds: float | None, poll_s: float) -> float | None:
+    return None if seconds is None else round(seconds / poll_s, 2)
+
+
+def held_devices(steps: list[dict], target_p99_ms: float) -> int:
+    """Devices held: the largest step whose p99 poll answer met the target, every device of it
+    polling (0 when none did)."""
+    held = 0
+    for step in steps:
+        if (
+            step["poll"]["p99_ms"] is not None
+            and step["poll"]["p99_ms"] <= target_p99_ms
+            and step["polling"] >= step["devices"]
+        ):
+            held = max(held, step["devices"])
+    return held
+
+
+def parse_env(pairs: list[str]) -> dict[str, str]:
+    env = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {pair!r}")
+        env[key] = value
+    return env
+
+
+def steps_of(text: str) -> list[int]:
+    steps = sorted({int(x) for x in text.split(",") if x.strip()})
+    if not steps or steps[0] <= 0:
+        raise argparse.ArgumentTypeError(f"expected positive device counts, got {text!r}")
+    return steps
+
+
+def verdict(r: dict) -> dict:
+    ingest, fan = r["ingest"], r["fanout"]
+    return {
+        "ingest": ingest["ledger_per_s"] is not None
+        and ingest["ledger_per_s"] >= TARGET_RATE
+        and ingest["device_to_ok"]["p99_ms"] is not None
+        and ingest["device_to_ok"]["p99_ms"] <= TARGET_OK_P99_MS
+        and ingest["acked"] == ingest["punches"]
+        and ingest["decided"] >= ingest["punches"],
+        "polls": r["poll_capacity"]["held"] >= TARGET_DEVICES,
+        "fanout": fan["intervals"] is not None and fan["intervals"] <= TARGET_FANOUT_INTERVALS,
+    }
+
+
+def rows(r: dict, args: argparse.Namespace) -> list[tuple[str, object]]:
+    ingest, fan, polls, kiosk = r["ingest"], r["fanout"], r["poll_capacity"], r["kiosk_baseline"]
+    ok = ingest["device_to_ok"]
+    out: list[tuple[str, object]] = [
+        (f"ATTLOG offered punches/s ({ingest['devices']} devices)", ingest["offered_per_s"]),
+        ("  answered OK per s (at the edge)", ingest["acked_per_s"]),
+        ("  decided per s (punch's ledger)", ingest["ledger_per_s"]),
+        ("  device-to-OK p50 / p99 (ms)", f"{ok['p50_ms']}/{ok['p99_ms']}"),
+        (
+            "  punches / OK / decided / recorded",
+            f"{ingest['punches']}/{ingest['acked']}/{ingest['decided']}/{ingest['recorded']}",
+        ),
+        ("  batches / lines resent", f"{ingest['batches']}/{ingest['resent_lines']}"),
+        ("  last OK -> last decided (s)", ingest["ledger_lag_s"]),
+        (
+            f"baseline: kiosk PIN punch p50 / p99 (ms) at {kiosk['rate_per_s']:g}/s",
+            f"{kiosk['recorded_latency']['p50_ms']}/{kiosk['recorded_latency']['p99_ms']}",
+        ),
+        ("  kiosk PIN punches recorded / sent", f"{kiosk['recorded']}/{kiosk['punches']}"),
+        (f"roster fan-out to {fan['devices']} devices (s)", fan["seconds"]),
+        (f"  in poll intervals ({args.poll_s:g} s)", fan["intervals"]),
+    ]
+    for step in polls["steps"]:
+        out += [
+            (
+                f"{step['devices']} devices polling: poll p50 / p99 (ms)",
+                f"{step['poll']['p50_ms']}/{step['poll']['p99_ms']}",
+            ),
+            (
+                "  polls/s, device-sync CPU %, RSS MiB",
+                f"{step['polls_per_s']}/{step['device_sync_cpu_pct']}/{step['device_sync_rss_mib']}",
+            ),
+            ("  simulator lateness p99 (ms)", step["scheduler_late_p99_ms"]),
+        ]
+    out.append((f"devices held at p99 poll <= {TARGET_POLL_P99_MS:g} ms", polls["held"]))
+    return out
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+class Tenant:
+    """The tenant's admin APIs (identity and device-sync, internal caller token) and punch's
+    database (read only: what the ledger decided)."""
+
+    def __init__(self, identity: ServiceProcess, devices: ServiceProcess, tenant_id: str):
+        self.tenant_id = tenant_id
+        headers = admin_headers(tenant_id)
+        self.headers = headers
+        self.people = httpx.AsyncClient(
+            base_url=identity.url + "/internal/v1", headers=headers, timeout=60
+        )
+        self.devices = httpx.AsyncClient(
+            base_url=devices.url + "/internal/v1", headers=headers, timeout=120
+        )
+
+    async def aclose(self) -> None:
+        await self.people.aclose()
+        await self.devices.aclose()
+
+    async def workers(self, badges: list[str], concurrency: int = 16) -> dict[str, str]:
+        """Active workers with these Employee IDs: {badge: worker_id}."""
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(b: str) -> tuple[str, str]:
+            async with gate:
+                r = await self.people.post(
+                    "/workers", json={"employee_id": b, "name": f"ZK {b}", "status": "Active"}
+                )
+            assert r.status_code == 201, r.text
+            return b, r.json()["id"]
+
+        return dict(await asyncio.gather(*(one(b) for b in badges)))
+
+    async def assign(self, pairs: list[tuple[str, str]]) -> float:
+        """Bulk assignments in chunks, each retried until device-sync knows the workers; the
+        monotonic time the first accepted call was sent."""
+        sent: list[float] = []
+        for start_at in range(0, len(pairs), MAX_BULK_PAIRS):
+            chunk = pairs[start_at : start_at + MAX_BULK_PAIRS]
+            body = {"assign": [{"clock_id": c, "worker_id": w} for c, w in chunk]}
+
+            async def assigned(body=body):
+                at = time.monotonic()
+                r = await self.devices.post("/assignments", json=body)
+                if r.status_code == 404:  # a worker device-sync has not heard of yet
+                    return None
+                assert r.status_code in (200, 201), r.text
+                sent.append(at)
+                return r
+
+            await wait_for(assigned, timeout=120, interval=0.2, what="device-sync knows them")
+        return sent[0] if sent else time.monotonic()
+
+
+async def ledger_counts(db: asyncpg.Connection, tenant_id: str, clocks: list[str], since):
+    return await db.fetchrow(
+        "SELECT count(*) AS decided,"
+        " count(*) FILTER (WHERE outcome = 'RECORDED') AS recorded,"
+        " max(decided_at) AS last"
+        " FROM attempts WHERE tenant_id = $1 AND clock_id = ANY($2::uuid[])"
+        " AND decided_at >= $3",
+        tenant_id,
+        clocks,
+        since,
+    )
+
+
+async def ingest(args, fleet: ZkFleet, plan: dict, punch_db, tenant_id: str) -> dict:
+    """Phase 1: the open-loop ATTLOG load, then wait for the ledger."""
+    devices = fleet.devices[: args.devices]
+    workers = plan["workers_per_device"]
+    state: dict[str, int] = {}
+    total = int(round(args.rate * args.seconds))
+    fleet.reset_measurements()
+    batches0 = sum(d.attlog_batches for d in devices)
+    resent0 = sum(d.attlog_resent_lines for d in devices)
+    acked0 = sum(d.punches_acked for d in devices)
+    since = datetime.now(UTC)
+    started = time.monotonic()
+
+    async def one(i: int) -> None:
+        index, slot = punch_plan(i, len(devices), workers)
+        pin = badge(index, slot, workers)
+        direction = state.get(pin, 0)
+        state[pin] = 1 - direction
+        fleet.punch(devices[index], pin, state=direction, verify_mode=args.verify_mode)
+
+    _, offered, late_ms = await support.open_loop(args.rate, total, one)
+    await fleet.wait_until(
+        lambda f: sum(d.punches_acked for d in devices) - acked0 >= total,
+        timeout=args.drain_s,
+        what="every punch answered OK",
+    )
+    acked_at = time.monotonic()
+    acked = sum(d.punches_acked for d in devices) - acked0
+    clocks = plan["clock_ids"][: args.devices]
+
+    async def decided() -> bool:
+        row = await ledger_counts(punch_db, tenant_id, clocks, since)
+        return row["decided"] >= total
+
+    try:
+        await wait_for(decided, timeout=args.drain_s, interval=0.5, what="the ledger decided all")
+    except (TimeoutError, AssertionError) as error:
+        print(f"warning: {error}", flush=True)
+    row = await ledger_counts(punch_db, tenant_id, clocks, since)
+    ledger_s = (row["last"] - since).total_seconds() if row["last"] else None
+    return {
+        "devices": len(devices),
+        "workers_per_device": workers,
+        "rate_per_s": args.rate,
+        "seconds": args.seconds,
+        "punches": total,
+        "offered_per_s": round(offered, 1),
+        "scheduler_worst_late_ms": round(late_ms, 1),
+        "acked": acked,
+        "acked_per_s": round(acked / max(acked_at - started, 1e-9), 1),
+        "decided": row["decided"],
+        "recorded": row["recorded"],
+        "ledger_per_s": round(row["decided"] / ledger_s, 1) if ledger_s else None,
+        "ledger_lag_s": round(ledger_s - (acked_at - started), 3) if ledger_s else None,
+        "device_to_ok": summary(fleet.punch_ok_ms),
+        "attlog_requests": fleet.latencies.summary("attlog"),
+        "batches": sum(d.attlog_batches for d in devices) - batches0,
+        "resent_lines": sum(d.attlog_resent_lines for d in devices) - resent0,
+    }
+
+
+class Acks:
+    """When each device's result for the `DATA UPDATE USERINFO` of one badge was answered OK
+    (the server has the acknowledgement then): the fleet's on_result hook."""
+
+    def __init__(self) -> None:
+        self.pin: str | None = None
+        self.done: dict[str, float] = {}
+
+    def expect(self, pin: str) -> None:
+        self.done = {}
+        self.pin = pin
+
+    def on_result(self, device, command, code: int, at: float) -> None:
+        fields = command.text.split(" ", 3)[-1].split("\t")
+        if (
+            self.pin is not None
+            and code == 0
+            and command.text.startswith("DATA UPDATE USERINFO")
+            and f"PIN={self.pin}" in fields
+        ):
+            self.done.setdefault(device.serial, at)
+
+
+async def fanout(args, fleet: ZkFleet, tenant: Tenant, plan: dict, acks: Acks) -> dict:
+    """Phase 2: one worker assigned to every running device; until all acknowledged."""
+    pin = str(90_000_000 + int(uuid.uuid4().int % 1_000_000))
+    worker = (await tenant.workers([pin]))[pin]
+    devices = fleet.devices[: args.devices]
+    waiting = {d.serial for d in devices}
+    acks.expect(pin)
+    started = await tenant.assign([(c, worker) for c in plan["clock_ids"][: args.devices]])
+    call_s = time.monotonic() - started
+
+    async def all_acknowledged() -> bool:
+        return waiting <= acks.done.keys()
+
+    try:
+        await wait_for(
+            all_acknowledged,
+            timeout=args.poll_s * 10,
+            interval=0.05,
+            what="every device acknowledged",
+        )
+    except (TimeoutError, AssertionError) as error:
+        print(f"warning: {error}", flush=True)
+    done = [at - started for serial, at in acks.done.items() if serial in waiting]
+    last = max(done) if len(done) == len(waiting) else None
+    return {
+        "devices": len(waiting),
+        "acknowledged": len(done),
+        "assign_call_s": round(call_s, 3),
+        "seconds": None if last is None else round(last, 3),
+        "intervals": intervals(last, args.poll_s),
+        "p50_s": round(support.percentile(done, 50), 3) if done else None,
+    }
+
+
+async def poll_capacity(args, fleet: ZkFleet, devices: ServiceProcess, serials: list[str]):
+    """Phase 3: grow the fleet step by step; a measuring window per step."""
+    steps = []
+    for target in args.poll_steps:
+        new = serials[len(fleet) : target]
+        if new:
+            ramp = max(args.poll_s, len(new) / args.handshakes_per_s)
+            added = fleet.add(new, ramp_s=ramp)
+            await fleet.wait_until(
+                lambda f, added=added: all(d.polls > 0 for d in added),
+                timeout=ramp + 120,
+                what=f"{len(added)} new devices polling",
+            )
+            await asyncio.sleep(args.poll_s)  # every device back on its own phase
+        fleet.reset_measurements()
+        cpu0, wall0 = cpu_seconds(devices.process.pid), time.monotonic()
+        await asyncio.sleep(args.window_s)
+        wall = time.monotonic() - wall0
+        cpu = cpu_seconds(devices.process.pid) - cpu0
+        poll = fleet.latencies.summary("poll")
+        step = {
+            "devices": len(fleet),
+            "polling": sum(1 for d in fleet if d.state == "online"),
+            "window_s": round(wall, 1),
+            "poll": poll,
+            "polls_per_s": round(poll["n"] / wall, 1),
+            "device_sync_cpu_pct": round(100 * cpu / wall, 1),
+            "device_sync_rss_mib": rss_mib(devices.process.pid),
+            "scheduler_late_p99_ms": fleet.stats()["scheduler_late_p99_ms"],
+            "errors": fleet.stats()["errors"],
+        }
+        steps.append(step)
+        print(f"  {step['devices']} devices: poll p99 {poll['p99_ms']} ms", flush=True)
+        if poll["p99_ms"] is None or poll["p99_ms"] > args.stop_above_ms:
+            break
+    return {
+        "poll_s": args.poll_s,
+        "steps": steps,
+        "held": held_devices(steps, TARGET_POLL_P99_MS),
+    }
+
+
+async def run(args: argparse.Namespace) -> dict:
+    raise_fd_limit()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-zk-push-"))
+    started: list[ServiceProcess] = []
+    kiosks: Kiosks | None = None
+    tenant: Tenant | None = None
+    punch_db: asyncpg.Connection | None = None
+    fleet: ZkFleet | None = None
+    session = None
+    results: dict = {}
+    try:
+        log = {"LOG_LEVEL": args.log_level}
+        identity = await start("identity", tmp, started, **log)
+        ds_env = {**log, "DB_POOL_MAX_SIZE": str(args.pool), **args.ds_env}
+        devices = await start("device-sync", tmp, started, **ds_env)
+        punch = await start("punch", tmp, started, **log)
+        gateway = await start_gateway(tmp, started, identity, devices, punch, **log)
+        results["foreign_services_at_start"] = foreign_services(started)
+        print(f"services up (logs in {tmp}); setting up the tenant", flush=True)
+        kiosk_tenant = await set_up_tenant(
+            gateway, punch, SimpleNamespace(workers=args.kiosk_workers, clocks=args.kiosk_clocks)
+        )
+        tenant_id = kiosk_tenant["tenant_id"]
+        tenant = Tenant(identity, devices, tenant_id)
+        punch_db = await asyncpg.connect(punch.admin_url)
+
+        # ZK clocks, their workers and assignments
+        workers = workers_per_device(args.rate, args.devices, args.workers_per_device)
+        total = max(args.devices, *args.poll_steps)
+        session = make_session()
+        t0 = time.monotonic()
+        registered = await register_zk_clocks(
+            devices.url + "/internal/v1",
+            tenant.headers,
+            total,
+            site_id="bench",
+            prefix="ZKB" + uuid.uuid4().hex[:6].upper(),
+            concurrency=20,
+            time_zone=args.time_zone,
+            session=session,
+        )
+        results["registration_per_s"] = round(total / (time.monotonic() - t0), 1)
+        clock_ids = [c for c, _ in registered]
+        serials = [s for _, s in registered]
+        badges = [badge(d, s, workers) for d in range(args.devices) for s in range(workers)]
+        by_badge = await tenant.workers(badges)
+        pairs = [
+            (clock_ids[d], by_badge[badge(d, s, workers)])
+            for d in range(args.devices)
+            for s in range(workers)
+        ]
+        await tenant.assign(pairs)
+        plan = {"clock_ids": clock_ids, "workers_per_device": workers}
+
+        async def punch_knows() -> bool:
+            n = await punch_db.fetchval(
+                "SELECT count(*) FROM assignments WHERE tenant_id = $1 AND clock_id = ANY($2)",
+                tenant_id,
+                clock_ids[: args.devices],
+            )
+            return n >= len(pairs)
+
+        await wait_for(punch_knows, timeout=120, interval=0.5, what="punch knows the clocks")
+
+        acks = Acks()
+
+        fleet = ZkFleet(
+            devices.url,
+            serials[: args.devices],
+            session=session,
+            connections=args.connections,
+            ramp_s=args.poll_s,
+            poll_s=args.poll_s,
+            history=False,
+            on_result=acks.on_result,
+            request_timeout_s=args.request_timeout_s,
+        )
+        await fleet.start()
+        await fleet.wait_all(
+            lambda d: d.registered is not None,
+            timeout=args.poll_s * 2 + 60,
+            what="every device got an answer to its handshake",
+        )
+        refused = [d for d in fleet if d.registered is False]
+        if refused:
+            raise RuntimeError(
+                f"the edge refused {len(refused)} registered devices, e.g. {refused[0].serial}:"
+                f" {refused[0].last_error}"
+            )
+        await fleet.wait_all(
+            lambda d: len(d.users) >= workers,
+            timeout=args.poll_s * 20 + 60,
+            what="every device holds its roster",
+        )
+        results["registration_to_rosters_s"] = round(time.monotonic() - t0, 1)
+
+        print("measuring: kiosk PIN baseline", flush=True)
+        kiosks = Kiosks(gateway, kiosk_tenant)
+        await punch_step(kiosks, args.kiosk_rate, 2, "warm-up")
+        results["kiosk_baseline"] = await punch_step(kiosks, args.kiosk_rate, args.kiosk_seconds)
+
+        print("measuring: ATTLOG ingest", flush=True)
+        with_cpu = {
+            "identity": identity.process.pid,
+            "device-sync": devices.process.pid,
+            "punch": punch.process.pid,
+            "gateway": gateway.process.pid,
+        }
+        cpu0 = {n: cpu_seconds(p) for n, p in with_cpu.items()}
+        busy0 = support.machine_cpu()
+        t_ingest = time.monotonic()
+        results["ingest"] = await ingest(args, fleet, plan, punch_db, tenant_id)
+        wall = time.monotonic() - t_ingest
+        results["ingest"]["cpu_pct"] = {
+            n: round(100 * (cpu_seconds(p) - cpu0[n]) / wall, 1) for n, p in with_cpu.items()
+        }
+        results["ingest"]["machine_busy_pct"] = support.busy_pct_since(busy0)
+
+        print("measuring: roster fan-out", flush=True)
+        results["fanout"] = await fanout(args, fleet, tenant, plan, acks)
+
+        print("measuring: poll capacity", flush=True)
+        results["poll_capacity"] = await poll_capacity(args, fleet, devices, serials)
+        results["simulator"] = fleet.stats()
+        results["foreign_services_after"] = foreign_services(started)
+        if args.keep_logs:
+            results["logs"] = str(tmp)
+    finally:
+        if fleet is not None:
+            await fleet.stop()
+        if session is not None:
+            await session.close()
+        if kiosks is not None:
+            await kiosks.aclose()
+        if tenant is not None:
+            await tenant.aclose()
+        if punch_db is not None:
+            await punch_db.close()
+        await stop_all(started)
+        if not args.keep_logs:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return results
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--devices", type=int, default=1000, help="devices punching (phase 1)")
+    parser.add_argument("--rate", type=float, default=2500, help="offered punches/s")
+    parser.add_argument("--seconds", type=float, default=20, help="load duration")
+    parser.add_argument(
+        "--workers-per-device", type=int, default=4, help="at least (raised to rate/devices)"
+    )
+    parser.add_argument("--verify-mode", type=int, default=1, help="VerifyMode of the punches")
+    parser.add_argument("--poll-s", type=float, default=10, help="every device polls every S s")
+    parser.add_argument(
+        "--poll-steps",
+        type=steps_of,
+        default=steps_of("5000,10000,15000,20000"),
+        help="devices polling at each step of phase 3 (comma-separated totals)",
+    )
+    parser.add_argument("--window-s", type=float, default=30, help="measuring window per step")
+    parser.add_argument(
+        "--stop-above-ms", type=float, default=500, help="no further step past this p99"
+    )
+    parser.add_argument(
+        "--handshakes-per-s", type=float, default=1000, help="new devices' first handshakes/s"
+    )
+    parser.add_argument("--connections", type=int, default=1000, help="simulator's HTTP pool")
+    parser.add_argument("--request-timeout-s", type=float, default=20)
+    parser.add_argument("--drain-s", type=float, default=120, help="wait for OKs / the ledger")
+    parser.add_argument("--time-zone", default="UTC", help="the clocks' IANA time zone")
+    parser.add_argument("--kiosk-rate", type=float, default=20, help="kiosk PIN baseline /s")
+    parser.add_argument("--kiosk-seconds", type=float, default=15)
+    parser.add_argument("--kiosk-workers", type=int, default=20)
+    parser.add_argument("--kiosk-clocks", type=int, default=2)
+    parser.add_argument("--pool", type=int, default=10, help="device-sync DB pool size")
+    parser.add_argument(
+        "--device-sync-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for device-sync (repeatable), e.g. the edge's Delay",
+    )
+    parser.add_argument("--log-level", default="WARNING", help="of the services")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the services' log files")
+    return parser
+
+
+QUICK = {
+    "devices": 20,
+    "rate": 100,
+    "seconds": 3,
+    "poll_s": 2,
+    "poll_steps": [40, 80],
+    "window_s": 4,
+    "kiosk_seconds": 2,
+    "kiosk_workers": 4,
+    "drain_s": 60,
+}
+
+
+def parse() -> argparse.Namespace:
+    """The arguments (sys.argv), `--quick` shrinking what was left at its default."""
+    args = support.parse_args(build_parser(), "zk_push", quick=QUICK)
+    args.ds_env = parse_env(args.device_sync_env)
+    # the phase-1 devices keep polling: no step has fewer
+    args.poll_steps = sorted({max(step, args.devices) for step in args.poll_steps})
+    return args
+
+
+async def main() -> None:
+    args = parse()
+    task = asyncio.current_task()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    r = await run(args)
+    met = verdict(r)
+    interference = sorted({*r["foreign_services_at_start"], *r["foreign_services_after"]})
+    support.print_table(f"ZK PUSH edge, {os.cpu_count()} cores", rows(r, args), 58, 16)
+    print(
+        f"targets: >= {TARGET_RATE:g} punches/s at p99 device-to-OK <= {TARGET_OK_P99_MS:g} ms:"
+        f" {'met' if met['ingest'] else 'NOT met'}; >= {TARGET_DEVICES} devices at p99 poll"
+        f" <= {TARGET_POLL_P99_MS:g} ms: {'met' if met['polls'] else 'NOT met'}; fan-out"
+        f" <= {TARGET_FANOUT_INTERVALS:g} poll intervals: {'met' if met['fanout'] else 'NOT met'}"
+    )
+    if interference:
+        print(f"note: other services shared the PIN topics meanwhile: {interference}")
+    support.write_result(
+        args.out,
+        {
+            "benchmark": "zk_push",
+            "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
+            "parameters": {k: v for k, v in vars(args).items() if k not in ("out", "keep_logs")},
+            "targets": {
+                "punches_per_s": TARGET_RATE,
+                "device_to_ok_p99_ms": TARGET_OK_P99_MS,
+                "devices": TARGET_DEVICES,
+                "poll_p99_ms": TARGET_POLL_P99_MS,
+                "fanout_intervals": TARGET_FANOUT_INTERVALS,
+            },
+            "met": met,
+            "interference": interference,
+            **r,
+        },
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
