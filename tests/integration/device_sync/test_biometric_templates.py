@@ -1,11 +1,12 @@
 """Biometric templates from hardware clocks against the real device-sync and its database.
 
-The device edge (``/iclock/*``, branch i16-edge) is not on this branch yet, so an upload is
-driven through device-sync's own service-layer entry (``StoredBiometrics.uploaded``, the seam
-the edge calls) on the PostgreSQL unit of work, with the key the running process holds; the
-rest is the real process: the admin API (counts, per-clock state, deletion, roles, tenants),
-the queue, the acknowledgements, and the deactivation from identity's events. The end-to-end
-test over the protocol is written below and skipped until the edge is merged."""
+Most tests drive an upload through device-sync's own service-layer entry
+(``StoredBiometrics.uploaded``, the seam the ZK edge calls) on the PostgreSQL unit of work, with
+the key the running process holds; the rest is the real process: the admin API (counts,
+per-clock state, deletion, roles, tenants), the queue, the acknowledgements, and the
+deactivation from identity's events. The last test goes end to end over the ZK PUSH protocol
+(``/iclock/*``): a fingerprint enrolled on clock A reaches clock B, and deactivation deletes it
+everywhere."""
 
 from __future__ import annotations
 
@@ -267,7 +268,6 @@ async def test_a_deactivated_workers_templates_are_deleted(identity, devices, po
         )
 
 
-@pytest.mark.skip(reason="needs the ZK edge (i16-edge)")
 async def test_fingerprint_enrolled_on_clock_a_appears_on_clock_b_and_deactivation_deletes_it(
     identity, devices
 ):
