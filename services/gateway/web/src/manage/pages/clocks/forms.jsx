@@ -50,14 +50,14 @@ export function ServerHint() {
 
 /**
  * Registering a clock: a kiosk app (a credential is shown once) or a ZKTeco PUSH hardware clock
- * (found by its serial number; an optional ComKey). `adopt`: an unregistered device that
+ * (found by its serial number). `adopt`: an unregistered device that
  * tried to connect, its serial fixed, registered through its adopt call.
  */
 export function RegisterForm({ onRegistered, onCancel, adopt = null }) {
   const { form, setForm, action, set, err } = useClockForm(
     adopt
       ? adoptForm(adopt, browserZone())
-      : { protocol: KIOSK_APP, serial_number: "", name: "", site_id: "", time_zone: browserZone() || "UTC", com_key: "" },
+      : { protocol: KIOSK_APP, serial_number: "", name: "", site_id: "", time_zone: browserZone() || "UTC" },
   );
   const zk = form.protocol === ZK_PUSH;
   const submit = async (e) => {
@@ -113,16 +113,6 @@ export function RegisterForm({ onRegistered, onCancel, adopt = null }) {
           autoComplete="off"
           required
         />
-        {zk && !adopt && (
-          <TextField
-            label="ComKey (optional)"
-            hint="Only if a Comm Key is set on the device (often COMM. → PC Connection): the same value here."
-            value={form.com_key}
-            onInput={set("com_key")}
-            error={err("com_key")}
-            autoComplete="off"
-          />
-        )}
       </div>
       {zk && <ServerHint />}
       <TimeZoneList id="time-zones" />

@@ -8,7 +8,6 @@ export const RULES = {
   name: "Give the clock a name (up to 200 characters).",
   site_id: "Up to 200 characters.",
   time_zone: "Use an IANA time zone such as Europe/Madrid.",
-  com_key: "Use the ComKey exactly as it is set on the device.",
 };
 
 export const KINDS = {

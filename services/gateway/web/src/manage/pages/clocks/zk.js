@@ -98,7 +98,8 @@ export function serverHint(loc) {
 }
 
 /** The register-a-clock body. A kiosk app's is as it always was (the API's default protocol is
- * KIOSK_APP); a ZK clock's says ZK_PUSH, with its ComKey when one is set. */
+ * KIOSK_APP); a ZK clock's says ZK_PUSH. (No ComKey: PUSH firmware sends none over HTTP;
+ * docs/hardware-clocks.md.) */
 export function registrationBody(form) {
   const body = {
     serial_number: form.serial_number.trim(),
@@ -106,9 +107,7 @@ export function registrationBody(form) {
     site_id: form.site_id,
     time_zone: form.time_zone,
   };
-  if (form.protocol !== ZK_PUSH) return body;
-  body.protocol = ZK_PUSH;
-  if (form.com_key?.trim()) body.com_key = form.com_key.trim();
+  if (form.protocol === ZK_PUSH) body.protocol = ZK_PUSH;
   return body;
 }
 
@@ -133,6 +132,5 @@ export function adoptForm(device, timeZone) {
     name: "",
     site_id: "",
     time_zone: timeZone || "UTC",
-    com_key: "",
   };
 }

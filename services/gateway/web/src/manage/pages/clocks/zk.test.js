@@ -88,14 +88,13 @@ describe("a ZK clock's status", () => {
 });
 
 describe("registering a ZK clock", () => {
-  const form = { protocol: "ZK_PUSH", serial_number: " CQZ7232360123 ", name: "Gate", site_id: "", time_zone: "UTC", com_key: "" };
+  const form = { protocol: "ZK_PUSH", serial_number: " CQZ7232360123 ", name: "Gate", site_id: "", time_zone: "UTC" };
 
-  it("sends the protocol, and the ComKey only when one is given", () => {
+  it("sends the protocol for a hardware clock only", () => {
     expect(registrationBody(form)).toEqual({
       serial_number: "CQZ7232360123", name: "Gate", site_id: "", time_zone: "UTC", protocol: "ZK_PUSH",
     });
-    expect(registrationBody({ ...form, com_key: " 1234 " }).com_key).toBe("1234");
-    const kiosk = registrationBody({ ...form, protocol: "KIOSK_APP", com_key: "1234" });
+    const kiosk = registrationBody({ ...form, protocol: "KIOSK_APP" });
     expect(kiosk).toEqual({ serial_number: "CQZ7232360123", name: "Gate", site_id: "", time_zone: "UTC" });
   });
 
