@@ -5,17 +5,19 @@ re-queue UPSERT_WORKER; the opt-in is sysadmin-only and for ZK clocks only."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from nacl.public import PrivateKey
 from punchcard_device_sync.domain import zk
-from punchcard_device_sync.domain.model import CommandKind
+from punchcard_device_sync.domain.model import Command, CommandKind
 from punchcard_device_sync.service_layer import device_pins
 from punchcard_kit.errors import Forbidden, Invalid
 from punchcard_kit.internal_auth import Caller
 from punchcard_kit.sealing import SealedOpener, UnsealError, device_pin_binding, seal_bound
 
 from .fakes import Assignment, Store, factory
-from .test_zk_edge import TENANT, Beats, Directory, zk_clock
+from .test_zk_edge import TENANT, edge, zk_clock
 
 KEY = bytes(range(1, 33))
 PUBLIC = bytes(PrivateKey(KEY).public_key)
@@ -45,26 +47,14 @@ def test_the_sealed_box_opens_only_for_its_worker():
 
 
 def setup(store: Store, *, verifying: bool = True):
-    from punchcard_device_sync.service_layer.biometrics import NoBiometrics
-    from punchcard_device_sync.service_layer.zk_edge import ZkEdge, ZkSettings
-
     clock_id = zk_clock(store)
     store.protocols[clock_id] = "ZK_PUSH"
     if verifying:
         store.verifying.add(clock_id)
     worker = store.add_worker(employee_id="E5", pin_set=True, pin_allowed=True)
     store.assignments[(clock_id, worker.id)] = Assignment(direct=True)
-    beats = Beats()
     opener = SealedOpener({"k1": KEY}, "k1")
-    e = ZkEdge(
-        factory(store),
-        Directory(store),
-        beats,
-        beats,
-        NoBiometrics(),
-        ZkSettings(redeliver_after=__import__("datetime").timedelta(0), recheck_s=0),
-        device_pin_opener=opener,
-    )
+    e, _ = edge(store, device_pin_opener=opener, redeliver_after=timedelta(0), recheck_s=0)
     return clock_id, worker, e
 
 
@@ -102,9 +92,7 @@ async def test_a_clock_not_opted_in_gets_no_pin_and_no_command():
     )
     assert store.commands_of(clock_id) == []
     async with factory(store)(TENANT) as uow:
-        facts, stored = store.workers[worker.id]
-        from punchcard_device_sync.domain.model import Command
-
+        _, stored = store.workers[worker.id]
         await uow.queue.enqueue([(clock_id, Command.upsert(stored, worker.id))])
     device = await e.device(f"SN{clock_id[:6]}")
     reply = await e.poll(device, None, "")
