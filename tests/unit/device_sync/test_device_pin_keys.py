@@ -52,3 +52,29 @@ def test_production_refuses_bad_or_development_keys(production, value):  # noqa:
     production.setenv("DEVICE_PIN_PRIVATE_KEYS", value)
     with pytest.raises(ValidationError):
         DeviceSyncSettings()
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        (None, True),  # not configured: tenants cannot switch it on
+        (base64.b64encode(bytes(PrivateKey(KEY).public_key)).decode(), True),
+        ("EhvihANFHi1cU6LOij1yhu3iuPok24badggWDkl2SXY=", False),  # the development key
+        (base64.b64encode(b"short").decode(), False),
+    ],
+)
+def test_identity_takes_device_sync_public_key_in_production(production, value, accepted):  # noqa: F811
+    secret = base64.b64encode(bytes(range(32))).decode()
+    production.setenv("PIN_PEPPERS", json.dumps({"2026-1": secret}))
+    production.setenv("PIN_PEPPER_CURRENT", "2026-1")
+    production.setenv("PIN_SEALING_KEYS", json.dumps({"2026-1": secret}))
+    production.setenv("PIN_SEALING_CURRENT", "2026-1")
+    production.setenv("REDIS_URL", "redis://redis.internal:6379/0")
+    production.delenv("DEVICE_PIN_PUBLIC_KEY", raising=False)
+    if value is not None:
+        production.setenv("DEVICE_PIN_PUBLIC_KEY", value)
+    if accepted:
+        assert IdentitySettings().device_pin_public_key == value
+    else:
+        with pytest.raises(ValidationError):
+            IdentitySettings()
