@@ -5,7 +5,7 @@ re-queue UPSERT_WORKER; the opt-in is sysadmin-only and for ZK clocks only."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from nacl.public import PrivateKey
@@ -134,3 +134,23 @@ async def test_the_opt_in_is_sysadmin_only_and_for_zk_clocks_only():
         await device_pins.set_clock_verifies_pins(ADMIN, kiosk, True, factory(store))
     assert caught.value.code == "NOT_A_ZK_CLOCK"
     assert store.verifying == set()
+
+
+async def test_a_pin_punch_on_an_opted_in_clock_identifies_a_worker_whose_pin_is_allowed():
+    from punchcard.v1 import common_pb2, identification_pb2
+
+    from .test_zk_edge import verdicts
+
+    store = Store()
+    clock_id, worker, e = setup(store)
+    refused = store.add_worker(employee_id="E9", pin_set=True, pin_allowed=False)
+    device = await e.device(f"SN{clock_id[:6]}")
+    body = "E5\t2026-03-02 08:00:00\t0\t0\nE9\t2026-03-02 08:01:00\t0\t0\n"
+    await e.attlog(device, body, None, datetime(2026, 3, 2, 8, 2, tzinfo=UTC))
+    rejected, identified = sorted(verdicts(store), key=lambda v: v.DESCRIPTOR.name)
+    assert isinstance(identified, identification_pb2.WorkerIdentified)
+    assert identified.worker_id == worker.id
+    assert identified.method == common_pb2.PUNCH_METHOD_PIN
+    assert identified.context.device_verify_mode == 0
+    assert rejected.worker_id == refused.id
+    assert rejected.reason == common_pb2.REJECT_REASON_PIN_NOT_ALLOWED
