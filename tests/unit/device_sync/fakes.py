@@ -62,6 +62,9 @@ class Store:
     zk_punches: set[tuple] = field(default_factory=set)
     delivered: dict[tuple[str, int], object] = field(default_factory=dict)
     results: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
+    # PINs on clocks that verify them: worker id -> (key id, sealed box); opted-in clocks.
+    device_pins: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    verifying: set[str] = field(default_factory=set)
 
     # --- set-up helpers for tests --------------------------------------------------------
 
@@ -453,6 +456,52 @@ class FakeZk(_Repo):
         return True
 
 
+class FakeDevicePins(_Repo):
+    def _verifying(self, clock_id: str) -> bool:
+        clock = self.store.clocks.get(clock_id)
+        return (
+            clock is not None
+            and not clock.revoked
+            and self.store.protocols.get(clock_id) == "ZK_PUSH"
+            and clock_id in self.store.verifying
+        )
+
+    async def put(self, worker_id: str, key_id: str, sealed: bytes) -> bool:
+        if self.store.device_pins.get(worker_id) == (key_id, sealed):
+            return False
+        self.store.device_pins[worker_id] = (key_id, sealed)
+        return True
+
+    async def delete(self, worker_id: str) -> bool:
+        return self.store.device_pins.pop(worker_id, None) is not None
+
+    async def sealed_of(self, worker_ids) -> set[str]:
+        return {w for w in worker_ids if w in self.store.device_pins}
+
+    async def for_clock(self, clock_id: str, worker_ids) -> dict:
+        from punchcard_device_sync.service_layer.unit_of_work import SealedPin
+
+        if not self._verifying(clock_id):
+            return {}
+        return {
+            w: SealedPin(*self.store.device_pins[w])
+            for w in worker_ids
+            if w in self.store.device_pins
+        }
+
+    async def verifying_clocks(self, clock_ids) -> list[str]:
+        return sorted(c for c in clock_ids if self._verifying(c))
+
+    async def clock_verifies(self, clock_id: str):
+        if clock_id not in self.store.clocks:
+            return None
+        protocol = self.store.protocols.get(clock_id, "KIOSK_APP")
+        return protocol, clock_id in self.store.verifying
+
+    async def set_clock_verifies(self, clock_id: str, on: bool) -> None:
+        (self.store.verifying.add if on else self.store.verifying.discard)(clock_id)
+
+
 class FakeUnitOfWork:
     """Writes go straight to the store (tests check ``commits`` and what an error left)."""
 
@@ -466,6 +515,7 @@ class FakeUnitOfWork:
         self.queue = FakeCommandQueue(store)
         self.templates = FakeTemplates(store)
         self.zk = FakeZk(store)
+        self.device_pins = FakeDevicePins(store)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         return self

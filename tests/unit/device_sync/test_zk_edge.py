@@ -46,7 +46,7 @@ class Beats:
         self.unknown_calls.append(serial)
 
 
-def edge(store: Store, **settings):
+def edge(store: Store, *, device_pin_opener=None, **settings):
     beats = Beats()
     e = ZkEdge(
         factory(store),
@@ -55,6 +55,7 @@ def edge(store: Store, **settings):
         beats,
         NoBiometrics(),
         ZkSettings(**settings),
+        device_pin_opener=device_pin_opener,
     )
     return e, beats
 

@@ -18,6 +18,7 @@ class Pin:
     stored: StoredPin
     set_at: datetime
     locked_until: datetime | None = None
+    on_devices: bool = False
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Store:
     workers: dict[str, Worker] = field(default_factory=dict)
     pins: dict[str, Pin] = field(default_factory=dict)
     max_age: dict[str, int | None] = field(default_factory=dict)
+    devices_verify_pins: dict[str, bool] = field(default_factory=dict)
     assignments: set[tuple[str, str, str]] = field(default_factory=set)
     # (tenant, card number) -> (worker id, added at): unique per tenant, as the table's key
     cards: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)
@@ -109,6 +111,25 @@ class FakePins:
     async def set_max_age_days(self, days: int | None) -> None:
         self.store.max_age[self.tenant_id] = days
 
+    async def devices_verify_pins(self) -> bool:
+        return self.store.devices_verify_pins.get(self.tenant_id, False)
+
+    async def set_devices_verify_pins(self, on: bool) -> None:
+        self.store.devices_verify_pins[self.tenant_id] = on
+
+    async def mark_on_devices(self, worker_id: str, on: bool) -> None:
+        if worker_id in self.store.pins:
+            self.store.pins[worker_id].on_devices = on
+
+    async def clear_on_devices(self) -> list[str]:
+        marked = sorted(w for w, p in self.store.pins.items() if p.on_devices)
+        for w in marked:
+            self.store.pins[w].on_devices = False
+        return marked
+
+    async def not_on_devices(self) -> int:
+        return sum(1 for p in self.store.pins.values() if not p.on_devices)
+
 
 class FakeCards:
     def __init__(self, store: Store, tenant_id: str) -> None:
@@ -182,6 +203,10 @@ class FakeUnitOfWork:
 
     async def publish(self, *items) -> None:
         self.published.extend(items)
+
+    async def publish_records(self, records) -> None:
+        """Tombstones: (topic, key, None)."""
+        self.published.extend((r.topic, r.key.decode(), None) for r in records)
 
 
 class FakeCounters:

@@ -43,7 +43,8 @@ def answer(error: DomainError) -> tuple[int, str, str | None]:
 
 
 def events(store: Store) -> list[str]:
-    return [envelope.type for _, _, envelope in store.outbox]
+    """The workers topic's events (the device-pins topic: ``device_pins``)."""
+    return [envelope.type for topic, _, envelope in store.outbox if topic == uc.WORKERS_TOPIC]
 
 
 async def test_registering_emits_worker_registered_keyed_by_the_worker(s, store):

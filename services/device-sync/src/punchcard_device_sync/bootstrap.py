@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+from punchcard_kit.sealing import SealedOpener
 
 from .adapters.heartbeats import HeartbeatBuffer
 from .adapters.postgres import PostgresDirectory, unit_of_work_factory
@@ -23,6 +24,15 @@ from .service_layer.unit_of_work import Directory, UnitOfWorkFactory
 from .service_layer.zk_edge import ZkEdge, ZkSettings
 from .settings import DeviceSyncSettings
 from .views import Views
+
+
+def build_device_pin_opener(settings: DeviceSyncSettings) -> SealedOpener | None:
+    """Opens the PINs identity sealed for clocks that verify PINs (None: not configured,
+    and no clock ever gets a PIN)."""
+    keys = settings.device_pin_keys()
+    if not keys:
+        return None
+    return SealedOpener(keys, sorted(keys)[0])
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,8 @@ def bootstrap(
         heartbeats,
         zk_buffers,
         biometrics,
-        ZkSettings(
+        device_pin_opener=build_device_pin_opener(settings),
+        settings=ZkSettings(
             options=Options(
                 delay_s=settings.zk_delay_s,
                 error_delay_s=settings.zk_error_delay_s,

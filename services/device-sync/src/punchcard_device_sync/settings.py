@@ -1,5 +1,6 @@
 import base64
 import binascii
+import json
 
 from punchcard_kit.settings import ServiceSettings
 from pydantic import Field, SecretStr, model_validator
@@ -8,6 +9,9 @@ from pydantic_settings import SettingsConfigDict
 # Development-only key of the biometric templates (32 bytes, base64), refused outside
 # ENVIRONMENT=development|test.
 _DEV_BIOMETRIC_KEY = base64.b64encode(b"development-only-biometric-key-1").decode()
+# Development-only X25519 private key of PINs sealed for hardware clocks that verify PINs
+# (identity's development DEVICE_PIN_PUBLIC_KEY is its public half), refused outside.
+_DEV_DEVICE_PIN_KEY = base64.b64encode(b"development-only-device-pin-k001").decode()
 
 
 class DeviceSyncSettings(ServiceSettings):
@@ -38,6 +42,39 @@ class DeviceSyncSettings(ServiceSettings):
     # AES-256-GCM key of the biometric templates hardware clocks upload (base64 of 32 random
     # bytes; only device-sync holds it). Required outside development/test.
     biometric_key: SecretStr | None = None
+    # X25519 private keys of the PINs identity seals for clocks that verify PINs themselves:
+    # JSON {"key id": "base64 private key"} (identity seals to the public half of the one its
+    # DEVICE_PIN_KEY_ID names; keep an old key until every PIN sealed to it was set again).
+    # Unset outside development: no PIN is ever sent to a clock.
+    device_pin_private_keys: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _device_pin_keys(self) -> "DeviceSyncSettings":
+        local = self.environment in ("development", "test")
+        if self.device_pin_private_keys is None:
+            if local:
+                dev = json.dumps({"dev-1": _DEV_DEVICE_PIN_KEY})
+                object.__setattr__(self, "device_pin_private_keys", SecretStr(dev))
+            return self
+        value = self.device_pin_private_keys.get_secret_value()
+        if not local and _DEV_DEVICE_PIN_KEY in value:
+            raise ValueError("the development DEVICE_PIN_PRIVATE_KEYS are refused here")
+        try:
+            keys = self.device_pin_keys()
+        except (binascii.Error, ValueError, TypeError, AttributeError):
+            keys = {}
+        if not keys or any(len(k) != 32 for k in keys.values()):
+            raise ValueError(
+                'DEVICE_PIN_PRIVATE_KEYS must be JSON {"key id": "base64 of 32 bytes"}'
+            )
+        return self
+
+    def device_pin_keys(self) -> dict[str, bytes]:
+        """The private keys by id ({} when not configured)."""
+        if self.device_pin_private_keys is None:
+            return {}
+        raw = json.loads(self.device_pin_private_keys.get_secret_value())
+        return {str(k): base64.b64decode(v, validate=True) for k, v in raw.items()}
 
     @model_validator(mode="after")
     def _biometric_key(self) -> "DeviceSyncSettings":

@@ -4,6 +4,7 @@ pool), tests hand in fakes as overrides."""
 
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -12,7 +13,7 @@ from typing import Any
 from .adapters.lockout import FailureCounters, connect_redis
 from .adapters.pin_hasher import PinHasher
 from .adapters.postgres import PostgresUnitOfWork
-from .adapters.sealing import PinOpener
+from .adapters.sealing import DevicePinSealer, PinOpener
 from .domain.pin_attempts import PinLimits
 from .service_layer import unit_of_work as ports
 from .service_layer.verification import PinVerifier
@@ -33,6 +34,14 @@ def build_hasher(settings: IdentitySettings) -> PinHasher:
 
 def build_opener(settings: IdentitySettings) -> PinOpener:
     return PinOpener(settings.sealing_keys(), settings.pin_sealing_current)
+
+
+def build_device_pins(settings: IdentitySettings) -> DevicePinSealer | None:
+    """device-sync's key for PINs of clocks that verify them; None: not configured."""
+    if settings.device_pin_public_key is None:
+        return None
+    key = base64.b64decode(settings.device_pin_public_key)
+    return DevicePinSealer(key, settings.device_pin_key_id)
 
 
 def time_one_hash(hasher: ports.PinHasher) -> float:
@@ -89,7 +98,9 @@ def bootstrap(
         )
     hasher = hasher if hasher is not None else build_hasher(settings)
     opener = opener if opener is not None else build_opener(settings)
-    services = Services(uow=uow, hasher=hasher, counters=counters)
+    services = Services(
+        uow=uow, hasher=hasher, counters=counters, device_pins=build_device_pins(settings)
+    )
     verifier = PinVerifier(
         opener=opener,
         hasher=hasher,

@@ -9,6 +9,8 @@ from pydantic_settings import SettingsConfigDict
 # Development-only keys, refused outside ENVIRONMENT=development|test (32 bytes each, base64).
 _DEV_PEPPER = base64.b64encode(b"development-only-pin-pepper-0001").decode()
 _DEV_SEALING_KEY = base64.b64encode(b"development-only-sealing-key-001").decode()
+# The public half of device-sync's development DEVICE_PIN_PRIVATE_KEYS ("dev-1").
+_DEV_DEVICE_PIN_PUBLIC_KEY = "EhvihANFHi1cU6LOij1yhu3iuPok24badggWDkl2SXY="
 
 
 class IdentitySettings(ServiceSettings):
@@ -17,7 +19,11 @@ class IdentitySettings(ServiceSettings):
     PIN_PEPPERS: JSON {"key id": "base64 secret of 32+ bytes"}; PIN_PEPPER_CURRENT names the one
     new hashes use (rotation: add a key, make it current, keep the old one to verify).
     PIN_SEALING_KEYS: JSON {"key id": "base64 X25519 private key"}; the edge seals kiosk PINs to
-    the public key of PIN_SEALING_CURRENT (served at /internal/v1/pin-sealing-key)."""
+    the public key of PIN_SEALING_CURRENT (served at /internal/v1/pin-sealing-key).
+    DEVICE_PIN_PUBLIC_KEY (base64 X25519 public key, not secret) and DEVICE_PIN_KEY_ID:
+    device-sync's key for PINs of tenants whose hardware clocks verify PINs themselves
+    (device-sync holds the private half in DEVICE_PIN_PRIVATE_KEYS under the same id); unset
+    outside development, that switch cannot be turned on."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
@@ -28,6 +34,8 @@ class IdentitySettings(ServiceSettings):
     pin_pepper_current: str = "dev-1"
     pin_sealing_keys: SecretStr | None = None
     pin_sealing_current: str = "dev-1"
+    device_pin_public_key: str | None = None
+    device_pin_key_id: str = Field(default="dev-1", pattern=r"^[A-Za-z0-9._-]{1,40}$")
     argon2_memory_kib: int = Field(default=19 * 1024, ge=19 * 1024)
     argon2_time_cost: int = Field(default=2, ge=2)
     argon2_parallelism: int = Field(default=1, ge=1)
@@ -65,6 +73,14 @@ class IdentitySettings(ServiceSettings):
             object.__setattr__(
                 self, "pin_sealing_keys", SecretStr(json.dumps({"dev-1": _DEV_SEALING_KEY}))
             )
+        if self.device_pin_public_key is None and local:
+            object.__setattr__(self, "device_pin_public_key", _DEV_DEVICE_PIN_PUBLIC_KEY)
+        if self.device_pin_public_key is not None:
+            key = base64.b64decode(self.device_pin_public_key, validate=True)
+            if len(key) != 32:
+                raise ValueError("DEVICE_PIN_PUBLIC_KEY must be a 32-byte X25519 key (base64)")
+            if not local and self.device_pin_public_key == _DEV_DEVICE_PIN_PUBLIC_KEY:
+                raise ValueError("the development DEVICE_PIN_PUBLIC_KEY is refused here")
         if not local and (
             _DEV_PEPPER in self.pin_peppers.get_secret_value()
             or _DEV_SEALING_KEY in self.pin_sealing_keys.get_secret_value()

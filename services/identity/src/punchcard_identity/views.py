@@ -11,7 +11,7 @@ from punchcard_kit.caller import Caller
 from .adapters.postgres import WORKER_COLUMNS, WORKERS_WITH_PINS, PostgresUnitOfWork, worker_of
 from .domain.cards import Card
 from .domain.model import Worker, WorkerStatus
-from .service_layer.workers import Services, load_worker
+from .service_layer.workers import PinPolicy, Services, load_worker, pin_policy_of
 
 
 def _uow(s: Services, caller: Caller) -> PostgresUnitOfWork:
@@ -67,9 +67,9 @@ async def list_workers(
     return [worker_of(r) for r in rows], total
 
 
-async def pin_policy(s: Services, caller: Caller) -> int | None:
+async def pin_policy(s: Services, caller: Caller) -> PinPolicy:
     async with s.uow(caller.tenant_id) as uow:
-        return await uow.pins.max_age_days()
+        return await pin_policy_of(uow)
 
 
 async def stale_pins(s: Services, caller: Caller) -> tuple[int | None, list[Worker]]:

@@ -66,6 +66,11 @@ IDENTITY_WORKERS = Topic(
         "punchcard.v1.WorkerCardsChanged",
     ),
 )
+IDENTITY_DEVICE_PINS = Topic(
+    "punchcard.identity.device-pins.v1",
+    ("tenant_id", "worker_id"),
+    ("punchcard.v1.DevicePinSealed",),
+)
 FACE_TEMPLATES = Topic(
     "punchcard.face.templates.v1", ("tenant_id", "worker_id"), ("punchcard.v1.FaceTemplateSet",)
 )
@@ -102,6 +107,7 @@ ALL: tuple[Topic, ...] = (
     IDENTIFICATION_VERDICTS,
     PUNCH_PUNCHES,
     IDENTITY_WORKERS,
+    IDENTITY_DEVICE_PINS,
     FACE_TEMPLATES,
     FACE_ENROLMENTS,
     DEVICE_CLOCKS,

@@ -25,7 +25,7 @@ from ..domain.model import (
     WorkerStatus,
 )
 from ..domain.templates import Kind, Source, Template
-from ..service_layer.unit_of_work import Deliverable, DevicePunch, ZkState
+from ..service_layer.unit_of_work import Deliverable, DevicePunch, SealedPin, ZkState
 
 # The database's own application role, `<database>_app` (punchcard_kit.tenancy.ROLE_NAME).
 APP_ROLE = "app"
@@ -909,6 +909,77 @@ class PostgresZk(_Repository):
 # --- the unit of work and the lookups across tenants --------------------------------------
 
 
+class PostgresDevicePins(_Repository):
+    async def put(self, worker_id: str, key_id: str, sealed: bytes) -> bool:
+        status = await self.conn.execute(
+            "INSERT INTO device_pins (tenant_id, worker_id, key_id, sealed) VALUES ($1,$2,$3,$4)"
+            " ON CONFLICT (tenant_id, worker_id) DO UPDATE SET key_id = excluded.key_id,"
+            " sealed = excluded.sealed, updated_at = now()"
+            " WHERE (device_pins.key_id, device_pins.sealed)"
+            " IS DISTINCT FROM (excluded.key_id, excluded.sealed)",
+            self.tenant_id,
+            worker_id,
+            key_id,
+            sealed,
+        )
+        return status != "INSERT 0 0"
+
+    async def delete(self, worker_id: str) -> bool:
+        status = await self.conn.execute(
+            "DELETE FROM device_pins WHERE tenant_id = $1 AND worker_id = $2",
+            self.tenant_id,
+            worker_id,
+        )
+        return status != "DELETE 0"
+
+    async def sealed_of(self, worker_ids: Sequence[str]) -> set[str]:
+        rows = await self.conn.fetch(
+            "SELECT worker_id::text FROM device_pins WHERE tenant_id = $1"
+            " AND worker_id = ANY($2::uuid[])",
+            self.tenant_id,
+            list(worker_ids),
+        )
+        return {r["worker_id"] for r in rows}
+
+    async def for_clock(self, clock_id: str, worker_ids: Sequence[str]) -> dict[str, SealedPin]:
+        rows = await self.conn.fetch(
+            "SELECT p.worker_id::text, p.key_id, p.sealed FROM device_pins p"
+            " JOIN clocks c ON c.tenant_id = p.tenant_id AND c.id = $2"
+            " WHERE p.tenant_id = $1 AND p.worker_id = ANY($3::uuid[])"
+            " AND c.protocol = 'ZK_PUSH' AND c.device_verifies_pins AND c.revoked_at IS NULL",
+            self.tenant_id,
+            clock_id,
+            list(worker_ids),
+        )
+        return {r["worker_id"]: SealedPin(r["key_id"], r["sealed"]) for r in rows}
+
+    async def verifying_clocks(self, clock_ids: Sequence[str]) -> list[str]:
+        rows = await self.conn.fetch(
+            "SELECT id::text FROM clocks WHERE tenant_id = $1 AND id = ANY($2::uuid[])"
+            " AND protocol = 'ZK_PUSH' AND device_verifies_pins AND revoked_at IS NULL"
+            " ORDER BY id",
+            self.tenant_id,
+            list(clock_ids),
+        )
+        return [r["id"] for r in rows]
+
+    async def clock_verifies(self, clock_id: str) -> tuple[str, bool] | None:
+        row = await self.conn.fetchrow(
+            "SELECT protocol, device_verifies_pins FROM clocks WHERE tenant_id = $1 AND id = $2",
+            self.tenant_id,
+            clock_id,
+        )
+        return None if row is None else (row["protocol"], row["device_verifies_pins"])
+
+    async def set_clock_verifies(self, clock_id: str, on: bool) -> None:
+        await self.conn.execute(
+            "UPDATE clocks SET device_verifies_pins = $3 WHERE tenant_id = $1 AND id = $2",
+            self.tenant_id,
+            clock_id,
+            on,
+        )
+
+
 class PostgresUnitOfWork(TenantUnitOfWork):
     """One tenant's transaction under RLS, with the outbox (``punchcard_kit.unit_of_work``)."""
 
@@ -923,6 +994,7 @@ class PostgresUnitOfWork(TenantUnitOfWork):
         self.queue = PostgresCommandQueue(conn, tenant_id)
         self.templates = PostgresTemplates(conn, tenant_id)
         self.zk = PostgresZk(conn, tenant_id)
+        self.device_pins = PostgresDevicePins(conn, tenant_id)
 
 
 def unit_of_work_factory(pool: asyncpg.Pool):

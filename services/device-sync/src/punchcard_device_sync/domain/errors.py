@@ -73,6 +73,14 @@ def clock_role_not_allowed() -> Forbidden:
     )
 
 
+def not_a_zk_clock() -> Invalid:
+    return Invalid(
+        "only a hardware (ZK_PUSH) clock verifies PINs itself; a kiosk app never holds PINs",
+        "device_verifies_pins",
+        code="NOT_A_ZK_CLOCK",
+    )
+
+
 def too_many_pairs(limit: int) -> Invalid:
     return Invalid(f"at most {limit} pairs per request", "assign", code="TOO_MANY")
 

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
+from punchcard_kit.credentials import PIN_MAX_LENGTH
+
 from .model import CommandKind
 from .zk_records import OperRecord
 
@@ -409,6 +411,8 @@ def time_reply(time_zone: str, now: datetime) -> str:
 # --- roster commands -----------------------------------------------------------------------
 
 PRI = {"USER": 0, "MANAGER": 2, "ADMINISTRATOR": 14}
+#: identity's PINs (ZK firmware keeps a password of at most 8 characters).
+MAX_PASSWORD_LENGTH = PIN_MAX_LENGTH
 
 
 def _clean(value: object, limit: int) -> str:
@@ -417,16 +421,28 @@ def _clean(value: object, limit: int) -> str:
     return text[:limit]
 
 
-def userinfo_update(profile: Mapping) -> str:
+def device_password(profile: Mapping, pin: str | None) -> str:
+    """What goes in ``Passwd=``: the worker's PIN only when one was given (the clock verifies
+    PINs and holds the worker's sealed PIN) and the profile allows PIN punches; digits only,
+    else nothing. Empty otherwise: the device then takes no PIN from the worker."""
+    if not pin or "PIN" not in (profile.get("allowed_methods") or ()):
+        return ""
+    ok = pin.isascii() and pin.isdigit() and len(pin) <= MAX_PASSWORD_LENGTH
+    return pin if ok else ""
+
+
+def userinfo_update(profile: Mapping, pin: str | None = None) -> str:
     """``DATA UPDATE USERINFO`` from a clock profile (``WorkerFacts.profile``): PIN = the
-    Employee ID, Pri from ``clock_role`` (default USER), Card = the first card (or none). No
-    password is ever sent."""
+    Employee ID, Pri from ``clock_role`` (default USER), Card = the first card (or none),
+    Passwd = the worker's PIN only on a clock opted in to verify PINs (``device_password``;
+    the caller opens it at delivery: the queue never holds it), empty otherwise."""
     cards = sorted(profile.get("cards") or [])
     role = str(profile.get("clock_role") or "USER")
     return (
         f"DATA UPDATE USERINFO PIN={_clean(profile['employee_id'], 32)}"
         f"\tName={_clean(profile.get('display_name'), NAME_LENGTH)}"
-        f"\tPri={PRI.get(role, 0)}\tPasswd=\tCard={_clean(cards[0] if cards else '', 32)}"
+        f"\tPri={PRI.get(role, 0)}\tPasswd={device_password(profile, pin)}"
+        f"\tCard={_clean(cards[0] if cards else '', 32)}"
         "\tGrp=1\tTZ=0000000000000000\tVerifyMode=-1"
     )
 
@@ -443,13 +459,14 @@ def query_attlog(start: datetime, end: datetime) -> str:
     )
 
 
-def roster_lines(kind: CommandKind, body: Mapping) -> list[str] | None:
+def roster_lines(kind: CommandKind, body: Mapping, pin: str | None = None) -> list[str] | None:
     """The device lines of a queued command (its stored JSON body); None for kinds the
     edge does not translate itself (templates: ``Biometrics.command_lines``). FULL_RESYNC
     is no line of its own: the roster's ``UPSERT_WORKER``s follow it in the queue, so the
-    device gets every USERINFO update (``resync_lines`` is the same expansion at once)."""
+    device gets every USERINFO update (``resync_lines`` is the same expansion at once).
+    ``pin``: an UPSERT_WORKER's worker's PIN on a clock that verifies PINs (``Passwd=``)."""
     if kind is CommandKind.UPSERT_WORKER:
-        return [userinfo_update(body["worker"])]
+        return [userinfo_update(body["worker"], pin)]
     if kind is CommandKind.REMOVE_WORKER:
         return [userinfo_delete(body["worker"]["employee_id"])]
     if kind is CommandKind.FULL_RESYNC:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from ..domain.model import ClockRole
 from ..service_layer import admin as uc
 from ..service_layer import biometrics as bio
+from ..service_layer import device_pins
 from .deps import CallerDep, ContainerDep
 
 Serial = Annotated[
@@ -45,6 +46,7 @@ CLOCK_EXAMPLE = {
     "site_id": "site-north",
     "time_zone": "Europe/London",
     "protocol": "KIOSK_APP",
+    "device_verifies_pins": False,
     "status": "online",
     "last_seen_at": "2026-03-02T08:14:30Z",
     "software_version": "2.4.1",
@@ -155,6 +157,14 @@ class ClockUpdate(BaseModel):
     name: Name | None = None
     site_id: SiteId | None = None
     time_zone: TimeZone | None = None
+    device_verifies_pins: bool | None = Field(
+        default=None,
+        description=(
+            "ZK PUSH clocks only, sysadmin only: the clock stores the PINs of its workers"
+            " (those whose PIN was set while the tenant lets hardware clocks verify PINs) and"
+            " checks them itself. Anyone who can read the clock's memory can read them."
+        ),
+    )
 
 
 class DevicePublic(BaseModel):
@@ -184,6 +194,10 @@ class ClockPublic(BaseModel):
     site_id: str
     time_zone: str
     protocol: str
+    device_verifies_pins: bool = Field(
+        description="ZK PUSH clocks opted in to store workers' PINs and check them themselves"
+        " (the tenant must let hardware clocks verify PINs in identity's PIN policy)"
+    )
     status: str = Field(description="online, offline, never_seen or revoked")
     last_seen_at: datetime | None
     software_version: str
@@ -543,9 +557,15 @@ async def get_clock(clock_id: Id, c: ContainerDep, caller: CallerDep) -> dict:
 
 @router.patch("/clocks/{clock_id}", response_model=ClockPublic, responses=WRITE_ERRORS)
 async def update_clock(clock_id: Id, body: ClockUpdate, c: ContainerDep, caller: CallerDep) -> dict:
-    await uc.update_clock(
-        uc.UpdateClock(caller, clock_id, body.name, body.site_id, body.time_zone), c.uow
-    )
+    if body.device_verifies_pins is not None:
+        await device_pins.set_clock_verifies_pins(
+            caller, clock_id, body.device_verifies_pins, c.uow
+        )
+    others = (body.name, body.site_id, body.time_zone) != (None, None, None)
+    if others or body.device_verifies_pins is None:
+        await uc.update_clock(
+            uc.UpdateClock(caller, clock_id, body.name, body.site_id, body.time_zone), c.uow
+        )
     return await c.views.clock(caller, clock_id)
 
 

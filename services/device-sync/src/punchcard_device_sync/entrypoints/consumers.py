@@ -1,9 +1,11 @@
-"""device-sync's Kafka subscription: identity's worker events (their cards too) and face-match's
+"""device-sync's Kafka subscription: identity's worker events (their cards too), the PINs it
+sealed for clocks that verify PINs (``service_layer.device_pins``) and face-match's
 enrolment flags, each decoded into a command for ``service_layer.projection``, run in the consumer's
 batch transaction (``PostgresUnitOfWork.on_connection``)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 
 import asyncpg
@@ -12,17 +14,23 @@ from punchcard_kit.contract_enums import from_proto, message_type
 from punchcard_kit.credentials import is_card_number
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import Message
-from punchcard_kit.messaging.catalogue import FACE_ENROLMENTS, IDENTITY_WORKERS
-from punchcard_kit.messaging.dispatch import dispatch
+from punchcard_kit.messaging.catalogue import (
+    FACE_ENROLMENTS,
+    IDENTITY_DEVICE_PINS,
+    IDENTITY_WORKERS,
+)
+from punchcard_kit.messaging.dispatch import TOMBSTONE, dispatch
 from punchcard_kit.service import Runtime, Subscription
 
 from ..adapters.postgres import PostgresUnitOfWork
 from ..domain.model import WorkerStatus
+from ..service_layer import device_pins
 from ..service_layer import projection as uc
 
 log = get_logger(__name__)
 
-TOPICS = (IDENTITY_WORKERS.name, FACE_ENROLMENTS.name)
+TOPICS = (IDENTITY_WORKERS.name, FACE_ENROLMENTS.name, IDENTITY_DEVICE_PINS.name)
+MAX_SEALED_PIN_BYTES = 256
 
 
 def _head(message: Message, worker_id: str) -> dict:
@@ -104,6 +112,40 @@ async def on_face_enrolment(conn: asyncpg.Connection, message: Message) -> None:
     await uc.set_face_enrolled(command, _uow(conn, message))
 
 
+def _uuid(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+async def on_device_pin(conn: asyncpg.Connection, message: Message) -> None:
+    """A worker's PIN sealed to device-sync (never in the clear): kept as received."""
+    event: identity_pb2.DevicePinSealed = message.payload
+    worker_id, box = _uuid(event.worker_id), event.sealed_pin
+    if worker_id is None or not box.recipient_key_id or len(box.recipient_key_id) > 40:
+        log.warning("sealed device pin without a worker or key; ignored", event_id=message.event_id)
+        return
+    if not 48 <= len(box.ciphertext) <= MAX_SEALED_PIN_BYTES:
+        log.warning("sealed device pin of an odd size; ignored", worker_id=worker_id)
+        return
+    await device_pins.store_sealed(
+        _uow(conn, message), worker_id, box.recipient_key_id, box.ciphertext
+    )
+
+
+async def on_tombstone(conn: asyncpg.Connection, message: Message) -> None:
+    """The device-pins topic's tombstone (key ``tenant/worker``): the sealed PIN goes."""
+    if message.topic != IDENTITY_DEVICE_PINS.name:
+        return
+    tenant_id, _, worker = (message.key or b"").decode(errors="replace").partition("/")
+    worker_id = _uuid(worker)
+    if worker_id is None or _uuid(tenant_id) is None or tenant_id != message.tenant_id:
+        log.warning("device pin tombstone with an odd key; ignored", event_id=message.event_id)
+        return
+    await device_pins.forget(PostgresUnitOfWork.on_connection(conn, tenant_id), worker_id)
+
+
 Handler = Callable[[asyncpg.Connection, Message], Awaitable[None]]
 
 HANDLERS: dict[str, Handler] = {
@@ -115,6 +157,8 @@ HANDLERS: dict[str, Handler] = {
     message_type(identity_pb2.PinAllowedChanged): on_pin_allowed,
     message_type(identity_pb2.WorkerCardsChanged): on_cards_changed,
     message_type(face_pb2.FaceEnrolmentChanged): on_face_enrolment,
+    message_type(identity_pb2.DevicePinSealed): on_device_pin,
+    TOMBSTONE: on_tombstone,
 }
 
 handle = dispatch(HANDLERS)

@@ -266,6 +266,45 @@ class ZkRepository(Protocol):
         """False when no device with this serial is waiting to be adopted."""
 
 
+class DevicePinsRepository(Protocol):
+    """Workers' PINs sealed to device-sync (as identity sealed them) and the ZK clocks opted
+    in to verify PINs themselves."""
+
+    async def put(self, worker_id: str, key_id: str, sealed: bytes) -> bool:
+        """Store (or replace) the worker's sealed PIN; False when it was the same already."""
+
+    async def delete(self, worker_id: str) -> bool:
+        """False when the worker had none."""
+
+    async def sealed_of(self, worker_ids: Sequence[str]) -> set[str]:
+        """Which of these workers have a sealed PIN."""
+
+    async def for_clock(self, clock_id: str, worker_ids: Sequence[str]) -> dict[str, SealedPin]:
+        """The sealed PINs of these workers, only when the clock is a live ZK clock that
+        verifies PINs ({} otherwise)."""
+
+    async def verifying_clocks(self, clock_ids: Sequence[str]) -> list[str]:
+        """Which of these clocks are live ZK clocks that verify PINs (sorted)."""
+
+    async def clock_verifies(self, clock_id: str) -> tuple[str, bool] | None:
+        """(protocol, verifies PINs) of the clock; None when there is no such clock."""
+
+    async def set_clock_verifies(self, clock_id: str, on: bool) -> None: ...
+
+
+@dataclass(frozen=True)
+class SealedPin:
+    key_id: str
+    sealed: bytes = field(repr=False)
+
+
+class DevicePinOpener(Protocol):
+    """Opens a PIN sealed to device-sync (``punchcard_kit.sealing.SealedOpener``); raises
+    ``punchcard_kit.sealing.UnsealError`` when it cannot."""
+
+    def open(self, key_id: str, ciphertext: bytes, binding: str) -> str: ...
+
+
 class UnitOfWork(kit_uow.UnitOfWork, Protocol):
     """One tenant's transaction: commits only on ``commit()``, rolls back otherwise."""
 
@@ -277,6 +316,7 @@ class UnitOfWork(kit_uow.UnitOfWork, Protocol):
     queue: CommandQueue
     templates: TemplatesRepository
     zk: ZkRepository
+    device_pins: DevicePinsRepository
 
 
 # Opens a unit of work for a tenant.

@@ -20,11 +20,12 @@ from punchcard_kit.logging import get_logger
 
 from ..domain import zk
 from ..domain.model import Command, CommandKind, Heartbeat
-from . import events
+from . import device_pins, events
 from .biometrics import Biometrics
 from .sync import log_failure
 from .unit_of_work import (
     Deliverable,
+    DevicePinOpener,
     DevicePunch,
     Directory,
     Heartbeats,
@@ -89,12 +90,14 @@ class ZkEdge:
         buffers: ZkBuffer,
         biometrics: Biometrics,
         settings: ZkSettings | None = None,
+        device_pin_opener: DevicePinOpener | None = None,
     ) -> None:
         self._uow = uow
         self._directory = directory
         self._heartbeats = heartbeats
         self._buffers = buffers
         self._biometrics = biometrics
+        self._device_pins = device_pin_opener
         self._settings = settings or ZkSettings()
         # serial -> (device or None, valid until)
         self._devices: dict[str, tuple[ZkDevice | None, float]] = {}
@@ -327,7 +330,7 @@ class ZkEdge:
             rows, due = await uow.zk.deliverable(
                 clock_id, now - self._settings.redeliver_after, zk.MAX_COMMANDS_PER_REPLY
             )
-            commands, done = await self._lines(uow, rows)
+            commands, done = await self._lines(uow, clock_id, rows)
             reply, ids = zk.pack_reply(commands)
             if ids:
                 await uow.zk.mark_delivered(clock_id, ids)
@@ -343,17 +346,34 @@ class ZkEdge:
         return reply
 
     async def _lines(
-        self, uow: UnitOfWork, rows: Sequence[Deliverable]
+        self, uow: UnitOfWork, clock_id: str, rows: Sequence[Deliverable]
     ) -> tuple[list[tuple[int, list[str]]], list[tuple[int, int, str]]]:
         """Each queued command's device lines; commands with none (FULL_RESYNC: its roster
-        follows in the queue) are acknowledged at once, unknown kinds refused (-1002)."""
+        follows in the queue) are acknowledged at once, unknown kinds refused (-1002). On a
+        clock that verifies PINs an UPSERT_WORKER's PIN is opened here, in memory, for the
+        reply only (the queue holds the profile alone)."""
         commands: list[tuple[int, list[str]]] = []
         done: list[tuple[int, int, str]] = []
+        parsed: list[tuple[Deliverable, object]] = []
         for row in rows:
             try:
+                parsed.append((row, json.loads(row.body)))
+            except ValueError:
+                parsed.append((row, None))
+        pins = await device_pins.passwords(
+            uow,
+            self._device_pins,
+            clock_id,
+            device_pins.upserted_workers([(r.kind, b) for r, b in parsed if isinstance(b, dict)]),
+        )
+        for row, body in parsed:
+            try:
                 kind = CommandKind(row.kind)
-                body = json.loads(row.body)
-                lines = zk.roster_lines(kind, body)
+                if not isinstance(body, dict):
+                    raise ValueError("not a JSON object")
+                worker = body.get("worker")
+                pin = pins.get(str(worker.get("worker_id"))) if isinstance(worker, dict) else None
+                lines = zk.roster_lines(kind, body, pin)
                 if lines is None:
                     lines = await self._biometrics.command_lines(uow, kind, body)
             except (ValueError, KeyError, TypeError):

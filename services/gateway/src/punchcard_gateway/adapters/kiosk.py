@@ -20,10 +20,11 @@ import uuid
 from collections.abc import Callable
 
 from google.protobuf.json_format import ParseDict, ParseError
-from nacl.public import PublicKey, SealedBox
+from nacl.public import PublicKey
 from punchcard.v1 import common_pb2
 from punchcard_kit.internal_auth import Caller
 from punchcard_kit.logging import get_logger
+from punchcard_kit.sealing import seal_bound
 
 from ..domain.kiosk import OUTCOME_TYPES, Clock, ClockUnauthorized, Outcome
 from ..domain.model import Unavailable
@@ -146,7 +147,7 @@ class IdentitySealingKeys:
 
     async def seal(self, attempt_id: str, pin: str) -> common_pb2.SealedBox:
         key_id, key = await self.current()
-        ciphertext = SealedBox(PublicKey(key)).encrypt(f"{attempt_id}:{pin}".encode())
+        ciphertext = seal_bound(key, attempt_id, pin)
         return common_pb2.SealedBox(ciphertext=ciphertext, recipient_key_id=key_id)
 
 

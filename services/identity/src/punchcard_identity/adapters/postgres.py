@@ -169,6 +169,45 @@ class PostgresPins(_Repository):
             days,
         )
 
+    async def devices_verify_pins(self) -> bool:
+        return bool(
+            await self.conn.fetchval(
+                "SELECT devices_verify_pins FROM pin_policies WHERE tenant_id = $1",
+                self.tenant_id,
+            )
+        )
+
+    async def set_devices_verify_pins(self, on: bool) -> None:
+        await self.conn.execute(
+            "INSERT INTO pin_policies (tenant_id, devices_verify_pins) VALUES ($1, $2)"
+            " ON CONFLICT (tenant_id) DO UPDATE SET"
+            " devices_verify_pins = excluded.devices_verify_pins",
+            self.tenant_id,
+            on,
+        )
+
+    async def mark_on_devices(self, worker_id: str, on: bool) -> None:
+        await self.conn.execute(
+            "UPDATE worker_pins SET on_devices = $3 WHERE tenant_id = $1 AND worker_id = $2",
+            self.tenant_id,
+            worker_id,
+            on,
+        )
+
+    async def clear_on_devices(self) -> list[str]:
+        rows = await self.conn.fetch(
+            "UPDATE worker_pins SET on_devices = false WHERE tenant_id = $1 AND on_devices"
+            " RETURNING worker_id",
+            self.tenant_id,
+        )
+        return sorted(str(r["worker_id"]) for r in rows)
+
+    async def not_on_devices(self) -> int:
+        return await self.conn.fetchval(
+            "SELECT count(*) FROM worker_pins WHERE tenant_id = $1 AND NOT on_devices",
+            self.tenant_id,
+        )
+
 
 class PostgresCards(_Repository):
     async def of_worker(self, worker_id: str) -> list[Card]:

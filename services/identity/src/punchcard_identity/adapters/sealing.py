@@ -1,56 +1,39 @@
 """PINs travel sealed: the edge seals ``"<attempt_id>:<pin>"`` to identity's public key with a
-libsodium sealed box (PyNaCl); only identity, holding the private key, can open it. Binding the
-attempt id inside the box stops a captured box from being replayed in another attempt."""
+libsodium sealed box (the kit's ``punchcard_kit.sealing``); only identity, holding the private
+key, can open it. Binding the attempt id inside the box stops a captured box from being
+replayed in another attempt."""
 
 from __future__ import annotations
 
-import base64
-from dataclasses import dataclass
-
-from nacl.exceptions import CryptoError
-from nacl.public import PrivateKey, PublicKey, SealedBox
+from punchcard.v1 import common_pb2
+from punchcard_kit import sealing
+from punchcard_kit.sealing import SealingKey, device_pin_binding, seal_bound
 
 from ..domain.pin_attempts import UnsealError
 
-__all__ = ["PinOpener", "SealingKey", "UnsealError", "seal_pin"]
-
-
-@dataclass(frozen=True)
-class SealingKey:
-    key_id: str
-    public_key_b64: str
+__all__ = ["DevicePinSealer", "PinOpener", "SealingKey", "UnsealError", "seal_pin"]
 
 
 def seal_pin(public_key: bytes, attempt_id: str, pin: str) -> bytes:
     """What the edge does with a kiosk's PIN, at once (also used by tests and benchmarks)."""
-    return SealedBox(PublicKey(public_key)).encrypt(f"{attempt_id}:{pin}".encode())
+    return seal_bound(public_key, attempt_id, pin)
 
 
-class PinOpener:
-    def __init__(self, private_keys: dict[str, bytes], current_key_id: str) -> None:
-        if current_key_id not in private_keys:
-            raise ValueError(f"no sealing key with id {current_key_id!r}")
-        self._boxes = {k: SealedBox(PrivateKey(v)) for k, v in private_keys.items()}
-        self._public = {k: bytes(PrivateKey(v).public_key) for k, v in private_keys.items()}
-        self.current_key_id = current_key_id
-
-    @property
-    def current(self) -> SealingKey:
-        key = self._public[self.current_key_id]
-        return SealingKey(self.current_key_id, base64.b64encode(key).decode())
-
-    def public_key(self, key_id: str | None = None) -> bytes:
-        return self._public[key_id or self.current_key_id]
-
+class PinOpener(sealing.SealedOpener):
     def open(self, key_id: str, ciphertext: bytes, attempt_id: str) -> str:
-        box = self._boxes.get(key_id)
-        if box is None:
-            raise UnsealError(f"unknown sealing key {key_id!r}")
         try:
-            plain = box.decrypt(ciphertext).decode()
-        except (CryptoError, UnicodeDecodeError):
-            raise UnsealError("the sealed PIN cannot be opened") from None
-        bound_attempt, sep, pin = plain.partition(":")
-        if not sep or bound_attempt != attempt_id:
-            raise UnsealError("the sealed PIN belongs to another attempt")
-        return pin
+            return super().open(key_id, ciphertext, attempt_id)
+        except sealing.UnsealError as error:
+            raise UnsealError(str(error)) from None
+
+
+class DevicePinSealer:
+    """A worker's PIN sealed to device-sync (hardware clocks that verify PINs), bound to
+    ``<tenant_id>/<worker_id>``: only device-sync opens it, and only for that worker."""
+
+    def __init__(self, public_key: bytes, key_id: str) -> None:
+        self._key, self._key_id = public_key, key_id
+
+    def seal(self, tenant_id: str, worker_id: str, pin: str) -> common_pb2.SealedBox:
+        ciphertext = seal_bound(self._key, device_pin_binding(tenant_id, worker_id), pin)
+        return common_pb2.SealedBox(ciphertext=ciphertext, recipient_key_id=self._key_id)

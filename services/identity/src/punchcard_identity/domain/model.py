@@ -77,3 +77,15 @@ class SiteNotManaged(Invalid):
 class WorkerInactive(Conflict):
     def __init__(self) -> None:
         super().__init__("an Inactive worker cannot have a PIN", "pin", code="WORKER_INACTIVE")
+
+
+class DevicePinsNotConfigured(Conflict):
+    """The tenant asks for hardware clocks that verify PINs, but this installation has no
+    key for device-sync (DEVICE_PIN_PUBLIC_KEY)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "hardware clocks cannot verify PINs here: no device PIN key is configured",
+            "devices_verify_pins",
+            code="DEVICE_PINS_NOT_CONFIGURED",
+        )

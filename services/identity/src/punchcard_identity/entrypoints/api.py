@@ -198,11 +198,41 @@ class PinAllowedUpdate(BaseModel):
     allowed: bool
 
 
-class PinPolicy(BaseModel):
+class PinPolicyUpdate(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"max_age_days": 180}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"max_age_days": 180, "devices_verify_pins": False}]},
     )
     max_age_days: int | None = Field(default=None, gt=0, le=3650)
+    devices_verify_pins: bool | None = Field(
+        default=None,
+        description=(
+            "Hardware clocks may verify PINs themselves (off by default; absent: unchanged)."
+            " While on, each PIN set from then on is also sealed to device-sync and sent to"
+            " the clocks opted in to 'device verifies PINs', which store it; switching it off"
+            " deletes every such PIN from device-sync and those clocks."
+        ),
+    )
+
+
+class PinPolicy(BaseModel):
+    model_config = _examples(
+        {"max_age_days": 180, "devices_verify_pins": False, "pins_not_on_devices": 0}
+    )
+    max_age_days: int | None
+    devices_verify_pins: bool
+    pins_not_on_devices: int = Field(
+        description="While devices verify PINs: PINs set before it was switched on (set them"
+        " again for a clock to get them)."
+    )
+
+    @classmethod
+    def of(cls, policy: uc.PinPolicy) -> PinPolicy:
+        return cls(
+            max_age_days=policy.max_age_days,
+            devices_verify_pins=policy.devices_verify_pins,
+            pins_not_on_devices=policy.pins_not_on_devices,
+        )
 
 
 class StalePinsReport(BaseModel):
@@ -352,13 +382,13 @@ async def unlock_pin(worker_id: str, s: ServicesDep, caller: CallerDep) -> Worke
 
 @router.get("/pin-policy", response_model=PinPolicy, responses=_CALLER)
 async def get_pin_policy(s: ServicesDep, caller: CallerDep) -> PinPolicy:
-    return PinPolicy(max_age_days=await views.pin_policy(s, caller))
+    return PinPolicy.of(await views.pin_policy(s, caller))
 
 
-@router.put("/pin-policy", response_model=PinPolicy, responses=_CALLER)
-async def set_pin_policy(body: PinPolicy, s: ServicesDep, caller: CallerDep) -> PinPolicy:
-    days = await uc.set_pin_policy(s, caller, uc.SetPinPolicy(body.max_age_days))
-    return PinPolicy(max_age_days=days)
+@router.put("/pin-policy", response_model=PinPolicy, responses=_CHANGE)
+async def set_pin_policy(body: PinPolicyUpdate, s: ServicesDep, caller: CallerDep) -> PinPolicy:
+    command = uc.SetPinPolicy(body.max_age_days, body.devices_verify_pins)
+    return PinPolicy.of(await uc.set_pin_policy(s, caller, command))
 
 
 @router.get("/reports/stale-pins", response_model=StalePinsReport, responses=_CALLER)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from punchcard.v1 import common_pb2
 from punchcard_kit import unit_of_work as kit_uow
 
 from ..domain.cards import Card
@@ -51,6 +52,20 @@ class PinRepository(Protocol):
         """The tenant's PIN policy: days after which a PIN is stale (None: never)."""
 
     async def set_max_age_days(self, days: int | None) -> None: ...
+
+    async def devices_verify_pins(self) -> bool:
+        """The tenant's switch "hardware clocks may verify PINs" (off by default)."""
+
+    async def set_devices_verify_pins(self, on: bool) -> None: ...
+
+    async def mark_on_devices(self, worker_id: str, on: bool) -> None:
+        """Whether the worker's current PIN was sealed to device-sync."""
+
+    async def clear_on_devices(self) -> list[str]:
+        """Unmark every PIN sealed to device-sync; returns their workers."""
+
+    async def not_on_devices(self) -> int:
+        """PINs set but not sealed to device-sync (set before the switch was on)."""
 
 
 class CardRepository(Protocol):
@@ -123,6 +138,13 @@ class PinHasher(Protocol):
     def hash(self, pin: str) -> StoredPin: ...
 
     def verify(self, pin: str, stored: StoredPin | None) -> bool: ...
+
+
+class DevicePinSealer(Protocol):
+    """Seals a worker's PIN to device-sync's public key (``DEVICE_PIN_PUBLIC_KEYS``), bound
+    to ``<tenant_id>/<worker_id>``."""
+
+    def seal(self, tenant_id: str, worker_id: str, pin: str) -> common_pb2.SealedBox: ...
 
 
 class PinOpener(Protocol):

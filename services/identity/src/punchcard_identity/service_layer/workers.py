@@ -18,16 +18,30 @@ from punchcard.v1 import identity_pb2
 from punchcard_kit.access import WRITERS, require_role
 from punchcard_kit.caller import Caller
 from punchcard_kit.logging import get_logger
-from punchcard_kit.messaging import catalogue
+from punchcard_kit.messaging import catalogue, tombstone_record
 from punchcard_kit.messaging.envelope import new_envelope
 
-from ..domain.model import SiteNotManaged, Worker, WorkerInactive, WorkerStatus, worker_not_found
+from ..domain.model import (
+    DevicePinsNotConfigured,
+    SiteNotManaged,
+    Worker,
+    WorkerInactive,
+    WorkerStatus,
+    worker_not_found,
+)
 from ..domain.pin_policy import PIN_MAX_LENGTH, check_pin
-from .unit_of_work import FailureCounters, PinHasher, UnitOfWork, UnitOfWorkFactory
+from .unit_of_work import (
+    DevicePinSealer,
+    FailureCounters,
+    PinHasher,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 
 log = get_logger(__name__)
 
 WORKERS_TOPIC = catalogue.IDENTITY_WORKERS.name
+DEVICE_PINS_TOPIC = catalogue.IDENTITY_DEVICE_PINS.name
 
 
 def now() -> datetime:
@@ -43,6 +57,8 @@ class Services:
     hasher: PinHasher
     counters: FailureCounters
     clock: Callable[[], datetime] = field(default=now)
+    #: Seals PINs to device-sync for hardware clocks that verify them (None: not configured).
+    device_pins: DevicePinSealer | None = None
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -95,6 +111,17 @@ class UnlockPin:
 @dataclass(frozen=True)
 class SetPinPolicy:
     max_age_days: int | None
+    #: "Hardware clocks may verify PINs" (None: unchanged).
+    devices_verify_pins: bool | None = None
+
+
+@dataclass(frozen=True)
+class PinPolicy:
+    max_age_days: int | None
+    devices_verify_pins: bool = False
+    #: While devices verify PINs: PINs set before it was switched on (no clock can get them
+    #: until they are set again; identity keeps only their hash).
+    pins_not_on_devices: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,6 +142,44 @@ async def emit(
     )
     key = catalogue.IDENTITY_WORKERS.key(tenant_id=tenant_id, worker_id=worker_id)
     await uow.publish((WORKERS_TOPIC, key, envelope))
+
+
+async def seal_for_devices(
+    s: Services, uow: UnitOfWork, caller: Caller, worker_id: str, pin: str
+) -> bool:
+    """While the tenant lets hardware clocks verify PINs, the PIN also goes, sealed to
+    device-sync, on the compacted device-pins topic. Never in the clear, never logged."""
+    if s.device_pins is None or not await uow.pins.devices_verify_pins():
+        await uow.pins.mark_on_devices(worker_id, False)
+        return False
+    sealed = s.device_pins.seal(caller.tenant_id, worker_id, pin)
+    envelope = new_envelope(
+        identity_pb2.DevicePinSealed(worker_id=worker_id, sealed_pin=sealed),
+        tenant_id=caller.tenant_id,
+        producer="identity",
+        correlation_id=caller.request_id,
+        causation_id=caller.request_id,
+    )
+    key = catalogue.IDENTITY_DEVICE_PINS.key(tenant_id=caller.tenant_id, worker_id=worker_id)
+    await uow.publish((DEVICE_PINS_TOPIC, key, envelope))
+    await uow.pins.mark_on_devices(worker_id, True)
+    return True
+
+
+async def forget_on_devices(uow: UnitOfWork, tenant_id: str, worker_ids: list[str]) -> None:
+    """Tombstones on the device-pins topic: device-sync deletes the sealed PINs and takes
+    them off its clocks. Harmless for a worker that had none."""
+    await uow.publish_records(
+        [
+            tombstone_record(
+                DEVICE_PINS_TOPIC,
+                catalogue.IDENTITY_DEVICE_PINS.key(tenant_id=tenant_id, worker_id=w),
+                tenant_id=tenant_id,
+                event_id=str(uuid.uuid4()),
+            )
+            for w in worker_ids
+        ]
+    )
 
 
 def _details(worker: Worker) -> identity_pb2.WorkerDetails:
@@ -221,6 +286,9 @@ async def update_worker(s: Services, caller: Caller, command: UpdateWorker) -> W
                 ),
                 caller,
             )
+            if not updated.may_have_pin():
+                await uow.pins.mark_on_devices(worker.id, False)
+                await forget_on_devices(uow, caller.tenant_id, [worker.id])
         log.info(
             "worker updated",
             worker_id=worker.id,
@@ -250,10 +318,11 @@ async def set_pin(s: Services, caller: Caller, command: SetPin) -> Worker:
         )
         payload.pin_set_at.FromDatetime(at)
         await emit(uow, caller.tenant_id, worker.id, payload, caller)
+        on_devices = await seal_for_devices(s, uow, caller, worker.id, command.pin)
         updated = await _reloaded(uow, worker)
         await uow.commit()
     await s.counters.reset_worker(caller.tenant_id, worker.id)
-    log.info("pin set", worker_id=worker.id, generated=command.generated)
+    log.info("pin set", worker_id=worker.id, generated=command.generated, on_devices=on_devices)
     return updated
 
 
@@ -281,6 +350,7 @@ async def remove_pin(s: Services, caller: Caller, command: RemovePin) -> Worker:
                 identity_pb2.PinRemoved(worker_id=worker.id),
                 caller,
             )
+            await forget_on_devices(uow, caller.tenant_id, [worker.id])
             log.info("pin removed", worker_id=worker.id)
         updated = await _reloaded(uow, worker)
         await uow.commit()
@@ -326,12 +396,33 @@ async def unlock_pin(s: Services, caller: Caller, command: UnlockPin) -> Worker:
     return updated
 
 
-async def set_pin_policy(s: Services, caller: Caller, command: SetPinPolicy) -> int | None:
+async def set_pin_policy(s: Services, caller: Caller, command: SetPinPolicy) -> PinPolicy:
+    """The tenant's PIN policy. Switching "hardware clocks may verify PINs" off deletes every
+    sealed PIN (tombstones; device-sync takes them off its clocks); switching it on seals
+    only PINs set from then on (identity keeps no PIN it could seal)."""
     require_role(caller, "sysadmin")
     async with s.uow(caller.tenant_id) as uow:
         await uow.pins.set_max_age_days(command.max_age_days)
+        on = command.devices_verify_pins
+        if on is not None and on != await uow.pins.devices_verify_pins():
+            if on and s.device_pins is None:
+                raise DevicePinsNotConfigured()
+            await uow.pins.set_devices_verify_pins(on)
+            if not on:
+                await forget_on_devices(uow, caller.tenant_id, await uow.pins.clear_on_devices())
+            log.info("hardware clocks may verify pins", on=on, admin_id=caller.user_id)
+        policy = await pin_policy_of(uow)
         await uow.commit()
-    return command.max_age_days
+    return policy
+
+
+async def pin_policy_of(uow: UnitOfWork) -> PinPolicy:
+    on = await uow.pins.devices_verify_pins()
+    return PinPolicy(
+        max_age_days=await uow.pins.max_age_days(),
+        devices_verify_pins=on,
+        pins_not_on_devices=await uow.pins.not_on_devices() if on else 0,
+    )
 
 
 # -- a clock's PIN failure counters ----------------------------------------------------------

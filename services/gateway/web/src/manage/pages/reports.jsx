@@ -209,11 +209,76 @@ function StalePins() {
   );
 }
 
+/**
+ * The tenant's switch "Hardware clocks may verify PINs" (sysadmins; off by default): while it is
+ * on, PINs set from then on are also kept, sealed, for the hardware clocks opted in on their own
+ * page. docs/hardware-clocks.md, "Opting a clock in".
+ */
+function DevicePinsPolicy() {
+  const me = useMe();
+  const policy = useLoad(() => client.getPinPolicy(), []);
+  const action = useAction();
+  const [saved, setSaved] = useState(null);
+  if (me?.role !== "sysadmin") return null;
+  const p = policy.data;
+  const on = Boolean(p?.devices_verify_pins);
+  const toggle = async () => {
+    setSaved(null);
+    try {
+      await action.run(() =>
+        client.setPinPolicy({ json: { max_age_days: p.max_age_days ?? null, devices_verify_pins: !on } }),
+      );
+      setSaved(
+        on
+          ? "Hardware clocks no longer get PINs: every PIN kept for them is being deleted."
+          : "PINs set from now on are kept, sealed, for the hardware clocks you opt in on their own page.",
+      );
+      policy.reload();
+    } catch {
+      /* banner */
+    }
+  };
+  return (
+    <section class="card stack" aria-labelledby="device-pins-title">
+      <h2 id="device-pins-title">Hardware clocks may verify PINs</h2>
+      <p class="muted">
+        Off by default: Punchcard keeps PINs only as a one-way hash and hardware clocks get no PIN (workers use a face,
+        fingerprint or card there). Turned on, each PIN an admin sets from then on is also kept encrypted under a key
+        only the clock service can use, and sent to the hardware clocks you opt in one by one ("PINs on this clock" on a
+        clock's page). Those clocks store the PINs and check them themselves: anyone who can read such a clock's memory
+        can read them. PINs set before you turn this on reach no clock until they are set again. Turning it off deletes
+        every PIN kept for clocks, and the clocks lose them.
+      </p>
+      {p && (
+        <p>
+          {on ? <Badge tone="warn">On</Badge> : <Badge tone="neutral">Off</Badge>}{" "}
+          {on && p.pins_not_on_devices > 0 && (
+            <span class="muted small">
+              {p.pins_not_on_devices} PIN{p.pins_not_on_devices === 1 ? " was" : "s were"} set before: set again to reach
+              a clock.
+            </span>
+          )}
+        </p>
+      )}
+      {p && (
+        <div>
+          <Button type="button" variant={on ? "secondary" : "danger"} onClick={toggle} busy={action.busy}>
+            {on ? "Turn off and delete PINs from clocks" : "Let hardware clocks verify PINs"}
+          </Button>
+        </div>
+      )}
+      {saved && <Notice tone="ok">{saved}</Notice>}
+      <ErrorBanner error={policy.error || action.error} />
+    </section>
+  );
+}
+
 export function Reports() {
   return (
     <Page title="Reports">
       <Suspicious />
       <StalePins />
+      <DevicePinsPolicy />
     </Page>
   );
 }

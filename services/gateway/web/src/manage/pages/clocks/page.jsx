@@ -101,6 +101,59 @@ function Device({ clock }) {
   );
 }
 
+/**
+ * "This clock verifies PINs" (ZKTeco PUSH clocks, sysadmins): the clock then stores its workers'
+ * PINs and checks them itself. Off by default; the tenant must also let hardware clocks verify
+ * PINs (Reports → PIN policy). docs/hardware-clocks.md, "Opting a clock in".
+ */
+export function DevicePins({ clock, sysadmin, onChanged }) {
+  const action = useAction();
+  const on = Boolean(clock.device_verifies_pins);
+  const toggle = async () => {
+    try {
+      await action.run(() => client.updateClock(clock.id, { json: { device_verifies_pins: !on } }));
+      onChanged(on ? "This clock no longer gets PINs: they are being deleted from it." : "This clock now gets its workers' PINs.");
+    } catch {
+      /* banner */
+    }
+  };
+  return (
+    <section class="card stack" aria-labelledby="clock-pins">
+      <h2 id="clock-pins">PINs on this clock</h2>
+      <p>
+        {on ? (
+          <Badge tone="warn">This clock verifies PINs</Badge>
+        ) : (
+          <Badge tone="neutral">No PINs on this clock</Badge>
+        )}
+      </p>
+      <p class="muted">
+        By default a hardware clock gets no PIN: workers identify there by face, fingerprint or card, and a worker with
+        only a PIN is an "Unknown User" there. If you turn this on, the clock will store workers' PINs and check them
+        itself. Anyone who can read the clock's memory (its menu with the device's admin password, a USB backup, a stolen
+        clock) can read them. Use it only for a clock in a controlled place, for workers who cannot use a face, finger or
+        card. Only PINs set while "Hardware clocks may verify PINs" is on in the PIN policy reach a clock; turning this
+        off deletes the PINs from the clock.
+      </p>
+      {sysadmin && clock.status !== "revoked" && (
+        <ConfirmButton
+          label={on ? "Stop sending PINs" : "Let this clock verify PINs"}
+          title={on ? "Delete the PINs from this clock?" : "Store workers' PINs on this clock?"}
+          message={
+            on
+              ? "The clock gets its workers again without their PINs; they punch there by face, finger or card."
+              : "The clock will store its workers' PINs and check them itself. Anyone who can read its memory can read them."
+          }
+          confirmLabel={on ? "Stop sending PINs" : "Store PINs on this clock"}
+          onConfirm={toggle}
+          busy={action.busy}
+        />
+      )}
+      <ErrorBanner error={action.error} />
+    </section>
+  );
+}
+
 function AdminActions({ act, onEdit, onResync, onRekey, onRevoke, kiosk }) {
   return (
     <>
@@ -244,6 +297,16 @@ export function ClockPage() {
       )}
       <Details clock={c} />
       {isZk(c) && <Device clock={c} />}
+      {isZk(c) && (
+        <DevicePins
+          clock={c}
+          sysadmin={sysadmin}
+          onChanged={(text) => {
+            setNotice(text);
+            refresh();
+          }}
+        />
+      )}
       <ClockWorkers
         clockId={id}
         clock={c}
