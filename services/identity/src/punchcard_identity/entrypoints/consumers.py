@@ -14,10 +14,16 @@ from ..adapters.lockout import REDIS_TRANSIENT
 from ..adapters.postgres import PostgresUnitOfWork
 from ..bootstrap import IdentityContainer
 from ..service_layer.assignments import record_assignment
-from ..service_layer.verification import PinVerifier, VerifyPinAttempt
+from ..service_layer.verification import (
+    CardIdentifier,
+    IdentifyCardAttempt,
+    PinVerifier,
+    VerifyPinAttempt,
+)
 from ..settings import IdentitySettings
 
 PIN_ATTEMPTED = message_type(kiosk_pb2.PinPunchAttempted)
+CARD_ATTEMPTED = message_type(kiosk_pb2.CardPunchAttempted)
 
 
 async def verify_pin_attempts(
@@ -37,6 +43,23 @@ async def verify_pin_attempts(
             await verifier.verify(command, uow)
 
 
+async def identify_card_attempts(
+    identifier: CardIdentifier, conn: asyncpg.Connection, messages: list[Message]
+) -> None:
+    """One verdict per badge-card attempt, in the loop's transaction."""
+    for message in messages:
+        if message.type != CARD_ATTEMPTED:
+            continue
+        command = IdentifyCardAttempt(
+            tenant_id=message.tenant_id,
+            attempt=message.payload,
+            correlation_id=message.envelope.correlation_id,
+            causation_id=message.event_id,
+        )
+        async with PostgresUnitOfWork.on_connection(conn, message.tenant_id) as uow:
+            await identifier.identify(command, uow)
+
+
 async def project_assignments(conn: asyncpg.Connection, messages: list[Message]) -> None:
     for message in messages:
         change = assignment_change(message)
@@ -48,12 +71,17 @@ async def project_assignments(conn: asyncpg.Connection, messages: list[Message])
 
 def subscriptions(settings: IdentitySettings, container: IdentityContainer) -> list[Subscription]:
     verifier = container.verifier
+    identifier = container.cards
+    assert identifier is not None
 
     async def pin_attempts(conn: asyncpg.Connection, messages: list[Message]) -> None:
         await verify_pin_attempts(verifier, conn, messages)
 
-    # The attempts carry sealed PINs: a dead-lettered one is kept 7 days (1-day segments,
-    # so gone within 8), time for someone to redrive it; docs/events.md argues it.
+    async def card_attempts(conn: asyncpg.Connection, messages: list[Message]) -> None:
+        await identify_card_attempts(identifier, conn, messages)
+
+    # The attempts carry sealed PINs (or card numbers): a dead-lettered one is kept 7 days
+    # (1-day segments, so gone within 8), time to redrive it; docs/events.md argues it.
     return [
         Subscription(
             "identity.pin-attempts",
@@ -61,6 +89,14 @@ def subscriptions(settings: IdentitySettings, container: IdentityContainer) -> l
             pin_attempts,
             dlq_config={"retention.ms": "604800000", "segment.ms": "86400000"},
             lanes=settings.pin_verify_lanes,
+            transient=REDIS_TRANSIENT,
+        ),
+        # Card reads need no argon2: their own group, never waiting behind PIN hashing.
+        Subscription(
+            "identity.card-attempts",
+            [settings.card_attempts_topic],
+            card_attempts,
+            dlq_config={"retention.ms": "604800000", "segment.ms": "86400000"},
             transient=REDIS_TRANSIENT,
         ),
         Subscription(
