@@ -17,14 +17,14 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
-import pytest
 from punchcard_kit.messaging import catalogue
 
-from tests.support.gateway import assign, create_tenant, kiosk, login, register_clock
-from tests.support.identity import assignments_known
+from tests.e2e.test_pin_punch_through_kiosk import (
+    at_front_door,
+    system,  # noqa: F401 - the same processes
+)
+from tests.support.gateway import create_tenant, kiosk, login
 from tests.support.messaging import read_topic, wait_for
-from tests.support.punch import known
-from tests.support.services import start_service
 from tests.support.stack import KAFKA, unique
 
 PASSWORD = "a long admin password"
@@ -33,31 +33,6 @@ PASSWORD = "a long admin password"
 def card_number() -> str:
     """A fresh 14-digit number with a leading zero (kept as typed)."""
     return "0" + "".join(secrets.choice("0123456789") for _ in range(13))
-
-
-@pytest.fixture(scope="module")
-async def system(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("card_punch")
-    started = []
-    try:
-        identity = await start_service("identity", tmp)
-        started.append(identity)
-        devices = await start_service("device-sync", tmp)
-        started.append(devices)
-        punch = await start_service("punch", tmp)
-        started.append(punch)
-        gateway = await start_service(
-            "gateway",
-            tmp,
-            IDENTITY_URL=identity.url,
-            DEVICE_SYNC_URL=devices.url,
-            PUNCH_URL=punch.url,
-        )
-        started.append(gateway)
-        yield {"identity": identity, "devices": devices, "punch": punch, "gateway": gateway}
-    finally:
-        for service in reversed(started):
-            await service.stop()
 
 
 def card_attempt(card: str, **extra) -> dict:
@@ -76,34 +51,18 @@ async def ledger(http: httpx.AsyncClient, worker_id: str) -> list[dict]:
     return response.json()["data"]
 
 
-async def test_card_punches_through_the_kiosk_edge(system):
+async def test_card_punches_through_the_kiosk_edge(system):  # noqa: F811 - the fixture
     gateway = system["gateway"]
     email = f"{unique('admin')}@example.com"
     tenant_id = create_tenant(gateway, email, PASSWORD)
     admin = await login(gateway, email, PASSWORD)
     card, unknown_card = card_number(), card_number()
     async with admin:
-        employee_id = unique("E")[:20]
-        created = await admin.post(
-            "/workers", json={"employee_id": employee_id, "name": "Ana Pérez", "status": "Active"}
+        worker_id, (front, front_credential), (_, back_credential) = await at_front_door(
+            system, admin, tenant_id, unique("E")[:20]
         )
-        assert created.status_code == 201, created.text
-        worker_id = created.json()["id"]
         added = await admin.post(f"/workers/{worker_id}/cards", json={"number": card})
         assert added.status_code == 201, added.text
-        (front, front_credential), (back, back_credential) = [
-            await register_clock(admin, name) for name in ("Front door", "Back door")
-        ]
-        assigned = await assign(admin, front, worker_id)
-        assert assigned.status_code in (200, 201), assigned.text
-        await known(
-            system["punch"],
-            tenant_id,
-            workers=[worker_id],
-            clocks=[front, back],
-            pairs=[(front, worker_id)],
-        )
-        await assignments_known(system["identity"], tenant_id, [(front, worker_id)])
 
         attempt_ids = []
         async with kiosk(gateway, front_credential) as http:

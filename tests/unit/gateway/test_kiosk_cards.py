@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from punchcard.v1 import common_pb2, kiosk_pb2, punch_pb2
@@ -17,11 +16,10 @@ from punchcard_gateway.entrypoints.kiosk import parse_attempt
 from punchcard_gateway.service_layer.kiosk import KioskEdge, attempt_event
 from punchcard_kit import credentials
 
+from .test_kiosk_answers import ATTEMPT, CAPTURED, attempt
 from .test_kiosk_edge import FakeLookup, FakeSealer, FakeStore, recorded
 
-ATTEMPT = "5f0c4b7e-8a51-4b3e-9d2a-6f1e0c9b8a7d"
 CARD = "0004211337"
-CAPTURED = datetime(2026, 1, 12, 7, 1, 30, tzinfo=UTC)
 CLOCK = Clock(tenant_id=str(uuid.uuid4()), clock_id=str(uuid.uuid4()), time_zone="UTC")
 
 
@@ -37,15 +35,7 @@ def body(**fields) -> bytes:
 
 
 def card_attempt(card: str = CARD) -> Attempt:
-    return Attempt(
-        attempt_id=ATTEMPT,
-        captured_at=CAPTURED,
-        offline=False,
-        direction=None,
-        method="CARD",
-        employee_id=None,
-        card=card,
-    )
+    return attempt(method="CARD", employee_id=None, pin=None, card=card)
 
 
 def test_a_good_card_attempt_keeps_the_number_as_typed():
@@ -86,16 +76,7 @@ def test_the_edge_takes_every_card_number_identity_takes():
 
 def test_the_number_is_not_in_the_fingerprint():
     assert card_attempt("1").fingerprint == card_attempt("2").fingerprint
-    pin = Attempt(
-        attempt_id=ATTEMPT,
-        captured_at=CAPTURED,
-        offline=False,
-        direction=None,
-        method="PIN",
-        employee_id="E1",
-        pin="4829",
-    )
-    assert pin.fingerprint != card_attempt().fingerprint
+    assert attempt().fingerprint != card_attempt().fingerprint
 
 
 def test_the_card_attempt_event_holds_only_the_sealed_box_keyed_by_the_clock():

@@ -6,7 +6,6 @@ names its worker in the tenant, and the answer never tells whether a card exists
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from punchcard.v1 import common_pb2, identification_pb2, kiosk_pb2
@@ -14,15 +13,14 @@ from punchcard_identity.domain.card_attempts import CardAttemptFacts, decide_car
 from punchcard_identity.domain.model import Worker, WorkerStatus
 from punchcard_identity.domain.pin_attempts import INACTIVE, UNKNOWN_USER, Identified, Reject
 from punchcard_identity.service_layer.verification import (
-    VERDICTS_TOPIC,
     CardIdentifier,
     IdentifyCardAttempt,
 )
 
-from .fakes import FakeCounters, FakeOpener, FakeUnitOfWork, Store
+from .fakes import FakeOpener, FakeUnitOfWork
+from .test_verification import NOW, TENANT
+from .test_verification import Kiosk as PinKiosk
 
-NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-TENANT = "t1"
 ACTIVE = WorkerStatus.ACTIVE
 
 
@@ -41,38 +39,18 @@ def test_the_card_rule(facts, expected):
     assert decide_card_attempt(facts) == expected
 
 
-class Kiosk:
+class Kiosk(PinKiosk):
+    """The PIN tests' workers and fakes, and a card identifier on them."""
+
     def __init__(self) -> None:
-        self.store = Store()
-        self.counters = FakeCounters()
+        super().__init__()
         self.identifier = CardIdentifier(opener=FakeOpener(), counters=self.counters)
 
-    def worker(
-        self,
-        card: str,
-        *,
-        tenant: str = TENANT,
-        status: WorkerStatus = ACTIVE,
-        clocks: tuple[str, ...] = ("c1",),
+    def card_holder(
+        self, card: str, *, status: WorkerStatus = ACTIVE, clocks: tuple[str, ...] = ("c1",)
     ) -> Worker:
-        worker = Worker(
-            id=str(uuid.uuid4()),
-            tenant_id=tenant,
-            employee_id=f"E{len(self.store.workers)}",
-            name="Ada",
-            job_title="",
-            site_id="",
-            status=status,
-            pin_allowed=True,
-            pin_set_at=None,
-            pin_locked_until=None,
-            created_at=NOW,
-            updated_at=NOW,
-        )
-        self.store.workers[worker.id] = worker
-        self.store.cards[(tenant, card)] = (worker.id, NOW)
-        for clock in clocks:
-            self.store.assignments.add((tenant, clock, worker.id))
+        worker = self.worker(f"E{len(self.store.workers)}", None, status=status, clocks=clocks)
+        self.store.cards[(TENANT, card)] = (worker.id, NOW)
         return worker
 
     async def read(
@@ -87,9 +65,6 @@ class Kiosk:
         async with FakeUnitOfWork(self.store, TENANT, consumer=True) as uow:
             return await self.identifier.identify(command, uow)
 
-    def verdicts(self):
-        return [item for item in self.store.outbox if item[0] == VERDICTS_TOPIC]
-
 
 @pytest.fixture
 def kiosk() -> Kiosk:
@@ -97,7 +72,7 @@ def kiosk() -> Kiosk:
 
 
 async def test_a_card_of_the_tenant_identifies_its_worker_with_method_card(kiosk):
-    ada = kiosk.worker("0042")
+    ada = kiosk.card_holder("0042")
     verdict = await kiosk.read("0042")
     assert isinstance(verdict, identification_pb2.WorkerIdentified)
     assert verdict.worker_id == ada.id and verdict.method == common_pb2.PUNCH_METHOD_CARD
@@ -113,8 +88,8 @@ async def test_a_card_of_the_tenant_identifies_its_worker_with_method_card(kiosk
      "for another attempt", "not a card number"],
 )  # fmt: skip
 async def test_anything_but_a_card_of_a_worker_of_the_clock_is_unknown_user(kiosk, case):
-    kiosk.worker("0042", clocks=("c2",) if case == "not assigned" else ("c1",))
-    kiosk.worker("777", tenant="t2")
+    kiosk.card_holder("0042", clocks=("c2",) if case == "not assigned" else ("c1",))
+    kiosk.store.cards[("t2", "777")] = (str(uuid.uuid4()), NOW)  # another tenant's card
     card = {
         "unknown card": "9999",
         "leading zero dropped": "42",
@@ -133,7 +108,7 @@ async def test_anything_but_a_card_of_a_worker_of_the_clock_is_unknown_user(kios
 
 
 async def test_an_inactive_workers_card_is_rejected_as_inactive_and_not_counted(kiosk):
-    ada = kiosk.worker("5", status=WorkerStatus.INACTIVE)
+    ada = kiosk.card_holder("5", status=WorkerStatus.INACTIVE)
     verdict = await kiosk.read("5")
     assert verdict.reason == common_pb2.REJECT_REASON_INACTIVE and verdict.worker_id == ada.id
     assert await kiosk.counters.clock_counts(TENANT, "c1") == (0, 0)

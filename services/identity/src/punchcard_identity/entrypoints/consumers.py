@@ -14,50 +14,40 @@ from ..adapters.lockout import REDIS_TRANSIENT
 from ..adapters.postgres import PostgresUnitOfWork
 from ..bootstrap import IdentityContainer
 from ..service_layer.assignments import record_assignment
-from ..service_layer.verification import (
-    CardIdentifier,
-    IdentifyCardAttempt,
-    PinVerifier,
-    VerifyPinAttempt,
-)
+from ..service_layer.verification import AttemptCommand, CardIdentifier, PinVerifier
 from ..settings import IdentitySettings
 
 PIN_ATTEMPTED = message_type(kiosk_pb2.PinPunchAttempted)
 CARD_ATTEMPTED = message_type(kiosk_pb2.CardPunchAttempted)
 
 
-async def verify_pin_attempts(
-    verifier: PinVerifier, conn: asyncpg.Connection, messages: list[Message]
+async def _each_attempt(
+    conn: asyncpg.Connection, messages: list[Message], type_name: str, handle
 ) -> None:
-    """One verdict per attempt, in the loop's transaction."""
+    """One verdict per attempt of ``type_name``, in the loop's transaction."""
     for message in messages:
-        if message.type != PIN_ATTEMPTED:
+        if message.type != type_name:
             continue
-        command = VerifyPinAttempt(
+        command = AttemptCommand(
             tenant_id=message.tenant_id,
             attempt=message.payload,
             correlation_id=message.envelope.correlation_id,
             causation_id=message.event_id,
         )
         async with PostgresUnitOfWork.on_connection(conn, message.tenant_id) as uow:
-            await verifier.verify(command, uow)
+            await handle(command, uow)
+
+
+async def verify_pin_attempts(
+    verifier: PinVerifier, conn: asyncpg.Connection, messages: list[Message]
+) -> None:
+    await _each_attempt(conn, messages, PIN_ATTEMPTED, verifier.verify)
 
 
 async def identify_card_attempts(
     identifier: CardIdentifier, conn: asyncpg.Connection, messages: list[Message]
 ) -> None:
-    """One verdict per badge-card attempt, in the loop's transaction."""
-    for message in messages:
-        if message.type != CARD_ATTEMPTED:
-            continue
-        command = IdentifyCardAttempt(
-            tenant_id=message.tenant_id,
-            attempt=message.payload,
-            correlation_id=message.envelope.correlation_id,
-            causation_id=message.event_id,
-        )
-        async with PostgresUnitOfWork.on_connection(conn, message.tenant_id) as uow:
-            await identifier.identify(command, uow)
+    await _each_attempt(conn, messages, CARD_ATTEMPTED, identifier.identify)
 
 
 async def project_assignments(conn: asyncpg.Connection, messages: list[Message]) -> None:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from punchcard.v1 import common_pb2, identification_pb2, identity_pb2, kiosk_pb2
 from punchcard_kit import credentials
@@ -49,33 +50,28 @@ WORKERS_TOPIC = catalogue.IDENTITY_WORKERS.name
 R = common_pb2
 
 Verdict = identification_pb2.WorkerIdentified | identification_pb2.IdentificationRejected
+A = TypeVar("A", kiosk_pb2.PinPunchAttempted, kiosk_pb2.CardPunchAttempted)
 
 
 @dataclass(frozen=True)
-class VerifyPinAttempt:
-    """One kiosk PIN attempt, as the edge published it (the PIN still sealed)."""
+class AttemptCommand(Generic[A]):
+    """One kiosk attempt, as the edge published it (its PIN or card number still sealed)."""
 
     tenant_id: str
-    attempt: kiosk_pb2.PinPunchAttempted
+    attempt: A
     correlation_id: str = ""
     causation_id: str = ""
 
 
-@dataclass(frozen=True)
-class IdentifyCardAttempt:
-    """One kiosk badge-card attempt, as the edge published it (the card number still sealed)."""
-
-    tenant_id: str
-    attempt: kiosk_pb2.CardPunchAttempted
-    correlation_id: str = ""
-    causation_id: str = ""
+VerifyPinAttempt = AttemptCommand[kiosk_pb2.PinPunchAttempted]
+IdentifyCardAttempt = AttemptCommand[kiosk_pb2.CardPunchAttempted]
 
 
 async def _publish_verdict(
     uow: UnitOfWork,
     tenant: str,
     verdict: Verdict,
-    command: VerifyPinAttempt | IdentifyCardAttempt,
+    command: AttemptCommand,
     what: str,
 ) -> None:
     """The verdict into the outbox (keyed by its worker, or its attempt), and one log line
