@@ -70,6 +70,29 @@ async def punch_count(http: httpx.AsyncClient, worker_id: str) -> int:
     return len(response.json()["data"])
 
 
+async def at_front_door(system, admin: httpx.AsyncClient, tenant_id: str, employee_id: str):
+    """A new Active worker "Ana Pérez" assigned to a new clock "Front door" (not to the "Back
+    door" registered beside it), once punch and identity know them: (worker id, (front clock,
+    credential), (back clock, credential))."""
+    created = await admin.post(
+        "/workers", json={"employee_id": employee_id, "name": "Ana Pérez", "status": "Active"}
+    )
+    assert created.status_code == 201, created.text
+    worker_id = created.json()["id"]
+    front, back = [await register_clock(admin, name) for name in ("Front door", "Back door")]
+    assigned = await assign(admin, front[0], worker_id)
+    assert assigned.status_code in (200, 201), assigned.text
+    await known(
+        system["punch"],
+        tenant_id,
+        workers=[worker_id],
+        clocks=[front[0], back[0]],
+        pairs=[(front[0], worker_id)],
+    )
+    await assignments_known(system["identity"], tenant_id, [(front[0], worker_id)])
+    return worker_id, front, back
+
+
 async def test_pin_punches_through_the_kiosk_edge(system):
     gateway = system["gateway"]
     email = f"{unique('admin')}@example.com"
@@ -77,26 +100,10 @@ async def test_pin_punches_through_the_kiosk_edge(system):
     admin = await login(gateway, email, PASSWORD)
     async with admin:
         employee_id = unique("E")[:20]
-        created = await admin.post(
-            "/workers", json={"employee_id": employee_id, "name": "Ana Pérez", "status": "Active"}
+        worker_id, (front, front_credential), (back, back_credential) = await at_front_door(
+            system, admin, tenant_id, employee_id
         )
-        assert created.status_code == 201, created.text
-        worker_id = created.json()["id"]
         assert (await admin.put(f"/workers/{worker_id}/pin", json={"pin": PIN})).status_code == 200
-        clocks = []
-        for name in ("Front door", "Back door"):
-            clocks.append(await register_clock(admin, name))
-        (front, front_credential), (back, back_credential) = clocks
-        assigned = await assign(admin, front, worker_id)
-        assert assigned.status_code in (200, 201), assigned.text
-        await known(
-            system["punch"],
-            tenant_id,
-            workers=[worker_id],
-            clocks=[front, back],
-            pairs=[(front, worker_id)],
-        )
-        await assignments_known(system["identity"], tenant_id, [(front, worker_id)])
 
         async with kiosk(gateway, front_credential) as http:
             # The right PIN: recorded, with the worker's name.

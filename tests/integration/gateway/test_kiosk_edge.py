@@ -11,7 +11,9 @@ service is played by the test, which publishes outcome events to punchcard.punch
 - pending after the bounded wait, then the outcome by GET (only for the clock that sent it);
 - face attempts: a frame that is not a JPEG is a 422, one too big a 413; a JPEG is published
   keyed by tenant/clock;
-- bad input never echoes a PIN, and no PIN reaches a gateway log."""
+- a card attempt is published once, the number sealed to identity's key, keyed by
+  tenant/clock, claimed as CARD and answered with method CARD;
+- bad input never echoes a PIN, and no PIN (nor card number) reaches a gateway log."""
 
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ from tests.support.stack import KAFKA, unique
 
 PIN_ATTEMPTS = catalogue.KIOSK_PIN_ATTEMPTS.name
 FACE_ATTEMPTS = catalogue.KIOSK_FACE_ATTEMPTS.name
+CARD_ATTEMPTS = catalogue.KIOSK_CARD_ATTEMPTS.name
 PUNCHES = catalogue.PUNCH_PUNCHES.name
 # Identity's development sealing key (its settings: base64 of these 32 bytes, id "dev-1").
 IDENTITY_DEV_PRIVATE_KEY = b"development-only-sealing-key-001"
@@ -503,6 +506,51 @@ async def test_a_body_that_is_not_json_never_echoes_the_pin(system):
             )
             assert response.status_code == 422, response.text
             assert BAD_PIN not in response.text
+
+
+async def test_a_card_attempt_is_sealed_keyed_by_the_clock_claimed_and_answered(system):
+    clock_id, credential = await register_clock(system["admin"])
+    card = "00" + str(uuid.uuid4().int)[:12]
+    PINS_SENT.add(card)  # a credential too: in no log line either (the last test)
+    attempt = {
+        "attempt_id": str(uuid.uuid4()),
+        "captured_at": datetime.now(UTC).isoformat(),
+        "method": "CARD",
+        "card": card,
+    }
+    attempt_id = attempt["attempt_id"]
+    async with kiosk(system["a"], credential) as http:
+        waiting = asyncio.create_task(http.post("/punches", json=attempt))
+        [record] = await published(CARD_ATTEMPTS, attempt_id)
+        # Keyed by the clock, never by the number; the number only sealed.
+        assert record.key == f"{system['tenant_id']}/{clock_id}".encode()
+        assert card.encode() not in record.value
+        event = unpack_payload(decode_envelope(record.value))
+        assert isinstance(event, kiosk_pb2.CardPunchAttempted)
+        assert event.context.clock_id == clock_id and event.context.claimed_employee_id == ""
+        opened = SealedBox(PrivateKey(IDENTITY_DEV_PRIVATE_KEY)).decrypt(
+            event.sealed_card.ciphertext
+        )
+        assert opened == f"{attempt_id}:{card}".encode()
+        captured = event.context.captured_at.ToDatetime(tzinfo=UTC)
+        outcome = recorded_event(
+            attempt_id, clock_id, captured, method=common_pb2.PUNCH_METHOD_CARD
+        )
+        await publish_outcome(system, outcome)
+        answer = await asyncio.wait_for(waiting, 30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["punch"]["method"] == "CARD"
+    assert card not in answer.text
+    # The claim says CARD (migration 0006), and holds no number.
+    conn = await asyncpg.connect(system["a"].admin_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT method, fingerprint FROM kiosk_attempts WHERE attempt_id = $1",
+            uuid.UUID(attempt_id),
+        )
+    finally:
+        await conn.close()
+    assert row["method"] == "CARD" and card.encode() not in row["fingerprint"]
 
 
 async def test_zz_no_pin_in_any_gateway_log(system):

@@ -161,6 +161,10 @@ class FakeCards:
         del self.store.cards[(self.tenant_id, number)]
         return True
 
+    async def holder(self, number: str) -> str | None:
+        held = self.store.cards.get((self.tenant_id, number))
+        return held[0] if held else None
+
 
 class FakeAssignments:
     def __init__(self, store: Store, tenant_id: str) -> None:

@@ -127,7 +127,11 @@ async def bootstrap(
         store=attempts,
         lookup=outcomes,
         wait_s=settings.kiosk_wait_s,
-        topics=(settings.kiosk_pin_attempts_topic, settings.kiosk_face_attempts_topic),
+        topics=(
+            settings.kiosk_pin_attempts_topic,
+            settings.kiosk_face_attempts_topic,
+            settings.kiosk_card_attempts_topic,
+        ),
     )
     edge_limiter = EdgeLimiter.from_url(settings.edge_limits(), settings.redis_url)
     runtime.on_close(edge_limiter.close)

@@ -127,6 +127,9 @@ class GatewaySettings(ServiceSettings):
     kiosk_face_attempts_topic: str = Field(
         default=catalogue.KIOSK_FACE_ATTEMPTS.name, pattern=r"^[A-Za-z0-9._-]{1,200}$"
     )
+    kiosk_card_attempts_topic: str = Field(
+        default=catalogue.KIOSK_CARD_ATTEMPTS.name, pattern=r"^[A-Za-z0-9._-]{1,200}$"
+    )
 
     # The built manage portal and kiosk app (``make web``: services/gateway/web/dist). Unset:
     # the dist folder beside this package's source (a checkout); the image sets it.

@@ -16,7 +16,7 @@ from .adapters.postgres import PostgresUnitOfWork
 from .adapters.sealing import DevicePinSealer, PinOpener
 from .domain.pin_attempts import PinLimits
 from .service_layer import unit_of_work as ports
-from .service_layer.verification import PinVerifier
+from .service_layer.verification import CardIdentifier, PinVerifier
 from .service_layer.workers import Services
 from .settings import IdentitySettings
 
@@ -70,6 +70,7 @@ class IdentityContainer:
     verifier: PinVerifier
     opener: PinOpener
     redis: Any | None = None
+    cards: CardIdentifier | None = None  # badge-card attempts (the same opener and counters)
 
 
 def bootstrap(
@@ -108,4 +109,10 @@ def bootstrap(
         limits=pin_limits(settings),
         hash_s=time_one_hash(hasher),
     )
-    return IdentityContainer(services=services, verifier=verifier, opener=opener, redis=redis)
+    return IdentityContainer(
+        services=services,
+        verifier=verifier,
+        opener=opener,
+        redis=redis,
+        cards=CardIdentifier(opener=opener, counters=counters),
+    )

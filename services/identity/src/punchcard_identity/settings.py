@@ -59,6 +59,9 @@ class IdentitySettings(ServiceSettings):
     pin_attempts_topic: str = Field(
         default=catalogue.KIOSK_PIN_ATTEMPTS.name, pattern=r"^[A-Za-z0-9._-]{1,200}$"
     )
+    card_attempts_topic: str = Field(
+        default=catalogue.KIOSK_CARD_ATTEMPTS.name, pattern=r"^[A-Za-z0-9._-]{1,200}$"
+    )
 
     @model_validator(mode="after")
     def _keys(self) -> "IdentitySettings":

@@ -35,6 +35,11 @@ KIOSK_PIN_ATTEMPTS = Topic(
     ("tenant_id", "employee_id"),
     ("punchcard.v1.PinPunchAttempted",),
 )
+KIOSK_CARD_ATTEMPTS = Topic(
+    "punchcard.kiosk.card-attempts.v1",
+    ("tenant_id", "clock_id"),
+    ("punchcard.v1.CardPunchAttempted",),
+)
 IDENTIFICATION_VERDICTS = Topic(
     "punchcard.identification.verdicts.v1",
     ("tenant_id", "worker_id"),
@@ -104,6 +109,7 @@ DEVICE_CLOCK_COMMANDS = Topic(
 ALL: tuple[Topic, ...] = (
     KIOSK_FACE_ATTEMPTS,
     KIOSK_PIN_ATTEMPTS,
+    KIOSK_CARD_ATTEMPTS,
     IDENTIFICATION_VERDICTS,
     PUNCH_PUNCHES,
     IDENTITY_WORKERS,

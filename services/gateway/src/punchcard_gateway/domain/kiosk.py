@@ -20,7 +20,7 @@ from punchcard.v1 import common_pb2, punch_pb2
 
 from .model import Conflict, Unauthenticated
 
-Method = Literal["PIN", "FACE"]
+Method = Literal["PIN", "FACE", "CARD"]
 Direction = Literal["IN", "OUT"]
 
 # The punch outcome events, by their full name (Envelope.type and the punch service's
@@ -81,8 +81,8 @@ class Clock:
 
 @dataclass(frozen=True)
 class Attempt:
-    """A validated punch attempt. The clear PIN is in ``pin`` only until it is sealed; it is
-    kept out of ``repr`` and out of the fingerprint."""
+    """A validated punch attempt. The clear PIN (or badge card number, ``card``) is here only
+    until it is sealed; it is kept out of ``repr`` and out of the fingerprint."""
 
     attempt_id: str  # canonical UUID text
     captured_at: datetime  # aware
@@ -92,6 +92,7 @@ class Attempt:
     employee_id: str | None
     pin: str | None = None
     frame_jpeg: bytes | None = None
+    card: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -103,7 +104,8 @@ class Attempt:
     def fingerprint(self) -> bytes:
         """What makes two requests with one attempt id the same attempt: method, Employee ID,
         capture instant (whatever offset it was written with) and, for a face, the frame's
-        hash. Never the PIN: a claim stored for 30 days must not become a PIN oracle."""
+        hash. Never the PIN nor the card number: a claim stored for 30 days must not become a
+        PIN oracle (a short digit string's hash is no secret)."""
         frame = hashlib.sha256(self.frame_jpeg).hexdigest() if self.frame_jpeg else ""
         captured = self.captured_at.astimezone(UTC).isoformat(timespec="microseconds")
         parts = (self.method, self.employee_id or "", captured, frame)
@@ -254,9 +256,11 @@ def _direction_name(direction: int) -> str:
 
 
 def _method_name(method: int) -> str:
-    return {common_pb2.PUNCH_METHOD_PIN: "PIN", common_pb2.PUNCH_METHOD_FACE: "FACE"}.get(
-        method, "UNSPECIFIED"
-    )
+    return {
+        common_pb2.PUNCH_METHOD_PIN: "PIN",
+        common_pb2.PUNCH_METHOD_FACE: "FACE",
+        common_pb2.PUNCH_METHOD_CARD: "CARD",
+    }.get(method, "UNSPECIFIED")
 
 
 def _iso(timestamp) -> str:

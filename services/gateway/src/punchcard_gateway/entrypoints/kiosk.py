@@ -72,6 +72,7 @@ EmployeeId = Annotated[
     ),
 ]
 Pin = Annotated[str, StringConstraints(pattern=credentials.PIN_PATTERN)]
+CardNumber = Annotated[str, StringConstraints(pattern=credentials.CARD_NUMBER_PATTERN)]
 # RFC 3339 date-time, offset required (pydantic alone would also take "1714550400").
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
@@ -106,9 +107,12 @@ class KioskPunchIn(BaseModel):
     captured_at: AwareDatetime = Field(description="RFC 3339 with an offset: the capture time")
     offline: StrictBool = Field(default=False, description="Captured offline, sent later")
     direction: Literal["IN", "OUT"] | None = None
-    method: Literal["PIN", "FACE"]
+    method: Literal["PIN", "FACE", "CARD"]
     employee_id: EmployeeId | None = None
     pin: Pin | None = Field(default=None, description="PIN only: 4-6 digits, as a string")
+    card: CardNumber | None = Field(
+        default=None, description="CARD only: the badge card's number, 1-20 digits, as a string"
+    )
     frame_jpeg: str | None = Field(default=None, description="FACE only: one JPEG, base64")
 
     @field_validator("captured_at", mode="before")
@@ -125,10 +129,11 @@ _FIELD_MESSAGES = {
     "captured_at": "captured_at must be an RFC 3339 date-time with an offset",
     "offline": "offline must be true or false",
     "direction": 'direction must be "IN", "OUT" or null',
-    "method": 'method must be "PIN" or "FACE"',
+    "method": 'method must be "PIN", "FACE" or "CARD"',
     "employee_id": "employee_id must be 1-32 characters: letters, digits, '_' or '-'",
     "pin": "pin must be a string of 4 to 6 digits",
     "frame_jpeg": "frame_jpeg must be a base64 string",
+    "card": "card must be a string of 1 to 20 digits",
 }
 
 
@@ -153,7 +158,16 @@ def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
         data = KioskPunchIn.model_validate_json(body)
     except ValidationError as error:
         raise _invalid(error) from None
-    if data.method == "PIN":
+    if data.method != "CARD" and data.card is not None:
+        raise Invalid(f"card is not sent with a {data.method} punch", "card")
+    if data.method == "CARD":
+        if data.card is None:
+            raise Invalid("card is required for a CARD punch", "card")
+        for field in ("employee_id", "pin", "frame_jpeg"):
+            if getattr(data, field) is not None:
+                raise Invalid(f"{field} is not sent with a CARD punch", field)
+        frame = None
+    elif data.method == "PIN":
         if data.employee_id is None:
             raise Invalid("employee_id is required for a PIN punch", "employee_id")
         if data.pin is None:
@@ -176,6 +190,7 @@ def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
         employee_id=data.employee_id,
         pin=data.pin,
         frame_jpeg=frame,
+        card=data.card,
     )
 
 
@@ -267,9 +282,9 @@ def build_router(max_frame_bytes: int) -> APIRouter:
         await limiter.spend("punch", clock.tenant_id, clock.clock_id)
         attempt = parse_attempt(await _read_body(request, limit), max_frame_bytes)
         # PIN attempts (argon2 in identity) and face frames (face-match) have budgets of their
-        # own, per clock and per tenant.
+        # own, per clock and per tenant; a card read is a credential guess like a PIN: the same.
         await limiter.spend(
-            "pin" if attempt.method == "PIN" else "face", clock.tenant_id, clock.clock_id
+            "face" if attempt.method == "FACE" else "pin", clock.tenant_id, clock.clock_id
         )
         with correlation(attempt.attempt_id, clock_id=clock.clock_id):
             status, body = await edge.punch(clock, attempt)

@@ -2,7 +2,8 @@
 
 1. The clock is authenticated by device-sync on every request (no cache here: a revoked clock
    is refused at once). Tenant and clock come from the credential, never from the body.
-2. A PIN is sealed to identity's public key before anything else happens to it.
+2. A PIN (or a badge card's number) is sealed to identity's public key before anything else
+   happens to it.
 3. The attempt is *claimed* — ``kiosk_attempts(tenant, attempt_id)`` — and its event is put in
    the outbox in the same transaction; the relay publishes it. A claim that exists means the
    attempt was published already: a kiosk sending it again never publishes it again (identity
@@ -55,6 +56,8 @@ log = get_logger(__name__)
 
 PIN_ATTEMPTS = catalogue.KIOSK_PIN_ATTEMPTS.name
 FACE_ATTEMPTS = catalogue.KIOSK_FACE_ATTEMPTS.name
+CARD_ATTEMPTS = catalogue.KIOSK_CARD_ATTEMPTS.name
+ATTEMPT_TOPICS = (PIN_ATTEMPTS, FACE_ATTEMPTS, CARD_ATTEMPTS)
 PUNCHES = catalogue.PUNCH_PUNCHES.name
 
 WAIT_SECONDS = Histogram(
@@ -81,7 +84,8 @@ class ClockDirectory(Protocol):
 
 class PinSealer(Protocol):
     async def seal(self, attempt_id: str, pin: str) -> common_pb2.SealedBox:
-        """``"<attempt_id>:<pin>"`` sealed to identity's current key; Unavailable without one."""
+        """``"<attempt_id>:<pin>"`` sealed to identity's current key; Unavailable without one.
+        A badge card's number is sealed the same way (``"<attempt_id>:<number>"``)."""
 
 
 class OutcomeLookup(Protocol):
@@ -178,7 +182,7 @@ class KioskEdge:
         waiters: OutcomeWaiters | None = None,
         wait_s: float = 5.0,
         now: Callable[[], datetime] = utc_now,
-        topics: tuple[str, str] = (PIN_ATTEMPTS, FACE_ATTEMPTS),
+        topics: tuple[str, str, str] = ATTEMPT_TOPICS,
     ) -> None:
         self.clocks = clocks
         self.sealer = sealer
@@ -187,7 +191,7 @@ class KioskEdge:
         self.waiters = waiters or OutcomeWaiters()
         self.wait_s = wait_s
         self.now = now
-        self.topics = topics  # (PIN attempts, face attempts)
+        self.topics = topics  # (PIN attempts, face attempts, card attempts)
         self._storing: set[asyncio.Task] = set()
 
     async def authenticate(self, credential: str) -> Clock:
@@ -197,11 +201,12 @@ class KioskEdge:
         """(HTTP status, body): 200 recorded / rejected, or 202 pending."""
         received_at = self.now()
         key = (clock.tenant_id, attempt.attempt_id)
-        # Sealed first: a PIN is never anywhere but in this request and in the box.
+        # Sealed first: a PIN (a card number) is never anywhere but in this request and the box.
+        secret = attempt.pin if attempt.method == "PIN" else attempt.card
         sealed = None
-        if attempt.method == "PIN":
-            assert attempt.pin is not None
-            sealed = await self.sealer.seal(attempt.attempt_id, attempt.pin)
+        if attempt.method != "FACE":
+            assert secret is not None
+            sealed = await self.sealer.seal(attempt.attempt_id, secret)
         event = attempt_event(clock, attempt, received_at, sealed, self.topics)
         claim = Claim(
             tenant_id=clock.tenant_id,
@@ -330,11 +335,12 @@ def attempt_event(
     attempt: Attempt,
     received_at: datetime,
     sealed: common_pb2.SealedBox | None,
-    topics: tuple[str, str] = (PIN_ATTEMPTS, FACE_ATTEMPTS),
+    topics: tuple[str, str, str] = ATTEMPT_TOPICS,
 ) -> tuple[str, str, Envelope]:
-    """(topic, key, envelope) of the attempt: a PIN attempt carries only the sealed box; a face
-    attempt carries the frame (its topic keeps it a day; docs/events.md). ``topics``: the PIN
-    and face attempt topics (others only in tests)."""
+    """(topic, key, envelope) of the attempt: a PIN or card attempt carries only the sealed
+    box; a face attempt carries the frame (its topic keeps it a day; docs/events.md).
+    ``topics``: the PIN, face and card attempt topics (others only in tests). A card attempt
+    is keyed by its clock, never by the number."""
     context = kiosk_pb2.PunchAttemptContext(
         attempt_id=attempt.attempt_id,
         clock_id=clock.clock_id,
@@ -352,6 +358,13 @@ def attempt_event(
             catalogue.KIOSK_PIN_ATTEMPTS.key(
                 tenant_id=clock.tenant_id, employee_id=attempt.employee_id
             ),
+        )
+    elif attempt.method == "CARD":
+        assert sealed is not None and attempt.card
+        payload = kiosk_pb2.CardPunchAttempted(context=context, sealed_card=sealed)
+        topic, key = (
+            topics[2],
+            catalogue.KIOSK_CARD_ATTEMPTS.key(tenant_id=clock.tenant_id, clock_id=clock.clock_id),
         )
     else:
         assert attempt.frame_jpeg is not None

@@ -5,6 +5,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { createApi, NetworkError, Unauthorized } from "./api.js";
 import { KEEP_STATUSES, sendAndPoll } from "./attempts.js";
 import { cameraProblem, openCamera } from "./camera.js";
+import { cardWedge } from "./card-wedge.js";
 import { clockInfo, saveClock } from "./device.js";
 import { describe, saved } from "./outcome.js";
 import * as outbox from "./queue.js";
@@ -179,4 +180,27 @@ export function useAttempt({ db, api, clock, setOnline, refreshSaved, lostCreden
     },
     [db, clock],
   );
+}
+
+/**
+ * A badge-card reader that types like a keyboard, heard anywhere on the page while `active`
+ * (the idle camera screen): `onCard(number)` for each reader's burst (card-wedge.js). The
+ * Enter that ends a burst is swallowed, so it does not also press a focused button.
+ */
+export function useCardReader(active, onCard) {
+  const latest = useRef(onCard);
+  latest.current = onCard;
+  useEffect(() => {
+    if (!active) return undefined;
+    const detector = cardWedge();
+    const listen = (event) => {
+      const card = detector.feed(event);
+      if (card === null) return;
+      event.preventDefault();
+      event.stopPropagation();
+      latest.current(card);
+    };
+    window.addEventListener("keydown", listen, true);
+    return () => window.removeEventListener("keydown", listen, true);
+  }, [active]);
 }

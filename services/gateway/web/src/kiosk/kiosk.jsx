@@ -1,5 +1,6 @@
 // The time clock (after Start): the header (clock, time, roster, connection), the screens of
-// screens.js, and the two ways to punch — a steady face in the camera, or Employee ID + PIN.
+// screens.js, and the ways to punch — a steady face in the camera, Employee ID + PIN, or a
+// badge card read on the camera screen by a reader that types like a keyboard.
 
 import { useCallback, useReducer, useRef, useState } from "preact/hooks";
 import { clockTime, countOf } from "../shared/format.js";
@@ -9,6 +10,7 @@ import { FACE_NOTICE_MS, gateAfter, openGate } from "./face-gate.js";
 import {
   useAttempt,
   useCamera,
+  useCardReader,
   useClockApi,
   useLostCredential,
   useNow,
@@ -19,14 +21,15 @@ import { Keypad } from "./keypad.jsx";
 import { reasonText, spoken } from "./outcome.js";
 import * as outbox from "./queue.js";
 import { Result } from "./result.jsx";
-import { offlinePinCheck } from "./roster.js";
+import { offlineCardCheck, offlinePinCheck } from "./roster.js";
 import { canRetry, initialScreen, nextScreen } from "./screens.js";
 
 const CHECKING = "Checking…";
 
-/** What the roster already knows about a PIN attempt made offline, as a result; else null. */
-function refusedOffline(roster, employeeId) {
-  const reason = roster ? offlinePinCheck(roster, employeeId) : null;
+/** What the roster already knows about a PIN attempt (or, with `check`, a card read) made
+ * offline, as a result; else null. */
+function refusedOffline(roster, credential, check = offlinePinCheck) {
+  const reason = roster ? check(roster, credential) : null;
   return reason ? { tone: "bad", title: reasonText(reason), line: "", reason } : null;
 }
 
@@ -49,13 +52,15 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked }) {
     dispatch({ type: "result", result, extra });
   }, []);
 
-  const punchByPin = useCallback(
-    async (employeeId, pin) => {
+  /** A PIN or card attempt: sent (or saved offline); the roster answers offline for
+   * credentials not on this clock, and nothing of those is kept. */
+  const punchWith = useCallback(
+    async (fields, credential, check, extra) => {
       dispatch({ type: "checking" });
       setAnnounce(CHECKING);
-      const body = newAttempt({ method: "PIN", employee_id: employeeId, pin });
+      const body = newAttempt(fields);
       if (!navigator.onLine) {
-        const refused = refusedOffline(roster.current, employeeId);
+        const refused = refusedOffline(roster.current, credential, check);
         if (refused) {
           show(refused);
           return;
@@ -64,18 +69,30 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked }) {
       let result = await attempt(body);
       if (!result) return;
       if (result.tone === "saved") {
-        // Went offline on the way: the roster still answers for IDs not on this clock.
-        const refused = refusedOffline(roster.current, employeeId);
+        // Went offline on the way: the roster still answers for credentials not on this clock.
+        const refused = refusedOffline(roster.current, credential, check);
         if (refused) {
           await outbox.remove(db, body.attempt_id);
           refreshSaved();
           result = refused;
         }
       }
-      show(result, { employeeId });
+      show(result, extra);
     },
     [attempt, show],
   );
+
+  const punchByPin = useCallback(
+    (employeeId, pin) =>
+      punchWith({ method: "PIN", employee_id: employeeId, pin }, employeeId, offlinePinCheck, { employeeId }),
+    [punchWith],
+  );
+
+  const punchByCard = useCallback(
+    (card) => punchWith({ method: "CARD", card }, card, offlineCardCheck, {}),
+    [punchWith],
+  );
+  useCardReader(screen.name === "camera", punchByCard);
 
   const punchByFace = useCallback(
     async (frame) => {

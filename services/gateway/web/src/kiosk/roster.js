@@ -45,6 +45,14 @@ export class Roster {
     return null;
   }
 
+  /** The profile holding this badge card's number (profiles carry their `cards`), or null. */
+  byCard(number) {
+    for (const profile of this.profiles.values()) {
+      if (Array.isArray(profile.cards) && profile.cards.includes(number)) return profile;
+    }
+    return null;
+  }
+
   digest() {
     if (this._digest === null) this._digest = rosterDigest(this.profiles.values());
     return this._digest;
@@ -166,4 +174,12 @@ export function offlinePinCheck(roster, employeeId) {
   }
   if (profile.pin_set === false) return "PIN_NOT_SET";
   return null;
+}
+
+// What the roster says about a card read offline: null (queue it), or UNKNOWN_USER when no
+// Active worker of this clock holds the card (as the edge answers; nothing is kept).
+export function offlineCardCheck(roster, number) {
+  if (!roster.known) return null;
+  const profile = roster.byCard(number);
+  return profile && profile.status === "Active" ? null : "UNKNOWN_USER";
 }

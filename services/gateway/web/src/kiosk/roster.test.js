@@ -2,7 +2,7 @@ import { IDBFactory } from "fake-indexeddb";
 import { beforeEach, describe, expect, it } from "vitest";
 import { openDb } from "./db.js";
 import { rosterDigest } from "./digest.js";
-import { offlinePinCheck, Roster } from "./roster.js";
+import { offlineCardCheck, offlinePinCheck, Roster } from "./roster.js";
 
 const ana = { worker_id: "w1", employee_id: "E100", display_name: "Ana Pérez", status: "Active",
   allowed_methods: ["FACE", "PIN"], pin_set: true };
@@ -88,5 +88,17 @@ describe("the roster", () => {
     expect(offlinePinCheck(roster, "E999")).toBe("UNKNOWN_USER");
     expect(offlinePinCheck(roster, "E102")).toBe("UNKNOWN_USER");
     expect(offlinePinCheck(roster, "E101")).toBe("PIN_NOT_ALLOWED");
+  });
+
+  it("tells an offline card read what the edge would answer", async () => {
+    const roster = await Roster.load(db);
+    expect(offlineCardCheck(roster, "0042")).toBeNull(); // never synced: no opinion
+    await roster.applyAnswer({ commands: [upsert(1, { ...ana, cards: ["0042", "77"] }),
+      upsert(2, { ...bo, status: "Inactive", cards: ["99"] }), upsert(3, { ...ana, worker_id: "w3", employee_id: "E103" })] });
+    expect(offlineCardCheck(roster, "0042")).toBeNull();
+    expect(offlineCardCheck(roster, "77")).toBeNull();
+    expect(offlineCardCheck(roster, "42")).toBe("UNKNOWN_USER"); // leading zeros count
+    expect(offlineCardCheck(roster, "99")).toBe("UNKNOWN_USER"); // inactive
+    expect(offlineCardCheck(roster, "12345")).toBe("UNKNOWN_USER");
   });
 });

@@ -230,12 +230,7 @@ class PostgresCards(_Repository):
         )
         if inserted:
             return True
-        holder = await self.conn.fetchval(
-            "SELECT worker_id::text FROM worker_cards WHERE tenant_id = $1 AND number = $2",
-            self.tenant_id,
-            number,
-        )
-        if holder != worker_id:
+        if await self.holder(number) != worker_id:
             raise DuplicateCard()
         return False
 
@@ -247,6 +242,13 @@ class PostgresCards(_Repository):
             number,
         )
         return status != "DELETE 0"
+
+    async def holder(self, number: str) -> str | None:
+        return await self.conn.fetchval(
+            "SELECT worker_id::text FROM worker_cards WHERE tenant_id = $1 AND number = $2",
+            self.tenant_id,
+            number,
+        )
 
 
 class PostgresAssignments(_Repository):

@@ -123,12 +123,27 @@ class Identified:
 Decision = Reject | VerifyPin | RecordFailure | Identified
 
 
+def identify_at_clock(
+    *, opened: bool, found: bool, assigned: bool, status: WorkerStatus | None
+) -> Reject | None:
+    """The checks every kiosk credential (a PIN's Employee ID, a badge card) passes first; None
+    when the worker may go on. A credential that cannot be opened, names nobody of the tenant,
+    or a worker not assigned to the clock → ``UNKNOWN_USER``, counted with the clock's unknown
+    IDs (so none of the three can be told apart); a worker not Active → ``INACTIVE``."""
+    if not opened or not found or not assigned:
+        return Reject(UNKNOWN_USER, count_unknown=True)
+    if status != WorkerStatus.ACTIVE:
+        return Reject(INACTIVE)
+    return None
+
+
 def decide_pin_attempt(facts: PinAttemptFacts, limits: PinLimits) -> Decision:
     """The decision for one attempt, given what is known so far (see the module docstring)."""
-    if not facts.pin_opened or not facts.found or not facts.assigned:
-        return Reject(UNKNOWN_USER, count_unknown=True)
-    if facts.status != WorkerStatus.ACTIVE:
-        return Reject(INACTIVE)
+    who = identify_at_clock(
+        opened=facts.pin_opened, found=facts.found, assigned=facts.assigned, status=facts.status
+    )
+    if who is not None:
+        return who
     if not facts.pin_set:
         return Reject(PIN_NOT_SET)
     if not facts.pin_allowed:

@@ -14,27 +14,40 @@ from ..adapters.lockout import REDIS_TRANSIENT
 from ..adapters.postgres import PostgresUnitOfWork
 from ..bootstrap import IdentityContainer
 from ..service_layer.assignments import record_assignment
-from ..service_layer.verification import PinVerifier, VerifyPinAttempt
+from ..service_layer.verification import AttemptCommand, CardIdentifier, PinVerifier
 from ..settings import IdentitySettings
 
 PIN_ATTEMPTED = message_type(kiosk_pb2.PinPunchAttempted)
+CARD_ATTEMPTED = message_type(kiosk_pb2.CardPunchAttempted)
 
 
-async def verify_pin_attempts(
-    verifier: PinVerifier, conn: asyncpg.Connection, messages: list[Message]
+async def _each_attempt(
+    conn: asyncpg.Connection, messages: list[Message], type_name: str, handle
 ) -> None:
-    """One verdict per attempt, in the loop's transaction."""
+    """One verdict per attempt of ``type_name``, in the loop's transaction."""
     for message in messages:
-        if message.type != PIN_ATTEMPTED:
+        if message.type != type_name:
             continue
-        command = VerifyPinAttempt(
+        command = AttemptCommand(
             tenant_id=message.tenant_id,
             attempt=message.payload,
             correlation_id=message.envelope.correlation_id,
             causation_id=message.event_id,
         )
         async with PostgresUnitOfWork.on_connection(conn, message.tenant_id) as uow:
-            await verifier.verify(command, uow)
+            await handle(command, uow)
+
+
+async def verify_pin_attempts(
+    verifier: PinVerifier, conn: asyncpg.Connection, messages: list[Message]
+) -> None:
+    await _each_attempt(conn, messages, PIN_ATTEMPTED, verifier.verify)
+
+
+async def identify_card_attempts(
+    identifier: CardIdentifier, conn: asyncpg.Connection, messages: list[Message]
+) -> None:
+    await _each_attempt(conn, messages, CARD_ATTEMPTED, identifier.identify)
 
 
 async def project_assignments(conn: asyncpg.Connection, messages: list[Message]) -> None:
@@ -48,12 +61,17 @@ async def project_assignments(conn: asyncpg.Connection, messages: list[Message])
 
 def subscriptions(settings: IdentitySettings, container: IdentityContainer) -> list[Subscription]:
     verifier = container.verifier
+    identifier = container.cards
+    assert identifier is not None
 
     async def pin_attempts(conn: asyncpg.Connection, messages: list[Message]) -> None:
         await verify_pin_attempts(verifier, conn, messages)
 
-    # The attempts carry sealed PINs: a dead-lettered one is kept 7 days (1-day segments,
-    # so gone within 8), time for someone to redrive it; docs/events.md argues it.
+    async def card_attempts(conn: asyncpg.Connection, messages: list[Message]) -> None:
+        await identify_card_attempts(identifier, conn, messages)
+
+    # The attempts carry sealed PINs (or card numbers): a dead-lettered one is kept 7 days
+    # (1-day segments, so gone within 8), time to redrive it; docs/events.md argues it.
     return [
         Subscription(
             "identity.pin-attempts",
@@ -61,6 +79,14 @@ def subscriptions(settings: IdentitySettings, container: IdentityContainer) -> l
             pin_attempts,
             dlq_config={"retention.ms": "604800000", "segment.ms": "86400000"},
             lanes=settings.pin_verify_lanes,
+            transient=REDIS_TRANSIENT,
+        ),
+        # Card reads need no argon2: their own group, never waiting behind PIN hashing.
+        Subscription(
+            "identity.card-attempts",
+            [settings.card_attempts_topic],
+            card_attempts,
+            dlq_config={"retention.ms": "604800000", "segment.ms": "86400000"},
             transient=REDIS_TRANSIENT,
         ),
         Subscription(

@@ -79,6 +79,9 @@ class CardRepository(Protocol):
     async def remove(self, worker_id: str, number: str) -> bool:
         """False when the worker did not hold the card."""
 
+    async def holder(self, number: str) -> str | None:
+        """The id of the tenant's worker holding the card (a kiosk's card read), or None."""
+
 
 class AssignmentRepository(Protocol):
     async def is_assigned(self, clock_id: str, worker_id: str) -> bool: ...

@@ -1,11 +1,14 @@
-"""PIN verification for kiosk punch attempts (consumer of punchcard.kiosk.pin-attempts.v1).
+"""PIN verification for kiosk punch attempts (consumer of punchcard.kiosk.pin-attempts.v1), and
+badge-card identification (consumer of punchcard.kiosk.card-attempts.v1).
 
 The rule (order of checks, thresholds, lock duration, the per-clock limit) is
 ``domain.pin_attempts.decide_pin_attempt``; this module only gathers its facts (the worker of
 the clock's tenant — the envelope's tenant, set by the edge from the clock's credential —, its
 assignment to the clock, the failure counters, the argon2 check) through the protocols of
 ``unit_of_work`` and carries out its decision. The answer is a verdict on
-punchcard.identification.verdicts.v1, written to the outbox in the consumer's transaction."""
+punchcard.identification.verdicts.v1, written to the outbox in the consumer's transaction.
+A card attempt is decided by ``domain.card_attempts.decide_card_attempt`` the same way (the
+card sealed as a PIN is, opened by the same opener, unknown cards counted as unknown IDs)."""
 
 from __future__ import annotations
 
@@ -14,13 +17,16 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from punchcard.v1 import common_pb2, identification_pb2, identity_pb2, kiosk_pb2
+from punchcard_kit import credentials
 from punchcard_kit.contract_enums import to_proto
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import catalogue
 from punchcard_kit.messaging.envelope import new_envelope
 
+from ..domain.card_attempts import CardAttemptFacts, decide_card_attempt
 from ..domain.model import StoredPin, Worker
 from ..domain.pin_attempts import (
     Identified,
@@ -44,16 +50,107 @@ WORKERS_TOPIC = catalogue.IDENTITY_WORKERS.name
 R = common_pb2
 
 Verdict = identification_pb2.WorkerIdentified | identification_pb2.IdentificationRejected
+A = TypeVar("A", kiosk_pb2.PinPunchAttempted, kiosk_pb2.CardPunchAttempted)
 
 
 @dataclass(frozen=True)
-class VerifyPinAttempt:
-    """One kiosk PIN attempt, as the edge published it (the PIN still sealed)."""
+class AttemptCommand(Generic[A]):
+    """One kiosk attempt, as the edge published it (its PIN or card number still sealed)."""
 
     tenant_id: str
-    attempt: kiosk_pb2.PinPunchAttempted
+    attempt: A
     correlation_id: str = ""
     causation_id: str = ""
+
+
+VerifyPinAttempt = AttemptCommand[kiosk_pb2.PinPunchAttempted]
+IdentifyCardAttempt = AttemptCommand[kiosk_pb2.CardPunchAttempted]
+
+
+async def _publish_verdict(
+    uow: UnitOfWork,
+    tenant: str,
+    verdict: Verdict,
+    command: AttemptCommand,
+    what: str,
+) -> None:
+    """The verdict into the outbox (keyed by its worker, or its attempt), and one log line
+    that names the attempt and the outcome, never the credential."""
+    context = verdict.context
+    envelope = new_envelope(
+        verdict,
+        tenant_id=tenant,
+        producer="identity",
+        correlation_id=command.correlation_id,
+        causation_id=command.causation_id,
+    )
+    key = catalogue.verdict_key(tenant, verdict.worker_id, context.attempt_id)
+    await uow.publish((VERDICTS_TOPIC, key, envelope))
+    log.info(
+        f"{what} attempt verified",
+        attempt_id=context.attempt_id,
+        clock_id=context.clock_id,
+        outcome=type(verdict).__name__,
+        reason=R.RejectReason.Name(verdict.reason) if hasattr(verdict, "reason") else None,
+    )
+
+
+@dataclass
+class CardIdentifier:
+    """Identifies the worker of a badge card read at a kiosk: opens the sealed number with the
+    PIN opener, finds its holder among the tenant's cards, and answers ``WorkerIdentified``
+    (method CARD) or ``IdentificationRejected`` — ``UNKNOWN_USER`` whether the card is not
+    the tenant's, the box does not open or the worker is not assigned to the clock (counted
+    with the clock's unknown IDs), ``INACTIVE`` for a worker not Active."""
+
+    opener: PinOpener
+    counters: FailureCounters
+
+    async def identify(self, command: IdentifyCardAttempt, uow: UnitOfWork) -> Verdict:
+        tenant = command.tenant_id
+        context = command.attempt.context
+        number = _open(self.opener, command.attempt.sealed_card, context.attempt_id)
+        opened = number is not None and credentials.is_card_number(number)
+        holder = await uow.cards.holder(number) if opened and number else None
+        worker = await uow.workers.get(holder) if holder else None
+        assigned = worker is not None and await uow.assignments.is_assigned(
+            context.clock_id, worker.id
+        )
+        decision = decide_card_attempt(
+            CardAttemptFacts(
+                card_opened=opened,
+                found=worker is not None,
+                assigned=assigned,
+                status=worker.status if worker is not None else None,
+            )
+        )
+        verdict: Verdict
+        if isinstance(decision, Identified):
+            assert worker is not None
+            verdict = identification_pb2.WorkerIdentified(
+                context=context, worker_id=worker.id, method=R.PUNCH_METHOD_CARD
+            )
+        elif decision.count_unknown:
+            await self.counters.record_unknown(tenant, context.clock_id, context.attempt_id)
+            verdict = _rejected(context, R.REJECT_REASON_UNKNOWN_USER, method=R.PUNCH_METHOD_CARD)
+        else:
+            assert worker is not None
+            verdict = _rejected(
+                context,
+                to_proto(R.RejectReason, decision.reason),
+                worker.id,
+                method=R.PUNCH_METHOD_CARD,
+            )
+        await _publish_verdict(uow, tenant, verdict, command, "card")
+        return verdict
+
+
+def _open(opener: PinOpener, sealed: common_pb2.SealedBox, attempt_id: str) -> str | None:
+    """The sealed credential (a PIN or a card number) of this attempt, or None."""
+    try:
+        return opener.open(sealed.recipient_key_id, sealed.ciphertext, attempt_id)
+    except UnsealError:
+        return None
 
 
 @dataclass
@@ -72,36 +169,10 @@ class PinVerifier:
     async def verify(self, command: VerifyPinAttempt, uow: UnitOfWork) -> Verdict:
         """Decide the attempt and put its verdict in the outbox (``uow``: the consumer batch's
         transaction for the attempt's tenant)."""
-        context = command.attempt.context
         tenant = command.tenant_id
         verdict = await self._decide(uow, tenant, command.attempt)
-        envelope = new_envelope(
-            verdict,
-            tenant_id=tenant,
-            producer="identity",
-            correlation_id=command.correlation_id,
-            causation_id=command.causation_id,
-        )
-        key = catalogue.verdict_key(tenant, verdict.worker_id, context.attempt_id)
-        await uow.publish((VERDICTS_TOPIC, key, envelope))
-        log.info(
-            "pin attempt verified",
-            attempt_id=context.attempt_id,
-            clock_id=context.clock_id,
-            outcome=type(verdict).__name__,
-            reason=R.RejectReason.Name(verdict.reason) if hasattr(verdict, "reason") else None,
-        )
+        await _publish_verdict(uow, tenant, verdict, command, "pin")
         return verdict
-
-    def _open(self, attempt: kiosk_pb2.PinPunchAttempted) -> str | None:
-        try:
-            return self.opener.open(
-                attempt.sealed_pin.recipient_key_id,
-                attempt.sealed_pin.ciphertext,
-                attempt.context.attempt_id,
-            )
-        except UnsealError:
-            return None
 
     async def _decide(
         self, uow: UnitOfWork, tenant: str, attempt: kiosk_pb2.PinPunchAttempted
@@ -111,7 +182,7 @@ class PinVerifier:
         lock (if any) written by one short conditional update."""
         context = attempt.context
         clock_id = context.clock_id
-        pin = self._open(attempt)
+        pin = _open(self.opener, attempt.sealed_pin, context.attempt_id)
         found = await uow.workers.get_with_pin(context.claimed_employee_id)
         facts = PinAttemptFacts(
             now=self.clock(), pin_opened=pin is not None, found=found is not None
@@ -216,10 +287,11 @@ def _rejected(
     *,
     remaining: int = 0,
     locked_until: datetime | None = None,
+    method: int = R.PUNCH_METHOD_PIN,
 ) -> identification_pb2.IdentificationRejected:
     verdict = identification_pb2.IdentificationRejected(
         context=context,
-        method=R.PUNCH_METHOD_PIN,
+        method=method,
         reason=reason,
         worker_id=worker_id,
         attempts_remaining=remaining,
