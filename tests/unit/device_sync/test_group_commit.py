@@ -26,9 +26,14 @@ class Uow:
         self.log.append(("commit", self.tenant_id, self.writes))
 
 
+async def apply(uow, works):
+    """The handler: each item is a coroutine function writing into the unit of work."""
+    return [await work(uow) for work in works]
+
+
 def group(log: list, **kw) -> GroupCommit:
     fail_commit = kw.pop("fail_commit", False)
-    return GroupCommit(lambda tenant_id: Uow(log, tenant_id, fail_commit), **kw)
+    return GroupCommit(lambda tenant_id: Uow(log, tenant_id, fail_commit), apply, **kw)
 
 
 def writer(name: str):

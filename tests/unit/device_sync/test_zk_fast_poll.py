@@ -7,10 +7,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+from punchcard_device_sync.domain import zk
 from punchcard_device_sync.domain.model import Command
 from punchcard_device_sync.entrypoints.iclock import FastPoll
 from punchcard_device_sync.service_layer.biometrics import NoBiometrics
-from punchcard_device_sync.service_layer.group_commit import GroupCommit
 from punchcard_device_sync.service_layer.zk_edge import ZkEdge, ZkSettings
 
 from .fakes import Store, factory
@@ -162,22 +162,43 @@ async def test_the_asgi_front_answers_only_the_common_poll_and_routes_the_rest()
         assert sent == [] and routed == [scope["path"]]
 
 
-async def test_attlog_uploads_through_the_group_commit_are_recorded_once():
+async def test_attlog_uploads_arriving_together_share_a_transaction_and_are_recorded_once():
     store = Store()
     clocks = [zk_clock(store) for _ in range(3)]
     store.add_worker(employee_id="E77")
     beats = Beats()
-    group = GroupCommit(factory(store), max_batch=8, concurrency=1)
-    e = ZkEdge(factory(store), Directory(store), beats, beats, NoBiometrics(), group=group)
+    e = ZkEdge(
+        factory(store),
+        Directory(store),
+        beats,
+        beats,
+        NoBiometrics(),
+        ZkSettings(attlog_batch_limit=8, attlog_concurrency=1),
+    )
     devices = [await e.device(f"SN{c[:6]}") for c in clocks]
     line = "E77\t2026-03-02 09:00:00\t0\t1\t0\t0\t0\n"
     received = datetime(2026, 3, 2, 8, 0, 30, tzinfo=UTC)
     before = store.commits
     counts = await asyncio.gather(
         *(e.attlog(d, line, "7", received) for d in devices),
-        *(e.attlog(d, line, "7", received) for d in devices),
+        *(e.attlog(d, line + line, "8", received) for d in devices),
     )
+    # Each record is new once, whichever upload of the batch carried it first.
     assert sorted(counts) == [0, 0, 0, 1, 1, 1]
     assert len(verdicts(store)) == 3
-    assert store.commits - before == group.batches < 6
-    assert all(store.zk_state[c]["ATTLOG"] == "7" for c in clocks)
+    assert store.commits - before == store.attlog_statements < 6
+    # A clock twice in a batch ends as the uploads one after the other leave it.
+    assert all(store.zk_state[c]["ATTLOG"] == "8" for c in clocks)
+
+
+def test_saves_of_a_clock_twice_in_a_batch_merge_in_order():
+    t1, t2 = datetime(2026, 3, 2, 8, tzinfo=UTC), datetime(2026, 3, 2, 9, tzinfo=UTC)
+    merged = zk.merge_saves(
+        [
+            zk.AttlogSave("c1", "5", t2, 3.0, False),
+            zk.AttlogSave("c2", "1", t1),
+            zk.AttlogSave("c1", None, t1, None, None),
+            zk.AttlogSave("c1", "6", None, 200.0, True),
+        ]
+    )
+    assert merged == [zk.AttlogSave("c1", "6", t2, 200.0, True), zk.AttlogSave("c2", "1", t1)]

@@ -18,7 +18,6 @@ from .adapters.zk_buffers import ZkBuffers
 from .domain.model import PollLimits
 from .domain.zk import Options
 from .service_layer.biometrics import Biometrics, StoredBiometrics
-from .service_layer.group_commit import GroupCommit
 from .service_layer.sync import ClockSync
 from .service_layer.unit_of_work import Directory, UnitOfWorkFactory
 from .service_layer.zk_edge import ZkEdge, ZkSettings
@@ -95,11 +94,8 @@ def bootstrap(
             gap_margin=timedelta(seconds=settings.zk_gap_margin_s),
             max_skew_s=settings.zk_max_skew_s,
             redeliver_after=timedelta(seconds=settings.zk_redeliver_after_s),
-        ),
-        GroupCommit(
-            uow,
-            max_batch=settings.zk_attlog_batch_limit,
-            concurrency=settings.zk_attlog_concurrency,
+            attlog_batch_limit=settings.zk_attlog_batch_limit,
+            attlog_concurrency=settings.zk_attlog_concurrency,
         ),
     )
     # A revoked or rotated credential is forgotten at once, on every replica; a changed

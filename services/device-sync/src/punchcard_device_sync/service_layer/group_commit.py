@@ -1,14 +1,15 @@
 """Group commit: concurrent writes of one tenant (e.g. ZK devices' ATTLOG uploads) done in one
 transaction, so a thousand devices uploading at once cost a few commits, not a thousand.
 
-``await group.run(tenant_id, key, work)`` queues ``work(uow)``; a drainer per tenant takes
-every queued job (at most ``max_batch``) as soon as one of ``concurrency`` slots is free, runs
-them one after the other in one unit of work (ordered by ``key``, so two batches take row
-locks in the same order) and commits. Each caller gets ``work``'s result only after the commit
-that holds its writes: durable before the answer. Should the batch fail for something other
-than a server being down, each job is run again alone, so only the job at fault gets the
-error. ``work`` must not commit and must keep its side effects to the unit of work (it may run
-twice: in the batch that failed, then alone)."""
+``await group.run(tenant_id, key, item)`` queues ``item``; a drainer per tenant takes every
+queued item (at most ``max_batch``) as soon as one of ``concurrency`` slots is free, hands
+them to ``handler(uow, items)`` in one unit of work (ordered by ``key``, so two batches take
+row locks in the same order) and commits. Each caller gets its item's result (the handler's
+list, in the items' order) only after the commit that holds its writes: durable before the
+answer. Should the batch fail for something other than a server being down, each item is
+handled again alone, so only the item at fault gets the error. ``handler`` must not commit
+and must keep its side effects to the unit of work (it may run twice for an item: in the
+batch that failed, then alone)."""
 
 from __future__ import annotations
 
@@ -24,13 +25,15 @@ from .unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = get_logger(__name__)
 
-T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741 - an item
+R = TypeVar("R")
+Handler = Callable[[UnitOfWork, list[I]], Awaitable[list[R]]]
 
 
 @dataclass
-class _Job(Generic[T]):
+class _Job(Generic[I]):
     key: str
-    work: Callable[[UnitOfWork], Awaitable[T]]
+    item: I
     future: asyncio.Future = field(repr=False)
 
 
@@ -41,9 +44,16 @@ def take_batch(pending: list[_Job], max_batch: int) -> tuple[list[_Job], list[_J
     return sorted(batch, key=lambda j: j.key), rest
 
 
-class GroupCommit:
-    def __init__(self, uow: UnitOfWorkFactory, max_batch: int = 64, concurrency: int = 4) -> None:
+class GroupCommit(Generic[I, R]):
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        handler: Handler,
+        max_batch: int = 64,
+        concurrency: int = 4,
+    ) -> None:
         self._uow = uow
+        self._handler = handler
         self._max_batch = max(1, max_batch)
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._pending: dict[str, list[_Job]] = {}
@@ -51,8 +61,8 @@ class GroupCommit:
         self._tasks: set[asyncio.Task] = set()
         self.batches = 0  # committed transactions (tests, metrics)
 
-    async def run(self, tenant_id: str, key: str, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-        job: _Job[T] = _Job(key, work, asyncio.get_running_loop().create_future())
+    async def run(self, tenant_id: str, key: str, item: I) -> R:
+        job: _Job[I] = _Job(key, item, asyncio.get_running_loop().create_future())
         self._pending.setdefault(tenant_id, []).append(job)
         if tenant_id not in self._draining:
             self._draining.add(tenant_id)
@@ -93,7 +103,7 @@ class GroupCommit:
     async def _commit(self, tenant_id: str, batch: list[_Job]) -> None:
         try:
             async with self._uow(tenant_id) as uow:
-                results = [await job.work(uow) for job in batch]
+                results = await self._handler(uow, [job.item for job in batch])
                 await uow.commit()
         except Exception as error:  # noqa: BLE001 - every caller gets an answer
             if len(batch) > 1 and not is_transient(error):

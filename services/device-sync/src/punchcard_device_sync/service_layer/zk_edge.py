@@ -68,6 +68,8 @@ class ZkSettings:
     # redelivery deadline are what make a queue due, this only bounds a lost one.
     recheck_s: float = 600.0
     retell_every_s: float = 300.0  # at most one CHECK per clock this often
+    attlog_batch_limit: int = 64  # uploads per transaction (group commit)
+    attlog_concurrency: int = 4  # group-commit transactions at once
 
 
 @dataclass(frozen=True)
@@ -111,15 +113,20 @@ class ZkEdge:
         buffers: ZkBuffer,
         biometrics: Biometrics,
         settings: ZkSettings | None = None,
-        group: GroupCommit | None = None,
     ) -> None:
         self._uow = uow
-        self._group = group
         self._directory = directory
         self._heartbeats = heartbeats
         self._buffers = buffers
         self._biometrics = biometrics
         self._settings = settings or ZkSettings()
+        # ATTLOG uploads arriving together: one transaction (docs/device-sync.md).
+        self._group: GroupCommit[_Upload, _Recorded] = GroupCommit(
+            uow,
+            self._record_attlogs,
+            self._settings.attlog_batch_limit,
+            self._settings.attlog_concurrency,
+        )
         # serial -> (device or None, valid until)
         self._devices: dict[str, tuple[ZkDevice | None, float]] = {}
         self._last_poll: dict[str, datetime] = {}
@@ -207,14 +214,7 @@ class ZkEdge:
         as other devices' uploads arriving meanwhile); the caller answers OK only after the
         commit. Returns how many were new."""
         upload = self._parse_attlog(device, body, stamp, received_at or datetime.now(UTC))
-        if self._group is not None:
-            recorded = await self._group.run(
-                device.tenant_id, device.clock_id, lambda uow: self._record_attlog(uow, upload)
-            )
-        else:
-            async with self._uow(device.tenant_id) as uow:
-                recorded = await self._record_attlog(uow, upload)
-                await uow.commit()
+        recorded = await self._group.run(device.tenant_id, device.clock_id, upload)
         if recorded.flagged:
             self._skewed.add(device.clock_id)
             log.warning(
@@ -254,28 +254,54 @@ class ZkEdge:
         )
         return _Upload(device, punches, times, stamp, received_at, realtime)
 
-    async def _record_attlog(self, uow: UnitOfWork, upload: _Upload) -> _Recorded:
-        """One upload's writes in ``uow`` (not committed here); no side effect outside it."""
-        device, times, received_at = upload.device, upload.times, upload.received_at
-        state = await uow.zk.state(device.clock_id)
-        new = await uow.zk.record_punches(device.clock_id, upload.punches, received_at)
-        # Only records sent for the first time say anything of the device's clock (a resend
-        # arrives late by nature).
-        skew = zk.skew_sample([times[p.attempt_id] for p in new], received_at, upload.realtime)
-        flagged = zk.skew_flagged(skew, self._settings.max_skew_s) if skew is not None else None
-        if new:
-            workers = await uow.zk.workers_by_badge(sorted({p.badge for p in new}))
-            verdicts = [
+    async def _record_attlogs(self, uow: UnitOfWork, uploads: list[_Upload]) -> list[_Recorded]:
+        """Uploads' writes in ``uow``, a few statements for all of them (not committed here;
+        no side effect outside it): their new dedup rows, the verdicts of those, the clocks'
+        stamps and skew."""
+        states = await uow.zk.states(sorted({u.device.clock_id for u in uploads}))
+        recorded_ids = await uow.zk.record_attlogs(
+            [(u.device.clock_id, u.punches, u.received_at) for u in uploads]
+        )
+        seen: set[str] = set()
+        news: list[list[DevicePunch]] = []
+        for upload in uploads:
+            # A record twice in the batch (a resend) is new once, in its first upload.
+            new = [
+                p
+                for p in upload.punches
+                if p.attempt_id in recorded_ids and p.attempt_id not in seen
+            ]
+            seen.update(p.attempt_id for p in new)
+            news.append(new)
+        badges = sorted({p.badge for new in news for p in new})
+        workers = await uow.zk.workers_by_badge(badges) if badges else {}
+        verdicts = []
+        results: list[_Recorded] = []
+        saves: list[zk.AttlogSave] = []
+        for upload, new in zip(uploads, news, strict=True):
+            device, times, received_at = upload.device, upload.times, upload.received_at
+            verdicts += [
                 self._verdict(uow, device, p, times[p.attempt_id], received_at, workers)
                 for p in new
             ]
+            # Only records sent for the first time say anything of the device's clock (a
+            # resend arrives late by nature).
+            skew = zk.skew_sample([times[p.attempt_id] for p in new], received_at, upload.realtime)
+            flagged = zk.skew_flagged(skew, self._settings.max_skew_s) if skew is not None else None
+            newest = max(times.values(), default=None)
+            saves.append(zk.AttlogSave(device.clock_id, upload.stamp, newest, skew, flagged))
+            results.append(_Recorded(len(new), skew, flagged))
+        if verdicts:
             await events.publish_verdicts(uow, verdicts)
-        newest = max(times.values(), default=None)
-        await uow.zk.save_upload(device.clock_id, "ATTLOG", upload.stamp, newest, skew, flagged)
-        if state is not None and zk.stamp_regressed(state.stamps.get("ATTLOG"), upload.stamp):
-            since = state.last_record_at or state.last_poll_at or received_at
-            await self._query_punches(uow, device, since, received_at, "stamp went back")
-        return _Recorded(len(new), skew, flagged)
+        await uow.zk.save_attlogs(saves)
+        for upload in uploads:
+            state = states.get(upload.device.clock_id)
+            if state is not None and zk.stamp_regressed(state.stamps.get("ATTLOG"), upload.stamp):
+                since = state.last_record_at or state.last_poll_at or upload.received_at
+                await self._query_punches(
+                    uow, upload.device, since, upload.received_at, "stamp went back"
+                )
+        return results
 
     def _verdict(self, uow, device, punch: DevicePunch, at_utc, received_at, workers):
         context = kiosk_pb2.PunchAttemptContext(
