@@ -10,18 +10,15 @@ from types import SimpleNamespace
 from punchcard_device_sync.domain import zk
 from punchcard_device_sync.domain.model import Command
 from punchcard_device_sync.entrypoints.iclock import FastPoll
-from punchcard_device_sync.service_layer.biometrics import NoBiometrics
-from punchcard_device_sync.service_layer.zk_edge import ZkEdge, ZkSettings
 
 from .fakes import Store, factory
-from .test_zk_edge import TENANT, Beats, Directory, verdicts, zk_clock
+from .test_zk_edge import TENANT, edge, verdicts, zk_clock
 
 
 async def test_a_clean_queue_is_answered_from_memory_until_a_notify():
     store = Store()
     clock_id = zk_clock(store)
-    beats = Beats()
-    e = ZkEdge(factory(store), Directory(store), beats, beats, NoBiometrics())
+    e, beats = edge(store)
     serial = f"SN{clock_id[:6]}"
     assert e.known(serial) is None  # never looked up: the route looks it up
     device = await e.device(serial)
@@ -44,8 +41,7 @@ async def test_a_clean_queue_is_answered_from_memory_until_a_notify():
 async def test_a_lost_listener_or_a_revoke_sends_every_poll_the_full_way():
     store = Store()
     clock_id = zk_clock(store)
-    beats = Beats()
-    e = ZkEdge(factory(store), Directory(store), beats, beats, NoBiometrics())
+    e, beats = edge(store)
     serial = f"SN{clock_id[:6]}"
     device = await e.device(serial)
     await e.poll(device, None, "")
@@ -60,15 +56,7 @@ async def test_a_lost_listener_or_a_revoke_sends_every_poll_the_full_way():
 async def test_a_device_back_after_offline_is_not_answered_from_memory():
     store = Store()
     clock_id = zk_clock(store)
-    beats = Beats()
-    e = ZkEdge(
-        factory(store),
-        Directory(store),
-        beats,
-        beats,
-        NoBiometrics(),
-        ZkSettings(gap_after_offline=timedelta(minutes=10), recheck_s=1e9),
-    )
+    e, beats = edge(store, gap_after_offline=timedelta(minutes=10), recheck_s=1e9)
     device = await e.device(f"SN{clock_id[:6]}")
     t0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
     assert await e.poll(device, None, "", now=t0) == "OK"
@@ -80,15 +68,7 @@ async def test_a_device_back_after_offline_is_not_answered_from_memory():
 async def test_an_unacknowledged_command_makes_the_queue_due_at_its_redelivery():
     store = Store()
     clock_id = zk_clock(store)
-    beats = Beats()
-    e = ZkEdge(
-        factory(store),
-        Directory(store),
-        beats,
-        beats,
-        NoBiometrics(),
-        ZkSettings(redeliver_after=timedelta(0)),
-    )
+    e, beats = edge(store, redeliver_after=timedelta(0))
     device = await e.device(f"SN{clock_id[:6]}")
     async with factory(store)(TENANT) as uow:
         await uow.queue.enqueue([(clock_id, Command.remove("w1", "E5"))])
@@ -133,8 +113,7 @@ def _recording(routed: list):
 async def test_the_asgi_front_answers_only_the_common_poll_and_routes_the_rest():
     store = Store()
     clock_id = zk_clock(store)
-    beats = Beats()
-    e = ZkEdge(factory(store), Directory(store), beats, beats, NoBiometrics())
+    e, beats = edge(store)
     app = SimpleNamespace(state=SimpleNamespace(device_sync=SimpleNamespace(zk=e)))
     serial = f"SN{clock_id[:6]}"
     front = FastPoll(None)
@@ -166,15 +145,7 @@ async def test_attlog_uploads_arriving_together_share_a_transaction_and_are_reco
     store = Store()
     clocks = [zk_clock(store) for _ in range(3)]
     store.add_worker(employee_id="E77")
-    beats = Beats()
-    e = ZkEdge(
-        factory(store),
-        Directory(store),
-        beats,
-        beats,
-        NoBiometrics(),
-        ZkSettings(attlog_batch_limit=8, attlog_concurrency=1),
-    )
+    e, beats = edge(store, attlog_batch_limit=8, attlog_concurrency=1)
     devices = [await e.device(f"SN{c[:6]}") for c in clocks]
     line = "E77\t2026-03-02 09:00:00\t0\t1\t0\t0\t0\n"
     received = datetime(2026, 3, 2, 8, 0, 30, tzinfo=UTC)

@@ -725,6 +725,19 @@ _STAMP_COLUMNS = {
 }
 
 
+def _zk_state(clock_id: str, row: asyncpg.Record) -> ZkState:
+    return ZkState(
+        clock_id=clock_id,
+        time_zone=row["time_zone"],
+        revoked=row["revoked_at"] is not None,
+        stamps={t: row[c] for t, c in _STAMP_COLUMNS.items()},
+        tz_offset_told=row["tz_offset_told"],
+        last_poll_at=row["last_poll_at"],
+        last_record_at=row["last_record_at"],
+        skew_flagged=row["skew_flagged"],
+    )
+
+
 class PostgresZk(_Repository):
     async def state(self, clock_id: str) -> ZkState | None:
         row = await self.conn.fetchrow(
@@ -736,18 +749,7 @@ class PostgresZk(_Repository):
             self.tenant_id,
             clock_id,
         )
-        if row is None:
-            return None
-        return ZkState(
-            clock_id=clock_id,
-            time_zone=row["time_zone"],
-            revoked=row["revoked_at"] is not None,
-            stamps={t: row[c] for t, c in _STAMP_COLUMNS.items()},
-            tz_offset_told=row["tz_offset_told"],
-            last_poll_at=row["last_poll_at"],
-            last_record_at=row["last_record_at"],
-            skew_flagged=row["skew_flagged"],
-        )
+        return None if row is None else _zk_state(clock_id, row)
 
     async def told_offset(self, clock_id: str, offset: str) -> None:
         await self.conn.execute(
@@ -794,19 +796,7 @@ class PostgresZk(_Repository):
             self.tenant_id,
             list(clock_ids),
         )
-        return {
-            row["clock_id"]: ZkState(
-                clock_id=row["clock_id"],
-                time_zone=row["time_zone"],
-                revoked=row["revoked_at"] is not None,
-                stamps={t: row[c] for t, c in _STAMP_COLUMNS.items()},
-                tz_offset_told=row["tz_offset_told"],
-                last_poll_at=row["last_poll_at"],
-                last_record_at=row["last_record_at"],
-                skew_flagged=row["skew_flagged"],
-            )
-            for row in rows
-        }
+        return {row["clock_id"]: _zk_state(row["clock_id"], row) for row in rows}
 
     async def record_attlogs(
         self, uploads: Sequence[tuple[str, Sequence[DevicePunch], datetime]]
