@@ -49,6 +49,7 @@ class Store:
     woken: list[str] = field(default_factory=list)
     credentials_changed: list[str] = field(default_factory=list)
     commits: int = 0
+    attlog_statements: int = 0  # record_attlogs calls (one per group-commit batch)
     # clock id -> protocol (KIOSK_APP when absent)
     protocols: dict[str, str] = field(default_factory=dict)
     # (worker id, slot) -> (described template, sealed data, source clock)
@@ -377,6 +378,25 @@ class FakeZk(_Repo):
                 self.store.zk_punches.add(key)
                 new.append(p)
         return new
+
+    async def states(self, clock_ids):
+        found = {c: await self.state(c) for c in clock_ids}
+        return {c: st for c, st in found.items() if st is not None}
+
+    async def record_attlogs(self, uploads):
+        recorded = set()
+        for clock_id, punches, received_at in uploads:
+            recorded |= {
+                p.attempt_id for p in await self.record_punches(clock_id, punches, received_at)
+            }
+        self.store.attlog_statements += 1
+        return recorded
+
+    async def save_attlogs(self, saves):
+        for s in saves:
+            await self.save_upload(
+                s.clock_id, "ATTLOG", s.stamp, s.last_record_at, s.skew_s, s.skew_flagged
+            )
 
     async def workers_by_badge(self, badges):
         return {

@@ -105,6 +105,8 @@ def bootstrap(
             gap_margin=timedelta(seconds=settings.zk_gap_margin_s),
             max_skew_s=settings.zk_max_skew_s,
             redeliver_after=timedelta(seconds=settings.zk_redeliver_after_s),
+            attlog_batch_limit=settings.zk_attlog_batch_limit,
+            attlog_concurrency=settings.zk_attlog_concurrency,
         ),
     )
     # A revoked or rotated credential is forgotten at once, on every replica; a changed

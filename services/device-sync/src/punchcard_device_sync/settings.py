@@ -113,6 +113,10 @@ class DeviceSyncSettings(ServiceSettings):
     zk_gap_margin_s: float = Field(default=300.0, ge=0)
     zk_max_skew_s: float = Field(default=120.0, gt=0)
     zk_redeliver_after_s: float = Field(default=60.0, gt=0)
+    # ATTLOG uploads arriving together are written in one transaction (group commit): at
+    # most this many uploads per transaction, this many transactions at once.
+    zk_attlog_batch_limit: int = Field(default=64, ge=1, le=1000)
+    zk_attlog_concurrency: int = Field(default=4, ge=1, le=64)
     zk_unregistered_cap: int = Field(default=1000, ge=1, le=100_000)
     zk_unregistered_retention_days: int = Field(default=30, ge=1)
     # A ZK punch's dedup row is kept this long (a record resent later is still one attempt:

@@ -25,6 +25,7 @@ from ..domain.model import (
     WorkerStatus,
 )
 from ..domain.templates import Kind, Source, Template
+from ..domain.zk import AttlogSave, merge_saves
 from ..service_layer.unit_of_work import Deliverable, DevicePunch, SealedPin, ZkState
 
 # The database's own application role, `<database>_app` (punchcard_kit.tenancy.ROLE_NAME).
@@ -724,6 +725,19 @@ _STAMP_COLUMNS = {
 }
 
 
+def _zk_state(clock_id: str, row: asyncpg.Record) -> ZkState:
+    return ZkState(
+        clock_id=clock_id,
+        time_zone=row["time_zone"],
+        revoked=row["revoked_at"] is not None,
+        stamps={t: row[c] for t, c in _STAMP_COLUMNS.items()},
+        tz_offset_told=row["tz_offset_told"],
+        last_poll_at=row["last_poll_at"],
+        last_record_at=row["last_record_at"],
+        skew_flagged=row["skew_flagged"],
+    )
+
+
 class PostgresZk(_Repository):
     async def state(self, clock_id: str) -> ZkState | None:
         row = await self.conn.fetchrow(
@@ -735,18 +749,7 @@ class PostgresZk(_Repository):
             self.tenant_id,
             clock_id,
         )
-        if row is None:
-            return None
-        return ZkState(
-            clock_id=clock_id,
-            time_zone=row["time_zone"],
-            revoked=row["revoked_at"] is not None,
-            stamps={t: row[c] for t, c in _STAMP_COLUMNS.items()},
-            tz_offset_told=row["tz_offset_told"],
-            last_poll_at=row["last_poll_at"],
-            last_record_at=row["last_record_at"],
-            skew_flagged=row["skew_flagged"],
-        )
+        return None if row is None else _zk_state(clock_id, row)
 
     async def told_offset(self, clock_id: str, offset: str) -> None:
         await self.conn.execute(
@@ -782,6 +785,72 @@ class PostgresZk(_Repository):
         new = {r["attempt_id"] for r in rows}
         failpoint("device_sync.zk.attlog_before_commit")
         return [p for p in punches if p.attempt_id in new]
+
+    async def states(self, clock_ids: Sequence[str]) -> dict[str, ZkState]:
+        rows = await self.conn.fetch(
+            "SELECT c.id::text AS clock_id, c.time_zone, c.revoked_at, s.attlog_stamp,"
+            " s.operlog_stamp, s.attphoto_stamp, s.tz_offset_told, s.last_poll_at,"
+            " s.last_record_at, coalesce(s.skew_flagged, false) AS skew_flagged"
+            " FROM clocks c LEFT JOIN zk_clock_state s ON s.clock_id = c.id"
+            " WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[])",
+            self.tenant_id,
+            list(clock_ids),
+        )
+        return {row["clock_id"]: _zk_state(row["clock_id"], row) for row in rows}
+
+    async def record_attlogs(
+        self, uploads: Sequence[tuple[str, Sequence[DevicePunch], datetime]]
+    ) -> set[str]:
+        rows = [(clock_id, p, at) for clock_id, punches, at in uploads for p in punches]
+        if not rows:
+            return set()
+        # ON CONFLICT DO NOTHING: a record twice in the statement is inserted once.
+        recorded = await self.conn.fetch(
+            "INSERT INTO zk_punches (clock_id, badge, device_time, state, tenant_id, verify_mode,"
+            " attempt_id, received_at)"
+            " SELECT v.clock, v.badge, v.t, v.state, $1, v.verify, v.attempt, v.received"
+            " FROM unnest($2::uuid[], $3::text[], $4::timestamp[], $5::int[], $6::int[],"
+            " $7::uuid[], $8::timestamptz[])"
+            "   AS v(clock, badge, t, state, verify, attempt, received)"
+            " ON CONFLICT DO NOTHING RETURNING attempt_id::text",
+            self.tenant_id,
+            [r[0] for r in rows],
+            [r[1].badge for r in rows],
+            [r[1].device_time for r in rows],
+            [r[1].state for r in rows],
+            [r[1].verify_mode for r in rows],
+            [r[1].attempt_id for r in rows],
+            [r[2] for r in rows],
+        )
+        failpoint("device_sync.zk.attlog_before_commit")
+        return {r["attempt_id"] for r in recorded}
+
+    async def save_attlogs(self, saves: Sequence[AttlogSave]) -> None:
+        saves = merge_saves(saves)
+        if not saves:
+            return
+        clock_ids = [s.clock_id for s in saves]
+        await self.conn.execute(
+            "INSERT INTO zk_clock_state (clock_id, tenant_id)"
+            " SELECT unnest($2::uuid[]), $1 ON CONFLICT (clock_id) DO NOTHING",
+            self.tenant_id,
+            clock_ids,
+        )
+        await self.conn.execute(
+            "UPDATE zk_clock_state s SET attlog_stamp = coalesce(v.stamp, s.attlog_stamp),"
+            " last_record_at = greatest(s.last_record_at, v.newest),"
+            " skew_s = coalesce(v.skew, s.skew_s), skew_flagged = coalesce(v.flagged,"
+            " s.skew_flagged), updated_at = now()"
+            " FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::float8[], $6::bool[])"
+            "   AS v(clock, stamp, newest, skew, flagged)"
+            " WHERE s.tenant_id = $1 AND s.clock_id = v.clock",
+            self.tenant_id,
+            clock_ids,
+            [s.stamp for s in saves],
+            [s.last_record_at for s in saves],
+            [s.skew_s for s in saves],
+            [s.skew_flagged for s in saves],
+        )
 
     async def workers_by_badge(self, badges: Sequence[str]) -> dict[str, WorkerFacts]:
         rows = await self.conn.fetch(

@@ -562,3 +562,40 @@ def must_retell_time(told_offset: str | None, time_zone: str, now: datetime) -> 
     """The zone's offset now differs from what the device was told (DST changed it): tell it
     again (``CHECK``: the device handshakes and takes ``TimeZone``, then asks the time)."""
     return told_offset is not None and told_offset != tz_offset(time_zone, now)
+
+
+# --- group commit of ATTLOG uploads --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttlogSave:
+    """What an ATTLOG upload stores of its clock: the stamp, its newest record, the skew."""
+
+    clock_id: str
+    stamp: str | None
+    last_record_at: datetime | None = None
+    skew_s: float | None = None
+    skew_flagged: bool | None = None
+
+
+def merge_saves(saves: Sequence[AttlogSave]) -> list[AttlogSave]:
+    """One save per clock, as the saves done one after the other would leave it: the last
+    stamp, skew and flag given, the newest record."""
+    merged: dict[str, AttlogSave] = {}
+    for save in saves:
+        before = merged.get(save.clock_id)
+        if before is None:
+            merged[save.clock_id] = save
+            continue
+        newest = max(
+            (t for t in (before.last_record_at, save.last_record_at) if t is not None),
+            default=None,
+        )
+        merged[save.clock_id] = AttlogSave(
+            save.clock_id,
+            save.stamp if save.stamp is not None else before.stamp,
+            newest,
+            save.skew_s if save.skew_s is not None else before.skew_s,
+            save.skew_flagged if save.skew_flagged is not None else before.skew_flagged,
+        )
+    return list(merged.values())

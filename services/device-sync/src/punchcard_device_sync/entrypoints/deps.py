@@ -13,7 +13,7 @@ from ..domain.errors import clock_unauthorized
 from ..service_layer.sync import AuthenticatedClock
 
 
-def _container(request: Request) -> DeviceSyncContainer:
+async def _container(request: Request) -> DeviceSyncContainer:
     return request.app.state.device_sync
 
 

@@ -25,6 +25,7 @@ from ..domain.model import (
     WorkerFacts,
 )
 from ..domain.templates import Kind, Source, Template
+from ..domain.zk import AttlogSave
 
 Pair = tuple[str, str]  # (clock id, worker id)
 
@@ -231,6 +232,19 @@ class ZkRepository(Protocol):
 
     async def workers_by_badge(self, badges: Sequence[str]) -> dict[str, WorkerFacts]:
         """Registered workers by Employee ID."""
+
+    async def states(self, clock_ids: Sequence[str]) -> dict[str, ZkState]:
+        """``state`` of several clocks in one query (the group commit's)."""
+
+    async def record_attlogs(
+        self, uploads: Sequence[tuple[str, Sequence[DevicePunch], datetime]]
+    ) -> set[str]:
+        """``record_punches`` of several uploads (clock, punches, received at) in one
+        statement: the attempt ids recorded now (the others are resends)."""
+
+    async def save_attlogs(self, saves: Sequence[AttlogSave]) -> None:
+        """``save_upload`` of several ATTLOG uploads in two statements (a clock twice: in
+        order, as two calls would)."""
 
     async def save_upload(
         self,

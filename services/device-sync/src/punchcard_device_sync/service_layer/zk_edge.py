@@ -22,6 +22,7 @@ from ..domain import zk
 from ..domain.model import Command, CommandKind, Heartbeat
 from . import device_pins, events
 from .biometrics import Biometrics
+from .group_commit import GroupCommit
 from .sync import log_failure
 from .unit_of_work import (
     Deliverable,
@@ -64,8 +65,31 @@ class ZkSettings:
     gap_margin: timedelta = timedelta(minutes=5)
     max_skew_s: float = 120.0
     redeliver_after: timedelta = timedelta(seconds=60)
-    recheck_s: float = 60.0  # a clean queue is read again at least this often
+    # A clean queue is read again at least this often; NOTIFY (every replica) and the
+    # redelivery deadline are what make a queue due, this only bounds a lost one.
+    recheck_s: float = 600.0
     retell_every_s: float = 300.0  # at most one CHECK per clock this often
+    attlog_batch_limit: int = 64  # uploads per transaction (group commit)
+    attlog_concurrency: int = 4  # group-commit transactions at once
+
+
+@dataclass(frozen=True)
+class _Upload:
+    """An ATTLOG upload, parsed: its punches and each one's UTC time by attempt id."""
+
+    device: ZkDevice
+    punches: list[DevicePunch]
+    times: dict[str, datetime]
+    stamp: str | None
+    received_at: datetime
+    realtime: bool
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    new: int
+    skew: float | None
+    flagged: bool | None
 
 
 class ZkBuffer(Protocol):
@@ -99,6 +123,13 @@ class ZkEdge:
         self._biometrics = biometrics
         self._device_pins = device_pin_opener
         self._settings = settings or ZkSettings()
+        # ATTLOG uploads arriving together: one transaction (docs/device-sync.md).
+        self._group: GroupCommit[_Upload, _Recorded] = GroupCommit(
+            uow,
+            self._record_attlogs,
+            self._settings.attlog_batch_limit,
+            self._settings.attlog_concurrency,
+        )
         # serial -> (device or None, valid until)
         self._devices: dict[str, tuple[ZkDevice | None, float]] = {}
         self._last_poll: dict[str, datetime] = {}
@@ -182,9 +213,25 @@ class ZkEdge:
         received_at: datetime | None = None,
     ) -> int:
         """Record the batch's new records and their verdicts in one transaction (the dedup
-        rows and the outbox commit together); the caller answers OK only after. Returns how
-        many were new."""
-        received_at = received_at or datetime.now(UTC)
+        rows and the outbox commit together; with a ``GroupCommit``, in the same transaction
+        as other devices' uploads arriving meanwhile); the caller answers OK only after the
+        commit. Returns how many were new."""
+        upload = self._parse_attlog(device, body, stamp, received_at or datetime.now(UTC))
+        recorded = await self._group.run(device.tenant_id, device.clock_id, upload)
+        if recorded.flagged:
+            self._skewed.add(device.clock_id)
+            log.warning(
+                "ZK clock skew exceeds the limit", clock_id=device.clock_id, skew_s=recorded.skew
+            )
+        elif recorded.flagged is False:
+            self._skewed.discard(device.clock_id)
+        ZK_PUNCHES.labels("recorded").inc(recorded.new)
+        ZK_PUNCHES.labels("duplicate").inc(len(upload.punches) - recorded.new)
+        return recorded.new
+
+    def _parse_attlog(
+        self, device: ZkDevice, body: str, stamp: str | None, received_at: datetime
+    ) -> _Upload:
         parsed = zk.parse_attlog(body)
         for refused in parsed.refused:
             log.warning(
@@ -208,34 +255,56 @@ class ZkEdge:
         realtime = previous is not None and received_at - previous <= timedelta(
             seconds=3 * self._settings.options.delay_s + 5
         )
-        async with self._uow(device.tenant_id) as uow:
-            state = await uow.zk.state(device.clock_id)
-            new = await uow.zk.record_punches(device.clock_id, punches, received_at)
+        return _Upload(device, punches, times, stamp, received_at, realtime)
+
+    async def _record_attlogs(self, uow: UnitOfWork, uploads: list[_Upload]) -> list[_Recorded]:
+        """Uploads' writes in ``uow``, a few statements for all of them (not committed here;
+        no side effect outside it): their new dedup rows, the verdicts of those, the clocks'
+        stamps and skew."""
+        states = await uow.zk.states(sorted({u.device.clock_id for u in uploads}))
+        recorded_ids = await uow.zk.record_attlogs(
+            [(u.device.clock_id, u.punches, u.received_at) for u in uploads]
+        )
+        seen: set[str] = set()
+        news: list[list[DevicePunch]] = []
+        for upload in uploads:
+            # A record twice in the batch (a resend) is new once, in its first upload.
+            new = [
+                p
+                for p in upload.punches
+                if p.attempt_id in recorded_ids and p.attempt_id not in seen
+            ]
+            seen.update(p.attempt_id for p in new)
+            news.append(new)
+        badges = sorted({p.badge for new in news for p in new})
+        workers = await uow.zk.workers_by_badge(badges) if badges else {}
+        verdicts = []
+        results: list[_Recorded] = []
+        saves: list[zk.AttlogSave] = []
+        for upload, new in zip(uploads, news, strict=True):
+            device, times, received_at = upload.device, upload.times, upload.received_at
+            verdicts += [
+                self._verdict(uow, device, p, times[p.attempt_id], received_at, workers)
+                for p in new
+            ]
             # Only records sent for the first time say anything of the device's clock (a
             # resend arrives late by nature).
-            skew = zk.skew_sample([times[p.attempt_id] for p in new], received_at, realtime)
+            skew = zk.skew_sample([times[p.attempt_id] for p in new], received_at, upload.realtime)
             flagged = zk.skew_flagged(skew, self._settings.max_skew_s) if skew is not None else None
-            if new:
-                workers = await uow.zk.workers_by_badge(sorted({p.badge for p in new}))
-                verdicts = [
-                    self._verdict(uow, device, p, times[p.attempt_id], received_at, workers)
-                    for p in new
-                ]
-                await events.publish_verdicts(uow, verdicts)
             newest = max(times.values(), default=None)
-            await uow.zk.save_upload(device.clock_id, "ATTLOG", stamp, newest, skew, flagged)
-            if state is not None and zk.stamp_regressed(state.stamps.get("ATTLOG"), stamp):
-                since = state.last_record_at or state.last_poll_at or received_at
-                await self._query_punches(uow, device, since, received_at, "stamp went back")
-            await uow.commit()
-        if flagged:
-            self._skewed.add(device.clock_id)
-            log.warning("ZK clock skew exceeds the limit", clock_id=device.clock_id, skew_s=skew)
-        elif flagged is False:
-            self._skewed.discard(device.clock_id)
-        ZK_PUNCHES.labels("recorded").inc(len(new))
-        ZK_PUNCHES.labels("duplicate").inc(len(punches) - len(new))
-        return len(new)
+            saves.append(zk.AttlogSave(device.clock_id, upload.stamp, newest, skew, flagged))
+            results.append(_Recorded(len(new), skew, flagged))
+        if verdicts:
+            await events.publish_verdicts(uow, verdicts)
+        await uow.zk.save_attlogs(saves)
+        for upload in uploads:
+            state = states.get(upload.device.clock_id)
+            if state is not None and zk.stamp_regressed(state.stamps.get("ATTLOG"), upload.stamp):
+                since = state.last_record_at or state.last_poll_at or upload.received_at
+                await self._query_punches(
+                    uow, upload.device, since, upload.received_at, "stamp went back"
+                )
+        return results
 
     def _verdict(self, uow, device, punch: DevicePunch, at_utc, received_at, workers):
         context = kiosk_pb2.PunchAttemptContext(
@@ -277,12 +346,34 @@ class ZkEdge:
 
     # --- getrequest ---------------------------------------------------------------------
 
-    async def poll(
+    def known(self, serial: str) -> ZkDevice | None:
+        """The registered device with this serial if memory holds it (no lookup, nothing
+        recorded); None when it must be looked up (``device``)."""
+        cached = self._devices.get(serial)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        return None
+
+    def poll_at_once(
         self, device: ZkDevice, info: str | None, push_version: str, now: datetime | None = None
-    ) -> str:
+    ) -> str | None:
+        """The common poll, answered from memory: nothing can be due for the clock (its queue
+        was read clean and no NOTIFY or redelivery deadline since) and it was not offline.
+        Its status goes to the batched buffers as ``poll`` does. None (and nothing recorded)
+        when the queue must be read: call ``poll``."""
         now = now or datetime.now(UTC)
         clock_id = device.clock_id
-        previous = self._last_poll.get(clock_id)
+        if self._clean.get(clock_id, 0.0) <= time.monotonic() or zk.gap_after_offline(
+            self._last_poll.get(clock_id), now, self._settings.gap_after_offline
+        ):
+            return None
+        self._record_poll(device, info, push_version, now)
+        return self._check_line(device, now) or "OK"
+
+    def _record_poll(
+        self, device: ZkDevice, info: str | None, push_version: str, now: datetime
+    ) -> None:
+        clock_id = device.clock_id
         self._last_poll[clock_id] = now
         parsed_info = zk.parse_info(info) if info else None
         self._buffers.poll(device.tenant_id, clock_id, now, push_version, parsed_info)
@@ -296,6 +387,17 @@ class ZkEdge:
                 "",
             )
         )
+
+    async def poll(
+        self, device: ZkDevice, info: str | None, push_version: str, now: datetime | None = None
+    ) -> str:
+        now = now or datetime.now(UTC)
+        quick = self.poll_at_once(device, info, push_version, now)
+        if quick is not None:
+            return quick
+        clock_id = device.clock_id
+        previous = self._last_poll.get(clock_id)
+        self._record_poll(device, info, push_version, now)
         if zk.gap_after_offline(previous, now, self._settings.gap_after_offline):
             assert previous is not None
             async with self._uow(device.tenant_id) as uow:
