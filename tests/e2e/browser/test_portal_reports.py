@@ -82,7 +82,9 @@ async def test_suspicious_pin_use_and_stale_pins(page, request, system, tenant, 
         "href", f"/manage/workers/{workers[0]['id']}"
     )
     await expect(stale.get_by_role("row", name=re.compile("Ben Okafor"))).to_have_count(0)
-    assert (await admin_api.get("/pin-policy")).json() == {"max_age_days": 30}
+    policy = (await admin_api.get("/pin-policy")).json()
+    assert policy["max_age_days"] == 30
+    assert policy["devices_verify_pins"] is False  # the hardware-clock switch is untouched
     await save_screenshot(page, request, "-reports")
 
     # "Punches that day" opens the worker's punches.
