@@ -16,10 +16,26 @@ def card_number() -> str:
     return "0" + str(random.randint(100_000_000, 999_999_999))
 
 
+# A reader's burst, dispatched inside the page in one go (a USB reader's keys arrive within a few
+# milliseconds; key by key over the DevTools protocol, a busy machine could stretch the gaps
+# past the detector's 50 ms and the test would fail for the machine, not the app).
+BURST = """(keys) => {
+  for (const key of keys) {
+    for (const type of ["keydown", "keyup"]) {
+      window.dispatchEvent(new KeyboardEvent(type, { key, bubbles: true, cancelable: true }));
+    }
+  }
+}"""
+
+
 async def read_card(page, number: str, delay_ms: float = 0) -> None:
-    """What a keyboard-wedge reader does: the digits, then Enter."""
-    await page.keyboard.type(number, delay=delay_ms)
-    await page.keyboard.press("Enter")
+    """What a keyboard-wedge reader does: the digits, then Enter (``delay_ms``: a person typing
+    them on a keyboard instead, key by key)."""
+    if delay_ms:
+        await page.keyboard.type(number, delay=delay_ms)
+        await page.keyboard.press("Enter")
+    else:
+        await page.evaluate(BURST, [*number, "Enter"])
 
 
 async def test_a_card_read_on_the_camera_screen_punches(page, admin_api, request):
