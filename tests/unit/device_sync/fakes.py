@@ -555,3 +555,13 @@ class FakeUnitOfWork:
 
 def factory(store: Store):
     return lambda tenant_id: FakeUnitOfWork(store, tenant_id)
+
+
+class NoBiometrics:
+    """The edge's Biometrics seam with no templates: nothing stored, no template commands."""
+
+    async def uploaded(self, uow, clock_id, records) -> None:
+        return None
+
+    async def command_lines(self, uow, kind, body) -> list[str]:
+        return []

@@ -10,13 +10,12 @@ from punchcard.v1 import common_pb2
 from punchcard_device_sync.domain import zk
 from punchcard_device_sync.domain.model import Command
 from punchcard_device_sync.service_layer import admin
-from punchcard_device_sync.service_layer.biometrics import NoBiometrics
 from punchcard_device_sync.service_layer.zk_edge import ZkEdge, ZkSettings
 from punchcard_kit.errors import Conflict, Forbidden, NotFound
 from punchcard_kit.internal_auth import Caller
 from punchcard_kit.messaging import unpack_payload
 
-from .fakes import Store, factory
+from .fakes import NoBiometrics, Store, factory
 
 TENANT = "00000000-0000-0000-0000-00000000000a"
 

@@ -234,13 +234,3 @@ async def delete_biometrics(cmd: DeleteBiometrics, uow: UnitOfWorkFactory) -> Bi
         clocks=len(queued),
     )
     return BiometricsDeleted(len(sources), len(queued))
-
-
-class NoBiometrics:
-    """No templates: nothing stored, no template commands (unit tests of the edge)."""
-
-    async def uploaded(self, uow: UnitOfWork, clock_id: str, records: Sequence[OperRecord]) -> None:
-        return None
-
-    async def command_lines(self, uow: UnitOfWork, kind: CommandKind, body: dict) -> list[str]:
-        return []
