@@ -1,7 +1,8 @@
 """The kiosk app with a badge-card reader that types like a keyboard, on the whole system: on
 the camera screen, a reader's burst (the number and Enter, a few milliseconds apart) punches
 with method CARD and shows the worker's name; the same digits typed at a person's pace do
-nothing; a card nobody holds is "Unknown User"."""
+nothing; a card nobody holds is "Unknown User"; a card read the instant the camera screen is
+back, or on the Employee ID keypad, punches too."""
 
 from __future__ import annotations
 
@@ -56,6 +57,8 @@ async def test_a_card_read_on_the_camera_screen_punches(page, admin_api, request
     await page.get_by_role("button", name="Done").click()
     await page.get_by_role("button", name="Use PIN Instead").wait_for()
 
+    # Read the instant the camera screen is back: heard (the listener does not wait for the
+    # screen's effects to run).
     await read_card(page, card)
     await page.get_by_role("heading", name="Ana Pérez").wait_for(timeout=60_000)
     await save_screenshot(page, request, "-card")
@@ -66,3 +69,21 @@ async def test_a_card_read_on_the_camera_screen_punches(page, admin_api, request
     # The number is kept nowhere on the device once sent.
     stored = await page.evaluate("() => JSON.stringify(Object.entries(localStorage))")
     assert card not in stored and card not in await page.content()
+
+
+async def test_a_card_read_on_the_employee_id_keypad_punches(page, admin_api, request):
+    w = await worker_on_clock(admin_api, pin=None)
+    card = card_number()
+    added = await admin_api.post(f"/workers/{w['worker_id']}/cards", json={"number": card})
+    assert added.status_code == 201, added.text
+    await pair(page, w["credential"])
+
+    # The worker tapped Use PIN Instead, then holds their badge to the reader instead.
+    await page.get_by_role("button", name="Use PIN Instead").click()
+    await page.get_by_role("heading", name="Enter your Employee ID").wait_for()
+    await read_card(page, card)
+    await page.get_by_role("heading", name="Ana Pérez").wait_for(timeout=60_000)
+    await save_screenshot(page, request, "-keypad-card")
+    punches = (await admin_api.get("/punches", params={"worker_id": w["worker_id"]})).json()
+    [punch] = punches["data"]
+    assert punch["method"] == "CARD"

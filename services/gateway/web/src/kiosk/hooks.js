@@ -184,16 +184,26 @@ export function useAttempt({ db, api, clock, setOnline, refreshSaved, lostCreden
 
 /**
  * A badge-card reader that types like a keyboard, heard anywhere on the page while `active`
- * (the idle camera screen): `onCard(number)` for each reader's burst (card-wedge.js). The
- * Enter that ends a burst is swallowed, so it does not also press a focused button.
+ * (the idle camera screen, the Employee ID keypad): `onCard(number)` for each reader's burst
+ * (card-wedge.js). The Enter that ends a burst is swallowed, so it does not also press a
+ * focused button or submit the keypad.
+ *
+ * The listener is attached once, when the kiosk starts, and reads `active` as of the last
+ * render: a card read the moment a screen appears (its render committed, the effects of that
+ * render not yet run) is heard, not lost.
  */
 export function useCardReader(active, onCard) {
   const latest = useRef(onCard);
   latest.current = onCard;
+  const listening = useRef(active);
+  listening.current = active;
   useEffect(() => {
-    if (!active) return undefined;
     const detector = cardWedge();
     const listen = (event) => {
+      if (!listening.current) {
+        detector.reset();
+        return;
+      }
       const card = detector.feed(event);
       if (card === null) return;
       event.preventDefault();
@@ -202,5 +212,5 @@ export function useCardReader(active, onCard) {
     };
     window.addEventListener("keydown", listen, true);
     return () => window.removeEventListener("keydown", listen, true);
-  }, [active]);
+  }, []);
 }

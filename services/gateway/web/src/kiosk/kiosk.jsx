@@ -1,6 +1,6 @@
 // The time clock (after Start): the header (clock, time, roster, connection), the screens of
 // screens.js, and the ways to punch — a steady face in the camera, Employee ID + PIN, or a
-// badge card read on the camera screen by a reader that types like a keyboard.
+// badge card read on the camera or Employee ID screen by a reader that types like a keyboard.
 
 import { useCallback, useReducer, useRef, useState } from "preact/hooks";
 import { clockTime, countOf } from "../shared/format.js";
@@ -92,7 +92,8 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked }) {
     (card) => punchWith({ method: "CARD", card }, card, offlineCardCheck, {}),
     [punchWith],
   );
-  useCardReader(screen.name === "camera", punchByCard);
+  // Not on the PIN keypad: a PIN typed quickly must never be taken for a card.
+  useCardReader(screen.name === "camera" || screen.name === "employee", punchByCard);
 
   const punchByFace = useCallback(
     async (frame) => {
