@@ -172,6 +172,29 @@ async def assignments_known(identity: ServiceProcess, tenant_id: str, pairs) -> 
         await conn.close()
 
 
+async def roles_known(identity: ServiceProcess, tenant_id: str, roles) -> None:
+    """Wait until identity's projection holds these (clock, worker, clock role) triples."""
+    conn = await asyncpg.connect(admin_url(identity.database_url))
+    try:
+
+        async def projected():
+            for clock_id, worker_id, role in roles:
+                found = await conn.fetchval(
+                    "SELECT clock_role FROM clock_assignments"
+                    " WHERE tenant_id = $1 AND clock_id = $2 AND worker_id = $3",
+                    tenant_id,
+                    clock_id,
+                    worker_id,
+                )
+                if found != role:
+                    return False
+            return True
+
+        await wait_for(projected, timeout=30, what="identity's clock roles")
+    finally:
+        await conn.close()
+
+
 def reason(verdict) -> str:
     if isinstance(verdict, identification_pb2.WorkerIdentified):
         return "IDENTIFIED"

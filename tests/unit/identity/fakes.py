@@ -28,6 +28,7 @@ class Store:
     max_age: dict[str, int | None] = field(default_factory=dict)
     devices_verify_pins: dict[str, bool] = field(default_factory=dict)
     assignments: set[tuple[str, str, str]] = field(default_factory=set)
+    roles: dict[tuple[str, str, str], str] = field(default_factory=dict)
     # (tenant, card number) -> (worker id, added at): unique per tenant, as the table's key
     cards: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)
     outbox: list[tuple[str, str, object]] = field(default_factory=list)
@@ -173,12 +174,20 @@ class FakeAssignments:
     async def is_assigned(self, clock_id: str, worker_id: str) -> bool:
         return (self.tenant_id, clock_id, worker_id) in self.store.assignments
 
+    async def role_at(self, clock_id: str, worker_id: str) -> str | None:
+        pair = (self.tenant_id, clock_id, worker_id)
+        if pair not in self.store.assignments:
+            return None
+        return self.store.roles.get(pair, "USER")
+
     async def apply(self, change) -> None:
         pair = (change.tenant_id, change.clock_id, change.worker_id)
         if change.assigned:
             self.store.assignments.add(pair)
+            self.store.roles[pair] = change.clock_role or "USER"
         else:
             self.store.assignments.discard(pair)
+            self.store.roles.pop(pair, None)
 
 
 class FakeUnitOfWork:

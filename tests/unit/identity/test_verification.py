@@ -246,3 +246,68 @@ async def test_many_wrong_pins_at_one_clock_stop_pin_checks_there_for_everyone(k
     assert reason(verdict) == "LOCKED_OUT" and not verdict.HasField("locked_until")
     assert kiosk.hasher.checks == checks
     assert reason(await kiosk.punch("E9", "8351", "c2")) == "IDENTIFIED"
+
+
+# --- kiosk sign-in (Manager / Administrator at the kiosk app) -------------------------------
+
+
+async def sign_in(kiosk: Kiosk, employee_id: str, pin: str, clock_id: str = "c1"):
+    from punchcard_identity.service_layer.verification import SignInAtKiosk
+
+    attempt_id = str(uuid.uuid4())
+    sealed = common_pb2.SealedBox(recipient_key_id="k1", ciphertext=f"{attempt_id}:{pin}".encode())
+    command = SignInAtKiosk(TENANT, clock_id, attempt_id, employee_id, sealed)
+    async with FakeUnitOfWork(kiosk.store, TENANT) as uow:
+        result = await kiosk.verifier.sign_in(command, uow)
+        await uow.commit()
+    return result
+
+
+async def test_a_sign_in_answers_the_role_on_that_clock_and_publishes_no_verdict(kiosk):
+    ada = kiosk.worker("E1")
+    kiosk.store.roles[(TENANT, "c1", ada.id)] = "ADMINISTRATOR"
+    result = await sign_in(kiosk, "E1", "8351")
+    assert result.signed_in and result.worker.id == ada.id
+    assert result.clock_role == "ADMINISTRATOR"
+    # On another clock the same worker is a USER (the role is per clock).
+    assert (await sign_in(kiosk, "E1", "8351", "c2")).clock_role == "USER"
+    assert kiosk.verdicts() == [] and kiosk.hasher.checks == 2
+
+
+async def test_a_wrong_pin_at_sign_in_is_counted_like_a_punch_and_locks_alike(kiosk):
+    kiosk.worker("E1")
+    first = await sign_in(kiosk, "E1", "0000")
+    assert not first.signed_in and first.reason == "WRONG_PIN"
+    assert first.attempts_remaining == LIMITS.worker_clock_threshold - 1
+    # A punch after it sees the same count: one counter for both paths.
+    wrong = await kiosk.punch("E1", "0000")
+    assert reason(wrong) == "WRONG_PIN"
+    assert wrong.attempts_remaining == LIMITS.worker_clock_threshold - 2
+    locked = await sign_in(kiosk, "E1", "0000")
+    assert locked.reason == "LOCKED_OUT" and locked.locked_until is not None
+    assert (await sign_in(kiosk, "E1", "8351")).reason == "LOCKED_OUT"
+
+
+async def test_sign_in_at_a_clock_the_worker_is_not_on_is_unknown_user(kiosk):
+    kiosk.worker("E1", clocks=("c2",))
+    result = await sign_in(kiosk, "E1", "8351", "c1")
+    assert result.reason == "UNKNOWN_USER" and kiosk.hasher.checks == 0
+
+
+async def test_only_the_clock_itself_may_ask_for_a_sign_in(kiosk):
+    from punchcard_identity.service_layer.verification import SignInAtKiosk, sign_in_at_kiosk
+    from punchcard_kit.caller import Caller
+    from punchcard_kit.errors import Forbidden
+
+    kiosk.worker("E1")
+    sealed = common_pb2.SealedBox(recipient_key_id="k1", ciphertext=b"a:8351")
+    command = SignInAtKiosk(TENANT, "c1", "a", "E1", sealed)
+
+    def uow(tenant: str) -> FakeUnitOfWork:
+        return FakeUnitOfWork(kiosk.store, tenant)
+
+    for caller in (Caller(TENANT, "admin", "sysadmin"), Caller(TENANT, "c2", "clock")):
+        with pytest.raises(Forbidden):
+            await sign_in_at_kiosk(uow, kiosk.verifier, caller, command)
+    result = await sign_in_at_kiosk(uow, kiosk.verifier, Caller(TENANT, "c1", "clock"), command)
+    assert result.signed_in and result.clock_role == "USER"

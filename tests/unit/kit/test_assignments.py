@@ -15,7 +15,19 @@ def _event(payload) -> Message:
 
 def test_an_assignment_event_assigns():
     message = _event(device_pb2.ClockAssignment(clock_id="c", worker_id="w"))
-    assert assignment_change(message) == AssignmentChange(TENANT, "c", "w", assigned=True)
+    # No role said (an event of a producer before roles): USER.
+    assert assignment_change(message) == AssignmentChange(
+        TENANT, "c", "w", assigned=True, clock_role="USER"
+    )
+
+
+def test_an_assignment_event_carries_the_role_by_name():
+    message = _event(
+        device_pb2.ClockAssignment(
+            clock_id="c", worker_id="w", clock_role=device_pb2.CLOCK_ROLE_ADMINISTRATOR
+        )
+    )
+    assert assignment_change(message).clock_role == "ADMINISTRATOR"
 
 
 def test_a_tombstone_unassigns_by_its_key():

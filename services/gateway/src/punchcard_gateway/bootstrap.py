@@ -16,13 +16,19 @@ from punchcard_kit.messaging.follower import TopicFollower
 from punchcard_kit.service import Runtime
 
 from .adapters.edge_limits import EdgeLimiter
-from .adapters.kiosk import DeviceSyncClocks, IdentitySealingKeys, PunchOutcomes
+from .adapters.kiosk import (
+    DeviceSyncClocks,
+    IdentitySealingKeys,
+    IdentitySignIns,
+    PunchOutcomes,
+)
 from .adapters.passwords import PasswordHasher
 from .adapters.postgres import PostgresKioskAttempts, PostgresRetention, unit_of_work_factory
 from .adapters.throttle import RedisLoginThrottle
 from .adapters.upstream import Upstream
 from .domain.access import DEVICE_SYNC, IDENTITY, PUNCH
 from .service_layer.kiosk import PUNCHES, KioskEdge
+from .service_layer.kiosk_elevation import ElevationTokens, KioskElevations
 from .service_layer.reconciler import AttemptReconciler
 from .service_layer.services import Hasher, Services
 from .service_layer.tokens import AccessTokens
@@ -63,6 +69,8 @@ class GatewayContainer:
     reconciler: AttemptReconciler
     # Every replica sees every punch outcome: no consumer group, from the end.
     punch_outcomes: TopicFollower
+    # Manager / Administrator sign-ins at a kiosk, and their elevations (kiosk_elevation.py).
+    elevations: KioskElevations | None = None
     # Kiosk attempt claims, expired refresh tokens and old audit rows: pruned hourly.
     pruners: list[Pruner] = field(default_factory=list)
 
@@ -147,6 +155,11 @@ async def bootstrap(
             signing_key=signing_key,
         ),
         edge_limiter=edge_limiter,
+        elevations=KioskElevations(
+            sealer=edge.sealer,
+            checker=IdentitySignIns(upstreams[IDENTITY], kiosk_timeout),
+            tokens=ElevationTokens(settings.admin_jwt_secret.get_secret_value()),
+        ),
         reconciler=AttemptReconciler(
             store=attempts,
             lookup=outcomes,

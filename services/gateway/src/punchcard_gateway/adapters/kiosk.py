@@ -6,7 +6,9 @@
 - identity, the public key PINs are sealed to (``GET /internal/v1/pin-sealing-key``), kept in
   memory and fetched again every few minutes (identity may rotate it);
 - punch, the outcome of an attempt (``GET /internal/v1/attempts/{attempt_id}``), asked with an
-  internal caller token of role ``clock`` naming the clock and its tenant.
+  internal caller token of role ``clock`` naming the clock and its tenant;
+- identity, a kiosk sign-in (``POST /internal/v1/kiosk/sign-ins``, the PIN sealed as for a
+  punch), asked as the clock the same way.
 
 Nothing here logs a credential, a PIN or a response body."""
 
@@ -15,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import json
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 
 from google.protobuf.json_format import ParseDict, ParseError
 from nacl.public import PublicKey
@@ -28,6 +32,7 @@ from punchcard_kit.sealing import seal_bound
 
 from ..domain.kiosk import OUTCOME_TYPES, Clock, ClockUnauthorized, Outcome
 from ..domain.model import Unavailable
+from ..service_layer.kiosk_elevation import SignInAnswer
 from .upstream import Upstream, UpstreamUnavailable
 
 log = get_logger(__name__)
@@ -204,3 +209,65 @@ class PunchOutcomes:
             )
             return None
         return event
+
+
+def clock_caller_headers(upstream: Upstream, clock: Clock) -> dict[str, str]:
+    """An internal token of role ``clock`` naming the clock and its tenant."""
+    caller = Caller(tenant_id=clock.tenant_id, user_id=clock.clock_id, role="clock")
+    return {
+        "authorization": "Bearer " + upstream.internal_token(caller),
+        "x-request-id": caller.request_id,
+        "accept": "application/json",
+    }
+
+
+class IdentitySignIns:
+    """``SignInChecker``: identity's ``POST /internal/v1/kiosk/sign-ins``. Identity down, or an
+    answer that cannot be read, is Unavailable (503: the kiosk says so and nothing changes)."""
+
+    def __init__(self, upstream: Upstream, timeout_s: float) -> None:
+        self.upstream = upstream
+        self.timeout_s = timeout_s
+
+    async def sign_in(
+        self, clock: Clock, attempt_id: str, employee_id: str, sealed: common_pb2.SealedBox
+    ) -> SignInAnswer:
+        body = {
+            "attempt_id": attempt_id,
+            "employee_id": employee_id,
+            "sealed_pin": {
+                "ciphertext": base64.b64encode(sealed.ciphertext).decode(),
+                "recipient_key_id": sealed.recipient_key_id,
+            },
+        }
+        headers = clock_caller_headers(self.upstream, clock)
+        headers["content-type"] = "application/json"
+        try:
+            response = await self.upstream.call(
+                "POST",
+                "/internal/v1/kiosk/sign-ins",
+                headers=headers,
+                content=json.dumps(body).encode(),
+                timeout=self.timeout_s,
+            )
+        except UpstreamUnavailable:
+            raise Unavailable(self.upstream.unavailable_message) from None
+        if response.status_code != 200:
+            log.warning("identity refused a kiosk sign-in check", status=response.status_code)
+            raise Unavailable(self.upstream.unavailable_message)
+        try:
+            answer = response.json()
+            locked = answer.get("locked_until")
+            return SignInAnswer(
+                signed_in=bool(answer["signed_in"]),
+                worker_id=str(answer.get("worker_id") or ""),
+                employee_id=str(answer.get("employee_id") or ""),
+                name=str(answer.get("name") or ""),
+                clock_role=str(answer.get("clock_role") or ""),
+                reason=str(answer.get("reason") or ""),
+                attempts_remaining=int(answer.get("attempts_remaining") or 0),
+                locked_until=datetime.fromisoformat(locked) if locked else None,
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            log.error("identity's sign-in answer is unreadable", error=type(error).__name__)
+            raise Unavailable(self.upstream.unavailable_message) from None

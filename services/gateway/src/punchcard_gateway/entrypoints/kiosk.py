@@ -46,8 +46,10 @@ from pydantic import (
 from ..adapters.edge_limits import EdgeLimiter
 from ..adapters.upstream import UpstreamUnavailable
 from ..domain.kiosk import Attempt, Clock, ClockUnauthorized
+from ..domain.kiosk_roles import kiosk_actions
 from ..domain.model import Invalid, NotFound, TooLarge, Unavailable
 from ..service_layer.kiosk import KioskEdge
+from ..service_layer.kiosk_elevation import KioskElevations
 from .deps import container
 
 JPEG_SOI = b"\xff\xd8\xff"
@@ -137,12 +139,64 @@ _FIELD_MESSAGES = {
 }
 
 
-def _invalid(error: ValidationError) -> Invalid:
+class KioskSignInIn(BaseModel):
+    """A Manager / Administrator signs in at the kiosk (no punch is made)."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        strict=True,
+        hide_input_in_errors=True,
+        json_schema_extra={"examples": [{"employee_id": "E-1001", "pin": "4827"}]},
+    )
+    employee_id: EmployeeId
+    pin: Pin = Field(description="4-6 digits, as a string")
+
+
+class KioskSignInPublic(BaseModel):
+    """The signed-in worker, their role on this clock, what it lets them do here, and the
+    elevation to send back (header ``X-Kiosk-Elevation``) until ``expires_at``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "worker_id": "6f1c2b1e-3a4d-4c5b-9e8f-1a2b3c4d5e6f",
+                    "employee_id": "E-1001",
+                    "name": "Ada Lovelace",
+                    "clock_role": "ADMINISTRATOR",
+                    "may": ["ENROL_FACE", "OPEN_SETTINGS"],
+                    "elevation": "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl",
+                    "expires_at": "2026-03-02T08:06:10+00:00",
+                }
+            ]
+        }
+    )
+    worker_id: str
+    employee_id: str
+    name: str
+    clock_role: Literal["MANAGER", "ADMINISTRATOR"]
+    may: list[Literal["ENROL_FACE", "OPEN_SETTINGS"]]
+    elevation: str
+    expires_at: datetime
+
+
+def parse_sign_in(body: bytes) -> tuple[str, str]:
+    """(Employee ID, PIN), or Invalid (422) naming the field, never echoing a value."""
+    try:
+        data = KioskSignInIn.model_validate_json(body)
+    except ValidationError as error:
+        raise _invalid(error, "the body must be a JSON object with employee_id and pin") from None
+    return data.employee_id, data.pin
+
+
+def _invalid(
+    error: ValidationError, generic: str = "the body must be a JSON object of a punch attempt"
+) -> Invalid:
     first = error.errors(include_input=False, include_url=False, include_context=False)[0]
     loc = [str(part) for part in first.get("loc", ())]
     field = loc[0] if loc else None
     if field not in _FIELD_MESSAGES:
-        return Invalid("the body must be a JSON object of a punch attempt")
+        return Invalid(generic)
     if first.get("type") == "missing":
         return Invalid(f"{field} is required", field)
     return Invalid(_FIELD_MESSAGES[field], field)
@@ -241,6 +295,12 @@ def _limiter(request: Request) -> EdgeLimiter:
     return container(request).edge_limiter
 
 
+def _elevations(request: Request) -> KioskElevations:
+    elevations = container(request).elevations
+    assert elevations is not None
+    return elevations
+
+
 def _json(status: int, body: dict) -> JSONResponse:
     # An answer names a worker: no cache may keep it.
     return JSONResponse(body, status_code=status, headers={"cache-control": "no-store"})
@@ -289,6 +349,54 @@ def build_router(max_frame_bytes: int) -> APIRouter:
         with correlation(attempt.attempt_id, clock_id=clock.clock_id):
             status, body = await edge.punch(clock, attempt)
         return _json(status, body)
+
+    @router.post(
+        "/sign-in",
+        max_body_size=BODY_OVERHEAD_BYTES,
+        response_model=KioskSignInPublic,
+        responses={
+            **{k: ERRORS[k] for k in (401, 413, 422, 429, 503)},
+            403: {
+                "model": ErrorPublic,
+                "description": "KIOSK_ROLE_REQUIRED (a USER), or the PIN check's reason:"
+                " WRONG_PIN (with attempts_remaining), LOCKED_OUT (with locked_until),"
+                " UNKNOWN_USER, PIN_NOT_SET, PIN_NOT_ALLOWED",
+            },
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": KioskSignInIn.model_json_schema()}},
+            }
+        },
+    )
+    async def sign_in(request: Request) -> JSONResponse:
+        """A Manager or Administrator of this clock signs in with Employee ID and PIN. The PIN
+        is checked by identity as a PIN punch's is (same hash, counters and locks), but
+        nothing is punched. A USER is refused (403 KIOSK_ROLE_REQUIRED)."""
+        credential = credential_of(request)
+        clock = await _edge(request).authenticate(credential)
+        limiter = _limiter(request)
+        # The PIN path's budgets: a sign-in is a PIN guess like a PIN punch.
+        await limiter.spend("punch", clock.tenant_id, clock.clock_id)
+        employee_id, pin = parse_sign_in(await _read_body(request, BODY_OVERHEAD_BYTES))
+        await limiter.spend("pin", clock.tenant_id, clock.clock_id)
+        with correlation(str(uuid.uuid4()), clock_id=clock.clock_id):
+            elevation, token = await _elevations(request).sign_in(
+                clock, credential, employee_id, pin
+            )
+        return _json(
+            200,
+            {
+                "worker_id": elevation.worker_id,
+                "employee_id": elevation.employee_id,
+                "name": elevation.name,
+                "clock_role": elevation.role.value,
+                "may": sorted(a.value for a in kiosk_actions(elevation.role)),
+                "elevation": token,
+                "expires_at": elevation.expires_at.isoformat(),
+            },
+        )
 
     @router.get(
         "/punches/{attempt_id}",

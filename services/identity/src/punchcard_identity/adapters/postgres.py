@@ -252,7 +252,8 @@ class PostgresCards(_Repository):
 
 
 class PostgresAssignments(_Repository):
-    """Identity's projection of device-sync's clock assignments (the kit's one projection)."""
+    """Identity's projection of device-sync's clock assignments (the kit's one projection),
+    with each pair's clock role."""
 
     async def is_assigned(self, clock_id: str, worker_id: str) -> bool:
         return await self.conn.fetchval(
@@ -263,8 +264,17 @@ class PostgresAssignments(_Repository):
             worker_id,
         )
 
+    async def role_at(self, clock_id: str, worker_id: str) -> str | None:
+        return await self.conn.fetchval(
+            "SELECT clock_role FROM clock_assignments"
+            " WHERE tenant_id = $1 AND clock_id = $2 AND worker_id = $3",
+            self.tenant_id,
+            clock_id,
+            worker_id,
+        )
+
     async def apply(self, change: AssignmentChange) -> None:
-        await apply_assignment(self.conn, "clock_assignments", change)
+        await apply_assignment(self.conn, "clock_assignments", change, role_column="clock_role")
 
 
 class PostgresUnitOfWork(TenantUnitOfWork):

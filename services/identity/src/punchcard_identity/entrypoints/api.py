@@ -4,10 +4,14 @@ and attaches an internal caller token). Routes translate HTTP into a command for
 
 from __future__ import annotations
 
+import base64
+import binascii
+import uuid
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from punchcard.v1 import common_pb2
 from punchcard_kit.bounds import TEXT_PATTERN, Offset
 from punchcard_kit.bounds import Text as bounded_text
 from punchcard_kit.credentials import (
@@ -16,6 +20,7 @@ from punchcard_kit.credentials import (
     EMPLOYEE_ID_MAX_LENGTH,
     EMPLOYEE_ID_PATTERN,
 )
+from punchcard_kit.errors import Invalid
 from punchcard_kit.http_errors import error_responses
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -24,7 +29,8 @@ from ..domain.cards import Card
 from ..domain.model import Worker, WorkerStatus
 from ..service_layer import cards as cards_uc
 from ..service_layer import workers as uc
-from .deps import CallerDep, ContainerDep, ServicesDep
+from ..service_layer.verification import SignInAtKiosk, sign_in_at_kiosk
+from .deps import CallerDep, ClockCallerDep, ContainerDep, ServicesDep
 
 # The one Employee ID rule (punchcard_kit.credentials), shared with the edge and the web apps.
 EmployeeId = Annotated[
@@ -426,3 +432,96 @@ async def pin_sealing_key(identity: ContainerDep) -> SealingKeyPublic:
     """Public: the key the kiosk edge seals PINs to."""
     key = identity.opener.current
     return SealingKeyPublic(key_id=key.key_id, public_key=key.public_key_b64)
+
+
+class SealedPinIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    ciphertext: str = Field(max_length=512, description="The sealed box, base64")
+    recipient_key_id: str = Field(min_length=1, max_length=64)
+
+
+class KioskSignInRequest(BaseModel):
+    """A worker signs in at a kiosk (the kiosk edge asks, as the clock): the PIN sealed to
+    this service's key, bound to ``attempt_id`` (a nonce of this sign-in)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        hide_input_in_errors=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "attempt_id": "4e6a8c0e-2b4d-4f6a-9c1e-3a5c7e9b1d3f",
+                    "employee_id": "E-1001",
+                    "sealed_pin": {"ciphertext": "bWFkZS11cA==", "recipient_key_id": "k1"},
+                }
+            ]
+        },
+    )
+    attempt_id: uuid.UUID
+    employee_id: EmployeeId
+    sealed_pin: SealedPinIn
+
+
+class KioskSignInPublic(BaseModel):
+    """``signed_in`` with the worker and their role on the clock, or the reason (as a PIN
+    punch's: UNKNOWN_USER, INACTIVE, PIN_NOT_SET, PIN_NOT_ALLOWED, LOCKED_OUT, WRONG_PIN)."""
+
+    model_config = _examples(
+        {
+            "signed_in": True,
+            "worker_id": WORKER_ID,
+            "employee_id": "E-1001",
+            "name": "Ada Lovelace",
+            "clock_role": "ADMINISTRATOR",
+            "reason": None,
+            "attempts_remaining": 0,
+            "locked_until": None,
+        }
+    )
+    signed_in: bool
+    worker_id: str | None = None
+    employee_id: str | None = None
+    name: str | None = None
+    clock_role: str | None = None
+    reason: str | None = None
+    attempts_remaining: int = 0
+    locked_until: datetime | None = None
+
+
+@router.post(
+    "/kiosk/sign-ins",
+    response_model=KioskSignInPublic,
+    tags=["kiosk"],
+    responses=error_responses(401, 403, 422),
+)
+async def kiosk_sign_in(
+    body: KioskSignInRequest, identity: ContainerDep, caller: ClockCallerDep
+) -> KioskSignInPublic:
+    """A kiosk sign-in (Manager / Administrator): the PIN checked by the PIN punch's rule,
+    counters and locks, no verdict published (nothing is punched). Clocks only (the caller
+    token names the clock)."""
+    try:
+        ciphertext = base64.b64decode(body.sealed_pin.ciphertext, validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid("sealed_pin.ciphertext must be base64", "sealed_pin") from None
+    command = SignInAtKiosk(
+        tenant_id=caller.tenant_id,
+        clock_id=caller.user_id,
+        attempt_id=str(body.attempt_id),
+        employee_id=body.employee_id,
+        sealed_pin=common_pb2.SealedBox(
+            ciphertext=ciphertext, recipient_key_id=body.sealed_pin.recipient_key_id
+        ),
+    )
+    result = await sign_in_at_kiosk(identity.services.uow, identity.verifier, caller, command)
+    worker = result.worker
+    return KioskSignInPublic(
+        signed_in=result.signed_in,
+        worker_id=worker.id if worker else None,
+        employee_id=worker.employee_id if worker else None,
+        name=worker.name if worker else None,
+        clock_role=result.clock_role or None,
+        reason=result.reason or None,
+        attempts_remaining=result.attempts_remaining,
+        locked_until=result.locked_until,
+    )

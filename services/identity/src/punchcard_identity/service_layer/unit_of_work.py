@@ -86,6 +86,9 @@ class CardRepository(Protocol):
 class AssignmentRepository(Protocol):
     async def is_assigned(self, clock_id: str, worker_id: str) -> bool: ...
 
+    async def role_at(self, clock_id: str, worker_id: str) -> str | None:
+        """The worker's role on the clock (USER, MANAGER, ADMINISTRATOR); None: not assigned."""
+
     async def apply(self, change: AssignmentChange) -> None: ...
 
 

@@ -8,7 +8,12 @@ assignment to the clock, the failure counters, the argon2 check) through the pro
 ``unit_of_work`` and carries out its decision. The answer is a verdict on
 punchcard.identification.verdicts.v1, written to the outbox in the consumer's transaction.
 A card attempt is decided by ``domain.card_attempts.decide_card_attempt`` the same way (the
-card sealed as a PIN is, opened by the same opener, unknown cards counted as unknown IDs)."""
+card sealed as a PIN is, opened by the same opener, unknown cards counted as unknown IDs).
+
+A kiosk sign-in (a Manager or Administrator at the kiosk app, ``PinVerifier.sign_in``, asked
+synchronously by the gateway's kiosk edge) is decided by exactly the same rule, counters and
+locks as a PIN punch, but publishes no verdict (so nothing is punched): it answers the
+worker's role on the clock (identity's projection of device-sync's assignments)."""
 
 from __future__ import annotations
 
@@ -16,12 +21,14 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from punchcard.v1 import common_pb2, identification_pb2, identity_pb2, kiosk_pb2
 from punchcard_kit import credentials
+from punchcard_kit.caller import Caller
 from punchcard_kit.contract_enums import to_proto
+from punchcard_kit.errors import Forbidden
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import catalogue
 from punchcard_kit.messaging.envelope import new_envelope
@@ -39,7 +46,7 @@ from ..domain.pin_attempts import (
     decide_pin_attempt,
     pace_unknown,
 )
-from .unit_of_work import FailureCounters, PinHasher, PinOpener, UnitOfWork
+from .unit_of_work import FailureCounters, PinHasher, PinOpener, UnitOfWork, UnitOfWorkFactory
 from .workers import now
 
 log = get_logger(__name__)
@@ -145,6 +152,47 @@ class CardIdentifier:
         return verdict
 
 
+@dataclass(frozen=True)
+class SignInAtKiosk:
+    """A worker signs in at a kiosk with Employee ID and PIN (the PIN sealed by the edge to
+    ``attempt_id``, a nonce of this one sign-in)."""
+
+    tenant_id: str
+    clock_id: str
+    attempt_id: str
+    employee_id: str
+    sealed_pin: common_pb2.SealedBox
+
+
+@dataclass(frozen=True)
+class KioskSignIn:
+    """The answer: the worker and their role on the clock, or why not (a ``RejectReason``
+    name: UNKNOWN_USER, INACTIVE, PIN_NOT_SET, PIN_NOT_ALLOWED, LOCKED_OUT, WRONG_PIN)."""
+
+    worker: Worker | None = None
+    clock_role: str = ""
+    reason: str = ""
+    attempts_remaining: int = 0
+    locked_until: datetime | None = None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.worker is not None
+
+
+async def sign_in_at_kiosk(
+    uow: UnitOfWorkFactory, verifier: PinVerifier, caller: Caller, command: SignInAtKiosk
+) -> KioskSignIn:
+    """Only the kiosk edge asks, as the clock (an internal token of role ``clock``: its
+    tenant and clock, from the clock's credential, never from the body)."""
+    if caller.role != "clock" or caller.user_id != command.clock_id:
+        raise Forbidden("only a clock signs its workers in", code="CLOCK_ONLY")
+    async with uow(caller.tenant_id) as tx:
+        result = await verifier.sign_in(command, tx)
+        await tx.commit()
+    return result
+
+
 def _open(opener: PinOpener, sealed: common_pb2.SealedBox, attempt_id: str) -> str | None:
     """The sealed credential (a PIN or a card number) of this attempt, or None."""
     try:
@@ -173,6 +221,39 @@ class PinVerifier:
         verdict = await self._decide(uow, tenant, command.attempt)
         await _publish_verdict(uow, tenant, verdict, command, "pin")
         return verdict
+
+    async def sign_in(self, command: SignInAtKiosk, uow: UnitOfWork) -> KioskSignIn:
+        """The same decision as a PIN punch (counters, locks, argon2), with no verdict
+        published: the worker and their role on the clock, or the reason. ``uow``: a request's
+        transaction (the caller commits: a lock everywhere is an outbox event)."""
+        context = kiosk_pb2.PunchAttemptContext(
+            attempt_id=command.attempt_id,
+            clock_id=command.clock_id,
+            claimed_employee_id=command.employee_id,
+        )
+        attempt = kiosk_pb2.PinPunchAttempted(context=context, sealed_pin=command.sealed_pin)
+        verdict = await self._decide(uow, command.tenant_id, attempt)
+        log.info(
+            "kiosk sign-in verified",
+            attempt_id=command.attempt_id,
+            clock_id=command.clock_id,
+            outcome=type(verdict).__name__,
+        )
+        if isinstance(verdict, identification_pb2.IdentificationRejected):
+            return KioskSignIn(
+                reason=R.RejectReason.Name(verdict.reason).removeprefix("REJECT_REASON_"),
+                attempts_remaining=verdict.attempts_remaining,
+                locked_until=(
+                    verdict.locked_until.ToDatetime(tzinfo=UTC)
+                    if verdict.HasField("locked_until")
+                    else None
+                ),
+            )
+        worker = await uow.workers.get(verdict.worker_id)
+        role = await uow.assignments.role_at(command.clock_id, verdict.worker_id)
+        if worker is None or role is None:  # unassigned or removed meanwhile
+            return KioskSignIn(reason="UNKNOWN_USER")
+        return KioskSignIn(worker=worker, clock_role=role)
 
     async def _decide(
         self, uow: UnitOfWork, tenant: str, attempt: kiosk_pb2.PinPunchAttempted

@@ -1,0 +1,135 @@
+"""Clock roles at the kiosk edge, end to end (issue 16): a worker's role on a clock (owned by
+device-sync, projected by identity) decides what they may do at a kiosk app after signing in
+with Employee ID and PIN — an Administrator opens the settings, a Manager enrols another
+worker's face, a User is refused. Real gateway, identity, device-sync, punch and face-match
+processes on the real stack.
+
+Also: a sign-in punches nothing; a wrong PIN is refused and counted with the clock's wrong PINs
+(the PIN punch's counters); no PIN in any log."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.support.gateway import assign, create_tenant, kiosk, login, register_clock
+from tests.support.identity import roles_known
+from tests.support.services import whole_system
+from tests.support.stack import unique
+
+PASSWORD = "a long admin password"
+PINS = {"ADMINISTRATOR": "730519", "MANAGER": "604137", "USER": "418290", "TARGET": "552817"}
+WRONG = "111999"
+
+
+@pytest.fixture(scope="module")
+async def system(tmp_path_factory):
+    async with whole_system(tmp_path_factory.mktemp("kiosk_roles")) as started:
+        yield started
+
+
+async def worker_on(admin: httpx.AsyncClient, clock_id: str, name: str, role: str, pin: str):
+    """A new Active worker with a PIN, assigned to the clock with ``role``: (id, Employee ID)."""
+    employee_id = unique("E")[:20]
+    created = await admin.post(
+        "/workers", json={"employee_id": employee_id, "name": name, "status": "Active"}
+    )
+    assert created.status_code == 201, created.text
+    worker_id = created.json()["id"]
+    assert (await admin.put(f"/workers/{worker_id}/pin", json={"pin": pin})).status_code == 200
+    assert (await assign(admin, clock_id, worker_id)).status_code in (200, 201)
+    if role != "USER":
+        changed = await admin.put(
+            f"/clocks/{clock_id}/workers/{worker_id}", json={"clock_role": role}
+        )
+        assert changed.status_code in (200, 201), changed.text
+    return worker_id, employee_id
+
+
+async def punch_count(admin: httpx.AsyncClient, worker_id: str) -> int:
+    response = await admin.get("/punches", params={"worker_id": worker_id})
+    assert response.status_code == 200, response.text
+    return len(response.json()["data"])
+
+
+async def tenant_with_clock(system, names=("Grace Admin", "Mary Manager", "Uma User")):
+    """A tenant, its admin client, a clock, and an Administrator, a Manager and a User of it."""
+    gateway = system["gateway"]
+    email = f"{unique('admin')}@example.com"
+    tenant_id = create_tenant(gateway, email, PASSWORD)
+    admin = await login(gateway, email, PASSWORD)
+    clock_id, credential = await register_clock(admin)
+    workers = {}
+    for name, role in zip(names, ("ADMINISTRATOR", "MANAGER", "USER"), strict=True):
+        workers[role] = await worker_on(admin, clock_id, name, role, PINS[role])
+    await roles_known(
+        system["identity"],
+        tenant_id,
+        [(clock_id, worker_id, role) for role, (worker_id, _) in workers.items()],
+    )
+    return tenant_id, admin, clock_id, credential, workers
+
+
+async def test_roles_decide_what_a_sign_in_opens_and_a_sign_in_punches_nothing(system):
+    gateway = system["gateway"]
+    _, admin, clock_id, credential, workers = await tenant_with_clock(system)
+    async with kiosk(gateway, credential) as http:
+        admin_id, admin_eid = workers["ADMINISTRATOR"]
+        signed = await http.post(
+            "/sign-in", json={"employee_id": admin_eid, "pin": PINS["ADMINISTRATOR"]}
+        )
+        assert signed.status_code == 200, signed.text
+        body = signed.json()
+        assert body["worker_id"] == admin_id and body["name"] == "Grace Admin"
+        assert body["clock_role"] == "ADMINISTRATOR"
+        assert body["may"] == ["ENROL_FACE", "OPEN_SETTINGS"]
+        assert body["elevation"] and body["expires_at"]
+        assert signed.headers["cache-control"] == "no-store"
+
+        manager_id, manager_eid = workers["MANAGER"]
+        signed = await http.post(
+            "/sign-in", json={"employee_id": manager_eid, "pin": PINS["MANAGER"]}
+        )
+        assert signed.status_code == 200, signed.text
+        assert signed.json()["clock_role"] == "MANAGER"
+        assert signed.json()["may"] == ["ENROL_FACE"]
+
+        # A User: the right PIN, but their role opens nothing here.
+        _, user_eid = workers["USER"]
+        refused = await http.post("/sign-in", json={"employee_id": user_eid, "pin": PINS["USER"]})
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["code"] == "KIOSK_ROLE_REQUIRED"
+        assert refused.json()["field"] == "employee_id"
+
+        # A wrong PIN: refused (403, never 401: that would unpair the kiosk) and counted.
+        wrong = await http.post("/sign-in", json={"employee_id": admin_eid, "pin": WRONG})
+        assert wrong.status_code == 403, wrong.text
+        assert wrong.json()["code"] == "WRONG_PIN" and wrong.json()["field"] == "pin"
+        assert wrong.json()["attempts_remaining"] >= 1
+        counters = (await admin.get(f"/clocks/{clock_id}/pin-counters")).json()
+        assert counters["wrong_pins"] == 1, counters
+        # An unknown Employee ID: as at a punch.
+        unknown = await http.post("/sign-in", json={"employee_id": "NOPE-404", "pin": WRONG})
+        assert unknown.status_code == 403 and unknown.json()["code"] == "UNKNOWN_USER"
+
+        # Bad input: a 422 naming the field, never echoing it.
+        bad = await http.post("/sign-in", json={"employee_id": admin_eid, "pin": "12"})
+        assert bad.status_code == 422 and bad.json()["field"] == "pin"
+        assert "12" not in bad.json()["message"]
+        assert (await http.post("/sign-in", content=b"nonsense")).status_code == 422
+
+        # No punch was recorded by any sign-in.
+        for worker_id, _ in workers.values():
+            assert await punch_count(admin, worker_id) == 0
+    await admin.aclose()
+
+    async with kiosk(gateway, "pcc_nonsense") as http:
+        answer = await http.post("/sign-in", json={"employee_id": admin_eid, "pin": WRONG})
+        assert answer.status_code == 401
+
+    for service in system["all"]:
+        log = service.log_file.read_text()
+        for pin in (*PINS.values(), WRONG):
+            assert not re.search(rf"(?<![0-9a-fA-F]){pin}(?![0-9a-fA-F])", log), service.name
