@@ -87,6 +87,27 @@ async def test_roles_decide_what_a_sign_in_opens_and_a_sign_in_punches_nothing(s
         assert body["may"] == ["ENROL_FACE", "OPEN_SETTINGS"]
         assert body["elevation"] and body["expires_at"]
         assert signed.headers["cache-control"] == "no-store"
+        admin_elevation = {"X-Kiosk-Elevation": body["elevation"]}
+
+        # The Administrator's "Sync roster now": device-sync queues a full resync of this
+        # clock (FULL_RESYNC and one command per worker), which the clock's sync receives.
+        resync = await http.post("/roster/resync", headers=admin_elevation)
+        assert resync.status_code == 202, resync.text
+        assert resync.json()["commands_queued"] == 1 + len(workers)
+        commands = (await http.post("/sync", json={"applied_sequence": 0, "wait_s": 0})).json()
+        kinds = [c["kind"] for c in commands["commands"]]
+        assert "FULL_RESYNC" in kinds, kinds
+        roles = {
+            c["worker"]["worker_id"]: c["worker"]["clock_role"]
+            for c in commands["commands"][kinds.index("FULL_RESYNC") :]
+            if c["kind"] == "UPSERT_WORKER"
+        }
+        assert roles == {worker_id: role for role, (worker_id, _) in workers.items()}
+        # Without an elevation, or with a forged one: refused, nothing queued.
+        for headers in ({}, {"X-Kiosk-Elevation": body["elevation"][:-4] + "AAAA"}):
+            refused = await http.post("/roster/resync", headers=headers)
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["code"] == "KIOSK_ELEVATION_INVALID"
 
         manager_id, manager_eid = workers["MANAGER"]
         signed = await http.post(
@@ -95,6 +116,11 @@ async def test_roles_decide_what_a_sign_in_opens_and_a_sign_in_punches_nothing(s
         assert signed.status_code == 200, signed.text
         assert signed.json()["clock_role"] == "MANAGER"
         assert signed.json()["may"] == ["ENROL_FACE"]
+        # A Manager does not open the settings.
+        refused = await http.post(
+            "/roster/resync", headers={"X-Kiosk-Elevation": signed.json()["elevation"]}
+        )
+        assert refused.status_code == 403 and refused.json()["code"] == "KIOSK_ROLE_REQUIRED"
 
         # A User: the right PIN, but their role opens nothing here.
         _, user_eid = workers["USER"]

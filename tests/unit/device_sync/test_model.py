@@ -137,3 +137,12 @@ def test_at_most_one_automatic_resync_per_interval():
     assert may_auto_resync(None, now, every)
     assert not may_auto_resync(now - timedelta(minutes=4), now, every)
     assert may_auto_resync(now - every, now, every)
+
+
+def test_only_a_clocks_administrator_acts_on_its_settings_from_the_clock():
+    from punchcard_device_sync.domain.model import ClockRole, opens_clock_settings
+
+    assert opens_clock_settings(ClockRole.ADMINISTRATOR)
+    assert not opens_clock_settings(ClockRole.MANAGER)
+    assert not opens_clock_settings(ClockRole.USER)
+    assert not opens_clock_settings(None)

@@ -116,6 +116,13 @@ class ClockRole(enum.StrEnum):
         return self is ClockRole.ADMINISTRATOR
 
 
+def opens_clock_settings(role: ClockRole | None) -> bool:
+    """Whether a worker of this role on a clock may act on the clock's own settings from the
+    clock itself (the kiosk app's settings: "Sync roster now"): its Administrator only (a
+    worker not on the clock, None, never)."""
+    return role is ClockRole.ADMINISTRATOR
+
+
 DEFAULT_CLOCK_ROLE = ClockRole.USER
 
 

@@ -19,6 +19,7 @@ from ..domain.model import (
     MAX_SOFTWARE_VERSION_LENGTH,
     Ack,
 )
+from ..service_layer.admin import ClockAsksResync, resync_by_clock
 from .deps import ClockDep, ContainerDep
 
 MAX_WAIT_S = 55.0
@@ -138,3 +139,31 @@ async def whoami(clock: ClockDep, c: ContainerDep) -> dict:
     alone), with its name, site and time zone. No heartbeat: a kiosk's punch is not the
     clock's sync. A revoked or rotated credential is a 401 at once, as for ``sync``."""
     return await c.views.whoami(clock)
+
+
+class ClockResyncRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"requested_by": "6f1c2b1e-3a4d-4c5b-9e8f-1a2b3c4d5e6f"}]},
+    )
+    requested_by: CommandId = Field(
+        description="The worker signed in at the clock (an Administrator of it)"
+    )
+
+
+class ClockResyncQueued(BaseModel):
+    commands_queued: int = Field(description="FULL_RESYNC and one command per worker")
+
+
+@router.post(
+    "/resync",
+    status_code=202,
+    response_model=ClockResyncQueued,
+    responses=error_responses(401, 403, 422),
+)
+async def resync(body: ClockResyncRequest, clock: ClockDep, c: ContainerDep) -> ClockResyncQueued:
+    """The clock asks for its own full resync (the kiosk app's settings, "Sync roster now",
+    through the gateway's kiosk edge): FULL_RESYNC and the whole roster are queued, as an
+    admin's resync queues them; 403 unless ``requested_by`` is this clock's Administrator."""
+    command = ClockAsksResync(clock.tenant_id, clock.clock_id, body.requested_by.lower())
+    return ClockResyncQueued(commands_queued=await resync_by_clock(command, c.uow))

@@ -16,7 +16,14 @@ from punchcard_kit.caller import Caller
 from punchcard_kit.logging import get_logger
 
 from ..domain import errors
-from ..domain.model import Clock, ClockRole, credential_hash, may_set_clock_role, new_credential
+from ..domain.model import (
+    Clock,
+    ClockRole,
+    credential_hash,
+    may_set_clock_role,
+    new_credential,
+    opens_clock_settings,
+)
 from ..domain.roster import Pair
 from . import events, roster
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -234,6 +241,41 @@ async def request_resync(cmd: RequestResync, uow: UnitOfWorkFactory) -> int:
             raise errors.clock_revoked()
         queued = await roster.full_resync(tx, cmd.clock_id, cmd.reason)
         await tx.commit()
+    return len(queued)
+
+
+@dataclass(frozen=True)
+class ClockAsksResync:
+    """A clock asks for its own full resync (the kiosk app's "Sync roster now"), for the
+    worker signed in at it (``requested_by``: the gateway verified their PIN with identity);
+    this service, which owns clock roles, checks that worker is the clock's Administrator."""
+
+    tenant_id: str
+    clock_id: str
+    requested_by: str
+
+
+async def resync_by_clock(cmd: ClockAsksResync, uow: UnitOfWorkFactory) -> int:
+    """The number of commands queued (FULL_RESYNC and the roster)."""
+    async with uow(cmd.tenant_id) as tx:
+        pair = (cmd.clock_id, cmd.requested_by)
+        role = (await tx.assignments.roles_of([pair])).get(pair)
+        if not opens_clock_settings(role):
+            raise errors.Forbidden(
+                "only an Administrator of this clock may resync it from the clock",
+                "requested_by",
+                code="KIOSK_ROLE_REQUIRED",
+            )
+        queued = await roster.full_resync(
+            tx, cmd.clock_id, "the clock's Administrator asked (kiosk settings)"
+        )
+        await tx.commit()
+    log.info(
+        "clock resync requested at the clock",
+        clock_id=cmd.clock_id,
+        requested_by=cmd.requested_by,
+        commands=len(queued),
+    )
     return len(queued)
 
 

@@ -46,7 +46,7 @@ from pydantic import (
 from ..adapters.edge_limits import EdgeLimiter
 from ..adapters.upstream import UpstreamUnavailable
 from ..domain.kiosk import Attempt, Clock, ClockUnauthorized
-from ..domain.kiosk_roles import kiosk_actions
+from ..domain.kiosk_roles import KioskAction, check_action, kiosk_actions
 from ..domain.model import Invalid, NotFound, TooLarge, Unavailable
 from ..service_layer.kiosk import KioskEdge
 from ..service_layer.kiosk_elevation import KioskElevations
@@ -56,6 +56,9 @@ JPEG_SOI = b"\xff\xd8\xff"
 # Room for everything but the frame (ids, times, Employee ID, JSON punctuation).
 BODY_OVERHEAD_BYTES = 16 * 1024
 _CREDENTIAL_MAX = 512
+# A signed-in Manager's / Administrator's elevation (POST /kiosk/v1/sign-in), sent back with
+# what it opens.
+ELEVATION_HEADER = "x-kiosk-elevation"
 # The clock API passed through to device-sync: a sync carries at most 1,000 acks of ~600 bytes.
 CLOCK_BODY_LIMIT = 1024 * 1024
 CLOCK_MAX_WAIT_S = 55.0  # device-sync's cap on a long-poll
@@ -396,6 +399,34 @@ def build_router(max_frame_bytes: int) -> APIRouter:
                 "elevation": token,
                 "expires_at": elevation.expires_at.isoformat(),
             },
+        )
+
+    @router.post(
+        "/roster/resync",
+        status_code=202,
+        responses={
+            202: {"description": "FULL_RESYNC and the roster queued: {commands_queued}"},
+            **{k: ERRORS[k] for k in (401, 429, 503)},
+            403: {
+                "model": ErrorPublic,
+                "description": "KIOSK_ELEVATION_INVALID, KIOSK_ROLE_REQUIRED",
+            },
+        },
+    )
+    async def resync_roster(request: Request) -> Response:
+        """ "Sync roster now" in the kiosk's settings (an Administrator signed in: header
+        ``X-Kiosk-Elevation``): device-sync queues a full resync of this clock, which the
+        kiosk's sync loop receives (device-sync checks the role again: it owns it)."""
+        credential = credential_of(request)
+        clock = await _edge(request).authenticate(credential)
+        await _limiter(request).spend("sync", clock.tenant_id, clock.clock_id)
+        elevation = _elevations(request).verify(
+            request.headers.get(ELEVATION_HEADER), clock, credential
+        )
+        check_action(elevation.role, KioskAction.OPEN_SETTINGS)
+        body = json.dumps({"requested_by": elevation.worker_id}).encode()
+        return await _to_device_sync(
+            request, "/clock/v1/resync", credential, body, CLOCK_CALL_TIMEOUT_S
         )
 
     @router.get(
