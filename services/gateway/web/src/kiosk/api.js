@@ -25,7 +25,7 @@ export class NetworkError extends Error {
 }
 
 export function createApi(credential, { fetchFn = globalThis.fetch, base = BASE } = {}) {
-  async function request(method, path, body, { timeoutMs = 15000, signal } = {}) {
+  async function request(method, path, body, { timeoutMs = 15000, signal, headers = {} } = {}) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     const onAbort = () => controller.abort();
@@ -40,6 +40,7 @@ export function createApi(credential, { fetchFn = globalThis.fetch, base = BASE 
             Authorization: `Bearer ${credential}`,
             Accept: "application/json",
             ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+            ...headers,
           },
           body: body !== undefined ? JSON.stringify(body) : undefined,
           cache: "no-store",
@@ -73,6 +74,17 @@ export function createApi(credential, { fetchFn = globalThis.fetch, base = BASE 
       ok("POST", "/sync", body, { timeoutMs: (body.wait_s + 15) * 1000, signal }),
     // {status, answer}: 200 recorded/rejected, 202 pending, 4xx/5xx errors.
     punch: (attempt) => request("POST", "/punches", attempt, { timeoutMs: 20000 }),
+    // A Manager / Administrator signs in ({status, answer}: 200, or 403 with the reason).
+    signIn: (employeeId, pin) =>
+      request("POST", "/sign-in", { employee_id: employeeId, pin }, { timeoutMs: 20000 }),
+    // What a sign-in opens, with its elevation token.
+    resyncRoster: (elevation) =>
+      request("POST", "/roster/resync", undefined, { headers: { "X-Kiosk-Elevation": elevation } }),
+    enrolFace: (elevation, body) =>
+      request("POST", "/face-enrolments", body, {
+        timeoutMs: 60000,
+        headers: { "X-Kiosk-Elevation": elevation },
+      }),
     result: (attemptId) =>
       request("GET", `/punches/${encodeURIComponent(attemptId)}`, undefined, {
         timeoutMs: 15000,

@@ -7,6 +7,7 @@ import { askPersistentStorage, openDb } from "./db.js";
 import {
   clockInfo,
   forgetCredential,
+  forgetPairing,
   pairingNotice,
   REVOKED_TEXT,
   savePairing,
@@ -43,6 +44,19 @@ export function App() {
     setStarted(false);
   }, []);
 
+  // The Administrator's "Forget this clock on this tablet": the time clock stops (its sync
+  // loop with it), then its roster and unsent attempts are deleted with the pairing.
+  const forget = useCallback(async () => {
+    forgetPairing();
+    setCredential(null);
+    setClock(null);
+    setStarted(false);
+    setNotice("");
+    const roster = await Roster.load(db);
+    await roster.reset();
+    await outbox.clear(db);
+  }, [db]);
+
   const paired = useCallback(
     async (newCredential, who) => {
       const previous = storedClock();
@@ -75,7 +89,7 @@ export function App() {
       />
     );
   }
-  return <Kiosk db={db} credential={credential} clock={clock} setClock={setClock} onRevoked={() => unpair(true)} />;
+  return <Kiosk db={db} credential={credential} clock={clock} setClock={setClock} onRevoked={() => unpair(true)} onForget={forget} />;
 }
 
 function Loading() {

@@ -9,7 +9,7 @@ import { SteadyView } from "./steady.js";
 
 const SAMPLE_MS = 120;
 
-export function CameraScreen({ stream, problem, notice, gate, onFrame, onPin }) {
+export function CameraScreen({ stream, problem, notice, gate, onFrame, onPin, onSignIn }) {
   const video = useRef(null);
   const canvas = useRef(null);
   const view = useRef(new SteadyView());
@@ -71,9 +71,21 @@ export function CameraScreen({ stream, problem, notice, gate, onFrame, onPin }) 
           </p>
         )}
       </div>
-      <button ref={pinButton} type="button" class="primary big pin-button" onClick={onPin}>
-        Use PIN Instead
-      </button>
+      <div class="camera-actions">
+        <button ref={pinButton} type="button" class="primary big pin-button" onClick={onPin}>
+          Use PIN Instead
+        </button>
+        {onSignIn && (
+          <button
+            type="button"
+            class="secondary sign-in-button"
+            onClick={onSignIn}
+            aria-label="Manager or Administrator sign-in"
+          >
+            Manager
+          </button>
+        )}
+      </div>
     </section>
   );
 }

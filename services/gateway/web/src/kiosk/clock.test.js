@@ -32,6 +32,36 @@ describe("the screens", () => {
     expect(nextScreen(s, { type: "retry", at: 42 })).toEqual({ name: "pin", employeeId: "E-7", try: 42 });
   });
 
+  it("a sign-in: Employee ID → PIN → checking → the settings (Administrator) or enrolment (Manager)", () => {
+    let s = run([{ type: "signIn" }]);
+    expect(s).toEqual({ name: "signin-id", signIn: true });
+    s = nextScreen(s, { type: "employeeEntered", employeeId: "E-1" });
+    expect(s).toEqual({ name: "signin-pin", employeeId: "E-1", signIn: true });
+    expect(nextScreen(s, { type: "back" })).toEqual({ name: "signin-id", employeeId: "E-1", signIn: true });
+    s = nextScreen(s, { type: "checking" });
+    expect(s.name).toBe("busy");
+    const admin = { may: ["ENROL_FACE", "OPEN_SETTINGS"], token: "t", expiresAt: 1 };
+    const settings = nextScreen(s, { type: "signedIn", elevation: admin });
+    expect(settings).toEqual({ name: "settings", elevation: admin });
+    expect(nextScreen(settings, { type: "enrol" })).toEqual({ name: "enrol", elevation: admin });
+    const manager = { ...admin, may: ["ENROL_FACE"] };
+    expect(nextScreen(s, { type: "signedIn", elevation: manager }).name).toBe("enrol");
+    // Enrolment and settings need an elevation.
+    expect(nextScreen(initialScreen(), { type: "settings" })).toEqual(initialScreen());
+  });
+
+  it("a wrong PIN at sign-in tries the sign-in again, not a punch", () => {
+    const wrong = { tone: "bad", title: "Wrong PIN", line: "", reason: "WRONG_PIN" };
+    const busy = { name: "busy", signIn: true, employeeId: "E-1" };
+    const s = nextScreen(busy, { type: "result", result: wrong, extra: { employeeId: "E-1" } });
+    expect(nextScreen(s, { type: "retry", at: 7 })).toEqual({
+      name: "signin-pin",
+      employeeId: "E-1",
+      signIn: true,
+      try: 7,
+    });
+  });
+
   it("a face result needs no Employee ID", () => {
     const result = { tone: "saved", title: "Saved", line: "" };
     expect(nextScreen(initialScreen(), { type: "result", result })).toEqual({ name: "result", result });

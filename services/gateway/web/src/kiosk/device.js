@@ -42,3 +42,11 @@ export function forgetCredential(revoked) {
   localStorage.removeItem(CREDENTIAL);
   if (revoked) localStorage.setItem(REVOKED, "1");
 }
+
+/** "Forget this clock on this tablet" (its Administrator, in the settings): the credential
+ * and the clock are forgotten; the pairing screen opens without a notice. */
+export function forgetPairing() {
+  localStorage.removeItem(CREDENTIAL);
+  localStorage.removeItem(CLOCK);
+  localStorage.removeItem(REVOKED);
+}

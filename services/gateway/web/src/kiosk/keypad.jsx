@@ -9,7 +9,7 @@ import { accepts, complete, DIGIT_KEYS, LETTER_KEYS, typeInto } from "./entry.js
 
 export const IDLE_MS = 20000;
 
-export function Keypad({ kind, employeeId, initial = "", onDone, onCancel, onBack }) {
+export function Keypad({ kind, employeeId, initial = "", onDone, onCancel, onBack, title: titled }) {
   const pin = kind === "pin";
   const [value, setValue] = useState(pin ? "" : initial);
   const [letters, setLetters] = useState(false);
@@ -73,7 +73,7 @@ export function Keypad({ kind, employeeId, initial = "", onDone, onCancel, onBac
     return () => window.removeEventListener("keydown", onKey);
   }, [pin]);
 
-  const title = pin ? "Enter your PIN" : "Enter your Employee ID";
+  const title = titled || (pin ? "Enter your PIN" : "Enter your Employee ID");
   const keys = letters && !pin ? LETTER_KEYS : DIGIT_KEYS;
 
   return (

@@ -5,7 +5,10 @@
 import { useCallback, useReducer, useRef, useState } from "preact/hooks";
 import { clockTime, countOf } from "../shared/format.js";
 import { newAttempt } from "./attempts.js";
+import { NetworkError, Unauthorized } from "./api.js";
 import { CameraScreen } from "./camera-screen.jsx";
+import { ENROL_FACE, elevationOf, elevationValid, may, refusalText } from "./elevation.js";
+import { Enrol } from "./enrol.jsx";
 import { FACE_NOTICE_MS, gateAfter, openGate } from "./face-gate.js";
 import {
   useAttempt,
@@ -23,6 +26,8 @@ import * as outbox from "./queue.js";
 import { Result } from "./result.jsx";
 import { offlineCardCheck, offlinePinCheck } from "./roster.js";
 import { canRetry, initialScreen, nextScreen } from "./screens.js";
+import { Settings } from "./settings.jsx";
+import { SOFTWARE_VERSION } from "./sync.js";
 
 const CHECKING = "Checking…";
 
@@ -33,7 +38,7 @@ function refusedOffline(roster, credential, check = offlinePinCheck) {
   return reason ? { tone: "bad", title: reasonText(reason), line: "", reason } : null;
 }
 
-export function Kiosk({ db, credential, clock, setClock, onRevoked }) {
+export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) {
   const api = useClockApi(credential);
   const [online, setOnline] = useState(navigator.onLine);
   const [screen, dispatch] = useReducer(nextScreen, undefined, initialScreen);
@@ -121,6 +126,66 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked }) {
     setAnnounce("");
   }, []);
 
+  /** A Manager / Administrator signs in (nothing is punched): their screen, or why not. */
+  const signIn = useCallback(
+    async (employeeId, pin) => {
+      dispatch({ type: "checking" });
+      setAnnounce(CHECKING);
+      let status = 0;
+      let answer = null;
+      try {
+        ({ status, answer } = await api.current.signIn(employeeId, pin));
+      } catch (e) {
+        if (e instanceof Unauthorized) {
+          lostCredential();
+          return;
+        }
+        if (!(e instanceof NetworkError)) throw e;
+        setOnline(false);
+      }
+      if (status === 200) {
+        setAnnounce(`Signed in: ${answer.name}`);
+        dispatch({ type: "signedIn", elevation: elevationOf(answer) });
+        return;
+      }
+      const reason = answer?.code === "WRONG_PIN" ? "WRONG_PIN" : answer?.code;
+      show({ tone: "bad", title: refusalText(status, answer), line: "", reason }, { employeeId });
+    },
+    [show],
+  );
+
+  /** What a signed-in Administrator / Manager does, with their elevation ({status, answer}). */
+  const elevated = useCallback(
+    async (call) => {
+      const elevation = screen.elevation;
+      if (!elevationValid(elevation, Date.now())) {
+        return { status: 403, answer: { code: "KIOSK_ELEVATION_INVALID" } };
+      }
+      try {
+        return await call(elevation.token);
+      } catch (e) {
+        if (e instanceof Unauthorized) {
+          lostCredential();
+          return { status: 401, answer: null };
+        }
+        if (e instanceof NetworkError) return { status: 0, answer: null };
+        throw e;
+      }
+    },
+    [screen],
+  );
+
+  const resyncRoster = useCallback(async () => {
+    const { status, answer } = await elevated((token) => api.current.resyncRoster(token));
+    if (status === 202) return `Resync asked: ${answer.commands_queued} commands on their way`;
+    return refusalText(status, answer);
+  }, [elevated]);
+
+  const enrolFace = useCallback(
+    (body) => elevated((token) => api.current.enrolFace(token, body)),
+    [elevated],
+  );
+
   return (
     <div class="kiosk">
       <header class="bar">
@@ -140,6 +205,19 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked }) {
           punchByFace={punchByFace}
           punchByPin={punchByPin}
           toCamera={toCamera}
+          signIn={signIn}
+          settingsFacts={{
+            clock,
+            rosterSize,
+            syncedAt: roster.current?.syncedAt,
+            online,
+            saved,
+            version: SOFTWARE_VERSION,
+          }}
+          resyncRoster={resyncRoster}
+          enrolFace={enrolFace}
+          roster={roster.current}
+          onForget={onForget}
         />
       </main>
       <div class="sr-only" aria-live="assertive" aria-atomic="true">
@@ -149,8 +227,67 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked }) {
   );
 }
 
-function Screen({ screen, dispatch, camera, faceNotice, gate, punchByFace, punchByPin, toCamera }) {
+function Screen({
+  screen,
+  dispatch,
+  camera,
+  faceNotice,
+  gate,
+  punchByFace,
+  punchByPin,
+  toCamera,
+  signIn,
+  settingsFacts,
+  resyncRoster,
+  enrolFace,
+  roster,
+  onForget,
+}) {
   switch (screen.name) {
+    case "signin-id":
+      return (
+        <Keypad
+          key="signin-id"
+          kind="employee"
+          title="Manager sign-in: your Employee ID"
+          initial={screen.employeeId || ""}
+          onCancel={toCamera}
+          onDone={(employeeId) => dispatch({ type: "employeeEntered", employeeId })}
+        />
+      );
+    case "signin-pin":
+      return (
+        <Keypad
+          key={`signin-pin-${screen.try || 0}`}
+          kind="pin"
+          title="Manager sign-in: your PIN"
+          employeeId={screen.employeeId}
+          onCancel={toCamera}
+          onBack={() => dispatch({ type: "back" })}
+          onDone={(pin) => signIn(screen.employeeId, pin)}
+        />
+      );
+    case "settings":
+      return (
+        <Settings
+          elevation={screen.elevation}
+          facts={settingsFacts}
+          onResync={resyncRoster}
+          onForget={onForget}
+          onEnrol={may(screen.elevation, ENROL_FACE) ? () => dispatch({ type: "enrol" }) : null}
+          onDone={toCamera}
+        />
+      );
+    case "enrol":
+      return (
+        <Enrol
+          elevation={screen.elevation}
+          stream={camera.stream}
+          roster={roster}
+          onEnrol={enrolFace}
+          onDone={toCamera}
+        />
+      );
     case "camera":
       return (
         <CameraScreen
@@ -160,6 +297,7 @@ function Screen({ screen, dispatch, camera, faceNotice, gate, punchByFace, punch
           gate={gate}
           onFrame={punchByFace}
           onPin={() => dispatch({ type: "usePin" })}
+          onSignIn={() => dispatch({ type: "signIn" })}
         />
       );
     case "employee":

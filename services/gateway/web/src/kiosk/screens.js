@@ -5,6 +5,13 @@
 //   camera --usePin--> employee --employeeEntered--> pin --checking--> busy --result--> result
 //   pin --back--> employee (what was typed kept)      result --retry (WRONG_PIN)--> pin
 //   any --camera--> camera (Cancel, Done, idle)       camera --result--> result (a face punch)
+//
+// A Manager / Administrator (elevation.js) signs in from the camera screen:
+//   camera --signIn--> signin-id --employeeEntered--> signin-pin --checking--> busy
+//   busy --signedIn--> settings (Administrator) | enrol (Manager)   settings --enrol--> enrol
+//   busy --result (refused)--> result (Try again after a wrong PIN: back to signin-pin)
+
+import { screenAfterSignIn } from "./elevation.js";
 
 export const initialScreen = () => ({ name: "camera" });
 
@@ -13,21 +20,35 @@ export function canRetry(screen) {
   return screen.name === "result" && screen.result.reason === "WRONG_PIN";
 }
 
+const SIGN_IN = { employee: "signin-id", pin: "signin-pin" };
+const PUNCH = { employee: "employee", pin: "pin" };
+const flow = (screen) => (screen.signIn ? SIGN_IN : PUNCH);
+
 export function nextScreen(screen, event) {
   switch (event.type) {
     case "usePin":
       return { name: "employee" };
+    case "signIn":
+      return { name: "signin-id", signIn: true };
     case "employeeEntered":
-      return { name: "pin", employeeId: event.employeeId };
+      return { name: flow(screen).pin, employeeId: event.employeeId, signIn: screen.signIn };
     case "back":
-      return { name: "employee", employeeId: screen.employeeId };
+      return { name: flow(screen).employee, employeeId: screen.employeeId, signIn: screen.signIn };
     case "checking":
-      return { name: "busy" };
+      return screen.signIn ? { name: "busy", signIn: true, employeeId: screen.employeeId } : { name: "busy" };
     case "result":
-      return { name: "result", result: event.result, ...event.extra };
+      return { name: "result", result: event.result, signIn: screen.signIn, ...event.extra };
+    case "signedIn":
+      return { name: screenAfterSignIn(event.elevation), elevation: event.elevation };
+    case "enrol":
+      return screen.elevation ? { name: "enrol", elevation: screen.elevation } : screen;
+    case "settings":
+      return screen.elevation ? { name: "settings", elevation: screen.elevation } : screen;
     case "retry":
       // A new key for the PIN keypad: a fresh one, nothing typed.
-      return canRetry(screen) ? { name: "pin", employeeId: screen.employeeId, try: event.at } : screen;
+      return canRetry(screen)
+        ? { name: flow(screen).pin, employeeId: screen.employeeId, signIn: screen.signIn, try: event.at }
+        : screen;
     case "camera":
       return initialScreen();
     default:

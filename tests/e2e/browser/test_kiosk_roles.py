@@ -1,0 +1,119 @@
+"""Clock roles in the kiosk app, on the whole system: the clock's Administrator taps
+"Manager" on the camera screen, signs in with Employee ID and PIN (nothing is punched), and
+the kiosk's settings open — the clock, its roster, last sync, connection, saved attempts and
+version; "Sync roster now" asks device-sync for a full resync; "Forget this clock on this
+tablet", after its confirmation, returns the tablet to pairing. A User is refused."""
+
+from __future__ import annotations
+
+from tests.support.gateway import assign
+from tests.support.identity import roles_known
+
+from .conftest import save_screenshot
+from .test_kiosk_pin import PIN, digits_id, pair, pin_punch, tap, worker_on_clock
+
+USER_PIN = "418290"
+
+
+async def sign_in_at_kiosk(page, employee_id: str, pin: str) -> None:
+    await page.get_by_role("button", name="Manager or Administrator sign-in").click()
+    await page.get_by_role("heading", name="Manager sign-in: your Employee ID").wait_for()
+    await tap(page, employee_id)
+    await page.get_by_role("button", name="OK").click()
+    await page.get_by_role("heading", name="Manager sign-in: your PIN").wait_for()
+    await tap(page, pin)
+    await page.get_by_role("button", name="OK").click()
+
+
+async def test_the_administrator_opens_the_settings(page, admin_api, system, tenant, request):
+    w = await worker_on_clock(admin_api, "Grace Hopper")
+    promoted = await admin_api.put(
+        f"/clocks/{w['clock_id']}/workers/{w['worker_id']}", json={"clock_role": "ADMINISTRATOR"}
+    )
+    assert promoted.status_code in (200, 201), promoted.text
+    # A User of the same clock.
+    employee_id = digits_id()
+    user = await admin_api.post(
+        "/workers", json={"employee_id": employee_id, "name": "Uma User", "status": "Active"}
+    )
+    user_id = user.json()["id"]
+    assert (
+        await admin_api.put(f"/workers/{user_id}/pin", json={"pin": USER_PIN})
+    ).status_code == 200
+    assert (await assign(admin_api, w["clock_id"], user_id)).status_code in (200, 201)
+    await roles_known(
+        system["identity"],
+        tenant.tenant_id,
+        [(w["clock_id"], w["worker_id"], "ADMINISTRATOR"), (w["clock_id"], user_id, "USER")],
+    )
+    await pair(page, w["credential"], workers=2)
+
+    # A User: refused, and told why.
+    await sign_in_at_kiosk(page, employee_id, USER_PIN)
+    await page.get_by_role("heading", name="Your role on this clock is for punching only").wait_for(
+        timeout=60_000
+    )
+    await page.get_by_role("button", name="Done").click()
+
+    await sign_in_at_kiosk(page, w["employee_id"], PIN)
+    await page.get_by_role("heading", name="Kiosk settings").wait_for(timeout=60_000)
+    main = page.locator("main")
+    text = await main.inner_text()
+    for expected in ("Front door", "Europe/Madrid", "2 workers", "Online", "punchcard-kiosk-app"):
+        assert expected in text, (expected, text)
+    assert "Grace Hopper (Administrator)" in text
+    await save_screenshot(page, request, "-settings")
+
+    await page.get_by_role("button", name="Sync roster now").click()
+    await (
+        page.get_by_role("status")
+        .filter(has_text="Resync asked: 3 commands")
+        .wait_for(timeout=30_000)
+    )
+
+    # Nothing was punched by the sign-ins.
+    for worker_id in (w["worker_id"], user_id):
+        punches = (await admin_api.get("/punches", params={"worker_id": worker_id})).json()
+        assert punches["data"] == []
+
+    # Done returns to the camera; signing in again is needed to come back.
+    await page.get_by_role("button", name="Done").click()
+    await page.get_by_role("button", name="Use PIN Instead").wait_for()
+
+    await sign_in_at_kiosk(page, w["employee_id"], PIN)
+    await page.get_by_role("heading", name="Kiosk settings").wait_for(timeout=60_000)
+    await page.get_by_role("button", name="Forget this clock on this tablet").click()
+    dialog = page.get_by_role("alertdialog", name="Forget this clock on this tablet?")
+    await dialog.wait_for()
+    await dialog.get_by_role("button", name="Keep it").click()
+    await page.get_by_role("button", name="Forget this clock on this tablet").click()
+    await page.get_by_role("button", name="Forget this clock", exact=True).click()
+    await page.get_by_role("heading", name="Pair this kiosk").wait_for()
+    stored = await page.evaluate("() => JSON.stringify(Object.entries(localStorage))")
+    assert w["credential"] not in stored
+    assert PIN not in stored and PIN not in await page.content()
+
+
+async def test_a_manager_sign_in_does_not_punch_and_a_punch_still_works(
+    page, admin_api, system, tenant
+):
+    """The same worker punches by PIN after signing in: the sign-in did not count as one."""
+    w = await worker_on_clock(admin_api, "Mary Manager")
+    promoted = await admin_api.put(
+        f"/clocks/{w['clock_id']}/workers/{w['worker_id']}", json={"clock_role": "MANAGER"}
+    )
+    assert promoted.status_code in (200, 201), promoted.text
+    await roles_known(
+        system["identity"], tenant.tenant_id, [(w["clock_id"], w["worker_id"], "MANAGER")]
+    )
+    await pair(page, w["credential"])
+    await sign_in_at_kiosk(page, w["employee_id"], PIN)
+    await page.get_by_role("heading", name="Enrol a face: the worker's Employee ID").wait_for(
+        timeout=60_000
+    )
+    await page.get_by_role("button", name="Cancel").click()
+    await pin_punch(page, w["employee_id"], PIN)
+    await page.get_by_role("button", name="OK").click()
+    await page.get_by_role("heading", name="Mary Manager").wait_for(timeout=60_000)
+    punches = (await admin_api.get("/punches", params={"worker_id": w["worker_id"]})).json()
+    assert [p["direction"] for p in punches["data"]] == ["IN"]
