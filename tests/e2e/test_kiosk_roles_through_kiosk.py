@@ -9,13 +9,16 @@ Also: a sign-in punches nothing; a wrong PIN is refused and counted with the clo
 
 from __future__ import annotations
 
+import base64
 import re
 
 import httpx
 import pytest
 
+from tests.support.face import astronaut
 from tests.support.gateway import assign, create_tenant, kiosk, login, register_clock
 from tests.support.identity import roles_known
+from tests.support.messaging import wait_for
 from tests.support.services import whole_system
 from tests.support.stack import unique
 
@@ -159,3 +162,90 @@ async def test_roles_decide_what_a_sign_in_opens_and_a_sign_in_punches_nothing(s
         log = service.log_file.read_text()
         for pin in (*PINS.values(), WRONG):
             assert not re.search(rf"(?<![0-9a-fA-F]){pin}(?![0-9a-fA-F])", log), service.name
+
+
+async def test_a_manager_enrols_another_workers_face_at_the_kiosk(system):
+    gateway = system["gateway"]
+    tenant_id, admin, clock_id, credential, workers = await tenant_with_clock(
+        system, names=("Ada Admin", "Mo Manager", "Eileen Collins")
+    )
+    manager_id, manager_eid = workers["MANAGER"]
+    target_id, target_eid = workers["USER"]
+    # A worker of the tenant on no clock, and a worker of another tenant.
+    lone_eid = unique("E")[:20]
+    lone = await admin.post(
+        "/workers", json={"employee_id": lone_eid, "name": "Lone", "status": "Active"}
+    )
+    assert lone.status_code == 201, lone.text
+    other_email = f"{unique('admin')}@example.com"
+    create_tenant(gateway, other_email, PASSWORD)
+    other_admin = await login(gateway, other_email, PASSWORD)
+    other_clock, other_credential = await register_clock(other_admin)
+    stranger_id, stranger_eid = await worker_on(
+        other_admin, other_clock, "Sam Stranger", "USER", PINS["TARGET"]
+    )
+
+    async with kiosk(gateway, credential) as http:
+        signed = await http.post(
+            "/sign-in", json={"employee_id": manager_eid, "pin": PINS["MANAGER"]}
+        )
+        assert signed.status_code == 200, signed.text
+        elevation = {"X-Kiosk-Elevation": signed.json()["elevation"]}
+        frame = base64.b64encode(astronaut(640)).decode()
+
+        def body(employee_id: str, consent: bool = True) -> dict:
+            return {"employee_id": employee_id, "consent": consent, "frame_jpeg": frame}
+
+        async def enrolled():
+            answer = await http.post("/face-enrolments", json=body(target_eid), headers=elevation)
+            if answer.status_code == 404:  # face-match has not heard of the worker yet
+                return None
+            return answer
+
+        answer = await wait_for(enrolled, timeout=60, what="face-match to know the worker")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["worker_id"] == target_id and answer.json()["enrolled"] is True
+        assert answer.json()["employee_id"] == target_eid
+
+        # Never themself; never without the worker's agreement; never without an elevation.
+        myself = await http.post("/face-enrolments", json=body(manager_eid), headers=elevation)
+        assert myself.status_code == 403 and myself.json()["code"] == "SELF_ENROLMENT"
+        unwilling = await http.post(
+            "/face-enrolments", json=body(target_eid, consent=False), headers=elevation
+        )
+        assert unwilling.status_code == 422 and unwilling.json()["field"] == "consent"
+        bare = await http.post("/face-enrolments", json=body(target_eid))
+        assert bare.status_code == 403 and bare.json()["code"] == "KIOSK_ELEVATION_INVALID"
+        # A worker of the tenant not on this clock, and one of another tenant: not found.
+        for employee_id in (lone_eid, stranger_eid):
+            refused = await http.post("/face-enrolments", json=body(employee_id), headers=elevation)
+            assert refused.status_code == 404, refused.text
+            assert refused.json()["code"] == "WORKER_NOT_FOUND"
+
+    # The elevation is worth nothing at another tenant's clock.
+    async with kiosk(gateway, other_credential) as http:
+        refused = await http.post("/face-enrolments", json=body(stranger_eid), headers=elevation)
+        assert refused.status_code == 403 and refused.json()["code"] == "KIOSK_ELEVATION_INVALID"
+
+    # The worker now has a face; the stranger does not.
+    status = (await admin.get(f"/workers/{target_id}/face")).json()
+    assert status["enrolled"] is True and status["template_count"] == 1
+    stranger = (await other_admin.get(f"/workers/{stranger_id}/face")).json()
+    assert stranger["enrolled"] is False
+
+    # Audited: who enrolled whom, at which clock (and the refusals, with the ID typed).
+    audit = (await admin.get("/audit-log", params={"limit": 100})).json()["data"]
+    rows = [r for r in audit if r["action"] == "POST /kiosk/v1/face-enrolments"]
+    done = [r for r in rows if r["status_code"] == 200]
+    assert [(r["actor_id"], r["target_id"], r["clock_id"]) for r in done] == [
+        (manager_id, target_id, clock_id)
+    ]
+    assert {(r["target_id"], r["status_code"]) for r in rows if r["status_code"] != 200} >= {
+        (manager_eid, 403),
+        (lone_eid, 404),
+        (stranger_eid, 404),
+    }
+    other_audit = (await other_admin.get("/audit-log", params={"limit": 100})).json()["data"]
+    assert not [r for r in other_audit if r["action"] == "POST /kiosk/v1/face-enrolments"]
+    await admin.aclose()
+    await other_admin.aclose()

@@ -169,3 +169,69 @@ async def test_a_user_is_refused_and_a_refused_pin_says_why_in_a_403():
     with pytest.raises(KioskSignInRefused) as refused:
         await elevations(inactive).sign_in(CLOCK, CREDENTIAL, "E1", "4827")
     assert refused.value.body()["code"] == "UNKNOWN_USER"
+
+
+class FakeEnroller:
+    def __init__(self, status: int = 200, body: dict | None = None) -> None:
+        self.status, self.body = (
+            status,
+            body or {"worker_id": "00000000-0000-0000-0000-0000000000aa"},
+        )
+        self.asked: list[tuple[str, str]] = []
+
+    async def enrol(self, clock, employee_id, enrolled_by, frame_jpeg):
+        from punchcard_gateway.service_layer.kiosk_elevation import EnrolmentAnswer
+
+        self.asked.append((employee_id, enrolled_by))
+        return EnrolmentAnswer(self.status, self.body)
+
+
+class FakeAudit:
+    def __init__(self) -> None:
+        self.entries = []
+
+    async def record(self, entry) -> None:
+        self.entries.append(entry)
+
+
+MANAGER = SignInAnswer(
+    signed_in=True,
+    worker_id="00000000-0000-0000-0000-0000000000bb",
+    employee_id="M1",
+    name="Mo",
+    clock_role="MANAGER",
+)
+
+
+async def test_a_kiosk_enrolment_is_forwarded_for_the_signed_in_worker_and_audited():
+    edge = elevations(MANAGER)
+    edge.enroller, edge.audit = FakeEnroller(), FakeAudit()
+    _, token = await edge.sign_in(CLOCK, CREDENTIAL, "M1", "4827")
+    answer = await edge.enrol_face(CLOCK, CREDENTIAL, token, "E2", b"\xff\xd8\xff", True)
+    assert answer.status == 200
+    assert edge.enroller.asked == [("E2", MANAGER.worker_id)]
+    [entry] = edge.audit.entries
+    assert (str(entry.actor_id), entry.target_id, entry.clock_id, entry.status_code) == (
+        MANAGER.worker_id,
+        "00000000-0000-0000-0000-0000000000aa",
+        "c1",
+        200,
+    )
+
+
+@pytest.mark.parametrize(
+    ("employee_id", "consent", "status"), [("M1", True, 403), ("E2", False, 422)]
+)
+async def test_self_enrolment_and_no_consent_are_refused_here_and_audited(
+    employee_id, consent, status
+):
+    from punchcard_gateway.domain.model import DomainError
+
+    edge = elevations(MANAGER)
+    edge.enroller, edge.audit = FakeEnroller(), FakeAudit()
+    _, token = await edge.sign_in(CLOCK, CREDENTIAL, "M1", "4827")
+    with pytest.raises(DomainError):
+        await edge.enrol_face(CLOCK, CREDENTIAL, token, employee_id, b"\xff\xd8\xff", consent)
+    assert edge.enroller.asked == []
+    [entry] = edge.audit.entries
+    assert (entry.target_id, entry.status_code) == (employee_id, status)

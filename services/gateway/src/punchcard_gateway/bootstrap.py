@@ -18,6 +18,7 @@ from punchcard_kit.service import Runtime
 from .adapters.edge_limits import EdgeLimiter
 from .adapters.kiosk import (
     DeviceSyncClocks,
+    FaceMatchKioskEnrolments,
     IdentitySealingKeys,
     IdentitySignIns,
     PunchOutcomes,
@@ -26,7 +27,9 @@ from .adapters.passwords import PasswordHasher
 from .adapters.postgres import PostgresKioskAttempts, PostgresRetention, unit_of_work_factory
 from .adapters.throttle import RedisLoginThrottle
 from .adapters.upstream import Upstream
-from .domain.access import DEVICE_SYNC, IDENTITY, PUNCH
+from .domain.access import DEVICE_SYNC, FACE_MATCH, IDENTITY, PUNCH
+from .domain.model import AuditEntry
+from .service_layer import audit
 from .service_layer.kiosk import PUNCHES, KioskEdge
 from .service_layer.kiosk_elevation import ElevationTokens, KioskElevations
 from .service_layer.reconciler import AttemptReconciler
@@ -76,6 +79,16 @@ class GatewayContainer:
 
     async def prune_once(self) -> None:
         await prune_once(self.pruners)
+
+
+@dataclass(frozen=True)
+class AuditRecorder:
+    """The audit log for actions taken at a kiosk app (service_layer.audit)."""
+
+    services: Services
+
+    async def record(self, entry: AuditEntry) -> None:
+        await audit.record(self.services, entry)
 
 
 def password_hasher(settings: GatewaySettings) -> PasswordHasher:
@@ -159,6 +172,10 @@ async def bootstrap(
             sealer=edge.sealer,
             checker=IdentitySignIns(upstreams[IDENTITY], kiosk_timeout),
             tokens=ElevationTokens(settings.admin_jwt_secret.get_secret_value()),
+            enroller=FaceMatchKioskEnrolments(
+                upstreams[FACE_MATCH], settings.kiosk_enrolment_timeout_s
+            ),
+            audit=AuditRecorder(services),
         ),
         reconciler=AttemptReconciler(
             store=attempts,

@@ -86,6 +86,8 @@ class GatewaySettings(ServiceSettings):
     # A kiosk waits on the edge's own calls (device-sync's whoami, punch's outcome lookup):
     # kept short, so a slow server turns into a quick 503 or "pending".
     kiosk_upstream_timeout_s: float = Field(default=3.0, gt=0, le=30)
+    # A face enrolled at a kiosk (a Manager signed in): face-match analyses the photo first.
+    kiosk_enrolment_timeout_s: float = Field(default=60.0, gt=0, le=300)
     # Identity's PIN-sealing public key is fetched at first use and again this often (key
     # rotation); a failed refresh keeps the key in hand.
     pin_sealing_key_refresh_s: float = Field(default=300.0, ge=1, le=86400)

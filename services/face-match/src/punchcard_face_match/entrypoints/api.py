@@ -12,17 +12,27 @@ setting), so its route is built with it (``upload_router``); the others are on `
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, File, Path, Response, UploadFile
+from punchcard_kit.credentials import EMPLOYEE_ID_MAX_LENGTH, EMPLOYEE_ID_PATTERN
+from punchcard_kit.errors import Invalid
 from punchcard_kit.http_errors import ErrorPublic, error_responses
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..domain.enrolment import MAX_PHOTOS
 from ..domain.model import FaceSettings
-from ..service_layer.enrolment import ChangeFaceSettings, DeleteFace, EnrolFace, Photo
-from .deps import CallerDep, FaceMatchDep, RequestIdDep
+from ..service_layer.enrolment import (
+    ChangeFaceSettings,
+    DeleteFace,
+    EnrolAtKiosk,
+    EnrolFace,
+    Photo,
+)
+from .deps import CallerDep, ClockCallerDep, FaceMatchDep, RequestIdDep
 
 ID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -135,6 +145,41 @@ class UploadRefusedPublic(ErrorPublic):
     photos: list[PhotoVerdictPublic] | None = None
 
 
+class KioskEnrolmentIn(BaseModel):
+    """One photo taken at a kiosk (the kiosk edge sends it for a Manager signed in there)."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    employee_id: Annotated[
+        str,
+        StringConstraints(
+            min_length=1, max_length=EMPLOYEE_ID_MAX_LENGTH, pattern=EMPLOYEE_ID_PATTERN
+        ),
+    ]
+    enrolled_by: Annotated[str, StringConstraints(pattern=ID_PATTERN)] = Field(
+        description="The worker signed in at the kiosk (a Manager or Administrator of it)"
+    )
+    consent: bool = Field(description="The worker agreed on the kiosk's screen")
+    frame_jpeg: str = Field(description="One JPEG, base64")
+
+
+class KioskEnrolmentPublic(FaceStatusPublic):
+    model_config = _examples(
+        {
+            "worker_id": WORKER_ID,
+            "employee_id": "E-1002",
+            "enrolled": True,
+            "template_count": 1,
+            "model_name": "ArcFace",
+            "revision": 1,
+            "updated_at": "2026-03-01T09:12:00+00:00",
+            "templates": [TEMPLATE_EXAMPLE],
+            "in_gallery": False,
+        }
+    )
+
+    employee_id: str
+
+
 def upload_limit(max_photo_bytes: int) -> int:
     """The largest enrolment body: every photo at its largest, plus the multipart framing."""
     return MAX_PHOTOS * max_photo_bytes + MULTIPART_FRAMING_BYTES
@@ -219,5 +264,42 @@ def upload_router(max_upload_bytes: int) -> APIRouter:
         worker_id = worker_id.lower()
         found = await fm.enrolment.enrol(EnrolFace(caller, worker_id, uploaded, request_id))
         return fm.views.enrolment(caller.tenant_id, worker_id, found)
+
+    @uploads.post(
+        "/kiosk/face-enrolments",
+        max_body_size=max_upload_bytes,
+        response_model=KioskEnrolmentPublic,
+        tags=["kiosk"],
+        responses={
+            **error_responses(401, 403, 404, 409, 413, 503),
+            422: {"model": UploadRefusedPublic, "description": "INVALID"},
+        },
+    )
+    async def enrol_at_kiosk(
+        body: KioskEnrolmentIn,
+        caller: ClockCallerDep,
+        fm: FaceMatchDep,
+        request_id: RequestIdDep,
+    ) -> dict:
+        """A face enrolled at a kiosk (clocks only: the caller token names the clock): the
+        worker of this Employee ID assigned to the clock, never ``enrolled_by`` themself;
+        then the portal's enrolment rules, unchanged."""
+        try:
+            content = base64.b64decode(body.frame_jpeg, validate=True)
+        except (binascii.Error, ValueError):
+            raise Invalid("frame_jpeg must be base64", "frame_jpeg") from None
+        command = EnrolAtKiosk(
+            caller=caller,
+            employee_id=body.employee_id,
+            enrolled_by=body.enrolled_by.lower(),
+            photo=Photo(filename="kiosk photo", content=content),
+            consent=body.consent,
+            correlation_id=request_id,
+        )
+        worker, found = await fm.enrolment.enrol_at_kiosk(command)
+        return {
+            **fm.views.enrolment(caller.tenant_id, worker.id, found),
+            "employee_id": worker.employee_id,
+        }
 
     return uploads

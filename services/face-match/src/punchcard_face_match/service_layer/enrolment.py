@@ -7,16 +7,18 @@ reason for each photo. Templates and the events that carry them commit in one tr
 photos themselves are kept only when the tenant turned ``keep_photos`` on.
 
 Who may: a sysadmin for every worker, a manager for the workers of their sites (the kit's one
-site rule; a worker whose site face-match does not know yet is a sysadmin's), a viewer reads."""
+site rule; a worker whose site face-match does not know yet is a sysadmin's), a viewer reads;
+and a clock (the kiosk edge, for a Manager signed in at a kiosk app) a worker assigned to it,
+other than the one signed in (``enrol_at_kiosk``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from punchcard_kit.access import WRITERS, require_site
 from punchcard_kit.caller import Caller
-from punchcard_kit.errors import Forbidden, NotFound, Unavailable
+from punchcard_kit.errors import Forbidden, Invalid, NotFound, Unavailable
 from punchcard_kit.logging import get_logger
 
 from ..domain import enrolment as rules
@@ -46,6 +48,19 @@ class EnrolFace:
     caller: Caller
     worker_id: str
     photos: Sequence[Photo]
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EnrolAtKiosk:
+    """One photo taken at a kiosk, of the worker with ``employee_id``, by the worker signed
+    in there (``enrolled_by``; the gateway verified their PIN and role)."""
+
+    caller: Caller
+    employee_id: str
+    enrolled_by: str
+    photo: Photo
+    consent: bool
     correlation_id: str | None = None
 
 
@@ -113,16 +128,82 @@ class Enrolment:
     galleries: Galleries | None = None
 
     async def enrol(self, command: EnrolFace) -> TemplateSet:
-        caller, worker_id, photos = command.caller, command.worker_id, command.photos
+        caller, worker_id = command.caller, command.worker_id
         require_writer(caller)
+
+        async def allowed(uow: UnitOfWork) -> Worker:
+            return await known_worker(uow, caller, worker_id, write=True)
+
+        return await self._enrol(
+            caller.tenant_id, worker_id, command.photos, command.correlation_id, allowed
+        )
+
+    async def enrol_at_kiosk(self, command: EnrolAtKiosk) -> tuple[Worker, TemplateSet]:
+        """A Manager (or Administrator) signed in at a kiosk enrols another worker's face: the
+        clock (the caller, role ``clock``: tenant and clock from its credential) may enrol
+        only a worker of its tenant assigned to it, never the signed-in worker themself; the
+        worker agreed on the kiosk's screen (``consent``). Then the portal's rules, unchanged."""
+        caller = command.caller
+        if caller.role != "clock":
+            raise Forbidden("only a clock enrols at a kiosk", code="CLOCK_ONLY")
+        if not command.consent:
+            raise Invalid(
+                "the worker must agree on screen before their face is enrolled", "consent"
+            )
+        clock_id = caller.user_id
+        async with self.uow(caller.tenant_id) as uow:
+            found = await uow.workers.by_employee_id(command.employee_id)
+            on_clock = found is not None and found.id in await uow.assignments.workers_of(clock_id)
+        if found is None or not on_clock:
+            raise NotFound(
+                "no worker with this Employee ID on this clock",
+                "employee_id",
+                code="WORKER_NOT_FOUND",
+            )
+        worker: Worker = found
+        if worker.id == command.enrolled_by:
+            raise Forbidden(
+                "a Manager enrols another worker's face at a kiosk, not their own",
+                "employee_id",
+                code="SELF_ENROLMENT",
+            )
+
+        async def allowed(uow: UnitOfWork) -> Worker:
+            again = await uow.workers.get(worker.id)
+            if again is None or worker.id not in await uow.assignments.workers_of(clock_id):
+                raise worker_not_found()
+            return again
+
+        found_set = await self._enrol(
+            caller.tenant_id, worker.id, [command.photo], command.correlation_id, allowed
+        )
+        log.info(
+            "face enrolled at a kiosk",
+            worker_id=worker.id,
+            clock_id=clock_id,
+            enrolled_by=command.enrolled_by,
+        )
+        return worker, found_set
+
+    async def _enrol(
+        self,
+        tenant_id: str,
+        worker_id: str,
+        photos: Sequence[Photo],
+        correlation_id: str | None,
+        allowed: Callable[[UnitOfWork], Awaitable[Worker]],
+    ) -> TemplateSet:
+        """The enrolment rules on ``photos``; ``allowed``: the worker, if this caller may
+        enrol them (asked before the photos are analysed and again in the writing
+        transaction)."""
         rules.check_photo_count(len(photos))
         for index, photo in enumerate(photos):
             rules.check_photo_bytes(index, photo.filename, photo.content, self.max_photo_bytes)
             rules.check_photo_header(
                 index, photo.filename, photo.content, self.image_size(photo.content), self.policy
             )
-        async with self.uow(caller.tenant_id) as uow:
-            rules.check_enrollable(await known_worker(uow, caller, worker_id, write=True))
+        async with self.uow(tenant_id) as uow:
+            rules.check_enrollable(await allowed(uow))
 
         try:
             faces = await self.faces.analyse([photo.content for photo in photos])
@@ -132,7 +213,7 @@ class Enrolment:
         embeddings = [face.embedding for face in faces]
         rules.check_one_person(embeddings, self.threshold, verdicts)
         gallery = (
-            self.galleries.get(caller.tenant_id, self.faces.model_name)
+            self.galleries.get(tenant_id, self.faces.model_name)
             if self.galleries is not None
             else None
         )
@@ -141,9 +222,10 @@ class Enrolment:
                 worker_id, (gallery.search(embedding) for embedding in embeddings), self.threshold
             )
 
-        async with self.uow(caller.tenant_id) as uow:
-            # The worker may have been deactivated while the photos were analysed.
-            rules.check_enrollable(await known_worker(uow, caller, worker_id, write=True))
+        async with self.uow(tenant_id) as uow:
+            # The worker may have been deactivated (or unassigned) while the photos were
+            # analysed.
+            rules.check_enrollable(await allowed(uow))
             keep = (await uow.settings.get()).keep_photos
             found = await uow.templates.replace(
                 worker_id,
@@ -159,7 +241,7 @@ class Enrolment:
                     for photo, face, verdict in zip(photos, faces, verdicts, strict=True)
                 ],
             )
-            await events.publish_set(uow, caller.tenant_id, found, command.correlation_id)
+            await events.publish_set(uow, tenant_id, found, correlation_id)
             await uow.commit()
         log.info(
             "face enrolled",

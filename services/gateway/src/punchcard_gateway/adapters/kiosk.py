@@ -32,7 +32,7 @@ from punchcard_kit.sealing import seal_bound
 
 from ..domain.kiosk import OUTCOME_TYPES, Clock, ClockUnauthorized, Outcome
 from ..domain.model import Unavailable
-from ..service_layer.kiosk_elevation import SignInAnswer
+from ..service_layer.kiosk_elevation import EnrolmentAnswer, SignInAnswer
 from .upstream import Upstream, UpstreamUnavailable
 
 log = get_logger(__name__)
@@ -271,3 +271,54 @@ class IdentitySignIns:
         except (ValueError, KeyError, TypeError) as error:
             log.error("identity's sign-in answer is unreadable", error=type(error).__name__)
             raise Unavailable(self.upstream.unavailable_message) from None
+
+
+class FaceMatchKioskEnrolments:
+    """``FaceEnroller``: face-match's ``POST /internal/v1/kiosk/face-enrolments``, asked as the
+    clock. Its 2xx and 4xx answers are passed on (status and body); face-match down or failing
+    is Unavailable. The frame is never logged."""
+
+    def __init__(self, upstream: Upstream, timeout_s: float) -> None:
+        self.upstream = upstream
+        self.timeout_s = timeout_s
+
+    async def enrol(
+        self, clock: Clock, employee_id: str, enrolled_by: str, frame_jpeg: bytes
+    ) -> EnrolmentAnswer:
+        body = {
+            "employee_id": employee_id,
+            "enrolled_by": enrolled_by,
+            "consent": True,
+            "frame_jpeg": base64.b64encode(frame_jpeg).decode(),
+        }
+        headers = clock_caller_headers(self.upstream, clock)
+        headers["content-type"] = "application/json"
+        try:
+            response = await self.upstream.call(
+                "POST",
+                "/internal/v1/kiosk/face-enrolments",
+                headers=headers,
+                content=json.dumps(body).encode(),
+                timeout=self.timeout_s,
+            )
+        except UpstreamUnavailable:
+            raise Unavailable(self.upstream.unavailable_message) from None
+        if response.status_code >= 500 or response.status_code < 200:
+            log.warning("face-match could not enrol at a kiosk", status=response.status_code)
+            raise Unavailable(self.upstream.unavailable_message)
+        try:
+            answer = response.json()
+            if not isinstance(answer, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            log.error("face-match's enrolment answer is unreadable")
+            raise Unavailable(self.upstream.unavailable_message) from None
+        if response.status_code in (401, 403) and answer.get("code") in (
+            "UNAUTHENTICATED",
+            "FORBIDDEN",
+            "CLOCK_ONLY",
+        ):
+            # The edge's own call was refused (a key or configuration problem), not the kiosk.
+            log.error("face-match refused the kiosk edge's call", status=response.status_code)
+            raise Unavailable(self.upstream.unavailable_message)
+        return EnrolmentAnswer(response.status_code, answer)

@@ -20,7 +20,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from .model import Forbidden
+from .model import Forbidden, Invalid
 
 
 class KioskAction(enum.StrEnum):
@@ -117,12 +117,16 @@ def check_action(role: ClockRole, action: KioskAction) -> None:
         raise KioskRoleRequired(f"only {needed} of this clock may do this here")
 
 
-def check_enrolment(role: ClockRole, enroller_id: str, worker_id: str) -> None:
+def check_enrolment(role: ClockRole, enroller: str, worker: str, consent: bool = True) -> None:
+    """``enroller`` / ``worker``: the same kind of key for both (worker ids, or Employee IDs:
+    the edge knows the signed-in worker's Employee ID; face-match checks the ids again)."""
     check_action(role, KioskAction.ENROL_FACE)
-    if enroller_id == worker_id:
+    if enroller == worker:
         raise SelfEnrolment(
             "a Manager enrols another worker's face at a kiosk, not their own", "employee_id"
         )
+    if not consent:
+        raise Invalid("the worker must agree on screen before their face is enrolled", "consent")
 
 
 # What a refused sign-in says (identity's reasons), never naming whether the ID exists.

@@ -105,6 +105,9 @@ class AuditEntry:
     request_id: str | None
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     at: datetime | None = None
+    # An action taken at a kiosk app (a face enrolled there): its clock; the actor is then the
+    # worker signed in at it (a Manager or Administrator of that clock), not an admin user.
+    clock_id: str | None = None
 
 
 def normalise_email(email: str) -> str:

@@ -139,6 +139,7 @@ _FIELD_MESSAGES = {
     "pin": "pin must be a string of 4 to 6 digits",
     "frame_jpeg": "frame_jpeg must be a base64 string",
     "card": "card must be a string of 1 to 20 digits",
+    "consent": "consent must be true or false",
 }
 
 
@@ -181,6 +182,33 @@ class KioskSignInPublic(BaseModel):
     may: list[Literal["ENROL_FACE", "OPEN_SETTINGS"]]
     elevation: str
     expires_at: datetime
+
+
+class KioskEnrolmentIn(BaseModel):
+    """A Manager signed in at the kiosk enrols another worker's face (one camera frame)."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        strict=True,
+        hide_input_in_errors=True,
+        json_schema_extra={
+            "examples": [{"employee_id": "E-1002", "consent": True, "frame_jpeg": "/9j/4AAQ…"}]
+        },
+    )
+    employee_id: EmployeeId = Field(description="The worker whose face is enrolled")
+    consent: StrictBool = Field(description="The worker agreed on the kiosk's screen")
+    frame_jpeg: str = Field(description="One JPEG, base64")
+
+
+def parse_enrolment(body: bytes, max_frame_bytes: int) -> tuple[str, bool, bytes]:
+    """(Employee ID, consent, the JPEG), or Invalid (422) / TooLarge (413) naming the field."""
+    try:
+        data = KioskEnrolmentIn.model_validate_json(body)
+    except ValidationError as error:
+        raise _invalid(
+            error, "the body must be a JSON object with employee_id, consent and frame_jpeg"
+        ) from None
+    return data.employee_id, data.consent, _frame(data.frame_jpeg, max_frame_bytes)
 
 
 def parse_sign_in(body: bytes) -> tuple[str, str]:
@@ -428,6 +456,56 @@ def build_router(max_frame_bytes: int) -> APIRouter:
         return await _to_device_sync(
             request, "/clock/v1/resync", credential, body, CLOCK_CALL_TIMEOUT_S
         )
+
+    @router.post(
+        "/face-enrolments",
+        max_body_size=limit,
+        responses={
+            200: {"description": "face-match's enrolment of the worker, with employee_id"},
+            **{k: ERRORS[k] for k in (401, 413, 429, 503)},
+            403: {
+                "model": ErrorPublic,
+                "description": "KIOSK_ELEVATION_INVALID, KIOSK_ROLE_REQUIRED, SELF_ENROLMENT",
+            },
+            404: {"model": ErrorPublic, "description": "WORKER_NOT_FOUND (not on this clock)"},
+            409: {"model": ErrorPublic, "description": "FACE_ENROLLED_AS_OTHER, WORKER_INACTIVE"},
+            422: {
+                "model": ErrorPublic,
+                "description": "INVALID, PHOTO_REFUSED (the photo's verdict in photos)",
+            },
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": KioskEnrolmentIn.model_json_schema()}},
+            }
+        },
+    )
+    async def enrol_face(request: Request) -> JSONResponse:
+        """A Manager (or Administrator) signed in here (header ``X-Kiosk-Elevation``) enrols
+        another worker's face from one camera frame, after the worker agreed on screen: only a
+        worker assigned to this clock, never themself. face-match applies the portal's
+        enrolment rules; the enrolment is audited (who, whom, at which clock)."""
+        credential = credential_of(request)
+        clock = await _edge(request).authenticate(credential)
+        limiter = _limiter(request)
+        await limiter.spend("punch", clock.tenant_id, clock.clock_id)
+        employee_id, consent, frame = parse_enrolment(
+            await _read_body(request, limit), max_frame_bytes
+        )
+        await limiter.spend("face", clock.tenant_id, clock.clock_id)
+        client = request.client
+        answer = await _elevations(request).enrol_face(
+            clock,
+            credential,
+            request.headers.get(ELEVATION_HEADER),
+            employee_id,
+            frame,
+            consent,
+            client_ip=client.host if client else None,
+            request_id=request.headers.get("x-request-id"),
+        )
+        return _json(answer.status, answer.body)
 
     @router.get(
         "/punches/{attempt_id}",

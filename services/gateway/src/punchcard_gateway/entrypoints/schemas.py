@@ -49,6 +49,7 @@ AUDIT_EXAMPLE = {
     "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
     "request_id": "0f3a5c7e-9b1d-4f2a-8c4e-6a8b0d2f4a6c",
     "at": "2026-03-02T08:20:00Z",
+    "clock_id": None,
 }
 
 
@@ -219,6 +220,11 @@ class AuditEntryPublic(BaseModel):
     user_agent: str | None
     request_id: str | None
     at: datetime | None
+    clock_id: str | None = Field(
+        default=None,
+        description="An action at a kiosk app: its clock (the actor is then the worker signed"
+        " in there)",
+    )
 
     @classmethod
     def of(cls, entry: AuditEntry) -> AuditEntryPublic:
@@ -232,6 +238,7 @@ class AuditEntryPublic(BaseModel):
             user_agent=entry.user_agent,
             request_id=entry.request_id,
             at=entry.at,
+            clock_id=entry.clock_id,
         )
 
 

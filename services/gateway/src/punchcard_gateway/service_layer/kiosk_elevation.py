@@ -20,6 +20,7 @@ from typing import Protocol
 
 import jwt
 from punchcard.v1 import common_pb2
+from punchcard_kit.http_errors import status_of
 from punchcard_kit.logging import get_logger
 
 from ..domain.kiosk import Clock
@@ -27,10 +28,12 @@ from ..domain.kiosk_roles import (
     ELEVATION_TTL_S,
     Elevation,
     ElevationInvalid,
+    check_enrolment,
     check_sign_in,
     role_of,
     sign_in_refusal,
 )
+from ..domain.model import AuditEntry, DomainError, Unavailable
 from .kiosk import PinSealer
 
 log = get_logger(__name__)
@@ -50,6 +53,26 @@ class SignInAnswer:
     reason: str = ""
     attempts_remaining: int = 0
     locked_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EnrolmentAnswer:
+    """face-match's answer to a kiosk enrolment: its status and body (its 4xx passed on as
+    they are: the reason for each refused photo, a worker not on this clock...)."""
+
+    status: int
+    body: dict
+
+
+class FaceEnroller(Protocol):
+    async def enrol(
+        self, clock: Clock, employee_id: str, enrolled_by: str, frame_jpeg: bytes
+    ) -> EnrolmentAnswer:
+        """face-match's enrolment at a kiosk (Unavailable when it cannot answer)."""
+
+
+class AuditLog(Protocol):
+    async def record(self, entry: AuditEntry) -> None: ...
 
 
 class SignInChecker(Protocol):
@@ -125,12 +148,55 @@ class ElevationTokens:
         )
 
 
+ENROLMENT_ACTION = "POST /kiosk/v1/face-enrolments"
+
+
 @dataclass
 class KioskElevations:
     sealer: PinSealer
     checker: SignInChecker
     tokens: ElevationTokens
+    enroller: FaceEnroller | None = None
+    audit: AuditLog | None = None
     now: Callable[[], float] = time.time
+
+    async def enrol_face(
+        self,
+        clock: Clock,
+        credential: str,
+        token: str | None,
+        employee_id: str,
+        frame_jpeg: bytes,
+        consent: bool,
+        *,
+        client_ip: str | None = None,
+        request_id: str | None = None,
+    ) -> EnrolmentAnswer:
+        """A Manager (or Administrator) signed in here enrols another worker's face: the
+        elevation and role checked here, then face-match enrols it (checking the worker is of
+        this clock and tenant, and not the signed-in one). Audited whatever the answer, as the
+        portal's enrolments are: who (the signed-in worker), whom, at which clock."""
+        assert self.enroller is not None
+        elevation = self.verify(token, clock, credential)
+        audited = {"client_ip": client_ip, "request_id": request_id}
+        try:
+            check_enrolment(elevation.role, elevation.employee_id, employee_id, consent)
+            answer = await self.enroller.enrol(clock, employee_id, elevation.worker_id, frame_jpeg)
+        except DomainError as error:
+            if not isinstance(error, Unavailable):  # an outage is logged, not audited
+                await self._audit(clock, elevation, employee_id, status_of(error), **audited)
+            raise
+        target = answer.body.get("worker_id") if answer.status == 200 else None
+        await self._audit(clock, elevation, str(target or employee_id), answer.status, **audited)
+        log.info(
+            "kiosk face enrolment",
+            tenant_id=clock.tenant_id,
+            clock_id=clock.clock_id,
+            enrolled_by=elevation.worker_id,
+            worker_id=target,
+            status=answer.status,
+        )
+        return answer
 
     async def sign_in(
         self, clock: Clock, credential: str, employee_id: str, pin: str
@@ -168,7 +234,42 @@ class KioskElevations:
         )
         return elevation, self.tokens.mint(elevation, credential)
 
+    async def _audit(
+        self,
+        clock: Clock,
+        elevation: Elevation,
+        target: str,
+        status: int,
+        *,
+        client_ip: str | None,
+        request_id: str | None,
+    ) -> None:
+        """Who (the signed-in worker) enrolled whom (the worker's id; for a refusal, the
+        Employee ID typed) at which clock, and the answer's status."""
+        if self.audit is None:
+            return
+        await self.audit.record(
+            AuditEntry(
+                tenant_id=uuid.UUID(clock.tenant_id),
+                actor_id=_uuid_or_none(elevation.worker_id),
+                action=ENROLMENT_ACTION,
+                target_id=target,
+                status_code=status,
+                client_ip=client_ip,
+                user_agent=None,
+                request_id=request_id,
+                clock_id=clock.clock_id,
+            )
+        )
+
     def verify(self, token: str | None, clock: Clock, credential: str) -> Elevation:
         if not token:
             raise ElevationInvalid("sign in first (Manager / Administrator)")
         return self.tokens.verify(token, clock, credential)
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
