@@ -6,10 +6,13 @@ tablet", after its confirmation, returns the tablet to pairing. A User is refuse
 
 from __future__ import annotations
 
+from tests.support.face import astronaut_bgr
+from tests.support.fake_camera import write_y4m
 from tests.support.gateway import assign
 from tests.support.identity import roles_known
+from tests.support.messaging import wait_for
 
-from .conftest import save_screenshot
+from .conftest import TABLET, launch_chromium, save_screenshot
 from .test_kiosk_pin import PIN, digits_id, pair, pin_punch, tap, worker_on_clock
 
 USER_PIN = "418290"
@@ -117,3 +120,81 @@ async def test_a_manager_sign_in_does_not_punch_and_a_punch_still_works(
     await page.get_by_role("heading", name="Mary Manager").wait_for(timeout=60_000)
     punches = (await admin_api.get("/punches", params={"worker_id": w["worker_id"]})).json()
     assert [p["direction"] for p in punches["data"]] == ["IN"]
+
+
+async def test_a_manager_enrols_a_workers_face_who_then_punches_by_face(
+    playwright, system, admin_api, tenant, tmp_path, request
+):
+    """Chromium's fake camera shows a face (skimage's astronaut); the clock's Manager signs in,
+    types the worker's Employee ID, the worker agrees on screen, the photo is taken: the worker
+    is enrolled, and the camera then punches them by face."""
+    m = await worker_on_clock(admin_api, "Mo Manager")
+    promoted = await admin_api.put(
+        f"/clocks/{m['clock_id']}/workers/{m['worker_id']}", json={"clock_role": "MANAGER"}
+    )
+    assert promoted.status_code in (200, 201), promoted.text
+    target_eid = digits_id()
+    target = await admin_api.post(
+        "/workers", json={"employee_id": target_eid, "name": "Eileen Collins", "status": "Active"}
+    )
+    target_id = target.json()["id"]
+    assert (await assign(admin_api, m["clock_id"], target_id)).status_code in (200, 201)
+    await roles_known(
+        system["identity"],
+        tenant.tenant_id,
+        [(m["clock_id"], m["worker_id"], "MANAGER"), (m["clock_id"], target_id, "USER")],
+    )
+
+    video = write_y4m(astronaut_bgr(), tmp_path / "camera.y4m", size=(640, 640))
+    browser = await launch_chromium(
+        playwright,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
+    context = await browser.new_context(
+        base_url=system["gateway"].url, viewport=TABLET, permissions=["camera"]
+    )
+    page = await context.new_page()
+    try:
+        await pair(page, m["credential"], workers=2)
+        await sign_in_at_kiosk(page, m["employee_id"], PIN)
+        await page.get_by_role("heading", name="Enrol a face: the worker's Employee ID").wait_for(
+            timeout=60_000
+        )
+        await tap(page, target_eid)
+        await page.get_by_role("button", name="OK").click()
+        await page.get_by_role("heading", name="Enrol Eileen Collins").wait_for()
+        take = page.get_by_role("button", name="Take photo")
+        assert await take.is_disabled()  # not before the worker agreed
+        await page.get_by_role("checkbox").check()
+        await page.wait_for_function(
+            "() => { const v = document.querySelector('video'); return v && v.currentTime > 0.3; }"
+        )
+        await take.click()
+        await page.get_by_role("heading", name="Face enrolled for Eileen Collins").wait_for(
+            timeout=120_000
+        )
+        await save_screenshot(page, request, "-enrolled")
+        status = (await admin_api.get(f"/workers/{target_id}/face")).json()
+        assert status["enrolled"] is True
+
+        async def in_gallery():
+            return (await admin_api.get(f"/workers/{target_id}/face")).json()["in_gallery"]
+
+        await wait_for(in_gallery, timeout=60, what="the enrolment in face-match's gallery")
+        await page.get_by_role("button", name="Done").click()
+        # The camera now knows the face: Eileen punches by face.
+        await page.get_by_role("heading", name="Eileen Collins").wait_for(timeout=120_000)
+        punches = (await admin_api.get("/punches", params={"worker_id": target_id})).json()
+        assert [p["method"] for p in punches["data"]] == ["FACE"]
+        audit = (await admin_api.get("/audit-log", params={"limit": 50})).json()["data"]
+        [row] = [r for r in audit if r["action"] == "POST /kiosk/v1/face-enrolments"]
+        assert (row["actor_id"], row["target_id"], row["clock_id"]) == (
+            m["worker_id"],
+            target_id,
+            m["clock_id"],
+        )
+    finally:
+        await context.close()
+        await browser.close()
