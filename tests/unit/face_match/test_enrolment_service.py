@@ -209,3 +209,59 @@ async def test_the_status_view_says_whether_this_replica_searches_the_current_te
     assert views.enrolment(TENANT, WORKER, found)["template_count"] == 1
     with pytest.raises(NotFound):
         await views.status(caller("manager", ("site-9",)), WORKER)
+
+
+# --- at a kiosk (a Manager signed in there; the caller is the clock) ------------------------
+
+CLOCK = "9c8b7a65-0000-4000-8000-0000000000cc"
+MANAGER = "1b2c3d4e-0000-4000-8000-00000000000c"
+
+
+def _at_kiosk(employee_id: str, *, by: str = MANAGER, consent: bool = True, role="clock"):
+    from punchcard_face_match.service_layer.enrolment import EnrolAtKiosk
+    from punchcard_kit.caller import Caller
+
+    return EnrolAtKiosk(
+        caller=Caller(TENANT, CLOCK, role),
+        employee_id=employee_id,
+        enrolled_by=by,
+        photo=Photo("kiosk photo", A),
+        consent=consent,
+    )
+
+
+async def test_a_clock_enrols_a_worker_assigned_to_it_by_the_portals_rules():
+    store, enrolment = _setup()
+    data = store.of(TENANT)
+    data.assignments.add((CLOCK, WORKER))
+    data.workers[MANAGER] = Worker(MANAGER, "M1", WorkerStatus.ACTIVE, SITE)
+    worker, found = await enrolment.enrol_at_kiosk(_at_kiosk("E1"))
+    assert worker.id == WORKER and found.revision == 1 and len(found.templates) == 1
+    assert [p.topic for p in store.outbox] == [TEMPLATES, ENROLMENTS]
+
+
+@pytest.mark.parametrize(
+    ("case", "error", "code"),
+    [
+        ("not on the clock", NotFound, "WORKER_NOT_FOUND"),
+        ("unknown id", NotFound, "WORKER_NOT_FOUND"),
+        ("themself", Forbidden, "SELF_ENROLMENT"),
+        ("no consent", Invalid, "INVALID"),
+        ("an admin caller", Forbidden, "CLOCK_ONLY"),
+    ],
+)
+async def test_a_clock_enrols_nobody_else_and_changes_nothing_when_refused(case, error, code):
+    store, enrolment = _setup()
+    data = store.of(TENANT)
+    data.assignments.add((CLOCK, WORKER))
+    employee_id = {"not on the clock": "E2", "unknown id": "E404"}.get(case, "E1")
+    command = _at_kiosk(
+        employee_id,
+        by=WORKER if case == "themself" else MANAGER,
+        consent=case != "no consent",
+        role="sysadmin" if case == "an admin caller" else "clock",
+    )
+    with pytest.raises(error) as refused:
+        await enrolment.enrol_at_kiosk(command)
+    assert refused.value.code == code
+    assert store.of(TENANT).sets == {} and store.outbox == []
