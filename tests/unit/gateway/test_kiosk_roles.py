@@ -226,9 +226,10 @@ async def test_self_enrolment_and_no_consent_are_refused_here_and_audited(
     employee_id, consent, status
 ):
     from punchcard_gateway.domain.model import DomainError
+    from punchcard_kit.http_errors import status_of
 
     edge = elevations(MANAGER)
-    edge.enroller, edge.audit = FakeEnroller(), FakeAudit()
+    edge.enroller, edge.audit, edge.status_of = FakeEnroller(), FakeAudit(), status_of
     _, token = await edge.sign_in(CLOCK, CREDENTIAL, "M1", "4827")
     with pytest.raises(DomainError):
         await edge.enrol_face(CLOCK, CREDENTIAL, token, employee_id, b"\xff\xd8\xff", consent)

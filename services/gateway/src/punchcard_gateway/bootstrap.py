@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
+from punchcard_kit.http_errors import status_of
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging.follower import TopicFollower
 from punchcard_kit.service import Runtime
@@ -176,6 +177,7 @@ async def bootstrap(
                 upstreams[FACE_MATCH], settings.kiosk_enrolment_timeout_s
             ),
             audit=AuditRecorder(services),
+            status_of=status_of,
         ),
         reconciler=AttemptReconciler(
             store=attempts,

@@ -20,7 +20,6 @@ from typing import Protocol
 
 import jwt
 from punchcard.v1 import common_pb2
-from punchcard_kit.http_errors import status_of
 from punchcard_kit.logging import get_logger
 
 from ..domain.kiosk import Clock
@@ -158,6 +157,9 @@ class KioskElevations:
     tokens: ElevationTokens
     enroller: FaceEnroller | None = None
     audit: AuditLog | None = None
+    # The HTTP status a refusal is answered with, for its audit row (the kit's mapping, given
+    # by the composition root: this layer speaks no HTTP).
+    status_of: Callable[[DomainError], int] = lambda error: 400
     now: Callable[[], float] = time.time
 
     async def enrol_face(
@@ -184,7 +186,7 @@ class KioskElevations:
             answer = await self.enroller.enrol(clock, employee_id, elevation.worker_id, frame_jpeg)
         except DomainError as error:
             if not isinstance(error, Unavailable):  # an outage is logged, not audited
-                await self._audit(clock, elevation, employee_id, status_of(error), **audited)
+                await self._audit(clock, elevation, employee_id, self.status_of(error), **audited)
             raise
         target = answer.body.get("worker_id") if answer.status == 200 else None
         await self._audit(clock, elevation, str(target or employee_id), answer.status, **audited)
