@@ -98,8 +98,7 @@ export function serverHint(loc) {
 }
 
 /** The register-a-clock body. A kiosk app's is as it always was (the API's default protocol is
- * KIOSK_APP); a ZK clock's says ZK_PUSH. (No ComKey: PUSH firmware sends none over HTTP;
- * docs/hardware-clocks.md.) */
+ * KIOSK_APP); a ZK clock's says ZK_PUSH. (No ComKey is taken: docs/device-sync.md says why.) */
 export function registrationBody(form) {
   const body = {
     serial_number: form.serial_number.trim(),
