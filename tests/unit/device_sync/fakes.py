@@ -365,6 +365,7 @@ class FakeZk(_Repo):
             last_poll_at=st.get("last_poll_at"),
             last_record_at=st.get("last_record_at"),
             skew_flagged=st.get("skew_flagged", False),
+            verifies_pins=clock_id in self.store.verifying,
         )
 
     async def told_offset(self, clock_id: str, offset: str) -> None:

@@ -735,13 +735,15 @@ def _zk_state(clock_id: str, row: asyncpg.Record) -> ZkState:
         last_poll_at=row["last_poll_at"],
         last_record_at=row["last_record_at"],
         skew_flagged=row["skew_flagged"],
+        verifies_pins=row["device_verifies_pins"],
     )
 
 
 class PostgresZk(_Repository):
     async def state(self, clock_id: str) -> ZkState | None:
         row = await self.conn.fetchrow(
-            "SELECT c.time_zone, c.revoked_at, s.attlog_stamp, s.operlog_stamp,"
+            "SELECT c.time_zone, c.revoked_at, c.device_verifies_pins, s.attlog_stamp,"
+            " s.operlog_stamp,"
             " s.attphoto_stamp, s.tz_offset_told, s.last_poll_at, s.last_record_at,"
             " coalesce(s.skew_flagged, false) AS skew_flagged"
             " FROM clocks c LEFT JOIN zk_clock_state s ON s.clock_id = c.id"
@@ -788,7 +790,8 @@ class PostgresZk(_Repository):
 
     async def states(self, clock_ids: Sequence[str]) -> dict[str, ZkState]:
         rows = await self.conn.fetch(
-            "SELECT c.id::text AS clock_id, c.time_zone, c.revoked_at, s.attlog_stamp,"
+            "SELECT c.id::text AS clock_id, c.time_zone, c.revoked_at, c.device_verifies_pins,"
+            " s.attlog_stamp,"
             " s.operlog_stamp, s.attphoto_stamp, s.tz_offset_told, s.last_poll_at,"
             " s.last_record_at, coalesce(s.skew_flagged, false) AS skew_flagged"
             " FROM clocks c LEFT JOIN zk_clock_state s ON s.clock_id = c.id"

@@ -262,6 +262,29 @@ def method(verify_mode: int) -> Method:
     return Method.FINGERPRINT
 
 
+class Refusal(enum.StrEnum):
+    """Why a punch a hardware clock decided itself is refused before punch sees it (the names
+    of the contract's reject reasons)."""
+
+    UNKNOWN_USER = "UNKNOWN_USER"
+    PIN_NOT_ALLOWED = "PIN_NOT_ALLOWED"
+
+
+def device_punch_refusal(
+    *, found: bool, method: Method, pin_allowed: bool, clock_verifies_pins: bool
+) -> Refusal | None:
+    """A device punch the edge refuses, or None (punch then decides it by its rules: active,
+    assigned, double tap, direction). A badge no worker of the tenant has → UNKNOWN_USER. A
+    PIN punch → PIN_NOT_ALLOWED when the worker's PIN is not allowed, or when the clock is not
+    opted in to verify PINs: Punchcard sent it no PIN, so the PIN was set on the device by
+    hand, outside the tenant's PIN policy (its length, its age, its lockout)."""
+    if not found:
+        return Refusal.UNKNOWN_USER
+    if method == Method.PIN and not (pin_allowed and clock_verifies_pins):
+        return Refusal.PIN_NOT_ALLOWED
+    return None
+
+
 def to_utc(device_time: datetime, time_zone: str) -> datetime:
     """A device's local time in the clock's IANA zone (an ambiguous hour: its first pass)."""
     return device_time.replace(tzinfo=ZoneInfo(time_zone)).astimezone(UTC)

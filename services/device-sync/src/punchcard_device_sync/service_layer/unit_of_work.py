@@ -200,6 +200,7 @@ class ZkState:
     last_poll_at: datetime | None = None
     last_record_at: datetime | None = None
     skew_flagged: bool = False
+    verifies_pins: bool = False  # opted in to "device verifies PINs"
 
 
 @dataclass(frozen=True)

@@ -283,8 +283,10 @@ class ZkEdge:
         saves: list[zk.AttlogSave] = []
         for upload, new in zip(uploads, news, strict=True):
             device, times, received_at = upload.device, upload.times, upload.received_at
+            state = states.get(device.clock_id)
+            verifies_pins = state is not None and state.verifies_pins
             verdicts += [
-                self._verdict(uow, device, p, times[p.attempt_id], received_at, workers)
+                self._verdict(device, p, times[p.attempt_id], received_at, workers, verifies_pins)
                 for p in new
             ]
             # Only records sent for the first time say anything of the device's clock (a
@@ -306,7 +308,9 @@ class ZkEdge:
                 )
         return results
 
-    def _verdict(self, uow, device, punch: DevicePunch, at_utc, received_at, workers):
+    def _verdict(
+        self, device, punch: DevicePunch, at_utc, received_at, workers, verifies_pins: bool
+    ):
         context = kiosk_pb2.PunchAttemptContext(
             attempt_id=punch.attempt_id,
             clock_id=device.clock_id,
@@ -318,8 +322,8 @@ class ZkEdge:
         )
         context.captured_at.FromDatetime(at_utc)
         context.received_at.FromDatetime(received_at)
-        method = str(zk.method(punch.verify_mode))
-        return events.device_punch_verdict(uow, context, workers.get(punch.badge), method)
+        method = zk.method(punch.verify_mode)
+        return events.device_punch_verdict(context, workers.get(punch.badge), method, verifies_pins)
 
     async def operlog(self, device: ZkDevice, table: str, body: str, stamp: str | None) -> int:
         records, refused = zk.parse_operlog(body)
