@@ -126,6 +126,9 @@ async def test_register_a_clock_then_it_syncs_and_shows_online(
     commands = page.get_by_role("region", name="Recent commands")
     upsert = commands.get_by_role("row", name=re.compile("Add or update worker"))
     await expect(upsert).to_contain_text("Acknowledged")
+    # How its faces are searched (face-match): no one enrolled yet, a 1:N search.
+    face = page.get_by_role("region", name="Face recognition")
+    await expect(face).to_contain_text("This clock recognises faces 1:N among 0 workers")
 
 
 async def test_a_clocks_page_adds_and_removes_workers_rekeys_and_revokes(

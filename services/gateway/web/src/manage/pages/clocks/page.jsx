@@ -21,6 +21,7 @@ import {
 } from "../../ui.jsx";
 import { ClockStatus, friendly, loadAllWorkers } from "../common.jsx";
 import { ClockCommands } from "./commands.jsx";
+import { FaceSearch } from "./face-search.jsx";
 import { Credential } from "./credential.jsx";
 import { EditDialog, RevokeDialog } from "./forms.jsx";
 import { RULES, namesById } from "./rules.js";
@@ -370,6 +371,7 @@ export function ClockPage() {
         </Notice>
       )}
       <Details clock={c} />
+      {!isZk(c) && <FaceSearch clockId={id} />}
       {isZk(c) && <Device clock={c} />}
       {isZk(c) && (
         <ComKey
