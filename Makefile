@@ -131,6 +131,7 @@ bench: setup test-topics browser
 	$(PY) bench/ledger_ingest.py
 	$(PY) bench/face_frame.py
 	$(PY) bench/face_search.py
+	$(PY) bench/face_accuracy.py
 	$(PY) bench/web_pages.py
 
 lint: setup

@@ -333,6 +333,14 @@ def face_engine(**options):
     return FaceEngine(**options)
 
 
+def face_calibration() -> SimpleNamespace:
+    """face-match's calibration of the 1:N threshold (domain.calibration) and its match
+    decision (domain.decision), for bench/face_accuracy.py."""
+    from punchcard_face_match.domain import calibration, decision
+
+    return SimpleNamespace(calibration=calibration, decision=decision)
+
+
 def face_gallery(model_name: str, dims: int):
     """face-match's in-memory 1:N gallery of one tenant."""
     from punchcard_face_match.domain.gallery import Gallery

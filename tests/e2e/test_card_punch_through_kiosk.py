@@ -23,7 +23,7 @@ from tests.e2e.test_pin_punch_through_kiosk import (
     at_front_door,
     system,  # noqa: F401 - the same processes
 )
-from tests.support.gateway import create_tenant, kiosk, login
+from tests.support.gateway import create_tenant, kiosk, login, punch_decided
 from tests.support.messaging import read_topic, wait_for
 from tests.support.stack import KAFKA, unique
 
@@ -69,7 +69,7 @@ async def test_card_punches_through_the_kiosk_edge(system):  # noqa: F811 - the 
             # The worker's card: recorded with their name, method CARD.
             attempt = card_attempt(card)
             attempt_ids.append(attempt["attempt_id"])
-            answer = await http.post("/punches", json=attempt)
+            answer = await punch_decided(http, attempt)
             assert answer.status_code == 200, answer.text
             body = answer.json()
             assert body["status"] == "recorded", body
@@ -77,14 +77,14 @@ async def test_card_punches_through_the_kiosk_edge(system):  # noqa: F811 - the 
             assert body["punch"]["method"] == "CARD" and body["punch"]["direction"] == "IN"
             # The same attempt twice more: the same answer, no second punch.
             for _ in range(2):
-                again = await http.post("/punches", json=attempt)
+                again = await punch_decided(http, attempt)
                 assert again.status_code == 200, again.text
                 assert again.json()["punch"]["punch_id"] == body["punch"]["punch_id"]
 
             # A card nobody of the tenant holds: "Unknown User", nothing recorded.
             stranger = card_attempt(unknown_card)
             attempt_ids.append(stranger["attempt_id"])
-            unknown = (await http.post("/punches", json=stranger)).json()
+            unknown = (await punch_decided(http, stranger)).json()
             assert unknown == {
                 "attempt_id": stranger["attempt_id"],
                 "status": "rejected",
@@ -92,7 +92,7 @@ async def test_card_punches_through_the_kiosk_edge(system):  # noqa: F811 - the 
                 "message": "Unknown User",
             }
             # A number that is no card number is refused at the edge, never echoed.
-            refused = await http.post("/punches", json=card_attempt(card + "x"))
+            refused = await punch_decided(http, card_attempt(card + "x"))
             assert refused.status_code == 422 and refused.json()["field"] == "card"
             assert card not in refused.text
 
@@ -100,7 +100,7 @@ async def test_card_punches_through_the_kiosk_edge(system):  # noqa: F811 - the 
         async with kiosk(gateway, back_credential) as http:
             elsewhere = card_attempt(card)
             attempt_ids.append(elsewhere["attempt_id"])
-            there = (await http.post("/punches", json=elsewhere)).json()
+            there = (await punch_decided(http, elsewhere)).json()
             assert {k: v for k, v in there.items() if k != "attempt_id"} == {
                 k: v for k, v in unknown.items() if k != "attempt_id"
             }

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from tests.support.gateway import assign, create_tenant, kiosk, login, register_clock
+from tests.support.gateway import assign, create_tenant, kiosk, login, punch_decided, register_clock
 from tests.support.identity import assignments_known
 from tests.support.punch import known
 from tests.support.services import start_service
@@ -108,7 +108,7 @@ async def test_pin_punches_through_the_kiosk_edge(system):
         async with kiosk(gateway, front_credential) as http:
             # The right PIN: recorded, with the worker's name.
             attempt = pin_attempt(employee_id, PIN)
-            answer = await http.post("/punches", json=attempt)
+            answer = await punch_decided(http, attempt)
             assert answer.status_code == 200, answer.text
             body = answer.json()
             assert body["status"] == "recorded", body
@@ -116,24 +116,24 @@ async def test_pin_punches_through_the_kiosk_edge(system):
             assert body["punch"]["direction"] == "IN"
             # The same attempt twice more: the same answer, no second punch.
             for _ in range(2):
-                again = await http.post("/punches", json=attempt)
+                again = await punch_decided(http, attempt)
                 assert again.status_code == 200 and again.json()["status"] == "recorded"
                 assert again.json()["punch"]["punch_id"] == body["punch"]["punch_id"]
             fetched = await http.get(f"/punches/{attempt['attempt_id']}")
             assert fetched.json()["punch"]["punch_id"] == body["punch"]["punch_id"]
 
             # Unknown Employee ID.
-            unknown = (await http.post("/punches", json=pin_attempt("NOPE-404", PIN))).json()
+            unknown = (await punch_decided(http, pin_attempt("NOPE-404", PIN))).json()
             assert unknown["status"] == "rejected" and unknown["reason"] == "UNKNOWN_USER"
 
             # Wrong PINs until the lock, then even the right PIN is locked out.
             for tries_left in range(LOCK_AFTER - 1, 0, -1):
-                wrong = (await http.post("/punches", json=pin_attempt(employee_id, WRONG))).json()
+                wrong = (await punch_decided(http, pin_attempt(employee_id, WRONG))).json()
                 assert wrong["status"] == "rejected" and wrong["reason"] == "WRONG_PIN", wrong
                 assert wrong["attempts_remaining"] == tries_left
-            locked = (await http.post("/punches", json=pin_attempt(employee_id, WRONG))).json()
+            locked = (await punch_decided(http, pin_attempt(employee_id, WRONG))).json()
             assert locked["reason"] == "LOCKED_OUT" and locked["locked_until"]
-            still = (await http.post("/punches", json=pin_attempt(employee_id, PIN))).json()
+            still = (await punch_decided(http, pin_attempt(employee_id, PIN))).json()
             assert still["reason"] == "LOCKED_OUT"
 
         assert await punch_count(admin, worker_id) == 1
@@ -169,9 +169,9 @@ async def test_pin_punches_through_the_kiosk_edge(system):
         # whether the PIN is right or wrong: it checks no PIN (failed before: "Wrong PIN" for a
         # wrong one, so the clock told a stranger which PIN was right).
         async with kiosk(gateway, back_credential) as http:
-            other = (await http.post("/punches", json=pin_attempt(employee_id, PIN))).json()
+            other = (await punch_decided(http, pin_attempt(employee_id, PIN))).json()
             assert other["status"] == "rejected" and other["reason"] == "UNKNOWN_USER", other
-            wrong_there = await http.post("/punches", json=pin_attempt(employee_id, WRONG))
+            wrong_there = await punch_decided(http, pin_attempt(employee_id, WRONG))
             assert {k: v for k, v in wrong_there.json().items() if k != "attempt_id"} == {
                 k: v for k, v in other.items() if k != "attempt_id"
             }
@@ -181,12 +181,10 @@ async def test_pin_punches_through_the_kiosk_edge(system):
         revoked = await admin.post(f"/clocks/{back}/revoke", json={"reason": "stolen"})
         assert revoked.status_code == 200, revoked.text
         async with kiosk(gateway, back_credential) as http:
-            refused = await http.post("/punches", json=pin_attempt(employee_id, PIN))
+            refused = await punch_decided(http, pin_attempt(employee_id, PIN))
             assert refused.status_code == 401, refused.text
         async with kiosk(gateway, "pcc_nonsense") as http:
-            assert (
-                await http.post("/punches", json=pin_attempt(employee_id, PIN))
-            ).status_code == 401
+            assert (await punch_decided(http, pin_attempt(employee_id, PIN))).status_code == 401
 
     # Standalone (not part of a longer hex id or timestamp), neither PIN is in any log.
     for service in system.values():

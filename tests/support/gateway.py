@@ -79,3 +79,21 @@ def kiosk(gateway: ServiceProcess, credential: str | None) -> httpx.AsyncClient:
     """A kiosk's client of the gateway's kiosk edge, with its clock credential (if any)."""
     headers = {"Authorization": f"Bearer {credential}"} if credential else {}
     return httpx.AsyncClient(base_url=gateway.url + "/kiosk/v1", headers=headers, timeout=60)
+
+
+async def punch_decided(http: httpx.AsyncClient, attempt: dict) -> httpx.Response:
+    """``POST /punches`` as a kiosk makes it, then, while the edge answers 202 (pending: its
+    bounded wait ran out on a busy machine), ``GET /punches/{attempt_id}`` until decided, as
+    the kiosk app does. Any other answer (4xx, 503) is returned as it came."""
+    answer = await http.post("/punches", json=attempt)
+    if answer.status_code != 202:
+        return answer
+    decided: list[httpx.Response] = []
+
+    async def done() -> bool:
+        response = await http.get(f"/punches/{attempt['attempt_id']}")
+        decided[:] = [response]
+        return response.status_code != 202
+
+    await wait_for(done, timeout=120, interval=0.5, what="the attempt decided")
+    return decided[0]

@@ -39,12 +39,18 @@ async def read_card(page, number: str, delay_ms: float = 0) -> None:
         await page.evaluate(BURST, [*number, "Enter"])
 
 
-async def test_a_card_read_on_the_camera_screen_punches(page, admin_api, request):
+async def paired_with_a_card_holder(page, admin_api) -> tuple[dict, str]:
+    """A worker with no PIN and a badge card, on a clock this page's kiosk is paired with."""
     w = await worker_on_clock(admin_api, pin=None)
     card = card_number()
     added = await admin_api.post(f"/workers/{w['worker_id']}/cards", json={"number": card})
     assert added.status_code == 201, added.text
     await pair(page, w["credential"])
+    return w, card
+
+
+async def test_a_card_read_on_the_camera_screen_punches(page, admin_api, request):
+    w, card = await paired_with_a_card_holder(page, admin_api)
 
     # A person typing the digits: no punch, the camera screen stays.
     await read_card(page, card, delay_ms=150)
@@ -72,11 +78,7 @@ async def test_a_card_read_on_the_camera_screen_punches(page, admin_api, request
 
 
 async def test_a_card_read_on_the_employee_id_keypad_punches(page, admin_api, request):
-    w = await worker_on_clock(admin_api, pin=None)
-    card = card_number()
-    added = await admin_api.post(f"/workers/{w['worker_id']}/cards", json={"number": card})
-    assert added.status_code == 201, added.text
-    await pair(page, w["credential"])
+    w, card = await paired_with_a_card_holder(page, admin_api)
 
     # The worker tapped Use PIN Instead, then holds their badge to the reader instead.
     await page.get_by_role("button", name="Use PIN Instead").click()

@@ -126,6 +126,9 @@ async def test_register_a_clock_then_it_syncs_and_shows_online(
     commands = page.get_by_role("region", name="Recent commands")
     upsert = commands.get_by_role("row", name=re.compile("Add or update worker"))
     await expect(upsert).to_contain_text("Acknowledged")
+    # How its faces are searched (face-match): no one enrolled yet, a 1:N search.
+    face = page.get_by_role("region", name="Face recognition")
+    await expect(face).to_contain_text("This clock recognises faces 1:N among 0 workers")
 
 
 async def test_a_clocks_page_adds_and_removes_workers_rekeys_and_revokes(
@@ -225,3 +228,43 @@ async def test_a_clocks_page_adds_and_removes_workers_rekeys_and_revokes(
     body = (await admin_api.get(f"/clocks/{clock_id}")).json()
     assert body["status"] == "revoked" and body["revoked_reason"] == "tablet stolen"
     await expect(page.get_by_role("button", name="Revoke", exact=True)).to_have_count(0)
+
+
+async def test_a_hardware_clock_registered_with_a_comm_key_then_the_key_removed(
+    page, request, system, tenant, admin_api
+):
+    await sign_in(page, tenant)
+    await page.goto(page.url.split("/manage")[0] + "/manage/clocks")
+    await page.get_by_role("heading", name="Clocks", level=1).wait_for()
+    await page.get_by_role("button", name="Register a clock").click()
+    form = page.get_by_role("form", name="Register a clock")
+    # The Comm Key is a hardware clock's only.
+    await expect(form.get_by_label("Comm Key (optional)")).to_have_count(0)
+    await form.get_by_label(re.compile("ZKTeco PUSH hardware clock")).check()
+    serial_number = unique("ZKSN")
+    await form.get_by_label("Serial number").fill(serial_number)
+    await form.get_by_label("Name", exact=True).fill("Dock gate")
+    await form.get_by_label("Time zone").fill("Europe/Madrid")
+    await form.get_by_label("Comm Key (optional)").fill("80 80")
+    await form.get_by_role("button", name="Register clock").click()
+    key = form.get_by_label("Comm Key (optional)")
+    await expect(key).to_have_attribute("aria-invalid", "true", timeout=WAIT_MS)
+    assert (await admin_api.get("/clocks")).json()["count"] == 0
+    await key.fill("808080")
+    await form.get_by_role("button", name="Register clock").click()
+
+    async def registered():
+        data = (await admin_api.get("/clocks")).json()["data"]
+        return data[0] if data else None
+
+    clock = await wait_for(registered, timeout=30, what="the ZK clock registered")
+    assert clock["protocol"] == "ZK_PUSH" and clock["com_key_set"] is True
+    await page.goto(page.url.split("/manage")[0] + f"/manage/clocks/{clock['id']}")
+    section = page.get_by_role("region", name="Comm Key")
+    await expect(section).to_contain_text("Comm Key set", timeout=WAIT_MS)
+    await expect(page.get_by_text("808080")).to_have_count(0)  # never shown
+    await save_screenshot(page, request, "-comm-key")
+    await section.get_by_role("button", name="Remove Comm Key").click()
+    await page.get_by_role("dialog").get_by_role("button", name="Remove Comm Key").click()
+    await expect(section).to_contain_text("No Comm Key", timeout=WAIT_MS)
+    assert (await admin_api.get(f"/clocks/{clock['id']}")).json()["com_key_set"] is False

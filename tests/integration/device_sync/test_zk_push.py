@@ -51,17 +51,20 @@ async def punch(tmp_path_factory):
 class Device:
     """The device's side of the protocol (plain HTTP, text)."""
 
-    def __init__(self, url: str, serial: str) -> None:
+    def __init__(self, url: str, serial: str, com_key: str | None = None) -> None:
         self.serial = serial
+        self.com_key = com_key
         self.http = httpx.AsyncClient(base_url=url + "/iclock", timeout=30)
 
     async def close(self) -> None:
         await self.http.aclose()
 
     async def handshake(self) -> httpx.Response:
-        return await self.http.get(
-            "/cdata", params={"SN": self.serial, "options": "all", "pushver": "2.4.1"}
-        )
+        """As firmware with a Comm Key does: the key on the handshake only."""
+        params = {"SN": self.serial, "options": "all", "pushver": "2.4.1"}
+        if self.com_key:
+            params["pushcommkey"] = self.com_key
+        return await self.http.get("/cdata", params=params)
 
     async def time(self) -> httpx.Response:
         return await self.http.get("/cdata", params={"SN": self.serial, "type": "time"})
@@ -243,6 +246,60 @@ async def test_a_zk_clock_from_registration_to_removal(identity, zk_devices, pun
         assert next(c for c in commands if c["sequence"] == ident)["result_code"] == -10
     finally:
         await device.close()
+
+
+async def test_a_clock_with_a_comm_key_serves_only_the_keyed_device(identity, zk_devices):
+    devices = zk_devices
+    tenant = await new_tenant(identity, devices)
+    serial = unique("ZKKEY")
+    registered = await tenant.devices.post(
+        "/clocks",
+        json={
+            "serial_number": serial,
+            "name": "Keyed door",
+            "time_zone": ZONE,
+            "protocol": "ZK_PUSH",
+            "com_key": "808080",
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    clock = registered.json()
+    assert clock["com_key_set"] is True and "808080" not in registered.text
+    clock_id = clock["id"]
+    stranger = Device(devices.url, serial)  # knows the serial, not the key
+    wrong = Device(devices.url, serial, com_key="111111")
+    keyed = Device(devices.url, serial, com_key="808080")
+    try:
+        assert (await stranger.handshake()).status_code == 401
+        assert (await wrong.handshake()).status_code == 401
+        # Nobody handshook with the key yet: uploads without it are refused, nothing kept.
+        line = attlog_line("E1", datetime.now(UTC))
+        assert (await stranger.upload("ATTLOG", line)).status_code == 401
+        answer = await keyed.handshake()
+        assert answer.status_code == 200 and "GET OPTION FROM" in answer.text
+        # The keyed device's address (here, the test's) is served without the key again.
+        assert (await keyed.poll()).status_code == 200
+        assert (await keyed.upload("ATTLOG", line)).text == "OK"
+        # A wrong key is refused even from there.
+        assert (await wrong.handshake()).status_code == 401
+        # The key removed: the clock is known by its serial alone again.
+        removed = await tenant.devices.patch(f"/clocks/{clock_id}", json={"com_key": None})
+        assert removed.status_code == 200 and removed.json()["com_key_set"] is False
+        assert (await stranger.handshake()).status_code == 200
+        # A kiosk app has no Comm Key; a bad key is a clear 422.
+        kiosk = await tenant.devices.post(
+            "/clocks",
+            json={"serial_number": unique("KIOSK"), "name": "App", "time_zone": ZONE},
+        )
+        refused = await tenant.devices.patch(
+            f"/clocks/{kiosk.json()['id']}", json={"com_key": "808080"}
+        )
+        assert refused.status_code == 422 and refused.json()["code"] == "NOT_A_ZK_CLOCK"
+        bad = await tenant.devices.patch(f"/clocks/{clock_id}", json={"com_key": "80 80"})
+        assert bad.status_code == 422 and bad.json()["field"] == "com_key"
+    finally:
+        for d in (stranger, wrong, keyed):
+            await d.close()
 
 
 async def test_unknown_serials_get_nothing_until_adopted(identity, zk_devices):

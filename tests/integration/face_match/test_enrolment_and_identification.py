@@ -5,6 +5,11 @@ import asyncpg
 import cv2
 import numpy as np
 import pytest
+from punchcard_face_match.domain.calibration import (
+    DEFAULT_FPIR_TARGET,
+    DLIB,
+    threshold_for_gallery,
+)
 from punchcard_kit.messaging import catalogue
 
 from tests.support.face import (
@@ -101,8 +106,10 @@ async def test_enrol_identify_verify_and_delete(feed, face_match, kiosk):
     assert reason(verdict) == "IDENTIFIED"
     assert verdict.worker_id == worker_id
     assert verdict.face.model_name == "Dlib"
-    assert verdict.face.threshold == pytest.approx(0.6)
-    assert 0 <= verdict.face.distance <= 0.6
+    # The threshold derived for a search over 2 templates at the default target (issue 17).
+    threshold = threshold_for_gallery(2, DEFAULT_FPIR_TARGET, DLIB)
+    assert verdict.face.threshold == pytest.approx(threshold, abs=1e-5)
+    assert 0 <= verdict.face.distance <= threshold
     assert not verdict.face.HasField("margin")  # a gallery of one worker has no runner-up
 
     # 1:1 when the kiosk sends an Employee ID.

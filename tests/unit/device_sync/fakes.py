@@ -66,6 +66,7 @@ class Store:
     # PINs on clocks that verify them: worker id -> (key id, sealed box); opted-in clocks.
     device_pins: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     verifying: set[str] = field(default_factory=set)
+    com_keys: dict[str, bytes] = field(default_factory=dict)  # clock → Comm Key digest
 
     # --- set-up helpers for tests --------------------------------------------------------
 
@@ -110,6 +111,7 @@ class FakeClocks(_Repo):
         self.store.clocks[clock.id] = clock
         self.store.last_sequence[clock.id] = 0
         self.store.credentials[clock.id] = credential_hash
+        self.store.protocols[clock.id] = protocol
         return True
 
     async def get(self, clock_id: str) -> Clock | None:
@@ -365,6 +367,9 @@ class FakeZk(_Repo):
             last_poll_at=st.get("last_poll_at"),
             last_record_at=st.get("last_record_at"),
             skew_flagged=st.get("skew_flagged", False),
+            verifies_pins=clock_id in self.store.verifying,
+            com_key_digest=self.store.com_keys.get(clock_id),
+            keyed_address=st.get("keyed_address"),
         )
 
     async def told_offset(self, clock_id: str, offset: str) -> None:
@@ -462,6 +467,19 @@ class FakeZk(_Repo):
             return False
         self.store.zk_devices[serial_number] = clock_id
         return True
+
+    async def set_com_key(self, clock_id: str, digest: bytes | None) -> bool:
+        if clock_id not in self.store.clocks or self.store.protocols.get(clock_id) != "ZK_PUSH":
+            return False
+        if digest is None:
+            self.store.com_keys.pop(clock_id, None)
+        else:
+            self.store.com_keys[clock_id] = digest
+        self.store.zk_state.setdefault(clock_id, {}).pop("keyed_address", None)
+        return True
+
+    async def keyed_from(self, clock_id: str, remote_addr: str) -> None:
+        self.store.zk_state.setdefault(clock_id, {})["keyed_address"] = remote_addr
 
     async def revoke_device(self, clock_id: str) -> None:
         self.store.zk_revoked |= {s for s, c in self.store.zk_devices.items() if c == clock_id}

@@ -154,3 +154,22 @@ async def test_a_pin_punch_on_an_opted_in_clock_identifies_a_worker_whose_pin_is
     assert identified.context.device_verify_mode == 0
     assert rejected.worker_id == refused.id
     assert rejected.reason == common_pb2.REJECT_REASON_PIN_NOT_ALLOWED
+
+
+async def test_a_pin_punch_on_a_clock_not_opted_in_is_refused_though_the_pin_is_allowed():
+    from punchcard.v1 import common_pb2
+
+    from .test_zk_edge import verdicts
+
+    store = Store()
+    clock_id, worker, e = setup(store, verifying=False)
+    device = await e.device(f"SN{clock_id[:6]}")
+    body = "E5\t2026-03-02 08:00:00\t0\t0\nE5\t2026-03-02 12:00:00\t1\t2\n"
+    await e.attlog(device, body, None, datetime(2026, 3, 2, 12, 1, tzinfo=UTC))
+    by_method = {v.method: v for v in verdicts(store)}
+    refused = by_method[common_pb2.PUNCH_METHOD_PIN]
+    assert refused.DESCRIPTOR.name == "IdentificationRejected"
+    assert refused.reason == common_pb2.REJECT_REASON_PIN_NOT_ALLOWED
+    assert refused.worker_id == worker.id
+    # The same worker's card punch on that clock is the clock's to make.
+    assert by_method[common_pb2.PUNCH_METHOD_CARD].DESCRIPTOR.name == "WorkerIdentified"

@@ -99,6 +99,29 @@ def test_verify_mode_to_method(mode, expected):
     assert zk.method(mode) == expected
 
 
+@pytest.mark.parametrize(
+    ("found", "method", "pin_allowed", "verifies", "refusal"),
+    [
+        (False, zk.Method.FACE, True, True, zk.Refusal.UNKNOWN_USER),
+        (False, zk.Method.PIN, True, True, zk.Refusal.UNKNOWN_USER),
+        (True, zk.Method.PIN, True, True, None),
+        (True, zk.Method.PIN, False, True, zk.Refusal.PIN_NOT_ALLOWED),
+        # A clock not opted in: a PIN set on the device by hand, outside the PIN policy.
+        (True, zk.Method.PIN, True, False, zk.Refusal.PIN_NOT_ALLOWED),
+        (True, zk.Method.FINGERPRINT, False, False, None),
+        (True, zk.Method.CARD, False, False, None),
+        (True, zk.Method.FACE, False, False, None),
+    ],
+)
+def test_device_punch_refusal(found, method, pin_allowed, verifies, refusal):
+    assert (
+        zk.device_punch_refusal(
+            found=found, method=method, pin_allowed=pin_allowed, clock_verifies_pins=verifies
+        )
+        == refusal
+    )
+
+
 def test_offline_rule_and_device_time_zone():
     utc = zk.to_utc(datetime(2026, 7, 1, 10, 0, 0), "Europe/Madrid")
     assert utc == datetime(2026, 7, 1, 8, 0, 0, tzinfo=UTC)

@@ -7,9 +7,16 @@ import asyncio
 import numpy as np
 import pytest
 from punchcard.v1 import common_pb2, kiosk_pb2
+from punchcard_face_match.domain.calibration import (
+    DEFAULT_FPIR_TARGET,
+    DLIB,
+    fmr_model_for,
+    largest_gallery,
+    threshold_for_gallery,
+)
 from punchcard_face_match.domain.decision import MatchPolicy
 from punchcard_face_match.domain.gallery import Galleries
-from punchcard_face_match.domain.model import Face, FaceOutcome, WorkerStatus
+from punchcard_face_match.domain.model import Face, FaceOutcome, FaceSettings, WorkerStatus
 from punchcard_face_match.service_layer import projection
 from punchcard_face_match.service_layer.gallery_sync import GallerySync, TemplateSetChanged
 from punchcard_face_match.service_layer.identification import (
@@ -17,10 +24,20 @@ from punchcard_face_match.service_layer.identification import (
     Identifier,
     IdentifyFace,
 )
+from punchcard_face_match.views import FaceViews
 from punchcard_kit.assignments import AssignmentChange
 from punchcard_kit.messaging import catalogue
 
-from .fakes import TENANT, FakeFaces, FakeUnitOfWork, Store, embedding, good_face, uow_factory
+from .fakes import (
+    TENANT,
+    FakeFaces,
+    FakeUnitOfWork,
+    Store,
+    caller,
+    embedding,
+    good_face,
+    uow_factory,
+)
 
 WORKER = "1b2c3d4e-0000-4000-8000-00000000000a"
 CLOCK = "9c8b7a6d-0000-4000-8000-000000000001"
@@ -120,3 +137,95 @@ def test_the_gallery_sync_applies_sets_and_tombstones_and_skips_other_models():
     sync.apply(TemplateSetChanged(TENANT, WORKER, "Dlib", 128, 6, [vector]))
     sync.apply(TemplateSetChanged(TENANT, WORKER))  # a tombstone
     assert galleries.get(TENANT, "Dlib").revision_of(WORKER) is None
+
+
+# -- the threshold derived from what is searched (domain.calibration) -------------------------
+async def _calibrated(extra_workers: int, *, assign_me: bool = False, **settings):
+    """The world above with the Dlib calibration on, ``extra_workers`` more enrolled workers
+    (3 templates each, far from the frame) and these face settings."""
+    store, galleries, identifier = await _world()
+    identifier.fmr_model = fmr_model_for("Dlib", 0.6)
+    gallery = galleries.get(TENANT, "Dlib")
+    for i in range(extra_workers):
+        other = embedding(1000 + i)
+        gallery.upsert(f"other-{i}", np.stack([other, other, other]), 1)
+    store.of(TENANT).settings = FaceSettings(**settings)
+    if assign_me:
+        await projection.record_assignment(
+            AssignmentChange(TENANT, CLOCK, WORKER, assigned=True), FakeUnitOfWork(store, TENANT)
+        )
+    return store, gallery, identifier
+
+
+async def test_the_1_to_n_threshold_falls_as_the_gallery_grows():
+    thresholds = []
+    for extra in (0, 3, 9):
+        store, gallery, identifier = await _calibrated(extra)
+        await identifier.identify([_attempt(b"me")], uow_factory(store))
+        verdict = store.outbox[-1].payload
+        assert verdict.worker_id == WORKER
+        _, templates = gallery.size()
+        expected = threshold_for_gallery(templates, DEFAULT_FPIR_TARGET, identifier.fmr_model)
+        assert verdict.face.threshold == pytest.approx(expected, abs=1e-6)
+        thresholds.append(verdict.face.threshold)
+    assert thresholds[0] > thresholds[1] > thresholds[2]
+
+
+async def test_a_gallery_too_large_for_the_target_needs_the_employee_id_first():
+    store, gallery, identifier = await _calibrated(20)  # 61 templates > 33
+    assert threshold_for_gallery(gallery.size()[1], DEFAULT_FPIR_TARGET, DLIB) is None
+    await identifier.identify([_attempt(b"me")], uow_factory(store))
+    refused = store.outbox[-1].payload
+    assert refused.reason == common_pb2.REJECT_REASON_EMPLOYEE_ID_REQUIRED
+    assert not refused.worker_id and not refused.HasField("face")  # names no one
+    # 1:1 with the Employee ID: the worker's own template only.
+    await identifier.identify([_attempt(b"me", employee_id="E1")], uow_factory(store))
+    verified = store.outbox[-1].payload
+    assert verified.worker_id == WORKER and verified.face.one_to_one
+    assert verified.face.threshold == pytest.approx(
+        threshold_for_gallery(1, DEFAULT_FPIR_TARGET, DLIB), abs=1e-6
+    )
+
+
+async def test_a_looser_target_or_a_search_over_the_clocks_workers_keeps_1_to_n():
+    store, _, identifier = await _calibrated(20, face_fpir_target=0.01)
+    await identifier.identify([_attempt(b"me")], uow_factory(store))
+    assert store.outbox[-1].payload.worker_id == WORKER
+
+    store, _, identifier = await _calibrated(20, assign_me=True, search_assigned_only=True)
+    await identifier.identify([_attempt(b"me")], uow_factory(store))
+    verdict = store.outbox[-1].payload
+    assert verdict.worker_id == WORKER  # one template searched: the clock's one worker
+    assert verdict.face.threshold == pytest.approx(
+        threshold_for_gallery(1, DEFAULT_FPIR_TARGET, DLIB), abs=1e-6
+    )
+
+
+async def test_the_clock_view_says_1_to_1_and_over_how_many_workers():
+    store, _, identifier = await _calibrated(20)
+    views = FaceViews(
+        uow=uow_factory(store),
+        galleries=identifier.galleries,
+        model_name="Dlib",
+        policy=identifier.policy,
+        fmr_model=identifier.fmr_model,
+    )
+    view = await views.clock_search(caller("viewer"), CLOCK)
+    assert view["mode"] == "1:1" and view["searches"] == "tenant"
+    assert (view["workers"], view["templates"], view["threshold"]) == (21, 61, None)
+    assert view["max_templates"] == largest_gallery(DEFAULT_FPIR_TARGET, DLIB) < 61
+
+    store.of(TENANT).settings = FaceSettings(search_assigned_only=True)
+    await projection.record_assignment(
+        AssignmentChange(TENANT, CLOCK, WORKER, assigned=True), FakeUnitOfWork(store, TENANT)
+    )
+    view = await views.clock_search(caller("viewer"), CLOCK)
+    assert (view["mode"], view["searches"], view["workers"], view["templates"]) == (
+        "1:N",
+        "assigned",
+        1,
+        1,
+    )
+    assert view["threshold"] == pytest.approx(
+        threshold_for_gallery(1, DEFAULT_FPIR_TARGET, DLIB), abs=1e-4
+    )

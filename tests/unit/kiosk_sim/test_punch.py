@@ -1,5 +1,6 @@
 """The simulator's kiosk punch against a stand-in kiosk edge (aiohttp on loopback): a 503 is
-retried with the same attempt id, a pending answer is fetched until decided, a 401 raises."""
+retried with the same attempt id, a pending answer is fetched until decided, a 401 raises; a
+badge-card punch sends the card (from the environment or typed, never an argument)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,43 @@ async def test_retries_with_the_same_attempt_then_follows_pending(monkeypatch):
     assert [m for m, _ in seen] == ["POST", "POST", "GET"]
     assert seen[0][1]["attempt_id"] == seen[1][1]["attempt_id"]
     assert seen[0][1]["method"] == "PIN" and seen[0][1]["pin"] == "1234"
+
+
+async def test_a_card_punch_sends_the_card_and_no_pin(monkeypatch):
+    monkeypatch.setattr("asyncio.sleep", _no_sleep)
+    seen: list = []
+    recorded = {"status": "recorded", "punch": {"display_name": "Ana", "method": "CARD"}}
+    runner, url = await edge([(200, recorded)], seen)
+    try:
+        async with aiohttp.ClientSession() as session:
+            answer = await punch(session, url, "pcc_good", card="0012345678", direction="IN")
+    finally:
+        await runner.cleanup()
+    assert answer == recorded
+    [(_, body)] = seen
+    assert (body["method"], body["card"], body["direction"]) == ("CARD", "0012345678", "IN")
+    assert "pin" not in body and "employee_id" not in body
+
+
+def test_the_cli_reads_the_card_from_the_environment_never_the_command_line(monkeypatch):
+    from punchcard_kiosk_sim import cli
+
+    sent: dict = {}
+
+    async def fake_punch(session, gateway_url, credential, **fields):
+        sent.update(fields, credential=credential)
+        return {"status": "recorded"}
+
+    monkeypatch.setattr(cli, "kiosk_punch", fake_punch)
+    monkeypatch.setenv("PUNCHCARD_CARD", "0099887766")
+    assert cli.main(["punch", "--credential", "pcc_x", "--card"]) == 0
+    assert sent == {"credential": "pcc_x", "direction": None, "card": "0099887766"}
+    with pytest.raises(SystemExit):  # a card number is not an argument
+        cli.build_parser().parse_args(["punch", "--credential", "pcc_x", "--card", "0099"])
+    with pytest.raises(SystemExit):  # one way to punch at a time
+        cli.build_parser().parse_args(
+            ["punch", "--credential", "pcc_x", "--card", "--employee-id", "E1"]
+        )
 
 
 async def test_a_refused_credential_raises():

@@ -29,7 +29,8 @@ from .service_layer.sync import AuthenticatedClock
 
 _CLOCK_SELECT = """
 SELECT c.id::text, c.tenant_id::text, c.serial_number, c.name, c.site_id, c.time_zone, c.protocol,
-       c.device_verifies_pins, c.revoked_at, c.revoked_reason, c.last_sequence, c.created_at,
+       c.device_verifies_pins, c.com_key_digest IS NOT NULL AS com_key_set,
+       c.revoked_at, c.revoked_reason, c.last_sequence, c.created_at,
        c.updated_at,
        h.last_seen_at, coalesce(h.software_version, '') AS software_version,
        coalesce(h.applied_sequence, 0) AS applied_sequence,

@@ -12,6 +12,7 @@ import asyncpg
 from .adapters import images
 from .adapters.engine import FaceEngine
 from .adapters.repository import PostgresUnitOfWork, unit_of_work_factory
+from .domain.calibration import FmrModel, fmr_model_for
 from .domain.decision import MatchPolicy, threshold_for
 from .domain.gallery import Galleries
 from .domain.quality import QualityPolicy
@@ -38,6 +39,9 @@ class FaceMatchContainer:
     # This replica's in-memory galleries, one per (tenant, model).
     galleries: Galleries
     policy: MatchPolicy
+    # The model of false matches a 1:N threshold is derived from (None: the recognition model
+    # has no calibration; its fixed threshold is used).
+    fmr_model: FmrModel | None
     # Follows the compacted templates topic into the galleries (supervised by on_started).
     gallery: GalleryFollower
     # Kiosk face attempts (consumer group face-match).
@@ -91,6 +95,7 @@ def bootstrap(
         threshold=threshold_for(settings.face_model, settings.match_threshold),
         margin=settings.match_margin,
     )
+    fmr_model = fmr_model_for(settings.face_model, policy.threshold)
     engine = engine or face_engine(settings)
     galleries = (
         galleries if galleries is not None else Galleries(index_threshold=settings.index_threshold)
@@ -102,8 +107,9 @@ def bootstrap(
         engine=engine,
         galleries=galleries,
         policy=policy,
+        fmr_model=fmr_model,
         gallery=gallery,
-        identifier=Identifier(engine, galleries, policy, gallery.ready),
+        identifier=Identifier(engine, galleries, policy, gallery.ready, fmr_model=fmr_model),
         enrolment=Enrolment(
             uow=uow,
             faces=engine,
@@ -113,6 +119,12 @@ def bootstrap(
             max_photo_bytes=settings.enrol_max_photo_bytes,
             galleries=galleries,
         ),
-        views=FaceViews(uow=uow, galleries=galleries),
+        views=FaceViews(
+            uow=uow,
+            galleries=galleries,
+            model_name=settings.face_model,
+            policy=policy,
+            fmr_model=fmr_model,
+        ),
         uow_on=uow_on or PostgresUnitOfWork.on_connection,
     )

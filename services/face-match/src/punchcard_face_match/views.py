@@ -1,5 +1,6 @@
 """The read side: a worker's enrolment (and whether this replica searches it), the tenant's
-enrolled workers, the tenant's face settings. No answer ever carries an embedding or a photo.
+enrolled workers, the tenant's face settings, and how a clock's face search runs (1:N at
+which threshold, or 1:1). No answer ever carries an embedding or a photo.
 
 Reads run in a unit of work of their own (never committed: nothing changes); the listing
 query is SQL of its own here."""
@@ -9,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .domain import calibration
+from .domain.calibration import FmrModel
+from .domain.decision import MatchPolicy
 from .domain.gallery import Galleries
 from .domain.model import FaceSettings, TemplateSet
 from .service_layer.enrolment import known_worker
@@ -53,6 +57,9 @@ def status_view(worker_id: str, found: TemplateSet | None) -> dict:
 class FaceViews:
     uow: UnitOfWorkFactory
     galleries: Galleries
+    model_name: str = "Dlib"
+    policy: MatchPolicy | None = None
+    fmr_model: FmrModel | None = None
 
     def enrolment(self, tenant_id: str, worker_id: str, found: TemplateSet | None) -> dict:
         """The worker's enrolment as an answer, with ``in_gallery``."""
@@ -99,3 +106,37 @@ class FaceViews:
     async def settings(self, caller: Caller) -> FaceSettings:
         async with self.uow(caller.tenant_id) as uow:
             return await uow.settings.get()
+
+    async def clock_search(self, caller: Caller, clock_id: str) -> dict:
+        """How a face attempt without an Employee ID is searched at ``clock_id``: over which
+        workers (the clock's assigned workers with ``search_assigned_only``, else the tenant's
+        whole gallery), at which threshold, or 1:1 (``threshold`` None) when they are too
+        many for the tenant's FPIR target. Counts only: no worker is named."""
+        async with self.uow(caller.tenant_id) as uow:
+            settings = await uow.settings.get()
+            restrict = (
+                await uow.assignments.workers_of(clock_id)
+                if settings.search_assigned_only
+                else None
+            )
+        gallery = self.galleries.get(caller.tenant_id, self.model_name)
+        workers, templates = gallery.size(restrict) if gallery is not None else (0, 0)
+        fixed = self.policy.threshold if self.policy is not None else 0.0
+        plan = calibration.search_plan(
+            workers, templates, settings.face_fpir_target, self.fmr_model, fixed
+        )
+        largest = (
+            calibration.largest_gallery(settings.face_fpir_target, self.fmr_model)
+            if self.fmr_model is not None
+            else None
+        )
+        return {
+            "clock_id": clock_id,
+            "mode": "1:1" if plan.one_to_one else "1:N",
+            "searches": "assigned" if settings.search_assigned_only else "tenant",
+            "workers": plan.workers,
+            "templates": plan.templates,
+            "threshold": round(plan.threshold, 4) if plan.threshold is not None else None,
+            "fpir_target": plan.fpir_target,
+            "max_templates": largest,
+        }

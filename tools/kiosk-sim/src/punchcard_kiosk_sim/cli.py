@@ -5,6 +5,9 @@
     punchcard-kiosk-sim run --url DEVICE_SYNC_URL --credentials creds.json [--duration S]
     punchcard-kiosk-sim punch --gateway-url URL --credential pcc_… --employee-id E1 \
         [--direction IN|OUT]   (asks for the PIN; or PUNCHCARD_PIN in the environment)
+    punchcard-kiosk-sim punch --gateway-url URL --credential pcc_… --card \
+        [--direction IN|OUT]   (a badge card read at the kiosk: asks for the number; or
+                                PUNCHCARD_CARD in the environment)
     punchcard-kiosk-sim zk register|run|punch|state ...   (ZKTeco PUSH clocks: zk_cli.py)
 
 `run` writes JSON lines on stdout: `started`, `commands` (every --print-every commands),
@@ -223,12 +226,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     one = sub.add_parser(
         "punch",
-        help="punch by PIN at a kiosk, through the gateway's kiosk edge",
-        description="One PIN punch as the kiosk app makes it; prints the answer (JSON).",
+        help="punch by PIN or badge card at a kiosk, through the gateway's kiosk edge",
+        description=(
+            "One PIN punch (--employee-id) or badge-card punch (--card) as the kiosk app makes"
+            " it; prints the answer (JSON)."
+        ),
     )
     one.add_argument("--gateway-url", default="http://127.0.0.1:8000", help="the gateway")
     one.add_argument("--credential", required=True, help="the clock's credential (pcc_...)")
-    one.add_argument("--employee-id", required=True, help="the worker's Employee ID")
+    how = one.add_mutually_exclusive_group(required=True)
+    how.add_argument("--employee-id", help="the worker's Employee ID (then the PIN is asked)")
+    how.add_argument(
+        "--card",
+        action="store_true",
+        help="a badge card read by the kiosk's card reader (the number is asked, or"
+        " PUNCHCARD_CARD; never on the command line)",
+    )
     one.add_argument("--direction", choices=("IN", "OUT"), default=None)
     zk_cli.add_parser(sub)
     return parser
@@ -236,7 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def punch_once(args: argparse.Namespace) -> int:
     # Never on the command line (shell history, ps): from the environment or typed.
-    pin = os.environ.get("PUNCHCARD_PIN") or getpass.getpass("PIN: ")
+    if args.card:
+        credential = {"card": os.environ.get("PUNCHCARD_CARD") or getpass.getpass("Card: ")}
+    else:
+        pin = os.environ.get("PUNCHCARD_PIN") or getpass.getpass("PIN: ")
+        credential = {"employee_id": args.employee_id, "pin": pin}
 
     async def go() -> dict:
         async with aiohttp.ClientSession() as session:
@@ -244,9 +261,8 @@ def punch_once(args: argparse.Namespace) -> int:
                 session,
                 args.gateway_url,
                 args.credential,
-                employee_id=args.employee_id,
-                pin=pin,
                 direction=args.direction,
+                **credential,
             )
 
     try:

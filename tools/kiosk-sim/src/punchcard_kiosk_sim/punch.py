@@ -21,6 +21,7 @@ async def punch(
     *,
     employee_id: str | None = None,
     pin: str | None = None,
+    card: str | None = None,
     frame_jpeg_b64: str | None = None,
     direction: str | None = None,
     captured_at: datetime | None = None,
@@ -29,18 +30,23 @@ async def punch(
     max_wait_s: float = 60.0,
 ) -> dict[str, Any]:
     """The kiosk's answer (``recorded`` / ``rejected``; ``pending`` if still undecided after
-    ``max_wait_s``). Raises ``aiohttp.ClientResponseError`` on a 4xx (bad input, credential)."""
+    ``max_wait_s``): by face (``frame_jpeg_b64``), by badge card (``card``, as a card reader
+    at the kiosk types it) or by Employee ID and PIN. Raises ``aiohttp.ClientResponseError``
+    on a 4xx (bad input, credential)."""
+    method = "FACE" if frame_jpeg_b64 else "CARD" if card else "PIN"
     body: dict[str, Any] = {
         "attempt_id": attempt_id or str(uuid.uuid4()),
         "captured_at": (captured_at or datetime.now(UTC)).isoformat(),
         "offline": offline,
         "direction": direction,
-        "method": "FACE" if frame_jpeg_b64 else "PIN",
+        "method": method,
     }
     if employee_id:
         body["employee_id"] = employee_id
-    if frame_jpeg_b64:
+    if method == "FACE":
         body["frame_jpeg"] = frame_jpeg_b64
+    elif method == "CARD":
+        body["card"] = card
     else:
         body["pin"] = pin
     base = gateway_url.rstrip("/") + "/kiosk/v1/punches"

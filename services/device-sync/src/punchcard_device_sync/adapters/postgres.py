@@ -735,13 +735,17 @@ def _zk_state(clock_id: str, row: asyncpg.Record) -> ZkState:
         last_poll_at=row["last_poll_at"],
         last_record_at=row["last_record_at"],
         skew_flagged=row["skew_flagged"],
+        verifies_pins=row["device_verifies_pins"],
+        com_key_digest=row["com_key_digest"],
+        keyed_address=row["keyed_address"],
     )
 
 
 class PostgresZk(_Repository):
     async def state(self, clock_id: str) -> ZkState | None:
         row = await self.conn.fetchrow(
-            "SELECT c.time_zone, c.revoked_at, s.attlog_stamp, s.operlog_stamp,"
+            "SELECT c.time_zone, c.revoked_at, c.device_verifies_pins, c.com_key_digest,"
+            " s.keyed_address, s.attlog_stamp, s.operlog_stamp,"
             " s.attphoto_stamp, s.tz_offset_told, s.last_poll_at, s.last_record_at,"
             " coalesce(s.skew_flagged, false) AS skew_flagged"
             " FROM clocks c LEFT JOIN zk_clock_state s ON s.clock_id = c.id"
@@ -788,7 +792,8 @@ class PostgresZk(_Repository):
 
     async def states(self, clock_ids: Sequence[str]) -> dict[str, ZkState]:
         rows = await self.conn.fetch(
-            "SELECT c.id::text AS clock_id, c.time_zone, c.revoked_at, s.attlog_stamp,"
+            "SELECT c.id::text AS clock_id, c.time_zone, c.revoked_at, c.device_verifies_pins,"
+            " c.com_key_digest, s.keyed_address, s.attlog_stamp,"
             " s.operlog_stamp, s.attphoto_stamp, s.tz_offset_told, s.last_poll_at,"
             " s.last_record_at, coalesce(s.skew_flagged, false) AS skew_flagged"
             " FROM clocks c LEFT JOIN zk_clock_state s ON s.clock_id = c.id"
@@ -950,6 +955,33 @@ class PostgresZk(_Repository):
                 clock_id,
                 self.tenant_id,
             )
+        )
+
+    async def set_com_key(self, clock_id: str, digest: bytes | None) -> bool:
+        changed = await self.conn.fetchval(
+            "UPDATE clocks SET com_key_digest = $3, updated_at = now()"
+            " WHERE tenant_id = $1 AND id = $2 AND protocol = 'ZK_PUSH' RETURNING true",
+            self.tenant_id,
+            clock_id,
+            digest,
+        )
+        if not changed:
+            return False
+        await self.conn.execute(
+            "UPDATE zk_clock_state SET keyed_address = NULL WHERE tenant_id = $1 AND clock_id = $2",
+            self.tenant_id,
+            clock_id,
+        )
+        return True
+
+    async def keyed_from(self, clock_id: str, remote_addr: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO zk_clock_state (clock_id, tenant_id, keyed_address) VALUES ($2, $1, $3)"
+            " ON CONFLICT (clock_id) DO UPDATE SET keyed_address = EXCLUDED.keyed_address,"
+            " updated_at = now()",
+            self.tenant_id,
+            clock_id,
+            remote_addr[:64],
         )
 
     async def revoke_device(self, clock_id: str) -> None:

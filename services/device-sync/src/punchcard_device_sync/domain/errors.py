@@ -14,6 +14,8 @@ from punchcard_kit.errors import (
     Unauthenticated,
 )
 
+from .zk import COM_KEY_PATTERN
+
 # A clock refused a long-poll comes back after this long (Retry-After).
 POLL_AGAIN_AFTER_S = 5
 
@@ -73,12 +75,20 @@ def clock_role_not_allowed() -> Forbidden:
     )
 
 
-def not_a_zk_clock() -> Invalid:
-    return Invalid(
-        "only a hardware (ZK_PUSH) clock verifies PINs itself; a kiosk app never holds PINs",
-        "device_verifies_pins",
-        code="NOT_A_ZK_CLOCK",
-    )
+def not_a_zk_clock(field: str = "device_verifies_pins") -> Invalid:
+    what = {
+        "device_verifies_pins": "verifies PINs itself; a kiosk app never holds PINs",
+        "com_key": "has a Comm Key; a kiosk app has its credential",
+    }[field]
+    return Invalid(f"only a hardware (ZK_PUSH) clock {what}", field, code="NOT_A_ZK_CLOCK")
+
+
+def check_com_key(key: str) -> None:
+    """A Comm Key as devices take one: 1-64 letters, digits, _ . -; else INVALID_COM_KEY."""
+    if not COM_KEY_PATTERN.match(key):
+        raise Invalid(
+            "a Comm Key is 1-64 letters, digits, _ . or -", "com_key", code="INVALID_COM_KEY"
+        )
 
 
 def too_many_pairs(limit: int) -> Invalid:

@@ -7,6 +7,8 @@ batch is still answered ``OK`` (an error makes the device resend forever). No I/
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -77,6 +79,7 @@ class DeviceQuery:
     push_version: str = ""
     language: str = ""
     info: str | None = None
+    com_key: str | None = None  # pushcommkey= (the device's Comm Key, where it has one)
 
 
 def _text(value: str, name: str, limit: int = MAX_QUERY_VALUE) -> str:
@@ -116,7 +119,61 @@ def parse_query(query: str | Mapping[str, str]) -> DeviceQuery:
         push_version=_text(pairs.get("pushver", ""), "pushver", 32),
         language=_text(pairs.get("language", ""), "language", 32),
         info=_text(pairs["INFO"], "INFO") if "INFO" in pairs else None,
+        com_key=_com_key(pairs),
     )
+
+
+def _com_key(pairs: Mapping[str, str]) -> str | None:
+    """``pushcommkey`` (or ``PushCommKey``, as firmware spells it), bounded; None if absent."""
+    for name, value in pairs.items():
+        if name.lower() == "pushcommkey" and value:
+            return _text(value, "pushcommkey", COM_KEY_MAX_LENGTH)
+    return None
+
+
+# --- the Comm Key ----------------------------------------------------------------------------
+
+COM_KEY_MAX_LENGTH = 64
+COM_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def com_key_digest(clock_id: str, key: str) -> bytes:
+    """What is stored of a clock's Comm Key: SHA-256 over a fixed label, the clock's id and the
+    key (never the key). It is a shared token the device sends in the clear, not a password:
+    this keeps it out of database dumps, and one clock's digest says nothing of another's."""
+    return hashlib.sha256(f"punchcard/zk-comkey/v1\0{clock_id}\0{key}".encode()).digest()
+
+
+class Admission(enum.StrEnum):
+    ADMIT = "ADMIT"  # serve it
+    ADMIT_AND_BIND = "ADMIT_AND_BIND"  # serve it; later requests from this address are its
+    REFUSE = "REFUSE"  # 401, as an unknown serial
+
+
+def com_key_admission(
+    *,
+    clock_id: str,
+    digest: bytes | None,
+    offered: str | None,
+    handshake: bool,
+    remote_addr: str,
+    keyed_address: str | None,
+) -> Admission:
+    """Whether a request of a clock with a Comm Key (``digest``) is served. Without a key:
+    always. With one: a request that carries ``pushcommkey`` is served when it is the right
+    key (a handshake with the right key binds the device's address); one that carries none is
+    a handshake → refused (firmware with a key sends it there), else served only from the
+    address of the last handshake that carried the right key (firmware sends the key on the
+    handshake, not on every poll and upload)."""
+    if digest is None:
+        return Admission.ADMIT
+    if offered is not None:
+        if not hmac.compare_digest(com_key_digest(clock_id, offered), digest):
+            return Admission.REFUSE
+        return Admission.ADMIT_AND_BIND if handshake else Admission.ADMIT
+    if handshake or not remote_addr or remote_addr != keyed_address:
+        return Admission.REFUSE
+    return Admission.ADMIT
 
 
 @dataclass(frozen=True)
@@ -260,6 +317,29 @@ def method(verify_mode: int) -> Method:
     if verify_mode == 15:
         return Method.FACE
     return Method.FINGERPRINT
+
+
+class Refusal(enum.StrEnum):
+    """Why a punch a hardware clock decided itself is refused before punch sees it (the names
+    of the contract's reject reasons)."""
+
+    UNKNOWN_USER = "UNKNOWN_USER"
+    PIN_NOT_ALLOWED = "PIN_NOT_ALLOWED"
+
+
+def device_punch_refusal(
+    *, found: bool, method: Method, pin_allowed: bool, clock_verifies_pins: bool
+) -> Refusal | None:
+    """A device punch the edge refuses, or None (punch then decides it by its rules: active,
+    assigned, double tap, direction). A badge no worker of the tenant has → UNKNOWN_USER. A
+    PIN punch → PIN_NOT_ALLOWED when the worker's PIN is not allowed, or when the clock is not
+    opted in to verify PINs: Punchcard sent it no PIN, so the PIN was set on the device by
+    hand, outside the tenant's PIN policy (its length, its age, its lockout)."""
+    if not found:
+        return Refusal.UNKNOWN_USER
+    if method == Method.PIN and not (pin_allowed and clock_verifies_pins):
+        return Refusal.PIN_NOT_ALLOWED
+    return None
 
 
 def to_utc(device_time: datetime, time_zone: str) -> datetime:

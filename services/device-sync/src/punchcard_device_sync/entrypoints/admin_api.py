@@ -27,6 +27,8 @@ Serial = Annotated[
     ),
 ]
 Name = Text(200, min_length=1)
+# Checked by the service (INVALID_COM_KEY); bounded here.
+ComKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 SiteId = Text(200)
 TimeZone = Text(64, min_length=1)
 Reason = Text(500)
@@ -47,6 +49,7 @@ CLOCK_EXAMPLE = {
     "time_zone": "Europe/London",
     "protocol": "KIOSK_APP",
     "device_verifies_pins": False,
+    "com_key_set": False,
     "status": "online",
     "last_seen_at": "2026-03-02T08:14:30Z",
     "software_version": "2.4.1",
@@ -145,6 +148,12 @@ class ClockCreate(BaseModel):
         description="KIOSK_APP (the Punchcard app) or ZK_PUSH (a hardware clock calling"
         " /iclock with this serial number, unique across tenants)",
     )
+    com_key: ComKey | None = Field(
+        default=None,
+        description="ZK_PUSH only, optional: the Comm Key set on the device (1-64 letters,"
+        " digits, _ . -). Never shown again; the clock then serves only requests that carry"
+        " it, or that come from where its last handshake with it came from.",
+    )
 
 
 class ClockUpdate(BaseModel):
@@ -164,6 +173,11 @@ class ClockUpdate(BaseModel):
             " (those whose PIN was set while the tenant lets hardware clocks verify PINs) and"
             " checks them itself. Anyone who can read the clock's memory can read them."
         ),
+    )
+    com_key: ComKey | None = Field(
+        default=None,
+        description="ZK PUSH clocks only, sysadmin only: the device's new Comm Key; null"
+        " removes it (absent: unchanged). Never shown again.",
     )
 
 
@@ -197,6 +211,9 @@ class ClockPublic(BaseModel):
     device_verifies_pins: bool = Field(
         description="ZK PUSH clocks opted in to store workers' PINs and check them themselves"
         " (the tenant must let hardware clocks verify PINs in identity's PIN policy)"
+    )
+    com_key_set: bool = Field(
+        description="ZK PUSH clocks: a Comm Key is set (the key itself is never shown)"
     )
     status: str = Field(description="online, offline, never_seen or revoked")
     last_seen_at: datetime | None
@@ -536,7 +553,13 @@ WRITE_ERRORS = error_responses(401, 403, 404, 409)
 async def register_clock(body: ClockCreate, c: ContainerDep, caller: CallerDep) -> dict:
     registered = await uc.register_clock(
         uc.RegisterClock(
-            caller, body.serial_number, body.name, body.site_id, body.time_zone, body.protocol
+            caller,
+            body.serial_number,
+            body.name,
+            body.site_id,
+            body.time_zone,
+            body.protocol,
+            body.com_key,
         ),
         c.uow,
     )
@@ -561,8 +584,11 @@ async def update_clock(clock_id: Id, body: ClockUpdate, c: ContainerDep, caller:
         await device_pins.set_clock_verifies_pins(
             caller, clock_id, body.device_verifies_pins, c.uow
         )
+    com_key = "com_key" in body.model_fields_set
+    if com_key:
+        await uc.set_com_key(caller, clock_id, body.com_key, c.uow)
     others = (body.name, body.site_id, body.time_zone) != (None, None, None)
-    if others or body.device_verifies_pins is None:
+    if others or (body.device_verifies_pins is None and not com_key):
         await uc.update_clock(
             uc.UpdateClock(caller, clock_id, body.name, body.site_id, body.time_zone), c.uow
         )

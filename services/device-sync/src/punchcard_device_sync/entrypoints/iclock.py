@@ -40,13 +40,20 @@ async def _caller(
     request: Request, c: ContainerDep
 ) -> tuple[zk.DeviceQuery, ZkDevice] | PlainTextResponse:
     """The query and the registered device it names, or the answer refusing it (a bad query:
-    400; an unknown or revoked serial: 401, recorded as an unregistered device)."""
+    400; an unknown or revoked serial: 401, recorded as an unregistered device; a wrong or
+    missing Comm Key of a clock that has one: 401 the same way)."""
     try:
         query = zk.parse_query(request.url.query)
     except zk.ZkInvalid as error:
         return _bad(error)
     remote = request.client.host if request.client else ""
     device = await c.zk.device(query.serial, remote, query.push_version)
+    if device is None:
+        return UNREGISTERED
+    # The handshake: GET /cdata, other than type=time.
+    handshake = request.method == "GET" and request.url.path.endswith("/cdata")
+    handshake = handshake and query.type != "time"
+    device = await c.zk.admit(device, query.com_key, remote, handshake)
     if device is None:
         return UNREGISTERED
     return query, device
@@ -184,6 +191,6 @@ class FastPoll:
         except zk.ZkInvalid:
             return None  # the route answers 400
         device = container.zk.known(query.serial)
-        if device is None:
-            return None
+        if device is None or device.com_key_digest is not None:
+            return None  # looked up, or a Comm Key to check: the route
         return container.zk.poll_at_once(device, query.info, query.push_version)

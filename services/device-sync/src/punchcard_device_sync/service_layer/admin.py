@@ -15,7 +15,7 @@ from punchcard_kit.access import WRITERS, require_role, require_site
 from punchcard_kit.caller import Caller
 from punchcard_kit.logging import get_logger
 
-from ..domain import errors
+from ..domain import errors, zk
 from ..domain.model import (
     Clock,
     ClockRole,
@@ -61,6 +61,7 @@ class RegisterClock:
     site_id: str
     time_zone: str
     protocol: str = "KIOSK_APP"
+    com_key: str | None = None  # ZK_PUSH only: the device's Comm Key, if it has one
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,10 @@ async def register_clock(cmd: RegisterClock, uow: UnitOfWorkFactory) -> Register
     caller = cmd.caller
     _sysadmin(caller)
     errors.check_time_zone(cmd.time_zone)
+    if cmd.com_key is not None:
+        if cmd.protocol != "ZK_PUSH":
+            raise errors.not_a_zk_clock("com_key")
+        errors.check_com_key(cmd.com_key)
     async with uow(caller.tenant_id) as tx:
         registered = await _register(tx, cmd)
         await tx.commit()
@@ -89,6 +94,8 @@ async def _register(tx: UnitOfWork, cmd: RegisterClock) -> Registered:
         raise errors.duplicate_serial_number()
     if cmd.protocol == "ZK_PUSH" and not await tx.zk.register_device(cmd.serial_number, clock.id):
         raise errors.duplicate_serial_number()
+    if cmd.com_key:
+        await tx.zk.set_com_key(clock.id, zk.com_key_digest(clock.id, cmd.com_key))
     await events.clock_event(
         tx,
         clock.id,
@@ -171,6 +178,26 @@ async def update_clock(cmd: UpdateClock, uow: UnitOfWorkFactory) -> None:
             # Every replica drops what it cached of the clock (a ZK clock's zone).
             await tx.clocks.credentials_changed([cmd.clock_id])
         await tx.commit()
+
+
+async def set_com_key(
+    caller: Caller, clock_id: str, key: str | None, uow: UnitOfWorkFactory
+) -> None:
+    """A sysadmin sets a ZK clock's Comm Key (what is typed on the device), or removes it
+    (None). Only its digest is kept; every replica drops what it cached of the clock, and the
+    device must then show the new key on its next handshake."""
+    _sysadmin(caller)
+    if key is not None:
+        errors.check_com_key(key)
+    async with uow(caller.tenant_id) as tx:
+        await _clock_for(tx, caller, clock_id)
+        await tx.clocks.lock(clock_id)
+        digest = zk.com_key_digest(clock_id, key) if key is not None else None
+        if not await tx.zk.set_com_key(clock_id, digest):
+            raise errors.not_a_zk_clock("com_key")
+        await tx.clocks.credentials_changed([clock_id])
+        await tx.commit()
+    log.info("clock comm key changed", clock_id=clock_id, set=key is not None)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from punchcard_kit.messaging.catalogue import (
     verdict_key,
 )
 
+from ..domain import zk
 from ..domain.model import DEFAULT_CLOCK_ROLE, AssignmentSource, ClockRole, WorkerFacts
 from .unit_of_work import UnitOfWork
 
@@ -126,27 +127,29 @@ def _assignment(
 
 
 def device_punch_verdict(
-    uow: UnitOfWork,
     context: kiosk_pb2.PunchAttemptContext,
     worker: WorkerFacts | None,
-    method: str,
+    method: zk.Method,
+    clock_verifies_pins: bool,
 ):
     """A hardware clock identified the worker itself: ``WorkerIdentified`` for punch to decide
-    (active, assigned, double tap, direction), or ``IdentificationRejected`` — UNKNOWN_USER for
-    a badge no worker of the tenant has, PIN_NOT_ALLOWED for a PIN punch of a worker whose PIN
-    is not allowed."""
+    (active, assigned, double tap, direction), or ``IdentificationRejected`` for what
+    ``zk.device_punch_refusal`` refuses."""
     proto_method = common_pb2.PunchMethod.Value(f"PUNCH_METHOD_{method}")
-    if worker is None:
-        return identification_pb2.IdentificationRejected(
-            context=context, method=proto_method, reason=common_pb2.REJECT_REASON_UNKNOWN_USER
-        )
-    if method == "PIN" and not worker.pin_allowed:
+    refusal = zk.device_punch_refusal(
+        found=worker is not None,
+        method=method,
+        pin_allowed=worker is not None and worker.pin_allowed,
+        clock_verifies_pins=clock_verifies_pins,
+    )
+    if refusal is not None:
         return identification_pb2.IdentificationRejected(
             context=context,
             method=proto_method,
-            reason=common_pb2.REJECT_REASON_PIN_NOT_ALLOWED,
-            worker_id=worker.id,
+            reason=to_proto(common_pb2.RejectReason, refusal),
+            worker_id=worker.id if worker is not None else "",
         )
+    assert worker is not None
     return identification_pb2.WorkerIdentified(
         context=context, worker_id=worker.id, method=proto_method
     )

@@ -200,6 +200,9 @@ class ZkState:
     last_poll_at: datetime | None = None
     last_record_at: datetime | None = None
     skew_flagged: bool = False
+    verifies_pins: bool = False  # opted in to "device verifies PINs"
+    com_key_digest: bytes | None = None  # the clock has a Comm Key (zk.com_key_digest)
+    keyed_address: str | None = None  # where its last handshake with the right key came from
 
 
 @dataclass(frozen=True)
@@ -271,6 +274,13 @@ class ZkRepository(Protocol):
 
     async def register_device(self, serial_number: str, clock_id: str) -> bool:
         """False when a ZK clock (of any tenant) has the serial already."""
+
+    async def set_com_key(self, clock_id: str, digest: bytes | None) -> bool:
+        """Set (or with None remove) a ZK clock's Comm Key digest, forgetting the bound
+        address; False (nothing written) when it is no ZK clock of the tenant."""
+
+    async def keyed_from(self, clock_id: str, remote_addr: str) -> None:
+        """A handshake with the right Comm Key came from ``remote_addr``."""
 
     async def revoke_device(self, clock_id: str) -> None: ...
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -40,6 +40,11 @@ ZK_PUNCHES = Counter("device_sync_zk_punches_total", "ATTLOG records from ZK dev
 ZK_REFUSED_LINES = Counter("device_sync_zk_refused_lines_total", "Upload lines refused", ["table"])
 ZK_UNKNOWN = Counter("device_sync_zk_unregistered_requests_total", "Requests of unknown serials")
 ZK_GAPS = Counter("device_sync_zk_gap_queries_total", "DATA QUERY ATTLOG asked of devices")
+ZK_COM_KEY_REFUSED = Counter(
+    "device_sync_zk_com_key_refused_total", "Requests refused for a wrong or missing Comm Key"
+)
+# A device refused for its Comm Key retries every few seconds: one log line per clock per this.
+_REFUSAL_LOG_EVERY_S = 60.0
 
 _DIRECTION = {
     zk.Direction.IN: common_pb2.PUNCH_DIRECTION_IN,
@@ -54,6 +59,8 @@ class ZkDevice:
     clock_id: str
     serial: str
     time_zone: str
+    com_key_digest: bytes | None = None  # the clock has a Comm Key
+    keyed_address: str | None = None  # its last handshake with the right key came from here
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,7 @@ class ZkEdge:
         self._told: dict[str, str | None] = {}
         self._skewed: set[str] = set()
         self._checked: dict[str, float] = {}
+        self._refusals_logged: dict[str, float] = {}  # clock -> when its refusal was logged
 
     # --- who calls -----------------------------------------------------------------------
 
@@ -171,7 +179,14 @@ class ZkEdge:
                 async with self._uow(tenant_id) as uow:
                     state = await uow.zk.state(clock_id)
                 if state is not None and not state.revoked:
-                    device = ZkDevice(tenant_id, clock_id, serial, state.time_zone)
+                    device = ZkDevice(
+                        tenant_id,
+                        clock_id,
+                        serial,
+                        state.time_zone,
+                        state.com_key_digest,
+                        state.keyed_address,
+                    )
                     self._told.setdefault(clock_id, state.tz_offset_told)
                     if state.last_poll_at is not None:
                         self._last_poll.setdefault(clock_id, state.last_poll_at)
@@ -184,6 +199,48 @@ class ZkEdge:
         if device is None:
             ZK_UNKNOWN.inc()
             self._buffers.unknown(serial, datetime.now(UTC), remote_addr, push_version)
+        return device
+
+    async def admit(
+        self, device: ZkDevice, offered: str | None, remote_addr: str, handshake: bool
+    ) -> ZkDevice | None:
+        """The device if its request may be served under its clock's Comm Key
+        (``zk.com_key_admission``), else None (answered as an unknown serial, logged once a
+        minute per clock, counted). A handshake with the right key from a new address binds
+        the clock to it, on every replica (their cached device is dropped)."""
+        admission = zk.com_key_admission(
+            clock_id=device.clock_id,
+            digest=device.com_key_digest,
+            offered=offered,
+            handshake=handshake,
+            remote_addr=remote_addr,
+            keyed_address=device.keyed_address,
+        )
+        if admission == zk.Admission.REFUSE:
+            ZK_COM_KEY_REFUSED.inc()
+            now = time.monotonic()
+            if now - self._refusals_logged.get(device.clock_id, -1e9) >= _REFUSAL_LOG_EVERY_S:
+                self._refusals_logged[device.clock_id] = now
+                log.warning(
+                    "ZK request refused: wrong or missing Comm Key",
+                    clock_id=device.clock_id,
+                    serial=device.serial,
+                    remote_addr=remote_addr,
+                    handshake=handshake,
+                    key_sent=offered is not None,
+                )
+            return None
+        if admission == zk.Admission.ADMIT_AND_BIND and remote_addr != device.keyed_address:
+            async with self._uow(device.tenant_id) as uow:
+                await uow.zk.keyed_from(device.clock_id, remote_addr)
+                await uow.clocks.credentials_changed([device.clock_id])
+                await uow.commit()
+            device = replace(device, keyed_address=remote_addr)
+            self._devices[device.serial] = (
+                device,
+                time.monotonic() + self._settings.device_cache_s,
+            )
+            log.info("ZK clock keyed", clock_id=device.clock_id, remote_addr=remote_addr)
         return device
 
     # --- cdata GET ----------------------------------------------------------------------
@@ -283,8 +340,10 @@ class ZkEdge:
         saves: list[zk.AttlogSave] = []
         for upload, new in zip(uploads, news, strict=True):
             device, times, received_at = upload.device, upload.times, upload.received_at
+            state = states.get(device.clock_id)
+            verifies_pins = state is not None and state.verifies_pins
             verdicts += [
-                self._verdict(uow, device, p, times[p.attempt_id], received_at, workers)
+                self._verdict(device, p, times[p.attempt_id], received_at, workers, verifies_pins)
                 for p in new
             ]
             # Only records sent for the first time say anything of the device's clock (a
@@ -306,7 +365,9 @@ class ZkEdge:
                 )
         return results
 
-    def _verdict(self, uow, device, punch: DevicePunch, at_utc, received_at, workers):
+    def _verdict(
+        self, device, punch: DevicePunch, at_utc, received_at, workers, verifies_pins: bool
+    ):
         context = kiosk_pb2.PunchAttemptContext(
             attempt_id=punch.attempt_id,
             clock_id=device.clock_id,
@@ -318,8 +379,8 @@ class ZkEdge:
         )
         context.captured_at.FromDatetime(at_utc)
         context.received_at.FromDatetime(received_at)
-        method = str(zk.method(punch.verify_mode))
-        return events.device_punch_verdict(uow, context, workers.get(punch.badge), method)
+        method = zk.method(punch.verify_mode)
+        return events.device_punch_verdict(context, workers.get(punch.badge), method, verifies_pins)
 
     async def operlog(self, device: ZkDevice, table: str, body: str, stamp: str | None) -> int:
         records, refused = zk.parse_operlog(body)

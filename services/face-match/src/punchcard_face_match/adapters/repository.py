@@ -169,7 +169,8 @@ class PostgresTemplates(_Repository):
 class PostgresSettings(_Repository):
     async def get(self) -> FaceSettings:
         row = await self.conn.fetchrow(
-            "SELECT keep_photos, search_assigned_only FROM face_settings WHERE tenant_id = $1",
+            "SELECT keep_photos, search_assigned_only, face_fpir_target FROM face_settings"
+            " WHERE tenant_id = $1",
             self.tenant_id,
         )
         return FaceSettings(**dict(row)) if row else FaceSettings()
@@ -177,15 +178,18 @@ class PostgresSettings(_Repository):
     async def put(self, settings: FaceSettings) -> None:
         await self.conn.execute(
             """
-            INSERT INTO face_settings (tenant_id, keep_photos, search_assigned_only)
-            VALUES ($1, $2, $3)
+            INSERT INTO face_settings
+                (tenant_id, keep_photos, search_assigned_only, face_fpir_target)
+            VALUES ($1, $2, $3, $4)
             ON CONFLICT (tenant_id) DO UPDATE
                 SET keep_photos = EXCLUDED.keep_photos,
-                    search_assigned_only = EXCLUDED.search_assigned_only, updated_at = now()
+                    search_assigned_only = EXCLUDED.search_assigned_only,
+                    face_fpir_target = EXCLUDED.face_fpir_target, updated_at = now()
             """,
             self.tenant_id,
             settings.keep_photos,
             settings.search_assigned_only,
+            settings.face_fpir_target,
         )
 
     async def drop_photos(self) -> int:

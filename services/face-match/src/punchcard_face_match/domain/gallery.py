@@ -192,6 +192,14 @@ class Gallery:
     def worker_ids(self) -> list[str]:
         return list(self._workers)
 
+    def size(self, restrict: Collection[str] | None = None) -> tuple[int, int]:
+        """(workers, templates) a search covers: the whole gallery, or those of `restrict`
+        that are enrolled (a 1:N threshold depends on it: domain.calibration)."""
+        if restrict is None:
+            return len(self._workers), self._templates
+        held = [self._workers[w] for w in set(restrict) if w in self._workers]
+        return len(held), sum(len(w.rows) for w in held)
+
     @property
     def indexed(self) -> bool:
         """Whether searches without `restrict` go through the FAISS index."""

@@ -10,6 +10,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from .calibration import DEFAULT_FPIR_TARGET
+
 
 class WorkerStatus(StrEnum):
     """A worker's status as identity publishes it (the proto's ``WORKER_STATUS_*`` by name;
@@ -88,5 +90,10 @@ class NewTemplate:
 
 @dataclass(frozen=True)
 class FaceSettings:
+    """A tenant's face settings. ``search_assigned_only``: a 1:N search covers only the
+    clock's assigned workers; ``face_fpir_target``: the false-positive identification rate per
+    attempt the 1:N threshold is derived for (domain.calibration)."""
+
     keep_photos: bool = False
     search_assigned_only: bool = False
+    face_fpir_target: float = DEFAULT_FPIR_TARGET

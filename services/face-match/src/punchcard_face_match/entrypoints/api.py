@@ -5,7 +5,10 @@
   replacing the worker's templates; 422 with the reason for each refused photo;
 - ``DELETE /internal/v1/workers/{id}/face``: delete the worker's biometric data everywhere;
 - ``GET /internal/v1/face/enrolments``: the tenant's enrolled workers;
-- ``GET|PUT /internal/v1/face/settings``: keep photos, search only a clock's workers.
+- ``GET|PUT /internal/v1/face/settings``: keep photos, search only a clock's workers, the
+  target false-positive identification rate of a 1:N search;
+- ``GET /internal/v1/face/clocks/{id}``: how that clock's face search runs (1:N at which
+  threshold over how many workers, or 1:1).
 
 No answer ever carries an embedding or a photo. The upload has a body limit of its own (a
 setting), so its route is built with it (``upload_router``); the others are on ``router``."""
@@ -23,6 +26,7 @@ from punchcard_kit.errors import Invalid
 from punchcard_kit.http_errors import ErrorPublic, error_responses
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from ..domain.calibration import DEFAULT_FPIR_TARGET, MAX_FPIR_TARGET, MIN_FPIR_TARGET
 from ..domain.enrolment import MAX_PHOTOS
 from ..domain.model import FaceSettings
 from ..service_layer.enrolment import (
@@ -45,7 +49,27 @@ router = APIRouter(prefix=PREFIX, tags=TAGS)
 # Examples for the OpenAPI (schema metadata only); each is valid for its model (a unit test
 # checks them).
 WORKER_ID = "6f1c2b1e-3a4d-4c5b-9e8f-1a2b3c4d5e6f"
-SETTINGS_EXAMPLE = {"keep_photos": False, "search_assigned_only": True}
+SETTINGS_EXAMPLE = {"keep_photos": False, "search_assigned_only": True, "face_fpir_target": 0.001}
+CLOCK_ID = "9c8b7a6d-1e2f-4a3b-8c4d-5e6f7a8b9c0d"
+CLOCK_SEARCH_EXAMPLE = {
+    "clock_id": CLOCK_ID,
+    "mode": "1:N",
+    "searches": "assigned",
+    "workers": 8,
+    "templates": 24,
+    "threshold": 0.4589,
+    "fpir_target": 0.001,
+    "max_templates": 33,
+}
+FpirTarget = Annotated[
+    float,
+    Field(
+        ge=MIN_FPIR_TARGET,
+        le=MAX_FPIR_TARGET,
+        description="False-positive identification rate per 1:N attempt the threshold is"
+        " derived for (a stranger accepted as some enrolled worker); 0.001 = 0.1 %",
+    ),
+]
 TEMPLATE_EXAMPLE = {
     "template_id": "5b7d9f1a-3c5e-4a7b-9d1f-2e4a6c8e0b2d",
     "quality": 0.92,
@@ -69,6 +93,7 @@ class SettingsBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SETTINGS_EXAMPLE]})
     keep_photos: bool = False
     search_assigned_only: bool = False
+    face_fpir_target: FpirTarget = DEFAULT_FPIR_TARGET
 
 
 class FaceSettingsPublic(BaseModel):
@@ -76,6 +101,26 @@ class FaceSettingsPublic(BaseModel):
 
     keep_photos: bool
     search_assigned_only: bool
+    face_fpir_target: float
+
+
+class ClockFaceSearchPublic(BaseModel):
+    """How a face attempt without an Employee ID is searched at this clock. ``mode`` "1:N": at
+    ``threshold`` over ``workers`` enrolled workers (``templates`` templates): the clock's
+    assigned workers (``searches`` "assigned") or the tenant's (``searches`` "tenant"); "1:1":
+    they are more than ``max_templates`` templates, too many for ``fpir_target`` at a usable
+    threshold, so the kiosk asks for the Employee ID first (``threshold`` null)."""
+
+    model_config = _examples(CLOCK_SEARCH_EXAMPLE)
+
+    clock_id: str
+    mode: str
+    searches: str
+    workers: int
+    templates: int
+    threshold: float | None
+    fpir_target: float
+    max_templates: int | None
 
 
 class TemplatePublic(BaseModel):
@@ -228,9 +273,23 @@ async def get_settings(caller: CallerDep, fm: FaceMatchDep) -> dict:
 async def put_settings(body: SettingsBody, caller: CallerDep, fm: FaceMatchDep) -> dict:
     """Turning ``keep_photos`` off deletes the photos already kept."""
     settings = FaceSettings(
-        keep_photos=body.keep_photos, search_assigned_only=body.search_assigned_only
+        keep_photos=body.keep_photos,
+        search_assigned_only=body.search_assigned_only,
+        face_fpir_target=body.face_fpir_target,
     )
     return asdict(await fm.enrolment.change_settings(ChangeFaceSettings(caller, settings)))
+
+
+@router.get(
+    "/face/clocks/{clock_id}",
+    response_model=ClockFaceSearchPublic,
+    responses=error_responses(401),
+)
+async def clock_face_search(clock_id: PathId, caller: CallerDep, fm: FaceMatchDep) -> dict:
+    """How this clock's face search runs: 1:N at which threshold over how many workers, or 1:1
+    (the Employee ID first) when they are too many for the tenant's FPIR target. Counts only;
+    a clock face-match has never heard of answers for an empty gallery or the tenant's."""
+    return await fm.views.clock_search(caller, clock_id.lower())
 
 
 def upload_router(max_upload_bytes: int) -> APIRouter:

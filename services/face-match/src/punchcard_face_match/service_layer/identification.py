@@ -11,6 +11,12 @@ embedding call for all faces), then each is decided against its tenant's gallery
 - without (1:N): the nearest worker within the threshold and the runner-up at least the margin
   farther (AMBIGUOUS if not: never a guess), optionally among the clock's workers only.
 
+The threshold depends on what is searched (``domain.calibration``): a 1:N search over n
+templates gets the threshold that keeps the false-positive identification rate at the
+tenant's target; when none is usable at that size the attempt is refused with
+EMPLOYEE_ID_REQUIRED (the clock verifies faces 1:1: the kiosk asks for the Employee ID first).
+A 1:1 check is the same rule over the claimed worker's own templates.
+
 The verdict goes to the outbox in the consumer's transaction (exactly one per attempt event,
 however often Kafka delivers it). Neither the frame nor the embedding is kept, logged or put in
 an event; a rejection names no candidate.
@@ -20,14 +26,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from prometheus_client import Counter, Histogram
 from punchcard.v1 import common_pb2, identification_pb2, kiosk_pb2
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import catalogue, new_envelope
 
-from ..domain import decision
+from ..domain import calibration, decision
+from ..domain.calibration import FmrModel, SearchPlan
 from ..domain.decision import Decision, MatchPolicy
 from ..domain.gallery import Galleries
 from ..domain.model import Face, FaceOutcome, WorkerStatus
@@ -81,13 +88,25 @@ class Identifier:
         policy: MatchPolicy,
         ready: asyncio.Event,
         *,
+        fmr_model: FmrModel | None = None,
         ready_timeout_s: float = 30.0,
     ) -> None:
+        """``policy``: the margin, and the fixed threshold used where the recognition model
+        has no calibration (``fmr_model`` None); with one, each search's threshold is
+        derived from its size (``plan``)."""
         self.engine = engine
         self.galleries = galleries
         self.policy = policy
+        self.fmr_model = fmr_model
         self.ready = ready
         self.ready_timeout_s = ready_timeout_s
+
+    def plan(self, gallery, restrict, fpir_target: float) -> SearchPlan:
+        """How a 1:N search over ``restrict`` (None: the whole gallery) runs."""
+        workers, templates = gallery.size(restrict) if gallery is not None else (0, 0)
+        return calibration.search_plan(
+            workers, templates, fpir_target, self.fmr_model, self.policy.threshold
+        )
 
     async def identify(
         self, attempts: Sequence[IdentifyFace], uow: Callable[[str], UnitOfWork]
@@ -143,6 +162,7 @@ class Identifier:
         if reason is not None:
             return self._rejected(context, reason)
         gallery = self.galleries.get(tenant, self.engine.model_name)
+        settings = await uow.settings.get()
         if context.claimed_employee_id:
             worker = await uow.workers.by_employee_id(context.claimed_employee_id)
             if worker is None:
@@ -151,14 +171,25 @@ class Identifier:
             if worker.status is WorkerStatus.INACTIVE:
                 return self._rejected(context, R.REJECT_REASON_INACTIVE, worker_id=worker_id)
             distance = gallery.distance_to(worker_id, face.embedding) if gallery else None
-            result = decision.verify(worker_id, distance, self.policy)
+            _, templates = gallery.size([worker_id]) if gallery else (0, 0)
+            threshold = calibration.verification_threshold(
+                templates, settings.face_fpir_target, self.fmr_model, self.policy.threshold
+            )
+            policy = replace(self.policy, threshold=threshold)
+            result = decision.verify(worker_id, distance, policy)
         else:
             restrict = None
-            if (await uow.settings.get()).search_assigned_only:
+            if settings.search_assigned_only:
                 restrict = await uow.assignments.workers_of(context.clock_id)
+            plan = self.plan(gallery, restrict, settings.face_fpir_target)
+            if plan.threshold is None:
+                # Too many templates for a 1:N search at the tenant's target: this clock
+                # verifies faces 1:1 (the kiosk asks for the Employee ID first).
+                return self._rejected(context, R.REJECT_REASON_EMPLOYEE_ID_REQUIRED)
+            policy = replace(self.policy, threshold=plan.threshold)
             candidates = gallery.search(face.embedding, restrict=restrict) if gallery else []
-            result = decision.decide(candidates, self.policy)
-        match = self._face_match(result)
+            result = decision.decide(candidates, policy)
+        match = self._face_match(result, policy)
         if result.outcome == decision.MATCH:
             return identification_pb2.WorkerIdentified(
                 context=context,
@@ -173,14 +204,14 @@ class Identifier:
         )
         return self._rejected(context, reason, match=match)
 
-    def _face_match(self, result: Decision) -> R.FaceMatch | None:
+    def _face_match(self, result: Decision, policy: MatchPolicy) -> R.FaceMatch | None:
         if result.distance is None and not result.one_to_one:
             return None
         match = R.FaceMatch(
             model_name=self.engine.model_name,
-            metric=self.policy.metric,
+            metric=policy.metric,
             distance=result.distance if result.distance is not None else 0.0,
-            threshold=self.policy.threshold,
+            threshold=policy.threshold,
             one_to_one=result.one_to_one,
         )
         if result.margin is not None:

@@ -68,6 +68,9 @@ export function createClient(request) {
     /** POST /api/v1/devices/unregistered/{serial_number}/adopt: Adopt Device (sysadmin) */
     adoptUnregisteredDevice: (serialNumber, { json } = {}) =>
       request("POST", `/devices/unregistered/${enc(serialNumber)}/adopt`, { json }),
+    /** GET /api/v1/face/clocks/{clock_id}: Clock Face Search (sysadmin, manager, viewer) */
+    clockFaceSearch: (clockId) =>
+      request("GET", `/face/clocks/${enc(clockId)}`, {}),
     /** GET /api/v1/face/enrolments: Enrolments (sysadmin, manager, viewer) */
     listFaceEnrolments: () =>
       request("GET", `/face/enrolments`, {}),

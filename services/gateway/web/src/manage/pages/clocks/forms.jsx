@@ -114,6 +114,16 @@ export function RegisterForm({ onRegistered, onCancel, adopt = null }) {
           required
         />
       </div>
+      {zk && !adopt && (
+        <TextField
+          label="Comm Key (optional)"
+          hint="Only if one is set on the device (COMM. → Comm Key). The device sends it when it connects; Punchcard then serves only that device. Never shown again."
+          value={form.com_key || ""}
+          onInput={set("com_key")}
+          error={err("com_key")}
+          autoComplete="off"
+        />
+      )}
       {zk && <ServerHint />}
       <TimeZoneList id="time-zones" />
       <div class="row">

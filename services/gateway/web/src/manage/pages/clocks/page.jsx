@@ -6,13 +6,26 @@ import { useState } from "preact/hooks";
 import { useRoute } from "preact-iso";
 import { client } from "../../api.js";
 import { inZone, timeAgo } from "../../../shared/format.js";
-import { Badge, Button, ConfirmButton, ErrorBanner, Loading, Notice, Page, useAction, useLoad, useMe } from "../../ui.jsx";
-import { ClockStatus, loadAllWorkers } from "../common.jsx";
+import {
+  Badge,
+  Button,
+  ConfirmButton,
+  ErrorBanner,
+  Loading,
+  Notice,
+  Page,
+  TextField,
+  useAction,
+  useLoad,
+  useMe,
+} from "../../ui.jsx";
+import { ClockStatus, friendly, loadAllWorkers } from "../common.jsx";
 import { ClockCommands } from "./commands.jsx";
+import { FaceSearch } from "./face-search.jsx";
 import { Credential } from "./credential.jsx";
 import { EditDialog, RevokeDialog } from "./forms.jsx";
-import { namesById } from "./rules.js";
-import { deviceStatus, isZk, protocolText } from "./zk.js";
+import { RULES, namesById } from "./rules.js";
+import { comKeyChange, deviceStatus, isZk, protocolText } from "./zk.js";
 import { ClockWorkers } from "./workers.jsx";
 
 function Details({ clock: c }) {
@@ -150,6 +163,68 @@ export function DevicePins({ clock, sysadmin, onChanged }) {
         />
       )}
       <ErrorBanner error={action.error} />
+    </section>
+  );
+}
+
+/**
+ * The Comm Key of a ZKTeco PUSH clock (sysadmins set or remove it): with one, the clock serves
+ * only requests that carry it, or that come from where the device's last handshake with it came
+ * from. The key is never shown. docs/hardware-clocks.md, "Comm Key".
+ */
+export function ComKey({ clock, sysadmin, onChanged }) {
+  const action = useAction();
+  const [key, setKey] = useState("");
+  const on = Boolean(clock.com_key_set);
+  const save = async (value) => {
+    try {
+      await action.run(() => client.updateClock(clock.id, { json: comKeyChange(value) }));
+      setKey("");
+      onChanged(value ? "The new Comm Key is set: the device must send it when it next connects." : "The Comm Key is removed.");
+    } catch {
+      /* next to the field */
+    }
+  };
+  return (
+    <section class="card stack" aria-labelledby="clock-com-key">
+      <h2 id="clock-com-key">Comm Key</h2>
+      <p>{on ? <Badge tone="ok">Comm Key set</Badge> : <Badge tone="neutral">No Comm Key</Badge>}</p>
+      <p class="muted">
+        Optional. Set the same key here and on the device (COMM. → Comm Key). The device sends it in the clear when it
+        connects; Punchcard then serves only requests that carry it, or that come from the address that last connected
+        with it. Without a key, the device is known by its serial number alone.
+      </p>
+      {sysadmin && clock.status !== "revoked" && (
+        <form
+          class="row"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (key.trim()) save(key);
+          }}
+        >
+          <TextField
+            label={on ? "New Comm Key" : "Comm Key"}
+            value={key}
+            onInput={(e) => setKey(e.currentTarget.value)}
+            error={friendly(action.fieldError("com_key"), RULES.com_key)}
+            autoComplete="off"
+          />
+          <Button type="submit" busy={action.busy} disabled={!key.trim()}>
+            Set Comm Key
+          </Button>
+          {on && (
+            <ConfirmButton
+              label="Remove Comm Key"
+              title="Remove the Comm Key?"
+              message="The clock is then known by its serial number alone."
+              confirmLabel="Remove Comm Key"
+              onConfirm={() => save(null)}
+              busy={action.busy}
+            />
+          )}
+        </form>
+      )}
+      <ErrorBanner error={action.generalError} />
     </section>
   );
 }
@@ -296,7 +371,18 @@ export function ClockPage() {
         </Notice>
       )}
       <Details clock={c} />
+      {!isZk(c) && <FaceSearch clockId={id} />}
       {isZk(c) && <Device clock={c} />}
+      {isZk(c) && (
+        <ComKey
+          clock={c}
+          sysadmin={sysadmin}
+          onChanged={(text) => {
+            setNotice(text);
+            refresh();
+          }}
+        />
+      )}
       {isZk(c) && (
         <DevicePins
           clock={c}

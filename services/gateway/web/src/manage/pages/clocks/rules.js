@@ -8,6 +8,7 @@ export const RULES = {
   name: "Give the clock a name (up to 200 characters).",
   site_id: "Up to 200 characters.",
   time_zone: "Use an IANA time zone such as Europe/Madrid.",
+  com_key: "Use 1–64 letters, digits or . _ - (no spaces), as set on the device.",
 };
 
 export const KINDS = {

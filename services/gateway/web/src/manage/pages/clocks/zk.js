@@ -98,8 +98,7 @@ export function serverHint(loc) {
 }
 
 /** The register-a-clock body. A kiosk app's is as it always was (the API's default protocol is
- * KIOSK_APP); a ZK clock's says ZK_PUSH. (No ComKey: PUSH firmware sends none over HTTP;
- * docs/hardware-clocks.md.) */
+ * KIOSK_APP); a ZK clock's says ZK_PUSH, with its Comm Key when one was typed. */
 export function registrationBody(form) {
   const body = {
     serial_number: form.serial_number.trim(),
@@ -107,8 +106,18 @@ export function registrationBody(form) {
     site_id: form.site_id,
     time_zone: form.time_zone,
   };
-  if (form.protocol === ZK_PUSH) body.protocol = ZK_PUSH;
+  if (form.protocol === ZK_PUSH) {
+    body.protocol = ZK_PUSH;
+    const key = (form.com_key || "").trim();
+    if (key) body.com_key = key;
+  }
   return body;
+}
+
+/** The Comm Key change to send: the new key (trimmed), or null to remove it. */
+export function comKeyChange(key) {
+  const trimmed = (key ?? "").trim();
+  return { com_key: trimmed || null };
 }
 
 /** The form's own check before sending: a ZK clock is found by its serial, so one is needed. */

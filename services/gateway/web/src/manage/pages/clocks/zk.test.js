@@ -5,6 +5,7 @@ import {
   adoptForm,
   deviceStatus,
   offsetText,
+  comKeyChange,
   registrationBody,
   registrationProblem,
   returnCodeText,
@@ -96,6 +97,15 @@ describe("registering a ZK clock", () => {
     });
     const kiosk = registrationBody({ ...form, protocol: "KIOSK_APP" });
     expect(kiosk).toEqual({ serial_number: "CQZ7232360123", name: "Gate", site_id: "", time_zone: "UTC" });
+  });
+
+  it("sends a hardware clock's Comm Key when one was typed, never a kiosk app's", () => {
+    expect(registrationBody({ ...form, com_key: " 808080 " })).toMatchObject({ com_key: "808080", protocol: "ZK_PUSH" });
+    expect(registrationBody({ ...form, com_key: "  " })).not.toHaveProperty("com_key");
+    expect(registrationBody({ ...form, protocol: "KIOSK_APP", com_key: "808080" })).not.toHaveProperty("com_key");
+    expect(comKeyChange(" 42 ")).toEqual({ com_key: "42" });
+    expect(comKeyChange(null)).toEqual({ com_key: null });
+    expect(comKeyChange("")).toEqual({ com_key: null });
   });
 
   it("a hardware clock needs its serial number", () => {

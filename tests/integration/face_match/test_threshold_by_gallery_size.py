@@ -1,0 +1,101 @@
+"""The real face-match (issue 17): the threshold of a 1:N search follows the number of templates
+it searches and the tenant's FPIR target; a search too large for the target is refused
+EMPLOYEE_ID_REQUIRED (the clock verifies faces 1:1), which the clock's view says; 1:1 with the
+Employee ID still identifies. Needs the labelled photos (skipped with the reason without)."""
+
+import uuid
+from collections import defaultdict
+
+import pytest
+from punchcard_face_match.domain.calibration import (
+    DLIB,
+    MIN_FPIR_TARGET,
+    largest_gallery,
+    threshold_for_gallery,
+)
+
+from tests.support.face import identities, photo, reason
+from tests.support.face_match import enrol, known_worker, searchable
+
+
+async def _settings(face_match, tenant: str, target: float) -> None:
+    async with face_match.admin(tenant) as http:
+        answer = await http.put(
+            "/face/settings",
+            json={"keep_photos": False, "search_assigned_only": False, "face_fpir_target": target},
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["face_fpir_target"] == target
+
+
+async def _clock(face_match, tenant: str, clock_id: str) -> dict:
+    async with face_match.admin(tenant, "viewer") as http:
+        answer = await http.get(f"/face/clocks/{clock_id}")
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+
+async def test_the_threshold_follows_the_gallery_and_a_large_one_is_verified_1_to_1(
+    feed, face_match, kiosk
+):
+    by_person: dict[str, list[str]] = defaultdict(list)
+    for file, person in identities():
+        by_person[person].append(file)
+    tenant = feed.tenant_id
+    workers = {}
+    for person, files in sorted(by_person.items()):
+        worker = await feed.worker()
+        await known_worker(face_match, tenant, worker["id"])
+        answer = await enrol(face_match, tenant, worker["id"], photo(files[0]))
+        assert answer.status_code == 200, answer.text
+        await searchable(face_match, tenant, worker["id"])
+        workers[person] = worker
+    templates = len(workers)
+    assert templates > largest_gallery(MIN_FPIR_TARGET, DLIB)  # 7 templates > 6
+    probe_person = sorted(by_person)[0]
+    probe = photo(by_person[probe_person][1])
+    clock_id = str(uuid.uuid4())
+
+    # The strictest target: 7 templates are too many for a usable 1:N threshold.
+    await _settings(face_match, tenant, MIN_FPIR_TARGET)
+    view = await _clock(face_match, tenant, clock_id)
+    assert (view["mode"], view["workers"], view["templates"], view["threshold"]) == (
+        "1:1",
+        templates,
+        templates,
+        None,
+    )
+    refused = await kiosk.punch(tenant, probe, clock_id=clock_id)
+    assert reason(refused) == "EMPLOYEE_ID_REQUIRED" and refused.worker_id == ""
+    verified = await kiosk.punch(
+        tenant, probe, clock_id=clock_id, employee_id=workers[probe_person]["employee_id"]
+    )
+    assert reason(verified) == "IDENTIFIED" and verified.face.one_to_one
+    assert verified.worker_id == workers[probe_person]["id"]
+    assert verified.face.threshold == pytest.approx(
+        threshold_for_gallery(1, MIN_FPIR_TARGET, DLIB), abs=1e-5
+    )
+
+    # The default target: 1:N over the 7, at the threshold derived for 7 templates.
+    await _settings(face_match, tenant, 0.001)
+    expected = threshold_for_gallery(templates, 0.001, DLIB)
+    view = await _clock(face_match, tenant, clock_id)
+    assert view["mode"] == "1:N" and view["threshold"] == pytest.approx(expected, abs=1e-4)
+    identified = await kiosk.punch(tenant, probe, clock_id=clock_id)
+    assert reason(identified) == "IDENTIFIED", identified
+    assert identified.worker_id == workers[probe_person]["id"]
+    assert identified.face.threshold == pytest.approx(expected, abs=1e-5)
+    assert expected < 0.6  # stricter than dlib's 1:1 value, as 7 comparisons are made
+
+
+async def test_the_fpir_target_is_bounded_and_a_sysadmins_setting(feed, face_match):
+    tenant = feed.tenant_id
+    async with face_match.admin(tenant) as http:
+        for bad in (0.0, 0.00001, 0.5, "x"):
+            answer = await http.put("/face/settings", json={"face_fpir_target": bad})
+            assert answer.status_code == 422, (bad, answer.text)
+            assert answer.json()["field"] is not None
+        assert (await http.get("/face/settings")).json()["face_fpir_target"] == 0.001
+    async with face_match.admin(tenant, "manager") as http:
+        answer = await http.put("/face/settings", json={"face_fpir_target": 0.01})
+        assert answer.status_code == 403
