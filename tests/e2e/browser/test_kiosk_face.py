@@ -12,7 +12,7 @@ from tests.support.face import faces_dir, identities, photo
 from tests.support.fake_camera import y4m_from_photo
 from tests.support.messaging import wait_for
 
-from .conftest import TABLET, launch_chromium, save_screenshot
+from .conftest import TABLET, launch_chromium, new_worker, save_screenshot
 from .test_kiosk_pin import pair, worker_on_clock
 
 
@@ -91,3 +91,67 @@ async def test_a_steady_face_punches_with_the_workers_name(
         finally:
             await context.close()
             await browser.close()
+
+
+async def test_a_clock_verifying_faces_one_to_one_asks_for_the_employee_id_first(
+    playwright, system, admin_api, tmp_path, request
+):
+    """The tenant's strictest false-match target allows a 1:N search over 6 templates at most;
+    two workers enrolled with 5 photos each make it 1:1: the kiosk's first look is answered
+    "Enter your Employee ID", and with the ID typed the same face punches."""
+    faces = faces_dir()
+    enrol_file, camera_file = two_photos_of_one_person()
+    person_of = dict(identities())
+    other_file = next(f for f, person in identities() if person != person_of[enrol_file])
+    video = y4m_from_photo(faces / camera_file, tmp_path / "camera.y4m")
+    strict = await admin_api.put(
+        "/face/settings",
+        json={"keep_photos": False, "search_assigned_only": False, "face_fpir_target": 0.0002},
+    )
+    assert strict.status_code == 200, strict.text
+
+    w = await worker_on_clock(admin_api, name="Face Worker", pin=None)
+    other = await new_worker(admin_api, "Other Worker")
+    for worker_id, file in ((w["worker_id"], enrol_file), (other["id"], other_file)):
+
+        async def enrolled(worker_id=worker_id, file=file):
+            answer = await admin_api.put(
+                f"/workers/{worker_id}/face",
+                files=[("photos", (f"{i}-{file}", photo(file), "image/jpeg")) for i in range(5)],
+            )
+            return None if answer.status_code == 404 else answer
+
+        answer = await wait_for(enrolled, timeout=60, what="face-match to know the worker")
+        assert answer.status_code == 200, answer.text
+
+    async def one_to_one():
+        view = (await admin_api.get(f"/face/clocks/{w['clock_id']}")).json()
+        return view.get("mode") == "1:1" or view.get("one_to_one")
+
+    await wait_for(one_to_one, timeout=60, what="the clock verifying faces 1:1")
+
+    browser = await launch_chromium(
+        playwright,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
+    context = await browser.new_context(
+        base_url=system["gateway"].url, viewport=TABLET, permissions=["camera"]
+    )
+    page = await context.new_page()
+    try:
+        await pair(page, w["credential"])
+        first = "Enter your Employee ID, then look at the camera"
+        heading = page.get_by_role("heading", name=first)
+        await heading.wait_for(timeout=120_000)
+        await save_screenshot(page, request, "-employee-id")
+        await page.keyboard.type(w["employee_id"], delay=80)
+        await page.keyboard.press("Enter")
+        await page.get_by_role("heading", name="Face Worker").wait_for(timeout=120_000)
+        await save_screenshot(page, request)
+        punches = (await admin_api.get("/punches", params={"worker_id": w["worker_id"]})).json()
+        assert [p["method"] for p in punches["data"]] == ["FACE"]
+    finally:
+        await context.close()
+        await browser.close()

@@ -102,6 +102,7 @@ def test_a_repeat_is_answered_like_the_earlier_punch():
         (R.REJECT_REASON_NO_MATCH, "NO_MATCH"),
         (R.REJECT_REASON_AMBIGUOUS, "AMBIGUOUS"),
         (R.REJECT_REASON_INVALID_FRAME, "INVALID_FRAME"),
+        (R.REJECT_REASON_EMPLOYEE_ID_REQUIRED, "EMPLOYEE_ID_REQUIRED"),
         (R.REJECT_REASON_UNSPECIFIED, NOT_RECORDED),
         (999, NOT_RECORDED),  # a reason added to the enum later
     ],
@@ -117,16 +118,9 @@ def test_reasons_as_the_kiosk_shows_them(reason, shown):
         assert body["message"] == "Unknown User"
 
 
-# Reasons whose kiosk name the kiosk edge (domain/kiosk.py) has still to give; until then such
-# an attempt is answered NOT_RECORDED. EMPLOYEE_ID_REQUIRED (issue 17, face-match: the clock
-# verifies faces 1:1) waits for the kiosk's "Employee ID first" change; remove it from here
-# with that change.
-AWAITING_KIOSK_NAME = {"REJECT_REASON_EMPLOYEE_ID_REQUIRED"}
-
-
 def test_every_reason_of_the_enum_has_a_kiosk_name():
     for name, number in R.RejectReason.items():
-        if number and name not in AWAITING_KIOSK_NAME:
+        if number:
             assert kiosk_reason(number) != NOT_RECORDED, name
 
 

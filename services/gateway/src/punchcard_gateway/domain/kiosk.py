@@ -224,6 +224,9 @@ _KIOSK_REASON = {
     common_pb2.REJECT_REASON_NO_MATCH: "NO_MATCH",
     common_pb2.REJECT_REASON_AMBIGUOUS: "AMBIGUOUS",
     common_pb2.REJECT_REASON_INVALID_FRAME: "INVALID_FRAME",
+    # The clock verifies faces 1:1 (its gallery is too large for a safe 1:N search): the kiosk
+    # asks for the Employee ID, then sends the face again with it.
+    common_pb2.REJECT_REASON_EMPLOYEE_ID_REQUIRED: "EMPLOYEE_ID_REQUIRED",
 }
 # A reason added to the enum later (or none at all): not recorded, nothing more said.
 NOT_RECORDED = "NOT_RECORDED"
@@ -241,6 +244,7 @@ _MESSAGES = {
     "NO_MATCH": "Face not recognised — try again or use your PIN",
     "AMBIGUOUS": "Face not recognised — try again or use your PIN",
     "INVALID_FRAME": "The camera image could not be used — please try again",
+    "EMPLOYEE_ID_REQUIRED": "Enter your Employee ID, then look at the camera",
     NOT_RECORDED: "Punch not recorded",
 }
 

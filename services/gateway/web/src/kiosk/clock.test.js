@@ -25,6 +25,19 @@ describe("the screens", () => {
     expect(nextScreen(s, { type: "camera" })).toEqual({ name: "camera" });
   });
 
+  it("a clock verifying faces 1:1: Employee ID, then the camera for that worker's face", () => {
+    let s = nextScreen(initialScreen(), { type: "faceNeedsId" });
+    expect(s).toEqual({ name: "face-id" });
+    s = nextScreen(s, { type: "employeeEntered", employeeId: "E-9" });
+    expect(s).toEqual({ name: "camera", faceFor: "E-9" });
+    // Its result, then the camera as usual (the Employee ID forgotten).
+    s = nextScreen({ name: "busy" }, { type: "result", result: { tone: "ok", title: "Ana" } });
+    expect(nextScreen(s, { type: "camera" })).toEqual({ name: "camera" });
+    // Only from the camera: a face answer arriving on another screen changes nothing.
+    const pin = { name: "pin", employeeId: "E-1" };
+    expect(nextScreen(pin, { type: "faceNeedsId" })).toBe(pin);
+  });
+
   it("a wrong PIN offers Try again: a fresh PIN keypad for the same ID", () => {
     const wrong = { tone: "bad", title: "Wrong PIN", line: "", reason: "WRONG_PIN" };
     const s = nextScreen({ name: "busy" }, { type: "result", result: wrong, extra: { employeeId: "E-7" } });

@@ -2,7 +2,7 @@
 // screens.js, and the ways to punch — a steady face in the camera, Employee ID + PIN, or a
 // badge card read on the camera or Employee ID screen by a reader that types like a keyboard.
 
-import { useCallback, useReducer, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useReducer, useRef, useState } from "preact/hooks";
 import { clockTime, countOf } from "../shared/format.js";
 import { newAttempt } from "./attempts.js";
 import { NetworkError, Unauthorized } from "./api.js";
@@ -20,7 +20,7 @@ import {
   useOutbox,
   useRoster,
 } from "./hooks.js";
-import { Keypad } from "./keypad.jsx";
+import { IDLE_MS, Keypad } from "./keypad.jsx";
 import { reasonText, spoken } from "./outcome.js";
 import * as outbox from "./queue.js";
 import { Result } from "./result.jsx";
@@ -42,6 +42,8 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) 
   const api = useClockApi(credential);
   const [online, setOnline] = useState(navigator.onLine);
   const [screen, dispatch] = useReducer(nextScreen, undefined, initialScreen);
+  const screenNow = useRef(screen);
+  screenNow.current = screen;
   const [announce, setAnnounce] = useState("");
   const [faceNotice, setFaceNotice] = useState("");
   const gate = useRef(openGate());
@@ -98,17 +100,31 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) 
     [punchWith],
   );
   // Not on the PIN keypad: a PIN typed quickly must never be taken for a card.
-  useCardReader(screen.name === "camera" || screen.name === "employee", punchByCard);
+  useCardReader(["camera", "employee", "face-id"].includes(screen.name), punchByCard);
 
   const punchByFace = useCallback(
     async (frame) => {
-      const body = newAttempt({ method: "FACE", frame_jpeg: frame });
+      // After EMPLOYEE_ID_REQUIRED: this face is checked 1:1 against the Employee ID typed.
+      const faceFor = screenNow.current.faceFor;
+      const body = newAttempt({ method: "FACE", frame_jpeg: frame, ...(faceFor ? { employee_id: faceFor } : {}) });
       setFaceNotice(CHECKING);
       setAnnounce(CHECKING);
       const result = await attempt(body);
       setFaceNotice("");
       if (!result) return;
+      if (result.reason === "EMPLOYEE_ID_REQUIRED" && !faceFor) {
+        // The clock verifies faces 1:1: ask who it is, then look again (at once: no gate).
+        gate.current = openGate();
+        setAnnounce(result.title);
+        dispatch({ type: "faceNeedsId" });
+        return;
+      }
       gate.current = gateAfter(result, Date.now());
+      if (faceFor) {
+        // One try for the Employee ID typed: its result, then the camera as usual.
+        show(result);
+        return;
+      }
       if (result.tone === "bad") {
         // Say why briefly, then wait for the view to change (or a while) before trying again.
         setFaceNotice(result.title);
@@ -125,6 +141,13 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) 
     dispatch({ type: "camera" });
     setAnnounce("");
   }, []);
+
+  // Waiting for the face of the Employee ID typed: nobody looked in time, back to the camera.
+  useEffect(() => {
+    if (!screen.faceFor) return undefined;
+    const timer = setTimeout(toCamera, IDLE_MS);
+    return () => clearTimeout(timer);
+  }, [screen.faceFor]);
 
   /** A Manager / Administrator signs in (nothing is punched): their screen, or why not. */
   const signIn = useCallback(
@@ -288,12 +311,23 @@ function Screen({
           onDone={toCamera}
         />
       );
+    case "face-id":
+      return (
+        <Keypad
+          key="face-id"
+          kind="employee"
+          title="Enter your Employee ID, then look at the camera"
+          onCancel={toCamera}
+          onDone={(employeeId) => dispatch({ type: "employeeEntered", employeeId })}
+        />
+      );
     case "camera":
       return (
         <CameraScreen
+          key={screen.faceFor ? `face-for-${screen.faceFor}` : "camera"}
           stream={camera.stream}
           problem={camera.problem}
-          notice={faceNotice}
+          notice={faceNotice || (screen.faceFor ? `Employee ID ${screen.faceFor}: look at the camera` : "")}
           gate={gate}
           onFrame={punchByFace}
           onPin={() => dispatch({ type: "usePin" })}

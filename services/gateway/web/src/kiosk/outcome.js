@@ -17,6 +17,7 @@ const REASONS = {
   NO_MATCH: "Face not recognised — try again or use your PIN",
   AMBIGUOUS: "Face not recognised — try again or use your PIN",
   INVALID_FRAME: "The camera image could not be used — please try again",
+  EMPLOYEE_ID_REQUIRED: "Enter your Employee ID, then look at the camera",
   NOT_RECORDED: "Punch not recorded",
 };
 

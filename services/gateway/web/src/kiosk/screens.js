@@ -10,6 +10,10 @@
 //   camera --signIn--> signin-id --employeeEntered--> signin-pin --checking--> busy
 //   busy --signedIn--> settings (Administrator) | enrol (Manager)   settings --enrol--> enrol
 //   busy --result (refused)--> result (Try again after a wrong PIN: back to signin-pin)
+//
+// A clock that verifies faces 1:1 (its gallery too large for a safe 1:N search) answers a face
+// with EMPLOYEE_ID_REQUIRED; then the Employee ID, and the camera again for that worker's face:
+//   camera --faceNeedsId--> face-id --employeeEntered--> camera {faceFor}
 
 import { screenAfterSignIn } from "./elevation.js";
 
@@ -30,7 +34,10 @@ export function nextScreen(screen, event) {
       return { name: "employee" };
     case "signIn":
       return { name: "signin-id", signIn: true };
+    case "faceNeedsId":
+      return screen.name === "camera" ? { name: "face-id" } : screen;
     case "employeeEntered":
+      if (screen.name === "face-id") return { name: "camera", faceFor: event.employeeId };
       return { name: flow(screen).pin, employeeId: event.employeeId, signIn: screen.signIn };
     case "back":
       return { name: flow(screen).employee, employeeId: screen.employeeId, signIn: screen.signIn };
