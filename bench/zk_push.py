@@ -19,8 +19,14 @@ aiohttp session, one scheduler, in this process) registered as ZK_PUSH clocks of
    steps (default 5,000, 10,000, 15,000, 20,000 in all); per step, after every new device has
    handshaken, a measuring window: p99 of the poll answer (`GET /iclock/getrequest`, sent →
    answered), device-sync's CPU and memory. Held: the largest step at p99 <= 50 ms. The
-   simulator's own scheduler lateness is reported: a late client means the client, not
-   device-sync, was the limit.
+   simulator's own scheduler lateness is reported (the worst of its processes): a late client
+   means the client, not device-sync, was the limit. `--processes N` spreads the devices added
+   here over N - 1 more simulator processes (bench/_zk_poll_worker.py, one event loop each);
+   the punching devices stay in this one.
+
+Beside throughput and latency, the CPU each process spent per punch during phase 1
+(device-sync, punch, the simulator): on a busy shared machine it moves far less than the
+rates do, so it is what compares two runs of different code.
 
 Targets: >= 2,000 punches/s with p99 device-to-OK <= 200 ms; >= 20,000 devices at p99 poll
 <= 50 ms; a roster change acknowledged by 1,000 devices within 2 poll intervals.
@@ -34,11 +40,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import platform
 import shutil
 import signal
+import sys
 import tempfile
 import time
 import uuid
@@ -155,6 +163,14 @@ def rows(r: dict, args: argparse.Namespace) -> list[tuple[str, object]]:
         ("  batches / lines resent", f"{ingest['batches']}/{ingest['resent_lines']}"),
         ("  last OK -> last decided (s)", ingest["ledger_lag_s"]),
         (
+            "  CPU ms per punch: device-sync / punch / simulator",
+            "/".join(
+                str(ingest.get("cpu_ms_per_punch", {}).get(n))
+                for n in ("device-sync", "punch", "simulator")
+            ),
+        ),
+        ("  machine busy % (all processes)", ingest.get("machine_busy_pct")),
+        (
             f"baseline: kiosk PIN punch p50 / p99 (ms) at {kiosk['rate_per_s']:g}/s",
             f"{kiosk['recorded_latency']['p50_ms']}/{kiosk['recorded_latency']['p99_ms']}",
         ),
@@ -172,7 +188,10 @@ def rows(r: dict, args: argparse.Namespace) -> list[tuple[str, object]]:
                 "  polls/s, device-sync CPU %, RSS MiB",
                 f"{step['polls_per_s']}/{step['device_sync_cpu_pct']}/{step['device_sync_rss_mib']}",
             ),
-            ("  simulator lateness p99 (ms)", step["scheduler_late_p99_ms"]),
+            (
+                f"  simulator lateness p99 (ms), {step.get('simulator_processes', 1)} process(es)",
+                step["scheduler_late_p99_ms"],
+            ),
         ]
     out.append((f"devices held at p99 poll <= {TARGET_POLL_P99_MS:g} ms", polls["held"]))
     return out
@@ -189,11 +208,14 @@ class Tenant:
         self.tenant_id = tenant_id
         headers = admin_headers(tenant_id)
         self.headers = headers
+        # Idle connections dropped well before uvicorn's keep-alive timeout (5 s) closes them:
+        # reusing one the server is closing is an httpx.ReadError (seen on a busy machine).
+        limits = httpx.Limits(keepalive_expiry=1.0)
         self.people = httpx.AsyncClient(
-            base_url=identity.url + "/internal/v1", headers=headers, timeout=60
+            base_url=identity.url + "/internal/v1", headers=headers, timeout=60, limits=limits
         )
         self.devices = httpx.AsyncClient(
-            base_url=devices.url + "/internal/v1", headers=headers, timeout=120
+            base_url=devices.url + "/internal/v1", headers=headers, timeout=120, limits=limits
         )
 
     async def aclose(self) -> None:
@@ -366,41 +388,146 @@ async def fanout(args, fleet: ZkFleet, tenant: Tenant, plan: dict, acks: Acks) -
     }
 
 
-async def poll_capacity(args, fleet: ZkFleet, devices: ServiceProcess, serials: list[str]):
-    """Phase 3: grow the fleet step by step; a measuring window per step."""
-    steps = []
-    for target in args.poll_steps:
-        new = serials[len(fleet) : target]
-        if new:
-            ramp = max(args.poll_s, len(new) / args.handshakes_per_s)
-            added = fleet.add(new, ramp_s=ramp)
-            await fleet.wait_until(
-                lambda f, added=added: all(d.polls > 0 for d in added),
-                timeout=ramp + 120,
-                what=f"{len(added)} new devices polling",
+class PollWorkers:
+    """The poll step's extra simulator processes (`--processes N`: N - 1 of them beside this
+    one, bench/_zk_poll_worker.py): each its own ZkFleet and event loop, so the client's own
+    lateness does not stand in for device-sync's answer time."""
+
+    def __init__(self, url: str, count: int, args: argparse.Namespace) -> None:
+        self.url, self.count, self.args = url, count, args
+        self.procs: list[asyncio.subprocess.Process] = []
+
+    async def start(self) -> PollWorkers:
+        for _ in range(self.count):
+            self.procs.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    str(Path(__file__).with_name("_zk_poll_worker.py")),
+                    "--url",
+                    self.url,
+                    "--poll-s",
+                    str(self.args.poll_s),
+                    "--connections",  # in flight at once: the same in all as one process
+                    str(max(1, self.args.connections // self.count)),
+                    "--request-timeout-s",
+                    str(self.args.request_timeout_s),
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    limit=64 * 1024 * 1024,
+                )
             )
-            await asyncio.sleep(args.poll_s)  # every device back on its own phase
-        fleet.reset_measurements()
-        cpu0, wall0 = cpu_seconds(devices.process.pid), time.monotonic()
-        await asyncio.sleep(args.window_s)
-        wall = time.monotonic() - wall0
-        cpu = cpu_seconds(devices.process.pid) - cpu0
-        poll = fleet.latencies.summary("poll")
-        step = {
-            "devices": len(fleet),
-            "polling": sum(1 for d in fleet if d.state == "online"),
-            "window_s": round(wall, 1),
-            "poll": poll,
-            "polls_per_s": round(poll["n"] / wall, 1),
-            "device_sync_cpu_pct": round(100 * cpu / wall, 1),
-            "device_sync_rss_mib": rss_mib(devices.process.pid),
-            "scheduler_late_p99_ms": fleet.stats()["scheduler_late_p99_ms"],
-            "errors": fleet.stats()["errors"],
-        }
-        steps.append(step)
-        print(f"  {step['devices']} devices: poll p99 {poll['p99_ms']} ms", flush=True)
-        if poll["p99_ms"] is None or poll["p99_ms"] > args.stop_above_ms:
-            break
+        return self
+
+    async def _ask(self, proc: asyncio.subprocess.Process, command: dict) -> dict:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write((json.dumps(command) + "\n").encode())
+        await proc.stdin.drain()
+        line = await proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"a poll worker exited (rc {proc.returncode})")
+        return json.loads(line)
+
+    async def all(self, command: dict) -> list[dict]:
+        return list(await asyncio.gather(*(self._ask(p, command) for p in self.procs)))
+
+    async def add(self, serials: list[str], ramp_s: float) -> None:
+        shares = [serials[i :: self.count] for i in range(self.count)]
+        answers = await asyncio.gather(
+            *(
+                self._ask(p, {"op": "add", "serials": share, "ramp_s": ramp_s})
+                for p, share in zip(self.procs, shares, strict=True)
+            )
+        )
+        failed = [a["error"] for a in answers if not a.get("ok")]
+        if failed:
+            raise TimeoutError(failed[0])
+
+    async def stop(self) -> None:
+        for proc in self.procs:
+            try:
+                await asyncio.wait_for(self._ask(proc, {"op": "stop"}), 20)
+                await asyncio.wait_for(proc.wait(), 10)
+            except Exception:  # noqa: BLE001 - stopping anyway
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+
+
+def merged_lateness(late_ms: list[list[float]]) -> dict:
+    """Each simulator process's scheduler lateness p99 (ms) and the worst of them."""
+    each = [round(support.pct(x, 0.99), 1) if x else None for x in late_ms]
+    known = [x for x in each if x is not None]
+    return {"p99_ms": max(known) if known else None, "each_p99_ms": each}
+
+
+async def poll_capacity(args, fleet: ZkFleet, devices: ServiceProcess, serials: list[str]):
+    """Phase 3: grow the fleet step by step; a measuring window per step. With
+    ``args.processes`` > 1 the devices added here are spread over that many - 1 simulator
+    processes (this one keeps the punching devices)."""
+    steps = []
+    processes = max(1, getattr(args, "processes", 1))
+    workers = (
+        await PollWorkers(fleet.base_url, processes - 1, args).start() if processes > 1 else None
+    )
+    in_workers = 0
+    try:
+        for target in args.poll_steps:
+            new = serials[len(fleet) + in_workers : target]
+            if new:
+                ramp = max(args.poll_s, len(new) / args.handshakes_per_s)
+                try:
+                    if workers is not None:
+                        in_workers += len(new)
+                        await workers.add(new, ramp)
+                    else:
+                        added = fleet.add(new, ramp_s=ramp)
+                        await fleet.wait_until(
+                            lambda f, added=added: all(d.polls > 0 for d in added),
+                            timeout=ramp + 120,
+                            what=f"{len(added)} new devices polling",
+                        )
+                except (TimeoutError, AssertionError) as error:
+                    # The steps measured so far still count (and are written).
+                    print(f"  {target} devices: not all polling: {error}"[:2000], flush=True)
+                    break
+                await asyncio.sleep(args.poll_s)  # every device back on its own phase
+            fleet.reset_measurements()
+            if workers is not None:
+                await workers.all({"op": "reset"})
+            cpu0, wall0 = cpu_seconds(devices.process.pid), time.monotonic()
+            await asyncio.sleep(args.window_s)
+            wall = time.monotonic() - wall0
+            cpu = cpu_seconds(devices.process.pid) - cpu0
+            reports = await workers.all({"op": "report"}) if workers is not None else []
+            samples = list(fleet.latencies.samples.get("poll", []))
+            late = [list(fleet.late_ms)]
+            for report in reports:
+                samples += report["poll_ms"]
+                late.append(report["late_ms"])
+            poll = summary(samples)
+            lateness = merged_lateness(late)
+            step = {
+                "devices": len(fleet) + in_workers,
+                "polling": sum(1 for d in fleet if d.state == "online")
+                + sum(r["online"] for r in reports),
+                "simulator_processes": 1 + len(reports),
+                "window_s": round(wall, 1),
+                "poll": poll,
+                "polls_per_s": round(poll["n"] / wall, 1),
+                "device_sync_cpu_pct": round(100 * cpu / wall, 1),
+                "device_sync_rss_mib": rss_mib(devices.process.pid),
+                "scheduler_late_p99_ms": lateness["p99_ms"],
+                "scheduler_late_each_p99_ms": lateness["each_p99_ms"],
+                "simulator_workers_cpu_pct": [r["cpu_pct"] for r in reports],
+                "errors": fleet.stats()["errors"] + sum(r["errors"] for r in reports),
+            }
+            steps.append(step)
+            print(f"  {step['devices']} devices: poll p99 {poll['p99_ms']} ms", flush=True)
+            if poll["p99_ms"] is None or poll["p99_ms"] > args.stop_above_ms:
+                break
+    finally:
+        if workers is not None:
+            await workers.stop()
     return {
         "poll_s": args.poll_s,
         "steps": steps,
@@ -488,7 +615,7 @@ async def run(args: argparse.Namespace) -> dict:
         await fleet.start()
         await fleet.wait_all(
             lambda d: d.registered is not None,
-            timeout=args.poll_s * 2 + 60,
+            timeout=args.poll_s * 2 + 180,  # a busy machine: some first tries time out
             what="every device got an answer to its handshake",
         )
         refused = [d for d in fleet if d.registered is False]
@@ -515,14 +642,18 @@ async def run(args: argparse.Namespace) -> dict:
             "device-sync": devices.process.pid,
             "punch": punch.process.pid,
             "gateway": gateway.process.pid,
+            "simulator": os.getpid(),
         }
         cpu0 = {n: cpu_seconds(p) for n, p in with_cpu.items()}
         busy0 = support.machine_cpu()
         t_ingest = time.monotonic()
         results["ingest"] = await ingest(args, fleet, plan, punch_db, tenant_id)
         wall = time.monotonic() - t_ingest
-        results["ingest"]["cpu_pct"] = {
-            n: round(100 * (cpu_seconds(p) - cpu0[n]) / wall, 1) for n, p in with_cpu.items()
+        cpu = {n: cpu_seconds(p) - cpu0[n] for n, p in with_cpu.items()}
+        results["ingest"]["cpu_pct"] = {n: round(100 * c / wall, 1) for n, c in cpu.items()}
+        # CPU per punch (load and drain): what a busy machine changes least.
+        results["ingest"]["cpu_ms_per_punch"] = {
+            n: round(1000 * c / max(results["ingest"]["punches"], 1), 3) for n, c in cpu.items()
         }
         results["ingest"]["machine_busy_pct"] = support.busy_pct_since(busy0)
 
@@ -576,6 +707,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--handshakes-per-s", type=float, default=1000, help="new devices' first handshakes/s"
     )
     parser.add_argument("--connections", type=int, default=1000, help="simulator's HTTP pool")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="simulator processes of the poll step (N - 1 beside this one hold the devices"
+        " added there: the client's lateness then is not device-sync's)",
+    )
     parser.add_argument("--request-timeout-s", type=float, default=20)
     parser.add_argument("--drain-s", type=float, default=120, help="wait for OKs / the ledger")
     parser.add_argument("--time-zone", default="UTC", help="the clocks' IANA time zone")

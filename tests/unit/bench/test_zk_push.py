@@ -140,6 +140,36 @@ async def test_the_poll_capacity_phase_against_a_fake_push_server():
     assert capacity["held"] == zk_push.held_devices(capacity["steps"], 50)
 
 
+async def test_the_poll_step_spreads_its_devices_over_simulator_processes():
+    fake = await FakePushServer(delay=1).start()
+    serials = [f"MP-{i:03d}" for i in range(40)]
+    for s in serials:
+        fake.add(s)
+    args = SimpleNamespace(
+        poll_steps=[20, 40],
+        poll_s=0.5,
+        handshakes_per_s=1000,
+        window_s=1.5,
+        stop_above_ms=500,
+        processes=3,
+        connections=100,
+        request_timeout_s=5,
+    )
+    me = SimpleNamespace(process=SimpleNamespace(pid=os.getpid()))
+    try:
+        async with ZkFleet(fake.url, serials[:5], poll_s=0.5, ramp_s=0.1) as fleet:
+            capacity = await zk_push.poll_capacity(args, fleet, me, serials)
+            assert len(fleet) == 5  # the others polled from the worker processes
+    finally:
+        await fake.close()
+    assert [s["devices"] for s in capacity["steps"]] == [20, 40]
+    assert all(fake.devices[s].polls for s in serials)
+    for step in capacity["steps"]:
+        assert step["polling"] == step["devices"] and step["simulator_processes"] == 3
+        assert step["poll"]["n"] >= step["devices"]  # every device polled in the window
+        assert len(step["scheduler_late_each_p99_ms"]) == 3
+
+
 class FakeTenant:
     """The admin side of the bench against the fake PUSH server: an assignment queues the
     worker's USERINFO on the clock (its worker id is `w-<badge>`)."""

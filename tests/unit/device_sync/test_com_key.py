@@ -1,7 +1,7 @@
 """A ZK clock's optional Comm Key: the one admission rule (``zk.com_key_admission``), the key
 kept only as a digest, set and removed by a sysadmin on ZK clocks only, and the edge refusing
 a wrong or missing key while serving the keyed handshake's address (the poll answered from
-memory never skips the check)."""
+memory and the ATTLOG fast path never skip the check)."""
 
 from types import SimpleNamespace
 
@@ -14,7 +14,7 @@ from punchcard_kit.internal_auth import Caller
 
 from .fakes import Store, factory
 from .test_zk_edge import TENANT, edge, zk_clock
-from .test_zk_fast_poll import FastPoll, _call, _scope
+from .test_zk_fast_poll import FastPath, _call, _scope
 
 ADMIN = Caller(tenant_id=TENANT, user_id="admin", role="sysadmin")
 MANAGER = Caller(tenant_id=TENANT, user_id="boss", role="manager")
@@ -141,7 +141,7 @@ async def test_the_edge_refuses_a_wrong_key_and_serves_the_keyed_handshakes_addr
     assert await e.admit(device, None, "10.0.0.99", handshake=False) is None
 
 
-async def test_the_poll_answered_from_memory_never_skips_a_keyed_clocks_check():
+async def test_the_fast_path_never_skips_a_keyed_clocks_check():
     store = Store()
     clock_id = zk_clock(store)
     store.com_keys[clock_id] = zk.com_key_digest(clock_id, "808080")
@@ -150,5 +150,11 @@ async def test_the_poll_answered_from_memory_never_skips_a_keyed_clocks_check():
     device = await e.device(serial)
     await e.poll(device, None, "")
     app = SimpleNamespace(state=SimpleNamespace(device_sync=SimpleNamespace(zk=e)))
-    sent, routed = await _call(FastPoll(None), _scope(f"SN={serial}".encode(), app))
+    front = FastPath(None)
+    sent, routed = await _call(front, _scope(f"SN={serial}".encode(), app))
     assert sent == [] and routed == ["/iclock/getrequest"]
+    # Nor an upload: the route checks the key (here: none sent, no keyed address: refused).
+    upload = _scope(f"SN={serial}&table=ATTLOG".encode(), app, "/iclock/cdata", "POST")
+    sent, routed = await _call(front, upload, [b"E1\t2026-03-02 09:00:00\t0\t1\t0\n"])
+    assert sent == [] and routed == ["/iclock/cdata"]
+    assert store.zk_punches == set()

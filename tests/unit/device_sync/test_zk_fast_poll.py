@@ -1,7 +1,8 @@
-"""The common ZK poll answered from memory (``ZkEdge.poll_at_once`` and the ``FastPoll`` ASGI
+"""The common ZK poll answered from memory (``ZkEdge.poll_at_once`` and the ``FastPath`` ASGI
 front): only while nothing can be due for the clock; a queue change (NOTIFY), a redelivery
-deadline, an offline gap or an unknown serial goes the full way. ATTLOG uploads through the
-group commit are recorded once, as alone."""
+deadline, an offline gap or an unknown serial goes the full way. A known device's ATTLOG
+upload is recorded by the front as the route records it. ATTLOG uploads through the group
+commit are recorded once, as alone."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
@@ -9,7 +10,7 @@ from types import SimpleNamespace
 
 from punchcard_device_sync.domain import zk
 from punchcard_device_sync.domain.model import Command
-from punchcard_device_sync.entrypoints.iclock import FastPoll
+from punchcard_device_sync.entrypoints.iclock import FastPath
 
 from .fakes import Store, factory
 from .test_zk_edge import TENANT, edge, verdicts, zk_clock
@@ -89,11 +90,13 @@ def _scope(query: bytes, app, path: str = "/iclock/getrequest", method: str = "G
     }
 
 
-async def _call(front: FastPoll, scope: dict) -> tuple[list, list]:
+async def _call(front: FastPath, scope: dict, body: list[bytes] | None = None):
     sent, routed = [], []
+    chunks = list(body or [b""])
 
     async def receive():
-        return {"type": "http.request", "body": b""}
+        chunk = chunks.pop(0)
+        return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
 
     async def send(message):
         sent.append(message)
@@ -116,7 +119,7 @@ async def test_the_asgi_front_answers_only_the_common_poll_and_routes_the_rest()
     e, beats = edge(store)
     app = SimpleNamespace(state=SimpleNamespace(device_sync=SimpleNamespace(zk=e)))
     serial = f"SN{clock_id[:6]}"
-    front = FastPoll(None)
+    front = FastPath(None)
     query = f"SN={serial}&pushver=2.4.1".encode()
     # Not looked up yet: the route answers (and looks it up).
     sent, routed = await _call(front, _scope(query, app))
@@ -139,6 +142,51 @@ async def test_the_asgi_front_answers_only_the_common_poll_and_routes_the_rest()
     ):
         sent, routed = await _call(front, scope)
         assert sent == [] and routed == [scope["path"]]
+
+
+async def test_the_asgi_front_records_a_known_devices_attlog_and_routes_the_rest():
+    store = Store()
+    clock_id = zk_clock(store)
+    store.add_worker(employee_id="E78")
+    e, beats = edge(store)
+    app = SimpleNamespace(state=SimpleNamespace(device_sync=SimpleNamespace(zk=e)))
+    serial = f"SN{clock_id[:6]}"
+    front = FastPath(None)
+    query = f"SN={serial}&table=ATTLOG&Stamp=9".encode()
+    upload = _scope(query, app, path="/iclock/cdata", method="POST")
+    line = b"E78\t2026-03-02 09:00:00\t0\t1\t0\n"
+    # Not looked up yet: the route answers (and looks it up); nothing read or recorded here.
+    sent, routed = await _call(front, upload, [line])
+    assert routed == ["/iclock/cdata"] and sent == [] and verdicts(store) == []
+    await e.device(serial)
+    # A body in two chunks; then the same again: recorded once, OK both times.
+    for _ in range(2):
+        sent, routed = await _call(front, upload, [line[:7], line[7:]])
+        assert routed == [] and sent[0]["status"] == 200 and sent[1]["body"] == b"OK"
+    assert len(verdicts(store)) == 1
+    assert store.zk_state[clock_id]["ATTLOG"] == "9"
+    # Past the bound: 413 before anything is recorded, by Content-Length or by what came.
+    big = b"E78\t" * (1024 * 1024)
+    sent, _ = await _call(
+        front,
+        {**upload, "headers": [(b"content-length", b"%d" % len(big))]},
+        [big],
+    )
+    assert sent[0]["status"] == 413
+    sent, _ = await _call(front, upload, [big[:1_500_000], big[1_500_000:]])
+    assert sent[0]["status"] == 413
+    assert len(verdicts(store)) == 1
+    # Another table, a GET, a bad query, an unknown serial, the app not started: the routes.
+    for scope in (
+        _scope(f"SN={serial}&table=OPERLOG".encode(), app, path="/iclock/cdata", method="POST"),
+        _scope(query, app, path="/iclock/cdata"),
+        _scope(b"SN=bad serial!&table=ATTLOG", app, path="/iclock/cdata", method="POST"),
+        _scope(b"SN=NOBODY&table=ATTLOG", app, path="/iclock/cdata", method="POST"),
+        _scope(query, SimpleNamespace(state=SimpleNamespace()), "/iclock/cdata", "POST"),
+    ):
+        sent, routed = await _call(front, scope, [line])
+        assert sent == [] and routed == [scope["path"]]
+    assert len(verdicts(store)) == 1
 
 
 async def test_attlog_uploads_arriving_together_share_a_transaction_and_are_recorded_once():

@@ -5,6 +5,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from punchcard_device_sync.domain import zk
 from punchcard_device_sync.domain.model import Command, CommandKind
 
@@ -266,3 +268,52 @@ def test_skew():
     assert zk.skew_sample([now] * 6, now, realtime=True) is None
     assert zk.skew_flagged(-180, 120) and not zk.skew_flagged(30, 120)
     assert not zk.skew_flagged(None, 120)
+
+
+def _strptime(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, zk.DEVICE_TIME_FORMAT)
+    except ValueError:
+        return None
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 18), st.sampled_from(list("0123456789-: T+５\t"))),
+        max_size=4,
+    )
+)
+def test_device_times_are_read_as_strptime_reads_them(edits):
+    text = list("2026-03-02 09:00:00")
+    for at, char in edits:
+        text[at] = char
+    text = "".join(text)
+    assert zk.parse_device_time(text) == _strptime(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-03-02 09:00:00",
+        "2024-02-29 23:59:59",
+        "2026-02-30 08:00:00",
+        "2026-12-31 23:59:60",
+        "2026-1-5 3:04:05",
+        "2026-01-05T03:04:05",
+        "2026-01-05 03:04:05 ",
+        "",
+    ],
+)
+def test_device_time_examples(text):
+    assert zk.parse_device_time(text) == _strptime(text)
+
+
+@given(
+    st.text(max_size=40),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)),
+    st.integers(0, 255),
+)
+def test_attempt_ids_are_uuid5_of_the_record(badge, when, state):
+    clock = "0b0e5a1c-7d7e-4a57-9d55-7f4f8a5f6c11"
+    key = f"{clock}/{badge}/{when.isoformat()}/{state}"
+    assert zk.attempt_id(clock, badge, when, state) == str(uuid.uuid5(zk.ATTEMPT_NAMESPACE, key))

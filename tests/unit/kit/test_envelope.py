@@ -1,12 +1,14 @@
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from google.protobuf import wrappers_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given
 from hypothesis import strategies as st
 from punchcard.v1 import envelope_pb2
 from punchcard_kit.messaging import decode_envelope, encode_envelope, new_envelope, unpack_payload
-from punchcard_kit.messaging.envelope import InvalidEnvelope, Message
+from punchcard_kit.messaging.envelope import InvalidEnvelope, Message, set_timestamp
 from punchcard_kit.messaging.outbox import outbox_record
 
 TENANT = "6f1c1b9e-3c1e-4f57-9d0a-0a4f3e0c2b11"
@@ -97,3 +99,21 @@ def test_outbox_record_headers_and_stable_shard():
     }
     assert a.shard == b.shard and 0 <= a.shard < 16
     assert decode_envelope(a.value).event_id == env.event_id
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.one_of(
+            st.none(),
+            st.just(UTC),
+            st.builds(lambda m: timezone(timedelta(minutes=m)), st.integers(-14 * 60, 14 * 60)),
+        ),
+    )
+)
+def test_set_timestamp_is_from_datetime(when):
+    expected, fast = Timestamp(), Timestamp()
+    expected.FromDatetime(when)
+    set_timestamp(fast, when)
+    assert (fast.seconds, fast.nanos) == (expected.seconds, expected.nanos)

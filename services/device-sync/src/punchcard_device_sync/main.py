@@ -62,8 +62,9 @@ def build_app(settings: DeviceSyncSettings) -> FastAPI:
         on_stopping=on_stopping,
         pool_max_size=settings.db_pool_max_size,
     )
-    # The common ZK poll is answered before FastAPI's routing (docs/device-sync.md).
-    app.add_middleware(iclock.FastPoll)
+    # The common ZK poll and ATTLOG uploads are handled before FastAPI's routing
+    # (docs/device-sync.md).
+    app.add_middleware(iclock.FastPath)
     return app
 
 

@@ -9,10 +9,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from prometheus_client import Counter
+from punchcard_kit.http_errors import error_response
+from punchcard_kit.logging import get_logger
+from punchcard_kit.retry import is_transient
 
 from ..domain import zk
 from ..service_layer.zk_edge import ZkDevice
 from .deps import ContainerDep
+
+log = get_logger(__name__)
 
 # An upload (ATTLOG batch, templates, a photo): up to 2 MiB; every other route: the kit's
 # 64 KiB (a larger body is 413 before it is read).
@@ -139,51 +144,117 @@ async def ping(request: Request, c: ContainerDep) -> PlainTextResponse:
     return found if isinstance(found, PlainTextResponse) else _text("OK")
 
 
-# --- the common poll, before FastAPI -------------------------------------------------------
+# --- the common poll and ATTLOG uploads, before FastAPI ----------------------------------------
 
 POLLS = Counter(
     "device_sync_zk_polls_total",
     "ZK polls (GET /iclock/getrequest) by how they were answered",
     ["answered"],
 )
+UPLOADS = Counter(
+    "device_sync_zk_attlog_uploads_total",
+    "ZK ATTLOG uploads (POST /iclock/cdata?table=ATTLOG) by where they were handled",
+    ["answered"],
+)
 _POLL_PATH = "/iclock/getrequest"
+_UPLOAD_PATH = "/iclock/cdata"
 _TEXT_HEADERS = [(b"content-type", b"text/plain; charset=utf-8")]
 
 
-class FastPoll:
-    """Pure ASGI, in front of FastAPI's routing and dependencies: answers the common poll (a
-    known device, nothing due for it: ``ZkEdge.poll_at_once``) from memory. Anything else (an
-    unknown or uncached serial, a bad query, a queue to read, the app not started) falls
-    through to the ``getrequest`` route, which answers the same way. Counted, never logged
-    per request (as every route: uvicorn's access log is off)."""
+class TooLarge(Exception):
+    pass
 
-    def __init__(self, app) -> None:
+
+async def _read_body(receive, limit: int) -> bytes | None:
+    """The request's body, at most ``limit`` bytes (``TooLarge`` past it); None when the
+    client went away."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None  # http.disconnect
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _content_length(scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _answer(send, status: int, text: str) -> None:
+    body = text.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*_TEXT_HEADERS, (b"content-length", b"%d" % len(body))],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class FastPath:
+    """Pure ASGI, in front of FastAPI's routing and dependencies, for the two requests a
+    fleet of ZK devices makes all day:
+
+    - the common poll (a known device, nothing due for it: ``ZkEdge.poll_at_once``),
+      answered from memory;
+    - an ATTLOG upload of a known device (``POST /iclock/cdata?table=ATTLOG``): the body read
+      here (at most ``MAX_UPLOAD_BYTES``, else 413), recorded by ``ZkEdge.attlog`` exactly as
+      the route does, then ``OK`` — only after the commit holding its rows.
+
+    Anything else (an unknown or uncached serial, a bad query, another table or route, a
+    queue to read, the app not started) falls through to the routes, which answer the same
+    way. An upload that fails here is answered as the kit's error handler would: 503 when a
+    server it needs is down, else 500 (no ``OK``: the device sends it again). Counted, never
+    logged per request (as every route: uvicorn's access log is off)."""
+
+    def __init__(self, app, transient: tuple[type[BaseException], ...] = ()) -> None:
         self.app = app
+        self._transient = transient
         self._answered = POLLS.labels("memory")
         self._routed = POLLS.labels("route")
+        self._uploaded = UPLOADS.labels("fast")
+        self._upload_routed = UPLOADS.labels("route")
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["path"] == _POLL_PATH and scope["method"] == "GET":
-            reply = self._at_once(scope)
-            if reply is not None:
-                self._answered.inc()
-                body = reply.encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 200,
-                        "headers": [*_TEXT_HEADERS, (b"content-length", b"%d" % len(body))],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
-                return
-            self._routed.inc()
+        if scope["type"] == "http":
+            path, method = scope["path"], scope["method"]
+            if path == _POLL_PATH and method == "GET":
+                reply = self._at_once(scope)
+                if reply is not None:
+                    self._answered.inc()
+                    await _answer(send, 200, reply)
+                    return
+                self._routed.inc()
+            elif path == _UPLOAD_PATH and method == "POST":
+                found = self._attlog_of_known(scope)
+                if found is not None:
+                    self._uploaded.inc()
+                    await self._attlog(found, scope, receive, send)
+                    return
         await self.app(scope, receive, send)
 
     @staticmethod
-    def _at_once(scope) -> str | None:
+    def _container(scope):
         app = scope.get("app")
-        container = getattr(getattr(app, "state", None), "device_sync", None)
+        return getattr(getattr(app, "state", None), "device_sync", None)
+
+    @classmethod
+    def _at_once(cls, scope) -> str | None:
+        container = cls._container(scope)
         if container is None:
             return None
         try:
@@ -194,3 +265,64 @@ class FastPoll:
         if device is None or device.com_key_digest is not None:
             return None  # looked up, or a Comm Key to check: the route
         return container.zk.poll_at_once(device, query.info, query.push_version)
+
+    def _attlog_of_known(self, scope):
+        """(edge, device, query) for an ATTLOG upload of a device memory holds; None: route."""
+        query_string = scope["query_string"]
+        if b"ATTLOG" not in query_string.upper():
+            return None
+        container = self._container(scope)
+        if container is None:
+            return None
+        try:
+            query = zk.parse_query(query_string.decode("latin-1"))
+        except zk.ZkInvalid:
+            return None  # the route answers 400
+        if query.table != "ATTLOG":
+            return None
+        device = container.zk.known(query.serial)
+        if device is None or device.com_key_digest is not None:
+            self._upload_routed.inc()
+            return None  # looked up, or a Comm Key to check: the route
+        return container.zk, device, query
+
+    async def _attlog(self, found, scope, receive, send) -> None:
+        edge, device, query = found
+        length = _content_length(scope)
+        if length is not None and length > MAX_UPLOAD_BYTES:
+            await _answer(send, 413, "TOO LARGE: at most 2 MiB")
+            return
+        try:
+            raw = await _read_body(receive, MAX_UPLOAD_BYTES)
+        except TooLarge:
+            await _answer(send, 413, "TOO LARGE: at most 2 MiB")
+            return
+        if raw is None:
+            return  # the device hung up before sending its batch: nothing recorded
+        try:
+            await edge.attlog(device, raw.decode("utf-8", errors="replace"), query.stamp)
+        except zk.ZkInvalid as error:  # as the route's ``_bad``
+            too_large = error.field == "body"
+            text = f"TOO LARGE: {error}" if too_large else f"BAD REQUEST: {error}"
+            await _answer(send, 413 if too_large else 400, text)
+            return
+        except Exception as error:  # noqa: BLE001 - answered as the kit's handler answers
+            if is_transient(error, self._transient):
+                log.warning(
+                    "a server this service needs is unavailable; answering 503",
+                    error=type(error).__name__,
+                    method="POST",
+                    path=_UPLOAD_PATH,
+                )
+                await error_response(
+                    503,
+                    "UNAVAILABLE",
+                    "a server this service needs is unavailable; try again shortly",
+                    None,
+                    {"Retry-After": "2"},
+                )(scope, receive, send)
+                return
+            log.error("unhandled error", method="POST", path=_UPLOAD_PATH, exc_info=error)
+            await error_response(500, "INTERNAL", "internal error")(scope, receive, send)
+            return
+        await _answer(send, 200, "OK")

@@ -17,6 +17,7 @@ from typing import Protocol
 from prometheus_client import Counter
 from punchcard.v1 import common_pb2, kiosk_pb2
 from punchcard_kit.logging import get_logger
+from punchcard_kit.messaging.envelope import set_timestamp
 
 from ..domain import zk
 from ..domain.model import Command, CommandKind, Heartbeat
@@ -377,8 +378,8 @@ class ZkEdge:
             device_verify_mode=punch.verify_mode,
             device_state=punch.state,
         )
-        context.captured_at.FromDatetime(at_utc)
-        context.received_at.FromDatetime(received_at)
+        set_timestamp(context.captured_at, at_utc)
+        set_timestamp(context.received_at, received_at)
         method = zk.method(punch.verify_mode)
         return events.device_punch_verdict(context, workers.get(punch.badge), method, verifies_pins)
 
