@@ -184,9 +184,8 @@ export function useAttempt({ db, api, clock, setOnline, refreshSaved, lostCreden
 
 /**
  * A badge-card reader that types like a keyboard, heard anywhere on the page while `active`
- * (the idle camera screen, the Employee ID keypad): `onCard(number)` for each reader's burst
- * (card-wedge.js). The Enter that ends a burst is swallowed, so it does not also press a
- * focused button or submit the keypad.
+ * (the idle camera screen): `onCard(number)` for each reader's burst (card-wedge.js). The
+ * Enter that ends a burst is swallowed, so it does not also press a focused button.
  *
  * The listener is attached once, when the kiosk starts, and reads `active` as of the last
  * render: a card read the moment a screen appears (its render committed, the effects of that

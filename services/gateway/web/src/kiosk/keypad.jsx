@@ -20,18 +20,24 @@ export function Keypad({ kind, employeeId, initial = "", onDone, onCancel, onBac
 
   const canSubmit = complete(kind, value);
 
+  // The ref moves with each key at once (not at the next render), so keys that arrive faster
+  // than renders (a scanner's burst and its Enter) are all counted, in order.
+  function change(next) {
+    valueRef.current = next;
+    setValue(next);
+  }
   function type(ch) {
     setActivity((n) => n + 1);
-    setValue((v) => typeInto(kind, v, ch));
+    change(typeInto(kind, valueRef.current, ch));
   }
   function erase() {
     setActivity((n) => n + 1);
-    setValue((v) => v.slice(0, -1));
+    change(valueRef.current.slice(0, -1));
   }
   function submit() {
     const v = valueRef.current;
     if (!complete(kind, v)) return;
-    setValue("");
+    change("");
     onDone(v);
   }
 

@@ -1,6 +1,6 @@
 // The time clock (after Start): the header (clock, time, roster, connection), the screens of
 // screens.js, and the ways to punch — a steady face in the camera, Employee ID + PIN, or a
-// badge card read on the camera or Employee ID screen by a reader that types like a keyboard.
+// badge card read on the camera screen by a reader that types like a keyboard.
 
 import { useCallback, useEffect, useReducer, useRef, useState } from "preact/hooks";
 import { clockTime, countOf } from "../shared/format.js";
@@ -99,8 +99,9 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) 
     (card) => punchWith({ method: "CARD", card }, card, offlineCardCheck, {}),
     [punchWith],
   );
-  // Not on the PIN keypad: a PIN typed quickly must never be taken for a card.
-  useCardReader(["camera", "employee", "face-id"].includes(screen.name), punchByCard);
+  // Only on the camera screen: on a keypad, an Employee ID typed quickly on a keyboard (or by
+  // a barcode scanner reading a badge) and a PIN must never be taken for a card.
+  useCardReader(screen.name === "camera", punchByCard);
 
   const punchByFace = useCallback(
     async (frame) => {
