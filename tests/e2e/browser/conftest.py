@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,32 @@ async def chromium(playwright):
     browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield browser
     await browser.close()
+
+
+@asynccontextmanager
+async def fake_camera_page(playwright, system, video: Path, request=None):
+    """A page of a Chromium of its own whose camera plays ``video`` (a .y4m file), on the
+    gateway, at tablet size; on the way out its last screen is saved (``-end``, given the
+    test's ``request``), passed or failed, and the browser closed."""
+    browser = await launch_chromium(
+        playwright,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
+    context = await browser.new_context(
+        base_url=system["gateway"].url, viewport=TABLET, permissions=["camera"]
+    )
+    page = await context.new_page()
+    try:
+        yield page
+    finally:
+        try:
+            if request is not None:
+                await save_screenshot(page, request, "-end")
+        finally:
+            await context.close()
+            await browser.close()
 
 
 async def launch_chromium(playwright, *extra_args: str):

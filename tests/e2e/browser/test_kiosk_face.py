@@ -12,7 +12,7 @@ from tests.support.face import faces_dir, identities, photo
 from tests.support.fake_camera import y4m_from_photo
 from tests.support.messaging import wait_for
 
-from .conftest import TABLET, launch_chromium, new_worker, save_screenshot
+from .conftest import fake_camera_page, new_worker, save_screenshot
 from .test_kiosk_pin import pair, worker_on_clock
 
 
@@ -49,17 +49,7 @@ async def test_a_steady_face_punches_with_the_workers_name(
 
     await wait_for(in_gallery, timeout=60, what="the enrolment in face-match's gallery")
 
-    browser = await launch_chromium(
-        playwright,
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    )
-    context = await browser.new_context(
-        base_url=system["gateway"].url, viewport=TABLET, permissions=["camera"]
-    )
-    page = await context.new_page()
-    try:
+    async with fake_camera_page(playwright, system, video, request) as page:
         await pair(page, w["credential"])
         await page.wait_for_function(
             "() => { const v = document.querySelector('video'); return v && v.currentTime > 0.3; }"
@@ -85,12 +75,6 @@ async def test_a_steady_face_punches_with_the_workers_name(
               })"""
         )
         assert outbox == 0
-    finally:
-        try:
-            await save_screenshot(page, request, "-end")
-        finally:
-            await context.close()
-            await browser.close()
 
 
 async def test_a_clock_verifying_faces_one_to_one_asks_for_the_employee_id_first(
@@ -130,17 +114,7 @@ async def test_a_clock_verifying_faces_one_to_one_asks_for_the_employee_id_first
 
     await wait_for(one_to_one, timeout=60, what="the clock verifying faces 1:1")
 
-    browser = await launch_chromium(
-        playwright,
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    )
-    context = await browser.new_context(
-        base_url=system["gateway"].url, viewport=TABLET, permissions=["camera"]
-    )
-    page = await context.new_page()
-    try:
+    async with fake_camera_page(playwright, system, video) as page:
         await pair(page, w["credential"])
         first = "Enter your Employee ID, then look at the camera"
         heading = page.get_by_role("heading", name=first)
@@ -152,6 +126,3 @@ async def test_a_clock_verifying_faces_one_to_one_asks_for_the_employee_id_first
         await save_screenshot(page, request)
         punches = (await admin_api.get("/punches", params={"worker_id": w["worker_id"]})).json()
         assert [p["method"] for p in punches["data"]] == ["FACE"]
-    finally:
-        await context.close()
-        await browser.close()

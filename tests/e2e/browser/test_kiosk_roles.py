@@ -12,7 +12,7 @@ from tests.support.gateway import assign
 from tests.support.identity import roles_known
 from tests.support.messaging import wait_for
 
-from .conftest import TABLET, launch_chromium, save_screenshot
+from .conftest import fake_camera_page, save_screenshot
 from .test_kiosk_pin import PIN, digits_id, pair, pin_punch, tap, worker_on_clock
 
 USER_PIN = "418290"
@@ -146,17 +146,7 @@ async def test_a_manager_enrols_a_workers_face_who_then_punches_by_face(
     )
 
     video = write_y4m(astronaut_bgr(), tmp_path / "camera.y4m", size=(640, 640))
-    browser = await launch_chromium(
-        playwright,
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    )
-    context = await browser.new_context(
-        base_url=system["gateway"].url, viewport=TABLET, permissions=["camera"]
-    )
-    page = await context.new_page()
-    try:
+    async with fake_camera_page(playwright, system, video) as page:
         await pair(page, m["credential"], workers=2)
         await sign_in_at_kiosk(page, m["employee_id"], PIN)
         await page.get_by_role("heading", name="Enrol a face: the worker's Employee ID").wait_for(
@@ -195,6 +185,3 @@ async def test_a_manager_enrols_a_workers_face_who_then_punches_by_face(
             target_id,
             m["clock_id"],
         )
-    finally:
-        await context.close()
-        await browser.close()
