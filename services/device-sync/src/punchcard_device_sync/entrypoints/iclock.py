@@ -262,7 +262,7 @@ class FastPath:
         except zk.ZkInvalid:
             return None  # the route answers 400
         device = container.zk.known(query.serial)
-        if device is None or device.com_key_digest is not None:
+        if device is None:
             return None  # looked up, or a Comm Key to check: the route
         return container.zk.poll_at_once(device, query.info, query.push_version)
 
@@ -281,7 +281,7 @@ class FastPath:
         if query.table != "ATTLOG":
             return None
         device = container.zk.known(query.serial)
-        if device is None or device.com_key_digest is not None:
+        if device is None:
             self._upload_routed.inc()
             return None  # looked up, or a Comm Key to check: the route
         return container.zk, device, query

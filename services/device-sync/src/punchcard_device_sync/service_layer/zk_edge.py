@@ -409,11 +409,13 @@ class ZkEdge:
     # --- getrequest ---------------------------------------------------------------------
 
     def known(self, serial: str) -> ZkDevice | None:
-        """The registered device with this serial if memory holds it (no lookup, nothing
-        recorded); None when it must be looked up (``device``)."""
+        """The registered device with this serial if memory holds it and it may be served
+        without a check (no lookup, nothing recorded); None when it must go the full way
+        (``device``, then ``admit``: not cached, or a clock with a Comm Key to check)."""
         cached = self._devices.get(serial)
         if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
+            device = cached[0]
+            return device if device is not None and device.com_key_digest is None else None
         return None
 
     def poll_at_once(
