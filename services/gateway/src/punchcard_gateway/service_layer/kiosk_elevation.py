@@ -34,6 +34,7 @@ from ..domain.kiosk_roles import (
 )
 from ..domain.model import AuditEntry, DomainError, Unavailable
 from .kiosk import PinSealer
+from .tokens import decode_hs256
 
 log = get_logger(__name__)
 
@@ -115,19 +116,15 @@ class ElevationTokens:
     def verify(self, token: str, clock: Clock, credential: str) -> Elevation:
         """The elevation, if the token is ours, unexpired, and of this clock and credential."""
         try:
-            claims = jwt.decode(
+            claims = decode_hs256(
                 token,
                 self.secret,
-                algorithms=["HS256"],
                 audience=AUDIENCE,
-                options={
-                    "require": ["exp", "aud", "sub", "tenant", "clock", "cred", "role"],
-                    "verify_exp": False,
-                },
+                required=("exp", "aud", "sub", "tenant", "clock", "cred", "role"),
+                now=self.clock(),
             )
-            expires = claims["exp"]
-            if not isinstance(expires, int) or expires <= self.clock():
-                raise ElevationInvalid("the sign-in expired: sign in again")
+        except jwt.ExpiredSignatureError:
+            raise ElevationInvalid("the sign-in expired: sign in again") from None
         except jwt.PyJWTError:
             raise ElevationInvalid("sign in again") from None
         if (
@@ -143,7 +140,7 @@ class ElevationTokens:
             employee_id=str(claims.get("eid") or ""),
             name=str(claims.get("name") or ""),
             role=role_of(claims["role"]),
-            expires_at=datetime.fromtimestamp(expires, UTC),
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         )
 
 

@@ -19,6 +19,30 @@ ACCESS_TOKEN_TTL_S = 15 * 60
 REFRESH_TOKEN_TTL_S = 14 * 24 * 3600
 
 
+def decode_hs256(
+    token: str,
+    secret: str,
+    *,
+    audience: str,
+    required: tuple[str, ...],
+    now: float,
+    verify_iat: bool = True,
+) -> dict:
+    """The claims of one of our HS256 tokens for ``audience`` with every ``required`` claim;
+    its expiry checked against ``now`` (our clock, injected in tests), not PyJWT's. Raises
+    ``jwt.ExpiredSignatureError`` when expired, another ``jwt.PyJWTError`` when not ours."""
+    claims = jwt.decode(
+        token,
+        secret,
+        algorithms=["HS256"],
+        audience=audience,
+        options={"require": list(required), "verify_exp": False, "verify_iat": verify_iat},
+    )
+    if not isinstance(claims["exp"], int) or claims["exp"] <= now:
+        raise jwt.ExpiredSignatureError("expired")
+    return claims
+
+
 @dataclass(frozen=True)
 class AccessTokens:
     """Mints and verifies the admin's bearer token. Claims: sub (admin user id), tenant, role,
@@ -43,20 +67,14 @@ class AccessTokens:
 
     def verify(self, token: str) -> Principal:
         try:
-            claims = jwt.decode(
+            claims = decode_hs256(
                 token,
                 self.secret,
-                algorithms=["HS256"],
                 audience=AUDIENCE,
-                # Expiry is checked below against our clock (injected in tests).
-                options={
-                    "require": ["exp", "iat", "aud", "sub", "tenant", "role"],
-                    "verify_exp": False,
-                    "verify_iat": False,
-                },
+                required=("exp", "iat", "aud", "sub", "tenant", "role"),
+                now=self.clock(),
+                verify_iat=False,
             )
-            if not isinstance(claims["exp"], int) or claims["exp"] <= self.clock():
-                raise jwt.ExpiredSignatureError("expired")
             return Principal(
                 user_id=uuid.UUID(claims["sub"]),
                 tenant_id=uuid.UUID(claims["tenant"]),
