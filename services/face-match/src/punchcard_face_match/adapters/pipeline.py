@@ -36,6 +36,7 @@ import numpy as np
 from ..domain.model import Face, FaceOutcome
 from ..domain.quality import within_pixel_cap
 from .images import DECODE_MAX_PIXELS, declared_size
+from .liveness import screen_score
 
 # Weight files DeepFace looks for, by model and by detector (those not listed are checked by
 # DeepFace itself, and a failed download attempt is reported as MissingWeights too).
@@ -208,10 +209,12 @@ class FacePipeline:
             shape = self._landmarks(rgb, rect)
             chip = dlib.get_face_chip(rgb, shape, size=self.chip_size, padding=0.25)
             face_px = rect.width()
+            box = (rect.left(), rect.top(), rect.right(), rect.bottom())
         else:
             region = boxes[0]
             chip = _level_eyes(image, region, self.chip_size)[:, :, ::-1]  # to RGB
             face_px = int(region.w)
+            box = (int(region.x), int(region.y), int(region.x + region.w), int(region.y + region.h))
         grey_chip = cv2.cvtColor(chip, cv2.COLOR_RGB2GRAY)
         face = Face(
             OK,
@@ -219,9 +222,13 @@ class FacePipeline:
             face_px=face_px,
             sharpness=float(cv2.Laplacian(grey_chip, cv2.CV_64F).var()),
             brightness=float(grey_chip.mean()),
+            grey_chip=grey_chip,
             timings=timings,
         )
         timings["align"] = _ms(started)
+        started = time.perf_counter()
+        face.screen = screen_score(image, box)
+        timings["liveness"] = _ms(started)
         return face, chip
 
     # -- a micro-batch -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import numpy as np
 from punchcard_kit.assignments import AssignmentChange, apply_assignment
 from punchcard_kit.unit_of_work import TenantUnitOfWork
 
+from ..domain.liveness import LivenessMode
 from ..domain.model import (
     FaceSettings,
     NewTemplate,
@@ -169,27 +170,38 @@ class PostgresTemplates(_Repository):
 class PostgresSettings(_Repository):
     async def get(self) -> FaceSettings:
         row = await self.conn.fetchrow(
-            "SELECT keep_photos, search_assigned_only, face_fpir_target FROM face_settings"
-            " WHERE tenant_id = $1",
+            "SELECT keep_photos, search_assigned_only, face_fpir_target, liveness_mode,"
+            " liveness_max_screen, liveness_min_motion FROM face_settings WHERE tenant_id = $1",
             self.tenant_id,
         )
-        return FaceSettings(**dict(row)) if row else FaceSettings()
+        if not row:
+            return FaceSettings()
+        values = dict(row)
+        values["liveness_mode"] = LivenessMode(values["liveness_mode"])
+        return FaceSettings(**values)
 
     async def put(self, settings: FaceSettings) -> None:
         await self.conn.execute(
             """
             INSERT INTO face_settings
-                (tenant_id, keep_photos, search_assigned_only, face_fpir_target)
-            VALUES ($1, $2, $3, $4)
+                (tenant_id, keep_photos, search_assigned_only, face_fpir_target,
+                 liveness_mode, liveness_max_screen, liveness_min_motion)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
             ON CONFLICT (tenant_id) DO UPDATE
                 SET keep_photos = EXCLUDED.keep_photos,
                     search_assigned_only = EXCLUDED.search_assigned_only,
-                    face_fpir_target = EXCLUDED.face_fpir_target, updated_at = now()
+                    face_fpir_target = EXCLUDED.face_fpir_target,
+                    liveness_mode = EXCLUDED.liveness_mode,
+                    liveness_max_screen = EXCLUDED.liveness_max_screen,
+                    liveness_min_motion = EXCLUDED.liveness_min_motion, updated_at = now()
             """,
             self.tenant_id,
             settings.keep_photos,
             settings.search_assigned_only,
             settings.face_fpir_target,
+            str(settings.liveness_mode),
+            settings.liveness_max_screen,
+            settings.liveness_min_motion,
         )
 
     async def drop_photos(self) -> int:

@@ -11,6 +11,7 @@ from enum import StrEnum
 import numpy as np
 
 from .calibration import DEFAULT_FPIR_TARGET
+from .liveness import DEFAULT_MAX_SCREEN, DEFAULT_MIN_MOTION, LivenessMode, LivenessPolicy
 
 
 class WorkerStatus(StrEnum):
@@ -54,6 +55,10 @@ class Face:
     face_px: int = 0
     sharpness: float = 0.0
     brightness: float = 0.0
+    # Presentation-attack signs (adapters.liveness): the face's re-capture score (None: not
+    # measured) and its aligned grey face, compared with the burst's other frames.
+    screen: float | None = None
+    grey_chip: np.ndarray | None = None
     # Milliseconds per stage: decode, detect, align, embed (embed: this frame's share of the
     # batch call).
     timings: dict[str, float] = field(default_factory=dict)
@@ -92,8 +97,18 @@ class NewTemplate:
 class FaceSettings:
     """A tenant's face settings. ``search_assigned_only``: a 1:N search covers only the
     clock's assigned workers; ``face_fpir_target``: the false-positive identification rate per
-    attempt the 1:N threshold is derived for (domain.calibration)."""
+    attempt the 1:N threshold is derived for (domain.calibration); ``liveness_*``: the
+    presentation-attack policy (domain.liveness)."""
 
     keep_photos: bool = False
     search_assigned_only: bool = False
     face_fpir_target: float = DEFAULT_FPIR_TARGET
+    liveness_mode: LivenessMode = LivenessMode.REFUSE
+    liveness_max_screen: float = DEFAULT_MAX_SCREEN
+    liveness_min_motion: float = DEFAULT_MIN_MOTION
+
+    @property
+    def liveness(self) -> LivenessPolicy:
+        return LivenessPolicy(
+            LivenessMode(self.liveness_mode), self.liveness_max_screen, self.liveness_min_motion
+        )

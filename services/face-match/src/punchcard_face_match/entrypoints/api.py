@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Path, Response, UploadFile
 from punchcard_kit.credentials import EMPLOYEE_ID_MAX_LENGTH, EMPLOYEE_ID_PATTERN
@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..domain.calibration import DEFAULT_FPIR_TARGET, MAX_FPIR_TARGET, MIN_FPIR_TARGET
 from ..domain.enrolment import MAX_PHOTOS
+from ..domain.liveness import DEFAULT_MAX_SCREEN, DEFAULT_MIN_MOTION, LivenessMode
 from ..domain.model import FaceSettings
 from ..service_layer.enrolment import (
     ChangeFaceSettings,
@@ -49,7 +50,14 @@ router = APIRouter(prefix=PREFIX, tags=TAGS)
 # Examples for the OpenAPI (schema metadata only); each is valid for its model (a unit test
 # checks them).
 WORKER_ID = "6f1c2b1e-3a4d-4c5b-9e8f-1a2b3c4d5e6f"
-SETTINGS_EXAMPLE = {"keep_photos": False, "search_assigned_only": True, "face_fpir_target": 0.001}
+SETTINGS_EXAMPLE = {
+    "keep_photos": False,
+    "search_assigned_only": True,
+    "face_fpir_target": 0.001,
+    "liveness_mode": "refuse",
+    "liveness_max_screen": 2.2,
+    "liveness_min_motion": 0.25,
+}
 CLOCK_ID = "9c8b7a6d-1e2f-4a3b-8c4d-5e6f7a8b9c0d"
 CLOCK_SEARCH_EXAMPLE = {
     "clock_id": CLOCK_ID,
@@ -94,6 +102,9 @@ class SettingsBody(BaseModel):
     keep_photos: bool = False
     search_assigned_only: bool = False
     face_fpir_target: FpirTarget = DEFAULT_FPIR_TARGET
+    liveness_mode: Literal["off", "flag", "refuse"] = "refuse"
+    liveness_max_screen: Annotated[float, Field(gt=0, le=10)] = DEFAULT_MAX_SCREEN
+    liveness_min_motion: Annotated[float, Field(ge=0, le=20)] = DEFAULT_MIN_MOTION
 
 
 class FaceSettingsPublic(BaseModel):
@@ -102,6 +113,9 @@ class FaceSettingsPublic(BaseModel):
     keep_photos: bool
     search_assigned_only: bool
     face_fpir_target: float
+    liveness_mode: str
+    liveness_max_screen: float
+    liveness_min_motion: float
 
 
 class ClockFaceSearchPublic(BaseModel):
@@ -276,6 +290,9 @@ async def put_settings(body: SettingsBody, caller: CallerDep, fm: FaceMatchDep) 
         keep_photos=body.keep_photos,
         search_assigned_only=body.search_assigned_only,
         face_fpir_target=body.face_fpir_target,
+        liveness_mode=LivenessMode(body.liveness_mode),
+        liveness_max_screen=body.liveness_max_screen,
+        liveness_min_motion=body.liveness_min_motion,
     )
     return asdict(await fm.enrolment.change_settings(ChangeFaceSettings(caller, settings)))
 

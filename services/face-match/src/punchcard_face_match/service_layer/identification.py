@@ -9,7 +9,12 @@ embedding call for all faces), then each is decided against its tenant's gallery
 - with an Employee ID (1:1): unknown -> UNKNOWN_USER, inactive -> INACTIVE, otherwise the frame
   must be within the threshold of that worker's templates (NO_MATCH if not);
 - without (1:N): the nearest worker within the threshold and the runner-up at least the margin
-  farther (AMBIGUOUS if not: never a guess), optionally among the clock's workers only.
+  farther (AMBIGUOUS if not: never a guess), optionally among the clock's workers only;
+- a burst (``burst_jpeg``: up to 2 more frames): every frame must have one face and identify
+  the same worker by the same rule (NO_MATCH / AMBIGUOUS if not); and before any search, the
+  tenant's liveness policy judges the frames (``domain.liveness``: a re-captured screen or
+  print, or a still image): SPOOF_SUSPECTED when it refuses, ``FaceMatch.spoof_suspected``
+  when it only flags.
 
 The threshold depends on what is searched (``domain.calibration``): a 1:N search over n
 templates gets the threshold that keeps the false-positive identification rate at the
@@ -33,7 +38,7 @@ from punchcard.v1 import common_pb2, identification_pb2, kiosk_pb2
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import catalogue, new_envelope
 
-from ..domain import calibration, decision
+from ..domain import calibration, decision, liveness
 from ..domain.calibration import FmrModel, SearchPlan
 from ..domain.decision import Decision, MatchPolicy
 from ..domain.gallery import Galleries
@@ -54,6 +59,13 @@ STAGE_SECONDS = Histogram(
     ["stage"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
+SPOOF_SIGNS = Counter(
+    "face_spoof_suspected_total",
+    "Face attempts with presentation-attack signs, by sign and by the tenant's policy",
+    ["sign", "mode"],
+)
+# Frames of the burst beyond frame_jpeg that are looked at (the edge refuses more).
+MAX_BURST = 2
 BATCH_SIZE = Histogram(
     "face_batch_size", "Frames per micro-batch", buckets=(1, 2, 4, 8, 16, 32, 64, 128)
 )
@@ -121,18 +133,28 @@ class Identifier:
             except TimeoutError:
                 raise GalleryNotReady("the face galleries are still loading") from None
         BATCH_SIZE.observe(len(attempts))
-        faces = await self.engine.analyse([a.attempt.frame_jpeg for a in attempts])
-        for command, face in zip(attempts, faces, strict=True):
-            for stage, ms in face.timings.items():
-                STAGE_SECONDS.labels(stage).observe(ms / 1000.0)
+        frames: list[bytes] = []
+        spans: list[tuple[int, int]] = []
+        for a in attempts:
+            start = len(frames)
+            frames.append(a.attempt.frame_jpeg)
+            frames.extend(a.attempt.burst_jpeg[:MAX_BURST])
+            spans.append((start, len(frames)))
+        faces = await self.engine.analyse(frames)
+        for command, (start, end) in zip(attempts, spans, strict=True):
+            for face in faces[start:end]:
+                for stage, ms in face.timings.items():
+                    STAGE_SECONDS.labels(stage).observe(ms / 1000.0)
             async with uow(command.tenant_id) as unit:
-                await self.answer(unit, command, face)
+                await self.answer(unit, command, faces[start], faces[start + 1 : end])
                 await unit.commit()
 
-    async def answer(self, uow: UnitOfWork, command: IdentifyFace, face: Face) -> None:
+    async def answer(
+        self, uow: UnitOfWork, command: IdentifyFace, face: Face, burst: Sequence[Face] = ()
+    ) -> None:
         context = command.attempt.context
         tenant = command.tenant_id
-        verdict = await self._decide(uow, tenant, context, face)
+        verdict = await self._decide(uow, tenant, context, face, burst)
         envelope = new_envelope(
             verdict,
             tenant_id=tenant,
@@ -157,12 +179,32 @@ class Identifier:
             ms=round(sum(face.timings.values()), 1),
         )
 
-    async def _decide(self, uow: UnitOfWork, tenant: str, context, face: Face):
-        reason = _FRAME_REASONS.get(face.outcome)
-        if reason is not None:
-            return self._rejected(context, reason)
+    async def _decide(self, uow: UnitOfWork, tenant: str, context, face: Face, burst=()):
+        frames = [face, *burst]
+        for frame in frames:
+            reason = _FRAME_REASONS.get(frame.outcome)
+            if reason is not None:
+                return self._rejected(context, reason)
         gallery = self.galleries.get(tenant, self.engine.model_name)
         settings = await uow.settings.get()
+        live = liveness.assess(
+            [liveness.FrameSigns(f.screen) for f in frames],
+            liveness.burst_motion([f.grey_chip for f in frames]),
+            settings.liveness,
+        )
+        if live.suspected:
+            for sign in live.reasons:
+                SPOOF_SIGNS.labels(sign, str(settings.liveness_mode)).inc()
+            log.info(
+                "face attempt looks like a presentation attack",
+                attempt_id=context.attempt_id,
+                clock_id=context.clock_id,
+                signs=list(live.reasons),
+                screen=[f.screen for f in frames],
+                refused=live.refuse,
+            )
+        if live.refuse:
+            return self._rejected(context, R.REJECT_REASON_SPOOF_SUSPECTED)
         if context.claimed_employee_id:
             worker = await uow.workers.by_employee_id(context.claimed_employee_id)
             if worker is None:
@@ -170,13 +212,15 @@ class Identifier:
             worker_id = worker.id
             if worker.status is WorkerStatus.INACTIVE:
                 return self._rejected(context, R.REJECT_REASON_INACTIVE, worker_id=worker_id)
-            distance = gallery.distance_to(worker_id, face.embedding) if gallery else None
             _, templates = gallery.size([worker_id]) if gallery else (0, 0)
             threshold = calibration.verification_threshold(
                 templates, settings.face_fpir_target, self.fmr_model, self.policy.threshold
             )
             policy = replace(self.policy, threshold=threshold)
-            result = decision.verify(worker_id, distance, policy)
+
+            def judge(f: Face) -> Decision:
+                distance = gallery.distance_to(worker_id, f.embedding) if gallery else None
+                return decision.verify(worker_id, distance, policy)
         else:
             restrict = None
             if settings.search_assigned_only:
@@ -187,10 +231,25 @@ class Identifier:
                 # verifies faces 1:1 (the kiosk asks for the Employee ID first).
                 return self._rejected(context, R.REJECT_REASON_EMPLOYEE_ID_REQUIRED)
             policy = replace(self.policy, threshold=plan.threshold)
-            candidates = gallery.search(face.embedding, restrict=restrict) if gallery else []
-            result = decision.decide(candidates, policy)
+
+            def judge(f: Face) -> Decision:
+                candidates = gallery.search(f.embedding, restrict=restrict) if gallery else []
+                return decision.decide(candidates, policy)
+
+        result = judge(face)
         match = self._face_match(result, policy)
+        if match is not None and live.suspected:
+            match.spoof_suspected = True
         if result.outcome == decision.MATCH:
+            # The burst must agree: every frame the same worker, by the same rule.
+            others = [judge(f) for f in burst]
+            if not liveness.burst_agrees([result.worker_id, *(d.worker_id for d in others)]):
+                differs = any(
+                    d.outcome == decision.MATCH and d.worker_id != result.worker_id for d in others
+                )
+                ambiguous = differs or any(d.outcome == decision.AMBIGUOUS for d in others)
+                reason = R.REJECT_REASON_AMBIGUOUS if ambiguous else R.REJECT_REASON_NO_MATCH
+                return self._rejected(context, reason, match=match)
             return identification_pb2.WorkerIdentified(
                 context=context,
                 worker_id=result.worker_id,
