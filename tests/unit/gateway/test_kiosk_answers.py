@@ -24,6 +24,7 @@ from punchcard_gateway.domain.model import Invalid
 from punchcard_gateway.entrypoints.kiosk import body_limit, parse_attempt
 from punchcard_gateway.service_layer.kiosk import attempt_event
 from punchcard_kit import credentials
+from punchcard_kit.messaging import unpack_payload
 
 R = common_pb2
 ATTEMPT = "0b7c2f4e-8a51-4c1e-9d0a-5e2f3b4c6d7e"
@@ -103,6 +104,7 @@ def test_a_repeat_is_answered_like_the_earlier_punch():
         (R.REJECT_REASON_AMBIGUOUS, "AMBIGUOUS"),
         (R.REJECT_REASON_INVALID_FRAME, "INVALID_FRAME"),
         (R.REJECT_REASON_EMPLOYEE_ID_REQUIRED, "EMPLOYEE_ID_REQUIRED"),
+        (R.REJECT_REASON_SPOOF_SUSPECTED, "SPOOF_SUSPECTED"),
         (R.REJECT_REASON_UNSPECIFIED, NOT_RECORDED),
         (999, NOT_RECORDED),  # a reason added to the enum later
     ],
@@ -310,6 +312,40 @@ def test_frames_must_be_jpeg_and_bounded():
         parse_attempt(body(frame_jpeg=big, **face), 1024)
     assert too_large.value.field == "frame_jpeg"
     assert body_limit(512 * 1024) > 512 * 1024 * 4 // 3
+
+
+def test_a_face_burst_is_jpeg_frames_of_a_face_attempt_within_the_one_bound():
+    face = {"method": "FACE", "pin": ..., "employee_id": ...}
+    frames = [b"\xff\xd8\xff\xe0" + bytes([n]) * 300 for n in range(3)]
+    b64 = [base64.b64encode(f).decode() for f in frames]
+    parsed = parse_attempt(body(frame_jpeg=b64[0], burst_jpeg=b64[1:], **face), 1024)
+    assert parsed.frame_jpeg == frames[0] and parsed.burst_jpeg == tuple(frames[1:])
+    # The burst changes what the attempt is (its fingerprint); a single frame's is unchanged.
+    single = parse_attempt(body(frame_jpeg=b64[0], **face), 1024)
+    assert single.burst_jpeg == () and single.fingerprint != parsed.fingerprint
+    clock = Clock(tenant_id=str(uuid.uuid4()), clock_id=str(uuid.uuid4()))
+    _, _, envelope = attempt_event(clock, parsed, CAPTURED, None)
+    payload = unpack_payload(envelope)
+    assert list(payload.burst_jpeg) == frames[1:] and payload.frame_jpeg == frames[0]
+
+    from punchcard_gateway.domain.model import TooLarge
+
+    for bad, message in (
+        ([b64[1], b64[2], b64[1]], "burst_jpeg must be a list of at most 2 base64 strings"),
+        ([base64.b64encode(b"GIF89a...").decode()], "burst_jpeg is not a JPEG image"),
+        (["%%%"], "burst_jpeg must be base64 strings"),
+    ):
+        with pytest.raises(Invalid) as refused:
+            parse_attempt(body(frame_jpeg=b64[0], burst_jpeg=bad, **face), 1024)
+        assert (refused.value.message, refused.value.field) == (message, "burst_jpeg")
+    with pytest.raises(TooLarge) as too_large:  # each frame within 800 bytes, not 3 together
+        parse_attempt(body(frame_jpeg=b64[0], burst_jpeg=b64[1:], **face), 800)
+    assert too_large.value.field == "burst_jpeg"
+    for method in ("PIN", "CARD"):
+        extra = {"card": "1234", "employee_id": ..., "pin": ...} if method == "CARD" else {}
+        with pytest.raises(Invalid) as refused:
+            parse_attempt(body(method=method, burst_jpeg=b64[1:], **extra), 1024)
+        assert refused.value.field == "burst_jpeg"
 
 
 @pytest.mark.parametrize("raw", [b"", b"[]", b"null", b'{"pin": "048291"', b"048291"])

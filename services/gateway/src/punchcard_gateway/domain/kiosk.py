@@ -93,6 +93,8 @@ class Attempt:
     pin: str | None = None
     frame_jpeg: bytes | None = None
     card: str | None = None
+    # FACE only: the rest of the kiosk's burst (0-2 more JPEG frames after frame_jpeg).
+    burst_jpeg: tuple[bytes, ...] = ()
 
     def __repr__(self) -> str:
         return (
@@ -109,6 +111,8 @@ class Attempt:
         frame = hashlib.sha256(self.frame_jpeg).hexdigest() if self.frame_jpeg else ""
         captured = self.captured_at.astimezone(UTC).isoformat(timespec="microseconds")
         parts = (self.method, self.employee_id or "", captured, frame)
+        if self.burst_jpeg:  # unchanged for a single frame (claims made before bursts)
+            parts += tuple(hashlib.sha256(jpeg).hexdigest() for jpeg in self.burst_jpeg)
         return hashlib.sha256("\x1f".join(parts).encode()).digest()
 
 
@@ -227,6 +231,9 @@ _KIOSK_REASON = {
     # The clock verifies faces 1:1 (its gallery is too large for a safe 1:N search): the kiosk
     # asks for the Employee ID, then sends the face again with it.
     common_pb2.REJECT_REASON_EMPLOYEE_ID_REQUIRED: "EMPLOYEE_ID_REQUIRED",
+    # face-match's liveness check refused the frames (a photo or a screen held up, or a still
+    # image): the worker is asked to look at the camera, and the PIN is offered.
+    common_pb2.REJECT_REASON_SPOOF_SUSPECTED: "SPOOF_SUSPECTED",
 }
 # A reason added to the enum later (or none at all): not recorded, nothing more said.
 NOT_RECORDED = "NOT_RECORDED"
@@ -245,6 +252,7 @@ _MESSAGES = {
     "AMBIGUOUS": "Face not recognised — try again or use your PIN",
     "INVALID_FRAME": "The camera image could not be used — please try again",
     "EMPLOYEE_ID_REQUIRED": "Enter your Employee ID, then look at the camera",
+    "SPOOF_SUSPECTED": "Please look at the camera — or use your PIN",
     NOT_RECORDED: "Punch not recorded",
 }
 

@@ -4,9 +4,9 @@ and gets the outcome (service_layer.kiosk has the flow).
 Order of work, so that a bad request changes nothing and a PIN goes nowhere:
 1. the credential (``Authorization: Bearer pcc_…``) is checked by device-sync — before the body
    is even read;
-2. the body is read up to a bound (a frame of ``KIOSK_MAX_FRAME_BYTES`` in base64, plus a
-   little) and validated here, by hand: every error message is one of ours, naming the field,
-   never echoing a value (pydantic's messages may quote input, and a PIN is input);
+2. the body is read up to a bound (the frames, ``KIOSK_MAX_FRAME_BYTES`` together, in base64,
+   plus a little) and validated here, by hand: every error message is one of ours, naming the
+   field, never echoing a value (pydantic's messages may quote input, and a PIN is input);
 3. only then is anything sealed, claimed or published.
 
 Neither the body nor the credential is logged anywhere.
@@ -53,6 +53,8 @@ from ..service_layer.kiosk_elevation import KioskElevations
 from .deps import container
 
 JPEG_SOI = b"\xff\xd8\xff"
+# Frames a face attempt may send after frame_jpeg (the kiosk's burst; face-match looks at no more).
+MAX_BURST = 2
 # Room for everything but the frame (ids, times, Employee ID, JSON punctuation).
 BODY_OVERHEAD_BYTES = 16 * 1024
 _CREDENTIAL_MAX = 512
@@ -119,6 +121,13 @@ class KioskPunchIn(BaseModel):
         default=None, description="CARD only: the badge card's number, 1-20 digits, as a string"
     )
     frame_jpeg: str | None = Field(default=None, description="FACE only: one JPEG, base64")
+    burst_jpeg: list[str] | None = Field(
+        default=None,
+        max_length=MAX_BURST,
+        description="FACE only: the rest of the kiosk's burst, 0-2 more JPEG frames (base64) "
+        "taken after frame_jpeg; every frame must show the same worker, and the server judges "
+        "liveness across them",
+    )
 
     @field_validator("captured_at", mode="before")
     @classmethod
@@ -138,6 +147,7 @@ _FIELD_MESSAGES = {
     "employee_id": "employee_id must be 1-32 characters: letters, digits, '_' or '-'",
     "pin": "pin must be a string of 4 to 6 digits",
     "frame_jpeg": "frame_jpeg must be a base64 string",
+    "burst_jpeg": "burst_jpeg must be a list of at most 2 base64 strings",
     "card": "card must be a string of 1 to 20 digits",
     "consent": "consent must be true or false",
 }
@@ -234,6 +244,8 @@ def _invalid(
 
 
 def body_limit(max_frame_bytes: int) -> int:
+    """A face attempt's frames (one, or a burst, together at most ``max_frame_bytes``) in
+    base64, and the rest."""
     return (max_frame_bytes + 2) // 3 * 4 + BODY_OVERHEAD_BYTES
 
 
@@ -248,7 +260,7 @@ def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
     if data.method == "CARD":
         if data.card is None:
             raise Invalid("card is required for a CARD punch", "card")
-        for field in ("employee_id", "pin", "frame_jpeg"):
+        for field in ("employee_id", "pin", "frame_jpeg", "burst_jpeg"):
             if getattr(data, field) is not None:
                 raise Invalid(f"{field} is not sent with a CARD punch", field)
         frame = None
@@ -257,8 +269,9 @@ def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
             raise Invalid("employee_id is required for a PIN punch", "employee_id")
         if data.pin is None:
             raise Invalid("pin is required for a PIN punch", "pin")
-        if data.frame_jpeg is not None:
-            raise Invalid("frame_jpeg is not sent with a PIN punch", "frame_jpeg")
+        for field in ("frame_jpeg", "burst_jpeg"):
+            if getattr(data, field) is not None:
+                raise Invalid(f"{field} is not sent with a PIN punch", field)
         frame = None
     else:
         if data.pin is not None:
@@ -266,6 +279,14 @@ def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
         if data.frame_jpeg is None:
             raise Invalid("frame_jpeg is required for a FACE punch", "frame_jpeg")
         frame = _frame(data.frame_jpeg, max_frame_bytes)
+        burst = tuple(_frame(text, max_frame_bytes, "burst_jpeg") for text in data.burst_jpeg or ())
+        # The burst's frames share the one frame's bound, so the attempt event stays under the
+        # topic's max.message.bytes (1 MiB) however many frames the kiosk sends.
+        if len(frame) + sum(len(jpeg) for jpeg in burst) > max_frame_bytes:
+            raise TooLarge(
+                f"frame_jpeg and burst_jpeg together are larger than {max_frame_bytes} bytes",
+                "burst_jpeg",
+            )
     return Attempt(
         attempt_id=str(data.attempt_id),
         captured_at=data.captured_at,
@@ -276,21 +297,25 @@ def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
         pin=data.pin,
         frame_jpeg=frame,
         card=data.card,
+        burst_jpeg=burst if data.method == "FACE" else (),
     )
 
 
-def _frame(text: str, max_frame_bytes: int) -> bytes:
-    too_large = TooLarge(f"frame_jpeg is larger than {max_frame_bytes} bytes", "frame_jpeg")
+def _frame(text: str, max_frame_bytes: int, field: str = "frame_jpeg") -> bytes:
+    too_large = TooLarge(f"{field} is larger than {max_frame_bytes} bytes", field)
     if len(text) // 4 * 3 - 2 > max_frame_bytes:  # decoded size, before decoding
         raise too_large
     try:
         frame = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise Invalid(_FIELD_MESSAGES["frame_jpeg"], "frame_jpeg") from None
+        raise Invalid(
+            f"{field} must be base64 strings" if field == "burst_jpeg" else _FIELD_MESSAGES[field],
+            field,
+        ) from None
     if len(frame) > max_frame_bytes:
         raise too_large
     if not frame.startswith(JPEG_SOI):
-        raise Invalid("frame_jpeg is not a JPEG image", "frame_jpeg")
+        raise Invalid(f"{field} is not a JPEG image", field)
     return frame
 
 

@@ -368,7 +368,9 @@ def attempt_event(
         )
     else:
         assert attempt.frame_jpeg is not None
-        payload = kiosk_pb2.FacePunchAttempted(context=context, frame_jpeg=attempt.frame_jpeg)
+        payload = kiosk_pb2.FacePunchAttempted(
+            context=context, frame_jpeg=attempt.frame_jpeg, burst_jpeg=list(attempt.burst_jpeg)
+        )
         topic, key = (
             topics[1],
             catalogue.KIOSK_FACE_ATTEMPTS.key(tenant_id=clock.tenant_id, clock_id=clock.clock_id),
