@@ -1,9 +1,9 @@
 // The main screen: the camera view with its hint, and "Use PIN Instead". A loop samples the
-// view every 120 ms; when the face gate allows and the view is steady, a frame is captured
-// and sent (onFrame), one at a time.
+// view every 120 ms; when the face gate allows and the view is steady, a burst of frames is
+// captured (camera.js) and sent (onFrame(frame, burst)), one attempt at a time.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { captureJpeg, ready, sample } from "./camera.js";
+import { captureBurst, ready, sample } from "./camera.js";
 import { HOLD_HINT, judgeFrame, LOOK_HINT } from "./face-gate.js";
 import { SteadyView } from "./steady.js";
 
@@ -39,12 +39,12 @@ export function CameraScreen({ stream, problem, notice, gate, onFrame, onPin, on
         setHint(verdict === "look" ? LOOK_HINT : HOLD_HINT);
         return;
       }
-      const frame = captureJpeg(v);
-      if (!frame) return;
-      view.current.remember(y);
       busy.current = true;
       try {
-        await onFrame(frame);
+        const shot = await captureBurst(v);
+        if (!shot) return;
+        view.current.remember(y);
+        await onFrame(shot.frame, shot.burst);
       } finally {
         busy.current = false;
       }

@@ -1,6 +1,8 @@
 // The tablet's front camera: one stream for the app's life (opened on Start, a user gesture),
-// small luma samples for the steadiness check (steady.js) and the JPEG frame of an attempt
-// (≤ 640 px long side, quality 0.85; the edge takes at most 512 KiB).
+// small luma samples for the steadiness check (steady.js) and the JPEG frames of an attempt
+// (≤ 640 px long side, quality 0.85): a burst of BURST_FRAMES frames BURST_GAP_MS apart, all of
+// which must show the same worker and in which the server judges liveness (a still image gives
+// identical frames). The edge takes at most 512 KiB for the frames together.
 
 import { luma } from "./steady.js";
 
@@ -8,6 +10,8 @@ export const SAMPLE_W = 32;
 export const SAMPLE_H = 24;
 export const MAX_SIDE = 640;
 export const MAX_FRAME_BYTES = 512 * 1024;
+export const BURST_FRAMES = 3;
+export const BURST_GAP_MS = 150;
 
 let stream = null;
 
@@ -68,4 +72,34 @@ export function captureJpeg(video, canvas = document.createElement("canvas")) {
     if ((data.length * 3) / 4 <= MAX_FRAME_BYTES) return data;
   }
   return null;
+}
+
+// The frames (base64) that fit the edge's bound together: the first always (it fits alone),
+// then as many of the rest, in order, as stay within maxBytes decoded.
+export function fitBurst(frames, maxBytes = MAX_FRAME_BYTES) {
+  const kept = [];
+  let total = 0;
+  for (const frame of frames) {
+    if (!frame) continue;
+    const bytes = (frame.length * 3) / 4;
+    if (total + bytes > maxBytes) break;
+    kept.push(frame);
+    total += bytes;
+  }
+  return kept;
+}
+
+// A burst: {frame, burst} (base64 JPEGs: the first, then up to BURST_FRAMES - 1 more taken
+// BURST_GAP_MS apart), or null when not even one frame could be made.
+export async function captureBurst(video, { frames = BURST_FRAMES, gapMs = BURST_GAP_MS } = {}) {
+  const canvas = document.createElement("canvas");
+  const taken = [captureJpeg(video, canvas)];
+  if (!taken[0]) return null;
+  for (let i = 1; i < frames; i++) {
+    await new Promise((resolve) => setTimeout(resolve, gapMs));
+    if (!ready(video)) break;
+    taken.push(captureJpeg(video, canvas));
+  }
+  const [frame, ...burst] = fitBurst(taken);
+  return frame ? { frame, burst } : null;
 }

@@ -104,10 +104,15 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) 
   useCardReader(screen.name === "camera", punchByCard);
 
   const punchByFace = useCallback(
-    async (frame) => {
+    async (frame, burst = []) => {
       // After EMPLOYEE_ID_REQUIRED: this face is checked 1:1 against the Employee ID typed.
       const faceFor = screenNow.current.faceFor;
-      const body = newAttempt({ method: "FACE", frame_jpeg: frame, ...(faceFor ? { employee_id: faceFor } : {}) });
+      const body = newAttempt({
+        method: "FACE",
+        frame_jpeg: frame,
+        ...(burst.length ? { burst_jpeg: burst } : {}),
+        ...(faceFor ? { employee_id: faceFor } : {}),
+      });
       setFaceNotice(CHECKING);
       setAnnounce(CHECKING);
       const result = await attempt(body);

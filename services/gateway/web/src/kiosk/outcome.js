@@ -18,6 +18,8 @@ const REASONS = {
   AMBIGUOUS: "Face not recognised — try again or use your PIN",
   INVALID_FRAME: "The camera image could not be used — please try again",
   EMPLOYEE_ID_REQUIRED: "Enter your Employee ID, then look at the camera",
+  // The server's liveness check saw a photo, a screen or a still image (docs/face-match.md).
+  SPOOF_SUSPECTED: "Please look at the camera — or use your PIN",
   NOT_RECORDED: "Punch not recorded",
 };
 

@@ -17,6 +17,7 @@ describe("what the worker is told", () => {
     expect(reasonText("WRONG_PIN", { attempts_remaining: 1 })).toBe("Wrong PIN — 1 try left");
     expect(reasonText("LOCKED_OUT", { locked_until: "x" })).toBe("PIN locked — ask your manager");
     expect(reasonText("SOMETHING_NEW", { message: "Punch not recorded" })).toBe("Punch not recorded");
+    expect(reasonText("SPOOF_SUSPECTED")).toBe("Please look at the camera — or use your PIN");
     expect(answerOf(200, { status: "rejected", reason: "NO_MATCH" })).toMatchObject({ tone: "bad", reason: "NO_MATCH" });
     expect(answerOf(202, { status: "pending" }).tone).toBe("wait");
     expect(saved().title).toBe(SAVED_OFFLINE);
