@@ -106,7 +106,13 @@ class FaceKiosk:
         await self.feed.stop()
 
     async def send(
-        self, tenant_id: str, frame: bytes, *, clock_id: str | None = None, employee_id: str = ""
+        self,
+        tenant_id: str,
+        frame: bytes,
+        *,
+        clock_id: str | None = None,
+        employee_id: str = "",
+        burst: list[bytes] | tuple[bytes, ...] = (),
     ) -> str:
         attempt_id = str(uuid.uuid4())
         clock_id = clock_id or str(uuid.uuid4())
@@ -115,7 +121,9 @@ class FaceKiosk:
         )
         context.captured_at.GetCurrentTime()
         context.received_at.GetCurrentTime()
-        attempt = kiosk_pb2.FacePunchAttempted(context=context, frame_jpeg=frame)
+        attempt = kiosk_pb2.FacePunchAttempted(
+            context=context, frame_jpeg=frame, burst_jpeg=list(burst)
+        )
         envelope = new_envelope(attempt, tenant_id=tenant_id, producer="gateway")
         await self.producer.send_and_wait(
             ATTEMPTS,

@@ -247,6 +247,10 @@ class FacePipeline:
                     face.timings["embed"] = share
         return [face for face, _ in located]
 
+    def signs(self, frames: Sequence[bytes]) -> list[Face]:
+        """Every frame's faces and liveness signs, without embeddings (tests, benchmarks)."""
+        return [self._locate(frame)[0] for frame in frames]
+
     def embed(self, chips_rgb: Sequence[np.ndarray]) -> np.ndarray:
         """Embeddings (n x dims float32) of aligned RGB faces of the model's input size."""
         batch = np.stack(chips_rgb)[:, :, :, ::-1]  # DeepFace's clients take BGR
