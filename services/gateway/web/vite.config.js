@@ -1,17 +1,46 @@
 // The manage portal (/manage/) and the kiosk app (/kiosk/), two pages of one Vite build that the
 // gateway serves from dist/ (docs/web.md). Preact through esbuild's automatic JSX runtime: no
 // plugin needed.
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineConfig } from "vite";
 
 const here = import.meta.dirname;
 
+// The kiosk's in-browser face models (@vladmandic/human, docs/kiosk-app.md): copied from the
+// registry package into the served assets, under a folder named by the package's version (the
+// gateway serves /assets/ as immutable), and loaded from there: never from a CDN.
+const HUMAN_DIR = resolve(here, "node_modules/@vladmandic/human");
+const HUMAN_VERSION = JSON.parse(readFileSync(resolve(HUMAN_DIR, "package.json"), "utf8")).version;
+export const HUMAN_MODELS = ["blazeface", "facemesh", "antispoof", "liveness"];
+const HUMAN_BASE = `/assets/human-${HUMAN_VERSION}/`;
+
+function humanModels() {
+  return {
+    name: "punchcard-human-models",
+    writeBundle(options) {
+      const out = resolve(options.dir, `assets/human-${HUMAN_VERSION}`);
+      mkdirSync(out, { recursive: true });
+      for (const model of HUMAN_MODELS) {
+        for (const ext of ["json", "bin"]) {
+          copyFileSync(resolve(HUMAN_DIR, "models", `${model}.${ext}`), resolve(out, `${model}.${ext}`));
+        }
+      }
+    },
+  };
+}
+
 export default defineConfig({
   base: "/",
+  plugins: [humanModels()],
+  define: { __HUMAN_MODELS__: JSON.stringify(HUMAN_BASE) },
   esbuild: { jsx: "automatic", jsxImportSource: "preact" },
   build: {
     outDir: "dist",
     emptyOutDir: true,
+    // @vladmandic/human with TensorFlow.js is one 1.6 MB chunk (420 kB gzip), loaded by the
+    // kiosk after its page, cached for a year.
+    chunkSizeWarningLimit: 1700,
     target: "es2022",
     // Content-hashed files under /assets/ (cached for a year); the two index.html pages are
     // served with no-cache so a tablet picks up a new release on its next load.

@@ -5,9 +5,13 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { captureBurst, ready, sample } from "./camera.js";
 import { HOLD_HINT, judgeFrame, LOOK_HINT } from "./face-gate.js";
+import { clientScores, detectFaces, loadLiveness, PLACEMENT_HINTS, placement, status } from "./liveness.js";
 import { SteadyView } from "./steady.js";
 
 const SAMPLE_MS = 120;
+// In-browser advice ("Move closer"…) holds a steady view back at most this many times in a
+// row; then the burst goes anyway and the server decides (the models may miss a face).
+const MAX_HELD_BACK = 3;
 
 export function CameraScreen({ stream, problem, notice, gate, onFrame, onPin, onSignIn }) {
   const video = useRef(null);
@@ -15,7 +19,14 @@ export function CameraScreen({ stream, problem, notice, gate, onFrame, onPin, on
   const view = useRef(new SteadyView());
   const busy = useRef(false);
   const [hint, setHint] = useState(LOOK_HINT);
+  const [models, setModels] = useState(status.state);
+  const heldBack = useRef(0);
   const pinButton = useRef(null);
+
+  useEffect(() => {
+    if (!stream) return;
+    loadLiveness().then(() => setModels(status.state));
+  }, [stream]);
 
   useEffect(() => {
     if (video.current && stream) {
@@ -41,10 +52,22 @@ export function CameraScreen({ stream, problem, notice, gate, onFrame, onPin, on
       }
       busy.current = true;
       try {
+        const faces = await detectFaces(v);
+        let scores = null;
+        if (faces) {
+          const where = placement(faces, v.videoWidth, v.videoHeight);
+          if (where !== "ok" && heldBack.current < MAX_HELD_BACK) {
+            heldBack.current += 1;
+            setHint(PLACEMENT_HINTS[where]);
+            return;
+          }
+          if (faces.length === 1) scores = clientScores(faces[0]);
+        }
+        heldBack.current = 0;
         const shot = await captureBurst(v);
         if (!shot) return;
         view.current.remember(y);
-        await onFrame(shot.frame, shot.burst);
+        await onFrame(shot.frame, shot.burst, scores);
       } finally {
         busy.current = false;
       }
@@ -53,7 +76,7 @@ export function CameraScreen({ stream, problem, notice, gate, onFrame, onPin, on
   }, [stream, onFrame]);
 
   return (
-    <section class="camera-screen" aria-labelledby="camera-title">
+    <section class="camera-screen" aria-labelledby="camera-title" data-face-models={models} data-face-backend={status.backend || ""}>
       <h1 id="camera-title" class="sr-only">
         Clock in or out
       </h1>

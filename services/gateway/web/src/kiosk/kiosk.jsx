@@ -104,13 +104,15 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) 
   useCardReader(screen.name === "camera", punchByCard);
 
   const punchByFace = useCallback(
-    async (frame, burst = []) => {
+    async (frame, burst = [], scores = null) => {
       // After EMPLOYEE_ID_REQUIRED: this face is checked 1:1 against the Employee ID typed.
       const faceFor = screenNow.current.faceFor;
       const body = newAttempt({
         method: "FACE",
         frame_jpeg: frame,
         ...(burst.length ? { burst_jpeg: burst } : {}),
+        // The browser's own scores (liveness.js): advice the server logs nowhere and never trusts.
+        ...(scores ? { client_liveness: scores } : {}),
         ...(faceFor ? { employee_id: faceFor } : {}),
       });
       setFaceNotice(CHECKING);

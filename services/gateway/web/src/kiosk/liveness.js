@@ -1,0 +1,113 @@
+// In-browser face detection and passive liveness (@vladmandic/human: BlazeFace, FaceMesh and
+// its anti-spoofing and liveness models), loaded only from this origin: the build copies the
+// models into /assets/human-<version>/ (vite.config.js) and the library itself is a bundled
+// chunk — nothing is fetched from anywhere else. It guides the worker ("Move closer", "Centre
+// your face") and its scores go with the attempt, but the server never trusts them: face-match
+// runs its own check (docs/face-match.md, "Liveness"). Where the browser cannot run the models
+// (no WebGL, a failed load), the kiosk works as before: steadiness only, the server's check.
+
+/* global __HUMAN_MODELS__ */
+const MODELS = typeof __HUMAN_MODELS__ === "string" ? __HUMAN_MODELS__ : "/assets/human/";
+
+export const CONFIG = {
+  modelBasePath: MODELS,
+  backend: "webgl",
+  async: true,
+  warmup: "none",
+  cacheSensitivity: 0,
+  debug: false,
+  filter: { enabled: false },
+  gesture: { enabled: false },
+  body: { enabled: false },
+  hand: { enabled: false },
+  object: { enabled: false },
+  segmentation: { enabled: false },
+  face: {
+    enabled: true,
+    detector: { modelPath: "blazeface.json", rotation: false, maxDetected: 2, minConfidence: 0.5 },
+    mesh: { enabled: true, modelPath: "facemesh.json" },
+    attention: { enabled: false },
+    iris: { enabled: false },
+    description: { enabled: false },
+    emotion: { enabled: false },
+    antispoof: { enabled: true, modelPath: "antispoof.json" },
+    liveness: { enabled: true, modelPath: "liveness.json" },
+  },
+};
+
+// Where the face should be: its width between these shares of the frame's width, its centre
+// within CENTRE_SLACK of the frame's centre (in frame widths/heights).
+export const MIN_FACE_SHARE = 0.18;
+export const MAX_FACE_SHARE = 0.7;
+export const CENTRE_SLACK = 0.22;
+
+export const PLACEMENT_HINTS = {
+  none: "Look at the camera",
+  many: "One person at a time, please",
+  closer: "Move a little closer",
+  farther: "Move back a little",
+  centre: "Centre your face in the picture",
+};
+
+// Pure: where the worker stands, from the faces found ([{box: [x, y, w, h]}]) in a frame of
+// width × height. "ok" or a key of PLACEMENT_HINTS.
+export function placement(faces, width, height) {
+  if (!faces || faces.length === 0) return "none";
+  if (faces.length > 1) return "many";
+  const [x, y, w, h] = faces[0].box;
+  const share = w / width;
+  if (share < MIN_FACE_SHARE) return "closer";
+  if (share > MAX_FACE_SHARE) return "farther";
+  const dx = (x + w / 2) / width - 0.5;
+  const dy = (y + h / 2) / height - 0.5;
+  if (Math.abs(dx) > CENTRE_SLACK || Math.abs(dy) > CENTRE_SLACK) return "centre";
+  return "ok";
+}
+
+// Pure: the scores sent with an attempt (rounded; null when the model gave none).
+export function clientScores(face) {
+  const round = (v) => (typeof v === "number" && Number.isFinite(v) ? Math.round(v * 1000) / 1000 : null);
+  return { face: round(face?.score), real: round(face?.real), live: round(face?.live) };
+}
+
+// The loaded models, or null. state: "loading" | "ready" | "unavailable" (and why).
+export const status = { state: "idle", backend: null, reason: null };
+let human = null;
+let loading = null;
+
+export function loadLiveness() {
+  if (loading) return loading;
+  status.state = "loading";
+  loading = (async () => {
+    try {
+      const { Human } = await import("@vladmandic/human");
+      let candidate = new Human(CONFIG);
+      await candidate.init();
+      if (!candidate.tf?.getBackend?.()) throw new Error("no TensorFlow.js backend");
+      await candidate.load();
+      human = candidate;
+      status.state = "ready";
+      status.backend = candidate.tf.getBackend();
+    } catch (error) {
+      human = null;
+      status.state = "unavailable";
+      status.reason = String(error?.message || error).slice(0, 200);
+    }
+    return human;
+  })();
+  return loading;
+}
+
+// The faces Human finds in the video now, or null where it is not available.
+export async function detectFaces(video) {
+  if (!human) return null;
+  try {
+    const result = await human.detect(video);
+    return result.face || [];
+  } catch (error) {
+    human = null;
+    status.state = "unavailable";
+    status.reason = String(error?.message || error).slice(0, 200);
+    return null;
+  }
+}
