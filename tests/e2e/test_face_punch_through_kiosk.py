@@ -13,6 +13,8 @@ import base64
 import uuid
 from datetime import UTC, datetime
 
+import cv2
+import numpy as np
 import pytest
 
 from tests.support.face import astronaut, blank, mirrored
@@ -20,6 +22,7 @@ from tests.support.gateway import assign, create_tenant, kiosk, login, punch_dec
 from tests.support.messaging import wait_for
 from tests.support.punch import known
 from tests.support.services import whole_system
+from tests.support.spoof import live_burst, still_burst
 from tests.support.stack import unique
 
 PASSWORD = "a long admin password"
@@ -131,3 +134,72 @@ async def test_face_punch_through_the_kiosk_edge(system):
 async def _decided(http, attempt_id: str):
     found = (await http.get(f"/punches/{attempt_id}")).json()
     return found if found["status"] != "pending" else None
+
+
+async def test_a_burst_through_the_kiosk_edge_live_punches_a_still_photo_is_refused(system):
+    """Issue 17: the kiosk's burst (frame_jpeg + burst_jpeg) goes through the edge to
+    face-match; a live-ish burst punches, the same still frame three times is answered
+    SPOOF_SUSPECTED ("Please look at the camera — or use your PIN") and records nothing."""
+    gateway = system["gateway"]
+    email = f"{unique('admin')}@example.com"
+    tenant_id = create_tenant(gateway, email, PASSWORD)
+    admin = await login(gateway, email, PASSWORD)
+    async with admin:
+        created = await admin.post(
+            "/workers",
+            json={"employee_id": unique("E")[:20], "name": "Eileen Collins", "status": "Active"},
+        )
+        worker_id = created.json()["id"]
+        clock_id, credential = await register_clock(admin)
+        assert (await assign(admin, clock_id, worker_id)).status_code in (200, 201)
+        await known(
+            system["punch"],
+            tenant_id,
+            workers=[worker_id],
+            clocks=[clock_id],
+            pairs=[(clock_id, worker_id)],
+        )
+
+        async def enrolled():
+            answer = await admin.put(
+                f"/workers/{worker_id}/face",
+                files=[("photos", ("portrait.jpg", astronaut(640), "image/jpeg"))],
+            )
+            return None if answer.status_code == 404 else answer
+
+        assert (await wait_for(enrolled, timeout=30, what="face-match")).status_code == 200
+
+        async def searchable():
+            return (await admin.get(f"/workers/{worker_id}/face")).json()["in_gallery"]
+
+        await wait_for(searchable, timeout=30, what="the enrolment in face-match's gallery")
+        mirrored_bgr = cv2.imdecode(
+            np.frombuffer(mirrored(astronaut(640)), np.uint8), cv2.IMREAD_COLOR
+        )
+
+        async with kiosk(gateway, credential) as http:
+            still = still_burst(mirrored_bgr)
+            body = face_attempt(still[0])
+            body["burst_jpeg"] = [base64.b64encode(f).decode() for f in still[1:]]
+            refused = (await punch_decided(http, body)).json()
+            if refused["status"] == "pending":
+                refused = await wait_for(
+                    lambda: _decided(http, refused["attempt_id"]), timeout=60, what="a verdict"
+                )
+            assert refused["status"] == "rejected", refused
+            assert refused["reason"] == "SPOOF_SUSPECTED", refused
+            assert refused["message"] == "Please look at the camera — or use your PIN"
+
+            live = live_burst(mirrored_bgr, seed=5)
+            body = face_attempt(live[0])
+            body["burst_jpeg"] = [base64.b64encode(f).decode() for f in live[1:]]
+            recorded = (await punch_decided(http, body)).json()
+            if recorded["status"] == "pending":
+                recorded = await wait_for(
+                    lambda: _decided(http, recorded["attempt_id"]), timeout=60, what="a verdict"
+                )
+            assert recorded["status"] == "recorded", recorded
+            assert recorded["punch"]["display_name"] == "Eileen Collins"
+
+        listed = (await admin.get("/punches", params={"worker_id": worker_id})).json()["data"]
+        assert [p["method"] for p in listed] == ["FACE"]

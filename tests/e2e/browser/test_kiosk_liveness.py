@@ -23,13 +23,17 @@ from .test_kiosk_pin import pair, worker_on_clock
 SPOOF = "Please look at the camera — or use your PIN"
 
 
+def _head() -> np.ndarray:
+    """The astronaut's head and shoulders, the face in the middle of the frame."""
+    return cv2.resize(astronaut_bgr(), (640, 640), interpolation=cv2.INTER_AREA)[0:400, 80:480]
+
+
 def _still_photo() -> np.ndarray:
-    return cv2.flip(astronaut_bgr(), 1)
+    return cv2.flip(_head(), 1)
 
 
 def _on_a_screen() -> np.ndarray:
-    head = cv2.resize(astronaut_bgr(), (640, 640), interpolation=cv2.INTER_AREA)[0:400, 80:480]
-    jpeg = screen_recapture(cv2.flip(head, 1), pitch=3, angle=1.5, scale=0.5, side=640)
+    jpeg = screen_recapture(cv2.flip(_head(), 1), pitch=3, angle=1.5, scale=0.5, side=640)
     return cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
 
 
@@ -41,7 +45,7 @@ async def test_a_photo_held_up_is_refused_and_the_pin_offered(
     playwright, system, admin_api, tmp_path, request, what, image, live
 ):
     # The screen's video moves a little, as a hand-held phone would; the photo stands still.
-    video = write_y4m(image(), tmp_path / f"{what}.y4m", size=(640, 640), live=live)
+    video = write_y4m(image(), tmp_path / f"{what}.y4m", size=(640, 480), live=live)
     w = await worker_on_clock(admin_api, name="Eileen Collins", pin=None)
 
     async def enrolled():
@@ -74,7 +78,7 @@ async def test_the_in_browser_models_come_from_the_gateway_or_the_kiosk_does_wit
     """The kiosk loads @vladmandic/human's models from this origin only (/assets/human-…/,
     copied there by the build); where this Chromium cannot run them it says so on the camera
     screen ("unavailable") and works as before. The test prints which it was."""
-    video = write_y4m(astronaut_bgr(), tmp_path / "camera.y4m", size=(640, 640))
+    video = write_y4m(_head(), tmp_path / "camera.y4m", size=(640, 480))
     w = await worker_on_clock(admin_api, name="Eileen Collins", pin=None)
     async with fake_camera_page(playwright, system, video, request) as page:
         origin = system["gateway"].url.rstrip("/")
