@@ -189,6 +189,11 @@ class Identifier:
             policy = replace(self.policy, threshold=plan.threshold)
             candidates = gallery.search(face.embedding, restrict=restrict) if gallery else []
             result = decision.decide(candidates, policy)
+            if gallery is not None and decision.needs_one_to_one(
+                result, candidates, gallery.one_to_one_only
+            ):
+                # A confirmed lookalike (twin) of another worker: Employee ID, then 1:1.
+                return self._rejected(context, R.REJECT_REASON_EMPLOYEE_ID_REQUIRED)
         match = self._face_match(result, policy)
         if result.outcome == decision.MATCH:
             return identification_pb2.WorkerIdentified(
