@@ -25,11 +25,13 @@ async def enrol(
     *photos: bytes,
     role="sysadmin",
     sites: tuple[str, ...] = (),
+    confirm_lookalike: bool = False,
 ) -> httpx.Response:
     async with face_match.admin(tenant_id, role, sites) as http:
         return await http.put(
             f"/workers/{worker_id}/face",
             files=[("photos", (f"photo{i}.jpg", p, "image/jpeg")) for i, p in enumerate(photos)],
+            data={"confirm_lookalike": "true"} if confirm_lookalike else None,
         )
 
 

@@ -93,7 +93,14 @@ class ServiceProcess:
                 return False
             return response.status_code == 200
 
-        await wait_for(ready, timeout=90, what=f"{self.name} ready")
+        try:
+            await wait_for(ready, timeout=90, what=f"{self.name} ready")
+        except BaseException:
+            # Never leave a process that did not become ready running past its test.
+            if process.poll() is None:
+                process.kill()
+                process.wait(30)
+            raise
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)

@@ -6,6 +6,7 @@ leaves the worker with no face data."""
 from __future__ import annotations
 
 from tests.support.face import astronaut, blank, two_faces
+from tests.support.messaging import wait_for
 from tests.support.stack import unique
 
 from .conftest import save_screenshot, sign_in
@@ -69,3 +70,55 @@ async def test_upload_photos_see_verdicts_and_delete_biometric_data(
     await face.get_by_text("Biometric data deleted.").wait_for(timeout=TIMEOUT_MS)
     await face.get_by_text("No face enrolled").wait_for()
     assert (await admin_api.get(f"/workers/{worker['id']}/face")).json()["enrolled"] is False
+
+
+async def test_twins_are_enrolled_only_when_a_sysadmin_confirms_and_are_then_verified_1_to_1(
+    page, tenant, admin_api, tmp_path, request
+):
+    workers = []
+    for name in ("Ada Twin", "Eda Twin"):
+        created = await admin_api.post(
+            "/workers",
+            json={
+                "employee_id": unique("T").replace("-", "")[:16],
+                "name": unique(name),
+                "status": "Active",
+            },
+        )
+        assert created.status_code == 201, created.text
+        workers.append(created.json())
+    first, second = workers
+    enrolled = await admin_api.put(
+        f"/workers/{first['id']}/face",
+        files=[("photos", ("ada.jpg", astronaut(), "image/jpeg"))],
+    )
+    assert enrolled.status_code == 200, enrolled.text
+
+    async def in_gallery():
+        status = (await admin_api.get(f"/workers/{first['id']}/face")).json()
+        return status if status["in_gallery"] else None
+
+    await wait_for(in_gallery, timeout=60, what="the first twin searchable")
+    (tmp_path / "eda.jpg").write_bytes(astronaut(560))
+
+    await sign_in(page, tenant)
+    await page.goto(f"/manage/workers/{second['id']}")
+    face = page.get_by_role("region", name="Face")
+    await face.get_by_text("No face enrolled").wait_for()
+    await face.get_by_text("Take 3 to 5 photos").wait_for()
+    await face.locator("input[type=file]").set_input_files([str(tmp_path / "eda.jpg")])
+    await face.get_by_text("2 more photos recommended").wait_for()
+    await face.get_by_role("button", name="Enrol face (1 photo)").click()
+    await face.get_by_text("already enrolled for another worker").wait_for(timeout=TIMEOUT_MS)
+    assert (await admin_api.get(f"/workers/{second['id']}/face")).json()["enrolled"] is False
+    await save_screenshot(page, request, "-lookalike")
+
+    await face.get_by_role("button", name="Enrol as twins or lookalikes").click()
+    dialog = page.get_by_role("dialog", name="Enrol a face that matches another worker?")
+    await dialog.get_by_role("button", name="Enrol anyway").click()
+    await face.get_by_text("Face enrolled from 1 photo.").wait_for(timeout=TIMEOUT_MS)
+    await face.get_by_text("Verified 1:1").wait_for(timeout=TIMEOUT_MS)
+    for worker in workers:
+        status = (await admin_api.get(f"/workers/{worker['id']}/face")).json()
+        assert status["enrolled"] and status["verify_one_to_one"], status
+    await save_screenshot(page, request, "-twins")

@@ -4,6 +4,7 @@ worker's (an admin's own face enrolled as someone else)."""
 
 from tests.support.face import astronaut
 from tests.support.face_match import enrol, known_worker, searchable
+from tests.support.messaging import wait_for
 
 
 async def test_a_manager_changes_faces_only_within_their_sites(feed, face_match):
@@ -52,3 +53,41 @@ async def test_a_face_enrolled_for_one_worker_cannot_be_enrolled_for_another(fee
         assert not (await http.get(f"/workers/{second['id']}/face")).json()["enrolled"]
     # Re-enrolling the same worker's own face is fine.
     assert (await enrol(face_match, tenant, first["id"], astronaut(560))).status_code == 200
+
+
+async def test_a_sysadmin_confirms_twins_and_both_are_verified_1_to_1(feed, face_match):
+    tenant = feed.tenant_id
+    first = await feed.worker("Ada", site_id="site-a")
+    twin = await feed.worker("Ada's twin", site_id="site-a")
+    for worker in (first, twin):
+        await known_worker(face_match, tenant, worker["id"])
+    assert (await enrol(face_match, tenant, first["id"], astronaut())).status_code == 200
+    before = await searchable(face_match, tenant, first["id"])
+    assert before["verify_one_to_one"] is False
+
+    refused = await enrol(face_match, tenant, twin["id"], astronaut(560))
+    assert refused.status_code == 409 and refused.json()["confirmable"] is True, refused.text
+    assert "twins" in refused.json()["message"]
+    by_manager = await enrol(
+        face_match,
+        tenant,
+        twin["id"],
+        astronaut(560),
+        role="manager",
+        sites=("site-a",),
+        confirm_lookalike=True,
+    )
+    assert by_manager.status_code == 409 and by_manager.json()["confirmable"] is False
+
+    confirmed = await enrol(face_match, tenant, twin["id"], astronaut(560), confirm_lookalike=True)
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["verify_one_to_one"] is True
+    # The twin enrolled first is marked too, in a new revision every replica follows.
+    async with face_match.admin(tenant) as http:
+
+        async def marked():
+            status = (await http.get(f"/workers/{first['id']}/face")).json()
+            return status if status["verify_one_to_one"] and status["in_gallery"] else None
+
+        status = await wait_for(marked, timeout=30, what="the first twin marked 1:1")
+    assert status["revision"] == before["revision"] + 1

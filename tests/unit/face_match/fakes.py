@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -68,7 +68,12 @@ class FakeTemplates:
         return self.data.sets.get(worker_id)
 
     async def replace(
-        self, worker_id: str, model_name: str, templates: list[NewTemplate]
+        self,
+        worker_id: str,
+        model_name: str,
+        templates: list[NewTemplate],
+        *,
+        verify_one_to_one: bool = False,
     ) -> TemplateSet:
         revision = self.data.revisions.get(worker_id, 0) + 1
         self.data.revisions[worker_id] = revision
@@ -95,9 +100,20 @@ class FakeTemplates:
             revision=revision,
             updated_at=now,
             templates=stored,
+            verify_one_to_one=verify_one_to_one,
         )
         self.data.sets[worker_id] = found
         return found
+
+    async def verify_one_to_one(self, worker_id: str) -> TemplateSet | None:
+        found = self.data.sets.get(worker_id)
+        if found is None or not found.templates or found.verify_one_to_one:
+            return None
+        revision = self.data.revisions[worker_id] + 1
+        self.data.revisions[worker_id] = revision
+        marked = replace(found, revision=revision, verify_one_to_one=True)
+        self.data.sets[worker_id] = marked
+        return marked
 
     async def delete(self, worker_id: str) -> int | None:
         found = self.data.sets.get(worker_id)

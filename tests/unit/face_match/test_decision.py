@@ -63,3 +63,15 @@ def test_a_face_already_enrolled_for_another_worker_is_found():
     # Re-enrolling the same worker, or a face nobody else has: nothing in the way.
     assert decision.enrolled_as_other("w1", [("w1", 0.0), ("w2", 0.61)], 0.6) is None
     assert decision.enrolled_as_other("w1", [], 0.6) is None
+
+
+def test_a_confirmed_lookalike_found_at_1_to_n_needs_the_employee_id():
+    twins = {"w1", "w2"}
+    matched = [("w1", 0.35), ("w3", 0.72)]
+    assert decision.needs_one_to_one(decide(matched, POLICY), matched, twins) is True
+    assert decision.needs_one_to_one(decide(matched, POLICY), matched, {"w3"}) is False
+    close = [("w2", 0.40), ("w1", 0.42)]
+    assert decision.needs_one_to_one(decide(close, POLICY), close, twins) is True
+    stranger = [("w1", 0.65)]
+    assert decision.needs_one_to_one(decide(stranger, POLICY), stranger, twins) is False
+    assert decision.needs_one_to_one(decide([], POLICY), [], twins) is False

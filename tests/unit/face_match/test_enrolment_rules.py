@@ -121,10 +121,25 @@ def test_the_photos_must_show_one_person():
 
 
 def test_a_face_enrolled_as_another_worker_is_refused_without_naming_them():
-    rules.check_not_enrolled_as_other("me", [[("me", 0.1), ("other", 0.9)]], 0.6)
-    rules.check_not_enrolled_as_other("me", [], 0.6)
-    with pytest.raises(Conflict) as refused:
-        rules.check_not_enrolled_as_other("me", [[("me", 0.1)], [("w-42", 0.3)]], 0.6)
-    error = refused.value
-    assert (error.code, error.field) == ("FACE_ENROLLED_AS_OTHER", "photos")
-    assert "w-42" not in error.message
+    check = rules.check_not_enrolled_as_other
+    assert check("me", [[("me", 0.1), ("other", 0.9)]], 0.6, role="sysadmin") == []
+    assert check("me", [], 0.6, role="manager") == []
+    for role in ("sysadmin", "manager", "clock"):
+        with pytest.raises(Conflict) as refused:
+            check("me", [[("me", 0.1)], [("w-42", 0.3)]], 0.6, role=role)
+        error = refused.value
+        assert (error.code, error.field) == ("FACE_ENROLLED_AS_OTHER", "photos")
+        assert "w-42" not in error.message
+        assert error.body()["confirmable"] is (role == "sysadmin")
+        assert ("twins" in error.message) is (role == "sysadmin")
+
+
+def test_only_a_sysadmin_confirms_a_lookalike_and_gets_every_matched_worker_back():
+    check = rules.check_not_enrolled_as_other
+    nearest = [[("w-9", 0.5), ("me", 0.55)], [("w-42", 0.3), ("w-9", 0.59)], [("w-7", 0.61)]]
+    assert check("me", nearest, 0.6, role="sysadmin", confirmed=True) == ["w-42", "w-9"]
+    for role in ("manager", "clock", "viewer"):
+        assert rules.may_confirm_lookalike(role) is False
+        with pytest.raises(Conflict):
+            check("me", nearest, 0.6, role=role, confirmed=True)
+    assert rules.may_confirm_lookalike("sysadmin") is True

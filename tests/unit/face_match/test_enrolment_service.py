@@ -173,6 +173,40 @@ async def test_a_face_already_enrolled_for_another_worker_is_refused():
     assert store.outbox == []
 
 
+async def test_a_sysadmin_confirms_twins_and_both_are_then_verified_one_to_one():
+    galleries = Galleries()
+    twin = embedding(1)
+    store, enrolment = _setup(galleries=galleries)
+    store.of(TENANT).workers[OTHER] = Worker(OTHER, "E2", WorkerStatus.ACTIVE, SITE)
+    await enrolment.enrol(_enrol(A, worker=OTHER))  # the twin, enrolled first
+    galleries.for_tenant(TENANT, "Dlib", 128).upsert(OTHER, twin[None, :], 1)
+    store.outbox.clear()
+
+    with pytest.raises(Conflict) as by_manager:
+        await enrolment.enrol(_confirmed(B, role="manager", sites=(SITE,)))
+    assert by_manager.value.body()["confirmable"] is False
+    assert store.outbox == [] and WORKER not in store.of(TENANT).sets
+
+    found = await enrolment.enrol(_confirmed(B))
+    assert found.verify_one_to_one is True
+    data = store.of(TENANT)
+    assert data.sets[OTHER].verify_one_to_one is True and data.sets[OTHER].revision == 2
+    published = {p.payload.worker_id: p.payload for p in store.outbox if p.topic == TEMPLATES}
+    assert published[WORKER].verify_one_to_one and published[OTHER].verify_one_to_one
+    assert published[OTHER].revision == 2
+
+    store.outbox.clear()  # enrolling again as a lookalike does not republish the twin
+    await enrolment.enrol(_confirmed(B))
+    assert [p.payload.worker_id for p in store.outbox if p.topic == TEMPLATES] == [WORKER]
+
+
+def _confirmed(*photos: bytes, role="sysadmin", sites=()):
+    command = _enrol(*photos, role=role, sites=sites)
+    return EnrolFace(
+        command.caller, command.worker_id, command.photos, "c-1", confirm_lookalike=True
+    )
+
+
 async def test_deletion_publishes_the_tombstone_and_deactivation_deletes_too():
     store, enrolment = _setup()
     await enrolment.enrol(_enrol(A))

@@ -229,3 +229,33 @@ async def test_the_clock_view_says_1_to_1_and_over_how_many_workers():
     assert view["threshold"] == pytest.approx(
         threshold_for_gallery(1, DEFAULT_FPIR_TARGET, DLIB), abs=1e-4
     )
+
+
+async def test_a_confirmed_lookalike_is_asked_for_the_employee_id_then_verified_1_to_1():
+    store, galleries, identifier = await _world()
+    me = embedding(1)
+    GallerySync(galleries, "Dlib").apply(  # the worker's set, now marked by a sysadmin
+        TemplateSetChanged(
+            TENANT, WORKER, "Dlib", 128, 2, [me.astype("<f4").tobytes()], verify_one_to_one=True
+        )
+    )
+    gallery = galleries.get(TENANT, "Dlib")
+    assert WORKER in gallery.one_to_one_only
+    await identifier.identify([_attempt(b"me")], uow_factory(store))
+    refused = store.outbox[-1].payload
+    assert refused.reason == common_pb2.REJECT_REASON_EMPLOYEE_ID_REQUIRED
+    assert not refused.worker_id and not refused.HasField("face")
+    await identifier.identify([_attempt(b"me", employee_id="E1")], uow_factory(store))
+    verified = store.outbox[-1].payload
+    assert verified.worker_id == WORKER and verified.face.one_to_one
+
+    # Enrolled again without the mark (a newer revision): 1:N again; deleted: forgotten.
+    GallerySync(galleries, "Dlib").apply(
+        TemplateSetChanged(TENANT, WORKER, "Dlib", 128, 3, [me.astype("<f4").tobytes()])
+    )
+    assert WORKER not in gallery.one_to_one_only
+    await identifier.identify([_attempt(b"me")], uow_factory(store))
+    assert store.outbox[-1].payload.worker_id == WORKER
+    gallery.upsert(WORKER, me[None, :], 4, verify_one_to_one=True)
+    gallery.remove(WORKER)
+    assert WORKER not in gallery.one_to_one_only

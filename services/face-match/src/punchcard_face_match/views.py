@@ -40,6 +40,7 @@ def status_view(worker_id: str, found: TemplateSet | None) -> dict:
         "model_name": found.model_name if templates else None,
         "revision": found.revision if found else 0,
         "updated_at": found.updated_at.isoformat() if found else None,
+        "verify_one_to_one": bool(templates) and found.verify_one_to_one,
         "templates": [
             {
                 "template_id": t.template_id,

@@ -44,17 +44,24 @@ class _Repository:
 
 class PostgresTemplates(_Repository):
     async def replace(
-        self, worker_id: str, model_name: str, templates: list[NewTemplate]
+        self,
+        worker_id: str,
+        model_name: str,
+        templates: list[NewTemplate],
+        *,
+        verify_one_to_one: bool = False,
     ) -> TemplateSet:
         """The worker's whole set becomes ``templates`` (photos included where given)."""
         conn, tenant_id = self.conn, self.tenant_id
         dims = int(templates[0].embedding.shape[0])
         revision = await conn.fetchval(
             """
-            INSERT INTO template_sets (tenant_id, worker_id, model_name, dims, revision)
-            VALUES ($1, $2, $3, $4, 1)
+            INSERT INTO template_sets
+                (tenant_id, worker_id, model_name, dims, revision, verify_one_to_one)
+            VALUES ($1, $2, $3, $4, 1, $5)
             ON CONFLICT (tenant_id, worker_id) DO UPDATE
                 SET model_name = EXCLUDED.model_name, dims = EXCLUDED.dims,
+                    verify_one_to_one = EXCLUDED.verify_one_to_one,
                     revision = template_sets.revision + 1, updated_at = now()
             RETURNING revision
             """,
@@ -62,6 +69,7 @@ class PostgresTemplates(_Repository):
             worker_id,
             model_name,
             dims,
+            verify_one_to_one,
         )
         await conn.execute(
             "DELETE FROM templates WHERE tenant_id = $1 AND worker_id = $2", tenant_id, worker_id
@@ -125,10 +133,27 @@ class PostgresTemplates(_Repository):
             worker_id,
         )
 
+    async def verify_one_to_one(self, worker_id: str) -> TemplateSet | None:
+        """Marks the worker's enrolled set as a confirmed lookalike's (a new revision, to be
+        republished); None when they hold no templates or were marked already."""
+        marked = await self.conn.fetchval(
+            """
+            UPDATE template_sets SET verify_one_to_one = true, revision = revision + 1,
+                                     updated_at = now()
+            WHERE tenant_id = $1 AND worker_id = $2 AND NOT verify_one_to_one
+              AND EXISTS (SELECT 1 FROM templates t
+                          WHERE t.tenant_id = $1 AND t.worker_id = $2)
+            RETURNING revision
+            """,
+            self.tenant_id,
+            worker_id,
+        )
+        return None if marked is None else await self.get(worker_id)
+
     async def get(self, worker_id: str) -> TemplateSet | None:
         conn, tenant_id = self.conn, self.tenant_id
         head = await conn.fetchrow(
-            "SELECT model_name, dims, revision, updated_at FROM template_sets"
+            "SELECT model_name, dims, revision, updated_at, verify_one_to_one FROM template_sets"
             " WHERE tenant_id = $1 AND worker_id = $2",
             tenant_id,
             worker_id,
@@ -153,6 +178,7 @@ class PostgresTemplates(_Repository):
             dims=head["dims"],
             revision=head["revision"],
             updated_at=head["updated_at"],
+            verify_one_to_one=head["verify_one_to_one"],
             templates=[
                 StoredTemplate(
                     template_id=str(r["template_id"]),

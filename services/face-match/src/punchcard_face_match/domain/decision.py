@@ -12,6 +12,7 @@ docs/face-match.md records what it gives on the sample faces.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -69,6 +70,19 @@ def decide(candidates: list[tuple[str, float]], policy: MatchPolicy) -> Decision
     if margin is not None and margin < policy.margin:
         return Decision(AMBIGUOUS, None, best, margin)
     return Decision(MATCH, best_id, best, margin)
+
+
+def needs_one_to_one(
+    result: Decision, candidates: list[tuple[str, float]], one_to_one_only: Collection[str]
+) -> bool:
+    """1:N: a confirmed lookalike (an admin enrolled two workers knowing their faces match,
+    twins say) is never identified by face alone. When the search's best candidate is one and
+    the frame is within the threshold (MATCH or AMBIGUOUS), the attempt is answered
+    EMPLOYEE_ID_REQUIRED: the kiosk asks for the Employee ID and verifies 1:1. A frame that
+    matches no one stays NO_MATCH."""
+    if result.outcome is NO_MATCH or not candidates:
+        return False
+    return candidates[0][0] in one_to_one_only
 
 
 def verify(worker_id: str, distance: float | None, policy: MatchPolicy) -> Decision:

@@ -183,16 +183,56 @@ def check_one_person(
         )
 
 
+class EnrolledAsOther(Conflict):
+    """409 FACE_ENROLLED_AS_OTHER; ``confirmable``: whether this caller may enrol the face
+    anyway as a confirmed lookalike (``may_confirm_lookalike``)."""
+
+    def __init__(self, message: str, *, confirmable: bool) -> None:
+        super().__init__(message, "photos", code="FACE_ENROLLED_AS_OTHER")
+        self.confirmable = confirmable
+
+    def body(self) -> dict:
+        return {**super().body(), "confirmable": self.confirmable}
+
+
+def may_confirm_lookalike(role: str) -> bool:
+    """Only a sysadmin may enrol a face that matches another worker's (twins, lookalikes):
+    they see every worker of the tenant, so they can tell a twin from a mistake or from one
+    person enrolled twice. A manager, or a Manager at a kiosk, cannot."""
+    return role == "sysadmin"
+
+
 def check_not_enrolled_as_other(
-    worker_id: str, nearest_per_photo: Iterable[list[tuple[str, float]]], threshold: float
-) -> None:
-    """No photo matches another enrolled worker (``nearest_per_photo``: the gallery's nearest
-    workers to each photo). The other worker is not named: they may be at a site the caller
-    does not see."""
-    for nearest in nearest_per_photo:
-        if enrolled_as_other(worker_id, nearest, threshold):
-            raise Conflict(
-                "these photos show a face already enrolled for another worker",
-                "photos",
-                code="FACE_ENROLLED_AS_OTHER",
-            )
+    worker_id: str,
+    nearest_per_photo: Iterable[list[tuple[str, float]]],
+    threshold: float,
+    *,
+    role: str,
+    confirmed: bool = False,
+) -> list[str]:
+    """The other enrolled workers whose templates match a photo (``nearest_per_photo``: the
+    gallery's nearest workers to each photo), sorted. Any such worker refuses the upload
+    (409 FACE_ENROLLED_AS_OTHER): one person enrolled as two workers could punch for both.
+    A sysadmin who ``confirmed`` that the workers are lookalikes (twins) may enrol anyway;
+    both are then identified 1:1 only (``decision.needs_one_to_one``). The other worker is
+    not named: they may be at a site the caller does not see."""
+    others = sorted(
+        {
+            other
+            for nearest in nearest_per_photo
+            if (other := enrolled_as_other(worker_id, nearest, threshold)) is not None
+        }
+    )
+    if others and not (confirmed and may_confirm_lookalike(role)):
+        allowed = may_confirm_lookalike(role)
+        raise EnrolledAsOther(
+            "these photos show a face already enrolled for another worker"
+            + (
+                "; if they are twins or lookalikes, confirm to enrol both for 1:1"
+                " verification (Employee ID, then face)"
+                if allowed
+                else ""
+            ),
+            confirmable=allowed,
+        )
+    return others

@@ -172,6 +172,8 @@ class Gallery:
         self._trained_at = 0
         self._tick = 0
         self._stale: list[int] = []  # index ids of removed templates, not purged yet
+        # Workers enrolled as confirmed lookalikes of another: never identified 1:N alone.
+        self.one_to_one_only: set[str] = set()
 
     # -- queries about the contents ---------------------------------------------------------
 
@@ -219,13 +221,25 @@ class Gallery:
 
     # -- changes ----------------------------------------------------------------------------
 
-    def upsert(self, worker_id: str, embeddings: np.ndarray, revision: int) -> bool:
+    def upsert(
+        self,
+        worker_id: str,
+        embeddings: np.ndarray,
+        revision: int,
+        *,
+        verify_one_to_one: bool = False,
+    ) -> bool:
         """Replace the worker's templates if `revision` is newer than the one held (or the
-        worker is new). Returns whether anything changed."""
+        worker is new). Returns whether anything changed. `verify_one_to_one`: a confirmed
+        lookalike of another worker (`one_to_one_only`)."""
         vecs = self._check(embeddings)  # a bad payload is an error even when it is stale
         held = self._workers.get(worker_id)
         if held is not None and revision <= held.revision:
             return False
+        if verify_one_to_one:
+            self.one_to_one_only.add(worker_id)
+        else:
+            self.one_to_one_only.discard(worker_id)
         rows = self._put(worker_id, vecs, revision)
         self._index_add(rows)
         self._maintain()
@@ -256,6 +270,7 @@ class Gallery:
         return changed
 
     def remove(self, worker_id: str) -> bool:
+        self.one_to_one_only.discard(worker_id)
         worker = self._workers.pop(worker_id, None)
         if worker is None:
             return False

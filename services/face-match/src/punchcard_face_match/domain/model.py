@@ -82,6 +82,8 @@ class TemplateSet:
     revision: int
     updated_at: datetime
     templates: list[StoredTemplate]
+    # A confirmed lookalike of another worker: identified 1:1 only (domain.decision).
+    verify_one_to_one: bool = False
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import binascii
 from dataclasses import asdict
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Path, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Response, UploadFile
 from punchcard_kit.credentials import EMPLOYEE_ID_MAX_LENGTH, EMPLOYEE_ID_PATTERN
 from punchcard_kit.errors import Invalid
 from punchcard_kit.http_errors import ErrorPublic, error_responses
@@ -158,6 +158,7 @@ class FaceStatusPublic(BaseModel):
             "model_name": "ArcFace",
             "revision": 2,
             "updated_at": "2026-03-01T09:12:00+00:00",
+            "verify_one_to_one": False,
             "templates": [TEMPLATE_EXAMPLE],
             "in_gallery": True,
         }
@@ -169,6 +170,8 @@ class FaceStatusPublic(BaseModel):
     model_name: str | None
     revision: int
     updated_at: str | None
+    # A confirmed lookalike (twin) of another worker: identified 1:1 only (Employee ID first).
+    verify_one_to_one: bool = False
     templates: list[TemplatePublic]
     in_gallery: bool
 
@@ -202,6 +205,14 @@ class UploadRefusedPublic(ErrorPublic):
     PHOTO_REFUSED / PHOTOS_DIFFER with the verdict on each photo (``photos``)."""
 
     photos: list[PhotoVerdictPublic] | None = None
+
+
+class LookalikePublic(ErrorPublic):
+    """409 FACE_ENROLLED_AS_OTHER: the photos match another enrolled worker (not named);
+    ``confirmable``: this caller (a sysadmin) may send the photos again with
+    ``confirm_lookalike`` to enrol twins or lookalikes, both then verified 1:1."""
+
+    confirmable: bool | None = None
 
 
 class KioskEnrolmentIn(BaseModel):
@@ -319,7 +330,11 @@ def upload_router(max_upload_bytes: int) -> APIRouter:
         max_body_size=max_upload_bytes,
         response_model=FaceStatusPublic,
         responses={
-            **error_responses(401, 403, 404, 409, 413, 503),
+            **error_responses(401, 403, 404, 413, 503),
+            409: {
+                "model": LookalikePublic,
+                "description": "WORKER_INACTIVE, or FACE_ENROLLED_AS_OTHER",
+            },
             422: {"model": UploadRefusedPublic, "description": "INVALID"},
         },
     )
@@ -331,14 +346,25 @@ def upload_router(max_upload_bytes: int) -> APIRouter:
         photos: Annotated[
             list[UploadFile], File(description=f"1 to {MAX_PHOTOS} JPEG or PNG photos")
         ],
+        confirm_lookalike: Annotated[
+            bool,
+            Form(
+                description="a sysadmin confirms these photos may match another worker's"
+                " (twins, lookalikes): both are then identified 1:1 only"
+            ),
+        ] = False,
     ) -> dict:
-        """Replace the worker's face templates with those of these photos."""
+        """Replace the worker's face templates with those of these photos. Photos matching
+        another enrolled worker are refused (409 FACE_ENROLLED_AS_OTHER) unless a sysadmin
+        confirms the lookalike (``confirm_lookalike``)."""
         uploaded = [
             Photo(filename=photo.filename or f"photo {i + 1}", content=await photo.read())
             for i, photo in enumerate(photos[: MAX_PHOTOS + 1])
         ]
         worker_id = worker_id.lower()
-        found = await fm.enrolment.enrol(EnrolFace(caller, worker_id, uploaded, request_id))
+        found = await fm.enrolment.enrol(
+            EnrolFace(caller, worker_id, uploaded, request_id, confirm_lookalike)
+        )
         return fm.views.enrolment(caller.tenant_id, worker_id, found)
 
     @uploads.post(

@@ -139,6 +139,7 @@ def template_change(message: Message) -> TemplateSetChanged | None:
         dims=found.embedding_dims,
         revision=found.revision,
         embeddings=[t.embedding for t in found.templates],
+        verify_one_to_one=found.verify_one_to_one,
     )
 
 

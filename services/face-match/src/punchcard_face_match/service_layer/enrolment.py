@@ -49,6 +49,8 @@ class EnrolFace:
     worker_id: str
     photos: Sequence[Photo]
     correlation_id: str | None = None
+    # A sysadmin confirms the face may match another worker's (twins, lookalikes).
+    confirm_lookalike: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,13 @@ class Enrolment:
             return await known_worker(uow, caller, worker_id, write=True)
 
         return await self._enrol(
-            caller.tenant_id, worker_id, command.photos, command.correlation_id, allowed
+            caller.tenant_id,
+            worker_id,
+            command.photos,
+            command.correlation_id,
+            allowed,
+            role=caller.role,
+            confirm_lookalike=command.confirm_lookalike,
         )
 
     async def enrol_at_kiosk(self, command: EnrolAtKiosk) -> tuple[Worker, TemplateSet]:
@@ -175,7 +183,12 @@ class Enrolment:
             return again
 
         found_set = await self._enrol(
-            caller.tenant_id, worker.id, [command.photo], command.correlation_id, allowed
+            caller.tenant_id,
+            worker.id,
+            [command.photo],
+            command.correlation_id,
+            allowed,
+            role=caller.role,
         )
         log.info(
             "face enrolled at a kiosk",
@@ -192,10 +205,15 @@ class Enrolment:
         photos: Sequence[Photo],
         correlation_id: str | None,
         allowed: Callable[[UnitOfWork], Awaitable[Worker]],
+        *,
+        role: str,
+        confirm_lookalike: bool = False,
     ) -> TemplateSet:
         """The enrolment rules on ``photos``; ``allowed``: the worker, if this caller may
         enrol them (asked before the photos are analysed and again in the writing
-        transaction)."""
+        transaction). A face matching other workers is enrolled only when a sysadmin
+        confirmed the lookalike: then this worker and those others are identified 1:1 only
+        (their sets republished with ``verify_one_to_one``)."""
         rules.check_photo_count(len(photos))
         for index, photo in enumerate(photos):
             rules.check_photo_bytes(index, photo.filename, photo.content, self.max_photo_bytes)
@@ -217,9 +235,14 @@ class Enrolment:
             if self.galleries is not None
             else None
         )
+        lookalikes: list[str] = []
         if gallery is not None:
-            rules.check_not_enrolled_as_other(
-                worker_id, (gallery.search(embedding) for embedding in embeddings), self.threshold
+            lookalikes = rules.check_not_enrolled_as_other(
+                worker_id,
+                (gallery.search(embedding) for embedding in embeddings),
+                self.threshold,
+                role=role,
+                confirmed=confirm_lookalike,
             )
 
         async with self.uow(tenant_id) as uow:
@@ -240,9 +263,20 @@ class Enrolment:
                     )
                     for photo, face, verdict in zip(photos, faces, verdicts, strict=True)
                 ],
+                verify_one_to_one=bool(lookalikes),
             )
             await events.publish_set(uow, tenant_id, found, correlation_id)
+            for other in lookalikes:
+                marked = await uow.templates.verify_one_to_one(other)
+                if marked is not None:
+                    await events.publish_set(uow, tenant_id, marked, correlation_id)
             await uow.commit()
+        if lookalikes:
+            log.warning(
+                "face enrolled as a confirmed lookalike: these workers are verified 1:1",
+                worker_id=worker_id,
+                lookalikes=lookalikes,
+            )
         log.info(
             "face enrolled",
             worker_id=worker_id,

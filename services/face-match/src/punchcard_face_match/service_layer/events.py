@@ -24,6 +24,7 @@ def template_set_message(found: TemplateSet) -> face_pb2.FaceTemplateSet:
         model_name=found.model_name,
         embedding_dims=found.dims,
         revision=found.revision,
+        verify_one_to_one=found.verify_one_to_one,
     )
     for template in found.templates:
         item = message.templates.add(

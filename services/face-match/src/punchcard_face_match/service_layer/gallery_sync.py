@@ -36,6 +36,7 @@ class TemplateSetChanged:
     dims: int = 0
     revision: int = 0
     embeddings: Sequence[bytes] = ()
+    verify_one_to_one: bool = False  # a confirmed lookalike's: identified 1:1 only
 
 
 class GallerySync:
@@ -68,4 +69,6 @@ class GallerySync:
             log.error("template set with inconsistent dimensions skipped", worker_id=worker_id)
             return
         gallery = self.galleries.for_tenant(tenant_id, change.model_name, dims)
-        gallery.upsert(worker_id, matrix, change.revision)
+        gallery.upsert(
+            worker_id, matrix, change.revision, verify_one_to_one=change.verify_one_to_one
+        )

@@ -236,7 +236,15 @@ class Identifier:
                 candidates = gallery.search(f.embedding, restrict=restrict) if gallery else []
                 return decision.decide(candidates, policy)
 
-        result = judge(face)
+            candidates = gallery.search(face.embedding, restrict=restrict) if gallery else []
+            result = decision.decide(candidates, policy)
+            if gallery is not None and decision.needs_one_to_one(
+                result, candidates, gallery.one_to_one_only
+            ):
+                # A confirmed lookalike (twin) of another worker: Employee ID, then 1:1.
+                return self._rejected(context, R.REJECT_REASON_EMPLOYEE_ID_REQUIRED)
+        if context.claimed_employee_id:
+            result = judge(face)
         match = self._face_match(result, policy)
         if match is not None and live.suspected:
             match.spoof_suspected = True

@@ -19,9 +19,19 @@ class TemplatesRepository(Protocol):
     async def get(self, worker_id: str) -> TemplateSet | None: ...
 
     async def replace(
-        self, worker_id: str, model_name: str, templates: list[NewTemplate]
+        self,
+        worker_id: str,
+        model_name: str,
+        templates: list[NewTemplate],
+        *,
+        verify_one_to_one: bool = False,
     ) -> TemplateSet:
-        """The worker's whole set becomes ``templates`` (photos included where given)."""
+        """The worker's whole set becomes ``templates`` (photos included where given);
+        ``verify_one_to_one``: an admin confirmed the face matches another worker's."""
+
+    async def verify_one_to_one(self, worker_id: str) -> TemplateSet | None:
+        """Marks the worker's set as a confirmed lookalike's (new revision); None when they
+        hold no templates or were marked already."""
 
     async def delete(self, worker_id: str) -> int | None:
         """Removes the worker's templates and photos: the set's new revision, or None when

@@ -1,12 +1,12 @@
-// Face enrolment on a worker's page: photos chosen from files or taken with the webcam, each
-// with its verdict from face-match (accepted, or why not), and deleting the biometric data.
+// Face enrolment on a worker's page: photos chosen from files or taken with the webcam (a pose
+// prompted for each: enrol-guide.js), each with its verdict from face-match (accepted, or why
+// not), a sysadmin's confirmation for twins or lookalikes, and deleting the biometric data.
 // Photos stay in this page's memory only; nothing is stored in the browser.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { client } from "../../api.js";
 import { countOf, formatDateTime } from "../../../shared/format.js";
 import { Badge, Button, ConfirmButton, ErrorBanner, Notice, useAction } from "../../ui.jsx";
-
-const MAX_PHOTOS = 5;
+import { MAX_PHOTOS, isConfirmableLookalike, nextPose, photoAdvice } from "./enrol-guide.js";
 const REASONS = {
   NO_FACE: "No face found",
   MULTIPLE_FACES: "Two or more faces",
@@ -45,9 +45,10 @@ export function FaceSection({ worker, face }) {
       return current.filter((p) => p.key !== key);
     });
   };
-  const upload = async () => {
+  const upload = async (confirmLookalike = false) => {
     const form = new FormData();
     photos.forEach((p) => form.append("photos", p.blob, p.name));
+    if (confirmLookalike) form.append("confirm_lookalike", "true");
     try {
       const status = await action.run(() => client.enrolWorkerFace(worker.id, { body: form }));
       setPhotos((current) =>
@@ -74,6 +75,7 @@ export function FaceSection({ worker, face }) {
   };
 
   const status = face.data;
+  const lookalike = isConfirmableLookalike(action.error);
   return (
     <section class="card stack" aria-labelledby="face-h">
       <h2 id="face-h">Face</h2>
@@ -83,6 +85,13 @@ export function FaceSection({ worker, face }) {
           <p>
             <Badge tone="ok">Face enrolled</Badge> from {countOf(status.template_count, "photo")},{" "}
             {formatDateTime(status.updated_at)}.
+            {status.verify_one_to_one && (
+              <>
+                {" "}
+                <Badge>Verified 1:1</Badge> Looks like another enrolled worker: at a clock this
+                worker types their Employee ID first, then the face is checked.
+              </>
+            )}
           </p>
         ) : (
           <p>
@@ -92,6 +101,25 @@ export function FaceSection({ worker, face }) {
       {worker.status === "Inactive" && <Notice>An Inactive worker cannot be enrolled.</Notice>}
       <ErrorBanner error={action.generalError || (action.error?.field === "photos" ? action.error : null)} />
       {done && <Notice tone="ok">{done}</Notice>}
+      {lookalike && (
+        <div class="stack">
+          <Notice>
+            If {worker.name} and the other worker are twins or look alike, you may enrol them anyway.
+            Both are then verified 1:1 at every clock: Employee ID first, then the face.
+          </Notice>
+          <div>
+            <ConfirmButton
+              label="Enrol as twins or lookalikes"
+              title="Enrol a face that matches another worker?"
+              message={`${worker.name}'s face matches another enrolled worker. Enrol only if they are different people who look alike. Both will type their Employee ID before the face check.`}
+              confirmLabel="Enrol anyway"
+              variant="secondary"
+              busy={action.busy}
+              onConfirm={() => upload(true)}
+            />
+          </div>
+        </div>
+      )}
       {photos.length > 0 && (
         <ul class="photos" aria-label="Photos to enrol">
           {photos.map((p, i) => (
@@ -107,6 +135,7 @@ export function FaceSection({ worker, face }) {
       )}
       {camera && (
         <Webcam
+          prompt={nextPose(photos.length)}
           onCapture={(blob) => add([photoOf(blob, `webcam-${new Date().toISOString()}.jpg`)])}
           onClose={() => setCamera(false)}
         />
@@ -132,13 +161,13 @@ export function FaceSection({ worker, face }) {
             Take photo with webcam
           </Button>
         )}
-        <Button type="button" busy={action.busy} disabled={photos.length === 0} onClick={upload}>
+        <Button type="button" busy={action.busy} disabled={photos.length === 0} onClick={() => upload()}>
           {status?.enrolled ? "Replace face data" : "Enrol face"}
           {photos.length > 0 ? ` (${countOf(photos.length, "photo")})` : ""}
         </Button>
       </div>
       <p class="hint">
-        1 to {MAX_PHOTOS} photos of the worker alone, face clearly visible. Enrolling replaces any
+        {photoAdvice(photos.length)} Face clearly visible, the worker alone. Enrolling replaces any
         earlier face data.
       </p>
       {status?.enrolled && (
@@ -174,7 +203,7 @@ function Verdict({ verdict }) {
   );
 }
 
-function Webcam({ onCapture, onClose }) {
+function Webcam({ prompt, onCapture, onClose }) {
   const video = useRef(null);
   const [error, setError] = useState(null);
   useEffect(() => {
@@ -207,8 +236,13 @@ function Webcam({ onCapture, onClose }) {
       ) : (
         <video ref={video} autoPlay playsInline muted aria-label="Webcam preview" />
       )}
+      {prompt && (
+        <p class="pose-prompt" aria-live="polite">
+          Next photo: {prompt}
+        </p>
+      )}
       <div class="row">
-        <Button type="button" onClick={capture} disabled={!!error}>
+        <Button type="button" onClick={capture} disabled={!!error || !prompt}>
           Capture photo
         </Button>
         <Button type="button" variant="secondary" onClick={onClose}>

@@ -2,14 +2,14 @@
 ``off`` / ``flag`` / ``refuse`` (the default), the re-capture score above which a frame is
 suspect, and the least motion a burst must show.
 
-Revision ID: 0005_liveness
-Revises: 0004_fpir_target
+Revision ID: 0006_liveness
+Revises: 0005_lookalikes
 """
 
 from punchcard_kit.migrations import execute_all
 
-revision = "0005_liveness"
-down_revision = "0004_fpir_target"
+revision = "0006_liveness"
+down_revision = "0005_lookalikes"
 
 UP = (
     """ALTER TABLE face_settings
