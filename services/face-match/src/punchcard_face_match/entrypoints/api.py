@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..domain.calibration import DEFAULT_FPIR_TARGET, MAX_FPIR_TARGET, MIN_FPIR_TARGET
 from ..domain.enrolment import MAX_PHOTOS
+from ..domain.evidence import DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
 from ..domain.model import FaceSettings
 from ..service_layer.enrolment import (
     ChangeFaceSettings,
@@ -49,7 +50,13 @@ router = APIRouter(prefix=PREFIX, tags=TAGS)
 # Examples for the OpenAPI (schema metadata only); each is valid for its model (a unit test
 # checks them).
 WORKER_ID = "6f1c2b1e-3a4d-4c5b-9e8f-1a2b3c4d5e6f"
-SETTINGS_EXAMPLE = {"keep_photos": False, "search_assigned_only": True, "face_fpir_target": 0.001}
+SETTINGS_EXAMPLE = {
+    "keep_photos": False,
+    "search_assigned_only": True,
+    "face_fpir_target": 0.001,
+    "evidence_photos": True,
+    "evidence_retention_days": 30,
+}
 CLOCK_ID = "9c8b7a6d-1e2f-4a3b-8c4d-5e6f7a8b9c0d"
 CLOCK_SEARCH_EXAMPLE = {
     "clock_id": CLOCK_ID,
@@ -94,6 +101,11 @@ class SettingsBody(BaseModel):
     keep_photos: bool = False
     search_assigned_only: bool = False
     face_fpir_target: FpirTarget = DEFAULT_FPIR_TARGET
+    # Keep an encrypted photo of every punch (PIN and card punches included), so many days.
+    evidence_photos: bool = False
+    evidence_retention_days: Annotated[
+        int, Field(ge=MIN_RETENTION_DAYS, le=MAX_RETENTION_DAYS, strict=True)
+    ] = DEFAULT_RETENTION_DAYS
 
 
 class FaceSettingsPublic(BaseModel):
@@ -102,6 +114,8 @@ class FaceSettingsPublic(BaseModel):
     keep_photos: bool
     search_assigned_only: bool
     face_fpir_target: float
+    evidence_photos: bool
+    evidence_retention_days: int
 
 
 class ClockFaceSearchPublic(BaseModel):
@@ -276,8 +290,54 @@ async def put_settings(body: SettingsBody, caller: CallerDep, fm: FaceMatchDep) 
         keep_photos=body.keep_photos,
         search_assigned_only=body.search_assigned_only,
         face_fpir_target=body.face_fpir_target,
+        evidence_photos=body.evidence_photos,
+        evidence_retention_days=body.evidence_retention_days,
     )
     return asdict(await fm.enrolment.change_settings(ChangeFaceSettings(caller, settings)))
+
+
+@router.get(
+    "/face/evidence/{attempt_id}",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "The punch's evidence photo"},
+        **error_responses(401, 403, 404),
+    },
+)
+async def evidence_photo(attempt_id: PathId, caller: CallerDep, fm: FaceMatchDep) -> Response:
+    """A punch's evidence photo (JPEG), by its attempt id: sysadmins, and managers for the
+    workers of their sites (the roles that may change biometric data). 404 when none is kept."""
+    photo = await fm.evidence_photos.photo(caller, attempt_id.lower())
+    return Response(
+        photo,
+        media_type="image/jpeg",
+        headers={"cache-control": "no-store", "x-content-type-options": "nosniff"},
+    )
+
+
+@router.delete(
+    "/face/evidence/{attempt_id}", status_code=204, responses=error_responses(401, 403, 404)
+)
+async def delete_evidence_photo(
+    attempt_id: PathId, caller: CallerDep, fm: FaceMatchDep
+) -> Response:
+    """Deletes one punch's evidence photo (sysadmins)."""
+    await fm.evidence_photos.delete(caller, attempt_id.lower())
+    return Response(status_code=204)
+
+
+class EvidenceDeletedPublic(BaseModel):
+    deleted: int
+
+
+@router.delete(
+    "/face/evidence",
+    response_model=EvidenceDeletedPublic,
+    responses=error_responses(401, 403),
+)
+async def delete_all_evidence(caller: CallerDep, fm: FaceMatchDep) -> dict:
+    """Deletes every evidence photo of the tenant, on its request (sysadmins)."""
+    return {"deleted": await fm.evidence_photos.delete(caller, None)}
 
 
 @router.get(
