@@ -93,6 +93,9 @@ class Attempt:
     pin: str | None = None
     frame_jpeg: bytes | None = None
     card: str | None = None
+    # A PIN or card punch's camera frame (issue 17): published for face-match to keep as the
+    # punch's evidence photo; not part of the fingerprint (a resend may carry another frame).
+    evidence_jpeg: bytes | None = None
 
     def __repr__(self) -> str:
         return (

@@ -119,6 +119,11 @@ class KioskPunchIn(BaseModel):
         default=None, description="CARD only: the badge card's number, 1-20 digits, as a string"
     )
     frame_jpeg: str | None = Field(default=None, description="FACE only: one JPEG, base64")
+    evidence_jpeg: str | None = Field(
+        default=None,
+        description="PIN or CARD, optional: the camera frame at the punch, one JPEG, base64"
+        " (kept as the punch's evidence photo when the tenant keeps them)",
+    )
 
     @field_validator("captured_at", mode="before")
     @classmethod
@@ -138,6 +143,7 @@ _FIELD_MESSAGES = {
     "employee_id": "employee_id must be 1-32 characters: letters, digits, '_' or '-'",
     "pin": "pin must be a string of 4 to 6 digits",
     "frame_jpeg": "frame_jpeg must be a base64 string",
+    "evidence_jpeg": "evidence_jpeg must be a base64 string",
     "card": "card must be a string of 1 to 20 digits",
     "consent": "consent must be true or false",
 }
@@ -252,6 +258,7 @@ def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
             if getattr(data, field) is not None:
                 raise Invalid(f"{field} is not sent with a CARD punch", field)
         frame = None
+        evidence = _evidence(data.evidence_jpeg, max_frame_bytes)
     elif data.method == "PIN":
         if data.employee_id is None:
             raise Invalid("employee_id is required for a PIN punch", "employee_id")
@@ -260,12 +267,16 @@ def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
         if data.frame_jpeg is not None:
             raise Invalid("frame_jpeg is not sent with a PIN punch", "frame_jpeg")
         frame = None
+        evidence = _evidence(data.evidence_jpeg, max_frame_bytes)
     else:
         if data.pin is not None:
             raise Invalid("pin is not sent with a FACE punch", "pin")
         if data.frame_jpeg is None:
             raise Invalid("frame_jpeg is required for a FACE punch", "frame_jpeg")
+        if data.evidence_jpeg is not None:
+            raise Invalid("evidence_jpeg is not sent with a FACE punch", "evidence_jpeg")
         frame = _frame(data.frame_jpeg, max_frame_bytes)
+        evidence = None
     return Attempt(
         attempt_id=str(data.attempt_id),
         captured_at=data.captured_at,
@@ -276,21 +287,27 @@ def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
         pin=data.pin,
         frame_jpeg=frame,
         card=data.card,
+        evidence_jpeg=evidence,
     )
 
 
-def _frame(text: str, max_frame_bytes: int) -> bytes:
-    too_large = TooLarge(f"frame_jpeg is larger than {max_frame_bytes} bytes", "frame_jpeg")
+def _evidence(text: str | None, max_frame_bytes: int) -> bytes | None:
+    """A PIN or card punch's evidence photo: the same rules as a face frame."""
+    return None if text is None else _frame(text, max_frame_bytes, "evidence_jpeg")
+
+
+def _frame(text: str, max_frame_bytes: int, field: str = "frame_jpeg") -> bytes:
+    too_large = TooLarge(f"{field} is larger than {max_frame_bytes} bytes", field)
     if len(text) // 4 * 3 - 2 > max_frame_bytes:  # decoded size, before decoding
         raise too_large
     try:
         frame = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise Invalid(_FIELD_MESSAGES["frame_jpeg"], "frame_jpeg") from None
+        raise Invalid(_FIELD_MESSAGES[field], field) from None
     if len(frame) > max_frame_bytes:
         raise too_large
     if not frame.startswith(JPEG_SOI):
-        raise Invalid("frame_jpeg is not a JPEG image", "frame_jpeg")
+        raise Invalid(f"{field} is not a JPEG image", field)
     return frame
 
 
