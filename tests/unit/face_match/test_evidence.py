@@ -125,10 +125,7 @@ def _worker(attempt: str, worker: str = WORKER, method: str = "PIN") -> NoteEvid
 
 
 async def _run(store, step, command):
-    async with FakeUnitOfWork(store, TENANT) as uow:
-        found = await step(command, uow)
-        await uow.commit()
-    return found
+    return await step(command, FakeUnitOfWork(store, TENANT))
 
 
 @pytest.mark.parametrize("photo_first", [True, False])

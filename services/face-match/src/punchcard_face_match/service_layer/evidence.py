@@ -92,8 +92,21 @@ class EvidenceChecker:
         self.ready_timeout_s = ready_timeout_s
 
     async def keep_photo(self, command: KeepEvidencePhoto, uow: UnitOfWork) -> str | None:
-        """The photo kept (and checked when its worker is known); the check's outcome, if
-        one ran."""
+        """The photo kept (and checked when its worker is known), in the unit of work's
+        transaction; the check's outcome, if one ran."""
+        async with uow:
+            found = await self._keep_photo(command, uow)
+            await uow.commit()
+        return found
+
+    async def note_worker(self, command: NoteEvidenceWorker, uow: UnitOfWork) -> str | None:
+        """The punch's worker noted (and the photo checked when it is here already)."""
+        async with uow:
+            found = await self._note_worker(command, uow)
+            await uow.commit()
+        return found
+
+    async def _keep_photo(self, command: KeepEvidencePhoto, uow: UnitOfWork) -> str | None:
         settings = await uow.settings.get()
         if not settings.evidence_photos:
             return None  # the tenant keeps no evidence: the frame is dropped
@@ -116,7 +129,7 @@ class EvidenceChecker:
             return None
         return await self._check(uow, command.tenant_id, found.worker_id, command, found.method)
 
-    async def note_worker(self, command: NoteEvidenceWorker, uow: UnitOfWork) -> str | None:
+    async def _note_worker(self, command: NoteEvidenceWorker, uow: UnitOfWork) -> str | None:
         if not rules.is_checked(command.method):
             return None
         settings = await uow.settings.get()
