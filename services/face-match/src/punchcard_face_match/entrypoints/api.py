@@ -326,6 +326,21 @@ async def delete_evidence_photo(
     return Response(status_code=204)
 
 
+class EvidencePolicyPublic(BaseModel):
+    evidence_photos: bool
+
+
+@router.get(
+    "/kiosk/evidence-policy",
+    response_model=EvidencePolicyPublic,
+    responses=error_responses(401, 403),
+)
+async def evidence_policy(caller: ClockCallerDep, fm: FaceMatchDep) -> dict:
+    """Whether the clock's tenant keeps a photo of every punch (clocks only: the kiosk edge
+    tells its app to capture one at PIN and card punches)."""
+    return {"evidence_photos": await fm.evidence_photos.policy(caller.tenant_id)}
+
+
 class EvidenceDeletedPublic(BaseModel):
     deleted: int
 

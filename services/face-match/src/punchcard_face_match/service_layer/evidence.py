@@ -270,6 +270,11 @@ class EvidencePhotos:
                     raise NotFound.of("evidence photo", "attempt_id")
         return self.cipher.open(caller.tenant_id, attempt_id, found.sealed)
 
+    async def policy(self, tenant_id: str) -> bool:
+        """Whether the tenant keeps evidence photos (what a kiosk of theirs is told)."""
+        async with self.uow(tenant_id) as uow:
+            return (await uow.settings.get()).evidence_photos
+
     async def delete(self, caller: Caller, attempt_id: str | None) -> int:
         """One punch's photo, or (``attempt_id`` None) every photo of the tenant."""
         if not caller.can("sysadmin"):

@@ -545,9 +545,11 @@ def build_router(max_frame_bytes: int) -> APIRouter:
     @router.get("/whoami", responses={k: ERRORS[k] for k in (401, 429, 503)})
     async def whoami(request: Request) -> JSONResponse:
         """The clock this credential belongs to (device-sync's answer): the kiosk app pairs
-        with it and shows the clock's name."""
+        with it and shows the clock's name; ``evidence_photos``: its tenant keeps a photo of
+        every punch (face-match's policy), so the app captures one at PIN and card punches."""
         clock = await _edge(request).authenticate(credential_of(request))
         await _limiter(request).spend("sync", clock.tenant_id, clock.clock_id)
+        policy = container(request).evidence_policy
         return _json(
             200,
             {
@@ -556,6 +558,8 @@ def build_router(max_frame_bytes: int) -> APIRouter:
                 "name": clock.name,
                 "site_id": clock.site_id,
                 "time_zone": clock.time_zone,
+                # Capture a photo at every punch, PIN and card included (issue 17).
+                "evidence_photos": await policy.keeps_photos(clock) if policy else False,
             },
         )
 
