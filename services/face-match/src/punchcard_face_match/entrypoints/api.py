@@ -327,6 +327,8 @@ async def delete_evidence_photo(
 
 
 class EvidencePolicyPublic(BaseModel):
+    model_config = _examples({"evidence_photos": True})
+
     evidence_photos: bool
 
 
@@ -342,6 +344,8 @@ async def evidence_policy(caller: ClockCallerDep, fm: FaceMatchDep) -> dict:
 
 
 class EvidenceDeletedPublic(BaseModel):
+    model_config = _examples({"deleted": 42})
+
     deleted: int
 
 
