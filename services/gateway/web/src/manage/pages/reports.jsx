@@ -8,10 +8,40 @@ import { Badge, Button, ErrorBanner, Loading, Notice, TextField, Page, useAction
 import { Empty, WorkerLink, clockHref, friendly, loadClocks } from "./common.jsx";
 
 const REASONS = {
-  UNUSUAL_CLOCK: ["warn", "Unusual clock"],
+  FACE_NOT_WORKERS: ["danger", "Not the worker's face"],
+  NO_FACE: ["danger", "No face at the camera"],
+  PIN_AFTER_FACE_FAILED: ["danger", "PIN after a refused face"],
   PIN_BURST: ["danger", "PIN burst"],
+  FACE_ENROLLED: ["warn", "Face enrolled, used PIN"],
+  UNUSUAL_CLOCK: ["warn", "Unusual clock"],
   UNUSUAL_HOUR: ["warn", "Unusual hour"],
 };
+
+/** The punch's evidence photo (issue 17), fetched with the session's token when asked for:
+ * biometric data, so only sysadmins and managers get it (a viewer is told so). */
+function EvidencePhoto({ attemptId, name }) {
+  const [state, setState] = useState({ url: null, error: null, busy: false });
+  useEffect(() => () => state.url && URL.revokeObjectURL(state.url), [state.url]);
+  if (state.url) return <img class="evidence-photo" src={state.url} alt={`Photo at the punch of ${name}`} width="160" />;
+  const show = async () => {
+    setState({ url: null, error: null, busy: true });
+    try {
+      const response = await client.evidencePhoto(attemptId, { raw: true });
+      setState({ url: URL.createObjectURL(await response.blob()), error: null, busy: false });
+    } catch (error) {
+      const text = error?.status === 403 ? "Photos are for administrators and managers" : "No photo kept";
+      setState({ url: null, error: text, busy: false });
+    }
+  };
+  return (
+    <div>
+      <Button type="button" busy={state.busy} onClick={show}>
+        Show photo<span class="sr-only"> of {name}</span>
+      </Button>
+      {state.error && <div class="muted small">{state.error}</div>}
+    </div>
+  );
+}
 
 function Suspicious() {
   const [range, setRange] = useState({ from: isoDate(-29), to: isoDate(0), site_id: "" });
@@ -26,8 +56,9 @@ function Suspicious() {
     <section class="card stack" aria-labelledby="suspicious-title">
       <h2 id="suspicious-title">Suspicious PIN use</h2>
       <p class="muted">
-        PIN punches that suggest a shared PIN: several workers by PIN at one clock within two minutes, a clock the worker is
-        rarely at, or an hour they never punch at. Consider removing the PIN or enrolling the worker's face. At most 93 days
+        PIN punches that suggest a shared PIN, strongest first: the photo at the punch is not the worker's face or shows
+        nobody, a PIN right after the camera refused a face, several workers by PIN at one clock within two minutes, a worker
+        with an enrolled face using a PIN, a clock the worker is rarely at, or an hour they never punch at. Consider removing the PIN or enrolling the worker's face. At most 93 days
         at a time.
       </p>
       <form
@@ -91,6 +122,9 @@ function Suspicious() {
                           })}
                         </div>
                         {r.detail && <div class="small">{r.detail}</div>}
+                        {r.attempt_id && r.evidence && (
+                          <EvidencePhoto attemptId={r.attempt_id} name={r.display_name} />
+                        )}
                       </td>
                       <td>
                         <a href={`/manage/punches?worker_id=${r.worker_id}&from=${day}&to=${day}`}>
