@@ -255,3 +255,28 @@ async def test_deleted_with_the_workers_biometric_data_and_all_on_request():
     photos = EvidencePhotos(uow=uow_factory(store), cipher=FakeCipher())
     assert await photos.delete(caller("sysadmin"), None) == 1
     assert store.of(TENANT).evidence == {}
+
+
+async def test_changing_the_retention_re_times_kept_photos_and_is_bounded():
+    from punchcard_face_match.domain.quality import QualityPolicy
+    from punchcard_face_match.service_layer.enrolment import ChangeFaceSettings, Enrolment
+
+    store, checker = await _world()
+    await _run(store, checker.keep_photo, _photo("a-1", b"me"))
+    enrolment = Enrolment(
+        uow=uow_factory(store),
+        faces=checker.engine,
+        image_size=lambda _: (10, 10),
+        policy=QualityPolicy(),
+        threshold=0.6,
+        max_photo_bytes=1024,
+    )
+    seven = FaceSettings(evidence_photos=True, evidence_retention_days=7)
+    await enrolment.change_settings(ChangeFaceSettings(caller("sysadmin"), seven))
+    assert store.of(TENANT).evidence["a-1"].expires_at == NOW + timedelta(days=7)
+    with pytest.raises(Invalid) as refused:
+        too_long = FaceSettings(evidence_photos=True, evidence_retention_days=400)
+        await enrolment.change_settings(ChangeFaceSettings(caller("sysadmin"), too_long))
+    assert refused.value.field == "evidence_retention_days"
+    with pytest.raises(Forbidden):
+        await enrolment.change_settings(ChangeFaceSettings(caller("manager", ("s1",)), seven))
