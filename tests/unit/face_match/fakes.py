@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 from punchcard_face_match.domain.model import (
+    EvidencePhoto,
     Face,
     FaceOutcome,
     FaceSettings,
@@ -40,6 +41,7 @@ class TenantData:
     assignments: set[tuple[str, str]] = field(default_factory=set)  # (clock, worker)
     settings: FaceSettings = field(default_factory=FaceSettings)
     revisions: dict[str, int] = field(default_factory=dict)
+    evidence: dict[str, EvidencePhoto] = field(default_factory=dict)  # attempt id -> photo
 
 
 @dataclass
@@ -182,6 +184,79 @@ class FakeSettings:
         return dropped
 
 
+class FakeEvidence:
+    def __init__(self, data: TenantData) -> None:
+        self.data = data
+
+    async def get(self, attempt_id: str) -> EvidencePhoto | None:
+        return self.data.evidence.get(attempt_id)
+
+    async def put_photo(
+        self, attempt_id, clock_id, method, sealed, size, kept_at, expires_at, worker_id=None
+    ) -> None:
+        known = self.data.evidence.get(attempt_id)
+        self.data.evidence[attempt_id] = EvidencePhoto(
+            attempt_id=attempt_id,
+            clock_id=(known and known.clock_id) or clock_id,
+            method=(known and known.method) or method,
+            worker_id=(known and known.worker_id) or worker_id,
+            sealed=sealed,
+            kept_at=kept_at,
+            expires_at=expires_at,
+            check=known.check if known else None,
+        )
+
+    async def note_worker(self, attempt_id, worker_id, method, clock_id, expires_at) -> None:
+        known = self.data.evidence.get(attempt_id)
+        if known is None:
+            self.data.evidence[attempt_id] = EvidencePhoto(
+                attempt_id, clock_id, method, worker_id, None, None, expires_at
+            )
+        else:
+            self.data.evidence[attempt_id] = replace(known, worker_id=worker_id, method=method)
+
+    async def record_check(self, attempt_id, check, distance, threshold) -> None:
+        known = self.data.evidence[attempt_id]
+        self.data.evidence[attempt_id] = replace(
+            known, check=check, distance=distance, threshold=threshold
+        )
+
+    async def delete(self, attempt_id: str) -> bool:
+        return self.data.evidence.pop(attempt_id, None) is not None
+
+    async def delete_worker(self, worker_id: str) -> int:
+        gone = [a for a, e in self.data.evidence.items() if e.worker_id == worker_id]
+        for attempt_id in gone:
+            del self.data.evidence[attempt_id]
+        return len(gone)
+
+    async def delete_all(self) -> int:
+        count = len(self.data.evidence)
+        self.data.evidence.clear()
+        return count
+
+    async def retime(self, retention_days: int) -> None:
+        from datetime import timedelta
+
+        for attempt_id, e in list(self.data.evidence.items()):
+            if e.kept_at is not None:
+                self.data.evidence[attempt_id] = replace(
+                    e, expires_at=e.kept_at + timedelta(days=retention_days)
+                )
+
+
+class FakeCipher:
+    """Reversible and bound to the attempt, like the real one (not encryption)."""
+
+    def seal(self, tenant_id: str, attempt_id: str, photo: bytes) -> bytes:
+        return f"{tenant_id}/{attempt_id}|".encode() + photo[::-1]
+
+    def open(self, tenant_id: str, attempt_id: str, sealed: bytes) -> bytes:
+        head, _, body = sealed.partition(b"|")
+        assert head == f"{tenant_id}/{attempt_id}".encode(), "sealed for another attempt"
+        return body[::-1]
+
+
 class FakeUnitOfWork:
     def __init__(self, store: Store, tenant_id: str) -> None:
         self.store, self.tenant_id = store, tenant_id
@@ -193,6 +268,7 @@ class FakeUnitOfWork:
         self.workers = FakeWorkers(self._data)
         self.assignments = FakeAssignments(self._data)
         self.settings = FakeSettings(self._data)
+        self.evidence = FakeEvidence(self._data)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

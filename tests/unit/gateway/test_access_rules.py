@@ -109,6 +109,10 @@ CASES = [
     ("DELETE", W + "/biometrics", {S, M}),
     ("POST", W + "/biometrics", {S}),
     ("PUT", "/api/v1/face/settings", {S}),
+    # A punch's evidence photo (issue 17): biometric data, never a viewer's; deleting: sysadmins.
+    ("GET", "/api/v1/face/evidence/4e6a8c0e-2b4d-4f6a-9c1e-3a5c7e9b1d3f", {S, M}),
+    ("DELETE", "/api/v1/face/evidence/4e6a8c0e-2b4d-4f6a-9c1e-3a5c7e9b1d3f", {S}),
+    ("DELETE", "/api/v1/face/evidence", {S}),
     # A worker's badge cards (identity): read by every role, added and deleted by managers.
     ("GET", W + "/cards", {S, M, V}),
     ("POST", W + "/cards", {S, M}),

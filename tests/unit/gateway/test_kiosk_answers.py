@@ -20,7 +20,7 @@ from punchcard_gateway.domain.kiosk import (
     parse_outcome,
     pending,
 )
-from punchcard_gateway.domain.model import Invalid
+from punchcard_gateway.domain.model import Invalid, TooLarge
 from punchcard_gateway.entrypoints.kiosk import body_limit, parse_attempt
 from punchcard_gateway.service_layer.kiosk import attempt_event
 from punchcard_kit import credentials
@@ -353,3 +353,27 @@ def test_a_body_that_is_no_attempt(raw):
     with pytest.raises(Invalid) as refused:
         parse_attempt(raw, 1024)
     assert PIN not in refused.value.message
+
+
+def test_a_pin_or_card_punch_may_carry_its_evidence_photo_bounded_like_a_frame():
+    good = b"\xff\xd8\xff\xe0" + b"0" * 100
+    parsed = parse_attempt(body(evidence_jpeg=base64.b64encode(good).decode()), 1024)
+    assert parsed.evidence_jpeg == good and parsed.frame_jpeg is None
+    assert parse_attempt(body(), 1024).evidence_jpeg is None
+    # Not part of the fingerprint: a resend with another frame is the same attempt.
+    assert parsed.fingerprint == parse_attempt(body(), 1024).fingerprint
+    card = {"method": "CARD", "card": "12345", "pin": ..., "employee_id": ...}
+    encoded = base64.b64encode(good).decode()
+    assert parse_attempt(body(evidence_jpeg=encoded, **card), 1024).evidence_jpeg == good
+    for bad, error in (
+        (base64.b64encode(b"GIF89a" + b"0" * 10).decode(), Invalid),
+        ("not base64!", Invalid),
+        (base64.b64encode(b"\xff\xd8" + b"0" * 2000).decode(), TooLarge),
+    ):
+        with pytest.raises(error) as refused:
+            parse_attempt(body(evidence_jpeg=bad), 1024)
+        assert refused.value.field == "evidence_jpeg"
+    face = {"method": "FACE", "pin": ..., "employee_id": ..., "frame_jpeg": encoded}
+    with pytest.raises(Invalid) as refused:
+        parse_attempt(body(evidence_jpeg=encoded, **face), 1024)
+    assert refused.value.field == "evidence_jpeg"

@@ -235,3 +235,26 @@ def test_late_watches_expire_and_are_bounded():
     assert not bounded.deliver(("t", "a"), recorded("a"))  # the oldest was dropped
     assert bounded.deliver(("t", "c"), recorded("c"))
     assert not bounded.deliver(("t", "c"), recorded("c"))  # delivered once
+
+
+async def test_a_pin_punchs_evidence_photo_is_published_beside_its_attempt(edge):
+    from punchcard.v1 import evidence_pb2
+    from punchcard_kit.messaging import catalogue, unpack_payload
+
+    attempt = pin_attempt(evidence_jpeg=b"\xff\xd8photo")
+    status, _ = await edge.punch(CLOCK, attempt)
+    assert status == 202
+    (pin_topic, _, pin_env), (topic, key, env) = edge.store.published
+    assert pin_topic == catalogue.KIOSK_PIN_ATTEMPTS.name
+    assert topic == catalogue.KIOSK_EVIDENCE_PHOTOS.name
+    assert key == f"{TENANT}/{attempt.attempt_id}"
+    photo = unpack_payload(env)
+    assert isinstance(photo, evidence_pb2.EvidencePhotoCaptured)
+    assert photo.frame_jpeg == b"\xff\xd8photo" and photo.method == common_pb2.PUNCH_METHOD_PIN
+    assert photo.context.attempt_id == attempt.attempt_id
+    assert photo.context.clock_id == CLOCK.clock_id
+    assert env.correlation_id == pin_env.correlation_id and env.causation_id == pin_env.event_id
+    # Without a photo: the attempt alone.
+    edge.store.published.clear()
+    await edge.punch(CLOCK, pin_attempt())
+    assert [t for t, _, _ in edge.store.published] == [catalogue.KIOSK_PIN_ATTEMPTS.name]

@@ -34,7 +34,7 @@ def test_every_catalogued_topic_has_a_constant_and_its_key_rule() -> None:
         catalogue.DEVICE_CLOCK_ASSIGNMENTS.key(tenant_id="t", clock_id="c", worker_id="w")
         == "t/c/w"
     )
-    assert len({topic.name for topic in catalogue.ALL}) == len(catalogue.ALL) == 12
+    assert len({topic.name for topic in catalogue.ALL}) == len(catalogue.ALL) == 14
 
 
 def test_a_key_with_the_wrong_parts_is_refused() -> None:

@@ -24,6 +24,8 @@ class Store:
     clocks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     assignments: set[tuple[str, str, str]] = field(default_factory=set)
     parked: list[dict[str, Any]] = field(default_factory=list)
+    evidence: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    face_enrolled: dict[tuple[str, str], bool] = field(default_factory=dict)
     published: list[tuple[str, Any, Any]] = field(default_factory=list)
     commits: int = 0
 
@@ -149,6 +151,12 @@ class FakeProjections:
             self.store.assignments.add(pair)
         else:
             self.store.assignments.discard(pair)
+
+    async def record_evidence(self, row) -> None:
+        self.store.evidence.setdefault((self.tenant_id, row["attempt_id"]), dict(row))
+
+    async def set_face_enrolled(self, worker_id: str, enrolled: bool) -> None:
+        self.store.face_enrolled[(self.tenant_id, worker_id)] = enrolled
 
 
 class FakeParked:

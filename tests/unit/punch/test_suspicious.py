@@ -425,3 +425,56 @@ def test_unusual_hour_matches_brute_force(history_minutes, minute, margin_h):
     flagged = bool(find_suspicious([candidate], past, rules))
     nearest = min(circular_minutes(minute, m) for m in history_minutes)
     assert flagged == (nearest > 60 * margin_h)
+
+
+# --- evidence photos, face-enrolled workers, a PIN after a failed face (issue 17) ------------
+
+
+def test_a_photo_that_is_not_the_worker_ranks_first_then_no_face():
+    from punchcard_punch.domain.suspicious import FaceFailure
+
+    burst = [pin(f"b{i}", f"bw{i}", "c9", f"2026-03-02 07:0{i}") for i in range(3)]
+    shared = pin("s", "w1", "c1", "2026-03-02 12:00")
+    nobody = pin("n", "w2", "c1", "2026-03-02 11:00")
+    own = pin("o", "w3", "c1", "2026-03-02 10:00")
+    after_face = pin("f", "w4", "c2", "2026-03-02 09:00")
+    flags = find_suspicious(
+        [*burst, shared, nobody, own, after_face],
+        [],
+        evidence={"s": "FACE_NOT_WORKERS", "n": "NO_FACE", "o": "FACE_MATCHED"},
+        face_enrolled={"w1", "w2", "w3", "w5"},
+        face_failures=[FaceFailure("c2", at("2026-03-02 08:59:10"))],
+    )
+    order = [(f.punch.punch_id, f.reasons) for f in flags]
+    assert order == [
+        ("s", ("FACE_NOT_WORKERS", "FACE_ENROLLED")),
+        ("n", ("NO_FACE", "FACE_ENROLLED")),
+        ("f", ("PIN_AFTER_FACE_FAILED",)),
+        ("b0", ("PIN_BURST",)),
+        ("b1", ("PIN_BURST",)),
+        ("b2", ("PIN_BURST",)),
+    ]  # "o": the worker's own face in the photo clears FACE_ENROLLED
+    assert flags[0].detail.startswith("the photo at the punch is not the worker's face")
+    assert flags[2].detail == "a face attempt failed at this clock 50 s before"
+
+
+def test_a_pin_by_a_face_enrolled_worker_and_the_face_failure_window():
+    from punchcard_punch.domain.suspicious import FaceFailure
+
+    punch = pin("p", "w1", "c1", "2026-03-02 09:00")
+    (flag,) = find_suspicious([punch], [], face_enrolled={"w1"})
+    assert flag.reasons == ("FACE_ENROLLED",)
+    assert find_suspicious([punch], [], face_enrolled={"w2"}) == []
+    for failed_at, flagged in (
+        ("2026-03-02 08:59:00", True),  # exactly a minute before
+        ("2026-03-02 08:58:59", False),  # a second more
+        ("2026-03-02 09:00:01", False),  # after the PIN
+    ):
+        failures = [FaceFailure("c1", at(failed_at))]
+        found = find_suspicious([punch], [], face_failures=failures)
+        assert bool(found) is flagged, failed_at
+    other_clock = [FaceFailure("c2", at("2026-03-02 08:59:30"))]
+    assert find_suspicious([punch], [], face_failures=other_clock) == []
+    # A face punch is never judged, whatever its evidence says.
+    face = pin("x", "w1", "c1", "2026-03-02 09:00", method="FACE")
+    assert find_suspicious([face], [], evidence={"x": "NO_FACE"}, face_enrolled={"w1"}) == []

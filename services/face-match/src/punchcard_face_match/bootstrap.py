@@ -11,19 +11,26 @@ import asyncpg
 
 from .adapters import images
 from .adapters.engine import FaceEngine
-from .adapters.repository import PostgresUnitOfWork, unit_of_work_factory
+from .adapters.evidence_cipher import EvidenceCipher
+from .adapters.repository import (
+    PostgresUnitOfWork,
+    sweep_expired_evidence,
+    unit_of_work_factory,
+)
 from .domain.calibration import FmrModel, fmr_model_for
 from .domain.decision import MatchPolicy, threshold_for
 from .domain.gallery import Galleries
 from .domain.quality import QualityPolicy
 from .entrypoints.consumers import GalleryFollower
 from .service_layer.enrolment import Enrolment
+from .service_layer.evidence import EvidenceChecker, EvidencePhotos
 from .service_layer.gallery_sync import GallerySync
 from .service_layer.identification import Identifier
 from .service_layer.unit_of_work import (
     ConnectionUnitOfWork,
     FaceAnalyser,
     ImageSize,
+    PhotoCipher,
     UnitOfWorkFactory,
 )
 from .settings import FaceMatchSettings
@@ -49,6 +56,10 @@ class FaceMatchContainer:
     # Enrolment, deletion, settings (the API's writes) and the read side.
     enrolment: Enrolment
     views: FaceViews
+    # Evidence photos of punches: kept and checked 1:1 (consumer group face-match.evidence),
+    # read and deleted (the API), swept on schedule.
+    evidence: EvidenceChecker
+    evidence_photos: EvidencePhotos
     # A unit of work inside a consumer's batch transaction.
     uow_on: ConnectionUnitOfWork
 
@@ -83,6 +94,7 @@ def bootstrap(
     engine: FaceAnalyser | None = None,
     galleries: Galleries | None = None,
     image_size: ImageSize | None = None,
+    cipher: PhotoCipher | None = None,
 ) -> FaceMatchContainer:
     """``pool``: the kit's (HTTP requests open their units of work on it); or ``uow`` /
     ``uow_on`` given (fakes), with the other overrides."""
@@ -103,13 +115,36 @@ def bootstrap(
     gallery = GalleryFollower(
         GallerySync(galleries, settings.face_model), settings.kafka_bootstrap_servers
     )
+    assert settings.evidence_photo_key is not None
+    cipher = cipher or EvidenceCipher.from_base64(settings.evidence_photo_key.get_secret_value())
+    identifier = Identifier(engine, galleries, policy, gallery.ready, fmr_model=fmr_model)
+    evidence = EvidenceChecker(
+        engine, galleries, cipher, policy, gallery.ready, fmr_model=fmr_model
+    )
+
+    async def keep_face_frame(uow, command, worker_id: str) -> None:
+        context = command.attempt.context
+        await evidence.keep_face_frame(
+            uow,
+            command.tenant_id,
+            context.attempt_id,
+            context.clock_id,
+            command.attempt.frame_jpeg,
+            worker_id,
+        )
+
+    identifier.keep_evidence = keep_face_frame
+
+    async def sweep() -> int:
+        return await sweep_expired_evidence(pool) if pool is not None else 0
+
     return FaceMatchContainer(
         engine=engine,
         galleries=galleries,
         policy=policy,
         fmr_model=fmr_model,
         gallery=gallery,
-        identifier=Identifier(engine, galleries, policy, gallery.ready, fmr_model=fmr_model),
+        identifier=identifier,
         enrolment=Enrolment(
             uow=uow,
             faces=engine,
@@ -126,5 +161,7 @@ def bootstrap(
             policy=policy,
             fmr_model=fmr_model,
         ),
+        evidence=evidence,
+        evidence_photos=EvidencePhotos(uow=uow, cipher=cipher, sweep=sweep),
         uow_on=uow_on or PostgresUnitOfWork.on_connection,
     )

@@ -29,11 +29,16 @@ def build_app(settings: FaceMatchSettings) -> FastAPI:
         await runtime.enter(container.engine)
         runtime.supervise("face-gallery", container.gallery.run)
         runtime.ready_loops["face_gallery"] = container.gallery
+        runtime.every(
+            "evidence retention",
+            settings.evidence_sweep_interval_s,
+            container.evidence_photos.sweep_once,
+        )
         app.state.face_match = container
 
     def subscriptions(runtime: Runtime):
         container: FaceMatchContainer = app.state.face_match
-        return consumers.subscriptions(container.identifier, container.uow_on)
+        return consumers.subscriptions(container.identifier, container.uow_on, container.evidence)
 
     def on_stopping(runtime: Runtime) -> None:
         app.state.face_match.gallery.stop()

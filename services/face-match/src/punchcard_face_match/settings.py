@@ -1,6 +1,13 @@
-from punchcard_kit.settings import ServiceSettings
-from pydantic import Field
+from __future__ import annotations
+
+import base64
+
+from punchcard_kit.settings import LOCAL_ENVIRONMENTS, ServiceSettings
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
+
+# Only ever accepted with ENVIRONMENT=development or test: published here, so never a secret.
+DEVELOPMENT_EVIDENCE_KEY = base64.b64encode(b"development-only-evidence-key-01").decode()
 
 
 class FaceMatchSettings(ServiceSettings):
@@ -49,3 +56,26 @@ class FaceMatchSettings(ServiceSettings):
     # Galleries of at least this many templates are searched through a FAISS index.
     index_threshold: int = Field(default=20_000, ge=1)
     db_pool_max_size: int = Field(default=10, ge=2)
+    # AES-256-GCM key of the evidence photos at rest (32 bytes, base64; docs/face-match.md).
+    evidence_photo_key: SecretStr | None = None
+    # How often expired evidence photos are deleted.
+    evidence_sweep_interval_s: float = Field(default=3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _evidence_key(self) -> FaceMatchSettings:
+        local = self.environment in LOCAL_ENVIRONMENTS
+        if self.evidence_photo_key is None:
+            if not local:
+                raise ValueError("EVIDENCE_PHOTO_KEY must be set outside development")
+            object.__setattr__(self, "evidence_photo_key", SecretStr(DEVELOPMENT_EVIDENCE_KEY))
+        key = self.evidence_photo_key.get_secret_value()
+        if not local and key == DEVELOPMENT_EVIDENCE_KEY:
+            raise ValueError("the development EVIDENCE_PHOTO_KEY is refused here")
+        if not local and "change-me" in key.lower():
+            return self  # the kit's placeholder check names it
+        try:
+            if len(base64.b64decode(key, validate=True)) != 32:
+                raise ValueError
+        except ValueError:
+            raise ValueError("EVIDENCE_PHOTO_KEY must be 32 bytes in base64") from None
+        return self

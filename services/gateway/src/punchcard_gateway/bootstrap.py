@@ -19,6 +19,7 @@ from punchcard_kit.service import Runtime
 from .adapters.edge_limits import EdgeLimiter
 from .adapters.kiosk import (
     DeviceSyncClocks,
+    FaceMatchEvidencePolicy,
     FaceMatchKioskEnrolments,
     IdentitySealingKeys,
     IdentitySignIns,
@@ -77,6 +78,8 @@ class GatewayContainer:
     elevations: KioskElevations | None = None
     # Kiosk attempt claims, expired refresh tokens and old audit rows: pruned hourly.
     pruners: list[Pruner] = field(default_factory=list)
+    # Whether a clock's tenant keeps evidence photos (whoami tells the kiosk app; issue 17).
+    evidence_policy: FaceMatchEvidencePolicy | None = None
 
     async def prune_once(self) -> None:
         await prune_once(self.pruners)
@@ -179,6 +182,7 @@ async def bootstrap(
             audit=AuditRecorder(services),
             status_of=status_of,
         ),
+        evidence_policy=FaceMatchEvidencePolicy(upstreams[FACE_MATCH], kiosk_timeout),
         reconciler=AttemptReconciler(
             store=attempts,
             lookup=outcomes,

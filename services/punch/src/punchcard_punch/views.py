@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -106,6 +106,34 @@ SELECT p.id::text, p.worker_id::text, p.clock_id::text, p.punched_at,
 FROM punches p
 WHERE p.tenant_id = $1 AND p.kind = 'RECORDED' AND p.worker_id = ANY($2::uuid[])
   AND p.punched_at >= $3 AND p.punched_at < $4
+"""
+
+
+# The report's facts from face-match (issue 17): the evidence check of each PIN punch's photo,
+# the workers with an enrolled face, and the face attempts refused at the report's clocks.
+_EVIDENCE = """
+SELECT p.id::text AS punch_id, p.attempt_id::text, e.evidence_check
+FROM punches p
+LEFT JOIN punch_evidence e ON e.tenant_id = p.tenant_id AND e.attempt_id = p.attempt_id
+WHERE p.tenant_id = $1 AND p.id = ANY($2::uuid[])
+"""
+
+_FACE_ENROLLED = """
+SELECT worker_id::text FROM face_enrolments
+WHERE tenant_id = $1 AND enrolled AND worker_id = ANY($2::uuid[])
+"""
+
+# Refused face attempts (decided_at: when punch decided them, the same server clock as a PIN
+# punch's recorded_at, whatever the kiosk's capture time says).
+FACE_FAILURE_REASONS = ("NO_MATCH", "AMBIGUOUS", "MULTIPLE_FACES", "SPOOF_SUSPECTED")
+_FACE_FAILURES = """
+SELECT clock_id::text, decided_at FROM attempts
+WHERE tenant_id = $1 AND outcome = 'REJECTED' AND reason = ANY($2::text[])
+  AND clock_id = ANY($3::uuid[]) AND decided_at >= $4 AND decided_at < $5
+"""
+
+_RECORDED_AT = """
+SELECT id::text, recorded_at FROM punches WHERE tenant_id = $1 AND id = ANY($2::uuid[])
 """
 
 
@@ -283,6 +311,19 @@ class LedgerViews:
             history = await conn.fetch(
                 _HISTORY, caller.tenant_id, worker_ids, start - timedelta(days=HISTORY_DAYS), start
             )
+            pin_ids = [r["id"] for r in rows if r["method"] == Method.PIN]
+            evidence = await conn.fetch(_EVIDENCE, caller.tenant_id, pin_ids)
+            enrolled = await conn.fetch(_FACE_ENROLLED, caller.tenant_id, worker_ids)
+            recorded = await conn.fetch(_RECORDED_AT, caller.tenant_id, pin_ids)
+            clock_ids = sorted({r["clock_id"] for r in rows if r["clock_id"]})
+            failures = await conn.fetch(
+                _FACE_FAILURES,
+                caller.tenant_id,
+                list(FACE_FAILURE_REASONS),
+                clock_ids,
+                start - timedelta(days=1),
+                end + timedelta(days=1),
+            )
 
         def pin_punch(r) -> sus.PinPunch:
             return sus.PinPunch(
@@ -301,7 +342,19 @@ class LedgerViews:
             if r["method"] == Method.PIN
             and first <= r["punched_at"].astimezone(ZoneInfo(r["time_zone"])).date() <= last
         ]
-        flags = sus.find_suspicious(candidates, [pin_punch(r) for r in history])
+        checks = {r["punch_id"]: r["evidence_check"] for r in evidence if r["evidence_check"]}
+        attempts = {r["punch_id"]: r["attempt_id"] for r in evidence}
+        # A PIN punch and the face failures are compared on punch's own clock (recorded_at,
+        # decided_at): an offline kiosk's capture time would not line up with a decision.
+        at_server = {r["id"]: r["recorded_at"] for r in recorded}
+        candidates = [replace(c, server_at=at_server.get(c.punch_id)) for c in candidates]
+        flags = sus.find_suspicious(
+            candidates,
+            [pin_punch(r) for r in history],
+            evidence=checks,
+            face_enrolled={r["worker_id"] for r in enrolled},
+            face_failures=[sus.FaceFailure(r["clock_id"], r["decided_at"]) for r in failures],
+        )
         return [
             {
                 "punch_id": f.punch.punch_id,
@@ -314,6 +367,8 @@ class LedgerViews:
                 "local_time": f.punch.at.astimezone(ZoneInfo(f.punch.time_zone)).isoformat(),
                 "reasons": list(f.reasons),
                 "detail": f.detail,
+                "attempt_id": attempts.get(f.punch.punch_id),
+                "evidence": checks.get(f.punch.punch_id),
             }
             for f in flags
         ]

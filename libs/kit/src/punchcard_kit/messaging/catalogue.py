@@ -40,6 +40,11 @@ KIOSK_CARD_ATTEMPTS = Topic(
     ("tenant_id", "clock_id"),
     ("punchcard.v1.CardPunchAttempted",),
 )
+KIOSK_EVIDENCE_PHOTOS = Topic(
+    "punchcard.kiosk.evidence-photos.v1",
+    ("tenant_id", "attempt_id"),
+    ("punchcard.v1.EvidencePhotoCaptured",),
+)
 IDENTIFICATION_VERDICTS = Topic(
     "punchcard.identification.verdicts.v1",
     ("tenant_id", "worker_id"),
@@ -84,6 +89,11 @@ FACE_ENROLMENTS = Topic(
     ("tenant_id", "worker_id"),
     ("punchcard.v1.FaceEnrolmentChanged",),
 )
+FACE_EVIDENCE_CHECKS = Topic(
+    "punchcard.face.evidence-checks.v1",
+    ("tenant_id", "attempt_id"),
+    ("punchcard.v1.PunchEvidenceChecked",),
+)
 DEVICE_CLOCKS = Topic(
     "punchcard.device.clocks.v1",
     ("tenant_id", "clock_id"),
@@ -110,12 +120,14 @@ ALL: tuple[Topic, ...] = (
     KIOSK_FACE_ATTEMPTS,
     KIOSK_PIN_ATTEMPTS,
     KIOSK_CARD_ATTEMPTS,
+    KIOSK_EVIDENCE_PHOTOS,
     IDENTIFICATION_VERDICTS,
     PUNCH_PUNCHES,
     IDENTITY_WORKERS,
     IDENTITY_DEVICE_PINS,
     FACE_TEMPLATES,
     FACE_ENROLMENTS,
+    FACE_EVIDENCE_CHECKS,
     DEVICE_CLOCKS,
     DEVICE_CLOCK_ASSIGNMENTS,
     DEVICE_CLOCK_COMMANDS,

@@ -14,6 +14,7 @@ from punchcard_kit.unit_of_work import TenantUnitOfWork
 
 from ..domain.liveness import LivenessMode
 from ..domain.model import (
+    EvidencePhoto,
     FaceSettings,
     NewTemplate,
     StoredTemplate,
@@ -197,7 +198,8 @@ class PostgresSettings(_Repository):
     async def get(self) -> FaceSettings:
         row = await self.conn.fetchrow(
             "SELECT keep_photos, search_assigned_only, face_fpir_target, liveness_mode,"
-            " liveness_max_screen, liveness_min_motion FROM face_settings WHERE tenant_id = $1",
+            " liveness_max_screen, liveness_min_motion, evidence_photos, evidence_retention_days"
+            " FROM face_settings WHERE tenant_id = $1",
             self.tenant_id,
         )
         if not row:
@@ -211,15 +213,19 @@ class PostgresSettings(_Repository):
             """
             INSERT INTO face_settings
                 (tenant_id, keep_photos, search_assigned_only, face_fpir_target,
-                 liveness_mode, liveness_max_screen, liveness_min_motion)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 liveness_mode, liveness_max_screen, liveness_min_motion,
+                 evidence_photos, evidence_retention_days)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
             ON CONFLICT (tenant_id) DO UPDATE
                 SET keep_photos = EXCLUDED.keep_photos,
                     search_assigned_only = EXCLUDED.search_assigned_only,
                     face_fpir_target = EXCLUDED.face_fpir_target,
                     liveness_mode = EXCLUDED.liveness_mode,
                     liveness_max_screen = EXCLUDED.liveness_max_screen,
-                    liveness_min_motion = EXCLUDED.liveness_min_motion, updated_at = now()
+                    liveness_min_motion = EXCLUDED.liveness_min_motion,
+                    evidence_photos = EXCLUDED.evidence_photos,
+                    evidence_retention_days = EXCLUDED.evidence_retention_days,
+                    updated_at = now()
             """,
             self.tenant_id,
             settings.keep_photos,
@@ -228,12 +234,145 @@ class PostgresSettings(_Repository):
             str(settings.liveness_mode),
             settings.liveness_max_screen,
             settings.liveness_min_motion,
+            settings.evidence_photos,
+            settings.evidence_retention_days,
         )
 
     async def drop_photos(self) -> int:
         """Turning keep_photos off deletes the photos already kept."""
         result = await self.conn.execute("DELETE FROM photos WHERE tenant_id = $1", self.tenant_id)
         return int(result.split()[-1])
+
+
+# -- evidence photos ----------------------------------------------------------------------------
+_EVIDENCE_COLUMNS = (
+    "attempt_id::text, clock_id::text, method, worker_id::text, photo, kept_at, expires_at,"
+    " check_outcome, distance, threshold"
+)
+
+
+class PostgresEvidence(_Repository):
+    async def get(self, attempt_id: str) -> EvidencePhoto | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {_EVIDENCE_COLUMNS} FROM evidence_photos"
+            " WHERE tenant_id = $1 AND attempt_id = $2",
+            self.tenant_id,
+            attempt_id,
+        )
+        if row is None:
+            return None
+        return EvidencePhoto(
+            attempt_id=row["attempt_id"],
+            clock_id=row["clock_id"],
+            method=row["method"],
+            worker_id=row["worker_id"],
+            sealed=row["photo"],
+            kept_at=row["kept_at"],
+            expires_at=row["expires_at"],
+            check=row["check_outcome"],
+            distance=row["distance"],
+            threshold=row["threshold"],
+        )
+
+    async def put_photo(
+        self, attempt_id, clock_id, method, sealed, size, kept_at, expires_at, worker_id=None
+    ) -> None:
+        await self.conn.execute(
+            """
+            INSERT INTO evidence_photos (tenant_id, attempt_id, clock_id, method, worker_id,
+                                         photo, photo_bytes, kept_at, expires_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            ON CONFLICT (tenant_id, attempt_id) DO UPDATE
+                SET photo = EXCLUDED.photo, photo_bytes = EXCLUDED.photo_bytes,
+                    kept_at = EXCLUDED.kept_at, expires_at = EXCLUDED.expires_at,
+                    clock_id = coalesce(evidence_photos.clock_id, EXCLUDED.clock_id),
+                    method = coalesce(evidence_photos.method, EXCLUDED.method),
+                    worker_id = coalesce(evidence_photos.worker_id, EXCLUDED.worker_id)
+            """,
+            self.tenant_id,
+            attempt_id,
+            clock_id,
+            method,
+            worker_id,
+            sealed,
+            size,
+            kept_at,
+            expires_at,
+        )
+
+    async def note_worker(self, attempt_id, worker_id, method, clock_id, expires_at) -> None:
+        await self.conn.execute(
+            """
+            INSERT INTO evidence_photos (tenant_id, attempt_id, clock_id, method, worker_id,
+                                         expires_at)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (tenant_id, attempt_id) DO UPDATE
+                SET worker_id = EXCLUDED.worker_id, method = EXCLUDED.method,
+                    clock_id = coalesce(evidence_photos.clock_id, EXCLUDED.clock_id)
+            """,
+            self.tenant_id,
+            attempt_id,
+            clock_id or None,
+            method,
+            worker_id,
+            expires_at,
+        )
+
+    async def record_check(self, attempt_id, check, distance, threshold) -> None:
+        await self.conn.execute(
+            "UPDATE evidence_photos SET check_outcome = $3, distance = $4, threshold = $5"
+            " WHERE tenant_id = $1 AND attempt_id = $2",
+            self.tenant_id,
+            attempt_id,
+            check,
+            distance,
+            threshold,
+        )
+
+    async def delete(self, attempt_id: str) -> bool:
+        result = await self.conn.execute(
+            "DELETE FROM evidence_photos WHERE tenant_id = $1 AND attempt_id = $2",
+            self.tenant_id,
+            attempt_id,
+        )
+        return result.split()[-1] != "0"
+
+    async def delete_worker(self, worker_id: str) -> int:
+        result = await self.conn.execute(
+            "DELETE FROM evidence_photos WHERE tenant_id = $1 AND worker_id = $2",
+            self.tenant_id,
+            worker_id,
+        )
+        return int(result.split()[-1])
+
+    async def delete_all(self) -> int:
+        result = await self.conn.execute(
+            "DELETE FROM evidence_photos WHERE tenant_id = $1", self.tenant_id
+        )
+        return int(result.split()[-1])
+
+    async def retime(self, retention_days: int) -> None:
+        await self.conn.execute(
+            "UPDATE evidence_photos SET expires_at = kept_at + make_interval(days => $2)"
+            " WHERE tenant_id = $1 AND kept_at IS NOT NULL",
+            self.tenant_id,
+            retention_days,
+        )
+
+
+async def sweep_expired_evidence(pool: asyncpg.Pool, limit: int = 10_000) -> int:
+    """Deletes expired evidence photos of every tenant (the table's ``evidence_sweep`` policy
+    lets this transaction see those rows, and only those); how many."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL app.evidence_sweep = 'on'")
+        result = await conn.execute(
+            """
+            DELETE FROM evidence_photos WHERE ctid IN (
+                SELECT ctid FROM evidence_photos WHERE expires_at <= now() LIMIT $1)
+            """,
+            limit,
+        )
+    return int(result.split()[-1])
 
 
 # -- projections --------------------------------------------------------------------------------
@@ -318,6 +457,7 @@ class PostgresUnitOfWork(TenantUnitOfWork):
         self.workers = PostgresWorkers(conn, tenant_id)
         self.assignments = PostgresAssignments(conn, tenant_id)
         self.settings = PostgresSettings(conn, tenant_id)
+        self.evidence = PostgresEvidence(conn, tenant_id)
 
 
 def unit_of_work_factory(pool: asyncpg.Pool):

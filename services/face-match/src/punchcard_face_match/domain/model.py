@@ -100,7 +100,8 @@ class FaceSettings:
     """A tenant's face settings. ``search_assigned_only``: a 1:N search covers only the
     clock's assigned workers; ``face_fpir_target``: the false-positive identification rate per
     attempt the 1:N threshold is derived for (domain.calibration); ``liveness_*``: the
-    presentation-attack policy (domain.liveness)."""
+    presentation-attack policy (domain.liveness); ``evidence_photos``: keep an encrypted photo
+    of every punch for ``evidence_retention_days`` (domain.evidence)."""
 
     keep_photos: bool = False
     search_assigned_only: bool = False
@@ -108,9 +109,29 @@ class FaceSettings:
     liveness_mode: LivenessMode = LivenessMode.REFUSE
     liveness_max_screen: float = DEFAULT_MAX_SCREEN
     liveness_min_motion: float = DEFAULT_MIN_MOTION
+    # Keep a photo of every punch (issue 17; domain.evidence), for so many days.
+    evidence_photos: bool = False
+    evidence_retention_days: int = 30
 
     @property
     def liveness(self) -> LivenessPolicy:
         return LivenessPolicy(
             LivenessMode(self.liveness_mode), self.liveness_max_screen, self.liveness_min_motion
         )
+
+
+@dataclass(frozen=True)
+class EvidencePhoto:
+    """A punch's evidence photo as stored: ``sealed`` the encrypted JPEG (None: the punch's
+    worker is known, its photo not here yet), ``worker_id`` None: the punch not decided yet."""
+
+    attempt_id: str
+    clock_id: str | None
+    method: str | None
+    worker_id: str | None
+    sealed: bytes | None
+    kept_at: datetime | None
+    expires_at: datetime
+    check: str | None = None
+    distance: float | None = None
+    threshold: float | None = None

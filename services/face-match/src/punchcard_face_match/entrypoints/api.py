@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..domain.calibration import DEFAULT_FPIR_TARGET, MAX_FPIR_TARGET, MIN_FPIR_TARGET
 from ..domain.enrolment import MAX_PHOTOS
+from ..domain.evidence import DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
 from ..domain.liveness import DEFAULT_MAX_SCREEN, DEFAULT_MIN_MOTION, LivenessMode
 from ..domain.model import FaceSettings
 from ..service_layer.enrolment import (
@@ -57,6 +58,8 @@ SETTINGS_EXAMPLE = {
     "liveness_mode": "refuse",
     "liveness_max_screen": 2.2,
     "liveness_min_motion": 0.25,
+    "evidence_photos": True,
+    "evidence_retention_days": 30,
 }
 CLOCK_ID = "9c8b7a6d-1e2f-4a3b-8c4d-5e6f7a8b9c0d"
 CLOCK_SEARCH_EXAMPLE = {
@@ -105,6 +108,11 @@ class SettingsBody(BaseModel):
     liveness_mode: Literal["off", "flag", "refuse"] = "refuse"
     liveness_max_screen: Annotated[float, Field(gt=0, le=10)] = DEFAULT_MAX_SCREEN
     liveness_min_motion: Annotated[float, Field(ge=0, le=20)] = DEFAULT_MIN_MOTION
+    # Keep an encrypted photo of every punch (PIN and card punches included), so many days.
+    evidence_photos: bool = False
+    evidence_retention_days: Annotated[
+        int, Field(ge=MIN_RETENTION_DAYS, le=MAX_RETENTION_DAYS, strict=True)
+    ] = DEFAULT_RETENTION_DAYS
 
 
 class FaceSettingsPublic(BaseModel):
@@ -116,6 +124,8 @@ class FaceSettingsPublic(BaseModel):
     liveness_mode: str
     liveness_max_screen: float
     liveness_min_motion: float
+    evidence_photos: bool
+    evidence_retention_days: int
 
 
 class ClockFaceSearchPublic(BaseModel):
@@ -304,8 +314,73 @@ async def put_settings(body: SettingsBody, caller: CallerDep, fm: FaceMatchDep) 
         liveness_mode=LivenessMode(body.liveness_mode),
         liveness_max_screen=body.liveness_max_screen,
         liveness_min_motion=body.liveness_min_motion,
+        evidence_photos=body.evidence_photos,
+        evidence_retention_days=body.evidence_retention_days,
     )
     return asdict(await fm.enrolment.change_settings(ChangeFaceSettings(caller, settings)))
+
+
+@router.get(
+    "/face/evidence/{attempt_id}",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "The punch's evidence photo"},
+        **error_responses(401, 403, 404),
+    },
+)
+async def evidence_photo(attempt_id: PathId, caller: CallerDep, fm: FaceMatchDep) -> Response:
+    """A punch's evidence photo (JPEG), by its attempt id: sysadmins, and managers for the
+    workers of their sites (the roles that may change biometric data). 404 when none is kept."""
+    photo = await fm.evidence_photos.photo(caller, attempt_id.lower())
+    return Response(
+        photo,
+        media_type="image/jpeg",
+        headers={"cache-control": "no-store", "x-content-type-options": "nosniff"},
+    )
+
+
+@router.delete(
+    "/face/evidence/{attempt_id}", status_code=204, responses=error_responses(401, 403, 404)
+)
+async def delete_evidence_photo(
+    attempt_id: PathId, caller: CallerDep, fm: FaceMatchDep
+) -> Response:
+    """Deletes one punch's evidence photo (sysadmins)."""
+    await fm.evidence_photos.delete(caller, attempt_id.lower())
+    return Response(status_code=204)
+
+
+class EvidencePolicyPublic(BaseModel):
+    model_config = _examples({"evidence_photos": True})
+
+    evidence_photos: bool
+
+
+@router.get(
+    "/kiosk/evidence-policy",
+    response_model=EvidencePolicyPublic,
+    responses=error_responses(401, 403),
+)
+async def evidence_policy(caller: ClockCallerDep, fm: FaceMatchDep) -> dict:
+    """Whether the clock's tenant keeps a photo of every punch (clocks only: the kiosk edge
+    tells its app to capture one at PIN and card punches)."""
+    return {"evidence_photos": await fm.evidence_photos.policy(caller.tenant_id)}
+
+
+class EvidenceDeletedPublic(BaseModel):
+    model_config = _examples({"deleted": 42})
+
+    deleted: int
+
+
+@router.delete(
+    "/face/evidence",
+    response_model=EvidenceDeletedPublic,
+    responses=error_responses(401, 403),
+)
+async def delete_all_evidence(caller: CallerDep, fm: FaceMatchDep) -> dict:
+    """Deletes every evidence photo of the tenant, on its request (sysadmins)."""
+    return {"deleted": await fm.evidence_photos.delete(caller, None)}
 
 
 @router.get(

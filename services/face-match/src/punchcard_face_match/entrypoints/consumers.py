@@ -11,7 +11,15 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-from punchcard.v1 import common_pb2, device_pb2, face_pb2, identity_pb2, kiosk_pb2
+from punchcard.v1 import (
+    common_pb2,
+    device_pb2,
+    evidence_pb2,
+    face_pb2,
+    identification_pb2,
+    identity_pb2,
+    kiosk_pb2,
+)
 from punchcard_kit.assignments import assignment_change
 from punchcard_kit.contract_enums import from_proto, message_type
 from punchcard_kit.messaging import Message, catalogue
@@ -21,6 +29,7 @@ from punchcard_kit.service import Subscription
 
 from ..domain.model import WorkerStatus
 from ..service_layer import projection
+from ..service_layer.evidence import EvidenceChecker, KeepEvidencePhoto, NoteEvidenceWorker
 from ..service_layer.gallery_sync import GallerySync, TemplateSetChanged
 from ..service_layer.identification import GalleryNotReady, Identifier, IdentifyFace
 from ..service_layer.unit_of_work import ConnectionUnitOfWork
@@ -30,6 +39,7 @@ ATTEMPTS_TOPIC = catalogue.KIOSK_FACE_ATTEMPTS.name
 TEMPLATES_TOPIC = catalogue.FACE_TEMPLATES.name
 ATTEMPT_TYPE = message_type(kiosk_pb2.FacePunchAttempted)
 TEMPLATE_SET_TYPE = message_type(face_pb2.FaceTemplateSet)
+EVIDENCE_TOPICS = (catalogue.KIOSK_EVIDENCE_PHOTOS.name, catalogue.IDENTIFICATION_VERDICTS.name)
 
 
 def _status(value: int) -> WorkerStatus:
@@ -106,8 +116,53 @@ def identification(identifier: Identifier, uow_on: ConnectionUnitOfWork):
     return handle
 
 
-def subscriptions(identifier: Identifier, uow_on: ConnectionUnitOfWork) -> list[Subscription]:
-    return [
+def _method(value: int) -> str:
+    return common_pb2.PunchMethod.Name(value).removeprefix("PUNCH_METHOD_")
+
+
+def evidence(checker: EvidenceChecker, uow_on: ConnectionUnitOfWork):
+    """The batch handler of ``face-match.evidence``: kiosk evidence photos, and the verdicts
+    that name a PIN or card punch's worker (every other verdict is skipped)."""
+
+    async def on_photo(conn: asyncpg.Connection, message: Message) -> None:
+        event: evidence_pb2.EvidencePhotoCaptured = message.payload
+        command = KeepEvidencePhoto(
+            tenant_id=message.tenant_id,
+            attempt_id=event.context.attempt_id,
+            clock_id=event.context.clock_id,
+            method=_method(event.method),
+            photo=event.frame_jpeg,
+            correlation_id=message.envelope.correlation_id,
+        )
+        await checker.keep_photo(command, uow_on(conn, message.tenant_id))
+
+    async def on_identified(conn: asyncpg.Connection, message: Message) -> None:
+        event: identification_pb2.WorkerIdentified = message.payload
+        method = _method(event.method)
+        if method not in ("PIN", "CARD") or event.context.HasField("device_verify_mode"):
+            return  # a face punch was the comparison; a hardware clock sends no photo
+        command = NoteEvidenceWorker(
+            tenant_id=message.tenant_id,
+            attempt_id=event.context.attempt_id,
+            worker_id=event.worker_id,
+            method=method,
+            clock_id=event.context.clock_id,
+            correlation_id=message.envelope.correlation_id,
+        )
+        await checker.note_worker(command, uow_on(conn, message.tenant_id))
+
+    return dispatch(
+        {
+            message_type(evidence_pb2.EvidencePhotoCaptured): on_photo,
+            message_type(identification_pb2.WorkerIdentified): on_identified,
+        }
+    )
+
+
+def subscriptions(
+    identifier: Identifier, uow_on: ConnectionUnitOfWork, checker: EvidenceChecker | None = None
+) -> list[Subscription]:
+    found = [
         Subscription("face-match.projections", PROJECTION_TOPICS, projections(uow_on)),
         # Face frames are biometric: a dead-lettered attempt is kept 7 days (1-day segments,
         # so gone within 8), time for someone to redrive it; docs/events.md argues it.
@@ -120,6 +175,18 @@ def subscriptions(identifier: Identifier, uow_on: ConnectionUnitOfWork) -> list[
             transient=(GalleryNotReady,),
         ),
     ]
+    if checker is not None:
+        # Evidence photos are biometric: a dead-lettered one is kept no longer than a frame.
+        found.append(
+            Subscription(
+                "face-match.evidence",
+                EVIDENCE_TOPICS,
+                evidence(checker, uow_on),
+                dlq_config={"retention.ms": "86400000", "segment.ms": "3600000"},
+                transient=(GalleryNotReady,),
+            )
+        )
+    return found
 
 
 def template_change(message: Message) -> TemplateSetChanged | None:

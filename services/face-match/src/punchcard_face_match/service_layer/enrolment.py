@@ -22,6 +22,7 @@ from punchcard_kit.errors import Forbidden, Invalid, NotFound, Unavailable
 from punchcard_kit.logging import get_logger
 
 from ..domain import enrolment as rules
+from ..domain import evidence as evidence_rules
 from ..domain.gallery import Galleries
 from ..domain.model import FaceSettings, NewTemplate, TemplateSet, Worker
 from ..domain.quality import QualityPolicy
@@ -106,11 +107,13 @@ async def known_worker(
 async def delete_biometrics(
     uow: UnitOfWork, tenant_id: str, worker_id: str, correlation_id: str | None
 ) -> bool:
-    """In the unit of work's transaction: templates and photos deleted, the tombstone and the
-    'not enrolled' flag in the outbox. Also used when a worker is deactivated."""
+    """In the unit of work's transaction: templates and photos deleted, the worker's evidence
+    photos of punches too, the tombstone and the 'not enrolled' flag in the outbox. Also used
+    when a worker is deactivated."""
+    evidence = await uow.evidence.delete_worker(worker_id)
     revision = await uow.templates.delete(worker_id)
     if revision is None:
-        return False
+        return evidence > 0
     await events.publish_deleted(uow, tenant_id, worker_id, correlation_id)
     return True
 
@@ -308,8 +311,12 @@ class Enrolment:
         if not command.caller.can("sysadmin"):
             raise Forbidden("only a sysadmin may change face settings")
         settings = command.settings
+        evidence_rules.check_retention_days(settings.evidence_retention_days)
         async with self.uow(command.caller.tenant_id) as uow:
+            before = await uow.settings.get()
             await uow.settings.put(settings)
+            if settings.evidence_retention_days != before.evidence_retention_days:
+                await uow.evidence.retime(settings.evidence_retention_days)
             if not settings.keep_photos:
                 dropped = await uow.settings.drop_photos()
                 if dropped:

@@ -30,7 +30,7 @@ an event; a rejection names no candidate.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from prometheus_client import Counter, Histogram
@@ -112,6 +112,9 @@ class Identifier:
         self.fmr_model = fmr_model
         self.ready = ready
         self.ready_timeout_s = ready_timeout_s
+        # (unit of work, attempt, identified worker id): keeps an identified attempt's frame
+        # as the punch's evidence photo (service_layer.evidence); None: never.
+        self.keep_evidence: Callable[..., Awaitable[None]] | None = None
 
     def plan(self, gallery, restrict, fpir_target: float) -> SearchPlan:
         """How a 1:N search over ``restrict`` (None: the whole gallery) runs."""
@@ -146,12 +149,16 @@ class Identifier:
                 for stage, ms in face.timings.items():
                     STAGE_SECONDS.labels(stage).observe(ms / 1000.0)
             async with uow(command.tenant_id) as unit:
-                await self.answer(unit, command, faces[start], faces[start + 1 : end])
+                verdict = await self.answer(unit, command, faces[start], faces[start + 1 : end])
+                identified = isinstance(verdict, identification_pb2.WorkerIdentified)
+                if identified and self.keep_evidence is not None:
+                    # The tenant may keep a photo of every punch (service_layer.evidence).
+                    await self.keep_evidence(unit, command, verdict.worker_id)
                 await unit.commit()
 
     async def answer(
         self, uow: UnitOfWork, command: IdentifyFace, face: Face, burst: Sequence[Face] = ()
-    ) -> None:
+    ):
         context = command.attempt.context
         tenant = command.tenant_id
         verdict = await self._decide(uow, tenant, context, face, burst)
@@ -178,6 +185,7 @@ class Identifier:
             distance=round(verdict.face.distance, 4) if verdict.HasField("face") else None,
             ms=round(sum(face.timings.values()), 1),
         )
+        return verdict
 
     async def _decide(self, uow: UnitOfWork, tenant: str, context, face: Face, burst=()):
         frames = [face, *burst]

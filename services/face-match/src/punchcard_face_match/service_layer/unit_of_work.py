@@ -7,12 +7,21 @@ in fakes (tests/unit/face_match/fakes.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from punchcard_kit import unit_of_work as kit_uow
 from punchcard_kit.assignments import AssignmentChange
 
-from ..domain.model import Face, FaceSettings, NewTemplate, TemplateSet, Worker, WorkerStatus
+from ..domain.model import (
+    EvidencePhoto,
+    Face,
+    FaceSettings,
+    NewTemplate,
+    TemplateSet,
+    Worker,
+    WorkerStatus,
+)
 
 
 class TemplatesRepository(Protocol):
@@ -68,11 +77,56 @@ class SettingsRepository(Protocol):
         """Deletes the photos kept so far; how many."""
 
 
+class EvidenceRepository(Protocol):
+    """Evidence photos (sealed: ``PhotoCipher``), keyed by attempt id."""
+
+    async def get(self, attempt_id: str) -> EvidencePhoto | None: ...
+
+    async def put_photo(
+        self,
+        attempt_id: str,
+        clock_id: str,
+        method: str,
+        sealed: bytes,
+        size: int,
+        kept_at: datetime,
+        expires_at: datetime,
+        worker_id: str | None = None,
+    ) -> None:
+        """Keeps the photo (the row may exist already, holding the worker: it keeps it)."""
+
+    async def note_worker(
+        self, attempt_id: str, worker_id: str, method: str, clock_id: str, expires_at: datetime
+    ) -> None:
+        """The punch's worker; a row without a photo yet expires at ``expires_at``."""
+
+    async def record_check(
+        self, attempt_id: str, check: str, distance: float | None, threshold: float | None
+    ) -> None: ...
+
+    async def delete(self, attempt_id: str) -> bool: ...
+
+    async def delete_worker(self, worker_id: str) -> int:
+        """Every evidence photo of the worker; how many."""
+
+    async def delete_all(self) -> int: ...
+
+    async def retime(self, retention_days: int) -> None:
+        """Kept photos expire ``retention_days`` after they were kept."""
+
+
+class PhotoCipher(Protocol):
+    def seal(self, tenant_id: str, attempt_id: str, photo: bytes) -> bytes: ...
+
+    def open(self, tenant_id: str, attempt_id: str, sealed: bytes) -> bytes: ...
+
+
 class UnitOfWork(kit_uow.UnitOfWork, Protocol):
     templates: TemplatesRepository
     workers: WorkersRepository
     assignments: AssignmentsRepository
     settings: SettingsRepository
+    evidence: EvidenceRepository
 
 
 #: Opens a unit of work for a tenant (an HTTP request: a transaction of its own).

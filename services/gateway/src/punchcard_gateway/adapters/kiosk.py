@@ -322,3 +322,36 @@ class FaceMatchKioskEnrolments:
             log.error("face-match refused the kiosk edge's call", status=response.status_code)
             raise Unavailable(self.upstream.unavailable_message)
         return EnrolmentAnswer(response.status_code, answer)
+
+
+class FaceMatchEvidencePolicy:
+    """Whether a clock's tenant keeps a photo of every punch (issue 17): face-match's
+    ``GET /internal/v1/kiosk/evidence-policy``, asked as the clock, remembered per tenant for
+    ``ttl_s``. Any failure answers False (the kiosk captures nothing it was not asked for)."""
+
+    def __init__(self, upstream: Upstream, timeout_s: float, ttl_s: float = 60.0) -> None:
+        self.upstream = upstream
+        self.timeout_s = timeout_s
+        self.ttl_s = ttl_s
+        self._known: dict[str, tuple[float, bool]] = {}
+
+    async def keeps_photos(self, clock: Clock) -> bool:
+        known = self._known.get(clock.tenant_id)
+        if known is not None and time.monotonic() - known[0] < self.ttl_s:
+            return known[1]
+        try:
+            response = await self.upstream.call(
+                "GET",
+                "/internal/v1/kiosk/evidence-policy",
+                headers=clock_caller_headers(self.upstream, clock),
+                timeout=self.timeout_s,
+            )
+            answer = response.json() if response.status_code == 200 else {}
+            keeps = answer.get("evidence_photos") is True if isinstance(answer, dict) else False
+        except (UpstreamUnavailable, ValueError):
+            log.warning("face-match's evidence policy is not known; no photos asked for")
+            return False
+        if len(self._known) > 10_000:
+            self._known.clear()
+        self._known[clock.tenant_id] = (time.monotonic(), keeps)
+        return keeps

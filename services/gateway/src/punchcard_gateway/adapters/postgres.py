@@ -375,7 +375,9 @@ class PostgresKioskAttempts:
             if inserted:
                 records = [outbox_record(topic, key, env) for topic, key, env in events]
                 await add_records(conn, records)
-                await self._hold(conn, claim, records)
+                # Held (and republished until its outcome): the attempt, the first record; an
+                # evidence photo beside it is published once and never held (issue 17).
+                await self._hold(conn, claim, records[:1])
                 return None
             # Claimed before (perhaps a moment ago, by a request that waited for our insert's
             # conflict to resolve): nothing is written, the claim is returned.

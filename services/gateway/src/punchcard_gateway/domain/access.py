@@ -112,6 +112,9 @@ RULES: tuple[Rule, ...] = (
     Rule(frozenset({"PUT"}), "/api/v1/pin-policy", SYSADMIN_ONLY),
     # Hardware clocks no tenant has adopted yet: sysadmins only, reading included.
     Rule(ALL, "/api/v1/devices/**", SYSADMIN_ONLY),
+    # A punch's evidence photo is biometric data: the roles that change biometric data (face-match
+    # narrows a manager to the workers of their sites); a viewer never sees one.
+    Rule(READS, "/api/v1/face/evidence/**", MANAGERS),
     # Reading anything else: every role (identity and device-sync narrow a manager to their
     # sites).
     Rule(READS, "/api/v1/**", ANY_ROLE),

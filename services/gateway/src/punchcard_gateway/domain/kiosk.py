@@ -95,6 +95,9 @@ class Attempt:
     card: str | None = None
     # FACE only: the rest of the kiosk's burst (0-2 more JPEG frames after frame_jpeg).
     burst_jpeg: tuple[bytes, ...] = ()
+    # A PIN or card punch's camera frame (issue 17): published for face-match to keep as the
+    # punch's evidence photo; not part of the fingerprint (a resend may carry another frame).
+    evidence_jpeg: bytes | None = None
 
     def __repr__(self) -> str:
         return (

@@ -128,6 +128,11 @@ class KioskPunchIn(BaseModel):
         "taken after frame_jpeg; every frame must show the same worker, and the server judges "
         "liveness across them",
     )
+    evidence_jpeg: str | None = Field(
+        default=None,
+        description="PIN or CARD, optional: the camera frame at the punch, one JPEG, base64"
+        " (kept as the punch's evidence photo when the tenant keeps them)",
+    )
 
     @field_validator("captured_at", mode="before")
     @classmethod
@@ -148,6 +153,7 @@ _FIELD_MESSAGES = {
     "pin": "pin must be a string of 4 to 6 digits",
     "frame_jpeg": "frame_jpeg must be a base64 string",
     "burst_jpeg": "burst_jpeg must be a list of at most 2 base64 strings",
+    "evidence_jpeg": "evidence_jpeg must be a base64 string",
     "card": "card must be a string of 1 to 20 digits",
     "consent": "consent must be true or false",
 }
@@ -264,6 +270,7 @@ def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
             if getattr(data, field) is not None:
                 raise Invalid(f"{field} is not sent with a CARD punch", field)
         frame = None
+        evidence = _evidence(data.evidence_jpeg, max_frame_bytes)
     elif data.method == "PIN":
         if data.employee_id is None:
             raise Invalid("employee_id is required for a PIN punch", "employee_id")
@@ -273,12 +280,16 @@ def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
             if getattr(data, field) is not None:
                 raise Invalid(f"{field} is not sent with a PIN punch", field)
         frame = None
+        evidence = _evidence(data.evidence_jpeg, max_frame_bytes)
     else:
         if data.pin is not None:
             raise Invalid("pin is not sent with a FACE punch", "pin")
         if data.frame_jpeg is None:
             raise Invalid("frame_jpeg is required for a FACE punch", "frame_jpeg")
+        if data.evidence_jpeg is not None:
+            raise Invalid("evidence_jpeg is not sent with a FACE punch", "evidence_jpeg")
         frame = _frame(data.frame_jpeg, max_frame_bytes)
+        evidence = None
         burst = tuple(_frame(text, max_frame_bytes, "burst_jpeg") for text in data.burst_jpeg or ())
         # The burst's frames share the one frame's bound, so the attempt event stays under the
         # topic's max.message.bytes (1 MiB) however many frames the kiosk sends.
@@ -298,7 +309,13 @@ def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
         frame_jpeg=frame,
         card=data.card,
         burst_jpeg=burst if data.method == "FACE" else (),
+        evidence_jpeg=evidence,
     )
+
+
+def _evidence(text: str | None, max_frame_bytes: int) -> bytes | None:
+    """A PIN or card punch's evidence photo: the same rules as a face frame."""
+    return None if text is None else _frame(text, max_frame_bytes, "evidence_jpeg")
 
 
 def _frame(text: str, max_frame_bytes: int, field: str = "frame_jpeg") -> bytes:
@@ -553,9 +570,11 @@ def build_router(max_frame_bytes: int) -> APIRouter:
     @router.get("/whoami", responses={k: ERRORS[k] for k in (401, 429, 503)})
     async def whoami(request: Request) -> JSONResponse:
         """The clock this credential belongs to (device-sync's answer): the kiosk app pairs
-        with it and shows the clock's name."""
+        with it and shows the clock's name; ``evidence_photos``: its tenant keeps a photo of
+        every punch (face-match's policy), so the app captures one at PIN and card punches."""
         clock = await _edge(request).authenticate(credential_of(request))
         await _limiter(request).spend("sync", clock.tenant_id, clock.clock_id)
+        policy = container(request).evidence_policy
         return _json(
             200,
             {
@@ -564,6 +583,8 @@ def build_router(max_frame_bytes: int) -> APIRouter:
                 "name": clock.name,
                 "site_id": clock.site_id,
                 "time_zone": clock.time_zone,
+                # Capture a photo at every punch, PIN and card included (issue 17).
+                "evidence_photos": await policy.keeps_photos(clock) if policy else False,
             },
         )
 

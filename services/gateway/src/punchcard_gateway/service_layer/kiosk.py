@@ -33,9 +33,9 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from prometheus_client import Counter, Histogram
-from punchcard.v1 import common_pb2, kiosk_pb2
+from punchcard.v1 import common_pb2, evidence_pb2, kiosk_pb2
 from punchcard_kit.logging import get_logger
-from punchcard_kit.messaging import Message, catalogue, new_envelope
+from punchcard_kit.messaging import Message, catalogue, new_envelope, unpack_payload
 from punchcard_kit.messaging.envelope import Envelope
 
 from ..domain.kiosk import (
@@ -208,6 +208,9 @@ class KioskEdge:
             assert secret is not None
             sealed = await self.sealer.seal(attempt.attempt_id, secret)
         event = attempt_event(clock, attempt, received_at, sealed, self.topics)
+        events = [event]
+        if attempt.evidence_jpeg is not None and attempt.method != "FACE":
+            events.append(evidence_event(clock, attempt, event[2]))
         claim = Claim(
             tenant_id=clock.tenant_id,
             attempt_id=attempt.attempt_id,
@@ -218,7 +221,7 @@ class KioskEdge:
         )
         started = time.monotonic()
         with self.waiters.waiting(key) as future:
-            existing = await self.store.claim(claim, [event])
+            existing = await self.store.claim(claim, events)
             if existing is not None:
                 if (
                     existing.clock_id != clock.clock_id
@@ -328,6 +331,31 @@ class KioskEdge:
             reason=body.get("reason"),
         )
         return 200, body
+
+
+def evidence_event(
+    clock: Clock, attempt: Attempt, attempt_envelope: Envelope
+) -> tuple[str, str, Envelope]:
+    """(topic, key, envelope) of a PIN or card punch's evidence photo, beside its attempt (same
+    context, same correlation): face-match keeps it when the tenant keeps evidence photos."""
+    attempted = unpack_payload(attempt_envelope)
+    payload = evidence_pb2.EvidencePhotoCaptured(
+        context=attempted.context,
+        method=common_pb2.PunchMethod.Value(f"PUNCH_METHOD_{attempt.method}"),
+        frame_jpeg=attempt.evidence_jpeg,
+    )
+    envelope = new_envelope(
+        payload,
+        tenant_id=clock.tenant_id,
+        producer="gateway",
+        correlation_id=attempt.attempt_id,
+        causation_id=attempt_envelope.event_id,
+        occurred_at=attempt_envelope.occurred_at.ToDatetime(tzinfo=UTC),
+    )
+    key = catalogue.KIOSK_EVIDENCE_PHOTOS.key(
+        tenant_id=clock.tenant_id, attempt_id=attempt.attempt_id
+    )
+    return catalogue.KIOSK_EVIDENCE_PHOTOS.name, key, envelope
 
 
 def attempt_event(

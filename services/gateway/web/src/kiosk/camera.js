@@ -103,3 +103,30 @@ export async function captureBurst(video, { frames = BURST_FRAMES, gapMs = BURST
   const [frame, ...burst] = fitBurst(taken);
   return frame ? { frame, burst } : null;
 }
+
+/**
+ * base64 JPEG of the stream's current frame without a <video> on screen (a PIN or card punch's
+ * evidence photo, issue 17): a hidden video element on the app's one stream; null when no frame
+ * comes within `waitMs` (never holds up the punch for long).
+ */
+export async function captureStill(stream, { waitMs = 800 } = {}) {
+  if (!stream || !stream.active) return null;
+  const video = document.createElement("video");
+  video.muted = true;
+  video.playsInline = true;
+  video.srcObject = stream;
+  try {
+    const playing = video.play().catch(() => {});
+    const deadline = Date.now() + waitMs;
+    await playing;
+    while (!ready(video) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    return ready(video) ? captureJpeg(video) : null;
+  } catch {
+    return null;
+  } finally {
+    video.pause();
+    video.srcObject = null;
+  }
+}

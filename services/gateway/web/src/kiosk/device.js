@@ -24,7 +24,13 @@ export const pairingNotice = () => (localStorage.getItem(REVOKED) ? REVOKED_TEXT
 
 /** What the kiosk keeps of a whoami answer. */
 export function clockInfo(who) {
-  return { clock_id: who.clock_id, name: who.name, time_zone: who.time_zone };
+  // evidence_photos: the tenant keeps a photo of every punch, so PIN and card punches carry one.
+  return {
+    clock_id: who.clock_id,
+    name: who.name,
+    time_zone: who.time_zone,
+    evidence_photos: who.evidence_photos === true,
+  };
 }
 
 export function saveClock(info) {

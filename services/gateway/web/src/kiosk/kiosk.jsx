@@ -7,6 +7,7 @@ import { clockTime, countOf } from "../shared/format.js";
 import { newAttempt } from "./attempts.js";
 import { NetworkError, Unauthorized } from "./api.js";
 import { CameraScreen } from "./camera-screen.jsx";
+import { captureStill } from "./camera.js";
 import { ENROL_FACE, elevationOf, elevationValid, may, refusalText } from "./elevation.js";
 import { Enrol } from "./enrol.jsx";
 import { FACE_NOTICE_MS, gateAfter, openGate } from "./face-gate.js";
@@ -65,7 +66,9 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) 
     async (fields, credential, check, extra) => {
       dispatch({ type: "checking" });
       setAnnounce(CHECKING);
-      const body = newAttempt(fields);
+      // The tenant keeps a photo of every punch: this one's, taken now (issue 17).
+      const evidence = clock?.evidence_photos ? await captureStill(camera.stream) : null;
+      const body = newAttempt(evidence ? { ...fields, evidence_jpeg: evidence } : fields);
       if (!navigator.onLine) {
         const refused = refusedOffline(roster.current, credential, check);
         if (refused) {
@@ -86,7 +89,7 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) 
       }
       show(result, extra);
     },
-    [attempt, show],
+    [attempt, show, clock, camera.stream],
   );
 
   const punchByPin = useCallback(

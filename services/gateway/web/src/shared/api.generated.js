@@ -74,6 +74,15 @@ export function createClient(request) {
     /** GET /api/v1/face/enrolments: Enrolments (sysadmin, manager, viewer) */
     listFaceEnrolments: () =>
       request("GET", `/face/enrolments`, {}),
+    /** DELETE /api/v1/face/evidence: Delete All Evidence (sysadmin) */
+    deleteAllEvidence: () =>
+      request("DELETE", `/face/evidence`, {}),
+    /** GET /api/v1/face/evidence/{attempt_id}: Evidence Photo (sysadmin, manager) */
+    evidencePhoto: (attemptId, { raw } = {}) =>
+      request("GET", `/face/evidence/${enc(attemptId)}`, { raw }),
+    /** DELETE /api/v1/face/evidence/{attempt_id}: Delete Evidence Photo (sysadmin) */
+    deleteEvidencePhoto: (attemptId) =>
+      request("DELETE", `/face/evidence/${enc(attemptId)}`, {}),
     /** GET /api/v1/face/settings: Get Settings (sysadmin, manager, viewer) */
     getFaceSettings: () =>
       request("GET", `/face/settings`, {}),

@@ -199,6 +199,36 @@ class PostgresProjections(_Repository):
     """punch's copies of workers, clocks and assignments (consumer group ``punch.projections``);
     every write is idempotent."""
 
+    async def record_evidence(self, row: Mapping) -> None:
+        await self.conn.execute(
+            """
+            INSERT INTO punch_evidence (tenant_id, attempt_id, worker_id, clock_id, method,
+                                        evidence_check, distance, threshold)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            ON CONFLICT (tenant_id, attempt_id) DO NOTHING
+            """,
+            self.tenant_id,
+            row["attempt_id"],
+            row["worker_id"],
+            row["clock_id"],
+            row["method"],
+            row["evidence_check"],
+            row["distance"],
+            row["threshold"],
+        )
+
+    async def set_face_enrolled(self, worker_id: str, enrolled: bool) -> None:
+        await self.conn.execute(
+            """
+            INSERT INTO face_enrolments (tenant_id, worker_id, enrolled) VALUES ($1, $2, $3)
+            ON CONFLICT (tenant_id, worker_id) DO UPDATE
+                SET enrolled = EXCLUDED.enrolled, updated_at = now()
+            """,
+            self.tenant_id,
+            worker_id,
+            enrolled,
+        )
+
     async def worker_status(self, worker_id: str) -> str | None:
         return await self.conn.fetchval(
             "SELECT status FROM workers WHERE tenant_id = $1 AND id = $2",

@@ -23,6 +23,18 @@ Reasons (a punch is flagged once, with every reason that applies, sorted):
   of day. Times of day are wall-clock times in each punch's own zone, and the distance is
   circular (23:30 and 00:30 are 1 h apart).
 
+* ``FACE_NOT_WORKERS`` / ``NO_FACE``: the punch's evidence photo, compared 1:1 with the
+  worker's enrolled face by face-match (``evidence``: punch id -> check), showed someone else,
+  or nobody, in front of the camera. The strongest signs: they rank first.
+* ``PIN_AFTER_FACE_FAILED``: a face attempt failed at the same clock (``face_failures``: no
+  match, ambiguous, several faces, a spoof suspected) at most ``face_failure_window`` before
+  this PIN punch: someone the camera refused, then a PIN.
+* ``FACE_ENROLLED``: the worker has an enrolled face (``face_enrolled``) yet punched by PIN —
+  unless the punch's photo showed the worker's own face (``FACE_MATCHED``).
+
+Flags are ranked: by their strongest reason (``RANK``: FACE_NOT_WORKERS, NO_FACE,
+PIN_AFTER_FACE_FAILED, PIN_BURST, FACE_ENROLLED, UNUSUAL_CLOCK, UNUSUAL_HOUR), then by time.
+
 A worker with too little history is never flagged for UNUSUAL_CLOCK or UNUSUAL_HOUR.
 The work is O(n log n) in the number of punches: a sort per clock for bursts, per-worker
 counts and one sorted list of times of day for the baselines.
@@ -32,7 +44,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter, defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -43,7 +55,25 @@ PIN = Method.PIN
 UNUSUAL_CLOCK = "UNUSUAL_CLOCK"
 PIN_BURST = "PIN_BURST"
 UNUSUAL_HOUR = "UNUSUAL_HOUR"
-REASONS = (PIN_BURST, UNUSUAL_CLOCK, UNUSUAL_HOUR)  # sorted
+FACE_NOT_WORKERS = "FACE_NOT_WORKERS"
+NO_FACE = "NO_FACE"
+PIN_AFTER_FACE_FAILED = "PIN_AFTER_FACE_FAILED"
+FACE_ENROLLED = "FACE_ENROLLED"
+# Strongest first: a flag's rank is its strongest reason's, and its reasons are listed so.
+RANK = (
+    FACE_NOT_WORKERS,
+    NO_FACE,
+    PIN_AFTER_FACE_FAILED,
+    PIN_BURST,
+    FACE_ENROLLED,
+    UNUSUAL_CLOCK,
+    UNUSUAL_HOUR,
+)
+REASONS = tuple(sorted(RANK))
+# face-match's evidence checks that are reasons themselves, and the one that clears
+# FACE_ENROLLED (the photo showed the worker's own face).
+EVIDENCE_FLAGS = {"FACE_NOT_WORKERS": FACE_NOT_WORKERS, "NO_FACE": NO_FACE}
+FACE_MATCHED = "FACE_MATCHED"
 
 _DAY_US = 24 * 3600 * 1_000_000
 _HOUR_US = 3600 * 1_000_000
@@ -57,6 +87,9 @@ class PinPunch:
     at: datetime  # aware
     time_zone: str  # IANA zone of the clock
     method: str  # a Method
+    # When the server recorded it (None: ``at``): a PIN punch is compared with refused face
+    # attempts on the server's clock, which an offline kiosk's capture time is not.
+    server_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None or self.at.utcoffset() is None:
@@ -81,6 +114,8 @@ class SuspicionRules:
     unusual_hour_min_history: int = 10
     # No history punch within +-margin hours (circular, local time of day): unusual hour.
     unusual_hour_margin_h: int = 2
+    # A failed face attempt at the same clock at most this long before a PIN punch.
+    face_failure_window: timedelta = timedelta(minutes=1)
 
     def __post_init__(self) -> None:
         if self.unusual_clock_min_history < 1 or self.unusual_hour_min_history < 1:
@@ -93,39 +128,104 @@ class SuspicionRules:
             raise ValueError("burst_min_workers must be at least 2")
         if not 0 <= self.unusual_hour_margin_h < 12:
             raise ValueError("unusual_hour_margin_h must be within [0, 12)")
+        if self.face_failure_window < timedelta(0):
+            raise ValueError("face_failure_window must not be negative")
 
 
 DEFAULT_RULES = SuspicionRules()
 
 
 @dataclass(frozen=True)
+class FaceFailure:
+    """A face attempt refused at a clock (no match, ambiguous, several faces, a spoof)."""
+
+    clock_id: str
+    at: datetime  # aware
+
+
+@dataclass(frozen=True)
 class Flag:
     punch: PinPunch
-    reasons: tuple[str, ...]  # subset of ("PIN_BURST", "UNUSUAL_CLOCK", "UNUSUAL_HOUR"), sorted
+    reasons: tuple[str, ...]  # of RANK, strongest first
     detail: str  # a short sentence for the report
+
+    @property
+    def rank(self) -> int:
+        return RANK.index(self.reasons[0])
 
 
 def find_suspicious(
     candidates: Sequence[PinPunch],
     history: Sequence[PinPunch],
     rules: SuspicionRules = DEFAULT_RULES,
+    *,
+    evidence: Mapping[str, str] | None = None,
+    face_enrolled: Collection[str] = (),
+    face_failures: Sequence[FaceFailure] = (),
 ) -> list[Flag]:
-    """The flagged PIN punches among ``candidates``, sorted by ``(at, punch_id)``."""
+    """The flagged PIN punches among ``candidates``, ranked: strongest reason first, then by
+    ``(at, punch_id)``. ``evidence``: punch id -> face-match's check of its photo;
+    ``face_enrolled``: the workers with an enrolled face; ``face_failures``: refused face
+    attempts around the range."""
+    evidence = evidence or {}
     pins = _unique_pins(candidates)
     baselines = _baselines(history)
     bursts = _bursts(pins, rules)
+    failures = _failures_by_clock(face_failures)
+    enrolled = set(face_enrolled)
     flags = []
     for punch in sorted(pins, key=_order):
         found: dict[str, str] = {}
+        check = evidence.get(punch.punch_id)
+        if check in EVIDENCE_FLAGS:
+            found[EVIDENCE_FLAGS[check]] = _evidence_detail(check)
+        failed = _failure_before(
+            failures.get(punch.clock_id, []), punch.server_at or punch.at, rules
+        )
+        if failed is not None:
+            found[PIN_AFTER_FACE_FAILED] = _failure_detail(failed)
         if punch.punch_id in bursts:
             found[PIN_BURST] = _burst_detail(bursts[punch.punch_id], rules.burst_window)
+        if punch.worker_id in enrolled and check != FACE_MATCHED:
+            found[FACE_ENROLLED] = "the worker has an enrolled face, yet punched by PIN"
         baseline = baselines.get(punch.worker_id)
         if baseline is not None:
             found.update(baseline.judge(punch, rules))
         if found:
-            reasons = tuple(sorted(found))
+            reasons = tuple(r for r in RANK if r in found)
             flags.append(Flag(punch, reasons, "; ".join(found[r] for r in reasons)))
+    flags.sort(key=lambda f: (f.rank, f.punch.at, f.punch.punch_id))
     return flags
+
+
+def _evidence_detail(check: str) -> str:
+    if check == "FACE_NOT_WORKERS":
+        return "the photo at the punch is not the worker's face"
+    return "no face in front of the camera at the punch"
+
+
+def _failures_by_clock(failures: Sequence[FaceFailure]) -> dict[str, list[datetime]]:
+    per_clock: dict[str, list[datetime]] = defaultdict(list)
+    for failure in failures:
+        per_clock[failure.clock_id].append(failure.at.astimezone(UTC))
+    for times in per_clock.values():
+        times.sort()
+    return dict(per_clock)
+
+
+def _failure_before(times: list[datetime], at: datetime, rules: SuspicionRules) -> timedelta | None:
+    """How long before ``at`` the latest face failure within the window was (None: none)."""
+    if not times:
+        return None
+    i = bisect.bisect_right(times, at.astimezone(UTC))
+    if i == 0:
+        return None
+    gap = at - times[i - 1]
+    return gap if gap <= rules.face_failure_window else None
+
+
+def _failure_detail(gap: timedelta) -> str:
+    return f"a face attempt failed at this clock {int(gap.total_seconds())} s before"
 
 
 def _order(punch: PinPunch) -> tuple[datetime, str]:

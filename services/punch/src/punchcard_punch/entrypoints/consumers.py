@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
-from punchcard.v1 import common_pb2, device_pb2, identity_pb2
+from punchcard.v1 import common_pb2, device_pb2, evidence_pb2, face_pb2, identity_pb2
 from punchcard_kit.assignments import assignment_change
 from punchcard_kit.contract_enums import from_proto, message_type
 from punchcard_kit.failpoints import failpoint
@@ -33,6 +33,7 @@ from ..service_layer.unit_of_work import UnitOfWork
 
 VERDICTS_GROUP = "punch"
 PROJECTIONS_GROUP = "punch.projections"
+EVIDENCE_GROUP = "punch.evidence"
 
 # The tenant's unit of work on the consumer's connection (``TenantUnitOfWork.on_connection``).
 OnConnection = Callable[[asyncpg.Connection, str], UnitOfWork]
@@ -90,6 +91,54 @@ def _revoked(message: Message) -> projection.RevokeClock:
     return projection.RevokeClock(message.tenant_id, event.clock_id)
 
 
+def _evidence_check(message: Message) -> projection.RecordEvidenceCheck:
+    event: evidence_pb2.PunchEvidenceChecked = message.payload
+    return projection.RecordEvidenceCheck(
+        tenant_id=message.tenant_id,
+        attempt_id=event.attempt_id,
+        worker_id=event.worker_id,
+        clock_id=event.clock_id,
+        method=common_pb2.PunchMethod.Name(event.method).removeprefix("PUNCH_METHOD_"),
+        check=evidence_pb2.EvidenceCheck.Name(event.check).removeprefix("EVIDENCE_CHECK_"),
+        distance=event.distance if event.HasField("distance") else None,
+        threshold=event.threshold if event.HasField("threshold") else None,
+    )
+
+
+def _enrolment(message: Message) -> projection.ChangeFaceEnrolment:
+    event: face_pb2.FaceEnrolmentChanged = message.payload
+    return projection.ChangeFaceEnrolment(message.tenant_id, event.worker_id, event.enrolled)
+
+
+def _route(
+    on_connection: OnConnection,
+    decode: Callable[[Message], Any],
+    use_case: Callable[[Any, UnitOfWork], Awaitable[None]],
+):
+    async def handle(conn: asyncpg.Connection, message: Message) -> None:
+        command = decode(message)
+        if command is None:
+            return
+        async with on_connection(conn, command.tenant_id) as uow:
+            await use_case(command, uow)
+
+    return handle
+
+
+def evidence_handler(on_connection: OnConnection):
+    """``punch.evidence``: face-match's checks of punches' photos and its enrolment flags."""
+    return dispatch(
+        {
+            message_type(evidence_pb2.PunchEvidenceChecked): _route(
+                on_connection, _evidence_check, projection.record_evidence_check
+            ),
+            message_type(face_pb2.FaceEnrolmentChanged): _route(
+                on_connection, _enrolment, projection.change_face_enrolment
+            ),
+        }
+    )
+
+
 def projections_handler(on_connection: OnConnection):
     """The projections' handler: one command per event, in the batch's transaction."""
 
@@ -125,6 +174,7 @@ def projections_handler(on_connection: OnConnection):
 def subscriptions(ingest: Ingest, on_connection: OnConnection) -> list[Subscription]:
     return [
         Subscription(PROJECTIONS_GROUP, projection.TOPICS, projections_handler(on_connection)),
+        Subscription(EVIDENCE_GROUP, projection.EVIDENCE_TOPICS, evidence_handler(on_connection)),
         Subscription(
             VERDICTS_GROUP,
             [VERDICTS_TOPIC],

@@ -325,8 +325,15 @@ class SuspiciousPunch(BaseModel):
     site_id: str
     punched_at: IsoTimestamp
     local_time: str
+    # Strongest first: FACE_NOT_WORKERS, NO_FACE, PIN_AFTER_FACE_FAILED, PIN_BURST,
+    # FACE_ENROLLED, UNUSUAL_CLOCK, UNUSUAL_HOUR (the rows are ranked by the first).
     reasons: list[str]
     detail: str
+    # The punch's attempt: its evidence photo is GET /api/v1/face/evidence/{attempt_id}.
+    attempt_id: str | None = None
+    # face-match's check of the punch's photo: FACE_MATCHED, FACE_NOT_WORKERS, NO_FACE,
+    # NOT_ENROLLED; None: no photo was checked.
+    evidence: str | None = None
 
 
 class SuspiciousReport(BaseModel):

@@ -23,6 +23,10 @@ WORKERS_TOPIC = catalogue.IDENTITY_WORKERS.name
 CLOCKS_TOPIC = catalogue.DEVICE_CLOCKS.name
 ASSIGNMENTS_TOPIC = catalogue.DEVICE_CLOCK_ASSIGNMENTS.name
 TOPICS = (WORKERS_TOPIC, CLOCKS_TOPIC, ASSIGNMENTS_TOPIC)
+# face-match's facts about faces (consumer group ``punch.evidence``): enrolment flags and the
+# checks of PIN and card punches' evidence photos (issue 17; the suspicious-PIN report).
+EVIDENCE_TOPICS = (catalogue.FACE_EVIDENCE_CHECKS.name, catalogue.FACE_ENROLMENTS.name)
+EVIDENCE_CHECKS = ("FACE_MATCHED", "FACE_NOT_WORKERS", "NO_FACE", "NOT_ENROLLED")
 
 
 @dataclass(frozen=True)
@@ -95,3 +99,45 @@ async def revoke_clock(command: RevokeClock, uow: UnitOfWork) -> None:
 async def apply_assignment(change: AssignmentChange, uow: UnitOfWork) -> None:
     """An assignment or its tombstone (the kit's one projection of the assignments topic)."""
     await uow.projections.apply_assignment(change)
+
+
+@dataclass(frozen=True)
+class RecordEvidenceCheck:
+    """face-match compared a PIN or card punch's photo with the worker's face."""
+
+    tenant_id: str
+    attempt_id: str
+    worker_id: str
+    clock_id: str
+    method: str
+    check: str  # one of EVIDENCE_CHECKS
+    distance: float | None = None
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class ChangeFaceEnrolment:
+    tenant_id: str
+    worker_id: str
+    enrolled: bool
+
+
+async def record_evidence_check(command: RecordEvidenceCheck, uow: UnitOfWork) -> None:
+    if command.check not in EVIDENCE_CHECKS:
+        log.warning("evidence check not known; skipped", check=command.check)
+        return
+    await uow.projections.record_evidence(
+        {
+            "attempt_id": command.attempt_id,
+            "worker_id": command.worker_id,
+            "clock_id": command.clock_id or None,
+            "method": command.method,
+            "evidence_check": command.check,
+            "distance": command.distance,
+            "threshold": command.threshold,
+        }
+    )
+
+
+async def change_face_enrolment(command: ChangeFaceEnrolment, uow: UnitOfWork) -> None:
+    await uow.projections.set_face_enrolled(command.worker_id, command.enrolled)

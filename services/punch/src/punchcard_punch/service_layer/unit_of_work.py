@@ -75,6 +75,13 @@ class ProjectionsRepository(Protocol):
 
     async def apply_assignment(self, change: AssignmentChange) -> None: ...
 
+    async def record_evidence(self, row: Row) -> None:
+        """face-match's check of a punch's evidence photo (``attempt_id``, ``worker_id``,
+        ``clock_id``, ``method``, ``evidence_check``, ``distance``, ``threshold``); a check
+        delivered again changes nothing."""
+
+    async def set_face_enrolled(self, worker_id: str, enrolled: bool) -> None: ...
+
 
 class ParkedRepository(Protocol):
     """Parked verdicts of the unit of work's tenant (``domain/parking.py``)."""

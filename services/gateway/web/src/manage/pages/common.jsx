@@ -168,3 +168,29 @@ export function TimeZoneList({ id }) {
 export function Empty({ children }) {
   return <p class="empty">{children}</p>;
 }
+
+/** The punch's evidence photo (issue 17), fetched with the session's token when asked for:
+ * biometric data, so only sysadmins and managers get it (a viewer is told so). */
+export function EvidencePhoto({ attemptId, name }) {
+  const [state, setState] = useState({ url: null, error: null, busy: false });
+  useEffect(() => () => state.url && URL.revokeObjectURL(state.url), [state.url]);
+  if (state.url) return <img class="evidence-photo" src={state.url} alt={`Photo at the punch of ${name}`} width="160" />;
+  const show = async () => {
+    setState({ url: null, error: null, busy: true });
+    try {
+      const response = await client.evidencePhoto(attemptId, { raw: true });
+      setState({ url: URL.createObjectURL(await response.blob()), error: null, busy: false });
+    } catch (error) {
+      const text = error?.status === 403 ? "Photos are for administrators and managers" : "No photo kept";
+      setState({ url: null, error: text, busy: false });
+    }
+  };
+  return (
+    <div>
+      <Button type="button" busy={state.busy} onClick={show}>
+        Show photo<span class="sr-only"> of {name}</span>
+      </Button>
+      {state.error && <div class="muted small">{state.error}</div>}
+    </div>
+  );
+}

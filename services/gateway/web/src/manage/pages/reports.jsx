@@ -5,11 +5,15 @@ import { useEffect, useState } from "preact/hooks";
 import { client } from "../api.js";
 import { daysSince, formatDate, isoDate, localStamp } from "../../shared/format.js";
 import { Badge, Button, ErrorBanner, Loading, Notice, TextField, Page, useAction, useLoad, useMe } from "../ui.jsx";
-import { Empty, WorkerLink, clockHref, friendly, loadClocks } from "./common.jsx";
+import { Empty, EvidencePhoto, WorkerLink, clockHref, friendly, loadClocks } from "./common.jsx";
 
 const REASONS = {
-  UNUSUAL_CLOCK: ["warn", "Unusual clock"],
+  FACE_NOT_WORKERS: ["danger", "Not the worker's face"],
+  NO_FACE: ["danger", "No face at the camera"],
+  PIN_AFTER_FACE_FAILED: ["danger", "PIN after a refused face"],
   PIN_BURST: ["danger", "PIN burst"],
+  FACE_ENROLLED: ["warn", "Face enrolled, used PIN"],
+  UNUSUAL_CLOCK: ["warn", "Unusual clock"],
   UNUSUAL_HOUR: ["warn", "Unusual hour"],
 };
 
@@ -26,8 +30,9 @@ function Suspicious() {
     <section class="card stack" aria-labelledby="suspicious-title">
       <h2 id="suspicious-title">Suspicious PIN use</h2>
       <p class="muted">
-        PIN punches that suggest a shared PIN: several workers by PIN at one clock within two minutes, a clock the worker is
-        rarely at, or an hour they never punch at. Consider removing the PIN or enrolling the worker's face. At most 93 days
+        PIN punches that suggest a shared PIN, strongest first: the photo at the punch is not the worker's face or shows
+        nobody, a PIN right after the camera refused a face, several workers by PIN at one clock within two minutes, a worker
+        with an enrolled face using a PIN, a clock the worker is rarely at, or an hour they never punch at. Consider removing the PIN or enrolling the worker's face. At most 93 days
         at a time.
       </p>
       <form
@@ -91,6 +96,9 @@ function Suspicious() {
                           })}
                         </div>
                         {r.detail && <div class="small">{r.detail}</div>}
+                        {r.attempt_id && r.evidence && (
+                          <EvidencePhoto attemptId={r.attempt_id} name={r.display_name} />
+                        )}
                       </td>
                       <td>
                         <a href={`/manage/punches?worker_id=${r.worker_id}&from=${day}&to=${day}`}>

@@ -3,12 +3,15 @@
 // offline, needs review, correction with its reason) and its direction.
 import { inZone } from "../../../shared/format.js";
 import { Badge } from "../../ui.jsx";
+import { EvidencePhoto } from "../common.jsx";
 
 const METHOD = { FACE: "Face", PIN: "PIN", FINGERPRINT: "Fingerprint", CARD: "Card", MANUAL: "Manual" };
 const TONE = { FACE: "info", PIN: "neutral", FINGERPRINT: "info", CARD: "neutral" };
 
-export function Method({ punch }) {
+export function Method({ punch, photos = false }) {
   const f = punch.face;
+  // A kiosk app's punch may have an evidence photo (issue 17): for the roles that see them.
+  const kiosk = punch.attempt_id && punch.device_verify_mode == null && punch.kind !== "CORRECTION";
   return (
     <div>
       <Badge tone={TONE[punch.method] || "warn"}>{METHOD[punch.method] || punch.method}</Badge>
@@ -26,6 +29,7 @@ export function Method({ punch }) {
           {f.model && <div class="muted">{f.model}</div>}
         </div>
       )}
+      {photos && kiosk && <EvidencePhoto attemptId={punch.attempt_id} name={punch.display_name} />}
     </div>
   );
 }

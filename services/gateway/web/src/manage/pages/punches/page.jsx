@@ -121,7 +121,7 @@ export function Punches() {
                         <Direction value={p.direction} />
                       </td>
                       <td>
-                        <Method punch={p} />
+                        <Method punch={p} photos={editor} />
                       </td>
                       <td>
                         {p.clock_id ? <a href={clockHref(p.clock_id)}>{clockNames[p.clock_id] || "Clock"}</a> : <span class="muted">no clock</span>}

@@ -1,0 +1,122 @@
+"""Evidence on every punch, end to end (issue 17): a sysadmin turns on "keep a photo of every
+punch" → the kiosk edge's whoami tells the app → a PIN punch carries the camera's still → the
+edge publishes it beside the attempt → identity verifies the PIN, punch records the punch →
+face-match keeps the photo sealed and compares it 1:1 with the worker's enrolled face →
+punch records the flag → the suspicious-PIN report ranks the punch first with its attempt id,
+and the photo is served to a sysadmin (never to a viewer) through the gateway. Real gateway,
+identity, device-sync, punch and face-match processes on the real stack."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.support.face import astronaut, mirrored, photo
+from tests.support.gateway import assign, create_tenant, kiosk, login, punch_decided, register_clock
+from tests.support.identity import assignments_known
+from tests.support.messaging import wait_for
+from tests.support.punch import known
+from tests.support.services import whole_system
+from tests.support.stack import unique
+
+PASSWORD = "a long admin password"
+PIN = "604137"
+
+
+@pytest.fixture(scope="module")
+async def system(tmp_path_factory):
+    async with whole_system(tmp_path_factory.mktemp("evidence")) as started:
+        yield started
+
+
+def pin_attempt(employee_id: str, evidence: bytes) -> dict:
+    return {
+        "attempt_id": str(uuid.uuid4()),
+        "captured_at": datetime.now(UTC).isoformat(),
+        "method": "PIN",
+        "employee_id": employee_id,
+        "pin": PIN,
+        "evidence_jpeg": base64.b64encode(evidence).decode(),
+    }
+
+
+async def test_a_shared_pin_is_caught_by_the_photo_at_the_punch(system):
+    gateway = system["gateway"]
+    email = f"{unique('admin')}@example.com"
+    tenant_id = create_tenant(gateway, email, PASSWORD)
+    admin = await login(gateway, email, PASSWORD)
+    async with admin:
+        employee_id = unique("E")[:20]
+        created = await admin.post(
+            "/workers", json={"employee_id": employee_id, "name": "Eileen", "status": "Active"}
+        )
+        assert created.status_code == 201, created.text
+        worker_id = created.json()["id"]
+        clock_id, credential = await register_clock(admin)
+        assert (await assign(admin, clock_id, worker_id)).status_code in (200, 201)
+        await known(
+            system["punch"],
+            tenant_id,
+            workers=[worker_id],
+            clocks=[clock_id],
+            pairs=[(clock_id, worker_id)],
+        )
+        await assignments_known(system["identity"], tenant_id, [(clock_id, worker_id)])
+        assert (await admin.put(f"/workers/{worker_id}/pin", json={"pin": PIN})).status_code == 200
+
+        async def enrolled():
+            answer = await admin.put(
+                f"/workers/{worker_id}/face",
+                files=[("photos", ("portrait.jpg", astronaut(640), "image/jpeg"))],
+            )
+            return None if answer.status_code == 404 else answer
+
+        assert (await wait_for(enrolled, timeout=30, what="face-match")).status_code == 200
+
+        async def searchable():
+            return (await admin.get(f"/workers/{worker_id}/face")).json()["in_gallery"]
+
+        await wait_for(searchable, timeout=30, what="the enrolment in the gallery")
+
+        settings = await admin.put(
+            "/face/settings", json={"evidence_photos": True, "evidence_retention_days": 7}
+        )
+        assert settings.status_code == 200, settings.text
+
+        someone_else = photo("img1.jpg")
+        async with kiosk(gateway, credential) as http:
+            # The app learns the policy from whoami (the edge asks face-match as the clock).
+            assert (await http.get("/whoami")).json()["evidence_photos"] is True
+            shared = pin_attempt(employee_id, someone_else)
+            own = pin_attempt(employee_id, mirrored(astronaut(640)))
+            for attempt in (shared, own):
+                answer = await punch_decided(http, attempt)
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["status"] == "recorded", answer.text
+
+        day = datetime.now(UTC).date().isoformat()
+
+        async def flagged():
+            report = await admin.get(
+                "/reports/suspicious-pin-punches", params={"from": day, "to": day}
+            )
+            assert report.status_code == 200, report.text
+            rows = report.json()["data"]
+            # Both photos checked: the shared PIN flagged, the worker's own face cleared (until
+            # its check arrives, a face-enrolled worker's PIN is listed as FACE_ENROLLED).
+            own_listed = any(r["attempt_id"] == own["attempt_id"] for r in rows)
+            return rows if rows and rows[0]["evidence"] and not own_listed else None
+
+        rows = await wait_for(flagged, timeout=90, what="the evidence flag in the report")
+        first = rows[0]
+        assert first["attempt_id"] == shared["attempt_id"]
+        assert first["reasons"][0] == "FACE_NOT_WORKERS" and first["evidence"] == "FACE_NOT_WORKERS"
+        assert [r["attempt_id"] for r in rows] == [shared["attempt_id"]]
+
+        photo_answer = await admin.get(f"/face/evidence/{shared['attempt_id']}")
+        assert photo_answer.status_code == 200, photo_answer.text
+        assert photo_answer.content == someone_else
+        assert photo_answer.headers["content-type"] == "image/jpeg"
