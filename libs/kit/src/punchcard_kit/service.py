@@ -380,8 +380,11 @@ def service_main(
 def uvicorn_config(settings: ServiceSettings, app: FastAPI) -> uvicorn.Config:
     """How every service is served (``FORWARDED_ALLOW_IPS``: the proxies believed about the
     real client address)."""
+    # A service's ASGI front (``app.state.front``, e.g. device-sync's ZK fast path): in front
+    # of FastAPI's whole middleware stack, so the requests it answers itself skip it.
+    front = getattr(app.state, "front", None)
     return uvicorn.Config(
-        app,
+        front(app) if front is not None else app,
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
