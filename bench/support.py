@@ -18,6 +18,7 @@ its path: ``import support``.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import platform
@@ -233,7 +234,8 @@ def stop_processes(processes: list[subprocess.Popen], timeout_s: float = 30) -> 
 async def open_loop(rate: float, total: int, one) -> tuple[list, float, float]:
     """Fire ``one(i)`` at start + i / rate whatever the earlier calls are doing (slow answers
     do not lower the offered load); returns (results, offered rate, the scheduler's worst
-    lateness in ms)."""
+    lateness in ms). ``one`` may be a plain function (it only starts the work, e.g. a
+    simulated device's punch): called in place, no task each."""
     tasks = []
     worst_late = 0.0
     start = time.monotonic()
@@ -243,9 +245,10 @@ async def open_loop(rate: float, total: int, one) -> tuple[list, float, float]:
         if delay > 0:
             await asyncio.sleep(delay)
         worst_late = max(worst_late, time.monotonic() - due)
-        tasks.append(asyncio.create_task(one(i)))
+        started = one(i)
+        tasks.append(asyncio.create_task(started) if inspect.isawaitable(started) else started)
     offered = total / max(time.monotonic() - start, 1e-9) if total > 1 else rate
-    results = await asyncio.gather(*tasks)
+    results = [await t if isinstance(t, asyncio.Task) else t for t in tasks]
     return results, offered, 1000 * worst_late
 
 

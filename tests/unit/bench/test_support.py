@@ -86,3 +86,20 @@ def test_the_in_process_components_still_resolve() -> None:
     engine = support.face_engine(model_name="Dlib", detector="dlib", detect_max_side=640, workers=1)
     assert engine.workers == 1  # not started: no model worker process
     # face_pipeline() loads the models (seconds): face-match's own tests cover FacePipeline.
+
+
+async def test_open_loop_calls_a_plain_function_in_place_and_awaits_coroutines() -> None:
+    called: list[int] = []
+
+    def plain(i: int) -> int:
+        called.append(i)
+        return i * 10
+
+    results, offered, _ = await support.open_loop(1000.0, 5, plain)
+    assert results == [0, 10, 20, 30, 40] and called == [0, 1, 2, 3, 4] and offered > 0
+
+    async def awaited(i: int) -> int:
+        return -i
+
+    results, _, _ = await support.open_loop(1000.0, 3, awaited)
+    assert results == [0, -1, -2]

@@ -221,3 +221,32 @@ def test_saves_of_a_clock_twice_in_a_batch_merge_in_order():
         ]
     )
     assert merged == [zk.AttlogSave("c1", "6", t2, 200.0, True), zk.AttlogSave("c2", "1", t1)]
+
+
+async def test_the_front_served_before_the_app_finds_the_edge_in_the_app_it_wraps():
+    store = Store()
+    clock_id = zk_clock(store)
+    e, beats = edge(store)
+    serial = f"SN{clock_id[:6]}"
+    device = await e.device(serial)
+    await e.poll(device, None, "")
+    routed: list[str] = []
+
+    class App:  # what the kit serves behind the front: FastAPI, its state the container
+        state = SimpleNamespace(device_sync=SimpleNamespace(zk=e))
+
+        async def __call__(self, scope, receive, send):
+            routed.append(scope["path"])
+
+    front = FastPath(App())
+    scope = _scope(f"SN={serial}".encode(), None)
+    del scope["app"]  # uvicorn sets none: Starlette would, inside the app
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    await front(scope, None, send)
+    assert routed == [] and sent[0]["status"] == 200 and sent[1]["body"] == b"OK"
+    await front({**scope, "path": "/iclock/ping"}, None, send)
+    assert routed == ["/iclock/ping"]

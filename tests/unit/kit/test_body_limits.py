@@ -62,3 +62,19 @@ def test_under_the_limit_and_a_routes_own_limit_pass():
     assert http.post("/small", json={"text": "x" * 1000}).json() == {"length": 1000}
     big = http.post("/upload", json={"text": "x" * (512 * 1024)})
     assert big.status_code == 200 and big.json() == {"length": 512 * 1024}
+
+
+def test_a_services_front_is_served_before_the_app_and_its_middleware():
+    from punchcard_kit.service import uvicorn_config
+
+    settings = ServiceSettings(environment="test")
+    app = create_service_app(settings, package="punchcard_kit", title="t", routers=[])
+    assert uvicorn_config(settings, app).app is app  # no front: the app itself
+
+    class Front:
+        def __init__(self, inner) -> None:
+            self.inner = inner
+
+    app.state.front = Front
+    served = uvicorn_config(settings, app).app
+    assert isinstance(served, Front) and served.inner is app

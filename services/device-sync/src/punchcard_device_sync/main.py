@@ -62,9 +62,9 @@ def build_app(settings: DeviceSyncSettings) -> FastAPI:
         on_stopping=on_stopping,
         pool_max_size=settings.db_pool_max_size,
     )
-    # The common ZK poll and ATTLOG uploads are handled before FastAPI's routing
-    # (docs/device-sync.md).
-    app.add_middleware(iclock.FastPath)
+    # The common ZK poll and ATTLOG uploads are handled in front of FastAPI and its
+    # middleware (docs/device-sync.md): the kit serves ``FastPath(app)``.
+    app.state.front = iclock.FastPath
     return app
 
 

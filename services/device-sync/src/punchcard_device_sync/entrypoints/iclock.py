@@ -165,6 +165,10 @@ class TooLarge(Exception):
     pass
 
 
+# Past MAX_UPLOAD_BYTES: what the kit answers for a body over a route's bound.
+_TOO_LARGE = error_response(413, "TOO_LARGE", "the request body is too large")
+
+
 async def _read_body(receive, limit: int) -> bytes | None:
     """The request's body, at most ``limit`` bytes (``TooLarge`` past it); None when the
     client went away."""
@@ -206,8 +210,8 @@ async def _answer(send, status: int, text: str) -> None:
 
 
 class FastPath:
-    """Pure ASGI, in front of FastAPI's routing and dependencies, for the two requests a
-    fleet of ZK devices makes all day:
+    """Pure ASGI, in front of FastAPI (its middleware, routing and dependencies: the kit
+    serves ``FastPath(app)``), for the two requests a fleet of ZK devices makes all day:
 
     - the common poll (a known device, nothing due for it: ``ZkEdge.poll_at_once``),
       answered from memory;
@@ -218,8 +222,10 @@ class FastPath:
     Anything else (an unknown or uncached serial, a bad query, another table or route, a
     queue to read, the app not started) falls through to the routes, which answer the same
     way. An upload that fails here is answered as the kit's error handler would: 503 when a
-    server it needs is down, else 500 (no ``OK``: the device sends it again). Counted, never
-    logged per request (as every route: uvicorn's access log is off)."""
+    server it needs is down, else 500 (no ``OK``: the device sends it again); one past the
+    bound 413 in the kit's error shape, as the route's is. Counted, never logged per request
+    (as every route: uvicorn's access log is off). The container is the wrapped app's
+    (``scope["app"]``'s where a caller sets one)."""
 
     def __init__(self, app, transient: tuple[type[BaseException], ...] = ()) -> None:
         self.app = app
@@ -247,14 +253,12 @@ class FastPath:
                     return
         await self.app(scope, receive, send)
 
-    @staticmethod
-    def _container(scope):
-        app = scope.get("app")
+    def _container(self, scope):
+        app = scope.get("app", self.app)
         return getattr(getattr(app, "state", None), "device_sync", None)
 
-    @classmethod
-    def _at_once(cls, scope) -> str | None:
-        container = cls._container(scope)
+    def _at_once(self, scope) -> str | None:
+        container = self._container(scope)
         if container is None:
             return None
         try:
@@ -290,21 +294,22 @@ class FastPath:
         edge, device, query = found
         length = _content_length(scope)
         if length is not None and length > MAX_UPLOAD_BYTES:
-            await _answer(send, 413, "TOO LARGE: at most 2 MiB")
+            await _TOO_LARGE(scope, receive, send)
             return
         try:
             raw = await _read_body(receive, MAX_UPLOAD_BYTES)
         except TooLarge:
-            await _answer(send, 413, "TOO LARGE: at most 2 MiB")
+            await _TOO_LARGE(scope, receive, send)
             return
         if raw is None:
             return  # the device hung up before sending its batch: nothing recorded
         try:
             await edge.attlog(device, raw.decode("utf-8", errors="replace"), query.stamp)
-        except zk.ZkInvalid as error:  # as the route's ``_bad``
-            too_large = error.field == "body"
-            text = f"TOO LARGE: {error}" if too_large else f"BAD REQUEST: {error}"
-            await _answer(send, 413 if too_large else 400, text)
+        except zk.ZkInvalid as error:  # as the route's ``_bad`` (its 413 in the kit's shape)
+            if error.field == "body":
+                await _TOO_LARGE(scope, receive, send)
+            else:
+                await _answer(send, 400, f"BAD REQUEST: {error}")
             return
         except Exception as error:  # noqa: BLE001 - answered as the kit's handler answers
             if is_transient(error, self._transient):
