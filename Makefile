@@ -134,6 +134,7 @@ bench: setup test-topics browser
 	$(PY) bench/face_search.py
 	$(PY) bench/face_accuracy.py
 	$(PY) bench/web_pages.py
+	$(PY) bench/kiosk_liveness.py
 
 lint: setup
 	$(VENV)/bin/ruff check libs services tools tests bench

@@ -79,6 +79,7 @@ export function loadLiveness() {
   if (loading) return loading;
   status.state = "loading";
   loading = (async () => {
+    const started = performance.now();
     try {
       const { Human } = await import("@vladmandic/human");
       let candidate = new Human(CONFIG);
@@ -88,6 +89,7 @@ export function loadLiveness() {
       human = candidate;
       status.state = "ready";
       status.backend = candidate.tf.getBackend();
+      performance.measure?.("punchcard:face-models", { start: started, end: performance.now() });
     } catch (error) {
       human = null;
       status.state = "unavailable";
@@ -99,10 +101,15 @@ export function loadLiveness() {
 }
 
 // The faces Human finds in the video now, or null where it is not available.
+// Each detection is timed with the User Timing API ("punchcard:face-detect"; the models' load:
+// "punchcard:face-models"), readable in the browser's performance panel and by
+// bench/kiosk_liveness.py.
 export async function detectFaces(video) {
   if (!human) return null;
   try {
+    const started = performance.now();
     const result = await human.detect(video);
+    performance.measure?.("punchcard:face-detect", { start: started, end: performance.now() });
     return result.face || [];
   } catch (error) {
     human = null;
