@@ -51,6 +51,7 @@ import httpx
 import support
 from kiosk_pin_punch import (
     PASSWORD,
+    clocks_assigned,
     foreign_services,
     measured,
     published_at,
@@ -143,34 +144,9 @@ async def set_up_tenant(gateway, punch, photos: dict, clocks: int) -> dict:
 
             await wait_for(enrolled, timeout=120, interval=0.3, what=f"{person} enrolled")
             workers.append({"id": worker["id"], "person": person, "probes": probes})
-        registered = []
-        for i in range(clocks):
-            answer = await admin.post(
-                "/clocks",
-                json={
-                    "serial_number": unique("SN"),
-                    "name": f"Bench face door {i}",
-                    "site_id": "",
-                    "time_zone": "Europe/Madrid",
-                },
-            )
-            assert answer.status_code == 201, answer.text
-            registered.append(
-                {"id": answer.json()["id"], "credential": answer.json()["credential"]}
-            )
-        pairs = [(c["id"], w["id"]) for c in registered for w in workers]
-
-        async def assigned():
-            response = await admin.post(
-                "/assignments",
-                json={"assign": [{"clock_id": c, "worker_id": w} for c, w in pairs]},
-            )
-            if response.status_code == 404:
-                return None
-            assert response.status_code in (200, 201), response.text
-            return response
-
-        await wait_for(assigned, timeout=60, interval=0.2, what="device-sync knows the workers")
+        registered, pairs = await clocks_assigned(
+            admin, [w["id"] for w in workers], clocks, "Bench face door"
+        )
 
         async def searchable():
             for w in workers:

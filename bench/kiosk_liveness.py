@@ -33,8 +33,10 @@ from pathlib import Path
 
 import cv2
 import support
+from kiosk_pin_punch import PASSWORD, register_clock
 from playwright.async_api import async_playwright
 from support import pct, summary, unique
+from web_pages import CHROMIUM, CHROMIUM_ARGS, CPU_SLOWDOWN
 
 from tests.support.face import astronaut_bgr
 from tests.support.fake_camera import write_y4m
@@ -42,21 +44,8 @@ from tests.support.gateway import create_tenant, login
 from tests.support.services import whole_system
 
 TARGET_P95_MS = 150.0
-CPU_SLOWDOWN = 4
-PASSWORD = "a long bench admin password"
-CHROMIUM = os.environ.get("PUNCHCARD_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",  # as the browser tests: WebGL on SwiftShader
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
+# The browser as bench/web_pages.py launches it (WebGL on SwiftShader), with a fake camera.
+FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 MODEL_FILES = "e => e.name.includes('/assets/human')"
 
 
@@ -71,17 +60,7 @@ async def a_clock(gateway) -> str:
     await asyncio.to_thread(create_tenant, gateway, email, PASSWORD)
     admin = await login(gateway, email, PASSWORD)
     async with admin:
-        answer = await admin.post(
-            "/clocks",
-            json={
-                "serial_number": unique("SN"),
-                "name": "Bench tablet",
-                "site_id": "",
-                "time_zone": "Europe/Madrid",
-            },
-        )
-        assert answer.status_code == 201, answer.text
-        return answer.json()["credential"]
+        return (await register_clock(admin, "Bench tablet"))["credential"]
 
 
 async def session(browser, base: str, credential: str, slowdown: int, seconds: float) -> dict:
@@ -143,7 +122,11 @@ async def run(args: argparse.Namespace) -> dict:
             async with async_playwright() as p:
                 browser = await p.chromium.launch(
                     executable_path=CHROMIUM,
-                    args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={video}"],
+                    args=[
+                        *CHROMIUM_ARGS,
+                        *FAKE_CAMERA,
+                        f"--use-file-for-fake-video-capture={video}",
+                    ],
                 )
                 try:
                     results = []

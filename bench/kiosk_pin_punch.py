@@ -280,34 +280,7 @@ async def set_up_tenant(gateway: ServiceProcess, punch: ServiceProcess, args) ->
                 )
 
         workers = await asyncio.gather(*(worker(i) for i in range(args.workers)))
-        clocks = []
-        for i in range(args.clocks):
-            registered = await admin.post(
-                "/clocks",
-                json={
-                    "serial_number": unique("SN"),
-                    "name": f"Bench door {i}",
-                    "site_id": "",
-                    "time_zone": "Europe/Madrid",
-                },
-            )
-            assert registered.status_code == 201, registered.text
-            clocks.append(
-                {"id": registered.json()["id"], "credential": registered.json()["credential"]}
-            )
-        pairs = [(c["id"], w["id"]) for c in clocks for w in workers]
-
-        async def assigned():  # device-sync learns the workers from identity through Kafka
-            response = await admin.post(
-                "/assignments",
-                json={"assign": [{"clock_id": c, "worker_id": w} for c, w in pairs]},
-            )
-            if response.status_code == 404:
-                return None
-            assert response.status_code in (200, 201), response.text
-            return response
-
-        await wait_for(assigned, timeout=60, interval=0.2, what="device-sync knows the workers")
+        clocks, pairs = await clocks_assigned(admin, [w["id"] for w in workers], args.clocks)
     await known(
         punch,
         tenant_id,
@@ -316,6 +289,42 @@ async def set_up_tenant(gateway: ServiceProcess, punch: ServiceProcess, args) ->
         pairs=pairs,
     )
     return {"tenant_id": tenant_id, "workers": workers, "clocks": clocks}
+
+
+async def register_clock(admin: httpx.AsyncClient, name: str) -> dict:
+    """A kiosk clock of the admin's tenant: {id, credential}."""
+    registered = await admin.post(
+        "/clocks",
+        json={
+            "serial_number": unique("SN"),
+            "name": name,
+            "site_id": "",
+            "time_zone": "Europe/Madrid",
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    return {"id": registered.json()["id"], "credential": registered.json()["credential"]}
+
+
+async def clocks_assigned(
+    admin: httpx.AsyncClient, worker_ids: list[str], count: int, name: str = "Bench door"
+) -> tuple[list[dict], list[tuple[str, str]]]:
+    """``count`` clocks, every worker assigned to each: (clocks, (clock, worker) pairs)."""
+    clocks = [await register_clock(admin, f"{name} {i}") for i in range(count)]
+    pairs = [(c["id"], w) for c in clocks for w in worker_ids]
+
+    async def assigned():  # device-sync learns the workers from identity through Kafka
+        response = await admin.post(
+            "/assignments",
+            json={"assign": [{"clock_id": c, "worker_id": w} for c, w in pairs]},
+        )
+        if response.status_code == 404:
+            return None
+        assert response.status_code in (200, 201), response.text
+        return response
+
+    await wait_for(assigned, timeout=60, interval=0.2, what="device-sync knows the workers")
+    return clocks, pairs
 
 
 # --- load ----------------------------------------------------------------------------------
