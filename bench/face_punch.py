@@ -62,9 +62,10 @@ from kiosk_pin_punch import (
     wait_quiet,
 )
 from punchcard_kit.messaging import catalogue
-from support import ServiceProcess, open_loop, summary, unique, wait_for
+from support import ServiceProcess, open_loop, summary, unique
 
 from tests.support import face as faces
+from tests.support.face_match import enrol_at_gateway
 from tests.support.gateway import create_tenant, login
 from tests.support.punch import known
 
@@ -132,30 +133,13 @@ async def set_up_tenant(gateway, punch, photos: dict, clocks: int) -> dict:
             assert created.status_code == 201, created.text
             worker = created.json()
 
-            async def enrolled(worker=worker, enrol=enrol):
-                response = await admin.put(
-                    f"/workers/{worker['id']}/face",
-                    files=[("photos", (f"{j}.jpg", p, "image/jpeg")) for j, p in enumerate(enrol)],
-                )
-                if response.status_code == 404:  # face-match has not heard of the worker yet
-                    return None
-                assert response.status_code == 200, response.text
-                return response
-
-            await wait_for(enrolled, timeout=120, interval=0.3, what=f"{person} enrolled")
+            photos_of = [(f"{j}.jpg", p) for j, p in enumerate(enrol)]
+            await enrol_at_gateway(admin, worker["id"], *photos_of, timeout=120)
             workers.append({"id": worker["id"], "person": person, "probes": probes})
         registered, pairs = await clocks_assigned(
             admin, [w["id"] for w in workers], clocks, "Bench face door"
         )
 
-        async def searchable():
-            for w in workers:
-                status = (await admin.get(f"/workers/{w['id']}/face")).json()
-                if not status.get("in_gallery"):
-                    return False
-            return True
-
-        await wait_for(searchable, timeout=120, interval=0.5, what="every face searchable")
     await known(
         punch,
         tenant_id,

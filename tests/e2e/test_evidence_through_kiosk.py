@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.support.face import astronaut, mirrored, photo
+from tests.support.face_match import enrol_at_gateway
 from tests.support.gateway import assign, create_tenant, kiosk, login, punch_decided, register_clock
 from tests.support.identity import assignments_known
 from tests.support.messaging import wait_for
@@ -67,19 +68,7 @@ async def test_a_shared_pin_is_caught_by_the_photo_at_the_punch(system):
         await assignments_known(system["identity"], tenant_id, [(clock_id, worker_id)])
         assert (await admin.put(f"/workers/{worker_id}/pin", json={"pin": PIN})).status_code == 200
 
-        async def enrolled():
-            answer = await admin.put(
-                f"/workers/{worker_id}/face",
-                files=[("photos", ("portrait.jpg", astronaut(640), "image/jpeg"))],
-            )
-            return None if answer.status_code == 404 else answer
-
-        assert (await wait_for(enrolled, timeout=30, what="face-match")).status_code == 200
-
-        async def searchable():
-            return (await admin.get(f"/workers/{worker_id}/face")).json()["in_gallery"]
-
-        await wait_for(searchable, timeout=30, what="the enrolment in the gallery")
+        await enrol_at_gateway(admin, worker_id, ("portrait.jpg", astronaut(640)))
 
         settings = await admin.put(
             "/face/settings", json={"evidence_photos": True, "evidence_retention_days": 7}

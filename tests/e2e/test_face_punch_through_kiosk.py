@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from tests.support.face import astronaut, blank, mirrored
+from tests.support.face_match import enrol_at_gateway
 from tests.support.gateway import assign, create_tenant, kiosk, login, punch_decided, register_clock
 from tests.support.messaging import wait_for
 from tests.support.punch import known
@@ -43,46 +44,36 @@ def face_attempt(frame: bytes) -> dict:
     }
 
 
+async def enrolled_worker_on_a_clock(system, admin, tenant_id: str) -> tuple[str, str]:
+    """An Active worker, assigned to a new clock (punch knows both), their face (the
+    astronaut) enrolled and searchable: (worker id, the clock's credential)."""
+    created = await admin.post(
+        "/workers",
+        json={"employee_id": unique("E")[:20], "name": "Eileen Collins", "status": "Active"},
+    )
+    assert created.status_code == 201, created.text
+    worker_id = created.json()["id"]
+    clock_id, credential = await register_clock(admin)
+    assert (await assign(admin, clock_id, worker_id)).status_code in (200, 201)
+    await known(
+        system["punch"],
+        tenant_id,
+        workers=[worker_id],
+        clocks=[clock_id],
+        pairs=[(clock_id, worker_id)],
+    )
+    answer = await enrol_at_gateway(admin, worker_id, ("portrait.jpg", astronaut(640)))
+    assert answer.json()["enrolled"] is True
+    return worker_id, credential
+
+
 async def test_face_punch_through_the_kiosk_edge(system):
     gateway = system["gateway"]
     email = f"{unique('admin')}@example.com"
     tenant_id = create_tenant(gateway, email, PASSWORD)
     admin = await login(gateway, email, PASSWORD)
     async with admin:
-        created = await admin.post(
-            "/workers",
-            json={"employee_id": unique("E")[:20], "name": "Eileen Collins", "status": "Active"},
-        )
-        assert created.status_code == 201, created.text
-        worker_id = created.json()["id"]
-        clock_id, credential = await register_clock(admin)
-        assert (await assign(admin, clock_id, worker_id)).status_code in (200, 201)
-        await known(
-            system["punch"],
-            tenant_id,
-            workers=[worker_id],
-            clocks=[clock_id],
-            pairs=[(clock_id, worker_id)],
-        )
-
-        async def enrolled():
-            answer = await admin.put(
-                f"/workers/{worker_id}/face",
-                files=[("photos", ("portrait.jpg", astronaut(640), "image/jpeg"))],
-            )
-            if answer.status_code == 404:  # face-match has not heard of the worker yet
-                return None
-            return answer
-
-        answer = await wait_for(enrolled, timeout=30, what="face-match to know the worker")
-        assert answer.status_code == 200, answer.text
-        assert answer.json()["enrolled"] is True
-
-        async def searchable():
-            status = (await admin.get(f"/workers/{worker_id}/face")).json()
-            return status["in_gallery"]
-
-        await wait_for(searchable, timeout=30, what="the enrolment in face-match's gallery")
+        worker_id, credential = await enrolled_worker_on_a_clock(system, admin, tenant_id)
 
         async with kiosk(gateway, credential) as http:
             frame = mirrored(astronaut(640))
@@ -145,34 +136,7 @@ async def test_a_burst_through_the_kiosk_edge_live_punches_a_still_photo_is_refu
     tenant_id = create_tenant(gateway, email, PASSWORD)
     admin = await login(gateway, email, PASSWORD)
     async with admin:
-        created = await admin.post(
-            "/workers",
-            json={"employee_id": unique("E")[:20], "name": "Eileen Collins", "status": "Active"},
-        )
-        worker_id = created.json()["id"]
-        clock_id, credential = await register_clock(admin)
-        assert (await assign(admin, clock_id, worker_id)).status_code in (200, 201)
-        await known(
-            system["punch"],
-            tenant_id,
-            workers=[worker_id],
-            clocks=[clock_id],
-            pairs=[(clock_id, worker_id)],
-        )
-
-        async def enrolled():
-            answer = await admin.put(
-                f"/workers/{worker_id}/face",
-                files=[("photos", ("portrait.jpg", astronaut(640), "image/jpeg"))],
-            )
-            return None if answer.status_code == 404 else answer
-
-        assert (await wait_for(enrolled, timeout=30, what="face-match")).status_code == 200
-
-        async def searchable():
-            return (await admin.get(f"/workers/{worker_id}/face")).json()["in_gallery"]
-
-        await wait_for(searchable, timeout=30, what="the enrolment in face-match's gallery")
+        worker_id, credential = await enrolled_worker_on_a_clock(system, admin, tenant_id)
         mirrored_bgr = cv2.imdecode(
             np.frombuffer(mirrored(astronaut(640)), np.uint8), cv2.IMREAD_COLOR
         )

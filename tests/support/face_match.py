@@ -45,3 +45,33 @@ async def searchable(face_match: ServiceProcess, tenant_id: str, worker_id: str)
             return status if status.get("in_gallery") else None
 
         return await wait_for(present, timeout=30, what="the gallery to hold the worker")
+
+
+async def enrol_at_gateway(
+    admin: httpx.AsyncClient,
+    worker_id: str,
+    *photos: tuple[str, bytes],
+    searchable: bool = True,
+    timeout: float = 60,
+) -> httpx.Response:
+    """``PUT /api/v1/workers/{id}/face`` through the gateway (``admin``: a signed-in admin's
+    client) with these (filename, JPEG) photos, sent again while face-match has not heard of
+    the worker yet (404); then, if ``searchable``, wait until face-match's gallery holds the
+    enrolment. Returns the enrolment's answer, asserted 200."""
+
+    async def enrolled():
+        answer = await admin.put(
+            f"/workers/{worker_id}/face",
+            files=[("photos", (name, content, "image/jpeg")) for name, content in photos],
+        )
+        return None if answer.status_code == 404 else answer
+
+    answer = await wait_for(enrolled, timeout=timeout, what="face-match to know the worker")
+    assert answer.status_code == 200, answer.text
+    if searchable:
+
+        async def in_gallery():
+            return (await admin.get(f"/workers/{worker_id}/face")).json()["in_gallery"]
+
+        await wait_for(in_gallery, timeout=timeout, what="the enrolment in face-match's gallery")
+    return answer

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from tests.support.face import faces_dir, identities, photo
+from tests.support.face_match import enrol_at_gateway
 from tests.support.fake_camera import y4m_from_photo
 from tests.support.messaging import wait_for
 
@@ -34,20 +35,7 @@ async def test_a_steady_face_punches_with_the_workers_name(
 
     w = await worker_on_clock(admin_api, name="Face Worker", pin=None)
 
-    async def enrolled():
-        answer = await admin_api.put(
-            f"/workers/{w['worker_id']}/face",
-            files=[("photos", (enrol_file, photo(enrol_file), "image/jpeg"))],
-        )
-        return None if answer.status_code == 404 else answer  # face-match learning the worker
-
-    answer = await wait_for(enrolled, timeout=60, what="face-match to know the worker")
-    assert answer.status_code == 200, answer.text
-
-    async def in_gallery():
-        return (await admin_api.get(f"/workers/{w['worker_id']}/face")).json()["in_gallery"]
-
-    await wait_for(in_gallery, timeout=60, what="the enrolment in face-match's gallery")
+    await enrol_at_gateway(admin_api, w["worker_id"], (enrol_file, photo(enrol_file)))
 
     async with fake_camera_page(playwright, system, video, request) as page:
         await pair(page, w["credential"])
@@ -97,16 +85,8 @@ async def test_a_clock_verifying_faces_one_to_one_asks_for_the_employee_id_first
     w = await worker_on_clock(admin_api, name="Face Worker", pin=None)
     other = await new_worker(admin_api, "Other Worker")
     for worker_id, file in ((w["worker_id"], enrol_file), (other["id"], other_file)):
-
-        async def enrolled(worker_id=worker_id, file=file):
-            answer = await admin_api.put(
-                f"/workers/{worker_id}/face",
-                files=[("photos", (f"{i}-{file}", photo(file), "image/jpeg")) for i in range(5)],
-            )
-            return None if answer.status_code == 404 else answer
-
-        answer = await wait_for(enrolled, timeout=60, what="face-match to know the worker")
-        assert answer.status_code == 200, answer.text
+        five = [(f"{i}-{file}", photo(file)) for i in range(5)]
+        await enrol_at_gateway(admin_api, worker_id, *five, searchable=False)
 
     async def one_to_one():
         view = (await admin_api.get(f"/face/clocks/{w['clock_id']}")).json()

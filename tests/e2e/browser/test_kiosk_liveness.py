@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from tests.support.face import astronaut, astronaut_bgr
+from tests.support.face_match import enrol_at_gateway
 from tests.support.fake_camera import write_y4m
-from tests.support.messaging import wait_for
 from tests.support.spoof import screen_recapture
 
 from .conftest import fake_camera_page, save_screenshot
@@ -48,20 +48,7 @@ async def test_a_photo_held_up_is_refused_and_the_pin_offered(
     video = write_y4m(image(), tmp_path / f"{what}.y4m", size=(640, 480), live=live)
     w = await worker_on_clock(admin_api, name="Eileen Collins", pin=None)
 
-    async def enrolled():
-        answer = await admin_api.put(
-            f"/workers/{w['worker_id']}/face",
-            files=[("photos", ("portrait.jpg", astronaut(640), "image/jpeg"))],
-        )
-        return None if answer.status_code == 404 else answer
-
-    answer = await wait_for(enrolled, timeout=60, what="face-match to know the worker")
-    assert answer.status_code == 200, answer.text
-
-    async def in_gallery():
-        return (await admin_api.get(f"/workers/{w['worker_id']}/face")).json()["in_gallery"]
-
-    await wait_for(in_gallery, timeout=60, what="the enrolment in face-match's gallery")
+    await enrol_at_gateway(admin_api, w["worker_id"], ("portrait.jpg", astronaut(640)))
 
     async with fake_camera_page(playwright, system, video, request) as page:
         await pair(page, w["credential"])

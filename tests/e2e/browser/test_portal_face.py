@@ -6,7 +6,7 @@ leaves the worker with no face data."""
 from __future__ import annotations
 
 from tests.support.face import astronaut, blank, two_faces
-from tests.support.messaging import wait_for
+from tests.support.face_match import enrol_at_gateway
 from tests.support.stack import unique
 
 from .conftest import save_screenshot, sign_in
@@ -88,17 +88,7 @@ async def test_twins_are_enrolled_only_when_a_sysadmin_confirms_and_are_then_ver
         assert created.status_code == 201, created.text
         workers.append(created.json())
     first, second = workers
-    enrolled = await admin_api.put(
-        f"/workers/{first['id']}/face",
-        files=[("photos", ("ada.jpg", astronaut(), "image/jpeg"))],
-    )
-    assert enrolled.status_code == 200, enrolled.text
-
-    async def in_gallery():
-        status = (await admin_api.get(f"/workers/{first['id']}/face")).json()
-        return status if status["in_gallery"] else None
-
-    await wait_for(in_gallery, timeout=60, what="the first twin searchable")
+    await enrol_at_gateway(admin_api, first["id"], ("ada.jpg", astronaut()))
     (tmp_path / "eda.jpg").write_bytes(astronaut(560))
 
     await sign_in(page, tenant)
