@@ -4,10 +4,14 @@ badge-card punch sends the card (from the environment or typed, never an argumen
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 from aiohttp import web
 from punchcard_kiosk_sim.punch import punch
+
+_sleep = asyncio.sleep  # the real one, before a test patches it
 
 
 async def edge(answers: list[tuple[int, dict]], seen: list[tuple[str, dict | None]]):
@@ -97,4 +101,6 @@ async def test_a_refused_credential_raises():
 
 
 async def _no_sleep(_: float) -> None:
-    return None
+    # asyncio.sleep is patched for the whole loop: still yield, or anything else the loop runs
+    # (a server another test left serving in it, say) would spin without letting this test on.
+    await _sleep(0)
