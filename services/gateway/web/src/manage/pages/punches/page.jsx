@@ -19,6 +19,11 @@ export function Punches() {
   const clocks = useLoad(loadClocks, []);
   const admins = useLoad(() => (me?.role === "sysadmin" ? client.listUsers({ query: { limit: 200 } }) : Promise.resolve(null)), [me?.role]);
   const first = useLoad(() => client.listPunches({ query: query(filters) }), [key]);
+  // Evidence photos are offered only where the tenant keeps them (face settings, issue 17).
+  const faceSettings = useLoad(
+    () => (me && me.role !== "viewer" ? client.getFaceSettings() : Promise.resolve(null)),
+    [me?.role],
+  );
   const [more, setMore] = useState({ rows: [], cursor: null });
   const [dialog, setDialog] = useState(null);
   const [notice, setNotice] = useState(null);
@@ -121,7 +126,7 @@ export function Punches() {
                         <Direction value={p.direction} />
                       </td>
                       <td>
-                        <Method punch={p} photos={editor} />
+                        <Method punch={p} photos={editor && !!faceSettings.data?.evidence_photos} />
                       </td>
                       <td>
                         {p.clock_id ? <a href={clockHref(p.clock_id)}>{clockNames[p.clock_id] || "Clock"}</a> : <span class="muted">no clock</span>}
