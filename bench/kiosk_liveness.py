@@ -93,7 +93,10 @@ async def session(browser, base: str, credential: str, slowdown: int, seconds: f
         )
         # A second visit, same profile: the models again, from the cache or the network.
         await page.reload()
-        await page.get_by_role("button", name="Use PIN Instead").wait_for()
+        start = page.get_by_role("button", name="Start")
+        await start.or_(page.get_by_role("button", name="Use PIN Instead")).first.wait_for()
+        if await start.is_visible():  # a reloaded kiosk asks to be started again
+            await start.click()
         await settled.first.wait_for(timeout=180_000)
         again = await page.evaluate(
             f"() => performance.getEntriesByType('resource').filter({MODEL_FILES})"
