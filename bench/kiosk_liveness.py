@@ -33,14 +33,14 @@ from pathlib import Path
 
 import cv2
 import support
-from kiosk_pin_punch import PASSWORD, register_clock
+from kiosk_pin_punch import PASSWORD
 from playwright.async_api import async_playwright
 from support import pct, summary, unique
 from web_pages import CHROMIUM, CHROMIUM_ARGS, CPU_SLOWDOWN
 
 from tests.support.face import astronaut_bgr
 from tests.support.fake_camera import write_y4m
-from tests.support.gateway import create_tenant, login
+from tests.support.gateway import create_tenant, login, register_clock
 from tests.support.services import whole_system
 
 TARGET_P95_MS = 150.0
@@ -60,7 +60,8 @@ async def a_clock(gateway) -> str:
     await asyncio.to_thread(create_tenant, gateway, email, PASSWORD)
     admin = await login(gateway, email, PASSWORD)
     async with admin:
-        return (await register_clock(admin, "Bench tablet"))["credential"]
+        _, credential = await register_clock(admin, "Bench tablet")
+        return credential
 
 
 async def session(browser, base: str, credential: str, slowdown: int, seconds: float) -> dict:

@@ -70,7 +70,7 @@ from support import (
     wait_for,
 )
 
-from tests.support.gateway import create_tenant, login
+from tests.support.gateway import create_tenant, login, register_clock
 from tests.support.punch import known
 
 TARGET_P99_MS = 250.0
@@ -291,26 +291,14 @@ async def set_up_tenant(gateway: ServiceProcess, punch: ServiceProcess, args) ->
     return {"tenant_id": tenant_id, "workers": workers, "clocks": clocks}
 
 
-async def register_clock(admin: httpx.AsyncClient, name: str) -> dict:
-    """A kiosk clock of the admin's tenant: {id, credential}."""
-    registered = await admin.post(
-        "/clocks",
-        json={
-            "serial_number": unique("SN"),
-            "name": name,
-            "site_id": "",
-            "time_zone": "Europe/Madrid",
-        },
-    )
-    assert registered.status_code == 201, registered.text
-    return {"id": registered.json()["id"], "credential": registered.json()["credential"]}
-
-
 async def clocks_assigned(
     admin: httpx.AsyncClient, worker_ids: list[str], count: int, name: str = "Bench door"
 ) -> tuple[list[dict], list[tuple[str, str]]]:
     """``count`` clocks, every worker assigned to each: (clocks, (clock, worker) pairs)."""
-    clocks = [await register_clock(admin, f"{name} {i}") for i in range(count)]
+    clocks = []
+    for i in range(count):
+        clock_id, credential = await register_clock(admin, f"{name} {i}")
+        clocks.append({"id": clock_id, "credential": credential})
     pairs = [(c["id"], w) for c in clocks for w in worker_ids]
 
     async def assigned():  # device-sync learns the workers from identity through Kafka
