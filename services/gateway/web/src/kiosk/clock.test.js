@@ -75,6 +75,19 @@ describe("the screens", () => {
     });
   });
 
+  it("a face answer arriving after Use PIN Instead or Manager leaves that screen alone", () => {
+    const result = { tone: "ok", title: "Ana" };
+    expect(nextScreen(initialScreen(), { type: "faceResult", result })).toEqual({ name: "result", result });
+    for (const screen of [
+      { name: "employee" },
+      { name: "signin-pin", employeeId: "E-1", signIn: true },
+      { name: "busy", signIn: true, employeeId: "E-1" },
+      { name: "enrol", elevation: { role: "MANAGER" } },
+    ]) {
+      expect(nextScreen(screen, { type: "faceResult", result })).toBe(screen);
+    }
+  });
+
   it("a face result needs no Employee ID", () => {
     const result = { tone: "saved", title: "Saved", line: "" };
     expect(nextScreen(initialScreen(), { type: "result", result })).toEqual({ name: "result", result });

@@ -26,7 +26,7 @@ import { reasonText, spoken } from "./outcome.js";
 import * as outbox from "./queue.js";
 import { Result } from "./result.jsx";
 import { offlineCardCheck, offlinePinCheck } from "./roster.js";
-import { canRetry, initialScreen, nextScreen } from "./screens.js";
+import { canRetry, initialScreen, nextScreen, takesFaceAnswer } from "./screens.js";
 import { Settings } from "./settings.jsx";
 import { SOFTWARE_VERSION } from "./sync.js";
 
@@ -131,19 +131,18 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) 
         return;
       }
       gate.current = gateAfter(result, Date.now());
-      if (faceFor) {
-        // One try for the Employee ID typed: its result, then the camera as usual.
-        show(result);
-        return;
-      }
-      if (result.tone === "bad") {
+      // Someone tapped "Use PIN Instead" or "Manager" meanwhile: their screen stays.
+      if (!takesFaceAnswer(screenNow.current)) return;
+      if (result.tone === "bad" && !faceFor) {
         // Say why briefly, then wait for the view to change (or a while) before trying again.
         setFaceNotice(result.title);
         setAnnounce(result.title);
         setTimeout(() => setFaceNotice(""), FACE_NOTICE_MS);
         return;
       }
-      show(result);
+      // One try for an Employee ID typed shows its result too, then the camera as usual.
+      setAnnounce(spoken(result));
+      dispatch({ type: "faceResult", result });
     },
     [attempt, show],
   );

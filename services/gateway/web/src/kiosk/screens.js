@@ -14,6 +14,10 @@
 // A clock that verifies faces 1:1 (its gallery too large for a safe 1:N search) answers a face
 // with EMPLOYEE_ID_REQUIRED; then the Employee ID, and the camera again for that worker's face:
 //   camera --faceNeedsId--> face-id --employeeEntered--> camera {faceFor}
+//
+// A face is sent from the camera screen and answered a moment later; by then someone may have
+// tapped "Use PIN Instead" or "Manager": a face answer (faceResult, faceNeedsId) is shown only
+// while the camera screen is still up, never over a keypad, a sign-in or the settings.
 
 import { screenAfterSignIn } from "./elevation.js";
 
@@ -28,6 +32,11 @@ const SIGN_IN = { employee: "signin-id", pin: "signin-pin" };
 const PUNCH = { employee: "employee", pin: "pin" };
 const flow = (screen) => (screen.signIn ? SIGN_IN : PUNCH);
 
+/** Whether a face answer arriving now may take the screen (only the camera screen's own). */
+export function takesFaceAnswer(screen) {
+  return screen.name === "camera";
+}
+
 export function nextScreen(screen, event) {
   switch (event.type) {
     case "usePin":
@@ -35,7 +44,7 @@ export function nextScreen(screen, event) {
     case "signIn":
       return { name: "signin-id", signIn: true };
     case "faceNeedsId":
-      return screen.name === "camera" ? { name: "face-id" } : screen;
+      return takesFaceAnswer(screen) ? { name: "face-id" } : screen;
     case "employeeEntered":
       if (screen.name === "face-id") return { name: "camera", faceFor: event.employeeId };
       return { name: flow(screen).pin, employeeId: event.employeeId, signIn: screen.signIn };
@@ -45,6 +54,8 @@ export function nextScreen(screen, event) {
       return screen.signIn ? { name: "busy", signIn: true, employeeId: screen.employeeId } : { name: "busy" };
     case "result":
       return { name: "result", result: event.result, signIn: screen.signIn, ...event.extra };
+    case "faceResult":
+      return takesFaceAnswer(screen) ? { name: "result", result: event.result } : screen;
     case "signedIn":
       return { name: screenAfterSignIn(event.elevation), elevation: event.elevation };
     case "enrol":
