@@ -21,6 +21,7 @@ import sys
 import time
 
 from punchcard_kiosk_sim import ZkFleet, make_session, raise_fd_limit
+from punchcard_kiosk_sim.http1 import Http1Pool
 
 LINE_LIMIT = 64 * 1024 * 1024
 
@@ -35,7 +36,7 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=LINE_LIMIT)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    session = make_session()
+    session = Http1Pool() if args.client == "http1" else make_session()
     fleet = ZkFleet(
         args.url,
         [],
@@ -100,4 +101,5 @@ if __name__ == "__main__":
     p.add_argument("--poll-s", type=float, required=True)
     p.add_argument("--connections", type=int, default=1000)
     p.add_argument("--request-timeout-s", type=float, default=20)
+    p.add_argument("--client", choices=("http1", "aiohttp"), default="http1")
     asyncio.run(serve(p.parse_args()))

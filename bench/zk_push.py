@@ -2,7 +2,7 @@
 
 The real gateway, identity, device-sync and punch processes, each on its own database, on the
 local PostgreSQL, Redis and Kafka; simulated ZK devices (punchcard-kiosk-sim's ZkFleet: one
-aiohttp session, one scheduler, in this process) registered as ZK_PUSH clocks of one tenant.
+keep-alive HTTP client, `--client`, and one scheduler, in this process) registered as ZK_PUSH clocks of one tenant.
 
 1. ATTLOG ingest: D devices (default 1,000), each holding its own W workers (its roster arrives
    by USERINFO commands first), punch at an offered rate (default 2,500 punches/s) for S seconds,
@@ -55,6 +55,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
+import aiohttp
 import asyncpg
 import httpx
 import support
@@ -68,6 +69,7 @@ from kiosk_pin_punch import (
     stop_all,
 )
 from punchcard_kiosk_sim import ZkFleet, make_session, raise_fd_limit, register_zk_clocks
+from punchcard_kiosk_sim.http1 import Http1Pool
 from support import ServiceProcess, admin_headers, cpu_seconds, rss_mib, summary, wait_for
 
 TARGET_RATE = 2000.0  # punches/s
@@ -412,6 +414,8 @@ class PollWorkers:
                     str(max(1, self.args.connections // self.count)),
                     "--request-timeout-s",
                     str(self.args.request_timeout_s),
+                    "--client",
+                    self.args.client,
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE,
                     limit=64 * 1024 * 1024,
@@ -605,7 +609,7 @@ async def run(args: argparse.Namespace) -> dict:
         fleet = ZkFleet(
             devices.url,
             serials[: args.devices],
-            session=session,
+            session=device_client(args.client),
             connections=args.connections,
             ramp_s=args.poll_s,
             poll_s=args.poll_s,
@@ -674,6 +678,7 @@ async def run(args: argparse.Namespace) -> dict:
     finally:
         if fleet is not None:
             await fleet.stop()
+            await fleet.session.close()
         if session is not None:
             await session.close()
         if kiosks is not None:
@@ -720,6 +725,12 @@ def build_parser() -> argparse.ArgumentParser:
         " added there: the client's lateness then is not device-sync's)",
     )
     parser.add_argument("--request-timeout-s", type=float, default=20)
+    parser.add_argument(
+        "--client",
+        choices=CLIENTS,
+        default="http1",
+        help="the simulated devices' HTTP client: the lean keep-alive one (http1) or aiohttp",
+    )
     parser.add_argument("--drain-s", type=float, default=120, help="wait for OKs / the ledger")
     parser.add_argument("--time-zone", default="UTC", help="the clocks' IANA time zone")
     parser.add_argument("--kiosk-rate", type=float, default=20, help="kiosk PIN baseline /s")
@@ -737,6 +748,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="WARNING", help="of the services")
     parser.add_argument("--keep-logs", action="store_true", help="keep the services' log files")
     return parser
+
+
+CLIENTS = ("http1", "aiohttp")
+
+
+def device_client(name: str) -> Http1Pool | aiohttp.ClientSession:
+    """The simulated devices' HTTP client (`--client`); call it in the running loop."""
+    return Http1Pool() if name == "http1" else make_session()
 
 
 QUICK = {

@@ -23,6 +23,7 @@ from typing import Any
 
 import aiohttp
 
+from punchcard_kiosk_sim.http1 import Http1Pool
 from punchcard_kiosk_sim.waiting import wait_for_condition
 from punchcard_kiosk_sim.zk_protocol import (
     RETURN_NO_SPACE,
@@ -138,7 +139,7 @@ class ZkDevice:
         self,
         base_url: str,
         serial: str,
-        session: aiohttp.ClientSession | None = None,
+        session: aiohttp.ClientSession | Http1Pool | None = None,
         *,
         firmware: str = DEFAULT_FIRMWARE,
         ip: str | None = None,
@@ -589,24 +590,32 @@ class ZkDevice:
         if self._offline:
             raise DeviceOffline(self.serial)
         if self.session is None:
-            self.session = aiohttp.ClientSession()
+            self.session = Http1Pool()
             self._own_session = True
         if self.com_key:
             params = {**params, "pushcommkey": self.com_key}
         self.requests += 1
         started = time.perf_counter()
         status = 0
+        data = body.encode("utf-8") if isinstance(body, str) else body
         try:
-            async with self.session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                data=body.encode("utf-8") if isinstance(body, str) else body,
-                headers={"Content-Type": "text/plain; charset=utf-8"} if body is not None else None,
-                timeout=aiohttp.ClientTimeout(total=self.request_timeout_s),
-            ) as response:
-                status = response.status
-                text = await response.text(errors="replace")
+            if isinstance(self.session, Http1Pool):
+                status, text = await self.session.request(
+                    method, self.base_url + path, params, data, timeout=self.request_timeout_s
+                )
+            else:
+                async with self.session.request(
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    data=data,
+                    headers={"Content-Type": "text/plain; charset=utf-8"}
+                    if data is not None
+                    else None,
+                    timeout=aiohttp.ClientTimeout(total=self.request_timeout_s),
+                ) as response:
+                    status = response.status
+                    text = await response.text(errors="replace")
         finally:
             ms = 1000 * (time.perf_counter() - started)
             if self.history:

@@ -1,6 +1,8 @@
-"""Thousands of simulated ZK devices in one process: one shared aiohttp session with a bounded
-connection pool, and one scheduler (a heap of due times) that fires each device's cycle when it
-is due. No task per device: a device costs memory, not a sleeping coroutine."""
+"""Thousands of simulated ZK devices in one process: one shared keep-alive client
+(http1.Http1Pool, a lean HTTP/1.1 client, so that the simulator's CPU does not crowd out the
+services it measures; an aiohttp session may be given instead), at most `connections` cycles
+in flight, and one scheduler (a heap of due times) that fires each device's cycle when it is
+due. No task per device: a device costs memory, not a sleeping coroutine."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from punchcard_kiosk_sim.fleet import FleetLifecycle, count_states, sum_counters
+from punchcard_kiosk_sim.http1 import Http1Pool
 from punchcard_kiosk_sim.waiting import wait_for_all, wait_for_condition
 from punchcard_kiosk_sim.zk import Punch, ZkDevice
 
@@ -89,7 +92,7 @@ class ZkFleet(FleetLifecycle):
         base_url: str,
         serials: Iterable[str],
         *,
-        session: aiohttp.ClientSession | None = None,
+        session: aiohttp.ClientSession | Http1Pool | None = None,
         connections: int = 1000,
         ramp_s: float | None = None,
         jitter: float = 0.05,
@@ -144,9 +147,7 @@ class ZkFleet(FleetLifecycle):
         if self._scheduler is not None:
             raise RuntimeError("this fleet is already started")
         if self.session is None:
-            self.session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.connections)
-            )
+            self.session = Http1Pool()
         self._scheduler = asyncio.get_running_loop().create_task(
             self._schedule(), name="zk-fleet-scheduler"
         )
