@@ -305,7 +305,9 @@ async def run(args: argparse.Namespace) -> dict:
         identity = await start("identity", tmp, started, **log)
         devices = await start("device-sync", tmp, started, **log)
         punch = await start("punch", tmp, started, **log)
-        face_match = await start("face-match", tmp, started, **log)
+        face_match = await start(
+            "face-match", tmp, started, FACE_WORKERS=str(args.face_workers), **log
+        )
         gateway = await start_gateway(
             tmp, started, identity, devices, punch, FACE_MATCH_URL=face_match.url, **log
         )
@@ -354,6 +356,7 @@ def report(args: argparse.Namespace, r: dict) -> dict:
     rows = [
         ("baseline: face pipeline alone p50 (ms), one frame", floor["p50_ms"]),
         ("baseline: face pipeline alone p99 (ms), one frame", floor["p99_ms"]),
+        ("face-match model worker processes (FACE_WORKERS)", args.face_workers),
     ]
     met = None
     for step in r["steps"]:
@@ -422,6 +425,9 @@ async def main() -> None:
     parser.add_argument("--quiet-wait", type=float, default=300)
     parser.add_argument("--quiet-cpu", type=float, default=50)
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument(
+        "--face-workers", type=int, default=1, help="face-match's model worker processes"
+    )
     args = support.parse_args(
         parser,
         "face_punch",
