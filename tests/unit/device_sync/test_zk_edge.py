@@ -208,6 +208,23 @@ async def test_handshake_tells_stamps_and_offset_and_a_dst_change_asks_for_check
     assert await e.results(device, f"ID={zk.CHECK_COMMAND_ID}&Return=0&CMD=CHECK") == 0
 
 
+async def test_a_handshake_again_with_the_offset_unchanged_writes_nothing():
+    store = Store()
+    clock_id = zk_clock(store, "Europe/Madrid")
+    e, _ = edge(store)
+    device = await e.device(f"SN{clock_id[:6]}")
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    await e.handshake(device, now)
+    assert store.zk_state[clock_id]["told"] == "+02:00"
+    commits = store.commits
+    reply = await e.handshake(device, now + timedelta(minutes=5))
+    assert "TimeZone=+02:00" in reply.splitlines()
+    assert store.commits == commits  # told already: nothing written
+    # After the change to winter time the new offset is written.
+    await e.handshake(device, datetime(2026, 11, 1, 12, tzinfo=UTC))
+    assert store.zk_state[clock_id]["told"] == "+01:00" and store.commits == commits + 1
+
+
 async def test_a_skewed_clock_is_flagged_and_told_to_check():
     store = Store()
     clock_id = zk_clock(store)

@@ -251,8 +251,12 @@ class ZkEdge:
         offset = zk.tz_offset(device.time_zone, now)
         async with self._uow(device.tenant_id) as uow:
             state = await uow.zk.state(device.clock_id)
-            await uow.zk.told_offset(device.clock_id, offset)
-            await uow.commit()
+            # A device handshakes again after every reboot, network loss or CHECK: only an
+            # offset it was not told yet is written (a read, not a write, for a whole fleet
+            # coming back after an outage).
+            if state is None or state.tz_offset_told != offset:
+                await uow.zk.told_offset(device.clock_id, offset)
+                await uow.commit()
         self._told[device.clock_id] = offset
         stamps = state.stamps if state is not None else {}
         return zk.handshake(device.serial, stamps, self._settings.options, device.time_zone, now)
