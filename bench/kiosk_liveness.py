@@ -49,10 +49,25 @@ FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-st
 MODEL_FILES = "e => e.name.includes('/assets/human')"
 
 
+VIEW_S = 2.5  # each of the two views, in the looped video
+
+
 def camera_video(tmp: Path) -> Path:
-    """The astronaut's head and shoulders, centred, as a live camera would film them."""
+    """The astronaut's head and shoulders, centred, as a live camera would film them: two views
+    (the head turned one way, then the other), VIEW_S seconds each, looped. The kiosk tries a
+    face once per view: after a refusal it waits for the view to change (face-gate.js), and one
+    unchanging view would give one detection every ten seconds."""
     head = cv2.resize(astronaut_bgr(), (640, 640), interpolation=cv2.INTER_AREA)[0:400, 80:480]
-    return write_y4m(cv2.flip(head, 1), tmp / "face.y4m", size=(640, 480), live=True)
+    fps = 10
+    views = [
+        write_y4m(view, tmp / f"view{i}.y4m", size=(640, 480), frames=int(VIEW_S * fps), fps=fps)
+        for i, view in enumerate((cv2.flip(head, 1), head))
+    ]
+    first, second = (v.read_bytes() for v in views)
+    header_end = first.index(b"\n") + 1
+    path = tmp / "face.y4m"
+    path.write_bytes(first + second[header_end:])  # one header, then every frame of both
+    return path
 
 
 async def a_clock(gateway) -> str:
@@ -108,7 +123,12 @@ async def session(browser, base: str, credential: str, slowdown: int, seconds: f
     return {
         "cpu_slowdown": slowdown,
         "models": models_state,
-        "detect": {**summary(detect), "p95_ms": round(pct(detect, 0.95), 1) if detect else None},
+        # The first detection compiles the models' shaders (seconds on a software GPU): apart.
+        "first_detect_ms": round(detect[0], 1) if detect else None,
+        "detect": {
+            **summary(detect[1:]),
+            "p95_ms": round(pct(detect[1:], 0.95), 1) if detect[1:] else None,
+        },
         "models_load_ms": round(load[0], 1) if load else None,
         "model_files": len(first),
         "model_bytes_first_visit": sum(size for _, size, _ in first),
@@ -151,7 +171,8 @@ def report(r: dict) -> bool:
         d, label = s["detect"], f"{s['cpu_slowdown']}x CPU"
         rows += [
             (f"{label}: in-browser models", s["models"]),
-            (f"{label}: detection + liveness per frame, n", d["n"]),
+            (f"{label}: first detection (shaders compiled) (ms)", s["first_detect_ms"]),
+            (f"{label}: detection + liveness per frame after it, n", d["n"]),
             (f"{label}:   p50 / p95 / p99 (ms)", f"{d['p50_ms']}/{d.get('p95_ms')}/{d['p99_ms']}"),
             (f"{label}: models loaded in (ms)", s["models_load_ms"]),
         ]
@@ -177,7 +198,7 @@ def report(r: dict) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60, help="on the camera screen")
-    args = support.parse_args(parser, "kiosk_liveness", quick={"seconds": 10})
+    args = support.parse_args(parser, "kiosk_liveness", quick={"seconds": 25})
     r = asyncio.run(run(args))
     met = report(r)
     support.write_result(

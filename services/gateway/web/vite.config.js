@@ -14,6 +14,12 @@ const HUMAN_DIR = resolve(here, "node_modules/@vladmandic/human");
 const HUMAN_VERSION = JSON.parse(readFileSync(resolve(HUMAN_DIR, "package.json"), "utf8")).version;
 export const HUMAN_MODELS = ["blazeface", "facemesh", "antispoof", "liveness"];
 const HUMAN_BASE = `/assets/human-${HUMAN_VERSION}/`;
+// TensorFlow.js's WebAssembly kernels (the registry package of the version Human bundles), for
+// tablets whose WebGL is a software renderer: served beside the models, same rules.
+const WASM_DIR = resolve(here, "node_modules/@tensorflow/tfjs-backend-wasm");
+const WASM_VERSION = JSON.parse(readFileSync(resolve(WASM_DIR, "package.json"), "utf8")).version;
+const WASM_FILES = ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"];
+const WASM_BASE = `/assets/tfjs-wasm-${WASM_VERSION}/`;
 
 function humanModels() {
   return {
@@ -26,6 +32,9 @@ function humanModels() {
           copyFileSync(resolve(HUMAN_DIR, "models", `${model}.${ext}`), resolve(out, `${model}.${ext}`));
         }
       }
+      const wasmOut = resolve(options.dir, `assets/tfjs-wasm-${WASM_VERSION}`);
+      mkdirSync(wasmOut, { recursive: true });
+      for (const file of WASM_FILES) copyFileSync(resolve(WASM_DIR, "dist", file), resolve(wasmOut, file));
     },
   };
 }
@@ -33,7 +42,7 @@ function humanModels() {
 export default defineConfig({
   base: "/",
   plugins: [humanModels()],
-  define: { __HUMAN_MODELS__: JSON.stringify(HUMAN_BASE) },
+  define: { __HUMAN_MODELS__: JSON.stringify(HUMAN_BASE), __TFJS_WASM__: JSON.stringify(WASM_BASE) },
   esbuild: { jsx: "automatic", jsxImportSource: "preact" },
   build: {
     outDir: "dist",

@@ -35,7 +35,8 @@ def test_every_portal_route_is_the_portal_page_with_its_headers(tmp_path):
         assert "<title>manage</title>" in response.text
         assert response.headers["cache-control"] == "no-cache"
         csp = response.headers["content-security-policy"]
-        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "script-src 'self' 'wasm-unsafe-eval';" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-eval'" not in csp.replace("'wasm-unsafe-eval'", "")
         assert response.headers["x-content-type-options"] == "nosniff"
     assert "camera=(self)" in client.get("/kiosk/").headers["permissions-policy"]
     assert "<title>kiosk</title>" in client.get("/kiosk/").text

@@ -24,7 +24,8 @@ DEFAULT_DIST = Path(__file__).resolve().parents[3] / "web" / "dist"
 CSP = "; ".join(
     (
         "default-src 'self'",
-        "script-src 'self'",
+        # WebAssembly (the kiosk's face models on a tablet without a GPU) compiles; no eval.
+        "script-src 'self' 'wasm-unsafe-eval'",
         "style-src 'self'",
         "img-src 'self' blob: data:",
         "media-src 'self' blob: mediastream:",

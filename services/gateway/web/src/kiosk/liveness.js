@@ -6,12 +6,34 @@
 // runs its own check (docs/face-match.md, "Liveness"). Where the browser cannot run the models
 // (no WebGL, a failed load), the kiosk works as before: steadiness only, the server's check.
 
-/* global __HUMAN_MODELS__ */
+/* global __HUMAN_MODELS__, __TFJS_WASM__ */
 const MODELS = typeof __HUMAN_MODELS__ === "string" ? __HUMAN_MODELS__ : "/assets/human/";
+const WASM = typeof __TFJS_WASM__ === "string" ? __TFJS_WASM__ : "/assets/tfjs-wasm/";
+
+// Pure: the TensorFlow.js backend for this browser's WebGL renderer (its name, or null without
+// WebGL): the GPU where there is one; WebAssembly where WebGL is a software renderer
+// (SwiftShader, llvmpipe), which runs these models tens of times slower than the CPU does.
+export function backendFor(renderer) {
+  if (!renderer) return "wasm";
+  return /swiftshader|llvmpipe|softpipe|software/i.test(renderer) ? "wasm" : "webgl";
+}
+
+function webglRenderer() {
+  try {
+    const gl = document.createElement("canvas").getContext("webgl");
+    if (!gl) return null;
+    const info = gl.getExtension("WEBGL_debug_renderer_info");
+    return String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) || "");
+  } catch {
+    return null;
+  }
+}
 
 export const CONFIG = {
   modelBasePath: MODELS,
-  backend: "webgl",
+  backend: "webgl", // or "wasm": backendFor() decides at load
+  wasmPath: WASM,
+  wasmPlatformFetch: false,
   async: true,
   warmup: "none",
   cacheSensitivity: 0,
@@ -82,7 +104,7 @@ export function loadLiveness() {
     const started = performance.now();
     try {
       const { Human } = await import("@vladmandic/human");
-      let candidate = new Human(CONFIG);
+      let candidate = new Human({ ...CONFIG, backend: backendFor(webglRenderer()) });
       await candidate.init();
       if (!candidate.tf?.getBackend?.()) throw new Error("no TensorFlow.js backend");
       await candidate.load();

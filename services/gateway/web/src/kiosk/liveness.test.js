@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { CONFIG, clientScores, placement } from "./liveness.js";
+import { CONFIG, backendFor, clientScores, placement } from "./liveness.js";
 
 const face = (x, y, w, h) => ({ box: [x, y, w, h] });
+
+describe("the models' backend", () => {
+  it("the GPU where WebGL has one; WebAssembly for a software renderer or none", () => {
+    expect(backendFor("ANGLE (Qualcomm, Adreno (TM) 640, OpenGL ES 3.2)")).toBe("webgl");
+    expect(backendFor("ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero)), SwiftShader driver)")).toBe("wasm");
+    expect(backendFor("llvmpipe (LLVM 15.0.6, 256 bits)")).toBe("wasm");
+    expect(backendFor(null)).toBe("wasm");
+  });
+});
 
 describe("where the worker stands (in-browser models)", () => {
   it("one face, big enough and centred, is ready to send", () => {
