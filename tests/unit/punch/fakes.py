@@ -59,6 +59,7 @@ class FakeLedger:
 
     async def decided_attempts(self, ids: Sequence[str]) -> set[str]:
         mine = {a["attempt_id"] for a in self.store.attempts if a["tenant_id"] == self.tenant_id}
+        mine |= {p.get("attempt_id") for p in self.store.parked if p["tenant_id"] == self.tenant_id}
         return set(ids) & mine
 
     async def evidence_checks(self, ids: Sequence[str]) -> dict[str, str]:

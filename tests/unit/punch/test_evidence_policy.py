@@ -147,6 +147,29 @@ async def test_a_pin_punch_waits_for_its_check_and_another_face_is_refused(store
     assert len(store.attempts) == 1 and not store.parked
 
 
+async def test_a_second_verdict_for_a_held_attempt_decides_nothing(store):
+    message = verdict()
+    await decide_verdicts(store, TENANT, [message], ingest())
+    context = message.payload.context
+    rejected = identification_pb2.IdentificationRejected(
+        context=context,
+        method=common_pb2.PUNCH_METHOD_PIN,
+        reason=common_pb2.REJECT_REASON_WRONG_PIN,
+    )
+    other = Message(
+        catalogue.IDENTIFICATION_VERDICTS.name,
+        0,
+        1,
+        None,
+        new_envelope(rejected, tenant_id=TENANT, producer="test"),
+    )
+    await decide_verdicts(store, TENANT, [other, message], ingest())
+    assert not store.attempts and len(store.parked) == 1
+    checked(store, message, "FACE_MATCHED")
+    await unparker(store).run_once()
+    assert store.attempts[0]["outcome"] == "RECORDED" and len(store.punches) == 1
+
+
 @pytest.mark.parametrize("check", ["NO_FACE"])
 async def test_no_face_is_refused(store, check):
     message = verdict(method=common_pb2.PUNCH_METHOD_CARD)

@@ -105,8 +105,12 @@ class _Repository:
 
 class PostgresLedger(_Repository):
     async def decided_attempts(self, ids: Sequence[str]) -> set:
+        # A parked attempt (one of its verdicts waits) is taken too: a second verdict for it
+        # must not be decided past the first.
         rows = await self.conn.fetch(
             "SELECT attempt_id::text FROM attempts"
+            " WHERE tenant_id = $1 AND attempt_id = ANY($2::uuid[])"
+            " UNION ALL SELECT attempt_id::text FROM parked_verdicts"
             " WHERE tenant_id = $1 AND attempt_id = ANY($2::uuid[])",
             self.tenant_id,
             list(ids),

@@ -28,7 +28,9 @@ Row = Mapping[str, Any]
 class LedgerRepository(Protocol):
     """The ledger (``punches``), the decided attempts and the projections ingest reads."""
 
-    async def decided_attempts(self, ids: Sequence[str]) -> set[str]: ...
+    async def decided_attempts(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` decided already, or parked (a verdict of theirs waits): a second
+        verdict for such an attempt decides nothing."""
 
     async def evidence_checks(self, ids: Sequence[str]) -> dict[str, str]:
         """face-match's checks of these attempts' photos that punch holds (attempt id →
