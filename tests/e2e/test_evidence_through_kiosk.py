@@ -3,14 +3,16 @@ punch" → the kiosk edge's whoami tells the app → a PIN punch carries the cam
 edge publishes it beside the attempt → identity verifies the PIN, punch records the punch →
 face-match keeps the photo sealed and compares it 1:1 with the worker's enrolled face →
 punch records the flag → the suspicious-PIN report ranks the punch first with its attempt id,
-and the photo is served to a sysadmin (never to a viewer) through the gateway. Real gateway,
+and the photo is served to a sysadmin (never to a viewer) through the gateway; with the
+tenant's evidence policy on, the kiosk is told "Please look at the camera" instead. Real gateway,
 identity, device-sync, punch and face-match processes on the real stack."""
 
 from __future__ import annotations
 
 import base64
+import os
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -29,8 +31,14 @@ PIN = "604137"
 
 @pytest.fixture(scope="module")
 async def system(tmp_path_factory):
-    async with whole_system(tmp_path_factory.mktemp("evidence")) as started:
-        yield started
+    # punch waits this long for a photo's check (the evidence policy) before it records the
+    # punch without one: long enough for the real model on a shared machine.
+    os.environ["EVIDENCE_WAIT_S"] = "30"
+    try:
+        async with whole_system(tmp_path_factory.mktemp("evidence")) as started:
+            yield started
+    finally:
+        os.environ.pop("EVIDENCE_WAIT_S", None)
 
 
 def pin_attempt(employee_id: str, evidence: bytes) -> dict:
@@ -44,36 +52,43 @@ def pin_attempt(employee_id: str, evidence: bytes) -> dict:
     }
 
 
+async def enrolled_worker(system, admin, tenant_id: str) -> tuple[str, str]:
+    """A worker with a PIN and the astronaut's face, assigned to a new clock, in a tenant that
+    keeps evidence photos; returns (Employee ID, the clock's credential)."""
+    employee_id = unique("E")[:20]
+    created = await admin.post(
+        "/workers", json={"employee_id": employee_id, "name": "Eileen", "status": "Active"}
+    )
+    assert created.status_code == 201, created.text
+    worker_id = created.json()["id"]
+    clock_id, credential = await register_clock(admin)
+    assert (await assign(admin, clock_id, worker_id)).status_code in (200, 201)
+    await known(
+        system["punch"],
+        tenant_id,
+        workers=[worker_id],
+        clocks=[clock_id],
+        pairs=[(clock_id, worker_id)],
+    )
+    await assignments_known(system["identity"], tenant_id, [(clock_id, worker_id)])
+    assert (await admin.put(f"/workers/{worker_id}/pin", json={"pin": PIN})).status_code == 200
+
+    await enrol_at_gateway(admin, worker_id, ("portrait.jpg", astronaut(640)))
+
+    settings = await admin.put(
+        "/face/settings", json={"evidence_photos": True, "evidence_retention_days": 7}
+    )
+    assert settings.status_code == 200, settings.text
+    return employee_id, credential
+
+
 async def test_a_shared_pin_is_caught_by_the_photo_at_the_punch(system):
     gateway = system["gateway"]
     email = f"{unique('admin')}@example.com"
     tenant_id = create_tenant(gateway, email, PASSWORD)
     admin = await login(gateway, email, PASSWORD)
     async with admin:
-        employee_id = unique("E")[:20]
-        created = await admin.post(
-            "/workers", json={"employee_id": employee_id, "name": "Eileen", "status": "Active"}
-        )
-        assert created.status_code == 201, created.text
-        worker_id = created.json()["id"]
-        clock_id, credential = await register_clock(admin)
-        assert (await assign(admin, clock_id, worker_id)).status_code in (200, 201)
-        await known(
-            system["punch"],
-            tenant_id,
-            workers=[worker_id],
-            clocks=[clock_id],
-            pairs=[(clock_id, worker_id)],
-        )
-        await assignments_known(system["identity"], tenant_id, [(clock_id, worker_id)])
-        assert (await admin.put(f"/workers/{worker_id}/pin", json={"pin": PIN})).status_code == 200
-
-        await enrol_at_gateway(admin, worker_id, ("portrait.jpg", astronaut(640)))
-
-        settings = await admin.put(
-            "/face/settings", json={"evidence_photos": True, "evidence_retention_days": 7}
-        )
-        assert settings.status_code == 200, settings.text
+        employee_id, credential = await enrolled_worker(system, admin, tenant_id)
 
         someone_else = photo("img1.jpg")
         async with kiosk(gateway, credential) as http:
@@ -109,3 +124,40 @@ async def test_a_shared_pin_is_caught_by_the_photo_at_the_punch(system):
         assert photo_answer.status_code == 200, photo_answer.text
         assert photo_answer.content == someone_else
         assert photo_answer.headers["content-type"] == "image/jpeg"
+
+
+async def test_a_tenant_that_refuses_such_punches_says_look_at_the_camera(system):
+    """The evidence policy on (``PUT /api/v1/punch-policy``, sysadmins): the shared PIN's punch
+    is refused at the kiosk, FACE_CHECK_FAILED, "Please look at the camera"; the worker's own
+    face is recorded."""
+    gateway = system["gateway"]
+    email = f"{unique('admin')}@example.com"
+    tenant_id = create_tenant(gateway, email, PASSWORD)
+    admin = await login(gateway, email, PASSWORD)
+    async with admin:
+        employee_id, credential = await enrolled_worker(system, admin, tenant_id)
+        assert (await admin.get("/punch-policy")).json()["refuse_unmatched_photos"] is False
+        policy = await admin.put("/punch-policy", json={"refuse_unmatched_photos": True})
+        assert policy.status_code == 200, policy.text
+        assert (await admin.get("/punch-policy")).json()["refuse_unmatched_photos"] is True
+
+        async with kiosk(gateway, credential) as http:
+            shared = pin_attempt(employee_id, photo("img1.jpg"))
+            answer = await punch_decided(http, shared)
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            assert body["status"] == "rejected" and body["reason"] == "FACE_CHECK_FAILED", body
+            assert body["message"] == "Please look at the camera"
+            own = pin_attempt(employee_id, mirrored(astronaut(640)))
+            answer = await punch_decided(http, own)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["status"] == "recorded", answer.text
+
+        hour = timedelta(hours=1)
+        around = {
+            "from": (datetime.now(UTC) - hour).isoformat(),
+            "to": (datetime.now(UTC) + hour).isoformat(),
+        }
+        punches = await admin.get("/punches", params=around)
+        assert punches.status_code == 200, punches.text
+        assert [p["method"] for p in punches.json()["data"]] == ["PIN"]  # the own face only

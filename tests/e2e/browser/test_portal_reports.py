@@ -94,6 +94,23 @@ async def test_suspicious_pin_use_and_stale_pins(page, request, system, tenant, 
     await expect(page.get_by_role("row", name=re.compile("Ana Pérez"))).to_contain_text("PIN")
 
 
+async def test_the_evidence_policy_switch(page, request, system, tenant, admin_api):
+    """Reports → "Refuse PIN and card punches whose photo is not the worker's face": off by
+    default, a sysadmin turns it on and off (punch's ``/punch-policy``)."""
+    await sign_in(page, tenant)
+    await page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+    section = page.get_by_role("region", name=re.compile("whose photo is not the worker's face"))
+    await expect(section).to_contain_text("Off", timeout=WAIT_MS)
+    await section.get_by_role("button", name="Refuse such punches").click()
+    await expect(section.get_by_role("button", name="Stop refusing")).to_be_visible(timeout=WAIT_MS)
+    assert (await admin_api.get("/punch-policy")).json()["refuse_unmatched_photos"] is True
+    await section.get_by_role("button", name="Stop refusing").click()
+    await expect(section.get_by_role("button", name="Refuse such punches")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    assert (await admin_api.get("/punch-policy")).json()["refuse_unmatched_photos"] is False
+
+
 async def test_audit_log_shows_a_clock_registration(page, request, system, tenant, admin_api):
     await sign_in(page, tenant)
     await page.goto("/manage/clocks")

@@ -41,6 +41,8 @@ CASES = [
     ("PUT", W + "/pin-allowed", {S}),
     ("GET", W + "/pin-allowed", {S}),  # anything under pin…: every method
     ("PUT", "/api/v1/pin-policy", {S}),
+    ("GET", "/api/v1/punch-policy", {S, M, V}),
+    ("PUT", "/api/v1/punch-policy", {S}),
     # Not listed: changes are for sysadmins only.
     ("DELETE", W, {S}),
     ("PUT", W, {S}),
@@ -146,6 +148,7 @@ ROUTED = [
     (W + "/clocksx", IDENTITY),  # a whole segment, not a prefix of one
     ("/api/v1/reports/stale-pins", IDENTITY),
     ("/api/v1/pin-policy", IDENTITY),
+    ("/api/v1/punch-policy", PUNCH),
     ("/api/v1/clocks", DEVICE_SYNC),
     (C, DEVICE_SYNC),
     (C + "/credential", DEVICE_SYNC),

@@ -105,6 +105,7 @@ def test_a_repeat_is_answered_like_the_earlier_punch():
         (R.REJECT_REASON_INVALID_FRAME, "INVALID_FRAME"),
         (R.REJECT_REASON_EMPLOYEE_ID_REQUIRED, "EMPLOYEE_ID_REQUIRED"),
         (R.REJECT_REASON_SPOOF_SUSPECTED, "SPOOF_SUSPECTED"),
+        (R.REJECT_REASON_FACE_CHECK_FAILED, "FACE_CHECK_FAILED"),
         (R.REJECT_REASON_UNSPECIFIED, NOT_RECORDED),
         (999, NOT_RECORDED),  # a reason added to the enum later
     ],
@@ -118,6 +119,8 @@ def test_reasons_as_the_kiosk_shows_them(reason, shown):
     assert "w-secret" not in json.dumps(body)  # never who it was
     if shown == "UNKNOWN_USER":
         assert body["message"] == "Unknown User"
+    if shown == "FACE_CHECK_FAILED":
+        assert body["message"] == "Please look at the camera"
 
 
 def test_every_reason_of_the_enum_has_a_kiosk_name():

@@ -254,7 +254,10 @@ async def test_a_pin_punchs_evidence_photo_is_published_beside_its_attempt(edge)
     assert photo.context.attempt_id == attempt.attempt_id
     assert photo.context.clock_id == CLOCK.clock_id
     assert env.correlation_id == pin_env.correlation_id and env.causation_id == pin_env.event_id
-    # Without a photo: the attempt alone.
+    # The attempt says it has a photo (punch may wait for its check: the evidence policy).
+    assert unpack_payload(pin_env).context.evidence_photo and photo.context.evidence_photo
+    # Without a photo: the attempt alone, and it says so.
     edge.store.published.clear()
     await edge.punch(CLOCK, pin_attempt())
     assert [t for t, _, _ in edge.store.published] == [catalogue.KIOSK_PIN_ATTEMPTS.name]
+    assert not unpack_payload(edge.store.published[0][2]).context.evidence_photo

@@ -26,6 +26,8 @@ class Store:
     parked: list[dict[str, Any]] = field(default_factory=list)
     evidence: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     face_enrolled: dict[tuple[str, str], bool] = field(default_factory=dict)
+    # Tenants whose evidence policy refuses PIN/card punches whose photo is not the worker's.
+    refuse_unmatched_photos: set[str] = field(default_factory=set)
     published: list[tuple[str, Any, Any]] = field(default_factory=list)
     commits: int = 0
 
@@ -57,7 +59,12 @@ class FakeLedger:
 
     async def decided_attempts(self, ids: Sequence[str]) -> set[str]:
         mine = {a["attempt_id"] for a in self.store.attempts if a["tenant_id"] == self.tenant_id}
+        mine |= {p.get("attempt_id") for p in self.store.parked if p["tenant_id"] == self.tenant_id}
         return set(ids) & mine
+
+    async def evidence_checks(self, ids: Sequence[str]) -> dict[str, str]:
+        found = ((i, self.store.evidence.get((self.tenant_id, i))) for i in ids)
+        return {i: e["evidence_check"] for i, e in found if e is not None}
 
     async def workers(self, ids: Iterable[str]) -> dict:
         found = (self.store.workers.get((self.tenant_id, i)) for i in ids)
@@ -168,7 +175,7 @@ class FakeParked:
         return set(worker_ids) & mine
 
     async def park(self, items) -> None:
-        for attempt_id, message, reason in items:
+        for attempt_id, message, reason, evidence_due in items:
             self.store.parked.append(
                 {
                     "tenant_id": self.tenant_id,
@@ -184,6 +191,7 @@ class FakeParked:
                     "envelope": message.envelope.SerializeToString(),
                     "reason": reason,
                     "parked_at": datetime.now(UTC),
+                    "evidence_due": evidence_due,
                 }
             )
 
@@ -193,6 +201,21 @@ class FakeParked:
     async def dead_letter(self, group_id, rows, letters) -> None:
         self.store.published.extend((letter.topic, None, letter) for letter in letters)
         await self.remove([r["seq"] for r in rows])
+
+
+class FakeSettings:
+    def __init__(self, store: Store, tenant_id: str) -> None:
+        self.store, self.tenant_id = store, tenant_id
+
+    async def refuse_unmatched_photos(self) -> bool:
+        return self.tenant_id in self.store.refuse_unmatched_photos
+
+    async def set_refuse_unmatched_photos(self, on: bool, admin_id: str | None) -> None:
+        (
+            self.store.refuse_unmatched_photos.add
+            if on
+            else self.store.refuse_unmatched_photos.discard
+        )(self.tenant_id)
 
 
 _ROLLED_BACK = ("punches", "attempts", "parked", "published")
@@ -207,6 +230,7 @@ class FakeUnitOfWork:
         self.ledger = FakeLedger(store, tenant_id)
         self.projections = FakeProjections(store, tenant_id)
         self.parked = FakeParked(store, tenant_id)
+        self.settings = FakeSettings(store, tenant_id)
         self._snapshot: dict[str, list] | None = None
         self.committed = False
 

@@ -38,6 +38,7 @@ def build_ingest(settings: PunchSettings, **overrides: Any) -> Ingest:
     return Ingest(
         overrides.pop("policy", None) or policy_from(settings),
         park_after=timedelta(seconds=settings.park_after_s),
+        evidence_wait=timedelta(seconds=settings.evidence_wait_s),
         **overrides,
     )
 

@@ -38,3 +38,7 @@ class PunchSettings(ServiceSettings):
     unpark_interval_s: float = Field(default=2.0, gt=0, le=300)
     # A verdict parked longer than this goes to the dead-letter topic (punchcard-dlq redrives).
     parked_max_age_h: float = Field(default=7 * 24, gt=0, le=90 * 24)
+    # The tenant's evidence policy (refuse PIN and card punches whose photo is not the worker's
+    # face): how long a verdict waits for face-match's check of its photo before it is decided
+    # without one (fail open: a face-match outage never stops punching).
+    evidence_wait_s: float = Field(default=5.0, gt=0, le=30)

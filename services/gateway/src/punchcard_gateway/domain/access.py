@@ -68,6 +68,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/punches/**", PUNCH),
     Route("/api/v1/timesheets/**", PUNCH),
     Route("/api/v1/reports/suspicious-pin-punches/**", PUNCH),
+    # punch: the tenant's punch rules (the evidence policy).
+    Route("/api/v1/punch-policy/**", PUNCH),
     # identity: workers, PINs, reports, the PIN policy.
     Route("/api/v1/workers/**", IDENTITY),
     Route("/api/v1/reports/**", IDENTITY),
@@ -86,6 +88,7 @@ PROXIED_PREFIXES: tuple[str, ...] = (
     "/api/v1/punches",
     "/api/v1/timesheets",
     "/api/v1/face",
+    "/api/v1/punch-policy",
 )
 
 # Photo uploads (face enrolment: up to 5 photos of up to 8 MiB) may be larger than the 64 KiB
@@ -110,6 +113,7 @@ RULES: tuple[Rule, ...] = (
     # per-worker switch (pin-allowed) — every method, sysadmins only.
     Rule(ALL, "/api/v1/workers/{id}/pin*/**", SYSADMIN_ONLY),
     Rule(frozenset({"PUT"}), "/api/v1/pin-policy", SYSADMIN_ONLY),
+    Rule(frozenset({"PUT"}), "/api/v1/punch-policy", SYSADMIN_ONLY),
     # Hardware clocks no tenant has adopted yet: sysadmins only, reading included.
     Rule(ALL, "/api/v1/devices/**", SYSADMIN_ONLY),
     # A punch's evidence photo is biometric data: the roles that change biometric data (face-match

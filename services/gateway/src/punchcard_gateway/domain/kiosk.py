@@ -237,6 +237,9 @@ _KIOSK_REASON = {
     # face-match's liveness check refused the frames (a photo or a screen held up, or a still
     # image): the worker is asked to look at the camera, and the PIN is offered.
     common_pb2.REJECT_REASON_SPOOF_SUSPECTED: "SPOOF_SUSPECTED",
+    # The tenant refuses PIN and card punches whose photo is not the worker's face, and this
+    # one's showed another face or none (punch's evidence policy, issue 17).
+    common_pb2.REJECT_REASON_FACE_CHECK_FAILED: "FACE_CHECK_FAILED",
 }
 # A reason added to the enum later (or none at all): not recorded, nothing more said.
 NOT_RECORDED = "NOT_RECORDED"
@@ -256,6 +259,7 @@ _MESSAGES = {
     "INVALID_FRAME": "The camera image could not be used — please try again",
     "EMPLOYEE_ID_REQUIRED": "Enter your Employee ID, then look at the camera",
     "SPOOF_SUSPECTED": "Please look at the camera — or use your PIN",
+    "FACE_CHECK_FAILED": "Please look at the camera",
     NOT_RECORDED: "Punch not recorded",
 }
 

@@ -375,6 +375,9 @@ def attempt_event(
         captured_offline=attempt.offline,
         requested_direction=proto_direction(attempt.direction),
         claimed_employee_id=attempt.employee_id or "",
+        # The edge publishes the photo beside this attempt (``evidence_event``): punch may wait
+        # for face-match's check of it (the tenant's evidence policy, docs/punch.md).
+        evidence_photo=attempt.evidence_jpeg is not None and attempt.method != "FACE",
     )
     context.captured_at.FromDatetime(attempt.captured_at)
     context.received_at.FromDatetime(received_at)

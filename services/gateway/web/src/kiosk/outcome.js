@@ -20,6 +20,9 @@ const REASONS = {
   EMPLOYEE_ID_REQUIRED: "Enter your Employee ID, then look at the camera",
   // The server's liveness check saw a photo, a screen or a still image (docs/face-match.md).
   SPOOF_SUSPECTED: "Please look at the camera — or use your PIN",
+  // The tenant refuses PIN and card punches whose photo is not the worker's face, and this
+  // punch's photo showed another face or none (docs/punch.md, the evidence policy).
+  FACE_CHECK_FAILED: "Please look at the camera",
   NOT_RECORDED: "Punch not recorded",
 };
 

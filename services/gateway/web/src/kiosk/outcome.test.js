@@ -18,6 +18,12 @@ describe("what the worker is told", () => {
     expect(reasonText("LOCKED_OUT", { locked_until: "x" })).toBe("PIN locked — ask your manager");
     expect(reasonText("SOMETHING_NEW", { message: "Punch not recorded" })).toBe("Punch not recorded");
     expect(reasonText("SPOOF_SUSPECTED")).toBe("Please look at the camera — or use your PIN");
+    expect(reasonText("FACE_CHECK_FAILED")).toBe("Please look at the camera");
+    expect(answerOf(200, { status: "rejected", reason: "FACE_CHECK_FAILED" })).toMatchObject({
+      tone: "bad",
+      title: "Please look at the camera",
+      reason: "FACE_CHECK_FAILED",
+    });
     expect(answerOf(200, { status: "rejected", reason: "NO_MATCH" })).toMatchObject({ tone: "bad", reason: "NO_MATCH" });
     expect(answerOf(202, { status: "pending" }).tone).toBe("wait");
     expect(saved().title).toBe(SAVED_OFFLINE);

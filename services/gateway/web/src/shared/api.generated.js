@@ -98,6 +98,12 @@ export function createClient(request) {
     /** PUT /api/v1/pin-policy: Set Pin Policy (sysadmin) */
     setPinPolicy: ({ json } = {}) =>
       request("PUT", `/pin-policy`, { json }),
+    /** GET /api/v1/punch-policy: Get Punch Policy (sysadmin, manager, viewer) */
+    getPunchPolicy: () =>
+      request("GET", `/punch-policy`, {}),
+    /** PUT /api/v1/punch-policy: Set Punch Policy (sysadmin) */
+    setPunchPolicy: ({ json } = {}) =>
+      request("PUT", `/punch-policy`, { json }),
     /** GET /api/v1/punches: List Punches (sysadmin, manager, viewer) */
     listPunches: ({ query } = {}) =>
       request("GET", `/punches`, { query }),

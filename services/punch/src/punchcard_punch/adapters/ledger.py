@@ -105,13 +105,26 @@ class _Repository:
 
 class PostgresLedger(_Repository):
     async def decided_attempts(self, ids: Sequence[str]) -> set:
+        # A parked attempt (one of its verdicts waits) is taken too: a second verdict for it
+        # must not be decided past the first.
         rows = await self.conn.fetch(
             "SELECT attempt_id::text FROM attempts"
+            " WHERE tenant_id = $1 AND attempt_id = ANY($2::uuid[])"
+            " UNION ALL SELECT attempt_id::text FROM parked_verdicts"
             " WHERE tenant_id = $1 AND attempt_id = ANY($2::uuid[])",
             self.tenant_id,
             list(ids),
         )
         return {r[0] for r in rows}
+
+    async def evidence_checks(self, ids: Sequence[str]) -> dict[str, str]:
+        rows = await self.conn.fetch(
+            "SELECT attempt_id::text, evidence_check FROM punch_evidence"
+            " WHERE tenant_id = $1 AND attempt_id = ANY($2::uuid[])",
+            self.tenant_id,
+            list(ids),
+        )
+        return {r[0]: r[1] for r in rows}
 
     async def workers(self, ids: Iterable[str]) -> dict:
         rows = await self.conn.fetch(
@@ -288,3 +301,28 @@ class PostgresProjections(_Repository):
     async def apply_assignment(self, change: AssignmentChange) -> None:
         """The kit's one projection of the assignments topic, into ``assignments``."""
         await apply_assignment(self.conn, "assignments", change)
+
+
+class PostgresPunchSettings(_Repository):
+    """The tenant's own punch rules (``punch_settings``; no row: every default)."""
+
+    async def refuse_unmatched_photos(self) -> bool:
+        on = await self.conn.fetchval(
+            "SELECT refuse_unmatched_photos FROM punch_settings WHERE tenant_id = $1",
+            self.tenant_id,
+        )
+        return bool(on)
+
+    async def set_refuse_unmatched_photos(self, on: bool, admin_id: str | None) -> None:
+        await self.conn.execute(
+            """
+            INSERT INTO punch_settings (tenant_id, refuse_unmatched_photos, updated_by)
+            VALUES ($1, $2, $3)
+            ON CONFLICT (tenant_id) DO UPDATE
+                SET refuse_unmatched_photos = EXCLUDED.refuse_unmatched_photos,
+                    updated_at = now(), updated_by = EXCLUDED.updated_by
+            """,
+            self.tenant_id,
+            on,
+            admin_id,
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import asyncpg
 from punchcard_kit.messaging import Message, add_records
@@ -35,13 +36,13 @@ class PostgresParked:
         )
         return {r[0] for r in rows}
 
-    async def park(self, items: Sequence[tuple[str, Message, str]]) -> None:
-        """``items``: (attempt id, the verdict's message, why). A verdict parked twice (its
-        batch replayed) is kept once."""
+    async def park(self, items: Sequence[tuple[str, Message, str, datetime | None]]) -> None:
+        """``items``: (attempt id, the verdict's message, why, until when it waits for its
+        photo's check). A verdict parked twice (its batch replayed) is kept once."""
         await self.conn.executemany(
             "INSERT INTO parked_verdicts (tenant_id, attempt_id, worker_id, clock_id, event_id,"
-            " topic, kafka_partition, kafka_offset, record_key, envelope, reason)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            " topic, kafka_partition, kafka_offset, record_key, envelope, reason, evidence_due)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
             " ON CONFLICT (tenant_id, attempt_id) DO NOTHING",
             [
                 (
@@ -56,8 +57,9 @@ class PostgresParked:
                     message.key,
                     message.envelope.SerializeToString(),
                     reason,
+                    evidence_due,
                 )
-                for attempt_id, message, reason in items
+                for attempt_id, message, reason, evidence_due in items
             ],
         )
 
@@ -83,7 +85,7 @@ async def take(conn: asyncpg.Connection, tenant_id: str, limit: int) -> list[asy
     """The tenant's oldest parked verdicts, locked until the transaction ends."""
     return await conn.fetch(
         "SELECT seq, attempt_id::text, worker_id::text, clock_id::text, event_id::text, topic,"
-        " kafka_partition, kafka_offset, record_key, envelope, reason, parked_at"
+        " kafka_partition, kafka_offset, record_key, envelope, reason, parked_at, evidence_due"
         " FROM parked_verdicts WHERE tenant_id = $1 ORDER BY seq LIMIT $2 FOR UPDATE",
         tenant_id,
         limit,

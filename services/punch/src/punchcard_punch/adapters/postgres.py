@@ -9,7 +9,7 @@ from collections.abc import Callable
 import asyncpg
 from punchcard_kit.unit_of_work import TenantUnitOfWork
 
-from .ledger import PostgresLedger, PostgresProjections
+from .ledger import PostgresLedger, PostgresProjections, PostgresPunchSettings
 from .parked import PostgresParked
 
 
@@ -17,12 +17,14 @@ class PunchUnitOfWork(TenantUnitOfWork):
     ledger: PostgresLedger
     projections: PostgresProjections
     parked: PostgresParked
+    settings: PostgresPunchSettings
 
     def _bind(self, conn: asyncpg.Connection) -> None:
         tenant_id = str(self.tenant_id)
         self.ledger = PostgresLedger(conn, tenant_id)
         self.projections = PostgresProjections(conn, tenant_id)
         self.parked = PostgresParked(conn, tenant_id, self.role)
+        self.settings = PostgresPunchSettings(conn, tenant_id)
 
 
 def unit_of_work_factory(pool: asyncpg.Pool) -> Callable[[str], PunchUnitOfWork]:

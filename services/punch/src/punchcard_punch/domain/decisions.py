@@ -9,10 +9,13 @@ An attempt whose worker was identified is, in this order:
 2. refused ``INACTIVE`` unless the worker is Active;
 3. refused ``NOT_ASSIGNED_TO_CLOCK`` unless the worker is assigned to the clock (the kiosk shows
    it as "Unknown User", as hardware clocks do);
-4. a **double tap** when another punch of the worker lies within the window (default 60 s) of
+4. refused ``FACE_CHECK_FAILED`` when the tenant's evidence policy refuses the punch's photo
+   (``domain/evidence.py``: another face or none, on a PIN or card punch) — before the double
+   tap, so a stranger's punch is never answered with the worker's own;
+5. a **double tap** when another punch of the worker lies within the window (default 60 s) of
    its capture time, before or after it, and in the same direction (or the kiosk gave none):
    answered with that punch, nothing recorded;
-5. otherwise recorded: IN or OUT as the kiosk said, else the opposite of the worker's last punch
+6. otherwise recorded: IN or OUT as the kiosk said, else the opposite of the worker's last punch
    before it — IN when there is none, or when the last IN is older than the toggle reset (a
    forgotten OUT must not make the next morning's punch an OUT).
 
@@ -110,8 +113,10 @@ def decide(
     previous: Nearby | None,
     following: Nearby | None,
     policy: Policy,
+    face_check_failed: bool = False,
 ) -> Decision:
-    """The decision for one identified attempt (see the module docstring for the rules)."""
+    """The decision for one identified attempt (see the module docstring for the rules).
+    ``face_check_failed``: ``evidence.refuses`` for the attempt's photo."""
     reason = check_capture_time(captured_at, received_at, policy, offline=offline)
     if reason is not None:
         return Reject(reason)
@@ -119,6 +124,8 @@ def decide(
         return Reject("INACTIVE")
     if not assigned:
         return Reject("NOT_ASSIGNED_TO_CLOCK")
+    if face_check_failed:
+        return Reject("FACE_CHECK_FAILED")
     window = policy.double_tap_window
     for near in (previous, following):
         if near is None or abs(captured_at - near.at) > window:

@@ -1,7 +1,8 @@
 """punch's internal API, reached through the gateway (admins: ``/api/v1/punches``,
-``/api/v1/timesheets``, ``/api/v1/reports/suspicious-pin-punches``) and by the kiosk edge (an
-attempt's outcome). The caller is the internal token's (tenant, role, sites); routes translate
-HTTP into one use case (``service_layer/admin.py``) or view (``views.py``)."""
+``/api/v1/timesheets``, ``/api/v1/reports/suspicious-pin-punches``, ``/api/v1/punch-policy``)
+and by the kiosk edge (an attempt's outcome). The caller is the internal token's (tenant, role,
+sites); routes translate HTTP into one use case (``service_layer/admin.py``,
+``service_layer/policy.py``) or view (``views.py``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Path, Query, Response
 from punchcard_kit.bounds import TEXT_PATTERN, Day, Instant
 from punchcard_kit.http_errors import error_responses
 
-from ..service_layer import admin
+from ..service_layer import admin, policy
 from ..views import PunchQuery
 from .deps import CallerDep, ClockOrAdminDep, PunchDep
 from .schemas import (
@@ -20,6 +21,8 @@ from .schemas import (
     AttemptOutcome,
     Id,
     PunchPage,
+    PunchPolicyPublic,
+    PunchPolicyUpdate,
     PunchPublic,
     ReplacePunchBody,
     SiteId,
@@ -190,3 +193,38 @@ async def suspicious(
     several workers by PIN at one kiosk within minutes, or at an unusual hour."""
     flags = await punch.views.suspicious_pin_punches(caller, first, last, site_id=site_id)
     return {"from": first, "to": last, "data": flags, "count": len(flags)}
+
+
+def _policy(value: policy.PunchPolicy) -> dict:
+    return {
+        "refuse_unmatched_photos": value.refuse_unmatched_photos,
+        "evidence_wait_s": value.evidence_wait.total_seconds(),
+    }
+
+
+@router.get(
+    "/punch-policy",
+    tags=["policy"],
+    response_model=PunchPolicyPublic,
+    responses=error_responses(401, 403),
+)
+async def get_punch_policy(caller: CallerDep, punch: PunchDep) -> dict:
+    """The tenant's punch rules: whether PIN and card punches whose photo is not the worker's
+    face are refused (off by default)."""
+    wait = punch.ingest.evidence_wait
+    return _policy(await policy.punch_policy(caller, punch.uow(caller.tenant_id), wait))
+
+
+@router.put(
+    "/punch-policy",
+    tags=["policy"],
+    response_model=PunchPolicyPublic,
+    responses=error_responses(401, 403),
+)
+async def set_punch_policy(body: PunchPolicyUpdate, caller: CallerDep, punch: PunchDep) -> dict:
+    """Refuse (or no longer refuse) PIN and card punches whose photo face-match found not to
+    be the worker's face, or no face (sysadmins). Needs face-match's evidence photos on; a
+    punch whose check does not come in time is recorded (docs/punch.md)."""
+    command = policy.SetPunchPolicy(caller, body.refuse_unmatched_photos)
+    wait = punch.ingest.evidence_wait
+    return _policy(await policy.set_punch_policy(command, punch.uow(caller.tenant_id), wait))

@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     WithJsonSchema,
 )
@@ -178,7 +179,25 @@ class ReplacePunchBody(BaseModel):
     punched_at: Instant | None = None
 
 
+class PunchPolicyUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"refuse_unmatched_photos": True}]}
+    )
+    refuse_unmatched_photos: StrictBool = Field(
+        description="Refuse PIN and card punches whose photo is not the worker's face"
+        " (face-match's check: another face, or none). Off by default."
+    )
+
+
 # -- answers -------------------------------------------------------------------------------
+class PunchPolicyPublic(BaseModel):
+    model_config = _examples({"refuse_unmatched_photos": True, "evidence_wait_s": 5.0})
+
+    refuse_unmatched_photos: bool
+    # How long punch waits for a photo's check before it records the punch without one.
+    evidence_wait_s: float
+
+
 class AttemptOutcome(BaseModel):
     """The event punch published for the attempt: ``type`` is ``punchcard.v1.PunchRecorded``,
     ``PunchRepeated`` or ``PunchRejected``; ``payload`` that event as proto JSON (field names

@@ -17,6 +17,11 @@ device-sync's event is still on its way) is not decided: while it is young, ``No
 older than ``park_after`` it is parked (``domain/parking.py``, ``service_layer/parking.py``)
 and the partition moves on — no verdict blocks a partition for ever.
 
+A tenant with the evidence policy on (``domain/evidence.py``) has its PIN and card verdicts
+whose attempt carries a photo parked the same way until face-match's check of the photo has
+arrived (``punch_evidence``) or the evidence wait has passed; the unparker then decides them
+with the check, or without one (fail open).
+
 The use case (``Ingest.decide``) takes one tenant's verdicts (``DecideVerdicts``) and a unit of
 work; ``entrypoints/consumers.py`` splits a consumer batch by tenant and opens each tenant's
 unit of work on the batch's connection (``TenantUnitOfWork.on_connection``)."""
@@ -45,6 +50,7 @@ from ..domain.decisions import (
     needs_review,
     neighbours,
 )
+from ..domain.evidence import CHECKED_METHODS, awaits_check, refuses
 from ..domain.parking import Hold, hold
 from ..domain.workers import WorkerStatus
 from .events import (
@@ -63,6 +69,14 @@ VERDICTS_TOPIC = catalogue.IDENTIFICATION_VERDICTS.name
 IDENTIFIED = message_type(identification_pb2.WorkerIdentified)
 REJECTED = message_type(identification_pb2.IdentificationRejected)
 VERDICT_TYPES = (IDENTIFIED, REJECTED)
+
+
+WAITING_FOR_CHECK = "waiting for face-match's check of its photo"
+
+
+def _has_photo(verdict: identification_pb2.WorkerIdentified) -> bool:
+    """A PIN or card attempt whose photo the edge published (face-match will check it)."""
+    return verdict.context.evidence_photo and method_of(verdict.method) in CHECKED_METHODS
 
 
 class NotYetKnown(Exception):
@@ -164,9 +178,12 @@ class Ingest:
         policy: Policy,
         park_after: timedelta = timedelta(seconds=60),
         punches_topic: str = PUNCHES_TOPIC,
+        evidence_wait: timedelta = timedelta(seconds=5),
     ) -> None:
         self.policy = policy
         self.park_after = park_after
+        # How long a verdict waits for its photo's check (the tenant's evidence policy).
+        self.evidence_wait = evidence_wait
         self.punches_topic = punches_topic  # what punch publishes to (a bench's own topic)
 
     async def decide(self, command: DecideVerdicts, uow: UnitOfWork) -> None:
@@ -187,13 +204,25 @@ class Ingest:
         clock_ids = {m.payload.context.clock_id for _, m in identified}
         workers = await uow.ledger.workers(worker_ids)
         clocks = await uow.ledger.clocks(clock_ids)
-        to_park = await self._to_park(uow, identified, workers, clocks)
+        # The evidence policy: read only when a PIN or card attempt of the batch has a photo.
+        with_photo = [a for a, m in identified if _has_photo(m.payload)]
+        policy_on = bool(with_photo) and await uow.settings.refuse_unmatched_photos()
+        checks = await uow.ledger.evidence_checks(with_photo) if policy_on else {}
+        to_park = await self._to_park(uow, identified, workers, clocks, policy_on, checks)
         if to_park:
             await uow.parked.park(to_park)
-            parked_ids = {attempt_id for attempt_id, _, _ in to_park}
+            parked_ids = {item[0] for item in to_park}
             todo = [(a, m) for a, m in todo if a not in parked_ids]
             identified = [(a, m) for a, m in identified if a not in parked_ids]
-            for attempt_id, message, reason in to_park:
+            for attempt_id, message, reason, due in to_park:
+                if due is not None and reason == WAITING_FOR_CHECK:
+                    log.info(
+                        "verdict held for its photo's check",
+                        attempt_id=attempt_id,
+                        worker_id=message.payload.worker_id,
+                        until=due.isoformat(),
+                    )
+                    continue
                 log.warning(
                     "verdict parked; decided when punch knows its worker and clock",
                     attempt_id=attempt_id,
@@ -210,6 +239,7 @@ class Ingest:
             self.policy.double_tap_window,
         )
         near_db = {a: n for (a, _), n in zip(identified, found, strict=True)}
+        refused = {a for a, check in checks.items() if refuses(policy_on=policy_on, check=check)}
         in_batch: dict[str, list[Nearby]] = {}
         outcomes: list[_Outcome] = []
         for attempt_id, message in todo:
@@ -217,7 +247,15 @@ class Ingest:
                 outcomes.append(self._passed_on(attempt_id, message))
             else:
                 outcome = self._decide(
-                    tenant_id, attempt_id, message, workers, clocks, assigned, near_db, in_batch
+                    tenant_id,
+                    attempt_id,
+                    message,
+                    workers,
+                    clocks,
+                    assigned,
+                    near_db,
+                    in_batch,
+                    face_check_failed=attempt_id in refused,
                 )
                 outcomes.append(outcome)
         new_rows = {o.row["id"]: o.row for o in outcomes if o.row is not None}  # once: O(n)
@@ -227,37 +265,52 @@ class Ingest:
         await self._write(uow, tenant_id, outcomes, earlier)
 
     async def _to_park(
-        self, uow: UnitOfWork, identified, workers, clocks
-    ) -> list[tuple[str, Message, str]]:
-        """The verdicts to park now (with why); raises ``NotYetKnown`` while one must still
-        be waited for (``domain.parking.hold``)."""
+        self, uow: UnitOfWork, identified, workers, clocks, policy_on: bool, checks
+    ) -> list[tuple[str, Message, str, datetime | None]]:
+        """The verdicts to park now (with why, and until when each waits for its photo's
+        check); raises ``NotYetKnown`` while one must still be waited for
+        (``domain.parking.hold``, ``domain.evidence.awaits_check``)."""
         # One round trip per tenant and batch, whatever its size.
         held = await uow.parked.workers_with_parked({m.payload.worker_id for _, m in identified})
         now = datetime.now(UTC)
-        to_park: list[tuple[str, Message, str]] = []
+        to_park: list[tuple[str, Message, str, datetime | None]] = []
         waiting: list[str] = []
         for attempt_id, message in identified:
             verdict = message.payload
             worker_known = verdict.worker_id in workers
             clock_known = verdict.context.clock_id in clocks
+            occurred_at = message.envelope.occurred_at.ToDatetime(tzinfo=UTC)
+            awaits = awaits_check(
+                policy_on=policy_on,
+                method=method_of(verdict.method),
+                photo=verdict.context.evidence_photo,
+                checked=attempt_id in checks,
+                age=now - occurred_at,
+                wait=self.evidence_wait,
+            )
+            earlier_parked = verdict.worker_id in held
             what = hold(
                 worker_known=worker_known,
                 clock_known=clock_known,
-                earlier_parked=verdict.worker_id in held,
-                age=now - message.envelope.occurred_at.ToDatetime(tzinfo=UTC),
+                earlier_parked=earlier_parked,
+                age=now - occurred_at,
                 park_after=self.park_after,
+                awaits_check=awaits,
             )
             if what is Hold.WAIT:
                 waiting.append(attempt_id)
             elif what is Hold.PARK:
                 held.add(verdict.worker_id)
-                if worker_known and clock_known:
+                due = occurred_at + self.evidence_wait if awaits else None
+                if worker_known and clock_known and not earlier_parked:
+                    reason = WAITING_FOR_CHECK
+                elif worker_known and clock_known:
                     reason = "an earlier verdict of the worker is parked"
                 else:
                     unknown = [] if worker_known else [f"worker {verdict.worker_id}"]
                     unknown += [] if clock_known else [f"clock {verdict.context.clock_id}"]
                     reason = "not known to punch: " + ", ".join(unknown)
-                to_park.append((attempt_id, message, reason))
+                to_park.append((attempt_id, message, reason, due))
         if waiting:
             raise NotYetKnown(
                 f"verdicts naming a worker or clock not in punch's projections yet: {waiting}"
@@ -275,7 +328,16 @@ class Ingest:
         )
 
     def _decide(
-        self, tenant_id, attempt_id, message, workers, clocks, assigned, near_db, in_batch
+        self,
+        tenant_id,
+        attempt_id,
+        message,
+        workers,
+        clocks,
+        assigned,
+        near_db,
+        in_batch,
+        face_check_failed: bool = False,
     ) -> _Outcome:
         verdict: identification_pb2.WorkerIdentified = message.payload
         context = verdict.context
@@ -298,6 +360,7 @@ class Ingest:
             previous=previous,
             following=following,
             policy=self.policy,
+            face_check_failed=face_check_failed,
         )
         outcome = _Outcome(message, attempt_id, context.clock_id, worker_id=verdict.worker_id)
         if isinstance(decision, Reject):

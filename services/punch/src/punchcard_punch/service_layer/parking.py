@@ -1,4 +1,6 @@
-"""The unparker: decides parked verdicts once punch knows their worker and clock, and gives up
+"""The unparker: decides parked verdicts once punch knows their worker and clock (and, for a
+verdict waiting for face-match's check of its photo, once the check arrived or the evidence wait
+passed: ``domain/evidence.py``), and gives up
 on (dead-letters) those still unknown after the parked-max-age setting. Runs every few seconds
 in every punch process (``runtime.every``, ``main.py``); replicas take turns per tenant (the
 claim's advisory lock), so one worker's verdicts are decided in order. See
@@ -62,12 +64,26 @@ class Unparker:
             async with claim.uow as uow:
                 known_workers = await uow.ledger.workers({r["worker_id"] for r in rows})
                 known_clocks = await uow.ledger.clocks({r["clock_id"] for r in rows})
+                # Verdicts waiting for their photo's check (the tenant's evidence policy).
+                awaiting = [r["attempt_id"] for r in rows if r["evidence_due"] is not None]
+                checked = set(await uow.ledger.evidence_checks(awaiting)) if awaiting else set()
                 ready, expired = ready_or_expired(
-                    [Parked(r["seq"], r["worker_id"], r["clock_id"], r["parked_at"]) for r in rows],
+                    [
+                        Parked(
+                            r["seq"],
+                            r["worker_id"],
+                            r["clock_id"],
+                            r["parked_at"],
+                            r["attempt_id"],
+                            r["evidence_due"],
+                        )
+                        for r in rows
+                    ],
                     set(known_workers),
                     set(known_clocks),
                     datetime.now(UTC),
                     self.max_age,
+                    checked,
                 )
                 by_seq = {r["seq"]: r for r in rows}
                 if expired:

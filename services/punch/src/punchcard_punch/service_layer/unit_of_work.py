@@ -28,7 +28,13 @@ Row = Mapping[str, Any]
 class LedgerRepository(Protocol):
     """The ledger (``punches``), the decided attempts and the projections ingest reads."""
 
-    async def decided_attempts(self, ids: Sequence[str]) -> set[str]: ...
+    async def decided_attempts(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` decided already, or parked (a verdict of theirs waits): a second
+        verdict for such an attempt decides nothing."""
+
+    async def evidence_checks(self, ids: Sequence[str]) -> dict[str, str]:
+        """face-match's checks of these attempts' photos that punch holds (attempt id →
+        ``FACE_MATCHED`` / ``FACE_NOT_WORKERS`` / ``NO_FACE`` / ``NOT_ENROLLED``)."""
 
     async def workers(self, ids: Iterable[str]) -> dict[str, Row]:
         """Known workers by id: ``employee_id, display_name, status, site_id``."""
@@ -88,8 +94,9 @@ class ParkedRepository(Protocol):
 
     async def workers_with_parked(self, worker_ids: Iterable[str]) -> set[str]: ...
 
-    async def park(self, items: Sequence[tuple[str, Message, str]]) -> None:
-        """(attempt id, the verdict's message, why); one parked twice is kept once."""
+    async def park(self, items: Sequence[tuple[str, Message, str, datetime | None]]) -> None:
+        """(attempt id, the verdict's message, why, until when it waits for face-match's
+        check of its photo or None); one parked twice is kept once."""
 
     async def remove(self, seqs: Sequence[int]) -> None: ...
 
@@ -100,6 +107,15 @@ class ParkedRepository(Protocol):
         redrive is decided), ``letters`` into the outbox, the rows removed."""
 
 
+class PunchSettingsRepository(Protocol):
+    """The tenant's own punch rules (off by default)."""
+
+    async def refuse_unmatched_photos(self) -> bool:
+        """Refuse PIN and card punches whose photo is not the worker's face."""
+
+    async def set_refuse_unmatched_photos(self, on: bool, admin_id: str | None) -> None: ...
+
+
 class UnitOfWork(kit_uow.UnitOfWork, Protocol):
     """One transaction for one tenant; what is published commits with the state."""
 
@@ -107,6 +123,7 @@ class UnitOfWork(kit_uow.UnitOfWork, Protocol):
     ledger: LedgerRepository
     projections: ProjectionsRepository
     parked: ParkedRepository
+    settings: PunchSettingsRepository
 
 
 # Opens a unit of work for a tenant (an HTTP request's own transaction).

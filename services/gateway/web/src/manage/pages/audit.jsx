@@ -27,6 +27,7 @@ const ACTIONS = {
   "PUT /api/v1/workers/{id}/clocks/{clock_id}": "Assigned a clock to a worker",
   "DELETE /api/v1/workers/{id}/clocks/{clock_id}": "Removed a clock from a worker",
   "PUT /api/v1/pin-policy": "Changed the PIN policy",
+  "PUT /api/v1/punch-policy": "Changed the punch evidence policy",
   "POST /api/v1/clocks": "Registered a clock",
   "PATCH /api/v1/clocks/{id}": "Edited a clock",
   "POST /api/v1/clocks/{id}/credential": "Re-keyed a clock",

@@ -281,10 +281,52 @@ function DevicePinsPolicy() {
   );
 }
 
+/**
+ * The tenant's evidence policy (punch's, sysadmins; off by default): refuse PIN and card punches
+ * whose photo is not the worker's face. docs/punch.md, "The evidence policy".
+ */
+function EvidencePolicy() {
+  const me = useMe();
+  const policy = useLoad(() => client.getPunchPolicy(), []);
+  const action = useAction();
+  if (me?.role !== "sysadmin") return null;
+  const p = policy.data;
+  const on = Boolean(p?.refuse_unmatched_photos);
+  const toggle = async () => {
+    try {
+      await action.run(() => client.setPunchPolicy({ json: { refuse_unmatched_photos: !on } }));
+      policy.reload();
+    } catch {
+      /* banner */
+    }
+  };
+  return (
+    <section class="card stack" aria-labelledby="evidence-policy-title">
+      <h2 id="evidence-policy-title">Refuse PIN and card punches whose photo is not the worker's face</h2>
+      <p class="muted">
+        Off by default. Needs "keep a photo of every punch" (face settings) and a worker with an enrolled face. Turned
+        on, a PIN or card punch whose photo shows someone else or nobody is not recorded, and the kiosk says "Please
+        look at the camera". If the photo's check does not come within {p?.evidence_wait_s ?? 5} seconds the punch is
+        recorded (and flagged in the report above if the check comes later).
+      </p>
+      {p && (
+        <p>
+          {on ? <Badge tone="warn">On</Badge> : <Badge tone="neutral">Off</Badge>}{" "}
+          <Button type="button" variant="secondary" onClick={toggle} busy={action.busy}>
+            {on ? "Stop refusing" : "Refuse such punches"}
+          </Button>
+        </p>
+      )}
+      <ErrorBanner error={policy.error || action.error} />
+    </section>
+  );
+}
+
 export function Reports() {
   return (
     <Page title="Reports">
       <Suspicious />
+      <EvidencePolicy />
       <StalePins />
       <DevicePinsPolicy />
     </Page>
