@@ -2,7 +2,8 @@
 
 The real gateway, identity, device-sync and punch processes, each on its own database, on the
 local PostgreSQL, Redis and Kafka; simulated ZK devices (punchcard-kiosk-sim's ZkFleet: one
-keep-alive HTTP client, `--client`, and one scheduler, in this process) registered as ZK_PUSH clocks of one tenant.
+keep-alive HTTP client, `--client`, and one scheduler, in this process) registered as ZK_PUSH
+clocks of one tenant.
 
 1. ATTLOG ingest: D devices (default 1,000), each holding its own W workers (its roster arrives
    by USERINFO commands first), punch at an offered rate (default 2,500 punches/s) for S seconds,

@@ -56,7 +56,7 @@ async def test_get_and_post_reach_the_server_as_sent_on_one_kept_connection(serv
         )
         assert (status, text) == (200, "OK\nID=1:é")
         status, _ = await pool.request(
-            "POST", url + "/iclock/cdata", {"SN": "A 1", "table": "ATTLOG"}, "1001\t2026".encode()
+            "POST", url + "/iclock/cdata", {"SN": "A 1", "table": "ATTLOG"}, b"1001\t2026"
         )
         status_404, _ = await pool.request("GET", url + "/x", {"status": "404"})
     finally:
