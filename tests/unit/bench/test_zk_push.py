@@ -154,6 +154,7 @@ async def test_the_poll_step_spreads_its_devices_over_simulator_processes():
         processes=3,
         connections=100,
         request_timeout_s=5,
+        client="http1",
     )
     me = SimpleNamespace(process=SimpleNamespace(pid=os.getpid()))
     try:
