@@ -34,8 +34,10 @@ class PunchSettings(ServiceSettings):
     # A verdict naming a worker or clock punch does not know yet is waited for (its batch
     # retried) while younger than this, then parked so that its partition moves on.
     park_after_s: float = Field(default=60.0, ge=1, le=3600)
-    # How often parked verdicts are looked at (decided once their worker and clock are known).
-    unpark_interval_s: float = Field(default=2.0, gt=0, le=300)
+    # How often parked verdicts are looked at (decided once their worker and clock are known,
+    # or a held PIN punch's photo check arrived): two small queries a pass when none is parked,
+    # and at most this long added to a held punch's answer.
+    unpark_interval_s: float = Field(default=0.5, gt=0, le=300)
     # A verdict parked longer than this goes to the dead-letter topic (punchcard-dlq redrives).
     parked_max_age_h: float = Field(default=7 * 24, gt=0, le=90 * 24)
     # The tenant's evidence policy (refuse PIN and card punches whose photo is not the worker's
