@@ -19,7 +19,7 @@ GEN_STAMP  := $(GEN_DIR)/punchcard/v1/.stamp
 WEB        := services/gateway/web
 WEB_SRC    := $(shell find $(WEB)/src $(WEB)/manage $(WEB)/kiosk -type f 2>/dev/null) $(WEB)/vite.config.js
 
-.PHONY: help setup venv proto weights web browser kustomize stack stack-down test-stack test-stack-down topics test-topics migrate run test test-unit test-integration bench lint clean
+.PHONY: help setup venv proto weights web browser kustomize promtool stack stack-down test-stack test-stack-down topics test-topics migrate run test test-unit test-integration bench lint clean
 
 # The tests and benchmarks run on a stack of their own (scripts/stack, PUNCHCARD_STACK=test:
 # other ports, other data), so nothing they leave behind is ever read by `make run`'s system.
@@ -78,6 +78,10 @@ browser:
 kustomize:
 	scripts/kustomize --install
 
+# promtool (Debian's prometheus package), for the tests of the alert rules (deploy/k8s/base/alerts.yaml).
+promtool:
+	scripts/promtool --install
+
 setup: venv proto weights web
 
 stack:
@@ -110,7 +114,7 @@ run: setup stack topics migrate
 	scripts/run-services
 
 # One command runs the tests (CI calls exactly this).
-test: setup test-topics browser kustomize
+test: setup test-topics browser kustomize promtool
 	$(VENV)/bin/ruff check libs services tools tests bench
 	cd $(WEB) && npm test --silent
 	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

@@ -17,3 +17,8 @@ CONSUMER_ERRORS = Counter(
 BATCH_SECONDS = Histogram(
     "punchcard_consumer_batch_seconds", "Time to handle and commit one batch", ["group"]
 )
+HTTP_RESPONSES = Counter(
+    "punchcard_http_responses_total",
+    "HTTP responses a service's app sent, by status class (2xx, 4xx, 5xx...)",
+    ["service", "code"],
+)

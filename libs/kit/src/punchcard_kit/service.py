@@ -26,6 +26,7 @@ from .internal_auth import InternalTokenVerifier
 from .logging import configure_logging, get_logger
 from .messaging.consumer import ConsumerLoop, Handler
 from .messaging.relay import OutboxRelay
+from .metrics import HTTP_RESPONSES
 from .migrations import upgrade_async
 from .periodic import run_periodically
 from .retry import Backoff
@@ -243,6 +244,7 @@ def create_service_app(
             log.info("service stopped")
 
     app = _ServiceApp(title=title, lifespan=lifespan, max_body_size=max_body_size)
+    app.state.service_name = settings.service_name
     app.state.on_exit = []
     install_error_handlers(app, tuple(transient))
     if settings.verifies_internal_tokens and settings.internal_token_public_key is not None:
@@ -263,7 +265,33 @@ class _ServiceApp(FastAPI):
     error shape too."""
 
     def build_middleware_stack(self):
-        return _TooLargeInErrorShape(super().build_middleware_stack())
+        counted = _CountResponses(
+            super().build_middleware_stack(), getattr(self.state, "service_name", "unknown")
+        )
+        return _TooLargeInErrorShape(counted)
+
+
+class _CountResponses:
+    """Counts every response the app sends by its status class
+    (``punchcard_http_responses_total{service, code}``: the 5xx share the alerts watch)."""
+
+    def __init__(self, app, service: str) -> None:
+        self.app = app
+        self.classes = {c: HTTP_RESPONSES.labels(service, f"{c}xx") for c in range(1, 6)}
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def counting(message) -> None:
+            if message["type"] == "http.response.start":
+                counter = self.classes.get(message["status"] // 100)
+                if counter is not None:
+                    counter.inc()
+            await send(message)
+
+        await self.app(scope, receive, counting)
 
 
 class _TooLargeInErrorShape:
