@@ -18,10 +18,9 @@ import pytest
 
 from tests.support.face import astronaut, mirrored, photo
 from tests.support.face_match import enrol_at_gateway
-from tests.support.gateway import assign, create_tenant, kiosk, login, punch_decided, register_clock
+from tests.support.gateway import create_tenant, kiosk, login, punch_decided, worker_on_new_clock
 from tests.support.identity import assignments_known
 from tests.support.messaging import wait_for
-from tests.support.punch import known
 from tests.support.services import whole_system
 from tests.support.stack import unique
 
@@ -56,19 +55,8 @@ async def enrolled_worker(system, admin, tenant_id: str) -> tuple[str, str]:
     """A worker with a PIN and the astronaut's face, assigned to a new clock, in a tenant that
     keeps evidence photos; returns (Employee ID, the clock's credential)."""
     employee_id = unique("E")[:20]
-    created = await admin.post(
-        "/workers", json={"employee_id": employee_id, "name": "Eileen", "status": "Active"}
-    )
-    assert created.status_code == 201, created.text
-    worker_id = created.json()["id"]
-    clock_id, credential = await register_clock(admin)
-    assert (await assign(admin, clock_id, worker_id)).status_code in (200, 201)
-    await known(
-        system["punch"],
-        tenant_id,
-        workers=[worker_id],
-        clocks=[clock_id],
-        pairs=[(clock_id, worker_id)],
+    worker_id, clock_id, credential = await worker_on_new_clock(
+        system["punch"], admin, tenant_id, "Eileen", employee_id
     )
     await assignments_known(system["identity"], tenant_id, [(clock_id, worker_id)])
     assert (await admin.put(f"/workers/{worker_id}/pin", json={"pin": PIN})).status_code == 200

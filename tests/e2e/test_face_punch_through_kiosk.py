@@ -19,9 +19,8 @@ import pytest
 
 from tests.support.face import astronaut, blank, mirrored
 from tests.support.face_match import enrol_at_gateway
-from tests.support.gateway import assign, create_tenant, kiosk, login, punch_decided, register_clock
+from tests.support.gateway import create_tenant, kiosk, login, punch_decided, worker_on_new_clock
 from tests.support.messaging import wait_for
-from tests.support.punch import known
 from tests.support.services import whole_system
 from tests.support.spoof import live_burst, still_burst
 from tests.support.stack import unique
@@ -47,20 +46,8 @@ def face_attempt(frame: bytes) -> dict:
 async def enrolled_worker_on_a_clock(system, admin, tenant_id: str) -> tuple[str, str]:
     """An Active worker, assigned to a new clock (punch knows both), their face (the
     astronaut) enrolled and searchable: (worker id, the clock's credential)."""
-    created = await admin.post(
-        "/workers",
-        json={"employee_id": unique("E")[:20], "name": "Eileen Collins", "status": "Active"},
-    )
-    assert created.status_code == 201, created.text
-    worker_id = created.json()["id"]
-    clock_id, credential = await register_clock(admin)
-    assert (await assign(admin, clock_id, worker_id)).status_code in (200, 201)
-    await known(
-        system["punch"],
-        tenant_id,
-        workers=[worker_id],
-        clocks=[clock_id],
-        pairs=[(clock_id, worker_id)],
+    worker_id, _, credential = await worker_on_new_clock(
+        system["punch"], admin, tenant_id, "Eileen Collins"
     )
     answer = await enrol_at_gateway(admin, worker_id, ("portrait.jpg", astronaut(640)))
     assert answer.json()["enrolled"] is True

@@ -75,6 +75,31 @@ async def assign(admin: httpx.AsyncClient, clock_id: str, worker_id: str) -> htt
     return await wait_for(accepted, timeout=30, interval=0.1, what="device-sync knows the worker")
 
 
+async def worker_on_new_clock(
+    punch: ServiceProcess,
+    admin: httpx.AsyncClient,
+    tenant_id: str,
+    name: str,
+    employee_id: str | None = None,
+) -> tuple[str, str, str]:
+    """An Active worker assigned to a newly registered clock, returned once punch knows the
+    worker, the clock and the assignment: (worker id, clock id, the clock's credential)."""
+    from .punch import known
+
+    created = await admin.post(
+        "/workers",
+        json={"employee_id": employee_id or unique("E")[:20], "name": name, "status": "Active"},
+    )
+    assert created.status_code == 201, created.text
+    worker_id = created.json()["id"]
+    clock_id, credential = await register_clock(admin)
+    assert (await assign(admin, clock_id, worker_id)).status_code in (200, 201)
+    await known(
+        punch, tenant_id, workers=[worker_id], clocks=[clock_id], pairs=[(clock_id, worker_id)]
+    )
+    return worker_id, clock_id, credential
+
+
 def kiosk(gateway: ServiceProcess, credential: str | None) -> httpx.AsyncClient:
     """A kiosk's client of the gateway's kiosk edge, with its clock credential (if any)."""
     headers = {"Authorization": f"Bearer {credential}"} if credential else {}
