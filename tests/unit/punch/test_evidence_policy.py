@@ -14,7 +14,7 @@ from punchcard_kit.caller import Caller
 from punchcard_kit.errors import Forbidden
 from punchcard_kit.messaging import Message, catalogue, new_envelope
 from punchcard_punch.domain.decisions import Nearby, Policy, Reject, decide
-from punchcard_punch.domain.evidence import awaits_check, refuses
+from punchcard_punch.domain.evidence import awaits_check, has_photo, refuses
 from punchcard_punch.domain.model import Direction, Method
 from punchcard_punch.domain.parking import Parked, ready_or_expired
 from punchcard_punch.service_layer import policy
@@ -46,6 +46,14 @@ NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 )
 def test_the_policy_refuses_another_face_or_none(policy_on, check, refused):
     assert refuses(policy_on=policy_on, check=check) is refused
+
+
+def test_only_pin_and_card_punches_carry_a_photo_of_their_own_to_check():
+    assert has_photo(method=Method.PIN, photo=True)
+    assert has_photo(method=Method.CARD, photo=True)
+    assert not has_photo(method=Method.PIN, photo=False)
+    assert not has_photo(method=Method.FACE, photo=True)  # its frame is on the face topic
+    assert not has_photo(method=None, photo=True)
 
 
 def test_only_a_pin_or_card_punch_with_a_photo_waits_while_young_and_unchecked():

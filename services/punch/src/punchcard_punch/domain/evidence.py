@@ -38,6 +38,12 @@ def refuses(*, policy_on: bool, check: str | None) -> bool:
     return policy_on and check in REFUSED_CHECKS
 
 
+def has_photo(*, method: Method | None, photo: bool) -> bool:
+    """Whether a punch carries a photo of its own for face-match to check: a PIN or card
+    attempt the edge published a photo with."""
+    return photo and method in CHECKED_METHODS
+
+
 def awaits_check(
     *,
     policy_on: bool,
@@ -50,4 +56,4 @@ def awaits_check(
     """Whether a verdict waits for face-match's check of its photo (rule 1 above): the policy
     is on, a PIN or card punch has a photo, no check yet, and the verdict is younger than the
     wait."""
-    return policy_on and method in CHECKED_METHODS and photo and not checked and age < wait
+    return policy_on and has_photo(method=method, photo=photo) and not checked and age < wait

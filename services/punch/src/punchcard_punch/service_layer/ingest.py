@@ -50,7 +50,7 @@ from ..domain.decisions import (
     needs_review,
     neighbours,
 )
-from ..domain.evidence import CHECKED_METHODS, awaits_check, refuses
+from ..domain.evidence import awaits_check, has_photo, refuses
 from ..domain.parking import Hold, hold
 from ..domain.workers import WorkerStatus
 from .events import (
@@ -72,11 +72,6 @@ VERDICT_TYPES = (IDENTIFIED, REJECTED)
 
 
 WAITING_FOR_CHECK = "waiting for face-match's check of its photo"
-
-
-def _has_photo(verdict: identification_pb2.WorkerIdentified) -> bool:
-    """A PIN or card attempt whose photo the edge published (face-match will check it)."""
-    return verdict.context.evidence_photo and method_of(verdict.method) in CHECKED_METHODS
 
 
 class NotYetKnown(Exception):
@@ -205,7 +200,11 @@ class Ingest:
         workers = await uow.ledger.workers(worker_ids)
         clocks = await uow.ledger.clocks(clock_ids)
         # The evidence policy: read only when a PIN or card attempt of the batch has a photo.
-        with_photo = [a for a, m in identified if _has_photo(m.payload)]
+        with_photo = [
+            a
+            for a, m in identified
+            if has_photo(method=method_of(m.payload.method), photo=m.payload.context.evidence_photo)
+        ]
         policy_on = bool(with_photo) and await uow.settings.refuse_unmatched_photos()
         checks = await uow.ledger.evidence_checks(with_photo) if policy_on else {}
         to_park = await self._to_park(uow, identified, workers, clocks, policy_on, checks)
@@ -215,7 +214,7 @@ class Ingest:
             todo = [(a, m) for a, m in todo if a not in parked_ids]
             identified = [(a, m) for a, m in identified if a not in parked_ids]
             for attempt_id, message, reason, due in to_park:
-                if due is not None and reason == WAITING_FOR_CHECK:
+                if reason == WAITING_FOR_CHECK:
                     log.info(
                         "verdict held for its photo's check",
                         attempt_id=attempt_id,
