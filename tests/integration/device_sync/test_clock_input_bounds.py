@@ -116,3 +116,42 @@ async def test_one_tenants_bad_heartbeat_does_not_stop_anothers(identity, device
         return (await second.devices.get(f"/clocks/{good_clock}")).json()["applied_sequence"] == 7
 
     await wait_for(seen, timeout=30, what="the heartbeat recorded")
+
+
+async def test_a_clock_saying_nothing_new_is_written_once_per_interval(identity, devices):
+    """A fleet's 'still here' costs one row per clock per interval; anything new (its applied
+    sequence, version, roster) is written at once."""
+    from datetime import timedelta
+
+    tenant = await new_tenant(identity, devices)
+    ((clock_id, _),) = await tenant.clocks(1)
+    pool = await asyncpg.create_pool(devices.database_url, min_size=1, max_size=2)
+    conn = await asyncpg.connect(admin_url(devices.database_url))
+
+    async def stored() -> tuple[datetime, int]:
+        row = await conn.fetchrow(
+            "SELECT last_seen_at, applied_sequence FROM clock_heartbeats WHERE clock_id = $1",
+            clock_id,
+        )
+        return row["last_seen_at"], row["applied_sequence"]
+
+    try:
+        buffer = HeartbeatBuffer(pool, write_every=timedelta(seconds=30))
+        t0 = datetime.now(UTC).replace(microsecond=0)
+        buffer.record(Heartbeat(tenant.id, clock_id, t0, "v1", 1, ""))
+        await buffer.flush()
+        assert await stored() == (t0, 1)
+        buffer.record(Heartbeat(tenant.id, clock_id, t0 + timedelta(seconds=10), "v1", 1, ""))
+        await buffer.flush()
+        assert await stored() == (t0, 1)  # nothing new, inside the interval: not written
+        t1 = t0 + timedelta(seconds=12)
+        buffer.record(Heartbeat(tenant.id, clock_id, t1, "v1", 2, ""))
+        await buffer.flush()
+        assert await stored() == (t1, 2)  # something new: at once
+        t2 = t1 + timedelta(seconds=30)
+        buffer.record(Heartbeat(tenant.id, clock_id, t2, "v1", 2, ""))
+        await buffer.flush()
+        assert await stored() == (t2, 2)  # the interval passed
+    finally:
+        await conn.close()
+        await pool.close()

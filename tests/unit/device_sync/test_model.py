@@ -146,3 +146,24 @@ def test_only_a_clocks_administrator_acts_on_its_settings_from_the_clock():
     assert not opens_clock_settings(ClockRole.MANAGER)
     assert not opens_clock_settings(ClockRole.USER)
     assert not opens_clock_settings(None)
+
+
+def test_a_clock_saying_nothing_new_is_written_once_per_interval():
+    from punchcard_device_sync.domain.model import status_write_due
+
+    now, every = datetime.now(UTC), timedelta(seconds=30)
+    assert status_write_due(None, now, False, every)  # never written
+    assert not status_write_due(now - timedelta(seconds=29), now, False, every)
+    assert status_write_due(now - every, now, False, every)
+    assert status_write_due(now - timedelta(seconds=1), now, True, every)  # something new
+
+
+def test_a_calling_clock_is_written_well_inside_its_offline_window():
+    from punchcard_device_sync.domain.model import status_write_every
+
+    assert status_write_every(timedelta(seconds=30), timedelta(seconds=90)) == timedelta(
+        seconds=30
+    )
+    # A short offline window (tests, tight settings) shrinks it to a third.
+    assert status_write_every(timedelta(seconds=30), timedelta(seconds=3)) == timedelta(seconds=1)
+    assert status_write_every(timedelta(0), timedelta(seconds=90)) == timedelta(0)

@@ -16,7 +16,7 @@ from .adapters.postgres import PostgresDirectory, unit_of_work_factory
 from .adapters.sealing import AesGcmSealer
 from .adapters.wakeups import ClockWakeups
 from .adapters.zk_buffers import ZkBuffers
-from .domain.model import PollLimits
+from .domain.model import PollLimits, status_write_every
 from .domain.zk import Options
 from .service_layer.biometrics import Biometrics, StoredBiometrics
 from .service_layer.sync import ClockSync
@@ -63,8 +63,12 @@ def bootstrap(
     uow = overrides.get("uow") or unit_of_work_factory(pool)
     directory = overrides.get("directory") or PostgresDirectory(pool)
     wakeups = overrides.get("wakeups") or ClockWakeups(settings.database_url)
+    status_every = status_write_every(
+        timedelta(seconds=settings.heartbeat_write_every_s),
+        timedelta(seconds=settings.clock_offline_after_s),
+    )
     heartbeats = overrides.get("heartbeats") or HeartbeatBuffer(
-        pool, settings.heartbeat_flush_interval_s
+        pool, settings.heartbeat_flush_interval_s, status_every
     )
     sync = overrides.get("sync") or ClockSync(
         uow,
@@ -83,6 +87,7 @@ def bootstrap(
         pool,
         unregistered_cap=settings.zk_unregistered_cap,
         unregistered_retention=timedelta(days=settings.zk_unregistered_retention_days),
+        write_every=status_every,
     )
     biometrics = overrides.get("biometrics") or StoredBiometrics(
         AesGcmSealer(settings.biometric_key_bytes())

@@ -30,6 +30,9 @@ class DeviceSyncSettings(ServiceSettings):
     # drops it at once on every replica through NOTIFY; this bounds a missed notification).
     clock_auth_cache_s: float = Field(default=30.0, ge=0)
     heartbeat_flush_interval_s: float = Field(default=1.0, gt=0)
+    # A clock that calls with nothing new is written at most this often (at most a third of
+    # CLOCK_OFFLINE_AFTER_S): 20,000 ZK clocks polling every 10 s cost ~700 rows/s, not 2,000.
+    heartbeat_write_every_s: float = Field(default=30.0, ge=0)
     # Acknowledged commands are kept this long for the admin's view, then deleted.
     command_retention_days: int = Field(default=7, ge=1)
     # At most one automatic resync per clock this often (a clock that keeps drifting is

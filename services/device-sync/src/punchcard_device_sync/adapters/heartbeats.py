@@ -1,19 +1,21 @@
 """What clocks say in each request (last seen, software version, applied sequence, roster
 digest), kept in memory and written in one statement per tenant every second: a heartbeat
-costs no database round trip of its own. Losing the last second of heartbeats in a crash only
-delays a status change."""
+costs no database round trip of its own. A clock that only says "still here" is written once
+per ``write_every`` (``domain.model.status_write_due``), anything new at once. Losing the last
+second of heartbeats in a crash only delays a status change."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import timedelta
 
 import asyncpg
 from punchcard_kit.logging import get_logger
 from punchcard_kit.retry import is_transient
 from punchcard_kit.tenancy import tenant_transaction
 
-from ..domain.model import Heartbeat
+from ..domain.model import Heartbeat, status_write_due
 from .postgres import APP_ROLE
 
 log = get_logger(__name__)
@@ -22,14 +24,29 @@ __all__ = ["Heartbeat", "HeartbeatBuffer"]
 
 
 class HeartbeatBuffer:
-    def __init__(self, pool: asyncpg.Pool, interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        interval_s: float = 1.0,
+        write_every: timedelta = timedelta(0),
+    ) -> None:
         self._pool = pool
         self._interval_s = interval_s
+        self._write_every = write_every
         self._pending: dict[str, Heartbeat] = {}
+        self._written: dict[str, Heartbeat] = {}  # each clock's last heartbeat written
         self._stopping = asyncio.Event()
 
     def record(self, beat: Heartbeat) -> None:
-        self._pending[beat.clock_id] = beat
+        written = self._written.get(beat.clock_id)
+        changed = written is None or (
+            beat.software_version,
+            beat.applied_sequence,
+            beat.roster_digest,
+        ) != (written.software_version, written.applied_sequence, written.roster_digest)
+        at = written.seen_at if written is not None else None
+        if status_write_due(at, beat.seen_at, changed, self._write_every):
+            self._pending[beat.clock_id] = beat
 
     async def flush(self) -> None:
         """One statement per tenant, each in its own transaction: one tenant's failure never
@@ -74,6 +91,8 @@ class HeartbeatBuffer:
     async def _save(self, tenant_id: str, beats: list[Heartbeat]) -> None:
         async with tenant_transaction(self._pool, APP_ROLE, tenant_id) as conn:
             await _save_heartbeats(conn, tenant_id, beats)
+        for beat in beats:
+            self._written[beat.clock_id] = beat
 
     async def run(self) -> None:
         while not self._stopping.is_set():

@@ -1,6 +1,7 @@
 """What ZK devices say on every poll, kept in memory and written once a second in one
 statement per tenant (as ``heartbeats.py``; ``main.py`` runs ``flush`` every second): each
-ZK clock's last poll and its ``INFO`` (firmware, counts, address), and the devices calling
+ZK clock's last poll and its ``INFO`` (firmware, counts, address) — a poll that brings nothing
+new once per ``write_every``, as a heartbeat —, and the devices calling
 with a serial nobody registered (bounded: at most ``cap`` rows, the oldest pruned). A poll
 costs no database write."""
 
@@ -13,6 +14,7 @@ import asyncpg
 from punchcard_kit.logging import get_logger
 from punchcard_kit.tenancy import tenant_transaction
 
+from ..domain.model import status_write_due
 from ..domain.zk import DeviceInfo
 from .postgres import APP_ROLE
 
@@ -44,8 +46,11 @@ class ZkBuffers:
         pool: asyncpg.Pool,
         unregistered_cap: int = 1000,
         unregistered_retention: timedelta = timedelta(days=30),
+        write_every: timedelta = timedelta(0),
     ) -> None:
         self._pool = pool
+        self._write_every = write_every
+        self._written: dict[str, ZkPoll] = {}  # each clock's last poll written
         self._cap = unregistered_cap
         self._retention = unregistered_retention
         self._polls: dict[str, ZkPoll] = {}
@@ -63,7 +68,16 @@ class ZkBuffers:
         before = self._polls.get(beat.clock_id)
         if beat.info is None and before is not None and before.info is not None:
             beat = replace(beat, info=before.info)  # INFO comes once: keep it for the write
-        self._polls[beat.clock_id] = beat
+        written = self._written.get(clock_id)
+        changed = (
+            written is None
+            or before is not None  # one is waiting for the next write already
+            or beat.push_version != written.push_version
+            or (beat.info is not None and beat.info != written.info)
+        )
+        at = written.polled_at if written is not None else None
+        if status_write_due(at, polled_at, changed, self._write_every):
+            self._polls[beat.clock_id] = beat
 
     def unknown(self, serial: str, at: datetime, remote_addr: str, push_version: str) -> None:
         if serial not in self._unknown and len(self._unknown) >= self._cap:
@@ -88,6 +102,8 @@ class ZkBuffers:
             try:
                 async with tenant_transaction(self._pool, APP_ROLE, tenant_id) as conn:
                     await _save_polls(conn, tenant_id, beats)
+                for beat in beats:
+                    self._written[beat.clock_id] = beat
             except Exception as error:  # noqa: BLE001 - a status write never takes the loop down
                 log.warning("cannot save ZK clock polls", error=type(error).__name__)
         if unknown:

@@ -318,6 +318,22 @@ class Heartbeat:
     roster_digest: str
 
 
+def status_write_every(write_every: timedelta, offline_after: timedelta) -> timedelta:
+    """How stale a clock's stored last-seen time may grow while the clock keeps calling:
+    the setting, but at most a third of ``offline_after``, so a clock calling on time is never
+    shown offline because its calls were not all written."""
+    return min(write_every, offline_after / 3)
+
+
+def status_write_due(
+    last_written_at: datetime | None, seen_at: datetime, changed: bool, every: timedelta
+) -> bool:
+    """Whether what a clock said in its latest call is written: always when it said something
+    new (its version, roster, counts) or was never written, else once ``every`` — a fleet's
+    polls cost the database one row per clock per ``every``, not one per call."""
+    return changed or last_written_at is None or seen_at - last_written_at >= every
+
+
 @dataclass(frozen=True)
 class PollLimits:
     """Long-polls (``/clock/v1/sync`` with ``wait_s`` > 0) one replica holds at once: per clock
