@@ -1,13 +1,14 @@
 """Kafka over TLS with SCRAM (KAFKA_SECURITY_PROTOCOL=SASL_SSL), the way a managed or Strimzi
 cluster is reached: the kit's producer, admin client and consumer (a follower) publish and read
 through a SASL_SSL listener; a wrong password and a client without TLS or SASL are refused
-with an error, not a hang.
+with an error, not a hang. A second listener requires a client certificate (mTLS:
+KAFKA_SSL_CERTFILE / KAFKA_SSL_KEYFILE / KAFKA_SSL_KEY_PASSWORD).
 
 The broker is this module's own (scripts/stack kafka-instance, from the stack's Kafka jars), so
 the shared test broker is never reconfigured: a CA and a broker certificate made here (PEM
-keystore), a SCRAM-SHA-512 user added when its storage is formatted, a SASL_SSL listener next
-to the PLAINTEXT one the stack script probes for readiness. Half a gigabyte of heap at most;
-stopped at the end of the module."""
+keystore), a SCRAM-SHA-512 user added when its storage is formatted, a SASL_SSL and an SSL
+listener beside the PLAINTEXT one the stack script probes for readiness. Half a gigabyte of
+heap at most; stopped at the end of the module."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ from tests.support.stack import REPO
 
 USER = "punchcard-test"
 PASSWORD = secrets.token_hex(16)
+KEY_PASSWORD = secrets.token_hex(8)
 
 
 def _kafka_libs() -> Path:
@@ -64,23 +66,26 @@ pytestmark = pytest.mark.skipif(_why_no_broker() is not None, reason=_why_no_bro
 
 
 def _free_ports() -> int:
-    """A port p with p, p+1 (controller) and p+2 (SASL_SSL) all free on loopback."""
+    """A port p with p, p+1 (controller), p+2 (SASL_SSL) and p+3 (SSL, mTLS) free on loopback."""
     for _ in range(50):
         port = random.randrange(40000, 49000, 4)
-        with socket.socket() as a, socket.socket() as b, socket.socket() as c:
-            try:
-                a.bind(("127.0.0.1", port))
-                b.bind(("127.0.0.1", port + 1))
-                c.bind(("127.0.0.1", port + 2))
-            except OSError:
-                continue
+        sockets = [socket.socket() for _ in range(4)]
+        try:
+            for offset, sock in enumerate(sockets):
+                sock.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
         return port
-    raise RuntimeError("no three free ports in a row on 127.0.0.1")
+    raise RuntimeError("no four free ports in a row on 127.0.0.1")
 
 
-def _certificates(directory: Path) -> tuple[Path, Path]:
-    """A CA (ca.pem) and a broker certificate it signed for 127.0.0.1 and localhost, with its
-    key, as the PEM keystore Kafka reads (broker.pem)."""
+def _certificates(directory: Path) -> dict[str, Path]:
+    """A CA (ca.pem); a broker certificate it signed for 127.0.0.1 and localhost, with its key,
+    as the PEM keystore Kafka reads (broker.pem); a client certificate (client.pem) and its
+    key, encrypted with KEY_PASSWORD (client.key), for mTLS."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "punchcard test kafka CA")])
@@ -142,7 +147,31 @@ def _certificates(directory: Path) -> tuple[Path, Path]:
         + ca.public_bytes(serialization.Encoding.PEM)
     )
     keystore.chmod(0o600)
-    return ca_file, keystore
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "punchcard-test")]))
+        .issuer_name(ca_name)
+        .public_key(client_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    client_cert = directory / "client.pem"
+    client_cert.write_bytes(client.public_bytes(serialization.Encoding.PEM))
+    client_keyfile = directory / "client.key"
+    client_keyfile.write_bytes(
+        client_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(KEY_PASSWORD.encode()),
+        )
+    )
+    return {"ca": ca_file, "keystore": keystore, "cert": client_cert, "key": client_keyfile}
 
 
 def _stack(*args: str) -> None:
@@ -159,25 +188,30 @@ def _stack(*args: str) -> None:
 
 @pytest.fixture(scope="module")
 def secure_kafka(tmp_path_factory):
-    """(SASL_SSL bootstrap, CA file) of this module's own broker."""
+    """This module's own broker: its SASL_SSL and its SSL (client certificate required)
+    bootstrap addresses, and the certificate files."""
     directory = tmp_path_factory.mktemp("kafka-sasl-ssl")
-    ca_file, keystore = _certificates(directory)
+    files = _certificates(directory)
     port = _free_ports()
-    secure = port + 2
+    secure, mutual = port + 2, port + 3
     (directory / "extra.properties").write_text(
         "\n".join(
             [
                 f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{port + 1},"
-                f"SASL_SSL://127.0.0.1:{secure}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},SASL_SSL://127.0.0.1:{secure}",
+                f"SASL_SSL://127.0.0.1:{secure},SSL://127.0.0.1:{mutual}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},"
+                f"SASL_SSL://127.0.0.1:{secure},SSL://127.0.0.1:{mutual}",
                 "listener.security.protocol.map="
-                "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL",
+                "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL",
                 "sasl.enabled.mechanisms=SCRAM-SHA-512",
                 "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config="
                 "org.apache.kafka.common.security.scram.ScramLoginModule required;",
                 "ssl.keystore.type=PEM",
-                f"ssl.keystore.location={keystore}",
+                f"ssl.keystore.location={files['keystore']}",
+                "ssl.truststore.type=PEM",
+                f"ssl.truststore.location={files['ca']}",
                 "ssl.client.auth=none",
+                "listener.name.ssl.ssl.client.auth=required",
                 "",
             ]
         )
@@ -187,7 +221,7 @@ def secure_kafka(tmp_path_factory):
     )
     _stack("kafka-instance", "up", str(directory), str(port), str(port + 1))
     try:
-        yield f"127.0.0.1:{secure}", ca_file
+        yield {"sasl_ssl": f"127.0.0.1:{secure}", "mtls": f"127.0.0.1:{mutual}", **files}
     finally:
         _stack("kafka-instance", "kill", str(directory))
 
@@ -213,7 +247,7 @@ def as_settings():
 
 
 async def test_the_kit_publishes_and_reads_over_sasl_ssl(secure_kafka, as_settings):
-    bootstrap, ca_file = secure_kafka
+    bootstrap, ca_file = secure_kafka["sasl_ssl"], secure_kafka["ca"]
     as_settings(_settings(ca_file))
     topic = f"secure.frames.{uuid.uuid4().hex[:8]}"
     # The kit's admin client (topics), its producer (the relay's) and a follower's consumer.
@@ -263,7 +297,7 @@ async def _start_admin(options: dict) -> None:
 
 
 async def test_a_wrong_password_is_refused_with_an_error(secure_kafka, caplog):
-    bootstrap, ca_file = secure_kafka
+    bootstrap, ca_file = secure_kafka["sasl_ssl"], secure_kafka["ca"]
     wrong = _settings(ca_file, kafka_sasl_password="not-" + PASSWORD)
     with pytest.raises(KafkaError) as refused:
         await asyncio.wait_for(
@@ -295,7 +329,41 @@ def _sasl_ssl_trusting_only_the_system_cas(ca_file: Path) -> KafkaSettings:
     "client", [_plaintext, _tls_without_sasl, _sasl_ssl_trusting_only_the_system_cas]
 )
 async def test_a_client_without_tls_sasl_or_the_ca_is_refused(secure_kafka, client):
-    bootstrap, ca_file = secure_kafka
+    bootstrap, ca_file = secure_kafka["sasl_ssl"], secure_kafka["ca"]
     options = kafka_options(bootstrap, settings=client(ca_file), request_timeout_ms=20_000)
+    with pytest.raises(KafkaError):
+        await asyncio.wait_for(_start_admin(options), timeout=60)
+
+
+def _mtls(files: dict[str, Path], **overrides) -> KafkaSettings:
+    values = dict(
+        environment="test",
+        kafka_security_protocol="SSL",
+        kafka_ssl_cafile=str(files["ca"]),
+        kafka_ssl_certfile=str(files["cert"]),
+        kafka_ssl_keyfile=str(files["key"]),
+        kafka_ssl_key_password=KEY_PASSWORD,
+    )
+    values.update(overrides)
+    return KafkaSettings(**values)
+
+
+async def test_mutual_tls_with_a_client_certificate(secure_kafka, as_settings):
+    bootstrap = secure_kafka["mtls"]
+    as_settings(_mtls(secure_kafka))
+    topic = f"secure.mtls.{uuid.uuid4().hex[:8]}"
+    assert await ensure_topics_exist(bootstrap, [(topic, 1, 1, {})]) == [topic]
+    producer = await start_producer(bootstrap, client_id="mtls-test")
+    try:
+        sent = await producer.send_and_wait(topic, b"frame", key=b"k")
+    finally:
+        await producer.stop()
+    assert sent.offset == 0
+
+    # The same TLS without a client certificate: the listener requires one.
+    without = _mtls(
+        secure_kafka, kafka_ssl_certfile=None, kafka_ssl_keyfile=None, kafka_ssl_key_password=None
+    )
+    options = kafka_options(bootstrap, settings=without, request_timeout_ms=20_000)
     with pytest.raises(KafkaError):
         await asyncio.wait_for(_start_admin(options), timeout=60)
