@@ -57,6 +57,7 @@ import support
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from punchcard_kit.messaging import catalogue
+from punchcard_kit.messaging.connection import kafka_options
 from support import (
     KAFKA,
     REDIS_URL,
@@ -524,14 +525,14 @@ def scan(log_file: Path, event: str, seen: dict[str, float]) -> None:
 async def published_at(topic: str, tenant_id: str, since: float) -> dict[str, float]:
     """When the gateway's relay published each of the tenant's attempts on ``topic`` since
     ``since`` (the records' producer timestamps; the correlation id is the attempt id)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    admin = AIOKafkaAdminClient(**kafka_options(KAFKA))
     await admin.start()
     try:
         [description] = await admin.describe_topics([topic])
     finally:
         await admin.close()
     partitions = [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_options(KAFKA, enable_auto_commit=False))
     await consumer.start()
     found: dict[str, float] = {}
     try:

@@ -63,6 +63,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from punchcard.v1 import common_pb2, identification_pb2, kiosk_pb2, punch_pb2
 from punchcard_kit.logging import configure_logging
 from punchcard_kit.messaging import catalogue, encode_envelope, new_envelope
+from punchcard_kit.messaging.connection import kafka_options
 from punchcard_kit.messaging.topics import ensure_topics_exist
 from support import KAFKA, ROOT, VENV_BIN, cpu_seconds, machine_busy, server_cpu
 
@@ -316,7 +317,7 @@ def make_verdicts(rng: random.Random, world: list, n: int) -> tuple[list, dict]:
 async def fill_topic(topic: str, records: list) -> float:
     await ensure_topics_exist(KAFKA, [(topic, PARTITIONS, 1, {})])
     producer = AIOKafkaProducer(
-        bootstrap_servers=KAFKA, acks="all", linger_ms=20, max_batch_size=512 * 1024
+        **kafka_options(KAFKA, acks="all", linger_ms=20, max_batch_size=512 * 1024)
     )
     await producer.start()
     started = time.monotonic()
@@ -416,8 +417,8 @@ async def watch(
     conn = await asyncpg.connect(dsn)
     baseline_attempts = await conn.fetchval("SELECT count(*) FROM attempts")
     baseline_punches = await conn.fetchval("SELECT count(*) FROM punches")
-    kafka = AIOKafkaConsumer(bootstrap_servers=KAFKA, client_id="bench-ledger-watch")
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA, client_id="bench-ledger-watch")
+    kafka = AIOKafkaConsumer(**kafka_options(KAFKA, client_id="bench-ledger-watch"))
+    admin = AIOKafkaAdminClient(**kafka_options(KAFKA, client_id="bench-ledger-watch"))
     await kafka.start()
     await admin.start()
     partitions = [TopicPartition(out_topic, p) for p in range(PARTITIONS)]
@@ -661,10 +662,9 @@ class NaiveConsumer:
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
             self.topic,
-            bootstrap_servers=KAFKA,
-            group_id=self.group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            **kafka_options(
+                KAFKA, group_id=self.group, enable_auto_commit=False, auto_offset_reset="earliest"
+            ),
         )
         await consumer.start()
         conn = await asyncpg.connect(self.dsn)

@@ -36,6 +36,7 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
+from punchcard_kit.messaging.connection import kafka_options  # noqa: E402
 
 from tests.support import stack as _stack  # noqa: E402
 from tests.support.databases import admin_url, drop_database, new_database  # noqa: E402, F401
@@ -255,7 +256,7 @@ async def open_loop(rate: float, total: int, one) -> tuple[list, float, float]:
 # -- topics of a run ---------------------------------------------------------------------------
 async def delete_topics(topics: list[str], client_id: str = "bench") -> None:
     """Delete those of ``topics`` that exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA, client_id=client_id)
+    admin = AIOKafkaAdminClient(**kafka_options(KAFKA, client_id=client_id))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -26,6 +26,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic, RecordsToDelete
+from punchcard_kit.messaging.connection import kafka_options
 
 from tests.support.gateway import assign, create_tenant, kiosk, login, register_clock
 from tests.support.identity import assignments_known
@@ -40,7 +41,7 @@ PASSWORD = "a long admin password"
 
 async def create_short_lived_topic() -> str:
     topic = unique("punchcard.test.pin-attempts")
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    admin = AIOKafkaAdminClient(**kafka_options(KAFKA))
     await admin.start()
     try:
         await admin.create_topics(
@@ -64,7 +65,7 @@ async def create_short_lived_topic() -> str:
 
 
 async def delete_topic(topic: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    admin = AIOKafkaAdminClient(**kafka_options(KAFKA))
     await admin.start()
     try:
         await admin.delete_topics([topic])
@@ -147,7 +148,7 @@ async def punches_of(admin: httpx.AsyncClient, worker_id: str) -> list[dict]:
 
 async def offsets(topic: str) -> tuple[int, int]:
     """(log start offset, end offset) of the topic's one partition."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA)
+    consumer = AIOKafkaConsumer(**kafka_options(KAFKA))
     await consumer.start()
     try:
         tp = TopicPartition(topic, 0)
@@ -161,7 +162,7 @@ async def offsets(topic: str) -> tuple[int, int]:
 async def expire(topic: str, before: int) -> None:
     """What the broker's retention check does to this topic, once its records are older than
     its retention: the log now starts at ``before``."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    admin = AIOKafkaAdminClient(**kafka_options(KAFKA))
     await admin.start()
     try:
         await admin.delete_records({TopicPartition(topic, 0): RecordsToDelete(before)})

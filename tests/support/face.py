@@ -18,6 +18,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from punchcard.v1 import kiosk_pb2
 from punchcard_kit.messaging import catalogue, encode_envelope, new_envelope
+from punchcard_kit.messaging.connection import kafka_options
 
 from .messaging import VerdictFeed
 from .stack import KAFKA, REPO
@@ -91,7 +92,7 @@ class FaceKiosk:
     """Plays the kiosk edge for face attempts; counts every verdict per attempt id."""
 
     def __init__(self) -> None:
-        self.producer = AIOKafkaProducer(bootstrap_servers=KAFKA, max_request_size=2 * 1024 * 1024)
+        self.producer = AIOKafkaProducer(**kafka_options(KAFKA, max_request_size=2 * 1024 * 1024))
         self.feed = VerdictFeed(KAFKA)
         # attempt id -> every verdict published for it
         self.verdicts = self.feed.by_attempt

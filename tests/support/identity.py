@@ -14,6 +14,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from punchcard.v1 import common_pb2, device_pb2, identification_pb2, kiosk_pb2
 from punchcard_kit.messaging import catalogue, encode_envelope, new_envelope
+from punchcard_kit.messaging.connection import kafka_options
 
 from .databases import admin_url
 from .messaging import VerdictFeed, wait_for
@@ -38,7 +39,7 @@ class Kiosk:
 
     def __init__(self, identity: IdentityProcess) -> None:
         self.identity = identity
-        self.producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
+        self.producer = AIOKafkaProducer(**kafka_options(KAFKA))
         self.verdicts = VerdictFeed(KAFKA)
         self._assigned: set[tuple[str, str, str]] = set()
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import asyncpg
 from google.protobuf import wrappers_pb2
 from punchcard_kit.messaging import Message, add_to_outbox, new_envelope
+from punchcard_kit.messaging.connection import kafka_options
 from punchcard_kit.messaging.schema import V1_UP
 
 from .databases import new_database
@@ -126,7 +127,7 @@ async def read_topic(bootstrap: str, topic: str) -> list:
     from aiokafka import AIOKafkaConsumer, TopicPartition
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap))
     await admin.start()
     try:
         if topic not in await admin.list_topics():
@@ -135,7 +136,7 @@ async def read_topic(bootstrap: str, topic: str) -> list:
     finally:
         await admin.close()
     partitions = [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_options(bootstrap, enable_auto_commit=False))
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -177,7 +178,7 @@ class VerdictFeed:
     def __init__(self, bootstrap: str, partitions: int = 12) -> None:
         from aiokafka import AIOKafkaConsumer
 
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.consumer = AIOKafkaConsumer(**kafka_options(bootstrap, enable_auto_commit=False))
         self.partitions = partitions
         self.by_attempt: dict[str, list] = {}
         self._task: asyncio.Task | None = None

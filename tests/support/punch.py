@@ -18,6 +18,7 @@ from punchcard.v1 import (
     kiosk_pb2,
 )
 from punchcard_kit.messaging import catalogue, encode_envelope, new_envelope
+from punchcard_kit.messaging.connection import kafka_options
 
 from .messaging import wait_for
 from .services import ServiceProcess
@@ -48,7 +49,7 @@ class Feed:
 
     @classmethod
     async def open(cls) -> Feed:
-        producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all", linger_ms=2)
+        producer = AIOKafkaProducer(**kafka_options(KAFKA, acks="all", linger_ms=2))
         await producer.start()
         return cls(producer)
 

@@ -12,6 +12,7 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from punchcard_kit.messaging import catalogue
+from punchcard_kit.messaging.connection import kafka_options
 
 from tests.support.face import astronaut, mirrored, reason
 from tests.support.face_match import enrol, known_worker, searchable
@@ -26,7 +27,7 @@ async def start_group_at_the_end(group_id: str) -> None:
     """Commit the group's offsets at the end of every partition before it starts: a partition
     taken over from the killed replica then resumes where that replica's commits left it (as in
     production, where groups start from the earliest offset), instead of at "latest"."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, group_id=group_id)
+    consumer = AIOKafkaConsumer(**kafka_options(KAFKA, group_id=group_id))
     await consumer.start()
     try:
         partitions = [TopicPartition(ATTEMPTS, p) for p in range(12)]

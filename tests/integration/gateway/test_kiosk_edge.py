@@ -37,6 +37,7 @@ from punchcard_kit.messaging import (
     new_envelope,
     unpack_payload,
 )
+from punchcard_kit.messaging.connection import kafka_options
 
 from tests.support.gateway import create_tenant, kiosk, login, register_clock
 from tests.support.messaging import read_topic, wait_for
@@ -82,7 +83,7 @@ async def system(tmp_path_factory):
         email = f"{unique('admin')}@example.com"
         tenant_id = create_tenant(a, email, PASSWORD)
         admin = await login(a, email, PASSWORD)
-        producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
+        producer = AIOKafkaProducer(**kafka_options(KAFKA))
         await producer.start()
         yield {
             "identity": identity,

@@ -5,6 +5,7 @@ import uuid
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from punchcard_kit.messaging.connection import kafka_options
 
 from tests.support.databases import role_of
 from tests.support.identity import reason
@@ -298,7 +299,7 @@ async def test_an_admin_edit_is_not_blocked_behind_a_batch_verifying_that_worker
         await http.put(f"/workers/{wid}/pin", json={"pin": "30517"})
         await kiosk.assign_employee(t, "E700", "clock-1")
         # One batch of the worker's attempts (one Kafka batch: one fetch, one transaction).
-        batcher = AIOKafkaProducer(bootstrap_servers=KAFKA, linger_ms=2000, max_batch_size=1 << 20)
+        batcher = AIOKafkaProducer(**kafka_options(KAFKA, linger_ms=2000, max_batch_size=1 << 20))
         await batcher.start()
         try:
             sent = [

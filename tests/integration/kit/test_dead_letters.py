@@ -4,6 +4,7 @@ partition moves on."""
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from punchcard.v1 import envelope_pb2
+from punchcard_kit.messaging.connection import kafka_options
 from punchcard_kit.messaging.consumer import dead_letter_topic
 
 from tests.support.messaging import effect_counts, read_topic, wait_for, write_events
@@ -19,7 +20,7 @@ async def _values(dsn):
 
 
 async def test_malformed_message_is_dead_lettered_and_the_next_is_processed(kit_db, topic, loops):
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
+    producer = AIOKafkaProducer(**kafka_options(KAFKA))
     await producer.start()
     try:
         await producer.send_and_wait(topic, b"\x08\x96not-an-envelope", key=b"same", partition=0)
@@ -86,7 +87,7 @@ async def test_non_canonical_event_id_is_dead_lettered_never_dropped_or_looped(
         producer="test",
     )
     shouting.event_id = shouting.event_id.upper()
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
+    producer = AIOKafkaProducer(**kafka_options(KAFKA))
     await producer.start()
     try:
         await producer.send_and_wait(topic, encode_envelope(shouting), key=b"same", partition=0)

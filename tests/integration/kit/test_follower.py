@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
 from google.protobuf import wrappers_pb2
 from punchcard_kit.messaging import Message, encode_envelope, new_envelope
+from punchcard_kit.messaging.connection import kafka_options
 from punchcard_kit.messaging.follower import TopicFollower
 from punchcard_kit.messaging.topics import ensure_topics_exist
 
@@ -28,7 +29,7 @@ async def new_topic(partitions: int = 3, bootstrap: str = KAFKA) -> str:
 
 
 async def publish(topic: str, values, *, bootstrap: str = KAFKA, partition: int | None = None):
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(**kafka_options(bootstrap))
     await producer.start()
     try:
         for value in values:
@@ -101,7 +102,7 @@ async def test_from_the_end_only_new_records_from_the_beginning_all(following):
     assert message.topic == topic and message.tenant_id == TENANT
     assert message.key == message.payload.value.encode()
     # No group: nothing was committed anywhere, and no group exists for the follower.
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    admin = AIOKafkaAdminClient(**kafka_options(KAFKA))
     await admin.start()
     try:
         groups = {g[0] for g in await admin.list_consumer_groups()}
@@ -124,7 +125,7 @@ async def test_two_followers_both_see_every_record(following):
 async def test_tombstones_and_bad_records(following):
     topic = await new_topic(partitions=1)
     follower, seen = await following.start(topic)
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
+    producer = AIOKafkaProducer(**kafka_options(KAFKA))
     await producer.start()
     event_id = str(uuid.uuid4())
     try:
@@ -167,7 +168,7 @@ async def test_a_failing_handler_does_not_stop_the_follower(following):
 async def test_partitions_added_later_are_read_from_their_beginning(following):
     topic = await new_topic(partitions=1)
     follower, seen = await following.start(topic, check_interval_s=0.5)
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    admin = AIOKafkaAdminClient(**kafka_options(KAFKA))
     await admin.start()
     try:
         await admin.create_partitions({topic: NewPartitions(total_count=3)})

@@ -24,6 +24,7 @@ from .db import create_pool, ensure_database
 from .http_errors import error_responses, install_error_handlers
 from .internal_auth import InternalTokenVerifier
 from .logging import configure_logging, get_logger
+from .messaging.connection import use_kafka_settings
 from .messaging.consumer import ConsumerLoop, Handler
 from .messaging.relay import OutboxRelay
 from .metrics import HTTP_RESPONSES
@@ -166,6 +167,9 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level, settings.log_json)
+        # Every Kafka client of this process (relay, consumers, followers, the kit's admin
+        # calls) connects with this service's KAFKA_SECURITY_PROTOCOL, SASL and TLS settings.
+        use_kafka_settings(settings)
         dsn = settings.database_url
         assert dsn is not None and settings.kafka_bootstrap_servers is not None
         if settings.environment in ("development", "test"):

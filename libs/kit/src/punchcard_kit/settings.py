@@ -8,6 +8,7 @@ tests say ENVIRONMENT=development or test themselves."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -77,7 +78,100 @@ def placeholder_in(value: Any) -> str | None:
     return next((marker for marker in PLACEHOLDER_MARKERS if marker in lowered), None)
 
 
-class ServiceSettings(BaseSettings):
+KAFKA_TLS_PROTOCOLS = ("SSL", "SASL_SSL")
+KAFKA_SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
+_KAFKA_FILES = ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
+
+
+class KafkaSettings(BaseSettings):
+    """How this process reaches Kafka: plain on the local stack, TLS and SASL (SCRAM) for a
+    managed or Strimzi cluster. Every aiokafka client the kit, the tools, the benchmarks and
+    the tests build takes these (``punchcard_kit.messaging.connection.kafka_options``), so
+    nothing talks to Kafka in the clear once ``KAFKA_SECURITY_PROTOCOL`` says TLS.
+
+    A service's settings are these plus its own (``ServiceSettings``); a tool reads them alone
+    from the same variables. Wrong combinations are refused at start, by variable name: SASL
+    without a user and password, TLS files for a protocol without TLS, a file that is not
+    there, and (outside development/test) a placeholder password."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "staging", "production"] = "production"
+    # PLAINTEXT (the local stack), SSL (TLS; with a client certificate: mTLS), SASL_SSL
+    # (TLS + a user and password: managed Kafka, Strimzi's SCRAM listener), SASL_PLAINTEXT
+    # (a password over plain TCP; only for a broker reached through a TLS tunnel).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    # PEM file of the CA(s) that signed the brokers' certificates (Strimzi: ca.crt of the
+    # Secret <cluster>-cluster-ca-cert). Unset: the system's trusted CAs (most managed Kafka).
+    kafka_ssl_cafile: str | None = None
+    # mTLS (optional): this client's certificate chain and its private key, PEM.
+    kafka_ssl_certfile: str | None = None
+    kafka_ssl_keyfile: str | None = None
+    kafka_ssl_key_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _kafka_settings_valid(self) -> KafkaSettings:
+        problems = self.kafka_problems()
+        if self.environment not in LOCAL_ENVIRONMENTS:
+            problems += [
+                f"{name.upper()} holds a placeholder ({marker!r}); give the real value"
+                for name in ("kafka_sasl_username", "kafka_sasl_password")
+                if (marker := placeholder_in(getattr(self, name))) is not None
+            ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def kafka_problems(self) -> list[str]:
+        """What is wrong with the Kafka security settings, one line per variable (placeholders
+        aside: the caller's placeholder check covers them)."""
+        protocol = self.kafka_security_protocol
+        problems = []
+        if protocol in KAFKA_SASL_PROTOCOLS:
+            for name in ("kafka_sasl_username", "kafka_sasl_password"):
+                value = getattr(self, name)
+                if isinstance(value, SecretStr):
+                    value = value.get_secret_value()
+                if not value:
+                    problems.append(
+                        f"{name.upper()} must be set when KAFKA_SECURITY_PROTOCOL={protocol}"
+                    )
+        else:
+            for name in ("kafka_sasl_username", "kafka_sasl_password"):
+                if getattr(self, name) is not None:
+                    problems.append(
+                        f"{name.upper()} is set but KAFKA_SECURITY_PROTOCOL={protocol} sends no "
+                        "password (say SASL_SSL)"
+                    )
+        tls_files = [name for name in _KAFKA_FILES if getattr(self, name)]
+        if protocol not in KAFKA_TLS_PROTOCOLS:
+            problems += [
+                f"{name.upper()} is set but KAFKA_SECURITY_PROTOCOL={protocol} uses no TLS "
+                "(say SSL or SASL_SSL)"
+                for name in tls_files
+            ]
+        else:
+            for name in tls_files:
+                path = getattr(self, name)
+                if not os.path.isfile(path) or not os.access(path, os.R_OK):
+                    problems.append(f"{name.upper()}: no readable file at {path}")
+            if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
+                problems.append("KAFKA_SSL_KEYFILE is set without KAFKA_SSL_CERTFILE")
+        if self.kafka_ssl_key_password is not None and not self.kafka_ssl_keyfile:
+            problems.append("KAFKA_SSL_KEY_PASSWORD is set without KAFKA_SSL_KEYFILE")
+        return problems
+
+    def kafka_security(self) -> tuple:
+        """The Kafka security settings alone, as a hashable key (one SSL context per key)."""
+        return tuple(
+            getattr(self, name) for name in KafkaSettings.model_fields if name.startswith("kafka_")
+        )
+
+
+class ServiceSettings(KafkaSettings):
     """What every service needs. Subclasses set ``service_name`` and add their own fields.
 
     In ``development`` the servers default to the local stack (scripts/stack); anywhere else
@@ -140,6 +234,11 @@ class ServiceSettings(BaseSettings):
     # Topics the kit creates itself (dead-letter topics): 3 in production, 1 on the local stack.
     kafka_replication_factor: int = Field(default=1, ge=1)
 
+    @model_validator(mode="after")
+    def _kafka_settings_valid(self) -> ServiceSettings:
+        # Reported with every other problem below (one message naming all of them).
+        return self
+
     @property
     def default_database_name(self) -> str:
         return "punchcard_" + self.service_name.replace("-", "_")
@@ -168,6 +267,7 @@ class ServiceSettings(BaseSettings):
         problems = []
         if missing:
             problems.append(f"{', '.join(missing)} must be set when ENVIRONMENT={self.environment}")
+        problems += self.kafka_problems()
         if not local and (placeholders := self.placeholders()):
             problems.append(
                 f"placeholder values are refused when ENVIRONMENT={self.environment}: "

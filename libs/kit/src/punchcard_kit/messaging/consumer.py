@@ -32,6 +32,7 @@ from ..failpoints import failpoint
 from ..logging import correlation, get_logger
 from ..metrics import BATCH_SECONDS, CONSUMED, CONSUMER_ERRORS
 from ..retry import Backoff, is_transient, retry_transient
+from .connection import kafka_options
 from .envelope import InvalidEnvelope, Message, decode_envelope
 from .outbox import OutboxRecord, add_records
 from .topics import ensure_topics_exist
@@ -203,8 +204,8 @@ class ConsumerLoop:
             log.info("consumer stopped", group=self.group_id, processed=self.processed)
 
     async def _start(self) -> AIOKafkaConsumer:
-        options = dict(
-            bootstrap_servers=self.bootstrap_servers,
+        options = kafka_options(
+            self.bootstrap_servers,
             group_id=self.group_id,
             client_id=self.group_id,
             enable_auto_commit=False,

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from .connection import kafka_options
 from .envelope import InvalidEnvelope, decode_envelope
 
 DEFAULT_BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092")
@@ -35,7 +36,7 @@ _READ_IDLE_MS = 2000
 
 async def _partitions(bootstrap: str, suffix: str = ".dlq", only: str | None = None):
     """{topic: [TopicPartition]} of the ``*.dlq`` topics (or of ``only``)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="punchcard-dlq")
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap, client_id="punchcard-dlq"))
     await admin.start()
     try:
         names = sorted(
@@ -56,7 +57,7 @@ async def dead_letter_topics(bootstrap: str) -> dict[str, int]:
     every = [tp for partitions in topics.values() for tp in partitions]
     if not every:
         return {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_options(bootstrap, enable_auto_commit=False))
     await consumer.start()
     try:
         # Assigned (and paused: nothing is fetched), every topic is in the client's metadata,
@@ -79,7 +80,7 @@ async def read_letters(bootstrap: str, topic: str) -> list[dict]:
     partitions = (await _partitions(bootstrap, only=topic)).get(topic)
     if not partitions:
         raise SystemExit(f"no topic {topic!r} (see `punchcard-dlq list`)")
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_options(bootstrap, enable_auto_commit=False))
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -161,7 +162,7 @@ async def redrive(
     if dry_run or not letters:
         return [_public(item) for item in letters]
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, client_id="punchcard-dlq"
+        **kafka_options(bootstrap, acks="all", enable_idempotence=True, client_id="punchcard-dlq")
     )
     await producer.start()
     try:

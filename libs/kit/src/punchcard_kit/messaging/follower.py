@@ -38,6 +38,7 @@ from aiokafka.errors import KafkaError
 
 from ..logging import correlation, get_logger
 from ..retry import Backoff, is_transient
+from .connection import kafka_options
 from .envelope import InvalidEnvelope, Message, decode_envelope
 
 log = get_logger(__name__)
@@ -97,7 +98,7 @@ class TopicFollower:
             admin: AIOKafkaAdminClient | None = None
             try:
                 admin = AIOKafkaAdminClient(
-                    bootstrap_servers=self.bootstrap_servers, client_id=f"follower-{self.name}"
+                    **kafka_options(self.bootstrap_servers, client_id=f"follower-{self.name}")
                 )
                 await admin.start()
                 consumer = await self._connect(admin)
@@ -137,8 +138,8 @@ class TopicFollower:
 
     async def _connect(self, admin: AIOKafkaAdminClient) -> AIOKafkaConsumer:
         partitions = await self._partitions(admin)
-        options = dict(
-            bootstrap_servers=self.bootstrap_servers,
+        options = kafka_options(
+            self.bootstrap_servers,
             group_id=None,
             client_id=f"follower-{self.name}",
             enable_auto_commit=False,

@@ -10,6 +10,7 @@ from aiokafka.partitioner import murmur2
 
 from ..logging import get_logger
 from ..retry import retry_transient
+from .connection import kafka_options
 
 log = get_logger(__name__)
 
@@ -29,8 +30,8 @@ def partition_for(key: bytes | None, all_partitions: list[int], available: list[
 
 
 def make_producer(bootstrap_servers: str, *, client_id: str, **overrides) -> AIOKafkaProducer:
-    options = dict(
-        bootstrap_servers=bootstrap_servers,
+    options = kafka_options(
+        bootstrap_servers,
         client_id=client_id,
         acks="all",
         enable_idempotence=True,

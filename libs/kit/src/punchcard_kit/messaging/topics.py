@@ -15,6 +15,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from ..logging import configure_logging, get_logger
 from ..retry import retry_transient
+from .connection import kafka_options
 
 log = get_logger(__name__)
 
@@ -37,7 +38,7 @@ def specs_from_catalogue(path: str | Path, replication_factor: int | None) -> li
 async def ensure_topics_exist(bootstrap_servers: str, specs: list[TopicSpec]) -> list[str]:
     """Create the topics that are missing; returns the names created. Existing topics are left
     as they are (partitions are never shrunk; changes to them are an operator's decision)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="punchcard-topics")
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap_servers, client_id="punchcard-topics"))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
