@@ -19,7 +19,7 @@ GEN_STAMP  := $(GEN_DIR)/punchcard/v1/.stamp
 WEB        := services/gateway/web
 WEB_SRC    := $(shell find $(WEB)/src $(WEB)/manage $(WEB)/kiosk -type f 2>/dev/null) $(WEB)/vite.config.js
 
-.PHONY: help setup venv proto weights web browser kustomize promtool stack stack-down test-stack test-stack-down topics test-topics migrate run test test-unit test-integration bench lint clean
+.PHONY: help setup venv proto weights web browser kustomize promtool k8s-schemas stack stack-down test-stack test-stack-down topics test-topics migrate run test test-unit test-integration bench lint clean
 
 # The tests and benchmarks run on a stack of their own (scripts/stack, PUNCHCARD_STACK=test:
 # other ports, other data), so nothing they leave behind is ever read by `make run`'s system.
@@ -82,6 +82,12 @@ kustomize:
 promtool:
 	scripts/promtool --install
 
+# The CRD schemas of Strimzi, KEDA and the Prometheus Operator (pinned, checksummed, cached in
+# .local/k8s-schemas), for the tests that validate every rendered object (core kinds: the
+# kubernetes-validate package).
+k8s-schemas:
+	scripts/k8s-schemas --install
+
 setup: venv proto weights web
 
 stack:
@@ -114,7 +120,7 @@ run: setup stack topics migrate
 	scripts/run-services
 
 # One command runs the tests (CI calls exactly this).
-test: setup test-topics browser kustomize promtool
+test: setup test-topics browser kustomize promtool k8s-schemas
 	$(VENV)/bin/ruff check libs services tools tests bench
 	cd $(WEB) && npm test --silent
 	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
