@@ -38,10 +38,11 @@ $(UV):
 	$(PYTHON_BIN) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# The virtual environment, exactly as uv.lock pins it (every workspace package, editable).
+# The virtual environment, exactly as uv.lock pins it (every workspace package, editable, with
+# its extras: face-match's `tensorflow`, for the tests and benchmarks of DeepFace's models).
 venv: $(VENV)/.synced
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml
-	$(UV) sync --all-packages --frozen --python $(PYTHON_BIN)
+	$(UV) sync --all-packages --all-extras --frozen --python $(PYTHON_BIN)
 	@touch $@
 
 # Contracts: Python generated from proto/ by the pinned grpcio-tools; never edited by hand.
