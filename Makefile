@@ -19,7 +19,7 @@ GEN_STAMP  := $(GEN_DIR)/punchcard/v1/.stamp
 WEB        := services/gateway/web
 WEB_SRC    := $(shell find $(WEB)/src $(WEB)/manage $(WEB)/kiosk -type f 2>/dev/null) $(WEB)/vite.config.js
 
-.PHONY: help setup venv proto weights web browser kustomize promtool stack stack-down test-stack test-stack-down topics test-topics migrate run test test-unit test-integration bench lint clean
+.PHONY: help setup venv proto weights web browser kustomize promtool k8s-schemas stack stack-down test-stack test-stack-down topics test-topics migrate run test test-unit test-integration bench lint clean
 
 # The tests and benchmarks run on a stack of their own (scripts/stack, PUNCHCARD_STACK=test:
 # other ports, other data), so nothing they leave behind is ever read by `make run`'s system.
@@ -38,10 +38,11 @@ $(UV):
 	$(PYTHON_BIN) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# The virtual environment, exactly as uv.lock pins it (every workspace package, editable).
+# The virtual environment, exactly as uv.lock pins it (every workspace package, editable, with
+# its extras: face-match's `tensorflow`, for the tests and benchmarks of DeepFace's models).
 venv: $(VENV)/.synced
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml
-	$(UV) sync --all-packages --frozen --python $(PYTHON_BIN)
+	$(UV) sync --all-packages --all-extras --frozen --python $(PYTHON_BIN)
 	@touch $@
 
 # Contracts: Python generated from proto/ by the pinned grpcio-tools; never edited by hand.
@@ -82,6 +83,12 @@ kustomize:
 promtool:
 	scripts/promtool --install
 
+# The CRD schemas of Strimzi, KEDA and the Prometheus Operator (pinned, checksummed, cached in
+# .local/k8s-schemas), for the tests that validate every rendered object (core kinds: the
+# kubernetes-validate package).
+k8s-schemas:
+	scripts/k8s-schemas --install
+
 setup: venv proto weights web
 
 stack:
@@ -114,7 +121,7 @@ run: setup stack topics migrate
 	scripts/run-services
 
 # One command runs the tests (CI calls exactly this).
-test: setup test-topics browser kustomize promtool
+test: setup test-topics browser kustomize promtool k8s-schemas
 	$(VENV)/bin/ruff check libs services tools tests bench
 	cd $(WEB) && npm test --silent
 	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from punchcard_kit.service import Runtime, create_service_app, service_main
 from starlette.formparsers import MultiPartParser
 
+from .adapters.models import require_runtime
 from .bootstrap import FaceMatchContainer, bootstrap
 from .entrypoints import api, consumers
 from .settings import FaceMatchSettings
@@ -22,6 +23,10 @@ def build_app(settings: FaceMatchSettings) -> FastAPI:
     hand their frames to its identifier."""
     if settings.deepface_home:
         os.environ["DEEPFACE_HOME"] = settings.deepface_home
+    # At once, before any connection: the configured model and detector must be able to run
+    # in this installation (TensorFlow and DeepFace only where they need them; MissingRuntime
+    # says what to install, UnknownModel lists the models).
+    require_runtime(settings.face_model, settings.face_detector)
 
     async def on_started(runtime: Runtime) -> None:
         container = bootstrap(settings, pool=runtime.pool)

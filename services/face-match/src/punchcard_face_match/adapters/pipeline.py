@@ -15,8 +15,9 @@ detects with upsampling, crops, resizes and normalises each image on its own, ~5
   setting, where their weights are provided;
 - **align**: dlib's 5-point landmarks and ``get_face_chip`` (150 px, padding 0.25: the exact
   geometry dlib's ResNet was trained on); for other detectors, a rotation that levels the eyes;
-- **embed**: the recognition model built by DeepFace (``Dlib`` by default; TensorFlow models
-  such as Facenet512 or ArcFace by setting), all the frames of a micro-batch in one call.
+- **embed**: dlib's ResNet (``Dlib``, the default), run by dlib itself; or a TensorFlow model
+  built by DeepFace (Facenet512, ArcFace... by setting, with the ``tensorflow`` extra
+  installed: adapters/models.py), all the frames of a micro-batch in one call.
 
 Only the weights are external. They must already be in DeepFace's folder
 (``$DEEPFACE_HOME/.deepface/weights/``, placed by ``punchcard-face-weights``): a missing file is a
@@ -37,33 +38,15 @@ from ..domain.model import Face, FaceOutcome
 from ..domain.quality import within_pixel_cap
 from .images import DECODE_MAX_PIXELS, declared_size
 from .liveness import screen_score
+from .models import DETECTORS, DLIB, MODELS, MissingRuntime, require_runtime
+from .models import model as model_spec
 
 # Weight files DeepFace looks for, by model and by detector (those not listed are checked by
-# DeepFace itself, and a failed download attempt is reported as MissingWeights too).
-MODEL_WEIGHTS = {
-    "Dlib": "dlib_face_recognition_resnet_model_v1.dat",
-    "Facenet": "facenet_weights.h5",
-    "Facenet512": "facenet512_weights.h5",
-    "ArcFace": "arcface_weights.h5",
-    "VGG-Face": "vgg_face_weights.h5",
-    "GhostFaceNet": "ghostfacenet_v1.h5",
-    "OpenFace": "openface_weights.h5",
-}
-DETECTOR_WEIGHTS = {
-    "dlib": "shape_predictor_5_face_landmarks.dat",
-    "retinaface": "retinaface.h5",
-    "yunet": "face_detection_yunet_2023mar.onnx",
-}
-# Embedding size by model (a template records it; a gallery never mixes models).
-MODEL_DIMS = {
-    "Dlib": 128,
-    "Facenet": 128,
-    "Facenet512": 512,
-    "ArcFace": 512,
-    "VGG-Face": 4096,
-    "GhostFaceNet": 512,
-    "OpenFace": 128,
-}
+# DeepFace itself, and a failed download attempt is reported as MissingWeights too), and the
+# embedding size by model: from the table of what each model runs on (adapters/models.py).
+MODEL_WEIGHTS = {name: spec.weights for name, spec in MODELS.items()}
+DETECTOR_WEIGHTS = {name: weights for name, (_, weights) in DETECTORS.items() if weights}
+MODEL_DIMS = {name: spec.dims for name, spec in MODELS.items()}
 
 # What the pipeline finds in a frame (domain.model.FaceOutcome).
 OK = FaceOutcome.OK
@@ -78,6 +61,7 @@ __all__ = [
     "OK",
     "Face",
     "FacePipeline",
+    "MissingRuntime",
     "MissingWeights",
     "require_weights",
     "weights_folder",
@@ -126,15 +110,23 @@ class FacePipeline:
         detect_max_side: int = 640,
         detect_min_score: float = 0.25,
     ) -> None:
+        # What the model and the detector run on must be installed (TensorFlow and DeepFace
+        # only for the models that need them: MissingRuntime names the extra), then their
+        # weights must be in place.
+        require_runtime(model_name, detector)
         require_weights(model_name, detector)
-        from deepface.modules import modeling
 
         self.model_name = model_name
         self.detector_name = detector
         self.detect_max_side = detect_max_side
         self.detect_min_score = detect_min_score
         try:
-            self.model = modeling.build_model(task="facial_recognition", model_name=model_name)
+            if model_spec(model_name).runtime is DLIB:
+                self.model = DlibResNet(weights_folder() / MODEL_WEIGHTS[model_name])
+            else:
+                from deepface.modules import modeling
+
+                self.model = modeling.build_model(task="facial_recognition", model_name=model_name)
         except (OSError, ValueError, ImportError, RuntimeError) as error:
             raise MissingWeights(
                 f"the recognition model {model_name!r} could not be built from "
@@ -152,6 +144,8 @@ class FacePipeline:
             self._dlib = dlib
             self._detector = None
         else:
+            from deepface.modules import modeling
+
             try:
                 self._detector = modeling.build_model(task="face_detector", model_name=detector)
             except (OSError, ValueError, ImportError, RuntimeError) as error:
@@ -261,6 +255,24 @@ class FacePipeline:
         vectors = self.model.forward(np.ascontiguousarray(batch))
         out = np.asarray(vectors, dtype=np.float32)
         return out.reshape(len(chips_rgb), -1)
+
+
+class DlibResNet:
+    """dlib's face recognition ResNet (128-d), run by dlib itself on the CPU: the same
+    computation as DeepFace's ``Dlib`` client (``compute_face_descriptor`` on the uint8 RGB
+    chips of a batch), without importing DeepFace or TensorFlow."""
+
+    input_shape = (150, 150)
+    output_shape = 128
+
+    def __init__(self, weights: Path) -> None:
+        import dlib
+
+        self._net = dlib.face_recognition_model_v1(str(weights))
+
+    def forward(self, batch_bgr: np.ndarray) -> np.ndarray:
+        rgb = np.ascontiguousarray(batch_bgr[:, :, :, ::-1], dtype=np.uint8)
+        return np.array([np.array(v) for v in self._net.compute_face_descriptor(rgb)])
 
 
 def _level_eyes(image: np.ndarray, region, size: int) -> np.ndarray:
