@@ -40,11 +40,14 @@ if TYPE_CHECKING:
     from .settings import ServiceSettings
 
 __all__ = [
+    "SpanKind",
     "TRACE_HEADERS",
     "batch_spans",
     "configure_tracing",
     "context_from_headers",
+    "continuing",
     "current_ids",
+    "current_span_context",
     "inject",
     "outbox_trace_headers",
     "span",
@@ -205,6 +208,32 @@ def outbox_trace_headers(envelope: Envelope | None, headers: list[tuple[str, str
     if batch and envelope is not None:
         span_context = batch.get(envelope.causation_id) or batch.get(envelope.correlation_id)
     inject(headers, span_context)
+
+
+def current_span_context() -> SpanContext | None:
+    """The current span's context, to hand work over to another task (a group commit) that
+    writes events for it (``continuing``); None when tracing is off or no span is current."""
+    if not _state.enabled:
+        return None
+    span_context = trace.get_current_span().get_span_context()
+    return span_context if span_context.is_valid else None
+
+
+@contextmanager
+def continuing(by_id: Mapping[str, SpanContext | None]) -> Iterator[None]:
+    """Events written inside whose correlation or causation id is a key of ``by_id`` continue
+    that span (as a consumer's batch does): for a task that writes the events of several
+    requests at once (a group commit), each request's span captured with
+    ``current_span_context``."""
+    if not _state.enabled:
+        yield
+        return
+    known = {key: value for key, value in by_id.items() if value is not None}
+    token = _BATCH.set({**(_BATCH.get() or {}), **known})
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
 
 
 # -- spans ----------------------------------------------------------------------------------
