@@ -7,7 +7,8 @@ each the child of the one before: the gateway's server span of ``POST /kiosk/v1/
 the gateway relay's send of the attempt → identity's processing of it → identity's send of the
 verdict → punch's processing of the verdict → punch's send of the punch → the gateway's
 "kiosk answer"; every span's parent in the trace (one tree, rooted at the kiosk's span), and
-the gateway's access log line for the request carries the trace id."""
+the gateway's access log line for the request carries the trace id. An admin's call the
+gateway forwards to identity is one trace as well (the gateway's HTTP client passes it on)."""
 
 from __future__ import annotations
 
@@ -88,7 +89,14 @@ async def test_a_pin_punch_is_one_connected_trace(traced):
         worker_id, (_front, credential), _back = await at_front_door(
             traced, admin, tenant_id, employee_id
         )
-        assert (await admin.put(f"/workers/{worker_id}/pin", json={"pin": PIN})).status_code == 200
+        # The admin's call, forwarded by the gateway to identity, is one trace too.
+        admin_trace = secrets.token_hex(16)
+        set_pin = await admin.put(
+            f"/workers/{worker_id}/pin",
+            json={"pin": PIN},
+            headers={"traceparent": f"00-{admin_trace}-{secrets.token_hex(8)}-01"},
+        )
+        assert set_pin.status_code == 200, set_pin.text
 
     trace_id, kiosk_span = secrets.token_hex(16), secrets.token_hex(8)
     attempt = pin_attempt(employee_id, PIN)
@@ -125,6 +133,16 @@ async def test_a_pin_punch_is_one_connected_trace(traced):
         ("gateway", "kiosk answer", 1),  # INTERNAL
     ], hops
     assert last.attributes["punchcard.attempt_id"] == attempt["attempt_id"]
+
+    async def forwarded() -> list[ReceivedSpan]:
+        spans = receiver.trace(admin_trace)
+        return spans if any(s.service == "identity" and s.kind == SERVER for s in spans) else []
+
+    admin_spans = await wait_for(forwarded, what="identity's span of the forwarded call")
+    (upstream,) = [s for s in admin_spans if s.service == "identity" and s.kind == SERVER]
+    (caller,) = [s for s in admin_spans if s.span_id == upstream.parent_span_id]
+    assert caller.service == "gateway", caller
+
     # The gateway's access log line for that request carries the trace (and no PIN).
     lines = [
         json.loads(line)

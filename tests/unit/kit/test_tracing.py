@@ -227,3 +227,23 @@ def test_log_lines_inside_a_span_carry_its_ids(spans):
     with tracing.span("s") as current:
         event = tracing.add_trace_ids(None, "info", {"event": "x"})
     assert (event["trace_id"], event["span_id"]) == ids(current.get_span_context())
+
+
+async def test_calls_into_other_services_carry_the_trace(spans):
+    import httpx
+
+    request = httpx.Request("GET", "http://identity/internal/v1/x")
+    await tracing.trace_outgoing(request)
+    assert "traceparent" not in request.headers  # no span, nothing
+    with tracing.span("POST /api/v1/workers") as current:
+        await tracing.trace_outgoing(request)
+    assert request.headers["traceparent"] == header_of(current.get_span_context())
+
+
+async def test_calls_carry_nothing_when_tracing_is_off():
+    import httpx
+
+    request = httpx.Request("GET", "http://identity/internal/v1/x")
+    with tracing.span("off"):
+        await tracing.trace_outgoing(request)
+    assert "traceparent" not in request.headers

@@ -51,6 +51,7 @@ __all__ = [
     "inject",
     "outbox_trace_headers",
     "span",
+    "trace_outgoing",
     "tracing_enabled",
     "use_tracer_provider",
 ]
@@ -192,6 +193,18 @@ def context_from_headers(
     if not trace.get_current_span(ctx).get_span_context().is_valid:
         return None
     return ctx
+
+
+async def trace_outgoing(request) -> None:
+    """An httpx ``request`` event hook (``event_hooks={"request": [trace_outgoing]}``): a
+    call into another service carries the current span's ``traceparent``, so its server span
+    joins the caller's trace. Nothing when tracing is off."""
+    if not _state.enabled:
+        return
+    headers: list[tuple[str, str]] = []
+    inject(headers)
+    for name, value in headers:
+        request.headers[name] = value
 
 
 def without_trace_headers(headers: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
