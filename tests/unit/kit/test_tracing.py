@@ -247,3 +247,17 @@ async def test_calls_carry_nothing_when_tracing_is_off():
     with tracing.span("off"):
         await tracing.trace_outgoing(request)
     assert "traceparent" not in request.headers
+
+
+def test_shutdown_flushes_and_turns_tracing_off():
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    tracing.use_tracer_provider(provider)
+    with tracing.span("last request"):
+        pass
+    tracing.shutdown_tracing()
+    assert [s.name for s in exporter.get_finished_spans()] == ["last request"]
+    assert not tracing.tracing_enabled()

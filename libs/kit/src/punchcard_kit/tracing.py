@@ -133,9 +133,12 @@ def use_tracer_provider(provider: TracerProvider | None) -> None:
 
 
 def shutdown_tracing() -> None:
-    """Flush the spans still buffered (at the end of the process)."""
-    if _state.provider is not None:
-        _state.provider.shutdown()
+    """Flush the spans still buffered and stop the exporter (when the service stops); tracing
+    is off afterwards until ``configure_tracing`` is called again."""
+    provider = _state.provider
+    if provider is not None:
+        use_tracer_provider(None)
+        provider.shutdown()
 
 
 def traced_http(app):
