@@ -10,6 +10,8 @@ from contextlib import contextmanager
 import structlog
 from structlog.contextvars import bind_contextvars, bound_contextvars, merge_contextvars
 
+from .tracing import add_trace_ids
+
 __all__ = ["configure_logging", "get_logger", "correlation", "bind_contextvars"]
 
 
@@ -17,6 +19,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
     """Route both structlog and the standard library (aiokafka, uvicorn) through one renderer."""
     shared = [
         merge_contextvars,
+        add_trace_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

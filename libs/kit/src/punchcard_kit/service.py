@@ -19,6 +19,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from .access_log import AccessLog
 from .bounds import MAX_JSON_BODY_BYTES
 from .db import create_pool, ensure_database
 from .http_errors import error_responses, install_error_handlers
@@ -32,6 +33,7 @@ from .migrations import upgrade_async
 from .periodic import run_periodically
 from .retry import Backoff
 from .settings import ServiceSettings, load_settings
+from .tracing import configure_tracing, shutdown_tracing, traced_http
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -246,9 +248,13 @@ def create_service_app(
             await runtime.resources.aclose()
             await pool.close()
             log.info("service stopped")
+            shutdown_tracing()
 
     app = _ServiceApp(title=title, lifespan=lifespan, max_body_size=max_body_size)
     app.state.service_name = settings.service_name
+    # Traces and access logs (punchcard_kit.tracing, .access_log): off unless configured.
+    configure_tracing(settings)
+    app.state.access_log_sample_every = settings.access_log_sample_every
     app.state.on_exit = []
     install_error_handlers(app, tuple(transient))
     if settings.verifies_internal_tokens and settings.internal_token_public_key is not None:
@@ -272,7 +278,10 @@ class _ServiceApp(FastAPI):
         counted = _CountResponses(
             super().build_middleware_stack(), getattr(self.state, "service_name", "unknown")
         )
-        return _TooLargeInErrorShape(counted)
+        shaped = _TooLargeInErrorShape(counted)
+        # The access log runs inside the request's server span, so its line carries the trace.
+        sample_every = getattr(self.state, "access_log_sample_every", 10)
+        return traced_http(AccessLog(shaped, sample_every=sample_every))
 
 
 class _CountResponses:

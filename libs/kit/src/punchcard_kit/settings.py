@@ -234,6 +234,16 @@ class ServiceSettings(KafkaSettings):
     # Topics the kit creates itself (dead-letter topics): 3 in production, 1 on the local stack.
     kafka_replication_factor: int = Field(default=1, ge=1)
 
+    # Traces (punchcard_kit.tracing, docs/observability.md): exported by OTLP/HTTP when an
+    # endpoint is given (the standard variables; the SDK reads the other OTEL_* itself:
+    # OTEL_EXPORTER_OTLP_HEADERS, OTEL_TRACES_SAMPLER, ...). None: off, at no cost.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_exporter_otlp_traces_endpoint: str | None = None
+    otel_sdk_disabled: bool = False
+    # Access logs (punchcard_kit.access_log): one line for every Nth answer under 400 (0:
+    # none), and for every 4xx and 5xx; health probes and /metrics only when they fail.
+    access_log_sample_every: int = Field(default=10, ge=0)
+
     @model_validator(mode="after")
     def _kafka_settings_valid(self) -> ServiceSettings:
         # Reported with every other problem below (one message naming all of them).

@@ -15,6 +15,7 @@ from punchcard_kit.http_errors import status_of
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging.follower import TopicFollower
 from punchcard_kit.service import Runtime
+from punchcard_kit.tracing import trace_outgoing
 
 from .adapters.edge_limits import EdgeLimiter
 from .adapters.kiosk import (
@@ -114,8 +115,12 @@ async def bootstrap(
     sync_limits = httpx.Limits(
         max_connections=settings.kiosk_sync_max_connections, max_keepalive_connections=100
     )
-    client = await runtime.enter(httpx.AsyncClient(timeout=timeout))
-    sync_client = await runtime.enter(httpx.AsyncClient(timeout=timeout, limits=sync_limits))
+    # Calls into the services carry the request's trace (punchcard_kit.tracing).
+    hooks = {"request": [trace_outgoing]}
+    client = await runtime.enter(httpx.AsyncClient(timeout=timeout, event_hooks=hooks))
+    sync_client = await runtime.enter(
+        httpx.AsyncClient(timeout=timeout, limits=sync_limits, event_hooks=hooks)
+    )
 
     passwords = hasher or password_hasher(settings)
     throttle = RedisLoginThrottle.from_url(settings.redis_url)

@@ -32,6 +32,7 @@ from ..failpoints import failpoint
 from ..logging import correlation, get_logger
 from ..metrics import BATCH_SECONDS, CONSUMED, CONSUMER_ERRORS
 from ..retry import Backoff, is_transient, retry_transient
+from ..tracing import TRACE_HEADERS, batch_spans, tracing_enabled
 from .connection import kafka_options
 from .envelope import InvalidEnvelope, Message, decode_envelope
 from .outbox import OutboxRecord, add_records
@@ -231,6 +232,7 @@ class ConsumerLoop:
         messages: list[Message] = []
         invalid: list[tuple[ConsumerRecord, InvalidEnvelope]] = []
         first_offsets = {tp.partition: records[0].offset for tp, records in batches.items()}
+        tracing = tracing_enabled()
         for record in (r for records in batches.values() for r in records):
             if record.value is None:
                 headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
@@ -246,7 +248,14 @@ class ConsumerLoop:
                 invalid.append((record, error))
                 continue
             messages.append(
-                Message(record.topic, record.partition, record.offset, record.key, envelope)
+                Message(
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    record.key,
+                    envelope,
+                    _trace_headers(record) if tracing else {},
+                )
             )
 
         backoff = Backoff(0.2, 10)
@@ -328,7 +337,8 @@ class ConsumerLoop:
             ]
             if not careful:
                 if todo:
-                    await self.handler(conn, todo)
+                    with batch_spans(self.group_id, todo):
+                        await self.handler(conn, todo)
             else:
                 failed: list[Message] = []
                 for message in list(todo):
@@ -378,7 +388,10 @@ class ConsumerLoop:
         backoff = Backoff(self.retry_initial_s, 2)
         for attempt in range(1, self.max_attempts + 1):
             try:
-                with correlation(message.envelope.correlation_id, event_id=message.event_id):
+                with (
+                    correlation(message.envelope.correlation_id, event_id=message.event_id),
+                    batch_spans(self.group_id, [message]),
+                ):
                     async with conn.transaction():
                         await self.handler(conn, [message])
                 return None
@@ -438,6 +451,15 @@ class ConsumerLoop:
                 await conn.execute(_PRUNE, self.group_id, self.processed_retention_days)
         except Exception as error:  # noqa: BLE001
             log.warning("pruning processed events failed", group=self.group_id, error=str(error))
+
+
+def _trace_headers(record: ConsumerRecord) -> dict[str, str]:
+    """The W3C trace-context headers of a record (the trace its handling continues)."""
+    return {
+        name: value.decode(errors="replace")
+        for name, value in record.headers or ()
+        if name in TRACE_HEADERS and value is not None
+    }
 
 
 class _DrainOnRevoke(ConsumerRebalanceListener):

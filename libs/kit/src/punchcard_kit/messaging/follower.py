@@ -38,6 +38,7 @@ from aiokafka.errors import KafkaError
 
 from ..logging import correlation, get_logger
 from ..retry import Backoff, is_transient
+from ..tracing import follow, tracing_enabled
 from .connection import kafka_options
 from .envelope import InvalidEnvelope, Message, decode_envelope
 
@@ -260,9 +261,13 @@ class TopicFollower:
                 )
                 return
             message = Message(record.topic, record.partition, record.offset, record.key, envelope)
+            if tracing_enabled():
+                message.headers = {
+                    k: v.decode(errors="replace") for k, v in record.headers or () if v is not None
+                }
         correlation_id = message.envelope.correlation_id if message.envelope is not None else None
         try:
-            with correlation(correlation_id, event_id=message.event_id):
+            with correlation(correlation_id, event_id=message.event_id), follow(message):
                 await self.handler(message)
         except Exception as error:  # noqa: BLE001
             log.error(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from ..tracing import outbox_trace_headers
 from .envelope import Envelope, encode_envelope
 from .schema import OUTBOX_SHARDS
 
@@ -30,7 +31,8 @@ class OutboxRecord:
 
 def outbox_record(topic: str, key: str | bytes | None, envelope: Envelope) -> OutboxRecord:
     """The record for ``envelope``; Kafka headers repeat the routing fields so tools and
-    consumers can route without decoding."""
+    consumers can route without decoding, and carry the trace the event continues (W3C
+    ``traceparent``, when tracing is on: punchcard_kit.tracing)."""
     if isinstance(key, str):
         key = key.encode()
     headers = [
@@ -39,6 +41,7 @@ def outbox_record(topic: str, key: str | bytes | None, envelope: Envelope) -> Ou
         ("tenant-id", envelope.tenant_id),
         ("correlation-id", envelope.correlation_id),
     ]
+    outbox_trace_headers(envelope, headers)
     return OutboxRecord(topic, key, encode_envelope(envelope), headers, envelope.event_id)
 
 
@@ -79,4 +82,5 @@ def tombstone_record(
     if isinstance(key, str):
         key = key.encode()
     headers = [("event-type", "tombstone"), ("event-id", event_id), ("tenant-id", tenant_id)]
+    outbox_trace_headers(None, headers)
     return OutboxRecord(topic, key, None, headers, event_id)

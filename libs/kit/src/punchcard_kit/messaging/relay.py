@@ -33,6 +33,7 @@ from ..failpoints import failpoint
 from ..logging import configure_logging, get_logger
 from ..metrics import OUTBOX_PUBLISHED, RELAY_ERRORS
 from ..retry import Backoff, is_transient
+from ..tracing import start_send_span
 from .producer import start_producer
 from .schema import OUTBOX_CHANNEL, OUTBOX_SHARDS
 
@@ -196,16 +197,28 @@ class OutboxRelay:
             taken = batch_cut([row["size"] for row in claimed], self.batch_max_bytes)
             self._cut_short = taken < len(claimed)
             rows = await conn.fetch(_READ_ROWS, [row["id"] for row in claimed[:taken]])
-            async with asyncio.timeout(self.publish_timeout_s):
-                pending = []
-                for row in rows:
-                    headers = [(k, v.encode()) for k, v in json.loads(row["headers"])]
-                    pending.append(
-                        await self.producer.send(
-                            row["topic"], value=row["value"], key=row["key"], headers=headers
+            sends = []  # the producer spans of traced rows (punchcard_kit.tracing)
+            try:
+                async with asyncio.timeout(self.publish_timeout_s):
+                    pending = []
+                    for row in rows:
+                        headers, send_span = start_send_span(
+                            row["topic"], json.loads(row["headers"])
                         )
-                    )
-                await asyncio.gather(*pending)
+                        if send_span is not None:
+                            sends.append(send_span)
+                        pending.append(
+                            await self.producer.send(
+                                row["topic"],
+                                value=row["value"],
+                                key=row["key"],
+                                headers=[(k, v.encode()) for k, v in headers],
+                            )
+                        )
+                    await asyncio.gather(*pending)
+            finally:
+                for send_span in sends:
+                    send_span.end()
             failpoint("relay.after_publish")
             await conn.execute(_DELETE, [row["id"] for row in rows])
         failpoint("relay.after_commit")

@@ -12,6 +12,7 @@ from prometheus_client import Counter
 from punchcard_kit.http_errors import error_response
 from punchcard_kit.logging import get_logger
 from punchcard_kit.retry import is_transient
+from punchcard_kit.tracing import SpanKind, span
 
 from ..domain import zk
 from ..service_layer.zk_edge import ZkDevice
@@ -249,7 +250,9 @@ class FastPath:
                 found = self._attlog_of_known(scope)
                 if found is not None:
                     self._uploaded.inc()
-                    await self._attlog(found, scope, receive, send)
+                    # Its own server span (tracing on): the punches' traces start here.
+                    with span("POST /iclock/cdata", kind=SpanKind.SERVER):
+                        await self._attlog(found, scope, receive, send)
                     return
         await self.app(scope, receive, send)
 

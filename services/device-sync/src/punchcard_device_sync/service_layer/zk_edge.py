@@ -18,6 +18,7 @@ from prometheus_client import Counter
 from punchcard.v1 import common_pb2, kiosk_pb2
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging.envelope import set_timestamp
+from punchcard_kit.tracing import continuing, current_span_context
 
 from ..domain import zk
 from ..domain.model import Command, CommandKind, Heartbeat
@@ -91,6 +92,9 @@ class _Upload:
     stamp: str | None
     received_at: datetime
     realtime: bool
+    # The device's request's span (tracing on): its verdicts continue it, not the span of
+    # whichever upload's request started the group commit that writes them.
+    trace: object = None
 
 
 @dataclass(frozen=True)
@@ -317,7 +321,7 @@ class ZkEdge:
         realtime = previous is not None and received_at - previous <= timedelta(
             seconds=3 * self._settings.options.delay_s + 5
         )
-        return _Upload(device, punches, times, stamp, received_at, realtime)
+        return _Upload(device, punches, times, stamp, received_at, realtime, current_span_context())
 
     async def _record_attlogs(self, uow: UnitOfWork, uploads: list[_Upload]) -> list[_Recorded]:
         """Uploads' writes in ``uow``, a few statements for all of them (not committed here;
@@ -359,7 +363,12 @@ class ZkEdge:
             saves.append(zk.AttlogSave(device.clock_id, upload.stamp, newest, skew, flagged))
             results.append(_Recorded(len(new), skew, flagged))
         if verdicts:
-            await events.publish_verdicts(uow, verdicts)
+            # A verdict's correlation id is its punch's attempt id.
+            traces = {
+                p.attempt_id: u.trace for u, new in zip(uploads, news, strict=True) for p in new
+            }
+            with continuing(traces):
+                await events.publish_verdicts(uow, verdicts)
         await uow.zk.save_attlogs(saves)
         for upload in uploads:
             state = states.get(upload.device.clock_id)

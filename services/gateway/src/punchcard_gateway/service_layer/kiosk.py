@@ -37,6 +37,7 @@ from punchcard.v1 import common_pb2, evidence_pb2, kiosk_pb2
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import Message, catalogue, new_envelope, unpack_payload
 from punchcard_kit.messaging.envelope import Envelope
+from punchcard_kit.tracing import span
 
 from ..domain.kiosk import (
     OUTCOME_TYPES,
@@ -154,6 +155,10 @@ class OutcomeWaiters:
     def idle(self) -> bool:
         return not self._waiting and not self._late
 
+    def concerns(self, key: Key) -> bool:
+        """A request of this replica waits for ``key``, or its outcome is to be stored here."""
+        return key in self._waiting or key in self._late
+
     def deliver(self, key: Key, event: Outcome) -> bool:
         """Wake the requests waiting for ``key``; True when the outcome arrived late and should
         be stored by this replica."""
@@ -266,7 +271,14 @@ class KioskEdge:
             return
         event = message.payload
         key = (message.tenant_id, event.attempt_id)
-        if self.waiters.deliver(key, event):
+        # The trace's last hop (its record's context is current: TopicFollower): only on the
+        # replica holding the kiosk's request, not on every replica that sees the outcome.
+        if self.waiters.concerns(key):
+            with span("kiosk answer", attributes={"punchcard.attempt_id": event.attempt_id}):
+                delivered = self.waiters.deliver(key, event)
+        else:
+            delivered = self.waiters.deliver(key, event)
+        if delivered:
             task = asyncio.create_task(self._save(key, event))
             self._storing.add(task)
             task.add_done_callback(self._storing.discard)
