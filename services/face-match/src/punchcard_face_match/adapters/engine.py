@@ -29,6 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 from punchcard_kit.failpoints import failpoint
 from punchcard_kit.logging import get_logger
 
+from ..domain.decision import embedding_model
 from ..service_layer.unit_of_work import EngineRestarted
 from .pipeline import Face, FacePipeline
 
@@ -79,8 +80,9 @@ def _analyse(frames: Sequence[bytes]) -> list[Face]:
 
 
 def _describe() -> tuple[str, int]:
+    """The model the embeddings are of (DlibKeras computes Dlib's) and their size."""
     assert _pipeline is not None
-    return _pipeline.model_name, _pipeline.dims
+    return embedding_model(_pipeline.model_name), _pipeline.dims
 
 
 class FaceEngine:
@@ -96,7 +98,8 @@ class FaceEngine:
         detect_min_score: float = 0.25,
         deepface_home: str | None = None,
     ) -> None:
-        self.model_name = model_name
+        # The model the embeddings are of (templates and galleries are kept under it).
+        self.model_name = embedding_model(model_name)
         self.detector = detector
         self.workers = workers
         self._initargs = (model_name, detector, detect_max_side, detect_min_score, deepface_home)
@@ -124,7 +127,8 @@ class FaceEngine:
         self.model_name, self.dims = results[0]
         log.info(
             "face models loaded",
-            model=self.model_name,
+            model=self._initargs[0],
+            embeddings=self.model_name,
             detector=self.detector,
             dims=self.dims,
             workers=self.workers,

