@@ -181,9 +181,22 @@ class DlibKerasEmbedder:
     chip_size = SIZE
 
     def __init__(self, weights_file: Path) -> None:
+        import keras
+
         self.model = load(weights_file)
+        if keras.backend.backend() == "tensorflow":
+            # One traced graph for every batch size (reduce_retracing: the batch dimension
+            # becomes unknown after the second size): a fraction of predict_on_batch's
+            # per-call overhead, which is most of a single chip's time on a CPU.
+            import tensorflow as tf
+
+            self._forward = tf.function(
+                lambda x: self.model(x, training=False), reduce_retracing=True
+            )
+        else:
+            self._forward = self.model.predict_on_batch
 
     def embed(self, chips_rgb: Sequence[np.ndarray]) -> np.ndarray:
         batch = np.ascontiguousarray(np.stack(chips_rgb), dtype=np.float32)
-        out = self.model.predict_on_batch(batch)
+        out = self._forward(batch)
         return np.asarray(out, dtype=np.float32).reshape(len(chips_rgb), DIMS)
