@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from punchcard_face_match.adapters import dlib_keras, weights
 from punchcard_face_match.adapters.dlib_format import FILE_NAME
-from punchcard_face_match.adapters.pipeline import DETECTOR_WEIGHTS, FacePipeline
+from punchcard_face_match.adapters.engine import FaceEngine
+from punchcard_face_match.adapters.pipeline import DETECTOR_WEIGHTS, OK, FacePipeline
 from skimage import data
 
 from tests.support.face import faces_dir, identities
@@ -102,3 +103,29 @@ def test_the_pipeline_with_dlib_keras_embeds_its_chips_as_dlib(folder, monkeypat
     assert chip is not None and analysed.embedding is not None
     expected = dlib_descriptor(chip, dlib_models)
     assert np.abs(analysed.embedding - expected).max() < TOLERANCE
+
+
+async def test_the_engine_runs_dlib_keras_in_its_worker_processes(folder, dlib_models):
+    """FACE_MODEL=DlibKeras as the service runs it: the micro-batch's frames go to a model
+    worker process, whose chips are embedded in one batch; the embeddings are Dlib's."""
+    engine = FaceEngine(
+        model_name="DlibKeras",
+        detector="dlib",
+        detect_max_side=640,
+        workers=1,
+        deepface_home=str(folder.parent.parent),
+    )
+    async with engine:
+        assert (engine.model_name, engine.dims) == ("Dlib", 128)  # Dlib's templates
+        astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+        frames = [
+            cv2.imencode(".jpg", image)[1].tobytes() for image in (astronaut, astronaut[:, ::-1])
+        ]
+        faces = await engine.analyse(frames)
+    assert [face.outcome for face in faces] == [OK, OK]
+    for image, face in zip((astronaut, astronaut[:, ::-1]), faces, strict=True):
+        rgb = cv2.cvtColor(
+            cv2.imdecode(cv2.imencode(".jpg", image)[1], cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB
+        )
+        expected = dlib_descriptor(chip_of(rgb, dlib_models), dlib_models)
+        assert np.abs(face.embedding - expected).max() < TOLERANCE
