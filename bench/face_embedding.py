@@ -10,7 +10,9 @@ that is shared: the load and how busy the machine was are printed with the numbe
 
 Per batch size and engine: faces/s (faces embedded / time spent in the calls) and the p50 /
 p99 latency of one call (one batch). Both engines use every core of the machine as their
-libraries do by default (dlib's BLAS; TensorFlow's thread pools). The largest difference
+libraries do by default (dlib's BLAS; TensorFlow's thread pools); run it with
+``OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1`` for one thread each, as
+face-match's model workers run (one per core). The largest difference
 between the two engines' embeddings is printed too (it must stay under 1e-4).
 
 Target (issue 19): the Keras model at batch 32 >= 2x dlib's per-face throughput (faces/s).
@@ -90,7 +92,10 @@ def main() -> None:
         "source": source,
         "distinct_chips": len({c.tobytes() for c in all_chips}),
         "max_abs_difference": difference,
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "threads_env": {
+            name: os.environ.get(name)
+            for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+        },
         "batches": {},
     }
     for size in batches:

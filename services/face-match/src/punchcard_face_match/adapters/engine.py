@@ -54,6 +54,9 @@ def _init(
     # One model call per worker at a time: keep each worker's math libraries to one thread
     # unless the operator says otherwise (a GPU node sets its own).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # TensorFlow's own pools too (DlibKeras, DeepFace's models): one worker per core.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     _pipeline = FacePipeline(model_name, detector, detect_max_side, detect_min_score)
 
 
