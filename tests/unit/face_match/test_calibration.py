@@ -116,3 +116,8 @@ def test_match_threshold_set_lower_is_the_ceiling():
 def test_per_comparison_rate_inverts_fpir():
     for n in (1, 7, 500):
         assert math.isclose(fpir(n, per_comparison_fmr(n, 0.001)), 0.001, rel_tol=1e-9)
+
+
+def test_dlib_rebuilt_in_keras_uses_dlibs_calibration():
+    assert fmr_model_for("DlibKeras", 0.6) == fmr_model_for("Dlib", 0.6) == DLIB
+    assert fmr_model_for("Facenet512", 23.56) is None

@@ -75,3 +75,10 @@ def test_a_confirmed_lookalike_found_at_1_to_n_needs_the_employee_id():
     stranger = [("w1", 0.65)]
     assert decision.needs_one_to_one(decide(stranger, POLICY), stranger, twins) is False
     assert decision.needs_one_to_one(decide([], POLICY), [], twins) is False
+
+
+def test_dlib_rebuilt_in_keras_computes_dlibs_embeddings_so_shares_its_threshold():
+    assert decision.embedding_model("DlibKeras") == "Dlib"
+    assert decision.embedding_model("Facenet512") == "Facenet512"
+    assert threshold_for("DlibKeras", None) == threshold_for("Dlib", None) == 0.6
+    assert threshold_for("DlibKeras", 0.5) == 0.5

@@ -18,7 +18,7 @@ from .adapters.repository import (
     unit_of_work_factory,
 )
 from .domain.calibration import FmrModel, fmr_model_for
-from .domain.decision import MatchPolicy, threshold_for
+from .domain.decision import MatchPolicy, embedding_model, threshold_for
 from .domain.gallery import Galleries
 from .domain.quality import QualityPolicy
 from .entrypoints.consumers import GalleryFollower
@@ -113,7 +113,8 @@ def bootstrap(
         galleries if galleries is not None else Galleries(index_threshold=settings.index_threshold)
     )
     gallery = GalleryFollower(
-        GallerySync(galleries, settings.face_model), settings.kafka_bootstrap_servers
+        GallerySync(galleries, embedding_model(settings.face_model)),
+        settings.kafka_bootstrap_servers,
     )
     assert settings.evidence_photo_key is not None
     cipher = cipher or EvidenceCipher.from_base64(settings.evidence_photo_key.get_secret_value())

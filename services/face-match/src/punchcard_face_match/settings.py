@@ -26,7 +26,10 @@ class FaceMatchSettings(ServiceSettings):
     deepface_home: str | None = None
     # Recognition model (DeepFace's name) and face detector. "Dlib" + "dlib" work out of the
     # box; others (e.g. Facenet512 or ArcFace with the "retinaface" detector on GPU nodes) need
-    # their weight files in the folder above. A gallery never mixes models.
+    # their weight files in the folder above. A gallery never mixes models. "DlibKeras" is dlib's
+    # ResNet rebuilt as a Keras model (batched; TensorFlow, on a GPU where there is one): the
+    # same embeddings as "Dlib" (to 1e-4), so it shares Dlib's templates and thresholds; its
+    # weights come from `punchcard-face-weights convert` (docs/face-match.md).
     face_model: str = "Dlib"
     face_detector: str = "dlib"
     # Euclidean distance at or under which a frame matches a template. None: the model's

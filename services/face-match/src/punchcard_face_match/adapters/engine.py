@@ -29,6 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 from punchcard_kit.failpoints import failpoint
 from punchcard_kit.logging import get_logger
 
+from ..domain.decision import embedding_model
 from ..service_layer.unit_of_work import EngineRestarted
 from .pipeline import Face, FacePipeline
 
@@ -53,6 +54,9 @@ def _init(
     # One model call per worker at a time: keep each worker's math libraries to one thread
     # unless the operator says otherwise (a GPU node sets its own).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # TensorFlow's own pools too (DlibKeras, DeepFace's models): one worker per core.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     _pipeline = FacePipeline(model_name, detector, detect_max_side, detect_min_score)
 
 
@@ -79,8 +83,9 @@ def _analyse(frames: Sequence[bytes]) -> list[Face]:
 
 
 def _describe() -> tuple[str, int]:
+    """The model the embeddings are of (DlibKeras computes Dlib's) and their size."""
     assert _pipeline is not None
-    return _pipeline.model_name, _pipeline.dims
+    return embedding_model(_pipeline.model_name), _pipeline.dims
 
 
 class FaceEngine:
@@ -96,7 +101,8 @@ class FaceEngine:
         detect_min_score: float = 0.25,
         deepface_home: str | None = None,
     ) -> None:
-        self.model_name = model_name
+        # The model the embeddings are of (templates and galleries are kept under it).
+        self.model_name = embedding_model(model_name)
         self.detector = detector
         self.workers = workers
         self._initargs = (model_name, detector, detect_max_side, detect_min_score, deepface_home)
@@ -124,7 +130,8 @@ class FaceEngine:
         self.model_name, self.dims = results[0]
         log.info(
             "face models loaded",
-            model=self.model_name,
+            model=self._initargs[0],
+            embeddings=self.model_name,
             detector=self.detector,
             dims=self.dims,
             workers=self.workers,

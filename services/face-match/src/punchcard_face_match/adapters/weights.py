@@ -1,10 +1,13 @@
-"""``punchcard-face-weights``: place dlib's models where DeepFace looks for them.
+"""``punchcard-face-weights``: place dlib's models where DeepFace looks for them; ``convert``
+also turns dlib's ResNet into the Keras model's weights (``FACE_MODEL=DlibKeras``).
 
 DeepFace would download its weights on first use; here nothing is downloaded at run time. The
 PyPI package ``face-recognition-models`` (a dependency of this service) carries dlib's ResNet
-face recognition model and its 5-point landmark model; this command copies them into
-``$DEEPFACE_HOME/.deepface/weights/`` (``make setup`` runs it; a container image runs it at
-build time). It compares contents and is a no-op when the files are already there.
+face recognition model and its 5-point landmark model; ``punchcard-face-weights`` (or ``place``)
+copies them into ``$DEEPFACE_HOME/.deepface/weights/``, and ``punchcard-face-weights convert``
+places them and writes ``dlib_face_recognition_resnet_model_v1.weights.h5`` next to dlib's file
+(adapters/dlib_keras.py). ``make setup`` runs both; a container image runs them at build time.
+Both compare contents and are no-ops when their files are already up to date.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from .dlib_keras import WEIGHTS_NAME
 from .pipeline import DETECTOR_WEIGHTS, MODEL_WEIGHTS, weights_folder
 
 FILES = (MODEL_WEIGHTS["Dlib"], DETECTOR_WEIGHTS["dlib"])
@@ -56,12 +60,43 @@ def place(target: Path | None = None) -> list[Path]:
     return placed
 
 
+def convert(target: Path | None = None) -> Path | None:
+    """dlib's ResNet (placed first) -> the Keras weights next to it; None when up to date.
+
+    The weights file records the digest of the dlib file it came from (a ``.source`` file
+    beside it), so a changed dlib file is converted again and an unchanged one is not."""
+    target = target or weights_folder()
+    place(target)
+    origin = target / MODEL_WEIGHTS["Dlib"]
+    destination = target / WEIGHTS_NAME
+    stamp = destination.with_name(destination.name + ".source")
+    digest = _sha256(origin)
+    if destination.is_file() and stamp.is_file() and stamp.read_text().strip() == digest:
+        return None
+    from .dlib_keras import convert as convert_weights
+
+    convert_weights(origin, destination)
+    stamp.write_text(digest + "\n")
+    return destination
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=("place", "convert"),
+        default="place",
+        help="place: copy dlib's models (the default); convert: also write the Keras weights",
+    )
     parser.add_argument("--target", type=Path, help="default: $DEEPFACE_HOME/.deepface/weights")
     args = parser.parse_args(argv)
-    placed = place(args.target)
     folder = args.target or weights_folder()
+    if args.command == "convert":
+        written = convert(args.target)
+        print(f"Keras weights in {folder}: " + (written.name if written else "up to date"))
+        return
+    placed = place(args.target)
     print(f"face weights in {folder}: " + (", ".join(p.name for p in placed) or "up to date"))
 
 

@@ -27,6 +27,8 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
+from .decision import embedding_model
+
 _NORMAL = NormalDist()
 
 # The tenant's target for the false-positive identification rate, per attempt, and its bounds
@@ -98,7 +100,7 @@ FMR_MODELS = {"Dlib": DLIB}
 def fmr_model_for(model_name: str, match_threshold: float) -> FmrModel | None:
     """The calibrated model of ``model_name`` under the threshold in force, or None where no
     calibration exists (another recognition model: its fixed threshold is used, as before)."""
-    model = FMR_MODELS.get(model_name)
+    model = FMR_MODELS.get(embedding_model(model_name))
     return model.capped(match_threshold) if model is not None else None
 
 

@@ -20,6 +20,18 @@ from enum import StrEnum
 # models need MATCH_THRESHOLD set from their own evaluation.
 DEFAULT_THRESHOLDS = {"Dlib": 0.6, "Facenet": 10.0, "Facenet512": 23.56, "ArcFace": 4.15}
 
+# A model rebuilt in another framework from the same weights gives the same embeddings (dlib's
+# ResNet as a Keras model: within 1e-4 of dlib's, tests/integration/face_match/
+# test_dlib_keras.py). Its templates, threshold and calibration are the original model's, so
+# a replica switched from one to the other keeps every enrolled worker.
+SAME_EMBEDDINGS = {"DlibKeras": "Dlib"}
+
+
+def embedding_model(model_name: str) -> str:
+    """The model whose embeddings ``model_name`` computes: the name templates are recorded
+    under, galleries are kept under and thresholds are looked up by."""
+    return SAME_EMBEDDINGS.get(model_name, model_name)
+
 
 class Outcome(StrEnum):
     MATCH = "MATCH"
@@ -52,7 +64,7 @@ def threshold_for(model_name: str, configured: float | None) -> float:
     if configured is not None:
         return configured
     try:
-        return DEFAULT_THRESHOLDS[model_name]
+        return DEFAULT_THRESHOLDS[embedding_model(model_name)]
     except KeyError:
         raise ValueError(
             f"no default match threshold for the model {model_name!r}: set MATCH_THRESHOLD"
