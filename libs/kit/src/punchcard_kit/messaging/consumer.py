@@ -30,7 +30,7 @@ from aiokafka.errors import KafkaError
 
 from ..failpoints import failpoint
 from ..logging import correlation, get_logger
-from ..metrics import BATCH_SECONDS, CONSUMED, CONSUMER_ERRORS
+from ..metrics import BATCH_SECONDS, CONSUMED, CONSUMER_ERRORS, LagReport
 from ..retry import Backoff, is_transient, retry_transient
 from .connection import kafka_options
 from .envelope import InvalidEnvelope, Message, decode_envelope
@@ -163,6 +163,7 @@ class ConsumerLoop:
         self._stopping = asyncio.Event()
         self._in_flight = asyncio.Lock()
         self._last_prune = 0.0
+        self._lag = LagReport(group_id)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -189,6 +190,7 @@ class ConsumerLoop:
             while not self._stopping.is_set():
                 batches = await self.consumer.getmany(timeout_ms=500, max_records=self.max_batch)
                 self.healthy = True
+                await self._report_lag()
                 batches = {tp: records for tp, records in batches.items() if records}
                 if batches:
                     async with self._in_flight:
@@ -199,9 +201,27 @@ class ConsumerLoop:
                 await self._maybe_prune()
         finally:
             self.healthy = False
+            self._lag.clear()
             consumer, self.consumer = self.consumer, None
             await consumer.stop()
             log.info("consumer stopped", group=self.group_id, processed=self.processed)
+
+    async def _report_lag(self) -> None:
+        """``punchcard_consumer_lag``: each owned partition's highwater (from the last fetch)
+        minus this consumer's position, from aiokafka's own state (no request to Kafka)."""
+        consumer = self.consumer
+        if consumer is None:
+            return
+        offsets: dict[tuple[str, int], tuple[int | None, int | None]] = {}
+        for tp in consumer.assignment():
+            try:
+                highwater = consumer.highwater(tp)
+                # Known once a fetch answered (then position() does not wait on Kafka).
+                position = await consumer.position(tp) if highwater is not None else None
+            except (AssertionError, KafkaError):
+                continue  # revoked meanwhile
+            offsets[(tp.topic, tp.partition)] = (highwater, position)
+        self._lag.update(offsets)
 
     async def _start(self) -> AIOKafkaConsumer:
         options = kafka_options(
