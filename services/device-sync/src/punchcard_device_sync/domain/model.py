@@ -306,6 +306,19 @@ def clock_status(
     return ClockStatus.ONLINE if now - last_seen_at <= offline_after else ClockStatus.OFFLINE
 
 
+def fleet_tally(
+    clocks: Iterable[tuple[str, bool, datetime | None]], now: datetime, offline_after: timedelta
+) -> dict[tuple[str, ClockStatus], int]:
+    """How many clocks of each protocol are in each status (``clock_status``), every
+    (protocol seen, status) pair present (0 when none): ``clocks`` are (protocol, revoked,
+    last seen)."""
+    clocks = list(clocks)
+    tally = {(p, s): 0 for p in {c[0] for c in clocks} for s in ClockStatus}
+    for protocol, revoked, last_seen_at in clocks:
+        tally[(protocol, clock_status(revoked, last_seen_at, now, offline_after))] += 1
+    return tally
+
+
 @dataclass(frozen=True)
 class Heartbeat:
     """What a clock said about itself in one request (kept in memory, written in batches)."""
