@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from punchcard_device_sync.domain.model import ClockStatus, fleet_tally
+from punchcard_device_sync.domain.model import FLEET_STATUSES, ClockStatus, fleet_tally
 
 NOW = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 AFTER = timedelta(seconds=90)
@@ -16,7 +16,8 @@ def test_clocks_are_counted_by_protocol_and_status():
             ("KIOSK_APP", False, NOW - timedelta(seconds=91)),
             ("KIOSK_APP", False, None),
             ("ZK_PUSH", False, NOW - timedelta(hours=3)),
-            ("ZK_PUSH", True, NOW - timedelta(seconds=1)),  # revoked wins
+            ("ZK_PUSH", True, NOW - timedelta(seconds=1)),  # revoked: not the fleet's any more
+            ("ZK_PUSH", True, None),
         ],
         NOW,
         AFTER,
@@ -24,12 +25,13 @@ def test_clocks_are_counted_by_protocol_and_status():
     assert tally[("KIOSK_APP", ClockStatus.ONLINE)] == 2
     assert tally[("KIOSK_APP", ClockStatus.OFFLINE)] == 1
     assert tally[("KIOSK_APP", ClockStatus.NEVER_SEEN)] == 1
-    assert tally[("KIOSK_APP", ClockStatus.REVOKED)] == 0
     assert tally[("ZK_PUSH", ClockStatus.OFFLINE)] == 1
-    assert tally[("ZK_PUSH", ClockStatus.REVOKED)] == 1
-    # Every status of every protocol seen is there (a count dropping to 0 is a 0, not a gap).
-    assert len(tally) == 2 * len(ClockStatus)
-    assert sum(tally.values()) == 6
+    assert tally[("ZK_PUSH", ClockStatus.ONLINE)] == 0
+    assert tally[("ZK_PUSH", ClockStatus.NEVER_SEEN)] == 0
+    # Every status of every protocol in service is there (a count dropping to 0 is a 0, not a
+    # gap); revoked clocks are no status of the fleet's.
+    assert set(tally) == {(p, s) for p in ("KIOSK_APP", "ZK_PUSH") for s in FLEET_STATUSES}
+    assert sum(tally.values()) == 5
 
 
 def test_no_clocks_no_series():

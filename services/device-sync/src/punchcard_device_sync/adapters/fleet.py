@@ -1,9 +1,9 @@
 """The fleet's gauges for /metrics: ``device_sync_clocks{protocol, status}``, how many clocks
-are online, offline, never seen or revoked (the rule: ``domain.model.clock_status``), summed
-over every tenant (no tenant label: its values are unbounded). Each replica computes the same
-totals from the database (alerts take their max). Clocks are read tenant by tenant (RLS), in one
-read-only transaction; the tenants are those with a clock credential or a ZK device (the two
-tables read before a tenant is known)."""
+in service (not revoked) are online, offline or never seen (the rule:
+``domain.model.clock_status``), summed over every tenant (no tenant label: its values are
+unbounded). Each replica computes the same totals from the database (alerts take their max).
+Clocks are read tenant by tenant (RLS), in one read-only transaction; the tenants are those
+with a clock credential or a ZK device (the two tables read before a tenant is known)."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ from .postgres import APP_ROLE
 
 CLOCKS = Gauge(
     "device_sync_clocks",
-    "Clocks by protocol and status (online: a request within CLOCK_OFFLINE_AFTER_S), all tenants",
+    "Clocks in service by protocol and status (online: a request within CLOCK_OFFLINE_AFTER_S)",
     ["protocol", "status"],
 )
 _TENANTS = "SELECT tenant_id FROM clock_credentials UNION SELECT tenant_id FROM zk_devices"
 _CLOCKS = """
 SELECT c.protocol, c.revoked_at IS NOT NULL AS revoked, h.last_seen_at, now() AS now
 FROM clocks c LEFT JOIN clock_heartbeats h ON h.clock_id = c.id
+WHERE c.revoked_at IS NULL
 """
 
 
