@@ -1,7 +1,7 @@
 """The kit's pipeline metrics against the real stack (docs/observability.md, "Metrics"):
 
 - a consumer reports ``punchcard_consumer_lag`` per partition it owns, from aiokafka's own
-  highwater and position, while its batch is still in hand;
+  highwater and position, while its batch is still in hand; a follower under its own name;
 - a service started with ``OPS_PORT`` serves /metrics, /healthz and /readyz there (and not
   its API), with its consumer groups' lag series and its outbox's backlog and oldest row's age.
 """
@@ -15,8 +15,12 @@ import uuid
 
 import asyncpg
 import httpx
+from aiokafka import AIOKafkaProducer
+from google.protobuf.wrappers_pb2 import StringValue
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
+from punchcard_kit.messaging import encode_envelope, new_envelope
+from punchcard_kit.messaging.follower import TopicFollower
 
 from tests.support.databases import drop_database, new_database
 from tests.support.messaging import record_effects, wait_for, write_events
@@ -63,6 +67,58 @@ async def test_a_consumer_reports_its_lag_per_partition_while_its_batch_waits(ki
 
 async def _none(group: str, topic: str) -> bool:
     return all(_lag(group, topic, p) is None for p in range(3))
+
+
+async def test_a_follower_reports_its_own_lag_under_its_name(topic):
+    """A TopicFollower (no group: every replica reads every partition) reports its lag as
+    group ``follower:<name>``."""
+    producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
+    await producer.start()
+    try:
+        for i in range(5):
+            env = new_envelope(
+                StringValue(value=f"v{i}"), tenant_id=str(uuid.uuid4()), producer="t"
+            )
+            await producer.send_and_wait(topic, encode_envelope(env), partition=1)
+    finally:
+        await producer.stop()
+    release = asyncio.Event()
+    handled: list[str] = []
+
+    async def slow(message):
+        handled.append(message.payload.value)
+        await release.wait()
+
+    name = unique("f")
+    follower = TopicFollower(
+        topics=[topic],
+        handler=slow,
+        bootstrap_servers=KAFKA,
+        name=name,
+        from_beginning=True,
+        max_batch=1,
+    )
+    task = asyncio.create_task(follower.run())
+    try:
+        group = f"follower:{name}"
+
+        async def behind():
+            return _lag(group, topic, 1) == 4 and {p: _lag(group, topic, p) for p in range(3)}
+
+        lags = await wait_for(behind, what="the follower 4 behind on partition 1")
+        assert lags == {0: 0, 1: 4, 2: 0}
+        release.set()
+        await wait_for(lambda: _caught_up(group, topic, 1), what="the follower caught up")
+        assert len(handled) == 5
+    finally:
+        release.set()
+        follower.stop()
+        await task
+    assert _lag(f"follower:{name}", topic, 1) is None
+
+
+async def _caught_up(group: str, topic: str, partition: int) -> bool:
+    return _lag(group, topic, partition) == 0
 
 
 def _free_port() -> int:

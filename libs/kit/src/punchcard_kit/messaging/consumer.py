@@ -207,21 +207,8 @@ class ConsumerLoop:
             log.info("consumer stopped", group=self.group_id, processed=self.processed)
 
     async def _report_lag(self) -> None:
-        """``punchcard_consumer_lag``: each owned partition's highwater (from the last fetch)
-        minus this consumer's position, from aiokafka's own state (no request to Kafka)."""
-        consumer = self.consumer
-        if consumer is None:
-            return
-        offsets: dict[tuple[str, int], tuple[int | None, int | None]] = {}
-        for tp in consumer.assignment():
-            try:
-                highwater = consumer.highwater(tp)
-                # Known once a fetch answered (then position() does not wait on Kafka).
-                position = await consumer.position(tp) if highwater is not None else None
-            except (AssertionError, KafkaError):
-                continue  # revoked meanwhile
-            offsets[(tp.topic, tp.partition)] = (highwater, position)
-        self._lag.update(offsets)
+        if self.consumer is not None:
+            self._lag.update(await owned_offsets(self.consumer))
 
     async def _start(self) -> AIOKafkaConsumer:
         options = kafka_options(
@@ -458,6 +445,24 @@ class ConsumerLoop:
                 await conn.execute(_PRUNE, self.group_id, self.processed_retention_days)
         except Exception as error:  # noqa: BLE001
             log.warning("pruning processed events failed", group=self.group_id, error=str(error))
+
+
+async def owned_offsets(
+    consumer: AIOKafkaConsumer,
+) -> dict[tuple[str, int], tuple[int | None, int | None]]:
+    """(topic, partition) -> (highwater, position) of every partition the consumer owns, for
+    ``punchcard_consumer_lag``: the highwater of its last fetch and its own position, from
+    aiokafka's state (no request to Kafka; before a partition's first fetch, both unknown)."""
+    offsets: dict[tuple[str, int], tuple[int | None, int | None]] = {}
+    for tp in consumer.assignment():
+        try:
+            highwater = consumer.highwater(tp)
+            # Known once a fetch answered (then position() does not wait on Kafka).
+            position = await consumer.position(tp) if highwater is not None else None
+        except (AssertionError, KafkaError):
+            continue  # revoked meanwhile
+        offsets[(tp.topic, tp.partition)] = (highwater, position)
+    return offsets
 
 
 class _DrainOnRevoke(ConsumerRebalanceListener):
