@@ -20,6 +20,7 @@ from google.protobuf.wrappers_pb2 import StringValue
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from punchcard_kit.messaging import encode_envelope, new_envelope
+from punchcard_kit.messaging.connection import kafka_options
 from punchcard_kit.messaging.follower import TopicFollower
 
 from tests.support.databases import drop_database, new_database
@@ -72,7 +73,7 @@ async def _none(group: str, topic: str) -> bool:
 async def test_a_follower_reports_its_own_lag_under_its_name(topic):
     """A TopicFollower (no group: every replica reads every partition) reports its lag as
     group ``follower:<name>``."""
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
+    producer = AIOKafkaProducer(**kafka_options(KAFKA))
     await producer.start()
     try:
         for i in range(5):
