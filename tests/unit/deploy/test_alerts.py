@@ -133,7 +133,9 @@ def test_every_alert_uses_only_exported_metrics_and_bounded_labels() -> None:
         # Grouped only by bounded labels: never by tenant, worker, clock or instance ids.
         for grouped in re.findall(r"\bby\s*\(([^)]*)\)", rule["expr"]):
             labels = {label.strip() for label in grouped.split(",")}
-            assert labels <= {"group", "service", "status", "outcome", "le"}, rule["alert"]
+            assert labels <= {"group", "service", "status", "outcome", "protocol", "le"}, rule[
+                "alert"
+            ]
 
 
 def test_every_alert_has_a_firing_and_a_silent_promtool_case() -> None:
@@ -221,6 +223,11 @@ def test_every_dashboard_query_uses_only_exported_metrics() -> None:
     assert any(name.startswith("device_sync_") for name in used)
     assert "punchcard_consumed_total" in used
     assert "punchcard_outbox_published_total" in used
+    # Per route, per partition, the outbox's age, the fleet's status.
+    assert "punchcard_http_request_seconds_bucket" in used
+    assert "punchcard_consumer_lag" in used
+    assert "punchcard_outbox_oldest_age_seconds" in used
+    assert "device_sync_clocks" in used
 
 
 def test_every_dashboard_query_parses(promtool: Path, tmp_path: Path) -> None:

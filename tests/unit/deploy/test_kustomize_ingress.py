@@ -135,6 +135,8 @@ def test_every_backend_is_a_rendered_service_port(directory):
             for entry in rule["http"]["paths"]:
                 backend = entry["backend"]["service"]
                 assert backend["port"]["name"] in services.get(backend["name"], set()), backend
+                # The ops port (/metrics, /healthz, /readyz) is never a backend.
+                assert backend["port"]["name"] != "ops", backend
 
 
 def test_production_sets_host_class_and_tls_on_every_rule():

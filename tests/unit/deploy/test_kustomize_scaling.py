@@ -8,7 +8,9 @@ kustomize (scripts/kustomize) for base and every overlay:
   namespace only the ingress controller (to the Ingress' backends) and Prometheus; out only to
   DNS, Kafka, PostgreSQL, Redis where the service's code uses it, and the APIs it calls (its
   *_URL settings);
-- a ServiceMonitor per service on a port its Service exposes, and no prometheus.io annotations.
+- a ServiceMonitor per service on its Service's `ops` port, the container port the service
+  serves /metrics on (OPS_PORT), apart from its API port; Prometheus may reach that port only;
+  and no prometheus.io annotations.
 """
 
 from __future__ import annotations
@@ -93,6 +95,17 @@ def container(deployment: dict) -> dict:
 
 def container_port(directory: Path, service: str) -> int:
     return container(of_kind(directory, "Deployment")[service])["ports"][0]["containerPort"]
+
+
+def ops_port(directory: Path, service: str) -> int:
+    """The container port named ``ops``, which must be the OPS_PORT the service is given."""
+    spec = container(of_kind(directory, "Deployment")[service])
+    (port,) = [p["containerPort"] for p in spec["ports"] if p["name"] == "ops"]
+    env = {e["name"]: e.get("value") for e in spec.get("env", [])}
+    given = env.get("OPS_PORT") or config(directory).get("OPS_PORT")
+    assert given is not None and int(given) == port, service
+    assert port != container_port(directory, service), service
+    return port
 
 
 def calls(directory: Path) -> dict[str, set[str]]:
@@ -242,19 +255,22 @@ def test_ingress_only_from_the_ingress_controller_callers_and_prometheus(directo
         for policy in found:
             for rule in policy["spec"].get("ingress", []):
                 assert rule.get("from"), f"{service}: an ingress rule open to everyone"
-                assert ports(rule) == {("TCP", port)}, service
                 for peer in rule["from"]:
                     namespace = namespace_of(peer)
                     if namespace is None:
                         name = peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
                         from_inside.add(name)
+                        assert ports(rule) == {("TCP", port)}, service
                     else:
                         from_outside.add(namespace)
                         if namespace == MONITORING_NAMESPACE:
                             labels = peer["podSelector"]["matchLabels"]
                             assert labels == {"app.kubernetes.io/name": "prometheus"}
+                            # Prometheus: the ops port only, never the API.
+                            assert ports(rule) == {("TCP", ops_port(directory, service))}
                         else:
                             assert "podSelector" not in peer or peer["podSelector"] == {}
+                            assert ports(rule) == {("TCP", port)}, service
         expected_outside = {MONITORING_NAMESPACE}
         if service in backends:
             expected_outside.add(INGRESS_NAMESPACE)
@@ -319,17 +335,21 @@ def test_a_service_monitor_per_service_on_an_exposed_port(directory):
         ]
         assert len(selected) == 1, monitor["metadata"]["name"]
         (service,) = selected
-        names = {p["name"] for p in service["spec"]["ports"]}
-        for endpoint in monitor["spec"]["endpoints"]:
-            assert endpoint["port"] in names
-            assert endpoint["path"] == "/metrics"
+        named = {p["name"]: p for p in service["spec"]["ports"]}
         pods = service["spec"]["selector"]
         (deployment,) = [
             d
             for d in deployments.values()
             if pods.items() <= d["spec"]["template"]["metadata"]["labels"].items()
         ]
-        monitored.add(deployment["metadata"]["name"])
+        name = deployment["metadata"]["name"]
+        for endpoint in monitor["spec"]["endpoints"]:
+            # The Service's ops port, which leads to the container's (OPS_PORT).
+            assert endpoint["port"] == "ops", name
+            assert named["ops"]["targetPort"] in ("ops", ops_port(directory, name)), name
+            assert endpoint["path"] == "/metrics"
+        ops_port(directory, name)
+        monitored.add(name)
     assert monitored == set(SERVICES) == set(deployments)
 
 

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from punchcard.v1 import common_pb2, identification_pb2, identity_pb2, kiosk_pb2
 from punchcard_identity.domain.model import StoredPin, Worker, WorkerStatus
 from punchcard_identity.domain.pin_attempts import PinLimits
@@ -311,3 +312,30 @@ async def test_only_the_clock_itself_may_ask_for_a_sign_in(kiosk):
             await sign_in_at_kiosk(uow, kiosk.verifier, caller, command)
     result = await sign_in_at_kiosk(uow, kiosk.verifier, Caller(TENANT, "c1", "clock"), command)
     assert result.signed_in and result.clock_role == "USER"
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_verdicts_and_lockouts_are_counted_for_metrics_with_bounded_labels(kiosk):
+    kiosk.worker("E1")
+    wrong = metric("identity_verdicts_total", kind="pin", outcome="rejected", reason="WRONG_PIN")
+    locked = metric("identity_verdicts_total", kind="pin", outcome="rejected", reason="LOCKED_OUT")
+    ok = metric("identity_verdicts_total", kind="pin", outcome="identified", reason="")
+    at_clock = metric("identity_pin_lockouts_total", scope="clock")
+    everywhere = metric("identity_pin_lockouts_total", scope="worker")
+    for _ in range(3):
+        await kiosk.punch("E1", "0000")
+    assert reason(await kiosk.punch("E1", "8351", "c2")) == "IDENTIFIED"
+    assert (
+        metric("identity_verdicts_total", kind="pin", outcome="rejected", reason="WRONG_PIN")
+        == wrong + 2
+    )
+    assert (
+        metric("identity_verdicts_total", kind="pin", outcome="rejected", reason="LOCKED_OUT")
+        == locked + 1
+    )
+    assert metric("identity_verdicts_total", kind="pin", outcome="identified", reason="") == ok + 1
+    assert metric("identity_pin_lockouts_total", scope="clock") == at_clock + 1
+    assert metric("identity_pin_lockouts_total", scope="worker") == everywhere

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from punchcard.v1 import common_pb2, identification_pb2, kiosk_pb2
 from punchcard_kit.messaging import Message, catalogue, new_envelope
 from punchcard_punch.domain.decisions import Policy
@@ -44,9 +45,16 @@ async def decide(store: Store, *messages: Message, park_after=timedelta(seconds=
     await decide_verdicts(store, TENANT, messages, Ingest(Policy(), park_after=park_after))
 
 
+def decided(outcome: str, reason: str = "") -> float:
+    labels = {"outcome": outcome, "reason": reason}
+    return REGISTRY.get_sample_value("punch_attempts_decided_total", labels) or 0.0
+
+
 async def test_a_known_workers_verdict_is_recorded_with_its_event(store):
     message = verdict()
+    recorded = decided("recorded")
     await decide(store, message)
+    assert decided("recorded") == recorded + 1
     (row,) = store.punches
     assert (row["kind"], row["direction"], row["worker_id"]) == ("RECORDED", "IN", WORKER)
     (attempt,) = store.attempts
@@ -56,6 +64,7 @@ async def test_a_known_workers_verdict_is_recorded_with_its_event(store):
     assert record.key in (f"{TENANT}/{WORKER}", f"{TENANT}/{WORKER}".encode())
     await decide(store, message)  # seen again: decides nothing new
     assert len(store.punches) == 1 and len(store.attempts) == 1
+    assert decided("recorded") == recorded + 1
 
 
 async def test_an_unknown_worker_is_waited_for_then_parked(store):

@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import gc
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,8 +29,9 @@ from .logging import configure_logging, get_logger
 from .messaging.connection import use_kafka_settings
 from .messaging.consumer import ConsumerLoop, Handler
 from .messaging.relay import OutboxRelay
-from .metrics import HTTP_RESPONSES
+from .metrics import HTTP_RESPONSES, observe_request
 from .migrations import upgrade_async
+from .ops import sample_outbox, start_ops_server
 from .periodic import run_periodically
 from .retry import Backoff
 from .settings import ServiceSettings, load_settings
@@ -172,6 +174,8 @@ def create_service_app(
         # Every Kafka client of this process (relay, consumers, followers, the kit's admin
         # calls) connects with this service's KAFKA_SECURITY_PROTOCOL, SASL and TLS settings.
         use_kafka_settings(settings)
+        # The ops port (punchcard_kit.ops): up first, so /healthz answers during migrations.
+        ops = await start_ops_server(app, settings, health_router())
         dsn = settings.database_url
         assert dsn is not None and settings.kafka_bootstrap_servers is not None
         if settings.environment in ("development", "test"):
@@ -200,6 +204,13 @@ def create_service_app(
             runtime.tasks.append(
                 asyncio.create_task(_supervise("relay", runtime.relay.run, stopping))
             )
+        # Every service has an outbox: its backlog and age are sampled, relay or not.
+        runtime.every(
+            "outbox metrics",
+            settings.outbox_metrics_interval_s,
+            lambda: sample_outbox(pool, settings.service_name),
+            first_after_s=0,
+        )
         if on_started is not None:
             await on_started(runtime)
         for sub in subscriptions(runtime):
@@ -247,6 +258,8 @@ def create_service_app(
                 await on_stopped(runtime)
             await runtime.resources.aclose()
             await pool.close()
+            if ops is not None:
+                await ops.stop()
             log.info("service stopped")
             shutdown_tracing()
 
@@ -286,22 +299,27 @@ class _ServiceApp(FastAPI):
 
 class _CountResponses:
     """Counts every response the app sends by its status class
-    (``punchcard_http_responses_total{service, code}``: the 5xx share the alerts watch)."""
+    (``punchcard_http_responses_total{service, code}``: the 5xx share the alerts watch), and
+    by route template (``punchcard_http_requests_total`` and ``_request_seconds``: metrics.py)."""
 
     def __init__(self, app, service: str) -> None:
         self.app = app
+        self.service = service
         self.classes = {c: HTTP_RESPONSES.labels(service, f"{c}xx") for c in range(1, 6)}
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
 
         async def counting(message) -> None:
             if message["type"] == "http.response.start":
-                counter = self.classes.get(message["status"] // 100)
+                status = message["status"]
+                counter = self.classes.get(status // 100)
                 if counter is not None:
                     counter.inc()
+                observe_request(self.service, scope, status, time.perf_counter() - started)
             await send(message)
 
         await self.app(scope, receive, counting)

@@ -211,6 +211,13 @@ class ServiceSettings(KafkaSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
+    # The ops endpoints (/metrics, /healthz, /readyz) also on a port of their own, which the
+    # ingress never routes (punchcard_kit.ops); unset: only on HTTP_PORT. OPS_HOST: its
+    # address (default HTTP_HOST).
+    ops_port: int | None = Field(default=None, ge=1, le=65535)
+    ops_host: str | None = None
+    # How often the outbox's backlog and oldest row's age are sampled for /metrics.
+    outbox_metrics_interval_s: float = Field(default=15.0, gt=0)
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
     # ``forwarded_allow_ips``: comma-separated addresses or networks, "*" for any): behind an
     # ingress, its address, so the client address a service sees (audit log, throttles) is the

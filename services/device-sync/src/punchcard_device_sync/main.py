@@ -4,9 +4,12 @@ outbox relay; ``punchcard-device-sync migrate`` only migrates the database (a de
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 from punchcard_kit.service import Runtime, create_service_app, service_main
 
+from .adapters.fleet import sample_fleet
 from .bootstrap import DeviceSyncContainer, bootstrap
 from .entrypoints import admin_api, clock_api, consumers, iclock
 from .service_layer.sync import prune_acknowledged
@@ -42,6 +45,13 @@ def build_app(settings: DeviceSyncSettings) -> FastAPI:
         )
         runtime.every(
             "prune unregistered devices", PRUNE_EVERY_S, container.zk_buffers.prune_unregistered
+        )
+        # device_sync_clocks{protocol, status} for /metrics (adapters/fleet.py).
+        runtime.every(
+            "clock fleet metrics",
+            settings.fleet_metrics_interval_s,
+            lambda: sample_fleet(runtime.pool, timedelta(seconds=settings.clock_offline_after_s)),
+            first_after_s=0,
         )
         # A shutdown signal answers held long-polls at once (before uvicorn waits for them).
         app.state.on_exit.append(container.wakeups.stop)

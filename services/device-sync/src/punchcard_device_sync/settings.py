@@ -24,6 +24,8 @@ class DeviceSyncSettings(ServiceSettings):
     http_port: int = 8104
     # A clock is offline after this long without a request (its long-poll is 25 s).
     clock_offline_after_s: float = Field(default=90.0, gt=0)
+    # How often device_sync_clocks{protocol, status} is recounted for /metrics.
+    fleet_metrics_interval_s: float = Field(default=60.0, gt=0)
     # Commands per sync answer.
     sync_batch_limit: int = Field(default=200, ge=1, le=1000)
     # How long a verified clock credential is trusted from memory (a revoke or rotation

@@ -30,7 +30,7 @@ from aiokafka.errors import KafkaError
 
 from ..failpoints import failpoint
 from ..logging import correlation, get_logger
-from ..metrics import BATCH_SECONDS, CONSUMED, CONSUMER_ERRORS
+from ..metrics import BATCH_SECONDS, CONSUMED, CONSUMER_ERRORS, LagReport
 from ..retry import Backoff, is_transient, retry_transient
 from ..tracing import TRACE_HEADERS, batch_spans, tracing_enabled
 from .connection import kafka_options
@@ -164,6 +164,7 @@ class ConsumerLoop:
         self._stopping = asyncio.Event()
         self._in_flight = asyncio.Lock()
         self._last_prune = 0.0
+        self._lag = LagReport(group_id)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -190,6 +191,7 @@ class ConsumerLoop:
             while not self._stopping.is_set():
                 batches = await self.consumer.getmany(timeout_ms=500, max_records=self.max_batch)
                 self.healthy = True
+                await self._report_lag()
                 batches = {tp: records for tp, records in batches.items() if records}
                 if batches:
                     async with self._in_flight:
@@ -200,9 +202,14 @@ class ConsumerLoop:
                 await self._maybe_prune()
         finally:
             self.healthy = False
+            self._lag.clear()
             consumer, self.consumer = self.consumer, None
             await consumer.stop()
             log.info("consumer stopped", group=self.group_id, processed=self.processed)
+
+    async def _report_lag(self) -> None:
+        if self.consumer is not None:
+            self._lag.update(await owned_offsets(self.consumer))
 
     async def _start(self) -> AIOKafkaConsumer:
         options = kafka_options(
@@ -460,6 +467,24 @@ def _trace_headers(record: ConsumerRecord) -> dict[str, str]:
         for name, value in record.headers or ()
         if name in TRACE_HEADERS and value is not None
     }
+
+
+async def owned_offsets(
+    consumer: AIOKafkaConsumer,
+) -> dict[tuple[str, int], tuple[int | None, int | None]]:
+    """(topic, partition) -> (highwater, position) of every partition the consumer owns, for
+    ``punchcard_consumer_lag``: the highwater of its last fetch and its own position, from
+    aiokafka's state (no request to Kafka; before a partition's first fetch, both unknown)."""
+    offsets: dict[tuple[str, int], tuple[int | None, int | None]] = {}
+    for tp in consumer.assignment():
+        try:
+            highwater = consumer.highwater(tp)
+            # Known once a fetch answered (then position() does not wait on Kafka).
+            position = await consumer.position(tp) if highwater is not None else None
+        except (AssertionError, KafkaError):
+            continue  # revoked meanwhile
+        offsets[(tp.topic, tp.partition)] = (highwater, position)
+    return offsets
 
 
 class _DrainOnRevoke(ConsumerRebalanceListener):

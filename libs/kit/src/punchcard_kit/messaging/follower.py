@@ -37,9 +37,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from ..logging import correlation, get_logger
+from ..metrics import LagReport
 from ..retry import Backoff, is_transient
 from ..tracing import follow, tracing_enabled
 from .connection import kafka_options
+from .consumer import owned_offsets
 from .envelope import InvalidEnvelope, Message, decode_envelope
 
 log = get_logger(__name__)
@@ -70,6 +72,9 @@ class TopicFollower:
         self.handler = handler
         self.bootstrap_servers = bootstrap_servers
         self.name = name
+        # punchcard_consumer_lag{group="follower:<name>"}: every replica reads every partition,
+        # so each reports its own lag of each.
+        self._lag = LagReport(f"follower:{name}")
         self.from_beginning = from_beginning
         self.check_interval_s = check_interval_s
         self.max_batch = max_batch
@@ -131,6 +136,7 @@ class TopicFollower:
                     pass
             finally:
                 self.healthy = False
+                self._lag.clear()
                 if consumer is not None:
                     await _quietly_close(consumer.stop)
                 if admin is not None:
@@ -209,6 +215,7 @@ class TopicFollower:
         next_check = time.monotonic() + self.check_interval_s
         while not self._stopping.is_set():
             batches = await consumer.getmany(timeout_ms=500, max_records=self.max_batch)
+            self._lag.update(await owned_offsets(consumer))
             for tp, records in batches.items():
                 for record in records:
                     if self._stopping.is_set():

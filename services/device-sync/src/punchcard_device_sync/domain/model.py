@@ -306,6 +306,23 @@ def clock_status(
     return ClockStatus.ONLINE if now - last_seen_at <= offline_after else ClockStatus.OFFLINE
 
 
+# What the fleet's gauge counts: clocks in service (a revoked clock is no longer the fleet's).
+FLEET_STATUSES = (ClockStatus.ONLINE, ClockStatus.OFFLINE, ClockStatus.NEVER_SEEN)
+
+
+def fleet_tally(
+    clocks: Iterable[tuple[str, bool, datetime | None]], now: datetime, offline_after: timedelta
+) -> dict[tuple[str, ClockStatus], int]:
+    """How many clocks in service of each protocol are online, offline or never seen
+    (``clock_status``), every (protocol seen, status) pair present (0 when none); revoked
+    clocks are not counted. ``clocks`` are (protocol, revoked, last seen)."""
+    clocks = [c for c in clocks if not c[1]]
+    tally = {(p, s): 0 for p in {c[0] for c in clocks} for s in FLEET_STATUSES}
+    for protocol, revoked, last_seen_at in clocks:
+        tally[(protocol, clock_status(revoked, last_seen_at, now, offline_after))] += 1
+    return tally
+
+
 @dataclass(frozen=True)
 class Heartbeat:
     """What a clock said about itself in one request (kept in memory, written in batches)."""

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
+from prometheus_client import Counter
 from punchcard.v1 import common_pb2, identification_pb2, identity_pb2, kiosk_pb2
 from punchcard_kit import credentials
 from punchcard_kit.caller import Caller
@@ -50,6 +51,27 @@ from .unit_of_work import FailureCounters, PinHasher, PinOpener, UnitOfWork, Uni
 from .workers import now
 
 log = get_logger(__name__)
+
+# What /metrics says of verdicts (by what was checked: pin, card, or signin at a kiosk, which
+# publishes none; outcome; the RejectReason's name) and of PIN lockouts (at one clock, or of
+# the worker everywhere). All bounded: no worker, clock or tenant labels.
+VERDICTS = Counter(
+    "identity_verdicts_total",
+    "Identification verdicts decided, by attempt kind (pin, card, signin), outcome and reason",
+    ["kind", "outcome", "reason"],
+)
+LOCKOUTS = Counter(
+    "identity_pin_lockouts_total",
+    "PIN lockouts started, at one clock (scope=clock) or everywhere (scope=worker)",
+    ["scope"],
+)
+
+
+def _count(kind: str, verdict: Verdict) -> None:
+    rejected = isinstance(verdict, identification_pb2.IdentificationRejected)
+    reason = R.RejectReason.Name(verdict.reason).removeprefix("REJECT_REASON_") if rejected else ""
+    VERDICTS.labels(kind, "rejected" if rejected else "identified", reason).inc()
+
 
 ATTEMPTS_TOPIC = catalogue.KIOSK_PIN_ATTEMPTS.name
 VERDICTS_TOPIC = catalogue.IDENTIFICATION_VERDICTS.name
@@ -93,6 +115,7 @@ async def _publish_verdict(
     )
     key = catalogue.verdict_key(tenant, verdict.worker_id, context.attempt_id)
     await uow.publish((VERDICTS_TOPIC, key, envelope))
+    _count(what, verdict)
     log.info(
         f"{what} attempt verified",
         attempt_id=context.attempt_id,
@@ -233,6 +256,7 @@ class PinVerifier:
         )
         attempt = kiosk_pb2.PinPunchAttempted(context=context, sealed_pin=command.sealed_pin)
         verdict = await self._decide(uow, command.tenant_id, attempt)
+        _count("signin", verdict)
         log.info(
             "kiosk sign-in verified",
             attempt_id=command.attempt_id,
@@ -321,6 +345,7 @@ class PinVerifier:
             await self.counters.lock_at_clock(
                 tenant, worker.id, clock_id, decision.lock_at_clock_until
             )
+            LOCKOUTS.labels("clock").inc()
             log.warning("pin locked out at a clock", worker_id=worker.id, clock_id=clock_id)
         if decision.lock_worker_until is not None:
             assert stored is not None
@@ -358,6 +383,7 @@ class PinVerifier:
         await uow.publish(
             (WORKERS_TOPIC, key, new_envelope(locked, tenant_id=tenant, producer="identity"))
         )
+        LOCKOUTS.labels("worker").inc()
         log.warning("pin locked out", worker_id=worker_id, failures=facts.worker_total_failures)
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import Counter
 from punchcard.v1 import identification_pb2, punch_pb2
 from punchcard_kit.contract_enums import message_type
 from punchcard_kit.logging import get_logger
@@ -70,6 +71,14 @@ IDENTIFIED = message_type(identification_pb2.WorkerIdentified)
 REJECTED = message_type(identification_pb2.IdentificationRejected)
 VERDICT_TYPES = (IDENTIFIED, REJECTED)
 
+
+# Attempts punch decided: recorded, repeated (a double tap answered with the earlier punch) or
+# rejected, with the RejectReason's name (empty unless rejected).
+DECIDED = Counter(
+    "punch_attempts_decided_total",
+    "Punch attempts decided, by outcome (recorded, repeated, rejected) and reject reason",
+    ["outcome", "reason"],
+)
 
 WAITING_FOR_CHECK = "waiting for face-match's check of its photo"
 
@@ -437,6 +446,9 @@ class Ingest:
             records.append(outbox_record(self.punches_topic, key, envelope))
         await uow.ledger.insert_attempts(attempts)
         await uow.publish_records(records)
+        for o in outcomes:
+            # A RejectReason's name (bounded); a batch retried after a failed commit counts again.
+            DECIDED.labels(o.kind.lower(), o.reason if o.kind == "REJECTED" else "").inc()
         recorded = sum(1 for o in outcomes if o.kind == "RECORDED")
         if len(outcomes) <= 20:
             for o in outcomes:
