@@ -54,15 +54,18 @@ def test_a_deepface_detector_without_deepface_is_refused(monkeypatch):
 
 
 def test_an_unknown_model_is_refused_with_the_choices():
-    with pytest.raises(UnknownModel, match="FACE_MODEL='Facenet1024'.*Dlib, Facenet"):
+    with pytest.raises(UnknownModel, match="FACE_MODEL='Facenet1024'.*Dlib, DlibKeras, Facenet"):
         require_runtime("Facenet1024", "dlib")
 
 
 def test_only_models_that_run_on_a_gpu_say_so():
     assert {name for name in models.MODELS if uses_gpu(name)} == {
-        name for name, spec in models.MODELS.items() if spec.runtime is models.TENSORFLOW
+        name
+        for name, spec in models.MODELS.items()
+        if spec.runtime in (models.TENSORFLOW, models.KERAS)
     }
     assert "Dlib" not in {name for name in models.MODELS if uses_gpu(name)}
+    assert uses_gpu("DlibKeras")  # the same network, on TensorFlow (issue 19)
 
 
 def _run_without_tensorflow(code: str) -> subprocess.CompletedProcess:
