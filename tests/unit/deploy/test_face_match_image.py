@@ -143,9 +143,12 @@ def test_the_gpu_overlay_names_its_model():
     (deployment,) = [
         d for d in build(GPU) if d["kind"] == "Deployment" and d["metadata"]["name"] == "face-match"
     ]
-    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
-    assert [e["value"] for e in env if e["name"] == "FACE_MODEL"] == ["Dlib"]
-    assert not uses_gpu("Dlib") and not reserves_gpu(deployment)
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert [e["value"] for e in container["env"] if e["name"] == "FACE_MODEL"] == ["DlibKeras"]
+    # dlib's ResNet as a Keras model runs on the GPU: the overlay reserves one, and runs the
+    # image with TensorFlow (the lean default image has none).
+    assert uses_gpu("DlibKeras") and reserves_gpu(deployment)
+    assert container["image"].split(":")[0].endswith("/face-match-gpu")
 
 
 def overlay_with_gpu(tmp_path: Path, model: str) -> list[dict]:
@@ -206,9 +209,9 @@ def test_a_gpu_model_without_its_gpu_is_refused_in_the_gpu_overlay():
     (deployment,) = [
         d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "face-match"
     ]
-    for entry in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
-        if entry["name"] == "FACE_MODEL":
-            entry["value"] = "ArcFace"
+    for container in deployment["spec"]["template"]["spec"]["containers"]:
+        container["resources"]["limits"].pop(GPU_RESOURCE)
+        container["resources"].get("requests", {}).pop(GPU_RESOURCE, None)
     assert gpu_problems(docs, gpu_overlay=True) == [
-        "face-match: FACE_MODEL=ArcFace runs on a GPU, but none is reserved"
+        "face-match: FACE_MODEL=DlibKeras runs on a GPU, but none is reserved"
     ]
