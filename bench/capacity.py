@@ -120,6 +120,15 @@ def stages(args: argparse.Namespace, figures: dict) -> list[Stage]:
             figures["face_frame_src"],
         ),
         Stage(
+            "  or: frame (DlibKeras on CPU, batch 32)",
+            face,
+            args.frames_per_face,
+            figures["face_keras_frame_s"],
+            1,
+            0.5,
+            figures["face_keras_frame_src"],
+        ),
+        Stage(
             "identity: PIN attempt (argon2 + lookups)",
             args.pin_share,
             1,
@@ -154,6 +163,10 @@ DEFAULTS = {
     # bench/face_frame.py and face_punch.py: ~140 ms a frame per model worker (one core).
     "face_frame_s": 0.140,
     "face_frame_src": "face_frame/face_punch: ~140 ms a frame (docs/face-match.md)",
+    # bench/face_embedding.py: the Keras model at batch 32 on one thread ~21 ms a face (48.6/s,
+    # machine loaded), plus dlib's detection and alignment, ~20 ms a frame (face_frame).
+    "face_keras_frame_s": 0.041,
+    "face_keras_frame_src": "face_embedding + face_frame: ~21 ms embed + ~20 ms detect a frame",
     # bench/pin_verification.py: argon2id ~19-22 ms + identity's own ~6-9 ms of CPU.
     "pin_attempt_s": 0.028,
     "pin_attempt_src": "pin_verification: ~28 ms CPU an attempt (docs/identity.md)",
