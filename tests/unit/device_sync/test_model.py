@@ -161,9 +161,7 @@ def test_a_clock_saying_nothing_new_is_written_once_per_interval():
 def test_a_calling_clock_is_written_well_inside_its_offline_window():
     from punchcard_device_sync.domain.model import status_write_every
 
-    assert status_write_every(timedelta(seconds=30), timedelta(seconds=90)) == timedelta(
-        seconds=30
-    )
+    assert status_write_every(timedelta(seconds=30), timedelta(seconds=90)) == timedelta(seconds=30)
     # A short offline window (tests, tight settings) shrinks it to a third.
     assert status_write_every(timedelta(seconds=30), timedelta(seconds=3)) == timedelta(seconds=1)
     assert status_write_every(timedelta(0), timedelta(seconds=90)) == timedelta(0)
