@@ -137,20 +137,13 @@ class FacePipeline:
 
                 self.model = DlibKerasEmbedder(weights_folder() / MODEL_WEIGHTS[model_name])
             else:
-                from deepface.modules import modeling
-
-                self.model = modeling.build_model(task="facial_recognition", model_name=model_name)
+                self.model = DeepFaceModel(model_name)
         except (OSError, ValueError, ImportError, RuntimeError) as error:
             raise MissingWeights(
                 f"the recognition model {model_name!r} could not be built from "
                 f"{weights_folder()}: {type(error).__name__}: {error}"
             ) from error
-        if model_name == "DlibKeras":
-            self.dims, self.chip_size = self.model.dims, self.model.chip_size
-        else:
-            self.dims = MODEL_DIMS.get(model_name) or int(self.model.output_shape)
-            # DeepFace gives input_shape as (width, height); every supported model is square.
-            self.chip_size = int(self.model.input_shape[0])
+        self.dims, self.chip_size = self.model.dims, self.model.chip_size
         if detector == "dlib":
             import dlib
 
@@ -263,16 +256,7 @@ class FacePipeline:
 
     def embed(self, chips_rgb: Sequence[np.ndarray]) -> np.ndarray:
         """Embeddings (n x dims float32) of aligned RGB faces of the model's input size."""
-        if self.model_name == "DlibKeras":  # one batch through the Keras model, RGB
-            return self.model.embed(chips_rgb)
-        batch = np.stack(chips_rgb)[:, :, :, ::-1]  # DeepFace's clients take BGR
-        if self.model_name != "Dlib":
-            from deepface.modules.preprocessing import normalize_input
-
-            batch = normalize_input(batch.astype(np.float32) / 255.0, normalization="base")
-        vectors = self.model.forward(np.ascontiguousarray(batch))
-        out = np.asarray(vectors, dtype=np.float32)
-        return out.reshape(len(chips_rgb), -1)
+        return self.model.embed(chips_rgb)
 
 
 class DlibResNet:
@@ -280,17 +264,39 @@ class DlibResNet:
     computation as DeepFace's ``Dlib`` client (``compute_face_descriptor`` on the uint8 RGB
     chips of a batch), without importing DeepFace or TensorFlow."""
 
-    input_shape = (150, 150)
-    output_shape = 128
+    dims = 128
+    chip_size = 150
 
     def __init__(self, weights: Path) -> None:
         import dlib
 
         self._net = dlib.face_recognition_model_v1(str(weights))
 
-    def forward(self, batch_bgr: np.ndarray) -> np.ndarray:
-        rgb = np.ascontiguousarray(batch_bgr[:, :, :, ::-1], dtype=np.uint8)
-        return np.array([np.array(v) for v in self._net.compute_face_descriptor(rgb)])
+    def embed(self, chips_rgb: Sequence[np.ndarray]) -> np.ndarray:
+        rgb = np.ascontiguousarray(np.stack(chips_rgb), dtype=np.uint8)
+        vectors = self._net.compute_face_descriptor(rgb)
+        return np.asarray([np.array(v) for v in vectors], dtype=np.float32)
+
+
+class DeepFaceModel:
+    """A recognition model DeepFace builds (TensorFlow: the ``tensorflow`` extra): BGR chips
+    normalised as DeepFace's ``base`` normalisation, a batch per call."""
+
+    def __init__(self, model_name: str) -> None:
+        from deepface.modules import modeling
+
+        self._model = modeling.build_model(task="facial_recognition", model_name=model_name)
+        self.dims = MODEL_DIMS.get(model_name) or int(self._model.output_shape)
+        # DeepFace gives input_shape as (width, height); every supported model is square.
+        self.chip_size = int(self._model.input_shape[0])
+
+    def embed(self, chips_rgb: Sequence[np.ndarray]) -> np.ndarray:
+        from deepface.modules.preprocessing import normalize_input
+
+        batch = np.stack(chips_rgb)[:, :, :, ::-1]  # DeepFace's clients take BGR
+        batch = normalize_input(batch.astype(np.float32) / 255.0, normalization="base")
+        vectors = self._model.forward(np.ascontiguousarray(batch))
+        return np.asarray(vectors, dtype=np.float32).reshape(len(chips_rgb), -1)
 
 
 def _level_eyes(image: np.ndarray, region, size: int) -> np.ndarray:
