@@ -19,7 +19,7 @@ import pytest
 from tests.support.gateway import assign, create_tenant, kiosk, login, punch_decided, register_clock
 from tests.support.identity import assignments_known
 from tests.support.punch import known
-from tests.support.services import start_service
+from tests.support.services import kiosk_system
 from tests.support.stack import unique
 
 PIN = "604137"
@@ -31,26 +31,8 @@ LOCK_AFTER = 3
 @pytest.fixture(scope="module")
 async def system(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pin_punch")
-    started = []
-    try:
-        identity = await start_service("identity", tmp, PIN_LOCKOUT_THRESHOLD=str(LOCK_AFTER))
-        started.append(identity)
-        devices = await start_service("device-sync", tmp)
-        started.append(devices)
-        punch = await start_service("punch", tmp)
-        started.append(punch)
-        gateway = await start_service(
-            "gateway",
-            tmp,
-            IDENTITY_URL=identity.url,
-            DEVICE_SYNC_URL=devices.url,
-            PUNCH_URL=punch.url,
-        )
-        started.append(gateway)
-        yield {"identity": identity, "devices": devices, "punch": punch, "gateway": gateway}
-    finally:
-        for service in reversed(started):
-            await service.stop()
+    async with kiosk_system(tmp, identity_env={"PIN_LOCKOUT_THRESHOLD": str(LOCK_AFTER)}) as system:
+        yield system
 
 
 def pin_attempt(employee_id: str, pin: str, **extra) -> dict:

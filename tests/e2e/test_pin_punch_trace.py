@@ -22,7 +22,7 @@ from tests.e2e.test_pin_punch_through_kiosk import PASSWORD, PIN, at_front_door,
 from tests.support.gateway import create_tenant, kiosk, login, punch_decided
 from tests.support.messaging import wait_for
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
-from tests.support.services import start_service
+from tests.support.services import kiosk_system
 from tests.support.stack import unique
 
 SERVER, PRODUCER, CONSUMER = 2, 4, 5  # opentelemetry.proto.trace.v1.Span.SpanKind
@@ -34,7 +34,6 @@ PUNCHES = catalogue.PUNCH_PUNCHES.name
 @pytest.fixture(scope="module")
 async def traced(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pin_trace")
-    started = []
     with OtlpReceiver() as receiver:
         otel = {
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
@@ -42,32 +41,8 @@ async def traced(tmp_path_factory):
             "OTEL_BSP_SCHEDULE_DELAY": "100",
             "ACCESS_LOG_SAMPLE_EVERY": "1",
         }
-        try:
-            identity = await start_service("identity", tmp, **otel)
-            started.append(identity)
-            devices = await start_service("device-sync", tmp, **otel)
-            started.append(devices)
-            punch = await start_service("punch", tmp, **otel)
-            started.append(punch)
-            gateway = await start_service(
-                "gateway",
-                tmp,
-                IDENTITY_URL=identity.url,
-                DEVICE_SYNC_URL=devices.url,
-                PUNCH_URL=punch.url,
-                **otel,
-            )
-            started.append(gateway)
-            yield {
-                "identity": identity,
-                "devices": devices,
-                "punch": punch,
-                "gateway": gateway,
-                "receiver": receiver,
-            }
-        finally:
-            for service in reversed(started):
-                await service.stop()
+        async with kiosk_system(tmp, env=otel) as system:
+            yield {**system, "receiver": receiver}
 
 
 def chain(spans: list[ReceivedSpan], last: ReceivedSpan) -> list[ReceivedSpan]:

@@ -143,26 +143,41 @@ async def start_service(name: str, tmp_dir: Path, **extra_env: str) -> ServicePr
 
 
 @asynccontextmanager
-async def whole_system(tmp_dir: Path, **gateway_env: str) -> AsyncIterator[dict]:
-    """identity, device-sync, punch, face-match and the gateway in front of them, each a
-    process of its own (by name; ``"all"``: every one, in start order); stopped, and their
-    databases dropped, on the way out."""
+async def kiosk_system(
+    tmp_dir: Path,
+    *,
+    face_match: bool = False,
+    env: dict[str, str] | None = None,
+    identity_env: dict[str, str] | None = None,
+    **gateway_env: str,
+) -> AsyncIterator[dict]:
+    """identity, device-sync, punch (and face-match) and the gateway in front of them, each a
+    process of its own, ``env`` given to every one (by name, device-sync also as ``devices``;
+    ``"all"``: every one, in start order); stopped, and their databases dropped, on the way
+    out."""
+    env = env or {}
+    names = ("identity", "device-sync", "punch") + (("face-match",) if face_match else ())
     started: list[ServiceProcess] = []
     try:
-        for name in ("identity", "device-sync", "punch", "face-match"):
-            started.append(await start_service(name, tmp_dir))
-        identity, devices, punch, face_match = started
-        gateway = await start_service(
-            "gateway",
-            tmp_dir,
-            IDENTITY_URL=identity.url,
-            DEVICE_SYNC_URL=devices.url,
-            PUNCH_URL=punch.url,
-            FACE_MATCH_URL=face_match.url,
-            **gateway_env,
-        )
+        for name in names:
+            extra = {**env, **(identity_env or {})} if name == "identity" else env
+            started.append(await start_service(name, tmp_dir, **extra))
+        by_name = {s.name: s for s in started}
+        urls = {
+            "IDENTITY_URL": by_name["identity"].url,
+            "DEVICE_SYNC_URL": by_name["device-sync"].url,
+            "PUNCH_URL": by_name["punch"].url,
+        }
+        if face_match:
+            urls["FACE_MATCH_URL"] = by_name["face-match"].url
+        gateway = await start_service("gateway", tmp_dir, **urls, **{**env, **gateway_env})
         started.append(gateway)
-        yield {**{s.name: s for s in started}, "all": started}
+        yield {**{s.name: s for s in started}, "devices": by_name["device-sync"], "all": started}
     finally:
         for service in reversed(started):
             await service.stop()
+
+
+def whole_system(tmp_dir: Path, **gateway_env: str):
+    """identity, device-sync, punch, face-match and the gateway (``kiosk_system``)."""
+    return kiosk_system(tmp_dir, face_match=True, **gateway_env)

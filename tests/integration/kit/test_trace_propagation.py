@@ -16,9 +16,6 @@ import secrets
 import asyncpg
 import pytest
 from google.protobuf import wrappers_pb2
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from punchcard_kit import tracing
 from punchcard_kit.messaging import add_to_outbox, new_envelope
@@ -27,20 +24,15 @@ from punchcard_kit.messaging.topics import ensure_topics_exist
 
 from tests.support.messaging import outbox_rows, wait_for
 from tests.support.stack import KAFKA, unique
+from tests.support.tracing import recorded_spans
 
 TENANT = "00000000-0000-0000-0000-000000000001"
 
 
 @pytest.fixture
 def spans():
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.use_tracer_provider(provider)
-    try:
+    with recorded_spans() as exporter:
         yield exporter
-    finally:
-        tracing.use_tracer_provider(None)
 
 
 async def new_topic(name: str) -> str:

@@ -9,15 +9,13 @@ import json
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
-from punchcard_kit import tracing
 from punchcard_kit.access_log import AccessLog
 from punchcard_kit.logging import configure_logging
 from punchcard_kit.service import create_service_app
 from punchcard_kit.settings import ServiceSettings
+
+from tests.support.tracing import recorded_spans
 
 PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -46,14 +44,8 @@ def access_lines(captured: str) -> list[dict]:
 
 @pytest.fixture
 def spans():
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.use_tracer_provider(provider)
-    try:
+    with recorded_spans() as exporter:
         yield exporter
-    finally:
-        tracing.use_tracer_provider(None)
 
 
 def test_sampling_keeps_every_failure_and_one_in_n_successes():

@@ -12,7 +12,6 @@ import pytest
 from google.protobuf import wrappers_pb2
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from punchcard_kit import tracing
@@ -21,20 +20,16 @@ from punchcard_kit.messaging.envelope import Message
 from punchcard_kit.messaging.outbox import outbox_record, tombstone_record
 from punchcard_kit.settings import ServiceSettings
 
+from tests.support.tracing import recorded_spans
+
 TENANT = "6f1c1b9e-3c1e-4f57-9d0a-0a4f3e0c2b11"
 PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 @pytest.fixture
 def spans():
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.use_tracer_provider(provider)
-    try:
+    with recorded_spans() as exporter:
         yield exporter
-    finally:
-        tracing.use_tracer_provider(None)
 
 
 def envelope(**kw):
