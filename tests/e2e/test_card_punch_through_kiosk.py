@@ -136,7 +136,7 @@ async def test_card_punches_through_the_kiosk_edge(system):  # noqa: F811 - the 
             assert card.encode() not in blob and unknown_card.encode() not in blob, topic
 
     # Nor in any service's log (standalone: not part of a longer number or hex id).
-    for service in system.values():
+    for service in system["all"]:
         log = service.log_file.read_text()
         for number in (card, unknown_card):
             assert not re.search(rf"(?<![0-9a-fA-F]){number}(?![0-9a-fA-F])", log), service.name

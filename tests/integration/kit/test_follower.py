@@ -3,8 +3,6 @@ what is published after it is positioned, from the beginning everything (then fo
 tombstones and bad records; partitions added later; stop; and a broker restart (chaos)."""
 
 import asyncio
-import random
-import subprocess
 import uuid
 
 import pytest
@@ -16,8 +14,9 @@ from punchcard_kit.messaging.connection import kafka_options
 from punchcard_kit.messaging.follower import TopicFollower
 from punchcard_kit.messaging.topics import ensure_topics_exist
 
+from tests.support import kafka_instance
 from tests.support.messaging import wait_for
-from tests.support.stack import KAFKA, REPO, unique
+from tests.support.stack import KAFKA, unique
 
 TENANT = "00000000-0000-0000-0000-0000000000aa"
 
@@ -203,20 +202,10 @@ async def test_stop_ends_run_promptly(following):
     assert not follower.healthy
 
 
-def _stack(*args: str) -> None:
-    done = subprocess.run(
-        [str(REPO / "scripts" / "stack"), *args], capture_output=True, text=True, timeout=180
-    )
-    assert done.returncode == 0, f"scripts/stack {' '.join(args)} failed:\n{done.stderr[-3000:]}"
-
-
 @pytest.mark.chaos
 async def test_resumes_where_it_was_when_kafka_comes_back(following, tmp_path):
-    port = random.randrange(40000, 49000, 2)
     directory = tmp_path / "kafka"
-    await asyncio.to_thread(
-        _stack, "kafka-instance", "up", str(directory), str(port), str(port + 1)
-    )
+    port = await asyncio.to_thread(kafka_instance.start, directory)
     bootstrap = f"127.0.0.1:{port}"
     try:
         topic = await new_topic(partitions=2, bootstrap=bootstrap)
@@ -226,16 +215,16 @@ async def test_resumes_where_it_was_when_kafka_comes_back(following, tmp_path):
         await publish(topic, ["before"], bootstrap=bootstrap)
         await wait_for(lambda: _at_least(seen, 1), what="a record before the restart")
 
-        await asyncio.to_thread(_stack, "kafka-instance", "kill", str(directory))
+        await asyncio.to_thread(kafka_instance.kill, directory)
         await wait_for(lambda: _true(not follower.healthy), timeout=30, what="noticed down")
-        await asyncio.to_thread(_stack, "kafka-instance", "up", str(directory))
+        await asyncio.to_thread(kafka_instance.restart, directory)
         # Published before the follower has reconnected: it resumes at its offsets, so it
         # still sees them (a fresh start at the end would not).
         await publish(topic, ["after-1", "after-2"], bootstrap=bootstrap)
         await wait_for(lambda: _at_least(seen, 3), timeout=120, what="records after the restart")
         assert values(seen) == ["after-1", "after-2", "before"]
     finally:
-        await asyncio.to_thread(_stack, "kafka-instance", "kill", str(directory))
+        await asyncio.to_thread(kafka_instance.kill, directory)
 
 
 async def _at_least(items, n: int) -> bool:

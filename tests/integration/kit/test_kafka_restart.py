@@ -3,32 +3,20 @@ nothing is lost or doubled. Uses a throw-away broker of its own (scripts/stack k
 so the shared one keeps serving the other tests."""
 
 import asyncio
-import random
-import subprocess
 
 import pytest
 from punchcard_kit.messaging.topics import ensure_topics_exist
 
+from tests.support import kafka_instance
 from tests.support.messaging import effect_counts, outbox_rows, wait_for, write_events
-from tests.support.stack import REPO
-
-
-def _stack(*args: str) -> None:
-    done = subprocess.run(
-        [str(REPO / "scripts" / "stack"), *args], capture_output=True, text=True, timeout=180
-    )
-    assert done.returncode == 0, f"scripts/stack {' '.join(args)} failed:\n{done.stderr[-3000:]}"
 
 
 @pytest.fixture
 async def own_kafka(tmp_path):
-    port = random.randrange(40000, 49000, 2)
     directory = tmp_path / "kafka"
-    await asyncio.to_thread(
-        _stack, "kafka-instance", "up", str(directory), str(port), str(port + 1)
-    )
+    port = await asyncio.to_thread(kafka_instance.start, directory)
     yield directory, f"127.0.0.1:{port}"
-    await asyncio.to_thread(_stack, "kafka-instance", "kill", str(directory))
+    await asyncio.to_thread(kafka_instance.kill, directory)
 
 
 @pytest.mark.chaos
@@ -48,12 +36,12 @@ async def test_relay_and_consumer_recover_when_kafka_restarts(kit_db, loops, own
     await write_events(kit_db, topic, [f"a{i}" for i in range(100)])
     await wait_for(await handled(100), timeout=90, what="events before the crash")
 
-    await asyncio.to_thread(_stack, "kafka-instance", "kill", str(directory))
+    await asyncio.to_thread(kafka_instance.kill, directory)
     await write_events(kit_db, topic, [f"b{i}" for i in range(100)])
     await asyncio.sleep(3)  # the relay fails, logs and backs off; the events wait in the outbox
     assert await outbox_rows(kit_db) == 100
 
-    await asyncio.to_thread(_stack, "kafka-instance", "up", str(directory))
+    await asyncio.to_thread(kafka_instance.restart, directory)
     await write_events(kit_db, topic, [f"c{i}" for i in range(100)])
     await wait_for(await handled(300), timeout=120, what="every event after the restart")
 

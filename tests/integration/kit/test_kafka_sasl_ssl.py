@@ -16,11 +16,8 @@ import asyncio
 import datetime
 import ipaddress
 import os
-import random
 import secrets
 import shutil
-import socket
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -39,6 +36,7 @@ from punchcard_kit.messaging.producer import start_producer
 from punchcard_kit.messaging.topics import ensure_topics_exist
 from punchcard_kit.settings import KafkaSettings
 
+from tests.support import kafka_instance
 from tests.support.stack import REPO
 
 USER = "punchcard-test"
@@ -63,23 +61,6 @@ def _why_no_broker() -> str | None:
 
 
 pytestmark = pytest.mark.skipif(_why_no_broker() is not None, reason=_why_no_broker() or "")
-
-
-def _free_ports() -> int:
-    """A port p with p, p+1 (controller), p+2 (SASL_SSL) and p+3 (SSL, mTLS) free on loopback."""
-    for _ in range(50):
-        port = random.randrange(40000, 49000, 4)
-        sockets = [socket.socket() for _ in range(4)]
-        try:
-            for offset, sock in enumerate(sockets):
-                sock.bind(("127.0.0.1", port + offset))
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-        return port
-    raise RuntimeError("no four free ports in a row on 127.0.0.1")
 
 
 def _certificates(directory: Path) -> dict[str, Path]:
@@ -174,56 +155,47 @@ def _certificates(directory: Path) -> dict[str, Path]:
     return {"ca": ca_file, "keystore": keystore, "cert": client_cert, "key": client_keyfile}
 
 
-def _stack(*args: str) -> None:
-    env = {**os.environ, "KAFKA_HEAP_OPTS": "-Xms128m -Xmx512m"}
-    done = subprocess.run(
-        [str(REPO / "scripts" / "stack"), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-    assert done.returncode == 0, f"scripts/stack {' '.join(args)} failed:\n{done.stderr[-3000:]}"
-
-
 @pytest.fixture(scope="module")
 def secure_kafka(tmp_path_factory):
     """This module's own broker: its SASL_SSL and its SSL (client certificate required)
     bootstrap addresses, and the certificate files."""
     directory = tmp_path_factory.mktemp("kafka-sasl-ssl")
     files = _certificates(directory)
-    port = _free_ports()
-    secure, mutual = port + 2, port + 3
-    (directory / "extra.properties").write_text(
-        "\n".join(
-            [
-                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{port + 1},"
-                f"SASL_SSL://127.0.0.1:{secure},SSL://127.0.0.1:{mutual}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},"
-                f"SASL_SSL://127.0.0.1:{secure},SSL://127.0.0.1:{mutual}",
-                "listener.security.protocol.map="
-                "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL",
-                "sasl.enabled.mechanisms=SCRAM-SHA-512",
-                "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config="
-                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
-                "ssl.keystore.type=PEM",
-                f"ssl.keystore.location={files['keystore']}",
-                "ssl.truststore.type=PEM",
-                f"ssl.truststore.location={files['ca']}",
-                "ssl.client.auth=none",
-                "listener.name.ssl.ssl.client.auth=required",
-                "",
-            ]
+
+    def configure(directory: Path, port: int) -> None:
+        secure, mutual = port + 2, port + 3
+        (directory / "extra.properties").write_text(
+            "\n".join(
+                [
+                    f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{port + 1},"
+                    f"SASL_SSL://127.0.0.1:{secure},SSL://127.0.0.1:{mutual}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},"
+                    f"SASL_SSL://127.0.0.1:{secure},SSL://127.0.0.1:{mutual}",
+                    "listener.security.protocol.map="
+                    "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL",
+                    "sasl.enabled.mechanisms=SCRAM-SHA-512",
+                    "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config="
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+                    "ssl.keystore.type=PEM",
+                    f"ssl.keystore.location={files['keystore']}",
+                    "ssl.truststore.type=PEM",
+                    f"ssl.truststore.location={files['ca']}",
+                    "ssl.client.auth=none",
+                    "listener.name.ssl.ssl.client.auth=required",
+                    "",
+                ]
+            )
         )
-    )
-    (directory / "format.args").write_text(
-        f"--add-scram\nSCRAM-SHA-512=[name={USER},password={PASSWORD}]\n"
-    )
-    _stack("kafka-instance", "up", str(directory), str(port), str(port + 1))
+        (directory / "format.args").write_text(
+            f"--add-scram\nSCRAM-SHA-512=[name={USER},password={PASSWORD}]\n"
+        )
+
+    port = kafka_instance.start(directory, count=4, configure=configure)
+    secure, mutual = port + 2, port + 3
     try:
         yield {"sasl_ssl": f"127.0.0.1:{secure}", "mtls": f"127.0.0.1:{mutual}", **files}
     finally:
-        _stack("kafka-instance", "kill", str(directory))
+        kafka_instance.kill(directory)
 
 
 def _settings(ca_file: Path | None, **overrides) -> KafkaSettings:
