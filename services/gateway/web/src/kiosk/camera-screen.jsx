@@ -1,9 +1,10 @@
 // The main screen: the camera view with its hint, and "Use PIN Instead". A loop samples the
 // view every 120 ms; when the face gate allows and the view is steady, a burst of frames is
-// captured (camera.js) and sent (onFrame(frame, burst)), one attempt at a time.
+// captured (camera.js) and sent (onFrame(frame, burst, scores, aligned)), one attempt at a time:
+// aligned face chips where the face models found one face in every frame, else full frames.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { captureBurst, ready, sample } from "./camera.js";
+import { captureBurst, ready, sample, snapshot } from "./camera.js";
 import { HOLD_HINT, judgeFrame, LOOK_HINT } from "./face-gate.js";
 import { clientScores, detectFaces, loadLiveness, PLACEMENT_HINTS, placement, status } from "./liveness.js";
 import { SteadyView } from "./steady.js";
@@ -52,7 +53,10 @@ export function CameraScreen({ stream, problem, notice, gate, onFrame, onPin, on
       }
       busy.current = true;
       try {
-        const faces = await detectFaces(v);
+        // A still of this frame, detected on and then reused as the burst's first frame: its
+        // chip is cut with its own mesh at no further cost.
+        const still = snapshot(v);
+        const faces = await detectFaces(still);
         let scores = null;
         if (faces) {
           const where = placement(faces, v.videoWidth, v.videoHeight);
@@ -64,10 +68,10 @@ export function CameraScreen({ stream, problem, notice, gate, onFrame, onPin, on
           if (faces.length === 1) scores = clientScores(faces[0]);
         }
         heldBack.current = 0;
-        const shot = await captureBurst(v);
+        const shot = await captureBurst(v, { first: { still, faces }, detect: faces ? detectFaces : null });
         if (!shot) return;
         view.current.remember(y);
-        await onFrame(shot.frame, shot.burst, scores);
+        await onFrame(shot.frame, shot.burst, scores, shot.aligned);
       } finally {
         busy.current = false;
       }

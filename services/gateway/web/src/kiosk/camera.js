@@ -3,7 +3,16 @@
 // (≤ 640 px long side, quality 0.85): a burst of BURST_FRAMES frames BURST_GAP_MS apart, all of
 // which must show the same worker and in which the server judges liveness (a still image gives
 // identical frames). The edge takes at most 512 KiB for the frames together.
+//
+// Where the browser's face models found one face with its mesh in every frame of the burst,
+// each frame goes as an aligned face chip instead (align.js: 150×150 px in dlib's face-chip
+// geometry, issue 19): a few kB a frame, and face-match need not look for the face again. A
+// burst is all chips or all full frames, never a mix.
+//
+// The frames are drawn as the camera gives them, never mirrored (only the preview is, by CSS),
+// so the person's left eye is on the image's right, as dlib and FaceMesh both expect.
 
+import { CHIP_SIZE, chipTransform } from "./align.js";
 import { luma } from "./steady.js";
 
 export const SAMPLE_W = 32;
@@ -61,17 +70,62 @@ export function sample(video, canvas) {
   return luma(ctx.getImageData(0, 0, SAMPLE_W, SAMPLE_H).data);
 }
 
-// base64 of a JPEG of the current frame (no "data:" prefix).
-export function captureJpeg(video, canvas = document.createElement("canvas")) {
-  const scale = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
-  canvas.width = Math.round(video.videoWidth * scale);
-  canvas.height = Math.round(video.videoHeight * scale);
-  canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+/** JPEG quality of an aligned chip: small anyway (150 px), and face-match embeds from it. */
+export const CHIP_QUALITY = 0.92;
+
+const sizeOf = (source) => [source.videoWidth ?? source.width, source.videoHeight ?? source.height];
+
+// base64 of a JPEG of the current frame (no "data:" prefix) of a <video>, or of a still of one
+// (a canvas), at most MAX_SIDE px long.
+export function captureJpeg(source, canvas = document.createElement("canvas")) {
+  const [width, height] = sizeOf(source);
+  const scale = Math.min(1, MAX_SIDE / Math.max(width, height));
+  canvas.width = Math.round(width * scale);
+  canvas.height = Math.round(height * scale);
+  canvas.getContext("2d").drawImage(source, 0, 0, canvas.width, canvas.height);
   for (const quality of [0.85, 0.7, 0.5]) {
     const data = canvas.toDataURL("image/jpeg", quality).split(",")[1] || "";
     if ((data.length * 3) / 4 <= MAX_FRAME_BYTES) return data;
   }
   return null;
+}
+
+/** A still of the video's current frame at the video's own size (the mesh's pixels). */
+export function snapshot(video, canvas = document.createElement("canvas")) {
+  canvas.width = video.videoWidth;
+  canvas.height = video.videoHeight;
+  canvas.getContext("2d").drawImage(video, 0, 0);
+  return canvas;
+}
+
+/**
+ * base64 JPEG of the CHIP_SIZE × CHIP_SIZE aligned chip of `source` (a still, in the mesh's
+ * pixels) drawn through `transform` (align.js's chipTransform). What falls outside the frame is
+ * black, as in dlib's get_face_chip.
+ */
+export function chipJpeg(source, transform, canvas = document.createElement("canvas")) {
+  canvas.width = CHIP_SIZE; // resets the context, its transform included
+  canvas.height = CHIP_SIZE;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, CHIP_SIZE, CHIP_SIZE);
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = "high";
+  ctx.setTransform(...transform);
+  ctx.drawImage(source, 0, 0);
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  return canvas.toDataURL("image/jpeg", CHIP_QUALITY).split(",")[1] || null;
+}
+
+/** Pure: the chip transform of a frame's detection (Human's faces), or null unless it found
+ * exactly one face with a usable mesh. */
+export function alignmentOf(faces) {
+  return Array.isArray(faces) && faces.length === 1 ? chipTransform(faces[0]?.mesh) : null;
+}
+
+/** Pure: whether a burst goes as aligned chips: every frame taken can be aligned (never a mix). */
+export function allAligned(transforms) {
+  return transforms.length > 0 && transforms.every(Boolean);
 }
 
 // The frames (base64) that fit the edge's bound together: the first always (it fits alone),
@@ -89,19 +143,49 @@ export function fitBurst(frames, maxBytes = MAX_FRAME_BYTES) {
   return kept;
 }
 
-// A burst: {frame, burst} (base64 JPEGs: the first, then up to BURST_FRAMES - 1 more taken
-// BURST_GAP_MS apart), or null when not even one frame could be made.
-export async function captureBurst(video, { frames = BURST_FRAMES, gapMs = BURST_GAP_MS } = {}) {
-  const canvas = document.createElement("canvas");
-  const taken = [captureJpeg(video, canvas)];
-  if (!taken[0]) return null;
+/**
+ * A burst: {frame, burst, aligned} (base64 JPEGs: the first, then up to BURST_FRAMES - 1 more
+ * taken BURST_GAP_MS apart; aligned: all are aligned chips, else all are full frames), or null
+ * when not even one frame could be made.
+ *
+ * `detect(still)` (the face models on one still: Human's faces, or null where they are not
+ * available) finds each frame's own mesh; `first` ({still, faces}) is the frame the camera
+ * loop has just detected on, which is reused as the burst's first frame. Each chip is cut with
+ * the mesh of its own frame, not the latest detection's: the worker moves a little between
+ * frames (which the server's liveness check wants to see), and a mesh from 150 ms before puts
+ * the chip's eyes off by that movement. It costs one detection per further frame, which runs
+ * within the gap where detection is quicker than BURST_GAP_MS (WebAssembly on this 2-core
+ * machine: ~120 ms a frame, docs/kiosk-app.md; a GPU: tens of ms) and stretches the gap to
+ * the detection's time where it is slower. Once a frame cannot be aligned, the rest are not
+ * detected on: the burst goes as full frames anyway.
+ */
+export async function captureBurst(
+  video,
+  { frames = BURST_FRAMES, gapMs = BURST_GAP_MS, first = null, detect = null } = {},
+) {
+  const shots = [];
+  let aligning = Boolean(detect);
+  const take = async (still, faces) => {
+    const transform = aligning ? alignmentOf(faces === undefined ? await detect(still) : faces) : null;
+    aligning = aligning && Boolean(transform);
+    shots.push({ still, transform });
+  };
+  let takenAt = performance.now();
+  if (first?.still) await take(first.still, first.faces ?? null);
+  else await take(snapshot(video));
   for (let i = 1; i < frames; i++) {
-    await new Promise((resolve) => setTimeout(resolve, gapMs));
+    const wait = gapMs - (performance.now() - takenAt);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     if (!ready(video)) break;
-    taken.push(captureJpeg(video, canvas));
+    takenAt = performance.now();
+    await take(snapshot(video));
   }
+  const aligned = allAligned(shots.map((s) => s.transform));
+  const canvas = document.createElement("canvas");
+  const taken = shots.map((s) => (aligned ? chipJpeg(s.still, s.transform, canvas) : captureJpeg(s.still, canvas)));
+  if (!taken[0]) return null;
   const [frame, ...burst] = fitBurst(taken);
-  return frame ? { frame, burst } : null;
+  return frame ? { frame, burst, aligned } : null;
 }
 
 /**

@@ -1,5 +1,14 @@
-import { describe, expect, it } from "vitest";
-import { BURST_FRAMES, fitBurst, MAX_FRAME_BYTES } from "./camera.js";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { MESH_POINTS, TEMPLATE } from "./align.js";
+import {
+  alignmentOf,
+  allAligned,
+  BURST_FRAMES,
+  CHIP_QUALITY,
+  captureBurst,
+  fitBurst,
+  MAX_FRAME_BYTES,
+} from "./camera.js";
 
 const frameOf = (bytes) => "A".repeat((bytes * 4) / 3);
 
@@ -17,5 +26,100 @@ describe("a face attempt's burst", () => {
     expect(fitBurst([null, big])).toEqual([big]);
     const total = fitBurst([big, big, big]).reduce((n, f) => n + (f.length * 3) / 4, 0);
     expect(total).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+  });
+});
+
+// A canvas that records what is drawn on it, and "encodes" its size (the test's JPEG).
+function fakeCanvas(log) {
+  const canvas = {
+    width: 300,
+    height: 150,
+    getContext: () => ({
+      fillRect() {},
+      setTransform: (...m) => log.push(["setTransform", ...m]),
+      drawImage: (source, ...at) => log.push(["drawImage", source.name ?? "?", ...at]),
+    }),
+    toDataURL: (type, quality) => `data:${type};base64,${canvas.width}x${canvas.height}@${quality}`,
+  };
+  return canvas;
+}
+
+describe("a burst of aligned face chips", () => {
+  let log;
+  let stills;
+  const video = { videoWidth: 1280, videoHeight: 720, readyState: 4, name: "video" };
+  // One face whose five FaceMesh points are the template, twice as large, moved.
+  const mesh = Array.from({ length: 468 }, () => [0, 0, 0]);
+  MESH_POINTS.forEach((index, k) => {
+    mesh[index] = [2 * TEMPLATE[k][0] + 400, 2 * TEMPLATE[k][1] + 200, 0];
+  });
+  const oneFace = [{ box: [400, 200, 300, 300], mesh }];
+
+  beforeEach(() => {
+    log = [];
+    stills = 0;
+    vi.stubGlobal("document", {
+      createElement: () => {
+        const c = fakeCanvas(log);
+        c.name = `canvas${stills++}`;
+        return c;
+      },
+    });
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("sends every frame as a 150 px chip, each cut with its own frame's mesh", async () => {
+    const seen = [];
+    const detect = async (still) => {
+      seen.push(still.name);
+      return oneFace;
+    };
+    const first = { still: Object.assign(fakeCanvas(log), { name: "first", width: 1280, height: 720 }), faces: oneFace };
+    const shot = await captureBurst(video, { gapMs: 0, first, detect });
+    expect(shot.aligned).toBe(true);
+    expect([shot.frame, ...shot.burst]).toEqual(Array(3).fill(`150x150@${CHIP_QUALITY}`));
+    // The loop's detection serves the first frame; the other two are detected on their stills.
+    expect(seen).toHaveLength(BURST_FRAMES - 1);
+    expect(seen).not.toContain("first");
+    // Drawn through the similarity that puts the face on the template (scale ½, moved back).
+    const m = log.find((e) => e[0] === "setTransform" && e[1] !== 1);
+    expect(m.slice(1).map((v) => Math.round(v * 1000) / 1000)).toEqual([0.5, 0, -0, 0.5, -200, -100]);
+    expect(log.filter((e) => e[0] === "drawImage" && e[1] === "first")).toHaveLength(1);
+  });
+
+  it("sends full frames when any frame of the burst cannot be aligned: never a mix", async () => {
+    let calls = 0;
+    const detect = async () => (++calls === 1 ? oneFace : []);
+    const shot = await captureBurst(video, { gapMs: 0, detect });
+    expect(shot.aligned).toBe(false);
+    expect([shot.frame, ...shot.burst]).toEqual(Array(3).fill("640x360@0.85"));
+    // Once a frame failed, the rest are not detected on.
+    expect(calls).toBe(2);
+  });
+
+  it("sends full frames, detecting nothing more, without the models or with two faces", async () => {
+    const detect = vi.fn(async () => oneFace);
+    const plain = await captureBurst(video, { gapMs: 0 });
+    expect(plain.aligned).toBe(false);
+    expect(plain.frame).toBe("640x360@0.85");
+    const still = Object.assign(fakeCanvas(log), { width: 1280, height: 720 });
+    const unavailable = await captureBurst(video, { gapMs: 0, first: { still, faces: null }, detect });
+    const two = await captureBurst(video, { gapMs: 0, first: { still, faces: [...oneFace, ...oneFace] }, detect });
+    for (const shot of [unavailable, two]) {
+      expect(shot.aligned).toBe(false);
+      expect(shot.burst).toEqual(["640x360@0.85", "640x360@0.85"]);
+    }
+    expect(detect).not.toHaveBeenCalled();
+  });
+
+  it("aligns only exactly one face with a whole mesh", () => {
+    expect(alignmentOf(oneFace)).not.toBeNull();
+    expect(alignmentOf([])).toBeNull();
+    expect(alignmentOf(null)).toBeNull();
+    expect(alignmentOf([...oneFace, ...oneFace])).toBeNull();
+    expect(alignmentOf([{ box: [0, 0, 1, 1], mesh: mesh.slice(0, 6) }])).toBeNull();
+    expect(allAligned([[1], [2]])).toBe(true);
+    expect(allAligned([[1], null])).toBe(false);
+    expect(allAligned([])).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 // The time clock's pure parts: the screens' state machine, the face gate, one attempt.
 import { describe, expect, it } from "vitest";
 import { NetworkError, Unauthorized } from "./api.js";
-import { newAttempt, sendAndPoll } from "./attempts.js";
+import { faceFields, newAttempt, sendAndPoll } from "./attempts.js";
 import { FACE_NOTICE_MS, gateAfter, judgeFrame, openGate, resultMs } from "./face-gate.js";
 import { canRetry, initialScreen, nextScreen } from "./screens.js";
 
@@ -138,6 +138,15 @@ describe("one attempt", () => {
     expect(body).toMatchObject({ offline: false, direction: null, method: "PIN", employee_id: "E-7", pin: "1234" });
     expect(body.attempt_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(Date.parse(body.captured_at)).toBe(Date.parse("2026-01-12T07:01:30Z"));
+  });
+
+  it("a face attempt's fields: aligned only when its frames are aligned chips", () => {
+    expect(faceFields({ frame: "F", burst: ["B1", "B2"], aligned: true })).toEqual({
+      method: "FACE", frame_jpeg: "F", burst_jpeg: ["B1", "B2"], aligned: true,
+    });
+    expect(faceFields({ frame: "F", scores: { face: 0.9, real: 0.8, live: 0.7 }, employeeId: "E-7" })).toEqual({
+      method: "FACE", frame_jpeg: "F", client_liveness: { face: 0.9, real: 0.8, live: 0.7 }, employee_id: "E-7",
+    });
   });
 
   it("follows a 202 until the answer, asking again after a network error", async () => {

@@ -4,7 +4,7 @@
 
 import { useCallback, useEffect, useReducer, useRef, useState } from "preact/hooks";
 import { clockTime, countOf } from "../shared/format.js";
-import { newAttempt } from "./attempts.js";
+import { faceFields, newAttempt } from "./attempts.js";
 import { NetworkError, Unauthorized } from "./api.js";
 import { CameraScreen } from "./camera-screen.jsx";
 import { captureStill } from "./camera.js";
@@ -107,17 +107,10 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) 
   useCardReader(screen.name === "camera", punchByCard);
 
   const punchByFace = useCallback(
-    async (frame, burst = [], scores = null) => {
+    async (frame, burst = [], scores = null, aligned = false) => {
       // After EMPLOYEE_ID_REQUIRED: this face is checked 1:1 against the Employee ID typed.
       const faceFor = screenNow.current.faceFor;
-      const body = newAttempt({
-        method: "FACE",
-        frame_jpeg: frame,
-        ...(burst.length ? { burst_jpeg: burst } : {}),
-        // The browser's own scores (liveness.js): advice the server logs nowhere and never trusts.
-        ...(scores ? { client_liveness: scores } : {}),
-        ...(faceFor ? { employee_id: faceFor } : {}),
-      });
+      const body = newAttempt(faceFields({ frame, burst, scores, aligned, employeeId: faceFor }));
       setFaceNotice(CHECKING);
       setAnnounce(CHECKING);
       const result = await attempt(body);

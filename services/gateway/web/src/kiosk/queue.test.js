@@ -1,6 +1,7 @@
 import { IDBFactory } from "fake-indexeddb";
 import { beforeEach, describe, expect, it } from "vitest";
 import { NetworkError, Unauthorized } from "./api.js";
+import { faceFields, newAttempt } from "./attempts.js";
 import { openDb } from "./db.js";
 import { enqueue, flush, pending, size } from "./queue.js";
 
@@ -61,5 +62,16 @@ describe("the outbox", () => {
     await flush(db, async (body) => { bodies.push(body); return { status: 200 }; });
     expect(bodies[0]).toEqual(bodies[1]);
     expect(bodies[1]).toMatchObject({ attempt_id: "a1", captured_at: "2026-01-12T08:01:00+01:00", offline: true });
+  });
+
+  it("keeps a face attempt's aligned chips as aligned chips", async () => {
+    const chip = "/9j/4AAQSkZJRgABAQ";
+    const body = newAttempt(faceFields({ frame: chip, burst: [chip, chip], aligned: true }));
+    await enqueue(db, { ...body, offline: true });
+    const [entry] = await pending(db);
+    expect(entry.body).toMatchObject({ method: "FACE", aligned: true, frame_jpeg: chip, burst_jpeg: [chip, chip] });
+    const bodies = [];
+    await flush(db, async (b) => { bodies.push(b); return { status: 202 }; });
+    expect(bodies).toEqual([{ ...body, offline: true }]);
   });
 });
