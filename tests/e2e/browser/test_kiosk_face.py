@@ -6,11 +6,8 @@ worker's name; the punch is in the ledger, by FACE."""
 
 from __future__ import annotations
 
-import base64
 from collections import defaultdict
 
-import cv2
-import numpy as np
 import pytest
 
 from tests.support.face import faces_dir, identities, photo
@@ -19,6 +16,7 @@ from tests.support.fake_camera import y4m_from_photo
 from tests.support.messaging import wait_for
 
 from .conftest import ARTIFACTS, fake_camera_page, new_worker, save_screenshot
+from .kiosk_bursts import chips_only, detect_ms, models_ready
 from .test_kiosk_pin import pair, worker_on_clock
 
 
@@ -84,62 +82,16 @@ async def test_with_the_face_models_ready_the_kiosk_sends_aligned_face_chips(
     video = y4m_from_photo(faces / camera_file, tmp_path / "camera.y4m")
     w = await worker_on_clock(admin_api, name="Face Worker", pin=None)
     await enrol_at_gateway(admin_api, w["worker_id"], (enrol_file, photo(enrol_file)))
-    sent: list[tuple[bool, list[tuple[int, int]]]] = []
-    answers: list[dict] = []
-    chips_dir = ARTIFACTS / f"{request.node.name}-chips"
-    chips_dir.mkdir(parents=True, exist_ok=True)
-
-    async def punches(route) -> None:
-        if route.request.method != "POST":
-            await route.continue_()
-            return
-        body = route.request.post_data_json
-        frames = [body["frame_jpeg"], *body.get("burst_jpeg", [])]
-        images = [
-            cv2.imdecode(np.frombuffer(base64.b64decode(f), np.uint8), cv2.IMREAD_COLOR)
-            for f in frames
-        ]
-        aligned = body.get("aligned") is True
-        sent.append((aligned, [img.shape[:2] for img in images]))
-        if not aligned:
-            await route.fulfill(
-                status=200,
-                json={"attempt_id": body["attempt_id"], "status": "rejected", "reason": "NO_FACE"},
-            )
-            return
-        for i, img in enumerate(images):
-            cv2.imwrite(str(chips_dir / f"{len(sent)}-{i}.jpg"), img)
-        response = await route.fetch()
-        answers.append(await response.json())
-        await route.fulfill(response=response)
-
     async with fake_camera_page(playwright, system, video, request) as page:
-        await page.route("**/kiosk/v1/punches", punches)
+        bursts = await chips_only(page, ARTIFACTS / f"{request.node.name}-chips")
         await pair(page, w["credential"])
-        await page.wait_for_function(
-            """() => {
-                const s = document.querySelector('section.camera-screen');
-                return s && ['ready', 'unavailable'].includes(s.dataset.faceModels);
-            }""",
-            timeout=180_000,
-        )
-        screen = page.locator("section.camera-screen")
-        if await screen.get_attribute("data-face-models") != "ready":
+        if not await models_ready(page):
             pytest.skip("this Chromium cannot run the in-browser face models")
         await page.get_by_role("heading", name="Face Worker").wait_for(timeout=180_000)
         await save_screenshot(page, request)
-        detect_ms = await page.evaluate(
-            """() => performance.getEntriesByName('punchcard:face-detect')
-                .map((e) => Math.round(e.duration))"""
-        )
-        print(f"\nbursts sent (aligned, sizes): {sent}\nanswers to chips: {answers}")
-        print(f"face-detect ms: {detect_ms}")
-
-    assert sent and sent[-1][0] is True, sent
-    # Never a mix: a burst is all chips or all frames.
-    for aligned, sizes in sent:
-        assert all((s == (150, 150)) == aligned for s in sizes), sent
-    assert len(sent[-1][1]) >= 2  # the burst's frames went as chips too
+        print(f"\nbursts sent (aligned, sizes): {bursts.sent}\nanswers to chips: {bursts.answers}")
+        print(f"face-detect ms: {await detect_ms(page)}")
+    bursts.check()
 
     async def recorded():
         answer = await admin_api.get("/punches", params={"worker_id": w["worker_id"]})
