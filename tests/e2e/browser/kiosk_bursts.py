@@ -78,3 +78,12 @@ async def detect_ms(page) -> list[int]:
         """() => performance.getEntriesByName('punchcard:face-detect')
             .map((e) => Math.round(e.duration))"""
     )
+
+
+async def chip_fits(page) -> list[float]:
+    """How far FaceMesh's five points lay from the chip template after the best similarity
+    (RMS, chip pixels), for each frame the kiosk tried to align."""
+    return await page.evaluate(
+        """() => performance.getEntriesByName('punchcard:face-chip')
+            .map((e) => Math.round(e.detail.rms * 100) / 100)"""
+    )

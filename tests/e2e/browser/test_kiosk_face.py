@@ -16,7 +16,7 @@ from tests.support.fake_camera import y4m_from_photo
 from tests.support.messaging import wait_for
 
 from .conftest import ARTIFACTS, fake_camera_page, new_worker, save_screenshot
-from .kiosk_bursts import chips_only, detect_ms, models_ready
+from .kiosk_bursts import chip_fits, chips_only, detect_ms, models_ready
 from .test_kiosk_pin import pair, worker_on_clock
 
 
@@ -90,7 +90,7 @@ async def test_with_the_face_models_ready_the_kiosk_sends_aligned_face_chips(
         await page.get_by_role("heading", name="Face Worker").wait_for(timeout=180_000)
         await save_screenshot(page, request)
         print(f"\nbursts sent (aligned, sizes): {bursts.sent}\nanswers to chips: {bursts.answers}")
-        print(f"face-detect ms: {await detect_ms(page)}")
+        print(f"face-detect ms: {await detect_ms(page)}; chip fits RMS px: {await chip_fits(page)}")
     bursts.check()
 
     async def recorded():

@@ -18,7 +18,7 @@ from tests.support.fake_camera import write_y4m
 from tests.support.spoof import screen_recapture
 
 from .conftest import ARTIFACTS, fake_camera_page, save_screenshot
-from .kiosk_bursts import chips_only, models_ready
+from .kiosk_bursts import chip_fits, chips_only, models_ready
 from .test_kiosk_pin import pair, worker_on_clock
 
 SPOOF = "Please look at the camera — or use your PIN"
@@ -83,6 +83,7 @@ async def test_a_photo_held_up_is_refused_when_sent_as_aligned_chips_too(
         await page.get_by_text(SPOOF).first.wait_for(timeout=180_000)
         await save_screenshot(page, request)
         print(f"\n{what}: bursts sent (aligned, sizes): {bursts.sent}; answers {bursts.answers}")
+        print(f"chip fits RMS px: {await chip_fits(page)}")
     bursts.check()
     assert bursts.answers[-1].get("reason") == "SPOOF_SUSPECTED", bursts.answers
     punches = (await admin_api.get("/punches", params={"worker_id": w["worker_id"]})).json()

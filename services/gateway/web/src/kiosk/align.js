@@ -101,16 +101,25 @@ export function meshPoints(mesh) {
 }
 
 /**
- * The canvas transform that draws a frame (in the mesh's pixels) into a CHIP_SIZE × CHIP_SIZE
- * canvas with the face on TEMPLATE: [a, b, c, d, e, f] for ctx.setTransform(a, b, c, d, e, f)
- * followed by ctx.drawImage(frame, 0, 0). null when the mesh lacks the five points, they are
- * degenerate, or they fit the template worse than `maxRms` (no face to align).
+ * How a mesh's five points fit the template: {transform, rms}, the canvas transform that draws
+ * a frame (in the mesh's pixels) into a CHIP_SIZE × CHIP_SIZE canvas with the face on TEMPLATE
+ * ([a, b, c, d, e, f] for ctx.setTransform(a, b, c, d, e, f) followed by
+ * ctx.drawImage(frame, 0, 0)) and the fit's RMS distance in chip pixels; null when the mesh
+ * lacks the five points or they are degenerate.
+ */
+export function chipFit(mesh) {
+  const points = meshPoints(mesh);
+  const t = points && similarity(points, TEMPLATE);
+  if (!t) return null;
+  // The canvas's matrix maps (x, y) to (a·x + c·y + e, b·x + d·y + f).
+  return { transform: [t.a, t.b, -t.b, t.a, t.tx, t.ty], rms: t.rms };
+}
+
+/**
+ * The canvas transform of chipFit, or null when there is none or the points fit the template
+ * worse than `maxRms` (no face to align).
  */
 export function chipTransform(mesh, { maxRms = MAX_FIT_RMS } = {}) {
-  const points = meshPoints(mesh);
-  if (!points) return null;
-  const t = similarity(points, TEMPLATE);
-  if (!t || !(t.rms <= maxRms)) return null;
-  // The canvas's matrix maps (x, y) to (a·x + c·y + e, b·x + d·y + f).
-  return [t.a, t.b, -t.b, t.a, t.tx, t.ty];
+  const fit = chipFit(mesh);
+  return fit && fit.rms <= maxRms ? fit.transform : null;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CHIP_SIZE, chipTransform, MESH_POINTS, meshPoints, similarity, TEMPLATE } from "./align.js";
+import { CHIP_SIZE, chipFit, chipTransform, MESH_POINTS, meshPoints, similarity, TEMPLATE } from "./align.js";
 
 // Points moved by a similarity: rotated by `angle`, scaled by `scale`, then shifted by (dx, dy).
 const moved = (points, { angle, scale, dx, dy }) =>
@@ -65,6 +65,7 @@ describe("the least-squares similarity to the template", () => {
     expect(t.a * t.a + t.b * t.b).toBeGreaterThan(0);
     expect(t.rms).toBeGreaterThan(20);
     // …so there is no chip to draw: the frame goes whole.
+    expect(chipFit(meshWith(mirrored)).rms).toBeGreaterThan(20);
     expect(chipTransform(meshWith(mirrored))).toBeNull();
     // While the same points not mirrored align.
     expect(chipTransform(meshWith(TEMPLATE))).not.toBeNull();

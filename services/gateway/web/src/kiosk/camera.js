@@ -12,7 +12,7 @@
 // The frames are drawn as the camera gives them, never mirrored (only the preview is, by CSS),
 // so the person's left eye is on the image's right, as dlib and FaceMesh both expect.
 
-import { CHIP_SIZE, chipTransform } from "./align.js";
+import { CHIP_SIZE, chipFit, MAX_FIT_RMS } from "./align.js";
 import { luma } from "./steady.js";
 
 export const SAMPLE_W = 32;
@@ -117,10 +117,18 @@ export function chipJpeg(source, transform, canvas = document.createElement("can
   return canvas.toDataURL("image/jpeg", CHIP_QUALITY).split(",")[1] || null;
 }
 
-/** Pure: the chip transform of a frame's detection (Human's faces), or null unless it found
- * exactly one face with a usable mesh. */
+/**
+ * The chip transform of a frame's detection (Human's faces), or null unless it found exactly
+ * one face with a usable mesh. Each fit is marked with the User Timing API
+ * ("punchcard:face-chip", detail {rms}: how far the five points lay from the template after the
+ * best similarity, chip pixels), read by the browser tests.
+ */
 export function alignmentOf(faces) {
-  return Array.isArray(faces) && faces.length === 1 ? chipTransform(faces[0]?.mesh) : null;
+  if (!Array.isArray(faces) || faces.length !== 1) return null;
+  const fit = chipFit(faces[0]?.mesh);
+  if (!fit) return null;
+  globalThis.performance?.mark?.("punchcard:face-chip", { detail: { rms: fit.rms } });
+  return fit.rms <= MAX_FIT_RMS ? fit.transform : null;
 }
 
 /** Pure: whether a burst goes as aligned chips: every frame taken can be aligned (never a mix). */
