@@ -55,6 +55,7 @@ export function CameraScreen({ stream, problem, notice, gate, onFrame, onPin, on
       try {
         // A still of this frame, detected on and then reused as the burst's first frame: its
         // chip is cut with its own mesh at no further cost.
+        const at = performance.now();
         const still = snapshot(v);
         const faces = await detectFaces(still);
         let scores = null;
@@ -68,7 +69,7 @@ export function CameraScreen({ stream, problem, notice, gate, onFrame, onPin, on
           if (faces.length === 1) scores = clientScores(faces[0]);
         }
         heldBack.current = 0;
-        const shot = await captureBurst(v, { first: { still, faces }, detect: faces ? detectFaces : null });
+        const shot = await captureBurst(v, { first: { still, faces, at }, detect: faces ? detectFaces : null });
         if (!shot) return;
         view.current.remember(y);
         await onFrame(shot.frame, shot.burst, scores, shot.aligned);

@@ -100,7 +100,7 @@ export function snapshot(video, canvas = document.createElement("canvas")) {
 
 /**
  * base64 JPEG of the CHIP_SIZE × CHIP_SIZE aligned chip of `source` (a still, in the mesh's
- * pixels) drawn through `transform` (align.js's chipTransform). What falls outside the frame is
+ * pixels) drawn through `transform` (align.js's chipFit / chipTransform). What falls outside the frame is
  * black, as in dlib's get_face_chip.
  */
 export function chipJpeg(source, transform, canvas = document.createElement("canvas")) {
@@ -157,8 +157,8 @@ export function fitBurst(frames, maxBytes = MAX_FRAME_BYTES) {
  * when not even one frame could be made.
  *
  * `detect(still)` (the face models on one still: Human's faces, or null where they are not
- * available) finds each frame's own mesh; `first` ({still, faces}) is the frame the camera
- * loop has just detected on, which is reused as the burst's first frame. Each chip is cut with
+ * available) finds each frame's own mesh; `first` ({still, faces, at}: at, its performance.now()
+ * time) is the frame the camera loop has just detected on, reused as the burst's first frame. Each chip is cut with
  * the mesh of its own frame, not the latest detection's: the worker moves a little between
  * frames (which the server's liveness check wants to see), and a mesh from 150 ms before puts
  * the chip's eyes off by that movement. It costs one detection per further frame, which runs
@@ -178,7 +178,7 @@ export async function captureBurst(
     aligning = aligning && Boolean(transform);
     shots.push({ still, transform });
   };
-  let takenAt = performance.now();
+  let takenAt = first?.at ?? performance.now();
   if (first?.still) await take(first.still, first.faces ?? null);
   else await take(snapshot(video));
   for (let i = 1; i < frames; i++) {
