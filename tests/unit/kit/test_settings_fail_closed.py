@@ -146,7 +146,7 @@ def _example_secrets() -> dict[str, dict[str, str]]:
     return {
         doc["metadata"]["name"].removesuffix("-secrets"): doc["stringData"]
         for doc in docs
-        if doc["metadata"]["name"].endswith("-secrets")  # not kafka-cluster-ca, keda-kafka
+        if doc["metadata"]["name"].endswith("-secrets")  # not the CA, keda-kafka
     }
 
 
