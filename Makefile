@@ -142,6 +142,7 @@ bench: setup test-topics browser
 	$(PY) bench/zk_push.py
 	$(PY) bench/ledger_ingest.py
 	$(PY) bench/face_frame.py
+	$(PY) bench/face_crop.py
 	$(PY) bench/face_punch.py
 	$(PY) bench/face_search.py
 	$(PY) bench/face_accuracy.py

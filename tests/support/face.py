@@ -77,6 +77,30 @@ def mirrored(jpeg: bytes) -> bytes:
     return kiosk_jpeg(cv2.flip(image, 1), max(image.shape[:2]))
 
 
+def aligned_chip(jpeg: bytes, side: int = 150, quality: int = 92, turn_deg: float = 0.0) -> bytes:
+    """What a kiosk that aligns the face itself sends (``aligned: true``): the frame's one face
+    as a square JPEG chip in dlib's geometry (get_face_chip, padding 0.25), made here with
+    dlib's own detector and landmarks; ``turn_deg`` turns the chip about its centre (a
+    misaligned one)."""
+    import dlib
+    from punchcard_face_match.adapters.pipeline import DETECTOR_WEIGHTS, weights_folder
+
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    found, scores, _ = dlib.get_frontal_face_detector().run(rgb, 0, 0.0)
+    assert found, "no face in the frame"
+    best = found[int(np.argmax(scores))]  # the kiosk's detector keeps its best face
+    landmarks = dlib.shape_predictor(str(weights_folder() / DETECTOR_WEIGHTS["dlib"]))
+    chip = dlib.get_face_chip(rgb, landmarks(rgb, best), size=side, padding=0.25)
+    chip = cv2.cvtColor(chip, cv2.COLOR_RGB2BGR)
+    if turn_deg:
+        matrix = cv2.getRotationMatrix2D((side / 2, side / 2), turn_deg, 1.0)
+        chip = cv2.warpAffine(chip, matrix, (side, side), borderMode=cv2.BORDER_REPLICATE)
+    ok, encoded = cv2.imencode(".jpg", chip, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return encoded.tobytes()
+
+
 def blank(side: int = 480) -> bytes:
     """A plain grey frame: a valid JPEG with no face."""
     return kiosk_jpeg(np.full((side, side, 3), 128, np.uint8), side)
@@ -114,6 +138,7 @@ class FaceKiosk:
         clock_id: str | None = None,
         employee_id: str = "",
         burst: list[bytes] | tuple[bytes, ...] = (),
+        aligned: bool = False,
     ) -> str:
         attempt_id = str(uuid.uuid4())
         clock_id = clock_id or str(uuid.uuid4())
@@ -123,7 +148,7 @@ class FaceKiosk:
         context.captured_at.GetCurrentTime()
         context.received_at.GetCurrentTime()
         attempt = kiosk_pb2.FacePunchAttempted(
-            context=context, frame_jpeg=frame, burst_jpeg=list(burst)
+            context=context, frame_jpeg=frame, burst_jpeg=list(burst), aligned=aligned
         )
         envelope = new_envelope(attempt, tenant_id=tenant_id, producer="gateway")
         await self.producer.send_and_wait(

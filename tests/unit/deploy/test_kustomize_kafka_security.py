@@ -65,7 +65,7 @@ def test_services_reach_kafka_over_tls_with_scram(directory):
             (mount,) = [m for m in c.get("volumeMounts", []) if m["mountPath"] == ca_dir]
             assert mount.get("readOnly"), where
             secret = volumes[mount["name"]]["secret"]
-            assert secret["secretName"] == "kafka-cluster-ca", where
+            assert secret["secretName"] == "punchcard-cluster-ca-cert", where
             assert [i["path"] for i in secret.get("items", [])] in ([], [ca_name]), where
 
 
@@ -98,7 +98,13 @@ def test_the_example_strimzi_cluster_offers_only_tls_with_scram_on_the_configure
     _, config = _config(K8S / "base")
     port = int(config["KAFKA_BOOTSTRAP_SERVERS"].rsplit(":", 1)[1])
     assert port in {listener["port"] for listener in listeners}
-    users = {d["metadata"]["name"] for d in docs if d["kind"] == "KafkaUser"}
+    # Only authorized users may do anything: the KafkaUsers' ACLs (base/kafka-users.yaml).
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    users = {
+        d["metadata"]["name"]
+        for d in render(K8S / "base")
+        if d["kind"] == "KafkaUser" and d["spec"]["authorization"]["type"] == "simple"
+    }
     secrets = {
         d["metadata"]["name"]: d["stringData"]
         for d in yaml.safe_load_all((K8S / "infra" / "secrets.example.yaml").read_text())

@@ -279,10 +279,13 @@ def test_ingress_only_from_the_ingress_controller_callers_and_prometheus(directo
 
 
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=IDS)
-def test_egress_only_dns_kafka_database_redis_and_called_apis(directory):
+def test_egress_only_dns_kafka_traces_database_redis_and_called_apis(directory):
     bootstrap = config(directory)["KAFKA_BOOTSTRAP_SERVERS"]
     kafka_port = int(bootstrap.rsplit(":", 1)[1])
     kafka_namespace = bootstrap.split(":")[0].split(".")[1]
+    # The OpenTelemetry Collector the traces go to (OTEL_EXPORTER_OTLP_ENDPOINT).
+    collector = urlsplit(config(directory)["OTEL_EXPORTER_OTLP_ENDPOINT"])
+    collector_namespace = collector.hostname.split(".")[1]
     callers = calls(directory)
     assert callers == {"gateway": {"identity", "device-sync", "punch", "face-match"}}
     for service in SERVICES:
@@ -301,6 +304,12 @@ def test_egress_only_dns_kafka_database_redis_and_called_apis(directory):
                         "strimzi.io/cluster": "punchcard"
                     }
                     allowed.add("kafka")
+                elif what == {("TCP", collector.port)} and peers and namespace_of(peers[0]):
+                    assert [namespace_of(p) for p in peers] == [collector_namespace]
+                    assert peers[0]["podSelector"]["matchLabels"] == {
+                        "app.kubernetes.io/name": "opentelemetry-collector"
+                    }
+                    allowed.add("traces")
                 elif what == {("TCP", POSTGRES_PORT)}:
                     assert all(namespace_of(p) == "<ipBlock>" for p in peers), service
                     allowed.add("postgres")
@@ -312,7 +321,7 @@ def test_egress_only_dns_kafka_database_redis_and_called_apis(directory):
                     callee = peers[0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
                     assert what == {("TCP", container_port(directory, callee))}, (service, rule)
                     allowed.add(f"api:{callee}")
-        expected = {"dns", "kafka", "postgres"}
+        expected = {"dns", "kafka", "traces", "postgres"}
         if uses_redis(service):
             expected.add("redis")
         expected |= {f"api:{c}" for c in callers.get(service, set())}

@@ -8,7 +8,7 @@ from punchcard_device_sync.settings import DeviceSyncSettings
 from punchcard_kit.settings import describe_errors
 from pydantic import ValidationError
 
-from tests.unit.kit.test_settings_fail_closed import PUBLIC_KEY
+from tests.unit.kit.test_settings_fail_closed import PRODUCTION_KAFKA, PUBLIC_KEY
 
 REAL_KEY = base64.b64encode(bytes(range(1, 33))).decode()
 
@@ -19,7 +19,8 @@ def production(monkeypatch):
         monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("DATABASE_URL", "postgresql://ds:s3cr3t@db.internal/device_sync")
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    for name, value in PRODUCTION_KAFKA.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("INTERNAL_TOKEN_PUBLIC_KEY", PUBLIC_KEY)
     return monkeypatch
 

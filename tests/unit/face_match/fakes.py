@@ -327,9 +327,11 @@ class FakeFaces:
         self.faces = faces or {}
         self.restarts = restarts
         self.calls: list[list[bytes]] = []
+        self.aligned: list[list[bool]] = []
 
-    async def analyse(self, frames: Sequence[bytes]) -> list[Face]:
+    async def analyse(self, frames: Sequence[bytes], aligned: Sequence[bool] = ()) -> list[Face]:
         self.calls.append(list(frames))
+        self.aligned.append(list(aligned) or [False] * len(frames))
         if self.restarts:
             raise EngineRestarted("a face model worker died; the workers were restarted")
         return [self.faces.get(frame, Face(FaceOutcome.NO_FACE)) for frame in frames]

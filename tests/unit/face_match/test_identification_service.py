@@ -97,6 +97,18 @@ async def test_each_attempt_of_a_batch_gets_one_verdict_keyed_by_the_catalogue_r
     assert one_to_one.worker_id == WORKER and one_to_one.face.one_to_one
 
 
+async def test_an_attempt_of_aligned_chips_has_each_of_its_frames_analysed_as_a_chip():
+    store, _, identifier = await _world()
+    chips = _attempt(b"me", attempt_id="a-1")
+    chips.attempt.burst_jpeg.extend([b"me", b"me"])
+    chips.attempt.aligned = True
+    frames = _attempt(b"me", attempt_id="a-2")
+    await identifier.identify([chips, frames], uow_factory(store))
+    assert identifier.engine.calls == [[b"me"] * 4]  # still one micro-batch
+    assert identifier.engine.aligned == [[True, True, True, False]]
+    assert all(p.payload.worker_id == WORKER for p in store.outbox)
+
+
 async def test_an_inactive_worker_and_a_clock_that_searches_only_its_workers():
     store, _, identifier = await _world()
     await projection.change_worker_status(

@@ -351,6 +351,30 @@ def test_a_face_burst_is_jpeg_frames_of_a_face_attempt_within_the_one_bound():
         assert refused.value.field == "burst_jpeg"
 
 
+def test_a_face_attempt_of_aligned_chips_says_so_on_its_event():
+    face = {"method": "FACE", "pin": ..., "employee_id": ...}
+    chip = base64.b64encode(b"\xff\xd8\xff\xe0" + b"1" * 200).decode()
+    parsed = parse_attempt(body(frame_jpeg=chip, burst_jpeg=[chip], aligned=True, **face), 1024)
+    assert parsed.aligned
+    frames = parse_attempt(body(frame_jpeg=chip, burst_jpeg=[chip], **face), 1024)
+    assert not frames.aligned and frames.fingerprint != parsed.fingerprint
+    clock = Clock(tenant_id=str(uuid.uuid4()), clock_id=str(uuid.uuid4()))
+    assert unpack_payload(attempt_event(clock, parsed, CAPTURED, None)[2]).aligned
+    assert not unpack_payload(attempt_event(clock, frames, CAPTURED, None)[2]).aligned
+
+    for bad in ("yes", 1, None):  # strictly true or false
+        with pytest.raises(Invalid) as refused:
+            parse_attempt(body(frame_jpeg=chip, aligned=bad, **face), 1024)
+        assert refused.value.field == "aligned"
+        assert refused.value.message == "aligned must be true or false"
+    for method in ("PIN", "CARD"):
+        extra = {"card": "1234", "employee_id": ..., "pin": ...} if method == "CARD" else {}
+        with pytest.raises(Invalid) as refused:
+            parse_attempt(body(method=method, aligned=True, **extra), 1024)
+        assert refused.value.field == "aligned"
+        assert parse_attempt(body(method=method, aligned=False, **extra), 1024).aligned is False
+
+
 @pytest.mark.parametrize("raw", [b"", b"[]", b"null", b'{"pin": "048291"', b"048291"])
 def test_a_body_that_is_no_attempt(raw):
     with pytest.raises(Invalid) as refused:

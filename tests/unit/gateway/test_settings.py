@@ -14,6 +14,8 @@ from punchcard_gateway.settings import (
 from punchcard_kit.internal_auth import audience_of, load_verifying_key, verify_internal_token
 from punchcard_kit.settings import DEVELOPMENT_INTERNAL_PRIVATE_KEY, load_settings
 
+from tests.unit.kit.test_settings_fail_closed import PRODUCTION_KAFKA
+
 PRIVATE_KEY = (
     Ed25519PrivateKey.generate()
     .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
@@ -22,7 +24,7 @@ PRIVATE_KEY = (
 PRODUCTION = {
     "ENVIRONMENT": "production",
     "DATABASE_URL": "postgresql://gw@db/gateway",
-    "KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
+    **PRODUCTION_KAFKA,
     "INTERNAL_TOKEN_PRIVATE_KEY": PRIVATE_KEY,
     "IDENTITY_URL": "http://identity:8101",
     "DEVICE_SYNC_URL": "http://device-sync:8104",

@@ -6,6 +6,7 @@ aiokafka client in the repository is built through ``kafka_options`` so it gets 
 from __future__ import annotations
 
 import ast
+import os
 import ssl
 from pathlib import Path
 
@@ -29,7 +30,7 @@ class DemoSettings(ServiceSettings):
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in KafkaSettings.model_fields:
+    for name in (*KafkaSettings.model_fields, *DemoSettings.model_fields):
         monkeypatch.delenv(name.upper(), raising=False)
     use_kafka_settings(None)
     yield monkeypatch
@@ -138,6 +139,62 @@ def test_a_service_with_sasl_but_no_user_is_refused(clean_env, capsys):
     err = capsys.readouterr().err
     assert "KAFKA_SASL_USERNAME must be set" in err
     assert "s3cr3t-real-one" not in err  # the password itself is never printed
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+@pytest.mark.parametrize("protocol", ["PLAINTEXT", "SASL_PLAINTEXT"])
+def test_staging_and_production_refuse_kafka_in_the_clear(clean_env, environment, protocol):
+    login = {"kafka_sasl_username": "punchcard-punch", "kafka_sasl_password": "s3cr3t-real"}
+    values = login if protocol == "SASL_PLAINTEXT" else {}
+    with pytest.raises(ValidationError) as refused:
+        KafkaSettings(environment=environment, kafka_security_protocol=protocol, **values)
+    said = str(refused.value)
+    assert f"KAFKA_SECURITY_PROTOCOL={protocol} is refused when ENVIRONMENT={environment}" in said
+    assert "SASL_SSL" in said  # what to say instead
+    # Given through the environment, as a tool run against production would be.
+    clean_env.setenv("ENVIRONMENT", environment)
+    clean_env.setenv("KAFKA_SECURITY_PROTOCOL", protocol)
+    with pytest.raises(ValidationError):
+        KafkaSettings()
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_staging_and_production_take_tls(clean_env, environment):
+    KafkaSettings(
+        environment=environment,
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_username="punchcard-punch",
+        kafka_sasl_password="s3cr3t-real",
+    )
+    assert KafkaSettings(environment=environment, kafka_security_protocol="SSL")
+
+
+@pytest.mark.parametrize("environment", ["development", "test"])
+@pytest.mark.parametrize("protocol", ["PLAINTEXT", "SASL_PLAINTEXT"])
+def test_development_and_test_keep_plaintext(clean_env, environment, protocol):
+    login = {"kafka_sasl_username": "u", "kafka_sasl_password": "p"}
+    values = login if protocol == "SASL_PLAINTEXT" else {}
+    settings = KafkaSettings(environment=environment, kafka_security_protocol=protocol, **values)
+    assert security_options(settings)["security_protocol"] == protocol
+
+
+def test_a_service_without_environment_refuses_plaintext_and_stops(clean_env, capsys):
+    # ENVIRONMENT unset: a service is in production (fail closed), so PLAINTEXT (the default)
+    # stops it with the setting named, beside every other problem.
+    clean_env.setenv("DATABASE_URL", "postgresql://punchcard_demo:s3cr3t@db.internal/demo")
+    clean_env.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9094")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings(DemoSettings)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "KAFKA_SECURITY_PROTOCOL=PLAINTEXT is refused when ENVIRONMENT=production" in err
+    assert "INTERNAL_TOKEN_PUBLIC_KEY" in err
+
+
+def test_a_tool_without_environment_still_reaches_the_local_stack_in_the_clear(clean_env):
+    # punchcard-topics, punchcard-dlq, the benchmarks: KafkaSettings alone, ENVIRONMENT unset.
+    assert "ENVIRONMENT" not in os.environ
+    assert current_kafka_settings().kafka_security_protocol == "PLAINTEXT"
 
 
 def _client_calls() -> list[tuple[str, int, ast.Call]]:

@@ -40,6 +40,14 @@ _KEY = Ed25519PrivateKey.generate()
 PRIVATE_KEY = _KEY.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
 PUBLIC_KEY = _KEY.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
 PUBLIC_KEY = PUBLIC_KEY.decode()
+# Kafka as every production service reaches it: TLS with a SCRAM login (PLAINTEXT is refused
+# with ENVIRONMENT=staging/production). No CA file: the system's CAs (a managed Kafka's).
+PRODUCTION_KAFKA = {
+    "KAFKA_BOOTSTRAP_SERVERS": "punchcard-kafka-bootstrap.kafka.svc:9094",
+    "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+    "KAFKA_SASL_USERNAME": "punchcard-demo",
+    "KAFKA_SASL_PASSWORD": "s3cr3t-from-the-vault",
+}
 
 
 class DemoSettings(ServiceSettings):
@@ -80,10 +88,12 @@ def test_development_and_test_still_default_to_the_local_stack(clean_env):
 
 def test_real_production_values_are_accepted(clean_env):
     clean_env.setenv("DATABASE_URL", "postgresql://punchcard_demo:s3cr3t@db.internal/demo")
-    clean_env.setenv("KAFKA_BOOTSTRAP_SERVERS", "punchcard-kafka-bootstrap.kafka.svc:9092")
+    for name, value in PRODUCTION_KAFKA.items():
+        clean_env.setenv(name, value)
     clean_env.setenv("INTERNAL_TOKEN_PUBLIC_KEY", PUBLIC_KEY)
     s = DemoSettings()
     assert s.environment == "production" and s.internal_token_public_key == PUBLIC_KEY
+    assert s.kafka_security_protocol == "SASL_SSL"
 
 
 def test_production_refuses_the_development_public_key(clean_env, capsys):
@@ -136,7 +146,7 @@ def _example_secrets() -> dict[str, dict[str, str]]:
     return {
         doc["metadata"]["name"].removesuffix("-secrets"): doc["stringData"]
         for doc in docs
-        if doc["metadata"]["name"].endswith("-secrets")  # not kafka-cluster-ca, keda-kafka
+        if doc["metadata"]["name"].endswith("-secrets")  # not the CA, keda-kafka
     }
 
 

@@ -80,6 +80,9 @@ def placeholder_in(value: Any) -> str | None:
 
 KAFKA_TLS_PROTOCOLS = ("SSL", "SASL_SSL")
 KAFKA_SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
+# Where Kafka is only ever reached over TLS: face frames, sealed PINs and SASL passwords never
+# cross a network in the clear there.
+KAFKA_TLS_ONLY_ENVIRONMENTS = ("staging", "production")
 _KAFKA_FILES = ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
 
 
@@ -92,9 +95,19 @@ class KafkaSettings(BaseSettings):
     A service's settings are these plus its own (``ServiceSettings``); a tool reads them alone
     from the same variables. Wrong combinations are refused at start, by variable name: SASL
     without a user and password, TLS files for a protocol without TLS, a file that is not
-    there, and (outside development/test) a placeholder password."""
+    there, (outside development/test) a placeholder password, and with ENVIRONMENT=staging or
+    production a protocol without TLS (PLAINTEXT, SASL_PLAINTEXT): there Kafka is reached
+    over SSL or SASL_SSL only.
+
+    Which environment counts for that last rule: a service's, whose default is production
+    (fail closed: a pod without ENVIRONMENT gets the check); a tool's (``punchcard-topics``,
+    ``punchcard-dlq``, a benchmark) only when ENVIRONMENT is given, so a developer's shell
+    without it still reaches the local stack in the clear."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+    # Whether the environment's default (production) alone makes PLAINTEXT refused: yes for a
+    # service (ServiceSettings), no for a tool reading these settings alone.
+    tls_required_by_default: ClassVar[bool] = False
 
     environment: Literal["development", "test", "staging", "production"] = "production"
     # PLAINTEXT (the local stack), SSL (TLS; with a client certificate: mTLS), SASL_SSL
@@ -130,6 +143,12 @@ class KafkaSettings(BaseSettings):
         aside: the caller's placeholder check covers them)."""
         protocol = self.kafka_security_protocol
         problems = []
+        if protocol not in KAFKA_TLS_PROTOCOLS and self.requires_kafka_tls():
+            problems.append(
+                f"KAFKA_SECURITY_PROTOCOL={protocol} is refused when "
+                f"ENVIRONMENT={self.environment}: Kafka is reached over TLS only there "
+                "(say SASL_SSL, or SSL with a client certificate)"
+            )
         if protocol in KAFKA_SASL_PROTOCOLS:
             for name in ("kafka_sasl_username", "kafka_sasl_password"):
                 value = getattr(self, name)
@@ -164,6 +183,13 @@ class KafkaSettings(BaseSettings):
             problems.append("KAFKA_SSL_KEY_PASSWORD is set without KAFKA_SSL_KEYFILE")
         return problems
 
+    def requires_kafka_tls(self) -> bool:
+        """Whether this environment refuses a Kafka protocol without TLS (staging, production;
+        for a tool only when ENVIRONMENT was given, see the class's description)."""
+        if self.environment not in KAFKA_TLS_ONLY_ENVIRONMENTS:
+            return False
+        return self.tls_required_by_default or "environment" in self.model_fields_set
+
     def kafka_security(self) -> tuple:
         """The Kafka security settings alone, as a hashable key (one SSL context per key)."""
         return tuple(
@@ -184,6 +210,8 @@ class ServiceSettings(KafkaSettings):
     # Whether this service verifies the gateway's internal tokens (needs the public key); the
     # gateway, which signs them, says no.
     verifies_internal_tokens: ClassVar[bool] = True
+    # A service refuses Kafka in the clear in production even when ENVIRONMENT is unset.
+    tls_required_by_default: ClassVar[bool] = True
 
     service_name: str = "service"
     # Production unless told otherwise: a pod, an image or a shell without ENVIRONMENT gets

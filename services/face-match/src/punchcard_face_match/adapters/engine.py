@@ -75,11 +75,11 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _analyse(frames: Sequence[bytes]) -> list[Face]:
+def _analyse(frames: Sequence[bytes], aligned: Sequence[bool] = ()) -> list[Face]:
     assert _pipeline is not None, "worker not initialised"
     for frame in frames:
         failpoint("face.worker.analyse", frame)  # tests: a frame that kills the worker
-    return _pipeline.analyse(frames)
+    return _pipeline.analyse(frames, aligned)
 
 
 def _describe() -> tuple[str, int]:
@@ -137,18 +137,25 @@ class FaceEngine:
             workers=self.workers,
         )
 
-    async def analyse(self, frames: Sequence[bytes]) -> list[Face]:
-        """Every frame analysed; the frames are shared among the workers."""
+    async def analyse(self, frames: Sequence[bytes], aligned: Sequence[bool] = ()) -> list[Face]:
+        """Every frame analysed; the frames are shared among the workers. ``aligned[i]``:
+        frame i is a kiosk's aligned face chip (none given: all are camera frames)."""
         if not frames:
             return []
         assert self._executor is not None, "engine not started"
+        flags = list(aligned) or [False] * len(frames)
         loop = asyncio.get_running_loop()
         parts = max(1, min(self.workers, len(frames)))
         size = -(-len(frames) // parts)
-        chunks = [list(frames[i : i + size]) for i in range(0, len(frames), size)]
+        chunks = [
+            (list(frames[i : i + size]), flags[i : i + size]) for i in range(0, len(frames), size)
+        ]
         try:
             results = await asyncio.gather(
-                *(loop.run_in_executor(self._executor, _analyse, chunk) for chunk in chunks)
+                *(
+                    loop.run_in_executor(self._executor, _analyse, chunk, chunk_flags)
+                    for chunk, chunk_flags in chunks
+                )
             )
         except BrokenProcessPool as error:
             log.warning("a face model worker died; restarting the workers", error=str(error))

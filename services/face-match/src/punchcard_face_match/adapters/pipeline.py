@@ -15,6 +15,9 @@ detects with upsampling, crops, resizes and normalises each image on its own, ~5
   setting, where their weights are provided;
 - **align**: dlib's 5-point landmarks and ``get_face_chip`` (150 px, padding 0.25: the exact
   geometry dlib's ResNet was trained on); for other detectors, a rotation that levels the eyes;
+- **aligned crops**: a kiosk that aligned the face itself sends a small square chip instead of
+  the frame; it goes through the same steps (detection on 150 px costs ~2 ms, not ~18), and
+  must show one face whose landmarks lie where the chip geometry puts them (domain.aligned);
 - **embed**: dlib's ResNet (``Dlib``, the default), run by dlib itself; ``DlibKeras``, the same
   network rebuilt as a Keras 3 model (adapters/dlib_keras.py, TensorFlow: the GPU where there
   is one); or a TensorFlow model built by DeepFace (Facenet512, ArcFace... by setting); those
@@ -36,6 +39,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..domain.aligned import MIN_SIDE as CHIP_MIN_SIDE
+from ..domain.aligned import plausible_size as plausible_chip_size
+from ..domain.aligned import plausibly_aligned
 from ..domain.model import Face, FaceOutcome
 from ..domain.quality import within_pixel_cap
 from .images import DECODE_MAX_PIXELS, declared_size
@@ -164,12 +170,15 @@ class FacePipeline:
                 ) from error
 
     # -- one frame up to its aligned face ----------------------------------------------------
-    def _locate(self, jpeg: bytes) -> tuple[Face, np.ndarray | None]:
+    def _locate(self, jpeg: bytes, aligned: bool = False) -> tuple[Face, np.ndarray | None]:
+        """``aligned``: the kiosk's aligned face chip (domain.aligned), not a camera frame."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
         # The header's dimensions first: nothing is decoded past the cap (adapters.images).
         size = declared_size(jpeg)
         if size is None or not within_pixel_cap(*size, DECODE_MAX_PIXELS):
+            return Face(INVALID_FRAME, timings={"decode": _ms(started)}), None
+        if aligned and not plausible_chip_size(*size):
             return Face(INVALID_FRAME, timings={"decode": _ms(started)}), None
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         timings["decode"] = _ms(started)
@@ -179,7 +188,10 @@ class FacePipeline:
         started = time.perf_counter()
         if self._detector is None:
             gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-            scale = min(1.0, self.detect_max_side / max(gray.shape))
+            # A chip is searched at its smallest side (the face fills it); a frame at
+            # detect_max_side.
+            limit = CHIP_MIN_SIDE if aligned else self.detect_max_side
+            scale = min(1.0, limit / max(gray.shape))
             small = (
                 cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
                 if scale < 1.0
@@ -210,6 +222,11 @@ class FacePipeline:
             )
             rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
             shape = self._landmarks(rgb, rect)
+            if aligned:
+                points = [(p.x, p.y) for p in shape.parts()]
+                if not plausibly_aligned(points, image.shape[1]):
+                    timings["align"] = _ms(started)
+                    return Face(NO_FACE, timings=timings), None
             chip = dlib.get_face_chip(rgb, shape, size=self.chip_size, padding=0.25)
             face_px = rect.width()
             box = (rect.left(), rect.top(), rect.right(), rect.bottom())
@@ -235,9 +252,11 @@ class FacePipeline:
         return face, chip
 
     # -- a micro-batch -------------------------------------------------------------------------
-    def analyse(self, frames: Sequence[bytes]) -> list[Face]:
-        """Every frame's faces; the aligned faces of all frames are embedded in one call."""
-        located = [self._locate(frame) for frame in frames]
+    def analyse(self, frames: Sequence[bytes], aligned: Sequence[bool] = ()) -> list[Face]:
+        """Every frame's faces; the aligned faces of all frames are embedded in one call.
+        ``aligned[i]``: frame i is a kiosk's aligned face chip (none given: all are frames)."""
+        flags = list(aligned) or [False] * len(frames)
+        located = [self._locate(frame, flag) for frame, flag in zip(frames, flags, strict=True)]
         chips = [chip for _, chip in located if chip is not None]
         if chips:
             started = time.perf_counter()
@@ -250,9 +269,10 @@ class FacePipeline:
                     face.timings["embed"] = share
         return [face for face, _ in located]
 
-    def signs(self, frames: Sequence[bytes]) -> list[Face]:
+    def signs(self, frames: Sequence[bytes], aligned: Sequence[bool] = ()) -> list[Face]:
         """Every frame's faces and liveness signs, without embeddings (tests, benchmarks)."""
-        return [self._locate(frame)[0] for frame in frames]
+        flags = list(aligned) or [False] * len(frames)
+        return [self._locate(frame, flag)[0] for frame, flag in zip(frames, flags, strict=True)]
 
     def embed(self, chips_rgb: Sequence[np.ndarray]) -> np.ndarray:
         """Embeddings (n x dims float32) of aligned RGB faces of the model's input size."""

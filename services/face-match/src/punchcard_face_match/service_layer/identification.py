@@ -137,13 +137,15 @@ class Identifier:
                 raise GalleryNotReady("the face galleries are still loading") from None
         BATCH_SIZE.observe(len(attempts))
         frames: list[bytes] = []
+        aligned: list[bool] = []
         spans: list[tuple[int, int]] = []
         for a in attempts:
             start = len(frames)
             frames.append(a.attempt.frame_jpeg)
             frames.extend(a.attempt.burst_jpeg[:MAX_BURST])
+            aligned.extend([a.attempt.aligned] * (len(frames) - start))
             spans.append((start, len(frames)))
-        faces = await self.engine.analyse(frames)
+        faces = await self.engine.analyse(frames, aligned)
         for command, (start, end) in zip(attempts, spans, strict=True):
             for face in faces[start:end]:
                 for stage, ms in face.timings.items():

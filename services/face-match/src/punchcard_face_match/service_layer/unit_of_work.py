@@ -145,8 +145,10 @@ class FaceAnalyser(Protocol):
 
     model_name: str
 
-    async def analyse(self, frames: Sequence[bytes]) -> list[Face]:
-        """What each frame shows, in order; raises EngineRestarted if a worker died."""
+    async def analyse(self, frames: Sequence[bytes], aligned: Sequence[bool] = ()) -> list[Face]:
+        """What each frame shows, in order; ``aligned[i]``: frame i is a kiosk's aligned face
+        chip, not a camera frame (none given: all are frames). Raises EngineRestarted if a
+        worker died."""
 
 
 #: (width, height) an image's header declares, read without decoding; None: not an image.

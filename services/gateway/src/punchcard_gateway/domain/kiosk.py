@@ -98,6 +98,8 @@ class Attempt:
     # A PIN or card punch's camera frame (issue 17): published for face-match to keep as the
     # punch's evidence photo; not part of the fingerprint (a resend may carry another frame).
     evidence_jpeg: bytes | None = None
+    # FACE only: the frames are aligned face chips made by the kiosk (proto FacePunchAttempted).
+    aligned: bool = False
 
     def __repr__(self) -> str:
         return (
@@ -116,6 +118,8 @@ class Attempt:
         parts = (self.method, self.employee_id or "", captured, frame)
         if self.burst_jpeg:  # unchanged for a single frame (claims made before bursts)
             parts += tuple(hashlib.sha256(jpeg).hexdigest() for jpeg in self.burst_jpeg)
+        if self.aligned:  # unchanged for frames (claims made before aligned chips)
+            parts += ("aligned",)
         return hashlib.sha256("\x1f".join(parts).encode()).digest()
 
 

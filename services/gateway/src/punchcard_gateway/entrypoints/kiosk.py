@@ -128,6 +128,13 @@ class KioskPunchIn(BaseModel):
         "taken after frame_jpeg; every frame must show the same worker, and the server judges "
         "liveness across them",
     )
+    aligned: StrictBool = Field(
+        default=False,
+        description="FACE only: the kiosk aligned the face itself; frame_jpeg and burst_jpeg "
+        "are then aligned face chips (square JPEGs, 150 px, dlib's face-chip geometry: the "
+        "5 landmarks where dlib's get_face_chip puts them with padding 0.25), not camera "
+        "frames, and the server runs no face detector on a whole frame",
+    )
     evidence_jpeg: str | None = Field(
         default=None,
         description="PIN or CARD, optional: the camera frame at the punch, one JPEG, base64"
@@ -156,6 +163,7 @@ _FIELD_MESSAGES = {
     "evidence_jpeg": "evidence_jpeg must be a base64 string",
     "card": "card must be a string of 1 to 20 digits",
     "consent": "consent must be true or false",
+    "aligned": "aligned must be true or false",
 }
 
 
@@ -269,6 +277,8 @@ def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
         for field in ("employee_id", "pin", "frame_jpeg", "burst_jpeg"):
             if getattr(data, field) is not None:
                 raise Invalid(f"{field} is not sent with a CARD punch", field)
+        if data.aligned:
+            raise Invalid("aligned is not sent with a CARD punch", "aligned")
         frame = None
         evidence = _evidence(data.evidence_jpeg, max_frame_bytes)
     elif data.method == "PIN":
@@ -279,6 +289,8 @@ def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
         for field in ("frame_jpeg", "burst_jpeg"):
             if getattr(data, field) is not None:
                 raise Invalid(f"{field} is not sent with a PIN punch", field)
+        if data.aligned:
+            raise Invalid("aligned is not sent with a PIN punch", "aligned")
         frame = None
         evidence = _evidence(data.evidence_jpeg, max_frame_bytes)
     else:
@@ -310,6 +322,7 @@ def parse_attempt(body: bytes, max_frame_bytes: int) -> Attempt:
         card=data.card,
         burst_jpeg=burst if data.method == "FACE" else (),
         evidence_jpeg=evidence,
+        aligned=data.aligned,
     )
 
 

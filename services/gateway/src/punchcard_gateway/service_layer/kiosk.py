@@ -412,7 +412,10 @@ def attempt_event(
     else:
         assert attempt.frame_jpeg is not None
         payload = kiosk_pb2.FacePunchAttempted(
-            context=context, frame_jpeg=attempt.frame_jpeg, burst_jpeg=list(attempt.burst_jpeg)
+            context=context,
+            frame_jpeg=attempt.frame_jpeg,
+            burst_jpeg=list(attempt.burst_jpeg),
+            aligned=attempt.aligned,
         )
         topic, key = (
             topics[1],

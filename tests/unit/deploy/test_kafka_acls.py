@@ -1,0 +1,131 @@
+"""Each service's KafkaUser allows exactly what the topic catalogue says it does
+(deploy/k8s/base/kafka-users.yaml, rendered by deploy/k8s/render-kafka-users.py from
+deploy/topics.yaml): the committed file is what the renderer writes, the catalogue's consumer
+groups are the ones the services' code subscribes with, and the ACLs grant each topic's
+producers Write, its consumers Read, and nobody anything else. (Schema: test_manifest_schemas.)"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[3]
+K8S = REPO / "deploy" / "k8s"
+RENDER_USERS = K8S / "render-kafka-users.py"
+USERS = K8S / "base" / "kafka-users.yaml"
+CATALOGUE = yaml.safe_load((REPO / "deploy" / "topics.yaml").read_text())
+
+
+def _users() -> dict[str, dict]:
+    docs = [d for d in yaml.safe_load_all(USERS.read_text()) if d]
+    return {d["metadata"]["name"]: d for d in docs}
+
+
+def _grants(user: dict) -> dict[tuple[str, str], set[str]]:
+    found: dict[tuple[str, str], set[str]] = {}
+    for acl in user["spec"]["authorization"]["acls"]:
+        resource = acl["resource"]
+        assert resource["patternType"] == "literal", resource  # no prefix reaches further
+        found.setdefault((resource["type"], resource["name"]), set()).update(acl["operations"])
+    return found
+
+
+def test_the_users_are_rendered_from_the_catalogue():
+    result = subprocess.run(
+        [sys.executable, str(RENDER_USERS), "--check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_a_stale_users_file_fails_the_check(tmp_path):
+    stale = tmp_path / "kafka-users.yaml"
+    stale.write_text(USERS.read_text().replace("- Write\n", "- Read\n", 1))
+    result = subprocess.run(
+        [sys.executable, str(RENDER_USERS), "--check", "--output", str(stale)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "out of date" in result.stderr
+
+
+def _module_strings(tree: ast.Module) -> dict[str, str]:
+    return {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        for target in node.targets
+        if isinstance(target, ast.Name) and isinstance(node.value.value, str)
+    }
+
+
+def _code_groups(service: str) -> set[str]:
+    """The group ids of the Subscription(...) calls in a service's entrypoints/consumers.py."""
+    (path,) = (REPO / "services" / service / "src").glob("*/entrypoints/consumers.py")
+    tree = ast.parse(path.read_text())
+    constants = _module_strings(tree)
+    groups = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Subscription":
+            first = (
+                node.args[0]
+                if node.args
+                else next(k.value for k in node.keywords if k.arg == "group_id")
+            )
+            if isinstance(first, ast.Constant):
+                groups.add(first.value)
+            else:
+                assert isinstance(first, ast.Name), ast.dump(first)
+                groups.add(constants[first.id])
+    return groups
+
+
+def test_the_catalogue_names_every_consumer_group_the_services_use():
+    groups = CATALOGUE["consumer_groups"]
+    for service, ids in groups.items():
+        if (REPO / "services" / service / "src").exists() and ids:
+            assert _code_groups(service) == set(ids), service
+    assert groups["gateway"] == []  # it follows the kiosk answers without a group
+
+
+def test_every_user_may_do_exactly_what_the_catalogue_says():
+    users = _users()
+    services = set(CATALOGUE["consumer_groups"])
+    assert set(users) == {f"punchcard-{s}" for s in services} | {"punchcard-keda"}
+    for service in services:
+        user = users[f"punchcard-{service}"]
+        assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+        secret = user["spec"]["authentication"]["password"]["valueFrom"]["secretKeyRef"]
+        assert secret == {"name": f"{service}-secrets", "key": "KAFKA_SASL_PASSWORD"}
+        expected: dict[tuple[str, str], set[str]] = {}
+        for topic in CATALOGUE["topics"]:
+            operations = set()
+            if service in topic.get("producers", []):
+                operations |= {"Write", "Describe"}
+            if service in topic.get("consumers", []):
+                operations |= {"Read", "Describe"}
+            if operations:
+                expected[("topic", topic["name"])] = operations
+        for group in CATALOGUE["consumer_groups"][service]:
+            expected[("group", group)] = {"Read"}
+            expected[("topic", f"{group}.dlq")] = {"Create", "Write", "Describe"}
+        assert _grants(user) == expected, service
+    # The catalogue's own facts, as the services need them.
+    identity = _grants(users["punchcard-identity"])
+    assert identity[("topic", "punchcard.kiosk.pin-attempts.v1")] == {"Read", "Describe"}
+    assert ("topic", "punchcard.kiosk.face-attempts.v1") not in identity
+    gateway = _grants(users["punchcard-gateway"])
+    assert gateway[("topic", "punchcard.kiosk.face-attempts.v1")] == {"Write", "Describe"}
+    assert not any(kind == "group" for kind, _ in gateway)
+
+
+def test_keda_only_describes_the_groups_and_their_topics():
+    keda = _grants(_users()["punchcard-keda"])
+    assert set().union(*keda.values()) == {"Describe"}
+    groups = {g for ids in CATALOGUE["consumer_groups"].values() for g in ids}
+    assert {name for kind, name in keda if kind == "group"} == groups
+    assert ("topic", "punchcard.kiosk.face-attempts.v1") in keda
