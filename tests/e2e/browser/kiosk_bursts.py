@@ -14,6 +14,11 @@ import cv2
 import numpy as np
 
 
+def chip(size: tuple[int, int]) -> bool:
+    """A chip's size as face-match takes it (square, 150-320 px), not a camera frame's."""
+    return size[0] == size[1] and 150 <= size[0] <= 320
+
+
 @dataclass
 class Bursts:
     chips_dir: Path
@@ -25,11 +30,8 @@ class Bursts:
             await route.continue_()
             return
         body = route.request.post_data_json
-        frames = [body["frame_jpeg"], *body.get("burst_jpeg", [])]
-        images = [
-            cv2.imdecode(np.frombuffer(base64.b64decode(f), np.uint8), cv2.IMREAD_COLOR)
-            for f in frames
-        ]
+        frames = [base64.b64decode(f) for f in [body["frame_jpeg"], *body.get("burst_jpeg", [])]]
+        images = [cv2.imdecode(np.frombuffer(f, np.uint8), cv2.IMREAD_COLOR) for f in frames]
         aligned = body.get("aligned") is True
         self.sent.append((aligned, [img.shape[:2] for img in images]))
         if not aligned:
@@ -39,8 +41,8 @@ class Bursts:
             )
             return
         self.chips_dir.mkdir(parents=True, exist_ok=True)
-        for i, img in enumerate(images):
-            cv2.imwrite(str(self.chips_dir / f"{len(self.sent)}-{i}.jpg"), img)
+        for i, jpeg in enumerate(frames):
+            (self.chips_dir / f"{len(self.sent)}-{i}.jpg").write_bytes(jpeg)
         response = await route.fetch()
         self.answers.append(await response.json())
         await route.fulfill(response=response)
@@ -49,7 +51,7 @@ class Bursts:
         """Aligned chips were sent, and every burst was all chips or all frames: never a mix."""
         assert self.sent and self.sent[-1][0] is True, self.sent
         for aligned, sizes in self.sent:
-            assert all((s == (150, 150)) == aligned for s in sizes), self.sent
+            assert all(chip(s) == aligned for s in sizes), self.sent
         assert len(self.sent[-1][1]) >= 2  # the burst's further frames went as chips too
 
 

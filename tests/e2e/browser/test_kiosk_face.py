@@ -71,7 +71,7 @@ async def test_a_steady_face_punches_with_the_workers_name(
 async def test_with_the_face_models_ready_the_kiosk_sends_aligned_face_chips(
     playwright, system, admin_api, tmp_path, request
 ):
-    """Issue 19: once the in-browser models are ready and find one face, the kiosk sends 150 px
+    """Issue 19: once the in-browser models are ready and find one face, the kiosk sends square
     face chips in dlib's geometry (aligned: true), not the camera's frames, and face-match
     punches the worker from them. Bursts sent before the models were ready (full frames) are
     answered "No face found" here, in the browser, so that the punch is by chips; the chips

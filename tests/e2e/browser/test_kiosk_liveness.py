@@ -67,7 +67,7 @@ async def test_a_photo_held_up_is_refused_and_the_pin_offered(
 async def test_a_photo_held_up_is_refused_when_sent_as_aligned_chips_too(
     playwright, system, admin_api, tmp_path, request, what, image, live
 ):
-    """Issue 19: with the in-browser models ready, the kiosk sends 150 px aligned chips rather
+    """Issue 19: with the in-browser models ready, the kiosk sends aligned face chips rather
     than frames; the same photo and screen must be refused from the chips alone (the bursts of
     full frames sent before the models were ready are answered in the browser, "No face
     found", so only chips reach face-match). Skips where this Chromium cannot run the models."""

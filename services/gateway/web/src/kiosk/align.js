@@ -1,11 +1,11 @@
 // Aligned face chips (pure): where a face found in the browser (Human's FaceMesh, 468 points in
-// frame pixels) is drawn into a 150×150 chip in dlib's face-chip geometry
-// (dlib.get_face_chip(img, shape, size=150, padding=0.25)), so the kiosk can send the chip
+// frame pixels) is drawn into a square chip in dlib's face-chip geometry
+// (dlib.get_face_chip(img, shape, size, padding=0.25); 150 px is dlib's size), so the kiosk can send the chip
 // instead of the whole frame and face-match need not look for the face again (issue 19).
 // face-match still checks each chip (dlib finds one face in it, its landmarks near TEMPLATE)
 // and re-aligns it with its own landmarks: this only has to land the face near the template.
 
-/** The chip's side in pixels (dlib's size=150). */
+/** The side, in pixels, of the chip TEMPLATE is given for (dlib's size=150). */
 export const CHIP_SIZE = 150;
 
 /**
@@ -101,25 +101,28 @@ export function meshPoints(mesh) {
 }
 
 /**
- * How a mesh's five points fit the template: {transform, rms}, the canvas transform that draws
- * a frame (in the mesh's pixels) into a CHIP_SIZE × CHIP_SIZE canvas with the face on TEMPLATE
- * ([a, b, c, d, e, f] for ctx.setTransform(a, b, c, d, e, f) followed by
- * ctx.drawImage(frame, 0, 0)) and the fit's RMS distance in chip pixels; null when the mesh
+ * How a mesh's five points fit the template in a chip of `side` pixels (dlib's geometry scales
+ * with the side: get_face_chip with size=side puts the landmarks at TEMPLATE × side / 150):
+ * {transform, rms}, the canvas transform that draws a frame (in the mesh's pixels) into a
+ * side × side canvas with the face on the template ([a, b, c, d, e, f] for
+ * ctx.setTransform(a, b, c, d, e, f) followed by ctx.drawImage(frame, 0, 0)), and the fit's
+ * RMS distance in pixels of a CHIP_SIZE (150 px) chip, whatever the side; null when the mesh
  * lacks the five points or they are degenerate.
  */
-export function chipFit(mesh) {
+export function chipFit(mesh, side = CHIP_SIZE) {
   const points = meshPoints(mesh);
-  const t = points && similarity(points, TEMPLATE);
+  const k = side / CHIP_SIZE;
+  const t = points && k > 0 && similarity(points, TEMPLATE.map(([x, y]) => [x * k, y * k]));
   if (!t) return null;
   // The canvas's matrix maps (x, y) to (a·x + c·y + e, b·x + d·y + f).
-  return { transform: [t.a, t.b, -t.b, t.a, t.tx, t.ty], rms: t.rms };
+  return { transform: [t.a, t.b, -t.b, t.a, t.tx, t.ty], rms: t.rms / k };
 }
 
 /**
  * The canvas transform of chipFit, or null when there is none or the points fit the template
- * worse than `maxRms` (no face to align).
+ * worse than `maxRms` (pixels of a 150 px chip: no face to align).
  */
-export function chipTransform(mesh, { maxRms = MAX_FIT_RMS } = {}) {
-  const fit = chipFit(mesh);
+export function chipTransform(mesh, { side = CHIP_SIZE, maxRms = MAX_FIT_RMS } = {}) {
+  const fit = chipFit(mesh, side);
   return fit && fit.rms <= maxRms ? fit.transform : null;
 }

@@ -89,6 +89,21 @@ describe("the least-squares similarity to the template", () => {
     expect(chipTransform(meshWith(TEMPLATE.map(() => [320, 240])))).toBeNull();
   });
 
+  it("scales the template with the chip's side, the fit measured in 150 px pixels", () => {
+    const frame = moved(TEMPLATE, { angle: 0.2, scale: 2.5, dx: 300, dy: 150 });
+    const fit150 = chipFit(meshWith(frame));
+    const fit300 = chipFit(meshWith(frame), 300);
+    frame.forEach((p, i) => {
+      expect(apply(fit300.transform, p)[0]).toBeCloseTo(2 * TEMPLATE[i][0], 9);
+      expect(apply(fit300.transform, p)[1]).toBeCloseTo(2 * TEMPLATE[i][1], 9);
+    });
+    const mirrored = meshWith(TEMPLATE.map(([x, y]) => [CHIP_SIZE - x, y]));
+    expect(chipFit(mirrored, 300).rms).toBeCloseTo(chipFit(mirrored).rms, 9);
+    expect(chipTransform(mirrored, { side: 300 })).toBeNull();
+    expect(fit150.rms).toBeLessThan(1e-9);
+    expect(chipFit(meshWith(frame), 0)).toBeNull();
+  });
+
   it("reads the five points by FaceMesh index, x and y only", () => {
     expect(meshPoints(meshWith(TEMPLATE))).toEqual(TEMPLATE);
   });

@@ -23,7 +23,7 @@ export function newAttempt(fields, now = new Date()) {
 /**
  * The method's fields of a FACE attempt: the first frame and the rest of the burst (base64
  * JPEGs), the browser's own scores (liveness.js: advice the server logs nowhere and never
- * trusts), `aligned` when the frames are aligned 150 px face chips rather than whole frames
+ * trusts), `aligned` when the frames are aligned face chips (dlib's geometry) rather than whole frames
  * (camera.js, align.js), and the Employee ID typed after EMPLOYEE_ID_REQUIRED (the face is then
  * checked 1:1 against it). Only set fields go: an edge without `aligned` takes full frames.
  */

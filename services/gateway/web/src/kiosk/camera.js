@@ -5,14 +5,15 @@
 // identical frames). The edge takes at most 512 KiB for the frames together.
 //
 // Where the browser's face models found one face with its mesh in every frame of the burst,
-// each frame goes as an aligned face chip instead (align.js: 150×150 px in dlib's face-chip
-// geometry, issue 19): a few kB a frame, and face-match need not look for the face again. A
+// each frame goes as an aligned face chip instead (align.js: CHIP_SIDE px square in dlib's
+// face-chip geometry, issue 19): tens of kB a frame, and face-match need not look for the face
+// again. A
 // burst is all chips or all full frames, never a mix.
 //
 // The frames are drawn as the camera gives them, never mirrored (only the preview is, by CSS),
 // so the person's left eye is on the image's right, as dlib and FaceMesh both expect.
 
-import { CHIP_SIZE, chipFit, MAX_FIT_RMS } from "./align.js";
+import { chipFit, MAX_FIT_RMS } from "./align.js";
 import { luma } from "./steady.js";
 
 export const SAMPLE_W = 32;
@@ -70,7 +71,15 @@ export function sample(video, canvas) {
   return luma(ctx.getImageData(0, 0, SAMPLE_W, SAMPLE_H).data);
 }
 
-/** JPEG quality of an aligned chip: small anyway (150 px), and face-match embeds from it. */
+/**
+ * The side of the aligned chips sent, in pixels: 300, twice dlib's 150. face-match takes
+ * 150–320 px chips (it runs its check at 150 px and embeds at the model's size), but judges a
+ * screen held up to the camera on the chip as sent, and a 150 px chip has resampled away much of
+ * a screen's pixel grid: of 49 synthetic screen re-captures it caught 38 in 150 px chips, 47 in
+ * 300 px chips and 45 in 640 px frames (docs/face-match.md, "Aligned crops from the kiosk").
+ */
+export const CHIP_SIDE = 300;
+/** JPEG quality of an aligned chip: small anyway, and face-match embeds from it. */
 export const CHIP_QUALITY = 0.92;
 
 const sizeOf = (source) => [source.videoWidth ?? source.width, source.videoHeight ?? source.height];
@@ -99,16 +108,16 @@ export function snapshot(video, canvas = document.createElement("canvas")) {
 }
 
 /**
- * base64 JPEG of the CHIP_SIZE × CHIP_SIZE aligned chip of `source` (a still, in the mesh's
- * pixels) drawn through `transform` (align.js's chipFit / chipTransform). What falls outside the frame is
- * black, as in dlib's get_face_chip.
+ * base64 JPEG of the `side` × `side` aligned chip of `source` (a still, in the mesh's pixels)
+ * drawn through `transform` (align.js's chipFit for that side). What falls outside the frame
+ * is black, as in dlib's get_face_chip.
  */
-export function chipJpeg(source, transform, canvas = document.createElement("canvas")) {
-  canvas.width = CHIP_SIZE; // resets the context, its transform included
-  canvas.height = CHIP_SIZE;
+export function chipJpeg(source, transform, canvas = document.createElement("canvas"), side = CHIP_SIDE) {
+  canvas.width = side; // resets the context, its transform included
+  canvas.height = side;
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#000";
-  ctx.fillRect(0, 0, CHIP_SIZE, CHIP_SIZE);
+  ctx.fillRect(0, 0, side, side);
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = "high";
   ctx.setTransform(...transform);
@@ -121,11 +130,11 @@ export function chipJpeg(source, transform, canvas = document.createElement("can
  * The chip transform of a frame's detection (Human's faces), or null unless it found exactly
  * one face with a usable mesh. Each fit is marked with the User Timing API
  * ("punchcard:face-chip", detail {rms}: how far the five points lay from the template after the
- * best similarity, chip pixels), read by the browser tests.
+ * best similarity, in pixels of a 150 px chip), read by the browser tests.
  */
-export function alignmentOf(faces) {
+export function alignmentOf(faces, side = CHIP_SIDE) {
   if (!Array.isArray(faces) || faces.length !== 1) return null;
-  const fit = chipFit(faces[0]?.mesh);
+  const fit = chipFit(faces[0]?.mesh, side);
   if (!fit) return null;
   globalThis.performance?.mark?.("punchcard:face-chip", { detail: { rms: fit.rms } });
   return fit.rms <= MAX_FIT_RMS ? fit.transform : null;

@@ -5,6 +5,7 @@ import {
   allAligned,
   BURST_FRAMES,
   CHIP_QUALITY,
+  CHIP_SIDE,
   captureBurst,
   fitBurst,
   MAX_FRAME_BYTES,
@@ -68,7 +69,7 @@ describe("a burst of aligned face chips", () => {
   });
   afterEach(() => vi.unstubAllGlobals());
 
-  it("sends every frame as a 150 px chip, each cut with its own frame's mesh", async () => {
+  it("sends every frame as a CHIP_SIDE px chip, each cut with its own frame's mesh", async () => {
     const seen = [];
     const detect = async (still) => {
       seen.push(still.name);
@@ -77,13 +78,18 @@ describe("a burst of aligned face chips", () => {
     const first = { still: Object.assign(fakeCanvas(log), { name: "first", width: 1280, height: 720 }), faces: oneFace };
     const shot = await captureBurst(video, { gapMs: 0, first, detect });
     expect(shot.aligned).toBe(true);
-    expect([shot.frame, ...shot.burst]).toEqual(Array(3).fill(`150x150@${CHIP_QUALITY}`));
+    expect(CHIP_SIDE).toBeGreaterThanOrEqual(150);
+    expect(CHIP_SIDE).toBeLessThanOrEqual(320); // what face-match takes
+    expect([shot.frame, ...shot.burst]).toEqual(Array(3).fill(`${CHIP_SIDE}x${CHIP_SIDE}@${CHIP_QUALITY}`));
     // The loop's detection serves the first frame; the other two are detected on their stills.
     expect(seen).toHaveLength(BURST_FRAMES - 1);
     expect(seen).not.toContain("first");
-    // Drawn through the similarity that puts the face on the template (scale ½, moved back).
-    const m = log.find((e) => e[0] === "setTransform" && e[1] !== 1);
-    expect(m.slice(1).map((v) => Math.round(v * 1000) / 1000)).toEqual([0.5, 0, -0, 0.5, -200, -100]);
+    // Drawn through the similarity that puts the face on the template at CHIP_SIDE (the mesh
+    // is the 150 px template twice as large, moved by (400, 200)).
+    const k = CHIP_SIDE / 150;
+    const m = log.find((e) => e[0] === "setTransform" && !(e[1] === 1 && e[5] === 0));
+    const round = (v) => Math.round(v * 1000) / 1000 + 0;
+    expect(m.slice(1).map(round)).toEqual([k / 2, 0, 0, k / 2, -200 * k, -100 * k].map(round));
     expect(log.filter((e) => e[0] === "drawImage" && e[1] === "first")).toHaveLength(1);
   });
 
