@@ -29,19 +29,14 @@ Needs only the standard library and PyYAML.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import yaml
+from catalogue_render import API_VERSION, HERE, emit, parser
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-DEFAULT_CATALOGUE = REPO / "deploy" / "topics.yaml"
 DEFAULT_OUTPUT = HERE / "base" / "kafka-users.yaml"
 
-API_VERSION = "kafka.strimzi.io/v1beta2"
-CLUSTER = "punchcard"
 KEDA_USER = "punchcard-keda"
 
 HEADER = """\
@@ -172,28 +167,13 @@ def render(catalogue: Path, cluster: str, group_suffix: str = "") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE)
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    parser.add_argument("--cluster", default=CLUSTER, help="value of the strimzi.io/cluster label")
-    parser.add_argument(
+    arguments = parser(__doc__, DEFAULT_OUTPUT)
+    arguments.add_argument(
         "--group-suffix", default="", help="the deployment's CONSUMER_GROUP_SUFFIX, if any"
     )
-    parser.add_argument("--check", action="store_true", help="only compare; exit 1 on a difference")
-    args = parser.parse_args(argv)
-
+    args = arguments.parse_args(argv)
     text = render(args.catalogue, args.cluster, args.group_suffix)
-    if args.check:
-        current = args.output.read_text() if args.output.exists() else ""
-        if current != text:
-            print(f"{args.output} is out of date; run {Path(__file__).name}", file=sys.stderr)
-            return 1
-        print(f"{args.output} is up to date")
-        return 0
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(f"wrote {args.output} ({text.count('kind: KafkaUser')} users)")
-    return 0
+    return emit(args, text, __file__, lambda t: f"{t.count('kind: KafkaUser')} users")
 
 
 if __name__ == "__main__":
