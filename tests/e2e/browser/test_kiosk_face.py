@@ -6,6 +6,7 @@ worker's name; the punch is in the ledger, by FACE."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import pytest
@@ -99,6 +100,15 @@ async def test_with_the_face_models_ready_the_kiosk_sends_aligned_face_chips(
 
     punched = await wait_for(recorded, timeout=60, what="the face punch in the ledger")
     assert [(p["method"], p["clock_id"]) for p in punched] == [("FACE", w["clock_id"])]
+    # face-match took them as chips (its log line says so), not as small frames.
+    decided = [
+        line
+        for line in system["face-match"].log_file.read_text().splitlines()
+        if "face attempt decided" in line and w["clock_id"] in line
+    ]
+    assert any(
+        re.search(r"aligned\W+true", line, re.I) and "identified" in line for line in decided
+    ), decided
 
 
 async def test_a_clock_verifying_faces_one_to_one_asks_for_the_employee_id_first(

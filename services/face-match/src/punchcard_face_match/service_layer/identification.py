@@ -184,6 +184,7 @@ class Identifier:
             attempt_id=context.attempt_id,
             clock_id=context.clock_id,
             outcome=outcome,
+            aligned=command.attempt.aligned,
             distance=round(verdict.face.distance, 4) if verdict.HasField("face") else None,
             ms=round(sum(face.timings.values()), 1),
         )

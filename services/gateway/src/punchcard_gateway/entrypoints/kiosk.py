@@ -131,7 +131,8 @@ class KioskPunchIn(BaseModel):
     aligned: StrictBool = Field(
         default=False,
         description="FACE only: the kiosk aligned the face itself; frame_jpeg and burst_jpeg "
-        "are then aligned face chips (square JPEGs, 150 px, dlib's face-chip geometry: the "
+        "are then aligned face chips (square JPEGs of 150-320 px, the kiosk app's 300, in "
+        "dlib's face-chip geometry: the "
         "5 landmarks where dlib's get_face_chip puts them with padding 0.25), not camera "
         "frames, and the server runs no face detector on a whole frame",
     )
