@@ -8,7 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from punchcard.v1 import envelope_pb2
 from punchcard_kit.messaging import decode_envelope, encode_envelope, new_envelope, unpack_payload
-from punchcard_kit.messaging.envelope import InvalidEnvelope, Message, set_timestamp
+from punchcard_kit.messaging.envelope import (
+    InvalidEnvelope,
+    Message,
+    is_canonical_uuid,
+    set_timestamp,
+    to_datetime,
+)
 from punchcard_kit.messaging.outbox import outbox_record
 
 TENANT = "6f1c1b9e-3c1e-4f57-9d0a-0a4f3e0c2b11"
@@ -117,3 +123,49 @@ def test_set_timestamp_is_from_datetime(when):
     expected.FromDatetime(when)
     set_timestamp(fast, when)
     assert (fast.seconds, fast.nanos) == (expected.seconds, expected.nanos)
+
+
+@given(st.integers(-62_135_596_800, 253_402_300_799), st.integers(0, 999_999_999))
+def test_to_datetime_is_to_datetime_utc(seconds, nanos):
+    ts = Timestamp(seconds=seconds, nanos=nanos)
+    assert to_datetime(ts) == ts.ToDatetime(tzinfo=UTC)
+    assert to_datetime(ts).tzinfo is not None
+
+
+@given(
+    st.one_of(
+        st.uuids().map(str),
+        st.uuids().map(lambda u: str(u).upper()),
+        st.uuids().map(lambda u: u.hex),
+        st.uuids().map(lambda u: "{" + str(u) + "}"),
+        st.uuids().map(lambda u: str(u) + "\n"),
+        st.text(max_size=40),
+    )
+)
+def test_is_canonical_uuid_is_the_uuid_round_trip(value):
+    try:
+        expected = str(uuid.UUID(value)) == value
+    except ValueError:
+        expected = False
+    assert is_canonical_uuid(value) is expected
+
+
+def test_is_canonical_uuid_refuses_what_is_not_text():
+    assert not is_canonical_uuid(None)
+    assert not is_canonical_uuid(uuid.uuid4())
+
+
+def test_new_envelope_with_payload_bytes_is_the_packed_one():
+    payload = wrappers_pb2.StringValue(value="x" * 50)
+    ids = {"event_id": str(uuid.uuid4()), "occurred_at": datetime(2024, 5, 1, tzinfo=UTC)}
+    packed = new_envelope(payload, tenant_id=str(uuid.uuid4()), producer="test", **ids)
+    tenant = packed.tenant_id
+    given_bytes = new_envelope(
+        payload,
+        tenant_id=tenant,
+        producer="test",
+        payload_bytes=payload.SerializeToString(),
+        **ids,
+    )
+    assert encode_envelope(given_bytes) == encode_envelope(packed)
+    assert unpack_payload(given_bytes) == payload

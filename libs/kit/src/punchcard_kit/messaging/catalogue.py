@@ -19,10 +19,14 @@ class Topic:
 
     def key(self, **parts: object) -> str:
         """The record key, e.g. ``WORKERS.key(tenant_id=t, worker_id=w)`` -> ``"t/w"``."""
-        if set(parts) != set(self.key_parts):
+        try:
+            values = [str(parts[part]) for part in self.key_parts]
+        except KeyError:
+            values = None
+        if values is None or len(parts) != len(self.key_parts):
             keyed_by = "/".join(self.key_parts)
             raise TypeError(f"{self.name} is keyed by {keyed_by}, not {sorted(parts)}")
-        return "/".join(str(parts[part]) for part in self.key_parts)
+        return "/".join(values)
 
 
 KIOSK_FACE_ATTEMPTS = Topic(

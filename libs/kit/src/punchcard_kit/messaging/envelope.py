@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from google.protobuf import symbol_database
 from google.protobuf.message import DecodeError
@@ -56,6 +57,18 @@ def set_timestamp(field: Timestamp, when: datetime) -> None:
     field.nanos = delta.microseconds * 1000
 
 
+def to_datetime(ts: Timestamp) -> datetime:
+    """``ts.ToDatetime(tzinfo=UTC)`` without its cost (~4 µs through ``astimezone``; a
+    verdict has three): the same aware UTC time, microseconds rounded toward zero as protobuf
+    does (tests/unit/kit/test_envelope.py)."""
+    nanos = ts.nanos
+    micros = nanos // 1000 if nanos >= 0 else -(-nanos // 1000)
+    return _EPOCH + timedelta(seconds=ts.seconds, microseconds=micros)
+
+
+_TYPE_URL_PREFIX = "type.googleapis.com/"
+
+
 def new_envelope(
     payload: ProtoMessage,
     *,
@@ -66,7 +79,11 @@ def new_envelope(
     event_id: str | uuid.UUID | None = None,
     occurred_at: datetime | None = None,
     schema_version: int = 1,
+    payload_bytes: bytes | None = None,
 ) -> envelope_pb2.Envelope:
+    """``payload_bytes``: ``payload.SerializeToString()`` when the caller already has it (e.g.
+    stored beside the event), so the payload is not serialized a second time; the envelope
+    is the same as ``Any.Pack`` makes."""
     env = envelope_pb2.Envelope(
         event_id=str(event_id or uuid.uuid4()),
         type=payload.DESCRIPTOR.full_name,
@@ -79,7 +96,11 @@ def new_envelope(
     if not env.correlation_id:
         env.correlation_id = env.event_id
     set_timestamp(env.occurred_at, occurred_at or datetime.now(UTC))
-    env.payload.Pack(payload)
+    if payload_bytes is None:
+        env.payload.Pack(payload)
+    else:
+        env.payload.type_url = _TYPE_URL_PREFIX + env.type
+        env.payload.value = payload_bytes
     return env
 
 
@@ -87,14 +108,15 @@ def encode_envelope(env: envelope_pb2.Envelope) -> bytes:
     return env.SerializeToString(deterministic=True)
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def is_canonical_uuid(value: str) -> bool:
     """The one spelling of a UUID the services write and PostgreSQL returns (lower case, with
     hyphens). An id in any other spelling would be deduplicated under another text than its
-    own, so an event carrying one is refused at the envelope, never looped on or dropped."""
-    try:
-        return str(uuid.UUID(value)) == value
-    except (ValueError, TypeError, AttributeError):
-        return False
+    own, so an event carrying one is refused at the envelope, never looped on or dropped.
+    (Exactly ``str(uuid.UUID(value)) == value``, by a pattern: a fifth of the cost.)"""
+    return isinstance(value, str) and _CANONICAL_UUID.fullmatch(value) is not None
 
 
 def decode_envelope(data: bytes | None) -> envelope_pb2.Envelope:

@@ -11,6 +11,10 @@
   a lost notification.
 - Kafka or PostgreSQL down: the iteration is rolled back, a warning is logged, the relay backs
   off and tries again; the rows wait in the table.
+- Rows are produced a partition at a time (``producer.create_batch`` / ``send_batch``, each
+  partition's rows in the order claimed, partitioned as every producer partitions a key:
+  ``producer.partition_for``): one record batch per partition instead of one ``send`` per
+  row, each batch's future awaited before the rows are deleted.
 - A batch is bounded by rows (``batch_size``) and by bytes (``batch_max_bytes``, keys and
   values): a backlog of face frames (up to ~700 KiB each) is never read into memory 500 at a
   time. The sizes are read first (without the values), the batch cut (``batch_cut``), then only
@@ -34,7 +38,7 @@ from ..logging import configure_logging, get_logger
 from ..metrics import OUTBOX_PUBLISHED, RELAY_ERRORS
 from ..retry import Backoff, is_transient
 from ..tracing import start_send_span
-from .producer import start_producer
+from .producer import partition_for, start_producer
 from .schema import OUTBOX_CHANNEL, OUTBOX_SHARDS
 
 log = get_logger(__name__)
@@ -200,22 +204,7 @@ class OutboxRelay:
             sends = []  # the producer spans of traced rows (punchcard_kit.tracing)
             try:
                 async with asyncio.timeout(self.publish_timeout_s):
-                    pending = []
-                    for row in rows:
-                        headers, send_span = start_send_span(
-                            row["topic"], json.loads(row["headers"])
-                        )
-                        if send_span is not None:
-                            sends.append(send_span)
-                        pending.append(
-                            await self.producer.send(
-                                row["topic"],
-                                value=row["value"],
-                                key=row["key"],
-                                headers=[(k, v.encode()) for k, v in headers],
-                            )
-                        )
-                    await asyncio.gather(*pending)
+                    await asyncio.gather(*await self._produce(rows, sends))
             finally:
                 for send_span in sends:
                     send_span.end()
@@ -225,6 +214,43 @@ class OutboxRelay:
         self.published += len(rows)
         OUTBOX_PUBLISHED.labels(self.name).inc(len(rows))
         return len(rows)
+
+    async def _produce(self, rows, sends: list) -> list[asyncio.Future]:
+        """Queue ``rows`` (in order) as one record batch per partition (more where a partition's
+        rows outgrow ``max_batch_size``); the futures of the batches."""
+        producer = self.producer
+        assert producer is not None
+        # The producer's own partitioner (the kit's, unless this relay was given another).
+        partitioner = self.producer_options.get("partitioner", partition_for)
+        by_partition: dict[tuple[str, int], list[tuple]] = {}
+        partitions: dict[str, tuple[list[int], list[int]]] = {}
+        for row in rows:
+            topic = row["topic"]
+            if topic not in partitions:
+                await producer.partitions_for(topic)  # waits for the topic's metadata
+                cluster = producer.client.cluster
+                partitions[topic] = (
+                    sorted(cluster.partitions_for_topic(topic)),
+                    sorted(cluster.available_partitions_for_topic(topic)),
+                )
+            headers, send_span = start_send_span(topic, json.loads(row["headers"]))
+            if send_span is not None:
+                sends.append(send_span)
+            partition = partitioner(row["key"], *partitions[topic])
+            by_partition.setdefault((topic, partition), []).append(
+                (row["key"], row["value"], [(k, v.encode()) for k, v in headers])
+            )
+        futures = []
+        for (topic, partition), records in by_partition.items():
+            batch = producer.create_batch()
+            for key, value, headers in records:
+                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                    # Full: send it, and start the next (its first record always fits).
+                    futures.append(await producer.send_batch(batch, topic, partition=partition))
+                    batch = producer.create_batch()
+                    batch.append(key=key, value=value, timestamp=None, headers=headers)
+            futures.append(await producer.send_batch(batch, topic, partition=partition))
+        return futures
 
 
 # -- standalone entry point: `punchcard-relay` ----------------------------------------------

@@ -29,6 +29,7 @@ unit of work on the batch's connection (``TenantUnitOfWork.on_connection``)."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter as Tally
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,6 +41,7 @@ from punchcard_kit.contract_enums import message_type
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import Message, catalogue, new_envelope, outbox_record
 from punchcard_kit.messaging.consumer import Unprocessable
+from punchcard_kit.messaging.envelope import is_canonical_uuid, to_datetime
 
 from ..domain.decisions import (
     Nearby,
@@ -92,10 +94,15 @@ def _checked(message: Message) -> str:
     decided: it goes to the dead-letter topic at once (the edge never sends one)."""
     verdict = message.payload
     context = verdict.context
+    attempt_id = context.attempt_id
     try:
-        attempt_id = str(uuid.UUID(context.attempt_id))
-        uuid.UUID(context.clock_id)
-        if verdict.worker_id:
+        # The canonical spelling (what the edge sends) is checked by a pattern; any other
+        # is parsed (and the attempt id written canonically).
+        if not is_canonical_uuid(attempt_id):
+            attempt_id = str(uuid.UUID(attempt_id))
+        if not is_canonical_uuid(context.clock_id):
+            uuid.UUID(context.clock_id)
+        if verdict.worker_id and not is_canonical_uuid(verdict.worker_id):
             uuid.UUID(verdict.worker_id)
     except ValueError:
         raise Unprocessable(f"verdict {message.event_id} has a malformed id") from None
@@ -152,7 +159,7 @@ def recorded_row(
 
 
 def _time(ts) -> datetime | None:
-    return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else None
+    return to_datetime(ts) if ts.seconds or ts.nanos else None
 
 
 @dataclass
@@ -287,7 +294,7 @@ class Ingest:
             verdict = message.payload
             worker_known = verdict.worker_id in workers
             clock_known = verdict.context.clock_id in clocks
-            occurred_at = message.envelope.occurred_at.ToDatetime(tzinfo=UTC)
+            occurred_at = to_datetime(message.envelope.occurred_at)
             awaits = awaits_check(
                 policy_on=policy_on,
                 method=method_of(verdict.method),
@@ -420,6 +427,7 @@ class Ingest:
             else:
                 event = self._rejected_event(o)
                 punch_id = None
+            data = event.SerializeToString()  # once: the attempts row and the envelope
             attempts.append(
                 {
                     "tenant_id": tenant_id,
@@ -429,7 +437,7 @@ class Ingest:
                     "punch_id": punch_id,
                     "reason": o.reason or None,
                     "event_type": event.DESCRIPTOR.full_name,
-                    "event": event.SerializeToString(),
+                    "event": data,
                 }
             )
             # Keyed by worker (an attempt that names nobody: by its attempt).
@@ -442,13 +450,16 @@ class Ingest:
                 producer="punch",
                 correlation_id=o.message.envelope.correlation_id or context.attempt_id,
                 causation_id=o.message.event_id,
+                payload_bytes=data,
             )
             records.append(outbox_record(self.punches_topic, key, envelope))
         await uow.ledger.insert_attempts(attempts)
         await uow.publish_records(records)
-        for o in outcomes:
-            # A RejectReason's name (bounded); a batch retried after a failed commit counts again.
-            DECIDED.labels(o.kind.lower(), o.reason if o.kind == "REJECTED" else "").inc()
+        # A RejectReason's name (bounded); a batch retried after a failed commit counts again.
+        # One labelled child per outcome and reason in the batch, not one lookup per attempt.
+        tally = Tally((o.kind, o.reason if o.kind == "REJECTED" else "") for o in outcomes)
+        for (kind, reason), count in tally.items():
+            DECIDED.labels(kind.lower(), reason).inc(count)
         recorded = sum(1 for o in outcomes if o.kind == "RECORDED")
         if len(outcomes) <= 20:
             for o in outcomes:
