@@ -22,7 +22,7 @@ Target: the server's time per attempt with a crop well under the full frame's (t
 alone plus a small check).
 
 Prints a table and writes bench/results/face_crop.json.
-    .venv/bin/python bench/face_crop.py [--rounds 3] [--quick]
+    .venv/bin/python bench/face_crop.py [--rounds 3] [--model Dlib|DlibKeras] [--quick]
 """
 
 from __future__ import annotations
@@ -62,9 +62,15 @@ def bursts() -> tuple[list[list[bytes]], str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--model",
+        default="Dlib",
+        help="FACE_MODEL: Dlib (dlib's ResNet in dlib) or DlibKeras (the same network in Keras, "
+        "the tensorflow extra; where the embedding is cheap, detection is what a frame costs)",
+    )
     args = support.parse_args(parser, "face_crop", quick={"rounds": 1})
     frames, source = bursts()
-    pipeline = support.face_pipeline()
+    pipeline = support.face_pipeline(args.model)
     attempts = []  # (way, jpegs, aligned)
     for burst in frames:
         if not all(support.face_found(f) for f in pipeline.signs(burst)):
@@ -100,14 +106,21 @@ def main() -> None:
 
     print(
         f"\nface-match server time per attempt (a burst of 3), {len(attempts)} bursts x "
-        f"{args.rounds} rounds from {source}, CPU, machine {busy_pct:.0f} % busy"
+        f"{args.rounds} rounds from {source}, FACE_MODEL={args.model}, CPU, machine "
+        f"{busy_pct:.0f} % busy"
     )
     print(
         f"{'way':<24} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'detect p50':>11} "
         f"{'KiB sent':>9} {'vs frames':>10}"
     )
     base = percentile(ms[WAYS[0]], 50)
-    result = {"source": source, "rounds": args.rounds, "machine_busy_pct": busy_pct, "ways": {}}
+    result = {
+        "source": source,
+        "model": args.model,
+        "rounds": args.rounds,
+        "machine_busy_pct": busy_pct,
+        "ways": {},
+    }
     for way in WAYS:
         p50, p99 = percentile(ms[way], 50), percentile(ms[way], 99)
         kib = float(np.mean(sent[way])) / 1024

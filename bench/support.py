@@ -316,11 +316,11 @@ def identity_accepts_pin(pin: str, employee_id: str) -> bool:
     return check_pin(pin, employee_id) is None
 
 
-def face_pipeline():
+def face_pipeline(model_name: str = "Dlib"):
     """face-match's in-process pipeline (decode, detect, align, embed)."""
     from punchcard_face_match.adapters.pipeline import FacePipeline
 
-    return FacePipeline()
+    return FacePipeline(model_name)
 
 
 def face_found(face) -> bool:
