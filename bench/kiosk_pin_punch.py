@@ -55,7 +55,7 @@ from pathlib import Path
 import httpx
 import support
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from punchcard_kit.messaging import catalogue
 from punchcard_kit.messaging.connection import kafka_options
 from support import (
@@ -522,6 +522,32 @@ def scan(log_file: Path, event: str, seen: dict[str, float]) -> None:
                 seen.setdefault(entry["attempt_id"], at.timestamp())
 
 
+async def own_topic(like: str) -> str:
+    """A topic of this run's own with the partitions and settings of ``like``."""
+    name = f"{like}.bench-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(**kafka_options(KAFKA))
+    await admin.start()
+    try:
+        [description] = await admin.describe_topics([like])
+        await admin.create_topics(
+            [NewTopic(name, num_partitions=len(description["partitions"]), replication_factor=1)]
+        )
+    finally:
+        await admin.close()
+    return name
+
+
+async def delete_topics(names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(**kafka_options(KAFKA))
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    except Exception as error:  # noqa: BLE001 - a leftover topic is harmless
+        print(f"deleting {names}: {type(error).__name__}: {error}", file=sys.stderr)
+    finally:
+        await admin.close()
+
+
 async def published_at(topic: str, tenant_id: str, since: float) -> dict[str, float]:
     """When the gateway's relay published each of the tenant's attempts on ``topic`` since
     ``since`` (the records' producer timestamps; the correlation id is the attempt id)."""
@@ -601,6 +627,7 @@ async def run(args: argparse.Namespace) -> dict:
     kiosks: Kiosks | None = None
     http = httpx.AsyncClient(timeout=10)
     results: dict = {}
+    own_topics: list[str] = []
     try:
         others, busy = await wait_quiet(args.quiet_wait, args.quiet_cpu)
         if others:
@@ -610,10 +637,19 @@ async def run(args: argparse.Namespace) -> dict:
         results["machine_busy_pct_before"] = busy
         results["argon2"] = await asyncio.to_thread(argon2_floor, args.argon2_samples)
         log = {"LOG_LEVEL": args.log_level}
-        identity = await start("identity", tmp, started, **log)  # argon2: its defaults
+        attempts_topic = catalogue.KIOSK_PIN_ATTEMPTS.name
+        if args.own_topic:
+            attempts_topic = await own_topic(attempts_topic)
+            own_topics.append(attempts_topic)
+        results["attempts_topic"] = attempts_topic
+        identity = await start(
+            "identity", tmp, started, PIN_ATTEMPTS_TOPIC=attempts_topic, **log
+        )  # argon2: its defaults
         devices = await start("device-sync", tmp, started, **log)
         punch = await start("punch", tmp, started, **log)
-        gateway = await start_gateway(tmp, started, identity, devices, punch, **log)
+        gateway = await start_gateway(
+            tmp, started, identity, devices, punch, KIOSK_PIN_ATTEMPTS_TOPIC=attempts_topic, **log
+        )
         services = {
             "gateway": gateway,
             "device-sync": devices,
@@ -659,7 +695,7 @@ async def run(args: argparse.Namespace) -> dict:
         await asyncio.sleep(1)  # the last log lines
         times = stage_times(services)
         times["kafka"] = await published_at(
-            catalogue.KIOSK_PIN_ATTEMPTS.name, tenant["tenant_id"], kiosks.trace[0]["sent"] - 5
+            attempts_topic, tenant["tenant_id"], kiosks.trace[0]["sent"] - 5
         )
         for step in results["steps"]:
             step["hops_ms"] = hops(kiosks.trace, f"{step['rate_per_s']:g}/s", times)
@@ -672,6 +708,8 @@ async def run(args: argparse.Namespace) -> dict:
             await kiosks.aclose()
         await http.aclose()
         await stop_all(started)
+        if own_topics:
+            await delete_topics(own_topics)
         if not args.keep_logs:
             shutil.rmtree(tmp, ignore_errors=True)
     return results
@@ -792,6 +830,12 @@ async def main() -> None:
         "--quiet-cpu", type=float, default=50, help="start when the machine is at most %% busy"
     )
     parser.add_argument("--keep-logs", action="store_true", help="keep the services' log files")
+    parser.add_argument(
+        "--own-topic",
+        action="store_true",
+        help="PIN attempts on a topic of this run's own (same partitions), so identity"
+        " processes of others' tests neither answer nor hash this run's attempts",
+    )
     args = support.parse_args(
         parser,
         "kiosk_pin_punch",

@@ -296,12 +296,14 @@ class PinVerifier:
         stored: StoredPin | None = None
         if found is not None and pin is not None:
             worker, stored = found
-            clock_locked_until, clock_failures = await self.counters.state(
-                tenant, worker.id, clock_id
+            # Redis and PostgreSQL asked at once: one round trip of waiting, not two.
+            (clock_locked_until, clock_failures), assigned = await asyncio.gather(
+                self.counters.state(tenant, worker.id, clock_id),
+                uow.assignments.is_assigned(clock_id, worker.id),
             )
             facts = replace(
                 facts,
-                assigned=await uow.assignments.is_assigned(clock_id, worker.id),
+                assigned=assigned,
                 status=worker.status,
                 pin_set=stored is not None,
                 pin_allowed=worker.pin_allowed,
