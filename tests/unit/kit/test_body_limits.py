@@ -78,3 +78,13 @@ def test_a_services_front_is_served_before_the_app_and_its_middleware():
     app.state.front = Front
     served = uvicorn_config(settings, app).app
     assert isinstance(served, Front) and served.inner is app
+
+
+def test_clients_forget_idle_connections_before_the_services_close_them():
+    """A reused connection the server is closing fails a request that cannot be resent."""
+    from punchcard_kit.service import CLIENT_KEEPALIVE_EXPIRY_S, uvicorn_config
+
+    settings = ServiceSettings(environment="test")
+    app = create_service_app(settings, package="punchcard_kit", title="t", routers=[])
+    served = uvicorn_config(settings, app)
+    assert CLIENT_KEEPALIVE_EXPIRY_S <= served.timeout_keep_alive / 2

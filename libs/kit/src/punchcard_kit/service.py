@@ -443,6 +443,15 @@ def service_main(
     _Server(uvicorn_config(settings, app), app.state.on_exit).run()
 
 
+# Idle keep-alive connections: a service closes one after SERVER_KEEP_ALIVE_S (uvicorn's
+# default, made explicit); a service's client of another (the gateway's httpx clients) forgets
+# one after CLIENT_KEEPALIVE_EXPIRY_S, well before. With both at 5 s (the libraries'
+# defaults) a client may reuse a connection just as the server closes it and get a ReadError on
+# a request it cannot safely send again (seen as a 503 UPSTREAM_UNAVAILABLE on a POST).
+SERVER_KEEP_ALIVE_S = 5
+CLIENT_KEEPALIVE_EXPIRY_S = 2.0
+
+
 def uvicorn_config(settings: ServiceSettings, app: FastAPI) -> uvicorn.Config:
     """How every service is served (``FORWARDED_ALLOW_IPS``: the proxies believed about the
     real client address)."""
@@ -456,6 +465,7 @@ def uvicorn_config(settings: ServiceSettings, app: FastAPI) -> uvicorn.Config:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=30,
+        timeout_keep_alive=SERVER_KEEP_ALIVE_S,
         backlog=4096,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,

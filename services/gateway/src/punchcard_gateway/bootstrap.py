@@ -14,7 +14,7 @@ import httpx
 from punchcard_kit.http_errors import status_of
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging.follower import TopicFollower
-from punchcard_kit.service import Runtime
+from punchcard_kit.service import CLIENT_KEEPALIVE_EXPIRY_S, Runtime
 from punchcard_kit.tracing import trace_outgoing
 
 from .adapters.edge_limits import EdgeLimiter
@@ -112,12 +112,18 @@ async def bootstrap(
     assert settings.kafka_bootstrap_servers is not None
     pool = runtime.pool
     timeout = httpx.Timeout(settings.upstream_timeout_s)
+    # Idle connections are dropped before the services close them (CLIENT_KEEPALIVE_EXPIRY_S).
     sync_limits = httpx.Limits(
-        max_connections=settings.kiosk_sync_max_connections, max_keepalive_connections=100
+        max_connections=settings.kiosk_sync_max_connections,
+        max_keepalive_connections=100,
+        keepalive_expiry=CLIENT_KEEPALIVE_EXPIRY_S,
     )
+    limits = httpx.Limits(keepalive_expiry=CLIENT_KEEPALIVE_EXPIRY_S)
     # Calls into the services carry the request's trace (punchcard_kit.tracing).
     hooks = {"request": [trace_outgoing]}
-    client = await runtime.enter(httpx.AsyncClient(timeout=timeout, event_hooks=hooks))
+    client = await runtime.enter(
+        httpx.AsyncClient(timeout=timeout, limits=limits, event_hooks=hooks)
+    )
     sync_client = await runtime.enter(
         httpx.AsyncClient(timeout=timeout, limits=sync_limits, event_hooks=hooks)
     )
