@@ -92,21 +92,28 @@ def test_every_example_object_is_valid(path):
     assert not found, "\n".join(found)
 
 
-def test_the_topics_are_rendered_from_the_catalogue():
-    """deploy/k8s/base/kafka-topics.yaml is what render-topics.py writes from deploy/topics.yaml."""
+# Each generated file, its renderer, and an edit that makes it stale.
+RENDERED = [
+    (RENDER_TOPICS, "kafka-topics.yaml", ("partitions: 12", "partitions: 11")),
+    (K8S / "render-kafka-users.py", "kafka-users.yaml", ("- Write\n", "- Read\n")),
+]
+
+
+@pytest.mark.parametrize(("renderer", "output", "edit"), RENDERED)
+def test_the_generated_files_are_rendered_from_the_catalogue(tmp_path, renderer, output, edit):
+    """deploy/k8s/base/kafka-topics.yaml and kafka-users.yaml are what their renderers write
+    from deploy/topics.yaml, and a stale copy fails the check."""
     result = subprocess.run(
-        [sys.executable, str(RENDER_TOPICS), "--check"], capture_output=True, text=True
+        [sys.executable, str(renderer), "--check"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr + result.stdout
 
-
-def test_a_stale_topics_file_fails_the_check(tmp_path):
-    stale = tmp_path / "kafka-topics.yaml"
-    current = (K8S / "base" / "kafka-topics.yaml").read_text()
-    stale.write_text(current.replace("partitions: 12", "partitions: 11", 1))
+    stale = tmp_path / output
+    current = (K8S / "base" / output).read_text()
+    stale.write_text(current.replace(*edit, 1))
     assert stale.read_text() != current
     result = subprocess.run(
-        [sys.executable, str(RENDER_TOPICS), "--check", "--output", str(stale)],
+        [sys.executable, str(renderer), "--check", "--output", str(stale)],
         capture_output=True,
         text=True,
     )
