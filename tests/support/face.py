@@ -8,6 +8,7 @@ reason where the folder is absent, e.g. in a user's clone)."""
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import uuid
 from pathlib import Path
@@ -77,20 +78,29 @@ def mirrored(jpeg: bytes) -> bytes:
     return kiosk_jpeg(cv2.flip(image, 1), max(image.shape[:2]))
 
 
+@functools.cache
+def _dlib_models():
+    """dlib's face detector and 5-point landmark model, loaded once."""
+    import dlib
+    from punchcard_face_match.adapters.pipeline import DETECTOR_WEIGHTS, weights_folder
+
+    landmarks = dlib.shape_predictor(str(weights_folder() / DETECTOR_WEIGHTS["dlib"]))
+    return dlib.get_frontal_face_detector(), landmarks
+
+
 def aligned_chip(jpeg: bytes, side: int = 150, quality: int = 92, turn_deg: float = 0.0) -> bytes:
     """What a kiosk that aligns the face itself sends (``aligned: true``): the frame's one face
     as a square JPEG chip in dlib's geometry (get_face_chip, padding 0.25), made here with
     dlib's own detector and landmarks; ``turn_deg`` turns the chip about its centre (a
     misaligned one)."""
     import dlib
-    from punchcard_face_match.adapters.pipeline import DETECTOR_WEIGHTS, weights_folder
 
+    detector, landmarks = _dlib_models()
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    found, scores, _ = dlib.get_frontal_face_detector().run(rgb, 0, 0.0)
+    found, scores, _ = detector.run(rgb, 0, 0.0)
     assert found, "no face in the frame"
     best = found[int(np.argmax(scores))]  # the kiosk's detector keeps its best face
-    landmarks = dlib.shape_predictor(str(weights_folder() / DETECTOR_WEIGHTS["dlib"]))
     chip = dlib.get_face_chip(rgb, landmarks(rgb, best), size=side, padding=0.25)
     chip = cv2.cvtColor(chip, cv2.COLOR_RGB2BGR)
     if turn_deg:

@@ -31,7 +31,7 @@ from punchcard_kit.logging import get_logger
 
 from ..domain.decision import embedding_model
 from ..service_layer.unit_of_work import EngineRestarted
-from .pipeline import Face, FacePipeline
+from .pipeline import Face, FacePipeline, frame_flags
 
 log = get_logger(__name__)
 
@@ -143,7 +143,7 @@ class FaceEngine:
         if not frames:
             return []
         assert self._executor is not None, "engine not started"
-        flags = list(aligned) or [False] * len(frames)
+        flags = frame_flags(frames, aligned)
         loop = asyncio.get_running_loop()
         parts = max(1, min(self.workers, len(frames)))
         size = -(-len(frames) // parts)

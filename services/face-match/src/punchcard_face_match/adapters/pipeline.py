@@ -112,6 +112,11 @@ def require_weights(model_name: str, detector: str) -> None:
             )
 
 
+def frame_flags(frames: Sequence[bytes], aligned: Sequence[bool]) -> list[bool]:
+    """Whether each frame is a kiosk's aligned chip (none given: all are camera frames)."""
+    return list(aligned) or [False] * len(frames)
+
+
 def _ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000.0
 
@@ -255,7 +260,7 @@ class FacePipeline:
     def analyse(self, frames: Sequence[bytes], aligned: Sequence[bool] = ()) -> list[Face]:
         """Every frame's faces; the aligned faces of all frames are embedded in one call.
         ``aligned[i]``: frame i is a kiosk's aligned face chip (none given: all are frames)."""
-        flags = list(aligned) or [False] * len(frames)
+        flags = frame_flags(frames, aligned)
         located = [self._locate(frame, flag) for frame, flag in zip(frames, flags, strict=True)]
         chips = [chip for _, chip in located if chip is not None]
         if chips:
@@ -271,7 +276,7 @@ class FacePipeline:
 
     def signs(self, frames: Sequence[bytes], aligned: Sequence[bool] = ()) -> list[Face]:
         """Every frame's faces and liveness signs, without embeddings (tests, benchmarks)."""
-        flags = list(aligned) or [False] * len(frames)
+        flags = frame_flags(frames, aligned)
         return [self._locate(frame, flag)[0] for frame, flag in zip(frames, flags, strict=True)]
 
     def embed(self, chips_rgb: Sequence[np.ndarray]) -> np.ndarray:
