@@ -60,7 +60,9 @@ def envelope(i: int):
 
 
 def start_pipeline(dsn: str, topic: str, batch: int) -> list[subprocess.Popen]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # The caller's PYTHONPATH first (a worktree's sources measured instead of the venv's).
+    path = [p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     relay = subprocess.Popen(
         [
             str(VENV_BIN / "punchcard-relay"),
@@ -167,7 +169,7 @@ async def sustained(dsn: str, topic: str, seconds: float, writers: int = 3, per_
     }
 
 
-async def fixed_rate(dsn: str, topic: str, rate: int, seconds: float, writers: int = 4):
+async def fixed_rate(dsn: str, topic: str, rate: int, seconds: float, writers: int = 16):
     total = int(rate * seconds)
     queue: asyncio.Queue[int | None] = asyncio.Queue()
 

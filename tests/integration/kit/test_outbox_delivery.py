@@ -7,6 +7,7 @@ import asyncpg
 import pytest
 from google.protobuf import wrappers_pb2
 from punchcard_kit.messaging import add_to_outbox, new_envelope
+from punchcard_kit.messaging.relay import _CLAIM_SHARDS, SHARD_LOCK_CLASS
 
 from tests.support.messaging import (
     effect_counts,
@@ -175,3 +176,17 @@ async def test_sigterm_drains_the_batch_in_hand_and_exits_cleanly(kit_db, topic,
     processes.consumer(kit_db, topic, group, max_batch=50)
     await _all_handled(kit_db, 2000)
     assert await effect_counts(kit_db) == (2000, 2000, 0)
+
+
+async def test_only_the_relays_own_transaction_skips_the_wal_flush(kit_db):
+    """The relay's claim turns synchronous_commit off for its transaction alone: the connection
+    goes back to the pool as synchronous as it came (the services' writes stay durable)."""
+    conn = await asyncpg.connect(kit_db)
+    try:
+        assert await conn.fetchval("SHOW synchronous_commit") == "on"
+        async with conn.transaction():
+            await conn.fetch(_CLAIM_SHARDS, [0, 1, 2], SHARD_LOCK_CLASS)
+            assert await conn.fetchval("SHOW synchronous_commit") == "off"
+        assert await conn.fetchval("SHOW synchronous_commit") == "on"
+    finally:
+        await conn.close()

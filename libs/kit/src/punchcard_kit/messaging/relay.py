@@ -46,8 +46,15 @@ log = get_logger(__name__)
 # Advisory-lock namespace (first int4 key) for outbox shards.
 SHARD_LOCK_CLASS = 0x5043_0001
 
+# The claim also turns synchronous_commit off for this transaction (set_config(…, true): local to
+# it, gone at its end): the relay's commit only deletes rows that Kafka has acknowledged, so it
+# need not wait for the WAL flush (~4 ms here, more at p99). A delete lost in a PostgreSQL crash
+# publishes those rows again, as a relay killed before its commit does (at least once; the
+# consumers drop duplicates by event id). The services' own transactions stay synchronous.
 _CLAIM_SHARDS = """
-SELECT s::smallint FROM unnest($1::int[]) AS s WHERE pg_try_advisory_xact_lock($2::int, s)
+SELECT s::smallint
+FROM unnest($1::int[]) AS s, set_config('synchronous_commit', 'off', true)
+WHERE pg_try_advisory_xact_lock($2::int, s)
 """
 _CLAIM_ROWS = """
 SELECT id, coalesce(octet_length(key), 0) + coalesce(octet_length(value), 0) AS size
@@ -246,9 +253,11 @@ class OutboxRelay:
             for key, value, headers in records:
                 if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                     # Full: send it, and start the next (its first record always fits).
+                    batch.close()
                     futures.append(await producer.send_batch(batch, topic, partition=partition))
                     batch = producer.create_batch()
                     batch.append(key=key, value=value, timestamp=None, headers=headers)
+            batch.close()  # complete: a closed batch goes at once, without linger_ms
             futures.append(await producer.send_batch(batch, topic, partition=partition))
         return futures
 
