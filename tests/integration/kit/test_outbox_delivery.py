@@ -1,18 +1,22 @@
 """The backbone's promise: an event written in a committed transaction has its effect exactly
 once at the consumer, whatever process dies when; a rolled-back transaction emits nothing."""
 
+import asyncio
 import signal
 
 import asyncpg
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from google.protobuf import wrappers_pb2
 from punchcard_kit.messaging import add_to_outbox, new_envelope
+from punchcard_kit.messaging.connection import kafka_options
 from punchcard_kit.messaging.relay import _CLAIM_SHARDS, SHARD_LOCK_CLASS
 
 from tests.support.messaging import (
     effect_counts,
     outbox_rows,
     read_topic,
+    record_effects,
     wait_exit,
     wait_for,
     write_events,
@@ -190,3 +194,36 @@ async def test_only_the_relays_own_transaction_skips_the_wal_flush(kit_db):
         assert await conn.fetchval("SHOW synchronous_commit") == "on"
     finally:
         await conn.close()
+
+
+async def test_a_stopped_consumer_has_committed_the_offsets_of_everything_it_handled(
+    kit_db, topic, loops
+):
+    """Offset commits overlap the next batch; stopping waits for the last one, so a consumer
+    that stops cleanly leaves nothing for its group to read again. Here it is stopped from
+    inside the batch that handles the last event: that batch's commit is the one in flight."""
+    values = [f"v{i}" for i in range(120)]
+    await write_events(kit_db, topic, values)
+    handled: set[str] = set()
+    stopper: list = []
+
+    async def handle_then_stop(conn, messages):
+        await record_effects(conn, messages)
+        handled.update(m.payload.value for m in messages)
+        if len(handled) == len(values):
+            stopper[0].stop()
+
+    group = unique("group")
+    loop = await loops.consumer(kit_db, topic, group=group, handler=handle_then_stop)
+    stopper.append(loop)
+    await loops.relay(kit_db)
+    task = next(t for owner, t in loops.tasks if owner is loop)
+    await asyncio.wait_for(task, 90)
+
+    admin = AIOKafkaAdminClient(**kafka_options(KAFKA, client_id=unique("admin")))
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    assert sum(meta.offset for meta in committed.values()) == len(values)

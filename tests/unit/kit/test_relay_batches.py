@@ -3,7 +3,7 @@ it goes to Kafka as one closed record batch per partition."""
 
 import asyncio
 
-from aiokafka import AIOKafkaProducer
+from punchcard_kit.messaging.producer import make_producer
 from punchcard_kit.messaging.relay import OutboxRelay, batch_cut
 
 
@@ -38,7 +38,7 @@ class _Producer:
 
     def __init__(self) -> None:
         self.client = type("Client", (), {"cluster": _Cluster()})()
-        self._real = AIOKafkaProducer(bootstrap_servers="127.0.0.1:1")
+        self._real = make_producer("127.0.0.1:1", client_id="test-relay-batches")
         self.sent: list[tuple[str, int, bool, int]] = []
 
     async def partitions_for(self, topic):
