@@ -307,6 +307,7 @@ async def main() -> None:
         ("  fan-out / HTTP floor", round(r["fanout_assign_s"] / floor, 2)),
         (f"API → clock p50 (ms) at {args.rate:g}/s", r["latency_api"]["p50_ms"]),
         (f"API → clock p99 (ms) at {args.rate:g}/s", r["latency_api"]["p99_ms"]),
+        ("  p99 / p50", r["latency_api"].get("p99_over_p50")),
         (
             f"identity rename → clock p50 (ms) at {args.rename_rate:g}/s",
             r["latency_rename_via_kafka"]["p50_ms"],
@@ -315,6 +316,7 @@ async def main() -> None:
             f"identity rename → clock p99 (ms) at {args.rename_rate:g}/s",
             r["latency_rename_via_kafka"]["p99_ms"],
         ),
+        ("  p99 / p50", r["latency_rename_via_kafka"].get("p99_over_p50")),
     ]
     if args.concurrent:
         rows += [

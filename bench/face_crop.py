@@ -110,7 +110,7 @@ def main() -> None:
         f"{busy_pct:.0f} % busy"
     )
     print(
-        f"{'way':<24} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'detect p50':>11} "
+        f"{'way':<24} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>8} {'detect p50':>11} "
         f"{'KiB sent':>9} {'vs frames':>10}"
     )
     base = percentile(ms[WAYS[0]], 50)
@@ -125,13 +125,14 @@ def main() -> None:
         p50, p99 = percentile(ms[way], 50), percentile(ms[way], 99)
         kib = float(np.mean(sent[way])) / 1024
         print(
-            f"{way:<24} {len(ms[way]):>4} {p50:>8.1f} {p99:>8.1f} "
+            f"{way:<24} {len(ms[way]):>4} {p50:>8.1f} {p99:>8.1f} {p99 / p50:>8.1f} "
             f"{percentile(detect[way], 50):>11.1f} {kib:>9.1f} {base / p50:>9.2f}x"
         )
         result["ways"][way] = {
             "n": len(ms[way]),
             "p50_ms": round(p50, 2),
             "p99_ms": round(p99, 2),
+            "p99_over_p50": support.tail_ratio(p50, p99),
             "detect_p50_ms": round(percentile(detect[way], 50), 2),
             "kib_sent": round(kib, 1),
             "speedup_p50": round(base / p50, 2),

@@ -125,13 +125,16 @@ def main() -> None:
 
     print(f"\nface embedding, dlib vs Keras (TensorFlow CPU), {os.cpu_count()} cores; {source}")
     print(f"max abs difference between the two embeddings: {difference:.1e}")
-    header = f"{'batch':>5} {'engine':<6} {'faces/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'calls':>6}"
+    header = f"{'batch':>5} {'engine':<6} {'faces/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'p99/p50':>8}"
+    header += f" {'calls':>6}"
     print(header + f" {'busy %':>7} {'keras/dlib':>11}")
     for size, row in result["batches"].items():
         for name in engines:
             cells = row[name]
             line = f"{size:>5} {name:<6} {cells['faces_per_s']:>9} {cells['p50_ms']:>9}"
-            line += f" {cells['p99_ms']:>9} {row['calls']:>6} {row['machine_busy_pct']:>7}"
+            ratio = support.tail_ratio(cells["p50_ms"], cells["p99_ms"])
+            line += f" {cells['p99_ms']:>9} {ratio!s:>8} {row['calls']:>6}"
+            line += f" {row['machine_busy_pct']:>7}"
             print(line + (f" {row['keras_over_dlib']:>10}x" if name == "keras" else ""))
     print(
         f"load average (1 min) at start {load_start[0]}, at end {os.getloadavg()[0]:.2f} "

@@ -366,6 +366,7 @@ def report(args: argparse.Namespace, r: dict) -> dict:
             (f"face punch e2e p50 (ms) at {rate:g}/s", lat["p50_ms"]),
             (f"face punch e2e p99 (ms) at {rate:g}/s", lat["p99_ms"]),
             (f"face punch e2e max (ms) at {rate:g}/s", lat["max_ms"]),
+            ("  p99 / p50", support.tail_ratio(lat["p50_ms"], lat["p99_ms"])),
             (
                 "  p50 / pipeline p50, p99 / pipeline p99",
                 f"{lat['p50_ms'] / floor['p50_ms']:.1f} / {lat['p99_ms'] / floor['p99_ms']:.1f}"
@@ -382,7 +383,10 @@ def report(args: argparse.Namespace, r: dict) -> dict:
         for hop, h in step["hops_ms"].items():
             if h["n"]:
                 rows.append(
-                    (f"  {hop.replace('_', ' ')} p50 / p99 (ms)", f"{h['p50_ms']}/{h['p99_ms']}")
+                    (
+                        f"  {hop.replace('_', ' ')} p50 / p99 (ms)",
+                        support.p50_p99(h["p50_ms"], h["p99_ms"]),
+                    )
                 )
         if rate == TARGET_RATE:
             met = (

@@ -174,6 +174,7 @@ def report(r: dict) -> bool:
             (f"{label}: first detection (shaders compiled) (ms)", s["first_detect_ms"]),
             (f"{label}: detection + liveness per frame after it, n", d["n"]),
             (f"{label}:   p50 / p95 / p99 (ms)", f"{d['p50_ms']}/{d.get('p95_ms')}/{d['p99_ms']}"),
+            (f"{label}:   p99 / p50", support.tail_ratio(d["p50_ms"], d["p99_ms"])),
             (f"{label}: models loaded in (ms)", s["models_load_ms"]),
         ]
     if base["detect"]["p50_ms"] and tablet["detect"]["p50_ms"]:

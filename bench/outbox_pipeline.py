@@ -213,6 +213,9 @@ async def fixed_rate(dsn: str, topic: str, rate: int, seconds: float, writers: i
         "p50_ms": round(float(row["p50"]), 1) if row["p50"] is not None else None,
         "p99_ms": round(float(row["p99"]), 1) if row["p99"] is not None else None,
         "max_ms": round(float(row["max"]), 1) if row["max"] is not None else None,
+        "p99_over_p50": support.tail_ratio(
+            row["p50"] and float(row["p50"]), row["p99"] and float(row["p99"])
+        ),
     }
 
 
@@ -261,6 +264,7 @@ async def main() -> None:
         ("  (writers offered events/s)", "write_events_per_s", "sustained", None),
         (f"p50 latency at {args.rate}/s (ms)", "p50_ms", "latency", False),
         (f"p99 latency at {args.rate}/s (ms)", "p99_ms", "latency", False),
+        ("  p99 / p50", "p99_over_p50", "latency", None),
         ("  (offered rate/s)", "offered_rate", "latency", None),
     ]
     print(f"\noutbox → Kafka → consumer, {os.cpu_count()} cores, {args.seconds:.0f} s per phase")

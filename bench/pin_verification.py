@@ -126,6 +126,7 @@ async def main() -> None:
         ),
         (f"kiosk PIN verdict via Kafka p50 (ms) at {args.rate:g}/s", latency["p50_ms"]),
         (f"kiosk PIN verdict via Kafka p99 (ms) at {args.rate:g}/s", latency["p99_ms"]),
+        ("  p99 / p50", support.tail_ratio(latency["p50_ms"], latency["p99_ms"])),
         (
             "  attempts / identified / wrong PIN",
             f"{latency['attempts']}/{latency['identified']}/{latency['wrong_pin']}",

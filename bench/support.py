@@ -78,18 +78,34 @@ def percentile(values: list[float], p: float) -> float:
     return float(ordered[low] + (ordered[high] - ordered[low]) * (k - low))
 
 
+def tail_ratio(p50: float | None, p99: float | None) -> float | None:
+    """p99 / p50, the tail in one number (issue 18: at half load, <= 3 on every hop)."""
+    if not p50 or p99 is None:
+        return None
+    return round(p99 / p50, 1)
+
+
 def summary(latencies_ms: list[float]) -> dict:
-    """n, p50, p90, p99, max and mean of latencies in ms (rounded to 0.1 ms)."""
+    """n, p50, p90, p99, max and mean of latencies in ms (rounded to 0.1 ms), and p99/p50."""
     if not latencies_ms:
-        return {"n": 0, "p50_ms": None, "p99_ms": None, "max_ms": None}
+        return {"n": 0, "p50_ms": None, "p99_ms": None, "max_ms": None, "p99_over_p50": None}
+    p50 = round(percentile(latencies_ms, 50), 1)
+    p99 = round(pct(latencies_ms, 0.99), 1)
     return {
         "n": len(latencies_ms),
-        "p50_ms": round(percentile(latencies_ms, 50), 1),
+        "p50_ms": p50,
         "p90_ms": round(pct(latencies_ms, 0.90), 1),
-        "p99_ms": round(pct(latencies_ms, 0.99), 1),
+        "p99_ms": p99,
         "max_ms": round(max(latencies_ms), 1),
         "mean_ms": round(sum(latencies_ms) / len(latencies_ms), 1),
+        "p99_over_p50": tail_ratio(p50, p99),
     }
+
+
+def p50_p99(p50: float | None, p99: float | None) -> str:
+    """``p50/p99 (xR)`` as the tables print a latency: R = p99/p50, so tails are visible."""
+    ratio = tail_ratio(p50, p99)
+    return f"{p50}/{p99}" + (f" (x{ratio:g})" if ratio is not None else "")
 
 
 def table(rows: list[tuple[str, Any]], width: int, value_width: int = 12) -> str:

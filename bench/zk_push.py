@@ -159,7 +159,7 @@ def rows(r: dict, args: argparse.Namespace) -> list[tuple[str, object]]:
         (f"ATTLOG offered punches/s ({ingest['devices']} devices)", ingest["offered_per_s"]),
         ("  answered OK per s (at the edge)", ingest["acked_per_s"]),
         ("  decided per s (punch's ledger)", ingest["ledger_per_s"]),
-        ("  device-to-OK p50 / p99 (ms)", f"{ok['p50_ms']}/{ok['p99_ms']}"),
+        ("  device-to-OK p50 / p99 (ms)", support.p50_p99(ok["p50_ms"], ok["p99_ms"])),
         (
             "  punches / OK / decided / recorded",
             f"{ingest['punches']}/{ingest['acked']}/{ingest['decided']}/{ingest['recorded']}",
@@ -176,7 +176,9 @@ def rows(r: dict, args: argparse.Namespace) -> list[tuple[str, object]]:
         ("  machine busy % (all processes)", ingest.get("machine_busy_pct")),
         (
             f"baseline: kiosk PIN punch p50 / p99 (ms) at {kiosk['rate_per_s']:g}/s",
-            f"{kiosk['recorded_latency']['p50_ms']}/{kiosk['recorded_latency']['p99_ms']}",
+            support.p50_p99(
+                kiosk["recorded_latency"]["p50_ms"], kiosk["recorded_latency"]["p99_ms"]
+            ),
         ),
         ("  kiosk PIN punches recorded / sent", f"{kiosk['recorded']}/{kiosk['punches']}"),
         (f"roster fan-out to {fan['devices']} devices (s)", fan["seconds"]),
@@ -186,7 +188,7 @@ def rows(r: dict, args: argparse.Namespace) -> list[tuple[str, object]]:
         out += [
             (
                 f"{step['devices']} devices polling: poll p50 / p99 (ms)",
-                f"{step['poll']['p50_ms']}/{step['poll']['p99_ms']}",
+                support.p50_p99(step["poll"]["p50_ms"], step["poll"]["p99_ms"]),
             ),
             (
                 "  polls/s, device-sync CPU %, RSS MiB",

@@ -28,7 +28,13 @@ def test_percentile_interpolates_as_numpy_does() -> None:
 
 
 def test_summary_of_latencies() -> None:
-    assert support.summary([]) == {"n": 0, "p50_ms": None, "p99_ms": None, "max_ms": None}
+    assert support.summary([]) == {
+        "n": 0,
+        "p50_ms": None,
+        "p99_ms": None,
+        "max_ms": None,
+        "p99_over_p50": None,
+    }
     s = support.summary([10.0, 20.0, 30.0, 40.0])
     assert s == {
         "n": 4,
@@ -37,7 +43,16 @@ def test_summary_of_latencies() -> None:
         "p99_ms": 40.0,
         "max_ms": 40.0,
         "mean_ms": 25.0,
+        "p99_over_p50": 1.6,
     }
+
+
+def test_tails_are_printed_as_p99_over_p50() -> None:
+    assert support.tail_ratio(20.0, 61.0) == 3.0
+    assert support.tail_ratio(None, 61.0) is None
+    assert support.tail_ratio(0.0, 1.0) is None
+    assert support.p50_p99(20.0, 61.0) == "20.0/61.0 (x3)"
+    assert support.p50_p99(None, None) == "None/None"
 
 
 def test_table_aligns_labels_and_values() -> None:

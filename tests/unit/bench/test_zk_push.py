@@ -115,9 +115,9 @@ def test_verdicts_and_the_table(capsys):
     assert not zk_push.verdict(result(poll_capacity__held=19999))["polls"]
     assert not zk_push.verdict(result(fanout__intervals=None))["fanout"]
     rows = dict(zk_push.rows(result(), SimpleNamespace(poll_s=10)))
-    assert rows["  device-to-OK p50 / p99 (ms)"] == "20.0/150.0"
+    assert rows["  device-to-OK p50 / p99 (ms)"] == "20.0/150.0 (x7.5)"
     assert rows["  in poll intervals (10 s)"] == 1.25
-    assert rows["20000 devices polling: poll p50 / p99 (ms)"] == "3.0/31.0"
+    assert rows["20000 devices polling: poll p50 / p99 (ms)"] == "3.0/31.0 (x10.3)"
     assert rows["devices held at p99 poll <= 50 ms"] == 20000
 
 
