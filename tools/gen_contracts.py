@@ -2,7 +2,7 @@
 source, so they can never disagree:
 
 - ``libs/kit/src/punchcard_kit/messaging/catalogue.py``: every topic of ``deploy/topics.yaml``
-  as a constant with its name and key rule;
+  as a constant with its name and key rule, and each consumer group's dead-letter config;
 - ``services/gateway/web/src/shared/credentials.js``: the Employee ID, PIN and card rules of
   ``punchcard_kit.credentials`` for the web apps.
 
@@ -88,6 +88,7 @@ def render_catalogue() -> str:
     # The (unusual) verdict rule names the verdicts topic; keep the constant name stable.
     assert "IDENTIFICATION_VERDICTS" in names
     lines.append(CATALOGUE_TAIL)
+    lines.append(render_dead_letters(document))
     # Formatted as the repository's formatter would (the file is linted with the rest).
     formatted = subprocess.run(
         [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(CATALOGUE), "-"],
@@ -98,6 +99,23 @@ def render_catalogue() -> str:
         cwd=ROOT,
     )
     return formatted.stdout
+
+
+def render_dead_letters(document: dict) -> str:
+    """Each consumer group's dead-letter topic config, for the consumer kit, which creates one
+    only where it is missing (a developer's stack, a test's own group suffix)."""
+    sys.path.insert(0, str(ROOT / "libs/kit/src"))
+    from punchcard_kit.messaging.topics import dead_letter_topics
+
+    found = dead_letter_topics(document)
+    partitions = {n for _, n, _ in found}
+    assert len(partitions) == 1, partitions
+    configs = {name.removesuffix(".dlq"): config for name, _, config in found}
+    return (
+        "\n\n# Each consumer group's dead-letter topic (``dead_letters`` in deploy/topics.yaml).\n"
+        f"DEAD_LETTER_PARTITIONS = {partitions.pop()}\n"
+        f"DEAD_LETTER_CONFIG: dict[str, dict[str, str]] = {configs!r}\n"
+    )
 
 
 def render_credentials_js() -> str:

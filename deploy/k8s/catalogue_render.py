@@ -18,12 +18,33 @@ CLUSTER = "punchcard"
 
 
 def parser(doc: str, default_output: Path) -> argparse.ArgumentParser:
-    """The renderers' common arguments: --catalogue, --output, --cluster, --check."""
+    """The renderers' common arguments: --catalogue, --output, --cluster, --group-suffix,
+    --check."""
     found = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     found.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE)
     found.add_argument("--output", type=Path, default=default_output)
     found.add_argument("--cluster", default=CLUSTER, help="value of the strimzi.io/cluster label")
+    found.add_argument(
+        "--group-suffix", default="", help="the deployment's CONSUMER_GROUP_SUFFIX, if any"
+    )
     found.add_argument("--check", action="store_true", help="only compare; exit 1 on a difference")
+    return found
+
+
+def dead_letter_topics(document: dict, group_suffix: str = "") -> list[tuple[str, int, dict]]:
+    """(name, partitions, config) of every consumer group's "<group><suffix>.dlq": the
+    catalogue's ``dead_letters`` config, then the group's own. The same rule as the kit's
+    ``punchcard_kit.messaging.topics.dead_letter_topics`` (which needs the kit installed; this
+    needs only PyYAML): tests/unit/deploy checks that the two agree."""
+    letters = document.get("dead_letters") or {}
+    partitions = int(letters.get("partitions", 3))
+    base = {str(k): str(v) for k, v in (letters.get("config") or {}).items()}
+    own = letters.get("groups") or {}
+    found = []
+    for groups in (document.get("consumer_groups") or {}).values():
+        for group in groups or []:
+            config = {**base, **{str(k): str(v) for k, v in (own.get(group) or {}).items()}}
+            found.append((f"{group}{group_suffix}.dlq", partitions, config))
     return found
 
 

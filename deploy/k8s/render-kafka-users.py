@@ -16,9 +16,9 @@ Secret <service>-secrets, which Strimzi reads instead of generating one) and may
   - Read and Describe on each topic it consumes, with a group or without one (a follower);
   - Read on each of its consumer groups (literal names, CONSUMER_GROUP_SUFFIX appended: give the
     same --group-suffix here when a deployment sets one);
-  - Create, Write and Describe on each group's dead-letter topic "<group>.dlq": the consumer kit
-    creates it at start when it is missing (its config lives with the subscription) and writes
-    the letters through the outbox.
+  - Write and Describe on each group's dead-letter topic "<group>.dlq" (its relay writes the
+    letters from the outbox). No service may create a topic: the dead-letter topics are
+    KafkaTopics like the others (render-topics.py, the catalogue's `dead_letters`).
 
 One more user, "punchcard-keda" (password: key "password" of Secret keda-kafka), reads the lag
 of the groups for KEDA's scalers: Describe on every consumer group and on the topics they read.
@@ -123,7 +123,7 @@ def service_acls(uses: dict, group_suffix: str) -> list[dict]:
         acls.append(_acl("group", group + group_suffix, ["Read"]))
     for group in uses["groups"]:
         dlq = dead_letter_topic(group + group_suffix)
-        acls.append(_acl("topic", dlq, ["Create", "Write", "Describe"]))
+        acls.append(_acl("topic", dlq, ["Write", "Describe"]))
     return acls
 
 
@@ -167,11 +167,7 @@ def render(catalogue: Path, cluster: str, group_suffix: str = "") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = parser(__doc__, DEFAULT_OUTPUT)
-    arguments.add_argument(
-        "--group-suffix", default="", help="the deployment's CONSUMER_GROUP_SUFFIX, if any"
-    )
-    args = arguments.parse_args(argv)
+    args = parser(__doc__, DEFAULT_OUTPUT).parse_args(argv)
     text = render(args.catalogue, args.cluster, args.group_suffix)
     return emit(args, text, __file__, lambda t: f"{t.count('kind: KafkaUser')} users")
 

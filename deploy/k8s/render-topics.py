@@ -9,8 +9,9 @@ no build step. Rerun this after every change to deploy/topics.yaml (CI can run -
 
 Every topic gets the catalogue's default replication factor (3 in production) and its config
 exactly as written there, min.insync.replicas included. The resource name is the topic name
-with dots replaced by hyphens; spec.topicName keeps the real name. Dead-letter topics
-(<consumer-group>.dlq) are not in the catalogue and not rendered: the consumer kit creates them.
+with dots replaced by hyphens; spec.topicName keeps the real name. Every consumer group's
+dead-letter topic (<group>.dlq, the catalogue's `dead_letters`) is rendered too, after the
+topics: the services may not create topics (render-kafka-users.py gives them no Create).
 
 Needs only the standard library and PyYAML.
 """
@@ -21,7 +22,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from catalogue_render import API_VERSION, HERE, emit, parser
+from catalogue_render import API_VERSION, HERE, dead_letter_topics, emit, parser
 
 DEFAULT_OUTPUT = HERE / "base" / "kafka-topics.yaml"
 
@@ -41,12 +42,23 @@ def resource_name(topic: str) -> str:
     return name
 
 
-def render(catalogue: Path, cluster: str) -> str:
+def render(catalogue: Path, cluster: str, group_suffix: str = "") -> str:
     document = yaml.safe_load(catalogue.read_text())
     replicas = int(document.get("defaults", {}).get("replication_factor", 3))
     topics = document.get("topics") or []
     if not topics:
         raise SystemExit(f"{catalogue}: no topics")
+    topics = topics + [
+        {
+            "name": name,
+            "partitions": partitions,
+            "config": config,
+            "key": "the failed record's key",
+            "producers": [f"{name.removesuffix('.dlq')} (dead letters)"],
+            "consumers": ["punchcard-dlq"],
+        }
+        for name, partitions, config in dead_letter_topics(document, group_suffix)
+    ]
     seen: set[str] = set()
     parts = [HEADER.format(cluster=cluster)]
     for topic in topics:
@@ -83,7 +95,7 @@ def render(catalogue: Path, cluster: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser(__doc__, DEFAULT_OUTPUT).parse_args(argv)
-    text = render(args.catalogue, args.cluster)
+    text = render(args.catalogue, args.cluster, args.group_suffix)
     return emit(args, text, __file__, lambda t: f"{t.count('kind: KafkaTopic')} topics")
 
 

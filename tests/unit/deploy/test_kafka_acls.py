@@ -2,7 +2,9 @@
 (deploy/k8s/base/kafka-users.yaml, rendered by deploy/k8s/render-kafka-users.py from
 deploy/topics.yaml): the committed file is what the renderer writes, the catalogue's consumer
 groups are the ones the services' code subscribes with, and the ACLs grant each topic's
-producers Write, its consumers Read, and nobody anything else. (Schema: test_manifest_schemas.)"""
+producers Write, its consumers Read, and nobody anything else: no service may create a topic,
+its dead-letter topics included, which are rendered KafkaTopics like the others.
+(Schema: test_manifest_schemas.)"""
 
 from __future__ import annotations
 
@@ -91,7 +93,7 @@ def test_every_user_may_do_exactly_what_the_catalogue_says():
                 expected[("topic", topic["name"])] = operations
         for group in CATALOGUE["consumer_groups"][service]:
             expected[("group", group)] = {"Read"}
-            expected[("topic", f"{group}.dlq")] = {"Create", "Write", "Describe"}
+            expected[("topic", f"{group}.dlq")] = {"Write", "Describe"}
         assert _grants(user) == expected, service
     # The catalogue's own facts, as the services need them.
     identity = _grants(users["punchcard-identity"])
@@ -108,3 +110,45 @@ def test_keda_only_describes_the_groups_and_their_topics():
     groups = {g for ids in CATALOGUE["consumer_groups"].values() for g in ids}
     assert {name for kind, name in keda if kind == "group"} == groups
     assert ("topic", "punchcard.kiosk.face-attempts.v1") in keda
+
+
+def test_no_service_may_create_or_alter_topics():
+    for name, user in _users().items():
+        operations = set().union(*_grants(user).values())
+        assert not operations & {"Create", "Alter", "AlterConfigs", "Delete", "All"}, name
+
+
+def test_every_groups_dead_letter_topic_is_a_rendered_topic_as_the_kit_would_create_it():
+    """deploy/k8s/base/kafka-topics.yaml has each consumer group's <group>.dlq with the
+    catalogue's dead_letters config, and the renderer's rule (PyYAML only) and the kit's
+    (punchcard-topics, the consumers' fallback) give the same topics."""
+    import importlib.util
+    import sys
+
+    from punchcard_kit.messaging.catalogue import DEAD_LETTER_CONFIG, DEAD_LETTER_PARTITIONS
+    from punchcard_kit.messaging.topics import dead_letter_topics
+
+    sys.path.insert(0, str(K8S))
+    spec = importlib.util.spec_from_file_location("catalogue_render", K8S / "catalogue_render.py")
+    render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render)
+    kit = dead_letter_topics(CATALOGUE, "-x")
+    assert render.dead_letter_topics(CATALOGUE, "-x") == kit
+    groups = [g for ids in CATALOGUE["consumer_groups"].values() for g in ids]
+    assert [name for name, _, _ in kit] == [f"{g}-x.dlq" for g in groups]
+    assert {f"{g}.dlq": c for g, c in DEAD_LETTER_CONFIG.items()} == {
+        name: config for name, _, config in dead_letter_topics(CATALOGUE)
+    }
+    rendered = {
+        d["spec"]["topicName"]: d["spec"]
+        for d in yaml.safe_load_all((K8S / "base" / "kafka-topics.yaml").read_text())
+        if d
+    }
+    for group in groups:
+        topic = rendered[f"{group}.dlq"]
+        assert topic["partitions"] == DEAD_LETTER_PARTITIONS
+        assert topic["config"] == DEAD_LETTER_CONFIG[group]
+    # Letters copy frames and evidence photos: never kept longer than a week, the evidence
+    # group's no longer than a frame.
+    assert all(int(c["retention.ms"]) <= 7 * 86_400_000 for c in DEAD_LETTER_CONFIG.values())
+    assert DEAD_LETTER_CONFIG["face-match.evidence"]["retention.ms"] == "86400000"

@@ -9,7 +9,7 @@ import asyncio
 import gc
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -27,9 +27,11 @@ from .db import create_pool, ensure_database
 from .http_errors import error_responses, install_error_handlers
 from .internal_auth import InternalTokenVerifier
 from .logging import configure_logging, get_logger
+from .messaging.catalogue import DEAD_LETTER_CONFIG
 from .messaging.connection import use_kafka_settings
 from .messaging.consumer import ConsumerLoop, Handler
 from .messaging.relay import OutboxRelay
+from .messaging.topics import config_for
 from .metrics import HTTP_RESPONSES, observe_request
 from .migrations import upgrade_async
 from .ops import sample_outbox, start_ops_server
@@ -49,8 +51,6 @@ class Subscription:
     group_id: str
     topics: Sequence[str]
     handler: Handler
-    # e.g. a short retention.ms for a group that reads face frames or sealed PINs.
-    dlq_config: Mapping[str, str] = field(default_factory=dict)
     # Consumers of the group in this process. Kafka gives each its own partitions, so one
     # key's events stay in order on one lane while the lanes work at once (each in its own
     # transaction): for a handler that waits on something else than the database, e.g. argon2.
@@ -226,7 +226,12 @@ def create_service_app(
                     max_attempts=settings.consumer_max_attempts,
                     processed_retention_days=settings.processed_events_retention_days,
                     dlq_replication_factor=settings.kafka_replication_factor,
-                    dlq_config=dict(sub.dlq_config),
+                    # As deploy/topics.yaml's dead_letters says (created there; here only
+                    # where it is missing: a developer's stack, a test's group suffix).
+                    dlq_config=config_for(
+                        DEAD_LETTER_CONFIG.get(sub.group_id, {}),
+                        settings.kafka_replication_factor,
+                    ),
                     consumer_options={"auto_offset_reset": settings.consumer_offset_reset},
                     transient=tuple(sub.transient) + tuple(transient),
                 )

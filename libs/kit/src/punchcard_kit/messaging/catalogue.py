@@ -142,3 +142,69 @@ def verdict_key(tenant_id: object, worker_id: str | None, attempt_id: str) -> st
     """A verdict is keyed by its worker (one worker's verdicts stay in order); a verdict that
     names nobody (unknown face, unknown Employee ID) by its attempt, spreading them out."""
     return IDENTIFICATION_VERDICTS.key(tenant_id=tenant_id, worker_id=worker_id or attempt_id)
+
+
+# Each consumer group's dead-letter topic (``dead_letters`` in deploy/topics.yaml).
+DEAD_LETTER_PARTITIONS = 3
+DEAD_LETTER_CONFIG: dict[str, dict[str, str]] = {
+    "identity.pin-attempts": {
+        "cleanup.policy": "delete",
+        "retention.ms": "604800000",
+        "segment.ms": "86400000",
+        "min.insync.replicas": "2",
+    },
+    "identity.card-attempts": {
+        "cleanup.policy": "delete",
+        "retention.ms": "604800000",
+        "segment.ms": "86400000",
+        "min.insync.replicas": "2",
+    },
+    "identity.assignments": {
+        "cleanup.policy": "delete",
+        "retention.ms": "604800000",
+        "segment.ms": "86400000",
+        "min.insync.replicas": "2",
+    },
+    "face-match": {
+        "cleanup.policy": "delete",
+        "retention.ms": "604800000",
+        "segment.ms": "86400000",
+        "min.insync.replicas": "2",
+    },
+    "face-match.projections": {
+        "cleanup.policy": "delete",
+        "retention.ms": "604800000",
+        "segment.ms": "86400000",
+        "min.insync.replicas": "2",
+    },
+    "face-match.evidence": {
+        "cleanup.policy": "delete",
+        "retention.ms": "86400000",
+        "segment.ms": "3600000",
+        "min.insync.replicas": "2",
+    },
+    "punch": {
+        "cleanup.policy": "delete",
+        "retention.ms": "604800000",
+        "segment.ms": "86400000",
+        "min.insync.replicas": "2",
+    },
+    "punch.projections": {
+        "cleanup.policy": "delete",
+        "retention.ms": "604800000",
+        "segment.ms": "86400000",
+        "min.insync.replicas": "2",
+    },
+    "punch.evidence": {
+        "cleanup.policy": "delete",
+        "retention.ms": "604800000",
+        "segment.ms": "86400000",
+        "min.insync.replicas": "2",
+    },
+    "device-sync.workers": {
+        "cleanup.policy": "delete",
+        "retention.ms": "604800000",
+        "segment.ms": "86400000",
+        "min.insync.replicas": "2",
+    },
+}

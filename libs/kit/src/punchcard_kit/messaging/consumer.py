@@ -28,13 +28,18 @@ from datetime import UTC, datetime
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    KafkaError,
+    TopicAuthorizationFailedError,
+)
 
 from ..failpoints import failpoint
 from ..logging import correlation, get_logger
 from ..metrics import BATCH_SECONDS, CONSUMED, CONSUMER_ERRORS, LagReport
 from ..retry import Backoff, is_transient, retry_transient
 from ..tracing import TRACE_HEADERS, batch_spans, tracing_enabled
+from .catalogue import DEAD_LETTER_PARTITIONS
 from .connection import kafka_options
 from .envelope import InvalidEnvelope, Message, decode_envelope
 from .outbox import OutboxRecord, add_records
@@ -136,7 +141,7 @@ class ConsumerLoop:
         max_attempts: int = 5,
         retry_initial_s: float = 0.1,
         processed_retention_days: int = 14,
-        dlq_partitions: int = 3,
+        dlq_partitions: int = DEAD_LETTER_PARTITIONS,
         dlq_replication_factor: int = 1,
         dlq_config: dict[str, str] | None = None,
         consumer_options: dict | None = None,
@@ -174,20 +179,31 @@ class ConsumerLoop:
 
     # -- the loop ----------------------------------------------------------------------------
     async def run(self) -> None:
-        await retry_transient(
-            f"kafka dead-letter topic {self.dlq_topic}",
-            lambda: ensure_topics_exist(
-                self.bootstrap_servers,
-                [
-                    (
-                        self.dlq_topic,
-                        self.dlq_partitions,
-                        self.dlq_replication_factor,
-                        self.dlq_config,
-                    )
-                ],
-            ),
-        )
+        try:
+            await retry_transient(
+                f"kafka dead-letter topic {self.dlq_topic}",
+                lambda: ensure_topics_exist(
+                    self.bootstrap_servers,
+                    [
+                        (
+                            self.dlq_topic,
+                            self.dlq_partitions,
+                            self.dlq_replication_factor,
+                            self.dlq_config,
+                        )
+                    ],
+                ),
+            )
+        except (TopicAuthorizationFailedError, ClusterAuthorizationFailedError):
+            # Production: the topic is created with the others and the service may not create
+            # topics; it is missing only when the catalogue's topics were not applied.
+            log.error(
+                "dead-letter topic missing and this service may not create it: apply the"
+                " rendered KafkaTopics (deploy/k8s/base/kafka-topics.yaml) or run punchcard-topics",
+                group=self.group_id,
+                topic=self.dlq_topic,
+            )
+            raise
         self.consumer = await retry_transient(f"kafka consumer {self.group_id}", self._start)
         log.info("consumer started", group=self.group_id, topics=self.topics)
         try:

@@ -1,4 +1,5 @@
-"""Topics as designed in ``deploy/topics.yaml``, created idempotently (``punchcard-topics``).
+"""Topics as designed in ``deploy/topics.yaml``, created idempotently (``punchcard-topics``):
+the topics it lists and every consumer group's dead-letter topic.
 
 In production the same file feeds Strimzi KafkaTopic resources; locally the replication factor
 is 1 and settings that need more replicas (min.insync.replicas) are dropped."""
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -22,17 +24,45 @@ log = get_logger(__name__)
 TopicSpec = tuple[str, int, int, dict[str, str]]
 
 
-def specs_from_catalogue(path: str | Path, replication_factor: int | None) -> list[TopicSpec]:
+def dead_letter_topics(document: dict, group_suffix: str = "") -> list[tuple[str, int, dict]]:
+    """(name, partitions, config) of every consumer group's ``<group><suffix>.dlq``, as the
+    catalogue's ``dead_letters`` section says (its config, then the group's own)."""
+    letters = document.get("dead_letters") or {}
+    partitions = int(letters.get("partitions", 3))
+    base = {str(k): str(v) for k, v in (letters.get("config") or {}).items()}
+    own = letters.get("groups") or {}
+    found = []
+    for groups in (document.get("consumer_groups") or {}).values():
+        for group in groups or []:
+            config = {**base, **{str(k): str(v) for k, v in (own.get(group) or {}).items()}}
+            found.append((f"{group}{group_suffix}.dlq", partitions, config))
+    return found
+
+
+def specs_from_catalogue(
+    path: str | Path, replication_factor: int | None, group_suffix: str = ""
+) -> list[TopicSpec]:
+    """The catalogue's topics, then its consumer groups' dead-letter topics."""
     document = yaml.safe_load(Path(path).read_text())
     default_rf = int(document.get("defaults", {}).get("replication_factor", 1))
     rf = replication_factor or default_rf
-    specs = []
-    for topic in document.get("topics", []):
-        config = {str(k): str(v) for k, v in (topic.get("config") or {}).items()}
-        if rf < 2:
-            config.pop("min.insync.replicas", None)
-        specs.append((topic["name"], int(topic["partitions"]), rf, config))
-    return specs
+    listed = [
+        (topic["name"], int(topic["partitions"]), topic.get("config") or {})
+        for topic in document.get("topics", [])
+    ]
+    return [
+        (name, partitions, rf, config_for(given, rf))
+        for name, partitions, given in [*listed, *dead_letter_topics(document, group_suffix)]
+    ]
+
+
+def config_for(config: Mapping[str, object], replication_factor: int) -> dict[str, str]:
+    """A topic's config as created with ``replication_factor``: min.insync.replicas, which
+    cannot exceed it, is dropped on a one-broker stack."""
+    found = {str(k): str(v) for k, v in config.items()}
+    if replication_factor < 2:
+        found.pop("min.insync.replicas", None)
+    return found
 
 
 async def ensure_topics_exist(bootstrap_servers: str, specs: list[TopicSpec]) -> list[str]:
@@ -61,7 +91,7 @@ async def ensure_topics_exist(bootstrap_servers: str, specs: list[TopicSpec]) ->
 
 async def _main(args: argparse.Namespace) -> None:
     configure_logging("topics", "INFO", json=False)
-    specs = specs_from_catalogue(args.catalogue, args.replication_factor)
+    specs = specs_from_catalogue(args.catalogue, args.replication_factor, args.group_suffix)
     created = await retry_transient(
         "kafka admin",
         lambda: ensure_topics_exist(args.bootstrap_servers, specs),
@@ -77,6 +107,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bootstrap-servers", default="127.0.0.1:59092")
     parser.add_argument("--catalogue", default="deploy/topics.yaml")
     parser.add_argument("--replication-factor", type=int, default=None)
+    parser.add_argument(
+        "--group-suffix", default="", help="the deployment's CONSUMER_GROUP_SUFFIX, if any"
+    )
     asyncio.run(_main(parser.parse_args(argv)))
 
 

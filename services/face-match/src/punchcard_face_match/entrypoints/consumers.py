@@ -164,25 +164,24 @@ def subscriptions(
 ) -> list[Subscription]:
     found = [
         Subscription("face-match.projections", PROJECTION_TOPICS, projections(uow_on)),
-        # Face frames are biometric: a dead-lettered attempt is kept 7 days (1-day segments,
-        # so gone within 8), time for someone to redrive it; docs/events.md argues it.
+        # Face frames are biometric: a dead-lettered attempt is kept 7 days (deploy/topics.yaml's
+        # dead_letters), time for someone to redrive it; docs/events.md argues it.
         # Galleries still loading: the batch waits, never dead-lettered.
         Subscription(
             "face-match",
             [ATTEMPTS_TOPIC],
             identification(identifier, uow_on),
-            dlq_config={"retention.ms": "604800000", "segment.ms": "86400000"},
             transient=(GalleryNotReady,),
         ),
     ]
     if checker is not None:
-        # Evidence photos are biometric: a dead-lettered one is kept no longer than a frame.
+        # Evidence photos are biometric: a dead-lettered one is kept no longer than a frame
+        # (1 day: deploy/topics.yaml's dead_letters).
         found.append(
             Subscription(
                 "face-match.evidence",
                 EVIDENCE_TOPICS,
                 evidence(checker, uow_on),
-                dlq_config={"retention.ms": "86400000", "segment.ms": "3600000"},
                 transient=(GalleryNotReady,),
             )
         )

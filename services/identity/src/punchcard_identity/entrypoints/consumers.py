@@ -71,13 +71,12 @@ def subscriptions(settings: IdentitySettings, container: IdentityContainer) -> l
         await identify_card_attempts(identifier, conn, messages)
 
     # The attempts carry sealed PINs (or card numbers): a dead-lettered one is kept 7 days
-    # (1-day segments, so gone within 8), time to redrive it; docs/events.md argues it.
+    # (deploy/topics.yaml's dead_letters), time to redrive it; docs/events.md argues it.
     return [
         Subscription(
             "identity.pin-attempts",
             [settings.pin_attempts_topic],
             pin_attempts,
-            dlq_config={"retention.ms": "604800000", "segment.ms": "86400000"},
             lanes=settings.pin_verify_lanes,
             transient=REDIS_TRANSIENT,
         ),
@@ -86,7 +85,6 @@ def subscriptions(settings: IdentitySettings, container: IdentityContainer) -> l
             "identity.card-attempts",
             [settings.card_attempts_topic],
             card_attempts,
-            dlq_config={"retention.ms": "604800000", "segment.ms": "86400000"},
             transient=REDIS_TRANSIENT,
         ),
         Subscription(
