@@ -76,7 +76,7 @@ def test_the_catalogue_names_every_consumer_group_the_services_use():
 def test_every_user_may_do_exactly_what_the_catalogue_says():
     users = _users()
     services = set(CATALOGUE["consumer_groups"])
-    assert set(users) == {f"punchcard-{s}" for s in services} | {"punchcard-keda"}
+    assert set(users) == {f"punchcard-{s}" for s in services} | {"punchcard-keda", "punchcard-dlq"}
     for service in services:
         user = users[f"punchcard-{service}"]
         assert user["spec"]["authentication"]["type"] == "scram-sha-512"
@@ -110,6 +110,18 @@ def test_keda_only_describes_the_groups_and_their_topics():
     groups = {g for ids in CATALOGUE["consumer_groups"].values() for g in ids}
     assert {name for kind, name in keda if kind == "group"} == groups
     assert ("topic", "punchcard.kiosk.face-attempts.v1") in keda
+
+
+def test_the_dlq_tool_reads_the_letters_and_writes_only_where_they_came_from():
+    tool = _grants(_users()["punchcard-dlq"])
+    groups = [g for ids in CATALOGUE["consumer_groups"].values() for g in ids]
+    letters = {("topic", f"{g}.dlq") for g in groups}
+    assert {k for k, ops in tool.items() if ops == {"Read", "Describe"}} == letters
+    written = {name for (kind, name), ops in tool.items() if ops == {"Write", "Describe"}}
+    assert "punchcard.kiosk.pin-attempts.v1" in written
+    assert "punchcard.identity.workers.v1" in written  # punch.projections reads it
+    assert not any(kind == "group" for kind, _ in tool)  # it reads without a group
+    assert set(tool) == letters | {("topic", name) for name in written}
 
 
 def test_no_service_may_create_or_alter_topics():
