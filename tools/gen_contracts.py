@@ -105,7 +105,7 @@ def render_dead_letters(document: dict) -> str:
     """Each consumer group's dead-letter topic config, for the consumer kit, which creates one
     only where it is missing (a developer's stack, a test's own group suffix)."""
     sys.path.insert(0, str(ROOT / "libs/kit/src"))
-    from punchcard_kit.messaging.topics import dead_letter_topics
+    from punchcard_kit.messaging.dead_letters import dead_letter_topics
 
     found = dead_letter_topics(document)
     partitions = {n for _, n, _ in found}

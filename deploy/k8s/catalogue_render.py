@@ -1,11 +1,13 @@
 """What deploy/k8s/render-topics.py and render-kafka-users.py share: where the catalogue is,
 the Strimzi cluster, and the command line (write the file, or --check that it is current).
 
-Needs only the standard library."""
+Needs only the standard library (and the kit's standard-library module dead_letters.py, loaded by
+its path)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -31,21 +33,20 @@ def parser(doc: str, default_output: Path) -> argparse.ArgumentParser:
     return found
 
 
-def dead_letter_topics(document: dict, group_suffix: str = "") -> list[tuple[str, int, dict]]:
-    """(name, partitions, config) of every consumer group's "<group><suffix>.dlq": the
-    catalogue's ``dead_letters`` config, then the group's own. The same rule as the kit's
-    ``punchcard_kit.messaging.topics.dead_letter_topics`` (which needs the kit installed; this
-    needs only PyYAML): tests/unit/deploy checks that the two agree."""
-    letters = document.get("dead_letters") or {}
-    partitions = int(letters.get("partitions", 3))
-    base = {str(k): str(v) for k, v in (letters.get("config") or {}).items()}
-    own = letters.get("groups") or {}
-    found = []
-    for groups in (document.get("consumer_groups") or {}).values():
-        for group in groups or []:
-            config = {**base, **{str(k): str(v) for k, v in (own.get(group) or {}).items()}}
-            found.append((f"{group}{group_suffix}.dlq", partitions, config))
-    return found
+def _kit_rule(name: str):
+    """A standard-library module of the kit's, loaded by its path (no kit install needed)."""
+    path = REPO / "libs" / "kit" / "src" / "punchcard_kit" / "messaging" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_punchcard_kit_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# Each consumer group's "<group>.dlq" and its config: the kit's rule (punchcard_kit.messaging.
+# dead_letters), the same one punchcard-topics and the consumers use.
+_DEAD_LETTERS = _kit_rule("dead_letters")
+dead_letter_topic = _DEAD_LETTERS.dead_letter_topic
+dead_letter_topics = _DEAD_LETTERS.dead_letter_topics
 
 
 def emit(args: argparse.Namespace, text: str, script: str, counted: Callable[[str], str]) -> int:

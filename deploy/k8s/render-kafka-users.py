@@ -36,7 +36,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from catalogue_render import API_VERSION, HERE, emit, parser
+from catalogue_render import API_VERSION, HERE, dead_letter_topic, emit, parser
 
 DEFAULT_OUTPUT = HERE / "base" / "kafka-users.yaml"
 
@@ -53,11 +53,6 @@ HEADER = """\
 
 def user_name(service: str) -> str:
     return f"punchcard-{service}"
-
-
-def dead_letter_topic(group: str) -> str:
-    """As the consumer kit names it (punchcard_kit.messaging.consumer.dead_letter_topic)."""
-    return f"{group}.dlq"
 
 
 def _acl(kind: str, name: str, operations: list[str]) -> dict:

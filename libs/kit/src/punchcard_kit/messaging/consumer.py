@@ -41,6 +41,7 @@ from ..retry import Backoff, is_transient, retry_transient
 from ..tracing import TRACE_HEADERS, batch_spans, tracing_enabled
 from .catalogue import DEAD_LETTER_PARTITIONS
 from .connection import kafka_options
+from .dead_letters import dead_letter_topic
 from .envelope import InvalidEnvelope, Message, decode_envelope
 from .outbox import OutboxRecord, add_records
 from .topics import ensure_topics_exist
@@ -60,10 +61,6 @@ DELETE FROM processed_events
 WHERE consumer_group = $1 AND processed_at < now() - make_interval(days => $2)
 """
 _DLQ_NAMESPACE = uuid.UUID("6b1f4e0e-58b1-4c3e-9a55-2d1f5a0c7e11")
-
-
-def dead_letter_topic(group_id: str) -> str:
-    return f"{group_id}.dlq"
 
 
 def dead_letter_record(

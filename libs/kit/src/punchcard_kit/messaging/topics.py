@@ -18,25 +18,11 @@ from aiokafka.errors import TopicAlreadyExistsError
 from ..logging import configure_logging, get_logger
 from ..retry import retry_transient
 from .connection import kafka_options
+from .dead_letters import dead_letter_topics
 
 log = get_logger(__name__)
 
 TopicSpec = tuple[str, int, int, dict[str, str]]
-
-
-def dead_letter_topics(document: dict, group_suffix: str = "") -> list[tuple[str, int, dict]]:
-    """(name, partitions, config) of every consumer group's ``<group><suffix>.dlq``, as the
-    catalogue's ``dead_letters`` section says (its config, then the group's own)."""
-    letters = document.get("dead_letters") or {}
-    partitions = int(letters.get("partitions", 3))
-    base = {str(k): str(v) for k, v in (letters.get("config") or {}).items()}
-    own = letters.get("groups") or {}
-    found = []
-    for groups in (document.get("consumer_groups") or {}).values():
-        for group in groups or []:
-            config = {**base, **{str(k): str(v) for k, v in (own.get(group) or {}).items()}}
-            found.append((f"{group}{group_suffix}.dlq", partitions, config))
-    return found
 
 
 def specs_from_catalogue(
