@@ -7,7 +7,10 @@ projection consumer stores them), its own consumer group and its own output topi
     transaction per poll of up to ``max_batch`` verdicts, CONSUMER_MAX_BATCH) and the kit's
     OutboxRelay publishing the events, in one process as the punch service runs them
     (``--relay-process``: the relay in a process of its own); by default with max_batch 500
-    and 2000, and 2000 with two such processes in the group (two punch replicas);
+    and 2000, 2000 with two consumers of the group in one process (``/2``: punch's
+    VERDICT_LANES, each lane its own partitions and transaction, so one lane's database round
+    trips overlap the other's decoding and deciding), and 2000 with two such processes in the
+    group (two punch replicas);
   - naive: a plain aiokafka consumer deciding the same kind of verdicts one at a time: decode,
     look up attempt, worker, clock, assignment and neighbouring punches, one ledger row + one
     attempts row + one outbox row in the message's own transaction, then one Kafka offset
@@ -534,6 +537,7 @@ async def run_variant(
     relay_process: bool,
     limit_s: float,
     replicas: int = 1,
+    lanes: int = 1,
     history: int = 0,
     profile_dir: Path | None = None,
 ) -> dict:
@@ -549,7 +553,7 @@ async def run_variant(
         await ensure_topics_exist(KAFKA, [(out_topic, PARTITIONS, 1, {})])
         common = ["--dsn", dsn, "--out-topic", out_topic]
         consumer = ["--consumer", mode, "--topic", verdicts_topic, "--group", group]
-        consumer += ["--max-batch", str(max_batch)]
+        consumer += ["--max-batch", str(max_batch), "--lanes", str(lanes)]
         relay = ["--relay-batch", str(relay_batch)]
         # Each replica is a punch process (consumer, and its relay unless it has its own).
         for _ in range(replicas):
@@ -578,6 +582,7 @@ async def run_variant(
             "consumer": mode,
             "max_batch": max_batch if mode == "kit" else 1,
             "replicas": replicas,
+            "lanes": lanes,
             "relay_batch": relay_batch,
             "relay": "own process" if relay_process else "same process as the consumer",
             "seeded": seeded,
@@ -601,10 +606,10 @@ async def serve(args: argparse.Namespace) -> None:
     configure_logging("bench-ledger-ingest", "WARNING")
     # What punch publishes goes to this run's topic, not the real punches topic.
     handler, transient = support.punch_ingest(args.out_topic)
-    pool = await create_pool(args.dsn, min_size=1, max_size=4)
+    pool = await create_pool(args.dsn, min_size=1, max_size=3 + args.lanes)
     loops = []
     if args.consumer == "kit":
-        loops.append(
+        loops.extend(
             ConsumerLoop(
                 group_id=args.group,
                 topics=[args.topic],
@@ -614,6 +619,7 @@ async def serve(args: argparse.Namespace) -> None:
                 max_batch=args.max_batch,
                 transient=transient,
             )
+            for _ in range(args.lanes)  # punch's VERDICT_LANES: consumers of the group
         )
     elif args.consumer == "naive":
         loops.append(NaiveConsumer(args.dsn, args.topic, args.group, args.out_topic))
@@ -812,6 +818,7 @@ def serve_main(argv: list[str]) -> None:
     p.add_argument("--topic")
     p.add_argument("--group")
     p.add_argument("--max-batch", type=int, default=500)
+    p.add_argument("--lanes", type=int, default=1)
     p.add_argument("--relay-batch", type=int, default=500)
     p.add_argument("--no-relay", dest="relay", action="store_false")
     asyncio.run(serve(p.parse_args(argv)))
@@ -824,8 +831,9 @@ async def main() -> None:
     parser.add_argument("--naive-verdicts", type=int, default=4_000)
     parser.add_argument(
         "--kit",
-        default="500,2000,2000x2",
-        help="kit variants, comma-separated: MAX_BATCH[xREPLICAS] (processes in the group)",
+        default="500,2000,2000/2,2000x2",
+        help="kit variants, comma-separated: MAX_BATCH[xREPLICAS][/LANES] (processes in the"
+        " group, consumers of the group in each process)",
     )
     parser.add_argument("--relay-batch", type=int, default=500, help="as RELAY_BATCH_SIZE")
     parser.add_argument("--relay-process", action="store_true", help="relay in its own process")
@@ -851,9 +859,11 @@ async def main() -> None:
             "history": 2000,
         },
     )
-    kit_variants = [
-        (int(b), int(r or 1)) for b, _, r in (v.partition("x") for v in args.kit.split(","))
-    ]
+    kit_variants = []
+    for spec in args.kit.split(","):
+        spec, _, lanes = spec.partition("/")
+        batch, _, replicas = spec.partition("x")
+        kit_variants.append((int(batch), int(replicas or 1), int(lanes or 1)))
     info = support.machine_info()
     configure_logging("bench-ledger-ingest", "WARNING", json=False)
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # leader elections of new topics
@@ -870,10 +880,10 @@ async def main() -> None:
             records, data["kit"] = make_verdicts(rng, world, args.verdicts)
             data["kit"]["fill_s"] = round(await fill_topic(kit_topic, records), 1)
             del records
-            for batch, replicas in kit_variants:
+            for batch, replicas, lanes in kit_variants:
                 results.append(
                     await run_variant(
-                        f"kit-{batch}x{replicas}",
+                        f"kit-{batch}x{replicas}l{lanes}",
                         "kit",
                         world,
                         kit_topic,
@@ -883,6 +893,7 @@ async def main() -> None:
                         relay_process=args.relay_process,
                         limit_s=max(120, args.verdicts / 500),
                         replicas=replicas,
+                        lanes=lanes,
                         history=args.history,
                         profile_dir=args.profile,
                     )
@@ -916,7 +927,7 @@ async def main() -> None:
         f" relay {relay_where} (batch {args.relay_batch})"
     )
     print(
-        f"{'variant':26} {'punches':>8} {'seconds':>8} {'punches/s':>10} {'vs naive':>9}"
+        f"{'variant':30} {'punches':>8} {'seconds':>8} {'punches/s':>10} {'vs naive':>9}"
         f" {'e2e s':>7} {'e2e/s':>7} {'outbox max':>10} {'cpu us/p':>8} {'box busy':>8}"
     )
     for r in results:
@@ -924,6 +935,7 @@ async def main() -> None:
         if r["consumer"] == "kit":
             label = f"kit, max_batch {r['max_batch']}"
             label += f" x{r['replicas']} procs" if r["replicas"] > 1 else ""
+            label += f" {r['lanes']} lanes" if r.get("lanes", 1) > 1 else ""
         ratio = "-"
         if naive and naive.get("punches_per_s") and r.get("punches_per_s"):
             ratio = f"{r['punches_per_s'] / naive['punches_per_s']:.1f}x"
@@ -931,7 +943,7 @@ async def main() -> None:
         ours = sum(v for k, v in per_punch.items() if k.startswith(("process_", "postgres_this")))
         busy = r.get("cpu_cores_busy", {}).get("whole_machine", "-")
         print(
-            f"{label:26} {r['decided']:>8} {r.get('ledger_s', '-')!s:>8}"
+            f"{label:30} {r['decided']:>8} {r.get('ledger_s', '-')!s:>8}"
             f" {r.get('punches_per_s', '-')!s:>10} {ratio:>9} {r.get('end_to_end_s', '-')!s:>7}"
             f" {r.get('end_to_end_per_s', '-')!s:>7} {r['outbox_backlog_max']:>10}"
             f" {round(ours) if per_punch else '-'!s:>8} {busy!s:>8}"
@@ -955,7 +967,9 @@ async def main() -> None:
             "parameters": {
                 "verdicts": args.verdicts,
                 "naive_verdicts": args.naive_verdicts,
-                "kit_variants": [{"max_batch": b, "replicas": r} for b, r in kit_variants],
+                "kit_variants": [
+                    {"max_batch": b, "replicas": r, "lanes": n} for b, r, n in kit_variants
+                ],
                 "relay_batch": args.relay_batch,
                 "relay": relay_where,
                 "tenants": args.tenants,

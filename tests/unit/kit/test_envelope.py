@@ -12,6 +12,7 @@ from punchcard_kit.messaging.envelope import (
     InvalidEnvelope,
     Message,
     is_canonical_uuid,
+    random_uuid,
     set_timestamp,
     to_datetime,
 )
@@ -169,3 +170,18 @@ def test_new_envelope_with_payload_bytes_is_the_packed_one():
     )
     assert encode_envelope(given_bytes) == encode_envelope(packed)
     assert unpack_payload(given_bytes) == payload
+
+
+@given(st.binary(min_size=16, max_size=16))
+def test_random_uuid_is_uuid4_of_the_same_bytes(raw):
+    import os
+    from unittest import mock
+
+    with mock.patch.object(os, "urandom", return_value=raw):
+        made = random_uuid()
+    assert made == str(uuid.UUID(bytes=raw, version=4))
+    assert uuid.UUID(made).version == 4 and is_canonical_uuid(made)
+
+
+def test_random_uuids_differ():
+    assert len({random_uuid() for _ in range(1000)}) == 1000

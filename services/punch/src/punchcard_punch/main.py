@@ -27,7 +27,9 @@ def build_app(settings: PunchSettings) -> FastAPI:
 
     def subscriptions(runtime: Runtime):
         container: PunchContainer = app.state.punch
-        return consumers.subscriptions(container.ingest, PunchUnitOfWork.on_connection)
+        return consumers.subscriptions(
+            container.ingest, PunchUnitOfWork.on_connection, settings.verdict_lanes
+        )
 
     app = create_service_app(
         settings,

@@ -31,6 +31,12 @@ class PunchSettings(ServiceSettings):
     # Timesheets: an IN and an OUT further apart than this are not paired (both flagged).
     max_shift_h: float = Field(default=20.0, gt=0, le=48)
     db_pool_max_size: int = Field(default=10, ge=2)
+    # Consumers of the verdicts group in this process (the kit's lanes), each with its own
+    # partitions and its own batch transaction: while one lane waits on PostgreSQL, the other
+    # decodes and decides its batch. A worker's verdicts stay on one partition, so in order.
+    # 1 by default: on the shared 2-core bench box (PostgreSQL on the same cores) two lanes
+    # measured no gain and starved the in-process relay (docs/capacity.md).
+    verdict_lanes: int = Field(default=1, ge=1, le=12)
     # A verdict naming a worker or clock punch does not know yet is waited for (its batch
     # retried) while younger than this, then parked so that its partition moves on.
     park_after_s: float = Field(default=60.0, ge=1, le=3600)

@@ -52,10 +52,12 @@ _PUNCH_DEFAULTS = {
     "needs_review": False,
     "site_id": "",
 }
+# One array of composite rows (type ``punch_row``, migration 0008, these columns in this
+# order): asyncpg checks and frames one element per row, not one per cell of 27 arrays.
+_PUNCH_NAMES = tuple(c for c, _ in PUNCH_COLUMNS)
+_PUNCH_FILL = tuple(_PUNCH_DEFAULTS.get(c) for c in _PUNCH_NAMES)
 _INSERT_PUNCHES = (
-    f"INSERT INTO punches ({', '.join(c for c, _ in PUNCH_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(PUNCH_COLUMNS, start=1))
-    + ")"
+    f"INSERT INTO punches ({', '.join(_PUNCH_NAMES)}) SELECT * FROM unnest($1::punch_row[])"
 )
 ATTEMPT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("tenant_id", "uuid"),
@@ -67,10 +69,9 @@ ATTEMPT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("event_type", "text"),
     ("event", "bytea"),
 )
-_INSERT_ATTEMPTS = (
-    f"INSERT INTO attempts ({', '.join(c for c, _ in ATTEMPT_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(ATTEMPT_COLUMNS, start=1))
-    + ")"
+_ATTEMPT_NAMES = tuple(c for c, _ in ATTEMPT_COLUMNS)
+_INSERT_ATTEMPTS = (  # type ``attempt_row`` (migration 0008)
+    f"INSERT INTO attempts ({', '.join(_ATTEMPT_NAMES)}) SELECT * FROM unnest($1::attempt_row[])"
 )
 
 # Effective punches: not VOID, and not voided by a VOID entry.
@@ -197,14 +198,13 @@ class PostgresLedger(_Repository):
     async def insert_punches(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
             await self.conn.execute(
-                _INSERT_PUNCHES,
-                *([r.get(c, _PUNCH_DEFAULTS.get(c)) for r in rows] for c, _ in PUNCH_COLUMNS),
+                _INSERT_PUNCHES, [tuple(map(r.get, _PUNCH_NAMES, _PUNCH_FILL)) for r in rows]
             )
 
     async def insert_attempts(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
             await self.conn.execute(
-                _INSERT_ATTEMPTS, *([r.get(c) for r in rows] for c, _ in ATTEMPT_COLUMNS)
+                _INSERT_ATTEMPTS, [tuple(map(r.get, _ATTEMPT_NAMES)) for r in rows]
             )
 
 

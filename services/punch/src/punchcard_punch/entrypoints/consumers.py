@@ -171,7 +171,9 @@ def projections_handler(on_connection: OnConnection):
     )
 
 
-def subscriptions(ingest: Ingest, on_connection: OnConnection) -> list[Subscription]:
+def subscriptions(
+    ingest: Ingest, on_connection: OnConnection, verdict_lanes: int = 1
+) -> list[Subscription]:
     return [
         Subscription(PROJECTIONS_GROUP, projection.TOPICS, projections_handler(on_connection)),
         Subscription(EVIDENCE_GROUP, projection.EVIDENCE_TOPICS, evidence_handler(on_connection)),
@@ -183,5 +185,8 @@ def subscriptions(ingest: Ingest, on_connection: OnConnection) -> list[Subscript
             # (with backoff, like a server that is down) until it is PARK_AFTER_S old, then it
             # is parked.
             transient=(NotYetKnown,),
+            # Lanes overlap one batch's database round trips with the next one's decoding
+            # and deciding (each lane its own partitions, so a worker's verdicts in order).
+            lanes=verdict_lanes,
         ),
     ]

@@ -41,7 +41,7 @@ from punchcard_kit.contract_enums import message_type
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import Message, catalogue, new_envelope, outbox_record
 from punchcard_kit.messaging.consumer import Unprocessable
-from punchcard_kit.messaging.envelope import is_canonical_uuid, to_datetime
+from punchcard_kit.messaging.envelope import is_canonical_uuid, random_uuid, to_datetime
 
 from ..domain.decisions import (
     Nearby,
@@ -129,7 +129,7 @@ def recorded_row(
     context = verdict.context
     face = verdict.face if verdict.HasField("face") else None
     return {
-        "id": str(uuid.uuid4()),
+        "id": random_uuid(),
         "tenant_id": tenant_id,
         "kind": "RECORDED",
         "worker_id": verdict.worker_id,
@@ -412,8 +412,9 @@ class Ingest:
         rows = [o.row for o in outcomes if o.row is not None]
         await uow.ledger.insert_punches(rows)
         attempts, records = [], []
+        decided_at = datetime.now(UTC)  # the batch's events are decided together, now
+        topic = self.punches_topic
         for o in outcomes:
-            context = o.message.payload.context
             if o.kind == "RECORDED":
                 event = recorded_event(o.row)
                 punch_id = o.row["id"]
@@ -448,11 +449,13 @@ class Ingest:
                 event,
                 tenant_id=tenant_id,
                 producer="punch",
-                correlation_id=o.message.envelope.correlation_id or context.attempt_id,
+                correlation_id=o.message.envelope.correlation_id
+                or o.message.payload.context.attempt_id,
                 causation_id=o.message.event_id,
+                occurred_at=decided_at,
                 payload_bytes=data,
             )
-            records.append(outbox_record(self.punches_topic, key, envelope))
+            records.append(outbox_record(topic, key, envelope))
         await uow.ledger.insert_attempts(attempts)
         await uow.publish_records(records)
         # A RejectReason's name (bounded); a batch retried after a failed commit counts again.
