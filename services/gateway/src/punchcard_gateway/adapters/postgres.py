@@ -395,18 +395,16 @@ class PostgresKioskAttempts:
         """The outcome, and the held attempt deleted with it (its frame or sealed PIN is not
         needed any more)."""
         async with tenant_transaction(self.pool, tenant_id) as conn:
+            # One statement (one round trip): the UPDATE as a CTE, the DELETE beside it.
             await conn.execute(
-                "UPDATE kiosk_attempts SET outcome_type = $3, outcome = $4, outcome_at = now()"
-                " WHERE tenant_id = $1 AND attempt_id = $2 AND outcome IS NULL",
+                "WITH saved AS ("
+                " UPDATE kiosk_attempts SET outcome_type = $3, outcome = $4, outcome_at = now()"
+                " WHERE tenant_id = $1 AND attempt_id = $2 AND outcome IS NULL)"
+                " DELETE FROM kiosk_held_attempts WHERE tenant_id = $1 AND attempt_id = $2",
                 uuid.UUID(tenant_id),
                 uuid.UUID(attempt_id),
                 event.DESCRIPTOR.full_name,
                 event.SerializeToString(deterministic=True),
-            )
-            await conn.execute(
-                "DELETE FROM kiosk_held_attempts WHERE tenant_id = $1 AND attempt_id = $2",
-                uuid.UUID(tenant_id),
-                uuid.UUID(attempt_id),
             )
 
     def _claim_statement(self, claim: Claim, records: Sequence[OutboxRecord]) -> tuple:
