@@ -139,6 +139,7 @@ bench: setup test-topics browser
 	$(PY) bench/pin_verification.py
 	$(PY) bench/device_sync.py
 	$(PY) bench/kiosk_pin_punch.py
+	$(PY) bench/kiosk_pin_round_trips.py
 	$(PY) bench/zk_push.py
 	$(PY) bench/ledger_ingest.py
 	$(PY) bench/face_frame.py

@@ -422,3 +422,20 @@ def punch_ledger_parts() -> SimpleNamespace:
     }
     parts = {n: getattr(m, n) for m, names in used.items() for n in names}
     return SimpleNamespace(**parts, **extra)
+
+
+def gateway_edge_parts() -> SimpleNamespace:
+    """The kiosk edge's adapters that bench/kiosk_pin_round_trips.py measures in process: its
+    rate limiter and its store of claims (with their value types)."""
+    from punchcard_gateway.adapters.edge_limits import EdgeLimiter
+    from punchcard_gateway.adapters.postgres import PostgresKioskAttempts
+    from punchcard_gateway.domain.edge_limits import EdgeLimits
+    from punchcard_gateway.domain.kiosk import Claim, RepublishPolicy
+
+    return SimpleNamespace(
+        EdgeLimiter=EdgeLimiter,
+        EdgeLimits=EdgeLimits,
+        PostgresKioskAttempts=PostgresKioskAttempts,
+        Claim=Claim,
+        RepublishPolicy=RepublishPolicy,
+    )

@@ -109,6 +109,9 @@ async def test_a_claim_holds_its_record_and_republishing_repeats_it_exactly(dsn,
     # The outcome deletes the held copy.
     await store.save_outcome(tenant, claim.attempt_id, punch_pb2.PunchRecorded(attempt_id="x"))
     assert await store.held(tenant, claim.attempt_id) is None
+    # ... and is kept with the claim; the first outcome stays.
+    await store.save_outcome(tenant, claim.attempt_id, punch_pb2.PunchRecorded(attempt_id="y"))
+    assert (await store.get(tenant, claim.attempt_id)).outcome.attempt_id == "x"
     conn = await asyncpg.connect(admin_url(dsn))
     try:
         left = await conn.fetchval(

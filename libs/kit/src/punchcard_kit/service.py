@@ -20,7 +20,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from .absent_modules import remember_absent_modules
 from .access_log import AccessLog
 from .bounds import MAX_JSON_BODY_BYTES
 from .db import create_pool, ensure_database
@@ -443,7 +442,6 @@ def service_main(
 
         asyncio.run(migrate())
         return
-    remember_absent_modules()  # before any client is built (httpcore's sniffio, per request)
     app = build_app(settings)
     _Server(uvicorn_config(settings, app), app.state.on_exit).run()
 

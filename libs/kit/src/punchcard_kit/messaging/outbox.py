@@ -47,8 +47,25 @@ def outbox_record(topic: str, key: str | bytes | None, envelope: Envelope) -> Ou
 
 _INSERT = """
 INSERT INTO outbox (shard, topic, key, value, headers, event_id)
-SELECT * FROM unnest($1::smallint[], $2::text[], $3::bytea[], $4::bytea[], $5::jsonb[], $6::uuid[])
-"""
+SELECT * FROM unnest(${0}::smallint[], ${1}::text[], ${2}::bytea[], ${3}::bytea[], ${4}::jsonb[],
+    ${5}::uuid[])"""
+
+
+def insert_records(records: Sequence[OutboxRecord], first: int = 1) -> tuple[str, list]:
+    """The one statement inserting ``records`` (in order), its parameters numbered from
+    ``$first``: (SQL, arguments). For a caller that writes its state change and its events in
+    one statement (a CTE; the SQL ends in a SELECT, so a ``WHERE`` may follow); it must still
+    run inside the state change's transaction."""
+    sql = _INSERT.format(*range(first, first + 6))
+    args = [
+        [r.shard for r in records],
+        [r.topic for r in records],
+        [r.key for r in records],
+        [r.value for r in records],
+        [json.dumps(r.headers) for r in records],
+        [r.event_id for r in records],
+    ]
+    return sql, args
 
 
 async def add_records(conn: asyncpg.Connection, records: Sequence[OutboxRecord]) -> None:
@@ -57,15 +74,8 @@ async def add_records(conn: asyncpg.Connection, records: Sequence[OutboxRecord])
         return
     if not conn.is_in_transaction():
         raise RuntimeError("outbox rows must be written inside the state change's transaction")
-    await conn.execute(
-        _INSERT,
-        [r.shard for r in records],
-        [r.topic for r in records],
-        [r.key for r in records],
-        [r.value for r in records],
-        [json.dumps(r.headers) for r in records],
-        [r.event_id for r in records],
-    )
+    sql, args = insert_records(records)
+    await conn.execute(sql, *args)
 
 
 async def add_to_outbox(

@@ -17,8 +17,11 @@
   row, each batch's future awaited before the rows are deleted.
 - A batch is bounded by rows (``batch_size``) and by bytes (``batch_max_bytes``, keys and
   values): a backlog of face frames (up to ~700 KiB each) is never read into memory 500 at a
-  time. The sizes are read first (without the values), the batch cut (``batch_cut``), then only
-  the rows kept are read in full; a single row larger than the bound still goes, alone.
+  time. One statement (``_CLAIM``) locks the shards, claims the rows with their sizes and,
+  where the whole claim fits the bound, returns the rows themselves: an iteration is BEGIN,
+  the claim, the DELETE and COMMIT (four round trips; six before). A claim that does not fit
+  is cut (``batch_cut``) and only the rows kept are read in full; a single row larger than
+  the bound still goes, alone.
 """
 
 from __future__ import annotations
@@ -46,23 +49,39 @@ log = get_logger(__name__)
 # Advisory-lock namespace (first int4 key) for outbox shards.
 SHARD_LOCK_CLASS = 0x5043_0001
 
+# One statement, one round trip: the shards this relay can lock (transaction-level advisory
+# locks, tried on every shard), up to $3 of their oldest rows (FOR UPDATE SKIP LOCKED) with
+# their sizes, and — where the whole claim fits in $4 bytes, as it nearly always does — the
+# rows themselves (``whole``). Otherwise the values stay in the table and the relay reads only
+# the rows its batch takes (``batch_cut``, ``_READ_ROWS``): a backlog of face frames is never
+# read into memory 500 at a time.
 # The claim also turns synchronous_commit off for this transaction (set_config(…, true): local to
 # it, gone at its end): the relay's commit only deletes rows that Kafka has acknowledged, so it
 # need not wait for the WAL flush (~4 ms here, more at p99). A delete lost in a PostgreSQL crash
 # publishes those rows again, as a relay killed before its commit does (at least once; the
 # consumers drop duplicates by event id). The services' own transactions stay synchronous.
-_CLAIM_SHARDS = """
-SELECT s::smallint
-FROM unnest($1::int[]) AS s, set_config('synchronous_commit', 'off', true)
-WHERE pg_try_advisory_xact_lock($2::int, s)
-"""
-_CLAIM_ROWS = """
-SELECT id, coalesce(octet_length(key), 0) + coalesce(octet_length(value), 0) AS size
-FROM outbox
-WHERE shard = ANY($1::smallint[])
-ORDER BY id
-LIMIT $2
-FOR UPDATE SKIP LOCKED
+_CLAIM = """
+WITH mine AS MATERIALIZED (
+    SELECT s::smallint AS shard
+    FROM unnest($1::int[]) AS s, set_config('synchronous_commit', 'off', true)
+    WHERE pg_try_advisory_xact_lock($2::int, s)
+), claimed AS MATERIALIZED (
+    SELECT id, coalesce(octet_length(key), 0) + coalesce(octet_length(value), 0) AS size
+    FROM outbox
+    WHERE shard = ANY(ARRAY(SELECT shard FROM mine))
+    ORDER BY id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+), whole AS (
+    SELECT coalesce(sum(size), 0) <= $4 AS whole FROM claimed
+)
+SELECT c.id, c.size, w.whole,
+    CASE WHEN w.whole THEN o.topic END AS topic,
+    CASE WHEN w.whole THEN o.key END AS key,
+    CASE WHEN w.whole THEN o.value END AS value,
+    CASE WHEN w.whole THEN o.headers END AS headers
+FROM claimed AS c JOIN outbox AS o USING (id) CROSS JOIN whole AS w
+ORDER BY c.id
 """
 _READ_ROWS = """
 SELECT id, topic, key, value, headers FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id
@@ -199,15 +218,17 @@ class OutboxRelay:
         shards = list(range(OUTBOX_SHARDS))
         random.shuffle(shards)
         async with self.pool.acquire() as conn, conn.transaction():
-            mine = [row[0] for row in await conn.fetch(_CLAIM_SHARDS, shards, SHARD_LOCK_CLASS)]
-            if not mine:
-                return 0
-            claimed = await conn.fetch(_CLAIM_ROWS, mine, self.batch_size)
+            claimed = await conn.fetch(
+                _CLAIM, shards, SHARD_LOCK_CLASS, self.batch_size, self.batch_max_bytes
+            )
             if not claimed:
                 return 0
-            taken = batch_cut([row["size"] for row in claimed], self.batch_max_bytes)
-            self._cut_short = taken < len(claimed)
-            rows = await conn.fetch(_READ_ROWS, [row["id"] for row in claimed[:taken]])
+            if claimed[0]["whole"]:
+                rows = claimed
+            else:
+                taken = batch_cut([row["size"] for row in claimed], self.batch_max_bytes)
+                self._cut_short = taken < len(claimed)
+                rows = await conn.fetch(_READ_ROWS, [row["id"] for row in claimed[:taken]])
             sends = []  # the producer spans of traced rows (punchcard_kit.tracing)
             try:
                 async with asyncio.timeout(self.publish_timeout_s):

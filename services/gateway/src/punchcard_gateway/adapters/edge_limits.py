@@ -1,8 +1,14 @@
-"""The kiosk edge's rate limits in Redis, shared by every gateway replica: moving windows from
-the ``limits`` library (its async Redis storage), and long-poll slots as sorted sets (member =
+"""The kiosk edge's rate limits in Redis, shared by every gateway replica: moving windows (the
+``limits`` library's, in its key and list layout), and long-poll slots as sorted sets (member =
 one held request, score = when its slot lapses, so a replica that dies holding one frees it
 when the poll would have ended anyway). Which budgets a request spends is the domain's rule
 (``domain.edge_limits``); this only counts.
+
+One round trip per ``spend``: a request's budgets (the clock's, then its tenant's) are spent by
+one Lua script (``_SPEND``), the ``limits`` library's moving-window acquire applied to each key
+in turn — stopping at the first that is full, which also answers when its oldest entry leaves
+the window (Retry-After). The library took a round trip per budget, and another for a refusal's
+window (four per kiosk PIN punch; now two). In memory (unit tests) the library itself counts.
 
 Redis down or slow: the request goes through (a warning, a metric): the limits protect the
 servers behind the edge, and a punch must not be refused because their counter is away."""
@@ -15,14 +21,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import Counter
 from punchcard_kit.logging import get_logger
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from ..domain.edge_limits import Action, EdgeLimits, edge_budgets, poll_slots, refusal
+from ..domain.edge_limits import (
+    Action,
+    Budget,
+    EdgeLimits,
+    edge_budgets,
+    poll_slots,
+    refusal,
+)
 
 log = get_logger(__name__)
 
@@ -57,10 +70,25 @@ end
 return 0
 """
 
-
-def limits_uri(redis_url: str) -> str:
-    """``redis://…`` as the ``limits`` library names its async Redis storage."""
-    return "async+" + redis_url
+# The ``limits`` library's moving-window acquire (its acquire_moving_window.lua: a list of hit
+# times, newest first, trimmed to the limit) over KEYS in order: ARGV = now, then (limit,
+# expiry s) per key. The first key whose window is full: {i, time its oldest entry leaves};
+# that key and the ones after it are not spent. All spent: {0}.
+_SPEND = """
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[2 * i])
+  local expiry = tonumber(ARGV[2 * i + 1])
+  local oldest = redis.call('LINDEX', key, limit - 1)
+  if oldest and tonumber(oldest) >= now - expiry then
+    return {i, tostring(tonumber(oldest) + expiry)}
+  end
+  redis.call('LPUSH', key, now)
+  redis.call('LTRIM', key, 0, limit - 1)
+  redis.call('EXPIRE', key, expiry)
+end
+return {0}
+"""
 
 
 class EdgeLimiter:
@@ -71,6 +99,8 @@ class EdgeLimiter:
         self.redis = redis
         self._slots: dict[str, dict[str, float]] = {}  # without Redis (tests): in memory
         self._acquire = redis.register_script(_ACQUIRE) if redis is not None else None
+        self._spend = redis.register_script(_SPEND) if redis is not None else None
+        self._window_prefix = f"{PREFIX}:window"
 
     @classmethod
     def from_url(cls, limits: EdgeLimits, redis_url: str) -> EdgeLimiter:
@@ -78,14 +108,9 @@ class EdgeLimiter:
             "socket_timeout": REDIS_TIMEOUT_S,
             "socket_connect_timeout": REDIS_TIMEOUT_S,
         }
-        storage = RedisStorage(
-            limits_uri(redis_url),
-            implementation="redispy",
-            key_prefix=f"{PREFIX}:window",
-            wrap_exceptions=True,
-            **options,
-        )
-        return cls(limits, storage, Redis.from_url(redis_url, **options))
+        # The moving windows are counted by _SPEND in Redis; the library's in-memory storage
+        # here is never used.
+        return cls(limits, MemoryStorage(), Redis.from_url(redis_url, **options))
 
     @classmethod
     def in_memory(cls, limits: EdgeLimits) -> EdgeLimiter:
@@ -99,19 +124,46 @@ class EdgeLimiter:
         """Spend one request of ``action`` from the clock's and the tenant's budgets, or raise
         RateLimited (429) naming when to send again. The clock's is checked first: a refused
         request spends nothing of its tenant's budget."""
-        for budget in edge_budgets(action, tenant_id, clock_id, self.limits):
-            item = RateLimitItemPerSecond(budget.amount, budget.per_s)
-            try:
-                if await self.window.hit(item, budget.key):
-                    continue
+        budgets = edge_budgets(action, tenant_id, clock_id, self.limits)
+        items = [RateLimitItemPerSecond(budget.amount, budget.per_s) for budget in budgets]
+        try:
+            if self._spend is None:
+                refused = await self._spend_in_memory(budgets, items)
+            else:
+                refused = await self._spend_in_redis(budgets, items)
+        except Exception as error:  # the store is down: count nothing, refuse nothing
+            UNCOUNTED.inc()
+            log.warning("kiosk rate limit not counted", error=type(error).__name__)
+            return
+        if refused is None:
+            return
+        budget, reset_at = refused
+        REFUSED.labels(action, budget.scope).inc()
+        log.info("kiosk request rate limited", action=action, scope=budget.scope)
+        raise refusal(budget.scope, reset_at - time.time())
+
+    async def _spend_in_redis(self, budgets, items) -> tuple[Budget, float] | None:
+        """One round trip: (the full budget, when its window frees a slot), or None."""
+        assert self._spend is not None
+        args: list = [time.time()]
+        for item in items:
+            args += [item.amount, item.get_expiry()]
+        answer = await self._spend(
+            keys=[
+                f"{self._window_prefix}:{item.key_for(budget.key)}"
+                for budget, item in zip(budgets, items, strict=True)
+            ],
+            args=args,
+        )
+        full = int(answer[0])
+        return None if full == 0 else (budgets[full - 1], float(answer[1]))
+
+    async def _spend_in_memory(self, budgets, items) -> tuple[Budget, float] | None:
+        for budget, item in zip(budgets, items, strict=True):
+            if not await self.window.hit(item, budget.key):
                 stats = await self.window.get_window_stats(item, budget.key)
-            except Exception as error:  # the store is down: count nothing, refuse nothing
-                UNCOUNTED.inc()
-                log.warning("kiosk rate limit not counted", error=type(error).__name__)
-                return
-            REFUSED.labels(action, budget.scope).inc()
-            log.info("kiosk request rate limited", action=action, scope=budget.scope)
-            raise refusal(budget.scope, stats.reset_time - time.time())
+                return budget, stats.reset_time
+        return None
 
     @asynccontextmanager
     async def long_poll(self, tenant_id: str, clock_id: str, hold_s: float) -> AsyncIterator[None]:

@@ -22,7 +22,12 @@ from datetime import datetime
 import asyncpg
 from punchcard_kit import tenancy
 from punchcard_kit.messaging.envelope import Envelope
-from punchcard_kit.messaging.outbox import OutboxRecord, add_records, outbox_record
+from punchcard_kit.messaging.outbox import (
+    OutboxRecord,
+    add_records,
+    insert_records,
+    outbox_record,
+)
 
 from ..domain.kiosk import (
     Claim,
@@ -360,24 +365,10 @@ class PostgresKioskAttempts:
     async def claim(
         self, claim: Claim, events: Sequence[tuple[str, str, Envelope]]
     ) -> StoredClaim | None:
+        records = [outbox_record(topic, key, env) for topic, key, env in events]
         async with tenant_transaction(self.pool, claim.tenant_id) as conn:
-            inserted = await conn.fetchval(
-                "INSERT INTO kiosk_attempts (tenant_id, attempt_id, clock_id, method,"
-                " fingerprint, received_at) VALUES ($1, $2, $3, $4, $5, $6)"
-                " ON CONFLICT (tenant_id, attempt_id) DO NOTHING RETURNING true",
-                uuid.UUID(claim.tenant_id),
-                uuid.UUID(claim.attempt_id),
-                claim.clock_id,
-                claim.method,
-                claim.fingerprint,
-                claim.received_at,
-            )
+            inserted = await conn.fetchval(*self._claim_statement(claim, records))
             if inserted:
-                records = [outbox_record(topic, key, env) for topic, key, env in events]
-                await add_records(conn, records)
-                # Held (and republished until its outcome): the attempt, the first record; an
-                # evidence photo beside it is published once and never held (issue 17).
-                await self._hold(conn, claim, records[:1])
                 return None
             # Claimed before (perhaps a moment ago, by a request that waited for our insert's
             # conflict to resolve): nothing is written, the claim is returned.
@@ -404,40 +395,60 @@ class PostgresKioskAttempts:
         """The outcome, and the held attempt deleted with it (its frame or sealed PIN is not
         needed any more)."""
         async with tenant_transaction(self.pool, tenant_id) as conn:
+            # One statement (one round trip): the UPDATE as a CTE, the DELETE beside it.
             await conn.execute(
-                "UPDATE kiosk_attempts SET outcome_type = $3, outcome = $4, outcome_at = now()"
-                " WHERE tenant_id = $1 AND attempt_id = $2 AND outcome IS NULL",
+                "WITH saved AS ("
+                " UPDATE kiosk_attempts SET outcome_type = $3, outcome = $4, outcome_at = now()"
+                " WHERE tenant_id = $1 AND attempt_id = $2 AND outcome IS NULL)"
+                " DELETE FROM kiosk_held_attempts WHERE tenant_id = $1 AND attempt_id = $2",
                 uuid.UUID(tenant_id),
                 uuid.UUID(attempt_id),
                 event.DESCRIPTOR.full_name,
                 event.SerializeToString(deterministic=True),
             )
-            await conn.execute(
-                "DELETE FROM kiosk_held_attempts WHERE tenant_id = $1 AND attempt_id = $2",
-                uuid.UUID(tenant_id),
-                uuid.UUID(attempt_id),
+
+    def _claim_statement(self, claim: Claim, records: Sequence[OutboxRecord]) -> tuple:
+        """One statement (one round trip, not three): the claim, its events in the outbox and
+        the held copy of the attempt (the first record: an evidence photo beside it is
+        published once and never held, issue 17) — the last two only where the claim was
+        inserted (``claimed``: its RETURNING is what the other CTEs see). True: claimed now."""
+        args: list = [
+            uuid.UUID(claim.tenant_id),
+            uuid.UUID(claim.attempt_id),
+            claim.clock_id,
+            claim.method,
+            claim.fingerprint,
+            claim.received_at,
+        ]
+        sql = (
+            "WITH claimed AS ("
+            " INSERT INTO kiosk_attempts (tenant_id, attempt_id, clock_id, method, fingerprint,"
+            " received_at) VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (tenant_id, attempt_id) DO NOTHING RETURNING true)"
+        )
+        if records:
+            held = records[0]
+            outbox_sql, outbox_args = insert_records(records, first=13)
+            sql += (
+                ", held AS ("
+                " INSERT INTO kiosk_held_attempts (tenant_id, attempt_id, topic, key, value,"
+                " headers, event_id, received_at, next_check_at)"
+                " SELECT $1, $2, $7, $8, $9, $10::jsonb, $11, $6, $12"
+                " WHERE EXISTS (TABLE claimed)),"
+                f" outboxed AS ({outbox_sql} WHERE EXISTS (TABLE claimed))"
             )
+            args += [
+                held.topic,
+                held.key,
+                held.value,
+                json.dumps(held.headers),
+                uuid.UUID(held.event_id),
+                first_check_at(claim.received_at, self.policy),
+                *outbox_args,
+            ]
+        return (sql + " SELECT EXISTS (TABLE claimed)", *args)
 
     # -- held attempts (the reconciler) ---------------------------------------------------
-    async def _hold(
-        self, conn: asyncpg.Connection, claim: Claim, records: Sequence[OutboxRecord]
-    ) -> None:
-        for record in records:
-            await conn.execute(
-                "INSERT INTO kiosk_held_attempts (tenant_id, attempt_id, topic, key, value,"
-                " headers, event_id, received_at, next_check_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)",
-                uuid.UUID(claim.tenant_id),
-                uuid.UUID(claim.attempt_id),
-                record.topic,
-                record.key,
-                record.value,
-                json.dumps(record.headers),
-                uuid.UUID(record.event_id),
-                claim.received_at,
-                first_check_at(claim.received_at, self.policy),
-            )
-
     async def due(self, limit: int) -> list[tuple[str, str]]:
         """(tenant, attempt) of every tenant's held attempts due for a look, most overdue
         first (migration 0004's SECURITY DEFINER function: ids only)."""
