@@ -205,17 +205,18 @@ async def fixed_rate(dsn: str, topic: str, rate: int, seconds: float, writers: i
     )
     await conn.execute("TRUNCATE arrivals")
     await conn.close()
+    p50, p99, most = (
+        round(float(row[k]), 1) if row[k] is not None else None for k in ("p50", "p99", "max")
+    )
     return {
         "target_rate": rate,
         "offered_rate": round(offered),
         "events": row["n"],
         "drained": drained,
-        "p50_ms": round(float(row["p50"]), 1) if row["p50"] is not None else None,
-        "p99_ms": round(float(row["p99"]), 1) if row["p99"] is not None else None,
-        "max_ms": round(float(row["max"]), 1) if row["max"] is not None else None,
-        "p99_over_p50": support.tail_ratio(
-            row["p50"] and float(row["p50"]), row["p99"] and float(row["p99"])
-        ),
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "max_ms": most,
+        "p99_over_p50": support.tail_ratio(p50, p99),
     }
 
 

@@ -28,6 +28,15 @@ WORKERS = 40
 ATTEMPTS_PER_WORKER = 5
 
 
+async def _all_decided(conn: asyncpg.Connection, tenant_id: str, attempts: list, what: str):
+    async def decided():
+        return await conn.fetchval(
+            "SELECT count(*) FROM attempts WHERE tenant_id = $1", tenant_id
+        ) == len(attempts)
+
+    await wait_for(decided, timeout=60, what=what)
+
+
 async def test_punch_killed_mid_batch_records_each_attempt_once(tmp_path):
     punch = await start_service("punch", tmp_path, VERDICT_LANES="2")
     feed = await Feed.open()
@@ -58,13 +67,7 @@ async def test_punch_killed_mid_batch_records_each_attempt_once(tmp_path):
             )
         conn = await asyncpg.connect(punch.admin_url)
         try:
-
-            async def warmed_up():
-                return await conn.fetchval(
-                    "SELECT count(*) FROM attempts WHERE tenant_id = $1", feed.tenant_id
-                ) == len(attempts)
-
-            await wait_for(warmed_up, timeout=60, what="the warm-up verdicts decided")
+            await _all_decided(conn, feed.tenant_id, attempts, "the warm-up verdicts decided")
         finally:
             await conn.close()
         async with httpx.AsyncClient() as http:
@@ -105,13 +108,7 @@ async def test_punch_killed_mid_batch_records_each_attempt_once(tmp_path):
 
         conn = await asyncpg.connect(punch.admin_url)
         try:
-
-            async def all_decided():
-                return await conn.fetchval(
-                    "SELECT count(*) FROM attempts WHERE tenant_id = $1", feed.tenant_id
-                ) == len(attempts)
-
-            await wait_for(all_decided, timeout=60, what="every attempt decided")
+            await _all_decided(conn, feed.tenant_id, attempts, "every attempt decided")
             rows = await conn.fetch(
                 "SELECT attempt_id::text, count(*) FROM punches WHERE tenant_id = $1"
                 " GROUP BY attempt_id",

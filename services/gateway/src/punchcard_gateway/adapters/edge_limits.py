@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import Counter
 from punchcard_kit.logging import get_logger
@@ -92,10 +92,10 @@ return {0}
 
 
 class EdgeLimiter:
-    def __init__(self, limits: EdgeLimits, storage: Storage, redis: Redis | None = None) -> None:
+    def __init__(self, limits: EdgeLimits, redis: Redis | None = None) -> None:
         self.limits = limits
-        self.storage = storage
-        self.window = MovingWindowRateLimiter(storage)
+        # Without Redis (tests) the library counts in memory; with it, _SPEND does.
+        self.window = MovingWindowRateLimiter(MemoryStorage()) if redis is None else None
         self.redis = redis
         self._slots: dict[str, dict[str, float]] = {}  # without Redis (tests): in memory
         self._acquire = redis.register_script(_ACQUIRE) if redis is not None else None
@@ -108,13 +108,11 @@ class EdgeLimiter:
             "socket_timeout": REDIS_TIMEOUT_S,
             "socket_connect_timeout": REDIS_TIMEOUT_S,
         }
-        # The moving windows are counted by _SPEND in Redis; the library's in-memory storage
-        # here is never used.
-        return cls(limits, MemoryStorage(), Redis.from_url(redis_url, **options))
+        return cls(limits, Redis.from_url(redis_url, **options))
 
     @classmethod
     def in_memory(cls, limits: EdgeLimits) -> EdgeLimiter:
-        return cls(limits, MemoryStorage())
+        return cls(limits)
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -159,6 +157,7 @@ class EdgeLimiter:
         return None if full == 0 else (budgets[full - 1], float(answer[1]))
 
     async def _spend_in_memory(self, budgets, items) -> tuple[Budget, float] | None:
+        assert self.window is not None
         for budget, item in zip(budgets, items, strict=True):
             if not await self.window.hit(item, budget.key):
                 stats = await self.window.get_window_stats(item, budget.key)
