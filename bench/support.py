@@ -228,6 +228,19 @@ def server_cpu() -> dict[str, float]:
     return totals
 
 
+async def consumer_batch_seconds(url: str) -> dict[str, tuple[float, float]]:
+    """A service's consumer batches so far, from its /metrics: group -> (batches, seconds)."""
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(url + "/metrics")).text
+    out: dict[str, list[float]] = {}
+    for line in text.splitlines():
+        for suffix, slot in (("_count{", 0), ("_sum{", 1)):
+            if line.startswith("punchcard_consumer_batch_seconds" + suffix):
+                group = line.split('group="', 1)[1].split('"', 1)[0]
+                out.setdefault(group, [0.0, 0.0])[slot] = float(line.rsplit(" ", 1)[1])
+    return {group: (count, seconds) for group, (count, seconds) in out.items()}
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 import asyncpg
@@ -181,6 +182,7 @@ class VerdictFeed:
         self.consumer = AIOKafkaConsumer(**kafka_options(bootstrap, enable_auto_commit=False))
         self.partitions = partitions
         self.by_attempt: dict[str, list] = {}
+        self.arrived_at: dict[str, float] = {}  # attempt id -> when its first verdict was read
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -208,6 +210,7 @@ class VerdictFeed:
                 for record in records:
                     verdict = unpack_payload(decode_envelope(record.value))
                     self.by_attempt.setdefault(verdict.context.attempt_id, []).append(verdict)
+                    self.arrived_at.setdefault(verdict.context.attempt_id, time.monotonic())
 
     async def first(self, attempt_id: str, timeout: float = 60):
         """The first verdict for the attempt (waits for it)."""

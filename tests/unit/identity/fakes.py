@@ -228,6 +228,7 @@ class FakeCounters:
     def __init__(self) -> None:
         self.sets: dict[tuple, set[str]] = {}
         self.clock_locks: dict[tuple[str, str, str], datetime] = {}
+        self.resets = 0  # reset_worker calls (each a Redis write)
 
     def _add(self, key: tuple, attempt_id: str) -> int:
         self.sets.setdefault(key, set()).add(attempt_id)
@@ -246,6 +247,13 @@ class FakeCounters:
         return (
             self.clock_locks.get((tenant_id, worker_id, clock_id)),
             len(self.sets.get((tenant_id, "clock", clock_id), ())),
+            any(
+                self.sets.get(key)
+                for key in (
+                    (tenant_id, "worker", worker_id),
+                    (tenant_id, "wc", worker_id, clock_id),
+                )
+            ),
         )
 
     async def clock_counts(self, tenant_id, clock_id):
@@ -262,6 +270,7 @@ class FakeCounters:
         self.sets.pop((tenant_id, "worker", worker_id), None)
 
     async def reset_worker(self, tenant_id, worker_id, clock_id=None) -> None:
+        self.resets += 1
         self.sets.pop((tenant_id, "worker", worker_id), None)
         if clock_id is not None:
             self.sets.pop((tenant_id, "wc", worker_id, clock_id), None)

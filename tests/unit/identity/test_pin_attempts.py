@@ -69,6 +69,12 @@ def test_order_of_checks_for_known_workers():
     assert decide(replace(KNOWN, pin_matches=False)) == RecordFailure()
 
 
+def test_a_correct_pin_forgets_the_workers_wrong_pins_only_when_some_are_counted():
+    right = replace(KNOWN, pin_matches=True)
+    assert decide(replace(right, worker_failures=True)) == Identified(forget_failures=True)
+    assert decide(right) == Identified(forget_failures=False)
+
+
 def test_a_lock_rejects_without_a_pin_check_and_counts_nothing():
     later = NOW + timedelta(minutes=7)
     for facts in (

@@ -191,6 +191,20 @@ async def test_wrong_pins_count_down_then_lock_the_worker_at_that_clock_only(kio
     assert kiosk.worker_events() == []  # a lock at a clock is no event
 
 
+async def test_a_correct_pin_forgets_wrong_ones_and_writes_nothing_when_there_are_none(kiosk):
+    ada = kiosk.worker("E1")
+    assert reason(await kiosk.punch("E1", "8351")) == "IDENTIFIED"
+    assert kiosk.counters.resets == 0  # nothing counted: no Redis write on the common path
+    assert reason(await kiosk.punch("E1", "0000")) == "WRONG_PIN"
+    assert reason(await kiosk.punch("E1", "8351")) == "IDENTIFIED"
+    assert kiosk.counters.resets == 1
+    assert (TENANT, "worker", ada.id) not in kiosk.counters.sets
+    # Three wrong PINs at c1 would lock there; two, a correct one, two more do not.
+    for pin in ("0000", "0000", "8351", "0000", "0000"):
+        await kiosk.punch("E1", pin)
+    assert kiosk.counters.clock_locks == {}
+
+
 async def test_a_redelivered_attempt_is_not_counted_twice(kiosk):
     kiosk.worker("E1")
     for _ in range(3):

@@ -92,14 +92,19 @@ class FailureCounters:
 
     async def state(
         self, tenant_id: str, worker_id: str, clock_id: str
-    ) -> tuple[datetime | None, int]:
-        """(until when the worker is locked at this clock, wrong PINs of known workers there)."""
+    ) -> tuple[datetime | None, int, bool]:
+        """(until when the worker is locked at this clock, wrong PINs of known workers there,
+        whether the worker has wrong PINs counted here or overall), in one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hget(self._key(tenant_id, "lock", worker_id), clock_id)
             pipe.scard(self._key(tenant_id, "fail", "clock", clock_id))
-            until, failures = await pipe.execute()
+            pipe.exists(
+                self._key(tenant_id, "fail", "worker", worker_id),
+                self._key(tenant_id, "fail", "wc", worker_id, clock_id),
+            )
+            until, failures, counted = await pipe.execute()
         locked = datetime.fromtimestamp(float(until), UTC) if until is not None else None
-        return locked, failures
+        return locked, failures, counted > 0
 
     async def clock_counts(self, tenant_id: str, clock_id: str) -> tuple[int, int]:
         """(unknown Employee IDs, known workers' wrong PINs) at the clock, in its window."""

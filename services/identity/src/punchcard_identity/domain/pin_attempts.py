@@ -89,6 +89,7 @@ class PinAttemptFacts:
     locked_until: datetime | None = None  # locked everywhere (database)
     clock_locked_until: datetime | None = None  # locked at this clock (Redis)
     clock_failures: int = 0  # wrong PINs of known workers at this clock, in its window
+    worker_failures: bool = False  # the worker has wrong PINs counted (here or anywhere)
     pin_matches: bool | None = None  # None: not checked yet
     # After recording this wrong PIN: the worker's failures at this clock and at all clocks.
     worker_clock_failures: int | None = None
@@ -117,7 +118,11 @@ class RecordFailure:
 
 @dataclass(frozen=True)
 class Identified:
-    """The PIN is right: the worker's failure counts start again."""
+    """The credential is right. ``forget_failures``: the worker's wrong PINs counted so far are
+    forgotten (a correct PIN ends a run of mistakes; with none counted there is nothing to
+    forget, and nothing to write)."""
+
+    forget_failures: bool = False
 
 
 Decision = Reject | VerifyPin | RecordFailure | Identified
@@ -158,7 +163,7 @@ def decide_pin_attempt(facts: PinAttemptFacts, limits: PinLimits) -> Decision:
     if facts.pin_matches is None:
         return VerifyPin()
     if facts.pin_matches:
-        return Identified()
+        return Identified(forget_failures=facts.worker_failures)
     if facts.worker_clock_failures is None or facts.worker_total_failures is None:
         return RecordFailure()
     until = facts.now + timedelta(minutes=limits.lock_minutes)

@@ -119,8 +119,9 @@ class FailureCounters(Protocol):
 
     async def state(
         self, tenant_id: str, worker_id: str, clock_id: str
-    ) -> tuple[datetime | None, int]:
-        """(until when the worker is locked at this clock, known workers' wrong PINs there)."""
+    ) -> tuple[datetime | None, int, bool]:
+        """(until when the worker is locked at this clock, known workers' wrong PINs there,
+        whether the worker has wrong PINs counted at this clock or overall)."""
 
     async def clock_counts(self, tenant_id: str, clock_id: str) -> tuple[int, int]:
         """(unknown Employee IDs, known workers' wrong PINs) at the clock, in its window."""

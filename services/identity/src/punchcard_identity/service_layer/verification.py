@@ -297,7 +297,7 @@ class PinVerifier:
         if found is not None and pin is not None:
             worker, stored = found
             # Redis and PostgreSQL asked at once: one round trip of waiting, not two.
-            (clock_locked_until, clock_failures), assigned = await asyncio.gather(
+            (clock_locked_until, clock_failures, worker_failures), assigned = await asyncio.gather(
                 self.counters.state(tenant, worker.id, clock_id),
                 uow.assignments.is_assigned(clock_id, worker.id),
             )
@@ -310,6 +310,7 @@ class PinVerifier:
                 locked_until=worker.pin_locked_until,
                 clock_locked_until=clock_locked_until,
                 clock_failures=clock_failures,
+                worker_failures=worker_failures,
             )
         decision = decide_pin_attempt(facts, self.limits)
         if isinstance(decision, VerifyPin):
@@ -329,7 +330,8 @@ class PinVerifier:
             decision = decide_pin_attempt(facts, self.limits)
         if isinstance(decision, Identified):
             assert worker is not None
-            await self.counters.reset_worker(tenant, worker.id, clock_id)
+            if decision.forget_failures:
+                await self.counters.reset_worker(tenant, worker.id, clock_id)
             return identification_pb2.WorkerIdentified(
                 context=context, worker_id=worker.id, method=R.PUNCH_METHOD_PIN
             )
