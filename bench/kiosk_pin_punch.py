@@ -76,6 +76,8 @@ from tests.support.punch import known
 
 TARGET_P99_MS = 250.0
 TARGET_RATE = 20.0
+# Issue 18: p99 at each rate (ms), every punch recorded; a step at another rate is not judged.
+TARGETS = {TARGET_RATE: TARGET_P99_MS, 40.0: 400.0}
 PASSWORD = "a long bench admin password"
 # Services whose consumers would answer or decide this run's attempts too (fixed topic names,
 # a consumer group of their own each): identity (verdicts), face-match, punch (outcomes).
@@ -720,12 +722,12 @@ def report(args: argparse.Namespace, r: dict) -> dict:
     floor = r["http_auth_floor"]["latency"]
     main = r["steps"][0]
     e2e = main["recorded_latency"]
-    met = (
-        main["rate_per_s"] == TARGET_RATE
-        and e2e["p99_ms"] is not None
-        and e2e["p99_ms"] <= TARGET_P99_MS
-        and main["recorded"] == main["punches"]
-    )
+    met_at = {
+        step["rate_per_s"]: step_met(step, TARGETS[step["rate_per_s"]])
+        for step in r["steps"]
+        if step["rate_per_s"] in TARGETS
+    }
+    met = met_at.get(TARGET_RATE, False)
     # Other identity / punch processes (anyone's tests on this stack) consume the same topics:
     # they answer this run's attempts too (UNKNOWN_USER, then LOCKED_OUT through the shared
     # Redis clock-failure counters) and add load. Such a run measures nothing.
@@ -790,14 +792,15 @@ def report(args: argparse.Namespace, r: dict) -> dict:
         rows,
         66,
     )
-    print(
-        f"target: p99 <= {TARGET_P99_MS:g} ms at {TARGET_RATE:g} punches/s, every punch recorded:"
-        + (
-            f" {'met' if met else 'NOT met'}"
-            if main["rate_per_s"] == TARGET_RATE
-            else f" not measured (this run's rate: {main['rate_per_s']:g}/s)"
+    for rate, p99_ms in TARGETS.items():
+        print(
+            f"target: p99 <= {p99_ms:g} ms at {rate:g} punches/s, every punch recorded:"
+            + (
+                f" {'met' if met_at[rate] else 'NOT met'}"
+                if rate in met_at
+                else " not measured (no step at this rate)"
+            )
         )
-    )
     for step in r["steps"]:
         batches = step["metrics"]["consumer_batches"]
         parts = [
@@ -812,7 +815,18 @@ def report(args: argparse.Namespace, r: dict) -> dict:
         print(f"  at {step['rate_per_s']:g}/s: {'; '.join(parts)}")
     if interference:
         print(f"INVALID RUN: other services consumed the same topics meanwhile: {interference}")
-    return {"met": met, "breakdown": breakdown, "interference": interference}
+    return {
+        "met": met,
+        "met_at": {f"{rate:g}/s": ok for rate, ok in met_at.items()},
+        "breakdown": breakdown,
+        "interference": interference,
+    }
+
+
+def step_met(step: dict, p99_ms: float) -> bool:
+    """A step meets its target: p99 within it and every punch recorded."""
+    p99 = step["recorded_latency"]["p99_ms"]
+    return p99 is not None and p99 <= p99_ms and step["recorded"] == step["punches"]
 
 
 async def main() -> None:
@@ -871,7 +885,9 @@ async def main() -> None:
             "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
             "parameters": {k: v for k, v in vars(args).items() if k not in ("out", "keep_logs")},
             "target": {"p99_ms": TARGET_P99_MS, "rate_per_s": TARGET_RATE},
+            "targets_p99_ms": {f"{rate:g}/s": p99 for rate, p99 in TARGETS.items()},
             "met": verdict["met"],
+            "met_at": verdict["met_at"],
             "valid": not verdict["interference"],
             "interference": verdict["interference"],
             "breakdown_at_target_rate": verdict["breakdown"],
