@@ -7,10 +7,10 @@ projection consumer stores them), its own consumer group and its own output topi
     transaction per poll of up to ``max_batch`` verdicts, CONSUMER_MAX_BATCH) and the kit's
     OutboxRelay publishing the events, in one process as the punch service runs them
     (``--relay-process``: the relay in a process of its own); by default with max_batch 500
-    and 2000, 2000 with two consumers of the group in one process (``/2``: punch's
-    VERDICT_LANES, each lane its own partitions and transaction, so one lane's database round
-    trips overlap the other's decoding and deciding), and 2000 with two such processes in the
-    group (two punch replicas);
+    on one lane, 500 and 2000 on two consumers of the group in one process (``/2``: punch's
+    VERDICT_LANES, 2 by default, each lane its own partitions and transaction, so one lane's
+    database round trips overlap the other's decoding and deciding), and 2000 with two
+    processes in the group (two punch replicas);
   - naive: a plain aiokafka consumer deciding the same kind of verdicts one at a time: decode,
     look up attempt, worker, clock, assignment and neighbouring punches, one ledger row + one
     attempts row + one outbox row in the message's own transaction, then one Kafka offset
@@ -831,7 +831,7 @@ async def main() -> None:
     parser.add_argument("--naive-verdicts", type=int, default=4_000)
     parser.add_argument(
         "--kit",
-        default="500,2000,2000/2,2000x2",
+        default="500,500/2,2000/2,2000x2",
         help="kit variants, comma-separated: MAX_BATCH[xREPLICAS][/LANES] (processes in the"
         " group, consumers of the group in each process)",
     )
