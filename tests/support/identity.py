@@ -42,6 +42,8 @@ class Kiosk:
         self.producer = AIOKafkaProducer(**kafka_options(KAFKA))
         self.verdicts = VerdictFeed(KAFKA)
         self._assigned: set[tuple[str, str, str]] = set()
+        self._log_read = 0  # bytes of identity's log already read for "pin attempt verified"
+        self._verified: dict[str, dict] = {}  # attempt id -> its last such log entry
 
     async def __aenter__(self) -> Kiosk:
         async with httpx.AsyncClient() as http:
@@ -81,10 +83,8 @@ class Kiosk:
         tenant), so the answer is picked by what this one logged."""
 
         async def logged():
-            for line in reversed(self.identity.log_file.read_text().splitlines()):
-                if attempt_id in line and "pin attempt verified" in line:
-                    return json.loads(line)
-            return None
+            self._read_verified()
+            return self._verified.get(attempt_id)
 
         entry = await wait_for(logged, timeout=60, interval=0.05, what="the attempt verified")
 
@@ -98,6 +98,18 @@ class Kiosk:
             return None
 
         return await wait_for(matching, timeout=60, interval=0.02, what="its verdict")
+
+    def _read_verified(self) -> None:
+        """Read the log's new complete lines only (a poll stays cheap however long the log)."""
+        with open(self.identity.log_file, "rb") as log:
+            log.seek(self._log_read)
+            chunk = log.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self._log_read += len(complete)
+        for line in complete.decode(errors="replace").splitlines():
+            if "pin attempt verified" in line:
+                entry = json.loads(line)
+                self._verified[entry["attempt_id"]] = entry
 
     async def assign_employee(self, tenant_id: str, employee_id: str, clock_id: str) -> None:
         if (tenant_id, employee_id, clock_id) in self._assigned:

@@ -56,11 +56,14 @@ class FakeWorkers:
     async def get(self, worker_id: str, *, for_update: bool = False) -> Worker | None:
         return self.store.worker(worker_id) if self._mine(worker_id) else None
 
-    async def get_with_pin(self, employee_id: str) -> tuple[Worker, StoredPin | None] | None:
+    async def get_with_pin(
+        self, employee_id: str, clock_id: str
+    ) -> tuple[Worker, StoredPin | None, bool] | None:
         for worker in self.store.workers.values():
             if worker.tenant_id == self.tenant_id and worker.employee_id == employee_id:
                 pin = self.store.pins.get(worker.id)
-                return self.store.worker(worker.id), pin.stored if pin else None
+                assigned = (self.tenant_id, clock_id, worker.id) in self.store.assignments
+                return self.store.worker(worker.id), pin.stored if pin else None, assigned
         return None
 
     def _check_unique(self, worker: Worker) -> None:

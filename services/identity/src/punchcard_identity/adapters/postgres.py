@@ -68,21 +68,28 @@ class PostgresWorkers(_Repository):
         )
         return worker_of(row) if row else None
 
-    async def get_with_pin(self, employee_id: str) -> tuple[Worker, StoredPin | None] | None:
-        """The worker, its PIN hash and key id (for verification only). No row lock: the PIN is
-        hashed outside any lock, and a lock is then written by ``lock_if_unchanged``."""
+    async def get_with_pin(
+        self, employee_id: str, clock_id: str
+    ) -> tuple[Worker, StoredPin | None, bool] | None:
+        """The worker, its PIN hash and key id (for verification only), and whether it is
+        assigned to the clock (identity's projection of device-sync's assignments): one round
+        trip. No row lock: the PIN is hashed outside any lock, and a lock is then written by
+        ``lock_if_unchanged``."""
         row = await self.conn.fetchrow(
-            f"SELECT {WORKER_COLUMNS}, p.pin_hash, p.pin_key_id {WORKERS_WITH_PINS}"
+            f"SELECT {WORKER_COLUMNS}, p.pin_hash, p.pin_key_id, EXISTS (SELECT 1 FROM"
+            " clock_assignments a WHERE a.tenant_id = w.tenant_id AND a.clock_id = $3"
+            f" AND a.worker_id = w.id::text) AS assigned {WORKERS_WITH_PINS}"
             " WHERE w.tenant_id = $1 AND w.employee_id = $2",
             self.tenant_id,
             employee_id,
+            clock_id,
         )
         if row is None:
             return None
         stored = (
             StoredPin(row["pin_hash"], row["pin_key_id"]) if row["pin_hash"] is not None else None
         )
-        return worker_of(row), stored
+        return worker_of(row), stored, row["assigned"]
 
     async def add(self, worker: Worker) -> None:
         try:

@@ -24,9 +24,11 @@ class WorkerRepository(Protocol):
     async def get(self, worker_id: str, *, for_update: bool = False) -> Worker | None:
         """``for_update``: the worker's row is locked until the unit of work ends."""
 
-    async def get_with_pin(self, employee_id: str) -> tuple[Worker, StoredPin | None] | None:
-        """The worker with this Employee ID and its stored PIN (verification only); no row
-        lock: a PIN is hashed outside any lock."""
+    async def get_with_pin(
+        self, employee_id: str, clock_id: str
+    ) -> tuple[Worker, StoredPin | None, bool] | None:
+        """The worker with this Employee ID, its stored PIN (verification only) and whether it
+        is assigned to the clock, in one read; no row lock: a PIN is hashed outside any lock."""
 
     async def add(self, worker: Worker) -> None:
         """Raises ``DuplicateEmployeeId`` when another worker has its Employee ID."""

@@ -288,18 +288,16 @@ class PinVerifier:
         context = attempt.context
         clock_id = context.clock_id
         pin = _open(self.opener, attempt.sealed_pin, context.attempt_id)
-        found = await uow.workers.get_with_pin(context.claimed_employee_id)
+        found = await uow.workers.get_with_pin(context.claimed_employee_id, clock_id)
         facts = PinAttemptFacts(
             now=self.clock(), pin_opened=pin is not None, found=found is not None
         )
         worker: Worker | None = None
         stored: StoredPin | None = None
         if found is not None and pin is not None:
-            worker, stored = found
-            # Redis and PostgreSQL asked at once: one round trip of waiting, not two.
-            (clock_locked_until, clock_failures, worker_failures), assigned = await asyncio.gather(
-                self.counters.state(tenant, worker.id, clock_id),
-                uow.assignments.is_assigned(clock_id, worker.id),
+            worker, stored, assigned = found
+            (clock_locked_until, clock_failures, worker_failures) = await self.counters.state(
+                tenant, worker.id, clock_id
             )
             facts = replace(
                 facts,
