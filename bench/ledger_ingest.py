@@ -7,8 +7,8 @@ projection consumer stores them), its own consumer group and its own output topi
     transaction per poll of up to ``max_batch`` verdicts, CONSUMER_MAX_BATCH) and the kit's
     OutboxRelay publishing the events, in one process as the punch service runs them
     (``--relay-process``: the relay in a process of its own); by default with max_batch 500
-    on one lane, 500 and 2000 on two consumers of the group in one process (``/2``: punch's
-    VERDICT_LANES, 2 by default, each lane its own partitions and transaction, so one lane's
+    on one lane (punch's default), 500 and 2000 on two consumers of the group in one process
+    (``/2``: punch's VERDICT_LANES, each lane its own partitions and transaction, so one lane's
     database round trips overlap the other's decoding and deciding), and 2000 with two
     processes in the group (two punch replicas);
   - naive: a plain aiokafka consumer deciding the same kind of verdicts one at a time: decode,

@@ -34,10 +34,11 @@ class PunchSettings(ServiceSettings):
     # Consumers of the verdicts group in this process (the kit's lanes), each with its own
     # partitions and its own batch transaction: while one lane waits on PostgreSQL, the other
     # decodes and decides its batch. A worker's verdicts stay on one partition, so in order.
-    # 2 by default: on a quiet 2-core box (PostgreSQL on the same cores) two lanes decided
-    # 18-19 % more verdicts a second than one, the in-process relay keeping up; three or four
-    # no more (docs/capacity.md).
-    verdict_lanes: int = Field(default=2, ge=1, le=12)
+    # 1 by default: on a quiet 2-core box (PostgreSQL on the same cores) two lanes decided
+    # 18-19 % more verdicts a second than one, but on the same box busier they starved the
+    # in-process relay (events on Kafka at a fifth of the decision rate): two lanes want the
+    # relay in a process of its own first (docs/capacity.md).
+    verdict_lanes: int = Field(default=1, ge=1, le=12)
     # A verdict naming a worker or clock punch does not know yet is waited for (its batch
     # retried) while younger than this, then parked so that its partition moves on.
     park_after_s: float = Field(default=60.0, ge=1, le=3600)
