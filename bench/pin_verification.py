@@ -113,8 +113,10 @@ async def kiosk_latency(rate_per_s: float, seconds: float, workers: int = 41) ->
                 # The lane's wall time: the attempts' consumer batches, start to commit.
                 batches = await support.consumer_batch_seconds(identity.url)
                 group = next(g for g in batches if "pin-attempts" in g)
-                lane_batches = batches[group][0] - batches_before.get(group, (0, 0))[0]
-                lane_s = batches[group][1] - batches_before.get(group, (0, 0))[1]
+                before = batches_before.get(group, (0.0, 0.0))
+                lane_batches, lane_s = (
+                    now - then for now, then in zip(batches[group], before, strict=True)
+                )
             latencies = [ms for ms, _ in answers]
             outcomes = [outcome for _, outcome in answers]
             latency = support.summary(latencies)

@@ -230,14 +230,17 @@ def server_cpu() -> dict[str, float]:
 
 async def consumer_batch_seconds(url: str) -> dict[str, tuple[float, float]]:
     """A service's consumer batches so far, from its /metrics: group -> (batches, seconds)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     async with httpx.AsyncClient() as http:
         text = (await http.get(url + "/metrics")).text
+    name = "punchcard_consumer_batch_seconds"
     out: dict[str, list[float]] = {}
-    for line in text.splitlines():
-        for suffix, slot in (("_count{", 0), ("_sum{", 1)):
-            if line.startswith("punchcard_consumer_batch_seconds" + suffix):
-                group = line.split('group="', 1)[1].split('"', 1)[0]
-                out.setdefault(group, [0.0, 0.0])[slot] = float(line.rsplit(" ", 1)[1])
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples if family.name == name else ():
+            slot = {f"{name}_count": 0, f"{name}_sum": 1}.get(sample.name)
+            if slot is not None:
+                out.setdefault(sample.labels["group"], [0.0, 0.0])[slot] = sample.value
     return {group: (count, seconds) for group, (count, seconds) in out.items()}
 
 
