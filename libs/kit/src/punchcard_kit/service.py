@@ -117,6 +117,76 @@ class Runtime:
         )
 
 
+def _start_relay(runtime: Runtime) -> None:
+    """The outbox relay of this service, on the runtime's pool, supervised (``_supervise``)."""
+    settings = runtime.settings
+    assert settings.database_url is not None and settings.kafka_bootstrap_servers is not None
+    runtime.relay = OutboxRelay(
+        pool=runtime.pool,
+        dsn=settings.database_url,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        name=settings.service_name,
+        batch_size=settings.relay_batch_size,
+        batch_max_bytes=settings.relay_batch_max_bytes,
+        poll_interval_s=settings.relay_poll_interval_s,
+    )
+    runtime.supervise("relay", runtime.relay.run)
+
+
+def create_relay_app(settings: ServiceSettings) -> FastAPI:
+    """``<service> relay``: this service's outbox relay alone, in a process of its own, beside
+    a ``serve`` process started with ``RELAY_ENABLED=false`` (docs/architecture.md, "The
+    relay in its own process"). It serves only /healthz, /readyz (database, relay) and
+    /metrics. It does not migrate: until the serving process has made the outbox, the relay
+    fails, logs it, and tries again with backoff. Several relays of one service (one per
+    replica) share the outbox as the in-process ones do (its shard locks)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level, settings.log_json)
+        use_kafka_settings(settings)
+        assert settings.database_url is not None
+        # The relay holds one connection for its claims and one for LISTEN; /readyz one more.
+        pool = await create_pool(
+            settings.database_url,
+            min_size=1,
+            max_size=3,
+            timeout=settings.db_connect_timeout_s,
+            command_timeout=settings.db_command_timeout_s,
+        )
+        runtime = Runtime(settings=settings, pool=pool)
+        app.state.runtime = runtime
+        _start_relay(runtime)
+        gc.collect()
+        gc.freeze()
+        log.info("relay started", ops=f"{settings.http_host}:{settings.http_port}")
+        try:
+            yield
+        finally:
+            runtime.stopping.set()
+            assert runtime.relay is not None
+            runtime.relay.stop()
+            _, pending = await asyncio.wait(runtime.tasks, timeout=30)
+            for task in pending:
+                task.cancel()
+            await pool.close()
+            log.info("relay stopped")
+            shutdown_tracing()
+
+    app = FastAPI(
+        title=f"{settings.service_name} outbox relay",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    # The producer spans of traced rows (punchcard_kit.tracing), as in the serving process.
+    configure_tracing(settings)
+    app.state.on_exit = []
+    app.include_router(health_router())
+    return app
+
+
 async def _supervise(
     name: str, run: Callable[[], Awaitable[None]], stopping: asyncio.Event
 ) -> None:
@@ -192,18 +262,7 @@ def create_service_app(
         app.state.runtime = runtime
         stopping = runtime.stopping
         if settings.relay_enabled:
-            runtime.relay = OutboxRelay(
-                pool=pool,
-                dsn=dsn,
-                bootstrap_servers=settings.kafka_bootstrap_servers,
-                name=settings.service_name,
-                batch_size=settings.relay_batch_size,
-                batch_max_bytes=settings.relay_batch_max_bytes,
-                poll_interval_s=settings.relay_poll_interval_s,
-            )
-            runtime.tasks.append(
-                asyncio.create_task(_supervise("relay", runtime.relay.run, stopping))
-            )
+            _start_relay(runtime)
         # Every service has an outbox: its backlog and age are sampled, relay or not.
         runtime.every(
             "outbox metrics",
@@ -427,9 +486,15 @@ def service_main(
     package: str,
     argv: list[str] | None = None,
 ) -> None:
-    """The command line of every service: ``serve`` (default) or ``migrate``."""
-    parser = argparse.ArgumentParser(description=f"{package}: serve HTTP and its loops, or migrate")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    """The command line of every service: ``serve`` (default), ``migrate``, or ``relay`` (the
+    outbox relay alone, its /healthz, /readyz and /metrics on OPS_PORT, else HTTP_PORT:
+    ``create_relay_app``)."""
+    parser = argparse.ArgumentParser(
+        description=f"{package}: serve HTTP and its loops, migrate, or run its outbox relay alone"
+    )
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "migrate", "relay"]
+    )
     args = parser.parse_args(argv)
     settings = load_settings(settings_cls)
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
@@ -441,6 +506,17 @@ def service_main(
             await upgrade_async(settings.database_url, package)
 
         asyncio.run(migrate())
+        return
+    if args.command == "relay":
+        # Its only routes are the ops ones: served on the ops port where there is one.
+        settings = settings.model_copy(
+            update={
+                "http_host": settings.ops_host or settings.http_host,
+                "http_port": settings.ops_port or settings.http_port,
+            }
+        )
+        relay_app = create_relay_app(settings)
+        _Server(uvicorn_config(settings, relay_app), relay_app.state.on_exit).run()
         return
     app = build_app(settings)
     _Server(uvicorn_config(settings, app), app.state.on_exit).run()
