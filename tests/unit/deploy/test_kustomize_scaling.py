@@ -9,8 +9,11 @@ kustomize (scripts/kustomize) for base and every overlay:
   DNS, Kafka, PostgreSQL, Redis where the service's code uses it, and the APIs it calls (its
   *_URL settings);
 - a ServiceMonitor per service on its Service's `ops` port, the container port the service
-  serves /metrics on (OPS_PORT), apart from its API port; Prometheus may reach that port only;
-  and no prometheus.io annotations.
+  serves /metrics on (OPS_PORT), apart from its API port, and on each native sidecar's
+  `<sidecar>-ops` port (punch's outbox relay); Prometheus may reach those ports only; and no
+  prometheus.io annotations;
+- every outbox has exactly one relay in its pod: in the service's process, or (RELAY_ENABLED
+  false) in a sidecar running ``punchcard-<service> relay``.
 """
 
 from __future__ import annotations
@@ -106,6 +109,26 @@ def ops_port(directory: Path, service: str) -> int:
     assert given is not None and int(given) == port, service
     assert port != container_port(directory, service), service
     return port
+
+
+def sidecars(deployment: dict) -> list[dict]:
+    """Its native sidecars: init containers that restart Always (punch's outbox relay)."""
+    init = deployment["spec"]["template"]["spec"].get("initContainers", [])
+    return [c for c in init if c.get("restartPolicy") == "Always"]
+
+
+def ops_ports(directory: Path, service: str) -> dict[str, int]:
+    """Every port of the pod Prometheus scrapes, by name: the service's ``ops`` and each
+    sidecar's ``<sidecar>-ops``, each the OPS_PORT that container is given."""
+    found = {"ops": ops_port(directory, service)}
+    for sidecar in sidecars(of_kind(directory, "Deployment")[service]):
+        name = f"{sidecar['name']}-ops"
+        (port,) = [p["containerPort"] for p in sidecar["ports"] if p["name"] == name]
+        env = {e["name"]: e.get("value") for e in sidecar.get("env", [])}
+        assert env.get("OPS_PORT") == str(port), (service, name)
+        found[name] = port
+    assert len(set(found.values())) == len(found), service
+    return found
 
 
 def calls(directory: Path) -> dict[str, set[str]]:
@@ -266,8 +289,9 @@ def test_ingress_only_from_the_ingress_controller_callers_and_prometheus(directo
                         if namespace == MONITORING_NAMESPACE:
                             labels = peer["podSelector"]["matchLabels"]
                             assert labels == {"app.kubernetes.io/name": "prometheus"}
-                            # Prometheus: the ops port only, never the API.
-                            assert ports(rule) == {("TCP", ops_port(directory, service))}
+                            # Prometheus: the ops ports only, never the API.
+                            scraped = ops_ports(directory, service).values()
+                            assert ports(rule) == {("TCP", port) for port in scraped}
                         else:
                             assert "podSelector" not in peer or peer["podSelector"] == {}
                             assert ports(rule) == {("TCP", port)}, service
@@ -352,12 +376,15 @@ def test_a_service_monitor_per_service_on_an_exposed_port(directory):
             if pods.items() <= d["spec"]["template"]["metadata"]["labels"].items()
         ]
         name = deployment["metadata"]["name"]
+        scraped = ops_ports(directory, name)
         for endpoint in monitor["spec"]["endpoints"]:
-            # The Service's ops port, which leads to the container's (OPS_PORT).
-            assert endpoint["port"] == "ops", name
-            assert named["ops"]["targetPort"] in ("ops", ops_port(directory, name)), name
+            # A Service's ops port, which leads to a container's (its OPS_PORT).
+            port = endpoint["port"]
+            assert port in scraped, name
+            assert named[port]["targetPort"] in (port, scraped[port]), name
             assert endpoint["path"] == "/metrics"
-        ops_port(directory, name)
+        # Every process of the pod is scraped: the service's and each sidecar's.
+        assert {e["port"] for e in monitor["spec"]["endpoints"]} == set(scraped), name
         monitored.add(name)
     assert monitored == set(SERVICES) == set(deployments)
 
@@ -380,3 +407,37 @@ def test_no_scrape_annotations_left(directory):
     for doc in render(directory):
         for found in annotations(doc):
             assert not [k for k in found if k.startswith("prometheus.io/")], doc["metadata"]["name"]
+
+
+# --- Outbox relays ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=IDS)
+def test_every_outbox_has_one_relay_in_its_pod(directory):
+    """A service's relay runs in its process unless RELAY_ENABLED=false, and then a sidecar of
+    the pod runs ``punchcard-<service> relay`` with the same configuration and Secret: never
+    both (two relays per pod are harmless but waste a connection), never neither (the outbox
+    would grow until the disk is full). Punch's runs apart, so its two verdict lanes do not
+    starve it."""
+    shared = config(directory)
+    apart = set()
+    for name, deployment in of_kind(directory, "Deployment").items():
+        main = container(deployment)
+        env = {**shared, **{e["name"]: e.get("value", "") for e in main.get("env", [])}}
+        relays = [c for c in sidecars(deployment) if c["command"][-1] == "relay"]
+        if env.get("RELAY_ENABLED", "true").lower() == "false":
+            (relay,) = relays
+            assert relay["command"] == [*main["command"], "relay"], name
+            assert relay["image"] == main["image"], name
+            assert relay["envFrom"] == main["envFrom"], name
+            assert relay["readinessProbe"]["httpGet"]["path"] == "/readyz", name
+            assert relay["resources"]["limits"], name
+            apart.add(name)
+        else:
+            assert relays == [], name
+    assert apart == {"punch"}
+    lanes = {
+        e["name"]: e.get("value")
+        for e in container(of_kind(directory, "Deployment")["punch"])["env"]
+    }
+    assert int(lanes["VERDICT_LANES"]) >= 2
