@@ -57,6 +57,9 @@ class ServiceProcess:
     env: dict
     process: subprocess.Popen
     starts: int = field(default=1)
+    # The command's arguments after ``punchcard-<name>``: ``("relay",)`` runs its outbox relay
+    # alone (on another process's database: it never drops it).
+    args: tuple[str, ...] = ()
 
     @property
     def admin_url(self) -> str:
@@ -76,7 +79,7 @@ class ServiceProcess:
         env = {**self.env, **extra_env}
         with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(
-                [str(VENV_BIN / f"punchcard-{self.name}")],
+                [str(VENV_BIN / f"punchcard-{self.name}"), *self.args],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -110,11 +113,13 @@ class ServiceProcess:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(60)
-        if drop_database:
+        if drop_database and not self.args:
             await databases.drop_database(self.database_url)
 
 
-async def start_service(name: str, tmp_dir: Path, **extra_env: str) -> ServiceProcess:
+async def start_service(
+    name: str, tmp_dir: Path, *, args: tuple[str, ...] = (), **extra_env: str
+) -> ServiceProcess:
     port = free_port()
     database_url = extra_env.pop("DATABASE_URL", None) or await databases.new_database(name)
     env = {
@@ -134,12 +139,24 @@ async def start_service(name: str, tmp_dir: Path, **extra_env: str) -> ServicePr
         name=name,
         url=f"http://127.0.0.1:{port}",
         database_url=database_url,
-        log_file=tmp_dir / f"{name}.log",
+        log_file=tmp_dir / (f"{name}-{'-'.join(args)}.log" if args else f"{name}.log"),
         env=env,
         process=None,  # type: ignore[arg-type]
+        args=args,
     )
     await service.start()
     return service
+
+
+# punch as deploy/k8s/base/punch.yaml runs it: two verdict lanes, its outbox relay beside it.
+PUNCH_AS_DEPLOYED = {"RELAY_ENABLED": "false", "VERDICT_LANES": "2"}
+
+
+async def start_relay(service: ServiceProcess, tmp_dir: Path) -> ServiceProcess:
+    """``punchcard-<service> relay`` on ``service``'s database and settings (its sidecar); its
+    /readyz on a port of its own."""
+    env = {k: v for k, v in service.env.items() if k not in ("HTTP_PORT", "OPS_PORT")}
+    return await start_service(service.name, tmp_dir, args=("relay",), **env)
 
 
 @asynccontextmanager
@@ -151,18 +168,23 @@ async def kiosk_system(
     identity_env: dict[str, str] | None = None,
     **gateway_env: str,
 ) -> AsyncIterator[dict]:
-    """identity, device-sync, punch (and face-match) and the gateway in front of them, each a
-    process of its own, ``env`` given to every one (by name, device-sync also as ``devices``;
-    ``"all"``: every one, in start order); stopped, and their databases dropped, on the way
-    out."""
+    """identity, device-sync, punch (as deployed: its relay a process of its own, two verdict
+    lanes) (and face-match) and the gateway in front of them, each a process of its own,
+    ``env`` given to every one (by name, device-sync also as ``devices``, the relay as
+    ``punch-relay``; ``"all"``: every one, in start order); stopped, and their databases
+    dropped, on the way out."""
     env = env or {}
     names = ("identity", "device-sync", "punch") + (("face-match",) if face_match else ())
     started: list[ServiceProcess] = []
     try:
         for name in names:
             extra = {**env, **(identity_env or {})} if name == "identity" else env
+            if name == "punch":
+                extra = {**PUNCH_AS_DEPLOYED, **extra}
             started.append(await start_service(name, tmp_dir, **extra))
-        by_name = {s.name: s for s in started}
+            if name == "punch" and extra["RELAY_ENABLED"] == "false":
+                started.append(await start_relay(started[-1], tmp_dir))
+        by_name = {s.name: s for s in started if not s.args}
         urls = {
             "IDENTITY_URL": by_name["identity"].url,
             "DEVICE_SYNC_URL": by_name["device-sync"].url,
@@ -172,7 +194,13 @@ async def kiosk_system(
             urls["FACE_MATCH_URL"] = by_name["face-match"].url
         gateway = await start_service("gateway", tmp_dir, **urls, **{**env, **gateway_env})
         started.append(gateway)
-        yield {**{s.name: s for s in started}, "devices": by_name["device-sync"], "all": started}
+        relays = {f"{s.name}-relay": s for s in started if s.args == ("relay",)}
+        yield {
+            **{s.name: s for s in started if not s.args},
+            **relays,
+            "devices": by_name["device-sync"],
+            "all": started,
+        }
     finally:
         for service in reversed(started):
             await service.stop()
