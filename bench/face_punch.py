@@ -4,7 +4,7 @@ the time goes per hop, against the face pipeline alone in the same run.
 
 The real gateway, identity, device-sync, punch and face-match processes (face-match with its
 deployed defaults: the Dlib model in its model worker processes, one per core (--face-workers),
-micro-batches), each on its
+micro-batches; punch as deployed, its outbox relay a process of its own), each on its
 own database, on the local PostgreSQL, Redis and Kafka. One tenant; one worker per person of
 the labelled photos (PUNCHCARD_FACES_DIR, default ../shared/faces; scikit-image's astronaut
 where absent), enrolled from up to 3 of their photos; the probes are their other photos (or,
@@ -59,6 +59,7 @@ from kiosk_pin_punch import (
     scan,
     start,
     start_gateway,
+    start_punch,
     stop_all,
     wait_quiet,
 )
@@ -305,7 +306,7 @@ async def run(args: argparse.Namespace) -> dict:
         log = {"LOG_LEVEL": "INFO"}
         identity = await start("identity", tmp, started, **log)
         devices = await start("device-sync", tmp, started, **log)
-        punch = await start("punch", tmp, started, **log)
+        punch, punch_relay = await start_punch(tmp, started, **log)
         face_match = await start(
             "face-match", tmp, started, FACE_WORKERS=str(args.face_workers), **log
         )
@@ -317,6 +318,7 @@ async def run(args: argparse.Namespace) -> dict:
             "device-sync": devices,
             "identity": identity,
             "punch": punch,
+            "punch-relay": punch_relay,
             "face-match": face_match,
         }
         print(f"services up (logs in {tmp}); enrolling {len(photos)} workers", flush=True)

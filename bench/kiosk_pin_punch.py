@@ -2,7 +2,8 @@
 outcome out — at a fixed rate, argon2 cost included.
 
 The real gateway, identity (its default argon2id settings: the production cost), device-sync
-and punch processes, each on its own database, on the local PostgreSQL, Redis and Kafka. One
+and punch processes (punch as deployed: two verdict lanes, its outbox relay a process of its
+own, ``start_punch``), each on its own database, on the local PostgreSQL, Redis and Kafka. One
 tenant, N Active workers with PINs, a few clocks, every worker assigned to every clock.
 
 1. Baselines, same run:
@@ -92,11 +93,13 @@ async def start(
     tmp: Path,
     started: list[ServiceProcess],
     replica_of: ServiceProcess | None = None,
+    args: tuple[str, ...] = (),
     **extra_env: str,
 ) -> ServiceProcess:
     """tests.support.services.start_service, except that the process is in ``started`` before
     it is waited for: one that never gets ready is stopped too. ``replica_of``: another process
-    of that service on its database and consumer groups (a second replica)."""
+    of that service on its database and consumer groups (a second replica; with ``args``
+    ``("relay",)`` its outbox relay alone)."""
     port = free_port()
     env = {
         **os.environ,
@@ -112,18 +115,33 @@ async def start(
         "HTTP_PORT": str(port),
         **extra_env,
     }
-    replicas = sum(1 for s in started if s.name == name)
+    replicas = sum(1 for s in started if s.name == name and not s.args)
+    if args:
+        log_file = tmp / f"{name}-{'-'.join(args)}.log"
+    else:
+        log_file = tmp / (f"{name}-{replicas + 1}.log" if replica_of else f"{name}.log")
     service = ServiceProcess(
         name=name,
         url=f"http://127.0.0.1:{port}",
         database_url=env["DATABASE_URL"],
-        log_file=tmp / (f"{name}-{replicas + 1}.log" if replica_of else f"{name}.log"),
+        log_file=log_file,
         env=env,
         process=None,  # type: ignore[arg-type]
+        args=args,
     )
     started.append(service)
     await service.start()
     return service
+
+
+async def start_punch(
+    tmp: Path, started: list[ServiceProcess], **extra_env: str
+) -> tuple[ServiceProcess, ServiceProcess]:
+    """punch as deploy/k8s/base/punch.yaml runs it: two verdict lanes, and its outbox relay a
+    process of its own beside it (``punchcard-punch relay``)."""
+    punch = await start("punch", tmp, started, **support.PUNCH_AS_DEPLOYED, **extra_env)
+    relay = await start("punch", tmp, started, replica_of=punch, args=("relay",))
+    return punch, relay
 
 
 async def start_gateway(
@@ -648,7 +666,7 @@ async def run(args: argparse.Namespace) -> dict:
             "identity", tmp, started, PIN_ATTEMPTS_TOPIC=attempts_topic, **log
         )  # argon2: its defaults
         devices = await start("device-sync", tmp, started, **log)
-        punch = await start("punch", tmp, started, **log)
+        punch, punch_relay = await start_punch(tmp, started, **log)
         gateway = await start_gateway(
             tmp, started, identity, devices, punch, KIOSK_PIN_ATTEMPTS_TOPIC=attempts_topic, **log
         )
@@ -657,6 +675,7 @@ async def run(args: argparse.Namespace) -> dict:
             "device-sync": devices,
             "identity": identity,
             "punch": punch,
+            "punch-relay": punch_relay,
         }
         for n in range(2, args.identity_replicas + 1):  # an experiment: more PIN lanes
             services[f"identity-{n}"] = await start(

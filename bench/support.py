@@ -42,6 +42,7 @@ from tests.support import stack as _stack  # noqa: E402
 from tests.support.databases import admin_url, drop_database, new_database  # noqa: E402, F401
 from tests.support.messaging import wait_for  # noqa: E402, F401
 from tests.support.services import (  # noqa: E402, F401
+    PUNCH_AS_DEPLOYED,
     ServiceProcess,
     admin_headers,
     free_port,
