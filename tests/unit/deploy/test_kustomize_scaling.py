@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from tests.support.services import PUNCH_AS_DEPLOYED
+
 REPO = Path(__file__).resolve().parents[3]
 K8S = REPO / "deploy" / "k8s"
 KUSTOMIZE = REPO / "scripts" / "kustomize"
@@ -436,8 +438,10 @@ def test_every_outbox_has_one_relay_in_its_pod(directory):
         else:
             assert relays == [], name
     assert apart == {"punch"}
-    lanes = {
+    punch = {
         e["name"]: e.get("value")
         for e in container(of_kind(directory, "Deployment")["punch"])["env"]
     }
-    assert int(lanes["VERDICT_LANES"]) >= 2
+    assert int(punch["VERDICT_LANES"]) >= 2
+    # The tests and benchmarks run punch with these very settings (tests.support.services).
+    assert {name: punch.get(name) for name in PUNCH_AS_DEPLOYED} == PUNCH_AS_DEPLOYED
