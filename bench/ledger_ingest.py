@@ -5,12 +5,14 @@ Side by side in the same run, on the same servers, each variant with its own fre
 projection consumer stores them), its own consumer group and its own output topic:
   - kit:   the real thing — the kit's ConsumerLoop with ``Ingest(policy).handle`` (one
     transaction per poll of up to ``max_batch`` verdicts, CONSUMER_MAX_BATCH) and the kit's
-    OutboxRelay publishing the events, in one process as the punch service runs them
-    (``--relay-process``: the relay in a process of its own); by default with max_batch 500
-    on one lane (punch's default), 500 and 2000 on two consumers of the group in one process
-    (``/2``: punch's VERDICT_LANES, each lane its own partitions and transaction, so one lane's
-    database round trips overlap the other's decoding and deciding), and 2000 with two
-    processes in the group (two punch replicas);
+    OutboxRelay publishing the events, in the consumer's process or (``r``) in a process of
+    its own beside each consumer process, as punch is deployed (its relay sidecar); by
+    default max_batch 500 on one lane with the relay in process (punch's shape before the
+    sidecar: the same run's baseline), then as deployed: 500 on two consumers of the group in
+    one process (``/2``: VERDICT_LANES, each lane its own partitions and transaction, so one
+    lane's database round trips overlap the other's decoding and deciding), 2000 on two, and
+    2000 with two processes in the group (two punch replicas), each with its relay apart
+    (``--relay-process``: every variant's relay apart);
   - naive: a plain aiokafka consumer deciding the same kind of verdicts one at a time: decode,
     look up attempt, worker, clock, assignment and neighbouring punches, one ledger row + one
     attempts row + one outbox row in the message's own transaction, then one Kafka offset
@@ -555,14 +557,16 @@ async def run_variant(
         consumer = ["--consumer", mode, "--topic", verdicts_topic, "--group", group]
         consumer += ["--max-batch", str(max_batch), "--lanes", str(lanes)]
         relay = ["--relay-batch", str(relay_batch)]
-        # Each replica is a punch process (consumer, and its relay unless it has its own).
+        # Each replica is a punch process (consumer, and its relay unless it has its own: then
+        # a relay process beside each, as the pod's sidecar).
         for _ in range(replicas):
             if relay_process:
                 processes.append(spawn(*common, *consumer, "--no-relay"))
             else:
                 processes.append(spawn(*common, *consumer, *relay))
         if relay_process:
-            processes.append(spawn(*common, "--consumer", "none", *relay))
+            for _ in range(replicas):
+                processes.append(spawn(*common, "--consumer", "none", *relay))
         if profile_dir is not None:
             spies = [
                 profile(p.pid, profile_dir / f"{name}-{i}.txt") for i, p in enumerate(processes)
@@ -831,12 +835,17 @@ async def main() -> None:
     parser.add_argument("--naive-verdicts", type=int, default=4_000)
     parser.add_argument(
         "--kit",
-        default="500,500/2,2000/2,2000x2",
-        help="kit variants, comma-separated: MAX_BATCH[xREPLICAS][/LANES] (processes in the"
-        " group, consumers of the group in each process)",
+        default="500,500/2r,2000/2r,2000x2r",
+        help="kit variants, comma-separated: MAX_BATCH[xREPLICAS][/LANES][r] (processes in the"
+        " group, consumers of the group in each process; r: each process's relay a process of"
+        " its own, as punch is deployed). The default: punch's old shape (500, relay in"
+        " process) as the same run's baseline, then as deployed (500/2r), and bigger batches"
+        " and two replicas",
     )
     parser.add_argument("--relay-batch", type=int, default=500, help="as RELAY_BATCH_SIZE")
-    parser.add_argument("--relay-process", action="store_true", help="relay in its own process")
+    parser.add_argument(
+        "--relay-process", action="store_true", help="every variant's relay in its own process"
+    )
     parser.add_argument("--tenants", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2000)
     parser.add_argument("--clocks", type=int, default=50)
@@ -861,9 +870,10 @@ async def main() -> None:
     )
     kit_variants = []
     for spec in args.kit.split(","):
-        spec, _, lanes = spec.partition("/")
+        apart = spec.endswith("r") or args.relay_process
+        spec, _, lanes = spec.removesuffix("r").partition("/")
         batch, _, replicas = spec.partition("x")
-        kit_variants.append((int(batch), int(replicas or 1), int(lanes or 1)))
+        kit_variants.append((int(batch), int(replicas or 1), int(lanes or 1), apart))
     info = support.machine_info()
     configure_logging("bench-ledger-ingest", "WARNING", json=False)
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # leader elections of new topics
@@ -880,17 +890,17 @@ async def main() -> None:
             records, data["kit"] = make_verdicts(rng, world, args.verdicts)
             data["kit"]["fill_s"] = round(await fill_topic(kit_topic, records), 1)
             del records
-            for batch, replicas, lanes in kit_variants:
+            for batch, replicas, lanes, apart in kit_variants:
                 results.append(
                     await run_variant(
-                        f"kit-{batch}x{replicas}l{lanes}",
+                        f"kit-{batch}x{replicas}l{lanes}" + ("r" if apart else ""),
                         "kit",
                         world,
                         kit_topic,
                         data["kit"],
                         max_batch=batch,
                         relay_batch=args.relay_batch,
-                        relay_process=args.relay_process,
+                        relay_process=apart,
                         limit_s=max(120, args.verdicts / 500),
                         replicas=replicas,
                         lanes=lanes,
@@ -921,13 +931,12 @@ async def main() -> None:
         await delete_topics(topics)
 
     naive = next((r for r in results if r["consumer"] == "naive"), None)
-    relay_where = "own process" if args.relay_process else "in the consumer's process"
     print(
         f"\nledger ingest: verdicts → ledger → events on Kafka, {info['cores']} cores,"
-        f" relay {relay_where} (batch {args.relay_batch})"
+        f" relay batch {args.relay_batch} (in the consumer's process unless 'relay apart')"
     )
     print(
-        f"{'variant':30} {'punches':>8} {'seconds':>8} {'punches/s':>10} {'vs naive':>9}"
+        f"{'variant':42} {'punches':>8} {'seconds':>8} {'punches/s':>10} {'vs naive':>9}"
         f" {'e2e s':>7} {'e2e/s':>7} {'outbox max':>10} {'cpu us/p':>8} {'box busy':>8}"
     )
     for r in results:
@@ -936,6 +945,7 @@ async def main() -> None:
             label = f"kit, max_batch {r['max_batch']}"
             label += f" x{r['replicas']} procs" if r["replicas"] > 1 else ""
             label += f" {r['lanes']} lanes" if r.get("lanes", 1) > 1 else ""
+            label += " relay apart" if r["relay"] == "own process" else ""
         ratio = "-"
         if naive and naive.get("punches_per_s") and r.get("punches_per_s"):
             ratio = f"{r['punches_per_s'] / naive['punches_per_s']:.1f}x"
@@ -943,7 +953,7 @@ async def main() -> None:
         ours = sum(v for k, v in per_punch.items() if k.startswith(("process_", "postgres_this")))
         busy = r.get("cpu_cores_busy", {}).get("whole_machine", "-")
         print(
-            f"{label:30} {r['decided']:>8} {r.get('ledger_s', '-')!s:>8}"
+            f"{label:42} {r['decided']:>8} {r.get('ledger_s', '-')!s:>8}"
             f" {r.get('punches_per_s', '-')!s:>10} {ratio:>9} {r.get('end_to_end_s', '-')!s:>7}"
             f" {r.get('end_to_end_per_s', '-')!s:>7} {r['outbox_backlog_max']:>10}"
             f" {round(ours) if per_punch else '-'!s:>8} {busy!s:>8}"
@@ -968,10 +978,10 @@ async def main() -> None:
                 "verdicts": args.verdicts,
                 "naive_verdicts": args.naive_verdicts,
                 "kit_variants": [
-                    {"max_batch": b, "replicas": r, "lanes": n} for b, r, n in kit_variants
+                    {"max_batch": b, "replicas": r, "lanes": n, "relay_apart": a}
+                    for b, r, n, a in kit_variants
                 ],
                 "relay_batch": args.relay_batch,
-                "relay": relay_where,
                 "tenants": args.tenants,
                 "workers": args.workers,
                 "clocks": args.clocks,
