@@ -36,6 +36,7 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 from punchcard_kit.messaging.connection import kafka_options  # noqa: E402
 
 from tests.support import stack as _stack  # noqa: E402
@@ -231,8 +232,6 @@ def server_cpu() -> dict[str, float]:
 
 async def consumer_batch_seconds(url: str) -> dict[str, tuple[float, float]]:
     """A service's consumer batches so far, from its /metrics: group -> (batches, seconds)."""
-    from prometheus_client.parser import text_string_to_metric_families
-
     async with httpx.AsyncClient() as http:
         text = (await http.get(url + "/metrics")).text
     name = "punchcard_consumer_batch_seconds"

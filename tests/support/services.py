@@ -185,6 +185,7 @@ async def kiosk_system(
             if name == "punch" and extra["RELAY_ENABLED"] == "false":
                 started.append(await start_relay(started[-1], tmp_dir))
         by_name = {s.name: s for s in started if not s.args}
+        relays = {f"{s.name}-relay": s for s in started if s.args}
         urls = {
             "IDENTITY_URL": by_name["identity"].url,
             "DEVICE_SYNC_URL": by_name["device-sync"].url,
@@ -194,13 +195,8 @@ async def kiosk_system(
             urls["FACE_MATCH_URL"] = by_name["face-match"].url
         gateway = await start_service("gateway", tmp_dir, **urls, **{**env, **gateway_env})
         started.append(gateway)
-        relays = {f"{s.name}-relay": s for s in started if s.args == ("relay",)}
-        yield {
-            **{s.name: s for s in started if not s.args},
-            **relays,
-            "devices": by_name["device-sync"],
-            "all": started,
-        }
+        by_name["gateway"] = gateway
+        yield {**by_name, **relays, "devices": by_name["device-sync"], "all": started}
     finally:
         for service in reversed(started):
             await service.stop()

@@ -62,7 +62,8 @@ class FakeWorkers:
         for worker in self.store.workers.values():
             if worker.tenant_id == self.tenant_id and worker.employee_id == employee_id:
                 pin = self.store.pins.get(worker.id)
-                assigned = (self.tenant_id, clock_id, worker.id) in self.store.assignments
+                assignments = FakeAssignments(self.store, self.tenant_id)
+                assigned = await assignments.is_assigned(clock_id, worker.id)
                 return self.store.worker(worker.id), pin.stored if pin else None, assigned
         return None
 

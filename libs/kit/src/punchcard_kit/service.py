@@ -85,6 +85,26 @@ class Runtime:
         """Call ``close()`` when the service stops (with the resources, last opened first)."""
         self.resources.push_async_callback(close)
 
+    def freeze_start_up(self) -> None:
+        """What start-up built (modules, the app, caches) lives as long as the process: out of
+        the cyclic collector's way, so its full passes walk only what requests allocate."""
+        gc.collect()
+        gc.freeze()
+
+    async def drain(self) -> None:
+        """At shutdown: stop the consumers and the relay, let each finish the batch in hand
+        (up to 30 s), then cancel what is left of the loops and jobs."""
+        self.stopping.set()
+        for consumer in self.consumers:
+            consumer.stop()
+        if self.relay is not None:
+            self.relay.stop()
+        pending = set()
+        if self.tasks:
+            _, pending = await asyncio.wait(self.tasks, timeout=30)
+        for task in pending:
+            task.cancel()
+
     def supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         """Run a long-lived loop of the service's own (a TopicFollower's ``run``): restarted
         with backoff if it crashes; give it a ``stop`` via ``on_stopping``."""
@@ -157,18 +177,12 @@ def create_relay_app(settings: ServiceSettings) -> FastAPI:
         runtime = Runtime(settings=settings, pool=pool)
         app.state.runtime = runtime
         _start_relay(runtime)
-        gc.collect()
-        gc.freeze()
+        runtime.freeze_start_up()
         log.info("relay started", ops=f"{settings.http_host}:{settings.http_port}")
         try:
             yield
         finally:
-            runtime.stopping.set()
-            assert runtime.relay is not None
-            runtime.relay.stop()
-            _, pending = await asyncio.wait(runtime.tasks, timeout=30)
-            for task in pending:
-                task.cancel()
+            await runtime.drain()
             await pool.close()
             log.info("relay stopped")
             shutdown_tracing()
@@ -297,10 +311,7 @@ def create_service_app(
                 name = sub.group_id if sub.lanes <= 1 else f"{sub.group_id}#{lane}"
                 runtime.consumers.append(loop)
                 runtime.tasks.append(asyncio.create_task(_supervise(name, loop.run, stopping)))
-        # What start-up built (modules, the app, caches) lives as long as the process: out of
-        # the cyclic collector's way, so its full passes walk only what requests allocate.
-        gc.collect()
-        gc.freeze()
+        runtime.freeze_start_up()
         log.info("service started", http=f"{settings.http_host}:{settings.http_port}")
         try:
             yield
@@ -309,15 +320,7 @@ def create_service_app(
             stopping.set()
             if on_stopping is not None:
                 on_stopping(runtime)
-            for consumer in runtime.consumers:
-                consumer.stop()
-            if runtime.relay is not None:
-                runtime.relay.stop()
-            pending = set()
-            if runtime.tasks:
-                _, pending = await asyncio.wait(runtime.tasks, timeout=30)
-            for task in pending:
-                task.cancel()
+            await runtime.drain()
             if on_stopped is not None:
                 await on_stopped(runtime)
             await runtime.resources.aclose()

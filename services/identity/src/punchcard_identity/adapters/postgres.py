@@ -23,6 +23,15 @@ WORKER_COLUMNS = """
 WORKERS_WITH_PINS = "FROM workers w LEFT JOIN worker_pins p ON p.worker_id = w.id"
 
 
+def _assigned(clock_id: str, worker_id: str) -> str:
+    """SQL: whether the worker is assigned to the clock in this tenant ($1), from identity's
+    projection of device-sync's assignments (``clock_assignments.worker_id`` is text)."""
+    return (
+        "EXISTS (SELECT 1 FROM clock_assignments a WHERE a.tenant_id = $1"
+        f" AND a.clock_id = {clock_id} AND a.worker_id = {worker_id})"
+    )
+
+
 def worker_of(row: asyncpg.Record) -> Worker:
     return Worker(
         id=row["id"],
@@ -76,9 +85,8 @@ class PostgresWorkers(_Repository):
         trip. No row lock: the PIN is hashed outside any lock, and a lock is then written by
         ``lock_if_unchanged``."""
         row = await self.conn.fetchrow(
-            f"SELECT {WORKER_COLUMNS}, p.pin_hash, p.pin_key_id, EXISTS (SELECT 1 FROM"
-            " clock_assignments a WHERE a.tenant_id = w.tenant_id AND a.clock_id = $3"
-            f" AND a.worker_id = w.id::text) AS assigned {WORKERS_WITH_PINS}"
+            f"SELECT {WORKER_COLUMNS}, p.pin_hash, p.pin_key_id,"
+            f" {_assigned('$3', 'w.id::text')} AS assigned {WORKERS_WITH_PINS}"
             " WHERE w.tenant_id = $1 AND w.employee_id = $2",
             self.tenant_id,
             employee_id,
@@ -264,8 +272,7 @@ class PostgresAssignments(_Repository):
 
     async def is_assigned(self, clock_id: str, worker_id: str) -> bool:
         return await self.conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM clock_assignments"
-            " WHERE tenant_id = $1 AND clock_id = $2 AND worker_id = $3)",
+            f"SELECT {_assigned('$2', '$3')}",
             self.tenant_id,
             clock_id,
             worker_id,
