@@ -89,7 +89,7 @@ def run_batch(pipeline, jpegs: list[bytes], rounds: int) -> list[float]:
 
 
 def run_deepface(jpegs: list[bytes], rounds: int) -> list[float]:
-    from deepface import DeepFace
+    from deepface import DeepFace  # after FacePipeline: TensorFlow's settings are in place
 
     times = []
     with tempfile.TemporaryDirectory() as folder:

@@ -68,6 +68,42 @@ def test_only_models_that_run_on_a_gpu_say_so():
     assert uses_gpu("DlibKeras")  # the same network, on TensorFlow (issue 19)
 
 
+def test_tensorflow_settings_are_defaults_an_operator_can_override():
+    environ: dict[str, str] = {}
+    models.prepare_tensorflow(environ)
+    assert environ == {"TF_ENABLE_ONEDNN_OPTS": "0"} == models.TENSORFLOW_DEFAULTS
+    environ = {"TF_ENABLE_ONEDNN_OPTS": "1"}
+    models.prepare_tensorflow(environ)
+    assert environ == {"TF_ENABLE_ONEDNN_OPTS": "1"}
+
+
+def test_keras_brings_tensorflow_in_with_onednns_graph_rewrite_off():
+    """The rewrite that crashed one fresh process in four (models.TENSORFLOW_DEFAULTS) is off
+    wherever face-match imports Keras, and on again where the operator asks for it."""
+    if not models._installed("tensorflow"):  # found, not imported: this process stays clean
+        pytest.skip("TensorFlow is not installed (the default image)")
+    code = textwrap.dedent(
+        """
+        from punchcard_face_match.adapters import dlib_keras
+        dlib_keras.build_model()  # Keras, and TensorFlow under it, imported here
+        from tensorflow.python.util import _pywrap_util_port  # what TensorFlow decided
+        print("oneDNN", _pywrap_util_port.IsMklEnabled())
+        """
+    )
+    environ = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    for override, expected in ((None, "oneDNN False"), ("1", "oneDNN True")):
+        extra = {"TF_ENABLE_ONEDNN_OPTS": override} if override else {}
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env={**environ, **extra},
+            cwd=REPO,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert expected in result.stdout.splitlines(), result.stdout
+
+
 def _run_without_tensorflow(code: str) -> subprocess.CompletedProcess:
     """``code`` in a fresh interpreter where DeepFace, TensorFlow and Keras cannot be imported
     (as in the default image)."""
@@ -104,6 +140,7 @@ def test_the_default_pipeline_runs_without_tensorflow_or_deepface():
 
 
 def test_dlib_run_by_dlib_embeds_exactly_as_deepfaces_dlib_client():
+    models.prepare_tensorflow()  # DeepFace imports TensorFlow: the service's settings first
     pytest.importorskip("deepface")
     from deepface.modules import modeling
     from punchcard_face_match.adapters.pipeline import FacePipeline

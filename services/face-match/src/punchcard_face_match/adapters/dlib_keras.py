@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .dlib_format import FILE_NAME, LEVELS, Layer, Network, read_network
+from .models import prepare_tensorflow
 
 WEIGHTS_NAME = FILE_NAME.removesuffix(".dat") + ".weights.h5"
 SIZE = 150
@@ -46,11 +47,20 @@ MEAN_RGB = (122.782, 117.001, 104.298)
 _ADD = None
 
 
+def _keras():
+    """Keras, imported (with TensorFlow under it) only after TensorFlow's settings are in
+    place (models.prepare_tensorflow)."""
+    prepare_tensorflow()
+    import keras
+
+    return keras
+
+
 def _dlib_add_class():
     """``DlibAdd`` (defined on first use so that importing this module imports no Keras)."""
     global _ADD
     if _ADD is None:
-        import keras
+        keras = _keras()
 
         @keras.saving.register_keras_serializable(package="punchcard")
         class DlibAdd(keras.layers.Layer):
@@ -80,9 +90,8 @@ def _dlib_add_class():
 
 def build_model(name: str = "dlib_face_resnet"):
     """The network's graph with untrained weights (``load`` or ``convert`` fills them)."""
-    import keras
-    from keras import layers
-
+    keras = _keras()
+    layers = keras.layers
     DlibAdd = _dlib_add_class()
     counter = iter(range(1, 1000))
 
@@ -181,8 +190,7 @@ class DlibKerasEmbedder:
     chip_size = SIZE
 
     def __init__(self, weights_file: Path) -> None:
-        import keras
-
+        keras = _keras()
         self.model = load(weights_file)
         if keras.backend.backend() == "tensorflow":
             # One traced graph for every batch size (reduce_retracing: the batch dimension

@@ -16,6 +16,8 @@ runtime. Nothing here imports a framework: the check uses ``importlib.util.find_
 from __future__ import annotations
 
 import importlib.util
+import os
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -25,9 +27,11 @@ __all__ = [
     "MODELS",
     "MissingRuntime",
     "ModelSpec",
+    "TENSORFLOW_DEFAULTS",
     "Runtime",
     "TENSORFLOW",
     "UnknownModel",
+    "prepare_tensorflow",
     "require_runtime",
     "runtimes",
     "uses_gpu",
@@ -150,3 +154,22 @@ def require_runtime(model_name: str, detector: str) -> None:
             f"{'is' if len(missing) == 1 else 'are'} not installed here: {how}, or use "
             f"FACE_MODEL=Dlib with FACE_DETECTOR=dlib, which need neither TensorFlow nor DeepFace."
         )
+
+
+# Settings TensorFlow reads once, when it is imported, so they are set before anything imports
+# it (prepare_tensorflow). An operator's own value wins.
+TENSORFLOW_DEFAULTS = {
+    # oneDNN's graph rewrite (MklLayoutRewritePass, on by default on x86 CPUs) segfaults now
+    # and then while it instantiates a function: a SIGSEGV in std::sort under FillInputs <-
+    # RewriteNodeForJustOpNameChange, at the first call of DlibKeras' traced model, in 5 of 20
+    # fresh processes on this project's 2-core Xeon (TensorFlow 2.21), and in 0 of 25 with it
+    # off. Off, a single chip costs the same (9.4 ms) and a batch of 8 ~18 % more (35 vs 30 ms).
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+}
+
+
+def prepare_tensorflow(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Set TENSORFLOW_DEFAULTS that the environment does not set; call before TensorFlow is
+    imported (after, it has no effect)."""
+    for name, value in TENSORFLOW_DEFAULTS.items():
+        environ.setdefault(name, value)

@@ -46,7 +46,15 @@ from ..domain.model import Face, FaceOutcome
 from ..domain.quality import within_pixel_cap
 from .images import DECODE_MAX_PIXELS, declared_size
 from .liveness import screen_score
-from .models import DETECTORS, DLIB, KERAS, MODELS, MissingRuntime, require_runtime
+from .models import (
+    DETECTORS,
+    DLIB,
+    KERAS,
+    MODELS,
+    MissingRuntime,
+    prepare_tensorflow,
+    require_runtime,
+)
 from .models import model as model_spec
 
 # Weight files DeepFace looks for, by model and by detector (those not listed are checked by
@@ -134,6 +142,7 @@ class FacePipeline:
         # weights must be in place.
         require_runtime(model_name, detector)
         require_weights(model_name, detector)
+        prepare_tensorflow()  # before DeepFace or Keras import it
 
         self.model_name = model_name
         self.detector_name = detector
