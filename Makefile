@@ -23,9 +23,9 @@ WEB_SRC    := $(shell find $(WEB)/src $(WEB)/manage $(WEB)/kiosk -type f 2>/dev/
 
 # The tests and benchmarks run on a stack of their own (scripts/stack, PUNCHCARD_STACK=test:
 # other ports, other data), so nothing they leave behind is ever read by `make run`'s system.
-TEST_PG    := postgresql://postgres@127.0.0.1:55442
-TEST_KAFKA := 127.0.0.1:59102
-TEST_REDIS := redis://127.0.0.1:56389/0
+TEST_PG    := postgresql://postgres@127.0.0.1:15442
+TEST_KAFKA := 127.0.0.1:19102
+TEST_REDIS := redis://127.0.0.1:16389/0
 TEST_ENV   := TEST_POSTGRES_URL=$(TEST_PG) TEST_KAFKA_BOOTSTRAP=$(TEST_KAFKA) TEST_REDIS_URL=$(TEST_REDIS) PUNCHCARD_STACK=test
 
 help:
@@ -105,7 +105,7 @@ test-stack-down:
 	PUNCHCARD_STACK=test scripts/stack down
 
 topics: setup stack
-	$(VENV)/bin/punchcard-topics --bootstrap-servers 127.0.0.1:59092 --catalogue deploy/topics.yaml --replication-factor 1
+	$(VENV)/bin/punchcard-topics --bootstrap-servers 127.0.0.1:19092 --catalogue deploy/topics.yaml --replication-factor 1
 
 test-topics: setup test-stack
 	$(VENV)/bin/punchcard-topics --bootstrap-servers $(TEST_KAFKA) --catalogue deploy/topics.yaml --replication-factor 1

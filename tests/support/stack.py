@@ -7,9 +7,9 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:55442")
-KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:59102")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:56389/0")
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:15442")
+KAFKA = os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19102")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:16389/0")
 VENV_BIN = REPO / ".venv" / "bin"
 # Where `make setup` placed dlib's face models (face-match), unless the environment says.
 DEEPFACE_HOME = os.environ.get("DEEPFACE_HOME", str(REPO / ".local" / "deepface"))

@@ -10,7 +10,7 @@ def test_development_defaults_to_the_local_stack(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     s = DemoSettings(environment="development")
     assert s.database_url.endswith("/punchcard_demo_svc")
-    assert s.kafka_bootstrap_servers == "127.0.0.1:59092"
+    assert s.kafka_bootstrap_servers == "127.0.0.1:19092"
 
 
 def test_test_environment_defaults_to_the_tests_own_stack(monkeypatch):
@@ -19,10 +19,10 @@ def test_test_environment_defaults_to_the_tests_own_stack(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     dev = DemoSettings(environment="development")
     test = DemoSettings(environment="test")
-    assert test.database_url.startswith("postgresql://postgres@127.0.0.1:55442/")
+    assert test.database_url.startswith("postgresql://postgres@127.0.0.1:15442/")
     assert (test.kafka_bootstrap_servers, test.redis_url) == (
-        "127.0.0.1:59102",
-        "redis://127.0.0.1:56389/0",
+        "127.0.0.1:19102",
+        "redis://127.0.0.1:16389/0",
     )
     assert {dev.database_url, dev.kafka_bootstrap_servers, dev.redis_url}.isdisjoint(
         {test.database_url, test.kafka_bootstrap_servers, test.redis_url}
@@ -45,3 +45,33 @@ def test_invalid_value_names_the_variable(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         load_settings(DemoSettings)
     assert "HTTP_PORT" in capsys.readouterr().err
+
+
+def test_the_local_stacks_ports_are_never_a_client_sockets_or_a_test_brokers():
+    """Below 20000 (deploy/local/README.md): outside the kernel's ephemeral range and the range
+    tests/support/kafka_instance.py picks brokers' ports from; the same in scripts/stack, the
+    settings' defaults and the Makefile."""
+    import re
+    from pathlib import Path
+
+    from punchcard_kit import settings
+
+    repo = Path(__file__).resolve().parents[3]
+    script = (repo / "scripts" / "stack").read_text()
+    stacks = re.findall(r"^\s+(run|test)\) DEFAULT_LOCAL=\S+ PORTS=\(([\d ]+)\)", script, re.M)
+    ports = {name: [int(p) for p in found.split()] for name, found in stacks}
+    assert set(ports) == {"run", "test"} and all(len(p) == 4 for p in ports.values())
+    assert all(1024 < p < 20000 for p in ports["run"] + ports["test"])
+    assert set(ports["run"]).isdisjoint(ports["test"])
+    for profile, (pg, redis, kafka) in {
+        "run": (settings.LOCAL_PG, settings.LOCAL_REDIS, settings.LOCAL_KAFKA),
+        "test": (settings.TEST_PG, settings.TEST_REDIS, settings.TEST_KAFKA),
+    }.items():
+        urls = [pg, redis, kafka]
+        assert [int(re.search(r":(\d+)", u.split("@")[-1]).group(1)) for u in urls] == ports[
+            profile
+        ][:3]
+    makefile = (repo / "Makefile").read_text()
+    assert set(re.findall(r"127\.0\.0\.1:(\d+)", makefile)) <= {
+        str(p) for p in ports["run"] + ports["test"]
+    }

@@ -17,15 +17,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .internal_auth import InvalidInternalKey, load_verifying_key
 
-LOCAL_PG = "postgresql://postgres@127.0.0.1:55432"
-LOCAL_KAFKA = "127.0.0.1:59092"
-LOCAL_REDIS = "redis://127.0.0.1:56379/0"
+LOCAL_PG = "postgresql://postgres@127.0.0.1:15432"
+LOCAL_KAFKA = "127.0.0.1:19092"
+LOCAL_REDIS = "redis://127.0.0.1:16379/0"
 # The tests' and benchmarks' own stack (`PUNCHCARD_STACK=test scripts/stack up`): a service
 # running with ENVIRONMENT=test defaults to it, so nothing a test leaves behind can reach the
 # system `make run` runs on the stack above.
-TEST_PG = "postgresql://postgres@127.0.0.1:55442"
-TEST_KAFKA = "127.0.0.1:59102"
-TEST_REDIS = "redis://127.0.0.1:56389/0"
+TEST_PG = "postgresql://postgres@127.0.0.1:15442"
+TEST_KAFKA = "127.0.0.1:19102"
+TEST_REDIS = "redis://127.0.0.1:16389/0"
 LOCAL_STACKS = {
     "development": (LOCAL_PG, LOCAL_KAFKA, LOCAL_REDIS),
     "test": (TEST_PG, TEST_KAFKA, TEST_REDIS),

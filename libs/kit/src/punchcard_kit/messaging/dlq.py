@@ -29,7 +29,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from .connection import kafka_options
 from .envelope import InvalidEnvelope, decode_envelope
 
-DEFAULT_BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092")
+DEFAULT_BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
 # Reading a topic stops after this long without a record (the end offsets say when it's done).
 _READ_IDLE_MS = 2000
 

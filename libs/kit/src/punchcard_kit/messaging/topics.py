@@ -90,7 +90,7 @@ async def _main(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Create the topics of deploy/topics.yaml")
-    parser.add_argument("--bootstrap-servers", default="127.0.0.1:59092")
+    parser.add_argument("--bootstrap-servers", default="127.0.0.1:19092")
     parser.add_argument("--catalogue", default="deploy/topics.yaml")
     parser.add_argument("--replication-factor", type=int, default=None)
     parser.add_argument(
