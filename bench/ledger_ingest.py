@@ -890,10 +890,16 @@ async def main() -> None:
             records, data["kit"] = make_verdicts(rng, world, args.verdicts)
             data["kit"]["fill_s"] = round(await fill_topic(kit_topic, records), 1)
             del records
+            names: list[str] = []
             for batch, replicas, lanes, apart in kit_variants:
+                name = f"kit-{batch}x{replicas}l{lanes}" + ("r" if apart else "")
+                # A variant repeated in one run (to alternate) gets a group, database and
+                # topic of its own: the same name's group has already read every verdict.
+                names.append(name)
+                name += f"-{names.count(name)}" if names.count(name) > 1 else ""
                 results.append(
                     await run_variant(
-                        f"kit-{batch}x{replicas}l{lanes}" + ("r" if apart else ""),
+                        name,
                         "kit",
                         world,
                         kit_topic,
