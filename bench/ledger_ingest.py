@@ -58,6 +58,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -890,13 +891,13 @@ async def main() -> None:
             records, data["kit"] = make_verdicts(rng, world, args.verdicts)
             data["kit"]["fill_s"] = round(await fill_topic(kit_topic, records), 1)
             del records
-            names: list[str] = []
+            seen: Counter[str] = Counter()
             for batch, replicas, lanes, apart in kit_variants:
                 name = f"kit-{batch}x{replicas}l{lanes}" + ("r" if apart else "")
                 # A variant repeated in one run (to alternate) gets a group, database and
                 # topic of its own: the same name's group has already read every verdict.
-                names.append(name)
-                name += f"-{names.count(name)}" if names.count(name) > 1 else ""
+                seen[name] += 1
+                name += f"-{seen[name]}" if seen[name] > 1 else ""
                 results.append(
                     await run_variant(
                         name,

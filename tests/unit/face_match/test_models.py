@@ -93,27 +93,24 @@ def test_keras_brings_tensorflow_in_with_onednns_graph_rewrite_off():
     environ = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     for override, expected in ((None, "oneDNN False"), ("1", "oneDNN True")):
         extra = {"TF_ENABLE_ONEDNN_OPTS": override} if override else {}
-        result = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            env={**environ, **extra},
-            cwd=REPO,
-        )
+        result = _run_python(code, {**environ, **extra})
         assert result.returncode == 0, result.stderr[-2000:]
         assert expected in result.stdout.splitlines(), result.stdout
+
+
+def _run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``code`` in a fresh interpreter, from the repository, with ``env``."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO
+    )
 
 
 def _run_without_tensorflow(code: str) -> subprocess.CompletedProcess:
     """``code`` in a fresh interpreter where DeepFace, TensorFlow and Keras cannot be imported
     (as in the default image)."""
     prelude = "import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in HEAVY)
-    return subprocess.run(
-        [sys.executable, "-c", prelude + textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "DEEPFACE_HOME": DEEPFACE_HOME},
-        cwd=REPO,
+    return _run_python(
+        prelude + textwrap.dedent(code), {**os.environ, "DEEPFACE_HOME": DEEPFACE_HOME}
     )
 
 

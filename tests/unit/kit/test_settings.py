@@ -48,29 +48,27 @@ def test_invalid_value_names_the_variable(monkeypatch, capsys):
 
 
 def test_the_local_stacks_ports_are_never_a_client_sockets_or_a_test_brokers():
-    """Below 20000 (deploy/local/README.md): outside the kernel's ephemeral range and the range
-    tests/support/kafka_instance.py picks brokers' ports from; the same in scripts/stack, the
+    """Below the ports tests pick for brokers of their own (kafka_instance.FIRST_PORT, itself
+    below the kernel's ephemeral range: deploy/local/README.md); the same in scripts/stack, the
     settings' defaults and the Makefile."""
     import re
     from pathlib import Path
 
-    from punchcard_kit import settings
+    from punchcard_kit.settings import LOCAL_STACKS
+
+    from tests.support.kafka_instance import FIRST_PORT
 
     repo = Path(__file__).resolve().parents[3]
     script = (repo / "scripts" / "stack").read_text()
     stacks = re.findall(r"^\s+(run|test)\) DEFAULT_LOCAL=\S+ PORTS=\(([\d ]+)\)", script, re.M)
     ports = {name: [int(p) for p in found.split()] for name, found in stacks}
     assert set(ports) == {"run", "test"} and all(len(p) == 4 for p in ports.values())
-    assert all(1024 < p < 20000 for p in ports["run"] + ports["test"])
+    assert all(1024 < p < FIRST_PORT for p in ports["run"] + ports["test"])
     assert set(ports["run"]).isdisjoint(ports["test"])
-    for profile, (pg, redis, kafka) in {
-        "run": (settings.LOCAL_PG, settings.LOCAL_REDIS, settings.LOCAL_KAFKA),
-        "test": (settings.TEST_PG, settings.TEST_REDIS, settings.TEST_KAFKA),
-    }.items():
-        urls = [pg, redis, kafka]
-        assert [int(re.search(r":(\d+)", u.split("@")[-1]).group(1)) for u in urls] == ports[
-            profile
-        ][:3]
+    for environment, profile in (("development", "run"), ("test", "test")):
+        pg, kafka, redis = LOCAL_STACKS[environment]
+        found = [int(re.search(r":(\d+)/?\d*$", url).group(1)) for url in (pg, redis, kafka)]
+        assert found == ports[profile][:3]
     makefile = (repo / "Makefile").read_text()
     assert set(re.findall(r"127\.0\.0\.1:(\d+)", makefile)) <= {
         str(p) for p in ports["run"] + ports["test"]
