@@ -84,8 +84,13 @@ async def test_a_pin_punch_is_one_connected_trace(traced):
     assert answer.status_code == 200 and answer.json()["status"] == "recorded", answer.text
 
     async def answered() -> list[ReceivedSpan]:
+        """The trace once the kiosk answer's span and every span's parent are in. Each process
+        exports on its own: a parent (the relay's send span, which ends after Kafka's ack; a
+        gateway client span) may arrive after a child in another process."""
         spans = receiver.trace(trace_id)
-        return spans if any(s.name == "kiosk answer" for s in spans) else []
+        ids = {s.span_id for s in spans} | {kiosk_span}
+        whole = all(s.parent_span_id in ids for s in spans)
+        return spans if whole and any(s.name == "kiosk answer" for s in spans) else []
 
     spans = await wait_for(answered, what="the kiosk answer's span")
 
