@@ -10,7 +10,9 @@ projection consumer stores them), its own consumer group and its own output topi
     default max_batch 500 on one lane with the relay in process (punch's shape before the
     sidecar: the same run's baseline), then as deployed: 500 on two consumers of the group in
     one process (``/2``: VERDICT_LANES, each lane its own partitions and transaction, so one
-    lane's database round trips overlap the other's decoding and deciding), 2000 on two, and
+    lane's database round trips overlap the other's decoding and deciding), first with the loop
+    recording every verdict's event id in ``processed_events`` (``i``: as before punch's
+    handler was declared idempotent, the same run's baseline for it), 2000 on two, and
     2000 with two processes in the group (two punch replicas), each with its relay apart
     (``--relay-process``: every variant's relay apart);
   - naive: a plain aiokafka consumer deciding the same kind of verdicts one at a time: decode,
@@ -30,7 +32,10 @@ offsets, polled every 0.1 s):
     commit seen to the last one (and, in the JSON, between 10 % and 90 % of them);
   - end to end: from the same first commit until every decided attempt's event (PunchRecorded,
     PunchRepeated or PunchRejected) is on the output topic; the outbox's largest backlog
-    (sustained = the relay keeps up: the backlog stays about one consumer batch);
+    (sustained = the relay keeps up: the backlog stays about one consumer batch), read as the
+    span of its ids (two probes of the primary key: a ``count(*)`` every 0.1 s scanned the
+    table's dead rows too and took ~7 ms of PostgreSQL's time each, load the deployed system
+    does not have);
   - in the JSON, CPU used meanwhile (cores busy, and microseconds per punch) by each process
     under test, by all PostgreSQL processes, by Kafka, and by the whole machine (the servers
     and the machine are shared: other work shows there).
@@ -404,6 +409,11 @@ async def committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> int:
     return sum(max(0, o.offset) for tp, o in offsets.items() if tp.topic == topic)
 
 
+# The outbox's backlog as the span of its ids: the relay deletes what it claims, oldest first,
+# so the rows between the oldest and the newest id are (nearly all) still waiting.
+_BACKLOG = "SELECT coalesce(max(id) - min(id) + 1, 0) FROM outbox"
+
+
 async def watch(
     dsn: str,
     *,
@@ -436,7 +446,7 @@ async def watch(
     try:
         while time.monotonic() < deadline:
             done = await committed(admin, group, topic)
-            backlog = await conn.fetchval("SELECT count(*) FROM outbox")
+            backlog = await conn.fetchval(_BACKLOG)
             published = sum((await kafka.end_offsets(partitions)).values())
             now = time.monotonic()
             samples.append((now, done, backlog, published))
@@ -543,6 +553,7 @@ async def run_variant(
     lanes: int = 1,
     history: int = 0,
     profile_dir: Path | None = None,
+    record_ids: bool = False,
 ) -> dict:
     dsn = await create_db(name)
     out_topic = f"bench.ledger.{RUN}.{name}.punches"
@@ -557,6 +568,7 @@ async def run_variant(
         common = ["--dsn", dsn, "--out-topic", out_topic]
         consumer = ["--consumer", mode, "--topic", verdicts_topic, "--group", group]
         consumer += ["--max-batch", str(max_batch), "--lanes", str(lanes)]
+        consumer += ["--record-ids"] if record_ids else []
         relay = ["--relay-batch", str(relay_batch)]
         # Each replica is a punch process (consumer, and its relay unless it has its own: then
         # a relay process beside each, as the pod's sidecar).
@@ -590,6 +602,7 @@ async def run_variant(
             "lanes": lanes,
             "relay_batch": relay_batch,
             "relay": "own process" if relay_process else "same process as the consumer",
+            "record_ids": record_ids,
             "seeded": seeded,
             **result,
         }
@@ -610,7 +623,7 @@ async def serve(args: argparse.Namespace) -> None:
 
     configure_logging("bench-ledger-ingest", "WARNING")
     # What punch publishes goes to this run's topic, not the real punches topic.
-    handler, transient = support.punch_ingest(args.out_topic)
+    verdicts = support.punch_ingest(args.out_topic)
     pool = await create_pool(args.dsn, min_size=1, max_size=3 + args.lanes)
     loops = []
     if args.consumer == "kit":
@@ -618,11 +631,14 @@ async def serve(args: argparse.Namespace) -> None:
             ConsumerLoop(
                 group_id=args.group,
                 topics=[args.topic],
-                handler=handler,
+                handler=verdicts.handler,
                 pool=pool,
                 bootstrap_servers=KAFKA,
                 max_batch=args.max_batch,
-                transient=transient,
+                transient=verdicts.transient,
+                # i: the loop records every verdict's event id, as before punch declared its
+                # handler idempotent (the same run's baseline for that change).
+                idempotent_handler=verdicts.idempotent_handler and not args.record_ids,
             )
             for _ in range(args.lanes)  # punch's VERDICT_LANES: consumers of the group
         )
@@ -824,6 +840,7 @@ def serve_main(argv: list[str]) -> None:
     p.add_argument("--group")
     p.add_argument("--max-batch", type=int, default=500)
     p.add_argument("--lanes", type=int, default=1)
+    p.add_argument("--record-ids", action="store_true")
     p.add_argument("--relay-batch", type=int, default=500)
     p.add_argument("--no-relay", dest="relay", action="store_false")
     asyncio.run(serve(p.parse_args(argv)))
@@ -836,12 +853,14 @@ async def main() -> None:
     parser.add_argument("--naive-verdicts", type=int, default=4_000)
     parser.add_argument(
         "--kit",
-        default="500,500/2r,2000/2r,2000x2r",
-        help="kit variants, comma-separated: MAX_BATCH[xREPLICAS][/LANES][r] (processes in the"
-        " group, consumers of the group in each process; r: each process's relay a process of"
-        " its own, as punch is deployed). The default: punch's old shape (500, relay in"
-        " process) as the same run's baseline, then as deployed (500/2r), and bigger batches"
-        " and two replicas",
+        default="500,500/2ri,500/2r,2000/2r,2000x2r",
+        help="kit variants, comma-separated: MAX_BATCH[xREPLICAS][/LANES][r][i] (processes in"
+        " the group, consumers of the group in each process; r: each process's relay a process"
+        " of its own, as punch is deployed; i: the consumer loop also records every verdict's"
+        " event id in processed_events, as before punch's handler was declared idempotent)."
+        " The default: punch's old shape (500, relay in process) as the same run's baseline,"
+        " as deployed before the idempotent handler (500/2ri), as deployed (500/2r), and"
+        " bigger batches and two replicas",
     )
     parser.add_argument("--relay-batch", type=int, default=500, help="as RELAY_BATCH_SIZE")
     parser.add_argument(
@@ -871,10 +890,11 @@ async def main() -> None:
     )
     kit_variants = []
     for spec in args.kit.split(","):
-        apart = spec.endswith("r") or args.relay_process
-        spec, _, lanes = spec.removesuffix("r").partition("/")
+        flags = spec[len(spec.rstrip("ri")) :]
+        apart = "r" in flags or args.relay_process
+        spec, _, lanes = spec.rstrip("ri").partition("/")
         batch, _, replicas = spec.partition("x")
-        kit_variants.append((int(batch), int(replicas or 1), int(lanes or 1), apart))
+        kit_variants.append((int(batch), int(replicas or 1), int(lanes or 1), apart, "i" in flags))
     info = support.machine_info()
     configure_logging("bench-ledger-ingest", "WARNING", json=False)
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # leader elections of new topics
@@ -892,8 +912,9 @@ async def main() -> None:
             data["kit"]["fill_s"] = round(await fill_topic(kit_topic, records), 1)
             del records
             seen: Counter[str] = Counter()
-            for batch, replicas, lanes, apart in kit_variants:
+            for batch, replicas, lanes, apart, record_ids in kit_variants:
                 name = f"kit-{batch}x{replicas}l{lanes}" + ("r" if apart else "")
+                name += "i" if record_ids else ""
                 # A variant repeated in one run (to alternate) gets a group, database and
                 # topic of its own: the same name's group has already read every verdict.
                 seen[name] += 1
@@ -913,6 +934,7 @@ async def main() -> None:
                         lanes=lanes,
                         history=args.history,
                         profile_dir=args.profile,
+                        record_ids=record_ids,
                     )
                 )
         if args.only != "kit":
@@ -943,7 +965,7 @@ async def main() -> None:
         f" relay batch {args.relay_batch} (in the consumer's process unless 'relay apart')"
     )
     print(
-        f"{'variant':42} {'punches':>8} {'seconds':>8} {'punches/s':>10} {'vs naive':>9}"
+        f"{'variant':50} {'punches':>8} {'seconds':>8} {'punches/s':>10} {'vs naive':>9}"
         f" {'e2e s':>7} {'e2e/s':>7} {'outbox max':>10} {'cpu us/p':>8} {'box busy':>8}"
     )
     for r in results:
@@ -953,6 +975,7 @@ async def main() -> None:
             label += f" x{r['replicas']} procs" if r["replicas"] > 1 else ""
             label += f" {r['lanes']} lanes" if r.get("lanes", 1) > 1 else ""
             label += " relay apart" if r["relay"] == "own process" else ""
+            label += " ids kept" if r.get("record_ids") else ""
         ratio = "-"
         if naive and naive.get("punches_per_s") and r.get("punches_per_s"):
             ratio = f"{r['punches_per_s'] / naive['punches_per_s']:.1f}x"
@@ -960,7 +983,7 @@ async def main() -> None:
         ours = sum(v for k, v in per_punch.items() if k.startswith(("process_", "postgres_this")))
         busy = r.get("cpu_cores_busy", {}).get("whole_machine", "-")
         print(
-            f"{label:42} {r['decided']:>8} {r.get('ledger_s', '-')!s:>8}"
+            f"{label:50} {r['decided']:>8} {r.get('ledger_s', '-')!s:>8}"
             f" {r.get('punches_per_s', '-')!s:>10} {ratio:>9} {r.get('end_to_end_s', '-')!s:>7}"
             f" {r.get('end_to_end_per_s', '-')!s:>7} {r['outbox_backlog_max']:>10}"
             f" {round(ours) if per_punch else '-'!s:>8} {busy!s:>8}"
@@ -985,8 +1008,8 @@ async def main() -> None:
                 "verdicts": args.verdicts,
                 "naive_verdicts": args.naive_verdicts,
                 "kit_variants": [
-                    {"max_batch": b, "replicas": r, "lanes": n, "relay_apart": a}
-                    for b, r, n, a in kit_variants
+                    {"max_batch": b, "replicas": r, "lanes": n, "relay_apart": a, "record_ids": i}
+                    for b, r, n, a, i in kit_variants
                 ],
                 "relay_batch": args.relay_batch,
                 "tenants": args.tenants,

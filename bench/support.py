@@ -402,19 +402,25 @@ def face_gallery(model_name: str, dims: int):
     return Gallery(model_name, dims)
 
 
-def punch_ingest(out_topic: str) -> tuple[Any, tuple[type[BaseException], ...]]:
-    """punch's verdict handler (its ConsumerLoop handler over ``Ingest(Policy())``) with what
-    it publishes sent to ``out_topic`` instead of the real punches topic, and the errors it
-    declares transient. In process because punch's topics are fixed: a punch process would
-    read the shared verdicts topic (every punch on the test stack would decide the bench's
-    verdicts) and publish onto the real punches topic."""
+def punch_ingest(out_topic: str) -> Any:
+    """punch's verdicts subscription (``Subscription``: its ConsumerLoop handler over
+    ``Ingest(Policy())``, the errors it declares transient, whether the loop records event
+    ids) with what it publishes sent to ``out_topic`` instead of the real punches topic. In
+    process because punch's topics are fixed: a punch process would read the shared verdicts
+    topic (every punch on the test stack would decide the bench's verdicts) and publish onto
+    the real punches topic."""
     from punchcard_punch.adapters.postgres import PunchUnitOfWork
     from punchcard_punch.domain.decisions import Policy
-    from punchcard_punch.entrypoints.consumers import verdicts_handler
-    from punchcard_punch.service_layer.ingest import Ingest, NotYetKnown
+    from punchcard_punch.entrypoints.consumers import VERDICTS_GROUP, subscriptions
+    from punchcard_punch.service_layer.ingest import Ingest
 
     ingest = Ingest(Policy(), punches_topic=out_topic)
-    return verdicts_handler(ingest, PunchUnitOfWork.on_connection), (NotYetKnown,)
+    (verdicts,) = (
+        s
+        for s in subscriptions(ingest, PunchUnitOfWork.on_connection)
+        if s.group_id == VERDICTS_GROUP
+    )
+    return verdicts
 
 
 def punch_ledger_parts() -> SimpleNamespace:

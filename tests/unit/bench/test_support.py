@@ -87,8 +87,8 @@ def test_machine_cpu_counts_busy_within_total() -> None:
 def test_the_in_process_components_still_resolve() -> None:
     """When a service moves one of the pieces a micro-benchmark runs in process, this fails and
     names bench/support.py, the one file to change (not a benchmark at `make bench` time)."""
-    handler, transient = support.punch_ingest("bench.ledger.test.punches")
-    assert callable(handler) and transient
+    verdicts = support.punch_ingest("bench.ledger.test.punches")
+    assert callable(verdicts.handler) and verdicts.transient and verdicts.idempotent_handler
     parts = support.punch_ledger_parts()
     assert callable(parts.decide) and parts.PUNCH_COLUMNS and parts.APP_ROLE
     _, params = support.identity_default_hasher()

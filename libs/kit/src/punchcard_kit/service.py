@@ -57,6 +57,10 @@ class Subscription:
     # Errors of this handler's own servers that mean "down, wait" (e.g. Redis's connection
     # errors): the batch is retried with backoff, never dead-lettered.
     transient: tuple[type[BaseException], ...] = ()
+    # The handler recognises an event it already handled by a key of its own, kept for ever
+    # (punch's verdicts: the attempt id): the loop records no event ids for this group
+    # (``ConsumerLoop(idempotent_handler=True)``).
+    idempotent_handler: bool = False
 
 
 @dataclass
@@ -306,6 +310,7 @@ def create_service_app(
                     ),
                     consumer_options={"auto_offset_reset": settings.consumer_offset_reset},
                     transient=tuple(sub.transient) + tuple(transient),
+                    idempotent_handler=sub.idempotent_handler,
                 )
                 loop.lane = lane
                 name = sub.group_id if sub.lanes <= 1 else f"{sub.group_id}#{lane}"

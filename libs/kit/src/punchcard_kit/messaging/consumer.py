@@ -5,6 +5,10 @@ Guarantees, per consumer group:
   PostgreSQL transaction; the Kafka offset is committed only after that. A crash anywhere means
   the batch is delivered again and the already-processed events are skipped: each event's
   effect happens once.
+- A handler idempotent by a key of its own (``idempotent_handler``: punch's verdicts, by the
+  attempt id its ``attempts`` table holds for ever) makes the record of event ids redundant:
+  the loop then writes none (one insert per event less) and only drops a second copy of an
+  event in the same batch; dead letters are recorded as for every group.
 - Batches: one transaction for everything one poll returned (fast path). If a handler
   raises, the batch is rolled back and replayed with a savepoint around each event; an event
   that keeps failing is retried with backoff ``max_attempts`` times, then written to the
@@ -143,8 +147,11 @@ class ConsumerLoop:
         dlq_config: dict[str, str] | None = None,
         consumer_options: dict | None = None,
         transient: tuple[type[BaseException], ...] = (),
+        idempotent_handler: bool = False,
     ) -> None:
         self.group_id = group_id
+        # The handler recognises an event it has handled (its own key): no processed_events.
+        self.idempotent_handler = idempotent_handler
         # This subscription's own "a server is down" errors: the batch waits, never dead-letters.
         self.transient = tuple(transient)
         self.topics = list(topics)
@@ -362,9 +369,8 @@ class ConsumerLoop:
         """One transaction: mark event ids processed, run the handler on the new ones, write
         dead letters. Returns (processed, duplicates, dead-lettered)."""
         invalid_ids = [self._dead_letter_id(record) for record, _ in invalid]
-        ids = [m.event_id for m in messages] + invalid_ids
         async with self.pool.acquire() as conn, conn.transaction():
-            fresh = {str(row[0]) for row in await conn.fetch(_MARK_PROCESSED, self.group_id, ids)}
+            fresh = await self._fresh(conn, messages, invalid_ids)
             todo: list[Message] = []
             for message in messages:
                 if message.event_id in fresh:
@@ -405,6 +411,25 @@ class ConsumerLoop:
                     )
             failpoint("consumer.before_db_commit")
         return len(todo), len(messages) + len(invalid) - len(todo) - len(letters), len(letters)
+
+    async def _fresh(
+        self, conn: asyncpg.Connection, messages: list[Message], invalid_ids: list[str]
+    ) -> set[str]:
+        """The ids of the events (and invalid records' dead letters) this group has not
+        processed yet, recorded as processed in the batch's transaction. With an idempotent
+        handler the events' ids are not recorded (every one is fresh: the handler knows its
+        own); the invalid records' still are, so each is dead-lettered once."""
+        ids = (
+            invalid_ids if self.idempotent_handler else [m.event_id for m in messages] + invalid_ids
+        )
+        fresh = (
+            {str(row[0]) for row in await conn.fetch(_MARK_PROCESSED, self.group_id, ids)}
+            if ids
+            else set()
+        )
+        if self.idempotent_handler:
+            fresh.update(m.event_id for m in messages)
+        return fresh
 
     async def _unmark_dead_lettered(
         self, conn: asyncpg.Connection, failed: list[Message], letters: list[OutboxRecord]
