@@ -187,9 +187,13 @@ async def test_only_the_relays_own_transaction_skips_the_wal_flush(kit_db):
     goes back to the pool as synchronous as it came (the services' writes stay durable)."""
     conn = await asyncpg.connect(kit_db)
     try:
+        # A row to claim (the shards are locked, and the setting made, as the claim reads).
+        await conn.execute(
+            "INSERT INTO outbox (shard, topic, event_id) VALUES (1, 't', gen_random_uuid())"
+        )
         assert await conn.fetchval("SHOW synchronous_commit") == "on"
         async with conn.transaction():
-            await conn.fetch(_CLAIM, [0, 1, 2], SHARD_LOCK_CLASS, 500, 1 << 20)
+            assert len(await conn.fetch(_CLAIM, [0, 1, 2], SHARD_LOCK_CLASS, 500, 1 << 20)) == 1
             assert await conn.fetchval("SHOW synchronous_commit") == "off"
         assert await conn.fetchval("SHOW synchronous_commit") == "on"
     finally:

@@ -1,0 +1,95 @@
+"""The relay's statements stay bounded by the batch when the planner believes the outbox is
+empty. A queue table is often vacuumed while (nearly) empty: pg_class then says one row over
+many pages, and PostgreSQL estimates one row however large the backlog has grown. With that,
+a plain join or ``id = ANY(...)`` became a scan of the whole outbox per claimed row (a claim
+of 500 took 0.1–1.8 s on a 20,000-row backlog, and the relay fell behind for good). Here the
+trap is set as autovacuum sets it, and every statement, custom and generic plan alike, must
+touch about as many rows as it claims, not as many as wait."""
+
+import json
+
+import asyncpg
+import pytest
+from punchcard_kit.messaging.relay import _CLAIM, _DELETE, _READ_ROWS, SHARD_LOCK_CLASS, by_ctid
+from punchcard_kit.messaging.schema import OUTBOX_SHARDS
+
+BATCH = 500
+BACKLOG = 40_000
+_FILL = """
+INSERT INTO outbox (shard, topic, key, value, headers, event_id)
+SELECT i % 16, 't', 'k'::bytea, repeat('x', 300)::bytea, '[]', gen_random_uuid()
+FROM generate_series(1, $1) AS i
+"""
+
+
+def rows_touched(node: dict) -> float:
+    """Rows every node of an EXPLAIN ANALYZE (JSON) plan produced or filtered away."""
+    per_loop = sum(
+        node.get(name, 0)
+        for name in (
+            "Actual Rows",
+            "Rows Removed by Filter",
+            "Rows Removed by Join Filter",
+            "Rows Removed by Index Recheck",
+        )
+    )
+    return per_loop * node.get("Actual Loops", 1) + sum(map(rows_touched, node.get("Plans", [])))
+
+
+def literal(value) -> str:
+    if isinstance(value, list):
+        return "'{" + ",".join(f'"{literal(v).strip(chr(39))}"' for v in value) + "}'"
+    if isinstance(value, tuple):  # a tid
+        return f"'({value[0]},{value[1]})'"
+    return str(value)
+
+
+async def touched(conn: asyncpg.Connection, sql: str, types: str, args: list, mode: str) -> float:
+    """Rows the statement touches under ``plan_cache_mode`` ``mode`` (a prepared statement, as
+    the relay's pool runs it), in a transaction rolled back."""
+    await conn.execute(f"SET plan_cache_mode = {mode}")
+    await conn.execute("DEALLOCATE ALL")
+    await conn.execute(f"PREPARE under_test({types}) AS {sql}")
+    await conn.execute("BEGIN")
+    try:
+        plan = await conn.fetchval(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE under_test({', '.join(map(literal, args))})"
+        )
+    finally:
+        await conn.execute("ROLLBACK")  # what a DELETE did, the claim's locks and setting
+    return rows_touched(json.loads(plan)[0]["Plan"])
+
+
+@pytest.fixture
+async def trapped(kit_db):
+    """An outbox vacuumed with one row left over many pages, then a backlog of ``BACKLOG``."""
+    # No statement cache: the test prepares and deallocates its own statements.
+    conn = await asyncpg.connect(kit_db, statement_cache_size=0)
+    await conn.execute(_FILL, BACKLOG)
+    await conn.execute("DELETE FROM outbox WHERE id < (SELECT max(id) FROM outbox)")
+    await conn.execute("VACUUM ANALYZE outbox")
+    reltuples, relpages = await conn.fetchrow(
+        "SELECT reltuples, relpages FROM pg_class WHERE relname = 'outbox'"
+    )
+    assert reltuples <= 1 < relpages  # the planner's belief: (nearly) empty
+    await conn.execute(_FILL, BACKLOG)
+    yield conn
+    await conn.close()
+
+
+@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+async def test_the_claim_reads_and_deletes_touch_the_batch_not_the_backlog(trapped, mode):
+    conn = trapped
+    every = list(range(OUTBOX_SHARDS))
+    claim_types = "int[], int, int, bigint"
+    # Each node's rows count (a claim of 500 touches ~5,500: scans, locks, CTEs, the sort);
+    # one scan of the backlog alone is 40,000.
+    bound = 20 * BATCH
+    for shards, max_bytes in ((every, 16 * 1024 * 1024), ([3, 9], 16 * 1024 * 1024), (every, 1)):
+        args = [shards, SHARD_LOCK_CLASS, BATCH, max_bytes]
+        assert await touched(conn, _CLAIM, claim_types, args, mode) < bound, (shards, max_bytes)
+    claimed = await conn.fetch("SELECT id, ctid FROM outbox ORDER BY id LIMIT $1", BATCH)
+    by = list(by_ctid(claimed))
+    assert await touched(conn, _DELETE, "bigint, bigint, tid[]", by, mode) < bound
+    assert await touched(conn, _READ_ROWS, "bigint, bigint, tid[]", by, mode) < bound
+    assert await conn.fetchval("SELECT count(*) FROM outbox") == BACKLOG + 1  # rolled back
