@@ -14,6 +14,7 @@ from punchcard_kit.messaging.envelope import (
     is_canonical_uuid,
     random_uuid,
     set_timestamp,
+    time_ordered_uuid,
     to_datetime,
 )
 from punchcard_kit.messaging.outbox import outbox_record
@@ -185,3 +186,29 @@ def test_random_uuid_is_uuid4_of_the_same_bytes(raw):
 
 def test_random_uuids_differ():
     assert len({random_uuid() for _ in range(1000)}) == 1000
+
+
+def test_time_ordered_uuid_is_a_uuid7_of_the_time_and_the_random_bytes():
+    import os
+    import time
+    from unittest import mock
+
+    raw = bytes(range(10, 20))
+    with (
+        mock.patch.object(os, "urandom", return_value=raw),
+        mock.patch.object(time, "time_ns", return_value=1_764_806_400_123_456_789),
+    ):
+        made = time_ordered_uuid()
+    value = uuid.UUID(made)
+    assert value.version == 7 and value.variant == uuid.RFC_4122 and is_canonical_uuid(made)
+    assert int.from_bytes(value.bytes[:6], "big") == 1_764_806_400_123  # Unix milliseconds
+    assert value.bytes[7] == raw[1] and value.bytes[9:] == raw[3:]  # the random bits kept
+
+
+def test_time_ordered_uuids_differ_and_follow_the_clock():
+    import time
+
+    first = time_ordered_uuid()
+    time.sleep(0.002)  # the next millisecond
+    assert time_ordered_uuid() > first  # the canonical text sorts as the bytes do
+    assert len({time_ordered_uuid() for _ in range(1000)}) == 1000

@@ -9,7 +9,6 @@ in the time zone of a clock there. Reading the ledger is ``views.py``."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from punchcard_kit.access import require_role, require_site
 from punchcard_kit.caller import Caller
 from punchcard_kit.errors import Conflict, Invalid, NotFound
 from punchcard_kit.messaging import catalogue, new_envelope
+from punchcard_kit.messaging.envelope import time_ordered_uuid
 
 from .events import PUNCHES_TOPIC, corrected_event, voided_event
 from .unit_of_work import UnitOfWork
@@ -126,7 +126,7 @@ async def _voidable(uow: UnitOfWork, caller: Caller, punch_id: str) -> Mapping[s
 
 def _void_row(caller: Caller, original: Mapping[str, Any], reason: str) -> dict[str, Any]:
     return {
-        "id": str(uuid.uuid4()),
+        "id": time_ordered_uuid(),
         "tenant_id": caller.tenant_id,
         "kind": "VOID",
         "worker_id": str(original["worker_id"]),
@@ -164,7 +164,7 @@ async def _correction_row(uow: UnitOfWork, c: AddPunch, *, replaces: str | None)
     _zone(time_zone, "time_zone")
     require_site(caller, site_id, "site_id")
     return {
-        "id": str(uuid.uuid4()),
+        "id": time_ordered_uuid(),
         "tenant_id": caller.tenant_id,
         "kind": "CORRECTION",
         "worker_id": c.worker_id,

@@ -41,7 +41,7 @@ from punchcard_kit.contract_enums import message_type
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import Message, catalogue, new_envelope, outbox_record
 from punchcard_kit.messaging.consumer import Unprocessable
-from punchcard_kit.messaging.envelope import is_canonical_uuid, random_uuid, to_datetime
+from punchcard_kit.messaging.envelope import is_canonical_uuid, time_ordered_uuid, to_datetime
 
 from ..domain.decisions import (
     Nearby,
@@ -129,7 +129,7 @@ def recorded_row(
     context = verdict.context
     face = verdict.face if verdict.HasField("face") else None
     return {
-        "id": random_uuid(),
+        "id": time_ordered_uuid(),  # appended at the primary key's right edge
         "tenant_id": tenant_id,
         "kind": "RECORDED",
         "worker_id": verdict.worker_id,
