@@ -892,10 +892,11 @@ async def main() -> None:
     )
     kit_variants = []
     for spec in args.kit.split(","):
-        flags = spec[len(spec.rstrip("ri")) :]
+        shape = spec.rstrip("ri")
+        flags = spec[len(shape) :]
         apart = "r" in flags or args.relay_process
-        spec, _, lanes = spec.rstrip("ri").partition("/")
-        batch, _, replicas = spec.partition("x")
+        shape, _, lanes = shape.partition("/")
+        batch, _, replicas = shape.partition("x")
         kit_variants.append((int(batch), int(replicas or 1), int(lanes or 1), apart, "i" in flags))
     info = support.machine_info()
     configure_logging("bench-ledger-ingest", "WARNING", json=False)

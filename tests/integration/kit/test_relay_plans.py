@@ -36,14 +36,6 @@ def rows_touched(node: dict) -> float:
     return per_loop * node.get("Actual Loops", 1) + sum(map(rows_touched, node.get("Plans", [])))
 
 
-def literal(value) -> str:
-    if isinstance(value, list):
-        return "'{" + ",".join(f'"{literal(v).strip(chr(39))}"' for v in value) + "}'"
-    if isinstance(value, tuple):  # a tid
-        return f"'({value[0]},{value[1]})'"
-    return str(value)
-
-
 async def touched(conn: asyncpg.Connection, sql: str, types: str, args: list, mode: str) -> float:
     """Rows the statement touches under ``plan_cache_mode`` ``mode`` (a prepared statement, as
     the relay's pool runs it), in a transaction rolled back."""
@@ -52,8 +44,13 @@ async def touched(conn: asyncpg.Connection, sql: str, types: str, args: list, mo
     await conn.execute(f"PREPARE under_test({types}) AS {sql}")
     await conn.execute("BEGIN")
     try:
+        # EXECUTE takes no bound parameters: the arguments as literals, quoted by PostgreSQL.
+        literals = [
+            await conn.fetchval(f"SELECT quote_literal($1::{kind})", arg)
+            for kind, arg in zip(types.split(", "), args, strict=True)
+        ]
         plan = await conn.fetchval(
-            f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE under_test({', '.join(map(literal, args))})"
+            f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE under_test({', '.join(literals)})"
         )
     finally:
         await conn.execute("ROLLBACK")  # what a DELETE did, the claim's locks and setting
