@@ -13,12 +13,20 @@ import base64
 import os
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.support.face import astronaut, mirrored, photo
 from tests.support.face_match import enrol_at_gateway
-from tests.support.gateway import create_tenant, kiosk, login, punch_decided, worker_on_new_clock
+from tests.support.gateway import (
+    CLOCK_TIME_ZONE,
+    create_tenant,
+    kiosk,
+    login,
+    punch_decided,
+    worker_on_new_clock,
+)
 from tests.support.identity import assignments_known
 from tests.support.messaging import wait_for
 from tests.support.services import whole_system
@@ -89,7 +97,7 @@ async def test_a_shared_pin_is_caught_by_the_photo_at_the_punch(system):
                 assert answer.status_code == 200, answer.text
                 assert answer.json()["status"] == "recorded", answer.text
 
-        day = datetime.now(UTC).date().isoformat()
+        day = datetime.now(ZoneInfo(CLOCK_TIME_ZONE)).date().isoformat()  # the clock's day
 
         async def flagged():
             report = await admin.get(

@@ -47,6 +47,11 @@ async def login(gateway: ServiceProcess, email: str, password: str) -> httpx.Asy
     )
 
 
+# The time zone of the clocks these helpers register: a report's days are the clock's local
+# days, which differ from UTC's for an hour around midnight.
+CLOCK_TIME_ZONE = "Europe/Madrid"
+
+
 async def register_clock(admin: httpx.AsyncClient, name: str = "Front door") -> tuple[str, str]:
     """A clock registered through the gateway's admin API: (clock id, credential shown once)."""
     registered = await admin.post(
@@ -55,7 +60,7 @@ async def register_clock(admin: httpx.AsyncClient, name: str = "Front door") -> 
             "serial_number": unique("SN"),
             "name": name,
             "site_id": "",
-            "time_zone": "Europe/Madrid",
+            "time_zone": CLOCK_TIME_ZONE,
         },
     )
     assert registered.status_code == 201, registered.text

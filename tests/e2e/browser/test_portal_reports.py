@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from playwright.async_api import expect
 
-from tests.support.gateway import assign, kiosk, register_clock
+from tests.support.gateway import CLOCK_TIME_ZONE, assign, kiosk, register_clock
 from tests.support.punch import known
 from tests.support.stack import unique
 
@@ -59,6 +60,11 @@ async def test_suspicious_pin_use_and_stale_pins(page, request, system, tenant, 
     await page.get_by_role("heading", name="Reports", level=1).wait_for()
 
     suspicious = page.get_by_role("region", name="Suspicious PIN use")
+    # The report's days are the clock's: up to its local today (the browser's own today, the
+    # form's default, is UTC's, a day behind Madrid's for an hour around midnight).
+    period = suspicious.get_by_role("form", name="Report period")
+    await period.get_by_label("To").fill(datetime.now(ZoneInfo(CLOCK_TIME_ZONE)).date().isoformat())
+    await period.get_by_role("button", name="Show").click()
     for w in workers:
         row = suspicious.get_by_role("row", name=re.compile(w["name"]))
         await expect(row).to_contain_text("PIN burst", timeout=WAIT_MS)
