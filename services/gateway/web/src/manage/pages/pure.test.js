@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { toCsv } from "../csv.js";
 import { commandState, findByEmployeeId, namesById, sourcesText, workerStatusTone } from "./clocks/rules.js";
 import { withQuery } from "./common.jsx";
-import { csvOf, query } from "./punches/query.js";
+import { csvOf, punchesOfDayHref, query } from "./punches/query.js";
 
 describe("CSV", () => {
   it("quotes what needs it and never writes a formula", () => {
@@ -20,6 +20,20 @@ describe("punches", () => {
     expect(new Date(q.from).getTime()).toBe(new Date(2026, 0, 12).getTime());
     expect(new Date(q.to).getTime()).toBe(new Date(2026, 0, 14).getTime());
     expect(query({ from: "", to: "" }, undefined, 1000)).toMatchObject({ from: undefined, to: undefined, limit: 1000 });
+  });
+
+  it("a report's 'Punches that day' link asks for a day that holds the punch", () => {
+    // 00:30 in Madrid is still the day before in UTC and in the Americas: the link's day is
+    // the browser's, as the Punches page reads it, not the clock's.
+    for (const punchedAt of ["2026-12-03T23:30:00Z", "2026-12-04T00:00:00Z", "2026-07-01T12:00:00Z"]) {
+      const href = punchesOfDayHref("w 1", punchedAt);
+      const params = new URL(href, "https://portal.example").searchParams;
+      expect(params.get("worker_id")).toBe("w 1");
+      const q = query({ from: params.get("from"), to: params.get("to") });
+      const at = new Date(punchedAt).getTime();
+      expect(new Date(q.from).getTime()).toBeLessThanOrEqual(at);
+      expect(new Date(q.to).getTime()).toBeGreaterThan(at);
+    }
   });
 
   it("one CSV row per punch, the clock by name", () => {

@@ -5,6 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { client } from "../api.js";
 import { daysSince, formatDate, isoDate, localStamp } from "../../shared/format.js";
 import { Badge, Button, ErrorBanner, Loading, Notice, TextField, Page, useAction, useLoad, useMe } from "../ui.jsx";
+import { punchesOfDayHref } from "./punches/query.js";
 import { Empty, EvidencePhoto, WorkerLink, clockHref, friendly, loadClocks } from "./common.jsx";
 
 const REASONS = {
@@ -73,7 +74,6 @@ function Suspicious() {
               </thead>
               <tbody>
                 {rows.map((r) => {
-                  const day = (r.local_time || "").slice(0, 10);
                   return (
                     <tr key={r.punch_id}>
                       <th scope="row">{localStamp(r.local_time)}</th>
@@ -101,7 +101,7 @@ function Suspicious() {
                         )}
                       </td>
                       <td>
-                        <a href={`/manage/punches?worker_id=${r.worker_id}&from=${day}&to=${day}`}>
+                        <a href={punchesOfDayHref(r.worker_id, r.punched_at)}>
                           Punches that day<span class="sr-only"> of {r.display_name}</span>
                         </a>
                       </td>

@@ -1,6 +1,6 @@
 // What the Punches page asks the API and writes to CSV (pure): the filters as GET /punches
 // parameters (the "to" date inclusive: up to the next midnight), and one CSV row per punch.
-import { addDays, startOfDay } from "../../../shared/format.js";
+import { addDays, localDate, startOfDay } from "../../../shared/format.js";
 import { toCsv } from "../../csv.js";
 
 export const KEYS = ["worker_id", "clock_id", "site_id", "from", "to"];
@@ -16,6 +16,14 @@ export function query(filters, cursor, limit = PAGE) {
     limit,
     cursor,
   };
+}
+
+/** The Punches page for a worker's day around one punch. The page reads its dates as days in
+ * the browser's zone, so the day is the punch's day there (not the clock's, which can be
+ * another date near midnight). */
+export function punchesOfDayHref(workerId, punchedAt) {
+  const day = localDate(new Date(punchedAt));
+  return `/manage/punches?worker_id=${encodeURIComponent(workerId)}&from=${day}&to=${day}`;
 }
 
 export function csvOf(punches, clockNames) {
