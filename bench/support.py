@@ -230,17 +230,26 @@ def server_cpu() -> dict[str, float]:
     return totals
 
 
-async def consumer_batch_seconds(url: str) -> dict[str, tuple[float, float]]:
-    """A service's consumer batches so far, from its /metrics: group -> (batches, seconds)."""
+async def metric_samples(url: str, *names: str) -> list[tuple[str, dict[str, str], float]]:
+    """A service's samples of the named metrics from its /metrics: (sample, labels, value)."""
     async with httpx.AsyncClient() as http:
         text = (await http.get(url + "/metrics")).text
+    return [
+        (sample.name, sample.labels, sample.value)
+        for family in text_string_to_metric_families(text)
+        if family.name in names
+        for sample in family.samples
+    ]
+
+
+async def consumer_batch_seconds(url: str) -> dict[str, tuple[float, float]]:
+    """A service's consumer batches so far, from its /metrics: group -> (batches, seconds)."""
     name = "punchcard_consumer_batch_seconds"
     out: dict[str, list[float]] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples if family.name == name else ():
-            slot = {f"{name}_count": 0, f"{name}_sum": 1}.get(sample.name)
-            if slot is not None:
-                out.setdefault(sample.labels["group"], [0.0, 0.0])[slot] = sample.value
+    for sample, labels, value in await metric_samples(url, name):
+        slot = {f"{name}_count": 0, f"{name}_sum": 1}.get(sample)
+        if slot is not None:
+            out.setdefault(labels["group"], [0.0, 0.0])[slot] = value
     return {group: (count, seconds) for group, (count, seconds) in out.items()}
 
 

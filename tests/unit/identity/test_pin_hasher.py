@@ -54,3 +54,34 @@ def test_weak_parameters_and_short_peppers_are_refused():
         PinHasher({"a": PEPPER_A}, "a", memory_kib=4096)
     with pytest.raises(ValueError):
         PinHasher({"a": PEPPER_A}, "missing")
+
+
+def test_each_hash_and_check_is_measured_on_its_own_thread(hasher):
+    """``identity_pin_hash_seconds`` and ``identity_pin_hash_cpu_seconds_total`` (what sizing
+    identity means, and what the PIN bench subtracts to find the cost beyond argon2): a check
+    against no PIN is measured too, since it does the same work."""
+    import threading
+
+    from prometheus_client import REGISTRY
+
+    def sample(name: str, op: str) -> float:
+        return REGISTRY.get_sample_value(name, {"op": op}) or 0.0
+
+    before = {
+        (name, op): sample(name, op)
+        for name in ("identity_pin_hash_seconds_count", "identity_pin_hash_cpu_seconds_total")
+        for op in ("hash", "verify")
+    }
+    stored = hasher.hash("8351")
+    checks = [threading.Thread(target=hasher.verify, args=(pin, stored)) for pin in ("8351", "1")]
+    checks.append(threading.Thread(target=hasher.verify, args=("8351", None)))
+    for t in checks:
+        t.start()
+    for t in checks:
+        t.join()
+    gained = {key: sample(*key) - value for key, value in before.items()}
+    assert gained[("identity_pin_hash_seconds_count", "hash")] == 1
+    assert gained[("identity_pin_hash_seconds_count", "verify")] == 3
+    # argon2id at m=19 MiB, t=2 takes milliseconds of CPU, whichever thread ran it.
+    assert gained[("identity_pin_hash_cpu_seconds_total", "hash")] > 0.001
+    assert gained[("identity_pin_hash_cpu_seconds_total", "verify")] > 0.003

@@ -120,6 +120,12 @@ async def forget_processed(
     )
 
 
+# The lag gauges are refreshed at most this often (a scrape every 15-30 s sees them fresh), not
+# on every poll: a poll of one event would otherwise pay a position lookup and a gauge write
+# for every partition the consumer owns.
+LAG_REPORT_EVERY_S = 1.0
+
+
 class Unprocessable(ValueError):
     """Raised by a handler for an event that can never succeed (e.g. a malformed id): it is
     dead-lettered at once instead of after ``max_attempts`` retries."""
@@ -176,6 +182,7 @@ class ConsumerLoop:
         self._in_flight = asyncio.Lock()
         self._last_prune = 0.0
         self._lag = LagReport(group_id)
+        self._lag_reported = 0.0  # monotonic time of the last lag report
         self._commit: asyncio.Task | None = None  # the offset commit in flight
 
     def stop(self) -> None:
@@ -214,7 +221,8 @@ class ConsumerLoop:
             while not self._stopping.is_set():
                 batches = await self.consumer.getmany(timeout_ms=500, max_records=self.max_batch)
                 self.healthy = True
-                await self._report_lag()
+                if time.monotonic() - self._lag_reported >= LAG_REPORT_EVERY_S:
+                    await self._report_lag()
                 batches = {tp: records for tp, records in batches.items() if records}
                 if batches:
                     async with self._in_flight:
@@ -237,6 +245,7 @@ class ConsumerLoop:
     async def _report_lag(self) -> None:
         if self.consumer is not None:
             self._lag.update(await owned_offsets(self.consumer))
+            self._lag_reported = time.monotonic()
 
     async def _start(self) -> AIOKafkaConsumer:
         options = kafka_options(
