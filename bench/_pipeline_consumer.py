@@ -6,6 +6,7 @@ import asyncio
 import signal
 
 from punchcard_kit.db import create_pool
+from punchcard_kit.event_loop import run_as_service
 from punchcard_kit.logging import configure_logging
 from punchcard_kit.messaging.consumer import ConsumerLoop
 
@@ -41,4 +42,4 @@ if __name__ == "__main__":
     for name in ("dsn", "bootstrap", "topic", "group"):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--max-batch", type=int, default=500)
-    asyncio.run(main(p.parse_args()))
+    run_as_service(main(p.parse_args()))  # the loop the services run on (uvloop)

@@ -72,6 +72,7 @@ import support
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from punchcard.v1 import common_pb2, identification_pb2, kiosk_pb2, punch_pb2
+from punchcard_kit.event_loop import run_as_service
 from punchcard_kit.logging import configure_logging
 from punchcard_kit.messaging import catalogue, encode_envelope, new_envelope
 from punchcard_kit.messaging.connection import kafka_options
@@ -556,6 +557,7 @@ async def run_variant(
     history: int = 0,
     profile_dir: Path | None = None,
     record_ids: bool = False,
+    asyncio_loop: bool = False,
 ) -> dict:
     dsn = await create_db(name)
     out_topic = f"bench.ledger.{RUN}.{name}.punches"
@@ -568,6 +570,7 @@ async def run_variant(
         seeded = await seed(support.admin_url(dsn), world, history)
         await ensure_topics_exist(KAFKA, [(out_topic, PARTITIONS, 1, {})])
         common = ["--dsn", dsn, "--out-topic", out_topic]
+        common += ["--asyncio-loop"] if asyncio_loop else []
         consumer = ["--consumer", mode, "--topic", verdicts_topic, "--group", group]
         consumer += ["--max-batch", str(max_batch), "--lanes", str(lanes)]
         consumer += ["--record-ids"] if record_ids else []
@@ -605,6 +608,7 @@ async def run_variant(
             "relay_batch": relay_batch,
             "relay": "own process" if relay_process else "same process as the consumer",
             "record_ids": record_ids,
+            "event_loop": "asyncio" if asyncio_loop else "uvloop (as the services)",
             "seeded": seeded,
             **result,
         }
@@ -845,7 +849,13 @@ def serve_main(argv: list[str]) -> None:
     p.add_argument("--record-ids", action="store_true")
     p.add_argument("--relay-batch", type=int, default=500)
     p.add_argument("--no-relay", dest="relay", action="store_false")
-    asyncio.run(serve(p.parse_args(argv)))
+    p.add_argument("--asyncio-loop", action="store_true")
+    args = p.parse_args(argv)
+    # The services run on uvloop (uvicorn's "auto"); asyncio's loop only as a baseline.
+    if args.asyncio_loop:
+        asyncio.run(serve(args))
+    else:
+        run_as_service(serve(args))
 
 
 # -- the run --------------------------------------------------------------------------------
@@ -856,12 +866,14 @@ async def main() -> None:
     parser.add_argument(
         "--kit",
         default="500,500/2ri,500/2r,2000/2r,2000x2r",
-        help="kit variants, comma-separated: MAX_BATCH[xREPLICAS][/LANES][r][i] (processes in"
-        " the group, consumers of the group in each process; r: each process's relay a process"
-        " of its own, as punch is deployed; i: the consumer loop also records every verdict's"
-        " event id in processed_events, as before punch's handler was declared idempotent)."
-        " The default: punch's old shape (500, relay in process) as the same run's baseline,"
-        " as deployed before the idempotent handler (500/2ri), as deployed (500/2r), and"
+        help="kit variants, comma-separated: MAX_BATCH[xREPLICAS][/LANES][r][i][a] (processes"
+        " in the group, consumers of the group in each process; r: each process's relay a"
+        " process of its own, as punch is deployed; i: the consumer loop also records every"
+        " verdict's event id in processed_events, as before punch's handler was declared"
+        " idempotent; a: the processes run on asyncio's own event loop, as this bench ran them"
+        " until 2026-12-04, while the services run on uvloop: the same rate, measured). The"
+        " default: punch's old shape (500, relay in process) and punch as deployed with its"
+        " event ids recorded (500/2ri) as the same run's baselines, as deployed (500/2r), and"
         " bigger batches and two replicas",
     )
     parser.add_argument("--relay-batch", type=int, default=500, help="as RELAY_BATCH_SIZE")
@@ -892,12 +904,14 @@ async def main() -> None:
     )
     kit_variants = []
     for spec in args.kit.split(","):
-        shape = spec.rstrip("ri")
+        shape = spec.rstrip("ria")
         flags = spec[len(shape) :]
         apart = "r" in flags or args.relay_process
         shape, _, lanes = shape.partition("/")
         batch, _, replicas = shape.partition("x")
-        kit_variants.append((int(batch), int(replicas or 1), int(lanes or 1), apart, "i" in flags))
+        kit_variants.append(
+            (int(batch), int(replicas or 1), int(lanes or 1), apart, "i" in flags, "a" in flags)
+        )
     info = support.machine_info()
     configure_logging("bench-ledger-ingest", "WARNING", json=False)
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # leader elections of new topics
@@ -915,9 +929,10 @@ async def main() -> None:
             data["kit"]["fill_s"] = round(await fill_topic(kit_topic, records), 1)
             del records
             seen: Counter[str] = Counter()
-            for batch, replicas, lanes, apart, record_ids in kit_variants:
+            for batch, replicas, lanes, apart, record_ids, on_asyncio in kit_variants:
                 name = f"kit-{batch}x{replicas}l{lanes}" + ("r" if apart else "")
                 name += "i" if record_ids else ""
+                name += "a" if on_asyncio else ""
                 # A variant repeated in one run (to alternate) gets a group, database and
                 # topic of its own: the same name's group has already read every verdict.
                 seen[name] += 1
@@ -938,6 +953,7 @@ async def main() -> None:
                         history=args.history,
                         profile_dir=args.profile,
                         record_ids=record_ids,
+                        asyncio_loop=on_asyncio,
                     )
                 )
         if args.only != "kit":
@@ -979,6 +995,7 @@ async def main() -> None:
             label += f" {r['lanes']} lanes" if r.get("lanes", 1) > 1 else ""
             label += " relay apart" if r["relay"] == "own process" else ""
             label += " ids kept" if r.get("record_ids") else ""
+            label += " asyncio loop" if r.get("event_loop") == "asyncio" else ""
         ratio = "-"
         if naive and naive.get("punches_per_s") and r.get("punches_per_s"):
             ratio = f"{r['punches_per_s'] / naive['punches_per_s']:.1f}x"
@@ -1011,8 +1028,15 @@ async def main() -> None:
                 "verdicts": args.verdicts,
                 "naive_verdicts": args.naive_verdicts,
                 "kit_variants": [
-                    {"max_batch": b, "replicas": r, "lanes": n, "relay_apart": a, "record_ids": i}
-                    for b, r, n, a, i in kit_variants
+                    {
+                        "max_batch": b,
+                        "replicas": r,
+                        "lanes": n,
+                        "relay_apart": a,
+                        "record_ids": i,
+                        "asyncio_loop": loop,
+                    }
+                    for b, r, n, a, i, loop in kit_variants
                 ],
                 "relay_batch": args.relay_batch,
                 "tenants": args.tenants,

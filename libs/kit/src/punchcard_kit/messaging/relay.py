@@ -36,6 +36,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from ..db import create_pool
+from ..event_loop import run_as_service
 from ..failpoints import failpoint
 from ..logging import configure_logging, get_logger
 from ..metrics import OUTBOX_PUBLISHED, RELAY_ERRORS
@@ -342,7 +343,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--batch-max-bytes", type=int, default=16 * 1024 * 1024)
     parser.add_argument("--log-level", default="INFO")
-    asyncio.run(_main(parser.parse_args(argv)))
+    run_as_service(_main(parser.parse_args(argv)))
 
 
 if __name__ == "__main__":
