@@ -3,9 +3,8 @@
 Every service is served by uvicorn with its ``loop="auto"``: uvloop where it is installed
 (``uvicorn[standard]`` installs it), asyncio's own loop otherwise. A process that runs a
 service's loops without uvicorn (the standalone ``punchcard-relay``, a benchmark's consumer
-process) runs them with ``run_as_service``, so it measures and behaves as the services do: on
-asyncio's default loop the same consumer spends ~15 % of its CPU in the pure-Python socket
-transport alone."""
+process) runs them with ``run_as_service``, so it behaves and is measured as the services are
+(the ledger bench's flag ``a`` keeps asyncio's loop, to compare)."""
 
 from __future__ import annotations
 
