@@ -242,6 +242,11 @@ class ConsumerLoop:
             await consumer.stop()
             log.info("consumer stopped", group=self.group_id, processed=self.processed)
 
+    def report_lag_soon(self) -> None:
+        """At the next poll, not up to ``LAG_REPORT_EVERY_S`` later: after a rebalance, so a
+        partition moved away is not reported by two processes, and a new one is reported."""
+        self._lag_reported = 0.0
+
     async def _report_lag(self) -> None:
         if self.consumer is not None:
             self._lag.update(await owned_offsets(self.consumer))
@@ -564,8 +569,10 @@ class _DrainOnRevoke(ConsumerRebalanceListener):
         # Wait for the batch in hand to commit (database and offset) before giving it up.
         async with self.loop._in_flight:
             await self.loop.settle_commit()
+        self.loop.report_lag_soon()
         if revoked:
             log.info("partitions revoked", group=self.loop.group_id, partitions=len(revoked))
 
     async def on_partitions_assigned(self, assigned) -> None:
+        self.loop.report_lag_soon()
         log.info("partitions assigned", group=self.loop.group_id, partitions=len(assigned))
