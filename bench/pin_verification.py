@@ -68,8 +68,14 @@ CLOCKS = [f"clock-{n}" for n in range(8)]
 
 async def pin_checks(url: str) -> tuple[float, float, float]:
     """identity's PIN checks so far, from its /metrics: (checks, wall seconds, CPU seconds)."""
-    found = {"identity_pin_hash_seconds_count": 0.0, "identity_pin_hash_seconds_sum": 0.0}
-    found["identity_pin_hash_cpu_seconds_total"] = 0.0
+    found = dict.fromkeys(
+        (
+            "identity_pin_hash_seconds_count",
+            "identity_pin_hash_seconds_sum",
+            "identity_pin_hash_cpu_seconds_total",
+        ),
+        0.0,
+    )
     samples = await support.metric_samples(
         url, "identity_pin_hash_seconds", "identity_pin_hash_cpu_seconds"
     )

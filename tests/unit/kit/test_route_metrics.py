@@ -120,6 +120,15 @@ def test_a_consumer_reports_the_lag_of_the_partitions_it_owns_and_drops_the_rest
     assert lag(group, "t", 1) is None
 
 
+def test_the_lag_is_refreshed_once_a_while_and_at_once_after_a_rebalance():
+    report = LagReport(f"g-{uuid.uuid4().hex[:8]}", every_s=3600)
+    assert report.due()  # never reported: at the first poll
+    report.update({("t", 0): (5, 5)})
+    assert not report.due()  # not again at every poll
+    report.soon()  # partitions revoked or assigned
+    assert report.due()
+
+
 def test_the_outbox_age_is_its_oldest_rows():
     now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     assert outbox_age_s(None, now) == 0.0

@@ -12,18 +12,16 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from uvicorn.loops.auto import auto_loop_factory
+
 T = TypeVar("T")
 
 __all__ = ["run_as_service", "service_loop_factory"]
 
 
-def service_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvicorn's ``auto`` choice: uvloop's loop where installed, else None (asyncio's own)."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvicorn[standard] brings it on Linux
-        return None
-    return uvloop.new_event_loop
+def service_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvicorn's own ``auto`` choice (what ``loop="auto"`` resolves to), not a copy of it."""
+    return auto_loop_factory(use_subprocess=False)
 
 
 def run_as_service(main: Coroutine[Any, Any, T]) -> T:

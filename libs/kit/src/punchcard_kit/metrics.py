@@ -1,5 +1,6 @@
 """Prometheus metrics shared by the kit's loops (exposed at /metrics by every service)."""
 
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -108,14 +109,29 @@ def observe_request(service: str, scope: Mapping[str, Any], status: int, seconds
 class LagReport:
     """One consumer's ``punchcard_consumer_lag`` series: set for the partitions it owns now,
     removed for those it gave up (a rebalance moved them to another consumer, whose process
-    reports them), so a partition's lag is exported by one process only."""
+    reports them), so a partition's lag is exported by one process only.
 
-    def __init__(self, group: str) -> None:
+    Refreshed at most every ``every_s`` (``due``; a scrape every 15-30 s sees it fresh), not
+    after every poll: a poll of one event would otherwise pay a position lookup and a gauge
+    write for every partition the consumer owns."""
+
+    def __init__(self, group: str, every_s: float = 1.0) -> None:
         self.group = group
+        self.every_s = every_s
         self.owned: set[tuple[str, int]] = set()
+        self._updated = 0.0  # monotonic time of the last update; 0: due now
+
+    def due(self) -> bool:
+        return time.monotonic() - self._updated >= self.every_s
+
+    def soon(self) -> None:
+        """Due at the next poll: after a rebalance, so a partition moved away is not reported
+        by two processes, and a new one is reported."""
+        self._updated = 0.0
 
     def update(self, offsets: Mapping[tuple[str, int], tuple[int | None, int | None]]) -> None:
         """``offsets``: (topic, partition) -> (highwater, position) of every partition owned."""
+        self._updated = time.monotonic()
         for topic, partition in self.owned - offsets.keys():
             _remove_lag(self.group, topic, partition)
         self.owned = set(offsets)

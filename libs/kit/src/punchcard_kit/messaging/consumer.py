@@ -120,12 +120,6 @@ async def forget_processed(
     )
 
 
-# The lag gauges are refreshed at most this often (a scrape every 15-30 s sees them fresh), not
-# on every poll: a poll of one event would otherwise pay a position lookup and a gauge write
-# for every partition the consumer owns.
-LAG_REPORT_EVERY_S = 1.0
-
-
 class Unprocessable(ValueError):
     """Raised by a handler for an event that can never succeed (e.g. a malformed id): it is
     dead-lettered at once instead of after ``max_attempts`` retries."""
@@ -182,7 +176,6 @@ class ConsumerLoop:
         self._in_flight = asyncio.Lock()
         self._last_prune = 0.0
         self._lag = LagReport(group_id)
-        self._lag_reported = 0.0  # monotonic time of the last lag report
         self._commit: asyncio.Task | None = None  # the offset commit in flight
 
     def stop(self) -> None:
@@ -221,7 +214,7 @@ class ConsumerLoop:
             while not self._stopping.is_set():
                 batches = await self.consumer.getmany(timeout_ms=500, max_records=self.max_batch)
                 self.healthy = True
-                if time.monotonic() - self._lag_reported >= LAG_REPORT_EVERY_S:
+                if self._lag.due():
                     await self._report_lag()
                 batches = {tp: records for tp, records in batches.items() if records}
                 if batches:
@@ -242,15 +235,9 @@ class ConsumerLoop:
             await consumer.stop()
             log.info("consumer stopped", group=self.group_id, processed=self.processed)
 
-    def report_lag_soon(self) -> None:
-        """At the next poll, not up to ``LAG_REPORT_EVERY_S`` later: after a rebalance, so a
-        partition moved away is not reported by two processes, and a new one is reported."""
-        self._lag_reported = 0.0
-
     async def _report_lag(self) -> None:
         if self.consumer is not None:
             self._lag.update(await owned_offsets(self.consumer))
-            self._lag_reported = time.monotonic()
 
     async def _start(self) -> AIOKafkaConsumer:
         options = kafka_options(
@@ -569,10 +556,10 @@ class _DrainOnRevoke(ConsumerRebalanceListener):
         # Wait for the batch in hand to commit (database and offset) before giving it up.
         async with self.loop._in_flight:
             await self.loop.settle_commit()
-        self.loop.report_lag_soon()
+        self.loop._lag.soon()
         if revoked:
             log.info("partitions revoked", group=self.loop.group_id, partitions=len(revoked))
 
     async def on_partitions_assigned(self, assigned) -> None:
-        self.loop.report_lag_soon()
+        self.loop._lag.soon()
         log.info("partitions assigned", group=self.loop.group_id, partitions=len(assigned))

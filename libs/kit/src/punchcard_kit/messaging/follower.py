@@ -41,7 +41,7 @@ from ..metrics import LagReport
 from ..retry import Backoff, is_transient
 from ..tracing import follow, tracing_enabled
 from .connection import kafka_options
-from .consumer import LAG_REPORT_EVERY_S, owned_offsets
+from .consumer import owned_offsets
 from .envelope import InvalidEnvelope, Message, decode_envelope
 
 log = get_logger(__name__)
@@ -213,12 +213,10 @@ class TopicFollower:
             from_beginning=self.from_beginning,
         )
         next_check = time.monotonic() + self.check_interval_s
-        lag_reported = 0.0
         while not self._stopping.is_set():
             batches = await consumer.getmany(timeout_ms=500, max_records=self.max_batch)
-            if time.monotonic() - lag_reported >= LAG_REPORT_EVERY_S:
+            if self._lag.due():
                 self._lag.update(await owned_offsets(consumer))
-                lag_reported = time.monotonic()
             for tp, records in batches.items():
                 for record in records:
                     if self._stopping.is_set():

@@ -73,41 +73,39 @@ function Suspicious() {
                 </tr>
               </thead>
               <tbody>
-                {rows.map((r) => {
-                  return (
-                    <tr key={r.punch_id}>
-                      <th scope="row">{localStamp(r.local_time)}</th>
-                      <td>
-                        <WorkerLink id={r.worker_id} name={r.display_name} employeeId={r.employee_id} />
-                      </td>
-                      <td>
-                        {r.clock_id ? <a href={clockHref(r.clock_id)}>{names[r.clock_id] || "Clock"}</a> : "—"}
-                        {r.site_id && <div class="muted small">{r.site_id}</div>}
-                      </td>
-                      <td>
-                        <div class="marks">
-                          {r.reasons.map((reason) => {
-                            const [tone, text] = REASONS[reason] || ["neutral", reason];
-                            return (
-                              <Badge tone={tone} key={reason}>
-                                {text}
-                              </Badge>
-                            );
-                          })}
-                        </div>
-                        {r.detail && <div class="small">{r.detail}</div>}
-                        {r.attempt_id && r.evidence && (
-                          <EvidencePhoto attemptId={r.attempt_id} name={r.display_name} />
-                        )}
-                      </td>
-                      <td>
-                        <a href={punchesOfDayHref(r.worker_id, r.punched_at)}>
-                          Punches that day<span class="sr-only"> of {r.display_name}</span>
-                        </a>
-                      </td>
-                    </tr>
-                  );
-                })}
+                {rows.map((r) => (
+                  <tr key={r.punch_id}>
+                    <th scope="row">{localStamp(r.local_time)}</th>
+                    <td>
+                      <WorkerLink id={r.worker_id} name={r.display_name} employeeId={r.employee_id} />
+                    </td>
+                    <td>
+                      {r.clock_id ? <a href={clockHref(r.clock_id)}>{names[r.clock_id] || "Clock"}</a> : "—"}
+                      {r.site_id && <div class="muted small">{r.site_id}</div>}
+                    </td>
+                    <td>
+                      <div class="marks">
+                        {r.reasons.map((reason) => {
+                          const [tone, text] = REASONS[reason] || ["neutral", reason];
+                          return (
+                            <Badge tone={tone} key={reason}>
+                              {text}
+                            </Badge>
+                          );
+                        })}
+                      </div>
+                      {r.detail && <div class="small">{r.detail}</div>}
+                      {r.attempt_id && r.evidence && (
+                        <EvidencePhoto attemptId={r.attempt_id} name={r.display_name} />
+                      )}
+                    </td>
+                    <td>
+                      <a href={punchesOfDayHref(r.worker_id, r.punched_at)}>
+                        Punches that day<span class="sr-only"> of {r.display_name}</span>
+                      </a>
+                    </td>
+                  </tr>
+                ))}
               </tbody>
             </table>
             {rows.length === 0 && <Empty>No suspicious PIN punches from {range.from} to {range.to}.</Empty>}
