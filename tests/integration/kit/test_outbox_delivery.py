@@ -10,7 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from google.protobuf import wrappers_pb2
 from punchcard_kit.messaging import add_to_outbox, new_envelope
 from punchcard_kit.messaging.connection import kafka_options
-from punchcard_kit.messaging.relay import _CLAIM, SHARD_LOCK_CLASS
+from punchcard_kit.messaging.relay import _TAKE, SHARD_LOCK_CLASS
 
 from tests.support.messaging import (
     effect_counts,
@@ -193,7 +193,7 @@ async def test_only_the_relays_own_transaction_skips_the_wal_flush(kit_db):
         )
         assert await conn.fetchval("SHOW synchronous_commit") == "on"
         async with conn.transaction():
-            assert len(await conn.fetch(_CLAIM, [0, 1, 2], SHARD_LOCK_CLASS, 500, 1 << 20)) == 1
+            assert len(await conn.fetch(_TAKE, [0, 1, 2], SHARD_LOCK_CLASS, 500, 1 << 20)) == 1
             assert await conn.fetchval("SHOW synchronous_commit") == "off"
         assert await conn.fetchval("SHOW synchronous_commit") == "on"
     finally:

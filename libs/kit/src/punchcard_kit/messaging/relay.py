@@ -1,7 +1,7 @@
 """The outbox relay: publishes committed outbox rows to Kafka, then deletes them.
 
-- Claims rows with ``FOR UPDATE SKIP LOCKED`` inside a transaction, publishes them with the
-  idempotent producer, waits for every ack, deletes them, commits. A relay killed after the
+- Claims and deletes rows (``FOR UPDATE SKIP LOCKED``) inside a transaction, publishes them
+  with the idempotent producer, waits for every ack, commits. A relay killed after the
   publish and before the commit leaves the rows in place: they are published again (at least
   once), and consumers drop the duplicates by event id.
 - Several relays may run (one per service replica). Rows are spread over shards by key, and a
@@ -17,11 +17,10 @@
   row, each batch's future awaited before the rows are deleted.
 - A batch is bounded by rows (``batch_size``) and by bytes (``batch_max_bytes``, keys and
   values): a backlog of face frames (up to ~700 KiB each) is never read into memory 500 at a
-  time. One statement (``_CLAIM``) locks the shards, claims the rows with their sizes and,
-  where the whole claim fits the bound, returns the rows themselves: an iteration is BEGIN,
-  the claim, the DELETE and COMMIT (four round trips; six before). A claim that does not fit
-  is cut (``batch_cut``) and only the rows kept are read in full; a single row larger than
-  the bound still goes, alone.
+  time. One statement (``_TAKE``) locks the shards, claims the rows with their sizes, cuts
+  the claim to the bound and deletes and returns the rows it keeps: an iteration is BEGIN,
+  that statement and COMMIT (three round trips; four before, six before that). A single row
+  larger than the bound still goes, alone.
 """
 
 from __future__ import annotations
@@ -50,19 +49,23 @@ log = get_logger(__name__)
 # Advisory-lock namespace (first int4 key) for outbox shards.
 SHARD_LOCK_CLASS = 0x5043_0001
 
-# One statement, one round trip: the shards this relay can lock (transaction-level advisory
-# locks, tried on every shard), up to $3 of their oldest rows (FOR UPDATE SKIP LOCKED) with
-# their sizes, and — where the whole claim fits in $4 bytes, as it nearly always does — the
-# rows themselves (``whole``). Otherwise the values stay in the table and the relay reads only
-# the rows its batch takes (``batch_cut``, ``_READ_ROWS``): a backlog of face frames is never
-# read into memory 500 at a time.
-# The claim also turns synchronous_commit off for this transaction (set_config(…, true): local to
-# it, gone at its end): the relay's commit only deletes rows that Kafka has acknowledged, so it
-# need not wait for the WAL flush (~4 ms here, more at p99). A delete lost in a PostgreSQL crash
-# publishes those rows again, as a relay killed before its commit does (at least once; the
-# consumers drop duplicates by event id). The services' own transactions stay synchronous.
+# One statement, one round trip (``_TAKE``): the shards this relay can lock (transaction-level
+# advisory locks, tried on every shard), up to $3 of their oldest rows (FOR UPDATE SKIP LOCKED)
+# with their sizes, as many of those as fit in $4 bytes (always the first: a row larger than
+# the bound goes alone), and the DELETE of those, returning them. The delete is the relay's
+# transaction's, not yet committed: the relay commits it only once Kafka has acknowledged every
+# row. A relay killed, or a publish failed, before that commit rolls it back and the rows are
+# still there (at least once; the consumers drop duplicates by event id). Rows claimed but not
+# taken (the byte bound) stay locked and unsent until the commit; ``claimed`` tells the relay
+# that more wait. A backlog of face frames is never read into memory 500 at a time: only the
+# rows taken are read in full.
+# The statement also turns synchronous_commit off for this transaction (set_config(…, true):
+# local to it, gone at its end): the relay's commit only deletes rows that Kafka has
+# acknowledged, so it need not wait for the WAL flush (~4 ms here, more at p99). A delete lost
+# in a PostgreSQL crash publishes those rows again, as a relay killed before its commit does.
+# The services' own transactions stay synchronous.
 #
-# Every plan these statements can get is a bounded one, whatever the outbox's statistics say.
+# Every plan this statement can get is a bounded one, whatever the outbox's statistics say.
 # A queue table is often vacuumed or analysed while it is nearly empty; the planner then
 # believes it holds one row however large it has grown (pg_class's reltuples 0 or 1 over many
 # pages), and an ordinary join or ``id = ANY(...)`` may become a scan of the whole outbox per
@@ -70,13 +73,11 @@ SHARD_LOCK_CLASS = 0x5043_0001
 # fell to ~1,450 events/s and did not catch up). So:
 # - the oldest rows are found through the primary key only (``shard + 0`` keeps the
 #   (shard, id) index out of it; the alternative is a sort of every row of the shards);
-# - each claimed row's values are read by a lookup of its own, by its ``ctid`` (a lateral
-#   subquery that is not flattened into a join, ``OFFSET 0``: a TID scan per row). The rows are
-#   locked by this transaction, so their ctids cannot change before it ends;
-# - the rows are read (a cut batch) and deleted again by their ctids within the claim's range
-#   of ids: a TID scan or a scan of that range of the primary key, never of the table.
-# tests/integration/kit/test_relay_plans.py holds these shapes to it.
-_CLAIM = """
+# - the rows taken are deleted by their ctids within their range of ids: a TID scan or a scan
+#   of that range of the primary key, never of the table. They are locked by this transaction,
+#   so their ctids cannot change before it ends.
+# tests/integration/kit/test_relay_plans.py holds this shape to it.
+_TAKE = """
 WITH mine AS MATERIALIZED (
     SELECT s::smallint AS shard
     FROM unnest($1::int[]) AS s, set_config('synchronous_commit', 'off', true)
@@ -89,43 +90,23 @@ WITH mine AS MATERIALIZED (
     ORDER BY id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
-), whole AS MATERIALIZED (
-    SELECT coalesce(sum(size), 0) <= $4 AS whole FROM claimed
+), taken AS MATERIALIZED (
+    SELECT id, ctid FROM (
+        SELECT id, ctid, sum(size) OVER (ORDER BY id) AS running,
+            row_number() OVER (ORDER BY id) AS n
+        FROM claimed
+    ) AS c
+    WHERE running <= $4::bigint OR n = 1
+), gone AS (
+    DELETE FROM outbox
+    WHERE id BETWEEN (SELECT min(id) FROM taken) AND (SELECT max(id) FROM taken)
+        AND ctid = ANY(ARRAY(SELECT ctid FROM taken))
+    RETURNING id, topic, key, value, headers
 )
-SELECT c.id, c.ctid, c.size, w.whole, o.topic, o.key, o.value, o.headers
-FROM claimed AS c CROSS JOIN whole AS w
-LEFT JOIN LATERAL (
-    SELECT topic, key, value, headers FROM outbox
-    WHERE outbox.ctid = c.ctid AND w.whole
-    OFFSET 0
-) AS o ON true
-ORDER BY c.id
+SELECT g.id, g.topic, g.key, g.value, g.headers, (SELECT count(*) FROM claimed) AS claimed
+FROM gone AS g
+ORDER BY g.id
 """
-_READ_ROWS = """
-SELECT id, topic, key, value, headers FROM outbox
-WHERE id BETWEEN $1 AND $2 AND ctid = ANY($3::tid[])
-ORDER BY id
-"""
-
-
-def batch_cut(sizes: list[int], max_bytes: int) -> int:
-    """How many of the claimed rows (in order, with these sizes in bytes) one batch takes: as
-    many as fit in ``max_bytes``, and always at least one."""
-    total = 0
-    for taken, size in enumerate(sizes):
-        total += size
-        if total > max_bytes and taken > 0:
-            return taken
-    return len(sizes)
-
-
-_DELETE = "DELETE FROM outbox WHERE id BETWEEN $1 AND $2 AND ctid = ANY($3::tid[])"
-
-
-def by_ctid(rows) -> tuple[int, int, list]:
-    """The arguments of ``_READ_ROWS`` and ``_DELETE`` for claimed ``rows`` (in id order):
-    their range of ids and their ctids."""
-    return rows[0]["id"], rows[-1]["id"], [row["ctid"] for row in rows]
 
 
 class OutboxRelay:
@@ -244,18 +225,13 @@ class OutboxRelay:
         shards = list(range(OUTBOX_SHARDS))
         random.shuffle(shards)
         async with self.pool.acquire() as conn, conn.transaction():
-            claimed = await conn.fetch(
-                _CLAIM, shards, SHARD_LOCK_CLASS, self.batch_size, self.batch_max_bytes
+            rows = await conn.fetch(
+                _TAKE, shards, SHARD_LOCK_CLASS, self.batch_size, self.batch_max_bytes
             )
-            if not claimed:
+            if not rows:
                 return 0
-            if claimed[0]["whole"]:
-                rows = claimed
-            else:
-                taken = batch_cut([row["size"] for row in claimed], self.batch_max_bytes)
-                self._cut_short = taken < len(claimed)
-                claimed = claimed[:taken]  # the rest stays locked until the commit, unsent
-                rows = await conn.fetch(_READ_ROWS, *by_ctid(claimed))
+            # Claimed beyond the byte bound: those stay locked until the commit, unsent.
+            self._cut_short = len(rows) < rows[0]["claimed"]
             sends = []  # the producer spans of traced rows (punchcard_kit.tracing)
             try:
                 async with asyncio.timeout(self.publish_timeout_s):
@@ -264,7 +240,6 @@ class OutboxRelay:
                 for send_span in sends:
                     send_span.end()
             failpoint("relay.after_publish")
-            await conn.execute(_DELETE, *by_ctid(claimed))
         failpoint("relay.after_commit")
         self.published += len(rows)
         OUTBOX_PUBLISHED.labels(self.name).inc(len(rows))
