@@ -1,6 +1,7 @@
 """The consumer loop commits offsets after their batches, in order, at most once every
-``commit_every_s``: a batch's offsets wait and go with the next batches'; a rebalance or a stop
-(``settle_commit``) commits what waits at once; a failed commit is logged, never raised."""
+``commit_every_s`` unless ``commit_every_records`` wait: a small batch's offsets wait and go
+with the next batches'; a rebalance or a stop (``settle_commit``) commits what waits at once; a
+failed commit is logged, never raised."""
 
 import asyncio
 
@@ -22,7 +23,7 @@ class _Consumer:
         self.commits.append(dict(offsets))
 
 
-def _loop(consumer: _Consumer, every: float) -> ConsumerLoop:
+def _loop(consumer: _Consumer, every: float, records: int = 20) -> ConsumerLoop:
     loop = ConsumerLoop(
         group_id="g",
         topics=["t"],
@@ -30,6 +31,7 @@ def _loop(consumer: _Consumer, every: float) -> ConsumerLoop:
         pool=None,
         bootstrap_servers="unused:9092",
         commit_every_s=every,
+        commit_every_records=records,
     )
     loop.consumer = consumer
     return loop
@@ -94,3 +96,17 @@ async def test_a_stop_does_not_wait_for_ever_on_a_commit_kafka_never_answers():
     await asyncio.sleep(0.01)
     await loop.settle_commit(timeout_s=0.05)  # returns: the records are read again
     assert loop._commit.cancelled()
+
+
+async def test_enough_records_are_committed_at_once_whatever_the_interval():
+    consumer = _Consumer()
+    loop = _loop(consumer, every=60, records=100)
+    loop.offsets_done({A: 1}, {0: 0}, records=1)
+    await asyncio.sleep(0.01)
+    assert consumer.commits == [{A: 1}]  # the first goes at once
+    loop.offsets_done({A: 51}, {0: 1}, records=50)
+    await asyncio.sleep(0.05)
+    assert consumer.commits == [{A: 1}]  # 50 records wait for the interval
+    loop.offsets_done({A: 551}, {0: 51}, records=500)  # a big batch: now
+    await asyncio.wait_for(loop._commit, 10)
+    assert consumer.commits == [{A: 1}, {A: 551}]

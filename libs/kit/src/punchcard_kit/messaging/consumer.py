@@ -20,12 +20,15 @@ Guarantees, per consumer group:
   offsets). ``stop()`` (SIGTERM) finishes the batch in hand, commits, and leaves the group.
 - Offsets are committed after their batch's transaction, in order, by one task beside the loop
   (the broker's round trip off every event's path), at most once every ``commit_every_s``
-  (0.5 s): a batch's offsets wait for the next commit with those of the batches after it. A
-  commit costs the process ~0.3 ms of CPU (aiokafka's request and answer), and at a few events
-  a second each batch would pay one. A rebalance and ``stop()`` commit what waits at once
-  (``settle_commit``); a crash means at most ``commit_every_s`` of records read again, which
-  ``processed_events`` (or the idempotent handler) drops. Kafka's own consumers commit every 5 s
-  by default (``auto.commit.interval.ms``).
+  (0.5 s) unless ``commit_every_records`` (20) records wait: a small batch's offsets wait for
+  the next commit with those of the batches after it. A commit costs the process ~0.3 ms of
+  CPU (aiokafka's request and answer): at a few events a second each batch would pay one,
+  while a batch of hundreds hardly notices it and is committed at once. So the committed
+  offsets, the lag KEDA's kafka scaler reads, trail the work done by at most 20 records or
+  0.5 s, under every ``lagThreshold`` (deploy/k8s/base/autoscaling.yaml). A rebalance and
+  ``stop()`` commit what waits at once (``settle_commit``); a crash means those records read
+  again, which ``processed_events`` (or the idempotent handler) drops. Kafka's own consumers
+  commit every 5 s by default (``auto.commit.interval.ms``).
 """
 
 from __future__ import annotations
@@ -158,6 +161,7 @@ class ConsumerLoop:
         transient: tuple[type[BaseException], ...] = (),
         idempotent_handler: bool = False,
         commit_every_s: float = 0.5,
+        commit_every_records: int = 20,
     ) -> None:
         self.group_id = group_id
         # The handler recognises an event it has handled (its own key): no processed_events.
@@ -189,10 +193,13 @@ class ConsumerLoop:
         # Offsets to commit: a task commits them (``_committer``), at most every commit_every_s
         # unless a rebalance or a stop wants them now (``_flush``).
         self.commit_every_s = commit_every_s
+        self.commit_every_records = commit_every_records
         self._commit: asyncio.Task | None = None
         self._pending: dict[TopicPartition, int] = {}
         self._pending_first: dict[int, int] = {}  # the first offset read per partition, for logs
-        self._flush = asyncio.Event()
+        self._pending_records = 0
+        self._flush = asyncio.Event()  # a rebalance or a stop: commit now
+        self._wake = asyncio.Event()  # the committer's wait ends early (flush, or records)
         self._last_commit = float("-inf")
 
     def stop(self) -> None:
@@ -344,7 +351,9 @@ class ConsumerLoop:
 
         failpoint("consumer.after_db_commit")
         self.offsets_done(
-            {tp: records[-1].offset + 1 for tp, records in batches.items()}, first_offsets
+            {tp: records[-1].offset + 1 for tp, records in batches.items()},
+            first_offsets,
+            sum(map(len, batches.values())),
         )
         processed, duplicates, dead = outcome
         self.processed += processed
@@ -354,29 +363,39 @@ class ConsumerLoop:
         BATCH_SECONDS.labels(self.group_id).observe(time.perf_counter() - started)
 
     def offsets_done(
-        self, offsets: dict[TopicPartition, int], first_offsets: dict[int, int]
+        self, offsets: dict[TopicPartition, int], first_offsets: dict[int, int], records: int = 1
     ) -> None:
-        """A batch's transaction committed: these offsets (the next to read) are to be committed,
-        with the ones that wait, by the committer (started if none runs)."""
+        """A batch (of ``records``) committed its transaction: these offsets (the next to read)
+        are to be committed, with the ones that wait, by the committer (started if none
+        runs); at once when ``commit_every_records`` records wait."""
         self._pending.update(offsets)
         for partition, offset in first_offsets.items():
             self._pending_first.setdefault(partition, offset)
+        self._pending_records += records
+        if self._pending_records >= self.commit_every_records:
+            self._wake.set()
         if self._commit is None or self._commit.done():
             self._commit = asyncio.create_task(self._committer())
 
     async def _committer(self) -> None:
-        """Commit what waits, in order, at most once every ``commit_every_s`` unless flushed;
-        ends when nothing waits (``offsets_done`` starts it again)."""
+        """Commit what waits, in order, at most once every ``commit_every_s`` unless flushed or
+        ``commit_every_records`` wait; ends when nothing waits (``offsets_done`` starts it
+        again)."""
         clock = asyncio.get_running_loop().time
         while self._pending:
             wait = self._last_commit + self.commit_every_s - clock()
-            if wait > 0 and not self._flush.is_set():
+            if (
+                wait > 0
+                and not self._flush.is_set()
+                and self._pending_records < self.commit_every_records
+            ):
+                self._wake.clear()
                 try:
-                    await asyncio.wait_for(self._flush.wait(), wait)
+                    await asyncio.wait_for(self._wake.wait(), wait)
                 except TimeoutError:
                     pass
             offsets, first_offsets = self._pending, self._pending_first
-            self._pending, self._pending_first = {}, {}
+            self._pending, self._pending_first, self._pending_records = {}, {}, 0
             self._last_commit = clock()
             await self._commit_offsets(offsets, first_offsets)
 
@@ -402,6 +421,7 @@ class ConsumerLoop:
         drops; so a stop waits at most ``timeout_s`` (aiokafka retries a commit for as long as
         Kafka is unreachable) and then leaves without it."""
         self._flush.set()
+        self._wake.set()
         try:
             task = self._commit
             if task is not None:
