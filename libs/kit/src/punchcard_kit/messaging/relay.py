@@ -1,4 +1,4 @@
-"""The outbox relay: publishes committed outbox rows to Kafka, then deletes them.
+"""The outbox relay: publishes committed outbox rows to Kafka; their delete commits after.
 
 - Claims and deletes rows (``FOR UPDATE SKIP LOCKED``) inside a transaction, publishes them
   with the idempotent producer, waits for every ack, commits. A relay killed after the
@@ -14,7 +14,7 @@
 - Rows are produced a partition at a time (``producer.create_batch`` / ``send_batch``, each
   partition's rows in the order claimed, partitioned as every producer partitions a key:
   ``producer.partition_for``): one record batch per partition instead of one ``send`` per
-  row, each batch's future awaited before the rows are deleted.
+  row, each batch's future awaited before the delete commits.
 - A batch is bounded by rows (``batch_size``) and by bytes (``batch_max_bytes``, keys and
   values): a backlog of face frames (up to ~700 KiB each) is never read into memory 500 at a
   time. One statement (``_TAKE``) locks the shards, claims the rows with their sizes, cuts
