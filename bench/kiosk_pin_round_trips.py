@@ -155,7 +155,13 @@ def main() -> None:
     parser.add_argument("--tree", action="append", help="checkouts to compare (default: this)")
     parser.add_argument("--rounds", type=int, default=2, help="each tree this often, alternately")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    # As every bench's --quick (support.parse_args; not imported here: a child imports only
+    # the tree it measures): a small run that checks the bench works, numbers meaning little.
+    parser.add_argument("--quick", action="store_true", help="a small run: --n 50 --rounds 1")
     args = parser.parse_args()
+    if args.quick:
+        args.n = 50 if args.n == parser.get_default("n") else args.n
+        args.rounds = 1 if args.rounds == parser.get_default("rounds") else args.rounds
     if args.child:
         print(json.dumps(asyncio.run(child(args.n))))
         return
@@ -182,7 +188,8 @@ def main() -> None:
             cpu = "/".join(f"{r[op]['cpu_ms']:.3f}" for r in runs)
             wall = "/".join(f"{r[op]['wall_ms']:.3f}" for r in runs)
             print(f"{tree[-40:]:40} {op:8} {cpu:>18} {wall:>18}")
-    out = REPO / "bench" / "results" / "kiosk_pin_round_trips.json"
+    name = "kiosk_pin_round_trips.quick.json" if args.quick else "kiosk_pin_round_trips.json"
+    out = REPO / "bench" / "results" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"n": args.n, "results": results}, indent=2))
     print(f"wrote {out}")
