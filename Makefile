@@ -19,7 +19,7 @@ GEN_STAMP  := $(GEN_DIR)/punchcard/v1/.stamp
 WEB        := services/gateway/web
 WEB_SRC    := $(shell find $(WEB)/src $(WEB)/manage $(WEB)/kiosk -type f 2>/dev/null) $(WEB)/vite.config.js
 
-.PHONY: help setup venv proto weights web browser kustomize promtool k8s-schemas stack stack-down test-stack test-stack-down topics test-topics migrate run test test-unit test-integration bench lint clean
+.PHONY: help setup venv proto weights web browser kustomize promtool k8s-schemas stack stack-down test-stack test-stack-down topics test-topics migrate run test test-unit test-integration bench bench-quick lint clean
 
 # The tests and benchmarks run on a stack of their own (scripts/stack, PUNCHCARD_STACK=test:
 # other ports, other data), so nothing they leave behind is ever read by `make run`'s system.
@@ -32,6 +32,7 @@ help:
 	@echo "make run     - set up everything on this machine and run the whole system"
 	@echo "make test    - set up what the tests need and run the test suite"
 	@echo "make bench   - run the benchmarks in bench/ (writes bench/results/*.json)"
+	@echo "make bench-quick - each benchmark's small --quick run: that they all still work"
 	@echo "make stack / stack-down - start / stop Kafka, PostgreSQL and Redis (scripts/stack)"
 
 $(UV):
@@ -130,25 +131,22 @@ test: setup test-topics browser kustomize promtool k8s-schemas
 test-unit: setup
 	$(PY) -m pytest -q tests/unit
 
-bench: export TEST_POSTGRES_URL := $(TEST_PG)
-bench: export TEST_KAFKA_BOOTSTRAP := $(TEST_KAFKA)
-bench: export TEST_REDIS_URL := $(TEST_REDIS)
-bench: export PUNCHCARD_STACK := test
+# Every benchmark, in the order `make bench` runs them (README.md#benchmarks).
+BENCHES := outbox_pipeline pin_verification device_sync kiosk_pin_punch kiosk_pin_round_trips \
+	zk_push ledger_ingest face_frame face_crop face_punch face_search face_accuracy web_pages \
+	kiosk_liveness
+
+bench bench-quick: export TEST_POSTGRES_URL := $(TEST_PG)
+bench bench-quick: export TEST_KAFKA_BOOTSTRAP := $(TEST_KAFKA)
+bench bench-quick: export TEST_REDIS_URL := $(TEST_REDIS)
+bench bench-quick: export PUNCHCARD_STACK := test
 bench: setup test-topics browser
-	$(PY) bench/outbox_pipeline.py
-	$(PY) bench/pin_verification.py
-	$(PY) bench/device_sync.py
-	$(PY) bench/kiosk_pin_punch.py
-	$(PY) bench/kiosk_pin_round_trips.py
-	$(PY) bench/zk_push.py
-	$(PY) bench/ledger_ingest.py
-	$(PY) bench/face_frame.py
-	$(PY) bench/face_crop.py
-	$(PY) bench/face_punch.py
-	$(PY) bench/face_search.py
-	$(PY) bench/face_accuracy.py
-	$(PY) bench/web_pages.py
-	$(PY) bench/kiosk_liveness.py
+	@set -e; for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py; done
+
+# Each benchmark's --quick run: that every one still works end to end (minutes, not an hour;
+# the numbers mean little).
+bench-quick: setup test-topics browser
+	@set -e; for b in $(BENCHES); do echo "== bench/$$b.py --quick"; $(PY) bench/$$b.py --quick; done
 
 lint: setup
 	$(VENV)/bin/ruff check libs services tools tests bench
