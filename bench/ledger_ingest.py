@@ -916,6 +916,29 @@ def tail_ratio(r: dict) -> str:
 
 
 # -- the run --------------------------------------------------------------------------------
+TARGET_PER_S = 10_000  # punches/s decided by one punch process
+
+
+def as_deployed(results: list[dict]) -> dict | None:
+    """The variant run as punch is deployed (deploy/k8s: VERDICT_LANES=2, the relay a process of
+    its own, batches of 500, no event ids recorded, uvloop), the one the target is judged on."""
+    return next(
+        (
+            r
+            for r in results
+            if r.get("consumer") == "kit"
+            and r.get("max_batch") == 500
+            and r.get("replicas") == 1
+            and r.get("lanes") == 2
+            and r.get("relay") == "own process"
+            and not r.get("record_ids")
+            and r.get("event_loop") != "asyncio"
+            and r.get("punches_per_s")
+        ),
+        None,
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--verdicts", type=int, default=100_000, help="for the kit variants")
@@ -1078,7 +1101,19 @@ async def main() -> None:
         " p99/p50 of the batch time shows its tail (a batch is mostly max_batch records while a"
         " backlog waits)"
     )
-    print("target: >= 10,000 punches/s sustained")
+    deployed = as_deployed(results)
+    if deployed is None:
+        print(
+            f"target: >= {TARGET_PER_S:,} punches/s from one punch process as deployed:"
+            " not measured"
+        )
+    else:
+        met = deployed["punches_per_s"] >= TARGET_PER_S
+        print(
+            f"target: >= {TARGET_PER_S:,} punches/s from one punch process as deployed"
+            f" (max_batch 500, 2 lanes, relay apart): {'met' if met else 'NOT met'}"
+            f" ({deployed['punches_per_s']:,}/s)"
+        )
     for r in results:
         if not r["drained"]:
             print(f"note: {r['variant']} did not finish within its time limit")
@@ -1113,7 +1148,8 @@ async def main() -> None:
             },
             "data": data,
             "results": results,
-            "targets": {"punches_per_s": 10_000},
+            "targets": {"punches_per_s": TARGET_PER_S},
+            "as_deployed_punches_per_s": deployed["punches_per_s"] if deployed else None,
         },
     )
 
