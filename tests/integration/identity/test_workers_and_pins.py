@@ -275,14 +275,14 @@ async def test_many_wrong_pins_at_a_clock_stop_pins_there_until_an_admin_resets_
         assert (await http.get("/clocks/bad id!/pin-counters")).status_code in (404, 422)
 
 
-async def test_pin_attempts_are_verified_on_two_lanes(identity):
-    """Two consumers of identity.pin-attempts in the process (PIN_VERIFY_LANES), both ready."""
+async def test_pin_attempts_are_verified_on_four_lanes(identity):
+    """Four consumers of identity.pin-attempts in the process (PIN_VERIFY_LANES), all ready."""
     import httpx
 
     async with httpx.AsyncClient() as http:
         checks = (await http.get(identity.url + "/readyz")).json()["checks"]
     lanes = [name for name in checks if name.startswith("consumer:identity.pin-attempts")]
-    assert len(lanes) == 2 and all(checks[name] == "ok" for name in lanes)
+    assert len(lanes) == 4 and all(checks[name] == "ok" for name in lanes)
 
 
 async def test_an_admin_edit_is_not_blocked_behind_a_batch_verifying_that_workers_pins(

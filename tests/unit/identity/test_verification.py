@@ -4,7 +4,10 @@ where none is needed), and answers with one verdict in the consumer's transactio
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -353,3 +356,46 @@ async def test_verdicts_and_lockouts_are_counted_for_metrics_with_bounded_labels
     assert metric("identity_verdicts_total", kind="pin", outcome="identified", reason="") == ok + 1
     assert metric("identity_pin_lockouts_total", scope="clock") == at_clock + 1
     assert metric("identity_pin_lockouts_total", scope="worker") == everywhere
+
+
+class GatedHasher(FakeHasher):
+    """Each check waits for ``gate``: shows how many checks run at once, and on which threads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+        self.gate = threading.Event()
+        self.inside = 0
+        self.most = 0
+        self.threads: set[str] = set()
+
+    def verify(self, pin: str, stored: StoredPin | None) -> bool:
+        with self.lock:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+            self.threads.add(threading.current_thread().name)
+        self.gate.wait(10)
+        with self.lock:
+            self.inside -= 1
+        return super().verify(pin, stored)
+
+
+async def test_pin_checks_of_every_lane_share_the_hashing_threads_first_come_first_served(kiosk):
+    kiosk.hasher = kiosk.verifier.hasher = GatedHasher()
+    kiosk.verifier.hashing = ThreadPoolExecutor(2, thread_name_prefix="pin-check")
+    for n in range(4):
+        kiosk.worker(f"E{n}")
+    # Four attempts at once, as four lanes would hand them over: two are checked, two wait.
+    punches = [asyncio.create_task(kiosk.punch(f"E{n}", "8351")) for n in range(4)]
+    for _ in range(500):
+        if kiosk.hasher.inside == 2:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # time for a third check to start, were the threads not bounded
+    assert kiosk.hasher.inside == 2
+    kiosk.hasher.gate.set()
+    verdicts = await asyncio.gather(*punches)
+    assert [reason(v) for v in verdicts] == ["IDENTIFIED"] * 4
+    assert kiosk.hasher.most == 2 and kiosk.hasher.checks == 4
+    assert all(name.startswith("pin-check") for name in kiosk.hasher.threads)
+    kiosk.verifier.hashing.shutdown()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -108,6 +109,7 @@ def bootstrap(
         counters=counters,
         limits=pin_limits(settings),
         hash_s=time_one_hash(hasher),
+        hashing=ThreadPoolExecutor(settings.pin_hash_threads, thread_name_prefix="pin-check"),
     )
     return IdentityContainer(
         services=services,

@@ -52,9 +52,17 @@ class IdentitySettings(ServiceSettings):
     pin_device_failure_limit: int = Field(default=30, ge=1, description="failures per clock")
     pin_device_window_minutes: int = Field(default=10, ge=1)
     # Kiosk PIN attempts are verified on this many lanes per process (consumers of the group,
-    # each with its own partitions): argon2 runs in threads, so a second lane keeps the other
-    # core busy while the first waits on a hash. One Employee ID's attempts stay on one lane.
-    pin_verify_lanes: int = Field(default=2, ge=1, le=12)
+    # each with its own partitions): argon2 runs on the hashing threads below, so while one
+    # lane waits on a hash the others do their database work or queue for the next free
+    # thread. Four lanes, not two: with two, each lane queued behind its own hashes while the
+    # other's thread idled (kiosk_pin_punch at 40/s, p99 143-567 ms on two lanes against
+    # 91-188 ms on four; docs/identity.md). One Employee ID's attempts stay on one lane.
+    pin_verify_lanes: int = Field(default=4, ge=1, le=12)
+    # PIN checks (argon2id) run at most this many at once, on threads of their own, first come
+    # first served from every lane: the lanes share the hashing like one queue with that many
+    # servers, instead of each lane queueing behind its own hashes while another lane's thread
+    # idles, and more lanes than cores never share the cores among more hashes than they hold.
+    pin_hash_threads: int = Field(default=2, ge=1, le=32)
     # The topic of kiosk PIN attempts (another only in tests that give it its own retention).
     pin_attempts_topic: str = Field(
         default=catalogue.KIOSK_PIN_ATTEMPTS.name, pattern=r"^[A-Za-z0-9._-]{1,200}$"

@@ -18,8 +18,10 @@ worker's role on the clock (identity's projection of device-sync's assignments).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -227,13 +229,15 @@ def _open(opener: PinOpener, sealed: common_pb2.SealedBox, attempt_id: str) -> s
 @dataclass
 class PinVerifier:
     """Verifies attempts, one at a time per call; ``hash_s`` (what a PIN check takes here, a
-    moving average) paces the answers to unknown Employee IDs."""
+    moving average) paces the answers to unknown Employee IDs. ``hashing``: the threads PIN
+    checks run on, shared by every lane (None: the loop's default executor)."""
 
     opener: PinOpener
     hasher: PinHasher
     counters: FailureCounters
     limits: PinLimits
     hash_s: float = 0.02
+    hashing: Executor | None = None
     clock: Callable[[], datetime] = field(default=now)
     sleep: Callable[[float], Awaitable[object]] = field(default=asyncio.sleep)
 
@@ -314,7 +318,9 @@ class PinVerifier:
         if isinstance(decision, VerifyPin):
             assert pin is not None and stored is not None
             started = time.monotonic()
-            matches = await asyncio.to_thread(self.hasher.verify, pin, stored)
+            matches = await asyncio.get_running_loop().run_in_executor(
+                self.hashing, contextvars.copy_context().run, self.hasher.verify, pin, stored
+            )
             # What a PIN check takes here (a moving average), for pacing unknown IDs.
             self.hash_s = 0.9 * self.hash_s + 0.1 * min(time.monotonic() - started, 1.0)
             facts = replace(facts, pin_matches=matches)
