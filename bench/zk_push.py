@@ -1,7 +1,9 @@
 """Benchmark: hardware clocks speaking ZKTeco PUSH (ADMS) to device-sync's /iclock edge.
 
 The real gateway, identity, device-sync and punch processes, each on its own database, on the
-local PostgreSQL, Redis and Kafka; simulated ZK devices (punchcard-kiosk-sim's ZkFleet: one
+local PostgreSQL, Redis and Kafka (punch as deployed: two verdict lanes, its outbox relay a
+process of its own; device-sync's relay in its process, or apart with `--device-sync-relay
+apart`); simulated ZK devices (punchcard-kiosk-sim's ZkFleet: one
 keep-alive HTTP client, `--client`, and one scheduler, in this process) registered as ZK_PUSH
 clocks of one tenant.
 
@@ -10,7 +12,9 @@ clocks of one tenant.
    open loop; each punch is uploaded at once (Realtime=1: a device busy with a batch sends the
    punches made meanwhile in its next batch, as firmware does). Measured: device-to-OK (the punch
    made on the device → the OK of the batch that carried it) p50/p99, and punches/s through to
-   punch's ledger (attempts decided, from punch's own database: decided_at).
+   punch's ledger (attempts decided, from punch's own database: decided_at); every second, how
+   many punches wait in device-sync's outbox and how many were published but not yet decided
+   (the largest of each says which stage the ledger waited on).
    Baseline, same run: the kiosk app's PIN path (bench/kiosk_pin_punch.py's load step: HTTP in
    at the gateway → recorded answer, argon2 included) at --kiosk-rate.
 2. Roster fan-out: one worker assigned to the D running devices in one bulk call — time until
@@ -35,6 +39,7 @@ Targets: >= 2,000 punches/s with p99 device-to-OK <= 200 ms; >= 20,000 devices a
 Prints a table and writes bench/results/zk_push.json.
     .venv/bin/python bench/zk_push.py [--devices 1000 --rate 2500 ...] [--quick]
     --device-sync-env KEY=VALUE: settings for device-sync (e.g. the edge's Delay)
+    --ingest-only: phase 1 alone (to compare settings of the ingest path)
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ from kiosk_pin_punch import (
     set_up_tenant,
     start,
     start_gateway,
+    start_punch,
     stop_all,
 )
 from punchcard_kiosk_sim import ZkFleet, make_session, raise_fd_limit, register_zk_clocks
@@ -139,7 +145,8 @@ def steps_of(text: str) -> list[int]:
 
 
 def verdict(r: dict) -> dict:
-    ingest, fan = r["ingest"], r["fanout"]
+    """Each target met (True / False), or None for a phase not run (``--ingest-only``)."""
+    ingest, fan, polls = r["ingest"], r.get("fanout"), r.get("poll_capacity")
     return {
         "ingest": ingest["ledger_per_s"] is not None
         and ingest["ledger_per_s"] >= TARGET_RATE
@@ -147,13 +154,16 @@ def verdict(r: dict) -> dict:
         and ingest["device_to_ok"]["p99_ms"] <= TARGET_OK_P99_MS
         and ingest["acked"] == ingest["punches"]
         and ingest["decided"] >= ingest["punches"],
-        "polls": r["poll_capacity"]["held"] >= TARGET_DEVICES,
-        "fanout": fan["intervals"] is not None and fan["intervals"] <= TARGET_FANOUT_INTERVALS,
+        "polls": None if polls is None else polls["held"] >= TARGET_DEVICES,
+        "fanout": None
+        if fan is None
+        else fan["intervals"] is not None and fan["intervals"] <= TARGET_FANOUT_INTERVALS,
     }
 
 
 def rows(r: dict, args: argparse.Namespace) -> list[tuple[str, object]]:
-    ingest, fan, polls, kiosk = r["ingest"], r["fanout"], r["poll_capacity"], r["kiosk_baseline"]
+    ingest, kiosk = r["ingest"], r["kiosk_baseline"]
+    fan, polls = r.get("fanout"), r.get("poll_capacity")
     ok = ingest["device_to_ok"]
     out: list[tuple[str, object]] = [
         (f"ATTLOG offered punches/s ({ingest['devices']} devices)", ingest["offered_per_s"]),
@@ -166,6 +176,13 @@ def rows(r: dict, args: argparse.Namespace) -> list[tuple[str, object]]:
         ),
         ("  batches / lines resent", f"{ingest['batches']}/{ingest['resent_lines']}"),
         ("  last OK -> last decided (s)", ingest["ledger_lag_s"]),
+        (
+            "  most waiting: in device-sync's outbox / published, undecided",
+            "{}/{}".format(
+                ingest.get("waiting", {}).get("device_sync_outbox_max"),
+                ingest.get("waiting", {}).get("punch_undecided_max"),
+            ),
+        ),
         (
             "  CPU ms per punch: device-sync / punch / simulator",
             "/".join(
@@ -181,6 +198,10 @@ def rows(r: dict, args: argparse.Namespace) -> list[tuple[str, object]]:
             ),
         ),
         ("  kiosk PIN punches recorded / sent", f"{kiosk['recorded']}/{kiosk['punches']}"),
+    ]
+    if fan is None:
+        return out
+    out += [
         (f"roster fan-out to {fan['devices']} devices (s)", fan["seconds"]),
         (f"  in poll intervals ({args.poll_s:g} s)", fan["intervals"]),
     ]
@@ -276,8 +297,56 @@ async def ledger_counts(db: asyncpg.Connection, tenant_id: str, clocks: list[str
     )
 
 
-async def ingest(args, fleet: ZkFleet, plan: dict, punch_db, tenant_id: str) -> dict:
-    """Phase 1: the open-loop ATTLOG load, then wait for the ledger."""
+class Backlogs:
+    """Every ``interval`` s during phase 1, where the punches made so far are: answered OK but
+    still in device-sync's outbox (its relay behind), or published but not yet decided by punch
+    (punch's verdict consumer behind). The largest of each says which stage the ledger waited
+    on. Each OK'd new record is one outbox row (one verdict), so published = OK'd - outbox."""
+
+    def __init__(self, devices_db, punch_db, count_acked, count_decided, interval: float = 1.0):
+        self.devices_db, self.punch_db = devices_db, punch_db
+        self.count_acked, self.count_decided = count_acked, count_decided
+        self.interval = interval
+        self.samples: list[tuple[float, int, int, int]] = []  # t, acked, in outbox, decided
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._t0 = time.monotonic()
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            acked = self.count_acked()
+            outbox = await self.devices_db.fetchval("SELECT count(*) FROM outbox")
+            decided = await self.count_decided()
+            self.samples.append((time.monotonic() - self._t0, acked, outbox, decided))
+            await asyncio.sleep(self.interval)
+
+    async def stop(self) -> dict:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        return backlog_summary(self.samples)
+
+
+def backlog_summary(samples: list[tuple[float, int, int, int]]) -> dict:
+    """The largest backlog of each stage over the samples (see ``Backlogs``)."""
+    if not samples:
+        return {"samples": 0, "device_sync_outbox_max": None, "punch_undecided_max": None}
+    return {
+        "samples": len(samples),
+        "device_sync_outbox_max": max(outbox for _, _, outbox, _ in samples),
+        "punch_undecided_max": max(
+            max(acked - outbox - decided, 0) for _, acked, outbox, decided in samples
+        ),
+    }
+
+
+async def ingest(
+    args, fleet: ZkFleet, plan: dict, punch_db, tenant_id: str, devices_db=None
+) -> dict:
+    """Phase 1: the open-loop ATTLOG load, then wait for the ledger. ``devices_db``: device-sync's
+    database (its owner's view), to sample where the punches wait (``Backlogs``)."""
     devices = fleet.devices[: args.devices]
     workers = plan["workers_per_device"]
     state: dict[str, int] = {}
@@ -288,6 +357,20 @@ async def ingest(args, fleet: ZkFleet, plan: dict, punch_db, tenant_id: str) -> 
     acked0 = sum(d.punches_acked for d in devices)
     since = datetime.now(UTC)
     started = time.monotonic()
+    clocks = plan["clock_ids"][: args.devices]
+    backlogs = None
+    if devices_db is not None:
+
+        async def decided_so_far() -> int:
+            return (await ledger_counts(punch_db, tenant_id, clocks, since))["decided"]
+
+        backlogs = Backlogs(
+            devices_db,
+            punch_db,
+            lambda: sum(d.punches_acked for d in devices) - acked0,
+            decided_so_far,
+        )
+        backlogs.start()
 
     def one(i: int) -> None:  # the punch only: the fleet's scheduler uploads it
         index, slot = punch_plan(i, len(devices), workers)
@@ -304,7 +387,6 @@ async def ingest(args, fleet: ZkFleet, plan: dict, punch_db, tenant_id: str) -> 
     )
     acked_at = time.monotonic()
     acked = sum(d.punches_acked for d in devices) - acked0
-    clocks = plan["clock_ids"][: args.devices]
 
     async def decided() -> bool:
         row = await ledger_counts(punch_db, tenant_id, clocks, since)
@@ -314,6 +396,7 @@ async def ingest(args, fleet: ZkFleet, plan: dict, punch_db, tenant_id: str) -> 
         await wait_for(decided, timeout=args.drain_s, interval=0.5, what="the ledger decided all")
     except (TimeoutError, AssertionError) as error:
         print(f"warning: {error}", flush=True)
+    waiting = await backlogs.stop() if backlogs is not None else backlog_summary([])
     row = await ledger_counts(punch_db, tenant_id, clocks, since)
     ledger_s = (row["last"] - since).total_seconds() if row["last"] else None
     return {
@@ -334,6 +417,7 @@ async def ingest(args, fleet: ZkFleet, plan: dict, punch_db, tenant_id: str) -> 
         "attlog_requests": fleet.latencies.summary("attlog"),
         "batches": sum(d.attlog_batches for d in devices) - batches0,
         "resent_lines": sum(d.attlog_resent_lines for d in devices) - resent0,
+        "waiting": waiting,
     }
 
 
@@ -550,6 +634,7 @@ async def run(args: argparse.Namespace) -> dict:
     kiosks: Kiosks | None = None
     tenant: Tenant | None = None
     punch_db: asyncpg.Connection | None = None
+    devices_db: asyncpg.Connection | None = None
     fleet: ZkFleet | None = None
     session = None
     results: dict = {}
@@ -557,8 +642,12 @@ async def run(args: argparse.Namespace) -> dict:
         log = {"LOG_LEVEL": args.log_level}
         identity = await start("identity", tmp, started, **log)
         ds_env = {**log, "DB_POOL_MAX_SIZE": str(args.pool), **args.ds_env}
+        if args.device_sync_relay == "apart":
+            ds_env["RELAY_ENABLED"] = "false"
         devices = await start("device-sync", tmp, started, **ds_env)
-        punch = await start("punch", tmp, started, **log)
+        if args.device_sync_relay == "apart":
+            await start("device-sync", tmp, started, replica_of=devices, args=("relay",))
+        punch, _ = await start_punch(tmp, started, **log)
         gateway = await start_gateway(tmp, started, identity, devices, punch, **log)
         results["foreign_services_at_start"] = foreign_services(started)
         print(f"services up (logs in {tmp}); setting up the tenant", flush=True)
@@ -568,6 +657,7 @@ async def run(args: argparse.Namespace) -> dict:
         tenant_id = kiosk_tenant["tenant_id"]
         tenant = Tenant(identity, devices, tenant_id)
         punch_db = await asyncpg.connect(punch.admin_url)
+        devices_db = await asyncpg.connect(devices.admin_url)
 
         # ZK clocks, their workers and assignments
         workers = workers_per_device(args.rate, args.devices, args.workers_per_device)
@@ -659,7 +749,7 @@ async def run(args: argparse.Namespace) -> dict:
         cpu0 = {n: cpu_seconds(p) for n, p in with_cpu.items()}
         busy0 = support.machine_cpu()
         t_ingest = time.monotonic()
-        results["ingest"] = await ingest(args, fleet, plan, punch_db, tenant_id)
+        results["ingest"] = await ingest(args, fleet, plan, punch_db, tenant_id, devices_db)
         wall = time.monotonic() - t_ingest
         cpu = {n: cpu_seconds(p) - cpu0[n] for n, p in with_cpu.items()}
         results["ingest"]["cpu_pct"] = {n: round(100 * c / wall, 1) for n, c in cpu.items()}
@@ -669,11 +759,12 @@ async def run(args: argparse.Namespace) -> dict:
         }
         results["ingest"]["machine_busy_pct"] = support.busy_pct_since(busy0)
 
-        print("measuring: roster fan-out", flush=True)
-        results["fanout"] = await fanout(args, fleet, tenant, plan, acks)
+        if not args.ingest_only:
+            print("measuring: roster fan-out", flush=True)
+            results["fanout"] = await fanout(args, fleet, tenant, plan, acks)
 
-        print("measuring: poll capacity", flush=True)
-        results["poll_capacity"] = await poll_capacity(args, fleet, devices, serials)
+            print("measuring: poll capacity", flush=True)
+            results["poll_capacity"] = await poll_capacity(args, fleet, devices, serials)
         results["simulator"] = fleet.stats()
         results["foreign_services_after"] = foreign_services(started)
         if args.keep_logs:
@@ -690,6 +781,8 @@ async def run(args: argparse.Namespace) -> dict:
             await tenant.aclose()
         if punch_db is not None:
             await punch_db.close()
+        if devices_db is not None:
+            await devices_db.close()
         await stop_all(started)
         if not args.keep_logs:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -748,6 +841,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="a setting for device-sync (repeatable), e.g. the edge's Delay",
     )
+    parser.add_argument(
+        "--device-sync-relay",
+        choices=("in-process", "apart"),
+        default="in-process",
+        help="device-sync's outbox relay: in its process, or a process of its own beside it",
+    )
+    parser.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="phase 1 only (no roster fan-out, no poll capacity): to compare ingest settings",
+    )
     parser.add_argument("--log-level", default="WARNING", help="of the services")
     parser.add_argument("--keep-logs", action="store_true", help="keep the services' log files")
     return parser
@@ -783,6 +887,10 @@ def parse() -> argparse.Namespace:
     return args
 
 
+def said(met: bool | None) -> str:
+    return "not run" if met is None else "met" if met else "NOT met"
+
+
 async def main() -> None:
     args = parse()
     task = asyncio.current_task()
@@ -793,9 +901,9 @@ async def main() -> None:
     support.print_table(f"ZK PUSH edge, {os.cpu_count()} cores", rows(r, args), 58, 16)
     print(
         f"targets: >= {TARGET_RATE:g} punches/s at p99 device-to-OK <= {TARGET_OK_P99_MS:g} ms:"
-        f" {'met' if met['ingest'] else 'NOT met'}; >= {TARGET_DEVICES} devices at p99 poll"
-        f" <= {TARGET_POLL_P99_MS:g} ms: {'met' if met['polls'] else 'NOT met'}; fan-out"
-        f" <= {TARGET_FANOUT_INTERVALS:g} poll intervals: {'met' if met['fanout'] else 'NOT met'}"
+        f" {said(met['ingest'])}; >= {TARGET_DEVICES} devices at p99 poll"
+        f" <= {TARGET_POLL_P99_MS:g} ms: {said(met['polls'])}; fan-out"
+        f" <= {TARGET_FANOUT_INTERVALS:g} poll intervals: {said(met['fanout'])}"
     )
     if interference:
         print(f"note: other services shared the PIN topics meanwhile: {interference}")

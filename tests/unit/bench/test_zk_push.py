@@ -121,6 +121,33 @@ def test_verdicts_and_the_table(capsys):
     assert rows["devices held at p99 poll <= 50 ms"] == 20000
 
 
+def test_ingest_only_runs_no_other_phase_and_says_so():
+    r = result()
+    del r["fanout"], r["poll_capacity"]
+    assert zk_push.verdict(r) == {"ingest": True, "polls": None, "fanout": None}
+    rows = dict(zk_push.rows(r, SimpleNamespace(poll_s=10)))
+    assert not any(label.startswith("roster fan-out") for label in rows)
+    assert (zk_push.said(None), zk_push.said(True), zk_push.said(False)) == (
+        "not run",
+        "met",
+        "NOT met",
+    )
+
+
+def test_the_largest_backlog_of_each_stage():
+    # t, OK'd so far, rows in device-sync's outbox, decided by punch
+    samples = [(0.0, 0, 0, 0), (1.0, 2000, 900, 600), (2.0, 4000, 300, 1500), (3.0, 4000, 0, 4000)]
+    assert zk_push.backlog_summary(samples) == {
+        "samples": 4,
+        "device_sync_outbox_max": 900,
+        "punch_undecided_max": 2200,
+    }
+    assert zk_push.backlog_summary([])["device_sync_outbox_max"] is None
+    r = result(ingest__waiting={"device_sync_outbox_max": 900, "punch_undecided_max": 2200})
+    rows = dict(zk_push.rows(r, SimpleNamespace(poll_s=10)))
+    assert rows["  most waiting: in device-sync's outbox / published, undecided"] == "900/2200"
+
+
 async def test_the_poll_capacity_phase_against_a_fake_push_server():
     fake = await FakePushServer(delay=1).start()
     serials = [f"CAP-{i:03d}" for i in range(30)]
