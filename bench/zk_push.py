@@ -184,6 +184,14 @@ def rows(r: dict, args: argparse.Namespace) -> list[tuple[str, object]]:
             ),
         ),
         (
+            "  uploads' wait / transaction ms, uploads per transaction",
+            "{}/{}, {}".format(
+                ingest.get("group_commit", {}).get("mean_wait_ms"),
+                ingest.get("group_commit", {}).get("mean_transaction_ms"),
+                ingest.get("group_commit", {}).get("mean_uploads_per_transaction"),
+            ),
+        ),
+        (
             "  CPU ms per punch: device-sync / punch / simulator",
             "/".join(
                 str(ingest.get("cpu_ms_per_punch", {}).get(n))
@@ -329,12 +337,55 @@ class Backlogs:
         return backlog_summary(self.samples)
 
 
+GROUP_COMMIT = (
+    "device_sync_write_batch_wait_seconds",
+    "device_sync_write_batch_seconds",
+    "device_sync_write_batch_size",
+)
+
+
+def group_commit_series(text: str, writer: str = "zk_attlog") -> dict[str, float]:
+    """From device-sync's /metrics: the sums and counts of its group commit's histograms for
+    ``writer`` (``{"device_sync_write_batch_seconds_sum": …, …}``)."""
+    out: dict[str, float] = {}
+    label = f'writer="{writer}"'
+    for line in text.splitlines():
+        if line.startswith(GROUP_COMMIT) and label in line:
+            series, value = line.rsplit(" ", 1)
+            name = series.split("{", 1)[0]
+            if name.endswith(("_sum", "_count")):
+                out[name] = float(value)
+    return out
+
+
+def group_commit_means(before: dict[str, float], after: dict[str, float]) -> dict:
+    """Between two scrapes: per upload the mean wait for a transaction, per transaction its
+    mean time and the uploads it carried."""
+
+    def delta(name: str) -> float:
+        return after.get(name, 0.0) - before.get(name, 0.0)
+
+    waits, batches = delta(f"{GROUP_COMMIT[0]}_count"), delta(f"{GROUP_COMMIT[1]}_count")
+    return {
+        "transactions": int(batches),
+        "mean_wait_ms": round(1000 * delta(f"{GROUP_COMMIT[0]}_sum") / waits, 1) if waits else None,
+        "mean_transaction_ms": round(1000 * delta(f"{GROUP_COMMIT[1]}_sum") / batches, 1)
+        if batches
+        else None,
+        "mean_uploads_per_transaction": round(delta(f"{GROUP_COMMIT[2]}_sum") / batches, 1)
+        if batches
+        else None,
+    }
+
+
 def backlog_summary(samples: list[tuple[float, int, int, int]]) -> dict:
     """The largest backlog of each stage over the samples (see ``Backlogs``)."""
     if not samples:
         return {"samples": 0, "device_sync_outbox_max": None, "punch_undecided_max": None}
     return {
         "samples": len(samples),
+        # [s since the load began, OK'd, in device-sync's outbox, decided]
+        "series": [[round(t, 1), acked, outbox, decided] for t, acked, outbox, decided in samples],
         "device_sync_outbox_max": max(outbox for _, _, outbox, _ in samples),
         "punch_undecided_max": max(
             max(acked - outbox - decided, 0) for _, acked, outbox, decided in samples
@@ -746,11 +797,15 @@ async def run(args: argparse.Namespace) -> dict:
             "gateway": gateway.process.pid,
             "simulator": os.getpid(),
         }
-        cpu0 = {n: cpu_seconds(p) for n, p in with_cpu.items()}
-        busy0 = support.machine_cpu()
-        t_ingest = time.monotonic()
-        results["ingest"] = await ingest(args, fleet, plan, punch_db, tenant_id, devices_db)
-        wall = time.monotonic() - t_ingest
+        async with httpx.AsyncClient(timeout=30) as http:
+            metrics0 = group_commit_series((await http.get(devices.url + "/metrics")).text)
+            cpu0 = {n: cpu_seconds(p) for n, p in with_cpu.items()}
+            busy0 = support.machine_cpu()
+            t_ingest = time.monotonic()
+            results["ingest"] = await ingest(args, fleet, plan, punch_db, tenant_id, devices_db)
+            wall = time.monotonic() - t_ingest
+            metrics1 = group_commit_series((await http.get(devices.url + "/metrics")).text)
+        results["ingest"]["group_commit"] = group_commit_means(metrics0, metrics1)
         cpu = {n: cpu_seconds(p) - cpu0[n] for n, p in with_cpu.items()}
         results["ingest"]["cpu_pct"] = {n: round(100 * c / wall, 1) for n, c in cpu.items()}
         # CPU per punch (load and drain): what a busy machine changes least.

@@ -139,6 +139,7 @@ def test_the_largest_backlog_of_each_stage():
     samples = [(0.0, 0, 0, 0), (1.0, 2000, 900, 600), (2.0, 4000, 300, 1500), (3.0, 4000, 0, 4000)]
     assert zk_push.backlog_summary(samples) == {
         "samples": 4,
+        "series": [list(sample) for sample in samples],
         "device_sync_outbox_max": 900,
         "punch_undecided_max": 2200,
     }
@@ -146,6 +147,34 @@ def test_the_largest_backlog_of_each_stage():
     r = result(ingest__waiting={"device_sync_outbox_max": 900, "punch_undecided_max": 2200})
     rows = dict(zk_push.rows(r, SimpleNamespace(poll_s=10)))
     assert rows["  most waiting: in device-sync's outbox / published, undecided"] == "900/2200"
+
+
+def test_the_group_commit_means_from_two_scrapes():
+    def scrape(wait_sum, waits, took_sum, batches, size_sum):
+        return "\n".join(
+            [
+                "# HELP device_sync_write_batch_seconds A group commit's transaction",
+                f'device_sync_write_batch_wait_seconds_sum{{writer="zk_attlog"}} {wait_sum}',
+                f'device_sync_write_batch_wait_seconds_count{{writer="zk_attlog"}} {waits}',
+                'device_sync_write_batch_wait_seconds_bucket{le="1.0",writer="zk_attlog"} 9',
+                f'device_sync_write_batch_seconds_sum{{writer="zk_attlog"}} {took_sum}',
+                f'device_sync_write_batch_seconds_count{{writer="zk_attlog"}} {batches}',
+                f'device_sync_write_batch_size_sum{{writer="zk_attlog"}} {size_sum}',
+                f'device_sync_write_batch_size_count{{writer="zk_attlog"}} {batches}',
+                'device_sync_write_batch_seconds_sum{writer="other"} 99.0',
+            ]
+        )
+
+    before = zk_push.group_commit_series(scrape(1.0, 10, 0.5, 2, 10))
+    assert before["device_sync_write_batch_seconds_sum"] == 0.5
+    after = zk_push.group_commit_series(scrape(31.0, 110, 2.5, 6, 110))
+    assert zk_push.group_commit_means(before, after) == {
+        "transactions": 4,
+        "mean_wait_ms": 300.0,
+        "mean_transaction_ms": 500.0,
+        "mean_uploads_per_transaction": 25.0,
+    }
+    assert zk_push.group_commit_means({}, {})["mean_wait_ms"] is None
 
 
 async def test_the_poll_capacity_phase_against_a_fake_push_server():

@@ -135,3 +135,36 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_batch():
         await first
     committed = [w for kind, _, writes in log if kind == "commit" for w in writes]
     assert "slow" in committed and "w2" in committed
+
+
+async def test_each_committed_batch_is_measured_under_its_writers_name():
+    from prometheus_client import REGISTRY
+
+    def sample(metric: str) -> float:
+        return REGISTRY.get_sample_value(metric, {"writer": "unit_measured"}) or 0.0
+
+    before = {
+        m: sample(m)
+        for m in (
+            "device_sync_write_batch_size_sum",
+            "device_sync_write_batch_size_count",
+            "device_sync_write_batch_seconds_count",
+            "device_sync_write_batch_wait_seconds_count",
+        )
+    }
+    log: list = []
+    g = group(log, max_batch=64, concurrency=1, name="unit_measured")
+    await asyncio.gather(*(g.run("t1", f"c{i}", writer(f"w{i}")) for i in range(6)))
+    batches = (
+        sample("device_sync_write_batch_seconds_count")
+        - before["device_sync_write_batch_seconds_count"]
+    )
+    assert batches == g.batches >= 1
+    assert (
+        sample("device_sync_write_batch_size_sum") - before["device_sync_write_batch_size_sum"] == 6
+    )  # every write in some committed batch
+    assert (
+        sample("device_sync_write_batch_wait_seconds_count")
+        - before["device_sync_write_batch_wait_seconds_count"]
+        == 6
+    )  # each write's wait, once

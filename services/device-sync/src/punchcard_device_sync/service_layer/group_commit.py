@@ -14,16 +14,39 @@ batch that failed, then alone)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from prometheus_client import Histogram
 from punchcard_kit.logging import get_logger
 from punchcard_kit.retry import is_transient
 
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = get_logger(__name__)
+
+# Where a write waits: queued for a free transaction, then the transaction itself (its handler's
+# statements and the commit), and how many writes shared it. ``writer``: the GroupCommit's name.
+WRITE_WAIT_SECONDS = Histogram(
+    "device_sync_write_batch_wait_seconds",
+    "Time a write waited in its group commit's queue before its transaction began",
+    ["writer"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+WRITE_BATCH_SECONDS = Histogram(
+    "device_sync_write_batch_seconds",
+    "A group commit's transaction, begin to commit (committed batches)",
+    ["writer"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+WRITE_BATCH_SIZE = Histogram(
+    "device_sync_write_batch_size",
+    "Writes committed together in one group commit transaction",
+    ["writer"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+)
 
 I = TypeVar("I")  # noqa: E741 - an item
 R = TypeVar("R")
@@ -35,6 +58,7 @@ class _Job(Generic[I]):
     key: str
     item: I
     future: asyncio.Future = field(repr=False)
+    queued_at: float = field(default_factory=time.monotonic, repr=False)
 
 
 def take_batch(pending: list[_Job], max_batch: int) -> tuple[list[_Job], list[_Job]]:
@@ -51,6 +75,7 @@ class GroupCommit(Generic[I, R]):
         handler: Handler,
         max_batch: int = 64,
         concurrency: int = 4,
+        name: str = "writes",
     ) -> None:
         self._uow = uow
         self._handler = handler
@@ -60,6 +85,9 @@ class GroupCommit(Generic[I, R]):
         self._draining: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
         self.batches = 0  # committed transactions (tests, metrics)
+        self._waited = WRITE_WAIT_SECONDS.labels(name)
+        self._took = WRITE_BATCH_SECONDS.labels(name)
+        self._size = WRITE_BATCH_SIZE.labels(name)
 
     async def run(self, tenant_id: str, key: str, item: I) -> R:
         job: _Job[I] = _Job(key, item, asyncio.get_running_loop().create_future())
@@ -101,6 +129,10 @@ class GroupCommit(Generic[I, R]):
                     job.future.set_exception(RuntimeError("the write batch was cancelled"))
 
     async def _commit(self, tenant_id: str, batch: list[_Job]) -> None:
+        began = time.monotonic()
+        for job in batch:
+            self._waited.observe(began - job.queued_at)
+            job.queued_at = began  # a retry alone is not waited twice
         try:
             async with self._uow(tenant_id) as uow:
                 results = await self._handler(uow, [job.item for job in batch])
@@ -120,6 +152,8 @@ class GroupCommit(Generic[I, R]):
                     job.future.set_exception(error)
             return
         self.batches += 1
+        self._took.observe(time.monotonic() - began)
+        self._size.observe(len(batch))
         for job, result in zip(batch, results, strict=True):
             if not job.future.done():
                 job.future.set_result(result)

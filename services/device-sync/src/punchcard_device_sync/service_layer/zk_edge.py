@@ -141,6 +141,7 @@ class ZkEdge:
             self._record_attlogs,
             self._settings.attlog_batch_limit,
             self._settings.attlog_concurrency,
+            name="zk_attlog",
         )
         # serial -> (device or None, valid until)
         self._devices: dict[str, tuple[ZkDevice | None, float]] = {}
