@@ -52,6 +52,7 @@ from ..logging import correlation, get_logger
 from ..metrics import BATCH_SECONDS, CONSUMED, CONSUMER_ERRORS, LagReport
 from ..retry import Backoff, is_transient, retry_transient
 from ..tracing import TRACE_HEADERS, batch_spans, tracing_enabled
+from .assignor import LaneSpreadAssignor
 from .catalogue import DEAD_LETTER_PARTITIONS
 from .connection import kafka_options
 from .dead_letters import dead_letter_topic
@@ -273,6 +274,10 @@ class ConsumerLoop:
             max_poll_records=self.max_batch,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=3_000,
+            # Partitions dealt to processes first, then to their lanes (assignor.py). One
+            # assignor only: aiokafka sends a JoinGroup per offered assignor, which kept groups
+            # rebalancing (assignor.py says why it speaks as `roundrobin`).
+            partition_assignment_strategy=(LaneSpreadAssignor,),
         )
         options.update(self.consumer_options)
         consumer = AIOKafkaConsumer(**options)
