@@ -2,7 +2,7 @@
 outcome out — at a fixed rate, argon2 cost included.
 
 The real gateway, identity (its default argon2id settings: the production cost), device-sync
-and punch processes (punch as deployed: two verdict lanes, its outbox relay a process of its
+and punch processes (punch as deployed: three verdict lanes, its outbox relay a process of its
 own, ``start_punch``), each on its own database, on the local PostgreSQL, Redis and Kafka. One
 tenant, N Active workers with PINs, a few clocks, every worker assigned to every clock.
 
@@ -137,7 +137,7 @@ async def start(
 async def start_punch(
     tmp: Path, started: list[ServiceProcess], **extra_env: str
 ) -> tuple[ServiceProcess, ServiceProcess]:
-    """punch as deploy/k8s/base/punch.yaml runs it: two verdict lanes, and its outbox relay a
+    """punch as deploy/k8s/base/punch.yaml runs it: three verdict lanes, and its outbox relay a
     process of its own beside it (``punchcard-punch relay``)."""
     punch = await start("punch", tmp, started, **support.PUNCH_AS_DEPLOYED, **extra_env)
     relay = await start("punch", tmp, started, replica_of=punch, args=("relay",))

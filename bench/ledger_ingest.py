@@ -8,13 +8,14 @@ projection consumer stores them), its own consumer group and its own output topi
     OutboxRelay publishing the events, in the consumer's process or (``r``) in a process of
     its own beside each consumer process, as punch is deployed (its relay sidecar); by
     default max_batch 500 on one lane with the relay in process (punch's shape before the
-    sidecar: the same run's baseline), then as deployed: 500 on two consumers of the group in
-    one process (``/2``: VERDICT_LANES, each lane its own partitions and transaction, so one
-    lane's database round trips overlap the other's decoding and deciding), first with the loop
-    recording every verdict's event id in ``processed_events`` (``i``: as before punch's
-    handler was declared idempotent, the same run's baseline for it), 2000 on two, and
-    2000 with two processes in the group (two punch replicas), each with its relay apart
-    (``--relay-process``: every variant's relay apart);
+    sidecar: the same run's baseline), then as deployed: 500 on three consumers of the group
+    in one process (``/3``: VERDICT_LANES, each lane its own partitions and transaction, so one
+    lane's database round trips overlap the others' decoding and deciding), first with the
+    loop recording every verdict's event id in ``processed_events`` (``i``: as before punch's
+    handler was declared idempotent, the same run's baseline for it), then on two lanes (as
+    deployed until 2026-12-04), then as deployed, and 2000 with two processes in the group
+    (two punch replicas), each with its relay apart (``--relay-process``: every variant's
+    relay apart);
   - naive: a plain aiokafka consumer deciding the same kind of verdicts one at a time: decode,
     look up attempt, worker, clock, assignment and neighbouring punches, one ledger row + one
     attempts row + one outbox row in the message's own transaction, then one Kafka offset
@@ -919,9 +920,13 @@ def tail_ratio(r: dict) -> str:
 TARGET_PER_S = 10_000  # punches/s decided by one punch process
 
 
+DEPLOYED_LANES = int(support.PUNCH_AS_DEPLOYED["VERDICT_LANES"])
+
+
 def as_deployed(results: list[dict]) -> dict | None:
-    """The variant run as punch is deployed (deploy/k8s: VERDICT_LANES=2, the relay a process of
-    its own, batches of 500, no event ids recorded, uvloop), the one the target is judged on."""
+    """The variant run as punch is deployed (deploy/k8s: VERDICT_LANES, tests.support's
+    PUNCH_AS_DEPLOYED; the relay a process of its own, batches of 500, no event ids recorded,
+    uvloop), the one the target is judged on."""
     return next(
         (
             r
@@ -929,7 +934,7 @@ def as_deployed(results: list[dict]) -> dict | None:
             if r.get("consumer") == "kit"
             and r.get("max_batch") == 500
             and r.get("replicas") == 1
-            and r.get("lanes") == 2
+            and r.get("lanes") == DEPLOYED_LANES
             and r.get("relay") == "own process"
             and not r.get("record_ids")
             and r.get("event_loop") != "asyncio"
@@ -945,16 +950,16 @@ async def main() -> None:
     parser.add_argument("--naive-verdicts", type=int, default=4_000)
     parser.add_argument(
         "--kit",
-        default="500,500/2ri,500/2r,2000/2r,2000x2r",
+        default="500,500/3ri,500/2r,500/3r,2000x3r",
         help="kit variants, comma-separated: MAX_BATCH[xREPLICAS][/LANES][r][i][a] (processes"
         " in the group, consumers of the group in each process; r: each process's relay a"
         " process of its own, as punch is deployed; i: the consumer loop also records every"
         " verdict's event id in processed_events, as before punch's handler was declared"
         " idempotent; a: the processes run on asyncio's own event loop, as this bench ran them"
         " until 2026-12-04, while the services run on uvloop: the same rate, measured). The"
-        " default: punch's old shape (500, relay in process) and punch as deployed with its"
-        " event ids recorded (500/2ri) as the same run's baselines, as deployed (500/2r), and"
-        " bigger batches and two replicas",
+        " default: punch's old shape (500, relay in process), punch as deployed with its"
+        " event ids recorded (500/3ri) and with two lanes as before 2026-12-04 (500/2r) as"
+        " the same run's baselines, as deployed (500/3r), and bigger batches and two replicas",
     )
     parser.add_argument("--relay-batch", type=int, default=500, help="as RELAY_BATCH_SIZE")
     parser.add_argument(
@@ -1111,7 +1116,7 @@ async def main() -> None:
         met = deployed["punches_per_s"] >= TARGET_PER_S
         print(
             f"target: >= {TARGET_PER_S:,} punches/s from one punch process as deployed"
-            f" (max_batch 500, 2 lanes, relay apart): {'met' if met else 'NOT met'}"
+            f" (max_batch 500, {DEPLOYED_LANES} lanes, relay apart): {'met' if met else 'NOT met'}"
             f" ({deployed['punches_per_s']:,}/s)"
         )
     for r in results:

@@ -1,7 +1,7 @@
 """Benchmark: hardware clocks speaking ZKTeco PUSH (ADMS) to device-sync's /iclock edge.
 
 The real gateway, identity, device-sync and punch processes, each on its own database, on the
-local PostgreSQL, Redis and Kafka (punch as deployed: two verdict lanes, its outbox relay a
+local PostgreSQL, Redis and Kafka (punch as deployed: three verdict lanes, its outbox relay a
 process of its own; device-sync's relay in its process, or apart with `--device-sync-relay
 apart`); simulated ZK devices (punchcard-kiosk-sim's ZkFleet: one
 keep-alive HTTP client, `--client`, and one scheduler, in this process) registered as ZK_PUSH

@@ -148,8 +148,8 @@ async def start_service(
     return service
 
 
-# punch as deploy/k8s/base/punch.yaml runs it: two verdict lanes, its outbox relay beside it.
-PUNCH_AS_DEPLOYED = {"RELAY_ENABLED": "false", "VERDICT_LANES": "2"}
+# punch as deploy/k8s/base/punch.yaml runs it: three verdict lanes, its outbox relay beside it.
+PUNCH_AS_DEPLOYED = {"RELAY_ENABLED": "false", "VERDICT_LANES": "3"}
 
 
 async def start_relay(service: ServiceProcess, tmp_dir: Path) -> ServiceProcess:
