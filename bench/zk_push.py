@@ -75,6 +75,7 @@ from kiosk_pin_punch import (
     start_punch,
     stop_all,
 )
+from prometheus_client.parser import text_string_to_metric_families
 from punchcard_kiosk_sim import ZkFleet, make_session, raise_fd_limit, register_zk_clocks
 from punchcard_kiosk_sim.http1 import Http1Pool
 from support import ServiceProcess, admin_headers, cpu_seconds, rss_mib, summary, wait_for
@@ -311,8 +312,8 @@ class Backlogs:
     (punch's verdict consumer behind). The largest of each says which stage the ledger waited
     on. Each OK'd new record is one outbox row (one verdict), so published = OK'd - outbox."""
 
-    def __init__(self, devices_db, punch_db, count_acked, count_decided, interval: float = 1.0):
-        self.devices_db, self.punch_db = devices_db, punch_db
+    def __init__(self, devices_db, count_acked, count_decided, interval: float = 1.0):
+        self.devices_db = devices_db
         self.count_acked, self.count_decided = count_acked, count_decided
         self.interval = interval
         self.samples: list[tuple[float, int, int, int]] = []  # t, acked, in outbox, decided
@@ -344,18 +345,18 @@ GROUP_COMMIT = (
 )
 
 
+_GROUP_COMMIT_SERIES = {f"{name}_{part}" for name in GROUP_COMMIT for part in ("sum", "count")}
+
+
 def group_commit_series(text: str, writer: str = "zk_attlog") -> dict[str, float]:
     """From device-sync's /metrics: the sums and counts of its group commit's histograms for
     ``writer`` (``{"device_sync_write_batch_seconds_sum": …, …}``)."""
-    out: dict[str, float] = {}
-    label = f'writer="{writer}"'
-    for line in text.splitlines():
-        if line.startswith(GROUP_COMMIT) and label in line:
-            series, value = line.rsplit(" ", 1)
-            name = series.split("{", 1)[0]
-            if name.endswith(("_sum", "_count")):
-                out[name] = float(value)
-    return out
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name in _GROUP_COMMIT_SERIES and sample.labels.get("writer") == writer
+    }
 
 
 def group_commit_means(before: dict[str, float], after: dict[str, float]) -> dict:
@@ -417,7 +418,6 @@ async def ingest(
 
         backlogs = Backlogs(
             devices_db,
-            punch_db,
             lambda: sum(d.punches_acked for d in devices) - acked0,
             decided_so_far,
         )

@@ -120,6 +120,9 @@ class GroupCommit(Generic[I, R]):
             self._draining.discard(tenant_id)
 
     async def _commit_then_release(self, tenant_id: str, batch: list[_Job]) -> None:
+        began = time.monotonic()
+        for job in batch:  # once per write: a retry of the batch alone is not a second wait
+            self._waited.observe(began - job.queued_at)
         try:
             await self._commit(tenant_id, batch)
         finally:
@@ -130,9 +133,6 @@ class GroupCommit(Generic[I, R]):
 
     async def _commit(self, tenant_id: str, batch: list[_Job]) -> None:
         began = time.monotonic()
-        for job in batch:
-            self._waited.observe(began - job.queued_at)
-            job.queued_at = began  # a retry alone is not waited twice
         try:
             async with self._uow(tenant_id) as uow:
                 results = await self._handler(uow, [job.item for job in batch])
