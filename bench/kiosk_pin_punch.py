@@ -138,8 +138,8 @@ async def start_punch(
     tmp: Path, started: list[ServiceProcess], **extra_env: str
 ) -> tuple[ServiceProcess, ServiceProcess]:
     """punch as deploy/k8s/base/punch.yaml runs it: three verdict lanes, and its outbox relay a
-    process of its own beside it (``punchcard-punch relay``)."""
-    punch = await start("punch", tmp, started, **support.PUNCH_AS_DEPLOYED, **extra_env)
+    process of its own beside it (``punchcard-punch relay``); ``extra_env`` over those."""
+    punch = await start("punch", tmp, started, **{**support.PUNCH_AS_DEPLOYED, **extra_env})
     relay = await start("punch", tmp, started, replica_of=punch, args=("relay",))
     return punch, relay
 

@@ -293,7 +293,7 @@ class Tenant:
         return sent[0] if sent else time.monotonic()
 
 
-async def ledger_counts(db: asyncpg.Connection, tenant_id: str, clocks: list[str], since):
+async def ledger_counts(db: asyncpg.Pool, tenant_id: str, clocks: list[str], since):
     return await db.fetchrow(
         "SELECT count(*) AS decided,"
         " count(*) FILTER (WHERE outcome = 'RECORDED') AS recorded,"
@@ -395,7 +395,7 @@ def backlog_summary(samples: list[tuple[float, int, int, int]]) -> dict:
 
 
 async def ingest(
-    args, fleet: ZkFleet, plan: dict, punch_db, tenant_id: str, devices_db=None
+    args, fleet: ZkFleet, plan: dict, punch_db: asyncpg.Pool, tenant_id: str, devices_db=None
 ) -> dict:
     """Phase 1: the open-loop ATTLOG load, then wait for the ledger. ``devices_db``: device-sync's
     database (its owner's view), to sample where the punches wait (``Backlogs``)."""
@@ -684,7 +684,8 @@ async def run(args: argparse.Namespace) -> dict:
     started: list[ServiceProcess] = []
     kiosks: Kiosks | None = None
     tenant: Tenant | None = None
-    punch_db: asyncpg.Connection | None = None
+    # A pool: the backlog sampler's probe and the drain's run concurrently.
+    punch_db: asyncpg.Pool | None = None
     devices_db: asyncpg.Connection | None = None
     fleet: ZkFleet | None = None
     session = None
@@ -698,7 +699,7 @@ async def run(args: argparse.Namespace) -> dict:
         devices = await start("device-sync", tmp, started, **ds_env)
         if args.device_sync_relay == "apart":
             await start("device-sync", tmp, started, replica_of=devices, args=("relay",))
-        punch, _ = await start_punch(tmp, started, **log)
+        punch, _ = await start_punch(tmp, started, **log, **args.punch_env)
         gateway = await start_gateway(tmp, started, identity, devices, punch, **log)
         results["foreign_services_at_start"] = foreign_services(started)
         print(f"services up (logs in {tmp}); setting up the tenant", flush=True)
@@ -707,7 +708,7 @@ async def run(args: argparse.Namespace) -> dict:
         )
         tenant_id = kiosk_tenant["tenant_id"]
         tenant = Tenant(identity, devices, tenant_id)
-        punch_db = await asyncpg.connect(punch.admin_url)
+        punch_db = await asyncpg.create_pool(punch.admin_url, min_size=1, max_size=2)
         devices_db = await asyncpg.connect(devices.admin_url)
 
         # ZK clocks, their workers and assignments
@@ -897,6 +898,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a setting for device-sync (repeatable), e.g. the edge's Delay",
     )
     parser.add_argument(
+        "--punch-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for punch (repeatable) over its deployed ones, e.g. VERDICT_LANES=2",
+    )
+    parser.add_argument(
         "--device-sync-relay",
         choices=("in-process", "apart"),
         default="in-process",
@@ -937,6 +945,7 @@ def parse() -> argparse.Namespace:
     """The arguments (sys.argv), `--quick` shrinking what was left at its default."""
     args = support.parse_args(build_parser(), "zk_push", quick=QUICK)
     args.ds_env = parse_env(args.device_sync_env)
+    args.punch_env = parse_env(args.punch_env)
     # the phase-1 devices keep polling: no step has fewer
     args.poll_steps = sorted({max(step, args.devices) for step in args.poll_steps})
     return args

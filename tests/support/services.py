@@ -168,7 +168,7 @@ async def kiosk_system(
     identity_env: dict[str, str] | None = None,
     **gateway_env: str,
 ) -> AsyncIterator[dict]:
-    """identity, device-sync, punch (as deployed: its relay a process of its own, two verdict
+    """identity, device-sync, punch (as deployed: its relay a process of its own, three verdict
     lanes) (and face-match) and the gateway in front of them, each a process of its own,
     ``env`` given to every one (by name, device-sync also as ``devices``, the relay as
     ``punch-relay``; ``"all"``: every one, in start order); stopped, and their databases

@@ -49,15 +49,27 @@ def test_devices_held_is_the_largest_step_meeting_the_target():
 
 def test_arguments_and_quick(monkeypatch):
     monkeypatch.setattr(
-        "sys.argv", ["zk_push.py", "--quick", "--device-sync-env", "ZK_DELAY_S=10", "--rate", "50"]
+        "sys.argv",
+        [
+            "zk_push.py",
+            "--quick",
+            "--device-sync-env",
+            "ZK_DELAY_S=10",
+            "--punch-env",
+            "VERDICT_LANES=2",
+            "--rate",
+            "50",
+        ],
     )
     args = zk_push.parse()
     assert (args.devices, args.rate, args.poll_steps) == (20, 50, [40, 80])
     assert args.ds_env == {"ZK_DELAY_S": "10"}
+    assert args.punch_env == {"VERDICT_LANES": "2"}
     assert args.out.endswith("bench/results/zk_push.quick.json")
     monkeypatch.setattr("sys.argv", ["zk_push.py", "--poll-steps", "300,100", "--devices", "200"])
     args = zk_push.parse()
     assert args.poll_steps == [200, 300] and args.poll_s == 10 and args.rate == 2500
+    assert args.punch_env == {}
     with pytest.raises(Exception, match="KEY=VALUE"):
         zk_push.parse_env(["nope"])
     with pytest.raises(Exception, match="positive"):
