@@ -419,7 +419,7 @@ def test_every_outbox_has_one_relay_in_its_pod(directory):
     """A service's relay runs in its process unless RELAY_ENABLED=false, and then a sidecar of
     the pod runs ``punchcard-<service> relay`` with the same configuration and Secret: never
     both (two relays per pod are harmless but waste a connection), never neither (the outbox
-    would grow until the disk is full). Punch's runs apart, so its two verdict lanes do not
+    would grow until the disk is full). Punch's runs apart, so its verdict lanes do not
     starve it."""
     shared = config(directory)
     apart = set()
