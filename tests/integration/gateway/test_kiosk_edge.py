@@ -3,7 +3,8 @@ database (replica A waits long for outcomes, replica B only half a second), on r
 PostgreSQL and Kafka. Clocks are registered through the gateway's admin API; the punch
 service is played by the test, which publishes outcome events to punchcard.punch.punches.v1.
 
-- no or a bad credential: 401, nothing claimed or published; revoked or rotated: 401 at once;
+- no or a bad credential: 401, nothing claimed or published; revoked or rotated: 401 at once
+  at the replica the admin used, and at the other once the clock's event reaches it;
 - a PIN attempt is published once, sealed to identity's key (no PIN in the record), keyed by
   tenant/Employee ID, with the clock from the credential; the waiting request is answered
   with the outcome, by either replica; sent again (to either replica) the same answer and no
@@ -41,7 +42,7 @@ from punchcard_kit.messaging.connection import kafka_options
 
 from tests.support.gateway import create_tenant, kiosk, login, register_clock
 from tests.support.messaging import read_topic, wait_for
-from tests.support.services import start_service
+from tests.support.services import admin_headers, start_service
 from tests.support.stack import KAFKA, unique
 
 PIN_ATTEMPTS = catalogue.KIOSK_PIN_ATTEMPTS.name
@@ -440,25 +441,83 @@ async def test_face_attempts(system):
     assert len(await records_of(FACE_ATTEMPTS, attempt["attempt_id"])) == 1
 
 
+async def whoami(replica, credential: str) -> httpx.Response:
+    async with kiosk(replica, credential) as http:
+        return await http.get("/whoami")
+
+
+async def whoami_status(replica, credential: str) -> int:
+    return (await whoami(replica, credential)).status_code
+
+
+async def told(replica, credential: str, check) -> None:
+    """``check`` (of the replica's whoami answer) holds once the clock's event reaches the
+    replica that did not take the admin's request (the clocks topic, followed by every
+    replica). Asked at growing intervals: whoami spends the clock's rate limit."""
+    delay, deadline = 0.05, asyncio.get_running_loop().time() + 30
+    while not check(answer := await whoami(replica, credential)):
+        assert asyncio.get_running_loop().time() < deadline, answer.text
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 2.0)
+
+
+def is_refused(answer: httpx.Response) -> bool:
+    return answer.status_code == 401
+
+
+async def kept_answers(replica) -> float:
+    """How many times the replica answered who a credential is from what it kept."""
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(replica.url + "/metrics")).text
+    found = re.search(r'^punchcard_kiosk_clock_answers_total\{source="cache"\} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
 async def test_revoked_and_rotated_clocks_are_refused_at_once(system):
+    """Both replicas keep who a credential is (KIOSK_CLOCK_CACHE_S). The admin's requests go
+    through A, which forgets the clock at once; B forgets it on the clock's event."""
     clock_id, credential = await register_clock(system["admin"])
     async with kiosk(system["b"], credential) as http:
         assert (await http.post("/punches", json=pin_attempt())).status_code == 202
+    assert await whoami_status(system["a"], credential) == 200
     rotated = await system["admin"].post(f"/clocks/{clock_id}/credential")
     assert rotated.status_code == 200, rotated.text
     new_credential = rotated.json()["credential"]
+    assert await whoami_status(system["a"], credential) == 401
+    await told(system["b"], credential, is_refused)
     attempt = pin_attempt()
     async with kiosk(system["b"], credential) as http:
         refused = await http.post("/punches", json=attempt)
         assert refused.status_code == 401 and refused.json()["code"] == "CLOCK_UNAUTHORIZED"
     async with kiosk(system["b"], new_credential) as http:
         assert (await http.post("/punches", json=pin_attempt())).status_code == 202
+    assert await whoami_status(system["a"], new_credential) == 200
     revoked = await system["admin"].post(f"/clocks/{clock_id}/revoke", json={"reason": "stolen"})
     assert revoked.status_code == 200, revoked.text
+    assert await whoami_status(system["a"], new_credential) == 401
+    await told(system["b"], new_credential, is_refused)
     async with kiosk(system["b"], new_credential) as http:
         refused = await http.post("/punches", json=attempt)
         assert refused.status_code == 401 and refused.json()["code"] == "CLOCK_UNAUTHORIZED"
     assert await claims(system, attempt["attempt_id"]) == 0
+
+
+async def test_a_clock_renamed_elsewhere_is_asked_again(system):
+    """A change that did not come through this gateway (here: device-sync's own admin API, as
+    another replica would forward it) reaches the kept answer by its event alone."""
+    clock_id, credential = await register_clock(system["admin"])
+    kept = await kept_answers(system["b"])
+    for _ in range(2):
+        assert (await whoami(system["b"], credential)).json()["name"] != "Back door"
+    assert await kept_answers(system["b"]) > kept  # the second answer was B's own
+    async with httpx.AsyncClient(base_url=system["devices"].url + "/internal/v1") as http:
+        renamed = await http.patch(
+            f"/clocks/{clock_id}",
+            json={"name": "Back door"},
+            headers=admin_headers(system["tenant_id"], service="device-sync"),
+        )
+        assert renamed.status_code == 200, renamed.text
+    await told(system["b"], credential, lambda answer: answer.json().get("name") == "Back door")
 
 
 BAD_PIN = "918273"

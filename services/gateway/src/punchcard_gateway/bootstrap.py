@@ -19,6 +19,7 @@ from punchcard_kit.tracing import trace_outgoing
 
 from .adapters.edge_limits import EdgeLimiter
 from .adapters.kiosk import (
+    CachedClocks,
     DeviceSyncClocks,
     FaceMatchEvidencePolicy,
     FaceMatchKioskEnrolments,
@@ -33,7 +34,7 @@ from .adapters.upstream import Upstream
 from .domain.access import DEVICE_SYNC, FACE_MATCH, IDENTITY, PUNCH
 from .domain.model import AuditEntry
 from .service_layer import audit
-from .service_layer.kiosk import PUNCHES, KioskEdge
+from .service_layer.kiosk import CLOCKS, PUNCHES, KioskEdge
 from .service_layer.kiosk_elevation import ElevationTokens, KioskElevations
 from .service_layer.reconciler import AttemptReconciler
 from .service_layer.services import Hasher, Services
@@ -75,6 +76,8 @@ class GatewayContainer:
     reconciler: AttemptReconciler
     # Every replica sees every punch outcome: no consumer group, from the end.
     punch_outcomes: TopicFollower
+    # Every replica sees every clock change (update, revocation, new credential): no group.
+    clock_changes: TopicFollower
     # Manager / Administrator sign-ins at a kiosk, and their elevations (kiosk_elevation.py).
     elevations: KioskElevations | None = None
     # Kiosk attempt claims, expired refresh tokens and old audit rows: pruned hourly.
@@ -153,8 +156,14 @@ async def bootstrap(
     policy = settings.republish_policy()
     attempts = PostgresKioskAttempts(pool, policy)
     outcomes = PunchOutcomes(upstreams[PUNCH], kiosk_timeout)
+    # Who a credential is, kept while the follower of the clocks' changes (below) reads.
+    clocks = CachedClocks(
+        DeviceSyncClocks(upstreams[DEVICE_SYNC], kiosk_timeout),
+        ttl_s=settings.kiosk_clock_cache_s,
+        live=lambda: clock_changes.healthy,
+    )
     edge = KioskEdge(
-        clocks=DeviceSyncClocks(upstreams[DEVICE_SYNC], kiosk_timeout),
+        clocks=clocks,
         sealer=IdentitySealingKeys(
             upstreams[IDENTITY],
             refresh_s=settings.pin_sealing_key_refresh_s,
@@ -168,6 +177,14 @@ async def bootstrap(
             settings.kiosk_face_attempts_topic,
             settings.kiosk_card_attempts_topic,
         ),
+    )
+    # Every replica follows the clocks' changes (no group, from the end), to forget what it
+    # kept of a clock that was updated, revoked or given a new credential.
+    clock_changes = TopicFollower(
+        topics=[CLOCKS],
+        handler=edge.on_clock_event,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        name="gateway.clock-changes",
     )
     edge_limiter = EdgeLimiter.from_url(settings.edge_limits(), settings.redis_url)
     runtime.on_close(edge_limiter.close)
@@ -200,6 +217,7 @@ async def bootstrap(
             policy=policy,
             batch=settings.kiosk_reconcile_batch,
         ),
+        clock_changes=clock_changes,
         punch_outcomes=TopicFollower(
             topics=[PUNCHES],
             handler=edge.on_outcome,

@@ -1,6 +1,7 @@
 """Entry point: ``punchcard-gateway`` serves HTTP (the admin API and the kiosk edge) and runs
-the outbox relay, the follower of punch outcomes, the reconciler of kiosk attempts without an
-outcome and the hourly pruning of kiosk claims (periodic jobs: ``Runtime.every``);
+the outbox relay, the followers of punch outcomes and of clock changes, the reconciler of kiosk
+attempts without an outcome and the hourly pruning of kiosk claims (periodic jobs:
+``Runtime.every``);
 ``punchcard-gateway migrate`` only migrates the database (a deploy job);
 ``punchcard-gateway create-tenant …`` bootstraps a tenant and its first sysadmin."""
 
@@ -34,6 +35,8 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
         runtime.supervise("follower:punch-outcomes", follower.run)
         # Not ready until it follows the outcomes (else every answer would be "pending").
         runtime.ready_loops["follower:punch-outcomes"] = follower
+        # Not a readiness condition: while it does not read, the edge asks device-sync.
+        runtime.supervise("follower:clock-changes", gateway.clock_changes.run)
         runtime.every("prune", PRUNE_EVERY_S, gateway.prune_once, first_after_s=PRUNE_FIRST_AFTER_S)
         runtime.every(
             "reconcile kiosk attempts",
@@ -46,6 +49,7 @@ def build_app(settings: GatewaySettings, *, hasher: Hasher | None = None) -> Fas
         gateway: GatewayContainer | None = getattr(app.state, "gateway", None)
         if gateway is not None:
             gateway.punch_outcomes.stop()
+            gateway.clock_changes.stop()
 
     app = create_service_app(
         settings,

@@ -86,6 +86,11 @@ class GatewaySettings(ServiceSettings):
     # A kiosk waits on the edge's own calls (device-sync's whoami, punch's outcome lookup):
     # kept short, so a slow server turns into a quick 503 or "pending".
     kiosk_upstream_timeout_s: float = Field(default=3.0, gt=0, le=30)
+    # Who a kiosk's credential is (device-sync's whoami) is kept this long (adapters/kiosk.py,
+    # CachedClocks): a kiosk asks on every request. A clock updated, revoked or given a new
+    # credential is forgotten at once (its event on the clocks topic; the admin's request);
+    # this bounds how long a change whose event is lost goes unnoticed. 0: ask every time.
+    kiosk_clock_cache_s: float = Field(default=60.0, ge=0, le=600)
     # A face enrolled at a kiosk (a Manager signed in): face-match analyses the photo first.
     kiosk_enrolment_timeout_s: float = Field(default=60.0, gt=0, le=300)
     # Identity's PIN-sealing public key is fetched at first use and again this often (key

@@ -105,6 +105,7 @@ DEVICE_CLOCKS = Topic(
         "punchcard.v1.ClockRegistered",
         "punchcard.v1.ClockUpdated",
         "punchcard.v1.ClockRevoked",
+        "punchcard.v1.ClockCredentialRotated",
         "punchcard.v1.WorkerAssignedToClock",
         "punchcard.v1.WorkerUnassignedFromClock",
     ),

@@ -245,6 +245,12 @@ async def rotate_credential(cmd: RotateCredential, uow: UnitOfWorkFactory) -> st
         if clock.revoked:
             raise errors.clock_revoked()
         await tx.clocks.set_credential(cmd.clock_id, credential_hash(credential))
+        await events.clock_event(
+            tx,
+            cmd.clock_id,
+            device_pb2.ClockCredentialRotated(clock_id=cmd.clock_id),
+            caller.request_id,
+        )
         await tx.clocks.credentials_changed([cmd.clock_id])
         await tx.commit()
     log.info("clock credential rotated", clock_id=cmd.clock_id)

@@ -1,8 +1,9 @@
 """The servers the kiosk edge asks, each through the shared client (adapters/upstream.py):
 
 - device-sync, who a clock credential is (``GET /clock/v1/whoami``, the kiosk's own
-  ``Authorization`` passed through: the gateway never sees the credential's hash, nor keeps
-  the answer);
+  ``Authorization`` passed through: the gateway never sees the credential's hash); the answer
+  kept a short while by ``CachedClocks``, under the credential's SHA-256, and forgotten as soon
+  as the clock changes (the clocks topic, or the admin's request through this replica);
 - identity, the public key PINs are sealed to (``GET /internal/v1/pin-sealing-key``), kept in
   memory and fetched again every few minutes (identity may rotate it);
 - punch, the outcome of an attempt (``GET /internal/v1/attempts/{attempt_id}``), asked with an
@@ -17,14 +18,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import json
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 
 from google.protobuf.json_format import ParseDict, ParseError
 from nacl.public import PublicKey
+from prometheus_client import Counter
 from punchcard.v1 import common_pb2
 from punchcard_kit.internal_auth import Caller
 from punchcard_kit.logging import get_logger
@@ -36,6 +40,13 @@ from ..service_layer.kiosk_elevation import EnrolmentAnswer, SignInAnswer
 from .upstream import Upstream, UpstreamUnavailable
 
 log = get_logger(__name__)
+
+CLOCK_ANSWERS = Counter(
+    "punchcard_kiosk_clock_answers_total",
+    "Who a kiosk's credential is, answered from the edge's cache (source=cache) or asked of"
+    " device-sync (source=device-sync)",
+    ["source"],
+)
 
 
 class DeviceSyncClocks:
@@ -75,6 +86,107 @@ class DeviceSyncClocks:
         except (ValueError, KeyError, TypeError) as error:
             log.error("device-sync's whoami answer is unreadable", error=type(error).__name__)
             raise Unavailable(self.upstream.unavailable_message) from None
+
+
+    def forget(self, tenant_id: str, clock_id: str) -> None:
+        """Nothing kept here: device-sync decides every time."""
+
+
+class CachedClocks:
+    """``ClockDirectory``: device-sync's answers (``inner``), each kept ``ttl_s`` under the
+    SHA-256 of its credential (never the credential), at most ``max_entries`` (the least
+    recently used go first). A kiosk asks on every request; device-sync is asked again only
+    when the answer is older than that, or was forgotten:
+
+    - ``forget`` (the clock was updated, revoked or given a new credential: the clocks topic's
+      events, followed by every replica, and the admin's own request through this one) drops
+      the clock's answers, and an answer asked for before a ``forget`` and received after it
+      is not kept (it may predate the change);
+    - nothing is kept or used while ``live()`` is false (the follower of those events is not
+      reading: Kafka down, starting): device-sync is asked every time, as without a cache, and
+      what was kept is dropped, since a change may have been missed meanwhile.
+
+    A refusal (401) or an error is never kept. ``ttl_s`` bounds how long a change can go
+    unnoticed if its event is lost on the way (KIOSK_CLOCK_CACHE_S)."""
+
+    def __init__(
+        self,
+        inner: DeviceSyncClocks,
+        *,
+        ttl_s: float,
+        live: Callable[[], bool],
+        max_entries: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.inner = inner
+        self.ttl_s = ttl_s
+        self.live = live
+        self.max_entries = max_entries
+        self._clock = clock
+        self._answers: OrderedDict[bytes, tuple[float, Clock]] = OrderedDict()
+        self._of_clock: dict[tuple[str, str], set[bytes]] = {}
+        self._forgets = 0  # how many times a clock was forgotten: a kept answer must postdate
+
+    async def whoami(self, credential: str) -> Clock:
+        if self.ttl_s <= 0 or not self.live():
+            if self._answers:
+                self.clear()
+            CLOCK_ANSWERS.labels("device-sync").inc()
+            return await self.inner.whoami(credential)
+        key = hashlib.sha256(credential.encode()).digest()
+        kept = self._answers.get(key)
+        if kept is not None:
+            until, clock = kept
+            if self._clock() < until:
+                self._answers.move_to_end(key)
+                CLOCK_ANSWERS.labels("cache").inc()
+                return clock
+            self._drop(key)
+        forgets = self._forgets
+        CLOCK_ANSWERS.labels("device-sync").inc()
+        clock = await self.inner.whoami(credential)
+        if forgets == self._forgets and self.live():
+            self._keep(key, clock)
+        return clock
+
+    def forget(self, tenant_id: str, clock_id: str) -> None:
+        self._forgets += 1
+        for key in self._of_clock.pop((_tenant(tenant_id), clock_id), ()):
+            self._answers.pop(key, None)
+
+    def clear(self) -> None:
+        self._forgets += 1
+        self._answers.clear()
+        self._of_clock.clear()
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def _keep(self, key: bytes, clock: Clock) -> None:
+        self._drop(key)
+        self._answers[key] = (self._clock() + self.ttl_s, clock)
+        self._of_clock.setdefault((clock.tenant_id, clock.clock_id), set()).add(key)
+        while len(self._answers) > self.max_entries:
+            self._drop(next(iter(self._answers)))
+
+    def _drop(self, key: bytes) -> None:
+        kept = self._answers.pop(key, None)
+        if kept is None:
+            return
+        clock = kept[1]
+        keys = self._of_clock.get((clock.tenant_id, clock.clock_id))
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._of_clock[(clock.tenant_id, clock.clock_id)]
+
+
+def _tenant(tenant_id: str) -> str:
+    """A tenant id as ``Clock.tenant_id`` spells it (device-sync's answer, parsed)."""
+    try:
+        return str(uuid.UUID(tenant_id))
+    except ValueError:
+        return tenant_id
 
 
 class IdentitySealingKeys:

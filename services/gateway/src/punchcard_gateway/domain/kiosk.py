@@ -16,7 +16,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from google.protobuf.message import Message as ProtoMessage
-from punchcard.v1 import common_pb2, punch_pb2
+from punchcard.v1 import common_pb2, device_pb2, punch_pb2
 
 from .model import Conflict, Unauthenticated
 
@@ -152,6 +152,40 @@ class StoredClaim:
     clock_id: str
     fingerprint: bytes
     outcome: Outcome | None
+
+
+# --- who a credential is, kept for a while ------------------------------------------------
+
+# The clock events after which what the edge was told of a clock (who its credential is, its
+# name, site and time zone) may be wrong: the clock was updated, revoked or given a new
+# credential. The edge forgets the clock's answers on them.
+CLOCK_CHANGES = frozenset(
+    cls.DESCRIPTOR.full_name
+    for cls in (
+        device_pb2.ClockUpdated,
+        device_pb2.ClockRevoked,
+        device_pb2.ClockCredentialRotated,
+    )
+)
+# The admin requests (proxied to device-sync, by their route template) that make those events:
+# the replica that forwarded one forgets the clock at once, before the event arrives.
+CLOCK_CHANGE_REQUESTS = frozenset(
+    {
+        ("PATCH", "/api/v1/clocks/{id}"),
+        ("POST", "/api/v1/clocks/{id}/revoke"),
+        ("POST", "/api/v1/clocks/{id}/credential"),
+    }
+)
+
+
+def ends_clock_answers(event_type: str) -> bool:
+    """An event of this type on the clocks topic makes the edge forget its clock's answers."""
+    return event_type in CLOCK_CHANGES
+
+
+def request_changes_clock(method: str, template: str, status: int) -> bool:
+    """An admin request that changed a clock (a 2xx of one of CLOCK_CHANGE_REQUESTS)."""
+    return 200 <= status < 300 and (method, template) in CLOCK_CHANGE_REQUESTS
 
 
 # --- attempts without an outcome: republish, or give up -----------------------------------

@@ -3,7 +3,8 @@ identity; clocks, assignments, sites, a worker's clocks → device-sync) belongs
 service: the gateway authenticates the admin, applies the role table, and forwards the request
 to that service's ``/internal/v1/…`` with an internal caller token; its status and body come
 back unchanged. Bodies are never logged nor audited, either way (PINs travel in requests,
-clock credentials in responses)."""
+clock credentials in responses). A clock updated, revoked or re-keyed through this replica is
+forgotten by its kiosk edge at once (domain.kiosk.request_changes_clock)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from punchcard_kit.internal_auth import Caller
 
 from ..adapters.upstream import UpstreamUnavailable
 from ..domain.access import PROXIED_PREFIXES, UnsafePath, decide, is_upload, split_path
+from ..domain.kiosk import request_changes_clock
 from ..domain.model import Forbidden, NotFound
-from .deps import AuditNoteDep, PrincipalDep, RequestIdDep, UpstreamsDep
+from .deps import AuditNoteDep, PrincipalDep, RequestIdDep, UpstreamsDep, container
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # Admin requests are small JSON documents: the kit's 64 KiB (MAX_JSON_BODY_BYTES) on every
@@ -75,6 +77,9 @@ async def forward(
         )
     except UpstreamUnavailable:
         return error_response(503, "UPSTREAM_UNAVAILABLE", upstream.unavailable_message)
+    if decision.target_id and request_changes_clock(method, decision.template, answer.status_code):
+        # This replica's kiosk edge forgets the clock now; the others on its event.
+        container(request).kiosk.clock_changed(caller.tenant_id, decision.target_id)
     return Response(
         content=answer.content,
         status_code=answer.status_code,

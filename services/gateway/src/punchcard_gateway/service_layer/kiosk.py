@@ -48,6 +48,7 @@ from ..domain.kiosk import (
     Outcome,
     StoredClaim,
     answer,
+    ends_clock_answers,
     pending,
     proto_direction,
 )
@@ -60,6 +61,7 @@ FACE_ATTEMPTS = catalogue.KIOSK_FACE_ATTEMPTS.name
 CARD_ATTEMPTS = catalogue.KIOSK_CARD_ATTEMPTS.name
 ATTEMPT_TOPICS = (PIN_ATTEMPTS, FACE_ATTEMPTS, CARD_ATTEMPTS)
 PUNCHES = catalogue.PUNCH_PUNCHES.name
+CLOCKS = catalogue.DEVICE_CLOCKS.name
 
 WAIT_SECONDS = Histogram(
     "punchcard_kiosk_wait_seconds",
@@ -81,6 +83,10 @@ Key = tuple[str, str]  # (tenant id, attempt id)
 class ClockDirectory(Protocol):
     async def whoami(self, credential: str) -> Clock:
         """The credential's clock; ClockUnauthorized, or Unavailable when device-sync is down."""
+
+    def forget(self, tenant_id: str, clock_id: str) -> None:
+        """The clock changed (updated, revoked, a new credential): what was answered about it
+        is not to be used again (a directory that keeps no answer has nothing to do)."""
 
 
 class PinSealer(Protocol):
@@ -264,6 +270,15 @@ class KioskEdge:
         if outcome is None:
             return 202, pending(attempt_id)
         return 200, answer(attempt_id, outcome, clock.tz)
+
+    def clock_changed(self, tenant_id: str, clock_id: str) -> None:
+        """An admin changed the clock through this replica (its request answered 2xx)."""
+        self.clocks.forget(tenant_id, clock_id)
+
+    async def on_clock_event(self, message: Message) -> None:
+        """The follower's handler, for every record of the clocks topic."""
+        if ends_clock_answers(message.type):
+            self.clocks.forget(message.tenant_id, message.payload.clock_id)
 
     async def on_outcome(self, message: Message) -> None:
         """The follower's handler, for every record of the punches topic."""
