@@ -87,7 +87,6 @@ class DeviceSyncClocks:
             log.error("device-sync's whoami answer is unreadable", error=type(error).__name__)
             raise Unavailable(self.upstream.unavailable_message) from None
 
-
     def forget(self, tenant_id: str, clock_id: str) -> None:
         """Nothing kept here: device-sync decides every time."""
 
