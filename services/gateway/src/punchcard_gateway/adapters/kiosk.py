@@ -150,7 +150,7 @@ class CachedClocks:
 
     def forget(self, tenant_id: str, clock_id: str) -> None:
         self._forgets += 1
-        for key in self._of_clock.pop((_tenant(tenant_id), clock_id), ()):
+        for key in self._of_clock.pop((_canonical(tenant_id), _canonical(clock_id)), ()):
             self._answers.pop(key, None)
 
     def clear(self) -> None:
@@ -180,12 +180,13 @@ class CachedClocks:
                 del self._of_clock[(clock.tenant_id, clock.clock_id)]
 
 
-def _tenant(tenant_id: str) -> str:
-    """A tenant id as ``Clock.tenant_id`` spells it (device-sync's answer, parsed)."""
+def _canonical(id_: str) -> str:
+    """An id as ``Clock`` spells it (device-sync's answer: lower-case UUIDs), however an
+    envelope or an admin's URL spelt it."""
     try:
-        return str(uuid.UUID(tenant_id))
+        return str(uuid.UUID(id_))
     except ValueError:
-        return tenant_id
+        return id_
 
 
 class IdentitySealingKeys:
