@@ -73,21 +73,3 @@ def test_the_local_stacks_ports_are_never_a_client_sockets_or_a_test_brokers():
     assert set(re.findall(r"127\.0\.0\.1:(\d+)", makefile)) <= {
         str(p) for p in ports["run"] + ports["test"]
     }
-
-
-def test_consumers_long_poll_an_idle_fetch_as_configured(monkeypatch):
-    """Every consumer loop gets the fetch wait and offset reset of its service's settings; an
-    idle consumer's empty fetches are most of an idle service's CPU (docs/identity.md)."""
-    from punchcard_kit.service import consumer_options
-
-    monkeypatch.setenv("CONSUMER_FETCH_MAX_WAIT_MS", "1500")
-    monkeypatch.setenv("CONSUMER_OFFSET_RESET", "latest")
-    assert consumer_options(DemoSettings(environment="test")) == {
-        "auto_offset_reset": "latest",
-        "fetch_max_wait_ms": 1500,
-    }
-    monkeypatch.delenv("CONSUMER_FETCH_MAX_WAIT_MS")
-    assert consumer_options(DemoSettings(environment="test"))["fetch_max_wait_ms"] == 5000
-    monkeypatch.setenv("CONSUMER_FETCH_MAX_WAIT_MS", "60000")  # past the request timeout
-    with pytest.raises(ValueError, match="consumer_fetch_max_wait_ms"):
-        DemoSettings(environment="test")

@@ -141,14 +141,6 @@ class Runtime:
         )
 
 
-def consumer_options(settings: ServiceSettings) -> dict[str, Any]:
-    """aiokafka options of every consumer loop a service runs, from its settings."""
-    return {
-        "auto_offset_reset": settings.consumer_offset_reset,
-        "fetch_max_wait_ms": settings.consumer_fetch_max_wait_ms,
-    }
-
-
 def _start_relay(runtime: Runtime) -> None:
     """The outbox relay of this service, on the runtime's pool, supervised (``_supervise``)."""
     settings = runtime.settings
@@ -316,7 +308,7 @@ def create_service_app(
                         DEAD_LETTER_CONFIG.get(sub.group_id, {}),
                         settings.kafka_replication_factor,
                     ),
-                    consumer_options=consumer_options(settings),
+                    consumer_options={"auto_offset_reset": settings.consumer_offset_reset},
                     transient=tuple(sub.transient) + tuple(transient),
                     idempotent_handler=sub.idempotent_handler,
                 )

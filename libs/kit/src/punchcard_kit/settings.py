@@ -263,13 +263,6 @@ class ServiceSettings(KafkaSettings):
     # Where a consumer group with no committed offset starts (tests use "latest" with a fresh
     # group so they do not replay the shared topics' history).
     consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
-    # How long the broker holds a consumer's fetch while no record waits (Kafka's
-    # fetch.max.wait.ms; aiokafka's default 500). A record that arrives answers the fetch at
-    # once, so a longer wait costs no latency; it only makes an idle consumer's empty fetches
-    # fewer (aiokafka decodes each in Python: most of an idle service's CPU). The cost: a
-    # metadata request the client sends to the same broker meanwhile (after a leader moved)
-    # waits behind it, at most this long. docs/identity.md measures it.
-    consumer_fetch_max_wait_ms: int = Field(default=5000, ge=10, le=30_000)
     # Appended to every consumer group id (tests and side-by-side deployments).
     consumer_group_suffix: str = ""
     processed_events_retention_days: int = Field(default=14, ge=1)
