@@ -12,10 +12,12 @@ projection consumer stores them), its own consumer group and its own output topi
     in one process (``/3``: VERDICT_LANES, each lane its own partitions and transaction, so one
     lane's database round trips overlap the others' decoding and deciding), first with the
     loop recording every verdict's event id in ``processed_events`` (``i``: as before punch's
-    handler was declared idempotent, the same run's baseline for it), then on two lanes (as
-    deployed until 2026-12-04), then as deployed, and 2000 with two processes in the group
-    (two punch replicas), each with its relay apart (``--relay-process``: every variant's
-    relay apart);
+    handler was declared idempotent, the same run's baseline for it), then with Python's
+    collector as it starts (``g``: nothing frozen, a collection every 700 allocations, as
+    this bench ran punch until 2026-12-05; the services freeze what start-up built and
+    collect every GC_GEN0_THRESHOLD allocations), then as deployed, and 2000 with three
+    processes in the group (three punch replicas), each with its relay apart
+    (``--relay-process``: every variant's relay apart);
   - naive: a plain aiokafka consumer deciding the same kind of verdicts one at a time: decode,
     look up attempt, worker, clock, assignment and neighbouring punches, one ledger row + one
     attempts row + one outbox row in the message's own transaction, then one Kafka offset
@@ -563,6 +565,7 @@ async def run_variant(
     profile_dir: Path | None = None,
     record_ids: bool = False,
     asyncio_loop: bool = False,
+    python_gc: bool = False,
 ) -> dict:
     dsn = await create_db(name)
     out_topic = f"bench.ledger.{RUN}.{name}.punches"
@@ -576,6 +579,7 @@ async def run_variant(
         await ensure_topics_exist(KAFKA, [(out_topic, PARTITIONS, 1, {})])
         common = ["--dsn", dsn, "--out-topic", out_topic]
         common += ["--asyncio-loop"] if asyncio_loop else []
+        common += ["--python-gc"] if python_gc else []
         consumer = ["--consumer", mode, "--topic", verdicts_topic, "--group", group]
         consumer += ["--max-batch", str(max_batch), "--lanes", str(lanes)]
         consumer += ["--record-ids"] if record_ids else []
@@ -619,6 +623,7 @@ async def run_variant(
             "relay": "own process" if relay_process else "same process as the consumer",
             "record_ids": record_ids,
             "event_loop": "asyncio" if asyncio_loop else "uvloop (as the services)",
+            "collector": "Python's own, nothing frozen" if python_gc else "as the services",
             "seeded": seeded,
             **result,
             **batch_times(timings),
@@ -657,6 +662,8 @@ async def serve(args: argparse.Namespace) -> None:
     from punchcard_kit.db import create_pool
     from punchcard_kit.messaging.consumer import ConsumerLoop
     from punchcard_kit.messaging.relay import OutboxRelay
+    from punchcard_kit.service import freeze_start_up
+    from punchcard_kit.settings import ServiceSettings
 
     configure_logging("bench-ledger-ingest", "WARNING")
     # What punch publishes goes to this run's topic, not the real punches topic.
@@ -709,6 +716,10 @@ async def serve(args: argparse.Namespace) -> None:
         )
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, lambda: [loop.stop() for loop in loops])
+    # As every service does once started (the collector's threshold: GC_GEN0_THRESHOLD's
+    # default); until 2026-12-05 this bench's processes did neither (``g``: as then).
+    if not args.python_gc:
+        freeze_start_up(ServiceSettings.model_fields["gc_gen0_threshold"].default)
     try:
         await asyncio.gather(*(loop.run() for loop in loops))
     finally:
@@ -899,6 +910,7 @@ def serve_main(argv: list[str]) -> None:
     p.add_argument("--relay-batch", type=int, default=500)
     p.add_argument("--no-relay", dest="relay", action="store_false")
     p.add_argument("--asyncio-loop", action="store_true")
+    p.add_argument("--python-gc", action="store_true")
     p.add_argument("--timings", type=Path, help="write each batch's (seconds, records) here")
     args = p.parse_args(argv)
     # The services run on uvloop (uvicorn's "auto"); asyncio's loop only as a baseline.
@@ -938,6 +950,7 @@ def as_deployed(results: list[dict]) -> dict | None:
             and r.get("relay") == "own process"
             and not r.get("record_ids")
             and r.get("event_loop") != "asyncio"
+            and r.get("collector") == "as the services"
             and r.get("punches_per_s")
         ),
         None,
@@ -950,16 +963,19 @@ async def main() -> None:
     parser.add_argument("--naive-verdicts", type=int, default=4_000)
     parser.add_argument(
         "--kit",
-        default="500,500/3ri,500/2r,500/3r,2000x3r",
-        help="kit variants, comma-separated: MAX_BATCH[xREPLICAS][/LANES][r][i][a] (processes"
-        " in the group, consumers of the group in each process; r: each process's relay a"
-        " process of its own, as punch is deployed; i: the consumer loop also records every"
-        " verdict's event id in processed_events, as before punch's handler was declared"
+        default="500,500/3ri,500/3rg,500/3r,2000x3r",
+        help="kit variants, comma-separated: MAX_BATCH[xREPLICAS][/LANES][r][i][a][g]"
+        " (processes in the group, consumers of the group in each process; r: each process's"
+        " relay a process of its own, as punch is deployed; i: the consumer loop also records"
+        " every verdict's event id in processed_events, as before punch's handler was declared"
         " idempotent; a: the processes run on asyncio's own event loop, as this bench ran them"
-        " until 2026-12-04, while the services run on uvloop: the same rate, measured). The"
-        " default: punch's old shape (500, relay in process), punch as deployed with its"
-        " event ids recorded (500/3ri) and with two lanes as before 2026-12-04 (500/2r) as"
-        " the same run's baselines, as deployed (500/3r), and bigger batches and two replicas",
+        " until 2026-12-04, while the services run on uvloop: the same rate, measured; g: the"
+        " processes keep Python's collector as it starts, nothing frozen and a collection"
+        " every 700 allocations, as this bench ran them until 2026-12-05, while the services"
+        " freeze their start-up and collect every GC_GEN0_THRESHOLD). The default: punch's"
+        " old shape (500, relay in process), punch as deployed with its event ids recorded"
+        " (500/3ri) and with Python's collector (500/3rg) as the same run's baselines, as"
+        " deployed (500/3r), and bigger batches and three replicas",
     )
     parser.add_argument("--relay-batch", type=int, default=500, help="as RELAY_BATCH_SIZE")
     parser.add_argument(
@@ -989,13 +1005,21 @@ async def main() -> None:
     )
     kit_variants = []
     for spec in args.kit.split(","):
-        shape = spec.rstrip("ria")
+        shape = spec.rstrip("riag")
         flags = spec[len(shape) :]
         apart = "r" in flags or args.relay_process
         shape, _, lanes = shape.partition("/")
         batch, _, replicas = shape.partition("x")
         kit_variants.append(
-            (int(batch), int(replicas or 1), int(lanes or 1), apart, "i" in flags, "a" in flags)
+            (
+                int(batch),
+                int(replicas or 1),
+                int(lanes or 1),
+                apart,
+                "i" in flags,
+                "a" in flags,
+                "g" in flags,
+            )
         )
     info = support.machine_info()
     configure_logging("bench-ledger-ingest", "WARNING", json=False)
@@ -1014,10 +1038,11 @@ async def main() -> None:
             data["kit"]["fill_s"] = round(await fill_topic(kit_topic, records), 1)
             del records
             seen: Counter[str] = Counter()
-            for batch, replicas, lanes, apart, record_ids, on_asyncio in kit_variants:
+            for batch, replicas, lanes, apart, record_ids, on_asyncio, python_gc in kit_variants:
                 name = f"kit-{batch}x{replicas}l{lanes}" + ("r" if apart else "")
                 name += "i" if record_ids else ""
                 name += "a" if on_asyncio else ""
+                name += "g" if python_gc else ""
                 # A variant repeated in one run (to alternate) gets a group, database and
                 # topic of its own: the same name's group has already read every verdict.
                 seen[name] += 1
@@ -1039,6 +1064,7 @@ async def main() -> None:
                         profile_dir=args.profile,
                         record_ids=record_ids,
                         asyncio_loop=on_asyncio,
+                        python_gc=python_gc,
                     )
                 )
         if args.only != "kit":
@@ -1082,6 +1108,7 @@ async def main() -> None:
             label += " relay apart" if r["relay"] == "own process" else ""
             label += " ids kept" if r.get("record_ids") else ""
             label += " asyncio loop" if r.get("event_loop") == "asyncio" else ""
+            label += " Python's gc" if r.get("collector") != "as the services" else ""
         ratio = "-"
         if naive and naive.get("punches_per_s") and r.get("punches_per_s"):
             ratio = f"{r['punches_per_s'] / naive['punches_per_s']:.1f}x"
@@ -1139,8 +1166,9 @@ async def main() -> None:
                         "relay_apart": a,
                         "record_ids": i,
                         "asyncio_loop": loop,
+                        "python_gc": g,
                     }
-                    for b, r, n, a, i, loop in kit_variants
+                    for b, r, n, a, i, loop, g in kit_variants
                 ],
                 "relay_batch": args.relay_batch,
                 "tenants": args.tenants,
