@@ -143,11 +143,12 @@ GC_OLDER_THRESHOLDS = (20, 20)
 
 
 def freeze_start_up(gen0_threshold: int) -> None:
-    """Once a service has started. What start-up built (modules, the app, caches) lives as long
-    as the process: out of the cyclic collector's way, so its full passes walk only what
-    requests allocate. And the collector runs every ``gen0_threshold`` allocations
-    (GC_GEN0_THRESHOLD) rather than Python's 700: a batch's objects live until the batch is
-    done, so at 700 each is walked by several collections before refcounting frees it."""
+    """Called once a service has started. What start-up built (modules, the app, caches) lives
+    as long as the process: out of the cyclic collector's way, so its full passes walk only
+    what requests allocate. And the collector runs once ``gen0_threshold`` more container
+    objects have been allocated than freed (GC_GEN0_THRESHOLD) rather than Python's 700: a
+    batch's objects live until the batch is done, so at 700 each is walked by several
+    collections before refcounting frees it."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(gen0_threshold, *GC_OLDER_THRESHOLDS)
