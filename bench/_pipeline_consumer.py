@@ -56,7 +56,7 @@ async def main(args) -> None:
         max_batch=args.max_batch,
     )
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, loop.stop)
-    # As every service does once started (the collector's threshold: GC_GEN0_THRESHOLD's default).
+    # As a service does once started (the collector's threshold: GC_GEN0_THRESHOLD's default).
     freeze_start_up(ServiceSettings.model_fields["gc_gen0_threshold"].default)
     try:
         await loop.run()

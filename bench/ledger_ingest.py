@@ -14,8 +14,8 @@ projection consumer stores them), its own consumer group and its own output topi
     loop recording every verdict's event id in ``processed_events`` (``i``: as before punch's
     handler was declared idempotent, the same run's baseline for it), then with Python's
     collector as it starts (``g``: nothing frozen, a collection every 700 allocations, as
-    this bench ran punch until 2026-12-05; the services freeze what start-up built and
-    collect every GC_GEN0_THRESHOLD allocations), then as deployed, and 2000 with three
+    this bench ran punch until 2026-12-05; the services freeze what start-up built, and punch
+    collects every GC_GEN0_THRESHOLD, 50,000), then as deployed, and 2000 with three
     processes in the group (three punch replicas), each with its relay apart
     (``--relay-process``: every variant's relay apart);
   - naive: a plain aiokafka consumer deciding the same kind of verdicts one at a time: decode,
@@ -663,7 +663,6 @@ async def serve(args: argparse.Namespace) -> None:
     from punchcard_kit.messaging.consumer import ConsumerLoop
     from punchcard_kit.messaging.relay import OutboxRelay
     from punchcard_kit.service import freeze_start_up
-    from punchcard_kit.settings import ServiceSettings
 
     configure_logging("bench-ledger-ingest", "WARNING")
     # What punch publishes goes to this run's topic, not the real punches topic.
@@ -716,10 +715,10 @@ async def serve(args: argparse.Namespace) -> None:
         )
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, lambda: [loop.stop() for loop in loops])
-    # As every service does once started (the collector's threshold: GC_GEN0_THRESHOLD's
-    # default); until 2026-12-05 this bench's processes did neither (``g``: as then).
+    # As punch does once started (the collector's threshold: its GC_GEN0_THRESHOLD default);
+    # until 2026-12-05 this bench's processes did neither (``g``: as then).
     if not args.python_gc:
-        freeze_start_up(ServiceSettings.model_fields["gc_gen0_threshold"].default)
+        freeze_start_up(support.punch_gc_threshold())
     try:
         await asyncio.gather(*(loop.run() for loop in loops))
     finally:
@@ -972,10 +971,10 @@ async def main() -> None:
         " until 2026-12-04, while the services run on uvloop: the same rate, measured; g: the"
         " processes keep Python's collector as it starts, nothing frozen and a collection"
         " every 700 allocations, as this bench ran them until 2026-12-05, while the services"
-        " freeze their start-up and collect every GC_GEN0_THRESHOLD). The default: punch's"
-        " old shape (500, relay in process), punch as deployed with its event ids recorded"
-        " (500/3ri) and with Python's collector (500/3rg) as the same run's baselines, as"
-        " deployed (500/3r), and bigger batches and three replicas",
+        " freeze their start-up and punch collects every GC_GEN0_THRESHOLD, 50,000). The"
+        " default: punch's old shape (500, relay in process), punch as deployed with its"
+        " event ids recorded (500/3ri) and with Python's collector (500/3rg) as the same"
+        " run's baselines, as deployed (500/3r), and bigger batches and three replicas",
     )
     parser.add_argument("--relay-batch", type=int, default=500, help="as RELAY_BATCH_SIZE")
     parser.add_argument(

@@ -432,6 +432,14 @@ def punch_ingest(out_topic: str) -> Any:
     return verdicts
 
 
+def punch_gc_threshold() -> int:
+    """punch's GC_GEN0_THRESHOLD by default (its settings): what the bench's processes that
+    run punch's subscription collect at, as punch does."""
+    from punchcard_punch.settings import PunchSettings
+
+    return PunchSettings.model_fields["gc_gen0_threshold"].default
+
+
 def punch_ledger_parts() -> SimpleNamespace:
     """What the naive ingest baseline reuses of punch so that it decides exactly as punch
     does (the rule, the rows, the events): its database role, ledger columns and neighbour

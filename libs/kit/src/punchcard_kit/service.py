@@ -138,20 +138,16 @@ class Runtime:
         )
 
 
-# The older generations are collected every 20 collections of the one before (Python: 10).
-GC_OLDER_THRESHOLDS = (20, 20)
-
-
 def freeze_start_up(gen0_threshold: int) -> None:
     """Called once a service has started. What start-up built (modules, the app, caches) lives
     as long as the process: out of the cyclic collector's way, so its full passes walk only
     what requests allocate. And the collector runs once ``gen0_threshold`` more container
-    objects have been allocated than freed (GC_GEN0_THRESHOLD) rather than Python's 700: a
-    batch's objects live until the batch is done, so at 700 each is walked by several
-    collections before refcounting frees it."""
+    objects have been allocated than freed (GC_GEN0_THRESHOLD; the older generations as
+    Python has them): punch and device-sync raise it for their large batches
+    (punchcard_kit.settings.BATCH_GC_GEN0_THRESHOLD)."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(gen0_threshold, *GC_OLDER_THRESHOLDS)
+    gc.set_threshold(gen0_threshold, *gc.get_threshold()[1:])
 
 
 def _start_relay(runtime: Runtime) -> None:

@@ -86,6 +86,17 @@ KAFKA_TLS_ONLY_ENVIRONMENTS = ("staging", "production")
 _KAFKA_FILES = ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
 
 
+# The cyclic collector's first threshold (GC_GEN0_THRESHOLD). Python's own suits a service
+# that answers one request or attempt at a time: its objects die young, and a cycle that
+# holds a large buffer (a photo's bytes) is freed soon. A 500-verdict batch holds tens of
+# thousands of objects until it commits; at 700 the collector walks them again and again
+# (punch's ledger spent 0.6 s collecting in a 100,000-verdict run; 0.07 s at 50,000:
+# docs/capacity.md, "The collector"). Refcounting frees nearly all of them anyway.
+PYTHON_GC_GEN0_THRESHOLD = 700
+BATCH_GC_GEN0_THRESHOLD = 50_000
+GC_GEN0_BOUNDS = {"ge": 100, "le": 1_000_000}
+
+
 class KafkaSettings(BaseSettings):
     """How this process reaches Kafka: plain on the local stack, TLS and SASL (SCRAM) for a
     managed or Strimzi cluster. Every aiokafka client the kit, the tools, the benchmarks and
@@ -275,13 +286,11 @@ class ServiceSettings(KafkaSettings):
     otel_exporter_otlp_endpoint: str | None = None
     otel_exporter_otlp_traces_endpoint: str | None = None
     otel_sdk_disabled: bool = False
-    # The cyclic garbage collector's first threshold (Python's own: 700 allocations). Every
-    # service allocates thousands of short-lived objects per batch or request, which survive
-    # a collection every 700 (the batch still holds them) and are walked again and again;
-    # refcounting frees nearly all of them anyway. At 50,000 (and 20 for the older
-    # generations), punch's ledger spent 0.07 s collecting in a 100,000-verdict run instead of
-    # 0.6 s (docs/capacity.md, "The collector"). Cycles are still collected, a little later.
-    gc_gen0_threshold: int = Field(default=50_000, ge=100, le=1_000_000)
+    # The cyclic garbage collector's first threshold: it runs once this many more container
+    # objects have been allocated than freed (punchcard_kit.service.freeze_start_up). Python's
+    # own 700 by default; a service that decides large batches raises it
+    # (BATCH_GC_GEN0_THRESHOLD).
+    gc_gen0_threshold: int = Field(default=PYTHON_GC_GEN0_THRESHOLD, **GC_GEN0_BOUNDS)
 
     # Access logs (punchcard_kit.access_log): one line for every Nth answer under 400 (0:
     # none), and for every 4xx and 5xx; health probes and /metrics only when they fail.

@@ -1,4 +1,4 @@
-from punchcard_kit.settings import ServiceSettings
+from punchcard_kit.settings import BATCH_GC_GEN0_THRESHOLD, GC_GEN0_BOUNDS, ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -11,6 +11,9 @@ class PunchSettings(ServiceSettings):
 
     service_name: str = "punch"
     http_port: int = 8103
+    # Verdicts are decided in batches of up to CONSUMER_MAX_BATCH (docs/capacity.md, "The
+    # collector").
+    gc_gen0_threshold: int = Field(default=BATCH_GC_GEN0_THRESHOLD, **GC_GEN0_BOUNDS)
 
     # A second attempt of the same worker within this many seconds of a punch (before or
     # after it, by capture time) is a double tap: answered with that punch, not recorded.
