@@ -11,7 +11,7 @@ from punchcard_kit.event_loop import run_as_service
 from punchcard_kit.logging import configure_logging
 from punchcard_kit.messaging.consumer import ConsumerLoop
 from punchcard_kit.service import freeze_start_up
-from punchcard_kit.settings import ServiceSettings
+from punchcard_kit.settings import PYTHON_GC_GEN0_THRESHOLD
 
 # (partition, offset) -> the record's timestamp (ms): set by the relay's producer as it
 # appended the record (CreateTime), read by the handler of the same batch.
@@ -56,8 +56,8 @@ async def main(args) -> None:
         max_batch=args.max_batch,
     )
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, loop.stop)
-    # As a service does once started (the collector's threshold: GC_GEN0_THRESHOLD's default).
-    freeze_start_up(ServiceSettings.model_fields["gc_gen0_threshold"].default)
+    # As a service does once started (GC_GEN0_THRESHOLD's default: Python's own).
+    freeze_start_up(PYTHON_GC_GEN0_THRESHOLD)
     try:
         await loop.run()
     finally:

@@ -370,6 +370,11 @@ async def drop_db(dsn: str) -> None:
     await support.drop_database(dsn)
 
 
+# A variant's collector (its result's "collector"): as punch runs, or as Python starts (``g``).
+AS_THE_SERVICES = "as the services"
+PYTHON_GC = "Python's own, nothing frozen"
+
+
 # -- one variant ----------------------------------------------------------------------------
 def spawn(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, __file__, "_serve", *args], cwd=ROOT)
@@ -623,7 +628,7 @@ async def run_variant(
             "relay": "own process" if relay_process else "same process as the consumer",
             "record_ids": record_ids,
             "event_loop": "asyncio" if asyncio_loop else "uvloop (as the services)",
-            "collector": "Python's own, nothing frozen" if python_gc else "as the services",
+            "collector": PYTHON_GC if python_gc else AS_THE_SERVICES,
             "seeded": seeded,
             **result,
             **batch_times(timings),
@@ -949,7 +954,7 @@ def as_deployed(results: list[dict]) -> dict | None:
             and r.get("relay") == "own process"
             and not r.get("record_ids")
             and r.get("event_loop") != "asyncio"
-            and r.get("collector") == "as the services"
+            and r.get("collector") == AS_THE_SERVICES
             and r.get("punches_per_s")
         ),
         None,
@@ -1107,7 +1112,7 @@ async def main() -> None:
             label += " relay apart" if r["relay"] == "own process" else ""
             label += " ids kept" if r.get("record_ids") else ""
             label += " asyncio loop" if r.get("event_loop") == "asyncio" else ""
-            label += " Python's gc" if r.get("collector") != "as the services" else ""
+            label += " Python's gc" if r.get("collector") != AS_THE_SERVICES else ""
         ratio = "-"
         if naive and naive.get("punches_per_s") and r.get("punches_per_s"):
             ratio = f"{r['punches_per_s'] / naive['punches_per_s']:.1f}x"
