@@ -191,6 +191,13 @@ class ConsumerLoop:
         self._in_flight = asyncio.Lock()
         self._last_prune = 0.0
         self._lag = LagReport(group_id)
+        # This group's metric children, looked up once (a ``labels()`` call takes a lock and
+        # builds a key: four of them a batch were a visible part of a small batch's cost).
+        self._processed, self._duplicates, self._dead = (
+            CONSUMED.labels(group_id, outcome)
+            for outcome in ("processed", "duplicate", "dead_lettered")
+        )
+        self._batch_seconds = BATCH_SECONDS.labels(group_id)
         # Offsets to commit: a task commits them (``_committer``), at most every commit_every_s
         # unless a rebalance or a stop wants them now (``_flush``).
         self.commit_every_s = commit_every_s
@@ -362,10 +369,12 @@ class ConsumerLoop:
         )
         processed, duplicates, dead = outcome
         self.processed += processed
-        CONSUMED.labels(self.group_id, "processed").inc(processed)
-        CONSUMED.labels(self.group_id, "duplicate").inc(duplicates)
-        CONSUMED.labels(self.group_id, "dead_lettered").inc(dead)
-        BATCH_SECONDS.labels(self.group_id).observe(time.perf_counter() - started)
+        self._processed.inc(processed)
+        if duplicates:
+            self._duplicates.inc(duplicates)
+        if dead:
+            self._dead.inc(dead)
+        self._batch_seconds.observe(time.perf_counter() - started)
 
     def offsets_done(
         self, offsets: dict[TopicPartition, int], first_offsets: dict[int, int], records: int = 1

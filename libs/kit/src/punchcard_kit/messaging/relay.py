@@ -139,6 +139,7 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
         self._cut_short = False  # the last batch stopped at the byte bound: more rows wait
+        self._published = OUTBOX_PUBLISHED.labels(name)  # looked up once, not per iteration
 
     # -- lifecycle ---------------------------------------------------------------------------
     def stop(self) -> None:
@@ -242,7 +243,7 @@ class OutboxRelay:
             failpoint("relay.after_publish")
         failpoint("relay.after_commit")
         self.published += len(rows)
-        OUTBOX_PUBLISHED.labels(self.name).inc(len(rows))
+        self._published.inc(len(rows))
         return len(rows)
 
     async def _produce(self, rows, sends: list) -> list[asyncio.Future]:
