@@ -86,6 +86,23 @@ def test_lines_follow_the_stream_of_the_moment(name, capsys, monkeypatch):
     assert [line["event"] for line in lines(later.getvalue())] == ["second"]
 
 
+def test_a_logger_already_built_follows_a_later_configuration(name, capsys):
+    """Loggers are built on their first line and kept; configuring again (another level,
+    another renderer) still reaches them."""
+    configure_logging("first")
+    log = get_logger(name)
+    log.info("built")
+    configure_logging("second", "WARNING")
+    log.info("dropped")
+    log.warning("kept")
+    configure_logging("third", json=False)
+    log.info("plain again")
+    err = capsys.readouterr().err
+    assert [line["event"] for line in lines(err)] == ["built", "kept"]
+    assert [line["service"] for line in lines(err)] == ["first", "second"]
+    assert "plain again" in err.splitlines()[-1] and "service=third" in err.splitlines()[-1]
+
+
 def test_console_lines_when_json_is_off(name, capsys):
     configure_logging("logged", json=False)
     get_logger(name).warning("plain", clock_id="k-9")
