@@ -191,8 +191,8 @@ class ConsumerLoop:
         self._in_flight = asyncio.Lock()
         self._last_prune = 0.0
         self._lag = LagReport(group_id)
-        # This group's metric children, looked up once (a ``labels()`` call takes a lock and
-        # builds a key: four of them a batch were a visible part of a small batch's cost).
+        # This group's metric children, looked up once rather than by four ``labels()`` calls
+        # a batch (each takes a lock and builds a key).
         self._processed, self._duplicates, self._dead = (
             CONSUMED.labels(group_id, outcome)
             for outcome in ("processed", "duplicate", "dead_lettered")
