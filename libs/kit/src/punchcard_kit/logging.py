@@ -20,6 +20,7 @@ from contextlib import contextmanager
 
 import structlog
 from structlog.contextvars import bind_contextvars, bound_contextvars, merge_contextvars
+from structlog.processors import NAME_TO_LEVEL
 from structlog.typing import FilteringBoundLogger
 
 from .tracing import add_trace_ids
@@ -33,21 +34,11 @@ __all__ = ["configure_logging", "get_logger", "correlation", "bind_contextvars"]
 # one list, changed in place; the level is a processor reading _LEVEL.
 _PROCESSORS: list = []
 _LEVEL = [logging.INFO]
-_LEVELS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warning": logging.WARNING,
-    "warn": logging.WARNING,
-    "error": logging.ERROR,
-    "exception": logging.ERROR,
-    "critical": logging.CRITICAL,
-    "fatal": logging.CRITICAL,
-}
 
 
 def _at_level(_logger: object, method_name: str, event_dict: dict) -> dict:
     """Drop a line below the configured level (first in the chain: it costs one lookup)."""
-    if _LEVELS.get(method_name, logging.INFO) < _LEVEL[0]:
+    if NAME_TO_LEVEL.get(method_name, logging.INFO) < _LEVEL[0]:
         raise structlog.DropEvent
     return event_dict
 

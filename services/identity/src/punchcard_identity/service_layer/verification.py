@@ -71,19 +71,8 @@ LOCKOUTS = Counter(
 
 def _count(kind: str, verdict: Verdict) -> None:
     rejected = isinstance(verdict, identification_pb2.IdentificationRejected)
-    key = (kind, verdict.reason if rejected else None)
-    counter = _VERDICT_COUNTERS.get(key)
-    if counter is None:  # first of its kind: bounded by kinds × reasons
-        reason = (
-            R.RejectReason.Name(verdict.reason).removeprefix("REJECT_REASON_") if rejected else ""
-        )
-        counter = VERDICTS.labels(kind, "rejected" if rejected else "identified", reason)
-        _VERDICT_COUNTERS[key] = counter
-    counter.inc()
-
-
-# VERDICTS' children by (kind, reason or None), looked up once each.
-_VERDICT_COUNTERS: dict[tuple[str, int | None], Counter] = {}
+    reason = R.RejectReason.Name(verdict.reason).removeprefix("REJECT_REASON_") if rejected else ""
+    VERDICTS.labels(kind, "rejected" if rejected else "identified", reason).inc()
 
 
 ATTEMPTS_TOPIC = catalogue.KIOSK_PIN_ATTEMPTS.name
