@@ -103,6 +103,15 @@ def test_a_logger_already_built_follows_a_later_configuration(name, capsys):
     assert "plain again" in err.splitlines()[-1] and "service=third" in err.splitlines()[-1]
 
 
+def test_a_line_stderr_cannot_take_is_dropped_not_raised(name, monkeypatch):
+    """A closed pipe or file on stderr loses the line; the code that logged goes on."""
+    configure_logging("logged")
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.setattr(sys, "stderr", closed)
+    get_logger(name).error("nobody reads this")
+
+
 def test_console_lines_when_json_is_off(name, capsys):
     configure_logging("logged", json=False)
     get_logger(name).warning("plain", clock_id="k-9")

@@ -90,7 +90,8 @@ class _ModuleLogger:
     """Writes a module's rendered lines to stderr, one ``write`` a line under one lock; its
     ``name`` is what ``add_logger_name`` reads. The stream is looked up at each line, not held
     from ``configure_logging``: a stream swapped since (pytest's capture, closed after its
-    test) is never written to."""
+    test) is never written to. A line that cannot be written is dropped, never raised into
+    the request or batch that logged it."""
 
     _lock = threading.Lock()
 
@@ -100,8 +101,13 @@ class _ModuleLogger:
     def msg(self, message: str) -> None:
         with self._lock:
             stream = sys.stderr
-            stream.write(message + "\n")
-            stream.flush()
+            try:
+                stream.write(message + "\n")
+                stream.flush()
+            except (OSError, ValueError):
+                # stderr gone (a closed pipe, a closed file): the line is lost, the work goes
+                # on, as the standard library's handler does (logging.Handler.handleError).
+                pass
 
     debug = info = warning = error = critical = exception = log = msg
 
