@@ -6,12 +6,12 @@ of 500 took 0.1–1.8 s on a 20,000-row backlog, and the relay fell behind for g
 trap is set as autovacuum sets it, and every statement, custom and generic plan alike, must
 touch about as many rows as it claims, not as many as wait."""
 
-import json
-
 import asyncpg
 import pytest
 from punchcard_kit.messaging.relay import _TAKE, SHARD_LOCK_CLASS
 from punchcard_kit.messaging.schema import OUTBOX_SHARDS
+
+from tests.support.plans import touched
 
 BATCH = 500
 BACKLOG = 40_000
@@ -20,41 +20,6 @@ INSERT INTO outbox (shard, topic, key, value, headers, event_id)
 SELECT i % 16, 't', 'k'::bytea, repeat('x', 300)::bytea, '[]', gen_random_uuid()
 FROM generate_series(1, $1) AS i
 """
-
-
-def rows_touched(node: dict) -> float:
-    """Rows every node of an EXPLAIN ANALYZE (JSON) plan produced or filtered away."""
-    per_loop = sum(
-        node.get(name, 0)
-        for name in (
-            "Actual Rows",
-            "Rows Removed by Filter",
-            "Rows Removed by Join Filter",
-            "Rows Removed by Index Recheck",
-        )
-    )
-    return per_loop * node.get("Actual Loops", 1) + sum(map(rows_touched, node.get("Plans", [])))
-
-
-async def touched(conn: asyncpg.Connection, sql: str, types: str, args: list, mode: str) -> float:
-    """Rows the statement touches under ``plan_cache_mode`` ``mode`` (a prepared statement, as
-    the relay's pool runs it), in a transaction rolled back."""
-    await conn.execute(f"SET plan_cache_mode = {mode}")
-    await conn.execute("DEALLOCATE ALL")
-    await conn.execute(f"PREPARE under_test({types}) AS {sql}")
-    await conn.execute("BEGIN")
-    try:
-        # EXECUTE takes no bound parameters: the arguments as literals, quoted by PostgreSQL.
-        literals = [
-            await conn.fetchval(f"SELECT quote_literal($1::{kind})", arg)
-            for kind, arg in zip(types.split(", "), args, strict=True)
-        ]
-        plan = await conn.fetchval(
-            f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE under_test({', '.join(literals)})"
-        )
-    finally:
-        await conn.execute("ROLLBACK")  # what a DELETE did, the claim's locks and setting
-    return rows_touched(json.loads(plan)[0]["Plan"])
 
 
 @pytest.fixture

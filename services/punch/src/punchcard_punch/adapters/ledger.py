@@ -97,6 +97,20 @@ CROSS JOIN LATERAL (
 ) AS n
 """
 
+_DECIDED = (
+    "SELECT attempt_id::text FROM attempts"
+    " WHERE tenant_id = $1 AND attempt_id = ANY($2::uuid[])"
+    " UNION ALL SELECT attempt_id::text FROM parked_verdicts"
+    " WHERE tenant_id = $1 AND attempt_id = ANY($2::uuid[])"
+)
+_BY_ID = "SELECT * FROM punches WHERE tenant_id = $1 AND id = ANY($2::uuid[])"
+# These three run once a batch, on tables that grow with every punch. With the tables'
+# statistics each is an index probe per element of the batch
+# (tests/integration/punch/test_ledger_plans.py). Without them (a database autovacuum has not
+# analysed yet) PostgreSQL takes the tenant for 0.5 % of the rows, and a generic plan made then
+# walks the tenant's whole ledger per batch (the neighbour lookup, per punch) until the first
+# ANALYZE: docs/device-sync.md, ninth pass.
+
 
 class _Repository:
     def __init__(self, conn: asyncpg.Connection, tenant_id: str) -> None:
@@ -108,14 +122,7 @@ class PostgresLedger(_Repository):
     async def decided_attempts(self, ids: Sequence[str]) -> set:
         # A parked attempt (one of its verdicts waits) is taken too: a second verdict for it
         # must not be decided past the first.
-        rows = await self.conn.fetch(
-            "SELECT attempt_id::text FROM attempts"
-            " WHERE tenant_id = $1 AND attempt_id = ANY($2::uuid[])"
-            " UNION ALL SELECT attempt_id::text FROM parked_verdicts"
-            " WHERE tenant_id = $1 AND attempt_id = ANY($2::uuid[])",
-            self.tenant_id,
-            list(ids),
-        )
+        rows = await self.conn.fetch(_DECIDED, self.tenant_id, list(ids))
         return {r[0] for r in rows}
 
     async def evidence_checks(self, ids: Sequence[str]) -> dict[str, str]:
@@ -174,11 +181,7 @@ class PostgresLedger(_Repository):
         return found
 
     async def punches_by_id(self, ids: Iterable[str]) -> dict:
-        rows = await self.conn.fetch(
-            "SELECT * FROM punches WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
-            self.tenant_id,
-            list(ids),
-        )
+        rows = await self.conn.fetch(_BY_ID, self.tenant_id, list(ids))
         return {str(r["id"]): r for r in rows}
 
     async def void_of(self, punch_id: str) -> str | None:

@@ -1,0 +1,55 @@
+"""How many rows a statement touches, from PostgreSQL's own EXPLAIN ANALYZE: for tests that hold
+a statement's plan to the size of its batch, whatever plan (custom or generic) it gets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+
+def rows_touched(node: dict) -> float:
+    """Rows every node of an EXPLAIN ANALYZE (JSON) plan produced or filtered away."""
+    per_loop = sum(
+        node.get(name, 0)
+        for name in (
+            "Actual Rows",
+            "Rows Removed by Filter",
+            "Rows Removed by Join Filter",
+            "Rows Removed by Index Recheck",
+        )
+    )
+    return per_loop * node.get("Actual Loops", 1) + sum(map(rows_touched, node.get("Plans", [])))
+
+
+async def touched(
+    conn: asyncpg.Connection,
+    sql: str,
+    types: str,
+    args: list,
+    mode: str,
+    enter: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+) -> float:
+    """Rows the statement touches under ``plan_cache_mode`` ``mode`` (a prepared statement, as
+    the services' pools run it), in a transaction rolled back. ``enter``: what the transaction
+    does first (a service's tenant and role: ``punchcard_kit.tenancy.enter_tenant``); the
+    statement is prepared after it, under that role."""
+    await conn.execute(f"SET plan_cache_mode = {mode}")
+    await conn.execute("DEALLOCATE ALL")
+    await conn.execute("BEGIN")
+    try:
+        if enter is not None:
+            await enter(conn)
+        await conn.execute(f"PREPARE under_test({types}) AS {sql}")
+        # EXECUTE takes no bound parameters: the arguments as literals, quoted by PostgreSQL.
+        literals = [
+            await conn.fetchval(f"SELECT quote_literal($1::{kind})", arg)
+            for kind, arg in zip(types.split(", "), args, strict=True)
+        ]
+        plan = await conn.fetchval(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE under_test({', '.join(literals)})"
+        )
+    finally:
+        await conn.execute("ROLLBACK")  # what the statement wrote, its locks and settings
+    return rows_touched(json.loads(plan)[0]["Plan"])
