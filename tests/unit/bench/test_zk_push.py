@@ -66,9 +66,11 @@ def test_arguments_and_quick(monkeypatch):
     assert args.ds_env == {"ZK_DELAY_S": "10"}
     assert args.punch_env == {"VERDICT_LANES": "2"}
     assert args.out.endswith("bench/results/zk_push.quick.json")
+    assert (args.warm_up_s, args.cold_statistics) == (1, False)  # analysed after a warm-up
     monkeypatch.setattr("sys.argv", ["zk_push.py", "--poll-steps", "300,100", "--devices", "200"])
     args = zk_push.parse()
     assert args.poll_steps == [200, 300] and args.poll_s == 10 and args.rate == 2500
+    assert args.warm_up_s == 5
     assert args.punch_env == {}
     with pytest.raises(Exception, match="KEY=VALUE"):
         zk_push.parse_env(["nope"])
