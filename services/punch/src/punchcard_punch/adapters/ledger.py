@@ -97,19 +97,31 @@ CROSS JOIN LATERAL (
 ) AS n
 """
 
-_DECIDED = (
-    "SELECT attempt_id::text FROM attempts"
-    " WHERE tenant_id = $1 AND attempt_id = ANY($2::uuid[])"
-    " UNION ALL SELECT attempt_id::text FROM parked_verdicts"
-    " WHERE tenant_id = $1 AND attempt_id = ANY($2::uuid[])"
-)
+# Which of a batch's attempts were decided, or are parked (a second verdict for a parked
+# attempt must not be decided past the first): a probe of each table's unique key per attempt.
+# Not `attempt_id = ANY($2)`: parked_verdicts is a queue, most often empty, and autovacuum
+# analyses it so; PostgreSQL then believes it holds one row however many wait, and that form
+# read the tenant's whole backlog (or, on attempts before its first ANALYZE, the tenant's every
+# attempt) for every batch. A LATERAL subquery with LIMIT is never flattened into a join: each
+# attempt is one probe, whatever the statistics say; on parked_verdicts, of the index led by
+# the attempt, the tenant compared as text (both sides in uuid's one spelling) only guarding:
+# an index led by the tenant looks as good as any to the planner when it believes the table
+# empty (migration 0009, test_parked_plans.py).
+_DECIDED = """
+SELECT q.id::text FROM unnest($2::uuid[]) AS q(id)
+CROSS JOIN LATERAL (
+    (SELECT 1 FROM attempts a WHERE a.tenant_id = $1 AND a.attempt_id = q.id LIMIT 1)
+    UNION ALL
+    (SELECT 1 FROM parked_verdicts p
+     WHERE p.attempt_id = q.id AND p.tenant_id::text = $1::uuid::text LIMIT 1)
+) AS found
+"""
 _BY_ID = "SELECT * FROM punches WHERE tenant_id = $1 AND id = ANY($2::uuid[])"
-# These three run once a batch, on tables that grow with every punch. With the tables'
-# statistics each is an index probe per element of the batch
-# (tests/integration/punch/test_ledger_plans.py). Without them (a database autovacuum has not
-# analysed yet) PostgreSQL takes the tenant for 0.5 % of the rows, and a generic plan made then
-# walks the tenant's whole ledger per batch (the neighbour lookup, per punch) until the first
-# ANALYZE: docs/device-sync.md, ninth pass.
+# These run once a batch, on tables that grow with every punch. With the tables' statistics
+# each is an index probe per element of the batch (tests/integration/punch/test_ledger_plans.py).
+# Without them (a database autovacuum has not analysed yet) PostgreSQL takes the tenant for
+# 0.5 % of the rows, and a generic plan made then walked the tenant's whole ledger per batch
+# (the neighbour lookup, per punch) until the first ANALYZE: docs/device-sync.md, ninth pass.
 
 
 class _Repository:

@@ -18,6 +18,28 @@ from ..service_layer.unit_of_work import Claim, UnitOfWork
 # The unparker's advisory locks: one replica per tenant at a time.
 _LOCK_SPACE = 0x5043_0003
 
+# parked_verdicts is a queue: most often empty, and autovacuum analyses it so. PostgreSQL then
+# believes it holds one row however many verdicts wait (a backlog builds exactly when the
+# projections lag), and any index leading with tenant_id looks as good as any other to it: it
+# read the tenant's whole backlog for every batch. So each statement here finds its rows by a
+# key no other index offers, whatever the statistics say (test_parked_plans.py sets the trap):
+# - which of a batch's workers have parked verdicts: one probe of the index led by the worker
+#   (migration 0009) per worker. The tenant, compared as text (both sides in uuid's one
+#   spelling), which no index can serve, only guards (a worker belongs to one tenant). A
+#   LATERAL subquery with LIMIT is never flattened into a join or a hash;
+_HELD = """
+SELECT q.w::text FROM unnest($2::uuid[]) AS q(w)
+CROSS JOIN LATERAL (
+    SELECT 1 FROM parked_verdicts p
+    WHERE p.worker_id = q.w AND p.tenant_id::text = $1::uuid::text LIMIT 1
+) AS held
+"""
+# - the rows a claim decided, by their primary key, the tenant as text again; the rows are
+#   this transaction's, locked by ``take``, so the tenant is a guard, not a search.
+_REMOVE = (
+    "DELETE FROM parked_verdicts WHERE seq = ANY($2::bigint[]) AND tenant_id::text = $1::uuid::text"
+)
+
 
 class PostgresParked:
     """The parked verdicts of one tenant, in its transaction."""
@@ -28,12 +50,7 @@ class PostgresParked:
         self.role = role
 
     async def workers_with_parked(self, worker_ids: Iterable[str]) -> set[str]:
-        rows = await self.conn.fetch(
-            "SELECT DISTINCT worker_id::text FROM parked_verdicts"
-            " WHERE tenant_id = $1 AND worker_id = ANY($2::uuid[])",
-            self.tenant_id,
-            list(worker_ids),
-        )
+        rows = await self.conn.fetch(_HELD, self.tenant_id, list(worker_ids))
         return {r[0] for r in rows}
 
     async def park(self, items: Sequence[tuple[str, Message, str, datetime | None]]) -> None:
@@ -64,11 +81,7 @@ class PostgresParked:
         )
 
     async def remove(self, seqs: Sequence[int]) -> None:
-        await self.conn.execute(
-            "DELETE FROM parked_verdicts WHERE tenant_id = $1 AND seq = ANY($2::bigint[])",
-            self.tenant_id,
-            list(seqs),
-        )
+        await self.conn.execute(_REMOVE, self.tenant_id, list(seqs))
 
     async def dead_letter(
         self, group_id: str, rows: Sequence, letters: Sequence[OutboxRecord]
@@ -81,15 +94,17 @@ class PostgresParked:
         await enter_tenant(self.conn, self.role, self.tenant_id)
 
 
+# The tenant's oldest: the one index led by the tenant, (tenant_id, seq), in its order.
+_TAKE = (
+    "SELECT seq, attempt_id::text, worker_id::text, clock_id::text, event_id::text, topic,"
+    " kafka_partition, kafka_offset, record_key, envelope, reason, parked_at, evidence_due"
+    " FROM parked_verdicts WHERE tenant_id = $1 ORDER BY seq LIMIT $2 FOR UPDATE"
+)
+
+
 async def take(conn: asyncpg.Connection, tenant_id: str, limit: int) -> list[asyncpg.Record]:
     """The tenant's oldest parked verdicts, locked until the transaction ends."""
-    return await conn.fetch(
-        "SELECT seq, attempt_id::text, worker_id::text, clock_id::text, event_id::text, topic,"
-        " kafka_partition, kafka_offset, record_key, envelope, reason, parked_at, evidence_due"
-        " FROM parked_verdicts WHERE tenant_id = $1 ORDER BY seq LIMIT $2 FOR UPDATE",
-        tenant_id,
-        limit,
-    )
+    return await conn.fetch(_TAKE, tenant_id, limit)
 
 
 class PostgresParkedVerdicts:
