@@ -7,6 +7,7 @@ import json
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+from punchcard_kit.tenancy import enter_tenant
 
 
 def rows_touched(node: dict) -> float:
@@ -53,3 +54,14 @@ async def touched(
     finally:
         await conn.execute("ROLLBACK")  # what the statement wrote, its locks and settings
     return rows_touched(json.loads(plan)[0]["Plan"])
+
+
+def as_tenant(
+    tenant_id: object, role: str = "app"
+) -> Callable[[asyncpg.Connection], Awaitable[None]]:
+    """``touched``'s ``enter`` for a service's transaction: its role for ``role``, one tenant."""
+
+    async def enter(conn: asyncpg.Connection) -> None:
+        await enter_tenant(conn, role, tenant_id)
+
+    return enter

@@ -1,3 +1,4 @@
+import asyncpg
 import pytest
 
 from tests.support.punch import Feed
@@ -17,3 +18,13 @@ async def feed():
     feed = await Feed.open()
     yield feed
     await feed.close()
+
+
+@pytest.fixture
+async def owner_conn(punch):
+    """A connection as punch's login role (bound by row-level security once a transaction
+    enters a tenant, as the service is), with no statement cache: for a test that prepares and
+    deallocates its own statements (tests.support.plans)."""
+    conn = await asyncpg.connect(punch.database_url, statement_cache_size=0)
+    yield conn
+    await conn.close()

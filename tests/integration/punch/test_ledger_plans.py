@@ -18,7 +18,7 @@ import pytest
 from punchcard_kit.tenancy import enter_tenant
 from punchcard_punch.adapters.ledger import _BY_ID, _DECIDED, _NEARBY
 
-from tests.support.plans import touched
+from tests.support.plans import as_tenant, touched
 
 WORKERS = 100  # a tenant
 PER_WORKER = 100  # punches each, twelve hours apart
@@ -64,49 +64,40 @@ async def ledger(punch):
     return tenant, workers[tenant], punches, now
 
 
-@pytest.fixture
-async def conn(punch):
-    # The service's login role, bound by row-level security as the service is; no statement
-    # cache: the test prepares and deallocates its own statements.
-    conn = await asyncpg.connect(punch.database_url, statement_cache_size=0)
-    yield conn
-    await conn.close()
-
-
 @pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
-async def test_each_lookup_touches_the_batch_not_the_ledger(ledger, conn, mode):
+async def test_each_lookup_touches_the_batch_not_the_ledger(ledger, owner_conn, mode):
     tenant, workers, punches, now = ledger
-
-    async def enter(c):
-        await enter_tenant(c, "app", tenant)
+    enter = as_tenant(tenant)
 
     # The neighbours of a batch of workers' punches: now (after all of theirs), and in the
     # middle of their history (a punch captured offline, uploaded late).
     for at in (now, now - timedelta(hours=12 * PER_WORKER // 2 + 6)):
         args = [tenant, workers[:BATCH], [at] * BATCH, timedelta(minutes=10)]
         types = "uuid, uuid[], timestamptz[], interval"
-        rows = await touched(conn, _NEARBY, types, args, mode, enter)
+        rows = await touched(owner_conn, _NEARBY, types, args, mode, enter)
         assert rows < BOUND, (at, rows)
     # Attempts decided already: half of the batch is, half is new.
     attempt_ids = [p["attempt_id"] for p in punches[: BATCH // 2]]
     attempt_ids += [uuid.uuid4() for _ in range(BATCH - len(attempt_ids))]
-    rows = await touched(conn, _DECIDED, "uuid, uuid[]", [tenant, attempt_ids], mode, enter)
+    rows = await touched(owner_conn, _DECIDED, "uuid, uuid[]", [tenant, attempt_ids], mode, enter)
     assert rows < BOUND, rows
     # The punches a batch refers to.
     ids = [p["id"] for p in punches]
-    rows = await touched(conn, _BY_ID, "uuid, uuid[]", [tenant, ids], mode, enter)
+    rows = await touched(owner_conn, _BY_ID, "uuid, uuid[]", [tenant, ids], mode, enter)
     assert rows < BOUND, rows
 
 
-async def test_the_lookups_answer_under_the_tenants_role(ledger, conn):
+async def test_the_lookups_answer_under_the_tenants_role(ledger, owner_conn):
     """The statements the bounds are measured on are the ones the service runs: they answer,
     for this tenant only."""
     tenant, workers, punches, now = ledger
-    async with conn.transaction():
-        await enter_tenant(conn, "app", tenant)
-        found = await conn.fetch(_NEARBY, tenant, workers[:3], [now] * 3, timedelta(minutes=10))
+    async with owner_conn.transaction():
+        await enter_tenant(owner_conn, "app", tenant)
+        found = await owner_conn.fetch(
+            _NEARBY, tenant, workers[:3], [now] * 3, timedelta(minutes=10)
+        )
         assert sorted(r[0] for r in found) == [1, 2, 3]  # each worker's latest punch
-        decided = await conn.fetch(_DECIDED, tenant, [p["attempt_id"] for p in punches[:5]])
+        decided = await owner_conn.fetch(_DECIDED, tenant, [p["attempt_id"] for p in punches[:5]])
         assert len(decided) == 5
-        by_id = await conn.fetch(_BY_ID, tenant, [p["id"] for p in punches[:5]])
+        by_id = await owner_conn.fetch(_BY_ID, tenant, [p["id"] for p in punches[:5]])
         assert {r["tenant_id"] for r in by_id} == {tenant}

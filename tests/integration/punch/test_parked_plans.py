@@ -16,7 +16,7 @@ from punchcard_kit.tenancy import enter_tenant
 from punchcard_punch.adapters.ledger import _DECIDED
 from punchcard_punch.adapters.parked import _HELD, _REMOVE, _TAKE
 
-from tests.support.plans import touched
+from tests.support.plans import as_tenant, touched
 
 BACKLOG = 40_000  # two tenants' parked verdicts, half each
 WORKERS = 200
@@ -60,55 +60,45 @@ async def trapped(punch):
     return tenants[0], workers[0::2], oldest  # the workers at even places are the first's
 
 
-@pytest.fixture
-async def conn(punch):
-    # The service's login role; no statement cache: the test prepares its own statements.
-    conn = await asyncpg.connect(punch.database_url, statement_cache_size=0)
-    yield conn
-    await conn.close()
-
-
 @pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
-async def test_a_backlog_is_not_read_per_batch(trapped, conn, mode):
+async def test_a_backlog_is_not_read_per_batch(trapped, owner_conn, mode):
     tenant, workers, oldest = trapped
-
-    async def enter(c):
-        await enter_tenant(c, "app", tenant)
+    enter = as_tenant(tenant)
 
     # A verdict batch: which of its 50 attempts are decided or parked (half are parked), and
     # which of its 50 workers have parked verdicts (half have 200 each, half none).
     attempts = [r["attempt_id"] for r in oldest[:25]] + [uuid.uuid4() for _ in range(25)]
-    decided = await touched(conn, _DECIDED, "uuid, uuid[]", [tenant, attempts], mode, enter)
+    decided = await touched(owner_conn, _DECIDED, "uuid, uuid[]", [tenant, attempts], mode, enter)
     assert decided < 500, decided
     batch = workers[:25] + [uuid.uuid4() for _ in range(25)]
-    held = await touched(conn, _HELD, "uuid, uuid[]", [tenant, batch], mode, enter)
+    held = await touched(owner_conn, _HELD, "uuid, uuid[]", [tenant, batch], mode, enter)
     assert held < 500, held
     # An unparker's claim: the tenant's oldest 500, taken and then deleted by their seqs (the
     # owner's transaction).
-    taken = await touched(conn, _TAKE, "uuid, int", [tenant, 500], mode)
+    taken = await touched(owner_conn, _TAKE, "uuid, int", [tenant, 500], mode)
     assert taken < 5_000, taken
     seqs = [r["seq"] for r in oldest]
-    removed = await touched(conn, _REMOVE, "uuid, bigint[]", [tenant, seqs], mode)
+    removed = await touched(owner_conn, _REMOVE, "uuid, bigint[]", [tenant, seqs], mode)
     assert removed < 5_000, removed
 
 
-async def test_the_statements_answer_for_the_tenant(trapped, conn):
+async def test_the_statements_answer_for_the_tenant(trapped, owner_conn):
     tenant, workers, oldest = trapped
     other = uuid.uuid4()
-    async with conn.transaction():
-        await enter_tenant(conn, "app", tenant)
+    async with owner_conn.transaction():
+        await enter_tenant(owner_conn, "app", tenant)
         attempts = [r["attempt_id"] for r in oldest[:3]]
-        found = await conn.fetch(_DECIDED, tenant, [*attempts, uuid.uuid4()])
+        found = await owner_conn.fetch(_DECIDED, tenant, [*attempts, uuid.uuid4()])
         assert sorted(r[0] for r in found) == sorted(map(str, attempts))
-        assert await conn.fetch(_DECIDED, other, attempts) == []  # another tenant's: none
-        held = await conn.fetch(_HELD, tenant, [workers[0], uuid.uuid4()])
+        assert await owner_conn.fetch(_DECIDED, other, attempts) == []  # another tenant's: none
+        held = await owner_conn.fetch(_HELD, tenant, [workers[0], uuid.uuid4()])
         assert [r[0] for r in held] == [str(workers[0])]
-    removal = conn.transaction()  # rolled back: the other test's backlog stays as it is
+    removal = owner_conn.transaction()  # rolled back: the other test's backlog stays as it is
     await removal.start()
     try:
-        await enter_tenant(conn, "app", tenant)
+        await enter_tenant(owner_conn, "app", tenant)
         # Another tenant's name removes nothing; the tenant's own removes its row.
-        assert await conn.execute(_REMOVE, other, [oldest[0]["seq"]]) == "DELETE 0"
-        assert await conn.execute(_REMOVE, tenant, [oldest[0]["seq"]]) == "DELETE 1"
+        assert await owner_conn.execute(_REMOVE, other, [oldest[0]["seq"]]) == "DELETE 0"
+        assert await owner_conn.execute(_REMOVE, tenant, [oldest[0]["seq"]]) == "DELETE 1"
     finally:
         await removal.rollback()
