@@ -80,6 +80,13 @@ _EFFECTIVE = (
     " (SELECT 1 FROM punches v WHERE v.kind = 'VOID' AND v.refers_to = p.id)"
 )
 
+# The three statements a verdict batch runs on tables that grow with every punch (the
+# neighbours of its workers' punches, its attempts decided or parked, the punches it refers to):
+# with the tables' statistics each is an index probe per element of the batch
+# (tests/integration/punch/test_ledger_plans.py). Without them (a database autovacuum has not
+# analysed yet) PostgreSQL takes the tenant for 0.5 % of the rows, and a generic plan made then
+# walked the tenant's whole ledger per batch until the first ANALYZE (docs/device-sync.md,
+# ninth pass).
 _NEARBY = f"""
 SELECT q.i, n.id::text, n.direction, n.punched_at
 FROM unnest($2::uuid[], $3::timestamptz[]) WITH ORDINALITY AS q(worker_id, at, i)
@@ -97,16 +104,9 @@ CROSS JOIN LATERAL (
 ) AS n
 """
 
-# Which of a batch's attempts were decided, or are parked (a second verdict for a parked
-# attempt must not be decided past the first): a probe of each table's unique key per attempt.
-# Not `attempt_id = ANY($2)`: parked_verdicts is a queue, most often empty, and autovacuum
-# analyses it so; PostgreSQL then believes it holds one row however many wait, and that form
-# read the tenant's whole backlog (or, on attempts before its first ANALYZE, the tenant's every
-# attempt) for every batch. A LATERAL subquery with LIMIT is never flattened into a join: each
-# attempt is one probe, whatever the statistics say; on parked_verdicts, of the index led by
-# the attempt, the tenant compared as text (both sides in uuid's one spelling) only guarding:
-# an index led by the tenant looks as good as any to the planner when it believes the table
-# empty (migration 0009, test_parked_plans.py).
+# Attempts decided or parked: one LATERAL probe per attempt, never flattened into a join. On
+# the parked queue the probe is by the attempt, with the tenant as a guard no index serves, as
+# in ``adapters/parked.py`` (why: there, and migration 0009).
 _DECIDED = """
 SELECT q.id::text FROM unnest($2::uuid[]) AS q(id)
 CROSS JOIN LATERAL (
@@ -117,11 +117,6 @@ CROSS JOIN LATERAL (
 ) AS found
 """
 _BY_ID = "SELECT * FROM punches WHERE tenant_id = $1 AND id = ANY($2::uuid[])"
-# These run once a batch, on tables that grow with every punch. With the tables' statistics
-# each is an index probe per element of the batch (tests/integration/punch/test_ledger_plans.py).
-# Without them (a database autovacuum has not analysed yet) PostgreSQL takes the tenant for
-# 0.5 % of the rows, and a generic plan made then walked the tenant's whole ledger per batch
-# (the neighbour lookup, per punch) until the first ANALYZE: docs/device-sync.md, ninth pass.
 
 
 class _Repository:
