@@ -4,7 +4,8 @@ a statement's plan to the size of its batch, whatever plan (custom or generic) i
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import asyncpg
 from punchcard_kit.tenancy import enter_tenant
@@ -65,3 +66,15 @@ def as_tenant(
         await enter_tenant(conn, role, tenant_id)
 
     return enter
+
+
+@asynccontextmanager
+async def owner_connection(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection as a service's login role (bound by row-level security once a transaction
+    enters a tenant, as the service is), with no statement cache: ``touched`` prepares and
+    deallocates its own statements."""
+    conn = await asyncpg.connect(database_url, statement_cache_size=0)
+    try:
+        yield conn
+    finally:
+        await conn.close()

@@ -1,6 +1,6 @@
-import asyncpg
 import pytest
 
+from tests.support.plans import owner_connection
 from tests.support.punch import Feed
 from tests.support.services import start_service
 
@@ -22,9 +22,6 @@ async def feed():
 
 @pytest.fixture
 async def owner_conn(punch):
-    """A connection as punch's login role (bound by row-level security once a transaction
-    enters a tenant, as the service is), with no statement cache: for a test that prepares and
-    deallocates its own statements (tests.support.plans)."""
-    conn = await asyncpg.connect(punch.database_url, statement_cache_size=0)
-    yield conn
-    await conn.close()
+    """punch's login role, for the plan tests (tests.support.plans.owner_connection)."""
+    async with owner_connection(punch.database_url) as conn:
+        yield conn

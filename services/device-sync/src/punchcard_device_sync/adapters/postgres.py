@@ -186,6 +186,21 @@ _WORKER_COLUMNS = (
 )
 
 
+# A clock names a worker by the badge alone: the workers of a group commit's badges, and the
+# one worker of a template's badge (the newest row if a rename left two for a moment). Both
+# are index probes on ``workers_badge`` (migration 0009), not reads of the tenant's workers
+# (tests/integration/device_sync/test_badge_plans.py).
+_BY_BADGE = (
+    f"SELECT {_WORKER_COLUMNS} FROM workers"
+    " WHERE tenant_id = $1 AND employee_id = ANY($2::text[]) AND profile IS NOT NULL"
+)
+_OF_BADGE = (
+    "SELECT id::text, employee_id FROM workers WHERE tenant_id = $1"
+    " AND employee_id = $2 AND profile IS NOT NULL AND status <> 'Inactive'"
+    " ORDER BY updated_at DESC LIMIT 1"
+)
+
+
 def _facts(row: asyncpg.Record) -> WorkerFacts:
     return WorkerFacts(
         id=row["id"],
@@ -607,13 +622,7 @@ _TEMPLATE_COLUMNS = (
 
 class PostgresTemplates(_Repository):
     async def worker_of_badge(self, badge: str) -> tuple[str, str] | None:
-        row = await self.conn.fetchrow(
-            "SELECT id::text, employee_id FROM workers WHERE tenant_id = $1"
-            " AND employee_id = $2 AND profile IS NOT NULL AND status <> 'Inactive'"
-            " ORDER BY updated_at DESC LIMIT 1",
-            self.tenant_id,
-            badge,
-        )
+        row = await self.conn.fetchrow(_OF_BADGE, self.tenant_id, badge)
         return (row["id"], row["employee_id"]) if row else None
 
     async def slots(self, worker_id: str) -> list[tuple[Kind, int, int]]:
@@ -858,12 +867,7 @@ class PostgresZk(_Repository):
         )
 
     async def workers_by_badge(self, badges: Sequence[str]) -> dict[str, WorkerFacts]:
-        rows = await self.conn.fetch(
-            f"SELECT {_WORKER_COLUMNS} FROM workers"
-            " WHERE tenant_id = $1 AND employee_id = ANY($2::text[]) AND profile IS NOT NULL",
-            self.tenant_id,
-            list(badges),
-        )
+        rows = await self.conn.fetch(_BY_BADGE, self.tenant_id, list(badges))
         return {r["employee_id"]: _facts(r) for r in rows}
 
     async def save_upload(
