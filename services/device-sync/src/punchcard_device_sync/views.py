@@ -27,6 +27,20 @@ from .domain.model import (
 from .domain.templates import counts
 from .service_layer.sync import AuthenticatedClock
 
+# Per clock, the latest command of the given kinds about one worker, with the clock's name,
+# site and liveness: index probes on clock_commands_worker (migration 0010), not a read of
+# every tenant's commands (tests/integration/device_sync/test_statement_plans.py).
+_LATEST_COMMANDS = """
+SELECT DISTINCT ON (q.clock_id) q.clock_id::text, c.name, c.site_id, c.revoked_at,
+       h.last_seen_at, q.kind, q.sequence, q.created_at, q.acked_at, q.result_code, q.detail
+FROM clock_commands q JOIN clocks c ON c.id = q.clock_id
+LEFT JOIN clock_heartbeats h ON h.clock_id = q.clock_id
+WHERE q.tenant_id = $1 AND q.worker_id = $2 AND q.kind = ANY($3::text[])
+ORDER BY q.clock_id, q.sequence DESC
+"""
+_PROFILE_COMMANDS = [CommandKind.UPSERT_WORKER.value, CommandKind.REMOVE_WORKER.value]
+_TEMPLATE_COMMANDS = [CommandKind.UPSERT_TEMPLATES.value, CommandKind.DELETE_TEMPLATES.value]
+
 _CLOCK_SELECT = """
 SELECT c.id::text, c.tenant_id::text, c.serial_number, c.name, c.site_id, c.time_zone, c.protocol,
        c.device_verifies_pins, c.com_key_digest IS NOT NULL AS com_key_set,
@@ -216,18 +230,7 @@ class Views:
             # COMMAND_RETENTION_DAYS), with the clock's name, site and liveness.
             latest = {
                 r["clock_id"]: r
-                for r in await conn.fetch(
-                    "SELECT DISTINCT ON (q.clock_id) q.clock_id::text, c.name, c.site_id,"
-                    " c.revoked_at, h.last_seen_at, q.kind, q.sequence, q.created_at,"
-                    " q.acked_at, q.result_code, q.detail"
-                    " FROM clock_commands q JOIN clocks c ON c.id = q.clock_id"
-                    " LEFT JOIN clock_heartbeats h ON h.clock_id = q.clock_id"
-                    " WHERE q.tenant_id = $1 AND q.worker_id = $2"
-                    " AND q.kind IN ('UPSERT_WORKER', 'REMOVE_WORKER')"
-                    " ORDER BY q.clock_id, q.sequence DESC",
-                    tenant_id,
-                    worker_id,
-                )
+                for r in await conn.fetch(_LATEST_COMMANDS, tenant_id, worker_id, _PROFILE_COMMANDS)
             }
         now = datetime.now(UTC)
 
@@ -310,18 +313,7 @@ class Views:
                 tenant_id,
                 worker_id,
             )
-            rows = await conn.fetch(
-                "SELECT DISTINCT ON (q.clock_id) q.clock_id::text, c.name, c.site_id,"
-                " c.revoked_at, h.last_seen_at, q.kind, q.created_at, q.acked_at,"
-                " q.result_code"
-                " FROM clock_commands q JOIN clocks c ON c.id = q.clock_id"
-                " LEFT JOIN clock_heartbeats h ON h.clock_id = q.clock_id"
-                " WHERE q.tenant_id = $1 AND q.worker_id = $2"
-                " AND q.kind IN ('UPSERT_TEMPLATES', 'DELETE_TEMPLATES')"
-                " ORDER BY q.clock_id, q.sequence DESC",
-                tenant_id,
-                worker_id,
-            )
+            rows = await conn.fetch(_LATEST_COMMANDS, tenant_id, worker_id, _TEMPLATE_COMMANDS)
         now = datetime.now(UTC)
         clocks = []
         for r in rows:

@@ -178,6 +178,18 @@ class PostgresClocks(_Repository):
         )
 
 
+# The hourly prune, tenant by tenant: each delete walks only its tenant's expired rows
+# (clock_commands_acked and zk_punches_received_by_tenant, migration 0010).
+_PRUNE_ACKNOWLEDGED = (
+    "DELETE FROM clock_commands WHERE tenant_id = $1"
+    " AND acked_at < now() - make_interval(days => $2)"
+)
+_PRUNE_PUNCHES = (
+    "DELETE FROM zk_punches WHERE tenant_id = $1"
+    " AND received_at < now() - make_interval(days => $2)"
+)
+
+
 # --- workers (projection) -----------------------------------------------------------------
 
 _WORKER_COLUMNS = (
@@ -189,7 +201,7 @@ _WORKER_COLUMNS = (
 # A clock names a worker by the badge alone: the workers of a group commit's badges, and the
 # one worker of a template's badge (the newest row if a rename left two for a moment). Both
 # are index probes on ``workers_badge`` (migration 0009), not reads of the tenant's workers
-# (tests/integration/device_sync/test_badge_plans.py).
+# (tests/integration/device_sync/test_statement_plans.py).
 _BY_BADGE = (
     f"SELECT {_WORKER_COLUMNS} FROM workers"
     " WHERE tenant_id = $1 AND employee_id = ANY($2::text[]) AND profile IS NOT NULL"
@@ -536,7 +548,8 @@ class PostgresCommandQueue(_Repository):
     async def prune_acknowledged(self, older_than_days: int) -> int:
         """Acknowledged commands past retention (kept meanwhile for the admin's view)."""
         status = await self.conn.execute(
-            "DELETE FROM clock_commands WHERE acked_at < now() - make_interval(days => $1)",
+            _PRUNE_ACKNOWLEDGED,
+            self.tenant_id,
             older_than_days,
         )
         return int(status.split()[-1])
@@ -997,8 +1010,7 @@ class PostgresZk(_Repository):
 
     async def prune_punches(self, older_than_days: int) -> int:
         status = await self.conn.execute(
-            "DELETE FROM zk_punches WHERE tenant_id = $1"
-            " AND received_at < now() - make_interval(days => $2)",
+            _PRUNE_PUNCHES,
             self.tenant_id,
             older_than_days,
         )

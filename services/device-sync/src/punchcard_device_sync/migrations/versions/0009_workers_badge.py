@@ -7,7 +7,7 @@ lookup read the tenant's whole projection: 0.75 ms a batch at 4,000 workers in
 ``bench/zk_push.py`` (the costliest statement of its window after the ledger's insert), and
 proportionally more for a tenant of 100,000. Not unique: identity owns the badge's
 uniqueness, and the projection may hold a rename's two rows for a moment
-(``tests/integration/device_sync/test_badge_plans.py``).
+(``tests/integration/device_sync/test_statement_plans.py``).
 
 Revision ID: 0009
 Revises: 0008

@@ -1,0 +1,177 @@
+"""device-sync's statements on tables that grow with the fleet read their own rows, not the
+tenant's or every tenant's: each runs prepared, with custom and generic plans, under the
+service's role, on two tenants' analysed data.
+
+Badges (migration 0009, ``workers_badge``). A ZK clock names a worker only by the badge, so
+every ATTLOG group commit looks up the badges of its uploads, and a template upload its one
+badge. Before the index each lookup read every worker of the tenant (0.75 ms a batch at 4,000
+workers in bench/zk_push.py; a tenant of 100,000 workers pays 25 times that on every batch).
+
+A worker's commands and the hourly prune (migration 0010). A worker's page reads, per clock,
+the latest command about the worker; with no index led by the worker it read every tenant's
+commands of the retention. The prune runs tenant by tenant, and each tenant's delete walked
+every tenant's expired rows by time and kept its own."""
+
+import uuid
+
+import asyncpg
+import pytest
+from punchcard_device_sync.adapters.postgres import (
+    _BY_BADGE,
+    _OF_BADGE,
+    _PRUNE_ACKNOWLEDGED,
+    _PRUNE_PUNCHES,
+)
+from punchcard_device_sync.views import _LATEST_COMMANDS, _PROFILE_COMMANDS
+
+from tests.support.plans import as_tenant, owner_connection, touched
+
+WORKERS = 5_000  # a tenant
+BATCH = 50
+BOUND = BATCH * 10  # ~1 row a badge with the index; a read of the tenant is 5,000
+
+_FILL = """
+INSERT INTO workers (id, tenant_id, employee_id, display_name, status, profile)
+SELECT gen_random_uuid(), $1, $2 || n, 'Worker ' || n,
+       CASE WHEN n % 10 = 0 THEN 'Inactive' ELSE 'Active' END, '{}'
+FROM generate_series(1, $3) AS n
+"""
+
+
+@pytest.fixture(scope="module")
+async def badges(devices):
+    """Two tenants' workers, analysed; the first tenant and its badge prefix."""
+    admin = await asyncpg.connect(devices.admin_url)
+    try:
+        tenants = [uuid.uuid4(), uuid.uuid4()]
+        prefix = f"B{uuid.uuid4().hex[:6]}-"
+        for tenant in tenants:
+            # The same badges in both tenants: a badge is unique only within its tenant.
+            await admin.execute(_FILL, tenant, prefix, WORKERS)
+        await admin.execute("ANALYZE workers")
+    finally:
+        await admin.close()
+    return tenants[0], prefix
+
+
+@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+async def test_badge_lookups_probe_the_badges_not_the_tenant(badges, devices, mode):
+    tenant, prefix = badges
+    wanted = [f"{prefix}{n}" for n in range(1, BATCH + 1)]
+    async with owner_connection(devices.database_url) as conn:
+        batch = await touched(
+            conn, _BY_BADGE, "uuid, text[]", [tenant, wanted], mode, as_tenant(tenant)
+        )
+        one = await touched(
+            conn, _OF_BADGE, "uuid, text", [tenant, wanted[0]], mode, as_tenant(tenant)
+        )
+    assert batch < BOUND, batch
+    assert one < 10, one
+
+
+async def test_badge_lookups_find_the_tenants_own_workers(badges, devices):
+    """The rows the probes find: the tenant's workers of those badges, an unknown badge none."""
+    tenant, prefix = badges
+    async with owner_connection(devices.database_url) as conn, conn.transaction():
+        await as_tenant(tenant)(conn)
+        rows = await conn.fetch(_BY_BADGE, tenant, [f"{prefix}1", f"{prefix}10", "nobody"])
+        one = await conn.fetchrow(_OF_BADGE, tenant, f"{prefix}10")  # Inactive
+    assert sorted(r["employee_id"] for r in rows) == [f"{prefix}1", f"{prefix}10"]
+    assert {r["tenant_id"] for r in rows} == {str(tenant)}
+    assert one is None
+
+
+CLOCKS = 20  # a tenant
+COMMANDED = 250  # workers with a command on each clock: 5,000 commands a tenant
+EXPIRED_OWN = 50  # the first tenant's commands and ZK punches past retention
+RETENTION_DAYS = 7
+
+_CLOCKS = """
+INSERT INTO clocks (id, tenant_id, serial_number, name, time_zone)
+SELECT c, $1, 'SN-' || c, 'Clock ' || n, 'UTC' FROM unnest($2::uuid[]) WITH ORDINALITY AS c(c, n)
+"""
+# Every worker's profile command on every clock, acknowledged: the first $4 of them (or, with
+# $4 NULL, all) acknowledged 30 days ago, past retention; the rest an hour ago.
+_COMMANDS = """
+INSERT INTO clock_commands (clock_id, sequence, tenant_id, command_id, kind, worker_id, body,
+                            acked_at)
+SELECT c, w.n, $1, gen_random_uuid(), 'UPSERT_WORKER', w.w, '{}',
+       now() - CASE WHEN $4::int IS NULL OR (c.n - 1) * cardinality($3::uuid[]) + w.n <= $4
+                    THEN interval '30 days' ELSE interval '1 hour' END
+FROM unnest($2::uuid[]) WITH ORDINALITY AS c(c, n), unnest($3::uuid[]) WITH ORDINALITY AS w(w, n)
+"""
+_ZK_PUNCHES = """
+INSERT INTO zk_punches (clock_id, badge, device_time, state, tenant_id, verify_mode,
+                        attempt_id, received_at)
+SELECT $2, 'B' || n, timestamp '2026-01-01' + make_interval(mins => n), 0, $1, 1,
+       gen_random_uuid(),
+       now() - CASE WHEN $4::int IS NULL OR n <= $4 THEN interval '100 days'
+                    ELSE interval '1 hour' END
+FROM generate_series(1, $3) AS n
+"""
+
+
+@pytest.fixture(scope="module")
+async def fleet(devices):
+    """Two tenants' clocks, commands and ZK punches, analysed: all of the second tenant's past
+    retention, EXPIRED_OWN of the first's. The first tenant and one of its workers."""
+    admin = await asyncpg.connect(devices.admin_url)
+    try:
+        tenants = [uuid.uuid4(), uuid.uuid4()]
+        workers = {}
+        for tenant, expired in zip(tenants, (EXPIRED_OWN, None), strict=True):
+            clocks = [uuid.uuid4() for _ in range(CLOCKS)]
+            workers[tenant] = [uuid.uuid4() for _ in range(COMMANDED)]
+            await admin.execute(_CLOCKS, tenant, clocks)
+            await admin.execute(_COMMANDS, tenant, clocks, workers[tenant], expired)
+            await admin.execute(_ZK_PUNCHES, tenant, clocks[0], CLOCKS * COMMANDED, expired)
+        for table in ("clocks", "clock_commands", "zk_punches", "clock_heartbeats"):
+            await admin.execute(f"ANALYZE {table}")
+    finally:
+        await admin.close()
+    return tenants[0], workers[tenants[0]][0]
+
+
+@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+async def test_a_workers_commands_and_the_prune_read_their_own_rows(fleet, devices, mode):
+    tenant, worker = fleet
+    enter = as_tenant(tenant)
+    async with owner_connection(devices.database_url) as conn:
+        latest = await touched(
+            conn,
+            _LATEST_COMMANDS,
+            "uuid, uuid, text[]",
+            [tenant, worker, _PROFILE_COMMANDS],
+            mode,
+            enter,
+        )
+        commands = await touched(
+            conn, _PRUNE_ACKNOWLEDGED, "uuid, int", [tenant, RETENTION_DAYS], mode, enter
+        )
+        punches = await touched(conn, _PRUNE_PUNCHES, "uuid, int", [tenant, 90], mode, enter)
+    # The worker's 20 commands, their clocks (each probe counted) and the steps above them;
+    # a read of the table is 10,000 rows.
+    assert latest < CLOCKS * 25, latest
+    # The tenant's 50 expired rows; the other tenant's 5,000 are not walked.
+    assert commands < EXPIRED_OWN * 4, commands
+    assert punches < EXPIRED_OWN * 4, punches
+
+
+async def test_the_statements_find_the_tenants_own_rows(fleet, devices):
+    """What they read and delete (rolled back): the worker's latest command on each clock, and
+    the tenant's expired rows only."""
+    tenant, worker = fleet
+    async with owner_connection(devices.database_url) as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await as_tenant(tenant)(conn)
+            latest = await conn.fetch(_LATEST_COMMANDS, tenant, worker, _PROFILE_COMMANDS)
+            commands = await conn.execute(_PRUNE_ACKNOWLEDGED, tenant, RETENTION_DAYS)
+            punches = await conn.execute(_PRUNE_PUNCHES, tenant, 90)
+        finally:
+            await transaction.rollback()
+    assert len(latest) == CLOCKS
+    assert {r["kind"] for r in latest} == {"UPSERT_WORKER"}
+    assert commands == f"DELETE {EXPIRED_OWN}"
+    assert punches == f"DELETE {EXPIRED_OWN}"
