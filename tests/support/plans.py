@@ -46,7 +46,7 @@ async def touched(
         await conn.execute(f"PREPARE under_test({types}) AS {sql}")
         # EXECUTE takes no bound parameters: the arguments as literals, quoted by PostgreSQL.
         literals = [
-            await conn.fetchval(f"SELECT quote_literal($1::{kind})", arg)
+            await conn.fetchval(f"SELECT quote_nullable($1::{kind})", arg)
             for kind, arg in zip(types.split(", "), args, strict=True)
         ]
         plan = await conn.fetchval(

@@ -91,14 +91,23 @@ FROM punches p
 WHERE p.tenant_id = $1 AND p.kind <> 'VOID'
   AND p.punched_at >= $2 AND p.punched_at < $3
   AND ($4::uuid IS NULL OR p.worker_id = $4)
-  AND ($5::text IS NULL OR p.worker_id IN (
-        SELECT q.worker_id FROM punches q WHERE q.tenant_id = $1
-          AND q.kind <> 'VOID' AND q.site_id = $5
-          AND q.punched_at >= $2 AND q.punched_at < $3))
-  AND ($6::text[] IS NULL OR p.site_id = ANY($6))
+  AND ($5::text[] IS NULL OR p.site_id = ANY($5)){at_site}
   AND NOT EXISTS (SELECT 1 FROM punches v WHERE v.kind = 'VOID' AND v.refers_to = p.id)
 ORDER BY p.worker_id, p.punched_at, p.id
 """
+# A site's report: every punch of the workers who punched at the site in the range (a shift
+# may start at one site and end at another). The site's workers are found first (an array,
+# computed once) and lead to their punches through punches_worker_time, with custom and
+# generic plans alike. Written as ``$6 IS NULL OR worker_id IN (subquery)``, it was a filter
+# on a read of the tenant's whole range: PostgreSQL cannot join an or'd subquery.
+_EFFECTIVE_ALL = _EFFECTIVE.format(at_site="")
+_EFFECTIVE_AT_SITE = _EFFECTIVE.format(
+    at_site="""
+  AND p.worker_id = ANY(ARRAY(
+        SELECT DISTINCT q.worker_id FROM punches q WHERE q.tenant_id = $1
+          AND q.kind <> 'VOID' AND q.site_id = $6
+          AND q.punched_at >= $2 AND q.punched_at < $3))"""
+)
 
 _HISTORY = """
 SELECT p.id::text, p.worker_id::text, p.clock_id::text, p.punched_at,
@@ -124,7 +133,8 @@ WHERE tenant_id = $1 AND enrolled AND worker_id = ANY($2::uuid[])
 """
 
 # Refused face attempts (decided_at: when punch decided them, the same server clock as a PIN
-# punch's recorded_at, whatever the kiosk's capture time says).
+# punch's recorded_at, whatever the kiosk's capture time says), through attempts_rejected
+# (migration 0010), not a read of every attempt the tenant made.
 FACE_FAILURE_REASONS = ("NO_MATCH", "AMBIGUOUS", "MULTIPLE_FACES", "SPOOF_SUSPECTED")
 _FACE_FAILURES = """
 SELECT clock_id::text, decided_at FROM attempts
@@ -135,6 +145,22 @@ WHERE tenant_id = $1 AND outcome = 'REJECTED' AND reason = ANY($2::text[])
 _RECORDED_AT = """
 SELECT id::text, recorded_at FROM punches WHERE tenant_id = $1 AND id = ANY($2::uuid[])
 """
+
+
+async def _effective(
+    conn: Any,
+    tenant_id: str,
+    start: datetime,
+    end: datetime,
+    worker_id: str | None,
+    site_id: str | None,
+    sites: list[str] | None,
+) -> list[Any]:
+    """The punches in effect in [start, end): of one worker, of the workers seen at a site, of
+    the caller's sites (a manager), or all the tenant's."""
+    if site_id is None:
+        return await conn.fetch(_EFFECTIVE_ALL, tenant_id, start, end, worker_id, sites)
+    return await conn.fetch(_EFFECTIVE_AT_SITE, tenant_id, start, end, worker_id, sites, site_id)
 
 
 def punch_public(row: Any) -> dict[str, Any]:
@@ -265,8 +291,8 @@ class LedgerViews:
         start = datetime.combine(first, datetime.min.time(), UTC) - margin
         end = datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC) + margin
         async with self.unit_of_work(caller.tenant_id) as uow:
-            rows = await uow.connection.fetch(
-                _EFFECTIVE, caller.tenant_id, start, end, worker_id, site_id, _sites(caller)
+            rows = await _effective(
+                uow.connection, caller.tenant_id, start, end, worker_id, site_id, _sites(caller)
             )
         punches = [
             ts.LedgerPunch(
@@ -304,8 +330,8 @@ class LedgerViews:
         )
         async with self.unit_of_work(caller.tenant_id) as uow:
             conn = uow.connection
-            rows = await conn.fetch(
-                _EFFECTIVE, caller.tenant_id, start, end, None, site_id, _sites(caller)
+            rows = await _effective(
+                conn, caller.tenant_id, start, end, None, site_id, _sites(caller)
             )
             worker_ids = sorted({r["worker_id"] for r in rows if r["method"] == Method.PIN})
             history = await conn.fetch(
