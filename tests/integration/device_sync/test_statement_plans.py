@@ -10,7 +10,10 @@ workers in bench/zk_push.py; a tenant of 100,000 workers pays 25 times that on e
 A worker's commands and the hourly prune (migration 0010). A worker's page reads, per clock,
 the latest command about the worker; with no index led by the worker it read every tenant's
 commands of the retention. The prune runs tenant by tenant, and each tenant's delete walked
-every tenant's expired rows by time and kept its own."""
+every tenant's expired rows by time and kept its own.
+
+The site rule's pairs, of a clock, a worker or a site's clocks: one statement for the three,
+each condition or'd with ``$n IS NULL``, read every tenant's assignments for a site."""
 
 import uuid
 
@@ -21,6 +24,7 @@ from punchcard_device_sync.adapters.postgres import (
     _OF_BADGE,
     _PRUNE_ACKNOWLEDGED,
     _PRUNE_PUNCHES,
+    _SITE_RULE_PAIRS,
 )
 from punchcard_device_sync.views import _LATEST_COMMANDS, _PROFILE_COMMANDS
 
@@ -175,3 +179,81 @@ async def test_the_statements_find_the_tenants_own_rows(fleet, devices):
     assert {r["kind"] for r in latest} == {"UPSERT_WORKER"}
     assert commands == f"DELETE {EXPIRED_OWN}"
     assert punches == f"DELETE {EXPIRED_OWN}"
+
+
+SITE_CLOCKS = {"small": 2, "big": 40}  # a tenant's clocks at each site
+ASSIGNED = 500  # workers, each on every clock by the site rule: 21,000 pairs a tenant
+
+_SITE_FLEET = """
+WITH c AS (
+    INSERT INTO clocks (id, tenant_id, serial_number, name, time_zone, site_id)
+    SELECT gen_random_uuid(), $1, 'SR-' || s.site || '-' || n, 'Clock', 'UTC', s.site
+    FROM unnest($2::text[], $3::int[]) AS s(site, clocks), generate_series(1, s.clocks) AS n
+    RETURNING id
+), w AS (
+    INSERT INTO workers (id, tenant_id, employee_id, profile)
+    SELECT gen_random_uuid(), $1, 'SR' || n, '{}' FROM generate_series(1, $4) AS n
+    RETURNING id
+)
+INSERT INTO assignments (clock_id, worker_id, tenant_id, site_rule)
+SELECT c.id, w.id, $1, true FROM c, w
+"""
+
+
+@pytest.fixture(scope="module")
+async def site_rule(devices):
+    """Two tenants' clocks at two sites, each with every worker by the site rule, analysed;
+    the first tenant, one of its clocks at the small site, and one of its workers."""
+    admin = await asyncpg.connect(devices.admin_url)
+    try:
+        tenants = [uuid.uuid4(), uuid.uuid4()]
+        for tenant in tenants:
+            await admin.execute(
+                _SITE_FLEET, tenant, list(SITE_CLOCKS), list(SITE_CLOCKS.values()), ASSIGNED
+            )
+        for table in ("clocks", "workers", "assignments"):
+            await admin.execute(f"ANALYZE {table}")
+        tenant = tenants[0]
+        clock = await admin.fetchval(
+            "SELECT id FROM clocks WHERE tenant_id = $1 AND site_id = 'small' LIMIT 1", tenant
+        )
+        worker = await admin.fetchval(
+            "SELECT worker_id FROM assignments WHERE clock_id = $1 LIMIT 1", clock
+        )
+    finally:
+        await admin.close()
+    return tenant, clock, worker
+
+
+@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+async def test_the_site_rules_pairs_read_their_own_assignments(site_rule, devices, mode):
+    tenant, clock, worker = site_rule
+    enter = as_tenant(tenant)
+    async with owner_connection(devices.database_url) as conn:
+        rows = {
+            by: await touched(
+                conn, _SITE_RULE_PAIRS[by], f"uuid, {kind}", [tenant, key], mode, enter
+            )
+            for by, kind, key in (
+                ("site", "text", "small"),
+                ("clock", "uuid", clock),
+                ("worker", "uuid", worker),
+            )
+        }
+    # The small site's 1,000 pairs, a clock's 500, a worker's 42; the table holds 42,000.
+    assert rows["site"] < ASSIGNED * SITE_CLOCKS["small"] * 5, rows
+    assert rows["clock"] < ASSIGNED * 5, rows
+    assert rows["worker"] < sum(SITE_CLOCKS.values()) * 5, rows
+
+
+async def test_the_site_rules_pairs_are_the_tenants_own(site_rule, devices):
+    tenant, clock, worker = site_rule
+    async with owner_connection(devices.database_url) as conn, conn.transaction():
+        await as_tenant(tenant)(conn)
+        at_site = await conn.fetch(_SITE_RULE_PAIRS["site"], tenant, "small")
+        of_clock = await conn.fetch(_SITE_RULE_PAIRS["clock"], tenant, clock)
+        of_worker = await conn.fetch(_SITE_RULE_PAIRS["worker"], tenant, worker)
+    assert len(at_site) == ASSIGNED * SITE_CLOCKS["small"]
+    assert {r["clock_id"] for r in of_clock} == {str(clock)} and len(of_clock) == ASSIGNED
+    assert {r["worker_id"] for r in of_worker} == {str(worker)}
+    assert len(of_worker) == sum(SITE_CLOCKS.values())

@@ -190,6 +190,25 @@ _PRUNE_PUNCHES = (
 )
 
 
+# The pairs the site rule assigned, of one clock, one worker or one site's clocks: one
+# statement each, each led by its index (the primary key, assignments_worker, and the site's
+# clocks found first through clocks_tenant_site). One statement with ``$n IS NULL OR`` for
+# each had read every tenant's assignments for a site: PostgreSQL cannot join an or'd
+# subquery (tests/integration/device_sync/test_statement_plans.py).
+_SITE_RULE_PAIRS = {
+    by: "SELECT clock_id::text, worker_id::text FROM assignments"
+    f" WHERE tenant_id = $1 AND site_rule AND {condition}"
+    for by, condition in (
+        ("clock", "clock_id = $2::uuid"),
+        ("worker", "worker_id = $2::uuid"),
+        (
+            "site",
+            "clock_id = ANY(ARRAY(SELECT id FROM clocks WHERE tenant_id = $1 AND site_id = $2))",
+        ),
+    )
+}
+
+
 # --- workers (projection) -----------------------------------------------------------------
 
 _WORKER_COLUMNS = (
@@ -399,17 +418,12 @@ class PostgresAssignments(_Repository):
         worker_id: str | None = None,
         site_id: str | None = None,
     ) -> list[Pair]:
-        rows = await self.conn.fetch(
-            "SELECT clock_id::text, worker_id::text FROM assignments"
-            " WHERE tenant_id = $1 AND site_rule"
-            " AND ($2::uuid IS NULL OR clock_id = $2) AND ($3::uuid IS NULL OR worker_id = $3)"
-            " AND ($4::text IS NULL OR clock_id IN"
-            "      (SELECT id FROM clocks WHERE tenant_id = $1 AND site_id = $4))",
-            self.tenant_id,
-            clock_id,
-            worker_id,
-            site_id,
-        )
+        keys = {"clock": clock_id, "worker": worker_id, "site": site_id}
+        given = [(by, key) for by, key in keys.items() if key is not None]
+        if len(given) != 1:
+            raise ValueError("site_rule_pairs takes one of clock_id, worker_id, site_id")
+        by, key = given[0]
+        rows = await self.conn.fetch(_SITE_RULE_PAIRS[by], self.tenant_id, key)
         return [(r["clock_id"], r["worker_id"]) for r in rows]
 
     async def roster(self, clock_id: str) -> list[tuple[WorkerFacts, str, ClockRole]]:
