@@ -5,6 +5,8 @@ connection, under RLS)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from punchcard_kit.access import require_role
 from punchcard_kit.caller import Caller
 
@@ -30,6 +32,37 @@ async def list_cards(s: Services, caller: Caller, worker_id: str) -> list[Card]:
         return await uow.cards.of_worker(worker.id)
 
 
+def worker_filter(
+    tenant_id: object,
+    search: str | None,
+    status: WorkerStatus | None,
+    sites: Iterable[str] | None,
+) -> tuple[str, list[object]]:
+    """The workers list's condition and arguments: only the filters given. A manager's list
+    (their sites) is served by ``workers_tenant_site_name``, in the page's order; the
+    tenant's by ``workers_tenant_name``."""
+    where = ["w.tenant_id = $1"]
+    args: list[object] = [tenant_id]
+    if search:
+        args.append(f"%{search.lower()}%")
+        where.append(f"(lower(w.name) LIKE ${len(args)} OR lower(w.employee_id) LIKE ${len(args)})")
+    if status:
+        args.append(status.value)
+        where.append(f"w.status = ${len(args)}")
+    if sites is not None:
+        args.append(list(sites))
+        where.append(f"w.site_id = ANY(${len(args)}::text[])")
+    return " AND ".join(where), args
+
+
+def workers_page(condition: str, given: int) -> str:
+    """A page of the list, by name: ``given`` arguments, then the offset and the limit."""
+    return (
+        f"SELECT {WORKER_COLUMNS} {WORKERS_WITH_PINS} WHERE {condition}"
+        f" ORDER BY lower(w.name), w.employee_id OFFSET ${given + 1} LIMIT ${given + 2}"
+    )
+
+
 async def list_workers(
     s: Services,
     caller: Caller,
@@ -40,30 +73,11 @@ async def list_workers(
     limit: int,
 ) -> tuple[list[Worker], int]:
     """Managers see the workers of their sites only (the kit's one rule)."""
-    where = ["w.tenant_id = $1"]
-    args: list[object] = [caller.tenant_id]
-    if search:
-        args.append(f"%{search.lower()}%")
-        where.append(f"(lower(w.name) LIKE ${len(args)} OR lower(w.employee_id) LIKE ${len(args)})")
-    if status:
-        args.append(status.value)
-        where.append(f"w.status = ${len(args)}")
-    sites = caller.site_scope()
-    if sites is not None:
-        args.append(list(sites))
-        where.append(f"w.site_id = ANY(${len(args)}::text[])")
-    condition = " AND ".join(where)
+    condition, args = worker_filter(caller.tenant_id, search, status, caller.site_scope())
     async with _uow(s, caller) as uow:
         conn = uow.connection
         total = await conn.fetchval(f"SELECT count(*) FROM workers w WHERE {condition}", *args)
-        rows = await conn.fetch(
-            f"SELECT {WORKER_COLUMNS} {WORKERS_WITH_PINS} WHERE {condition}"
-            f" ORDER BY lower(w.name), w.employee_id OFFSET ${len(args) + 1}"
-            f" LIMIT ${len(args) + 2}",
-            *args,
-            offset,
-            limit,
-        )
+        rows = await conn.fetch(workers_page(condition, len(args)), *args, offset, limit)
     return [worker_of(r) for r in rows], total
 
 

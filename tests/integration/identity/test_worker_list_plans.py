@@ -1,0 +1,80 @@
+"""The workers list reads the page's workers, not the tenant's: the tenant's list by name, a
+manager's (their sites) through ``workers_tenant_site_name`` (migration 0007), each prepared
+with custom and generic plans, under the service's role, on two analysed tenants of 20,000
+workers at 500 sites of 40. Before the index a manager's page walked the tenant's
+workers by name and kept their site's."""
+
+import uuid
+
+import asyncpg
+import pytest
+from punchcard_identity.domain.model import WorkerStatus
+from punchcard_identity.views import worker_filter, workers_page
+
+from tests.support.plans import as_tenant, owner_connection, touched
+
+WORKERS = 20_000  # a tenant's
+SITES = 500  # of WORKERS / SITES = 40 workers each
+SITE = "S7"
+
+_FILL = """
+INSERT INTO workers (id, tenant_id, employee_id, name, site_id, status)
+SELECT gen_random_uuid(), $1, 'E' || n, 'Worker ' || md5(n::text),
+       'S' || (n % $3), 'Active'
+FROM generate_series(1, $2) AS n
+"""
+
+
+@pytest.fixture(scope="module")
+async def tenant(identity):
+    tenants = [uuid.uuid4(), uuid.uuid4()]
+    admin = await asyncpg.connect(identity.admin_url)
+    try:
+        for t in tenants:
+            await admin.execute(_FILL, t, WORKERS, SITES)
+        await admin.execute("ANALYZE workers")
+        await admin.execute("ANALYZE worker_pins")
+    finally:
+        await admin.close()
+    return tenants[0]
+
+
+def _types(args: list) -> str:
+    return (
+        ", ".join(
+            "uuid" if isinstance(a, uuid.UUID) else "text[]" if isinstance(a, list) else "text"
+            for a in args
+        )
+        + ", int, int"
+    )
+
+
+@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+@pytest.mark.parametrize(
+    "search, status, sites",
+    [
+        (None, None, None),  # a sysadmin's first page
+        (None, WorkerStatus.ACTIVE, None),
+        (None, None, [SITE]),  # a manager's
+        (None, WorkerStatus.ACTIVE, [SITE]),
+    ],
+)
+async def test_a_page_reads_its_workers(tenant, identity, mode, search, status, sites):
+    condition, args = worker_filter(tenant, search, status, sites)
+    sql = workers_page(condition, len(args))
+    async with owner_connection(identity.database_url) as conn:
+        rows = await touched(conn, sql, _types(args), [*args, 0, 25], mode, as_tenant(tenant))
+    # 25 workers and their PIN probes, or the site's 40 sorted; the tenant is 20,000.
+    assert rows < 500, rows
+
+
+async def test_a_managers_page_is_their_sites_workers(tenant, identity):
+    condition, args = worker_filter(tenant, None, None, [SITE])
+    async with owner_connection(identity.database_url) as conn, conn.transaction():
+        await as_tenant(tenant)(conn)
+        page = await conn.fetch(workers_page(condition, len(args)), *args, 0, 25)
+        total = await conn.fetchval(f"SELECT count(*) FROM workers w WHERE {condition}", *args)
+    assert total == WORKERS // SITES
+    assert len(page) == 25 and {r["site_id"] for r in page} == {SITE}
+    names = [r["name"].lower() for r in page]
+    assert names == sorted(names)
