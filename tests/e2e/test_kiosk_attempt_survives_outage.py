@@ -26,11 +26,13 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic, RecordsToDelete
+from punchcard_kit.assignments import ASSIGNMENTS_TOPIC
+from punchcard_kit.messaging.catalogue import KIOSK_CARD_ATTEMPTS
 from punchcard_kit.messaging.connection import kafka_options
 
 from tests.support.gateway import assign, create_tenant, kiosk, login, register_clock
 from tests.support.identity import assignments_known
-from tests.support.messaging import wait_for
+from tests.support.messaging import start_groups_at_the_end, wait_for
 from tests.support.punch import known
 from tests.support.services import start_service
 from tests.support.stack import KAFKA, unique
@@ -80,9 +82,23 @@ async def system(tmp_path_factory):
     started = []
     try:
         # The three behind the gateway start side by side.
+        # identity reads its attempts topic from the beginning (earliest), and, with groups
+        # of its own, the shared topics from their current end: not the stack's whole history.
+        suffix = "." + uuid.uuid4().hex[:8]
+        await start_groups_at_the_end(
+            KAFKA,
+            {
+                "identity.assignments" + suffix: ASSIGNMENTS_TOPIC,
+                "identity.card-attempts" + suffix: KIOSK_CARD_ATTEMPTS.name,
+            },
+        )
         starting = [
             start_service(
-                "identity", tmp, PIN_ATTEMPTS_TOPIC=topic, CONSUMER_OFFSET_RESET="earliest"
+                "identity",
+                tmp,
+                PIN_ATTEMPTS_TOPIC=topic,
+                CONSUMER_OFFSET_RESET="earliest",
+                CONSUMER_GROUP_SUFFIX=suffix,
             ),
             start_service("device-sync", tmp),
             start_service("punch", tmp),
@@ -196,8 +212,7 @@ async def test_an_outage_longer_than_the_attempt_retention_loses_no_punch(system
             clocks=[clock_id],
             pairs=[(clock_id, early), (clock_id, late)],
         )
-        # identity reads the assignments from the beginning here (earliest): on a long-lived
-        # stack that is a day of them; a PIN attempt before it has caught up is UNKNOWN_USER.
+        # A PIN attempt before identity has projected the pairs would be UNKNOWN_USER.
         await assignments_known(identity, tenant_id, [(clock_id, early), (clock_id, late)])
 
         async with kiosk(gateway, credential) as http:

@@ -123,9 +123,9 @@ async def effect_counts(dsn: str) -> tuple[int, int, int]:
         await conn.close()
 
 
-async def read_topic(bootstrap: str, topic: str) -> list:
-    """Every record now in ``topic``, read from the beginning without a consumer group."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+async def topic_partitions(bootstrap: str, topic: str) -> list:
+    """The topic's partitions (``TopicPartition``s); none if there is no such topic."""
+    from aiokafka import TopicPartition
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(**kafka_options(bootstrap))
@@ -136,7 +136,16 @@ async def read_topic(bootstrap: str, topic: str) -> list:
         [description] = await admin.describe_topics([topic])
     finally:
         await admin.close()
-    partitions = [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
+    return [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
+
+
+async def read_topic(bootstrap: str, topic: str) -> list:
+    """Every record now in ``topic``, read from the beginning without a consumer group."""
+    from aiokafka import AIOKafkaConsumer
+
+    partitions = await topic_partitions(bootstrap, topic)
+    if not partitions:
+        return []
     consumer = AIOKafkaConsumer(**kafka_options(bootstrap, enable_auto_commit=False))
     await consumer.start()
     try:
@@ -155,6 +164,26 @@ async def read_topic(bootstrap: str, topic: str) -> list:
         return records
     finally:
         await consumer.stop()
+
+
+async def start_groups_at_the_end(bootstrap: str, groups: dict[str, str]) -> None:
+    """Commit, for each consumer group, the current end of its topic (``{group: topic}``): a
+    service started with those groups and ``CONSUMER_OFFSET_RESET=earliest`` then reads only
+    what comes after, not everything the shared test stack's topic holds (benchmarks leave
+    hundreds of thousands of assignments there)."""
+    from aiokafka import AIOKafkaConsumer
+
+    for group, topic in groups.items():
+        partitions = await topic_partitions(bootstrap, topic)
+        consumer = AIOKafkaConsumer(
+            **kafka_options(bootstrap, group_id=group, enable_auto_commit=False)
+        )
+        await consumer.start()
+        try:
+            consumer.assign(partitions)
+            await consumer.commit(await consumer.end_offsets(partitions))
+        finally:
+            await consumer.stop()
 
 
 async def wait_exit(child, timeout: float = 60) -> int:
