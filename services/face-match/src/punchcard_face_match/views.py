@@ -54,6 +54,22 @@ def status_view(worker_id: str, found: TemplateSet | None) -> dict:
     }
 
 
+# The enrolled workers, per worker and model: the tenant's, or a manager's sites' (their
+# workers found first, through workers_site, migration 0008, then their templates through
+# templates_worker). Written as ``$2 IS NULL OR worker_id IN (subquery)``, a manager's list
+# read every template of the tenant: PostgreSQL cannot join an or'd subquery.
+_ENROLLED = """
+SELECT worker_id, model_name, count(*) AS template_count, max(created_at) AS enrolled_at
+FROM templates WHERE tenant_id = $1{of_sites}
+GROUP BY worker_id, model_name ORDER BY worker_id
+"""
+_ENROLLED_AT_SITES = _ENROLLED.format(
+    of_sites="""
+  AND worker_id = ANY(ARRAY(SELECT id FROM workers WHERE tenant_id = $1 AND site_id = ANY($2)))"""
+)
+_ENROLLED = _ENROLLED.format(of_sites="")
+
+
 @dataclass(frozen=True)
 class FaceViews:
     uow: UnitOfWorkFactory
@@ -82,18 +98,11 @@ class FaceViews:
         """The tenant's enrolled workers (a manager: those of their sites)."""
         sites = caller.site_scope()
         async with self.uow(caller.tenant_id) as uow:
-            rows = await uow.connection.fetch(  # type: ignore[attr-defined]
-                """
-                SELECT worker_id, model_name, count(*) AS template_count,
-                       max(created_at) AS enrolled_at
-                FROM templates WHERE tenant_id = $1
-                  AND ($2::text[] IS NULL OR worker_id IN (
-                        SELECT id FROM workers WHERE tenant_id = $1 AND site_id = ANY($2)))
-                GROUP BY worker_id, model_name ORDER BY worker_id
-                """,
-                caller.tenant_id,
-                list(sites) if sites is not None else None,
-            )
+            conn = uow.connection  # type: ignore[attr-defined]
+            if sites is None:
+                rows = await conn.fetch(_ENROLLED, caller.tenant_id)
+            else:
+                rows = await conn.fetch(_ENROLLED_AT_SITES, caller.tenant_id, list(sites))
         return [
             {
                 "worker_id": str(r["worker_id"]),
