@@ -58,16 +58,16 @@ def status_view(worker_id: str, found: TemplateSet | None) -> dict:
 # workers found first, through workers_site, migration 0008, then their templates through
 # templates_worker). Written as ``$2 IS NULL OR worker_id IN (subquery)``, a manager's list
 # read every template of the tenant: PostgreSQL cannot join an or'd subquery.
-_ENROLLED = """
+_ENROLLED_OF = """
 SELECT worker_id, model_name, count(*) AS template_count, max(created_at) AS enrolled_at
 FROM templates WHERE tenant_id = $1{of_sites}
 GROUP BY worker_id, model_name ORDER BY worker_id
 """
-_ENROLLED_AT_SITES = _ENROLLED.format(
+_ENROLLED_AT_SITES = _ENROLLED_OF.format(
     of_sites="""
   AND worker_id = ANY(ARRAY(SELECT id FROM workers WHERE tenant_id = $1 AND site_id = ANY($2)))"""
 )
-_ENROLLED = _ENROLLED.format(of_sites="")
+_ENROLLED = _ENROLLED_OF.format(of_sites="")
 
 
 @dataclass(frozen=True)
