@@ -35,6 +35,9 @@ LATER = RepublishPolicy(
 )
 
 
+HELD_CAP = 100_000  # what the gauges count at most (migration 0009)
+
+
 @pytest.fixture(scope="module")
 async def dsn():
     """The gateway's database, owned by its own non-superuser login role (as production)."""
@@ -193,3 +196,41 @@ async def test_pruning_a_claim_deletes_its_held_copy_too(dsn, pool):
     assert await store.prune(30) >= 1
     assert await store.held(tenant, claim.attempt_id) is None
     assert await store.get(tenant, claim.attempt_id) is None
+
+
+_OUTAGE = """
+WITH a AS (
+    INSERT INTO kiosk_attempts (tenant_id, attempt_id, clock_id, method, fingerprint, received_at)
+    SELECT $1, gen_random_uuid(), 'clock-1', 'PIN', sha256(n::text::bytea),
+           $2::timestamptz + make_interval(secs => n)
+    FROM generate_series(1, $3) AS n
+    RETURNING tenant_id, attempt_id, received_at
+)
+INSERT INTO kiosk_held_attempts (tenant_id, attempt_id, topic, value, headers, event_id,
+                                 received_at, next_check_at)
+SELECT tenant_id, attempt_id, 'punchcard.kiosk.pin-attempts.v1', '\\x00', '{}',
+       gen_random_uuid(), received_at, received_at
+FROM a
+"""
+
+
+async def test_the_gauges_count_an_outage_up_to_their_cap():
+    """An outage's backlog past the cap reads as the cap ("at least": migration 0009), so a
+    reconciler's turn never reads the whole held table; the oldest arrival stays exact."""
+    own = await new_database("gateway", "gw_held_cap")
+    await upgrade_async(own, "punchcard_gateway")
+    pool = await create_pool(own, min_size=1, max_size=2)
+    try:
+        first = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+        admin = await asyncpg.connect(admin_url(own))
+        try:
+            await admin.execute(_OUTAGE, uuid.uuid4(), first, HELD_CAP + 10)
+        finally:
+            await admin.close()
+        store = PostgresKioskAttempts(pool, DUE_AT_ONCE)
+        held, oldest, abandoned = await store.held_stats()
+        assert (held, abandoned) == (HELD_CAP, 0)
+        assert oldest == first + timedelta(seconds=1)
+    finally:
+        await pool.close()
+        await drop_database(own)
