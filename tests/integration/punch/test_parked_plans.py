@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 from punchcard_kit.tenancy import enter_tenant
 from punchcard_punch.adapters.ledger import _DECIDED
-from punchcard_punch.adapters.parked import _HELD, _REMOVE, _TAKE
+from punchcard_punch.adapters.parked import _COUNT, _HELD, _REMOVE, _TAKE
 
 from tests.support.plans import as_tenant, touched
 
@@ -80,6 +80,10 @@ async def test_a_backlog_is_not_read_per_batch(trapped, owner_conn, mode):
     seqs = [r["seq"] for r in oldest]
     removed = await touched(owner_conn, _REMOVE, "uuid, bigint[]", [tenant, seqs], mode)
     assert removed < 5_000, removed
+    # The unparker's gauges (the owner's): a count stopped at its cap (1,000 here), the
+    # oldest by seq.
+    counted = await touched(owner_conn, _COUNT, "int", [1000], mode)
+    assert counted < 5_000, counted
 
 
 async def test_the_statements_answer_for_the_tenant(trapped, owner_conn):
@@ -93,6 +97,12 @@ async def test_the_statements_answer_for_the_tenant(trapped, owner_conn):
         assert await owner_conn.fetch(_DECIDED, other, attempts) == []  # another tenant's: none
         held = await owner_conn.fetch(_HELD, tenant, [workers[0], uuid.uuid4()])
         assert [r[0] for r in held] == [str(workers[0])]
+    # The gauges: the count stops at its cap; the oldest is the row the vacuum left.
+    count, oldest_s = await owner_conn.fetchrow(_COUNT, 1000)
+    first = await owner_conn.fetchval(
+        "SELECT extract(epoch FROM now() - min(parked_at)) FROM parked_verdicts"
+    )
+    assert count == 1000 and float(oldest_s) == pytest.approx(float(first), abs=1.0)
     removal = owner_conn.transaction()  # rolled back: the other test's backlog stays as it is
     await removal.start()
     try:
