@@ -186,6 +186,21 @@ async def start_groups_at_the_end(bootstrap: str, groups: dict[str, str]) -> Non
             await consumer.stop()
 
 
+async def delete_topics_ending(bootstrap: str, ending: str) -> list[str]:
+    """Delete every topic whose name ends with ``ending`` (a test's own suffix); the names."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap))
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.endswith(ending)]
+        if names:
+            await admin.delete_topics(names)
+        return names
+    finally:
+        await admin.close()
+
+
 async def wait_exit(child, timeout: float = 60) -> int:
     """Wait for a child process without blocking the event loop."""
     return await asyncio.get_running_loop().run_in_executor(None, child.wait, timeout)

@@ -19,7 +19,7 @@ from punchcard_kit.internal_auth import Caller, audience_of, mint_internal_token
 from punchcard_kit.settings import DEVELOPMENT_INTERNAL_PRIVATE_KEY
 
 from . import databases
-from .messaging import wait_for
+from .messaging import delete_topics_ending, wait_for
 from .stack import DEEPFACE_HOME, KAFKA, REDIS_URL, VENV_BIN
 
 
@@ -115,6 +115,12 @@ class ServiceProcess:
             self.process.wait(60)
         if drop_database and not self.args:
             await databases.drop_database(self.database_url)
+            # Its consumers' dead-letter topics, named by its group suffix: each service a test
+            # starts makes three to six, and a test stack that kept them all ran out of file
+            # descriptors (~6,000 topics after some days of suites and benches).
+            suffix = self.env.get("CONSUMER_GROUP_SUFFIX", "")
+            if suffix:
+                await delete_topics_ending(KAFKA, suffix + ".dlq")
 
 
 async def start_service(
