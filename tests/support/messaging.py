@@ -186,19 +186,31 @@ async def start_groups_at_the_end(bootstrap: str, groups: dict[str, str]) -> Non
             await consumer.stop()
 
 
-async def delete_topics_ending(bootstrap: str, ending: str) -> list[str]:
-    """Delete every topic whose name ends with ``ending`` (a test's own suffix); the names."""
+async def topics_ending(bootstrap: str, ending: str) -> list[str]:
+    """The topics whose names end with ``ending``."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(**kafka_options(bootstrap))
     await admin.start()
     try:
-        names = [t for t in await admin.list_topics() if t.endswith(ending)]
-        if names:
-            await admin.delete_topics(names)
-        return names
+        return [t for t in await admin.list_topics() if t.endswith(ending)]
     finally:
         await admin.close()
+
+
+async def delete_topics_ending(bootstrap: str, ending: str) -> list[str]:
+    """Delete every topic whose name ends with ``ending`` (a test's own suffix); the names."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    names = await topics_ending(bootstrap, ending)
+    if names:
+        admin = AIOKafkaAdminClient(**kafka_options(bootstrap))
+        await admin.start()
+        try:
+            await admin.delete_topics(names)
+        finally:
+            await admin.close()
+    return names
 
 
 async def wait_exit(child, timeout: float = 60) -> int:

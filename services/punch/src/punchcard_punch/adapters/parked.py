@@ -11,6 +11,7 @@ import asyncpg
 from punchcard_kit.messaging import Message, add_records
 from punchcard_kit.messaging.consumer import forget_processed
 from punchcard_kit.messaging.outbox import OutboxRecord
+from punchcard_kit.ops import OUTBOX_COUNT_CAP
 from punchcard_kit.tenancy import enter_tenant
 
 from ..service_layer.unit_of_work import Claim, UnitOfWork
@@ -108,10 +109,10 @@ async def take(conn: asyncpg.Connection, tenant_id: str, limit: int) -> list[asy
 
 
 # The unparker's gauges, on every pass (every UNPARK_EVERY_S), over a backlog that builds
-# exactly while the projections lag: a count stopped at PARKED_COUNT_CAP (then "at least", as
-# the kit's outbox backlog), and the oldest as the first by seq (the primary key), not a read
-# of the whole backlog each pass (tests/integration/punch/test_parked_plans.py).
-PARKED_COUNT_CAP = 100_000
+# exactly while the projections lag: a count stopped at the kit's cap for backlog counts
+# (OUTBOX_COUNT_CAP; then "at least", as the outbox backlog), and the oldest as the first by
+# seq (the primary key), not a read of the whole backlog each pass
+# (tests/integration/punch/test_parked_plans.py).
 _COUNT = """
 SELECT (SELECT count(*) FROM (SELECT 1 FROM parked_verdicts LIMIT $1) AS backlog),
        coalesce(extract(epoch FROM now() - (SELECT parked_at FROM parked_verdicts
@@ -138,10 +139,10 @@ class PostgresParkedVerdicts:
         return [r[0] for r in rows]
 
     async def count(self) -> tuple[int, float]:
-        """How many verdicts are parked (at most ``PARKED_COUNT_CAP``: then "at least"), and
+        """How many verdicts are parked (at most ``OUTBOX_COUNT_CAP``: then "at least"), and
         the age in seconds of the oldest (0 when none)."""
         async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(_COUNT, PARKED_COUNT_CAP)
+            row = await conn.fetchrow(_COUNT, OUTBOX_COUNT_CAP)
         return int(row[0]), float(row[1])
 
     @asynccontextmanager
