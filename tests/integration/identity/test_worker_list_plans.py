@@ -16,6 +16,7 @@ from tests.support.plans import as_tenant, owner_connection, touched
 WORKERS = 20_000  # a tenant's
 SITES = 500  # of WORKERS / SITES = 40 workers each
 SITE = "S7"
+OTHER_SITE = "S8"
 
 _FILL = """
 INSERT INTO workers (id, tenant_id, employee_id, name, site_id, status)
@@ -57,24 +58,34 @@ def _types(args: list) -> str:
         (None, WorkerStatus.ACTIVE, None),
         (None, None, [SITE]),  # a manager's
         (None, WorkerStatus.ACTIVE, [SITE]),
+        ("worker", None, [SITE, OTHER_SITE]),  # a manager of two sites, searching
     ],
 )
 async def test_a_page_reads_its_workers(tenant, identity, mode, search, status, sites):
     condition, args = worker_filter(tenant, search, status, sites)
-    sql = workers_page(condition, len(args))
+    sql = workers_page(condition, len(args), per_site=sites is not None)
     async with owner_connection(identity.database_url) as conn:
         rows = await touched(conn, sql, _types(args), [*args, 0, 25], mode, as_tenant(tenant))
-    # 25 workers and their PIN probes, or the site's 40 sorted; the tenant is 20,000.
+    # 25 workers and their PIN probes, or each site's 40 sorted; the tenant is 20,000.
     assert rows < 500, rows
 
 
-async def test_a_managers_page_is_their_sites_workers(tenant, identity):
-    condition, args = worker_filter(tenant, None, None, [SITE])
+@pytest.mark.parametrize("sites", [[SITE], [SITE, OTHER_SITE, SITE]])
+async def test_a_managers_page_is_their_sites_workers(tenant, identity, sites):
+    condition, args = worker_filter(tenant, None, None, sites)
+    page_of = workers_page(condition, len(args), per_site=True)
     async with owner_connection(identity.database_url) as conn, conn.transaction():
         await as_tenant(tenant)(conn)
-        page = await conn.fetch(workers_page(condition, len(args)), *args, 0, 25)
         total = await conn.fetchval(f"SELECT count(*) FROM workers w WHERE {condition}", *args)
-    assert total == WORKERS // SITES
-    assert len(page) == 25 and {r["site_id"] for r in page} == {SITE}
-    names = [r["name"].lower() for r in page]
-    assert names == sorted(names)
+        whole = await conn.fetch(
+            f"SELECT w.employee_id, w.site_id FROM workers w WHERE {condition}"
+            " ORDER BY lower(w.name), w.employee_id",
+            *args,
+        )
+        offsets = range(0, total + 25, 25)
+        pages = [await conn.fetch(page_of, *args, offset, 25) for offset in offsets]
+    assert total == len(set(sites)) * WORKERS // SITES
+    # The pages, in order, are the sites' workers by name: none twice, none left out.
+    assert [r["employee_id"] for p in pages for r in p] == [r["employee_id"] for r in whole]
+    assert {r["site_id"] for p in pages for r in p} == set(sites)
+    assert [len(p) for p in pages[:-2]] == [25] * (len(pages) - 2) and pages[-1] == []

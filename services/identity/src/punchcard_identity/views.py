@@ -10,7 +10,13 @@ from collections.abc import Iterable
 from punchcard_kit.access import require_role
 from punchcard_kit.caller import Caller
 
-from .adapters.postgres import WORKER_COLUMNS, WORKERS_WITH_PINS, PostgresUnitOfWork, worker_of
+from .adapters.postgres import (
+    PINS_OF_WORKERS,
+    WORKER_COLUMNS,
+    WORKERS_WITH_PINS,
+    PostgresUnitOfWork,
+    worker_of,
+)
 from .domain.cards import Card
 from .domain.model import Worker, WorkerStatus
 from .service_layer.workers import PinPolicy, Services, load_worker, pin_policy_of
@@ -55,11 +61,23 @@ def worker_filter(
     return " AND ".join(where), args
 
 
-def workers_page(condition: str, given: int) -> str:
-    """A page of the list, by name: ``given`` arguments, then the offset and the limit."""
+def workers_page(condition: str, given: int, *, per_site: bool = False) -> str:
+    """A page of the list, by name: ``given`` arguments, then the offset and the limit.
+
+    ``per_site``: the last given argument is the manager's sites. Each site's first (offset +
+    limit) workers by name are read from ``workers_tenant_site_name``, then the page is taken
+    from those. With ``site_id = ANY($n)`` alone, a generic plan (which cannot know how many
+    sites there are) priced a walk of the tenant's workers by name within a percent of the
+    site index, and took it on a suite's statistics: 12,676 rows for a page of 25."""
+    order = "ORDER BY lower(w.name), w.employee_id"
+    page = f"{order} OFFSET ${given + 1} LIMIT ${given + 2}"
+    if not per_site:
+        return f"SELECT {WORKER_COLUMNS} {WORKERS_WITH_PINS} WHERE {condition} {page}"
     return (
-        f"SELECT {WORKER_COLUMNS} {WORKERS_WITH_PINS} WHERE {condition}"
-        f" ORDER BY lower(w.name), w.employee_id OFFSET ${given + 1} LIMIT ${given + 2}"
+        f"SELECT {WORKER_COLUMNS} FROM (SELECT DISTINCT unnest(${given}::text[]) AS site_id) s"
+        f" CROSS JOIN LATERAL (SELECT w.* FROM workers w WHERE {condition}"
+        f" AND w.site_id = s.site_id {order} LIMIT ${given + 1}::bigint + ${given + 2}::bigint) w"
+        f" {PINS_OF_WORKERS} {page}"
     )
 
 
@@ -73,11 +91,13 @@ async def list_workers(
     limit: int,
 ) -> tuple[list[Worker], int]:
     """Managers see the workers of their sites only (the kit's one rule)."""
-    condition, args = worker_filter(caller.tenant_id, search, status, caller.site_scope())
+    sites = caller.site_scope()
+    condition, args = worker_filter(caller.tenant_id, search, status, sites)
     async with _uow(s, caller) as uow:
         conn = uow.connection
         total = await conn.fetchval(f"SELECT count(*) FROM workers w WHERE {condition}", *args)
-        rows = await conn.fetch(workers_page(condition, len(args)), *args, offset, limit)
+        page = workers_page(condition, len(args), per_site=sites is not None)
+        rows = await conn.fetch(page, *args, offset, limit)
     return [worker_of(r) for r in rows], total
 
 

@@ -20,7 +20,8 @@ WORKER_COLUMNS = """
     w.pin_allowed, p.set_at AS pin_set_at, p.locked_until AS pin_locked_until,
     w.created_at, w.updated_at
 """
-WORKERS_WITH_PINS = "FROM workers w LEFT JOIN worker_pins p ON p.worker_id = w.id"
+PINS_OF_WORKERS = "LEFT JOIN worker_pins p ON p.worker_id = w.id"
+WORKERS_WITH_PINS = f"FROM workers w {PINS_OF_WORKERS}"
 
 
 def _assigned(clock_id: str, worker_id: str) -> str:
