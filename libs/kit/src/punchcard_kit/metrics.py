@@ -119,15 +119,17 @@ class LagReport:
         self.group = group
         self.every_s = every_s
         self.owned: set[tuple[str, int]] = set()
-        self._updated = 0.0  # monotonic time of the last update; 0: due now
+        # Monotonic time of the last update; None: due now. (Not 0.0: the monotonic clock counts
+        # from the machine's boot, so on a machine up for less than ``every_s`` "0" was recent.)
+        self._updated: float | None = None
 
     def due(self) -> bool:
-        return time.monotonic() - self._updated >= self.every_s
+        return self._updated is None or time.monotonic() - self._updated >= self.every_s
 
     def soon(self) -> None:
         """Due at the next poll: after a rebalance, so a partition moved away is not reported
         by two processes, and a new one is reported."""
-        self._updated = 0.0
+        self._updated = None
 
     def update(self, offsets: Mapping[tuple[str, int], tuple[int | None, int | None]]) -> None:
         """``offsets``: (topic, partition) -> (highwater, position) of every partition owned."""

@@ -189,7 +189,7 @@ class ConsumerLoop:
         self.lane = 0  # which of a group's consumers in this process (Subscription.lanes)
         self._stopping = asyncio.Event()
         self._in_flight = asyncio.Lock()
-        self._last_prune = 0.0
+        self._last_prune: float | None = None  # None: prune at the first chance
         self._lag = LagReport(group_id)
         # This group's metric children, looked up once rather than by four ``labels()`` calls
         # a batch (each takes a lock and builds a key).
@@ -602,7 +602,9 @@ class ConsumerLoop:
 
     async def _maybe_prune(self) -> None:
         now = time.monotonic()
-        if now - self._last_prune < 3600:
+        # Not a 0.0 start: the monotonic clock counts from boot, so a process started on a
+        # machine up for less than an hour would not prune before that hour.
+        if self._last_prune is not None and now - self._last_prune < 3600:
             return
         self._last_prune = now
         try:
