@@ -22,7 +22,7 @@ class _Pool:
 
 async def test_the_first_prune_runs_at_once_then_hourly(monkeypatch):
     now = [1_200.0]  # a machine up for 20 minutes
-    monkeypatch.setattr("punchcard_kit.messaging.consumer.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("punchcard_kit.periodic.time.monotonic", lambda: now[0])
     pool = _Pool()
     loop = ConsumerLoop(
         group_id="g",

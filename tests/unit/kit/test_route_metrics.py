@@ -123,7 +123,7 @@ def test_a_consumer_reports_the_lag_of_the_partitions_it_owns_and_drops_the_rest
 def test_the_lag_is_refreshed_once_a_while_and_at_once_after_a_rebalance(monkeypatch):
     # The monotonic clock counts from the machine's boot: on one up for 20 minutes, a report
     # due every hour is still due at its first poll (it was not, when "never" was 0.0).
-    monkeypatch.setattr("punchcard_kit.metrics.time.monotonic", lambda: 1_200.0)
+    monkeypatch.setattr("punchcard_kit.periodic.time.monotonic", lambda: 1_200.0)
     report = LagReport(f"g-{uuid.uuid4().hex[:8]}", every_s=3600)
     assert report.due()  # never reported: at the first poll
     report.update({("t", 0): (5, 5)})

@@ -1,11 +1,12 @@
 """Prometheus metrics shared by the kit's loops (exposed at /metrics by every service)."""
 
-import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
+
+from .periodic import Interval
 
 OUTBOX_PUBLISHED = Counter(
     "punchcard_outbox_published_total", "Outbox rows published to Kafka", ["service"]
@@ -117,23 +118,20 @@ class LagReport:
 
     def __init__(self, group: str, every_s: float = 1.0) -> None:
         self.group = group
-        self.every_s = every_s
         self.owned: set[tuple[str, int]] = set()
-        # Monotonic time of the last update; None: due now. (Not 0.0: the monotonic clock counts
-        # from the machine's boot, so on a machine up for less than ``every_s`` "0" was recent.)
-        self._updated: float | None = None
+        self._every = Interval(every_s)
 
     def due(self) -> bool:
-        return self._updated is None or time.monotonic() - self._updated >= self.every_s
+        return self._every.due()
 
     def soon(self) -> None:
         """Due at the next poll: after a rebalance, so a partition moved away is not reported
         by two processes, and a new one is reported."""
-        self._updated = None
+        self._every.soon()
 
     def update(self, offsets: Mapping[tuple[str, int], tuple[int | None, int | None]]) -> None:
         """``offsets``: (topic, partition) -> (highwater, position) of every partition owned."""
-        self._updated = time.monotonic()
+        self._every.done()
         for topic, partition in self.owned - offsets.keys():
             _remove_lag(self.group, topic, partition)
         self.owned = set(offsets)

@@ -1,5 +1,8 @@
 """Periodic jobs inside a service (pruning, reconciling): one supervised loop per job.
 
+``Interval(every_s)``: for work done inline at most every ``every_s`` (a loop's own
+housekeeping), due at once the first time.
+
 ``run_periodically(name, job, every_s=…, stopping=…)`` awaits ``job()`` every ``every_s``
 seconds (the first time after ``first_after_s``) until ``stopping`` is set. A job that raises
 is logged (its name and error type) and tried again at its next turn; it never ends the loop,
@@ -9,11 +12,31 @@ in two places (row locks, conditional updates)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 from .logging import get_logger
 
 log = get_logger(__name__)
+
+
+class Interval:
+    """At most once every ``every_s`` of the monotonic clock; due at once the first time and
+    after ``soon()``. "Never" is ``None``, not 0.0: the monotonic clock counts from the
+    machine's boot, so on a machine up for less than ``every_s`` a 0.0 start was recent."""
+
+    def __init__(self, every_s: float) -> None:
+        self.every_s = every_s
+        self._last: float | None = None
+
+    def due(self) -> bool:
+        return self._last is None or time.monotonic() - self._last >= self.every_s
+
+    def done(self) -> None:
+        self._last = time.monotonic()
+
+    def soon(self) -> None:
+        self._last = None
 
 
 async def run_periodically(

@@ -50,6 +50,7 @@ from aiokafka.errors import (
 from ..failpoints import failpoint
 from ..logging import correlation, get_logger
 from ..metrics import BATCH_SECONDS, CONSUMED, CONSUMER_ERRORS, LagReport
+from ..periodic import Interval
 from ..retry import Backoff, is_transient, retry_transient
 from ..tracing import TRACE_HEADERS, batch_spans, tracing_enabled
 from .assignor import LaneSpreadAssignor
@@ -189,7 +190,7 @@ class ConsumerLoop:
         self.lane = 0  # which of a group's consumers in this process (Subscription.lanes)
         self._stopping = asyncio.Event()
         self._in_flight = asyncio.Lock()
-        self._last_prune: float | None = None  # None: prune at the first chance
+        self._prune = Interval(3600.0)  # processed_events past retention: hourly, first at once
         self._lag = LagReport(group_id)
         # This group's metric children, looked up once rather than by four ``labels()`` calls
         # a batch (each takes a lock and builds a key).
@@ -601,12 +602,9 @@ class ConsumerLoop:
         )
 
     async def _maybe_prune(self) -> None:
-        now = time.monotonic()
-        # Not a 0.0 start: the monotonic clock counts from boot, so a process started on a
-        # machine up for less than an hour would not prune before that hour.
-        if self._last_prune is not None and now - self._last_prune < 3600:
+        if not self._prune.due():
             return
-        self._last_prune = now
+        self._prune.done()
         try:
             async with self.pool.acquire() as conn:
                 await conn.execute(_PRUNE, self.group_id, self.processed_retention_days)
