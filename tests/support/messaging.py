@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 import asyncpg
 from google.protobuf import wrappers_pb2
@@ -123,19 +124,27 @@ async def effect_counts(dsn: str) -> tuple[int, int, int]:
         await conn.close()
 
 
-async def topic_partitions(bootstrap: str, topic: str) -> list:
-    """The topic's partitions (``TopicPartition``s); none if there is no such topic."""
-    from aiokafka import TopicPartition
+@asynccontextmanager
+async def kafka_admin(bootstrap: str) -> AsyncIterator:
+    """An ``AIOKafkaAdminClient`` of the stack, started, closed after the block."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(**kafka_options(bootstrap))
     await admin.start()
     try:
+        yield admin
+    finally:
+        await admin.close()
+
+
+async def topic_partitions(bootstrap: str, topic: str) -> list:
+    """The topic's partitions (``TopicPartition``s); none if there is no such topic."""
+    from aiokafka import TopicPartition
+
+    async with kafka_admin(bootstrap) as admin:
         if topic not in await admin.list_topics():
             return []
         [description] = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
     return [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
 
 
@@ -186,30 +195,22 @@ async def start_groups_at_the_end(bootstrap: str, groups: dict[str, str]) -> Non
             await consumer.stop()
 
 
+async def _ending(admin, ending: str) -> list[str]:
+    return [t for t in await admin.list_topics() if t.endswith(ending)]
+
+
 async def topics_ending(bootstrap: str, ending: str) -> list[str]:
     """The topics whose names end with ``ending``."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(**kafka_options(bootstrap))
-    await admin.start()
-    try:
-        return [t for t in await admin.list_topics() if t.endswith(ending)]
-    finally:
-        await admin.close()
+    async with kafka_admin(bootstrap) as admin:
+        return await _ending(admin, ending)
 
 
 async def delete_topics_ending(bootstrap: str, ending: str) -> list[str]:
     """Delete every topic whose name ends with ``ending`` (a test's own suffix); the names."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    names = await topics_ending(bootstrap, ending)
-    if names:
-        admin = AIOKafkaAdminClient(**kafka_options(bootstrap))
-        await admin.start()
-        try:
+    async with kafka_admin(bootstrap) as admin:
+        names = await _ending(admin, ending)
+        if names:
             await admin.delete_topics(names)
-        finally:
-            await admin.close()
     return names
 
 
