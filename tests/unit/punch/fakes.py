@@ -53,6 +53,8 @@ class Store:
 class FakeLedger:
     def __init__(self, store: Store, tenant_id: str) -> None:
         self.store, self.tenant_id = store, tenant_id
+        # When the transaction began: PostgreSQL's now(), the attempts' decided_at default.
+        self.began: datetime | None = None
 
     def _punches(self) -> list[dict[str, Any]]:
         return [p for p in self.store.punches if p["tenant_id"] == self.tenant_id]
@@ -125,7 +127,7 @@ class FakeLedger:
             self.store.punches.append({"refers_to": None, "direction": None, **row})
 
     async def insert_attempts(self, rows: Sequence[dict[str, Any]]) -> None:
-        self.store.attempts.extend(rows)
+        self.store.attempts.extend({"decided_at": self.began, **r} for r in rows)
 
 
 class FakeProjections:
@@ -235,6 +237,7 @@ class FakeUnitOfWork:
         self.committed = False
 
     async def __aenter__(self) -> FakeUnitOfWork:
+        self.ledger.began = self.ledger.began or datetime.now(UTC)
         self._snapshot = {name: list(getattr(self.store, name)) for name in _ROLLED_BACK}
         self.committed = False
         return self
@@ -259,9 +262,12 @@ class FakeParkedVerdicts:
     """The parked verdicts across tenants (the unparker's side); a claim's unit of work is
     committed with the claim."""
 
-    def __init__(self, store: Store, locked: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, store: Store, locked: frozenset[str] = frozenset(), clock=lambda: datetime.now(UTC)
+    ) -> None:
         self.store = store
         self.locked = locked  # tenants another replica is on
+        self.clock = clock  # read when a claim's transaction begins
 
     async def tenants_with_parked(self) -> list[str]:
         return list(dict.fromkeys(p["tenant_id"] for p in self.store.parked))
@@ -276,6 +282,7 @@ class FakeParkedVerdicts:
             return
         rows = [p for p in self.store.parked if p["tenant_id"] == tenant_id][:limit]
         uow = FakeUnitOfWork(self.store, tenant_id)
+        uow.ledger.began = self.clock()
         yield Claim(rows, uow)
 
 

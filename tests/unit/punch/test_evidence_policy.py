@@ -5,6 +5,7 @@ once the wait passed without one (fail open); with the policy off nothing waits.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -217,6 +218,31 @@ async def test_no_check_within_the_wait_is_recorded(store):
     checked(store, message, "FACE_NOT_WORKERS")  # a late check is a flag only
     await decide_verdicts(store, TENANT, [message], ingest())
     assert len(store.punches) == 1 and len(store.attempts) == 1
+
+
+async def test_a_wait_is_judged_as_of_before_the_transaction_that_stamps_its_decision(store):
+    """The unparker reads its clock before its claim's transaction begins, so the attempt's
+    ``decided_at`` (the transaction's start) is never before the wait it was judged past."""
+    message = verdict()
+    await decide_verdicts(store, TENANT, [message], ingest())
+    start = datetime.now(UTC)
+    ticks = (start + timedelta(milliseconds=i) for i in itertools.count())
+    clock = ticks.__next__  # 1 ms a reading: the unparker's, then its claim's
+    due = start + timedelta(microseconds=500)  # between the first two readings
+    store.parked[0]["evidence_due"] = due
+    message.envelope.occurred_at.FromDatetime(due - WAIT)
+    store.parked[0]["envelope"] = message.envelope.SerializeToString()
+    unparker = Unparker(
+        FakeParkedVerdicts(store, clock=clock),
+        ingest(),
+        group_id="punch",
+        max_age=timedelta(1),
+        clock=clock,
+    )
+    assert await unparker.run_once() == 0  # not yet due as of before the claim
+    assert await unparker.run_once() == 1
+    (attempt,) = store.attempts
+    assert attempt["outcome"] == "RECORDED" and attempt["decided_at"] >= due
 
 
 async def test_nothing_waits_with_the_policy_off_without_a_photo_or_for_a_face(store):

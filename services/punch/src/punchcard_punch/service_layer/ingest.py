@@ -177,10 +177,13 @@ class _Outcome:
 @dataclass(frozen=True)
 class DecideVerdicts:
     """One tenant's verdicts (``WorkerIdentified`` / ``IdentificationRejected`` envelopes, in
-    the order they came)."""
+    the order they came). ``as_of``: the time their waits are judged against (None: now). The
+    unparker passes one taken before its transaction began, so no row of the batch is stamped
+    (``now()``, the transaction's start) before a wait it was judged to have passed."""
 
     tenant_id: str
     verdicts: Sequence[Message]
+    as_of: datetime | None = None
 
 
 class Ingest:
@@ -223,7 +226,8 @@ class Ingest:
         ]
         policy_on = bool(with_photo) and await uow.settings.refuse_unmatched_photos()
         checks = await uow.ledger.evidence_checks(with_photo) if policy_on else {}
-        to_park = await self._to_park(uow, identified, workers, clocks, policy_on, checks)
+        now = command.as_of or datetime.now(UTC)
+        to_park = await self._to_park(uow, identified, workers, clocks, policy_on, checks, now)
         if to_park:
             await uow.parked.park(to_park)
             parked_ids = {item[0] for item in to_park}
@@ -280,14 +284,13 @@ class Ingest:
         await self._write(uow, tenant_id, outcomes, earlier)
 
     async def _to_park(
-        self, uow: UnitOfWork, identified, workers, clocks, policy_on: bool, checks
+        self, uow: UnitOfWork, identified, workers, clocks, policy_on: bool, checks, now: datetime
     ) -> list[tuple[str, Message, str, datetime | None]]:
         """The verdicts to park now (with why, and until when each waits for its photo's
         check); raises ``NotYetKnown`` while one must still be waited for
         (``domain.parking.hold``, ``domain.evidence.awaits_check``)."""
         # One round trip per tenant and batch, whatever its size.
         held = await uow.parked.workers_with_parked({m.payload.worker_id for _, m in identified})
-        now = datetime.now(UTC)
         to_park: list[tuple[str, Message, str, datetime | None]] = []
         waiting: list[str] = []
         for attempt_id, message in identified:

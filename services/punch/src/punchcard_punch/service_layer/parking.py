@@ -9,6 +9,7 @@ claim's advisory lock), so one worker's verdicts are decided in order. See
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import Counter, Gauge
@@ -38,12 +39,14 @@ class Unparker:
         group_id: str,
         max_age: timedelta,
         batch: int = 500,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.parked = parked
         self.ingest = ingest
         self.group_id = group_id  # the verdicts' consumer group: its dead-letter topic
         self.max_age = max_age
         self.batch = batch
+        self.clock = clock
 
     async def run_once(self) -> int:
         """One pass over every tenant with parked verdicts; returns how many were taken out."""
@@ -57,6 +60,9 @@ class Unparker:
         return done
 
     async def _tenant(self, tenant_id: str) -> int:
+        # Judged as of before the claim's transaction begins: the rows it writes are stamped
+        # with that transaction's start (``now()``), never before a wait judged to have passed.
+        now = self.clock()
         async with self.parked.claim(tenant_id, self.batch) as claim:
             if claim is None or not claim.rows:
                 return 0  # another replica is on this tenant, or nothing left
@@ -81,7 +87,7 @@ class Unparker:
                     ],
                     set(known_workers),
                     set(known_clocks),
-                    datetime.now(UTC),
+                    now,
                     self.max_age,
                     checked,
                 )
@@ -100,7 +106,7 @@ class Unparker:
                         )
                         for r in (by_seq[p.seq] for p in ready)
                     ]
-                    await self.ingest.decide(DecideVerdicts(tenant_id, messages), uow)
+                    await self.ingest.decide(DecideVerdicts(tenant_id, messages, now), uow)
                     log.info("parked verdicts decided", tenant_id=tenant_id, count=len(ready))
                 await uow.commit()
         UNPARKED.labels("decided").inc(len(ready))
