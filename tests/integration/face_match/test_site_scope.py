@@ -30,7 +30,17 @@ async def test_a_manager_changes_faces_only_within_their_sites(feed, face_match)
     ok = await enrol(face_match, tenant, mine["id"], astronaut(), role="manager", sites=("site-a",))
     assert ok.status_code == 200, ok.text
     async with face_match.admin(tenant, role="manager", sites=("site-b",)) as http:
-        assert (await http.get("/face/enrolments")).json()["items"] == []
+        assert (await http.get("/face/enrolments")).json() == {"items": [], "next_cursor": None}
+    async with face_match.admin(tenant, role="manager", sites=("site-a",)) as http:
+        page = (await http.get("/face/enrolments", params={"limit": 1})).json()
+        assert [i["worker_id"] for i in page["items"]] == [mine["id"]]
+        assert page["next_cursor"] is None  # the last page
+        after = await http.get("/face/enrolments", params={"cursor": mine["id"]})
+        assert after.json() == {"items": [], "next_cursor": None}
+        for bad in ({"limit": 0}, {"limit": 501}, {"cursor": "not-a-worker"}):
+            answer = await http.get("/face/enrolments", params=bad)
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["field"] == next(iter(bad)), answer.text
     async with face_match.admin(tenant, role="viewer") as http:
         assert (await http.delete(f"/workers/{mine['id']}/face")).status_code == 403
         assert (await http.get(f"/workers/{mine['id']}/face")).json()["enrolled"]

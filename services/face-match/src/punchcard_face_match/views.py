@@ -54,20 +54,39 @@ def status_view(worker_id: str, found: TemplateSet | None) -> dict:
     }
 
 
-# The enrolled workers, per worker and model: the tenant's, or a manager's sites' (their
-# workers found first, through workers_site, migration 0008, then their templates through
-# templates_worker). Written as ``$2 IS NULL OR worker_id IN (subquery)``, a manager's list
-# read every template of the tenant: PostgreSQL cannot join an or'd subquery.
+# A page of the enrolled workers, in worker id order after the last page's last worker (keyset:
+# a page costs its own rows however far the list goes), each worker's templates counted per
+# model. The tenant's (sets by the primary key) or a manager's sites' (their workers found
+# first, through workers_site, migration 0008). A page holds whole workers: the LIMIT is on
+# the sets, so a worker's rows never straddle two pages. Written as ``sites IS NULL OR worker_id
+# IN (subquery)``, a manager's list read every template of the tenant: PostgreSQL cannot join
+# an or'd subquery. Unpaged, a tenant's list read and answered every template it held. The
+# EXISTS repeats ``worker_id > $2``: PostgreSQL carries equalities across a join, not ranges, and
+# a merge join with the templates read them from the tenant's first worker on.
+ENROLLED_PAGE_MAX = 500
 _ENROLLED_OF = """
-SELECT worker_id, model_name, count(*) AS template_count, max(created_at) AS enrolled_at
-FROM templates WHERE tenant_id = $1{of_sites}
-GROUP BY worker_id, model_name ORDER BY worker_id
+SELECT s.worker_id, t.model_name, t.template_count, t.enrolled_at
+FROM (
+    SELECT worker_id FROM template_sets ts
+    WHERE tenant_id = $1 AND worker_id > $2{of_sites}
+      AND EXISTS (SELECT 1 FROM templates
+                  WHERE tenant_id = $1 AND worker_id = ts.worker_id AND worker_id > $2)
+    ORDER BY worker_id LIMIT $3
+) s
+CROSS JOIN LATERAL (
+    SELECT model_name, count(*) AS template_count, max(created_at) AS enrolled_at
+    FROM templates WHERE tenant_id = $1 AND worker_id = s.worker_id
+    GROUP BY model_name
+) t
+ORDER BY s.worker_id, t.model_name
 """
 _ENROLLED_AT_SITES = _ENROLLED_OF.format(
     of_sites="""
-  AND worker_id = ANY(ARRAY(SELECT id FROM workers WHERE tenant_id = $1 AND site_id = ANY($2)))"""
+      AND worker_id = ANY(ARRAY(
+          SELECT id FROM workers WHERE tenant_id = $1 AND site_id = ANY($4)))"""
 )
 _ENROLLED = _ENROLLED_OF.format(of_sites="")
+_BEFORE_ALL = "00000000-0000-0000-0000-000000000000"  # no worker id sorts before it
 
 
 @dataclass(frozen=True)
@@ -94,16 +113,25 @@ class FaceViews:
                 await known_worker(uow, caller, worker_id)
         return self.enrolment(caller.tenant_id, worker_id, found)
 
-    async def enrolled(self, caller: Caller) -> list[dict]:
-        """The tenant's enrolled workers (a manager: those of their sites)."""
+    async def enrolled(
+        self, caller: Caller, limit: int = ENROLLED_PAGE_MAX, after: str | None = None
+    ) -> tuple[list[dict], str | None]:
+        """A page of the tenant's enrolled workers (a manager: those of their sites): up to
+        ``limit`` workers whose ids sort after ``after``, and the cursor of the next page (the
+        page's last worker; None when this page is the last)."""
         sites = caller.site_scope()
+        args = [caller.tenant_id, after or _BEFORE_ALL, limit + 1]  # one more: is there a next?
         async with self.uow(caller.tenant_id) as uow:
             conn = uow.connection  # type: ignore[attr-defined]
             if sites is None:
-                rows = await conn.fetch(_ENROLLED, caller.tenant_id)
+                rows = await conn.fetch(_ENROLLED, *args)
             else:
-                rows = await conn.fetch(_ENROLLED_AT_SITES, caller.tenant_id, list(sites))
-        return [
+                rows = await conn.fetch(_ENROLLED_AT_SITES, *args, list(sites))
+        workers = list(dict.fromkeys(r["worker_id"] for r in rows))
+        more = len(workers) > limit
+        if more:
+            rows = [r for r in rows if r["worker_id"] != workers[-1]]
+        items = [
             {
                 "worker_id": str(r["worker_id"]),
                 "template_count": r["template_count"],
@@ -112,6 +140,7 @@ class FaceViews:
             }
             for r in rows
         ]
+        return items, (items[-1]["worker_id"] if more else None)
 
     async def settings(self, caller: Caller) -> FaceSettings:
         async with self.uow(caller.tenant_id) as uow:

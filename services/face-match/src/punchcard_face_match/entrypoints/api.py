@@ -20,7 +20,7 @@ import binascii
 from dataclasses import asdict
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Path, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 from punchcard_kit.credentials import EMPLOYEE_ID_MAX_LENGTH, EMPLOYEE_ID_PATTERN
 from punchcard_kit.errors import Invalid
 from punchcard_kit.http_errors import ErrorPublic, error_responses
@@ -38,6 +38,7 @@ from ..service_layer.enrolment import (
     EnrolFace,
     Photo,
 )
+from ..views import ENROLLED_PAGE_MAX
 from .deps import CallerDep, ClockCallerDep, FaceMatchDep, RequestIdDep
 
 ID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
@@ -196,9 +197,11 @@ class EnrolmentPublic(BaseModel):
 
 
 class EnrolmentsPublic(BaseModel):
-    model_config = _examples({"items": [ENROLMENT_EXAMPLE]})
+    model_config = _examples({"items": [ENROLMENT_EXAMPLE], "next_cursor": None})
 
     items: list[EnrolmentPublic]
+    # The next page's ``cursor`` (null: this page is the last).
+    next_cursor: str | None
 
 
 class PhotoVerdictPublic(BaseModel):
@@ -291,10 +294,20 @@ async def delete_face(
     return Response(status_code=204)
 
 
-@router.get("/face/enrolments", response_model=EnrolmentsPublic, responses=error_responses(401))
-async def enrolments(caller: CallerDep, fm: FaceMatchDep) -> dict:
-    """The tenant's enrolled workers (a manager: those of their sites)."""
-    return {"items": await fm.views.enrolled(caller)}
+@router.get(
+    "/face/enrolments", response_model=EnrolmentsPublic, responses=error_responses(401, 422)
+)
+async def enrolments(
+    caller: CallerDep,
+    fm: FaceMatchDep,
+    limit: Annotated[int, Query(ge=1, le=ENROLLED_PAGE_MAX)] = 100,
+    cursor: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+) -> dict:
+    """The tenant's enrolled workers (a manager: those of their sites), a page of ``limit``
+    workers at a time in a fixed order; pass ``next_cursor`` back as ``cursor`` for the next
+    page (each worker's templates per model: a worker is never split across pages)."""
+    items, next_cursor = await fm.views.enrolled(caller, limit, cursor.lower() if cursor else None)
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get("/face/settings", response_model=FaceSettingsPublic, responses=error_responses(401))

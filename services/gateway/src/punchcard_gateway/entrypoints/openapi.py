@@ -67,7 +67,8 @@ PAGINATION = (
     "the whole list's length. The punch ledger (`GET /api/v1/punches`), which grows while it "
     "is read, takes `limit` and `cursor` instead and answers `{data, next_cursor}` "
     "(`next_cursor` null on the last page): pass it back as `cursor` for the next page. "
-    "Other lists are short and whole."
+    "The enrolled faces (`GET /api/v1/face/enrolments`) are paged the same way and answer "
+    "`{items, next_cursor}`. Other lists are short and whole."
 )
 
 

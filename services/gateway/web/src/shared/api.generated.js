@@ -72,8 +72,8 @@ export function createClient(request) {
     clockFaceSearch: (clockId) =>
       request("GET", `/face/clocks/${enc(clockId)}`, {}),
     /** GET /api/v1/face/enrolments: Enrolments (sysadmin, manager, viewer) */
-    listFaceEnrolments: () =>
-      request("GET", `/face/enrolments`, {}),
+    listFaceEnrolments: ({ query } = {}) =>
+      request("GET", `/face/enrolments`, { query }),
     /** DELETE /api/v1/face/evidence: Delete All Evidence (sysadmin) */
     deleteAllEvidence: () =>
       request("DELETE", `/face/evidence`, {}),
