@@ -66,6 +66,27 @@ async def test_worker_register_list_edit_and_errors(identity):
         assert (await http.get("/workers/not-a-uuid")).status_code == 404
 
 
+async def test_a_search_is_taken_literally(identity):
+    """``_`` and ``%`` in a search are characters (Employee IDs hold ``_``), not wildcards."""
+    async with identity.admin(tenant()) as http:
+        for employee_id in ("EMP_001", "EMP-001", "EMPX001"):
+            await _worker(http, employee_id)
+        named = await http.post("/workers", json={"employee_id": "E7", "name": "Ana 100% Pérez"})
+        assert named.status_code == 201, named.text
+
+        async def found(search: str) -> list[str]:
+            answer = await http.get("/workers", params={"search": search})
+            assert answer.status_code == 200, answer.text
+            return sorted(w["employee_id"] for w in answer.json()["data"])
+
+        assert await found("emp_001") == ["EMP_001"]
+        assert await found("EMP-0") == ["EMP-001"]
+        assert await found("100%") == ["E7"]
+        assert await found("%") == ["E7"]
+        assert await found("_") == ["EMP_001"]
+        assert await found("\\") == []
+
+
 async def test_roles_and_tenant_isolation(identity):
     a, b = tenant(), tenant()
     async with identity.admin(a) as http_a, identity.admin(b) as http_b:

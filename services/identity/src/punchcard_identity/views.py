@@ -38,6 +38,13 @@ async def list_cards(s: Services, caller: Caller, worker_id: str) -> list[Card]:
         return await uow.cards.of_worker(worker.id)
 
 
+def contains_pattern(text: str) -> str:
+    """The LIKE pattern of "contains ``text``", case-insensitively and literally: ``_``, ``%``
+    and ``\\`` are characters an Employee ID or a name holds (``EMP_001``), not wildcards."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def worker_filter(
     tenant_id: object,
     search: str | None,
@@ -50,7 +57,7 @@ def worker_filter(
     where = ["w.tenant_id = $1"]
     args: list[object] = [tenant_id]
     if search:
-        args.append(f"%{search.lower()}%")
+        args.append(contains_pattern(search))
         where.append(f"(lower(w.name) LIKE ${len(args)} OR lower(w.employee_id) LIKE ${len(args)})")
     if status:
         args.append(status.value)
