@@ -4,7 +4,8 @@
 - ``PUT /internal/v1/workers/{id}/face``: multipart upload of 1-5 photos (field ``photos``),
   replacing the worker's templates; 422 with the reason for each refused photo;
 - ``DELETE /internal/v1/workers/{id}/face``: delete the worker's biometric data everywhere;
-- ``GET /internal/v1/face/enrolments``: the tenant's enrolled workers;
+- ``GET /internal/v1/face/enrolments``: the tenant's enrolled workers, a page at a time (``limit``,
+  ``cursor`` → ``{items, next_cursor}``);
 - ``GET|PUT /internal/v1/face/settings``: keep photos, search only a clock's workers, the
   target false-positive identification rate of a 1:N search;
 - ``GET /internal/v1/face/clocks/{id}``: how that clock's face search runs (1:N at which
