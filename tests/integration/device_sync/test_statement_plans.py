@@ -13,7 +13,11 @@ commands of the retention. The prune runs tenant by tenant, and each tenant's de
 every tenant's expired rows by time and kept its own.
 
 The site rule's pairs, of a clock, a worker or a site's clocks: one statement for the three,
-each condition or'd with ``$n IS NULL``, read every tenant's assignments for a site."""
+each condition or'd with ``$n IS NULL``, read every tenant's assignments for a site.
+
+The clocks list (migration 0011, ``clocks_tenant_name``): it was answered whole, each clock with
+its roster counted, so every look at the list counted every roster of the tenant. A page is now
+taken by name first and only its clocks are counted."""
 
 import uuid
 
@@ -26,7 +30,7 @@ from punchcard_device_sync.adapters.postgres import (
     _PRUNE_PUNCHES,
     _SITE_RULE_PAIRS,
 )
-from punchcard_device_sync.views import _LATEST_COMMANDS, _PROFILE_COMMANDS
+from punchcard_device_sync.views import _CLOCK_PAGE, _LATEST_COMMANDS, _PROFILE_COMMANDS
 
 from tests.support.plans import as_tenant, owner_connection, touched
 
@@ -260,3 +264,41 @@ async def test_the_site_rules_pairs_are_the_tenants_own(site_rule, devices):
     assert {r["clock_id"] for r in of_clock} == {str(clock)} and len(of_clock) == ASSIGNED
     assert {r["worker_id"] for r in of_worker} == {str(worker)}
     assert len(of_worker) == sum(SITE_CLOCKS.values())
+
+
+@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+@pytest.mark.parametrize("offset", [0, 30])
+async def test_a_page_of_clocks_counts_the_rosters_of_its_own_clocks(
+    site_rule, devices, mode, offset
+):
+    """The clocks list's page is taken before each clock's counts are made: a page of 5 counts
+    5 rosters of 500, not the tenant's 42 (21,000 pairs), first page or not."""
+    tenant, _, _ = site_rule
+    async with owner_connection(devices.database_url) as conn:
+        rows = await touched(
+            conn,
+            _CLOCK_PAGE,
+            "uuid, text[], bigint, bigint",
+            [tenant, None, offset, 5],
+            mode,
+            as_tenant(tenant),
+        )
+    # Each pair of a roster shows at ~3 nodes (index, heap, join): ~15,000 for the page; the
+    # tenant's 42 rosters are ~126,000.
+    assert rows < 5 * ASSIGNED * 8, rows
+
+
+async def test_the_pages_of_clocks_are_the_tenants_clocks_by_name(site_rule, devices):
+    tenant, _, _ = site_rule
+    async with owner_connection(devices.database_url) as conn, conn.transaction():
+        await as_tenant(tenant)(conn)
+        every = await conn.fetch(_CLOCK_PAGE, tenant, None, 0, 100)
+        pages = [await conn.fetch(_CLOCK_PAGE, tenant, None, at, 10) for at in range(0, 50, 10)]
+        small = await conn.fetch(_CLOCK_PAGE, tenant, ["small"], 0, 100)
+    ids = [r["id"] for r in every]
+    assert len(ids) == sum(SITE_CLOCKS.values())
+    assert [r["id"] for page in pages for r in page] == ids
+    assert [(r["name"], r["id"]) for r in every] == sorted((r["name"], r["id"]) for r in every)
+    assert {r["tenant_id"] for r in every} == {str(tenant)}
+    assert {r["roster_size"] for r in every} == {ASSIGNED}
+    assert [r["site_id"] for r in small] == ["small"] * SITE_CLOCKS["small"]

@@ -61,9 +61,27 @@ SELECT c.id::text, c.tenant_id::text, c.serial_number, c.name, c.site_id, c.time
        z.attlog_stamp AS zk_attlog_stamp,
        (SELECT count(*) FROM assignments a JOIN workers w ON w.id = a.worker_id
          WHERE a.clock_id = c.id AND w.status <> 'Inactive') AS roster_size
-FROM clocks c LEFT JOIN clock_heartbeats h ON h.clock_id = c.id
+FROM {clocks} c LEFT JOIN clock_heartbeats h ON h.clock_id = c.id
 LEFT JOIN zk_clock_state z ON z.clock_id = c.id
 """
+_ONE_CLOCK = _CLOCK_SELECT.format(clocks="clocks") + " WHERE c.tenant_id = $1 AND c.id = $2"
+# A page of the list (by name; the caller's sites, or all of them: $2 NULL). The page is taken
+# first (``clocks_tenant_name``, migration 0011), so each clock's counts (its pending commands,
+# its roster) are made for the page's clocks only, never for every clock of the tenant; with
+# the LIMIT outside, the clocks an OFFSET skips were counted too.
+_CLOCKS_IN = "c.tenant_id = $1 AND ($2::text[] IS NULL OR c.site_id = ANY($2))"
+_CLOCK_ORDER = " ORDER BY c.name, c.id"
+_CLOCK_PAGE = (
+    _CLOCK_SELECT.format(
+        clocks=f"(SELECT * FROM clocks c WHERE {_CLOCKS_IN}{_CLOCK_ORDER} OFFSET $3 LIMIT $4)"
+    )
+    + _CLOCK_ORDER
+)
+_CLOCK_COUNT = f"SELECT count(*) FROM clocks c WHERE {_CLOCKS_IN}"
+_ROSTER = (
+    " FROM assignments a JOIN workers w ON w.id = a.worker_id"
+    " WHERE a.tenant_id = $1 AND a.clock_id = $2"
+)
 
 _DEVICE_FIELDS = (
     "firmware",
@@ -118,9 +136,7 @@ class Views:
     async def _visible_clock(
         self, conn: asyncpg.Connection, caller: Caller, clock_id: str
     ) -> asyncpg.Record:
-        row = await conn.fetchrow(
-            _CLOCK_SELECT + " WHERE c.tenant_id = $1 AND c.id = $2", caller.tenant_id, clock_id
-        )
+        row = await conn.fetchrow(_ONE_CLOCK, caller.tenant_id, clock_id)
         if row is None or not caller.may_act_on_site(row["site_id"]):
             raise errors.clock_not_found()
         return row
@@ -141,19 +157,19 @@ class Views:
 
     # --- clocks --------------------------------------------------------------------------
 
-    async def clocks(self, caller: Caller, site_id: str | None) -> list[dict]:
+    async def clocks(
+        self, caller: Caller, site_id: str | None, offset: int, limit: int
+    ) -> tuple[list[dict], int]:
+        """A page of the clocks (of ``site_id`` when given) the caller sees, by name, and how
+        many there are in all."""
         sites: Sequence[str] | None = caller.site_scope()
         if site_id is not None:
             sites = (site_id,) if sites is None or site_id in sites else ()
+        args = (caller.tenant_id, list(sites) if sites is not None else None)
         async with self._tx(caller.tenant_id) as conn:
-            rows = await conn.fetch(
-                _CLOCK_SELECT
-                + " WHERE c.tenant_id = $1 AND ($2::text[] IS NULL OR c.site_id = ANY($2))"
-                " ORDER BY c.name, c.id",
-                caller.tenant_id,
-                list(sites) if sites is not None else None,
-            )
-        return [self._clock(r) for r in rows]
+            total = await conn.fetchval(_CLOCK_COUNT, *args)
+            rows = await conn.fetch(_CLOCK_PAGE, *args, offset, limit) if total > offset else []
+        return [self._clock(r) for r in rows], total
 
     async def clock(self, caller: Caller, clock_id: str) -> dict:
         async with self._tx(caller.tenant_id) as conn:
@@ -183,16 +199,22 @@ class Views:
 
     # --- assignments ---------------------------------------------------------------------
 
-    async def clock_workers(self, caller: Caller, clock_id: str) -> list[dict]:
+    async def clock_workers(
+        self, caller: Caller, clock_id: str, offset: int, limit: int
+    ) -> tuple[list[dict], int]:
+        """A page of the workers who may use the clock, by name, and how many there are."""
         async with self._tx(caller.tenant_id) as conn:
             await self._visible_clock(conn, caller, clock_id)
+            total = await conn.fetchval("SELECT count(*)" + _ROSTER, caller.tenant_id, clock_id)
             rows = await conn.fetch(
                 "SELECT a.worker_id::text, w.employee_id, w.display_name, w.status, a.direct,"
-                " a.site_rule, a.assigned_at, a.clock_role FROM assignments a"
-                " JOIN workers w ON w.id = a.worker_id"
-                " WHERE a.tenant_id = $1 AND a.clock_id = $2 ORDER BY w.display_name, w.id",
+                " a.site_rule, a.assigned_at, a.clock_role"
+                + _ROSTER
+                + " ORDER BY w.display_name, w.id OFFSET $3 LIMIT $4",
                 caller.tenant_id,
                 clock_id,
+                offset,
+                limit,
             )
         return [
             {
@@ -206,7 +228,7 @@ class Views:
                 "clock_role": r["clock_role"],
             }
             for r in rows
-        ]
+        ], total
 
     async def worker_clocks(self, caller: Caller, worker_id: str) -> dict:
         """The worker's clocks, each with its liveness and where the worker's latest command

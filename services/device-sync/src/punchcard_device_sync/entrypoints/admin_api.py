@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response
-from punchcard_kit.bounds import TEXT_PATTERN, Text, Uuid
+from punchcard_kit.bounds import TEXT_PATTERN, Offset, Text, Uuid
 from punchcard_kit.http_errors import error_responses
 from punchcard_kit.schemas import IsoTimestamp
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -36,6 +36,11 @@ Id = Uuid
 SiteQuery = Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)]
 SitePath = Annotated[str, Path(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
 SerialPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+# The clocks and a clock's roster are paged (``offset``, ``limit`` → ``{data, count}``, the
+# gateway's PAGINATION): a tenant may have thousands of clocks and a site rule puts every
+# worker of a site on its clocks.
+PAGE_MAX = 500
+Limit = Annotated[int, Query(ge=1, le=PAGE_MAX)]
 
 # Examples for the OpenAPI (schema metadata only); each is valid for its model (a unit test
 # checks them).
@@ -568,9 +573,17 @@ async def register_clock(body: ClockCreate, c: ContainerDep, caller: CallerDep) 
 
 
 @router.get("/clocks", response_model=ClocksPublic, responses=error_responses(401))
-async def list_clocks(c: ContainerDep, caller: CallerDep, site_id: SiteQuery = None) -> dict:
-    clocks = await c.views.clocks(caller, site_id)
-    return {"data": clocks, "count": len(clocks)}
+async def list_clocks(
+    c: ContainerDep,
+    caller: CallerDep,
+    site_id: SiteQuery = None,
+    offset: Offset = 0,
+    limit: Limit = 100,
+) -> dict:
+    """The clocks (of a site, when ``site_id`` is given), by name, a page at a time; ``count``
+    is how many there are in all."""
+    clocks, count = await c.views.clocks(caller, site_id, offset, limit)
+    return {"data": clocks, "count": count}
 
 
 @router.get("/clocks/{clock_id}", response_model=ClockPublic, responses=READ_ERRORS)
@@ -638,9 +651,13 @@ async def commands(
 
 
 @router.get("/clocks/{clock_id}/workers", response_model=ClockWorkersPublic, responses=READ_ERRORS)
-async def clock_workers(clock_id: Id, c: ContainerDep, caller: CallerDep) -> dict:
-    rows = await c.views.clock_workers(caller, clock_id)
-    return {"data": rows, "count": len(rows)}
+async def clock_workers(
+    clock_id: Id, c: ContainerDep, caller: CallerDep, offset: Offset = 0, limit: Limit = 100
+) -> dict:
+    """Who may use the clock (directly or by a site rule), by name, a page at a time; ``count``
+    is how many there are in all."""
+    rows, count = await c.views.clock_workers(caller, clock_id, offset, limit)
+    return {"data": rows, "count": count}
 
 
 @router.put(

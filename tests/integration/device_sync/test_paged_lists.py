@@ -1,0 +1,82 @@
+"""The clocks list and a clock's roster are paged (``offset``, ``limit`` → ``{data, count}``):
+pages in name order cover the list once, ``count`` is the whole list's (of the caller's sites),
+and a page out of bounds is a 422 naming its field."""
+
+import pytest
+
+from tests.support.device_sync import new_tenant
+
+
+async def _pages(client, path: str, limit: int, **params) -> tuple[list[dict], set[int]]:
+    """Every item, page by page, and the counts the pages gave."""
+    items, counts, offset = [], set(), 0
+    while True:
+        response = await client.get(path, params={**params, "offset": offset, "limit": limit})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert len(body["data"]) <= limit
+        items += body["data"]
+        counts.add(body["count"])
+        offset += limit
+        if offset >= body["count"]:
+            return items, counts
+
+
+async def test_the_clocks_are_listed_a_page_at_a_time_by_name(identity, devices):
+    tenant = await new_tenant(identity, devices)
+    at_a = [c for c, _ in await tenant.clocks(3, site_id="site-a")]
+    at_b = [c for c, _ in await tenant.clocks(2, site_id="site-b")]
+
+    every = (await tenant.devices.get("/clocks")).json()
+    assert every["count"] == 5 and len(every["data"]) == 5
+    assert [c["name"] for c in every["data"]] == sorted(c["name"] for c in every["data"])
+
+    paged, counts = await _pages(tenant.devices, "/clocks", limit=2)
+    assert [c["id"] for c in paged] == [c["id"] for c in every["data"]]
+    assert counts == {5}
+    assert set(at_a + at_b) == {c["id"] for c in paged}
+
+    at_site, counts = await _pages(tenant.devices, "/clocks", limit=2, site_id="site-b")
+    assert sorted(c["id"] for c in at_site) == sorted(at_b) and counts == {2}
+    beyond = (await tenant.devices.get("/clocks", params={"offset": 5})).json()
+    assert beyond == {"data": [], "count": 5}
+
+    async with devices.admin(tenant.id, role="manager", sites=("site-a",)) as manager:
+        mine, counts = await _pages(manager, "/clocks", limit=2)
+        assert sorted(c["id"] for c in mine) == sorted(at_a) and counts == {3}
+        other = (await manager.get("/clocks", params={"site_id": "site-b"})).json()
+        assert other == {"data": [], "count": 0}
+
+
+async def test_a_clocks_roster_is_listed_a_page_at_a_time_by_name(identity, devices):
+    tenant = await new_tenant(identity, devices)
+    ((clock, _),) = await tenant.clocks(1)
+    names = ["Eva", "Ana", "Dora", "Carl", "Bea"]
+    workers = [await tenant.worker(name) for name in names]
+    await tenant.assign([(clock, w["id"]) for w in workers])
+
+    roster, counts = await _pages(tenant.devices, f"/clocks/{clock}/workers", limit=2)
+    assert [w["display_name"] for w in roster] == sorted(names)
+    assert counts == {5}
+    listed = (await tenant.devices.get("/clocks")).json()["data"]
+    assert [c["roster_size"] for c in listed] == [5]
+    page = (await tenant.devices.get(f"/clocks/{clock}/workers", params={"limit": 1})).json()
+    assert [w["display_name"] for w in page["data"]] == ["Ana"] and page["count"] == 5
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 501}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"offset": "x"}, "offset"),
+    ],
+)
+async def test_a_page_out_of_bounds_is_refused_naming_its_field(identity, devices, params, field):
+    tenant = await new_tenant(identity, devices)
+    ((clock, _),) = await tenant.clocks(1)
+    for path in ("/clocks", f"/clocks/{clock}/workers"):
+        response = await tenant.devices.get(path, params=params)
+        assert response.status_code == 422, response.text
+        assert response.json()["field"] == field
