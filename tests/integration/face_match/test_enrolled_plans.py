@@ -4,7 +4,8 @@ workers (three templates each) at 250 sites of 40. A manager's reads their sites
 templates (written as ``sites IS NULL OR worker_id IN (subquery)``, it read every template of
 the tenant); a sysadmin's page of 100 reads those 100 workers' templates from wherever it
 starts (unpaged, it read all 30,000). Paging through either list gives each enrolled worker
-once, in order, none missing."""
+once, in order, none missing. Asked of a page of workers (the portal's workers list: is each
+one enrolled?), it reads those workers' sets and templates."""
 
 import uuid
 
@@ -12,7 +13,14 @@ import asyncpg
 import pytest
 from punchcard_face_match.adapters.repository import unit_of_work_factory
 from punchcard_face_match.domain.gallery import Galleries
-from punchcard_face_match.views import _BEFORE_ALL, _ENROLLED, _ENROLLED_AT_SITES, FaceViews
+from punchcard_face_match.views import (
+    _BEFORE_ALL,
+    _ENROLLED,
+    _ENROLLED_AT_SITES,
+    _ENROLLED_OF_WORKERS,
+    _ENROLLED_OF_WORKERS_AT_SITES,
+    FaceViews,
+)
 from punchcard_kit.caller import Caller
 
 from tests.support.plans import as_tenant, owner_connection, touched
@@ -140,3 +148,70 @@ async def test_paging_gives_every_enrolled_worker_once_in_order(tenant, face_mat
     items = [i for p in everyone for i in p]
     assert [i["worker_id"] for i in items] == [r[0] for r in enrolled]  # once each, in order
     assert {(i["template_count"], i["model_name"]) for i in items} == {(TEMPLATES, "Facenet512")}
+
+
+async def _some_workers(face_match, tenant, count: int, site: str | None = None) -> dict:
+    """``count`` of the tenant's workers (of ``site``): id → site."""
+    admin = await asyncpg.connect(face_match.admin_url)
+    try:
+        rows = await admin.fetch(
+            "SELECT id::text, site_id FROM workers WHERE tenant_id = $1"
+            " AND ($2::text IS NULL OR site_id = $2) ORDER BY employee_id LIMIT $3",
+            tenant,
+            site,
+            count,
+        )
+    finally:
+        await admin.close()
+    return dict(rows)
+
+
+@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+async def test_asked_of_a_page_of_workers_it_reads_their_templates(tenant, face_match, mode):
+    page = list(await _some_workers(face_match, tenant, 50))
+    mine = list(await _some_workers(face_match, tenant, 10, SITE))
+    async with owner_connection(face_match.database_url) as conn:
+        rows = await touched(
+            conn,
+            _ENROLLED_OF_WORKERS,
+            "uuid, uuid, bigint, uuid[]",
+            [tenant, _BEFORE_ALL, PAGE + 1, page],
+            mode,
+            as_tenant(tenant),
+        )
+        at_sites = await touched(
+            conn,
+            _ENROLLED_OF_WORKERS_AT_SITES,
+            "uuid, uuid, bigint, text[], uuid[]",
+            [tenant, _BEFORE_ALL, PAGE + 1, [SITE], mine + page[:5]],
+            mode,
+            as_tenant(tenant),
+        )
+    # 50 workers' sets and 150 templates, grouped (~1,000 at EXPLAIN's count of every node);
+    # the tenant holds 10,000 sets and 30,000 templates.
+    assert rows < 1_500, rows
+    assert at_sites < 1_500, at_sites
+
+
+async def test_asked_of_workers_it_answers_those_the_caller_sees(tenant, face_match):
+    page = await _some_workers(face_match, tenant, 12)
+    mine = await _some_workers(face_match, tenant, 3, SITE)
+    asked = [*page, str(uuid.uuid4())]  # and a worker nobody enrolled
+    pool = await asyncpg.create_pool(face_match.database_url, min_size=1, max_size=2)
+    try:
+        views = FaceViews(uow=unit_of_work_factory(pool), galleries=Galleries())
+        sysadmin = Caller(str(tenant), str(uuid.uuid4()), "sysadmin")
+        manager = Caller(str(tenant), str(uuid.uuid4()), "manager", (SITE,))
+        items, cursor = await views.enrolled(sysadmin, 100, None, asked)
+        paged, next_cursor = await views.enrolled(sysadmin, 5, None, asked)
+        theirs, _ = await views.enrolled(manager, 100, None, [*mine, *page])
+        stranger = Caller(str(uuid.uuid4()), str(uuid.uuid4()), "sysadmin")
+        other_tenant, _ = await views.enrolled(stranger, 100, None, asked)
+    finally:
+        await pool.close()
+    assert [i["worker_id"] for i in items] == sorted(page) and cursor is None
+    assert [i["worker_id"] for i in paged] == sorted(page)[:5]
+    assert next_cursor == paged[-1]["worker_id"]
+    at_site = {w for w, site in {**page, **mine}.items() if site == SITE}
+    assert {i["worker_id"] for i in theirs} == at_site and set(mine) <= at_site
+    assert other_tenant == []

@@ -37,10 +37,24 @@ async def test_a_manager_changes_faces_only_within_their_sites(feed, face_match)
         assert page["next_cursor"] is None  # the last page
         after = await http.get("/face/enrolments", params={"cursor": mine["id"]})
         assert after.json() == {"items": [], "next_cursor": None}
-        for bad in ({"limit": 0}, {"limit": 501}, {"cursor": "not-a-worker"}):
+        # Of given workers (a page of the workers list): the enrolled ones among them.
+        asked = {"worker_id": [theirs["id"], mine["id"].upper()]}
+        of_workers = (await http.get("/face/enrolments", params=asked)).json()
+        assert [i["worker_id"] for i in of_workers["items"]] == [mine["id"]]
+        none = await http.get("/face/enrolments", params={"worker_id": theirs["id"]})
+        assert none.json() == {"items": [], "next_cursor": None}
+        too_many = {"worker_id": [mine["id"]] * 501}
+        for bad in (
+            {"limit": 0},
+            {"limit": 501},
+            {"cursor": "not-a-worker"},
+            too_many,
+            {"worker_id": "x"},
+        ):
             answer = await http.get("/face/enrolments", params=bad)
             assert answer.status_code == 422, answer.text
-            assert answer.json()["field"] == next(iter(bad)), answer.text
+            # A bad item is named by its place: worker_id.0
+            assert answer.json()["field"].split(".")[0] == next(iter(bad)), answer.text
     async with face_match.admin(tenant, role="viewer") as http:
         assert (await http.delete(f"/workers/{mine['id']}/face")).status_code == 403
         assert (await http.get(f"/workers/{mine['id']}/face")).json()["enrolled"]

@@ -19,6 +19,8 @@ from .service_layer.enrolment import known_worker
 from .service_layer.unit_of_work import UnitOfWorkFactory
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from punchcard_kit.internal_auth import Caller
 
 
@@ -68,7 +70,7 @@ _ENROLLED_OF = """
 SELECT s.worker_id, t.model_name, t.template_count, t.enrolled_at
 FROM (
     SELECT worker_id FROM template_sets ts
-    WHERE tenant_id = $1 AND worker_id > $2{of_sites}
+    WHERE tenant_id = $1 AND worker_id > $2{of_sites}{of_workers}
       AND EXISTS (SELECT 1 FROM templates
                   WHERE tenant_id = $1 AND worker_id = ts.worker_id AND worker_id > $2)
     ORDER BY worker_id LIMIT $3
@@ -80,12 +82,18 @@ CROSS JOIN LATERAL (
 ) t
 ORDER BY s.worker_id, t.model_name
 """
-_ENROLLED_AT_SITES = _ENROLLED_OF.format(
-    of_sites="""
+_OF_SITES = """
       AND worker_id = ANY(ARRAY(
           SELECT id FROM workers WHERE tenant_id = $1 AND site_id = ANY($4)))"""
+# Asked of given workers (a page of the portal's workers list: is each one enrolled?): their
+# sets by the primary key, one probe a worker.
+_OF_WORKERS = "\n      AND worker_id = ANY(${}::uuid[])"
+_ENROLLED = _ENROLLED_OF.format(of_sites="", of_workers="")
+_ENROLLED_AT_SITES = _ENROLLED_OF.format(of_sites=_OF_SITES, of_workers="")
+_ENROLLED_OF_WORKERS = _ENROLLED_OF.format(of_sites="", of_workers=_OF_WORKERS.format(4))
+_ENROLLED_OF_WORKERS_AT_SITES = _ENROLLED_OF.format(
+    of_sites=_OF_SITES, of_workers=_OF_WORKERS.format(5)
 )
-_ENROLLED = _ENROLLED_OF.format(of_sites="")
 _BEFORE_ALL = "00000000-0000-0000-0000-000000000000"  # no worker id sorts before it
 
 
@@ -114,19 +122,27 @@ class FaceViews:
         return self.enrolment(caller.tenant_id, worker_id, found)
 
     async def enrolled(
-        self, caller: Caller, limit: int = ENROLLED_PAGE_MAX, after: str | None = None
+        self,
+        caller: Caller,
+        limit: int = ENROLLED_PAGE_MAX,
+        after: str | None = None,
+        worker_ids: Sequence[str] | None = None,
     ) -> tuple[list[dict], str | None]:
-        """A page of the tenant's enrolled workers (a manager: those of their sites): up to
-        ``limit`` workers whose ids sort after ``after``, and the cursor of the next page (the
-        page's last worker; None when this page is the last)."""
+        """A page of the tenant's enrolled workers (a manager: those of their sites; with
+        ``worker_ids``: of those workers only): up to ``limit`` workers whose ids sort after
+        ``after``, and the cursor of the next page (the page's last worker; None when this page
+        is the last)."""
         sites = caller.site_scope()
-        args = [caller.tenant_id, after or _BEFORE_ALL, limit + 1]  # one more: is there a next?
+        args: list = [caller.tenant_id, after or _BEFORE_ALL, limit + 1]  # one more: a next?
+        if sites is not None:
+            args.append(list(sites))
+        if worker_ids is not None:
+            args.append(list(worker_ids))
+            sql = _ENROLLED_OF_WORKERS if sites is None else _ENROLLED_OF_WORKERS_AT_SITES
+        else:
+            sql = _ENROLLED if sites is None else _ENROLLED_AT_SITES
         async with self.uow(caller.tenant_id) as uow:
-            conn = uow.connection  # type: ignore[attr-defined]
-            if sites is None:
-                rows = await conn.fetch(_ENROLLED, *args)
-            else:
-                rows = await conn.fetch(_ENROLLED_AT_SITES, *args, list(sites))
+            rows = await uow.connection.fetch(sql, *args)  # type: ignore[attr-defined]
         workers = list(dict.fromkeys(r["worker_id"] for r in rows))
         more = len(workers) > limit
         if more:

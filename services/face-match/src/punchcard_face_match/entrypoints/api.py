@@ -43,6 +43,7 @@ from ..views import ENROLLED_PAGE_MAX
 from .deps import CallerDep, ClockCallerDep, FaceMatchDep, RequestIdDep
 
 ID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+WorkerIdItem = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]
 MULTIPART_FRAMING_BYTES = 1024 * 1024
 PREFIX = "/internal/v1"
@@ -303,11 +304,19 @@ async def enrolments(
     fm: FaceMatchDep,
     limit: Annotated[int, Query(ge=1, le=ENROLLED_PAGE_MAX)] = 100,
     cursor: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    worker_id: Annotated[list[WorkerIdItem] | None, Query(max_length=ENROLLED_PAGE_MAX)] = None,
 ) -> dict:
     """The tenant's enrolled workers (a manager: those of their sites), a page of ``limit``
     workers at a time in a fixed order; pass ``next_cursor`` back as ``cursor`` for the next
-    page (each worker's templates per model: a worker is never split across pages)."""
-    items, next_cursor = await fm.views.enrolled(caller, limit, cursor.lower() if cursor else None)
+    page (each worker's templates per model: a worker is never split across pages).
+    ``worker_id`` (repeated, up to 500): of those workers only, e.g. whether each worker of a
+    page of the workers list is enrolled."""
+    items, next_cursor = await fm.views.enrolled(
+        caller,
+        limit,
+        cursor.lower() if cursor else None,
+        [w.lower() for w in worker_id] if worker_id is not None else None,
+    )
     return {"items": items, "next_cursor": next_cursor}
 
 
