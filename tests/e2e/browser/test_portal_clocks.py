@@ -268,3 +268,68 @@ async def test_a_hardware_clock_registered_with_a_comm_key_then_the_key_removed(
     await page.get_by_role("dialog").get_by_role("button", name="Remove Comm Key").click()
     await expect(section).to_contain_text("No Comm Key", timeout=WAIT_MS)
     assert (await admin_api.get(f"/clocks/{clock['id']}")).json()["com_key_set"] is False
+
+
+async def test_the_clocks_list_and_a_clocks_workers_are_shown_a_page_at_a_time(
+    page, request, tenant, admin_api
+):
+    """101 clocks: the list shows the first 100 by name and the 101st on the next page; a clock
+    that a site rule gives 101 workers shows them 100 at a time too."""
+    site = unique("site")
+    for n in range(101):
+        made = await admin_api.post(
+            "/clocks",
+            json={
+                "serial_number": unique("SN"),
+                "name": f"Door {n:03d}",
+                "site_id": site if n == 0 else "",
+                "time_zone": "UTC",
+            },
+        )
+        assert made.status_code == 201, made.text
+    first = (await admin_api.get("/clocks", params={"limit": 1})).json()["data"][0]
+    assert first["name"] == "Door 000" and first["site_id"] == site
+    clock_id = first["id"]
+
+    await sign_in(page, tenant)
+    await page.goto("/manage/clocks")
+    pages = page.get_by_role("navigation", name="Pages of clocks")
+    await expect(pages).to_contain_text("1–100 of 101", timeout=WAIT_MS)
+    await expect(page.get_by_role("link", name="Door 099")).to_be_visible()
+    await expect(page.get_by_role("link", name="Door 100")).to_have_count(0)
+    await pages.get_by_role("button", name="Next").click()
+    await expect(page.get_by_role("link", name="Door 100")).to_be_visible(timeout=WAIT_MS)
+    await expect(pages).to_contain_text("101–101 of 101")
+    await expect(page).to_have_url(re.compile(r"offset=100"))
+    await save_screenshot(page, request, "-clocks-page-2")
+
+    # 101 workers at the first clock's site, on it by the site rule.
+    for n in range(101):
+        created = await admin_api.post(
+            "/workers",
+            json={
+                "employee_id": unique("P").replace("-", "")[:20],
+                "name": f"Worker {n:03d}",
+                "status": "Active",
+                "site_id": site,
+            },
+        )
+        assert created.status_code == 201, created.text
+    rule = await admin_api.put(f"/sites/{site}/clock-rule", json={"enabled": True})
+    assert rule.status_code == 200, rule.text
+
+    async def all_on_the_clock():
+        roster = await admin_api.get(f"/clocks/{clock_id}/workers", params={"limit": 1})
+        return roster.json()["count"] == 101
+
+    await wait_for(all_on_the_clock, timeout=60, interval=0.5, what="101 workers on the clock")
+    await page.goto(f"/manage/clocks/{clock_id}")
+    roster = page.get_by_role("region", name="Who may use this clock")
+    workers = roster.get_by_role("navigation", name="Pages of workers")
+    await expect(workers).to_contain_text("1–100 of 101", timeout=WAIT_MS)
+    await expect(roster.get_by_role("link", name=re.compile("Worker 099"))).to_be_visible()
+    await workers.get_by_role("button", name="Next").click()
+    await expect(roster.get_by_role("link", name=re.compile("Worker 100"))).to_be_visible(
+        timeout=WAIT_MS
+    )
+    await expect(roster.get_by_role("link", name=re.compile("Worker 000"))).to_have_count(0)

@@ -5,6 +5,8 @@ leaves the worker with no face data."""
 
 from __future__ import annotations
 
+from playwright.async_api import expect
+
 from tests.support.face import astronaut, blank, two_faces
 from tests.support.face_match import enrol_at_gateway
 from tests.support.stack import unique
@@ -62,6 +64,13 @@ async def test_upload_photos_see_verdicts_and_delete_biometric_data(
     await fact.filter(has_text="Yes").wait_for(timeout=TIMEOUT_MS)
     assert (await admin_api.get(f"/workers/{worker['id']}/face")).json()["enrolled"] is True
     await save_screenshot(page, request, "-enrolled")
+
+    # The workers list says so too (face-match is asked about that page's workers).
+    await page.goto("/manage/workers")
+    row = page.get_by_role("row").filter(has_text=worker["name"])
+    await expect(row.get_by_text("Enrolled")).to_be_visible(timeout=TIMEOUT_MS)
+    await page.goto(f"/manage/workers/{worker['id']}")
+    await face.get_by_role("button", name="Delete biometric data").wait_for(timeout=TIMEOUT_MS)
 
     # Delete the biometric data, confirmed.
     await face.get_by_role("button", name="Delete biometric data").click()

@@ -184,6 +184,25 @@ export function Button({ busy, children, variant = "primary", ...rest }) {
 }
 
 /** A button that asks first, in a modal dialog; onConfirm runs only on "yes". */
+/** A paged list's "Previous · 1–50 of 120 · Next" (shown when there is more than a page);
+ * `onGo(offset)` moves to another page. `label` names the list for screen readers. */
+export function Pager({ offset, count, pageSize, onGo, label = "Pages" }) {
+  if (count <= pageSize) return null;
+  return (
+    <nav class="row" aria-label={label}>
+      <Button variant="secondary" disabled={offset === 0} onClick={() => onGo(Math.max(0, offset - pageSize))}>
+        Previous
+      </Button>
+      <span>
+        {offset + 1}–{Math.min(offset + pageSize, count)} of {count}
+      </span>
+      <Button variant="secondary" disabled={offset + pageSize >= count} onClick={() => onGo(offset + pageSize)}>
+        Next
+      </Button>
+    </nav>
+  );
+}
+
 export function ConfirmButton({ label, title, message, confirmLabel, onConfirm, variant = "danger", busy }) {
   const dialog = useRef(null);
   const titleId = useId();

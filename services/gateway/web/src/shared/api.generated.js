@@ -54,8 +54,8 @@ export function createClient(request) {
     revokeClock: (clockId, { json } = {}) =>
       request("POST", `/clocks/${enc(clockId)}/revoke`, { json }),
     /** GET /api/v1/clocks/{clock_id}/workers: Clock Workers (sysadmin, manager, viewer) */
-    listClockWorkers: (clockId) =>
-      request("GET", `/clocks/${enc(clockId)}/workers`, {}),
+    listClockWorkers: (clockId, { query } = {}) =>
+      request("GET", `/clocks/${enc(clockId)}/workers`, { query }),
     /** PUT /api/v1/clocks/{clock_id}/workers/{worker_id}: Assign (sysadmin, manager) */
     assignWorkerToClock: (clockId, workerId, { json } = {}) =>
       request("PUT", `/clocks/${enc(clockId)}/workers/${enc(workerId)}`, { json }),

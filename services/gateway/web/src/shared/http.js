@@ -30,11 +30,14 @@ export async function send(url, init, { fetchFn = globalThis.fetch, onNetworkErr
   }
 }
 
-/** `path?k=v…` for the values given (undefined, null and "" are left out). */
+/** `path?k=v…` for the values given (undefined, null and "" are left out; an array repeats
+ * its key: `worker_id=a&worker_id=b`). */
 export function withQuery(path, query, origin = globalThis.location?.origin) {
   const u = new URL(path, origin || "http://localhost");
+  const given = (v) => v !== undefined && v !== null && v !== "";
   for (const [k, v] of Object.entries(query || {})) {
-    if (v !== undefined && v !== null && v !== "") u.searchParams.set(k, v);
+    if (Array.isArray(v)) v.filter(given).forEach((item) => u.searchParams.append(k, item));
+    else if (given(v)) u.searchParams.set(k, v);
   }
   return u.pathname + u.search;
 }

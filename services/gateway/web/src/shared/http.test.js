@@ -41,6 +41,9 @@ describe("the shared HTTP code", () => {
     expect(withQuery("/api/v1/workers", { search: "", limit: 50, status: null }, "http://h")).toBe(
       "/api/v1/workers?limit=50",
     );
+    expect(withQuery("/api/v1/face/enrolments", { worker_id: ["a", "", "b"], limit: 2 }, "http://h")).toBe(
+      "/api/v1/face/enrolments?worker_id=a&worker_id=b&limit=2",
+    );
   });
 });
 

@@ -116,15 +116,21 @@ export function saveText(text, name, type = "text/csv;charset=utf-8") {
   saveBlob(new Blob([text], { type }), name);
 }
 
-/** Every worker (paged 200 at a time, up to 2,000) for pickers and filters. */
-export async function loadAllWorkers() {
+/** Every item of an `{data, count}` list, `pageSize` at a time, up to `most` (pickers and
+ * filters). */
+export async function loadEvery(list, pageSize, most = 2000) {
   const all = [];
-  for (let offset = 0; offset < 2000; offset += 200) {
-    const page = await client.listWorkers({ query: { limit: 200, offset } });
+  for (let offset = 0; offset < most; offset += pageSize) {
+    const page = await list({ query: { limit: pageSize, offset } });
     all.push(...page.data);
     if (all.length >= page.count || page.data.length === 0) break;
   }
   return all;
+}
+
+/** Every worker (up to 2,000) for pickers and filters. */
+export function loadAllWorkers() {
+  return loadEvery(client.listWorkers, 200);
 }
 
 const CLOCK_STATUS = {
@@ -140,8 +146,9 @@ export function ClockStatus({ status }) {
   return <Badge tone={tone}>{text}</Badge>;
 }
 
-export async function loadClocks() {
-  return (await client.listClocks()).data;
+/** Every clock (up to 2,000) for pickers and filters. */
+export function loadClocks() {
+  return loadEvery(client.listClocks, 500);
 }
 
 /** The list of time zones the browser knows, for a <datalist>. */

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { toCsv } from "../csv.js";
 import { commandState, findByEmployeeId, namesById, sourcesText, workerStatusTone } from "./clocks/rules.js";
-import { withQuery } from "./common.jsx";
+import { loadEvery, withQuery } from "./common.jsx";
 import { csvOf, punchesOfDayHref, query } from "./punches/query.js";
 
 describe("CSV", () => {
@@ -95,5 +95,24 @@ describe("URLs", () => {
     expect(withQuery("/manage/workers", { q: "ana", status: "", offset: 0 })).toBe("/manage/workers?q=ana");
     expect(withQuery("/manage/audit", { actor: "", offset: 50 })).toBe("/manage/audit?offset=50");
     expect(withQuery("/manage/audit", {})).toBe("/manage/audit");
+  });
+});
+
+describe("lists read whole for pickers", () => {
+  const list = (count) => async ({ query: { offset, limit } }) => ({
+    data: Array.from({ length: Math.max(0, Math.min(limit, count - offset)) }, (_, i) => offset + i),
+    count,
+  });
+
+  it("reads page after page until the list's count", async () => {
+    expect(await loadEvery(list(5), 2)).toEqual([0, 1, 2, 3, 4]);
+    expect(await loadEvery(list(0), 2)).toEqual([]);
+  });
+
+  it("stops at its most, whatever the list holds", async () => {
+    const read = [];
+    const counted = async (q) => (read.push(q.query.offset), list(10000)(q));
+    expect((await loadEvery(counted, 500, 2000)).length).toBe(2000);
+    expect(read).toEqual([0, 500, 1000, 1500]);
   });
 });

@@ -3,15 +3,17 @@
 // (sysadmins; a kiosk's credential is shown once, a ZK clock's server settings); and the
 // unregistered devices trying to connect, each adopted in one click. API: docs/device-sync.md.
 import { useEffect, useState } from "preact/hooks";
+import { useLocation } from "preact-iso";
 import { client } from "../../api.js";
 import { inZone, timeAgo } from "../../../shared/format.js";
-import { Badge, Button, ErrorBanner, Loading, Page, useLoad, useMe } from "../../ui.jsx";
-import { ClockStatus, Empty, clockHref } from "../common.jsx";
+import { Badge, Button, ErrorBanner, Loading, Page, Pager, useLoad, useMe } from "../../ui.jsx";
+import { ClockStatus, Empty, clockHref, withQuery } from "../common.jsx";
 import { Credential, ZkSetup } from "./credential.jsx";
 import { RegisterForm } from "./forms.jsx";
 import { deviceStatus, isZk, protocolText, unregisteredRows } from "./zk.js";
 
 const REFRESH_MS = 30000;
+const PAGE_SIZE = 100; // clocks a page, by name (the page is kept in the URL)
 
 function RosterVersion({ clock }) {
   const behind = clock.last_sequence - clock.applied_sequence;
@@ -174,7 +176,9 @@ function Unregistered({ devices, onAdopt }) {
 }
 
 export function Clocks() {
-  const clocks = useLoad(() => client.listClocks(), []);
+  const { query, route } = useLocation();
+  const offset = Number(query.offset || 0);
+  const clocks = useLoad(() => client.listClocks({ query: { offset, limit: PAGE_SIZE } }), [offset]);
   const me = useMe();
   const canRegister = me?.role === "sysadmin";
   const devices = useLoad(async () => (canRegister ? client.listUnregisteredDevices() : null), [canRegister]);
@@ -234,6 +238,15 @@ export function Clocks() {
         <Loading what="Loading clocks" />
       ) : (
         clocks.data && <ClockTable list={list} canRegister={canRegister} />
+      )}
+      {clocks.data && (
+        <Pager
+          offset={offset}
+          count={clocks.data.count}
+          pageSize={PAGE_SIZE}
+          label="Pages of clocks"
+          onGo={(at) => route(withQuery("/manage/clocks", { offset: at }), true)}
+        />
       )}
       {canRegister && (
         <Unregistered

@@ -28,6 +28,8 @@ import { RULES, namesById } from "./rules.js";
 import { comKeyChange, deviceStatus, isZk, protocolText } from "./zk.js";
 import { ClockWorkers } from "./workers.jsx";
 
+const ROSTER_PAGE = 100; // the clock's workers, a page at a time (a site rule may put thousands)
+
 function Details({ clock: c }) {
   return (
     <section class="card" aria-labelledby="clock-facts">
@@ -261,7 +263,12 @@ function AdminActions({ act, onEdit, onResync, onRekey, onRevoke, kiosk }) {
  */
 function useClock(id) {
   const clock = useLoad(() => client.getClock(id), [id]);
-  const workers = useLoad(() => client.listClockWorkers(id), [id]);
+  const [page, setPage] = useState({ id, at: 0 });
+  const rosterAt = page.id === id ? page.at : 0; // another clock starts at its first page
+  const workers = useLoad(
+    () => client.listClockWorkers(id, { query: { offset: rosterAt, limit: ROSTER_PAGE } }),
+    [id, rosterAt],
+  );
   const everyone = useLoad(loadAllWorkers, []);
   const commands = useLoad(() => client.listClockCommands(id, { query: { limit: 50 } }), [id]);
   const [notice, setNotice] = useState(null);
@@ -295,7 +302,8 @@ function useClock(id) {
       () => client.unassignWorkerFromClock(id, w.worker_id),
       () => setNotice(`${w.display_name} removed from this clock.`),
     )();
-  return { clock, workers, everyone, commands, notice, setNotice, rekeyed, setRekeyed, act, remove, refresh, rekey, resync, unassign };
+  const roster = { offset: rosterAt, pageSize: ROSTER_PAGE, onGo: (at) => setPage({ id, at }) };
+  return { clock, workers, roster, everyone, commands, notice, setNotice, rekeyed, setRekeyed, act, remove, refresh, rekey, resync, unassign };
 }
 
 export function ClockPage() {
@@ -397,6 +405,7 @@ export function ClockPage() {
         clockId={id}
         clock={c}
         workers={workers}
+        roster={state.roster}
         everyone={everyone}
         canAssign={canAssign}
         sysadmin={sysadmin}

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { client } from "../../api.js";
 import { inZone } from "../../../shared/format.js";
-import { Badge, Button, ConfirmButton, ErrorBanner, Loading, TextField, useAction } from "../../ui.jsx";
+import { Badge, Button, ConfirmButton, ErrorBanner, Loading, Pager, TextField, useAction } from "../../ui.jsx";
 import { Empty, WorkerLink } from "../common.jsx";
 import { ClockRoleSelect } from "../workers/role-select.jsx";
 import { findByEmployeeId, sourcesText, workerStatusTone } from "./rules.js";
@@ -115,8 +115,9 @@ function WorkerRow({ worker: w, clock, canAssign, sysadmin, remove, onRemove, on
   );
 }
 
-/** `workers`: the clock's rows (useLoad); `everyone`: every worker, for the picker. */
-export function ClockWorkers({ clockId, clock, workers, everyone, canAssign, sysadmin, remove, onAdded, onRemove }) {
+/** `workers`: a page of the clock's rows (useLoad), `roster`: that page's {offset, pageSize,
+ * onGo}; `everyone`: every worker, for the picker. */
+export function ClockWorkers({ clockId, clock, workers, roster, everyone, canAssign, sysadmin, remove, onAdded, onRemove }) {
   return (
     <section class="card stack" aria-labelledby="clock-workers">
       <h2 id="clock-workers">Who may use this clock</h2>
@@ -160,6 +161,7 @@ export function ClockWorkers({ clockId, clock, workers, everyone, canAssign, sys
               </tbody>
             </table>
             {workers.data.data.length === 0 && <Empty>Nobody may use this clock yet.</Empty>}
+            <Pager {...roster} count={workers.data.count} label="Pages of workers" />
           </div>
         )
       )}

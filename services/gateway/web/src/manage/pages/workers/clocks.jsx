@@ -5,7 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { client } from "../../api.js";
 import { formatDateTime } from "../../../shared/format.js";
 import { Badge, Button, ConfirmButton, ErrorBanner, Loading, SelectField, useAction, useLoad, useMe } from "../../ui.jsx";
-import { ClockStatus } from "../common.jsx";
+import { ClockStatus, loadClocks } from "../common.jsx";
 import { returnCodeText } from "../clocks/zk.js";
 import { ClockRoleSelect } from "./role-select.jsx";
 
@@ -46,7 +46,7 @@ const unsettled = (item) => item.sync && ["sent", "waiting"].includes(item.sync.
 
 export function WorkerClocks({ worker }) {
   const mine = useLoad(() => client.listWorkerClocks(worker.id), [worker.id]);
-  const all = useLoad(() => client.listClocks(), []);
+  const all = useLoad(loadClocks, []);
   const [choice, setChoice] = useState("");
   const action = useAction();
   const me = useMe();
@@ -63,7 +63,7 @@ export function WorkerClocks({ worker }) {
   }, [pending, mine.reload]);
 
   const assignedIds = new Set((mine.data?.data || []).map((c) => c.clock_id));
-  const available = (all.data?.data || []).filter((c) => !assignedIds.has(c.id) && c.status !== "revoked");
+  const available = (all.data || []).filter((c) => !assignedIds.has(c.id) && c.status !== "revoked");
 
   const addClock = async (e) => {
     e.preventDefault();

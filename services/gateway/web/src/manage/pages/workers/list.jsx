@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { client } from "../../api.js";
-import { Badge, Button, ErrorBanner, Loading, Page, SelectField, TextField, useLoad } from "../../ui.jsx";
+import { Badge, ErrorBanner, Loading, Page, Pager, SelectField, TextField, useLoad } from "../../ui.jsx";
 import { withQuery } from "../common.jsx";
 import { PinSummary, STATUSES, StatusBadge } from "./status.jsx";
 
@@ -19,9 +19,16 @@ export function Workers() {
     () => client.listWorkers({ query: { search, status, offset, limit: PAGE_SIZE } }),
     [search, status, offset],
   );
+  // Which of this page's workers are enrolled (face-match answers for the workers asked).
+  const ids = (list.data?.data || []).map((w) => w.id);
   const enrolled = useLoad(
-    () => client.listFaceEnrolments().then((r) => new Set((r.items || []).map((i) => i.worker_id))),
-    [],
+    async () =>
+      ids.length === 0
+        ? new Set()
+        : client
+            .listFaceEnrolments({ query: { worker_id: ids, limit: PAGE_SIZE } })
+            .then((r) => new Set((r.items || []).map((i) => i.worker_id))),
+    [ids.join()],
   );
 
   const go = (changes) => route(withQuery("/manage/workers", { q: search, status, offset: 0, ...changes }), true);
@@ -100,23 +107,7 @@ export function Workers() {
           )}
         </div>
       )}
-      {count > PAGE_SIZE && (
-        <nav class="row" aria-label="Pages">
-          <Button variant="secondary" disabled={offset === 0} onClick={() => go({ offset: Math.max(0, offset - PAGE_SIZE) })}>
-            Previous
-          </Button>
-          <span>
-            {offset + 1}–{Math.min(offset + PAGE_SIZE, count)} of {count}
-          </span>
-          <Button
-            variant="secondary"
-            disabled={offset + PAGE_SIZE >= count}
-            onClick={() => go({ offset: offset + PAGE_SIZE })}
-          >
-            Next
-          </Button>
-        </nav>
-      )}
+      <Pager offset={offset} count={count} pageSize={PAGE_SIZE} onGo={(at) => go({ offset: at })} />
     </Page>
   );
 }
