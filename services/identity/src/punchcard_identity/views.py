@@ -113,24 +113,32 @@ async def pin_policy(s: Services, caller: Caller) -> PinPolicy:
         return await pin_policy_of(uow)
 
 
-async def stale_pins(s: Services, caller: Caller) -> tuple[int | None, list[Worker]]:
-    """The tenant's PIN max age and the workers (of the caller's sites) whose PIN is older."""
+async def stale_pins(
+    s: Services, caller: Caller, offset: int = 0, limit: int = 100
+) -> tuple[int | None, list[Worker], int]:
+    """The tenant's PIN max age, a page of the workers (of the caller's sites) whose PIN is
+    older, oldest first, and how many there are in all. The page is read in order from
+    ``worker_pins_tenant_set_at``."""
     async with _uow(s, caller) as uow:
         days = await uow.pins.max_age_days()
         if days is None:
-            return None, []
+            return None, [], 0
         args: list[object] = [caller.tenant_id, days]
         site_filter = ""
         sites = caller.site_scope()
         if sites is not None:
             args.append(list(sites))
             site_filter = " AND w.site_id = ANY($3::text[])"
-        rows = await uow.connection.fetch(
-            f"SELECT {WORKER_COLUMNS} {WORKERS_WITH_PINS} WHERE w.tenant_id = $1"
-            f" AND p.set_at < now() - make_interval(days => $2){site_filter} ORDER BY p.set_at",
-            *args,
+        stale = (
+            f"{WORKERS_WITH_PINS} WHERE w.tenant_id = $1"
+            f" AND p.set_at < now() - make_interval(days => $2){site_filter}"
         )
-    return days, [worker_of(r) for r in rows]
+        total = await uow.connection.fetchval(f"SELECT count(*) {stale}", *args)
+        page = f" ORDER BY p.set_at, w.id OFFSET ${len(args) + 1} LIMIT ${len(args) + 2}"
+        rows = await uow.connection.fetch(
+            f"SELECT {WORKER_COLUMNS} {stale}{page}", *args, offset, limit
+        )
+    return days, [worker_of(r) for r in rows], total
 
 
 async def clock_pin_counters(s: Services, caller: Caller, clock_id: str) -> tuple[int, int]:

@@ -117,8 +117,8 @@ export function createClient(request) {
     voidPunch: (punchId, { json } = {}) =>
       request("POST", `/punches/${enc(punchId)}/void`, { json }),
     /** GET /api/v1/reports/stale-pins: Stale Pins (sysadmin, manager, viewer) */
-    getStalePinsReport: () =>
-      request("GET", `/reports/stale-pins`, {}),
+    getStalePinsReport: ({ query } = {}) =>
+      request("GET", `/reports/stale-pins`, { query }),
     /** GET /api/v1/reports/suspicious-pin-punches: Suspicious (sysadmin, manager, viewer) */
     getSuspiciousPinPunchesReport: ({ query } = {}) =>
       request("GET", `/reports/suspicious-pin-punches`, { query }),

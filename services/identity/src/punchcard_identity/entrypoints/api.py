@@ -398,11 +398,16 @@ async def set_pin_policy(body: PinPolicyUpdate, s: ServicesDep, caller: CallerDe
 
 
 @router.get("/reports/stale-pins", response_model=StalePinsReport, responses=_CALLER)
-async def stale_pins(s: ServicesDep, caller: CallerDep) -> StalePinsReport:
-    days, rows = await views.stale_pins(s, caller)
-    return StalePinsReport(
-        max_age_days=days, data=[WorkerPublic.of(w) for w in rows], count=len(rows)
-    )
+async def stale_pins(
+    s: ServicesDep,
+    caller: CallerDep,
+    offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> StalePinsReport:
+    """The workers whose PIN is older than the tenant's maximum age, oldest first, a page at a
+    time; ``count``: how many in all."""
+    days, rows, count = await views.stale_pins(s, caller, offset, limit)
+    return StalePinsReport(max_age_days=days, data=[WorkerPublic.of(w) for w in rows], count=count)
 
 
 @router.get("/clocks/{clock_id}/pin-counters", response_model=ClockPinCounters, responses=_COUNTERS)

@@ -4,7 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { client } from "../api.js";
 import { daysSince, formatDate, isoDate, localStamp } from "../../shared/format.js";
-import { Badge, Button, ErrorBanner, Loading, Notice, TextField, Page, useAction, useLoad, useMe } from "../ui.jsx";
+import { Badge, Button, ErrorBanner, Loading, Notice, TextField, Page, Pager, useAction, useLoad, useMe } from "../ui.jsx";
 import { punchesOfDayHref } from "./punches/query.js";
 import { Empty, EvidencePhoto, WorkerLink, clockHref, friendly, loadClocks } from "./common.jsx";
 
@@ -116,8 +116,11 @@ function Suspicious() {
   );
 }
 
+const STALE_PAGE = 100; // workers a page, oldest PIN first
+
 function StalePins() {
-  const report = useLoad(() => client.getStalePinsReport(), []);
+  const [offset, setOffset] = useState(0);
+  const report = useLoad(() => client.getStalePinsReport({ query: { offset, limit: STALE_PAGE } }), [offset]);
   const me = useMe();
   const [days, setDays] = useState("");
   const action = useAction();
@@ -208,6 +211,7 @@ function StalePins() {
               </tbody>
             </table>
             {rows.length === 0 && <Empty>Every PIN is younger than {policy} days.</Empty>}
+            <Pager offset={offset} count={report.data.count} pageSize={STALE_PAGE} onGo={setOffset} label="Pages of workers" />
           </div>
         )
       )}
