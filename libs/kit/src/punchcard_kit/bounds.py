@@ -5,7 +5,9 @@ a number past bigint) — which would be a 500.
 - ``Text(max_length)``: a string without NUL or other C0 control characters (tab, line feed and
   carriage return allowed), stripped, at most ``max_length`` characters;
 - ``UUID_PATTERN`` / ``Uuid``: the canonical 8-4-4-4-12 hex form (what a ``uuid`` column takes);
-- ``Offset`` and ``MAX_OFFSET``: a page offset, 0 to a million;
+- ``Offset`` and ``MAX_OFFSET``: a page offset, 0 to a million; ``Limit`` and ``PAGE_MAX``: a
+  page's size, 1 to 500 (the clocks, a clock's roster, the stale-PIN report, the enrolled
+  faces);
 - ``INT64_MAX``: the largest value a ``bigint`` column takes, for any client-given number;
 - ``Day`` and ``Instant``: a date, an aware date-time, in the years 2000-2999 (year 1 or 9999
   overflowed Python's date arithmetic: a 500);
@@ -25,6 +27,7 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 # No NUL (PostgreSQL text cannot hold it) nor other C0 controls; \t, \n and \r are allowed.
 TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
 MAX_OFFSET = 1_000_000
+PAGE_MAX = 500
 INT64_MAX = 2**63 - 1
 MAX_JSON_BODY_BYTES = 64 * 1024
 
@@ -43,6 +46,7 @@ Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
 Day = Annotated[date, Ge(FIRST_DAY), Le(LAST_DAY)]
 Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+Limit = Annotated[int, Query(ge=1, le=PAGE_MAX)]
 
 
 def Text(max_length: int, min_length: int = 0, strip: bool = True):  # noqa: N802 - a type

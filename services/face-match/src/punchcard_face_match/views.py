@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from punchcard_kit.bounds import PAGE_MAX
+
 from .domain import calibration
 from .domain.calibration import FmrModel
 from .domain.decision import MatchPolicy
@@ -65,7 +67,6 @@ def status_view(worker_id: str, found: TemplateSet | None) -> dict:
 # an or'd subquery. Unpaged, a tenant's list read and answered every template it held. The
 # EXISTS repeats ``worker_id > $2``: PostgreSQL carries equalities across a join, not ranges, and
 # a merge join with the templates read them from the tenant's first worker on.
-ENROLLED_PAGE_MAX = 500
 _ENROLLED_OF = """
 SELECT s.worker_id, t.model_name, t.template_count, t.enrolled_at
 FROM (
@@ -124,7 +125,7 @@ class FaceViews:
     async def enrolled(
         self,
         caller: Caller,
-        limit: int = ENROLLED_PAGE_MAX,
+        limit: int = PAGE_MAX,
         after: str | None = None,
         worker_ids: Sequence[str] | None = None,
     ) -> tuple[list[dict], str | None]:

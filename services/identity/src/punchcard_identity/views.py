@@ -117,8 +117,8 @@ async def stale_pins(
     s: Services, caller: Caller, offset: int = 0, limit: int = 100
 ) -> tuple[int | None, list[Worker], int]:
     """The tenant's PIN max age, a page of the workers (of the caller's sites) whose PIN is
-    older, oldest first, and how many there are in all. The page is read in order from
-    ``worker_pins_tenant_set_at``."""
+    older, oldest first (ties by worker id), and how many there are in all. The stale PINs are
+    found through ``worker_pins_tenant_set_at``."""
     async with _uow(s, caller) as uow:
         days = await uow.pins.max_age_days()
         if days is None:

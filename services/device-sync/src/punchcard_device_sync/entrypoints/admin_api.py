@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response
-from punchcard_kit.bounds import TEXT_PATTERN, Offset, Text, Uuid
+from punchcard_kit.bounds import TEXT_PATTERN, Limit, Offset, Text, Uuid
 from punchcard_kit.http_errors import error_responses
 from punchcard_kit.schemas import IsoTimestamp
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -36,11 +36,6 @@ Id = Uuid
 SiteQuery = Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)]
 SitePath = Annotated[str, Path(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
 SerialPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-# The clocks and a clock's roster are paged (``offset``, ``limit`` → ``{data, count}``, the
-# gateway's PAGINATION): a tenant may have thousands of clocks and a site rule puts every
-# worker of a site on its clocks.
-PAGE_MAX = 500
-Limit = Annotated[int, Query(ge=1, le=PAGE_MAX)]
 
 # Examples for the OpenAPI (schema metadata only); each is valid for its model (a unit test
 # checks them).

@@ -22,6 +22,7 @@ from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
+from punchcard_kit.bounds import PAGE_MAX, Limit
 from punchcard_kit.credentials import EMPLOYEE_ID_MAX_LENGTH, EMPLOYEE_ID_PATTERN
 from punchcard_kit.errors import Invalid
 from punchcard_kit.http_errors import ErrorPublic, error_responses
@@ -39,7 +40,6 @@ from ..service_layer.enrolment import (
     EnrolFace,
     Photo,
 )
-from ..views import ENROLLED_PAGE_MAX
 from .deps import CallerDep, ClockCallerDep, FaceMatchDep, RequestIdDep
 
 ID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
@@ -302,9 +302,9 @@ async def delete_face(
 async def enrolments(
     caller: CallerDep,
     fm: FaceMatchDep,
-    limit: Annotated[int, Query(ge=1, le=ENROLLED_PAGE_MAX)] = 100,
+    limit: Limit = 100,
     cursor: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
-    worker_id: Annotated[list[WorkerIdItem] | None, Query(max_length=ENROLLED_PAGE_MAX)] = None,
+    worker_id: Annotated[list[WorkerIdItem] | None, Query(max_length=PAGE_MAX)] = None,
 ) -> dict:
     """The tenant's enrolled workers (a manager: those of their sites), a page of ``limit``
     workers at a time in a fixed order; pass ``next_cursor`` back as ``cursor`` for the next

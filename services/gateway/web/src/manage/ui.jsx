@@ -183,7 +183,6 @@ export function Button({ busy, children, variant = "primary", ...rest }) {
   );
 }
 
-/** A button that asks first, in a modal dialog; onConfirm runs only on "yes". */
 /** A paged list's "Previous · 1–50 of 120 · Next" (shown when there is more than a page);
  * `onGo(offset)` moves to another page. `label` names the list for screen readers. */
 export function Pager({ offset, count, pageSize, onGo, label = "Pages" }) {
@@ -203,6 +202,7 @@ export function Pager({ offset, count, pageSize, onGo, label = "Pages" }) {
   );
 }
 
+/** A button that asks first, in a modal dialog; onConfirm runs only on "yes". */
 export function ConfirmButton({ label, title, message, confirmLabel, onConfirm, variant = "danger", busy }) {
   const dialog = useRef(null);
   const titleId = useId();

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 from punchcard.v1 import common_pb2
-from punchcard_kit.bounds import TEXT_PATTERN, Offset
+from punchcard_kit.bounds import TEXT_PATTERN, Limit, Offset
 from punchcard_kit.bounds import Text as bounded_text
 from punchcard_kit.credentials import (
     CARD_NUMBER_MAX_LENGTH,
@@ -402,7 +402,7 @@ async def stale_pins(
     s: ServicesDep,
     caller: CallerDep,
     offset: Offset = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Limit = 100,
 ) -> StalePinsReport:
     """The workers whose PIN is older than the tenant's maximum age, oldest first, a page at a
     time; ``count``: how many in all."""
