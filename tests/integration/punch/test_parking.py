@@ -81,9 +81,13 @@ async def test_an_unknown_workers_verdict_is_parked_and_decided_in_order_when_kn
 
         await wait_for(both_parked, what="the second verdict parked behind the first")
 
-        # The worker becomes known: both are decided, in order (IN, then OUT).
-        await stranger.worker("Late Lee", worker_id=unknown_id)
+        # The worker becomes known: both are decided, in order (IN, then OUT). The assignment
+        # is held first: the worker's and the assignment's events are on different topics, and
+        # a verdict unparked between the two would be refused NOT_ASSIGNED_TO_CLOCK.
         await stranger.assign(clock, unknown_id)
+        await known(punch, stranger.tenant_id, pairs=[(clock, unknown_id)])
+        assert len(await _parked(punch, stranger.tenant_id)) == 2
+        await stranger.worker("Late Lee", worker_id=unknown_id)
         one = await outcome(punch, stranger.tenant_id, first, timeout=60)
         two = await outcome(punch, stranger.tenant_id, second, timeout=60)
         assert one["type"] == two["type"] == "punchcard.v1.PunchRecorded"
