@@ -70,6 +70,32 @@ async def test_a_page_reads_its_workers(tenant, identity, mode, search, status, 
     assert rows < 500, rows
 
 
+@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+@pytest.mark.parametrize("sites", [None, [SITE]])
+async def test_names_for_a_page_of_ids_are_probes_of_the_key(tenant, identity, mode, sites):
+    """``worker_id``: a page of the audit log asks for the names of its 50 workers."""
+    async with owner_connection(identity.database_url) as conn:
+        ids = [
+            str(r["id"])
+            for r in await conn.fetch(
+                "SELECT id FROM workers WHERE tenant_id = $1 ORDER BY id LIMIT 50", tenant
+            )
+        ]
+        condition, args = worker_filter(tenant, None, None, sites, ids)
+        sql = workers_page(condition, len(args), per_site=False)
+        rows = await touched(conn, sql, _types(args), [*args, 0, 50], mode, as_tenant(tenant))
+        count_rows = await touched(
+            conn,
+            f"SELECT count(*) FROM workers w WHERE {condition}",
+            _types(args).removesuffix(", int, int"),
+            args,
+            mode,
+            as_tenant(tenant),
+        )
+    # 50 probes of the key and their PINs'; the tenant is 20,000.
+    assert rows < 500 and count_rows < 500, (rows, count_rows)
+
+
 @pytest.mark.parametrize("sites", [[SITE], [SITE, OTHER_SITE, SITE]])
 async def test_a_managers_page_is_their_sites_workers(tenant, identity, sites):
     condition, args = worker_filter(tenant, None, None, sites)

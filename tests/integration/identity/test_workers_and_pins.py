@@ -87,6 +87,33 @@ async def test_a_search_is_taken_literally(identity):
         assert await found("\\") == []
 
 
+async def test_the_list_answers_for_the_workers_asked_about(identity):
+    """``worker_id`` (repeated): those workers only, by name, as the caller may see them."""
+    a, b = tenant(), tenant()
+    async with identity.admin(a) as http, identity.admin(b) as other:
+        north = [await _worker(http, site_id="north") for _ in range(3)]
+        south = await _worker(http, site_id="south")
+        theirs = await _worker(other)
+        asked = [north[0]["id"], north[2]["id"].upper(), south["id"], theirs["id"]]
+        answer = (await http.get("/workers", params={"worker_id": asked})).json()
+        # Another tenant's worker is not there; an id is matched whatever its case.
+        assert answer["count"] == 3
+        assert {w["id"] for w in answer["data"]} == {north[0]["id"], north[2]["id"], south["id"]}
+        page = (await http.get("/workers", params={"worker_id": asked, "limit": 2})).json()
+        assert page["count"] == 3 and len(page["data"]) == 2
+        none = (await http.get("/workers", params={"worker_id": [theirs["id"]]})).json()
+        assert none == {"data": [], "count": 0}
+        for bad, field in (
+            ({"worker_id": [north[0]["id"], "not-a-uuid"]}, "worker_id.1"),
+            ({"worker_id": [str(uuid.uuid4()) for _ in range(201)]}, "worker_id"),
+        ):
+            refused = await http.get("/workers", params=bad)
+            assert refused.status_code == 422 and refused.json()["field"] == field, refused.text
+    async with identity.admin(a, role="manager", sites=("south",)) as manager:
+        mine = (await manager.get("/workers", params={"worker_id": asked})).json()
+        assert [w["id"] for w in mine["data"]] == [south["id"]] and mine["count"] == 1
+
+
 async def test_roles_and_tenant_isolation(identity):
     a, b = tenant(), tenant()
     async with identity.admin(a) as http_a, identity.admin(b) as http_b:

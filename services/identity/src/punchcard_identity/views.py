@@ -5,7 +5,7 @@ connection, under RLS)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from punchcard_kit.access import require_role
 from punchcard_kit.caller import Caller
@@ -50,12 +50,17 @@ def worker_filter(
     search: str | None,
     status: WorkerStatus | None,
     sites: Iterable[str] | None,
+    ids: Sequence[str] | None = None,
 ) -> tuple[str, list[object]]:
     """The workers list's condition and arguments: only the filters given. A manager's list
     (their sites) is served by ``workers_tenant_site_name``, in the page's order; the
-    tenant's by ``workers_tenant_name``."""
+    tenant's by ``workers_tenant_name``; given ``ids`` (a page of names to show, up to a
+    page), by the primary key."""
     where = ["w.tenant_id = $1"]
     args: list[object] = [tenant_id]
+    if ids is not None:
+        args.append(list(ids))
+        where.append(f"w.id = ANY(${len(args)}::uuid[])")
     if search:
         args.append(contains_pattern(search))
         where.append(f"(lower(w.name) LIKE ${len(args)} OR lower(w.employee_id) LIKE ${len(args)})")
@@ -96,14 +101,16 @@ async def list_workers(
     status: WorkerStatus | None,
     offset: int,
     limit: int,
+    ids: Sequence[str] | None = None,
 ) -> tuple[list[Worker], int]:
-    """Managers see the workers of their sites only (the kit's one rule)."""
+    """Managers see the workers of their sites only (the kit's one rule). ``ids``: of those
+    workers only (each a probe of the primary key, whatever the sites)."""
     sites = caller.site_scope()
-    condition, args = worker_filter(caller.tenant_id, search, status, sites)
+    condition, args = worker_filter(caller.tenant_id, search, status, sites, ids)
     async with _uow(s, caller) as uow:
         conn = uow.connection
         total = await conn.fetchval(f"SELECT count(*) FROM workers w WHERE {condition}", *args)
-        page = workers_page(condition, len(args), per_site=sites is not None)
+        page = workers_page(condition, len(args), per_site=sites is not None and ids is None)
         rows = await conn.fetch(page, *args, offset, limit)
     return [worker_of(r) for r in rows], total
 

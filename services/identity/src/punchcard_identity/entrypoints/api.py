@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 from punchcard.v1 import common_pb2
-from punchcard_kit.bounds import TEXT_PATTERN, Limit, Offset
+from punchcard_kit.bounds import TEXT_PATTERN, Limit, Offset, Uuid
 from punchcard_kit.bounds import Text as bounded_text
 from punchcard_kit.credentials import (
     CARD_NUMBER_MAX_LENGTH,
@@ -277,6 +277,7 @@ _CHANGE = error_responses(401, 403, 404, 409, 422)
 _PIN_CHANGE = error_responses(401, 403, 404, 409, 422, 503)
 _UNLOCK = error_responses(401, 403, 404, 422, 503)
 _COUNTERS = error_responses(401, 403, 422, 503)
+WORKERS_PAGE_MAX = 200  # the workers list's largest page
 
 
 @router.get("/workers", response_model=WorkersPublic, responses=_CALLER)
@@ -286,10 +287,20 @@ async def list_workers(
     search: Annotated[str | None, Query(max_length=100, pattern=TEXT_PATTERN)] = None,
     status: WorkerStatus | None = None,
     offset: Offset = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=WORKERS_PAGE_MAX)] = 50,
+    worker_id: Annotated[list[Uuid] | None, Query(max_length=WORKERS_PAGE_MAX)] = None,
 ) -> WorkersPublic:
+    """The tenant's workers by name (a manager: their sites'), a page at a time, filtered by
+    ``search`` (name or Employee ID), ``status`` and ``worker_id`` (repeated, up to a page:
+    those workers only, e.g. the names to show beside a page of the audit log)."""
     rows, count = await views.list_workers(
-        s, caller, search=search, status=status, offset=offset, limit=limit
+        s,
+        caller,
+        search=search,
+        status=status,
+        offset=offset,
+        limit=limit,
+        ids=[w.lower() for w in worker_id] if worker_id is not None else None,
     )
     return WorkersPublic(data=[WorkerPublic.of(w) for w in rows], count=count)
 
