@@ -191,6 +191,10 @@ async def test_a_clocks_page_adds_and_removes_workers_rekeys_and_revokes(
     await expect(commands.get_by_role("row", name=re.compile("Remove worker"))).to_contain_text(
         "Waiting for the clock"
     )
+    # She is off the roster: her name comes from identity, asked about the commands' workers.
+    await expect(commands.get_by_role("row", name=re.compile("Remove worker"))).to_contain_text(
+        "Ana Pérez", timeout=WAIT_MS
+    )
 
     # Re-key: confirmed, a new credential shown once; the old one stops working.
     await page.get_by_role("button", name="Re-key", exact=True).click()

@@ -131,6 +131,14 @@ async def test_audit_log_shows_a_clock_registration(page, request, system, tenan
     # The registration names no target (its id is made by the request); an edit names the clock.
     edited = await admin_api.patch(f"/clocks/{clock['id']}", json={"name": "Loading dock"})
     assert edited.status_code == 200, edited.text
+    # A worker's edit names the worker: the page asks identity for its workers' names.
+    worker = (
+        await admin_api.post(
+            "/workers", json={"employee_id": unique("E")[:20], "name": "Lola Audit"}
+        )
+    ).json()
+    renamed = await admin_api.patch(f"/workers/{worker['id']}", json={"name": "Lola Audited"})
+    assert renamed.status_code == 200, renamed.text
 
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit log").click()
     await page.get_by_role("heading", name="Audit log", level=1).wait_for()
@@ -141,6 +149,9 @@ async def test_audit_log_shows_a_clock_registration(page, request, system, tenan
     await expect(row).to_contain_text("Done (200)")
     link = row.get_by_role("link", name="Loading dock")
     await expect(link).to_have_attribute("href", f"/manage/clocks/{clock['id']}")
+    row = page.get_by_role("row", name=re.compile("Edited a worker"))
+    link = row.get_by_role("link", name=f"Lola Audited ({worker['employee_id']})")
+    await expect(link).to_have_attribute("href", f"/manage/workers/{worker['id']}")
     await expect(page.get_by_role("row", name=re.compile("Signed in"))).not_to_have_count(0)
 
     # The action filter: only the registration.

@@ -25,6 +25,17 @@ export function useLoad(loader, deps = []) {
   return { ...state, reload };
 }
 
+/** `value` once it has stopped changing for `ms` (what is typed in a search box, asked of
+ * the API after a pause rather than at every key). */
+export function useSettled(value, ms = 250) {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
+
 /** Runs an action, keeping {busy, error}; field errors go to `errors[field]`. */
 export function useAction() {
   const [busy, setBusy] = useState(false);

@@ -6,7 +6,7 @@ import { useLocation } from "preact-iso";
 import { client } from "../api.js";
 import { formatDateTime, workerLabel } from "../../shared/format.js";
 import { Badge, Button, ErrorBanner, Loading, Page, SelectField, useLoad } from "../ui.jsx";
-import { Empty, clockHref, loadAllWorkers, loadClocks, withQuery, workerHref } from "./common.jsx";
+import { Empty, clockHref, loadClocks, loadWorkersById, withQuery, workerHref } from "./common.jsx";
 
 const LIMIT = 50;
 
@@ -52,10 +52,13 @@ function Status({ code }) {
   );
 }
 
+/** What an entry's target is: "workers", "clocks", … (the route's first part after /api/v1). */
+const resourceOf = (entry) => entry.action.split(" ")[1]?.split("/")[3];
+
 function Target({ entry, workers, clocks, admins }) {
   const id = entry.target_id;
   if (!id) return <span class="muted">—</span>;
-  const resource = entry.action.split(" ")[1]?.split("/")[3];
+  const resource = resourceOf(entry);
   if (resource === "workers") {
     const w = workers[id];
     return <a href={workerHref(id)}>{w ? workerLabel(w) : "Worker"}</a>;
@@ -74,14 +77,16 @@ export function Audit() {
   const action = query.action || "";
   const log = useLoad(() => client.listAuditLog({ query: { offset, limit: LIMIT, actor, action } }), [offset, actor, action]);
   const users = useLoad(() => client.listUsers({ query: { limit: 200 } }), []);
-  const workers = useLoad(loadAllWorkers, []);
+  // The names of this page's workers only.
+  const workerIds = (log.data?.data || []).filter((e) => resourceOf(e) === "workers").map((e) => e.target_id);
+  const workers = useLoad(() => loadWorkersById(workerIds), [workerIds.join()]);
   const clocks = useLoad(loadClocks, []);
   const [form, setForm] = useState({ actor, action });
   useEffect(() => setForm({ actor, action }), [actor, action]);
 
   const go = (next) => route(withQuery("/manage/audit", { actor, action, offset, ...next }));
   const admins = Object.fromEntries((users.data?.data || []).map((u) => [u.id, u]));
-  const workerMap = Object.fromEntries((workers.data || []).map((w) => [w.id, w]));
+  const workerMap = workers.data || {};
   const clockMap = Object.fromEntries((clocks.data || []).map((c) => [c.id, c]));
   const rows = log.data?.data || [];
   const count = log.data?.count || 0;

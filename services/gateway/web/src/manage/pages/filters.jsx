@@ -3,7 +3,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { Button, SelectField, TextField } from "../ui.jsx";
-import { isoDate, workerLabel } from "../../shared/format.js";
+import { isoDate } from "../../shared/format.js";
+import { WorkerSelect } from "./worker-select.jsx";
 
 /** The filters in the URL, with defaults (the last 7 days through today). */
 export function useFilters(keys) {
@@ -15,15 +16,13 @@ export function useFilters(keys) {
   return values;
 }
 
-export function FilterBar({ path, filters, workers, clocks, withClock = true, error, extra }) {
+export function FilterBar({ path, filters, clocks, withClock = true, error, extra }) {
   const { route } = useLocation();
   const [form, setForm] = useState(filters);
   const key = JSON.stringify(filters);
   useEffect(() => setForm(filters), [key]);
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
-  const sites = [
-    ...new Set([...(clocks || []).map((c) => c.site_id), ...(workers || []).map((w) => w.site_id)].filter(Boolean)),
-  ].sort();
+  const sites = [...new Set((clocks || []).map((c) => c.site_id).filter(Boolean))].sort();
   const apply = (e) => {
     e.preventDefault();
     const q = new URLSearchParams();
@@ -33,19 +32,7 @@ export function FilterBar({ path, filters, workers, clocks, withClock = true, er
   const fieldError = (name) => (error && error.field === name ? error.message : null);
   return (
     <form class="card filters" onSubmit={apply} aria-label="Filters" role="search">
-      <SelectField
-        label="Worker"
-        value={form.worker_id}
-        onChange={set("worker_id")}
-        error={fieldError("worker_id")}
-        options={[
-          ["", "All workers"],
-          ...(workers || [])
-            .slice()
-            .sort((a, b) => a.name.localeCompare(b.name))
-            .map((w) => [w.id, workerLabel(w)]),
-        ]}
-      />
+      <WorkerSelect value={form.worker_id} onChange={(id) => setForm((f) => ({ ...f, worker_id: id }))} error={fieldError("worker_id")} />
       {withClock && (
         <SelectField
           label="Clock"

@@ -2,8 +2,9 @@
 import { describe, expect, it } from "vitest";
 import { toCsv } from "../csv.js";
 import { commandState, findByEmployeeId, namesById, sourcesText, workerStatusTone } from "./clocks/rules.js";
-import { loadEvery, withQuery } from "./common.jsx";
+import { loadEvery, loadWorkersById, withQuery, workerIdsToAsk } from "./common.jsx";
 import { csvOf, punchesOfDayHref, query } from "./punches/query.js";
+import { narrowHint, workerChoices } from "./worker-select.jsx";
 
 describe("CSV", () => {
   it("quotes what needs it and never writes a formula", () => {
@@ -114,5 +115,43 @@ describe("lists read whole for pickers", () => {
     const counted = async (q) => (read.push(q.query.offset), list(10000)(q));
     expect((await loadEvery(counted, 500, 2000)).length).toBe(2000);
     expect(read).toEqual([0, 500, 1000, 1500]);
+  });
+});
+
+describe("worker picker", () => {
+  const ana = { id: "a", name: "Ana Pérez", employee_id: "E1" };
+  const bea = { id: "b", name: "Bea Ruiz", employee_id: "E2" };
+
+  it("offers the chosen worker even when the search does not find them", () => {
+    expect(workerChoices([bea], ana, "All workers")).toEqual([
+      ["", "All workers"],
+      ["a", "Ana Pérez (E1)"],
+      ["b", "Bea Ruiz (E2)"],
+    ]);
+    expect(workerChoices([ana, bea], ana, "Choose a worker").map(([id]) => id)).toEqual(["", "a", "b"]);
+    expect(workerChoices([], null, "All workers")).toEqual([["", "All workers"]]);
+  });
+
+  it("says how to narrow only when the search found more than it shows", () => {
+    expect(narrowHint(50, 12345)).toBe("50 of 12,345 shown: type a name or Employee ID to narrow.");
+    expect(narrowHint(7, 7)).toBeUndefined();
+  });
+});
+
+describe("names of a page's workers", () => {
+  const a = "0a6f2c1e-9a4b-4c1d-8e2f-3b4c5d6e7f80";
+  const b = "1b7f3d2e-0b5c-4d2e-9f30-4c5d6e7f8091";
+
+  it("asks about each well-formed id once", () => {
+    expect(workerIdsToAsk([a, b, a.toUpperCase(), "", null, "not-an-id", `${a}x`])).toEqual([a, b]);
+  });
+
+  it("is one request for the ids, and none for no id", async () => {
+    const asked = [];
+    const list = async (q) => (asked.push(q.query), { data: [{ id: a, name: "Ana" }], count: 1 });
+    expect(await loadWorkersById([a, b, a], list)).toEqual({ [a]: { id: a, name: "Ana" } });
+    expect(asked).toEqual([{ worker_id: [a, b], limit: 2 }]);
+    expect(await loadWorkersById(["", "bad"], list)).toEqual({});
+    expect(asked.length).toBe(1);
   });
 });

@@ -19,7 +19,7 @@ import {
   useLoad,
   useMe,
 } from "../../ui.jsx";
-import { ClockStatus, friendly, loadAllWorkers } from "../common.jsx";
+import { ClockStatus, friendly, loadWorkersById } from "../common.jsx";
 import { ClockCommands } from "./commands.jsx";
 import { FaceSearch } from "./face-search.jsx";
 import { Credential } from "./credential.jsx";
@@ -269,8 +269,10 @@ function useClock(id) {
     () => client.listClockWorkers(id, { query: { offset: rosterAt, limit: ROSTER_PAGE } }),
     [id, rosterAt],
   );
-  const everyone = useLoad(loadAllWorkers, []);
   const commands = useLoad(() => client.listClockCommands(id, { query: { limit: 50 } }), [id]);
+  // The names of the commands' workers (one may have left the clock): those workers only.
+  const commandWorkers = (commands.data?.data || []).map((c) => c.worker_id);
+  const named = useLoad(() => loadWorkersById(commandWorkers), [commandWorkers.join()]);
   const [notice, setNotice] = useState(null);
   const [rekeyed, setRekeyed] = useState(null);
   const act = useAction();
@@ -303,14 +305,14 @@ function useClock(id) {
       () => setNotice(`${w.display_name} removed from this clock.`),
     )();
   const roster = { offset: rosterAt, pageSize: ROSTER_PAGE, onGo: (at) => setPage({ id, at }) };
-  return { clock, workers, roster, everyone, commands, notice, setNotice, rekeyed, setRekeyed, act, remove, refresh, rekey, resync, unassign };
+  return { clock, workers, roster, named, commands, notice, setNotice, rekeyed, setRekeyed, act, remove, refresh, rekey, resync, unassign };
 }
 
 export function ClockPage() {
   const { params } = useRoute();
   const id = params.id;
   const state = useClock(id);
-  const { clock, workers, everyone, commands, notice, setNotice, rekeyed, setRekeyed, act, remove, refresh } = state;
+  const { clock, workers, named, commands, notice, setNotice, rekeyed, setRekeyed, act, remove, refresh } = state;
   const me = useMe();
   const [dialog, setDialog] = useState(null);
 
@@ -337,7 +339,7 @@ export function ClockPage() {
   const sysadmin = me?.role === "sysadmin";
   const revoked = c.status === "revoked";
   const canAssign = me && me.role !== "viewer" && !revoked;
-  const names = namesById(everyone.data || [], workers.data?.data || []);
+  const names = namesById(Object.values(named.data || {}), workers.data?.data || []);
   const closeWith = (text) => () => {
     setDialog(null);
     setNotice(text);
@@ -406,7 +408,6 @@ export function ClockPage() {
         clock={c}
         workers={workers}
         roster={state.roster}
-        everyone={everyone}
         canAssign={canAssign}
         sysadmin={sysadmin}
         remove={remove}

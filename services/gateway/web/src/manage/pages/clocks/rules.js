@@ -50,10 +50,10 @@ export function findByEmployeeId(workers, typed) {
   );
 }
 
-/** Names by worker id, for the commands list: everyone's, then the clock's own rows. */
-export function namesById(everyone, assigned) {
+/** Names by worker id, for the commands list: the workers identity named, then the clock's own rows. */
+export function namesById(known, assigned) {
   return Object.fromEntries([
-    ...everyone.map((w) => [w.id, { display_name: w.name, employee_id: w.employee_id }]),
+    ...known.map((w) => [w.id, { display_name: w.name, employee_id: w.employee_id }]),
     ...assigned.map((w) => [w.worker_id, w]),
   ]);
 }

@@ -3,13 +3,21 @@
 import { useState } from "preact/hooks";
 import { client } from "../../api.js";
 import { inZone } from "../../../shared/format.js";
-import { Badge, Button, ConfirmButton, ErrorBanner, Loading, Pager, TextField, useAction } from "../../ui.jsx";
+import { Badge, Button, ConfirmButton, ErrorBanner, Loading, Pager, TextField, useAction, useLoad, useSettled } from "../../ui.jsx";
 import { Empty, WorkerLink } from "../common.jsx";
 import { ClockRoleSelect } from "../workers/role-select.jsx";
 import { findByEmployeeId, sourcesText, workerStatusTone } from "./rules.js";
 
-function AddWorker({ clockId, assigned, workers, onAdded }) {
+const SUGGESTIONS = 20;
+
+function AddWorker({ clockId, assigned, onAdded }) {
   const [value, setValue] = useState("");
+  const term = useSettled(value.trim());
+  // Suggestions: the first workers by name that match what is typed (identity's search).
+  const workers = useLoad(
+    () => client.listWorkers({ query: { search: term || undefined, limit: SUGGESTIONS } }).then((page) => page.data),
+    [term],
+  );
   const [notFound, setNotFound] = useState(null);
   const action = useAction();
   const taken = new Set(assigned.map((w) => w.worker_id));
@@ -116,13 +124,13 @@ function WorkerRow({ worker: w, clock, canAssign, sysadmin, remove, onRemove, on
 }
 
 /** `workers`: a page of the clock's rows (useLoad), `roster`: that page's {offset, pageSize,
- * onGo}; `everyone`: every worker, for the picker. */
-export function ClockWorkers({ clockId, clock, workers, roster, everyone, canAssign, sysadmin, remove, onAdded, onRemove }) {
+ * onGo}. */
+export function ClockWorkers({ clockId, clock, workers, roster, canAssign, sysadmin, remove, onAdded, onRemove }) {
   return (
     <section class="card stack" aria-labelledby="clock-workers">
       <h2 id="clock-workers">Who may use this clock</h2>
       {canAssign && (
-        <AddWorker clockId={clockId} assigned={workers.data?.data || []} workers={everyone} onAdded={onAdded} />
+        <AddWorker clockId={clockId} assigned={workers.data?.data || []} onAdded={onAdded} />
       )}
       <ErrorBanner error={workers.error} />
       {workers.loading && !workers.data ? (

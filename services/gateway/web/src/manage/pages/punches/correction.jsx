@@ -3,15 +3,16 @@
 // typed in the zone of the punch's clock or site.
 import { useState } from "preact/hooks";
 import { client } from "../../api.js";
-import { browserZone, inZone, isoToZoned, workerLabel, zonedToIso } from "../../../shared/format.js";
+import { browserZone, inZone, isoToZoned, zonedToIso } from "../../../shared/format.js";
 import { SelectField, TextField, useAction } from "../../ui.jsx";
 import { FormDialog, TimeZoneList, friendly } from "../common.jsx";
+import { WorkerSelect } from "../worker-select.jsx";
 
 const REASON_RULE = "Give a reason of at least 3 characters.";
 const ZONE_RULE = "Use an IANA time zone such as Europe/Madrid.";
 
 export /** Add a missed punch, or replace / void one. `mode`: "add" | "replace" | "void". */
-function CorrectionDialog({ mode, punch, workers, clocks, onClose, onDone }) {
+function CorrectionDialog({ mode, punch, clocks, onClose, onDone }) {
   const zoneOf = (clockId) => clocks.find((c) => c.id === clockId)?.time_zone;
   const initial = () => {
     if (mode === "add") {
@@ -91,13 +92,7 @@ function CorrectionDialog({ mode, punch, workers, clocks, onClose, onDone }) {
       onSubmit={submit}
     >
       {mode === "add" && (
-        <SelectField
-          label="Worker"
-          value={form.worker_id}
-          onChange={set("worker_id")}
-          error={err("worker_id")}
-          options={[["", "Choose a worker"], ...workers.map((w) => [w.id, workerLabel(w)])]}
-        />
+        <WorkerSelect value={form.worker_id} onChange={(id) => setForm((f) => ({ ...f, worker_id: id }))} error={err("worker_id")} emptyLabel="Choose a worker" />
       )}
       {mode !== "void" && (
         <>

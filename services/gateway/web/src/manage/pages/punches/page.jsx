@@ -5,7 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { client } from "../../api.js";
 import { countOf, inZone } from "../../../shared/format.js";
 import { Button, ErrorBanner, Loading, Notice, Page, useAction, useLoad, useMe } from "../../ui.jsx";
-import { Empty, WorkerLink, clockHref, loadAllWorkers, loadClocks, saveText } from "../common.jsx";
+import { Empty, WorkerLink, clockHref, loadClocks, saveText } from "../common.jsx";
 import { FilterBar, useFilters } from "../filters.jsx";
 import { Direction, Marks, Method } from "./cells.jsx";
 import { CorrectionDialog } from "./correction.jsx";
@@ -15,7 +15,6 @@ export function Punches() {
   const filters = useFilters(KEYS);
   const key = JSON.stringify(filters);
   const me = useMe();
-  const workers = useLoad(loadAllWorkers, []);
   const clocks = useLoad(loadClocks, []);
   const admins = useLoad(() => (me?.role === "sysadmin" ? client.listUsers({ query: { limit: 200 } }) : Promise.resolve(null)), [me?.role]);
   const first = useLoad(() => client.listPunches({ query: query(filters) }), [key]);
@@ -76,16 +75,16 @@ export function Punches() {
             Download CSV
           </Button>
           {editor && (
-            <Button type="button" onClick={() => setDialog({ mode: "add" })} disabled={!workers.data || !clocks.data}>
+            <Button type="button" onClick={() => setDialog({ mode: "add" })} disabled={!clocks.data}>
               Add a missed punch
             </Button>
           )}
         </>
       }
     >
-      <FilterBar path="/manage/punches" filters={filters} workers={workers.data} clocks={clockList} error={first.error} />
+      <FilterBar path="/manage/punches" filters={filters} clocks={clockList} error={first.error} />
       {notice && <Notice tone="ok">{notice}</Notice>}
-      <ErrorBanner error={(first.error && !first.error.field && first.error) || loadMore.error || csv.error || workers.error || clocks.error} />
+      <ErrorBanner error={(first.error && !first.error.field && first.error) || loadMore.error || csv.error || clocks.error} />
       {first.loading && !first.data ? (
         <Loading what="Loading punches" />
       ) : (
@@ -169,7 +168,6 @@ export function Punches() {
         <CorrectionDialog
           mode={dialog.mode}
           punch={dialog.punch}
-          workers={workers.data || []}
           clocks={clockList}
           onClose={() => setDialog(null)}
           onDone={done({ add: "Punch added", replace: "Punch replaced", void: "Punch voided" }[dialog.mode])}
