@@ -48,6 +48,41 @@ async def test_the_clocks_are_listed_a_page_at_a_time_by_name(identity, devices)
         assert other == {"data": [], "count": 0}
 
 
+async def test_the_clocks_list_searches_and_answers_for_the_clocks_asked_about(identity, devices):
+    """``search``: the name or the serial number contains it (literally, in any case);
+    ``clock_id`` (repeated): those clocks only, as the caller may see them."""
+    tenant = await new_tenant(identity, devices)
+    other = await new_tenant(identity, devices)
+    at_a = [c for c, _ in await tenant.clocks(3, site_id="site-a")]
+    at_b = [c for c, _ in await tenant.clocks(2, site_id="site-b")]
+    ((theirs, _),) = await other.clocks(1)
+    every = {c["id"]: c for c in (await tenant.devices.get("/clocks")).json()["data"]}
+    one = every[at_a[1]]
+
+    for text in (one["name"].upper(), one["serial_number"].lower()):
+        found = (await tenant.devices.get("/clocks", params={"search": text})).json()
+        assert [c["id"] for c in found["data"]] == [one["id"]] and found["count"] == 1
+    nothing = (await tenant.devices.get("/clocks", params={"search": "%"})).json()
+    assert nothing == {"data": [], "count": 0}  # "%" is a character, not a wildcard
+
+    asked = [at_a[0], at_b[1].upper(), theirs]
+    answer = (await tenant.devices.get("/clocks", params={"clock_id": asked})).json()
+    assert {c["id"] for c in answer["data"]} == {at_a[0], at_b[1]} and answer["count"] == 2
+    page = (await tenant.devices.get("/clocks", params={"clock_id": asked, "limit": 1})).json()
+    assert len(page["data"]) == 1 and page["count"] == 2
+    async with devices.admin(tenant.id, role="manager", sites=("site-a",)) as manager:
+        mine = (await manager.get("/clocks", params={"clock_id": asked})).json()
+        assert [c["id"] for c in mine["data"]] == [at_a[0]] and mine["count"] == 1
+
+    for params, field in (
+        ({"clock_id": [at_a[0], "door-7"]}, "clock_id.1"),
+        ({"clock_id": [at_a[0]] * 501}, "clock_id"),
+        ({"search": "x" * 101}, "search"),
+    ):
+        refused = await tenant.devices.get("/clocks", params=params)
+        assert refused.status_code == 422 and refused.json()["field"] == field, refused.text
+
+
 async def test_a_clocks_roster_is_listed_a_page_at_a_time_by_name(identity, devices):
     tenant = await new_tenant(identity, devices)
     ((clock, _),) = await tenant.clocks(1)

@@ -30,7 +30,13 @@ from punchcard_device_sync.adapters.postgres import (
     _PRUNE_PUNCHES,
     _SITE_RULE_PAIRS,
 )
-from punchcard_device_sync.views import _CLOCK_PAGE, _LATEST_COMMANDS, _PROFILE_COMMANDS
+from punchcard_device_sync.views import (
+    _CLOCK_PAGE,
+    _LATEST_COMMANDS,
+    _PROFILE_COMMANDS,
+    clock_filter,
+    clock_page,
+)
 
 from tests.support.plans import as_tenant, owner_connection, touched
 
@@ -285,6 +291,37 @@ async def test_a_page_of_clocks_counts_the_rosters_of_its_own_clocks(
         )
     # Each pair of a roster shows at ~3 nodes (index, heap, join): ~15,000 for the page; the
     # tenant's 42 rosters are ~126,000.
+    assert rows < 5 * ASSIGNED * 8, rows
+
+
+@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+@pytest.mark.parametrize("search, ids", [(False, True), (True, False), (True, True)])
+async def test_a_search_or_a_page_of_ids_counts_the_rosters_of_its_own_clocks(
+    site_rule, devices, mode, search, ids
+):
+    """``search`` and ``clock_id`` (the names beside a page of punches): the page is still
+    taken before its clocks' counts, and ids are probes of the key."""
+    tenant, _, _ = site_rule
+    async with owner_connection(devices.database_url) as conn:
+        clocks = [
+            str(r["id"])
+            for r in await conn.fetch(
+                "SELECT id FROM clocks WHERE tenant_id = $1 ORDER BY id LIMIT 5", tenant
+            )
+        ]
+        condition, given = clock_filter(search, ids)
+        extra = (["%%"] if search else []) + ([clocks] if ids else [])
+        types = ", ".join(
+            ["uuid", "text[]"] + (["text"] if search else []) + (["text[]"] if ids else [])
+        )
+        rows = await touched(
+            conn,
+            clock_page(condition, given),
+            types + ", bigint, bigint",
+            [tenant, None, *extra, 0, 5],
+            mode,
+            as_tenant(tenant),
+        )
     assert rows < 5 * ASSIGNED * 8, rows
 
 

@@ -13,6 +13,14 @@ from .retry import retry_transient
 log = get_logger(__name__)
 
 
+def contains_pattern(text: str) -> str:
+    """The LIKE pattern of "contains ``text``", case-insensitively and literally (compare it
+    with ``lower(column)``): ``_``, ``%`` and ``\\`` are characters an Employee ID, a name or
+    a serial number holds (``EMP_001``), not wildcards."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def database_name(dsn: str) -> str:
     return urlsplit(dsn).path.lstrip("/")
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from punchcard_kit.access import require_role
 from punchcard_kit.caller import Caller
+from punchcard_kit.db import contains_pattern
 from punchcard_kit.tenancy import tenant_transaction
 
 from .adapters.postgres import APP_ROLE
@@ -71,13 +72,31 @@ _ONE_CLOCK = _CLOCK_SELECT.format(clocks="clocks") + " WHERE c.tenant_id = $1 AN
 # the LIMIT outside, the clocks an OFFSET skips were counted too.
 _CLOCKS_IN = "c.tenant_id = $1 AND ($2::text[] IS NULL OR c.site_id = ANY($2))"
 _CLOCK_ORDER = " ORDER BY c.name, c.id"
-_CLOCK_PAGE = (
-    _CLOCK_SELECT.format(
-        clocks=f"(SELECT * FROM clocks c WHERE {_CLOCKS_IN}{_CLOCK_ORDER} OFFSET $3 LIMIT $4)"
+
+
+def clock_filter(search: bool, ids: bool) -> tuple[str, int]:
+    """The clocks list's condition ($1 the tenant, $2 the sites or NULL, then a search's LIKE
+    pattern and the ids, each only when given: a separate statement per combination, so the
+    ids are probes of the primary key in a generic plan too) and how many arguments it takes."""
+    condition, given = _CLOCKS_IN, 2
+    if search:
+        given += 1
+        condition += f" AND (lower(c.name) LIKE ${given} OR lower(c.serial_number) LIKE ${given})"
+    if ids:
+        given += 1
+        condition += f" AND c.id = ANY(${given}::uuid[])"
+    return condition, given
+
+
+def clock_page(condition: str, given: int) -> str:
+    """A page of the clocks of ``condition`` (``given`` arguments, then offset and limit)."""
+    page = f"{_CLOCK_ORDER} OFFSET ${given + 1} LIMIT ${given + 2}"
+    return _CLOCK_SELECT.format(clocks=f"(SELECT * FROM clocks c WHERE {condition}{page})") + (
+        _CLOCK_ORDER
     )
-    + _CLOCK_ORDER
-)
-_CLOCK_COUNT = f"SELECT count(*) FROM clocks c WHERE {_CLOCKS_IN}"
+
+
+_CLOCK_PAGE = clock_page(_CLOCKS_IN, 2)
 _ROSTER = (
     " FROM assignments a JOIN workers w ON w.id = a.worker_id"
     " WHERE a.tenant_id = $1 AND a.clock_id = $2"
@@ -158,17 +177,30 @@ class Views:
     # --- clocks --------------------------------------------------------------------------
 
     async def clocks(
-        self, caller: Caller, site_id: str | None, offset: int, limit: int
+        self,
+        caller: Caller,
+        site_id: str | None,
+        offset: int,
+        limit: int,
+        search: str | None = None,
+        ids: Sequence[str] | None = None,
     ) -> tuple[list[dict], int]:
-        """A page of the clocks (of ``site_id`` when given) the caller sees, by name, and how
-        many there are in all."""
+        """A page of the clocks (of ``site_id`` when given; whose name or serial number
+        contains ``search``; of ``ids`` only) the caller sees, by name, and how many there are
+        in all."""
         sites: Sequence[str] | None = caller.site_scope()
         if site_id is not None:
             sites = (site_id,) if sites is None or site_id in sites else ()
-        args = (caller.tenant_id, list(sites) if sites is not None else None)
+        args: list[object] = [caller.tenant_id, list(sites) if sites is not None else None]
+        if search is not None:
+            args.append(contains_pattern(search))
+        if ids is not None:
+            args.append(list(ids))
+        condition, given = clock_filter(search is not None, ids is not None)
         async with self._tx(caller.tenant_id) as conn:
-            total = await conn.fetchval(_CLOCK_COUNT, *args)
-            rows = await conn.fetch(_CLOCK_PAGE, *args, offset, limit) if total > offset else []
+            total = await conn.fetchval(f"SELECT count(*) FROM clocks c WHERE {condition}", *args)
+            page = clock_page(condition, given)
+            rows = await conn.fetch(page, *args, offset, limit) if total > offset else []
         return [self._clock(r) for r in rows], total
 
     async def clock(self, caller: Caller, clock_id: str) -> dict:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 
 from punchcard_kit.access import require_role
 from punchcard_kit.caller import Caller
+from punchcard_kit.db import contains_pattern
 
 from .adapters.postgres import (
     PINS_OF_WORKERS,
@@ -36,13 +37,6 @@ async def list_cards(s: Services, caller: Caller, worker_id: str) -> list[Card]:
     async with s.uow(caller.tenant_id) as uow:
         worker = await load_worker(uow, caller, worker_id)
         return await uow.cards.of_worker(worker.id)
-
-
-def contains_pattern(text: str) -> str:
-    """The LIKE pattern of "contains ``text``", case-insensitively and literally: ``_``, ``%``
-    and ``\\`` are characters an Employee ID or a name holds (``EMP_001``), not wildcards."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def worker_filter(

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response
-from punchcard_kit.bounds import TEXT_PATTERN, Limit, Offset, Text, Uuid
+from punchcard_kit.bounds import PAGE_MAX, TEXT_PATTERN, Limit, Offset, Text, Uuid
 from punchcard_kit.http_errors import error_responses
 from punchcard_kit.schemas import IsoTimestamp
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -574,10 +574,14 @@ async def list_clocks(
     site_id: SiteQuery = None,
     offset: Offset = 0,
     limit: Limit = 100,
+    search: Annotated[str | None, Query(max_length=100, pattern=TEXT_PATTERN)] = None,
+    clock_id: Annotated[list[Uuid] | None, Query(max_length=PAGE_MAX)] = None,
 ) -> dict:
-    """The clocks (of a site, when ``site_id`` is given), by name, a page at a time; ``count``
-    is how many there are in all."""
-    clocks, count = await c.views.clocks(caller, site_id, offset, limit)
+    """The clocks (of a site, when ``site_id`` is given; whose name or serial number contains
+    ``search``, case-insensitively; ``clock_id``, repeated, up to 500: those clocks only), by
+    name, a page at a time; ``count`` is how many there are in all."""
+    ids = [i.lower() for i in clock_id] if clock_id is not None else None
+    clocks, count = await c.views.clocks(caller, site_id, offset, limit, search, ids)
     return {"data": clocks, "count": count}
 
 

@@ -1,10 +1,10 @@
-"""The workers list's search: "contains", case-insensitively, taken literally. ``_`` and ``%``
-are characters of Employee IDs and names, not LIKE wildcards."""
+"""The lists' searches (workers, clocks): "contains", case-insensitively, taken literally.
+``_`` and ``%`` are characters of Employee IDs, names and serials, not LIKE wildcards."""
 
 import re
 
 import pytest
-from punchcard_identity.views import contains_pattern
+from punchcard_kit.db import contains_pattern
 
 
 def like(pattern: str, value: str) -> bool:
