@@ -65,12 +65,12 @@ PAGINATION = (
     "Pagination. Lists of things (users, the audit log, workers, clocks, a clock's workers, "
     "the stale-PIN report) take `offset` (the first item, from 0) and `limit` (how many at "
     "most) and answer `{data, count}`, `count` being the whole list's length (workers and "
-    "clocks also take `search` and `worker_id` / `clock_id`, repeated: of those only). The punch ledger "
-    "(`GET /api/v1/punches`), which grows while it is read, takes `limit` and `cursor` "
-    "instead and answers `{data, next_cursor}` (`next_cursor` null on the last page): pass "
-    "it back as `cursor` for the next page. The enrolled faces (`GET /api/v1/face/enrolments`) "
-    "are paged the same way and answer `{items, next_cursor}` (`worker_id`, repeated: of "
-    "those workers only). Other lists are short and whole."
+    "clocks also take `search` and `worker_id` / `clock_id`, repeated: of those only). The "
+    "punch ledger (`GET /api/v1/punches`), which grows while it is read, takes `limit` and "
+    "`cursor` instead and answers `{data, next_cursor}` (`next_cursor` null on the last "
+    "page): pass it back as `cursor` for the next page. The enrolled faces "
+    "(`GET /api/v1/face/enrolments`) are paged the same way and answer `{items, next_cursor}` "
+    "(`worker_id`, repeated: of those workers only). Other lists are short and whole."
 )
 
 
