@@ -1,8 +1,9 @@
-"""The portal's worker pickers hold in a tenant of any size. They used to load every worker up
-to 2,000, so a worker past those could not be chosen in the Punches and Timesheets filters or in
-"Add a missed punch". Now the select lists the first workers by name that match what is typed
-in "Name or Employee ID" (identity's search), and keeps the chosen worker whatever is typed
-next. Here 55 workers sort before the one we want, more than the picker shows at once."""
+"""The portal's worker and clock pickers hold in a tenant of any size. They used to load every
+worker and clock up to 2,000, so one past those could not be chosen in the Punches and
+Timesheets filters, in "Add a missed punch" or in a worker's "Add to clock". Now a select lists
+the first 50 by name; when there are more, a search box ("Name or Employee ID", "Name or serial
+number") narrows it, and the chosen one stays whatever is typed next. Here 55 workers and 51
+clocks sort before the ones we want."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import re
 
 from playwright.async_api import expect
 
+from tests.support.gateway import register_clock
 from tests.support.stack import unique
 
 from .conftest import save_screenshot, sign_in
@@ -37,6 +39,11 @@ async def test_a_worker_past_the_first_page_can_be_chosen_and_given_a_punch(
         )
     zoe = await add_worker(admin_api, "Zoe Zapata")
     worker_option = f"Zoe Zapata ({zoe['employee_id']})"
+    for batch in range(3):
+        await asyncio.gather(
+            *(register_clock(admin_api, f"Aaa Door {batch * 17 + i:02d}") for i in range(17))
+        )
+    zulu, _ = await register_clock(admin_api, "Zulu Gate")
 
     await sign_in(page, tenant)
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="Punches").click()
@@ -68,9 +75,29 @@ async def test_a_worker_past_the_first_page_can_be_chosen_and_given_a_punch(
     await dialog.get_by_label("Name or Employee ID").press("Enter")
     await expect(dialog).to_be_visible()
     await dialog.get_by_label("Worker").select_option(zoe["id"])
+    # The clock past the first 50, by its name: the punch takes the clock's time zone.
+    clock = dialog.get_by_label("Clock", exact=True)
+    await expect(clock.locator("option", has_text="Zulu Gate")).to_have_count(0)
+    await dialog.get_by_label("Name or serial number").fill("ZULU")
+    await clock.select_option(zulu)
+    await expect(dialog.get_by_label("Time zone")).to_have_count(0)
     await dialog.get_by_label("Reason").fill("forgot to punch in")
     await dialog.get_by_role("button", name="Add punch").click()
     await expect(dialog).to_be_hidden(timeout=WAIT_MS)
     await save_screenshot(page, request, "-worker-picker")
     listed = (await admin_api.get("/punches", params={"worker_id": zoe["id"]})).json()["data"]
-    assert [(p["worker_id"], p["kind"]) for p in listed] == [(zoe["id"], "CORRECTION")]
+    assert [(p["worker_id"], p["clock_id"], p["kind"]) for p in listed] == [
+        (zoe["id"], zulu, "CORRECTION")
+    ]
+    assert listed[0]["time_zone"] == "Europe/Madrid"
+    # Its row names the clock: the page asks for the names of its punches' clocks only.
+    row = page.get_by_role("row", name=re.compile("forgot to punch in"))
+    await expect(row.get_by_role("link", name="Zulu Gate")).to_be_visible(timeout=WAIT_MS)
+
+    # A worker's "Add to clock" finds that clock by its name too.
+    await page.goto(f"/manage/workers/{zoe['id']}")
+    section = page.get_by_role("region", name="Clocks")
+    await section.get_by_label("Name or serial number").fill("zulu gate")
+    await section.get_by_label("Add to clock").select_option(zulu)
+    await section.get_by_role("button", name="Add clock").click()
+    await expect(section.get_by_role("link", name="Zulu Gate")).to_be_visible(timeout=WAIT_MS)

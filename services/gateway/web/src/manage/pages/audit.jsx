@@ -6,7 +6,7 @@ import { useLocation } from "preact-iso";
 import { client } from "../api.js";
 import { formatDateTime, workerLabel } from "../../shared/format.js";
 import { Badge, Button, ErrorBanner, Loading, Page, SelectField, useLoad } from "../ui.jsx";
-import { Empty, clockHref, loadClocks, loadWorkersById, withQuery, workerHref } from "./common.jsx";
+import { Empty, clockHref, loadClocksById, loadWorkersById, withQuery, workerHref } from "./common.jsx";
 
 const LIMIT = 50;
 
@@ -77,17 +77,19 @@ export function Audit() {
   const action = query.action || "";
   const log = useLoad(() => client.listAuditLog({ query: { offset, limit: LIMIT, actor, action } }), [offset, actor, action]);
   const users = useLoad(() => client.listUsers({ query: { limit: 200 } }), []);
-  // The names of this page's workers only.
-  const workerIds = (log.data?.data || []).filter((e) => resourceOf(e) === "workers").map((e) => e.target_id);
+  // The names of this page's workers and clocks only.
+  const targets = (resource) => (log.data?.data || []).filter((e) => resourceOf(e) === resource).map((e) => e.target_id);
+  const workerIds = targets("workers");
+  const clockIds = targets("clocks");
   const workers = useLoad(() => loadWorkersById(workerIds), [workerIds.join()]);
-  const clocks = useLoad(loadClocks, []);
+  const clocks = useLoad(() => loadClocksById(clockIds), [clockIds.join()]);
   const [form, setForm] = useState({ actor, action });
   useEffect(() => setForm({ actor, action }), [actor, action]);
 
   const go = (next) => route(withQuery("/manage/audit", { actor, action, offset, ...next }));
   const admins = Object.fromEntries((users.data?.data || []).map((u) => [u.id, u]));
   const workerMap = workers.data || {};
-  const clockMap = Object.fromEntries((clocks.data || []).map((c) => [c.id, c]));
+  const clockMap = clocks.data || {};
   const rows = log.data?.data || [];
   const count = log.data?.count || 0;
   return (

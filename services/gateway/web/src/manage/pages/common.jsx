@@ -116,32 +116,34 @@ export function saveText(text, name, type = "text/csv;charset=utf-8") {
   saveBlob(new Blob([text], { type }), name);
 }
 
-/** Every item of an `{data, count}` list, `pageSize` at a time, up to `most` (pickers and
- * filters). */
-export async function loadEvery(list, pageSize, most = 2000) {
-  const all = [];
-  for (let offset = 0; offset < most; offset += pageSize) {
-    const page = await list({ query: { limit: pageSize, offset } });
-    all.push(...page.data);
-    if (all.length >= page.count || page.data.length === 0) break;
-  }
-  return all;
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The distinct well-formed worker ids among `ids` (falsy and malformed ones dropped). */
-export function workerIdsToAsk(ids) {
+/** The distinct well-formed ids among `ids` (falsy and malformed ones dropped). */
+export function idsToAsk(ids) {
   return [...new Set(ids.filter((id) => id && UUID.test(id)).map((id) => id.toLowerCase()))];
 }
 
-/** The workers of these ids that the admin may see, by id: one request for a page's names
- * (`GET /workers?worker_id=…`, up to 200), not every worker of the tenant. */
-export async function loadWorkersById(ids, list = client.listWorkers) {
-  const asked = workerIdsToAsk(ids).slice(0, 200);
-  if (asked.length === 0) return {};
-  const page = await list({ query: { worker_id: asked, limit: asked.length } });
-  return Object.fromEntries(page.data.map((w) => [w.id, w]));
+/** The items of these ids that the admin may see, by id, `per` ids a request: the names beside
+ * a page (`GET /workers?worker_id=…`, `GET /clocks?clock_id=…`), not the tenant's every item. */
+export async function loadById(list, key, ids, per) {
+  const asked = idsToAsk(ids);
+  const found = {};
+  for (let at = 0; at < asked.length; at += per) {
+    const chunk = asked.slice(at, at + per);
+    const page = await list({ query: { [key]: chunk, limit: chunk.length } });
+    for (const item of page.data) found[item.id] = item;
+  }
+  return found;
+}
+
+/** Workers by id (200 a request: the workers list's largest page). */
+export function loadWorkersById(ids, list = client.listWorkers) {
+  return loadById(list, "worker_id", ids, 200);
+}
+
+/** Clocks by id (500 a request). */
+export function loadClocksById(ids, list = client.listClocks) {
+  return loadById(list, "clock_id", ids, 500);
 }
 
 const CLOCK_STATUS = {
@@ -155,11 +157,6 @@ const CLOCK_STATUS = {
 export function ClockStatus({ status }) {
   const [tone, text] = CLOCK_STATUS[status] || ["neutral", status];
   return <Badge tone={tone}>{text}</Badge>;
-}
-
-/** Every clock (up to 2,000) for pickers and filters. */
-export function loadClocks() {
-  return loadEvery(client.listClocks, 500);
 }
 
 /** The list of time zones the browser knows, for a <datalist>. */

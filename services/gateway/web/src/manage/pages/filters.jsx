@@ -2,9 +2,10 @@
 // a filtered view can be reloaded, bookmarked and shared; "Apply" routes to the new query.
 import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { Button, SelectField, TextField } from "../ui.jsx";
+import { client } from "../api.js";
+import { Button, TextField, useLoad } from "../ui.jsx";
 import { isoDate } from "../../shared/format.js";
-import { WorkerSelect } from "./worker-select.jsx";
+import { ClockSelect, WorkerSelect } from "./pickers.jsx";
 
 /** The filters in the URL, with defaults (the last 7 days through today). */
 export function useFilters(keys) {
@@ -16,13 +17,17 @@ export function useFilters(keys) {
   return values;
 }
 
-export function FilterBar({ path, filters, clocks, withClock = true, error, extra }) {
+/** How many clocks' sites the Site box suggests. */
+const SITE_SUGGESTIONS_FROM = 100;
+
+export function FilterBar({ path, filters, withClock = true, error, extra }) {
   const { route } = useLocation();
   const [form, setForm] = useState(filters);
   const key = JSON.stringify(filters);
   useEffect(() => setForm(filters), [key]);
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
-  const sites = [...new Set((clocks || []).map((c) => c.site_id).filter(Boolean))].sort();
+  const someClocks = useLoad(() => client.listClocks({ query: { limit: SITE_SUGGESTIONS_FROM } }), []);
+  const sites = [...new Set((someClocks.data?.data || []).map((c) => c.site_id).filter(Boolean))].sort();
   const apply = (e) => {
     e.preventDefault();
     const q = new URLSearchParams();
@@ -33,15 +38,7 @@ export function FilterBar({ path, filters, clocks, withClock = true, error, extr
   return (
     <form class="card filters" onSubmit={apply} aria-label="Filters" role="search">
       <WorkerSelect value={form.worker_id} onChange={(id) => setForm((f) => ({ ...f, worker_id: id }))} error={fieldError("worker_id")} />
-      {withClock && (
-        <SelectField
-          label="Clock"
-          value={form.clock_id}
-          onChange={set("clock_id")}
-          error={fieldError("clock_id")}
-          options={[["", "All clocks"], ...(clocks || []).map((c) => [c.id, c.name])]}
-        />
-      )}
+      {withClock && <ClockSelect value={form.clock_id} onChange={(id) => setForm((f) => ({ ...f, clock_id: id }))} error={fieldError("clock_id")} />}
       <TextField label="Site" value={form.site_id} onInput={set("site_id")} error={fieldError("site_id")} list="filter-sites" autoComplete="off" />
       <datalist id="filter-sites">
         {sites.map((s) => (

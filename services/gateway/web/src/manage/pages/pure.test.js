@@ -2,9 +2,9 @@
 import { describe, expect, it } from "vitest";
 import { toCsv } from "../csv.js";
 import { commandState, findByEmployeeId, namesById, sourcesText, workerStatusTone } from "./clocks/rules.js";
-import { loadEvery, loadWorkersById, withQuery, workerIdsToAsk } from "./common.jsx";
+import { idsToAsk, loadClocksById, loadWorkersById, withQuery } from "./common.jsx";
 import { csvOf, punchesOfDayHref, query } from "./punches/query.js";
-import { narrowHint, workerChoices } from "./worker-select.jsx";
+import { choices, narrowHint } from "./pickers.jsx";
 
 describe("CSV", () => {
   it("quotes what needs it and never writes a formula", () => {
@@ -99,51 +99,33 @@ describe("URLs", () => {
   });
 });
 
-describe("lists read whole for pickers", () => {
-  const list = (count) => async ({ query: { offset, limit } }) => ({
-    data: Array.from({ length: Math.max(0, Math.min(limit, count - offset)) }, (_, i) => offset + i),
-    count,
-  });
-
-  it("reads page after page until the list's count", async () => {
-    expect(await loadEvery(list(5), 2)).toEqual([0, 1, 2, 3, 4]);
-    expect(await loadEvery(list(0), 2)).toEqual([]);
-  });
-
-  it("stops at its most, whatever the list holds", async () => {
-    const read = [];
-    const counted = async (q) => (read.push(q.query.offset), list(10000)(q));
-    expect((await loadEvery(counted, 500, 2000)).length).toBe(2000);
-    expect(read).toEqual([0, 500, 1000, 1500]);
-  });
-});
-
-describe("worker picker", () => {
+describe("pickers", () => {
   const ana = { id: "a", name: "Ana Pérez", employee_id: "E1" };
   const bea = { id: "b", name: "Bea Ruiz", employee_id: "E2" };
+  const label = (w) => `${w.name} (${w.employee_id})`;
 
-  it("offers the chosen worker even when the search does not find them", () => {
-    expect(workerChoices([bea], ana, "All workers")).toEqual([
+  it("offer the chosen item even when the search does not find it", () => {
+    expect(choices([bea], ana, "All workers", label)).toEqual([
       ["", "All workers"],
       ["a", "Ana Pérez (E1)"],
       ["b", "Bea Ruiz (E2)"],
     ]);
-    expect(workerChoices([ana, bea], ana, "Choose a worker").map(([id]) => id)).toEqual(["", "a", "b"]);
-    expect(workerChoices([], null, "All workers")).toEqual([["", "All workers"]]);
+    expect(choices([ana, bea], ana, "Choose a worker", label).map(([id]) => id)).toEqual(["", "a", "b"]);
+    expect(choices([], null, "All clocks", label)).toEqual([["", "All clocks"]]);
   });
 
-  it("says how to narrow only when the search found more than it shows", () => {
-    expect(narrowHint(50, 12345)).toBe("50 of 12,345 shown: type a name or Employee ID to narrow.");
-    expect(narrowHint(7, 7)).toBeUndefined();
+  it("say how to narrow only when the list holds more than they show", () => {
+    expect(narrowHint(50, 12345, "a name")).toBe("50 of 12,345 shown: type a name to narrow.");
+    expect(narrowHint(7, 7, "a name")).toBeUndefined();
   });
 });
 
-describe("names of a page's workers", () => {
+describe("names of a page's workers and clocks", () => {
   const a = "0a6f2c1e-9a4b-4c1d-8e2f-3b4c5d6e7f80";
   const b = "1b7f3d2e-0b5c-4d2e-9f30-4c5d6e7f8091";
 
   it("asks about each well-formed id once", () => {
-    expect(workerIdsToAsk([a, b, a.toUpperCase(), "", null, "not-an-id", `${a}x`])).toEqual([a, b]);
+    expect(idsToAsk([a, b, a.toUpperCase(), "", null, "not-an-id", `${a}x`])).toEqual([a, b]);
   });
 
   it("is one request for the ids, and none for no id", async () => {
@@ -153,5 +135,18 @@ describe("names of a page's workers", () => {
     expect(asked).toEqual([{ worker_id: [a, b], limit: 2 }]);
     expect(await loadWorkersById(["", "bad"], list)).toEqual({});
     expect(asked.length).toBe(1);
+  });
+
+  it("asks for many ids a page at a time", async () => {
+    const ids = Array.from({ length: 1201 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`);
+    const asked = [];
+    const list = async (q) => (asked.push(q.query), { data: q.query.clock_id.map((id) => ({ id })), count: q.query.clock_id.length });
+    const found = await loadClocksById(ids, list);
+    expect(Object.keys(found).length).toBe(1201);
+    expect(asked.map((q) => [q.clock_id.length, q.limit])).toEqual([
+      [500, 500],
+      [500, 500],
+      [201, 201],
+    ]);
   });
 });

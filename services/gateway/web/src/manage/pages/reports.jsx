@@ -6,7 +6,7 @@ import { client } from "../api.js";
 import { daysSince, formatDate, isoDate, localStamp } from "../../shared/format.js";
 import { Badge, Button, ErrorBanner, Loading, Notice, TextField, Page, Pager, useAction, useLoad, useMe } from "../ui.jsx";
 import { punchesOfDayHref } from "./punches/query.js";
-import { Empty, EvidencePhoto, WorkerLink, clockHref, friendly, loadClocks } from "./common.jsx";
+import { Empty, EvidencePhoto, WorkerLink, clockHref, friendly, loadClocksById } from "./common.jsx";
 
 const REASONS = {
   FACE_NOT_WORKERS: ["danger", "Not the worker's face"],
@@ -22,11 +22,13 @@ function Suspicious() {
   const [range, setRange] = useState({ from: isoDate(-29), to: isoDate(0), site_id: "" });
   const [form, setForm] = useState(range);
   const report = useLoad(() => client.getSuspiciousPinPunchesReport({ query: range }), [JSON.stringify(range)]);
-  const clocks = useLoad(loadClocks, []);
-  const names = Object.fromEntries((clocks.data || []).map((c) => [c.id, c.name]));
+  const rows = report.data?.data || [];
+  // The names of the report's clocks only.
+  const clockIds = [...new Set(rows.map((r) => r.clock_id).filter(Boolean))].sort();
+  const clocks = useLoad(() => loadClocksById(clockIds), [clockIds.join()]);
+  const names = Object.fromEntries(Object.values(clocks.data || {}).map((c) => [c.id, c.name]));
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
   const err = (k) => (report.error?.field === k ? report.error.message : null);
-  const rows = report.data?.data || [];
   return (
     <section class="card stack" aria-labelledby="suspicious-title">
       <h2 id="suspicious-title">Suspicious PIN use</h2>

@@ -4,7 +4,7 @@
 import { client } from "../api.js";
 import { countOf, dayLabel, hours, wallTime } from "../../shared/format.js";
 import { Badge, Button, ErrorBanner, Loading, Page, download, useAction, useLoad } from "../ui.jsx";
-import { Empty, WorkerLink, loadClocks } from "./common.jsx";
+import { Empty, WorkerLink } from "./common.jsx";
 import { FilterBar, useFilters } from "./filters.jsx";
 
 const KEYS = ["worker_id", "site_id", "from", "to"];
@@ -107,7 +107,6 @@ function Sheet({ sheet }) {
 export function Timesheets() {
   const filters = useFilters(KEYS);
   const key = JSON.stringify(filters);
-  const clocks = useLoad(loadClocks, []);
   const sheets = useLoad(() => client.getTimesheets({ query: params(filters, "json") }), [key]);
   const csv = useAction();
   const downloadCsv = async () => {
@@ -131,7 +130,7 @@ export function Timesheets() {
         </Button>
       }
     >
-      <FilterBar path="/manage/timesheets" filters={filters} clocks={clocks.data} withClock={false} error={sheets.error || csv.error} />
+      <FilterBar path="/manage/timesheets" filters={filters} withClock={false} error={sheets.error || csv.error} />
       <ErrorBanner error={(sheets.error && !sheets.error.field && sheets.error) || (csv.error && !csv.error.field && csv.error)} />
       {sheets.loading && !sheets.data ? (
         <Loading what="Loading timesheets" />

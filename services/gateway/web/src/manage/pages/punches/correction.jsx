@@ -6,18 +6,17 @@ import { client } from "../../api.js";
 import { browserZone, inZone, isoToZoned, zonedToIso } from "../../../shared/format.js";
 import { SelectField, TextField, useAction } from "../../ui.jsx";
 import { FormDialog, TimeZoneList, friendly } from "../common.jsx";
-import { WorkerSelect } from "../worker-select.jsx";
+import { ClockSelect, WorkerSelect } from "../pickers.jsx";
 
 const REASON_RULE = "Give a reason of at least 3 characters.";
 const ZONE_RULE = "Use an IANA time zone such as Europe/Madrid.";
 
 export /** Add a missed punch, or replace / void one. `mode`: "add" | "replace" | "void". */
-function CorrectionDialog({ mode, punch, clocks, onClose, onDone }) {
-  const zoneOf = (clockId) => clocks.find((c) => c.id === clockId)?.time_zone;
+function CorrectionDialog({ mode, punch, onClose, onDone }) {
   const initial = () => {
     if (mode === "add") {
       const zone = browserZone();
-      return { worker_id: "", direction: "IN", at: isoToZoned(new Date().toISOString(), zone), clock_id: "", time_zone: zone, reason: "" };
+      return { worker_id: "", direction: "IN", at: isoToZoned(new Date().toISOString(), zone), clock_id: "", clock_zone: "", time_zone: zone, reason: "" };
     }
     return {
       direction: punch.direction,
@@ -29,7 +28,7 @@ function CorrectionDialog({ mode, punch, clocks, onClose, onDone }) {
   const [local, setLocal] = useState({});
   const action = useAction();
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
-  const zone = mode === "add" ? zoneOf(form.clock_id) || form.time_zone : punch?.time_zone;
+  const zone = mode === "add" ? (form.clock_id && form.clock_zone) || form.time_zone : punch?.time_zone;
   const apiField = (k) => {
     const m = action.fieldError(k);
     return k === "reason" ? friendly(m, REASON_RULE) : friendly(m, k === "time_zone" ? ZONE_RULE : null);
@@ -98,12 +97,12 @@ function CorrectionDialog({ mode, punch, clocks, onClose, onDone }) {
         <>
           <SelectField label="Direction" value={form.direction} onChange={set("direction")} error={err("direction")} options={[["IN", "IN"], ["OUT", "OUT"]]} />
           {mode === "add" && (
-            <SelectField
-              label="Clock"
+            <ClockSelect
               value={form.clock_id}
-              onChange={set("clock_id")}
+              onChange={(id, clock) => setForm((f) => ({ ...f, clock_id: id, clock_zone: clock?.time_zone || "" }))}
               error={err("clock_id")}
-              options={[["", "No clock (give the time zone)"], ...clocks.map((c) => [c.id, `${c.name} (${c.time_zone})`])]}
+              emptyLabel="No clock (give the time zone)"
+              labelOf={(c) => `${c.name} (${c.time_zone})`}
             />
           )}
           {mode === "add" && !form.clock_id && (

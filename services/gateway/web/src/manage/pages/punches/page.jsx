@@ -5,7 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { client } from "../../api.js";
 import { countOf, inZone } from "../../../shared/format.js";
 import { Button, ErrorBanner, Loading, Notice, Page, useAction, useLoad, useMe } from "../../ui.jsx";
-import { Empty, WorkerLink, clockHref, loadClocks, saveText } from "../common.jsx";
+import { Empty, WorkerLink, clockHref, loadClocksById, saveText } from "../common.jsx";
 import { FilterBar, useFilters } from "../filters.jsx";
 import { Direction, Marks, Method } from "./cells.jsx";
 import { CorrectionDialog } from "./correction.jsx";
@@ -15,7 +15,6 @@ export function Punches() {
   const filters = useFilters(KEYS);
   const key = JSON.stringify(filters);
   const me = useMe();
-  const clocks = useLoad(loadClocks, []);
   const admins = useLoad(() => (me?.role === "sysadmin" ? client.listUsers({ query: { limit: 200 } }) : Promise.resolve(null)), [me?.role]);
   const first = useLoad(() => client.listPunches({ query: query(filters) }), [key]);
   // Evidence photos are offered only where the tenant keeps them (face settings, issue 17).
@@ -31,8 +30,10 @@ export function Punches() {
   useEffect(() => setMore({ rows: [], cursor: first.data?.next_cursor || null }), [first.data]);
 
   const rows = [...(first.data?.data || []), ...more.rows];
-  const clockList = clocks.data || [];
-  const clockNames = Object.fromEntries(clockList.map((c) => [c.id, c.name]));
+  // The names of the listed punches' clocks only.
+  const shownClocks = [...new Set(rows.map((p) => p.clock_id).filter(Boolean))].sort();
+  const clocks = useLoad(() => loadClocksById(shownClocks), [shownClocks.join()]);
+  const clockNames = Object.fromEntries(Object.values(clocks.data || {}).map((c) => [c.id, c.name]));
   const adminNames = Object.fromEntries((admins.data?.data || []).map((u) => [u.id, u.name]));
   const editor = me && me.role !== "viewer";
 
@@ -54,7 +55,9 @@ export function Punches() {
           all.push(...page.data);
           cursor = page.next_cursor;
         } while (cursor && all.length < 100000);
-        saveText(csvOf(all, clockNames), `punches_${filters.from}_${filters.to}.csv`);
+        const named = await loadClocksById(all.map((p) => p.clock_id));
+        const names = Object.fromEntries(Object.values(named).map((c) => [c.id, c.name]));
+        saveText(csvOf(all, names), `punches_${filters.from}_${filters.to}.csv`);
       });
     } catch {
       /* banner */
@@ -75,14 +78,14 @@ export function Punches() {
             Download CSV
           </Button>
           {editor && (
-            <Button type="button" onClick={() => setDialog({ mode: "add" })} disabled={!clocks.data}>
+            <Button type="button" onClick={() => setDialog({ mode: "add" })}>
               Add a missed punch
             </Button>
           )}
         </>
       }
     >
-      <FilterBar path="/manage/punches" filters={filters} clocks={clockList} error={first.error} />
+      <FilterBar path="/manage/punches" filters={filters} error={first.error} />
       {notice && <Notice tone="ok">{notice}</Notice>}
       <ErrorBanner error={(first.error && !first.error.field && first.error) || loadMore.error || csv.error || clocks.error} />
       {first.loading && !first.data ? (
@@ -168,7 +171,6 @@ export function Punches() {
         <CorrectionDialog
           mode={dialog.mode}
           punch={dialog.punch}
-          clocks={clockList}
           onClose={() => setDialog(null)}
           onDone={done({ add: "Punch added", replace: "Punch replaced", void: "Punch voided" }[dialog.mode])}
         />

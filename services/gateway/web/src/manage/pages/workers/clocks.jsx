@@ -4,8 +4,9 @@
 import { useEffect, useState } from "preact/hooks";
 import { client } from "../../api.js";
 import { formatDateTime } from "../../../shared/format.js";
-import { Badge, Button, ConfirmButton, ErrorBanner, Loading, SelectField, useAction, useLoad, useMe } from "../../ui.jsx";
-import { ClockStatus, loadClocks } from "../common.jsx";
+import { Badge, Button, ConfirmButton, ErrorBanner, Loading, useAction, useLoad, useMe } from "../../ui.jsx";
+import { ClockStatus } from "../common.jsx";
+import { ClockSelect } from "../pickers.jsx";
 import { returnCodeText } from "../clocks/zk.js";
 import { ClockRoleSelect } from "./role-select.jsx";
 
@@ -46,7 +47,6 @@ const unsettled = (item) => item.sync && ["sent", "waiting"].includes(item.sync.
 
 export function WorkerClocks({ worker }) {
   const mine = useLoad(() => client.listWorkerClocks(worker.id), [worker.id]);
-  const all = useLoad(loadClocks, []);
   const [choice, setChoice] = useState("");
   const action = useAction();
   const me = useMe();
@@ -63,7 +63,7 @@ export function WorkerClocks({ worker }) {
   }, [pending, mine.reload]);
 
   const assignedIds = new Set((mine.data?.data || []).map((c) => c.clock_id));
-  const available = (all.data || []).filter((c) => !assignedIds.has(c.id) && c.status !== "revoked");
+  const available = (c) => !assignedIds.has(c.id) && c.status !== "revoked";
 
   const addClock = async (e) => {
     e.preventDefault();
@@ -91,7 +91,7 @@ export function WorkerClocks({ worker }) {
   return (
     <section class="card stack" aria-labelledby="clocks-h">
       <h2 id="clocks-h">Clocks</h2>
-      <ErrorBanner error={mine.error || all.error || action.generalError} />
+      <ErrorBanner error={mine.error || action.generalError} />
       {!mine.data ? (
         <Loading what="Loading clocks" />
       ) : (
@@ -170,15 +170,16 @@ export function WorkerClocks({ worker }) {
         </div>
       )}
       <form class="row" onSubmit={addClock} noValidate>
-        <SelectField
+        <ClockSelect
           label="Add to clock"
+          emptyLabel="Choose a clock…"
+          keep={available}
           value={choice}
-          onChange={(e) => {
+          onChange={(id) => {
             action.setError(null);
-            setChoice(e.currentTarget.value);
+            setChoice(id);
           }}
           error={action.fieldError("clock_id") || action.fieldError("worker_id")}
-          options={[["", available.length ? "Choose a clock…" : "No other clocks"], ...available.map((c) => [c.id, c.name])]}
         />
         <Button type="submit" busy={action.busy} disabled={worker.status === "Inactive"}>
           Add clock
