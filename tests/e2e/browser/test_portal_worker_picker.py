@@ -64,8 +64,18 @@ async def test_a_worker_past_the_first_page_can_be_chosen_and_given_a_punch(
 
     # Read from the URL on a fresh load, she stays chosen though the first page lacks her.
     await page.reload()
-    select = page.get_by_role("search", name="Filters").get_by_label("Worker")
+    filters = page.get_by_role("search", name="Filters")
+    select = filters.get_by_label("Worker")
     await expect(select.locator("option:checked")).to_have_text(worker_option, timeout=WAIT_MS)
+
+    # Clear empties the search box too, and the select shows the first 50 again.
+    await filters.get_by_label("Name or Employee ID").fill("zapata")
+    await expect(select.locator("option")).to_have_count(2, timeout=WAIT_MS)
+    await filters.get_by_role("button", name="Clear").click()
+    await expect(filters.get_by_label("Name or Employee ID")).to_have_value("", timeout=WAIT_MS)
+    await expect(select.locator("option")).to_have_count(PICK_LIMIT + 1, timeout=WAIT_MS)
+    await expect(select.locator("option:checked")).to_have_text("All workers")
+    await page.goto(f"/manage/punches?worker_id={zoe['id']}")
 
     # "Add a missed punch" finds her by Employee ID.
     await page.get_by_role("button", name="Add a missed punch").click()

@@ -23,6 +23,7 @@ const SITE_SUGGESTIONS_FROM = 100;
 export function FilterBar({ path, filters, withClock = true, error, extra }) {
   const { route } = useLocation();
   const [form, setForm] = useState(filters);
+  const [cleared, setCleared] = useState(0); // a new picker (its search box empty) on Clear
   const key = JSON.stringify(filters);
   useEffect(() => setForm(filters), [key]);
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
@@ -37,8 +38,8 @@ export function FilterBar({ path, filters, withClock = true, error, extra }) {
   const fieldError = (name) => (error && error.field === name ? error.message : null);
   return (
     <form class="card filters" onSubmit={apply} aria-label="Filters" role="search">
-      <WorkerSelect value={form.worker_id} onChange={(id) => setForm((f) => ({ ...f, worker_id: id }))} error={fieldError("worker_id")} />
-      {withClock && <ClockSelect value={form.clock_id} onChange={(id) => setForm((f) => ({ ...f, clock_id: id }))} error={fieldError("clock_id")} />}
+      <WorkerSelect key={`worker-${cleared}`} value={form.worker_id} onChange={(id) => setForm((f) => ({ ...f, worker_id: id }))} error={fieldError("worker_id")} />
+      {withClock && <ClockSelect key={`clock-${cleared}`} value={form.clock_id} onChange={(id) => setForm((f) => ({ ...f, clock_id: id }))} error={fieldError("clock_id")} />}
       <TextField label="Site" value={form.site_id} onInput={set("site_id")} error={fieldError("site_id")} list="filter-sites" autoComplete="off" />
       <datalist id="filter-sites">
         {sites.map((s) => (
@@ -54,6 +55,7 @@ export function FilterBar({ path, filters, withClock = true, error, extra }) {
           variant="secondary"
           onClick={() => {
             setForm({ ...Object.fromEntries(Object.keys(form).map((k) => [k, ""])), from: isoDate(-6), to: isoDate(0) });
+            setCleared((n) => n + 1);
             route(path);
           }}
         >
