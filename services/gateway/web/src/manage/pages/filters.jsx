@@ -27,7 +27,12 @@ export function FilterBar({ path, filters, withClock = true, error, extra }) {
   const key = JSON.stringify(filters);
   useEffect(() => setForm(filters), [key]);
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
-  const someClocks = useLoad(() => client.listClocks({ query: { limit: SITE_SUGGESTIONS_FROM } }), []);
+  // Asked when the Site box is first focused, not on every visit (each clock listed is counted).
+  const [wantSites, setWantSites] = useState(false);
+  const someClocks = useLoad(
+    () => (wantSites ? client.listClocks({ query: { limit: SITE_SUGGESTIONS_FROM } }) : Promise.resolve(null)),
+    [wantSites],
+  );
   const sites = [...new Set((someClocks.data?.data || []).map((c) => c.site_id).filter(Boolean))].sort();
   const apply = (e) => {
     e.preventDefault();
@@ -40,7 +45,7 @@ export function FilterBar({ path, filters, withClock = true, error, extra }) {
     <form class="card filters" onSubmit={apply} aria-label="Filters" role="search">
       <WorkerSelect key={`worker-${cleared}`} value={form.worker_id} onChange={(id) => setForm((f) => ({ ...f, worker_id: id }))} error={fieldError("worker_id")} />
       {withClock && <ClockSelect key={`clock-${cleared}`} value={form.clock_id} onChange={(id) => setForm((f) => ({ ...f, clock_id: id }))} error={fieldError("clock_id")} />}
-      <TextField label="Site" value={form.site_id} onInput={set("site_id")} error={fieldError("site_id")} list="filter-sites" autoComplete="off" />
+      <TextField label="Site" value={form.site_id} onInput={set("site_id")} onFocus={() => setWantSites(true)} error={fieldError("site_id")} list="filter-sites" autoComplete="off" />
       <datalist id="filter-sites">
         {sites.map((s) => (
           <option value={s} key={s} />
