@@ -177,9 +177,11 @@ class Feed:
         method: str = "PIN",
         wait: bool = True,
         partition: int | None = None,
+        checked: bool = False,
         **kw,
     ) -> str:
-        """A WorkerIdentified verdict; returns its attempt id."""
+        """A WorkerIdentified verdict; returns its attempt id. ``checked``: the producer
+        checked the worker Active and assigned at the attempt, as identity does for a PIN."""
         context = self.context(clock_id, **kw)
         verdict = identification_pb2.WorkerIdentified(
             context=context,
@@ -187,6 +189,8 @@ class Feed:
             method=common_pb2.PUNCH_METHOD_FACE
             if method == "FACE"
             else common_pb2.PUNCH_METHOD_PIN,
+            checked_active=checked,
+            checked_assigned=checked,
         )
         if method == "FACE":
             verdict.face.model_name = "Dlib"

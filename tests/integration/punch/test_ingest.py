@@ -92,6 +92,18 @@ async def test_not_assigned_and_inactive_are_refused_and_record_nothing(punch, f
     assert await ledger_rows(punch, feed.tenant_id) == []
 
 
+async def test_identitys_check_is_not_refused_while_punchs_copy_lags_behind(punch, feed):
+    """Activated and assigned a moment before the first PIN punch: identity checked both, and
+    punch's copy (Pending, no assignment yet) does not turn the punch into "Unknown User"."""
+    worker, clock = await setup(punch, feed, status="Pending", assigned=False)
+    answer = await outcome(
+        punch, feed.tenant_id, await feed.identified(worker["id"], clock, checked=True)
+    )
+    assert answer["type"] == "punchcard.v1.PunchRecorded"
+    (row,) = await ledger_rows(punch, feed.tenant_id)
+    assert (row["worker_id"], row["clock_id"]) == (uuid.UUID(worker["id"]), uuid.UUID(clock))
+
+
 async def test_unassigned_worker_is_refused_after_the_tombstone(punch, feed):
     worker, clock = await setup(punch, feed)
     await outcome(punch, feed.tenant_id, await feed.identified(worker["id"], clock))

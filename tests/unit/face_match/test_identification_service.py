@@ -127,6 +127,18 @@ async def test_an_inactive_worker_and_a_clock_that_searches_only_its_workers():
     )
     await identifier.identify([_attempt(b"me")], uow_factory(store))
     assert store.outbox[-1].payload.worker_id == WORKER
+    # Found among the clock's workers only: face-match vouches for the assignment (punch does
+    # not refuse it on its own lagging copy), never for the status (it checks Inactive only).
+    assert store.outbox[-1].payload.checked_assigned
+    assert not store.outbox[-1].payload.checked_active
+
+
+async def test_a_tenant_wide_or_1_to_1_match_vouches_for_no_assignment():
+    store, _, identifier = await _world()
+    await identifier.identify([_attempt(b"me")], uow_factory(store))
+    await identifier.identify([_attempt(b"me", employee_id="E1")], uow_factory(store))
+    assert [p.payload.worker_id for p in store.outbox] == [WORKER, WORKER]
+    assert not any(p.payload.checked_assigned or p.payload.checked_active for p in store.outbox)
 
 
 async def test_no_attempt_is_answered_before_the_galleries_are_loaded():

@@ -76,6 +76,7 @@ async def test_a_card_of_the_tenant_identifies_its_worker_with_method_card(kiosk
     verdict = await kiosk.read("0042")
     assert isinstance(verdict, identification_pb2.WorkerIdentified)
     assert verdict.worker_id == ada.id and verdict.method == common_pb2.PUNCH_METHOD_CARD
+    assert verdict.checked_active and verdict.checked_assigned  # what punch need not recheck
     [(_, key, envelope)] = kiosk.verdicts()
     assert key == f"{TENANT}/{ada.id}"
     assert envelope.producer == "identity" and envelope.correlation_id == "corr"

@@ -130,6 +130,8 @@ async def test_the_right_pin_identifies_the_worker_and_the_verdict_is_keyed_by_i
     verdict = await kiosk.punch("E1", "8351")
     assert reason(verdict) == "IDENTIFIED" and verdict.worker_id == ada.id
     assert verdict.method == common_pb2.PUNCH_METHOD_PIN
+    # identity checked Active and assigned now: punch's lagging copy must not refuse it
+    assert verdict.checked_active and verdict.checked_assigned
     [(topic, key, envelope)] = kiosk.verdicts()
     assert key == f"{TENANT}/{ada.id}" == catalogue.verdict_key(TENANT, ada.id, "ignored")
     assert envelope.tenant_id == TENANT and envelope.producer == "identity"

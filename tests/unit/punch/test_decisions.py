@@ -36,6 +36,8 @@ def run(*, previous=None, following=None, requested=None, captured=T, received=N
         previous=previous,
         following=following,
         policy=POLICY,
+        checked_active=kw.get("checked_active", False),
+        checked_assigned=kw.get("checked_assigned", False),
     )
 
 
@@ -77,6 +79,20 @@ def test_refusals_come_before_the_double_tap():
     near = Nearby("p", "IN", at(seconds=-5))
     assert run(previous=near, active=False) == Reject("INACTIVE")
     assert run(previous=near, assigned=False) == Reject("NOT_ASSIGNED_TO_CLOCK")
+
+
+def test_what_the_verdicts_producer_checked_is_not_refused_on_punchs_lagging_copy():
+    """identity checked Active and assigned when the PIN was typed: punch's copy, still behind
+    the activation or the assignment, does not refuse it. Each check stands for itself only."""
+    assert run(active=False, checked_active=True) == Record("IN", inferred=True)
+    assert run(assigned=False, checked_assigned=True) == Record("IN", inferred=True)
+    both = {"active": False, "assigned": False}
+    assert run(**both, checked_active=True, checked_assigned=True) == Record("IN", True)
+    assert run(**both, checked_assigned=True) == Reject("INACTIVE")
+    assert run(**both, checked_active=True) == Reject("NOT_ASSIGNED_TO_CLOCK")
+    # The capture time is punch's own rule: no producer's check passes a stale punch.
+    stale = run(captured=at(days=-8), received=T, checked_active=True, checked_assigned=True)
+    assert stale == Reject("CAPTURE_TIME_TOO_OLD")
 
 
 def test_capture_time_bounds():

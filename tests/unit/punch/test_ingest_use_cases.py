@@ -23,13 +23,13 @@ WORKER = str(uuid.uuid4())
 CLOCK = str(uuid.uuid4())
 
 
-def verdict(worker_id: str = WORKER, *, age: timedelta = timedelta(0)) -> Message:
+def verdict(worker_id: str = WORKER, *, age: timedelta = timedelta(0), **checked) -> Message:
     now = datetime.now(UTC)
     context = kiosk_pb2.PunchAttemptContext(attempt_id=str(uuid.uuid4()), clock_id=CLOCK)
     context.captured_at.FromDatetime(now)
     context.received_at.FromDatetime(now)
     payload = identification_pb2.WorkerIdentified(
-        context=context, worker_id=worker_id, method=common_pb2.PUNCH_METHOD_PIN
+        context=context, worker_id=worker_id, method=common_pb2.PUNCH_METHOD_PIN, **checked
     )
     envelope = new_envelope(payload, tenant_id=TENANT, producer="test")
     envelope.occurred_at.FromDatetime(now - age)
@@ -65,6 +65,19 @@ async def test_a_known_workers_verdict_is_recorded_with_its_event(store):
     await decide(store, message)  # seen again: decides nothing new
     assert len(store.punches) == 1 and len(store.attempts) == 1
     assert decided("recorded") == recorded + 1
+
+
+async def test_a_pin_verdict_is_not_refused_while_punchs_copy_lags_behind_identitys_check():
+    """Assigned and activated a moment ago: punch's copy still has the worker Pending and not on
+    the clock. The verdict identity checked is recorded; one it did not check is refused."""
+    store = Store()
+    store.worker(TENANT, WORKER, status=WorkerStatus.PENDING)
+    store.clock(TENANT, CLOCK, site_id="site-1", time_zone="UTC")
+    await decide(store, verdict(checked_active=True, checked_assigned=True))
+    (row,) = store.punches
+    assert (row["kind"], row["worker_id"]) == ("RECORDED", WORKER)
+    await decide(store, verdict(checked_active=True))  # refused before any double tap
+    assert [a["reason"] for a in store.attempts] == [None, "NOT_ASSIGNED_TO_CLOCK"]
 
 
 async def test_an_unknown_worker_is_waited_for_then_parked(store):

@@ -216,6 +216,7 @@ class Identifier:
             )
         if live.refuse:
             return self._rejected(context, R.REJECT_REASON_SPOOF_SUSPECTED)
+        checked_assigned = False  # 1:1: the claimed worker, wherever assigned
         if context.claimed_employee_id:
             worker = await uow.workers.by_employee_id(context.claimed_employee_id)
             if worker is None:
@@ -234,6 +235,7 @@ class Identifier:
                 return decision.verify(worker_id, distance, policy)
         else:
             restrict = None
+            checked_assigned = settings.search_assigned_only  # only the clock's workers
             if settings.search_assigned_only:
                 restrict = await uow.assignments.workers_of(context.clock_id)
             plan = self.plan(gallery, restrict, settings.face_fpir_target)
@@ -274,6 +276,7 @@ class Identifier:
                 worker_id=result.worker_id,
                 method=R.PUNCH_METHOD_FACE,
                 face=match,
+                checked_assigned=checked_assigned,
             )
         reason = (
             R.REJECT_REASON_AMBIGUOUS

@@ -160,7 +160,11 @@ class CardIdentifier:
         if isinstance(decision, Identified):
             assert worker is not None
             verdict = identification_pb2.WorkerIdentified(
-                context=context, worker_id=worker.id, method=R.PUNCH_METHOD_CARD
+                context=context,
+                worker_id=worker.id,
+                method=R.PUNCH_METHOD_CARD,
+                checked_active=True,  # decide_card_attempt: Active and assigned, checked now
+                checked_assigned=True,
             )
         elif decision.count_unknown:
             await self.counters.record_unknown(tenant, context.clock_id, context.attempt_id)
@@ -337,7 +341,11 @@ class PinVerifier:
             if decision.forget_failures:
                 await self.counters.reset_worker(tenant, worker.id, clock_id)
             return identification_pb2.WorkerIdentified(
-                context=context, worker_id=worker.id, method=R.PUNCH_METHOD_PIN
+                context=context,
+                worker_id=worker.id,
+                method=R.PUNCH_METHOD_PIN,
+                checked_active=True,  # decide_pin_attempt: Active and assigned, checked now
+                checked_assigned=True,
             )
         assert isinstance(decision, Reject)
         if decision.count_unknown:

@@ -9,6 +9,11 @@ An attempt whose worker was identified is, in this order:
 2. refused ``INACTIVE`` unless the worker is Active;
 3. refused ``NOT_ASSIGNED_TO_CLOCK`` unless the worker is assigned to the clock (the kiosk shows
    it as "Unknown User", as hardware clocks do);
+   for 2 and 3 the verdict's producer counts too: what identity checked when the attempt was made
+   (a PIN or card: the worker Active and assigned; face-match's search of the clock's workers:
+   assigned) is not refused on punch's own copy of workers and assignments, which may still lag
+   behind the same events for a worker activated or assigned a moment before (``checked_active``,
+   ``checked_assigned`` of ``WorkerIdentified``);
 4. refused ``FACE_CHECK_FAILED`` when the tenant's evidence policy refuses the punch's photo
    (``domain/evidence.py``: another face or none, on a PIN or card punch) — before the double
    tap, so a stranger's punch is never answered with the worker's own;
@@ -114,15 +119,19 @@ def decide(
     following: Nearby | None,
     policy: Policy,
     face_check_failed: bool = False,
+    checked_active: bool = False,
+    checked_assigned: bool = False,
 ) -> Decision:
     """The decision for one identified attempt (see the module docstring for the rules).
+    ``worker_active``, ``assigned``: punch's own copy says so; ``checked_active``,
+    ``checked_assigned``: the verdict's producer checked it at the attempt.
     ``face_check_failed``: ``evidence.refuses`` for the attempt's photo."""
     reason = check_capture_time(captured_at, received_at, policy, offline=offline)
     if reason is not None:
         return Reject(reason)
-    if not worker_active:
+    if not (worker_active or checked_active):
         return Reject("INACTIVE")
-    if not assigned:
+    if not (assigned or checked_assigned):
         return Reject("NOT_ASSIGNED_TO_CLOCK")
     if face_check_failed:
         return Reject("FACE_CHECK_FAILED")

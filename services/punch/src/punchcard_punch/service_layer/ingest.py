@@ -379,6 +379,8 @@ class Ingest:
             following=following,
             policy=self.policy,
             face_check_failed=face_check_failed,
+            checked_active=verdict.checked_active,
+            checked_assigned=verdict.checked_assigned,
         )
         outcome = _Outcome(message, attempt_id, context.clock_id, worker_id=verdict.worker_id)
         if isinstance(decision, Reject):
