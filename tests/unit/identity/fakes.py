@@ -241,6 +241,9 @@ class FakeCounters:
     async def record_unknown(self, tenant_id, clock_id, attempt_id) -> int:
         return self._add((tenant_id, "unknown", clock_id), attempt_id)
 
+    async def forget_unknown(self, tenant_id, clock_id, attempt_id) -> None:
+        self.sets.get((tenant_id, "unknown", clock_id), set()).discard(attempt_id)
+
     async def record_failure(self, tenant_id, worker_id, clock_id, attempt_id):
         at_clock = self._add((tenant_id, "wc", worker_id, clock_id), attempt_id)
         total = self._add((tenant_id, "worker", worker_id), attempt_id)

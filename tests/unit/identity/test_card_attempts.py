@@ -44,7 +44,9 @@ class Kiosk(PinKiosk):
 
     def __init__(self) -> None:
         super().__init__()
-        self.identifier = CardIdentifier(opener=FakeOpener(), counters=self.counters)
+        self.identifier = CardIdentifier(
+            opener=FakeOpener(), counters=self.counters, sleep=self.verifier.sleep
+        )
 
     def card_holder(
         self, card: str, *, status: WorkerStatus = ACTIVE, clocks: tuple[str, ...] = ("c1",)
@@ -106,6 +108,15 @@ async def test_anything_but_a_card_of_a_worker_of_the_clock_is_unknown_user(kios
     assert await kiosk.counters.clock_counts(TENANT, "c1") == (1, 0)
     [(_, key, _)] = kiosk.verdicts()
     assert key == f"{TENANT}/a-1"
+
+
+async def test_a_holder_assigned_a_moment_ago_is_looked_up_again_and_identified(kiosk):
+    ada = kiosk.card_holder("0042", clocks=())
+    kiosk.meanwhile = lambda: kiosk.store.assignments.add((TENANT, "c1", ada.id))
+    verdict = await kiosk.read("0042")
+    assert isinstance(verdict, identification_pb2.WorkerIdentified)
+    assert verdict.worker_id == ada.id and kiosk.slept == [0.25]  # the assignment grace
+    assert await kiosk.counters.clock_counts(TENANT, "c1") == (0, 0)
 
 
 async def test_an_inactive_workers_card_is_rejected_as_inactive_and_not_counted(kiosk):

@@ -16,7 +16,9 @@ from punchcard_identity.domain.pin_attempts import (
     Reject,
     VerifyPin,
     decide_pin_attempt,
+    look_again_for_assignment,
     pace_unknown,
+    unknown_answer_wait,
 )
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -116,6 +118,19 @@ def test_wrong_pins_at_many_clocks_lock_the_worker_everywhere_for_a_bounded_time
 def test_unknown_ids_are_paced_like_a_pin_check_up_to_the_clocks_limit_then_answered_at_once():
     assert pace_unknown(1, LIMITS) and pace_unknown(30, LIMITS)
     assert not pace_unknown(31, LIMITS)
+
+
+def test_only_a_found_worker_not_assigned_to_the_clock_is_looked_up_again():
+    assert look_again_for_assignment(opened=True, found=True, assigned=False)
+    assert not look_again_for_assignment(opened=True, found=True, assigned=True)
+    assert not look_again_for_assignment(opened=True, found=False, assigned=False)  # unknown ID
+    assert not look_again_for_assignment(opened=False, found=True, assigned=False)
+
+
+def test_a_paced_unknown_user_waits_a_pin_check_and_at_least_the_assignment_grace():
+    assert unknown_answer_wait(0.02, 0.1) == 0.1
+    assert unknown_answer_wait(0.3, 0.1) == 0.3
+    assert unknown_answer_wait(0.02, 0.0) == 0.02
 
 
 def test_every_reason_is_a_reject_reason_of_the_contract_by_name():

@@ -44,9 +44,11 @@ class Kiosk:
         self.counters = FakeCounters()
         self.hasher = FakeHasher()
         self.slept: list[float] = []
+        self.meanwhile = lambda: None  # what happens elsewhere while the verifier waits
 
         async def sleep(seconds: float) -> None:
             self.slept.append(seconds)
+            self.meanwhile()
 
         self.verifier = PinVerifier(
             opener=FakeOpener(),
@@ -54,6 +56,7 @@ class Kiosk:
             counters=self.counters,
             limits=LIMITS,
             hash_s=0.05,
+            assignment_grace_s=0.03,  # less than a PIN check here: paced as before
             clock=lambda: NOW,
             sleep=sleep,
         )
@@ -153,6 +156,29 @@ async def test_unknown_unassigned_or_unopenable_is_unknown_user_without_a_pin_ch
     assert kiosk.slept == [0.05]
     [(_, key, _)] = kiosk.verdicts()
     assert key == f"{TENANT}/a-1"
+
+
+async def test_a_worker_assigned_a_moment_ago_is_looked_up_again_and_identified(kiosk):
+    """identity's copy of the assignments is a moment behind the admin's: the worker is not on
+    c1 when the attempt comes, and is by the end of the paced wait. The PIN is checked after
+    all; the attempt is not left counted as an unknown ID."""
+    ada = kiosk.worker("E1", clocks=())
+    kiosk.verifier.assignment_grace_s = 0.2
+    kiosk.meanwhile = lambda: kiosk.store.assignments.add((TENANT, "c1", ada.id))
+    verdict = await kiosk.punch("E1", "8351", "c1")
+    assert reason(verdict) == "IDENTIFIED" and verdict.worker_id == ada.id
+    assert verdict.checked_assigned
+    assert kiosk.slept == [0.2] and kiosk.hasher.checks == 1
+    assert await kiosk.counters.clock_counts(TENANT, "c1") == (0, 0)
+
+
+async def test_unknown_ids_and_unassigned_workers_wait_alike_for_the_assignment_grace(kiosk):
+    kiosk.worker("E1", clocks=("c2",))
+    kiosk.verifier.assignment_grace_s = 0.2
+    assert reason(await kiosk.punch("E404", "8351", "c1")) == "UNKNOWN_USER"
+    assert reason(await kiosk.punch("E1", "8351", "c1")) == "UNKNOWN_USER"  # still not on c1
+    assert kiosk.slept == [0.2, 0.2] and kiosk.hasher.checks == 0
+    assert await kiosk.counters.clock_counts(TENANT, "c1") == (2, 0)
 
 
 async def test_a_flood_of_unknown_ids_is_paced_up_to_the_clocks_limit_then_answered_at_once(

@@ -110,11 +110,14 @@ def bootstrap(
         limits=pin_limits(settings),
         hash_s=time_one_hash(hasher),
         hashing=ThreadPoolExecutor(settings.pin_hash_threads, thread_name_prefix="pin-check"),
+        assignment_grace_s=settings.assignment_grace_s,
     )
     return IdentityContainer(
         services=services,
         verifier=verifier,
         opener=opener,
         redis=redis,
-        cards=CardIdentifier(opener=opener, counters=counters),
+        cards=CardIdentifier(
+            opener=opener, counters=counters, assignment_grace_s=settings.assignment_grace_s
+        ),
     )

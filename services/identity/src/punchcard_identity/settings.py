@@ -63,6 +63,11 @@ class IdentitySettings(ServiceSettings):
     # servers, instead of each lane queueing behind its own hashes while another lane's thread
     # idles, and more lanes than cores never share the cores among more hashes than they hold.
     pin_hash_threads: int = Field(default=2, ge=1, le=32)
+    # A worker found but not assigned to the attempt's clock is looked up again after this
+    # many seconds before "Unknown User" is answered: an assignment made a moment ago may still
+    # be on its way to identity's copy (device-sync's event; usually 1-20 ms). A paced unknown
+    # Employee ID waits as long, so the two answers still look alike (docs/identity.md).
+    assignment_grace_s: float = Field(default=0.25, ge=0, le=2)
     # The topic of kiosk PIN attempts (another only in tests that give it its own retention).
     pin_attempts_topic: str = Field(
         default=catalogue.KIOSK_PIN_ATTEMPTS.name, pattern=r"^[A-Za-z0-9._-]{1,200}$"

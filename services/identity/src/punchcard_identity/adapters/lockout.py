@@ -75,6 +75,9 @@ class FailureCounters:
         )
         return count
 
+    async def forget_unknown(self, tenant_id: str, clock_id: str, attempt_id: str) -> None:
+        await self.redis.srem(self._key(tenant_id, "unknown", "clock", clock_id), attempt_id)
+
     async def record_failure(
         self, tenant_id: str, worker_id: str, clock_id: str, attempt_id: str
     ) -> tuple[int, int]:

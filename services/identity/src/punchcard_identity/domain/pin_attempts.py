@@ -176,6 +176,23 @@ def decide_pin_attempt(facts: PinAttemptFacts, limits: PinLimits) -> Decision:
     )
 
 
+def look_again_for_assignment(*, opened: bool, found: bool, assigned: bool) -> bool:
+    """Whether an attempt refused ``UNKNOWN_USER`` only because its worker is not assigned to the
+    clock is looked at again before it is answered: the credential opened and named a worker of
+    the tenant, so the assignment may have been made a moment ago and still be on its way to
+    identity's copy of device-sync's assignments (a worker's first punch just after an admin
+    assigned them). An unknown ID or a credential that did not open is answered as it is."""
+    return opened and found and not assigned
+
+
+def unknown_answer_wait(hash_s: float, assignment_grace_s: float) -> float:
+    """How long a paced ``UNKNOWN_USER`` waits before it is answered (whoever it names, so its
+    timing tells an unknown ID from an unassigned worker no more than its answer does): as long
+    as a PIN check takes here, and at least the assignment grace, at whose end an unassigned
+    worker is looked up again (``look_again_for_assignment``)."""
+    return max(hash_s, assignment_grace_s)
+
+
 def pace_unknown(unknown_at_clock: int, limits: PinLimits) -> bool:
     """Whether the answer to an unknown Employee ID (the clock's ``unknown_at_clock``-th in its
     window) waits as long as a PIN check: yes, up to the clock's limit; a flood of bogus IDs is

@@ -114,6 +114,9 @@ class FailureCounters(Protocol):
     async def record_unknown(self, tenant_id: str, clock_id: str, attempt_id: str) -> int:
         """Returns the clock's count of unknown Employee IDs in its window."""
 
+    async def forget_unknown(self, tenant_id: str, clock_id: str, attempt_id: str) -> None:
+        """Un-count an attempt counted as an unknown ID (its worker was assigned after all)."""
+
     async def record_failure(
         self, tenant_id: str, worker_id: str, clock_id: str, attempt_id: str
     ) -> tuple[int, int]:

@@ -47,12 +47,23 @@ from ..domain.pin_attempts import (
     UnsealError,
     VerifyPin,
     decide_pin_attempt,
+    look_again_for_assignment,
     pace_unknown,
+    unknown_answer_wait,
 )
 from .unit_of_work import FailureCounters, PinHasher, PinOpener, UnitOfWork, UnitOfWorkFactory
 from .workers import now
 
 log = get_logger(__name__)
+
+# A worker found but not assigned to the clock, looked up again after the assignment grace
+# (what: pin or card; assigned: whether the assignment had arrived meanwhile).
+ASSIGNED_ON_SECOND_LOOK = Counter(
+    "identity_assignment_second_looks_total",
+    "Attempts of a worker not assigned to the clock looked up again after the assignment grace,"
+    " by credential and whether the assignment had arrived meanwhile",
+    ["what", "assigned"],
+)
 
 # What /metrics says of verdicts (by what was checked: pin, card, or signin at a kiosk, which
 # publishes none; outcome; the RejectReason's name) and of PIN lockouts (at one clock, or of
@@ -137,6 +148,9 @@ class CardIdentifier:
 
     opener: PinOpener
     counters: FailureCounters
+    # A holder not assigned to the clock is looked up again after this (PinVerifier's).
+    assignment_grace_s: float = 0.25
+    sleep: Callable[[float], Awaitable[object]] = field(default=asyncio.sleep)
 
     async def identify(self, command: IdentifyCardAttempt, uow: UnitOfWork) -> Verdict:
         tenant = command.tenant_id
@@ -148,6 +162,11 @@ class CardIdentifier:
         assigned = worker is not None and await uow.assignments.is_assigned(
             context.clock_id, worker.id
         )
+        if look_again_for_assignment(opened=opened, found=worker is not None, assigned=assigned):
+            assert worker is not None
+            await self.sleep(self.assignment_grace_s)
+            assigned = await uow.assignments.is_assigned(context.clock_id, worker.id)
+            ASSIGNED_ON_SECOND_LOOK.labels("card", str(assigned).lower()).inc()
         decision = decide_card_attempt(
             CardAttemptFacts(
                 card_opened=opened,
@@ -242,6 +261,9 @@ class PinVerifier:
     limits: PinLimits
     hash_s: float = 0.02
     hashing: Executor | None = None
+    # A paced UNKNOWN_USER waits at least this long, and a worker found but not assigned to the
+    # clock is looked up again at its end (``domain.pin_attempts.look_again_for_assignment``).
+    assignment_grace_s: float = 0.25
     clock: Callable[[], datetime] = field(default=now)
     sleep: Callable[[float], Awaitable[object]] = field(default=asyncio.sleep)
 
@@ -318,6 +340,20 @@ class PinVerifier:
                 clock_failures=clock_failures,
                 worker_failures=worker_failures,
             )
+        return await self._carry_out(uow, tenant, context, pin, worker, stored, facts)
+
+    async def _carry_out(
+        self,
+        uow: UnitOfWork,
+        tenant: str,
+        context: kiosk_pb2.PunchAttemptContext,
+        pin: str | None,
+        worker: Worker | None,
+        stored: StoredPin | None,
+        facts: PinAttemptFacts,
+    ) -> Verdict:
+        """Ask ``decide_pin_attempt`` with the facts gathered and carry out what it says."""
+        clock_id = context.clock_id
         decision = decide_pin_attempt(facts, self.limits)
         if isinstance(decision, VerifyPin):
             assert pin is not None and stored is not None
@@ -354,7 +390,20 @@ class PinVerifier:
             # the kiosk is told "Unknown User", as for a worker not assigned to the clock, after
             # about the time a PIN check takes (a wait, no CPU).
             if pace_unknown(unknown, self.limits):
-                await self.sleep(self.hash_s)
+                await self.sleep(unknown_answer_wait(self.hash_s, self.assignment_grace_s))
+                if worker is not None and look_again_for_assignment(
+                    opened=facts.pin_opened, found=facts.found, assigned=facts.assigned
+                ):
+                    # Assigned a moment ago? Then the PIN is checked after all, and the attempt
+                    # was no unknown ID.
+                    assigned = await uow.assignments.is_assigned(clock_id, worker.id)
+                    ASSIGNED_ON_SECOND_LOOK.labels("pin", str(assigned).lower()).inc()
+                    if assigned:
+                        await self.counters.forget_unknown(tenant, clock_id, context.attempt_id)
+                        facts = replace(facts, assigned=True)
+                        return await self._carry_out(
+                            uow, tenant, context, pin, worker, stored, facts
+                        )
             return _rejected(context, R.REJECT_REASON_UNKNOWN_USER)
         assert worker is not None
         if decision.lock_at_clock_until is not None:
