@@ -7,6 +7,8 @@ gets them and the clock shows online and in sync; rename the worker → the cloc
 a viewer may not assign; unassign → off the clock; the audit log names the clock and holds no
 credential, nor does any service's log."""
 
+import uuid
+
 import pytest
 from punchcard_kiosk_sim import ClockFleet
 
@@ -211,3 +213,31 @@ async def test_assign_a_worker_to_a_clock_through_the_gateway(system):
     # The credential's secret is in no service's log.
     for service in ("gateway", "devices", "identity"):
         assert secret not in system[service].log_file.read_text(), service
+
+
+async def test_a_worker_created_and_assigned_at_once_is_assigned_the_first_time(system):
+    """As an integration script does it, with no retry: create, then assign at once. device-sync
+    learns the worker from identity's event a moment later and waits for it (PROJECTION_WAIT_S)
+    instead of answering 404 "try again"; a worker that does not exist is still a 404."""
+    email = f"{unique('admin')}@example.com"
+    create_tenant(system["gateway"], email, PASSWORD)
+    http = await login(system["gateway"], email, PASSWORD)
+    async with http:
+        registered = await http.post(
+            "/clocks",
+            json={"serial_number": unique("SN"), "name": "Gate", "site_id": "", "time_zone": "UTC"},
+        )
+        assert registered.status_code == 201, registered.text
+        clock_id = registered.json()["id"]
+        for n in range(5):
+            created = await http.post(
+                "/workers",
+                json={"employee_id": unique("Q")[:20], "name": f"Quick {n}", "status": "Active"},
+            )
+            assert created.status_code == 201, created.text
+            answer = await http.put(f"/clocks/{clock_id}/workers/{created.json()['id']}")
+            assert answer.status_code == 200, answer.text
+        nobody = await http.put(f"/clocks/{clock_id}/workers/{uuid.uuid4()}")
+        assert (nobody.status_code, nobody.json()["code"]) == (404, "WORKER_NOT_FOUND")
+        roster = await http.get(f"/clocks/{clock_id}/workers")
+        assert roster.json()["count"] == 5

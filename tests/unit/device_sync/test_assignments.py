@@ -125,6 +125,31 @@ async def test_an_unknown_worker_is_worker_not_found_and_nothing_changes(store):
     assert store.assignments == {} and store.queue == [] and store.commits == 0
 
 
+async def test_a_worker_created_a_moment_ago_is_waited_for_then_assigned(store):
+    """identity's event about the new worker reaches device-sync while the request waits
+    (PROJECTION_WAIT_S): the assignment is made, once, instead of a 404 "try again"."""
+    clock, arriving = store.add_clock(), store.add_worker()
+    facts = store.workers.pop(arriving.id)
+    opened = []
+
+    def uow(tenant_id):
+        opened.append(tenant_id)
+        if len(opened) == 3:  # two refusals, then the event has been projected
+            store.workers[arriving.id] = facts
+        return FakeUnitOfWork(store, tenant_id)
+
+    cmd = admin.ChangeAssignments(SYSADMIN, assign=[(clock, arriving.id)], worker_wait_s=5)
+    result = await admin.change_assignments(cmd, uow)
+    assert result == admin.AssignmentsChanged(assigned=1, unassigned=0, commands_queued=1)
+    assert len(opened) == 3 and store.commits == 1
+    # Without the wait (and for a worker that never comes): the 404 at once.
+    with pytest.raises(NotFound):
+        await admin.change_assignments(
+            admin.ChangeAssignments(SYSADMIN, assign=[(clock, str(uuid.uuid4()))]), uow
+        )
+    assert len(opened) == 4
+
+
 async def test_an_inactive_worker_is_not_assigned(store):
     clock = store.add_clock()
     worker = store.add_worker(status=WorkerStatus.INACTIVE)

@@ -1,6 +1,8 @@
 """The enrolment use cases on fakes: who may, what an upload changes (templates, kept photos,
 events in the same commit) and what a refusal leaves untouched; deletion and deactivation."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from punchcard_face_match.domain.gallery import Galleries
@@ -143,6 +145,31 @@ async def test_who_may_enrol():
     with pytest.raises(NotFound) as unknown:
         await enrolment.enrol(_enrol(A, worker="1b2c3d4e-0000-4000-8000-0000000000ff"))
     assert (unknown.value.code, unknown.value.field) == ("WORKER_NOT_FOUND", "worker_id")
+
+
+async def test_a_worker_created_a_moment_ago_is_waited_for_then_enrolled():
+    store, enrolment = _setup()
+    data = store.of(TENANT)
+    arriving = data.workers.pop(WORKER)
+    base = enrolment.uow
+    opened = []
+
+    def uow(tenant_id):
+        opened.append(tenant_id)
+        if len(opened) == 2:  # identity's event has reached face-match meanwhile
+            data.workers[WORKER] = arriving
+        return base(tenant_id)
+
+    waiting = replace(enrolment, uow=uow, worker_wait_s=5)
+    enrolled = await waiting.enrol(_enrol(A))
+    assert enrolled.worker_id == WORKER and enrolment.faces.calls  # analysed once known
+    # A worker that never comes: WORKER_NOT_FOUND after the bound, nothing analysed.
+    calls = len(enrolment.faces.calls)
+    with pytest.raises(NotFound) as unknown:
+        await replace(enrolment, worker_wait_s=0.05).enrol(
+            _enrol(A, worker="1b2c3d4e-0000-4000-8000-0000000000ff")
+        )
+    assert unknown.value.code == "WORKER_NOT_FOUND" and len(enrolment.faces.calls) == calls
 
 
 async def test_an_inactive_worker_and_a_restarted_engine():

@@ -58,6 +58,13 @@ class NotFound(DomainError):
         return cls(f"{what} not found", field)
 
 
+class NotProjectedYet(NotFound):
+    """A request names something this service learns from another service's events (a worker
+    created at identity, say) that its copy does not hold yet: most likely on its way, a moment
+    behind the request. ``retry.until_projected`` waits for it a bounded time; still missing
+    after that, it is answered as a ``NotFound`` (404 with the rule's code)."""
+
+
 class Conflict(DomainError):
     """The change clashes with the current state (a duplicate, a stale version)."""
 

@@ -12,6 +12,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 from tenacity.stop import stop_after_delay, stop_never
 
+from .errors import NotProjectedYet
 from .logging import get_logger
 
 log = get_logger(__name__)
@@ -100,4 +101,37 @@ async def retry_transient(
     async for attempt in retrying:
         with attempt:
             return await call()
+    raise AssertionError("unreachable")
+
+
+async def until_projected(
+    what: str,
+    call: Callable[[], Awaitable[T]],
+    *,
+    within_s: float,
+    initial: float = 0.02,
+    maximum: float = 0.25,
+) -> T:
+    """Call, and call again with backoff while it raises ``NotProjectedYet``, for at most
+    ``within_s`` seconds; then the last ``NotProjectedYet`` goes to the caller (a 404). Read
+    your writes across services: a worker created at identity a moment ago and assigned to a
+    clock at once is assigned, not refused, while device-sync's copy catches up (usually
+    10-100 ms). Something that does not exist costs ``within_s`` of waiting (no CPU) before its
+    404, so callers pass a small bound. ``call`` must be safe to repeat: a use case whose
+    transaction was rolled back by the error."""
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(NotProjectedYet),
+        wait=backoff(initial, maximum),
+        stop=stop_after_delay(within_s),
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            result = await call()
+        state = attempt.retry_state
+        if state.outcome is not None and state.outcome.failed:
+            continue  # waited for, then called again (or the error re-raised at the bound)
+        if state.attempt_number > 1:
+            log.info("waited for another service's event", what=what, attempts=state.attempt_number)
+        return result
     raise AssertionError("unreachable")

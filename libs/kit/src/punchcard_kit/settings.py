@@ -277,6 +277,10 @@ class ServiceSettings(KafkaSettings):
     # Appended to every consumer group id (tests and side-by-side deployments).
     consumer_group_suffix: str = ""
     processed_events_retention_days: int = Field(default=14, ge=1)
+    # How long a request naming something this service learns from another service's events
+    # (a worker created at identity a moment ago) waits for it before its 404
+    # (punchcard_kit.retry.until_projected): read your writes across services.
+    projection_wait_s: float = Field(default=2.0, ge=0, le=10)
     # Topics the kit creates itself (dead-letter topics): 3 in production, 1 on the local stack.
     kafka_replication_factor: int = Field(default=1, ge=1)
 

@@ -154,6 +154,7 @@ def bootstrap(
             threshold=policy.threshold,
             max_photo_bytes=settings.enrol_max_photo_bytes,
             galleries=galleries,
+            worker_wait_s=settings.projection_wait_s,
         ),
         views=FaceViews(
             uow=uow,

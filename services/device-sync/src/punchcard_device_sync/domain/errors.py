@@ -10,6 +10,7 @@ from punchcard_kit.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    NotProjectedYet,
     TooManyRequests,
     Unauthenticated,
 )
@@ -52,10 +53,11 @@ def device_not_found() -> NotFound:
 
 
 def worker_not_found(worker_id: str | None = None) -> NotFound:
-    """``worker_id``: a worker an assignment names that device-sync has not learnt yet."""
+    """``worker_id``: a worker an assignment names that device-sync has not learnt yet (from
+    identity's events): waited for (``retry.until_projected``), then this 404."""
     if worker_id is None:
         return NotFound("worker not found", "worker_id", code="WORKER_NOT_FOUND")
-    return NotFound(
+    return NotProjectedYet(
         f"worker {worker_id} is not known to device-sync (a worker created a"
         " moment ago arrives within seconds; try again)",
         "worker_id",

@@ -672,7 +672,10 @@ async def assign(
     pair = (clock_id.lower(), worker_id.lower())
     roles = {pair: body.clock_role} if body and body.clock_role else {}
     changed = await uc.change_assignments(
-        uc.ChangeAssignments(caller, assign=[pair], roles=roles), c.uow
+        uc.ChangeAssignments(
+            caller, assign=[pair], roles=roles, worker_wait_s=c.settings.projection_wait_s
+        ),
+        c.uow,
     )
     return asdict(changed)
 
@@ -708,6 +711,7 @@ async def bulk(body: BulkAssignments, c: ContainerDep, caller: CallerDep) -> dic
                 for p in body.assign
                 if p.clock_role is not None
             },
+            worker_wait_s=c.settings.projection_wait_s,
         ),
         c.uow,
     )

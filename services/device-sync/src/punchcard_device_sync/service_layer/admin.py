@@ -14,6 +14,7 @@ from punchcard.v1 import device_pb2
 from punchcard_kit.access import WRITERS, require_role, require_site
 from punchcard_kit.caller import Caller
 from punchcard_kit.logging import get_logger
+from punchcard_kit.retry import until_projected
 
 from ..domain import errors, zk
 from ..domain.model import (
@@ -327,6 +328,9 @@ class ChangeAssignments:
     assign: Sequence[Pair] = field(default_factory=tuple)
     unassign: Sequence[Pair] = field(default_factory=tuple)
     roles: Mapping[Pair, ClockRole] = field(default_factory=dict)
+    # How long a worker device-sync has not learnt yet is waited for (PROJECTION_WAIT_S): one
+    # created at identity a moment ago is assigned, not refused, while its event arrives.
+    worker_wait_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -338,6 +342,14 @@ class AssignmentsChanged:
 
 
 async def change_assignments(cmd: ChangeAssignments, uow: UnitOfWorkFactory) -> AssignmentsChanged:
+    """The change, tried again while a worker it assigns has not reached device-sync yet
+    (each try its own transaction, rolled back by the refusal), for ``cmd.worker_wait_s``."""
+    return await until_projected(
+        "a worker to assign", lambda: _change_assignments(cmd, uow), within_s=cmd.worker_wait_s
+    )
+
+
+async def _change_assignments(cmd: ChangeAssignments, uow: UnitOfWorkFactory) -> AssignmentsChanged:
     caller = cmd.caller
     require_role(caller, *WRITERS)
     if len(cmd.assign) + len(cmd.unassign) > MAX_BULK_PAIRS:

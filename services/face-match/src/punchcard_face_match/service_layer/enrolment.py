@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 from punchcard_kit.access import WRITERS, require_site
 from punchcard_kit.caller import Caller
-from punchcard_kit.errors import Forbidden, Invalid, NotFound, Unavailable
+from punchcard_kit.errors import Forbidden, Invalid, NotFound, NotProjectedYet, Unavailable
 from punchcard_kit.logging import get_logger
+from punchcard_kit.retry import until_projected
 
 from ..domain import enrolment as rules
 from ..domain import evidence as evidence_rules
@@ -89,6 +90,12 @@ def worker_not_found() -> NotFound:
     return NotFound("worker not found", "worker_id", code="WORKER_NOT_FOUND")
 
 
+def worker_not_known_yet() -> NotProjectedYet:
+    """No such worker in face-match's copy of identity's workers: perhaps created a moment
+    ago, its event on its way (``Enrolment.worker_wait_s``); a 404 like ``worker_not_found``."""
+    return NotProjectedYet("worker not found", "worker_id", code="WORKER_NOT_FOUND")
+
+
 async def known_worker(
     uow: UnitOfWork, caller: Caller, worker_id: str, *, write: bool = False
 ) -> Worker:
@@ -96,7 +103,7 @@ async def known_worker(
     also within the caller's sites (403 SITE_NOT_MANAGED)."""
     worker = await uow.workers.get(worker_id)
     if worker is None:
-        raise worker_not_found()
+        raise worker_not_known_yet()
     if write:
         require_site(caller, worker.site_id, "worker_id")
     elif not caller.may_act_on_site(worker.site_id):
@@ -131,6 +138,9 @@ class Enrolment:
     threshold: float
     max_photo_bytes: int
     galleries: Galleries | None = None
+    # How long a worker face-match has not learnt yet is waited for before WORKER_NOT_FOUND
+    # (PROJECTION_WAIT_S): one created at identity a moment ago is enrolled, not refused.
+    worker_wait_s: float = 0.0
 
     async def enrol(self, command: EnrolFace) -> TemplateSet:
         caller, worker_id = command.caller, command.worker_id
@@ -223,8 +233,12 @@ class Enrolment:
             rules.check_photo_header(
                 index, photo.filename, photo.content, self.image_size(photo.content), self.policy
             )
-        async with self.uow(tenant_id) as uow:
-            rules.check_enrollable(await allowed(uow))
+
+        async def check() -> None:
+            async with self.uow(tenant_id) as uow:
+                rules.check_enrollable(await allowed(uow))
+
+        await until_projected("the worker to enrol", check, within_s=self.worker_wait_s)
 
         try:
             faces = await self.faces.analyse([photo.content for photo in photos])
