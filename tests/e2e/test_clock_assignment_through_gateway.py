@@ -29,8 +29,12 @@ async def system(tmp_path_factory):
     try:
         identity = await start_service("identity", tmp)
         started.append(identity)
-        # Short resync floor, as in device-sync's own integration tests.
-        devices = await start_service("device-sync", tmp, AUTO_RESYNC_MIN_INTERVAL_S="0")
+        # Short resync floor, as in device-sync's own integration tests; a new worker waited for
+        # longer than in production (2 s), for a CI box too busy to relay identity's event so
+        # soon (the test below creates and assigns at once).
+        devices = await start_service(
+            "device-sync", tmp, AUTO_RESYNC_MIN_INTERVAL_S="0", PROJECTION_WAIT_S="5"
+        )
         started.append(devices)
         gateway = await start_service(
             "gateway", tmp, IDENTITY_URL=identity.url, DEVICE_SYNC_URL=devices.url

@@ -22,8 +22,9 @@ PIN = "604137"
 
 @pytest.fixture
 async def identity(tmp_path):
-    # A grace long enough for the assignment's event to be published and projected meanwhile.
-    process = await start_identity(tmp_path, ASSIGNMENT_GRACE_S="2")
+    # A grace long enough for the assignment's event to be published and projected meanwhile,
+    # even on a busy CI box (production waits 0.25 s).
+    process = await start_identity(tmp_path, ASSIGNMENT_GRACE_S="5")
     yield process
     await process.stop()
 

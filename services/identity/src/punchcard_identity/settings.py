@@ -67,7 +67,7 @@ class IdentitySettings(ServiceSettings):
     # many seconds before "Unknown User" is answered: an assignment made a moment ago may still
     # be on its way to identity's copy (device-sync's event; usually 1-20 ms). A paced unknown
     # Employee ID waits as long, so the two answers still look alike (docs/identity.md).
-    assignment_grace_s: float = Field(default=0.25, ge=0, le=2)
+    assignment_grace_s: float = Field(default=0.25, ge=0, le=5)
     # The topic of kiosk PIN attempts (another only in tests that give it its own retention).
     pin_attempts_topic: str = Field(
         default=catalogue.KIOSK_PIN_ATTEMPTS.name, pattern=r"^[A-Za-z0-9._-]{1,200}$"
