@@ -65,6 +65,17 @@ ASSIGNED_ON_SECOND_LOOK = Counter(
     ["what", "assigned"],
 )
 
+
+async def _assigned_on_second_look(
+    uow: UnitOfWork, clock_id: str, worker_id: str, what: str
+) -> bool:
+    """After the assignment grace: is the worker assigned to the clock now (counted, by
+    ``what``: pin or card)? ``domain.pin_attempts.look_again_for_assignment`` says when."""
+    assigned = await uow.assignments.is_assigned(clock_id, worker_id)
+    ASSIGNED_ON_SECOND_LOOK.labels(what, str(assigned).lower()).inc()
+    return assigned
+
+
 # What /metrics says of verdicts (by what was checked: pin, card, or signin at a kiosk, which
 # publishes none; outcome; the RejectReason's name) and of PIN lockouts (at one clock, or of
 # the worker everywhere). All bounded: no worker, clock or tenant labels.
@@ -165,8 +176,7 @@ class CardIdentifier:
         if look_again_for_assignment(opened=opened, found=worker is not None, assigned=assigned):
             assert worker is not None
             await self.sleep(self.assignment_grace_s)
-            assigned = await uow.assignments.is_assigned(context.clock_id, worker.id)
-            ASSIGNED_ON_SECOND_LOOK.labels("card", str(assigned).lower()).inc()
+            assigned = await _assigned_on_second_look(uow, context.clock_id, worker.id, "card")
         decision = decide_card_attempt(
             CardAttemptFacts(
                 card_opened=opened,
@@ -396,9 +406,7 @@ class PinVerifier:
                 ):
                     # Assigned a moment ago? Then the PIN is checked after all, and the attempt
                     # was no unknown ID.
-                    assigned = await uow.assignments.is_assigned(clock_id, worker.id)
-                    ASSIGNED_ON_SECOND_LOOK.labels("pin", str(assigned).lower()).inc()
-                    if assigned:
+                    if await _assigned_on_second_look(uow, clock_id, worker.id, "pin"):
                         await self.counters.forget_unknown(tenant, clock_id, context.attempt_id)
                         facts = replace(facts, assigned=True)
                         return await self._carry_out(
