@@ -33,7 +33,7 @@ from collections import Counter as Tally
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from prometheus_client import Counter
 from punchcard.v1 import identification_pb2, punch_pb2
@@ -162,6 +162,30 @@ def _time(ts) -> datetime | None:
     return to_datetime(ts) if ts.seconds or ts.nanos else None
 
 
+class _Identified(NamedTuple):
+    """An identified verdict's fields ingest reads more than once, read out of it once."""
+
+    attempt_id: str
+    message: Message
+    verdict: identification_pb2.WorkerIdentified
+    worker_id: str
+    clock_id: str
+    captured_at: datetime | None
+
+
+def _identified(attempt_id: str, message: Message) -> _Identified:
+    verdict = message.payload
+    context = verdict.context
+    return _Identified(
+        attempt_id,
+        message,
+        verdict,
+        verdict.worker_id,
+        context.clock_id,
+        _time(context.captured_at),
+    )
+
+
 @dataclass
 class _Outcome:
     message: Message
@@ -213,16 +237,15 @@ class Ingest:
         todo = [(a, m) for a, m in fresh.items() if a not in decided]
         if not todo:
             return
-        identified = [(a, m) for a, m in todo if m.type == IDENTIFIED]
-        worker_ids = {m.payload.worker_id for _, m in identified}
-        clock_ids = {m.payload.context.clock_id for _, m in identified}
-        workers = await uow.ledger.workers(worker_ids)
-        clocks = await uow.ledger.clocks(clock_ids)
+        # Each identified verdict's fields, read out of its message once.
+        identified = [_identified(a, m) for a, m in todo if m.type == IDENTIFIED]
+        workers = await uow.ledger.workers({v.worker_id for v in identified})
+        clocks = await uow.ledger.clocks({v.clock_id for v in identified})
         # The evidence policy: read only when a PIN or card attempt of the batch has a photo.
         with_photo = [
-            a
-            for a, m in identified
-            if has_photo(method=method_of(m.payload.method), photo=m.payload.context.evidence_photo)
+            v.attempt_id
+            for v in identified
+            if has_photo(method=method_of(v.verdict.method), photo=v.verdict.context.evidence_photo)
         ]
         policy_on = bool(with_photo) and await uow.settings.refuse_unmatched_photos()
         checks = await uow.ledger.evidence_checks(with_photo) if policy_on else {}
@@ -232,7 +255,7 @@ class Ingest:
             await uow.parked.park(to_park)
             parked_ids = {item[0] for item in to_park}
             todo = [(a, m) for a, m in todo if a not in parked_ids]
-            identified = [(a, m) for a, m in identified if a not in parked_ids]
+            identified = [v for v in identified if v.attempt_id not in parked_ids]
             for attempt_id, message, reason, due in to_park:
                 if reason == WAITING_FOR_CHECK:
                     log.info(
@@ -251,13 +274,12 @@ class Ingest:
                 )
             if not todo:
                 return
-        pairs = {(m.payload.context.clock_id, m.payload.worker_id) for _, m in identified}
-        assigned = await uow.ledger.assigned_pairs(pairs)
+        assigned = await uow.ledger.assigned_pairs({(v.clock_id, v.worker_id) for v in identified})
         found = await uow.ledger.nearby(
-            [(m.payload.worker_id, _time(m.payload.context.captured_at)) for _, m in identified],
-            self.policy.double_tap_window,
+            [(v.worker_id, v.captured_at) for v in identified], self.policy.double_tap_window
         )
-        near_db = {a: n for (a, _), n in zip(identified, found, strict=True)}
+        near_db = {v.attempt_id: n for v, n in zip(identified, found, strict=True)}
+        by_attempt = {v.attempt_id: v for v in identified}
         refused = {a for a, check in checks.items() if refuses(policy_on=policy_on, check=check)}
         in_batch: dict[str, list[Nearby]] = {}
         outcomes: list[_Outcome] = []
@@ -267,8 +289,7 @@ class Ingest:
             else:
                 outcome = self._decide(
                     tenant_id,
-                    attempt_id,
-                    message,
+                    by_attempt[attempt_id],
                     workers,
                     clocks,
                     assigned,
@@ -290,13 +311,12 @@ class Ingest:
         check); raises ``NotYetKnown`` while one must still be waited for
         (``domain.parking.hold``, ``domain.evidence.awaits_check``)."""
         # One round trip per tenant and batch, whatever its size.
-        held = await uow.parked.workers_with_parked({m.payload.worker_id for _, m in identified})
+        held = await uow.parked.workers_with_parked({v.worker_id for v in identified})
         to_park: list[tuple[str, Message, str, datetime | None]] = []
         waiting: list[str] = []
-        for attempt_id, message in identified:
-            verdict = message.payload
-            worker_known = verdict.worker_id in workers
-            clock_known = verdict.context.clock_id in clocks
+        for attempt_id, message, verdict, worker_id, clock_id, _ in identified:
+            worker_known = worker_id in workers
+            clock_known = clock_id in clocks
             occurred_at = to_datetime(message.envelope.occurred_at)
             awaits = awaits_check(
                 policy_on=policy_on,
@@ -306,7 +326,7 @@ class Ingest:
                 age=now - occurred_at,
                 wait=self.evidence_wait,
             )
-            earlier_parked = verdict.worker_id in held
+            earlier_parked = worker_id in held
             what = hold(
                 worker_known=worker_known,
                 clock_known=clock_known,
@@ -318,15 +338,15 @@ class Ingest:
             if what is Hold.WAIT:
                 waiting.append(attempt_id)
             elif what is Hold.PARK:
-                held.add(verdict.worker_id)
+                held.add(worker_id)
                 due = occurred_at + self.evidence_wait if awaits else None
                 if worker_known and clock_known and not earlier_parked:
                     reason = WAITING_FOR_CHECK
                 elif worker_known and clock_known:
                     reason = "an earlier verdict of the worker is parked"
                 else:
-                    unknown = [] if worker_known else [f"worker {verdict.worker_id}"]
-                    unknown += [] if clock_known else [f"clock {verdict.context.clock_id}"]
+                    unknown = [] if worker_known else [f"worker {worker_id}"]
+                    unknown += [] if clock_known else [f"clock {clock_id}"]
                     reason = "not known to punch: " + ", ".join(unknown)
                 to_park.append((attempt_id, message, reason, due))
         if waiting:
@@ -348,8 +368,7 @@ class Ingest:
     def _decide(
         self,
         tenant_id,
-        attempt_id,
-        message,
+        identified: _Identified,
         workers,
         clocks,
         assigned,
@@ -357,14 +376,13 @@ class Ingest:
         in_batch,
         face_check_failed: bool = False,
     ) -> _Outcome:
-        verdict: identification_pb2.WorkerIdentified = message.payload
+        attempt_id, message, verdict, worker_id, clock_id, captured_at = identified
         context = verdict.context
-        worker = workers[verdict.worker_id]
-        clock = clocks[context.clock_id]
-        captured_at = _time(context.captured_at)
+        worker = workers[worker_id]
+        clock = clocks[clock_id]
         received_at = _time(context.received_at) or datetime.now(UTC)
         previous, following = neighbours(
-            near_db[attempt_id] + in_batch.get(verdict.worker_id, []),
+            near_db[attempt_id] + in_batch.get(worker_id, []),
             captured_at,
             self.policy.double_tap_window,
         )
@@ -374,7 +392,7 @@ class Ingest:
             offline=context.captured_offline,
             requested=DIRECTION_NAMES.get(context.requested_direction),
             worker_active=worker["status"] == WorkerStatus.ACTIVE,
-            assigned=(context.clock_id, verdict.worker_id) in assigned,
+            assigned=(clock_id, worker_id) in assigned,
             previous=previous,
             following=following,
             policy=self.policy,
@@ -382,7 +400,7 @@ class Ingest:
             checked_active=verdict.checked_active,
             checked_assigned=verdict.checked_assigned,
         )
-        outcome = _Outcome(message, attempt_id, context.clock_id, worker_id=verdict.worker_id)
+        outcome = _Outcome(message, attempt_id, clock_id, worker_id=worker_id)
         if isinstance(decision, Reject):
             outcome.reason = decision.reason
         elif isinstance(decision, Repeat):
@@ -406,7 +424,7 @@ class Ingest:
             )
             outcome.kind = "RECORDED"
             outcome.row = row
-            in_batch.setdefault(verdict.worker_id, []).append(
+            in_batch.setdefault(worker_id, []).append(
                 Nearby(row["id"], decision.direction, captured_at)
             )
         return outcome
