@@ -42,6 +42,10 @@ class Store:
     face_flags: dict[str, bool] = field(default_factory=dict)
     assignments: dict[Pair, Assignment] = field(default_factory=dict)
     site_rules: dict[str, bool] = field(default_factory=dict)
+    # What the site-rule repository was asked, in order ("lock", "read", "set"), and the sites
+    # each lock took.
+    site_rule_calls: list[str] = field(default_factory=list)
+    site_locks: list[list[str]] = field(default_factory=list)
     queue: list[Queued] = field(default_factory=list)
     acked: set[str] = field(default_factory=set)  # command ids
     published: list[tuple[str, str, object]] = field(default_factory=list)
@@ -251,10 +255,16 @@ class FakeAssignments(_Repo):
 
 
 class FakeSiteRules(_Repo):
+    async def lock(self, site_ids) -> None:
+        self.store.site_locks.append(sorted({s for s in site_ids if s}))
+        self.store.site_rule_calls.append("lock")
+
     async def enabled(self, site_id: str) -> bool:
+        self.store.site_rule_calls.append("read")
         return bool(site_id) and self.store.site_rules.get(site_id, False)
 
     async def set(self, site_id: str, enabled: bool) -> None:
+        self.store.site_rule_calls.append("set")
         self.store.site_rules[site_id] = enabled
 
 

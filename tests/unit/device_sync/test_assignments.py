@@ -230,6 +230,9 @@ async def test_a_site_rule_puts_the_sites_active_workers_on_its_live_clocks(stor
     off = await admin.set_site_rule(admin.SetSiteRule(SYSADMIN, "north", False), factory(store))
     assert off == admin.SiteRuleSet("north", False, assigned=0, unassigned=4)
     assert kinds(store, a) == [CommandKind.REMOVE_WORKER] * 2
+    # Each switch took its site before setting the rule (the site's changes one at a time).
+    assert store.site_rule_calls == ["lock", "set", "lock", "set"]
+    assert store.site_locks == [["north"], ["north"]]
 
 
 async def test_only_a_sysadmin_sets_site_rules(store):
@@ -246,6 +249,7 @@ async def test_a_clock_registered_at_a_rule_site_gets_its_workers(store):
     assert registered.credential.startswith(f"pcc_{registered.clock_id}_")
     [command] = store.commands_of(registered.clock_id)
     assert command.worker_id == worker.id and command.kind is CommandKind.UPSERT_WORKER
+    assert store.site_rule_calls[:2] == ["lock", "read"] and store.site_locks[0] == ["north"]
     with pytest.raises(Conflict) as error:
         await admin.register_clock(
             admin.RegisterClock(SYSADMIN, "SN1", "Door 2", "", "UTC"), factory(store)
@@ -265,6 +269,7 @@ async def test_a_clock_moved_off_a_rule_site_loses_its_workers(store):
     assert [(c.kind, c.worker_id) for c in store.commands_of(registered.clock_id)] == [
         (CommandKind.REMOVE_WORKER, worker.id)
     ]
+    assert store.site_locks[-1] == ["north", "south"]  # the site it left and the one it joined
 
 
 async def test_a_bad_time_zone_is_refused(store):
@@ -329,6 +334,20 @@ async def test_a_worker_moved_to_a_rule_site_joins_its_clocks(store):
         (CommandKind.UPSERT_WORKER, worker.id)
     ]
     assert payload_types(store)[0] == (DEVICE_CLOCKS.name, "WorkerAssignedToClock")
+    # Both sites taken before either rule was read: the one left and the one joined.
+    assert store.site_rule_calls[:2] == ["lock", "read"]
+    assert store.site_locks == [["north", "south"]]
+
+
+async def test_every_change_of_a_worker_takes_their_site_before_reading_its_rule(store):
+    worker = store.add_worker("north")
+    uow = FakeUnitOfWork(store, TENANT)
+    await projection.change_worker(event(projection.SetPinSet, worker.id, pin_set=True), uow)
+    assert store.site_rule_calls == ["lock", "read"]
+    assert store.site_locks == [["north"]]
+    nowhere = store.add_worker("")
+    await projection.change_worker(event(projection.SetPinSet, nowhere.id, pin_set=True), uow)
+    assert store.site_locks[-1] == []  # no site, no rule: nothing to take
 
 
 async def test_a_face_flag_before_the_registration_is_kept(store):

@@ -5,7 +5,7 @@ kit's tenant transaction under RLS, with the outbox). The SQL filters by tenant 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 import asyncpg
@@ -440,7 +440,18 @@ class PostgresAssignments(_Repository):
         return [(_facts(r), r["profile"], ClockRole(r["clock_role"])) for r in rows]
 
 
+# A site's transaction-level advisory lock: a 64-bit hash of the tenant and the site (one
+# database per service: nothing else here hashes into this key space).
+_LOCK_SITE = (
+    "SELECT pg_advisory_xact_lock(hashtextextended('site-rule/' || $1::text || '/' || $2, 0))"
+)
+
+
 class PostgresSiteRules(_Repository):
+    async def lock(self, site_ids: Iterable[str]) -> None:
+        for site_id in sorted({s for s in site_ids if s}):  # one order: no deadlock between two
+            await self.conn.execute(_LOCK_SITE, self.tenant_id, site_id)
+
     async def enabled(self, site_id: str) -> bool:
         if not site_id:
             return False

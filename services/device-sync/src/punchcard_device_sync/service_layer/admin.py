@@ -174,7 +174,9 @@ async def update_clock(cmd: UpdateClock, uow: UnitOfWorkFactory) -> None:
             caller.request_id,
         )
         if site_id != row.site_id and not row.revoked:
-            await roster.apply_site_rule_to_clock(tx, cmd.clock_id, site_id, caller.request_id)
+            await roster.apply_site_rule_to_clock(
+                tx, cmd.clock_id, site_id, caller.request_id, left=row.site_id
+            )
         if tz != row.time_zone:
             # Every replica drops what it cached of the clock (a ZK clock's zone).
             await tx.clocks.credentials_changed([cmd.clock_id])

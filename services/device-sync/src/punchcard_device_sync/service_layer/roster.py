@@ -39,6 +39,8 @@ async def change_worker(
     after = update(before)
     if after is None:
         return []
+    # The sites whose rule decides where the worker is (left and joined), before reading it.
+    await uow.site_rules.lock([before.site_id if before else "", after.site_id])
     roles = await uow.assignments.clocks_of_worker(worker_id)
     clocks_before = set(roles)
     added, removed = await _site_rule_for_worker(uow, after)  # new pairs: USER
@@ -114,10 +116,11 @@ async def change_assignments(
 
 
 async def apply_site_rule_to_clock(
-    uow: UnitOfWork, clock_id: str, site_id: str, correlation_id: str | None
+    uow: UnitOfWork, clock_id: str, site_id: str, correlation_id: str | None, left: str = ""
 ) -> None:
-    """After a clock was registered or moved: site-rule workers of other sites leave it, the
-    Active workers of its site join it when the site has the rule."""
+    """After a clock was registered or moved (from ``left``): site-rule workers of other sites
+    leave it, the Active workers of its site join it when the site has the rule."""
+    await uow.site_rules.lock([site_id, left])
     current = await uow.assignments.site_rule_pairs(clock_id=clock_id)
     wanted: list[Pair] = []
     if await uow.site_rules.enabled(site_id):
@@ -129,6 +132,7 @@ async def apply_site_rule_to_clock(
 async def apply_site_rule(
     uow: UnitOfWork, site_id: str, enabled: bool, correlation_id: str | None
 ) -> tuple[Pairs, Pairs]:
+    await uow.site_rules.lock([site_id])
     await uow.site_rules.set(site_id, enabled)
     current = await uow.assignments.site_rule_pairs(site_id=site_id)
     wanted: list[Pair] = []

@@ -7,7 +7,7 @@ No SQL here."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -119,6 +119,13 @@ class AssignmentsRepository(Protocol):
 
 
 class SiteRulesRepository(Protocol):
+    async def lock(self, site_ids: Iterable[str]) -> None:
+        """Take these sites (one after the other, sorted; "" is no site) until the unit of
+        work ends. Whatever reads a site's rule to change a roster (a worker's change, a
+        clock's registration or move) or sets the rule takes its site first: under READ
+        COMMITTED two such transactions would otherwise each miss the other's uncommitted row
+        (a worker created as its site's rule is switched on, and on none of its clocks)."""
+
     async def enabled(self, site_id: str) -> bool: ...
 
     async def set(self, site_id: str, enabled: bool) -> None: ...
