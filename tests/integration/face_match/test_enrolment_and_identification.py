@@ -1,6 +1,8 @@
 """face-match against the real stack: enrolment through its API (real photos, the real model),
 identification of kiosk attempts from Kafka, deletion and deactivation, tenant isolation."""
 
+import asyncio
+
 import asyncpg
 import cv2
 import numpy as np
@@ -174,6 +176,48 @@ async def test_a_deactivated_worker_loses_their_face_data(feed, face_match, kios
 
     await wait_for(not_enrolled_flag, timeout=30, what="enrolled=false published")
     assert reason(await kiosk.punch(tenant, astronaut(640))) == "NO_MATCH"
+
+
+async def test_a_worker_deactivated_as_their_face_is_written_keeps_no_face_data(feed, face_match):
+    """identity's deactivation reaching face-match while an enrolment analyses its photos:
+    the deactivation's transaction (its row changed, not committed yet) and the enrolment's
+    must not each miss the other, or the enrolment would write templates for a worker whose
+    face data was just deleted. The enrolment holds the worker's row, waits, reads Inactive."""
+    worker = await _worker(feed, face_match)
+    tenant, worker_id = feed.tenant_id, worker["id"]
+    owner = await asyncpg.connect(face_match.admin_url)
+    watcher = await asyncpg.connect(face_match.admin_url)
+    try:
+        deactivation = owner.transaction()
+        await deactivation.start()
+        await owner.execute(
+            "UPDATE workers SET status = 'Inactive' WHERE tenant_id = $1 AND id = $2",
+            tenant,
+            worker_id,
+        )
+        enrolling = asyncio.create_task(enrol(face_match, tenant, worker_id, astronaut()))
+
+        async def settled() -> bool:
+            waiting = await watcher.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            return enrolling.done() or waiting > 0
+
+        await wait_for(settled, timeout=60, interval=0.05, what="the enrolment's write")
+        await deactivation.commit()
+        answer = await asyncio.wait_for(enrolling, timeout=60)
+        assert answer.status_code == 409, answer.text  # without the hold: 200, enrolled
+        assert answer.json()["code"] == "WORKER_INACTIVE"
+        templates = await watcher.fetchval(
+            "SELECT count(*) FROM templates WHERE tenant_id = $1 AND worker_id = $2",
+            tenant,
+            worker_id,
+        )
+        assert templates == 0
+    finally:
+        await owner.close()
+        await watcher.close()
 
 
 async def test_a_face_is_only_searched_in_its_own_tenant(feed, face_match, kiosk):

@@ -57,6 +57,8 @@ class Store:
     tenants: dict[str, TenantData] = field(default_factory=dict)
     outbox: list[Published] = field(default_factory=list)
     commits: int = 0
+    # The workers each unit of work held (workers.lock), committed or not, in order.
+    locked_workers: list[str] = field(default_factory=list)
 
     def of(self, tenant_id: str) -> TenantData:
         return self.tenants.setdefault(tenant_id, TenantData())
@@ -132,11 +134,15 @@ class FakeTemplates:
 
 
 class FakeWorkers:
-    def __init__(self, data: TenantData) -> None:
+    def __init__(self, data: TenantData, locked: list[str] | None = None) -> None:
         self.data = data
+        self.locked = [] if locked is None else locked
 
     async def get(self, worker_id: str) -> Worker | None:
         return self.data.workers.get(worker_id)
+
+    async def lock(self, worker_id: str) -> None:
+        self.locked.append(worker_id)
 
     async def by_employee_id(self, employee_id: str) -> Worker | None:
         return next((w for w in self.data.workers.values() if w.employee_id == employee_id), None)
@@ -265,7 +271,7 @@ class FakeUnitOfWork:
         self._data = copy.deepcopy(self.store.of(self.tenant_id))
         self._outbox: list[Published] = []
         self.templates = FakeTemplates(self._data)
-        self.workers = FakeWorkers(self._data)
+        self.workers = FakeWorkers(self._data, self.store.locked_workers)
         self.assignments = FakeAssignments(self._data)
         self.settings = FakeSettings(self._data)
         self.evidence = FakeEvidence(self._data)

@@ -189,6 +189,25 @@ async def test_an_inactive_worker_and_a_restarted_engine():
     assert restarted.value.message == "the face model restarted; try the enrolment again"
 
 
+async def test_a_worker_deactivated_while_the_photos_are_analysed_is_not_enrolled():
+    store, enrolment = _setup()
+    data = store.of(TENANT)
+
+    class Deactivating(FakeFaces):
+        async def analyse(self, frames, aligned=()):
+            found = await super().analyse(frames, aligned)
+            data.workers[WORKER] = replace(data.workers[WORKER], status=WorkerStatus.INACTIVE)
+            return found
+
+    faces = Deactivating({A: good_face(embedding(1))})
+    with pytest.raises(Conflict) as inactive:
+        await replace(enrolment, faces=faces).enrol(_enrol(A))
+    assert inactive.value.code == "WORKER_INACTIVE"
+    assert WORKER not in data.sets and store.outbox == []
+    # The writing transaction held the worker's row before reading them again.
+    assert store.locked_workers == [WORKER]
+
+
 async def test_a_face_already_enrolled_for_another_worker_is_refused():
     galleries = Galleries()
     me = embedding(1)

@@ -422,6 +422,13 @@ class PostgresWorkers(_Repository):
             )
         )
 
+    async def lock(self, worker_id: str) -> None:
+        await self.conn.execute(
+            "SELECT 1 FROM workers WHERE tenant_id = $1 AND id = $2 FOR SHARE",
+            self.tenant_id,
+            worker_id,
+        )
+
     async def by_employee_id(self, employee_id: str) -> Worker | None:
         return _worker(
             await self.conn.fetchrow(

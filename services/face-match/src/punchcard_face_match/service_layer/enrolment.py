@@ -264,7 +264,10 @@ class Enrolment:
 
         async with self.uow(tenant_id) as uow:
             # The worker may have been deactivated (or unassigned) while the photos were
-            # analysed.
+            # analysed. Their row held first: a deactivation committing meanwhile would delete
+            # no templates (none yet) and these would stay, the face data of an inactive
+            # worker; held, it waits for this commit, or this reads it and refuses.
+            await uow.workers.lock(worker_id)
             rules.check_enrollable(await allowed(uow))
             keep = (await uow.settings.get()).keep_photos
             found = await uow.templates.replace(

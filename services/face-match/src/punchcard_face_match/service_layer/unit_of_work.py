@@ -50,6 +50,11 @@ class TemplatesRepository(Protocol):
 class WorkersRepository(Protocol):
     async def get(self, worker_id: str) -> Worker | None: ...
 
+    async def lock(self, worker_id: str) -> None:
+        """Hold the worker's row (shared) until the unit of work ends: a change of the worker
+        from identity's events (deactivated: the face data deleted) waits for this one, or
+        this one waits for it and reads what it wrote."""
+
     async def by_employee_id(self, employee_id: str) -> Worker | None: ...
 
     async def upsert(
