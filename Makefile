@@ -133,7 +133,7 @@ test-unit: setup
 
 # Every benchmark, in the order `make bench` runs them (README.md#benchmarks).
 BENCHES := outbox_pipeline pin_verification device_sync kiosk_pin_punch kiosk_pin_round_trips \
-	zk_push ledger_ingest face_frame face_crop face_punch face_search face_accuracy web_pages \
+	zk_push ledger_ingest ledger_decide face_frame face_crop face_punch face_search face_accuracy web_pages \
 	kiosk_liveness
 
 bench bench-quick: export TEST_POSTGRES_URL := $(TEST_PG)

@@ -463,6 +463,31 @@ def punch_gc_threshold() -> int:
     return PunchSettings.model_fields["gc_gen0_threshold"].default
 
 
+def punch_decide_parts() -> SimpleNamespace:
+    """What ``ledger_decide.py`` runs of punch, on a fake connection: the use case, its
+    policy and neighbour type, the ledger adapter whose writes it builds, and the kit's
+    envelope decoding and outbox insert; ``source``: where punch's ingest was imported from
+    (the tree measured)."""
+    from punchcard_kit.messaging import add_records, decode_envelope
+    from punchcard_kit.messaging.envelope import Message
+    from punchcard_punch.adapters.ledger import PostgresLedger
+    from punchcard_punch.domain.decisions import Nearby, Policy
+    from punchcard_punch.service_layer import ingest
+
+    return SimpleNamespace(
+        Ingest=ingest.Ingest,
+        DecideVerdicts=ingest.DecideVerdicts,
+        VERDICT_TYPES=ingest.VERDICT_TYPES,
+        Policy=Policy,
+        Nearby=Nearby,
+        PostgresLedger=PostgresLedger,
+        Message=Message,
+        decode_envelope=decode_envelope,
+        add_records=add_records,
+        source=ingest.__file__,
+    )
+
+
 def punch_ledger_parts() -> SimpleNamespace:
     """What the naive ingest baseline reuses of punch so that it decides exactly as punch
     does (the rule, the rows, the events): its database role, ledger columns and neighbour
