@@ -47,3 +47,15 @@ async def drop_database(database_url: str) -> None:
 async def role_of(conn: asyncpg.Connection, purpose: str = "app") -> str:
     """The name of the connected database's own NOLOGIN role for ``purpose``."""
     return await conn.fetchval("SELECT " + role_name_sql("CAST($1 AS text)"), purpose)
+
+
+async def sessions_waiting_on_a_lock(conn: asyncpg.Connection, kind: str | None = None) -> int:
+    """How many other sessions of ``conn``'s database wait on a lock (``kind``: only that
+    ``wait_event``, e.g. ``advisory``): how a race test knows its second transaction is
+    blocked behind the first."""
+    return await conn.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        " AND ($1::text IS NULL OR wait_event = $1)",
+        kind,
+    )

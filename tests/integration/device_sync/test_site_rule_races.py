@@ -13,6 +13,7 @@ from punchcard_device_sync.adapters.postgres import PostgresUnitOfWork
 from punchcard_device_sync.domain.model import WorkerStatus
 from punchcard_device_sync.service_layer import projection, roster
 
+from tests.support.databases import sessions_waiting_on_a_lock
 from tests.support.device_sync import new_tenant
 from tests.support.messaging import wait_for
 from tests.support.stack import unique
@@ -20,11 +21,7 @@ from tests.support.stack import unique
 
 async def _waiting_for_an_advisory_lock(pool: asyncpg.Pool) -> bool:
     async with pool.acquire() as conn:
-        waiting = await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
-        )
-    return waiting > 0
+        return await sessions_waiting_on_a_lock(conn, "advisory") > 0
 
 
 async def test_a_worker_made_active_while_the_rule_is_switched_on_joins_the_sites_clock(

@@ -14,6 +14,7 @@ from punchcard_face_match.domain.calibration import (
 )
 from punchcard_kit.messaging import catalogue
 
+from tests.support.databases import sessions_waiting_on_a_lock
 from tests.support.face import (
     astronaut,
     astronaut_bgr,
@@ -198,10 +199,7 @@ async def test_a_worker_deactivated_as_their_face_is_written_keeps_no_face_data(
         enrolling = asyncio.create_task(enrol(face_match, tenant, worker_id, astronaut()))
 
         async def settled() -> bool:
-            waiting = await watcher.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-            )
+            waiting = await sessions_waiting_on_a_lock(watcher)
             return enrolling.done() or waiting > 0
 
         await wait_for(settled, timeout=60, interval=0.05, what="the enrolment's write")
