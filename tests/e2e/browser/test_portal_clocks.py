@@ -175,6 +175,12 @@ async def test_a_clocks_page_adds_and_removes_workers_rekeys_and_revokes(
     await wait_for(added, timeout=30, interval=0.5, what="Ben added (device-sync knows him)")
     listed = (await admin_api.get(f"/clocks/{clock_id}/workers")).json()["data"]
     assert {w["worker_id"] for w in listed} == {ana["id"], ben["id"]}
+    # Ben again (a suggestion can name a worker on another page of the roster): told so.
+    await field.fill(ben["employee_id"])
+    await people.get_by_role("button", name="Add to clock").click()
+    await expect(page.get_by_role("status")).to_contain_text(
+        "Ben Okafor was already assigned to this clock.", timeout=WAIT_MS
+    )
 
     # Remove Ana, after a confirmation (Cancel first changes nothing).
     ana_row = people.get_by_role("row", name=re.compile("Ana Pérez"))

@@ -1,7 +1,7 @@
 // The portal's pure parts: CSV, the punches query and CSV rows, the clock pages' rules, URLs.
 import { describe, expect, it } from "vitest";
 import { toCsv } from "../csv.js";
-import { commandState, findByEmployeeId, namesById, sourcesText, workerStatusTone } from "./clocks/rules.js";
+import { addedNotice, commandState, findByEmployeeId, namesById, sourcesText, workerStatusTone } from "./clocks/rules.js";
 import { idsToAsk, loadClocksById, loadWorkersById, withQuery } from "./common.jsx";
 import { csvOf, punchesOfDayHref, query } from "./punches/query.js";
 import { choices, narrowHint } from "./pickers.jsx";
@@ -80,6 +80,11 @@ describe("a clock's page", () => {
     expect(findByEmployeeId(workers, "AB-1").id).toBe("2");
     expect(findByEmployeeId(workers, "Ab-1").id).toBe("1");
     expect(findByEmployeeId(workers, "zz")).toBeNull();
+  });
+
+  it("says a worker added was on the clock already when the assignment made nothing new", () => {
+    expect(addedNotice("Ana", { assigned: 1, unassigned: 0, commands_queued: 1, roles_changed: 0 })).toBe("Ana may now use this clock.");
+    expect(addedNotice("Ana", { assigned: 0, unassigned: 0, commands_queued: 0, roles_changed: 0 })).toBe("Ana was already assigned to this clock.");
   });
 
   it("how a worker is on the clock, and their names for the commands", () => {

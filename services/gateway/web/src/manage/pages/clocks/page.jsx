@@ -24,7 +24,7 @@ import { ClockCommands } from "./commands.jsx";
 import { FaceSearch } from "./face-search.jsx";
 import { Credential } from "./credential.jsx";
 import { EditDialog, RevokeDialog } from "./forms.jsx";
-import { RULES, namesById } from "./rules.js";
+import { RULES, addedNotice, namesById } from "./rules.js";
 import { comKeyChange, deviceStatus, isZk, protocolText } from "./zk.js";
 import { ClockWorkers } from "./workers.jsx";
 
@@ -411,8 +411,8 @@ export function ClockPage() {
         canAssign={canAssign}
         sysadmin={sysadmin}
         remove={remove}
-        onAdded={(w) => {
-          setNotice(`${w.name} may now use this clock.`);
+        onAdded={(w, answer) => {
+          setNotice(addedNotice(w.name, answer));
           refresh();
         }}
         onRemove={state.unassign}

@@ -41,9 +41,9 @@ function AddWorker({ clockId, assigned, onAdded }) {
           setNotFound(`No worker has the Employee ID ${typed}.`);
           return;
         }
-        await client.assignWorkerToClock(clockId, worker.id);
+        const answer = await client.assignWorkerToClock(clockId, worker.id);
         setValue("");
-        onAdded(worker);
+        onAdded(worker, answer);
       });
     } catch {
       /* shown below */
