@@ -1,5 +1,7 @@
 """Topics as designed in ``deploy/topics.yaml``, created idempotently (``punchcard-topics``):
-the topics it lists and every consumer group's dead-letter topic.
+the topics it lists and every consumer group's dead-letter topic. It returns once the broker
+also coordinates consumer groups (``group_coordinator``), so what starts after it (the
+services of ``make run``, the tests, the benchmarks) joins its groups at once.
 
 In production the same file feeds Strimzi KafkaTopic resources; locally the replication factor
 is 1 and settings that need more replicas (min.insync.replicas) are dropped."""
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import yaml
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import GroupAuthorizationFailedError, TopicAlreadyExistsError
 
 from ..logging import configure_logging, get_logger
 from ..retry import retry_transient
@@ -75,6 +77,24 @@ async def ensure_topics_exist(bootstrap_servers: str, specs: list[TopicSpec]) ->
         await admin.close()
 
 
+async def group_coordinator(bootstrap_servers: str) -> int | None:
+    """The id of the broker that coordinates consumer groups. On a new cluster the first such
+    question creates ``__consumer_offsets`` (50 partitions by default) and is answered
+    GROUP_COORDINATOR_NOT_AVAILABLE, a retriable error, until they are loaded: asked here,
+    before anything joins a group, instead of by every consumer of the first services, tests
+    or benchmarks (each logging aiokafka's "Group Coordinator Request failed" meanwhile).
+    None: this user may not describe a group (a managed cluster's operator may create topics
+    without any group's ACLs), so nothing is known."""
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap_servers, client_id="punchcard-topics"))
+    await admin.start()
+    try:
+        return await admin.find_coordinator("punchcard-topics")
+    except GroupAuthorizationFailedError:
+        return None
+    finally:
+        await admin.close()
+
+
 async def _main(args: argparse.Namespace) -> None:
     configure_logging("topics", "INFO", json=False)
     specs = specs_from_catalogue(args.catalogue, args.replication_factor, args.group_suffix)
@@ -86,6 +106,15 @@ async def _main(args: argparse.Namespace) -> None:
     for name, partitions, rf, _ in specs:
         state = "created" if name in created else "exists"
         print(f"{state:8} {name} partitions={partitions} replication={rf}")
+    coordinator = await retry_transient(
+        "kafka group coordinator",
+        lambda: group_coordinator(args.bootstrap_servers),
+        give_up_after_s=120,
+    )
+    if coordinator is None:
+        print("consumer groups: not checked (this user may not describe a group)")
+    else:
+        print(f"consumer groups coordinated by broker {coordinator}")
 
 
 def main(argv: list[str] | None = None) -> None:
