@@ -51,9 +51,8 @@ export function findByEmployeeId(workers, typed) {
 }
 
 /** What the clock's page says once a worker was added by Employee ID: `answer` is the PUT's
- * (how many assignments it made), so a worker who was on the clock already (a suggestion
- * from another page of its roster, or through the site rule and assigned already) is told
- * so, not that they may "now" use it. */
+ * (how many assignments it made), so a worker assigned to the clock already (the suggestions
+ * leave out only the roster page shown) is told so, not that they may "now" use it. */
 export function addedNotice(name, answer) {
   return answer?.assigned === 0 ? `${name} was already assigned to this clock.` : `${name} may now use this clock.`;
 }
