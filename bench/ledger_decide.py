@@ -4,7 +4,7 @@
 2-core box it moves ±15 % from run to run with nothing changed, more than any one cut of
 punch's per-verdict Python can show. This bench runs only that Python:
   - decoding the verdicts' envelopes, as the consumer loop does;
-  - ``Ingest.decide`` on each tenant's verdicts of a batch of 500;
+  - punch's verdicts handler on each batch of 500 (``Ingest.decide`` on each tenant's verdicts);
   - the ledger rows, attempts rows, events and outbox records it writes, built as the
     PostgreSQL adapters build them, the statements not sent.
 The database's answers are faked in memory: every worker and clock known and assigned, one
@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import gc
 import json
+import logging
 import os
 import random
 import subprocess
@@ -130,6 +131,8 @@ def _fakes(parts, known):
 async def _decide_all(parts, records: list, unit_of_work) -> list[float]:
     """CPU seconds of each batch of ``BATCH`` records."""
     ingest = parts.Ingest(parts.Policy(), park_after=timedelta(days=3650))
+    # punch's own consumer handler: the batch split by tenant, each tenant's verdicts decided.
+    handle = parts.verdicts_handler(ingest, lambda conn, tenant_id: unit_of_work(tenant_id))
     took = []
     for start in range(0, len(records), BATCH):
         began = time.process_time()
@@ -137,13 +140,7 @@ async def _decide_all(parts, records: list, unit_of_work) -> list[float]:
             parts.Message("verdicts", 0, start + i, key, parts.decode_envelope(value), {})
             for i, (key, value) in enumerate(records[start : start + BATCH])
         ]
-        by_tenant: dict[str, list] = {}
-        for message in messages:
-            if message.type in parts.VERDICT_TYPES:
-                by_tenant.setdefault(message.tenant_id, []).append(message)
-        for tenant_id, verdicts in by_tenant.items():
-            async with unit_of_work(tenant_id) as uow:
-                await ingest.decide(parts.DecideVerdicts(tenant_id, verdicts), uow)
+        await handle(None, messages)
         took.append((time.process_time() - began) / len(messages))
     return took
 
@@ -155,12 +152,8 @@ def measure(argv: list[str]) -> None:
     p.add_argument("--runs", type=int, required=True)
     p.add_argument("--seed", type=int, required=True)
     args = p.parse_args(argv)
-    import logging
-
-    from support import punch_decide_parts
-
     logging.disable(logging.INFO)  # one "attempts decided" line per batch, not the subject
-    parts = punch_decide_parts()
+    parts = support.punch_decide_parts()
     records, known = _world(args.seed, args.verdicts)
     unit_of_work = _fakes(parts, known)
     gc.collect()

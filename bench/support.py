@@ -464,20 +464,20 @@ def punch_gc_threshold() -> int:
 
 
 def punch_decide_parts() -> SimpleNamespace:
-    """What ``ledger_decide.py`` runs of punch, on a fake connection: the use case, its
-    policy and neighbour type, the ledger adapter whose writes it builds, and the kit's
-    envelope decoding and outbox insert; ``source``: where punch's ingest was imported from
-    (the tree measured)."""
+    """What ``ledger_decide.py`` runs of punch, on a fake connection: the verdicts' consumer
+    handler (the batch split by tenant) and the use case it calls, its policy and neighbour
+    type, the ledger adapter whose writes it builds, and the kit's envelope decoding and outbox
+    insert; ``source``: where punch's ingest was imported from (the tree measured)."""
     from punchcard_kit.messaging import add_records, decode_envelope
     from punchcard_kit.messaging.envelope import Message
     from punchcard_punch.adapters.ledger import PostgresLedger
     from punchcard_punch.domain.decisions import Nearby, Policy
+    from punchcard_punch.entrypoints.consumers import verdicts_handler
     from punchcard_punch.service_layer import ingest
 
     return SimpleNamespace(
+        verdicts_handler=verdicts_handler,
         Ingest=ingest.Ingest,
-        DecideVerdicts=ingest.DecideVerdicts,
-        VERDICT_TYPES=ingest.VERDICT_TYPES,
         Policy=Policy,
         Nearby=Nearby,
         PostgresLedger=PostgresLedger,
