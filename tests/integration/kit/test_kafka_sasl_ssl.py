@@ -2,11 +2,14 @@
 cluster is reached: the kit's producer, admin client and consumer (a follower) publish and read
 through a SASL_SSL listener; a wrong password and a client without TLS or SASL are refused
 with an error, not a hang. A second listener requires a client certificate (mTLS:
-KAFKA_SSL_CERTFILE / KAFKA_SSL_KEYFILE / KAFKA_SSL_KEY_PASSWORD).
+KAFKA_SSL_CERTFILE / KAFKA_SSL_KEYFILE / KAFKA_SSL_KEY_PASSWORD). The broker checks ACLs
+(KRaft's StandardAuthorizer): the test user is a super user, a second user has no ACL at all,
+as a service's user on a managed cluster has none to create topics, and its refusals reach the
+caller at once instead of being retried as an outage.
 
 The broker is this module's own (scripts/stack kafka-instance, from the stack's Kafka jars), so
 the shared test broker is never reconfigured: a CA and a broker certificate made here (PEM
-keystore), a SCRAM-SHA-512 user added when its storage is formatted, a SASL_SSL and an SSL
+keystore), two SCRAM-SHA-512 users added when its storage is formatted, a SASL_SSL and an SSL
 listener beside the PLAINTEXT one the stack script probes for readiness. Half a gigabyte of
 heap at most; stopped at the end of the module."""
 
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -31,16 +34,21 @@ from cryptography.x509.oid import NameOID
 from google.protobuf import wrappers_pb2
 from punchcard_kit.messaging import Message, encode_envelope, new_envelope
 from punchcard_kit.messaging.connection import kafka_options, use_kafka_settings
+from punchcard_kit.messaging.consumer import ConsumerLoop
 from punchcard_kit.messaging.follower import TopicFollower
 from punchcard_kit.messaging.producer import start_producer
 from punchcard_kit.messaging.topics import ensure_topics_exist
+from punchcard_kit.retry import retry_transient
 from punchcard_kit.settings import KafkaSettings
+from structlog.testing import capture_logs
 
 from tests.support import kafka_instance
 from tests.support.stack import REPO
 
 USER = "punchcard-test"
 PASSWORD = secrets.token_hex(16)
+LIMITED_USER = "punchcard-no-acls"
+LIMITED_PASSWORD = secrets.token_hex(16)
 KEY_PASSWORD = secrets.token_hex(8)
 
 
@@ -182,12 +190,17 @@ def secure_kafka(tmp_path_factory):
                     f"ssl.truststore.location={files['ca']}",
                     "ssl.client.auth=none",
                     "listener.name.ssl.ssl.client.auth=required",
+                    "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                    # the stack script's readiness probe and the controller listener
+                    # (PLAINTEXT: ANONYMOUS), the test user, the mTLS client certificate
+                    f"super.users=User:ANONYMOUS;User:{USER};User:CN=punchcard-test",
                     "",
                 ]
             )
         )
         (directory / "format.args").write_text(
             f"--add-scram\nSCRAM-SHA-512=[name={USER},password={PASSWORD}]\n"
+            f"--add-scram\nSCRAM-SHA-512=[name={LIMITED_USER},password={LIMITED_PASSWORD}]\n"
         )
 
     port = kafka_instance.start(directory, count=4, configure=configure)
@@ -339,3 +352,33 @@ async def test_mutual_tls_with_a_client_certificate(secure_kafka, as_settings):
     options = kafka_options(bootstrap, settings=without, request_timeout_ms=20_000)
     with pytest.raises(KafkaError):
         await asyncio.wait_for(_start_admin(options), timeout=60)
+
+
+async def test_a_user_without_acls_is_refused_at_once(secure_kafka, as_settings, capsys):
+    """A service's user on a managed cluster may not create topics: a missing dead-letter topic
+    stops its consumer with the line that says what to apply, and ``punchcard-topics``' call
+    raises the broker's refusal; neither waits it out as a server that is down."""
+    bootstrap, ca_file = secure_kafka["sasl_ssl"], secure_kafka["ca"]
+    as_settings(
+        _settings(ca_file, kafka_sasl_username=LIMITED_USER, kafka_sasl_password=LIMITED_PASSWORD)
+    )
+    topic = f"secure.refused.{uuid.uuid4().hex[:8]}"
+    with pytest.raises(TopicAuthorizationFailedError) as refused:
+        await retry_transient(
+            "kafka admin", lambda: ensure_topics_exist(bootstrap, [(topic, 1, 1, {})])
+        )
+    assert topic in str(refused.value)
+
+    loop = ConsumerLoop(
+        group_id=f"secure-refused-{uuid.uuid4().hex[:8]}",
+        topics=[topic],
+        handler=lambda *_: None,
+        pool=None,
+        bootstrap_servers=bootstrap,
+    )
+    with capture_logs() as logged, pytest.raises(TopicAuthorizationFailedError):
+        await asyncio.wait_for(loop.run(), timeout=60)
+    said = " ".join(str(line) for line in logged)  # the kit's log lines
+    assert "dead-letter topic missing and this service may not create it" in said, said
+    assert "server unavailable, retrying" not in said, said
+    assert LIMITED_PASSWORD not in said

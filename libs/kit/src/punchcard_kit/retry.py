@@ -8,8 +8,27 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import asyncpg
-from aiokafka.errors import KafkaConnectionError, KafkaError
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    InvalidConfigurationError,
+    InvalidPartitionsError,
+    InvalidReplicationAssignmentError,
+    InvalidReplicationFactorError,
+    InvalidTopicError,
+    KafkaConnectionError,
+    KafkaError,
+    PolicyViolationError,
+    TopicAuthorizationFailedError,
+    TransactionalIdAuthorizationFailed,
+)
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    retry_if_exception_type,
+    wait_exponential_jitter,
+)
 from tenacity.stop import stop_after_delay, stop_never
 
 from .errors import NotProjectedYet
@@ -35,6 +54,30 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     KafkaConnectionError,
     KafkaError,
 )
+
+
+#: Kafka's "no" to this client or this request: the cluster is up and answered, and asking
+#: again changes nothing until an operator does (an ACL, the replication factor, a topic's
+#: config). ``retry_transient`` raises them at once. Kafka's other errors stay transient there,
+#: retriable or not by aiokafka's flag (a broker that is restarting answers
+#: BrokerNotAvailable, KafkaTimeout, NodeNotReady, ...).
+KAFKA_REFUSALS: tuple[type[BaseException], ...] = (
+    TopicAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    ClusterAuthorizationFailedError,
+    TransactionalIdAuthorizationFailed,
+    InvalidReplicationFactorError,
+    InvalidReplicationAssignmentError,
+    InvalidPartitionsError,
+    InvalidConfigurationError,
+    InvalidTopicError,
+    PolicyViolationError,
+)
+
+
+def is_server_unavailable(error: BaseException) -> bool:
+    """What ``retry_transient`` waits out: a server down, busy or starting, not one refusing."""
+    return isinstance(error, TRANSIENT_ERRORS) and not isinstance(error, KAFKA_REFUSALS)
 
 
 def is_transient(error: BaseException, extra: tuple[type[BaseException], ...] = ()) -> bool:
@@ -90,9 +133,11 @@ async def retry_transient(
     initial: float = 0.2,
     maximum: float = 10.0,
 ) -> T:
-    """Call until it succeeds, retrying transient errors with backoff (forever by default)."""
+    """Call until it succeeds, retrying while a server is unavailable (``is_server_unavailable``)
+    with backoff, forever by default. Any other error, a Kafka refusal included, goes to the
+    caller at once."""
     retrying = AsyncRetrying(
-        retry=retry_if_exception_type(TRANSIENT_ERRORS),
+        retry=retry_if_exception(is_server_unavailable),
         wait=backoff(initial, maximum),
         stop=stop_after_delay(give_up_after_s) if give_up_after_s else stop_never,
         before_sleep=_log_attempt(what),

@@ -15,10 +15,15 @@ from pathlib import Path
 
 import yaml
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import GroupAuthorizationFailedError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    GroupAuthorizationFailedError,
+    KafkaError,
+    TopicAlreadyExistsError,
+    for_code,
+)
 
 from ..logging import configure_logging, get_logger
-from ..retry import retry_transient
+from ..retry import KAFKA_REFUSALS, retry_transient
 from .connection import kafka_options
 from .dead_letters import dead_letter_topics
 
@@ -55,7 +60,11 @@ def config_for(config: Mapping[str, object], replication_factor: int) -> dict[st
 
 async def ensure_topics_exist(bootstrap_servers: str, specs: list[TopicSpec]) -> list[str]:
     """Create the topics that are missing; returns the names created. Existing topics are left
-    as they are (partitions are never shrunk; changes to them are an operator's decision)."""
+    as they are (partitions are never shrunk; changes to them are an operator's decision).
+    A topic the cluster refuses raises its error (``refusal``): CreateTopics answers each
+    topic with an error code instead of raising, so without it a topic that was never made
+    (a replication factor above the brokers, a config the broker rejects, a user without
+    CREATE) would be reported as created."""
     admin = AIOKafkaAdminClient(**kafka_options(bootstrap_servers, client_id="punchcard-topics"))
     await admin.start()
     try:
@@ -67,14 +76,24 @@ async def ensure_topics_exist(bootstrap_servers: str, specs: list[TopicSpec]) ->
         ]
         created = []
         for topic in wanted:
-            try:
-                await admin.create_topics([topic])
+            error = refusal(await admin.create_topics([topic]), topic.name)
+            if error is None:
                 created.append(topic.name)
-            except TopicAlreadyExistsError:
-                pass
+            elif not isinstance(error, TopicAlreadyExistsError):  # made meanwhile: fine
+                raise error
         return created
     finally:
         await admin.close()
+
+
+def refusal(response: object, topic: str) -> KafkaError | None:
+    """The error a CreateTopics response gives ``topic`` (aiokafka's class for its code, with
+    the broker's message), or None when it was created."""
+    for name, code, *message in getattr(response, "topic_errors", []):
+        if name == topic and code:
+            said = message[0] if message and message[0] else for_code(code).description
+            return for_code(code)(f"topic {topic}: {said}")
+    return None
 
 
 async def group_coordinator(bootstrap_servers: str) -> int | None:
@@ -125,7 +144,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--group-suffix", default="", help="the deployment's CONSUMER_GROUP_SUFFIX, if any"
     )
-    asyncio.run(_main(parser.parse_args(argv)))
+    try:
+        asyncio.run(_main(parser.parse_args(argv)))
+    except KAFKA_REFUSALS as error:  # the cluster answered "no": asking again changes nothing
+        said = f"punchcard-topics: the cluster refused: {type(error).__name__}: {error}"
+        raise SystemExit(said) from None
 
 
 if __name__ == "__main__":
