@@ -5,7 +5,8 @@ from the gateway's merged OpenAPI (its own operations and every one it forwards,
 One function per ``/api/v1`` operation, named after its operationId in camelCase (or its
 entry in ``NAMES``: a route function's name is read within its router's module, so ``assign`` or
 ``commands`` need the resource added to read well in the portal); path parameters first (in the
-path's order), then ``{query, json, body}``, and ``raw`` (the ``Response`` itself, for a
+path's order), then ``{query, headers, json, body}`` (``headers``: the operation's header
+parameters, e.g. a correction's ``Idempotency-Key``), and ``raw`` (the ``Response`` itself, for a
 download) where the operation may answer something other than JSON. ``createClient(request)``
 binds them to the portal's authenticated ``api(method, path, options)`` (manage/api.js).
 
@@ -80,7 +81,8 @@ def render(doc: dict) -> str:
         "// run `python tools/gen_portal_client.py` (after tools/gen_openapi.py).",
         "//",
         "// createClient(request): one function per admin API operation; `request(method, path,",
-        "// {query, json, body, raw})` sends it (manage/api.js: with the session's bearer token).",
+        "// {query, headers, json, body, raw})` sends it (manage/api.js: with the session's bearer",
+        "// token).",
         "",
         "const enc = encodeURIComponent;",
         "",
@@ -103,13 +105,15 @@ def render(doc: dict) -> str:
             content = operation.get("requestBody", {}).get("content", {})
             body = "json" if "application/json" in content else "body" if content else None
             query = any(p.get("in") == "query" for p in operation.get("parameters", []))
+            headers = any(p.get("in") == "header" for p in operation.get("parameters", []))
             answers = {
                 kind
                 for answer in operation.get("responses", {}).values()
                 for kind in answer.get("content", {})
             }
             raw = "raw" if answers - {"application/json"} else None
-            options = [o for o in (("query" if query else None), body, raw) if o]
+            named = ("query" if query else None, "headers" if headers else None, body, raw)
+            options = [o for o in named if o]
             summary = operation.get("summary") or operation["operationId"]
             roles = operation.get("x-roles")
             note = f" ({', '.join(roles)})" if roles else ""

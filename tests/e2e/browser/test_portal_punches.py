@@ -1,7 +1,8 @@
 """Punches and Timesheets in the manage portal, on the whole system: a PIN punch captured
 offline at a kiosk is listed with its method and marks; a missed OUT is added through the
-correction dialog (an empty reason is refused next to the field); a punch is replaced with a
-reason; the timesheet shows the shift and its CSV download holds it."""
+correction dialog (an empty reason is refused next to the field; an answer lost on the way
+back and the admin's second try add it once); a punch is replaced with a reason; the timesheet
+shows the shift and its CSV download holds it."""
 
 from __future__ import annotations
 
@@ -126,9 +127,28 @@ async def test_punches_corrections_and_the_timesheet_csv(page, request, system, 
         == 1
     )
     await save_screenshot(page, request, "-reason-refused")
+    # The answer to this "Add punch" is lost on its way back although the punch is made (a
+    # dropped connection): the dialog says so and the admin tries again. The dialog sends the
+    # same Idempotency-Key, so punch answers with the punch it made instead of a second one.
+    lost_keys = []
+
+    async def lose_the_first_answer(route):
+        if route.request.method != "POST" or lost_keys:
+            await route.continue_()
+            return
+        lost_keys.append(await route.request.header_value("idempotency-key"))
+        made = await route.fetch()
+        assert made.status == 201, await made.text()
+        await route.abort("connectionreset")
+
+    await page.route("**/api/v1/punches", lose_the_first_answer)
     await reason.fill("forgot to punch out")
     await dialog.get_by_role("button", name="Add punch").click()
+    await expect(dialog).to_contain_text("The server cannot be reached", timeout=WAIT_MS)
+    assert lost_keys and lost_keys[0]
+    await dialog.get_by_role("button", name="Add punch").click()
     await expect(dialog).to_be_hidden(timeout=WAIT_MS)
+    await page.unroute("**/api/v1/punches", lose_the_first_answer)
     added = page.get_by_role("row", name=re.compile("Added by admin"))
     await expect(added).to_contain_text("forgot to punch out", timeout=WAIT_MS)
     await expect(added).to_contain_text("Manual")

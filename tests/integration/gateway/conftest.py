@@ -110,6 +110,7 @@ def add_echo(app: FastAPI, name: str) -> FastAPI:
                 "body": body.decode(),
                 "content_type": request.headers.get("content-type"),
                 "x_request_id": request.headers.get("x-request-id"),
+                "idempotency_key": request.headers.get("idempotency-key"),
             },
             status_code=int(request.query_params.get("status", "200")),
         )

@@ -26,6 +26,7 @@ async def test_forwards_method_path_query_body_and_the_verified_caller(gateway):
     assert echoed["body"] == '{"name":"Ada"}'
     assert echoed["content_type"] == "application/json"
     assert echoed["x_request_id"] == "req-proxy-1"
+    assert echoed["idempotency_key"] is None  # none sent, none made up
     assert echoed["caller"] == {
         "tenant_id": manager.tenant_id,
         "user_id": manager.user_id,
@@ -34,6 +35,20 @@ async def test_forwards_method_path_query_body_and_the_verified_caller(gateway):
         "ip": CLIENT_IP,
         "request_id": "req-proxy-1",
     }
+
+
+async def test_a_corrections_idempotency_key_reaches_the_service(gateway):
+    """punch keeps a correction's key (docs/punch.md): the gateway passes it on as sent."""
+    sysadmin = await gateway.new_tenant()
+    headers = {**await gateway.headers(sysadmin), "Idempotency-Key": "c0ffee00c0ffee00"}
+    response = await gateway.http.patch(f"/api/v1/workers/{new_id()}", headers=headers, json={})
+    assert response.status_code == 200, response.text
+    assert response.json()["idempotency_key"] == "c0ffee00c0ffee00"
+    # Not ASCII (a byte a fuzzer sends): passed on as it came, for punch to refuse; never a 500.
+    odd = {**headers, "Idempotency-Key": "caf\xe9".encode("latin-1")}
+    response = await gateway.http.patch(f"/api/v1/workers/{new_id()}", headers=odd, json={})
+    assert response.status_code == 200, response.text
+    assert response.json()["idempotency_key"] == "caf\xe9"
 
 
 async def test_every_prefix_is_forwarded_and_errors_pass_through_unchanged(gateway):

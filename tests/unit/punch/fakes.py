@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import asynccontextmanager
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,8 @@ class Store:
     """Every tenant's rows; a unit of work sees one tenant's."""
 
     punches: list[dict[str, Any]] = field(default_factory=list)
+    # (tenant, idempotency key) → (fingerprint, punch id): the keyed corrections
+    requests: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     attempts: list[dict[str, Any]] = field(default_factory=list)
     workers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     clocks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -126,6 +129,14 @@ class FakeLedger:
             assert row["tenant_id"] == self.tenant_id
             self.store.punches.append({"refers_to": None, "direction": None, **row})
 
+    async def claim_request(
+        self, key: str, fingerprint: str, punch_id: str
+    ) -> tuple[str, str] | None:
+        first = self.store.requests.get((self.tenant_id, key))
+        if first is None:
+            self.store.requests[(self.tenant_id, key)] = (fingerprint, punch_id)
+        return first
+
     async def insert_attempts(self, rows: Sequence[dict[str, Any]]) -> None:
         self.store.attempts.extend({"decided_at": self.began, **r} for r in rows)
 
@@ -220,7 +231,7 @@ class FakeSettings:
         )(self.tenant_id)
 
 
-_ROLLED_BACK = ("punches", "attempts", "parked", "published")
+_ROLLED_BACK = ("punches", "attempts", "parked", "published", "requests")
 
 
 class FakeUnitOfWork:
@@ -233,12 +244,12 @@ class FakeUnitOfWork:
         self.projections = FakeProjections(store, tenant_id)
         self.parked = FakeParked(store, tenant_id)
         self.settings = FakeSettings(store, tenant_id)
-        self._snapshot: dict[str, list] | None = None
+        self._snapshot: dict[str, Any] | None = None
         self.committed = False
 
     async def __aenter__(self) -> FakeUnitOfWork:
         self.ledger.began = self.ledger.began or datetime.now(UTC)
-        self._snapshot = {name: list(getattr(self.store, name)) for name in _ROLLED_BACK}
+        self._snapshot = {name: copy(getattr(self.store, name)) for name in _ROLLED_BACK}
         self.committed = False
         return self
 

@@ -167,3 +167,83 @@ async def test_a_refused_replacement_changes_nothing(store):
     with pytest.raises(NotFound):
         await admin.replace_punch(admin.ReplacePunch(who, punch_id, "wrong"), uow(store))
     assert (store.punches, store.published) == before
+
+
+KEY = "0123456789abcdef0123456789abcdef"
+
+
+async def test_a_keyed_correction_sent_twice_is_added_once(store):
+    """A double click, or the portal retrying after a lost answer: one punch, one event."""
+    who = caller()
+    first = await admin.add_punch(add(who, clock_id=CLOCK, idempotency_key=KEY), uow(store))
+    again = await admin.add_punch(add(who, clock_id=CLOCK, idempotency_key=KEY), uow(store))
+    assert again == first
+    assert [p["id"] for p in store.punches] == [first]
+    assert len(store.published) == 1 and store.commits == 1
+
+
+async def test_a_key_used_for_another_correction_is_refused(store):
+    who = caller()
+    await admin.add_punch(add(who, idempotency_key=KEY), uow(store))
+    for other in (
+        add(who, idempotency_key=KEY, direction="OUT"),
+        add(caller(), idempotency_key=KEY),  # another admin
+        add(who, idempotency_key=KEY, reason="another reason"),
+    ):
+        with pytest.raises(Invalid) as error:
+            await admin.add_punch(other, uow(store))
+        assert (error.value.code, error.value.field) == (
+            "IDEMPOTENCY_KEY_REUSED",
+            "Idempotency-Key",
+        )
+    assert len(store.punches) == 1 and len(store.published) == 1
+
+
+async def test_without_a_key_each_request_is_a_new_correction(store):
+    who = caller()
+    await admin.add_punch(add(who), uow(store))
+    await admin.add_punch(add(who), uow(store))
+    assert len(store.punches) == 2
+
+
+async def test_a_key_belongs_to_its_tenant(store):
+    other_tenant = str(uuid.uuid4())
+    store.worker(other_tenant, WORKER, site_id="site-1")
+    store.clock(other_tenant, CLOCK, site_id="site-1", time_zone="Europe/Madrid")
+    mine = await admin.add_punch(add(caller(), idempotency_key=KEY), uow(store))
+    theirs = await admin.add_punch(
+        add(
+            Caller(tenant_id=other_tenant, user_id=str(uuid.uuid4()), role="sysadmin", sites=()),
+            idempotency_key=KEY,
+        ),
+        FakeUnitOfWork(store, other_tenant),
+    )
+    assert mine != theirs and len(store.punches) == 2
+
+
+async def test_a_refused_keyed_correction_leaves_its_key_unused(store):
+    """The key is kept with the punch it made, in the same transaction: a request refused
+    (an unknown clock) keeps nothing, and the corrected request with the same key is made."""
+    who = caller()
+    with pytest.raises(NotFound):
+        await admin.add_punch(add(who, clock_id=str(uuid.uuid4()), idempotency_key=KEY), uow(store))
+    assert store.requests == {} and store.punches == []
+    made = await admin.add_punch(add(who, clock_id=CLOCK, idempotency_key=KEY), uow(store))
+    assert [p["id"] for p in store.punches] == [made]
+
+
+async def test_a_keyed_replacement_sent_twice_answers_with_the_same_replacement(store):
+    """Without the key the second request would be refused: the original is voided already."""
+    who = caller()
+    punch_id = await admin.add_punch(add(who, clock_id=CLOCK), uow(store))
+    replace = admin.ReplacePunch(
+        who, punch_id, "wrong time", punched_at=AT.replace(hour=9), idempotency_key=KEY
+    )
+    first = await admin.replace_punch(replace, uow(store))
+    assert await admin.replace_punch(replace, uow(store)) == first
+    assert [p["kind"] for p in store.punches] == ["CORRECTION", "VOID", "CORRECTION"]
+    with pytest.raises(Conflict):  # the same replacement without its key: a second one
+        await admin.replace_punch(
+            admin.ReplacePunch(who, punch_id, "wrong time", punched_at=AT.replace(hour=9)),
+            uow(store),
+        )

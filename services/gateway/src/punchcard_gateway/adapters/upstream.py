@@ -86,17 +86,22 @@ class Upstream:
         body: bytes | AsyncIterator[bytes],
         content_type: str | None,
         caller: Caller,
+        idempotency_key: str | None = None,
     ) -> httpx.Response:
         """``segments`` is the admin path after ``api/v1`` (already checked: no empty, ``.``
         or ``..`` segment); it becomes ``/internal/v1/…`` on the service. Neither the request
         body (PINs travel in it) nor the response body (clock credentials do) is ever logged.
         ``body``: bytes, or the chunks of an upload streamed as they arrive."""
         path = "/internal/v1/" + "/".join(quote(s, safe="") for s in segments)
-        headers = {
+        headers: dict[str, str | bytes] = {
             "authorization": "Bearer " + self.internal_token(caller),
             "x-request-id": caller.request_id,
             "accept": "application/json",
         }
+        if idempotency_key is not None:
+            # A correction's name, passed on byte for byte (punch checks it): Starlette read the
+            # header as latin-1, and httpx would refuse a str that is not ASCII.
+            headers["idempotency-key"] = idempotency_key.encode("latin-1")
         streamed = not isinstance(body, bytes)
         if streamed or body:
             headers["content-type"] = content_type or "application/json"

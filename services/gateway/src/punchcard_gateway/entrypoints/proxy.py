@@ -74,6 +74,7 @@ async def forward(
             body,
             request.headers.get("content-type"),
             caller,
+            idempotency_key=request.headers.get("idempotency-key"),
         )
     except UpstreamUnavailable:
         return error_response(503, "UPSTREAM_UNAVAILABLE", upstream.unavailable_message)

@@ -128,12 +128,13 @@ const url = (path, query) => withQuery(BASE + path, query, location.origin);
 
 /**
  * api("GET", "/workers", {query}) → parsed JSON (null for 204).
- * {json} sends a JSON body, {body} a FormData; {raw: true} returns the Response (downloads).
+ * {json} sends a JSON body, {body} a FormData; {headers} more request headers (e.g. a
+ * correction's Idempotency-Key); {raw: true} returns the Response (downloads).
  */
-export async function api(method, path, { query, json, body, raw = false } = {}) {
+export async function api(method, path, { query, headers: more, json, body, raw = false } = {}) {
   let sentWith = null;
   const attempt = () => {
-    const headers = { Accept: "application/json" };
+    const headers = { ...more, Accept: "application/json" };
     sentWith = session?.access || null;
     if (sentWith) headers.Authorization = `Bearer ${sentWith}`;
     let payload = body;

@@ -2,7 +2,8 @@
 // run `python tools/gen_portal_client.py` (after tools/gen_openapi.py).
 //
 // createClient(request): one function per admin API operation; `request(method, path,
-// {query, json, body, raw})` sends it (manage/api.js: with the session's bearer token).
+// {query, headers, json, body, raw})` sends it (manage/api.js: with the session's bearer
+// token).
 
 const enc = encodeURIComponent;
 
@@ -108,11 +109,11 @@ export function createClient(request) {
     listPunches: ({ query } = {}) =>
       request("GET", `/punches`, { query }),
     /** POST /api/v1/punches: Add Punch (sysadmin, manager) */
-    addPunch: ({ json } = {}) =>
-      request("POST", `/punches`, { json }),
+    addPunch: ({ headers, json } = {}) =>
+      request("POST", `/punches`, { headers, json }),
     /** POST /api/v1/punches/{punch_id}/replace: Replace Punch (sysadmin, manager) */
-    replacePunch: (punchId, { json } = {}) =>
-      request("POST", `/punches/${enc(punchId)}/replace`, { json }),
+    replacePunch: (punchId, { headers, json } = {}) =>
+      request("POST", `/punches/${enc(punchId)}/replace`, { headers, json }),
     /** POST /api/v1/punches/{punch_id}/void: Void Punch (sysadmin, manager) */
     voidPunch: (punchId, { json } = {}) =>
       request("POST", `/punches/${enc(punchId)}/void`, { json }),

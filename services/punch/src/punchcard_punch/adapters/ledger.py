@@ -56,6 +56,14 @@ _PUNCH_DEFAULTS = {
 # order): asyncpg checks and frames one element per row, not one per cell of 27 arrays.
 _PUNCH_NAMES = tuple(c for c, _ in PUNCH_COLUMNS)
 _PUNCH_FILL = tuple(_PUNCH_DEFAULTS.get(c) for c in _PUNCH_NAMES)
+_CLAIM_REQUEST = (
+    "INSERT INTO correction_requests (tenant_id, idempotency_key, fingerprint, punch_id)"
+    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true"
+)
+_FIRST_REQUEST = (
+    "SELECT fingerprint, punch_id FROM correction_requests"
+    " WHERE tenant_id = $1 AND idempotency_key = $2"
+)
 _INSERT_PUNCHES = (
     f"INSERT INTO punches ({', '.join(_PUNCH_NAMES)}) SELECT * FROM unnest($1::punch_row[])"
 )
@@ -204,6 +212,17 @@ class PostgresLedger(_Repository):
             self.tenant_id,
             site_id,
         )
+
+    async def claim_request(
+        self, key: str, fingerprint: str, punch_id: str
+    ) -> tuple[str, str] | None:
+        # Two statements, not one: a request with the same key still being made holds the
+        # key's row; the INSERT waits for it, and only a statement begun after that can see
+        # what it kept (READ COMMITTED takes a snapshot per statement).
+        if await self.conn.fetchval(_CLAIM_REQUEST, self.tenant_id, key, fingerprint, punch_id):
+            return None
+        first = await self.conn.fetchrow(_FIRST_REQUEST, self.tenant_id, key)
+        return (first["fingerprint"], str(first["punch_id"])) if first else None
 
     async def insert_punches(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:

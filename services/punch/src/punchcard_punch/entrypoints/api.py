@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from punchcard_kit.bounds import TEXT_PATTERN, Day, Instant
 from punchcard_kit.http_errors import error_responses
 
@@ -32,6 +32,24 @@ from .schemas import (
 )
 
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]
+# The client's name for one correction (domain/repeats.py): 8-64 letters, digits, "-" or "_"
+# (a UUID), bare or as the draft standard's quoted string.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r'^"?[A-Za-z0-9_-]{8,64}"?$',
+        description="Names this correction: sent again with the same request, the answer is"
+        " the punch made the first time (nothing is added twice); with another request,"
+        " 422 IDEMPOTENCY_KEY_REUSED.",
+    ),
+]
+
+
+def _key(header: str | None) -> str | None:
+    """The key without the quotes of the draft standard's form."""
+    return header.strip('"') if header else None
+
 
 router = APIRouter(prefix="/internal/v1")
 
@@ -78,8 +96,14 @@ async def list_punches(
     response_model=PunchPublic,
     responses=error_responses(401, 403, 404),
 )
-async def add_punch(body: AddPunchBody, caller: CallerDep, punch: PunchDep) -> dict:
-    """Add a punch the worker missed (a new ledger entry with the reason and your id)."""
+async def add_punch(
+    body: AddPunchBody,
+    caller: CallerDep,
+    punch: PunchDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict:
+    """Add a punch the worker missed (a new ledger entry with the reason and your id). With an
+    ``Idempotency-Key``, the same request sent again answers with the same punch."""
     punch_id = await admin.add_punch(
         admin.AddPunch(
             caller=caller,
@@ -90,6 +114,7 @@ async def add_punch(body: AddPunchBody, caller: CallerDep, punch: PunchDep) -> d
             clock_id=body.clock_id.lower() if body.clock_id else None,
             site_id=body.site_id,
             time_zone=body.time_zone,
+            idempotency_key=_key(idempotency_key),
         ),
         punch.uow(caller.tenant_id),
     )
@@ -121,9 +146,14 @@ async def void_punch(
     responses=error_responses(401, 403, 404, 409),
 )
 async def replace_punch(
-    punch_id: PathId, body: ReplacePunchBody, caller: CallerDep, punch: PunchDep
+    punch_id: PathId,
+    body: ReplacePunchBody,
+    caller: CallerDep,
+    punch: PunchDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict:
-    """Replace a wrong punch (void it and add the corrected one, in one transaction)."""
+    """Replace a wrong punch (void it and add the corrected one, in one transaction). With an
+    ``Idempotency-Key``, the same request sent again answers with the same replacement."""
     replacement = await admin.replace_punch(
         admin.ReplacePunch(
             caller=caller,
@@ -131,6 +161,7 @@ async def replace_punch(
             reason=body.reason,
             direction=body.direction,
             punched_at=body.punched_at,
+            idempotency_key=_key(idempotency_key),
         ),
         punch.uow(caller.tenant_id),
     )

@@ -21,6 +21,7 @@ from punchcard_kit.errors import Conflict, Invalid, NotFound
 from punchcard_kit.messaging import catalogue, new_envelope
 from punchcard_kit.messaging.envelope import time_ordered_uuid
 
+from ..domain import repeats
 from .events import PUNCHES_TOPIC, corrected_event, voided_event
 from .unit_of_work import UnitOfWork
 
@@ -39,6 +40,8 @@ class AddPunch:
     clock_id: str | None = None
     site_id: str | None = None
     time_zone: str | None = None
+    # The client's name for this correction: sent again, it answers with the same punch.
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class ReplacePunch:
     reason: str
     direction: str | None = None
     punched_at: datetime | None = None
+    idempotency_key: str | None = None
 
 
 def _zone(name: str, field: str) -> ZoneInfo:
@@ -68,10 +72,14 @@ def _zone(name: str, field: str) -> ZoneInfo:
 
 
 async def add_punch(command: AddPunch, uow: UnitOfWork) -> str:
-    """Returns the new punch's id."""
+    """Returns the new punch's id (a keyed request sent again: the first one's)."""
     require_role(command.caller, *EDITORS)
     async with uow:
-        row = await _correction_row(uow, command, replaces=None)
+        punch_id = time_ordered_uuid()
+        made = await _made_before(uow, command, "add", punch_id)
+        if made is not None:
+            return made  # nothing written: the transaction rolls back
+        row = await _correction_row(uow, command, replaces=None, punch_id=punch_id)
         await _append(uow, command.caller, [row])
         await uow.commit()
     return row["id"]
@@ -92,6 +100,10 @@ async def replace_punch(command: ReplacePunch, uow: UnitOfWork) -> str:
     caller = command.caller
     require_role(caller, *EDITORS)
     async with uow:
+        punch_id = time_ordered_uuid()
+        made = await _made_before(uow, command, "replace", punch_id)
+        if made is not None:
+            return made
         original = await _voidable(uow, caller, command.punch_id)
         void = _void_row(caller, original, command.reason)
         replacement = await _correction_row(
@@ -107,10 +119,43 @@ async def replace_punch(command: ReplacePunch, uow: UnitOfWork) -> str:
                 time_zone=original["time_zone"],
             ),
             replaces=command.punch_id,
+            punch_id=punch_id,
         )
         await _append(uow, caller, [void, replacement])
         await uow.commit()
     return replacement["id"]
+
+
+def _asked(command: AddPunch | ReplacePunch) -> dict[str, object]:
+    """What a keyed request asks for (its fingerprint's fields): the command less its key and
+    its caller, plus the admin's id."""
+    fields = {k: v for k, v in vars(command).items() if k not in ("caller", "idempotency_key")}
+    return {**fields, "admin_id": command.caller.user_id}
+
+
+async def _made_before(
+    uow: UnitOfWork,
+    command: AddPunch | ReplacePunch,
+    kind: str,
+    punch_id: str,
+) -> str | None:
+    """The punch a keyed request made already (None: no key, or the key is new and now names
+    ``punch_id``); refuses a key used before for another request."""
+    key = command.idempotency_key
+    if key is None:
+        return None
+    digest = repeats.fingerprint(kind, _asked(command))
+    first = await uow.ledger.claim_request(key, digest, punch_id)
+    if first is None:
+        return None
+    made = repeats.answer_to_repeat(first, digest)
+    if made is None:
+        raise Invalid(
+            "this Idempotency-Key was used for another correction; send a new key",
+            "Idempotency-Key",
+            code="IDEMPOTENCY_KEY_REUSED",
+        )
+    return made
 
 
 async def _voidable(uow: UnitOfWork, caller: Caller, punch_id: str) -> Mapping[str, Any]:
@@ -142,7 +187,9 @@ def _void_row(caller: Caller, original: Mapping[str, Any], reason: str) -> dict[
     }
 
 
-async def _correction_row(uow: UnitOfWork, c: AddPunch, *, replaces: str | None) -> dict[str, Any]:
+async def _correction_row(
+    uow: UnitOfWork, c: AddPunch, *, replaces: str | None, punch_id: str
+) -> dict[str, Any]:
     caller = c.caller
     worker = (await uow.ledger.workers([c.worker_id])).get(c.worker_id)
     if worker is None:
@@ -164,7 +211,7 @@ async def _correction_row(uow: UnitOfWork, c: AddPunch, *, replaces: str | None)
     _zone(time_zone, "time_zone")
     require_site(caller, site_id, "site_id")
     return {
-        "id": time_ordered_uuid(),
+        "id": punch_id,
         "tenant_id": caller.tenant_id,
         "kind": "CORRECTION",
         "worker_id": c.worker_id,

@@ -63,6 +63,13 @@ class LedgerRepository(Protocol):
 
     async def insert_attempts(self, rows: Sequence[Row]) -> None: ...
 
+    async def claim_request(
+        self, key: str, fingerprint: str, punch_id: str
+    ) -> tuple[str, str] | None:
+        """Keep that the correction named ``key`` makes ``punch_id`` (None: the key is new);
+        else the (fingerprint, punch id) of the request that used the key first, waiting for
+        it when it is still being made (``domain/repeats.py``)."""
+
 
 class ProjectionsRepository(Protocol):
     """punch's copies of identity's workers, device-sync's clocks and assignments."""

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { toCsv } from "../csv.js";
 import { addedNotice, commandState, findByEmployeeId, namesById, sourcesText, workerStatusTone } from "./clocks/rules.js";
 import { idsToAsk, loadClocksById, loadWorkersById, withQuery } from "./common.jsx";
-import { csvOf, punchesOfDayHref, query } from "./punches/query.js";
+import { correctionKey, csvOf, punchesOfDayHref, query } from "./punches/query.js";
 import { choices, narrowHint } from "./pickers.jsx";
 
 describe("CSV", () => {
@@ -59,6 +59,14 @@ describe("punches", () => {
     const [header, row] = text.split("\r\n").map((line) => line.split(","));
     const cell = Object.fromEntries(header.map((h, i) => [h, row[i]]));
     expect(cell).toMatchObject({ method: "FINGERPRINT", device_verify_mode: "1", device_state: "0", clock: "c1" });
+  });
+
+  it("names each correction with a new key the API accepts", () => {
+    const counting = { getRandomValues: (a) => a.map((_, i) => i * 17) };
+    expect(correctionKey(counting)).toBe("00112233445566778899aabbccddeeff");
+    const a = correctionKey();
+    expect(a).toMatch(/^[0-9a-f]{32}$/); // punch's Idempotency-Key: 8-64 of [A-Za-z0-9_-]
+    expect(correctionKey()).not.toBe(a);
   });
 });
 

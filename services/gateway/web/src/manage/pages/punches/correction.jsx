@@ -7,6 +7,7 @@ import { browserZone, inZone, isoToZoned, zonedToIso } from "../../../shared/for
 import { SelectField, TextField, useAction } from "../../ui.jsx";
 import { FormDialog, TimeZoneList, friendly } from "../common.jsx";
 import { ClockSelect, WorkerSelect } from "../pickers.jsx";
+import { correctionKey } from "./query.js";
 
 const REASON_RULE = "Give a reason of at least 3 characters.";
 const ZONE_RULE = "Use an IANA time zone such as Europe/Madrid.";
@@ -26,6 +27,9 @@ function CorrectionDialog({ mode, punch, onClose, onDone }) {
   };
   const [form, setForm] = useState(initial);
   const [local, setLocal] = useState({});
+  // One name for the correction this dialog makes: sent again (a second click, a retry after a
+  // lost answer) it makes nothing twice.
+  const [headers] = useState(() => ({ "Idempotency-Key": correctionKey() }));
   const action = useAction();
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
   const zone = mode === "add" ? (form.clock_id && form.clock_zone) || form.time_zone : punch?.time_zone;
@@ -57,12 +61,12 @@ function CorrectionDialog({ mode, punch, onClose, onDone }) {
         if (mode === "replace") {
           const json = { reason: form.reason, direction: form.direction };
           if (punchedAt !== new Date(punch.punched_at).toISOString()) json.punched_at = punchedAt;
-          return client.replacePunch(punch.id, { json });
+          return client.replacePunch(punch.id, { headers, json });
         }
         const json = { worker_id: form.worker_id, direction: form.direction, punched_at: punchedAt, reason: form.reason };
         if (form.clock_id) json.clock_id = form.clock_id;
         else json.time_zone = form.time_zone;
-        return client.addPunch({ json });
+        return client.addPunch({ headers, json });
       });
       onDone(result);
     } catch {

@@ -42,3 +42,10 @@ export function csvOf(punches, clockNames) {
   ]);
   return toCsv(header, rows);
 }
+
+/** A name for one correction, sent as its Idempotency-Key: a dialog's retries and a second
+ * click add or replace once (docs/punch.md). 32 hex digits from getRandomValues, which, unlike
+ * crypto.randomUUID, a portal served over plain HTTP on a site's network has too. */
+export function correctionKey(random = globalThis.crypto) {
+  return Array.from(random.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
