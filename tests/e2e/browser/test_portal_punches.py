@@ -2,7 +2,8 @@
 offline at a kiosk is listed with its method and marks; a missed OUT is added through the
 correction dialog (an empty reason is refused next to the field; an answer lost on the way
 back and the admin's second try add it once); a punch is replaced with a reason; the timesheet
-shows the shift and its CSV download holds it."""
+shows the shift and its CSV download holds it; the Site box suggests the tenant's sites that
+start with what is typed."""
 
 from __future__ import annotations
 
@@ -223,6 +224,23 @@ async def test_punches_csv_and_a_void(page, request, system, tenant, admin_api):
     assert line["punch_id"] == punch["id"] and line["method"] == "PIN"
     assert line["employee_id"] == worker["employee_id"] and line["captured_offline"] == "true"
     assert line["clock"] == "Front door" and line["local_time"] == punch["local_time"]
+
+    # The Site box suggests the tenant's sites that start with what is typed, in any case.
+    for site in ("Depot-North", "Depot-South"):
+        made = await admin_api.post(
+            "/clocks",
+            json={
+                "serial_number": unique("SN"),
+                "name": f"{site} door",
+                "site_id": site,
+                "time_zone": "Europe/Madrid",
+            },
+        )
+        assert made.status_code == 201, made.text
+    await page.get_by_role("search", name="Filters").get_by_label("Site").fill("depot-n")
+    suggested = page.locator("#filter-sites option")
+    await expect(suggested).to_have_count(1, timeout=WAIT_MS)
+    assert await suggested.get_attribute("value") == "Depot-North"
 
     # Void it: the reason is required; voided, it stays listed and stops counting.
     await row.get_by_role("button", name=re.compile("^Void")).click()

@@ -122,6 +122,15 @@ def _sources(direct: bool, site_rule: bool) -> list[str]:
     return [str(source) for source, yes in on if yes]
 
 
+# The distinct sites of a tenant's clocks (an index-only scan of clocks_tenant_site).
+_SITES = (
+    "SELECT DISTINCT site_id FROM clocks WHERE tenant_id = $1 AND site_id <> ''"
+    " AND ($2::text[] IS NULL OR site_id = ANY($2))"
+    " AND ($3::text IS NULL OR lower(site_id) ^@ $3)"
+    " ORDER BY site_id LIMIT $4"
+)
+
+
 @dataclass(frozen=True)
 class Views:
     pool: asyncpg.Pool
@@ -206,6 +215,21 @@ class Views:
     async def clock(self, caller: Caller, clock_id: str) -> dict:
         async with self._tx(caller.tenant_id) as conn:
             return self._clock(await self._visible_clock(conn, caller, clock_id))
+
+    async def sites(self, caller: Caller, starts_with: str | None, limit: int) -> list[str]:
+        """The sites of the tenant's clocks (revoked ones too: their punches stay), those of a
+        manager's own sites only, by name; only those starting with ``starts_with`` (any case)
+        when given. The portal's Site boxes suggest them."""
+        sites = caller.site_scope()
+        async with self._tx(caller.tenant_id) as conn:
+            rows = await conn.fetch(
+                _SITES,
+                caller.tenant_id,
+                list(sites) if sites is not None else None,
+                starts_with.lower() if starts_with else None,
+                limit,
+            )
+        return [r["site_id"] for r in rows]
 
     async def clock_commands(
         self, caller: Caller, clock_id: str, pending_only: bool, limit: int

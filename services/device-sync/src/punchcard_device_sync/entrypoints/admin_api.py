@@ -585,6 +585,24 @@ async def list_clocks(
     return {"data": clocks, "count": count}
 
 
+class SitesPublic(BaseModel):
+    model_config = _examples({"data": ["north-warehouse", "store-12"]})
+
+    data: list[str]
+
+
+@router.get("/sites", response_model=SitesPublic, responses=error_responses(401))
+async def list_sites(
+    c: ContainerDep,
+    caller: CallerDep,
+    starts_with: Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)] = None,
+    limit: Limit = 50,
+) -> dict:
+    """The sites of the clocks (a manager's own), by name; those starting with
+    ``starts_with``, in any case, when given."""
+    return {"data": await c.views.sites(caller, starts_with, limit)}
+
+
 @router.get("/clocks/{clock_id}", response_model=ClockPublic, responses=READ_ERRORS)
 async def get_clock(clock_id: Id, c: ContainerDep, caller: CallerDep) -> dict:
     return await c.views.clock(caller, clock_id)

@@ -123,6 +123,9 @@ export function createClient(request) {
     /** GET /api/v1/reports/suspicious-pin-punches: Suspicious (sysadmin, manager, viewer) */
     getSuspiciousPinPunchesReport: ({ query } = {}) =>
       request("GET", `/reports/suspicious-pin-punches`, { query }),
+    /** GET /api/v1/sites: List Sites (sysadmin, manager, viewer) */
+    listSites: ({ query } = {}) =>
+      request("GET", `/sites`, { query }),
     /** GET /api/v1/sites/{site_id}/clock-rule: Get Site Rule (sysadmin, manager, viewer) */
     getSiteClockRule: (siteId) =>
       request("GET", `/sites/${enc(siteId)}/clock-rule`, {}),

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { client } from "../api.js";
-import { Button, TextField, useLoad } from "../ui.jsx";
+import { Button, TextField, useLoad, useSettled } from "../ui.jsx";
 import { isoDate } from "../../shared/format.js";
 import { ClockSelect, WorkerSelect } from "./pickers.jsx";
 
@@ -17,8 +17,8 @@ export function useFilters(keys) {
   return values;
 }
 
-/** How many clocks' sites the Site box suggests. */
-const SITE_SUGGESTIONS_FROM = 100;
+/** How many sites the Site box suggests at once (those starting with what is typed). */
+const SITE_SUGGESTIONS = 50;
 
 export function FilterBar({ path, filters, withClock = true, error, extra }) {
   const { route } = useLocation();
@@ -27,13 +27,15 @@ export function FilterBar({ path, filters, withClock = true, error, extra }) {
   const key = JSON.stringify(filters);
   useEffect(() => setForm(filters), [key]);
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
-  // Asked when the Site box is first focused, not on every visit (each clock listed is counted).
+  // The sites of every clock (a manager's own), those starting with what is typed: asked once
+  // the Site box is focused, and again after a pause in typing, not on every visit.
   const [wantSites, setWantSites] = useState(false);
-  const someClocks = useLoad(
-    () => (wantSites ? client.listClocks({ query: { limit: SITE_SUGGESTIONS_FROM } }) : Promise.resolve(null)),
-    [wantSites],
+  const typedSite = useSettled((form.site_id || "").trim());
+  const someSites = useLoad(
+    () => (wantSites ? client.listSites({ query: { starts_with: typedSite, limit: SITE_SUGGESTIONS } }) : Promise.resolve(null)),
+    [wantSites, typedSite],
   );
-  const sites = [...new Set((someClocks.data?.data || []).map((c) => c.site_id).filter(Boolean))].sort();
+  const sites = someSites.data?.data || [];
   const apply = (e) => {
     e.preventDefault();
     const q = new URLSearchParams();
