@@ -3,12 +3,15 @@ in one place (``punchcard_kit.http_errors``); a service declares its own transie
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Header
 from fastapi.testclient import TestClient
 from punchcard_kit import errors
 from punchcard_kit.http_errors import install_error_handlers, status_of
 from punchcard_kit.retry import is_transient
+from pydantic import BaseModel
 
 
 class RedisDown(Exception):
@@ -120,3 +123,32 @@ def test_a_rule_that_says_more_adds_keys_to_the_one_shape() -> None:
         "field": "photos",
         "photos": [{"ok": False}],
     }
+
+
+class _Reason(BaseModel):
+    reason: str
+
+
+def test_a_missing_body_or_a_bad_header_is_named() -> None:
+    """Without a body, "Field required" named nothing; a header's error names the header."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/void")
+    async def void(
+        body: _Reason, key: Annotated[str | None, Header(alias="X-Key", max_length=3)] = None
+    ) -> dict:
+        return {}
+
+    client = TestClient(app)
+    missing = client.post("/void")
+    assert missing.status_code == 422
+    assert missing.json() == {
+        "code": "INVALID",
+        "message": "the request needs a JSON body",
+        "field": None,
+    }
+    header = client.post("/void", json={"reason": "x"}, headers={"X-Key": "long"})
+    assert header.status_code == 422 and header.json()["field"] == "X-Key"
+    field = client.post("/void", json={})
+    assert field.json()["field"] == "reason"

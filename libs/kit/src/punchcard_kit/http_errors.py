@@ -144,7 +144,10 @@ def install_error_handlers(app: FastAPI, transient: tuple[type[BaseException], .
         # Only the location and the message: pydantic's "input" may be a password or a PIN.
         errors = error.errors()
         first = errors[0] if errors else {}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        where = tuple(first.get("loc", ()))
+        if where == ("body",) and first.get("type") == "missing":  # no body at all
+            return error_response(422, "INVALID", "the request needs a JSON body", None)
+        loc = [str(p) for p in where if p not in ("body", "query", "path", "header")]
         return error_response(
             422, "INVALID", str(first.get("msg", "invalid request")), ".".join(loc) or None
         )
