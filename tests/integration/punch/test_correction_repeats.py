@@ -88,3 +88,13 @@ async def test_a_keyed_replacement_sent_again_answers_with_its_replacement(punch
         assert again.json()["id"] == first.json()["id"]
         unkeyed = await http.post(f"/punches/{ids[0]}/replace", json=body)
         assert unkeyed.status_code == 409 and unkeyed.json()["code"] == "ALREADY_VOIDED"
+
+
+async def test_a_keyed_void_sent_again_answers_with_the_voided_punch(punch, feed):
+    _, _, ids = await day_of_punches(punch, feed)
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    async with punch.admin(feed.tenant_id) as http:
+        first = await http.post(f"/punches/{ids[1]}/void", json={"reason": "test"}, headers=key)
+        again = await http.post(f"/punches/{ids[1]}/void", json={"reason": "test"}, headers=key)
+        assert first.status_code == again.status_code == 200, (first.text, again.text)
+        assert again.json() == first.json() and first.json()["voided"] is True

@@ -247,3 +247,14 @@ async def test_a_keyed_replacement_sent_twice_answers_with_the_same_replacement(
             admin.ReplacePunch(who, punch_id, "wrong time", punched_at=AT.replace(hour=9)),
             uow(store),
         )
+
+
+async def test_a_keyed_void_sent_twice_answers_with_the_voided_punch(store):
+    who = caller()
+    punch_id = await admin.add_punch(add(who, clock_id=CLOCK), uow(store))
+    void = admin.VoidPunch(who, punch_id, "test punch", idempotency_key=KEY)
+    assert await admin.void_punch(void, uow(store)) == punch_id
+    assert await admin.void_punch(void, uow(store)) == punch_id
+    assert [p["kind"] for p in store.punches] == ["CORRECTION", "VOID"]
+    with pytest.raises(Conflict):  # without its key: ALREADY_VOIDED, as before
+        await admin.void_punch(admin.VoidPunch(who, punch_id, "test punch"), uow(store))

@@ -115,8 +115,8 @@ export function createClient(request) {
     replacePunch: (punchId, { headers, json } = {}) =>
       request("POST", `/punches/${enc(punchId)}/replace`, { headers, json }),
     /** POST /api/v1/punches/{punch_id}/void: Void Punch (sysadmin, manager) */
-    voidPunch: (punchId, { json } = {}) =>
-      request("POST", `/punches/${enc(punchId)}/void`, { json }),
+    voidPunch: (punchId, { headers, json } = {}) =>
+      request("POST", `/punches/${enc(punchId)}/void`, { headers, json }),
     /** GET /api/v1/reports/stale-pins: Stale Pins (sysadmin, manager, viewer) */
     getStalePinsReport: ({ query } = {}) =>
       request("GET", `/reports/stale-pins`, { query }),

@@ -1,13 +1,13 @@
 """A correction sent twice is made once.
 
-An admin's "Add punch" or "Replace" can reach punch twice: a double click, the portal retrying
+An admin's "Add punch", "Replace" or "Void" can reach punch twice: a double click, the portal retrying
 after an answer that was lost (a proxy's timeout, a dropped connection) although the punch was
 recorded. Without more, the ledger would count the worker's missed punch twice. So a client
 names each correction it means with an ``Idempotency-Key`` (the portal: one per dialog opened),
 and punch keeps the key with a fingerprint of the request and the punch it made:
 
-- the same key with the same request answers with **the punch made the first time** (nothing
-  is written again, no second event);
+- the same key with the same request answers with **the punch made (or voided) the first
+  time** (nothing is written again, no second event);
 - the same key with another request (another worker, time, reason, admin...) is **refused**
   (``IDEMPOTENCY_KEY_REUSED``): a client bug, never silently one of the two;
 - no key: every request is a new correction, as before.

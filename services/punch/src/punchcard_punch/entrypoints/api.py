@@ -128,11 +128,22 @@ async def add_punch(
     responses=error_responses(401, 403, 404, 409),
 )
 async def void_punch(
-    punch_id: PathId, body: VoidPunchBody, caller: CallerDep, punch: PunchDep
+    punch_id: PathId,
+    body: VoidPunchBody,
+    caller: CallerDep,
+    punch: PunchDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict:
-    """Void a wrong punch: it stays in the ledger, marked voided, and stops counting."""
+    """Void a wrong punch: it stays in the ledger, marked voided, and stops counting. With an
+    ``Idempotency-Key``, the same request sent again answers with the voided punch (without
+    one: 409 ``ALREADY_VOIDED``)."""
     voided = await admin.void_punch(
-        admin.VoidPunch(caller=caller, punch_id=punch_id.lower(), reason=body.reason),
+        admin.VoidPunch(
+            caller=caller,
+            punch_id=punch_id.lower(),
+            reason=body.reason,
+            idempotency_key=_key(idempotency_key),
+        ),
         punch.uow(caller.tenant_id),
     )
     return await punch.views.punch(caller, voided)

@@ -49,6 +49,7 @@ class VoidPunch:
     caller: Caller
     punch_id: str
     reason: str
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,9 @@ async def void_punch(command: VoidPunch, uow: UnitOfWork) -> str:
     """Returns the voided punch's id."""
     require_role(command.caller, *EDITORS)
     async with uow:
+        # A keyed void names the punch it voided (the answer is that punch, now voided).
+        if await _made_before(uow, command, "void", command.punch_id) is not None:
+            return command.punch_id
         original = await _voidable(uow, command.caller, command.punch_id)
         await _append(uow, command.caller, [_void_row(command.caller, original, command.reason)])
         await uow.commit()
@@ -126,7 +130,7 @@ async def replace_punch(command: ReplacePunch, uow: UnitOfWork) -> str:
     return replacement["id"]
 
 
-def _asked(command: AddPunch | ReplacePunch) -> dict[str, object]:
+def _asked(command: AddPunch | VoidPunch | ReplacePunch) -> dict[str, object]:
     """What a keyed request asks for (its fingerprint's fields): the command less its key and
     its caller, plus the admin's id."""
     fields = {k: v for k, v in vars(command).items() if k not in ("caller", "idempotency_key")}
@@ -135,7 +139,7 @@ def _asked(command: AddPunch | ReplacePunch) -> dict[str, object]:
 
 async def _made_before(
     uow: UnitOfWork,
-    command: AddPunch | ReplacePunch,
+    command: AddPunch | VoidPunch | ReplacePunch,
     kind: str,
     punch_id: str,
 ) -> str | None:

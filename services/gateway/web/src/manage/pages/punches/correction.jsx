@@ -57,7 +57,7 @@ function CorrectionDialog({ mode, punch, onClose, onDone }) {
     }
     try {
       const result = await action.run(() => {
-        if (mode === "void") return client.voidPunch(punch.id, { json: { reason: form.reason } });
+        if (mode === "void") return client.voidPunch(punch.id, { headers, json: { reason: form.reason } });
         if (mode === "replace") {
           const json = { reason: form.reason, direction: form.direction };
           if (punchedAt !== new Date(punch.punched_at).toISOString()) json.punched_at = punchedAt;
