@@ -1,10 +1,10 @@
 """A correction sent twice is made once.
 
-An admin's "Add punch", "Replace" or "Void" can reach punch twice: a double click, the portal retrying
-after an answer that was lost (a proxy's timeout, a dropped connection) although the punch was
-recorded. Without more, the ledger would count the worker's missed punch twice. So a client
-names each correction it means with an ``Idempotency-Key`` (the portal: one per dialog opened),
-and punch keeps the key with a fingerprint of the request and the punch it made:
+An admin's "Add punch", "Replace" or "Void" can reach punch twice: a double click, the portal
+retrying after an answer that was lost (a proxy's timeout, a dropped connection) although the
+punch was recorded. Without more, the ledger would count the worker's missed punch twice. So a
+client names each correction it means with an ``Idempotency-Key`` (the portal: one per dialog
+opened), and punch keeps the key with a fingerprint of the request and the punch it made:
 
 - the same key with the same request answers with **the punch made (or voided) the first
   time** (nothing is written again, no second event);
