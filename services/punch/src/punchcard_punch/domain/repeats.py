@@ -21,8 +21,8 @@ from collections.abc import Mapping
 
 
 def fingerprint(kind: str, fields: Mapping[str, object]) -> str:
-    """What a keyed request asked for, as a digest: ``kind`` ("add", "replace") and its fields
-    (the admin's id among them), in a canonical form (sorted keys; dates and the like as
+    """What a keyed request asked for, as a digest: ``kind`` ("add", "replace", "void") and its
+    fields (the admin's id among them), in a canonical form (sorted keys; dates and the like as
     text), so the same request always gives the same digest."""
     canonical = json.dumps(
         {"kind": kind, **fields}, sort_keys=True, separators=(",", ":"), default=str

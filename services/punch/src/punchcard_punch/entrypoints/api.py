@@ -40,7 +40,7 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         pattern=r'^"?[A-Za-z0-9_-]{8,64}"?$',
         description="Names this correction: sent again with the same request, the answer is"
-        " the punch made the first time (nothing is added twice); with another request,"
+        " the first one's (nothing is added or voided twice); with another request,"
         " 422 IDEMPOTENCY_KEY_REUSED.",
     ),
 ]
