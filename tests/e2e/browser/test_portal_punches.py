@@ -237,8 +237,9 @@ async def test_punches_csv_and_a_void(page, request, system, tenant, admin_api):
             },
         )
         assert made.status_code == 201, made.text
-    await page.get_by_role("search", name="Filters").get_by_label("Site").fill("depot-n")
-    suggested = page.locator("#filter-sites option")
+    site_box = page.get_by_role("search", name="Filters").get_by_label("Site")
+    await site_box.fill("depot-n")
+    suggested = page.locator(f"datalist[id='{await site_box.get_attribute('list')}'] option")
     await expect(suggested).to_have_count(1, timeout=WAIT_MS)
     assert await suggested.get_attribute("value") == "Depot-North"
 

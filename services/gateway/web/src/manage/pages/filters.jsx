@@ -2,10 +2,9 @@
 // a filtered view can be reloaded, bookmarked and shared; "Apply" routes to the new query.
 import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { client } from "../api.js";
-import { Button, TextField, useLoad, useSettled } from "../ui.jsx";
+import { Button, TextField } from "../ui.jsx";
 import { isoDate } from "../../shared/format.js";
-import { ClockSelect, WorkerSelect } from "./pickers.jsx";
+import { ClockSelect, SiteField, WorkerSelect } from "./pickers.jsx";
 
 /** The filters in the URL, with defaults (the last 7 days through today). */
 export function useFilters(keys) {
@@ -17,9 +16,6 @@ export function useFilters(keys) {
   return values;
 }
 
-/** How many sites the Site box suggests at once (those starting with what is typed). */
-const SITE_SUGGESTIONS = 50;
-
 export function FilterBar({ path, filters, withClock = true, error, extra }) {
   const { route } = useLocation();
   const [form, setForm] = useState(filters);
@@ -27,15 +23,6 @@ export function FilterBar({ path, filters, withClock = true, error, extra }) {
   const key = JSON.stringify(filters);
   useEffect(() => setForm(filters), [key]);
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
-  // The sites of every clock (a manager's own), those starting with what is typed: asked once
-  // the Site box is focused, and again after a pause in typing, not on every visit.
-  const [wantSites, setWantSites] = useState(false);
-  const typedSite = useSettled((form.site_id || "").trim());
-  const someSites = useLoad(
-    () => (wantSites ? client.listSites({ query: { starts_with: typedSite, limit: SITE_SUGGESTIONS } }) : Promise.resolve(null)),
-    [wantSites, typedSite],
-  );
-  const sites = someSites.data?.data || [];
   const apply = (e) => {
     e.preventDefault();
     const q = new URLSearchParams();
@@ -47,12 +34,7 @@ export function FilterBar({ path, filters, withClock = true, error, extra }) {
     <form class="card filters" onSubmit={apply} aria-label="Filters" role="search">
       <WorkerSelect key={`worker-${cleared}`} value={form.worker_id} onChange={(id) => setForm((f) => ({ ...f, worker_id: id }))} error={fieldError("worker_id")} />
       {withClock && <ClockSelect key={`clock-${cleared}`} value={form.clock_id} onChange={(id) => setForm((f) => ({ ...f, clock_id: id }))} error={fieldError("clock_id")} />}
-      <TextField label="Site" value={form.site_id} onInput={set("site_id")} onFocus={() => setWantSites(true)} error={fieldError("site_id")} list="filter-sites" autoComplete="off" />
-      <datalist id="filter-sites">
-        {sites.map((s) => (
-          <option value={s} key={s} />
-        ))}
-      </datalist>
+      <SiteField value={form.site_id} onInput={set("site_id")} error={fieldError("site_id")} />
       <TextField label="From" type="date" value={form.from} onInput={set("from")} error={fieldError("from")} max={form.to || undefined} />
       <TextField label="To" type="date" value={form.to} onInput={set("to")} error={fieldError("to")} min={form.from || undefined} />
       <div class="buttons">

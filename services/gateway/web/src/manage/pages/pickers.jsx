@@ -2,7 +2,7 @@
 // by name, and, when there are more, a search box that narrows it (identity's and device-sync's
 // `search`). The chosen one stays an option whatever is typed next; one given by id (a filter
 // read from the URL) is fetched by id. Pickers that loaded every worker or clock stopped at 2,000.
-import { useState } from "preact/hooks";
+import { useId, useState } from "preact/hooks";
 import { client } from "../api.js";
 import { workerLabel } from "../../shared/format.js";
 import { SelectField, TextField, useLoad, useSettled } from "../ui.jsx";
@@ -95,5 +95,34 @@ export function ClockSelect({ label = "Clock", emptyLabel = "All clocks", labelO
       labelOf={labelOf}
       {...rest}
     />
+  );
+}
+
+/** How many sites a Site box suggests at once (those starting with what is typed). */
+const SITE_SUGGESTIONS = 50;
+
+/**
+ * A Site box: any text (a new site is typed as it is), suggesting the tenant's sites (those of
+ * its clocks; a manager's own) that start with what is typed, so an existing site is not
+ * typed again as "North-1" and "north 1". Asked when the box is first focused and after a
+ * pause in typing (`GET /sites?starts_with=`), not on every visit.
+ */
+export function SiteField({ value, onInput, error, hint, label = "Site" }) {
+  const [wanted, setWanted] = useState(false);
+  const typed = useSettled((value || "").trim());
+  const listId = useId();
+  const sites = useLoad(
+    () => (wanted ? client.listSites({ query: { starts_with: typed, limit: SITE_SUGGESTIONS } }) : Promise.resolve(null)),
+    [wanted, typed],
+  );
+  return (
+    <>
+      <TextField label={label} hint={hint} value={value} onInput={onInput} onFocus={() => setWanted(true)} error={error} list={listId} autoComplete="off" />
+      <datalist id={listId}>
+        {(sites.data?.data || []).map((s) => (
+          <option value={s} key={s} />
+        ))}
+      </datalist>
+    </>
   );
 }

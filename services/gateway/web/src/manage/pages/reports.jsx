@@ -7,6 +7,7 @@ import { daysSince, formatDate, isoDate, localStamp } from "../../shared/format.
 import { Badge, Button, ErrorBanner, Loading, Notice, TextField, Page, Pager, useAction, useLoad, useMe } from "../ui.jsx";
 import { punchesOfDayHref } from "./punches/query.js";
 import { Empty, EvidencePhoto, WorkerLink, clockHref, friendly, loadClocksById } from "./common.jsx";
+import { SiteField } from "./pickers.jsx";
 
 const REASONS = {
   FACE_NOT_WORKERS: ["danger", "Not the worker's face"],
@@ -48,7 +49,7 @@ function Suspicious() {
       >
         <TextField label="From" type="date" value={form.from} onInput={set("from")} error={err("from")} />
         <TextField label="To" type="date" value={form.to} onInput={set("to")} error={err("to")} />
-        <TextField label="Site" value={form.site_id} onInput={set("site_id")} error={err("site_id")} />
+        <SiteField value={form.site_id} onInput={set("site_id")} error={err("site_id")} />
         <div class="buttons">
           <Button type="submit" busy={report.loading}>
             Show

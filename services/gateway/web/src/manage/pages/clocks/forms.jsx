@@ -6,6 +6,7 @@ import { client } from "../../api.js";
 import { browserZone } from "../../../shared/format.js";
 import { Button, ErrorBanner, TextField, useAction } from "../../ui.jsx";
 import { FormDialog, TimeZoneList, friendly } from "../common.jsx";
+import { SiteField } from "../pickers.jsx";
 import { RULES } from "./rules.js";
 import { KIOSK_APP, PROTOCOLS, ZK_PUSH, adoptForm, registrationBody, registrationProblem, serverHint } from "./zk.js";
 
@@ -102,7 +103,7 @@ export function RegisterForm({ onRegistered, onCancel, adopt = null }) {
           required
         />
         <TextField label="Name" hint="Where it is, e.g. Front door." value={form.name} onInput={set("name")} error={err("name")} required />
-        <TextField label="Site" hint="The site id (optional)." value={form.site_id} onInput={set("site_id")} error={err("site_id")} />
+        <SiteField hint="The site id (optional)." value={form.site_id} onInput={set("site_id")} error={err("site_id")} />
         <TextField
           label="Time zone"
           hint={zk ? "The device is told this zone's UTC offset, again after each DST change." : "Punches at this clock are shown in this zone."}
@@ -166,7 +167,7 @@ export function EditDialog({ clock, open, onClose, onSaved }) {
       }}
     >
       <TextField label="Name" value={form.name} onInput={set("name")} error={err("name")} required />
-      <TextField label="Site" value={form.site_id} onInput={set("site_id")} error={err("site_id")} />
+      <SiteField value={form.site_id} onInput={set("site_id")} error={err("site_id")} />
       <TextField
         label="Time zone"
         value={form.time_zone}

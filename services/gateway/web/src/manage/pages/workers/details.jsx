@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { client } from "../../api.js";
 import { Button, ErrorBanner, Page, SelectField, TextField, useAction } from "../../ui.jsx";
+import { SiteField } from "../pickers.jsx";
 import { STATUSES } from "./status.jsx";
 
 export function DetailsForm({ initial, submitLabel, onSubmit, showStatus = true }) {
@@ -43,7 +44,7 @@ export function DetailsForm({ initial, submitLabel, onSubmit, showStatus = true 
         autoComplete="off"
       />
       <TextField label="Job title" value={form.job_title} onInput={set("job_title")} error={action.fieldError("job_title")} />
-      <TextField label="Site" value={form.site_id} onInput={set("site_id")} error={action.fieldError("site_id")} />
+      <SiteField value={form.site_id} onInput={set("site_id")} error={action.fieldError("site_id")} />
       {showStatus && (
         <SelectField
           label="Status"
