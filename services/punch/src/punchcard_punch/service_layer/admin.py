@@ -77,7 +77,7 @@ async def add_punch(command: AddPunch, uow: UnitOfWork) -> str:
     require_role(command.caller, *EDITORS)
     async with uow:
         punch_id = time_ordered_uuid()
-        made = await _made_before(uow, command, "add", punch_id)
+        made = await _made_before(uow, command, punch_id)
         if made is not None:
             return made  # nothing written: the transaction rolls back
         row = await _correction_row(uow, command, replaces=None, punch_id=punch_id)
@@ -91,7 +91,7 @@ async def void_punch(command: VoidPunch, uow: UnitOfWork) -> str:
     require_role(command.caller, *EDITORS)
     async with uow:
         # A keyed void names the punch it voided (the answer is that punch, now voided).
-        if await _made_before(uow, command, "void", command.punch_id) is not None:
+        if await _made_before(uow, command, command.punch_id) is not None:
             return command.punch_id
         original = await _voidable(uow, command.caller, command.punch_id)
         await _append(uow, command.caller, [_void_row(command.caller, original, command.reason)])
@@ -105,7 +105,7 @@ async def replace_punch(command: ReplacePunch, uow: UnitOfWork) -> str:
     require_role(caller, *EDITORS)
     async with uow:
         punch_id = time_ordered_uuid()
-        made = await _made_before(uow, command, "replace", punch_id)
+        made = await _made_before(uow, command, punch_id)
         if made is not None:
             return made
         original = await _voidable(uow, caller, command.punch_id)
@@ -140,7 +140,6 @@ def _asked(command: AddPunch | VoidPunch | ReplacePunch) -> dict[str, object]:
 async def _made_before(
     uow: UnitOfWork,
     command: AddPunch | VoidPunch | ReplacePunch,
-    kind: str,
     punch_id: str,
 ) -> str | None:
     """The punch a keyed request made already (None: no key, or the key is new and now names
@@ -148,6 +147,7 @@ async def _made_before(
     key = command.idempotency_key
     if key is None:
         return None
+    kind = type(command).__name__.removesuffix("Punch").lower()  # "add", "void", "replace"
     digest = repeats.fingerprint(kind, _asked(command))
     first = await uow.ledger.claim_request(key, digest, punch_id)
     if first is None:
