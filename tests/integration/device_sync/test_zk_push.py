@@ -49,43 +49,61 @@ async def punch(tmp_path_factory):
 
 
 class Device:
-    """The device's side of the protocol (plain HTTP, text)."""
+    """The device's side of the protocol (plain HTTP, text). ``suffix``: appended to each
+    route (``.aspx``, as some rebadged firmware asks); ``serial_key``: the query's name of the
+    serial (``SN``, or ``sn`` on such firmware)."""
 
-    def __init__(self, url: str, serial: str, com_key: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        serial: str,
+        com_key: str | None = None,
+        *,
+        suffix: str = "",
+        serial_key: str = "SN",
+    ) -> None:
         self.serial = serial
         self.com_key = com_key
+        self.suffix = suffix
+        self.serial_key = serial_key
         self.http = httpx.AsyncClient(base_url=url + "/iclock", timeout=30)
+
+    def _sn(self, **params: str) -> dict[str, str]:
+        return {self.serial_key: self.serial, **params}
 
     async def close(self) -> None:
         await self.http.aclose()
 
     async def handshake(self) -> httpx.Response:
         """As firmware with a Comm Key does: the key on the handshake only."""
-        params = {"SN": self.serial, "options": "all", "pushver": "2.4.1"}
+        params = self._sn(options="all", pushver="2.4.1")
         if self.com_key:
             params["pushcommkey"] = self.com_key
-        return await self.http.get("/cdata", params=params)
+        return await self.http.get(f"/cdata{self.suffix}", params=params)
 
     async def time(self) -> httpx.Response:
-        return await self.http.get("/cdata", params={"SN": self.serial, "type": "time"})
+        return await self.http.get(f"/cdata{self.suffix}", params=self._sn(type="time"))
+
+    async def ping(self) -> httpx.Response:
+        return await self.http.get(f"/ping{self.suffix}", params=self._sn())
 
     async def poll(self, info: str | None = None) -> httpx.Response:
-        params = {"SN": self.serial}
+        params = self._sn()
         if info:
             params["INFO"] = info
-        return await self.http.get("/getrequest", params=params)
+        return await self.http.get(f"/getrequest{self.suffix}", params=params)
 
     async def upload(self, table: str, body: str | bytes, stamp: str = "1") -> httpx.Response:
         return await self.http.post(
-            "/cdata",
-            params={"SN": self.serial, "table": table, "Stamp": stamp},
+            f"/cdata{self.suffix}",
+            params=self._sn(table=table, Stamp=stamp),
             content=body if isinstance(body, bytes) else body.encode(),
         )
 
     async def result(self, command_id: int, code: int = 0) -> httpx.Response:
         return await self.http.post(
-            "/devicecmd",
-            params={"SN": self.serial},
+            f"/devicecmd{self.suffix}",
+            params=self._sn(),
             content=f"ID={command_id}&Return={code}&CMD=DATA\n".encode(),
         )
 
@@ -170,7 +188,7 @@ async def test_a_zk_clock_from_registration_to_removal(identity, zk_devices, pun
         assert f"TimeZone=+{hours:02d}:00" in lines
         assert "ATTLOGStamp=0" in lines and "Realtime=1" in lines
         assert (await device.time()).text.startswith("Time=")
-        assert (await device.http.get("/ping", params={"SN": serial})).text == "OK"
+        assert (await device.ping()).text == "OK"
 
         # The first poll carries INFO; the roster arrives once the worker is assigned.
         first = await device.poll("Ver 8.0.4,0,0,0,10.1.2.3,10,7,12,0")
@@ -244,6 +262,51 @@ async def test_a_zk_clock_from_registration_to_removal(identity, zk_devices, pun
         assert (await device.result(ident, -10)).text == "OK"
         commands = (await tenant.devices.get(f"/clocks/{clock_id}/commands")).json()["data"]
         assert next(c for c in commands if c["sequence"] == ident)["result_code"] == -10
+    finally:
+        await device.close()
+
+
+async def test_firmware_asking_for_aspx_paths_is_served_as_any_clock(identity, zk_devices, punch):
+    """eSSL and other rebadged firmware (x2008's, for one) asks for ``/iclock/cdata.aspx``,
+    ``getrequest.aspx`` and ``devicecmd.aspx``, and names the serial ``sn``: the same
+    protocol. Without the aliases such a clock gets 404 to every request and never works."""
+    devices = zk_devices
+    tenant = await new_tenant(identity, devices)
+    worker = await tenant.worker()
+    badge = worker["employee_id"]
+    clock_id, serial = await zk_clock(tenant)
+    device = Device(devices.url, serial, suffix=".aspx", serial_key="sn")
+    try:
+        handshake = await device.handshake()
+        assert handshake.status_code == 200, handshake.text
+        assert handshake.text.splitlines()[0] == f"GET OPTION FROM: {serial}"
+        assert (await device.time()).text.startswith("Time=")
+        assert (await device.ping()).text == "OK"
+        assert (await device.poll("Ver 6.60,0,0,0,10.1.2.4")).text == "OK"
+        # The roster reaches it and its result is taken.
+        await tenant.assign([(clock_id, worker["id"])])
+        ident, cmd = await device.wait_command("DATA UPDATE USERINFO")
+        assert cmd.startswith(f"DATA UPDATE USERINFO PIN={badge}\t")
+        assert (await device.result(ident, 0)).text == "OK"
+        commands = (await tenant.devices.get(f"/clocks/{clock_id}/commands")).json()["data"]
+        assert next(c for c in commands if c["sequence"] == ident)["result_code"] == 0
+        # Its punch, sent twice, is one punch in the ledger.
+        punched_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+        for _ in range(2):
+            uploaded = await device.upload("ATTLOG", attlog_line(badge, punched_at), stamp="7")
+            assert uploaded.status_code == 200 and uploaded.text == "OK"
+
+        async def recorded():
+            rows = await ledger(punch, tenant.id, worker["id"])
+            return rows or None
+
+        [row] = await wait_for(recorded, timeout=60, what="the .aspx clock's punch")
+        assert row["direction"] == "IN" and row["clock_id"] == clock_id
+        assert await dedup_rows(devices, clock_id) == 1
+        assert "ATTLOGStamp=7" in (await device.handshake()).text.splitlines()
+        # A route firmware never asks for is still not found.
+        other = await device.http.get("/options.aspx", params={"sn": serial})
+        assert other.status_code == 404
     finally:
         await device.close()
 

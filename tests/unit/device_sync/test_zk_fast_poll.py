@@ -250,3 +250,34 @@ async def test_the_front_served_before_the_app_finds_the_edge_in_the_app_it_wrap
     assert routed == [] and sent[0]["status"] == 200 and sent[1]["body"] == b"OK"
     await front({**scope, "path": "/iclock/ping"}, None, send)
     assert routed == ["/iclock/ping"]
+
+
+async def test_firmwares_aspx_paths_are_the_routes_own():
+    store = Store()
+    clock_id = zk_clock(store)
+    store.add_worker(employee_id="E79")
+    e, beats = edge(store)
+    app = SimpleNamespace(state=SimpleNamespace(device_sync=SimpleNamespace(zk=e)))
+    serial = f"SN{clock_id[:6]}"
+    device = await e.device(serial)
+    await e.poll(device, None, "")
+    front = FastPath(None)
+    # The common poll and an ATTLOG upload, as x2008-style firmware asks for them.
+    sent, routed = await _call(
+        front, _scope(f"SN={serial}".encode(), app, "/iclock/getrequest.aspx")
+    )
+    assert routed == [] and sent[1]["body"] == b"OK"
+    upload = _scope(f"SN={serial}&table=ATTLOG&Stamp=9".encode(), app, "/iclock/cdata.aspx", "POST")
+    sent, routed = await _call(front, upload, [b"E79\t2026-03-02 09:00:00\t0\t1\t0\n"])
+    assert routed == [] and sent[1]["body"] == b"OK" and len(verdicts(store)) == 1
+    # Everything else reaches the routes as their own path; other paths are left alone.
+    for given, expected in (
+        ("/iclock/cdata.aspx", "/iclock/cdata"),
+        ("/iclock/devicecmd.aspx", "/iclock/devicecmd"),
+        ("/iclock/ping.aspx", "/iclock/ping"),
+        ("/iclock/other.aspx", "/iclock/other.aspx"),
+        ("/iclock/cdata.aspx/x", "/iclock/cdata.aspx/x"),
+        ("/clock/v1/cdata.aspx", "/clock/v1/cdata.aspx"),
+    ):
+        sent, routed = await _call(front, _scope(b"SN=NOBODY", app, given))
+        assert routed == [expected], given

@@ -20,6 +20,13 @@ def test_query_parses_serial_table_stamp_and_info():
     assert zk.parse_query({"SN": "X1", "options": "all"}).options == "all"
 
 
+def test_query_takes_the_serial_as_sn_where_firmware_spells_it_so():
+    assert zk.parse_query("sn=ABC123&table=ATTLOG").serial == "ABC123"
+    assert zk.parse_query("SN=ABC123&sn=OTHER").serial == "ABC123"  # the protocol's first
+    with pytest.raises(zk.ZkInvalid):
+        zk.parse_query("Sn=ABC123")
+
+
 @pytest.mark.parametrize(
     "query",
     [

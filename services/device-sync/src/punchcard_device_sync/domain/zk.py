@@ -90,9 +90,9 @@ def _text(value: str, name: str, limit: int = MAX_QUERY_VALUE) -> str:
 
 
 def parse_query(query: str | Mapping[str, str]) -> DeviceQuery:
-    """The device's query string (case of the keys as firmware sends them: ``SN``, ``table``,
-    ``Stamp``, ``options``, ``type``, ``pushver``, ``language``, ``INFO``). Unknown keys are
-    ignored; a bad serial, table or stamp is refused."""
+    """The device's query string (case of the keys as firmware sends them: ``SN`` (or ``sn``),
+    ``table``, ``Stamp``, ``options``, ``type``, ``pushver``, ``language``, ``INFO``). Unknown
+    keys are ignored; a bad serial, table or stamp is refused."""
     if isinstance(query, str):
         if len(query) > 4096:
             raise ZkInvalid("query", "too long")
@@ -102,7 +102,8 @@ def parse_query(query: str | Mapping[str, str]) -> DeviceQuery:
             raise ZkInvalid("query", "at most 64 fields") from None
     else:
         pairs = dict(query)
-    serial = pairs.get("SN", "").strip()
+    # ``SN`` as the protocol spells it; ``sn`` as some rebadged firmware does.
+    serial = pairs.get("SN", pairs.get("sn", "")).strip()
     if not SERIAL_PATTERN.match(serial):
         raise ZkInvalid("SN", "a serial number of 1-64 letters, digits, _ . : -")
     table = pairs.get("table")

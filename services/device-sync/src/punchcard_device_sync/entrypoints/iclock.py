@@ -6,6 +6,8 @@ again after its error delay, and the call is listed for admins to adopt."""
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from prometheus_client import Counter
@@ -159,6 +161,9 @@ UPLOADS = Counter(
 )
 _POLL_PATH = "/iclock/getrequest"
 _UPLOAD_PATH = "/iclock/cdata"
+# Some firmware (eSSL and other rebadged ZKTeco models, e.g. x2008's) asks for the same routes
+# with the suffix of the vendor's old ASP.NET server: /iclock/cdata.aspx, getrequest.aspx, ...
+_ASPX = re.compile(r"^/iclock/(cdata|getrequest|devicecmd|ping)\.aspx$")
 _TEXT_HEADERS = [(b"content-type", b"text/plain; charset=utf-8")]
 
 
@@ -186,6 +191,17 @@ async def _read_body(receive, limit: int) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def firmware_path(scope: dict) -> dict:
+    """The scope as the routes know it: ``/iclock/<route>.aspx``, as some firmware spells the
+    protocol's paths, is ``/iclock/<route>`` (the same request, the same answer); any other
+    scope is returned as it is."""
+    match = _ASPX.match(scope.get("path", ""))
+    if match is None:
+        return scope
+    path = f"/iclock/{match[1]}"
+    return {**scope, "path": path, "raw_path": path.encode()}
 
 
 def _content_length(scope) -> int | None:
@@ -220,6 +236,9 @@ class FastPath:
       here (at most ``MAX_UPLOAD_BYTES``, else 413), recorded by ``ZkEdge.attlog`` exactly as
       the route does, then ``OK`` — only after the commit holding its rows.
 
+    A path with firmware's ``.aspx`` suffix is first made the route's (``firmware_path``), here
+    and for everything behind.
+
     Anything else (an unknown or uncached serial, a bad query, another table or route, a
     queue to read, the app not started) falls through to the routes, which answer the same
     way. An upload that fails here is answered as the kit's error handler would: 503 when a
@@ -238,6 +257,7 @@ class FastPath:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
+            scope = firmware_path(scope)
             path, method = scope["path"], scope["method"]
             if path == _POLL_PATH and method == "GET":
                 reply = self._at_once(scope)
