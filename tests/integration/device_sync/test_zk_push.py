@@ -311,6 +311,40 @@ async def test_firmware_asking_for_aspx_paths_is_served_as_any_clock(identity, z
         await device.close()
 
 
+async def test_a_serial_typed_in_small_letters_serves_the_device(identity, zk_devices):
+    """The label prints ``CQZ…``, the admin types ``cqz…``: the device is served, and no one
+    registers the same serial again in another case, in any tenant."""
+    devices = zk_devices
+    tenant = await new_tenant(identity, devices)
+    other = await new_tenant(identity, devices)
+    serial = unique("ZKCASE").upper()
+    clock_id, _ = await zk_clock(tenant, serial.lower())
+    device = Device(devices.url, serial)
+    try:
+        handshake = await device.handshake()
+        assert handshake.status_code == 200, handshake.text
+        assert handshake.text.splitlines()[0] == f"GET OPTION FROM: {serial}"  # as it sent it
+        assert (await device.poll("Ver 8.0.4,0,0,0,10.1.2.5")).text == "OK"
+        for admin in (tenant, other):
+            taken = await admin.devices.post(
+                "/clocks",
+                json={
+                    "serial_number": serial,
+                    "name": "x",
+                    "time_zone": ZONE,
+                    "protocol": "ZK_PUSH",
+                },
+            )
+            assert taken.status_code == 409, taken.text
+            assert taken.json()["code"] == "DUPLICATE_SERIAL_NUMBER"
+        unregistered = (await tenant.devices.get("/devices/unregistered")).json()["data"]
+        assert serial not in {d["serial_number"] for d in unregistered}
+        clock = (await tenant.devices.get(f"/clocks/{clock_id}")).json()
+        assert clock["serial_number"] == serial.lower()  # shown as typed
+    finally:
+        await device.close()
+
+
 async def test_a_clock_with_a_comm_key_serves_only_the_keyed_device(identity, zk_devices):
     devices = zk_devices
     tenant = await new_tenant(identity, devices)

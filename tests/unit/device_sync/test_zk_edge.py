@@ -62,7 +62,7 @@ def edge(store: Store, *, device_pin_opener=None, **settings):
 def zk_clock(store: Store, time_zone: str = "UTC") -> str:
     clock_id = store.add_clock()
     store.clocks[clock_id] = replace(store.clocks[clock_id], time_zone=time_zone)
-    store.zk_devices[f"SN{clock_id[:6]}"] = clock_id
+    store.zk_devices[zk.serial_key(f"SN{clock_id[:6]}")] = clock_id
     return clock_id
 
 
@@ -271,3 +271,24 @@ async def test_a_zk_serial_is_unique_across_tenants_and_adoption_registers_it():
     assert "ZK1" in store.zk_revoked
     e, _ = edge(store, device_cache_s=0)
     assert await e.device("ZK1") is None
+
+
+async def test_a_serial_typed_in_small_letters_serves_the_device_that_sends_capitals():
+    store = Store()
+    a, b = (
+        Caller(TENANT, "u1", "sysadmin"),
+        Caller("00000000-0000-0000-0000-00000000000b", "u2", "sysadmin"),
+    )
+    typed = admin.RegisterClock(a, "cqz7232360123", "Door", "", "UTC", "ZK_PUSH")
+    registered = await admin.register_clock(typed, factory(store))
+    e, _ = edge(store)
+    device = await e.device("CQZ7232360123")  # as the label prints it, as firmware sends it
+    assert device is not None and device.clock_id == registered.clock_id
+    assert device.serial == "CQZ7232360123"  # answered as the device sent it
+    assert (await e.device("cqz7232360123")).clock_id == registered.clock_id
+    # The same serial in another case is taken, in this tenant and in another.
+    for caller in (a, b):
+        with pytest.raises(Conflict):
+            await admin.register_clock(
+                replace(typed, caller=caller, serial_number="CQZ7232360123"), factory(store)
+            )

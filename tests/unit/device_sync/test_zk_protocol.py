@@ -20,6 +20,12 @@ def test_query_parses_serial_table_stamp_and_info():
     assert zk.parse_query({"SN": "X1", "options": "all"}).options == "all"
 
 
+def test_a_serial_is_found_in_any_case():
+    assert zk.serial_key("cqz7232360123") == zk.serial_key("CQZ7232360123") == "CQZ7232360123"
+    assert zk.serial_key("ab-1_2.3:4") == "AB-1_2.3:4"
+    assert zk.serial_key("ZK1") != zk.serial_key("ZK2")
+
+
 def test_query_takes_the_serial_as_sn_where_firmware_spells_it_so():
     assert zk.parse_query("sn=ABC123&table=ATTLOG").serial == "ABC123"
     assert zk.parse_query("SN=ABC123&sn=OTHER").serial == "ABC123"  # the protocol's first

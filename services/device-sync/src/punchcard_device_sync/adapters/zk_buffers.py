@@ -15,7 +15,7 @@ from punchcard_kit.logging import get_logger
 from punchcard_kit.tenancy import tenant_transaction
 
 from ..domain.model import status_write_due
-from ..domain.zk import DeviceInfo
+from ..domain.zk import DeviceInfo, serial_key
 from .postgres import APP_ROLE
 
 log = get_logger(__name__)
@@ -117,9 +117,10 @@ class ZkBuffers:
             await conn.execute(
                 "INSERT INTO zk_unregistered AS u (serial_number, first_seen_at, last_seen_at,"
                 " requests, remote_addr, push_version)"
-                " SELECT v.* FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[],"
-                " $4::bigint[], $5::text[], $6::text[]) AS v(serial, first, last, n, addr, ver)"
-                " WHERE NOT EXISTS (SELECT 1 FROM zk_devices d WHERE d.serial_number = v.serial)"
+                " SELECT v.serial, v.first, v.last, v.n, v.addr, v.ver FROM unnest($1::text[],"
+                " $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::text[], $6::text[],"
+                " $7::text[]) AS v(serial, first, last, n, addr, ver, key)"
+                " WHERE NOT EXISTS (SELECT 1 FROM zk_devices d WHERE d.serial_number = v.key)"
                 " ON CONFLICT (serial_number) DO UPDATE SET"
                 " last_seen_at = greatest(u.last_seen_at, EXCLUDED.last_seen_at),"
                 " requests = u.requests + EXCLUDED.requests,"
@@ -132,6 +133,7 @@ class ZkBuffers:
                 [c.requests for c in calls],
                 [c.remote_addr for c in calls],
                 [c.push_version for c in calls],
+                [serial_key(c.serial_number) for c in calls],
             )
             await self.prune(conn)
 

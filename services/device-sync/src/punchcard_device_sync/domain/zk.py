@@ -125,6 +125,15 @@ def parse_query(query: str | Mapping[str, str]) -> DeviceQuery:
     )
 
 
+def serial_key(serial: str) -> str:
+    """How a registered serial is found: in any case. Firmware sends its serial as the label
+    prints it (capitals, e.g. ``CQZ7232360123``); an admin may type it in small letters, and
+    a clock registered so would otherwise never be served (serials are ASCII:
+    ``SERIAL_PATTERN``). The serial shown and answered (``GET OPTION FROM:``) stays as typed
+    or sent."""
+    return serial.upper()
+
+
 def _com_key(pairs: Mapping[str, str]) -> str | None:
     """``pushcommkey`` (or ``PushCommKey``, as firmware spells it), bounded; None if absent."""
     for name, value in pairs.items():

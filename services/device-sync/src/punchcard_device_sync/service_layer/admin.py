@@ -87,13 +87,16 @@ async def register_clock(cmd: RegisterClock, uow: UnitOfWorkFactory) -> Register
 
 
 async def _register(tx: UnitOfWork, cmd: RegisterClock) -> Registered:
-    """A ZK PUSH clock's serial is unique across tenants (the device names itself by it)."""
+    """A ZK PUSH clock's serial is unique across tenants, in any case (the device names
+    itself by it: ``zk.serial_key``)."""
     caller = cmd.caller
     clock = Clock(str(uuid.uuid4()), cmd.name, cmd.site_id, cmd.time_zone)
     credential = new_credential(clock.id)
     if not await tx.clocks.add(clock, cmd.serial_number, credential_hash(credential), cmd.protocol):
         raise errors.duplicate_serial_number()
-    if cmd.protocol == "ZK_PUSH" and not await tx.zk.register_device(cmd.serial_number, clock.id):
+    if cmd.protocol == "ZK_PUSH" and not await tx.zk.register_device(
+        zk.serial_key(cmd.serial_number), clock.id
+    ):
         raise errors.duplicate_serial_number()
     if cmd.com_key:
         await tx.zk.set_com_key(clock.id, zk.com_key_digest(clock.id, cmd.com_key))

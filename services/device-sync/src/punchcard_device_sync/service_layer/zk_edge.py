@@ -179,7 +179,7 @@ class ZkEdge:
             device = cached[0]
         else:
             device = None
-            found = await self._directory.zk_device(serial)
+            found = await self._directory.zk_device(zk.serial_key(serial))
             if found is not None:
                 tenant_id, clock_id = found
                 async with self._uow(tenant_id) as uow:
