@@ -318,9 +318,18 @@ async def test_a_serial_typed_in_small_letters_serves_the_device(identity, zk_de
     tenant = await new_tenant(identity, devices)
     other = await new_tenant(identity, devices)
     serial = unique("ZKCASE").upper()
-    clock_id, _ = await zk_clock(tenant, serial.lower())
     device = Device(devices.url, serial)
     try:
+        # It called before it was registered: listed as trying to connect, until registered.
+        assert (await device.handshake()).status_code == 401
+
+        async def listed():
+            data = (await tenant.devices.get("/devices/unregistered")).json()["data"]
+            return serial in {d["serial_number"] for d in data}
+
+        await wait_for(listed, timeout=30, what="the device listed as unregistered")
+        clock_id, _ = await zk_clock(tenant, serial.lower())
+        assert not await listed()
         handshake = await device.handshake()
         assert handshake.status_code == 200, handshake.text
         assert handshake.text.splitlines()[0] == f"GET OPTION FROM: {serial}"  # as it sent it
@@ -337,8 +346,7 @@ async def test_a_serial_typed_in_small_letters_serves_the_device(identity, zk_de
             )
             assert taken.status_code == 409, taken.text
             assert taken.json()["code"] == "DUPLICATE_SERIAL_NUMBER"
-        unregistered = (await tenant.devices.get("/devices/unregistered")).json()["data"]
-        assert serial not in {d["serial_number"] for d in unregistered}
+        assert not await listed()
         clock = (await tenant.devices.get(f"/clocks/{clock_id}")).json()
         assert clock["serial_number"] == serial.lower()  # shown as typed
     finally:

@@ -116,7 +116,7 @@ async def test_unknown_and_revoked_serials_get_nothing_and_are_recorded():
     clock_id = zk_clock(store)
     e, beats = edge(store, device_cache_s=0)
     assert await e.device("UNKNOWN1", "10.0.0.9", "2.4.1") is None
-    store.zk_revoked.add(f"SN{clock_id[:6]}")
+    store.zk_revoked.add(zk.serial_key(f"SN{clock_id[:6]}"))
     assert await e.device(f"SN{clock_id[:6]}") is None
     assert beats.unknown_calls == ["UNKNOWN1", f"SN{clock_id[:6]}"]
 
@@ -279,8 +279,10 @@ async def test_a_serial_typed_in_small_letters_serves_the_device_that_sends_capi
         Caller(TENANT, "u1", "sysadmin"),
         Caller("00000000-0000-0000-0000-00000000000b", "u2", "sysadmin"),
     )
+    store.zk_unregistered.add("CQZ7232360123")  # it called before it was registered
     typed = admin.RegisterClock(a, "cqz7232360123", "Door", "", "UTC", "ZK_PUSH")
     registered = await admin.register_clock(typed, factory(store))
+    assert store.zk_unregistered == set()  # no longer listed as trying to connect
     e, _ = edge(store)
     device = await e.device("CQZ7232360123")  # as the label prints it, as firmware sends it
     assert device is not None and device.clock_id == registered.clock_id

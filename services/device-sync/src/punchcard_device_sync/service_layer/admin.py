@@ -94,10 +94,11 @@ async def _register(tx: UnitOfWork, cmd: RegisterClock) -> Registered:
     credential = new_credential(clock.id)
     if not await tx.clocks.add(clock, cmd.serial_number, credential_hash(credential), cmd.protocol):
         raise errors.duplicate_serial_number()
-    if cmd.protocol == "ZK_PUSH" and not await tx.zk.register_device(
-        zk.serial_key(cmd.serial_number), clock.id
-    ):
-        raise errors.duplicate_serial_number()
+    if cmd.protocol == "ZK_PUSH":
+        key = zk.serial_key(cmd.serial_number)
+        if not await tx.zk.register_device(key, clock.id):
+            raise errors.duplicate_serial_number()
+        await tx.zk.forget_unregistered(key)  # no longer listed as trying to connect
     if cmd.com_key:
         await tx.zk.set_com_key(clock.id, zk.com_key_digest(clock.id, cmd.com_key))
     await events.clock_event(
