@@ -173,3 +173,33 @@ async def test_pin_punches_through_the_kiosk_edge(system):
         log = service.log_file.read_text()
         for pin in (PIN, WRONG):
             assert not re.search(rf"(?<![0-9a-fA-F]){pin}(?![0-9a-fA-F])", log), service.name
+
+
+async def test_an_employee_id_typed_in_other_capitals_is_the_same_worker(system):
+    """The kiosk's keypad types capitals: a worker entered as ``js…`` punches as ``JS…``, and
+    no other worker may take ``JS…``."""
+    gateway = system["gateway"]
+    email = f"{unique('admin')}@example.com"
+    tenant_id = create_tenant(gateway, email, PASSWORD)
+    admin = await login(gateway, email, PASSWORD)
+    async with admin:
+        employee_id = f"js{uuid.uuid4().hex[:10]}"
+        worker_id, (_, front_credential), _ = await at_front_door(
+            system, admin, tenant_id, employee_id
+        )
+        assert (await admin.put(f"/workers/{worker_id}/pin", json={"pin": PIN})).status_code == 200
+        taken = await admin.post(
+            "/workers",
+            json={"employee_id": employee_id.upper(), "name": "Other", "status": "Active"},
+        )
+        assert taken.status_code == 409 and taken.json()["code"] == "DUPLICATE_EMPLOYEE_ID"
+        async with kiosk(gateway, front_credential) as http:
+            answer = await punch_decided(http, pin_attempt(employee_id.upper(), PIN))
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            assert body["status"] == "recorded", body
+            assert body["punch"]["display_name"] == "Ana Pérez"
+        [punch] = (await admin.get("/punches", params={"worker_id": worker_id})).json()["data"]
+        assert punch["method"] == "PIN"
+        worker = (await admin.get(f"/workers/{worker_id}")).json()
+        assert worker["employee_id"] == employee_id  # shown as the admin entered it

@@ -8,8 +8,10 @@ import uuid
 
 import asyncpg
 import pytest
+from punchcard_identity.adapters.postgres import WORKER_WITH_PIN
 from punchcard_identity.domain.model import WorkerStatus
 from punchcard_identity.views import worker_filter, workers_page
+from punchcard_kit.credentials import employee_id_key
 
 from tests.support.plans import as_tenant, owner_connection, touched
 
@@ -115,3 +117,26 @@ async def test_a_managers_page_is_their_sites_workers(tenant, identity, sites):
     assert [r["employee_id"] for p in pages for r in p] == [r["employee_id"] for r in whole]
     assert {r["site_id"] for p in pages for r in p} == set(sites)
     assert [len(p) for p in pages[:-2]] == [25] * (len(pages) - 2) and pages[-1] == []
+
+
+@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+async def test_the_pin_check_finds_its_worker_by_a_probe_in_any_case(tenant, identity, mode):
+    """The PIN check's read (``WORKER_WITH_PIN``) by ``employee_key`` (migration 0008). With
+    ``upper(employee_id) = $2`` instead, row-level security kept the index from applying it
+    (``upper()`` is not leakproof): every worker of the tenant was read for each attempt."""
+    args = [tenant, employee_id_key("e7"), str(uuid.uuid4())]
+    async with owner_connection(identity.database_url) as conn:
+        rows = await touched(
+            conn, WORKER_WITH_PIN, "uuid, text, text", args, mode, as_tenant(tenant)
+        )
+    admin = await asyncpg.connect(identity.admin_url)
+    try:
+        found = await admin.fetchval(
+            "SELECT employee_id FROM workers WHERE tenant_id = $1 AND employee_key = $2",
+            tenant,
+            args[1],
+        )
+    finally:
+        await admin.close()
+    assert found == "E7"
+    assert rows < 10, rows  # the worker, its PIN probe, the assignment probe

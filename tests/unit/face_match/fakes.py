@@ -23,6 +23,7 @@ from punchcard_face_match.domain.model import (
     WorkerStatus,
 )
 from punchcard_face_match.service_layer.unit_of_work import EngineRestarted
+from punchcard_kit.credentials import employee_id_key
 from punchcard_kit.internal_auth import Caller
 from punchcard_kit.messaging import decode_envelope, unpack_payload
 
@@ -145,7 +146,9 @@ class FakeWorkers:
         self.locked.append(worker_id)
 
     async def by_employee_id(self, employee_id: str) -> Worker | None:
-        return next((w for w in self.data.workers.values() if w.employee_id == employee_id), None)
+        key = employee_id_key(employee_id)
+        found = [w for w in self.data.workers.values() if employee_id_key(w.employee_id) == key]
+        return next((w for w in found if w.employee_id == employee_id), next(iter(found), None))
 
     async def upsert(self, worker_id, employee_id, status, site_id=None) -> None:
         known = self.data.workers.get(worker_id)

@@ -320,6 +320,15 @@ async def test_a_clock_enrols_a_worker_assigned_to_it_by_the_portals_rules():
     assert [p.topic for p in store.outbox] == [TEMPLATES, ENROLMENTS]
 
 
+async def test_a_kiosk_names_the_worker_by_employee_id_in_any_case():
+    """The manager types on a keypad of capitals: "e1" and "E1" are the same worker."""
+    store, enrolment = _setup()
+    data = store.of(TENANT)
+    data.assignments.add((CLOCK, WORKER))
+    worker, _ = await enrolment.enrol_at_kiosk(_at_kiosk("e1"))
+    assert worker.id == WORKER
+
+
 @pytest.mark.parametrize(
     ("case", "error", "code"),
     [

@@ -19,7 +19,7 @@ from punchcard_gateway.domain.kiosk import (
 )
 from punchcard_gateway.domain.model import NotFound, Unavailable
 from punchcard_gateway.service_layer.kiosk import KioskEdge, OutcomeWaiters
-from punchcard_kit.messaging import Message, new_envelope
+from punchcard_kit.messaging import Message, new_envelope, unpack_payload
 
 TENANT = str(uuid.uuid4())
 CLOCK = Clock(tenant_id=TENANT, clock_id="clock-1", time_zone="UTC")
@@ -143,6 +143,19 @@ async def test_an_outcome_delivered_before_the_claim_returns_is_not_missed(edge)
     assert (status, again) == (200, body)
     assert len(edge.store.published) == 1
     assert edge.waiters.idle
+
+
+async def test_one_workers_pin_attempts_share_a_key_however_the_id_is_typed(edge):
+    edge.wait_s = 0  # answered pending: only what is published matters here
+    for typed in ("jsmith", "JSMITH"):
+        await edge.punch(CLOCK, pin_attempt(employee_id=typed))
+    keys = [key for _, key, _ in edge.store.published]
+    assert keys == [f"{TENANT}/JSMITH"] * 2
+    # The attempt itself carries the ID as typed.
+    claimed = [
+        unpack_payload(env).context.claimed_employee_id for _, _, env in edge.store.published
+    ]
+    assert claimed == ["jsmith", "JSMITH"]
 
 
 async def test_a_waiting_request_is_woken_by_its_outcome_only(edge):

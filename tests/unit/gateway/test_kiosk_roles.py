@@ -220,7 +220,8 @@ async def test_a_kiosk_enrolment_is_forwarded_for_the_signed_in_worker_and_audit
 
 
 @pytest.mark.parametrize(
-    ("employee_id", "consent", "status"), [("M1", True, 403), ("E2", False, 422)]
+    ("employee_id", "consent", "status"),
+    [("M1", True, 403), ("m1", True, 403), ("E2", False, 422)],  # "m1": M1 in other capitals
 )
 async def test_self_enrolment_and_no_consent_are_refused_here_and_audited(
     employee_id, consent, status

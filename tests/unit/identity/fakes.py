@@ -11,6 +11,7 @@ from datetime import datetime
 from punchcard_identity.domain.cards import Card, DuplicateCard
 from punchcard_identity.domain.model import DuplicateEmployeeId, StoredPin, Worker
 from punchcard_identity.domain.pin_attempts import UnsealError
+from punchcard_kit.credentials import employee_id_key
 
 
 @dataclass
@@ -60,7 +61,9 @@ class FakeWorkers:
         self, employee_id: str, clock_id: str
     ) -> tuple[Worker, StoredPin | None, bool] | None:
         for worker in self.store.workers.values():
-            if worker.tenant_id == self.tenant_id and worker.employee_id == employee_id:
+            if worker.tenant_id == self.tenant_id and employee_id_key(
+                worker.employee_id
+            ) == employee_id_key(employee_id):
                 pin = self.store.pins.get(worker.id)
                 assignments = FakeAssignments(self.store, self.tenant_id)
                 assigned = await assignments.is_assigned(clock_id, worker.id)
@@ -72,7 +75,7 @@ class FakeWorkers:
             if (
                 other.id != worker.id
                 and other.tenant_id == worker.tenant_id
-                and other.employee_id == worker.employee_id
+                and employee_id_key(other.employee_id) == employee_id_key(worker.employee_id)
             ):
                 raise DuplicateEmployeeId()
 

@@ -142,6 +142,14 @@ async def test_the_right_pin_identifies_the_worker_and_the_verdict_is_keyed_by_i
     assert kiosk.hasher.checks == 1
 
 
+async def test_the_employee_id_is_the_workers_in_any_case(kiosk):
+    """The kiosk's keypad types capitals: ``JSMITH`` is the worker entered as ``jsmith``."""
+    smith = kiosk.worker("jsmith")
+    for typed in ("JSMITH", "jSmith", "jsmith"):
+        verdict = await kiosk.punch(typed, "8351")
+        assert reason(verdict) == "IDENTIFIED" and verdict.worker_id == smith.id
+
+
 @pytest.mark.parametrize("case", ["unknown id", "not assigned", "sealed for another attempt"])
 async def test_unknown_unassigned_or_unopenable_is_unknown_user_without_a_pin_check(kiosk, case):
     kiosk.worker("E1", clocks=("c2",))

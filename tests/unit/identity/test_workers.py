@@ -66,6 +66,10 @@ async def test_a_duplicate_employee_id_is_409_and_nothing_is_emitted(s, store):
     assert answer(refused.value) == (409, "DUPLICATE_EMPLOYEE_ID", "employee_id")
     assert refused.value.message == "another worker has this Employee ID"
     assert len(store.outbox) == 1
+    # In any case: the kiosk could not tell "e1" from "E1".
+    with pytest.raises(DomainError) as refused:
+        await uc.register_worker(s, ADMIN, uc.RegisterWorker("e1", "Cy"))
+    assert answer(refused.value)[1] == "DUPLICATE_EMPLOYEE_ID"
 
 
 async def test_managers_add_and_move_workers_within_their_sites_only(s):

@@ -95,6 +95,13 @@ def test_one_employee_id_rule(text: str, ok: bool) -> None:
     assert credentials.is_employee_id(text) is ok
 
 
+def test_an_employee_id_is_one_worker_in_any_case() -> None:
+    key = credentials.employee_id_key
+    assert key("jsmith") == key("JSmith") == key("JSMITH") == "JSMITH"
+    assert key("e-10_a") == "E-10_A"
+    assert key("E1") != key("E2")
+
+
 @pytest.mark.parametrize(
     ("text", "ok"),
     [

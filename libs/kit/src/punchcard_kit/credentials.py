@@ -32,6 +32,15 @@ def is_employee_id(text: str) -> bool:
     return 0 < len(text) <= EMPLOYEE_ID_MAX_LENGTH and _EMPLOYEE_ID.fullmatch(text) is not None
 
 
+def employee_id_key(text: str) -> str:
+    """How an Employee ID is found and kept unique within a tenant: in any case. The kiosk's
+    keypad types capitals (its letters are A–Z), a worker may type ``jsmith`` or ``JSMITH`` on a
+    keyboard, and an admin may have entered either: they are one worker. An Employee ID is
+    ASCII (``EMPLOYEE_ID_PATTERN``), so this is PostgreSQL's ``upper()`` too, which the
+    services' indexes use. The ID shown and stored stays as the admin typed it."""
+    return text.upper()
+
+
 def is_pin_format(text: str) -> bool:
     """Digits only, 4 to 6 of them (whether a PIN is strong enough is identity's policy)."""
     return _PIN.fullmatch(text) is not None
@@ -51,6 +60,7 @@ __all__ = [
     "PIN_MAX_LENGTH",
     "PIN_MIN_LENGTH",
     "PIN_PATTERN",
+    "employee_id_key",
     "is_card_number",
     "is_employee_id",
     "is_pin_format",

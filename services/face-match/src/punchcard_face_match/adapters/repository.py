@@ -10,6 +10,7 @@ import uuid
 import asyncpg
 import numpy as np
 from punchcard_kit.assignments import AssignmentChange, apply_assignment
+from punchcard_kit.credentials import employee_id_key
 from punchcard_kit.unit_of_work import TenantUnitOfWork
 
 from ..domain.liveness import LivenessMode
@@ -430,11 +431,15 @@ class PostgresWorkers(_Repository):
         )
 
     async def by_employee_id(self, employee_id: str) -> Worker | None:
+        """The worker whose Employee ID this is, in any case (``employee_id_key``; unique per
+        tenant in identity, so one row once the projection has caught up)."""
         return _worker(
             await self.conn.fetchrow(
                 "SELECT id, employee_id, status FROM workers"
-                " WHERE tenant_id = $1 AND employee_id = $2",
+                " WHERE tenant_id = $1 AND employee_key = $2"  # leakproof: the index serves it
+                " ORDER BY employee_id = $3 DESC LIMIT 1",
                 self.tenant_id,
+                employee_id_key(employee_id),
                 employee_id,
             )
         )

@@ -34,6 +34,7 @@ from typing import Protocol
 
 from prometheus_client import Counter, Histogram
 from punchcard.v1 import common_pb2, evidence_pb2, kiosk_pb2
+from punchcard_kit.credentials import employee_id_key
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import Message, catalogue, new_envelope, unpack_payload
 from punchcard_kit.messaging.envelope import Envelope
@@ -413,8 +414,9 @@ def attempt_event(
         payload = kiosk_pb2.PinPunchAttempted(context=context, sealed_pin=sealed)
         topic, key = (
             topics[0],
+            # One worker's attempts on one partition, however the ID was typed.
             catalogue.KIOSK_PIN_ATTEMPTS.key(
-                tenant_id=clock.tenant_id, employee_id=attempt.employee_id
+                tenant_id=clock.tenant_id, employee_id=employee_id_key(attempt.employee_id)
             ),
         )
     elif attempt.method == "CARD":

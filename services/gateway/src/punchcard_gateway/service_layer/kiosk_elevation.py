@@ -20,6 +20,7 @@ from typing import Protocol
 
 import jwt
 from punchcard.v1 import common_pb2
+from punchcard_kit.credentials import employee_id_key
 from punchcard_kit.logging import get_logger
 
 from ..domain.kiosk import Clock
@@ -179,7 +180,12 @@ class KioskElevations:
         elevation = self.verify(token, clock, credential)
         audited = {"client_ip": client_ip, "request_id": request_id}
         try:
-            check_enrolment(elevation.role, elevation.employee_id, employee_id, consent)
+            check_enrolment(
+                elevation.role,
+                employee_id_key(elevation.employee_id),
+                employee_id_key(employee_id),  # their own ID in other capitals is still theirs
+                consent,
+            )
             answer = await self.enroller.enrol(clock, employee_id, elevation.worker_id, frame_jpeg)
         except DomainError as error:
             if not isinstance(error, Unavailable):  # an outage is logged, not audited

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import asyncpg
 from punchcard_kit.assignments import AssignmentChange, apply_assignment
+from punchcard_kit.credentials import employee_id_key
 from punchcard_kit.unit_of_work import TenantUnitOfWork
 
 from ..domain.cards import Card, DuplicateCard
@@ -31,6 +32,16 @@ def _assigned(clock_id: str, worker_id: str) -> str:
         "EXISTS (SELECT 1 FROM clock_assignments a WHERE a.tenant_id = $1"
         f" AND a.clock_id = {clock_id} AND a.worker_id = {worker_id})"
     )
+
+
+# The PIN check's one read: the worker by Employee ID in any case ($2: ``employee_id_key``),
+# its PIN and whether it is assigned to the clock ($3). ``employee_key`` (migration 0008), not
+# ``upper(employee_id)``: row-level security lets only a leakproof condition use the index.
+WORKER_WITH_PIN = (
+    f"SELECT {WORKER_COLUMNS}, p.pin_hash, p.pin_key_id,"
+    f" {_assigned('$3', 'w.id::text')} AS assigned {WORKERS_WITH_PINS}"
+    " WHERE w.tenant_id = $1 AND w.employee_key = $2"
+)
 
 
 def worker_of(row: asyncpg.Record) -> Worker:
@@ -81,16 +92,15 @@ class PostgresWorkers(_Repository):
     async def get_with_pin(
         self, employee_id: str, clock_id: str
     ) -> tuple[Worker, StoredPin | None, bool] | None:
-        """The worker, its PIN hash and key id (for verification only), and whether it is
-        assigned to the clock (identity's projection of device-sync's assignments): one round
-        trip. No row lock: the PIN is hashed outside any lock, and a lock is then written by
-        ``lock_if_unchanged``."""
+        """The worker whose Employee ID this is in any case (``employee_id_key``: the column
+        ``employee_key`` and its index), its PIN hash and key id (for verification only), and
+        whether it is assigned to the clock (identity's projection of device-sync's
+        assignments): one round trip. No row lock: the PIN is hashed outside any lock, and a
+        lock is then written by ``lock_if_unchanged``."""
         row = await self.conn.fetchrow(
-            f"SELECT {WORKER_COLUMNS}, p.pin_hash, p.pin_key_id,"
-            f" {_assigned('$3', 'w.id::text')} AS assigned {WORKERS_WITH_PINS}"
-            " WHERE w.tenant_id = $1 AND w.employee_id = $2",
+            WORKER_WITH_PIN,
             self.tenant_id,
-            employee_id,
+            employee_id_key(employee_id),
             clock_id,
         )
         if row is None:
