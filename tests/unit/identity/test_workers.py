@@ -64,7 +64,9 @@ async def test_a_duplicate_employee_id_is_409_and_nothing_is_emitted(s, store):
     with pytest.raises(DomainError) as refused:
         await uc.register_worker(s, ADMIN, uc.RegisterWorker("E1", "Bob"))
     assert answer(refused.value) == (409, "DUPLICATE_EMPLOYEE_ID", "employee_id")
-    assert refused.value.message == "another worker has this Employee ID"
+    assert refused.value.message == (
+        "another worker has this Employee ID (capitals and small letters count as the same)"
+    )
     assert len(store.outbox) == 1
     # In any case: the kiosk could not tell "e1" from "E1".
     with pytest.raises(DomainError) as refused:

@@ -63,7 +63,9 @@ def worker_not_found() -> NotFound:
 class DuplicateEmployeeId(Conflict):
     def __init__(self) -> None:
         super().__init__(
-            "another worker has this Employee ID", "employee_id", code="DUPLICATE_EMPLOYEE_ID"
+            "another worker has this Employee ID (capitals and small letters count as the same)",
+            "employee_id",
+            code="DUPLICATE_EMPLOYEE_ID",
         )
 
 
