@@ -2,10 +2,11 @@
 tenant's or every tenant's: each runs prepared, with custom and generic plans, under the
 service's role, on two tenants' analysed data.
 
-Badges (migration 0009, ``workers_badge``). A ZK clock names a worker only by the badge, so
-every ATTLOG group commit looks up the badges of its uploads, and a template upload its one
-badge. Before the index each lookup read every worker of the tenant (0.75 ms a batch at 4,000
-workers in bench/zk_push.py; a tenant of 100,000 workers pays 25 times that on every batch).
+Badges (migration 0009, ``workers_badge``; since 0013 ``workers_badge_key``, in any case). A
+ZK clock names a worker only by the badge, so every ATTLOG group commit looks up the badges of
+its uploads, and a template upload its one badge. Before the index each lookup read every
+worker of the tenant (0.75 ms a batch at 4,000 workers in bench/zk_push.py; a tenant of 100,000
+workers pays 25 times that on every batch).
 
 A worker's commands and the hourly prune (migration 0010). A worker's page reads, per clock,
 the latest command about the worker; with no index led by the worker it read every tenant's
@@ -37,6 +38,7 @@ from punchcard_device_sync.views import (
     clock_filter,
     clock_page,
 )
+from punchcard_kit.credentials import employee_id_key
 
 from tests.support.plans import as_tenant, owner_connection, touched
 
@@ -74,7 +76,7 @@ async def badges(devices):
 @pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
 async def test_badge_lookups_probe_the_badges_not_the_tenant(badges, devices, mode):
     tenant, prefix = badges
-    wanted = [f"{prefix}{n}" for n in range(1, BATCH + 1)]
+    wanted = [employee_id_key(f"{prefix}{n}") for n in range(1, BATCH + 1)]
     async with owner_connection(devices.database_url) as conn:
         batch = await touched(
             conn, _BY_BADGE, "uuid, text[]", [tenant, wanted], mode, as_tenant(tenant)
@@ -91,8 +93,10 @@ async def test_badge_lookups_find_the_tenants_own_workers(badges, devices):
     tenant, prefix = badges
     async with owner_connection(devices.database_url) as conn, conn.transaction():
         await as_tenant(tenant)(conn)
-        rows = await conn.fetch(_BY_BADGE, tenant, [f"{prefix}1", f"{prefix}10", "nobody"])
-        one = await conn.fetchrow(_OF_BADGE, tenant, f"{prefix}10")  # Inactive
+        # Keys of badges as a device may send them, in other capitals (``employee_id_key``).
+        keys = [employee_id_key(b) for b in (f"{prefix}1".lower(), f"{prefix}10", "nobody")]
+        rows = await conn.fetch(_BY_BADGE, tenant, keys)
+        one = await conn.fetchrow(_OF_BADGE, tenant, employee_id_key(f"{prefix}10"))  # Inactive
     assert sorted(r["employee_id"] for r in rows) == [f"{prefix}1", f"{prefix}10"]
     assert {r["tenant_id"] for r in rows} == {str(tenant)}
     assert one is None

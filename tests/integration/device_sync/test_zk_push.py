@@ -311,6 +311,32 @@ async def test_firmware_asking_for_aspx_paths_is_served_as_any_clock(identity, z
         await device.close()
 
 
+async def test_a_badge_in_other_capitals_is_the_workers(identity, zk_devices, punch):
+    """A user entered on the device by hand, in the capitals of its keypad, punches as the
+    worker whose Employee ID has small letters: one Employee ID in any case."""
+    devices = zk_devices
+    tenant = await new_tenant(identity, devices)
+    worker = await tenant.worker()
+    typed = worker["employee_id"].swapcase()
+    assert typed != worker["employee_id"]
+    clock_id, serial = await zk_clock(tenant)
+    device = Device(devices.url, serial)
+    try:
+        assert (await device.handshake()).status_code == 200
+        await tenant.assign([(clock_id, worker["id"])])
+        at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+        assert (await device.upload("ATTLOG", attlog_line(typed, at))).text == "OK"
+
+        async def recorded():
+            rows = await ledger(punch, tenant.id, worker["id"])
+            return rows or None
+
+        [row] = await wait_for(recorded, timeout=60, what="the punch of the badge in capitals")
+        assert row["clock_id"] == clock_id
+    finally:
+        await device.close()
+
+
 async def test_a_serial_typed_in_small_letters_serves_the_device(identity, zk_devices):
     """The label prints ``CQZ…``, the admin types ``cqz…``: the device is served, and no one
     registers the same serial again in another case, in any tenant."""

@@ -20,6 +20,7 @@ from punchcard_device_sync.domain.model import (
     canonical,
 )
 from punchcard_device_sync.domain.templates import Template
+from punchcard_kit.credentials import employee_id_key
 
 Pair = tuple[str, str]
 
@@ -321,9 +322,13 @@ class FakeCommandQueue(_Repo):
 
 
 class FakeTemplates(_Repo):
-    async def worker_of_badge(self, badge: str):
+    async def worker_of_badge(self, key: str):
         for facts, profile in self.store.workers.values():
-            if facts is not None and profile is not None and facts.employee_id == badge:
+            if (
+                facts is not None
+                and profile is not None
+                and employee_id_key(facts.employee_id) == key
+            ):
                 if facts.status != WorkerStatus.INACTIVE:
                     return facts.id, facts.employee_id
         return None
@@ -413,11 +418,13 @@ class FakeZk(_Repo):
                 s.clock_id, "ATTLOG", s.stamp, s.last_record_at, s.skew_s, s.skew_flagged
             )
 
-    async def workers_by_badge(self, badges):
+    async def workers_by_badge(self, keys):
         return {
-            facts.employee_id: facts
+            employee_id_key(facts.employee_id): facts
             for facts, profile in self.store.workers.values()
-            if facts is not None and profile is not None and facts.employee_id in badges
+            if facts is not None
+            and profile is not None
+            and employee_id_key(facts.employee_id) in keys
         }
 
     async def save_upload(

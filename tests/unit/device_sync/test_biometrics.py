@@ -124,6 +124,13 @@ async def test_unknown_badges_and_refused_records_are_skipped_without_the_templa
     assert b  # (a second clock that got nothing)
 
 
+async def test_a_templates_badge_in_other_capitals_is_the_workers(store, bio):
+    a = store.add_clock(protocol="ZK_PUSH")
+    store.add_worker(employee_id="ab9")
+    await upload(store, bio, a, [fp("AB9")])
+    assert len(store.templates) == 1
+
+
 async def test_an_inactive_workers_badge_is_not_theirs_any_more(store, bio):
     a = store.add_clock(protocol="ZK_PUSH")
     store.add_worker(employee_id="5", status=WorkerStatus.INACTIVE)

@@ -94,6 +94,21 @@ async def test_a_punch_sent_three_times_is_recorded_once_with_its_verdict():
     assert store.zk_state[clock_id]["ATTLOG"] == "100"
 
 
+async def test_a_badge_is_its_workers_employee_id_in_any_case():
+    """A user entered on the device by hand in capitals (its keypad's) is the worker ``jd77``."""
+    store = Store()
+    clock_id = zk_clock(store)
+    worker = store.add_worker(employee_id="jd77")
+    e, _ = edge(store)
+    device = await e.device(f"SN{clock_id[:6]}")
+    await e.attlog(
+        device, "JD77\t2026-03-02 09:00:00\t0\t1\n", None, datetime(2026, 3, 2, 8, tzinfo=UTC)
+    )
+    [verdict] = verdicts(store)
+    assert verdict.worker_id == worker.id
+    assert verdict.context.claimed_employee_id == "JD77"  # as the device sent it
+
+
 async def test_unknown_badges_and_pin_not_allowed_are_rejected_and_bad_lines_skipped():
     store = Store()
     clock_id = zk_clock(store)

@@ -217,17 +217,19 @@ _WORKER_COLUMNS = (
 )
 
 
-# A clock names a worker by the badge alone: the workers of a group commit's badges, and the
-# one worker of a template's badge (the newest row if a rename left two for a moment). Both
-# are index probes on ``workers_badge`` (migration 0009), not reads of the tenant's workers
+# A clock names a worker by the badge alone, in any case (``employee_id_key``, the callers'):
+# the workers of a group commit's badge keys, and the one worker of a template's badge key
+# (the newest row if a rename left two for a moment). Both are index probes on
+# ``workers_badge_key`` (migration 0013; ``employee_key`` is leakproof equality, where
+# ``upper(employee_id)`` could not use an index under RLS), not reads of the tenant's workers
 # (tests/integration/device_sync/test_statement_plans.py).
 _BY_BADGE = (
-    f"SELECT {_WORKER_COLUMNS} FROM workers"
-    " WHERE tenant_id = $1 AND employee_id = ANY($2::text[]) AND profile IS NOT NULL"
+    f"SELECT {_WORKER_COLUMNS}, employee_key FROM workers"
+    " WHERE tenant_id = $1 AND employee_key = ANY($2::text[]) AND profile IS NOT NULL"
 )
 _OF_BADGE = (
     "SELECT id::text, employee_id FROM workers WHERE tenant_id = $1"
-    " AND employee_id = $2 AND profile IS NOT NULL AND status <> 'Inactive'"
+    " AND employee_key = $2 AND profile IS NOT NULL AND status <> 'Inactive'"
     " ORDER BY updated_at DESC LIMIT 1"
 )
 
@@ -659,8 +661,8 @@ _TEMPLATE_COLUMNS = (
 
 
 class PostgresTemplates(_Repository):
-    async def worker_of_badge(self, badge: str) -> tuple[str, str] | None:
-        row = await self.conn.fetchrow(_OF_BADGE, self.tenant_id, badge)
+    async def worker_of_badge(self, key: str) -> tuple[str, str] | None:
+        row = await self.conn.fetchrow(_OF_BADGE, self.tenant_id, key)
         return (row["id"], row["employee_id"]) if row else None
 
     async def slots(self, worker_id: str) -> list[tuple[Kind, int, int]]:
@@ -904,9 +906,9 @@ class PostgresZk(_Repository):
             [s.skew_flagged for s in saves],
         )
 
-    async def workers_by_badge(self, badges: Sequence[str]) -> dict[str, WorkerFacts]:
-        rows = await self.conn.fetch(_BY_BADGE, self.tenant_id, list(badges))
-        return {r["employee_id"]: _facts(r) for r in rows}
+    async def workers_by_badge(self, keys: Sequence[str]) -> dict[str, WorkerFacts]:
+        rows = await self.conn.fetch(_BY_BADGE, self.tenant_id, list(keys))
+        return {r["employee_key"]: _facts(r) for r in rows}
 
     async def save_upload(
         self,

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from punchcard_kit.access import require_writer_of_site
 from punchcard_kit.caller import Caller
+from punchcard_kit.credentials import employee_id_key
 from punchcard_kit.logging import get_logger
 
 from ..domain import errors
@@ -93,7 +94,7 @@ class StoredBiometrics:
     async def _store(
         self, uow: UnitOfWork, clock_id: str, badge: str, templates: list[tuple[Template, int]]
     ) -> None:
-        found = await uow.templates.worker_of_badge(badge)
+        found = await uow.templates.worker_of_badge(employee_id_key(badge))
         if found is None:
             log.info(
                 "templates of a badge this tenant does not know; ignored",

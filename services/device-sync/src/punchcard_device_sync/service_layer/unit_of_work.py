@@ -160,9 +160,9 @@ class TemplatesRepository(Protocol):
     """Biometric templates uploaded by hardware clocks, sealed (``Sealer``): the repository
     never sees a template in the clear."""
 
-    async def worker_of_badge(self, badge: str) -> tuple[str, str] | None:
-        """(worker id, Employee ID) of the registered, not Inactive worker with this Employee
-        ID (a device's PIN), or None."""
+    async def worker_of_badge(self, key: str) -> tuple[str, str] | None:
+        """(worker id, Employee ID) of the registered, not Inactive worker whose Employee ID
+        has this key (``employee_id_key`` of a device's PIN), or None."""
 
     async def slots(self, worker_id: str) -> list[tuple[Kind, int, int]]:
         """The (kind, no, index) slots the worker has templates in."""
@@ -240,8 +240,8 @@ class ZkRepository(Protocol):
     ) -> list[DevicePunch]:
         """The punches not recorded before (the others are resends: nothing written)."""
 
-    async def workers_by_badge(self, badges: Sequence[str]) -> dict[str, WorkerFacts]:
-        """Registered workers by Employee ID."""
+    async def workers_by_badge(self, keys: Sequence[str]) -> dict[str, WorkerFacts]:
+        """Registered workers by their Employee ID's key (``employee_id_key``), of these keys."""
 
     async def states(self, clock_ids: Sequence[str]) -> dict[str, ZkState]:
         """``state`` of several clocks in one query (the group commit's)."""

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from prometheus_client import Counter
 from punchcard.v1 import common_pb2, kiosk_pb2
+from punchcard_kit.credentials import employee_id_key
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging.envelope import set_timestamp
 from punchcard_kit.tracing import continuing, current_span_context
@@ -343,8 +344,9 @@ class ZkEdge:
             ]
             seen.update(p.attempt_id for p in new)
             news.append(new)
-        badges = sorted({p.badge for new in news for p in new})
-        workers = await uow.zk.workers_by_badge(badges) if badges else {}
+        # A badge is its worker's Employee ID in any case (``employee_id_key``).
+        keys = sorted({employee_id_key(p.badge) for new in news for p in new})
+        workers = await uow.zk.workers_by_badge(keys) if keys else {}
         verdicts = []
         results: list[_Recorded] = []
         saves: list[zk.AttlogSave] = []
@@ -395,7 +397,8 @@ class ZkEdge:
         set_timestamp(context.captured_at, at_utc)
         set_timestamp(context.received_at, received_at)
         method = zk.method(punch.verify_mode)
-        return events.device_punch_verdict(context, workers.get(punch.badge), method, verifies_pins)
+        worker = workers.get(employee_id_key(punch.badge))
+        return events.device_punch_verdict(context, worker, method, verifies_pins)
 
     async def operlog(self, device: ZkDevice, table: str, body: str, stamp: str | None) -> int:
         records, refused = zk.parse_operlog(body)
