@@ -146,9 +146,10 @@ class FakeWorkers:
         self.locked.append(worker_id)
 
     async def by_employee_id(self, employee_id: str) -> Worker | None:
+        # As the adapter: by the key, an exact spelling first.
         key = employee_id_key(employee_id)
         found = [w for w in self.data.workers.values() if employee_id_key(w.employee_id) == key]
-        return next((w for w in found if w.employee_id == employee_id), next(iter(found), None))
+        return min(found, key=lambda w: w.employee_id != employee_id, default=None)
 
     async def upsert(self, worker_id, employee_id, status, site_id=None) -> None:
         known = self.data.workers.get(worker_id)
