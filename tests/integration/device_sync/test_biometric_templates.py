@@ -315,3 +315,49 @@ async def test_fingerprint_enrolled_on_clock_a_appears_on_clock_b_and_deactivati
             await wait_for(lambda sn=sn: removed(sn), timeout=30, what=f"{sn} removes the user")
     body = (await tenant.devices.get(f"/workers/{wid}/biometrics")).json()
     assert (body["fingerprints"], body["faces"]) == (0, 0)
+
+
+async def test_a_face_enrolled_on_push3_firmware_uploads_as_biodata_and_reaches_other_clocks(
+    identity, devices
+):
+    """PUSH 3.x firmware (visible-light face terminals) uploads templates with
+    ``table=BIODATA`` and no ``Stamp`` (the handshake has no BIODATA stamp): answered ``OK``,
+    the template stored and offered to the worker's other clock, as an OPERLOG upload is."""
+    tenant = await new_tenant(identity, devices)
+    worker = await tenant.worker("Face Enrolled")
+    wid, badge = worker["id"], worker["employee_id"]
+    serials = [unique("ZKA"), unique("ZKB")]
+    clocks = []
+    for serial in serials:
+        response = await tenant.devices.post(
+            "/clocks",
+            json={"serial_number": serial, "name": unique("ZK"), "site_id": "",
+                  "time_zone": "Europe/Madrid", "protocol": "ZK_PUSH"},
+        )  # fmt: skip
+        assert response.status_code == 201, response.text
+        clocks.append(response.json()["id"])
+    await tenant.assign([(c, wid) for c in clocks])
+    sn_a, sn_b = serials
+    async with httpx.AsyncClient(base_url=devices.url, timeout=30) as device:
+        for sn in serials:
+            query = f"SN={sn}&options=all&pushver=3.1.1"
+            assert (await device.get(f"/iclock/cdata?{query}")).status_code == 200
+        line = (
+            f"BIODATA Pin={badge}\tNo=0\tIndex=0\tValid=1\tDuress=0\tType=9\tMajorVer=5"
+            f"\tMinorVer=8\tFormat=0\tTmp={FACE_TMP}\n"
+        )
+        response = await device.post(f"/iclock/cdata?SN={sn_a}&table=BIODATA", content=line)
+        assert response.status_code == 200, response.text
+        assert response.text == "OK"
+
+        async def on_b():
+            text = (await device.get(f"/iclock/getrequest?SN={sn_b}")).text
+            return f"DATA UPDATE BIODATA Pin={badge}" in text and text
+
+        text = await wait_for(on_b, timeout=30, what="the face offered to clock B")
+        assert f"Tmp={FACE_TMP}" in text
+    assert [(r["kind"], r["source_clock_id"]) for r in await stored(devices, tenant.id, wid)] == [
+        ("FACE", clocks[0])
+    ]
+    body = (await tenant.devices.get(f"/workers/{wid}/biometrics")).json()
+    assert (body["fingerprints"], body["faces"]) == (0, 1)

@@ -919,8 +919,12 @@ class PostgresZk(_Repository):
         skew_s: float | None = None,
         skew_flagged: bool | None = None,
     ) -> None:
+        args = [self.tenant_id, clock_id, last_record_at, skew_s, skew_flagged]
         column = _STAMP_COLUMNS.get(table)
-        stamp_set = f"{column} = coalesce($3, s.{column})," if column else ""
+        stamp_set = ""
+        if column:  # a table without a stamp of its own (BIODATA) sends no $6 at all
+            stamp_set = f"{column} = coalesce($6, s.{column}),"
+            args.append(stamp)
         await self.conn.execute(
             "INSERT INTO zk_clock_state AS s (clock_id, tenant_id) VALUES ($2, $1)"
             " ON CONFLICT (clock_id) DO NOTHING",
@@ -929,15 +933,10 @@ class PostgresZk(_Repository):
         )
         await self.conn.execute(
             f"UPDATE zk_clock_state s SET {stamp_set}"
-            " last_record_at = greatest(s.last_record_at, $4),"
-            " skew_s = coalesce($5, s.skew_s), skew_flagged = coalesce($6, s.skew_flagged),"
+            " last_record_at = greatest(s.last_record_at, $3),"
+            " skew_s = coalesce($4, s.skew_s), skew_flagged = coalesce($5, s.skew_flagged),"
             " updated_at = now() WHERE s.tenant_id = $1 AND s.clock_id = $2",
-            self.tenant_id,
-            clock_id,
-            stamp if column else None,
-            last_record_at,
-            skew_s,
-            skew_flagged,
+            *args,
         )
 
     async def deliverable(
