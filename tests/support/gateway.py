@@ -52,14 +52,16 @@ async def login(gateway: ServiceProcess, email: str, password: str) -> httpx.Asy
 CLOCK_TIME_ZONE = "Europe/Madrid"
 
 
-async def register_clock(admin: httpx.AsyncClient, name: str = "Front door") -> tuple[str, str]:
+async def register_clock(
+    admin: httpx.AsyncClient, name: str = "Front door", site_id: str = ""
+) -> tuple[str, str]:
     """A clock registered through the gateway's admin API: (clock id, credential shown once)."""
     registered = await admin.post(
         "/clocks",
         json={
             "serial_number": unique("SN"),
             "name": name,
-            "site_id": "",
+            "site_id": site_id,
             "time_zone": CLOCK_TIME_ZONE,
         },
     )
@@ -86,6 +88,7 @@ async def worker_on_new_clock(
     tenant_id: str,
     name: str,
     employee_id: str | None = None,
+    site_id: str = "",
 ) -> tuple[str, str, str]:
     """An Active worker assigned to a newly registered clock, returned once punch knows the
     worker, the clock and the assignment: (worker id, clock id, the clock's credential)."""
@@ -97,7 +100,7 @@ async def worker_on_new_clock(
     )
     assert created.status_code == 201, created.text
     worker_id = created.json()["id"]
-    clock_id, credential = await register_clock(admin)
+    clock_id, credential = await register_clock(admin, site_id=site_id)
     assert (await assign(admin, clock_id, worker_id)).status_code in (200, 201)
     await known(
         punch, tenant_id, workers=[worker_id], clocks=[clock_id], pairs=[(clock_id, worker_id)]

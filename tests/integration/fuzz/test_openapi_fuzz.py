@@ -2,6 +2,9 @@
 requests, with a valid caller (the gateway: a tenant admin's bearer token, signed in; the kiosk
 edge and device-sync's clock API: a clock credential; identity, face-match, punch and
 device-sync: internal caller tokens), must never get a server error (``not_a_server_error``).
+Positive cases name the tenant's real records in their paths (a worker with a PIN and a card,
+its clock and site, a punch of theirs and its attempt, an unregistered device's serial), so the
+valid requests reach what each operation does to an existing record, not only its 404.
 
 The five services run as their own processes on the real stack (whole_system). The budget is
 fixed and small (``FUZZ_EXAMPLES`` per operation and mode, derandomized: the same examples on
@@ -12,7 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
+from datetime import UTC, datetime
 
+import httpx
 import pytest
 import requests
 import schemathesis
@@ -20,11 +26,20 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from tests.support.gateway import create_tenant, login, register_clock
+from tests.support.gateway import (
+    create_tenant,
+    kiosk,
+    login,
+    punch_decided,
+    register_clock,
+    worker_on_new_clock,
+)
+from tests.support.identity import assignments_known
 from tests.support.services import ServiceProcess, admin_headers, whole_system
 from tests.support.stack import unique
 
 PASSWORD = "a long admin password for the fuzzer"
+PIN = "582046"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 
@@ -40,12 +55,55 @@ async def system(tmp_path_factory):
         admin = await login(gateway, email, PASSWORD)
         async with admin:
             _, credential = await register_clock(admin, "Fuzzed door")
+            existing = await _existing(services, admin, tenant_id)
         yield {
             **services,
             "tenant_id": tenant_id,
             "admin_token": admin.headers["authorization"],
             "clock": {"Authorization": f"Bearer {credential}"},
+            "existing": existing,
         }
+
+
+async def _existing(services, admin, tenant_id: str) -> dict[str, str]:
+    """One of each thing a path names, real in the tenant: a worker with a PIN and a card on
+    a clock of a site, a punch of theirs (its attempt and its ledger row), a device calling
+    with a serial no one registered. Positive cases name these, so that what a valid request
+    does to an existing record (not only the 404 of an id no one has) is fuzzed."""
+    site = unique("site")
+    worker_id, clock_id, credential = await worker_on_new_clock(
+        services["punch"], admin, tenant_id, "Fuzzed Worker", site_id=site
+    )
+    worker = (await admin.get(f"/workers/{worker_id}")).json()
+    assert (await admin.put(f"/workers/{worker_id}/pin", json={"pin": PIN})).status_code == 200
+    card = str(int(uuid.uuid4()) % 10**10).zfill(10)
+    added = await admin.post(f"/workers/{worker_id}/cards", json={"number": card})
+    assert added.status_code in (200, 201), added.text
+    await assignments_known(services["identity"], tenant_id, [(clock_id, worker_id)])
+    async with kiosk(services["gateway"], credential) as http:
+        attempt = {
+            "attempt_id": str(uuid.uuid4()),
+            "captured_at": datetime.now(UTC).isoformat(),
+            "method": "PIN",
+            "employee_id": worker["employee_id"],
+            "pin": PIN,
+        }
+        decided = await punch_decided(http, attempt)
+        assert decided.status_code == 200 and decided.json()["status"] == "recorded", decided.text
+    punches = (await admin.get("/punches", params={"worker_id": worker_id})).json()["data"]
+    serial = unique("ZKU")
+    async with httpx.AsyncClient(base_url=services["device-sync"].url) as device:
+        called = await device.get("/iclock/cdata", params={"SN": serial, "options": "all"})
+        assert called.status_code == 401
+    return {
+        "worker_id": worker_id,
+        "clock_id": clock_id,
+        "site_id": site,
+        "attempt_id": attempt["attempt_id"],
+        "punch_id": punches[0]["id"],
+        "number": card,
+        "serial_number": serial,
+    }
 
 
 def _headers_for(name: str, path: str, system: dict) -> dict:
@@ -56,10 +114,15 @@ def _headers_for(name: str, path: str, system: dict) -> dict:
     return admin_headers(system["tenant_id"])
 
 
-def _tame(case) -> None:
-    """A clock's long-poll waits no longer than needed for the fuzz."""
+def _tame(case, mode, existing: dict[str, str]) -> None:
+    """A clock's long-poll waits no longer than needed for the fuzz; a positive case names the
+    tenant's real records in its path."""
     if case.path.endswith("/sync") and isinstance(case.body, dict):
         case.body["wait_s"] = 0
+    if mode == GenerationMode.POSITIVE and case.path_parameters:
+        for name in case.path_parameters:
+            if name in existing:
+                case.path_parameters[name] = existing[name]
 
 
 def fuzz(name: str, service: ServiceProcess, system: dict) -> list[str]:
@@ -77,11 +140,11 @@ def fuzz(name: str, service: ServiceProcess, system: dict) -> list[str]:
             continue
         headers = _headers_for(name, operation.path, system)
         for mode in MODES:
-            _fuzz_operation(operation, mode, service.url, headers, session, failures)
+            _fuzz_operation(operation, mode, system, service.url, headers, session, failures)
     return failures
 
 
-def _fuzz_operation(operation, mode, base_url, headers, session, failures) -> None:
+def _fuzz_operation(operation, mode, system, base_url, headers, session, failures) -> None:
     @settings(
         max_examples=EXAMPLES,
         derandomize=True,
@@ -92,7 +155,7 @@ def _fuzz_operation(operation, mode, base_url, headers, session, failures) -> No
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case) -> None:
-        _tame(case)
+        _tame(case, mode, system["existing"])
         response = case.call(base_url=base_url, session=session, headers=headers, timeout=60)
         if response.status_code >= 500:
             failures.append(
