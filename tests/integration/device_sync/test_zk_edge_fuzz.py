@@ -1,6 +1,7 @@
 """The ZK PUSH edge fuzzed as a registered device, on the real device-sync and its database:
 whatever a clock (or anyone who knows its serial) sends to ``/iclock/*`` — any route, method,
-table, query and body — is never a server error. The OpenAPI fuzz (tests/integration/fuzz)
+table, query and body, ATTLOG lines and command results near the valid ones — is never a
+server error. The OpenAPI fuzz (tests/integration/fuzz)
 reaches these routes only with serials no one registered, which stop at 401 before any body is
 read; a 5xx here makes firmware resend the same upload forever.
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -48,6 +50,7 @@ PARAMS = [
     "pushcommkey", "ContentType", "DeviceType", "table",
 ]  # fmt: skip
 
+ascii_text = st.text(st.characters(max_codepoint=0x7F), max_size=40)  # controls and NUL too
 field = st.one_of(st.text(max_size=24), st.sampled_from(TOKENS))
 value = st.one_of(st.text(max_size=12), st.sampled_from(VALUES + TABLES))
 body = st.one_of(
@@ -117,9 +120,25 @@ def _fuzz(url: str, serial: str, badges: list[str]) -> list[str]:
         query = {"SN": serial, "table": "ATTLOG"} | ({"Stamp": stamp} if stamp is not None else {})
         send("POST", "/cdata", query, text.encode("utf-8", "surrogatepass"))
 
+    @SETTINGS
+    @given(
+        st.lists(
+            st.tuples(
+                st.one_of(st.integers(0, 10**6).map(str), st.integers(0, 2**63).map(str), value),
+                st.one_of(st.integers(-1100, 1100).map(str), value),
+                st.one_of(ascii_text.map(quote), ascii_text, st.text(max_size=40).map(quote)),
+            ),
+            max_size=6,
+        )
+    )
+    def results(lines):
+        text = "".join(f"ID={ident}&Return={code}&CMD={word}\n" for ident, code, word in lines)
+        send("POST", "/devicecmd", {"SN": serial}, text.encode("utf-8", "surrogatepass"))
+
     try:
         any_request()
         attlog()
+        results()
     finally:
         http.close()
     return failures

@@ -174,6 +174,14 @@ def test_devicecmd_lines():
     assert [r.line_no for r in refused] == [3, 4, 5]
 
 
+def test_a_results_command_word_keeps_no_control_characters():
+    """The result counts (its ID and Return); a garbled CMD is kept without NUL or controls,
+    which PostgreSQL's text could not hold."""
+    results, refused = zk.parse_devicecmd("ID=5&Return=0&CMD=DA%00TA%1F%7F\nID=6&Return=0&CMD=%00")
+    assert results == [zk.CommandResult(5, 0, "DATA"), zk.CommandResult(6, 0, "")]
+    assert refused == []
+
+
 def test_time_zone_offset_follows_dst_and_rounds_to_half_hours():
     winter, summer = datetime(2026, 1, 15, tzinfo=UTC), datetime(2026, 7, 15, tzinfo=UTC)
     assert zk.tz_offset("America/New_York", winter) == "-05:00"

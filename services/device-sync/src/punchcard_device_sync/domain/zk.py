@@ -440,6 +440,9 @@ class CommandResult:
     command: str
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def parse_devicecmd(body: str) -> tuple[list[CommandResult], list[Refused]]:
     """``ID=<id>&Return=<code>&CMD=<word>`` per line (several per POST)."""
     results: list[CommandResult] = []
@@ -463,7 +466,10 @@ def parse_devicecmd(body: str) -> tuple[list[CommandResult], list[Refused]]:
         if not re.match(r"^-?[0-9]{1,6}$", code) or abs(int(code)) > MAX_RESULT_CODE:
             refused.append(Refused(no, "bad Return"))
             continue
-        results.append(CommandResult(int(ident), int(code), pairs.get("CMD", "")[:32]))
+        # CMD only names the command (the ID says which); kept without control characters
+        # (PostgreSQL's text holds no NUL), so a garbled word never costs the result.
+        command = _CONTROL.sub("", pairs.get("CMD", ""))[:32]
+        results.append(CommandResult(int(ident), int(code), command))
     return results, refused
 
 
