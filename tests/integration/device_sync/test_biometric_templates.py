@@ -72,6 +72,24 @@ async def zk_clocks(tenant: Tenant, devices, count: int, site_id: str = "") -> l
     return made
 
 
+async def on_two_zk_clocks(identity, devices, name: str):
+    """A new tenant's worker assigned to two ZK PUSH clocks registered through the admin API:
+    (tenant, worker id, badge, [(clock id, serial)] × 2)."""
+    tenant = await new_tenant(identity, devices)
+    worker = await tenant.worker(name)
+    clocks = []
+    for serial in (unique("ZKA"), unique("ZKB")):
+        response = await tenant.devices.post(
+            "/clocks",
+            json={"serial_number": serial, "name": unique("ZK"), "site_id": "",
+                  "time_zone": "Europe/Madrid", "protocol": "ZK_PUSH"},
+        )  # fmt: skip
+        assert response.status_code == 201, response.text
+        clocks.append((response.json()["id"], serial))
+    await tenant.assign([(clock_id, worker["id"]) for clock_id, _ in clocks])
+    return tenant, worker["id"], worker["employee_id"], clocks
+
+
 async def upload(pool, tenant_id: str, clock_id: str, records) -> None:
     uow = PostgresUnitOfWork.on_pool(pool, tenant_id)
     async with uow:
@@ -275,20 +293,8 @@ async def test_fingerprint_enrolled_on_clock_a_appears_on_clock_b_and_deactivati
     deactivated → templates deleted everywhere. Enable once the edge is merged (clocks
     registered with ``protocol: ZK_PUSH``; the edge's container wired with
     ``StoredBiometrics``)."""
-    tenant = await new_tenant(identity, devices)
-    worker = await tenant.worker("Enrolled Elsewhere")
-    wid, badge = worker["id"], worker["employee_id"]
-    serials = [unique("ZKA"), unique("ZKB")]
-    clocks = []
-    for serial in serials:
-        response = await tenant.devices.post(
-            "/clocks",
-            json={"serial_number": serial, "name": unique("ZK"), "site_id": "",
-                  "time_zone": "Europe/Madrid", "protocol": "ZK_PUSH"},
-        )  # fmt: skip
-        assert response.status_code == 201, response.text
-        clocks.append(response.json()["id"])
-    await tenant.assign([(c, wid) for c in clocks])
+    tenant, wid, badge, clocks = await on_two_zk_clocks(identity, devices, "Enrolled Elsewhere")
+    serials = [serial for _, serial in clocks]
     sn_a, sn_b = serials
     async with httpx.AsyncClient(base_url=devices.url, timeout=30) as device:
         for sn in serials:  # handshake
@@ -323,20 +329,8 @@ async def test_a_face_enrolled_on_push3_firmware_uploads_as_biodata_and_reaches_
     """PUSH 3.x firmware (visible-light face terminals) uploads templates with
     ``table=BIODATA`` and no ``Stamp`` (the handshake has no BIODATA stamp): answered ``OK``,
     the template stored and offered to the worker's other clock, as an OPERLOG upload is."""
-    tenant = await new_tenant(identity, devices)
-    worker = await tenant.worker("Face Enrolled")
-    wid, badge = worker["id"], worker["employee_id"]
-    serials = [unique("ZKA"), unique("ZKB")]
-    clocks = []
-    for serial in serials:
-        response = await tenant.devices.post(
-            "/clocks",
-            json={"serial_number": serial, "name": unique("ZK"), "site_id": "",
-                  "time_zone": "Europe/Madrid", "protocol": "ZK_PUSH"},
-        )  # fmt: skip
-        assert response.status_code == 201, response.text
-        clocks.append(response.json()["id"])
-    await tenant.assign([(c, wid) for c in clocks])
+    tenant, wid, badge, clocks = await on_two_zk_clocks(identity, devices, "Face Enrolled")
+    serials = [serial for _, serial in clocks]
     sn_a, sn_b = serials
     async with httpx.AsyncClient(base_url=devices.url, timeout=30) as device:
         for sn in serials:
@@ -357,7 +351,7 @@ async def test_a_face_enrolled_on_push3_firmware_uploads_as_biodata_and_reaches_
         text = await wait_for(on_b, timeout=30, what="the face offered to clock B")
         assert f"Tmp={FACE_TMP}" in text
     assert [(r["kind"], r["source_clock_id"]) for r in await stored(devices, tenant.id, wid)] == [
-        ("FACE", clocks[0])
+        ("FACE", clocks[0][0])
     ]
     body = (await tenant.devices.get(f"/workers/{wid}/biometrics")).json()
     assert (body["fingerprints"], body["faces"]) == (0, 1)

@@ -11,28 +11,20 @@ same requests on every run); raise ``FUZZ_EXAMPLES`` locally to search harder.""
 from __future__ import annotations
 
 import asyncio
-import os
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.integration.device_sync.test_zk_push import local, zk_clock
 from tests.support.device_sync import new_tenant
+from tests.support.fuzz import EXAMPLES, fuzz_settings
 from tests.support.services import start_service
 
-EXAMPLES = 12 * int(os.environ.get("FUZZ_EXAMPLES", "12"))
-SETTINGS = settings(
-    max_examples=EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+SETTINGS = fuzz_settings(12 * EXAMPLES)
 # Words and values firmware sends, and values just past what the edge accepts.
 TOKENS = [
     "", "0", "-1", "255", "256", "99999999999999999999", "1.5", "NaN", "None", "\x00", "ÿ",

@@ -14,7 +14,6 @@ every run, no shrinking), so the whole module stays inside a few minutes on two 
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from datetime import UTC, datetime
 
@@ -22,10 +21,11 @@ import httpx
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from tests.support.fuzz import EXAMPLES, fuzz_settings
 from tests.support.gateway import (
     create_tenant,
     kiosk,
@@ -40,7 +40,6 @@ from tests.support.stack import unique
 
 PASSWORD = "a long admin password for the fuzzer"
 PIN = "582046"
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 
 
@@ -145,14 +144,7 @@ def fuzz(name: str, service: ServiceProcess, system: dict) -> list[str]:
 
 
 def _fuzz_operation(operation, mode, system, base_url, headers, session, failures) -> None:
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzz_settings(EXAMPLES)
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case) -> None:
         _tame(case, mode, system["existing"])
