@@ -390,25 +390,18 @@ class FakeZk(_Repo):
     async def told_offset(self, clock_id: str, offset: str) -> None:
         self.store.zk_state.setdefault(clock_id, {})["told"] = offset
 
-    async def record_punches(self, clock_id, punches, received_at):
-        new = []
-        for p in punches:
-            key = (clock_id, p.badge, p.device_time, p.state)
-            if key not in self.store.zk_punches:
-                self.store.zk_punches.add(key)
-                new.append(p)
-        return new
-
     async def states(self, clock_ids):
         found = {c: await self.state(c) for c in clock_ids}
         return {c: st for c, st in found.items() if st is not None}
 
     async def record_attlogs(self, uploads):
         recorded = set()
-        for clock_id, punches, received_at in uploads:
-            recorded |= {
-                p.attempt_id for p in await self.record_punches(clock_id, punches, received_at)
-            }
+        for clock_id, punches, _ in uploads:
+            for p in punches:
+                key = (clock_id, p.badge, p.device_time, p.state)
+                if key not in self.store.zk_punches:
+                    self.store.zk_punches.add(key)
+                    recorded.add(p.attempt_id)
         self.store.attlog_statements += 1
         return recorded
 

@@ -814,31 +814,6 @@ class PostgresZk(_Repository):
             offset,
         )
 
-    async def record_punches(
-        self, clock_id: str, punches: Sequence[DevicePunch], received_at: datetime
-    ) -> list[DevicePunch]:
-        if not punches:
-            return []
-        rows = await self.conn.fetch(
-            "INSERT INTO zk_punches (clock_id, badge, device_time, state, tenant_id, verify_mode,"
-            " attempt_id, received_at)"
-            " SELECT $2, v.badge, v.t, v.state, $1, v.verify, v.attempt, $3"
-            " FROM unnest($4::text[], $5::timestamp[], $6::int[], $7::int[], $8::uuid[])"
-            "   AS v(badge, t, state, verify, attempt)"
-            " ON CONFLICT DO NOTHING RETURNING attempt_id::text",
-            self.tenant_id,
-            clock_id,
-            received_at,
-            [p.badge for p in punches],
-            [p.device_time for p in punches],
-            [p.state for p in punches],
-            [p.verify_mode for p in punches],
-            [p.attempt_id for p in punches],
-        )
-        new = {r["attempt_id"] for r in rows}
-        failpoint("device_sync.zk.attlog_before_commit")
-        return [p for p in punches if p.attempt_id in new]
-
     async def states(self, clock_ids: Sequence[str]) -> dict[str, ZkState]:
         rows = await self.conn.fetch(
             "SELECT c.id::text AS clock_id, c.time_zone, c.revoked_at, c.device_verifies_pins,"

@@ -235,11 +235,6 @@ class ZkRepository(Protocol):
 
     async def told_offset(self, clock_id: str, offset: str) -> None: ...
 
-    async def record_punches(
-        self, clock_id: str, punches: Sequence[DevicePunch], received_at: datetime
-    ) -> list[DevicePunch]:
-        """The punches not recorded before (the others are resends: nothing written)."""
-
     async def workers_by_badge(self, keys: Sequence[str]) -> dict[str, WorkerFacts]:
         """Registered workers by their Employee ID's key (``employee_id_key``), of these keys."""
 
@@ -249,8 +244,8 @@ class ZkRepository(Protocol):
     async def record_attlogs(
         self, uploads: Sequence[tuple[str, Sequence[DevicePunch], datetime]]
     ) -> set[str]:
-        """``record_punches`` of several uploads (clock, punches, received at) in one
-        statement: the attempt ids recorded now (the others are resends)."""
+        """The punches of several uploads (clock, punches, received at) not recorded before, in
+        one statement: the attempt ids recorded now (the others are resends: nothing written)."""
 
     async def save_attlogs(self, saves: Sequence[AttlogSave]) -> None:
         """``save_upload`` of several ATTLOG uploads in two statements (a clock twice: in
