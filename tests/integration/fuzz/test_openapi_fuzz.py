@@ -4,7 +4,10 @@ edge and device-sync's clock API: a clock credential; identity, face-match, punc
 device-sync: internal caller tokens), must never get a server error (``not_a_server_error``).
 Positive cases name the tenant's real records in their paths (a worker with a PIN and a card,
 its clock and site, a punch of theirs and its attempt, an unregistered device's serial), so the
-valid requests reach what each operation does to an existing record, not only its 404.
+valid requests reach what each operation does to an existing record, not only its 404. The
+kiosk's clock is the worker's, and its budgets are raised past the fuzz, so kiosk attempts
+reach identity, face-match and punch; a second test sends kiosk attempts near the valid ones
+(the worker's PINs, cards and a real face) that a schema alone would rarely make.
 
 The five services run as their own processes on the real stack (whole_system). The budget is
 fixed and small (``FUZZ_EXAMPLES`` per operation and mode, derandomized: the same examples on
@@ -14,6 +17,7 @@ every run, no shrinking), so the whole module stays inside a few minutes on two 
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from datetime import UTC, datetime
 
@@ -22,16 +26,17 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import given
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from tests.support.face import astronaut
 from tests.support.fuzz import EXAMPLES, fuzz_settings
 from tests.support.gateway import (
     create_tenant,
     kiosk,
     login,
     punch_decided,
-    register_clock,
     worker_on_new_clock,
 )
 from tests.support.identity import assignments_known
@@ -46,29 +51,32 @@ MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 @pytest.fixture(scope="module")
 async def system(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fuzz")
-    # The kiosk edge answers "pending" after a short wait: fuzzed punches never hold it long.
-    async with whole_system(tmp, KIOSK_WAIT_S="0.2") as services:
+    # The kiosk edge answers "pending" after a short wait: fuzzed punches never hold it long;
+    # its per-clock budgets are raised, so the fuzz reaches past the rate limiter (429).
+    limits = {f"KIOSK_LIMIT_{kind}_PER_CLOCK": "100000" for kind in ("PUNCH", "PIN", "FACE")}
+    async with whole_system(tmp, KIOSK_WAIT_S="0.2", **limits) as services:
         gateway = services["gateway"]
         email = f"{unique('fuzz')}@example.com"
         tenant_id = create_tenant(gateway, email, PASSWORD)
         admin = await login(gateway, email, PASSWORD)
         async with admin:
-            _, credential = await register_clock(admin, "Fuzzed door")
-            existing = await _existing(services, admin, tenant_id)
+            existing, credential = await _existing(services, admin, tenant_id)
         yield {
             **services,
             "tenant_id": tenant_id,
             "admin_token": admin.headers["authorization"],
+            # The worker's clock: the kiosk's PIN, card and sign-in paths reach identity.
             "clock": {"Authorization": f"Bearer {credential}"},
             "existing": existing,
         }
 
 
-async def _existing(services, admin, tenant_id: str) -> dict[str, str]:
+async def _existing(services, admin, tenant_id: str) -> tuple[dict[str, str], str]:
     """One of each thing a path names, real in the tenant: a worker with a PIN and a card on
     a clock of a site, a punch of theirs (its attempt and its ledger row), a device calling
     with a serial no one registered. Positive cases name these, so that what a valid request
-    does to an existing record (not only the 404 of an id no one has) is fuzzed."""
+    does to an existing record (not only the 404 of an id no one has) is fuzzed. Also the
+    worker's clock's credential."""
     site = unique("site")
     worker_id, clock_id, credential = await worker_on_new_clock(
         services["punch"], admin, tenant_id, "Fuzzed Worker", site_id=site
@@ -95,6 +103,7 @@ async def _existing(services, admin, tenant_id: str) -> dict[str, str]:
         called = await device.get("/iclock/cdata", params={"SN": serial, "options": "all"})
         assert called.status_code == 401
     return {
+        "employee_id": worker["employee_id"],
         "worker_id": worker_id,
         "clock_id": clock_id,
         "site_id": site,
@@ -102,7 +111,88 @@ async def _existing(services, admin, tenant_id: str) -> dict[str, str]:
         "punch_id": punches[0]["id"],
         "number": card,
         "serial_number": serial,
+    }, credential
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _kiosk_fuzz(system: dict) -> tuple[dict, list[str]]:
+    """Kiosk attempts near the valid ones, at the worker's own clock: PINs (the worker's ID in
+    other capitals, right, wrong and trivial PINs), cards (theirs, others), faces (a real face,
+    noise, junk) with extras, capture times at the edges, an attempt id used again; each PIN
+    also as a kiosk sign-in. The answers seen (status, code or reason), and the server errors."""
+    gateway, existing, clock = system["gateway"], system["existing"], system["clock"]
+    employee = existing["employee_id"]
+    frames = [_b64(astronaut(320)), _b64(astronaut(64)), "", "AAAA", _b64(b"\xff\xd8\xff" * 40)]
+    times = [
+        datetime.now(UTC).isoformat(), "2026-03-29T02:30:00+01:00", "1970-01-01T00:00:00Z",
+        "9999-12-31T23:59:59+14:00", "2026-10-25T02:30:00.123456+02:00",
+    ]  # fmt: skip
+    attempt = {
+        "PIN": st.fixed_dictionaries(
+            {
+                "employee_id": st.sampled_from([employee, employee.lower(), employee + "0"]),
+                "pin": st.sampled_from([PIN, "0000", "123456", "99999"]),
+            }
+        ),
+        "CARD": st.fixed_dictionaries(
+            {"card": st.sampled_from([existing["number"], "0", "1" * 20])}
+        ),
+        "FACE": st.fixed_dictionaries(
+            {"frame_jpeg": st.sampled_from(frames)},
+            optional={"burst_jpeg": st.lists(st.sampled_from(frames), max_size=2)},
+        ),
     }
+    extras = st.fixed_dictionaries(
+        {},
+        optional={
+            "offline": st.booleans(),
+            "direction": st.sampled_from([None, "IN", "OUT"]),
+            "evidence_jpeg": st.sampled_from(frames),
+        },
+    )
+    seen: dict = {}
+    failures: list[str] = []
+    session = requests.Session()
+    reused = str(uuid.uuid4())
+
+    def post(path: str, body: dict) -> None:
+        response = session.post(gateway.url + path, json=body, headers=clock, timeout=60)
+        answer = response.json() if response.status_code < 500 else {}
+        key = (path, response.status_code, answer.get("reason") or answer.get("code"))
+        seen[key] = seen.get(key, 0) + 1
+        if response.status_code >= 500:
+            failures.append(f"POST {path} {str(body)[:300]}: {response.status_code}")
+
+    @fuzz_settings(8 * EXAMPLES)
+    @given(
+        method=st.sampled_from(sorted(attempt)),
+        data=st.data(),
+        extra=extras,
+        captured_at=st.sampled_from(times),
+        again=st.booleans(),
+    )
+    def run(method, data, extra, captured_at, again) -> None:
+        fields = data.draw(attempt[method])
+        attempt_id = reused if again else str(uuid.uuid4())
+        body = {"attempt_id": attempt_id, "captured_at": captured_at, "method": method}
+        post("/kiosk/v1/punches", {**body, **fields, **extra})
+        if method == "PIN":
+            post("/kiosk/v1/sign-in", fields)
+
+    run()
+    return seen, failures
+
+
+async def test_kiosk_attempts_near_the_valid_ones_never_get_a_server_error(system):
+    """Runs before the OpenAPI fuzz, whose admin operations may revoke the worker's clock."""
+    seen, failures = await asyncio.to_thread(_kiosk_fuzz, system)
+    assert not failures, "\n".join(failures)
+    # The sign-ins reached identity's PIN check (not only bounds, the rate limiter, 401).
+    reached = {code for path, status, code in seen if path.endswith("sign-in") and status == 403}
+    assert reached & {"WRONG_PIN", "LOCKED_OUT", "KIOSK_ROLE_REQUIRED"}, seen
 
 
 def _headers_for(name: str, path: str, system: dict) -> dict:
