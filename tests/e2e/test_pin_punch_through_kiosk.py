@@ -16,7 +16,15 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from tests.support.gateway import assign, create_tenant, kiosk, login, punch_decided, register_clock
+from tests.support.gateway import (
+    assign,
+    create_tenant,
+    kiosk,
+    login,
+    pin_attempt,
+    punch_decided,
+    register_clock,
+)
 from tests.support.identity import assignments_known
 from tests.support.punch import known
 from tests.support.services import kiosk_system
@@ -33,17 +41,6 @@ async def system(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pin_punch")
     async with kiosk_system(tmp, identity_env={"PIN_LOCKOUT_THRESHOLD": str(LOCK_AFTER)}) as system:
         yield system
-
-
-def pin_attempt(employee_id: str, pin: str, **extra) -> dict:
-    return {
-        "attempt_id": str(uuid.uuid4()),
-        "captured_at": datetime.now(UTC).isoformat(),
-        "method": "PIN",
-        "employee_id": employee_id,
-        "pin": pin,
-        **extra,
-    }
 
 
 async def punch_count(http: httpx.AsyncClient, worker_id: str) -> int:

@@ -18,8 +18,8 @@ import secrets
 import pytest
 from punchcard_kit.messaging import catalogue
 
-from tests.e2e.test_pin_punch_through_kiosk import PASSWORD, PIN, at_front_door, pin_attempt
-from tests.support.gateway import create_tenant, kiosk, login, punch_decided
+from tests.e2e.test_pin_punch_through_kiosk import PASSWORD, PIN, at_front_door
+from tests.support.gateway import create_tenant, kiosk, login, pin_attempt, punch_decided
 from tests.support.messaging import wait_for
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
 from tests.support.services import kiosk_system

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
+from datetime import UTC, datetime
 
 import httpx
 
@@ -112,6 +114,18 @@ def kiosk(gateway: ServiceProcess, credential: str | None) -> httpx.AsyncClient:
     """A kiosk's client of the gateway's kiosk edge, with its clock credential (if any)."""
     headers = {"Authorization": f"Bearer {credential}"} if credential else {}
     return httpx.AsyncClient(base_url=gateway.url + "/kiosk/v1", headers=headers, timeout=60)
+
+
+def pin_attempt(employee_id: str, pin: str, **extra) -> dict:
+    """A PIN punch attempt as a kiosk makes it: a new attempt id, captured now."""
+    return {
+        "attempt_id": str(uuid.uuid4()),
+        "captured_at": datetime.now(UTC).isoformat(),
+        "method": "PIN",
+        "employee_id": employee_id,
+        "pin": pin,
+        **extra,
+    }
 
 
 async def punch_decided(http: httpx.AsyncClient, attempt: dict) -> httpx.Response:

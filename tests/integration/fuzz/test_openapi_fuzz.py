@@ -36,6 +36,7 @@ from tests.support.gateway import (
     create_tenant,
     kiosk,
     login,
+    pin_attempt,
     punch_decided,
     worker_on_new_clock,
 )
@@ -77,38 +78,30 @@ async def _existing(services, admin, tenant_id: str) -> tuple[dict[str, str], st
     with a serial no one registered. Positive cases name these, so that what a valid request
     does to an existing record (not only the 404 of an id no one has) is fuzzed. Also the
     worker's clock's credential."""
-    site = unique("site")
+    site, employee_id = unique("site"), unique("E")[:20]
     worker_id, clock_id, credential = await worker_on_new_clock(
-        services["punch"], admin, tenant_id, "Fuzzed Worker", site_id=site
+        services["punch"], admin, tenant_id, "Fuzzed Worker", employee_id, site_id=site
     )
-    worker = (await admin.get(f"/workers/{worker_id}")).json()
     assert (await admin.put(f"/workers/{worker_id}/pin", json={"pin": PIN})).status_code == 200
     card = str(int(uuid.uuid4()) % 10**10).zfill(10)
     added = await admin.post(f"/workers/{worker_id}/cards", json={"number": card})
     assert added.status_code in (200, 201), added.text
     await assignments_known(services["identity"], tenant_id, [(clock_id, worker_id)])
     async with kiosk(services["gateway"], credential) as http:
-        attempt = {
-            "attempt_id": str(uuid.uuid4()),
-            "captured_at": datetime.now(UTC).isoformat(),
-            "method": "PIN",
-            "employee_id": worker["employee_id"],
-            "pin": PIN,
-        }
+        attempt = pin_attempt(employee_id, PIN)
         decided = await punch_decided(http, attempt)
         assert decided.status_code == 200 and decided.json()["status"] == "recorded", decided.text
-    punches = (await admin.get("/punches", params={"worker_id": worker_id})).json()["data"]
     serial = unique("ZKU")
     async with httpx.AsyncClient(base_url=services["device-sync"].url) as device:
         called = await device.get("/iclock/cdata", params={"SN": serial, "options": "all"})
         assert called.status_code == 401
     return {
-        "employee_id": worker["employee_id"],
+        "employee_id": employee_id,
         "worker_id": worker_id,
         "clock_id": clock_id,
         "site_id": site,
         "attempt_id": attempt["attempt_id"],
-        "punch_id": punches[0]["id"],
+        "punch_id": decided.json()["punch"]["punch_id"],
         "number": card,
         "serial_number": serial,
     }, credential
