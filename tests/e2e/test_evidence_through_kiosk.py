@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import os
-import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,6 +23,7 @@ from tests.support.gateway import (
     create_tenant,
     kiosk,
     login,
+    pin_attempt,
     punch_decided,
     worker_on_new_clock,
 )
@@ -48,15 +48,8 @@ async def system(tmp_path_factory):
         os.environ.pop("EVIDENCE_WAIT_S", None)
 
 
-def pin_attempt(employee_id: str, evidence: bytes) -> dict:
-    return {
-        "attempt_id": str(uuid.uuid4()),
-        "captured_at": datetime.now(UTC).isoformat(),
-        "method": "PIN",
-        "employee_id": employee_id,
-        "pin": PIN,
-        "evidence_jpeg": base64.b64encode(evidence).decode(),
-    }
+def evidence_attempt(employee_id: str, evidence: bytes) -> dict:
+    return pin_attempt(employee_id, PIN, evidence_jpeg=base64.b64encode(evidence).decode())
 
 
 async def enrolled_worker(system, admin, tenant_id: str) -> tuple[str, str]:
@@ -90,8 +83,8 @@ async def test_a_shared_pin_is_caught_by_the_photo_at_the_punch(system):
         async with kiosk(gateway, credential) as http:
             # The app learns the policy from whoami (the edge asks face-match as the clock).
             assert (await http.get("/whoami")).json()["evidence_photos"] is True
-            shared = pin_attempt(employee_id, someone_else)
-            own = pin_attempt(employee_id, mirrored(astronaut(640)))
+            shared = evidence_attempt(employee_id, someone_else)
+            own = evidence_attempt(employee_id, mirrored(astronaut(640)))
             for attempt in (shared, own):
                 answer = await punch_decided(http, attempt)
                 assert answer.status_code == 200, answer.text
@@ -138,13 +131,13 @@ async def test_a_tenant_that_refuses_such_punches_says_look_at_the_camera(system
         assert (await admin.get("/punch-policy")).json()["refuse_unmatched_photos"] is True
 
         async with kiosk(gateway, credential) as http:
-            shared = pin_attempt(employee_id, photo("img1.jpg"))
+            shared = evidence_attempt(employee_id, photo("img1.jpg"))
             answer = await punch_decided(http, shared)
             assert answer.status_code == 200, answer.text
             body = answer.json()
             assert body["status"] == "rejected" and body["reason"] == "FACE_CHECK_FAILED", body
             assert body["message"] == "Please look at the camera"
-            own = pin_attempt(employee_id, mirrored(astronaut(640)))
+            own = evidence_attempt(employee_id, mirrored(astronaut(640)))
             answer = await punch_decided(http, own)
             assert answer.status_code == 200, answer.text
             assert answer.json()["status"] == "recorded", answer.text

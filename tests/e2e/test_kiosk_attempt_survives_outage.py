@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -30,7 +29,7 @@ from punchcard_kit.assignments import ASSIGNMENTS_TOPIC
 from punchcard_kit.messaging.catalogue import KIOSK_CARD_ATTEMPTS
 from punchcard_kit.messaging.connection import kafka_options
 
-from tests.support.gateway import assign, create_tenant, kiosk, login, register_clock
+from tests.support.gateway import assign, create_tenant, kiosk, login, pin_attempt, register_clock
 from tests.support.identity import assignments_known
 from tests.support.messaging import start_groups_at_the_end, wait_for
 from tests.support.punch import known
@@ -135,16 +134,6 @@ async def system(tmp_path_factory):
         await delete_topic(topic)
 
 
-def pin_attempt(employee_id: str) -> dict:
-    return {
-        "attempt_id": str(uuid.uuid4()),
-        "captured_at": datetime.now(UTC).isoformat(),
-        "method": "PIN",
-        "employee_id": employee_id,
-        "pin": PIN,
-    }
-
-
 async def new_worker(admin: httpx.AsyncClient, name: str) -> tuple[str, str]:
     employee_id = unique("E")[:20]
     created = await admin.post(
@@ -222,7 +211,7 @@ async def test_an_outage_longer_than_the_attempt_retention_loses_no_punch(system
                 assert answer.status_code in (200, 202), answer.text
                 return answer.json() if answer.json()["status"] == "recorded" else None
 
-            first = pin_attempt(early_id)
+            first = pin_attempt(early_id, PIN)
             answer = await http.post("/punches", json=first)
             assert answer.status_code in (200, 202), answer.text
             # Asked once a second, as the kiosk app does: the edge's per-clock budget for
@@ -235,7 +224,7 @@ async def test_an_outage_longer_than_the_attempt_retention_loses_no_punch(system
             identity.process.terminate()
             identity.process.wait(60)
             _, end_before = await offsets(topic)
-            attempt = pin_attempt(late_id)
+            attempt = pin_attempt(late_id, PIN)
             answer = await http.post("/punches", json=attempt)
             assert answer.status_code == 202, answer.text
             assert answer.json()["status"] == "pending"
