@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import requests
 from hypothesis import HealthCheck, Phase, settings
 
 #: Examples per operation and mode (OpenAPI) or per strategy, times a module's own factor;
@@ -22,3 +23,31 @@ def fuzz_settings(max_examples: int) -> settings:
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
+
+
+def error_shape_problem(response: requests.Response) -> str | None:
+    """What is wrong with a 4xx answer's body, or None: every API answers an error as
+    ``{"code", "message", "field"}`` (a string code and message; ``field`` null or the first bad
+    field's name), so a client can show it and act on its code."""
+    if not 400 <= response.status_code < 500:
+        return None
+    if response.status_code == 400 and response.text == "Invalid HTTP request received.":
+        # uvicorn's HTTP parser refused it before any service saw it (e.g. a request line
+        # over 64 KiB): not an answer of ours (behind an ingress, the proxy refuses it first).
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return f"not JSON: {response.text[:120]!r}"
+    if not isinstance(body, dict):
+        return f"not an object: {str(body)[:120]}"
+    missing = [key for key in ("code", "message", "field") if key not in body]
+    if missing:
+        return f"no {', '.join(missing)}: {str(body)[:160]}"
+    if not (isinstance(body["code"], str) and body["code"]):
+        return f"code is not a name: {body['code']!r}"
+    if not isinstance(body["message"], str):
+        return f"message is not text: {body['message']!r}"
+    if body["field"] is not None and not isinstance(body["field"], str):
+        return f"field is neither null nor a name: {body['field']!r}"
+    return None

@@ -1,7 +1,10 @@
 """Every operation of every service's OpenAPI, fuzzed with schemathesis: valid and invalid
 requests, with a valid caller (the gateway: a tenant admin's bearer token, signed in; the kiosk
 edge and device-sync's clock API: a clock credential; identity, face-match, punch and
-device-sync: internal caller tokens), must never get a server error (``not_a_server_error``).
+device-sync: internal caller tokens), must never get a server error (``not_a_server_error``),
+and every 4xx must answer the one error shape, ``{"code", "message", "field"}``
+(``tests/support/fuzz.error_shape_problem``; the ZK edge aside, which answers a hardware clock
+in the protocol's text lines).
 Positive cases name the tenant's real records in their paths (a worker with a PIN and a card,
 its clock and site, a punch of theirs and its attempt, an unregistered device's serial), so the
 valid requests reach what each operation does to an existing record, not only its 404. The
@@ -31,7 +34,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from tests.support.face import astronaut
-from tests.support.fuzz import EXAMPLES, fuzz_settings
+from tests.support.fuzz import EXAMPLES, error_shape_problem, fuzz_settings
 from tests.support.gateway import (
     create_tenant,
     kiosk,
@@ -158,6 +161,8 @@ def _kiosk_fuzz(system: dict) -> tuple[dict, list[str]]:
         seen[key] = seen.get(key, 0) + 1
         if response.status_code >= 500:
             failures.append(f"POST {path} {str(body)[:300]}: {response.status_code}")
+        elif problem := error_shape_problem(response):
+            failures.append(f"POST {path} {str(body)[:300]}: {response.status_code} {problem}")
 
     @fuzz_settings(8 * EXAMPLES)
     @given(
@@ -238,6 +243,14 @@ def _fuzz_operation(operation, mode, system, base_url, headers, session, failure
                 f"{response.status_code} {response.text[:200]}\n    "
                 + case.as_curl_command(headers=headers)
             )
+        elif not operation.path.startswith("/iclock/") and (
+            problem := error_shape_problem(response)
+        ):
+            # (The ZK edge answers hardware clocks in the protocol's text lines, errors too.)
+            failures.append(
+                f"{operation.method.upper()} {operation.path} ({mode.value}): "
+                f"{response.status_code} {problem}\n    " + case.as_curl_command(headers=headers)
+            )
 
     try:
         run()
@@ -249,3 +262,63 @@ def _fuzz_operation(operation, mode, system, base_url, headers, session, failure
 async def test_no_operation_answers_a_server_error(system, name):
     failures = await asyncio.to_thread(fuzz, name, system[name], system)
     assert not failures, "\n".join(failures)
+
+
+class _Ids(dict):
+    """Path parameters: the tenant's real records, a new id for any other."""
+
+    def __missing__(self, key: str) -> str:
+        return str(uuid.uuid4())
+
+
+_BODIES = (
+    ("not JSON", b'{"oops": ', "application/json"),
+    ("JSON of the wrong kind", b'["a", 1]', "application/json"),
+    ("another content type", b"pin=1234", "text/plain"),
+    ("a body past the limit", b'{"x": "' + b"a" * (1024 * 1024) + b'"}', "application/json"),
+)
+
+
+def _probe(name: str, service: ServiceProcess, system: dict) -> tuple[list[str], set[int]]:
+    """Requests a schema does not make, at every operation of the service: a method its path
+    does not take, a body that is not JSON, JSON of the wrong kind, another content type, a
+    body past the kit's limit, and no credential; and a path no one serves. Each must be a 4xx
+    of the one error shape. The problems met, and the statuses seen."""
+    document = requests.get(service.url + "/openapi.json", timeout=30).json()
+    session = requests.Session()
+    problems: list[str] = []
+    statuses: set[int] = set()
+
+    def check(method: str, path: str, what: str, **kwargs) -> None:
+        response = session.request(method, service.url + path, timeout=60, **kwargs)
+        statuses.add(response.status_code)
+        if not 400 <= response.status_code < 500:
+            problems.append(f"{method} {path} ({what}): {response.status_code}, not a 4xx")
+        elif not path.startswith("/iclock/") and (problem := error_shape_problem(response)):
+            problems.append(f"{method} {path} ({what}): {response.status_code} {problem}")
+
+    ids = _Ids(system["existing"])
+    check("GET", f"/no-such-path-{uuid.uuid4().hex}", "a path no one serves")
+    for template, item in document["paths"].items():
+        path = template.format_map(ids)
+        headers = _headers_for(name, template, system)
+        methods = {m for m in item if m in ("get", "post", "put", "patch", "delete")}
+        other = next(m for m in ("patch", "put", "delete", "post") if m not in methods)
+        check(other.upper(), path, "a method the path does not take", headers=headers)
+        for method in sorted(methods):
+            operation = item[method]
+            if "401" in operation.get("responses", {}):
+                check(method.upper(), path, "no credential")
+            if "requestBody" not in operation:
+                continue
+            for what, body, content_type in _BODIES:
+                sent = {**headers, "content-type": content_type}
+                check(method.upper(), path, what, data=body, headers=sent)
+    return problems, statuses
+
+
+@pytest.mark.parametrize("name", ["gateway", "identity", "face-match", "punch", "device-sync"])
+async def test_requests_no_schema_makes_get_a_4xx_of_the_error_shape(system, name):
+    problems, statuses = await asyncio.to_thread(_probe, name, system[name], system)
+    assert not problems, "\n".join(problems)
+    assert {404, 405, 422} <= statuses, statuses

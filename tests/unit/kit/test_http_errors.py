@@ -4,7 +4,8 @@ may retry, anything unexpected a 500 that says nothing of the internals."""
 import asyncpg
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from punchcard_kit.http_errors import ApiError, install_error_handlers
+from punchcard_kit.http_errors import ApiError, first_problem, install_error_handlers
+from pydantic import BaseModel
 
 
 def client() -> TestClient:
@@ -53,3 +54,59 @@ def test_api_errors_keep_their_code_and_field():
         "message": "already there",
         "field": "serial_number",
     }
+
+
+def test_a_body_that_is_not_json_names_no_field():
+    """pydantic puts the character where decoding stopped in ``loc``: not a field."""
+    problem = [
+        {
+            "type": "json_invalid",
+            "loc": ("body", 9),
+            "msg": "JSON decode error",
+            "ctx": {"error": "Expecting value"},
+        }
+    ]
+    assert first_problem(problem) == (
+        "the request body is not valid JSON (Expecting value at character 9)",
+        None,
+    )
+
+
+def test_a_body_that_is_no_json_object_says_what_it_must_be():
+    for kind in ("model_attributes_type", "dict_type"):
+        message, field = first_problem([{"type": kind, "loc": ("body",), "msg": "Input should…"}])
+        assert message.startswith("the request body must be a JSON object") and field is None
+
+
+def test_a_bad_field_is_named_by_its_path_without_its_value():
+    problem = [
+        {"type": "string_too_long", "loc": ("body", "pins", 0), "msg": "too long", "input": "1234"}
+    ]
+    assert first_problem(problem) == ("too long", "pins.0")
+    assert first_problem([]) == ("invalid request", None)
+
+
+def test_bodies_a_route_cannot_read_are_422s_of_the_error_shape():
+    app = FastAPI()
+    install_error_handlers(app)
+
+    class Body(BaseModel):
+        a: int
+
+    @app.post("/m")
+    async def m(body: Body):
+        return {}
+
+    http = TestClient(app)
+    for content, content_type, message in (
+        (b'{"oops": ', "application/json", "the request body is not valid JSON"),
+        (b'["a", 1]', "application/json", "the request body must be a JSON object"),
+        (b'{"a": 1}', "text/plain", "the request body must be a JSON object"),
+        (b"", "application/json", "the request needs a JSON body"),
+        (b'{"a": "x"}', "application/json", "Input should be a valid integer"),
+    ):
+        response = http.post("/m", content=content, headers={"content-type": content_type})
+        assert response.status_code == 422
+        body = response.json()
+        assert body["code"] == "INVALID" and body["message"].startswith(message), body
+        assert body["field"] == ("a" if content == b'{"a": "x"}' else None)

@@ -4,6 +4,9 @@ needs is down). Bad input changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -127,6 +130,32 @@ def error_response(
     )
 
 
+# What pydantic calls a body that is not the JSON object a route takes: a list, a string, or
+# bytes sent as another content type (FastAPI parses only ``application/json`` bodies).
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type"})
+
+
+def first_problem(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str | None]:
+    """A request's first validation error (FastAPI's ``RequestValidationError.errors()``) as
+    the error body's ``message`` and ``field``: the field a client can point at (``a.b.0``),
+    or None when the problem is the body as a whole (none, not JSON, not a JSON object).
+    Only the location and pydantic's message: its ``input`` may be a password or a PIN."""
+    first = errors[0] if errors else {}
+    where = tuple(first.get("loc", ()))
+    kind = first.get("type")
+    if kind == "json_invalid":  # loc: ("body", the character where decoding stopped)
+        at = where[1] if len(where) > 1 else None
+        reason = (first.get("ctx") or {}).get("error", "")
+        detail = f" ({reason} at character {at})" if reason and at is not None else ""
+        return f"the request body is not valid JSON{detail}", None
+    if where == ("body",) and kind == "missing":  # no body at all
+        return "the request needs a JSON body", None
+    if where == ("body",) and kind in _NOT_AN_OBJECT:
+        return "the request body must be a JSON object (Content-Type: application/json)", None
+    loc = [str(p) for p in where if p not in ("body", "query", "path", "header")]
+    return str(first.get("msg", "invalid request")), ".".join(loc) or None
+
+
 def install_error_handlers(app: FastAPI, transient: tuple[type[BaseException], ...] = ()) -> None:
     """``transient``: this service's own errors that mean "a server is down" (e.g. Redis's
     connection errors): answered 503 like the kit's."""
@@ -142,15 +171,8 @@ def install_error_handlers(app: FastAPI, transient: tuple[type[BaseException], .
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         # Only the location and the message: pydantic's "input" may be a password or a PIN.
-        errors = error.errors()
-        first = errors[0] if errors else {}
-        where = tuple(first.get("loc", ()))
-        if where == ("body",) and first.get("type") == "missing":  # no body at all
-            return error_response(422, "INVALID", "the request needs a JSON body", None)
-        loc = [str(p) for p in where if p not in ("body", "query", "path", "header")]
-        return error_response(
-            422, "INVALID", str(first.get("msg", "invalid request")), ".".join(loc) or None
-        )
+        message, field = first_problem(error.errors())
+        return error_response(422, "INVALID", message, field)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
