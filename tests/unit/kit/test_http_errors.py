@@ -100,6 +100,7 @@ def test_bodies_a_route_cannot_read_are_422s_of_the_error_shape():
     http = TestClient(app)
     for content, content_type, message in (
         (b'{"oops": ', "application/json", "the request body is not valid JSON"),
+        (b'"\xff\xfe"', "application/json", "the request body is not valid JSON"),
         (b'["a", 1]', "application/json", "the request body must be a JSON object"),
         (b'{"a": 1}', "text/plain", "the request body must be a JSON object"),
         (b"", "application/json", "the request needs a JSON body"),

@@ -130,6 +130,9 @@ def error_response(
     )
 
 
+# FastAPI's answer to a body it could not decode before any validation (fastapi/routing.py).
+_UNREADABLE_BODY = "There was an error parsing the body"
+
 # What pydantic calls a body that is not the JSON object a route takes: a list, a string, or
 # bytes sent as another content type (FastAPI parses only ``application/json`` bodies).
 _NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type"})
@@ -176,6 +179,10 @@ def install_error_handlers(app: FastAPI, transient: tuple[type[BaseException], .
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400 and error.detail == _UNREADABLE_BODY:
+            # FastAPI could not read the body at all (bytes that are no UTF-8 text): invalid
+            # input like any body that is not JSON, the 422 every route documents.
+            return error_response(422, "INVALID", "the request body is not valid JSON", None)
         if isinstance(error.detail, dict) and "code" in error.detail:
             return JSONResponse(error.detail, status_code=error.status_code, headers=error.headers)
         code = CODES.get(error.status_code, f"HTTP_{error.status_code}")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 from punchcard_kit.bounds import PAGE_MAX, TEXT_PATTERN, Limit, Offset, Text, Uuid
 from punchcard_kit.http_errors import error_responses
 from punchcard_kit.schemas import IsoTimestamp
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from ..domain.model import ClockRole
 from ..service_layer import admin as uc
@@ -166,7 +166,7 @@ class ClockUpdate(BaseModel):
     name: Name | None = None
     site_id: SiteId | None = None
     time_zone: TimeZone | None = None
-    device_verifies_pins: bool | None = Field(
+    device_verifies_pins: StrictBool | None = Field(
         default=None,
         description=(
             "ZK PUSH clocks only, sysadmin only: the clock stores the PINs of its workers"
@@ -475,7 +475,7 @@ class AssignmentResult(BaseModel):
 
 class SiteRule(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"enabled": True}]})
-    enabled: bool
+    enabled: StrictBool
 
 
 class SiteRulePublic(BaseModel):

@@ -51,7 +51,7 @@ class SyncRequest(BaseModel):
         str, StringConstraints(max_length=MAX_SOFTWARE_VERSION_LENGTH, pattern=NO_NUL)
     ] = ""
     acks: list[AckIn] = Field(default_factory=list, max_length=MAX_ACKS_PER_REQUEST)
-    wait_s: float = Field(default=25.0, ge=0, le=MAX_WAIT_S, allow_inf_nan=False)
+    wait_s: float = Field(default=25.0, ge=0, le=MAX_WAIT_S, allow_inf_nan=False, strict=True)
 
 
 class AcksRequest(BaseModel):

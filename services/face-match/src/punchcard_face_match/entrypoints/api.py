@@ -26,7 +26,7 @@ from punchcard_kit.bounds import PAGE_MAX, Limit
 from punchcard_kit.credentials import EMPLOYEE_ID_MAX_LENGTH, EMPLOYEE_ID_PATTERN
 from punchcard_kit.errors import Invalid
 from punchcard_kit.http_errors import ErrorPublic, error_responses
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from ..domain.calibration import DEFAULT_FPIR_TARGET, MAX_FPIR_TARGET, MIN_FPIR_TARGET
 from ..domain.enrolment import MAX_PHOTOS
@@ -80,6 +80,7 @@ FpirTarget = Annotated[
     Field(
         ge=MIN_FPIR_TARGET,
         le=MAX_FPIR_TARGET,
+        strict=True,
         description="False-positive identification rate per 1:N attempt the threshold is"
         " derived for (a stranger accepted as some enrolled worker); 0.001 = 0.1 %",
     ),
@@ -105,14 +106,14 @@ def _examples(*examples: dict) -> ConfigDict:
 
 class SettingsBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SETTINGS_EXAMPLE]})
-    keep_photos: bool = False
-    search_assigned_only: bool = False
+    keep_photos: StrictBool = False
+    search_assigned_only: StrictBool = False
     face_fpir_target: FpirTarget = DEFAULT_FPIR_TARGET
     liveness_mode: Literal["off", "flag", "refuse"] = "refuse"
-    liveness_max_screen: Annotated[float, Field(gt=0, le=10)] = DEFAULT_MAX_SCREEN
-    liveness_min_motion: Annotated[float, Field(ge=0, le=20)] = DEFAULT_MIN_MOTION
+    liveness_max_screen: Annotated[float, Field(gt=0, le=10, strict=True)] = DEFAULT_MAX_SCREEN
+    liveness_min_motion: Annotated[float, Field(ge=0, le=20, strict=True)] = DEFAULT_MIN_MOTION
     # Keep an encrypted photo of every punch (PIN and card punches included), so many days.
-    evidence_photos: bool = False
+    evidence_photos: StrictBool = False
     evidence_retention_days: Annotated[
         int, Field(ge=MIN_RETENTION_DAYS, le=MAX_RETENTION_DAYS, strict=True)
     ] = DEFAULT_RETENTION_DAYS
@@ -243,7 +244,7 @@ class KioskEnrolmentIn(BaseModel):
     enrolled_by: Annotated[str, StringConstraints(pattern=ID_PATTERN)] = Field(
         description="The worker signed in at the kiosk (a Manager or Administrator of it)"
     )
-    consent: bool = Field(description="The worker agreed on the kiosk's screen")
+    consent: StrictBool = Field(description="The worker agreed on the kiosk's screen")
     frame_jpeg: str = Field(description="One JPEG, base64")
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import Form
 from fastapi.security import OAuth2PasswordRequestForm
 from punchcard_kit.bounds import TEXT_PATTERN, Text
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 from ..domain.model import AdminUser, AuditEntry, Role
 
@@ -104,7 +104,7 @@ class UserUpdate(BaseModel):
     name: Name | None = None
     role: Role | None = None
     site_ids: SiteIds | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
 
     _dedupe = field_validator("site_ids")(_unique)
 

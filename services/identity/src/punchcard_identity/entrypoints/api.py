@@ -22,7 +22,7 @@ from punchcard_kit.credentials import (
 )
 from punchcard_kit.errors import Invalid
 from punchcard_kit.http_errors import error_responses
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from .. import views
 from ..domain.cards import Card
@@ -201,7 +201,7 @@ class PinGenerated(BaseModel):
 
 class PinAllowedUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"allowed": True}]})
-    allowed: bool
+    allowed: StrictBool
 
 
 class PinPolicyUpdate(BaseModel):
@@ -209,8 +209,8 @@ class PinPolicyUpdate(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"max_age_days": 180, "devices_verify_pins": False}]},
     )
-    max_age_days: int | None = Field(default=None, gt=0, le=3650)
-    devices_verify_pins: bool | None = Field(
+    max_age_days: int | None = Field(default=None, gt=0, le=3650, strict=True)
+    devices_verify_pins: StrictBool | None = Field(
         default=None,
         description=(
             "Hardware clocks may verify PINs themselves (off by default; absent: unchanged)."
