@@ -288,21 +288,27 @@ _BODIES = (
 
 def _probe(name: str, service: ServiceProcess, system: dict) -> tuple[list[str], set[int]]:
     """Requests a schema does not make, at every operation of the service: a method its path
-    does not take, a body that is not JSON, JSON of the wrong kind, another content type, a
-    body past the kit's limit, and no credential; and a path no one serves. Each must be a 4xx
-    of the one error shape. The problems met, and the statuses seen."""
+    does not take (a 405 naming the path's documented methods in ``Allow``), a body that is not
+    JSON, JSON of the wrong kind, another content type, a body past the kit's limit, and no
+    credential; and a path no one serves. Each must be a 4xx of the one error shape. The
+    problems met, and the statuses seen."""
     document = requests.get(service.url + "/openapi.json", timeout=30).json()
     session = requests.Session()
     problems: list[str] = []
     statuses: set[int] = set()
 
-    def check(method: str, path: str, what: str, **kwargs) -> None:
+    def check(method: str, path: str, what: str, allow: set[str] | None = None, **kwargs) -> None:
         response = session.request(method, service.url + path, timeout=60, **kwargs)
         statuses.add(response.status_code)
         if not 400 <= response.status_code < 500:
             problems.append(f"{method} {path} ({what}): {response.status_code}, not a 4xx")
         elif not path.startswith("/iclock/") and (problem := error_shape_problem(response)):
             problems.append(f"{method} {path} ({what}): {response.status_code} {problem}")
+        if response.status_code == 405 and allow is not None:
+            # RFC 9110: a 405 names the methods the resource has, as its OpenAPI documents.
+            said = {m.strip() for m in response.headers.get("allow", "").split(",") if m.strip()}
+            if said - {"HEAD", "OPTIONS"} != allow:
+                problems.append(f"{method} {path} ({what}): Allow {sorted(said)}, not {allow}")
 
     ids = _Ids(system["existing"])
     check("GET", f"/no-such-path-{uuid.uuid4().hex}", "a path no one serves")
@@ -311,7 +317,8 @@ def _probe(name: str, service: ServiceProcess, system: dict) -> tuple[list[str],
         headers = _headers_for(name, template, system)
         methods = {m for m in item if m in ("get", "post", "put", "patch", "delete")}
         other = next(m for m in ("patch", "put", "delete", "post") if m not in methods)
-        check(other.upper(), path, "a method the path does not take", headers=headers)
+        allow = {m.upper() for m in methods}
+        check(other.upper(), path, "a method the path does not take", allow, headers=headers)
         for method in sorted(methods):
             operation = item[method]
             if "401" in operation.get("responses", {}):

@@ -93,7 +93,7 @@ def upstream_app() -> FastAPI:
 
 def add_echo(app: FastAPI, name: str) -> FastAPI:
     """Answers every other /internal/v1 call with what it received (and the service's
-    ``name``); ``?status=N`` picks the status code."""
+    ``name``); ``?status=N`` picks the status code, each ``?header=name:value`` adds a header."""
 
     @app.api_route("/internal/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def echo(path: str, request: Request) -> JSONResponse:
@@ -113,6 +113,7 @@ def add_echo(app: FastAPI, name: str) -> FastAPI:
                 "idempotency_key": request.headers.get("idempotency-key"),
             },
             status_code=int(request.query_params.get("status", "200")),
+            headers=dict(h.split(":", 1) for h in request.query_params.getlist("header")),
         )
 
     return app

@@ -73,6 +73,28 @@ async def test_every_prefix_is_forwarded_and_errors_pass_through_unchanged(gatew
         assert response.json()["caller"]["user_id"] == viewer.user_id
 
 
+async def test_the_answers_headers_a_client_acts_on_pass_through(gateway):
+    """A 405's Allow (RFC 9110), a 429's or 503's Retry-After, a download's file name and a
+    new resource's Location reach the client; nothing else of the upstream's headers does."""
+    sysadmin = await gateway.new_tenant()
+    headers = await gateway.headers(sysadmin)
+    passed = {
+        "allow": "GET, POST",
+        "retry-after": "7",
+        "content-disposition": 'attachment; filename="timesheets.csv"',
+        "location": "/internal/v1/workers/1",
+    }
+    query = "&".join(f"header={name}:{value}" for name, value in passed.items())
+    response = await gateway.http.get(
+        f"/api/v1/workers?status=405&{query}&header=x-internal:secret", headers=headers
+    )
+    assert response.status_code == 405
+    for name, value in passed.items():
+        assert response.headers.get(name) == value, name
+    assert "x-internal" not in response.headers
+    assert response.headers["cache-control"] == "no-store"
+
+
 async def test_the_role_table_is_applied_before_forwarding(gateway):
     sysadmin = await gateway.new_tenant()
     viewer = await gateway.add_user(sysadmin, "viewer")

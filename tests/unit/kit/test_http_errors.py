@@ -111,3 +111,31 @@ def test_bodies_a_route_cannot_read_are_422s_of_the_error_shape():
         body = response.json()
         assert body["code"] == "INVALID" and body["message"].startswith(message), body
         assert body["field"] == ("a" if content == b'{"a": "x"}' else None)
+
+
+def test_a_405_allows_every_method_the_path_has_on_any_route():
+    """Two routes on one path (GET and POST), one in an included router: Starlette's own 405
+    named only the first ("Allow: GET")."""
+    from fastapi import APIRouter
+
+    app = FastAPI()
+    install_error_handlers(app)
+    router = APIRouter()
+
+    @app.get("/things/{thing_id}")
+    async def read(thing_id: str):
+        return {}
+
+    @router.delete("/things/{thing_id}")
+    async def remove(thing_id: str):
+        return {}
+
+    @app.post("/things")
+    async def add():
+        return {}
+
+    app.include_router(router)
+    response = TestClient(app).put("/things/abc")
+    assert response.status_code == 405
+    assert response.json()["code"] == "METHOD_NOT_ALLOWED"
+    assert response.headers["allow"] == "GET, DELETE"

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from . import errors
 from .logging import get_logger
@@ -159,6 +160,20 @@ def first_problem(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str | None]
     return str(first.get("msg", "invalid request")), ".".join(loc) or None
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(routes: Sequence[BaseRoute], scope: Mapping[str, Any]) -> list[str]:
+    """The methods some route serves at the request's path (a 405's ``Allow``, RFC 9110):
+    Starlette names only the first route it matched by path, so a path with GET and POST on
+    two routes said ``Allow: GET``. Each method is asked of every route, included routers too."""
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+
+
 def install_error_handlers(app: FastAPI, transient: tuple[type[BaseException], ...] = ()) -> None:
     """``transient``: this service's own errors that mean "a server is down" (e.g. Redis's
     connection errors): answered 503 like the kit's."""
@@ -178,7 +193,7 @@ def install_error_handlers(app: FastAPI, transient: tuple[type[BaseException], .
         return error_response(422, "INVALID", message, field)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         if error.status_code == 400 and error.detail == _UNREADABLE_BODY:
             # FastAPI could not read the body at all (bytes that are no UTF-8 text): invalid
             # input like any body that is not JSON, the 422 every route documents.
@@ -186,7 +201,10 @@ def install_error_handlers(app: FastAPI, transient: tuple[type[BaseException], .
         if isinstance(error.detail, dict) and "code" in error.detail:
             return JSONResponse(error.detail, status_code=error.status_code, headers=error.headers)
         code = CODES.get(error.status_code, f"HTTP_{error.status_code}")
-        return error_response(error.status_code, code, str(error.detail), None, error.headers)
+        headers = error.headers
+        if error.status_code == 405 and (allowed := allowed_methods(app.routes, request.scope)):
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+        return error_response(error.status_code, code, str(error.detail), None, headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

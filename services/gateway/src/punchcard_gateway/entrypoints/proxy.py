@@ -30,6 +30,9 @@ BULK_BODY_BYTES = 1024 * 1024
 MAX_UPLOAD_BYTES = 41 * 1024 * 1024
 
 router = APIRouter(tags=["proxy"])
+# What of a service's answer headers a client acts on: a 405's methods (RFC 9110), when to try
+# a 429 or 503 again, a download's file name, a new resource's address. No other header passes.
+PASSED_HEADERS = ("allow", "retry-after", "content-disposition", "location")
 
 
 async def forward(
@@ -81,12 +84,13 @@ async def forward(
     if decision.target_id and request_changes_clock(method, decision.template, answer.status_code):
         # This replica's kiosk edge forgets the clock now; the others on its event.
         container(request).kiosk.clock_changed(caller.tenant_id, decision.target_id)
+    passed = {name: answer.headers[name] for name in PASSED_HEADERS if name in answer.headers}
     return Response(
         content=answer.content,
         status_code=answer.status_code,
         media_type=answer.headers.get("content-type"),
         # Some answers carry a secret shown once (a new clock's credential): never cached.
-        headers={"cache-control": "no-store"},
+        headers={**passed, "cache-control": "no-store"},
     )
 
 
