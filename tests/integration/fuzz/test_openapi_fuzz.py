@@ -319,6 +319,7 @@ def _probe(name: str, service: ServiceProcess, system: dict) -> tuple[list[str],
         other = next(m for m in ("patch", "put", "delete", "post") if m not in methods)
         allow = {m.upper() for m in methods}
         check(other.upper(), path, "a method the path does not take", allow, headers=headers)
+        check("OPTIONS", path, "OPTIONS, which no path takes", allow, headers=headers)
         for method in sorted(methods):
             operation = item[method]
             if "401" in operation.get("responses", {}):

@@ -20,7 +20,9 @@ from ..domain.kiosk import request_changes_clock
 from ..domain.model import Forbidden, NotFound
 from .deps import AuditNoteDep, PrincipalDep, RequestIdDep, UpstreamsDep, container
 
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+# OPTIONS too: the service answers it (a 405 whose Allow names the path's methods); the proxy
+# itself would name all of its own, which take every method for a whole prefix.
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # Admin requests are small JSON documents: the kit's 64 KiB (MAX_JSON_BODY_BYTES) on every
 # proxied route, except on their own paths: bulk assignments (up to 5,000 pairs of ids) and a
 # face enrolment (up to 5 photos of up to 8 MiB each, with the multipart framing), which is
