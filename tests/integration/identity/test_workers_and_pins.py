@@ -281,23 +281,23 @@ async def test_row_level_security_below_the_application(identity):
 
 
 async def test_bogus_ids_at_a_clock_do_not_stop_a_known_workers_pin(identity, kiosk):
-    t = str(uuid.uuid4())
+    t, door = str(uuid.uuid4()), str(uuid.uuid4())
     async with identity.admin(t) as http:
         wid = (await _worker(http, "E600"))["id"]
         await http.put(f"/workers/{wid}/pin", json={"pin": "30517"})
         # Someone tries Employee IDs at one clock: 30 (the old clock limit) and more ...
         for i in range(31):
-            verdict = await kiosk.punch(t, f"GUESS{i}", "48213", clock_id="door-7")
+            verdict = await kiosk.punch(t, f"GUESS{i}", "48213", clock_id=door)
             assert reason(verdict) == "UNKNOWN_USER"
         # ... counted apart: the known worker's right PIN is still taken there (failed before:
         # LOCKED_OUT for everyone at that clock).
-        assert reason(await kiosk.punch(t, "E600", "30517", clock_id="door-7")) == "IDENTIFIED"
-        counters = await http.get("/clocks/door-7/pin-counters")
-        assert counters.json() == {"clock_id": "door-7", "unknown_ids": 31, "wrong_pins": 0}
+        assert reason(await kiosk.punch(t, "E600", "30517", clock_id=door)) == "IDENTIFIED"
+        counters = await http.get(f"/clocks/{door}/pin-counters")
+        assert counters.json() == {"clock_id": door, "unknown_ids": 31, "wrong_pins": 0}
 
 
 async def test_many_wrong_pins_at_a_clock_stop_pins_there_until_an_admin_resets_it(identity, kiosk):
-    t = str(uuid.uuid4())
+    t, door = str(uuid.uuid4()), str(uuid.uuid4())
     async with identity.admin(t) as http:
         for n in range(7):
             wid = (await _worker(http, f"E61{n}"))["id"]
@@ -305,22 +305,24 @@ async def test_many_wrong_pins_at_a_clock_stop_pins_there_until_an_admin_resets_
     # Someone tries PINs of six known workers at one clock: 30 wrong PINs (the limit) ...
     for n in range(6):
         for _ in range(5):
-            await kiosk.punch(t, f"E61{n}", "00001", clock_id="door-9")
+            await kiosk.punch(t, f"E61{n}", "00001", clock_id=door)
     # ... and that clock checks no PIN for now, not even a seventh worker's right one.
-    assert reason(await kiosk.punch(t, "E616", "30517", clock_id="door-9")) == "LOCKED_OUT"
+    assert reason(await kiosk.punch(t, "E616", "30517", clock_id=door)) == "LOCKED_OUT"
     async with identity.admin(t) as http:
-        counts = (await http.get("/clocks/door-9/pin-counters")).json()
-        assert counts == {"clock_id": "door-9", "unknown_ids": 0, "wrong_pins": 30}
+        counts = (await http.get(f"/clocks/{door}/pin-counters")).json()
+        assert counts == {"clock_id": door, "unknown_ids": 0, "wrong_pins": 30}
     # Viewers may not reset a clock; managers and sysadmins may.
     async with identity.admin(t, role="viewer") as viewer:
-        refused = await viewer.post("/clocks/door-9/pin-counters/reset")
+        refused = await viewer.post(f"/clocks/{door}/pin-counters/reset")
         assert refused.status_code == 403, refused.text
     async with identity.admin(t, role="manager", sites=("north",)) as manager:
-        reset = await manager.post("/clocks/door-9/pin-counters/reset")
+        reset = await manager.post(f"/clocks/{door}/pin-counters/reset")
         assert reset.status_code == 200, reset.text
-    assert reason(await kiosk.punch(t, "E616", "30517", clock_id="door-9")) == "IDENTIFIED"
+    assert reason(await kiosk.punch(t, "E616", "30517", clock_id=door)) == "IDENTIFIED"
     async with identity.admin(t) as http:
         assert (await http.get("/clocks/bad id!/pin-counters")).status_code in (404, 422)
+        # A clock id is device-sync's UUID: anything else is refused, as at device-sync.
+        assert (await http.get("/clocks/door-9/pin-counters")).status_code == 422
 
 
 async def test_pin_attempts_are_verified_on_four_lanes(identity):

@@ -5,7 +5,8 @@ pydantic's lax mode (what FastAPI validates request bodies with) reads ``true`` 
 policy to one day, and ``{"devices_verify_pins": 0.0}`` switched it off: a client's mistake
 changed a setting, where it should be a 422 that changes nothing (a fuzzer's "schema-violating
 request accepted"). Each such field of every service's JSON bodies is strict (``StrictBool``,
-``Field(strict=True)``); query parameters and form fields stay lax, as they arrive as text."""
+``Field(strict=True)``; an int ``JSON_INTEGER``, which also takes 30.0, a JSON Schema integer);
+query parameters and form fields stay lax, as they arrive as text."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
+from punchcard_kit.bounds import JSON_INTEGER
 from pydantic import BaseModel
 from pydantic.types import Strict
 
@@ -45,7 +47,9 @@ def _app(service: str):
 
 
 def _strict(metadata) -> bool:
-    return any(isinstance(item, Strict) and item.strict for item in metadata)
+    return any(
+        (isinstance(item, Strict) and item.strict) or item == JSON_INTEGER for item in metadata
+    )
 
 
 def lax_scalars(annotation, where: str, seen: set) -> list[str]:
@@ -106,9 +110,24 @@ def json_bodies(app) -> list[tuple[str, type[BaseModel]]]:
     return bodies
 
 
+def _pydantic_words(node, where: str = "") -> list[str]:
+    """Where a schema says "ge", "le", "gt" or "lt" (pydantic's words, not JSON Schema's)."""
+    if isinstance(node, dict):
+        found = [f"{where}.{k}" for k in ("ge", "le", "gt", "lt") if isinstance(node.get(k), int)]
+        for key, value in node.items():
+            found += _pydantic_words(value, f"{where}.{key}")
+        return found
+    if isinstance(node, list):
+        return [f for i, item in enumerate(node) for f in _pydantic_words(item, f"{where}[{i}]")]
+    return []
+
+
 @pytest.mark.parametrize("service", sorted(SERVICES))
 def test_every_json_body_reads_booleans_and_numbers_strictly(service):
-    bodies = json_bodies(_app(service))
+    app = _app(service)
+    # A bound placed after JSON_INTEGER reaches the OpenAPI as "ge"/"le", which no client reads.
+    assert not _pydantic_words(app.openapi()), _pydantic_words(app.openapi())
+    bodies = json_bodies(app)
     assert bodies, f"{service} has no JSON body at all?"
     lax = sorted({f"{route}: {found}" for route, model in bodies for found in lax_fields(model)})
     assert not lax, "lax booleans or numbers (make them StrictBool / strict=True):\n" + "\n".join(
@@ -123,6 +142,19 @@ def test_the_walk_finds_a_lax_field_however_it_is_wrapped():
     class Body(BaseModel):
         flag: bool | None = None
         counts: list[typing.Annotated[int, Strict()]] = []
+        days: typing.Annotated[int, JSON_INTEGER] | None = None
         inner: Inner | None = None
 
     assert lax_fields(Body) == ["Body.flag", "Inner.n"]
+
+
+def test_a_json_integer_is_a_number_without_a_fraction_never_a_boolean_or_text():
+    class Body(BaseModel):
+        days: typing.Annotated[int, JSON_INTEGER] | None = None
+
+    assert Body.model_validate({"days": 30}).days == 30
+    assert Body.model_validate({"days": 30.0}).days == 30
+    assert Body.model_validate({"days": None}).days is None
+    for bad in (True, False, "30", 30.5, [30]):
+        with pytest.raises(ValueError):
+            Body.model_validate({"days": bad})

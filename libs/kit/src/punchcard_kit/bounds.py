@@ -9,6 +9,9 @@ a number past bigint) — which would be a 500.
   page's size, 1 to 500 (the clocks, a clock's roster, the stale-PIN report, the enrolled
   faces);
 - ``INT64_MAX``: the largest value a ``bigint`` column takes, for any client-given number;
+- ``JSON_INTEGER``: an integer in a JSON body as JSON Schema counts one (``30`` or ``30.0``),
+  never a boolean or a string (pydantic's lax mode read ``true`` as 1 and ``"30"`` as 30;
+  its strict mode refused ``30.0``);
 - ``Day`` and ``Instant``: a date, an aware date-time, in the years 2000-2999 (year 1 or 9999
   overflowed Python's date arithmetic: a 500);
 - ``MAX_JSON_BODY_BYTES``: the body limit of every route that does not declare its own
@@ -21,7 +24,7 @@ from typing import Annotated
 
 from annotated_types import Ge, Le
 from fastapi import Query
-from pydantic import AfterValidator, AwareDatetime, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StringConstraints
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # No NUL (PostgreSQL text cannot hold it) nor other C0 controls; \t, \n and \r are allowed.
@@ -41,6 +44,17 @@ def _in_range(value: datetime) -> datetime:
         raise ValueError("must be in the years 2000 to 2999")
     return value
 
+
+def integer_from_json(value: object) -> object:
+    """``JSON_INTEGER``'s check, before pydantic's own (which refuses 30.5)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+#: For an int of a JSON body: ``Annotated[int, Field(ge=…, le=…), JSON_INTEGER]``, its bounds
+#: first (after it, pydantic writes them into the OpenAPI as "ge"/"le", which no client reads).
+JSON_INTEGER = BeforeValidator(integer_from_json)
 
 Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
 Day = Annotated[date, Ge(FIRST_DAY), Le(LAST_DAY)]

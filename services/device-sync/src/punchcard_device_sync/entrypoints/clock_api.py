@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Response
+from punchcard_kit.bounds import JSON_INTEGER
 from punchcard_kit.http_errors import error_responses
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -37,15 +38,15 @@ NO_NUL = r"^[^\x00]*$"
 class AckIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     command_id: CommandId
-    sequence: int = Field(ge=1, le=MAX_SEQUENCE, strict=True)
-    result_code: int = Field(ge=-MAX_RESULT_CODE, le=MAX_RESULT_CODE, strict=True)
+    sequence: Annotated[int, Field(ge=1, le=MAX_SEQUENCE), JSON_INTEGER]
+    result_code: Annotated[int, Field(ge=-MAX_RESULT_CODE, le=MAX_RESULT_CODE), JSON_INTEGER]
     detail: Annotated[str, StringConstraints(max_length=MAX_DETAIL_LENGTH, pattern=NO_NUL)] = ""
 
 
 class SyncRequest(BaseModel):
     # Unknown fields are ignored: newer clock software may send more.
     model_config = ConfigDict(extra="ignore")
-    applied_sequence: int = Field(default=0, ge=0, le=MAX_SEQUENCE, strict=True)
+    applied_sequence: Annotated[int, Field(ge=0, le=MAX_SEQUENCE), JSON_INTEGER] = 0
     roster_digest: Digest | None = None
     software_version: Annotated[
         str, StringConstraints(max_length=MAX_SOFTWARE_VERSION_LENGTH, pattern=NO_NUL)

@@ -22,7 +22,7 @@ from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
-from punchcard_kit.bounds import PAGE_MAX, Limit
+from punchcard_kit.bounds import JSON_INTEGER, PAGE_MAX, Limit
 from punchcard_kit.credentials import EMPLOYEE_ID_MAX_LENGTH, EMPLOYEE_ID_PATTERN
 from punchcard_kit.errors import Invalid
 from punchcard_kit.http_errors import ErrorPublic, error_responses
@@ -115,7 +115,7 @@ class SettingsBody(BaseModel):
     # Keep an encrypted photo of every punch (PIN and card punches included), so many days.
     evidence_photos: StrictBool = False
     evidence_retention_days: Annotated[
-        int, Field(ge=MIN_RETENTION_DAYS, le=MAX_RETENTION_DAYS, strict=True)
+        int, Field(ge=MIN_RETENTION_DAYS, le=MAX_RETENTION_DAYS), JSON_INTEGER
     ] = DEFAULT_RETENTION_DAYS
 
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 from punchcard.v1 import common_pb2
-from punchcard_kit.bounds import TEXT_PATTERN, Limit, Offset, Uuid
+from punchcard_kit.bounds import JSON_INTEGER, TEXT_PATTERN, UUID_PATTERN, Limit, Offset, Uuid
 from punchcard_kit.bounds import Text as bounded_text
 from punchcard_kit.credentials import (
     CARD_NUMBER_MAX_LENGTH,
@@ -209,7 +209,7 @@ class PinPolicyUpdate(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"max_age_days": 180, "devices_verify_pins": False}]},
     )
-    max_age_days: int | None = Field(default=None, gt=0, le=3650, strict=True)
+    max_age_days: Annotated[int, Field(gt=0, le=3650), JSON_INTEGER] | None = None
     devices_verify_pins: StrictBool | None = Field(
         default=None,
         description=(
@@ -257,7 +257,8 @@ class ClockPinCounters(BaseModel):
     wrong_pins: int = Field(description="Known workers' wrong PINs, in the window")
 
 
-ClockId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+# A clock's id is device-sync's UUID (bounded as device-sync bounds it).
+ClockId = Annotated[str, Path(pattern=UUID_PATTERN)]
 
 
 class SealingKeyPublic(BaseModel):
