@@ -326,3 +326,22 @@ async def test_device_sync_down_is_503_naming_it_and_identity_still_answers(
     assert workers.status_code == 200 and workers.json()["upstream"] == "identity"
     err = capfd.readouterr().err
     assert "device-sync unavailable" in err and "identity unavailable" not in err
+
+
+async def test_a_control_character_in_a_path_is_a_404_never_a_405_nor_a_lost_audit_row(
+    gateway, capfd
+):
+    """``%0A`` in an id: Starlette's ``path`` stopped at the line feed, so the path matched the
+    face upload's own route by path only and DELETE was a 405 no operation documents; ``%00``
+    was forwarded, and its audit row failed to write (text cannot hold a NUL)."""
+    sysadmin = await gateway.new_tenant()
+    headers = await gateway.headers(sysadmin)
+    for method, path in (
+        ("DELETE", "/api/v1/workers/a%0Ab/face"),
+        ("GET", "/api/v1/workers/a%0Ab/cards"),
+        ("DELETE", "/api/v1/workers/%00%1B/pin"),
+    ):
+        response = await gateway.http.request(method, path, headers=headers)
+        assert response.status_code == 404, (method, path, response.text)
+        assert response.json()["code"] == "NOT_FOUND"
+    assert "audit log write failed" not in capfd.readouterr().err

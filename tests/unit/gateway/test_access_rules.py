@@ -214,9 +214,12 @@ def test_a_path_outside_the_tables_goes_nowhere():
         "/api/v1/workers/./x",
         "/api/v1/workers//pin",
         "/api/v1/workers/x/pin/..",
+        "/api/v1/workers/a\nb/face",
+        "/api/v1/workers/\x00/pin",
+        "/api/v1/workers/x\x7f",
     ],
 )
-def test_dot_and_empty_segments_are_refused(path):
+def test_dot_and_empty_segments_and_control_characters_are_refused(path):
     with pytest.raises(UnsafePath):
         decide("GET", path)
 

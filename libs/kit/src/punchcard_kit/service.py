@@ -370,8 +370,7 @@ class _ServiceApp(FastAPI):
 
     def build_middleware_stack(self):
         counted = _CountResponses(
-            _NoControlsInPath(super().build_middleware_stack()),
-            getattr(self.state, "service_name", "unknown"),
+            super().build_middleware_stack(), getattr(self.state, "service_name", "unknown")
         )
         shaped = _TooLargeInErrorShape(counted)
         # The access log runs inside the request's server span, so its line carries the trace.
@@ -405,33 +404,6 @@ class _CountResponses:
             await send(message)
 
         await self.app(scope, receive, counting)
-
-
-class _NoControlsInPath:
-    """A path with a control character (``%0A`` in an id) is invalid input: 422 in the error
-    shape (every route documents 422), before any route is chosen. Starlette's ``{rest:path}``
-    (``.*``) stops at a line feed where ``{id}`` does not, so such a path matched some route by
-    path only and was answered 405 for a method the resource has (a fuzzer's "undocumented
-    status code")."""
-
-    BODY = json.dumps(
-        {"code": "INVALID", "message": "the path holds a control character", "field": None}
-    ).encode()
-    CONTROLS = frozenset(chr(c) for c in (*range(0x20), 0x7F))
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or self.CONTROLS.isdisjoint(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", b"%d" % len(self.BODY)),
-        ]
-        await send({"type": "http.response.start", "status": 422, "headers": headers})
-        await send({"type": "http.response.body", "body": self.BODY})
 
 
 class _TooLargeInErrorShape:

@@ -166,10 +166,16 @@ class Decision:
 
 class UnsafePath(ValueError):
     """Empty, ``.`` or ``..`` segments: refused rather than normalised, so the path that was
-    checked is exactly the path that is forwarded."""
+    checked is exactly the path that is forwarded. A control character (``%00``, ``%0A``):
+    no id of any service holds one, and the audit log's text cannot store a NUL."""
+
+
+_CONTROLS = frozenset(chr(c) for c in (*range(0x20), 0x7F))
 
 
 def split_path(path: str) -> tuple[str, ...]:
+    if not _CONTROLS.isdisjoint(path):
+        raise UnsafePath(path)
     trimmed = path.strip("/")
     segments = tuple(trimmed.split("/")) if trimmed else ()
     if any(s in ("", ".", "..") for s in segments):

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request, Response
 from punchcard_kit.http_errors import error_response
 from punchcard_kit.internal_auth import Caller
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from ..adapters.upstream import UpstreamUnavailable
 from ..domain.access import PROXIED_PREFIXES, UnsafePath, decide, is_upload, split_path
@@ -31,6 +32,17 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 BULK_BODY_BYTES = 1024 * 1024
 MAX_UPLOAD_BYTES = 41 * 1024 * 1024
 
+
+class AnyPath(PathConvertor):
+    """Starlette's ``path`` (``.*``) stops at a line feed, where ``{worker_id}`` does not: a
+    path with ``%0A`` in an id matched a route of its own by path only and was a 405 for a
+    method the resource has. The catch-all takes any character, so such a path is forwarded
+    and refused where it is checked (``split_path``: 404, or the service's bounds)."""
+
+    regex = "(?s:.*)"
+
+
+register_url_convertor("anypath", AnyPath())
 router = APIRouter(tags=["proxy"])
 # What of a service's answer headers a client acts on: a 405's methods (RFC 9110), when to try
 # a 429 or 503 again, a download's file name, a new resource's address. No other header passes.
@@ -114,5 +126,5 @@ router.add_api_route(
 for _prefix in PROXIED_PREFIXES:
     router.add_api_route(_prefix, forward, methods=METHODS, include_in_schema=False)
     router.add_api_route(
-        _prefix + "/{rest:path}", forward, methods=METHODS, include_in_schema=False
+        _prefix + "/{rest:anypath}", forward, methods=METHODS, include_in_schema=False
     )
