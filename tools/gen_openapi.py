@@ -37,13 +37,16 @@ TEST_SETTINGS = {
 }
 
 
-def document(service: str) -> dict:
-    package, settings_name = SERVICES[service]
+def service_app(package: str, settings_name: str):
+    """A service's app, built with ``TEST_SETTINGS`` (nothing is connected to)."""
     settings_cls = getattr(importlib.import_module(f"{package}.settings"), settings_name)
     build_app = importlib.import_module(f"{package}.main").build_app
     fields = settings_cls.model_fields
-    settings = settings_cls(**{k: v for k, v in TEST_SETTINGS.items() if k in fields})
-    return build_app(settings).openapi()
+    return build_app(settings_cls(**{k: v for k, v in TEST_SETTINGS.items() if k in fields}))
+
+
+def document(service: str) -> dict:
+    return service_app(*SERVICES[service]).openapi()
 
 
 def render(doc: dict) -> str:

@@ -133,6 +133,7 @@ def error_response(
 
 # FastAPI's answer to a body it could not decode before any validation (fastapi/routing.py).
 _UNREADABLE_BODY = "There was an error parsing the body"
+_NOT_JSON = "the request body is not valid JSON"
 
 # What pydantic calls a body that is not the JSON object a route takes: a list, a string, or
 # bytes sent as another content type (FastAPI parses only ``application/json`` bodies).
@@ -151,7 +152,7 @@ def first_problem(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str | None]
         at = where[1] if len(where) > 1 else None
         reason = (first.get("ctx") or {}).get("error", "")
         detail = f" ({reason} at character {at})" if reason and at is not None else ""
-        return f"the request body is not valid JSON{detail}", None
+        return f"{_NOT_JSON}{detail}", None
     if where == ("body",) and kind == "missing":  # no body at all
         return "the request needs a JSON body", None
     if where == ("body",) and kind in _NOT_AN_OBJECT:
@@ -197,7 +198,7 @@ def install_error_handlers(app: FastAPI, transient: tuple[type[BaseException], .
         if error.status_code == 400 and error.detail == _UNREADABLE_BODY:
             # FastAPI could not read the body at all (bytes that are no UTF-8 text): invalid
             # input like any body that is not JSON, the 422 every route documents.
-            return error_response(422, "INVALID", "the request body is not valid JSON", None)
+            return error_response(422, "INVALID", _NOT_JSON, None)
         if isinstance(error.detail, dict) and "code" in error.detail:
             return JSONResponse(error.detail, status_code=error.status_code, headers=error.headers)
         code = CODES.get(error.status_code, f"HTTP_{error.status_code}")
