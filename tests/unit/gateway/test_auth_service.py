@@ -6,10 +6,11 @@ from datetime import timedelta
 import pytest
 from punchcard_gateway.domain.login import LoginPolicy, TooManyAttempts
 from punchcard_gateway.domain.model import (
-    Invalid,
+    Forbidden,
     InvalidCredentials,
     InvalidRefreshToken,
     Role,
+    own_account_refusal,
 )
 from punchcard_gateway.service_layer import auth, users
 
@@ -136,17 +137,25 @@ async def test_deactivating_an_admin_revokes_their_refresh_tokens():
 async def test_a_sysadmin_cannot_lock_themselves_out():
     s, _, _ = services()
     _, admin = await _tenant(s)
-    with pytest.raises(Invalid) as role:
+    # A 403: the request is valid (its schema allows it), this caller may not make it.
+    with pytest.raises(Forbidden) as role:
         await users.update_user(s, admin.principal(), admin.id, users.UpdateUser(role=Role.VIEWER))
-    assert role.value.field == "role"
-    with pytest.raises(Invalid) as active:
+    assert (role.value.code, role.value.field) == ("OWN_ACCOUNT", "role")
+    with pytest.raises(Forbidden) as active:
         await users.update_user(s, admin.principal(), admin.id, users.UpdateUser(active=False))
-    assert active.value.field == "active"
+    assert (active.value.code, active.value.field) == ("OWN_ACCOUNT", "active")
     # Renaming oneself is fine.
     renamed = await users.update_user(
         s, admin.principal(), admin.id, users.UpdateUser(name="The Boss")
     )
     assert renamed.name == "The Boss"
+
+
+def test_own_account_refusal():
+    assert own_account_refusal(changes_role=False, deactivates=False) is None
+    assert own_account_refusal(changes_role=True, deactivates=True).field == "role"
+    refusal = own_account_refusal(changes_role=False, deactivates=True)
+    assert (type(refusal), refusal.code, refusal.field) == (Forbidden, "OWN_ACCOUNT", "active")
 
 
 # --- throttle and lock (domain/login.py) ----------------------------------------------------

@@ -55,7 +55,7 @@ def test_adding_a_held_card_changes_nothing_and_the_count_is_bounded():
     assert adds_card(full, "0") is False  # a repeat is never refused
     with pytest.raises(DomainError) as refused:
         adds_card(full, "99")
-    assert answer(refused.value) == (422, "TOO_MANY_CARDS", "number")
+    assert answer(refused.value) == (409, "TOO_MANY_CARDS", "number")
 
 
 # --- use cases -------------------------------------------------------------------------------

@@ -110,6 +110,17 @@ class AuditEntry:
     clock_id: str | None = None
 
 
+def own_account_refusal(*, changes_role: bool, deactivates: bool) -> Forbidden | None:
+    """What a sysadmin may not do to their own account, or None: change their role or
+    deactivate themselves, which could lock them (and maybe the tenant) out. Another sysadmin
+    may; so the answer is 403 ``OWN_ACCOUNT`` (not a 422: the request itself is valid)."""
+    if changes_role:
+        return Forbidden("you cannot change your own role", "role", code="OWN_ACCOUNT")
+    if deactivates:
+        return Forbidden("you cannot deactivate yourself", "active", code="OWN_ACCOUNT")
+    return None
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 

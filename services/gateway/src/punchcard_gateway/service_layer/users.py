@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from ..domain.login import account_key
 from ..domain.model import (
     AdminUser,
-    Invalid,
     NotFound,
     Principal,
     Role,
     Tenant,
     normalise_email,
+    own_account_refusal,
 )
 from .services import Services
 
@@ -88,12 +88,13 @@ async def update_user(
         user = await uow.users.get(user_id)
         if user is None:
             raise NotFound("admin user not found")
-        if user.id == caller.user_id:
-            # A sysadmin cannot lock themselves (and maybe the tenant) out.
-            if command.role is not None and command.role != user.role:
-                raise Invalid("you cannot change your own role", "role")
-            if command.active is False:
-                raise Invalid("you cannot deactivate yourself", "active")
+        if user.id == caller.user_id and (
+            refusal := own_account_refusal(
+                changes_role=command.role is not None and command.role != user.role,
+                deactivates=command.active is False,
+            )
+        ):
+            raise refusal
         changes: dict[str, object] = {}
         for name in ("name", "role", "site_ids", "active"):
             value = getattr(command, name)

@@ -40,13 +40,14 @@ def check_card_number(number: str) -> None:
 
 def adds_card(held: Iterable[str], number: str) -> bool:
     """Whether giving the worker ``number`` changes anything (False: they hold it already, an
-    idempotent repeat); 422 ``TOO_MANY_CARDS`` when they hold the most already."""
+    idempotent repeat); 409 ``TOO_MANY_CARDS`` when they hold the most already (a valid
+    request that the worker's cards clash with: one removed, it is taken)."""
     check_card_number(number)
     current = set(held)
     if number in current:
         return False
     if len(current) >= MAX_CARDS_PER_WORKER:
-        raise Invalid(
+        raise Conflict(
             f"a worker holds at most {MAX_CARDS_PER_WORKER} cards", "number", code="TOO_MANY_CARDS"
         )
     return True
