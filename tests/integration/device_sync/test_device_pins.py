@@ -51,7 +51,7 @@ async def test_pins_reach_only_opted_in_clocks_and_never_travel_in_the_clear(ide
         )
     ).json()["id"]
     refused = await tenant.devices.patch(f"/clocks/{kiosk}", json={"device_verifies_pins": True})
-    assert refused.status_code == 422 and refused.json()["code"] == "NOT_A_ZK_CLOCK"
+    assert refused.status_code == 409 and refused.json()["code"] == "NOT_A_ZK_CLOCK"
     response = await tenant.devices.patch(f"/clocks/{opted}", json={"device_verifies_pins": True})
     assert response.status_code == 200, response.text
     assert response.json()["device_verifies_pins"] is True

@@ -425,7 +425,7 @@ async def test_a_clock_with_a_comm_key_serves_only_the_keyed_device(identity, zk
         refused = await tenant.devices.patch(
             f"/clocks/{kiosk.json()['id']}", json={"com_key": "808080"}
         )
-        assert refused.status_code == 422 and refused.json()["code"] == "NOT_A_ZK_CLOCK"
+        assert refused.status_code == 409 and refused.json()["code"] == "NOT_A_ZK_CLOCK"
         bad = await tenant.devices.patch(f"/clocks/{clock_id}", json={"com_key": "80 80"})
         assert bad.status_code == 422 and bad.json()["field"] == "com_key"
     finally:

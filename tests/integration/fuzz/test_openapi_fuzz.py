@@ -3,7 +3,8 @@ requests, with a valid caller (the gateway: a tenant admin's bearer token, signe
 edge and device-sync's clock API: a clock credential; identity, face-match, punch and
 device-sync: internal caller tokens), must pass every check schemathesis makes by default (no
 server error, only documented statuses and content types, answers that match their schemas,
-schema-violating requests refused, …) but ``positive_data_acceptance`` (``NOT_CHECKED``),
+schema-violating requests refused, schema-valid ones accepted but for rules no JSON Schema
+states: ``UNSTATED_CODES``, ``UNSTATED_FIELDS``, …),
 and every 4xx must answer the one error shape, ``{"code", "message", "field"}``
 (``tests/support/fuzz.error_shape_problem``; the ZK edge aside, which answers a hardware clock
 in the protocol's text lines).
@@ -55,11 +56,30 @@ PASSWORD = "a long admin password for the fuzzer"
 PIN = "582046"
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 FAILURES = (Failure, FailureGroup)
-# schemathesis runs every one of its checks on each answer (as its CLI does by default) but
-# this one: a request valid by the schema may still break a rule no JSON Schema states (an
-# IANA time zone, a JPEG that decodes, an opaque cursor, a year in range, a PIN punch's PIN),
-# and is then a 422 that names the field; test_bounds.py and each feature's tests hold those.
+# schemathesis runs every one of its checks on each answer (as its CLI does by default);
+# positive_data_acceptance ("schema-valid request rejected") is run here instead
+# (``_rejected_problem``): a request valid by the schema may still break a rule no JSON Schema
+# states, and is then a 422 that names the field, for these rules only. Each feature's tests
+# hold them; every other rule a client can read in the OpenAPI (a year, a time zone, a Comm
+# Key's format, how many photos or pairs, a required parameter or body:
+# tests/unit/architecture/test_openapi_states_the_rules.py).
 NOT_CHECKED = [positive_data_acceptance]
+UNSTATED_CODES = {
+    "INVALID_IMAGE",  # a photo that does not decode
+    "NOT_A_ZK_CLOCK",  # a kiosk app registered with a Comm Key (both in one body)
+}
+UNSTATED_FIELDS = {
+    "cursor",  # an opaque cursor that this API did not give
+    "to",  # a range: "to" after "from", at most 93 days
+    "sealed_pin",  # a sealed box that only the kiosk edge makes
+    "pin",  # a PIN a colleague could guess (identity's PIN policy); a kiosk punch's, below
+    # A kiosk punch: which fields go with which method; a frame that is base64 of a JPEG.
+    "employee_id",
+    "card",
+    "frame_jpeg",
+}
+# What schemathesis' check accepts of a schema-valid request.
+ACCEPTED_REFUSALS = {401, 403, 404, 409, 429}
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +272,10 @@ def _fuzz_operation(operation, mode, system, base_url, headers, session, failure
             case.validate_response(response, headers=headers, excluded_checks=NOT_CHECKED)
         except FAILURES as error:
             failures.append(f"{where}: {error}\n    " + case.as_curl_command(headers=headers))
-        if problem := _shape_problem(operation.path, response):
+        problem = _shape_problem(operation.path, response)
+        if problem is None and mode == GenerationMode.POSITIVE:
+            problem = _rejected_problem(operation.path, response)
+        if problem:
             failures.append(
                 f"{where}: {response.status_code} {problem}\n    "
                 + case.as_curl_command(headers=headers)
@@ -274,6 +297,21 @@ def _shape_problem(path: str, response) -> str | None:
     """``error_shape_problem``, but for the ZK edge, which answers hardware clocks in the
     protocol's text lines, errors too."""
     return None if path.startswith("/iclock/") else error_shape_problem(response)
+
+
+def _rejected_problem(path: str, response) -> str | None:
+    """A request valid by its schema refused, but for a rule no JSON Schema states
+    (``UNSTATED_CODES``, ``UNSTATED_FIELDS``), or None."""
+    status = response.status_code
+    if not 400 <= status < 500 or status in ACCEPTED_REFUSALS:
+        return None
+    if path.startswith("/iclock/"):
+        return f"schema-valid request rejected: {response.text[:200]!r}"
+    error = response.json()
+    field = (error.get("field") or "").split("[", 1)[0].split(".", 1)[0]
+    if error.get("code") in UNSTATED_CODES or field in UNSTATED_FIELDS:
+        return None
+    return f"schema-valid request rejected: {error}"
 
 
 class _Ids(dict):

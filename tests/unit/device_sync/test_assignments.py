@@ -188,6 +188,19 @@ async def test_too_many_pairs(store):
     with pytest.raises(Invalid) as error:
         await assign(store, pairs)
     assert (error.value.code, error.value.field) == ("TOO_MANY", "assign")
+    with pytest.raises(Invalid) as error:
+        await assign(store, unassign=pairs)
+    assert (error.value.code, error.value.field) == ("TOO_MANY", "unassign")
+
+
+async def test_the_pair_limit_is_each_lists_as_the_openapi_declares_it(store):
+    """A change within each list's maxItems is not refused for its size (the limit was on
+    both lists together, which no JSON Schema states: a schema-valid request was refused)."""
+    clock = store.add_clock()
+    worker = store.add_worker()
+    unknown = [(clock, str(uuid.uuid4())) for _ in range(admin.MAX_BULK_PAIRS)]
+    changed = await assign(store, [(clock, worker.id)], unassign=unknown)
+    assert changed.assigned == 1
 
 
 # --- who may ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 from punchcard_device_sync.domain import zk
 from punchcard_device_sync.service_layer import admin
 from punchcard_device_sync.service_layer.admin import RegisterClock
-from punchcard_kit.errors import Forbidden, Invalid
+from punchcard_kit.errors import Conflict, Forbidden, Invalid
 from punchcard_kit.internal_auth import Caller
 
 from .fakes import Store, factory
@@ -97,7 +97,7 @@ async def test_only_a_sysadmin_only_on_a_zk_clock_only_a_valid_key():
     kiosk = store.add_clock()
     with pytest.raises(Forbidden):
         await admin.set_com_key(MANAGER, zk_id, "808080", factory(store))
-    with pytest.raises(Invalid) as caught:
+    with pytest.raises(Conflict) as caught:  # a valid request; the clock is a kiosk app
         await admin.set_com_key(ADMIN, kiosk, "808080", factory(store))
     assert (caught.value.code, caught.value.field) == ("NOT_A_ZK_CLOCK", "com_key")
     with pytest.raises(Invalid) as caught:

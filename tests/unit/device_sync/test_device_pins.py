@@ -12,7 +12,7 @@ from nacl.public import PrivateKey
 from punchcard_device_sync.domain import zk
 from punchcard_device_sync.domain.model import Command, CommandKind
 from punchcard_device_sync.service_layer import device_pins
-from punchcard_kit.errors import Forbidden, Invalid
+from punchcard_kit.errors import Conflict, Forbidden
 from punchcard_kit.internal_auth import Caller
 from punchcard_kit.sealing import SealedOpener, UnsealError, device_pin_binding, seal_bound
 
@@ -130,7 +130,7 @@ async def test_the_opt_in_is_sysadmin_only_and_for_zk_clocks_only():
     with pytest.raises(Forbidden):
         await device_pins.set_clock_verifies_pins(MANAGER, clock_id, True, factory(store))
     kiosk = store.add_clock()
-    with pytest.raises(Invalid) as caught:
+    with pytest.raises(Conflict) as caught:  # a valid request; the clock is a kiosk app
         await device_pins.set_clock_verifies_pins(ADMIN, kiosk, True, factory(store))
     assert caught.value.code == "NOT_A_ZK_CLOCK"
     assert store.verifying == set()

@@ -257,6 +257,10 @@ PIN = "048291"
         ({"captured_at": PIN}, "captured_at"),
         ({"captured_at": "2026-01-12T08:01:30"}, "captured_at"),  # no offset
         ({"captured_at": 1768204890}, "captured_at"),
+        # Years the OpenAPI's pattern refuses; the year 1 with an offset overflowed (a 500).
+        ({"captured_at": "0001-01-01T00:00:00+05:00"}, "captured_at"),
+        ({"captured_at": "9999-12-31T23:59:59-05:00"}, "captured_at"),
+        ({"captured_at": "1999-12-31T23:59:59Z"}, "captured_at"),
         ({"offline": "yes"}, "offline"),
         ({"direction": "in"}, "direction"),
         ({"method": PIN}, "method"),

@@ -12,19 +12,29 @@ a number past bigint) — which would be a 500.
 - ``JSON_INTEGER``: an integer in a JSON body as JSON Schema counts one (``30`` or ``30.0``),
   never a boolean or a string (pydantic's lax mode read ``true`` as 1 and ``"30"`` as 30;
   its strict mode refused ``30.0``);
-- ``Day`` and ``Instant``: a date, an aware date-time, in the years 2000-2999 (year 1 or 9999
-  overflowed Python's date arithmetic: a 500);
+- ``Day`` and ``Instant``: a date, an aware date-time, in the years 2000-2999 as written (year
+  1 or 9999 overflowed Python's date arithmetic: a 500); a JSON Schema cannot compare dates, so
+  their OpenAPI says it as a ``pattern`` (``DAY_PATTERN``, ``INSTANT_PATTERN``: the year's first
+  digit is 2), which a client or a fuzzer can read: a date that matches it is never refused for
+  its year;
+- ``TIME_ZONES`` and ``TimeZoneName``: the IANA time zones of the ``tzdata`` package (the same
+  list on every machine), declared in the OpenAPI as an ``enum``; the service checks the name
+  against the same list (its own error code and message, not pydantic's list of 598);
 - ``MAX_JSON_BODY_BYTES``: the body limit of every route that does not declare its own
   (``create_service_app(max_body_size=…)``, a route's ``max_body_size=…``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
+from functools import partial
+from importlib import resources
 from typing import Annotated
 
 from annotated_types import Ge, Le
 from fastapi import Query
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StringConstraints
+from pydantic.json_schema import WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # No NUL (PostgreSQL text cannot hold it) nor other C0 controls; \t, \n and \r are allowed.
@@ -35,12 +45,17 @@ INT64_MAX = 2**63 - 1
 MAX_JSON_BODY_BYTES = 64 * 1024
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2999, 12, 31, tzinfo=UTC)
 
 
-def _in_range(value: datetime) -> datetime:
-    if not EARLIEST <= value <= LATEST:
+_DATE = r"2[0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+DAY_PATTERN = f"^{_DATE}$"
+INSTANT_PATTERN = f"^{_DATE}[Tt]"
+
+
+def within_years(value: datetime) -> datetime:
+    """The year as written (in the value's own offset), as ``INSTANT_PATTERN`` says it: not the
+    UTC year, which differs from it on the first and last hours of a year."""
+    if not FIRST_DAY.year <= value.year <= LAST_DAY.year:
         raise ValueError("must be in the years 2000 to 2999")
     return value
 
@@ -57,20 +72,70 @@ def integer_from_json(value: object) -> object:
 JSON_INTEGER = BeforeValidator(integer_from_json)
 
 Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
-Day = Annotated[date, Ge(FIRST_DAY), Le(LAST_DAY)]
-Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
+Day = Annotated[
+    date,
+    Ge(FIRST_DAY),
+    Le(LAST_DAY),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN}),
+]
+Instant = Annotated[
+    AwareDatetime,
+    AfterValidator(within_years),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": INSTANT_PATTERN}),
+]
+TIME_ZONES = frozenset(resources.files("tzdata").joinpath("zones").read_text().split())
+TimeZoneName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    WithJsonSchema({"type": "string", "enum": sorted(TIME_ZONES)}),
+]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 Limit = Annotated[int, Query(ge=1, le=PAGE_MAX)]
 
 
+_SPACE = r"[^\S\x00-\x08\x0b\x0c\x0e-\x1f]"  # white space a text may hold (tab, CR, LF, ...)
+_INK = r"[^\s\x00-\x1f]"  # a character that is not white space, nor a control
+
+
+def not_blank_pattern(min_length: int) -> str:
+    """What ``Text(min_length=n)`` takes, as a pattern on the string sent: white space around at
+    least ``n`` characters that begin and end with a non-space, none a control. The string is
+    stripped before its length is counted, so ``minLength`` alone said that ``"\\r"`` or
+    ``"  a "`` would do where they do not."""
+    core = (
+        f"{_INK}(?:{TEXT_PATTERN[1:-2]}*{_INK})?"
+        if min_length == 1
+        else (f"{_INK}{TEXT_PATTERN[1:-2]}{{{min_length - 2},}}{_INK}")
+    )
+    return f"^{_SPACE}*{core}{_SPACE}*$"
+
+
 def Text(max_length: int, min_length: int = 0, strip: bool = True):  # noqa: N802 - a type
-    """A bounded string a text column can store (see the module's docstring)."""
-    return Annotated[
-        str,
-        StringConstraints(
-            strip_whitespace=strip,
-            min_length=min_length,
-            max_length=max_length,
-            pattern=TEXT_PATTERN,
-        ),
-    ]
+    """A bounded string a text column can store (see the module's docstring); stripped, with
+    ``min_length``, its OpenAPI says what is counted (``not_blank_pattern``)."""
+    constraints = StringConstraints(
+        strip_whitespace=strip, min_length=min_length, max_length=max_length, pattern=TEXT_PATTERN
+    )
+    if not strip:
+        return Annotated[str, constraints]
+    # maxLength counts the string sent (its OpenAPI's word), not what is left once stripped.
+    sent = BeforeValidator(partial(_at_most, max_length))
+    if not min_length:
+        return Annotated[str, constraints, sent]
+    stated = {
+        "type": "string",
+        "minLength": min_length,
+        "maxLength": max_length,
+        "pattern": not_blank_pattern(min_length),
+    }
+    return Annotated[str, constraints, sent, WithJsonSchema(stated)]
+
+
+def _at_most(max_length: int, value: object) -> object:
+    if isinstance(value, str) and len(value) > max_length:
+        raise PydanticCustomError(
+            "string_too_long",
+            "String should have at most {max_length} characters",
+            {"max_length": max_length},
+        )
+    return value

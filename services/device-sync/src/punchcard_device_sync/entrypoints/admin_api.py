@@ -9,12 +9,22 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response
-from punchcard_kit.bounds import PAGE_MAX, TEXT_PATTERN, Limit, Offset, Text, Uuid
+from punchcard_kit.bounds import (
+    PAGE_MAX,
+    TEXT_PATTERN,
+    Limit,
+    Offset,
+    Text,
+    TimeZoneName,
+    Uuid,
+)
 from punchcard_kit.http_errors import error_responses
 from punchcard_kit.schemas import IsoTimestamp
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic.json_schema import WithJsonSchema
 
 from ..domain.model import ClockRole
+from ..domain.zk import COM_KEY_PATTERN
 from ..service_layer import admin as uc
 from ..service_layer import biometrics as bio
 from ..service_layer import device_pins
@@ -28,9 +38,14 @@ Serial = Annotated[
 ]
 Name = Text(200, min_length=1)
 # Checked by the service (INVALID_COM_KEY); bounded here.
-ComKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Its format is stated in the OpenAPI; the service checks it (INVALID_COM_KEY, errors.py).
+ComKey = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    WithJsonSchema({"type": "string", "pattern": COM_KEY_PATTERN.pattern}),
+]
 SiteId = Text(200)
-TimeZone = Text(64, min_length=1)
+TimeZone = TimeZoneName
 Reason = Text(500)
 Id = Uuid
 SiteQuery = Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)]

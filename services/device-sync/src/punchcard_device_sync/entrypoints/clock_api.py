@@ -43,9 +43,30 @@ class AckIn(BaseModel):
     detail: Annotated[str, StringConstraints(max_length=MAX_DETAIL_LENGTH, pattern=NO_NUL)] = ""
 
 
+ACK_EXAMPLE = {
+    "command_id": "7d9f4c2a-1b3e-4f5a-9c8d-2e6f1a0b3c4d",
+    "sequence": 41,
+    "result_code": 0,
+    "detail": "",
+}
+
+
 class SyncRequest(BaseModel):
     # Unknown fields are ignored: newer clock software may send more.
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "applied_sequence": 41,
+                    "roster_digest": "0" * 64,
+                    "software_version": "kiosk-app 3.2.0",
+                    "acks": [ACK_EXAMPLE],
+                    "wait_s": 25,
+                }
+            ]
+        },
+    )
     applied_sequence: Annotated[int, Field(ge=0, le=MAX_SEQUENCE), JSON_INTEGER] = 0
     roster_digest: Digest | None = None
     software_version: Annotated[
@@ -56,7 +77,9 @@ class SyncRequest(BaseModel):
 
 
 class AcksRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore", json_schema_extra={"examples": [{"acks": [ACK_EXAMPLE]}]}
+    )
     acks: list[AckIn] = Field(max_length=MAX_ACKS_PER_REQUEST)
 
 

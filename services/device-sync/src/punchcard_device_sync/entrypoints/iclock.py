@@ -27,6 +27,19 @@ log = get_logger(__name__)
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 TEXT = {"content": {"text/plain": {}}}
 RESPONSES = {200: TEXT, 400: TEXT, 401: TEXT}
+# Every call names its device (``zk.parse_query``; without it a 400): the OpenAPI says so, as
+# the routes read the query themselves (the protocol's names, any case, repeated keys).
+DEVICE = {
+    "parameters": [
+        {
+            "name": "SN",
+            "in": "query",
+            "required": True,
+            "description": "The device's serial number",
+            "schema": {"type": "string", "pattern": zk.SERIAL_PATTERN.pattern},
+        }
+    ]
+}
 
 router = APIRouter(prefix="/iclock", tags=["zk-push"])
 
@@ -67,7 +80,7 @@ async def _caller(
     return query, device
 
 
-@router.get("/cdata", response_class=PlainTextResponse, responses=RESPONSES)
+@router.get("/cdata", response_class=PlainTextResponse, responses=RESPONSES, openapi_extra=DEVICE)
 async def cdata_get(request: Request, c: ContainerDep) -> PlainTextResponse:
     """The handshake (``options=all``: the options, stamps and time zone) or, with
     ``type=time``, the clock's local time and offset."""
@@ -84,6 +97,7 @@ async def cdata_get(request: Request, c: ContainerDep) -> PlainTextResponse:
     "/cdata",
     response_class=PlainTextResponse,
     responses={**RESPONSES, 413: TEXT},
+    openapi_extra=DEVICE,
     max_body_size=MAX_UPLOAD_BYTES,
 )
 async def cdata_post(request: Request, c: ContainerDep) -> PlainTextResponse:
@@ -110,7 +124,9 @@ async def cdata_post(request: Request, c: ContainerDep) -> PlainTextResponse:
     return _text("OK")
 
 
-@router.get("/getrequest", response_class=PlainTextResponse, responses=RESPONSES)
+@router.get(
+    "/getrequest", response_class=PlainTextResponse, responses=RESPONSES, openapi_extra=DEVICE
+)
 async def getrequest(request: Request, c: ContainerDep) -> PlainTextResponse:
     """The poll (the device's heartbeat): ``OK``, or its next commands as ``C:<id>:<cmd>``."""
     found = await _caller(request, c)
@@ -124,6 +140,7 @@ async def getrequest(request: Request, c: ContainerDep) -> PlainTextResponse:
     "/devicecmd",
     response_class=PlainTextResponse,
     responses={**RESPONSES, 413: TEXT},
+    openapi_extra=DEVICE,
     max_body_size=256 * 1024,
 )
 async def devicecmd(request: Request, c: ContainerDep) -> PlainTextResponse:
@@ -140,7 +157,7 @@ async def devicecmd(request: Request, c: ContainerDep) -> PlainTextResponse:
     return _text("OK")
 
 
-@router.get("/ping", response_class=PlainTextResponse, responses=RESPONSES)
+@router.get("/ping", response_class=PlainTextResponse, responses=RESPONSES, openapi_extra=DEVICE)
 async def ping(request: Request, c: ContainerDep) -> PlainTextResponse:
     """Newer firmware pings while it uploads a long backlog: ``OK`` (no heartbeat of its own)."""
     found = await _caller(request, c)

@@ -31,6 +31,7 @@ from .unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = get_logger(__name__)
 
+# Pairs in each of a bulk change's lists (what its OpenAPI declares as maxItems).
 MAX_BULK_PAIRS = 5000
 
 
@@ -77,7 +78,7 @@ async def register_clock(cmd: RegisterClock, uow: UnitOfWorkFactory) -> Register
     errors.check_time_zone(cmd.time_zone)
     if cmd.com_key is not None:
         if cmd.protocol != "ZK_PUSH":
-            raise errors.not_a_zk_clock("com_key")
+            raise errors.not_a_zk_clock("com_key", registering=True)
         errors.check_com_key(cmd.com_key)
     async with uow(caller.tenant_id) as tx:
         registered = await _register(tx, cmd)
@@ -358,8 +359,9 @@ async def change_assignments(cmd: ChangeAssignments, uow: UnitOfWorkFactory) -> 
 async def _change_assignments(cmd: ChangeAssignments, uow: UnitOfWorkFactory) -> AssignmentsChanged:
     caller = cmd.caller
     require_role(caller, *WRITERS)
-    if len(cmd.assign) + len(cmd.unassign) > MAX_BULK_PAIRS:
-        raise errors.too_many_pairs(MAX_BULK_PAIRS)
+    for name, pairs in (("assign", cmd.assign), ("unassign", cmd.unassign)):
+        if len(pairs) > MAX_BULK_PAIRS:
+            raise errors.too_many_pairs(MAX_BULK_PAIRS, name)
     assign = list(dict.fromkeys(cmd.assign))
     unassign = list(dict.fromkeys(cmd.unassign))
     async with uow(caller.tenant_id) as tx:

@@ -443,7 +443,11 @@ def upload_router(max_upload_bytes: int) -> APIRouter:
         fm: FaceMatchDep,
         request_id: RequestIdDep,
         photos: Annotated[
-            list[UploadFile], File(description=f"1 to {MAX_PHOTOS} JPEG or PNG photos")
+            list[UploadFile],
+            File(
+                description=f"1 to {MAX_PHOTOS} JPEG or PNG photos",
+                json_schema_extra={"minItems": 1, "maxItems": MAX_PHOTOS},
+            ),
         ],
         confirm_lookalike: Annotated[
             bool,

@@ -29,7 +29,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from punchcard_kit import credentials
+from punchcard_kit import bounds, credentials
 from punchcard_kit.http_errors import ErrorPublic
 from punchcard_kit.logging import correlation
 from pydantic import (
@@ -111,7 +111,10 @@ class KioskPunchIn(BaseModel):
     )
 
     attempt_id: uuid.UUID = Field(description="Made by the kiosk once per attempt (UUID)")
-    captured_at: AwareDatetime = Field(description="RFC 3339 with an offset: the capture time")
+    captured_at: AwareDatetime = Field(
+        description="RFC 3339 with an offset: the capture time (the years 2000-2999)",
+        json_schema_extra={"pattern": bounds.INSTANT_PATTERN},
+    )
     offline: StrictBool = Field(default=False, description="Captured offline, sent later")
     direction: Literal["IN", "OUT"] | None = None
     method: Literal["PIN", "FACE", "CARD"]
@@ -147,7 +150,9 @@ class KioskPunchIn(BaseModel):
     def _rfc3339(cls, value: object) -> object:
         if not isinstance(value, str) or not _RFC3339.match(value):
             raise ValueError("not an RFC 3339 date-time with an offset")
-        return datetime.fromisoformat(value.upper())  # ValueError for 2024-13-01 and the like
+        # ValueError for 2024-13-01 and the like; and for the year 1 or 9999, which overflowed
+        # when the attempt's key turned it to UTC (a 500).
+        return bounds.within_years(datetime.fromisoformat(value.upper()))
 
 
 # One message per field, never derived from the value.

@@ -13,6 +13,8 @@ public ``/api/v1/…`` paths, with:
   declared on every forwarded operation (the gateway answers 401/403 itself, 503
   ``UPSTREAM_UNAVAILABLE`` when the service is down), and 422 (the kit's handler answers it
   in the same shape, never FastAPI's ``HTTPValidationError``);
+- the request bodies of the kiosk clock calls relayed to device-sync's clock API
+  (``RELAYED_BODIES``), which the gateway reads raw;
 - operation ids without FastAPI's path suffix (``list_workers``): the portal's generated
   client (``tools/gen_portal_client.py``) names its functions after them."""
 
@@ -59,6 +61,13 @@ EXAMPLES: dict[int, dict[str, Any]] = {
         "message": "the service is unavailable; try again shortly",
         "field": None,
     },
+}
+
+# The kiosk app's clock calls that the gateway relays to device-sync's clock API as they are
+# (it reads their bodies raw, to forward them): their request bodies are device-sync's.
+RELAYED_BODIES = {
+    ("/kiosk/v1/sync", "post"): ("device-sync", "/clock/v1/sync"),
+    ("/kiosk/v1/acks", "post"): ("device-sync", "/clock/v1/acks"),
 }
 
 PAGINATION = (
@@ -129,6 +138,13 @@ def merge(doc: dict[str, Any], upstreams: Mapping[str, dict]) -> dict[str, Any]:
                 for status in FORWARDED_ERRORS:
                     responses.setdefault(str(status), {})
                 doc.setdefault("paths", {}).setdefault(public, {})[method] = merged
+        for (path, method), (relayed_by, upstream_path) in RELAYED_BODIES.items():
+            body = upstream.get("paths", {}).get(upstream_path, {}).get(method, {})
+            own_operation = doc.get("paths", {}).get(path, {}).get(method)
+            if relayed_by == service and own_operation is not None and "requestBody" in body:
+                own_operation["requestBody"] = _rename_refs(
+                    copy.deepcopy(body["requestBody"]), renamed
+                )
     _dedupe_operation_ids(doc)
     _error_bodies(doc)
     _drop_unused(schemas, keep=own, roots=doc.get("paths", {}))

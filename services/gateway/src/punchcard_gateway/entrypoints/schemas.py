@@ -176,14 +176,19 @@ class TokenPublic(BaseModel):
 
 class LoginForm(OAuth2PasswordRequestForm):
     """The OAuth2 password form, bounded: ``username`` (the e-mail) is text a lookup can take
-    (a NUL was a 500), the password at most as long as one can be set."""
+    (a NUL was a 500), the password at most as long as one can be set. As the OpenAPI says
+    it: an empty field is a missing one to FastAPI's forms (so the password is at least one
+    character), and ``grant_type`` is optional but never null (``str | None`` said a null,
+    which a form can only send as the text "null", refused by its pattern)."""
 
     def __init__(
         self,
         *,
-        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        grant_type: Annotated[str, Form(pattern="^password$")] = None,
         username: Annotated[str, Form(min_length=1, max_length=254, pattern=TEXT_PATTERN)],
-        password: Annotated[str, Form(max_length=256, json_schema_extra={"format": "password"})],
+        password: Annotated[
+            str, Form(min_length=1, max_length=256, json_schema_extra={"format": "password"})
+        ],
         scope: Annotated[str, Form(max_length=1000)] = "",
         client_id: Annotated[str | None, Form(max_length=200)] = None,
         client_secret: Annotated[str | None, Form(max_length=200)] = None,

@@ -19,6 +19,7 @@ from punchcard_kit.credentials import (
     CARD_NUMBER_PATTERN,
     EMPLOYEE_ID_MAX_LENGTH,
     EMPLOYEE_ID_PATTERN,
+    PIN_PATTERN,
 )
 from punchcard_kit.errors import Invalid
 from punchcard_kit.http_errors import error_responses
@@ -186,8 +187,9 @@ class CardsPublic(BaseModel):
 
 class PinSetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"pin": "4827"}]})
-    # Checked by the PIN policy (4–6 digits and not guessable); never echoed back.
-    pin: str = Field(max_length=64, repr=False)
+    # Checked by the PIN policy (4–6 digits and not guessable; its codes and messages); never
+    # echoed back. The OpenAPI states the format; what is guessable no schema can.
+    pin: str = Field(max_length=64, repr=False, json_schema_extra={"pattern": PIN_PATTERN})
 
 
 class PinGenerated(BaseModel):

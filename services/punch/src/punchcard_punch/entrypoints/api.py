@@ -33,9 +33,11 @@ from .schemas import (
 
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]
 # The client's name for one correction (domain/repeats.py): 8-64 letters, digits, "-" or "_"
-# (a UUID), bare or as the draft standard's quoted string.
+# (a UUID), bare or as the draft standard's quoted string. Optional (``= None`` where used), but
+# not nullable: a header has no null, and ``str | None`` said one (``anyOf`` with ``null``), which
+# a client (schemathesis) sent as the text "null", refused by the pattern.
 IdempotencyKey = Annotated[
-    str | None,
+    str,
     Header(
         alias="Idempotency-Key",
         pattern=r'^"?[A-Za-z0-9_-]{8,64}"?$',
