@@ -10,10 +10,8 @@ query parameters and form fields stay lax, as they arrive as text."""
 
 from __future__ import annotations
 
-import sys
 import types
 import typing
-from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
@@ -21,13 +19,8 @@ from punchcard_kit.bounds import JSON_INTEGER
 from pydantic import BaseModel
 from pydantic.types import Strict
 
-ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT / "tools"))
-try:
-    import gen_openapi  # the apps as the OpenAPI snapshots are made of them
-finally:
-    sys.path.pop(0)
-SERVICES = {**gen_openapi.SERVICES, "gateway": ("punchcard_gateway", "GatewaySettings")}
+from tests.support.apps import SERVICES, service_app
+
 SCALARS = (bool, int, float)
 
 
@@ -109,7 +102,7 @@ def _pydantic_words(node, where: str = "") -> list[str]:
 
 @pytest.mark.parametrize("service", sorted(SERVICES))
 def test_every_json_body_reads_booleans_and_numbers_strictly(service):
-    app = gen_openapi.service_app(*SERVICES[service])
+    app = service_app(service)
     # A bound placed after JSON_INTEGER reaches the OpenAPI as "ge"/"le", which no client reads.
     assert not _pydantic_words(app.openapi()), _pydantic_words(app.openapi())
     bodies = json_bodies(app)
