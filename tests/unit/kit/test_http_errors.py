@@ -1,8 +1,10 @@
 """Every error a caller can meet has the one shape: a server that is down is a 503 the caller
 may retry, anything unexpected a 500 that says nothing of the internals."""
 
+from typing import Annotated
+
 import asyncpg
-from fastapi import FastAPI
+from fastapi import FastAPI, File, UploadFile
 from fastapi.testclient import TestClient
 from punchcard_kit.http_errors import ApiError, first_problem, install_error_handlers
 from pydantic import BaseModel
@@ -111,6 +113,30 @@ def test_bodies_a_route_cannot_read_are_422s_of_the_error_shape():
         body = response.json()
         assert body["code"] == "INVALID" and body["message"].startswith(message), body
         assert body["field"] == ("a" if content == b'{"a": "x"}' else None)
+
+
+def test_a_form_body_that_does_not_parse_is_a_422_not_starlettes_400():
+    """A multipart body whose parts do not parse was Starlette's 400 "Invalid multipart data.",
+    which no route documents (the OpenAPI fuzz met it at face-match's photo upload)."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.put("/photos")
+    async def photos(photos: Annotated[list[UploadFile], File()]):
+        return {}
+
+    boundary = "cd1285ed99c561d6a8aed5f67d3f00d4"
+    response = TestClient(app).put(
+        "/photos",
+        content=f"--{boundary}\r\n60529--{boundary}--\r\n".encode(),
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code == 422
+    assert response.json() == {
+        "code": "INVALID",
+        "message": "Invalid multipart data.",
+        "field": None,
+    }
 
 
 def test_a_405_allows_every_method_the_path_has_on_any_route():

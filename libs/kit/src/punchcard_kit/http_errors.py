@@ -195,10 +195,13 @@ def install_error_handlers(app: FastAPI, transient: tuple[type[BaseException], .
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        if error.status_code == 400 and error.detail == _UNREADABLE_BODY:
-            # FastAPI could not read the body at all (bytes that are no UTF-8 text): invalid
-            # input like any body that is not JSON, the 422 every route documents.
-            return error_response(422, "INVALID", _NOT_JSON, None)
+        if error.status_code == 400:
+            # FastAPI or Starlette could not read the body at all (bytes that are no UTF-8
+            # text; a multipart body whose parts do not parse: "Invalid multipart data."):
+            # invalid input like any body that is not JSON, the 422 every route documents.
+            # Nothing of ours raises a 400.
+            message = _NOT_JSON if error.detail == _UNREADABLE_BODY else str(error.detail)
+            return error_response(422, "INVALID", message, None)
         if isinstance(error.detail, dict) and "code" in error.detail:
             return JSONResponse(error.detail, status_code=error.status_code, headers=error.headers)
         code = CODES.get(error.status_code, f"HTTP_{error.status_code}")
