@@ -38,7 +38,8 @@ from pydantic_core import PydanticCustomError
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # No NUL (PostgreSQL text cannot hold it) nor other C0 controls; \t, \n and \r are allowed.
-TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+_TEXT_CHAR = r"[^\x00-\x08\x0b\x0c\x0e-\x1f]"
+TEXT_PATTERN = f"^{_TEXT_CHAR}*$"
 MAX_OFFSET = 1_000_000
 PAGE_MAX = 500
 INT64_MAX = 2**63 - 1
@@ -103,9 +104,9 @@ def not_blank_pattern(min_length: int) -> str:
     stripped before its length is counted, so ``minLength`` alone said that ``"\\r"`` or
     ``"  a "`` would do where they do not."""
     core = (
-        f"{_INK}(?:{TEXT_PATTERN[1:-2]}*{_INK})?"
+        f"{_INK}(?:{_TEXT_CHAR}*{_INK})?"
         if min_length == 1
-        else (f"{_INK}{TEXT_PATTERN[1:-2]}{{{min_length - 2},}}{_INK}")
+        else f"{_INK}{_TEXT_CHAR}{{{min_length - 2},}}{_INK}"
     )
     return f"^{_SPACE}*{core}{_SPACE}*$"
 

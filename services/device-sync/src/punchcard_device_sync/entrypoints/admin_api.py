@@ -45,7 +45,6 @@ ComKey = Annotated[
     WithJsonSchema({"type": "string", "pattern": COM_KEY_PATTERN.pattern}),
 ]
 SiteId = Text(200)
-TimeZone = TimeZoneName
 Reason = Text(500)
 Id = Uuid
 SiteQuery = Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)]
@@ -157,7 +156,7 @@ class ClockCreate(BaseModel):
     serial_number: Serial
     name: Name
     site_id: SiteId = ""
-    time_zone: TimeZone
+    time_zone: TimeZoneName
     protocol: Literal["KIOSK_APP", "ZK_PUSH"] = Field(
         default="KIOSK_APP",
         description="KIOSK_APP (the Punchcard app) or ZK_PUSH (a hardware clock calling"
@@ -180,7 +179,7 @@ class ClockUpdate(BaseModel):
     )
     name: Name | None = None
     site_id: SiteId | None = None
-    time_zone: TimeZone | None = None
+    time_zone: TimeZoneName | None = None
     device_verifies_pins: StrictBool | None = Field(
         default=None,
         description=(
@@ -433,7 +432,7 @@ class AdoptRequest(BaseModel):
     )
     name: Name
     site_id: SiteId = ""
-    time_zone: TimeZone
+    time_zone: TimeZoneName
 
 
 class Pair(BaseModel):
