@@ -100,6 +100,29 @@ async def fake_camera_page(playwright, system, video: Path, request=None):
             await browser.close()
 
 
+async def face_punch_shows(page, system, name: str, clock_id: str, timeout_ms: int) -> None:
+    """Wait for the kiosk to show ``name`` (a face punch's result); past ``timeout_ms`` fail
+    saying what the kiosk shows instead and what face-match decided for the clock, so that a
+    run whose screenshots are out of reach (CI) still says why."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        await page.get_by_role("heading", name=name).wait_for(timeout=timeout_ms)
+    except PlaywrightTimeout:
+        headings = await page.get_by_role("heading").all_inner_texts()
+        hints = await page.locator(".hint").all_inner_texts()
+        decided = [
+            line
+            for line in system["face-match"].log_file.read_text().splitlines()
+            if clock_id in line and "face attempt" in line
+        ]
+        raise AssertionError(
+            f"the kiosk never showed {name!r} in {timeout_ms / 1000:.0f} s; it shows the "
+            f"headings {headings} and the hints {hints}; face-match about this clock:\n"
+            + "\n".join(decided[-10:])
+        ) from None
+
+
 async def launch_chromium(playwright, *extra_args: str):
     """A browser of its own (e.g. with a fake camera fed from a file): close it yourself."""
     return await playwright.chromium.launch(

@@ -16,7 +16,7 @@ from tests.support.face_match import enrol_at_gateway
 from tests.support.fake_camera import y4m_from_photo
 from tests.support.messaging import wait_for
 
-from .conftest import ARTIFACTS, fake_camera_page, new_worker, save_screenshot
+from .conftest import ARTIFACTS, face_punch_shows, fake_camera_page, new_worker, save_screenshot
 from .kiosk_bursts import chip_fits, chips_only, detect_ms, models_ready
 from .test_kiosk_pin import pair, worker_on_clock
 
@@ -47,7 +47,7 @@ async def test_a_steady_face_punches_with_the_workers_name(
             "() => { const v = document.querySelector('video'); return v && v.currentTime > 0.3; }"
         )
         await save_screenshot(page, request, "-camera")
-        await page.get_by_role("heading", name="Face Worker").wait_for(timeout=120_000)
+        await face_punch_shows(page, system, "Face Worker", w["clock_id"], 120_000)
         await save_screenshot(page, request)
 
         async def recorded():
@@ -88,7 +88,7 @@ async def test_with_the_face_models_ready_the_kiosk_sends_aligned_face_chips(
         await pair(page, w["credential"])
         if not await models_ready(page):
             pytest.skip("this Chromium cannot run the in-browser face models")
-        await page.get_by_role("heading", name="Face Worker").wait_for(timeout=180_000)
+        await face_punch_shows(page, system, "Face Worker", w["clock_id"], 180_000)
         await save_screenshot(page, request)
         print(f"\nbursts sent (aligned, sizes): {bursts.sent}\nanswers to chips: {bursts.answers}")
         print(f"face-detect ms: {await detect_ms(page)}; chip fits RMS px: {await chip_fits(page)}")
@@ -116,7 +116,9 @@ async def test_a_clock_verifying_faces_one_to_one_asks_for_the_employee_id_first
 ):
     """The tenant's strictest false-match target allows a 1:N search over 6 templates at most;
     two workers enrolled with 5 photos each make it 1:1: the kiosk's first look is answered
-    "Enter your Employee ID", and with the ID typed the same face punches."""
+    "Enter your Employee ID", and with the ID typed the same face punches. The first look with
+    the ID is answered SPOOF_SUSPECTED in the browser (as the liveness check may doubt a
+    capture): a face that could not be judged keeps the ID, and the next look punches."""
     faces = faces_dir()
     enrol_file, camera_file = two_photos_of_one_person()
     person_of = dict(identities())
@@ -140,7 +142,20 @@ async def test_a_clock_verifying_faces_one_to_one_asks_for_the_employee_id_first
 
     await wait_for(one_to_one, timeout=60, what="the clock verifying faces 1:1")
 
-    async with fake_camera_page(playwright, system, video) as page:
+    claimed: list[str] = []  # the Employee ID of each face punch that carried one
+
+    async def doubt_the_first_look_with_the_id(route):
+        body = route.request.post_data_json if route.request.method == "POST" else None
+        if body and body.get("employee_id"):
+            claimed.append(body["employee_id"])
+            if len(claimed) == 1:
+                doubted = {"attempt_id": body["attempt_id"], "status": "rejected"}
+                await route.fulfill(status=200, json={**doubted, "reason": "SPOOF_SUSPECTED"})
+                return
+        await route.continue_()
+
+    async with fake_camera_page(playwright, system, video, request) as page:
+        await page.route("**/kiosk/v1/punches", doubt_the_first_look_with_the_id)
         await pair(page, w["credential"])
         first = "Enter your Employee ID, then look at the camera"
         heading = page.get_by_role("heading", name=first)
@@ -148,7 +163,9 @@ async def test_a_clock_verifying_faces_one_to_one_asks_for_the_employee_id_first
         await save_screenshot(page, request, "-employee-id")
         await page.keyboard.type(w["employee_id"], delay=80)
         await page.keyboard.press("Enter")
-        await page.get_by_role("heading", name="Face Worker").wait_for(timeout=120_000)
+        await face_punch_shows(page, system, "Face Worker", w["clock_id"], 120_000)
         await save_screenshot(page, request)
         punches = (await admin_api.get("/punches", params={"worker_id": w["worker_id"]})).json()
         assert [p["method"] for p in punches["data"]] == ["FACE"]
+        # The ID was typed once and went with both looks: the doubted one and the one punched.
+        assert claimed[:2] == [w["employee_id"]] * 2, claimed

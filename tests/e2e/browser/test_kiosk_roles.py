@@ -12,7 +12,7 @@ from tests.support.gateway import assign
 from tests.support.identity import roles_known
 from tests.support.messaging import wait_for
 
-from .conftest import fake_camera_page, save_screenshot
+from .conftest import face_punch_shows, fake_camera_page, save_screenshot
 from .test_kiosk_pin import PIN, digits_id, pair, pin_punch, tap, worker_on_clock
 
 USER_PIN = "418290"
@@ -175,7 +175,7 @@ async def test_a_manager_enrols_a_workers_face_who_then_punches_by_face(
         await wait_for(in_gallery, timeout=60, what="the enrolment in face-match's gallery")
         await page.get_by_role("button", name="Done").click()
         # The camera now knows the face: Eileen punches by face.
-        await page.get_by_role("heading", name="Eileen Collins").wait_for(timeout=120_000)
+        await face_punch_shows(page, system, "Eileen Collins", m["clock_id"], 120_000)
         punches = (await admin_api.get("/punches", params={"worker_id": target_id})).json()
         assert [p["method"] for p in punches["data"]] == ["FACE"]
         audit = (await admin_api.get("/audit-log", params={"limit": 50})).json()["data"]

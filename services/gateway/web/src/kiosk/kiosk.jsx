@@ -22,7 +22,7 @@ import {
   useRoster,
 } from "./hooks.js";
 import { IDLE_MS, Keypad } from "./keypad.jsx";
-import { reasonText, spoken } from "./outcome.js";
+import { looksAgain, reasonText, spoken } from "./outcome.js";
 import * as outbox from "./queue.js";
 import { Result } from "./result.jsx";
 import { offlineCardCheck, offlinePinCheck } from "./roster.js";
@@ -126,14 +126,16 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) 
       gate.current = gateAfter(result, Date.now());
       // Someone tapped "Use PIN Instead" or "Manager" meanwhile: their screen stays.
       if (!takesFaceAnswer(screenNow.current)) return;
-      if (result.tone === "bad" && !faceFor) {
+      if (result.tone === "bad" && (!faceFor || looksAgain(result))) {
         // Say why briefly, then wait for the view to change (or a while) before trying again.
+        // An Employee ID typed is kept while the face could not be judged (no face, a doubted
+        // capture): the worker looks again, until the 20 s without a face end it.
         setFaceNotice(result.title);
         setAnnounce(result.title);
         setTimeout(() => setFaceNotice(""), FACE_NOTICE_MS);
         return;
       }
-      // One try for an Employee ID typed shows its result too, then the camera as usual.
+      // A verdict for an Employee ID typed shows as a result too, then the camera as usual.
       setAnnounce(spoken(result));
       dispatch({ type: "faceResult", result });
     },

@@ -61,6 +61,16 @@ export function describe(status, answer, timeZone) {
   return { tone: "bad", title: "Punch not recorded", line: "Please try again" };
 }
 
+// Refusals that say the face could not be judged: none, several, a frame that could not be
+// used, or a capture the liveness check doubted. The worker may simply look again; every other
+// answer is a verdict on who it is (or a punch that was not possible).
+const LOOK_AGAIN = new Set(["NO_FACE", "MULTIPLE_FACES", "INVALID_FRAME", "SPOOF_SUSPECTED"]);
+
+/** Whether a face attempt's result asks only for another look (the face was not judged). */
+export function looksAgain(result) {
+  return result?.tone === "bad" && LOOK_AGAIN.has(result.reason);
+}
+
 // What the aria-live region says for a result: "Ana Pérez. IN at 08:01".
 export function spoken(result) {
   return `${result.title}${result.line ? `. ${result.line}` : ""}`;

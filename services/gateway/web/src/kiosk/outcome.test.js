@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isoWithOffset } from "../shared/format.js";
-import { describe as answerOf, reasonText, SAVED_OFFLINE, saved, spoken } from "./outcome.js";
+import { describe as answerOf, looksAgain, reasonText, SAVED_OFFLINE, saved, spoken } from "./outcome.js";
 import { isBlank, luma, meanAbsDiff, SteadyView } from "./steady.js";
 import { backoffMs } from "./sync.js";
 
@@ -29,6 +29,18 @@ describe("what the worker is told", () => {
     expect(saved().title).toBe(SAVED_OFFLINE);
     expect(spoken({ title: "Ana Pérez", line: "IN at 08:01" })).toBe("Ana Pérez. IN at 08:01");
     expect(spoken(saved())).toBe(SAVED_OFFLINE);
+  });
+
+  it("a face that could not be judged asks for another look; a verdict on who it is does not", () => {
+    const refused = (reason) => answerOf(200, { status: "rejected", reason });
+    for (const reason of ["NO_FACE", "MULTIPLE_FACES", "INVALID_FRAME", "SPOOF_SUSPECTED"]) {
+      expect(looksAgain(refused(reason)), reason).toBe(true);
+    }
+    for (const reason of ["NO_MATCH", "AMBIGUOUS", "UNKNOWN_USER", "INACTIVE", "EMPLOYEE_ID_REQUIRED"]) {
+      expect(looksAgain(refused(reason)), reason).toBe(false);
+    }
+    expect(looksAgain(answerOf(503, null))).toBe(false);
+    expect(looksAgain(answerOf(200, { status: "recorded", punch: {} }))).toBe(false);
   });
 
   it("capture times are RFC 3339 with the device's offset", () => {
