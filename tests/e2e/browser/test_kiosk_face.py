@@ -7,6 +7,7 @@ worker's name; the punch is in the ledger, by FACE."""
 from __future__ import annotations
 
 import re
+import time
 from collections import defaultdict
 
 import pytest
@@ -19,6 +20,10 @@ from tests.support.messaging import wait_for
 from .conftest import ARTIFACTS, face_punch_shows, fake_camera_page, new_worker, save_screenshot
 from .kiosk_bursts import chip_fits, chips_only, detect_ms, models_ready
 from .test_kiosk_pin import pair, worker_on_clock
+
+# face-gate.js: a confirmation shows 4 s, then the camera waits 4 s more unless the view changes
+# (the person left); one person standing still is not sent again sooner.
+STANDING_STILL_S = 8.0
 
 
 def two_photos_of_one_person() -> tuple[str, str]:
@@ -41,7 +46,19 @@ async def test_a_steady_face_punches_with_the_workers_name(
 
     await enrol_at_gateway(admin_api, w["worker_id"], (enrol_file, photo(enrol_file)))
 
+    looks: list[tuple[float, float]] = []  # each face attempt: (sent, answered), monotonic s
+
+    async def timed(route):
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        sent = time.monotonic()
+        response = await route.fetch()
+        looks.append((sent, time.monotonic()))
+        await route.fulfill(response=response)
+
     async with fake_camera_page(playwright, system, video, request) as page:
+        await page.route("**/kiosk/v1/punches", timed)
         await pair(page, w["credential"])
         await page.wait_for_function(
             "() => { const v = document.querySelector('video'); return v && v.currentTime > 0.3; }"
@@ -67,6 +84,14 @@ async def test_a_steady_face_punches_with_the_workers_name(
               })"""
         )
         assert outbox == 0
+
+        # Still in front of the camera: the next look waits for the result and a while after.
+        async def looked_again():
+            return len(looks) >= 2
+
+        await wait_for(looked_again, timeout=60, what="the kiosk's next look at the same face")
+        (_, answered), (next_sent, _) = looks[0], looks[1]
+        assert next_sent - answered >= STANDING_STILL_S, looks
 
 
 async def test_with_the_face_models_ready_the_kiosk_sends_aligned_face_chips(

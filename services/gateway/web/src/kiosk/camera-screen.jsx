@@ -7,17 +7,15 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { captureBurst, ready, sample, snapshot } from "./camera.js";
 import { HOLD_HINT, judgeFrame, LOOK_HINT } from "./face-gate.js";
 import { clientScores, detectFaces, loadLiveness, PLACEMENT_HINTS, placement, status } from "./liveness.js";
-import { SteadyView } from "./steady.js";
 
 const SAMPLE_MS = 120;
 // In-browser advice ("Move closer"…) holds a steady view back at most this many times in a
 // row; then the burst goes anyway and the server decides (the models may miss a face).
 const MAX_HELD_BACK = 3;
 
-export function CameraScreen({ stream, problem, notice, gate, onFrame, onPin, onSignIn }) {
+export function CameraScreen({ stream, problem, notice, gate, view, onFrame, onPin, onSignIn }) {
   const video = useRef(null);
   const canvas = useRef(null);
-  const view = useRef(new SteadyView());
   const busy = useRef(false);
   const [hint, setHint] = useState(LOOK_HINT);
   const [models, setModels] = useState(status.state);

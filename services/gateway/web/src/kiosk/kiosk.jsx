@@ -28,6 +28,7 @@ import { Result } from "./result.jsx";
 import { offlineCardCheck, offlinePinCheck } from "./roster.js";
 import { canRetry, initialScreen, nextScreen, takesFaceAnswer } from "./screens.js";
 import { Settings } from "./settings.jsx";
+import { SteadyView } from "./steady.js";
 import { SOFTWARE_VERSION } from "./sync.js";
 
 const CHECKING = "Checking…";
@@ -48,6 +49,9 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) 
   const [announce, setAnnounce] = useState("");
   const [faceNotice, setFaceNotice] = useState("");
   const gate = useRef(openGate());
+  // The camera's view, with the view of the last attempt: kept here, not in the camera screen,
+  // which a result replaces; else the gate's "the view must change" met a fresh, empty view.
+  const view = useRef(new SteadyView());
   const now = useNow();
   const lostCredential = useLostCredential(onRevoked);
   const { roster, rosterSize } = useRoster({ db, api, credential, setClock, setOnline, lostCredential });
@@ -230,6 +234,7 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) 
           camera={camera}
           faceNotice={faceNotice}
           gate={gate}
+          view={view}
           punchByFace={punchByFace}
           punchByPin={punchByPin}
           toCamera={toCamera}
@@ -261,6 +266,7 @@ function Screen({
   camera,
   faceNotice,
   gate,
+  view,
   punchByFace,
   punchByPin,
   toCamera,
@@ -334,6 +340,7 @@ function Screen({
           problem={camera.problem}
           notice={faceNotice || (screen.faceFor ? `Employee ID ${screen.faceFor}: look at the camera` : "")}
           gate={gate}
+          view={view}
           onFrame={punchByFace}
           onPin={() => dispatch({ type: "usePin" })}
           onSignIn={() => dispatch({ type: "signIn" })}
