@@ -22,6 +22,8 @@ export const MAX_SIDE = 640;
 export const MAX_FRAME_BYTES = 512 * 1024;
 export const BURST_FRAMES = 3;
 export const BURST_GAP_MS = 150;
+// How long a burst waits for the camera's next frame before it takes the one shown anyway.
+export const FRESH_FRAME_MS = 500;
 
 let stream = null;
 
@@ -161,8 +163,27 @@ export function fitBurst(frames, maxBytes = MAX_FRAME_BYTES) {
 }
 
 /**
+ * Resolves when `video` has presented a frame after this call (requestVideoFrameCallback), or
+ * after `timeoutMs`; at once where the browser lacks that API. Called right after a frame is
+ * taken, it lets the burst's next frame be another camera frame: on a busy tablet the camera's
+ * frames come late, and one frame read twice is what the server's liveness check takes for a
+ * still image (face-match's "still" sign: a worker refused SPOOF_SUSPECTED).
+ */
+export function freshFrame(video, timeoutMs = FRESH_FRAME_MS) {
+  if (typeof video?.requestVideoFrameCallback !== "function") return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    video.requestVideoFrameCallback(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
  * A burst: {frame, burst, aligned} (base64 JPEGs: the first, then up to BURST_FRAMES - 1 more
- * taken BURST_GAP_MS apart; aligned: all are aligned chips, else all are full frames), or null
+ * taken BURST_GAP_MS apart at least, each a frame the camera presented after the one before
+ * (freshFrame, FRESH_FRAME_MS at most); aligned: all are aligned chips, else all are full frames), or null
  * when not even one frame could be made.
  *
  * `detect(still)` (the face models on one still: Human's faces, or null where they are not
@@ -178,7 +199,7 @@ export function fitBurst(frames, maxBytes = MAX_FRAME_BYTES) {
  */
 export async function captureBurst(
   video,
-  { frames = BURST_FRAMES, gapMs = BURST_GAP_MS, first = null, detect = null } = {},
+  { frames = BURST_FRAMES, gapMs = BURST_GAP_MS, first = null, detect = null, freshMs = FRESH_FRAME_MS } = {},
 ) {
   const shots = [];
   let aligning = Boolean(detect);
@@ -188,14 +209,19 @@ export async function captureBurst(
     shots.push({ still, transform });
   };
   let takenAt = first?.at ?? performance.now();
+  // The camera's next frame after the one last taken (the loop's own for `first`).
+  let fresh = freshFrame(video, freshMs);
   if (first?.still) await take(first.still, first.faces ?? null);
   else await take(snapshot(video));
   for (let i = 1; i < frames; i++) {
     const wait = gapMs - (performance.now() - takenAt);
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    await fresh;
     if (!ready(video)) break;
     takenAt = performance.now();
-    await take(snapshot(video));
+    const still = snapshot(video);
+    fresh = freshFrame(video, freshMs);
+    await take(still);
   }
   const aligned = allAligned(shots.map((s) => s.transform));
   const canvas = document.createElement("canvas");

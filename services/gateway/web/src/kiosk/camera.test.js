@@ -8,6 +8,7 @@ import {
   CHIP_SIDE,
   captureBurst,
   fitBurst,
+  freshFrame,
   MAX_FRAME_BYTES,
 } from "./camera.js";
 
@@ -127,5 +128,58 @@ describe("a burst of aligned face chips", () => {
     expect(allAligned([[1], [2]])).toBe(true);
     expect(allAligned([[1], null])).toBe(false);
     expect(allAligned([])).toBe(false);
+  });
+});
+
+describe("a burst's frames are the camera's own, one each", () => {
+  let drawn;
+  beforeEach(() => {
+    drawn = [];
+    vi.stubGlobal("document", {
+      createElement: () => ({
+        getContext: () => ({ drawImage: (source) => source.name && drawn.push(source.name), fillRect() {}, setTransform() {} }),
+        toDataURL: () => "data:image/jpeg;base64,AAAA",
+      }),
+    });
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  // A camera that presents a new frame `everyMs` (none when null), through
+  // requestVideoFrameCallback; its name is the frame shown.
+  function camera(everyMs) {
+    let shown = 0;
+    const waiting = [];
+    const video = {
+      videoWidth: 640,
+      videoHeight: 480,
+      readyState: 4,
+      get name() {
+        return `frame${shown}`;
+      },
+      requestVideoFrameCallback: (callback) => waiting.push(callback),
+    };
+    const timer = everyMs && setInterval(() => {
+      shown += 1;
+      for (const callback of waiting.splice(0)) callback();
+    }, everyMs);
+    return { video, stop: () => clearInterval(timer) };
+  }
+
+  it("waits for the camera's next frame when it comes later than the gap", async () => {
+    const slow = camera(40); // the gap is 0: a burst taken at once would read one frame thrice
+    try {
+      await captureBurst(slow.video, { gapMs: 0 });
+    } finally {
+      slow.stop();
+    }
+    expect(drawn).toHaveLength(3);
+    expect(new Set(drawn).size).toBe(3);
+  });
+
+  it("takes the frame shown when none comes in time, and never waits without the API", async () => {
+    const stuck = camera(null);
+    await captureBurst(stuck.video, { gapMs: 0, freshMs: 20 });
+    expect(drawn).toEqual(["frame0", "frame0", "frame0"]);
+    await expect(freshFrame({})).resolves.toBeUndefined();
   });
 });
