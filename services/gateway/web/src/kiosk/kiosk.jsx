@@ -133,7 +133,7 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) 
       if (result.tone === "bad" && (!faceFor || looksAgain(result))) {
         // Say why briefly, then wait for the view to change (or a while) before trying again.
         // An Employee ID typed is kept while the face could not be judged (no face, a doubted
-        // capture): the worker looks again, until the 20 s without a face end it.
+        // capture): the worker looks again, within the 20 s the ID is kept for (IDLE_MS).
         setFaceNotice(result.title);
         setAnnounce(result.title);
         setTimeout(() => setFaceNotice(""), FACE_NOTICE_MS);
