@@ -100,6 +100,12 @@ async def fake_camera_page(playwright, system, video: Path, request=None):
             await browser.close()
 
 
+def face_match_decisions(system, clock_id: str, about: str = "face attempt decided") -> list[str]:
+    """face-match's log lines ``about`` the face attempts of ``clock_id``."""
+    log = system["face-match"].log_file.read_text()
+    return [line for line in log.splitlines() if about in line and clock_id in line]
+
+
 async def face_punch_shows(page, system, name: str, clock_id: str, timeout_ms: int) -> None:
     """Wait for the kiosk to show ``name`` (a face punch's result); past ``timeout_ms`` fail
     saying what the kiosk shows instead and what face-match decided for the clock, so that a
@@ -111,11 +117,7 @@ async def face_punch_shows(page, system, name: str, clock_id: str, timeout_ms: i
     except PlaywrightTimeout:
         headings = await page.get_by_role("heading").all_inner_texts()
         hints = await page.locator(".hint").all_inner_texts()
-        decided = [
-            line
-            for line in system["face-match"].log_file.read_text().splitlines()
-            if clock_id in line and "face attempt" in line
-        ]
+        decided = face_match_decisions(system, clock_id, "face attempt")
         raise AssertionError(
             f"the kiosk never showed {name!r} in {timeout_ms / 1000:.0f} s; it shows the "
             f"headings {headings} and the hints {hints}; face-match about this clock:\n"

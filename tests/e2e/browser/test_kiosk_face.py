@@ -17,7 +17,14 @@ from tests.support.face_match import enrol_at_gateway
 from tests.support.fake_camera import y4m_from_photo
 from tests.support.messaging import wait_for
 
-from .conftest import ARTIFACTS, face_punch_shows, fake_camera_page, new_worker, save_screenshot
+from .conftest import (
+    ARTIFACTS,
+    face_match_decisions,
+    face_punch_shows,
+    fake_camera_page,
+    new_worker,
+    save_screenshot,
+)
 from .kiosk_bursts import chip_fits, chips_only, detect_ms, models_ready
 from .test_kiosk_pin import pair, worker_on_clock
 
@@ -126,11 +133,7 @@ async def test_with_the_face_models_ready_the_kiosk_sends_aligned_face_chips(
     punched = await wait_for(recorded, timeout=60, what="the face punch in the ledger")
     assert [(p["method"], p["clock_id"]) for p in punched] == [("FACE", w["clock_id"])]
     # face-match took them as chips (its log line says so), not as small frames.
-    decided = [
-        line
-        for line in system["face-match"].log_file.read_text().splitlines()
-        if "face attempt decided" in line and w["clock_id"] in line
-    ]
+    decided = face_match_decisions(system, w["clock_id"])
     assert any(
         re.search(r"aligned\W+true", line, re.I) and "identified" in line for line in decided
     ), decided

@@ -51,7 +51,8 @@ export function Kiosk({ db, credential, clock, setClock, onRevoked, onForget }) 
   const gate = useRef(openGate());
   // The camera's view, with the view of the last attempt: kept here, not in the camera screen,
   // which a result replaces; else the gate's "the view must change" met a fresh, empty view.
-  const view = useRef(new SteadyView());
+  const view = useRef(null);
+  if (!view.current) view.current = new SteadyView(); // made once, not at every render
   const now = useNow();
   const lostCredential = useLostCredential(onRevoked);
   const { roster, rosterSize } = useRoster({ db, api, credential, setClock, setOnline, lostCredential });
