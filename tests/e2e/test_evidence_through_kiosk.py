@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.support.face import astronaut, mirrored, photo
+from tests.support.face import astronaut, labelled_photo, mirrored
 from tests.support.face_match import enrol_at_gateway
 from tests.support.gateway import (
     CLOCK_TIME_ZONE,
@@ -79,7 +79,7 @@ async def test_a_shared_pin_is_caught_by_the_photo_at_the_punch(system):
     async with admin:
         employee_id, credential = await enrolled_worker(system, admin, tenant_id)
 
-        someone_else = photo("img1.jpg")
+        someone_else = labelled_photo()
         async with kiosk(gateway, credential) as http:
             # The app learns the policy from whoami (the edge asks face-match as the clock).
             assert (await http.get("/whoami")).json()["evidence_photos"] is True
@@ -131,7 +131,7 @@ async def test_a_tenant_that_refuses_such_punches_says_look_at_the_camera(system
         assert (await admin.get("/punch-policy")).json()["refuse_unmatched_photos"] is True
 
         async with kiosk(gateway, credential) as http:
-            shared = evidence_attempt(employee_id, photo("img1.jpg"))
+            shared = evidence_attempt(employee_id, labelled_photo())
             answer = await punch_decided(http, shared)
             assert answer.status_code == 200, answer.text
             body = answer.json()

@@ -2,8 +2,11 @@
 and the verdicts read back from Kafka.
 
 Photos: scikit-image's astronaut portrait (anyone can run those tests) and the labelled photos
-of 7 people in ``../shared/faces`` (``PUNCHCARD_FACES_DIR``; tests that need them skip with the
-reason where the folder is absent, e.g. in a user's clone)."""
+in ``../shared/faces`` (``PUNCHCARD_FACES_DIR``; tests that need them skip with the reason where
+the folder is absent, e.g. in a user's clone). Tests take the photos by what the folder's
+``identities.csv`` (file, person) and ``multi-face.csv`` (file, content) say, never by a file
+name or a number of people: any folder in that format serves (``labelled_photo``,
+``group_photos``)."""
 
 from __future__ import annotations
 
@@ -42,6 +45,36 @@ def identities() -> list[tuple[str, str]]:
     """(file, person) for every labelled single-face photo."""
     with (faces_dir() / "identities.csv").open() as handle:
         return [(row["file"], row["person"]) for row in csv.DictReader(handle)]
+
+
+def labelled_photo() -> bytes:
+    """A kiosk-sized photo of one of the labelled people (the first photo ``identities.csv``
+    lists), for a face that is not the astronaut's: tests name no file, so any folder in the
+    same format serves."""
+    return photo(identities()[0][0])
+
+
+_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def group_photos() -> list[tuple[str, int | None]]:
+    """(file, the number of faces it shows where ``multi-face.csv`` says, else None) for each
+    photo of several people that file lists ("two faces", "many faces"); its other rows (a
+    mirrored copy of a labelled photo) show one face. Skips, with the reason, where the folder
+    lists none."""
+    listed = faces_dir() / "multi-face.csv"
+    if not listed.is_file():
+        pytest.skip(f"no multi-face.csv in {faces_dir()}: no photos of several people")
+    found = []
+    with listed.open() as handle:
+        for row in csv.DictReader(handle):
+            words = row["content"].lower().split()
+            if "faces" in words:
+                count = words[words.index("faces") - 1] if words.index("faces") else ""
+                found.append((row["file"], int(count) if count.isdigit() else _COUNTS.get(count)))
+    if not found:
+        pytest.skip(f"{listed} lists no photo of several people")
+    return found
 
 
 def kiosk_jpeg(image_bgr: np.ndarray, side: int = 640, quality: int = 90) -> bytes:

@@ -11,7 +11,7 @@ import pytest
 from punchcard.v1 import common_pb2, evidence_pb2, identification_pb2, kiosk_pb2
 from punchcard_kit.messaging import catalogue, decode_envelope, unpack_payload
 
-from tests.support.face import astronaut, blank, mirrored, photo
+from tests.support.face import astronaut, blank, labelled_photo, mirrored
 from tests.support.face_match import enrol, known_worker, searchable
 from tests.support.messaging import read_topic, wait_for
 from tests.support.services import start_service
@@ -87,7 +87,7 @@ async def test_pin_punch_photos_are_kept_sealed_and_checked_against_the_workers_
 
     clock = str(uuid.uuid4())
     own, other, nobody = (str(uuid.uuid4()) for _ in range(3))
-    someone_else = photo("img1.jpg")
+    someone_else = labelled_photo()
     frames = {own: mirrored(astronaut(640)), other: someone_else, nobody: blank()}
     # The photo first for two of them, the verdict first for the third.
     await _photo(feed, own, clock, frames[own])

@@ -14,7 +14,7 @@ import pytest
 from punchcard.v1 import common_pb2, evidence_pb2, identification_pb2
 from punchcard_kit.messaging import catalogue
 
-from tests.support.face import astronaut, blank, mirrored, photo
+from tests.support.face import astronaut, blank, labelled_photo, mirrored
 from tests.support.face_match import enrol, known_worker, searchable
 from tests.support.messaging import wait_for
 from tests.support.punch import known, outcome
@@ -100,7 +100,7 @@ async def test_punches_whose_photo_is_not_the_workers_face_are_refused(punch, fa
 
     # The check that never comes first: it is decided once the wait has passed.
     never = await pin_punch(feed, unchecked["id"], clock, None)
-    someone_else = await pin_punch(feed, enrolled["id"], clock, photo("img1.jpg"))
+    someone_else = await pin_punch(feed, enrolled["id"], clock, labelled_photo())
     nobody = await pin_punch(feed, enrolled["id"], clock, blank())
     own = await pin_punch(feed, enrolled["id"], clock, mirrored(astronaut(640)))
 
@@ -148,7 +148,7 @@ async def test_punches_whose_photo_is_not_the_workers_face_are_refused(punch, fa
     async with punch.admin(tenant) as http:
         answer = await http.put("/punch-policy", json={"refuse_unmatched_photos": False})
         assert answer.status_code == 200 and answer.json()["refuse_unmatched_photos"] is False
-    shared = await pin_punch(feed, enrolled["id"], clock, photo("img1.jpg"), direction="OUT")
+    shared = await pin_punch(feed, enrolled["id"], clock, labelled_photo(), direction="OUT")
     answer = await outcome(punch, tenant, shared, timeout=timeout)
     assert answer["type"] == "punchcard.v1.PunchRecorded", answer
     conn = await asyncpg.connect(punch.admin_url)
