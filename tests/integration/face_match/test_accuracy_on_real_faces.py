@@ -28,6 +28,7 @@ from punchcard_face_match.domain import decision
 from punchcard_face_match.domain.calibration import (
     DEFAULT_FPIR_TARGET,
     fmr_model_for,
+    largest_gallery,
     threshold_for_gallery,
 )
 from punchcard_face_match.domain.decision import MatchPolicy, decide, threshold_for
@@ -81,7 +82,12 @@ def gallery_of(templates: dict[str, np.ndarray]) -> Gallery:
 def identify_everyone(pipeline: FacePipeline) -> tuple[int, int, list[tuple]]:
     """(identified, false accepts, every probe's decisions) of the enrol-one, probe-the-rest
     run: each probe's (file, person, outcome, worker, distance) and its impostor's."""
-    rows = identities()
+    # As many people as a 1:N search at the default target may hold (a folder of more people
+    # is searched 1:1 by face-match, which is not what this measures): the first by name.
+    people = set(
+        sorted({p for _, p in identities()})[: largest_gallery(DEFAULT_FPIR_TARGET, FMR_MODEL)]
+    )
+    rows = [(file, person) for file, person in identities() if person in people]
     by_person: dict[str, list[str]] = defaultdict(list)
     for file, person in rows:
         by_person[person].append(file)

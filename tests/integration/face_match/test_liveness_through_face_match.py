@@ -10,6 +10,7 @@ from collections import defaultdict
 
 import cv2
 import numpy as np
+from punchcard_face_match.domain.calibration import DEFAULT_FPIR_TARGET, DLIB, largest_gallery
 
 from tests.support.face import (
     astronaut,
@@ -102,6 +103,10 @@ async def test_bursts_of_the_labelled_people(feed, face_match, kiosk):
     by_person: dict[str, list[str]] = defaultdict(list)
     for file, person in identities():  # skips without the photos
         by_person[person].append(file)
+    # No more people than a 1:N search at the default target holds (beyond, face-match asks
+    # for the Employee ID): the first by name.
+    largest = largest_gallery(DEFAULT_FPIR_TARGET, DLIB)
+    by_person = {p: by_person[p] for p in sorted(by_person)[:largest]}
     tenant = feed.tenant_id
     workers = {}
     for person, files in sorted(by_person.items()):
@@ -118,8 +123,8 @@ async def test_bursts_of_the_labelled_people(feed, face_match, kiosk):
             outcomes[reason(verdict)] += 1
             if reason(verdict) == "IDENTIFIED" and verdict.worker_id != workers[person]["id"]:
                 wrong.append(file)
-    # A burst mixing two people.
-    a, b = sorted(by_person)[:2]
+    # A burst mixing two people (two with a second photo, not enrolled).
+    a, b = [p for p in sorted(by_person) if len(by_person[p]) >= 2][:2]
     first = live_burst(cv2.imread(str(faces_dir() / by_person[a][1])))
     other = live_burst(cv2.imread(str(faces_dir() / by_person[b][1])))
     mixed = await _answer(kiosk, tenant, [first[0], first[1], other[0]], "AMBIGUOUS")
