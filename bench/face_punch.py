@@ -90,11 +90,18 @@ def people() -> tuple[dict[str, tuple[list[bytes], list[bytes]]], str]:
         by_person: dict[str, list[str]] = defaultdict(list)
         for file, person in faces.identities():
             by_person[person].append(file)
+        # No more templates than a 1:N search at the default target holds (beyond, face-match
+        # asks for the Employee ID): a larger folder of photos gives its first people by name.
+        cal = support.face_calibration().calibration
+        room = cal.largest_gallery(cal.DEFAULT_FPIR_TARGET, cal.DLIB)
         out = {}
         for person, files in sorted(by_person.items()):
             if len(files) < 2:
                 continue  # no probe left beside the enrolment photos
             enrol = min(ENROL_PHOTOS, len(files) - 1)
+            if enrol > room:
+                break
+            room -= enrol
             out[person] = (
                 [faces.photo(f) for f in files[:enrol]],
                 [faces.photo(f) for f in files[enrol:]],
