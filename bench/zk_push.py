@@ -17,7 +17,10 @@ clocks of one tenant.
    (the largest of each says which stage the ledger waited on). Before the measured S seconds,
    the same load for --warm-up-s (5 s), then ANALYZE of the services' databases: the window is
    a system that has run for a while, whose tables hold rows and statistics, not a database
-   made a minute ago (support.analyze; --cold-statistics skips the ANALYZE).
+   made a minute ago (support.analyze; --cold-statistics skips the ANALYZE). Where the offered
+   rate is above the target's 2,000/s, the same load follows at 2,000/s for S seconds: the
+   target's p99 is measured there (the offered rate's window shows that the ledger keeps up
+   with more, and a heavier load's tail, reported beside it).
    Baseline, same run: the kiosk app's PIN path (bench/kiosk_pin_punch.py's load step: HTTP in
    at the gateway → recorded answer, argon2 included) at --kiosk-rate.
 2. Roster fan-out: one worker assigned to the D running devices in one bulk call — time until
@@ -36,8 +39,9 @@ Beside throughput and latency, the CPU each process spent per punch during phase
 (device-sync, punch, the simulator): on a busy shared machine it moves far less than the
 rates do, so it is what compares two runs of different code.
 
-Targets: >= 2,000 punches/s with p99 device-to-OK <= 200 ms; >= 20,000 devices at p99 poll
-<= 50 ms; a roster change acknowledged by 1,000 devices within 2 poll intervals.
+Targets: >= 2,000 punches/s decided (at the offered rate) with p99 device-to-OK <= 200 ms (at
+2,000/s); >= 20,000 devices at p99 poll <= 50 ms; a roster change acknowledged by 1,000 devices
+within 2 poll intervals.
 
 Prints a table and writes bench/results/zk_push.json.
     .venv/bin/python bench/zk_push.py [--devices 1000 --rate 2500 ...] [--quick]
@@ -150,16 +154,24 @@ def steps_of(text: str) -> list[int]:
     return steps
 
 
+def _all_through(ingest: dict) -> bool:
+    return ingest["acked"] == ingest["punches"] and ingest["decided"] >= ingest["punches"]
+
+
 def verdict(r: dict) -> dict:
-    """Each target met (True / False), or None for a phase not run (``--ingest-only``)."""
+    """Each target met (True / False), or None for a phase not run (``--ingest-only``). The
+    ingest target: the ledger keeps up with the offered rate (>= TARGET_RATE decided a second),
+    and at TARGET_RATE the p99 device-to-OK is within TARGET_OK_P99_MS — measured in the phase
+    at the target rate (``ingest_at_target``) where the offered rate was above it."""
     ingest, fan, polls = r["ingest"], r.get("fanout"), r.get("poll_capacity")
+    at_target = r.get("ingest_at_target") or ingest
     return {
         "ingest": ingest["ledger_per_s"] is not None
         and ingest["ledger_per_s"] >= TARGET_RATE
-        and ingest["device_to_ok"]["p99_ms"] is not None
-        and ingest["device_to_ok"]["p99_ms"] <= TARGET_OK_P99_MS
-        and ingest["acked"] == ingest["punches"]
-        and ingest["decided"] >= ingest["punches"],
+        and _all_through(ingest)
+        and at_target["device_to_ok"]["p99_ms"] is not None
+        and at_target["device_to_ok"]["p99_ms"] <= TARGET_OK_P99_MS
+        and _all_through(at_target),
         "polls": None if polls is None else polls["held"] >= TARGET_DEVICES,
         "fanout": None
         if fan is None
@@ -205,6 +217,28 @@ def rows(r: dict, args: argparse.Namespace) -> list[tuple[str, object]]:
             ),
         ),
         ("  machine busy % (all processes)", ingest.get("machine_busy_pct")),
+    ]
+    at_target = r.get("ingest_at_target")
+    if at_target is not None:
+        ok = at_target["device_to_ok"]
+        out += [
+            (
+                f"ATTLOG at the target rate, {at_target['rate_per_s']:g}/s offered:"
+                " device-to-OK p50 / p99 (ms)",
+                support.p50_p99(ok["p50_ms"], ok["p99_ms"]),
+            ),
+            (
+                "  answered OK / decided per s",
+                f"{at_target['acked_per_s']}/{at_target['ledger_per_s']}",
+            ),
+            (
+                "  punches / OK / decided / recorded",
+                f"{at_target['punches']}/{at_target['acked']}/{at_target['decided']}"
+                f"/{at_target['recorded']}",
+            ),
+            ("  machine busy % (all processes)", at_target.get("machine_busy_pct")),
+        ]
+    out += [
         (
             f"baseline: kiosk PIN punch p50 / p99 (ms) at {kiosk['rate_per_s']:g}/s",
             support.p50_p99(
@@ -833,6 +867,16 @@ async def run(args: argparse.Namespace) -> dict:
             n: round(1000 * c / max(results["ingest"]["punches"], 1), 3) for n, c in cpu.items()
         }
         results["ingest"]["machine_busy_pct"] = support.busy_pct_since(busy0)
+        if args.rate > TARGET_RATE:
+            # The target's p99 is at the target rate: offered more, the window above measures
+            # a heavier load's tail (and that the ledger keeps up with it).
+            print(f"measuring: ATTLOG ingest at the target rate ({TARGET_RATE:g}/s)", flush=True)
+            at_target = argparse.Namespace(**{**vars(args), "rate": TARGET_RATE})
+            busy0 = support.machine_cpu()
+            results["ingest_at_target"] = await ingest(
+                at_target, fleet, plan, punch_db, tenant_id, devices_db
+            )
+            results["ingest_at_target"]["machine_busy_pct"] = support.busy_pct_since(busy0)
 
         if not args.ingest_only:
             print("measuring: roster fan-out", flush=True)

@@ -135,6 +135,25 @@ def test_verdicts_and_the_table(capsys):
     assert rows["devices held at p99 poll <= 50 ms"] == 20000
 
 
+def test_the_p99_is_judged_at_the_target_rate_and_the_throughput_at_the_offered_one():
+    at_target = {**result()["ingest"], "rate_per_s": 2000.0, "ledger_per_s": 1999.0}
+    r = result(ingest__device_to_ok={"p50_ms": 90.0, "p99_ms": 260.0})
+    assert not zk_push.verdict(r)["ingest"]  # no phase at the target rate: the offered one's
+    r["ingest_at_target"] = at_target  # 150 ms at 2,000/s (decided 1,999/s: it was offered 2,000)
+    assert zk_push.verdict(r)["ingest"]
+    r["ingest_at_target"] = {**at_target, "device_to_ok": {"p50_ms": 40.0, "p99_ms": 200.1}}
+    assert not zk_push.verdict(r)["ingest"]
+    r["ingest_at_target"] = {**at_target, "acked": 49999}
+    assert not zk_push.verdict(r)["ingest"]
+    r["ingest_at_target"] = at_target
+    assert not zk_push.verdict({**r, "ingest": {**r["ingest"], "ledger_per_s": 1999.0}})["ingest"]
+    rows = dict(zk_push.rows(r, SimpleNamespace(poll_s=10)))
+    assert rows["  device-to-OK p50 / p99 (ms)"] == "90.0/260.0 (x2.9)"
+    label = "ATTLOG at the target rate, 2000/s offered: device-to-OK p50 / p99 (ms)"
+    assert rows[label] == "20.0/150.0 (x7.5)"
+    assert rows["  answered OK / decided per s"] == "2400.0/1999.0"
+
+
 def test_ingest_only_runs_no_other_phase_and_says_so():
     r = result()
     del r["fanout"], r["poll_capacity"]
