@@ -14,6 +14,7 @@ import csv
 import functools
 import os
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 import cv2
@@ -52,6 +53,15 @@ def labelled_photo() -> bytes:
     lists), for a face that is not the astronaut's: tests name no file, so any folder in the
     same format serves."""
     return photo(identities()[0][0])
+
+
+def people_one_search_holds(people: Iterable[str]) -> list[str]:
+    """The first of ``people`` by name, as many as one 1:N search at the default FPIR target
+    holds with a template each (``domain.calibration.largest_gallery``; beyond, face-match asks
+    for the Employee ID): a folder of many people still tests a 1:N search."""
+    from punchcard_face_match.domain.calibration import DEFAULT_FPIR_TARGET, DLIB, largest_gallery
+
+    return sorted(set(people))[: largest_gallery(DEFAULT_FPIR_TARGET, DLIB)]
 
 
 _COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}

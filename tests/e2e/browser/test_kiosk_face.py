@@ -153,8 +153,7 @@ async def test_a_clock_verifying_faces_one_to_one_asks_for_the_employee_id_first
     person taken years apart may meet with photos this project has never seen; recognition
     across photos is the other tests' and the benches' matter."""
     faces = faces_dir()
-    _, camera_file = two_photos_of_one_person()
-    enrol_file = camera_file
+    enrol_file = camera_file = two_photos_of_one_person()[1]
     person_of = dict(identities())
     other_file = next(f for f, person in identities() if person != person_of[enrol_file])
     video = y4m_from_photo(faces / camera_file, tmp_path / "camera.y4m")

@@ -28,7 +28,6 @@ from punchcard_face_match.domain import decision
 from punchcard_face_match.domain.calibration import (
     DEFAULT_FPIR_TARGET,
     fmr_model_for,
-    largest_gallery,
     threshold_for_gallery,
 )
 from punchcard_face_match.domain.decision import MatchPolicy, decide, threshold_for
@@ -36,7 +35,7 @@ from punchcard_face_match.domain.gallery import Gallery
 from punchcard_face_match.domain.quality import QualityPolicy, problem
 from punchcard_face_match.settings import FaceMatchSettings
 
-from tests.support.face import group_photos, identities, photo
+from tests.support.face import group_photos, identities, people_one_search_holds, photo
 from tests.support.stack import REPO
 
 DEFAULTS = FaceMatchSettings(environment="test")
@@ -82,11 +81,8 @@ def gallery_of(templates: dict[str, np.ndarray]) -> Gallery:
 def identify_everyone(pipeline: FacePipeline) -> tuple[int, int, list[tuple]]:
     """(identified, false accepts, every probe's decisions) of the enrol-one, probe-the-rest
     run: each probe's (file, person, outcome, worker, distance) and its impostor's."""
-    # As many people as a 1:N search at the default target may hold (a folder of more people
-    # is searched 1:1 by face-match, which is not what this measures): the first by name.
-    people = set(
-        sorted({p for _, p in identities()})[: largest_gallery(DEFAULT_FPIR_TARGET, FMR_MODEL)]
-    )
+    # A folder of more people would be searched 1:1 by face-match: not what this measures.
+    people = set(people_one_search_holds(p for _, p in identities()))
     rows = [(file, person) for file, person in identities() if person in people]
     by_person: dict[str, list[str]] = defaultdict(list)
     for file, person in rows:

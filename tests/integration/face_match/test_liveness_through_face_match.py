@@ -10,7 +10,6 @@ from collections import defaultdict
 
 import cv2
 import numpy as np
-from punchcard_face_match.domain.calibration import DEFAULT_FPIR_TARGET, DLIB, largest_gallery
 
 from tests.support.face import (
     astronaut,
@@ -18,6 +17,7 @@ from tests.support.face import (
     faces_dir,
     identities,
     mirrored,
+    people_one_search_holds,
     photo,
     reason,
 )
@@ -103,10 +103,7 @@ async def test_bursts_of_the_labelled_people(feed, face_match, kiosk):
     by_person: dict[str, list[str]] = defaultdict(list)
     for file, person in identities():  # skips without the photos
         by_person[person].append(file)
-    # No more people than a 1:N search at the default target holds (beyond, face-match asks
-    # for the Employee ID): the first by name.
-    largest = largest_gallery(DEFAULT_FPIR_TARGET, DLIB)
-    by_person = {p: by_person[p] for p in sorted(by_person)[:largest]}
+    by_person = {p: by_person[p] for p in people_one_search_holds(by_person)}
     tenant = feed.tenant_id
     workers = {}
     for person, files in sorted(by_person.items()):
