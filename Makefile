@@ -19,7 +19,7 @@ GEN_STAMP  := $(GEN_DIR)/punchcard/v1/.stamp
 WEB        := services/gateway/web
 WEB_SRC    := $(shell find $(WEB)/src $(WEB)/manage $(WEB)/kiosk -type f 2>/dev/null) $(WEB)/vite.config.js
 
-.PHONY: help setup venv proto weights web browser kustomize promtool k8s-schemas stack stack-down test-stack test-stack-down topics test-topics migrate run test test-unit test-integration bench bench-quick lint clean
+.PHONY: help setup venv proto weights web browser kustomize promtool prometheus k8s-schemas stack stack-down test-stack test-stack-down topics test-topics migrate run test test-unit test-integration bench bench-quick lint clean
 
 # The tests and benchmarks run on a stack of their own (scripts/stack, PUNCHCARD_STACK=test:
 # other ports, other data), so nothing they leave behind is ever read by `make run`'s system.
@@ -85,6 +85,12 @@ kustomize:
 promtool:
 	scripts/promtool --install
 
+# Debian's prometheus package for make run's local Prometheus (scripts/prometheus; the same
+# package as promtool). Optional: where it cannot be installed (not root, no package mirror),
+# this says so and the services run without it.
+prometheus:
+	@scripts/promtool --install || echo "note: Prometheus not installed; make run starts the services without it" >&2
+
 # The CRD schemas of Strimzi, KEDA and the Prometheus Operator (pinned, checksummed, cached in
 # .local/k8s-schemas), for the tests that validate every rendered object (core kinds: the
 # kubernetes-validate package).
@@ -119,7 +125,7 @@ migrate: setup stack
 	    $(VENV)/bin/punchcard-$$s migrate || exit 1; done
 
 # One command runs the whole system.
-run: setup stack topics migrate
+run: setup stack topics migrate prometheus
 	scripts/run-services
 
 # One command runs the tests (CI calls exactly this).
