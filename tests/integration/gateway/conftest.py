@@ -5,7 +5,6 @@ ports) that echo the internal caller they verified. Each test makes its own tena
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import secrets
 import socket
 import uuid
@@ -34,7 +33,7 @@ from punchcard_gateway.settings import GatewaySettings
 from punchcard_kit.internal_auth import InvalidInternalToken, audience_of, verify_internal_token
 
 from tests.support.databases import admin_url, drop_database, new_database
-from tests.support.stack import unique
+from tests.support.stack import documentation_ip, unique
 
 # The gateway's internal token key pair for these tests (not the development one): the
 # gateway signs with the private key, the stand-in services verify with the public key.
@@ -49,7 +48,7 @@ INTERNAL_PUBLIC_KEY = (
 )
 # The in-process client's address: new each run (a documentation IPv6 address), so the login
 # throttle's per-client window in the shared Redis never carries over from an earlier run.
-CLIENT_IP = str(ipaddress.IPv6Address("2001:db8::") + secrets.randbits(64))
+CLIENT_IP = documentation_ip()
 ADMIN_SECRET = "admin-jwt-secret-for-gateway-tests-0123456789"
 PASSWORD = "correct horse battery staple"
 

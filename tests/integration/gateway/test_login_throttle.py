@@ -8,7 +8,6 @@ proxy (FORWARDED_ALLOW_IPS)."""
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import secrets
 import socket
 import uuid
@@ -26,7 +25,7 @@ from punchcard_gateway.service_layer.auth import LOCK_ACTION
 from punchcard_gateway.settings import GatewaySettings
 from punchcard_kit.service import uvicorn_config
 
-from tests.support.stack import unique
+from tests.support.stack import documentation_ip, unique
 
 from .conftest import PASSWORD, Gateway, fast_hasher, running_gateway, settings_for
 
@@ -37,7 +36,7 @@ LOCK_AFTER = 3
 
 def new_ip() -> str:
     """A documentation address of its own per test: no window is shared with another test."""
-    return str(ipaddress.IPv6Address("2001:db8:1::") + secrets.randbits(64))
+    return documentation_ip("2001:db8:1::")
 
 
 @pytest.fixture(scope="module")
