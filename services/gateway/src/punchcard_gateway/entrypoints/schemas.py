@@ -13,7 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from ..domain.model import AdminUser, AuditEntry, Role
 
-EMAIL_PATTERN = r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$"
+# No @, space or control character in a part. The controls (C0, DEL, C1) and U+FEFF are named,
+# not left to ``\s``: a JSON Schema client reads ``\s`` as ECMA-262 does (U+FEFF is one, U+0085
+# is not), the server's validator (pydantic's Rust regex) as Unicode does (the other way
+# round); named, both refuse the same addresses.
+_EMAIL_PART = r"[^@\s\x00-\x1f\x7f-\x9f\ufeff]+"
+EMAIL_PATTERN = rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"
 MIN_PASSWORD_LENGTH = 12
 
 Email = Annotated[
