@@ -7,7 +7,11 @@ rejected", schemathesis' ST202; a client generated from the schema meets the sam
 - a date or date-time a client sends states its years (``bounds.DAY_PATTERN`` and
   ``INSTANT_PATTERN``: 2000-2999; a JSON Schema cannot compare dates);
 - a time zone a client sends is one of an ``enum``, the list the service checks it against
-  (``bounds.TIME_ZONES``).
+  (``bounds.TIME_ZONES``);
+- a number's bounds are within ±(2**53 - 1), which every JSON client holds exactly: past it a
+  client parsing numbers as doubles (JavaScript, schemathesis) rounds the bound itself, and
+  sends a value over it (device-sync's sequences were bounded by 2**62, which went out as
+  4611686018427388000).
 
 The rules no JSON Schema can state stay 422s that name the field (an opaque cursor, a JPEG that
 decodes, a PIN not too easy to guess, an employee id that exists): docs/architecture.md."""
@@ -76,6 +80,19 @@ def request_schemas(doc: dict):
 @pytest.fixture(scope="module", params=sorted(SERVICES))
 def doc(request) -> dict:
     return service_app(request.param).openapi()
+
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def test_every_numeric_bound_is_exact_in_a_double(doc):
+    loose = [
+        f"{where}: {key} {schema[key]}"
+        for where, _, schema in request_schemas(doc)
+        for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+        if isinstance(schema.get(key), int | float) and abs(schema[key]) > MAX_SAFE_INTEGER
+    ]
+    assert not loose, "\n".join(loose)
 
 
 def test_no_header_is_nullable(doc):

@@ -16,11 +16,13 @@ from datetime import datetime, timedelta
 CREDENTIAL_PREFIX = "pcc_"
 
 # What a clock may claim, checked before anything reaches the database (a clock's numbers are
-# untrusted input): a sequence is at least 1 and at most 2**62, so the server can still number
-# past any sequence a clock claims (a resync after a restore numbers above it) without leaving
-# PostgreSQL's bigint; a result code is a 32-bit-safe number; texts are short and hold no NUL
-# (PostgreSQL text cannot).
-MAX_SEQUENCE = 2**62
+# untrusted input): a sequence is at least 1 and at most 2**53 - 1, so the server can still
+# number past any sequence a clock claims (a resync after a restore numbers above it) without
+# leaving PostgreSQL's bigint, and every client reads it exactly: JSON numbers past 2**53 are
+# not (JavaScript's, or any parser's that reads them as doubles: 2**62 went out as
+# 4611686018427388000, above the bound); a result code is a 32-bit-safe number; texts are
+# short and hold no NUL (PostgreSQL text cannot).
+MAX_SEQUENCE = 2**53 - 1  # Number.MAX_SAFE_INTEGER
 MAX_RESULT_CODE = 100_000
 MAX_ACKS_PER_REQUEST = 1000
 MAX_DETAIL_LENGTH = 500
