@@ -10,14 +10,18 @@ from hypothesis import HealthCheck, Phase, settings
 #: Examples per operation and mode (OpenAPI) or per strategy, times a module's own factor;
 #: raise it locally to search harder.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+#: FUZZ_RANDOM=1: new examples on every run, to search beyond the suite's fixed ones (a failure
+#: is reproduced with pytest's ``--hypothesis-seed=N``, N from Hypothesis's report or any).
+RANDOM = os.environ.get("FUZZ_RANDOM", "") not in ("", "0")
 
 
 def fuzz_settings(max_examples: int) -> settings:
-    """Derandomized (the same requests on every run), no example database, no deadline, no
-    shrinking: a failure is reported as it was met, with the request that met it."""
+    """Derandomized (the same requests on every run; FUZZ_RANDOM=1 to search further), no
+    example database, no deadline, no shrinking: a failure is reported as it was met, with the
+    request that met it."""
     return settings(
         max_examples=max_examples,
-        derandomize=True,
+        derandomize=not RANDOM,
         database=None,
         deadline=None,
         phases=[Phase.explicit, Phase.generate],

@@ -11,7 +11,10 @@ rejected", schemathesis' ST202; a client generated from the schema meets the sam
 - a number's bounds are within ±(2**53 - 1), which every JSON client holds exactly: past it a
   client parsing numbers as doubles (JavaScript, schemathesis) rounds the bound itself, and
   sends a value over it (device-sync's sequences were bounded by 2**62, which went out as
-  4611686018427388000).
+  4611686018427388000);
+- an operation that takes a body says it may answer 413: past its route's limit (the kit's
+  64 KiB) a body is refused before it is read (``service.declare_too_large``); undeclared, a
+  randomized fuzz met it as an undocumented status (ST103).
 
 The rules no JSON Schema can state stay 422s that name the field (an opaque cursor, a JPEG that
 decodes, a PIN not too easy to guess, an employee id that exists): docs/architecture.md."""
@@ -93,6 +96,16 @@ def test_every_numeric_bound_is_exact_in_a_double(doc):
         if isinstance(schema.get(key), int | float) and abs(schema[key]) > MAX_SAFE_INTEGER
     ]
     assert not loose, "\n".join(loose)
+
+
+def test_every_operation_that_takes_a_body_declares_its_413(doc):
+    silent = [
+        f"{method.upper()} {path}"
+        for path, ops in doc["paths"].items()
+        for method, op in ops.items()
+        if method in METHODS and "requestBody" in op and "413" not in op.get("responses", {})
+    ]
+    assert not silent, silent
 
 
 def test_no_header_is_nullable(doc):

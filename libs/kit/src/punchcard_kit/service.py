@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from .access_log import AccessLog
 from .bounds import MAX_JSON_BODY_BYTES
 from .db import create_pool, ensure_database
-from .http_errors import error_responses, install_error_handlers
+from .http_errors import DESCRIPTIONS, error_responses, install_error_handlers
 from .internal_auth import InternalTokenVerifier
 from .logging import configure_logging, get_logger
 from .messaging.catalogue import DEAD_LETTER_CONFIG
@@ -366,7 +366,12 @@ def create_service_app(
 class _ServiceApp(FastAPI):
     """FastAPI, whose body limit (Starlette's RequestBodyLimitMiddleware) answers a declared
     Content-Length over the limit with a text/plain 413 of its own: that answer gets the one
-    error shape too."""
+    error shape too, and the OpenAPI names it on every operation that takes a body."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            declare_too_large(super().openapi())  # FastAPI keeps the document it returns
+        return self.openapi_schema
 
     def build_middleware_stack(self):
         counted = _CountResponses(
@@ -376,6 +381,22 @@ class _ServiceApp(FastAPI):
         # The access log runs inside the request's server span, so its line carries the trace.
         sample_every = getattr(self.state, "access_log_sample_every", 10)
         return traced_http(AccessLog(shaped, sample_every=sample_every))
+
+
+def declare_too_large(document: dict[str, Any]) -> None:
+    """Adds the 413 of the body limit (the error shape) to each operation of an OpenAPI
+    document that takes a request body and does not declare its own 413 (the ZK edge's is
+    text): a client, or a fuzzer, sending more than the limit learns the answer it gets."""
+    if "ErrorPublic" not in document.get("components", {}).get("schemas", {}):
+        return
+    too_large = {
+        "description": DESCRIPTIONS[413],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorPublic"}}},
+    }
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault("413", too_large)
 
 
 class _CountResponses:
