@@ -160,6 +160,11 @@ async def test_punches_corrections_and_the_timesheet_csv(page, request, system, 
         ("OUT", "CORRECTION"),
     ]
     assert wall(listed[1]["local_time"]).strftime("%Y-%m-%dT%H:%M") == out_at
+    # The audit log has both requests, the second marked as sent again (punch's
+    # Idempotent-Replayed): one correction, not two.
+    audit = await admin_api.get("/audit-log", params={"action": "POST /api/v1/punches"})
+    made = [e["repeated"] for e in audit.json()["data"] if e["status_code"] == 201]
+    assert made == [True, False]  # newest first
 
     # Replace the IN with one 30 minutes earlier: the original stays, voided, with the reason.
     original = page.get_by_role("row", name=re.compile("Captured offline"))

@@ -78,6 +78,28 @@ async def test_a_change_and_logins_are_recorded_without_their_bodies(gateway):
         assert secret not in dump
 
 
+async def test_a_keyed_request_sent_again_is_recorded_as_a_repeat(gateway):
+    """A service that answers a keyed request as the first time (punch's corrections: its
+    ``Idempotent-Replayed: true``) changed nothing: the client learns it, and the audit row
+    says so, so an auditor counts one correction. Any other answer is an action of its own."""
+    sysadmin = await gateway.new_tenant()
+    headers = {**await gateway.headers(sysadmin), "Idempotency-Key": "c0ffee00c0ffee01"}
+    path = f"/api/v1/workers/{uuid.uuid4()}"
+    first = await gateway.http.patch(f"{path}?status=201", headers=headers, json={})
+    again = await gateway.http.patch(
+        f"{path}?status=201&header=idempotent-replayed:true", headers=headers, json={}
+    )
+    odd = await gateway.http.patch(
+        f"{path}?status=201&header=idempotent-replayed:yes", headers=headers, json={}
+    )
+    assert (first.status_code, again.status_code, odd.status_code) == (201, 201, 201)
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == "true"
+
+    log = await _entries(gateway, sysadmin, action="PATCH /api/v1/workers/{id}")
+    assert [e["repeated"] for e in reversed(log["data"])] == [False, True, False]
+
+
 async def test_failed_login_for_an_unknown_email_is_recorded_for_no_tenant(gateway):
     # Its own address and request id: the account's failed logins are counted in Redis, which
     # outlives the test's databases (a fixed address got 429 from the fourth run in a window).

@@ -1,7 +1,8 @@
 """A correction sent twice is made once (docs/punch.md "Corrections sent twice"), against
 punch's own API and PostgreSQL as its service role: the same ``Idempotency-Key`` and request
-answer with the first punch (also when both arrive together), another request under the key is
-refused, and a bad key is a 422 that names the header."""
+answer with the first punch (also when both arrive together), saying so in the header
+``Idempotent-Replayed: true``, another request under the key is refused, and a bad key is a 422
+that names the header."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ async def test_the_same_keyed_correction_sent_twice_and_together_is_made_once(pu
         again = await http.post("/punches", json=_missed_out(worker["id"], clock), headers=key)
         assert first.status_code == again.status_code == 201, (first.text, again.text)
         assert again.json() == first.json()
+        assert "idempotent-replayed" not in first.headers
+        assert again.headers["idempotent-replayed"] == "true"
 
         # Two at once (a double click): the second waits for the first's key and answers it.
         together = {"Idempotency-Key": f'"{uuid.uuid4()}"'}  # the draft standard's quoted form
@@ -45,6 +48,7 @@ async def test_the_same_keyed_correction_sent_twice_and_together_is_made_once(pu
             )
         )
         assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+        assert sorted(a.headers.get("idempotent-replayed", "") for a in answers) == ["", "true"]
         assert answers[0].json()["id"] == answers[1].json()["id"]
     made = await _entries(punch, feed.tenant_id, worker["id"])
     assert sorted(made) == sorted({first.json()["id"], answers[0].json()["id"]})
@@ -86,6 +90,10 @@ async def test_a_keyed_replacement_sent_again_answers_with_its_replacement(punch
         again = await http.post(f"/punches/{ids[0]}/replace", json=body, headers=key)
         assert first.status_code == again.status_code == 201, (first.text, again.text)
         assert again.json()["id"] == first.json()["id"]
+        assert (first.headers.get("idempotent-replayed"), again.headers["idempotent-replayed"]) == (
+            None,
+            "true",
+        )
         unkeyed = await http.post(f"/punches/{ids[0]}/replace", json=body)
         assert unkeyed.status_code == 409 and unkeyed.json()["code"] == "ALREADY_VOIDED"
 
@@ -98,3 +106,5 @@ async def test_a_keyed_void_sent_again_answers_with_the_voided_punch(punch, feed
         again = await http.post(f"/punches/{ids[1]}/void", json={"reason": "test"}, headers=key)
         assert first.status_code == again.status_code == 200, (first.text, again.text)
         assert again.json() == first.json() and first.json()["voided"] is True
+        assert again.headers["idempotent-replayed"] == "true"
+        assert "idempotent-replayed" not in first.headers

@@ -52,7 +52,7 @@ def add(who: Caller, **kw) -> admin.AddPunch:
 
 async def test_an_added_punch_is_a_correction_with_its_event(store):
     who = caller()
-    punch_id = await admin.add_punch(add(who, clock_id=CLOCK), uow(store))
+    punch_id = (await admin.add_punch(add(who, clock_id=CLOCK), uow(store))).punch_id
     (row,) = store.punches
     assert row["id"] == punch_id and row["kind"] == "CORRECTION" and row["method"] == "MANUAL"
     assert (row["site_id"], row["time_zone"]) == ("site-1", "Europe/Madrid")
@@ -118,8 +118,10 @@ async def test_a_manager_corrects_only_workers_and_sites_of_their_own(store):
 
 async def test_a_punch_is_voided_once(store):
     who = caller()
-    punch_id = await admin.add_punch(add(who, clock_id=CLOCK), uow(store))
-    assert await admin.void_punch(admin.VoidPunch(who, punch_id, "wrong"), uow(store)) == punch_id
+    punch_id = (await admin.add_punch(add(who, clock_id=CLOCK), uow(store))).punch_id
+    assert (
+        await admin.void_punch(admin.VoidPunch(who, punch_id, "wrong"), uow(store))
+    ).punch_id == punch_id
     void = store.punches[-1]
     assert void["kind"] == "VOID" and void["refers_to"] == punch_id and void["reason"] == "wrong"
     assert store.published[-1][2].type == "punchcard.v1.PunchVoided"
@@ -133,7 +135,7 @@ async def test_a_punch_is_voided_once(store):
 
 
 async def test_a_manager_voids_only_punches_at_their_sites(store):
-    punch_id = await admin.add_punch(add(caller(), clock_id=CLOCK), uow(store))
+    punch_id = (await admin.add_punch(add(caller(), clock_id=CLOCK), uow(store))).punch_id
     with pytest.raises(Forbidden) as error:
         await admin.void_punch(
             admin.VoidPunch(caller("manager", ("site-9",)), punch_id, "wrong"), uow(store)
@@ -143,11 +145,13 @@ async def test_a_manager_voids_only_punches_at_their_sites(store):
 
 async def test_a_replacement_voids_and_adds_in_one_unit_of_work(store):
     who = caller()
-    punch_id = await admin.add_punch(add(who, clock_id=CLOCK), uow(store))
+    punch_id = (await admin.add_punch(add(who, clock_id=CLOCK), uow(store))).punch_id
     later = AT.replace(hour=9)
-    new_id = await admin.replace_punch(
-        admin.ReplacePunch(who, punch_id, "wrong time", punched_at=later), uow(store)
-    )
+    new_id = (
+        await admin.replace_punch(
+            admin.ReplacePunch(who, punch_id, "wrong time", punched_at=later), uow(store)
+        )
+    ).punch_id
     void, replacement = store.punches[-2:]
     assert void["kind"] == "VOID" and void["refers_to"] == punch_id
     assert replacement["id"] == new_id and replacement["refers_to"] == punch_id
@@ -161,7 +165,7 @@ async def test_a_replacement_voids_and_adds_in_one_unit_of_work(store):
 
 async def test_a_refused_replacement_changes_nothing(store):
     who = caller()
-    punch_id = await admin.add_punch(add(who, clock_id=CLOCK), uow(store))
+    punch_id = (await admin.add_punch(add(who, clock_id=CLOCK), uow(store))).punch_id
     store.clocks.clear()  # the original's clock is no longer known
     before = (list(store.punches), list(store.published))
     with pytest.raises(NotFound):
@@ -175,9 +179,10 @@ KEY = "0123456789abcdef0123456789abcdef"
 async def test_a_keyed_correction_sent_twice_is_added_once(store):
     """A double click, or the portal retrying after a lost answer: one punch, one event."""
     who = caller()
-    first = await admin.add_punch(add(who, clock_id=CLOCK, idempotency_key=KEY), uow(store))
+    made = await admin.add_punch(add(who, clock_id=CLOCK, idempotency_key=KEY), uow(store))
     again = await admin.add_punch(add(who, clock_id=CLOCK, idempotency_key=KEY), uow(store))
-    assert again == first
+    first = made.punch_id
+    assert not made.repeated and again == admin.Made(first, repeated=True)
     assert [p["id"] for p in store.punches] == [first]
     assert len(store.published) == 1 and store.commits == 1
 
@@ -210,14 +215,18 @@ async def test_a_key_belongs_to_its_tenant(store):
     other_tenant = str(uuid.uuid4())
     store.worker(other_tenant, WORKER, site_id="site-1")
     store.clock(other_tenant, CLOCK, site_id="site-1", time_zone="Europe/Madrid")
-    mine = await admin.add_punch(add(caller(), idempotency_key=KEY), uow(store))
-    theirs = await admin.add_punch(
-        add(
-            Caller(tenant_id=other_tenant, user_id=str(uuid.uuid4()), role="sysadmin", sites=()),
-            idempotency_key=KEY,
-        ),
-        FakeUnitOfWork(store, other_tenant),
-    )
+    mine = (await admin.add_punch(add(caller(), idempotency_key=KEY), uow(store))).punch_id
+    theirs = (
+        await admin.add_punch(
+            add(
+                Caller(
+                    tenant_id=other_tenant, user_id=str(uuid.uuid4()), role="sysadmin", sites=()
+                ),
+                idempotency_key=KEY,
+            ),
+            FakeUnitOfWork(store, other_tenant),
+        )
+    ).punch_id
     assert mine != theirs and len(store.punches) == 2
 
 
@@ -228,19 +237,22 @@ async def test_a_refused_keyed_correction_leaves_its_key_unused(store):
     with pytest.raises(NotFound):
         await admin.add_punch(add(who, clock_id=str(uuid.uuid4()), idempotency_key=KEY), uow(store))
     assert store.requests == {} and store.punches == []
-    made = await admin.add_punch(add(who, clock_id=CLOCK, idempotency_key=KEY), uow(store))
+    made = (
+        await admin.add_punch(add(who, clock_id=CLOCK, idempotency_key=KEY), uow(store))
+    ).punch_id
     assert [p["id"] for p in store.punches] == [made]
 
 
 async def test_a_keyed_replacement_sent_twice_answers_with_the_same_replacement(store):
     """Without the key the second request would be refused: the original is voided already."""
     who = caller()
-    punch_id = await admin.add_punch(add(who, clock_id=CLOCK), uow(store))
+    punch_id = (await admin.add_punch(add(who, clock_id=CLOCK), uow(store))).punch_id
     replace = admin.ReplacePunch(
         who, punch_id, "wrong time", punched_at=AT.replace(hour=9), idempotency_key=KEY
     )
     first = await admin.replace_punch(replace, uow(store))
-    assert await admin.replace_punch(replace, uow(store)) == first
+    assert not first.repeated
+    assert await admin.replace_punch(replace, uow(store)) == admin.Made(first.punch_id, True)
     assert [p["kind"] for p in store.punches] == ["CORRECTION", "VOID", "CORRECTION"]
     with pytest.raises(Conflict):  # the same replacement without its key: a second one
         await admin.replace_punch(
@@ -251,10 +263,10 @@ async def test_a_keyed_replacement_sent_twice_answers_with_the_same_replacement(
 
 async def test_a_keyed_void_sent_twice_answers_with_the_voided_punch(store):
     who = caller()
-    punch_id = await admin.add_punch(add(who, clock_id=CLOCK), uow(store))
+    punch_id = (await admin.add_punch(add(who, clock_id=CLOCK), uow(store))).punch_id
     void = admin.VoidPunch(who, punch_id, "test punch", idempotency_key=KEY)
-    assert await admin.void_punch(void, uow(store)) == punch_id
-    assert await admin.void_punch(void, uow(store)) == punch_id
+    assert await admin.void_punch(void, uow(store)) == admin.Made(punch_id)
+    assert await admin.void_punch(void, uow(store)) == admin.Made(punch_id, repeated=True)
     assert [p["kind"] for p in store.punches] == ["CORRECTION", "VOID"]
     with pytest.raises(Conflict):  # without its key: ALREADY_VOIDED, as before
         await admin.void_punch(admin.VoidPunch(who, punch_id, "test punch"), uow(store))

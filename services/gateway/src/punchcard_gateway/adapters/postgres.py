@@ -248,6 +248,7 @@ def _entry(row: asyncpg.Record) -> AuditEntry:
         request_id=row["request_id"],
         at=row["at"],
         clock_id=row["clock_id"],
+        repeated=row["repeated"],
     )
 
 
@@ -257,8 +258,8 @@ class PostgresAudit(_Repository):
         # insert-only policy; any other row must be this transaction's tenant's.
         await self.conn.execute(
             "INSERT INTO audit_log (id, tenant_id, actor_id, action, target_id, status_code,"
-            " client_ip, user_agent, request_id, clock_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            " client_ip, user_agent, request_id, clock_id, repeated)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             entry.id,
             entry.tenant_id,
             entry.actor_id,
@@ -269,6 +270,7 @@ class PostgresAudit(_Repository):
             entry.user_agent,
             entry.request_id,
             entry.clock_id,
+            entry.repeated,
         )
 
     async def list(

@@ -108,6 +108,9 @@ class AuditEntry:
     # An action taken at a kiosk app (a face enrolled there): its clock; the actor is then the
     # worker signed in at it (a Manager or Administrator of that clock), not an admin user.
     clock_id: str | None = None
+    # A keyed request (Idempotency-Key) made before and sent again: the service answered as the
+    # first time and changed nothing (its Idempotent-Replayed header), so it is one action.
+    repeated: bool = False
 
 
 def own_account_refusal(*, changes_role: bool, deactivates: bool) -> Forbidden | None:

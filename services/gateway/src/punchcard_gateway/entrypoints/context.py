@@ -4,8 +4,10 @@ client when well-formed, otherwise new; echoed on the response) and the audit lo
 Every request under ``/api/`` that changes something (POST, PUT, PATCH, DELETE) by an
 authenticated admin, and every login or refresh attempt, is recorded: tenant, actor, action
 (method and route template, e.g. ``PUT /api/v1/workers/{id}/pin``), target id, status code,
-client IP, user agent, request id, time. Never the body. The row is written before the last
-byte of the response leaves, so a client that has its answer can already read the row.
+client IP, user agent, request id, time, and whether the service answered a keyed request sent
+again (``repeated``: its ``Idempotent-Replayed: true``, nothing changed). Never the body. The
+row is written before the last byte of the response leaves, so a client that has its answer
+can already read the row.
 Requests without valid credentials change nothing and are not recorded (they would only let
 anyone fill the table)."""
 
@@ -40,6 +42,8 @@ class AuditNote:
     template: str | None = None
     # Login and refresh attempts are recorded even though no one is authenticated.
     always: bool = False
+    # The service answered a keyed request sent again (nothing changed now).
+    repeated: bool = False
 
 
 def audit_note(scope: Scope) -> AuditNote:
@@ -122,6 +126,7 @@ class RequestContextMiddleware:
             client_ip=client[0] if client else None,
             user_agent=agent[:USER_AGENT_MAX] if agent else None,
             request_id=rid,
+            repeated=note.repeated,
         )
         try:
             await audit.record(scope["app"].state.gateway.services, entry)

@@ -45,8 +45,10 @@ class AnyPath(PathConvertor):
 register_url_convertor("anypath", AnyPath())
 router = APIRouter(tags=["proxy"])
 # What of a service's answer headers a client acts on: a 405's methods (RFC 9110), when to try
-# a 429 or 503 again, a download's file name, a new resource's address. No other header passes.
-PASSED_HEADERS = ("allow", "retry-after", "content-disposition", "location")
+# a 429 or 503 again, a download's file name, a new resource's address, a keyed request that
+# was made before (punch's corrections). No other header passes.
+REPLAYED = "idempotent-replayed"
+PASSED_HEADERS = ("allow", "retry-after", "content-disposition", "location", REPLAYED)
 
 
 async def forward(
@@ -99,6 +101,8 @@ async def forward(
         # This replica's kiosk edge forgets the clock now; the others on its event.
         container(request).kiosk.clock_changed(caller.tenant_id, decision.target_id)
     passed = {name: answer.headers[name] for name in PASSED_HEADERS if name in answer.headers}
+    # The audit row of a keyed correction sent again says so: one correction, not two.
+    note.repeated = passed.get(REPLAYED) == "true"
     return Response(
         content=answer.content,
         status_code=answer.status_code,

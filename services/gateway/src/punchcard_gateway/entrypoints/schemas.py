@@ -55,6 +55,7 @@ AUDIT_EXAMPLE = {
     "request_id": "0f3a5c7e-9b1d-4f2a-8c4e-6a8b0d2f4a6c",
     "at": "2026-03-02T08:20:00Z",
     "clock_id": None,
+    "repeated": False,
 }
 
 
@@ -235,6 +236,11 @@ class AuditEntryPublic(BaseModel):
         description="An action at a kiosk app: its clock (the actor is then the worker signed"
         " in there)",
     )
+    repeated: bool = Field(
+        default=False,
+        description="A correction sent again with its Idempotency-Key: answered as the first"
+        " time, nothing changed (one correction, recorded twice)",
+    )
 
     @classmethod
     def of(cls, entry: AuditEntry) -> AuditEntryPublic:
@@ -249,6 +255,7 @@ class AuditEntryPublic(BaseModel):
             request_id=entry.request_id,
             at=entry.at,
             clock_id=entry.clock_id,
+            repeated=entry.repeated,
         )
 
 

@@ -29,6 +29,16 @@ EDITORS = ("sysadmin", "manager")
 
 
 @dataclass(frozen=True)
+class Made:
+    """What a correction answers with: the punch it made (voided, for a void), and whether the
+    request was a keyed one sent again (``repeated``: nothing written now; the API says so in
+    its ``Idempotent-Replayed`` header, and the gateway's audit row marks it)."""
+
+    punch_id: str
+    repeated: bool = False
+
+
+@dataclass(frozen=True)
 class AddPunch:
     """Add a punch the worker missed."""
 
@@ -72,42 +82,42 @@ def _zone(name: str, field: str) -> ZoneInfo:
         raise Invalid(f"unknown time zone {name!r}", field) from None
 
 
-async def add_punch(command: AddPunch, uow: UnitOfWork) -> str:
-    """Returns the new punch's id (a keyed request sent again: the first one's)."""
+async def add_punch(command: AddPunch, uow: UnitOfWork) -> Made:
+    """The new punch (a keyed request sent again: the first one's)."""
     require_role(command.caller, *EDITORS)
     async with uow:
         punch_id = time_ordered_uuid()
         made = await _made_before(uow, command, punch_id)
         if made is not None:
-            return made  # nothing written: the transaction rolls back
+            return Made(made, repeated=True)  # nothing written: the transaction rolls back
         row = await _correction_row(uow, command, replaces=None, punch_id=punch_id)
         await _append(uow, command.caller, [row])
         await uow.commit()
-    return row["id"]
+    return Made(row["id"])
 
 
-async def void_punch(command: VoidPunch, uow: UnitOfWork) -> str:
-    """Returns the voided punch's id."""
+async def void_punch(command: VoidPunch, uow: UnitOfWork) -> Made:
+    """The voided punch."""
     require_role(command.caller, *EDITORS)
     async with uow:
         # A keyed void names the punch it voided (the answer is that punch, now voided).
         if await _made_before(uow, command, command.punch_id) is not None:
-            return command.punch_id
+            return Made(command.punch_id, repeated=True)
         original = await _voidable(uow, command.caller, command.punch_id)
         await _append(uow, command.caller, [_void_row(command.caller, original, command.reason)])
         await uow.commit()
-    return command.punch_id
+    return Made(command.punch_id)
 
 
-async def replace_punch(command: ReplacePunch, uow: UnitOfWork) -> str:
-    """Returns the replacement's id."""
+async def replace_punch(command: ReplacePunch, uow: UnitOfWork) -> Made:
+    """The replacement (a keyed request sent again: the first one's)."""
     caller = command.caller
     require_role(caller, *EDITORS)
     async with uow:
         punch_id = time_ordered_uuid()
         made = await _made_before(uow, command, punch_id)
         if made is not None:
-            return made
+            return Made(made, repeated=True)
         original = await _voidable(uow, caller, command.punch_id)
         void = _void_row(caller, original, command.reason)
         replacement = await _correction_row(
@@ -127,7 +137,7 @@ async def replace_punch(command: ReplacePunch, uow: UnitOfWork) -> str:
         )
         await _append(uow, caller, [void, replacement])
         await uow.commit()
-    return replacement["id"]
+    return Made(replacement["id"])
 
 
 def _asked(command: AddPunch | VoidPunch | ReplacePunch) -> dict[str, object]:

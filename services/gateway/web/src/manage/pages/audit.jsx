@@ -42,9 +42,18 @@ const ACTIONS = {
   "POST /api/v1/punches/{id}/replace": "Replaced a punch",
 };
 
-function Status({ code }) {
+// repeated: a correction sent again with its Idempotency-Key (a double click, a retry after a
+// lost answer): answered as the first time, nothing changed — one correction, not two.
+function Status({ code, repeated }) {
   const tone = code < 300 ? "ok" : code < 500 ? (code === 401 || code === 403 ? "danger" : "warn") : "danger";
   const text = code < 300 ? "Done" : code === 401 ? "Refused" : code === 403 ? "Forbidden" : code < 500 ? "Invalid" : "Failed";
+  if (repeated) {
+    return (
+      <span title="The same request was sent again: it was answered as the first time and nothing changed">
+        <Badge tone="ok">Sent again, no change ({code})</Badge>
+      </span>
+    );
+  }
   return (
     <Badge tone={tone}>
       {text} ({code})
@@ -156,7 +165,7 @@ export function Audit() {
                         <Target entry={e} workers={workerMap} clocks={clockMap} admins={admins} />
                       </td>
                       <td>
-                        <Status code={e.status_code} />
+                        <Status code={e.status_code} repeated={e.repeated} />
                       </td>
                       <td class="small">
                         {e.client_ip || "—"}
