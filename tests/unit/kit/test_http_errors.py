@@ -4,10 +4,14 @@ may retry, anything unexpected a 500 that says nothing of the internals."""
 from typing import Annotated
 
 import asyncpg
+import pytest
 from fastapi import FastAPI, File, UploadFile
 from fastapi.testclient import TestClient
+from punchcard_kit.bounds import DAY_PATTERN, TEXT_PATTERN, UUID_PATTERN
+from punchcard_kit.credentials import EMPLOYEE_ID_PATTERN, PIN_PATTERN
 from punchcard_kit.http_errors import ApiError, first_problem, install_error_handlers
-from pydantic import BaseModel
+from punchcard_kit.patterns import described, meaning_of
+from pydantic import BaseModel, StringConstraints, ValidationError
 
 
 def client() -> TestClient:
@@ -86,6 +90,24 @@ def test_a_bad_field_is_named_by_its_path_without_its_value():
     ]
     assert first_problem(problem) == ("too long", "pins.0")
     assert first_problem([]) == ("invalid request", None)
+
+
+def test_a_pattern_with_a_meaning_is_answered_in_words_not_as_a_regular_expression():
+    class Body(BaseModel):
+        said: Annotated[str, StringConstraints(pattern=described(r"^a+b$", "a's, then one b"))]
+        unsaid: Annotated[str, StringConstraints(pattern=r"^c+d$")] = "cd"
+
+    def problem(**body) -> tuple[str, str | None]:
+        with pytest.raises(ValidationError) as error:
+            Body(**body)
+        return first_problem(error.value.errors())
+
+    assert problem(said="ab!") == ("Input should be a's, then one b", "said")
+    # A pattern nobody described keeps pydantic's words, which quote it.
+    assert problem(said="ab", unsaid="x") == ("String should match pattern '^c+d$'", "unsaid")
+    # Every kit pattern a person may meet reads as words.
+    for pattern in (UUID_PATTERN, TEXT_PATTERN, DAY_PATTERN, PIN_PATTERN, EMPLOYEE_ID_PATTERN):
+        assert meaning_of(pattern), pattern
 
 
 def test_bodies_a_route_cannot_read_are_422s_of_the_error_shape():

@@ -36,10 +36,17 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StringConst
 from pydantic.json_schema import WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+from .patterns import described
+
+UUID_PATTERN = described(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+    "a UUID (8-4-4-4-12 hexadecimal digits)",
+)
 # No NUL (PostgreSQL text cannot hold it) nor other C0 controls; \t, \n and \r are allowed.
 _TEXT_CHAR = r"[^\x00-\x08\x0b\x0c\x0e-\x1f]"
-TEXT_PATTERN = f"^{_TEXT_CHAR}*$"
+TEXT_PATTERN = described(
+    f"^{_TEXT_CHAR}*$", "text without control characters (tabs and line breaks are allowed)"
+)
 MAX_OFFSET = 1_000_000
 PAGE_MAX = 500
 INT64_MAX = 2**63 - 1
@@ -49,8 +56,10 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 
 
 _DATE = r"2[0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-DAY_PATTERN = f"^{_DATE}$"
-INSTANT_PATTERN = f"^{_DATE}[Tt]"
+DAY_PATTERN = described(f"^{_DATE}$", "a date written YYYY-MM-DD, in the years 2000-2999")
+INSTANT_PATTERN = described(
+    f"^{_DATE}[Tt]", "a date and time (RFC 3339, with its offset), in the years 2000-2999"
+)
 
 
 def within_years(value: datetime) -> datetime:
@@ -108,7 +117,10 @@ def not_blank_pattern(min_length: int) -> str:
         if min_length == 1
         else f"{_INK}{_TEXT_CHAR}{{{min_length - 2},}}{_INK}"
     )
-    return f"^{_SPACE}*{core}{_SPACE}*$"
+    return described(
+        f"^{_SPACE}*{core}{_SPACE}*$",
+        f"text of at least {min_length} characters besides spaces, without control characters",
+    )
 
 
 def Text(max_length: int, min_length: int = 0, strip: bool = True):  # noqa: N802 - a type

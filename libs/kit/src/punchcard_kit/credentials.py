@@ -8,20 +8,30 @@ from __future__ import annotations
 
 import re
 
+from .patterns import described
+
 #: Letters, digits, "_" and "-"; what badge printers and hardware clocks accept.
-EMPLOYEE_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+EMPLOYEE_ID_PATTERN = described(
+    r"^[A-Za-z0-9_-]+$", "an Employee ID of letters, digits, '-' and '_'"
+)
 EMPLOYEE_ID_MAX_LENGTH = 32
 #: One character an Employee ID may contain (a keypad's key filter).
 EMPLOYEE_ID_CHAR_PATTERN = r"^[A-Za-z0-9_-]$"
 
 PIN_MIN_LENGTH = 4
 PIN_MAX_LENGTH = 6
-PIN_PATTERN = rf"^[0-9]{{{PIN_MIN_LENGTH},{PIN_MAX_LENGTH}}}$"
+PIN_PATTERN = described(
+    rf"^[0-9]{{{PIN_MIN_LENGTH},{PIN_MAX_LENGTH}}}$",
+    f"a PIN of {PIN_MIN_LENGTH} to {PIN_MAX_LENGTH} digits",
+)
 
 #: A badge / proximity card number: digits only (what card readers type and ZK clocks hold),
 #: kept as given (leading zeros count).
 CARD_NUMBER_MAX_LENGTH = 20
-CARD_NUMBER_PATTERN = rf"^[0-9]{{1,{CARD_NUMBER_MAX_LENGTH}}}$"
+CARD_NUMBER_PATTERN = described(
+    rf"^[0-9]{{1,{CARD_NUMBER_MAX_LENGTH}}}$",
+    f"a card number of 1 to {CARD_NUMBER_MAX_LENGTH} digits",
+)
 
 _EMPLOYEE_ID = re.compile(EMPLOYEE_ID_PATTERN)
 _PIN = re.compile(PIN_PATTERN)

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Match
 
 from . import errors
 from .logging import get_logger
+from .patterns import meaning_of
 from .retry import is_transient
 
 log = get_logger(__name__)
@@ -158,7 +159,12 @@ def first_problem(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str | None]
     if where == ("body",) and kind in _NOT_AN_OBJECT:
         return "the request body must be a JSON object (Content-Type: application/json)", None
     loc = [str(p) for p in where if p not in ("body", "query", "path", "header")]
-    return str(first.get("msg", "invalid request")), ".".join(loc) or None
+    message = str(first.get("msg", "invalid request"))
+    if kind == "string_pattern_mismatch":
+        meaning = meaning_of((first.get("ctx") or {}).get("pattern"))
+        if meaning is not None:  # the words, not the regular expression (patterns.py)
+            message = f"Input should be {meaning}"
+    return message, ".".join(loc) or None
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")

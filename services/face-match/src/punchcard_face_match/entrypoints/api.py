@@ -22,7 +22,7 @@ from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
-from punchcard_kit.bounds import JSON_INTEGER, PAGE_MAX, Limit
+from punchcard_kit.bounds import JSON_INTEGER, PAGE_MAX, UUID_PATTERN, Limit
 from punchcard_kit.credentials import EMPLOYEE_ID_MAX_LENGTH, EMPLOYEE_ID_PATTERN
 from punchcard_kit.errors import Invalid
 from punchcard_kit.http_errors import ErrorPublic, error_responses
@@ -42,7 +42,7 @@ from ..service_layer.enrolment import (
 )
 from .deps import CallerDep, ClockCallerDep, FaceMatchDep, RequestIdDep
 
-ID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+ID_PATTERN = UUID_PATTERN
 WorkerIdItem = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]
 MULTIPART_FRAMING_BYTES = 1024 * 1024

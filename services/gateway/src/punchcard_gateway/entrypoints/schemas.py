@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import Form
 from fastapi.security import OAuth2PasswordRequestForm
 from punchcard_kit.bounds import TEXT_PATTERN, Text
+from punchcard_kit.patterns import described
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 from ..domain.model import AdminUser, AuditEntry, Role
@@ -18,7 +19,9 @@ from ..domain.model import AdminUser, AuditEntry, Role
 # is not), the server's validator (pydantic's Rust regex) as Unicode does (the other way
 # round); named, both refuse the same addresses.
 _EMAIL_PART = r"[^@\s\x00-\x1f\x7f-\x9f\ufeff]+"
-EMAIL_PATTERN = rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"
+EMAIL_PATTERN = described(
+    rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$", "an e-mail address (name@example.com)"
+)
 MIN_PASSWORD_LENGTH = 12
 
 Email = Annotated[

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Path, Query, Response
 from punchcard_kit.bounds import TEXT_PATTERN, Day, Instant
 from punchcard_kit.http_errors import error_responses
+from punchcard_kit.patterns import described
 
 from ..service_layer import admin, policy
 from ..views import PunchQuery
@@ -40,7 +41,9 @@ IdempotencyKey = Annotated[
     str,
     Header(
         alias="Idempotency-Key",
-        pattern=r'^"?[A-Za-z0-9_-]{8,64}"?$',
+        pattern=described(
+            r'^"?[A-Za-z0-9_-]{8,64}"?$', "8 to 64 letters, digits, '-' or '_' (a UUID will do)"
+        ),
         description="Names this correction: sent again with the same request, the answer is"
         " the first one's (nothing is added or voided twice); with another request,"
         " 422 IDEMPOTENCY_KEY_REUSED.",

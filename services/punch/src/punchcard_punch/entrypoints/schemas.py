@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from punchcard_kit.bounds import Instant, Text
+from punchcard_kit.bounds import UUID_PATTERN, Instant, Text
 from punchcard_kit.schemas import IsoTimestamp
 from pydantic import (
     BaseModel,
@@ -18,7 +18,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-ID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+ID_PATTERN = UUID_PATTERN
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Reason = Text(500, min_length=3)
 SiteId = Text(200)

@@ -103,8 +103,9 @@ export function CopyButton({ text, label = "Copy" }) {
 }
 
 /**
- * The API's validation messages are pydantic's ("String should match pattern …"); where we know
- * the rule of a field, say it in words instead.
+ * The API's validation messages are pydantic's ("String should be at most 200 characters"), or a
+ * pattern's meaning ("Input should be an e-mail address"); where we know the rule of a field,
+ * say it in our words instead.
  */
 export function friendly(message, rule) {
   if (!message) return null;
