@@ -28,7 +28,8 @@ def test_the_readings_of_s_differ_somewhere():
 
 @pytest.mark.parametrize("char", DISPUTED, ids=lambda c: f"U+{ord(c):04X}")
 def test_a_character_the_readings_dispute_is_refused_whatever_s_means(char):
-    named_only = re.compile(EMAIL_PATTERN.replace(r"\s", ""))
+    assert "\\s" not in EMAIL_PATTERN  # every character named: read alike by every client
+    named_only = re.compile(EMAIL_PATTERN)
     for address in (f"a{char}b@example.com", f"ab@ex{char}ample.com", f"ab@example.c{char}om"):
         assert named_only.fullmatch(address) is None, address
         with pytest.raises(ValidationError):

@@ -103,14 +103,14 @@ Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 Limit = Annotated[int, Query(ge=1, le=PAGE_MAX)]
 
 
-# The white space around a stripped text: what the server strips (pydantic's strip_whitespace
-# is Rust's str::trim: Unicode's White_Space, VT and FF too), named character by character.
-# Not ``\s``, which a client reading the OpenAPI takes as ECMA-262 does (U+FEFF
+# WHITE_SPACE, the inside of a character class: what the server strips (pydantic's
+# strip_whitespace is Rust's str::trim: Unicode's White_Space, VT and FF too), named character
+# by character. Not ``\s``, which a client reading the OpenAPI takes as ECMA-262 does (U+FEFF
 # white space, U+0085 not) and Python's re another way again: with ``\s``, a randomized fuzz
 # sent "\t\x85\t " as a site id, not blank to it and blank here.
-_SPACES = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-_SPACE = f"[{_SPACES}]"
-_INK = rf"[^{_SPACES}\x00-\x1f]"  # a character that is not white space, nor a control
+WHITE_SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_SPACE = f"[{WHITE_SPACE}]"
+_INK = rf"[^{WHITE_SPACE}\x00-\x1f]"  # a character that is not white space, nor a control
 
 
 def not_blank_pattern(min_length: int) -> str:

@@ -8,17 +8,17 @@ from typing import Annotated, Literal
 
 from fastapi import Form
 from fastapi.security import OAuth2PasswordRequestForm
-from punchcard_kit.bounds import TEXT_PATTERN, Text
+from punchcard_kit.bounds import TEXT_PATTERN, WHITE_SPACE, Text
 from punchcard_kit.patterns import described
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 from ..domain.model import AdminUser, AuditEntry, Role
 
-# No @, space or control character in a part. The controls (C0, DEL, C1) and U+FEFF are named,
-# not left to ``\s``: a JSON Schema client reads ``\s`` as ECMA-262 does (U+FEFF is one, U+0085
-# is not), the server's validator (pydantic's Rust regex) as Unicode does (the other way
-# round); named, both refuse the same addresses.
-_EMAIL_PART = r"[^@\s\x00-\x1f\x7f-\x9f\ufeff]+"
+# No @, white space or control character in a part, each named (bounds.WHITE_SPACE; the
+# controls C0, DEL and C1; U+FEFF), not left to ``\s``: a JSON Schema client reads ``\s`` as
+# ECMA-262 does (U+FEFF is one, U+0085 is not), the server's validator (pydantic's Rust regex)
+# as Unicode does (the other way round); named, both refuse the same addresses.
+_EMAIL_PART = rf"[^@{WHITE_SPACE}\x00-\x1f\x7f-\x9f\ufeff]+"
 EMAIL_PATTERN = described(
     rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$", "an e-mail address (name@example.com)"
 )
