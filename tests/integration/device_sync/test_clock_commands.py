@@ -196,6 +196,9 @@ async def test_bad_input_is_refused_and_changes_nothing(identity, devices):
         "/clocks", json={"serial_number": "SN 1", "name": "x", "time_zone": "Europe/Madrid"}
     )
     assert response.status_code == 422 and response.json()["field"] == "serial_number"
+    assert response.json()["message"] == (  # in words (punchcard_kit.patterns)
+        "Input should be a serial number of letters, digits, '.', '_', ':' and '-'"
+    )
     response = await tenant.devices.post(
         "/clocks", json={"serial_number": "SN1", "name": "x", "time_zone": "Mars/Olympus"}
     )

@@ -19,6 +19,7 @@ from punchcard_kit.bounds import (
     Uuid,
 )
 from punchcard_kit.http_errors import error_responses
+from punchcard_kit.patterns import described
 from punchcard_kit.schemas import IsoTimestamp
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from pydantic.json_schema import WithJsonSchema
@@ -30,11 +31,13 @@ from ..service_layer import biometrics as bio
 from ..service_layer import device_pins
 from .deps import CallerDep, ContainerDep
 
+# What an admin types from the clock's label (the same characters the ZK edge takes).
+SERIAL_PATTERN = described(
+    r"^[A-Za-z0-9_.:-]+$", "a serial number of letters, digits, '.', '_', ':' and '-'"
+)
 Serial = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"
-    ),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=SERIAL_PATTERN),
 ]
 Name = Text(200, min_length=1)
 # Checked by the service (INVALID_COM_KEY); bounded here.
@@ -49,7 +52,7 @@ Reason = Text(500)
 Id = Uuid
 SiteQuery = Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)]
 SitePath = Annotated[str, Path(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
-SerialPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+SerialPath = Annotated[str, Path(min_length=1, max_length=64, pattern=SERIAL_PATTERN)]
 
 # Examples for the OpenAPI (schema metadata only); each is valid for its model (a unit test
 # checks them).
