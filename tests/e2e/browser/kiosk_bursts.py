@@ -74,11 +74,11 @@ async def models_ready(page) -> bool:
     return state == "ready"
 
 
-async def detect_ms(page) -> list[int]:
-    """How long each in-browser detection took (the app's User Timing measures)."""
+async def detect_ms(page, mark: str = "punchcard:face-detect") -> list[int]:
+    """How long each in-browser look took (the app's User Timing measures): the camera loop's
+    ("punchcard:face-detect"), or a burst's further frames' ("punchcard:face-follow")."""
     return await page.evaluate(
-        """() => performance.getEntriesByName('punchcard:face-detect')
-            .map((e) => Math.round(e.duration))"""
+        "(mark) => performance.getEntriesByName(mark).map((e) => Math.round(e.duration))", mark
     )
 
 

@@ -6,7 +6,15 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { captureBurst, ready, sample, snapshot } from "./camera.js";
 import { HOLD_HINT, judgeFrame, LOOK_HINT } from "./face-gate.js";
-import { clientScores, detectFaces, loadLiveness, PLACEMENT_HINTS, placement, status } from "./liveness.js";
+import {
+  clientScores,
+  detectFaces,
+  followFace,
+  loadLiveness,
+  PLACEMENT_HINTS,
+  placement,
+  status,
+} from "./liveness.js";
 
 const SAMPLE_MS = 120;
 // In-browser advice ("Move closer"…) holds a steady view back at most this many times in a
@@ -67,7 +75,7 @@ export function CameraScreen({ stream, problem, notice, gate, view, onFrame, onP
           if (faces.length === 1) scores = clientScores(faces[0]);
         }
         heldBack.current = 0;
-        const shot = await captureBurst(v, { first: { still, faces, at }, detect: faces ? detectFaces : null });
+        const shot = await captureBurst(v, { first: { still, faces, at }, detect: faces ? followFace : null });
         if (!shot) return;
         view.current.remember(y);
         await onFrame(shot.frame, shot.burst, scores, shot.aligned);

@@ -7,6 +7,8 @@
 // (no WebGL, a failed load), the kiosk works as before: steadiness only, the server's check.
 
 /* global __HUMAN_MODELS__, __TFJS_WASM__ */
+import { BURST_FRAMES } from "./camera.js";
+
 const MODELS = typeof __HUMAN_MODELS__ === "string" ? __HUMAN_MODELS__ : "/assets/human/";
 const WASM = typeof __TFJS_WASM__ === "string" ? __TFJS_WASM__ : "/assets/tfjs-wasm/";
 
@@ -29,6 +31,14 @@ function webglRenderer() {
   }
 }
 
+// How much a still may differ from the one the models last saw (Human's measure: the mean
+// squared difference per pixel and channel, over 255) and still count as the same picture, so
+// that FaceMesh may follow the face from the last mesh's box (FOLLOW). Human's default: camera
+// noise and a worker holding still stay well under it; someone stepping in does not.
+export const SAME_PICTURE = 0.7;
+// A burst's further frames follow the face for this long at most after BlazeFace last ran.
+export const FOLLOW_MS = 1000;
+
 export const CONFIG = {
   modelBasePath: MODELS,
   backend: "webgl", // or "wasm": backendFor() decides at load
@@ -36,7 +46,9 @@ export const CONFIG = {
   wasmPlatformFetch: false,
   async: true,
   warmup: "none",
-  cacheSensitivity: 0,
+  // Every still is compared with the one before (so FOLLOW can tell the same picture), but
+  // nothing is reused unless a call allows it: LOOK allows nothing.
+  cacheSensitivity: SAME_PICTURE,
   debug: false,
   filter: { enabled: false },
   gesture: { enabled: false },
@@ -46,14 +58,47 @@ export const CONFIG = {
   segmentation: { enabled: false },
   face: {
     enabled: true,
-    detector: { modelPath: "blazeface.json", rotation: false, maxDetected: 2, minConfidence: 0.5 },
+    detector: {
+      modelPath: "blazeface.json",
+      rotation: false,
+      maxDetected: 2,
+      minConfidence: 0.5,
+      skipFrames: 0,
+      skipTime: 0,
+    },
     mesh: { enabled: true, modelPath: "facemesh.json" },
     attention: { enabled: false },
     iris: { enabled: false },
     description: { enabled: false },
     emotion: { enabled: false },
-    antispoof: { enabled: true, modelPath: "antispoof.json" },
-    liveness: { enabled: true, modelPath: "liveness.json" },
+    antispoof: { enabled: true, modelPath: "antispoof.json", skipFrames: 0, skipTime: 0 },
+    liveness: { enabled: true, modelPath: "liveness.json", skipFrames: 0, skipTime: 0 },
+  },
+};
+
+// The two ways the kiosk has the models look at a still. Human keeps what a call sets, so each
+// call sets all that either changes.
+// LOOK, the camera loop's still: BlazeFace finds every face afresh, FaceMesh places each, the
+// anti-spoofing and liveness models score it (the scores that go with the attempt).
+export const LOOK = {
+  cacheSensitivity: SAME_PICTURE,
+  face: {
+    detector: { skipFrames: 0, skipTime: 0 },
+    antispoof: { enabled: true },
+    liveness: { enabled: true },
+  },
+};
+// FOLLOW, a burst's further frame (BURST_GAP_MS after one the models just saw, of a worker the
+// loop found holding still), only for its mesh (the chip's alignment): FaceMesh follows the
+// face from the last mesh's box, as MediaPipe's own face tracking does, and BlazeFace runs again
+// only where the picture changed (SAME_PICTURE), after FOLLOW_MS or when the face was lost. No
+// scores: only the first frame's go with the attempt.
+export const FOLLOW = {
+  cacheSensitivity: SAME_PICTURE,
+  face: {
+    detector: { skipFrames: BURST_FRAMES - 1, skipTime: FOLLOW_MS },
+    antispoof: { enabled: false },
+    liveness: { enabled: false },
   },
 };
 
@@ -122,16 +167,17 @@ export function loadLiveness() {
   return loading;
 }
 
-// The faces Human finds in the video now, or null where it is not available.
-// Each detection is timed with the User Timing API ("punchcard:face-detect"; the models' load:
+// What Human finds in `still` looked at as `how` (LOOK or FOLLOW): its faces, or null where the
+// models are not available. Each call is timed with the User Timing API (`mark`:
+// "punchcard:face-detect" for LOOK, "punchcard:face-follow" for FOLLOW; the models' load:
 // "punchcard:face-models"), readable in the browser's performance panel and by
 // bench/kiosk_liveness.py.
-export async function detectFaces(video) {
+async function look(still, how, mark) {
   if (!human) return null;
   try {
     const started = performance.now();
-    const result = await human.detect(video);
-    performance.measure?.("punchcard:face-detect", { start: started, end: performance.now() });
+    const result = await human.detect(still, how);
+    performance.measure?.(mark, { start: started, end: performance.now() });
     return result.face || [];
   } catch (error) {
     human = null;
@@ -139,4 +185,17 @@ export async function detectFaces(video) {
     status.reason = String(error?.message || error).slice(0, 200);
     return null;
   }
+}
+
+// The faces in a still of the camera loop, with their scores (LOOK).
+export function detectFaces(still) {
+  return look(still, LOOK, "punchcard:face-detect");
+}
+
+// The face in a burst's further frame, for its mesh (FOLLOW); where it was lost (the worker
+// moved more than FaceMesh follows, someone stepped in), BlazeFace looks afresh.
+export async function followFace(still) {
+  const faces = await look(still, FOLLOW, "punchcard:face-follow");
+  if (faces === null || faces.length === 1) return faces;
+  return look(still, { ...FOLLOW, face: { ...FOLLOW.face, detector: LOOK.face.detector } }, "punchcard:face-follow");
 }

@@ -1,5 +1,18 @@
-import { describe, expect, it } from "vitest";
-import { CONFIG, backendFor, clientScores, placement } from "./liveness.js";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { BURST_FRAMES } from "./camera.js";
+import {
+  CONFIG,
+  FOLLOW,
+  FOLLOW_MS,
+  LOOK,
+  backendFor,
+  clientScores,
+  detectFaces,
+  followFace,
+  loadLiveness,
+  placement,
+  status,
+} from "./liveness.js";
 
 const face = (x, y, w, h) => ({ box: [x, y, w, h] });
 
@@ -38,5 +51,75 @@ describe("where the worker stands (in-browser models)", () => {
     for (const model of [CONFIG.face.detector, CONFIG.face.mesh, CONFIG.face.antispoof, CONFIG.face.liveness]) {
       expect(model.modelPath).not.toMatch(/^https?:/);
     }
+  });
+});
+
+describe("how the models look at a still", () => {
+  const keys = (o, prefix = "") =>
+    Object.entries(o).flatMap(([k, v]) => (v && typeof v === "object" ? keys(v, `${prefix}${k}.`) : [`${prefix}${k}`]));
+  const at = (o, path) => path.split(".").reduce((v, k) => v?.[k], o);
+
+  it("the camera loop's look finds faces afresh and scores them, as the models start", () => {
+    expect(LOOK.face.detector).toEqual({ skipFrames: 0, skipTime: 0 });
+    expect(LOOK.face.antispoof.enabled).toBe(true);
+    expect(LOOK.face.liveness.enabled).toBe(true);
+    // Human starts on CONFIG: its first call is a look whatever it is given.
+    for (const path of keys(LOOK)) expect(at(CONFIG, path)).toEqual(at(LOOK, path));
+    // No model's result is reused across looks.
+    for (const model of [CONFIG.face.detector, CONFIG.face.antispoof, CONFIG.face.liveness]) {
+      expect(model.skipFrames).toBe(0);
+    }
+  });
+
+  it("a burst's further frame follows the face for its mesh, without scores", () => {
+    expect(FOLLOW.face.antispoof.enabled).toBe(false);
+    expect(FOLLOW.face.liveness.enabled).toBe(false);
+    expect(FOLLOW.face.detector.skipFrames).toBe(BURST_FRAMES - 1);
+    expect(FOLLOW.face.detector.skipTime).toBe(FOLLOW_MS);
+    expect(FOLLOW.cacheSensitivity).toBeGreaterThan(0);
+  });
+
+  it("a look undoes every setting a follow changed (Human keeps what a call sets)", () => {
+    expect(keys(LOOK).sort()).toEqual(keys(FOLLOW).sort());
+  });
+});
+
+// A stand-in for Human: records how it was asked to look, answers the faces queued.
+const human = vi.hoisted(() => ({ calls: [], answers: [] }));
+vi.mock("@vladmandic/human", () => ({
+  Human: class {
+    constructor() {
+      this.tf = { getBackend: () => "wasm" };
+    }
+    async init() {}
+    async load() {}
+    async detect(still, how) {
+      human.calls.push(how);
+      return { face: human.answers.shift() ?? [] };
+    }
+  },
+}));
+
+describe("following a face through a burst", () => {
+  beforeEach(async () => {
+    human.calls.length = 0;
+    await loadLiveness();
+    expect(status.reason).toBe(null);
+  });
+
+  it("scores only the loop's look, and follows the burst's frames", async () => {
+    human.answers = [[{ score: 1 }], [{ score: 1 }]];
+    expect(await detectFaces("still")).toHaveLength(1);
+    expect(await followFace("next")).toHaveLength(1);
+    expect(human.calls).toEqual([LOOK, FOLLOW]);
+  });
+
+  it("looks afresh, still without scores, where the face was lost", async () => {
+    human.answers = [[], [{ score: 1 }]];
+    expect(await followFace("next")).toHaveLength(1);
+    expect(human.calls[0]).toBe(FOLLOW);
+    expect(human.calls[1].face.detector).toEqual(LOOK.face.detector);
+    expect(human.calls[1].face.antispoof.enabled).toBe(false);
+    expect(human.calls[1].face.liveness.enabled).toBe(false);
   });
 });
