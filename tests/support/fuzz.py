@@ -35,10 +35,6 @@ def error_shape_problem(response: requests.Response) -> str | None:
     field's name), so a client can show it and act on its code."""
     if not 400 <= response.status_code < 500:
         return None
-    if response.status_code == 400 and response.text == "Invalid HTTP request received.":
-        # uvicorn's HTTP parser refused it before any service saw it (e.g. a request line
-        # over 64 KiB): not an answer of ours (behind an ingress, the proxy refuses it first).
-        return None
     try:
         body = response.json()
     except ValueError:

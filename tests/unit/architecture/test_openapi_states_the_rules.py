@@ -18,8 +18,11 @@ rejected", schemathesis' ST202; a client generated from the schema meets the sam
   met both the admin e-mail's and a stripped text's ``\\s`` sending what one side took and the
   other refused;
 - an operation that takes a body says it may answer 413: past its route's limit (the kit's
-  64 KiB) a body is refused before it is read (``service.declare_too_large``); undeclared, a
-  randomized fuzz met it as an undocumented status (ST103).
+  64 KiB) a body is refused before it is read (``service.declare_refusals``); undeclared, a
+  randomized fuzz met it as an undocumented status (ST103);
+- every operation says it may answer 400: a request the HTTP server cannot read (a URL over
+  64 KiB, a malformed header) is refused before any app sees it (the kit's ``_HttpProtocol``,
+  in the error shape); a randomized fuzz met it undeclared too.
 
 The rules no JSON Schema can state stay 422s that name the field (an opaque cursor, a JPEG that
 decodes, a PIN not too easy to guess, an employee id that exists): docs/architecture.md."""
@@ -101,6 +104,16 @@ def test_every_numeric_bound_is_exact_in_a_double(doc):
         if isinstance(schema.get(key), int | float) and abs(schema[key]) > MAX_SAFE_INTEGER
     ]
     assert not loose, "\n".join(loose)
+
+
+def test_every_operation_declares_the_400_of_a_request_that_is_not_http(doc):
+    silent = [
+        f"{method.upper()} {path}"
+        for path, ops in doc["paths"].items()
+        for method, op in ops.items()
+        if method in METHODS and "400" not in op.get("responses", {})
+    ]
+    assert not silent, silent
 
 
 def test_every_operation_that_takes_a_body_declares_its_413(doc):

@@ -19,6 +19,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from .access_log import AccessLog
 from .bounds import MAX_JSON_BODY_BYTES
@@ -370,7 +371,7 @@ class _ServiceApp(FastAPI):
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
-            declare_too_large(super().openapi())  # FastAPI keeps the document it returns
+            declare_refusals(super().openapi())  # FastAPI keeps the document it returns
         return self.openapi_schema
 
     def build_middleware_stack(self):
@@ -383,20 +384,61 @@ class _ServiceApp(FastAPI):
         return traced_http(AccessLog(shaped, sample_every=sample_every))
 
 
-def declare_too_large(document: dict[str, Any]) -> None:
-    """Adds the 413 of the body limit (the error shape) to each operation of an OpenAPI
-    document that takes a request body and does not declare its own 413 (the ZK edge's is
-    text): a client, or a fuzzer, sending more than the limit learns the answer it gets."""
+UNREADABLE = (
+    "The request could not be read as HTTP (a malformed request line or header, or a URL over"
+    " 64 KiB); nothing changed"
+)
+
+
+def declare_refusals(document: dict[str, Any]) -> None:
+    """Adds to each operation of an OpenAPI document the refusals the kit makes before the
+    operation runs, in the error shape, where the operation does not declare its own: the 413 of
+    the body limit to each that takes a body (the ZK edge's 413 is text), and the 400 of a request
+    the HTTP server cannot read (``_HttpProtocol``) to every one. A client, or a fuzzer, sending
+    such a request learns the answer it gets."""
     if "ErrorPublic" not in document.get("components", {}).get("schemas", {}):
         return
-    too_large = {
-        "description": DESCRIPTIONS[413],
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorPublic"}}},
-    }
+
+    def refusal(status: int) -> dict[str, Any]:
+        return {
+            "description": UNREADABLE if status == 400 else DESCRIPTIONS[status],
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorPublic"}}
+            },
+        }
+
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():
-            if isinstance(operation, dict) and "requestBody" in operation:
-                operation.setdefault("responses", {}).setdefault("413", too_large)
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            operation["responses"].setdefault("400", refusal(400))
+            if "requestBody" in operation:
+                operation["responses"].setdefault("413", refusal(413))
+
+
+class _HttpProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol (httptools), which answers a request it cannot read as HTTP
+    (a malformed request line or header; a URL over ~64 KiB, past which httptools stops) with
+    a 400 before any app sees it: here in the error shape, not uvicorn's plain
+    text, like every other refusal (declared by ``declare_refusals``)."""
+
+    BODY = json.dumps({"code": "BAD_REQUEST", "message": UNREADABLE, "field": None}).encode()
+
+    def send_400_response(self, msg: str) -> None:
+        content = [STATUS_LINE[400]]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend(
+            [
+                b"content-type: application/json\r\n",
+                b"content-length: " + str(len(self.BODY)).encode("ascii") + b"\r\n",
+                b"connection: close\r\n",
+                b"\r\n",
+                self.BODY,
+            ]
+        )
+        self.transport.write(b"".join(content))
+        self.transport.close()
 
 
 class _CountResponses:
@@ -584,6 +626,7 @@ def uvicorn_config(settings: ServiceSettings, app: FastAPI) -> uvicorn.Config:
         timeout_graceful_shutdown=30,
         timeout_keep_alive=SERVER_KEEP_ALIVE_S,
         backlog=4096,
+        http=_HttpProtocol,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
