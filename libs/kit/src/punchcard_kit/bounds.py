@@ -113,25 +113,30 @@ _SPACE = f"[{WHITE_SPACE}]"
 _INK = rf"[^{WHITE_SPACE}\x00-\x1f]"  # a character that is not white space, nor a control
 
 
-def not_blank_pattern(min_length: int) -> str:
-    """What ``Text(min_length=n)`` takes, as a pattern on the string sent: white space around at
-    least ``n`` characters that begin and end with a non-space, none a control. The string is
-    stripped before its length is counted, so ``minLength`` alone said that ``"\\r"`` or
-    ``"  a "`` would do where they do not."""
-    core = (
-        f"{_INK}(?:{_TEXT_CHAR}*{_INK})?"
-        if min_length == 1
-        else f"{_INK}{_TEXT_CHAR}{{{min_length - 2},}}{_INK}"
-    )
-    return described(
-        f"^{_SPACE}*{core}{_SPACE}*$",
-        f"text of at least {min_length} characters besides spaces, without control characters",
-    )
+def stripped_text_pattern(min_length: int) -> str:
+    """What a stripped ``Text(min_length=n)`` takes, as a pattern on the string sent: white space
+    around at least ``n`` characters (none at all for 0) that begin and end with a non-space,
+    none a control. The string is stripped before it is checked and counted, so ``minLength``
+    alone said that ``"\\r"`` or ``"  a "`` would do where they do not, and ``TEXT_PATTERN`` on the
+    string sent refused a form feed around the text that the server strips and takes."""
+    if min_length == 0:
+        core = f"(?:{_INK}(?:{_TEXT_CHAR}*{_INK})?)?"
+        meaning = "text without control characters (tabs and line breaks are allowed)"
+    else:
+        core = (
+            f"{_INK}(?:{_TEXT_CHAR}*{_INK})?"
+            if min_length == 1
+            else f"{_INK}{_TEXT_CHAR}{{{min_length - 2},}}{_INK}"
+        )
+        meaning = (
+            f"text of at least {min_length} characters besides spaces, without control characters"
+        )
+    return described(f"^{_SPACE}*{core}{_SPACE}*$", meaning)
 
 
 def Text(max_length: int, min_length: int = 0, strip: bool = True):  # noqa: N802 - a type
-    """A bounded string a text column can store (see the module's docstring); stripped, with
-    ``min_length``, its OpenAPI says what is counted (``not_blank_pattern``)."""
+    """A bounded string a text column can store (see the module's docstring); stripped, its
+    OpenAPI states what the server takes of the string sent (``stripped_text_pattern``)."""
     constraints = StringConstraints(
         strip_whitespace=strip, min_length=min_length, max_length=max_length, pattern=TEXT_PATTERN
     )
@@ -139,13 +144,11 @@ def Text(max_length: int, min_length: int = 0, strip: bool = True):  # noqa: N80
         return Annotated[str, constraints]
     # maxLength counts the string sent (its OpenAPI's word), not what is left once stripped.
     sent = BeforeValidator(partial(_at_most, max_length))
-    if not min_length:
-        return Annotated[str, constraints, sent]
     stated = {
         "type": "string",
-        "minLength": min_length,
+        **({"minLength": min_length} if min_length else {}),
         "maxLength": max_length,
-        "pattern": not_blank_pattern(min_length),
+        "pattern": stripped_text_pattern(min_length),
     }
     return Annotated[str, constraints, sent, WithJsonSchema(stated)]
 
