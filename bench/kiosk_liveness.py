@@ -81,6 +81,11 @@ async def a_clock(gateway) -> str:
         return credential
 
 
+def timings(ms: list[float]) -> dict:
+    """The summary of a list of durations, with its p95 (the target's)."""
+    return {**summary(ms), "p95_ms": round(pct(ms, 0.95), 1) if ms else None}
+
+
 async def session(browser, base: str, credential: str, slowdown: int, seconds: float) -> dict:
     """One tablet: pair, start, stay on the camera screen for ``seconds``; then visit again."""
     context = await browser.new_context(
@@ -130,15 +135,9 @@ async def session(browser, base: str, credential: str, slowdown: int, seconds: f
         "models": models_state,
         # The first detection compiles the models' shaders (seconds on a software GPU): apart.
         "first_detect_ms": round(detect[0], 1) if detect else None,
-        "detect": {
-            **summary(detect[1:]),
-            "p95_ms": round(pct(detect[1:], 0.95), 1) if detect[1:] else None,
-        },
+        "detect": timings(detect[1:]),
         # A burst's further frames: FaceMesh following the face, for the chips (liveness.js).
-        "follow": {
-            **summary(follow),
-            "p95_ms": round(pct(follow, 0.95), 1) if follow else None,
-        },
+        "follow": timings(follow),
         "models_load_ms": round(load[0], 1) if load else None,
         "model_files": len(first),
         "model_bytes_first_visit": sum(size for _, size, _ in first),

@@ -36,7 +36,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StringConst
 from pydantic.json_schema import WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from .patterns import described
+from .patterns import described, meaning_of
 
 UUID_PATTERN = described(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
@@ -119,19 +119,14 @@ def stripped_text_pattern(min_length: int) -> str:
     none a control. The string is stripped before it is checked and counted, so ``minLength``
     alone said that ``"\\r"`` or ``"  a "`` would do where they do not, and ``TEXT_PATTERN`` on the
     string sent refused a form feed around the text that the server strips and takes."""
+    some = f"{_INK}(?:{_TEXT_CHAR}*{_INK})?"  # at least one character
     if min_length == 0:
-        core = f"(?:{_INK}(?:{_TEXT_CHAR}*{_INK})?)?"
-        meaning = "text without control characters (tabs and line breaks are allowed)"
-    else:
-        core = (
-            f"{_INK}(?:{_TEXT_CHAR}*{_INK})?"
-            if min_length == 1
-            else f"{_INK}{_TEXT_CHAR}{{{min_length - 2},}}{_INK}"
-        )
-        meaning = (
-            f"text of at least {min_length} characters besides spaces, without control characters"
-        )
-    return described(f"^{_SPACE}*{core}{_SPACE}*$", meaning)
+        return described(f"^{_SPACE}*(?:{some})?{_SPACE}*$", meaning_of(TEXT_PATTERN))
+    core = some if min_length == 1 else f"{_INK}{_TEXT_CHAR}{{{min_length - 2},}}{_INK}"
+    return described(
+        f"^{_SPACE}*{core}{_SPACE}*$",
+        f"text of at least {min_length} characters besides spaces, without control characters",
+    )
 
 
 def Text(max_length: int, min_length: int = 0, strip: bool = True):  # noqa: N802 - a type

@@ -24,7 +24,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from .access_log import AccessLog
 from .bounds import MAX_JSON_BODY_BYTES
 from .db import create_pool, ensure_database
-from .http_errors import DESCRIPTIONS, error_responses, install_error_handlers
+from .http_errors import CODES, DESCRIPTIONS, ApiError, error_responses, install_error_handlers
 from .internal_auth import InternalTokenVerifier
 from .logging import configure_logging, get_logger
 from .messaging.catalogue import DEAD_LETTER_CONFIG
@@ -399,9 +399,9 @@ def declare_refusals(document: dict[str, Any]) -> None:
     if "ErrorPublic" not in document.get("components", {}).get("schemas", {}):
         return
 
-    def refusal(status: int) -> dict[str, Any]:
+    def refusal(description: str) -> dict[str, Any]:
         return {
-            "description": UNREADABLE if status == 400 else DESCRIPTIONS[status],
+            "description": description,
             "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/ErrorPublic"}}
             },
@@ -411,9 +411,9 @@ def declare_refusals(document: dict[str, Any]) -> None:
         for operation in path_item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            operation["responses"].setdefault("400", refusal(400))
+            operation["responses"].setdefault("400", refusal(UNREADABLE))
             if "requestBody" in operation:
-                operation["responses"].setdefault("413", refusal(413))
+                operation["responses"].setdefault("413", refusal(DESCRIPTIONS[413]))
 
 
 class _HttpProtocol(HttpToolsProtocol):
@@ -422,7 +422,7 @@ class _HttpProtocol(HttpToolsProtocol):
     a 400 before any app sees it: here in the error shape, not uvicorn's plain
     text, like every other refusal (declared by ``declare_refusals``)."""
 
-    BODY = json.dumps({"code": "BAD_REQUEST", "message": UNREADABLE, "field": None}).encode()
+    BODY = json.dumps(ApiError(400, CODES[400], UNREADABLE).body()).encode()
 
     def send_400_response(self, msg: str) -> None:
         content = [STATUS_LINE[400]]

@@ -101,6 +101,8 @@ export const FOLLOW = {
     liveness: { enabled: false },
   },
 };
+// FOLLOW where the face was lost: BlazeFace afresh, still no scores.
+const FOLLOW_AFRESH = { ...FOLLOW, face: { ...FOLLOW.face, detector: LOOK.face.detector } };
 
 // Where the face should be: its width between these shares of the frame's width, its centre
 // within CENTRE_SLACK of the frame's centre (in frame widths/heights).
@@ -197,5 +199,5 @@ export function detectFaces(still) {
 export async function followFace(still) {
   const faces = await look(still, FOLLOW, "punchcard:face-follow");
   if (faces === null || faces.length === 1) return faces;
-  return look(still, { ...FOLLOW, face: { ...FOLLOW.face, detector: LOOK.face.detector } }, "punchcard:face-follow");
+  return look(still, FOLLOW_AFRESH, "punchcard:face-follow");
 }
