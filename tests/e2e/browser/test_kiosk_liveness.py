@@ -95,10 +95,14 @@ async def test_the_in_browser_models_come_from_the_gateway_or_the_kiosk_does_wit
 ):
     """The kiosk loads @vladmandic/human's models from this origin only (/assets/human-…/,
     copied there by the build); where this Chromium cannot run them it says so on the camera
-    screen ("unavailable") and works as before. The test prints which it was."""
+    screen ("unavailable") and works as before. The test prints which it was. The page is
+    cross-origin isolated, so on WebAssembly the models run on threads: two on a tablet with
+    four logical cores (TensorFlow.js takes half), which this browser is told it has."""
     video = write_y4m(_head(), tmp_path / "camera.y4m", size=(640, 480))
     w = await worker_on_clock(admin_api, name="Eileen Collins", pin=None)
     async with fake_camera_page(playwright, system, video, request) as page:
+        cdp = await page.context.new_cdp_session(page)
+        await cdp.send("Emulation.setHardwareConcurrencyOverride", {"hardwareConcurrency": 4})
         origin = system["gateway"].url.rstrip("/")
         elsewhere: list[str] = []
         models: list[str] = []
@@ -123,10 +127,17 @@ async def test_the_in_browser_models_come_from_the_gateway_or_the_kiosk_does_wit
         )
         state = await screen.get_attribute("data-face-models")
         backend = await screen.get_attribute("data-face-backend")
+        threads = await screen.get_attribute("data-face-threads")
         await save_screenshot(page, request)
-        print(f"\nin-browser face models: {state} (backend {backend!r}); fetched {sorted(models)}")
+        print(
+            f"\nin-browser face models: {state} (backend {backend!r}, threads {threads!r});"
+            f" fetched {sorted(models)}"
+        )
         assert elsewhere == []
+        assert await page.evaluate("crossOriginIsolated") is True
         if state == "ready":
             assert any(m.endswith("/blazeface.json") for m in models)
             assert any(m.endswith("/antispoof.bin") for m in models)
+            if backend == "wasm":
+                assert threads == "2"
         await page.get_by_role("button", name="Use PIN Instead").wait_for()

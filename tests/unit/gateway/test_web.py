@@ -42,6 +42,30 @@ def test_every_portal_route_is_the_portal_page_with_its_headers(tmp_path):
     assert "<title>kiosk</title>" in client.get("/kiosk/").text
 
 
+def test_only_the_kiosk_page_is_cross_origin_isolated_and_may_start_blob_workers(tmp_path):
+    """WebAssembly threads for the kiosk's face models need SharedArrayBuffer, which a browser
+    gives only a cross-origin isolated page; TensorFlow.js starts them as workers from blob:
+    URLs, which load its script from a blob: URL (importScripts: script-src)."""
+    client = app_with(built(tmp_path))
+    kiosk = client.get("/kiosk/").headers
+    assert kiosk["cross-origin-opener-policy"] == "same-origin"
+    assert kiosk["cross-origin-embedder-policy"] == "require-corp"
+    kiosk_csp = kiosk["content-security-policy"].split("; ")
+    assert "worker-src 'self' blob:" in kiosk_csp
+    assert "script-src 'self' 'wasm-unsafe-eval' blob:" in kiosk_csp
+    manage = client.get("/manage/").headers
+    assert "cross-origin-embedder-policy" not in manage
+    manage_csp = manage["content-security-policy"].split("; ")
+    assert "script-src 'self' 'wasm-unsafe-eval'" in manage_csp
+    assert not any(d.startswith("worker-src") for d in manage_csp)
+    # Nothing else differs between the two policies.
+    assert set(kiosk_csp) - set(manage_csp) == {
+        "worker-src 'self' blob:",
+        "script-src 'self' 'wasm-unsafe-eval' blob:",
+    }
+    assert set(manage_csp) - set(kiosk_csp) == {"script-src 'self' 'wasm-unsafe-eval'"}
+
+
 def test_root_redirects_to_the_portal(tmp_path):
     response = app_with(built(tmp_path)).get("/")
     assert response.status_code == 307 and response.headers["location"] == "/manage/"

@@ -7,7 +7,10 @@
 
 The HTML pages are never cached (a tablet gets a new release on its next load) and carry a
 strict Content-Security-Policy: scripts, styles and connections only from this origin; the
-camera only for this origin. Where the apps were not built, the pages say how to build them."""
+camera only for this origin. The kiosk's page is cross-origin isolated (COOP and COEP): its face
+models then run on WebAssembly threads where the tablet has the cores (docs/kiosk-app.md), and
+those threads start as workers from blob: URLs, which its policy allows. Where the apps were not
+built, the pages say how to build them."""
 
 from __future__ import annotations
 
@@ -21,27 +24,45 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 DEFAULT_DIST = Path(__file__).resolve().parents[3] / "web" / "dist"
-CSP = "; ".join(
-    (
-        "default-src 'self'",
-        # WebAssembly (the kiosk's face models on a tablet without a GPU) compiles; no eval.
-        "script-src 'self' 'wasm-unsafe-eval'",
-        "style-src 'self'",
-        "img-src 'self' blob: data:",
-        "media-src 'self' blob: mediastream:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+
+
+def content_security_policy(*, blob_workers: bool = False) -> str:
+    """The pages' policy. ``blob_workers``: the kiosk's, whose TensorFlow.js starts its
+    WebAssembly threads as workers from blob: URLs, each loading the kernels' script from a
+    blob: URL too (a blob: URL is only made by a script already running on this origin)."""
+    blob = " blob:" if blob_workers else ""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            # WebAssembly (the kiosk's face models on a tablet without a GPU) compiles; no eval.
+            f"script-src 'self' 'wasm-unsafe-eval'{blob}",
+            *((f"worker-src 'self'{blob}",) if blob_workers else ()),
+            "style-src 'self'",
+            "img-src 'self' blob: data:",
+            "media-src 'self' blob: mediastream:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
     )
-)
+
+
 PAGE_HEADERS = {
-    "Content-Security-Policy": CSP,
+    "Content-Security-Policy": content_security_policy(),
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
+}
+# The kiosk: cross-origin isolated, so that SharedArrayBuffer (WebAssembly threads) exists.
+# Every resource the kiosk loads is this origin's, which COEP's require-corp takes as it is.
+KIOSK_HEADERS = {
+    **PAGE_HEADERS,
+    "Content-Security-Policy": content_security_policy(blob_workers=True),
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
 }
 NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Punchcard</title>
 <h1>The web apps are not built</h1><p>Run <code>make web</code> (or <code>make run</code>),
@@ -64,11 +85,11 @@ class ImmutableAssets(StaticFiles):
         return response
 
 
-def _page(dist: Path, app: str) -> Response:
+def _page(dist: Path, app: str, headers: dict[str, str]) -> Response:
     index = dist / app / "index.html"
     if not index.is_file():
         return HTMLResponse(NOT_BUILT, status_code=503, headers={"Cache-Control": "no-store"})
-    return HTMLResponse(index.read_bytes(), headers=PAGE_HEADERS)
+    return HTMLResponse(index.read_bytes(), headers=headers)
 
 
 def mount(app: FastAPI, dist: Path | None) -> None:
@@ -84,12 +105,12 @@ def mount(app: FastAPI, dist: Path | None) -> None:
     @router.get("/manage")
     @router.get("/manage/{route:path}")
     def manage(route: str = "") -> Response:
-        return _page(dist, "manage")
+        return _page(dist, "manage", PAGE_HEADERS)
 
     @router.get("/kiosk")
     @router.get("/kiosk/")
     def kiosk() -> Response:
-        return _page(dist, "kiosk")
+        return _page(dist, "kiosk", KIOSK_HEADERS)
 
     app.include_router(router)
     # Compressed here (scripts shrink to a third); an ingress that compresses too is harmless.

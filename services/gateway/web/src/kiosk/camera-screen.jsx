@@ -87,7 +87,7 @@ export function CameraScreen({ stream, problem, notice, gate, view, onFrame, onP
   }, [stream, onFrame]);
 
   return (
-    <section class="camera-screen" aria-labelledby="camera-title" data-face-models={models} data-face-backend={status.backend || ""}>
+    <section class="camera-screen" aria-labelledby="camera-title" data-face-models={models} data-face-backend={status.backend || ""} data-face-threads={status.threads ?? ""}>
       <h1 id="camera-title" class="sr-only">
         Clock in or out
       </h1>

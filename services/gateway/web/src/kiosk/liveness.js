@@ -139,8 +139,15 @@ export function clientScores(face) {
   return { face: round(face?.score), real: round(face?.real), live: round(face?.live) };
 }
 
-// The loaded models, or null. state: "loading" | "ready" | "unavailable" (and why).
-export const status = { state: "idle", backend: null, reason: null };
+// Pure: how many threads the WebAssembly kernels run on (TensorFlow.js picks half the logical
+// cores, one to eight, on a cross-origin isolated page; else one), or null on another backend.
+export function wasmThreads(tf) {
+  return tf.getBackend() === "wasm" ? tf.getThreadsCount?.() ?? 1 : null;
+}
+
+// The loaded models, or null. state: "loading" | "ready" | "unavailable" (and why); threads:
+// wasmThreads once loaded.
+export const status = { state: "idle", backend: null, threads: null, reason: null };
 let human = null;
 let loading = null;
 
@@ -158,6 +165,7 @@ export function loadLiveness() {
       human = candidate;
       status.state = "ready";
       status.backend = candidate.tf.getBackend();
+      status.threads = wasmThreads(candidate.tf);
       performance.measure?.("punchcard:face-models", { start: started, end: performance.now() });
     } catch (error) {
       human = null;

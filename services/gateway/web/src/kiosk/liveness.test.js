@@ -12,6 +12,7 @@ import {
   loadLiveness,
   placement,
   status,
+  wasmThreads,
 } from "./liveness.js";
 
 const face = (x, y, w, h) => ({ box: [x, y, w, h] });
@@ -22,6 +23,12 @@ describe("the models' backend", () => {
     expect(backendFor("ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero)), SwiftShader driver)")).toBe("wasm");
     expect(backendFor("llvmpipe (LLVM 15.0.6, 256 bits)")).toBe("wasm");
     expect(backendFor(null)).toBe("wasm");
+  });
+
+  it("reports the WebAssembly kernels' threads, and none on the GPU", () => {
+    expect(wasmThreads({ getBackend: () => "wasm", getThreadsCount: () => 2 })).toBe(2);
+    expect(wasmThreads({ getBackend: () => "wasm" })).toBe(1);
+    expect(wasmThreads({ getBackend: () => "webgl", getThreadsCount: () => { throw new Error("WASM backend not initialized."); } })).toBe(null);
   });
 });
 
@@ -89,7 +96,7 @@ const human = vi.hoisted(() => ({ calls: [], answers: [] }));
 vi.mock("@vladmandic/human", () => ({
   Human: class {
     constructor() {
-      this.tf = { getBackend: () => "wasm" };
+      this.tf = { getBackend: () => "wasm", getThreadsCount: () => 1 };
     }
     async init() {}
     async load() {}
@@ -105,6 +112,7 @@ describe("following a face through a burst", () => {
     human.calls.length = 0;
     await loadLiveness();
     expect(status.reason).toBe(null);
+    expect(status).toMatchObject({ state: "ready", backend: "wasm", threads: 1 });
   });
 
   it("scores only the loop's look, and follows the burst's frames", async () => {
