@@ -145,6 +145,20 @@ export function wasmThreads(tf) {
   return tf.getBackend() === "wasm" ? tf.getThreadsCount?.() ?? 1 : null;
 }
 
+// The models load within this or count as unavailable: a load that never settles (a worker
+// that cannot start, say) must not leave the camera screen "loading" for good. Here the load
+// takes 1.5-4 s, the first visit's 3 MB download aside.
+export const LOAD_DEADLINE_MS = 60_000;
+
+// `promise`, or a rejection naming `what` once `ms` pass first.
+export function within(ms, promise, what) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 // The loaded models, or null. state: "loading" | "ready" | "unavailable" (and why); threads:
 // wasmThreads once loaded.
 export const status = { state: "idle", backend: null, threads: null, reason: null };
@@ -158,10 +172,13 @@ export function loadLiveness() {
     const started = performance.now();
     try {
       const { Human } = await import("@vladmandic/human");
-      let candidate = new Human({ ...CONFIG, backend: backendFor(webglRenderer()) });
-      await candidate.init();
-      if (!candidate.tf?.getBackend?.()) throw new Error("no TensorFlow.js backend");
-      await candidate.load();
+      const candidate = new Human({ ...CONFIG, backend: backendFor(webglRenderer()) });
+      const start = async () => {
+        await candidate.init();
+        if (!candidate.tf?.getBackend?.()) throw new Error("no TensorFlow.js backend");
+        await candidate.load();
+      };
+      await within(LOAD_DEADLINE_MS, start(), "loading the face models");
       human = candidate;
       status.state = "ready";
       status.backend = candidate.tf.getBackend();

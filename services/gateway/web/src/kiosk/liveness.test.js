@@ -13,6 +13,7 @@ import {
   placement,
   status,
   wasmThreads,
+  within,
 } from "./liveness.js";
 
 const face = (x, y, w, h) => ({ box: [x, y, w, h] });
@@ -29,6 +30,23 @@ describe("the models' backend", () => {
     expect(wasmThreads({ getBackend: () => "wasm", getThreadsCount: () => 2 })).toBe(2);
     expect(wasmThreads({ getBackend: () => "wasm" })).toBe(1);
     expect(wasmThreads({ getBackend: () => "webgl", getThreadsCount: () => { throw new Error("WASM backend not initialized."); } })).toBe(null);
+  });
+});
+
+describe("a load that never settles", () => {
+  it("is given up after the deadline, and a prompt one is left alone", async () => {
+    vi.useFakeTimers();
+    try {
+      const never = within(60_000, new Promise(() => {}), "loading the face models");
+      const settled = expect(never).rejects.toThrow("loading the face models took over 60 s");
+      await vi.advanceTimersByTimeAsync(60_000);
+      await settled;
+      await expect(within(60_000, Promise.resolve("ready"), "x")).resolves.toBe("ready");
+      await expect(within(60_000, Promise.reject(new Error("no WebGL")), "x")).rejects.toThrow("no WebGL");
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
