@@ -52,9 +52,10 @@ from tests.support.gateway import create_tenant, login, register_clock
 from tests.support.services import whole_system
 
 TARGET_P95_MS = 150.0
-# The logical cores each session's browser reports (Emulation.setHardwareConcurrencyOverride):
-# TensorFlow.js runs half as many WebAssembly threads, which the slowdown would not reach.
-ONE_THREAD, TWO_THREADS = 2, 4
+# Each session: (CPU slowdown, the logical cores its browser reports through
+# Emulation.setHardwareConcurrencyOverride). TensorFlow.js runs half as many WebAssembly
+# threads, which the slowdown would not reach: one thread for the target's two, two beside them.
+SESSIONS = ((1, 2), (CPU_SLOWDOWN, 2), (1, 4))
 # The browser as bench/web_pages.py launches it (WebGL on SwiftShader), with a fake camera.
 FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 MODEL_FILES = "e => e.name.includes('/assets/human')"
@@ -179,11 +180,7 @@ async def run(args: argparse.Namespace) -> dict:
                 )
                 try:
                     results = []
-                    for slowdown, cores in (
-                        (1, ONE_THREAD),
-                        (CPU_SLOWDOWN, ONE_THREAD),
-                        (1, TWO_THREADS),
-                    ):
+                    for slowdown, cores in SESSIONS:
                         results.append(
                             await session(
                                 browser, gateway.url, credential, slowdown, cores, args.seconds
@@ -196,7 +193,7 @@ async def run(args: argparse.Namespace) -> dict:
 
 
 def report(r: dict) -> bool:
-    base, tablet, threaded = r["sessions"]
+    base, tablet, threaded = r["sessions"]  # in SESSIONS' order
     rows = []
     for s in r["sessions"]:
         d, threads = s["detect"], s["wasm_threads"]
