@@ -139,6 +139,18 @@ def test_neighbours_picks_the_closest_on_each_side():
     assert neighbours([], T, timedelta(seconds=60)) == (None, None)
 
 
+def test_at_one_instant_the_in_is_the_later_neighbour_whatever_the_ids():
+    # An OUT and an IN at one instant (a transfer): the toggle goes on from the IN, as the
+    # timesheet pairs them (model.ledger_order).
+    for out_id, in_id in (("a", "b"), ("b", "a")):
+        punches = [Nearby(out_id, "OUT", at(hours=-1)), Nearby(in_id, "IN", at(hours=-1))]
+        previous, _ = neighbours(punches, T, timedelta(seconds=60))
+        assert previous.punch_id == in_id
+        assert run(previous=previous) == Record("OUT", inferred=True)
+        _, following = neighbours(punches, at(hours=-1, seconds=-30), timedelta(seconds=60))
+        assert following.punch_id == out_id
+
+
 # -- a hardware clock's explicit direction (its State: 0, 3, 4 IN; 1, 2, 5 OUT; 255 none) ----
 
 

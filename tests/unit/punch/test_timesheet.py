@@ -161,18 +161,30 @@ def test_max_shift_is_inclusive_and_configurable():
 
 
 def test_an_out_at_the_instant_of_its_in_is_not_a_shift():
+    # At one instant the OUT comes first: it closes nothing, and the IN is left without an OUT.
     sheet = only_sheet(
         [punch("a", "IN", "2026-03-02 08:00"), punch("b", "OUT", "2026-03-02 08:00")]
     )
-    assert [s.flag for s in all_shifts(sheet)] == ["MISSING_OUT", "MISSING_IN"]
-
-
-def test_punches_at_the_same_instant_are_ordered_by_punch_id():
-    # The OUT "a" sorts before the IN "b": it closes nothing, and the IN stays open.
-    sheet = only_sheet(
-        [punch("b", "IN", "2026-03-02 08:00"), punch("a", "OUT", "2026-03-02 08:00")]
-    )
     assert [s.flag for s in all_shifts(sheet)] == ["MISSING_IN", "MISSING_OUT"]
+
+
+@pytest.mark.parametrize("out_id,in_id", [("b", "c"), ("c", "b")])
+def test_an_out_and_an_in_at_one_instant_close_a_shift_and_open_the_next(out_id, in_id):
+    # A transfer typed to the minute: the same hours whichever punch was entered first (its id).
+    sheet = only_sheet(
+        [
+            punch("a", "IN", "2026-03-02 08:00"),
+            punch(out_id, "OUT", "2026-03-02 12:00"),
+            punch(in_id, "IN", "2026-03-02 12:00"),
+            punch("d", "OUT", "2026-03-02 17:00"),
+        ]
+    )
+    assert [(s.flag, s.duration) for s in all_shifts(sheet)] == [(None, 4 * H), (None, 5 * H)]
+
+
+def test_punches_at_one_instant_in_the_same_direction_are_ordered_by_punch_id():
+    sheet = only_sheet([punch("b", "IN", "2026-03-02 08:00"), punch("a", "IN", "2026-03-02 08:00")])
+    assert [s.in_punch.punch_id for s in all_shifts(sheet)] == ["a", "b"]
 
 
 # --- the shift still open ------------------------------------------------------------------

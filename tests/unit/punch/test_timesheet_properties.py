@@ -62,7 +62,8 @@ def total(sheets):
 
 
 def ordered(punches):
-    return sorted(punches, key=lambda p: (p.at, p.punch_id))
+    # In time; at one instant the OUTs first, then by id.
+    return sorted(punches, key=lambda p: (p.at, 0 if p.direction == "OUT" else 1, p.punch_id))
 
 
 def reference(punches, max_shift):
@@ -161,7 +162,9 @@ def test_input_order_does_not_matter(punches, max_shift, rnd):
 
 
 @settings(deadline=None)
-@given(worker_punches(), st.sampled_from(MAX_SHIFTS), st.integers(0, 30 * 60))
+# At least a minute after the last punch: an OUT at the instant of an IN comes before it
+# (model.ledger_order), so it would not be appended (test_timesheet.py has that case).
+@given(worker_punches(), st.sampled_from(MAX_SHIFTS), st.integers(1, 30 * 60))
 def test_appending_an_out_never_decreases_the_total(punches, max_shift, gap_minutes):
     last = ordered(punches)[-1] if punches else None
     moment = (last.at if last else datetime(2026, 6, 1, tzinfo=UTC)) + timedelta(

@@ -102,13 +102,13 @@ CROSS JOIN LATERAL (
     (SELECT p.id, p.direction, p.punched_at FROM punches p
      WHERE p.tenant_id = $1 AND p.worker_id = q.worker_id AND p.punched_at <= q.at
        AND {_EFFECTIVE}
-     ORDER BY p.punched_at DESC LIMIT 1)
+     ORDER BY p.punched_at DESC, p.direction = 'IN' DESC, p.id DESC LIMIT 1)
     UNION ALL
     (SELECT p.id, p.direction, p.punched_at FROM punches p
      WHERE p.tenant_id = $1 AND p.worker_id = q.worker_id
        AND p.punched_at > q.at AND p.punched_at <= q.at + $4::interval
        AND {_EFFECTIVE}
-     ORDER BY p.punched_at LIMIT 1)
+     ORDER BY p.punched_at, p.direction = 'IN', p.id LIMIT 1)
 ) AS n
 """
 

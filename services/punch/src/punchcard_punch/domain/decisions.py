@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .model import Direction
+from .model import Direction, ledger_order
 
 
 @dataclass(frozen=True)
@@ -99,12 +99,17 @@ def needs_review(
 def neighbours(
     punches: list[Nearby], at: datetime, window: timedelta
 ) -> tuple[Nearby | None, Nearby | None]:
-    """The last punch at or before ``at`` and the first one after it within ``window``."""
+    """The last punch at or before ``at`` and the first one after it within ``window``, in
+    ``ledger_order`` (at one instant the IN is the later)."""
     before = [p for p in punches if p.at <= at]
     after = [p for p in punches if at < p.at <= at + window]
-    previous = max(before, key=lambda p: (p.at, p.punch_id)) if before else None
-    following = min(after, key=lambda p: (p.at, p.punch_id)) if after else None
+    previous = max(before, key=_ledger_order) if before else None
+    following = min(after, key=_ledger_order) if after else None
     return previous, following
+
+
+def _ledger_order(punch: Nearby) -> tuple[datetime, bool, str]:
+    return ledger_order(punch.at, punch.direction, punch.punch_id)
 
 
 def decide(

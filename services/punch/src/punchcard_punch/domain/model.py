@@ -4,6 +4,7 @@ contract's enums (``common.proto`` ``PunchDirection``, ``PunchMethod``)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -20,3 +21,12 @@ class Method(StrEnum):
     CARD = "CARD"
     # An admin's correction: no kiosk identified anyone (no value in the contract).
     MANUAL = "MANUAL"
+
+
+def ledger_order(at: datetime, direction: str, punch_id: str) -> tuple[datetime, bool, str]:
+    """The order a worker's punches are read in, by pairing (``timesheet``) and by the IN/OUT
+    toggle (``decisions.neighbours``): by time; at one instant an OUT before an IN (an OUT and
+    an IN typed at the same minute, a transfer between sites, close one shift and open the
+    next, whichever was entered first), then by id. ``adapters/ledger.py``'s ``_NEARBY`` orders
+    its SQL the same way."""
+    return (at, direction == Direction.IN, punch_id)

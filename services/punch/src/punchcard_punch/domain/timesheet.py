@@ -3,7 +3,8 @@
 These rules are the product's payroll semantics. A payroll user must be able to trust every
 number, so a missing punch is flagged, never guessed, and a flagged shift counts 0 hours.
 
-Pairing (per worker; punches sorted by ``(at, punch_id)``):
+Pairing (per worker; punches sorted by ``model.ledger_order``: by time, at one instant an OUT
+before an IN, then by id):
 
 * An IN opens a shift; the next OUT closes it. That is a complete shift whose duration is the
   elapsed time ``out.at - in.at``, computed in UTC: a shift across a DST change counts the time
@@ -49,7 +50,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .model import Direction, Method
+from .model import Direction, Method, ledger_order
 
 IN = Direction.IN
 OUT = Direction.OUT
@@ -223,8 +224,8 @@ def _by_worker(punches: Iterable[LedgerPunch]) -> dict[str, list[LedgerPunch]]:
     return grouped
 
 
-def _order(punch: LedgerPunch) -> tuple[datetime, str]:
-    return (punch.at, punch.punch_id)
+def _order(punch: LedgerPunch) -> tuple[datetime, bool, str]:
+    return ledger_order(punch.at, punch.direction, punch.punch_id)
 
 
 def _utc(moment: datetime) -> datetime:
