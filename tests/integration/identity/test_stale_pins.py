@@ -61,6 +61,9 @@ async def test_the_stale_pin_report_is_paged_oldest_pin_first(identity):
             await conn.close()
         policy = await http.put("/pin-policy", json={"max_age_days": 30})
         assert policy.status_code == 200, policy.text
+        # A change that does not name max_age_days leaves it as it is; null clears it.
+        other = await http.put("/pin-policy", json={"devices_verify_pins": False})
+        assert other.status_code == 200 and other.json()["max_age_days"] == 30, other.text
 
         ids, counts = await _pages(http, limit=2)
         assert ids == stale and counts == {5} and fresh not in ids

@@ -105,3 +105,11 @@ async def test_removal_deactivation_and_switching_off_publish_tombstones(s, stor
     off = await uc.set_pin_policy(s, ADMIN, uc.SetPinPolicy(None, False))
     assert off == uc.PinPolicy(None, False, 0)
     assert device_pins(store) == [(f"{TENANT}/{c}", None)]
+
+
+async def test_a_policy_change_that_leaves_max_age_out_keeps_it(s, store):
+    await uc.set_pin_policy(s, ADMIN, uc.SetPinPolicy(90))
+    kept = await uc.set_pin_policy(s, ADMIN, uc.SetPinPolicy(None, False, change_max_age=False))
+    assert kept.max_age_days == 90
+    cleared = await uc.set_pin_policy(s, ADMIN, uc.SetPinPolicy(None))
+    assert cleared.max_age_days is None

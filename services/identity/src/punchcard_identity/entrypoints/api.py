@@ -211,7 +211,11 @@ class PinPolicyUpdate(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"max_age_days": 180, "devices_verify_pins": False}]},
     )
-    max_age_days: Annotated[int, Field(gt=0, le=3650), JSON_INTEGER] | None = None
+    max_age_days: Annotated[int, Field(gt=0, le=3650), JSON_INTEGER] | None = Field(
+        default=None,
+        description="Days a PIN may be used before it must be set again; null: no limit;"
+        " absent: unchanged.",
+    )
     devices_verify_pins: StrictBool | None = Field(
         default=None,
         description=(
@@ -407,7 +411,11 @@ async def get_pin_policy(s: ServicesDep, caller: CallerDep) -> PinPolicy:
 
 @router.put("/pin-policy", response_model=PinPolicy, responses=_CHANGE)
 async def set_pin_policy(body: PinPolicyUpdate, s: ServicesDep, caller: CallerDep) -> PinPolicy:
-    command = uc.SetPinPolicy(body.max_age_days, body.devices_verify_pins)
+    command = uc.SetPinPolicy(
+        body.max_age_days,
+        body.devices_verify_pins,
+        change_max_age="max_age_days" in body.model_fields_set,
+    )
     return PinPolicy.of(await uc.set_pin_policy(s, caller, command))
 
 

@@ -110,9 +110,11 @@ class UnlockPin:
 
 @dataclass(frozen=True)
 class SetPinPolicy:
-    max_age_days: int | None
+    max_age_days: int | None  # None: no limit
     #: "Hardware clocks may verify PINs" (None: unchanged).
     devices_verify_pins: bool | None = None
+    #: False: the request did not name max_age_days, which stays as it is.
+    change_max_age: bool = True
 
 
 @dataclass(frozen=True)
@@ -402,7 +404,8 @@ async def set_pin_policy(s: Services, caller: Caller, command: SetPinPolicy) -> 
     only PINs set from then on (identity keeps no PIN it could seal)."""
     require_role(caller, "sysadmin")
     async with s.uow(caller.tenant_id) as uow:
-        await uow.pins.set_max_age_days(command.max_age_days)
+        if command.change_max_age:
+            await uow.pins.set_max_age_days(command.max_age_days)
         on = command.devices_verify_pins
         if on is not None and on != await uow.pins.devices_verify_pins():
             if on and s.device_pins is None:
