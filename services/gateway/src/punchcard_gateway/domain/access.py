@@ -119,6 +119,8 @@ RULES: tuple[Rule, ...] = (
     # A punch's evidence photo is biometric data: the roles that change biometric data (face-match
     # narrows a manager to the workers of their sites); a viewer never sees one.
     Rule(READS, "/api/v1/face/evidence/**", MANAGERS),
+    # A clock's PIN failure counters: the roles that may reset them (identity checks it too).
+    Rule(READS, "/api/v1/clocks/{id}/pin-counters", MANAGERS),
     # Reading anything else: every role (identity and device-sync narrow a manager to their
     # sites).
     Rule(READS, "/api/v1/**", ANY_ROLE),

@@ -42,7 +42,7 @@ export function createClient(request) {
     /** POST /api/v1/clocks/{clock_id}/credential: Rotate Credential (sysadmin) */
     rotateClockCredential: (clockId) =>
       request("POST", `/clocks/${enc(clockId)}/credential`, {}),
-    /** GET /api/v1/clocks/{clock_id}/pin-counters: Clock Pin Counters (sysadmin, manager, viewer) */
+    /** GET /api/v1/clocks/{clock_id}/pin-counters: Clock Pin Counters (sysadmin, manager) */
     getClockPinCounters: (clockId) =>
       request("GET", `/clocks/${enc(clockId)}/pin-counters`, {}),
     /** POST /api/v1/clocks/{clock_id}/pin-counters/reset: Reset Clock Pin Counters (sysadmin, manager) */
