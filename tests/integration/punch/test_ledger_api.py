@@ -67,6 +67,31 @@ async def test_listing_filters_and_pages(punch, feed):
         assert bad.status_code == 422 and bad.json()["field"]
 
 
+async def test_a_missed_punch_of_a_worker_registered_a_moment_ago_is_added(punch, feed):
+    # The worker's event is on its way to punch (nothing waits for it here): the correction
+    # waits for it (PROJECTION_WAIT_S) instead of answering 404 WORKER_NOT_FOUND.
+    worker = await feed.worker("Fresh Hire")
+    body = {
+        "worker_id": worker["id"],
+        "direction": "IN",
+        "punched_at": "2026-11-16T08:00:00+01:00",
+        "time_zone": "Europe/Madrid",
+        "reason": "first day, no badge yet",
+    }
+    async with punch.admin(feed.tenant_id) as http:
+        added = await http.post("/punches", json=body)
+        assert added.status_code == 201, added.text
+        ahead = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+        future = await http.post("/punches", json={**body, "punched_at": ahead})
+        assert future.status_code == 422, future.text
+        assert (future.json()["code"], future.json()["field"]) == (
+            "PUNCHED_AT_IN_FUTURE",
+            "punched_at",
+        )
+        listed = (await http.get("/punches", params={"worker_id": worker["id"]})).json()["data"]
+        assert [p["id"] for p in listed] == [added.json()["id"]]
+
+
 async def test_corrections_are_new_entries_and_count_in_timesheets(punch, feed):
     worker, clock, ids = await day_of_punches(punch, feed)
     async with punch.admin(feed.tenant_id) as http:

@@ -4,13 +4,15 @@ committed with it."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from punchcard_kit.errors import Conflict, Forbidden, Invalid, NotFound
 from punchcard_kit.internal_auth import Caller
 from punchcard_kit.messaging import catalogue
+from punchcard_punch.domain.decisions import check_correction_time
 from punchcard_punch.service_layer import admin
 
 from .fakes import FakeUnitOfWork, Store
@@ -94,6 +96,43 @@ async def test_unknown_worker_and_clock(store):
     with pytest.raises(NotFound) as error:
         await admin.add_punch(add(caller(), clock_id=str(uuid.uuid4())), uow(store))
     assert (error.value.code, error.value.field) == ("CLOCK_NOT_FOUND", "clock_id")
+
+
+async def test_a_worker_punch_has_not_learnt_yet_is_waited_for(store):
+    # Created at identity a moment ago: its event reaches punch while the correction waits.
+    fresh = str(uuid.uuid4())
+
+    async def arrives():
+        await asyncio.sleep(0.05)
+        store.worker(TENANT, fresh, site_id="site-1")
+
+    late = asyncio.create_task(arrives())
+    made = await admin.add_punch(add(caller(), worker_id=fresh, projection_wait_s=2), uow(store))
+    await late
+    assert [row["id"] for row in store.punches] == [made.punch_id]
+    assert store.punches[0]["worker_id"] == fresh
+
+
+def test_a_correction_in_the_future_is_refused_and_now_is_not():
+    now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    policy = admin.Policy()
+    assert check_correction_time(now + policy.clock_skew, now, policy) is None
+    assert check_correction_time(now - timedelta(days=400), now, policy) is None
+    late = now + policy.clock_skew + timedelta(seconds=1)
+    assert check_correction_time(late, now, policy) == "PUNCHED_AT_IN_FUTURE"
+
+
+async def test_a_punch_added_or_moved_into_the_future_changes_nothing(store):
+    future = datetime.now(UTC) + timedelta(days=3)
+    with pytest.raises(Invalid) as error:
+        await admin.add_punch(add(caller(), punched_at=future), uow(store))
+    assert (error.value.code, error.value.field) == ("PUNCHED_AT_IN_FUTURE", "punched_at")
+    made = await admin.add_punch(add(caller()), uow(store))
+    with pytest.raises(Invalid):
+        await admin.replace_punch(
+            admin.ReplacePunch(caller(), made.punch_id, "typo", punched_at=future), uow(store)
+        )
+    assert [row["id"] for row in store.punches] == [made.punch_id]
 
 
 async def test_a_viewer_never_corrects(store):

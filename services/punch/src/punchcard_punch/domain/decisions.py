@@ -88,6 +88,17 @@ def check_capture_time(
     return None
 
 
+def check_correction_time(
+    punched_at: datetime, now: datetime, policy: Policy = Policy()
+) -> str | None:
+    """The reason to refuse an admin's correction at ``punched_at``, or None: a punch is added
+    or moved to a time that has come, give or take the clock-skew allowance (a missed punch
+    is in the past; any age is allowed, a payroll period may be corrected after it closed)."""
+    if punched_at > now + policy.clock_skew:
+        return "PUNCHED_AT_IN_FUTURE"
+    return None
+
+
 def needs_review(
     captured_at: datetime, received_at: datetime, policy: Policy, *, offline: bool
 ) -> bool:

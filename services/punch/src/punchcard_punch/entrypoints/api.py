@@ -147,6 +147,8 @@ async def add_punch(
             site_id=body.site_id,
             time_zone=body.time_zone,
             idempotency_key=_key(idempotency_key),
+            projection_wait_s=punch.settings.projection_wait_s,
+            policy=punch.ingest.policy,
         ),
         punch.uow(caller.tenant_id),
     )
@@ -207,6 +209,7 @@ async def replace_punch(
             direction=body.direction,
             punched_at=body.punched_at,
             idempotency_key=_key(idempotency_key),
+            policy=punch.ingest.policy,
         ),
         punch.uow(caller.tenant_id),
     )

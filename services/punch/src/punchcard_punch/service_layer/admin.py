@@ -17,11 +17,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from punchcard_kit.access import require_role, require_site
 from punchcard_kit.caller import Caller
-from punchcard_kit.errors import Conflict, Invalid, NotFound
+from punchcard_kit.errors import Conflict, Invalid, NotFound, NotProjectedYet
 from punchcard_kit.messaging import catalogue, new_envelope
 from punchcard_kit.messaging.envelope import time_ordered_uuid
+from punchcard_kit.retry import until_projected
 
 from ..domain import repeats
+from ..domain.decisions import Policy, check_correction_time
 from .events import PUNCHES_TOPIC, corrected_event, voided_event
 from .unit_of_work import UnitOfWork
 
@@ -52,6 +54,11 @@ class AddPunch:
     time_zone: str | None = None
     # The client's name for this correction: sent again, it answers with the same punch.
     idempotency_key: str | None = None
+    # How long a worker or clock punch has not learnt yet is waited for (PROJECTION_WAIT_S): a
+    # worker created at identity a moment ago gets the missed punch, not a 404.
+    projection_wait_s: float = 0.0
+    # The rules' allowances (CLOCK_SKEW_S: how far ahead of now a punch may be).
+    policy: Policy = Policy()
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class ReplacePunch:
     direction: str | None = None
     punched_at: datetime | None = None
     idempotency_key: str | None = None
+    policy: Policy = Policy()
 
 
 def _zone(name: str, field: str) -> ZoneInfo:
@@ -83,8 +91,18 @@ def _zone(name: str, field: str) -> ZoneInfo:
 
 
 async def add_punch(command: AddPunch, uow: UnitOfWork) -> Made:
-    """The new punch (a keyed request sent again: the first one's)."""
+    """The new punch (a keyed request sent again: the first one's), tried again while its
+    worker or clock has not reached punch yet (each try its own transaction, rolled back by
+    the refusal), for ``command.projection_wait_s``."""
     require_role(command.caller, *EDITORS)
+    return await until_projected(
+        "the worker or clock of a correction",
+        lambda: _add_punch(command, uow),
+        within_s=command.projection_wait_s,
+    )
+
+
+async def _add_punch(command: AddPunch, uow: UnitOfWork) -> Made:
     async with uow:
         punch_id = time_ordered_uuid()
         made = await _made_before(uow, command, punch_id)
@@ -131,6 +149,7 @@ async def replace_punch(command: ReplacePunch, uow: UnitOfWork) -> Made:
                 clock_id=str(original["clock_id"]) if original["clock_id"] else None,
                 site_id=original["site_id"],
                 time_zone=original["time_zone"],
+                policy=command.policy,
             ),
             replaces=command.punch_id,
             punch_id=punch_id,
@@ -140,10 +159,14 @@ async def replace_punch(command: ReplacePunch, uow: UnitOfWork) -> Made:
     return Made(replacement["id"])
 
 
+# A command's fields that are not the request's (the caller, the key, this service's settings).
+_NOT_ASKED = ("caller", "idempotency_key", "projection_wait_s", "policy")
+
+
 def _asked(command: AddPunch | VoidPunch | ReplacePunch) -> dict[str, object]:
-    """What a keyed request asks for (its fingerprint's fields): the command less its key and
-    its caller, plus the admin's id."""
-    fields = {k: v for k, v in vars(command).items() if k not in ("caller", "idempotency_key")}
+    """What a keyed request asks for (its fingerprint's fields): the command less its key, its
+    caller and this service's settings, plus the admin's id."""
+    fields = {k: v for k, v in vars(command).items() if k not in _NOT_ASKED}
     return {**fields, "admin_id": command.caller.user_id}
 
 
@@ -205,9 +228,13 @@ async def _correction_row(
     uow: UnitOfWork, c: AddPunch, *, replaces: str | None, punch_id: str
 ) -> dict[str, Any]:
     caller = c.caller
+    refused = check_correction_time(c.punched_at, datetime.now(UTC), c.policy)
+    if refused is not None:
+        raise Invalid("a punch cannot be added in the future", "punched_at", code=refused)
     worker = (await uow.ledger.workers([c.worker_id])).get(c.worker_id)
     if worker is None:
-        raise NotFound("no such worker", "worker_id", code="WORKER_NOT_FOUND")
+        # Perhaps created at identity a moment ago (add_punch waits for it).
+        raise NotProjectedYet("no such worker", "worker_id", code="WORKER_NOT_FOUND")
     # A manager corrects the punches of the workers of their sites only, wherever the
     # punch is (a clock of their site does not make another site's worker theirs).
     require_site(caller, worker["site_id"], "worker_id")
@@ -215,7 +242,7 @@ async def _correction_row(
     if c.clock_id:
         clock = (await uow.ledger.clocks([c.clock_id])).get(c.clock_id)
         if clock is None:
-            raise NotFound("no such clock", "clock_id", code="CLOCK_NOT_FOUND")
+            raise NotProjectedYet("no such clock", "clock_id", code="CLOCK_NOT_FOUND")
         site_id, time_zone = clock["site_id"], clock["time_zone"]
     site_id = site_id if site_id is not None else worker["site_id"]
     if time_zone is None:
