@@ -64,6 +64,11 @@ async def test_the_clocks_list_searches_and_answers_for_the_clocks_asked_about(i
         assert [c["id"] for c in found["data"]] == [one["id"]] and found["count"] == 1
     nothing = (await tenant.devices.get("/clocks", params={"search": "%"})).json()
     assert nothing == {"data": [], "count": 0}  # "%" is a character, not a wildcard
+    renamed = await tenant.devices.patch(f"/clocks/{at_b[0]}", json={"name": "Éclair Bakery"})
+    assert renamed.status_code == 200, renamed.text
+    for text in ("Éclair", "éclair", "ÉCLAIR BAKERY"):  # every script's case, not only A-Z
+        found = (await tenant.devices.get("/clocks", params={"search": text})).json()
+        assert [c["id"] for c in found["data"]] == [at_b[0]], text
 
     asked = [at_a[0], at_b[1].upper(), theirs]
     answer = (await tenant.devices.get("/clocks", params={"clock_id": asked})).json()

@@ -87,6 +87,34 @@ async def test_a_search_is_taken_literally(identity):
         assert await found("\\") == []
 
 
+async def test_a_search_finds_names_in_any_case_of_any_script(identity):
+    """The database's C locale lower-cases A-Z only; the search folds every script."""
+    async with identity.admin(tenant()) as http:
+        for employee_id, name in (
+            ("A1", "Émile Zola"),
+            ("A2", "ÉMILE ZOLA"),
+            ("A3", "émile zola"),
+            ("A4", "Ørjan Berg"),
+            ("A5", "Åsa Lind"),
+            ("A6", "Jürgen MÜLLER"),
+            ("A7", "Zoë"),
+        ):
+            added = await http.post("/workers", json={"employee_id": employee_id, "name": name})
+            assert added.status_code == 201, added.text
+
+        async def found(search: str) -> list[str]:
+            answer = await http.get("/workers", params={"search": search})
+            assert answer.status_code == 200, answer.text
+            return sorted(w["employee_id"] for w in answer.json()["data"])
+
+        for search in ("Émile", "émile", "ÉMILE ZOLA"):
+            assert await found(search) == ["A1", "A2", "A3"], search
+        assert await found("ørjan") == ["A4"]
+        assert await found("ÅSA") == ["A5"]
+        assert await found("müller") == ["A6"]
+        assert await found("ZOË") == ["A7"]
+
+
 async def test_the_list_answers_for_the_workers_asked_about(identity):
     """``worker_id`` (repeated): those workers only, by name, as the caller may see them."""
     a, b = tenant(), tenant()

@@ -4,7 +4,7 @@
 import re
 
 import pytest
-from punchcard_kit.db import contains_pattern
+from punchcard_kit.db import contains_pattern, folded
 
 
 def like(pattern: str, value: str) -> bool:
@@ -40,3 +40,9 @@ def like(pattern: str, value: str) -> bool:
 )
 def test_a_search_matches_what_contains_it_literally(search, value, found):
     assert like(contains_pattern(search), value) is found
+
+
+def test_the_column_is_lower_cased_in_every_script_whatever_the_database_locale():
+    # Under the C locale lower() changes A-Z only; ICU's root collation lower-cases all.
+    assert folded("w.name") == 'lower(w.name COLLATE "und-x-icu")'
+    assert contains_pattern("ÉMILE Ørjan") == "%émile ørjan%"

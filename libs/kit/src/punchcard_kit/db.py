@@ -15,10 +15,23 @@ log = get_logger(__name__)
 
 def contains_pattern(text: str) -> str:
     """The LIKE pattern of "contains ``text``", case-insensitively and literally (compare it
-    with ``lower(column)``): ``_``, ``%`` and ``\\`` are characters an Employee ID, a name or
+    with ``folded(column)``): ``_``, ``%`` and ``\\`` are characters an Employee ID, a name or
     a serial number holds (``EMP_001``), not wildcards."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+# ICU's root collation, which every PostgreSQL built with ICU has (Debian's, the managed
+# services'): its lower() lower-cases every script, whatever the database's own locale. Under
+# the C locale (the local stack's; often a managed database's too) lower() changes A-Z only,
+# and "Émile" never matched a search for "émile" nor "ÉMILE" one for "Émile".
+UNICODE_CASE = '"und-x-icu"'
+
+
+def folded(column: str) -> str:
+    """The SQL expression of ``column`` lower-cased in every script, to compare with
+    ``contains_pattern``'s pattern (lower-cased by Python, as Unicode says)."""
+    return f"lower({column} COLLATE {UNICODE_CASE})"
 
 
 def database_name(dsn: str) -> str:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from punchcard_kit.access import require_role
 from punchcard_kit.caller import Caller
-from punchcard_kit.db import contains_pattern
+from punchcard_kit.db import contains_pattern, folded
 from punchcard_kit.tenancy import tenant_transaction
 
 from .adapters.postgres import APP_ROLE
@@ -81,7 +81,9 @@ def clock_filter(search: bool, ids: bool) -> tuple[str, int]:
     condition, given = _CLOCKS_IN, 2
     if search:
         given += 1
-        condition += f" AND (lower(c.name) LIKE ${given} OR lower(c.serial_number) LIKE ${given})"
+        condition += (
+            f" AND ({folded('c.name')} LIKE ${given} OR {folded('c.serial_number')} LIKE ${given})"
+        )
     if ids:
         given += 1
         condition += f" AND c.id = ANY(${given}::uuid[])"

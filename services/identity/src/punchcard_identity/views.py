@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 
 from punchcard_kit.access import require_role
 from punchcard_kit.caller import Caller
-from punchcard_kit.db import contains_pattern
+from punchcard_kit.db import contains_pattern, folded
 
 from .adapters.postgres import (
     PINS_OF_WORKERS,
@@ -57,7 +57,8 @@ def worker_filter(
         where.append(f"w.id = ANY(${len(args)}::uuid[])")
     if search:
         args.append(contains_pattern(search))
-        where.append(f"(lower(w.name) LIKE ${len(args)} OR lower(w.employee_id) LIKE ${len(args)})")
+        n = len(args)
+        where.append(f"({folded('w.name')} LIKE ${n} OR {folded('w.employee_id')} LIKE ${n})")
     if status:
         args.append(status.value)
         where.append(f"w.status = ${len(args)}")
