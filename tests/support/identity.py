@@ -25,6 +25,7 @@ ATTEMPTS = catalogue.KIOSK_PIN_ATTEMPTS.name
 VERDICTS = VerdictFeed.TOPIC
 WORKERS = catalogue.IDENTITY_WORKERS.name
 ASSIGNMENTS = catalogue.DEVICE_CLOCK_ASSIGNMENTS.name
+CLOCKS = catalogue.DEVICE_CLOCKS.name
 
 
 IdentityProcess = ServiceProcess
@@ -137,6 +138,33 @@ class Kiosk:
         )
         await assignments_known(self.identity, tenant_id, [(clock_id, worker_id)])
         self._assigned.add((tenant_id, clock_id, worker_id))
+
+    async def register_clock(self, tenant_id: str, clock_id: str, site_id: str = "north") -> None:
+        """Publish device-sync's registration of the clock at ``site_id``; wait until identity
+        knows the clock's site (its PIN counters are shown only to those who see it)."""
+        event = device_pb2.ClockRegistered(clock_id=clock_id, site_id=site_id, name=clock_id)
+        envelope = new_envelope(event, tenant_id=tenant_id, producer="device-sync")
+        await self.producer.send_and_wait(
+            CLOCKS,
+            encode_envelope(envelope),
+            key=catalogue.DEVICE_CLOCKS.key(tenant_id=tenant_id, clock_id=clock_id).encode(),
+        )
+        conn = await asyncpg.connect(admin_url(self.identity.database_url))
+        try:
+
+            async def projected():
+                return (
+                    await conn.fetchval(
+                        "SELECT site_id FROM clocks WHERE tenant_id = $1 AND clock_id = $2",
+                        tenant_id,
+                        clock_id,
+                    )
+                    == site_id
+                )
+
+            await wait_for(projected, timeout=30, what="identity's clock projection")
+        finally:
+            await conn.close()
 
     async def send(
         self, tenant_id: str, employee_id: str, pin: str, clock_id: str, seal_pin, producer=None

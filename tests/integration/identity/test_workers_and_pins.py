@@ -310,6 +310,7 @@ async def test_row_level_security_below_the_application(identity):
 
 async def test_bogus_ids_at_a_clock_do_not_stop_a_known_workers_pin(identity, kiosk):
     t, door = str(uuid.uuid4()), str(uuid.uuid4())
+    await kiosk.register_clock(t, door)
     async with identity.admin(t) as http:
         wid = (await _worker(http, "E600"))["id"]
         await http.put(f"/workers/{wid}/pin", json={"pin": "30517"})
@@ -326,6 +327,7 @@ async def test_bogus_ids_at_a_clock_do_not_stop_a_known_workers_pin(identity, ki
 
 async def test_many_wrong_pins_at_a_clock_stop_pins_there_until_an_admin_resets_it(identity, kiosk):
     t, door = str(uuid.uuid4()), str(uuid.uuid4())
+    await kiosk.register_clock(t, door)
     async with identity.admin(t) as http:
         for n in range(7):
             wid = (await _worker(http, f"E61{n}"))["id"]
@@ -343,6 +345,16 @@ async def test_many_wrong_pins_at_a_clock_stop_pins_there_until_an_admin_resets_
     async with identity.admin(t, role="viewer") as viewer:
         refused = await viewer.post(f"/clocks/{door}/pin-counters/reset")
         assert refused.status_code == 403, refused.text
+    # A manager of another site, and any caller asking of a clock no one registered: 404.
+    async with identity.admin(t, role="manager", sites=("south",)) as elsewhere:
+        for call in (elsewhere.get, elsewhere.post):
+            path = f"/clocks/{door}/pin-counters" + ("/reset" if call == elsewhere.post else "")
+            refused = await call(path)
+            assert refused.status_code == 404 and refused.json()["code"] == "CLOCK_NOT_FOUND"
+    async with identity.admin(t) as http:
+        unknown = await http.get(f"/clocks/{uuid.uuid4()}/pin-counters")
+        assert unknown.status_code == 404 and unknown.json()["field"] == "clock_id"
+        assert (await http.get(f"/clocks/{door}/pin-counters")).json()["wrong_pins"] == 30
     async with identity.admin(t, role="manager", sites=("north",)) as manager:
         reset = await manager.post(f"/clocks/{door}/pin-counters/reset")
         assert reset.status_code == 200, reset.text

@@ -32,6 +32,8 @@ class Store:
     roles: dict[tuple[str, str, str], str] = field(default_factory=dict)
     # (tenant, card number) -> (worker id, added at): unique per tenant, as the table's key
     cards: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)
+    # (tenant, clock) -> site
+    clocks: dict[tuple[str, str], str] = field(default_factory=dict)
     outbox: list[tuple[str, str, object]] = field(default_factory=list)
     commits: int = 0
 
@@ -197,6 +199,17 @@ class FakeAssignments:
             self.store.roles.pop(pair, None)
 
 
+class FakeClocks:
+    def __init__(self, store: Store, tenant_id: str) -> None:
+        self.store, self.tenant_id = store, tenant_id
+
+    async def site_of(self, clock_id: str) -> str | None:
+        return self.store.clocks.get((self.tenant_id, clock_id))
+
+    async def record(self, clock_id: str, site_id: str) -> None:
+        self.store.clocks[(self.tenant_id, clock_id)] = site_id
+
+
 class FakeUnitOfWork:
     """``consumer=True``: a consumer batch's transaction (``commit`` is the loop's)."""
 
@@ -206,6 +219,7 @@ class FakeUnitOfWork:
         self.pins = FakePins(store, tenant_id)
         self.cards = FakeCards(store, tenant_id)
         self.assignments = FakeAssignments(store, tenant_id)
+        self.clocks = FakeClocks(store, tenant_id)
         self.published: list[tuple[str, str, object]] = []
 
     async def __aenter__(self) -> FakeUnitOfWork:

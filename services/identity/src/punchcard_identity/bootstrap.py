@@ -101,7 +101,11 @@ def bootstrap(
     hasher = hasher if hasher is not None else build_hasher(settings)
     opener = opener if opener is not None else build_opener(settings)
     services = Services(
-        uow=uow, hasher=hasher, counters=counters, device_pins=build_device_pins(settings)
+        uow=uow,
+        hasher=hasher,
+        counters=counters,
+        device_pins=build_device_pins(settings),
+        projection_wait_s=settings.projection_wait_s,
     )
     verifier = PinVerifier(
         opener=opener,

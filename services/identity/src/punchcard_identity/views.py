@@ -20,7 +20,7 @@ from .adapters.postgres import (
 )
 from .domain.cards import Card
 from .domain.model import Worker, WorkerStatus
-from .service_layer.workers import PinPolicy, Services, load_worker, pin_policy_of
+from .service_layer.workers import PinPolicy, Services, load_worker, pin_policy_of, require_clock
 
 
 def _uow(s: Services, caller: Caller) -> PostgresUnitOfWork:
@@ -146,4 +146,5 @@ async def stale_pins(
 async def clock_pin_counters(s: Services, caller: Caller, clock_id: str) -> tuple[int, int]:
     """(unknown Employee IDs, known workers' wrong PINs) counted at the clock in its window."""
     require_role(caller, "sysadmin", "manager")
+    await require_clock(s, caller, clock_id)
     return await s.counters.clock_counts(caller.tenant_id, clock_id)

@@ -302,6 +302,26 @@ class PostgresAssignments(_Repository):
         await apply_assignment(self.conn, "clock_assignments", change, role_column="clock_role")
 
 
+class PostgresClocks(_Repository):
+    """Identity's projection of device-sync's clocks: each clock's site."""
+
+    async def site_of(self, clock_id: str) -> str | None:
+        return await self.conn.fetchval(
+            "SELECT site_id FROM clocks WHERE tenant_id = $1 AND clock_id = $2",
+            self.tenant_id,
+            clock_id,
+        )
+
+    async def record(self, clock_id: str, site_id: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO clocks (tenant_id, clock_id, site_id) VALUES ($1, $2, $3)"
+            " ON CONFLICT (tenant_id, clock_id) DO UPDATE SET site_id = EXCLUDED.site_id",
+            self.tenant_id,
+            clock_id,
+            site_id,
+        )
+
+
 class PostgresUnitOfWork(TenantUnitOfWork):
     """``on_pool(pool, tenant)`` for an HTTP request, ``on_connection(conn, tenant)`` inside a
     consumer's batch transaction."""
@@ -310,6 +330,7 @@ class PostgresUnitOfWork(TenantUnitOfWork):
     pins: PostgresPins
     cards: PostgresCards
     assignments: PostgresAssignments
+    clocks: PostgresClocks
 
     def _bind(self, conn: asyncpg.Connection) -> None:
         tenant = str(self.tenant_id)
@@ -317,3 +338,4 @@ class PostgresUnitOfWork(TenantUnitOfWork):
         self.pins = PostgresPins(conn, tenant)
         self.cards = PostgresCards(conn, tenant)
         self.assignments = PostgresAssignments(conn, tenant)
+        self.clocks = PostgresClocks(conn, tenant)

@@ -4,7 +4,7 @@ case in the consumer batch's transaction (a unit of work on the loop's connectio
 from __future__ import annotations
 
 import asyncpg
-from punchcard.v1 import kiosk_pb2
+from punchcard.v1 import device_pb2, kiosk_pb2
 from punchcard_kit.assignments import assignment_change
 from punchcard_kit.contract_enums import message_type
 from punchcard_kit.messaging import Message, catalogue
@@ -13,12 +13,16 @@ from punchcard_kit.service import Subscription
 from ..adapters.lockout import REDIS_TRANSIENT
 from ..adapters.postgres import PostgresUnitOfWork
 from ..bootstrap import IdentityContainer
-from ..service_layer.assignments import record_assignment
+from ..service_layer.assignments import RecordClock, record_assignment, record_clock
 from ..service_layer.verification import AttemptCommand, CardIdentifier, PinVerifier
 from ..settings import IdentitySettings
 
 PIN_ATTEMPTED = message_type(kiosk_pb2.PinPunchAttempted)
 CARD_ATTEMPTED = message_type(kiosk_pb2.CardPunchAttempted)
+# A clock's site, from its registration or an update (the clocks topic's other events aside).
+CLOCK_SITES = frozenset(
+    message_type(t) for t in (device_pb2.ClockRegistered, device_pb2.ClockUpdated)
+)
 
 
 async def _each_attempt(
@@ -51,7 +55,14 @@ async def identify_card_attempts(
 
 
 async def project_assignments(conn: asyncpg.Connection, messages: list[Message]) -> None:
+    """The assignments topic's pairs and the clocks topic's sites, in the batch's order."""
     for message in messages:
+        if message.type in CLOCK_SITES:
+            event = message.payload
+            clock = RecordClock(message.tenant_id, event.clock_id, event.site_id)
+            async with PostgresUnitOfWork.on_connection(conn, clock.tenant_id) as uow:
+                await record_clock(clock, uow)
+            continue
         change = assignment_change(message)
         if change is None:
             continue
@@ -87,9 +98,11 @@ def subscriptions(settings: IdentitySettings, container: IdentityContainer) -> l
             card_attempts,
             transient=REDIS_TRANSIENT,
         ),
+        # Who may use which clock, and each clock's site (the clocks topic, kept forever: a
+        # new deployment reads it from its beginning).
         Subscription(
             "identity.assignments",
-            [catalogue.DEVICE_CLOCK_ASSIGNMENTS.name],
+            [catalogue.DEVICE_CLOCK_ASSIGNMENTS.name, catalogue.DEVICE_CLOCKS.name],
             project_assignments,
         ),
     ]

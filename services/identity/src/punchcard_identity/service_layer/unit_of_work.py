@@ -94,6 +94,15 @@ class AssignmentRepository(Protocol):
     async def apply(self, change: AssignmentChange) -> None: ...
 
 
+class ClockRepository(Protocol):
+    """The tenant's clocks' sites (identity's projection of device-sync's clocks topic)."""
+
+    async def site_of(self, clock_id: str) -> str | None:
+        """The clock's site; None: no such clock (not registered, or not learnt yet)."""
+
+    async def record(self, clock_id: str, site_id: str) -> None: ...
+
+
 class UnitOfWork(kit_uow.UnitOfWork, Protocol):
     """One transaction of one tenant (``on_connection``: the consumer batch's)."""
 
@@ -101,6 +110,7 @@ class UnitOfWork(kit_uow.UnitOfWork, Protocol):
     pins: PinRepository
     cards: CardRepository
     assignments: AssignmentRepository
+    clocks: ClockRepository
 
 
 #: Opens a unit of work for a tenant (an HTTP request's own transaction).

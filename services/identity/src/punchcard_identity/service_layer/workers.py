@@ -17,9 +17,11 @@ from google.protobuf.message import Message as ProtoMessage
 from punchcard.v1 import identity_pb2
 from punchcard_kit.access import WRITERS, require_role
 from punchcard_kit.caller import Caller
+from punchcard_kit.errors import NotFound, NotProjectedYet
 from punchcard_kit.logging import get_logger
 from punchcard_kit.messaging import catalogue, tombstone_record
 from punchcard_kit.messaging.envelope import new_envelope
+from punchcard_kit.retry import until_projected
 
 from ..domain.model import (
     DevicePinsNotConfigured,
@@ -59,6 +61,9 @@ class Services:
     clock: Callable[[], datetime] = field(default=now)
     #: Seals PINs to device-sync for hardware clocks that verify them (None: not configured).
     device_pins: DevicePinSealer | None = None
+    #: How long a clock identity has not learnt yet is waited for (PROJECTION_WAIT_S): one
+    #: registered at device-sync a moment ago, before its event arrives.
+    projection_wait_s: float = 0.0
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -429,10 +434,27 @@ async def pin_policy_of(uow: UnitOfWork) -> PinPolicy:
 
 
 # -- a clock's PIN failure counters ----------------------------------------------------------
+async def require_clock(s: Services, caller: Caller, clock_id: str) -> None:
+    """The clock is the tenant's and the caller sees it (a manager: a clock of their sites;
+    the kit's one rule), or ``404 CLOCK_NOT_FOUND``; one registered a moment ago is waited
+    for (``projection_wait_s``)."""
+
+    async def visible() -> None:
+        async with s.uow(caller.tenant_id) as uow:
+            site = await uow.clocks.site_of(clock_id)
+        if site is None:
+            raise NotProjectedYet("no such clock", "clock_id", code="CLOCK_NOT_FOUND")
+        if not caller.may_act_on_site(site):
+            raise NotFound("no such clock", "clock_id", code="CLOCK_NOT_FOUND")
+
+    await until_projected("a clock", visible, within_s=s.projection_wait_s)
+
+
 async def reset_clock_pin_counters(
     s: Services, caller: Caller, command: ResetClockPinCounters
 ) -> None:
     """Someone tried IDs or PINs at the clock and it takes no PIN for now: start it again."""
     require_role(caller, "sysadmin", "manager")
+    await require_clock(s, caller, command.clock_id)
     await s.counters.reset_clock(caller.tenant_id, command.clock_id)
     log.info("clock pin counters reset", clock_id=command.clock_id, admin_id=caller.user_id)
