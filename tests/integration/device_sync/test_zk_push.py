@@ -541,7 +541,10 @@ async def test_malformed_lines_are_refused_by_number_and_huge_bodies_413(identit
         assert huge.status_code == 413
         assert await dedup_rows(devices, clock_id) == 2
         # Other tables: OK, never an error loop.
-        assert (await device.upload("ATTPHOTO", b"\xff\xd8binary")).text == "OK"
+        assert (await device.upload("ATTPHOTO", b"\xff\xd8binary", stamp="555")).text == "OK"
+        # The photo is not kept, its Stamp is: the next handshake hands it back (before, 0,
+        # and the device sent every photo again).
+        assert "ATTPHOTOStamp=555" in (await device.handshake()).text.splitlines()
         assert (await device.upload("FUTURELOG", "x=1")).text == "OK"
         assert (await device.upload("OPERLOG", "USER PIN=1\tName=A\n")).text == "OK"
         # Junk queries are 4xx, never 5xx.

@@ -246,11 +246,34 @@ async def test_a_skewed_clock_is_flagged_and_told_to_check():
     e, _ = edge(store, max_skew_s=60)
     device = await e.device(f"SN{clock_id[:6]}")
     now = datetime(2026, 3, 2, 12, tzinfo=UTC)
-    await e.poll(device, None, "", now=now)
+    await polling(e, device, now - zk.BACKLOG_SETTLE, now)
     await e.attlog(device, "E1\t2026-03-02 12:05:00\t0\t1\n", None, now + timedelta(seconds=2))
     assert store.zk_state[clock_id]["skew_flagged"] is True
     assert store.zk_state[clock_id]["skew_s"] == -298
     assert "CHECK" in await e.poll(device, None, "", now=now + timedelta(seconds=10))
+
+
+async def polling(e, device, start: datetime, end: datetime) -> None:
+    """The device polls every 10 s from ``start`` to ``end`` (its Delay), without a break."""
+    at = start
+    while at <= end:
+        await e.poll(device, None, "", now=at)
+        at += timedelta(seconds=10)
+
+
+async def test_a_backlog_sent_by_a_clock_just_back_is_no_skew():
+    # Back from a day without power: it polls, then sends what it stored. Before: a skew of a
+    # day, flagged, and the clock told to handshake again.
+    store = Store()
+    clock_id = zk_clock(store)
+    e, _ = edge(store, max_skew_s=60)
+    device = await e.device(f"SN{clock_id[:6]}")
+    now = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    await e.poll(device, None, "", now=now)
+    backlog = "E1\t2026-03-01 08:00:00\t0\t1\nE1\t2026-03-01 17:00:00\t1\t1\n"
+    await e.attlog(device, backlog, None, now + timedelta(seconds=2))
+    assert not store.zk_state[clock_id].get("skew_flagged")
+    assert "CHECK" not in await e.poll(device, None, "", now=now + timedelta(seconds=10))
 
 
 # --- the admin side: registering, adopting, revoking ZK clocks ----------------------------

@@ -94,8 +94,50 @@ def test_attlog_refuses_bad_lines_by_number_and_keeps_the_rest():
 
 
 def test_too_many_lines_refuses_the_body():
+    line = "E1\t2026-03-02 08:00:00\t0\t1\n"
     with pytest.raises(zk.ZkInvalid):
-        zk.parse_attlog("\n" * zk.MAX_LINES)
+        zk.parse_attlog(line * (zk.MAX_LINES + 1))
+    # Exactly the bound, each line ended by its newline (and blank lines) is a body.
+    assert len(zk.parse_attlog(line * zk.MAX_LINES + "\n\n").records) == zk.MAX_LINES
+
+
+def test_an_operlog_stamp_may_be_named_opstamp():
+    assert zk.parse_query("SN=A1&table=OPERLOG&OpStamp=888").stamp == "888"
+    assert zk.parse_query("SN=A1&table=OPERLOG&Stamp=9&OpStamp=888").stamp == "9"
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_every_line_ending_and_a_byte_order_mark(end):
+    body = "\ufeff" + end.join(["E1\t2026-03-02 08:00:00\t0\t1", "E2\t2026-03-02 08:01:00\t0\t1"])
+    parsed = zk.parse_attlog(body + end)
+    assert [r.badge for r in parsed.records] == ["E1", "E2"] and parsed.refused == []
+
+
+def test_a_repeated_hour_is_read_by_the_pass_a_live_upload_came_in():
+    # New York falls back at 06:00Z: 01:30 is 05:30Z (first pass) and 06:30Z (second).
+    at = datetime(2026, 11, 1, 1, 30)
+    zone = "America/New_York"
+    first = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+    second = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    assert zk.to_utc(at, zone) == first  # a backlog: its first pass, as before
+    assert zk.to_utc(at, zone, live_at=datetime(2026, 11, 1, 5, 30, 2, tzinfo=UTC)) == first
+    assert zk.to_utc(at, zone, live_at=datetime(2026, 11, 1, 6, 30, 2, tzinfo=UTC)) == second
+    # Any other hour: one instant, whatever the receipt.
+    assert zk.to_utc(datetime(2026, 11, 1, 3, 0), zone, live_at=second) == datetime(
+        2026, 11, 1, 8, 0, tzinfo=UTC
+    )
+
+
+def test_uploads_are_live_once_the_clock_has_polled_without_a_break_for_a_while():
+    t = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    since = zk.online_since(None, None, t, 10)
+    assert since == t
+    assert zk.online_since(t, since, t + timedelta(seconds=30), 10) == t  # unbroken
+    assert zk.online_since(t, since, t + timedelta(minutes=5), 10) == t + timedelta(minutes=5)
+    settled = t + zk.BACKLOG_SETTLE
+    assert not zk.uploads_live(t, since, t + timedelta(seconds=2), 10)  # just back
+    assert zk.uploads_live(settled, since, settled + timedelta(seconds=2), 10)
+    assert not zk.uploads_live(settled, since, settled + timedelta(minutes=2), 10)  # no polls
 
 
 @pytest.mark.parametrize(

@@ -91,8 +91,8 @@ def _text(value: str, name: str, limit: int = MAX_QUERY_VALUE) -> str:
 
 def parse_query(query: str | Mapping[str, str]) -> DeviceQuery:
     """The device's query string (case of the keys as firmware sends them: ``SN`` (or ``sn``),
-    ``table``, ``Stamp``, ``options``, ``type``, ``pushver``, ``language``, ``INFO``). Unknown
-    keys are ignored; a bad serial, table or stamp is refused."""
+    ``table``, ``Stamp`` (or ``OpStamp``), ``options``, ``type``, ``pushver``, ``language``,
+    ``INFO``). Unknown keys are ignored; a bad serial, table or stamp is refused."""
     if isinstance(query, str):
         if len(query) > 4096:
             raise ZkInvalid("query", "too long")
@@ -109,7 +109,8 @@ def parse_query(query: str | Mapping[str, str]) -> DeviceQuery:
     table = pairs.get("table")
     if table is not None and not TABLE_PATTERN.match(table):
         raise ZkInvalid("table", "letters, digits and _, at most 32")
-    stamp = pairs.get("Stamp")
+    # ``Stamp``; an OPERLOG upload's ``OpStamp`` as many firmware versions name it.
+    stamp = pairs.get("Stamp", pairs.get("OpStamp"))
     if stamp is not None and stamp != "" and not STAMP_PATTERN.match(stamp):
         stamp = None  # some firmware sends "None" or junk: as if it sent none
     return DeviceQuery(
@@ -264,8 +265,13 @@ class Parsed:
 
 
 def _lines(body: str) -> list[str]:
-    lines = body.split("\n")
-    if len(lines) > MAX_LINES:
+    """The body's lines, ended by LF, CRLF or a bare CR (firmware sends each), a leading
+    byte-order mark dropped. At most ``MAX_LINES`` of them hold a record: blank lines (the
+    newline that ends the last one) do not count."""
+    if "\r" in body:
+        body = body.replace("\r\n", "\n").replace("\r", "\n")
+    lines = body.removeprefix("\ufeff").split("\n")
+    if len(lines) > MAX_LINES and sum(1 for line in lines if line.strip()) > MAX_LINES:
         raise ZkInvalid("body", f"at most {MAX_LINES} lines")
     return lines
 
@@ -377,9 +383,23 @@ def device_punch_refusal(
     return None
 
 
-def to_utc(device_time: datetime, time_zone: str) -> datetime:
-    """A device's local time in the clock's IANA zone (an ambiguous hour: its first pass)."""
-    return device_time.replace(tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
+# How far after an upload's receipt a record of a live upload may lie (the device's clock a
+# little ahead), when telling which pass of a repeated hour it was made in.
+LIVE_AHEAD = timedelta(minutes=2)
+
+
+def to_utc(device_time: datetime, time_zone: str, live_at: datetime | None = None) -> datetime:
+    """A device's local time in the clock's IANA zone. An hour that repeats (daylight saving's
+    fall back: 01:00-01:59 twice in New York) is read as its second pass when the record came
+    in a live upload (``live_at``, its receipt; ``uploads_live``) received after that pass had
+    begun, else as its first: a punch at 01:30 after the clocks went back, sent as it is made,
+    is not an hour early. A backlog says nothing about which pass it was (its first)."""
+    zone = ZoneInfo(time_zone)
+    first = device_time.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if live_at is None:
+        return first
+    second = device_time.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    return second if first < second <= live_at + LIVE_AHEAD else first
 
 
 def captured_offline(device_time_utc: datetime, received_at: datetime) -> bool:
@@ -668,6 +688,40 @@ def gap_range(
 
 # Realtime uploads carry few records; a bigger batch is a backlog and says nothing about skew.
 SKEW_SAMPLE_MAX_LINES = 5
+# A clock back from a break in its polls (an outage, a restart) first sends what it stored
+# meanwhile: its uploads are taken as live only once it has polled without a break this long.
+BACKLOG_SETTLE = timedelta(minutes=5)
+
+
+def live_poll_gap(delay_s: float) -> timedelta:
+    """The longest wait between two polls of a clock that polls without a break (its Delay,
+    three times over, and a margin)."""
+    return timedelta(seconds=3 * delay_s + 5)
+
+
+def online_since(
+    previous_poll: datetime | None, since: datetime | None, now: datetime, delay_s: float
+) -> datetime:
+    """When the clock's unbroken run of polls began, given a poll at ``now`` (``since``: what
+    it was before this poll)."""
+    if previous_poll is None or since is None or now - previous_poll > live_poll_gap(delay_s):
+        return now
+    return since
+
+
+def uploads_live(
+    last_poll: datetime | None, since: datetime | None, received_at: datetime, delay_s: float
+) -> bool:
+    """Whether an upload is sent as its records are made (its records' device times against
+    its receipt tell the clock's skew and a repeated hour's pass): the clock polls without a
+    break, and has for ``BACKLOG_SETTLE``. A clock that has just come back polls, then uploads
+    punches hours old: no skew, nor any sign of which pass of a repeated hour they were."""
+    return (
+        last_poll is not None
+        and since is not None
+        and received_at - last_poll <= live_poll_gap(delay_s)
+        and received_at - since >= BACKLOG_SETTLE
+    )
 
 
 def skew_sample(

@@ -102,14 +102,15 @@ async def cdata_get(request: Request, c: ContainerDep) -> PlainTextResponse:
 )
 async def cdata_post(request: Request, c: ContainerDep) -> PlainTextResponse:
     """An upload: ``ATTLOG`` punches (recorded once, then ``OK``), ``OPERLOG``/``BIODATA``
-    users and templates, ``ATTPHOTO`` (answered ``OK``, not stored); any other table ``OK``
-    and a log line (an error would make the device resend it forever)."""
+    users and templates, ``ATTPHOTO`` (answered ``OK``, not stored but for its Stamp); any other
+    table ``OK`` and a log line (an error would make the device resend it forever)."""
     found = await _caller(request, c)
     if isinstance(found, PlainTextResponse):
         return found
     query, device = found
     table = query.table or ""
-    if table == "ATTPHOTO":
+    if table == "ATTPHOTO":  # not kept: only its Stamp, so the device sends it once
+        await c.zk.attphoto(device, query.stamp)
         return _text("OK")
     body = (await request.body()).decode("utf-8", errors="replace")
     try:

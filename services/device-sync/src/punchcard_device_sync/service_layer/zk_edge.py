@@ -147,6 +147,8 @@ class ZkEdge:
         # serial -> (device or None, valid until)
         self._devices: dict[str, tuple[ZkDevice | None, float]] = {}
         self._last_poll: dict[str, datetime] = {}
+        # clock -> when its unbroken run of polls began (zk.online_since)
+        self._online_since: dict[str, datetime] = {}
         # clock -> monotonic time until which its queue holds nothing to deliver
         self._clean: dict[str, float] = {}
         self._told: dict[str, str | None] = {}
@@ -197,6 +199,7 @@ class ZkEdge:
                     self._told.setdefault(clock_id, state.tz_offset_told)
                     if state.last_poll_at is not None:
                         self._last_poll.setdefault(clock_id, state.last_poll_at)
+                        self._online_since.setdefault(clock_id, state.last_poll_at)
                     if state.skew_flagged:
                         self._skewed.add(clock_id)
             if len(self._devices) > 100_000:
@@ -309,6 +312,13 @@ class ZkEdge:
                 reason=refused.reason,
             )
         ZK_REFUSED_LINES.labels("ATTLOG").inc(len(parsed.refused))
+        realtime = zk.uploads_live(
+            self._last_poll.get(device.clock_id),
+            self._online_since.get(device.clock_id),
+            received_at,
+            self._settings.options.delay_s,
+        )
+        live_at = received_at if realtime else None
         punches = []
         times: dict[str, datetime] = {}
         for record in parsed.records:
@@ -318,11 +328,7 @@ class ZkEdge:
                     record.badge, record.device_time, record.state, record.verify_mode, attempt
                 )
             )
-            times[attempt] = zk.to_utc(record.device_time, device.time_zone)
-        previous = self._last_poll.get(device.clock_id)
-        realtime = previous is not None and received_at - previous <= timedelta(
-            seconds=3 * self._settings.options.delay_s + 5
-        )
+            times[attempt] = zk.to_utc(record.device_time, device.time_zone, live_at)
         return _Upload(device, punches, times, stamp, received_at, realtime, current_span_context())
 
     async def _record_attlogs(self, uow: UnitOfWork, uploads: list[_Upload]) -> list[_Recorded]:
@@ -418,6 +424,15 @@ class ZkEdge:
             await uow.commit()
         return len(records)
 
+    async def attphoto(self, device: ZkDevice, stamp: str | None) -> None:
+        """An attendance photo: not kept (docs/hardware-clocks.md), but its Stamp is, which the
+        next handshake hands back: without it the device sends every photo again."""
+        if stamp is None:
+            return
+        async with self._uow(device.tenant_id) as uow:
+            await uow.zk.save_upload(device.clock_id, "ATTPHOTO", stamp)
+            await uow.commit()
+
     def unknown_table(self, device: ZkDevice, table: str) -> None:
         log.info(
             "ZK upload of a table not kept; answered OK", clock_id=device.clock_id, table=table
@@ -455,6 +470,12 @@ class ZkEdge:
         self, device: ZkDevice, info: str | None, push_version: str, now: datetime
     ) -> None:
         clock_id = device.clock_id
+        self._online_since[clock_id] = zk.online_since(
+            self._last_poll.get(clock_id),
+            self._online_since.get(clock_id),
+            now,
+            self._settings.options.delay_s,
+        )
         self._last_poll[clock_id] = now
         parsed_info = zk.parse_info(info) if info else None
         self._buffers.poll(device.tenant_id, clock_id, now, push_version, parsed_info)
