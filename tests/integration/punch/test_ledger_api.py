@@ -92,6 +92,32 @@ async def test_a_missed_punch_of_a_worker_registered_a_moment_ago_is_added(punch
         assert [p["id"] for p in listed] == [added.json()["id"]]
 
 
+async def test_a_sites_timesheet_holds_the_hours_worked_there(punch, feed):
+    # Monday at north, Tuesday at south: each day on its site's report, not both on each.
+    worker = await feed.worker("Two Sites", site_id="north")
+    async with punch.admin(feed.tenant_id) as http:
+        for day, site in (("2026-11-16", "north"), ("2026-11-17", "south")):
+            for direction, hour in (("IN", "08:00"), ("OUT", "16:00")):
+                added = await http.post(
+                    "/punches",
+                    json={
+                        "worker_id": worker["id"],
+                        "direction": direction,
+                        "punched_at": f"{day}T{hour}:00+00:00",
+                        "site_id": site,
+                        "time_zone": "UTC",
+                        "reason": "paper timesheet",
+                    },
+                )
+                assert added.status_code == 201, added.text
+        range_ = {"from": "2026-11-16", "to": "2026-11-17"}
+        for site, day in (("north", "2026-11-16"), ("south", "2026-11-17")):
+            sheet = (await http.get("/timesheets", params={**range_, "site_id": site})).json()
+            (mine,) = [s for s in sheet["data"] if s["worker_id"] == worker["id"]]
+            assert [d["date"] for d in mine["days"]] == [day], site
+            assert mine["total_hours"] == 8.0, site
+
+
 async def test_corrections_are_new_entries_and_count_in_timesheets(punch, feed):
     worker, clock, ids = await day_of_punches(punch, feed)
     async with punch.admin(feed.tenant_id) as http:

@@ -187,6 +187,28 @@ def test_punches_at_one_instant_in_the_same_direction_are_ordered_by_punch_id():
     assert [s.in_punch.punch_id for s in all_shifts(sheet)] == ["a", "b"]
 
 
+# --- a site's report -----------------------------------------------------------------------
+
+
+def test_a_sites_report_holds_the_shifts_that_began_there():
+    # Monday at site A, Tuesday at B, Wednesday from A to B (a transfer mid-shift).
+    week = [
+        punch("a1", "IN", "2026-03-02 08:00", site_id="A"),
+        punch("a2", "OUT", "2026-03-02 16:00", site_id="A"),
+        punch("b1", "IN", "2026-03-03 08:00", site_id="B"),
+        punch("b2", "OUT", "2026-03-03 16:00", site_id="B"),
+        punch("c1", "IN", "2026-03-04 08:00", site_id="A"),
+        punch("c2", "OUT", "2026-03-04 16:00", site_id="B"),
+        punch("d1", "OUT", "2026-03-05 16:00", site_id="B"),  # its IN forgotten
+    ]
+    at_a, at_b = only_sheet(week, site_id="A"), only_sheet(week, site_id="B")
+    assert [s.in_punch.punch_id for s in all_shifts(at_a)] == ["a1", "c1"]
+    assert at_a.total == 16 * H
+    assert [(s.flag, s.duration) for s in all_shifts(at_b)] == [(None, 8 * H), ("MISSING_IN", None)]
+    assert only_sheet(week).total == at_a.total + at_b.total  # each hour on one site's report
+    assert sheets(week, site_id="C") == []  # no shift began there: the worker is not listed
+
+
 # --- the shift still open ------------------------------------------------------------------
 
 

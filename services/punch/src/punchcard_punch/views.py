@@ -96,7 +96,8 @@ WHERE p.tenant_id = $1 AND p.kind <> 'VOID'
 ORDER BY p.worker_id, p.punched_at, p.id
 """
 # A site's report: every punch of the workers who punched at the site in the range (a shift
-# may start at one site and end at another). The site's workers are found first (an array,
+# may start at one site and end at another); the report keeps the shifts that began at the
+# site (timesheet.shift_site). The site's workers are found first (an array,
 # computed once) and lead to their punches through punches_worker_time, with custom and
 # generic plans alike. Written as ``$6 IS NULL OR worker_id IN (subquery)``, it was a filter
 # on a read of the tenant's whole range: PostgreSQL cannot join an or'd subquery.
@@ -309,7 +310,7 @@ class LedgerViews:
         ]
         names = {r["worker_id"]: (r["employee_id"], r["display_name"]) for r in rows}
         sheets = ts.build_timesheets(
-            punches, first, last, max_shift=self.max_shift, now=datetime.now(UTC)
+            punches, first, last, max_shift=self.max_shift, now=datetime.now(UTC), site_id=site_id
         )
         if as_csv:
             return ts.timesheets_csv(sheets, names)

@@ -27,7 +27,8 @@ Days: a shift belongs to the local calendar date of its first punch (the IN; the
 was punched. An overnight shift 22:00-06:00 belongs, in full, to the day it started.
 
 Range: only shifts whose day is within ``[start, end]`` (inclusive) are reported, and a worker
-is listed only with at least one such shift. Pairing runs over the whole input, so the caller
+is listed only with at least one such shift. A site's report holds only the shifts that began
+at the site (:func:`shift_site`). Pairing runs over the whole input, so the caller
 passes punches from a margin around the range (at least ``max_shift`` on each side, e.g. a
 day): a shift that started before ``start`` is not reported even if its OUT is in the range;
 a shift that starts on ``end`` is paired with its OUT after ``end`` when that OUT is in the
@@ -151,12 +152,15 @@ def build_timesheets(
     *,
     max_shift: timedelta = DEFAULT_MAX_SHIFT,
     now: datetime | None = None,
+    site_id: str | None = None,
 ) -> list[WorkerTimesheet]:
     """The timesheets of ``[start, end]``, one per worker with a shift there, by worker_id.
 
     ``punches`` are effective punches of any workers, in any order, covering a margin around
     the range (see the module docstring). ``now`` (aware) tells an ``OPEN`` shift from a
-    ``MISSING_OUT`` one.
+    ``MISSING_OUT`` one. ``site_id``: a site's report, only the shifts that began there (their
+    first punch's site; the OUT may be elsewhere), so that a worker's hours at another site
+    are on that site's report, not on both.
     """
     if start > end:
         raise ValueError("start is after end")
@@ -166,7 +170,7 @@ def build_timesheets(
         shifts = [
             s
             for s in pair_shifts(worker_punches, max_shift=max_shift, now=now)
-            if start <= s.day <= end
+            if start <= s.day <= end and (site_id is None or shift_site(s) == site_id)
         ]
         if shifts:
             sheets.append(_worker_timesheet(worker_id, shifts))
@@ -200,6 +204,14 @@ def pair_shifts(
     if open_in is not None:
         shifts.append(_still_open(open_in, max_shift, now))
     return shifts
+
+
+def shift_site(shift: Shift) -> str | None:
+    """The site a shift counts at: where its first punch was (the IN; the OUT of a
+    ``MISSING_IN``)."""
+    first = shift.in_punch or shift.out_punch
+    assert first is not None
+    return first.site_id
 
 
 def _check_limits(max_shift: timedelta, now: datetime | None) -> None:
