@@ -118,6 +118,27 @@ async def test_a_sites_timesheet_holds_the_hours_worked_there(punch, feed):
             assert mine["total_hours"] == 8.0, site
 
 
+async def test_a_late_offline_upload_puts_the_guessed_direction_after_it_right(punch, feed):
+    # A kiosk with no IN/OUT buttons: 17:00 online is guessed IN (nothing before it then); the
+    # 08:00 from an offline tablet arrives later, also IN. The ledger keeps what the kiosk said;
+    # the timesheet guesses again with both: one 9-h shift, not two flagged INs.
+    worker = await feed.worker("Toggle Mode")
+    clock = await feed.clock(time_zone="UTC")
+    await feed.assign(clock, worker["id"])
+    await known(punch, feed.tenant_id, workers=[worker["id"]], clocks=[clock])
+    day = (datetime.now(UTC) - timedelta(days=2)).replace(hour=0, minute=0, second=0)
+    for at, offline in ((day + timedelta(hours=17), False), (day + timedelta(hours=8), True)):
+        attempt = await feed.identified(worker["id"], clock, captured_at=at, offline=offline)
+        assert (await outcome(punch, feed.tenant_id, attempt))["type"].endswith("PunchRecorded")
+    async with punch.admin(feed.tenant_id) as http:
+        listed = (await http.get("/punches", params={"worker_id": worker["id"]})).json()["data"]
+        assert [(p["direction"], p["direction_inferred"]) for p in listed] == [("IN", True)] * 2
+        date = day.date().isoformat()
+        sheet = (await http.get("/timesheets", params={"from": date, "to": date})).json()
+        (mine,) = [s for s in sheet["data"] if s["worker_id"] == worker["id"]]
+        assert mine["total_hours"] == 9.0 and mine["flagged_shifts"] == 0
+
+
 async def test_corrections_are_new_entries_and_count_in_timesheets(punch, feed):
     worker, clock, ids = await day_of_punches(punch, feed)
     async with punch.admin(feed.tenant_id) as http:

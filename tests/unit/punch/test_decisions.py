@@ -15,6 +15,7 @@ from punchcard_punch.domain.decisions import (
     decide,
     needs_review,
     neighbours,
+    toggled,
 )
 
 T = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -176,3 +177,11 @@ def test_a_device_record_sent_late_counts_only_when_marked_offline():
     late = at(minutes=10)
     assert run(requested="IN", received=late, offline=True) == Record("IN", False)
     assert run(requested="IN", received=late) == Reject("CAPTURE_TIME_TOO_OLD")
+
+
+def test_the_toggle_resets_after_longer_than_a_shift_and_shorter_than_a_nights_rest():
+    reset = POLICY.toggle_reset
+    assert timedelta(hours=10) < reset < timedelta(hours=14)
+    assert toggled("IN", T, T + reset, reset) == "OUT"
+    assert toggled("IN", T, T + reset + timedelta(seconds=1), reset) == "IN"
+    assert toggled("OUT", T, T + timedelta(minutes=5), reset) == "IN"

@@ -187,6 +187,64 @@ def test_punches_at_one_instant_in_the_same_direction_are_ordered_by_punch_id():
     assert [s.in_punch.punch_id for s in all_shifts(sheet)] == ["a", "b"]
 
 
+# --- directions the ledger guessed ---------------------------------------------------------
+
+RESET = timedelta(hours=12)
+
+
+def guessed(pid, direction, local, **kw) -> LedgerPunch:
+    return punch(pid, direction, local, inferred=True, **kw)
+
+
+def week_without_monday_8am():
+    """Mon 2 - Fri 6 March, 08:00-17:00 at a kiosk with no IN/OUT buttons; Monday's 08:00
+    forgotten. The directions as a ledger with a 16-h reset guessed them: every rest an OUT."""
+    punches, direction = [], "IN"
+    for day in range(2, 7):
+        for hour in (8, 17):
+            if (day, hour) == (2, 8):
+                continue
+            punches.append(guessed(f"{day}-{hour}", direction, f"2026-03-0{day} {hour:02}:00"))
+            direction = "OUT" if direction == "IN" else "IN"
+    return punches
+
+
+def test_a_forgotten_punch_is_one_flagged_day_not_a_week_of_rests_paid_as_work():
+    sheet = only_sheet(week_without_monday_8am(), toggle_reset=RESET)
+    assert sheet.total == 4 * 9 * H  # Tuesday to Friday
+    assert flags(sheet) == [("2026-03-02", "MISSING_OUT")] + [
+        (f"2026-03-0{d}", None) for d in range(3, 7)
+    ]
+    # As the ledger recorded them: 17:00-08:00 "shifts", four of them.
+    assert only_sheet(week_without_monday_8am()).total == 4 * 15 * H
+
+
+def test_an_admins_missed_punch_puts_the_guesses_after_it_right():
+    fixed = [punch("fix", "IN", "2026-03-02 08:00", method="MANUAL"), *week_without_monday_8am()]
+    sheet = only_sheet(fixed, toggle_reset=RESET)
+    assert sheet.total == 5 * 9 * H and sheet.flagged_shifts == 0
+
+
+def test_a_late_offline_upload_puts_the_guess_after_it_right():
+    # 17:00 online, guessed IN (nothing before it then); 08:00 from an offline clock, later.
+    day = [guessed("b", "IN", "2026-03-02 17:00"), guessed("a", "IN", "2026-03-02 08:00")]
+    assert only_sheet(day, toggle_reset=RESET).total == 9 * H
+    assert only_sheet(day).total == timedelta(0)
+
+
+def test_a_direction_the_kiosk_gave_is_never_guessed_again():
+    day = [
+        punch("a", "IN", "2026-03-02 08:00"),
+        punch("b", "IN", "2026-03-02 12:00"),  # the kiosk said IN: a missing OUT before it
+        guessed("c", "OUT", "2026-03-02 17:00"),
+    ]
+    sheet = only_sheet(day, toggle_reset=RESET)
+    assert [(s.flag, s.duration) for s in all_shifts(sheet)] == [
+        ("MISSING_OUT", None),
+        (None, 5 * H),
+    ]
+
+
 # --- a site's report -----------------------------------------------------------------------
 
 

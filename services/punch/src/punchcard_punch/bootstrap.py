@@ -63,7 +63,9 @@ def bootstrap(settings: PunchSettings, pool: asyncpg.Pool, **overrides: Any) -> 
     uow = overrides.pop("uow", None) or unit_of_work_factory(pool)
     on_connection = overrides.pop("on_connection", None) or PunchUnitOfWork.on_connection
     views = overrides.pop("views", None) or LedgerViews(
-        unit_of_work_factory(pool), max_shift=timedelta(hours=settings.max_shift_h)
+        unit_of_work_factory(pool),
+        max_shift=timedelta(hours=settings.max_shift_h),
+        toggle_reset=timedelta(hours=settings.toggle_reset_h),
     )
     unparker = overrides.pop("unparker", None) or Unparker(
         PostgresParkedVerdicts(pool, on_connection),

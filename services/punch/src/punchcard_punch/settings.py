@@ -29,8 +29,9 @@ class PunchSettings(ServiceSettings):
     # for an admin's review (the portal marks them).
     offline_review_age_h: float = Field(default=24.0, gt=0, le=90 * 24)
     # With no direction from the kiosk, a punch is OUT if the worker's last punch was an IN
-    # less than this long before; otherwise IN (a forgotten OUT does not flip the day).
-    toggle_reset_h: float = Field(default=16.0, gt=0, le=72)
+    # at most this long before; otherwise IN (domain.decisions.toggled): longer than a shift,
+    # shorter than a night's rest, so a forgotten punch does not flip the days after it.
+    toggle_reset_h: float = Field(default=12.0, gt=0, le=72)
     # Timesheets: an IN and an OUT further apart than this are not paired (both flagged).
     max_shift_h: float = Field(default=20.0, gt=0, le=48)
     db_pool_max_size: int = Field(default=10, ge=2)

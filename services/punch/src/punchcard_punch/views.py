@@ -86,7 +86,7 @@ LIMIT $10
 
 _EFFECTIVE = """
 SELECT p.id::text, p.worker_id::text, p.employee_id, p.display_name, p.direction,
-       p.punched_at, p.time_zone, p.clock_id::text, p.site_id, p.method
+       p.direction_inferred, p.punched_at, p.time_zone, p.clock_id::text, p.site_id, p.method
 FROM punches p
 WHERE p.tenant_id = $1 AND p.kind <> 'VOID'
   AND p.punched_at >= $2 AND p.punched_at < $3
@@ -215,10 +215,16 @@ def _sites(caller: Caller) -> list[str] | None:
 
 class LedgerViews:
     def __init__(
-        self, unit_of_work: Callable[[str], TenantUnitOfWork], *, max_shift: timedelta
+        self,
+        unit_of_work: Callable[[str], TenantUnitOfWork],
+        *,
+        max_shift: timedelta,
+        toggle_reset: timedelta | None = None,
     ) -> None:
         self.unit_of_work = unit_of_work
         self.max_shift = max_shift
+        # Guessed directions are guessed again by the toggle (timesheet.reread_guesses).
+        self.toggle_reset = toggle_reset
 
     # -- the kiosk edge -------------------------------------------------------------------
     async def attempt_outcome(self, caller: Caller, attempt_id: str) -> dict[str, Any]:
@@ -305,12 +311,19 @@ class LedgerViews:
                 clock_id=r["clock_id"],
                 site_id=r["site_id"],
                 method=r["method"],
+                inferred=r["direction_inferred"],
             )
             for r in rows
         ]
         names = {r["worker_id"]: (r["employee_id"], r["display_name"]) for r in rows}
         sheets = ts.build_timesheets(
-            punches, first, last, max_shift=self.max_shift, now=datetime.now(UTC), site_id=site_id
+            punches,
+            first,
+            last,
+            max_shift=self.max_shift,
+            now=datetime.now(UTC),
+            site_id=site_id,
+            toggle_reset=self.toggle_reset,
         )
         if as_csv:
             return ts.timesheets_csv(sheets, names)

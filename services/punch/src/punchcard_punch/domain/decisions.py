@@ -22,7 +22,9 @@ An attempt whose worker was identified is, in this order:
    answered with that punch, nothing recorded;
 6. otherwise recorded: IN or OUT as the kiosk said, else the opposite of the worker's last punch
    before it — IN when there is none, or when the last IN is older than the toggle reset (a
-   forgotten OUT must not make the next morning's punch an OUT).
+   forgotten OUT must not make the next morning's punch an OUT): ``toggled``. The direction
+   is then a guess (``inferred``): what the kiosk told the worker; the timesheet guesses again
+   with every punch it knows (a late upload, an admin's correction).
 
 A recorded offline punch captured longer before its receipt than the review age is kept but
 flagged for an admin's review (``needs_review``): it counts, and the portal marks it.
@@ -45,7 +47,9 @@ class Policy:
     max_offline_age: timedelta = timedelta(days=7)
     # Offline punches captured longer than this before their receipt are flagged for review.
     offline_review_age: timedelta = timedelta(hours=24)
-    toggle_reset: timedelta = timedelta(hours=16)
+    # Longer than a shift, shorter than a night's rest (a day shift's is 14-16 h; the EU's
+    # minimum 11 h): a toggle gone wrong by a forgotten punch is put right the next morning.
+    toggle_reset: timedelta = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -159,10 +163,22 @@ def decide(
             return Repeat(near)
     if requested is not None:
         return Record(requested, inferred=False)
-    if (
-        previous is not None
-        and previous.direction == Direction.IN
-        and captured_at - previous.at <= policy.toggle_reset
-    ):
-        return Record(Direction.OUT, inferred=True)
-    return Record(Direction.IN, inferred=True)
+    if previous is None:
+        return Record(Direction.IN, inferred=True)
+    return Record(
+        toggled(previous.direction, previous.at, captured_at, policy.toggle_reset), inferred=True
+    )
+
+
+def toggled(
+    previous_direction: str, previous_at: datetime, at: datetime, reset: timedelta
+) -> Direction:
+    """The IN/OUT toggle (rule 6), for a punch at ``at`` that came without a direction, after
+    the worker's punch ``previous_direction`` at ``previous_at``: OUT after an IN at most
+    ``reset`` before, else IN. A forgotten punch makes the next one the wrong way round; past
+    the reset (longer than a shift, shorter than a night's rest) the next morning is an IN
+    again, and the wrong one shows as a flagged shift instead of a rest paid as work.
+    ``timesheet`` reads every such punch again by this rule, with the punches known by then."""
+    if previous_direction == Direction.IN and at - previous_at <= reset:
+        return Direction.OUT
+    return Direction.IN

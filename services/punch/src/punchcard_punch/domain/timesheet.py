@@ -45,12 +45,13 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .decisions import toggled
 from .model import Direction, Method, ledger_order
 
 IN = Direction.IN
@@ -96,6 +97,9 @@ class LedgerPunch:
     clock_id: str | None = None
     site_id: str | None = None
     method: str = Method.PIN  # a Method (MANUAL: an admin's correction)
+    # The kiosk gave no direction: the ledger guessed it (``decisions.toggled``), and the
+    # timesheet guesses it again from the punches it has (``reread_guesses``).
+    inferred: bool = False
 
     def __post_init__(self) -> None:
         if self.direction not in (IN, OUT):
@@ -153,6 +157,7 @@ def build_timesheets(
     max_shift: timedelta = DEFAULT_MAX_SHIFT,
     now: datetime | None = None,
     site_id: str | None = None,
+    toggle_reset: timedelta | None = None,
 ) -> list[WorkerTimesheet]:
     """The timesheets of ``[start, end]``, one per worker with a shift there, by worker_id.
 
@@ -160,7 +165,8 @@ def build_timesheets(
     the range (see the module docstring). ``now`` (aware) tells an ``OPEN`` shift from a
     ``MISSING_OUT`` one. ``site_id``: a site's report, only the shifts that began there (their
     first punch's site; the OUT may be elsewhere), so that a worker's hours at another site
-    are on that site's report, not on both.
+    are on that site's report, not on both. ``toggle_reset``: guessed directions are guessed
+    again (``reread_guesses``); None: as the ledger recorded them.
     """
     if start > end:
         raise ValueError("start is after end")
@@ -169,7 +175,9 @@ def build_timesheets(
     for worker_id, worker_punches in sorted(_by_worker(punches).items()):
         shifts = [
             s
-            for s in pair_shifts(worker_punches, max_shift=max_shift, now=now)
+            for s in pair_shifts(
+                worker_punches, max_shift=max_shift, now=now, toggle_reset=toggle_reset
+            )
             if start <= s.day <= end and (site_id is None or shift_site(s) == site_id)
         ]
         if shifts:
@@ -182,13 +190,17 @@ def pair_shifts(
     *,
     max_shift: timedelta = DEFAULT_MAX_SHIFT,
     now: datetime | None = None,
+    toggle_reset: timedelta | None = None,
 ) -> list[Shift]:
     """Every shift of one worker's punches (no range filter), in the order of their first
-    punch. Every punch is in exactly one shift."""
+    punch. Every punch is in exactly one shift. ``toggle_reset``: see ``build_timesheets``."""
     _check_limits(max_shift, now)
+    ordered = sorted(punches, key=_order)
+    if toggle_reset is not None:
+        ordered = reread_guesses(ordered, toggle_reset)
     open_in: LedgerPunch | None = None
     shifts: list[Shift] = []
-    for punch in sorted(punches, key=_order):
+    for punch in ordered:
         if punch.direction == IN:
             if open_in is not None:
                 shifts.append(_missing_out(open_in))
@@ -204,6 +216,24 @@ def pair_shifts(
     if open_in is not None:
         shifts.append(_still_open(open_in, max_shift, now))
     return shifts
+
+
+def reread_guesses(punches: Sequence[LedgerPunch], toggle_reset: timedelta) -> list[LedgerPunch]:
+    """One worker's punches in ledger order, each whose direction the ledger guessed
+    (``inferred``) guessed again by the same toggle (``decisions.toggled``) from the punch
+    before it as read here. The ledger guessed with the punches it had then; an admin's missed
+    punch added since, or an offline clock's upload that came later, changes what the next
+    guesses should have been, and pay follows the punches, not the order they arrived in. The
+    first punch keeps the ledger's direction (its guess saw the punches before the input)."""
+    read: list[LedgerPunch] = []
+    for punch in punches:
+        if read and punch.inferred:
+            before = read[-1]
+            direction = toggled(before.direction, _utc(before.at), _utc(punch.at), toggle_reset)
+            if direction != punch.direction:
+                punch = replace(punch, direction=direction)
+        read.append(punch)
+    return read
 
 
 def shift_site(shift: Shift) -> str | None:
