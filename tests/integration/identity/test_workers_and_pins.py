@@ -167,6 +167,11 @@ async def test_roles_and_tenant_isolation(identity):
         assert (await manager.get(f"/workers/{worker['id']}")).status_code == 404  # not their site
         mine = await _worker(manager, site_id="south")
         assert (await manager.get("/workers")).json()["data"] == [mine]
+        # Adding or moving a worker to a site they do not manage: 403, as every service says.
+        for call, path in ((manager.post, "/workers"), (manager.patch, f"/workers/{mine['id']}")):
+            body = {"employee_id": "E10", "name": "Y", "site_id": "north"}
+            refused = await call(path, json=body if call == manager.post else {"site_id": "north"})
+            assert refused.status_code == 403 and refused.json()["code"] == "SITE_NOT_MANAGED"
         assert (
             await manager.put(f"/workers/{mine['id']}/pin", json={"pin": "8351"})
         ).status_code == 403

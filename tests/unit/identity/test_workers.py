@@ -77,12 +77,12 @@ async def test_a_duplicate_employee_id_is_409_and_nothing_is_emitted(s, store):
 async def test_managers_add_and_move_workers_within_their_sites_only(s):
     with pytest.raises(DomainError) as refused:
         await uc.register_worker(s, MANAGER, uc.RegisterWorker("E1", "Ada", site_id="south"))
-    assert answer(refused.value) == (422, "SITE_NOT_MANAGED", "site_id")
+    assert answer(refused.value) == (403, "SITE_NOT_MANAGED", "site_id")
     worker = await uc.register_worker(s, MANAGER, uc.RegisterWorker("E1", "Ada", site_id="north"))
     with pytest.raises(DomainError) as moved:
         await uc.update_worker(s, MANAGER, uc.UpdateWorker(worker.id, {"site_id": "south"}))
-    assert answer(moved.value) == (422, "SITE_NOT_MANAGED", "site_id")
-    assert moved.value.message == "you can only move workers to your sites"
+    assert answer(moved.value) == (403, "SITE_NOT_MANAGED", "site_id")
+    assert moved.value.message == "this is at a site you do not manage"
 
 
 async def test_another_sites_or_a_malformed_worker_is_not_found(s):

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from punchcard.v1 import common_pb2
 from punchcard_kit.contract_enums import to_proto
-from punchcard_kit.errors import Conflict, Invalid, NotFound
+from punchcard_kit.errors import Conflict, NotFound
 
 
 class WorkerStatus(enum.StrEnum):
@@ -67,13 +67,6 @@ class DuplicateEmployeeId(Conflict):
             "employee_id",
             code="DUPLICATE_EMPLOYEE_ID",
         )
-
-
-class SiteNotManaged(Invalid):
-    """A manager puts a worker at a site they do not manage (422, identity's own code)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, "site_id", code="SITE_NOT_MANAGED")
 
 
 class WorkerInactive(Conflict):

@@ -15,7 +15,7 @@ from typing import Any
 
 from google.protobuf.message import Message as ProtoMessage
 from punchcard.v1 import identity_pb2
-from punchcard_kit.access import WRITERS, require_role
+from punchcard_kit.access import WRITERS, require_role, require_site
 from punchcard_kit.caller import Caller
 from punchcard_kit.errors import NotFound, NotProjectedYet
 from punchcard_kit.logging import get_logger
@@ -25,7 +25,6 @@ from punchcard_kit.retry import until_projected
 
 from ..domain.model import (
     DevicePinsNotConfigured,
-    SiteNotManaged,
     Worker,
     WorkerInactive,
     WorkerStatus,
@@ -221,8 +220,7 @@ async def _reloaded(uow: UnitOfWork, worker: Worker) -> Worker:
 # -- workers -----------------------------------------------------------------------------------
 async def register_worker(s: Services, caller: Caller, command: RegisterWorker) -> Worker:
     require_role(caller, *WRITERS)
-    if not caller.may_act_on_site(command.site_id):
-        raise SiteNotManaged("you can only add workers to your sites")
+    require_site(caller, command.site_id, "site_id")
     at = s.clock()
     worker = Worker(
         id=str(uuid.uuid4()),
@@ -261,8 +259,7 @@ async def update_worker(s: Services, caller: Caller, command: UpdateWorker) -> W
     changes = dict(command.changes)
     async with s.uow(caller.tenant_id) as uow:
         worker = await load_worker(uow, caller, command.worker_id, for_update=True)
-        if not caller.may_act_on_site(changes.get("site_id", worker.site_id)):
-            raise SiteNotManaged("you can only move workers to your sites")
+        require_site(caller, changes.get("site_id", worker.site_id), "site_id")
         new_status = changes.pop("status", None)
         changed = [k for k, v in changes.items() if getattr(worker, k) != v]
         updated = replace(worker, **changes, updated_at=s.clock())
