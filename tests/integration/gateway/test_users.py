@@ -24,10 +24,13 @@ async def test_sysadmin_creates_lists_reads_and_updates_users(gateway):
     assert user["email"] == "manager.one@example.com"
     assert user["role"] == "manager" and user["site_ids"] == ["site-1", "site-2"]
     assert "password" not in user
+    # As stored, its times included (the answer had null ones before).
+    assert user["created_at"] and user["updated_at"], user
 
     listed = await gateway.http.get("/api/v1/users", headers=headers)
     assert listed.status_code == 200
     assert listed.json()["count"] == 2
+    assert user in listed.json()["data"]
     assert {u["id"] for u in listed.json()["data"]} == {sysadmin.user_id, user["id"]}
     page = await gateway.http.get("/api/v1/users?offset=1&limit=1", headers=headers)
     assert page.json()["count"] == 2 and len(page.json()["data"]) == 1

@@ -77,8 +77,11 @@ async def create_user(s: Services, caller: Principal, command: CreateUser) -> Ad
     )
     async with s.uow(caller.tenant_id) as uow:
         await uow.users.add(user)
+        # As stored: its created_at and updated_at are the database's (the answer had none).
+        stored = await uow.users.get(user.id)
         await uow.commit()
-    return user
+    assert stored is not None
+    return stored
 
 
 async def update_user(
