@@ -234,10 +234,15 @@ async def test_five_wrong_pins_lock_the_worker_at_that_clock_only_until_unlocked
         # ... but wrong PINs at one clock do not lock the worker at another (failed before:
         # 5 wrong PINs from any clock locked the worker everywhere).
         assert reason(await kiosk.punch(t, "E300", "58203", clock_id="clock-2")) == "IDENTIFIED"
-        assert (await http.get(f"/workers/{wid}")).json()["pin_locked_until"] is None
+        seen = (await http.get(f"/workers/{wid}")).json()
+        assert seen["pin_locked_until"] is None
+        # The admin sees where the PIN is locked (the kiosk said "ask your manager").
+        (lock,) = seen["pin_locked_at_clocks"]
+        assert lock["clock_id"] == "clock-1" and lock["locked_until"]
 
         unlocked = await http.post(f"/workers/{wid}/pin/unlock")
         assert unlocked.json()["pin_locked_until"] is None
+        assert (await http.get(f"/workers/{wid}")).json()["pin_locked_at_clocks"] == []
         assert reason(await kiosk.punch(t, "E300", "58203")) == "IDENTIFIED"
 
 

@@ -286,6 +286,11 @@ class FakeCounters:
             len(self.sets.get((tenant_id, "clock", clock_id), ())),
         )
 
+    async def worker_locks(self, tenant_id, worker_id):
+        return {
+            c: u for (t, w, c), u in self.clock_locks.items() if (t, w) == (tenant_id, worker_id)
+        }
+
     async def lock_at_clock(self, tenant_id, worker_id, clock_id, until) -> None:
         self.clock_locks[(tenant_id, worker_id, clock_id)] = until
         self.sets.pop((tenant_id, "wc", worker_id, clock_id), None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from punchcard_identity import views
@@ -88,3 +89,15 @@ async def test_a_clock_registered_a_moment_ago_is_waited_for(s, store):
     late = asyncio.create_task(registered_meanwhile())
     assert await views.clock_pin_counters(waiting, MANAGER, "new") == (0, 0)
     await late
+
+
+async def test_a_workers_locks_at_clocks_are_shown_until_they_end_or_an_unlock(s, counters):
+    # Five wrong PINs at one clock lock the worker there: the kiosk says "ask your manager",
+    # and the manager must see what to unlock (before: the worker's page showed nothing).
+    worker = await uc.register_worker(s, ADMIN, uc.RegisterWorker("E1", "Ada", site_id="north"))
+    now = s.clock()
+    await counters.lock_at_clock(TENANT, worker.id, NORTH, now + timedelta(minutes=15))
+    await counters.lock_at_clock(TENANT, worker.id, SOUTH, now - timedelta(minutes=1))  # over
+    assert await views.clock_locks(s, MANAGER, worker) == {NORTH: now + timedelta(minutes=15)}
+    await uc.unlock_pin(s, ADMIN, uc.UnlockPin(worker.id))
+    assert await views.clock_locks(s, MANAGER, worker) == {}

@@ -6,6 +6,7 @@ connection, under RLS)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from punchcard_kit.access import require_role
 from punchcard_kit.caller import Caller
@@ -30,6 +31,14 @@ def _uow(s: Services, caller: Caller) -> PostgresUnitOfWork:
 async def get_worker(s: Services, caller: Caller, worker_id: str) -> Worker:
     async with s.uow(caller.tenant_id) as uow:
         return await load_worker(uow, caller, worker_id)
+
+
+async def clock_locks(s: Services, caller: Caller, worker: Worker) -> dict[str, datetime]:
+    """The clocks ``worker`` (one the caller may see) is locked at now, by too many wrong PINs
+    there (clock -> until): the kiosk tells them to ask their manager, who unlocks the PIN."""
+    now = s.clock()
+    locks = await s.counters.worker_locks(caller.tenant_id, worker.id)
+    return {clock: until for clock, until in sorted(locks.items()) if until > now}
 
 
 async def list_cards(s: Services, caller: Caller, worker_id: str) -> list[Card]:

@@ -117,6 +117,15 @@ class FailureCounters:
             unknown, failures = await pipe.execute()
         return unknown, failures
 
+    async def worker_locks(self, tenant_id: str, worker_id: str) -> dict[str, datetime]:
+        found = await self.redis.hgetall(self._key(tenant_id, "lock", worker_id))
+        return {
+            (clock.decode() if isinstance(clock, bytes) else clock): datetime.fromtimestamp(
+                float(until), UTC
+            )
+            for clock, until in found.items()
+        }
+
     async def lock_at_clock(
         self, tenant_id: str, worker_id: str, clock_id: str, until: datetime
     ) -> None:

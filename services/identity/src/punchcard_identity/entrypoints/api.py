@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated
 
@@ -116,6 +117,11 @@ class WorkerUpdate(BaseModel):
     status: WorkerStatus | None = None
 
 
+class ClockLock(BaseModel):
+    clock_id: str
+    locked_until: datetime
+
+
 class WorkerPublic(BaseModel):
     model_config = _examples(WORKER_EXAMPLE)
 
@@ -129,11 +135,17 @@ class WorkerPublic(BaseModel):
     pin_set_at: datetime | None
     pin_allowed: bool
     pin_locked_until: datetime | None
+    pin_locked_at_clocks: list[ClockLock] = Field(
+        default_factory=list,
+        description="The clocks the PIN is locked at now (too many wrong PINs there), each"
+        " until when; unlocking the PIN lifts them too. In GET /workers/{id}'s answer; []"
+        " elsewhere.",
+    )
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, w: Worker) -> WorkerPublic:
+    def of(cls, w: Worker, clock_locks: Mapping[str, datetime] | None = None) -> WorkerPublic:
         return cls(
             id=w.id,
             employee_id=w.employee_id,
@@ -145,6 +157,9 @@ class WorkerPublic(BaseModel):
             pin_set_at=w.pin_set_at,
             pin_allowed=w.pin_allowed,
             pin_locked_until=w.pin_locked_until,
+            pin_locked_at_clocks=[
+                ClockLock(clock_id=c, locked_until=u) for c, u in (clock_locks or {}).items()
+            ],
             created_at=w.created_at,
             updated_at=w.updated_at,
         )
@@ -325,7 +340,8 @@ async def register_worker(body: WorkerCreate, s: ServicesDep, caller: CallerDep)
 
 @router.get("/workers/{worker_id}", response_model=WorkerPublic, responses=_ONE_WORKER)
 async def get_worker(worker_id: str, s: ServicesDep, caller: CallerDep) -> WorkerPublic:
-    return WorkerPublic.of(await views.get_worker(s, caller, worker_id))
+    worker = await views.get_worker(s, caller, worker_id)
+    return WorkerPublic.of(worker, await views.clock_locks(s, caller, worker))
 
 
 @router.patch("/workers/{worker_id}", response_model=WorkerPublic, responses=_CHANGE)

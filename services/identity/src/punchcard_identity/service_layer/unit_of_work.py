@@ -141,6 +141,10 @@ class FailureCounters(Protocol):
     async def clock_counts(self, tenant_id: str, clock_id: str) -> tuple[int, int]:
         """(unknown Employee IDs, known workers' wrong PINs) at the clock, in its window."""
 
+    async def worker_locks(self, tenant_id: str, worker_id: str) -> dict[str, datetime]:
+        """The clocks the worker is locked at (too many wrong PINs there): clock -> until
+        (those still in force and some just over: the caller compares with now)."""
+
     async def lock_at_clock(
         self, tenant_id: str, worker_id: str, clock_id: str, until: datetime
     ) -> None: ...

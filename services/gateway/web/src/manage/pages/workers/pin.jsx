@@ -6,7 +6,7 @@ import { PIN_MAX_LENGTH, PIN_MIN_LENGTH } from "../../../shared/credentials.js";
 import { formatDate, formatDateTime } from "../../../shared/format.js";
 import { pinCharsOf } from "../../../shared/keys.js";
 import { Button, ConfirmButton, ErrorBanner, Notice, Switch, TextField, useAction, useMe } from "../../ui.jsx";
-import { pinLocked } from "./status.jsx";
+import { pinLock, pinLockText } from "./pin-locks.js";
 
 export function PinManagement({ worker, onChange }) {
   const [pin, setPin] = useState("");
@@ -57,6 +57,7 @@ export function PinManagement({ worker, onChange }) {
     if (updated) onChange(updated);
   };
   const sysadmin = role === "sysadmin";
+  const lock = pinLock(worker);
   return (
     <section class="card stack" aria-labelledby="pin-h">
       <h2 id="pin-h">PIN Management</h2>
@@ -65,9 +66,11 @@ export function PinManagement({ worker, onChange }) {
           PIN is currently set{worker.pin_set_at ? ` (since ${formatDate(worker.pin_set_at)})` : ""}.
         </Notice>
       )}
-      {pinLocked(worker) && (
+      {lock && (
         <div class="banner banner-warn row" role="status">
-          <span>PIN locked after too many wrong tries, until {formatDateTime(worker.pin_locked_until)}.</span>
+          <span>
+            {pinLockText(lock)}, until {formatDateTime(lock.until)}.
+          </span>
           {sysadmin && (
             <Button variant="secondary" type="button" busy={action.busy} onClick={unlock}>
               Unlock PIN
