@@ -53,6 +53,9 @@ async def test_a_blackholed_redis_fails_fast_is_reported_and_loses_no_attempt(tm
             refused = await http.put(pin, json={"pin": "8351"})
             assert refused.status_code == 503
             assert refused.json()["code"] == "UNAVAILABLE"
+            # The worker's page is served, without the locks at clocks Redis holds.
+            page = await http.get(f"/workers/{worker['id']}")
+            assert page.status_code == 200 and page.json()["pin_locked_at_clocks"] == []
 
             async def not_ready():
                 response = await readiness(identity)

@@ -46,6 +46,15 @@ def test_a_server_down_is_a_503_to_retry():
         assert response.headers["retry-after"] == "2"
 
 
+def test_a_503_is_answered_inside_the_app_not_raised_to_the_server():
+    # Raised to the server (as a handler of Exception alone does after answering), uvicorn
+    # logs a traceback per request of an outage and closes the keep-alive connection.
+    http = client()
+    strict = TestClient(http.app, raise_server_exceptions=True)
+    for path in ("/down", "/refused"):
+        assert strict.get(path).status_code == 503
+
+
 def test_an_unexpected_error_is_a_500_without_internals():
     response = client().get("/bug")
     assert response.status_code == 500

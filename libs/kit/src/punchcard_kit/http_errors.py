@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Match
 from . import errors
 from .logging import get_logger
 from .patterns import meaning_of
-from .retry import is_transient
+from .retry import TRANSIENT_ERRORS, is_transient
 
 log = get_logger(__name__)
 
@@ -216,7 +216,6 @@ def install_error_handlers(app: FastAPI, transient: tuple[type[BaseException], .
             headers = {**(headers or {}), "Allow": ", ".join(allowed)}
         return error_response(error.status_code, code, str(error.detail), None, headers)
 
-    @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         # The request's transaction rolled back: nothing changed; the caller may retry.
         if is_transient(error, transient):
@@ -235,3 +234,13 @@ def install_error_handlers(app: FastAPI, transient: tuple[type[BaseException], .
             )
         log.error("unhandled error", method=request.method, path=request.url.path, exc_info=error)
         return error_response(500, "INTERNAL", "internal error")
+
+    # The errors of a server that is down, each by its class: Starlette answers these inside
+    # the app and is done. A handler of ``Exception`` alone runs in its outermost middleware,
+    # which re-raises after answering, so every 503 of an outage also went to the server as
+    # "Exception in ASGI application" (a traceback at ERROR per request), and uvicorn closed
+    # the caller's keep-alive connection: its next request on it failed (the gateway's pool).
+    for kind in dict.fromkeys((*TRANSIENT_ERRORS, *transient)):
+        app.add_exception_handler(kind, unexpected)
+    # Anything else is a 500 (and the traceback logged, as a bug's should be).
+    app.add_exception_handler(Exception, unexpected)

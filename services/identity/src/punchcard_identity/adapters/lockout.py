@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from punchcard_kit.logging import get_logger
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
@@ -31,6 +32,7 @@ REDIS_TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 _PREFIX = "identity:pin"
+log = get_logger(__name__)
 
 
 def connect_redis(url: str, timeout_s: float, connect_timeout_s: float) -> Redis:
@@ -118,7 +120,17 @@ class FailureCounters:
         return unknown, failures
 
     async def worker_locks(self, tenant_id: str, worker_id: str) -> dict[str, datetime]:
-        found = await self.redis.hgetall(self._key(tenant_id, "lock", worker_id))
+        """Shown on a worker's page only: with Redis down the page is served without them (a
+        warning), not refused."""
+        try:
+            found = await self.redis.hgetall(self._key(tenant_id, "lock", worker_id))
+        except REDIS_TRANSIENT as error:
+            log.warning(
+                "pin locks at clocks not read: redis unavailable",
+                worker_id=worker_id,
+                error=f"{type(error).__name__}: {error}",
+            )
+            return {}
         return {
             (clock.decode() if isinstance(clock, bytes) else clock): datetime.fromtimestamp(
                 float(until), UTC
