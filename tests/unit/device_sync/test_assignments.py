@@ -172,6 +172,19 @@ async def test_an_unknown_clock_names_its_side(store):
         assert error.value.message == f"clock {unknown} not found"
 
 
+async def test_a_pair_in_the_path_names_its_clock_id(store):
+    # PUT/DELETE /clocks/{clock_id}/workers/{worker_id}: the request has no "assign" field.
+    worker = store.add_worker()
+    unknown = str(uuid.uuid4())
+    for cmd in (
+        admin.ChangeAssignments(SYSADMIN, assign=[(unknown, worker.id)], from_path=True),
+        admin.ChangeAssignments(SYSADMIN, unassign=[(unknown, worker.id)], from_path=True),
+    ):
+        with pytest.raises(NotFound) as error:
+            await admin.change_assignments(cmd, factory(store))
+        assert (error.value.code, error.value.field) == ("CLOCK_NOT_FOUND", "clock_id")
+
+
 async def test_a_revoked_clock_gets_no_new_worker_but_may_lose_one(store):
     clock, worker = store.add_clock(), store.add_worker()
     await assign(store, [(clock, worker.id)])

@@ -708,7 +708,11 @@ async def assign(
     roles = {pair: body.clock_role} if body and body.clock_role else {}
     changed = await uc.change_assignments(
         uc.ChangeAssignments(
-            caller, assign=[pair], roles=roles, worker_wait_s=c.settings.projection_wait_s
+            caller,
+            assign=[pair],
+            roles=roles,
+            worker_wait_s=c.settings.projection_wait_s,
+            from_path=True,
         ),
         c.uow,
     )
@@ -724,7 +728,10 @@ async def assign(
 )
 async def unassign(clock_id: Id, worker_id: Id, c: ContainerDep, caller: CallerDep) -> Response:
     await uc.change_assignments(
-        uc.ChangeAssignments(caller, unassign=[(clock_id, worker_id)]), c.uow
+        uc.ChangeAssignments(
+            caller, unassign=[(clock_id.lower(), worker_id.lower())], from_path=True
+        ),
+        c.uow,
     )
     return Response(status_code=204)
 

@@ -338,6 +338,9 @@ class ChangeAssignments:
     # How long a worker device-sync has not learnt yet is waited for (PROJECTION_WAIT_S): one
     # created at identity a moment ago is assigned, not refused, while its event arrives.
     worker_wait_s: float = 0.0
+    # The one pair is the request's path (PUT/DELETE /clocks/{clock_id}/workers/{worker_id}):
+    # a refusal names its clock_id, not a body's "assign" or "unassign" it does not have.
+    from_path: bool = False
 
 
 @dataclass(frozen=True)
@@ -367,12 +370,13 @@ async def _change_assignments(cmd: ChangeAssignments, uow: UnitOfWorkFactory) ->
     async with uow(caller.tenant_id) as tx:
         clocks = await tx.clocks.get_many(sorted({c for c, _ in (*assign, *unassign)}))
         for field_name, pairs in (("assign", assign), ("unassign", unassign)):
+            named = "clock_id" if cmd.from_path else field_name
             for clock_id, _ in pairs:
                 clock = clocks.get(clock_id)
                 if clock is None or not caller.may_act_on_site(clock.site_id):
-                    raise errors.clock_not_found(clock_id, field_name)
+                    raise errors.clock_not_found(clock_id, named)
                 if field_name == "assign" and clock.revoked:
-                    raise errors.clock_revoked(clock_id, field_name)
+                    raise errors.clock_revoked(clock_id, named)
         workers = await tx.workers.lock_many(sorted({w for _, w in (*assign, *unassign)}))
         if caller.site_scope() is not None:
             # (A worker not known yet is answered WORKER_NOT_FOUND below, to be retried.)
