@@ -110,12 +110,33 @@ async def test_a_sites_timesheet_holds_the_hours_worked_there(punch, feed):
                     },
                 )
                 assert added.status_code == 201, added.text
-        range_ = {"from": "2026-11-16", "to": "2026-11-17"}
-        for site, day in (("north", "2026-11-16"), ("south", "2026-11-17")):
+        # Wednesday: in at north, moved to south at noon without a punch (out at south).
+        for direction, hour, site in (("IN", "08:00", "north"), ("OUT", "16:00", "south")):
+            added = await http.post(
+                "/punches",
+                json={
+                    "worker_id": worker["id"],
+                    "direction": direction,
+                    "punched_at": f"2026-11-18T{hour}:00+00:00",
+                    "site_id": site,
+                    "time_zone": "UTC",
+                    "reason": "paper timesheet",
+                },
+            )
+            assert added.status_code == 201, added.text
+        range_ = {"from": "2026-11-16", "to": "2026-11-18"}
+        for site, days in (("north", ["2026-11-16", "2026-11-18"]), ("south", ["2026-11-17"])):
             sheet = (await http.get("/timesheets", params={**range_, "site_id": site})).json()
             (mine,) = [s for s in sheet["data"] if s["worker_id"] == worker["id"]]
-            assert [d["date"] for d in mine["days"]] == [day], site
-            assert mine["total_hours"] == 8.0, site
+            assert [d["date"] for d in mine["days"]] == days, site
+            assert mine["total_hours"] == 8.0 * len(days) and mine["flagged_shifts"] == 0, site
+    # North's manager: the shifts begun at north, Wednesday's whole (before: its OUT at south
+    # was left out, and the shift was a MISSING_OUT of 0 h).
+    async with punch.admin(feed.tenant_id, role="manager", sites=("north",)) as manager:
+        sheet = (await manager.get("/timesheets", params=range_)).json()
+        (mine,) = [s for s in sheet["data"] if s["worker_id"] == worker["id"]]
+        assert [d["date"] for d in mine["days"]] == ["2026-11-16", "2026-11-18"]
+        assert mine["total_hours"] == 16.0 and mine["flagged_shifts"] == 0
 
 
 async def test_a_late_offline_upload_puts_the_guessed_direction_after_it_right(punch, feed):

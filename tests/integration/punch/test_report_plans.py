@@ -86,8 +86,8 @@ async def ledger(punch):
 async def test_a_sites_report_reads_its_workers_punches(ledger, owner_conn, mode):
     tenant, _, now, _ = ledger
     # Two weeks: the small site's 5 workers have 14 punches each in it, the tenant 14,000.
-    args = [tenant, now - timedelta(days=14), now, None, None, "small"]
-    types = "uuid, timestamptz, timestamptz, uuid, text[], text"
+    args = [tenant, now - timedelta(days=14), now, None, None, ["small"]]
+    types = "uuid, timestamptz, timestamptz, uuid, text[], text[]"
     rows = await touched(owner_conn, _EFFECTIVE_AT_SITE, types, args, mode, as_tenant(tenant))
     # Each step over the site's 70 punches and its 5 workers (a sort, a probe for a VOID);
     # a read of the tenant's range is 14,000 rows.
@@ -110,7 +110,7 @@ async def test_the_reports_statements_find_their_rows(ledger, owner_conn):
     async with owner_conn.transaction():
         await as_tenant(tenant)(owner_conn)
         punches = await owner_conn.fetch(
-            _EFFECTIVE_AT_SITE, tenant, start, now, None, None, "small"
+            _EFFECTIVE_AT_SITE, tenant, start, now, None, None, ["small"]
         )
         refused = await owner_conn.fetch(
             _FACE_FAILURES, tenant, list(FACE_FAILURE_REASONS), [clock], start, now

@@ -259,12 +259,13 @@ def test_a_sites_report_holds_the_shifts_that_began_there():
         punch("c2", "OUT", "2026-03-04 16:00", site_id="B"),
         punch("d1", "OUT", "2026-03-05 16:00", site_id="B"),  # its IN forgotten
     ]
-    at_a, at_b = only_sheet(week, site_id="A"), only_sheet(week, site_id="B")
+    at_a, at_b = only_sheet(week, sites={"A"}), only_sheet(week, sites={"B"})
     assert [s.in_punch.punch_id for s in all_shifts(at_a)] == ["a1", "c1"]
     assert at_a.total == 16 * H
     assert [(s.flag, s.duration) for s in all_shifts(at_b)] == [(None, 8 * H), ("MISSING_IN", None)]
     assert only_sheet(week).total == at_a.total + at_b.total  # each hour on one site's report
-    assert sheets(week, site_id="C") == []  # no shift began there: the worker is not listed
+    assert sheets(week, sites={"C"}) == []  # no shift began there: the worker is not listed
+    assert only_sheet(week, sites={"A", "B"}).total == only_sheet(week).total  # a manager of both
 
 
 # --- the shift still open ------------------------------------------------------------------
@@ -562,3 +563,13 @@ def test_to_json_is_plain_json():
     (open_shift,) = second["shifts"]
     assert open_shift["out"] is None and open_shift["duration_seconds"] is None
     assert open_shift["hours"] is None and open_shift["flag"] == "MISSING_OUT"
+
+
+def test_the_sites_a_timesheet_reports():
+    from punchcard_punch.views import report_sites
+
+    assert report_sites(None, None) is None  # a sysadmin's: every site
+    assert report_sites("A", None) == ["A"]
+    assert report_sites(None, ["A", "B"]) == ["A", "B"]  # a manager's: their sites
+    assert report_sites("A", ["A", "B"]) == ["A"]
+    assert report_sites("C", ["A", "B"]) == []  # not theirs: nothing

@@ -44,7 +44,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -156,17 +156,18 @@ def build_timesheets(
     *,
     max_shift: timedelta = DEFAULT_MAX_SHIFT,
     now: datetime | None = None,
-    site_id: str | None = None,
+    sites: Collection[str] | None = None,
     toggle_reset: timedelta | None = None,
 ) -> list[WorkerTimesheet]:
     """The timesheets of ``[start, end]``, one per worker with a shift there, by worker_id.
 
     ``punches`` are effective punches of any workers, in any order, covering a margin around
     the range (see the module docstring). ``now`` (aware) tells an ``OPEN`` shift from a
-    ``MISSING_OUT`` one. ``site_id``: a site's report, only the shifts that began there (their
-    first punch's site; the OUT may be elsewhere), so that a worker's hours at another site
-    are on that site's report, not on both. ``toggle_reset``: guessed directions are guessed
-    again (``reread_guesses``); None: as the ledger recorded them.
+    ``MISSING_OUT`` one. ``sites``: a site's report (or a manager's, of their sites), only the
+    shifts that began there (their first punch's site; the OUT may be elsewhere), so that a
+    worker's hours at another site are on that site's report, not on both. ``toggle_reset``:
+    guessed directions are guessed again (``reread_guesses``); None: as the ledger recorded
+    them.
     """
     if start > end:
         raise ValueError("start is after end")
@@ -178,7 +179,7 @@ def build_timesheets(
             for s in pair_shifts(
                 worker_punches, max_shift=max_shift, now=now, toggle_reset=toggle_reset
             )
-            if start <= s.day <= end and (site_id is None or shift_site(s) == site_id)
+            if start <= s.day <= end and (sites is None or shift_site(s) in sites)
         ]
         if shifts:
             sheets.append(_worker_timesheet(worker_id, shifts))
