@@ -95,29 +95,23 @@ async def test_a_missed_punch_of_a_worker_registered_a_moment_ago_is_added(punch
 async def test_a_sites_timesheet_holds_the_hours_worked_there(punch, feed):
     # Monday at north, Tuesday at south: each day on its site's report, not both on each.
     worker = await feed.worker("Two Sites", site_id="north")
+    # (day, hour, direction, site); Wednesday: in at north, moved to south without a punch.
+    punches = [
+        ("2026-11-16", "08:00", "IN", "north"),
+        ("2026-11-16", "16:00", "OUT", "north"),
+        ("2026-11-17", "08:00", "IN", "south"),
+        ("2026-11-17", "16:00", "OUT", "south"),
+        ("2026-11-18", "08:00", "IN", "north"),
+        ("2026-11-18", "16:00", "OUT", "south"),
+    ]
     async with punch.admin(feed.tenant_id) as http:
-        for day, site in (("2026-11-16", "north"), ("2026-11-17", "south")):
-            for direction, hour in (("IN", "08:00"), ("OUT", "16:00")):
-                added = await http.post(
-                    "/punches",
-                    json={
-                        "worker_id": worker["id"],
-                        "direction": direction,
-                        "punched_at": f"{day}T{hour}:00+00:00",
-                        "site_id": site,
-                        "time_zone": "UTC",
-                        "reason": "paper timesheet",
-                    },
-                )
-                assert added.status_code == 201, added.text
-        # Wednesday: in at north, moved to south at noon without a punch (out at south).
-        for direction, hour, site in (("IN", "08:00", "north"), ("OUT", "16:00", "south")):
+        for day, hour, direction, site in punches:
             added = await http.post(
                 "/punches",
                 json={
                     "worker_id": worker["id"],
                     "direction": direction,
-                    "punched_at": f"2026-11-18T{hour}:00+00:00",
+                    "punched_at": f"{day}T{hour}:00+00:00",
                     "site_id": site,
                     "time_zone": "UTC",
                     "reason": "paper timesheet",

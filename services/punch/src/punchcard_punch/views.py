@@ -167,16 +167,16 @@ async def _effective(
     start: datetime,
     end: datetime,
     worker_id: str | None,
-    seen_at: list[str] | None,
-    punched_at: list[str] | None = None,
+    workers_at: list[str] | None,
+    only_at: list[str] | None = None,
 ) -> list[Any]:
     """The punches in effect in [start, end): of one worker, of the workers seen at the sites
-    ``seen_at`` (wherever they punched: a shift begun at one may end at another), or all the
-    tenant's; ``punched_at``: only those punched at these sites."""
-    if seen_at is None:
-        return await conn.fetch(_EFFECTIVE_ALL, tenant_id, start, end, worker_id, punched_at)
+    ``workers_at`` (wherever they punched: a shift begun at one may end at another), or all the
+    tenant's; ``only_at``: only those punched at these sites."""
+    if workers_at is None:
+        return await conn.fetch(_EFFECTIVE_ALL, tenant_id, start, end, worker_id, only_at)
     return await conn.fetch(
-        _EFFECTIVE_AT_SITE, tenant_id, start, end, worker_id, punched_at, seen_at
+        _EFFECTIVE_AT_SITE, tenant_id, start, end, worker_id, only_at, workers_at
     )
 
 
@@ -359,9 +359,9 @@ class LedgerViews:
         )
         async with self.unit_of_work(caller.tenant_id) as uow:
             conn = uow.connection
-            seen_at = [site_id] if site_id is not None else None
+            workers_at = [site_id] if site_id is not None else None
             rows = await _effective(
-                conn, caller.tenant_id, start, end, None, seen_at, _sites(caller)
+                conn, caller.tenant_id, start, end, None, workers_at, _sites(caller)
             )
             worker_ids = sorted({r["worker_id"] for r in rows if r["method"] == Method.PIN})
             history = await conn.fetch(
