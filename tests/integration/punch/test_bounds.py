@@ -16,6 +16,8 @@ import pytest
         ),
         ("/timesheets", {"from": "9999-12-31", "to": "9999-12-31"}, "from"),
         ("/punches", {"from": "0001-01-01T00:00:00+14:00"}, "from"),
+        ("/punches", {"from": "2026-03-02T00:00:00Z", "to": "2026-03-01T00:00:00Z"}, "to"),
+        ("/timesheets", {"from": "2026-03-02", "to": "2026-03-01"}, "to"),
     ],
 )
 async def test_out_of_range_dates_are_refused(punch, path, params, field):

@@ -573,3 +573,18 @@ def test_the_sites_a_timesheet_reports():
     assert report_sites(None, ["A", "B"]) == ["A", "B"]  # a manager's: their sites
     assert report_sites("A", ["A", "B"]) == ["A"]
     assert report_sites("C", ["A", "B"]) == []  # not theirs: nothing
+
+
+def test_a_listing_window_must_not_end_before_it_starts():
+    from punchcard_kit.errors import Invalid
+    from punchcard_punch.views import check_window
+
+    monday = datetime(2026, 3, 2, tzinfo=UTC)
+    tuesday = datetime(2026, 3, 3, tzinfo=UTC)
+    check_window(monday, tuesday)
+    check_window(monday, monday)  # empty, but asked for
+    check_window(None, monday)
+    check_window(tuesday, None)
+    with pytest.raises(Invalid) as refused:
+        check_window(tuesday, monday)
+    assert refused.value.field == "to"

@@ -60,6 +60,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise Invalid("not a cursor from this API", "cursor") from None
 
 
+def check_window(start: datetime | None, end: datetime | None) -> None:
+    """A listing's ``from`` (inclusive) must not be after its ``to`` (exclusive): an empty
+    page for a reversed window reads as "no punches", which is not what was asked."""
+    if start is not None and end is not None and end < start:
+        raise Invalid("'to' is before 'from'", "to")
+
+
 def check_range(first: date, last: date) -> None:
     if last < first:
         raise Invalid("'to' is before 'from'", "to")
@@ -265,6 +272,7 @@ class LedgerViews:
     # -- reading ---------------------------------------------------------------------------
     async def list_punches(self, caller: Caller, q: PunchQuery) -> dict[str, Any]:
         require_role(caller, *ADMINS)
+        check_window(q.start, q.end)
         after_at, after_id = decode_cursor(q.cursor) if q.cursor else (None, None)
         async with self.unit_of_work(caller.tenant_id) as uow:
             rows = await uow.connection.fetch(
