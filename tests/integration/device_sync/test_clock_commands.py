@@ -217,6 +217,13 @@ async def test_bad_input_is_refused_and_changes_nothing(identity, devices):
         },
     )
     assert response.status_code == 404 and response.json()["code"] == "CLOCK_NOT_FOUND"
+    pair = {"clock_id": clock_id, "worker_id": worker["id"]}
+    response = await tenant.devices.post(
+        "/assignments", json={"assign": [pair], "unassign": [pair]}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "ASSIGNED_AND_UNASSIGNED"
+    assert response.json()["field"] == "unassign"
     who = (await tenant.devices.get(f"/clocks/{clock_id}/workers")).json()
     assert [w["worker_id"] for w in who["data"]] == [worker["id"]]  # nothing changed
     listed = (await tenant.devices.get("/clocks")).json()

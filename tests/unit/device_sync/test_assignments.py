@@ -89,9 +89,11 @@ async def test_unassigning_what_is_not_assigned_queues_nothing(store):
 
 
 async def test_assigned_and_unassigned_in_one_request(store):
-    clock, worker = store.add_clock(), store.add_worker()
-    result = await assign(store, [(clock, worker.id)], [(clock, worker.id)])
+    clock, worker, other = store.add_clock(), store.add_worker(), store.add_worker()
+    await assign(store, [(clock, other.id)])
+    result = await assign(store, [(clock, worker.id)], [(clock, other.id)])
     assert result == admin.AssignmentsChanged(1, 1, 2)
+    # (other's own UPSERT, not acknowledged yet, is superseded by its REMOVE)
     assert kinds(store, clock) == [CommandKind.UPSERT_WORKER, CommandKind.REMOVE_WORKER]
 
 
@@ -204,6 +206,17 @@ async def test_too_many_pairs(store):
     with pytest.raises(Invalid) as error:
         await assign(store, unassign=pairs)
     assert (error.value.code, error.value.field) == ("TOO_MANY", "unassign")
+
+
+async def test_a_pair_both_assigned_and_unassigned_changes_nothing(store):
+    """Assigned and unassigned in one change, a pair's end state depends on an order the
+    request does not state (and its clock was sent a profile, then its removal): refused."""
+    clock = store.add_clock()
+    kept, both = store.add_worker(), store.add_worker()
+    with pytest.raises(Invalid) as error:
+        await assign(store, [(clock, kept.id), (clock, both.id)], unassign=[(clock, both.id)])
+    assert (error.value.code, error.value.field) == ("ASSIGNED_AND_UNASSIGNED", "unassign")
+    assert store.commands_of(clock) == [] and store.published == [] and store.commits == 0
 
 
 async def test_the_pair_limit_is_each_lists_as_the_openapi_declares_it(store):

@@ -17,6 +17,7 @@ from punchcard_device_sync.domain.model import (
 from punchcard_device_sync.domain.roster import (
     Holding,
     assignment_commands,
+    both_ways,
     clock_commands,
     resync_commands,
     site_rule_changes,
@@ -220,3 +221,9 @@ def test_site_rule_changes_are_sorted_differences():
     )
     assert assign == [("a", "w1"), ("c", "w1")]
     assert unassign == [("b", "w1")]
+
+
+def test_a_pair_both_assigned_and_unassigned_is_found():
+    assert both_ways([("c1", "w1"), ("c2", "w1")], [("c1", "w2"), ("c2", "w1")]) == ("c2", "w1")
+    assert both_ways([("c1", "w1")], [("c1", "w2"), ("c2", "w1")]) is None
+    assert both_ways([], [("c1", "w1")]) is None

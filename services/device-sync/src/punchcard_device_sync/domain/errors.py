@@ -103,6 +103,14 @@ def too_many_pairs(limit: int, field: str = "assign") -> Invalid:
     return Invalid(f"at most {limit} pairs in {field}", field, code="TOO_MANY")
 
 
+def assigned_and_unassigned(clock_id: str, worker_id: str) -> Invalid:
+    return Invalid(
+        f"worker {worker_id} is both assigned to and unassigned from clock {clock_id}",
+        "unassign",
+        code="ASSIGNED_AND_UNASSIGNED",
+    )
+
+
 def polls_held() -> TooManyRequests:
     return TooManyRequests(
         "this clock already holds its long-polls: poll again later",

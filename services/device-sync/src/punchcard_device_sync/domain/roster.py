@@ -84,6 +84,13 @@ def clock_commands(before: Holding, after: Holding) -> list[tuple[str, Command]]
     return commands
 
 
+def both_ways(assign: Sequence[Pair], unassign: Sequence[Pair]) -> Pair | None:
+    """The first pair a change would both assign and unassign, if any: such a change says
+    two things about one pair, and is refused rather than read in either order."""
+    unassigning = set(unassign)
+    return next((pair for pair in assign if pair in unassigning), None)
+
+
 def assignment_commands(
     workers: Mapping[str, Holding],
     assigned: Sequence[Pair],

@@ -25,7 +25,7 @@ from ..domain.model import (
     new_credential,
     opens_clock_settings,
 )
-from ..domain.roster import Pair
+from ..domain.roster import Pair, both_ways
 from . import events, roster
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -367,6 +367,8 @@ async def _change_assignments(cmd: ChangeAssignments, uow: UnitOfWorkFactory) ->
             raise errors.too_many_pairs(MAX_BULK_PAIRS, name)
     assign = list(dict.fromkeys(cmd.assign))
     unassign = list(dict.fromkeys(cmd.unassign))
+    if pair := both_ways(assign, unassign):
+        raise errors.assigned_and_unassigned(*pair)
     async with uow(caller.tenant_id) as tx:
         clocks = await tx.clocks.get_many(sorted({c for c, _ in (*assign, *unassign)}))
         for field_name, pairs in (("assign", assign), ("unassign", unassign)):
