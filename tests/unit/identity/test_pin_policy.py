@@ -48,7 +48,7 @@ def test_every_accepted_pin_passes_every_rule(pin):
         assert not "31415".endswith(pin)
 
 
-@pytest.mark.parametrize("pin", ["1004", "6969", "1122", "123123", "159753"])
+@pytest.mark.parametrize("pin", ["1004", "6969", "1122", "123123", "159753", "2580", "0852"])
 def test_common_pins_are_refused(pin):
     assert _code(pin) is WeakPin.COMMON
 
