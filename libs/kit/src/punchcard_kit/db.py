@@ -24,7 +24,8 @@ def contains_pattern(text: str) -> str:
 # ICU's root collation, which every PostgreSQL built with ICU has (Debian's, the managed
 # services'): its lower() lower-cases every script, whatever the database's own locale. Under
 # the C locale (the local stack's; often a managed database's too) lower() changes A-Z only,
-# and "Émile" never matched a search for "émile" nor "ÉMILE" one for "Émile".
+# and "Émile" never matched a search for "émile" nor "ÉMILE" one for "Émile". Its order is a
+# person's too (``ordered``), where C's is the bytes'.
 UNICODE_CASE = '"und-x-icu"'
 
 
@@ -32,6 +33,16 @@ def folded(column: str) -> str:
     """The SQL expression of ``column`` lower-cased in every script, to compare with
     ``contains_pattern``'s pattern (lower-cased by Python, as Unicode says)."""
     return f"lower({column} COLLATE {UNICODE_CASE})"
+
+
+def ordered(column: str) -> str:
+    """The SQL expression to sort ``column`` by as people read names, in any script: ICU's
+    root collation ("Anna", "Åsa", "Bob", "Emile", "émile", "Zoë"; a name's case or accents
+    only break ties), where the C locale sorts bytes ("Zoë" before "Åsa" and "Émile"). An
+    index ordered the same way names the column with the same collation
+    (``(tenant_id, name COLLATE "und-x-icu", ...)``): a page is then read from the index, not
+    sorted. Such an index depends on the ICU library's version (docs/deployment.md)."""
+    return f"{column} COLLATE {UNICODE_CASE}"
 
 
 def database_name(dsn: str) -> str:
