@@ -4,6 +4,7 @@
 // kept in IndexedDB, written together in one transaction per batch; a copy lives in memory
 // for look-ups and the digest.
 
+import { employeeIdKey } from "../shared/credentials.js";
 import { getAll, get, transaction } from "./db.js";
 import { rosterDigest } from "./digest.js";
 
@@ -38,9 +39,14 @@ export class Roster {
     return this.syncedAt !== null;
   }
 
+  /** The profile of this Employee ID in any case (an ID is one worker in any case: the
+   * keypad types JSMITH for jsmith), or null. */
   byEmployeeId(employeeId) {
+    const key = employeeIdKey(employeeId);
     for (const profile of this.profiles.values()) {
-      if (profile.employee_id === employeeId) return profile;
+      if (typeof profile.employee_id === "string" && employeeIdKey(profile.employee_id) === key) {
+        return profile;
+      }
     }
     return null;
   }

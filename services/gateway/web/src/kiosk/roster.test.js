@@ -90,6 +90,19 @@ describe("the roster", () => {
     expect(offlinePinCheck(roster, "E101")).toBe("PIN_NOT_ALLOWED");
   });
 
+  it("finds a worker offline by their Employee ID in any case, as identity does", async () => {
+    // The keypad types capitals (JSMITH) for an ID the admin entered as jsmith: one worker.
+    // Before, the roster compared exactly: offline, such a worker was told "Unknown User" and
+    // their punch was not kept.
+    const roster = await Roster.load(db);
+    const jsmith = { ...ana, worker_id: "w9", employee_id: "jsmith" };
+    await roster.applyAnswer({ commands: [upsert(1, jsmith)] });
+    expect(roster.byEmployeeId("JSMITH")).toEqual(jsmith);
+    expect(roster.byEmployeeId("jSmith")).toEqual(jsmith);
+    expect(offlinePinCheck(roster, "JSMITH")).toBeNull();
+    expect(offlinePinCheck(roster, "JSMITH2")).toBe("UNKNOWN_USER");
+  });
+
   it("tells an offline card read what the edge would answer", async () => {
     const roster = await Roster.load(db);
     expect(offlineCardCheck(roster, "0042")).toBeNull(); // never synced: no opinion

@@ -13,6 +13,11 @@ export function isEmployeeId(text) {
   return text.length > 0 && text.length <= EMPLOYEE_ID_MAX_LENGTH && EMPLOYEE_ID_PATTERN.test(text);
 }
 
+/** How an Employee ID is found: in any case (the kit's employee_id_key; an ID is ASCII). */
+export function employeeIdKey(text) {
+  return text.toUpperCase();
+}
+
 export function isPinFormat(text) {
   return PIN_PATTERN.test(text);
 }
