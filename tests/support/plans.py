@@ -25,6 +25,12 @@ def rows_touched(node: dict) -> float:
     return per_loop * node.get("Actual Loops", 1) + sum(map(rows_touched, node.get("Plans", [])))
 
 
+def indexes_read(node: dict) -> set[str]:
+    """The indexes every node of an EXPLAIN (JSON) plan reads."""
+    own = {node["Index Name"]} if "Index Name" in node else set()
+    return own.union(*map(indexes_read, node.get("Plans", [])))
+
+
 async def touched(
     conn: asyncpg.Connection,
     sql: str,
@@ -37,6 +43,18 @@ async def touched(
     the services' pools run it), in a transaction rolled back. ``enter``: what the transaction
     does first (a service's tenant and role: ``punchcard_kit.tenancy.enter_tenant``); the
     statement is prepared after it, under that role."""
+    return rows_touched(await analysed(conn, sql, types, args, mode, enter))
+
+
+async def analysed(
+    conn: asyncpg.Connection,
+    sql: str,
+    types: str,
+    args: list,
+    mode: str,
+    enter: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+) -> dict:
+    """The statement's EXPLAIN ANALYZE plan (its top node), run as ``touched`` runs it."""
     await conn.execute(f"SET plan_cache_mode = {mode}")
     await conn.execute("DEALLOCATE ALL")
     await conn.execute("BEGIN")
@@ -54,7 +72,7 @@ async def touched(
         )
     finally:
         await conn.execute("ROLLBACK")  # what the statement wrote, its locks and settings
-    return rows_touched(json.loads(plan)[0]["Plan"])
+    return json.loads(plan)[0]["Plan"]
 
 
 def as_tenant(

@@ -115,6 +115,55 @@ async def test_a_search_finds_names_in_any_case_of_any_script(identity):
         assert await found("ZOË") == ["A7"]
 
 
+async def test_the_list_sorts_names_as_people_read_them_in_any_script(identity):
+    """By name in ICU's root collation (``punchcard_kit.db.ordered``), not by the database's C
+    locale's bytes, which put "Åsa" and "Émile" after "Zoë" and "anna" far from "Anna": case
+    and accents only break ties. A page at a time, the sysadmin's list (the tenant's index) and
+    a manager's (their sites' index) alike."""
+    t = tenant()
+    # (name, site), added out of order; the two sites' names interleave.
+    workers = [
+        ("Zoë", "north"),
+        ("Åsa", "south"),
+        ("anna", "north"),
+        ("Émile", "south"),
+        ("Bob", "north"),
+        ("Anna", "south"),
+        ("emile", "north"),
+        ("Ørjan", "south"),
+        ("Oscar", "north"),
+    ]
+    expected = ["anna", "Anna", "Åsa", "Bob", "emile", "Émile", "Ørjan", "Oscar", "Zoë"]
+    async with identity.admin(t) as http:
+        for n, (name, site_id) in enumerate(workers):
+            body = {"employee_id": f"S{n}", "name": name, "site_id": site_id, "status": "Active"}
+            added = await http.post("/workers", json=body)
+            assert added.status_code == 201, added.text
+
+        async def names(client, **params) -> list[str]:
+            """Every page of the list, two workers a page."""
+            listed, offset = [], 0
+            while True:
+                answer = await client.get(
+                    "/workers", params={**params, "offset": offset, "limit": 2}
+                )
+                assert answer.status_code == 200, answer.text
+                listed += [w["name"] for w in answer.json()["data"]]
+                offset += 2
+                if offset >= answer.json()["count"]:
+                    return listed
+
+        assert await names(http) == expected
+        assert await names(http, status="Active") == expected
+        # A search keeps the order: "a" is in every name but Bob's, the Emiles' and Zoë's.
+        assert await names(http, search="a") == [n for n in expected if "a" in n.lower()]
+    site = dict(workers)
+    async with identity.admin(t, role="manager", sites=("north", "south")) as manager:
+        assert await names(manager) == expected
+    async with identity.admin(t, role="manager", sites=("south",)) as manager:
+        assert await names(manager) == [n for n in expected if site[n] == "south"]
+
+
 async def test_the_list_answers_for_the_workers_asked_about(identity):
     """``worker_id`` (repeated): those workers only, by name, as the caller may see them."""
     a, b = tenant(), tenant()
