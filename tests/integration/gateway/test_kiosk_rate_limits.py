@@ -113,3 +113,21 @@ async def test_a_clock_holds_at_most_its_long_polls_at_once(system):
         # Free again once the poll ended.
         again = await a.post("/sync", json={**poll, "wait_s": 0.5})
         assert again.status_code == 200, again.text
+
+
+async def test_a_sync_that_waits_for_nothing_is_answered_while_the_clock_holds_its_polls(system):
+    """``wait_s: 0`` is answered at once and never refused (docs/device-sync.md): through the
+    edge too, it takes no long-poll slot. Failed before: 429 while the clock's poll was held."""
+    gateway = system["gateway"]
+    (_, first), _ = system["clocks"]
+    async with kiosk(gateway, first) as a:
+        drained = await a.post("/sync", json={"applied_sequence": 0, "wait_s": 0})
+        assert drained.status_code == 200, drained.text
+        after = drained.json()["last_sequence"]
+        held = asyncio.create_task(a.post("/sync", json={"applied_sequence": after, "wait_s": 3}))
+        await asyncio.sleep(1)
+        assert not held.done()
+        now = await a.post("/sync", json={"applied_sequence": after, "wait_s": 0})
+        assert now.status_code == 200, now.text
+        assert now.json()["commands"] == []
+        assert (await held).status_code == 200

@@ -11,6 +11,7 @@ from punchcard_gateway.domain.edge_limits import (
     EdgeLimits,
     RateLimited,
     edge_budgets,
+    holds_poll,
     poll_slots,
     refusal,
 )
@@ -27,6 +28,13 @@ def test_every_budget_is_per_clock_then_per_tenant_never_global():
         keys = [b.key for b in edge_budgets(action, "t1", "c1", EdgeLimits())]
         assert all("t1" in key for key in keys)
     assert poll_slots("t1", "c1", LIMITS) == [("polls:clock:t1:c1", 2), ("polls:tenant:t1", 3)]
+
+
+def test_only_a_sync_that_may_be_held_takes_a_long_poll_slot():
+    # wait_s 0 is answered at once: device-sync never refuses it, nor may the edge.
+    assert holds_poll(0.0) is False
+    assert holds_poll(0.5) is True
+    assert holds_poll(25.0) is True
 
 
 def test_a_refusal_says_whose_budget_and_when_to_send_again():

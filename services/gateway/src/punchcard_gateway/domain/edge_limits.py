@@ -12,7 +12,8 @@ before the tenant's, so a flooding clock that is refused spends nothing of its t
 - ``result``: ``GET /kiosk/v1/punches/{id}`` (asking for an outcome);
 - ``sync``: the clock API passed to device-sync (``/sync``, ``/acks``);
 - long-polls held open at once (``/sync``): at most ``polls_per_clock`` per clock and
-  ``polls_per_tenant`` per tenant.
+  ``polls_per_tenant`` per tenant; a sync that waits for nothing (``wait_s`` 0) is held by no
+  one and takes no slot (``holds_poll``).
 """
 
 from __future__ import annotations
@@ -71,6 +72,14 @@ def edge_budgets(action: Action, tenant_id: str, clock_id: str, limits: EdgeLimi
         Budget(f"{action}:clock:{tenant_id}:{clock_id}", per_clock, 60, "clock"),
         Budget(f"{action}:tenant:{tenant_id}", per_tenant, 60, "tenant"),
     ]
+
+
+def holds_poll(wait_s: float) -> bool:
+    """Whether a ``/sync`` waiting up to ``wait_s`` takes a long-poll slot: only one that may be
+    held. One with ``wait_s`` 0 is answered at once, and device-sync never refuses it
+    (docs/device-sync.md): a clock may deliver its acks and heartbeat now while its polls are
+    held."""
+    return wait_s > 0
 
 
 def poll_slots(tenant_id: str, clock_id: str, limits: EdgeLimits) -> list[tuple[str, int]]:

@@ -45,6 +45,7 @@ from pydantic import (
 
 from ..adapters.edge_limits import EdgeLimiter
 from ..adapters.upstream import UpstreamUnavailable
+from ..domain.edge_limits import holds_poll
 from ..domain.kiosk import Attempt, Clock, ClockUnauthorized
 from ..domain.kiosk_roles import KioskAction, check_action, kiosk_actions
 from ..domain.model import Invalid, NotFound, TooLarge, Unavailable
@@ -616,7 +617,10 @@ def build_router(max_frame_bytes: int) -> APIRouter:
         limiter = _limiter(request)
         await limiter.spend("sync", clock.tenant_id, clock.clock_id)
         body = await _read_body(request, CLOCK_BODY_LIMIT)
-        timeout = _wait_s(body) + CLOCK_WAIT_MARGIN_S
+        wait_s = _wait_s(body)
+        timeout = wait_s + CLOCK_WAIT_MARGIN_S
+        if not holds_poll(wait_s):  # answered at once: never refused for the clock's polls
+            return await _to_device_sync(request, "/clock/v1/sync", credential, body, timeout)
         # A held long-poll takes a slot of its clock's (2) and its tenant's: thousands of polls
         # from one credential never hold the edge's connections to device-sync.
         async with limiter.long_poll(clock.tenant_id, clock.clock_id, timeout):
