@@ -5,6 +5,8 @@ and a page out of bounds is a 422 naming its field."""
 import pytest
 
 from tests.support.device_sync import new_tenant
+from tests.support.messaging import wait_for
+from tests.support.stack import unique
 
 
 async def _pages(client, path: str, limit: int, **params) -> tuple[list[dict], set[int]]:
@@ -120,3 +122,54 @@ async def test_a_page_out_of_bounds_is_refused_naming_its_field(identity, device
         response = await tenant.devices.get(path, params=params)
         assert response.status_code == 422, response.text
         assert response.json()["field"] == field
+
+
+NAMES = ["Zoë", "Åsa", "anna", "Émile", "Bob", "Anna", "emile", "Ørsted", "Oscar"]
+# ICU's root collation (punchcard_kit.db.ordered): accents and case only break ties. The C
+# locale's bytes put "Åsa", "Émile" and "Ørsted" after "Zoë".
+BY_NAME = ["anna", "Anna", "Åsa", "Bob", "emile", "Émile", "Ørsted", "Oscar", "Zoë"]
+
+
+async def test_the_lists_sort_names_as_people_read_them_in_any_script(identity, devices):
+    """The clocks list, a clock's roster, a worker's clocks and the clocks they were taken off,
+    each by name in ICU's order, a page at a time where the list is paged."""
+    tenant = await new_tenant(identity, devices)
+    clocks = {}
+    for name in NAMES:
+        response = await tenant.devices.post(
+            "/clocks",
+            json={
+                "serial_number": unique("SN"),
+                "name": f"{name} Gate",
+                "site_id": "site-a",
+                "time_zone": "Europe/Madrid",
+            },
+        )
+        assert response.status_code == 201, response.text
+        clocks[name] = response.json()["id"]
+    listed, counts = await _pages(tenant.devices, "/clocks", limit=2)
+    assert [c["name"] for c in listed] == [f"{n} Gate" for n in BY_NAME] and counts == {9}
+    async with devices.admin(tenant.id, role="manager", sites=("site-a",)) as manager:
+        mine, _ = await _pages(manager, "/clocks", limit=4)
+        assert [c["name"] for c in mine] == [f"{n} Gate" for n in BY_NAME]
+
+    workers = {name: await tenant.worker(name) for name in NAMES}
+    gate = clocks["Bob"]
+    await tenant.assign([(gate, w["id"]) for w in workers.values()])
+    roster, counts = await _pages(tenant.devices, f"/clocks/{gate}/workers", limit=2)
+    assert [w["display_name"] for w in roster] == BY_NAME and counts == {9}
+
+    bob = workers["Bob"]["id"]
+    await tenant.assign([(c, bob) for c in clocks.values()])
+    body = (await tenant.devices.get(f"/workers/{bob}/clocks")).json()
+    assert [c["name"] for c in body["data"]] == [f"{n} Gate" for n in BY_NAME]
+
+    # Taken off every clock but Bob Gate: the removals, by name too.
+    await tenant.assign([], unassign=[(c, bob) for c in clocks.values() if c != gate])
+
+    async def removed():
+        body = (await tenant.devices.get(f"/workers/{bob}/clocks")).json()
+        return body["removed"] if len(body["removed"]) == len(NAMES) - 1 else None
+
+    taken_off = await wait_for(removed, timeout=30, what="the removals queued")
+    assert [c["name"] for c in taken_off] == [f"{n} Gate" for n in BY_NAME if n != "Bob"]

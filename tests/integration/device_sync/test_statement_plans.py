@@ -16,9 +16,10 @@ every tenant's expired rows by time and kept its own.
 The site rule's pairs, of a clock, a worker or a site's clocks: one statement for the three,
 each condition or'd with ``$n IS NULL``, read every tenant's assignments for a site.
 
-The clocks list (migration 0011, ``clocks_tenant_name``): it was answered whole, each clock with
-its roster counted, so every look at the list counted every roster of the tenant. A page is now
-taken by name first and only its clocks are counted."""
+The clocks list (migration 0011, ``clocks_tenant_name``; since 0014 ``clocks_tenant_name_icu``,
+names in ICU's order): it was answered whole, each clock with its roster counted, so every look
+at the list counted every roster of the tenant. A page is now taken by name first, read from the
+index in the page's order, and only its clocks are counted."""
 
 import uuid
 
@@ -40,7 +41,14 @@ from punchcard_device_sync.views import (
 )
 from punchcard_kit.credentials import employee_id_key
 
-from tests.support.plans import as_tenant, owner_connection, touched
+from tests.support.plans import (
+    analysed,
+    as_tenant,
+    indexes_read,
+    owner_connection,
+    rows_touched,
+    touched,
+)
 
 # A tenant of 20,000: at 5,000 (two tenants, 10,000 rows) a sequential read of the table was
 # within 25 % of 50 index probes, and random_page_cost = 5 took it; the index's margin, not the
@@ -343,3 +351,67 @@ async def test_the_pages_of_clocks_are_the_tenants_clocks_by_name(site_rule, dev
     assert {r["tenant_id"] for r in every} == {str(tenant)}
     assert {r["roster_size"] for r in every} == {ASSIGNED}
     assert [r["site_id"] for r in small] == ["small"] * SITE_CLOCKS["small"]
+
+
+NAMED = 5_000  # a tenant's clocks, named in several scripts
+PREFIXES = ["Zulu Gate", "Éclair Door", "anna", "Åsa", "Bob", "Ørsted"]
+_NAMED_CLOCKS = """
+INSERT INTO clocks (id, tenant_id, serial_number, name, time_zone)
+SELECT gen_random_uuid(), $1, 'NM-' || gen_random_uuid(), ($3::text[])[1 + n % 6] || ' ' || n, 'UTC'
+FROM generate_series(1, $2) AS n
+"""
+
+
+@pytest.fixture(scope="module")
+async def named_clocks(devices):
+    """Two tenants of NAMED clocks, analysed; the first tenant."""
+    admin = await asyncpg.connect(devices.admin_url)
+    try:
+        tenants = [uuid.uuid4(), uuid.uuid4()]
+        for tenant in tenants:
+            await admin.execute(_NAMED_CLOCKS, tenant, NAMED, PREFIXES)
+        await admin.execute("ANALYZE clocks")
+    finally:
+        await admin.close()
+    return tenants[0]
+
+
+@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+@pytest.mark.parametrize("offset", [0, 100])
+async def test_a_page_of_clocks_is_read_from_the_index_by_name(named_clocks, devices, mode, offset):
+    """The page's clocks are read in the page's order, names in ICU's root collation, from
+    ``clocks_tenant_name_icu`` (migration 0014): the offset and the page, not the tenant's 5,000
+    sorted."""
+    async with owner_connection(devices.database_url) as conn:
+        plan = await analysed(
+            conn,
+            _CLOCK_PAGE,
+            "uuid, text[], bigint, bigint",
+            [named_clocks, None, offset, 25],
+            mode,
+            as_tenant(named_clocks),
+        )
+    assert "clocks_tenant_name_icu" in indexes_read(plan), indexes_read(plan)
+    assert rows_touched(plan) < (offset + 25) * 10, rows_touched(plan)
+
+
+async def test_the_pages_of_clocks_sort_names_as_people_read_them(named_clocks, devices):
+    """Not by bytes (the C locale's "Éclair Door" after "Zulu Gate"): the pages, one after
+    another, are the tenant's clocks once each, the prefixes in ICU's order."""
+    async with owner_connection(devices.database_url) as conn, conn.transaction():
+        await as_tenant(named_clocks)(conn)
+        pages = [
+            await conn.fetch(_CLOCK_PAGE, named_clocks, None, at, 500)
+            for at in range(0, NAMED, 500)
+        ]
+    names = [r["name"] for page in pages for r in page]
+    assert len({r["id"] for page in pages for r in page}) == len(names) == NAMED
+    prefixes = [name.rsplit(" ", 1)[0] for name in names]
+    assert [p for n, p in enumerate(prefixes) if n == 0 or prefixes[n - 1] != p] == [
+        "anna",
+        "Åsa",
+        "Bob",
+        "Éclair Door",
+        "Ørsted",
+        "Zulu Gate",
+    ]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from punchcard_kit.access import require_role
 from punchcard_kit.caller import Caller
-from punchcard_kit.db import contains_pattern, folded
+from punchcard_kit.db import contains_pattern, folded, ordered
 from punchcard_kit.tenancy import tenant_transaction
 
 from .adapters.postgres import APP_ROLE
@@ -30,14 +30,18 @@ from .service_layer.sync import AuthenticatedClock
 
 # Per clock, the latest command of the given kinds about one worker, with the clock's name,
 # site and liveness: index probes on clock_commands_worker (migration 0010), not a read of
-# every tenant's commands (tests/integration/device_sync/test_statement_plans.py).
-_LATEST_COMMANDS = """
+# every tenant's commands (tests/integration/device_sync/test_statement_plans.py). By the
+# clock's name as people read names (a worker's few clocks, sorted here, not in Python, whose
+# order is the code points': "Éclair Door" after "Zulu Gate").
+_LATEST_COMMANDS = f"""
+SELECT * FROM (
 SELECT DISTINCT ON (q.clock_id) q.clock_id::text, c.name, c.site_id, c.revoked_at,
        h.last_seen_at, q.kind, q.sequence, q.created_at, q.acked_at, q.result_code, q.detail
 FROM clock_commands q JOIN clocks c ON c.id = q.clock_id
 LEFT JOIN clock_heartbeats h ON h.clock_id = q.clock_id
 WHERE q.tenant_id = $1 AND q.worker_id = $2 AND q.kind = ANY($3::text[])
 ORDER BY q.clock_id, q.sequence DESC
+) latest ORDER BY {ordered("latest.name")}, latest.clock_id
 """
 _PROFILE_COMMANDS = [CommandKind.UPSERT_WORKER.value, CommandKind.REMOVE_WORKER.value]
 _TEMPLATE_COMMANDS = [CommandKind.UPSERT_TEMPLATES.value, CommandKind.DELETE_TEMPLATES.value]
@@ -66,12 +70,13 @@ FROM {clocks} c LEFT JOIN clock_heartbeats h ON h.clock_id = c.id
 LEFT JOIN zk_clock_state z ON z.clock_id = c.id
 """
 _ONE_CLOCK = _CLOCK_SELECT.format(clocks="clocks") + " WHERE c.tenant_id = $1 AND c.id = $2"
-# A page of the list (by name; the caller's sites, or all of them: $2 NULL). The page is taken
-# first (``clocks_tenant_name``, migration 0011), so each clock's counts (its pending commands,
-# its roster) are made for the page's clocks only, never for every clock of the tenant; with
-# the LIMIT outside, the clocks an OFFSET skips were counted too.
+# A page of the list (by name as people read names, ``punchcard_kit.db.ordered``; the caller's
+# sites, or all of them: $2 NULL). The page is taken first, in the order of
+# ``clocks_tenant_name_icu`` (migration 0014), so each clock's counts (its pending commands, its
+# roster) are made for the page's clocks only, never for every clock of the tenant; with the
+# LIMIT outside, the clocks an OFFSET skips were counted too.
 _CLOCKS_IN = "c.tenant_id = $1 AND ($2::text[] IS NULL OR c.site_id = ANY($2))"
-_CLOCK_ORDER = " ORDER BY c.name, c.id"
+_CLOCK_ORDER = f" ORDER BY {ordered('c.name')}, c.id"
 
 
 def clock_filter(search: bool, ids: bool) -> tuple[str, int]:
@@ -268,7 +273,7 @@ class Views:
                 "SELECT a.worker_id::text, w.employee_id, w.display_name, w.status, a.direct,"
                 " a.site_rule, a.assigned_at, a.clock_role"
                 + _ROSTER
-                + " ORDER BY w.display_name, w.id OFFSET $3 LIMIT $4",
+                + f" ORDER BY {ordered('w.display_name')}, w.id OFFSET $3 LIMIT $4",
                 caller.tenant_id,
                 clock_id,
                 offset,
@@ -302,7 +307,7 @@ class Views:
                 " FROM assignments a"
                 " JOIN clocks c ON c.id = a.clock_id"
                 " LEFT JOIN clock_heartbeats h ON h.clock_id = c.id"
-                " WHERE a.tenant_id = $1 AND a.worker_id = $2 ORDER BY c.name, c.id",
+                " WHERE a.tenant_id = $1 AND a.worker_id = $2" + _CLOCK_ORDER,
                 tenant_id,
                 worker_id,
             )
@@ -357,7 +362,7 @@ class Views:
                 }
             )
         on = {r["clock_id"] for r in rows}
-        removed = []
+        removed = []  # by name, in _LATEST_COMMANDS's order
         for clock_id, command in latest.items():
             if clock_id in on or command["kind"] != CommandKind.REMOVE_WORKER:
                 continue
@@ -373,7 +378,6 @@ class Views:
                     "sync": sync(clock_id, state),
                 }
             )
-        removed.sort(key=lambda c: (c["name"], c["clock_id"]))
         return {"data": assigned, "count": len(assigned), "removed": removed}
 
     # --- biometric templates -------------------------------------------------------------
@@ -395,7 +399,7 @@ class Views:
             )
             rows = await conn.fetch(_LATEST_COMMANDS, tenant_id, worker_id, _TEMPLATE_COMMANDS)
         now = datetime.now(UTC)
-        clocks = []
+        clocks = []  # by name, in _LATEST_COMMANDS's order
         for r in rows:
             if not caller.may_act_on_site(r["site_id"]):
                 continue
@@ -415,7 +419,6 @@ class Views:
                     "result_code": r["result_code"],
                 }
             )
-        clocks.sort(key=lambda c: (c["name"], c["clock_id"]))
         tally = counts(t["kind"] for t in templates)
         return {
             "fingerprints": tally.fingerprints,
