@@ -8,7 +8,8 @@ API.
   ``CLOCK_UNAUTHORIZED`` in the one error shape;
 - sync answers the clock's commands (an assignment → ``UPSERT_WORKER`` with the profile), a
   held long-poll is answered when a command is queued, acks are recorded (alone or riding on
-  the next sync), device-sync's 422 comes back as it is, an oversized body is a 413;
+  the next sync), device-sync's 422 comes back as it is, its 429 with its Retry-After, an
+  oversized body is a 413;
 - device-sync unreachable → 503 ``UNAVAILABLE`` with Retry-After."""
 
 from __future__ import annotations
@@ -194,5 +195,36 @@ async def test_device_sync_down_is_a_503(system):
                 assert response.status_code == 503, response.text
                 assert response.json()["code"] == "UNAVAILABLE"
                 assert response.headers["retry-after"]
+    finally:
+        await gateway.stop()
+
+
+async def test_device_sync_429_comes_back_with_its_retry_after(system):
+    """device-sync refuses a third long-poll of a clock (its own bound, per replica) with 429
+    and ``Retry-After``; through the edge (whose own bound, here, is looser: Redis away, or a
+    setting) the answer comes back as it is, the header too. Failed before: no Retry-After, so
+    a kiosk told "429, send it again later" was not told when."""
+    gateway = await start_service(
+        "gateway",
+        system["tmp"],
+        IDENTITY_URL=system["gateway"].env["IDENTITY_URL"],
+        DEVICE_SYNC_URL=system["devices"].url,
+        KIOSK_LIMIT_POLLS_PER_CLOCK="5",
+    )
+    _, credential = await register_clock(system["admin"])
+    try:
+        async with kiosk(gateway, credential) as http:
+            drained = await http.post("/sync", json=sync_body())
+            applied = drained.json()["last_sequence"]
+            held = [
+                asyncio.create_task(http.post("/sync", json=sync_body(applied, wait_s=3)))
+                for _ in range(2)
+            ]
+            await asyncio.sleep(1)
+            refused = await http.post("/sync", json=sync_body(applied, wait_s=3))
+            assert refused.status_code == 429, refused.text
+            assert refused.json()["code"] == "RATE_LIMITED"
+            assert int(refused.headers["retry-after"]) >= 1
+            assert [(await poll).status_code for poll in held] == [200, 200]
     finally:
         await gateway.stop()

@@ -679,9 +679,14 @@ async def _to_device_sync(
         raise ClockUnauthorized()
     if response.status_code >= 500 or response.status_code < 200:
         raise Unavailable(upstream.unavailable_message)
+    headers = {"cache-control": "no-store"}
+    # device-sync's 429 says when to send again: the kiosk is told so too.
+    retry_after = response.headers.get("retry-after")
+    if retry_after is not None:
+        headers["retry-after"] = retry_after
     return Response(
         response.content,
         status_code=response.status_code,
         media_type="application/json",
-        headers={"cache-control": "no-store"},
+        headers=headers,
     )
