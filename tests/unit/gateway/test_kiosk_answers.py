@@ -6,6 +6,7 @@ import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -127,6 +128,16 @@ def test_every_reason_of_the_enum_has_a_kiosk_name():
     for name, number in R.RejectReason.items():
         if number:
             assert kiosk_reason(number) != NOT_RECORDED, name
+
+
+def test_the_readme_lists_every_reason_a_kiosk_may_be_told():
+    """A kiosk developer codes the reasons from the README's "200 rejected": every one the edge
+    answers is there (EMPLOYEE_ID_REQUIRED, SPOOF_SUSPECTED and FACE_CHECK_FAILED were not)."""
+    readme = (Path(__file__).parents[3] / "services/gateway/README.md").read_text()
+    rejected = readme.split("- **200 rejected**", 1)[1].split("\n- **", 1)[0]
+    told = {kiosk_reason(number) for _, number in R.RejectReason.items()}
+    missing = sorted(reason for reason in told if f"`{reason}`" not in rejected)
+    assert missing == []
 
 
 def test_wrong_pin_tells_the_tries_left_and_locked_out_until_when():
