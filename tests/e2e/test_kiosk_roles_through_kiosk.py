@@ -15,7 +15,7 @@ import re
 import httpx
 import pytest
 
-from tests.support.face import astronaut
+from tests.support.face import astronaut, blank
 from tests.support.gateway import assign, create_tenant, kiosk, login, register_clock
 from tests.support.identity import roles_known
 from tests.support.messaging import wait_for
@@ -206,6 +206,17 @@ async def test_a_manager_enrols_another_workers_face_at_the_kiosk(system):
         assert answer.status_code == 200, answer.text
         assert answer.json()["worker_id"] == target_id and answer.json()["enrolled"] is True
         assert answer.json()["employee_id"] == target_eid
+
+        # A frame face-match refuses names the field the kiosk sent, frame_jpeg (it named the
+        # portal's upload field, "photos" / "photos[0]", which no kiosk request has).
+        for refused_frame, code in ((blank(), "PHOTO_REFUSED"), (b"\xff\xd8\xff", "INVALID_IMAGE")):
+            refused = await http.post(
+                "/face-enrolments",
+                json={**body(target_eid), "frame_jpeg": base64.b64encode(refused_frame).decode()},
+                headers=elevation,
+            )
+            assert refused.status_code == 422, refused.text
+            assert (refused.json()["code"], refused.json()["field"]) == (code, "frame_jpeg")
 
         # Never themself; never without the worker's agreement; never without an elevation.
         myself = await http.post("/face-enrolments", json=body(manager_eid), headers=elevation)

@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 from punchcard_kit.bounds import JSON_INTEGER, PAGE_MAX, UUID_PATTERN, Limit
 from punchcard_kit.credentials import EMPLOYEE_ID_MAX_LENGTH, EMPLOYEE_ID_PATTERN
-from punchcard_kit.errors import Invalid
+from punchcard_kit.errors import DomainError, Invalid
 from punchcard_kit.http_errors import ErrorPublic, error_responses
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
@@ -501,7 +501,14 @@ def upload_router(max_upload_bytes: int) -> APIRouter:
             consent=body.consent,
             correlation_id=request_id,
         )
-        worker, found = await fm.enrolment.enrol_at_kiosk(command)
+        try:
+            worker, found = await fm.enrolment.enrol_at_kiosk(command)
+        except DomainError as error:
+            # The portal's rules name its upload field ("photos", "photos[0]"); a kiosk sent
+            # one frame, as frame_jpeg: the refusal names that.
+            if error.field == "photos" or (error.field or "").startswith("photos["):
+                error.field = "frame_jpeg"
+            raise
         return {
             **fm.views.enrolment(caller.tenant_id, worker.id, found),
             "employee_id": worker.employee_id,
