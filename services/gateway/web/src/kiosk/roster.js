@@ -175,10 +175,12 @@ export function offlinePinCheck(roster, employeeId) {
   if (!roster.known) return null;
   const profile = roster.byEmployeeId(employeeId);
   if (!profile || profile.status !== "Active") return "UNKNOWN_USER";
+  // identity's order: no PIN set before not allowed (device-sync lists PIN among
+  // allowed_methods only for a PIN that is set and allowed).
+  if (profile.pin_set === false) return "PIN_NOT_SET";
   if (Array.isArray(profile.allowed_methods) && !profile.allowed_methods.includes("PIN")) {
     return "PIN_NOT_ALLOWED";
   }
-  if (profile.pin_set === false) return "PIN_NOT_SET";
   return null;
 }
 

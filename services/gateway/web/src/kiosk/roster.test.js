@@ -87,7 +87,7 @@ describe("the roster", () => {
     expect(offlinePinCheck(roster, "E100")).toBeNull();
     expect(offlinePinCheck(roster, "E999")).toBe("UNKNOWN_USER");
     expect(offlinePinCheck(roster, "E102")).toBe("UNKNOWN_USER");
-    expect(offlinePinCheck(roster, "E101")).toBe("PIN_NOT_ALLOWED");
+    expect(offlinePinCheck(roster, "E101")).toBe("PIN_NOT_SET"); // no PIN: identity's first
   });
 
   it("finds a worker offline by their Employee ID in any case, as identity does", async () => {
@@ -101,6 +101,18 @@ describe("the roster", () => {
     expect(roster.byEmployeeId("jSmith")).toEqual(jsmith);
     expect(offlinePinCheck(roster, "JSMITH")).toBeNull();
     expect(offlinePinCheck(roster, "JSMITH2")).toBe("UNKNOWN_USER");
+  });
+
+  it("tells a worker without a PIN offline what identity tells them online", async () => {
+    // device-sync lists PIN among allowed_methods only for a PIN set and allowed; identity
+    // answers PIN_NOT_SET before PIN_NOT_ALLOWED. Before, offline said "not allowed" for both.
+    const roster = await Roster.load(db);
+    const pat = { worker_id: "w7", employee_id: "E107", display_name: "Pat", status: "Active",
+      allowed_methods: [], pin_set: false };
+    const barred = { ...pat, worker_id: "w8", employee_id: "E108", pin_set: true };
+    await roster.applyAnswer({ commands: [upsert(1, pat), upsert(2, barred)] });
+    expect(offlinePinCheck(roster, "E107")).toBe("PIN_NOT_SET");
+    expect(offlinePinCheck(roster, "E108")).toBe("PIN_NOT_ALLOWED");
   });
 
   it("tells an offline card read what the edge would answer", async () => {
