@@ -6,6 +6,7 @@ import { createApi, NetworkError, Unauthorized } from "./api.js";
 import { KEEP_STATUSES, sendAndPoll } from "./attempts.js";
 import { cameraProblem, openCamera } from "./camera.js";
 import { cardWedge } from "./card-wedge.js";
+import { startClockRefresh } from "./clock-refresh.js";
 import { clockInfo, saveClock } from "./device.js";
 import { describe, saved } from "./outcome.js";
 import * as outbox from "./queue.js";
@@ -44,7 +45,8 @@ export function useLostCredential(onRevoked) {
   }, [onRevoked]);
 }
 
-/** The roster and its sync loop; whoami refreshes the clock's name and zone. */
+/** The roster and its sync loop; whoami refreshes the clock's name, zone and evidence policy
+ * at start and every few minutes (clock-refresh.js). */
 export function useRoster({ db, api, credential, setClock, setOnline, lostCredential }) {
   const roster = useRef(null);
   const [rosterSize, setRosterSize] = useState(null);
@@ -66,19 +68,19 @@ export function useRoster({ db, api, credential, setClock, setOnline, lostCreden
         onUnauthorized: lostCredential,
       });
     });
-    api.current
-      .whoami()
-      .then((who) => {
+    const clockFacts = startClockRefresh({
+      api: api.current,
+      onClock: (who) => {
         const info = clockInfo(who);
         saveClock(info);
         setClock(info);
-      })
-      .catch((e) => {
-        if (e instanceof Unauthorized) lostCredential();
-      });
+      },
+      onUnauthorized: lostCredential,
+    });
     return () => {
       cancelled = true;
       sync?.stop();
+      clockFacts.stop();
     };
   }, [db, credential]);
   return { roster, rosterSize };
