@@ -6,8 +6,24 @@ import { NetworkError } from "./api.js";
 
 export const POLL_MS = 1000;
 export const POLL_TRIES = 45;
-/** Unavailable, or too many at once: the attempt is kept and sent again later, never lost. */
-export const KEEP_STATUSES = [503, 429];
+/** What the kiosk edge answers when it will never take the attempt as sent (its documented
+ * refusals): a bad field (422, 400), an id used before with other content (409), too large
+ * (413). 401 is the credential's, handled apart. */
+export const REFUSED_STATUSES = [400, 409, 413, 422];
+
+/**
+ * What becomes of an attempt given the edge's HTTP status: "accepted" (200, or 202 pending),
+ * "refused" (the edge's own refusals: sending it again can never help, so it is dropped), or
+ * "kept" — everything else: 429 and 503 (too many at once, unavailable: the edge says so),
+ * any other 5xx, and a 4xx the edge never answers for a punch (404, 405, 408, …: a proxy or
+ * load balancer's during a deploy). A kept attempt is saved, with its original capture time,
+ * and sent again later: a punch is never lost to an answer that was not the edge's verdict.
+ */
+export function fateOf(status) {
+  if (status === 200 || status === 202) return "accepted";
+  if (REFUSED_STATUSES.includes(status)) return "refused";
+  return "kept";
+}
 
 /** The body of POST /kiosk/v1/punches: `fields` are the method's ({method: "PIN", …}). */
 export function newAttempt(fields, now = new Date()) {

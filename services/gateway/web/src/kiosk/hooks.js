@@ -3,7 +3,7 @@
 
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { createApi, NetworkError, Unauthorized } from "./api.js";
-import { KEEP_STATUSES, sendAndPoll } from "./attempts.js";
+import { fateOf, sendAndPoll } from "./attempts.js";
 import { cameraProblem, openCamera } from "./camera.js";
 import { cardWedge } from "./card-wedge.js";
 import { startClockRefresh } from "./clock-refresh.js";
@@ -168,7 +168,7 @@ export function useAttempt({ db, api, clock, setOnline, refreshSaved, lostCreden
       if (!navigator.onLine) return keep();
       try {
         const { status, answer } = await sendAndPoll(api.current, body);
-        if (KEEP_STATUSES.includes(status)) return keep();
+        if (fateOf(status) === "kept") return keep();
         setOnline(true);
         return describe(status, answer, clock?.time_zone);
       } catch (e) {

@@ -4,6 +4,7 @@
 // is deleted the moment the edge has accepted it (200 or 202), so no PIN or photo stays on
 // the device after it was sent.
 
+import { fateOf } from "./attempts.js";
 import { count, getAll, transaction } from "./db.js";
 
 export function enqueue(db, attempt) {
@@ -35,10 +36,10 @@ export function clear(db) {
 }
 
 // send(body) resolves with the edge's HTTP status (and answer), or throws: a network error
-// (stop; the rest waits for the connection) or Unauthorized (stop; rethrown). 200/202:
-// accepted → deleted. 429 (too many at once, Retry-After), 503 and other 5xx: kept, stop for
-// now. Any other 4xx (409, 413, 422):
-// the edge will never accept it → deleted too (and counted as dropped).
+// (stop; the rest waits for the connection) or Unauthorized (stop; rethrown). By the status's
+// fate (attempts.js fateOf): accepted (200/202) → deleted; refused (the edge's own 400, 409,
+// 413, 422: it will never accept it) → deleted too, counted as dropped; anything else (429,
+// 5xx, a proxy's 404 or 408 during a deploy) → kept, stop for now.
 export async function flush(db, send) {
   const result = { sent: 0, dropped: 0, left: 0, answers: [] };
   const entries = await pending(db);
@@ -54,11 +55,12 @@ export async function flush(db, send) {
       result.error = error;
       return result;
     }
-    if (status === 200 || status === 202) {
+    const fate = fateOf(status);
+    if (fate === "accepted") {
       await remove(db, entry.attempt_id);
       result.sent += 1;
       result.answers.push(answer);
-    } else if (status >= 400 && status < 500 && status !== 429) {
+    } else if (fate === "refused") {
       await remove(db, entry.attempt_id);
       result.dropped += 1;
     } else {

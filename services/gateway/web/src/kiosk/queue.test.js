@@ -1,7 +1,7 @@
 import { IDBFactory } from "fake-indexeddb";
 import { beforeEach, describe, expect, it } from "vitest";
 import { NetworkError, Unauthorized } from "./api.js";
-import { faceFields, newAttempt } from "./attempts.js";
+import { faceFields, fateOf, newAttempt } from "./attempts.js";
 import { openDb } from "./db.js";
 import { enqueue, flush, pending, size } from "./queue.js";
 
@@ -44,6 +44,13 @@ describe("the outbox", () => {
     const limited = await flush(db, async () => ({ status: 429, answer: {} }));
     expect(limited).toMatchObject({ sent: 0, dropped: 0, left: 2 });
     expect(await size(db)).toBe(2);
+    // A proxy's answer during a deploy (no route yet, timed out, bad gateway) is not the
+    // edge's verdict: kept, never dropped.
+    for (const status of [404, 408, 502, 504]) {
+      const proxied = await flush(db, async () => ({ status, answer: {} }));
+      expect(proxied).toMatchObject({ sent: 0, dropped: 0, left: 2 });
+    }
+    expect(await size(db)).toBe(2);
   });
 
   it("drops what the edge will never accept, and stops on a revoked credential", async () => {
@@ -73,5 +80,15 @@ describe("the outbox", () => {
     const bodies = [];
     await flush(db, async (b) => { bodies.push(b); return { status: 202 }; });
     expect(bodies).toEqual([{ ...body, offline: true }]);
+  });
+});
+
+describe("an attempt's fate by the edge's status", () => {
+  it("drops only what the edge itself refuses; keeps what a proxy or an outage answers", () => {
+    expect([200, 202].map(fateOf)).toEqual(["accepted", "accepted"]);
+    expect([400, 409, 413, 422].map(fateOf)).toEqual(Array(4).fill("refused"));
+    for (const status of [404, 405, 408, 425, 429, 500, 502, 503, 504]) {
+      expect(fateOf(status)).toBe("kept");
+    }
   });
 });
