@@ -13,6 +13,7 @@ from punchcard_gateway.settings import (
 )
 from punchcard_kit.internal_auth import audience_of, load_verifying_key, verify_internal_token
 from punchcard_kit.settings import DEVELOPMENT_INTERNAL_PRIVATE_KEY, load_settings
+from pydantic import ValidationError
 
 from tests.unit.kit.test_settings_fail_closed import PRODUCTION_KAFKA
 
@@ -79,6 +80,17 @@ def test_development_defaults(monkeypatch):
     assert s.pin_sealing_key_refresh_s == 300 and s.kiosk_attempt_retention_days == 30
     assert s.access_token_ttl_s == 900 and s.refresh_token_ttl_s == 14 * 24 * 3600
     assert s.upstream_timeout_s == 10
+
+
+def test_a_kiosk_wait_the_kiosk_app_would_give_up_on_is_refused(monkeypatch):
+    """The kiosk app gives a punch request 20 s (web/src/kiosk/api.js): a wait near it would
+    turn every slow outcome into "Saved" instead of "pending"."""
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    monkeypatch.setenv("KIOSK_WAIT_S", "15")
+    assert GatewaySettings().kiosk_wait_s == 15
+    monkeypatch.setenv("KIOSK_WAIT_S", "20")
+    with pytest.raises(ValidationError):
+        GatewaySettings()
 
 
 def test_production_with_a_real_secret_starts(production):

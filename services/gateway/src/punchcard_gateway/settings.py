@@ -79,8 +79,10 @@ class GatewaySettings(ServiceSettings):
     upstream_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
     # The kiosk edge. How long a punch request waits for its outcome before answering
-    # "pending" (the kiosk then asks GET /kiosk/v1/punches/{attempt_id}).
-    kiosk_wait_s: float = Field(default=5.0, gt=0, le=25)
+    # "pending" (the kiosk then asks GET /kiosk/v1/punches/{attempt_id}). At most 15 s: the
+    # kiosk app gives a punch request 20 s (web/src/kiosk/api.js) and takes a request with no
+    # answer by then for no network (the attempt saved, "Saved" on the screen).
+    kiosk_wait_s: float = Field(default=5.0, gt=0, le=15)
     # The largest face frame accepted, decoded (the face-attempts topic takes 1 MiB records).
     kiosk_max_frame_bytes: int = Field(default=512 * 1024, ge=1024, le=900 * 1024)
     # A kiosk waits on the edge's own calls (device-sync's whoami, punch's outcome lookup):
