@@ -70,6 +70,7 @@ NOT_CHECKED = [positive_data_acceptance]
 UNSTATED_CODES = {
     "INVALID_IMAGE",  # a photo that does not decode
     "NOT_A_ZK_CLOCK",  # a kiosk app registered with a Comm Key (both in one body)
+    "ASSIGNED_AND_UNASSIGNED",  # one pair in both lists of a bulk assignment change
 }
 UNSTATED_FIELDS = {
     "cursor",  # an opaque cursor that this API did not give
