@@ -44,6 +44,20 @@ async def drop_database(database_url: str) -> None:
         await admin.close()
 
 
+async def index_definitions(database_url: str, table: str, like: str) -> dict[str, str]:
+    """The table's indexes whose name is ``LIKE like``: name → definition."""
+    conn = await asyncpg.connect(admin_url(database_url))
+    try:
+        rows = await conn.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = $1 AND indexname LIKE $2",
+            table,
+            like,
+        )
+    finally:
+        await conn.close()
+    return {r["indexname"]: r["indexdef"] for r in rows}
+
+
 async def role_of(conn: asyncpg.Connection, purpose: str = "app") -> str:
     """The name of the connected database's own NOLOGIN role for ``purpose``."""
     return await conn.fetchval("SELECT " + role_name_sql("CAST($1 AS text)"), purpose)

@@ -9,22 +9,14 @@ import asyncpg
 from alembic import command
 from punchcard_kit.migrations import alembic_config, upgrade_async
 
-from tests.support.databases import admin_url, drop_database, new_database
+from tests.support.databases import admin_url, drop_database, index_definitions, new_database
 
 PACKAGE = "punchcard_device_sync"
 NAMES = ["Zulu Gate", "Éclair Door", "anna", "Åsa", "Bob"]
 
 
 async def _indexes(url: str) -> dict[str, str]:
-    conn = await asyncpg.connect(admin_url(url))
-    try:
-        rows = await conn.fetch(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'clocks'"
-            " AND indexname LIKE 'clocks_tenant_name%'"
-        )
-    finally:
-        await conn.close()
-    return {r["indexname"]: r["indexdef"] for r in rows}
+    return await index_definitions(url, "clocks", "clocks_tenant_name%")
 
 
 async def test_the_clocks_lists_index_is_rebuilt_in_icus_order():

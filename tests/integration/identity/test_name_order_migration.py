@@ -10,22 +10,14 @@ from alembic import command
 from punchcard_identity.views import WORKER_ORDER
 from punchcard_kit.migrations import alembic_config, upgrade_async
 
-from tests.support.databases import admin_url, drop_database, new_database
+from tests.support.databases import admin_url, drop_database, index_definitions, new_database
 
 PACKAGE = "punchcard_identity"
 NAMES = ["Zoë", "Åsa", "anna", "Émile", "Bob"]
 
 
 async def _indexes(url: str) -> dict[str, str]:
-    conn = await asyncpg.connect(admin_url(url))
-    try:
-        rows = await conn.fetch(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'workers'"
-            " AND indexname LIKE 'workers_tenant_%name%'"
-        )
-    finally:
-        await conn.close()
-    return {r["indexname"]: r["indexdef"] for r in rows}
+    return await index_definitions(url, "workers", "workers_tenant_%name%")
 
 
 async def test_the_lists_indexes_are_rebuilt_in_icus_order():
