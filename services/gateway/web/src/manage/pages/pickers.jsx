@@ -107,7 +107,7 @@ const SITE_SUGGESTIONS = 50;
  * typed again as "North-1" and "north 1". Asked when the box is first focused and after a
  * pause in typing (`GET /sites?starts_with=`), not on every visit.
  */
-export function SiteField({ value, onInput, error, hint, label = "Site" }) {
+export function SiteField({ value, onInput, error, hint, label = "Site", disabled }) {
   const [wanted, setWanted] = useState(false);
   const typed = useSettled((value || "").trim());
   const listId = useId();
@@ -117,7 +117,7 @@ export function SiteField({ value, onInput, error, hint, label = "Site" }) {
   );
   return (
     <>
-      <TextField label={label} hint={hint} value={value} onInput={onInput} onFocus={() => setWanted(true)} error={error} list={listId} autoComplete="off" />
+      <TextField label={label} hint={hint} value={value} onInput={onInput} onFocus={() => setWanted(true)} error={error} list={listId} autoComplete="off" disabled={disabled} />
       <datalist id={listId}>
         {(sites.data?.data || []).map((s) => (
           <option value={s} key={s} />

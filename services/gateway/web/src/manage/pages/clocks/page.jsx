@@ -5,6 +5,7 @@ import { Fragment } from "preact";
 import { useState } from "preact/hooks";
 import { useRoute } from "preact-iso";
 import { client } from "../../api.js";
+import { mayChange } from "../../roles.js";
 import { inZone, timeAgo } from "../../../shared/format.js";
 import {
   Badge,
@@ -338,7 +339,7 @@ export function ClockPage() {
   const c = clock.data;
   const sysadmin = me?.role === "sysadmin";
   const revoked = c.status === "revoked";
-  const canAssign = me && me.role !== "viewer" && !revoked;
+  const canAssign = mayChange(me?.role) && !revoked;
   const names = namesById(Object.values(named.data || {}), workers.data?.data || []);
   const closeWith = (text) => () => {
     setDialog(null);

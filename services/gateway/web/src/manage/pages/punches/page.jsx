@@ -5,6 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { client } from "../../api.js";
 import { countOf, inZone } from "../../../shared/format.js";
 import { Button, ErrorBanner, Loading, Notice, Page, useAction, useLoad, useMe } from "../../ui.jsx";
+import { mayChange } from "../../roles.js";
 import { Empty, WorkerLink, clockHref, loadClocksById, saveText } from "../common.jsx";
 import { FilterBar, useFilters } from "../filters.jsx";
 import { Direction, Marks, Method } from "./cells.jsx";
@@ -35,7 +36,7 @@ export function Punches() {
   const clocks = useLoad(() => loadClocksById(shownClocks), [shownClocks.join()]);
   const clockNames = Object.fromEntries(Object.values(clocks.data || {}).map((c) => [c.id, c.name]));
   const adminNames = Object.fromEntries((admins.data?.data || []).map((u) => [u.id, u.name]));
-  const editor = me && me.role !== "viewer";
+  const editor = mayChange(me?.role);
 
   const next = async () => {
     try {

@@ -7,6 +7,7 @@ import { CARD_NUMBER_MAX_LENGTH } from "../../../shared/credentials.js";
 import { formatDate } from "../../../shared/format.js";
 import { Button, ConfirmButton, ErrorBanner, Loading, TextField, useAction, useLoad, useMe } from "../../ui.jsx";
 import { cardNumberError, cardNumberOf, cardRefusal } from "./cards.js";
+import { mayChange } from "../../roles.js";
 
 export function BadgeCards({ worker }) {
   const cards = useLoad(() => client.listCards(worker.id), [worker.id]);
@@ -14,7 +15,7 @@ export function BadgeCards({ worker }) {
   const [problem, setProblem] = useState(null);
   const [done, setDone] = useState(null);
   const role = useMe()?.role;
-  const canChange = role === "sysadmin" || role === "manager";
+  const canChange = mayChange(role);
   const action = useAction();
 
   const run = async (call, message) => {

@@ -9,6 +9,7 @@ import { ClockStatus } from "../common.jsx";
 import { ClockSelect } from "../pickers.jsx";
 import { returnCodeText } from "../clocks/zk.js";
 import { ClockRoleSelect } from "./role-select.jsx";
+import { mayChange, readsOnly } from "../../roles.js";
 
 const POLL_MS = 3000;
 function syncText(sync, removal) {
@@ -50,7 +51,8 @@ export function WorkerClocks({ worker }) {
   const [choice, setChoice] = useState("");
   const action = useAction();
   const me = useMe();
-  const canChange = me?.role === "sysadmin" || me?.role === "manager";
+  const canChange = mayChange(me?.role);
+  const viewer = readsOnly(me);
 
   // Follow unconfirmed commands until the clocks answer.
   const pending = [...(mine.data?.data || []), ...(mine.data?.removed || [])].some(unsettled);
@@ -133,7 +135,7 @@ export function WorkerClocks({ worker }) {
                     <SyncState sync={c.sync} />
                   </td>
                   <td>
-                    {c.sources?.includes("direct") && (
+                    {c.sources?.includes("direct") && !viewer && (
                       <ConfirmButton
                         label="Remove"
                         title={`Remove ${worker.name} from ${c.name}?`}
@@ -169,23 +171,25 @@ export function WorkerClocks({ worker }) {
           )}
         </div>
       )}
-      <form class="row" onSubmit={addClock} noValidate>
-        <ClockSelect
-          label="Add to clock"
-          emptyLabel="Choose a clock…"
-          keep={available}
-          value={choice}
-          onChange={(id) => {
-            action.setError(null);
-            setChoice(id);
-          }}
-          error={action.fieldError("clock_id") || action.fieldError("worker_id")}
-        />
-        <Button type="submit" busy={action.busy} disabled={worker.status === "Inactive"}>
-          Add clock
-        </Button>
-      </form>
-      {worker.status === "Inactive" && <p class="hint">An Inactive worker cannot be added to clocks.</p>}
+      {!viewer && (
+        <form class="row" onSubmit={addClock} noValidate>
+          <ClockSelect
+            label="Add to clock"
+            emptyLabel="Choose a clock…"
+            keep={available}
+            value={choice}
+            onChange={(id) => {
+              action.setError(null);
+              setChoice(id);
+            }}
+            error={action.fieldError("clock_id") || action.fieldError("worker_id")}
+          />
+          <Button type="submit" busy={action.busy} disabled={worker.status === "Inactive"}>
+            Add clock
+          </Button>
+        </form>
+      )}
+      {!viewer && worker.status === "Inactive" && <p class="hint">An Inactive worker cannot be added to clocks.</p>}
     </section>
   );
 }

@@ -3,7 +3,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { useRoute } from "preact-iso";
 import { client } from "../../api.js";
-import { ErrorBanner, Loading, Page } from "../../ui.jsx";
+import { ErrorBanner, Loading, Page, useMe } from "../../ui.jsx";
+import { readsOnly } from "../../roles.js";
 import { BadgeCards } from "./card-section.jsx";
 import { HardwareBiometrics } from "./biometrics.jsx";
 import { DetailsForm } from "./details.jsx";
@@ -14,6 +15,7 @@ export function WorkerEdit() {
   const { params } = useRoute();
   const worker = useWorker(params.id);
   const [current, setCurrent] = useState(null);
+  const viewer = readsOnly(useMe());
   useEffect(() => setCurrent(worker.data), [worker.data]);
   const back = (
     <a class="back" href={`/manage/workers/${params.id}`}>
@@ -36,6 +38,7 @@ export function WorkerEdit() {
           <DetailsForm
             initial={current}
             submitLabel="Save changes"
+            readOnly={viewer}
             onSubmit={async (form) => {
               const changes = {};
               for (const [k, v] of Object.entries(form)) if (v !== current[k]) changes[k] = v;

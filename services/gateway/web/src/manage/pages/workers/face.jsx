@@ -5,7 +5,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { client } from "../../api.js";
 import { countOf, formatDateTime } from "../../../shared/format.js";
-import { Badge, Button, ConfirmButton, ErrorBanner, Notice, useAction } from "../../ui.jsx";
+import { Badge, Button, ConfirmButton, ErrorBanner, Notice, useAction, useMe } from "../../ui.jsx";
+import { readsOnly } from "../../roles.js";
 import { MAX_PHOTOS, isConfirmableLookalike, nextPose, photoAdvice } from "./enrol-guide.js";
 const REASONS = {
   NO_FACE: "No face found",
@@ -29,6 +30,7 @@ export function FaceSection({ worker, face }) {
   const [done, setDone] = useState(null);
   const action = useAction();
   const fileInput = useRef(null);
+  const viewer = readsOnly(useMe());
 
   // Object URLs are freed when photos leave the list or the page.
   useEffect(() => () => photos.forEach((p) => URL.revokeObjectURL(p.url)), []);
@@ -98,7 +100,8 @@ export function FaceSection({ worker, face }) {
             <Badge>No face enrolled</Badge> This worker can clock in with a PIN only.
           </p>
         ))}
-      {worker.status === "Inactive" && <Notice>An Inactive worker cannot be enrolled.</Notice>}
+      {viewer && <Notice>Only system administrators and managers enrol faces.</Notice>}
+      {!viewer && worker.status === "Inactive" && <Notice>An Inactive worker cannot be enrolled.</Notice>}
       <ErrorBanner error={action.generalError || (action.error?.field === "photos" ? action.error : null)} />
       {done && <Notice tone="ok">{done}</Notice>}
       {lookalike && (
@@ -140,37 +143,41 @@ export function FaceSection({ worker, face }) {
           onClose={() => setCamera(false)}
         />
       )}
-      <div class="row">
-        <input
-          ref={fileInput}
-          id={`face-files-${worker.id}`}
-          class="sr-only"
-          type="file"
-          accept="image/jpeg,image/png"
-          multiple
-          onChange={(e) => {
-            add([...e.currentTarget.files].map((f) => photoOf(f, f.name)));
-            e.currentTarget.value = "";
-          }}
-        />
-        <Button type="button" variant="secondary" onClick={() => fileInput.current.click()} disabled={photos.length >= MAX_PHOTOS}>
-          Upload photos
-        </Button>
-        {!camera && (
-          <Button type="button" variant="secondary" onClick={() => setCamera(true)} disabled={photos.length >= MAX_PHOTOS}>
-            Take photo with webcam
+      {!viewer && (
+        <div class="row">
+          <input
+            ref={fileInput}
+            id={`face-files-${worker.id}`}
+            class="sr-only"
+            type="file"
+            accept="image/jpeg,image/png"
+            multiple
+            onChange={(e) => {
+              add([...e.currentTarget.files].map((f) => photoOf(f, f.name)));
+              e.currentTarget.value = "";
+            }}
+          />
+          <Button type="button" variant="secondary" onClick={() => fileInput.current.click()} disabled={photos.length >= MAX_PHOTOS}>
+            Upload photos
           </Button>
-        )}
-        <Button type="button" busy={action.busy} disabled={photos.length === 0} onClick={() => upload()}>
-          {status?.enrolled ? "Replace face data" : "Enrol face"}
-          {photos.length > 0 ? ` (${countOf(photos.length, "photo")})` : ""}
-        </Button>
-      </div>
-      <p class="hint">
-        {photoAdvice(photos.length)} Face clearly visible, the worker alone. Enrolling replaces any
-        earlier face data.
-      </p>
-      {status?.enrolled && (
+          {!camera && (
+            <Button type="button" variant="secondary" onClick={() => setCamera(true)} disabled={photos.length >= MAX_PHOTOS}>
+              Take photo with webcam
+            </Button>
+          )}
+          <Button type="button" busy={action.busy} disabled={photos.length === 0} onClick={() => upload()}>
+            {status?.enrolled ? "Replace face data" : "Enrol face"}
+            {photos.length > 0 ? ` (${countOf(photos.length, "photo")})` : ""}
+          </Button>
+        </div>
+      )}
+      {!viewer && (
+        <p class="hint">
+          {photoAdvice(photos.length)} Face clearly visible, the worker alone. Enrolling replaces any
+          earlier face data.
+        </p>
+      )}
+      {status?.enrolled && !viewer && (
         <div>
           <ConfirmButton
             label="Delete biometric data"

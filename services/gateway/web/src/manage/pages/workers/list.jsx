@@ -3,7 +3,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { client } from "../../api.js";
-import { Badge, ErrorBanner, Loading, Page, Pager, SelectField, TextField, useLoad } from "../../ui.jsx";
+import { Badge, ErrorBanner, Loading, Page, Pager, SelectField, TextField, useLoad, useMe } from "../../ui.jsx";
+import { readsOnly } from "../../roles.js";
 import { withQuery } from "../common.jsx";
 import { PinSummary, STATUSES, StatusBadge } from "./status.jsx";
 
@@ -15,6 +16,7 @@ export function Workers() {
   const status = query.status || "";
   const offset = Number(query.offset || 0);
   const [typed, setTyped] = useState(search);
+  const viewer = readsOnly(useMe());
   const list = useLoad(
     () => client.listWorkers({ query: { search, status, offset, limit: PAGE_SIZE } }),
     [search, status, offset],
@@ -44,9 +46,11 @@ export function Workers() {
     <Page
       title="Workers"
       actions={
-        <a class="btn btn-primary" href="/manage/workers/new">
-          Add worker
-        </a>
+        !viewer && (
+          <a class="btn btn-primary" href="/manage/workers/new">
+            Add worker
+          </a>
+        )
       }
     >
       <form class="row card" role="search" onSubmit={(e) => (e.preventDefault(), go({ q: typed.trim() }))}>
@@ -102,7 +106,7 @@ export function Workers() {
           </table>
           {count === 0 && (
             <p class="empty">
-              {search || status ? "No workers match these filters." : "No workers yet. Add the first one."}
+              {search || status ? "No workers match these filters." : (viewer ? "No workers yet." : "No workers yet. Add the first one.")}
             </p>
           )}
         </div>

@@ -1,0 +1,18 @@
+import { describe, expect, test } from "vitest";
+import { mayChange, readsOnly } from "./roles.js";
+
+describe("roles", () => {
+  test("sysadmins and managers change; a viewer only reads", () => {
+    expect(mayChange("sysadmin")).toBe(true);
+    expect(mayChange("manager")).toBe(true);
+    expect(mayChange("viewer")).toBe(false);
+    expect(mayChange(undefined)).toBe(false);
+  });
+
+  test("a viewer reads only; an admin not yet known is not taken for one", () => {
+    expect(readsOnly({ role: "viewer" })).toBe(true);
+    expect(readsOnly({ role: "manager" })).toBe(false);
+    expect(readsOnly({ role: "sysadmin" })).toBe(false);
+    expect(readsOnly(null)).toBe(false);
+  });
+});
