@@ -41,6 +41,10 @@ async def test_pin_management_through_the_edit_page(page, tenant, admin_api, req
     facts = page.locator("dl.facts")
     assert "Not set" in await facts.inner_text()  # PIN
     assert "No" in await facts.locator("dt:has-text('Face enrolled') + dd").inner_text()
+    # No face and no PIN: the Face section does not say a PIN lets them clock in.
+    face = page.get_by_role("region", name="Face")
+    await face.get_by_text("No PIN is set either").wait_for(timeout=TIMEOUT_MS)
+    assert "can clock in with a PIN only" not in await face.inner_text()
 
     # Edit → PIN Management.
     await page.get_by_role("link", name="Edit").click()

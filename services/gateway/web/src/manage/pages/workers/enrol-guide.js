@@ -31,6 +31,23 @@ export function photoAdvice(count) {
   return `${MAX_PHOTOS} photos: the most that may be enrolled.`;
 }
 
+/** What the Face section says of a worker with no face enrolled: how they clock in instead,
+ * from their PIN state (identity's `pin_set`, `pin_allowed`). */
+export function withoutFace(worker) {
+  if (!worker.pin_allowed) {
+    return "PIN use is off for this worker: they cannot clock in by face or PIN until their face is enrolled.";
+  }
+  if (!worker.pin_set) return "No PIN is set either: set one on the Edit page, or enrol their face, so that they can clock in.";
+  return "This worker can clock in with a PIN only.";
+}
+
+/** What deleting a worker's face data leaves them to clock in with. */
+export function afterFaceDeleted(worker) {
+  return worker.pin_allowed && worker.pin_set
+    ? "They can clock in with a PIN until enrolled again."
+    : "They cannot clock in by face or PIN until enrolled again.";
+}
+
 /** A refusal that a sysadmin may override because the workers are twins or lookalikes. */
 export function isConfirmableLookalike(error) {
   return error?.code === "FACE_ENROLLED_AS_OTHER" && error?.body?.confirmable === true;

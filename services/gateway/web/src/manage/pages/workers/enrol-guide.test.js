@@ -1,6 +1,6 @@
 // Face enrolment guidance: the next pose, the advice on how many photos, the lookalike override.
 import { describe, expect, it } from "vitest";
-import { MAX_PHOTOS, POSES, isConfirmableLookalike, nextPose, photoAdvice } from "./enrol-guide.js";
+import { MAX_PHOTOS, POSES, afterFaceDeleted, isConfirmableLookalike, nextPose, photoAdvice, withoutFace } from "./enrol-guide.js";
 
 describe("face enrolment guidance", () => {
   it("prompts a different pose for each photo, and none past the limit", () => {
@@ -24,5 +24,24 @@ describe("face enrolment guidance", () => {
     expect(isConfirmableLookalike(refusal(false))).toBe(false);
     expect(isConfirmableLookalike({ code: "PHOTO_REFUSED", body: { confirmable: true } })).toBe(false);
     expect(isConfirmableLookalike(null)).toBe(false);
+  });
+});
+
+describe("a worker with no face", () => {
+  const worker = (pin_set, pin_allowed) => ({ pin_set, pin_allowed });
+
+  it("clocks in with a PIN only when a PIN is set and allowed", () => {
+    expect(withoutFace(worker(true, true))).toBe("This worker can clock in with a PIN only.");
+    expect(afterFaceDeleted(worker(true, true))).toMatch(/with a PIN until enrolled again/);
+  });
+
+  it("is not said to have a PIN when none is set", () => {
+    expect(withoutFace(worker(false, true))).toMatch(/^No PIN is set either/);
+    expect(afterFaceDeleted(worker(false, true))).toBe("They cannot clock in by face or PIN until enrolled again.");
+  });
+
+  it("is not said to have a PIN when PINs are off for them, even with one set", () => {
+    expect(withoutFace(worker(true, false))).toMatch(/^PIN use is off for this worker/);
+    expect(afterFaceDeleted(worker(true, false))).toBe("They cannot clock in by face or PIN until enrolled again.");
   });
 });

@@ -7,7 +7,7 @@ import { client } from "../../api.js";
 import { countOf, formatDateTime } from "../../../shared/format.js";
 import { Badge, Button, ConfirmButton, ErrorBanner, Notice, useAction, useMe } from "../../ui.jsx";
 import { readsOnly } from "../../roles.js";
-import { MAX_PHOTOS, isConfirmableLookalike, nextPose, photoAdvice } from "./enrol-guide.js";
+import { MAX_PHOTOS, afterFaceDeleted, isConfirmableLookalike, nextPose, photoAdvice, withoutFace } from "./enrol-guide.js";
 const REASONS = {
   NO_FACE: "No face found",
   MULTIPLE_FACES: "Two or more faces",
@@ -97,7 +97,7 @@ export function FaceSection({ worker, face }) {
           </p>
         ) : (
           <p>
-            <Badge>No face enrolled</Badge> This worker can clock in with a PIN only.
+            <Badge>No face enrolled</Badge> {withoutFace(worker)}
           </p>
         ))}
       {viewer && <Notice>Only system administrators and managers enrol faces.</Notice>}
@@ -182,7 +182,7 @@ export function FaceSection({ worker, face }) {
           <ConfirmButton
             label="Delete biometric data"
             title="Delete biometric data?"
-            message={`${worker.name}'s face data will be deleted everywhere, including every clock. They can clock in with a PIN until enrolled again.`}
+            message={`${worker.name}'s face data will be deleted everywhere, including every clock. ${afterFaceDeleted(worker)}`}
             confirmLabel="Delete"
             busy={action.busy}
             onConfirm={remove}
