@@ -75,3 +75,17 @@ async def test_a_viewer_sees_the_worker_but_no_control_to_change_it(page, tenant
     )
     await expect(page.get_by_role("button", name="Add worker")).to_have_count(0)
 
+
+async def test_the_audit_log_is_offered_to_sysadmins_only(page, tenant, admin_api):
+    manager = await new_admin(admin_api, tenant, "manager", site_ids=["North"])
+    await sign_in(page, manager)
+    nav = page.get_by_role("navigation", name="Main")
+    await page.get_by_text("manager", exact=True).wait_for(timeout=TIMEOUT_MS)  # who signed in
+    await expect(nav.get_by_role("link", name="Audit log")).to_have_count(0)
+    await expect(nav.get_by_role("link", name="Reports")).to_have_count(1)
+    # Its address still leads somewhere that says why, not to the API's raw refusal.
+    await page.goto("/manage/audit")
+    await page.get_by_text("The audit log is for system administrators.").wait_for(
+        timeout=TIMEOUT_MS
+    )
+    await expect(page.get_by_text("your role does not allow this")).to_have_count(0)

@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { LocationProvider, Route, Router, lazy, useLocation } from "preact-iso";
 import { onSession, signedIn, signOut } from "./api.js";
 import { Login } from "./pages/login.jsx";
+import { mayReadAuditLog } from "./roles.js";
 import { useMe } from "./ui.jsx";
 import "./styles.css";
 
@@ -20,13 +21,14 @@ const Timesheets = lazy(() => import("./pages/timesheets.jsx").then((m) => m.Tim
 const Reports = lazy(() => import("./pages/reports.jsx").then((m) => m.Reports));
 const Audit = lazy(() => import("./pages/audit.jsx").then((m) => m.Audit));
 
+// [href, label, who sees it (all when absent)]
 const NAV = [
   ["/manage/workers", "Workers"],
   ["/manage/clocks", "Clocks"],
   ["/manage/punches", "Punches"],
   ["/manage/timesheets", "Timesheets"],
   ["/manage/reports", "Reports"],
-  ["/manage/audit", "Audit log"],
+  ["/manage/audit", "Audit log", mayReadAuditLog],
 ];
 
 function Shell({ children }) {
@@ -40,7 +42,7 @@ function Shell({ children }) {
       <nav class="sidebar" aria-label="Main">
         <p class="brand">Punchcard</p>
         <ul>
-          {NAV.map(([href, label]) => (
+          {NAV.filter(([, , shown]) => !shown || shown(me?.role)).map(([href, label]) => (
             <li key={href}>
               <a href={href} aria-current={path.startsWith(href) ? "page" : undefined}>
                 {label}

@@ -8,6 +8,12 @@ export function mayChange(role) {
   return role === "sysadmin" || role === "manager";
 }
 
+/** Whether an admin of `role` reads the audit log: sysadmins only (the gateway refuses the
+ * others, services/gateway/README.md). */
+export function mayReadAuditLog(role) {
+  return role === "sysadmin";
+}
+
 /** Whether `me` (the signed-in admin, null until known) is known to only read: a screen
  * then shows no control that changes anything. */
 export function readsOnly(me) {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { mayChange, readsOnly } from "./roles.js";
+import { mayChange, mayReadAuditLog, readsOnly } from "./roles.js";
 
 describe("roles", () => {
   test("sysadmins and managers change; a viewer only reads", () => {
@@ -7,6 +7,12 @@ describe("roles", () => {
     expect(mayChange("manager")).toBe(true);
     expect(mayChange("viewer")).toBe(false);
     expect(mayChange(undefined)).toBe(false);
+  });
+
+  test("the audit log is for sysadmins", () => {
+    expect(mayReadAuditLog("sysadmin")).toBe(true);
+    expect(mayReadAuditLog("manager")).toBe(false);
+    expect(mayReadAuditLog("viewer")).toBe(false);
   });
 
   test("a viewer reads only; an admin not yet known is not taken for one", () => {

@@ -5,7 +5,8 @@ import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { client } from "../api.js";
 import { formatDateTime, workerLabel } from "../../shared/format.js";
-import { Badge, Button, ErrorBanner, Loading, Page, SelectField, useLoad } from "../ui.jsx";
+import { mayReadAuditLog } from "../roles.js";
+import { Badge, Button, ErrorBanner, Loading, Notice, Page, SelectField, useLoad, useMe } from "../ui.jsx";
 import { Empty, clockHref, loadClocksById, loadWorkersById, withQuery, workerHref } from "./common.jsx";
 
 const LIMIT = 50;
@@ -80,6 +81,19 @@ function Target({ entry, workers, clocks, admins }) {
 }
 
 export function Audit() {
+  const me = useMe();
+  if (!me) return <Loading what="Loading the audit log" />;
+  if (!mayReadAuditLog(me.role)) {
+    return (
+      <Page title="Audit log">
+        <Notice>The audit log is for system administrators.</Notice>
+      </Page>
+    );
+  }
+  return <AuditLog />;
+}
+
+function AuditLog() {
   const { query, route } = useLocation();
   const offset = Math.max(0, parseInt(query.offset || "0", 10) || 0);
   const actor = query.actor || "";
