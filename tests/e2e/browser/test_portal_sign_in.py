@@ -7,6 +7,8 @@ from .conftest import sign_in
 
 
 async def test_wrong_password_is_refused_on_the_sign_in_screen(page, tenant):
+    missing = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
     await page.goto("/manage/workers")
     await page.get_by_label("Email").fill(tenant.email)
     await page.get_by_label("Password").fill("not the password")
@@ -15,6 +17,7 @@ async def test_wrong_password_is_refused_on_the_sign_in_screen(page, tenant):
     await alert.wait_for()
     assert "password" in (await alert.inner_text()).lower()
     assert await page.get_by_role("heading", name="Sign in to Punchcard").is_visible()
+    assert missing == []  # nothing the page asks for is missing
 
 
 async def test_sign_in_shows_the_sidebar_and_sign_out_returns(page, tenant):
