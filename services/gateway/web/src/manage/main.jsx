@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { LocationProvider, Route, Router, lazy, useLocation } from "preact-iso";
 import { onSession, signedIn, signOut } from "./api.js";
 import { Login } from "./pages/login.jsx";
-import { mayReadAuditLog } from "./roles.js";
+import { mayManageUsers, mayReadAuditLog } from "./roles.js";
 import { useMe } from "./ui.jsx";
 import "./styles.css";
 
@@ -20,6 +20,7 @@ const Punches = lazy(() => import("./pages/punches.jsx").then((m) => m.Punches))
 const Timesheets = lazy(() => import("./pages/timesheets.jsx").then((m) => m.Timesheets));
 const Reports = lazy(() => import("./pages/reports.jsx").then((m) => m.Reports));
 const Audit = lazy(() => import("./pages/audit.jsx").then((m) => m.Audit));
+const Users = lazy(() => import("./pages/users.jsx").then((m) => m.Users));
 
 // [href, label, who sees it (all when absent)]
 const NAV = [
@@ -28,6 +29,7 @@ const NAV = [
   ["/manage/punches", "Punches"],
   ["/manage/timesheets", "Timesheets"],
   ["/manage/reports", "Reports"],
+  ["/manage/users", "Users", mayManageUsers],
   ["/manage/audit", "Audit log", mayReadAuditLog],
 ];
 
@@ -110,6 +112,7 @@ function App() {
         <Route path="/manage/punches" component={Punches} />
         <Route path="/manage/timesheets" component={Timesheets} />
         <Route path="/manage/reports" component={Reports} />
+        <Route path="/manage/users" component={Users} />
         <Route path="/manage/audit" component={Audit} />
         <Route default component={NotFound} />
       </Router>

@@ -14,6 +14,12 @@ export function mayReadAuditLog(role) {
   return role === "sysadmin";
 }
 
+/** Whether an admin of `role` adds and changes the tenant's admins (the Users page): sysadmins
+ * only (GET and POST /users are sysadmin-only, services/gateway/README.md). */
+export function mayManageUsers(role) {
+  return role === "sysadmin";
+}
+
 /** Whether `me` (the signed-in admin, null until known) is known to only read: a screen
  * then shows no control that changes anything. */
 export function readsOnly(me) {

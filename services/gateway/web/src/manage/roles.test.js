@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { mayChange, mayReadAuditLog, readsOnly } from "./roles.js";
+import { mayChange, mayManageUsers, mayReadAuditLog, readsOnly } from "./roles.js";
 
 describe("roles", () => {
   test("sysadmins and managers change; a viewer only reads", () => {
@@ -13,6 +13,13 @@ describe("roles", () => {
     expect(mayReadAuditLog("sysadmin")).toBe(true);
     expect(mayReadAuditLog("manager")).toBe(false);
     expect(mayReadAuditLog("viewer")).toBe(false);
+  });
+
+  test("the Users page is for sysadmins", () => {
+    expect(mayManageUsers("sysadmin")).toBe(true);
+    expect(mayManageUsers("manager")).toBe(false);
+    expect(mayManageUsers("viewer")).toBe(false);
+    expect(mayManageUsers(undefined)).toBe(false);
   });
 
   test("a viewer reads only; an admin not yet known is not taken for one", () => {
