@@ -78,6 +78,7 @@ UNSTATED_FIELDS = {
     "sealed_pin",  # a sealed box that only the kiosk edge makes
     "pin",  # a PIN a colleague could guess (identity's PIN policy)
     "punched_at",  # a correction's time has come (punch: PUNCHED_AT_IN_FUTURE)
+    "site_ids",  # a manager has at least one site (the gateway's admin users)
     # A kiosk punch's photos: base64 of a JPEG that decodes.
     "frame_jpeg",
     "evidence_jpeg",

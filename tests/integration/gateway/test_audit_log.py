@@ -129,7 +129,7 @@ async def test_audit_log_is_for_sysadmins_of_that_tenant_only(gateway):
     assert all(e["actor_id"] != tenant_b.user_id for e in a_log["data"])
     assert all(e["target_id"] != tenant_b.user_id for e in a_log["data"])
 
-    manager = await gateway.add_user(tenant_a, "manager")
+    manager = await gateway.add_user(tenant_a, "manager", site_ids=["north"])
     response = await gateway.http.get("/api/v1/audit-log", headers=await gateway.headers(manager))
     assert response.status_code == 403
 

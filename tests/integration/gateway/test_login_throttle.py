@@ -100,7 +100,7 @@ async def test_an_unknown_email_answers_exactly_like_a_known_one(strict):
 
 async def test_repeated_failures_lock_the_account_until_a_sysadmin_unlocks_it(strict):
     sysadmin = await strict.new_tenant()
-    manager = await strict.add_user(sysadmin, "manager")
+    manager = await strict.add_user(sysadmin, "manager", site_ids=["north"])
     ip = new_ip()
     async with client_at(strict.app, ip) as http:
         for _ in range(LOCK_AFTER):
@@ -138,7 +138,7 @@ async def test_repeated_failures_lock_the_account_until_a_sysadmin_unlocks_it(st
 
 async def test_only_a_sysadmin_of_the_same_tenant_unlocks(strict):
     sysadmin = await strict.new_tenant()
-    manager = await strict.add_user(sysadmin, "manager")
+    manager = await strict.add_user(sysadmin, "manager", site_ids=["north"])
     other = await strict.new_tenant()
     as_manager = await strict.http.post(
         f"/api/v1/users/{sysadmin.user_id}/unlock", headers=await strict.headers(manager)

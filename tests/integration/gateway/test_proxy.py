@@ -142,7 +142,7 @@ async def test_an_oversized_body_is_refused_before_forwarding(gateway):
 
 async def test_dot_segments_are_refused_not_normalised(gateway):
     sysadmin = await gateway.new_tenant()
-    manager = await gateway.add_user(sysadmin, "manager")
+    manager = await gateway.add_user(sysadmin, "manager", site_ids=["north"])
     # Checked as a worker PATCH, it must not reach /internal/v1/pin-policy.
     response = await gateway.http.request(
         "PATCH",

@@ -45,6 +45,16 @@ async def test_sysadmin_creates_lists_reads_and_updates_users(gateway):
     assert updated.json()["active"] is True
     read = await gateway.http.get(f"/api/v1/users/{user['id']}", headers=headers)
     assert read.json()["role"] == "viewer"
+    # A manager of no site would see nothing: 422 site_ids, made or changed to, and no change.
+    body = {"email": "m2@example.com", "name": "M2", "role": "manager", "password": PASSWORD}
+    refused = await gateway.http.post("/api/v1/users", headers=headers, json=body)
+    assert refused.status_code == 422 and refused.json()["field"] == "site_ids", refused.text
+    emptied = await gateway.http.patch(
+        f"/api/v1/users/{user['id']}", headers=headers, json={"role": "manager", "site_ids": []}
+    )
+    assert emptied.status_code == 422 and emptied.json()["field"] == "site_ids", emptied.text
+    read = await gateway.http.get(f"/api/v1/users/{user['id']}", headers=headers)
+    assert read.json()["role"] == "viewer"
 
     # The new role and sites are in the tokens the user gets from now on.
     tokens = await gateway.login("MANAGER.ONE@example.com")

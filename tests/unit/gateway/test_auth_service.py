@@ -7,10 +7,12 @@ import pytest
 from punchcard_gateway.domain.login import LoginPolicy, TooManyAttempts
 from punchcard_gateway.domain.model import (
     Forbidden,
+    Invalid,
     InvalidCredentials,
     InvalidRefreshToken,
     Role,
     own_account_refusal,
+    sites_refusal,
 )
 from punchcard_gateway.service_layer import auth, users
 
@@ -149,6 +151,33 @@ async def test_a_sysadmin_cannot_lock_themselves_out():
         s, admin.principal(), admin.id, users.UpdateUser(name="The Boss")
     )
     assert renamed.name == "The Boss"
+
+
+async def test_a_manager_has_at_least_one_site():
+    s, _, _ = services()
+    _, admin = await _tenant(s)
+
+    def manager(sites=()):
+        return users.CreateUser(
+            email="m@example.com", name="M", role=Role.MANAGER, password=PASSWORD, site_ids=sites
+        )
+
+    with pytest.raises(Invalid) as none:
+        await users.create_user(s, admin.principal(), manager())
+    assert none.value.field == "site_ids"
+    made = await users.create_user(s, admin.principal(), manager(("north",)))
+    with pytest.raises(Invalid):
+        await users.update_user(s, admin.principal(), made.id, users.UpdateUser(site_ids=()))
+    viewer = users.UpdateUser(role=Role.VIEWER, site_ids=())
+    assert (await users.update_user(s, admin.principal(), made.id, viewer)).role is Role.VIEWER
+    with pytest.raises(Invalid):  # a viewer of no site made a manager, still of no site
+        await users.update_user(s, admin.principal(), made.id, users.UpdateUser(role=Role.MANAGER))
+
+
+def test_sites_refusal():
+    assert sites_refusal(Role.MANAGER, ()).field == "site_ids"
+    assert sites_refusal(Role.MANAGER, ("north",)) is None
+    assert sites_refusal(Role.VIEWER, ()) is None and sites_refusal(Role.SYSADMIN, ()) is None
 
 
 def test_own_account_refusal():

@@ -124,6 +124,15 @@ def own_account_refusal(*, changes_role: bool, deactivates: bool) -> Forbidden |
     return None
 
 
+def sites_refusal(role: Role, site_ids: tuple[str, ...] | list[str]) -> Invalid | None:
+    """A manager acts on their sites only (every service scopes them by ``site_ids``): one of no
+    site could sign in and see nothing, and change nothing. So a manager (made, or changed to)
+    has at least one site: 422 ``INVALID``, field ``site_ids``."""
+    if role is Role.MANAGER and not site_ids:
+        return Invalid("a manager needs at least one site", "site_ids")
+    return None
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 

@@ -15,6 +15,7 @@ from ..domain.model import (
     Tenant,
     normalise_email,
     own_account_refusal,
+    sites_refusal,
 )
 from .services import Services
 
@@ -66,6 +67,8 @@ async def create_tenant(s: Services, command: CreateTenant) -> tuple[Tenant, Adm
 
 
 async def create_user(s: Services, caller: Principal, command: CreateUser) -> AdminUser:
+    if refusal := sites_refusal(command.role, command.site_ids):
+        raise refusal
     user = AdminUser(
         id=uuid.uuid4(),
         tenant_id=caller.tenant_id,
@@ -104,6 +107,8 @@ async def update_user(
             if value is not None:
                 changes[name] = value
         updated = user.changed(**changes)
+        if refusal := sites_refusal(updated.role, updated.site_ids):
+            raise refusal
         await uow.users.update(updated)
         if user.active and not updated.active:
             # Deactivated: no refresh token of theirs works any more.
