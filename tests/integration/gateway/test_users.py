@@ -174,3 +174,60 @@ async def test_a_sysadmin_cannot_demote_or_deactivate_themselves(gateway):
         # A valid request this caller may not make: 403, naming the field.
         assert response.status_code == 403, response.text
         assert (response.json()["code"], response.json()["field"]) == ("OWN_ACCOUNT", field)
+
+
+async def test_passwords_are_changed_by_their_owner_and_reset_by_a_sysadmin(gateway):
+    sysadmin = await gateway.new_tenant()
+    viewer = await gateway.add_user(sysadmin, "viewer")
+    admin_headers = await gateway.headers(sysadmin)
+    # The viewer changes their own, giving the current one; the answer is this session's.
+    tokens = await gateway.login(viewer.email)
+    mine = {"Authorization": f"Bearer {tokens['access_token']}"}
+    wrong = await gateway.http.post(
+        "/api/v1/me/password",
+        headers=mine,
+        json={"current_password": "not the password", "new_password": "a brand new passphrase"},
+    )
+    assert wrong.status_code == 403, wrong.text
+    assert (wrong.json()["code"], wrong.json()["field"]) == ("WRONG_PASSWORD", "current_password")
+    changed = await gateway.http.post(
+        "/api/v1/me/password",
+        headers=mine,
+        json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.headers["cache-control"] == "no-store"
+    assert "passphrase" not in changed.text and changed.json()["refresh_token"]
+    old = await gateway.http.post(
+        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+    assert old.status_code == 401  # the session before the change is over
+    refused = await gateway.http.post(
+        "/api/v1/auth/token", data={"username": viewer.email, "password": PASSWORD}
+    )
+    assert refused.status_code == 401
+    await gateway.login(viewer.email, "a brand new passphrase")
+    # A sysadmin resets it (the viewer forgot it), but never their own this way.
+    reset = await gateway.http.post(
+        f"/api/v1/users/{viewer.user_id}/password",
+        headers=admin_headers,
+        json={"password": "set by the sysadmin"},
+    )
+    assert reset.status_code == 200 and reset.json()["id"] == viewer.user_id, reset.text
+    await gateway.login(viewer.email, "set by the sysadmin")
+    own = await gateway.http.post(
+        f"/api/v1/users/{sysadmin.user_id}/password",
+        headers=admin_headers,
+        json={"password": "no current one asked"},
+    )
+    assert own.status_code == 403 and own.json()["code"] == "OWN_ACCOUNT", own.text
+    short = await gateway.http.post(
+        f"/api/v1/users/{viewer.user_id}/password", headers=admin_headers, json={"password": "x"}
+    )
+    assert short.status_code == 422 and short.json()["field"] == "password"
+    by_viewer = await gateway.http.post(
+        f"/api/v1/users/{viewer.user_id}/password",
+        headers={"Authorization": f"Bearer {changed.json()['access_token']}"},
+        json={"password": "a viewer may not"},
+    )
+    assert by_viewer.status_code == 403

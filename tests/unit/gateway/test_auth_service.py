@@ -11,6 +11,7 @@ from punchcard_gateway.domain.model import (
     InvalidCredentials,
     InvalidRefreshToken,
     Role,
+    WrongPassword,
     own_account_refusal,
     sites_refusal,
 )
@@ -174,6 +175,45 @@ async def test_a_manager_has_at_least_one_site():
         await users.update_user(s, admin.principal(), made.id, users.UpdateUser(role=Role.MANAGER))
 
 
+async def test_an_admin_changes_their_own_password_with_the_current_one():
+    s, store, _ = services()
+    _, admin = await _tenant(s)
+    elsewhere = await auth.login(s, admin.email, PASSWORD)
+    with pytest.raises(WrongPassword) as wrong:
+        await auth.change_own_password(s, admin.principal(), "not it", "a new passphrase")
+    assert (wrong.value.code, wrong.value.field) == ("WRONG_PASSWORD", "current_password")
+    assert store.users[admin.id].failed_logins == 1  # the same guess as a login's
+    issued = await auth.change_own_password(s, admin.principal(), PASSWORD, "a new passphrase")
+    assert issued.access_token and issued.refresh_token
+    with pytest.raises(InvalidCredentials):
+        await auth.login(s, admin.email, PASSWORD)
+    # Every other session ends; this one goes on with its new tokens.
+    with pytest.raises(InvalidRefreshToken):
+        await auth.refresh(s, elsewhere.refresh_token)
+    assert (await auth.refresh(s, issued.refresh_token)).user.id == admin.id
+    assert (await auth.login(s, admin.email, "a new passphrase")).user.id == admin.id
+
+
+async def test_a_sysadmin_gives_another_admin_a_new_password_but_not_themselves():
+    s, store, _ = services()
+    _, admin = await _tenant(s)
+    viewer = await users.create_user(
+        s,
+        admin.principal(),
+        users.CreateUser(email="v@example.com", name="V", role=Role.VIEWER, password=PASSWORD),
+    )
+    signed_in = await auth.login(s, viewer.email, PASSWORD)
+    store.users[viewer.id] = store.users[viewer.id].changed(failed_logins=9)
+    reset = await users.set_password(s, admin.principal(), viewer.id, "given by the boss")
+    assert reset.failed_logins == 0 and reset.locked_until is None
+    with pytest.raises(InvalidRefreshToken):  # their sessions end
+        await auth.refresh(s, signed_in.refresh_token)
+    assert (await auth.login(s, viewer.email, "given by the boss")).user.id == viewer.id
+    with pytest.raises(Forbidden) as own:
+        await users.set_password(s, admin.principal(), admin.id, "no current one asked")
+    assert (own.value.code, own.value.field) == ("OWN_ACCOUNT", "password")
+
+
 def test_sites_refusal():
     assert sites_refusal(Role.MANAGER, ()).field == "site_ids"
     assert sites_refusal(Role.MANAGER, ("north",)) is None
@@ -185,6 +225,7 @@ def test_own_account_refusal():
     assert own_account_refusal(changes_role=True, deactivates=True).field == "role"
     refusal = own_account_refusal(changes_role=False, deactivates=True)
     assert (type(refusal), refusal.code, refusal.field) == (Forbidden, "OWN_ACCOUNT", "active")
+    assert own_account_refusal(sets_password=True).field == "password"
 
 
 # --- throttle and lock (domain/login.py) ----------------------------------------------------

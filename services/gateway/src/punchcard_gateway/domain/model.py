@@ -113,10 +113,20 @@ class AuditEntry:
     repeated: bool = False
 
 
-def own_account_refusal(*, changes_role: bool, deactivates: bool) -> Forbidden | None:
+def own_account_refusal(
+    *, changes_role: bool = False, deactivates: bool = False, sets_password: bool = False
+) -> Forbidden | None:
     """What a sysadmin may not do to their own account, or None: change their role or
-    deactivate themselves, which could lock them (and maybe the tenant) out. Another sysadmin
-    may; so the answer is 403 ``OWN_ACCOUNT`` (not a 422: the request itself is valid)."""
+    deactivate themselves, which could lock them (and maybe the tenant) out, or set their
+    password without the current one (``POST /api/v1/me/password`` asks it: an access token
+    alone must not take the account over). Another sysadmin may; so the answer is 403
+    ``OWN_ACCOUNT`` (not a 422: the request itself is valid)."""
+    if sets_password:
+        return Forbidden(
+            "change your own password with your current one (POST /api/v1/me/password)",
+            "password",
+            code="OWN_ACCOUNT",
+        )
     if changes_role:
         return Forbidden("you cannot change your own role", "role", code="OWN_ACCOUNT")
     if deactivates:
@@ -154,6 +164,16 @@ class InvalidCredentials(Unauthenticated):
         super().__init__(self.MESSAGE)
         self.tenant_id = tenant_id
         self.user_id = user_id
+
+
+class WrongPassword(Forbidden):
+    """A password change whose current password is not the account's (403: the caller is
+    signed in, and may not make this change)."""
+
+    code = "WRONG_PASSWORD"
+
+    def __init__(self) -> None:
+        super().__init__("the current password is not right", "current_password")
 
 
 class InvalidRefreshToken(Unauthenticated):

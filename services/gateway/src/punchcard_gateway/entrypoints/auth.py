@@ -12,7 +12,7 @@ from ..service_layer import auth
 from ..service_layer.auth import IssuedTokens
 from .context import USER_AGENT_MAX
 from .deps import AuditNoteDep, PrincipalDep, RequestIdDep, ServicesDep
-from .schemas import LoginForm, MePublic, RefreshRequest, TokenPublic
+from .schemas import LoginForm, MePublic, PasswordChange, RefreshRequest, TokenPublic
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 UNAUTHENTICATED = {401: {"model": ErrorPublic}}
@@ -34,6 +34,15 @@ def _token_response(issued: IssuedTokens, response: Response) -> TokenPublic:
     )
 
 
+def _client(request: Request, request_id: str | None) -> auth.Client:
+    agent = request.headers.get("user-agent")
+    return auth.Client(
+        ip=request.client.host if request.client else None,
+        user_agent=agent[:USER_AGENT_MAX] if agent else None,
+        request_id=request_id,
+    )
+
+
 @router.post("/auth/token", response_model=TokenPublic, responses=LOGIN_ERRORS)
 async def login(
     form: Annotated[LoginForm, Depends()],
@@ -47,12 +56,7 @@ async def login(
     account get the same 401 with the same message, after the same amount of work; too many
     failures for the account or from the client get 429 with ``Retry-After``."""
     note.always = True
-    agent = request.headers.get("user-agent")
-    client = auth.Client(
-        ip=request.client.host if request.client else None,
-        user_agent=agent[:USER_AGENT_MAX] if agent else None,
-        request_id=rid,
-    )
+    client = _client(request, rid)
     try:
         issued = await auth.login(s, form.username, form.password, client)
     except InvalidCredentials as error:
@@ -96,3 +100,26 @@ async def logout(body: RefreshRequest, s: ServicesDep, note: AuditNoteDep) -> Re
 @router.get("/me", response_model=MePublic, responses=UNAUTHENTICATED)
 async def me(principal: PrincipalDep, s: ServicesDep) -> MePublic:
     return MePublic.of(await auth.current_user(s, principal), s.now())
+
+
+@router.post(
+    "/me/password",
+    response_model=TokenPublic,
+    responses={**UNAUTHENTICATED, 403: {"model": ErrorPublic}},
+)
+async def change_password(
+    body: PasswordChange,
+    principal: PrincipalDep,
+    s: ServicesDep,
+    rid: RequestIdDep,
+    request: Request,
+    response: Response,
+) -> TokenPublic:
+    """Changes your own password, given the current one (a wrong one: 403
+    ``WRONG_PASSWORD``, field ``current_password``, counted as a failed login). Every session
+    of yours ends, this one included; the answer is this session's new pair of tokens."""
+    client = _client(request, rid)
+    issued = await auth.change_own_password(
+        s, principal, body.current_password, body.new_password, client
+    )
+    return _token_response(issued, response)

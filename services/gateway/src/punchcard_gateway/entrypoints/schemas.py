@@ -118,6 +118,33 @@ class UserUpdate(BaseModel):
     _dedupe = field_validator("site_ids")(_unique)
 
 
+class PasswordSet(BaseModel):
+    """A sysadmin's new password for another admin."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"password": "a-new-long-passphrase"}]},
+    )
+    password: Password = Field(repr=False)
+
+
+class PasswordChange(BaseModel):
+    """An admin's own password, changed: the current one, then the new one."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"current_password": "correct-horse-battery", "new_password": "a-new-passphrase"}
+            ]
+        },
+    )
+    current_password: str = Field(
+        repr=False, min_length=1, max_length=256, json_schema_extra={"format": "password"}
+    )
+    new_password: Password = Field(repr=False)
+
+
 class UserPublic(BaseModel):
     model_config = _examples(USER_EXAMPLE)
 

@@ -12,7 +12,7 @@ from punchcard_kit.http_errors import ErrorPublic
 from .. import views
 from ..service_layer import users as uc
 from .deps import ServicesDep, SysadminDep
-from .schemas import UserCreate, UserPublic, UsersPublic, UserUpdate
+from .schemas import PasswordSet, UserCreate, UserPublic, UsersPublic, UserUpdate
 
 router = APIRouter(
     prefix="/api/v1/users",
@@ -62,6 +62,16 @@ async def update_user(
         active=body.active,
     )
     return UserPublic.of(await uc.update_user(s, caller, id, command), s.now())
+
+
+@router.post("/{id}/password", response_model=UserPublic, responses={404: {"model": ErrorPublic}})
+async def set_password(
+    id: uuid.UUID, body: PasswordSet, caller: SysadminDep, s: ServicesDep
+) -> UserPublic:
+    """Gives another admin a new password (one who forgot theirs): their login lock goes and
+    every session of theirs ends. Your own is changed with the current one: ``POST
+    /api/v1/me/password`` (here, 403 ``OWN_ACCOUNT``)."""
+    return UserPublic.of(await uc.set_password(s, caller, id, body.password), s.now())
 
 
 @router.post("/{id}/unlock", response_model=UserPublic, responses={404: {"model": ErrorPublic}})

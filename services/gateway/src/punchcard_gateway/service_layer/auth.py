@@ -16,6 +16,7 @@ from ..domain.model import (
     Principal,
     RefreshToken,
     Unauthenticated,
+    WrongPassword,
     normalise_email,
 )
 from .services import Services
@@ -180,6 +181,35 @@ async def current_user(s: Services, principal: Principal) -> AdminUser:
     if user is None or not user.active:
         raise Unauthenticated("this account is no longer active")
     return user
+
+
+async def change_own_password(
+    s: Services, principal: Principal, current: str, new: str, client: Client = Client()
+) -> IssuedTokens:
+    """An admin changes their own password, giving the current one: a wrong one is 403
+    ``WRONG_PASSWORD`` and counts as a failed login (it is the same guess, and a locked
+    account is refused as at login). Every session of theirs ends (their refresh tokens are
+    revoked: one signed in elsewhere with the old password is signed out), and this one goes
+    on with the tokens answered."""
+    now = s.now()
+    async with s.uow(principal.tenant_id) as uow:
+        user = await uow.users.get(principal.user_id)
+        if user is None or not user.active:
+            raise Unauthenticated("this account is no longer active")
+        if is_locked(user.locked_until, now):
+            await s.hasher.burn(current)
+            raise WrongPassword()
+        if not await s.hasher.verify(user.password_hash, current):
+            await _count_failure(s, uow, user, now, client)
+            raise WrongPassword()
+        user = user.changed(
+            password_hash=await s.hasher.hash(new), failed_logins=0, locked_until=None
+        )
+        await uow.users.update(user)
+        await uow.refresh_tokens.revoke_user(user.id, now)
+        refresh = await _issue_refresh(s, uow, user, family_id=uuid.uuid4())
+        await uow.commit()
+    return _tokens(s, user, refresh)
 
 
 async def _issue_refresh(

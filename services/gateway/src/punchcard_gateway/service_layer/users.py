@@ -117,6 +117,29 @@ async def update_user(
     return updated
 
 
+async def set_password(
+    s: Services, caller: Principal, user_id: uuid.UUID, password: str
+) -> AdminUser:
+    """A sysadmin gives another admin a new password (one who forgot theirs): their login
+    lock and failed logins go, and every session of theirs ends (their refresh tokens are
+    revoked), so only the new password signs them in. Their own is changed with the current
+    one (``auth.change_own_password``)."""
+    if refusal := own_account_refusal(sets_password=user_id == caller.user_id):
+        raise refusal
+    password_hash = await s.hasher.hash(password)
+    async with s.uow(caller.tenant_id) as uow:
+        user = await uow.users.get(user_id)
+        if user is None:
+            raise NotFound("admin user not found")
+        updated = user.changed(password_hash=password_hash, failed_logins=0, locked_until=None)
+        await uow.users.update(updated)
+        await uow.refresh_tokens.revoke_user(user.id, s.now())
+        await uow.commit()
+    if s.throttle is not None:
+        await s.throttle.clear(account_key(updated.email))
+    return updated
+
+
 async def unlock_user(s: Services, caller: Principal, user_id: uuid.UUID) -> AdminUser:
     """A sysadmin lifts a login lock at once: the lock and the failure count go, and so do
     the account's failed logins in the throttle's window (the client's stay)."""

@@ -93,6 +93,9 @@ export function createClient(request) {
     /** GET /api/v1/me: Me */
     getMe: () =>
       request("GET", `/me`, {}),
+    /** POST /api/v1/me/password: Change Password */
+    changePassword: ({ json } = {}) =>
+      request("POST", `/me/password`, { json }),
     /** GET /api/v1/pin-policy: Get Pin Policy (sysadmin, manager, viewer) */
     getPinPolicy: () =>
       request("GET", `/pin-policy`, {}),
@@ -147,6 +150,9 @@ export function createClient(request) {
     /** PATCH /api/v1/users/{id}: Update User */
     updateUser: (id, { json } = {}) =>
       request("PATCH", `/users/${enc(id)}`, { json }),
+    /** POST /api/v1/users/{id}/password: Set Password */
+    setPassword: (id, { json } = {}) =>
+      request("POST", `/users/${enc(id)}/password`, { json }),
     /** POST /api/v1/users/{id}/unlock: Unlock User */
     unlockUser: (id) =>
       request("POST", `/users/${enc(id)}/unlock`, {}),
