@@ -66,6 +66,15 @@ export async function signIn(email, password) {
   save({ access: body.access_token, refresh: body.refresh_token });
 }
 
+/** Change the signed-in admin's own password (POST /me/password). The gateway ends every
+ * session of theirs and answers this one's new token pair, which replaces the old one here
+ * (the old refresh token is revoked: refreshing with it would sign the admin out). A wrong
+ * current password: ApiError 403 WRONG_PASSWORD, field current_password. */
+export async function changePassword(current, next) {
+  const body = await client.changePassword({ json: { current_password: current, new_password: next } });
+  save({ access: body.access_token, refresh: body.refresh_token });
+}
+
 /** Sign out: this tab forgets the session at once, and the gateway revokes the sign-in's
  * refresh tokens (POST /auth/logout), so a copied token is worthless too. */
 export async function signOut() {

@@ -31,6 +31,16 @@ function fakeGateway() {
     if (init.headers?.Authorization !== `Bearer ${gw.valid}`) {
       return json(401, { code: "UNAUTHENTICATED", message: "access token expired" });
     }
+    if (path.endsWith("/me/password")) {
+      // Like the gateway: every refresh token of the admin's is revoked, a new pair answered.
+      const { current_password } = JSON.parse(init.body);
+      if (current_password !== "the current one") {
+        return json(403, { code: "WRONG_PASSWORD", message: "the current password is wrong", field: "current_password" });
+      }
+      gw.valid = "A-new";
+      gw.refreshToken = "R-new";
+      return json(200, { access_token: gw.valid, refresh_token: gw.refreshToken });
+    }
     return json(200, { path });
   });
   return gw;
@@ -97,5 +107,27 @@ describe("sign out", () => {
     await client.signOut();
     expect(client.signedIn()).toBe(false);
     expect(gw.logouts).toEqual(["R1"]);
+  });
+});
+
+describe("change password", () => {
+  it("keeps the new token pair, so the session goes on after the old tokens are revoked", async () => {
+    await client.changePassword("the current one", "a new long password");
+    expect(client.signedIn()).toBe(true);
+    expect(JSON.parse(sessionStorage.getItem("punchcard.session"))).toEqual({ access: "A-new", refresh: "R-new" });
+    expect((await client.get("/workers")).path).toBe("/api/v1/workers");
+    // The next refresh presents the new refresh token (the old one would revoke the sign-in).
+    gw.valid = "expired-later";
+    expect(await client.renewAfter401("A-new")).toBe(true);
+    expect(gw.revoked).toBe(false);
+  });
+
+  it("a wrong current password is the API's error for its field, and the session stays", async () => {
+    await expect(client.changePassword("a guess", "a new long password")).rejects.toMatchObject({
+      status: 403,
+      code: "WRONG_PASSWORD",
+      field: "current_password",
+    });
+    expect(client.signedIn()).toBe(true);
   });
 });

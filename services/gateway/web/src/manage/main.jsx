@@ -21,6 +21,7 @@ const Timesheets = lazy(() => import("./pages/timesheets.jsx").then((m) => m.Tim
 const Reports = lazy(() => import("./pages/reports.jsx").then((m) => m.Reports));
 const Audit = lazy(() => import("./pages/audit.jsx").then((m) => m.Audit));
 const Users = lazy(() => import("./pages/users.jsx").then((m) => m.Users));
+const Account = lazy(() => import("./pages/account.jsx").then((m) => m.Account));
 
 // [href, label, who sees it (all when absent)]
 const NAV = [
@@ -60,6 +61,9 @@ function Shell({ children }) {
               <span class="muted">{me.role}</span>
             </p>
           )}
+          <a href="/manage/account" aria-current={path.startsWith("/manage/account") ? "page" : undefined}>
+            Change password
+          </a>
           <button
             class="btn btn-secondary"
             type="button"
@@ -114,6 +118,7 @@ function App() {
         <Route path="/manage/reports" component={Reports} />
         <Route path="/manage/users" component={Users} />
         <Route path="/manage/audit" component={Audit} />
+        <Route path="/manage/account" component={Account} />
         <Route default component={NotFound} />
       </Router>
     </Shell>

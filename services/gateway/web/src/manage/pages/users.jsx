@@ -1,8 +1,9 @@
 // Users: the tenant's admins (sysadmins only, services/gateway/README.md "users"): the list
 // with each one's role, sites and state; Add user (e-mail, name, role, a manager's sites, an
 // initial password); per user: change name, role and sites, deactivate or reactivate, unlock
-// a sign-in lock. The forms: users/forms.jsx; the rules (bodies, messages, which actions a
-// row offers): users/rules.js.
+// a sign-in lock, set another admin's password (one who forgot theirs; not one's own). The
+// forms: users/forms.jsx; the rules (bodies, messages, which actions a row offers):
+// users/rules.js.
 import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { client } from "../api.js";
@@ -10,7 +11,7 @@ import { formatDateTime } from "../../shared/format.js";
 import { mayManageUsers } from "../roles.js";
 import { Badge, Button, ConfirmButton, ErrorBanner, Loading, Notice, Page, Pager, useAction, useLoad, useMe } from "../ui.jsx";
 import { Empty, withQuery } from "./common.jsx";
-import { AddUser, EditUser } from "./users/forms.jsx";
+import { AddUser, EditUser, SetPassword } from "./users/forms.jsx";
 import { isLocked, needsSites, roleLabel, rowActions } from "./users/rules.js";
 
 const PAGE_SIZE = 50;
@@ -33,12 +34,20 @@ function UsersPage({ me }) {
   const offset = Math.max(0, parseInt(query.offset || "0", 10) || 0);
   const list = useLoad(() => client.listUsers({ query: { offset, limit: PAGE_SIZE } }), [offset]);
   const [editing, setEditing] = useState(null);
+  const [settingPassword, setSettingPassword] = useState(null);
+  const [passwordSet, setPasswordSet] = useState(null);
   const rows = list.data?.data || [];
   const count = list.data?.count ?? 0;
   const editedUser = rows.find((u) => u.id === editing);
+  const passwordUser = rows.find((u) => u.id === settingPassword);
   return (
     <Page title="Users">
       <ErrorBanner error={list.error} />
+      {passwordSet && (
+        <Notice tone="ok">
+          {passwordSet.name}'s password is set and their sign-ins have ended: give them the new password privately.
+        </Notice>
+      )}
       {list.loading && !list.data ? (
         <Loading what="Loading the users" />
       ) : (
@@ -60,7 +69,17 @@ function UsersPage({ me }) {
               </thead>
               <tbody>
                 {rows.map((u) => (
-                  <UserRow key={u.id} user={u} me={me} onEdit={() => setEditing(u.id)} onChange={list.reload} />
+                  <UserRow
+                    key={u.id}
+                    user={u}
+                    me={me}
+                    onEdit={() => setEditing(u.id)}
+                    onSetPassword={() => {
+                      setPasswordSet(null);
+                      setSettingPassword(u.id);
+                    }}
+                    onChange={list.reload}
+                  />
                 ))}
               </tbody>
             </table>
@@ -77,6 +96,17 @@ function UsersPage({ me }) {
           onDone={() => {
             setEditing(null);
             list.reload();
+          }}
+        />
+      )}
+      {passwordUser && (
+        <SetPassword
+          key={passwordUser.id}
+          user={passwordUser}
+          onDone={(done) => {
+            setSettingPassword(null);
+            setPasswordSet(done);
+            if (done) list.reload();
           }}
         />
       )}
@@ -98,7 +128,7 @@ function UserState({ user }) {
   );
 }
 
-function UserRow({ user, me, onEdit, onChange }) {
+function UserRow({ user, me, onEdit, onSetPassword, onChange }) {
   const action = useAction();
   const can = rowActions(user, me);
   const change = (fn) => action.run(fn).then(onChange, () => {});
@@ -131,6 +161,11 @@ function UserRow({ user, me, onEdit, onChange }) {
           {can.reactivate && (
             <Button type="button" variant="secondary" busy={action.busy} onClick={() => change(() => client.updateUser(user.id, { json: { active: true } }))}>
               Reactivate
+            </Button>
+          )}
+          {can.setPassword && (
+            <Button type="button" variant="secondary" onClick={onSetPassword} aria-label={`Set password for ${user.name}`}>
+              Set password
             </Button>
           )}
           {can.unlock && (

@@ -1,10 +1,24 @@
-// The Users page's forms: Add user, Edit (name, role, a manager's sites) and the Sites box
-// they share. Their rules: rules.js.
+// The Users page's forms: Add user, Edit (name, role, a manager's sites), Set password
+// (another admin's) and the Sites box they share. Their rules: rules.js.
 import { useState } from "preact/hooks";
 import { client } from "../../api.js";
 import { Badge, Button, ErrorBanner, SelectField, TextField, useAction } from "../../ui.jsx";
 import { SiteField } from "../pickers.jsx";
-import { ROLES, addSite, changesOf, editError, editForm, emptyUserForm, needsSites, newUserBody, newUserError, rowActions } from "./rules.js";
+import {
+  MIN_PASSWORD_LENGTH,
+  ROLES,
+  addSite,
+  changesOf,
+  editError,
+  editForm,
+  emptyUserForm,
+  needsSites,
+  newUserBody,
+  newUserError,
+  rowActions,
+  setPasswordBody,
+  setPasswordError,
+} from "./rules.js";
 
 /** A manager's sites: those added (each removable) and a Site box suggesting the tenant's. */
 function SitesField({ form, setForm, error }) {
@@ -146,6 +160,54 @@ export function EditUser({ user, me, onDone }) {
             Save changes
           </Button>
           <Button type="button" variant="secondary" onClick={onDone}>
+            Cancel
+          </Button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+/** Another admin's new password (one who forgot theirs): POST /users/{id}/password. Their
+ * sign-in lock goes and every session of theirs ends; `onDone(user)` after it was set,
+ * `onDone(null)` on Cancel. */
+export function SetPassword({ user, onDone }) {
+  const [form, setForm] = useState({ password: "" });
+  const action = useAction();
+  const submit = async (e) => {
+    e.preventDefault();
+    const wrong = setPasswordError(form);
+    if (wrong) {
+      action.setError(wrong);
+      return;
+    }
+    try {
+      await action.run(() => client.setPassword(user.id, { json: setPasswordBody(form) }));
+      onDone(user);
+    } catch {
+      /* shown next to its field; the form keeps what was typed */
+    }
+  };
+  return (
+    <section class="card" aria-labelledby="set-password-h">
+      <h2 id="set-password-h">Set a password for {user.name}</h2>
+      <form class="stack" onSubmit={submit} noValidate>
+        <ErrorBanner error={action.generalError} />
+        <TextField
+          label="New password"
+          type="password"
+          hint={`At least ${MIN_PASSWORD_LENGTH} characters; give it to them privately. Their sign-ins end now.`}
+          required
+          value={form.password}
+          onInput={(e) => setForm({ password: e.currentTarget.value })}
+          error={action.fieldError("password")}
+          autoComplete="new-password"
+        />
+        <div class="row">
+          <Button type="submit" busy={action.busy}>
+            Set password
+          </Button>
+          <Button type="button" variant="secondary" onClick={() => onDone(null)}>
             Cancel
           </Button>
         </div>

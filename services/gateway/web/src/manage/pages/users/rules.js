@@ -10,8 +10,21 @@ export const ROLES = [
   ["viewer", "Viewer"],
 ];
 
-/** As the gateway counts it (schemas.MIN_PASSWORD_LENGTH). */
+/** As the gateway counts them (schemas.MIN_PASSWORD_LENGTH, admin passwords are 12–256
+ * characters). */
 export const MIN_PASSWORD_LENGTH = 12;
+export const MAX_PASSWORD_LENGTH = 256;
+
+/** What is wrong with a new admin password, as `{field, message}` naming `field`, or null. */
+export function newPasswordError(password, field = "password") {
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    return { field, message: `The password needs at least ${MIN_PASSWORD_LENGTH} characters.` };
+  }
+  if (password.length > MAX_PASSWORD_LENGTH) {
+    return { field, message: `The password can have at most ${MAX_PASSWORD_LENGTH} characters.` };
+  }
+  return null;
+}
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
@@ -44,10 +57,7 @@ export function newUserError(form) {
   if (needsSites(form.role) && sitesOf(form).length === 0) {
     return { field: "site_ids", message: "A manager needs at least one site." };
   }
-  if (form.password.length < MIN_PASSWORD_LENGTH) {
-    return { field: "password", message: `The password needs at least ${MIN_PASSWORD_LENGTH} characters.` };
-  }
-  return null;
+  return newPasswordError(form.password, "password");
 }
 
 /** POST /users's body. */
@@ -87,6 +97,12 @@ export function changesOf(user, form) {
   return changes;
 }
 
+/** What is wrong with a Set password form ({password}), or null. */
+export const setPasswordError = (form) => newPasswordError(form.password, "password");
+
+/** POST /users/{id}/password's body. */
+export const setPasswordBody = (form) => ({ password: form.password });
+
 /** Whether `user` is locked out by failed sign-ins at `now` (the API answers null once a
  * lock has expired; a page open for a while checks the time itself). */
 export function isLocked(user, now = new Date()) {
@@ -94,7 +110,9 @@ export function isLocked(user, now = new Date()) {
 }
 
 /** What a row offers `me` (the signed-in sysadmin): edit (everyone; one's own role stays),
- * deactivate or reactivate (not oneself), unlock (while locked). */
+ * deactivate or reactivate (not oneself), unlock (while locked), set a password (not one's
+ * own: the gateway refuses it, 403 OWN_ACCOUNT; one's own is changed on the account page,
+ * knowing the current one). */
 export function rowActions(user, me, now = new Date()) {
   const self = Boolean(me) && me.id === user.id;
   return {
@@ -104,5 +122,6 @@ export function rowActions(user, me, now = new Date()) {
     deactivate: user.active && !self,
     reactivate: !user.active,
     unlock: isLocked(user, now),
+    setPassword: !self,
   };
 }

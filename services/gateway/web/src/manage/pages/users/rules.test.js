@@ -1,5 +1,17 @@
 import { describe, expect, test } from "vitest";
-import { addSite, changesOf, editError, editForm, emptyUserForm, newUserBody, newUserError, rowActions } from "./rules.js";
+import {
+  addSite,
+  changesOf,
+  editError,
+  editForm,
+  emptyUserForm,
+  newPasswordError,
+  newUserBody,
+  newUserError,
+  rowActions,
+  setPasswordBody,
+  setPasswordError,
+} from "./rules.js";
 
 const form = (changes) => ({ ...emptyUserForm(), email: " Grace@Example.com ", name: " Grace ", password: "correct-horse-battery", site_ids: ["North"], ...changes });
 
@@ -29,6 +41,7 @@ describe("Add user", () => {
     expect(newUserError(form({ site_ids: [], role: "viewer" }))).toBeNull();
     expect(newUserError(form({ password: "short" })).field).toBe("password");
     expect(newUserError(form({ password: "x".repeat(12) }))).toBeNull();
+    expect(newUserError(form({ password: "x".repeat(257) })).field).toBe("password");
   });
 
   test("a site is added once, trimmed", () => {
@@ -68,5 +81,25 @@ describe("a row's actions", () => {
     expect(rowActions({ ...user, locked_until: "2026-03-01T10:15:00Z" }, { id: "me" }, now).unlock).toBe(true);
     expect(rowActions({ ...user, locked_until: "2026-03-01T09:59:00Z" }, { id: "me" }, now).unlock).toBe(false);
     expect(rowActions(user, { id: "me" }, now).unlock).toBe(false);
+  });
+});
+
+describe("Set password", () => {
+  test("offered for every other admin, active or not, never for oneself", () => {
+    expect(rowActions(user, { id: "u1" }).setPassword).toBe(false);
+    expect(rowActions(user, { id: "me" }).setPassword).toBe(true);
+    expect(rowActions({ ...user, active: false }, { id: "me" }).setPassword).toBe(true);
+  });
+
+  test("the password is 12 to 256 characters, sent as typed", () => {
+    expect(setPasswordError({ password: "x".repeat(11) })).toEqual({ field: "password", message: "The password needs at least 12 characters." });
+    expect(setPasswordError({ password: "x".repeat(12) })).toBeNull();
+    expect(setPasswordError({ password: "x".repeat(256) })).toBeNull();
+    expect(setPasswordError({ password: "x".repeat(257) }).field).toBe("password");
+    expect(setPasswordBody({ password: " spaces count too " })).toEqual({ password: " spaces count too " });
+  });
+
+  test("a password error names the field it is given", () => {
+    expect(newPasswordError("short", "new_password").field).toBe("new_password");
   });
 });
