@@ -73,7 +73,7 @@ async def system(tmp_path_factory):
             "DEVICE_SYNC_URL": devices.url,
             "KIOSK_MAX_FRAME_BYTES": str(MAX_FRAME),
         }
-        a = await start_service("gateway", tmp, KIOSK_WAIT_S="20", **common)
+        a = await start_service("gateway", tmp, KIOSK_WAIT_S="15", **common)
         started.append(a)
         a.log_file.rename(tmp / "gateway-a.log")
         a.log_file = tmp / "gateway-a.log"
