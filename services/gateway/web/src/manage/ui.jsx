@@ -52,9 +52,25 @@ export function useAction() {
       setBusy(false);
     }
   }, []);
+  // A form's submit: refused at once with `wrong` (a {field, message} of its pure rules), else
+  // `fn` is run and `then` given its result. A refusal or a failure is shown (beside its field,
+  // or in the banner) and the form keeps what was typed.
+  const submit = async (wrong, fn, then) => {
+    if (wrong) {
+      setError(wrong);
+      return;
+    }
+    let result;
+    try {
+      result = await run(fn);
+    } catch {
+      return;
+    }
+    then?.(result);
+  };
   const fieldError = (name) => (error && error.field === name ? error.message : null);
   const generalError = error && !error.field ? error : null;
-  return { busy, error, setError, run, fieldError, generalError };
+  return { busy, error, setError, run, submit, fieldError, generalError };
 }
 
 export function Page({ title, actions, children, back }) {

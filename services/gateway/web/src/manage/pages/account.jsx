@@ -18,19 +18,17 @@ export function Account() {
   const submit = async (e) => {
     e.preventDefault();
     setChanged(false);
-    const wrong = changePasswordError(form);
-    if (wrong) {
-      action.setError(wrong);
-      return;
-    }
-    const body = changePasswordBody(form);
-    try {
-      await action.run(() => changePassword(body.current_password, body.new_password));
-      setForm(emptyPasswordForm());
-      setChanged(true);
-    } catch {
-      /* shown next to its field; the form keeps what was typed */
-    }
+    await action.submit(
+      changePasswordError(form),
+      () => {
+        const body = changePasswordBody(form);
+        return changePassword(body.current_password, body.new_password);
+      },
+      () => {
+        setForm(emptyPasswordForm());
+        setChanged(true);
+      },
+    );
   };
   return (
     <Page title="Change password">

@@ -74,19 +74,15 @@ export function AddUser({ onAdded }) {
   const submit = async (e) => {
     e.preventDefault();
     setAdded(null);
-    const wrong = newUserError(form);
-    if (wrong) {
-      action.setError(wrong);
-      return;
-    }
-    try {
-      const user = await action.run(() => client.createUser({ json: newUserBody(form) }));
-      setForm(emptyUserForm());
-      setAdded(user);
-      onAdded();
-    } catch {
-      /* shown next to its field; the form keeps what was typed */
-    }
+    await action.submit(
+      newUserError(form),
+      () => client.createUser({ json: newUserBody(form) }),
+      (user) => {
+        setForm(emptyUserForm());
+        setAdded(user);
+        onAdded();
+      },
+    );
   };
   return (
     <section class="card" aria-labelledby="add-user-h">
@@ -126,18 +122,13 @@ export function EditUser({ user, me, onDone }) {
   const submit = async (e) => {
     e.preventDefault();
     const wrong = editError(form);
-    if (wrong) {
-      action.setError(wrong);
-      return;
-    }
     const changes = changesOf(user, form);
-    if (Object.keys(changes).length === 0) return onDone();
-    try {
-      await action.run(() => client.updateUser(user.id, { json: changes }));
-      onDone();
-    } catch {
-      /* shown next to its field; the form keeps what was typed */
-    }
+    if (!wrong && Object.keys(changes).length === 0) return onDone();
+    await action.submit(
+      wrong,
+      () => client.updateUser(user.id, { json: changes }),
+      () => onDone(),
+    );
   };
   return (
     <section class="card" aria-labelledby="edit-user-h">
@@ -176,17 +167,11 @@ export function SetPassword({ user, onDone }) {
   const action = useAction();
   const submit = async (e) => {
     e.preventDefault();
-    const wrong = setPasswordError(form);
-    if (wrong) {
-      action.setError(wrong);
-      return;
-    }
-    try {
-      await action.run(() => client.setPassword(user.id, { json: setPasswordBody(form) }));
-      onDone(user);
-    } catch {
-      /* shown next to its field; the form keeps what was typed */
-    }
+    await action.submit(
+      setPasswordError(form),
+      () => client.setPassword(user.id, { json: setPasswordBody(form) }),
+      () => onDone(user),
+    );
   };
   return (
     <section class="card" aria-labelledby="set-password-h">

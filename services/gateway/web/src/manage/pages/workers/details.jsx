@@ -27,12 +27,7 @@ export function DetailsForm({ initial, submitLabel, onSubmit, showStatus = true,
   };
   const submit = async (e) => {
     e.preventDefault();
-    try {
-      await action.run(() => onSubmit(form));
-      setSaved(true);
-    } catch {
-      /* shown next to its field; the form keeps what was typed */
-    }
+    await action.submit(null, () => onSubmit(form), () => setSaved(true));
   };
   return (
     <form class="stack" onSubmit={submit} noValidate>
